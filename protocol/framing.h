@@ -1,0 +1,38 @@
+// Stream framing for TCP: u32 little-endian payload length || payload. A length of zero or over
+// the cap is an error that ends the connection; the cap bounds the memory one peer can claim.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "protocol/bytes.h"
+#include "protocol/result.h"
+
+namespace gsvs::framing {
+
+inline constexpr std::size_t kHeaderBytes = 4;
+inline constexpr std::size_t kDefaultMaxFrame = 16 * 1024;
+
+Bytes frame(ByteView payload);
+
+// Checks a frame header; returns the payload length or why it is unacceptable.
+Result<std::size_t> parse_header(ByteView header, std::size_t max_frame);
+
+// Accumulates bytes from partial reads and yields whole frames in order.
+class FrameDecoder {
+ public:
+  explicit FrameDecoder(std::size_t max_frame = kDefaultMaxFrame) : max_frame_(max_frame) {}
+
+  void feed(ByteView data) { buffer_.insert(buffer_.end(), data.begin(), data.end()); }
+  // A whole frame's payload, nullopt when more bytes are needed, or an error after which the
+  // stream cannot be resynchronised and must be closed.
+  Result<std::optional<Bytes>> next();
+  [[nodiscard]] std::size_t buffered() const { return buffer_.size() - consumed_; }
+
+ private:
+  std::size_t max_frame_;
+  Bytes buffer_;
+  std::size_t consumed_ = 0;
+};
+
+}  // namespace gsvs::framing

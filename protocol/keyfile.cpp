@@ -1,0 +1,149 @@
+#include "protocol/keyfile.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace gsvs::keyfile {
+
+namespace {
+
+constexpr std::string_view kSecretHeader = "gsvs-ed25519-secret-v1 ";
+
+std::string errno_text() { return std::strerror(errno); }
+
+// Owns a file descriptor; closes it on every path.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  [[nodiscard]] int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+Status write_all(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error{"cannot write " + path + ": " + errno_text()};
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  if (::fsync(fd) != 0) return Error{"cannot sync " + path + ": " + errno_text()};
+  return {};
+}
+
+Status write_file(const std::string& path, std::string_view contents, mode_t mode,
+                  Overwrite overwrite) {
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
+  flags |= overwrite == Overwrite::kRefuse ? O_EXCL : O_TRUNC;
+  Fd fd(::open(path.c_str(), flags, mode));
+  if (fd.get() < 0) {
+    if (errno == EEXIST) {
+      return Error{path + " already exists; refusing to overwrite a key (move it away first)"};
+    }
+    return Error{"cannot create " + path + ": " + errno_text()};
+  }
+  // O_TRUNC keeps an old file's mode; set it explicitly so a secret never stays readable.
+  if (::fchmod(fd.get(), mode) != 0) return Error{"cannot chmod " + path + ": " + errno_text()};
+  return write_all(fd.get(), contents, path);
+}
+
+Result<std::string> read_small_file(const std::string& path, struct stat& info) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return Error{"cannot open " + path + ": " + errno_text()};
+  if (::fstat(fd.get(), &info) != 0) return Error{"cannot stat " + path + ": " + errno_text()};
+  if (!S_ISREG(info.st_mode)) return Error{path + " is not a regular file"};
+  if (info.st_size > 4096) return Error{path + " is too large to be a key file"};
+  std::string contents(static_cast<std::size_t>(info.st_size), '\0');
+  std::size_t got = 0;
+  while (got < contents.size()) {
+    ssize_t n = ::read(fd.get(), contents.data() + got, contents.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error{"cannot read " + path + ": " + errno_text()};
+    got += static_cast<std::size_t>(n);
+  }
+  return contents;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.remove_suffix(1);
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  return s;
+}
+
+}  // namespace
+
+Status write_key_pair(const std::string& path, const crypto::SecretKey& key, Overwrite overwrite) {
+  auto seed = key.seed();
+  std::string line = std::string(kSecretHeader) + to_hex(seed) + "\n";
+  crypto::wipe(seed.bytes);
+  Status written = write_file(path, line, 0600, overwrite);
+  crypto::wipe({reinterpret_cast<std::uint8_t*>(line.data()), line.size()});
+  if (!written) return written;
+  return write_file(path + ".pub", to_hex(key.public_key()) + "\n", 0644, overwrite);
+}
+
+Result<crypto::SecretKey> read_secret_key(const std::string& path) {
+  struct stat info {};
+  auto contents = read_small_file(path, info);
+  if (!contents) return Error{contents.error()};
+  if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    crypto::wipe({reinterpret_cast<std::uint8_t*>(contents->data()), contents->size()});
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+    return Error{"secret key " + path + " has mode " + mode +
+                 ": group/others may access it; run 'chmod 600 " + path + "'"};
+  }
+  std::string_view text = trim(*contents);
+  Result<crypto::SecretKey> result = Error{"secret key " + path +
+                                           " is not a key file (expected '" +
+                                           std::string(trim(kSecretHeader)) + " <64 hex>')"};
+  if (text.substr(0, kSecretHeader.size()) == kSecretHeader) {
+    if (auto seed = fixed_from_hex<32>(text.substr(kSecretHeader.size()))) {
+      result = crypto::SecretKey::from_seed(*seed);
+      crypto::wipe(seed->bytes);
+    }
+  }
+  crypto::wipe({reinterpret_cast<std::uint8_t*>(contents->data()), contents->size()});
+  return result;
+}
+
+Status write_public_key(const std::string& path, const crypto::PublicKey& key) {
+  return write_file(path, to_hex(key) + "\n", 0644, Overwrite::kAllow);
+}
+
+Result<crypto::PublicKey> parse_public_key_hex(std::string_view hex) {
+  auto key = fixed_from_hex<32>(trim(hex));
+  if (!key) return Error{"not a public key: expected 64 hex characters"};
+  return *key;
+}
+
+Result<crypto::PublicKey> read_public_key(const std::string& path) {
+  struct stat info {};
+  auto contents = read_small_file(path, info);
+  if (!contents) return Error{contents.error()};
+  auto key = parse_public_key_hex(*contents);
+  if (!key) return Error{"public key file " + path + ": " + key.error()};
+  return key;
+}
+
+Result<crypto::PublicKey> public_key_from_hex_or_file(const std::string& hex_or_path) {
+  if (auto key = parse_public_key_hex(hex_or_path)) return key;
+  if (::access(hex_or_path.c_str(), F_OK) != 0) {
+    return Error{"'" + hex_or_path + "' is neither 64 hex characters nor an existing key file"};
+  }
+  return read_public_key(hex_or_path);
+}
+
+}  // namespace gsvs::keyfile

@@ -1,0 +1,379 @@
+#include "protocol/messages.h"
+
+#include <stdexcept>
+#include <type_traits>
+
+#include "protocol/coding.h"
+
+namespace gsvs::protocol {
+
+namespace {
+
+// A list element is either a record with its own visit() or a single field.
+template <class T>
+constexpr bool kIsRecord = requires { &T::template visit<T, int>; };
+
+class EncodeVisitor {
+ public:
+  explicit EncodeVisitor(coding::Writer& out) : out_(out) {}
+
+  void field(const std::uint8_t& v, std::string_view /*name*/) { out_.u8(v); }
+  void field(const std::uint16_t& v, std::string_view /*name*/) { out_.u16(v); }
+  void field(const std::uint32_t& v, std::string_view /*name*/) { out_.u32(v); }
+  void field(const std::uint64_t& v, std::string_view /*name*/) { out_.u64(v); }
+  void field(const std::int32_t& v, std::string_view /*name*/) { out_.i32(v); }
+  template <std::size_t N>
+  void field(const FixedBytes<N>& v, std::string_view /*name*/) {
+    out_.fixed(v);
+  }
+  template <class T>
+  void list(const std::vector<T>& items, std::size_t cap, std::string_view name) {
+    check_cap(items.size(), cap, name);
+    out_.u16(static_cast<std::uint16_t>(items.size()));
+    for (const auto& item : items) element(item);
+  }
+  void text(const std::string& s, std::size_t cap, std::string_view name) {
+    check_cap(s.size(), cap, name);
+    out_.u16(static_cast<std::uint16_t>(s.size()));
+    out_.raw(as_bytes(s));
+  }
+  void blob(const Bytes& b, std::size_t cap, std::string_view name) {
+    check_cap(b.size(), cap, name);
+    out_.u16(static_cast<std::uint16_t>(b.size()));
+    out_.raw(b);
+  }
+
+ private:
+  // Our own messages over a cap are a programming error, not bad input: fail loudly.
+  static void check_cap(std::size_t size, std::size_t cap, std::string_view name) {
+    if (size > cap) {
+      throw std::length_error("encode: " + std::string(name) + " has " + std::to_string(size) +
+                              ", cap is " + std::to_string(cap));
+    }
+  }
+  template <class T>
+  void element(const T& item) {
+    if constexpr (kIsRecord<T>) {
+      T::visit(item, *this);
+    } else {
+      field(item, "item");
+    }
+  }
+  coding::Writer& out_;
+};
+
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t extra = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      cp = c & 0x1Fu;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      cp = c & 0x0Fu;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      cp = c & 0x07u;
+    } else {
+      return false;
+    }
+    if (i + extra >= s.size()) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    static constexpr std::uint32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMinForLength[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+class DecodeVisitor {
+ public:
+  explicit DecodeVisitor(coding::Reader& in) : in_(in) {}
+
+  void field(std::uint8_t& v, std::string_view /*name*/) { v = in_.u8(); }
+  void field(std::uint16_t& v, std::string_view /*name*/) { v = in_.u16(); }
+  void field(std::uint32_t& v, std::string_view /*name*/) { v = in_.u32(); }
+  void field(std::uint64_t& v, std::string_view /*name*/) { v = in_.u64(); }
+  void field(std::int32_t& v, std::string_view /*name*/) { v = in_.i32(); }
+  template <std::size_t N>
+  void field(FixedBytes<N>& v, std::string_view name) {
+    v = in_.fixed<N>(name);
+  }
+  template <class T>
+  void list(std::vector<T>& items, std::size_t cap, std::string_view name) {
+    std::size_t count = in_.u16();
+    if (in_.failed()) return;
+    if (count > cap) {
+      in_.fail("bad count: " + std::string(name) + " has " + std::to_string(count) +
+               " items, at most " + std::to_string(cap) + " allowed");
+      return;
+    }
+    items.resize(count);
+    for (auto& item : items) {
+      element(item);
+      if (in_.failed()) return;
+    }
+  }
+  void text(std::string& s, std::size_t cap, std::string_view name) {
+    auto bytes = sized(cap, name);
+    s.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    if (!in_.failed() && !valid_utf8(s)) in_.fail("bad text: " + std::string(name) + " is not UTF-8");
+  }
+  void blob(Bytes& b, std::size_t cap, std::string_view name) {
+    auto bytes = sized(cap, name);
+    b.assign(bytes.begin(), bytes.end());
+  }
+
+ private:
+  ByteView sized(std::size_t cap, std::string_view name) {
+    std::size_t length = in_.u16();
+    if (in_.failed()) return {};
+    if (length > cap) {
+      in_.fail("bad length: " + std::string(name) + " is " + std::to_string(length) +
+               " bytes, at most " + std::to_string(cap) + " allowed");
+      return {};
+    }
+    return in_.raw(length, name);
+  }
+  template <class T>
+  void element(T& item) {
+    if constexpr (kIsRecord<T>) {
+      T::visit(item, *this);
+    } else {
+      field(item, "item");
+    }
+  }
+  coding::Reader& in_;
+};
+
+// Field rules beyond shape, so that every message has exactly one encoding.
+template <class M>
+std::string canonical_violation(const M& /*message*/) {
+  return {};
+}
+
+template <>
+std::string canonical_violation(const TranscriptDigest& m) {
+  for (std::size_t i = 0; i < m.players.size(); ++i) {
+    if ((m.players[i].flags & ~kPlayerFlagsMask) != 0) {
+      return "bad flags: players[" + std::to_string(i) + "] has undefined flag bits set";
+    }
+  }
+  return {};
+}
+
+template <>
+std::string canonical_violation(const TicketForward& m) {
+  if (m.has_proof > 1) return "bad flag: has_proof must be 0 or 1";
+  if (m.has_proof == 0 && (!m.nonce.is_zero() || m.leaf_index != 0 || !m.proof.empty())) {
+    return "non-canonical: has_proof is 0 but nonce, leaf_index or proof is set";
+  }
+  return {};
+}
+
+template <class M>
+void encode_body(const M& message, coding::Writer& out) {
+  out.u8(kProtocolVersion);
+  out.u8(static_cast<std::uint8_t>(M::kKind));
+  EncodeVisitor visitor(out);
+  M::visit(message, visitor);
+}
+
+}  // namespace
+
+std::string_view kind_name(MessageKind kind) {
+  switch (kind) {
+    case MessageKind::kVsChallenge: return "VsChallenge";
+    case MessageKind::kJoinRequest: return "JoinRequest";
+    case MessageKind::kJoinAccept: return "JoinAccept";
+    case MessageKind::kJoinReject: return "JoinReject";
+    case MessageKind::kHeartbeat: return "Heartbeat";
+    case MessageKind::kTranscriptDigest: return "TranscriptDigest";
+    case MessageKind::kNonceBatch: return "NonceBatch";
+    case MessageKind::kProtectedReceipt: return "ProtectedReceipt";
+    case MessageKind::kPlayTicket: return "PlayTicket";
+    case MessageKind::kCheckpoint: return "Checkpoint";
+    case MessageKind::kRevocation: return "Revocation";
+    case MessageKind::kClientHello: return "ClientHello";
+    case MessageKind::kServerHello: return "ServerHello";
+    case MessageKind::kTicketForward: return "TicketForward";
+    case MessageKind::kClientNonce: return "ClientNonce";
+    case MessageKind::kClientInput: return "ClientInput";
+    case MessageKind::kInputReject: return "InputReject";
+  }
+  return "unknown";
+}
+
+std::string_view reason_name(JoinRejectReason reason) {
+  switch (reason) {
+    case JoinRejectReason::kMalformed: return "malformed";
+    case JoinRejectReason::kUnknownIdentity: return "unknown_identity";
+    case JoinRejectReason::kBuildNotAllowed: return "build_not_allowed";
+    case JoinRejectReason::kBadIdentitySignature: return "bad_identity_signature";
+    case JoinRejectReason::kBadSessionSignature: return "bad_session_signature";
+    case JoinRejectReason::kBadChallenge: return "bad_challenge";
+    case JoinRejectReason::kIdentityBusy: return "identity_busy";
+    case JoinRejectReason::kClockSkew: return "clock_skew";
+    case JoinRejectReason::kServerBusy: return "server_busy";
+  }
+  return "unknown";
+}
+
+std::string_view reason_name(RevocationReason reason) {
+  switch (reason) {
+    case RevocationReason::kBadSignature: return "bad_signature";
+    case RevocationReason::kCounterRegression: return "counter_regression";
+    case RevocationReason::kSwHashChanged: return "sw_hash_changed";
+    case RevocationReason::kMissedHeartbeats: return "missed_heartbeats";
+    case RevocationReason::kSpeedViolation: return "speed_violation";
+    case RevocationReason::kReceiptTipMismatch: return "receipt_tip_mismatch";
+    case RevocationReason::kOperator: return "operator";
+    case RevocationReason::kMalformedMessage: return "malformed_message";
+    case RevocationReason::kSessionMismatch: return "session_mismatch";
+    case RevocationReason::kVsShutdown: return "vs_shutdown";
+  }
+  return "unknown";
+}
+
+std::string_view reason_name(InputRejectReason reason) {
+  switch (reason) {
+    case InputRejectReason::kMalformed: return "malformed";
+    case InputRejectReason::kBadSignature: return "bad_signature";
+    case InputRejectReason::kWrongSession: return "wrong_session";
+    case InputRejectReason::kUnknownTicket: return "unknown_ticket";
+    case InputRejectReason::kStaleTicket: return "stale_ticket";
+    case InputRejectReason::kReplayedSequence: return "replayed_sequence";
+    case InputRejectReason::kWrongKey: return "wrong_key";
+    case InputRejectReason::kNoTicket: return "no_ticket";
+  }
+  return "unknown";
+}
+
+template <class M>
+Bytes encode(const M& message) {
+  coding::Writer out;
+  encode_body(message, out);
+  for (const auto& sig : message.signatures) out.fixed(sig);
+  return out.take();
+}
+
+Result<MessageKind> peek_kind(ByteView bytes) {
+  coding::Reader in(bytes);
+  std::uint8_t version = in.u8();
+  std::uint8_t kind = in.u8();
+  if (in.failed()) return Error{in.error()};
+  if (version != kProtocolVersion) {
+    return Error{"unknown version: " + std::to_string(version) + " (this build speaks " +
+                 std::to_string(kProtocolVersion) + ")"};
+  }
+  if (kind == 0 || kind > kMaxMessageKind) return Error{"unknown kind: " + std::to_string(kind)};
+  return static_cast<MessageKind>(kind);
+}
+
+template <class M>
+Result<M> decode(ByteView bytes) {
+  auto kind = peek_kind(bytes);
+  if (!kind) return Error{kind.error()};
+  if (*kind != M::kKind) {
+    return Error{"wrong kind: expected " + std::string(kind_name(M::kKind)) + ", got " +
+                 std::string(kind_name(*kind))};
+  }
+  coding::Reader in(bytes.subspan(2));
+  M message;
+  DecodeVisitor visitor(in);
+  M::visit(message, visitor);
+  for (auto& sig : message.signatures) sig = in.fixed<64>("signature");
+  in.expect_end();
+  if (in.failed()) return Error{std::string(kind_name(M::kKind)) + ": " + in.error()};
+  if (auto violation = canonical_violation(message); !violation.empty()) {
+    return Error{std::string(kind_name(M::kKind)) + ": " + violation};
+  }
+  return message;
+}
+
+namespace {
+template <std::size_t I = 0>
+Result<AnyMessage> decode_alternative(MessageKind kind, ByteView bytes) {
+  if constexpr (I == std::variant_size_v<AnyMessage>) {
+    return Error{"unknown kind"};
+  } else {
+    using M = std::variant_alternative_t<I, AnyMessage>;
+    if (M::kKind != kind) return decode_alternative<I + 1>(kind, bytes);
+    auto decoded = decode<M>(bytes);
+    if (!decoded) return Error{decoded.error()};
+    return AnyMessage{std::move(decoded).value()};
+  }
+}
+}  // namespace
+
+Result<AnyMessage> decode_any(ByteView bytes) {
+  auto kind = peek_kind(bytes);
+  if (!kind) return Error{kind.error()};
+  return decode_alternative(*kind, bytes);
+}
+
+Bytes encode_any(const AnyMessage& message) {
+  return std::visit([](const auto& m) { return encode(m); }, message);
+}
+
+template <class M>
+Bytes signing_input(const M& message, std::size_t signature_index) {
+  coding::Writer out;
+  out.raw(as_bytes(M::kSignatureTags.at(signature_index)));
+  out.u8(0);
+  encode_body(message, out);
+  return out.take();
+}
+
+template <class M>
+void sign(M& message, const crypto::SecretKey& key, std::size_t signature_index) {
+  message.signatures.at(signature_index) = key.sign(signing_input(message, signature_index));
+}
+
+template <class M>
+bool verify(const M& message, const PublicKey& key, std::size_t signature_index) {
+  if (signature_index >= message.signatures.size()) return false;
+  return crypto::verify(key, signing_input(message, signature_index),
+                        message.signatures[signature_index]);
+}
+
+#define GSVS_INSTANTIATE(M)                                                          \
+  template Bytes encode<M>(const M&);                                                \
+  template Result<M> decode<M>(ByteView);                                            \
+  template Bytes signing_input<M>(const M&, std::size_t);                            \
+  template void sign<M>(M&, const crypto::SecretKey&, std::size_t);                  \
+  template bool verify<M>(const M&, const PublicKey&, std::size_t);
+
+GSVS_INSTANTIATE(VsChallenge)
+GSVS_INSTANTIATE(JoinRequest)
+GSVS_INSTANTIATE(JoinAccept)
+GSVS_INSTANTIATE(JoinReject)
+GSVS_INSTANTIATE(Heartbeat)
+GSVS_INSTANTIATE(TranscriptDigest)
+GSVS_INSTANTIATE(NonceBatch)
+GSVS_INSTANTIATE(ProtectedReceipt)
+GSVS_INSTANTIATE(PlayTicket)
+GSVS_INSTANTIATE(Checkpoint)
+GSVS_INSTANTIATE(Revocation)
+GSVS_INSTANTIATE(ClientHello)
+GSVS_INSTANTIATE(ServerHello)
+GSVS_INSTANTIATE(TicketForward)
+GSVS_INSTANTIATE(ClientNonce)
+GSVS_INSTANTIATE(ClientInput)
+GSVS_INSTANTIATE(InputReject)
+
+#undef GSVS_INSTANTIATE
+
+}  // namespace gsvs::protocol

@@ -1,0 +1,507 @@
+// Every message of protocol version 1, in one place. docs/PROTOCOL.md is the byte-level spec;
+// this header is its executable form.
+//
+// Envelope: version u8 (= kProtocolVersion) || kind u8 || fields in declaration order ||
+// signatures (64 bytes each). Integers are little-endian; texts and blobs are u16 length ||
+// bytes; lists are u16 count || items. Each variable field has a cap and a decoder rejects more.
+//
+// Signing input of signature i: tag_i (ASCII) || 0x00 || the encoding without the signatures.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "protocol/bytes.h"
+#include "protocol/crypto.h"
+#include "protocol/result.h"
+
+namespace gsvs::protocol {
+
+inline constexpr std::uint8_t kProtocolVersion = 1;
+
+using SessionId = std::uint64_t;
+using crypto::PublicKey;
+using crypto::Signature;
+
+enum class MessageKind : std::uint8_t {
+  kVsChallenge = 1,
+  kJoinRequest = 2,
+  kJoinAccept = 3,
+  kJoinReject = 4,
+  kHeartbeat = 5,
+  kTranscriptDigest = 6,
+  kNonceBatch = 7,
+  kProtectedReceipt = 8,
+  kPlayTicket = 9,
+  kCheckpoint = 10,
+  kRevocation = 11,
+  kClientHello = 12,
+  kServerHello = 13,
+  kTicketForward = 14,
+  kClientNonce = 15,
+  kClientInput = 16,
+  kInputReject = 17,
+};
+inline constexpr std::uint8_t kMaxMessageKind = 17;
+
+std::string_view kind_name(MessageKind kind);
+
+// Caps on variable-length fields: a decoder refuses a count or length above them.
+inline constexpr std::size_t kMaxPlayers = 256;
+inline constexpr std::size_t kMaxNoncesPerBatch = 1024;
+inline constexpr std::size_t kMaxDetailBytes = 1024;
+inline constexpr std::size_t kMaxEvidence = 64;
+inline constexpr std::size_t kMaxProofHashes = 64;
+inline constexpr std::size_t kMaxEmbeddedMessage = 2048;
+
+enum class JoinRejectReason : std::uint16_t {
+  kMalformed = 1,
+  kUnknownIdentity = 2,
+  kBuildNotAllowed = 3,
+  kBadIdentitySignature = 4,
+  kBadSessionSignature = 5,
+  kBadChallenge = 6,  // not the challenge this connection was given, or already used
+  kIdentityBusy = 7,  // another live session holds this identity
+  kClockSkew = 8,
+  kServerBusy = 9,
+};
+
+enum class RevocationReason : std::uint16_t {
+  kBadSignature = 1,
+  kCounterRegression = 2,
+  kSwHashChanged = 3,
+  kMissedHeartbeats = 4,
+  kSpeedViolation = 5,
+  kReceiptTipMismatch = 6,
+  kOperator = 7,
+  kMalformedMessage = 8,
+  kSessionMismatch = 9,
+  kVsShutdown = 10,
+};
+
+enum class InputRejectReason : std::uint16_t {
+  kMalformed = 1,
+  kBadSignature = 2,
+  kWrongSession = 3,
+  kUnknownTicket = 4,
+  kStaleTicket = 5,
+  kReplayedSequence = 6,
+  kWrongKey = 7,
+  kNoTicket = 8,
+};
+
+std::string_view reason_name(JoinRejectReason reason);
+std::string_view reason_name(RevocationReason reason);
+std::string_view reason_name(InputRejectReason reason);
+
+// Player flags in a TranscriptDigest.
+inline constexpr std::uint8_t kPlayerSpawn = 0x01;  // (re)appears here: no speed check this step
+inline constexpr std::uint8_t kPlayerFlagsMask = kPlayerSpawn;
+
+template <std::size_t N>
+using Signatures = std::array<Signature, N>;
+
+// ---- VS -> GS: join --------------------------------------------------------------------------
+
+struct VsChallenge {
+  static constexpr MessageKind kKind = MessageKind::kVsChallenge;
+  static constexpr std::array<std::string_view, 0> kSignatureTags{};
+  Nonce32 challenge;
+  std::uint64_t vs_time_ms = 0;
+  Signatures<0> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.challenge, "challenge");
+    v.field(m.vs_time_ms, "vs_time_ms");
+  }
+};
+
+struct JoinRequest {
+  static constexpr MessageKind kKind = MessageKind::kJoinRequest;
+  // [0] by the long-term identity key, [1] by the fresh session key (proof of possession).
+  static constexpr std::array<std::string_view, 2> kSignatureTags{"gsvs/v1/join_request/identity",
+                                                                  "gsvs/v1/join_request/session"};
+  PublicKey gs_identity;
+  PublicKey session_key;
+  Hash32 sw_hash;
+  std::uint64_t gs_time_ms = 0;
+  Nonce32 challenge;
+  Signatures<2> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.gs_identity, "gs_identity");
+    v.field(m.session_key, "session_key");
+    v.field(m.sw_hash, "sw_hash");
+    v.field(m.gs_time_ms, "gs_time_ms");
+    v.field(m.challenge, "challenge");
+  }
+};
+
+struct JoinAccept {
+  static constexpr MessageKind kKind = MessageKind::kJoinAccept;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/join_accept"};
+  SessionId session_id = 0;
+  PublicKey gs_identity;
+  PublicKey session_key;
+  Hash32 sw_hash;
+  Hash32 join_request_hash;
+  std::uint64_t vs_time_ms = 0;
+  std::uint32_t heartbeat_interval_ms = 0;
+  std::uint32_t heartbeat_timeout_ms = 0;
+  std::uint32_t ticket_period_ms = 0;
+  std::uint32_t ticket_validity_ms = 0;
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.session_id, "session_id");
+    v.field(m.gs_identity, "gs_identity");
+    v.field(m.session_key, "session_key");
+    v.field(m.sw_hash, "sw_hash");
+    v.field(m.join_request_hash, "join_request_hash");
+    v.field(m.vs_time_ms, "vs_time_ms");
+    v.field(m.heartbeat_interval_ms, "heartbeat_interval_ms");
+    v.field(m.heartbeat_timeout_ms, "heartbeat_timeout_ms");
+    v.field(m.ticket_period_ms, "ticket_period_ms");
+    v.field(m.ticket_validity_ms, "ticket_validity_ms");
+  }
+};
+
+struct JoinReject {
+  static constexpr MessageKind kKind = MessageKind::kJoinReject;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/join_reject"};
+  Hash32 join_request_hash;  // SHA-256 of the bytes received, even when they did not decode
+  std::uint64_t vs_time_ms = 0;
+  std::uint16_t reason = 0;  // JoinRejectReason
+  std::string detail;
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.join_request_hash, "join_request_hash");
+    v.field(m.vs_time_ms, "vs_time_ms");
+    v.field(m.reason, "reason");
+    v.text(m.detail, kMaxDetailBytes, "detail");
+  }
+};
+
+// ---- GS -> VS: session traffic (one strictly increasing gs_counter across all three) ----------
+
+struct Heartbeat {
+  static constexpr MessageKind kKind = MessageKind::kHeartbeat;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/heartbeat"};
+  SessionId session_id = 0;
+  std::uint64_t gs_counter = 0;
+  std::uint64_t gs_time_ms = 0;
+  Hash32 sw_hash;
+  std::uint64_t receipt_count = 0;  // receipts the GS holds; receipt_tip is the tip after them
+  Hash32 receipt_tip;
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.session_id, "session_id");
+    v.field(m.gs_counter, "gs_counter");
+    v.field(m.gs_time_ms, "gs_time_ms");
+    v.field(m.sw_hash, "sw_hash");
+    v.field(m.receipt_count, "receipt_count");
+    v.field(m.receipt_tip, "receipt_tip");
+  }
+};
+
+struct PlayerPosition {
+  PublicKey player;  // the client's key: the identity that signs that player's inputs
+  std::int32_t x_mm = 0;
+  std::int32_t y_mm = 0;
+  std::uint8_t flags = 0;  // kPlayerSpawn
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.player, "player");
+    v.field(m.x_mm, "x_mm");
+    v.field(m.y_mm, "y_mm");
+    v.field(m.flags, "flags");
+  }
+  friend bool operator==(const PlayerPosition&, const PlayerPosition&) = default;
+};
+
+struct TranscriptDigest {
+  static constexpr MessageKind kKind = MessageKind::kTranscriptDigest;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/transcript_digest"};
+  SessionId session_id = 0;
+  std::uint64_t gs_counter = 0;
+  std::uint64_t gs_time_ms = 0;
+  std::uint64_t tick = 0;
+  Hash32 inputs_hash;  // chain over the ClientInputs accepted since the previous digest
+  std::vector<PlayerPosition> players;
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.session_id, "session_id");
+    v.field(m.gs_counter, "gs_counter");
+    v.field(m.gs_time_ms, "gs_time_ms");
+    v.field(m.tick, "tick");
+    v.field(m.inputs_hash, "inputs_hash");
+    v.list(m.players, kMaxPlayers, "players");
+  }
+};
+
+struct NonceBatch {
+  static constexpr MessageKind kKind = MessageKind::kNonceBatch;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/nonce_batch"};
+  SessionId session_id = 0;
+  std::uint64_t gs_counter = 0;
+  std::uint64_t gs_time_ms = 0;
+  std::vector<Nonce32> nonces;
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.session_id, "session_id");
+    v.field(m.gs_counter, "gs_counter");
+    v.field(m.gs_time_ms, "gs_time_ms");
+    v.list(m.nonces, kMaxNoncesPerBatch, "nonces");
+  }
+};
+
+// ---- VS -> GS: what the VS issues ------------------------------------------------------------
+
+struct ProtectedReceipt {
+  static constexpr MessageKind kKind = MessageKind::kProtectedReceipt;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/protected_receipt"};
+  SessionId session_id = 0;
+  std::uint64_t gs_counter = 0;   // of the digest
+  Hash32 digest_hash;             // SHA-256 of the digest's bytes
+  std::uint64_t digest_log_seq = 0;  // where the VS logged the digest
+  std::uint64_t vs_time_ms = 0;
+  std::uint64_t receipt_index = 0;  // 1 for the session's first receipt
+  Hash32 receipt_tip;               // tip after this receipt (chains.h)
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.session_id, "session_id");
+    v.field(m.gs_counter, "gs_counter");
+    v.field(m.digest_hash, "digest_hash");
+    v.field(m.digest_log_seq, "digest_log_seq");
+    v.field(m.vs_time_ms, "vs_time_ms");
+    v.field(m.receipt_index, "receipt_index");
+    v.field(m.receipt_tip, "receipt_tip");
+  }
+};
+
+struct PlayTicket {
+  static constexpr MessageKind kKind = MessageKind::kPlayTicket;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/play_ticket"};
+  SessionId session_id = 0;
+  std::uint64_t ticket_seq = 0;  // 1 for the session's first ticket
+  Hash32 prev_ticket_hash;       // ticket 1: SHA-256 of the JoinAccept bytes
+  std::uint64_t issued_ms = 0;   // VS time
+  std::uint64_t not_after_ms = 0;
+  Hash32 client_binding;  // Merkle root of the client nonces forwarded since the last ticket
+  std::uint32_t nonce_count = 0;
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.session_id, "session_id");
+    v.field(m.ticket_seq, "ticket_seq");
+    v.field(m.prev_ticket_hash, "prev_ticket_hash");
+    v.field(m.issued_ms, "issued_ms");
+    v.field(m.not_after_ms, "not_after_ms");
+    v.field(m.client_binding, "client_binding");
+    v.field(m.nonce_count, "nonce_count");
+  }
+};
+
+struct Checkpoint {
+  static constexpr MessageKind kKind = MessageKind::kCheckpoint;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/checkpoint"};
+  std::uint64_t log_size = 0;  // entries 0 .. log_size-1 are covered
+  Hash32 root;                 // RFC 9162 Merkle root over their entry hashes
+  std::uint64_t vs_time_ms = 0;
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.log_size, "log_size");
+    v.field(m.root, "root");
+    v.field(m.vs_time_ms, "vs_time_ms");
+  }
+};
+
+struct Revocation {
+  static constexpr MessageKind kKind = MessageKind::kRevocation;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/revocation"};
+  SessionId session_id = 0;
+  std::uint64_t revocation_seq = 0;  // VS-wide, strictly increasing: notices cannot be replayed
+  std::uint64_t vs_time_ms = 0;
+  std::uint16_t reason = 0;  // RevocationReason
+  std::string detail;
+  std::vector<std::uint64_t> evidence;  // log positions
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.session_id, "session_id");
+    v.field(m.revocation_seq, "revocation_seq");
+    v.field(m.vs_time_ms, "vs_time_ms");
+    v.field(m.reason, "reason");
+    v.text(m.detail, kMaxDetailBytes, "detail");
+    v.list(m.evidence, kMaxEvidence, "evidence");
+  }
+};
+
+// ---- Client <-> GS ---------------------------------------------------------------------------
+
+struct ClientHello {
+  static constexpr MessageKind kKind = MessageKind::kClientHello;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/client_hello"};
+  PublicKey client_key;
+  Nonce32 client_nonce;
+  std::uint64_t client_time_ms = 0;
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.client_key, "client_key");
+    v.field(m.client_nonce, "client_nonce");
+    v.field(m.client_time_ms, "client_time_ms");
+  }
+};
+
+// Signed with the session key that join_accept binds to session_id: the GS proves it holds that
+// key now, for this client's fresh nonce.
+struct ServerHello {
+  static constexpr MessageKind kKind = MessageKind::kServerHello;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/server_hello"};
+  SessionId session_id = 0;
+  PublicKey client_key;
+  Nonce32 client_nonce;
+  std::uint64_t gs_time_ms = 0;
+  Bytes join_accept;  // the VS-signed JoinAccept, byte for byte
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.session_id, "session_id");
+    v.field(m.client_key, "client_key");
+    v.field(m.client_nonce, "client_nonce");
+    v.field(m.gs_time_ms, "gs_time_ms");
+    v.blob(m.join_accept, kMaxEmbeddedMessage, "join_accept");
+  }
+};
+
+// A VS-signed ticket as the GS hands it on, with the proof that one of this client's nonces is
+// in the ticket's client_binding (has_proof = 0: none of its nonces was in this batch).
+struct TicketForward {
+  static constexpr MessageKind kKind = MessageKind::kTicketForward;
+  static constexpr std::array<std::string_view, 0> kSignatureTags{};
+  Bytes ticket;  // the PlayTicket, byte for byte
+  std::uint8_t has_proof = 0;
+  Nonce32 nonce;
+  std::uint32_t leaf_index = 0;
+  std::vector<Hash32> proof;
+  Signatures<0> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.blob(m.ticket, kMaxEmbeddedMessage, "ticket");
+    v.field(m.has_proof, "has_proof");
+    v.field(m.nonce, "nonce");
+    v.field(m.leaf_index, "leaf_index");
+    v.list(m.proof, kMaxProofHashes, "proof");
+  }
+};
+
+struct ClientNonce {
+  static constexpr MessageKind kKind = MessageKind::kClientNonce;
+  static constexpr std::array<std::string_view, 0> kSignatureTags{};
+  Nonce32 nonce;
+  Signatures<0> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.nonce, "nonce");
+  }
+};
+
+struct ClientInput {
+  static constexpr MessageKind kKind = MessageKind::kClientInput;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/client_input"};
+  PublicKey client_key;
+  SessionId session_id = 0;
+  std::uint64_t ticket_seq = 0;
+  Hash32 ticket_hash;  // SHA-256 of the PlayTicket bytes the input is bound to
+  std::uint64_t client_seq = 0;  // strictly increasing per client key and session
+  std::uint64_t client_time_ms = 0;
+  std::int32_t move_x_mm = 0;  // requested displacement since the previous input
+  std::int32_t move_y_mm = 0;
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.client_key, "client_key");
+    v.field(m.session_id, "session_id");
+    v.field(m.ticket_seq, "ticket_seq");
+    v.field(m.ticket_hash, "ticket_hash");
+    v.field(m.client_seq, "client_seq");
+    v.field(m.client_time_ms, "client_time_ms");
+    v.field(m.move_x_mm, "move_x_mm");
+    v.field(m.move_y_mm, "move_y_mm");
+  }
+};
+
+struct InputReject {
+  static constexpr MessageKind kKind = MessageKind::kInputReject;
+  static constexpr std::array<std::string_view, 0> kSignatureTags{};
+  std::uint64_t client_seq = 0;
+  std::uint16_t reason = 0;  // InputRejectReason
+  std::string detail;
+  Signatures<0> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.client_seq, "client_seq");
+    v.field(m.reason, "reason");
+    v.text(m.detail, kMaxDetailBytes, "detail");
+  }
+};
+
+using AnyMessage = std::variant<VsChallenge, JoinRequest, JoinAccept, JoinReject, Heartbeat,
+                                TranscriptDigest, NonceBatch, ProtectedReceipt, PlayTicket,
+                                Checkpoint, Revocation, ClientHello, ServerHello, TicketForward,
+                                ClientNonce, ClientInput, InputReject>;
+
+// ---- Coding and signatures (defined for every type in AnyMessage) ------------------------------
+
+template <class M>
+Bytes encode(const M& message);
+
+// Strict: wrong version or kind, truncation, trailing bytes, a count or length over its cap, or
+// a non-canonical field all fail with a reason. Never throws, never reads out of bounds.
+template <class M>
+Result<M> decode(ByteView bytes);
+
+Result<MessageKind> peek_kind(ByteView bytes);
+Result<AnyMessage> decode_any(ByteView bytes);
+Bytes encode_any(const AnyMessage& message);
+
+// tag || 0x00 || encoding without signatures.
+template <class M>
+Bytes signing_input(const M& message, std::size_t signature_index = 0);
+
+template <class M>
+void sign(M& message, const crypto::SecretKey& key, std::size_t signature_index = 0);
+
+template <class M>
+bool verify(const M& message, const PublicKey& key, std::size_t signature_index = 0);
+
+}  // namespace gsvs::protocol

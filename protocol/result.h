@@ -1,0 +1,54 @@
+// Result<T>: a value or a reason. Decoders and verifiers return these for bad input from the
+// network or from disk; exceptions are kept for start-up and command-line errors.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace gsvs {
+
+struct Error {
+  std::string message;
+};
+
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : state_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
+  Result(Error error) : state_(std::move(error)) {}      // NOLINT(google-explicit-constructor)
+
+  [[nodiscard]] bool ok() const { return std::holds_alternative<T>(state_); }
+  explicit operator bool() const { return ok(); }
+
+  T& value() & { return std::get<T>(state_); }
+  const T& value() const& { return std::get<T>(state_); }
+  T&& value() && { return std::get<T>(std::move(state_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+
+  [[nodiscard]] const std::string& error() const { return std::get<Error>(state_).message; }
+
+ private:
+  std::variant<T, Error> state_;
+};
+
+// For operations that yield nothing but may fail.
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  Status(Error error) : error_(std::move(error.message)) {}  // NOLINT(google-explicit-constructor)
+  static Status success() { return {}; }
+
+  [[nodiscard]] bool ok() const { return !error_.has_value(); }
+  explicit operator bool() const { return ok(); }
+  [[nodiscard]] const std::string& error() const { return *error_; }
+
+ private:
+  std::optional<std::string> error_;
+};
+
+}  // namespace gsvs

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds with warnings as errors under ASan/UBSan, runs every test,
+# then runs each fuzz target for a few seconds when clang is available. Exits non-zero on any
+# failure.
+#   BUILD_DIR   build folder (default: build-test)
+#   FUZZ_SECONDS  seconds per fuzz target (default: 5; 0 skips fuzzing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+build_dir=${BUILD_DIR:-build-test}
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DGSVS_WERROR=ON -DGSVS_SANITIZE=ON >/dev/null
+cmake --build "$build_dir" -j2
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+(cd "$build_dir" && ctest --output-on-failure -j2 --timeout 300)
+
+fuzz_seconds=${FUZZ_SECONDS:-5}
+if [ "$fuzz_seconds" -gt 0 ] && command -v clang++ >/dev/null 2>&1; then
+  scripts/fuzz.sh "$fuzz_seconds"
+fi
