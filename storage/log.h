@@ -1,0 +1,106 @@
+// The append-only, hash-chained message log on SQLite (WAL). One row per message received or
+// issued, exact bytes kept; UPDATE and DELETE refused by triggers. docs/STORE.md is the schema.
+//
+// Threading: a Log is used from one thread at a time. BatchWriter owns a writer thread and is
+// the way daemons append (group commit); readers open their own read-only Log.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "protocol/bytes.h"
+#include "protocol/chains.h"
+#include "protocol/merkle.h"
+#include "protocol/messages.h"
+#include "protocol/result.h"
+
+namespace gsvs::storage {
+
+// What a writer hands in; seq, prev_entry_hash and entry_hash are the log's to assign.
+struct PendingEntry {
+  protocol::MessageKind kind = protocol::MessageKind::kVsChallenge;
+  chains::Direction direction = chains::Direction::kReceived;
+  protocol::SessionId session_id = 0;
+  std::uint64_t vs_time_ms = 0;
+  Bytes message;
+};
+
+struct Entry {
+  chains::LogEntryHeader header;  // seq, kind, direction, session_id, vs_time_ms, prev hash
+  Hash32 entry_hash;
+  Bytes message;
+};
+
+struct Filter {
+  std::uint64_t from_seq = 0;
+  std::optional<std::uint64_t> to_seq;  // exclusive
+  std::optional<protocol::SessionId> session_id;
+  std::optional<protocol::MessageKind> kind;
+};
+
+enum class OpenMode {
+  kReadWrite,  // creates the store if absent; verifies the whole chain before any append
+  kReadOnly,   // never writes, never creates; for auditing a copy
+};
+
+class Log {
+ public:
+  // kReadWrite refuses a store whose chain does not verify, naming the first bad seq.
+  static Result<std::unique_ptr<Log>> open(const std::string& path, OpenMode mode);
+  ~Log();
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+
+  // Appends in one transaction, durable (synchronous=FULL) when it returns. All or nothing.
+  Result<std::vector<Entry>> append(std::span<const PendingEntry> entries);
+
+  [[nodiscard]] std::uint64_t size() const;
+  [[nodiscard]] Hash32 head_hash() const;  // entry_hash of the last entry, zeros when empty
+  [[nodiscard]] Hash32 merkle_root() const;  // RFC 9162 root over every entry_hash so far
+
+  // Streams rows in seq order in constant memory; the visitor returns false to stop early.
+  // Rows are handed over exactly as stored (the audit re-checks them; this does not).
+  Status scan(const Filter& filter, const std::function<bool(const Entry&)>& visit) const;
+  Result<Entry> get(std::uint64_t seq) const;
+
+ private:
+  struct Impl;
+  explicit Log(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Group commit. submit() assigns seqs and hashes at once, in submission order, and returns the
+// entries; the callback runs on the writer thread after the batch holding them is durable (or
+// failed). Nothing may be sent or acted upon before that callback. After one failed commit every
+// later submit fails too: a writer never appends past a hole.
+class BatchWriter {
+ public:
+  struct Options {
+    std::size_t max_batch_entries = 512;
+    std::uint32_t max_delay_us = 2000;  // how long the first entry of a batch may wait
+  };
+  using Done = std::function<void(const Status&)>;
+
+  BatchWriter(std::unique_ptr<Log> log, Options options);
+  ~BatchWriter();  // commits what is queued, then stops the thread
+  BatchWriter(const BatchWriter&) = delete;
+  BatchWriter& operator=(const BatchWriter&) = delete;
+
+  Result<std::vector<Entry>> submit(std::vector<PendingEntry> entries, Done done);
+  // Blocks until everything submitted so far is durable.
+  Status flush();
+
+  [[nodiscard]] std::uint64_t size() const;
+  [[nodiscard]] Hash32 merkle_root() const;  // over every entry submitted so far
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gsvs::storage
