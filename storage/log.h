@@ -92,6 +92,11 @@ class BatchWriter {
   BatchWriter& operator=(const BatchWriter&) = delete;
 
   Result<std::vector<Entry>> submit(std::vector<PendingEntry> entries, Done done);
+  // Like submit, but `build` makes the entries under the writer's lock from the current size and
+  // Merkle root, so nothing lands between that head and them (signed checkpoints).
+  using BuildAtHead =
+      std::function<std::vector<PendingEntry>(std::uint64_t size, const Hash32& merkle_root)>;
+  Result<std::vector<Entry>> submit_at_head(const BuildAtHead& build, Done done);
   // Blocks until everything submitted so far is durable.
   Status flush();
 
