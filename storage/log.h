@@ -22,6 +22,8 @@
 namespace gsvs::storage {
 
 // What a writer hands in; seq, prev_entry_hash and entry_hash are the log's to assign.
+// session_id and vs_time_ms are stored as SQLite INTEGERs and must be below 2^63; kind must be a
+// known MessageKind and direction kReceived or kIssued. append/submit refuse anything else.
 struct PendingEntry {
   protocol::MessageKind kind = protocol::MessageKind::kVsChallenge;
   chains::Direction direction = chains::Direction::kReceived;
@@ -59,17 +61,27 @@ class Log {
   // Appends in one transaction, durable (synchronous=FULL) when it returns. All or nothing.
   Result<std::vector<Entry>> append(std::span<const PendingEntry> entries);
 
+  // kReadWrite: the verified state kept in memory. kReadOnly: read from the store at each call,
+  // as stored and unverified (size is one past the highest seq; merkle_root streams the whole
+  // entry_hash column, a malformed value counting as 32 zero bytes).
   [[nodiscard]] std::uint64_t size() const;
-  [[nodiscard]] Hash32 head_hash() const;  // entry_hash of the last entry, zeros when empty
+  [[nodiscard]] Hash32 head_hash() const;    // entry_hash of the last entry, zeros when empty
   [[nodiscard]] Hash32 merkle_root() const;  // RFC 9162 root over every entry_hash so far
 
   // Streams rows in seq order in constant memory; the visitor returns false to stop early.
-  // Rows are handed over exactly as stored (the audit re-checks them; this does not).
+  // Rows are handed over exactly as stored (the audit re-checks them; this does not). A row that
+  // cannot be represented as an Entry (wrong column type, negative integer, hash not 32 bytes)
+  // ends the scan with an error naming its seq; scan again from the next seq to read on.
   Status scan(const Filter& filter, const std::function<bool(const Entry&)>& visit) const;
   Result<Entry> get(std::uint64_t seq) const;
 
  private:
-  struct Impl;
+  friend class BatchWriter;  // appends through the same connection and in-memory head
+
+ public:
+  struct Impl;  // defined in storage/log_impl.h, private to the storage module
+
+ private:
   explicit Log(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -78,6 +90,12 @@ class Log {
 // entries; the callback runs on the writer thread after the batch holding them is durable (or
 // failed). Nothing may be sent or acted upon before that callback. After one failed commit every
 // later submit fails too: a writer never appends past a hole.
+//
+// `done` runs exactly once for every submit that returned entries, never for one that returned
+// an error; callbacks run in submission order on the writer thread, without any lock held, so
+// they may submit again (but must not call flush(), which would wait for itself, nor throw).
+// An empty submit is a barrier: its callback runs once everything submitted before it is
+// durable. Thread-safe: submit, flush, size and merkle_root may be called from any thread.
 class BatchWriter {
  public:
   struct Options {
@@ -93,11 +111,13 @@ class BatchWriter {
 
   Result<std::vector<Entry>> submit(std::vector<PendingEntry> entries, Done done);
   // Like submit, but `build` makes the entries under the writer's lock from the current size and
-  // Merkle root, so nothing lands between that head and them (signed checkpoints).
+  // Merkle root, so nothing lands between that head and them (signed checkpoints). `build` runs
+  // on the calling thread with the lock held: it must not call back into this writer.
   using BuildAtHead =
       std::function<std::vector<PendingEntry>(std::uint64_t size, const Hash32& merkle_root)>;
   Result<std::vector<Entry>> submit_at_head(const BuildAtHead& build, Done done);
-  // Blocks until everything submitted so far is durable.
+  // Blocks until everything submitted so far is durable and its callbacks have run; the error
+  // of the failed commit if that never happens.
   Status flush();
 
   [[nodiscard]] std::uint64_t size() const;

@@ -1,0 +1,197 @@
+// Group commit over a Log. One mutex guards the queue and the Log's in-memory head; the database
+// connection is used by the writer thread alone (after construction), so the two never contend.
+// Callbacks run with no lock held.
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "storage/log.h"
+#include "storage/log_impl.h"
+
+namespace gsvs::storage {
+
+struct BatchWriter::Impl {
+  using Clock = std::chrono::steady_clock;
+  struct Item {
+    std::vector<Entry> entries;
+    Done done;
+    Clock::time_point enqueued;
+  };
+
+  std::unique_ptr<Log> log;  // null: every submit fails
+  Options options;
+
+  mutable std::mutex mutex;
+  std::condition_variable wake;      // the writer waits here for work, a full batch or a deadline
+  std::condition_variable progress;  // flush() waits here
+  std::deque<Item> queue;
+  std::size_t queued_entries = 0;
+  std::optional<std::string> failure;  // the first failed commit; final
+  std::uint64_t failed_from = 0;       // the first submit (by number) that failed
+  bool stopping = false;
+  // Submits are numbered from 0 in order; the callbacks of the first `completed` have run.
+  std::uint64_t submitted = 0;
+  std::uint64_t completed = 0;
+  // A flush() waits for this many submits: the writer commits at once instead of waiting out
+  // the delay.
+  std::uint64_t flush_target = 0;
+  std::thread::id writer_id;
+  std::thread thread;
+
+  void run();
+  // Both with `mutex` held.
+  [[nodiscard]] Status check_open() const;
+  Result<std::vector<Entry>> submit_locked(std::span<const PendingEntry> entries, Done done);
+  [[nodiscard]] bool batch_ready() const {
+    return stopping || queued_entries >= options.max_batch_entries || flush_target > completed;
+  }
+  static void run_callbacks(std::vector<Item>& items, const Status& status) {
+    for (Item& item : items) {
+      if (item.done) item.done(status);
+    }
+  }
+};
+
+void BatchWriter::Impl::run() {
+  std::unique_lock lock(mutex);
+  for (;;) {
+    wake.wait(lock, [this] { return stopping || !queue.empty(); });
+    if (queue.empty()) return;  // stopping, and nothing left to commit
+
+    if (!failure) {
+      const auto deadline =
+          queue.front().enqueued + std::chrono::microseconds(options.max_delay_us);
+      wake.wait_until(lock, deadline, [this] { return batch_ready(); });
+    }
+
+    // Whole submits only, up to max_batch_entries (one larger submit goes alone).
+    std::vector<Item> batch;
+    std::size_t count = 0;
+    while (!queue.empty() &&
+           (batch.empty() || count + queue.front().entries.size() <= options.max_batch_entries)) {
+      count += queue.front().entries.size();
+      queued_entries -= queue.front().entries.size();
+      batch.push_back(std::move(queue.front()));
+      queue.pop_front();
+    }
+
+    if (failure) {
+      // Entries queued behind a failed commit are never written; their callbacks learn why.
+      const Status status = Error{*failure};
+      lock.unlock();
+      run_callbacks(batch, status);
+      lock.lock();
+      completed += batch.size();
+      progress.notify_all();
+      continue;
+    }
+
+    std::vector<std::span<const Entry>> groups;
+    groups.reserve(batch.size());
+    for (const Item& item : batch) groups.emplace_back(item.entries);
+
+    lock.unlock();
+    const Status status = log->impl_->write(groups);
+    lock.lock();
+    if (!status) {
+      // Final: later submits are refused, and whatever is still queued fails with the same
+      // reason on the next turns of the loop.
+      failure = status.error();
+      failed_from = completed;
+    }
+    lock.unlock();
+    run_callbacks(batch, status);
+    lock.lock();
+    completed += batch.size();
+    progress.notify_all();
+  }
+}
+
+BatchWriter::BatchWriter(std::unique_ptr<Log> log, Options options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->log = std::move(log);
+  impl_->options = options;
+  if (impl_->options.max_batch_entries == 0) impl_->options.max_batch_entries = 1;
+  if (!impl_->log) {
+    impl_->failure = "no log to write to";
+    return;
+  }
+  impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+  const std::lock_guard lock(impl_->mutex);
+  impl_->writer_id = impl_->thread.get_id();
+}
+
+BatchWriter::~BatchWriter() {
+  {
+    const std::lock_guard lock(impl_->mutex);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+Result<std::vector<Entry>> BatchWriter::Impl::submit_locked(std::span<const PendingEntry> entries,
+                                                            Done done) {
+  Log::Impl& head = *log->impl_;
+  auto prepared = head.prepare(entries);
+  if (!prepared) return prepared;
+  head.advance(*prepared);
+  const bool was_empty = queue.empty();
+  queued_entries += prepared->size();
+  queue.push_back(Item{*prepared, std::move(done), Clock::now()});
+  ++submitted;
+  if (was_empty || queued_entries >= options.max_batch_entries) wake.notify_one();
+  return prepared;
+}
+
+Status BatchWriter::Impl::check_open() const {
+  if (failure) return Error{"log writer stopped after a failed commit: " + *failure};
+  if (stopping) return Error{"log writer is shutting down"};
+  return Status::success();
+}
+
+Result<std::vector<Entry>> BatchWriter::submit(std::vector<PendingEntry> entries, Done done) {
+  const std::lock_guard lock(impl_->mutex);
+  if (auto status = impl_->check_open(); !status) return Error{status.error()};
+  return impl_->submit_locked(entries, std::move(done));
+}
+
+Result<std::vector<Entry>> BatchWriter::submit_at_head(const BuildAtHead& build, Done done) {
+  const std::lock_guard lock(impl_->mutex);
+  if (auto status = impl_->check_open(); !status) return Error{status.error()};
+  const Log::Impl& head = *impl_->log->impl_;
+  const std::vector<PendingEntry> entries = build(head.size, head.accumulator.root());
+  return impl_->submit_locked(entries, std::move(done));
+}
+
+Status BatchWriter::flush() {
+  std::unique_lock lock(impl_->mutex);
+  if (std::this_thread::get_id() == impl_->writer_id) {
+    return Error{"flush() called from a done callback would wait for itself"};
+  }
+  if (!impl_->log) return Error{*impl_->failure};
+  const std::uint64_t target = impl_->submitted;
+  if (target > impl_->flush_target) {
+    impl_->flush_target = target;
+    impl_->wake.notify_one();
+  }
+  impl_->progress.wait(lock, [&] { return impl_->completed >= target; });
+  if (impl_->failure && impl_->failed_from < target) return Error{*impl_->failure};
+  return Status::success();
+}
+
+std::uint64_t BatchWriter::size() const {
+  const std::lock_guard lock(impl_->mutex);
+  return impl_->log ? impl_->log->impl_->size : 0;
+}
+
+Hash32 BatchWriter::merkle_root() const {
+  const std::lock_guard lock(impl_->mutex);
+  return impl_->log ? impl_->log->impl_->accumulator.root() : merkle::empty_root();
+}
+
+}  // namespace gsvs::storage

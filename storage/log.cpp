@@ -1,0 +1,653 @@
+#include "storage/log.h"
+
+#include <chrono>
+#include <filesystem>
+#include <limits>
+#include <utility>
+
+#include "storage/log_impl.h"
+#include "storage/sqlite.h"
+
+namespace gsvs::storage {
+
+namespace {
+
+// docs/STORE.md reproduces this schema; change both together and bump kSchemaVersion.
+constexpr std::string_view kFormat = "gsvs-vs-log";
+constexpr std::string_view kSchemaVersion = "1";
+constexpr int kApplicationId = 0x67737673;  // "gsvs", shown by `sqlite3 X .dbinfo`
+constexpr int kBusyTimeoutMs = 5000;
+
+constexpr std::string_view kCreateSchema = R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY NOT NULL,
+  value TEXT NOT NULL
+);
+CREATE TABLE log_entry (
+  seq        INTEGER PRIMARY KEY CHECK (seq >= 0),
+  kind       INTEGER NOT NULL CHECK (typeof(kind) = 'integer' AND kind BETWEEN 1 AND 255),
+  kind_name  TEXT    NOT NULL CHECK (typeof(kind_name) = 'text'),
+  direction  INTEGER NOT NULL CHECK (typeof(direction) = 'integer' AND direction IN (1, 2)),
+  session_id INTEGER NOT NULL CHECK (typeof(session_id) = 'integer' AND session_id >= 0),
+  vs_time_ms INTEGER NOT NULL CHECK (typeof(vs_time_ms) = 'integer' AND vs_time_ms >= 0),
+  prev_hash  BLOB    NOT NULL CHECK (typeof(prev_hash) = 'blob' AND length(prev_hash) = 32),
+  entry_hash BLOB    NOT NULL CHECK (typeof(entry_hash) = 'blob' AND length(entry_hash) = 32),
+  message    BLOB    NOT NULL CHECK (typeof(message) = 'blob')
+);
+CREATE INDEX log_entry_by_session ON log_entry (session_id, seq);
+CREATE INDEX log_entry_by_kind ON log_entry (kind, seq);
+CREATE TRIGGER log_entry_no_update BEFORE UPDATE ON log_entry
+BEGIN
+  SELECT RAISE(ABORT, 'log_entry is append-only: UPDATE refused');
+END;
+CREATE TRIGGER log_entry_no_delete BEFORE DELETE ON log_entry
+BEGIN
+  SELECT RAISE(ABORT, 'log_entry is append-only: DELETE refused');
+END;
+CREATE TRIGGER log_entry_append_seq BEFORE INSERT ON log_entry
+WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq) + 1, 0) FROM log_entry)
+BEGIN
+  SELECT RAISE(ABORT, 'log_entry is append-only: seq must be one past the last entry');
+END;
+CREATE TRIGGER log_entry_append_link BEFORE INSERT ON log_entry
+WHEN NEW.prev_hash IS NOT
+     COALESCE((SELECT entry_hash FROM log_entry WHERE seq = NEW.seq - 1), zeroblob(32))
+BEGIN
+  SELECT RAISE(ABORT, 'log_entry is append-only: prev_hash must be the entry_hash of the last entry');
+END;
+CREATE VIEW log_entry_readable AS
+SELECT seq,
+       kind,
+       kind_name,
+       CASE direction WHEN 1 THEN 'received' WHEN 2 THEN 'issued' ELSE 'invalid' END AS direction,
+       session_id,
+       vs_time_ms,
+       strftime('%Y-%m-%dT%H:%M:%fZ', vs_time_ms / 1000.0, 'unixepoch') AS vs_time_utc,
+       lower(hex(prev_hash)) AS prev_hash,
+       lower(hex(entry_hash)) AS entry_hash,
+       length(message) AS message_bytes,
+       lower(hex(message)) AS message_hex
+FROM log_entry;
+)sql";
+
+// Created after the meta rows are written: from then on meta is read-only too.
+constexpr std::string_view kMetaTriggers = R"sql(
+CREATE TRIGGER meta_no_insert BEFORE INSERT ON meta
+BEGIN
+  SELECT RAISE(ABORT, 'meta is read-only');
+END;
+CREATE TRIGGER meta_no_update BEFORE UPDATE ON meta
+BEGIN
+  SELECT RAISE(ABORT, 'meta is read-only');
+END;
+CREATE TRIGGER meta_no_delete BEFORE DELETE ON meta
+BEGIN
+  SELECT RAISE(ABORT, 'meta is read-only');
+END;
+)sql";
+
+constexpr std::string_view kSelectColumns =
+    "SELECT seq, kind, kind_name, direction, session_id, vs_time_ms, prev_hash, entry_hash, "
+    "message FROM log_entry";
+constexpr int kColSeq = 0;
+constexpr int kColKind = 1;
+constexpr int kColKindName = 2;
+constexpr int kColDirection = 3;
+constexpr int kColSession = 4;
+constexpr int kColTime = 5;
+constexpr int kColPrev = 6;
+constexpr int kColEntryHash = 7;
+constexpr int kColMessage = 8;
+
+constexpr auto kMaxStoredInteger =
+    static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+
+std::string type_name(int type) {
+  switch (type) {
+    case SQLITE_INTEGER:
+      return "an integer";
+    case SQLITE_FLOAT:
+      return "a real";
+    case SQLITE_TEXT:
+      return "text";
+    case SQLITE_BLOB:
+      return "a blob";
+    case SQLITE_NULL:
+      return "NULL";
+    default:
+      return "of unknown type";
+  }
+}
+
+// One row as stored, with the message borrowed from the statement (valid until the next step).
+struct RowView {
+  chains::LogEntryHeader header;
+  Hash32 entry_hash;
+  ByteView message;
+};
+
+Result<std::uint64_t> read_unsigned(const sqlite::Stmt& stmt, int column, std::string_view name,
+                                    std::uint64_t max) {
+  const int type = stmt.column_type(column);
+  if (type != SQLITE_INTEGER) {
+    return Error{std::string(name) + " is " + type_name(type) + ", not an integer"};
+  }
+  const std::int64_t value = stmt.column_int64(column);
+  if (value < 0 || static_cast<std::uint64_t>(value) > max) {
+    return Error{std::string(name) + " " + std::to_string(value) + " is out of range"};
+  }
+  return static_cast<std::uint64_t>(value);
+}
+
+Result<Hash32> read_hash(const sqlite::Stmt& stmt, int column, std::string_view name) {
+  const int type = stmt.column_type(column);
+  if (type != SQLITE_BLOB) {
+    return Error{std::string(name) + " is " + type_name(type) + ", not a blob"};
+  }
+  const ByteView bytes = stmt.column_blob(column);
+  if (bytes.size() != Hash32::size) {
+    return Error{std::string(name) + " is " + std::to_string(bytes.size()) + " bytes, not 32"};
+  }
+  Hash32 out;
+  for (std::size_t i = 0; i < Hash32::size; ++i) out.bytes[i] = bytes[i];
+  return out;
+}
+
+// Reads the current row of a kSelectColumns statement. The error names the column, not the seq.
+Result<RowView> read_row(const sqlite::Stmt& stmt) {
+  RowView row;
+  auto seq = read_unsigned(stmt, kColSeq, "seq", kMaxStoredInteger);
+  if (!seq) return Error{seq.error()};
+  auto kind = read_unsigned(stmt, kColKind, "kind", 255);
+  if (!kind) return Error{kind.error()};
+  auto direction = read_unsigned(stmt, kColDirection, "direction", 255);
+  if (!direction) return Error{direction.error()};
+  auto session = read_unsigned(stmt, kColSession, "session_id", kMaxStoredInteger);
+  if (!session) return Error{session.error()};
+  auto time = read_unsigned(stmt, kColTime, "vs_time_ms", kMaxStoredInteger);
+  if (!time) return Error{time.error()};
+  auto prev = read_hash(stmt, kColPrev, "prev_hash");
+  if (!prev) return Error{prev.error()};
+  auto entry_hash = read_hash(stmt, kColEntryHash, "entry_hash");
+  if (!entry_hash) return Error{entry_hash.error()};
+  if (const int type = stmt.column_type(kColMessage); type != SQLITE_BLOB) {
+    return Error{"message is " + type_name(type) + ", not a blob"};
+  }
+  row.header.seq = *seq;
+  row.header.kind = static_cast<protocol::MessageKind>(*kind);
+  row.header.direction = static_cast<chains::Direction>(*direction);
+  row.header.session_id = *session;
+  row.header.vs_time_ms = *time;
+  row.header.prev_entry_hash = *prev;
+  row.entry_hash = *entry_hash;
+  row.message = stmt.column_blob(kColMessage);
+  return row;
+}
+
+Entry to_entry(const RowView& row) {
+  return Entry{row.header, row.entry_hash, Bytes(row.message.begin(), row.message.end())};
+}
+
+bool known_kind(protocol::MessageKind kind) {
+  const auto value = static_cast<std::uint8_t>(kind);
+  return value >= 1 && value <= protocol::kMaxMessageKind;
+}
+
+bool known_direction(chains::Direction direction) {
+  return direction == chains::Direction::kReceived || direction == chains::Direction::kIssued;
+}
+
+// Runs a query expected to yield one row and returns its first column as text (nullopt: no row).
+Result<std::optional<std::string>> query_text(sqlite::Db& db, std::string_view sql,
+                                              std::string_view param = {}) {
+  auto stmt = sqlite::Stmt::prepare(db, sql);
+  if (!stmt) return Error{stmt.error()};
+  if (!param.empty()) {
+    if (auto status = stmt->bind_text(1, param); !status) return Error{status.error()};
+  }
+  auto step = stmt->step();
+  if (!step) return Error{step.error()};
+  if (*step == sqlite::Stmt::Step::kDone) return std::optional<std::string>{};
+  return std::optional<std::string>{stmt->column_text(0)};
+}
+
+std::int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status create_schema(Log::Impl& impl) {
+  sqlite::Transaction tx(impl.db);
+  if (auto status = tx.begin(); !status) return status;
+  // Another process may have created the store between our look and our lock.
+  auto count = query_text(impl.db, "SELECT count(*) FROM sqlite_master");
+  if (!count) return Error{count.error()};
+  if (*count && **count != "0") return tx.commit();
+
+  if (auto status = impl.db.exec(std::string(kCreateSchema)); !status) return status;
+  auto insert = sqlite::Stmt::prepare(impl.db, "INSERT INTO meta (key, value) VALUES (?1, ?2)");
+  if (!insert) return Error{insert.error()};
+  const std::int64_t now = now_unix_ms();
+  const std::pair<std::string, std::string> rows[] = {
+      {"format", std::string(kFormat)},
+      {"schema_version", std::string(kSchemaVersion)},
+      {"created_at_ms", std::to_string(now)},
+      {"entry_hash",
+       "SHA-256(\"gsvs/v1/log_entry\" 0x00 || seq u64 || kind u8 || direction u8 || "
+       "session_id u64 || vs_time_ms u64 || prev_hash || u32 length || message), little-endian"},
+  };
+  for (const auto& [key, value] : rows) {
+    insert->reset();
+    if (auto status = insert->bind_text(1, key); !status) return status;
+    if (auto status = insert->bind_text(2, value); !status) return status;
+    auto step = insert->step();
+    if (!step) return Error{step.error()};
+  }
+  if (auto status = impl.db.exec(std::string(kMetaTriggers)); !status) return status;
+  if (auto status = impl.db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
+      !status) {
+    return status;
+  }
+  return tx.commit();
+}
+
+// Checks that the file is a gsvs log of a schema version this build reads; creates the schema in
+// an empty database when `create` is set.
+Status check_schema(Log::Impl& impl, bool create) {
+  auto count = query_text(impl.db, "SELECT count(*) FROM sqlite_master");
+  if (!count) return Error{impl.label() + ": cannot read the database: " + count.error()};
+  if (*count && **count == "0") {
+    if (!create) return Error{impl.label() + ": empty database, not a gsvs log store"};
+    if (auto status = create_schema(impl); !status) {
+      return Error{impl.label() + ": cannot create the schema: " + status.error()};
+    }
+  }
+  for (const std::string_view table : {"meta", "log_entry"}) {
+    auto type = query_text(impl.db, "SELECT type FROM sqlite_master WHERE name = ?1", table);
+    if (!type) return Error{impl.label() + ": cannot read the schema: " + type.error()};
+    if (!*type || **type != "table") {
+      return Error{impl.label() + ": not a gsvs log store (no table '" + std::string(table) + "')"};
+    }
+  }
+  auto format = query_text(impl.db, "SELECT value FROM meta WHERE key = ?1", "format");
+  if (!format) return Error{impl.label() + ": cannot read meta: " + format.error()};
+  if (!*format || **format != kFormat) {
+    return Error{impl.label() + ": not a gsvs log store (meta.format is '" + format->value_or("") +
+                 "', expected '" + std::string(kFormat) + "')"};
+  }
+  auto version = query_text(impl.db, "SELECT value FROM meta WHERE key = ?1", "schema_version");
+  if (!version) return Error{impl.label() + ": cannot read meta: " + version.error()};
+  if (!*version) return Error{impl.label() + ": meta has no schema_version"};
+  if (**version != kSchemaVersion) {
+    return Error{impl.label() + ": schema version '" + **version +
+                 "' is not supported by this build, which reads version " +
+                 std::string(kSchemaVersion) + "; use a build that knows it"};
+  }
+  return Status::success();
+}
+
+// Walks every row in seq order in constant memory and checks what a writer relies on; on
+// success the in-memory head and accumulator describe the store.
+Status verify_chain(Log::Impl& impl) {
+  auto stmt = sqlite::Stmt::prepare(impl.db, std::string(kSelectColumns) + " ORDER BY seq");
+  if (!stmt) return Error{impl.label() + ": cannot read log_entry: " + stmt.error()};
+  std::uint64_t expected = 0;
+  Hash32 previous;
+  merkle::Accumulator accumulator;
+  for (;;) {
+    auto step = stmt->step();
+    if (!step) return Error{impl.label(expected) + ": cannot read: " + step.error()};
+    if (*step == sqlite::Stmt::Step::kDone) break;
+
+    if (stmt->column_int64(kColSeq) < 0) {
+      return Error{impl.label() + ": a row has the negative seq " +
+                   std::to_string(stmt->column_int64(kColSeq)) + " (inserted by hand?)"};
+    }
+    const auto seq = static_cast<std::uint64_t>(stmt->column_int64(kColSeq));
+    if (seq != expected) {
+      return Error{impl.label(expected) + ": missing; the next stored row is entry " +
+                   std::to_string(seq) + " (deleted?)"};
+    }
+    auto row = read_row(*stmt);
+    if (!row) return Error{impl.label(seq) + ": " + row.error()};
+    const auto& header = row->header;
+    if (!known_kind(header.kind)) {
+      return Error{impl.label(seq) + ": kind " +
+                   std::to_string(static_cast<unsigned>(header.kind)) +
+                   " is not a message kind this build knows"};
+    }
+    const std::string stored_name = stmt->column_text(kColKindName);
+    const std::string_view expected_name = protocol::kind_name(header.kind);
+    if (stmt->column_type(kColKindName) != SQLITE_TEXT || stored_name != expected_name) {
+      return Error{impl.label(seq) + ": kind_name '" + stored_name + "' does not match kind " +
+                   std::to_string(static_cast<unsigned>(header.kind)) + " (" +
+                   std::string(expected_name) + ") (edited?)"};
+    }
+    if (!known_direction(header.direction)) {
+      return Error{impl.label(seq) + ": direction " +
+                   std::to_string(static_cast<unsigned>(header.direction)) +
+                   " is neither 1 (received) nor 2 (issued)"};
+    }
+    if (header.prev_entry_hash != previous) {
+      if (seq == 0) {
+        return Error{impl.label(seq) +
+                     ": prev_hash of the first entry is not 32 zero bytes "
+                     "(edited, or entries cut from the front?)"};
+      }
+      return Error{impl.label(seq) + ": prev_hash does not match the entry_hash of entry " +
+                   std::to_string(seq - 1) + " (a row edited, removed, inserted or reordered?)"};
+    }
+    if (chains::log_entry_hash(header, row->message) != row->entry_hash) {
+      return Error{impl.label(seq) + ": entry_hash does not match its contents (edited?)"};
+    }
+    accumulator.append(row->entry_hash);
+    previous = row->entry_hash;
+    ++expected;
+  }
+  impl.size = expected;
+  impl.head = previous;
+  impl.accumulator = std::move(accumulator);
+  return Status::success();
+}
+
+Status set_pragma(Log::Impl& impl, const std::string& pragma, std::string_view expect) {
+  auto value = query_text(impl.db, "PRAGMA " + pragma);
+  if (!value) return Error{impl.label() + ": PRAGMA " + pragma + " failed: " + value.error()};
+  if (!expect.empty() && value->value_or("") != expect) {
+    return Error{impl.label() + ": PRAGMA " + pragma + " gave '" + value->value_or("") +
+                 "', expected '" + std::string(expect) + "'"};
+  }
+  return Status::success();
+}
+
+Result<std::unique_ptr<Log::Impl>> open_read_write(const std::string& path) {
+  auto impl = std::make_unique<Log::Impl>();
+  impl->path = path;
+  impl->mode = OpenMode::kReadWrite;
+  auto db = sqlite::Db::open(sqlite::file_uri(path, ""),
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI);
+  if (!db) return Error{impl->label() + ": cannot open for writing: " + db.error()};
+  impl->db = std::move(*db);
+  sqlite3* raw = impl->db.get();
+  if (sqlite3_db_readonly(raw, "main") == 1) {
+    return Error{impl->label() +
+                 ": the file is not writable (check the permissions of the file and its "
+                 "directory, or open it read-only to audit it)"};
+  }
+  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  // No writable_schema or similar tricks through this connection.
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+
+  if (auto status = set_pragma(*impl, "journal_mode = WAL", "wal"); !status)
+    return Error{status.error()};
+  if (auto status = set_pragma(*impl, "synchronous = FULL", ""); !status)
+    return Error{status.error()};
+  if (auto status = check_schema(*impl, /*create=*/true); !status) return Error{status.error()};
+  if (auto status = verify_chain(*impl); !status) return Error{status.error()};
+
+  auto insert = sqlite::Stmt::prepare(
+      impl->db,
+      "INSERT INTO log_entry (seq, kind, kind_name, direction, session_id, vs_time_ms, "
+      "prev_hash, entry_hash, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  if (!insert) return Error{impl->label() + ": cannot prepare the insert: " + insert.error()};
+  impl->insert_stmt = std::move(*insert);
+  return impl;
+}
+
+Result<std::unique_ptr<Log::Impl>> open_read_only(const std::string& path) {
+  auto impl = std::make_unique<Log::Impl>();
+  impl->path = path;
+  impl->mode = OpenMode::kReadOnly;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return Error{impl->label() + ": no such file (a read-only open never creates one)"};
+  }
+  // With a -wal (or rollback -journal) file beside it, the store may be live or hold committed
+  // entries only there: open it normally, read-only. Without one, everything committed is in
+  // the main file: open it immutable, which creates no -wal/-shm beside the copy and takes no
+  // locks.
+  const bool side_files =
+      std::filesystem::exists(path + "-wal", ec) || std::filesystem::exists(path + "-journal", ec);
+  auto db = sqlite::Db::open(sqlite::file_uri(path, side_files ? "mode=ro" : "immutable=1"),
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+  if (!db) return Error{impl->label() + ": cannot open read-only: " + db.error()};
+  impl->db = std::move(*db);
+  sqlite3_busy_timeout(impl->db.get(), kBusyTimeoutMs);
+  if (auto status = set_pragma(*impl, "query_only = ON", ""); !status) return Error{status.error()};
+  // The file may come from anyone: its views and triggers get no say.
+  if (auto status = set_pragma(*impl, "trusted_schema = OFF", ""); !status)
+    return Error{status.error()};
+  if (auto status = check_schema(*impl, /*create=*/false); !status) {
+    std::string message = status.error();
+    if (side_files) {
+      message +=
+          " (a store copied with its -wal file also needs its -shm file, or a writable "
+          "directory)";
+    }
+    return Error{message};
+  }
+  return impl;
+}
+
+}  // namespace
+
+// ---- Log::Impl ----
+
+std::string Log::Impl::label() const { return "store " + path; }
+
+std::string Log::Impl::label(std::uint64_t seq) const {
+  return label() + ": entry " + std::to_string(seq);
+}
+
+Result<std::vector<Entry>> Log::Impl::prepare(std::span<const PendingEntry> pending) const {
+  if (mode != OpenMode::kReadWrite) return Error{label() + ": opened read-only"};
+  std::vector<Entry> out;
+  out.reserve(pending.size());
+  std::uint64_t seq = size;
+  Hash32 previous = head;
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    const PendingEntry& p = pending[i];
+    const std::string where = label() + ": cannot append entry " + std::to_string(i) +
+                              " of the batch (" + std::string(protocol::kind_name(p.kind)) + "): ";
+    if (!known_kind(p.kind)) {
+      return Error{where + "unknown message kind " + std::to_string(static_cast<unsigned>(p.kind))};
+    }
+    if (!known_direction(p.direction)) {
+      return Error{where + "direction " + std::to_string(static_cast<unsigned>(p.direction)) +
+                   " is neither received nor issued"};
+    }
+    if (p.session_id > kMaxStoredInteger) {
+      return Error{where + "session_id " + std::to_string(p.session_id) +
+                   " does not fit SQLite's INTEGER (must be below 2^63)"};
+    }
+    if (p.vs_time_ms > kMaxStoredInteger) {
+      return Error{where + "vs_time_ms " + std::to_string(p.vs_time_ms) +
+                   " does not fit SQLite's INTEGER (must be below 2^63)"};
+    }
+    if (p.message.size() > std::numeric_limits<std::uint32_t>::max()) {
+      return Error{where + "message of " + std::to_string(p.message.size()) +
+                   " bytes is longer than the u32 length of the entry hash"};
+    }
+    if (seq > kMaxStoredInteger) return Error{where + "the log is full (seq would exceed 2^63)"};
+    Entry entry;
+    entry.header.seq = seq;
+    entry.header.kind = p.kind;
+    entry.header.direction = p.direction;
+    entry.header.session_id = p.session_id;
+    entry.header.vs_time_ms = p.vs_time_ms;
+    entry.header.prev_entry_hash = previous;
+    entry.entry_hash = chains::log_entry_hash(entry.header, p.message);
+    entry.message = p.message;
+    previous = entry.entry_hash;
+    ++seq;
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+void Log::Impl::advance(std::span<const Entry> entries) {
+  for (const Entry& entry : entries) accumulator.append(entry.entry_hash);
+  if (!entries.empty()) {
+    size = entries.back().header.seq + 1;
+    head = entries.back().entry_hash;
+  }
+}
+
+Status Log::Impl::write(std::span<const std::span<const Entry>> groups) {
+  std::size_t count = 0;
+  for (const auto& group : groups) count += group.size();
+  if (count == 0) return Status::success();
+  std::uint64_t first = 0;
+  for (const auto& group : groups) {
+    if (!group.empty()) {
+      first = group.front().header.seq;
+      break;
+    }
+  }
+  const std::string where = label() + ": cannot append entries " + std::to_string(first) + ".." +
+                            std::to_string(first + count - 1) + ": ";
+
+  sqlite::Transaction tx(db);
+  if (auto status = tx.begin(); !status) return Error{where + status.error()};
+  for (const auto& group : groups) {
+    for (const Entry& e : group) {
+      auto& s = insert_stmt;
+      s.reset();
+      Status bound = s.bind_int64(1, static_cast<std::int64_t>(e.header.seq));
+      if (bound) bound = s.bind_int64(2, static_cast<std::int64_t>(e.header.kind));
+      if (bound) bound = s.bind_text(3, protocol::kind_name(e.header.kind));
+      if (bound) bound = s.bind_int64(4, static_cast<std::int64_t>(e.header.direction));
+      if (bound) bound = s.bind_int64(5, static_cast<std::int64_t>(e.header.session_id));
+      if (bound) bound = s.bind_int64(6, static_cast<std::int64_t>(e.header.vs_time_ms));
+      if (bound) bound = s.bind_blob_static(7, e.header.prev_entry_hash.view());
+      if (bound) bound = s.bind_blob_static(8, e.entry_hash.view());
+      if (bound) bound = s.bind_blob_static(9, e.message);
+      if (!bound) {
+        s.reset();
+        return Error{where + "entry " + std::to_string(e.header.seq) + ": " + bound.error()};
+      }
+      auto step = s.step();
+      s.reset();  // release the borrowed bytes and the statement before any rollback
+      if (!step) {
+        return Error{where + "entry " + std::to_string(e.header.seq) + ": " + step.error()};
+      }
+    }
+  }
+  if (auto status = tx.commit(); !status) return Error{where + status.error()};
+  return Status::success();
+}
+
+// ---- Log ----
+
+Log::Log(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Log::~Log() = default;
+
+Result<std::unique_ptr<Log>> Log::open(const std::string& path, OpenMode mode) {
+  auto impl = mode == OpenMode::kReadWrite ? open_read_write(path) : open_read_only(path);
+  if (!impl) return Error{impl.error()};
+  return std::unique_ptr<Log>(new Log(std::move(*impl)));
+}
+
+Result<std::vector<Entry>> Log::append(std::span<const PendingEntry> entries) {
+  auto prepared = impl_->prepare(entries);
+  if (!prepared) return prepared;
+  const std::span<const Entry> group(*prepared);
+  if (auto status = impl_->write(std::span<const std::span<const Entry>>(&group, 1)); !status) {
+    return Error{status.error()};
+  }
+  impl_->advance(*prepared);
+  return prepared;
+}
+
+std::uint64_t Log::size() const {
+  if (impl_->mode == OpenMode::kReadWrite) return impl_->size;
+  auto stmt = sqlite::Stmt::prepare(impl_->db, "SELECT MAX(seq) FROM log_entry");
+  if (!stmt) return 0;
+  auto step = stmt->step();
+  if (!step || *step != sqlite::Stmt::Step::kRow || stmt->column_type(0) != SQLITE_INTEGER) {
+    return 0;
+  }
+  const std::int64_t last = stmt->column_int64(0);
+  return last < 0 ? 0 : static_cast<std::uint64_t>(last) + 1;
+}
+
+Hash32 Log::head_hash() const {
+  if (impl_->mode == OpenMode::kReadWrite) return impl_->head;
+  auto stmt = sqlite::Stmt::prepare(impl_->db,
+                                    "SELECT entry_hash FROM log_entry ORDER BY seq DESC LIMIT 1");
+  if (!stmt) return {};
+  auto step = stmt->step();
+  if (!step || *step != sqlite::Stmt::Step::kRow) return {};
+  auto hash = read_hash(*stmt, 0, "entry_hash");
+  return hash ? *hash : Hash32{};
+}
+
+Hash32 Log::merkle_root() const {
+  if (impl_->mode == OpenMode::kReadWrite) return impl_->accumulator.root();
+  merkle::Accumulator accumulator;
+  auto stmt = sqlite::Stmt::prepare(impl_->db, "SELECT entry_hash FROM log_entry ORDER BY seq");
+  if (!stmt) return accumulator.root();
+  for (;;) {
+    auto step = stmt->step();
+    if (!step || *step != sqlite::Stmt::Step::kRow) break;
+    auto hash = read_hash(*stmt, 0, "entry_hash");
+    accumulator.append(hash ? *hash : Hash32{});
+  }
+  return accumulator.root();
+}
+
+Status Log::scan(const Filter& filter, const std::function<bool(const Entry&)>& visit) const {
+  if (filter.from_seq > kMaxStoredInteger) return Status::success();
+  if (filter.session_id && *filter.session_id > kMaxStoredInteger) return Status::success();
+  std::string sql = std::string(kSelectColumns) + " WHERE seq >= ?1";
+  const bool bounded = filter.to_seq && *filter.to_seq <= kMaxStoredInteger;
+  if (bounded) sql += " AND seq < ?2";
+  if (filter.session_id) sql += " AND session_id = ?3";
+  if (filter.kind) sql += " AND kind = ?4";
+  sql += " ORDER BY seq";
+
+  auto stmt = sqlite::Stmt::prepare(impl_->db, sql);
+  if (!stmt) return Error{impl_->label() + ": cannot scan: " + stmt.error()};
+  Status bound = stmt->bind_int64(1, static_cast<std::int64_t>(filter.from_seq));
+  if (bound && bounded) bound = stmt->bind_int64(2, static_cast<std::int64_t>(*filter.to_seq));
+  if (bound && filter.session_id) {
+    bound = stmt->bind_int64(3, static_cast<std::int64_t>(*filter.session_id));
+  }
+  if (bound && filter.kind) bound = stmt->bind_int64(4, static_cast<std::int64_t>(*filter.kind));
+  if (!bound) return Error{impl_->label() + ": cannot scan: " + bound.error()};
+
+  for (;;) {
+    auto step = stmt->step();
+    if (!step) return Error{impl_->label() + ": scan failed: " + step.error()};
+    if (*step == sqlite::Stmt::Step::kDone) return Status::success();
+    auto row = read_row(*stmt);
+    if (!row) {
+      const std::int64_t seq = stmt->column_int64(kColSeq);
+      const std::int64_t next = seq < std::numeric_limits<std::int64_t>::max() ? seq + 1 : seq;
+      return Error{impl_->label() + ": entry " + std::to_string(seq) + ": " + row.error() +
+                   " (scan again from entry " + std::to_string(next) + " to read on)"};
+    }
+    if (!visit(to_entry(*row))) return Status::success();
+  }
+}
+
+Result<Entry> Log::get(std::uint64_t seq) const {
+  if (seq > kMaxStoredInteger) return Error{impl_->label(seq) + ": no such entry"};
+  auto stmt = sqlite::Stmt::prepare(impl_->db, std::string(kSelectColumns) + " WHERE seq = ?1");
+  if (!stmt) return Error{impl_->label(seq) + ": cannot read: " + stmt.error()};
+  if (auto status = stmt->bind_int64(1, static_cast<std::int64_t>(seq)); !status) {
+    return Error{impl_->label(seq) + ": cannot read: " + status.error()};
+  }
+  auto step = stmt->step();
+  if (!step) return Error{impl_->label(seq) + ": cannot read: " + step.error()};
+  if (*step == sqlite::Stmt::Step::kDone) {
+    return Error{impl_->label(seq) + ": no such entry (the log holds " + std::to_string(size()) +
+                 ")"};
+  }
+  auto row = read_row(*stmt);
+  if (!row) return Error{impl_->label(seq) + ": " + row.error()};
+  return to_entry(*row);
+}
+
+}  // namespace gsvs::storage
