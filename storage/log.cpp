@@ -401,7 +401,8 @@ Result<std::unique_ptr<Log::Impl>> open_read_only(const std::string& path) {
   impl->mode = OpenMode::kReadOnly;
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
-    return Error{impl->label() + ": no such file (a read-only open never creates one)"};
+    return Error{impl->label() +
+                 ": no such file, or not a regular file (a read-only open never creates one)"};
   }
   // With a -wal (or rollback -journal) file beside it, the store may be live or hold committed
   // entries only there: open it normally, read-only. Without one, everything committed is in
@@ -544,6 +545,8 @@ Log::Log(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Log::~Log() = default;
 
 Result<std::unique_ptr<Log>> Log::open(const std::string& path, OpenMode mode) {
+  // SQLite would take an empty name for a private temporary database.
+  if (path.empty()) return Error{"store: no path given"};
   auto impl = mode == OpenMode::kReadWrite ? open_read_write(path) : open_read_only(path);
   if (!impl) return Error{impl.error()};
   return std::unique_ptr<Log>(new Log(std::move(*impl)));

@@ -452,6 +452,9 @@ TEST(Log, RefusesFilesThatAreNotStores) {
 
   auto in_missing_dir = Log::open(dir.file("no/such/dir/vs.db"), OpenMode::kReadWrite);
   ASSERT_FALSE(in_missing_dir.ok());
+  EXPECT_FALSE(Log::open("", OpenMode::kReadWrite).ok());
+  EXPECT_FALSE(Log::open("", OpenMode::kReadOnly).ok());
+  EXPECT_FALSE(Log::open(dir.path(), OpenMode::kReadOnly).ok());
 }
 
 TEST(Log, PathsWithUriCharactersWork) {
