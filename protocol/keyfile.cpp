@@ -91,7 +91,11 @@ Status write_key_pair(const std::string& path, const crypto::SecretKey& key, Ove
   Status written = write_file(path, line, 0600, overwrite);
   crypto::wipe({reinterpret_cast<std::uint8_t*>(line.data()), line.size()});
   if (!written) return written;
-  return write_file(path + ".pub", to_hex(key.public_key()) + "\n", 0644, overwrite);
+  Status pub = write_file(path + ".pub", to_hex(key.public_key()) + "\n", 0644, overwrite);
+  // Never leave a new secret key beside a stale or missing public half: remove the secret file
+  // this call created (O_EXCL made it ours) so the operator can retry after moving the old file.
+  if (!pub && overwrite == Overwrite::kRefuse) ::unlink(path.c_str());
+  return pub;
 }
 
 Result<crypto::SecretKey> read_secret_key(const std::string& path) {
