@@ -1,1 +1,219 @@
+#include "protocol/crypto.h"
+
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <random>
+#include <string>
+#include <utility>
+
+#include "protocol/bytes.h"
+
+namespace gsvs::crypto {
+namespace {
+
+// RFC 8032 §7.1, TEST 1.
+constexpr std::string_view kRfcSeed =
+    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+constexpr std::string_view kRfcPublic =
+    "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+constexpr std::string_view kRfcSignature =
+    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b4"
+    "6bd25bf5f0595bbe24655141438e7a100b";
+
+Seed rfc_seed() {
+  auto seed = fixed_from_hex<32>(kRfcSeed);
+  EXPECT_TRUE(seed.has_value());
+  return seed.value_or(Seed{});
+}
+
+Seed seed_of(std::uint8_t fill) {
+  Seed seed;
+  seed.bytes.fill(fill);
+  return seed;
+}
+
+TEST(Crypto, FromSeedMatchesRfc8032Vector1) {
+  auto key = SecretKey::from_seed(rfc_seed());
+  EXPECT_EQ(to_hex(key.public_key()), kRfcPublic);
+  auto sig = key.sign({});
+  EXPECT_EQ(to_hex(sig), kRfcSignature);
+  EXPECT_TRUE(verify(key.public_key(), {}, sig));
+  EXPECT_EQ(to_hex(key.seed()), kRfcSeed);
+}
+
+TEST(Crypto, FromSeedIsDeterministic) {
+  auto a = SecretKey::from_seed(seed_of(0x42));
+  auto b = SecretKey::from_seed(seed_of(0x42));
+  auto c = SecretKey::from_seed(seed_of(0x43));
+  EXPECT_EQ(a.public_key(), b.public_key());
+  EXPECT_NE(a.public_key(), c.public_key());
+  const auto message = as_bytes("the same message");
+  EXPECT_EQ(a.sign(message), b.sign(message));  // Ed25519 signatures are deterministic
+  EXPECT_NE(a.sign(message), c.sign(message));
+  EXPECT_EQ(a.seed(), seed_of(0x42));
+}
+
+TEST(Crypto, GenerateGivesDistinctWorkingKeys) {
+  auto a = SecretKey::generate();
+  auto b = SecretKey::generate();
+  EXPECT_NE(a.public_key(), b.public_key());
+  const auto message = as_bytes("hello");
+  EXPECT_TRUE(verify(a.public_key(), message, a.sign(message)));
+  // A generated key is reproducible from its seed (what a key file stores).
+  EXPECT_EQ(SecretKey::from_seed(a.seed()).public_key(), a.public_key());
+}
+
+TEST(Crypto, VerifyRejectsWrongKeyMessageOrSignature) {
+  auto key = SecretKey::from_seed(seed_of(1));
+  auto other = SecretKey::from_seed(seed_of(2));
+  const std::string text = "signed text";
+  auto sig = key.sign(as_bytes(text));
+  EXPECT_TRUE(verify(key.public_key(), as_bytes(text), sig));
+  EXPECT_FALSE(verify(other.public_key(), as_bytes(text), sig));
+  EXPECT_FALSE(verify(key.public_key(), as_bytes("signed texT"), sig));
+  EXPECT_FALSE(verify(key.public_key(), as_bytes(text + "x"), sig));
+  EXPECT_FALSE(verify(key.public_key(), as_bytes(text), Signature{}));
+  for (std::size_t i = 0; i < Signature::size; ++i) {
+    auto bad = sig;
+    bad.bytes[i] ^= 0x01;
+    EXPECT_FALSE(verify(key.public_key(), as_bytes(text), bad)) << "byte " << i;
+  }
+}
+
+TEST(Crypto, Sha256KnownAnswers) {
+  EXPECT_EQ(to_hex(sha256(as_bytes("abc"))),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(to_hex(sha256({})), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(to_hex(sha256(as_bytes("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"))),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST(Crypto, Sha256IncrementalEqualsOneShot) {
+  Bytes data(1000);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(i * 7 + 3);
+  const Hash32 expected = sha256(data);
+
+  EXPECT_EQ(Sha256().finish(), sha256({}));
+  EXPECT_EQ(Sha256().update(ByteView(data)).finish(), expected);
+
+  std::mt19937 rng(12345);
+  for (int round = 0; round < 50; ++round) {
+    Sha256 h;
+    std::size_t pos = 0;
+    while (pos < data.size()) {
+      std::size_t chunk = std::uniform_int_distribution<std::size_t>(0, 130)(rng);
+      chunk = std::min(chunk, data.size() - pos);
+      h.update(ByteView(data).subspan(pos, chunk));
+      pos += chunk;
+    }
+    EXPECT_EQ(h.finish(), expected) << "round " << round;
+  }
+
+  // The string_view and FixedBytes overloads hash the same bytes as the one-shot function.
+  Hash32 fixed = sha256(as_bytes("x"));
+  Sha256 mixed;
+  mixed.update(std::string_view("ab")).update(std::string_view("c")).update(fixed);
+  Bytes joined = {'a', 'b', 'c'};
+  joined.insert(joined.end(), fixed.bytes.begin(), fixed.bytes.end());
+  EXPECT_EQ(mixed.finish(), sha256(joined));
+}
+
+TEST(Bytes, HexRoundTrip) {
+  Bytes all(256);
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::uint8_t>(i);
+  const std::string hex = to_hex(all);
+  EXPECT_EQ(hex.size(), 512u);
+  EXPECT_EQ(hex.substr(0, 8), "00010203");
+  EXPECT_EQ(hex.substr(hex.size() - 4), "feff");
+  EXPECT_EQ(from_hex(hex), all);
+
+  EXPECT_EQ(to_hex(Bytes{}), "");
+  EXPECT_EQ(from_hex(""), Bytes{});
+  EXPECT_EQ(from_hex("ABCDEF"), (Bytes{0xab, 0xcd, 0xef}));
+  EXPECT_EQ(from_hex("aBcD"), (Bytes{0xab, 0xcd}));
+}
+
+TEST(Bytes, HexRejectsOddLengthAndNonHex) {
+  EXPECT_FALSE(from_hex("a").has_value());
+  EXPECT_FALSE(from_hex("abc").has_value());
+  EXPECT_FALSE(from_hex("0g").has_value());
+  EXPECT_FALSE(from_hex("g0").has_value());
+  EXPECT_FALSE(from_hex("0x00").has_value());
+  EXPECT_FALSE(from_hex("00 1").has_value());
+  EXPECT_FALSE(from_hex("0 ").has_value());
+  EXPECT_FALSE(from_hex(std::string_view("0\0", 2)).has_value());
+  EXPECT_FALSE(from_hex("\xff\xff").has_value());
+  EXPECT_FALSE(from_hex("zz").has_value());
+  EXPECT_FALSE(from_hex("::").has_value());  // just after '9'
+  EXPECT_FALSE(from_hex("@@").has_value());  // just before 'A'
+  EXPECT_FALSE(from_hex("GG").has_value());
+  EXPECT_FALSE(from_hex("``").has_value());  // just before 'a'
+}
+
+TEST(Bytes, FixedFromHexChecksLength) {
+  const std::string hex64(64, 'a');
+  auto ok = fixed_from_hex<32>(hex64);
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(to_hex(*ok), hex64);
+  EXPECT_FALSE(fixed_from_hex<32>(hex64.substr(2)).has_value());
+  EXPECT_FALSE(fixed_from_hex<32>(hex64 + "aa").has_value());
+  EXPECT_FALSE(fixed_from_hex<32>(hex64.substr(1)).has_value());
+  EXPECT_FALSE(fixed_from_hex<32>("").has_value());
+}
+
+TEST(Crypto, MoveConstructionTransfersTheKey) {
+  const auto message = as_bytes("move me");
+  auto reference = SecretKey::from_seed(seed_of(7));
+  auto source = SecretKey::from_seed(seed_of(7));
+  const PublicKey public_key = source.public_key();
+
+  SecretKey destination(std::move(source));
+  EXPECT_EQ(destination.public_key(), public_key);
+  EXPECT_EQ(destination.sign(message), reference.sign(message));
+  EXPECT_EQ(destination.seed(), seed_of(7));
+
+  // The source is wiped but safe: its public key is still readable, its seed is gone, and
+  // anything it signs now does not verify.
+  EXPECT_EQ(source.public_key(), public_key);  // NOLINT(bugprone-use-after-move)
+  EXPECT_TRUE(source.seed().is_zero());
+  EXPECT_FALSE(verify(public_key, message, source.sign(message)));
+}
+
+TEST(Crypto, MoveAssignmentTransfersTheKey) {
+  const auto message = as_bytes("assign me");
+  auto reference = SecretKey::from_seed(seed_of(8));
+  auto source = SecretKey::from_seed(seed_of(8));
+  auto destination = SecretKey::from_seed(seed_of(9));
+  destination = std::move(source);
+  EXPECT_EQ(destination.public_key(), reference.public_key());
+  EXPECT_EQ(destination.sign(message), reference.sign(message));
+  EXPECT_EQ(source.public_key(), reference.public_key());  // NOLINT(bugprone-use-after-move)
+  EXPECT_TRUE(source.seed().is_zero());
+  EXPECT_FALSE(verify(reference.public_key(), message, source.sign(message)));
+
+  // Assigning a key to itself keeps it.
+  SecretKey& alias = destination;
+  destination = std::move(alias);
+  EXPECT_EQ(destination.sign(message), reference.sign(message));
+}
+
+TEST(Crypto, WipeZeroes) {
+  std::array<std::uint8_t, 16> secret{};
+  secret.fill(0xAA);
+  wipe(secret);
+  for (auto b : secret) {
+    EXPECT_EQ(b, 0);
+  }
+}
+
+TEST(Crypto, RandomBytesAreNotConstant) {
+  auto a = random_fixed<32>();
+  auto b = random_fixed<32>();
+  EXPECT_NE(a, b);
+  EXPECT_FALSE(a.is_zero());
+}
+
+}  // namespace
+}  // namespace gsvs::crypto

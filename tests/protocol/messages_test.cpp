@@ -2,20 +2,1172 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "protocol/crypto.h"
+
 namespace gsvs::protocol {
 namespace {
 
-TEST(Messages, HeartbeatRoundTrip) {
-  auto key = crypto::SecretKey::from_seed(Hash32{});
-  Heartbeat hb;
-  hb.session_id = 7;
-  hb.gs_counter = 3;
-  sign(hb, key);
-  auto bytes = encode(hb);
-  auto back = decode<Heartbeat>(bytes);
-  ASSERT_TRUE(back.ok()) << back.error();
-  EXPECT_TRUE(verify(*back, key.public_key()));
-  EXPECT_EQ(encode(*back), bytes);
+// ---- Keys and samples -------------------------------------------------------------------------
+
+crypto::Seed seed_of(std::uint8_t fill) {
+  crypto::Seed seed;
+  seed.bytes.fill(fill);
+  return seed;
+}
+
+struct Keys {
+  crypto::SecretKey vs = crypto::SecretKey::from_seed(seed_of(0xA1));
+  crypto::SecretKey gs_identity = crypto::SecretKey::from_seed(seed_of(0xA2));
+  crypto::SecretKey session = crypto::SecretKey::from_seed(seed_of(0xA3));
+  crypto::SecretKey client = crypto::SecretKey::from_seed(seed_of(0xA4));
+  crypto::SecretKey stranger = crypto::SecretKey::from_seed(seed_of(0xA5));
+};
+
+const Keys& keys() {
+  static const Keys instance;
+  return instance;
+}
+
+template <class M, class... Ts>
+constexpr bool kIsOneOf = (std::is_same_v<M, Ts> || ...);
+
+template <class M>
+constexpr std::size_t kSignatureCount = std::tuple_size_v<decltype(M::signatures)>;
+
+// Who signs signature `index` of a message of kind M.
+template <class M>
+const crypto::SecretKey& signer(std::size_t index) {
+  const Keys& k = keys();
+  if constexpr (std::is_same_v<M, JoinRequest>) {
+    return index == 0 ? k.gs_identity : k.session;
+  } else if constexpr (kIsOneOf<M, JoinAccept, JoinReject, ProtectedReceipt, PlayTicket, Checkpoint,
+                                Revocation>) {
+    return k.vs;
+  } else if constexpr (kIsOneOf<M, Heartbeat, TranscriptDigest, NonceBatch, ServerHello>) {
+    return k.session;
+  } else if constexpr (kIsOneOf<M, ClientHello, ClientInput>) {
+    return k.client;
+  } else {
+    static_assert(kSignatureCount<M> == 0, "a signed kind needs a signer");
+    return k.stranger;
+  }
+}
+
+template <class M>
+void sign_all(M& m) {
+  for (std::size_t i = 0; i < kSignatureCount<M>; ++i) sign(m, signer<M>(i), i);
+}
+
+// 32 bytes first, first+1, ...: distinct for distinct `first`, never all zero.
+template <std::size_t N = 32>
+FixedBytes<N> filled(std::uint8_t first) {
+  FixedBytes<N> out;
+  for (std::size_t i = 0; i < N; ++i) out.bytes[i] = static_cast<std::uint8_t>(first + i);
+  return out;
+}
+
+constexpr SessionId kSession = 0x0000'0001'0000'0007ULL;
+constexpr std::uint64_t kTime = 1'700'000'000'000ULL;
+
+template <class M>
+struct Tag {};
+
+VsChallenge build(Tag<VsChallenge>) {
+  VsChallenge m;
+  m.challenge = filled(0x01);
+  m.vs_time_ms = kTime + 1;
+  return m;
+}
+
+JoinRequest build(Tag<JoinRequest>) {
+  JoinRequest m;
+  m.gs_identity = keys().gs_identity.public_key();
+  m.session_key = keys().session.public_key();
+  m.sw_hash = filled(0x02);
+  m.gs_time_ms = kTime + 2;
+  m.challenge = filled(0x01);
+  sign_all(m);
+  return m;
+}
+
+JoinAccept build(Tag<JoinAccept>) {
+  JoinAccept m;
+  m.session_id = kSession;
+  m.gs_identity = keys().gs_identity.public_key();
+  m.session_key = keys().session.public_key();
+  m.sw_hash = filled(0x02);
+  m.join_request_hash = crypto::sha256(encode(build(Tag<JoinRequest>{})));
+  m.vs_time_ms = kTime + 3;
+  m.heartbeat_interval_ms = 1500;
+  m.heartbeat_timeout_ms = 4500;
+  m.ticket_period_ms = 1000;
+  m.ticket_validity_ms = 2000;
+  sign_all(m);
+  return m;
+}
+
+JoinReject build(Tag<JoinReject>) {
+  JoinReject m;
+  m.join_request_hash = filled(0x03);
+  m.vs_time_ms = kTime + 4;
+  m.reason = static_cast<std::uint16_t>(JoinRejectReason::kBadChallenge);
+  // Two-, three- and four-byte UTF-8, with the last character ending the text.
+  m.detail = "challenge mismatch: \xc3\xbc \xe2\x82\xac \xf0\x9f\x98\x80";
+  sign_all(m);
+  return m;
+}
+
+Heartbeat build(Tag<Heartbeat>) {
+  Heartbeat m;
+  m.session_id = kSession;
+  m.gs_counter = 41;
+  m.gs_time_ms = kTime + 5;
+  m.sw_hash = filled(0x02);
+  m.receipt_count = 3;
+  m.receipt_tip = filled(0x04);
+  sign_all(m);
+  return m;
+}
+
+TranscriptDigest build(Tag<TranscriptDigest>) {
+  TranscriptDigest m;
+  m.session_id = kSession;
+  m.gs_counter = 42;
+  m.gs_time_ms = kTime + 6;
+  m.tick = 9001;
+  m.inputs_hash = filled(0x05);
+  m.players = {
+      {keys().client.public_key(), 1200, -3400, kPlayerSpawn},
+      {filled(0x06), -56000, 78000, 0},
+      {filled(0x07), std::numeric_limits<std::int32_t>::max(),
+       std::numeric_limits<std::int32_t>::min(), kPlayerSpawn},
+  };
+  sign_all(m);
+  return m;
+}
+
+NonceBatch build(Tag<NonceBatch>) {
+  NonceBatch m;
+  m.session_id = kSession;
+  m.gs_counter = 43;
+  m.gs_time_ms = kTime + 7;
+  m.nonces = {filled(0x10), filled(0x30), filled(0x50), filled(0x70)};
+  sign_all(m);
+  return m;
+}
+
+ProtectedReceipt build(Tag<ProtectedReceipt>) {
+  ProtectedReceipt m;
+  m.session_id = kSession;
+  m.gs_counter = 42;
+  m.digest_hash = crypto::sha256(encode(build(Tag<TranscriptDigest>{})));
+  m.digest_log_seq = 777;
+  m.vs_time_ms = kTime + 8;
+  m.receipt_index = 4;
+  m.receipt_tip = filled(0x08);
+  sign_all(m);
+  return m;
+}
+
+PlayTicket build(Tag<PlayTicket>) {
+  PlayTicket m;
+  m.session_id = kSession;
+  m.ticket_seq = 1;
+  m.prev_ticket_hash = crypto::sha256(encode(build(Tag<JoinAccept>{})));
+  m.issued_ms = kTime + 9;
+  m.not_after_ms = kTime + 9 + 2000;
+  m.client_binding = filled(0x09);
+  m.nonce_count = 4;
+  sign_all(m);
+  return m;
+}
+
+Checkpoint build(Tag<Checkpoint>) {
+  Checkpoint m;
+  m.log_size = 1234;
+  m.root = filled(0x0A);
+  m.vs_time_ms = kTime + 10;
+  sign_all(m);
+  return m;
+}
+
+Revocation build(Tag<Revocation>) {
+  Revocation m;
+  m.session_id = kSession;
+  m.revocation_seq = 17;
+  m.vs_time_ms = kTime + 11;
+  m.reason = static_cast<std::uint16_t>(RevocationReason::kSpeedViolation);
+  m.detail = "player d75a98 moved 12000 mm in 250 ms (limit 8000 mm/s, tolerance 0.10)";
+  m.evidence = {101, 205, 309};
+  sign_all(m);
+  return m;
+}
+
+ClientHello build(Tag<ClientHello>) {
+  ClientHello m;
+  m.client_key = keys().client.public_key();
+  m.client_nonce = filled(0x0B);
+  m.client_time_ms = kTime + 12;
+  sign_all(m);
+  return m;
+}
+
+ServerHello build(Tag<ServerHello>) {
+  ServerHello m;
+  m.session_id = kSession;
+  m.client_key = keys().client.public_key();
+  m.client_nonce = filled(0x0B);
+  m.gs_time_ms = kTime + 13;
+  m.join_accept = encode(build(Tag<JoinAccept>{}));
+  sign_all(m);
+  return m;
+}
+
+TicketForward build(Tag<TicketForward>) {
+  TicketForward m;
+  m.ticket = encode(build(Tag<PlayTicket>{}));
+  m.has_proof = 1;
+  m.nonce = filled(0x10);
+  m.leaf_index = 2;
+  m.proof = {filled(0x20), filled(0x40), filled(0x60)};
+  return m;
+}
+
+ClientNonce build(Tag<ClientNonce>) {
+  ClientNonce m;
+  m.nonce = filled(0x0C);
+  return m;
+}
+
+ClientInput build(Tag<ClientInput>) {
+  ClientInput m;
+  m.client_key = keys().client.public_key();
+  m.session_id = kSession;
+  m.ticket_seq = 2;
+  m.ticket_hash = crypto::sha256(encode(build(Tag<PlayTicket>{})));
+  m.client_seq = 99;
+  m.client_time_ms = kTime + 14;
+  m.move_x_mm = -350;
+  m.move_y_mm = 275;
+  sign_all(m);
+  return m;
+}
+
+InputReject build(Tag<InputReject>) {
+  InputReject m;
+  m.client_seq = 99;
+  m.reason = static_cast<std::uint16_t>(InputRejectReason::kStaleTicket);
+  m.detail = "stale ticket 1 (current 3)";
+  return m;
+}
+
+template <class M>
+M sample() {
+  return build(Tag<M>{});
+}
+
+// ---- An independent walk over a message's fields: offsets, sizes and printable values ---------
+
+template <class T>
+struct IsFixedBytes : std::false_type {};
+template <std::size_t N>
+struct IsFixedBytes<FixedBytes<N>> : std::true_type {};
+
+struct ScalarField {
+  std::string name;
+  std::size_t offset = 0;
+  std::size_t width = 0;
+  std::string value;
+};
+
+struct VarField {
+  enum class Type { kList, kText, kBlob };
+  std::string name;
+  Type type = Type::kList;
+  std::size_t offset = 0;  // of the u16 count or length
+  std::size_t cap = 0;
+  std::size_t size = 0;  // items or bytes
+  std::size_t end = 0;   // one past the field's last byte
+};
+
+class LayoutVisitor {
+ public:
+  std::size_t pos = 2;  // after version and kind
+  std::vector<ScalarField> scalars;
+  std::vector<VarField> vars;
+
+  template <class T>
+  void field(const T& v, std::string_view name) {
+    if constexpr (IsFixedBytes<T>::value) {
+      scalars.push_back({prefix_ + std::string(name), pos, T::size, to_hex(v)});
+      pos += T::size;
+    } else {
+      static_assert(std::is_integral_v<T>);
+      scalars.push_back({prefix_ + std::string(name), pos, sizeof(T), std::to_string(v)});
+      pos += sizeof(T);
+    }
+  }
+
+  template <class T>
+  void list(const std::vector<T>& items, std::size_t cap, std::string_view name) {
+    VarField f{prefix_ + std::string(name), VarField::Type::kList, pos, cap, items.size(), 0};
+    pos += 2;
+    const std::string saved = prefix_;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      prefix_ = saved + std::string(name) + "[" + std::to_string(i) + "]";
+      if constexpr (std::is_class_v<T> && !IsFixedBytes<T>::value) {
+        prefix_ += ".";
+        T::visit(items[i], *this);
+      } else {
+        field(items[i], "");
+      }
+    }
+    prefix_ = saved;
+    f.end = pos;
+    vars.push_back(f);
+  }
+
+  void text(const std::string& s, std::size_t cap, std::string_view name) {
+    sized(VarField::Type::kText, as_bytes(s), cap, name);
+  }
+  void blob(const Bytes& b, std::size_t cap, std::string_view name) {
+    sized(VarField::Type::kBlob, b, cap, name);
+  }
+
+ private:
+  void sized(VarField::Type type, ByteView data, std::size_t cap, std::string_view name) {
+    VarField f{prefix_ + std::string(name), type, pos, cap, data.size(), pos + 2 + data.size()};
+    scalars.push_back({f.name, pos, 2 + data.size(), to_hex(data)});
+    pos = f.end;
+    vars.push_back(f);
+  }
+  std::string prefix_;
+};
+
+template <class M>
+LayoutVisitor layout(const M& m) {
+  LayoutVisitor v;
+  M::visit(m, v);
+  return v;
+}
+
+// Every field as "name=value", then the signatures: two messages are equal iff these are.
+template <class M>
+std::vector<std::string> dump(const M& m) {
+  std::vector<std::string> out;
+  for (const auto& f : layout(m).scalars) out.push_back(f.name + "=" + f.value);
+  for (const auto& sig : m.signatures) out.push_back("signature=" + to_hex(sig));
+  return out;
+}
+
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+void put_u16(Bytes& bytes, std::size_t offset, std::size_t value) {
+  bytes[offset] = static_cast<std::uint8_t>(value & 0xFF);
+  bytes[offset + 1] = static_cast<std::uint8_t>((value >> 8) & 0xFF);
+}
+
+// Replaces the contents of a text or blob field, fixing up its length.
+Bytes splice(const Bytes& bytes, const VarField& f, ByteView contents) {
+  Bytes out(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(f.offset));
+  out.push_back(static_cast<std::uint8_t>(contents.size() & 0xFF));
+  out.push_back(static_cast<std::uint8_t>(contents.size() >> 8));
+  out.insert(out.end(), contents.begin(), contents.end());
+  out.insert(out.end(), bytes.begin() + static_cast<std::ptrdiff_t>(f.end), bytes.end());
+  return out;
+}
+
+// Calls f(Tag<M>{}) for every alternative of AnyMessage.
+template <class F>
+void for_each_kind(F&& f) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (f(Tag<std::variant_alternative_t<I, AnyMessage>>{}), ...);
+  }
+  (std::make_index_sequence<std::variant_size_v<AnyMessage>>{});
+}
+
+// ---- The kinds ----------------------------------------------------------------------------------
+
+TEST(MessageKinds, AnyMessageHoldsEveryKindInOrder) {
+  ASSERT_EQ(std::variant_size_v<AnyMessage>, std::size_t{kMaxMessageKind});
+  std::size_t index = 0;
+  std::set<std::string_view> names;
+  for_each_kind([&]<class M>(Tag<M>) {
+    EXPECT_EQ(static_cast<std::size_t>(M::kKind), index + 1) << kind_name(M::kKind);
+    EXPECT_NE(kind_name(M::kKind), "unknown");
+    names.insert(kind_name(M::kKind));
+    ++index;
+  });
+  EXPECT_EQ(names.size(), std::size_t{kMaxMessageKind});
+  EXPECT_EQ(kind_name(static_cast<MessageKind>(0)), "unknown");
+  EXPECT_EQ(kind_name(static_cast<MessageKind>(kMaxMessageKind + 1)), "unknown");
+}
+
+TEST(MessageKinds, ReasonNamesAreDistinct) {
+  std::set<std::string_view> join;
+  for (std::uint16_t r = 1; r <= 9; ++r) join.insert(reason_name(static_cast<JoinRejectReason>(r)));
+  EXPECT_EQ(join.size(), 9u);
+  EXPECT_EQ(join.count("unknown"), 0u);
+  std::set<std::string_view> revocation;
+  for (std::uint16_t r = 1; r <= 10; ++r) {
+    revocation.insert(reason_name(static_cast<RevocationReason>(r)));
+  }
+  EXPECT_EQ(revocation.size(), 10u);
+  EXPECT_EQ(revocation.count("unknown"), 0u);
+  std::set<std::string_view> input;
+  for (std::uint16_t r = 1; r <= 8; ++r)
+    input.insert(reason_name(static_cast<InputRejectReason>(r)));
+  EXPECT_EQ(input.size(), 8u);
+  EXPECT_EQ(input.count("unknown"), 0u);
+  EXPECT_EQ(reason_name(static_cast<RevocationReason>(0)), "unknown");
+}
+
+TEST(MessageKinds, PeekKind) {
+  EXPECT_FALSE(peek_kind({}).ok());
+  const Bytes one = {kProtocolVersion};
+  auto short_input = peek_kind(one);
+  ASSERT_FALSE(short_input.ok());
+  EXPECT_TRUE(contains(short_input.error(), "truncated")) << short_input.error();
+  for (int k = 0; k < 256; ++k) {
+    const Bytes two = {kProtocolVersion, static_cast<std::uint8_t>(k)};
+    auto kind = peek_kind(two);
+    if (k >= 1 && k <= kMaxMessageKind) {
+      ASSERT_TRUE(kind.ok()) << k << ": " << kind.error();
+      EXPECT_EQ(static_cast<int>(*kind), k);
+    } else {
+      ASSERT_FALSE(kind.ok()) << k;
+      EXPECT_TRUE(contains(kind.error(), "unknown kind")) << kind.error();
+    }
+  }
+  const Bytes v2 = {2, 1};
+  auto version = peek_kind(v2);
+  ASSERT_FALSE(version.ok());
+  EXPECT_TRUE(contains(version.error(), "version")) << version.error();
+}
+
+TEST(MessageKinds, VariableFieldsAreWhereTheGenericTestsLookForThem) {
+  // The per-kind cap and UTF-8 tests walk these fields; make sure the walk finds all of them.
+  std::vector<std::string> found;
+  for_each_kind([&]<class M>(Tag<M>) {
+    for (const auto& f : layout(sample<M>()).vars) {
+      found.push_back(std::string(kind_name(M::kKind)) + "." + f.name + "/" +
+                      std::to_string(f.cap));
+    }
+  });
+  const std::vector<std::string> expected = {
+      "JoinReject.detail/1024",    "TranscriptDigest.players/256", "NonceBatch.nonces/1024",
+      "Revocation.detail/1024",    "Revocation.evidence/64",       "ServerHello.join_accept/2048",
+      "TicketForward.ticket/2048", "TicketForward.proof/64",       "InputReject.detail/1024",
+  };
+  EXPECT_EQ(found, expected);
+}
+
+// ---- Per kind: coding ---------------------------------------------------------------------------
+
+template <class V>
+struct ToTypes;
+template <class... Ts>
+struct ToTypes<std::variant<Ts...>> {
+  using type = ::testing::Types<Ts...>;
+};
+using AllKinds = ToTypes<AnyMessage>::type;
+
+struct KindNames {
+  template <class M>
+  static std::string GetName(int /*index*/) {
+    return std::string(kind_name(M::kKind));
+  }
+};
+
+template <class M>
+class MessageCoding : public ::testing::Test {};
+TYPED_TEST_SUITE(MessageCoding, AllKinds, KindNames);
+
+TYPED_TEST(MessageCoding, SampleIsFullyPopulated) {
+  using M = TypeParam;
+  const M m = sample<M>();
+  const auto fields = layout(m);
+  std::set<std::string> wide_values;
+  for (const auto& f : fields.scalars) {
+    const bool is_flags = f.name.ends_with(".flags");
+    if (!is_flags) {
+      EXPECT_NE(f.value, "0") << f.name;
+      EXPECT_NE(f.value, std::string(2 * f.width, '0')) << f.name;
+      EXPECT_FALSE(f.value.empty()) << f.name;
+    }
+    if (f.width >= 2) {
+      EXPECT_TRUE(wide_values.insert(f.value).second) << f.name << " repeats";
+    }
+  }
+  for (const auto& v : fields.vars) {
+    if (v.type == VarField::Type::kList) {
+      EXPECT_GE(v.size, 3u) << v.name;
+    }
+    EXPECT_GE(v.size, 1u) << v.name;
+  }
+  for (const auto& sig : m.signatures) {
+    EXPECT_FALSE(sig.is_zero());
+  }
+}
+
+TYPED_TEST(MessageCoding, RoundTrip) {
+  using M = TypeParam;
+  const M m = sample<M>();
+  const Bytes bytes = encode(m);
+  ASSERT_GE(bytes.size(), 2u);
+  EXPECT_EQ(bytes[0], kProtocolVersion);
+  EXPECT_EQ(bytes[1], static_cast<std::uint8_t>(M::kKind));
+  EXPECT_EQ(layout(m).pos + 64 * kSignatureCount<M>, bytes.size());
+
+  auto decoded = decode<M>(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(dump(*decoded), dump(m));
+  EXPECT_EQ(decoded->signatures, m.signatures);
+  EXPECT_EQ(encode(*decoded), bytes);
+
+  auto kind = peek_kind(bytes);
+  ASSERT_TRUE(kind.ok()) << kind.error();
+  EXPECT_EQ(*kind, M::kKind);
+
+  auto any = decode_any(bytes);
+  ASSERT_TRUE(any.ok()) << any.error();
+  ASSERT_TRUE(std::holds_alternative<M>(*any));
+  EXPECT_EQ(dump(std::get<M>(*any)), dump(m));
+  EXPECT_EQ(encode_any(*any), bytes);
+  EXPECT_EQ(encode_any(AnyMessage{m}), bytes);
+}
+
+TYPED_TEST(MessageCoding, DefaultMessageRoundTrips) {
+  using M = TypeParam;
+  const M m{};
+  const Bytes bytes = encode(m);
+  auto decoded = decode<M>(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(encode(*decoded), bytes);
+}
+
+TYPED_TEST(MessageCoding, EveryTruncationIsRejected) {
+  using M = TypeParam;
+  const Bytes bytes = encode(sample<M>());
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    const ByteView prefix = ByteView(bytes).first(n);
+    auto decoded = decode<M>(prefix);
+    ASSERT_FALSE(decoded.ok()) << "accepted " << n << " of " << bytes.size() << " bytes";
+    EXPECT_FALSE(decoded.error().empty());
+    EXPECT_TRUE(contains(decoded.error(), "truncated")) << n << ": " << decoded.error();
+    if (n >= 2) {
+      EXPECT_TRUE(decoded.error().starts_with(kind_name(M::kKind))) << decoded.error();
+    }
+    EXPECT_FALSE(decode_any(prefix).ok()) << n;
+  }
+}
+
+TYPED_TEST(MessageCoding, TrailingBytesAreRejected) {
+  using M = TypeParam;
+  const Bytes bytes = encode(sample<M>());
+  for (std::size_t extra : {1u, 2u, 64u}) {
+    Bytes longer = bytes;
+    longer.resize(bytes.size() + extra, 0x00);
+    auto decoded = decode<M>(longer);
+    ASSERT_FALSE(decoded.ok()) << extra;
+    EXPECT_TRUE(contains(decoded.error(), "trailing")) << decoded.error();
+    EXPECT_FALSE(decode_any(longer).ok());
+  }
+}
+
+TYPED_TEST(MessageCoding, WrongVersionIsRejected) {
+  using M = TypeParam;
+  const Bytes bytes = encode(sample<M>());
+  for (int version : {0, 2, 3, 0x7F, 0x81, 0xFF}) {
+    Bytes changed = bytes;
+    changed[0] = static_cast<std::uint8_t>(version);
+    auto decoded = decode<M>(changed);
+    ASSERT_FALSE(decoded.ok()) << version;
+    EXPECT_TRUE(contains(decoded.error(), "version")) << decoded.error();
+    EXPECT_FALSE(decode_any(changed).ok()) << version;
+  }
+}
+
+TYPED_TEST(MessageCoding, EveryOtherKindByteIsRejected) {
+  using M = TypeParam;
+  const Bytes bytes = encode(sample<M>());
+  for (int kind = 0; kind < 256; ++kind) {
+    if (kind == static_cast<int>(M::kKind)) continue;
+    Bytes changed = bytes;
+    changed[1] = static_cast<std::uint8_t>(kind);
+    auto decoded = decode<M>(changed);
+    ASSERT_FALSE(decoded.ok()) << "kind byte " << kind;
+    const bool known = kind >= 1 && kind <= kMaxMessageKind;
+    EXPECT_TRUE(contains(decoded.error(), known ? "wrong kind" : "unknown kind"))
+        << kind << ": " << decoded.error();
+    if (!known) {
+      EXPECT_FALSE(decode_any(changed).ok()) << kind;
+    }
+  }
+}
+
+TYPED_TEST(MessageCoding, OverLongCountsAndLengthsAreRejected) {
+  using M = TypeParam;
+  const M m = sample<M>();
+  const Bytes bytes = encode(m);
+  for (const auto& f : layout(m).vars) {
+    const bool is_list = f.type == VarField::Type::kList;
+    for (std::size_t value : {f.cap + 1, f.cap + 2, std::size_t{0xFFFF}}) {
+      Bytes changed = bytes;
+      put_u16(changed, f.offset, value);
+      auto decoded = decode<M>(changed);
+      ASSERT_FALSE(decoded.ok()) << f.name << " = " << value;
+      const std::string& error = decoded.error();
+      EXPECT_TRUE(contains(error, is_list ? "bad count" : "bad length")) << error;
+      EXPECT_TRUE(contains(error, f.name)) << error;
+      EXPECT_TRUE(contains(error, std::to_string(value))) << error;
+      EXPECT_TRUE(contains(error, std::to_string(f.cap))) << error;
+      EXPECT_FALSE(decode_any(changed).ok());
+    }
+    // At the cap itself the count is acceptable; the sample is just too short for it.
+    Bytes at_cap = bytes;
+    put_u16(at_cap, f.offset, f.cap);
+    auto short_input = decode<M>(at_cap);
+    ASSERT_FALSE(short_input.ok()) << f.name;
+    EXPECT_TRUE(contains(short_input.error(), "truncated")) << short_input.error();
+    // One more or one fewer than the real size never decodes.
+    for (std::size_t value : {f.size + 1, f.size - 1}) {
+      Bytes changed = bytes;
+      put_u16(changed, f.offset, value);
+      EXPECT_FALSE(decode<M>(changed).ok()) << f.name << " = " << value;
+    }
+  }
+}
+
+TYPED_TEST(MessageCoding, TextMustBeUtf8) {
+  using M = TypeParam;
+  const M m = sample<M>();
+  const Bytes bytes = encode(m);
+  const std::vector<std::string> invalid = {
+      "\x80",                  // lone continuation byte
+      "\xbf",                  // lone continuation byte
+      "abc\x80",               // continuation byte at the end
+      "\xc0\x80",              // overlong NUL
+      "\xc1\xbf",              // overlong two-byte
+      "\xe0\x80\x80",          // overlong three-byte
+      "\xe0\x9f\xbf",          // overlong three-byte (U+07FF)
+      "\xf0\x80\x80\x80",      // overlong four-byte
+      "\xf0\x8f\xbf\xbf",      // overlong four-byte (U+FFFF)
+      "\xed\xa0\x80",          // surrogate U+D800
+      "\xed\xbf\xbf",          // surrogate U+DFFF
+      "\xf4\x90\x80\x80",      // U+110000
+      "\xf5\x80\x80\x80",      // lead byte past U+10FFFF
+      "\xf8\x88\x80\x80\x80",  // five-byte form
+      "\xfc\x84\x80\x80\x80\x80",
+      "\xfe",
+      "\xff",
+      "\xc3",              // two-byte form cut at the end
+      "ok \xe2\x82",       // three-byte form cut at the end
+      "\xf0\x9f\x98",      // four-byte form cut at the end
+      "\xc3\x28",          // bad continuation
+      "\xe2\x28\xa1",      // bad continuation
+      "\xe2\x82\x28",      // bad continuation
+      "\xf0\x28\x8c\xbc",  // bad continuation
+      "\xf0\x9f\x98\x28",  // bad continuation
+  };
+  const std::vector<std::string> valid = {
+      "",
+      "plain ascii",
+      std::string("nul\0inside", 10),
+      "\x7f",
+      "\xc2\x80",          // U+0080
+      "\xdf\xbf",          // U+07FF
+      "\xe0\xa0\x80",      // U+0800
+      "\xed\x9f\xbf",      // U+D7FF
+      "\xee\x80\x80",      // U+E000
+      "\xef\xbf\xbf",      // U+FFFF
+      "\xf0\x90\x80\x80",  // U+10000
+      "\xf4\x8f\xbf\xbf",  // U+10FFFF
+      "caf\xc3\xa9",       // multi-byte at the very end
+      "\xe2\x82\xac 5",
+  };
+  for (const auto& f : layout(m).vars) {
+    if (f.type != VarField::Type::kText) continue;
+    for (const auto& text : invalid) {
+      auto decoded = decode<M>(splice(bytes, f, as_bytes(text)));
+      ASSERT_FALSE(decoded.ok()) << f.name << ": " << to_hex(as_bytes(text));
+      EXPECT_TRUE(contains(decoded.error(), "bad text")) << decoded.error();
+      EXPECT_TRUE(contains(decoded.error(), "UTF-8")) << decoded.error();
+      EXPECT_TRUE(contains(decoded.error(), f.name)) << decoded.error();
+    }
+    for (const auto& text : valid) {
+      const Bytes changed = splice(bytes, f, as_bytes(text));
+      auto decoded = decode<M>(changed);
+      ASSERT_TRUE(decoded.ok()) << f.name << ": " << to_hex(as_bytes(text)) << ": "
+                                << decoded.error();
+      EXPECT_EQ(encode(*decoded), changed);
+    }
+    // The longest allowed text.
+    const std::string longest(f.cap, 'x');
+    auto decoded = decode<M>(splice(bytes, f, as_bytes(longest)));
+    EXPECT_TRUE(decoded.ok()) << decoded.error();
+  }
+}
+
+TYPED_TEST(MessageCoding, BlobsCarryAnyBytes) {
+  using M = TypeParam;
+  const M m = sample<M>();
+  const Bytes bytes = encode(m);
+  for (const auto& f : layout(m).vars) {
+    if (f.type != VarField::Type::kBlob) continue;
+    for (std::size_t n : {std::size_t{0}, std::size_t{1}, f.cap}) {
+      Bytes contents(n);
+      for (std::size_t i = 0; i < n; ++i) contents[i] = static_cast<std::uint8_t>(255 - i % 256);
+      const Bytes changed = splice(bytes, f, contents);
+      auto decoded = decode<M>(changed);
+      ASSERT_TRUE(decoded.ok()) << f.name << " " << n << ": " << decoded.error();
+      EXPECT_EQ(encode(*decoded), changed);
+    }
+  }
+}
+
+// A decodable input has exactly one encoding: whatever decodes re-encodes to the same bytes. Also
+// a smoke test that mangled input never reads out of bounds (run under the sanitizers).
+TYPED_TEST(MessageCoding, MutatedInputEitherFailsOrIsCanonical) {
+  using M = TypeParam;
+  const Bytes bytes = encode(sample<M>());
+  std::mt19937 rng(static_cast<std::uint32_t>(M::kKind));
+  std::uniform_int_distribution<int> byte_value(0, 255);
+  int accepted = 0;
+  for (int round = 0; round < 3000; ++round) {
+    Bytes changed = bytes;
+    const int edits = 1 + round % 4;
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t at = std::uniform_int_distribution<std::size_t>(0, changed.size() - 1)(rng);
+      switch (byte_value(rng) % 4) {
+        case 0:
+          changed.erase(changed.begin() + static_cast<std::ptrdiff_t>(at));
+          break;
+        case 1:
+          changed.insert(changed.begin() + static_cast<std::ptrdiff_t>(at),
+                         static_cast<std::uint8_t>(byte_value(rng)));
+          break;
+        default:
+          changed[at] = static_cast<std::uint8_t>(byte_value(rng));
+          break;
+      }
+      if (changed.empty()) changed.push_back(kProtocolVersion);
+    }
+    auto decoded = decode<M>(changed);
+    if (decoded.ok()) {
+      ++accepted;
+      EXPECT_EQ(encode(*decoded), changed) << "round " << round;
+    } else {
+      EXPECT_FALSE(decoded.error().empty());
+    }
+    auto any = decode_any(changed);
+    if (any.ok()) {
+      EXPECT_EQ(encode_any(*any), changed) << "round " << round;
+    }
+  }
+  ::testing::Test::RecordProperty("accepted", accepted);
+}
+
+// ---- Non-canonical fields -----------------------------------------------------------------------
+
+TEST(MessageCanonical, TranscriptDigestRejectsUndefinedPlayerFlags) {
+  for (std::uint8_t flags : {std::uint8_t{0x02}, std::uint8_t{0x03}, std::uint8_t{0x80},
+                             std::uint8_t{0xFE}, std::uint8_t{0xFF}}) {
+    auto m = sample<TranscriptDigest>();
+    m.players[1].flags = flags;
+    auto decoded = decode<TranscriptDigest>(encode(m));
+    ASSERT_FALSE(decoded.ok()) << int{flags};
+    EXPECT_TRUE(contains(decoded.error(), "bad flags")) << decoded.error();
+    EXPECT_TRUE(contains(decoded.error(), "players[1]")) << decoded.error();
+  }
+  for (std::uint8_t flags : {std::uint8_t{0}, kPlayerSpawn}) {
+    auto m = sample<TranscriptDigest>();
+    m.players[1].flags = flags;
+    auto decoded = decode<TranscriptDigest>(encode(m));
+    ASSERT_TRUE(decoded.ok()) << decoded.error();
+    EXPECT_EQ(decoded->players[1].flags, flags);
+  }
+}
+
+TEST(MessageCanonical, TicketForwardHasProofIsZeroOrOne) {
+  for (std::uint8_t has_proof : {std::uint8_t{2}, std::uint8_t{0x80}, std::uint8_t{0xFF}}) {
+    auto m = sample<TicketForward>();
+    m.has_proof = has_proof;
+    auto decoded = decode<TicketForward>(encode(m));
+    ASSERT_FALSE(decoded.ok()) << int{has_proof};
+    EXPECT_TRUE(contains(decoded.error(), "has_proof")) << decoded.error();
+  }
+}
+
+TEST(MessageCanonical, TicketForwardWithoutProofCarriesNoProofFields) {
+  auto none = sample<TicketForward>();
+  none.has_proof = 0;
+  none.nonce = Nonce32{};
+  none.leaf_index = 0;
+  none.proof.clear();
+  auto ok = decode<TicketForward>(encode(none));
+  ASSERT_TRUE(ok.ok()) << ok.error();
+
+  auto with_nonce = none;
+  with_nonce.nonce.bytes[31] = 1;
+  auto with_index = none;
+  with_index.leaf_index = 1;
+  auto with_proof = none;
+  with_proof.proof.push_back(filled(0x33));
+  for (const auto& bad : {with_nonce, with_index, with_proof}) {
+    auto decoded = decode<TicketForward>(encode(bad));
+    ASSERT_FALSE(decoded.ok());
+    EXPECT_TRUE(contains(decoded.error(), "non-canonical")) << decoded.error();
+  }
+
+  // With a proof, an empty proof list (a batch of one nonce) and a zero leaf index are fine.
+  auto single = sample<TicketForward>();
+  single.leaf_index = 0;
+  single.proof.clear();
+  EXPECT_TRUE(decode<TicketForward>(encode(single)).ok());
+}
+
+// ---- Caps on encode -----------------------------------------------------------------------------
+
+template <class M>
+void expect_cap_enforced(M at_cap, M over_cap, const char* what) {
+  const Bytes bytes = encode(at_cap);
+  auto decoded = decode<M>(bytes);
+  ASSERT_TRUE(decoded.ok()) << what << ": " << decoded.error();
+  EXPECT_EQ(encode(*decoded), bytes) << what;
+  EXPECT_THROW((void)encode(over_cap), std::length_error) << what;
+  EXPECT_THROW((void)encode_any(AnyMessage{over_cap}), std::length_error) << what;
+  if constexpr (kSignatureCount < M >> 0) {
+    EXPECT_THROW((void)signing_input(over_cap), std::length_error) << what;
+  }
+}
+
+TEST(MessageCaps, EncodingOverACapThrows) {
+  {
+    auto a = sample<JoinReject>();
+    a.detail.assign(kMaxDetailBytes, 'd');
+    auto b = a;
+    b.detail.push_back('d');
+    expect_cap_enforced(a, b, "JoinReject.detail");
+  }
+  {
+    auto a = sample<TranscriptDigest>();
+    a.players.resize(kMaxPlayers, a.players[0]);
+    auto b = a;
+    b.players.push_back(a.players[0]);
+    expect_cap_enforced(a, b, "TranscriptDigest.players");
+  }
+  {
+    auto a = sample<NonceBatch>();
+    a.nonces.resize(kMaxNoncesPerBatch, filled(0x44));
+    auto b = a;
+    b.nonces.push_back(filled(0x45));
+    expect_cap_enforced(a, b, "NonceBatch.nonces");
+  }
+  {
+    auto a = sample<Revocation>();
+    a.detail.assign(kMaxDetailBytes, 'r');
+    auto b = a;
+    b.detail.push_back('r');
+    expect_cap_enforced(a, b, "Revocation.detail");
+  }
+  {
+    auto a = sample<Revocation>();
+    a.evidence.resize(kMaxEvidence, 7);
+    auto b = a;
+    b.evidence.push_back(8);
+    expect_cap_enforced(a, b, "Revocation.evidence");
+  }
+  {
+    auto a = sample<ServerHello>();
+    a.join_accept.resize(kMaxEmbeddedMessage, 0x5A);
+    auto b = a;
+    b.join_accept.push_back(0x5A);
+    expect_cap_enforced(a, b, "ServerHello.join_accept");
+  }
+  {
+    auto a = sample<TicketForward>();
+    a.ticket.resize(kMaxEmbeddedMessage, 0x5B);
+    auto b = a;
+    b.ticket.push_back(0x5B);
+    expect_cap_enforced(a, b, "TicketForward.ticket");
+  }
+  {
+    auto a = sample<TicketForward>();
+    a.proof.resize(kMaxProofHashes, filled(0x46));
+    auto b = a;
+    b.proof.push_back(filled(0x47));
+    expect_cap_enforced(a, b, "TicketForward.proof");
+  }
+  {
+    auto a = sample<InputReject>();
+    a.detail.assign(kMaxDetailBytes, 'i');
+    auto b = a;
+    b.detail.push_back('i');
+    expect_cap_enforced(a, b, "InputReject.detail");
+  }
+  {
+    // Far over a cap, past what a u16 can count: still the cap error, never a silent wrap.
+    auto b = sample<NonceBatch>();
+    b.nonces.resize(0x10001, filled(0x48));
+    EXPECT_THROW((void)encode(b), std::length_error);
+  }
+}
+
+// ---- Signatures ---------------------------------------------------------------------------------
+
+template <class M>
+class MessageSignatures : public ::testing::Test {};
+TYPED_TEST_SUITE(MessageSignatures, AllKinds, KindNames);
+
+TYPED_TEST(MessageSignatures, EachSignatureVerifies) {
+  using M = TypeParam;
+  const M m = sample<M>();
+  for (std::size_t i = 0; i < kSignatureCount<M>; ++i) {
+    EXPECT_TRUE(verify(m, signer<M>(i).public_key(), i)) << "signature " << i;
+    auto decoded = decode<M>(encode(m));
+    ASSERT_TRUE(decoded.ok()) << decoded.error();
+    EXPECT_TRUE(verify(*decoded, signer<M>(i).public_key(), i)) << "signature " << i;
+  }
+}
+
+TYPED_TEST(MessageSignatures, SigningInputIsTagZeroThenEncodingWithoutSignatures) {
+  using M = TypeParam;
+  const M m = sample<M>();
+  const Bytes bytes = encode(m);
+  const std::size_t unsigned_size = bytes.size() - 64 * kSignatureCount<M>;
+  for (std::size_t i = 0; i < kSignatureCount<M>; ++i) {
+    Bytes expected(M::kSignatureTags[i].begin(), M::kSignatureTags[i].end());
+    expected.push_back(0x00);
+    expected.insert(expected.end(), bytes.begin(),
+                    bytes.begin() + static_cast<std::ptrdiff_t>(unsigned_size));
+    EXPECT_EQ(signing_input(m, i), expected) << i;
+    // The signature in the encoding is the signer's over exactly that input, at its slot.
+    Signature in_bytes;
+    std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(unsigned_size + 64 * i), 64,
+                in_bytes.bytes.begin());
+    EXPECT_EQ(in_bytes, signer<M>(i).sign(expected)) << i;
+    EXPECT_TRUE(crypto::verify(signer<M>(i).public_key(), expected, in_bytes)) << i;
+  }
+}
+
+TYPED_TEST(MessageSignatures, AnySingleBitFlipFailsVerification) {
+  using M = TypeParam;
+  if constexpr (kSignatureCount<M> == 0) {
+    EXPECT_FALSE(verify(sample<M>(), keys().vs.public_key(), 0)) << "nothing to verify";
+  } else {
+    const Bytes bytes = encode(sample<M>());
+    const std::size_t body_size = bytes.size() - Signature::size * kSignatureCount<M>;
+    std::size_t still_decoded = 0;
+    for (std::size_t at = 0; at < bytes.size(); ++at) {
+      for (int bit = 0; bit < 8; ++bit) {
+        Bytes flipped = bytes;
+        flipped[at] = static_cast<std::uint8_t>(flipped[at] ^ (1u << bit));
+        auto decoded = decode<M>(flipped);
+        if (!decoded.ok()) continue;  // rejected before any signature check: also a failure
+        ++still_decoded;
+        // A flip in the signed part breaks every signature; a flip inside signature j breaks
+        // that one and leaves the others (over unchanged bytes) valid.
+        for (std::size_t i = 0; i < kSignatureCount<M>; ++i) {
+          const bool in_other_signature =
+              at >= body_size && (at - body_size) / Signature::size != i;
+          EXPECT_EQ(verify(*decoded, signer<M>(i).public_key(), i), in_other_signature)
+              << "byte " << at << " bit " << bit << " signature " << i;
+        }
+      }
+    }
+    // Most flips land in field values and still decode: the signature is what catches them.
+    EXPECT_GT(still_decoded, bytes.size());
+  }
+}
+
+TYPED_TEST(MessageSignatures, WrongKeyFails) {
+  using M = TypeParam;
+  const M m = sample<M>();
+  const Keys& k = keys();
+  for (std::size_t i = 0; i < kSignatureCount<M>; ++i) {
+    for (const crypto::SecretKey* other :
+         {&k.vs, &k.gs_identity, &k.session, &k.client, &k.stranger}) {
+      if (other->public_key() == signer<M>(i).public_key()) continue;
+      EXPECT_FALSE(verify(m, other->public_key(), i)) << i;
+    }
+    EXPECT_FALSE(verify(m, PublicKey{}, i)) << i;
+  }
+}
+
+TYPED_TEST(MessageSignatures, OutOfRangeIndexIsFalse) {
+  using M = TypeParam;
+  M m = sample<M>();
+  const std::size_t n = kSignatureCount<M>;
+  for (std::size_t index : {n, n + 1, std::numeric_limits<std::size_t>::max()}) {
+    for (const crypto::SecretKey* key : {&keys().vs, &keys().session, &keys().client}) {
+      EXPECT_FALSE(verify(m, key->public_key(), index)) << index;
+    }
+    EXPECT_ANY_THROW(sign(m, keys().vs, index)) << index;
+  }
+}
+
+TYPED_TEST(MessageSignatures, ChangingAFieldAfterSigningFailsAndResigningFixesIt) {
+  using M = TypeParam;
+  if constexpr (kSignatureCount<M> == 0) {
+    EXPECT_TRUE(M::kSignatureTags.empty());
+  } else {
+    // Change the first field's first byte through the encoding, decode, and check.
+    const M m = sample<M>();
+    Bytes bytes = encode(m);
+    bytes[2] ^= 0x01;
+    auto changed = decode<M>(bytes);
+    ASSERT_TRUE(changed.ok()) << changed.error();
+    EXPECT_FALSE(verify(*changed, signer<M>(0).public_key()));
+    M resigned = *changed;
+    sign_all(resigned);
+    for (std::size_t i = 0; i < kSignatureCount<M>; ++i) {
+      EXPECT_TRUE(verify(resigned, signer<M>(i).public_key(), i));
+    }
+  }
+}
+
+struct SignedSample {
+  std::string kind;
+  std::size_t index = 0;
+  std::string_view tag;
+  PublicKey key;
+  Bytes body;  // the encoding without signatures
+  Signature signature;
+};
+
+std::vector<SignedSample> all_signed_samples() {
+  std::vector<SignedSample> out;
+  for_each_kind([&]<class M>(Tag<M>) {
+    const M m = sample<M>();
+    const Bytes bytes = encode(m);
+    const std::size_t body_size = bytes.size() - 64 * kSignatureCount<M>;
+    for (std::size_t i = 0; i < kSignatureCount<M>; ++i) {
+      out.push_back({std::string(kind_name(M::kKind)), i, M::kSignatureTags[i],
+                     signer<M>(i).public_key(),
+                     Bytes(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(body_size)),
+                     m.signatures[i]});
+    }
+  });
+  return out;
+}
+
+Bytes tagged(std::string_view tag, ByteView body) {
+  Bytes out(tag.begin(), tag.end());
+  out.push_back(0x00);
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+TEST(MessageDomainSeparation, TagsAreDistinctAndWellFormed) {
+  std::set<std::string_view> tags;
+  std::size_t count = 0;
+  for_each_kind([&]<class M>(Tag<M>) {
+    EXPECT_EQ(M::kSignatureTags.size(), kSignatureCount<M>) << kind_name(M::kKind);
+    for (auto tag : M::kSignatureTags) {
+      ++count;
+      tags.insert(tag);
+      EXPECT_TRUE(tag.starts_with("gsvs/v1/")) << tag;
+      EXPECT_EQ(tag.find('\0'), std::string_view::npos) << tag;
+    }
+  });
+  EXPECT_EQ(tags.size(), count);
+  EXPECT_EQ(count, 14u);  // 12 signed kinds, JoinRequest twice
+}
+
+TEST(MessageDomainSeparation, ASignatureDoesNotVerifyUnderAnotherTag) {
+  const auto samples = all_signed_samples();
+  std::set<std::string_view> tags;
+  for (const auto& s : samples) tags.insert(s.tag);
+  for (const auto& s : samples) {
+    ASSERT_TRUE(crypto::verify(s.key, tagged(s.tag, s.body), s.signature)) << s.kind;
+    for (auto other : tags) {
+      if (other == s.tag) continue;
+      EXPECT_FALSE(crypto::verify(s.key, tagged(other, s.body), s.signature))
+          << s.kind << "[" << s.index << "] verified under " << other;
+    }
+    // Nor with no tag at all.
+    EXPECT_FALSE(crypto::verify(s.key, s.body, s.signature)) << s.kind;
+  }
+}
+
+TEST(MessageDomainSeparation, SameBodyUnderTwoKindsSignsDifferently) {
+  // A Heartbeat whose kind byte is rewritten to that of a PlayTicket: the body is otherwise
+  // identical, and a signature over one kind's input does not verify as the other's.
+  const auto& key = keys().vs;
+  const auto hb = sample<Heartbeat>();
+  const Bytes hb_input = signing_input(hb);
+  const std::string hb_tag(Heartbeat::kSignatureTags[0]);
+  const std::string ticket_tag(PlayTicket::kSignatureTags[0]);
+  ASSERT_TRUE(std::equal(hb_tag.begin(), hb_tag.end(), hb_input.begin()));
+  EXPECT_EQ(hb_input[hb_tag.size()], 0x00);
+
+  Bytes body(hb_input.begin() + static_cast<std::ptrdiff_t>(hb_tag.size() + 1), hb_input.end());
+  const Signature over_heartbeat = key.sign(tagged(hb_tag, body));
+  body[1] = static_cast<std::uint8_t>(MessageKind::kPlayTicket);
+  EXPECT_FALSE(crypto::verify(key.public_key(), tagged(ticket_tag, body), over_heartbeat));
+  // Even the kind byte alone (same tag) is covered.
+  EXPECT_FALSE(crypto::verify(key.public_key(), tagged(hb_tag, body), over_heartbeat));
+
+  // The signing inputs of two kinds begin with their own tags.
+  const Bytes ticket_input = signing_input(sample<PlayTicket>());
+  EXPECT_TRUE(std::equal(ticket_tag.begin(), ticket_tag.end(), ticket_input.begin()));
+  EXPECT_NE(hb_tag, ticket_tag);
+}
+
+TEST(MessageDomainSeparation, JoinRequestSignaturesAreNotInterchangeable) {
+  const auto m = sample<JoinRequest>();
+  const auto& identity = keys().gs_identity.public_key();
+  const auto& session = keys().session.public_key();
+  EXPECT_TRUE(verify(m, identity, 0));
+  EXPECT_TRUE(verify(m, session, 1));
+  EXPECT_FALSE(verify(m, identity, 1));
+  EXPECT_FALSE(verify(m, session, 0));
+  EXPECT_NE(signing_input(m, 0), signing_input(m, 1));
+
+  auto swapped = m;
+  std::swap(swapped.signatures[0], swapped.signatures[1]);
+  EXPECT_FALSE(verify(swapped, identity, 0));
+  EXPECT_FALSE(verify(swapped, session, 1));
+  EXPECT_FALSE(verify(swapped, identity, 1));
+  EXPECT_FALSE(verify(swapped, session, 0));
+
+  // Even when one key makes both signatures, each is bound to its slot.
+  auto same_key = m;
+  sign(same_key, keys().gs_identity, 0);
+  sign(same_key, keys().gs_identity, 1);
+  EXPECT_NE(same_key.signatures[0], same_key.signatures[1]);
+  EXPECT_TRUE(verify(same_key, identity, 0));
+  EXPECT_TRUE(verify(same_key, identity, 1));
+  std::swap(same_key.signatures[0], same_key.signatures[1]);
+  EXPECT_FALSE(verify(same_key, identity, 0));
+  EXPECT_FALSE(verify(same_key, identity, 1));
+}
+
+TEST(MessageDomainSeparation, SignaturesDoNotMoveBetweenKindsWithTheSameSigner) {
+  // Every pair of VS-signed samples: one's signature never verifies on the other.
+  const auto samples = all_signed_samples();
+  for (const auto& a : samples) {
+    for (const auto& b : samples) {
+      if (a.kind == b.kind && a.index == b.index) continue;
+      EXPECT_FALSE(crypto::verify(b.key, tagged(b.tag, b.body), a.signature))
+          << a.kind << "[" << a.index << "] accepted as " << b.kind << "[" << b.index << "]";
+    }
+  }
 }
 
 }  // namespace
