@@ -22,8 +22,7 @@ std::string endpoint_text(const tcp::socket& socket) {
 // when the operation finishes first.
 class Deadline {
  public:
-  Deadline(tcp::socket& socket, std::chrono::milliseconds timeout)
-      : timer_(socket.get_executor()) {
+  Deadline(tcp::socket& socket, std::chrono::milliseconds timeout) : timer_(socket.get_executor()) {
     timer_.expires_after(timeout);
     timer_.async_wait([&socket, expired = expired_](const boost::system::error_code& ec) {
       if (!ec) {
@@ -58,8 +57,9 @@ FramedConnection::~FramedConnection() = default;
 
 void FramedConnection::start() {
   write_signal_.expires_at(std::chrono::steady_clock::time_point::max());
-  asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->write_loop(); },
-                 asio::detached);
+  asio::co_spawn(
+      socket_.get_executor(), [self = shared_from_this()] { return self->write_loop(); },
+      asio::detached);
 }
 
 asio::awaitable<Result<Bytes>> FramedConnection::read_frame(std::chrono::milliseconds timeout) {

@@ -1,0 +1,135 @@
+#include "tests/support/vs_fixture.h"
+
+#include <gtest/gtest.h>
+
+#include "protocol/chains.h"
+#include "protocol/keyfile.h"
+
+namespace gsvs::testing {
+
+using namespace protocol;  // NOLINT(google-build-using-namespace)
+
+std::uint64_t wall_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+VsProcess::VsProcess(const TempDir& dir, const std::vector<crypto::PublicKey>& allowed_gs,
+                     const std::vector<Hash32>& allowed_builds, VsOptions o)
+    : port_(free_port()),
+      store_(dir.file("vs.db")),
+      config_(dir.file("vsd.toml")),
+      admin_socket_(dir.file("vsd.sock")) {
+  // A restart in the same directory keeps the VS key, as a real restart would.
+  auto existing = keyfile::read_secret_key(dir.file("vs.key"));
+  if (existing) {
+    vs_public_ = existing->public_key();
+  } else {
+    auto key = crypto::SecretKey::generate();
+    vs_public_ = key.public_key();
+    if (!keyfile::write_key_pair(dir.file("vs.key"), key)) throw std::runtime_error("vs key");
+  }
+  std::string gs_list, build_list;
+  for (const auto& k : allowed_gs) gs_list += (gs_list.empty() ? "\"" : ", \"") + to_hex(k) + "\"";
+  for (const auto& b : allowed_builds) {
+    build_list += (build_list.empty() ? "\"" : ", \"") + to_hex(b) + "\"";
+  }
+  write_text(config_, "listen = \"127.0.0.1:" + std::to_string(port_) + "\"\n" +
+                          "store = \"" + store_ + "\"\n" + "key = \"" + dir.file("vs.key") +
+                          "\"\n" + "admin_socket = \"" + admin_socket_ + "\"\n" +
+                          "allowed_gs = [" + gs_list + "]\n" + "allowed_builds = [" +
+                          build_list + "]\n" +
+                          "ticket_period_ms = " + std::to_string(o.ticket_period_ms) + "\n" +
+                          "ticket_validity_ms = " + std::to_string(o.ticket_validity_ms) + "\n" +
+                          "heartbeat_interval_ms = " + std::to_string(o.heartbeat_interval_ms) +
+                          "\n" + "heartbeat_timeout_ms = " +
+                          std::to_string(o.heartbeat_timeout_ms) + "\n" +
+                          "checkpoint_interval_ms = " + std::to_string(o.checkpoint_interval_ms) +
+                          "\n" + "max_speed_m_s = " + std::to_string(o.max_speed_m_s) + "\n" +
+                          "threads = 2\n" + o.extra);
+  process_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{program("vsd"), "run", "--config", config_}, dir.file("vsd.out"));
+  if (!process_->wait_for_output("listening on", std::chrono::seconds(20))) {
+    throw std::runtime_error("vsd did not start:\n" + process_->output());
+  }
+}
+
+std::vector<storage::Entry> VsProcess::entries() const {
+  std::vector<storage::Entry> out;
+  auto log = storage::Log::open(store_, storage::OpenMode::kReadOnly);
+  if (!log) throw std::runtime_error(log.error());
+  Status s = (*log)->scan({}, [&](const storage::Entry& e) {
+    out.push_back(e);
+    return true;
+  });
+  if (!s) throw std::runtime_error(s.error());
+  return out;
+}
+
+ScriptedGs::ScriptedGs(std::uint16_t port, const crypto::SecretKey& identity, const Hash32& sw_hash)
+    : socket_(port),
+      identity_(identity),
+      session_key_(crypto::SecretKey::generate()),
+      sw_hash_(sw_hash) {}
+
+JoinRequest ScriptedGs::make_join_request() {
+  auto challenge = expect<VsChallenge>();
+  if (!challenge) throw std::runtime_error("no VsChallenge");
+  JoinRequest r;
+  r.gs_identity = identity_.public_key();
+  r.session_key = session_key_.public_key();
+  r.sw_hash = sw_hash_;
+  r.gs_time_ms = wall_ms();
+  r.challenge = challenge->challenge;
+  sign(r, identity_, 0);
+  sign(r, session_key_, 1);
+  return r;
+}
+
+void ScriptedGs::send_join(const JoinRequest& request) { socket_.send_frame(encode(request)); }
+
+JoinAccept ScriptedGs::join() {
+  send_join(make_join_request());
+  auto accept = expect<JoinAccept>();
+  if (!accept) throw std::runtime_error("join not accepted");
+  session_id_ = accept->session_id;
+  join_accept_bytes_ = encode(*accept);
+  return *accept;
+}
+
+Heartbeat ScriptedGs::make_heartbeat() {
+  Heartbeat hb;
+  hb.session_id = session_id_;
+  hb.gs_counter = next_counter();
+  hb.gs_time_ms = wall_ms();
+  hb.sw_hash = sw_hash_;
+  hb.receipt_count = receipt_count;
+  hb.receipt_tip = receipt_tip;
+  return hb;
+}
+
+TranscriptDigest ScriptedGs::make_digest(std::vector<PlayerPosition> players,
+                                         std::uint64_t gs_time_ms) {
+  TranscriptDigest d;
+  d.session_id = session_id_;
+  d.gs_counter = next_counter();
+  d.gs_time_ms = gs_time_ms;
+  d.tick = d.gs_counter;
+  d.players = std::move(players);
+  return d;
+}
+
+void ScriptedGs::note(const Bytes& frame) {
+  auto kind = peek_kind(frame);
+  if (!kind) return;
+  if (*kind == MessageKind::kPlayTicket) tickets_.push_back(frame);
+  if (*kind == MessageKind::kProtectedReceipt) {
+    if (auto r = decode<ProtectedReceipt>(frame)) {
+      receipt_count = r->receipt_index;
+      receipt_tip = r->receipt_tip;
+    }
+  }
+}
+
+}  // namespace gsvs::testing

@@ -1,0 +1,412 @@
+// vsd as a real process on 127.0.0.1, with a GS scripted by hand in the test: every admission
+// rule and every revocation rule, each checked on the wire and in the store.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "protocol/chains.h"
+#include "protocol/merkle.h"
+#include "tests/support/vs_fixture.h"
+
+namespace gsvs::testing {
+namespace {
+
+using namespace protocol;  // NOLINT(google-build-using-namespace)
+using std::chrono::milliseconds;
+
+class VsdIntegration : public ::testing::Test {
+ protected:
+  void start(VsOptions options = {}) {
+    vs_ = std::make_unique<VsProcess>(dir_, std::vector<crypto::PublicKey>{identity_.public_key()},
+                                      std::vector<Hash32>{build_}, options);
+  }
+  // Stops vsd and returns the store's entries.
+  std::vector<storage::Entry> stop_and_read() {
+    EXPECT_EQ(vs_->stop(), 0) << vs_->process().output();
+    return vs_->entries();
+  }
+  static std::vector<const storage::Entry*> of_kind(const std::vector<storage::Entry>& entries,
+                                                   MessageKind kind) {
+    std::vector<const storage::Entry*> out;
+    for (const auto& e : entries) {
+      if (e.header.kind == kind) out.push_back(&e);
+    }
+    return out;
+  }
+  // The revocation of `session` in the store (there must be exactly one).
+  static Revocation stored_revocation(const std::vector<storage::Entry>& entries,
+                                      SessionId session) {
+    std::vector<Revocation> found;
+    for (const auto* e : of_kind(entries, MessageKind::kRevocation)) {
+      auto r = decode<Revocation>(e->message);
+      EXPECT_TRUE(r.ok());
+      if (r && r->session_id == session) found.push_back(*r);
+    }
+    EXPECT_EQ(found.size(), 1u);
+    return found.empty() ? Revocation{} : found.front();
+  }
+  // The GS receives the revocation, verifies it under the VS key, and is disconnected.
+  Revocation expect_revoked(ScriptedGs& gs, RevocationReason reason) {
+    auto revocation = gs.expect<Revocation>(std::chrono::seconds(5));
+    EXPECT_TRUE(revocation.has_value()) << vs_->process().output();
+    if (!revocation) return {};
+    EXPECT_TRUE(verify(*revocation, vs_->public_key()));
+    EXPECT_EQ(revocation->reason, static_cast<std::uint16_t>(reason))
+        << "got " << reason_name(static_cast<RevocationReason>(revocation->reason)) << ": "
+        << revocation->detail;
+    EXPECT_EQ(revocation->session_id, gs.session_id());
+    EXPECT_TRUE(gs.socket().wait_closed(std::chrono::seconds(3)));
+    return *revocation;
+  }
+
+  TempDir dir_;
+  crypto::SecretKey identity_ = crypto::SecretKey::generate();
+  Hash32 build_ = crypto::sha256(as_bytes("honest build 1.0"));
+  std::unique_ptr<VsProcess> vs_;
+};
+
+PlayerPosition at(const crypto::PublicKey& player, std::int32_t x_mm, std::int32_t y_mm) {
+  PlayerPosition p;
+  p.player = player;
+  p.x_mm = x_mm;
+  p.y_mm = y_mm;
+  return p;
+}
+
+TEST_F(VsdIntegration, JoinIsAcceptedAndSessionTrafficIsNotarized) {
+  start();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  JoinAccept accept = gs.join();
+  EXPECT_TRUE(verify(accept, vs_->public_key()));
+  EXPECT_EQ(accept.gs_identity, identity_.public_key());
+  EXPECT_EQ(accept.sw_hash, build_);
+
+  // Ticket 1 chains to the JoinAccept; ticket 2 to ticket 1.
+  auto t1 = gs.expect<PlayTicket>();
+  ASSERT_TRUE(t1);
+  EXPECT_TRUE(verify(*t1, vs_->public_key()));
+  EXPECT_EQ(t1->ticket_seq, 1u);
+  EXPECT_EQ(t1->prev_ticket_hash, chains::message_hash(gs.join_accept_bytes()));
+  EXPECT_EQ(t1->not_after_ms - t1->issued_ms, 400u);
+
+  gs.send_signed(gs.make_heartbeat());
+  const auto player = crypto::SecretKey::generate().public_key();
+  const auto t0 = wall_ms();
+  gs.send_signed(gs.make_digest({at(player, 0, 0)}, t0));
+  auto receipt = gs.expect<ProtectedReceipt>();
+  ASSERT_TRUE(receipt);
+  EXPECT_TRUE(verify(*receipt, vs_->public_key()));
+  EXPECT_EQ(receipt->receipt_index, 1u);
+
+  // A nonce batch ends up as the next ticket's client_binding.
+  NonceBatch batch;
+  batch.session_id = gs.session_id();
+  batch.gs_counter = gs.next_counter();
+  batch.nonces = {crypto::random_fixed<32>(), crypto::random_fixed<32>()};
+  gs.send_signed(batch);
+  std::optional<PlayTicket> bound;
+  for (int i = 0; i < 10 && !bound; ++i) {
+    auto t = gs.expect<PlayTicket>();
+    ASSERT_TRUE(t);
+    if (t->nonce_count == 2) bound = t;
+  }
+  ASSERT_TRUE(bound);
+  EXPECT_EQ(bound->client_binding, client_binding::root(batch.nonces));
+
+  std::this_thread::sleep_for(milliseconds(150));
+  gs.send_signed(gs.make_heartbeat());  // acknowledges receipt 1 with its tip
+  std::this_thread::sleep_for(milliseconds(400));
+
+  auto entries = stop_and_read();
+  // Stored: request, accept, heartbeat(s), digest, receipt, batch, tickets, checkpoint(s).
+  ASSERT_GE(entries.size(), 8u);
+  EXPECT_EQ(entries[0].header.kind, MessageKind::kJoinRequest);
+  EXPECT_EQ(entries[1].header.kind, MessageKind::kJoinAccept);
+  EXPECT_EQ(of_kind(entries, MessageKind::kTranscriptDigest).size(), 1u);
+  EXPECT_EQ(of_kind(entries, MessageKind::kProtectedReceipt).size(), 1u);
+  EXPECT_EQ(of_kind(entries, MessageKind::kNonceBatch).size(), 1u);
+  EXPECT_GE(of_kind(entries, MessageKind::kHeartbeat).size(), 2u);
+  auto digests = of_kind(entries, MessageKind::kTranscriptDigest);
+  EXPECT_EQ(receipt->digest_log_seq, digests.front()->header.seq);
+  EXPECT_EQ(receipt->digest_hash, chains::message_hash(digests.front()->message));
+  // The receipt and tickets in the store are the exact bytes the GS got.
+  EXPECT_EQ(of_kind(entries, MessageKind::kProtectedReceipt).front()->message, encode(*receipt));
+  // Every checkpoint signs the Merkle root of the entries before it.
+  auto checkpoints = of_kind(entries, MessageKind::kCheckpoint);
+  ASSERT_FALSE(checkpoints.empty());
+  for (const auto* e : checkpoints) {
+    auto cp = decode<Checkpoint>(e->message);
+    ASSERT_TRUE(cp);
+    EXPECT_TRUE(verify(*cp, vs_->public_key()));
+    EXPECT_EQ(cp->log_size, e->header.seq);
+    std::vector<Hash32> leaves;
+    for (std::uint64_t i = 0; i < cp->log_size; ++i) leaves.push_back(entries[i].entry_hash);
+    EXPECT_EQ(cp->root, merkle::root(leaves));
+  }
+  // The operator stop revoked the live session and closed the log with a checkpoint.
+  EXPECT_EQ(stored_revocation(entries, gs.session_id()).reason,
+            static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
+  EXPECT_EQ(entries.back().header.kind, MessageKind::kCheckpoint);
+}
+
+TEST_F(VsdIntegration, UnknownIdentityIsRejected) {
+  start();
+  auto stranger = crypto::SecretKey::generate();
+  ScriptedGs gs(vs_->port(), stranger, build_);
+  gs.send_join(gs.make_join_request());
+  auto reject = gs.expect<JoinReject>();
+  ASSERT_TRUE(reject);
+  EXPECT_TRUE(verify(*reject, vs_->public_key()));
+  EXPECT_EQ(reject->reason, static_cast<std::uint16_t>(JoinRejectReason::kUnknownIdentity));
+  auto entries = stop_and_read();
+  ASSERT_EQ(of_kind(entries, MessageKind::kJoinReject).size(), 1u);
+  EXPECT_EQ(of_kind(entries, MessageKind::kJoinAccept).size(), 0u);
+  EXPECT_EQ(of_kind(entries, MessageKind::kJoinRequest).front()->header.session_id, 0u);
+}
+
+TEST_F(VsdIntegration, DisallowedBuildIsRejected) {
+  start();
+  ScriptedGs gs(vs_->port(), identity_, crypto::sha256(as_bytes("hacked build")));
+  gs.send_join(gs.make_join_request());
+  auto reject = gs.expect<JoinReject>();
+  ASSERT_TRUE(reject);
+  EXPECT_EQ(reject->reason, static_cast<std::uint16_t>(JoinRejectReason::kBuildNotAllowed));
+  auto entries = stop_and_read();
+  EXPECT_EQ(of_kind(entries, MessageKind::kJoinReject).size(), 1u);
+}
+
+TEST_F(VsdIntegration, ReplayedJoinRequestIsRejected) {
+  start();
+  JoinRequest captured;
+  {
+    ScriptedGs gs(vs_->port(), identity_, build_);
+    captured = gs.make_join_request();
+    gs.send_join(captured);
+    ASSERT_TRUE(gs.expect<JoinAccept>());
+  }
+  ScriptedGs replayer(vs_->port(), identity_, build_);
+  ASSERT_TRUE(replayer.expect<VsChallenge>());
+  replayer.send_join(captured);
+  auto reject = replayer.expect<JoinReject>();
+  ASSERT_TRUE(reject);
+  EXPECT_EQ(reject->reason, static_cast<std::uint16_t>(JoinRejectReason::kBadChallenge));
+  stop_and_read();
+}
+
+TEST_F(VsdIntegration, BadJoinSignatureIsRejected) {
+  start();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  auto request = gs.make_join_request();
+  request.signatures[0].bytes[5] ^= 0x01;
+  gs.send_join(request);
+  auto reject = gs.expect<JoinReject>();
+  ASSERT_TRUE(reject);
+  EXPECT_EQ(reject->reason, static_cast<std::uint16_t>(JoinRejectReason::kBadIdentitySignature));
+  stop_and_read();
+}
+
+TEST_F(VsdIntegration, SecondSessionForALiveIdentityIsRefused) {
+  start();
+  ScriptedGs first(vs_->port(), identity_, build_);
+  first.join();
+  ScriptedGs second(vs_->port(), identity_, build_);
+  second.send_join(second.make_join_request());
+  auto reject = second.expect<JoinReject>();
+  ASSERT_TRUE(reject);
+  EXPECT_EQ(reject->reason, static_cast<std::uint16_t>(JoinRejectReason::kIdentityBusy));
+  stop_and_read();
+}
+
+TEST_F(VsdIntegration, BadHeartbeatSignatureRevokes) {
+  start();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  auto hb = gs.make_heartbeat();
+  sign(hb, gs.session_key());
+  hb.signatures[0].bytes[0] ^= 0x80;
+  gs.send_unsigned(hb);
+  auto revocation = expect_revoked(gs, RevocationReason::kBadSignature);
+  auto entries = stop_and_read();
+  auto stored = stored_revocation(entries, gs.session_id());
+  ASSERT_EQ(stored.evidence.size(), 1u);
+  EXPECT_EQ(entries.at(stored.evidence[0]).header.kind, MessageKind::kHeartbeat);
+  EXPECT_EQ(entries.at(stored.evidence[0]).message, encode(hb));
+}
+
+TEST_F(VsdIntegration, CounterRegressionRevokes) {
+  start();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  gs.set_counter(10);
+  gs.send_signed(gs.make_heartbeat());
+  gs.set_counter(4);
+  gs.send_signed(gs.make_heartbeat());
+  auto revocation = expect_revoked(gs, RevocationReason::kCounterRegression);
+  EXPECT_NE(revocation.detail.find("11"), std::string::npos) << revocation.detail;
+  auto entries = stop_and_read();
+  auto stored = stored_revocation(entries, gs.session_id());
+  EXPECT_EQ(entries.at(stored.evidence.back()).header.kind, MessageKind::kHeartbeat);
+}
+
+TEST_F(VsdIntegration, SwHashChangeRevokes) {
+  start();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  auto hb = gs.make_heartbeat();
+  hb.sw_hash = crypto::sha256(as_bytes("patched in memory"));
+  gs.send_signed(hb);
+  expect_revoked(gs, RevocationReason::kSwHashChanged);
+  auto entries = stop_and_read();
+  auto stored = stored_revocation(entries, gs.session_id());
+  ASSERT_EQ(stored.evidence.size(), 2u);
+  EXPECT_EQ(entries.at(stored.evidence[0]).header.kind, MessageKind::kJoinAccept);
+  EXPECT_EQ(entries.at(stored.evidence[1]).header.kind, MessageKind::kHeartbeat);
+}
+
+TEST_F(VsdIntegration, MissedHeartbeatsRevoke) {
+  start();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  gs.send_signed(gs.make_heartbeat());
+  const auto silent_from = std::chrono::steady_clock::now();
+  auto revocation = expect_revoked(gs, RevocationReason::kMissedHeartbeats);
+  const auto waited = std::chrono::steady_clock::now() - silent_from;
+  EXPECT_GE(waited, milliseconds(700));
+  EXPECT_LE(waited, milliseconds(3000));
+  auto entries = stop_and_read();
+  auto stored = stored_revocation(entries, gs.session_id());
+  EXPECT_EQ(entries.at(stored.evidence.at(0)).header.kind, MessageKind::kHeartbeat);
+}
+
+TEST_F(VsdIntegration, ReceiptTipMismatchRevokes) {
+  start();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  const auto player = crypto::SecretKey::generate().public_key();
+  gs.send_signed(gs.make_digest({at(player, 0, 0)}, wall_ms()));
+  ASSERT_TRUE(gs.expect<ProtectedReceipt>());
+  auto hb = gs.make_heartbeat();
+  hb.receipt_tip.bytes[0] ^= 0xff;  // a GS rewriting what it was told
+  gs.send_signed(hb);
+  expect_revoked(gs, RevocationReason::kReceiptTipMismatch);
+  auto entries = stop_and_read();
+  stored_revocation(entries, gs.session_id());
+}
+
+TEST_F(VsdIntegration, SpeedViolationRevokesWithBothDigestsAsEvidence) {
+  start();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  const auto player = crypto::SecretKey::generate().public_key();
+  const auto t0 = wall_ms();
+  gs.send_signed(gs.make_digest({at(player, 0, 0)}, t0));
+  ASSERT_TRUE(gs.expect<ProtectedReceipt>());
+  std::this_thread::sleep_for(milliseconds(300));
+  // 50 m in 0.3 s is far over 7 m/s.
+  gs.send_signed(gs.make_digest({at(player, 50000, 0)}, t0 + 300));
+  auto revocation = expect_revoked(gs, RevocationReason::kSpeedViolation);
+  EXPECT_NE(revocation.detail.find("moved 50.000 m"), std::string::npos) << revocation.detail;
+  auto entries = stop_and_read();
+  auto stored = stored_revocation(entries, gs.session_id());
+  ASSERT_EQ(stored.evidence.size(), 2u);
+  for (auto position : stored.evidence) {
+    EXPECT_EQ(entries.at(position).header.kind, MessageKind::kTranscriptDigest);
+  }
+}
+
+TEST_F(VsdIntegration, InflatedGsTimeDoesNotHideATeleport) {
+  start();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  const auto player = crypto::SecretKey::generate().public_key();
+  const auto t0 = wall_ms();
+  gs.send_signed(gs.make_digest({at(player, 0, 0)}, t0));
+  ASSERT_TRUE(gs.expect<ProtectedReceipt>());
+  std::this_thread::sleep_for(milliseconds(200));
+  // The GS claims 60 s passed so 50 m looks like a walk; the VS saw about 0.2 s.
+  gs.send_signed(gs.make_digest({at(player, 50000, 0)}, t0 + 60000));
+  auto revocation = expect_revoked(gs, RevocationReason::kSpeedViolation);
+  EXPECT_NE(revocation.detail.find("GS-reported 60.000 s"), std::string::npos)
+      << revocation.detail;
+  stop_and_read();
+}
+
+TEST_F(VsdIntegration, HonestMovementIsNotRevoked) {
+  start();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  const auto player = crypto::SecretKey::generate().public_key();
+  const auto t0 = wall_ms();
+  for (int step = 0; step < 5; ++step) {
+    gs.send_signed(gs.make_heartbeat());
+    // 1.5 m per 0.25 s = 6 m/s, under the 7 m/s limit.
+    gs.send_signed(gs.make_digest({at(player, step * 1500, 0)},
+                                  t0 + static_cast<std::uint64_t>(step) * 250));
+    ASSERT_TRUE(gs.expect<ProtectedReceipt>());
+    std::this_thread::sleep_for(milliseconds(250));
+  }
+  auto entries = stop_and_read();
+  EXPECT_EQ(stored_revocation(entries, gs.session_id()).reason,
+            static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
+}
+
+TEST_F(VsdIntegration, OperatorRevokeReachesTheGs) {
+  start();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  gs.send_signed(gs.make_heartbeat());
+  TempDir out;
+  ChildProcess revoke({program("vsd"), "revoke", "--admin-socket", vs_->admin_socket(),
+                       "--session", std::to_string(gs.session_id()), "--reason",
+                       "reported by players"},
+                      out.file("revoke.out"));
+  EXPECT_EQ(revoke.wait(std::chrono::seconds(10)), 0) << revoke.output();
+  auto revocation = expect_revoked(gs, RevocationReason::kOperator);
+  EXPECT_NE(revocation.detail.find("reported by players"), std::string::npos);
+  auto entries = stop_and_read();
+  stored_revocation(entries, gs.session_id());
+}
+
+TEST_F(VsdIntegration, MalformedFrameRevokesAndDaemonKeepsServing) {
+  start();
+  {
+    ScriptedGs gs(vs_->port(), identity_, build_);
+    gs.join();
+    const Bytes junk{1, 5, 0, 0, 0};
+    gs.socket().send_frame(junk);
+    expect_revoked(gs, RevocationReason::kMalformedMessage);
+  }
+  // An oversize frame header before any join: the connection is dropped, the daemon lives on.
+  {
+    FrameSocket raw(vs_->port());
+    const Bytes huge_header{0xff, 0xff, 0xff, 0x7f};
+    raw.send_raw(huge_header);
+    EXPECT_TRUE(raw.wait_closed(std::chrono::seconds(3)));
+  }
+  ScriptedGs again(vs_->port(), identity_, build_);
+  again.join();
+  stop_and_read();
+}
+
+TEST_F(VsdIntegration, RestartRevokesSessionsLeftLiveAndResumesTheChain) {
+  start();
+  SessionId first_session = 0;
+  {
+    ScriptedGs gs(vs_->port(), identity_, build_);
+    first_session = gs.join().session_id;
+    // SIGKILL: no graceful revocation.
+    ::kill(vs_->process().pid(), SIGKILL);
+    vs_->process().wait(std::chrono::seconds(5));
+  }
+  const auto size_before = vs_->entries().size();
+  start();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  EXPECT_GT(gs.join().session_id, first_session);
+  auto entries = stop_and_read();
+  EXPECT_GT(entries.size(), size_before);
+  EXPECT_EQ(stored_revocation(entries, first_session).reason,
+            static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
+}
+
+}  // namespace
+}  // namespace gsvs::testing

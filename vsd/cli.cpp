@@ -1,0 +1,252 @@
+#include "vsd/cli.h"
+
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "net/asio.h"
+#include "protocol/keyfile.h"
+#include "storage/log.h"
+#include "vsd/config.h"
+#include "vsd/server.h"
+
+namespace gsvs::vsd {
+
+namespace {
+
+namespace asio = net::asio;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+int keygen(const std::string& path, bool force) {
+  auto key = crypto::SecretKey::generate();
+  Status written = keyfile::write_key_pair(
+      path, key, force ? keyfile::Overwrite::kAllow : keyfile::Overwrite::kRefuse);
+  if (!written) {
+    std::cerr << "vsd keygen: " << written.error() << "\n";
+    return kExitUsage;
+  }
+  std::cout << "secret key: " << path << " (mode 0600; keep it on the VS host only)\n"
+            << "public key: " << path << ".pub\n"
+            << to_hex(key.public_key()) << "\n"
+            << "Give the public key to every GS and client operator (their vs_public_key).\n";
+  return kExitOk;
+}
+
+void configure_logging(const std::string& level) {
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ vsd: %v");
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+int run(Config config) {
+  Status valid = validate(config);
+  if (!valid) {
+    std::cerr << "vsd run: " << valid.error() << "\n";
+    return kExitUsage;
+  }
+  configure_logging(config.log_level);
+  crypto::init();
+  auto key = keyfile::read_secret_key(config.key);
+  if (!key) {
+    std::cerr << "vsd run: " << key.error() << "\n";
+    return kExitUsage;
+  }
+  auto log = storage::Log::open(config.store, storage::OpenMode::kReadWrite);
+  if (!log) {
+    std::cerr << "vsd run: " << log.error() << "\n"
+              << "The daemon never appends to a store it cannot verify. Hand this store to an "
+                 "investigator ('audit-cli verify') and start on a new one.\n";
+    return kExitUsage;
+  }
+  const unsigned threads =
+      config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  asio::io_context io(static_cast<int>(threads));
+  Server server(io, config, std::move(key).value(), std::move(log).value());
+  Status started = server.start();
+  if (!started) {
+    std::cerr << "vsd run: " << started.error() << "\n";
+    return kExitUsage;
+  }
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (!ec) {
+      spdlog::info("signal {} received", signal);
+      server.stop();
+    }
+  });
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : pool) t.join();
+  return kExitOk;
+}
+
+// Sends one JSON request line to the admin socket and returns the JSON reply.
+Result<nlohmann::json> admin_request(const std::string& socket_path,
+                                     const nlohmann::json& request) {
+  asio::io_context io;
+  asio::local::stream_protocol::socket socket(io);
+  boost::system::error_code ec;
+  socket.connect(asio::local::stream_protocol::endpoint(socket_path), ec);
+  if (ec) {
+    return Error{"cannot reach the VS admin socket " + socket_path + ": " + ec.message() +
+                 " (is vsd running, and are you its operator?)"};
+  }
+  std::string line = request.dump() + "\n";
+  asio::write(socket, asio::buffer(line), ec);
+  asio::streambuf buffer;
+  if (!ec) asio::read_until(socket, buffer, '\n', ec);
+  if (ec && ec != asio::error::eof) return Error{"admin socket: " + ec.message()};
+  std::istream in(&buffer);
+  std::string reply;
+  std::getline(in, reply);
+  auto json = nlohmann::json::parse(reply, nullptr, false);
+  if (json.is_discarded()) return Error{"admin socket sent a reply that is not JSON"};
+  return json;
+}
+
+std::string admin_socket_from(const std::string& socket, const std::string& config_path) {
+  if (!socket.empty() || config_path.empty()) return socket.empty() ? "vsd.sock" : socket;
+  CLI::App reader;
+  Config config;
+  add_config_options(reader, config);
+  reader.set_config("--config", config_path);
+  reader.allow_extras();
+  try {
+    reader.parse(std::vector<std::string>{config_path, "--config"});  // CLI11 takes them reversed
+  } catch (const CLI::ParseError&) {
+    return "vsd.sock";
+  }
+  return config.admin_socket;
+}
+
+int status(const std::string& socket, bool json) {
+  auto reply = admin_request(socket, {{"command", "status"}});
+  if (!reply) {
+    std::cerr << "vsd status: " << reply.error() << "\n";
+    return kExitFailed;
+  }
+  if (json) {
+    std::cout << reply->dump(2) << "\n";
+    return kExitOk;
+  }
+  const auto& r = *reply;
+  std::cout << "VS key " << r.value("vs_public_key", "") << ", log size " << r.value("log_size", 0)
+            << ", " << r["sessions"].size() << " live session(s)\n";
+  if (!r["sessions"].empty()) {
+    std::printf("%-8s %-18s %-18s %-22s %9s %8s %8s %7s\n", "SESSION", "GS IDENTITY", "BUILD",
+                "PEER", "COUNTER", "DIGESTS", "TICKETS", "PLAYERS");
+  }
+  for (const auto& s : r["sessions"]) {
+    std::printf("%-8llu %-18s %-18s %-22s %9llu %8llu %8llu %7llu\n",
+                static_cast<unsigned long long>(s.value("session_id", 0ULL)),
+                s.value("gs_identity", "").substr(0, 16).c_str(),
+                s.value("sw_hash", "").substr(0, 16).c_str(), s.value("peer", "").c_str(),
+                static_cast<unsigned long long>(s.value("gs_counter", 0ULL)),
+                static_cast<unsigned long long>(s.value("digests", 0ULL)),
+                static_cast<unsigned long long>(s.value("tickets", 0ULL)),
+                static_cast<unsigned long long>(s.value("players", 0ULL)));
+  }
+  return kExitOk;
+}
+
+int revoke(const std::string& socket, std::uint64_t session, const std::string& reason) {
+  auto reply =
+      admin_request(socket, {{"command", "revoke"}, {"session_id", session}, {"reason", reason}});
+  if (!reply) {
+    std::cerr << "vsd revoke: " << reply.error() << "\n";
+    return kExitFailed;
+  }
+  if (!reply->value("ok", false)) {
+    std::cerr << "vsd revoke: " << reply->value("error", "refused") << "\n";
+    return kExitFailed;
+  }
+  std::cout << "session " << session << " revoked; the GS has been sent a signed notice and "
+            << "its clients drop it within one ticket validity at the latest\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+constexpr const char* kRunHelp =
+    "Run the daemon. Every option is also a key of the --config file, by the same name (TOML: "
+    "key = value, lists as [\"a\", \"b\"]); the command line wins. SIGINT/SIGTERM stop it "
+    "cleanly: live sessions are revoked and a final checkpoint is written.";
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{
+      "vsd: the validation server. It admits allowlisted game servers (GS), checks their "
+      "heartbeats and movement digests, issues short-lived play tickets and signed receipts, and "
+      "revokes a GS that breaks a rule. Everything it receives or issues goes into an "
+      "append-only, hash-chained SQLite log for later audit.",
+      "vsd"};
+  app.require_subcommand(1);
+  app.footer(
+      "Start here:\n"
+      "  vsd keygen --out vs.key            # once; prints the VS public key\n"
+      "  vsd run --config vsd.toml          # see docs/OPERATIONS.md for every key\n"
+      "  vsd status --config vsd.toml       # live sessions\n"
+      "  vsd revoke --config vsd.toml --session 7 --reason \"cheating reported\"");
+
+  std::string key_out = "vs.key";
+  bool force = false;
+  auto* keygen_cmd = app.add_subcommand("keygen", "Create the VS signing key pair");
+  keygen_cmd->add_option("--out", key_out, "Secret key file to create (public key: FILE.pub)")
+      ->capture_default_str();
+  keygen_cmd->add_flag("--force", force, "Overwrite an existing key file (dangerous)");
+
+  // `run` is parsed by its own top-level App: CLI11 reads config files only for the top level.
+  auto* run_cmd = app.add_subcommand("run", kRunHelp);
+  run_cmd->allow_extras();
+  if (argc >= 2 && std::string_view(argv[1]) == "run") {
+    CLI::App run_app{kRunHelp, "vsd run"};
+    Config config;
+    run_app.set_config("--config", "", "Configuration file (TOML)", true);
+    add_config_options(run_app, config);
+    try {
+      run_app.parse(argc - 1, argv + 1);
+    } catch (const CLI::ParseError& e) {
+      return run_app.exit(e) == 0 ? kExitOk : kExitUsage;
+    }
+    return run(config);
+  }
+
+  std::string socket;
+  std::string config_path;
+  bool json = false;
+  auto* status_cmd = app.add_subcommand("status", "List live sessions (through the admin socket)");
+  status_cmd->add_option("--admin-socket", socket, "The daemon's admin socket");
+  status_cmd->add_option("--config", config_path, "Read admin_socket from this config file");
+  status_cmd->add_flag("--json", json, "Print the raw JSON reply");
+
+  std::uint64_t session = 0;
+  std::string reason;
+  auto* revoke_cmd = app.add_subcommand("revoke", "Revoke a live session now (operator action)");
+  revoke_cmd->add_option("--admin-socket", socket, "The daemon's admin socket");
+  revoke_cmd->add_option("--config", config_path, "Read admin_socket from this config file");
+  revoke_cmd->add_option("--session", session, "Session id (see 'vsd status')")->required();
+  revoke_cmd->add_option("--reason", reason, "Why; recorded in the signed notice and the log")
+      ->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  if (*keygen_cmd) return keygen(key_out, force);
+  if (*status_cmd) return status(admin_socket_from(socket, config_path), json);
+  if (*revoke_cmd) return revoke(admin_socket_from(socket, config_path), session, reason);
+  return kExitUsage;
+}
+
+}  // namespace gsvs::vsd

@@ -1,0 +1,154 @@
+#include "vsd/config.h"
+
+#include <CLI/CLI.hpp>
+
+#include "net/framed_connection.h"
+
+namespace gsvs::vsd {
+
+PhysicsLimits Config::physics() const {
+  PhysicsLimits limits;
+  limits.max_speed_mm_s = max_speed_m_s * 1000.0;
+  limits.tolerance = speed_tolerance;
+  limits.jitter_allowance_ms = jitter_allowance_ms;
+  limits.decay = excess_decay;
+  limits.max_excess_mm = max_excess_m * 1000.0;
+  limits.spawn_min_interval_ms = spawn_min_interval_ms;
+  return limits;
+}
+
+void add_config_options(CLI::App& run, Config& c) {
+  // A misspelt key in the file must fail, not silently keep its default.
+  run.allow_config_extras(CLI::config_extras_mode::error);
+  run.add_option("--listen", c.listen, "HOST:PORT the GS connections arrive on")
+      ->capture_default_str();
+  run.add_option("--store", c.store, "SQLite log file (created if absent)")->capture_default_str();
+  run.add_option("--key", c.key, "VS secret key file (from 'vsd keygen', mode 0600)")
+      ->capture_default_str();
+  run.add_option("--admin_socket", c.admin_socket,
+                 "Unix socket for 'vsd status' and 'vsd revoke' (created 0600)")
+      ->capture_default_str();
+  run.add_option("--allowed_gs", c.allowed_gs, "GS identity public keys (hex) allowed to join");
+  run.add_option("--allowed_builds", c.allowed_builds, "GS build hashes (sw_hash, hex) allowed");
+  run.add_option("--ticket_period_ms", c.ticket_period_ms, "Issue a PlayTicket this often")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 600000));
+  run.add_option("--ticket_validity_ms", c.ticket_validity_ms,
+                 "A ticket's lifetime; also the revocation ripple bound (plus client skew)")
+      ->capture_default_str();
+  run.add_option("--heartbeat_interval_ms", c.heartbeat_interval_ms,
+                 "How often a GS must heartbeat (told to it in JoinAccept)")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 600000));
+  run.add_option("--heartbeat_timeout_ms", c.heartbeat_timeout_ms,
+                 "Revoke a session with no valid heartbeat for this long")
+      ->capture_default_str()
+      ->check(CLI::Range(20, 3600000));
+  run.add_option("--max_clock_skew_ms", c.max_clock_skew_ms,
+                 "Refuse a JoinRequest whose GS time differs from the VS clock by more")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600000));
+  run.add_option("--max_receipt_lag", c.max_receipt_lag,
+                 "Receipts a heartbeat's receipt_count may trail the VS by")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
+  run.add_option("--max_speed_m_s", c.max_speed_m_s, "Player speed limit")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 100000.0));
+  run.add_option("--speed_tolerance", c.speed_tolerance,
+                 "Fraction above the limit still allowed (0.10 = 10%)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10.0));
+  run.add_option("--jitter_allowance_ms", c.jitter_allowance_ms,
+                 "Added to the VS-observed time between digests before bounding GS time")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 60000));
+  run.add_option("--excess_decay", c.excess_decay,
+                 "Accumulated excess distance is multiplied by this at every digest")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  run.add_option("--max_excess_m", c.max_excess_m,
+                 "Revoke for speed once accumulated excess distance passes this")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1000000.0));
+  run.add_option("--spawn_min_interval_ms", c.spawn_min_interval_ms,
+                 "At most one unchecked respawn per player this often")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400000));
+  run.add_option("--checkpoint_every_entries", c.checkpoint_every_entries,
+                 "Sign a checkpoint after this many new log entries")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000000));
+  run.add_option("--checkpoint_interval_ms", c.checkpoint_interval_ms,
+                 "... or after this long, whichever comes first")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 86400000));
+  run.add_option("--max_connections", c.max_connections, "Open GS connections at most")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  run.add_option("--handshake_timeout_ms", c.handshake_timeout_ms,
+                 "A GS must complete its join within this")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 600000));
+  run.add_option("--max_frame_bytes", c.max_frame_bytes, "Largest frame accepted")
+      ->capture_default_str()
+      ->check(CLI::Range(1024, 16777216));
+  run.add_option("--threads", c.threads, "I/O and verification threads (0: one per core)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
+  run.add_option("--commit_max_delay_us", c.commit_max_delay_us,
+                 "Group commit: the longest an entry waits for its batch")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
+  run.add_option("--log_level", c.log_level, "trace, debug, info, warn or error")
+      ->capture_default_str();
+}
+
+Status validate(Config& c) {
+  auto address = net::parse_host_port(c.listen);
+  if (!address) return Error{"config key 'listen': " + address.error()};
+  c.listen_host = address->first;
+  c.listen_port = address->second;
+  if (c.store.empty()) return Error{"config key 'store' is empty"};
+  if (c.key.empty()) return Error{"config key 'key' is empty"};
+  if (c.allowed_gs.empty()) {
+    return Error{
+        "config key 'allowed_gs' is empty: no GS could join (add the hex public key "
+        "printed by 'gsd keygen')"};
+  }
+  if (c.allowed_builds.empty()) {
+    return Error{
+        "config key 'allowed_builds' is empty: no GS build could join (add the sw_hash "
+        "printed by 'gsd version')"};
+  }
+  c.allowed_gs_keys.clear();
+  for (const auto& hex : c.allowed_gs) {
+    auto key = fixed_from_hex<32>(hex);
+    if (!key) return Error{"config key 'allowed_gs': '" + hex + "' is not 64 hex characters"};
+    c.allowed_gs_keys.insert(*key);
+  }
+  c.allowed_build_hashes.clear();
+  for (const auto& hex : c.allowed_builds) {
+    auto hash = fixed_from_hex<32>(hex);
+    if (!hash) return Error{"config key 'allowed_builds': '" + hex + "' is not 64 hex characters"};
+    c.allowed_build_hashes.insert(*hash);
+  }
+  if (c.ticket_validity_ms < c.ticket_period_ms) {
+    return Error{"config key 'ticket_validity_ms' (" + std::to_string(c.ticket_validity_ms) +
+                 ") must be at least 'ticket_period_ms' (" + std::to_string(c.ticket_period_ms) +
+                 "), or clients starve between tickets"};
+  }
+  if (c.heartbeat_timeout_ms <= c.heartbeat_interval_ms) {
+    return Error{"config key 'heartbeat_timeout_ms' (" + std::to_string(c.heartbeat_timeout_ms) +
+                 ") must exceed 'heartbeat_interval_ms' (" +
+                 std::to_string(c.heartbeat_interval_ms) + ")"};
+  }
+  static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error"};
+  if (!kLevels.contains(c.log_level)) {
+    return Error{"config key 'log_level' = '" + c.log_level +
+                 "': use trace, debug, info, warn or error"};
+  }
+  return {};
+}
+
+}  // namespace gsvs::vsd

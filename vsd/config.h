@@ -1,0 +1,60 @@
+// vsd's configuration: read from a TOML-style file (CLI11's config support) by `vsd run --config`,
+// checked as a whole before the daemon starts so that a bad key fails with its name.
+#pragma once
+
+#include <CLI/App.hpp>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "protocol/bytes.h"
+#include "protocol/crypto.h"
+#include "protocol/result.h"
+#include "vsd/physics.h"
+
+namespace gsvs::vsd {
+
+struct Config {
+  std::string listen = "127.0.0.1:7700";
+  std::string store = "vs.db";
+  std::string key = "vs.key";
+  std::string admin_socket = "vsd.sock";
+  std::vector<std::string> allowed_gs;      // GS identity public keys, hex
+  std::vector<std::string> allowed_builds;  // sw_hash values, hex
+  std::uint32_t ticket_period_ms = 1000;
+  std::uint32_t ticket_validity_ms = 2000;
+  std::uint32_t heartbeat_interval_ms = 500;
+  std::uint32_t heartbeat_timeout_ms = 2000;
+  std::uint32_t max_clock_skew_ms = 5000;
+  std::uint32_t max_receipt_lag = 8;
+  double max_speed_m_s = 7.0;
+  double speed_tolerance = 0.10;
+  std::uint32_t jitter_allowance_ms = 250;
+  double excess_decay = 0.9;
+  double max_excess_m = 1.0;
+  std::uint32_t spawn_min_interval_ms = 5000;
+  std::uint32_t checkpoint_every_entries = 1000;
+  std::uint32_t checkpoint_interval_ms = 5000;
+  std::uint32_t max_connections = 10000;
+  std::uint32_t handshake_timeout_ms = 5000;
+  std::uint32_t max_frame_bytes = 16384;
+  std::uint32_t threads = 0;  // 0: one per core
+  std::uint32_t commit_max_delay_us = 2000;
+  std::string log_level = "info";
+
+  // Filled by validate().
+  std::set<crypto::PublicKey> allowed_gs_keys;
+  std::set<Hash32> allowed_build_hashes;
+  std::string listen_host;
+  std::uint16_t listen_port = 0;
+  [[nodiscard]] PhysicsLimits physics() const;
+};
+
+// Declares every key as an option of `run`, with its default and a line of help.
+void add_config_options(CLI::App& run, Config& config);
+// Checks ranges and relations (validity >= period, timeout > interval, ...) and parses the
+// allowlists; the error names the key and the problem.
+Status validate(Config& config);
+
+}  // namespace gsvs::vsd

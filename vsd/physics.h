@@ -1,0 +1,73 @@
+// The VS's movement audit: per player, speed between consecutive notarized positions, with the
+// elapsed time bounded by the VS's own receive clock, and action only on accumulated excess.
+// Pure logic, no I/O: the audit tool replays it to explain a revocation.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "protocol/messages.h"
+
+namespace gsvs::vsd {
+
+struct PhysicsLimits {
+  double max_speed_mm_s = 7000.0;
+  double tolerance = 0.10;                  // allowed = max_speed * (1 + tolerance)
+  std::uint64_t jitter_allowance_ms = 250;  // added to the VS-measured elapsed time
+  double decay = 0.9;                       // accumulated excess *= decay at every step
+  double max_excess_mm = 1000.0;            // revoke once accumulated excess exceeds this
+  std::uint64_t spawn_min_interval_ms = 5000;
+};
+
+// One player's step between two digests, with every number the verdict rests on.
+struct MovementStep {
+  protocol::PublicKey player;
+  double distance_mm = 0;
+  std::uint64_t elapsed_gs_ms = 0;    // GS-reported time delta (0 if it went backwards)
+  std::uint64_t elapsed_vs_ms = 0;    // VS receive-time delta
+  std::uint64_t elapsed_used_ms = 0;  // min(gs, vs + jitter), at least 1
+  double speed_mm_s = 0;
+  double allowed_mm = 0;
+  double excess_mm = 0;
+  double accumulated_excess_mm = 0;
+  bool spawn = false;  // first appearance or accepted spawn: not checked
+  bool violation = false;
+  std::uint64_t from_log_seq = 0;  // the two digests the step lies between
+  std::uint64_t to_log_seq = 0;
+  std::int32_t from_x_mm = 0, from_y_mm = 0, to_x_mm = 0, to_y_mm = 0;
+};
+
+struct DigestSample {
+  std::uint64_t gs_time_ms = 0;
+  std::uint64_t vs_receive_ms = 0;  // the VS's clock when it received the digest
+  std::uint64_t log_seq = 0;
+};
+
+class PhysicsChecker {
+ public:
+  explicit PhysicsChecker(PhysicsLimits limits) : limits_(limits) {}
+
+  // Checks every player of one digest against its previous position. Returns a step per
+  // player; the first step whose accumulated excess crosses the limit is marked a violation.
+  std::vector<MovementStep> check(const protocol::TranscriptDigest& digest,
+                                  const DigestSample& sample);
+
+  [[nodiscard]] const PhysicsLimits& limits() const { return limits_; }
+
+ private:
+  struct PlayerState {
+    std::int32_t x_mm = 0;
+    std::int32_t y_mm = 0;
+    DigestSample at;
+    double accumulated_excess_mm = 0;
+    std::uint64_t last_spawn_vs_ms = 0;
+  };
+  PhysicsLimits limits_;
+  std::map<protocol::PublicKey, PlayerState> players_;
+};
+
+std::string describe_violation(const MovementStep& step, const PhysicsLimits& limits);
+
+}  // namespace gsvs::vsd

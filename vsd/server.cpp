@@ -1,0 +1,1017 @@
+#include "vsd/server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "net/framed_connection.h"
+#include "protocol/chains.h"
+#include "protocol/merkle.h"
+#include "protocol/messages.h"
+#include "vsd/physics.h"
+
+namespace gsvs::vsd {
+
+namespace asio = net::asio;
+using net::tcp;
+using namespace protocol;  // NOLINT(google-build-using-namespace): this file speaks the protocol
+using std::chrono::milliseconds;
+
+namespace {
+
+std::uint64_t now_ms() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+std::string short_hex(const FixedBytes<32>& value) { return to_hex(value).substr(0, 16); }
+
+storage::PendingEntry pending(MessageKind kind, chains::Direction direction, SessionId session,
+                              std::uint64_t vs_time, Bytes bytes) {
+  return storage::PendingEntry{kind, direction, session, vs_time, std::move(bytes)};
+}
+
+// Lets a coroutine wait for the BatchWriter's durability callback, which runs on the writer
+// thread: the callback posts the status to the coroutine's executor and wakes it. (Plain objects
+// rather than a completion-token adapter: g++ 12 mishandles lambda temporaries in co_await.)
+struct Durability {
+  explicit Durability(const asio::any_io_executor& executor)
+      : wake(executor, std::chrono::steady_clock::time_point::max()) {}
+  asio::steady_timer wake;
+  std::optional<Status> status;
+};
+
+storage::BatchWriter::Done notify(const std::shared_ptr<Durability>& durability) {
+  return [durability](const Status& status) {
+    asio::post(durability->wake.get_executor(), [durability, status] {
+      durability->status = status;
+      durability->wake.cancel();
+    });
+  };
+}
+
+asio::awaitable<Status> until_durable(Durability& durability) {
+  while (!durability.status) {
+    boost::system::error_code ec;
+    co_await durability.wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return *durability.status;
+}
+
+}  // namespace
+
+class Session;
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  Impl(asio::io_context& io_context, Config cfg, crypto::SecretKey secret,
+       std::unique_ptr<storage::Log> log)
+      : io(io_context),
+        config(std::move(cfg)),
+        key(std::move(secret)),
+        acceptor(io_context),
+        admin_acceptor(io_context),
+        checkpoint_strand(asio::make_strand(io_context)),
+        checkpoint_timer(checkpoint_strand) {
+    storage::BatchWriter::Options options;
+    options.max_delay_us = config.commit_max_delay_us;
+    writer = std::make_unique<storage::BatchWriter>(std::move(log), options);
+  }
+
+  asio::io_context& io;
+  Config config;
+  crypto::SecretKey key;
+  std::unique_ptr<storage::BatchWriter> writer;
+  tcp::acceptor acceptor;
+  asio::local::stream_protocol::acceptor admin_acceptor;
+  asio::strand<asio::io_context::executor_type> checkpoint_strand;
+  asio::steady_timer checkpoint_timer;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint32_t> connections{0};
+
+  // Shared across sessions; guarded by mutex.
+  std::mutex mutex;
+  std::map<SessionId, std::shared_ptr<Session>> live;  // accepted and not yet revoked
+  std::set<PublicKey> busy_identities;
+  SessionId next_session_id = 1;
+  std::uint64_t next_revocation_seq = 1;
+  std::uint64_t last_checkpoint_size = 0;
+  std::uint64_t last_checkpoint_ms = 0;
+
+  Status recover();
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> admin_loop();
+  asio::awaitable<void> admin_connection(asio::local::stream_protocol::socket socket);
+  asio::awaitable<void> checkpoint_loop();
+  asio::awaitable<void> write_checkpoint();
+  asio::awaitable<void> shutdown();
+
+  template <class M>
+  Bytes sign_and_encode(M& message) {
+    sign(message, key);
+    return encode(message);
+  }
+  std::uint64_t take_revocation_seq() {
+    std::lock_guard lock(mutex);
+    return next_revocation_seq++;
+  }
+  void session_ended(SessionId id, const PublicKey& identity) {
+    std::lock_guard lock(mutex);
+    live.erase(id);
+    busy_identities.erase(identity);
+  }
+  void broadcast_checkpoint(const Bytes& checkpoint);
+  nlohmann::json status_json();
+  std::string revoke_by_operator(SessionId id, const std::string& reason);
+};
+
+// One GS connection and, once joined, its session. All members are touched only on the
+// connection's strand, except `info` (guarded by info_mutex, read by `vsd status`).
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<Server::Impl> server, tcp::socket socket)
+      : server_(std::move(server)),
+        config_(server_->config),
+        conn_(std::make_shared<net::FramedConnection>(
+            std::move(socket), net::ConnectionLimits{config_.max_frame_bytes, 1024 * 1024})),
+        ticket_timer_(conn_->executor()),
+        watchdog_timer_(conn_->executor()),
+        physics_(config_.physics()) {}
+
+  asio::awaitable<void> run();
+  // From any thread: revokes on the session's strand.
+  void revoke_from_outside(RevocationReason reason, std::string detail) {
+    asio::co_spawn(
+        conn_->executor(),
+        [self = shared_from_this(), reason, detail = std::move(detail)] {
+          return self->revoke_with_join_evidence(reason, detail);
+        },
+        asio::detached);
+  }
+  void send_from_outside(Bytes payload) {
+    asio::post(conn_->executor(), [self = shared_from_this(), payload = std::move(payload)] {
+      if (!self->ended_) self->conn_->send(payload);
+    });
+  }
+
+  struct Info {
+    SessionId session_id = 0;
+    PublicKey identity;
+    Hash32 sw_hash;
+    std::string peer;
+    std::uint64_t joined_vs_ms = 0;
+    std::uint64_t gs_counter = 0;
+    std::uint64_t heartbeats = 0;
+    std::uint64_t digests = 0;
+    std::uint64_t tickets = 0;
+    std::uint64_t players = 0;
+  };
+  Info info() {
+    std::lock_guard lock(info_mutex_);
+    return info_;
+  }
+
+ private:
+  asio::awaitable<bool> join();
+  asio::awaitable<void> reject(const Bytes& request_bytes, JoinRejectReason reason,
+                               std::string detail);
+  asio::awaitable<void> read_loop();
+  asio::awaitable<void> ticket_loop();
+  asio::awaitable<void> watchdog_loop();
+  asio::awaitable<void> handle(const Bytes& frame);
+  asio::awaitable<void> on_heartbeat(const Heartbeat& hb, std::uint64_t seq);
+  asio::awaitable<void> on_digest(const TranscriptDigest& digest, std::uint64_t seq,
+                                  std::uint64_t vs_time, const Bytes& bytes);
+  asio::awaitable<void> revoke(RevocationReason reason, std::string detail,
+                               std::vector<std::uint64_t> evidence,
+                               std::optional<storage::PendingEntry> received = std::nullopt);
+  asio::awaitable<void> revoke_with_join_evidence(RevocationReason reason, std::string detail) {
+    std::vector<std::uint64_t> evidence(1, join_accept_seq_);
+    co_await revoke(reason, std::move(detail), std::move(evidence));
+  }
+  // Logs entries and waits until they are durable; false (and the session ends) if the store
+  // failed, because nothing may be acted on that is not in the log.
+  asio::awaitable<bool> log(std::vector<storage::PendingEntry> entries,
+                            std::vector<storage::Entry>* assigned = nullptr);
+  void end();
+  template <class Fn>
+  void update_info(Fn&& fn) {
+    std::lock_guard lock(info_mutex_);
+    fn(info_);
+  }
+
+  std::shared_ptr<Server::Impl> server_;
+  const Config& config_;
+  std::shared_ptr<net::FramedConnection> conn_;
+  asio::steady_timer ticket_timer_;
+  asio::steady_timer watchdog_timer_;
+  PhysicsChecker physics_;
+
+  SessionId session_id_ = 0;
+  PublicKey identity_;
+  PublicKey session_key_;
+  Hash32 sw_hash_;
+  std::uint64_t join_accept_seq_ = 0;
+  bool joined_ = false;
+  bool ended_ = false;
+  bool revoked_ = false;
+  std::uint64_t last_counter_ = 0;
+  std::uint64_t last_heartbeat_seq_ = 0;
+  std::chrono::steady_clock::time_point last_heartbeat_at_;
+  std::uint64_t last_receipt_count_seen_ = 0;
+  // Receipt tips the VS issued, newest last; tips_[i] is the tip after receipt tips_base_ + i.
+  std::deque<Hash32> tips_{Hash32{}};
+  std::uint64_t tips_base_ = 0;
+  std::uint64_t receipts_issued_ = 0;
+  std::uint64_t tickets_issued_ = 0;
+  Hash32 last_ticket_hash_;
+  std::vector<Nonce32> pending_nonces_;
+
+  std::mutex info_mutex_;
+  Info info_;
+};
+
+// ---- Session --------------------------------------------------------------------------------
+
+asio::awaitable<void> Session::run() {
+  conn_->start();
+  const bool joined = co_await join();
+  if (joined) {
+    auto self = shared_from_this();
+    asio::co_spawn(
+        conn_->executor(), [self] { return self->ticket_loop(); }, asio::detached);
+    asio::co_spawn(
+        conn_->executor(), [self] { return self->watchdog_loop(); }, asio::detached);
+    co_await read_loop();
+  } else {
+    conn_->close_after_flush();
+  }
+  server_->connections.fetch_sub(1);
+}
+
+asio::awaitable<bool> Session::log(std::vector<storage::PendingEntry> entries,
+                                   std::vector<storage::Entry>* assigned) {
+  auto durability = std::make_shared<Durability>(conn_->executor());
+  auto placed = server_->writer->submit(std::move(entries), notify(durability));
+  Status status = placed ? co_await until_durable(*durability) : Status(Error{placed.error()});
+  if (!status) {
+    spdlog::critical(
+        "session {}: store append failed: {}; closing the connection (nothing may be "
+        "acted on that is not logged)",
+        session_id_, status.error());
+    end();
+    co_return false;
+  }
+  if (assigned) *assigned = std::move(placed).value();
+  co_return true;
+}
+
+asio::awaitable<bool> Session::join() {
+  VsChallenge challenge;
+  challenge.challenge = crypto::random_fixed<32>();
+  challenge.vs_time_ms = now_ms();
+  conn_->send(encode(challenge));
+
+  auto frame = co_await conn_->read_frame(milliseconds(config_.handshake_timeout_ms));
+  if (!frame) {
+    spdlog::info("join from {}: no JoinRequest: {}", conn_->peer(), frame.error());
+    co_return false;
+  }
+  const Bytes& bytes = *frame;
+  auto request = decode<JoinRequest>(bytes);
+  if (!request) {
+    co_await reject(bytes, JoinRejectReason::kMalformed, request.error());
+    co_return false;
+  }
+  const JoinRequest& r = *request;
+  if (!config_.allowed_gs_keys.contains(r.gs_identity)) {
+    co_await reject(bytes, JoinRejectReason::kUnknownIdentity,
+                    "GS identity " + to_hex(r.gs_identity) + " is not in allowed_gs");
+    co_return false;
+  }
+  if (!config_.allowed_build_hashes.contains(r.sw_hash)) {
+    co_await reject(bytes, JoinRejectReason::kBuildNotAllowed,
+                    "build " + to_hex(r.sw_hash) + " is not in allowed_builds");
+    co_return false;
+  }
+  if (!verify(r, r.gs_identity, 0)) {
+    co_await reject(bytes, JoinRejectReason::kBadIdentitySignature,
+                    "identity signature does not verify");
+    co_return false;
+  }
+  if (!verify(r, r.session_key, 1)) {
+    co_await reject(bytes, JoinRejectReason::kBadSessionSignature,
+                    "session-key signature does not verify");
+    co_return false;
+  }
+  if (r.challenge != challenge.challenge) {
+    co_await reject(bytes, JoinRejectReason::kBadChallenge,
+                    "challenge is not the one this connection was given (replayed join?)");
+    co_return false;
+  }
+  const std::uint64_t vs_time = now_ms();
+  const std::uint64_t skew =
+      vs_time > r.gs_time_ms ? vs_time - r.gs_time_ms : r.gs_time_ms - vs_time;
+  if (skew > config_.max_clock_skew_ms) {
+    co_await reject(bytes, JoinRejectReason::kClockSkew,
+                    "GS clock differs from the VS clock by " + std::to_string(skew) +
+                        " ms; at most " + std::to_string(config_.max_clock_skew_ms) + " allowed");
+    co_return false;
+  }
+  {
+    std::lock_guard lock(server_->mutex);
+    if (server_->stopping) {
+      // Fall through to a reject outside the lock.
+    } else if (server_->busy_identities.contains(r.gs_identity)) {
+      session_id_ = 0;
+    } else {
+      session_id_ = server_->next_session_id++;
+      server_->busy_identities.insert(r.gs_identity);
+      server_->live[session_id_] = shared_from_this();
+    }
+  }
+  if (server_->stopping) {
+    co_await reject(bytes, JoinRejectReason::kServerBusy, "the VS is shutting down");
+    co_return false;
+  }
+  if (session_id_ == 0) {
+    co_await reject(bytes, JoinRejectReason::kIdentityBusy,
+                    "identity " + to_hex(r.gs_identity) +
+                        " already has a live session; it ends by revocation or after "
+                        "heartbeat_timeout_ms without heartbeats");
+    co_return false;
+  }
+  identity_ = r.gs_identity;
+  session_key_ = r.session_key;
+  sw_hash_ = r.sw_hash;
+
+  JoinAccept accept;
+  accept.session_id = session_id_;
+  accept.gs_identity = r.gs_identity;
+  accept.session_key = r.session_key;
+  accept.sw_hash = r.sw_hash;
+  accept.join_request_hash = chains::message_hash(bytes);
+  accept.vs_time_ms = vs_time;
+  accept.heartbeat_interval_ms = config_.heartbeat_interval_ms;
+  accept.heartbeat_timeout_ms = config_.heartbeat_timeout_ms;
+  accept.ticket_period_ms = config_.ticket_period_ms;
+  accept.ticket_validity_ms = config_.ticket_validity_ms;
+  Bytes accept_bytes = server_->sign_and_encode(accept);
+  last_ticket_hash_ = chains::message_hash(accept_bytes);
+
+  std::vector<storage::Entry> placed;
+  std::vector<storage::PendingEntry> join_entries{
+      pending(MessageKind::kJoinRequest, chains::Direction::kReceived, session_id_, vs_time, bytes),
+      pending(MessageKind::kJoinAccept, chains::Direction::kIssued, session_id_, vs_time,
+              accept_bytes)};
+  if (!co_await log(std::move(join_entries), &placed)) {
+    server_->session_ended(session_id_, identity_);
+    co_return false;
+  }
+  join_accept_seq_ = placed.back().header.seq;
+  last_heartbeat_seq_ = join_accept_seq_;
+  joined_ = true;
+  last_heartbeat_at_ = std::chrono::steady_clock::now();
+  update_info([&](Info& i) {
+    i.session_id = session_id_;
+    i.identity = identity_;
+    i.sw_hash = sw_hash_;
+    i.peer = conn_->peer();
+    i.joined_vs_ms = vs_time;
+  });
+  conn_->send(accept_bytes);
+  spdlog::info("session {}: joined from {} identity {} build {}", session_id_, conn_->peer(),
+               short_hex(identity_), short_hex(sw_hash_));
+  co_return true;
+}
+
+asio::awaitable<void> Session::reject(const Bytes& request_bytes, JoinRejectReason reason,
+                                      std::string detail) {
+  JoinReject reject;
+  reject.join_request_hash = chains::message_hash(request_bytes);
+  reject.vs_time_ms = now_ms();
+  reject.reason = static_cast<std::uint16_t>(reason);
+  reject.detail = std::move(detail);
+  if (reject.detail.size() > kMaxDetailBytes) reject.detail.resize(kMaxDetailBytes);
+  Bytes reject_bytes = server_->sign_and_encode(reject);
+  spdlog::warn("join from {} rejected: {}: {}", conn_->peer(), reason_name(reason), reject.detail);
+  // A malformed request is logged too: the log holds the exact bytes the VS turned away.
+  std::vector<storage::PendingEntry> reject_entries{
+      pending(MessageKind::kJoinRequest, chains::Direction::kReceived, 0, reject.vs_time_ms,
+              request_bytes),
+      pending(MessageKind::kJoinReject, chains::Direction::kIssued, 0, reject.vs_time_ms,
+              reject_bytes)};
+  if (co_await log(std::move(reject_entries))) {
+    conn_->send(reject_bytes);
+  }
+}
+
+asio::awaitable<void> Session::read_loop() {
+  // A GS sends at least a heartbeat per interval; silence longer than the timeout is caught by
+  // the watchdog, and a dead TCP peer by this read's own limit.
+  const milliseconds idle(std::uint64_t{config_.heartbeat_timeout_ms} * 2);
+  while (!ended_) {
+    auto frame = co_await conn_->read_frame(idle);
+    if (!frame) {
+      if (!ended_) {
+        spdlog::info("session {}: GS connection from {} ended: {}", session_id_, conn_->peer(),
+                     frame.error());
+      }
+      // The session stays live until revoked: a GS that vanished is revoked by the watchdog
+      // for missed heartbeats, so the log says why it ended.
+      co_return;
+    }
+    co_await handle(*frame);
+  }
+}
+
+asio::awaitable<void> Session::handle(const Bytes& bytes) {
+  const std::uint64_t vs_time = now_ms();
+  auto received = [&](MessageKind kind) {
+    return pending(kind, chains::Direction::kReceived, session_id_, vs_time, bytes);
+  };
+  auto message = decode_any(bytes);
+  if (!message) {
+    auto kind = peek_kind(bytes);
+    co_await revoke(RevocationReason::kMalformedMessage, "malformed message: " + message.error(),
+                    {}, received(kind ? *kind : MessageKind::kHeartbeat));
+    co_return;
+  }
+  // Only session traffic is acceptable once joined.
+  struct Common {
+    SessionId session_id;
+    std::uint64_t gs_counter;
+    bool signature_ok;
+    MessageKind kind;
+  };
+  std::optional<Common> common;
+  std::visit(
+      [&](const auto& m) {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, Heartbeat> || std::is_same_v<M, TranscriptDigest> ||
+                      std::is_same_v<M, NonceBatch>) {
+          common = Common{m.session_id, m.gs_counter, verify(m, session_key_), M::kKind};
+        }
+      },
+      *message);
+  if (!common) {
+    auto kind = peek_kind(bytes);
+    co_await revoke(RevocationReason::kMalformedMessage,
+                    std::string("unexpected message kind ") + std::string(kind_name(*kind)) +
+                        " in a joined session",
+                    {}, received(*kind));
+    co_return;
+  }
+  if (common->session_id != session_id_) {
+    co_await revoke(RevocationReason::kSessionMismatch,
+                    "message for session " + std::to_string(common->session_id) +
+                        " on the connection of session " + std::to_string(session_id_),
+                    {}, received(common->kind));
+    co_return;
+  }
+  if (!common->signature_ok) {
+    co_await revoke(RevocationReason::kBadSignature,
+                    std::string(kind_name(common->kind)) + " with gs_counter " +
+                        std::to_string(common->gs_counter) +
+                        " does not verify under the session key",
+                    {}, received(common->kind));
+    co_return;
+  }
+  if (common->gs_counter <= last_counter_) {
+    co_await revoke(RevocationReason::kCounterRegression,
+                    std::string(kind_name(common->kind)) + " gs_counter " +
+                        std::to_string(common->gs_counter) + " is not above the last accepted " +
+                        std::to_string(last_counter_),
+                    {}, received(common->kind));
+    co_return;
+  }
+  last_counter_ = common->gs_counter;
+  update_info([&](Info& i) { i.gs_counter = common->gs_counter; });
+
+  if (auto* digest = std::get_if<TranscriptDigest>(&*message)) {
+    // Positions are assigned at submit; the receipt below names the digest's position and
+    // both become durable before the receipt is sent.
+    auto first =
+        server_->writer->submit({received(MessageKind::kTranscriptDigest)}, [](const Status&) {});
+    if (!first) {
+      spdlog::critical("session {}: store append failed: {}", session_id_, first.error());
+      end();
+      co_return;
+    }
+    co_await on_digest(*digest, first->front().header.seq, vs_time, bytes);
+    co_return;
+  }
+  std::vector<storage::Entry> placed;
+  std::vector<storage::PendingEntry> received_entries{received(common->kind)};
+  if (!co_await log(std::move(received_entries), &placed)) co_return;
+  const std::uint64_t seq = placed.front().header.seq;
+  if (auto* hb = std::get_if<Heartbeat>(&*message)) {
+    co_await on_heartbeat(*hb, seq);
+  } else if (auto* batch = std::get_if<NonceBatch>(&*message)) {
+    const std::size_t room = kMaxNoncesPerBatch - pending_nonces_.size();
+    if (batch->nonces.size() > room) {
+      spdlog::warn("session {}: {} client nonces over the per-ticket cap of {} dropped",
+                   session_id_, batch->nonces.size() - room, kMaxNoncesPerBatch);
+    }
+    const auto take = std::min(room, batch->nonces.size());
+    pending_nonces_.insert(pending_nonces_.end(), batch->nonces.begin(),
+                           batch->nonces.begin() + static_cast<std::ptrdiff_t>(take));
+  }
+}
+
+asio::awaitable<void> Session::on_heartbeat(const Heartbeat& hb, std::uint64_t seq) {
+  if (hb.sw_hash != sw_hash_) {
+    std::vector<std::uint64_t> build_evidence{join_accept_seq_, seq};
+    co_await revoke(RevocationReason::kSwHashChanged,
+                    "heartbeat reports build " + to_hex(hb.sw_hash) +
+                        " but the session joined as " + to_hex(sw_hash_),
+                    std::move(build_evidence));
+    co_return;
+  }
+  const std::uint64_t lag = config_.max_receipt_lag;
+  std::string tip_problem;
+  if (hb.receipt_count > receipts_issued_) {
+    tip_problem = "heartbeat claims " + std::to_string(hb.receipt_count) +
+                  " receipts but the VS issued " + std::to_string(receipts_issued_);
+  } else if (receipts_issued_ - hb.receipt_count > lag) {
+    tip_problem = "heartbeat acknowledges " + std::to_string(hb.receipt_count) +
+                  " receipts, more than " + std::to_string(lag) + " behind the " +
+                  std::to_string(receipts_issued_) + " issued";
+  } else if (hb.receipt_count < last_receipt_count_seen_) {
+    tip_problem = "receipt_count went back from " + std::to_string(last_receipt_count_seen_) +
+                  " to " + std::to_string(hb.receipt_count);
+  } else if (hb.receipt_count < tips_base_) {
+    tip_problem = "receipt_count " + std::to_string(hb.receipt_count) + " is too old to check";
+  } else if (tips_[hb.receipt_count - tips_base_] != hb.receipt_tip) {
+    tip_problem = "receipt_tip " + short_hex(hb.receipt_tip) + " after " +
+                  std::to_string(hb.receipt_count) + " receipts does not match the VS's " +
+                  short_hex(tips_[hb.receipt_count - tips_base_]);
+  }
+  if (!tip_problem.empty()) {
+    std::vector<std::uint64_t> tip_evidence{seq};
+    co_await revoke(RevocationReason::kReceiptTipMismatch, tip_problem, std::move(tip_evidence));
+    co_return;
+  }
+  last_receipt_count_seen_ = hb.receipt_count;
+  last_heartbeat_seq_ = seq;
+  last_heartbeat_at_ = std::chrono::steady_clock::now();
+  update_info([](Info& i) { ++i.heartbeats; });
+}
+
+asio::awaitable<void> Session::on_digest(const TranscriptDigest& digest, std::uint64_t seq,
+                                         std::uint64_t vs_time, const Bytes& bytes) {
+  auto steps = physics_.check(digest, DigestSample{digest.gs_time_ms, vs_time, seq});
+  update_info([&](Info& i) {
+    ++i.digests;
+    i.players = digest.players.size();
+  });
+  for (const auto& step : steps) {
+    if (step.violation) {
+      std::vector<std::uint64_t> speed_evidence{step.from_log_seq, step.to_log_seq};
+      co_await revoke(RevocationReason::kSpeedViolation,
+                      describe_violation(step, physics_.limits()), std::move(speed_evidence));
+      co_return;
+    }
+  }
+  ProtectedReceipt receipt;
+  receipt.session_id = session_id_;
+  receipt.gs_counter = digest.gs_counter;
+  receipt.digest_hash = chains::message_hash(bytes);
+  receipt.digest_log_seq = seq;
+  receipt.vs_time_ms = vs_time;
+  receipt.receipt_index = ++receipts_issued_;
+  receipt.receipt_tip = chains::next_receipt_tip(session_id_, receipt.receipt_index, tips_.back(),
+                                                 receipt.digest_hash);
+  tips_.push_back(receipt.receipt_tip);
+  while (tips_.size() > config_.max_receipt_lag + 1) {
+    tips_.pop_front();
+    ++tips_base_;
+  }
+  Bytes receipt_bytes = server_->sign_and_encode(receipt);
+  std::vector<storage::PendingEntry> receipt_entries{pending(MessageKind::kProtectedReceipt,
+                                                             chains::Direction::kIssued,
+                                                             session_id_, vs_time, receipt_bytes)};
+  if (!co_await log(std::move(receipt_entries))) {
+    co_return;
+  }
+  if (!ended_) conn_->send(receipt_bytes);
+}
+
+asio::awaitable<void> Session::ticket_loop() {
+  auto self = shared_from_this();
+  auto next = std::chrono::steady_clock::now();
+  while (!ended_ && conn_->is_open()) {
+    PlayTicket ticket;
+    ticket.session_id = session_id_;
+    ticket.ticket_seq = ++tickets_issued_;
+    ticket.prev_ticket_hash = last_ticket_hash_;
+    ticket.issued_ms = now_ms();
+    ticket.not_after_ms = ticket.issued_ms + config_.ticket_validity_ms;
+    ticket.client_binding = client_binding::root(pending_nonces_);
+    ticket.nonce_count = static_cast<std::uint32_t>(pending_nonces_.size());
+    pending_nonces_.clear();
+    Bytes ticket_bytes = server_->sign_and_encode(ticket);
+    last_ticket_hash_ = chains::message_hash(ticket_bytes);
+    std::vector<storage::PendingEntry> ticket_entries{
+        pending(MessageKind::kPlayTicket, chains::Direction::kIssued, session_id_, ticket.issued_ms,
+                ticket_bytes)};
+    if (!co_await log(std::move(ticket_entries))) {
+      co_return;
+    }
+    if (ended_) co_return;
+    conn_->send(ticket_bytes);
+    update_info([&](Info& i) { i.tickets = ticket.ticket_seq; });
+    next += milliseconds(config_.ticket_period_ms);
+    ticket_timer_.expires_at(next);
+    boost::system::error_code ec;
+    co_await ticket_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+asio::awaitable<void> Session::watchdog_loop() {
+  auto self = shared_from_this();
+  const milliseconds timeout(config_.heartbeat_timeout_ms);
+  while (!ended_) {
+    const auto deadline = last_heartbeat_at_ + timeout;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      const auto silent = std::chrono::duration_cast<milliseconds>(
+          std::chrono::steady_clock::now() - last_heartbeat_at_);
+      std::vector<std::uint64_t> heartbeat_evidence{last_heartbeat_seq_};
+      co_await revoke(RevocationReason::kMissedHeartbeats,
+                      "no valid heartbeat for " + std::to_string(silent.count()) +
+                          " ms; the limit is " + std::to_string(config_.heartbeat_timeout_ms) +
+                          " ms (last at log position " + std::to_string(last_heartbeat_seq_) + ")",
+                      std::move(heartbeat_evidence));
+      co_return;
+    }
+    watchdog_timer_.expires_at(deadline);
+    boost::system::error_code ec;
+    co_await watchdog_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detail,
+                                      std::vector<std::uint64_t> evidence,
+                                      std::optional<storage::PendingEntry> received) {
+  if (revoked_ || !joined_) co_return;
+  revoked_ = true;
+  const std::uint64_t vs_time = now_ms();
+  if (received) {
+    // The offending message is evidence too: it goes in first so its position is known.
+    std::vector<storage::PendingEntry> offending;
+    offending.push_back(std::move(*received));
+    auto placed = server_->writer->submit(std::move(offending), [](const Status&) {});
+    if (placed) evidence.push_back(placed->front().header.seq);
+  }
+  Revocation revocation;
+  revocation.session_id = session_id_;
+  revocation.revocation_seq = server_->take_revocation_seq();
+  revocation.vs_time_ms = vs_time;
+  revocation.reason = static_cast<std::uint16_t>(reason);
+  if (detail.size() > kMaxDetailBytes) detail.resize(kMaxDetailBytes);
+  revocation.detail = std::move(detail);
+  if (evidence.size() > kMaxEvidence) evidence.resize(kMaxEvidence);
+  revocation.evidence = std::move(evidence);
+  Bytes bytes = server_->sign_and_encode(revocation);
+  std::string evidence_text;
+  for (auto e : revocation.evidence)
+    evidence_text += (evidence_text.empty() ? "" : ",") + std::to_string(e);
+  spdlog::warn("session {}: revoked: {}: {} (evidence at log positions [{}])", session_id_,
+               reason_name(reason), revocation.detail, evidence_text);
+  std::vector<storage::PendingEntry> revocation_entries;
+  revocation_entries.push_back(
+      pending(MessageKind::kRevocation, chains::Direction::kIssued, session_id_, vs_time, bytes));
+  const bool durable = co_await log(std::move(revocation_entries));
+  if (durable) {
+    conn_->send(bytes);
+    conn_->close_after_flush();
+  }
+  end();
+}
+
+void Session::end() {
+  if (ended_) return;
+  ended_ = true;
+  ticket_timer_.cancel();
+  watchdog_timer_.cancel();
+  if (joined_) server_->session_ended(session_id_, identity_);
+  if (!revoked_) conn_->close();
+}
+
+// ---- Server ---------------------------------------------------------------------------------
+
+Status Server::Impl::recover() {
+  // Sessions live when the VS last stopped are revoked now: their liveness cannot be vouched
+  // for across the gap, so the VS fails closed instead of forgetting who was late.
+  std::map<SessionId, std::uint64_t> open_sessions;  // session -> JoinAccept position
+  std::uint64_t max_session = 0;
+  std::uint64_t max_revocation = 0;
+  auto reader = storage::Log::open(config.store, storage::OpenMode::kReadOnly);
+  if (!reader) return Error{reader.error()};
+  Status scanned = (*reader)->scan({}, [&](const storage::Entry& entry) {
+    if (entry.header.kind == MessageKind::kJoinAccept) {
+      if (auto accept = decode<JoinAccept>(entry.message)) {
+        open_sessions[accept->session_id] = entry.header.seq;
+        max_session = std::max(max_session, accept->session_id);
+      }
+    } else if (entry.header.kind == MessageKind::kRevocation) {
+      if (auto revocation = decode<Revocation>(entry.message)) {
+        open_sessions.erase(revocation->session_id);
+        max_revocation = std::max(max_revocation, revocation->revocation_seq);
+      }
+    }
+    return true;
+  });
+  if (!scanned) return scanned;
+  next_session_id = max_session + 1;
+  next_revocation_seq = max_revocation + 1;
+  std::vector<storage::PendingEntry> entries;
+  for (const auto& [session, accept_seq] : open_sessions) {
+    Revocation revocation;
+    revocation.session_id = session;
+    revocation.revocation_seq = next_revocation_seq++;
+    revocation.vs_time_ms = now_ms();
+    revocation.reason = static_cast<std::uint16_t>(RevocationReason::kVsShutdown);
+    revocation.detail =
+        "the VS stopped while this session was live; its liveness cannot be vouched for across "
+        "the restart";
+    revocation.evidence = {accept_seq};
+    entries.push_back(pending(MessageKind::kRevocation, chains::Direction::kIssued, session,
+                              revocation.vs_time_ms, sign_and_encode(revocation)));
+    spdlog::warn("session {}: revoked at start-up: left live by the previous run", session);
+  }
+  if (!entries.empty()) {
+    auto submitted = writer->submit(std::move(entries), [](const Status&) {});
+    if (!submitted) return Error{submitted.error()};
+    Status flushed = writer->flush();
+    if (!flushed) return flushed;
+  }
+  last_checkpoint_size = 0;
+  last_checkpoint_ms = now_ms();
+  return {};
+}
+
+asio::awaitable<void> Server::Impl::accept_loop() {
+  auto self = shared_from_this();
+  while (!stopping) {
+    boost::system::error_code ec;
+    tcp::socket socket(asio::make_strand(io));
+    co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (stopping || ec == asio::error::operation_aborted) co_return;
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    if (connections.load() >= config.max_connections) {
+      spdlog::warn("connection from {} refused: max_connections ({}) reached",
+                   socket.remote_endpoint(ec).address().to_string(), config.max_connections);
+      socket.close(ec);
+      continue;
+    }
+    connections.fetch_add(1);
+    auto executor = socket.get_executor();
+    auto session = std::make_shared<Session>(shared_from_this(), std::move(socket));
+    asio::co_spawn(
+        executor, [session] { return session->run(); }, asio::detached);
+  }
+}
+
+void Server::Impl::broadcast_checkpoint(const Bytes& checkpoint) {
+  std::lock_guard lock(mutex);
+  for (auto& [id, session] : live) session->send_from_outside(checkpoint);
+}
+
+asio::awaitable<void> Server::Impl::write_checkpoint() {
+  Bytes checkpoint_bytes;
+  // Built under the writer's lock, so the checkpoint lands exactly at position log_size.
+  auto build = [this, &checkpoint_bytes](std::uint64_t size, const Hash32& root) {
+    Checkpoint checkpoint;
+    checkpoint.log_size = size;
+    checkpoint.root = root;
+    checkpoint.vs_time_ms = now_ms();
+    checkpoint_bytes = sign_and_encode(checkpoint);
+    return std::vector<storage::PendingEntry>{pending(MessageKind::kCheckpoint,
+                                                      chains::Direction::kIssued, 0,
+                                                      checkpoint.vs_time_ms, checkpoint_bytes)};
+  };
+  auto durability = std::make_shared<Durability>(checkpoint_strand);
+  auto placed = writer->submit_at_head(build, notify(durability));
+  Status status = placed ? co_await until_durable(*durability) : Status(Error{placed.error()});
+  if (!status) {
+    spdlog::critical("checkpoint failed: {}", status.error());
+    co_return;
+  }
+  const std::uint64_t position = placed->front().header.seq;
+  last_checkpoint_size = position + 1;
+  last_checkpoint_ms = now_ms();
+  spdlog::debug("checkpoint at position {} over {} entries", position, position);
+  broadcast_checkpoint(checkpoint_bytes);
+}
+
+asio::awaitable<void> Server::Impl::checkpoint_loop() {
+  auto self = shared_from_this();
+  const std::uint64_t poll_ms = std::min<std::uint64_t>(100, config.checkpoint_interval_ms);
+  while (!stopping) {
+    checkpoint_timer.expires_after(milliseconds(poll_ms));
+    boost::system::error_code ec;
+    co_await checkpoint_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping) co_return;
+    const std::uint64_t size = writer->size();
+    const bool grown = size > last_checkpoint_size;
+    const bool by_count = size >= last_checkpoint_size + config.checkpoint_every_entries;
+    const bool by_time = now_ms() >= last_checkpoint_ms + config.checkpoint_interval_ms;
+    if (grown && (by_count || by_time)) co_await write_checkpoint();
+  }
+}
+
+asio::awaitable<void> Server::Impl::shutdown() {
+  auto self = shared_from_this();
+  std::vector<std::shared_ptr<Session>> sessions;
+  {
+    std::lock_guard lock(mutex);
+    for (auto& [id, session] : live) sessions.push_back(session);
+  }
+  for (auto& session : sessions) {
+    session->revoke_from_outside(RevocationReason::kVsShutdown,
+                                 "the VS is shutting down (operator stop)");
+  }
+  // Wait (bounded) for the revocations to be logged and the sessions to leave the live set.
+  for (int i = 0; i < 100; ++i) {
+    {
+      std::lock_guard lock(mutex);
+      if (live.empty()) break;
+    }
+    checkpoint_timer.expires_after(milliseconds(20));
+    boost::system::error_code ec;
+    co_await checkpoint_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_await write_checkpoint();
+  Status flushed = writer->flush();
+  if (!flushed) spdlog::critical("final flush failed: {}", flushed.error());
+  spdlog::info("stopped: store flushed, final checkpoint covers {} entries",
+               last_checkpoint_size - 1);
+  boost::system::error_code ec;
+  admin_acceptor.close(ec);
+  ::unlink(config.admin_socket.c_str());
+  // Give the revocation notices a moment to leave the socket buffers, then stop.
+  checkpoint_timer.expires_after(milliseconds(200));
+  co_await checkpoint_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  io.stop();
+}
+
+nlohmann::json Server::Impl::status_json() {
+  nlohmann::json sessions = nlohmann::json::array();
+  std::vector<std::shared_ptr<Session>> snapshot;
+  {
+    std::lock_guard lock(mutex);
+    for (auto& [id, session] : live) snapshot.push_back(session);
+  }
+  for (auto& session : snapshot) {
+    auto i = session->info();
+    sessions.push_back({{"session_id", i.session_id},
+                        {"gs_identity", to_hex(i.identity)},
+                        {"sw_hash", to_hex(i.sw_hash)},
+                        {"peer", i.peer},
+                        {"joined_vs_ms", i.joined_vs_ms},
+                        {"gs_counter", i.gs_counter},
+                        {"heartbeats", i.heartbeats},
+                        {"digests", i.digests},
+                        {"tickets", i.tickets},
+                        {"players", i.players}});
+  }
+  return {{"vs_public_key", to_hex(key.public_key())},
+          {"log_size", writer->size()},
+          {"sessions", sessions}};
+}
+
+std::string Server::Impl::revoke_by_operator(SessionId id, const std::string& reason) {
+  std::shared_ptr<Session> session;
+  {
+    std::lock_guard lock(mutex);
+    auto it = live.find(id);
+    if (it != live.end()) session = it->second;
+  }
+  if (!session) return "no live session " + std::to_string(id);
+  spdlog::warn("session {}: operator revocation requested: {}", id, reason);
+  session->revoke_from_outside(RevocationReason::kOperator, "operator: " + reason);
+  return {};
+}
+
+asio::awaitable<void> Server::Impl::admin_connection(asio::local::stream_protocol::socket socket) {
+  boost::system::error_code ec;
+  asio::streambuf buffer(4096);
+  co_await asio::async_read_until(socket, buffer, '\n',
+                                  asio::redirect_error(asio::use_awaitable, ec));
+  nlohmann::json reply;
+  if (ec) {
+    reply = {{"ok", false}, {"error", "request must be one line of at most 4096 bytes"}};
+  } else {
+    std::istream in(&buffer);
+    std::string line;
+    std::getline(in, line);
+    auto request = nlohmann::json::parse(line, nullptr, false);
+    const std::string command =
+        request.is_object() && request.contains("command") && request["command"].is_string()
+            ? request["command"].get<std::string>()
+            : "";
+    if (command == "status") {
+      reply = status_json();
+      reply["ok"] = true;
+    } else if (command == "revoke" && request.contains("session_id") &&
+               request["session_id"].is_number_unsigned() && request.contains("reason") &&
+               request["reason"].is_string()) {
+      auto error = revoke_by_operator(request["session_id"].get<SessionId>(),
+                                      request["reason"].get<std::string>());
+      reply = error.empty() ? nlohmann::json{{"ok", true}}
+                            : nlohmann::json{{"ok", false}, {"error", error}};
+    } else {
+      reply = {
+          {"ok", false},
+          {"error",
+           R"(unknown request; send {"command":"status"} or {"command":"revoke","session_id":N,"reason":"..."})"}};
+    }
+  }
+  std::string out = reply.dump() + "\n";
+  co_await asio::async_write(socket, asio::buffer(out),
+                             asio::redirect_error(asio::use_awaitable, ec));
+}
+
+asio::awaitable<void> Server::Impl::admin_loop() {
+  auto self = shared_from_this();
+  while (!stopping) {
+    boost::system::error_code ec;
+    asio::local::stream_protocol::socket socket(io);
+    co_await admin_acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    asio::co_spawn(io, admin_connection(std::move(socket)), asio::detached);
+  }
+}
+
+Server::Server(asio::io_context& io, Config config, crypto::SecretKey key,
+               std::unique_ptr<storage::Log> log)
+    : impl_(std::make_shared<Impl>(io, std::move(config), std::move(key), std::move(log))) {}
+
+Server::~Server() = default;
+
+std::uint16_t Server::port() const {
+  boost::system::error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+Status Server::start() {
+  auto& s = *impl_;
+  Status recovered = s.recover();
+  if (!recovered) return recovered;
+
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(s.config.listen_host, ec);
+  if (ec) return Error{"listen address '" + s.config.listen_host + "' is not an IP address"};
+  tcp::endpoint endpoint(address, s.config.listen_port);
+  s.acceptor.open(endpoint.protocol(), ec);
+  if (!ec) s.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) s.acceptor.bind(endpoint, ec);
+  if (!ec) s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error{"cannot listen on " + s.config.listen + ": " + ec.message()};
+
+  // The admin socket is the operator's: created 0600, so only its owner can revoke.
+  ::unlink(s.config.admin_socket.c_str());
+  const mode_t old_mask = ::umask(077);
+  asio::local::stream_protocol::endpoint admin_endpoint(s.config.admin_socket);
+  s.admin_acceptor.open(admin_endpoint.protocol(), ec);
+  if (!ec) s.admin_acceptor.bind(admin_endpoint, ec);
+  ::umask(old_mask);
+  if (!ec) s.admin_acceptor.listen(16, ec);
+  if (ec) return Error{"cannot create admin socket " + s.config.admin_socket + ": " + ec.message()};
+
+  asio::co_spawn(s.io, s.accept_loop(), asio::detached);
+  asio::co_spawn(s.io, s.admin_loop(), asio::detached);
+  asio::co_spawn(s.checkpoint_strand, s.checkpoint_loop(), asio::detached);
+  spdlog::info("listening on {}:{}; store {} at {} entries; VS key {}", s.config.listen_host,
+               port(), s.config.store, s.writer->size(), to_hex(s.key.public_key()));
+  return {};
+}
+
+void Server::stop() {
+  auto& s = *impl_;
+  if (s.stopping.exchange(true)) return;
+  spdlog::info("stopping: no new connections; revoking live sessions");
+  boost::system::error_code ec;
+  s.acceptor.close(ec);
+  s.checkpoint_timer.cancel();
+  asio::co_spawn(s.checkpoint_strand, s.shutdown(), asio::detached);
+}
+
+}  // namespace gsvs::vsd
