@@ -1,0 +1,43 @@
+#include <CLI/CLI.hpp>
+
+#include "audit-cli/commands.h"
+#include "protocol/crypto.h"
+
+namespace gsvs::audit {
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{
+      "audit-cli: the investigator's tool for validation-server stores. It checks that a store "
+      "is intact (hash chain, every signature, counters, ticket chains, receipts, checkpoints), "
+      "reconstructs what happened in a session, explains revocations with the numbers behind "
+      "them, and exports dispute reports that anyone holding the VS public key can re-check "
+      "offline. Stores are opened read-only and never modified.",
+      "audit-cli"};
+  app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 intact/ok, 1 verification failed, 2 usage or I/O error.\n"
+      "Typical session:\n"
+      "  audit-cli verify vs.db --vs-pubkey vs.key.pub\n"
+      "  audit-cli sessions vs.db\n"
+      "  audit-cli explain vs.db --session 2\n"
+      "  audit-cli timeline vs.db --session 2 --format svg -o session2.svg\n"
+      "  audit-cli report vs.db --session 2 -o dispute.json\n"
+      "  audit-cli verify-report dispute.json --vs-pubkey vs.key.pub");
+  int exit_code = kExitUsage;
+  setup_verify(app, exit_code);
+  setup_sessions(app, exit_code);
+  setup_timeline(app, exit_code);
+  setup_explain(app, exit_code);
+  setup_report(app, exit_code);
+  setup_verify_report(app, exit_code);
+  setup_reconcile(app, exit_code);
+  crypto::init();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  return exit_code;
+}
+
+}  // namespace gsvs::audit

@@ -1,0 +1,25 @@
+// audit-cli's subcommands, one file pair each (setup_x registers options and the callback that
+// runs it). Every command opens stores read-only and never modifies them.
+#pragma once
+
+#include <CLI/App.hpp>
+
+namespace gsvs::audit {
+
+// Exit codes, the same for every command.
+inline constexpr int kExitOk = 0;      // intact / done
+inline constexpr int kExitFailed = 1;  // verification found a problem
+inline constexpr int kExitUsage = 2;   // usage, input or I/O error
+
+// Each setup adds its subcommand to `app`; when it runs, the callback stores its exit code.
+void setup_verify(CLI::App& app, int& exit_code);
+void setup_sessions(CLI::App& app, int& exit_code);
+void setup_timeline(CLI::App& app, int& exit_code);
+void setup_explain(CLI::App& app, int& exit_code);
+void setup_report(CLI::App& app, int& exit_code);
+void setup_verify_report(CLI::App& app, int& exit_code);
+void setup_reconcile(CLI::App& app, int& exit_code);
+
+int run_cli(int argc, char** argv);
+
+}  // namespace gsvs::audit
