@@ -1,5 +1,5 @@
 // The hash chains of the protocol and the store. Every input starts with a distinct ASCII tag and
-// a 0x00, so no chain value can be passed off as another's. docs/PROTOCOL.md §4 gives each layout.
+// a 0x00, so no chain value can be passed off as another's. docs/PROTOCOL.md §6 gives each layout.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Ed25519 signatures and SHA-256 (libsodium), behind fixed-size types so no other module needs
-// <sodium.h>. SHA-256 is the project's one hash function: see docs/PROTOCOL.md §2.
+// <sodium.h>. SHA-256 is the project's one hash function: see docs/PROTOCOL.md §3.
 #pragma once
 
 #include <memory>

@@ -52,7 +52,8 @@ std::string_view kind_name(MessageKind kind);
 
 // Caps on variable-length fields: a decoder refuses a count or length above them.
 inline constexpr std::size_t kMaxPlayers = 256;
-inline constexpr std::size_t kMaxNoncesPerBatch = 1024;
+inline constexpr std::size_t kMaxNoncesPerBatch = 256;    // fits a 16 KiB frame
+inline constexpr std::size_t kMaxNoncesPerTicket = 1024;  // the most one ticket binds
 inline constexpr std::size_t kMaxDetailBytes = 1024;
 inline constexpr std::size_t kMaxEvidence = 64;
 inline constexpr std::size_t kMaxProofHashes = 64;
@@ -156,6 +157,13 @@ struct JoinAccept {
   std::uint32_t heartbeat_timeout_ms = 0;
   std::uint32_t ticket_period_ms = 0;
   std::uint32_t ticket_validity_ms = 0;
+  // The movement rule the session is judged under, so that anyone can recompute a verdict.
+  std::uint32_t max_speed_mm_s = 0;
+  std::uint32_t speed_tolerance_ppm = 0;  // allowed = max_speed * (1 + ppm / 1e6)
+  std::uint32_t jitter_allowance_ms = 0;
+  std::uint32_t excess_decay_ppm = 0;  // accumulated excess *= ppm / 1e6 at every digest
+  std::uint32_t max_excess_mm = 0;
+  std::uint32_t spawn_min_interval_ms = 0;
   Signatures<1> signatures{};
 
   template <class Self, class V>
@@ -170,6 +178,12 @@ struct JoinAccept {
     v.field(m.heartbeat_timeout_ms, "heartbeat_timeout_ms");
     v.field(m.ticket_period_ms, "ticket_period_ms");
     v.field(m.ticket_validity_ms, "ticket_validity_ms");
+    v.field(m.max_speed_mm_s, "max_speed_mm_s");
+    v.field(m.speed_tolerance_ppm, "speed_tolerance_ppm");
+    v.field(m.jitter_allowance_ms, "jitter_allowance_ms");
+    v.field(m.excess_decay_ppm, "excess_decay_ppm");
+    v.field(m.max_excess_mm, "max_excess_mm");
+    v.field(m.spawn_min_interval_ms, "spawn_min_interval_ms");
   }
 };
 
@@ -277,8 +291,8 @@ struct ProtectedReceipt {
   static constexpr MessageKind kKind = MessageKind::kProtectedReceipt;
   static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/protected_receipt"};
   SessionId session_id = 0;
-  std::uint64_t gs_counter = 0;   // of the digest
-  Hash32 digest_hash;             // SHA-256 of the digest's bytes
+  std::uint64_t gs_counter = 0;      // of the digest
+  Hash32 digest_hash;                // SHA-256 of the digest's bytes
   std::uint64_t digest_log_seq = 0;  // where the VS logged the digest
   std::uint64_t vs_time_ms = 0;
   std::uint64_t receipt_index = 0;  // 1 for the session's first receipt
@@ -439,7 +453,7 @@ struct ClientInput {
   PublicKey client_key;
   SessionId session_id = 0;
   std::uint64_t ticket_seq = 0;
-  Hash32 ticket_hash;  // SHA-256 of the PlayTicket bytes the input is bound to
+  Hash32 ticket_hash;            // SHA-256 of the PlayTicket bytes the input is bound to
   std::uint64_t client_seq = 0;  // strictly increasing per client key and session
   std::uint64_t client_time_ms = 0;
   std::int32_t move_x_mm = 0;  // requested displacement since the previous input
@@ -475,10 +489,10 @@ struct InputReject {
   }
 };
 
-using AnyMessage = std::variant<VsChallenge, JoinRequest, JoinAccept, JoinReject, Heartbeat,
-                                TranscriptDigest, NonceBatch, ProtectedReceipt, PlayTicket,
-                                Checkpoint, Revocation, ClientHello, ServerHello, TicketForward,
-                                ClientNonce, ClientInput, InputReject>;
+using AnyMessage =
+    std::variant<VsChallenge, JoinRequest, JoinAccept, JoinReject, Heartbeat, TranscriptDigest,
+                 NonceBatch, ProtectedReceipt, PlayTicket, Checkpoint, Revocation, ClientHello,
+                 ServerHello, TicketForward, ClientNonce, ClientInput, InputReject>;
 
 // ---- Coding and signatures (defined for every type in AnyMessage) ------------------------------
 

@@ -6,6 +6,34 @@
 
 namespace gsvs::vsd {
 
+namespace {
+constexpr double kPpm = 1'000'000.0;
+
+std::uint32_t to_u32(double value) {
+  return static_cast<std::uint32_t>(std::clamp(std::llround(value), 0LL, 0xffffffffLL));
+}
+}  // namespace
+
+PhysicsLimits limits_from(const protocol::JoinAccept& accept) {
+  PhysicsLimits limits;
+  limits.max_speed_mm_s = accept.max_speed_mm_s;
+  limits.tolerance = accept.speed_tolerance_ppm / kPpm;
+  limits.jitter_allowance_ms = accept.jitter_allowance_ms;
+  limits.decay = accept.excess_decay_ppm / kPpm;
+  limits.max_excess_mm = accept.max_excess_mm;
+  limits.spawn_min_interval_ms = accept.spawn_min_interval_ms;
+  return limits;
+}
+
+void announce_limits(const PhysicsLimits& limits, protocol::JoinAccept& accept) {
+  accept.max_speed_mm_s = to_u32(limits.max_speed_mm_s);
+  accept.speed_tolerance_ppm = to_u32(limits.tolerance * kPpm);
+  accept.jitter_allowance_ms = to_u32(static_cast<double>(limits.jitter_allowance_ms));
+  accept.excess_decay_ppm = to_u32(limits.decay * kPpm);
+  accept.max_excess_mm = to_u32(limits.max_excess_mm);
+  accept.spawn_min_interval_ms = to_u32(static_cast<double>(limits.spawn_min_interval_ms));
+}
+
 std::vector<MovementStep> PhysicsChecker::check(const protocol::TranscriptDigest& digest,
                                                 const DigestSample& sample) {
   std::vector<MovementStep> steps;

@@ -21,6 +21,11 @@ struct PhysicsLimits {
   std::uint64_t spawn_min_interval_ms = 5000;
 };
 
+// The limits a JoinAccept announces, as the VS and every auditor apply them.
+PhysicsLimits limits_from(const protocol::JoinAccept& accept);
+// Writes limits into a JoinAccept (rounded to its integer units).
+void announce_limits(const PhysicsLimits& limits, protocol::JoinAccept& accept);
+
 // One player's step between two digests, with every number the verdict rests on.
 struct MovementStep {
   protocol::PublicKey player;

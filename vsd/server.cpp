@@ -369,6 +369,9 @@ asio::awaitable<bool> Session::join() {
   accept.heartbeat_timeout_ms = config_.heartbeat_timeout_ms;
   accept.ticket_period_ms = config_.ticket_period_ms;
   accept.ticket_validity_ms = config_.ticket_validity_ms;
+  announce_limits(config_.physics(), accept);
+  // Judge the session by exactly the limits the VS signed, as an auditor will.
+  physics_ = PhysicsChecker(limits_from(accept));
   Bytes accept_bytes = server_->sign_and_encode(accept);
   last_ticket_hash_ = chains::message_hash(accept_bytes);
 
@@ -521,10 +524,10 @@ asio::awaitable<void> Session::handle(const Bytes& bytes) {
   if (auto* hb = std::get_if<Heartbeat>(&*message)) {
     co_await on_heartbeat(*hb, seq);
   } else if (auto* batch = std::get_if<NonceBatch>(&*message)) {
-    const std::size_t room = kMaxNoncesPerBatch - pending_nonces_.size();
+    const std::size_t room = kMaxNoncesPerTicket - pending_nonces_.size();
     if (batch->nonces.size() > room) {
       spdlog::warn("session {}: {} client nonces over the per-ticket cap of {} dropped",
-                   session_id_, batch->nonces.size() - room, kMaxNoncesPerBatch);
+                   session_id_, batch->nonces.size() - room, kMaxNoncesPerTicket);
     }
     const auto take = std::min(room, batch->nonces.size());
     pending_nonces_.insert(pending_nonces_.end(), batch->nonces.begin(),
