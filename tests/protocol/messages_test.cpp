@@ -114,6 +114,12 @@ JoinAccept build(Tag<JoinAccept>) {
   m.heartbeat_timeout_ms = 4500;
   m.ticket_period_ms = 1000;
   m.ticket_validity_ms = 2000;
+  m.max_speed_mm_s = 7000;
+  m.speed_tolerance_ppm = 100000;
+  m.jitter_allowance_ms = 250;
+  m.excess_decay_ppm = 900000;
+  m.max_excess_mm = 1100;
+  m.spawn_min_interval_ms = 5000;
   sign_all(m);
   return m;
 }
@@ -469,7 +475,7 @@ TEST(MessageKinds, VariableFieldsAreWhereTheGenericTestsLookForThem) {
     }
   });
   const std::vector<std::string> expected = {
-      "JoinReject.detail/1024",    "TranscriptDigest.players/256", "NonceBatch.nonces/1024",
+      "JoinReject.detail/1024",    "TranscriptDigest.players/256", "NonceBatch.nonces/256",
       "Revocation.detail/1024",    "Revocation.evidence/64",       "ServerHello.join_accept/2048",
       "TicketForward.ticket/2048", "TicketForward.proof/64",       "InputReject.detail/1024",
   };
