@@ -2,7 +2,7 @@
 add_library(gsvs_warnings INTERFACE)
 target_compile_options(gsvs_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
-  -Wold-style-cast -Woverloaded-virtual -Wnull-dereference -Wformat=2 -Wimplicit-fallthrough)
+  -Wold-style-cast -Woverloaded-virtual -Wformat=2 -Wimplicit-fallthrough)
 if(GSVS_WERROR)
   target_compile_options(gsvs_warnings INTERFACE -Werror)
 endif()

@@ -1,6 +1,7 @@
 #include "vsd/cli.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -67,6 +68,12 @@ int run(Config config) {
               << "The daemon never appends to a store it cannot verify. Hand this store to an "
                  "investigator ('audit-cli verify') and start on a new one.\n";
     return kExitUsage;
+  }
+  // One descriptor per GS connection: take the whole hard limit.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
   }
   const unsigned threads =
       config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());

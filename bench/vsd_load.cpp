@@ -1,0 +1,376 @@
+// Load generator for vsd: many simulated GS sessions over loopback. Not a test; bench/vsd_load.sh
+// runs it against a real vsd and writes the figures docs/PERFORMANCE.md quotes.
+//
+//   vsd_load identities --count N             hex identity keys, one per line (for allowed_gs)
+//   vsd_load run --vs HOST:PORT --sessions N --mode capacity|scale ...
+//
+// capacity: every session sends digests back to back (the next when the previous receipt
+//   arrives), pre-signed so the generator spends its CPU on I/O, not on signing; measures
+//   acknowledged digests/s against a raw libsodium verify loop on --verify-threads threads.
+// scale: every session heartbeats and sends a 16-player digest once per second, signed live, as a
+//   real GS would; measures p50/p99 receipt latency with all sessions held.
+#include <sodium.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "net/framed_connection.h"
+#include "protocol/chains.h"
+#include "protocol/messages.h"
+
+namespace gsvs::bench {
+namespace {
+
+namespace asio = net::asio;
+using namespace protocol;  // NOLINT(google-build-using-namespace)
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+crypto::SecretKey identity_key(std::size_t index) {
+  return crypto::SecretKey::from_seed(
+      crypto::sha256(as_bytes("vsd_load identity " + std::to_string(index))));
+}
+
+Hash32 bench_build() { return crypto::sha256(as_bytes("vsd_load build")); }
+
+std::uint64_t wall_ms() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+struct Options {
+  std::string vs = "127.0.0.1:7700";
+  std::size_t sessions = 100;
+  std::string mode = "capacity";
+  double duration_s = 10;
+  double ramp_per_s = 500;
+  std::size_t players = 16;
+  std::size_t presign = 4000;
+  unsigned verify_threads = 2;
+};
+
+struct Stats {
+  std::atomic<std::uint64_t> joined{0};
+  std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> sent{0};
+  std::atomic<std::uint64_t> receipts{0};
+  std::atomic<std::uint64_t> revoked{0};
+  std::atomic<bool> measuring{false};
+  std::atomic<bool> stop{false};
+  std::mutex latency_mutex;
+  std::vector<double> latencies_ms;
+};
+
+std::vector<PlayerPosition> players_at(std::size_t count, std::int32_t step) {
+  std::vector<PlayerPosition> players(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    players[i].player.bytes[0] = static_cast<std::uint8_t>(i);
+    players[i].player.bytes[1] = 0xb5;
+    players[i].x_mm = step * 1000;  // 1 m per second: well within any limit
+    players[i].y_mm = static_cast<std::int32_t>(i) * 1000;
+  }
+  return players;
+}
+
+class GsSession : public std::enable_shared_from_this<GsSession> {
+ public:
+  GsSession(std::size_t index, const Options& options, Stats& stats)
+      : index_(index),
+        options_(options),
+        stats_(stats),
+        identity_(identity_key(index)),
+        session_key_(crypto::SecretKey::generate()) {}
+
+  asio::awaitable<void> run(asio::any_io_executor executor, std::string host, std::uint16_t port) {
+    auto socket = co_await net::connect(executor, host, port, milliseconds(30000));
+    if (!socket) {
+      ++stats_.failed;
+      co_return;
+    }
+    conn_ = std::make_shared<net::FramedConnection>(std::move(*socket),
+                                                    net::ConnectionLimits{1 << 20, 64 << 20});
+    conn_->start();
+    if (!co_await join()) {
+      ++stats_.failed;
+      conn_->close();
+      co_return;
+    }
+    ++stats_.joined;
+    if (options_.mode == "capacity") {
+      co_await capacity_loop();
+    } else {
+      co_await scale_loop(executor);
+    }
+    conn_->close();
+  }
+
+ private:
+  asio::awaitable<bool> join() {
+    auto frame = co_await conn_->read_frame(milliseconds(30000));
+    if (!frame) co_return false;
+    auto challenge = decode<VsChallenge>(*frame);
+    if (!challenge) co_return false;
+    JoinRequest request;
+    request.gs_identity = identity_.public_key();
+    request.session_key = session_key_.public_key();
+    request.sw_hash = bench_build();
+    request.gs_time_ms = wall_ms();
+    request.challenge = challenge->challenge;
+    sign(request, identity_, 0);
+    sign(request, session_key_, 1);
+    conn_->send(encode(request));
+    while (true) {
+      auto reply = co_await conn_->read_frame(milliseconds(30000));
+      if (!reply) co_return false;
+      if (auto accept = decode<JoinAccept>(*reply)) {
+        session_id_ = accept->session_id;
+        co_return true;
+      }
+      if (decode<JoinReject>(*reply)) co_return false;
+    }
+  }
+
+  // Reads until a receipt arrives; false if the connection ended (revoked or closed).
+  asio::awaitable<bool> await_receipt() {
+    while (true) {
+      auto frame = co_await conn_->read_frame(milliseconds(60000));
+      if (!frame) co_return false;
+      auto kind = peek_kind(*frame);
+      if (!kind) co_return false;
+      if (*kind == MessageKind::kProtectedReceipt) {
+        if (auto receipt = decode<ProtectedReceipt>(*frame)) {
+          receipt_count_ = receipt->receipt_index;
+          receipt_tip_ = receipt->receipt_tip;
+        }
+        co_return true;
+      }
+      if (*kind == MessageKind::kRevocation) {
+        ++stats_.revoked;
+        co_return false;
+      }
+    }
+  }
+
+  asio::awaitable<void> capacity_loop() {
+    std::vector<Bytes> presigned;
+    presigned.reserve(options_.presign);
+    for (std::size_t i = 0; i < options_.presign; ++i) {
+      presigned.push_back(encode_signed_digest(i));
+    }
+    for (std::size_t i = 0; i < presigned.size() && !stats_.stop; ++i) {
+      const auto sent_at = Clock::now();
+      conn_->send(presigned[i]);
+      if (stats_.measuring) ++stats_.sent;
+      if (!co_await await_receipt()) co_return;
+      if (stats_.measuring) record(sent_at);
+    }
+  }
+
+  asio::awaitable<void> scale_loop(asio::any_io_executor executor) {
+    asio::steady_timer timer(executor);
+    // Spread sessions over the second so the load is smooth.
+    auto next = Clock::now() + milliseconds(static_cast<long>(index_ % 1000));
+    for (std::size_t step = 0; !stats_.stop; ++step) {
+      timer.expires_at(next);
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (stats_.stop) break;
+      Heartbeat hb;
+      hb.session_id = session_id_;
+      hb.gs_counter = ++counter_;
+      hb.gs_time_ms = wall_ms();
+      hb.sw_hash = bench_build();
+      hb.receipt_count = receipt_count_;
+      hb.receipt_tip = receipt_tip_;
+      sign(hb, session_key_);
+      conn_->send(encode(hb));
+      const auto sent_at = Clock::now();
+      conn_->send(encode_signed_digest(step));
+      if (stats_.measuring) stats_.sent += 2;
+      if (!co_await await_receipt()) co_return;
+      if (stats_.measuring) record(sent_at);
+      next += milliseconds(1000);
+    }
+  }
+
+  Bytes encode_signed_digest(std::size_t step) {
+    TranscriptDigest digest;
+    digest.session_id = session_id_;
+    digest.gs_counter = ++counter_;
+    digest.gs_time_ms = wall_ms() + step;
+    digest.tick = step;
+    digest.players = players_at(options_.players, 0);
+    sign(digest, session_key_);
+    return encode(digest);
+  }
+
+  void record(Clock::time_point sent_at) {
+    ++stats_.receipts;
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count();
+    std::lock_guard lock(stats_.latency_mutex);
+    stats_.latencies_ms.push_back(ms);
+  }
+
+  std::size_t index_;
+  const Options& options_;
+  Stats& stats_;
+  crypto::SecretKey identity_;
+  crypto::SecretKey session_key_;
+  std::shared_ptr<net::FramedConnection> conn_;
+  SessionId session_id_ = 0;
+  std::uint64_t counter_ = 0;
+  std::uint64_t receipt_count_ = 0;
+  Hash32 receipt_tip_;
+};
+
+double raw_verify_rate(unsigned threads, double seconds) {
+  auto key = crypto::SecretKey::generate();
+  Bytes message(200, 0x42);
+  auto sig = key.sign(message);
+  std::atomic<std::uint64_t> total{0};
+  std::vector<std::thread> pool;
+  const auto until = Clock::now() + std::chrono::duration<double>(seconds);
+  for (unsigned t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      std::uint64_t n = 0;
+      while (Clock::now() < until) {
+        for (int i = 0; i < 64; ++i) {
+          if (crypto_sign_verify_detached(sig.bytes.data(), message.data(), message.size(),
+                                          key.public_key().bytes.data()) == 0) {
+            ++n;
+          }
+        }
+      }
+      total += n;
+    });
+  }
+  for (auto& t : pool) t.join();
+  return static_cast<double>(total) / seconds;
+}
+
+double percentile(std::vector<double>& values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1));
+  return values[index];
+}
+
+int run(const Options& options) {
+  crypto::init();
+  auto address = net::parse_host_port(options.vs);
+  if (!address) {
+    std::cerr << "vsd_load: " << address.error() << "\n";
+    return 2;
+  }
+  std::fprintf(stderr, "raw verify baseline on %u thread(s)...\n", options.verify_threads);
+  const double raw = raw_verify_rate(options.verify_threads, 2.0);
+
+  asio::io_context io(1);
+  Stats stats;
+  const auto ramp_gap = std::chrono::duration<double>(1.0 / options.ramp_per_s);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        asio::steady_timer timer(io);
+        for (std::size_t i = 0; i < options.sessions; ++i) {
+          auto session = std::make_shared<GsSession>(i, options, stats);
+          asio::co_spawn(
+              io,
+              [session, &io, &address] {
+                return session->run(io.get_executor(), address->first, address->second);
+              },
+              asio::detached);
+          timer.expires_after(std::chrono::duration_cast<Clock::duration>(ramp_gap));
+          boost::system::error_code ec;
+          co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+      },
+      asio::detached);
+
+  std::thread reporter([&] {
+    // Wait for the ramp, let it settle, then measure for the duration.
+    while (stats.joined + stats.failed < options.sessions) {
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    std::this_thread::sleep_for(milliseconds(2000));
+    std::fprintf(stderr, "%llu sessions joined (%llu failed); measuring for %.0f s\n",
+                 static_cast<unsigned long long>(stats.joined.load()),
+                 static_cast<unsigned long long>(stats.failed.load()), options.duration_s);
+    stats.measuring = true;
+    const auto start = Clock::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(options.duration_s));
+    stats.measuring = false;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    stats.stop = true;
+    std::vector<double> latencies;
+    {
+      std::lock_guard lock(stats.latency_mutex);
+      latencies = stats.latencies_ms;
+    }
+    const double acked = static_cast<double>(stats.receipts.load()) / elapsed;
+    const double sent = static_cast<double>(stats.sent.load()) / elapsed;
+    std::printf(
+        "{\"mode\": \"%s\", \"sessions\": %llu, \"failed\": %llu, \"revoked\": %llu, "
+        "\"measured_s\": %.1f, \"messages_sent_per_s\": %.0f, \"digests_acked_per_s\": %.0f, "
+        "\"raw_verify_per_s\": %.0f, \"verify_threads\": %u, \"ratio\": %.3f, "
+        "\"p50_ack_ms\": %.2f, \"p99_ack_ms\": %.2f, \"acks\": %zu}\n",
+        options.mode.c_str(), static_cast<unsigned long long>(stats.joined.load()),
+        static_cast<unsigned long long>(stats.failed.load()),
+        static_cast<unsigned long long>(stats.revoked.load()), elapsed, sent, acked, raw,
+        options.verify_threads, acked / raw, percentile(latencies, 0.5),
+        percentile(latencies, 0.99), latencies.size());
+    std::fflush(stdout);
+    io.stop();
+  });
+  io.run();
+  reporter.join();
+  return stats.failed == 0 && stats.revoked == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace gsvs::bench
+
+int main(int argc, char** argv) {
+  using namespace gsvs::bench;  // NOLINT(google-build-using-namespace)
+  CLI::App app{"Load generator for vsd (see bench/vsd_load.sh)", "vsd_load"};
+  app.require_subcommand(1);
+  std::size_t count = 0;
+  auto* identities = app.add_subcommand("identities", "Print N identity public keys (hex)");
+  identities->add_option("--count", count)->required();
+  auto* build = app.add_subcommand("build", "Print the build hash the sessions report");
+  Options options;
+  auto* run_cmd = app.add_subcommand("run", "Run the load");
+  run_cmd->add_option("--vs", options.vs, "vsd address")->capture_default_str();
+  run_cmd->add_option("--sessions", options.sessions)->capture_default_str();
+  run_cmd->add_option("--mode", options.mode)
+      ->check(CLI::IsMember({"capacity", "scale"}))
+      ->capture_default_str();
+  run_cmd->add_option("--duration-s", options.duration_s)->capture_default_str();
+  run_cmd->add_option("--ramp-per-s", options.ramp_per_s, "Sessions started per second")
+      ->capture_default_str();
+  run_cmd->add_option("--players", options.players)->capture_default_str();
+  run_cmd->add_option("--presign", options.presign, "capacity: digests pre-signed per session")
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--verify-threads", options.verify_threads,
+                   "Threads for the raw verify baseline (vsd's thread count)")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  gsvs::crypto::init();
+  if (*identities) {
+    for (std::size_t i = 0; i < count; ++i)
+      std::printf("%s\n", gsvs::to_hex(identity_key(i).public_key()).c_str());
+    return 0;
+  }
+  if (*build) {
+    std::printf("%s\n", gsvs::to_hex(bench_build()).c_str());
+    return 0;
+  }
+  return run(options);
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Measures vsd under load on loopback and prints JSON lines (docs/PERFORMANCE.md quotes them):
+#   1. capacity: SESSIONS_CAPACITY sessions sending digests back to back; acknowledged digests/s
+#      against a raw libsodium verify loop on the same number of threads, measured in the same run;
+#   2. scale: SESSIONS_SCALE sessions, each a heartbeat and a 16-player digest per second, plus a
+#      ticket per second from the VS; p50/p99 receipt latency, vsd RSS per session, and a check
+#      that the store holds every acknowledged digest.
+# Usage: bench/vsd_load.sh   (env: SESSIONS_CAPACITY=64 SESSIONS_SCALE=5000 DURATION_S=20 THREADS=2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+build=${BUILD_DIR:-build-bench}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DGSVS_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build" -j2 --target vsd vsd_load >/dev/null
+bin="$build/bin"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+capacity_sessions=${SESSIONS_CAPACITY:-64}
+scale_sessions=${SESSIONS_SCALE:-5000}
+duration=${DURATION_S:-20}
+threads=${THREADS:-2}
+work=$(mktemp -d)
+trap 'kill $vsd_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+
+start_vsd() {  # $1 = number of identities, $2 = extra config
+  local n=$1 port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  rm -f "$work"/vs.db*
+  {
+    echo "listen = \"127.0.0.1:$port\""
+    echo "store = \"$work/vs.db\""
+    echo "key = \"$work/vs.key\""
+    echo "admin_socket = \"$work/vsd.sock\""
+    echo "allowed_builds = [\"$("$bin/vsd_load" build)\"]"
+    printf 'allowed_gs = ['
+    "$bin/vsd_load" identities --count "$n" | sed 's/.*/"&"/' | paste -sd, | tr -d '\n'
+    echo ']'
+    echo "threads = $threads"
+    echo "max_connections = $((n + 100))"
+    echo "log_level = \"warn\""
+    echo "$2"
+  } >"$work/vsd.toml"
+  "$bin/vsd" run --config "$work/vsd.toml" >"$work/vsd.log" 2>&1 &
+  vsd_pid=$!
+  for _ in $(seq 100); do
+    ss -ltn 2>/dev/null | grep -q ":$port " && break
+    sleep 0.1
+  done
+  vs_addr="127.0.0.1:$port"
+}
+
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+"$bin/vsd" keygen --out "$work/vs.key" >/dev/null
+
+echo "== capacity: $capacity_sessions sessions, digests back to back" >&2
+# Heartbeats are not part of this load: a long timeout keeps the sessions alive without them.
+start_vsd "$capacity_sessions" "heartbeat_timeout_ms = 600000
+heartbeat_interval_ms = 1000"
+"$bin/vsd_load" run --vs "$vs_addr" --sessions "$capacity_sessions" --mode capacity \
+  --duration-s "$duration" --presign 20000 --verify-threads "$threads" --ramp-per-s 200
+kill -TERM $vsd_pid; wait $vsd_pid || true
+
+echo "== scale: $scale_sessions sessions at 1 heartbeat + 1 digest per second" >&2
+start_vsd "$scale_sessions" "heartbeat_timeout_ms = 10000
+heartbeat_interval_ms = 1000
+ticket_period_ms = 1000
+ticket_validity_ms = 2000"
+rss_before=$(rss_kib $vsd_pid)
+"$bin/vsd_load" run --vs "$vs_addr" --sessions "$scale_sessions" --mode scale \
+  --duration-s "$duration" --verify-threads "$threads" --ramp-per-s 400 &
+load_pid=$!
+sleep $(( scale_sessions / 400 + 4 ))
+rss_during=$(rss_kib $vsd_pid)
+wait $load_pid || echo "vsd_load reported failed or revoked sessions" >&2
+kill -TERM $vsd_pid; wait $vsd_pid || true
+receipts=$(sqlite3 "$work/vs.db" "select count(*) from log_entry where kind = 8")
+digests=$(sqlite3 "$work/vs.db" "select count(*) from log_entry where kind = 6")
+echo "{\"vsd_rss_kib_before\": $rss_before, \"vsd_rss_kib_with_sessions\": $rss_during, \"rss_kib_per_session\": $(( (rss_during - rss_before) / scale_sessions )), \"stored_digests\": $digests, \"stored_receipts\": $receipts}"
