@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <iostream>
 #include <thread>
 
@@ -52,6 +53,7 @@ struct Options {
   double ramp_per_s = 500;
   std::size_t players = 16;
   std::size_t presign = 4000;
+  std::size_t window = 8;
   unsigned verify_threads = 2;
 };
 
@@ -163,12 +165,19 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     for (std::size_t i = 0; i < options_.presign; ++i) {
       presigned.push_back(encode_signed_digest(i));
     }
-    for (std::size_t i = 0; i < presigned.size() && !stats_.stop; ++i) {
-      const auto sent_at = Clock::now();
-      conn_->send(presigned[i]);
-      if (stats_.measuring) ++stats_.sent;
+    // Keep `window` digests in flight: a session is never idle waiting for the disk.
+    std::deque<Clock::time_point> in_flight;
+    std::size_t next = 0;
+    while (!stats_.stop) {
+      while (next < presigned.size() && in_flight.size() < options_.window) {
+        conn_->send(presigned[next++]);
+        in_flight.push_back(Clock::now());
+        if (stats_.measuring) ++stats_.sent;
+      }
+      if (in_flight.empty()) co_return;
       if (!co_await await_receipt()) co_return;
-      if (stats_.measuring) record(sent_at);
+      if (stats_.measuring) record(in_flight.front());
+      in_flight.pop_front();
     }
   }
 
