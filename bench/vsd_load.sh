@@ -58,7 +58,7 @@ echo "== capacity: $capacity_sessions sessions, digests back to back" >&2
 start_vsd "$capacity_sessions" "heartbeat_timeout_ms = 600000
 heartbeat_interval_ms = 1000"
 "$bin/vsd_load" run --vs "$vs_addr" --sessions "$capacity_sessions" --mode capacity \
-  --duration-s "$duration" --presign 20000 --window 8 --verify-threads "$threads" --ramp-per-s 200
+  --duration-s "$duration" --presign 8000 --window 8 --verify-threads "$threads" --ramp-per-s 200
 kill -TERM $vsd_pid; wait $vsd_pid || true
 
 echo "== scale: $scale_sessions sessions at 1 heartbeat + 1 digest per second" >&2
