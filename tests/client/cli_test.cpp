@@ -1,0 +1,94 @@
+// The `client` program itself: help, key generation, and exit code 2 for every usage error.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "protocol/keyfile.h"
+#include "tests/support/process.h"
+
+namespace gsvs::testing {
+namespace {
+
+int run_client(const TempDir& dir, std::vector<std::string> args, std::string* output = nullptr) {
+  args.insert(args.begin(), program("client"));
+  ChildProcess child(args, dir.file("client.out"));
+  const int code = child.wait(std::chrono::seconds(20));
+  if (output != nullptr) *output = child.output();
+  return code;
+}
+
+TEST(ClientCli, HelpTeachesAndListsExitCodes) {
+  TempDir dir;
+  std::string out;
+  EXPECT_EQ(run_client(dir, {"--help"}, &out), 0);
+  EXPECT_NE(out.find("Exit codes"), std::string::npos) << out;
+  EXPECT_NE(out.find("keygen"), std::string::npos);
+  EXPECT_EQ(run_client(dir, {"run", "--help"}, &out), 0);
+  for (const char* option : {"--gs", "--vs-pubkey", "--key", "--bot", "--speed-m-s", "--cheat",
+                             "--duration-s", "--events", "--skew-ms", "--handshake-timeout-ms"}) {
+    EXPECT_NE(out.find(option), std::string::npos) << option;
+  }
+  EXPECT_NE(out.find("4  ticket starvation"), std::string::npos) << out;
+}
+
+TEST(ClientCli, KeygenWritesAKeyPairAndRefusesToOverwrite) {
+  TempDir dir;
+  const std::string key = dir.file("player.key");
+  std::string out;
+  ASSERT_EQ(run_client(dir, {"keygen", "--out", key}, &out), 0) << out;
+  auto secret = keyfile::read_secret_key(key);
+  ASSERT_TRUE(secret.ok()) << secret.error();
+  auto pub = keyfile::read_public_key(key + ".pub");
+  ASSERT_TRUE(pub.ok());
+  EXPECT_EQ(*pub, secret->public_key());
+  EXPECT_NE(out.find(to_hex(*pub)), std::string::npos);
+  EXPECT_EQ(run_client(dir, {"keygen", "--out", key}), 2);
+}
+
+TEST(ClientCli, UsageAndKeyErrorsExitWith2) {
+  TempDir dir;
+  const std::string key = dir.file("player.key");
+  ASSERT_EQ(run_client(dir, {"keygen", "--out", key}), 0);
+  const std::string vs = std::string(64, 'a');
+  EXPECT_EQ(run_client(dir, {}), 2);
+  EXPECT_EQ(run_client(dir, {"run", "--gs", "127.0.0.1:1"}), 2);  // missing options
+  EXPECT_EQ(run_client(dir, {"run", "--gs", "nonsense", "--vs-pubkey", vs, "--key", key}), 2);
+  EXPECT_EQ(run_client(dir, {"run", "--gs", "127.0.0.1:1", "--vs-pubkey", "zz", "--key", key}), 2);
+  EXPECT_EQ(run_client(dir, {"run", "--gs", "127.0.0.1:1", "--vs-pubkey", vs, "--key",
+                             dir.file("missing.key")}),
+            2);
+  EXPECT_EQ(run_client(dir, {"run", "--gs", "127.0.0.1:1", "--vs-pubkey", vs, "--key", key,
+                             "--events", dir.file("no/such/dir/events")}),
+            2);
+  EXPECT_EQ(run_client(dir, {"run", "--bogus"}), 2);
+}
+
+TEST(ClientCli, EventsOnStdoutAreOnlyJson) {
+  TempDir dir;
+  const std::string key = dir.file("player.key");
+  ASSERT_EQ(run_client(dir, {"keygen", "--out", key}), 0);
+  // Human log lines go to stderr; capture stdout alone through a shell redirection.
+  const std::string stdout_file = dir.file("stdout.jsonl");
+  const std::string command = program("client") +
+                              " run --gs 127.0.0.1:" + std::to_string(free_port()) +
+                              " --vs-pubkey " + std::string(64, 'a') + " --key " + key +
+                              " --events - > " + stdout_file + " 2> " + dir.file("stderr.txt");
+  ChildProcess shell({"/bin/sh", "-c", command}, dir.file("shell.out"));
+  EXPECT_EQ(shell.wait(std::chrono::seconds(20)), 6);
+  std::istringstream lines(read_text(stdout_file));
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    EXPECT_EQ(j["event"], "disconnected");
+    EXPECT_EQ(j["exit_code"], 6);
+    ++count;
+  }
+  EXPECT_EQ(count, 1);
+  EXPECT_NE(read_text(dir.file("stderr.txt")).find("connection_refused"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gsvs::testing
