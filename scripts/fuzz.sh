@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang and runs each for SECONDS (default 5), seeded from
-# tests/vectors. A crash, leak or sanitizer report fails the run.
+# tests/vectors. A crash, leak, hang (over 10 s on one input) or sanitizer report fails the run.
+#   FUZZ_BUILD_DIR  build folder (default: build-fuzz); corpora and logs are kept there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-5}
@@ -10,17 +11,23 @@ CC=clang CXX=clang++ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInf
   -DGSVS_FUZZ=ON -DGSVS_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build_dir" -j2 --target fuzz_targets
 
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
 for target in "$build_dir"/tests/fuzz/fuzz_*; do
-  [ -x "$target" ] || continue
+  [ -f "$target" ] && [ -x "$target" ] || continue
   name=$(basename "$target")
   corpus="$build_dir/corpus/$name"
   mkdir -p "$corpus"
   "$build_dir/tests/fuzz/seed_corpus" tests/vectors "$corpus" >/dev/null
-  echo "fuzz: $name for ${seconds}s"
-  "$target" -max_total_time="$seconds" -print_final_stats=0 "$corpus" 2>"$build_dir/$name.log" || {
-    echo "fuzz: $name failed; see $build_dir/$name.log" >&2
-    tail -40 "$build_dir/$name.log" >&2
+  log="$build_dir/$name.log"
+  "$target" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
+    -artifact_prefix="$build_dir/$name-" "$corpus" 2>"$log" || {
+    echo "fuzz: $name failed; see $log" >&2
+    tail -40 "$log" >&2
     exit 1
   }
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+  echo "fuzz: $name ran clean for ${seconds}s (${execs:-?} executions)"
 done
 echo "fuzz: all targets ran clean"
