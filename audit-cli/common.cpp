@@ -1,0 +1,148 @@
+#include "audit-cli/common.h"
+
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+
+#include "protocol/keyfile.h"
+
+namespace gsvs::audit {
+
+using protocol::MessageKind;
+
+Result<std::unique_ptr<storage::Log>> open_store(const std::string& path) {
+  return storage::Log::open(path, storage::OpenMode::kReadOnly);
+}
+
+std::string kind_label(std::uint8_t kind) {
+  if (kind >= 1 && kind <= protocol::kMaxMessageKind) {
+    return std::string(protocol::kind_name(static_cast<MessageKind>(kind)));
+  }
+  return "unknown kind " + std::to_string(kind);
+}
+
+std::string kind_label(MessageKind kind) { return kind_label(static_cast<std::uint8_t>(kind)); }
+
+bool known_revocation_reason(std::uint16_t reason) { return reason >= 1 && reason <= 10; }
+
+std::string revocation_reason_label(std::uint16_t reason) {
+  if (!known_revocation_reason(reason)) return "unknown reason " + std::to_string(reason);
+  return std::string(protocol::reason_name(static_cast<protocol::RevocationReason>(reason))) +
+         " (" + std::to_string(reason) + ")";
+}
+
+std::string join_reject_reason_label(std::uint16_t reason) {
+  if (reason < 1 || reason > 9) return "unknown reason " + std::to_string(reason);
+  return std::string(protocol::reason_name(static_cast<protocol::JoinRejectReason>(reason))) +
+         " (" + std::to_string(reason) + ")";
+}
+
+namespace {
+
+template <class M>
+constexpr std::span<const std::string_view> tags_of() {
+  return {M::kSignatureTags.data(), M::kSignatureTags.size()};
+}
+
+}  // namespace
+
+std::span<const std::string_view> signature_tags(MessageKind kind) {
+  using namespace protocol;  // NOLINT(google-build-using-namespace)
+  switch (kind) {
+    case MessageKind::kJoinRequest:
+      return tags_of<JoinRequest>();
+    case MessageKind::kJoinAccept:
+      return tags_of<JoinAccept>();
+    case MessageKind::kJoinReject:
+      return tags_of<JoinReject>();
+    case MessageKind::kHeartbeat:
+      return tags_of<Heartbeat>();
+    case MessageKind::kTranscriptDigest:
+      return tags_of<TranscriptDigest>();
+    case MessageKind::kNonceBatch:
+      return tags_of<NonceBatch>();
+    case MessageKind::kProtectedReceipt:
+      return tags_of<ProtectedReceipt>();
+    case MessageKind::kPlayTicket:
+      return tags_of<PlayTicket>();
+    case MessageKind::kCheckpoint:
+      return tags_of<Checkpoint>();
+    case MessageKind::kRevocation:
+      return tags_of<Revocation>();
+    case MessageKind::kClientHello:
+      return tags_of<ClientHello>();
+    case MessageKind::kServerHello:
+      return tags_of<ServerHello>();
+    case MessageKind::kClientInput:
+      return tags_of<ClientInput>();
+    default:
+      return {};
+  }
+}
+
+bool verify_stored_signature(MessageKind kind, ByteView message, std::size_t index,
+                             const crypto::PublicKey& key) {
+  const auto tags = signature_tags(kind);
+  const std::size_t sig_bytes = tags.size() * crypto::Signature::size;
+  if (index >= tags.size() || message.size() < sig_bytes + 2) return false;
+  const std::size_t body = message.size() - sig_bytes;
+  // Per thread: workers verify many signatures and the input is rebuilt each time.
+  thread_local Bytes input;
+  input.clear();
+  input.reserve(tags[index].size() + 1 + body);
+  const ByteView tag = as_bytes(tags[index]);
+  input.insert(input.end(), tag.begin(), tag.end());
+  input.push_back(0);
+  input.insert(input.end(), message.begin(), message.begin() + static_cast<std::ptrdiff_t>(body));
+  crypto::Signature signature;
+  const std::size_t at = body + index * crypto::Signature::size;
+  for (std::size_t i = 0; i < crypto::Signature::size; ++i) signature.bytes[i] = message[at + i];
+  return crypto::verify(key, input, signature);
+}
+
+Result<KeySource> load_public_key(const std::string& hex_or_file, const std::string& option) {
+  auto key = keyfile::public_key_from_hex_or_file(hex_or_file);
+  if (!key) return Error{option + ": " + key.error()};
+  const bool is_hex = keyfile::parse_public_key_hex(hex_or_file).ok();
+  return KeySource{*key, is_hex ? option : option + " (file " + hex_or_file + ")"};
+}
+
+std::string short_hex(ByteView bytes, std::size_t chars) { return to_hex(bytes).substr(0, chars); }
+
+std::string format_utc(std::uint64_t unix_ms) {
+  const auto seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  std::array<char, 64> text{};
+  std::snprintf(text.data(), text.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<unsigned>(unix_ms % 1000));
+  return text.data();
+}
+
+std::string group_digits(std::uint64_t value) {
+  std::string digits = std::to_string(value);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
+std::string fixed(double value, int decimals) {
+  std::array<char, 64> text{};
+  std::snprintf(text.data(), text.size(), "%.*f", decimals, value);
+  return text.data();
+}
+
+std::optional<std::uint64_t> parse_u64(std::string_view text) {
+  std::uint64_t value = 0;
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc{} || ptr != end || text.empty()) return std::nullopt;
+  return value;
+}
+
+}  // namespace gsvs::audit

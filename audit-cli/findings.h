@@ -1,0 +1,91 @@
+// What the audit reports: one Finding per problem, with the log position it is at, what was
+// expected and what was found. "Corruption is data": checks report every problem to a sink and
+// read on; the sink keeps the first N for printing and counts all of them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/messages.h"
+
+namespace gsvs::audit {
+
+enum class Severity {
+  kFailure,  // the store or the VS broke a rule: `verify` fails (exit 1)
+  kWarning,  // worth an investigator's attention, but not a broken rule (e.g. a VS race)
+};
+std::string_view severity_name(Severity severity);
+
+// Stable names of the checks, used as Finding::check and in JSON. Grouped by what they cover.
+namespace check {
+inline constexpr std::string_view kRowUnreadable = "row.unreadable";
+inline constexpr std::string_view kSeqGap = "chain.seq_gap";
+inline constexpr std::string_view kSeqOrder = "chain.seq_order";
+inline constexpr std::string_view kEntryHash = "chain.entry_hash";
+inline constexpr std::string_view kRenumbered = "chain.renumbered";
+inline constexpr std::string_view kPrevHash = "chain.prev_hash";
+inline constexpr std::string_view kKind = "entry.kind";
+inline constexpr std::string_view kKindName = "entry.kind_name";
+inline constexpr std::string_view kDirection = "entry.direction";
+inline constexpr std::string_view kSession = "entry.session";
+inline constexpr std::string_view kDecode = "entry.decode";
+inline constexpr std::string_view kSignature = "signature";
+inline constexpr std::string_view kVsKey = "signature.vs_key";
+inline constexpr std::string_view kCheckpointSize = "checkpoint.log_size";
+inline constexpr std::string_view kCheckpointRoot = "checkpoint.root";
+inline constexpr std::string_view kExternalCheckpoint = "checkpoint.external";
+inline constexpr std::string_view kTruncated = "checkpoint.truncated";
+inline constexpr std::string_view kJoin = "join";
+inline constexpr std::string_view kCounter = "session.gs_counter";
+inline constexpr std::string_view kReaction = "session.reaction";
+inline constexpr std::string_view kTicket = "ticket";
+inline constexpr std::string_view kReceipt = "receipt";
+inline constexpr std::string_view kRevocation = "revocation";
+inline constexpr std::string_view kEvidence = "revocation.evidence";
+inline constexpr std::string_view kAfterRevocation = "session.after_revocation";
+}  // namespace check
+
+struct Finding {
+  std::uint64_t seq = 0;             // the log position the problem is at
+  std::uint64_t last_seq = 0;        // == seq, or the last position of a run of the same problem
+  std::uint64_t count = 1;           // entries in the run
+  std::optional<std::uint8_t> kind;  // the entry's kind column, when there is an entry
+  protocol::SessionId session_id = 0;
+  Severity severity = Severity::kFailure;
+  std::string check;  // one of check::k*
+  std::string expected;
+  std::string found;
+  std::string detail;  // context: why it matters, what else it implies (may be empty)
+};
+
+// Receives findings in (roughly) log order. Keeps at most `keep` (0: all) in memory, merges
+// runs of the same renumbering or checkpoint-root problem into one finding, and counts
+// everything by check and severity.
+class FindingSink {
+ public:
+  explicit FindingSink(std::size_t keep = 1000) : keep_(keep) {}
+
+  void add(Finding finding);
+
+  [[nodiscard]] std::uint64_t failures() const { return failures_; }
+  [[nodiscard]] std::uint64_t warnings() const { return warnings_; }
+  // Kept findings, sorted by position (the first `keep` reported).
+  [[nodiscard]] std::vector<Finding> kept() const;
+  // Findings reported but not kept (beyond `keep`), by check.
+  [[nodiscard]] std::uint64_t omitted() const { return omitted_; }
+  [[nodiscard]] const std::map<std::string, std::uint64_t>& by_check() const { return by_check_; }
+
+ private:
+  std::size_t keep_;
+  std::vector<Finding> kept_;
+  std::uint64_t failures_ = 0;
+  std::uint64_t warnings_ = 0;
+  std::uint64_t omitted_ = 0;
+  std::map<std::string, std::uint64_t> by_check_;
+};
+
+}  // namespace gsvs::audit

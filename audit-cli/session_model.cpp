@@ -1,0 +1,717 @@
+#include "audit-cli/session_model.h"
+
+#include <algorithm>
+#include <variant>
+
+#include "audit-cli/common.h"
+#include "protocol/chains.h"
+#include "protocol/merkle.h"
+
+namespace gsvs::audit {
+
+using protocol::MessageKind;
+using protocol::RevocationReason;
+
+namespace {
+
+// Receipt tips kept for checking Heartbeats: far more than any sane max_receipt_lag (default 8).
+constexpr std::size_t kTipWindow = 64;
+// Accepted Heartbeats remembered for judging a receipt_tip_mismatch revocation that cites one.
+constexpr std::size_t kHeartbeatWindow = 16;
+// A valid Heartbeat logged this close before a missed_heartbeats revocation arrived while the
+// VS was already writing it (its watchdog and its reader run concurrently): a race, not a fault.
+constexpr std::uint64_t kRaceWindowMs = 50;
+
+std::uint8_t raw(MessageKind kind) { return static_cast<std::uint8_t>(kind); }
+
+bool is_session_kind(std::uint8_t kind) {
+  return kind == raw(MessageKind::kHeartbeat) || kind == raw(MessageKind::kTranscriptDigest) ||
+         kind == raw(MessageKind::kNonceBatch);
+}
+
+std::string positions(const std::vector<std::uint64_t>& seqs) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < seqs.size(); ++i) {
+    out += (i ? ", " : "") + std::to_string(seqs[i]);
+  }
+  return out + "]";
+}
+
+bool contains(const std::vector<std::uint64_t>& seqs, std::uint64_t seq) {
+  return std::find(seqs.begin(), seqs.end(), seq) != seqs.end();
+}
+
+// The kinds a revocation reason can rest on (evidence positions, PROTOCOL.md §8.5 and §8.6).
+bool evidence_kind_fits(std::uint16_t reason, const EntryBrief& brief) {
+  const bool received = brief.direction == chains::Direction::kReceived;
+  switch (static_cast<RevocationReason>(reason)) {
+    case RevocationReason::kBadSignature:
+    case RevocationReason::kCounterRegression:
+    case RevocationReason::kSessionMismatch:
+      return received && is_session_kind(brief.kind);
+    case RevocationReason::kSwHashChanged:
+      return brief.kind == raw(MessageKind::kJoinAccept) ||
+             (received && brief.kind == raw(MessageKind::kHeartbeat));
+    case RevocationReason::kMissedHeartbeats:
+      return brief.kind == raw(MessageKind::kJoinAccept) ||
+             (received && brief.kind == raw(MessageKind::kHeartbeat));
+    case RevocationReason::kSpeedViolation:
+      return received && brief.kind == raw(MessageKind::kTranscriptDigest);
+    case RevocationReason::kReceiptTipMismatch:
+      return received && brief.kind == raw(MessageKind::kHeartbeat);
+    case RevocationReason::kMalformedMessage:
+      return received;
+    case RevocationReason::kOperator:
+    case RevocationReason::kVsShutdown:
+      return true;
+  }
+  return true;
+}
+
+std::string_view evidence_kinds_text(std::uint16_t reason) {
+  switch (static_cast<RevocationReason>(reason)) {
+    case RevocationReason::kBadSignature:
+    case RevocationReason::kCounterRegression:
+    case RevocationReason::kSessionMismatch:
+      return "a received Heartbeat, TranscriptDigest or NonceBatch";
+    case RevocationReason::kSwHashChanged:
+      return "the JoinAccept and the received Heartbeat";
+    case RevocationReason::kMissedHeartbeats:
+      return "the last valid Heartbeat (or the JoinAccept)";
+    case RevocationReason::kSpeedViolation:
+      return "the two received TranscriptDigests of the step";
+    case RevocationReason::kReceiptTipMismatch:
+      return "the received Heartbeat";
+    case RevocationReason::kMalformedMessage:
+      return "the received message that did not decode";
+    case RevocationReason::kOperator:
+    case RevocationReason::kVsShutdown:
+      return "any entry of the session";
+  }
+  return "entries of the session";
+}
+
+bool is_gs_fault(std::uint16_t reason) {
+  switch (static_cast<RevocationReason>(reason)) {
+    case RevocationReason::kBadSignature:
+    case RevocationReason::kCounterRegression:
+    case RevocationReason::kSwHashChanged:
+    case RevocationReason::kSpeedViolation:
+    case RevocationReason::kReceiptTipMismatch:
+    case RevocationReason::kMalformedMessage:
+    case RevocationReason::kSessionMismatch:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::string_view verdict_name(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kAccepted:
+      return "accepted";
+    case Verdict::kMalformed:
+      return "malformed";
+    case Verdict::kSessionMismatch:
+      return "session_mismatch";
+    case Verdict::kBadSignature:
+      return "bad_signature";
+    case Verdict::kCounterRegression:
+      return "counter_regression";
+    case Verdict::kSwHashChanged:
+      return "sw_hash_changed";
+    case Verdict::kReceiptTipMismatch:
+      return "receipt_tip_mismatch";
+    case Verdict::kSpeedViolation:
+      return "speed_violation";
+    case Verdict::kAfterRevocation:
+      return "after_revocation";
+  }
+  return "unknown";
+}
+
+std::optional<RevocationReason> reason_for(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kMalformed:
+      return RevocationReason::kMalformedMessage;
+    case Verdict::kSessionMismatch:
+      return RevocationReason::kSessionMismatch;
+    case Verdict::kBadSignature:
+      return RevocationReason::kBadSignature;
+    case Verdict::kCounterRegression:
+      return RevocationReason::kCounterRegression;
+    case Verdict::kSwHashChanged:
+      return RevocationReason::kSwHashChanged;
+    case Verdict::kReceiptTipMismatch:
+      return RevocationReason::kReceiptTipMismatch;
+    case Verdict::kSpeedViolation:
+      return RevocationReason::kSpeedViolation;
+    case Verdict::kAccepted:
+    case Verdict::kAfterRevocation:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::string_view support_name(Support support) {
+  switch (support) {
+    case Support::kSupported:
+      return "supported";
+    case Support::kUnsupported:
+      return "unsupported";
+    case Support::kUnconfirmable:
+      return "unconfirmable";
+    case Support::kNotAGsFault:
+      return "not_a_gs_fault";
+  }
+  return "unknown";
+}
+
+SessionModel::SessionModel(std::uint64_t accept_seq, std::uint64_t accept_vs_ms,
+                           const protocol::JoinAccept& accept, const Hash32& accept_hash)
+    : accept_seq_(accept_seq),
+      accept_vs_ms_(accept_vs_ms),
+      accept_(accept),
+      physics_(vsd::PhysicsChecker(vsd::limits_from(accept))),
+      last_ticket_hash_(accept_hash) {
+  recent_tips_.push_back(tip_);
+}
+
+Finding SessionModel::finding(const storage::Entry& entry, std::string_view check,
+                              std::string expected, std::string found, std::string detail) const {
+  Finding f;
+  f.seq = entry.header.seq;
+  f.kind = static_cast<std::uint8_t>(entry.header.kind);
+  f.session_id = accept_.session_id;
+  f.check = std::string(check);
+  f.expected = std::move(expected);
+  f.found = std::move(found);
+  f.detail = std::move(detail);
+  return f;
+}
+
+void SessionModel::add(const ModelInput& input, FindingSink& sink, const EntryLookup& lookup) {
+  const auto kind = input.entry->header.kind;
+  if (kind == MessageKind::kProtectedReceipt || kind == MessageKind::kPlayTicket ||
+      kind == MessageKind::kRevocation) {
+    if (input.message == nullptr) return;  // the caller reported it: the VS's own bytes
+    if (const auto* receipt = std::get_if<protocol::ProtectedReceipt>(input.message)) {
+      on_receipt(input, *receipt, sink);
+    } else if (const auto* ticket = std::get_if<protocol::PlayTicket>(input.message)) {
+      on_ticket(input, *ticket, sink);
+    } else if (const auto* revocation = std::get_if<protocol::Revocation>(input.message)) {
+      on_revocation(input, *revocation, sink, lookup);
+    }
+    return;
+  }
+  on_received(input, sink);
+}
+
+void SessionModel::on_received(const ModelInput& input, FindingSink& /*sink*/) {
+  const auto& h = input.entry->header;
+  ReceivedRecord r;
+  r.seq = h.seq;
+  r.kind = static_cast<std::uint8_t>(h.kind);
+  r.vs_time_ms = h.vs_time_ms;
+  r.last_accepted_counter = last_counter_;
+  if (revoked_at_) {
+    r.verdict = Verdict::kAfterRevocation;
+    r.why = "arrived after the session's revocation at entry " + std::to_string(*revoked_at_) +
+            "; the VS no longer acts on the session";
+    if (observer_) observer_->on_received(r);
+    return;
+  }
+  struct Common {
+    protocol::SessionId session_id = 0;
+    std::uint64_t gs_counter = 0;
+  };
+  std::optional<Common> common;
+  const protocol::TranscriptDigest* digest = nullptr;
+  if (input.message != nullptr) {
+    std::visit(
+        [&](const auto& m) {
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<M, protocol::Heartbeat> ||
+                        std::is_same_v<M, protocol::TranscriptDigest> ||
+                        std::is_same_v<M, protocol::NonceBatch>) {
+            common = Common{m.session_id, m.gs_counter};
+          }
+          if constexpr (std::is_same_v<M, protocol::TranscriptDigest>) digest = &m;
+        },
+        *input.message);
+  }
+  std::optional<vsd::MovementStep> violation;
+  std::vector<vsd::MovementStep> steps;
+  const std::string what = kind_label(r.kind);
+  if (!common) {
+    r.verdict = Verdict::kMalformed;
+    r.why = input.message == nullptr
+                ? "the frame does not decode: " + std::string(input.decode_error)
+                : "a " + what +
+                      " is not session traffic (only Heartbeat, TranscriptDigest and NonceBatch "
+                      "are)";
+  } else {
+    r.gs_counter = common->gs_counter;
+    r.signature = input.signatures.empty() ? SigState::kUnchecked : input.signatures[0];
+    if (common->session_id != accept_.session_id) {
+      r.verdict = Verdict::kSessionMismatch;
+      r.why = what + " names session " + std::to_string(common->session_id) +
+              " on the connection of session " + std::to_string(accept_.session_id);
+    } else if (r.signature == SigState::kInvalid) {
+      r.verdict = Verdict::kBadSignature;
+      r.why = what + " with gs_counter " + std::to_string(common->gs_counter) +
+              " does not verify under the session key " + short_hex(accept_.session_key) +
+              "... bound by the JoinAccept at entry " + std::to_string(accept_seq_);
+    } else if (common->gs_counter <= last_counter_) {
+      r.verdict = Verdict::kCounterRegression;
+      r.why = what + " gs_counter " + std::to_string(common->gs_counter) +
+              " is not above the last accepted " + std::to_string(last_counter_);
+    } else {
+      last_counter_ = common->gs_counter;
+      if (const auto* hb = std::get_if<protocol::Heartbeat>(input.message)) {
+        judge_heartbeat(*hb, r);
+      } else if (digest != nullptr) {
+        steps =
+            physics_->check(*digest, vsd::DigestSample{digest->gs_time_ms, h.vs_time_ms, h.seq});
+        for (const auto& step : steps) {
+          if (step.violation) {
+            violation = step;
+            r.verdict = Verdict::kSpeedViolation;
+            r.why = vsd::describe_violation(step, physics_->limits());
+            break;
+          }
+        }
+        if (!violation) {
+          awaiting_receipt_.push_back(AwaitingReceipt{h.seq, digest->gs_counter,
+                                                      chains::message_hash(input.entry->message)});
+        }
+      } else if (const auto* batch = std::get_if<protocol::NonceBatch>(input.message)) {
+        const std::size_t room = protocol::kMaxNoncesPerTicket -
+                                 std::min(pending_nonces_.size(), protocol::kMaxNoncesPerTicket);
+        const std::size_t take = std::min(room, batch->nonces.size());
+        pending_nonces_.insert(pending_nonces_.end(), batch->nonces.begin(),
+                               batch->nonces.begin() + static_cast<std::ptrdiff_t>(take));
+      }
+    }
+  }
+  if (digest != nullptr && observer_) {
+    observer_->on_digest(DigestRecord{h.seq, h.vs_time_ms, r.verdict, digest, steps});
+  }
+  if (observer_) observer_->on_received(r);
+  if (reason_for(r.verdict)) owed_.push_back(Owed{r, violation});
+}
+
+void SessionModel::judge_heartbeat(const protocol::Heartbeat& hb, ReceivedRecord& r) {
+  const std::uint64_t issued = receipts_;
+  if (hb.sw_hash != accept_.sw_hash) {
+    r.verdict = Verdict::kSwHashChanged;
+    r.why = "Heartbeat reports build " + to_hex(hb.sw_hash) + " but the session joined as " +
+            to_hex(accept_.sw_hash);
+    return;
+  }
+  if (hb.receipt_count > issued) {
+    r.verdict = Verdict::kReceiptTipMismatch;
+    r.why = "Heartbeat claims " + std::to_string(hb.receipt_count) +
+            " receipts but the VS had issued " + std::to_string(issued);
+  } else if (hb.receipt_count < last_receipt_count_seen_) {
+    r.verdict = Verdict::kReceiptTipMismatch;
+    r.why = "receipt_count went back from " + std::to_string(last_receipt_count_seen_) + " to " +
+            std::to_string(hb.receipt_count);
+  } else if (issued - hb.receipt_count < recent_tips_.size()) {
+    const Hash32& expected =
+        recent_tips_[recent_tips_.size() - 1 - static_cast<std::size_t>(issued - hb.receipt_count)];
+    if (expected != hb.receipt_tip) {
+      r.verdict = Verdict::kReceiptTipMismatch;
+      r.why = "receipt_tip " + short_hex(hb.receipt_tip) + " after " +
+              std::to_string(hb.receipt_count) + " receipts does not match the VS's " +
+              short_hex(expected);
+    }
+  }
+  if (r.verdict != Verdict::kAccepted) return;
+  last_heartbeat_seq_ = r.seq;
+  last_heartbeat_vs_ms_ = r.vs_time_ms;
+  last_receipt_count_seen_ = hb.receipt_count;
+  recent_heartbeats_.push_back(RecentHeartbeat{r.seq, hb.receipt_count, issued});
+  if (recent_heartbeats_.size() > kHeartbeatWindow) recent_heartbeats_.pop_front();
+}
+
+void SessionModel::on_receipt(const ModelInput& input, const protocol::ProtectedReceipt& receipt,
+                              FindingSink& sink) {
+  const auto& entry = *input.entry;
+  if (revoked_at_) {
+    Finding f = finding(entry, check::kAfterRevocation,
+                        "no ProtectedReceipt after the session's revocation at entry " +
+                            std::to_string(*revoked_at_),
+                        "receipt " + std::to_string(receipt.receipt_index) + " for the digest at " +
+                            std::to_string(receipt.digest_log_seq),
+                        "the VS finished a digest it had started before revoking (a race in the "
+                        "VS, not a forgery)");
+    f.severity = Severity::kWarning;
+    sink.add(std::move(f));
+  }
+  if (receipt.session_id != accept_.session_id) {
+    sink.add(finding(entry, check::kSession, "session_id " + std::to_string(accept_.session_id),
+                     "session_id " + std::to_string(receipt.session_id)));
+  }
+  const std::uint64_t index = receipts_ + 1;
+  if (receipt.receipt_index != index) {
+    sink.add(finding(entry, check::kReceipt, "receipt_index " + std::to_string(index),
+                     "receipt_index " + std::to_string(receipt.receipt_index)));
+  }
+  Hash32 digest_hash = receipt.digest_hash;
+  auto it = std::find_if(awaiting_receipt_.begin(), awaiting_receipt_.end(),
+                         [&](const AwaitingReceipt& a) { return a.seq == receipt.digest_log_seq; });
+  if (it != awaiting_receipt_.end()) {
+    for (auto skipped = awaiting_receipt_.begin(); skipped != it; ++skipped) {
+      Finding f =
+          finding(entry, check::kReceipt,
+                  "a receipt for the accepted digest at entry " + std::to_string(skipped->seq) +
+                      " before this one",
+                  "receipt for the digest at entry " + std::to_string(receipt.digest_log_seq),
+                  "receipts follow the digests in the order the VS accepted them");
+      f.seq = skipped->seq;
+      f.kind = raw(MessageKind::kTranscriptDigest);
+      sink.add(std::move(f));
+    }
+    if (receipt.gs_counter != it->gs_counter) {
+      sink.add(finding(entry, check::kReceipt,
+                       "gs_counter " + std::to_string(it->gs_counter) + " (of the digest at " +
+                           std::to_string(it->seq) + ")",
+                       "gs_counter " + std::to_string(receipt.gs_counter)));
+    }
+    if (receipt.digest_hash != it->digest_hash) {
+      sink.add(finding(entry, check::kReceipt,
+                       "digest_hash " + to_hex(it->digest_hash) + " (SHA-256 of the digest at " +
+                           std::to_string(it->seq) + ")",
+                       "digest_hash " + to_hex(receipt.digest_hash)));
+    }
+    digest_hash = it->digest_hash;
+    awaiting_receipt_.erase(awaiting_receipt_.begin(), std::next(it));
+  } else {
+    auto owed = std::find_if(owed_.begin(), owed_.end(),
+                             [&](const Owed& o) { return o.record.seq == receipt.digest_log_seq; });
+    if (owed != owed_.end()) {
+      sink.add(finding(entry, check::kReceipt,
+                       "no receipt for the digest at entry " + std::to_string(owed->record.seq) +
+                           ", which the VS had to refuse",
+                       "a receipt for it", owed->record.why));
+    } else {
+      sink.add(finding(entry, check::kReceipt,
+                       "digest_log_seq naming an accepted TranscriptDigest of session " +
+                           std::to_string(accept_.session_id) + " still waiting for its receipt",
+                       "digest_log_seq " + std::to_string(receipt.digest_log_seq)));
+    }
+  }
+  const Hash32 tip = chains::next_receipt_tip(accept_.session_id, index, tip_, digest_hash);
+  if (receipt.receipt_tip != tip) {
+    sink.add(finding(entry, check::kReceipt, "receipt_tip " + to_hex(tip),
+                     "receipt_tip " + to_hex(receipt.receipt_tip),
+                     "tip_n = SHA-256(\"gsvs/v1/receipt_tip\" 0x00 || session_id || n || "
+                     "tip_{n-1} || digest_hash), PROTOCOL.md §6.3"));
+  }
+  receipts_ = index;
+  tip_ = tip;
+  recent_tips_.push_back(tip);
+  if (recent_tips_.size() > kTipWindow) recent_tips_.pop_front();
+}
+
+void SessionModel::on_ticket(const ModelInput& input, const protocol::PlayTicket& ticket,
+                             FindingSink& sink) {
+  const auto& entry = *input.entry;
+  if (revoked_at_) {
+    Finding f = finding(
+        entry, check::kAfterRevocation,
+        "no PlayTicket after the session's revocation at entry " + std::to_string(*revoked_at_),
+        "ticket " + std::to_string(ticket.ticket_seq),
+        "the VS's ticket timer fired while the revocation was being written (a "
+        "race in the VS); the ticket extends the ripple bound");
+    f.severity = Severity::kWarning;
+    sink.add(std::move(f));
+  }
+  if (ticket.session_id != accept_.session_id) {
+    sink.add(finding(entry, check::kSession, "session_id " + std::to_string(accept_.session_id),
+                     "session_id " + std::to_string(ticket.session_id)));
+  }
+  const std::uint64_t seq = tickets_ + 1;
+  if (ticket.ticket_seq != seq) {
+    sink.add(finding(entry, check::kTicket, "ticket_seq " + std::to_string(seq),
+                     "ticket_seq " + std::to_string(ticket.ticket_seq)));
+  }
+  if (ticket.prev_ticket_hash != last_ticket_hash_) {
+    sink.add(finding(
+        entry, check::kTicket,
+        "prev_ticket_hash " + to_hex(last_ticket_hash_) +
+            (tickets_ == 0
+                 ? " (SHA-256 of the JoinAccept at entry " + std::to_string(accept_seq_) + ")"
+                 : " (SHA-256 of ticket " + std::to_string(tickets_) + " at entry " +
+                       std::to_string(last_ticket_seq_) + ")"),
+        "prev_ticket_hash " + to_hex(ticket.prev_ticket_hash)));
+  }
+  const std::uint64_t validity = accept_.ticket_validity_ms;
+  if (ticket.not_after_ms < ticket.issued_ms ||
+      ticket.not_after_ms - ticket.issued_ms != validity) {
+    sink.add(finding(entry, check::kTicket,
+                     "not_after_ms = issued_ms + " + std::to_string(validity) +
+                         " (ticket_validity_ms of the JoinAccept)",
+                     "issued_ms " + std::to_string(ticket.issued_ms) + ", not_after_ms " +
+                         std::to_string(ticket.not_after_ms)));
+  }
+  const std::size_t bound = ticket.nonce_count;
+  if (bound > pending_nonces_.size()) {
+    sink.add(finding(entry, check::kTicket,
+                     "at most " + std::to_string(pending_nonces_.size()) +
+                         " nonces (received in NonceBatches since the previous ticket)",
+                     "nonce_count " + std::to_string(bound)));
+  } else {
+    const Hash32 root =
+        client_binding::root(std::span<const Nonce32>(pending_nonces_.data(), bound));
+    if (root != ticket.client_binding) {
+      sink.add(finding(entry, check::kTicket,
+                       "client_binding " + to_hex(root) + " (Merkle root of the first " +
+                           std::to_string(bound) + " nonces received since the previous ticket)",
+                       "client_binding " + to_hex(ticket.client_binding)));
+    }
+  }
+  pending_nonces_.erase(pending_nonces_.begin(),
+                        pending_nonces_.begin() +
+                            static_cast<std::ptrdiff_t>(std::min(bound, pending_nonces_.size())));
+  tickets_ = seq;
+  last_ticket_seq_ = entry.header.seq;
+  last_ticket_hash_ = chains::message_hash(entry.message);
+}
+
+std::optional<EntryBrief> SessionModel::brief(std::uint64_t seq, const EntryLookup& lookup) const {
+  if (seq == accept_seq_) {
+    return EntryBrief{seq, raw(MessageKind::kJoinAccept), chains::Direction::kIssued,
+                      accept_.session_id, accept_vs_ms_};
+  }
+  for (const auto& o : owed_) {
+    if (o.record.seq == seq) {
+      return EntryBrief{seq, o.record.kind, chains::Direction::kReceived, accept_.session_id,
+                        o.record.vs_time_ms};
+    }
+  }
+  if (last_heartbeat_seq_ && *last_heartbeat_seq_ == seq) {
+    return EntryBrief{seq, raw(MessageKind::kHeartbeat), chains::Direction::kReceived,
+                      accept_.session_id, last_heartbeat_vs_ms_};
+  }
+  if (lookup) return lookup(seq);
+  return std::nullopt;
+}
+
+void SessionModel::on_revocation(const ModelInput& input, const protocol::Revocation& rv,
+                                 FindingSink& sink, const EntryLookup& lookup) {
+  const auto& entry = *input.entry;
+  const std::uint64_t seq = entry.header.seq;
+  if (revoked_at_) {
+    Finding f = finding(
+        entry, check::kRevocation,
+        "one revocation per session (the first is at entry " + std::to_string(*revoked_at_) + ")",
+        "another, reason " + revocation_reason_label(rv.reason));
+    f.severity = Severity::kWarning;
+    sink.add(std::move(f));
+    return;
+  }
+  revoked_at_ = seq;
+  RevocationAssessment a;
+  a.seq = seq;
+  const std::string reason = revocation_reason_label(rv.reason);
+
+  // Every evidence position must exist before the revocation, in this session, of a fitting kind.
+  for (const auto e : rv.evidence) {
+    if (e >= seq) {
+      sink.add(finding(entry, check::kEvidence, "evidence positions before the revocation",
+                       "evidence position " + std::to_string(e)));
+      continue;
+    }
+    auto b = brief(e, lookup);
+    if (!b) {
+      sink.add(finding(entry, check::kEvidence,
+                       "an entry at evidence position " + std::to_string(e),
+                       "no such entry in the log"));
+      continue;
+    }
+    if (b->session_id != accept_.session_id) {
+      sink.add(finding(entry, check::kEvidence,
+                       "evidence from session " + std::to_string(accept_.session_id),
+                       kind_label(b->kind) + " at " + std::to_string(e) + " of session " +
+                           std::to_string(b->session_id)));
+    } else if (known_revocation_reason(rv.reason) && !evidence_kind_fits(rv.reason, *b)) {
+      sink.add(finding(entry, check::kEvidence,
+                       std::string(evidence_kinds_text(rv.reason)) + " as evidence of " + reason,
+                       kind_label(b->kind) + " at " + std::to_string(e)));
+    }
+  }
+
+  std::vector<const Owed*> cited;
+  for (const auto& o : owed_) {
+    if (contains(rv.evidence, o.record.seq)) cited.push_back(&o);
+  }
+  if (!known_revocation_reason(rv.reason)) {
+    a.support = Support::kUnsupported;
+    a.explanation = "the reason code " + std::to_string(rv.reason) + " is not defined";
+  } else if (is_gs_fault(rv.reason)) {
+    if (!cited.empty()) {
+      const Owed& o = *cited.front();
+      a.cited = o.record;
+      a.step = o.step;
+      const auto expected = reason_for(o.record.verdict);
+      if (expected && static_cast<std::uint16_t>(*expected) != rv.reason) {
+        a.support = Support::kUnsupported;
+        a.explanation =
+            "the message at entry " + std::to_string(o.record.seq) + " is at fault, but for " +
+            revocation_reason_label(static_cast<std::uint16_t>(*expected)) + ": " + o.record.why;
+        sink.add(finding(entry, check::kRevocation,
+                         "reason " +
+                             revocation_reason_label(static_cast<std::uint16_t>(*expected)) +
+                             " for the message at entry " + std::to_string(o.record.seq),
+                         "reason " + reason, o.record.why));
+      } else {
+        a.support = Support::kSupported;
+        a.explanation = o.record.why;
+        if (o.step && !contains(rv.evidence, o.step->from_log_seq)) {
+          sink.add(finding(
+              entry, check::kEvidence,
+              "the digest the step starts from, at entry " + std::to_string(o.step->from_log_seq),
+              "evidence " + positions(rv.evidence)));
+        }
+      }
+    } else {
+      // Nothing the model refused is cited. A receipt_tip_mismatch may still rest on the
+      // receipt lag, which depends on the VS's max_receipt_lag: not in the log.
+      const RecentHeartbeat* lagging = nullptr;
+      if (rv.reason == static_cast<std::uint16_t>(RevocationReason::kReceiptTipMismatch)) {
+        for (const auto& hb : recent_heartbeats_) {
+          if (contains(rv.evidence, hb.seq) && hb.receipt_count < hb.receipts_issued) lagging = &hb;
+        }
+      }
+      if (lagging != nullptr) {
+        a.support = Support::kUnconfirmable;
+        a.explanation = "the Heartbeat at entry " + std::to_string(lagging->seq) +
+                        " acknowledges " + std::to_string(lagging->receipt_count) + " of the " +
+                        std::to_string(lagging->receipts_issued) +
+                        " receipts issued; whether that lags more than the VS's max_receipt_lag "
+                        "allows depends on VS configuration the log does not hold";
+        Finding f = finding(entry, check::kEvidence, "a receipt_tip or receipt_count fault",
+                            "a lag of " +
+                                std::to_string(lagging->receipts_issued - lagging->receipt_count) +
+                                " receipts",
+                            a.explanation);
+        f.severity = Severity::kWarning;
+        sink.add(std::move(f));
+      } else {
+        a.support = Support::kUnsupported;
+        a.explanation = "none of the evidence " + positions(rv.evidence) +
+                        " is a message the recomputation finds at fault for " + reason;
+        sink.add(finding(entry, check::kEvidence,
+                         "evidence showing a " + reason + " fault (a message the VS had to refuse)",
+                         "evidence " + positions(rv.evidence) + ", none of them at fault",
+                         "the VS revoked the session without the cause it states"));
+      }
+    }
+  } else if (rv.reason == static_cast<std::uint16_t>(RevocationReason::kMissedHeartbeats)) {
+    const std::uint64_t last = last_heartbeat_seq_.value_or(accept_seq_);
+    const std::uint64_t last_ms = last_heartbeat_seq_ ? last_heartbeat_vs_ms_ : accept_vs_ms_;
+    a.last_valid_heartbeat_seq = last;
+    a.last_valid_heartbeat_vs_ms = last_ms;
+    const std::uint64_t now = entry.header.vs_time_ms;
+    const std::uint64_t gap = now > last_ms ? now - last_ms : 0;
+    a.explanation = "no valid heartbeat for " + std::to_string(gap) + " ms, from the " +
+                    (last_heartbeat_seq_ ? "Heartbeat" : "JoinAccept") + " at entry " +
+                    std::to_string(last) + " to the revocation; heartbeat_timeout_ms is " +
+                    std::to_string(accept_.heartbeat_timeout_ms);
+    if (contains(rv.evidence, last)) {
+      a.support = Support::kSupported;
+      if (gap < accept_.heartbeat_timeout_ms) {
+        Finding f = finding(entry, check::kRevocation,
+                            "at least heartbeat_timeout_ms (" +
+                                std::to_string(accept_.heartbeat_timeout_ms) +
+                                " ms) of silence by the VS clock",
+                            std::to_string(gap) + " ms",
+                            "the VS times heartbeats on its monotonic clock; its wall clock "
+                            "(vs_time_ms) may have been adjusted");
+        f.severity = Severity::kWarning;
+        sink.add(std::move(f));
+      }
+    } else if (gap < kRaceWindowMs) {
+      a.support = Support::kSupported;
+      Finding f =
+          finding(entry, check::kRevocation,
+                  "evidence naming the last valid Heartbeat, at entry " + std::to_string(last),
+                  "evidence " + positions(rv.evidence),
+                  "that Heartbeat was logged " + std::to_string(gap) +
+                      " ms before the revocation, while the VS was already revoking");
+      f.severity = Severity::kWarning;
+      sink.add(std::move(f));
+    } else {
+      a.support = Support::kUnsupported;
+      sink.add(finding(entry, check::kEvidence,
+                       "evidence naming the last valid Heartbeat, at entry " + std::to_string(last),
+                       "evidence " + positions(rv.evidence),
+                       "a valid heartbeat came " + std::to_string(gap) +
+                           " ms before the revocation: the session was not silent"));
+    }
+  } else {
+    a.support = Support::kNotAGsFault;
+    a.explanation = rv.reason == static_cast<std::uint16_t>(RevocationReason::kOperator)
+                        ? "an operator revoked the session: " + rv.detail
+                        : "the VS stopped or restarted while the session was live; nothing is "
+                          "held against the GS";
+  }
+
+  // Every refusal the VS owed before this point must be what this revocation cites.
+  for (const auto& o : owed_) {
+    if (contains(rv.evidence, o.record.seq)) continue;
+    Finding f = finding(
+        entry, check::kReaction,
+        "a revocation citing this entry (" +
+            revocation_reason_label(static_cast<std::uint16_t>(*reason_for(o.record.verdict))) +
+            ")",
+        "the VS went on; the session's revocation at entry " + std::to_string(seq) + " (" + reason +
+            ") cites " + positions(rv.evidence),
+        o.record.why);
+    f.seq = o.record.seq;
+    f.kind = o.record.kind;
+    sink.add(std::move(f));
+  }
+  owed_.clear();
+  physics_.reset();
+  pending_nonces_.clear();
+  pending_nonces_.shrink_to_fit();
+  recent_heartbeats_.clear();
+  if (observer_) observer_->on_revocation(rv, a);
+}
+
+void SessionModel::finish(FindingSink& sink) {
+  for (const auto& o : owed_) {
+    Finding f;
+    f.seq = o.record.seq;
+    f.kind = o.record.kind;
+    f.session_id = accept_.session_id;
+    f.check = std::string(check::kReaction);
+    f.expected =
+        "a revocation citing this entry (" +
+        revocation_reason_label(static_cast<std::uint16_t>(*reason_for(o.record.verdict))) + ")";
+    f.found = "none: the log ends without revoking the session";
+    f.detail = o.record.why;
+    sink.add(std::move(f));
+  }
+  owed_.clear();
+  for (const auto& a : awaiting_receipt_) {
+    Finding f;
+    f.seq = a.seq;
+    f.kind = raw(MessageKind::kTranscriptDigest);
+    f.session_id = accept_.session_id;
+    f.severity = Severity::kWarning;
+    f.check = std::string(check::kReceipt);
+    f.expected = "a ProtectedReceipt for this accepted digest";
+    f.found = "none in the log";
+    f.detail = "the VS may have stopped before issuing it, or the log's tail is missing";
+    sink.add(std::move(f));
+  }
+  awaiting_receipt_.clear();
+}
+
+}  // namespace gsvs::audit

@@ -1,0 +1,192 @@
+// A model of what the VS must do in one session (docs/PROTOCOL.md §8.5 to §8.7), fed the
+// session's log entries in order after its JoinAccept. It judges every received message as the
+// VS had to (decode, session id, signature, gs_counter, then sw_hash and receipt_tip for a
+// Heartbeat, the physics rule for a TranscriptDigest), replays the physics with
+// vsd::PhysicsChecker under the JoinAccept's limits, and checks what the VS issued against that:
+// receipts (index, digest, tip), tickets (chain, window, client_binding) and the revocation
+// (reason and evidence). Problems go to a FindingSink; an Observer sees every verdict.
+//
+// A received message the VS had to refuse is not itself a problem: the VS logs what it refuses.
+// It is one when the VS did not react as the protocol requires: no revocation of the session
+// that cites it (the VS "accepted" it).
+//
+// Used by `verify` (one model per live session, fed by the streaming verifier with signatures
+// checked in parallel) and by `timeline`/`explain` (one session, see replay.h).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "audit-cli/findings.h"
+#include "protocol/bytes.h"
+#include "protocol/messages.h"
+#include "storage/log.h"
+#include "vsd/physics.h"
+
+namespace gsvs::audit {
+
+enum class SigState : std::uint8_t {
+  kValid,
+  kInvalid,
+  kUnchecked,  // no key to check it with (VS key unknown), or the bytes do not decode
+};
+
+// What the VS had to conclude about a received message.
+enum class Verdict : std::uint8_t {
+  kAccepted,
+  kMalformed,           // does not decode, or is not session traffic  -> malformed_message
+  kSessionMismatch,     // names another session                        -> session_mismatch
+  kBadSignature,        // does not verify under the session key         -> bad_signature
+  kCounterRegression,   // gs_counter not above the last accepted        -> counter_regression
+  kSwHashChanged,       // Heartbeat with another build hash             -> sw_hash_changed
+  kReceiptTipMismatch,  // Heartbeat receipt_count/receipt_tip wrong     -> receipt_tip_mismatch
+  kSpeedViolation,      // digest whose step crosses the excess limit    -> speed_violation
+  kAfterRevocation,     // arrived after the session's revocation: not acted upon
+};
+std::string_view verdict_name(Verdict verdict);
+// The revocation reason a bad verdict calls for (nullopt for kAccepted and kAfterRevocation).
+std::optional<protocol::RevocationReason> reason_for(Verdict verdict);
+
+// One entry as the model sees it.
+struct ModelInput {
+  const storage::Entry* entry = nullptr;
+  const protocol::AnyMessage* message = nullptr;  // nullptr when the bytes do not decode
+  std::string_view decode_error;                  // why, when message is nullptr
+  std::span<const SigState> signatures;           // one per signature of the kind
+};
+
+// Where an entry is and what it is, for evidence that the model did not see itself.
+struct EntryBrief {
+  std::uint64_t seq = 0;
+  std::uint8_t kind = 0;
+  chains::Direction direction = chains::Direction::kReceived;
+  protocol::SessionId session_id = 0;
+  std::uint64_t vs_time_ms = 0;
+};
+using EntryLookup = std::function<std::optional<EntryBrief>(std::uint64_t seq)>;
+
+struct ReceivedRecord {
+  std::uint64_t seq = 0;
+  std::uint8_t kind = 0;
+  std::uint64_t vs_time_ms = 0;
+  Verdict verdict = Verdict::kAccepted;
+  std::optional<std::uint64_t> gs_counter;
+  std::uint64_t last_accepted_counter = 0;  // before this message
+  SigState signature = SigState::kUnchecked;
+  std::string why;  // for a bad verdict, the rule and the numbers
+};
+
+struct DigestRecord {
+  std::uint64_t seq = 0;
+  std::uint64_t vs_time_ms = 0;
+  Verdict verdict = Verdict::kAccepted;
+  const protocol::TranscriptDigest* digest = nullptr;  // valid during the callback
+  std::vector<vsd::MovementStep> steps;                // empty unless the digest was accepted
+};
+
+// How far the log supports a revocation's verdict.
+enum class Support {
+  kSupported,      // the recomputation finds the fault the revocation names, at its evidence
+  kUnsupported,    // it does not: the VS revoked without the cause it states
+  kUnconfirmable,  // the rule depends on VS configuration the log does not hold
+  kNotAGsFault,    // operator or vs_shutdown: no fault of the GS is claimed
+};
+std::string_view support_name(Support support);
+
+struct RevocationAssessment {
+  std::uint64_t seq = 0;
+  Support support = Support::kUnsupported;
+  std::string explanation;                // plain words, with the recomputed numbers
+  std::optional<vsd::MovementStep> step;  // speed_violation: the recomputed step
+  std::optional<ReceivedRecord> cited;    // the message at fault, when there is one
+  std::optional<std::uint64_t> last_valid_heartbeat_seq;  // missed_heartbeats
+  std::uint64_t last_valid_heartbeat_vs_ms = 0;
+};
+
+class SessionModel {
+ public:
+  class Observer {
+   public:
+    virtual ~Observer() = default;
+    virtual void on_received(const ReceivedRecord& /*record*/) {}
+    virtual void on_digest(const DigestRecord& /*record*/) {}
+    virtual void on_revocation(const protocol::Revocation& /*revocation*/,
+                               const RevocationAssessment& /*assessment*/) {}
+  };
+
+  // `accept_hash`: SHA-256 of the stored JoinAccept bytes (ticket 1 anchors there).
+  SessionModel(std::uint64_t accept_seq, std::uint64_t accept_vs_ms,
+               const protocol::JoinAccept& accept, const Hash32& accept_hash);
+
+  void set_observer(Observer* observer) { observer_ = observer; }
+
+  // One entry with this session's id, after the JoinAccept, in log order. The caller has
+  // already checked the entry's own chain, kind, direction and (for VS-issued kinds) signature.
+  // `lookup` resolves evidence positions the model has not seen (other sessions, the past).
+  void add(const ModelInput& input, FindingSink& sink, const EntryLookup& lookup);
+  // The log ended: every refusal the VS still owed becomes a finding.
+  void finish(FindingSink& sink);
+
+  [[nodiscard]] protocol::SessionId session_id() const { return accept_.session_id; }
+  [[nodiscard]] const protocol::JoinAccept& accept() const { return accept_; }
+  [[nodiscard]] bool revoked() const { return revoked_at_.has_value(); }
+  [[nodiscard]] std::optional<std::uint64_t> revoked_at() const { return revoked_at_; }
+
+ private:
+  struct Owed {  // a refusal the VS owes: a revocation citing `record.seq`
+    ReceivedRecord record;
+    std::optional<vsd::MovementStep> step;  // for a speed violation
+  };
+  struct RecentHeartbeat {  // an accepted Heartbeat and how far behind its receipt_count was
+    std::uint64_t seq = 0;
+    std::uint64_t receipt_count = 0;
+    std::uint64_t receipts_issued = 0;
+  };
+  struct AwaitingReceipt {
+    std::uint64_t seq = 0;
+    std::uint64_t gs_counter = 0;
+    Hash32 digest_hash;
+  };
+
+  void on_received(const ModelInput& input, FindingSink& sink);
+  void judge_heartbeat(const protocol::Heartbeat& hb, ReceivedRecord& record);
+  void on_receipt(const ModelInput& input, const protocol::ProtectedReceipt& receipt,
+                  FindingSink& sink);
+  void on_ticket(const ModelInput& input, const protocol::PlayTicket& ticket, FindingSink& sink);
+  void on_revocation(const ModelInput& input, const protocol::Revocation& revocation,
+                     FindingSink& sink, const EntryLookup& lookup);
+  void after_revocation(const ModelInput& input, FindingSink& sink);
+  std::optional<EntryBrief> brief(std::uint64_t seq, const EntryLookup& lookup) const;
+  Finding finding(const storage::Entry& entry, std::string_view check, std::string expected,
+                  std::string found, std::string detail = {}) const;
+
+  std::uint64_t accept_seq_;
+  std::uint64_t accept_vs_ms_;
+  protocol::JoinAccept accept_;
+  Observer* observer_ = nullptr;
+
+  // What the VS knows about the session, as the log rebuilds it.
+  std::uint64_t last_counter_ = 0;
+  std::optional<std::uint64_t> last_heartbeat_seq_;  // last fully valid Heartbeat
+  std::uint64_t last_heartbeat_vs_ms_ = 0;
+  std::uint64_t last_receipt_count_seen_ = 0;
+  std::deque<RecentHeartbeat> recent_heartbeats_;
+  std::optional<vsd::PhysicsChecker> physics_;  // released at the revocation
+  std::deque<AwaitingReceipt> awaiting_receipt_;
+  std::uint64_t receipts_ = 0;
+  Hash32 tip_;                      // tip after `receipts_` receipts (as the VS computed it)
+  std::deque<Hash32> recent_tips_;  // tips after receipts_-k .. receipts_ (bounded window)
+  std::uint64_t tickets_ = 0;
+  std::uint64_t last_ticket_seq_ = 0;    // log position of the last ticket
+  Hash32 last_ticket_hash_;              // hash of the JoinAccept, then of the last ticket
+  std::vector<Nonce32> pending_nonces_;  // accepted since the last ticket, in log order
+  std::vector<Owed> owed_;
+  std::optional<std::uint64_t> revoked_at_;
+};
+
+}  // namespace gsvs::audit

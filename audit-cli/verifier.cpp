@@ -1,0 +1,1042 @@
+#include "audit-cli/verifier.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "audit-cli/kind_names.h"
+#include "audit-cli/scan.h"
+#include "audit-cli/session_model.h"
+#include "protocol/chains.h"
+#include "protocol/keyfile.h"
+#include "protocol/merkle.h"
+
+namespace gsvs::audit {
+
+using protocol::MessageKind;
+
+namespace {
+
+constexpr std::uint8_t raw(MessageKind kind) { return static_cast<std::uint8_t>(kind); }
+
+bool known_kind(std::uint8_t kind) { return kind >= 1 && kind <= protocol::kMaxMessageKind; }
+
+// Kinds the VS signs itself (PROTOCOL.md §3.3).
+bool vs_signed(std::uint8_t kind) {
+  switch (static_cast<MessageKind>(kind)) {
+    case MessageKind::kJoinAccept:
+    case MessageKind::kJoinReject:
+    case MessageKind::kProtectedReceipt:
+    case MessageKind::kPlayTicket:
+    case MessageKind::kCheckpoint:
+    case MessageKind::kRevocation:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Kinds the VS writes as issued (direction 2); everything else it can only have received.
+bool issued_kind(std::uint8_t kind) {
+  return vs_signed(kind) || kind == raw(MessageKind::kVsChallenge);
+}
+
+bool session_kind(std::uint8_t kind) {
+  return kind == raw(MessageKind::kHeartbeat) || kind == raw(MessageKind::kTranscriptDigest) ||
+         kind == raw(MessageKind::kNonceBatch);
+}
+
+std::string direction_label(chains::Direction direction) {
+  switch (direction) {
+    case chains::Direction::kReceived:
+      return "received (1)";
+    case chains::Direction::kIssued:
+      return "issued (2)";
+  }
+  return "invalid (" + std::to_string(static_cast<unsigned>(direction)) + ")";
+}
+
+// ---- One row on its way through the pipeline --------------------------------------------------
+
+struct Item {
+  storage::Entry entry;
+  bool readable = true;
+  std::optional<protocol::AnyMessage> message;
+  std::string decode_error;
+  std::array<SigState, 2> sigs{SigState::kUnchecked, SigState::kUnchecked};
+  std::uint8_t sig_count = 0;
+  std::vector<Finding> early;  // chain and column findings, emitted in order with the row
+};
+
+struct Job {
+  std::uint32_t item = 0;
+  std::uint8_t index = 0;
+  crypto::PublicKey key;
+};
+
+struct Batch {
+  std::vector<Item> items;
+  std::vector<Job> jobs;
+  std::vector<std::uint8_t> valid;  // per job, written by exactly one worker
+  std::size_t next = 0;             // next job to hand out (under the pool's lock)
+  std::atomic<std::size_t> done{0};
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool finished = false;
+};
+
+// Signature workers. A batch's jobs are handed out in chunks under one lock; the worker that
+// completes the last chunk marks the batch finished (notifying under the batch's lock, so the
+// owner cannot free it in between).
+class VerifyPool {
+ public:
+  explicit VerifyPool(unsigned threads) {
+    for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
+  }
+  ~VerifyPool() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& worker : workers_) worker.join();
+  }
+  VerifyPool(const VerifyPool&) = delete;
+  VerifyPool& operator=(const VerifyPool&) = delete;
+
+  void start(Batch& batch) {
+    batch.valid.assign(batch.jobs.size(), 0);
+    if (batch.jobs.empty()) {
+      batch.finished = true;
+      return;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back(&batch);
+    }
+    cv_.notify_all();
+  }
+  static void wait(Batch& batch) {
+    std::unique_lock lock(batch.mutex);
+    batch.cv.wait(lock, [&] { return batch.finished; });
+  }
+
+ private:
+  static constexpr std::size_t kChunk = 32;
+
+  void run() {
+    for (;;) {
+      Batch* batch = nullptr;
+      std::size_t begin = 0;
+      std::size_t end = 0;
+      {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        batch = queue_.front();
+        begin = batch->next;
+        end = std::min(begin + kChunk, batch->jobs.size());
+        batch->next = end;
+        if (end == batch->jobs.size()) queue_.pop_front();
+      }
+      for (std::size_t i = begin; i < end; ++i) {
+        const Job& job = batch->jobs[i];
+        const Item& item = batch->items[job.item];
+        batch->valid[i] =
+            verify_stored_signature(item.entry.header.kind, item.entry.message, job.index, job.key)
+                ? 1
+                : 0;
+      }
+      const std::size_t count = end - begin;
+      if (batch->done.fetch_add(count) + count == batch->jobs.size()) {
+        std::lock_guard lock(batch->mutex);
+        batch->finished = true;
+        batch->cv.notify_all();
+      }
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Batch*> queue_;
+  bool stop_ = false;
+  std::vector<std::thread> workers_;
+};
+
+// ---- The verifier ---------------------------------------------------------------------------
+
+struct PendingJoin {
+  std::uint64_t seq = 0;
+  protocol::SessionId session_column = 0;
+  std::optional<protocol::JoinRequest> request;
+  std::string decode_error;
+  std::array<SigState, 2> sigs{SigState::kUnchecked, SigState::kUnchecked};
+};
+
+class Verifier {
+ public:
+  Verifier(const storage::Log& log, const storage::Log& lookup_log, KindNameReader* kind_names,
+           const VerifyOptions& options, VerifyResult& result, FindingSink& sink)
+      : log_(log),
+        lookup_log_(lookup_log),
+        kind_names_(kind_names),
+        options_(options),
+        result_(result),
+        sink_(sink) {}
+
+  Status run();
+
+ private:
+  // Read stage (verifying thread, ahead of the workers): chain, columns, decode, jobs.
+  void read(const storage::Entry& entry);
+  void unreadable(std::uint64_t seq, const std::string& reason);
+  void check_chain(Item& item, const Hash32& recomputed);
+  void check_columns(Item& item);
+  void plan_signatures(Item& item, std::uint32_t index, Batch& batch);
+  void check_checkpoint_position(Item& item, const Hash32& root_before);
+  // Semantic stage (verifying thread, after the batch's signatures are in).
+  void judge(Item& item);
+  void on_join_request(Item& item);
+  void on_join_accept(Item& item, const protocol::JoinAccept& accept);
+  void on_join_reject(Item& item, const protocol::JoinReject& reject);
+  void on_revocation(Item& item, const protocol::Revocation& revocation);
+  void to_session(Item& item);
+  void finish();
+
+  void dispatch();
+  void complete_oldest();
+  Finding finding(const Item& item, std::string_view check, std::string expected, std::string found,
+                  std::string detail = {}) const;
+  std::optional<EntryBrief> lookup(std::uint64_t seq) const;
+
+  const storage::Log& log_;
+  const storage::Log& lookup_log_;
+  KindNameReader* kind_names_;
+  const VerifyOptions& options_;
+  VerifyResult& result_;
+  FindingSink& sink_;
+  std::unique_ptr<VerifyPool> pool_;
+  std::unique_ptr<Batch> filling_;
+  std::deque<std::unique_ptr<Batch>> in_flight_;
+  std::uint64_t total_ = 0;
+
+  // Read-stage state.
+  std::uint64_t next_seq_ = 0;
+  std::optional<Hash32> prev_stored_;  // stored entry_hash of the row before (if readable)
+  bool after_gap_ = false;
+  merkle::Accumulator recomputed_tree_;
+  std::map<protocol::SessionId, crypto::PublicKey> session_keys_;  // from JoinAccepts read
+
+  // Semantic-stage state.
+  std::map<protocol::SessionId, std::unique_ptr<SessionModel>> sessions_;
+  std::map<protocol::PublicKey, protocol::SessionId> live_identities_;
+  std::multimap<Hash32, PendingJoin> pending_joins_;
+  protocol::SessionId max_session_id_ = 0;
+  std::uint64_t last_revocation_seq_ = 0;
+  std::uint64_t vs_signatures_valid_ = 0;
+  std::uint64_t vs_signatures_invalid_ = 0;
+};
+
+Finding Verifier::finding(const Item& item, std::string_view check, std::string expected,
+                          std::string found, std::string detail) const {
+  Finding f;
+  f.seq = item.entry.header.seq;
+  f.kind = static_cast<std::uint8_t>(item.entry.header.kind);
+  f.session_id = item.entry.header.session_id;
+  f.check = std::string(check);
+  f.expected = std::move(expected);
+  f.found = std::move(found);
+  f.detail = std::move(detail);
+  return f;
+}
+
+std::optional<EntryBrief> Verifier::lookup(std::uint64_t seq) const {
+  auto entry = lookup_log_.get(seq);
+  if (!entry) return std::nullopt;
+  const auto& h = entry->header;
+  return EntryBrief{h.seq, static_cast<std::uint8_t>(h.kind), h.direction, h.session_id,
+                    h.vs_time_ms};
+}
+
+Status Verifier::run() {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  result_.stats.threads = options_.threads == 0 ? cores : options_.threads;
+  pool_ = std::make_unique<VerifyPool>(result_.stats.threads);
+  total_ = log_.size();
+  filling_ = std::make_unique<Batch>();
+  filling_->items.reserve(options_.batch_entries);
+  Status scanned = scan_all(
+      log_, 0,
+      [this](const storage::Entry& entry) {
+        read(entry);
+        return true;
+      },
+      [this](std::uint64_t seq, const std::string& reason) { unreadable(seq, reason); });
+  if (!scanned) {
+    // Drain what is in flight before reporting the store unreadable.
+    while (!in_flight_.empty()) complete_oldest();
+    return scanned;
+  }
+  if (!filling_->items.empty()) dispatch();
+  while (!in_flight_.empty()) complete_oldest();
+  finish();
+  return Status::success();
+}
+
+void Verifier::dispatch() {
+  pool_->start(*filling_);
+  in_flight_.push_back(std::move(filling_));
+  if (in_flight_.size() > 1) complete_oldest();
+  filling_ = std::make_unique<Batch>();
+  filling_->items.reserve(options_.batch_entries);
+}
+
+void Verifier::complete_oldest() {
+  std::unique_ptr<Batch> batch = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  VerifyPool::wait(*batch);
+  for (std::size_t j = 0; j < batch->jobs.size(); ++j) {
+    const Job& job = batch->jobs[j];
+    batch->items[job.item].sigs[job.index] =
+        batch->valid[j] ? SigState::kValid : SigState::kInvalid;
+  }
+  result_.stats.signatures_checked += batch->jobs.size();
+  for (auto& item : batch->items) judge(item);
+  if (options_.progress) options_.progress(result_.stats.entries, total_);
+}
+
+// ---- Read stage ---------------------------------------------------------------------------------
+
+void Verifier::unreadable(std::uint64_t seq, const std::string& reason) {
+  Item item;
+  item.readable = false;
+  item.entry.header.seq = seq;
+  if (seq > next_seq_) {
+    Finding gap = finding(item, check::kSeqGap, "entry " + std::to_string(next_seq_),
+                          "the next row is entry " + std::to_string(seq),
+                          "rows deleted (or renumbered) here");
+    gap.seq = next_seq_;
+    gap.last_seq = seq - 1;
+    gap.count = seq - next_seq_;
+    gap.kind.reset();
+    item.early.push_back(std::move(gap));
+  }
+  Finding f = finding(item, check::kRowUnreadable,
+                      "a row with integer, blob and 32-byte hash "
+                      "columns as docs/STORE.md §2 defines",
+                      reason, "the row cannot be checked; its neighbours' links are not either");
+  f.kind.reset();
+  item.early.push_back(std::move(f));
+  ++result_.stats.entries;
+  next_seq_ = seq + 1;
+  prev_stored_.reset();
+  recomputed_tree_.append(Hash32{});  // keeps positions aligned; roots after it will differ
+  filling_->items.push_back(std::move(item));
+  if (filling_->items.size() >= options_.batch_entries) dispatch();
+}
+
+void Verifier::read(const storage::Entry& entry) {
+  ++result_.stats.entries;
+  filling_->items.emplace_back();
+  Item& item = filling_->items.back();
+  item.entry = entry;
+  const auto& h = item.entry.header;
+  const Hash32 recomputed = chains::log_entry_hash(h, item.entry.message);
+  check_chain(item, recomputed);
+  check_columns(item);
+
+  auto decoded = protocol::decode_any(item.entry.message);
+  if (decoded) {
+    item.message = std::move(decoded).value();
+  } else {
+    item.decode_error = decoded.error();
+  }
+  const std::uint8_t kind = static_cast<std::uint8_t>(h.kind);
+  if (item.message) {
+    const auto actual = static_cast<std::uint8_t>(protocol::peek_kind(item.entry.message).value());
+    if (actual != kind) {
+      item.early.push_back(finding(item, check::kKind, "kind " + kind_label(kind),
+                                   "a message of kind " + kind_label(actual)));
+      item.message.reset();
+      item.decode_error = "the message is a " + kind_label(actual);
+    }
+  }
+  if (!item.message && issued_kind(kind)) {
+    item.early.push_back(finding(item, check::kDecode, "a well-formed " + kind_label(kind),
+                                 "bytes that do not decode: " + item.decode_error,
+                                 "the VS only logs what it encoded itself"));
+  }
+  if (item.message && kind == raw(MessageKind::kJoinAccept)) {
+    const auto& accept = std::get<protocol::JoinAccept>(*item.message);
+    session_keys_.try_emplace(accept.session_id, accept.session_key);
+  }
+  if (item.message && kind == raw(MessageKind::kCheckpoint)) {
+    check_checkpoint_position(item, recomputed_tree_.root());
+  }
+  if (options_.checkpoint && recomputed_tree_.size() == options_.checkpoint->message.log_size) {
+    result_.external_checkpoint_matched =
+        recomputed_tree_.root() == options_.checkpoint->message.root;
+  }
+  plan_signatures(item, static_cast<std::uint32_t>(filling_->items.size() - 1), *filling_);
+  recomputed_tree_.append(recomputed);
+  result_.stats.head_hash = item.entry.entry_hash;
+  if (filling_->items.size() >= options_.batch_entries) dispatch();
+}
+
+void Verifier::check_chain(Item& item, const Hash32& recomputed) {
+  const auto& h = item.entry.header;
+  if (h.seq > next_seq_) {
+    Finding gap = finding(item, check::kSeqGap, "entry " + std::to_string(next_seq_),
+                          "the next row is entry " + std::to_string(h.seq),
+                          std::to_string(h.seq - next_seq_) +
+                              " entries missing: rows deleted here, or a row's seq edited");
+    gap.seq = next_seq_;
+    gap.last_seq = h.seq - 1;
+    gap.count = h.seq - next_seq_;
+    gap.kind.reset();
+    gap.session_id = 0;
+    item.early.push_back(std::move(gap));
+    after_gap_ = true;
+  }
+  next_seq_ = h.seq + 1;
+
+  if (recomputed != item.entry.entry_hash) {
+    // A row renumbered by an insertion or deletion before it still hashes as its old position.
+    std::optional<std::int64_t> shift;
+    for (const std::int64_t delta : {-1, 1, -2, 2, -3, 3}) {
+      const auto old_seq = static_cast<std::int64_t>(h.seq) + delta;
+      if (old_seq < 0) continue;
+      chains::LogEntryHeader moved = h;
+      moved.seq = static_cast<std::uint64_t>(old_seq);
+      if (chains::log_entry_hash(moved, item.entry.message) == item.entry.entry_hash) {
+        shift = -delta;
+        break;
+      }
+    }
+    if (shift) {
+      item.early.push_back(finding(
+          item, check::kRenumbered, "rows at the positions they were hashed at",
+          "a row hashed at position " + std::to_string(static_cast<std::int64_t>(h.seq) - *shift) +
+              " (renumbered by " + (*shift > 0 ? "+" : "") + std::to_string(*shift) + ")",
+          *shift > 0 ? "an entry was inserted before these rows"
+                     : "an entry was deleted before "
+                       "these rows"));
+    } else {
+      item.early.push_back(finding(item, check::kEntryHash, "entry_hash " + to_hex(recomputed),
+                                   "entry_hash " + to_hex(item.entry.entry_hash),
+                                   "the row's columns (seq, kind, direction, session_id, "
+                                   "vs_time_ms, prev_hash, message) were edited"));
+    }
+  }
+  if (h.seq == 0) {
+    if (!h.prev_entry_hash.is_zero()) {
+      item.early.push_back(finding(item, check::kPrevHash, "prev_hash of 32 zero bytes",
+                                   "prev_hash " + to_hex(h.prev_entry_hash)));
+    }
+  } else if (prev_stored_ && !after_gap_ && h.prev_entry_hash != *prev_stored_) {
+    item.early.push_back(finding(item, check::kPrevHash,
+                                 "prev_hash " + to_hex(*prev_stored_) + " (entry_hash of entry " +
+                                     std::to_string(h.seq - 1) + ")",
+                                 "prev_hash " + to_hex(h.prev_entry_hash),
+                                 "a row edited, removed, inserted or reordered here"));
+  }
+  after_gap_ = false;
+  prev_stored_ = item.entry.entry_hash;
+}
+
+void Verifier::check_columns(Item& item) {
+  const auto& h = item.entry.header;
+  const auto kind = static_cast<std::uint8_t>(h.kind);
+  if (!known_kind(kind)) {
+    item.early.push_back(finding(item, check::kKind, "kind 1..17", "kind " + std::to_string(kind)));
+  }
+  if (h.direction != chains::Direction::kReceived && h.direction != chains::Direction::kIssued) {
+    item.early.push_back(
+        finding(item, check::kDirection, "direction 1 or 2", direction_label(h.direction)));
+  } else if (known_kind(kind)) {
+    const auto expected =
+        issued_kind(kind) ? chains::Direction::kIssued : chains::Direction::kReceived;
+    if (h.direction != expected) {
+      item.early.push_back(
+          finding(item, check::kDirection,
+                  "direction " + direction_label(expected) + " for a " + kind_label(kind),
+                  "direction " + direction_label(h.direction)));
+    }
+  }
+  if (kind_names_ != nullptr) {
+    auto name = kind_names_->at(h.seq);
+    const std::string expected = known_kind(kind) ? kind_label(kind) : std::string();
+    if (!name || (known_kind(kind) && *name != expected)) {
+      item.early.push_back(finding(
+          item, check::kKindName, "kind_name '" + expected + "'",
+          name ? "kind_name '" + *name + "'" : "no text kind_name",
+          "kind_name is not covered by the entry hash, but it is what a reader of the store sees"));
+    }
+  }
+}
+
+void Verifier::check_checkpoint_position(Item& item, const Hash32& root_before) {
+  const auto& cp = std::get<protocol::Checkpoint>(*item.message);
+  const auto seq = item.entry.header.seq;
+  ++result_.stats.checkpoints;
+  if (cp.log_size != seq) {
+    item.early.push_back(finding(
+        item, check::kCheckpointSize, "log_size " + std::to_string(seq) + " (its own position)",
+        "log_size " + std::to_string(cp.log_size), "entries were inserted or deleted before it"));
+    return;
+  }
+  if (cp.root != root_before) {
+    item.early.push_back(finding(item, check::kCheckpointRoot,
+                                 "root over the recomputed entry hashes before it",
+                                 "a signed root that differs (" + short_hex(cp.root) + "... vs " +
+                                     short_hex(root_before) + "...)",
+                                 "an earlier entry differs from what the VS signed"));
+  }
+}
+
+void Verifier::plan_signatures(Item& item, std::uint32_t index, Batch& batch) {
+  if (!item.message) return;
+  const auto kind = static_cast<std::uint8_t>(item.entry.header.kind);
+  const auto tags = signature_tags(item.entry.header.kind);
+  item.sig_count = static_cast<std::uint8_t>(std::min<std::size_t>(tags.size(), 2));
+  auto job = [&](std::uint8_t sig, const crypto::PublicKey& key) {
+    batch.jobs.push_back(Job{index, sig, key});
+  };
+  if (vs_signed(kind)) {
+    if (result_.vs_key) {
+      job(0, result_.vs_key->key);
+    } else {
+      ++result_.stats.signatures_unchecked;
+    }
+  } else if (kind == raw(MessageKind::kJoinRequest)) {
+    const auto& request = std::get<protocol::JoinRequest>(*item.message);
+    job(0, request.gs_identity);
+    job(1, request.session_key);
+  } else if (session_kind(kind)) {
+    auto it = session_keys_.find(item.entry.header.session_id);
+    if (it != session_keys_.end()) {
+      job(0, it->second);
+    } else {
+      ++result_.stats.signatures_unchecked;
+    }
+  }
+}
+
+// ---- Semantic stage -----------------------------------------------------------------------------
+
+void Verifier::judge(Item& item) {
+  for (auto& f : item.early) sink_.add(std::move(f));
+  item.early.clear();
+  if (!item.readable) return;
+  const auto& h = item.entry.header;
+  const auto kind = static_cast<std::uint8_t>(h.kind);
+
+  if (vs_signed(kind) && item.message) {
+    if (item.sigs[0] == SigState::kValid) {
+      ++vs_signatures_valid_;
+    } else if (item.sigs[0] == SigState::kInvalid) {
+      ++vs_signatures_invalid_;
+      sink_.add(finding(item, check::kSignature,
+                        "a valid VS signature (key " + short_hex(result_.vs_key->key) + "...)",
+                        "a signature that does not verify",
+                        "the entry is not what the VS signed: forged or edited"));
+    }
+  }
+  switch (static_cast<MessageKind>(kind)) {
+    case MessageKind::kJoinRequest:
+      on_join_request(item);
+      return;
+    case MessageKind::kJoinAccept:
+      if (item.message) on_join_accept(item, std::get<protocol::JoinAccept>(*item.message));
+      return;
+    case MessageKind::kJoinReject:
+      ++result_.stats.rejected_joins;
+      if (h.session_id != 0) {
+        sink_.add(finding(item, check::kSession, "session_id 0 for a rejected join",
+                          "session_id " + std::to_string(h.session_id)));
+      }
+      if (item.message) on_join_reject(item, std::get<protocol::JoinReject>(*item.message));
+      return;
+    case MessageKind::kCheckpoint:
+      if (h.session_id != 0) {
+        sink_.add(finding(item, check::kSession, "session_id 0 for a Checkpoint",
+                          "session_id " + std::to_string(h.session_id)));
+      }
+      return;
+    case MessageKind::kVsChallenge:
+      return;
+    case MessageKind::kRevocation:
+      ++result_.stats.revocations;
+      if (item.message) on_revocation(item, std::get<protocol::Revocation>(*item.message));
+      return;
+    case MessageKind::kProtectedReceipt:
+      ++result_.stats.receipts;
+      break;
+    case MessageKind::kPlayTicket:
+      ++result_.stats.tickets;
+      break;
+    case MessageKind::kHeartbeat:
+      ++result_.stats.heartbeats;
+      break;
+    case MessageKind::kTranscriptDigest:
+      ++result_.stats.digests;
+      break;
+    default:
+      break;
+  }
+  to_session(item);
+}
+
+void Verifier::to_session(Item& item) {
+  const auto& h = item.entry.header;
+  if (!known_kind(static_cast<std::uint8_t>(h.kind))) return;  // reported with the columns
+  auto it = h.session_id == 0 ? sessions_.end() : sessions_.find(h.session_id);
+  if (it == sessions_.end()) {
+    sink_.add(finding(item, check::kSession, "the id of a session accepted earlier in the log",
+                      h.session_id == 0 ? "session_id 0"
+                                        : "session_id " + std::to_string(h.session_id) +
+                                              ", which no earlier JoinAccept created"));
+    return;
+  }
+  ModelInput input;
+  input.entry = &item.entry;
+  input.message = item.message ? &*item.message : nullptr;
+  input.decode_error = item.decode_error;
+  input.signatures = std::span<const SigState>(item.sigs.data(), item.sig_count);
+  it->second->add(input, sink_, [this](std::uint64_t seq) { return lookup(seq); });
+}
+
+void Verifier::on_join_request(Item& item) {
+  const auto& h = item.entry.header;
+  if (h.session_id != 0 && sessions_.contains(h.session_id)) {
+    // A JoinRequest on a joined session's connection is a frame the VS had to refuse.
+    to_session(item);
+    return;
+  }
+  PendingJoin join;
+  join.seq = h.seq;
+  join.session_column = h.session_id;
+  if (item.message) {
+    join.request = std::get<protocol::JoinRequest>(*item.message);
+    join.sigs = item.sigs;
+  } else {
+    join.decode_error = item.decode_error;
+  }
+  pending_joins_.emplace(chains::message_hash(item.entry.message), std::move(join));
+}
+
+void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept) {
+  const auto& h = item.entry.header;
+  const auto id = accept.session_id;
+  if (id != h.session_id) {
+    sink_.add(finding(item, check::kSession, "session_id column " + std::to_string(id),
+                      "session_id column " + std::to_string(h.session_id)));
+  }
+  if (sessions_.contains(id)) {
+    sink_.add(finding(item, check::kJoin, "a new session id",
+                      "session " + std::to_string(id) + ", accepted before"));
+    return;
+  }
+  if (id == 0 || id <= max_session_id_) {
+    sink_.add(finding(
+        item, check::kJoin,
+        "a session id above " + std::to_string(max_session_id_) + " (ids increase, never reused)",
+        "session " + std::to_string(id)));
+  }
+  max_session_id_ = std::max(max_session_id_, id);
+  auto range = pending_joins_.equal_range(accept.join_request_hash);
+  if (range.first == range.second) {
+    sink_.add(finding(item, check::kJoin, "join_request_hash of a JoinRequest logged before it",
+                      "join_request_hash " + to_hex(accept.join_request_hash) +
+                          ", which matches no unanswered JoinRequest"));
+  } else {
+    const PendingJoin& join = range.first->second;
+    const std::string at = " (JoinRequest at entry " + std::to_string(join.seq) + ")";
+    if (join.session_column != id) {
+      sink_.add(finding(item, check::kSession,
+                        "the accepted JoinRequest logged under session " + std::to_string(id),
+                        "session_id " + std::to_string(join.session_column) + at));
+    }
+    if (!join.request) {
+      sink_.add(finding(item, check::kJoin, "a JoinRequest that decodes",
+                        "the VS accepted one that does not: " + join.decode_error + at));
+    } else {
+      const auto& r = *join.request;
+      if (join.sigs[0] != SigState::kValid) {
+        sink_.add(
+            finding(item, check::kJoin,
+                    "identity signature valid under " + short_hex(r.gs_identity) + "...",
+                    "the VS accepted a JoinRequest whose identity signature does not verify" + at));
+      }
+      if (join.sigs[1] != SigState::kValid) {
+        sink_.add(finding(
+            item, check::kJoin,
+            "session-key signature valid under " + short_hex(r.session_key) + "...",
+            "the VS accepted a JoinRequest whose session-key signature does not verify" + at));
+      }
+      if (r.gs_identity != accept.gs_identity || r.session_key != accept.session_key ||
+          r.sw_hash != accept.sw_hash) {
+        sink_.add(finding(item, check::kJoin,
+                          "gs_identity, session_key and sw_hash copied from the JoinRequest" + at,
+                          "different values"));
+      }
+    }
+    pending_joins_.erase(range.first);
+  }
+  if (auto live = live_identities_.find(accept.gs_identity); live != live_identities_.end()) {
+    sink_.add(finding(item, check::kJoin,
+                      "no live session for identity " + short_hex(accept.gs_identity) +
+                          "... (one session per identity, PROTOCOL.md §8.10)",
+                      "session " + std::to_string(live->second) + " still live"));
+  }
+  live_identities_[accept.gs_identity] = id;
+  ++result_.stats.sessions;
+  sessions_.emplace(id, std::make_unique<SessionModel>(h.seq, h.vs_time_ms, accept,
+                                                       chains::message_hash(item.entry.message)));
+}
+
+void Verifier::on_join_reject(Item& item, const protocol::JoinReject& reject) {
+  auto range = pending_joins_.equal_range(reject.join_request_hash);
+  if (range.first == range.second) {
+    sink_.add(finding(item, check::kJoin, "join_request_hash of a JoinRequest logged before it",
+                      "join_request_hash " + to_hex(reject.join_request_hash) +
+                          ", which matches no unanswered JoinRequest"));
+    return;
+  }
+  const PendingJoin join = range.first->second;
+  pending_joins_.erase(range.first);
+  const std::string at = " (JoinRequest at entry " + std::to_string(join.seq) + ")";
+  if (join.session_column != 0) {
+    sink_.add(finding(item, check::kSession, "the rejected JoinRequest logged under session 0",
+                      "session_id " + std::to_string(join.session_column) + at));
+  }
+  using protocol::JoinRejectReason;
+  const auto reason = static_cast<JoinRejectReason>(reject.reason);
+  const std::string said = "reason " + join_reject_reason_label(reject.reason);
+  if (!join.request) {
+    if (reason != JoinRejectReason::kMalformed && reason != JoinRejectReason::kServerBusy) {
+      sink_.add(finding(item, check::kJoin, "reason malformed (1): the request does not decode",
+                        said + at, join.decode_error));
+    }
+    return;
+  }
+  if (reason == JoinRejectReason::kMalformed) {
+    sink_.add(finding(item, check::kJoin, "a reason other than malformed: the request decodes",
+                      said + at));
+  } else if (reason == JoinRejectReason::kBadIdentitySignature &&
+             join.sigs[0] == SigState::kValid) {
+    sink_.add(finding(item, check::kJoin, "an identity signature that does not verify",
+                      said + ", but it verifies" + at));
+  } else if (reason == JoinRejectReason::kBadSessionSignature && join.sigs[1] == SigState::kValid) {
+    sink_.add(finding(item, check::kJoin, "a session-key signature that does not verify",
+                      said + ", but it verifies" + at));
+  } else if (reason == JoinRejectReason::kIdentityBusy &&
+             !live_identities_.contains(join.request->gs_identity)) {
+    Finding f =
+        finding(item, check::kJoin,
+                "a live session for identity " + short_hex(join.request->gs_identity) + "...",
+                said + ", but the log shows none" + at,
+                "the VS frees an identity just after logging its revocation");
+    f.severity = Severity::kWarning;
+    sink_.add(std::move(f));
+  } else if (reject.reason < 1 || reject.reason > 9) {
+    sink_.add(finding(item, check::kJoin, "a defined JoinRejectReason", said + at));
+  }
+}
+
+void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation) {
+  const auto& h = item.entry.header;
+  if (revocation.session_id != h.session_id) {
+    sink_.add(finding(
+        item, check::kSession,
+        "session_id column " + std::to_string(revocation.session_id) + " (the session revoked)",
+        "session_id column " + std::to_string(h.session_id)));
+  }
+  if (revocation.revocation_seq <= last_revocation_seq_) {
+    sink_.add(finding(item, check::kRevocation,
+                      "revocation_seq above " + std::to_string(last_revocation_seq_) +
+                          " (strictly increasing across the log)",
+                      "revocation_seq " + std::to_string(revocation.revocation_seq)));
+  }
+  last_revocation_seq_ = std::max(last_revocation_seq_, revocation.revocation_seq);
+  if (!known_revocation_reason(revocation.reason)) {
+    sink_.add(finding(item, check::kRevocation, "a defined RevocationReason (1..10)",
+                      "reason " + std::to_string(revocation.reason)));
+  }
+  auto it = sessions_.find(revocation.session_id);
+  if (it == sessions_.end()) {
+    sink_.add(finding(item, check::kSession, "the id of a session accepted earlier in the log",
+                      "session " + std::to_string(revocation.session_id) +
+                          ", which no earlier JoinAccept created"));
+    return;
+  }
+  ModelInput input;
+  input.entry = &item.entry;
+  input.message = &*item.message;
+  input.signatures = std::span<const SigState>(item.sigs.data(), item.sig_count);
+  it->second->add(input, sink_, [this](std::uint64_t seq) { return lookup(seq); });
+  const auto& identity = it->second->accept().gs_identity;
+  if (auto live = live_identities_.find(identity);
+      live != live_identities_.end() && live->second == revocation.session_id) {
+    live_identities_.erase(live);
+  }
+}
+
+void Verifier::finish() {
+  for (const auto& [hash, join] : pending_joins_) {
+    Finding f;
+    f.seq = join.seq;
+    f.kind = raw(MessageKind::kJoinRequest);
+    f.session_id = join.session_column;
+    f.check = std::string(check::kReaction);
+    f.expected = "a JoinAccept or JoinReject carrying this request's hash";
+    f.found = "none";
+    f.detail = "the VS answers every JoinRequest it logs (PROTOCOL.md §8.3)";
+    sink_.add(std::move(f));
+  }
+  for (auto& [id, model] : sessions_) {
+    model->finish(sink_);
+    if (!model->revoked()) ++result_.stats.live_sessions;
+  }
+  result_.stats.merkle_root = recomputed_tree_.root();
+  if (vs_signatures_valid_ == 0 && vs_signatures_invalid_ > 0 && result_.vs_key) {
+    result_.warnings.push_back(
+        "the VS key " + to_hex(result_.vs_key->key) + " (" + result_.vs_key->origin +
+        ") verifies none of the store's VS signatures: is it this VS's key?");
+  }
+}
+
+// ---- Key discovery and the external checkpoint ----------------------------------------------
+
+struct FirstVsEntry {
+  std::uint64_t seq = 0;
+  MessageKind kind = MessageKind::kJoinAccept;
+  Bytes message;
+};
+
+std::optional<FirstVsEntry> first_vs_signed(const storage::Log& log) {
+  std::optional<FirstVsEntry> found;
+  Status status = scan_all(log, 0, [&](const storage::Entry& entry) {
+    const auto kind = static_cast<std::uint8_t>(entry.header.kind);
+    if (!vs_signed(kind) || !protocol::decode_any(entry.message)) return true;
+    found = FirstVsEntry{entry.header.seq, entry.header.kind, entry.message};
+    return false;
+  });
+  (void)status;
+  return found;
+}
+
+std::vector<std::filesystem::path> key_files_beside(const std::string& store) {
+  std::vector<std::filesystem::path> out;
+  std::error_code ec;
+  auto dir = std::filesystem::path(store).parent_path();
+  if (dir.empty()) dir = ".";
+  for (const auto& file : std::filesystem::directory_iterator(dir, ec)) {
+    if (file.path().extension() == ".pub" && file.is_regular_file(ec) &&
+        file.file_size(ec) <= 4096) {
+      out.push_back(file.path());
+    }
+    if (out.size() >= 64) break;
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void resolve_vs_key(const storage::Log& log, const std::string& path, const VerifyOptions& options,
+                    VerifyResult& result, FindingSink& sink) {
+  if (options.vs_key) {
+    result.vs_key = options.vs_key;
+    return;
+  }
+  auto first = first_vs_signed(log);
+  if (!first) return;  // nothing VS-signed to check
+  if (options.discover_vs_key) {
+    for (const auto& file : key_files_beside(path)) {
+      auto key = keyfile::read_public_key(file.string());
+      if (!key) continue;
+      if (verify_stored_signature(first->kind, first->message, 0, *key)) {
+        result.vs_key = KeySource{*key, "file " + file.string()};
+        result.vs_key_discovered = true;
+        result.warnings.push_back(
+            "VS public key NOT PINNED: using " + to_hex(*key) + " from " + file.string() +
+            " because it verifies the " + kind_label(first->kind) + " at entry " +
+            std::to_string(first->seq) +
+            ". Whoever could edit the store could also have replaced that file: pin the VS "
+            "operator's published key with --vs-pubkey.");
+        return;
+      }
+    }
+  }
+  result.warnings.push_back(
+      "VS signatures NOT CHECKED: no --vs-pubkey, and no public key file beside the store "
+      "verifies the " +
+      kind_label(first->kind) + " at entry " + std::to_string(first->seq) +
+      ". The store itself does not hold the VS key.");
+  Finding f;
+  f.seq = first->seq;
+  f.kind = static_cast<std::uint8_t>(first->kind);
+  f.check = std::string(check::kVsKey);
+  f.expected = "a VS public key to check VS-issued entries with (--vs-pubkey HEX|FILE)";
+  f.found = "none";
+  f.detail = "without it, receipts, tickets, checkpoints and revocations are unauthenticated";
+  sink.add(std::move(f));
+}
+
+std::string trim(std::string_view text) {
+  const auto begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string_view::npos) return {};
+  const auto end = text.find_last_not_of(" \t\r\n");
+  return std::string(text.substr(begin, end - begin + 1));
+}
+
+Result<Bytes> checkpoint_bytes_from_json(const nlohmann::json& doc) {
+  const nlohmann::json* object = &doc;
+  if (doc.is_object() && doc.contains("checkpoint") && doc["checkpoint"].is_object()) {
+    object = &doc["checkpoint"];
+  }
+  if (!object->is_object()) return Error{"JSON is not an object"};
+  for (const char* key : {"message_hex", "hex", "bytes_hex", "message"}) {
+    if (object->contains(key) && (*object)[key].is_string()) {
+      auto bytes = from_hex((*object)[key].get<std::string>());
+      if (!bytes) return Error{std::string("\"") + key + "\" is not hex"};
+      return *bytes;
+    }
+  }
+  const auto& o = *object;
+  if (o.contains("log_size") && o["log_size"].is_number_unsigned() && o.contains("root") &&
+      o["root"].is_string() && o.contains("vs_time_ms") && o["vs_time_ms"].is_number_unsigned() &&
+      o.contains("signature") && o["signature"].is_string()) {
+    protocol::Checkpoint cp;
+    cp.log_size = o["log_size"].get<std::uint64_t>();
+    cp.vs_time_ms = o["vs_time_ms"].get<std::uint64_t>();
+    auto root = fixed_from_hex<32>(o["root"].get<std::string>());
+    auto signature = fixed_from_hex<64>(o["signature"].get<std::string>());
+    if (!root || !signature) return Error{"\"root\" or \"signature\" is not hex of the right size"};
+    cp.root = *root;
+    cp.signatures[0] = *signature;
+    return protocol::encode(cp);
+  }
+  return Error{
+      "JSON has no checkpoint: expected \"message_hex\", or \"log_size\", \"root\", "
+      "\"vs_time_ms\" and \"signature\" (optionally under \"checkpoint\")"};
+}
+
+}  // namespace
+
+Result<ExternalCheckpoint> load_checkpoint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{"--checkpoint " + path + ": cannot read the file"};
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (content.size() > 1 << 20) return Error{"--checkpoint " + path + ": larger than 1 MiB"};
+  const std::string text = trim(content);
+  Bytes bytes;
+  std::string format;
+  if (!text.empty() && text.front() == '{') {
+    auto doc = nlohmann::json::parse(text, nullptr, false);
+    if (doc.is_discarded()) return Error{"--checkpoint " + path + ": not valid JSON"};
+    auto extracted = checkpoint_bytes_from_json(doc);
+    if (!extracted) return Error{"--checkpoint " + path + ": " + extracted.error()};
+    bytes = std::move(extracted).value();
+    format = "JSON";
+  } else {
+    std::string hex;
+    for (const char c : text) {
+      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') hex.push_back(c);
+    }
+    if (auto decoded = from_hex(hex); decoded && !hex.empty()) {
+      bytes = std::move(*decoded);
+      format = "hex";
+    } else {
+      bytes.assign(content.begin(), content.end());
+      format = "raw bytes";
+    }
+  }
+  auto cp = protocol::decode<protocol::Checkpoint>(bytes);
+  if (!cp) {
+    return Error{"--checkpoint " + path + ": not a Checkpoint message (read as " + format +
+                 "): " + cp.error()};
+  }
+  return ExternalCheckpoint{*cp, bytes, path + " (" + format + ")"};
+}
+
+Result<VerifyResult> verify_store(const std::string& path, const VerifyOptions& options,
+                                  FindingSink& sink) {
+  const auto started = std::chrono::steady_clock::now();
+  auto log = open_store(path);
+  if (!log) return Error{log.error()};
+  auto lookup_log = open_store(path);
+  if (!lookup_log) return Error{lookup_log.error()};
+  auto kind_names = KindNameReader::open(path);
+  if (!kind_names) return Error{kind_names.error()};
+
+  VerifyResult result;
+  result.store = path;
+  result.external_checkpoint = options.checkpoint;
+  resolve_vs_key(**log, path, options, result, sink);
+
+  if (options.checkpoint) {
+    const auto& ext = *options.checkpoint;
+    Finding f;
+    f.seq = ext.message.log_size;
+    f.kind = raw(MessageKind::kCheckpoint);
+    f.check = std::string(check::kExternalCheckpoint);
+    if (!result.vs_key) {
+      f.severity = Severity::kWarning;
+      f.expected = "a VS signature on the checkpoint from " + ext.origin;
+      f.found = "not checked: no VS key";
+      sink.add(std::move(f));
+    } else if (!verify_stored_signature(MessageKind::kCheckpoint, ext.bytes, 0,
+                                        result.vs_key->key)) {
+      f.expected = "a valid VS signature on the checkpoint from " + ext.origin;
+      f.found = "a signature that does not verify";
+      f.detail = "this checkpoint proves nothing about the store";
+      sink.add(std::move(f));
+    }
+  }
+
+  Verifier verifier(**log, **lookup_log, kind_names->get(), options, result, sink);
+  Status ran = verifier.run();
+  if (!ran) return Error{ran.error()};
+
+  if (options.checkpoint) {
+    const auto& ext = options.checkpoint->message;
+    Finding f;
+    f.seq = ext.log_size;
+    f.kind = raw(MessageKind::kCheckpoint);
+    f.check = std::string(check::kTruncated);
+    if (result.stats.entries < ext.log_size) {
+      f.last_seq = ext.log_size - 1;
+      f.seq = result.stats.entries;
+      f.expected = "at least " + std::to_string(ext.log_size) +
+                   " entries (signed checkpoint from " + options.checkpoint->origin + ")";
+      f.found = std::to_string(result.stats.entries) + " entries";
+      f.detail = "the log's tail was cut: entries " + std::to_string(result.stats.entries) + ".." +
+                 std::to_string(ext.log_size - 1) + " are gone";
+      sink.add(std::move(f));
+    } else if (!result.external_checkpoint_matched) {
+      f.check = std::string(check::kExternalCheckpoint);
+      f.expected = "root " + to_hex(ext.root) + " over the first " + std::to_string(ext.log_size) +
+                   " entries (signed checkpoint from " + options.checkpoint->origin + ")";
+      f.found = "a different root over the recomputed entry hashes";
+      f.detail = "the store is not the log the VS signed: entries before " +
+                 std::to_string(ext.log_size) + " were rewritten";
+      sink.add(std::move(f));
+    }
+  }
+  result.stats.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+}  // namespace gsvs::audit
