@@ -1,0 +1,131 @@
+#include "gsd/config.h"
+
+#include <CLI/CLI.hpp>
+#include <set>
+
+#include "net/framed_connection.h"
+#include "protocol/keyfile.h"
+
+namespace gsvs::gsd {
+
+void add_config_options(CLI::App& run, Config& c) {
+  // A misspelt key in the file must fail, not silently keep its default.
+  run.allow_config_extras(CLI::config_extras_mode::error);
+  run.add_option("--vs", c.vs, "HOST:PORT of the validation server (vsd's 'listen')")
+      ->capture_default_str();
+  run.add_option("--vs_public_key", c.vs_public_key,
+                 "HEX|FILE: the VS public key (printed by 'vsd keygen'); everything the VS signs "
+                 "is checked against it. Required");
+  run.add_option("--key", c.key,
+                 "This GS's identity secret key file (from 'gsd keygen', mode 0600); its public "
+                 "key must be in the VS's allowed_gs")
+      ->capture_default_str();
+  run.add_option("--listen", c.listen,
+                 "HOST:PORT clients connect to (port 0: any free port, named in the log)")
+      ->capture_default_str();
+  run.add_option("--store", c.store,
+                 "SQLite log of everything exchanged with the VS (created if absent; same schema "
+                 "as the VS store, docs/STORE.md)")
+      ->capture_default_str();
+  run.add_option("--tick_rate_hz", c.tick_rate_hz,
+                 "Simulation ticks per second; a player's first move may cover one tick")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  run.add_option("--max_players", c.max_players,
+                 "Client connections served at once; more are refused (closed)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  // Positions are i32 millimetres: 1,000 km (1e9 mm) still fits.
+  run.add_option("--world_width_m", c.world_width_m, "World size along x; positions are clamped")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 1000000.0));
+  run.add_option("--world_height_m", c.world_height_m, "World size along y")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 1000000.0));
+  run.add_option("--max_speed_m_s", c.max_speed_m_s,
+                 "Player speed limit applied to inputs (never above the limit the VS announces "
+                 "in its JoinAccept)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 100000.0));
+  run.add_option("--digest_interval_ms", c.digest_interval_ms,
+                 "Send the VS a signed TranscriptDigest (every player's position) this often")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 600000));
+  run.add_option("--input_grace_ms", c.input_grace_ms,
+                 "Inputs bound to the previous ticket are accepted this long after a new one")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 600000));
+  run.add_option("--handshake_timeout_ms", c.handshake_timeout_ms,
+                 "Connecting and joining the VS, and a client's ClientHello, must complete "
+                 "within this")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 600000));
+  run.add_option("--reconnect_backoff_min_ms", c.reconnect_backoff_min_ms,
+                 "First wait before joining the VS again after a failure or a session end")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 3600000));
+  run.add_option("--reconnect_backoff_max_ms", c.reconnect_backoff_max_ms,
+                 "The wait doubles after each failed attempt up to this")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 3600000));
+  run.add_option("--max_frame_bytes", c.max_frame_bytes, "Largest frame accepted from any peer")
+      ->capture_default_str()
+      ->check(CLI::Range(1024, 16777216));
+  run.add_option("--log_level", c.log_level, "trace, debug, info, warn or error")
+      ->capture_default_str();
+}
+
+namespace {
+
+// Like net::parse_host_port, but a listening port may be 0 (any free port).
+Result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& text) {
+  if (text.size() > 2 && text.ends_with(":0")) {
+    auto probe = net::parse_host_port(text.substr(0, text.size() - 1) + "1");
+    if (!probe) return probe;
+    return std::make_pair(probe->first, std::uint16_t{0});
+  }
+  return net::parse_host_port(text);
+}
+
+}  // namespace
+
+Status validate(Config& c) {
+  auto vs = net::parse_host_port(c.vs);
+  if (!vs) return Error{"config key 'vs': " + vs.error()};
+  c.vs_host = vs->first;
+  c.vs_port = vs->second;
+  auto listen = parse_listen(c.listen);
+  if (!listen) return Error{"config key 'listen': " + listen.error()};
+  c.listen_host = listen->first;
+  c.listen_port = listen->second;
+  if (c.vs_public_key.empty()) {
+    return Error{
+        "config key 'vs_public_key' is missing: give the VS public key (64 hex characters, "
+        "or the .pub file written by 'vsd keygen')"};
+  }
+  auto vs_key = keyfile::public_key_from_hex_or_file(c.vs_public_key);
+  if (!vs_key) return Error{"config key 'vs_public_key': " + vs_key.error()};
+  c.vs_key = *vs_key;
+  if (c.key.empty()) return Error{"config key 'key' is empty"};
+  if (c.store.empty()) return Error{"config key 'store' is empty"};
+  if (c.reconnect_backoff_max_ms < c.reconnect_backoff_min_ms) {
+    return Error{"config key 'reconnect_backoff_max_ms' (" +
+                 std::to_string(c.reconnect_backoff_max_ms) +
+                 ") must be at least 'reconnect_backoff_min_ms' (" +
+                 std::to_string(c.reconnect_backoff_min_ms) + ")"};
+  }
+  const std::uint32_t tick_ms = 1000 / c.tick_rate_hz;
+  if (c.digest_interval_ms < tick_ms) {
+    return Error{"config key 'digest_interval_ms' (" + std::to_string(c.digest_interval_ms) +
+                 ") must be at least one tick (" + std::to_string(tick_ms) +
+                 " ms at 'tick_rate_hz' = " + std::to_string(c.tick_rate_hz) + ")"};
+  }
+  static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error"};
+  if (!kLevels.contains(c.log_level)) {
+    return Error{"config key 'log_level' = '" + c.log_level +
+                 "': use trace, debug, info, warn or error"};
+  }
+  return {};
+}
+
+}  // namespace gsvs::gsd

@@ -1,0 +1,135 @@
+#include "gsd/vs_checks.h"
+
+#include "protocol/chains.h"
+
+namespace gsvs::gsd {
+
+using namespace protocol;  // NOLINT(google-build-using-namespace): this file speaks the protocol
+
+namespace {
+
+// At most this many digests wait for their receipts; the VS receipts each one in order, so more
+// means the VS stopped answering, and the oldest are forgotten.
+constexpr std::size_t kMaxUnreceipted = 4096;
+
+std::string short_hex(const Hash32& h) { return to_hex(h).substr(0, 16); }
+
+template <class M>
+Result<M> decode_signed(ByteView bytes, const crypto::PublicKey& vs_key) {
+  auto m = decode<M>(bytes);
+  if (!m) return Error{std::string(kind_name(M::kKind)) + " does not decode: " + m.error()};
+  if (!verify(*m, vs_key)) {
+    return Error{std::string(kind_name(M::kKind)) + " signature does not verify under the VS key"};
+  }
+  return m;
+}
+
+}  // namespace
+
+Result<JoinAccept> check_join_accept(ByteView bytes, const crypto::PublicKey& vs_key,
+                                     const JoinRequest& request, ByteView request_bytes) {
+  auto accept = decode_signed<JoinAccept>(bytes, vs_key);
+  if (!accept) return accept;
+  const JoinAccept& a = *accept;
+  if (a.gs_identity != request.gs_identity) return Error{"JoinAccept names another GS identity"};
+  if (a.session_key != request.session_key) return Error{"JoinAccept names another session key"};
+  if (a.sw_hash != request.sw_hash) return Error{"JoinAccept pins another sw_hash"};
+  if (a.join_request_hash != chains::message_hash(request_bytes)) {
+    return Error{"JoinAccept answers another JoinRequest (join_request_hash differs)"};
+  }
+  if (a.session_id == 0) return Error{"JoinAccept has session_id 0"};
+  if (a.heartbeat_interval_ms == 0 || a.ticket_period_ms == 0 || a.max_speed_mm_s == 0) {
+    return Error{"JoinAccept announces a zero heartbeat interval, ticket period or speed limit"};
+  }
+  return accept;
+}
+
+Result<JoinReject> check_join_reject(ByteView bytes, const crypto::PublicKey& vs_key) {
+  return decode_signed<JoinReject>(bytes, vs_key);
+}
+
+SessionChecks::SessionChecks(const crypto::PublicKey& vs_key, const JoinAccept& accept,
+                             ByteView join_accept_bytes)
+    : vs_key_(vs_key),
+      session_id_(accept.session_id),
+      last_ticket_hash_(chains::message_hash(join_accept_bytes)) {}
+
+Result<PlayTicket> SessionChecks::on_ticket(ByteView bytes) {
+  auto ticket = decode_signed<PlayTicket>(bytes, vs_key_);
+  if (!ticket) return ticket;
+  if (ticket->session_id != session_id_) {
+    return Error{"PlayTicket for session " + std::to_string(ticket->session_id)};
+  }
+  if (ticket->ticket_seq != last_ticket_seq_ + 1) {
+    return Error{"PlayTicket " + std::to_string(ticket->ticket_seq) + " follows ticket " +
+                 std::to_string(last_ticket_seq_)};
+  }
+  if (ticket->prev_ticket_hash != last_ticket_hash_) {
+    return Error{"PlayTicket " + std::to_string(ticket->ticket_seq) +
+                 " does not chain: prev_ticket_hash " + short_hex(ticket->prev_ticket_hash) +
+                 ", expected " + short_hex(last_ticket_hash_)};
+  }
+  last_ticket_seq_ = ticket->ticket_seq;
+  last_ticket_hash_ = chains::message_hash(bytes);
+  return ticket;
+}
+
+void SessionChecks::digest_sent(std::uint64_t gs_counter, const Hash32& digest_hash) {
+  unreceipted_[gs_counter] = digest_hash;
+  while (unreceipted_.size() > kMaxUnreceipted) unreceipted_.erase(unreceipted_.begin());
+}
+
+Result<ProtectedReceipt> SessionChecks::on_receipt(ByteView bytes) {
+  auto receipt = decode_signed<ProtectedReceipt>(bytes, vs_key_);
+  if (!receipt) return receipt;
+  const ProtectedReceipt& r = *receipt;
+  if (r.session_id != session_id_) {
+    return Error{"ProtectedReceipt for session " + std::to_string(r.session_id)};
+  }
+  auto sent = unreceipted_.find(r.gs_counter);
+  if (sent == unreceipted_.end()) {
+    return Error{"ProtectedReceipt names gs_counter " + std::to_string(r.gs_counter) +
+                 ", which is no digest awaiting a receipt"};
+  }
+  if (sent->second != r.digest_hash) {
+    return Error{"ProtectedReceipt for gs_counter " + std::to_string(r.gs_counter) +
+                 " has digest_hash " + short_hex(r.digest_hash) + ", the digest sent was " +
+                 short_hex(sent->second)};
+  }
+  if (r.receipt_index != receipt_count_ + 1) {
+    return Error{"ProtectedReceipt index " + std::to_string(r.receipt_index) + " follows receipt " +
+                 std::to_string(receipt_count_)};
+  }
+  const Hash32 tip =
+      chains::next_receipt_tip(session_id_, r.receipt_index, receipt_tip_, r.digest_hash);
+  if (tip != r.receipt_tip) {
+    return Error{"ProtectedReceipt " + std::to_string(r.receipt_index) + " carries receipt_tip " +
+                 short_hex(r.receipt_tip) + ", the chain gives " + short_hex(tip)};
+  }
+  receipt_count_ = r.receipt_index;
+  receipt_tip_ = tip;
+  unreceipted_.erase(unreceipted_.begin(), std::next(sent));
+  return receipt;
+}
+
+Result<Checkpoint> SessionChecks::on_checkpoint(ByteView bytes) {
+  auto checkpoint = decode_signed<Checkpoint>(bytes, vs_key_);
+  if (!checkpoint) return checkpoint;
+  if (checkpoint->log_size < checkpoint_size_) {
+    return Error{"Checkpoint log_size " + std::to_string(checkpoint->log_size) +
+                 " is below the previous checkpoint's " + std::to_string(checkpoint_size_)};
+  }
+  checkpoint_size_ = checkpoint->log_size;
+  return checkpoint;
+}
+
+Result<Revocation> SessionChecks::on_revocation(ByteView bytes) {
+  auto revocation = decode_signed<Revocation>(bytes, vs_key_);
+  if (!revocation) return revocation;
+  if (revocation->session_id != session_id_) {
+    return Error{"Revocation for session " + std::to_string(revocation->session_id)};
+  }
+  return revocation;
+}
+
+}  // namespace gsvs::gsd

@@ -1,0 +1,56 @@
+// The GS's checks on everything the VS sends (docs/PROTOCOL.md §8.8), and the session state they
+// keep: the ticket chain, the receipt count and tip, the latest checkpoint. Pure logic; every
+// check returns a Result whose error says what is wrong, and changes nothing when it fails.
+#pragma once
+
+#include <cstdint>
+#include <map>
+
+#include "protocol/messages.h"
+
+namespace gsvs::gsd {
+
+// Checks a JoinAccept against the JoinRequest this GS sent: VS signature, the identity,
+// session key and sw_hash echoed, join_request_hash = SHA-256 of the request bytes, and usable
+// timings (a zero interval would make a busy loop).
+Result<protocol::JoinAccept> check_join_accept(ByteView bytes, const crypto::PublicKey& vs_key,
+                                               const protocol::JoinRequest& request,
+                                               ByteView request_bytes);
+Result<protocol::JoinReject> check_join_reject(ByteView bytes, const crypto::PublicKey& vs_key);
+
+class SessionChecks {
+ public:
+  // `join_accept_bytes` anchors the ticket chain.
+  SessionChecks(const crypto::PublicKey& vs_key, const protocol::JoinAccept& accept,
+                ByteView join_accept_bytes);
+
+  // Signature, session, ticket_seq = previous + 1, prev_ticket_hash = hash of the previous ticket
+  // (of the JoinAccept for ticket 1). Advances the chain on success.
+  Result<protocol::PlayTicket> on_ticket(ByteView bytes);
+
+  // Remembers a digest this GS sent, so that its receipt can be matched.
+  void digest_sent(std::uint64_t gs_counter, const Hash32& digest_hash);
+  // Signature, session, a digest this GS sent with that hash, receipt_index = previous + 1,
+  // receipt_tip = the tip this GS computes. Advances the count and tip on success.
+  Result<protocol::ProtectedReceipt> on_receipt(ByteView bytes);
+  // Signature, log_size not below the previous checkpoint's.
+  Result<protocol::Checkpoint> on_checkpoint(ByteView bytes);
+  // Signature and session.
+  Result<protocol::Revocation> on_revocation(ByteView bytes);
+
+  [[nodiscard]] std::uint64_t receipt_count() const { return receipt_count_; }
+  [[nodiscard]] const Hash32& receipt_tip() const { return receipt_tip_; }
+  [[nodiscard]] std::uint64_t last_ticket_seq() const { return last_ticket_seq_; }
+
+ private:
+  crypto::PublicKey vs_key_;
+  protocol::SessionId session_id_;
+  std::uint64_t last_ticket_seq_ = 0;
+  Hash32 last_ticket_hash_;
+  std::uint64_t receipt_count_ = 0;
+  Hash32 receipt_tip_;
+  std::map<std::uint64_t, Hash32> unreceipted_;  // gs_counter -> digest hash
+  std::uint64_t checkpoint_size_ = 0;
+};
+
+}  // namespace gsvs::gsd

@@ -1,0 +1,62 @@
+// The authoritative game state of one match: a 2-D world in millimetres where each accepted input
+// requests a displacement and the GS decides how far the player really goes. Pure logic, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+
+#include "protocol/crypto.h"
+
+namespace gsvs::gsd {
+
+struct WorldLimits {
+  std::int32_t width_mm = 100'000;   // x in [0, width_mm]
+  std::int32_t height_mm = 100'000;  // y in [0, height_mm]
+  double max_speed_mm_s = 7000.0;
+  // The most time one move may be credited with, and the credit of a player's first move. It
+  // bounds the distance between two digests by max_speed * (digest interval + max_step_ms), so
+  // the daemon keeps it within the VS's tolerance: a player idle for a minute must not cover a
+  // minute's distance in one input, which the VS would see as a teleport between two digests.
+  std::uint64_t max_step_ms = 50;
+};
+
+struct Position {
+  std::int32_t x_mm = 0;
+  std::int32_t y_mm = 0;
+  friend bool operator==(const Position&, const Position&) = default;
+};
+
+class World {
+ public:
+  explicit World(WorldLimits limits);
+
+  // Places a player not seen before at the spawn point (the centre); a known player keeps its
+  // position (a reconnecting client continues where it was). Returns true if it is new.
+  bool add_player(const crypto::PublicKey& player);
+  [[nodiscard]] std::optional<Position> position(const crypto::PublicKey& player) const;
+
+  // Applies a requested displacement at `now_ms` (the match clock): its length is capped at
+  // max_speed * min(now - the player's last applied move, max_step_ms) (the first move: one
+  // max_step_ms), scaled by `credit_factor` (1 for an honest server), then the result is clamped
+  // to the world. Returns the new position. The player must have been added.
+  Position move(const crypto::PublicKey& player, std::int32_t dx_mm, std::int32_t dy_mm,
+                std::uint64_t now_ms, double credit_factor = 1.0);
+
+  // Moves the player by exactly (dx, dy), clamped: for the rogue program's cheats only.
+  Position displace(const crypto::PublicKey& player, std::int64_t dx_mm, std::int64_t dy_mm);
+
+  [[nodiscard]] const WorldLimits& limits() const { return limits_; }
+
+ private:
+  struct Player {
+    Position at;
+    std::optional<std::uint64_t> last_move_ms;
+  };
+  [[nodiscard]] Position clamp(std::int64_t x, std::int64_t y) const;
+
+  WorldLimits limits_;
+  std::map<crypto::PublicKey, Player> players_;
+};
+
+}  // namespace gsvs::gsd

@@ -1,0 +1,99 @@
+#include "gsd/config.h"
+
+#include <gtest/gtest.h>
+
+#include <CLI/CLI.hpp>
+
+#include "protocol/keyfile.h"
+#include "tests/support/process.h"
+
+namespace gsvs::gsd {
+namespace {
+
+const std::string kVsKey(64, 'a');
+
+// Parses a config file the way `gsd run --config` does, then validates it.
+Status load(const std::string& text, Config& config) {
+  testing::TempDir dir;
+  testing::write_text(dir.file("gsd.toml"), text);
+  CLI::App app;
+  app.set_config("--config");
+  add_config_options(app, config);
+  try {
+    app.parse(std::vector<std::string>{dir.file("gsd.toml"), "--config"});
+  } catch (const CLI::ParseError& e) {
+    return Error{e.what()};
+  }
+  return validate(config);
+}
+
+TEST(GsdConfig, ReadsEveryKey) {
+  Config c;
+  Status s = load("vs = \"10.0.0.1:7700\"\nvs_public_key = \"" + kVsKey +
+                      "\"\nkey = \"id.key\"\nlisten = \"0.0.0.0:0\"\nstore = \"g.db\"\n"
+                      "tick_rate_hz = 30\nmax_players = 8\nworld_width_m = 250.5\n"
+                      "world_height_m = 40\nmax_speed_m_s = 5.5\ndigest_interval_ms = 250\n"
+                      "input_grace_ms = 300\nhandshake_timeout_ms = 1000\n"
+                      "reconnect_backoff_min_ms = 50\nreconnect_backoff_max_ms = 5000\n"
+                      "max_frame_bytes = 4096\nlog_level = \"debug\"\n",
+                  c);
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(c.vs_host, "10.0.0.1");
+  EXPECT_EQ(c.vs_port, 7700);
+  EXPECT_EQ(c.vs_key, *fixed_from_hex<32>(kVsKey));
+  EXPECT_EQ(c.listen_host, "0.0.0.0");
+  EXPECT_EQ(c.listen_port, 0);
+  EXPECT_EQ(c.tick_rate_hz, 30u);
+  EXPECT_EQ(c.max_players, 8u);
+  EXPECT_DOUBLE_EQ(c.world_width_m, 250.5);
+  EXPECT_DOUBLE_EQ(c.max_speed_m_s, 5.5);
+  EXPECT_EQ(c.digest_interval_ms, 250u);
+  EXPECT_EQ(c.reconnect_backoff_max_ms, 5000u);
+  EXPECT_EQ(c.log_level, "debug");
+}
+
+TEST(GsdConfig, VsPublicKeyMayBeAFile) {
+  testing::TempDir dir;
+  auto key = crypto::SecretKey::generate();
+  ASSERT_TRUE(keyfile::write_key_pair(dir.file("vs.key"), key).ok());
+  Config c;
+  Status s = load("vs_public_key = \"" + dir.file("vs.key.pub") + "\"\n", c);
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(c.vs_key, key.public_key());
+}
+
+TEST(GsdConfig, BadValuesNameTheKey) {
+  const std::string vs_key = "vs_public_key = \"" + kVsKey + "\"\n";
+  const std::pair<std::string, std::string> cases[] = {
+      {"", "vs_public_key"},
+      {"vs_public_key = \"nope\"\n", "vs_public_key"},
+      {vs_key + "vs = \"nowhere\"\n", "vs"},
+      {vs_key + "vs = \"host:0\"\n", "vs"},
+      {vs_key + "listen = \"127.0.0.1\"\n", "listen"},
+      {vs_key + "tick_rate_hz = 0\n", "tick_rate_hz"},
+      {vs_key + "max_players = 257\n", "max_players"},
+      {vs_key + "world_width_m = 0\n", "world_width_m"},
+      {vs_key + "world_height_m = 2000000\n", "world_height_m"},
+      {vs_key + "max_speed_m_s = -1\n", "max_speed_m_s"},
+      {vs_key + "digest_interval_ms = 5\n", "digest_interval_ms"},
+      {vs_key + "tick_rate_hz = 10\ndigest_interval_ms = 50\n", "digest_interval_ms"},
+      {vs_key + "input_grace_ms = 700000\n", "input_grace_ms"},
+      {vs_key + "handshake_timeout_ms = 1\n", "handshake_timeout_ms"},
+      {vs_key + "reconnect_backoff_min_ms = 5000\nreconnect_backoff_max_ms = 1000\n",
+       "reconnect_backoff_max_ms"},
+      {vs_key + "max_frame_bytes = 100\n", "max_frame_bytes"},
+      {vs_key + "log_level = \"loud\"\n", "log_level"},
+      {vs_key + "store = \"\"\n", "store"},
+      {vs_key + "key = \"\"\n", "key"},
+      {vs_key + "no_such_key = 1\n", "no_such_key"},
+  };
+  for (const auto& [text, key] : cases) {
+    Config c;
+    Status s = load(text, c);
+    ASSERT_FALSE(s.ok()) << text;
+    EXPECT_NE(s.error().find(key), std::string::npos) << text << " -> " << s.error();
+  }
+}
+
+}  // namespace
+}  // namespace gsvs::gsd

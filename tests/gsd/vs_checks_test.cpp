@@ -1,0 +1,158 @@
+#include "gsd/vs_checks.h"
+
+#include <gtest/gtest.h>
+
+#include "protocol/chains.h"
+#include "protocol/merkle.h"
+
+namespace gsvs::gsd {
+namespace {
+
+using namespace protocol;  // NOLINT(google-build-using-namespace)
+
+class VsChecks : public ::testing::Test {
+ protected:
+  VsChecks() {
+    request.gs_identity = identity.public_key();
+    request.session_key = session.public_key();
+    request.sw_hash = crypto::sha256(as_bytes("build"));
+    request.challenge = crypto::random_fixed<32>();
+    sign(request, identity, 0);
+    sign(request, session, 1);
+    request_bytes = encode(request);
+    accept.session_id = 3;
+    accept.gs_identity = request.gs_identity;
+    accept.session_key = request.session_key;
+    accept.sw_hash = request.sw_hash;
+    accept.join_request_hash = chains::message_hash(request_bytes);
+    accept.heartbeat_interval_ms = 100;
+    accept.heartbeat_timeout_ms = 800;
+    accept.ticket_period_ms = 200;
+    accept.ticket_validity_ms = 400;
+    accept.max_speed_mm_s = 7000;
+    accept_bytes = signed_bytes(accept);
+  }
+  template <class M>
+  Bytes signed_bytes(M m, const crypto::SecretKey* key = nullptr) {
+    sign(m, key ? *key : vs);
+    return encode(m);
+  }
+  Bytes ticket(std::uint64_t seq, const Hash32& prev, SessionId session_id = 3) {
+    PlayTicket t;
+    t.session_id = session_id;
+    t.ticket_seq = seq;
+    t.prev_ticket_hash = prev;
+    t.client_binding = client_binding::root({});
+    return signed_bytes(t);
+  }
+
+  crypto::SecretKey vs = crypto::SecretKey::generate();
+  crypto::SecretKey identity = crypto::SecretKey::generate();
+  crypto::SecretKey session = crypto::SecretKey::generate();
+  JoinRequest request;
+  Bytes request_bytes;
+  JoinAccept accept;
+  Bytes accept_bytes;
+};
+
+TEST_F(VsChecks, JoinAcceptMustAnswerThisRequestUnderTheVsKey) {
+  EXPECT_TRUE(check_join_accept(accept_bytes, vs.public_key(), request, request_bytes).ok());
+  auto refused = [&](const Bytes& bytes) {
+    return !check_join_accept(bytes, vs.public_key(), request, request_bytes).ok();
+  };
+  const auto forger = crypto::SecretKey::generate();
+  EXPECT_TRUE(refused(signed_bytes(accept, &forger)));
+  JoinAccept a = accept;
+  a.session_key = forger.public_key();
+  EXPECT_TRUE(refused(signed_bytes(a)));
+  a = accept;
+  a.gs_identity = forger.public_key();
+  EXPECT_TRUE(refused(signed_bytes(a)));
+  a = accept;
+  a.sw_hash = Hash32{};
+  EXPECT_TRUE(refused(signed_bytes(a)));
+  a = accept;
+  a.join_request_hash = Hash32{};
+  EXPECT_TRUE(refused(signed_bytes(a)));
+  a = accept;
+  a.heartbeat_interval_ms = 0;
+  EXPECT_TRUE(refused(signed_bytes(a)));
+  Bytes truncated = accept_bytes;
+  truncated.pop_back();
+  EXPECT_TRUE(refused(truncated));
+}
+
+TEST_F(VsChecks, TicketsMustChainFromTheJoinAccept) {
+  SessionChecks checks(vs.public_key(), accept, accept_bytes);
+  const Bytes t1 = ticket(1, chains::message_hash(accept_bytes));
+  EXPECT_FALSE(checks.on_ticket(ticket(2, chains::message_hash(accept_bytes))).ok());
+  EXPECT_FALSE(checks.on_ticket(ticket(1, Hash32{})).ok());
+  EXPECT_FALSE(checks.on_ticket(ticket(1, chains::message_hash(accept_bytes), 4)).ok());
+  ASSERT_TRUE(checks.on_ticket(t1).ok());
+  EXPECT_FALSE(checks.on_ticket(t1).ok());  // replayed
+  const Bytes t2 = ticket(2, chains::message_hash(t1));
+  Bytes forged = t2;
+  forged[20] ^= 1;
+  EXPECT_FALSE(checks.on_ticket(forged).ok());
+  EXPECT_TRUE(checks.on_ticket(t2).ok());
+  EXPECT_EQ(checks.last_ticket_seq(), 2u);
+}
+
+TEST_F(VsChecks, ReceiptsMustNameASentDigestAndExtendTheTip) {
+  SessionChecks checks(vs.public_key(), accept, accept_bytes);
+  const Hash32 d1 = crypto::sha256(as_bytes("digest 1"));
+  const Hash32 d2 = crypto::sha256(as_bytes("digest 2"));
+  checks.digest_sent(5, d1);
+  checks.digest_sent(8, d2);
+  auto receipt = [&](std::uint64_t counter, const Hash32& digest, std::uint64_t index,
+                     const Hash32& previous_tip) {
+    ProtectedReceipt r;
+    r.session_id = 3;
+    r.gs_counter = counter;
+    r.digest_hash = digest;
+    r.receipt_index = index;
+    r.receipt_tip = chains::next_receipt_tip(3, index, previous_tip, digest);
+    return r;
+  };
+  EXPECT_FALSE(checks.on_receipt(signed_bytes(receipt(6, d1, 1, Hash32{}))).ok());  // no digest 6
+  EXPECT_FALSE(checks.on_receipt(signed_bytes(receipt(5, d2, 1, Hash32{}))).ok());  // other hash
+  EXPECT_FALSE(checks.on_receipt(signed_bytes(receipt(5, d1, 2, Hash32{}))).ok());  // index
+  auto bad_tip = receipt(5, d1, 1, Hash32{});
+  bad_tip.receipt_tip = Hash32{};
+  EXPECT_FALSE(checks.on_receipt(signed_bytes(bad_tip)).ok());
+  const auto forger = crypto::SecretKey::generate();
+  EXPECT_FALSE(checks.on_receipt(signed_bytes(receipt(5, d1, 1, Hash32{}), &forger)).ok());
+  EXPECT_EQ(checks.receipt_count(), 0u);
+
+  auto r1 = receipt(5, d1, 1, Hash32{});
+  ASSERT_TRUE(checks.on_receipt(signed_bytes(r1)).ok());
+  EXPECT_EQ(checks.receipt_count(), 1u);
+  EXPECT_EQ(checks.receipt_tip(), r1.receipt_tip);
+  EXPECT_FALSE(checks.on_receipt(signed_bytes(r1)).ok());  // replayed
+  auto r2 = receipt(8, d2, 2, r1.receipt_tip);
+  ASSERT_TRUE(checks.on_receipt(signed_bytes(r2)).ok());
+  EXPECT_EQ(checks.receipt_tip(), r2.receipt_tip);
+}
+
+TEST_F(VsChecks, CheckpointsNeverShrinkAndRevocationsNameThisSession) {
+  SessionChecks checks(vs.public_key(), accept, accept_bytes);
+  Checkpoint cp;
+  cp.log_size = 10;
+  EXPECT_TRUE(checks.on_checkpoint(signed_bytes(cp)).ok());
+  cp.log_size = 9;
+  EXPECT_FALSE(checks.on_checkpoint(signed_bytes(cp)).ok());
+  cp.log_size = 10;
+  EXPECT_TRUE(checks.on_checkpoint(signed_bytes(cp)).ok());
+
+  Revocation r;
+  r.session_id = 3;
+  r.reason = static_cast<std::uint16_t>(RevocationReason::kOperator);
+  EXPECT_TRUE(checks.on_revocation(signed_bytes(r)).ok());
+  const auto forger = crypto::SecretKey::generate();
+  EXPECT_FALSE(checks.on_revocation(signed_bytes(r, &forger)).ok());
+  r.session_id = 4;
+  EXPECT_FALSE(checks.on_revocation(signed_bytes(r)).ok());
+}
+
+}  // namespace
+}  // namespace gsvs::gsd
