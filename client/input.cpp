@@ -6,8 +6,9 @@
 
 namespace gsvs::client {
 
-InputSigner::InputSigner(const crypto::SecretKey& key, protocol::SessionId session_id)
-    : key_(key), session_id_(session_id) {}
+InputSigner::InputSigner(const crypto::SecretKey& key, protocol::SessionId session_id,
+                         std::uint64_t last_seq)
+    : key_(key), session_id_(session_id), client_seq_(last_seq) {}
 
 Bytes InputSigner::sign(std::uint64_t ticket_seq, const Hash32& ticket_hash, std::int32_t move_x_mm,
                         std::int32_t move_y_mm, std::uint64_t client_time_ms) {

@@ -14,10 +14,14 @@ namespace gsvs::client {
 
 // Builds ClientInputs: signed with the client key, bound to a ticket (seq and SHA-256 of its
 // bytes), with a client_seq that strictly increases across every input this signer makes.
+// The GS remembers the last client_seq per key for the whole session, so a client that comes back
+// with the same key must continue above its previous run: the player starts from the wall clock
+// in microseconds (`last_seq`), which only a clock stepped back by hand could undercut.
 // The key is borrowed and must outlive the signer.
 class InputSigner {
  public:
-  InputSigner(const crypto::SecretKey& key, protocol::SessionId session_id);
+  InputSigner(const crypto::SecretKey& key, protocol::SessionId session_id,
+              std::uint64_t last_seq = 0);
 
   // The encoded, signed ClientInput; consumes the next client_seq.
   Bytes sign(std::uint64_t ticket_seq, const Hash32& ticket_hash, std::int32_t move_x_mm,

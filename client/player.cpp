@@ -158,7 +158,8 @@ asio::awaitable<void> Player::Impl::run() {
     finish(ExitCode::kHandshakeFailed, info.error());
     co_return;
   }
-  signer.emplace(key, info->session_id);
+  // client_seq continues above any earlier run with this key in this session.
+  signer.emplace(key, info->session_id, wall_clock_ms() * 1000);
   spdlog::info("{}: session {} of GS {} (build {}), tickets every {} ms valid {} ms", gs_text,
                info->session_id, to_hex(info->gs_identity).substr(0, 16),
                to_hex(info->sw_hash).substr(0, 16), info->ticket_period.count(),

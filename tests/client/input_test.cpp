@@ -31,6 +31,14 @@ TEST(InputSigner, SignsBindsAndNumbersEveryInput) {
   EXPECT_EQ(signer.last_client_seq(), 5u);
 }
 
+TEST(InputSigner, ContinuesAboveAnEarlierRun) {
+  auto key = crypto::SecretKey::generate();
+  InputSigner signer(key, 42, 1'000'000);
+  auto input = decode<ClientInput>(signer.sign(1, Hash32{}, 0, 0, 0));
+  ASSERT_TRUE(input.ok());
+  EXPECT_EQ(input->client_seq, 1'000'001u);
+}
+
 TEST(RandomWalk, WalksAtTheRequestedSpeed) {
   RandomWalk walk(5.0, false, 1);
   for (int i = 0; i < 100; ++i) {
