@@ -84,7 +84,9 @@ struct Match {
         started_ms(mono_ms()),
         heartbeat_timer(executor),
         digest_timer(executor),
-        nonce_timer(executor) {}
+        nonce_timer(executor) {
+    world.begin_window(started_ms);
+  }
 
   SessionId session_id;
   JoinAccept accept;
@@ -332,17 +334,17 @@ asio::awaitable<bool> Daemon::Impl::run_session() {
     co_return false;
   }
 
-  // The speed cap never exceeds the limit the VS judges by, and one move's time credit stays
-  // within the VS's tolerance over a digest interval (see WorldLimits::max_step_ms).
+  // The speed cap never exceeds the limit the VS judges by, and the distance between two
+  // digests stays within the VS's tolerance: half of it is the slack a move may draw from
+  // before the current digest window (see WorldLimits::slack_ms).
   WorldLimits world;
   world.width_mm = static_cast<std::int32_t>(std::llround(config.world_width_m * 1000.0));
   world.height_mm = static_cast<std::int32_t>(std::llround(config.world_height_m * 1000.0));
   world.max_speed_mm_s =
       std::min(config.max_speed_m_s * 1000.0, static_cast<double>(accept->max_speed_mm_s));
-  const std::uint64_t tick_ms = std::max<std::uint64_t>(1, 1000 / config.tick_rate_hz);
-  const std::uint64_t tolerance_ms =
-      std::uint64_t{config.digest_interval_ms} * accept->speed_tolerance_ppm / 1'000'000;
-  world.max_step_ms = std::max<std::uint64_t>(1, std::min(tick_ms, tolerance_ms));
+  world.tick_ms = std::max<std::uint64_t>(1, 1000 / config.tick_rate_hz);
+  world.slack_ms =
+      std::uint64_t{config.digest_interval_ms} * accept->speed_tolerance_ppm / 2'000'000;
   if (config.max_speed_m_s * 1000.0 > accept->max_speed_mm_s) {
     spdlog::warn("max_speed_m_s ({}) is above the VS's limit ({} mm/s): using the VS's",
                  config.max_speed_m_s, accept->max_speed_mm_s);
@@ -354,9 +356,9 @@ asio::awaitable<bool> Daemon::Impl::run_session() {
   behaviour->on_joined(m->session_id);
   spdlog::info(
       "joined VS as session {} (heartbeat every {} ms, tickets every {} ms valid {} ms, speed "
-      "limit {} mm/s, move credit {} ms)",
+      "limit {} mm/s, move slack {} ms)",
       m->session_id, m->accept.heartbeat_interval_ms, m->accept.ticket_period_ms,
-      m->accept.ticket_validity_ms, world.max_speed_mm_s, world.max_step_ms);
+      m->accept.ticket_validity_ms, world.max_speed_mm_s, world.slack_ms);
 
   auto self = shared_from_this();
   asio::co_spawn(
@@ -587,6 +589,7 @@ void Daemon::Impl::send_digest(Match& m) {
     digest.players.push_back(p);
     if (digest.players.size() == kMaxPlayers) break;
   }
+  m.world.begin_window(mono_ms());
   behaviour->adjust_reported(digest.players);
   send_to_vs(m, digest);
   m.inputs_hash = Hash32{};

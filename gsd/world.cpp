@@ -27,11 +27,11 @@ Position World::clamp(std::int64_t x, std::int64_t y) const {
 Position World::move(const crypto::PublicKey& player, std::int32_t dx_mm, std::int32_t dy_mm,
                      std::uint64_t now_ms, double credit_factor) {
   Player& p = players_[player];
-  std::uint64_t elapsed_ms = limits_.max_step_ms;
-  if (p.last_move_ms) {
-    elapsed_ms = now_ms > *p.last_move_ms ? now_ms - *p.last_move_ms : 0;
-    elapsed_ms = std::min(elapsed_ms, limits_.max_step_ms);
-  }
+  const std::uint64_t in_window_ms =
+      (now_ms > window_start_ms_ ? now_ms - window_start_ms_ : 0) + limits_.slack_ms;
+  std::uint64_t elapsed_ms = limits_.tick_ms;
+  if (p.last_move_ms) elapsed_ms = now_ms > *p.last_move_ms ? now_ms - *p.last_move_ms : 0;
+  elapsed_ms = std::min(elapsed_ms, in_window_ms);
   p.last_move_ms = now_ms;
   const double budget_mm =
       limits_.max_speed_mm_s * static_cast<double>(elapsed_ms) / 1000.0 * credit_factor;

@@ -14,11 +14,13 @@ struct WorldLimits {
   std::int32_t width_mm = 100'000;   // x in [0, width_mm]
   std::int32_t height_mm = 100'000;  // y in [0, height_mm]
   double max_speed_mm_s = 7000.0;
-  // The most time one move may be credited with, and the credit of a player's first move. It
-  // bounds the distance between two digests by max_speed * (digest interval + max_step_ms), so
-  // the daemon keeps it within the VS's tolerance: a player idle for a minute must not cover a
-  // minute's distance in one input, which the VS would see as a teleport between two digests.
-  std::uint64_t max_step_ms = 50;
+  std::uint64_t tick_ms = 50;  // a player's first move is credited with one tick at most
+  // The VS audits the distance between consecutive digests (docs/PROTOCOL.md §8.6), so a move is
+  // credited only with time inside the current digest window, plus this much from before it.
+  // Time a player spent idle before the window is not banked: a player idle for a minute must
+  // not cover a minute's distance in one input, which the VS would see as a teleport. With the
+  // slack within the VS's tolerance, no window's distance exceeds what the VS allows.
+  std::uint64_t slack_ms = 25;
 };
 
 struct Position {
@@ -36,10 +38,14 @@ class World {
   bool add_player(const crypto::PublicKey& player);
   [[nodiscard]] std::optional<Position> position(const crypto::PublicKey& player) const;
 
-  // Applies a requested displacement at `now_ms` (the match clock): its length is capped at
-  // max_speed * min(now - the player's last applied move, max_step_ms) (the first move: one
-  // max_step_ms), scaled by `credit_factor` (1 for an honest server), then the result is clamped
-  // to the world. Returns the new position. The player must have been added.
+  // A digest was taken at `now_ms`: a new audit window starts.
+  void begin_window(std::uint64_t now_ms) { window_start_ms_ = now_ms; }
+
+  // Applies a requested displacement at `now_ms` (the match clock). Its length is capped at
+  // max_speed * credit * credit_factor (1 for an honest server), where credit is the time since
+  // the player's last applied move, but at most the time since the window began plus slack_ms
+  // (the first move: at most one tick). The result is clamped to the world. Returns the new
+  // position. The player must have been added.
   Position move(const crypto::PublicKey& player, std::int32_t dx_mm, std::int32_t dy_mm,
                 std::uint64_t now_ms, double credit_factor = 1.0);
 
@@ -56,6 +62,7 @@ class World {
   [[nodiscard]] Position clamp(std::int64_t x, std::int64_t y) const;
 
   WorldLimits limits_;
+  std::uint64_t window_start_ms_ = 0;
   std::map<crypto::PublicKey, Player> players_;
 };
 

@@ -55,6 +55,31 @@ class GsdIntegration : public ::testing::Test {
                            "revoke");
     ASSERT_EQ(code, 0) << out;
   }
+  // Sends an input every `every`, each asking for `dx_mm` (far more than the speed limit allows),
+  // bound to the latest ticket, reading the GS's frames in between.
+  static void drive(ScriptedClient& client, milliseconds duration, milliseconds every,
+                    std::int32_t dx_mm) {
+    const auto until = std::chrono::steady_clock::now() + duration;
+    int n = 0;
+    while (std::chrono::steady_clock::now() < until && !client.revocation() && !client.closed()) {
+      client.send_input(client.make_input(dx_mm, 0));
+      if (++n % 5 == 0) client.send_nonce();
+      client.pump_for(every);
+    }
+  }
+  // The player's positions in the digests the VS logged, in order.
+  std::vector<PlayerPosition> reported_positions(const crypto::PublicKey& player) {
+    std::vector<PlayerPosition> out;
+    for (const auto& e : vs_->entries()) {
+      if (e.header.kind != MessageKind::kTranscriptDigest) continue;
+      auto digest = decode<TranscriptDigest>(e.message);
+      if (!digest) continue;
+      for (const auto& p : digest->players) {
+        if (p.player == player) out.push_back(p);
+      }
+    }
+    return out;
+  }
   std::string diagnostics() {
     return "--- gsd ---\n" + (gsd_ ? gsd_->process().output() : "") + "--- vsd ---\n" +
            (vs_ ? vs_->process().output() : "");
@@ -285,6 +310,22 @@ TEST_F(GsdIntegration, InputsAreAcceptedOrRejectedWithTheRightReason) {
   EXPECT_FALSE(client->closed());
 }
 
+TEST_F(GsdIntegration, AnHonestServerIsNeverRevokedForAPlayerAtFullSpeed) {
+  start();
+  auto client = connect();
+  ASSERT_TRUE(client->pump_until([&] { return !client->tickets().empty(); }, seconds(3)));
+  drive(*client, milliseconds(2500), milliseconds(20), 10'000);
+  client->pump_for(milliseconds(300));
+  EXPECT_FALSE(client->revocation().has_value()) << diagnostics();
+  EXPECT_FALSE(client->closed());
+  const auto positions = reported_positions(client->key().public_key());
+  ASSERT_GE(positions.size(), 10u);
+  // Close to 7 m/s for 2.5 s, never more.
+  const std::int32_t travelled = positions.back().x_mm - positions.front().x_mm;
+  EXPECT_GE(travelled, 8'000) << diagnostics();
+  EXPECT_LE(travelled, 7 * 2800 + 500);
+}
+
 TEST_F(GsdIntegration, MaxPlayersIsEnforced) {
   GsdOptions options;
   options.max_players = 1;
@@ -388,6 +429,17 @@ TEST_F(GsdIntegration, RogueSpeedIsRevokedForSpeedViolationWithEvidence) {
   EXPECT_NE(revocation.detail.find(to_hex(client->key().public_key()).substr(0, 16)),
             std::string::npos)
       << revocation.detail;
+}
+
+TEST_F(GsdIntegration, RogueInflateTimeGainsNothing) {
+  // Reports its clock running 10x fast and moves players by that clock: the VS bounds the time
+  // by its own receive clock.
+  start(rogue({"--inflate-time"}));
+  auto client = connect();
+  ASSERT_TRUE(client->pump_until([&] { return !client->tickets().empty(); }, seconds(3)));
+  drive(*client, milliseconds(3000), milliseconds(20), 10'000);
+  Revocation revocation = expect_revocation(*client, RevocationReason::kSpeedViolation);
+  EXPECT_EQ(revocation.evidence.size(), 2u);
 }
 
 TEST_F(GsdIntegration, RogueSwapBuildIsRevokedForSwHashChanged) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
+#include <string>
 
 namespace gsvs::gsd {
 namespace {
@@ -15,9 +17,12 @@ WorldLimits limits() {
   l.width_mm = 100'000;
   l.height_mm = 50'000;
   l.max_speed_mm_s = 7000.0;  // 7 mm per ms
-  l.max_step_ms = 50;
+  l.tick_ms = 50;
+  l.slack_ms = 10;
   return l;
 }
+
+constexpr std::int64_t kWindow = 1'000'000;  // when the current digest window began
 
 double length(const Position& a, const Position& b) {
   return std::hypot(static_cast<double>(a.x_mm) - b.x_mm, static_cast<double>(a.y_mm) - b.y_mm);
@@ -34,59 +39,89 @@ TEST(World, PlayersSpawnAtTheCentreAndKeepTheirPositionWhenAddedAgain) {
   EXPECT_FALSE(world.position(kBob).has_value());
 }
 
-// Each row: elapsed since the previous move (0 = first move), requested (dx, dy), expected
-// applied distance.
+// Each row: when the previous move was (relative to the start of the digest window; none for a
+// first move), when this one is, the request, and the distance the GS grants.
 struct SpeedCase {
-  std::uint64_t elapsed_ms;
+  std::optional<std::int64_t> previous_ms;
+  std::int64_t now_ms;
   std::int32_t dx, dy;
   double expected_mm;
 };
 
 TEST(World, DisplacementIsCappedAtMaxSpeedTimesElapsed) {
   const SpeedCase cases[] = {
-      {0, 100'000, 0, 350.0},     // first move: one step (50 ms) at 7 mm/ms
-      {0, 100, 0, 100.0},         // within the cap: applied as asked
-      {10, 1000, 0, 70.0},        // 10 ms since the last move
-      {10, 0, -1000, 70.0},       // any direction
-      {10, 600, 800, 70.0},       // diagonal: the length is capped, not each axis
-      {20, 30, 40, 50.0},         // under the cap
-      {5000, 100'000, 0, 350.0},  // an idle player gets at most one step of credit
-      {0, 0, 0, 0.0},
+      {std::nullopt, 100, 100'000, 0, 350.0},  // first move: one tick (50 ms) at 7 mm/ms
+      {std::nullopt, 5, 100'000, 0, 105.0},    // ... but not beyond the window + slack (15 ms)
+      {std::nullopt, 100, 100, 0, 100.0},      // within the cap: applied as asked
+      {20, 30, 1000, 0, 70.0},                 // 10 ms since the last move
+      {20, 30, 0, -1000, 70.0},                // any direction
+      {20, 30, 600, 800, 70.0},                // diagonal: the length is capped, not each axis
+      {0, 20, 30, 40, 50.0},                   // under the cap
+      {-5000, 40, 100'000, 0, 350.0},  // idle before the window: 40 ms + 10 ms slack, no more
+      {-5000, 0, 100'000, 0, 70.0},    // at the window's start: the slack only
+      {-3, 0, 100'000, 0, 21.0},       // 3 ms since the last move
+      {20, 30, 0, 0, 0.0},
   };
   for (const auto& c : cases) {
     World world(limits());
     world.add_player(kAlice);
-    std::uint64_t now = 1'000'000;
-    if (c.elapsed_ms != 0) {
-      world.move(kAlice, 0, 0, now);  // the previous move
-      now += c.elapsed_ms;
+    if (c.previous_ms) {
+      world.begin_window(0);
+      world.move(kAlice, 0, 0, static_cast<std::uint64_t>(kWindow + *c.previous_ms));
     }
+    world.begin_window(kWindow);
     const Position before = *world.position(kAlice);
-    const Position after = world.move(kAlice, c.dx, c.dy, now);
+    const Position after =
+        world.move(kAlice, c.dx, c.dy, static_cast<std::uint64_t>(kWindow + c.now_ms));
     EXPECT_NEAR(length(before, after), c.expected_mm, 1.0)
-        << "elapsed " << c.elapsed_ms << " move (" << c.dx << ", " << c.dy << ")";
+        << "previous " << (c.previous_ms ? std::to_string(*c.previous_ms) : "none") << " now "
+        << c.now_ms << " move (" << c.dx << ", " << c.dy << ")";
     EXPECT_LE(length(before, after), c.expected_mm + 1e-9);
   }
 }
 
-TEST(World, TheCapNeverLetsAPlayerOutrunTheLimitOverManyInputs) {
+// Plays one second with a digest every 100 ms and an input every `input_every_ms`, each asking
+// for 10 m. Returns the distance covered; every window stays within the limit plus the slack.
+double play_one_second(std::uint64_t input_every_ms, std::uint64_t first_input_ms) {
   World world(limits());
   world.add_player(kAlice);
-  const Position start = *world.position(kAlice);
-  std::uint64_t now = 1'000'000;
-  // 200 inputs asking for 10 m each, every 5 ms: 1 s of play.
-  for (int i = 0; i < 200; ++i) {
-    now += 5;
-    world.move(kAlice, 10'000, 0, now);
+  const std::uint64_t base = 1'000'000;
+  world.begin_window(base);
+  Position window_start = *world.position(kAlice);
+  const Position start = window_start;
+  std::uint64_t next_input = base + first_input_ms;
+  for (std::uint64_t t = base; t <= base + 1000; ++t) {
+    if (t == next_input) {
+      world.move(kAlice, 10'000, 0, t);
+      next_input += input_every_ms;
+    }
+    if ((t - base) % 100 == 0 && t != base) {
+      const Position here = *world.position(kAlice);
+      EXPECT_LE(length(window_start, here), 7.0 * (100 + 10) + 1e-9) << "window ending at " << t;
+      window_start = here;
+      world.begin_window(t);
+    }
   }
-  // 1 s at 7 m/s, plus the first move's one-step credit.
-  EXPECT_LE(length(start, *world.position(kAlice)), 7000.0 + 350.0);
-  EXPECT_GE(length(start, *world.position(kAlice)), 6500.0);
+  return length(start, *world.position(kAlice));
+}
+
+TEST(World, NoDigestWindowExceedsTheLimitAndSteadyInputKeepsNearFullSpeed) {
+  EXPECT_GE(play_one_second(5, 3), 6500.0);
+  EXPECT_GE(play_one_second(50, 25), 5500.0);
+  // The worst phase: each window's first input comes just after the digest, and the time
+  // before it is not banked (at most 100 - (50 - slack) ms of each 100 are credited).
+  EXPECT_GE(play_one_second(50, 5), 4500.0);
+  EXPECT_GE(play_one_second(33, 17), 5500.0);
+  // Whatever the pace, never more than 1 s at 7 m/s plus one slack.
+  for (std::uint64_t every : {1u, 7u, 20u, 45u, 99u, 150u}) {
+    EXPECT_LE(play_one_second(every, 1), 7000.0 + 70.0) << every;
+  }
 }
 
 TEST(World, ClockGoingBackwardsGivesNoCredit) {
   World world(limits());
   world.add_player(kAlice);
+  world.begin_window(4000);
   world.move(kAlice, 0, 0, 5000);
   const Position before = *world.position(kAlice);
   EXPECT_EQ(world.move(kAlice, 1000, 0, 4000), before);
@@ -94,10 +129,10 @@ TEST(World, ClockGoingBackwardsGivesNoCredit) {
 
 TEST(World, PositionsAreClampedToTheWorld) {
   WorldLimits l = limits();
-  l.max_step_ms = 100'000;  // enough credit to reach any edge
+  l.tick_ms = 200'000;  // enough credit to reach any edge
   World world(l);
   world.add_player(kAlice);
-  // Moves 200 s apart: each has the full step of credit (700 km).
+  // Moves 200 s apart, in one long window: each has 700 km of credit.
   EXPECT_EQ(world.move(kAlice, -200'000, 0, 200'000), (Position{0, 25'000}));
   EXPECT_EQ(world.move(kAlice, 0, 200'000, 400'000), (Position{0, 50'000}));
   EXPECT_EQ(world.move(kAlice, 400'000, -400'000, 600'000), (Position{100'000, 0}));
@@ -110,7 +145,8 @@ TEST(World, CreditFactorScalesTheCap) {
   World world(limits());
   world.add_player(kAlice);
   const Position before = *world.position(kAlice);
-  const Position after = world.move(kAlice, 100'000, 0, 1000, 10.0);
+  world.begin_window(900);
+  const Position after = world.move(kAlice, 100'000, 0, 1000, 10.0);  // one tick, x10
   EXPECT_NEAR(length(before, after), 3500.0, 1.0);
 }
 
