@@ -46,6 +46,9 @@ std::uint64_t mono_ms() {
 
 std::string short_hex(const FixedBytes<32>& value) { return to_hex(value).substr(0, 16); }
 
+// Distinct player keys one session admits, per max_players slot.
+constexpr std::size_t kDistinctPlayersPerSlot = 8;
+
 std::string revocation_reason_text(std::uint16_t reason) {
   auto name = reason_name(static_cast<RevocationReason>(reason));
   return name.empty() ? "unknown reason " + std::to_string(reason) : std::string(name);
@@ -687,6 +690,13 @@ asio::awaitable<std::string> Daemon::Impl::serve_client(std::shared_ptr<Client> 
   if (m->online.contains(hello->client_key)) {
     co_return "player " + short_hex(hello->client_key) + " is already connected";
   }
+  // Players keep their position for the whole session (a reconnecting player must not appear
+  // to teleport), so the number of distinct players a session admits is bounded.
+  if (!m->world.position(hello->client_key) &&
+      m->world.size() >= std::size_t{config.max_players} * kDistinctPlayersPerSlot) {
+    co_return "this session already admitted " + std::to_string(m->world.size()) +
+        " distinct players (" + std::to_string(kDistinctPlayersPerSlot) + " x max_players)";
+  }
   c->key = hello->client_key;
   c->match = m;
   m->online.emplace(c->key, c->id);
@@ -716,8 +726,8 @@ asio::awaitable<std::string> Daemon::Impl::serve_client(std::shared_ptr<Client> 
                                                   std::uint64_t{m->accept.ticket_period_ms} * 4));
   while (true) {
     auto next = co_await c->conn->read_frame(idle);
-    if (!next) co_return next.error();
     if (m->ended && !m->zombie) co_return "the match stopped";
+    if (!next) co_return next.error();
     handle_client_frame(*c, *next);
   }
 }

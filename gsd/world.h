@@ -53,6 +53,7 @@ class World {
   Position displace(const crypto::PublicKey& player, std::int64_t dx_mm, std::int64_t dy_mm);
 
   [[nodiscard]] const WorldLimits& limits() const { return limits_; }
+  [[nodiscard]] std::size_t size() const { return players_.size(); }
 
  private:
   struct Player {
