@@ -1,6 +1,9 @@
 #include "audit-cli/findings.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "audit-cli/common.h"
 
 namespace gsvs::audit {
 
@@ -10,12 +13,17 @@ std::string_view severity_name(Severity severity) {
 
 namespace {
 
-// A run is the same problem on consecutive entries: every later checkpoint over an edited
-// entry, or every row after an insertion or deletion that shifted the numbering.
-bool merges_into(const Finding& last, const Finding& next) {
-  const bool mergeable = next.check == check::kRenumbered || next.check == check::kCheckpointRoot;
-  return mergeable && last.check == next.check && last.severity == next.severity &&
-         last.expected == next.expected && next.seq > last.last_seq;
+// A run is the same problem repeated down the log: every row after an insertion or deletion
+// that shifted the numbering, every later checkpoint over an edited entry. It is kept as one
+// finding (first and last position, count), even when other findings fall in between.
+bool mergeable(const Finding& f) {
+  return f.check == check::kRenumbered || f.check == check::kCheckpointRoot ||
+         f.check == check::kCheckpointSize;
+}
+
+bool same_run(const Finding& run, const Finding& next) {
+  return run.check == next.check && run.severity == next.severity &&
+         run.expected == next.expected && next.seq > run.last_seq;
 }
 
 }  // namespace
@@ -24,10 +32,14 @@ void FindingSink::add(Finding finding) {
   if (finding.last_seq < finding.seq) finding.last_seq = finding.seq;
   (finding.severity == Severity::kFailure ? failures_ : warnings_) += finding.count;
   by_check_[finding.check] += finding.count;
-  if (!kept_.empty() && merges_into(kept_.back(), finding)) {
-    kept_.back().last_seq = finding.last_seq;
-    kept_.back().count += finding.count;
-    return;
+  if (mergeable(finding)) {
+    auto run = runs_.find(finding.check);
+    if (run != runs_.end() && same_run(kept_[run->second], finding)) {
+      kept_[run->second].last_seq = finding.last_seq;
+      kept_[run->second].count += finding.count;
+      return;
+    }
+    if (keep_ == 0 || kept_.size() < keep_) runs_[finding.check] = kept_.size();
   }
   if (keep_ != 0 && kept_.size() >= keep_) {
     omitted_ += finding.count;
@@ -40,6 +52,44 @@ std::vector<Finding> FindingSink::kept() const {
   std::vector<Finding> out = kept_;
   std::stable_sort(out.begin(), out.end(),
                    [](const Finding& a, const Finding& b) { return a.seq < b.seq; });
+  return out;
+}
+
+nlohmann::json to_json(const Finding& finding) {
+  nlohmann::json out = {{"seq", finding.seq},
+                        {"severity", severity_name(finding.severity)},
+                        {"check", finding.check},
+                        {"expected", finding.expected},
+                        {"found", finding.found}};
+  if (finding.count > 1 || finding.last_seq != finding.seq) {
+    out["last_seq"] = finding.last_seq;
+    out["count"] = finding.count;
+  }
+  if (finding.kind) {
+    out["kind"] = kind_label(*finding.kind);
+    out["kind_code"] = *finding.kind;
+  }
+  if (finding.session_id != 0) out["session_id"] = finding.session_id;
+  if (!finding.detail.empty()) out["detail"] = finding.detail;
+  return out;
+}
+
+std::string to_text(const Finding& finding) {
+  std::string where = "entry " + std::to_string(finding.seq);
+  if (finding.last_seq != finding.seq) {
+    where = "entries " + std::to_string(finding.seq) + ".." + std::to_string(finding.last_seq) +
+            " (" + std::to_string(finding.count) + ")";
+  }
+  std::string about;
+  if (finding.kind) about = kind_label(*finding.kind);
+  if (finding.session_id != 0) {
+    about +=
+        (about.empty() ? "" : ", ") + std::string("session ") + std::to_string(finding.session_id);
+  }
+  std::string out = where + (about.empty() ? "" : " (" + about + ")") + " [" + finding.check + "]";
+  if (finding.severity == Severity::kWarning) out += " warning";
+  out += "\n      expected: " + finding.expected + "\n      found:    " + finding.found;
+  if (!finding.detail.empty()) out += "\n      why:      " + finding.detail;
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -86,6 +87,14 @@ class FindingSink {
   std::uint64_t warnings_ = 0;
   std::uint64_t omitted_ = 0;
   std::map<std::string, std::uint64_t> by_check_;
+  std::map<std::string, std::size_t> runs_;  // check -> index in kept_ of its open run
 };
+
+// One finding as JSON: seq, last_seq and count (runs), kind and kind_code, session_id,
+// severity, check, expected, found, detail.
+nlohmann::json to_json(const Finding& finding);
+// "entry 1234 (Heartbeat, session 7) [signature]" and three indented lines: expected, found,
+// and why (when there is a detail).
+std::string to_text(const Finding& finding);
 
 }  // namespace gsvs::audit

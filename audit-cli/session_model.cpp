@@ -213,6 +213,7 @@ void SessionModel::on_received(const ModelInput& input, FindingSink& /*sink*/) {
   const auto& h = input.entry->header;
   ReceivedRecord r;
   r.seq = h.seq;
+  r.position = input.position;
   r.kind = static_cast<std::uint8_t>(h.kind);
   r.vs_time_ms = h.vs_time_ms;
   r.last_accepted_counter = last_counter_;
@@ -273,8 +274,8 @@ void SessionModel::on_received(const ModelInput& input, FindingSink& /*sink*/) {
       if (const auto* hb = std::get_if<protocol::Heartbeat>(input.message)) {
         judge_heartbeat(*hb, r);
       } else if (digest != nullptr) {
-        steps =
-            physics_->check(*digest, vsd::DigestSample{digest->gs_time_ms, h.vs_time_ms, h.seq});
+        steps = physics_->check(
+            *digest, vsd::DigestSample{digest->gs_time_ms, h.vs_time_ms, input.position});
         for (const auto& step : steps) {
           if (step.violation) {
             violation = step;
@@ -284,7 +285,7 @@ void SessionModel::on_received(const ModelInput& input, FindingSink& /*sink*/) {
           }
         }
         if (!violation) {
-          awaiting_receipt_.push_back(AwaitingReceipt{h.seq, digest->gs_counter,
+          awaiting_receipt_.push_back(AwaitingReceipt{h.seq, input.position, digest->gs_counter,
                                                       chains::message_hash(input.entry->message)});
         }
       } else if (const auto* batch = std::get_if<protocol::NonceBatch>(input.message)) {
@@ -330,7 +331,7 @@ void SessionModel::judge_heartbeat(const protocol::Heartbeat& hb, ReceivedRecord
     }
   }
   if (r.verdict != Verdict::kAccepted) return;
-  last_heartbeat_seq_ = r.seq;
+  last_heartbeat_seq_ = r.position;
   last_heartbeat_vs_ms_ = r.vs_time_ms;
   last_receipt_count_seen_ = hb.receipt_count;
   recent_heartbeats_.push_back(RecentHeartbeat{r.seq, hb.receipt_count, issued});
@@ -360,20 +361,32 @@ void SessionModel::on_receipt(const ModelInput& input, const protocol::Protected
     sink.add(finding(entry, check::kReceipt, "receipt_index " + std::to_string(index),
                      "receipt_index " + std::to_string(receipt.receipt_index)));
   }
+  // The digest it receipts: the one logged at digest_log_seq; failing that, the one whose hash
+  // it carries (then digest_log_seq is what is wrong).
   Hash32 digest_hash = receipt.digest_hash;
-  auto it = std::find_if(awaiting_receipt_.begin(), awaiting_receipt_.end(),
-                         [&](const AwaitingReceipt& a) { return a.seq == receipt.digest_log_seq; });
+  auto it =
+      std::find_if(awaiting_receipt_.begin(), awaiting_receipt_.end(),
+                   [&](const AwaitingReceipt& a) { return a.position == receipt.digest_log_seq; });
+  if (it == awaiting_receipt_.end()) {
+    it = std::find_if(
+        awaiting_receipt_.begin(), awaiting_receipt_.end(),
+        [&](const AwaitingReceipt& a) { return a.digest_hash == receipt.digest_hash; });
+    if (it != awaiting_receipt_.end()) {
+      sink.add(finding(entry, check::kReceipt,
+                       "digest_log_seq " + std::to_string(it->position) +
+                           " (where the digest with this digest_hash is logged)",
+                       "digest_log_seq " + std::to_string(receipt.digest_log_seq)));
+    }
+  }
   if (it != awaiting_receipt_.end()) {
     for (auto skipped = awaiting_receipt_.begin(); skipped != it; ++skipped) {
-      Finding f =
-          finding(entry, check::kReceipt,
-                  "a receipt for the accepted digest at entry " + std::to_string(skipped->seq) +
-                      " before this one",
-                  "receipt for the digest at entry " + std::to_string(receipt.digest_log_seq),
-                  "receipts follow the digests in the order the VS accepted them");
-      f.seq = skipped->seq;
-      f.kind = raw(MessageKind::kTranscriptDigest);
-      sink.add(std::move(f));
+      sink.add(finding(
+          entry, check::kReceipt,
+          "first a receipt for the accepted digest at entry " + std::to_string(skipped->seq),
+          "a receipt for the digest at entry " + std::to_string(it->seq),
+          "receipts follow the digests in the order the VS accepted them; the one "
+          "at " +
+              std::to_string(skipped->seq) + " has none (deleted?)"));
     }
     if (receipt.gs_counter != it->gs_counter) {
       sink.add(finding(entry, check::kReceipt,
@@ -390,8 +403,9 @@ void SessionModel::on_receipt(const ModelInput& input, const protocol::Protected
     digest_hash = it->digest_hash;
     awaiting_receipt_.erase(awaiting_receipt_.begin(), std::next(it));
   } else {
-    auto owed = std::find_if(owed_.begin(), owed_.end(),
-                             [&](const Owed& o) { return o.record.seq == receipt.digest_log_seq; });
+    auto owed = std::find_if(owed_.begin(), owed_.end(), [&](const Owed& o) {
+      return o.record.position == receipt.digest_log_seq;
+    });
     if (owed != owed_.end()) {
       sink.add(finding(entry, check::kReceipt,
                        "no receipt for the digest at entry " + std::to_string(owed->record.seq) +
@@ -404,14 +418,21 @@ void SessionModel::on_receipt(const ModelInput& input, const protocol::Protected
                        "digest_log_seq " + std::to_string(receipt.digest_log_seq)));
     }
   }
-  const Hash32 tip = chains::next_receipt_tip(accept_.session_id, index, tip_, digest_hash);
+  Hash32 tip = chains::next_receipt_tip(accept_.session_id, index, tip_, digest_hash);
   if (receipt.receipt_tip != tip) {
     sink.add(finding(entry, check::kReceipt, "receipt_tip " + to_hex(tip),
                      "receipt_tip " + to_hex(receipt.receipt_tip),
                      "tip_n = SHA-256(\"gsvs/v1/receipt_tip\" 0x00 || session_id || n || "
                      "tip_{n-1} || digest_hash), PROTOCOL.md §6.3"));
   }
-  receipts_ = index;
+  if (receipt.receipt_index != index || receipt.receipt_tip != tip) {
+    // Reported once; from here on, follow the VS's own count and chain, so that one broken or
+    // missing receipt is one finding rather than one per later receipt and heartbeat.
+    tip = receipt.receipt_tip;
+    receipts_ = std::max(index, receipt.receipt_index);
+  } else {
+    receipts_ = index;
+  }
   tip_ = tip;
   recent_tips_.push_back(tip);
   if (recent_tips_.size() > kTipWindow) recent_tips_.pop_front();
@@ -488,7 +509,7 @@ std::optional<EntryBrief> SessionModel::brief(std::uint64_t seq, const EntryLook
                       accept_.session_id, accept_vs_ms_};
   }
   for (const auto& o : owed_) {
-    if (o.record.seq == seq) {
+    if (o.record.position == seq) {
       return EntryBrief{seq, o.record.kind, chains::Direction::kReceived, accept_.session_id,
                         o.record.vs_time_ms};
     }
@@ -521,7 +542,7 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
 
   // Every evidence position must exist before the revocation, in this session, of a fitting kind.
   for (const auto e : rv.evidence) {
-    if (e >= seq) {
+    if (e >= input.position) {
       sink.add(finding(entry, check::kEvidence, "evidence positions before the revocation",
                        "evidence position " + std::to_string(e)));
       continue;
@@ -547,7 +568,7 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
 
   std::vector<const Owed*> cited;
   for (const auto& o : owed_) {
-    if (contains(rv.evidence, o.record.seq)) cited.push_back(&o);
+    if (contains(rv.evidence, o.record.position)) cited.push_back(&o);
   }
   if (!known_revocation_reason(rv.reason)) {
     a.support = Support::kUnsupported;
@@ -663,7 +684,7 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
 
   // Every refusal the VS owed before this point must be what this revocation cites.
   for (const auto& o : owed_) {
-    if (contains(rv.evidence, o.record.seq)) continue;
+    if (contains(rv.evidence, o.record.position)) continue;
     Finding f = finding(
         entry, check::kReaction,
         "a revocation citing this entry (" +

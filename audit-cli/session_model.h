@@ -58,6 +58,10 @@ struct ModelInput {
   const protocol::AnyMessage* message = nullptr;  // nullptr when the bytes do not decode
   std::string_view decode_error;                  // why, when message is nullptr
   std::span<const SigState> signatures;           // one per signature of the kind
+  // The position the VS gave the entry: its seq, unless the rows were renumbered after an
+  // insertion or deletion (the verifier tells from the entry hash). Positions inside signed
+  // messages (digest_log_seq, evidence, from/to of a step) are matched against this.
+  std::uint64_t position = 0;
 };
 
 // Where an entry is and what it is, for evidence that the model did not see itself.
@@ -72,6 +76,7 @@ using EntryLookup = std::function<std::optional<EntryBrief>(std::uint64_t seq)>;
 
 struct ReceivedRecord {
   std::uint64_t seq = 0;
+  std::uint64_t position = 0;  // as the VS numbered it (== seq unless rows were renumbered)
   std::uint8_t kind = 0;
   std::uint64_t vs_time_ms = 0;
   Verdict verdict = Verdict::kAccepted;
@@ -149,6 +154,7 @@ class SessionModel {
   };
   struct AwaitingReceipt {
     std::uint64_t seq = 0;
+    std::uint64_t position = 0;
     std::uint64_t gs_counter = 0;
     Hash32 digest_hash;
   };
@@ -172,7 +178,7 @@ class SessionModel {
 
   // What the VS knows about the session, as the log rebuilds it.
   std::uint64_t last_counter_ = 0;
-  std::optional<std::uint64_t> last_heartbeat_seq_;  // last fully valid Heartbeat
+  std::optional<std::uint64_t> last_heartbeat_seq_;  // position of the last valid Heartbeat
   std::uint64_t last_heartbeat_vs_ms_ = 0;
   std::uint64_t last_receipt_count_seen_ = 0;
   std::deque<RecentHeartbeat> recent_heartbeats_;

@@ -71,6 +71,7 @@ std::string direction_label(chains::Direction direction) {
 
 struct Item {
   storage::Entry entry;
+  std::uint64_t position = 0;  // where the VS put it: seq, or its old seq if renumbered
   bool readable = true;
   std::optional<protocol::AnyMessage> message;
   std::string decode_error;
@@ -210,6 +211,8 @@ class Verifier {
   void on_join_request(Item& item);
   void on_join_accept(Item& item, const protocol::JoinAccept& accept);
   void on_join_reject(Item& item, const protocol::JoinReject& reject);
+  void check_accepted_request(const Item& item, const protocol::JoinAccept& accept,
+                              const PendingJoin& join);
   void on_revocation(Item& item, const protocol::Revocation& revocation);
   void to_session(Item& item);
   void finish();
@@ -351,6 +354,7 @@ void Verifier::read(const storage::Entry& entry) {
   filling_->items.emplace_back();
   Item& item = filling_->items.back();
   item.entry = entry;
+  item.position = entry.header.seq;
   const auto& h = item.entry.header;
   const Hash32 recomputed = chains::log_entry_hash(h, item.entry.message);
   check_chain(item, recomputed);
@@ -425,6 +429,7 @@ void Verifier::check_chain(Item& item, const Hash32& recomputed) {
       }
     }
     if (shift) {
+      item.position = static_cast<std::uint64_t>(static_cast<std::int64_t>(h.seq) - *shift);
       item.early.push_back(finding(
           item, check::kRenumbered, "rows at the positions they were hashed at",
           "a row hashed at position " + std::to_string(static_cast<std::int64_t>(h.seq) - *shift) +
@@ -491,9 +496,10 @@ void Verifier::check_checkpoint_position(Item& item, const Hash32& root_before) 
   const auto seq = item.entry.header.seq;
   ++result_.stats.checkpoints;
   if (cp.log_size != seq) {
-    item.early.push_back(finding(
-        item, check::kCheckpointSize, "log_size " + std::to_string(seq) + " (its own position)",
-        "log_size " + std::to_string(cp.log_size), "entries were inserted or deleted before it"));
+    item.early.push_back(
+        finding(item, check::kCheckpointSize, "log_size equal to the checkpoint's own position",
+                "log_size " + std::to_string(cp.log_size) + " at position " + std::to_string(seq),
+                "entries were inserted or deleted before it"));
     return;
   }
   if (cp.root != root_before) {
@@ -614,6 +620,7 @@ void Verifier::to_session(Item& item) {
   input.message = item.message ? &*item.message : nullptr;
   input.decode_error = item.decode_error;
   input.signatures = std::span<const SigState>(item.sigs.data(), item.sig_count);
+  input.position = item.position;
   it->second->add(input, sink_, [this](std::uint64_t seq) { return lookup(seq); });
 }
 
@@ -655,44 +662,24 @@ void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept) {
         "session " + std::to_string(id)));
   }
   max_session_id_ = std::max(max_session_id_, id);
-  auto range = pending_joins_.equal_range(accept.join_request_hash);
-  if (range.first == range.second) {
-    sink_.add(finding(item, check::kJoin, "join_request_hash of a JoinRequest logged before it",
+  auto match = pending_joins_.find(accept.join_request_hash);
+  if (match == pending_joins_.end()) {
+    // No request with that hash: is there one logged under this session (then the two
+    // disagree), or none at all?
+    match = std::find_if(pending_joins_.begin(), pending_joins_.end(),
+                         [&](const auto& p) { return p.second.session_column == id; });
+    sink_.add(finding(item, check::kJoin,
+                      match == pending_joins_.end()
+                          ? std::string("join_request_hash of a JoinRequest logged before it")
+                          : "join_request_hash " + to_hex(match->first) +
+                                " (of the JoinRequest at entry " +
+                                std::to_string(match->second.seq) + ")",
                       "join_request_hash " + to_hex(accept.join_request_hash) +
                           ", which matches no unanswered JoinRequest"));
-  } else {
-    const PendingJoin& join = range.first->second;
-    const std::string at = " (JoinRequest at entry " + std::to_string(join.seq) + ")";
-    if (join.session_column != id) {
-      sink_.add(finding(item, check::kSession,
-                        "the accepted JoinRequest logged under session " + std::to_string(id),
-                        "session_id " + std::to_string(join.session_column) + at));
-    }
-    if (!join.request) {
-      sink_.add(finding(item, check::kJoin, "a JoinRequest that decodes",
-                        "the VS accepted one that does not: " + join.decode_error + at));
-    } else {
-      const auto& r = *join.request;
-      if (join.sigs[0] != SigState::kValid) {
-        sink_.add(
-            finding(item, check::kJoin,
-                    "identity signature valid under " + short_hex(r.gs_identity) + "...",
-                    "the VS accepted a JoinRequest whose identity signature does not verify" + at));
-      }
-      if (join.sigs[1] != SigState::kValid) {
-        sink_.add(finding(
-            item, check::kJoin,
-            "session-key signature valid under " + short_hex(r.session_key) + "...",
-            "the VS accepted a JoinRequest whose session-key signature does not verify" + at));
-      }
-      if (r.gs_identity != accept.gs_identity || r.session_key != accept.session_key ||
-          r.sw_hash != accept.sw_hash) {
-        sink_.add(finding(item, check::kJoin,
-                          "gs_identity, session_key and sw_hash copied from the JoinRequest" + at,
-                          "different values"));
-      }
-    }
-    pending_joins_.erase(range.first);
+  }
+  if (match != pending_joins_.end()) {
+    check_accepted_request(item, accept, match->second);
+    pending_joins_.erase(match);
   }
   if (auto live = live_identities_.find(accept.gs_identity); live != live_identities_.end()) {
     sink_.add(finding(item, check::kJoin,
@@ -702,8 +689,49 @@ void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept) {
   }
   live_identities_[accept.gs_identity] = id;
   ++result_.stats.sessions;
-  sessions_.emplace(id, std::make_unique<SessionModel>(h.seq, h.vs_time_ms, accept,
+  sessions_.emplace(id, std::make_unique<SessionModel>(item.position, h.vs_time_ms, accept,
                                                        chains::message_hash(item.entry.message)));
+}
+
+void Verifier::check_accepted_request(const Item& item, const protocol::JoinAccept& accept,
+                                      const PendingJoin& join) {
+  // Problems of the request itself are reported where it is logged.
+  auto at_request = [&](std::string_view check, std::string expected, std::string found) {
+    Finding f =
+        finding(item, check, std::move(expected), std::move(found),
+                "the VS accepted it: JoinAccept at entry " + std::to_string(item.entry.header.seq));
+    f.seq = join.seq;
+    f.kind = raw(MessageKind::kJoinRequest);
+    f.session_id = join.session_column;
+    sink_.add(std::move(f));
+  };
+  if (join.session_column != accept.session_id) {
+    at_request(check::kSession, "session_id " + std::to_string(accept.session_id) + " (accepted)",
+               "session_id " + std::to_string(join.session_column));
+  }
+  if (!join.request) {
+    at_request(check::kJoin, "a JoinRequest that decodes",
+               "one that does not: " + join.decode_error);
+    return;
+  }
+  const auto& r = *join.request;
+  if (join.sigs[0] != SigState::kValid) {
+    at_request(check::kSignature,
+               "identity signature valid under " + short_hex(r.gs_identity) + "...",
+               "a signature that does not verify");
+  }
+  if (join.sigs[1] != SigState::kValid) {
+    at_request(check::kSignature,
+               "session-key signature valid under " + short_hex(r.session_key) + "...",
+               "a signature that does not verify");
+  }
+  if (r.gs_identity != accept.gs_identity || r.session_key != accept.session_key ||
+      r.sw_hash != accept.sw_hash) {
+    sink_.add(finding(item, check::kJoin,
+                      "gs_identity, session_key and sw_hash copied from the JoinRequest at entry " +
+                          std::to_string(join.seq),
+                      "different values"));
+  }
 }
 
 void Verifier::on_join_reject(Item& item, const protocol::JoinReject& reject) {
@@ -785,6 +813,7 @@ void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation)
   input.entry = &item.entry;
   input.message = &*item.message;
   input.signatures = std::span<const SigState>(item.sigs.data(), item.sig_count);
+  input.position = item.position;
   it->second->add(input, sink_, [this](std::uint64_t seq) { return lookup(seq); });
   const auto& identity = it->second->accept().gs_identity;
   if (auto live = live_identities_.find(identity);

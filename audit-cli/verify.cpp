@@ -1,10 +1,260 @@
+// audit-cli verify: is this store intact, and if not, exactly what is broken and where.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
 #include "audit-cli/commands.h"
+#include "audit-cli/common.h"
+#include "audit-cli/findings.h"
+#include "audit-cli/verifier.h"
 
 namespace gsvs::audit {
 
+namespace {
+
+struct VerifyCommand {
+  std::string store;
+  std::string vs_pubkey;
+  std::string checkpoint;
+  bool json = false;
+  std::size_t max_findings = 50;
+  unsigned threads = 0;
+  bool no_progress = false;
+  bool no_key_search = false;
+};
+
+// A one-line progress bar on stderr, redrawn at most ten times a second.
+class ProgressBar {
+ public:
+  void update(std::uint64_t done, std::uint64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(100) && done < total) return;
+    last_ = now;
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    const double fraction =
+        total == 0 ? 1.0 : std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
+    constexpr int kWidth = 30;
+    const int filled = static_cast<int>(fraction * kWidth);
+    std::string bar(static_cast<std::size_t>(filled), '#');
+    bar.resize(kWidth, ' ');
+    const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+    std::fprintf(stderr, "\rverifying [%s] %3d%%  %s / %s entries  %s entries/s   ", bar.c_str(),
+                 static_cast<int>(fraction * 100), group_digits(done).c_str(),
+                 group_digits(total).c_str(),
+                 group_digits(static_cast<std::uint64_t>(rate)).c_str());
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+  ~ProgressBar() {
+    if (drawn_) std::fprintf(stderr, "\r%80s\r", "");
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_{};
+  bool drawn_ = false;
+};
+
+nlohmann::json result_json(const VerifyResult& r, const FindingSink& sink) {
+  const auto& s = r.stats;
+  nlohmann::json findings = nlohmann::json::array();
+  for (const auto& f : sink.kept()) findings.push_back(to_json(f));
+  nlohmann::json out = {
+      {"store", r.store},
+      {"intact", sink.failures() == 0},
+      {"failures", sink.failures()},
+      {"warnings", sink.warnings()},
+      {"entries", s.entries},
+      {"head_hash", to_hex(s.head_hash)},
+      {"merkle_root", to_hex(s.merkle_root)},
+      {"vs_public_key", r.vs_key ? nlohmann::json{{"key", to_hex(r.vs_key->key)},
+                                                  {"origin", r.vs_key->origin},
+                                                  {"pinned", !r.vs_key_discovered}}
+                                 : nlohmann::json(nullptr)},
+      {"checked",
+       {{"signatures", s.signatures_checked},
+        {"signatures_unchecked", s.signatures_unchecked},
+        {"checkpoints", s.checkpoints},
+        {"sessions", s.sessions},
+        {"live_sessions", s.live_sessions},
+        {"rejected_joins", s.rejected_joins},
+        {"heartbeats", s.heartbeats},
+        {"digests", s.digests},
+        {"receipts", s.receipts},
+        {"tickets", s.tickets},
+        {"revocations", s.revocations}}},
+      {"threads", s.threads},
+      {"seconds", s.seconds},
+      {"notes", r.warnings},
+      {"findings", findings},
+      {"findings_omitted", sink.omitted()},
+      {"findings_by_check", sink.by_check()},
+  };
+  if (r.external_checkpoint) {
+    const auto& cp = r.external_checkpoint->message;
+    out["external_checkpoint"] = {
+        {"origin", r.external_checkpoint->origin},
+        {"log_size", cp.log_size},
+        {"root", to_hex(cp.root)},
+        {"vs_time_ms", cp.vs_time_ms},
+        {"matches", r.external_checkpoint_matched && s.entries >= cp.log_size}};
+  }
+  return out;
+}
+
+void print_text(const VerifyResult& r, const FindingSink& sink) {
+  const auto& s = r.stats;
+  std::cout << "store " << r.store << "\n";
+  std::cout << "  entries       " << group_digits(s.entries) << " (head " << short_hex(s.head_hash)
+            << "..., Merkle root " << short_hex(s.merkle_root) << "...)\n";
+  std::cout << "  VS key        "
+            << (r.vs_key ? to_hex(r.vs_key->key) + " (" + r.vs_key->origin +
+                               (r.vs_key_discovered ? ", NOT PINNED" : "") + ")"
+                         : std::string("none: VS signatures not checked"))
+            << "\n";
+  std::cout << "  signatures    " << group_digits(s.signatures_checked) << " checked on "
+            << s.threads << " thread" << (s.threads == 1 ? "" : "s");
+  if (s.signatures_unchecked) std::cout << ", " << group_digits(s.signatures_unchecked) << " not";
+  std::cout << "\n";
+  std::cout << "  checkpoints   " << group_digits(s.checkpoints) << "\n";
+  std::cout << "  sessions      " << group_digits(s.sessions) << " (" << s.live_sessions
+            << " not revoked by the end of the log), " << group_digits(s.rejected_joins)
+            << " rejected joins\n";
+  std::cout << "  traffic       " << group_digits(s.heartbeats) << " heartbeats, "
+            << group_digits(s.digests) << " digests, " << group_digits(s.receipts) << " receipts, "
+            << group_digits(s.tickets) << " tickets, " << group_digits(s.revocations)
+            << " revocations\n";
+  if (r.external_checkpoint) {
+    const auto& cp = r.external_checkpoint->message;
+    const bool ok = r.external_checkpoint_matched && s.entries >= cp.log_size;
+    std::cout << "  checkpoint    " << r.external_checkpoint->origin << ": log_size "
+              << group_digits(cp.log_size) << ", root " << short_hex(cp.root) << "... "
+              << (ok ? "matches the store" : "DOES NOT match the store") << "\n";
+  }
+  const double rate = s.seconds > 0 ? static_cast<double>(s.entries) / s.seconds : 0;
+  std::cout << "  time          " << fixed(s.seconds, 2) << " s ("
+            << group_digits(static_cast<std::uint64_t>(rate)) << " entries/s)\n";
+  for (const auto& w : r.warnings) std::cout << "\nWARNING: " << w << "\n";
+  std::cout << "\n";
+  if (sink.failures() == 0) {
+    std::cout << "INTACT: every check passed";
+  } else {
+    std::cout << "FAILED: " << group_digits(sink.failures()) << " problem"
+              << (sink.failures() == 1 ? "" : "s");
+  }
+  if (sink.warnings()) {
+    std::cout << " (" << group_digits(sink.warnings()) << " warning"
+              << (sink.warnings() == 1 ? "" : "s") << ")";
+  }
+  std::cout << "\n";
+  for (const auto& f : sink.kept()) std::cout << "  " << to_text(f) << "\n";
+  if (sink.omitted() > 0) {
+    std::cout << "  ... and " << group_digits(sink.omitted()) << " more not listed. By check:";
+    for (const auto& [name, count] : sink.by_check())
+      std::cout << " " << name << " " << count << ";";
+    std::cout << "\n  Use --max-findings 0 to list every one.\n";
+  }
+}
+
+int run_verify(const VerifyCommand& cmd) {
+  VerifyOptions options;
+  options.threads = cmd.threads;
+  options.discover_vs_key = !cmd.no_key_search;
+  if (!cmd.vs_pubkey.empty()) {
+    auto key = load_public_key(cmd.vs_pubkey, "--vs-pubkey");
+    if (!key) {
+      std::cerr << "audit-cli verify: " << key.error() << "\n";
+      return kExitUsage;
+    }
+    options.vs_key = *key;
+  }
+  if (!cmd.checkpoint.empty()) {
+    auto cp = load_checkpoint(cmd.checkpoint);
+    if (!cp) {
+      std::cerr << "audit-cli verify: " << cp.error() << "\n";
+      return kExitUsage;
+    }
+    options.checkpoint = *cp;
+  }
+  std::optional<ProgressBar> bar;
+  if (!cmd.no_progress && ::isatty(STDERR_FILENO)) {
+    bar.emplace();
+    options.progress = [&bar](std::uint64_t done, std::uint64_t total) {
+      bar->update(done, total);
+    };
+  }
+  FindingSink sink(cmd.max_findings);
+  auto result = verify_store(cmd.store, options, sink);
+  bar.reset();
+  if (!result) {
+    std::cerr << "audit-cli verify: " << result.error() << "\n";
+    return kExitUsage;
+  }
+  if (cmd.json) {
+    std::cout << result_json(*result, sink).dump(2) << "\n";
+  } else {
+    print_text(*result, sink);
+  }
+  return sink.failures() == 0 ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
 void setup_verify(CLI::App& app, int& exit_code) {
-  (void)app;
-  (void)exit_code;
+  auto cmd = std::make_shared<VerifyCommand>();
+  auto* sub = app.add_subcommand(
+      "verify",
+      "Check that a store is intact: every entry hash and link, every signature, every session's "
+      "counters, tickets, receipts and revocations, every checkpoint");
+  sub->description(
+      "Reads the whole store once, in constant memory, and reports every problem it finds with "
+      "the entry position, what was expected and what was found; it never stops at the first.\n"
+      "Checks: seq contiguous from 0; entry_hash recomputed from the stored columns; prev_hash "
+      "links; kind, direction and kind_name columns; every signature (VS-issued kinds under the "
+      "VS key, session traffic under the session key its JoinAccept binds, both JoinRequest "
+      "signatures); every JoinRequest answered by a JoinAccept or JoinReject carrying its hash; "
+      "per session: gs_counter strictly increasing across Heartbeat/TranscriptDigest/NonceBatch, "
+      "sw_hash pinned, receipt tips, the physics rule recomputed under the JoinAccept's limits, "
+      "receipts (index, digest_hash, digest_log_seq, receipt_tip chain), tickets (ticket_seq, "
+      "hash chain anchored at the JoinAccept, validity window, client_binding), and the "
+      "revocation's reason and evidence positions; every Checkpoint's log_size, Merkle root and "
+      "signature.\n"
+      "Messages the VS received and refused are in the log on purpose: they are problems only "
+      "when the VS did not react as the protocol requires (a Revocation citing them, a "
+      "JoinReject carrying the request's hash).\n"
+      "A cut tail is only visible against a checkpoint held outside the store: pass one with "
+      "--checkpoint.");
+  sub->add_option("STORE", cmd->store, "The store (a copy of the VS's vs.db); opened read-only")
+      ->required();
+  sub->add_option("--vs-pubkey", cmd->vs_pubkey,
+                  "The VS public key, as 64 hex characters or a public key file (HEX|FILE). "
+                  "Without it, *.pub files beside the store are tried and the one that verifies "
+                  "the first VS-signed entry is used, with a warning: pin the key you were given");
+  sub->add_option("--checkpoint", cmd->checkpoint,
+                  "A Checkpoint held outside the store (from a GS or a report): its message in "
+                  "hex, its raw bytes, or JSON with \"message_hex\" (or log_size, root, "
+                  "vs_time_ms, signature). The store must be at least that long and its root at "
+                  "that size must match: this is what catches a cut tail");
+  sub->add_flag("--json", cmd->json, "Print one JSON object on stdout (nothing else goes there)");
+  sub->add_option("--max-findings", cmd->max_findings,
+                  "How many problems to list (the rest are counted by check); 0 lists all")
+      ->capture_default_str();
+  sub->add_option("--threads", cmd->threads, "Signature-checking threads; 0 uses every core")
+      ->capture_default_str();
+  sub->add_flag("--no-progress", cmd->no_progress,
+                "No progress bar (it is drawn on stderr only when stderr is a terminal)");
+  sub->add_flag("--no-key-search", cmd->no_key_search,
+                "Do not look for the VS key beside the store when --vs-pubkey is not given");
+  sub->footer(
+      "Exit codes: 0 intact, 1 a problem was found (or VS signatures could not be checked), "
+      "2 usage error or the store cannot be read.\n"
+      "Examples:\n"
+      "  audit-cli verify vs.db --vs-pubkey vs.key.pub\n"
+      "  audit-cli verify vs.db --vs-pubkey 3b6a27bc... --checkpoint gs-checkpoint.hex --json");
+  sub->callback([cmd, &exit_code] { exit_code = run_verify(*cmd); });
 }
 
 }  // namespace gsvs::audit

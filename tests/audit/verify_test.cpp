@@ -1,1 +1,775 @@
+// audit-cli verify: intact stores pass (generated ones and one written by a real vsd), and every
+// kind of tampering fails and names the right position. Tampering goes through the sqlite3 C API
+// with the triggers dropped, as an insider holding the file would.
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "audit-cli/session_model.h"
+#include "audit-cli/verifier.h"
+#include "protocol/chains.h"
+#include "protocol/keyfile.h"
+#include "tests/audit/audit_fixture.h"
+#include "tests/audit/tamper.h"
+#include "tests/support/vs_fixture.h"
+
+namespace gsvs::testing {
+namespace {
+
+using namespace protocol;  // NOLINT(google-build-using-namespace)
+namespace check = audit::check;
+
+class Verify : public ::testing::Test {
+ protected:
+  // A fresh copy of the generated store.
+  std::string copy(const std::string& name = "copy.db") {
+    const std::string path = dir_.file(name);
+    copy_store(generated_path(), path);
+    return path;
+  }
+  // A position of `kind` with entries after it (the generator's samples, in log order).
+  static std::uint64_t sample(MessageKind kind, std::size_t index = 2) {
+    const auto& samples = generated().samples.at(kind);
+    return samples.at(std::min(index, samples.size() - 1));
+  }
+  // Decodes the message at `seq`, lets `edit` change it, signs it with `key` (a rogue signer
+  // holding a real key) and rewrites the chain from there on, as an insider would.
+  template <class M, class Edit>
+  static void rewrite(const std::string& path, std::uint64_t seq, Edit edit,
+                      const crypto::SecretKey& key) {
+    Tamper t(path);
+    auto message = decode<M>(t.blob(seq, "message"));
+    ASSERT_TRUE(message.ok()) << message.error();
+    edit(*message);
+    sign(*message, key);
+    t.set_blob(seq, "message", encode(*message));
+    t.rechain(seq);
+  }
+
+  TempDir dir_;
+};
+
+// ---- Intact stores ----------------------------------------------------------------------------
+
+TEST_F(Verify, GeneratedStoreIsIntact) {
+  const auto& store = generated();
+  for (auto reason : {RevocationReason::kBadSignature, RevocationReason::kCounterRegression,
+                      RevocationReason::kSwHashChanged, RevocationReason::kMissedHeartbeats,
+                      RevocationReason::kSpeedViolation, RevocationReason::kReceiptTipMismatch,
+                      RevocationReason::kOperator, RevocationReason::kMalformedMessage,
+                      RevocationReason::kSessionMismatch, RevocationReason::kVsShutdown}) {
+    ASSERT_NE(store.ended_by(reason), nullptr) << reason_name(reason);
+  }
+  auto run = verify(generated_path());
+  ASSERT_TRUE(run.error.empty()) << run.error;
+  EXPECT_EQ(run.sink.failures(), 0u) << run.describe();
+  EXPECT_EQ(run.sink.warnings(), 0u) << run.describe();
+  const auto& stats = run.result.stats;
+  EXPECT_EQ(stats.entries, store.entries);
+  EXPECT_EQ(stats.sessions, store.sessions.size());
+  EXPECT_EQ(stats.live_sessions, 0u);
+  EXPECT_EQ(stats.rejected_joins, store.join_reject_seqs.size());
+  EXPECT_EQ(stats.signatures_unchecked, 0u);
+  // Every entry carries at least one signature in this store (JoinRequests two; the malformed
+  // frame none).
+  EXPECT_GE(stats.signatures_checked, store.entries - 1);
+  EXPECT_GT(stats.checkpoints, 10u);
+}
+
+TEST_F(Verify, ResultDoesNotDependOnThreadsOrBatchSize) {
+  const std::string path = copy();
+  {
+    Tamper t(path);
+    t.flip_byte(sample(MessageKind::kHeartbeat), "message", 150);
+    t.flip_byte(sample(MessageKind::kPlayTicket, 5), "message", 20);
+  }
+  audit::VerifyOptions small;
+  small.batch_entries = 7;
+  auto a = verify(path, small);
+  auto b = verify(path);
+  EXPECT_EQ(a.describe(), b.describe());
+  EXPECT_GT(a.sink.failures(), 0u);
+}
+
+// ---- Every column of a row, edited in place ---------------------------------------------------
+
+struct ColumnEdit {
+  const char* column;
+  void (*edit)(Tamper& t, std::uint64_t seq);
+};
+
+TEST_F(Verify, AnEditedByteInAnyColumnIsFoundAtItsEntry) {
+  const std::vector<ColumnEdit> edits{
+      {"seq",
+       [](Tamper& t, std::uint64_t seq) {
+         t.set_integer(seq, "seq", 1'000'000 + static_cast<std::int64_t>(seq));
+       }},
+      {"kind", [](Tamper& t,
+                  std::uint64_t seq) { t.set_integer(seq, "kind", t.integer(seq, "kind") ^ 1); }},
+      {"kind_name",
+       [](Tamper& t, std::uint64_t seq) {
+         t.exec("UPDATE log_entry SET kind_name = 'Heartbeet' WHERE seq = " + std::to_string(seq));
+       }},
+      {"direction",
+       [](Tamper& t, std::uint64_t seq) {
+         t.set_integer(seq, "direction", t.integer(seq, "direction") ^ 3);
+       }},
+      {"session_id",
+       [](Tamper& t, std::uint64_t seq) {
+         t.set_integer(seq, "session_id", t.integer(seq, "session_id") ^ 1);
+       }},
+      {"vs_time_ms",
+       [](Tamper& t, std::uint64_t seq) {
+         t.set_integer(seq, "vs_time_ms", t.integer(seq, "vs_time_ms") ^ 1);
+       }},
+      {"prev_hash", [](Tamper& t, std::uint64_t seq) { t.flip_byte(seq, "prev_hash", 7); }},
+      {"entry_hash", [](Tamper& t, std::uint64_t seq) { t.flip_byte(seq, "entry_hash", 31); }},
+      {"message", [](Tamper& t, std::uint64_t seq) { t.flip_byte(seq, "message", 30); }},
+  };
+  const std::uint64_t target = sample(MessageKind::kHeartbeat, 4);
+  for (const auto& e : edits) {
+    SCOPED_TRACE(e.column);
+    const std::string path = copy(std::string(e.column) + ".db");
+    {
+      Tamper t(path);
+      e.edit(t, target);
+    }
+    auto run = verify(path);
+    ASSERT_TRUE(run.error.empty()) << run.error;
+    EXPECT_GT(run.sink.failures(), 0u);
+    EXPECT_EQ(run.first_failure(), target) << run.describe();
+  }
+}
+
+TEST_F(Verify, AnEditedMessageOfEveryKindIsFoundAtItsEntry) {
+  for (const auto& [kind, positions] : generated().samples) {
+    SCOPED_TRACE(std::string(kind_name(kind)));
+    const std::uint64_t target = positions.at(positions.size() / 2);
+    const std::string path = copy();
+    {
+      Tamper t(path);
+      const auto size = t.blob(target, "message").size();
+      t.flip_byte(target, "message", size / 2);
+    }
+    auto run = verify(path);
+    EXPECT_EQ(run.first_failure(), target) << run.describe();
+    EXPECT_TRUE(run.has(check::kEntryHash, target)) << run.describe();
+  }
+}
+
+// An insider who recomputes every hash after the edit leaves a consistent chain: the signature
+// of the edited entry, and every later checkpoint's signed root, still give it away.
+TEST_F(Verify, AnEditWithTheChainRecomputedIsFoundByItsSignatureAndTheCheckpoints) {
+  for (const auto& [kind, positions] : generated().samples) {
+    SCOPED_TRACE(std::string(kind_name(kind)));
+    const std::uint64_t target = positions.at(positions.size() / 2);
+    const std::string path = copy();
+    {
+      Tamper t(path);
+      const auto size = t.blob(target, "message").size();
+      t.flip_byte(target, "message", size - 10);  // inside the (last) signature
+      t.rechain(target);
+    }
+    auto run = verify(path);
+    EXPECT_EQ(run.first_failure(), target) << run.describe();
+    EXPECT_FALSE(run.has(check::kEntryHash, target));
+    if (kind != MessageKind::kCheckpoint) {
+      EXPECT_TRUE(run.has(check::kCheckpointRoot, generated().last_checkpoint_seq))
+          << run.describe();
+    }
+  }
+}
+
+// ---- Rows removed, added, moved, cut ----------------------------------------------------------
+
+TEST_F(Verify, ADeletedRowIsFoundWhereItWas) {
+  const std::uint64_t target = sample(MessageKind::kProtectedReceipt, 3);
+  const std::string path = copy();
+  {
+    Tamper t(path);
+    t.exec("DELETE FROM log_entry WHERE seq = " + std::to_string(target));
+  }
+  auto run = verify(path);
+  EXPECT_EQ(run.first_failure(), target) << run.describe();
+  EXPECT_TRUE(run.has(check::kSeqGap, target)) << run.describe();
+}
+
+TEST_F(Verify, ADeletedRowWithTheRestRenumberedIsFoundWhereItWas) {
+  const std::uint64_t target = sample(MessageKind::kNonceBatch, 3);
+  const std::string path = copy();
+  {
+    Tamper t(path);
+    t.exec("DELETE FROM log_entry WHERE seq = " + std::to_string(target));
+    t.shift(target + 1, -1);
+  }
+  auto run = verify(path);
+  EXPECT_EQ(run.first_failure(), target) << run.describe();
+  EXPECT_TRUE(run.has(check::kRenumbered, target + 100)) << run.describe();
+  // The renumbered tail is one finding, not thousands.
+  EXPECT_LT(run.sink.kept().size(), 200u) << run.describe();
+}
+
+TEST_F(Verify, AnInsertedRowIsFoundWhereItWasInserted) {
+  const std::uint64_t target = sample(MessageKind::kTranscriptDigest, 3);
+  const std::string path = copy();
+  {
+    Tamper t(path);
+    // Shift the tail up by one, then put a copy of an older heartbeat in the hole.
+    t.shift(target, +1);
+    const std::uint64_t donor = sample(MessageKind::kHeartbeat, 0);
+    t.exec("INSERT INTO log_entry SELECT " + std::to_string(target) +
+           ", kind, kind_name, direction, session_id, vs_time_ms, prev_hash, entry_hash, message "
+           "FROM log_entry WHERE seq = " +
+           std::to_string(donor));
+  }
+  auto run = verify(path);
+  EXPECT_EQ(run.first_failure(), target) << run.describe();
+  EXPECT_TRUE(run.has(check::kRenumbered, target + 50)) << run.describe();
+}
+
+TEST_F(Verify, AnInsertedRowWithTheChainRecomputedIsFoundWhereItWasInserted) {
+  const std::uint64_t target = sample(MessageKind::kTranscriptDigest, 3);
+  const std::string path = copy();
+  {
+    Tamper t(path);
+    t.shift(target, +1);
+    const std::uint64_t donor = sample(MessageKind::kHeartbeat, 0);
+    t.exec("INSERT INTO log_entry SELECT " + std::to_string(target) +
+           ", kind, kind_name, direction, session_id, vs_time_ms, prev_hash, entry_hash, message "
+           "FROM log_entry WHERE seq = " +
+           std::to_string(donor));
+    t.rechain(target);
+  }
+  auto run = verify(path);
+  EXPECT_EQ(run.first_failure(), target) << run.describe();
+  EXPECT_TRUE(run.has(check::kCheckpointSize, generated().last_checkpoint_seq + 1))
+      << run.describe();
+}
+
+TEST_F(Verify, TwoReorderedRowsAreFoundWhereTheyWere) {
+  const std::uint64_t target = sample(MessageKind::kPlayTicket, 3);
+  const std::string path = copy();
+  {
+    Tamper t(path);
+    t.swap_rows(target, target + 1);
+  }
+  auto run = verify(path);
+  EXPECT_EQ(run.first_failure(), target) << run.describe();
+  EXPECT_TRUE(run.has(check::kPrevHash, target)) << run.describe();
+}
+
+TEST_F(Verify, ACutTailIsFoundOnlyAgainstACheckpointHeldOutside) {
+  // Cut right after an earlier checkpoint: what is left is a consistent log on its own.
+  const auto& checkpoints = generated().samples.at(MessageKind::kCheckpoint);
+  const std::uint64_t keep = checkpoints.at(checkpoints.size() - 2) + 1;
+  const std::string path = copy();
+  {
+    Tamper t(path);
+    t.exec("DELETE FROM log_entry WHERE seq >= " + std::to_string(keep));
+  }
+  auto without = verify(path);
+  EXPECT_EQ(without.sink.failures(), 0u) << without.describe();
+
+  const std::string held = dir_.file("held.hex");
+  write_text(held, to_hex(generated().last_checkpoint) + "\n");
+  auto cp = audit::load_checkpoint(held);
+  ASSERT_TRUE(cp.ok()) << cp.error();
+  audit::VerifyOptions options;
+  options.checkpoint = *cp;
+  auto with = verify(path, options);
+  EXPECT_EQ(with.first_failure(), keep) << with.describe();
+  EXPECT_TRUE(with.has(check::kTruncated, keep)) << with.describe();
+
+  // The same checkpoint against the whole store: it matches.
+  auto whole = verify(generated_path(), options);
+  EXPECT_EQ(whole.sink.failures(), 0u) << whole.describe();
+  EXPECT_TRUE(whole.result.external_checkpoint_matched);
+}
+
+TEST_F(Verify, ACheckpointHeldOutsideCatchesARewrittenStore) {
+  const std::string held = dir_.file("held.bin");
+  write_text(held,
+             std::string(generated().last_checkpoint.begin(), generated().last_checkpoint.end()));
+  auto cp = audit::load_checkpoint(held);
+  ASSERT_TRUE(cp.ok()) << cp.error();
+  EXPECT_EQ(cp->bytes, generated().last_checkpoint);
+  const std::string path = copy();
+  const std::uint64_t target = sample(MessageKind::kHeartbeat, 6);
+  {
+    Tamper t(path);
+    t.flip_byte(target, "message", 20);
+    t.rechain(target);
+  }
+  audit::VerifyOptions options;
+  options.checkpoint = *cp;
+  auto run = verify(path, options);
+  EXPECT_EQ(run.first_failure(), target) << run.describe();
+  EXPECT_TRUE(run.has(check::kExternalCheckpoint, cp->message.log_size)) << run.describe();
+}
+
+TEST_F(Verify, CheckpointFilesAreReadAsHexRawOrJson) {
+  const auto& bytes = generated().last_checkpoint;
+  auto decoded = decode<Checkpoint>(bytes);
+  ASSERT_TRUE(decoded.ok());
+  const std::string hex_file = dir_.file("cp.hex");
+  write_text(hex_file, "  " + to_hex(bytes).substr(0, 50) + "\n" + to_hex(bytes).substr(50) + "\n");
+  const std::string json_file = dir_.file("cp.json");
+  write_text(json_file, nlohmann::json{{"checkpoint", {{"message_hex", to_hex(bytes)}}}}.dump());
+  const std::string fields_file = dir_.file("fields.json");
+  write_text(fields_file, nlohmann::json{{"log_size", decoded->log_size},
+                                         {"root", to_hex(decoded->root)},
+                                         {"vs_time_ms", decoded->vs_time_ms},
+                                         {"signature", to_hex(decoded->signatures[0])}}
+                              .dump());
+  for (const auto& file : {hex_file, json_file, fields_file}) {
+    auto cp = audit::load_checkpoint(file);
+    ASSERT_TRUE(cp.ok()) << file << ": " << cp.error();
+    EXPECT_EQ(cp->bytes, bytes) << file;
+  }
+  const std::string junk = dir_.file("junk");
+  write_text(junk, "not a checkpoint");
+  EXPECT_FALSE(audit::load_checkpoint(junk).ok());
+}
+
+// ---- Signatures and keys ----------------------------------------------------------------------
+
+TEST_F(Verify, AReplacedSignatureIsFoundAtItsEntry) {
+  // Another receipt's valid VS signature, pasted in, with the chain recomputed.
+  const auto& receipts = generated().samples.at(MessageKind::kProtectedReceipt);
+  const std::uint64_t target = receipts.at(4);
+  const std::string path = copy();
+  {
+    Tamper t(path);
+    Bytes message = t.blob(target, "message");
+    const Bytes donor = t.blob(receipts.at(1), "message");
+    std::copy(donor.end() - 64, donor.end(), message.end() - 64);
+    t.set_blob(target, "message", message);
+    t.rechain(target);
+  }
+  auto run = verify(path);
+  EXPECT_EQ(run.first_failure(), target) << run.describe();
+  EXPECT_TRUE(run.has(check::kSignature, target)) << run.describe();
+}
+
+TEST_F(Verify, ASwappedSessionKeyIsFoundAtTheJoinAccept) {
+  const auto& sessions = generated().sessions;
+  const auto& victim = sessions.at(2);
+  const std::uint64_t target = victim.join_accept_seq;
+  const std::string path = copy();
+  {
+    Tamper t(path);
+    Bytes message = t.blob(target, "message");
+    const auto other = sessions.at(3).session_key;
+    std::copy(other.bytes.begin(), other.bytes.end(), message.begin() + 42);  // session_key
+    t.set_blob(target, "message", message);
+    t.rechain(target);
+  }
+  auto run = verify(path);
+  EXPECT_EQ(run.first_failure(), target) << run.describe();
+  EXPECT_TRUE(run.has(check::kSignature, target)) << run.describe();
+  // Under the swapped key, the session's own heartbeats no longer verify either.
+  EXPECT_TRUE(run.has(check::kReaction, victim.join_accept_seq + 5) || run.sink.failures() > 10)
+      << run.describe();
+}
+
+TEST_F(Verify, TheVsKeyBesideTheStoreIsUsedWithAWarningAndNoKeyFails) {
+  const std::string path = copy();
+  audit::VerifyOptions no_key;
+  no_key.vs_key = audit::KeySource{crypto::PublicKey{}, "placeholder"};
+  // Without a key and without a key file beside the store: VS signatures cannot be checked.
+  {
+    audit::FindingSink sink(0);
+    audit::VerifyOptions options;
+    auto result = audit::verify_store(path, options, sink);
+    ASSERT_TRUE(result.ok()) << result.error();
+    EXPECT_FALSE(result->vs_key.has_value());
+    EXPECT_GT(sink.failures(), 0u);
+    EXPECT_GT(result->stats.signatures_unchecked, 0u);
+  }
+  // A decoy key file and the real one beside the store: the real one is found, loudly.
+  ASSERT_TRUE(keyfile::write_public_key(dir_.file("decoy.pub"),
+                                        crypto::SecretKey::generate().public_key()));
+  ASSERT_TRUE(keyfile::write_public_key(dir_.file("vs.key.pub"), generated_vs_key()));
+  audit::FindingSink sink(0);
+  auto result = audit::verify_store(path, audit::VerifyOptions{}, sink);
+  ASSERT_TRUE(result.ok()) << result.error();
+  ASSERT_TRUE(result->vs_key.has_value());
+  EXPECT_EQ(result->vs_key->key, generated_vs_key());
+  EXPECT_TRUE(result->vs_key_discovered);
+  ASSERT_FALSE(result->warnings.empty());
+  EXPECT_NE(result->warnings.front().find("NOT PINNED"), std::string::npos);
+  EXPECT_EQ(sink.failures(), 0u);
+}
+
+TEST_F(Verify, AWrongPinnedVsKeyFailsEveryVsSignature) {
+  audit::VerifyOptions options;
+  options.vs_key = audit::KeySource{crypto::SecretKey::generate().public_key(), "wrong"};
+  auto run = verify(generated_path(), options);
+  EXPECT_GT(run.sink.by_check().at(std::string(check::kSignature)), 1000u);
+  ASSERT_FALSE(run.result.warnings.empty());
+  EXPECT_NE(run.result.warnings.back().find("verifies none"), std::string::npos);
+}
+
+// ---- What the VS had to refuse, and what it did instead ---------------------------------------
+
+// A heartbeat whose signature fails, with no revocation after it: the VS accepted a forgery.
+TEST_F(Verify, ABadSignatureTheVsDidNotActOnIsAFailure) {
+  const std::uint64_t target = sample(MessageKind::kHeartbeat, 5);
+  const std::string path = copy();
+  {
+    Tamper t(path);
+    t.flip_byte(target, "message", 120);  // signature
+    t.rechain(target);
+  }
+  auto run = verify(path);
+  EXPECT_EQ(run.first_failure(), target) << run.describe();
+  EXPECT_TRUE(run.has(check::kReaction, target)) << run.describe();
+}
+
+// A correctly signed heartbeat whose gs_counter goes back, accepted without a revocation.
+TEST_F(Verify, ACounterRegressionTheVsDidNotActOnIsAFailure) {
+  const std::uint64_t target = sample(MessageKind::kHeartbeat, 6);
+  const std::string path = copy();
+  const auto session = static_cast<SessionId>(Tamper(path).integer(target, "session_id"));
+  rewrite<Heartbeat>(
+      path, target, [](Heartbeat& hb) { hb.gs_counter = 1; },
+      generator_session_key(kAuditSeed, session));
+  auto run = verify(path);
+  EXPECT_EQ(run.first_failure(), target) << run.describe();
+  ASSERT_TRUE(run.has(check::kReaction, target)) << run.describe();
+  bool named = false;
+  for (const auto& f : run.failures()) {
+    if (f.seq == target && f.detail.find("is not above the last accepted") != std::string::npos) {
+      named = true;
+    }
+  }
+  EXPECT_TRUE(named) << run.describe();
+}
+
+// The VS signs a speed_violation whose evidence shows no violation: an unfair revocation.
+TEST_F(Verify, ARevocationWhoseEvidenceShowsNoFaultIsAFailure) {
+  const auto* speeding = generated().ended_by(RevocationReason::kSpeedViolation);
+  ASSERT_NE(speeding, nullptr);
+  const std::uint64_t target = speeding->revocation_seq;
+  const std::string path = copy();
+  // Cite the session's first two digests instead: an honest step.
+  const auto& digests = generated().samples.at(MessageKind::kTranscriptDigest);
+  (void)digests;
+  std::vector<std::uint64_t> honest;
+  {
+    Tamper t(path);
+    for (std::uint64_t seq = speeding->join_accept_seq; honest.size() < 2; ++seq) {
+      if (t.integer(seq, "kind") == 6 &&
+          t.integer(seq, "session_id") == static_cast<std::int64_t>(speeding->id)) {
+        honest.push_back(seq);
+      }
+    }
+  }
+  rewrite<Revocation>(
+      path, target, [&](Revocation& r) { r.evidence = honest; }, generator_vs_key(kAuditSeed));
+  auto run = verify(path);
+  EXPECT_EQ(run.first_failure(), speeding->evidence.at(1)) << run.describe();
+  EXPECT_TRUE(run.has(check::kEvidence, target)) << run.describe();
+  // The digest that did cross the limit went uncited.
+  EXPECT_TRUE(run.has(check::kReaction, speeding->evidence.at(1))) << run.describe();
+}
+
+TEST_F(Verify, EvidenceOfTheWrongKindIsAFailure) {
+  const auto* tip = generated().ended_by(RevocationReason::kReceiptTipMismatch);
+  ASSERT_NE(tip, nullptr);
+  const std::string path = copy();
+  rewrite<Revocation>(
+      path, tip->revocation_seq, [&](Revocation& r) { r.evidence.push_back(tip->join_accept_seq); },
+      generator_vs_key(kAuditSeed));
+  auto run = verify(path);
+  EXPECT_EQ(run.first_failure(), tip->revocation_seq) << run.describe();
+  EXPECT_TRUE(run.has(check::kEvidence, tip->revocation_seq)) << run.describe();
+}
+
+TEST_F(Verify, AMissedHeartbeatsRevocationCitingAnOldHeartbeatIsAFailure) {
+  const auto* silent = generated().ended_by(RevocationReason::kMissedHeartbeats);
+  ASSERT_NE(silent, nullptr);
+  const std::string path = copy();
+  std::uint64_t older = 0;
+  {
+    Tamper t(path);
+    for (std::uint64_t seq = silent->join_accept_seq + 1; seq < silent->evidence.at(0); ++seq) {
+      if (t.integer(seq, "kind") == 5 &&
+          t.integer(seq, "session_id") == static_cast<std::int64_t>(silent->id)) {
+        older = seq;
+        break;
+      }
+    }
+  }
+  ASSERT_NE(older, 0u);
+  rewrite<Revocation>(
+      path, silent->revocation_seq, [&](Revocation& r) { r.evidence = {older}; },
+      generator_vs_key(kAuditSeed));
+  auto run = verify(path);
+  EXPECT_EQ(run.first_failure(), silent->revocation_seq) << run.describe();
+  EXPECT_TRUE(run.has(check::kEvidence, silent->revocation_seq)) << run.describe();
+}
+
+TEST_F(Verify, ABrokenTicketChainIsFoundAtTheTicket) {
+  const std::uint64_t target = sample(MessageKind::kPlayTicket, 6);
+  const std::string path = copy();
+  rewrite<PlayTicket>(
+      path, target, [](PlayTicket& t) { t.prev_ticket_hash.bytes[0] ^= 1; },
+      generator_vs_key(kAuditSeed));
+  auto run = verify(path);
+  EXPECT_EQ(run.first_failure(), target) << run.describe();
+  EXPECT_TRUE(run.has(check::kTicket, target)) << run.describe();
+}
+
+TEST_F(Verify, AWrongClientBindingIsFoundAtTheTicket) {
+  // A ticket that binds nonces: one with nonce_count > 0.
+  const std::string path = copy();
+  std::uint64_t target = 0;
+  {
+    Tamper t(path);
+    for (auto seq : generated().samples.at(MessageKind::kPlayTicket)) {
+      auto ticket = decode<PlayTicket>(t.blob(seq, "message"));
+      if (ticket && ticket->nonce_count > 1) target = seq;
+    }
+  }
+  ASSERT_NE(target, 0u);
+  rewrite<PlayTicket>(
+      path, target, [](PlayTicket& t) { t.nonce_count -= 1; }, generator_vs_key(kAuditSeed));
+  auto run = verify(path);
+  EXPECT_EQ(run.first_failure(), target) << run.describe();
+  EXPECT_TRUE(run.has(check::kTicket, target)) << run.describe();
+}
+
+TEST_F(Verify, ReceiptsMustNameTheirDigestAndExtendTheTip) {
+  const std::uint64_t target = sample(MessageKind::kProtectedReceipt, 6);
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE(variant);
+    const std::string path = copy();
+    rewrite<ProtectedReceipt>(
+        path, target,
+        [variant](ProtectedReceipt& r) {
+          if (variant == 0) r.receipt_tip.bytes[3] ^= 1;
+          if (variant == 1) r.digest_log_seq -= 1;
+          if (variant == 2) r.digest_hash.bytes[9] ^= 1;
+        },
+        generator_vs_key(kAuditSeed));
+    auto run = verify(path);
+    EXPECT_EQ(run.first_failure(), target) << run.describe();
+    EXPECT_TRUE(run.has(check::kReceipt, target)) << run.describe();
+  }
+}
+
+TEST_F(Verify, ACheckpointSigningTheWrongRootIsFound) {
+  const std::uint64_t target = sample(MessageKind::kCheckpoint, 3);
+  const std::string path = copy();
+  rewrite<Checkpoint>(
+      path, target, [](Checkpoint& c) { c.root.bytes[0] ^= 1; }, generator_vs_key(kAuditSeed));
+  auto run = verify(path);
+  EXPECT_EQ(run.first_failure(), target) << run.describe();
+  EXPECT_TRUE(run.has(check::kCheckpointRoot, target)) << run.describe();
+}
+
+TEST_F(Verify, AJoinAcceptForARequestThatFailsItsSignatureIsAFailure) {
+  const auto& session = generated().sessions.at(4);
+  const std::string path = copy();
+  {
+    Tamper t(path);
+    t.flip_byte(session.join_request_seq, "message", 150);  // identity signature
+    // The VS's accept must name the request's hash: re-sign it for the edited bytes.
+  }
+  const Bytes request = [&] {
+    Tamper t(path);
+    return t.blob(session.join_request_seq, "message");
+  }();
+  rewrite<JoinAccept>(
+      path, session.join_accept_seq,
+      [&](JoinAccept& a) { a.join_request_hash = chains::message_hash(request); },
+      generator_vs_key(kAuditSeed));
+  {
+    Tamper t(path);
+    t.rechain(session.join_request_seq);
+  }
+  auto run = verify(path);
+  EXPECT_EQ(run.first_failure(), session.join_request_seq) << run.describe();
+  EXPECT_TRUE(run.has(check::kSignature, session.join_request_seq)) << run.describe();
+}
+
+// ---- A store written by the real vsd ------------------------------------------------------------
+
+PlayerPosition at(const crypto::PublicKey& player, std::int32_t x_mm) {
+  PlayerPosition p;
+  p.player = player;
+  p.x_mm = x_mm;
+  return p;
+}
+
+TEST(VerifyRealVsd, AStoreWithRevocationsOfSeveralKindsIsIntact) {
+  TempDir dir;
+  std::vector<crypto::SecretKey> identities;
+  std::vector<crypto::PublicKey> allowed;
+  for (int i = 0; i < 8; ++i) {
+    identities.push_back(crypto::SecretKey::generate());
+    allowed.push_back(identities.back().public_key());
+  }
+  const Hash32 build = crypto::sha256(as_bytes("honest build 1.0"));
+  auto vs = std::make_unique<VsProcess>(dir, allowed, std::vector<Hash32>{build});
+  const auto player = crypto::SecretKey::generate().public_key();
+  auto revoked = [](ScriptedGs& gs) {
+    auto r = gs.expect<Revocation>(std::chrono::seconds(5));
+    EXPECT_TRUE(r.has_value());
+    gs.socket().wait_closed(std::chrono::seconds(3));
+  };
+  {  // bad signature
+    ScriptedGs gs(vs->port(), identities[0], build);
+    gs.join();
+    auto hb = gs.make_heartbeat();
+    sign(hb, gs.session_key());
+    hb.signatures[0].bytes[0] ^= 0x80;
+    gs.send_unsigned(hb);
+    revoked(gs);
+  }
+  {  // counter regression
+    ScriptedGs gs(vs->port(), identities[1], build);
+    gs.join();
+    gs.set_counter(10);
+    gs.send_signed(gs.make_heartbeat());
+    gs.set_counter(3);
+    gs.send_signed(gs.make_heartbeat());
+    revoked(gs);
+  }
+  {  // speed violation after honest digests and receipts
+    ScriptedGs gs(vs->port(), identities[2], build);
+    gs.join();
+    const auto t0 = wall_ms();
+    gs.send_signed(gs.make_digest({at(player, 0)}, t0));
+    ASSERT_TRUE(gs.expect<ProtectedReceipt>());
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    gs.send_signed(gs.make_heartbeat());
+    gs.send_signed(gs.make_digest({at(player, 1500)}, t0 + 250));
+    ASSERT_TRUE(gs.expect<ProtectedReceipt>());
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    gs.send_signed(gs.make_digest({at(player, 60000)}, t0 + 500));
+    revoked(gs);
+  }
+  {  // sw_hash changed
+    ScriptedGs gs(vs->port(), identities[3], build);
+    gs.join();
+    auto hb = gs.make_heartbeat();
+    hb.sw_hash = crypto::sha256(as_bytes("patched"));
+    gs.send_signed(hb);
+    revoked(gs);
+  }
+  {  // receipt tip mismatch
+    ScriptedGs gs(vs->port(), identities[4], build);
+    gs.join();
+    gs.send_signed(gs.make_digest({at(player, 0)}, wall_ms()));
+    ASSERT_TRUE(gs.expect<ProtectedReceipt>());
+    auto hb = gs.make_heartbeat();
+    hb.receipt_tip.bytes[0] ^= 0xff;
+    gs.send_signed(hb);
+    revoked(gs);
+  }
+  {  // malformed frame
+    ScriptedGs gs(vs->port(), identities[5], build);
+    gs.join();
+    gs.socket().send_frame(Bytes{1, 5, 0, 0, 0});
+    revoked(gs);
+  }
+  {  // a rejected join: a stranger
+    auto stranger = crypto::SecretKey::generate();
+    ScriptedGs gs(vs->port(), stranger, build);
+    gs.send_join(gs.make_join_request());
+    ASSERT_TRUE(gs.expect<JoinReject>());
+  }
+  // An honest session, live until the VS stops (vs_shutdown).
+  ScriptedGs live(vs->port(), identities[6], build);
+  live.join();
+  live.send_signed(live.make_heartbeat());
+  NonceBatch batch;
+  batch.session_id = live.session_id();
+  batch.gs_counter = live.next_counter();
+  batch.nonces = {crypto::random_fixed<32>(), crypto::random_fixed<32>()};
+  live.send_signed(batch);
+  live.send_signed(live.make_digest({at(player, 0)}, wall_ms()));
+  ASSERT_TRUE(live.expect<ProtectedReceipt>());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  live.send_signed(live.make_heartbeat());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(vs->stop(), 0) << vs->process().output();
+
+  audit::VerifyOptions options;
+  options.vs_key = audit::KeySource{vs->public_key(), "vsd"};
+  auto run = verify(vs->store_path(), options);
+  ASSERT_TRUE(run.error.empty()) << run.error;
+  EXPECT_EQ(run.sink.failures(), 0u) << run.describe();
+  EXPECT_EQ(run.result.stats.sessions, 7u);
+  EXPECT_EQ(run.result.stats.revocations, 7u);
+  EXPECT_EQ(run.result.stats.rejected_joins, 1u);
+
+  // And through the program, as an investigator runs it.
+  auto cli = run_audit_cli({"verify", vs->store_path(), "--vs-pubkey", to_hex(vs->public_key())});
+  EXPECT_EQ(cli.exit_code, 0) << cli.out << cli.err;
+  EXPECT_NE(cli.out.find("INTACT"), std::string::npos) << cli.out;
+}
+
+// ---- The program ------------------------------------------------------------------------------
+
+TEST_F(Verify, ExitCodes) {
+  const std::string key = to_hex(generated_vs_key());
+  auto intact = run_audit_cli({"verify", generated_path(), "--vs-pubkey", key});
+  EXPECT_EQ(intact.exit_code, 0) << intact.out << intact.err;
+
+  const std::string broken = copy("broken.db");
+  {
+    Tamper t(broken);
+    t.flip_byte(sample(MessageKind::kHeartbeat), "message", 40);
+  }
+  auto failed = run_audit_cli({"verify", broken, "--vs-pubkey", key});
+  EXPECT_EQ(failed.exit_code, 1) << failed.out << failed.err;
+  EXPECT_NE(failed.out.find("FAILED"), std::string::npos) << failed.out;
+
+  auto missing = run_audit_cli({"verify", dir_.file("nothing-here.db"), "--vs-pubkey", key});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("no such file"), std::string::npos) << missing.err;
+
+  const std::string text = dir_.file("notes.txt");
+  write_text(text, "these are not the droids\n");
+  auto not_store = run_audit_cli({"verify", text, "--vs-pubkey", key});
+  EXPECT_EQ(not_store.exit_code, 2) << not_store.out << not_store.err;
+
+  auto bad_key = run_audit_cli({"verify", generated_path(), "--vs-pubkey", "xyz"});
+  EXPECT_EQ(bad_key.exit_code, 2);
+  auto no_store = run_audit_cli({"verify"});
+  EXPECT_EQ(no_store.exit_code, 2);
+  auto unknown = run_audit_cli({"verify", generated_path(), "--frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  auto help = run_audit_cli({"verify", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--checkpoint"), std::string::npos);
+}
+
+TEST_F(Verify, JsonIsOnlyJsonOnStdout) {
+  const std::string broken = copy("broken.db");
+  const std::uint64_t target = sample(MessageKind::kTranscriptDigest);
+  {
+    Tamper t(broken);
+    t.flip_byte(target, "entry_hash", 0);
+  }
+  auto cli = run_audit_cli({"verify", broken, "--vs-pubkey", to_hex(generated_vs_key()), "--json",
+                            "--max-findings", "0"});
+  EXPECT_EQ(cli.exit_code, 1) << cli.err;
+  auto doc = nlohmann::json::parse(cli.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << cli.out;
+  EXPECT_EQ(doc["intact"], false);
+  EXPECT_EQ(doc["entries"], generated().entries);
+  ASSERT_FALSE(doc["findings"].empty());
+  EXPECT_EQ(doc["findings"][0]["seq"], target);
+  EXPECT_EQ(doc["findings"][0]["check"], std::string(check::kEntryHash));
+  EXPECT_EQ(doc["findings"][0]["kind"], "TranscriptDigest");
+  EXPECT_TRUE(doc["findings"][1]["seq"] == target + 1);  // the next link
+  EXPECT_EQ(doc["vs_public_key"]["pinned"], true);
+}
+
+}  // namespace
+}  // namespace gsvs::testing
