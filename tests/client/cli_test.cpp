@@ -5,6 +5,9 @@
 #include <sstream>
 
 #include "protocol/keyfile.h"
+#include "protocol/messages.h"
+#include "tests/support/forged_session.h"
+#include "tests/support/frame_server.h"
 #include "tests/support/process.h"
 
 namespace gsvs::testing {
@@ -88,6 +91,31 @@ TEST(ClientCli, EventsOnStdoutAreOnlyJson) {
   }
   EXPECT_EQ(count, 1);
   EXPECT_NE(read_text(dir.file("stderr.txt")).find("connection_refused"), std::string::npos);
+}
+
+TEST(ClientCli, ImpostorGsIsRefusedWithExit5) {
+  TempDir dir;
+  const std::string key = dir.file("player.key");
+  ASSERT_EQ(run_client(dir, {"keygen", "--out", key}), 0);
+  ForgedSession session;
+  FrameListener listener;
+  ChildProcess client(
+      {program("client"), "run", "--gs", "127.0.0.1:" + std::to_string(listener.port()),
+       "--vs-pubkey", to_hex(session.vs_key().public_key()), "--key", key, "--events",
+       dir.file("events.jsonl")},
+      dir.file("client.out"));
+  auto gs = listener.accept(std::chrono::seconds(10));
+  ASSERT_TRUE(gs);
+  auto hello = gs->read_frame();
+  ASSERT_TRUE(hello);
+  auto decoded = protocol::decode<protocol::ClientHello>(*hello);
+  ASSERT_TRUE(decoded.ok());
+  // A real session's JoinAccept, but a ServerHello signed with a key that is not its session key.
+  auto impostor = crypto::SecretKey::generate();
+  gs->send_frame(session.server_hello(decoded->client_key, decoded->client_nonce, &impostor));
+  EXPECT_EQ(client.wait(std::chrono::seconds(10)), 5) << client.output();
+  EXPECT_NE(read_text(dir.file("events.jsonl")).find("\"handshake_failed\""), std::string::npos);
+  EXPECT_TRUE(gs->wait_closed(std::chrono::seconds(2)));
 }
 
 }  // namespace
