@@ -1,10 +1,100 @@
+// audit-cli reconcile: cross-checks a VS store with a GS store by exact bytes and checkpoints.
+#include <iostream>
+#include <memory>
+
 #include "audit-cli/commands.h"
+#include "audit-cli/reconcile_check.h"
+#include "protocol/keyfile.h"
 
 namespace gsvs::audit {
 
+namespace {
+
+struct ReconcileOptions {
+  std::string vs_store;
+  std::string gs_store;
+  std::string vs_pubkey;
+  bool json = false;
+};
+
+int run_reconcile(const ReconcileOptions& o) {
+  reconcile::Options options;
+  if (!o.vs_pubkey.empty()) {
+    auto key = keyfile::public_key_from_hex_or_file(o.vs_pubkey);
+    if (!key) {
+      std::cerr << "audit-cli reconcile: --vs-pubkey: " << key.error() << "\n";
+      return kExitUsage;
+    }
+    options.vs_key = *key;
+  }
+  auto vs = storage::Log::open(o.vs_store, storage::OpenMode::kReadOnly);
+  if (!vs) {
+    std::cerr << "audit-cli reconcile: VS store: " << vs.error() << "\n";
+    return kExitUsage;
+  }
+  auto gs = storage::Log::open(o.gs_store, storage::OpenMode::kReadOnly);
+  if (!gs) {
+    std::cerr << "audit-cli reconcile: GS store: " << gs.error() << "\n";
+    return kExitUsage;
+  }
+  auto result = reconcile::reconcile(**vs, **gs, options);
+  if (!result) {
+    std::cerr << "audit-cli reconcile: " << result.error() << "\n";
+    return kExitUsage;
+  }
+  if (o.json) {
+    auto j = reconcile::to_json(*result);
+    j["vs_store"] = o.vs_store;
+    j["gs_store"] = o.gs_store;
+    j["vs_signatures_checked"] = options.vs_key.has_value();
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    if (!options.vs_key) {
+      std::cout << "note: no --vs-pubkey: VS signatures on what the GS holds are not checked, so "
+                   "a finding may rest on a forged GS store\n";
+    }
+    std::cout << reconcile::to_text(*result);
+  }
+  return result->count(reconcile::Severity::kError) == 0 ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
 void setup_reconcile(CLI::App& app, int& exit_code) {
-  (void)app;
-  (void)exit_code;
+  auto o = std::make_shared<ReconcileOptions>();
+  auto* cmd = app.add_subcommand(
+      "reconcile",
+      "Cross-check a VS store with a GS's own store: what the GS says it received from the VS "
+      "and sent to it, against the VS log, byte for byte; and the checkpoints the GS holds "
+      "against the VS log's Merkle roots (a cut or rewritten VS log shows here).");
+  cmd->add_option("VS_STORE", o->vs_store, "VS store, opened read-only")->required();
+  cmd->add_option("GS_STORE", o->gs_store,
+                  "GS store (same schema: direction 1 = received from the VS, 2 = sent by the GS; "
+                  "vs_time_ms is the GS clock), opened read-only")
+      ->required();
+  cmd->add_option("--vs-pubkey", o->vs_pubkey,
+                  "VS public key, HEX|FILE: VS-signed messages the GS holds are checked, so only "
+                  "genuine ones count as proof (recommended)");
+  cmd->add_flag("--json", o->json, "print the result as JSON (only JSON on standard output)");
+  cmd->footer(
+      "Findings (ERROR fails the command):\n"
+      "  vs_log_cut              a GS checkpoint covers more entries than the VS log has\n"
+      "  vs_log_rewritten        the VS log's Merkle root at a GS checkpoint's size differs\n"
+      "  vs_log_changed_range    where the first change lies, between two GS checkpoints\n"
+      "  vs_checkpoints_inconsistent / vs_equivocation  the VS signed two histories\n"
+      "  differing_bytes         one position (session, kind, counter/seq), two byte strings\n"
+      "  vs_missing_received     the GS received a message from the VS that the VS log lacks\n"
+      "  vs_missing_sent         the GS sent a message the VS never logged, though it logged "
+      "later\n"
+      "                          ones (INFO vs_missing_sent_tail at the tail)\n"
+      "  gs_missing_issued       the VS issued a message the GS lacks, though the GS holds later\n"
+      "                          ones (INFO gs_missing_issued_tail at the tail / after "
+      "disconnect)\n"
+      "  gs_missing_sent         the VS logged as received from the GS what the GS store lacks\n"
+      "  vs_chain_broken         the VS log's own hash chain is broken (run `verify`)\n"
+      "Exit codes: 0 the stores agree (tail differences only); 1 an ERROR finding; 2 usage or "
+      "I/O error.");
+  cmd->callback([o, &exit_code] { exit_code = run_reconcile(*o); });
 }
 
 }  // namespace gsvs::audit

@@ -1,10 +1,113 @@
+// audit-cli report: a dispute report for one session (report_format.h, docs/AUDIT.md §4).
+#include <fstream>
+#include <iostream>
+#include <memory>
+
 #include "audit-cli/commands.h"
+#include "audit-cli/report_builder.h"
+#include "audit-cli/report_format.h"
+#include "protocol/keyfile.h"
 
 namespace gsvs::audit {
 
+namespace {
+
+struct ReportOptions {
+  std::string store;
+  std::uint64_t session = 0;
+  std::string output;
+  std::string vs_pubkey;
+  bool all_entries = false;
+  bool json = false;
+};
+
+int run_report(const ReportOptions& o) {
+  std::optional<crypto::PublicKey> key;
+  if (!o.vs_pubkey.empty()) {
+    auto parsed = keyfile::public_key_from_hex_or_file(o.vs_pubkey);
+    if (!parsed) {
+      std::cerr << "audit-cli report: --vs-pubkey: " << parsed.error() << "\n";
+      return kExitUsage;
+    }
+    key = *parsed;
+  }
+  auto log = storage::Log::open(o.store, storage::OpenMode::kReadOnly);
+  if (!log) {
+    std::cerr << "audit-cli report: " << log.error() << "\n";
+    return kExitUsage;
+  }
+  report::BuildOptions options;
+  options.session_id = o.session;
+  options.vs_key = key;
+  options.all_entries = o.all_entries;
+  auto built = report::build(**log, options);
+  if (!built) {
+    std::cerr << "audit-cli report: " << o.store << ": " << built.error() << "\n";
+    return kExitUsage;
+  }
+  report::Analysis analysis = report::analyze(built->evidence, key);
+  analysis.notes.insert(analysis.notes.begin(), built->notes.begin(), built->notes.end());
+  const std::string bytes = report::serialize(analysis.document);
+  const bool to_stdout = o.output == "-";
+  if (to_stdout) {
+    std::cout << bytes << std::flush;
+  } else {
+    std::ofstream file(o.output, std::ios::binary | std::ios::trunc);
+    file << bytes;
+    file.close();
+    if (!file) {
+      std::cerr << "audit-cli report: cannot write " << o.output << "\n";
+      return kExitUsage;
+    }
+  }
+  const auto status =
+      analysis.problems.empty() ? report::CheckStatus::kOk : report::CheckStatus::kFailed;
+  auto summary = report::summary(status, analysis.problems, &analysis);
+  summary["output"] = o.output;
+  std::ostream& out = to_stdout ? std::cerr : std::cout;
+  if (o.json) {
+    out << summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    out << (to_stdout ? std::string() : "wrote " + o.output + "\n")
+        << report::summary_text(summary);
+  }
+  return status == report::CheckStatus::kOk ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
 void setup_report(CLI::App& app, int& exit_code) {
-  (void)app;
-  (void)exit_code;
+  auto o = std::make_shared<ReportOptions>();
+  auto* cmd = app.add_subcommand(
+      "report",
+      "Write a dispute report for one session: a JSON file that anyone holding only the VS public "
+      "key can re-check offline with `verify-report`, without the store.");
+  cmd->add_option("STORE", o->store, "VS store (SQLite file), opened read-only")->required();
+  cmd->add_option("--session", o->session, "session id (see `audit-cli sessions`)")->required();
+  cmd->add_option("-o,--output", o->output, "report file to write ('-' for standard output)")
+      ->required();
+  cmd->add_option("--vs-pubkey", o->vs_pubkey,
+                  "VS public key, HEX|FILE: named in the report, and every VS signature is "
+                  "checked against it before writing (recommended)");
+  cmd->add_flag("--all-entries", o->all_entries,
+                "include every entry of the session, not only the evidence the verdict rests on");
+  cmd->add_flag("--json", o->json, "print the summary as JSON instead of text");
+  cmd->footer(
+      "The report holds, as exact bytes with their stored header fields: the JoinRequest and the\n"
+      "VS-signed JoinAccept (which bind the session key and the movement limits), the Revocation\n"
+      "and every entry it cites, and what its verdict needs to be recomputed (for a speed\n"
+      "violation every digest and receipt of the session up to it). Each entry comes with a "
+      "Merkle\n"
+      "inclusion proof against the first VS-signed checkpoint covering it, and the checkpoints\n"
+      "with consistency proofs between them. Entries after the last checkpoint are marked\n"
+      "uncovered: only the hash chain vouches for them.\n"
+      "The report is checked with the same code as verify-report before the command returns.\n"
+      "Exit codes: 0 written and every check passed; 1 written, but a check failed (listed) or\n"
+      "the evidence refutes the verdict; 2 usage or I/O error, no such session.\n"
+      "Example:\n"
+      "  audit-cli report vs.db --session 7 --vs-pubkey vs.key.pub -o session7.json\n"
+      "  audit-cli verify-report session7.json --vs-pubkey vs.key.pub");
+  cmd->callback([o, &exit_code] { exit_code = run_report(*o); });
 }
 
 }  // namespace gsvs::audit

@@ -1,1 +1,407 @@
+// Dispute reports from stores written by a real vsd: they survive verify-report, and any change
+// to the file (every hex character, a sample of every other byte), a forged checkpoint or a
+// missing field is caught.
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <iostream>
+#include <set>
+
+#include "audit-cli/report_builder.h"
+#include "audit-cli/report_format.h"
+#include "protocol/merkle.h"
+#include "tests/audit/report_fixture.h"
+
+namespace gsvs::testing {
+namespace {
+
+using namespace audit::report;  // NOLINT(google-build-using-namespace)
+using nlohmann::json;
+using protocol::MessageKind;
+
+std::string build_report(const std::string& store, const std::optional<crypto::PublicKey>& key,
+                         protocol::SessionId session, bool all_entries = false) {
+  auto log = storage::Log::open(store, storage::OpenMode::kReadOnly);
+  if (!log) throw std::runtime_error(log.error());
+  BuildOptions options;
+  options.session_id = session;
+  options.vs_key = key;
+  options.all_entries = all_entries;
+  auto built = build(**log, options);
+  if (!built) throw std::runtime_error(built.error());
+  return serialize(analyze(built->evidence, key).document);
+}
+
+std::string problems_of(const Verification& v) {
+  std::string out;
+  for (const auto& p : v.problems) out += format_problem(p) + "\n";
+  return out;
+}
+
+// Every character inside a JSON string value that is lower-case hex, and whether the value is
+// evidence (taken from the store) or derived from it (recomputed by the verifier).
+struct HexPositions {
+  std::vector<std::size_t> evidence;
+  std::vector<std::size_t> derived;
+};
+HexPositions hex_positions(const std::string& text) {
+  static const std::set<std::string> kEvidenceKeys{
+      "vs_public_key", "prev_hash", "entry_hash", "message_hex", "path", "consistency_with_next"};
+  HexPositions out;
+  std::vector<std::string> containers;  // the key of each open array, "" for objects
+  std::string key;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '{' || c == '[') containers.push_back(c == '[' ? key : "");
+    if ((c == '}' || c == ']') && !containers.empty()) containers.pop_back();
+    if (c != '"') {
+      ++i;
+      continue;
+    }
+    std::size_t end = i + 1;
+    while (end < text.size() && text[end] != '"') end += text[end] == '\\' ? 2u : 1u;
+    const std::string token = text.substr(i + 1, end - i - 1);
+    if (end + 1 < text.size() && text[end + 1] == ':') {
+      key = token;
+    } else if (token.size() >= 2 && token.size() % 2 == 0 &&
+               token.find_first_not_of("0123456789abcdef") == std::string::npos) {
+      const bool in_array = !containers.empty() && !containers.back().empty();
+      const std::string& owner = in_array ? containers.back() : key;
+      auto& into = kEvidenceKeys.contains(owner) ? out.evidence : out.derived;
+      for (std::size_t k = i + 1; k < end; ++k) into.push_back(k);
+    }
+    i = end + 1;
+  }
+  return out;
+}
+
+class ReportTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    crypto::init();
+    speed_ = std::make_unique<RecordedSession>(record(Scenario::kSpeedViolation));
+    operator_ = std::make_unique<RecordedSession>(record(Scenario::kOperatorRevocation));
+  }
+  static void TearDownTestSuite() {
+    speed_.reset();
+    operator_.reset();
+  }
+  static std::unique_ptr<RecordedSession> speed_;
+  static std::unique_ptr<RecordedSession> operator_;
+  TempDir work_;
+};
+std::unique_ptr<RecordedSession> ReportTest::speed_;
+std::unique_ptr<RecordedSession> ReportTest::operator_;
+
+TEST_F(ReportTest, SpeedViolationReportSurvivesVerifyReport) {
+  const std::string file = work_.file("speed.json");
+  std::string output;
+  ASSERT_EQ(run_audit_cli({"report", speed_->store, "--session", std::to_string(speed_->session),
+                           "--vs-pubkey", speed_->vs_key_file, "-o", file},
+                          &output),
+            0)
+      << output;
+  EXPECT_NE(output.find("verdict: confirmed"), std::string::npos) << output;
+  ASSERT_EQ(run_audit_cli({"verify-report", file, "--vs-pubkey", to_hex(speed_->vs_key), "--json"},
+                          &output),
+            0)
+      << output;
+  const json result = json::parse(output);
+  EXPECT_EQ(result["status"], "ok");
+  EXPECT_EQ(result["verdict"]["outcome"], "confirmed");
+
+  const json report = json::parse(read_text(file));
+  EXPECT_EQ(report["format"], "gsvs-dispute-report");
+  EXPECT_EQ(report["vs_public_key"], to_hex(speed_->vs_key));
+  EXPECT_EQ(report["session"]["outcome"], "revoked");
+  EXPECT_EQ(report["session"]["revocation"]["reason"], "speed_violation");
+  const json& verdict = report["verdict"];
+  EXPECT_EQ(verdict["reason"], "speed_violation");
+  EXPECT_EQ(verdict["facts"]["digests_replayed"], 3);
+  EXPECT_EQ(verdict["facts"]["receipts"], 2);
+  EXPECT_EQ(verdict["facts"]["revocation_detail_matches"], true);
+  EXPECT_EQ(verdict["facts"]["violation"]["to_seq"], verdict["evidence_seqs"][1]);
+  EXPECT_EQ(verdict["facts"]["violation"]["to_x_mm"], 51500);
+  EXPECT_EQ(verdict["facts"]["player_steps"].size(), 3u);
+  EXPECT_EQ(verdict["facts"]["limits"]["max_speed_mm_s"], 7000.0);
+  // JoinRequest, JoinAccept, 3 digests, 2 receipts, the Revocation; all under checkpoints.
+  EXPECT_EQ(report["entries"].size(), 8u);
+  EXPECT_TRUE(report["uncovered_seqs"].empty());
+  EXPECT_GE(report["checkpoints"].size(), 1u);
+  for (const auto& e : report["entries"]) EXPECT_TRUE(e["inclusion"].is_object()) << e["seq"];
+}
+
+TEST_F(ReportTest, OperatorRevocationReportSurvivesVerifyReport) {
+  const std::string file = work_.file("operator.json");
+  std::string output;
+  ASSERT_EQ(
+      run_audit_cli({"report", operator_->store, "--session", std::to_string(operator_->session),
+                     "--vs-pubkey", to_hex(operator_->vs_key), "-o", file},
+                    &output),
+      0)
+      << output;
+  ASSERT_EQ(run_audit_cli({"verify-report", file, "--vs-pubkey", operator_->vs_key_file}, &output),
+            0)
+      << output;
+  EXPECT_NE(output.find("OK: every claim in the report checks out"), std::string::npos) << output;
+  const json report = json::parse(read_text(file));
+  EXPECT_EQ(report["verdict"]["reason"], "operator");
+  EXPECT_EQ(report["verdict"]["outcome"], "not_recomputable");
+  EXPECT_EQ(report["verdict"]["facts"]["evidence_is_join_accept"], true);
+  EXPECT_NE(report["session"]["revocation"]["detail"].get<std::string>().find("wall hacks"),
+            std::string::npos);
+}
+
+TEST_F(ReportTest, AllEntriesReportChecksTicketAndReceiptChains) {
+  const std::string text = build_report(speed_->store, speed_->vs_key, speed_->session, true);
+  const auto v = verify(text, speed_->vs_key);
+  EXPECT_EQ(v.status, CheckStatus::kOk) << problems_of(v);
+  const json report = json::parse(text);
+  std::size_t tickets = 0;
+  std::size_t heartbeats = 0;
+  for (const auto& e : report["entries"]) {
+    tickets += e["kind_name"] == "PlayTicket";
+    heartbeats += e["kind_name"] == "Heartbeat";
+  }
+  EXPECT_GE(tickets, 2u);
+  EXPECT_EQ(heartbeats, 2u);
+}
+
+TEST_F(ReportTest, EveryChangedHexCharacterIsCaught) {
+  // Every hex character of the evidence (message bytes, stored hashes, proofs, checkpoints, the
+  // key), one at a time; of the derived fields, which the verifier recomputes and compares
+  // wholesale, every one in the operator report and every third in the speed report (the
+  // Debug build's JSON code is slow).
+  for (const RecordedSession* s : {operator_.get(), speed_.get()}) {
+    const std::string text = build_report(s->store, s->vs_key, s->session);
+    ASSERT_EQ(verify(text, s->vs_key).status, CheckStatus::kOk);
+    const auto found = hex_positions(text);
+    ASSERT_GT(found.evidence.size(), 2000u);
+    ASSERT_GT(found.derived.size(), 500u);
+    std::vector<std::size_t> positions = found.evidence;
+    const std::size_t stride = s == speed_.get() ? 3 : 1;
+    for (std::size_t k = 0; k < found.derived.size(); k += stride) {
+      positions.push_back(found.derived[k]);
+    }
+    std::size_t malformed = 0;
+    const auto started = std::chrono::steady_clock::now();
+    for (auto at : positions) {
+      std::string changed = text;
+      changed[at] = changed[at] == '0' ? '1' : '0';
+      const auto v = verify(changed, s->vs_key);
+      ASSERT_NE(v.status, CheckStatus::kOk) << "a change at byte " << at << " went unnoticed";
+      malformed += v.status == CheckStatus::kMalformed;
+      if (v.status == CheckStatus::kFailed) {
+        ASSERT_FALSE(v.problems.empty());
+      }
+    }
+    std::cout << positions.size() << " of " << found.evidence.size() + found.derived.size()
+              << " hex characters changed one at a time (all " << found.evidence.size()
+              << " of the evidence), all caught (" << malformed << " as malformed) in "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - started)
+                     .count()
+              << " ms\n";
+  }
+}
+
+TEST_F(ReportTest, ChangedStructuralBytesAreCaught) {
+  const std::string text = build_report(speed_->store, speed_->vs_key, speed_->session);
+  std::vector<bool> in_hex(text.size(), false);
+  const auto found = hex_positions(text);
+  for (auto at : found.evidence) in_hex[at] = true;
+  for (auto at : found.derived) in_hex[at] = true;
+  std::size_t tried = 0;
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    if (in_hex[at] || at % 5 != 0) continue;
+    for (char replacement : {static_cast<char>(text[at] ^ 0x01), '\t'}) {
+      if (replacement == text[at]) continue;
+      std::string changed = text;
+      changed[at] = replacement;
+      ++tried;
+      ASSERT_NE(verify(changed, speed_->vs_key).status, CheckStatus::kOk)
+          << "byte " << at << " ('" << text[at] << "' -> '" << replacement << "') went unnoticed";
+    }
+  }
+  // Appending, dropping the final newline, re-indenting.
+  ASSERT_NE(verify(text + " ", speed_->vs_key).status, CheckStatus::kOk);
+  ASSERT_NE(verify(text.substr(0, text.size() - 1), speed_->vs_key).status, CheckStatus::kOk);
+  ASSERT_NE(verify(json::parse(text).dump(4) + "\n", speed_->vs_key).status, CheckStatus::kOk);
+  std::cout << tried << " structural changes, all caught\n";
+}
+
+TEST_F(ReportTest, ReportAgainstAForgedCheckpointIsRefused) {
+  // An insider shifts the Revocation's (unsigned) log time, re-chains the log, builds the Merkle
+  // tree over the result and signs a checkpoint over it with a key of its own. Everything in the
+  // report is then consistent, except that the checkpoint is not the VS's.
+  auto entries = read_all(speed_->store);
+  auto log = storage::Log::open(speed_->store, storage::OpenMode::kReadOnly);
+  ASSERT_TRUE(log);
+  BuildOptions options;
+  options.session_id = speed_->session;
+  options.vs_key = speed_->vs_key;
+  auto built = build(**log, options);
+  ASSERT_TRUE(built);
+  Evidence forged = built->evidence;
+  const std::uint64_t victim = forged.entries.back().header.seq;  // the Revocation
+  ASSERT_EQ(forged.entries.back().header.kind, MessageKind::kRevocation);
+  entries[victim].header.vs_time_ms += 60'000;
+  for (std::size_t i = victim; i < entries.size(); ++i) {
+    if (i > 0) entries[i].header.prev_entry_hash = entries[i - 1].entry_hash;
+    entries[i].entry_hash = chains::log_entry_hash(entries[i].header, entries[i].message);
+  }
+  std::vector<Hash32> leaves;
+  for (const auto& e : entries) leaves.push_back(e.entry_hash);
+  const auto attacker = crypto::SecretKey::generate();
+  protocol::Checkpoint checkpoint;
+  checkpoint.log_size = leaves.size();
+  checkpoint.root = merkle::root(leaves);
+  checkpoint.vs_time_ms = entries.back().header.vs_time_ms;
+  protocol::sign(checkpoint, attacker);
+  forged.checkpoints = {Checkpoint{protocol::encode(checkpoint), std::nullopt}};
+  for (auto& e : forged.entries) {
+    const auto& stored = entries[e.header.seq];
+    e.header = stored.header;
+    e.entry_hash = stored.entry_hash;
+    e.inclusion = InclusionProof{leaves.size(), merkle::inclusion_proof(leaves, e.header.seq)};
+  }
+  // Self-consistent under the attacker's key...
+  const std::string text = serialize(analyze(forged, attacker.public_key()).document);
+  const auto under_attacker = verify(text, attacker.public_key());
+  EXPECT_NE(problems_of(under_attacker).find("vs_public_key"), std::string::npos);
+  // ... and refused under the real one, at the checkpoint's signature.
+  const auto v = verify(text, speed_->vs_key);
+  ASSERT_EQ(v.status, CheckStatus::kFailed);
+  EXPECT_NE(problems_of(v).find("checkpoints[0] (log_size " + std::to_string(leaves.size()) +
+                                "): signature does not verify under the VS key"),
+            std::string::npos)
+      << problems_of(v);
+
+  // A checkpoint that is genuine but with a proof path that leads elsewhere fails too.
+  Evidence bad_path = built->evidence;
+  ASSERT_TRUE(bad_path.entries[2].inclusion);
+  ASSERT_FALSE(bad_path.entries[2].inclusion->path.empty());
+  bad_path.entries[2].inclusion->path[0] = crypto::sha256(as_bytes("elsewhere"));
+  const auto v2 = verify(serialize(analyze(bad_path, speed_->vs_key).document), speed_->vs_key);
+  ASSERT_EQ(v2.status, CheckStatus::kFailed);
+  EXPECT_NE(problems_of(v2).find("inclusion proof does not lead"), std::string::npos)
+      << problems_of(v2);
+}
+
+TEST_F(ReportTest, MalformedReportsNameTheField) {
+  const std::string text = build_report(operator_->store, operator_->vs_key, operator_->session);
+  const json report = json::parse(text);
+  auto malformed = [&](const json& doc) {
+    const auto v = verify(serialize(doc), operator_->vs_key);
+    EXPECT_EQ(v.status, CheckStatus::kMalformed) << problems_of(v);
+    return v.problems.empty() ? std::string() : v.problems.front().what;
+  };
+  json doc = report;
+  doc["entries"][1].erase("seq");
+  EXPECT_EQ(malformed(doc), "entries[1].seq: missing");
+  doc = report;
+  doc["entries"][0]["prev_hash"] = 7;
+  EXPECT_EQ(malformed(doc), "entries[0].prev_hash: expected a lower-case hex string");
+  doc = report;
+  doc["checkpoints"][0]["message_hex"] = "ABCD";
+  EXPECT_EQ(malformed(doc), "checkpoints[0].message_hex: expected a lower-case hex string");
+  doc = report;
+  doc["session"].erase("outcome");
+  EXPECT_EQ(malformed(doc), "session.outcome: missing");
+  doc = report;
+  doc["entries"][0]["decoded"]["gs_identity"] = 3;
+  EXPECT_EQ(malformed(doc), "entries[0].decoded.gs_identity: expected a string");
+  doc = report;
+  doc["verdict"]["remark"] = "trust me";
+  EXPECT_EQ(malformed(doc), "verdict.remark: not a field of gsvs-dispute-report version 1");
+  doc = report;
+  doc["format_version"] = 2;
+  EXPECT_EQ(malformed(doc), "format_version: 2 is not supported (this build reads 1)");
+  doc = report;
+  doc["entries"][0]["kind"] = 300;
+  EXPECT_EQ(malformed(doc), "entries[0].kind: out of range (at most 255)");
+
+  for (const std::string& bad :
+       {std::string(""), std::string("[]"), text.substr(0, text.size() / 2),
+        std::string(100000, '['), std::string("{\"format\": 1}")}) {
+    const auto v = verify(bad, operator_->vs_key);
+    EXPECT_EQ(v.status, CheckStatus::kMalformed);
+  }
+
+  // The command exits 2 and names the field.
+  doc = report;
+  doc["entries"][1].erase("entry_hash");
+  write_text(work_.file("missing.json"), serialize(doc));
+  std::string output;
+  EXPECT_EQ(run_audit_cli({"verify-report", work_.file("missing.json"), "--vs-pubkey",
+                           to_hex(operator_->vs_key)},
+                          &output),
+            2);
+  EXPECT_NE(output.find("entries[1].entry_hash: missing"), std::string::npos) << output;
+  EXPECT_EQ(run_audit_cli({"verify-report", work_.file("nonexistent.json"), "--vs-pubkey",
+                           to_hex(operator_->vs_key)}),
+            2);
+}
+
+TEST_F(ReportTest, WrongVsKeyFailsWithExitOne) {
+  const std::string file = work_.file("speed.json");
+  write_text(file, build_report(speed_->store, speed_->vs_key, speed_->session));
+  std::string output;
+  EXPECT_EQ(run_audit_cli({"verify-report", file, "--vs-pubkey",
+                           to_hex(crypto::SecretKey::generate().public_key())},
+                          &output),
+            1);
+  EXPECT_NE(output.find("vs_public_key: the report was made for VS key"), std::string::npos)
+      << output;
+  EXPECT_NE(output.find("signature 0 (gsvs/v1/join_accept) does not verify"), std::string::npos)
+      << output;
+}
+
+TEST_F(ReportTest, EntriesNoCheckpointCoversYetAreMarkedNotRefused) {
+  // A copy taken before the VS signed a checkpoint over the revocation.
+  const std::string store = copy_store(speed_->store, work_, "uncovered.db");
+  const auto entries = read_all(store);
+  std::uint64_t revocation_seq = 0;
+  for (const auto& e : entries) {
+    if (e.header.kind == MessageKind::kRevocation) revocation_seq = e.header.seq;
+  }
+  ASSERT_GT(revocation_seq, 0u);
+  Insider(store).cut_from(revocation_seq + 1);
+  const std::string text = build_report(store, speed_->vs_key, speed_->session);
+  const auto v = verify(text, speed_->vs_key);
+  ASSERT_EQ(v.status, CheckStatus::kOk) << problems_of(v);
+  const json report = json::parse(text);
+  ASSERT_FALSE(report["uncovered_seqs"].empty());
+  EXPECT_EQ(report["uncovered_seqs"].back(), revocation_seq);
+  bool noted = false;
+  for (const auto& note : v.analysis.notes)
+    noted |= note.find("only the hash chain") != std::string::npos;
+  EXPECT_TRUE(noted);
+}
+
+TEST_F(ReportTest, ReportWithoutAKeyNamesNoneAndStillVerifies) {
+  const std::string text = build_report(operator_->store, std::nullopt, operator_->session);
+  const json report = json::parse(text);
+  EXPECT_TRUE(report["vs_public_key"].is_null());
+  const auto v = verify(text, operator_->vs_key);
+  EXPECT_EQ(v.status, CheckStatus::kOk) << problems_of(v);
+}
+
+TEST_F(ReportTest, UnknownSessionAndBadOptionsAreUsageErrors) {
+  std::string output;
+  EXPECT_EQ(run_audit_cli({"report", speed_->store, "--session", "999", "-o", work_.file("x.json")},
+                          &output),
+            2);
+  EXPECT_NE(output.find("session 999: no JoinAccept"), std::string::npos) << output;
+  EXPECT_EQ(run_audit_cli(
+                {"report", work_.file("missing.db"), "--session", "1", "-o", work_.file("x.json")}),
+            2);
+  EXPECT_EQ(run_audit_cli({"verify-report", work_.file("x.json")}), 2);  // --vs-pubkey required
+  EXPECT_EQ(run_audit_cli({"verify-report", work_.file("x.json"), "--vs-pubkey", "zz"}), 2);
+  EXPECT_EQ(run_audit_cli({"report", "--help"}, &output), 0);
+  EXPECT_NE(output.find("verify-report"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gsvs::testing

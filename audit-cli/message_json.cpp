@@ -1,0 +1,124 @@
+#include "audit-cli/message_json.h"
+
+#include <type_traits>
+
+namespace gsvs::audit {
+
+namespace {
+
+using nlohmann::json;
+
+template <class T>
+constexpr bool kIsRecord = requires {
+  &T::template visit<T, int>;
+};
+
+class JsonVisitor {
+ public:
+  explicit JsonVisitor(json& out) : out_(out) {}
+
+  template <class T>
+  requires std::is_integral_v<T>
+  void field(const T& v, std::string_view name) { out_[std::string(name)] = v; }
+  template <std::size_t N>
+  void field(const FixedBytes<N>& v, std::string_view name) {
+    out_[std::string(name)] = to_hex(v);
+  }
+  template <class T>
+  void list(const std::vector<T>& items, std::size_t /*cap*/, std::string_view name) {
+    json array = json::array();
+    for (const auto& item : items) array.push_back(element(item));
+    out_[std::string(name)] = std::move(array);
+  }
+  void text(const std::string& s, std::size_t /*cap*/, std::string_view name) {
+    out_[std::string(name)] = s;
+  }
+  void blob(const Bytes& b, std::size_t /*cap*/, std::string_view name) {
+    out_[std::string(name)] = to_hex(b);
+  }
+
+ private:
+  template <class T>
+  static json element(const T& item) {
+    if constexpr (kIsRecord<T>) {
+      json object = json::object();
+      JsonVisitor inner(object);
+      T::visit(item, inner);
+      return object;
+    } else if constexpr (std::is_integral_v<T>) {
+      return item;
+    } else {
+      return to_hex(item);
+    }
+  }
+  json& out_;
+};
+
+template <class M>
+Signer signer_of(std::size_t index) {
+  using protocol::MessageKind;
+  switch (M::kKind) {
+    case MessageKind::kJoinRequest:
+      return index == 0 ? Signer::kGsIdentity : Signer::kGsSession;
+    case MessageKind::kHeartbeat:
+    case MessageKind::kTranscriptDigest:
+    case MessageKind::kNonceBatch:
+    case MessageKind::kServerHello:
+      return Signer::kGsSession;
+    case MessageKind::kClientHello:
+    case MessageKind::kClientInput:
+      return Signer::kClient;
+    default:
+      return Signer::kVs;
+  }
+}
+
+}  // namespace
+
+nlohmann::json message_fields(const protocol::AnyMessage& message) {
+  return std::visit(
+      [](const auto& m) {
+        using M = std::decay_t<decltype(m)>;
+        json out = json::object();
+        JsonVisitor visitor(out);
+        M::visit(m, visitor);
+        json signatures = json::array();
+        for (const auto& s : m.signatures) signatures.push_back(to_hex(s));
+        out["signatures"] = std::move(signatures);
+        return out;
+      },
+      message);
+}
+
+std::string_view signer_name(Signer signer) {
+  switch (signer) {
+    case Signer::kVs:
+      return "vs";
+    case Signer::kGsIdentity:
+      return "gs_identity";
+    case Signer::kGsSession:
+      return "gs_session";
+    case Signer::kClient:
+      return "client";
+  }
+  return "unknown";
+}
+
+std::vector<SignatureSlot> signature_slots(const protocol::AnyMessage& message,
+                                           std::size_t encoded_size) {
+  return std::visit(
+      [encoded_size](const auto& m) {
+        using M = std::decay_t<decltype(m)>;
+        std::vector<SignatureSlot> out;
+        const std::size_t count = M::kSignatureTags.size();
+        const std::size_t signed_bytes = encoded_size >= 64 * count ? encoded_size - 64 * count : 0;
+        for (std::size_t i = 0; i < count; ++i) {
+          out.push_back(
+              SignatureSlot{M::kSignatureTags[i], signer_of<M>(i), m.signatures[i], signed_bytes});
+        }
+        return out;
+      },
+      message);
+}
+
+}  // namespace gsvs::audit

@@ -1,0 +1,29 @@
+// One JSON shape for every decoded message, used wherever the audit prints or exports one:
+// fields named as in docs/PROTOCOL.md §5, in the wire order's names; integers as JSON numbers;
+// keys, hashes, nonces, signatures and blobs as lower-case hex; texts as strings; lists as
+// arrays (TranscriptDigest players as objects). The signatures are the array "signatures".
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/messages.h"
+
+namespace gsvs::audit {
+
+nlohmann::json message_fields(const protocol::AnyMessage& message);
+
+// The key that must verify signature `index` of a message, by role.
+enum class Signer { kVs, kGsIdentity, kGsSession, kClient };
+std::string_view signer_name(Signer signer);
+
+struct SignatureSlot {
+  std::string_view tag;
+  Signer signer = Signer::kVs;
+  protocol::Signature signature;
+  std::size_t signed_bytes = 0;  // signing input = tag || 0x00 || message[0, signed_bytes)
+};
+// Every signature of a message with its tag and signer role (empty for unsigned kinds).
+std::vector<SignatureSlot> signature_slots(const protocol::AnyMessage& message,
+                                           std::size_t encoded_size);
+
+}  // namespace gsvs::audit

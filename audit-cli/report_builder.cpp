@@ -1,0 +1,237 @@
+#include "audit-cli/report_builder.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "audit-cli/merkle_plan.h"
+
+namespace gsvs::audit::report {
+
+namespace {
+
+using protocol::MessageKind;
+using protocol::RevocationReason;
+
+struct Light {
+  std::uint64_t seq = 0;
+  MessageKind kind = MessageKind::kVsChallenge;
+  chains::Direction direction = chains::Direction::kReceived;
+};
+
+bool is_session_traffic(MessageKind kind) {
+  return kind == MessageKind::kHeartbeat || kind == MessageKind::kTranscriptDigest ||
+         kind == MessageKind::kNonceBatch;
+}
+
+// The session's GS message that the VS accepted last before `before`: the latest one that
+// decodes, names the session and verifies under the session key.
+Result<std::optional<std::uint64_t>> last_accepted_before(const storage::Log& log,
+                                                          const std::vector<Light>& session,
+                                                          std::uint64_t before,
+                                                          const protocol::JoinAccept& accept) {
+  for (auto it = session.rbegin(); it != session.rend(); ++it) {
+    if (it->seq >= before || !is_session_traffic(it->kind) ||
+        it->direction != chains::Direction::kReceived) {
+      continue;
+    }
+    auto e = log.get(it->seq);
+    if (!e) return Error{e.error()};
+    auto message = protocol::decode_any(e->message);
+    if (!message) continue;
+    const bool ok = std::visit(
+        [&](const auto& m) {
+          if constexpr (requires { m.gs_counter; }) {
+            return m.session_id == accept.session_id && protocol::verify(m, accept.session_key);
+          } else {
+            return false;
+          }
+        },
+        *message);
+    if (ok) return std::optional<std::uint64_t>(it->seq);
+  }
+  return std::optional<std::uint64_t>();
+}
+
+}  // namespace
+
+Result<Built> build(const storage::Log& log, const BuildOptions& options) {
+  Built out;
+  Evidence& ev = out.evidence;
+  ev.vs_public_key = options.vs_key;
+  ev.session_id = options.session_id;
+
+  // 1. The session's entries, light, and its anchors.
+  std::vector<Light> session;
+  std::optional<protocol::JoinAccept> accept;
+  std::uint64_t accept_seq = 0;
+  std::optional<protocol::Revocation> revocation;
+  std::uint64_t revocation_seq = 0;
+  std::vector<std::pair<std::uint64_t, Hash32>> join_requests;
+  storage::Filter filter;
+  filter.session_id = options.session_id;
+  Status scanned = log.scan(filter, [&](const storage::Entry& e) {
+    session.push_back(Light{e.header.seq, e.header.kind, e.header.direction});
+    if (e.header.direction != chains::Direction::kIssued) {
+      if (e.header.kind == MessageKind::kJoinRequest) {
+        join_requests.emplace_back(e.header.seq, chains::message_hash(e.message));
+      }
+      return true;
+    }
+    if (e.header.kind == MessageKind::kJoinAccept && !accept) {
+      if (auto a = protocol::decode<protocol::JoinAccept>(e.message);
+          a && a->session_id == options.session_id) {
+        accept = *a;
+        accept_seq = e.header.seq;
+      }
+    } else if (e.header.kind == MessageKind::kRevocation && !revocation) {
+      if (auto r = protocol::decode<protocol::Revocation>(e.message);
+          r && r->session_id == options.session_id) {
+        revocation = *r;
+        revocation_seq = e.header.seq;
+      }
+    }
+    return true;
+  });
+  if (!scanned) return Error{scanned.error()};
+  if (!accept) {
+    return Error{"session " + std::to_string(options.session_id) +
+                 ": no JoinAccept in the store (see `audit-cli sessions` for the sessions it "
+                 "holds)"};
+  }
+
+  // 2. Which entries are evidence.
+  std::set<std::uint64_t> wanted{accept_seq};
+  for (const auto& [seq, hash] : join_requests) {
+    if (hash == accept->join_request_hash) wanted.insert(seq);
+  }
+  if (options.all_entries) {
+    for (const auto& l : session) wanted.insert(l.seq);
+  }
+  if (revocation) {
+    wanted.insert(revocation_seq);
+    for (auto seq : revocation->evidence) wanted.insert(seq);
+    const auto reason = static_cast<RevocationReason>(revocation->reason);
+    const std::uint64_t last_cited =
+        revocation->evidence.empty()
+            ? 0
+            : *std::max_element(revocation->evidence.begin(), revocation->evidence.end());
+    if (reason == RevocationReason::kSpeedViolation) {
+      // Every digest up to the violation and every receipt: the replay needs the whole history
+      // and the receipts show that none is left out.
+      for (const auto& l : session) {
+        if (l.kind == MessageKind::kTranscriptDigest && l.seq <= last_cited &&
+            l.direction == chains::Direction::kReceived) {
+          wanted.insert(l.seq);
+        }
+        if (l.kind == MessageKind::kProtectedReceipt && l.seq < revocation_seq)
+          wanted.insert(l.seq);
+      }
+    } else if (reason == RevocationReason::kReceiptTipMismatch && !revocation->evidence.empty()) {
+      for (const auto& l : session) {
+        if (l.kind == MessageKind::kProtectedReceipt && l.seq < revocation->evidence.front()) {
+          wanted.insert(l.seq);
+        }
+      }
+    } else if (reason == RevocationReason::kCounterRegression && !revocation->evidence.empty()) {
+      auto previous = last_accepted_before(log, session, revocation->evidence.front(), *accept);
+      if (!previous) return Error{previous.error()};
+      if (*previous) wanted.insert(**previous);
+    }
+  } else if (!session.empty()) {
+    wanted.insert(session.back().seq);
+    out.notes.push_back("session " + std::to_string(options.session_id) +
+                        " has no Revocation in the store: the report ends at its last entry, " +
+                        std::to_string(session.back().seq));
+  }
+
+  // 3. The entries themselves.
+  for (auto seq : wanted) {
+    auto e = log.get(seq);
+    if (!e) return Error{"entry " + std::to_string(seq) + ": " + e.error()};
+    ev.entries.push_back(Entry{e->header, e->entry_hash, std::move(e->message), std::nullopt});
+  }
+
+  // 4. The checkpoints, in log order (so by log_size), up to the first that covers everything.
+  const std::uint64_t last_wanted = *wanted.rbegin();
+  std::map<std::uint64_t, Bytes> checkpoints;  // log_size -> bytes
+  storage::Filter checkpoint_filter;
+  checkpoint_filter.kind = MessageKind::kCheckpoint;
+  scanned = log.scan(checkpoint_filter, [&](const storage::Entry& e) {
+    auto cp = protocol::decode<protocol::Checkpoint>(e.message);
+    if (!cp) {
+      out.notes.push_back("checkpoint at entry " + std::to_string(e.header.seq) +
+                          " does not decode; not used");
+      return true;
+    }
+    if (options.vs_key && !protocol::verify(*cp, *options.vs_key)) {
+      out.notes.push_back("checkpoint at entry " + std::to_string(e.header.seq) +
+                          " does not verify under the VS key; not used");
+      return true;
+    }
+    if (cp->log_size > log.size()) {
+      out.notes.push_back("checkpoint at entry " + std::to_string(e.header.seq) + " covers " +
+                          std::to_string(cp->log_size) + " entries, more than the store holds");
+      return true;
+    }
+    checkpoints.try_emplace(cp->log_size, e.message);
+    return cp->log_size <= last_wanted;
+  });
+  if (!scanned) return Error{scanned.error()};
+
+  // 5. Plan the proofs, then stream the log once.
+  MerklePlan plan;
+  std::vector<std::uint64_t> used;  // checkpoint log sizes, increasing
+  std::vector<MerklePlan::Ticket> inclusion(ev.entries.size());
+  for (std::size_t i = 0; i < ev.entries.size(); ++i) {
+    const auto seq = ev.entries[i].header.seq;
+    auto it = checkpoints.upper_bound(seq);
+    if (it == checkpoints.end()) continue;
+    ev.entries[i].inclusion = InclusionProof{it->first, {}};
+    inclusion[i] = plan.want_inclusion(seq, it->first);
+    if (used.empty() || used.back() != it->first) used.push_back(it->first);
+  }
+  std::vector<MerklePlan::Ticket> roots;
+  std::vector<MerklePlan::Ticket> consistency;
+  for (std::size_t k = 0; k < used.size(); ++k) {
+    roots.push_back(plan.want_root(used[k]));
+    if (k + 1 < used.size()) consistency.push_back(plan.want_consistency(used[k], used[k + 1]));
+  }
+  std::optional<std::uint64_t> gap;
+  if (plan.leaves_needed() > 0) {
+    storage::Filter leaves;
+    leaves.to_seq = plan.leaves_needed();
+    scanned = log.scan(leaves, [&](const storage::Entry& e) {
+      if (e.header.seq != plan.leaves_fed()) {
+        gap = plan.leaves_fed();
+        return false;
+      }
+      plan.add_leaf(e.entry_hash);
+      return true;
+    });
+    if (!scanned) return Error{scanned.error()};
+  }
+  if (gap || plan.leaves_fed() < plan.leaves_needed()) {
+    return Error{"entry " + std::to_string(gap.value_or(plan.leaves_fed())) +
+                 " is missing from the store: no Merkle proof can be built (run audit-cli "
+                 "verify)"};
+  }
+  for (std::size_t i = 0; i < ev.entries.size(); ++i) {
+    if (ev.entries[i].inclusion) ev.entries[i].inclusion->path = plan.proof(inclusion[i]).value();
+  }
+  for (std::size_t k = 0; k < used.size(); ++k) {
+    Checkpoint c;
+    c.message = checkpoints[used[k]];
+    if (k + 1 < used.size()) c.consistency_with_next = plan.proof(consistency[k]).value();
+    auto cp = protocol::decode<protocol::Checkpoint>(c.message);
+    if (cp && plan.root(roots[k]).value() != cp->root) {
+      out.notes.push_back("the store's Merkle root over its first " + std::to_string(used[k]) +
+                          " entries differs from the checkpoint's: the store was altered after "
+                          "the VS signed it");
+    }
+    ev.checkpoints.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace gsvs::audit::report
