@@ -1,10 +1,502 @@
+// audit-cli explain: why a session ended, in plain words, with the rule, the recomputed numbers
+// (compared with what the VS wrote in its Revocation), and the evidence entries with their
+// signatures checked.
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
 #include "audit-cli/commands.h"
+#include "audit-cli/common.h"
+#include "audit-cli/replay.h"
+#include "audit-cli/session_index.h"
 
 namespace gsvs::audit {
 
+namespace {
+
+using protocol::MessageKind;
+using protocol::RevocationReason;
+
+struct ExplainCommand {
+  std::string store;
+  std::uint64_t session = 0;
+  std::string vs_pubkey;
+  bool json = false;
+};
+
+std::string_view sig_name(SigState state) {
+  switch (state) {
+    case SigState::kValid:
+      return "valid";
+    case SigState::kInvalid:
+      return "invalid";
+    case SigState::kUnchecked:
+      return "unchecked";
+  }
+  return "unchecked";
+}
+
+std::string seconds(std::uint64_t ms) { return fixed(static_cast<double>(ms) / 1000.0, 3) + " s"; }
+
+std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
+  const auto& a = f.accept;
+  const auto& l = f.limits;
+  switch (static_cast<RevocationReason>(reason)) {
+    case RevocationReason::kBadSignature:
+      return "every Heartbeat, TranscriptDigest and NonceBatch must verify under the session key "
+             "the JoinAccept bound to the session (" +
+             to_hex(a.session_key) + ")";
+    case RevocationReason::kCounterRegression:
+      return "gs_counter must be strictly greater than that of the last accepted session message "
+             "(one counter across Heartbeat, TranscriptDigest and NonceBatch)";
+    case RevocationReason::kSwHashChanged:
+      return "every Heartbeat must report the build hash pinned at join (" + to_hex(a.sw_hash) +
+             ")";
+    case RevocationReason::kMissedHeartbeats:
+      return "a valid Heartbeat is due every " + std::to_string(a.heartbeat_interval_ms) +
+             " ms; the VS revokes after " + std::to_string(a.heartbeat_timeout_ms) +
+             " ms without one (heartbeat_timeout_ms of the JoinAccept)";
+    case RevocationReason::kSpeedViolation:
+      return "between two consecutive notarized positions a player may cover at most " +
+             fixed(l.max_speed_mm_s / 1000.0, 2) + " m/s x " + fixed(1.0 + l.tolerance, 2) +
+             " tolerance = " + fixed(l.max_speed_mm_s * (1 + l.tolerance) / 1000.0, 2) +
+             " m/s times the time used, where time used = min(GS-reported elapsed, VS-observed "
+             "elapsed + " +
+             std::to_string(l.jitter_allowance_ms) +
+             " ms jitter allowance); the excess accumulates, decaying x" + fixed(l.decay, 3) +
+             " per digest, and the session is revoked once it passes " +
+             fixed(l.max_excess_mm / 1000.0, 3) +
+             " m. A first appearance and a respawn (at most one per " +
+             fixed(static_cast<double>(l.spawn_min_interval_ms) / 1000.0, 1) +
+             " s) are not checked. These limits are the ones the VS signed in the JoinAccept";
+    case RevocationReason::kReceiptTipMismatch:
+      return "a Heartbeat's receipt_count must not exceed the receipts the VS issued, nor go "
+             "back, nor lag more than the VS's max_receipt_lag behind; its receipt_tip must be "
+             "the tip after that many receipts (PROTOCOL.md §6.3)";
+    case RevocationReason::kOperator:
+      return "an operator of the VS may revoke any session; the reason given is theirs";
+    case RevocationReason::kMalformedMessage:
+      return "only well-formed Heartbeat, TranscriptDigest and NonceBatch messages may follow "
+             "the join";
+    case RevocationReason::kSessionMismatch:
+      return "every message on a session's connection must name that session";
+    case RevocationReason::kVsShutdown:
+      return "the VS revokes every live session when it stops or restarts (it fails closed "
+             "rather than vouch for a session it stopped watching)";
+  }
+  return "the reason code is not defined by the protocol";
+}
+
+// The numbers of a speed violation, as vsd::describe_violation writes them.
+struct SpeedNumbers {
+  std::string player;
+  double distance_m = 0, used_s = 0, gs_s = 0, vs_s = 0, jitter_s = 0, speed = 0, limit = 0,
+         tolerance = 0, accumulated_m = 0, max_m = 0;
+};
+
+std::optional<SpeedNumbers> parse_speed(const std::string& text) {
+  SpeedNumbers n;
+  char player[65] = {};
+  const int read = std::sscanf(
+      text.c_str(),
+      "player %64[0-9a-f] moved %lf m in %lf s (GS-reported %lf s, VS-observed %lf s + %lf s "
+      "jitter allowance): %lf m/s against a limit of %lf m/s x %lf tolerance; accumulated excess "
+      "%lf m > %lf m",
+      player, &n.distance_m, &n.used_s, &n.gs_s, &n.vs_s, &n.jitter_s, &n.speed, &n.limit,
+      &n.tolerance, &n.accumulated_m, &n.max_m);
+  if (read != 11) return std::nullopt;
+  n.player = player;
+  return n;
+}
+
+struct Comparison {
+  std::string name;
+  std::string stated;
+  std::string recomputed;
+  [[nodiscard]] bool same() const { return stated == recomputed; }
+};
+
+std::vector<Comparison> compare_speed(const SpeedNumbers& s, const SpeedNumbers& r) {
+  auto m = [](double v) { return fixed(v, 3) + " m"; };
+  auto sec = [](double v) { return fixed(v, 3) + " s"; };
+  auto ms = [](double v) { return fixed(v, 2) + " m/s"; };
+  return {{"player", s.player, r.player},
+          {"distance", m(s.distance_m), m(r.distance_m)},
+          {"time used", sec(s.used_s), sec(r.used_s)},
+          {"GS-reported elapsed", sec(s.gs_s), sec(r.gs_s)},
+          {"VS-observed elapsed", sec(s.vs_s), sec(r.vs_s)},
+          {"jitter allowance", sec(s.jitter_s), sec(r.jitter_s)},
+          {"speed", ms(s.speed), ms(r.speed)},
+          {"limit", ms(s.limit) + " x " + fixed(s.tolerance, 2),
+           ms(r.limit) + " x " + fixed(r.tolerance, 2)},
+          {"accumulated excess", m(s.accumulated_m), m(r.accumulated_m)},
+          {"revocation threshold", m(s.max_m), m(r.max_m)}};
+}
+
+struct EvidenceItem {
+  std::uint64_t seq = 0;
+  std::optional<storage::Entry> entry;
+  SigState signature = SigState::kUnchecked;
+  std::string signer;
+  bool fault = false;       // the message the recomputation finds at fault
+  bool as_expected = true;  // its signature state is what the verdict needs
+  std::string note;
+};
+
+struct Explanation {
+  const SessionFacts* facts = nullptr;
+  SessionReplay replay;
+  std::optional<KeySource> vs_key;
+  std::vector<EvidenceItem> evidence;
+  std::vector<Comparison> numbers;
+  std::optional<bool> detail_matches;
+  std::string recomputed_detail;
+  bool ok = true;  // nothing contradicts the revocation
+};
+
+SigState check(MessageKind kind, const Bytes& bytes, std::size_t index,
+               const std::optional<crypto::PublicKey>& key) {
+  if (!key || !protocol::decode_any(bytes)) return SigState::kUnchecked;
+  return verify_stored_signature(kind, bytes, index, *key) ? SigState::kValid : SigState::kInvalid;
+}
+
+EvidenceItem examine(const storage::Log& log, const StoreIndex& index, std::uint64_t seq,
+                     const Explanation& x) {
+  EvidenceItem item;
+  item.seq = seq;
+  auto entry = log.get(seq);
+  if (!entry) {
+    item.note = "no such entry in the log";
+    item.as_expected = false;
+    return item;
+  }
+  item.entry = *entry;
+  const auto& h = entry->header;
+  const auto* owner = index.find(h.session_id);
+  const std::optional<crypto::PublicKey> vs =
+      x.vs_key ? std::optional(x.vs_key->key) : std::nullopt;
+  switch (h.kind) {
+    case MessageKind::kHeartbeat:
+    case MessageKind::kTranscriptDigest:
+    case MessageKind::kNonceBatch:
+      item.signer = owner ? "session key " + short_hex(owner->accept.session_key) + "..." : "?";
+      item.signature = check(h.kind, entry->message, 0,
+                             owner ? std::optional(owner->accept.session_key) : std::nullopt);
+      break;
+    case MessageKind::kJoinAccept:
+    case MessageKind::kJoinReject:
+    case MessageKind::kProtectedReceipt:
+    case MessageKind::kPlayTicket:
+    case MessageKind::kCheckpoint:
+    case MessageKind::kRevocation:
+      item.signer = x.vs_key ? "VS key" : "VS key (not given: pass --vs-pubkey)";
+      item.signature = check(h.kind, entry->message, 0, vs);
+      break;
+    default:
+      item.signer = "none (not signed, or does not decode)";
+      break;
+  }
+  const auto* record = x.replay.received_at(seq);
+  const auto& a = x.replay.assessment;
+  item.fault = a && a->cited && a->cited->seq == seq;
+  if (record && record->verdict != Verdict::kAccepted) {
+    item.note = std::string(verdict_name(record->verdict)) + ": " + record->why;
+  } else if (record) {
+    item.note = "accepted by the recomputation";
+  }
+  if (h.session_id != x.facts->session_id) {
+    item.note += (item.note.empty() ? "" : "; ") + std::string("belongs to session ") +
+                 std::to_string(h.session_id);
+    item.as_expected = false;
+  }
+  // A bad_signature verdict rests on a signature that fails; anything else on ones that hold.
+  const bool must_fail = item.fault && a->cited->verdict == Verdict::kBadSignature;
+  if (item.signature == SigState::kInvalid && !must_fail) item.as_expected = false;
+  if (item.signature == SigState::kValid && must_fail) item.as_expected = false;
+  return item;
+}
+
+Explanation explain(const storage::Log& log, const StoreIndex& index, const SessionFacts& facts,
+                    SessionReplay replay, std::optional<KeySource> vs_key) {
+  Explanation x;
+  x.facts = &facts;
+  x.replay = std::move(replay);
+  x.vs_key = std::move(vs_key);
+  if (!facts.revocation) return x;
+  const auto& rv = facts.revocation->message;
+  for (const auto e : rv.evidence) x.evidence.push_back(examine(log, index, e, x));
+  const auto& a = x.replay.assessment;
+  if (a && a->step && rv.reason == static_cast<std::uint16_t>(RevocationReason::kSpeedViolation)) {
+    x.recomputed_detail = vsd::describe_violation(*a->step, facts.limits);
+    x.detail_matches = x.recomputed_detail == rv.detail;
+    auto stated = parse_speed(rv.detail);
+    auto recomputed = parse_speed(x.recomputed_detail);
+    if (stated && recomputed) x.numbers = compare_speed(*stated, *recomputed);
+  } else if (a && a->cited) {
+    x.recomputed_detail = a->cited->why;
+  }
+  if (a && a->support == Support::kUnsupported) x.ok = false;
+  if (x.replay.revocation_signature == SigState::kInvalid) x.ok = false;
+  if (x.replay.accept_signature == SigState::kInvalid) x.ok = false;
+  for (const auto& e : x.evidence) {
+    if (!e.as_expected) x.ok = false;
+  }
+  return x;
+}
+
+std::string verdict_text(const Explanation& x) {
+  const auto& a = x.replay.assessment;
+  if (!a) return "the log holds no assessment";
+  switch (a->support) {
+    case Support::kSupported:
+      return "SUPPORTED: recomputed from the log alone, the fault the VS names is there, in the "
+             "evidence it cites";
+    case Support::kUnsupported:
+      return "NOT SUPPORTED: the recomputation does not find the fault the VS names in its "
+             "evidence";
+    case Support::kUnconfirmable:
+      return "CANNOT BE CONFIRMED from the log: the rule depends on VS configuration the log "
+             "does not hold";
+    case Support::kNotAGsFault:
+      return "NO FAULT of the GS is claimed";
+  }
+  return "unknown";
+}
+
+void print_text(const Explanation& x, std::ostream& out) {
+  const auto& f = *x.facts;
+  out << "Session " << f.session_id << "\n";
+  out << "  GS identity   " << to_hex(f.accept.gs_identity) << "\n";
+  out << "  build         " << to_hex(f.accept.sw_hash) << "\n";
+  out << "  joined        " << format_utc(f.start_vs_ms) << " (JoinAccept at entry "
+      << f.join_accept_seq << ", VS signature " << sig_name(x.replay.accept_signature) << ")\n";
+  if (!f.revocation) {
+    out << "\nThe session has not ended in this log: no Revocation names it. Its last entry is "
+        << f.last_seq << " at " << format_utc(f.last_vs_ms)
+        << ". Either the VS was still running when this copy was taken, or the log's tail is "
+           "missing (check with `audit-cli verify --checkpoint`).\n";
+    return;
+  }
+  const auto& r = *f.revocation;
+  const auto& rv = r.message;
+  const std::uint64_t lasted = r.vs_time_ms - std::min(r.vs_time_ms, f.start_vs_ms);
+  out << "  ended         " << format_utc(r.vs_time_ms) << ", after " << seconds(lasted) << "\n\n";
+  out << (f.outcome() == Outcome::kEnded ? "ENDED" : "REVOKED") << ": "
+      << revocation_reason_label(rv.reason) << "\n";
+  out << "  Revocation at entry " << r.seq << " (revocation_seq " << rv.revocation_seq
+      << "), VS signature " << sig_name(x.replay.revocation_signature)
+      << (x.vs_key ? "" : " (pass --vs-pubkey to check it)") << "\n";
+  out << "  The VS wrote: \"" << rv.detail << "\"\n\n";
+  out << "The rule\n  " << rule_text(rv.reason, f) << ".\n\n";
+  const auto& a = x.replay.assessment;
+  out << "Recomputed from the log\n  " << (a ? a->explanation : std::string("-")) << "\n";
+  if (a && a->step) {
+    const auto& s = *a->step;
+    out << "  The step: entry " << s.from_log_seq << " (" << fixed(s.from_x_mm / 1000.0, 3) << ", "
+        << fixed(s.from_y_mm / 1000.0, 3) << ") -> entry " << s.to_log_seq << " ("
+        << fixed(s.to_x_mm / 1000.0, 3) << ", " << fixed(s.to_y_mm / 1000.0, 3) << ") m; allowed "
+        << fixed(s.allowed_mm / 1000.0, 3) << " m, excess " << fixed(s.excess_mm / 1000.0, 3)
+        << " m.\n";
+  }
+  if (!x.numbers.empty()) {
+    out << "\n  " << std::left << std::setw(22) << "" << std::setw(20) << "the VS wrote"
+        << "recomputed\n";
+    for (const auto& c : x.numbers) {
+      out << "  " << std::setw(22) << c.name << std::setw(20) << c.stated << c.recomputed
+          << (c.same() ? "" : "   <- differs") << "\n";
+    }
+    out << std::right;
+  }
+  if (x.detail_matches) {
+    out << "  "
+        << (*x.detail_matches ? "The VS's detail matches the recomputation exactly."
+                              : "The VS's detail DIFFERS from the recomputation.")
+        << "\n";
+  }
+  out << "\nEvidence (" << rv.evidence.size() << " entr" << (rv.evidence.size() == 1 ? "y" : "ies")
+      << ")\n";
+  if (rv.evidence.empty()) out << "  none cited\n";
+  for (const auto& e : x.evidence) {
+    out << "  entry " << e.seq;
+    if (e.entry) {
+      const auto& h = e.entry->header;
+      out << "  " << kind_label(h.kind) << ", "
+          << (h.direction == chains::Direction::kReceived ? "received" : "issued") << " "
+          << format_utc(h.vs_time_ms) << ", signature " << sig_name(e.signature) << " (" << e.signer
+          << ")";
+    }
+    if (e.fault) out << "  <- the message at fault";
+    out << "\n";
+    if (!e.note.empty()) out << "      " << e.note << "\n";
+    if (!e.as_expected) out << "      ! this evidence does not hold up\n";
+  }
+  out << "\nVerdict\n  " << verdict_text(x) << ".\n";
+  if (x.replay.revocation_signature == SigState::kInvalid) {
+    out << "  ! The Revocation's VS signature does not verify: it is not what the VS signed.\n";
+  }
+  if (x.replay.problem_count > 0) {
+    out << "\n"
+        << x.replay.problem_count
+        << " problem(s) in this session's log (run `audit-cli verify` for the whole store):\n";
+    for (const auto& p : x.replay.problems) out << "  " << to_text(p) << "\n";
+  }
+}
+
+nlohmann::json to_json(const Explanation& x) {
+  const auto& f = *x.facts;
+  nlohmann::json out = {{"session_id", f.session_id},
+                        {"gs_identity", to_hex(f.accept.gs_identity)},
+                        {"sw_hash", to_hex(f.accept.sw_hash)},
+                        {"join_accept_seq", f.join_accept_seq},
+                        {"start_vs_ms", f.start_vs_ms},
+                        {"accept_signature", sig_name(x.replay.accept_signature)},
+                        {"outcome", outcome_name(f.outcome())},
+                        {"consistent", x.ok}};
+  if (!f.revocation) {
+    out["revocation"] = nullptr;
+    out["last_seq"] = f.last_seq;
+    return out;
+  }
+  const auto& r = *f.revocation;
+  const auto& rv = r.message;
+  const auto& a = x.replay.assessment;
+  out["revocation"] = {
+      {"seq", r.seq},
+      {"revocation_seq", rv.revocation_seq},
+      {"vs_time_ms", r.vs_time_ms},
+      {"reason", known_revocation_reason(rv.reason)
+                     ? std::string(protocol::reason_name(static_cast<RevocationReason>(rv.reason)))
+                     : "unknown"},
+      {"reason_code", rv.reason},
+      {"detail", rv.detail},
+      {"signature", sig_name(x.replay.revocation_signature)}};
+  out["rule"] = rule_text(rv.reason, f);
+  out["support"] = a ? support_name(a->support) : "unknown";
+  out["explanation"] = a ? a->explanation : "";
+  if (x.detail_matches) out["detail_matches"] = *x.detail_matches;
+  if (!x.recomputed_detail.empty()) out["recomputed_detail"] = x.recomputed_detail;
+  if (a && a->step) {
+    const auto& s = *a->step;
+    out["step"] = {{"player", to_hex(s.player)},
+                   {"from_seq", s.from_log_seq},
+                   {"to_seq", s.to_log_seq},
+                   {"from", {s.from_x_mm, s.from_y_mm}},
+                   {"to", {s.to_x_mm, s.to_y_mm}},
+                   {"distance_mm", s.distance_mm},
+                   {"elapsed_gs_ms", s.elapsed_gs_ms},
+                   {"elapsed_vs_ms", s.elapsed_vs_ms},
+                   {"elapsed_used_ms", s.elapsed_used_ms},
+                   {"speed_mm_s", s.speed_mm_s},
+                   {"allowed_mm", s.allowed_mm},
+                   {"excess_mm", s.excess_mm},
+                   {"accumulated_excess_mm", s.accumulated_excess_mm},
+                   {"limit_mm_s", f.limits.max_speed_mm_s * (1 + f.limits.tolerance)},
+                   {"tolerance", f.limits.tolerance},
+                   {"jitter_allowance_ms", f.limits.jitter_allowance_ms},
+                   {"max_excess_mm", f.limits.max_excess_mm}};
+  }
+  if (a && a->last_valid_heartbeat_seq) {
+    out["last_valid_heartbeat"] = {
+        {"seq", *a->last_valid_heartbeat_seq},
+        {"vs_time_ms", a->last_valid_heartbeat_vs_ms},
+        {"silence_ms", r.vs_time_ms - std::min(r.vs_time_ms, a->last_valid_heartbeat_vs_ms)},
+        {"heartbeat_timeout_ms", f.accept.heartbeat_timeout_ms}};
+  }
+  nlohmann::json numbers = nlohmann::json::array();
+  for (const auto& c : x.numbers) {
+    numbers.push_back({{"name", c.name}, {"stated", c.stated}, {"recomputed", c.recomputed}});
+  }
+  out["numbers"] = numbers;
+  nlohmann::json evidence = nlohmann::json::array();
+  for (const auto& e : x.evidence) {
+    nlohmann::json item = {
+        {"seq", e.seq},        {"signature", sig_name(e.signature)}, {"signer", e.signer},
+        {"at_fault", e.fault}, {"holds_up", e.as_expected},          {"note", e.note}};
+    if (e.entry) {
+      item["kind"] = kind_label(e.entry->header.kind);
+      item["session_id"] = e.entry->header.session_id;
+      item["vs_time_ms"] = e.entry->header.vs_time_ms;
+      item["direction"] =
+          e.entry->header.direction == chains::Direction::kReceived ? "received" : "issued";
+    }
+    evidence.push_back(item);
+  }
+  out["evidence"] = evidence;
+  nlohmann::json problems = nlohmann::json::array();
+  for (const auto& p : x.replay.problems) problems.push_back(audit::to_json(p));
+  out["problems"] = problems;
+  return out;
+}
+
+int run_explain(const ExplainCommand& cmd) {
+  std::optional<KeySource> key;
+  if (!cmd.vs_pubkey.empty()) {
+    auto loaded = load_public_key(cmd.vs_pubkey, "--vs-pubkey");
+    if (!loaded) {
+      std::cerr << "audit-cli explain: " << loaded.error() << "\n";
+      return kExitUsage;
+    }
+    key = *loaded;
+  }
+  auto log = open_store(cmd.store);
+  if (!log) {
+    std::cerr << "audit-cli explain: " << log.error() << "\n";
+    return kExitUsage;
+  }
+  auto index = build_index(**log);
+  if (!index) {
+    std::cerr << "audit-cli explain: " << index.error() << "\n";
+    return kExitUsage;
+  }
+  const SessionFacts* facts = index->find(cmd.session);
+  if (facts == nullptr) {
+    std::cerr << "audit-cli explain: no session " << cmd.session << " in " << cmd.store
+              << " (see `audit-cli sessions " << cmd.store << "`)\n";
+    return kExitUsage;
+  }
+  auto replay = replay_session(**log, *facts, key ? std::optional(key->key) : std::nullopt);
+  if (!replay) {
+    std::cerr << "audit-cli explain: " << replay.error() << "\n";
+    return kExitUsage;
+  }
+  Explanation x = explain(**log, *index, *facts, std::move(replay).value(), key);
+  if (cmd.json) {
+    std::cout << to_json(x).dump(2) << "\n";
+  } else {
+    print_text(x, std::cout);
+  }
+  return x.ok ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
 void setup_explain(CLI::App& app, int& exit_code) {
-  (void)app;
-  (void)exit_code;
+  auto cmd = std::make_shared<ExplainCommand>();
+  auto* sub = app.add_subcommand("explain", "Explain, with the numbers, why a session ended");
+  sub->description(
+      "Tells in plain words why the session ended or was revoked: the rule (with the limits the "
+      "session's JoinAccept signed), what the log shows when recomputed (for a speed violation: "
+      "distance, GS and VS elapsed times, the time used, speed, limit and tolerance, excess and "
+      "accumulated excess, recomputed with the VS's own physics code and compared number by "
+      "number with the detail the VS wrote), and every evidence entry the Revocation cites, "
+      "with its signature checked (session traffic under the session key, VS statements under "
+      "--vs-pubkey).\n"
+      "It ends with a verdict: supported, not supported, not confirmable from the log (a rule "
+      "that depends on VS configuration), or no fault of the GS claimed (operator, shutdown).");
+  sub->add_option("STORE", cmd->store, "The store (opened read-only)")->required();
+  sub->add_option("--session", cmd->session, "Session id (see `audit-cli sessions`)")->required();
+  sub->add_option("--vs-pubkey", cmd->vs_pubkey,
+                  "The VS public key (HEX|FILE), to check the VS's signatures on the JoinAccept, "
+                  "the Revocation and VS-issued evidence");
+  sub->add_flag("--json", cmd->json, "Print one JSON object on stdout");
+  sub->footer(
+      "Exit codes: 0 explained and consistent, 1 the log contradicts the revocation (its "
+      "evidence does not show the fault, or a signature fails), 2 usage error, unknown session, "
+      "or the store cannot be read.\n"
+      "Example: audit-cli explain vs.db --session 7 --vs-pubkey vs.key.pub");
+  sub->callback([cmd, &exit_code] { exit_code = run_explain(*cmd); });
 }
 
 }  // namespace gsvs::audit

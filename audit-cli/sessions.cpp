@@ -1,10 +1,162 @@
+// audit-cli sessions: one row per session, from the session index.
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
 #include "audit-cli/commands.h"
+#include "audit-cli/common.h"
+#include "audit-cli/session_index.h"
 
 namespace gsvs::audit {
 
+namespace {
+
+struct SessionsCommand {
+  std::string store;
+  bool json = false;
+};
+
+std::string outcome_text(const SessionFacts& s) {
+  switch (s.outcome()) {
+    case Outcome::kActive:
+      return "active";
+    case Outcome::kEnded:
+      return "ended (vs_shutdown)";
+    case Outcome::kRevoked:
+      return "revoked: " +
+             std::string(protocol::reason_name(
+                 static_cast<protocol::RevocationReason>(s.revocation->message.reason)));
+  }
+  return "unknown";
+}
+
+nlohmann::json session_json(const SessionFacts& s) {
+  nlohmann::json out = {
+      {"session_id", s.session_id},
+      {"gs_identity", to_hex(s.accept.gs_identity)},
+      {"session_key", to_hex(s.accept.session_key)},
+      {"sw_hash", to_hex(s.accept.sw_hash)},
+      {"join_accept_seq", s.join_accept_seq},
+      {"start_vs_ms", s.start_vs_ms},
+      {"start_utc", format_utc(s.start_vs_ms)},
+      {"end_vs_ms", s.end_vs_ms()},
+      {"end_utc", format_utc(s.end_vs_ms())},
+      {"duration_ms", s.end_vs_ms() - std::min(s.end_vs_ms(), s.start_vs_ms)},
+      {"last_seq", s.last_seq},
+      {"outcome", outcome_name(s.outcome())},
+      {"heartbeats", s.heartbeats},
+      {"digests", s.digests},
+      {"nonce_batches", s.nonce_batches},
+      {"receipts", s.receipts},
+      {"tickets", s.tickets},
+      {"players", s.players},
+      {"other_received", s.received_other},
+      {"entries", s.entries},
+  };
+  out["join_request_seq"] = s.join_request_seq ? nlohmann::json(*s.join_request_seq) : nullptr;
+  if (s.revocation) {
+    const auto& r = s.revocation->message;
+    out["revocation"] = {
+        {"seq", s.revocation->seq},
+        {"revocation_seq", r.revocation_seq},
+        {"reason",
+         known_revocation_reason(r.reason)
+             ? std::string(protocol::reason_name(static_cast<protocol::RevocationReason>(r.reason)))
+             : "unknown"},
+        {"reason_code", r.reason},
+        {"detail", r.detail},
+        {"evidence", r.evidence},
+    };
+  } else {
+    out["revocation"] = nullptr;
+  }
+  return out;
+}
+
+std::string duration_text(std::uint64_t ms) {
+  if (ms < 60'000) return fixed(static_cast<double>(ms) / 1000.0, 1) + " s";
+  if (ms < 3'600'000) return fixed(static_cast<double>(ms) / 60'000.0, 1) + " min";
+  return fixed(static_cast<double>(ms) / 3'600'000.0, 1) + " h";
+}
+
+void print_table(const StoreIndex& index) {
+  std::cout << index.sessions.size() << " session" << (index.sessions.size() == 1 ? "" : "s")
+            << " in " << group_digits(index.entries) << " entries; " << index.rejected_joins
+            << " rejected join" << (index.rejected_joins == 1 ? "" : "s") << ".\n";
+  if (index.sessions.empty()) return;
+  std::cout << std::left << std::setw(8) << "session" << std::setw(18) << "gs identity"
+            << std::setw(18) << "sw_hash" << std::setw(26) << "start (UTC)" << std::setw(10)
+            << "duration" << std::setw(32) << "outcome" << std::right << std::setw(8) << "hbeats"
+            << std::setw(8) << "digests" << std::setw(8) << "tickets" << std::setw(8) << "players"
+            << "\n";
+  for (const auto& [id, s] : index.sessions) {
+    std::cout << std::left << std::setw(8) << id << std::setw(18) << short_hex(s.accept.gs_identity)
+              << std::setw(18) << short_hex(s.accept.sw_hash) << std::setw(26)
+              << format_utc(s.start_vs_ms) << std::setw(10)
+              << duration_text(s.end_vs_ms() - std::min(s.end_vs_ms(), s.start_vs_ms))
+              << std::setw(32) << outcome_text(s) << std::right << std::setw(8) << s.heartbeats
+              << std::setw(8) << s.digests << std::setw(8) << s.tickets << std::setw(8) << s.players
+              << "\n";
+  }
+  if (index.unindexed > 0) {
+    std::cout << "\n"
+              << index.unindexed
+              << " entries could not be attributed to a session (run `audit-cli verify`).\n";
+  }
+}
+
+int run_sessions(const SessionsCommand& cmd) {
+  auto log = open_store(cmd.store);
+  if (!log) {
+    std::cerr << "audit-cli sessions: " << log.error() << "\n";
+    return kExitUsage;
+  }
+  auto index = build_index(**log);
+  if (!index) {
+    std::cerr << "audit-cli sessions: " << index.error() << "\n";
+    return kExitUsage;
+  }
+  if (cmd.json) {
+    nlohmann::json sessions = nlohmann::json::array();
+    for (const auto& [id, s] : index->sessions) sessions.push_back(session_json(s));
+    nlohmann::json out = {{"store", cmd.store},
+                          {"entries", index->entries},
+                          {"rejected_joins", index->rejected_joins},
+                          {"checkpoints", index->checkpoints},
+                          {"unindexed", index->unindexed},
+                          {"sessions", sessions}};
+    std::cout << out.dump(2) << "\n";
+  } else {
+    print_table(*index);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
 void setup_sessions(CLI::App& app, int& exit_code) {
-  (void)app;
-  (void)exit_code;
+  auto cmd = std::make_shared<SessionsCommand>();
+  auto* sub =
+      app.add_subcommand("sessions", "List every session: who, which build, when, how it ended");
+  sub->description(
+      "One row per session the VS accepted: its GS identity and build hash (sw_hash), when it "
+      "started and ended (VS clock, UTC), its outcome and how much it sent.\n"
+      "Outcome: 'active' (no revocation in the log: the VS was running when the copy was taken, "
+      "or the tail is missing), 'ended (vs_shutdown)' (the VS stopped; nothing held against the "
+      "GS), or 'revoked: REASON'.\n"
+      "Counts are entries in the log: heartbeats, digests (TranscriptDigests) and nonce batches "
+      "received, tickets issued, and distinct players seen in the digests. Nothing is verified "
+      "here: run `audit-cli verify` for that.");
+  sub->add_option("STORE", cmd->store, "The store (opened read-only)")->required();
+  sub->add_flag("--json", cmd->json,
+                "Print one JSON object on stdout, with every field (keys, revocation detail and "
+                "evidence positions)");
+  sub->footer(
+      "Exit codes: 0 done, 2 usage error or the store cannot be read.\n"
+      "Example: audit-cli sessions vs.db --json | jq '.sessions[] | "
+      "select(.outcome==\"revoked\")'");
+  sub->callback([cmd, &exit_code] { exit_code = run_sessions(*cmd); });
 }
 
 }  // namespace gsvs::audit

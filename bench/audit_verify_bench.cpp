@@ -1,5 +1,8 @@
 // Helper for bench/audit_verify.sh:
-//   audit_verify_bench generate STORE ENTRIES [SEED]   writes a generated store (and STORE.vs.pub)
+//   audit_verify_bench generate STORE ENTRIES [SEED [SESSIONS [SECONDS]]]
+//                                                       writes a generated store (and
+//                                                       STORE.vs.pub): SESSIONS at a time (16),
+//                                                       about SECONDS long each (600)
 //   audit_verify_bench raw-verify COUNT THREADS         times COUNT crypto_sign_verify_detached
 //                                                       calls on THREADS threads; prints JSON
 // The raw loop is the baseline the audit's throughput is a ratio to (docs/PERFORMANCE.md): the
@@ -22,18 +25,19 @@ namespace {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: audit_verify_bench generate STORE ENTRIES [SEED]\n"
+               "usage: audit_verify_bench generate STORE ENTRIES [SEED [SESSIONS [SECONDS]]]\n"
                "       audit_verify_bench raw-verify COUNT THREADS\n");
   return 2;
 }
 
-int generate(const std::string& path, std::uint64_t entries, std::uint64_t seed) {
+int generate(const std::string& path, std::uint64_t entries, std::uint64_t seed,
+             std::uint32_t concurrent, std::uint32_t session_seconds) {
   gsvs::testing::StoreGeneratorOptions options;
   options.seed = seed;
   options.min_entries = entries;
-  options.concurrent_sessions = 16;
+  options.concurrent_sessions = concurrent;
   options.players_per_session = 8;
-  options.session_seconds = 600;
+  options.session_seconds = session_seconds;
   options.checkpoint_every = 1000;
   const auto started = std::chrono::steady_clock::now();
   auto store = gsvs::testing::generate_store(path, options);
@@ -102,9 +106,12 @@ int raw_verify(std::uint64_t count, unsigned threads) {
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   const std::string command = argv[1];
-  if (command == "generate" && (argc == 4 || argc == 5)) {
-    return generate(argv[2], std::strtoull(argv[3], nullptr, 10),
-                    argc == 5 ? std::strtoull(argv[4], nullptr, 10) : 1);
+  if (command == "generate" && argc >= 4 && argc <= 7) {
+    return generate(
+        argv[2], std::strtoull(argv[3], nullptr, 10),
+        argc >= 5 ? std::strtoull(argv[4], nullptr, 10) : 1,
+        argc >= 6 ? static_cast<std::uint32_t>(std::strtoul(argv[5], nullptr, 10)) : 16,
+        argc >= 7 ? static_cast<std::uint32_t>(std::strtoul(argv[6], nullptr, 10)) : 600);
   }
   if (command == "raw-verify" && argc == 4) {
     return raw_verify(std::strtoull(argv[2], nullptr, 10),

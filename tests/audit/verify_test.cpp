@@ -711,6 +711,22 @@ TEST(VerifyRealVsd, AStoreWithRevocationsOfSeveralKindsIsIntact) {
   auto cli = run_audit_cli({"verify", vs->store_path(), "--vs-pubkey", to_hex(vs->public_key())});
   EXPECT_EQ(cli.exit_code, 0) << cli.out << cli.err;
   EXPECT_NE(cli.out.find("INTACT"), std::string::npos) << cli.out;
+
+  // The real VS's own words about the speed violation (session 3) match the recomputation under
+  // the limits its JoinAccept signed, number for number.
+  auto explained = run_audit_cli({"explain", vs->store_path(), "--session", "3", "--vs-pubkey",
+                                  to_hex(vs->public_key()), "--json"});
+  EXPECT_EQ(explained.exit_code, 0) << explained.out << explained.err;
+  auto doc = nlohmann::json::parse(explained.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << explained.out;
+  EXPECT_EQ(doc["revocation"]["reason"], "speed_violation");
+  EXPECT_EQ(doc["support"], "supported");
+  EXPECT_EQ(doc["detail_matches"], true) << doc.dump(2);
+  for (int session = 1; session <= 7; ++session) {
+    auto r = run_audit_cli({"explain", vs->store_path(), "--session", std::to_string(session),
+                            "--vs-pubkey", to_hex(vs->public_key())});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
 }
 
 // ---- The program ------------------------------------------------------------------------------

@@ -100,6 +100,8 @@ struct Sim {
   JoinAccept accept;
   std::uint64_t accept_seq = 0;
   std::int64_t gs_clock_offset_ms = 0;
+  std::uint64_t last_gs_time_ms = 0;
+  bool teleport_next = false;  // the next digest carries the speed violation
   std::uint64_t counter = 0;
   std::uint64_t receipts = 0;
   Hash32 tip;
@@ -165,10 +167,14 @@ class Generator {
   void end(std::size_t slot_index);
   void revoke(std::size_t slot_index, RevocationReason reason, std::string detail,
               std::vector<std::uint64_t> evidence);
-  std::uint64_t gs_time(const Sim& s) {
+  // The GS clock: the VS's receive time, less a varying network delay, plus the GS's own offset;
+  // it never runs backwards (messages leave one TCP connection in order).
+  std::uint64_t gs_time(Sim& s) {
     const auto latency = static_cast<std::int64_t>(5 + random(25));
-    return static_cast<std::uint64_t>(static_cast<std::int64_t>(now_) + s.gs_clock_offset_ms -
-                                      latency);
+    const auto t = static_cast<std::uint64_t>(static_cast<std::int64_t>(now_) +
+                                              s.gs_clock_offset_ms - latency);
+    s.last_gs_time_ms = std::max(s.last_gs_time_ms + 1, t);
+    return s.last_gs_time_ms;
   }
   Heartbeat make_heartbeat(Sim& s) {
     Heartbeat hb;
@@ -512,7 +518,7 @@ void Generator::end(std::size_t slot_index) {
       s.revoke_at = s.last_heartbeat_ms + kHeartbeatTimeoutMs + 3;
       return;
     case Ending::kSpeedViolation:
-      digest(s, /*teleport=*/true);
+      s.teleport_next = true;  // at the next regular digest
       return;
     case Ending::kOperator:
       revoke(slot_index, RevocationReason::kOperator, "operator: reported by players",
@@ -617,7 +623,7 @@ Result<GeneratedStore> Generator::run() {
       } else if (!s.silent && s.next_heartbeat <= now_) {
         heartbeat(s);
       } else if (!s.silent && s.next_digest <= now_) {
-        digest(s, false);
+        digest(s, s.teleport_next);
       } else if (!s.silent && s.next_nonces <= now_) {
         nonces(s);
       }

@@ -1,0 +1,121 @@
+#include "audit-cli/replay.h"
+
+#include <array>
+
+#include "audit-cli/common.h"
+#include "protocol/chains.h"
+
+namespace gsvs::audit {
+
+using protocol::MessageKind;
+
+namespace {
+
+class Collector : public SessionModel::Observer {
+ public:
+  explicit Collector(SessionReplay& replay) : replay_(replay) {}
+  void on_received(const ReceivedRecord& record) override { replay_.received.push_back(record); }
+  void on_digest(const DigestRecord& record) override {
+    ReplayedDigest d;
+    d.seq = record.seq;
+    d.vs_time_ms = record.vs_time_ms;
+    d.gs_time_ms = record.digest->gs_time_ms;
+    d.gs_counter = record.digest->gs_counter;
+    d.verdict = record.verdict;
+    d.players = record.digest->players;
+    d.steps = record.steps;
+    replay_.digests.push_back(std::move(d));
+  }
+  void on_revocation(const protocol::Revocation& /*revocation*/,
+                     const RevocationAssessment& assessment) override {
+    replay_.assessment = assessment;
+  }
+
+ private:
+  SessionReplay& replay_;
+};
+
+bool vs_signed(MessageKind kind) {
+  return kind == MessageKind::kJoinAccept || kind == MessageKind::kProtectedReceipt ||
+         kind == MessageKind::kPlayTicket || kind == MessageKind::kRevocation;
+}
+
+}  // namespace
+
+const ReceivedRecord* SessionReplay::received_at(std::uint64_t seq) const {
+  for (const auto& r : received) {
+    if (r.seq == seq) return &r;
+  }
+  return nullptr;
+}
+
+Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts& facts,
+                                     const std::optional<crypto::PublicKey>& vs_key) {
+  SessionReplay replay;
+  replay.facts = facts;
+  SessionModel model(facts.join_accept_seq, facts.start_vs_ms, facts.accept,
+                     chains::message_hash(facts.accept_bytes));
+  Collector collector(replay);
+  model.set_observer(&collector);
+  FindingSink sink(200);
+  if (vs_key) {
+    replay.accept_signature =
+        verify_stored_signature(MessageKind::kJoinAccept, facts.accept_bytes, 0, *vs_key)
+            ? SigState::kValid
+            : SigState::kInvalid;
+  }
+  const EntryLookup lookup = [&log](std::uint64_t seq) -> std::optional<EntryBrief> {
+    auto entry = log.get(seq);
+    if (!entry) return std::nullopt;
+    const auto& h = entry->header;
+    return EntryBrief{h.seq, static_cast<std::uint8_t>(h.kind), h.direction, h.session_id,
+                      h.vs_time_ms};
+  };
+  Status scanned = scan_session(log, facts.session_id, [&](const storage::Entry& entry) {
+    const auto& h = entry.header;
+    if (h.seq <= facts.join_accept_seq) return true;      // the join itself
+    if (h.kind == MessageKind::kJoinAccept) return true;  // a reused id: `verify` reports it
+    auto decoded = protocol::decode_any(entry.message);
+    std::optional<protocol::AnyMessage> message;
+    std::string error;
+    if (decoded) {
+      message = std::move(decoded).value();
+    } else {
+      error = decoded.error();
+    }
+    std::array<SigState, 2> sigs{SigState::kUnchecked, SigState::kUnchecked};
+    std::size_t count = 0;
+    if (message) {
+      count = signature_tags(h.kind).size();
+      const bool session_traffic = h.kind == MessageKind::kHeartbeat ||
+                                   h.kind == MessageKind::kTranscriptDigest ||
+                                   h.kind == MessageKind::kNonceBatch;
+      if (session_traffic) {
+        sigs[0] = verify_stored_signature(h.kind, entry.message, 0, facts.accept.session_key)
+                      ? SigState::kValid
+                      : SigState::kInvalid;
+      } else if (vs_signed(h.kind) && vs_key) {
+        sigs[0] = verify_stored_signature(h.kind, entry.message, 0, *vs_key) ? SigState::kValid
+                                                                             : SigState::kInvalid;
+      }
+    }
+    if (h.kind == MessageKind::kRevocation && facts.revocation && facts.revocation->seq == h.seq) {
+      replay.revocation_signature = sigs[0];
+    }
+    ModelInput input;
+    input.entry = &entry;
+    input.message = message ? &*message : nullptr;
+    input.decode_error = error;
+    input.signatures = std::span<const SigState>(sigs.data(), std::min<std::size_t>(count, 2));
+    input.position = h.seq;
+    model.add(input, sink, lookup);
+    return true;
+  });
+  if (!scanned) return Error{scanned.error()};
+  model.finish(sink);
+  replay.problems = sink.kept();
+  replay.problem_count = sink.failures() + sink.warnings();
+  return replay;
+}
+
+}  // namespace gsvs::audit
