@@ -3,8 +3,8 @@
 #include <memory>
 
 #include "audit-cli/commands.h"
+#include "audit-cli/common.h"
 #include "audit-cli/reconcile_check.h"
-#include "protocol/keyfile.h"
 
 namespace gsvs::audit {
 
@@ -20,19 +20,19 @@ struct ReconcileOptions {
 int run_reconcile(const ReconcileOptions& o) {
   reconcile::Options options;
   if (!o.vs_pubkey.empty()) {
-    auto key = keyfile::public_key_from_hex_or_file(o.vs_pubkey);
+    auto key = load_public_key(o.vs_pubkey, "--vs-pubkey");
     if (!key) {
-      std::cerr << "audit-cli reconcile: --vs-pubkey: " << key.error() << "\n";
+      std::cerr << "audit-cli reconcile: " << key.error() << "\n";
       return kExitUsage;
     }
-    options.vs_key = *key;
+    options.vs_key = key->key;
   }
-  auto vs = storage::Log::open(o.vs_store, storage::OpenMode::kReadOnly);
+  auto vs = open_store(o.vs_store);
   if (!vs) {
     std::cerr << "audit-cli reconcile: VS store: " << vs.error() << "\n";
     return kExitUsage;
   }
-  auto gs = storage::Log::open(o.gs_store, storage::OpenMode::kReadOnly);
+  auto gs = open_store(o.gs_store);
   if (!gs) {
     std::cerr << "audit-cli reconcile: GS store: " << gs.error() << "\n";
     return kExitUsage;

@@ -4,9 +4,9 @@
 #include <memory>
 
 #include "audit-cli/commands.h"
+#include "audit-cli/common.h"
 #include "audit-cli/report_builder.h"
 #include "audit-cli/report_format.h"
-#include "protocol/keyfile.h"
 
 namespace gsvs::audit {
 
@@ -24,14 +24,14 @@ struct ReportOptions {
 int run_report(const ReportOptions& o) {
   std::optional<crypto::PublicKey> key;
   if (!o.vs_pubkey.empty()) {
-    auto parsed = keyfile::public_key_from_hex_or_file(o.vs_pubkey);
+    auto parsed = load_public_key(o.vs_pubkey, "--vs-pubkey");
     if (!parsed) {
-      std::cerr << "audit-cli report: --vs-pubkey: " << parsed.error() << "\n";
+      std::cerr << "audit-cli report: " << parsed.error() << "\n";
       return kExitUsage;
     }
-    key = *parsed;
+    key = parsed->key;
   }
-  auto log = storage::Log::open(o.store, storage::OpenMode::kReadOnly);
+  auto log = open_store(o.store);
   if (!log) {
     std::cerr << "audit-cli report: " << log.error() << "\n";
     return kExitUsage;

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "audit-cli/merkle_plan.h"
+#include "audit-cli/session_index.h"
 
 namespace gsvs::audit::report {
 
@@ -68,9 +69,7 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
   std::optional<protocol::Revocation> revocation;
   std::uint64_t revocation_seq = 0;
   std::vector<std::pair<std::uint64_t, Hash32>> join_requests;
-  storage::Filter filter;
-  filter.session_id = options.session_id;
-  Status scanned = log.scan(filter, [&](const storage::Entry& e) {
+  Status scanned = scan_session(log, options.session_id, [&](const storage::Entry& e) {
     session.push_back(Light{e.header.seq, e.header.kind, e.header.direction});
     if (e.header.direction != chains::Direction::kIssued) {
       if (e.header.kind == MessageKind::kJoinRequest) {

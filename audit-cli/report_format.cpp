@@ -7,6 +7,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "audit-cli/common.h"
 #include "audit-cli/message_json.h"
 #include "protocol/merkle.h"
 #include "vsd/physics.h"
@@ -23,12 +24,6 @@ using protocol::RevocationReason;
 using protocol::SessionId;
 
 // ---- Small helpers ----------------------------------------------------------------------------
-
-std::string kind_label(MessageKind kind) {
-  const auto raw = static_cast<std::uint8_t>(kind);
-  if (raw >= 1 && raw <= protocol::kMaxMessageKind) return std::string(protocol::kind_name(kind));
-  return "unknown kind " + std::to_string(raw);
-}
 
 std::string reason_label(std::uint16_t code) {
   return std::string(protocol::reason_name(static_cast<RevocationReason>(code)));
@@ -1301,6 +1296,20 @@ class Comparator {
     return s;
   }
   void differ(const std::string& path, const json& expected, const json& actual) {
+    if (expected.is_string() && actual.is_string()) {
+      // Long texts: show where they part.
+      const auto& a = actual.get_ref<const std::string&>();
+      const auto& e = expected.get_ref<const std::string&>();
+      std::size_t at = 0;
+      while (at < a.size() && at < e.size() && a[at] == e[at]) ++at;
+      if (at > 40) {
+        const std::size_t from = at - 20;
+        add(path, "differs from character " + std::to_string(at) + ": the report says \"..." +
+                      shorten(json(a.substr(from))).substr(1) + ", the evidence gives \"..." +
+                      shorten(json(e.substr(from))).substr(1));
+        return;
+      }
+    }
     add(path, "the report says " + shorten(actual) + ", the evidence gives " + shorten(expected));
   }
   void add(const std::string& path, std::string what) {
@@ -1524,16 +1533,23 @@ std::string summary_text(const nlohmann::json& s) {
         << ", build " << text(s["sw_hash"]) << "\n";
     if (s["revocation"].is_object()) {
       const json& r = s["revocation"];
-      out << "revoked at entry " << text(r["seq"]) << " (vs_time_ms " << text(r["vs_time_ms"])
-          << "): " << text(r["reason"]) << ": " << text(r["detail"]) << "\n";
+      const std::string when = r["vs_time_ms"].is_number_unsigned()
+                                   ? format_utc(r["vs_time_ms"].get<std::uint64_t>())
+                                   : "?";
+      out << "revoked at entry " << text(r["seq"]) << " (" << when << "): " << text(r["reason"])
+          << ": " << text(r["detail"]) << "\n";
     } else {
       out << "not revoked in the log\n";
     }
     out << "evidence: " << text(s["entries"]) << " entries, " << text(s["covered_by_checkpoints"])
-        << " proven under VS-signed checkpoints (log sizes " << text(s["checkpoint_log_sizes"])
-        << ")";
+        << " proven under VS-signed checkpoints (log sizes ";
+    for (std::size_t i = 0; i < s["checkpoint_log_sizes"].size(); ++i) {
+      out << (i ? ", " : "") << text(s["checkpoint_log_sizes"][i]);
+    }
+    out << ")";
     if (!s["uncovered_seqs"].empty()) {
-      out << "; not yet covered by any checkpoint: " << text(s["uncovered_seqs"]);
+      out << "; not yet covered by any checkpoint (only the hash chain vouches for them): entries";
+      for (const auto& seq : s["uncovered_seqs"]) out << " " << text(seq);
     }
     out << "\n";
     if (s["verdict"].is_object()) {

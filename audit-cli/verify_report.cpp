@@ -5,8 +5,8 @@
 #include <sstream>
 
 #include "audit-cli/commands.h"
+#include "audit-cli/common.h"
 #include "audit-cli/report_format.h"
-#include "protocol/keyfile.h"
 
 namespace gsvs::audit {
 
@@ -37,11 +37,12 @@ Result<std::string> read_file(const std::string& path) {
 }
 
 int run_verify_report(const VerifyReportOptions& o) {
-  auto key = keyfile::public_key_from_hex_or_file(o.vs_pubkey);
-  if (!key) {
-    std::cerr << "audit-cli verify-report: --vs-pubkey: " << key.error() << "\n";
+  auto source = load_public_key(o.vs_pubkey, "--vs-pubkey");
+  if (!source) {
+    std::cerr << "audit-cli verify-report: " << source.error() << "\n";
     return kExitUsage;
   }
+  const crypto::PublicKey* key = &source->key;
   auto text = read_file(o.file);
   if (!text) {
     std::cerr << "audit-cli verify-report: " << text.error() << "\n";

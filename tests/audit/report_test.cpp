@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <set>
 
@@ -11,6 +12,7 @@
 #include "audit-cli/report_format.h"
 #include "protocol/merkle.h"
 #include "tests/audit/report_fixture.h"
+#include "tests/audit/schema_check.h"
 
 namespace gsvs::testing {
 namespace {
@@ -386,6 +388,23 @@ TEST_F(ReportTest, ReportWithoutAKeyNamesNoneAndStillVerifies) {
   EXPECT_TRUE(report["vs_public_key"].is_null());
   const auto v = verify(text, operator_->vs_key);
   EXPECT_EQ(v.status, CheckStatus::kOk) << problems_of(v);
+}
+
+TEST_F(ReportTest, ReportsOfTheRealVsdMatchTheSchema) {
+  const char* root = std::getenv("GSVS_SOURCE_DIR");
+  const std::string path = std::string(root ? root : "..") + "/docs/report.schema.json";
+  const json schema = json::parse(read_text(path));
+  SchemaCheck check(schema);
+  for (const RecordedSession* s : {speed_.get(), operator_.get()}) {
+    for (bool all : {false, true}) {
+      const auto errors =
+          check.check(json::parse(build_report(s->store, s->vs_key, s->session, all)));
+      EXPECT_TRUE(errors.empty()) << errors.front();
+    }
+  }
+  const auto errors =
+      check.check(json::parse(build_report(operator_->store, std::nullopt, operator_->session)));
+  EXPECT_TRUE(errors.empty()) << errors.front();
 }
 
 TEST_F(ReportTest, UnknownSessionAndBadOptionsAreUsageErrors) {

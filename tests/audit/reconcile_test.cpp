@@ -1,0 +1,268 @@
+// reconcile: a VS store written by a real vsd against a GS store holding what the GS got and
+// sent (built from the VS store, same schema), then against copies an insider cut or rewrote.
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "audit-cli/reconcile_check.h"
+#include "tests/audit/report_fixture.h"
+
+namespace gsvs::testing {
+namespace {
+
+using audit::reconcile::Reconciliation;
+using audit::reconcile::Severity;
+using nlohmann::json;
+using protocol::MessageKind;
+
+Reconciliation run(const std::string& vs_store, const std::string& gs_store,
+                   const std::optional<crypto::PublicKey>& key) {
+  auto vs = storage::Log::open(vs_store, storage::OpenMode::kReadOnly);
+  auto gs = storage::Log::open(gs_store, storage::OpenMode::kReadOnly);
+  if (!vs || !gs) throw std::runtime_error("cannot open the stores");
+  audit::reconcile::Options options;
+  options.vs_key = key;
+  auto result = audit::reconcile::reconcile(**vs, **gs, options);
+  if (!result) throw std::runtime_error(result.error());
+  return std::move(result).value();
+}
+
+std::vector<std::string> codes(const Reconciliation& r, Severity severity) {
+  std::vector<std::string> out;
+  for (const auto& f : r.findings) {
+    if (f.severity == severity) out.push_back(f.code);
+  }
+  return out;
+}
+
+bool has(const Reconciliation& r, const std::string& code) {
+  for (const auto& f : r.findings) {
+    if (f.code == code) return true;
+  }
+  return false;
+}
+
+class ReconcileTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    crypto::init();
+    session_ = std::make_unique<RecordedSession>(record(Scenario::kSpeedViolation));
+    entries_ = std::make_unique<std::vector<storage::Entry>>(read_all(session_->store));
+  }
+  static void TearDownTestSuite() {
+    session_.reset();
+    entries_.reset();
+  }
+  // The checkpoints the GS store holds, by seq in the VS log.
+  std::vector<std::uint64_t> gs_checkpoint_seqs() const {
+    std::uint64_t first = UINT64_MAX;
+    std::uint64_t last = 0;
+    for (const auto& e : *entries_) {
+      if (e.header.session_id != session_->session) continue;
+      first = std::min(first, e.header.seq);
+      last = std::max(last, e.header.seq);
+    }
+    std::vector<std::uint64_t> out;
+    for (const auto& e : *entries_) {
+      if (e.header.kind == MessageKind::kCheckpoint && e.header.seq > first &&
+          e.header.seq < last) {
+        out.push_back(e.header.seq);
+      }
+    }
+    return out;
+  }
+  std::string gs_store(std::function<bool(const storage::Entry&)> keep = nullptr) {
+    const std::string path = work_.file("gs-" + std::to_string(++stores_) + ".db");
+    if (keep) {
+      write_gs_store(*entries_, session_->session, path, keep);
+    } else {
+      write_gs_store(*entries_, session_->session, path);
+    }
+    return path;
+  }
+
+  static std::unique_ptr<RecordedSession> session_;
+  static std::unique_ptr<std::vector<storage::Entry>> entries_;
+  TempDir work_;
+  int stores_ = 0;
+};
+std::unique_ptr<RecordedSession> ReconcileTest::session_;
+std::unique_ptr<std::vector<storage::Entry>> ReconcileTest::entries_;
+
+TEST_F(ReconcileTest, AgreeingStoresReconcile) {
+  ASSERT_GE(gs_checkpoint_seqs().size(), 2u) << "the session should span several checkpoints";
+  const std::string gs = gs_store();
+  std::string output;
+  ASSERT_EQ(run_audit_cli(
+                {"reconcile", session_->store, gs, "--vs-pubkey", session_->vs_key_file, "--json"},
+                &output),
+            0)
+      << output;
+  const json result = json::parse(output);
+  EXPECT_EQ(result["ok"], true);
+  EXPECT_EQ(result["errors"], 0);
+  EXPECT_EQ(result["warnings"], 0);
+  EXPECT_EQ(result["matched"], result["gs_entries"]);
+  EXPECT_EQ(result["sessions"], json::array({session_->session}));
+  for (const auto& c : result["checkpoints"]) {
+    EXPECT_EQ(c["status"], "matches");
+    EXPECT_EQ(c["vs_signed"], true);
+  }
+  EXPECT_EQ(run_audit_cli({"reconcile", session_->store, gs}, &output), 0) << output;
+  EXPECT_NE(output.find("OK: the VS log and the GS store agree"), std::string::npos) << output;
+}
+
+TEST_F(ReconcileTest, CutVsTailShowsAgainstALaterGsCheckpoint) {
+  const auto held = gs_checkpoint_seqs();
+  const std::uint64_t last_checkpoint = held.back();
+  const std::string gs = gs_store();
+  // The insider cuts the VS log a few entries before the last checkpoint the GS holds, so the
+  // log ends cleanly and verifies on its own.
+  const std::string vs = copy_store(session_->store, work_, "vs-cut.db");
+  const std::uint64_t cut = last_checkpoint - 3;
+  Insider(vs).cut_from(cut);
+  const auto r = run(vs, gs, session_->vs_key);
+  EXPECT_TRUE(has(r, "vs_log_cut")) << audit::reconcile::to_text(r);
+  EXPECT_TRUE(has(r, "vs_missing_received"));
+  EXPECT_FALSE(has(r, "vs_chain_broken"));
+  EXPECT_FALSE(has(r, "vs_log_rewritten"));  // what is left is the genuine prefix
+  bool named = false;
+  for (const auto& f : r.findings) {
+    if (f.code == "vs_log_cut") {
+      named |= f.detail.find("has only " + std::to_string(cut)) != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(named) << audit::reconcile::to_text(r);
+  for (const auto& c : r.checkpoints) {
+    EXPECT_EQ(c.status, c.log_size > cut ? "beyond_log" : "matches") << c.log_size;
+  }
+  std::string output;
+  EXPECT_EQ(run_audit_cli({"reconcile", vs, gs, "--vs-pubkey", to_hex(session_->vs_key)}, &output),
+            1);
+  EXPECT_NE(output.find("ERROR vs_log_cut"), std::string::npos) << output;
+}
+
+TEST_F(ReconcileTest, RewrittenEntryShowsAsOtherBytesAndAnotherRoot) {
+  const auto held = gs_checkpoint_seqs();
+  ASSERT_GE(held.size(), 2u);
+  // A Heartbeat the GS sent before the last checkpoint it holds, made to say something else;
+  // the insider re-chains the log so that it verifies on its own.
+  std::optional<std::uint64_t> victim;
+  for (const auto& e : *entries_) {
+    if (e.header.kind == MessageKind::kHeartbeat && e.header.session_id == session_->session &&
+        e.header.seq < held.back()) {
+      victim = e.header.seq;
+    }
+  }
+  ASSERT_TRUE(victim);
+  const std::string gs = gs_store();
+  const std::string vs = copy_store(session_->store, work_, "vs-rewritten.db");
+  Bytes message = (*entries_)[*victim].message;
+  message[20] ^= 0x01;  // a bit of gs_time_ms
+  Insider(vs).rewrite(*entries_, *victim, message);
+  const auto r = run(vs, gs, session_->vs_key);
+  const std::string text = audit::reconcile::to_text(r);
+  EXPECT_FALSE(has(r, "vs_chain_broken")) << text;
+  EXPECT_TRUE(has(r, "vs_log_rewritten")) << text;
+  bool differing = false;
+  bool ranged = false;
+  for (const auto& f : r.findings) {
+    if (f.code == "differing_bytes") {
+      differing = true;
+      EXPECT_EQ(f.vs_seq, victim);
+      EXPECT_NE(f.detail.find("the VS log's copy is not genuine"), std::string::npos) << f.detail;
+    }
+    if (f.code == "vs_log_changed_range") {
+      ranged = true;
+      // The change lies between the last checkpoint that still matches and the first that does
+      // not, and the victim is in that range.
+      std::uint64_t matched_below = 0;
+      std::uint64_t first_bad = UINT64_MAX;
+      for (const auto& c : r.checkpoints) {
+        if (c.status == "matches" && c.log_size <= *victim) matched_below = c.log_size;
+        if (c.status == "root_mismatch") first_bad = std::min(first_bad, c.log_size);
+      }
+      EXPECT_LE(matched_below, *victim);
+      EXPECT_GT(first_bad, *victim);
+      EXPECT_NE(f.detail.find("entries " + std::to_string(matched_below) + " to " +
+                              std::to_string(first_bad - 1)),
+                std::string::npos)
+          << f.detail;
+    }
+  }
+  EXPECT_TRUE(differing) << text;
+  EXPECT_TRUE(ranged) << text;
+  for (const auto& c : r.checkpoints) {
+    EXPECT_EQ(c.status, c.log_size > *victim ? "root_mismatch" : "matches") << c.log_size;
+  }
+}
+
+TEST_F(ReconcileTest, WhatTheGsLacksIsAnErrorMidSessionAndInfoAtTheTail) {
+  // A GS store without its first receipt (hidden or lost) but with later ones: an error.
+  std::optional<std::uint64_t> first_receipt;
+  for (const auto& e : *entries_) {
+    if (!first_receipt && e.header.kind == MessageKind::kProtectedReceipt &&
+        e.header.session_id == session_->session) {
+      first_receipt = e.header.seq;
+    }
+  }
+  ASSERT_TRUE(first_receipt);
+  auto r = run(session_->store,
+               gs_store([&](const storage::Entry& e) { return e.header.seq != *first_receipt; }),
+               session_->vs_key);
+  ASSERT_EQ(codes(r, Severity::kError), std::vector<std::string>{"gs_missing_issued"})
+      << audit::reconcile::to_text(r);
+  EXPECT_EQ(r.findings.front().vs_seq, first_receipt);
+
+  // A GS that stopped recording before the revocation (and the tickets around it): the tail,
+  // reported as information only.
+  std::uint64_t revocation_seq = 0;
+  for (const auto& e : *entries_) {
+    if (e.header.kind == MessageKind::kRevocation) revocation_seq = e.header.seq;
+  }
+  r = run(session_->store,
+          gs_store([&](const storage::Entry& e) { return e.header.seq + 2 < revocation_seq; }),
+          session_->vs_key);
+  EXPECT_TRUE(codes(r, Severity::kError).empty()) << audit::reconcile::to_text(r);
+  EXPECT_TRUE(has(r, "gs_missing_issued_tail")) << audit::reconcile::to_text(r);
+}
+
+TEST_F(ReconcileTest, ForgedGsHeldMessagesProveNothing) {
+  // The GS store claims a checkpoint and a revocation the VS never signed.
+  const std::string gs = gs_store();
+  {
+    auto log = storage::Log::open(gs, storage::OpenMode::kReadWrite);
+    ASSERT_TRUE(log);
+    const auto forger = crypto::SecretKey::generate();
+    protocol::Checkpoint cp;
+    cp.log_size = 3;
+    cp.root = crypto::sha256(as_bytes("made up"));
+    protocol::sign(cp, forger);
+    storage::PendingEntry p;
+    p.kind = MessageKind::kCheckpoint;
+    p.direction = chains::Direction::kReceived;
+    p.vs_time_ms = wall_ms();
+    p.message = protocol::encode(cp);
+    std::vector<storage::PendingEntry> pending{p};
+    ASSERT_TRUE((*log)->append(pending));
+  }
+  const auto r = run(session_->store, gs, session_->vs_key);
+  EXPECT_TRUE(codes(r, Severity::kError).empty()) << audit::reconcile::to_text(r);
+  EXPECT_TRUE(has(r, "checkpoint_not_signed")) << audit::reconcile::to_text(r);
+  // Without the key the same checkpoint cannot be told from a genuine one and is held against
+  // the VS; the text says the signature was not checked.
+  const auto unchecked = run(session_->store, gs, std::nullopt);
+  EXPECT_TRUE(has(unchecked, "vs_log_rewritten"));
+  EXPECT_NE(audit::reconcile::to_text(unchecked).find("signature not checked"), std::string::npos);
+}
+
+TEST_F(ReconcileTest, UnreadableStoresAreUsageErrors) {
+  EXPECT_EQ(run_audit_cli({"reconcile", session_->store, work_.file("missing.db")}), 2);
+  EXPECT_EQ(run_audit_cli({"reconcile", session_->store}), 2);
+  std::string output;
+  EXPECT_EQ(run_audit_cli({"reconcile", "--help"}, &output), 0);
+  EXPECT_NE(output.find("vs_log_cut"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gsvs::testing
