@@ -5,7 +5,9 @@
 #include <functional>
 
 #include "audit-cli/reconcile_check.h"
+#include "protocol/keyfile.h"
 #include "tests/audit/report_fixture.h"
+#include "tests/support/gsd_fixture.h"
 
 namespace gsvs::testing {
 namespace {
@@ -262,6 +264,59 @@ TEST_F(ReconcileTest, UnreadableStoresAreUsageErrors) {
   std::string output;
   EXPECT_EQ(run_audit_cli({"reconcile", "--help"}, &output), 0);
   EXPECT_NE(output.find("vs_log_cut"), std::string::npos);
+}
+
+// The real gsd's own store against the real vsd's: they agree; a cut VS log shows against the
+// checkpoints the gsd kept.
+TEST(ReconcileWithRealGsd, TheStoresAgreeAndACutShows) {
+  crypto::init();
+  TempDir dir;
+  const auto identity = crypto::SecretKey::generate();
+  ASSERT_TRUE(keyfile::write_key_pair(dir.file("gs.key"), identity).ok());
+  VsOptions vs_options;
+  vs_options.checkpoint_interval_ms = 150;
+  VsProcess vs(dir, {identity.public_key()}, {sha256_of_file(program("gsd"))}, vs_options);
+  std::string gs_store;
+  {
+    GsdProcess gsd(dir, vs, dir.file("gs.key"));
+    gs_store = gsd.store_path();
+    ScriptedClient client(gsd.port(), vs.public_key());
+    client.handshake();
+    for (int i = 0; i < 6; ++i) {
+      client.send_nonce();
+      client.send_input(client.make_input(100, 0));
+      client.pump_for(std::chrono::milliseconds(200));
+    }
+    TempDir out;
+    ChildProcess revoke({program("vsd"), "revoke", "--admin-socket", vs.admin_socket(), "--session",
+                         std::to_string(client.session_id()), "--reason", "test"},
+                        out.file("revoke.out"));
+    ASSERT_EQ(revoke.wait(std::chrono::seconds(10)), 0) << revoke.output();
+    ASSERT_TRUE(client.pump_until([&] { return client.revocation().has_value(); },
+                                  std::chrono::seconds(5)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(gsd.stop(), 0) << gsd.process().output();
+  }
+  ASSERT_EQ(vs.stop(), 0) << vs.process().output();
+
+  auto r = run(vs.store_path(), gs_store, vs.public_key());
+  const std::string text = audit::reconcile::to_text(r);
+  EXPECT_TRUE(codes(r, Severity::kError).empty()) << text;
+  EXPECT_TRUE(codes(r, Severity::kWarning).empty()) << text;
+  EXPECT_GT(r.matched, 20u) << text;
+  ASSERT_GE(r.checkpoints.size(), 2u) << text;
+  for (const auto& c : r.checkpoints) EXPECT_EQ(c.status, "matches") << text;
+
+  const std::uint64_t last_held = r.checkpoints.back().log_size;
+  const std::string cut = copy_store(vs.store_path(), dir, "vs-cut.db");
+  Insider(cut).cut_from(last_held - 2);
+  r = run(cut, gs_store, vs.public_key());
+  EXPECT_TRUE(has(r, "vs_log_cut")) << audit::reconcile::to_text(r);
+  std::string output;
+  EXPECT_EQ(
+      run_audit_cli({"reconcile", cut, gs_store, "--vs-pubkey", to_hex(vs.public_key())}, &output),
+      1)
+      << output;
 }
 
 }  // namespace

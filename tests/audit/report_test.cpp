@@ -382,6 +382,29 @@ TEST_F(ReportTest, EntriesNoCheckpointCoversYetAreMarkedNotRefused) {
   EXPECT_TRUE(noted);
 }
 
+TEST_F(ReportTest, SessionWithoutARevocationEndsAtItsLastEntry) {
+  // A copy taken while the session was live: the log ends before its Revocation.
+  const std::string store = copy_store(speed_->store, work_, "live.db");
+  std::uint64_t revocation_seq = 0;
+  for (const auto& e : read_all(store)) {
+    if (e.header.kind == MessageKind::kRevocation) revocation_seq = e.header.seq;
+  }
+  Insider(store).cut_from(revocation_seq);
+  std::uint64_t last = 0;
+  for (const auto& e : read_all(store)) {
+    if (e.header.session_id == speed_->session) last = e.header.seq;
+  }
+  const std::string text = build_report(store, speed_->vs_key, speed_->session);
+  const auto v = verify(text, speed_->vs_key);
+  ASSERT_EQ(v.status, CheckStatus::kOk) << problems_of(v);
+  const json report = json::parse(text);
+  EXPECT_EQ(report["session"]["outcome"], "not_revoked");
+  EXPECT_TRUE(report["session"]["revocation"].is_null());
+  EXPECT_TRUE(report["verdict"].is_null());
+  EXPECT_EQ(report["session"]["end_seq"], last);
+  EXPECT_EQ(report["entries"].back()["seq"], last);
+}
+
 TEST_F(ReportTest, ReportWithoutAKeyNamesNoneAndStillVerifies) {
   const std::string text = build_report(operator_->store, std::nullopt, operator_->session);
   const json report = json::parse(text);
