@@ -1542,11 +1542,16 @@ std::string summary_text(const nlohmann::json& s) {
       out << "not revoked in the log\n";
     }
     out << "evidence: " << text(s["entries"]) << " entries, " << text(s["covered_by_checkpoints"])
-        << " proven under VS-signed checkpoints (log sizes ";
-    for (std::size_t i = 0; i < s["checkpoint_log_sizes"].size(); ++i) {
-      out << (i ? ", " : "") << text(s["checkpoint_log_sizes"][i]);
+        << " proven under ";
+    const json& sizes = s["checkpoint_log_sizes"];
+    if (sizes.size() > 6) {
+      out << sizes.size() << " VS-signed checkpoints (log sizes " << text(sizes.front()) << " to "
+          << text(sizes.back()) << ")";
+    } else {
+      out << "VS-signed checkpoints (log sizes ";
+      for (std::size_t i = 0; i < sizes.size(); ++i) out << (i ? ", " : "") << text(sizes[i]);
+      out << ")";
     }
-    out << ")";
     if (!s["uncovered_seqs"].empty()) {
       out << "; not yet covered by any checkpoint (only the hash chain vouches for them): entries";
       for (const auto& seq : s["uncovered_seqs"]) out << " " << text(seq);
