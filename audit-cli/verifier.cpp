@@ -933,6 +933,9 @@ Result<Bytes> checkpoint_bytes_from_json(const nlohmann::json& doc) {
   const nlohmann::json* object = &doc;
   if (doc.is_object() && doc.contains("checkpoint") && doc["checkpoint"].is_object()) {
     object = &doc["checkpoint"];
+  } else if (doc.is_object() && doc.contains("checkpoints") && doc["checkpoints"].is_array() &&
+             !doc["checkpoints"].empty()) {
+    object = &doc["checkpoints"].back();  // a dispute report: its latest checkpoint
   }
   if (!object->is_object()) return Error{"JSON is not an object"};
   for (const char* key : {"message_hex", "hex", "bytes_hex", "message"}) {
@@ -958,7 +961,8 @@ Result<Bytes> checkpoint_bytes_from_json(const nlohmann::json& doc) {
   }
   return Error{
       "JSON has no checkpoint: expected \"message_hex\", or \"log_size\", \"root\", "
-      "\"vs_time_ms\" and \"signature\" (optionally under \"checkpoint\")"};
+      "\"vs_time_ms\" and \"signature\" (optionally under \"checkpoint\"), or a dispute "
+      "report's \"checkpoints\""};
 }
 
 }  // namespace

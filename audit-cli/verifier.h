@@ -38,7 +38,8 @@ struct ExternalCheckpoint {
 
 // Reads FILE as one of: the Checkpoint's bytes in hex (whitespace ignored), its raw bytes, or
 // JSON: an object with "message_hex" (or "hex", "bytes_hex"), or with the fields "log_size",
-// "root" (hex), "vs_time_ms" and "signature" (hex); the object may sit under a "checkpoint" key.
+// "root" (hex), "vs_time_ms" and "signature" (hex); the object may sit under a "checkpoint" key,
+// or be the last of a dispute report's "checkpoints" (so a whole report file works).
 Result<ExternalCheckpoint> load_checkpoint(const std::string& path);
 
 struct VerifyOptions {

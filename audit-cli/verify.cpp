@@ -236,7 +236,8 @@ void setup_verify(CLI::App& app, int& exit_code) {
   sub->add_option("--checkpoint", cmd->checkpoint,
                   "A Checkpoint held outside the store (from a GS or a report): its message in "
                   "hex, its raw bytes, or JSON with \"message_hex\" (or log_size, root, "
-                  "vs_time_ms, signature). The store must be at least that long and its root at "
+                  "vs_time_ms, signature; or a dispute report, whose last checkpoint is used). The "
+                  "store must be at least that long and its root at "
                   "that size must match: this is what catches a cut tail");
   sub->add_flag("--json", cmd->json, "Print one JSON object on stdout (nothing else goes there)");
   sub->add_option("--max-findings", cmd->max_findings,

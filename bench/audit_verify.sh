@@ -4,11 +4,13 @@
 #   build directory), `audit-cli verify` on it under /usr/bin/time -v, then a raw libsodium
 #   crypto_sign_verify_detached loop over the same number of signatures on the same number of
 #   threads, in the same run. Prints one JSON line per size: entries/s, the ratio to the raw
-#   loop (target >= 0.9) and the peak RSS (target: flat in the store size).
-# Usage: bench/audit_verify.sh     (env: SIZES="100000 1000000" THREADS=2 BUILD_DIR=build-bench)
+#   loop (target >= 0.9) and the peak RSS (target: flat in the store size). The same ratio in CPU
+#   seconds (user + system) is printed too: on a machine shared with other work, wall-clock time
+#   of two runs minutes apart is noisy, CPU time per signature much less so.
+# Usage: bench/audit_verify.sh  (env: SIZES="100000 1000000" THREADS=2 BUILD_DIR=build-audit-bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${BUILD_DIR:-build-bench}
+build=${BUILD_DIR:-build-audit-bench}
 sizes=${SIZES:-"100000 1000000"}
 threads=${THREADS:-$(nproc)}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DGSVS_BUILD_TESTS=ON >/dev/null
@@ -26,23 +28,34 @@ for n in $sizes; do
     rm -f "$store" "$store.vs.pub"
     "$bin/audit_verify_bench" generate "$store" "$n" 1 >&2
   fi
+  # The raw loop runs just before and just after verify; their mean is the baseline, so that a
+  # change in the machine's load during the run does not bias the ratio.
+  signatures=$(sqlite3 "file:$store?immutable=1" \
+    "SELECT count(*) + (SELECT count(*) FROM log_entry WHERE kind = 2) FROM log_entry")
+  echo "== raw libsodium verify loop: $signatures signatures, $threads threads" >&2
+  "$bin/audit_verify_bench" raw-verify "$signatures" "$threads" >"$work/raw_before.json"
   echo "== audit-cli verify on $n entries, $threads threads" >&2
   /usr/bin/time -v "$bin/audit-cli" verify "$store" --vs-pubkey "$store.vs.pub" --json \
     --no-progress --threads "$threads" --max-findings 10 >"$work/verify.json" 2>"$work/time.txt" ||
     { cat "$work/time.txt" >&2; exit 1; }
   entries=$(jq .entries "$work/verify.json")
-  signatures=$(jq .checked.signatures "$work/verify.json")
+  checked=$(jq .checked.signatures "$work/verify.json")
   seconds=$(jq .seconds "$work/verify.json")
   intact=$(jq .intact "$work/verify.json")
   rss_kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
-  echo "== raw libsodium verify loop: $signatures signatures, $threads threads" >&2
-  "$bin/audit_verify_bench" raw-verify "$signatures" "$threads" >"$work/raw.json"
-  raw_seconds=$(jq .seconds "$work/raw.json")
-  python3 - "$n" "$entries" "$signatures" "$seconds" "$raw_seconds" "$rss_kib" "$threads" \
-    "$intact" <<'EOF'
+  cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$work/time.txt")
+  echo "== raw libsodium verify loop again" >&2
+  "$bin/audit_verify_bench" raw-verify "$checked" "$threads" >"$work/raw_after.json"
+  raw_before=$(jq .seconds "$work/raw_before.json")
+  raw_after=$(jq .seconds "$work/raw_after.json")
+  raw_cpu=$(jq '(.cpu_seconds)' "$work/raw_before.json" "$work/raw_after.json" | paste -sd' ')
+  python3 - "$n" "$entries" "$checked" "$seconds" "$raw_before" "$raw_after" "$rss_kib" \
+    "$threads" "$intact" "$cpu" $raw_cpu <<'EOF'
 import json, sys
-n, entries, sigs, secs, raw, rss, threads, intact = sys.argv[1:]
-entries, sigs, secs, raw = int(entries), int(sigs), float(secs), float(raw)
+n, entries, sigs, secs, before, after, rss, threads, intact, cpu, cpu_before, cpu_after = sys.argv[1:]
+entries, sigs, secs, cpu = int(entries), int(sigs), float(secs), float(cpu)
+raw = (float(before) + float(after)) / 2
+raw_cpu = (float(cpu_before) + float(cpu_after)) / 2
 print(json.dumps({
     "store_entries": entries,
     "intact": intact == "true",
@@ -52,8 +65,12 @@ print(json.dumps({
     "entries_per_s": round(entries / secs),
     "signatures_per_s": round(sigs / secs),
     "raw_verify_seconds": round(raw, 2),
+    "raw_verify_seconds_before_after": [round(float(before), 2), round(float(after), 2)],
     "raw_verifies_per_s": round(sigs / raw),
     "ratio_to_raw": round(raw / secs, 3),
+    "verify_cpu_seconds": round(cpu, 2),
+    "raw_cpu_seconds": round(raw_cpu, 2),
+    "cpu_ratio_to_raw": round(raw_cpu / cpu, 3),
     "peak_rss_mib": round(int(rss) / 1024, 1),
 }))
 EOF

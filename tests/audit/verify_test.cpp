@@ -322,11 +322,30 @@ TEST_F(Verify, CheckpointFilesAreReadAsHexRawOrJson) {
                                          {"vs_time_ms", decoded->vs_time_ms},
                                          {"signature", to_hex(decoded->signatures[0])}}
                               .dump());
-  for (const auto& file : {hex_file, json_file, fields_file}) {
+  const std::string report_file = dir_.file("report-like.json");
+  write_text(
+      report_file,
+      nlohmann::json{{"checkpoints",
+                      {{{"message_hex", to_hex(generated().last_checkpoint).replace(10, 2, "ff")}},
+                       {{"message_hex", to_hex(bytes)}}}}}
+          .dump());
+  for (const auto& file : {hex_file, json_file, fields_file, report_file}) {
     auto cp = audit::load_checkpoint(file);
     ASSERT_TRUE(cp.ok()) << file << ": " << cp.error();
     EXPECT_EQ(cp->bytes, bytes) << file;
   }
+  // A dispute report written by `audit-cli report` works as it is: its last checkpoint is used.
+  const auto* session = generated().ended_by(RevocationReason::kSpeedViolation);
+  ASSERT_NE(session, nullptr);
+  const std::string report = dir_.file("dispute.json");
+  auto made = run_audit_cli({"report", generated_path(), "--session", std::to_string(session->id),
+                             "--vs-pubkey", to_hex(generated_vs_key()), "-o", report});
+  ASSERT_EQ(made.exit_code, 0) << made.out << made.err;
+  auto from_report = run_audit_cli({"verify", generated_path(), "--vs-pubkey",
+                                    to_hex(generated_vs_key()), "--checkpoint", report});
+  EXPECT_EQ(from_report.exit_code, 0) << from_report.out << from_report.err;
+  EXPECT_NE(from_report.out.find("matches the store"), std::string::npos) << from_report.out;
+
   const std::string junk = dir_.file("junk");
   write_text(junk, "not a checkpoint");
   EXPECT_FALSE(audit::load_checkpoint(junk).ok());
