@@ -163,7 +163,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   void send_from_outside(Bytes payload) {
     asio::post(conn_->executor(), [self = shared_from_this(), payload = std::move(payload)] {
-      if (!self->ended_) self->conn_->send(payload);
+      // Nothing goes out before the JoinAccept (a checkpoint broadcast may race the join).
+      if (self->joined_ && !self->ended_) self->conn_->send(payload);
     });
   }
 

@@ -108,8 +108,7 @@ TempDir::~TempDir() {
 
 std::string program(const std::string& name) {
   const char* dir = std::getenv("GSVS_BIN_DIR");
-  if (dir == nullptr) throw std::runtime_error("GSVS_BIN_DIR is not set (run the tests via ctest)");
-  return std::string(dir) + "/" + name;
+  return std::string(dir != nullptr ? dir : GSVS_DEFAULT_BIN_DIR) + "/" + name;
 }
 
 void write_text(const std::string& path, const std::string& text) {
