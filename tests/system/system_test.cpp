@@ -22,12 +22,12 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Tickets every 100 ms, valid 400 ms. The liveness condition of docs/PROTOCOL.md §9.5,
-// V >= P + I + b + 4l (I = P/2 client nonces, b <= P/4 GS batching), then leaves about 200 ms for
-// scheduling on a loaded machine; with P = 200 the margin is under 50 ms and honest clients
-// occasionally starve when several processes share two cores.
+// Tickets every 100 ms, valid 800 ms. The liveness condition of docs/PROTOCOL.md §9.5,
+// V >= P + I + b + 4l (I = P/2 client nonces, b <= P/4 GS batching), then leaves about 600 ms for
+// scheduling stalls. That margin is needed: with V = 400 (200 ms of margin) honest clients
+// occasionally starved when two of these tests ran at once under ASan on two cores.
 constexpr std::uint32_t kPeriodMs = 100;
-constexpr std::int64_t kValidityMs = 400;
+constexpr std::int64_t kValidityMs = 800;
 constexpr std::int64_t kSkewMs = 500;  // client default
 
 // One `client` process with its own key and event file.
@@ -105,6 +105,8 @@ class System : public ::testing::Test {
     VsOptions vs_options;
     vs_options.ticket_period_ms = kPeriodMs;
     vs_options.ticket_validity_ms = static_cast<std::uint32_t>(kValidityMs);
+    // A GS stalled by a loaded machine must not be revoked for missed heartbeats mid-test.
+    vs_options.heartbeat_timeout_ms = 2000;
     const std::vector<Hash32> builds{sha256_of_file(program("gsd")),
                                      sha256_of_file(program("gsd-rogue"))};
     vs_ = std::make_unique<VsProcess>(dir_, std::vector<crypto::PublicKey>{identity_.public_key()},
@@ -210,8 +212,12 @@ TEST_F(System, OperatorRevocationDisconnectsEveryClient) {
     EXPECT_EQ(d["revocation_reason"], "operator");
     EXPECT_EQ(d["revocation_detail"], "operator: system test");
     EXPECT_EQ(d["revocation_vs_time_ms"], stored->first.vs_time_ms);
-    // An honest GS forwards the notice at once.
-    EXPECT_LT(d["t_ms"].get<std::int64_t>() - d["revocation_vs_time_ms"].get<std::int64_t>(), 250);
+    // An honest GS forwards the notice at once (bench/ripple.sh measures it; here the bound only
+    // has to leave room for sanitizer builds sharing the cores).
+    const std::int64_t ripple =
+        d["t_ms"].get<std::int64_t>() - d["revocation_vs_time_ms"].get<std::int64_t>();
+    EXPECT_LT(ripple, 500) << d;
+    EXPECT_GE(ripple, 0) << d;
   }
 }
 
