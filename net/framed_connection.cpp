@@ -133,7 +133,13 @@ asio::awaitable<void> FramedConnection::write_loop() {
     co_await asio::async_write(socket_, asio::buffer(queue_.front()),
                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
-      close();
+      // Stop writing but keep the receive side: frames the peer sent before it went away (a
+      // revocation notice, say) are still there for the reader, which ends the connection.
+      boost::system::error_code ignored;
+      socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      closing_ = true;
+      queue_.clear();
+      queued_bytes_ = 0;
       break;
     }
     queued_bytes_ -= queue_.front().size();
