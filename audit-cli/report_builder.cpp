@@ -145,13 +145,22 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
   }
 
   // 3. The entries themselves.
-  for (auto seq : wanted) {
-    auto e = log.get(seq);
-    if (!e) return Error{"entry " + std::to_string(seq) + ": " + e.error()};
+  for (auto it = wanted.begin(); it != wanted.end();) {
+    auto e = log.get(*it);
+    if (!e) {
+      // A revocation citing an entry the store lacks: the report says so (analyze() flags the
+      // citation) rather than refusing to be written.
+      out.notes.push_back("entry " + std::to_string(*it) +
+                          " cannot be read from the store: " + e.error());
+      it = wanted.erase(it);
+      continue;
+    }
+    ++it;
     ev.entries.push_back(Entry{e->header, e->entry_hash, std::move(e->message), std::nullopt});
   }
 
   // 4. The checkpoints, in log order (so by log_size), up to the first that covers everything.
+  if (wanted.empty()) return Error{"no entry of the session can be read from the store"};
   const std::uint64_t last_wanted = *wanted.rbegin();
   std::map<std::uint64_t, Bytes> checkpoints;  // log_size -> bytes
   storage::Filter checkpoint_filter;
