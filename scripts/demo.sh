@@ -48,7 +48,7 @@ done
 bin=$(cd "$bin_dir" && pwd)
 
 if [ "$quick" = 1 ]; then
-  period=200; validity=600; hb_interval=100; hb_timeout=1000; digest=200
+  period=200; validity=1200; hb_interval=100; hb_timeout=2000; digest=200
   rogue_after=2500; honest_play=6
 else
   period=500; validity=1000; hb_interval=250; hb_timeout=2000; digest=250
