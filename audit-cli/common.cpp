@@ -105,7 +105,7 @@ Result<KeySource> load_public_key(const std::string& hex_or_file, const std::str
   auto key = keyfile::public_key_from_hex_or_file(hex_or_file);
   if (!key) return Error{option + ": " + key.error()};
   const bool is_hex = keyfile::parse_public_key_hex(hex_or_file).ok();
-  return KeySource{*key, is_hex ? option : option + " (file " + hex_or_file + ")"};
+  return KeySource{*key, is_hex ? option : option + " " + hex_or_file};
 }
 
 std::string short_hex(ByteView bytes, std::size_t chars) { return to_hex(bytes).substr(0, chars); }

@@ -77,8 +77,8 @@ nlohmann::json to_json(const Finding& finding) {
 std::string to_text(const Finding& finding) {
   std::string where = "entry " + std::to_string(finding.seq);
   if (finding.last_seq != finding.seq) {
-    where = "entries " + std::to_string(finding.seq) + ".." + std::to_string(finding.last_seq) +
-            " (" + std::to_string(finding.count) + ")";
+    where = std::to_string(finding.count) + " entries from " + std::to_string(finding.seq) +
+            " to " + std::to_string(finding.last_seq);
   }
   std::string about;
   if (finding.kind) about = kind_label(*finding.kind);

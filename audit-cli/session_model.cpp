@@ -16,6 +16,8 @@ namespace {
 
 // Receipt tips kept for checking Heartbeats: far more than any sane max_receipt_lag (default 8).
 constexpr std::size_t kTipWindow = 64;
+// Accepted digests waiting for their receipt, at most (a VS issues each right after its digest).
+constexpr std::size_t kMaxAwaitingReceipts = 1024;
 // Accepted Heartbeats remembered for judging a receipt_tip_mismatch revocation that cites one.
 constexpr std::size_t kHeartbeatWindow = 16;
 // A valid Heartbeat logged this close before a missed_heartbeats revocation arrived while the
@@ -209,7 +211,7 @@ void SessionModel::add(const ModelInput& input, FindingSink& sink, const EntryLo
   on_received(input, sink);
 }
 
-void SessionModel::on_received(const ModelInput& input, FindingSink& /*sink*/) {
+void SessionModel::on_received(const ModelInput& input, FindingSink& sink) {
   const auto& h = input.entry->header;
   ReceivedRecord r;
   r.seq = h.seq;
@@ -285,6 +287,19 @@ void SessionModel::on_received(const ModelInput& input, FindingSink& /*sink*/) {
           }
         }
         if (!violation) {
+          if (awaiting_receipt_.size() >= kMaxAwaitingReceipts) {
+            // Far more digests than any VS leaves without a receipt: it skipped this one. (Also
+            // bounds memory on a store whose VS never issued receipts.)
+            Finding f = finding(*input.entry, check::kReceipt,
+                                "a ProtectedReceipt for the accepted digest at entry " +
+                                    std::to_string(awaiting_receipt_.front().seq),
+                                "none within the next " + std::to_string(kMaxAwaitingReceipts) +
+                                    " accepted digests");
+            f.seq = awaiting_receipt_.front().seq;
+            f.kind = raw(MessageKind::kTranscriptDigest);
+            sink.add(std::move(f));
+            awaiting_receipt_.pop_front();
+          }
           awaiting_receipt_.push_back(AwaitingReceipt{h.seq, input.position, digest->gs_counter,
                                                       chains::message_hash(input.entry->message)});
         }

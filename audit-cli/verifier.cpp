@@ -404,7 +404,8 @@ void Verifier::check_chain(Item& item, const Hash32& recomputed) {
     Finding gap = finding(item, check::kSeqGap, "entry " + std::to_string(next_seq_),
                           "the next row is entry " + std::to_string(h.seq),
                           std::to_string(h.seq - next_seq_) +
-                              " entries missing: rows deleted here, or a row's seq edited");
+                              (h.seq - next_seq_ == 1 ? " entry" : " entries") +
+                              " missing: rows deleted here, or a row's seq edited");
     gap.seq = next_seq_;
     gap.last_seq = h.seq - 1;
     gap.count = h.seq - next_seq_;
@@ -839,6 +840,11 @@ void Verifier::finish() {
     if (!model->revoked()) ++result_.stats.live_sessions;
   }
   result_.stats.merkle_root = recomputed_tree_.root();
+  if (options_.checkpoint && recomputed_tree_.size() == options_.checkpoint->message.log_size) {
+    // The store ends exactly where the checkpoint does (its own entry is missing).
+    result_.external_checkpoint_matched =
+        result_.stats.merkle_root == options_.checkpoint->message.root;
+  }
   if (vs_signatures_valid_ == 0 && vs_signatures_invalid_ > 0 && result_.vs_key) {
     result_.warnings.push_back(
         "the VS key " + to_hex(result_.vs_key->key) + " (" + result_.vs_key->origin +

@@ -152,7 +152,8 @@ void print_text(const VerifyResult& r, const FindingSink& sink) {
   std::cout << "\n";
   for (const auto& f : sink.kept()) std::cout << "  " << to_text(f) << "\n";
   if (sink.omitted() > 0) {
-    std::cout << "  ... and " << group_digits(sink.omitted()) << " more not listed. By check:";
+    std::cout << "  ... and " << group_digits(sink.omitted())
+              << " more not listed. All problems and warnings by check:";
     for (const auto& [name, count] : sink.by_check())
       std::cout << " " << name << " " << count << ";";
     std::cout << "\n  Use --max-findings 0 to list every one.\n";
