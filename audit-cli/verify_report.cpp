@@ -1,4 +1,5 @@
 // audit-cli verify-report: re-checks a dispute report offline, with the VS public key only.
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -21,6 +22,9 @@ struct VerifyReportOptions {
 };
 
 Result<std::string> read_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return Error{"no such file: " + path};
+  if (!std::filesystem::is_regular_file(path, ec)) return Error{path + " is not a regular file"};
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error{"cannot open " + path};
   in.seekg(0, std::ios::end);
