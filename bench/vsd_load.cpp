@@ -367,6 +367,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--players", options.players)->capture_default_str();
   run_cmd->add_option("--presign", options.presign, "capacity: digests pre-signed per session")
       ->capture_default_str();
+  run_cmd->add_option("--window", options.window, "capacity: digests in flight per session")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   run_cmd
       ->add_option("--verify-threads", options.verify_threads,
                    "Threads for the raw verify baseline (vsd's thread count)")
