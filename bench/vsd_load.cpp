@@ -4,12 +4,17 @@
 //   vsd_load identities --count N             hex identity keys, one per line (for allowed_gs)
 //   vsd_load run --vs HOST:PORT --sessions N --mode capacity|scale ...
 //
-// capacity: every session sends digests back to back (the next when the previous receipt
-//   arrives), pre-signed so the generator spends its CPU on I/O, not on signing; measures
-//   acknowledged digests/s against a raw libsodium verify loop on --verify-threads threads.
+// capacity: every session sends the real message mix, a heartbeat then a digest, back to back
+//   with --window pairs in flight, all pre-signed so the generator spends its CPU on I/O, not on
+//   signing (heartbeats can be: the generator computes the receipt tips the VS will issue).
+//   Measures acknowledged messages/s against a raw libsodium verify loop on --verify-threads
+//   threads. The VS answers a digest with a receipt and a heartbeat with nothing; it handles a
+//   session's messages in order and sends a receipt only once everything before it is durable,
+//   so a receipt acknowledges its digest and the heartbeat sent before it.
 // scale: every session heartbeats and sends a 16-player digest once per second, signed live, as a
 //   real GS would; measures p50/p99 receipt latency with all sessions held.
 #include <sodium.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -17,7 +22,9 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "net/framed_connection.h"
@@ -55,6 +62,7 @@ struct Options {
   std::size_t presign = 4000;
   std::size_t window = 8;
   unsigned verify_threads = 2;
+  int vsd_pid = 0;  // when set, vsd's own CPU time over the measurement is reported
 };
 
 struct Stats {
@@ -62,6 +70,7 @@ struct Stats {
   std::atomic<std::uint64_t> failed{0};
   std::atomic<std::uint64_t> sent{0};
   std::atomic<std::uint64_t> receipts{0};
+  std::atomic<std::uint64_t> acked_messages{0};
   std::atomic<std::uint64_t> revoked{0};
   std::atomic<bool> measuring{false};
   std::atomic<bool> stop{false};
@@ -105,8 +114,7 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     }
     if (options_.mode == "capacity") {
       // Signed before the session counts as ready, so the measurement sees only I/O.
-      for (std::size_t i = 0; i < options_.presign; ++i)
-        presigned_.push_back(encode_signed_digest(i));
+      presign_pairs();
       ++stats_.joined;
       co_await capacity_loop();
     } else {
@@ -163,20 +171,42 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     }
   }
 
+  // Pair i is heartbeat i then digest i. The heartbeat acknowledges the receipts the session is
+  // sure to have been issued by then (all but the last `window` digests), with the tip the VS
+  // will have computed over them, so it passes the VS's receipt_tip check.
+  void presign_pairs() {
+    std::vector<Hash32> tips{Hash32{}};  // tips[n]: the tip after n receipts
+    for (std::size_t i = 0; i < options_.presign; ++i) {
+      Heartbeat hb;
+      hb.session_id = session_id_;
+      hb.gs_counter = ++counter_;
+      hb.gs_time_ms = wall_ms();
+      hb.sw_hash = bench_build();
+      hb.receipt_count = i > options_.window ? i - options_.window : 0;
+      hb.receipt_tip = tips[hb.receipt_count];
+      sign(hb, session_key_);
+      presigned_.push_back(encode(hb));
+      presigned_.push_back(encode_signed_digest(i));
+      tips.push_back(chains::next_receipt_tip(session_id_, i + 1, tips.back(),
+                                              chains::message_hash(presigned_.back())));
+    }
+  }
+
   asio::awaitable<void> capacity_loop() {
     const auto& presigned = presigned_;
-    // Keep `window` digests in flight: a session is never idle waiting for the disk.
+    // Keep `window` pairs in flight: a session is never idle waiting for the disk.
     std::deque<Clock::time_point> in_flight;
     std::size_t next = 0;
     while (!stats_.stop) {
-      while (next < presigned.size() && in_flight.size() < options_.window) {
+      while (next + 1 < presigned.size() && in_flight.size() < options_.window) {
+        conn_->send(presigned[next++]);
         conn_->send(presigned[next++]);
         in_flight.push_back(Clock::now());
-        if (stats_.measuring) ++stats_.sent;
+        if (stats_.measuring) stats_.sent += 2;
       }
       if (in_flight.empty()) co_return;
       if (!co_await await_receipt()) co_return;
-      if (stats_.measuring) record(in_flight.front());
+      if (stats_.measuring) record(in_flight.front(), 2);
       in_flight.pop_front();
     }
   }
@@ -203,7 +233,7 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
       conn_->send(encode_signed_digest(step));
       if (stats_.measuring) stats_.sent += 2;
       if (!co_await await_receipt()) co_return;
-      if (stats_.measuring) record(sent_at);
+      if (stats_.measuring) record(sent_at, 2);
       next += milliseconds(1000);
     }
   }
@@ -219,8 +249,10 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     return encode(digest);
   }
 
-  void record(Clock::time_point sent_at) {
+  // A receipt arrived for a digest sent at `sent_at`; it acknowledges `messages` messages.
+  void record(Clock::time_point sent_at, std::uint64_t messages) {
     ++stats_.receipts;
+    stats_.acked_messages += messages;
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count();
     std::lock_guard lock(stats_.latency_mutex);
     stats_.latencies_ms.push_back(ms);
@@ -262,6 +294,21 @@ double raw_verify_rate(unsigned threads, double seconds) {
   }
   for (auto& t : pool) t.join();
   return static_cast<double>(total) / seconds;
+}
+
+// utime + stime of a process in seconds, from /proc; 0 when unreadable.
+double process_cpu_seconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return 0;
+  // Field 2 (the command) may hold spaces; count fields from the closing parenthesis.
+  std::istringstream rest(line.substr(line.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int index = 3; index <= 15 && rest >> field; ++index) {
+    if (index == 14 || index == 15) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 double percentile(std::vector<double>& values, double p) {
@@ -312,28 +359,37 @@ int run(const Options& options) {
     std::fprintf(stderr, "%llu sessions joined (%llu failed); measuring for %.0f s\n",
                  static_cast<unsigned long long>(stats.joined.load()),
                  static_cast<unsigned long long>(stats.failed.load()), options.duration_s);
+    const double vsd_cpu_start = options.vsd_pid ? process_cpu_seconds(options.vsd_pid) : 0;
     stats.measuring = true;
     const auto start = Clock::now();
     std::this_thread::sleep_for(std::chrono::duration<double>(options.duration_s));
     stats.measuring = false;
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    const double vsd_cores =
+        options.vsd_pid ? (process_cpu_seconds(options.vsd_pid) - vsd_cpu_start) / elapsed : 0;
     stats.stop = true;
     std::vector<double> latencies;
     {
       std::lock_guard lock(stats.latency_mutex);
       latencies = stats.latencies_ms;
     }
-    const double acked = static_cast<double>(stats.receipts.load()) / elapsed;
+    const double digests = static_cast<double>(stats.receipts.load()) / elapsed;
+    const double acked = static_cast<double>(stats.acked_messages.load()) / elapsed;
     const double sent = static_cast<double>(stats.sent.load()) / elapsed;
+    // The same ratio per core: vsd's acknowledged messages per CPU-second it used, against one
+    // verify thread's rate. It leaves out the generator, which shares this machine's cores.
+    const double per_core_ratio =
+        vsd_cores > 0 ? (acked / vsd_cores) / (raw / options.verify_threads) : 0;
     std::printf(
         "{\"mode\": \"%s\", \"sessions\": %llu, \"failed\": %llu, \"revoked\": %llu, "
-        "\"measured_s\": %.1f, \"messages_sent_per_s\": %.0f, \"digests_acked_per_s\": %.0f, "
-        "\"raw_verify_per_s\": %.0f, \"verify_threads\": %u, \"ratio\": %.3f, "
+        "\"measured_s\": %.1f, \"messages_sent_per_s\": %.0f, \"messages_acked_per_s\": %.0f, "
+        "\"digests_acked_per_s\": %.0f, \"raw_verify_per_s\": %.0f, \"verify_threads\": %u, "
+        "\"ratio\": %.3f, \"vsd_cpu_cores\": %.2f, \"ratio_per_vsd_core\": %.3f, "
         "\"p50_ack_ms\": %.2f, \"p99_ack_ms\": %.2f, \"acks\": %zu}\n",
         options.mode.c_str(), static_cast<unsigned long long>(stats.joined.load()),
         static_cast<unsigned long long>(stats.failed.load()),
-        static_cast<unsigned long long>(stats.revoked.load()), elapsed, sent, acked, raw,
-        options.verify_threads, acked / raw, percentile(latencies, 0.5),
+        static_cast<unsigned long long>(stats.revoked.load()), elapsed, sent, acked, digests, raw,
+        options.verify_threads, acked / raw, vsd_cores, per_core_ratio, percentile(latencies, 0.5),
         percentile(latencies, 0.99), latencies.size());
     std::fflush(stdout);
     io.stop();
@@ -365,15 +421,18 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--ramp-per-s", options.ramp_per_s, "Sessions started per second")
       ->capture_default_str();
   run_cmd->add_option("--players", options.players)->capture_default_str();
-  run_cmd->add_option("--presign", options.presign, "capacity: digests pre-signed per session")
+  run_cmd->add_option("--presign", options.presign,
+                      "capacity: heartbeat + digest pairs pre-signed per session")
       ->capture_default_str();
-  run_cmd->add_option("--window", options.window, "capacity: digests in flight per session")
+  run_cmd->add_option("--window", options.window, "capacity: pairs in flight per session")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   run_cmd
       ->add_option("--verify-threads", options.verify_threads,
                    "Threads for the raw verify baseline (vsd's thread count)")
       ->capture_default_str();
+  run_cmd->add_option("--vsd-pid", options.vsd_pid,
+                      "vsd's process id: report the CPU it used while measured");
   CLI11_PARSE(app, argc, argv);
   gsvs::crypto::init();
   if (*identities) {

@@ -58,7 +58,8 @@ echo "== capacity: $capacity_sessions sessions, digests back to back" >&2
 start_vsd "$capacity_sessions" "heartbeat_timeout_ms = 600000
 heartbeat_interval_ms = 1000"
 "$bin/vsd_load" run --vs "$vs_addr" --sessions "$capacity_sessions" --mode capacity \
-  --duration-s "$duration" --presign 8000 --window 8 --verify-threads "$threads" --ramp-per-s 200
+  --duration-s "$duration" --presign 6000 --window 8 --verify-threads "$threads" --ramp-per-s 200 \
+  --vsd-pid $vsd_pid
 kill -TERM $vsd_pid; wait $vsd_pid || true
 
 echo "== scale: $scale_sessions sessions at 1 heartbeat + 1 digest per second" >&2
@@ -68,7 +69,7 @@ ticket_period_ms = 1000
 ticket_validity_ms = 2000"
 rss_before=$(rss_kib $vsd_pid)
 "$bin/vsd_load" run --vs "$vs_addr" --sessions "$scale_sessions" --mode scale \
-  --duration-s "$duration" --verify-threads "$threads" --ramp-per-s 400 &
+  --duration-s "$duration" --verify-threads "$threads" --ramp-per-s 400 --vsd-pid $vsd_pid &
 load_pid=$!
 sleep $(( scale_sessions / 400 + 4 ))
 rss_during=$(rss_kib $vsd_pid)

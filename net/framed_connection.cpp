@@ -1,9 +1,9 @@
 #include "net/framed_connection.h"
 
 #include <boost/asio/connect.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <charconv>
+#include <optional>
 
 #include "protocol/framing.h"
 
@@ -48,6 +48,7 @@ FramedConnection::FramedConnection(tcp::socket socket, ConnectionLimits limits)
     : socket_(std::move(socket)),
       limits_(limits),
       peer_(endpoint_text(socket_)),
+      decoder_(limits.max_frame_bytes),
       write_signal_(socket_.get_executor()) {
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
@@ -63,33 +64,33 @@ void FramedConnection::start() {
 }
 
 asio::awaitable<Result<Bytes>> FramedConnection::read_frame(std::chrono::milliseconds timeout) {
-  if (!open_) co_return Error{"connection closed"};
-  Deadline deadline(socket_, timeout);
-  boost::system::error_code ec;
-  std::array<std::uint8_t, framing::kHeaderBytes> header{};
-  co_await asio::async_read(socket_, asio::buffer(header),
-                            asio::redirect_error(asio::use_awaitable, ec));
-  Bytes payload;
-  if (!ec) {
-    auto size = framing::parse_header(header, limits_.max_frame_bytes);
-    if (!size) {
+  // Frames already buffered by an earlier read are handed out without a system call or a timer:
+  // a busy peer's frames arrive many to a read.
+  std::optional<Deadline> deadline;
+  while (open_) {
+    auto frame = decoder_.next();
+    if (!frame) {
       close();
-      co_return Error{size.error()};
+      co_return Error{frame.error()};
     }
-    payload.resize(*size);
-    co_await asio::async_read(socket_, asio::buffer(payload),
-                              asio::redirect_error(asio::use_awaitable, ec));
-  }
-  if (ec) {
-    const bool timed_out = deadline.expired();
-    close();
-    if (timed_out) co_return Error{"timed out after " + std::to_string(timeout.count()) + " ms"};
-    if (ec == asio::error::eof || ec == asio::error::connection_reset) {
-      co_return Error{"closed by peer"};
+    if (*frame) co_return std::move(**frame);
+    if (!deadline) deadline.emplace(socket_, timeout);
+    boost::system::error_code ec;
+    auto room = decoder_.prepare(kReadChunkBytes);
+    const std::size_t got = co_await socket_.async_read_some(
+        asio::buffer(room.data(), room.size()), asio::redirect_error(asio::use_awaitable, ec));
+    decoder_.commit(got);
+    if (ec) {
+      const bool timed_out = deadline->expired();
+      close();
+      if (timed_out) co_return Error{"timed out after " + std::to_string(timeout.count()) + " ms"};
+      if (ec == asio::error::eof || ec == asio::error::connection_reset) {
+        co_return Error{"closed by peer"};
+      }
+      co_return Error{ec.message()};
     }
-    co_return Error{ec.message()};
   }
-  co_return payload;
+  co_return Error{"connection closed"};
 }
 
 void FramedConnection::send(ByteView payload) {
@@ -119,6 +120,8 @@ void FramedConnection::close() {
 }
 
 asio::awaitable<void> FramedConnection::write_loop() {
+  std::vector<Bytes> writing;
+  std::vector<asio::const_buffer> buffers;
   while (open_) {
     if (queue_.empty()) {
       if (closing_) {
@@ -129,9 +132,20 @@ asio::awaitable<void> FramedConnection::write_loop() {
       co_await write_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
+    // Everything queued goes out in one gathered write: under load, one system call carries
+    // many frames.
+    writing.clear();
+    buffers.clear();
+    std::size_t bytes = 0;
+    while (!queue_.empty() && buffers.size() < kMaxFramesPerWrite) {
+      bytes += queue_.front().size();
+      writing.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+      buffers.emplace_back(asio::buffer(writing.back()));
+    }
     boost::system::error_code ec;
-    co_await asio::async_write(socket_, asio::buffer(queue_.front()),
-                               asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
+    queued_bytes_ -= bytes;
     if (ec) {
       // Stop writing but keep the receive side: frames the peer sent before it went away (a
       // revocation notice, say) are still there for the reader, which ends the connection.
@@ -142,8 +156,6 @@ asio::awaitable<void> FramedConnection::write_loop() {
       queued_bytes_ = 0;
       break;
     }
-    queued_bytes_ -= queue_.front().size();
-    queue_.pop_front();
   }
 }
 

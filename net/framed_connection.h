@@ -9,9 +9,11 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "net/asio.h"
 #include "protocol/bytes.h"
+#include "protocol/framing.h"
 #include "protocol/result.h"
 
 namespace gsvs::net {
@@ -51,9 +53,16 @@ class FramedConnection : public std::enable_shared_from_this<FramedConnection> {
  private:
   asio::awaitable<void> write_loop();
 
+  // Small enough that thousands of idle connections cost little; a frame whose header says it
+  // is larger is read whole in one go.
+  static constexpr std::size_t kReadChunkBytes = 2048;
+  // Bounds one gathered write (IOV_MAX is 1024 on Linux).
+  static constexpr std::size_t kMaxFramesPerWrite = 256;
+
   tcp::socket socket_;
   ConnectionLimits limits_;
   std::string peer_;
+  framing::FrameDecoder decoder_;
   asio::steady_timer write_signal_;
   std::deque<Bytes> queue_;
   std::size_t queued_bytes_ = 0;

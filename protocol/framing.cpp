@@ -1,5 +1,6 @@
 #include "protocol/framing.h"
 
+#include <algorithm>
 #include <string>
 
 #include "protocol/coding.h"
@@ -35,12 +36,41 @@ Result<std::optional<Bytes>> FrameDecoder::next() {
   auto payload = rest.subspan(kHeaderBytes, *size);
   Bytes out(payload.begin(), payload.end());
   consumed_ += kHeaderBytes + *size;
-  // Compact once the consumed prefix dominates, so a long-lived stream does not grow forever.
-  if (consumed_ > 4096 && consumed_ * 2 > buffer_.size()) {
+  compact();
+  return std::optional<Bytes>{std::move(out)};
+}
+
+void FrameDecoder::compact() {
+  if (consumed_ == buffer_.size()) {
+    buffer_.clear();
+    consumed_ = 0;
+  } else if (consumed_ > 4096 && consumed_ * 2 > buffer_.size()) {
+    // Once the consumed prefix dominates, so a long-lived stream does not grow forever.
     buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(consumed_));
     consumed_ = 0;
   }
-  return std::optional<Bytes>{std::move(out)};
+}
+
+std::span<std::uint8_t> FrameDecoder::prepare(std::size_t min_bytes) {
+  std::size_t want = min_bytes;
+  if (buffered() >= kHeaderBytes) {
+    // The header has arrived: make room for the whole frame at once (an oversize header is
+    // reported by next(), not here).
+    auto size = parse_header(ByteView(buffer_.data() + consumed_, kHeaderBytes), max_frame_);
+    if (size && kHeaderBytes + *size > buffered()) {
+      want = std::max(want, kHeaderBytes + *size - buffered());
+    }
+  }
+  const std::size_t filled = buffer_.size();
+  buffer_.resize(filled + want);
+  prepared_ = want;
+  return {buffer_.data() + filled, want};
+}
+
+void FrameDecoder::commit(std::size_t filled) {
+  // prepare() grew the buffer by its span; keep only what was filled.
+  buffer_.resize(buffer_.size() - (prepared_ - std::min(filled, prepared_)));
+  prepared_ = 0;
 }
 
 }  // namespace gsvs::framing

@@ -449,28 +449,31 @@ Result<std::vector<Entry>> Log::Impl::prepare(std::span<const PendingEntry> pend
   Hash32 previous = head;
   for (std::size_t i = 0; i < pending.size(); ++i) {
     const PendingEntry& p = pending[i];
-    const std::string where = label() + ": cannot append entry " + std::to_string(i) +
-                              " of the batch (" + std::string(protocol::kind_name(p.kind)) + "): ";
+    // Built only for an error: this runs for every entry, under the writer's lock.
+    const auto where = [&] {
+      return label() + ": cannot append entry " + std::to_string(i) + " of the batch (" +
+             std::string(protocol::kind_name(p.kind)) + "): ";
+    };
     if (!known_kind(p.kind)) {
-      return Error{where + "unknown message kind " + std::to_string(static_cast<unsigned>(p.kind))};
+      return Error{where() + "unknown message kind " + std::to_string(static_cast<unsigned>(p.kind))};
     }
     if (!known_direction(p.direction)) {
-      return Error{where + "direction " + std::to_string(static_cast<unsigned>(p.direction)) +
+      return Error{where() + "direction " + std::to_string(static_cast<unsigned>(p.direction)) +
                    " is neither received nor issued"};
     }
     if (p.session_id > kMaxStoredInteger) {
-      return Error{where + "session_id " + std::to_string(p.session_id) +
+      return Error{where() + "session_id " + std::to_string(p.session_id) +
                    " does not fit SQLite's INTEGER (must be below 2^63)"};
     }
     if (p.vs_time_ms > kMaxStoredInteger) {
-      return Error{where + "vs_time_ms " + std::to_string(p.vs_time_ms) +
+      return Error{where() + "vs_time_ms " + std::to_string(p.vs_time_ms) +
                    " does not fit SQLite's INTEGER (must be below 2^63)"};
     }
     if (p.message.size() > std::numeric_limits<std::uint32_t>::max()) {
-      return Error{where + "message of " + std::to_string(p.message.size()) +
+      return Error{where() + "message of " + std::to_string(p.message.size()) +
                    " bytes is longer than the u32 length of the entry hash"};
     }
-    if (seq > kMaxStoredInteger) return Error{where + "the log is full (seq would exceed 2^63)"};
+    if (seq > kMaxStoredInteger) return Error{where() + "the log is full (seq would exceed 2^63)"};
     Entry entry;
     entry.header.seq = seq;
     entry.header.kind = p.kind;

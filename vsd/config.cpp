@@ -100,6 +100,11 @@ void add_config_options(CLI::App& run, Config& c) {
                  "Group commit: the longest an entry waits for its batch")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000000));
+  run.add_option("--max_uncommitted_per_session", c.max_uncommitted_per_session,
+                 "Messages of one GS verified but not yet durable; past this vsd stops reading "
+                 "from that GS until its batch commits")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65536));
   run.add_option("--log_level", c.log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
 }

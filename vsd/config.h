@@ -41,6 +41,7 @@ struct Config {
   std::uint32_t max_frame_bytes = 16384;
   std::uint32_t threads = 0;  // 0: one per core
   std::uint32_t commit_max_delay_us = 2000;
+  std::uint32_t max_uncommitted_per_session = 64;
   std::string log_level = "info";
 
   // Filled by validate().

@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -149,6 +150,7 @@ class Session : public std::enable_shared_from_this<Session> {
             std::move(socket), net::ConnectionLimits{config_.max_frame_bytes, 1024 * 1024})),
         ticket_timer_(conn_->executor()),
         watchdog_timer_(conn_->executor()),
+        commit_wait_(conn_->executor()),
         physics_(config_.physics()) {}
 
   asio::awaitable<void> run();
@@ -207,6 +209,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // failed, because nothing may be acted on that is not in the log.
   asio::awaitable<bool> log(std::vector<storage::PendingEntry> entries,
                             std::vector<storage::Entry>* assigned = nullptr);
+  // Logs entries without waiting, so the next message is verified while this batch commits.
+  // `then` runs on the session's strand once they are durable: whatever it sends leaves after
+  // its entry is in the log, and after everything logged before it (the writer keeps the
+  // submission order). On a store failure the session ends instead and the error is returned.
+  Result<std::vector<storage::Entry>> log_then(std::vector<storage::PendingEntry> entries,
+                                               std::function<void()> then);
+  void store_failed(const std::string& error);
   void end();
   template <class Fn>
   void update_info(Fn&& fn) {
@@ -219,6 +228,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<net::FramedConnection> conn_;
   asio::steady_timer ticket_timer_;
   asio::steady_timer watchdog_timer_;
+  asio::steady_timer commit_wait_;  // the read loop waits here while too much is uncommitted
+  bool waiting_for_commits_ = false;
+  std::size_t uncommitted_ = 0;  // log_then submits whose durability is not yet known
   PhysicsChecker physics_;
 
   SessionId session_id_ = 0;
@@ -269,15 +281,43 @@ asio::awaitable<bool> Session::log(std::vector<storage::PendingEntry> entries,
   auto placed = server_->writer->submit(std::move(entries), notify(durability));
   Status status = placed ? co_await until_durable(*durability) : Status(Error{placed.error()});
   if (!status) {
-    spdlog::critical(
-        "session {}: store append failed: {}; closing the connection (nothing may be "
-        "acted on that is not logged)",
-        session_id_, status.error());
-    end();
+    store_failed(status.error());
     co_return false;
   }
   if (assigned) *assigned = std::move(placed).value();
   co_return true;
+}
+
+Result<std::vector<storage::Entry>> Session::log_then(std::vector<storage::PendingEntry> entries,
+                                                      std::function<void()> then) {
+  auto self = shared_from_this();
+  auto placed = server_->writer->submit(
+      std::move(entries), [self, then = std::move(then)](const Status& status) {
+        asio::post(self->conn_->executor(), [self, status, then] {
+          --self->uncommitted_;
+          if (self->waiting_for_commits_) self->commit_wait_.cancel();
+          if (!status) {
+            self->store_failed(status.error());
+          } else if (then) {
+            then();
+          }
+        });
+      });
+  if (!placed) {
+    store_failed(placed.error());
+    return placed;
+  }
+  ++uncommitted_;
+  return placed;
+}
+
+void Session::store_failed(const std::string& error) {
+  if (ended_) return;
+  spdlog::critical(
+      "session {}: store append failed: {}; closing the connection (nothing may be acted on "
+      "that is not logged)",
+      session_id_, error);
+  end();
 }
 
 asio::awaitable<bool> Session::join() {
@@ -427,7 +467,16 @@ asio::awaitable<void> Session::read_loop() {
   // A GS sends at least a heartbeat per interval; silence longer than the timeout is caught by
   // the watchdog, and a dead TCP peer by this read's own limit.
   const milliseconds idle(std::uint64_t{config_.heartbeat_timeout_ms} * 2);
-  while (!ended_) {
+  while (!ended_ && !revoked_) {
+    // A GS that sends faster than the disk commits waits here, and TCP holds it back.
+    while (uncommitted_ >= config_.max_uncommitted_per_session && !ended_) {
+      waiting_for_commits_ = true;
+      commit_wait_.expires_at(std::chrono::steady_clock::time_point::max());
+      boost::system::error_code ec;
+      co_await commit_wait_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      waiting_for_commits_ = false;
+    }
+    if (ended_) co_return;
     auto frame = co_await conn_->read_frame(idle);
     if (!frame) {
       if (!ended_) {
@@ -505,24 +554,15 @@ asio::awaitable<void> Session::handle(const Bytes& bytes) {
   last_counter_ = common->gs_counter;
   update_info([&](Info& i) { i.gs_counter = common->gs_counter; });
 
-  if (auto* digest = std::get_if<TranscriptDigest>(&*message)) {
-    // Positions are assigned at submit; the receipt below names the digest's position and
-    // both become durable before the receipt is sent.
-    auto first =
-        server_->writer->submit({received(MessageKind::kTranscriptDigest)}, [](const Status&) {});
-    if (!first) {
-      spdlog::critical("session {}: store append failed: {}", session_id_, first.error());
-      end();
-      co_return;
-    }
-    co_await on_digest(*digest, first->front().header.seq, vs_time, bytes);
-    co_return;
-  }
-  std::vector<storage::Entry> placed;
+  // Positions are assigned at submit. What the message leads to (a receipt, a revocation) is
+  // logged after it and sent only once durable, so the message is durable first.
   std::vector<storage::PendingEntry> received_entries{received(common->kind)};
-  if (!co_await log(std::move(received_entries), &placed)) co_return;
-  const std::uint64_t seq = placed.front().header.seq;
-  if (auto* hb = std::get_if<Heartbeat>(&*message)) {
+  auto placed = log_then(std::move(received_entries), nullptr);
+  if (!placed) co_return;
+  const std::uint64_t seq = placed->front().header.seq;
+  if (auto* digest = std::get_if<TranscriptDigest>(&*message)) {
+    co_await on_digest(*digest, seq, vs_time, bytes);
+  } else if (auto* hb = std::get_if<Heartbeat>(&*message)) {
     co_await on_heartbeat(*hb, seq);
   } else if (auto* batch = std::get_if<NonceBatch>(&*message)) {
     const std::size_t room = kMaxNoncesPerTicket - pending_nonces_.size();
@@ -608,16 +648,18 @@ asio::awaitable<void> Session::on_digest(const TranscriptDigest& digest, std::ui
   std::vector<storage::PendingEntry> receipt_entries{pending(MessageKind::kProtectedReceipt,
                                                              chains::Direction::kIssued,
                                                              session_id_, vs_time, receipt_bytes)};
-  if (!co_await log(std::move(receipt_entries))) {
-    co_return;
-  }
-  if (!ended_) conn_->send(receipt_bytes);
+  // A failed submit has already ended the session; there is nothing more to do either way.
+  static_cast<void>(log_then(std::move(receipt_entries),
+                             [this, receipt_bytes = std::move(receipt_bytes)] {
+                               if (!ended_) conn_->send(receipt_bytes);
+                             }));
 }
 
 asio::awaitable<void> Session::ticket_loop() {
   auto self = shared_from_this();
   auto next = std::chrono::steady_clock::now();
-  while (!ended_ && conn_->is_open()) {
+  // Not once a revocation is under way: no ticket may follow it in the log.
+  while (!ended_ && !revoked_ && conn_->is_open()) {
     PlayTicket ticket;
     ticket.session_id = session_id_;
     ticket.ticket_seq = ++tickets_issued_;
@@ -632,12 +674,14 @@ asio::awaitable<void> Session::ticket_loop() {
     std::vector<storage::PendingEntry> ticket_entries{
         pending(MessageKind::kPlayTicket, chains::Direction::kIssued, session_id_, ticket.issued_ms,
                 ticket_bytes)};
-    if (!co_await log(std::move(ticket_entries))) {
+    const std::uint64_t ticket_seq = ticket.ticket_seq;
+    if (!log_then(std::move(ticket_entries), [this, ticket_seq, ticket_bytes] {
+          if (ended_) return;
+          conn_->send(ticket_bytes);
+          update_info([&](Info& i) { i.tickets = ticket_seq; });
+        })) {
       co_return;
     }
-    if (ended_) co_return;
-    conn_->send(ticket_bytes);
-    update_info([&](Info& i) { i.tickets = ticket.ticket_seq; });
     next += milliseconds(config_.ticket_period_ms);
     ticket_timer_.expires_at(next);
     boost::system::error_code ec;
@@ -672,36 +716,44 @@ asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detai
                                       std::optional<storage::PendingEntry> received) {
   if (revoked_ || !joined_) co_return;
   revoked_ = true;
-  const std::uint64_t vs_time = now_ms();
-  if (received) {
-    // The offending message is evidence too: it goes in first so its position is known.
-    std::vector<storage::PendingEntry> offending;
-    offending.push_back(std::move(*received));
-    auto placed = server_->writer->submit(std::move(offending), [](const Status&) {});
-    if (placed) evidence.push_back(placed->front().header.seq);
-  }
   Revocation revocation;
   revocation.session_id = session_id_;
   revocation.revocation_seq = server_->take_revocation_seq();
-  revocation.vs_time_ms = vs_time;
+  revocation.vs_time_ms = now_ms();
   revocation.reason = static_cast<std::uint16_t>(reason);
   if (detail.size() > kMaxDetailBytes) detail.resize(kMaxDetailBytes);
   revocation.detail = std::move(detail);
-  if (evidence.size() > kMaxEvidence) evidence.resize(kMaxEvidence);
-  revocation.evidence = std::move(evidence);
-  Bytes bytes = server_->sign_and_encode(revocation);
+  Bytes bytes;
+  // The offending message is evidence too. It and the revocation go in one submit, built at the
+  // log head so the revocation can cite the message's position and no crash can leave the
+  // message in the log without the revocation that explains it.
+  const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t size, const Hash32&) {
+    std::vector<storage::PendingEntry> entries;
+    if (received) {
+      evidence.push_back(size);
+      entries.push_back(std::move(*received));
+    }
+    if (evidence.size() > kMaxEvidence) evidence.resize(kMaxEvidence);
+    revocation.evidence = evidence;
+    bytes = server_->sign_and_encode(revocation);
+    entries.push_back(pending(MessageKind::kRevocation, chains::Direction::kIssued, session_id_,
+                              revocation.vs_time_ms, bytes));
+    return entries;
+  };
+  auto durability = std::make_shared<Durability>(conn_->executor());
+  auto placed = server_->writer->submit_at_head(build, notify(durability));
+  const Status status =
+      placed ? co_await until_durable(*durability) : Status(Error{placed.error()});
   std::string evidence_text;
   for (auto e : revocation.evidence)
     evidence_text += (evidence_text.empty() ? "" : ",") + std::to_string(e);
   spdlog::warn("session {}: revoked: {}: {} (evidence at log positions [{}])", session_id_,
                reason_name(reason), revocation.detail, evidence_text);
-  std::vector<storage::PendingEntry> revocation_entries;
-  revocation_entries.push_back(
-      pending(MessageKind::kRevocation, chains::Direction::kIssued, session_id_, vs_time, bytes));
-  const bool durable = co_await log(std::move(revocation_entries));
-  if (durable) {
+  if (status) {
     conn_->send(bytes);
     conn_->close_after_flush();
+  } else {
+    store_failed(status.error());
   }
   end();
 }
@@ -711,6 +763,7 @@ void Session::end() {
   ended_ = true;
   ticket_timer_.cancel();
   watchdog_timer_.cancel();
+  commit_wait_.cancel();
   if (joined_) server_->session_ended(session_id_, identity_);
   if (!revoked_) conn_->close();
 }
