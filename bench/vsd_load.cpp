@@ -112,12 +112,14 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
       conn_->close();
       co_return;
     }
+    // Signed before the session counts as ready, so the generator's CPU goes to I/O while
+    // measured, and the VS has the machine's cores to itself as far as possible.
     if (options_.mode == "capacity") {
-      // Signed before the session counts as ready, so the measurement sees only I/O.
-      presign_pairs();
+      presign_pairs(options_.presign, options_.window, 1);
       ++stats_.joined;
       co_await capacity_loop();
     } else {
+      presign_pairs(options_.presign, 0, 1000);
       ++stats_.joined;
       co_await scale_loop(executor);
     }
@@ -157,13 +159,7 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
       if (!frame) co_return false;
       auto kind = peek_kind(*frame);
       if (!kind) co_return false;
-      if (*kind == MessageKind::kProtectedReceipt) {
-        if (auto receipt = decode<ProtectedReceipt>(*frame)) {
-          receipt_count_ = receipt->receipt_index;
-          receipt_tip_ = receipt->receipt_tip;
-        }
-        co_return true;
-      }
+      if (*kind == MessageKind::kProtectedReceipt) co_return true;
       if (*kind == MessageKind::kRevocation) {
         ++stats_.revoked;
         co_return false;
@@ -171,22 +167,24 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     }
   }
 
-  // Pair i is heartbeat i then digest i. The heartbeat acknowledges the receipts the session is
-  // sure to have been issued by then (all but the last `window` digests), with the tip the VS
-  // will have computed over them, so it passes the VS's receipt_tip check.
-  void presign_pairs() {
+  // Pair i is heartbeat i then digest i, the digest stamped `step_ms` after the one before.
+  // The heartbeat acknowledges the receipts the session is sure to have been issued by then (all
+  // but the last `behind` digests), with the tip the VS will have computed over them, so it
+  // passes the VS's receipt_tip check.
+  void presign_pairs(std::size_t count, std::size_t behind, std::uint64_t step_ms) {
     std::vector<Hash32> tips{Hash32{}};  // tips[n]: the tip after n receipts
-    for (std::size_t i = 0; i < options_.presign; ++i) {
+    const std::uint64_t start_ms = wall_ms();
+    for (std::size_t i = 0; i < count; ++i) {
       Heartbeat hb;
       hb.session_id = session_id_;
       hb.gs_counter = ++counter_;
-      hb.gs_time_ms = wall_ms();
+      hb.gs_time_ms = start_ms + i * step_ms;
       hb.sw_hash = bench_build();
-      hb.receipt_count = i > options_.window ? i - options_.window : 0;
+      hb.receipt_count = i > behind ? i - behind : 0;
       hb.receipt_tip = tips[hb.receipt_count];
       sign(hb, session_key_);
       presigned_.push_back(encode(hb));
-      presigned_.push_back(encode_signed_digest(i));
+      presigned_.push_back(encode_signed_digest(i, start_ms + i * step_ms));
       tips.push_back(chains::next_receipt_tip(session_id_, i + 1, tips.back(),
                                               chains::message_hash(presigned_.back())));
     }
@@ -215,22 +213,20 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     asio::steady_timer timer(executor);
     // Spread sessions over the second so the load is smooth.
     auto next = Clock::now() + milliseconds(static_cast<long>(index_ % 1000));
-    for (std::size_t step = 0; !stats_.stop; ++step) {
+    for (std::size_t next_pair = 0; !stats_.stop; next_pair += 2) {
+      if (next_pair + 1 >= presigned_.size()) {
+        std::fprintf(stderr, "session %zu ran out of pre-signed messages (raise --presign)\n",
+                     index_);
+        ++stats_.failed;
+        co_return;
+      }
       timer.expires_at(next);
       boost::system::error_code ec;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (stats_.stop) break;
-      Heartbeat hb;
-      hb.session_id = session_id_;
-      hb.gs_counter = ++counter_;
-      hb.gs_time_ms = wall_ms();
-      hb.sw_hash = bench_build();
-      hb.receipt_count = receipt_count_;
-      hb.receipt_tip = receipt_tip_;
-      sign(hb, session_key_);
-      conn_->send(encode(hb));
+      conn_->send(presigned_[next_pair]);
       const auto sent_at = Clock::now();
-      conn_->send(encode_signed_digest(step));
+      conn_->send(presigned_[next_pair + 1]);
       if (stats_.measuring) stats_.sent += 2;
       if (!co_await await_receipt()) co_return;
       if (stats_.measuring) record(sent_at, 2);
@@ -238,11 +234,11 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     }
   }
 
-  Bytes encode_signed_digest(std::size_t step) {
+  Bytes encode_signed_digest(std::size_t step, std::uint64_t gs_time_ms) {
     TranscriptDigest digest;
     digest.session_id = session_id_;
     digest.gs_counter = ++counter_;
-    digest.gs_time_ms = wall_ms() + step;
+    digest.gs_time_ms = gs_time_ms;
     digest.tick = step;
     digest.players = players_at(options_.players, 0);
     sign(digest, session_key_);
@@ -267,8 +263,6 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
   std::vector<Bytes> presigned_;
   SessionId session_id_ = 0;
   std::uint64_t counter_ = 0;
-  std::uint64_t receipt_count_ = 0;
-  Hash32 receipt_tip_;
 };
 
 double raw_verify_rate(unsigned threads, double seconds) {
@@ -360,6 +354,7 @@ int run(const Options& options) {
                  static_cast<unsigned long long>(stats.joined.load()),
                  static_cast<unsigned long long>(stats.failed.load()), options.duration_s);
     const double vsd_cpu_start = options.vsd_pid ? process_cpu_seconds(options.vsd_pid) : 0;
+    const double own_cpu_start = process_cpu_seconds(getpid());
     stats.measuring = true;
     const auto start = Clock::now();
     std::this_thread::sleep_for(std::chrono::duration<double>(options.duration_s));
@@ -367,6 +362,7 @@ int run(const Options& options) {
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     const double vsd_cores =
         options.vsd_pid ? (process_cpu_seconds(options.vsd_pid) - vsd_cpu_start) / elapsed : 0;
+    const double own_cores = (process_cpu_seconds(getpid()) - own_cpu_start) / elapsed;
     stats.stop = true;
     std::vector<double> latencies;
     {
@@ -384,12 +380,13 @@ int run(const Options& options) {
         "{\"mode\": \"%s\", \"sessions\": %llu, \"failed\": %llu, \"revoked\": %llu, "
         "\"measured_s\": %.1f, \"messages_sent_per_s\": %.0f, \"messages_acked_per_s\": %.0f, "
         "\"digests_acked_per_s\": %.0f, \"raw_verify_per_s\": %.0f, \"verify_threads\": %u, "
-        "\"ratio\": %.3f, \"vsd_cpu_cores\": %.2f, \"ratio_per_vsd_core\": %.3f, "
+        "\"ratio\": %.3f, \"vsd_cpu_cores\": %.2f, \"generator_cpu_cores\": %.2f, "
+        "\"ratio_per_vsd_core\": %.3f, "
         "\"p50_ack_ms\": %.2f, \"p99_ack_ms\": %.2f, \"acks\": %zu}\n",
         options.mode.c_str(), static_cast<unsigned long long>(stats.joined.load()),
         static_cast<unsigned long long>(stats.failed.load()),
         static_cast<unsigned long long>(stats.revoked.load()), elapsed, sent, acked, digests, raw,
-        options.verify_threads, acked / raw, vsd_cores, per_core_ratio, percentile(latencies, 0.5),
+        options.verify_threads, acked / raw, vsd_cores, own_cores, per_core_ratio, percentile(latencies, 0.5),
         percentile(latencies, 0.99), latencies.size());
     std::fflush(stdout);
     io.stop();
@@ -422,7 +419,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_cmd->add_option("--players", options.players)->capture_default_str();
   run_cmd->add_option("--presign", options.presign,
-                      "capacity: heartbeat + digest pairs pre-signed per session")
+                      "Heartbeat + digest pairs pre-signed per session (scale: one a second)")
       ->capture_default_str();
   run_cmd->add_option("--window", options.window, "capacity: pairs in flight per session")
       ->check(CLI::PositiveNumber)

@@ -69,7 +69,8 @@ ticket_period_ms = 1000
 ticket_validity_ms = 2000"
 rss_before=$(rss_kib $vsd_pid)
 "$bin/vsd_load" run --vs "$vs_addr" --sessions "$scale_sessions" --mode scale \
-  --duration-s "$duration" --verify-threads "$threads" --ramp-per-s 400 --vsd-pid $vsd_pid &
+  --duration-s "$duration" --verify-threads "$threads" --ramp-per-s 400 --vsd-pid $vsd_pid \
+  --presign $(( scale_sessions / 400 + duration + 15 )) &
 load_pid=$!
 sleep $(( scale_sessions / 400 + 4 ))
 rss_during=$(rss_kib $vsd_pid)

@@ -12,7 +12,8 @@ namespace gsvs::storage {
 
 namespace {
 
-// docs/STORE.md reproduces this schema; change both together and bump kSchemaVersion.
+// docs/STORE.md reproduces this schema; change both together, and bump kSchemaVersion when a
+// table, a trigger or meta changes (indexes are access paths only: readers never depend on them).
 constexpr std::string_view kFormat = "gsvs-vs-log";
 constexpr std::string_view kSchemaVersion = "1";
 constexpr int kApplicationId = 0x67737673;  // "gsvs", shown by `sqlite3 X .dbinfo`
@@ -34,7 +35,6 @@ CREATE TABLE log_entry (
   entry_hash BLOB    NOT NULL CHECK (typeof(entry_hash) = 'blob' AND length(entry_hash) = 32),
   message    BLOB    NOT NULL CHECK (typeof(message) = 'blob')
 );
-CREATE INDEX log_entry_by_session ON log_entry (session_id, seq);
 CREATE INDEX log_entry_by_kind ON log_entry (kind, seq);
 CREATE TRIGGER log_entry_no_update BEFORE UPDATE ON log_entry
 BEGIN

@@ -101,8 +101,8 @@ void add_config_options(CLI::App& run, Config& c) {
       ->capture_default_str()
       ->check(CLI::Range(0, 1000000));
   run.add_option("--max_uncommitted_per_session", c.max_uncommitted_per_session,
-                 "Messages of one GS verified but not yet durable; past this vsd stops reading "
-                 "from that GS until its batch commits")
+                 "Replies to one GS (receipts, tickets) waiting for their batch to commit; at "
+                 "this many vsd stops reading from that GS until one commits")
       ->capture_default_str()
       ->check(CLI::Range(1, 65536));
   run.add_option("--log_level", c.log_level, "trace, debug, info, warn or error")
