@@ -71,6 +71,7 @@ struct Stats {
   std::atomic<std::uint64_t> sent{0};
   std::atomic<std::uint64_t> receipts{0};
   std::atomic<std::uint64_t> acked_messages{0};
+  std::atomic<std::uint64_t> receipts_whole_run{0};  // measured or not: each must be in the store
   std::atomic<std::uint64_t> revoked{0};
   std::atomic<bool> measuring{false};
   std::atomic<bool> stop{false};
@@ -159,7 +160,10 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
       if (!frame) co_return false;
       auto kind = peek_kind(*frame);
       if (!kind) co_return false;
-      if (*kind == MessageKind::kProtectedReceipt) co_return true;
+      if (*kind == MessageKind::kProtectedReceipt) {
+        ++stats_.receipts_whole_run;
+        co_return true;
+      }
       if (*kind == MessageKind::kRevocation) {
         ++stats_.revoked;
         co_return false;
@@ -382,12 +386,14 @@ int run(const Options& options) {
         "\"digests_acked_per_s\": %.0f, \"raw_verify_per_s\": %.0f, \"verify_threads\": %u, "
         "\"ratio\": %.3f, \"vsd_cpu_cores\": %.2f, \"generator_cpu_cores\": %.2f, "
         "\"ratio_per_vsd_core\": %.3f, "
-        "\"p50_ack_ms\": %.2f, \"p99_ack_ms\": %.2f, \"acks\": %zu}\n",
+        "\"p50_ack_ms\": %.2f, \"p99_ack_ms\": %.2f, \"acks\": %zu, "
+        "\"receipts_whole_run\": %llu}\n",
         options.mode.c_str(), static_cast<unsigned long long>(stats.joined.load()),
         static_cast<unsigned long long>(stats.failed.load()),
         static_cast<unsigned long long>(stats.revoked.load()), elapsed, sent, acked, digests, raw,
-        options.verify_threads, acked / raw, vsd_cores, own_cores, per_core_ratio, percentile(latencies, 0.5),
-        percentile(latencies, 0.99), latencies.size());
+        options.verify_threads, acked / raw, vsd_cores, own_cores, per_core_ratio,
+        percentile(latencies, 0.5), percentile(latencies, 0.99), latencies.size(),
+        static_cast<unsigned long long>(stats.receipts_whole_run.load()));
     std::fflush(stdout);
     io.stop();
   });
