@@ -115,13 +115,17 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     }
     // Signed before the session counts as ready, so the generator's CPU goes to I/O while
     // measured, and the VS has the machine's cores to itself as far as possible.
-    if (options_.mode == "capacity") {
-      presign_pairs(options_.presign, options_.window, 1);
-      ++stats_.joined;
+    // A session that runs out signs more as it goes (with the generator's CPU, so the figures
+    // are cleanest when --presign covers the run).
+    const bool capacity = options_.mode == "capacity";
+    receipts_behind_ = capacity ? options_.window : 0;
+    step_ms_ = capacity ? 1 : 1000;
+    sign_start_ms_ = wall_ms();
+    sign_pairs(options_.presign);
+    ++stats_.joined;
+    if (capacity) {
       co_await capacity_loop();
     } else {
-      presign_pairs(options_.presign, 0, 1000);
-      ++stats_.joined;
       co_await scale_loop(executor);
     }
     conn_->close();
@@ -171,26 +175,26 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     }
   }
 
-  // Pair i is heartbeat i then digest i, the digest stamped `step_ms` after the one before.
-  // The heartbeat acknowledges the receipts the session is sure to have been issued by then (all
-  // but the last `behind` digests), with the tip the VS will have computed over them, so it
+  // Appends `count` pairs; pair i is heartbeat i then digest i, stamped step_ms_ apart. The
+  // heartbeat acknowledges the receipts the session is sure to have been issued by then (all but
+  // the last receipts_behind_ digests), with the tip the VS will have computed over them, so it
   // passes the VS's receipt_tip check.
-  void presign_pairs(std::size_t count, std::size_t behind, std::uint64_t step_ms) {
-    std::vector<Hash32> tips{Hash32{}};  // tips[n]: the tip after n receipts
-    const std::uint64_t start_ms = wall_ms();
-    for (std::size_t i = 0; i < count; ++i) {
+  void sign_pairs(std::size_t count) {
+    for (std::size_t n = 0; n < count; ++n) {
+      const std::size_t i = tips_.size() - 1;
+      const std::uint64_t gs_time_ms = sign_start_ms_ + i * step_ms_;
       Heartbeat hb;
       hb.session_id = session_id_;
       hb.gs_counter = ++counter_;
-      hb.gs_time_ms = start_ms + i * step_ms;
+      hb.gs_time_ms = gs_time_ms;
       hb.sw_hash = bench_build();
-      hb.receipt_count = i > behind ? i - behind : 0;
-      hb.receipt_tip = tips[hb.receipt_count];
+      hb.receipt_count = i > receipts_behind_ ? i - receipts_behind_ : 0;
+      hb.receipt_tip = tips_[hb.receipt_count];
       sign(hb, session_key_);
       presigned_.push_back(encode(hb));
-      presigned_.push_back(encode_signed_digest(i, start_ms + i * step_ms));
-      tips.push_back(chains::next_receipt_tip(session_id_, i + 1, tips.back(),
-                                              chains::message_hash(presigned_.back())));
+      presigned_.push_back(encode_signed_digest(i, gs_time_ms));
+      tips_.push_back(chains::next_receipt_tip(session_id_, i + 1, tips_.back(),
+                                               chains::message_hash(presigned_.back())));
     }
   }
 
@@ -200,13 +204,13 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     std::deque<Clock::time_point> in_flight;
     std::size_t next = 0;
     while (!stats_.stop) {
-      while (next + 1 < presigned.size() && in_flight.size() < options_.window) {
+      while (in_flight.size() < options_.window) {
+        if (next + 1 >= presigned.size()) sign_pairs(options_.window);
         conn_->send(presigned[next++]);
         conn_->send(presigned[next++]);
         in_flight.push_back(Clock::now());
         if (stats_.measuring) stats_.sent += 2;
       }
-      if (in_flight.empty()) co_return;
       if (!co_await await_receipt()) co_return;
       if (stats_.measuring) record(in_flight.front(), 2);
       in_flight.pop_front();
@@ -218,12 +222,7 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     // Spread sessions over the second so the load is smooth.
     auto next = Clock::now() + milliseconds(static_cast<long>(index_ % 1000));
     for (std::size_t next_pair = 0; !stats_.stop; next_pair += 2) {
-      if (next_pair + 1 >= presigned_.size()) {
-        std::fprintf(stderr, "session %zu ran out of pre-signed messages (raise --presign)\n",
-                     index_);
-        ++stats_.failed;
-        co_return;
-      }
+      if (next_pair + 1 >= presigned_.size()) sign_pairs(1);
       timer.expires_at(next);
       boost::system::error_code ec;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -267,6 +266,10 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
   std::vector<Bytes> presigned_;
   SessionId session_id_ = 0;
   std::uint64_t counter_ = 0;
+  std::vector<Hash32> tips_{Hash32{}};  // tips_[n]: the receipt tip after n receipts
+  std::size_t receipts_behind_ = 0;
+  std::uint64_t step_ms_ = 1;
+  std::uint64_t sign_start_ms_ = 0;
 };
 
 double raw_verify_rate(unsigned threads, double seconds) {

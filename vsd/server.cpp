@@ -107,8 +107,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::mutex mutex;
   std::map<SessionId, std::shared_ptr<Session>> live;  // accepted and not yet revoked
   std::set<PublicKey> busy_identities;
-  SessionId next_session_id = 1;
-  std::uint64_t next_revocation_seq = 1;
+  // Taken only while building entries at the log head (BatchWriter::submit_at_head), so the
+  // numbers rise in log order, as an auditor checks.
+  std::atomic<SessionId> next_session_id{1};
+  std::atomic<std::uint64_t> next_revocation_seq{1};
   std::uint64_t last_checkpoint_size = 0;
   std::uint64_t last_checkpoint_ms = 0;
   std::uint64_t last_broadcast_ms = 0;  // checkpoint_strand only
@@ -125,10 +127,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Bytes sign_and_encode(M& message) {
     sign(message, key);
     return encode(message);
-  }
-  std::uint64_t take_revocation_seq() {
-    std::lock_guard lock(mutex);
-    return next_revocation_seq++;
   }
   void session_ended(SessionId id, const PublicKey& identity) {
     std::lock_guard lock(mutex);
@@ -210,6 +208,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // failed, because nothing may be acted on that is not in the log.
   asio::awaitable<bool> log(std::vector<storage::PendingEntry> entries,
                             std::vector<storage::Entry>* assigned = nullptr);
+  // The same for entries built under the writer's lock from the log head, for numbers that must
+  // rise in log order (session ids, revocation_seq) and entries that cite their own positions.
+  asio::awaitable<bool> log_at_head(const storage::BatchWriter::BuildAtHead& build,
+                                    std::vector<storage::Entry>* assigned = nullptr);
   // Logs entries without waiting, so the next message is verified while this batch commits.
   // `then` runs on the session's strand once they are durable: whatever it sends leaves after
   // its entry is in the log, and after everything logged before it (the writer keeps the
@@ -278,8 +280,16 @@ asio::awaitable<void> Session::run() {
 
 asio::awaitable<bool> Session::log(std::vector<storage::PendingEntry> entries,
                                    std::vector<storage::Entry>* assigned) {
+  const storage::BatchWriter::BuildAtHead build = [&entries](std::uint64_t, const Hash32&) {
+    return std::move(entries);
+  };
+  co_return co_await log_at_head(build, assigned);
+}
+
+asio::awaitable<bool> Session::log_at_head(const storage::BatchWriter::BuildAtHead& build,
+                                           std::vector<storage::Entry>* assigned) {
   auto durability = std::make_shared<Durability>(conn_->executor());
-  auto placed = server_->writer->submit(std::move(entries), notify(durability));
+  auto placed = server_->writer->submit_at_head(build, notify(durability));
   Status status = placed ? co_await until_durable(*durability) : Status(Error{placed.error()});
   if (!status) {
     store_failed(status.error());
@@ -381,23 +391,22 @@ asio::awaitable<bool> Session::join() {
                         " ms; at most " + std::to_string(config_.max_clock_skew_ms) + " allowed");
     co_return false;
   }
+  bool identity_busy = false;
   {
     std::lock_guard lock(server_->mutex);
     if (server_->stopping) {
       // Fall through to a reject outside the lock.
     } else if (server_->busy_identities.contains(r.gs_identity)) {
-      session_id_ = 0;
+      identity_busy = true;
     } else {
-      session_id_ = server_->next_session_id++;
       server_->busy_identities.insert(r.gs_identity);
-      server_->live[session_id_] = shared_from_this();
     }
   }
   if (server_->stopping) {
     co_await reject(bytes, JoinRejectReason::kServerBusy, "the VS is shutting down");
     co_return false;
   }
-  if (session_id_ == 0) {
+  if (identity_busy) {
     co_await reject(bytes, JoinRejectReason::kIdentityBusy,
                     "identity " + to_hex(r.gs_identity) +
                         " already has a live session; it ends by revocation or after "
@@ -409,7 +418,6 @@ asio::awaitable<bool> Session::join() {
   sw_hash_ = r.sw_hash;
 
   JoinAccept accept;
-  accept.session_id = session_id_;
   accept.gs_identity = r.gs_identity;
   accept.session_key = r.session_key;
   accept.sw_hash = r.sw_hash;
@@ -422,18 +430,27 @@ asio::awaitable<bool> Session::join() {
   announce_limits(config_.physics(), accept);
   // Judge the session by exactly the limits the VS signed, as an auditor will.
   physics_ = PhysicsChecker(limits_from(accept));
-  Bytes accept_bytes = server_->sign_and_encode(accept);
-  last_ticket_hash_ = chains::message_hash(accept_bytes);
-
+  Bytes accept_bytes;
+  const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t, const Hash32&) {
+    session_id_ = server_->next_session_id.fetch_add(1);
+    {
+      std::lock_guard lock(server_->mutex);
+      server_->live[session_id_] = shared_from_this();
+    }
+    accept.session_id = session_id_;
+    accept_bytes = server_->sign_and_encode(accept);
+    return std::vector<storage::PendingEntry>{
+        pending(MessageKind::kJoinRequest, chains::Direction::kReceived, session_id_, vs_time,
+                bytes),
+        pending(MessageKind::kJoinAccept, chains::Direction::kIssued, session_id_, vs_time,
+                accept_bytes)};
+  };
   std::vector<storage::Entry> placed;
-  std::vector<storage::PendingEntry> join_entries{
-      pending(MessageKind::kJoinRequest, chains::Direction::kReceived, session_id_, vs_time, bytes),
-      pending(MessageKind::kJoinAccept, chains::Direction::kIssued, session_id_, vs_time,
-              accept_bytes)};
-  if (!co_await log(std::move(join_entries), &placed)) {
+  if (!co_await log_at_head(build, &placed)) {
     server_->session_ended(session_id_, identity_);
     co_return false;
   }
+  last_ticket_hash_ = chains::message_hash(accept_bytes);
   join_accept_seq_ = placed.back().header.seq;
   last_heartbeat_seq_ = join_accept_seq_;
   joined_ = true;
@@ -501,6 +518,9 @@ asio::awaitable<void> Session::read_loop() {
 }
 
 asio::awaitable<void> Session::handle(const Bytes& bytes) {
+  // A revocation (by the operator, say) may have begun while this frame was being read; nothing
+  // the session sends after it is acted on, so nothing can follow the revocation in the log.
+  if (revoked_ || ended_) co_return;
   const std::uint64_t vs_time = now_ms();
   auto received = [&](MessageKind kind) {
     return pending(kind, chains::Direction::kReceived, session_id_, vs_time, bytes);
@@ -727,7 +747,6 @@ asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detai
   revoked_ = true;
   Revocation revocation;
   revocation.session_id = session_id_;
-  revocation.revocation_seq = server_->take_revocation_seq();
   revocation.vs_time_ms = now_ms();
   revocation.reason = static_cast<std::uint16_t>(reason);
   if (detail.size() > kMaxDetailBytes) detail.resize(kMaxDetailBytes);
@@ -744,25 +763,21 @@ asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detai
     }
     if (evidence.size() > kMaxEvidence) evidence.resize(kMaxEvidence);
     revocation.evidence = evidence;
+    revocation.revocation_seq = server_->next_revocation_seq.fetch_add(1);
     bytes = server_->sign_and_encode(revocation);
     entries.push_back(pending(MessageKind::kRevocation, chains::Direction::kIssued, session_id_,
                               revocation.vs_time_ms, bytes));
     return entries;
   };
-  auto durability = std::make_shared<Durability>(conn_->executor());
-  auto placed = server_->writer->submit_at_head(build, notify(durability));
-  const Status status =
-      placed ? co_await until_durable(*durability) : Status(Error{placed.error()});
+  const bool durable = co_await log_at_head(build);
   std::string evidence_text;
   for (auto e : revocation.evidence)
     evidence_text += (evidence_text.empty() ? "" : ",") + std::to_string(e);
   spdlog::warn("session {}: revoked: {}: {} (evidence at log positions [{}])", session_id_,
                reason_name(reason), revocation.detail, evidence_text);
-  if (status) {
+  if (durable) {
     conn_->send(bytes);
     conn_->close_after_flush();
-  } else {
-    store_failed(status.error());
   }
   end();
 }
@@ -802,8 +817,8 @@ Status Server::Impl::recover() {
     return true;
   });
   if (!scanned) return scanned;
-  next_session_id = max_session + 1;
-  next_revocation_seq = max_revocation + 1;
+  next_session_id.store(max_session + 1);
+  next_revocation_seq.store(max_revocation + 1);
   std::vector<storage::PendingEntry> entries;
   for (const auto& [session, accept_seq] : open_sessions) {
     Revocation revocation;
