@@ -108,8 +108,6 @@ Result<KeySource> load_public_key(const std::string& hex_or_file, const std::str
   return KeySource{*key, is_hex ? option : option + " " + hex_or_file};
 }
 
-std::string short_hex(ByteView bytes, std::size_t chars) { return to_hex(bytes).substr(0, chars); }
-
 std::string format_utc(std::uint64_t unix_ms) {
   const auto seconds = static_cast<std::time_t>(unix_ms / 1000);
   std::tm tm{};

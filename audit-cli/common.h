@@ -47,11 +47,6 @@ struct KeySource {
 // HEX|FILE as in docs/PROTOCOL.md §7.
 Result<KeySource> load_public_key(const std::string& hex_or_file, const std::string& option);
 
-std::string short_hex(ByteView bytes, std::size_t chars = 16);
-template <std::size_t N>
-std::string short_hex(const FixedBytes<N>& value, std::size_t chars = 16) {
-  return short_hex(value.view(), chars);
-}
 // 2024-05-01T12:00:00.123Z
 std::string format_utc(std::uint64_t unix_ms);
 // 1234567 -> "1,234,567"

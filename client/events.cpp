@@ -5,6 +5,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "protocol/clock.h"
+
 namespace gsvs::client {
 
 namespace {
@@ -78,15 +80,9 @@ EventLog::~EventLog() {
 
 void EventLog::write(const Event& event) {
   if (file_ == nullptr) return;
-  const std::string line = to_json_line(event, wall_clock_ms()) + "\n";
+  const std::string line = to_json_line(event, unix_time_ms()) + "\n";
   std::fwrite(line.data(), 1, line.size(), file_);
   std::fflush(file_);
-}
-
-std::uint64_t wall_clock_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
 }
 
 }  // namespace gsvs::client

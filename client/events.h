@@ -91,6 +91,4 @@ class EventLog {
   bool owned_;
 };
 
-std::uint64_t wall_clock_ms();
-
 }  // namespace gsvs::client

@@ -8,6 +8,7 @@
 #include "client/input.h"
 #include "client/verifier.h"
 #include "net/framed_connection.h"
+#include "protocol/clock.h"
 #include "protocol/messages.h"
 
 namespace gsvs::client {
@@ -129,7 +130,7 @@ asio::awaitable<void> Player::Impl::run() {
   ClientHello hello;
   hello.client_key = key.public_key();
   hello.client_nonce = crypto::random_fixed<32>();
-  hello.client_time_ms = wall_clock_ms();
+  hello.client_time_ms = unix_time_ms();
   sign(hello, key);
   verifier->record_nonce(hello.client_nonce, steady_now());
   conn->send(encode(hello));
@@ -159,7 +160,7 @@ asio::awaitable<void> Player::Impl::run() {
     co_return;
   }
   // client_seq continues above any earlier run with this key in this session.
-  signer.emplace(key, info->session_id, wall_clock_ms() * 1000);
+  signer.emplace(key, info->session_id, unix_time_ms() * 1000);
   spdlog::info("{}: session {} of GS {} (build {}), tickets every {} ms valid {} ms", gs_text,
                info->session_id, to_hex(info->gs_identity).substr(0, 16),
                to_hex(info->sw_hash).substr(0, 16), info->ticket_period.count(),
@@ -227,7 +228,7 @@ void Player::Impl::handle(const Bytes& frame) {
 }
 
 void Player::Impl::on_ticket(const Bytes& frame, SteadyTime now) {
-  auto outcome = verifier->accept_ticket(frame, now, wall_clock_ms());
+  auto outcome = verifier->accept_ticket(frame, now, unix_time_ms());
   if (!outcome) {
     finish(ExitCode::kProtocolViolation, outcome.error());
     return;
@@ -350,7 +351,7 @@ asio::awaitable<void> Player::Impl::input_loop() {
     if (!verifier->has_ticket()) continue;  // nothing to bind an input to yet
     const auto [dx, dy] = walk.step(elapsed_ms);
     conn->send(signer->sign(verifier->last_ticket_seq(), verifier->last_ticket_hash(), dx, dy,
-                            wall_clock_ms()));
+                            unix_time_ms()));
   }
 }
 

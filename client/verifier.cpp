@@ -34,8 +34,6 @@ std::int64_t ms_between(SteadyTime from, SteadyTime to) {
   return std::chrono::duration_cast<milliseconds>(to - from).count();
 }
 
-std::string short_hex(const Nonce32& value) { return to_hex(value).substr(0, 16); }
-
 }  // namespace
 
 std::string_view credit_name(Credit credit) {

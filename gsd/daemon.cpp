@@ -14,6 +14,7 @@
 #include "gsd/world.h"
 #include "net/framed_connection.h"
 #include "protocol/chains.h"
+#include "protocol/clock.h"
 #include "protocol/messages.h"
 
 // Threading: the daemon runs on ONE thread (the io_context is run by a single thread, which makes
@@ -32,19 +33,11 @@ using std::chrono::milliseconds;
 
 namespace {
 
-std::uint64_t wall_ms() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
-
 std::uint64_t mono_ms() {
   return static_cast<std::uint64_t>(
       std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
           .count());
 }
-
-std::string short_hex(const FixedBytes<32>& value) { return to_hex(value).substr(0, 16); }
 
 // Distinct player keys one session admits, per max_players slot.
 constexpr std::size_t kDistinctPlayersPerSlot = 8;
@@ -207,7 +200,7 @@ void Daemon::Impl::record(MessageKind kind, chains::Direction direction, Session
                           const Bytes& bytes) {
   if (store_failed) return;
   std::vector<storage::PendingEntry> entries(1);
-  entries[0] = storage::PendingEntry{kind, direction, session, wall_ms(), bytes};
+  entries[0] = storage::PendingEntry{kind, direction, session, unix_time_ms(), bytes};
   std::weak_ptr<Impl> weak = weak_from_this();
   auto* context = &io;
   auto placed = writer->submit(std::move(entries), [weak, context](const Status& status) {
@@ -280,7 +273,7 @@ asio::awaitable<bool> Daemon::Impl::run_session() {
   request.gs_identity = identity.public_key();
   request.session_key = session_key.public_key();
   request.sw_hash = behaviour->join_sw_hash(own_sw_hash);
-  request.gs_time_ms = wall_ms();
+  request.gs_time_ms = unix_time_ms();
   request.challenge = challenge->challenge;
   sign(request, identity, 0);
   sign(request, session_key, 1);
@@ -550,7 +543,7 @@ void Daemon::Impl::send_heartbeat(Match& m) {
   Heartbeat hb;
   hb.session_id = m.session_id;
   hb.gs_counter = m.next_counter();
-  hb.gs_time_ms = behaviour->reported_time_ms(wall_ms());
+  hb.gs_time_ms = behaviour->reported_time_ms(unix_time_ms());
   hb.sw_hash = behaviour->heartbeat_sw_hash(m.joined_sw_hash);
   hb.receipt_count = m.checks.receipt_count();
   hb.receipt_tip = m.checks.receipt_tip();
@@ -576,7 +569,7 @@ void Daemon::Impl::send_digest(Match& m) {
   TranscriptDigest digest;
   digest.session_id = m.session_id;
   digest.gs_counter = m.next_counter();
-  digest.gs_time_ms = behaviour->reported_time_ms(wall_ms());
+  digest.gs_time_ms = behaviour->reported_time_ms(unix_time_ms());
   const std::uint64_t tick_ms = std::max<std::uint64_t>(1, 1000 / config.tick_rate_hz);
   digest.tick = (mono_ms() - m.started_ms) / tick_ms;
   digest.inputs_hash = m.inputs_hash;
@@ -628,7 +621,7 @@ void Daemon::Impl::send_nonce_batches(Match& m) {
     NonceBatch batch;
     batch.session_id = m.session_id;
     batch.gs_counter = m.next_counter();
-    batch.gs_time_ms = wall_ms();
+    batch.gs_time_ms = unix_time_ms();
     batch.nonces = m.nonces.take_batch();
     send_to_vs(m, batch);
   }
@@ -706,7 +699,7 @@ asio::awaitable<std::string> Daemon::Impl::serve_client(std::shared_ptr<Client> 
   server_hello.session_id = m->session_id;
   server_hello.client_key = hello->client_key;
   server_hello.client_nonce = hello->client_nonce;
-  server_hello.gs_time_ms = wall_ms();
+  server_hello.gs_time_ms = unix_time_ms();
   server_hello.join_accept = m->accept_bytes;
   sign(server_hello, m->session_key);
   c->conn->send(encode(server_hello));

@@ -15,8 +15,6 @@ InputRejected reject(std::uint64_t client_seq, InputRejectReason reason, std::st
   return r;
 }
 
-std::string short_hex(const Hash32& h) { return to_hex(h).substr(0, 16); }
-
 }  // namespace
 
 ClientFrameVerdict check_client_frame(ByteView frame, const InputContext& ctx) {

@@ -12,8 +12,6 @@ namespace {
 // means the VS stopped answering, and the oldest are forgotten.
 constexpr std::size_t kMaxUnreceipted = 4096;
 
-std::string short_hex(const Hash32& h) { return to_hex(h).substr(0, 16); }
-
 template <class M>
 Result<M> decode_signed(ByteView bytes, const crypto::PublicKey& vs_key) {
   auto m = decode<M>(bytes);

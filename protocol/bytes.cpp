@@ -1,5 +1,7 @@
 #include "protocol/bytes.h"
 
+#include <algorithm>
+
 namespace gsvs {
 
 std::string to_hex(ByteView data) {
@@ -11,6 +13,10 @@ std::string to_hex(ByteView data) {
     out.push_back(kDigits[b & 0x0f]);
   }
   return out;
+}
+
+std::string short_hex(ByteView data, std::size_t chars) {
+  return to_hex(data.first(std::min(data.size(), (chars + 1) / 2))).substr(0, chars);
 }
 
 namespace {

@@ -40,6 +40,12 @@ template <std::size_t N>
 std::string to_hex(const FixedBytes<N>& value) {
   return to_hex(value.view());
 }
+// The first `chars` hex digits, for log lines and tables that name a key or hash.
+std::string short_hex(ByteView data, std::size_t chars = 16);
+template <std::size_t N>
+std::string short_hex(const FixedBytes<N>& value, std::size_t chars = 16) {
+  return short_hex(value.view(), chars);
+}
 
 // Accepts upper or lower case; returns nullopt on odd length or a non-hex character.
 std::optional<Bytes> from_hex(std::string_view hex);

@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "protocol/clock.h"
 #include "storage/log_impl.h"
 #include "storage/sqlite.h"
 
@@ -211,12 +212,6 @@ Result<std::optional<std::string>> query_text(sqlite::Db& db, std::string_view s
   return std::optional<std::string>{stmt->column_text(0)};
 }
 
-std::int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 Status create_schema(Log::Impl& impl) {
   sqlite::Transaction tx(impl.db);
   if (auto status = tx.begin(); !status) return status;
@@ -228,7 +223,7 @@ Status create_schema(Log::Impl& impl) {
   if (auto status = impl.db.exec(std::string(kCreateSchema)); !status) return status;
   auto insert = sqlite::Stmt::prepare(impl.db, "INSERT INTO meta (key, value) VALUES (?1, ?2)");
   if (!insert) return Error{insert.error()};
-  const std::int64_t now = now_unix_ms();
+  const auto now = static_cast<std::int64_t>(unix_time_ms());
   const std::pair<std::string, std::string> rows[] = {
       {"format", std::string(kFormat)},
       {"schema_version", std::string(kSchemaVersion)},
@@ -455,7 +450,8 @@ Result<std::vector<Entry>> Log::Impl::prepare(std::span<const PendingEntry> pend
              std::string(protocol::kind_name(p.kind)) + "): ";
     };
     if (!known_kind(p.kind)) {
-      return Error{where() + "unknown message kind " + std::to_string(static_cast<unsigned>(p.kind))};
+      return Error{where() + "unknown message kind " +
+                   std::to_string(static_cast<unsigned>(p.kind))};
     }
     if (!known_direction(p.direction)) {
       return Error{where() + "direction " + std::to_string(static_cast<unsigned>(p.direction)) +

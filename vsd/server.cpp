@@ -20,6 +20,7 @@
 
 #include "net/framed_connection.h"
 #include "protocol/chains.h"
+#include "protocol/clock.h"
 #include "protocol/merkle.h"
 #include "protocol/messages.h"
 #include "vsd/physics.h"
@@ -32,14 +33,6 @@ using namespace protocol;  // NOLINT(google-build-using-namespace): this file sp
 using std::chrono::milliseconds;
 
 namespace {
-
-std::uint64_t now_ms() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
-
-std::string short_hex(const FixedBytes<32>& value) { return to_hex(value).substr(0, 16); }
 
 storage::PendingEntry pending(MessageKind kind, chains::Direction direction, SessionId session,
                               std::uint64_t vs_time, Bytes bytes) {
@@ -310,18 +303,19 @@ Result<std::vector<storage::Entry>> Session::log_then(std::vector<storage::Pendi
     return placed;
   }
   auto self = shared_from_this();
-  auto placed = server_->writer->submit(
-      std::move(entries), [self, then = std::move(then)](const Status& status) {
-        asio::post(self->conn_->executor(), [self, status, then] {
-          --self->uncommitted_;
-          if (self->waiting_for_commits_) self->commit_wait_.cancel();
-          if (!status) {
-            self->store_failed(status.error());
-          } else {
-            then();
-          }
-        });
-      });
+  auto placed = server_->writer->submit(std::move(entries),
+                                        [self, then = std::move(then)](const Status& status) {
+                                          asio::post(self->conn_->executor(), [self, status, then] {
+                                            --self->uncommitted_;
+                                            if (self->waiting_for_commits_)
+                                              self->commit_wait_.cancel();
+                                            if (!status) {
+                                              self->store_failed(status.error());
+                                            } else {
+                                              then();
+                                            }
+                                          });
+                                        });
   if (!placed) {
     store_failed(placed.error());
     return placed;
@@ -342,7 +336,7 @@ void Session::store_failed(const std::string& error) {
 asio::awaitable<bool> Session::join() {
   VsChallenge challenge;
   challenge.challenge = crypto::random_fixed<32>();
-  challenge.vs_time_ms = now_ms();
+  challenge.vs_time_ms = unix_time_ms();
   conn_->send(encode(challenge));
 
   auto frame = co_await conn_->read_frame(milliseconds(config_.handshake_timeout_ms));
@@ -382,7 +376,7 @@ asio::awaitable<bool> Session::join() {
                     "challenge is not the one this connection was given (replayed join?)");
     co_return false;
   }
-  const std::uint64_t vs_time = now_ms();
+  const std::uint64_t vs_time = unix_time_ms();
   const std::uint64_t skew =
       vs_time > r.gs_time_ms ? vs_time - r.gs_time_ms : r.gs_time_ms - vs_time;
   if (skew > config_.max_clock_skew_ms) {
@@ -472,7 +466,7 @@ asio::awaitable<void> Session::reject(const Bytes& request_bytes, JoinRejectReas
                                       std::string detail) {
   JoinReject reject;
   reject.join_request_hash = chains::message_hash(request_bytes);
-  reject.vs_time_ms = now_ms();
+  reject.vs_time_ms = unix_time_ms();
   reject.reason = static_cast<std::uint16_t>(reason);
   reject.detail = std::move(detail);
   if (reject.detail.size() > kMaxDetailBytes) reject.detail.resize(kMaxDetailBytes);
@@ -521,7 +515,7 @@ asio::awaitable<void> Session::handle(const Bytes& bytes) {
   // A revocation (by the operator, say) may have begun while this frame was being read; nothing
   // the session sends after it is acted on, so nothing can follow the revocation in the log.
   if (revoked_ || ended_) co_return;
-  const std::uint64_t vs_time = now_ms();
+  const std::uint64_t vs_time = unix_time_ms();
   auto received = [&](MessageKind kind) {
     return pending(kind, chains::Direction::kReceived, session_id_, vs_time, bytes);
   };
@@ -678,10 +672,10 @@ asio::awaitable<void> Session::on_digest(const TranscriptDigest& digest, std::ui
                                                              chains::Direction::kIssued,
                                                              session_id_, vs_time, receipt_bytes)};
   // A failed submit has already ended the session; there is nothing more to do either way.
-  static_cast<void>(log_then(std::move(receipt_entries),
-                             [this, receipt_bytes = std::move(receipt_bytes)] {
-                               if (!ended_) conn_->send(receipt_bytes);
-                             }));
+  static_cast<void>(
+      log_then(std::move(receipt_entries), [this, receipt_bytes = std::move(receipt_bytes)] {
+        if (!ended_) conn_->send(receipt_bytes);
+      }));
 }
 
 asio::awaitable<void> Session::ticket_loop() {
@@ -693,7 +687,7 @@ asio::awaitable<void> Session::ticket_loop() {
     ticket.session_id = session_id_;
     ticket.ticket_seq = ++tickets_issued_;
     ticket.prev_ticket_hash = last_ticket_hash_;
-    ticket.issued_ms = now_ms();
+    ticket.issued_ms = unix_time_ms();
     ticket.not_after_ms = ticket.issued_ms + config_.ticket_validity_ms;
     ticket.client_binding = client_binding::root(pending_nonces_);
     ticket.nonce_count = static_cast<std::uint32_t>(pending_nonces_.size());
@@ -747,7 +741,7 @@ asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detai
   revoked_ = true;
   Revocation revocation;
   revocation.session_id = session_id_;
-  revocation.vs_time_ms = now_ms();
+  revocation.vs_time_ms = unix_time_ms();
   revocation.reason = static_cast<std::uint16_t>(reason);
   if (detail.size() > kMaxDetailBytes) detail.resize(kMaxDetailBytes);
   revocation.detail = std::move(detail);
@@ -824,7 +818,7 @@ Status Server::Impl::recover() {
     Revocation revocation;
     revocation.session_id = session;
     revocation.revocation_seq = next_revocation_seq++;
-    revocation.vs_time_ms = now_ms();
+    revocation.vs_time_ms = unix_time_ms();
     revocation.reason = static_cast<std::uint16_t>(RevocationReason::kVsShutdown);
     revocation.detail =
         "the VS stopped while this session was live; its liveness cannot be vouched for across "
@@ -841,7 +835,7 @@ Status Server::Impl::recover() {
     if (!flushed) return flushed;
   }
   last_checkpoint_size = 0;
-  last_checkpoint_ms = now_ms();
+  last_checkpoint_ms = unix_time_ms();
   return {};
 }
 
@@ -882,7 +876,7 @@ asio::awaitable<void> Server::Impl::write_checkpoint() {
     Checkpoint checkpoint;
     checkpoint.log_size = size;
     checkpoint.root = root;
-    checkpoint.vs_time_ms = now_ms();
+    checkpoint.vs_time_ms = unix_time_ms();
     checkpoint_bytes = sign_and_encode(checkpoint);
     return std::vector<storage::PendingEntry>{pending(MessageKind::kCheckpoint,
                                                       chains::Direction::kIssued, 0,
@@ -897,7 +891,7 @@ asio::awaitable<void> Server::Impl::write_checkpoint() {
   }
   const std::uint64_t position = placed->front().header.seq;
   last_checkpoint_size = position + 1;
-  last_checkpoint_ms = now_ms();
+  last_checkpoint_ms = unix_time_ms();
   spdlog::debug("checkpoint at position {} over {} entries", position, position);
   // Sending costs a frame per live session, so the GSes get a checkpoint at most once per
   // checkpoint_interval_ms however busy the log is (every 1000 entries across 5,000 sessions
@@ -920,7 +914,7 @@ asio::awaitable<void> Server::Impl::checkpoint_loop() {
     const std::uint64_t size = writer->size();
     const bool grown = size > last_checkpoint_size;
     const bool by_count = size >= last_checkpoint_size + config.checkpoint_every_entries;
-    const bool by_time = now_ms() >= last_checkpoint_ms + config.checkpoint_interval_ms;
+    const bool by_time = unix_time_ms() >= last_checkpoint_ms + config.checkpoint_interval_ms;
     if (grown && (by_count || by_time)) co_await write_checkpoint();
   }
 }

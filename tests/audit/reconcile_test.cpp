@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "audit-cli/reconcile_check.h"
+#include "protocol/clock.h"
 #include "protocol/keyfile.h"
 #include "tests/audit/report_fixture.h"
 #include "tests/support/gsd_fixture.h"
@@ -243,7 +244,7 @@ TEST_F(ReconcileTest, ForgedGsHeldMessagesProveNothing) {
     storage::PendingEntry p;
     p.kind = MessageKind::kCheckpoint;
     p.direction = chains::Direction::kReceived;
-    p.vs_time_ms = wall_ms();
+    p.vs_time_ms = unix_time_ms();
     p.message = protocol::encode(cp);
     std::vector<storage::PendingEntry> pending{p};
     ASSERT_TRUE((*log)->append(pending));

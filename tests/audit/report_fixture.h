@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "protocol/chains.h"
+#include "protocol/clock.h"
 #include "storage/log.h"
 #include "tests/support/process.h"
 #include "tests/support/vs_fixture.h"
@@ -55,7 +56,7 @@ inline RecordedSession record(Scenario scenario) {
     const auto player = crypto::SecretKey::generate().public_key();
     const auto bystander = crypto::SecretKey::generate().public_key();
     if (scenario == Scenario::kSpeedViolation) {
-      const auto t0 = wall_ms();
+      const auto t0 = unix_time_ms();
       // Honest walking first (6 m/s), so the replay has a history to go through.
       for (int step = 0; step < 2; ++step) {
         gs.send_signed(gs.make_heartbeat());

@@ -9,6 +9,7 @@
 #include "audit-cli/session_model.h"
 #include "audit-cli/verifier.h"
 #include "protocol/chains.h"
+#include "protocol/clock.h"
 #include "protocol/keyfile.h"
 #include "tests/audit/audit_fixture.h"
 #include "tests/audit/tamper.h"
@@ -660,7 +661,7 @@ TEST(VerifyRealVsd, AStoreWithRevocationsOfSeveralKindsIsIntact) {
   {  // speed violation after honest digests and receipts
     ScriptedGs gs(vs->port(), identities[2], build);
     gs.join();
-    const auto t0 = wall_ms();
+    const auto t0 = unix_time_ms();
     gs.send_signed(gs.make_digest({at(player, 0)}, t0));
     ASSERT_TRUE(gs.expect<ProtectedReceipt>());
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
@@ -682,7 +683,7 @@ TEST(VerifyRealVsd, AStoreWithRevocationsOfSeveralKindsIsIntact) {
   {  // receipt tip mismatch
     ScriptedGs gs(vs->port(), identities[4], build);
     gs.join();
-    gs.send_signed(gs.make_digest({at(player, 0)}, wall_ms()));
+    gs.send_signed(gs.make_digest({at(player, 0)}, unix_time_ms()));
     ASSERT_TRUE(gs.expect<ProtectedReceipt>());
     auto hb = gs.make_heartbeat();
     hb.receipt_tip.bytes[0] ^= 0xff;
@@ -710,7 +711,7 @@ TEST(VerifyRealVsd, AStoreWithRevocationsOfSeveralKindsIsIntact) {
   batch.gs_counter = live.next_counter();
   batch.nonces = {crypto::random_fixed<32>(), crypto::random_fixed<32>()};
   live.send_signed(batch);
-  live.send_signed(live.make_digest({at(player, 0)}, wall_ms()));
+  live.send_signed(live.make_digest({at(player, 0)}, unix_time_ms()));
   ASSERT_TRUE(live.expect<ProtectedReceipt>());
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   live.send_signed(live.make_heartbeat());

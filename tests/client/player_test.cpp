@@ -11,6 +11,7 @@
 
 #include "client/events.h"
 #include "protocol/chains.h"
+#include "protocol/clock.h"
 #include "protocol/framing.h"
 #include "tests/support/forged_session.h"
 #include "tests/support/frame_server.h"
@@ -86,7 +87,7 @@ class ScriptedGs : public ::testing::Test {
   // Issues the next ticket over the pending nonces and forwards it, with the proof for the
   // client's latest nonce unless told otherwise.
   Bytes send_ticket(bool with_proof) {
-    Bytes ticket = forge_.next_ticket(pending_, wall_clock_ms());
+    Bytes ticket = forge_.next_ticket(pending_, unix_time_ms());
     std::optional<std::uint32_t> index;
     if (with_proof && !pending_.empty()) index = static_cast<std::uint32_t>(pending_.size() - 1);
     gs_->send_frame(ForgedSession::forward(ticket, pending_, index));
@@ -231,7 +232,7 @@ TEST_F(ScriptedGs, ForwardedRevocationEndsTheSession) {
   start_client();
   handshake();
   play_honest(milliseconds(400));
-  const std::uint64_t vs_time = wall_clock_ms();
+  const std::uint64_t vs_time = unix_time_ms();
   gs_->send_frame(forge_.revocation(RevocationReason::kOperator, "operator: test", vs_time));
   EXPECT_EQ(client_exit(), 3);
   auto e = last_event();
@@ -248,7 +249,7 @@ TEST_F(ScriptedGs, ForwardedRevocationEndsTheSession) {
 TEST_F(ScriptedGs, ForgedRevocationIsAProtocolViolation) {
   start_client();
   handshake();
-  gs_->send_frame(forge_.revocation(RevocationReason::kOperator, "forged", wall_clock_ms(), &key_));
+  gs_->send_frame(forge_.revocation(RevocationReason::kOperator, "forged", unix_time_ms(), &key_));
   EXPECT_EQ(client_exit(), 7);
   EXPECT_EQ(last_event()["reason"], "protocol_violation");
 }
@@ -257,7 +258,7 @@ TEST_F(ScriptedGs, BrokenTicketChainIsAProtocolViolation) {
   start_client();
   handshake();
   play_honest(milliseconds(400));
-  PlayTicket t = forge_.draft_ticket({}, wall_clock_ms());
+  PlayTicket t = forge_.draft_ticket({}, unix_time_ms());
   t.ticket_seq += 1;  // skips one
   gs_->send_frame(ForgedSession::forward(forge_.custom_ticket(t)));
   EXPECT_EQ(client_exit(), 7);
@@ -325,7 +326,7 @@ TEST_F(ScriptedGs, HoardedTicketsEarnNoCredit) {
   const auto until = std::chrono::steady_clock::now() + milliseconds(3000);
   while (std::chrono::steady_clock::now() < until && !gs_->closed()) {
     pump(milliseconds(kPeriod / 2));
-    Bytes ticket = forge_.next_ticket(pending_, wall_clock_ms());
+    Bytes ticket = forge_.next_ticket(pending_, unix_time_ms());
     std::optional<std::uint32_t> index;
     if (!pending_.empty()) index = static_cast<std::uint32_t>(pending_.size() - 1);
     held.emplace_back(std::chrono::steady_clock::now(),

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "protocol/chains.h"
+#include "protocol/clock.h"
 #include "protocol/merkle.h"
 
 namespace gsvs::testing {
@@ -156,7 +157,7 @@ void ScriptedClient::send_hello() {
   ClientHello hello;
   hello.client_key = key_.public_key();
   hello.client_nonce = crypto::random_fixed<32>();
-  hello.client_time_ms = wall_ms();
+  hello.client_time_ms = unix_time_ms();
   sign(hello, key_);
   hello_nonce_ = hello.client_nonce;
   nonces_.push_back(hello.client_nonce);
@@ -206,7 +207,7 @@ ClientInput ScriptedClient::make_input(std::int32_t dx_mm, std::int32_t dy_mm) {
     input.ticket_hash = chains::message_hash(tickets_.back().bytes);
   }
   input.client_seq = ++client_seq_;
-  input.client_time_ms = wall_ms();
+  input.client_time_ms = unix_time_ms();
   input.move_x_mm = dx_mm;
   input.move_y_mm = dy_mm;
   sign(input, key_);
@@ -307,7 +308,7 @@ void ScriptedClient::on_ticket_forward(const TicketForward& forward) {
   received.ticket = *ticket;
   received.has_proof = forward.has_proof == 1;
   received.received_at = std::chrono::steady_clock::now();
-  received.received_wall_ms = wall_ms();
+  received.received_wall_ms = unix_time_ms();
   if (received.has_proof) {
     received.proven_nonce = forward.nonce;
     const bool mine = std::find(nonces_.begin(), nonces_.end(), forward.nonce) != nonces_.end();

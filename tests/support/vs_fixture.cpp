@@ -3,17 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "protocol/chains.h"
+#include "protocol/clock.h"
 #include "protocol/keyfile.h"
 
 namespace gsvs::testing {
 
 using namespace protocol;  // NOLINT(google-build-using-namespace)
-
-std::uint64_t wall_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
 
 VsProcess::VsProcess(const TempDir& dir, const std::vector<crypto::PublicKey>& allowed_gs,
                      const std::vector<Hash32>& allowed_builds, VsOptions o)
@@ -35,19 +30,17 @@ VsProcess::VsProcess(const TempDir& dir, const std::vector<crypto::PublicKey>& a
   for (const auto& b : allowed_builds) {
     build_list += (build_list.empty() ? "\"" : ", \"") + to_hex(b) + "\"";
   }
-  write_text(config_, "listen = \"127.0.0.1:" + std::to_string(port_) + "\"\n" +
-                          "store = \"" + store_ + "\"\n" + "key = \"" + dir.file("vs.key") +
-                          "\"\n" + "admin_socket = \"" + admin_socket_ + "\"\n" +
-                          "allowed_gs = [" + gs_list + "]\n" + "allowed_builds = [" +
-                          build_list + "]\n" +
-                          "ticket_period_ms = " + std::to_string(o.ticket_period_ms) + "\n" +
-                          "ticket_validity_ms = " + std::to_string(o.ticket_validity_ms) + "\n" +
-                          "heartbeat_interval_ms = " + std::to_string(o.heartbeat_interval_ms) +
-                          "\n" + "heartbeat_timeout_ms = " +
-                          std::to_string(o.heartbeat_timeout_ms) + "\n" +
-                          "checkpoint_interval_ms = " + std::to_string(o.checkpoint_interval_ms) +
-                          "\n" + "max_speed_m_s = " + std::to_string(o.max_speed_m_s) + "\n" +
-                          "threads = 2\n" + o.extra);
+  write_text(
+      config_,
+      "listen = \"127.0.0.1:" + std::to_string(port_) + "\"\n" + "store = \"" + store_ + "\"\n" +
+          "key = \"" + dir.file("vs.key") + "\"\n" + "admin_socket = \"" + admin_socket_ + "\"\n" +
+          "allowed_gs = [" + gs_list + "]\n" + "allowed_builds = [" + build_list + "]\n" +
+          "ticket_period_ms = " + std::to_string(o.ticket_period_ms) + "\n" +
+          "ticket_validity_ms = " + std::to_string(o.ticket_validity_ms) + "\n" +
+          "heartbeat_interval_ms = " + std::to_string(o.heartbeat_interval_ms) + "\n" +
+          "heartbeat_timeout_ms = " + std::to_string(o.heartbeat_timeout_ms) + "\n" +
+          "checkpoint_interval_ms = " + std::to_string(o.checkpoint_interval_ms) + "\n" +
+          "max_speed_m_s = " + std::to_string(o.max_speed_m_s) + "\n" + "threads = 2\n" + o.extra);
   process_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{program("vsd"), "run", "--config", config_}, dir.file("vsd.out"));
   if (!process_->wait_for_output("listening on", std::chrono::seconds(20))) {
@@ -80,7 +73,7 @@ JoinRequest ScriptedGs::make_join_request() {
   r.gs_identity = identity_.public_key();
   r.session_key = session_key_.public_key();
   r.sw_hash = sw_hash_;
-  r.gs_time_ms = wall_ms();
+  r.gs_time_ms = unix_time_ms();
   r.challenge = challenge->challenge;
   sign(r, identity_, 0);
   sign(r, session_key_, 1);
@@ -102,7 +95,7 @@ Heartbeat ScriptedGs::make_heartbeat() {
   Heartbeat hb;
   hb.session_id = session_id_;
   hb.gs_counter = next_counter();
-  hb.gs_time_ms = wall_ms();
+  hb.gs_time_ms = unix_time_ms();
   hb.sw_hash = sw_hash_;
   hb.receipt_count = receipt_count;
   hb.receipt_tip = receipt_tip;

@@ -112,6 +112,4 @@ class ScriptedGs {
   Bytes join_accept_bytes_;
 };
 
-std::uint64_t wall_ms();
-
 }  // namespace gsvs::testing

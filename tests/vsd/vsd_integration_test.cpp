@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "protocol/chains.h"
+#include "protocol/clock.h"
 #include "protocol/merkle.h"
 #include "tests/support/vs_fixture.h"
 
@@ -26,7 +27,7 @@ class VsdIntegration : public ::testing::Test {
     return vs_->entries();
   }
   static std::vector<const storage::Entry*> of_kind(const std::vector<storage::Entry>& entries,
-                                                   MessageKind kind) {
+                                                    MessageKind kind) {
     std::vector<const storage::Entry*> out;
     for (const auto& e : entries) {
       if (e.header.kind == kind) out.push_back(&e);
@@ -91,7 +92,7 @@ TEST_F(VsdIntegration, JoinIsAcceptedAndSessionTrafficIsNotarized) {
 
   gs.send_signed(gs.make_heartbeat());
   const auto player = crypto::SecretKey::generate().public_key();
-  const auto t0 = wall_ms();
+  const auto t0 = unix_time_ms();
   gs.send_signed(gs.make_digest({at(player, 0, 0)}, t0));
   auto receipt = gs.expect<ProtectedReceipt>();
   ASSERT_TRUE(receipt);
@@ -283,7 +284,7 @@ TEST_F(VsdIntegration, ReceiptTipMismatchRevokes) {
   ScriptedGs gs(vs_->port(), identity_, build_);
   gs.join();
   const auto player = crypto::SecretKey::generate().public_key();
-  gs.send_signed(gs.make_digest({at(player, 0, 0)}, wall_ms()));
+  gs.send_signed(gs.make_digest({at(player, 0, 0)}, unix_time_ms()));
   ASSERT_TRUE(gs.expect<ProtectedReceipt>());
   auto hb = gs.make_heartbeat();
   hb.receipt_tip.bytes[0] ^= 0xff;  // a GS rewriting what it was told
@@ -298,7 +299,7 @@ TEST_F(VsdIntegration, SpeedViolationRevokesWithBothDigestsAsEvidence) {
   ScriptedGs gs(vs_->port(), identity_, build_);
   gs.join();
   const auto player = crypto::SecretKey::generate().public_key();
-  const auto t0 = wall_ms();
+  const auto t0 = unix_time_ms();
   gs.send_signed(gs.make_digest({at(player, 0, 0)}, t0));
   ASSERT_TRUE(gs.expect<ProtectedReceipt>());
   std::this_thread::sleep_for(milliseconds(300));
@@ -319,15 +320,14 @@ TEST_F(VsdIntegration, InflatedGsTimeDoesNotHideATeleport) {
   ScriptedGs gs(vs_->port(), identity_, build_);
   gs.join();
   const auto player = crypto::SecretKey::generate().public_key();
-  const auto t0 = wall_ms();
+  const auto t0 = unix_time_ms();
   gs.send_signed(gs.make_digest({at(player, 0, 0)}, t0));
   ASSERT_TRUE(gs.expect<ProtectedReceipt>());
   std::this_thread::sleep_for(milliseconds(200));
   // The GS claims 60 s passed so 50 m looks like a walk; the VS saw about 0.2 s.
   gs.send_signed(gs.make_digest({at(player, 50000, 0)}, t0 + 60000));
   auto revocation = expect_revoked(gs, RevocationReason::kSpeedViolation);
-  EXPECT_NE(revocation.detail.find("GS-reported 60.000 s"), std::string::npos)
-      << revocation.detail;
+  EXPECT_NE(revocation.detail.find("GS-reported 60.000 s"), std::string::npos) << revocation.detail;
   stop_and_read();
 }
 
@@ -336,12 +336,12 @@ TEST_F(VsdIntegration, HonestMovementIsNotRevoked) {
   ScriptedGs gs(vs_->port(), identity_, build_);
   gs.join();
   const auto player = crypto::SecretKey::generate().public_key();
-  const auto t0 = wall_ms();
+  const auto t0 = unix_time_ms();
   for (int step = 0; step < 5; ++step) {
     gs.send_signed(gs.make_heartbeat());
     // 1.5 m per 0.25 s = 6 m/s, under the 7 m/s limit.
-    gs.send_signed(gs.make_digest({at(player, step * 1500, 0)},
-                                  t0 + static_cast<std::uint64_t>(step) * 250));
+    gs.send_signed(
+        gs.make_digest({at(player, step * 1500, 0)}, t0 + static_cast<std::uint64_t>(step) * 250));
     ASSERT_TRUE(gs.expect<ProtectedReceipt>());
     std::this_thread::sleep_for(milliseconds(250));
   }
@@ -356,9 +356,8 @@ TEST_F(VsdIntegration, OperatorRevokeReachesTheGs) {
   gs.join();
   gs.send_signed(gs.make_heartbeat());
   TempDir out;
-  ChildProcess revoke({program("vsd"), "revoke", "--admin-socket", vs_->admin_socket(),
-                       "--session", std::to_string(gs.session_id()), "--reason",
-                       "reported by players"},
+  ChildProcess revoke({program("vsd"), "revoke", "--admin-socket", vs_->admin_socket(), "--session",
+                       std::to_string(gs.session_id()), "--reason", "reported by players"},
                       out.file("revoke.out"));
   EXPECT_EQ(revoke.wait(std::chrono::seconds(10)), 0) << revoke.output();
   auto revocation = expect_revoked(gs, RevocationReason::kOperator);
