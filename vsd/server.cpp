@@ -106,7 +106,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::atomic<std::uint64_t> next_revocation_seq{1};
   std::uint64_t last_checkpoint_size = 0;
   std::uint64_t last_checkpoint_ms = 0;
-  std::uint64_t last_broadcast_ms = 0;  // checkpoint_strand only
+  std::uint64_t last_broadcast_ms = 0;  // vs_time_ms of the last checkpoint sent; checkpoint_strand
 
   Status recover();
   asio::awaitable<void> accept_loop();
@@ -871,12 +871,13 @@ void Server::Impl::broadcast_checkpoint(const Bytes& checkpoint) {
 
 asio::awaitable<void> Server::Impl::write_checkpoint() {
   Bytes checkpoint_bytes;
+  std::uint64_t signed_at_ms = 0;
   // Built under the writer's lock, so the checkpoint lands exactly at position log_size.
-  auto build = [this, &checkpoint_bytes](std::uint64_t size, const Hash32& root) {
+  auto build = [this, &checkpoint_bytes, &signed_at_ms](std::uint64_t size, const Hash32& root) {
     Checkpoint checkpoint;
     checkpoint.log_size = size;
     checkpoint.root = root;
-    checkpoint.vs_time_ms = unix_time_ms();
+    checkpoint.vs_time_ms = signed_at_ms = unix_time_ms();
     checkpoint_bytes = sign_and_encode(checkpoint);
     return std::vector<storage::PendingEntry>{pending(MessageKind::kCheckpoint,
                                                       chains::Direction::kIssued, 0,
@@ -897,8 +898,9 @@ asio::awaitable<void> Server::Impl::write_checkpoint() {
   // checkpoint_interval_ms however busy the log is (every 1000 entries across 5,000 sessions
   // would be tens of thousands of frames a second). The GS needs only some checkpoints: any
   // two are linked by a consistency proof.
-  if (last_checkpoint_ms >= last_broadcast_ms + config.checkpoint_interval_ms) {
-    last_broadcast_ms = last_checkpoint_ms;
+  // Judged by the signed vs_time_ms, so the GS sees the spacing in what it holds.
+  if (signed_at_ms >= last_broadcast_ms + config.checkpoint_interval_ms) {
+    last_broadcast_ms = signed_at_ms;
     broadcast_checkpoint(checkpoint_bytes);
   }
 }

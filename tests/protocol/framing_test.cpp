@@ -266,5 +266,38 @@ TEST(Framing, CompactionKeepsAPartialFrameIntact) {
   EXPECT_EQ(decoder.buffered(), 0u);
 }
 
+// How a socket reader uses the decoder: prepare() room, read into it, commit() what arrived.
+TEST(Framing, PrepareAndCommitReadStraightIntoTheDecoder) {
+  const Bytes small = payload_of(10, 1);
+  const Bytes big = payload_of(5000, 2);
+  Bytes stream = frame(small);
+  for (int i = 0; i < 3; ++i) {
+    const Bytes framed = frame(i == 1 ? big : small);
+    stream.insert(stream.end(), framed.begin(), framed.end());
+  }
+  FrameDecoder decoder;
+  std::vector<Bytes> frames;
+  std::size_t offset = 0;
+  std::size_t largest_room = 0;
+  for (std::size_t chunk = 1; offset < stream.size(); chunk = chunk % 13 + 1) {
+    auto room = decoder.prepare(7);
+    ASSERT_GE(room.size(), 7u);
+    largest_room = std::max(largest_room, room.size());
+    // A read fills less than it was offered.
+    const std::size_t n = std::min({chunk, room.size(), stream.size() - offset});
+    std::copy_n(stream.begin() + static_cast<std::ptrdiff_t>(offset), n, room.begin());
+    decoder.commit(n);
+    offset += n;
+    for (auto& f : drain(decoder)) frames.push_back(std::move(f));
+  }
+  ASSERT_EQ(frames.size(), 4u);
+  EXPECT_EQ(frames[0], small);
+  EXPECT_EQ(frames[2], big);
+  EXPECT_EQ(frames[3], small);
+  EXPECT_EQ(decoder.buffered(), 0u);
+  // Once the big frame's header was in, the room offered covered the rest of it in one read.
+  EXPECT_GT(largest_room, big.size() - 13);
+}
+
 }  // namespace
 }  // namespace gsvs::framing

@@ -407,5 +407,77 @@ TEST_F(VsdIntegration, RestartRevokesSessionsLeftLiveAndResumesTheChain) {
             static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
 }
 
+// Many GSes join at once, and all are revoked together when the VS stops: session ids and
+// revocation_seq still rise in log order (audit-cli verify checks both), because the VS numbers
+// them as it places them in the log, not before.
+TEST_F(VsdIntegration, ConcurrentJoinsAndRevocationsAreNumberedInLogOrder) {
+  constexpr std::size_t kGses = 64;
+  std::vector<crypto::SecretKey> identities;
+  std::vector<crypto::PublicKey> allowed;
+  for (std::size_t i = 0; i < kGses; ++i) {
+    identities.push_back(crypto::SecretKey::generate());
+    allowed.push_back(identities.back().public_key());
+  }
+  vs_ = std::make_unique<VsProcess>(dir_, allowed, std::vector<Hash32>{build_});
+  std::vector<std::unique_ptr<ScriptedGs>> gses(kGses);
+  std::vector<std::thread> joiners;
+  for (std::size_t i = 0; i < kGses; ++i) {
+    joiners.emplace_back([&, i] {
+      gses[i] = std::make_unique<ScriptedGs>(vs_->port(), identities[i], build_);
+      gses[i]->join();
+    });
+  }
+  for (auto& joiner : joiners) joiner.join();
+  const auto entries = stop_and_read();
+
+  SessionId last_session = 0;
+  std::uint64_t last_revocation = 0;
+  std::size_t accepts = 0;
+  std::size_t revocations = 0;
+  for (const auto& e : entries) {
+    if (e.header.kind == MessageKind::kJoinAccept) {
+      auto accept = decode<JoinAccept>(e.message);
+      ASSERT_TRUE(accept.ok());
+      EXPECT_GT(accept->session_id, last_session) << "JoinAccept at log position " << e.header.seq;
+      last_session = accept->session_id;
+      ++accepts;
+    } else if (e.header.kind == MessageKind::kRevocation) {
+      auto revocation = decode<Revocation>(e.message);
+      ASSERT_TRUE(revocation.ok());
+      EXPECT_GT(revocation->revocation_seq, last_revocation)
+          << "Revocation at log position " << e.header.seq;
+      last_revocation = revocation->revocation_seq;
+      ++revocations;
+    }
+  }
+  EXPECT_EQ(accepts, kGses);
+  EXPECT_EQ(revocations, kGses);
+}
+
+// Checkpoints made by count can come every poll on a busy log; each GS gets at most one per
+// checkpoint_interval_ms, so the frames sent do not grow with the log's rate times the sessions.
+TEST_F(VsdIntegration, CheckpointsReachTheGsAtMostOncePerInterval) {
+  VsOptions options;
+  options.checkpoint_interval_ms = 500;
+  options.heartbeat_timeout_ms = 5000;
+  options.extra = "checkpoint_every_entries = 2\n";
+  start(options);
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  std::vector<Checkpoint> received;
+  for (int round = 0; round < 4; ++round) {
+    // Enough entries for a checkpoint by count at every one of the VS's 100 ms polls.
+    for (int i = 0; i < 20; ++i) gs.send_signed(gs.make_heartbeat());
+    auto checkpoint = gs.expect<Checkpoint>(std::chrono::milliseconds(1500));
+    if (checkpoint) received.push_back(*checkpoint);
+  }
+  const auto entries = stop_and_read();
+  ASSERT_GE(received.size(), 2u);
+  for (std::size_t i = 1; i < received.size(); ++i) {
+    EXPECT_GE(received[i].vs_time_ms, received[i - 1].vs_time_ms + 500) << "checkpoint " << i;
+  }
+  EXPECT_GT(of_kind(entries, MessageKind::kCheckpoint).size(), received.size() + 2);
+}
+
 }  // namespace
 }  // namespace gsvs::testing
