@@ -23,7 +23,7 @@ namespace {
 using namespace protocol;  // NOLINT(google-build-using-namespace)
 using std::chrono::milliseconds;
 using testing::ForgedSession;
-using testing::FrameConnection;
+using testing::FrameSocket;
 
 constexpr std::uint32_t kPeriod = 200;
 constexpr std::uint32_t kValidity = 400;
@@ -133,7 +133,7 @@ class ScriptedGs : public ::testing::Test {
   std::unique_ptr<EventLog> events_;
   PlayerOptions options_;
   std::future<int> client_;
-  std::unique_ptr<FrameConnection> gs_;
+  std::unique_ptr<FrameSocket> gs_;
   std::vector<Nonce32> pending_;
   std::vector<Bytes> tickets_;
   std::vector<ClientInput> inputs_;

@@ -10,11 +10,20 @@
 #include <stdexcept>
 #include <thread>
 
-#include "protocol/framing.h"
-
 namespace gsvs::testing {
 
-FrameSocket::FrameSocket(std::uint16_t port, std::chrono::milliseconds timeout) {
+using std::chrono::milliseconds;
+
+namespace {
+
+void set_no_delay(int fd) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+}  // namespace
+
+FrameSocket::FrameSocket(std::uint16_t port, milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -28,19 +37,23 @@ FrameSocket::FrameSocket(std::uint16_t port, std::chrono::milliseconds timeout) 
     if (std::chrono::steady_clock::now() >= deadline) {
       throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(milliseconds(20));
   }
-  int one = 1;
-  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  set_no_delay(fd_);
 }
 
-FrameSocket::~FrameSocket() {
+FrameSocket::FrameSocket(Accepted accepted) : fd_(accepted.fd) { set_no_delay(fd_); }
+
+FrameSocket::~FrameSocket() { close(); }
+
+void FrameSocket::close() {
   if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
 }
 
 void FrameSocket::send_raw(ByteView bytes) {
   std::size_t sent = 0;
-  while (sent < bytes.size()) {
+  while (fd_ >= 0 && sent < bytes.size()) {
     ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) return;  // the peer may have closed: the test checks what it reads next
     sent += static_cast<std::size_t>(n);
@@ -49,41 +62,34 @@ void FrameSocket::send_raw(ByteView bytes) {
 
 void FrameSocket::send_frame(ByteView payload) { send_raw(framing::frame(payload)); }
 
-bool FrameSocket::read_exact(std::uint8_t* out, std::size_t size,
-                             std::chrono::steady_clock::time_point deadline) {
-  std::size_t got = 0;
-  while (got < size) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-    ssize_t n = ::recv(fd_, out + got, size - got, 0);
-    if (n <= 0) {
-      closed_ = true;
-      return false;
+std::optional<Bytes> FrameSocket::read_frame(milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto next = decoder_.next();
+    if (!next) {
+      closed_ = true;  // cannot resynchronise
+      return std::nullopt;
     }
-    got += static_cast<std::size_t>(n);
+    if (*next) return std::move(**next);
+    if (closed_ || fd_ < 0) return std::nullopt;
+    const auto left =
+        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
+    auto room = decoder_.prepare(4096);
+    ssize_t n = ::recv(fd_, room.data(), room.size(), 0);
+    decoder_.commit(n > 0 ? static_cast<std::size_t>(n) : 0);
+    if (n <= 0) closed_ = true;  // and hand out whole frames that arrived before the close
   }
-  return true;
 }
 
-std::optional<Bytes> FrameSocket::read_frame(std::chrono::milliseconds timeout) {
+bool FrameSocket::wait_closed(milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::array<std::uint8_t, 4> header{};
-  if (!read_exact(header.data(), header.size(), deadline)) return std::nullopt;
-  auto size = framing::parse_header(header, 1 << 24);
-  if (!size) return std::nullopt;
-  Bytes payload(*size);
-  if (!read_exact(payload.data(), payload.size(), deadline)) return std::nullopt;
-  return payload;
-}
-
-bool FrameSocket::wait_closed(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!closed_ && std::chrono::steady_clock::now() < deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+  while (!closed_) {
+    const auto left =
+        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
     read_frame(left);
   }
   return closed_;

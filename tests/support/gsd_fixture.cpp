@@ -1,14 +1,6 @@
 #include "tests/support/gsd_fixture.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <array>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -33,78 +25,6 @@ Hash32 sha256_of_file(const std::string& path) {
     if (got > 0) hash.update(ByteView(reinterpret_cast<const std::uint8_t*>(chunk.data()), got));
   }
   return hash.finish();
-}
-
-// ---- FrameStream ------------------------------------------------------------------------------
-
-FrameStream::FrameStream(std::uint16_t port, milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) break;
-    ::close(fd_);
-    fd_ = -1;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
-    }
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  int one = 1;
-  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
-FrameStream::~FrameStream() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-void FrameStream::send_frame(ByteView payload) {
-  const Bytes bytes = framing::frame(payload);
-  std::size_t sent = 0;
-  while (sent < bytes.size()) {
-    ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return;  // the peer may have closed: the test checks what it reads next
-    sent += static_cast<std::size_t>(n);
-  }
-}
-
-std::optional<Bytes> FrameStream::read_frame(milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    auto next = decoder_.next();
-    if (!next) {
-      closed_ = true;  // cannot resynchronise
-      return std::nullopt;
-    }
-    if (*next) return std::move(**next);
-    if (closed_) return std::nullopt;
-    const auto left =
-        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
-    std::array<std::uint8_t, 4096> chunk{};
-    ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);
-    if (n <= 0) {
-      closed_ = true;
-      continue;  // hand out whole frames that arrived before the close
-    }
-    decoder_.feed(ByteView(chunk.data(), static_cast<std::size_t>(n)));
-  }
-}
-
-bool FrameStream::wait_closed(milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!closed_) {
-    const auto left =
-        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    read_frame(left);
-  }
-  return closed_;
 }
 
 // ---- GsdProcess -------------------------------------------------------------------------------

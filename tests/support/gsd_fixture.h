@@ -23,31 +23,6 @@ namespace gsvs::testing {
 // SHA-256 of a file's bytes: what `gsd version` reports as sw_hash for that executable.
 Hash32 sha256_of_file(const std::string& path);
 
-// A blocking framed TCP client like FrameSocket, but a read that times out keeps the bytes of a
-// partly received frame for the next read (FrameSocket's read_frame drops a frame whose header
-// arrived before the timeout and whose payload did not), so reading in short slices is safe.
-class FrameStream {
- public:
-  // Retries until the port accepts or the timeout passes; throws on failure.
-  explicit FrameStream(std::uint16_t port,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
-  ~FrameStream();
-  FrameStream(const FrameStream&) = delete;
-  FrameStream& operator=(const FrameStream&) = delete;
-
-  void send_frame(ByteView payload);
-  // nullopt on timeout, when the peer closed the connection, or on a framing error.
-  std::optional<Bytes> read_frame(std::chrono::milliseconds timeout = std::chrono::seconds(5));
-  // True when the peer closed the connection within the timeout (frames before are skipped).
-  bool wait_closed(std::chrono::milliseconds timeout);
-  [[nodiscard]] bool closed() const { return closed_; }
-
- private:
-  int fd_ = -1;
-  bool closed_ = false;
-  framing::FrameDecoder decoder_{1 << 24};
-};
-
 struct GsdOptions {
   std::string program = "gsd";          // or "gsd-rogue"
   std::vector<std::string> extra_args;  // after `run --config FILE` (rogue flags)
@@ -133,13 +108,13 @@ class ScriptedClient {
   [[nodiscard]] protocol::SessionId session_id() const { return accept_.session_id; }
   [[nodiscard]] const crypto::SecretKey& key() const { return key_; }
   [[nodiscard]] std::uint64_t last_client_seq() const { return client_seq_; }
-  FrameStream& socket() { return socket_; }
+  FrameSocket& socket() { return socket_; }
 
  private:
   void handle(const Bytes& frame);
   void on_ticket_forward(const protocol::TicketForward& forward);
 
-  FrameStream socket_;
+  FrameSocket socket_;
   crypto::PublicKey vs_key_;
   crypto::SecretKey key_;
   Nonce32 hello_nonce_;
