@@ -50,7 +50,7 @@ class ReconcileTest : public ::testing::Test {
   static void SetUpTestSuite() {
     crypto::init();
     session_ = std::make_unique<RecordedSession>(record(Scenario::kSpeedViolation));
-    entries_ = std::make_unique<std::vector<storage::Entry>>(read_all(session_->store));
+    entries_ = std::make_unique<std::vector<storage::Entry>>(read_store(session_->store));
   }
   static void TearDownTestSuite() {
     session_.reset();

@@ -91,18 +91,6 @@ inline RecordedSession record(Scenario scenario) {
   return out;
 }
 
-inline std::vector<storage::Entry> read_all(const std::string& store) {
-  std::vector<storage::Entry> out;
-  auto log = storage::Log::open(store, storage::OpenMode::kReadOnly);
-  if (!log) throw std::runtime_error(log.error());
-  Status s = (*log)->scan({}, [&](const storage::Entry& e) {
-    out.push_back(e);
-    return true;
-  });
-  if (!s) throw std::runtime_error(s.error());
-  return out;
-}
-
 inline std::string copy_store(const std::string& from, const TempDir& dir,
                               const std::string& name) {
   const std::string to = dir.file(name);

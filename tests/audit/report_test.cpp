@@ -237,7 +237,7 @@ TEST_F(ReportTest, ReportAgainstAForgedCheckpointIsRefused) {
   // An insider shifts the Revocation's (unsigned) log time, re-chains the log, builds the Merkle
   // tree over the result and signs a checkpoint over it with a key of its own. Everything in the
   // report is then consistent, except that the checkpoint is not the VS's.
-  auto entries = read_all(speed_->store);
+  auto entries = read_store(speed_->store);
   auto log = storage::Log::open(speed_->store, storage::OpenMode::kReadOnly);
   ASSERT_TRUE(log);
   BuildOptions options;
@@ -363,7 +363,7 @@ TEST_F(ReportTest, WrongVsKeyFailsWithExitOne) {
 TEST_F(ReportTest, EntriesNoCheckpointCoversYetAreMarkedNotRefused) {
   // A copy taken before the VS signed a checkpoint over the revocation.
   const std::string store = copy_store(speed_->store, work_, "uncovered.db");
-  const auto entries = read_all(store);
+  const auto entries = read_store(store);
   std::uint64_t revocation_seq = 0;
   for (const auto& e : entries) {
     if (e.header.kind == MessageKind::kRevocation) revocation_seq = e.header.seq;
@@ -386,12 +386,12 @@ TEST_F(ReportTest, SessionWithoutARevocationEndsAtItsLastEntry) {
   // A copy taken while the session was live: the log ends before its Revocation.
   const std::string store = copy_store(speed_->store, work_, "live.db");
   std::uint64_t revocation_seq = 0;
-  for (const auto& e : read_all(store)) {
+  for (const auto& e : read_store(store)) {
     if (e.header.kind == MessageKind::kRevocation) revocation_seq = e.header.seq;
   }
   Insider(store).cut_from(revocation_seq);
   std::uint64_t last = 0;
-  for (const auto& e : read_all(store)) {
+  for (const auto& e : read_store(store)) {
     if (e.header.session_id == speed_->session) last = e.header.seq;
   }
   const std::string text = build_report(store, speed_->vs_key, speed_->session);

@@ -84,17 +84,6 @@ class GsdIntegration : public ::testing::Test {
     return "--- gsd ---\n" + (gsd_ ? gsd_->process().output() : "") + "--- vsd ---\n" +
            (vs_ ? vs_->process().output() : "");
   }
-  static std::vector<storage::Entry> read_store(const std::string& path) {
-    std::vector<storage::Entry> out;
-    auto log = storage::Log::open(path, storage::OpenMode::kReadOnly);
-    if (!log) throw std::runtime_error(log.error());
-    Status s = (*log)->scan({}, [&](const storage::Entry& e) {
-      out.push_back(e);
-      return true;
-    });
-    if (!s) throw std::runtime_error(s.error());
-    return out;
-  }
   // The client receives the VS-signed Revocation for its session, then the GS closes it.
   Revocation expect_revocation(ScriptedClient& client, RevocationReason reason) {
     EXPECT_TRUE(client.pump_until([&] { return client.revocation().has_value(); }, seconds(8)))

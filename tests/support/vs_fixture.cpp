@@ -48,9 +48,9 @@ VsProcess::VsProcess(const TempDir& dir, const std::vector<crypto::PublicKey>& a
   }
 }
 
-std::vector<storage::Entry> VsProcess::entries() const {
+std::vector<storage::Entry> read_store(const std::string& path) {
   std::vector<storage::Entry> out;
-  auto log = storage::Log::open(store_, storage::OpenMode::kReadOnly);
+  auto log = storage::Log::open(path, storage::OpenMode::kReadOnly);
   if (!log) throw std::runtime_error(log.error());
   Status s = (*log)->scan({}, [&](const storage::Entry& e) {
     out.push_back(e);

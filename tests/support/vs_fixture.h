@@ -16,6 +16,9 @@
 
 namespace gsvs::testing {
 
+// Every entry of a store (a VS's or a GS's), opened read-only; throws with the store's error.
+std::vector<storage::Entry> read_store(const std::string& path);
+
 struct VsOptions {
   std::uint32_t ticket_period_ms = 200;
   std::uint32_t ticket_validity_ms = 400;
@@ -38,7 +41,7 @@ class VsProcess {
   ChildProcess& process() { return *process_; }
   int stop() { return process_->stop(); }
   // Every entry of the store, read-only (works while vsd runs: WAL).
-  std::vector<storage::Entry> entries() const;
+  std::vector<storage::Entry> entries() const { return read_store(store_); }
 
  private:
   std::uint16_t port_;
