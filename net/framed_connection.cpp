@@ -49,7 +49,8 @@ FramedConnection::FramedConnection(tcp::socket socket, ConnectionLimits limits)
       limits_(limits),
       peer_(endpoint_text(socket_)),
       decoder_(limits.max_frame_bytes),
-      write_signal_(socket_.get_executor()) {
+      write_signal_(socket_.get_executor()),
+      read_timer_(socket_.get_executor()) {
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
 }
@@ -66,24 +67,28 @@ void FramedConnection::start() {
 asio::awaitable<Result<Bytes>> FramedConnection::read_frame(std::chrono::milliseconds timeout) {
   // Frames already buffered by an earlier read are handed out without a system call or a timer:
   // a busy peer's frames arrive many to a read.
-  std::optional<Deadline> deadline;
   while (open_) {
     auto frame = decoder_.next();
     if (!frame) {
       close();
       co_return Error{frame.error()};
     }
-    if (*frame) co_return std::move(**frame);
-    if (!deadline) deadline.emplace(socket_, timeout);
+    if (*frame) {
+      read_deadline_.reset();
+      co_return std::move(**frame);
+    }
+    if (!read_deadline_) watch_read_deadline(std::chrono::steady_clock::now() + timeout);
     boost::system::error_code ec;
     auto room = decoder_.prepare(kReadChunkBytes);
     const std::size_t got = co_await socket_.async_read_some(
         asio::buffer(room.data(), room.size()), asio::redirect_error(asio::use_awaitable, ec));
     decoder_.commit(got);
     if (ec) {
-      const bool timed_out = deadline->expired();
+      read_deadline_.reset();
       close();
-      if (timed_out) co_return Error{"timed out after " + std::to_string(timeout.count()) + " ms"};
+      if (read_timed_out_) {
+        co_return Error{"timed out after " + std::to_string(timeout.count()) + " ms"};
+      }
       if (ec == asio::error::eof || ec == asio::error::connection_reset) {
         co_return Error{"closed by peer"};
       }
@@ -91,6 +96,29 @@ asio::awaitable<Result<Bytes>> FramedConnection::read_frame(std::chrono::millise
     }
   }
   co_return Error{"connection closed"};
+}
+
+void FramedConnection::watch_read_deadline(std::chrono::steady_clock::time_point deadline) {
+  read_deadline_ = deadline;
+  // A wait that ends no later than this deadline re-checks then and sleeps on if need be.
+  if (read_timer_waiting_ && read_timer_.expiry() <= deadline) return;
+  read_timer_.expires_at(deadline);  // a superseded wait ends with operation_aborted
+  read_timer_waiting_ = true;
+  read_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec != asio::error::operation_aborted) self->on_read_deadline();
+  });
+}
+
+void FramedConnection::on_read_deadline() {
+  read_timer_waiting_ = false;
+  if (!open_ || !read_deadline_) return;
+  if (std::chrono::steady_clock::now() < *read_deadline_) {
+    watch_read_deadline(*read_deadline_);
+    return;
+  }
+  read_timed_out_ = true;
+  boost::system::error_code ignored;
+  socket_.cancel(ignored);
 }
 
 void FramedConnection::send(ByteView payload) {
@@ -117,6 +145,7 @@ void FramedConnection::close() {
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
   write_signal_.cancel();
+  read_timer_.cancel();
 }
 
 asio::awaitable<void> FramedConnection::write_loop() {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,11 @@ class FramedConnection : public std::enable_shared_from_this<FramedConnection> {
 
  private:
   asio::awaitable<void> write_loop();
+  // The read timeout. One timer per connection, armed at most once per timeout period rather
+  // than once per read: a read records when it must end, and the timer, when it fires, either
+  // cancels the overdue read or sleeps until the pending read's deadline.
+  void watch_read_deadline(std::chrono::steady_clock::time_point deadline);
+  void on_read_deadline();
 
   // Small enough that thousands of idle connections cost little; a frame whose header says it
   // is larger is read whole in one go.
@@ -64,6 +70,10 @@ class FramedConnection : public std::enable_shared_from_this<FramedConnection> {
   std::string peer_;
   framing::FrameDecoder decoder_;
   asio::steady_timer write_signal_;
+  asio::steady_timer read_timer_;
+  std::optional<std::chrono::steady_clock::time_point> read_deadline_;  // set while a read waits
+  bool read_timer_waiting_ = false;
+  bool read_timed_out_ = false;
   std::deque<Bytes> queue_;
   std::size_t queued_bytes_ = 0;
   bool open_ = true;
