@@ -58,7 +58,8 @@ struct Options {
   std::size_t presign = 4000;
   std::size_t window = 8;
   unsigned verify_threads = 2;
-  int vsd_pid = 0;  // when set, vsd's own CPU time over the measurement is reported
+  double settle_s = 2;  // after the last join, before measuring
+  int vsd_pid = 0;      // when set, vsd's own CPU time over the measurement is reported
 };
 
 struct Stats {
@@ -71,7 +72,11 @@ struct Stats {
   std::atomic<std::uint64_t> revoked{0};
   std::atomic<bool> measuring{false};
   std::atomic<bool> stop{false};
-  std::vector<double> latencies_ms;
+  std::vector<double> latencies_ms;  // measured window only
+  // Every acknowledgement of the run, as (seconds since the first session started, ms): the
+  // stderr timeline shows the ramp, the settling and whether the latency is steady.
+  Clock::time_point started = Clock::now();
+  std::vector<std::pair<double, double>> timeline;
 };
 
 std::vector<PlayerPosition> players_at(std::size_t count, std::int32_t step) {
@@ -94,7 +99,9 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
         identity_(identity_key(index)),
         session_key_(crypto::SecretKey::generate()) {}
 
-  asio::awaitable<void> run(asio::any_io_executor executor, std::string host, std::uint16_t port) {
+  // Joins, waits for `go` to be cancelled, then sends until the run stops.
+  asio::awaitable<void> run(asio::any_io_executor executor, std::string host, std::uint16_t port,
+                            asio::steady_timer& go) {
     auto socket = co_await net::connect(executor, host, port, milliseconds(30000));
     if (!socket) {
       ++stats_.failed;
@@ -108,22 +115,28 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
       conn_->close();
       co_return;
     }
-    // Signed before the session counts as ready, so the generator's CPU goes to I/O while
-    // measured, and the VS has the machine's cores to itself as far as possible.
-    // A session that runs out signs more as it goes (with the generator's CPU, so the figures
-    // are cleanest when --presign covers the run).
     const bool capacity = options_.mode == "capacity";
     receipts_behind_ = capacity ? options_.window : 0;
     step_ms_ = capacity ? 1 : 1000;
-    sign_start_ms_ = unix_time_ms();
-    sign_pairs(options_.presign);
+    // Waits for every session to join and for the messages to be signed (off this thread, while
+    // the VS is idle), so that neither the ramp nor the signing competes with the VS under load.
     ++stats_.joined;
+    boost::system::error_code ec;
+    co_await go.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stats_.stop) co_return;
     if (capacity) {
       co_await capacity_loop();
     } else {
       co_await scale_loop(executor);
     }
     conn_->close();
+  }
+
+  // Signs the first `count` heartbeat + digest pairs. Called from a signing thread while the
+  // session waits for the start.
+  void presign(std::size_t count) {
+    sign_start_ms_ = unix_time_ms();
+    sign_pairs(count);
   }
 
  private:
@@ -207,7 +220,7 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
         if (stats_.measuring) stats_.sent += 2;
       }
       if (!co_await await_receipt()) co_return;
-      if (stats_.measuring) record(in_flight.front(), 2);
+      record(in_flight.front(), 2);
       in_flight.pop_front();
     }
   }
@@ -227,7 +240,7 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
       conn_->send(presigned_[next_pair + 1]);
       if (stats_.measuring) stats_.sent += 2;
       if (!co_await await_receipt()) co_return;
-      if (stats_.measuring) record(sent_at, 2);
+      record(sent_at, 2);
       next += milliseconds(1000);
     }
   }
@@ -245,9 +258,12 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
 
   // A receipt arrived for a digest sent at `sent_at`; it acknowledges `messages` messages.
   void record(Clock::time_point sent_at, std::uint64_t messages) {
+    const auto now = Clock::now();
+    const double ms = std::chrono::duration<double, std::milli>(now - sent_at).count();
+    stats_.timeline.emplace_back(std::chrono::duration<double>(now - stats_.started).count(), ms);
+    if (!stats_.measuring) return;
     ++stats_.receipts;
     stats_.acked_messages += messages;
-    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count();
     stats_.latencies_ms.push_back(ms);
   }
 
@@ -327,6 +343,22 @@ double percentile(std::vector<double>& values, double p) {
   return values[index];
 }
 
+// Per second of the run: acknowledgements, p50 and p99 latency (to stderr).
+void print_timeline(const std::vector<std::pair<double, double>>& timeline) {
+  std::vector<std::vector<double>> seconds;
+  for (const auto& [at, ms] : timeline) {
+    const auto second = static_cast<std::size_t>(at);
+    if (seconds.size() <= second) seconds.resize(second + 1);
+    seconds[second].push_back(ms);
+  }
+  std::fprintf(stderr, "second  acks  p50_ms  p99_ms\n");
+  for (std::size_t i = 0; i < seconds.size(); ++i) {
+    if (seconds[i].empty()) continue;
+    std::fprintf(stderr, "%6zu %5zu %7.1f %7.1f\n", i, seconds[i].size(),
+                 percentile(seconds[i], 0.5), percentile(seconds[i], 0.99));
+  }
+}
+
 int run(const Options& options) {
   crypto::init();
   auto address = net::parse_host_port(options.vs);
@@ -341,16 +373,20 @@ int run(const Options& options) {
   std::optional<asio::io_context> io(std::in_place, 1);
   Stats stats;
   const auto ramp_gap = std::chrono::duration<double>(1.0 / options.ramp_per_s);
+  // Sessions wait on this timer between their join and the start; cancelling it starts them all.
+  std::optional<asio::steady_timer> go(std::in_place, *io, Clock::time_point::max());
+  std::vector<std::shared_ptr<GsSession>> sessions;  // filled by the ramp, on io's thread
   asio::co_spawn(
       *io,
       [&]() -> asio::awaitable<void> {
         asio::steady_timer timer(*io);
         for (std::size_t i = 0; i < options.sessions; ++i) {
           auto session = std::make_shared<GsSession>(i, options, stats);
+          sessions.push_back(session);
           asio::co_spawn(
               *io,
-              [session, &io, &address] {
-                return session->run(io->get_executor(), address->first, address->second);
+              [session, &io, &address, &go] {
+                return session->run(io->get_executor(), address->first, address->second, *go);
               },
               asio::detached);
           timer.expires_after(std::chrono::duration_cast<Clock::duration>(ramp_gap));
@@ -364,11 +400,25 @@ int run(const Options& options) {
   double vsd_cores = 0;
   double own_cores = 0;
   std::thread reporter([&] {
-    // Wait for the ramp, let it settle, then measure for the duration.
+    // Wait for the ramp, sign every session's messages, start them all, let them settle, then
+    // measure for the duration.
     while (stats.joined + stats.failed < options.sessions) {
       std::this_thread::sleep_for(milliseconds(100));
     }
-    std::this_thread::sleep_for(milliseconds(2000));
+    std::fprintf(stderr, "signing %zu pairs for each of %llu sessions...\n", options.presign,
+                 static_cast<unsigned long long>(stats.joined.load()));
+    std::atomic<std::size_t> next_to_sign{0};
+    std::vector<std::thread> signers;
+    for (unsigned t = 0; t < options.verify_threads; ++t) {
+      signers.emplace_back([&] {
+        for (std::size_t i = next_to_sign++; i < sessions.size(); i = next_to_sign++) {
+          sessions[i]->presign(options.presign);
+        }
+      });
+    }
+    for (auto& signer : signers) signer.join();
+    asio::post(*io, [&go] { go->cancel(); });
+    std::this_thread::sleep_for(std::chrono::duration<double>(options.settle_s));
     std::fprintf(stderr, "%llu sessions joined (%llu failed); measuring for %.0f s\n",
                  static_cast<unsigned long long>(stats.joined.load()),
                  static_cast<unsigned long long>(stats.failed.load()), options.duration_s);
@@ -388,13 +438,17 @@ int run(const Options& options) {
   io->run();
   reporter.join();
   // Closes every connection, so the VS goes quiet, and measures the baseline again: the machine's
-  // speed drifts, and the higher of the two keeps the ratio conservative.
+  // speed drifts, and the higher of the two keeps the ratio conservative. The sessions and the
+  // start timer go first: they hold sockets and timers of io.
+  sessions.clear();
+  go.reset();
   io.reset();
   std::this_thread::sleep_for(milliseconds(1000));
   const double raw_after = raw_verify_rate(options.verify_threads, 2.0);
   const double raw = std::max(raw_before, raw_after);
 
   std::vector<double> latencies = stats.latencies_ms;
+  print_timeline(stats.timeline);
   const double digests = static_cast<double>(stats.receipts.load()) / elapsed;
   const double acked = static_cast<double>(stats.acked_messages.load()) / elapsed;
   const double sent = static_cast<double>(stats.sent.load()) / elapsed;
@@ -449,6 +503,10 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--ramp-per-s", options.ramp_per_s, "Sessions started per second")
       ->capture_default_str();
   run_cmd->add_option("--players", options.players)->capture_default_str();
+  run_cmd
+      ->add_option("--settle-s", options.settle_s,
+                   "Seconds between the last join and the start of the measurement")
+      ->capture_default_str();
   run_cmd
       ->add_option("--presign", options.presign,
                    "Heartbeat + digest pairs pre-signed per session (scale: one a second)")

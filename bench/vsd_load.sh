@@ -69,7 +69,9 @@ for scale_sessions in $scale_points; do
   echo "== scale: $scale_sessions sessions at 1 heartbeat + 1 digest per second" >&2
   # A longer group-commit delay than the default: at thousands of sessions it halves the
   # commits (and fsyncs) for 3 ms of latency; docs/OPERATIONS.md explains the trade.
-  start_vsd "$scale_sessions" "heartbeat_timeout_ms = 10000
+  # The generator joins every session, then signs their messages, then starts them all: the first
+  # to join is silent for the whole ramp, hence the long heartbeat timeout (it costs nothing).
+  start_vsd "$scale_sessions" "heartbeat_timeout_ms = 60000
 heartbeat_interval_ms = 1000
 ticket_period_ms = 1000
 ticket_validity_ms = 2000
@@ -77,10 +79,15 @@ commit_max_delay_us = 5000"
   rss_before=$(rss_kib $vsd_pid)
   "$bin/vsd_load" run --vs "$vs_addr" --sessions "$scale_sessions" --mode scale \
     --duration-s "$duration" --verify-threads "$threads" --ramp-per-s 400 --vsd-pid $vsd_pid \
-    --presign $(( scale_sessions / 200 + duration + 25 )) >"$work/scale.json" &
+    --settle-s 5 \
+    --presign $(( duration + 15 )) >"$work/scale.json" &
   load_pid=$!
-  sleep $(( scale_sessions / 400 + 4 ))
-  rss_during=$(rss_kib $vsd_pid)
+  rss_during=$rss_before  # the highest seen while the load runs
+  while kill -0 $load_pid 2>/dev/null; do
+    rss_now=$(rss_kib $vsd_pid)
+    (( rss_now > rss_during )) && rss_during=$rss_now
+    sleep 1
+  done
   wait $load_pid || echo "vsd_load reported failed or revoked sessions" >&2
   kill -TERM $vsd_pid; wait $vsd_pid || true
   cat "$work/scale.json"

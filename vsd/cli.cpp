@@ -11,7 +11,6 @@
 #include <boost/asio/write.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "net/asio.h"
 #include "protocol/keyfile.h"
@@ -75,9 +74,7 @@ int run(Config config) {
     files.rlim_cur = files.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &files);
   }
-  const unsigned threads =
-      config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
-  asio::io_context io(static_cast<int>(threads));
+  asio::io_context io(1);  // the listener, admin socket and checkpoints; sessions have their own
   Server server(io, config, std::move(key).value(), std::move(log).value());
   Status started = server.start();
   if (!started) {
@@ -91,10 +88,7 @@ int run(Config config) {
       server.stop();
     }
   });
-  std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();
-  for (auto& t : pool) t.join();
   return kExitOk;
 }
 

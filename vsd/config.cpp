@@ -93,7 +93,8 @@ void add_config_options(CLI::App& run, Config& c) {
   run.add_option("--max_frame_bytes", c.max_frame_bytes, "Largest frame accepted")
       ->capture_default_str()
       ->check(CLI::Range(1024, 16777216));
-  run.add_option("--threads", c.threads, "I/O and verification threads (0: one per core)")
+  run.add_option("--threads", c.threads,
+                 "Threads running GS sessions, each its own event loop (0: one per core)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
   run.add_option("--commit_max_delay_us", c.commit_max_delay_us,

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "net/framed_connection.h"
 #include "protocol/chains.h"
@@ -66,14 +67,65 @@ asio::awaitable<Status> until_durable(Durability& durability) {
   co_return *durability.status;
 }
 
+// An event loop for GS sessions: an io_context run by one thread (told so, so that asio skips
+// the locking it would need for several), which keeps each session's handlers in order without a
+// strand. Work from the store's writer thread arrives through an inbox: one commit completes
+// entries of many sessions at once, and one wake-up of the loop serves them all.
+class SessionLoop {
+ public:
+  SessionLoop() : guard_(context_.get_executor()) {}
+  SessionLoop(const SessionLoop&) = delete;
+  SessionLoop& operator=(const SessionLoop&) = delete;
+  ~SessionLoop() { stop(); }
+
+  [[nodiscard]] asio::any_io_executor executor() { return context_.get_executor(); }
+  void start() {
+    thread_ = std::thread([this] { context_.run(); });
+  }
+  void stop() {
+    guard_.reset();
+    context_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // From any thread: runs `fn` on this loop, after everything delivered before it.
+  void deliver(std::function<void()> fn) {
+    const std::lock_guard lock(inbox_mutex_);
+    inbox_.push_back(std::move(fn));
+    if (drain_posted_) return;
+    drain_posted_ = true;
+    asio::post(context_, [this] { drain(); });
+  }
+
+ private:
+  void drain() {
+    std::vector<std::function<void()>> ready;
+    {
+      const std::lock_guard lock(inbox_mutex_);
+      ready.swap(inbox_);
+      drain_posted_ = false;
+    }
+    for (auto& fn : ready) fn();
+  }
+
+  std::mutex inbox_mutex_;
+  std::vector<std::function<void()>> inbox_;
+  bool drain_posted_ = false;
+  // After the inbox: destroyed first, with the handlers (and sessions) it still holds.
+  asio::io_context context_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  std::thread thread_;
+};
+
 }  // namespace
 
 class Session;
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
-  Impl(asio::io_context& io_context, Config cfg, crypto::SecretKey secret,
-       std::unique_ptr<storage::Log> log)
+  Impl(asio::io_context& io_context, std::vector<SessionLoop*> loops, Config cfg,
+       crypto::SecretKey secret, std::unique_ptr<storage::Log> log)
       : io(io_context),
+        session_loops(std::move(loops)),
         config(std::move(cfg)),
         key(std::move(secret)),
         acceptor(io_context),
@@ -86,6 +138,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   }
 
   asio::io_context& io;
+  // Each accepted connection goes to the next loop in turn, and stays there.
+  std::vector<SessionLoop*> session_loops;
+  std::size_t next_loop = 0;  // accept_loop only
   Config config;
   crypto::SecretKey key;
   std::unique_ptr<storage::BatchWriter> writer;
@@ -106,7 +161,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::atomic<std::uint64_t> next_revocation_seq{1};
   std::uint64_t last_checkpoint_size = 0;
   std::uint64_t last_checkpoint_ms = 0;
-  std::uint64_t last_broadcast_ms = 0;  // vs_time_ms of the last checkpoint sent; checkpoint_strand
+  std::uint64_t last_published_ms = 0;  // vs_time_ms of the last checkpoint sent; checkpoint_strand
+  std::atomic<std::uint64_t> published_generation{0};
+  std::mutex published_mutex;
+  std::shared_ptr<const Bytes> published_checkpoint;  // guarded by published_mutex
 
   Status recover();
   asio::awaitable<void> accept_loop();
@@ -126,7 +184,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     live.erase(id);
     busy_identities.erase(identity);
   }
-  void broadcast_checkpoint(const Bytes& checkpoint);
+  // The checkpoint for the GSes: each session sends the newest with its next ticket, so the
+  // frames for thousands of sessions spread over a ticket period and share the tickets' writes
+  // instead of leaving in one burst.
+  void publish_checkpoint(Bytes checkpoint);
+  // The newest published checkpoint if it is not the one `seen` names (and `seen` then names
+  // it), else null. Cheap when nothing is new: one atomic load.
+  std::shared_ptr<const Bytes> checkpoint_newer_than(std::uint64_t& seen);
   nlohmann::json status_json();
   std::string revoke_by_operator(SessionId id, const std::string& reason);
 };
@@ -135,9 +199,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 // connection's strand, except `info` (guarded by info_mutex, read by `vsd status`).
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(std::shared_ptr<Server::Impl> server, tcp::socket socket)
+  Session(std::shared_ptr<Server::Impl> server, tcp::socket socket, SessionLoop& loop)
       : server_(std::move(server)),
         config_(server_->config),
+        loop_(loop),
         conn_(std::make_shared<net::FramedConnection>(
             std::move(socket), net::ConnectionLimits{config_.max_frame_bytes, 1024 * 1024})),
         ticket_timer_(conn_->executor()),
@@ -155,13 +220,6 @@ class Session : public std::enable_shared_from_this<Session> {
         },
         asio::detached);
   }
-  void send_from_outside(Bytes payload) {
-    asio::post(conn_->executor(), [self = shared_from_this(), payload = std::move(payload)] {
-      // Nothing goes out before the JoinAccept (a checkpoint broadcast may race the join).
-      if (self->joined_ && !self->ended_) self->conn_->send(payload);
-    });
-  }
-
   struct Info {
     SessionId session_id = 0;
     PublicKey identity;
@@ -221,6 +279,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::shared_ptr<Server::Impl> server_;
   const Config& config_;
+  SessionLoop& loop_;  // the loop conn_ runs on
   std::shared_ptr<net::FramedConnection> conn_;
   asio::steady_timer ticket_timer_;
   asio::steady_timer watchdog_timer_;
@@ -247,6 +306,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t receipts_issued_ = 0;
   std::uint64_t tickets_issued_ = 0;
   Hash32 last_ticket_hash_;
+  std::uint64_t checkpoint_seen_ = 0;  // generation of the last checkpoint sent to this GS
   std::vector<Nonce32> pending_nonces_;
 
   std::mutex info_mutex_;
@@ -303,19 +363,18 @@ Result<std::vector<storage::Entry>> Session::log_then(std::vector<storage::Pendi
     return placed;
   }
   auto self = shared_from_this();
-  auto placed = server_->writer->submit(std::move(entries),
-                                        [self, then = std::move(then)](const Status& status) {
-                                          asio::post(self->conn_->executor(), [self, status, then] {
-                                            --self->uncommitted_;
-                                            if (self->waiting_for_commits_)
-                                              self->commit_wait_.cancel();
-                                            if (!status) {
-                                              self->store_failed(status.error());
-                                            } else {
-                                              then();
-                                            }
-                                          });
-                                        });
+  auto placed = server_->writer->submit(
+      std::move(entries), [self, then = std::move(then)](const Status& status) mutable {
+        self->loop_.deliver([self, status, then = std::move(then)] {
+          --self->uncommitted_;
+          if (self->waiting_for_commits_) self->commit_wait_.cancel();
+          if (!status) {
+            self->store_failed(status.error());
+          } else {
+            then();
+          }
+        });
+      });
   if (!placed) {
     store_failed(placed.error());
     return placed;
@@ -701,6 +760,9 @@ asio::awaitable<void> Session::ticket_loop() {
     if (!log_then(std::move(ticket_entries), [this, ticket_seq, ticket_bytes] {
           if (ended_) return;
           conn_->send(ticket_bytes);
+          if (auto checkpoint = server_->checkpoint_newer_than(checkpoint_seen_)) {
+            conn_->send(*checkpoint);
+          }
           update_info([&](Info& i) { i.tickets = ticket_seq; });
         })) {
       co_return;
@@ -843,7 +905,8 @@ asio::awaitable<void> Server::Impl::accept_loop() {
   auto self = shared_from_this();
   while (!stopping) {
     boost::system::error_code ec;
-    tcp::socket socket(asio::make_strand(io));
+    SessionLoop& loop = *session_loops[next_loop++ % session_loops.size()];
+    tcp::socket socket(loop.executor());
     co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) co_return;
@@ -858,15 +921,23 @@ asio::awaitable<void> Server::Impl::accept_loop() {
     }
     connections.fetch_add(1);
     auto executor = socket.get_executor();
-    auto session = std::make_shared<Session>(shared_from_this(), std::move(socket));
+    auto session = std::make_shared<Session>(shared_from_this(), std::move(socket), loop);
     asio::co_spawn(
         executor, [session] { return session->run(); }, asio::detached);
   }
 }
 
-void Server::Impl::broadcast_checkpoint(const Bytes& checkpoint) {
-  std::lock_guard lock(mutex);
-  for (auto& [id, session] : live) session->send_from_outside(checkpoint);
+void Server::Impl::publish_checkpoint(Bytes checkpoint) {
+  const std::lock_guard lock(published_mutex);
+  published_checkpoint = std::make_shared<const Bytes>(std::move(checkpoint));
+  published_generation.fetch_add(1, std::memory_order_release);
+}
+
+std::shared_ptr<const Bytes> Server::Impl::checkpoint_newer_than(std::uint64_t& seen) {
+  if (published_generation.load(std::memory_order_acquire) == seen) return nullptr;
+  const std::lock_guard lock(published_mutex);
+  seen = published_generation.load(std::memory_order_relaxed);
+  return published_checkpoint;
 }
 
 asio::awaitable<void> Server::Impl::write_checkpoint() {
@@ -897,11 +968,11 @@ asio::awaitable<void> Server::Impl::write_checkpoint() {
   // Sending costs a frame per live session, so the GSes get a checkpoint at most once per
   // checkpoint_interval_ms however busy the log is (every 1000 entries across 5,000 sessions
   // would be tens of thousands of frames a second). The GS needs only some checkpoints: any
-  // two are linked by a consistency proof.
-  // Judged by the signed vs_time_ms, so the GS sees the spacing in what it holds.
-  if (signed_at_ms >= last_broadcast_ms + config.checkpoint_interval_ms) {
-    last_broadcast_ms = signed_at_ms;
-    broadcast_checkpoint(checkpoint_bytes);
+  // two are linked by a consistency proof. Judged by the signed vs_time_ms, so the GS sees the
+  // spacing in what it holds. Each session sends it with its next ticket.
+  if (signed_at_ms >= last_published_ms + config.checkpoint_interval_ms) {
+    last_published_ms = signed_at_ms;
+    publish_checkpoint(std::move(checkpoint_bytes));
   }
 }
 
@@ -1044,11 +1115,37 @@ asio::awaitable<void> Server::Impl::admin_loop() {
   }
 }
 
+struct Server::SessionLoops {
+  explicit SessionLoops(unsigned count) {
+    for (unsigned i = 0; i < count; ++i) loops.push_back(std::make_unique<SessionLoop>());
+  }
+  [[nodiscard]] std::vector<SessionLoop*> pointers() const {
+    std::vector<SessionLoop*> out;
+    for (const auto& loop : loops) out.push_back(loop.get());
+    return out;
+  }
+  std::vector<std::unique_ptr<SessionLoop>> loops;
+};
+
+namespace {
+unsigned session_thread_count(const Config& config) {
+  return config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+}
+}  // namespace
+
 Server::Server(asio::io_context& io, Config config, crypto::SecretKey key,
                std::unique_ptr<storage::Log> log)
-    : impl_(std::make_shared<Impl>(io, std::move(config), std::move(key), std::move(log))) {}
+    : loops_(std::make_unique<SessionLoops>(session_thread_count(config))),
+      impl_(std::make_shared<Impl>(io, loops_->pointers(), std::move(config), std::move(key),
+                                   std::move(log))) {}
 
-Server::~Server() = default;
+Server::~Server() {
+  // No session handler runs after this, so nothing more is submitted.
+  for (auto& loop : loops_->loops) loop->stop();
+  // Durability callbacks still queued post into the stopped loops, which must still exist.
+  static_cast<void>(impl_->writer->flush());
+  loops_.reset();  // destroys the handlers left, and with them the sessions they hold
+}
 
 std::uint16_t Server::port() const {
   boost::system::error_code ec;
@@ -1080,6 +1177,7 @@ Status Server::start() {
   if (!ec) s.admin_acceptor.listen(16, ec);
   if (ec) return Error{"cannot create admin socket " + s.config.admin_socket + ": " + ec.message()};
 
+  for (auto& loop : loops_->loops) loop->start();
   asio::co_spawn(s.io, s.accept_loop(), asio::detached);
   asio::co_spawn(s.io, s.admin_loop(), asio::detached);
   asio::co_spawn(s.checkpoint_strand, s.checkpoint_loop(), asio::detached);

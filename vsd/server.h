@@ -15,9 +15,13 @@ namespace gsvs::vsd {
 
 class Server {
  public:
-  // Takes ownership of the store. The key signs everything the VS issues.
+  // Takes ownership of the store. The key signs everything the VS issues. `io` runs the
+  // listener, the admin socket and checkpoints; GS sessions run on `config.threads` event loops
+  // of the server's own, one thread each (0: one per core), so a session's handlers never need a
+  // lock or a strand to stay in order.
   Server(net::asio::io_context& io, Config config, crypto::SecretKey key,
          std::unique_ptr<storage::Log> log);
+  // Stops the session threads and ends the sessions still on them.
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -34,6 +38,9 @@ class Server {
   struct Impl;
 
  private:
+  struct SessionLoops;
+  // Made before impl_, which takes its executors; ~Server ends it first.
+  std::unique_ptr<SessionLoops> loops_;
   std::shared_ptr<Impl> impl_;
 };
 
