@@ -479,5 +479,38 @@ TEST_F(VsdIntegration, CheckpointsReachTheGsAtMostOncePerInterval) {
   EXPECT_GT(of_kind(entries, MessageKind::kCheckpoint).size(), received.size() + 2);
 }
 
+// A checkpoint leaves with the session's next ticket (in the same write), so thousands of
+// sessions do not get one frame each in a single burst.
+TEST_F(VsdIntegration, ACheckpointReachesTheGsRightAfterATicket) {
+  VsOptions options;
+  options.ticket_period_ms = 400;
+  options.ticket_validity_ms = 800;
+  options.checkpoint_interval_ms = 100;
+  options.heartbeat_timeout_ms = 5000;
+  start(options);
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  std::vector<MessageKind> kinds;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2000);
+  while (std::chrono::steady_clock::now() < until) {
+    auto frame = gs.socket().read_frame(std::chrono::milliseconds(500));
+    ASSERT_TRUE(frame);
+    auto kind = peek_kind(*frame);
+    ASSERT_TRUE(kind.ok());
+    kinds.push_back(*kind);
+  }
+  std::size_t checkpoints = 0;
+  for (std::size_t i = 0; i < kinds.size(); ++i) {
+    if (kinds[i] != MessageKind::kCheckpoint) continue;
+    ++checkpoints;
+    ASSERT_GT(i, 0u);
+    EXPECT_EQ(kinds[i - 1], MessageKind::kPlayTicket) << "frame " << i;
+  }
+  // Made every 100 ms, but the GS hears of them only with its tickets, every 400 ms.
+  EXPECT_GE(checkpoints, 3u);
+  EXPECT_LE(checkpoints, 6u);
+  stop_and_read();
+}
+
 }  // namespace
 }  // namespace gsvs::testing
