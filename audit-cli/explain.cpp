@@ -177,26 +177,15 @@ EvidenceItem examine(const storage::Log& log, const StoreIndex& index, std::uint
   const auto* owner = index.find(h.session_id);
   const std::optional<crypto::PublicKey> vs =
       x.vs_key ? std::optional(x.vs_key->key) : std::nullopt;
-  switch (h.kind) {
-    case MessageKind::kHeartbeat:
-    case MessageKind::kTranscriptDigest:
-    case MessageKind::kNonceBatch:
-      item.signer = owner ? "session key " + short_hex(owner->accept.session_key) + "..." : "?";
-      item.signature = check(h.kind, entry->message, 0,
-                             owner ? std::optional(owner->accept.session_key) : std::nullopt);
-      break;
-    case MessageKind::kJoinAccept:
-    case MessageKind::kJoinReject:
-    case MessageKind::kProtectedReceipt:
-    case MessageKind::kPlayTicket:
-    case MessageKind::kCheckpoint:
-    case MessageKind::kRevocation:
-      item.signer = x.vs_key ? "VS key" : "VS key (not given: pass --vs-pubkey)";
-      item.signature = check(h.kind, entry->message, 0, vs);
-      break;
-    default:
-      item.signer = "none (not signed, or does not decode)";
-      break;
+  if (protocol::session_key_signed(h.kind)) {
+    item.signer = owner ? "session key " + short_hex(owner->accept.session_key) + "..." : "?";
+    item.signature = check(h.kind, entry->message, 0,
+                           owner ? std::optional(owner->accept.session_key) : std::nullopt);
+  } else if (protocol::vs_signed(h.kind)) {
+    item.signer = x.vs_key ? "VS key" : "VS key (not given: pass --vs-pubkey)";
+    item.signature = check(h.kind, entry->message, 0, vs);
+  } else {
+    item.signer = "none (not signed, or does not decode)";
   }
   const auto* record = x.replay.received_at(seq);
   const auto& a = x.replay.assessment;

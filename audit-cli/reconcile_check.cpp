@@ -87,12 +87,6 @@ Decoded decode_item(ByteView bytes) {
   return d;
 }
 
-bool vs_signed_kind(MessageKind kind) {
-  return kind == MessageKind::kJoinAccept || kind == MessageKind::kJoinReject ||
-         kind == MessageKind::kProtectedReceipt || kind == MessageKind::kPlayTicket ||
-         kind == MessageKind::kCheckpoint || kind == MessageKind::kRevocation;
-}
-
 std::optional<bool> verifies(const AnyMessage& message,
                              const std::optional<crypto::PublicKey>& key) {
   if (!key) return std::nullopt;
@@ -404,7 +398,7 @@ class Reconciler {
     if (!d.message) return false;
     const MessageKind kind =
         std::visit([](const auto& m) { return std::decay_t<decltype(m)>::kKind; }, *d.message);
-    if (vs_signed_kind(kind)) return verifies(*d.message, options_.vs_key);
+    if (protocol::vs_signed(kind)) return verifies(*d.message, options_.vs_key);
     auto it = session_keys_.find(session);
     if (it == session_keys_.end()) return std::nullopt;
     if (kind == MessageKind::kJoinRequest) return true;  // checked by the VS at join
@@ -426,9 +420,7 @@ class Reconciler {
     std::map<SessionId, std::uint64_t> highest_vs_counter;  // per session, what the VS logged
     for (const auto& v : vs_items_) {
       if (v.direction != chains::Direction::kReceived || !v.decoded.key) continue;
-      if (v.decoded.key->kind == MessageKind::kHeartbeat ||
-          v.decoded.key->kind == MessageKind::kTranscriptDigest ||
-          v.decoded.key->kind == MessageKind::kNonceBatch) {
+      if (protocol::session_key_signed(v.decoded.key->kind)) {
         auto& h = highest_vs_counter[v.session];
         h = std::max(h, v.decoded.key->number);
       }
@@ -461,7 +453,7 @@ class Reconciler {
                                " (hash " + to_hex(other.hash).substr(0, 16) +
                                ", signature valid: " + yes_no(vs_genuine, "not checked") + ")";
           if (gs_genuine.value_or(false) && vs_genuine.value_or(false)) {
-            detail += vs_signed_kind(item.kind)
+            detail += protocol::vs_signed(item.kind)
                           ? ": the VS signed two different messages for one position"
                           : ": the GS signed two different messages for one position";
           } else if (gs_genuine.value_or(false) && vs_genuine && !*vs_genuine) {

@@ -35,11 +35,6 @@ class Collector : public SessionModel::Observer {
   SessionReplay& replay_;
 };
 
-bool vs_signed(MessageKind kind) {
-  return kind == MessageKind::kJoinAccept || kind == MessageKind::kProtectedReceipt ||
-         kind == MessageKind::kPlayTicket || kind == MessageKind::kRevocation;
-}
-
 }  // namespace
 
 const ReceivedRecord* SessionReplay::received_at(std::uint64_t seq) const {
@@ -87,14 +82,11 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
     std::size_t count = 0;
     if (message) {
       count = signature_tags(h.kind).size();
-      const bool session_traffic = h.kind == MessageKind::kHeartbeat ||
-                                   h.kind == MessageKind::kTranscriptDigest ||
-                                   h.kind == MessageKind::kNonceBatch;
-      if (session_traffic) {
+      if (protocol::session_key_signed(h.kind)) {
         sigs[0] = verify_stored_signature(h.kind, entry.message, 0, facts.accept.session_key)
                       ? SigState::kValid
                       : SigState::kInvalid;
-      } else if (vs_signed(h.kind) && vs_key) {
+      } else if (protocol::vs_signed(h.kind) && vs_key) {
         sigs[0] = verify_stored_signature(h.kind, entry.message, 0, *vs_key) ? SigState::kValid
                                                                              : SigState::kInvalid;
       }

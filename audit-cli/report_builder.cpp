@@ -20,11 +20,6 @@ struct Light {
   chains::Direction direction = chains::Direction::kReceived;
 };
 
-bool is_session_traffic(MessageKind kind) {
-  return kind == MessageKind::kHeartbeat || kind == MessageKind::kTranscriptDigest ||
-         kind == MessageKind::kNonceBatch;
-}
-
 // The session's GS message that the VS accepted last before `before`: the latest one that
 // decodes, names the session and verifies under the session key.
 Result<std::optional<std::uint64_t>> last_accepted_before(const storage::Log& log,
@@ -32,7 +27,7 @@ Result<std::optional<std::uint64_t>> last_accepted_before(const storage::Log& lo
                                                           std::uint64_t before,
                                                           const protocol::JoinAccept& accept) {
   for (auto it = session.rbegin(); it != session.rend(); ++it) {
-    if (it->seq >= before || !is_session_traffic(it->kind) ||
+    if (it->seq >= before || !protocol::session_key_signed(it->kind) ||
         it->direction != chains::Direction::kReceived) {
       continue;
     }

@@ -44,17 +44,7 @@ json seq_list(const std::vector<std::uint64_t>& seqs) {
 }
 
 bool gs_sends(MessageKind kind) {
-  return kind == MessageKind::kJoinRequest || kind == MessageKind::kHeartbeat ||
-         kind == MessageKind::kTranscriptDigest || kind == MessageKind::kNonceBatch;
-}
-bool vs_issues(MessageKind kind) {
-  return kind == MessageKind::kJoinAccept || kind == MessageKind::kJoinReject ||
-         kind == MessageKind::kProtectedReceipt || kind == MessageKind::kPlayTicket ||
-         kind == MessageKind::kCheckpoint || kind == MessageKind::kRevocation;
-}
-bool session_traffic(MessageKind kind) {
-  return kind == MessageKind::kHeartbeat || kind == MessageKind::kTranscriptDigest ||
-         kind == MessageKind::kNonceBatch;
+  return kind == MessageKind::kJoinRequest || protocol::session_key_signed(kind);
 }
 
 std::optional<SessionId> message_session(const AnyMessage& message) {
@@ -321,9 +311,9 @@ class Analyzer {
     const auto direction = e.header.direction;
     if (gs_sends(e.header.kind) && direction != chains::Direction::kReceived) {
       problem(s.where, "a message the GS sends must be logged as received (direction 1)");
-    } else if (vs_issues(e.header.kind) && direction != chains::Direction::kIssued) {
+    } else if (protocol::vs_signed(e.header.kind) && direction != chains::Direction::kIssued) {
       problem(s.where, "a message the VS issues must be logged as issued (direction 2)");
-    } else if (!gs_sends(e.header.kind) && !vs_issues(e.header.kind)) {
+    } else if (!gs_sends(e.header.kind) && !protocol::vs_signed(e.header.kind)) {
       problem(s.where, "kind " + kind_label(e.header.kind) + " is not exchanged between GS and VS");
     }
     check_inclusion(i);
@@ -527,7 +517,7 @@ class Analyzer {
   // An included GS session message that the VS would have accepted: decodes, names the session
   // and verifies under the session key.
   bool accepted_gs_message(std::size_t i) const {
-    return state_[i].message && session_traffic(entry(i).header.kind) &&
+    return state_[i].message && protocol::session_key_signed(entry(i).header.kind) &&
            entry(i).header.direction == chains::Direction::kReceived && state_[i].session_ok &&
            state_[i].signatures_ok && !exempt_.contains(entry(i).header.seq);
   }
@@ -705,7 +695,7 @@ class Analyzer {
     }
     const Entry& e = entry(*i);
     const bool decodes = state_[*i].message.has_value();
-    const bool traffic = decodes && session_traffic(kind_of(*state_[*i].message));
+    const bool traffic = decodes && protocol::session_key_signed(kind_of(*state_[*i].message));
     const bool verifies =
         decodes && accept_ && verify_signature(*state_[*i].message, accept_->session_key, 0);
     v.facts = {{"cited_seq", e.header.seq},
@@ -735,7 +725,7 @@ class Analyzer {
     }
     const Entry& e = entry(*i);
     const auto& s = state_[*i];
-    const bool acceptable_kind = s.message && session_traffic(kind_of(*s.message));
+    const bool acceptable_kind = s.message && protocol::session_key_signed(kind_of(*s.message));
     v.facts = {{"cited_seq", e.header.seq},
                {"decode_error", s.message ? json(nullptr) : json(s.decode_error)},
                {"decoded_kind", s.message ? json(kind_label(kind_of(*s.message))) : json(nullptr)}};

@@ -32,20 +32,7 @@ constexpr std::uint8_t raw(MessageKind kind) { return static_cast<std::uint8_t>(
 
 bool known_kind(std::uint8_t kind) { return kind >= 1 && kind <= protocol::kMaxMessageKind; }
 
-// Kinds the VS signs itself (PROTOCOL.md §3.3).
-bool vs_signed(std::uint8_t kind) {
-  switch (static_cast<MessageKind>(kind)) {
-    case MessageKind::kJoinAccept:
-    case MessageKind::kJoinReject:
-    case MessageKind::kProtectedReceipt:
-    case MessageKind::kPlayTicket:
-    case MessageKind::kCheckpoint:
-    case MessageKind::kRevocation:
-      return true;
-    default:
-      return false;
-  }
-}
+bool vs_signed(std::uint8_t kind) { return protocol::vs_signed(static_cast<MessageKind>(kind)); }
 
 // Kinds the VS writes as issued (direction 2); everything else it can only have received.
 bool issued_kind(std::uint8_t kind) {
@@ -53,8 +40,7 @@ bool issued_kind(std::uint8_t kind) {
 }
 
 bool session_kind(std::uint8_t kind) {
-  return kind == raw(MessageKind::kHeartbeat) || kind == raw(MessageKind::kTranscriptDigest) ||
-         kind == raw(MessageKind::kNonceBatch);
+  return protocol::session_key_signed(static_cast<MessageKind>(kind));
 }
 
 std::string direction_label(chains::Direction direction) {

@@ -216,6 +216,25 @@ std::string_view kind_name(MessageKind kind) {
   return "unknown";
 }
 
+bool vs_signed(MessageKind kind) {
+  switch (kind) {
+    case MessageKind::kJoinAccept:
+    case MessageKind::kJoinReject:
+    case MessageKind::kProtectedReceipt:
+    case MessageKind::kPlayTicket:
+    case MessageKind::kCheckpoint:
+    case MessageKind::kRevocation:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool session_key_signed(MessageKind kind) {
+  return kind == MessageKind::kHeartbeat || kind == MessageKind::kTranscriptDigest ||
+         kind == MessageKind::kNonceBatch;
+}
+
 std::string_view reason_name(JoinRejectReason reason) {
   switch (reason) {
     case JoinRejectReason::kMalformed: return "malformed";

@@ -49,6 +49,10 @@ enum class MessageKind : std::uint8_t {
 inline constexpr std::uint8_t kMaxMessageKind = 17;
 
 std::string_view kind_name(MessageKind kind);
+// Who signs a kind (§3.3): the VS key, or a GS session key alone (JoinRequest carries both the
+// identity and the session-key signature, and is neither).
+bool vs_signed(MessageKind kind);
+bool session_key_signed(MessageKind kind);
 
 // Caps on variable-length fields: a decoder refuses a count or length above them.
 inline constexpr std::size_t kMaxPlayers = 256;
