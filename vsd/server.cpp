@@ -108,13 +108,14 @@ class SessionLoop {
     for (auto& fn : ready) fn();
   }
 
-  std::mutex inbox_mutex_;
-  std::vector<std::function<void()>> inbox_;
-  bool drain_posted_ = false;
-  // After the inbox: destroyed first, with the handlers (and sessions) it still holds.
   asio::io_context context_{1};
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::thread thread_;
+  // Declared after the context, so destroyed before it: callbacks delivered after the loop
+  // stopped still hold sessions, whose sockets must close while their context exists.
+  std::mutex inbox_mutex_;
+  std::vector<std::function<void()>> inbox_;
+  bool drain_posted_ = false;
 };
 
 }  // namespace
