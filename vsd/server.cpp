@@ -162,7 +162,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::atomic<std::uint64_t> next_revocation_seq{1};
   std::uint64_t last_checkpoint_size = 0;
   std::uint64_t last_checkpoint_ms = 0;
-  std::uint64_t last_published_ms = 0;  // vs_time_ms of the last checkpoint sent; checkpoint_strand
+  std::uint64_t last_published_ms =
+      0;  // vs_time_ms of the last one for the GSes; checkpoint_strand
   std::atomic<std::uint64_t> published_generation{0};
   std::mutex published_mutex;
   std::shared_ptr<const Bytes> published_checkpoint;  // guarded by published_mutex
@@ -197,7 +198,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 };
 
 // One GS connection and, once joined, its session. All members are touched only on the
-// connection's strand, except `info` (guarded by info_mutex, read by `vsd status`).
+// connection's loop (one thread), except `info` (guarded by info_mutex, read by `vsd status`).
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(std::shared_ptr<Server::Impl> server, tcp::socket socket, SessionLoop& loop)
@@ -212,7 +213,7 @@ class Session : public std::enable_shared_from_this<Session> {
         physics_(config_.physics()) {}
 
   asio::awaitable<void> run();
-  // From any thread: revokes on the session's strand.
+  // From any thread: revokes on the session's loop.
   void revoke_from_outside(RevocationReason reason, std::string detail) {
     asio::co_spawn(
         conn_->executor(),
@@ -265,7 +266,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<bool> log_at_head(const storage::BatchWriter::BuildAtHead& build,
                                     std::vector<storage::Entry>* assigned = nullptr);
   // Logs entries without waiting, so the next message is verified while this batch commits.
-  // `then` runs on the session's strand once they are durable: whatever it sends leaves after
+  // `then` runs on the session's loop once they are durable: whatever it sends leaves after
   // its entry is in the log, and after everything logged before it (the writer keeps the
   // submission order). On a store failure the session ends instead and the error is returned.
   Result<std::vector<storage::Entry>> log_then(std::vector<storage::PendingEntry> entries,
@@ -356,7 +357,7 @@ asio::awaitable<bool> Session::log_at_head(const storage::BatchWriter::BuildAtHe
 Result<std::vector<storage::Entry>> Session::log_then(std::vector<storage::PendingEntry> entries,
                                                       std::function<void()> then) {
   if (!then) {
-    // Nothing waits on these: no callback, so no wake-up of this strand per message. Whatever
+    // Nothing waits on these: no callback, so no wake-up of this loop per message. Whatever
     // they lead to is logged after them and waits in their place; a failed commit fails every
     // later submit, which ends the session.
     auto placed = server_->writer->submit(std::move(entries), nullptr);
