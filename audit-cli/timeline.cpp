@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
@@ -285,6 +286,16 @@ std::string esc(const std::string& text) {
 
 std::string num(double v) { return fixed(v, 1); }
 
+// Writes the points gathered so far as one polyline (when there are two or more) and starts over.
+void flush_polyline(std::ostream& s, std::string& points, const char* color,
+                    std::string_view style) {
+  if (points.find(' ') != std::string::npos) {
+    s << "<polyline points=\"" << points << "\" fill=\"none\" stroke=\"" << color << "\" " << style
+      << "/>\n";
+  }
+  points.clear();
+}
+
 // A "nice" step for axis ticks covering `span` in about `ticks` steps.
 double nice_step(double span, int ticks) {
   if (span <= 0) return 1;
@@ -374,11 +385,7 @@ void write_svg(const Timeline& t, std::ostream& out) {
     const char* color = kColors[i % kColors.size()];
     std::string points;
     auto flush = [&] {
-      if (points.find(' ') != std::string::npos) {
-        s << "<polyline points=\"" << points << "\" fill=\"none\" stroke=\"" << color
-          << "\" stroke-width=\"1.6\" stroke-linejoin=\"round\"/>\n";
-      }
-      points.clear();
+      flush_polyline(s, points, color, R"(stroke-width="1.6" stroke-linejoin="round")");
     };
     const Row* previous = nullptr;
     for (const auto& r : track.rows) {
@@ -475,11 +482,7 @@ void write_svg(const Timeline& t, std::ostream& out) {
     const char* color = kColors[i % kColors.size()];
     std::string points;
     auto flush = [&] {
-      if (points.find(' ') != std::string::npos) {
-        s << "<polyline points=\"" << points << "\" fill=\"none\" stroke=\"" << color
-          << "\" stroke-width=\"1.2\" stroke-opacity=\"0.85\"/>\n";
-      }
-      points.clear();
+      flush_polyline(s, points, color, R"(stroke-width="1.2" stroke-opacity="0.85")");
     };
     for (const auto& r : track.rows) {
       if (!r.checked) {
