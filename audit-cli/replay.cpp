@@ -100,7 +100,26 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
     input.decode_error = error;
     input.signatures = std::span<const SigState>(sigs.data(), std::min<std::size_t>(count, 2));
     input.position = h.seq;
+    const std::size_t digests_before = replay.digests.size();
     model.add(input, sink, lookup);
+    if (replay.digests.size() > digests_before) {
+      replay.digests.back().signature = sigs[0];
+    } else if (const auto* digest =
+                   message ? std::get_if<protocol::TranscriptDigest>(&*message) : nullptr;
+               digest != nullptr && !replay.received.empty() &&
+               replay.received.back().seq == h.seq &&
+               replay.received.back().verdict == Verdict::kAfterRevocation) {
+      // The model no longer judges the session; the digest is kept so that its positions can
+      // still be shown and recomputed (`timeline`).
+      replay.digests.push_back(ReplayedDigest{h.seq,
+                                              h.vs_time_ms,
+                                              digest->gs_time_ms,
+                                              digest->gs_counter,
+                                              Verdict::kAfterRevocation,
+                                              digest->players,
+                                              {},
+                                              sigs[0]});
+    }
     return true;
   });
   if (!scanned) return Error{scanned.error()};

@@ -26,8 +26,11 @@ struct ReplayedDigest {
   Verdict verdict = Verdict::kAccepted;
   std::vector<protocol::PlayerPosition> players;
   // One step per player, in the order of `players`; empty when the digest was refused (it never
-  // reached the physics audit) or arrived after the revocation.
+  // reached the physics audit) or arrived after the revocation (verdict kAfterRevocation).
   std::vector<vsd::MovementStep> steps;
+  // Its signature under the session key: the VS no longer judges a digest after the revocation,
+  // so this is what tells the GS's own digests there from bytes anyone could have written.
+  SigState signature = SigState::kUnchecked;
 };
 
 struct SessionReplay {
