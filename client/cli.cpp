@@ -8,6 +8,7 @@
 #include <iostream>
 #include <set>
 
+#include "app/config_file.h"
 #include "client/events.h"
 #include "client/player.h"
 #include "net/asio.h"
@@ -84,7 +85,7 @@ void add_run_options(CLI::App& app, RunOptions& o) {
                "Without it the client sends no input and only watches its tickets");
   app.add_option("--speed-m-s", o.speed_m_s, "Bot walking speed")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1000.0));
+      ->check(app::finite_range(0.0, 1000.0));
   app.add_flag("--cheat", o.cheat,
                "Bot asks for moves 10 times faster than --speed-m-s (an honest GS caps them)");
   app.add_option("--duration-s", o.duration_s, "Quit after this many seconds (0: never)")
@@ -196,8 +197,7 @@ int run_cli(int argc, char** argv) {
     CLI::App run_app{kRunHelp, "client run"};
     run_app.footer(kExitCodes);
     RunOptions options;
-    run_app.set_config("--config", "", "Configuration file (TOML)");
-    run_app.allow_config_extras(CLI::config_extras_mode::error);
+    app::add_config_file_option(run_app);
     add_run_options(run_app, options);
     try {
       run_app.parse(argc - 1, argv + 1);

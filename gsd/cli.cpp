@@ -6,6 +6,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <iostream>
 
+#include "app/config_file.h"
 #include "gsd/build_hash.h"
 #include "gsd/config.h"
 #include "gsd/daemon.h"
@@ -173,13 +174,13 @@ int run_cli(int argc, char** argv, const CliExtension& extension) {
       "version", "Print the version and sw_hash (SHA-256 of this executable) for allowed_builds");
   version_cmd->add_flag("--sw-hash", hash_only, "Print only the sw_hash, in hex");
 
-  // `run` is parsed by its own top-level App: CLI11 reads config files only for the top level.
+  // `run` is parsed by its own top-level App, so that its --help lists every option.
   auto* run_cmd = app.add_subcommand("run", kRunHelp);
   run_cmd->allow_extras();
   if (argc >= 2 && std::string_view(argv[1]) == "run") {
     CLI::App run_app{kRunHelp, program + " run"};
     Config config;
-    run_app.set_config("--config", "", "Configuration file (TOML)", true);
+    app::add_config_file_option(run_app);
     add_config_options(run_app, config);
     if (extension.add_run_options) extension.add_run_options(run_app);
     try {

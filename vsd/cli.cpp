@@ -12,6 +12,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "app/config_file.h"
 #include "net/asio.h"
 #include "protocol/keyfile.h"
 #include "storage/log.h"
@@ -116,23 +117,26 @@ Result<nlohmann::json> admin_request(const std::string& socket_path,
   return json;
 }
 
-std::string admin_socket_from(const std::string& socket, const std::string& config_path) {
-  if (!socket.empty() || config_path.empty()) return socket.empty() ? "vsd.sock" : socket;
+// The admin socket: --admin-socket, else the config file's admin_socket, else the default.
+Result<std::string> admin_socket_from(const std::string& socket, const std::string& config_path) {
+  if (!socket.empty()) return socket;
   CLI::App reader;
   Config config;
   add_config_options(reader, config);
-  reader.set_config("--config", config_path);
-  reader.allow_extras();
-  try {
-    reader.parse(std::vector<std::string>{config_path, "--config"});  // CLI11 takes them reversed
-  } catch (const CLI::ParseError&) {
-    return "vsd.sock";
+  if (!config_path.empty()) {
+    reader.parse(std::vector<std::string>{});
+    Status read = app::apply_config_file(reader, config_path);
+    if (!read) return Error{read.error()};
   }
   return config.admin_socket;
 }
 
-int status(const std::string& socket, bool json) {
-  auto reply = admin_request(socket, {{"command", "status"}});
+int status(const Result<std::string>& socket, bool json) {
+  if (!socket) {
+    std::cerr << "vsd status: " << socket.error() << "\n";
+    return kExitUsage;
+  }
+  auto reply = admin_request(*socket, {{"command", "status"}});
   if (!reply) {
     std::cerr << "vsd status: " << reply.error() << "\n";
     return kExitFailed;
@@ -161,9 +165,13 @@ int status(const std::string& socket, bool json) {
   return kExitOk;
 }
 
-int revoke(const std::string& socket, std::uint64_t session, const std::string& reason) {
+int revoke(const Result<std::string>& socket, std::uint64_t session, const std::string& reason) {
+  if (!socket) {
+    std::cerr << "vsd revoke: " << socket.error() << "\n";
+    return kExitUsage;
+  }
   auto reply =
-      admin_request(socket, {{"command", "revoke"}, {"session_id", session}, {"reason", reason}});
+      admin_request(*socket, {{"command", "revoke"}, {"session_id", session}, {"reason", reason}});
   if (!reply) {
     std::cerr << "vsd revoke: " << reply.error() << "\n";
     return kExitFailed;
@@ -206,13 +214,13 @@ int run_cli(int argc, char** argv) {
       ->capture_default_str();
   keygen_cmd->add_flag("--force", force, "Overwrite an existing key file (dangerous)");
 
-  // `run` is parsed by its own top-level App: CLI11 reads config files only for the top level.
+  // `run` is parsed by its own top-level App, so that its --help lists every option.
   auto* run_cmd = app.add_subcommand("run", kRunHelp);
   run_cmd->allow_extras();
   if (argc >= 2 && std::string_view(argv[1]) == "run") {
     CLI::App run_app{kRunHelp, "vsd run"};
     Config config;
-    run_app.set_config("--config", "", "Configuration file (TOML)", true);
+    app::add_config_file_option(run_app);
     add_config_options(run_app, config);
     try {
       run_app.parse(argc - 1, argv + 1);
