@@ -9,6 +9,8 @@
 #include <set>
 
 #include "app/config_file.h"
+#include "app/log_line.h"
+#include "app/program.h"
 #include "client/events.h"
 #include "client/player.h"
 #include "net/asio.h"
@@ -112,8 +114,7 @@ void configure_logging(const std::string& level) {
   // stdout may carry the JSON events; human lines go to stderr.
   auto logger = spdlog::stderr_color_mt("client");
   spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ client: %v");
-  spdlog::set_level(spdlog::level::from_str(level));
+  app::configure_logging("client", level);
 }
 
 int run(const RunOptions& o) {
@@ -181,6 +182,7 @@ int run_cli(int argc, char** argv) {
                          "  client run --gs 127.0.0.1:7800 --vs-pubkey vs.key.pub "
                          "--key player.key --bot --events -\n\n") +
              kExitCodes);
+  app::add_version_flag(app, "client");
 
   std::string key_out = "player.key";
   bool force = false;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "app/program.h"
 #include "protocol/keyfile.h"
 #include "protocol/messages.h"
 #include "tests/support/forged_session.h"
@@ -33,6 +34,8 @@ TEST(ClientCli, HelpTeachesAndListsExitCodes) {
     EXPECT_NE(out.find(option), std::string::npos) << option;
   }
   EXPECT_NE(out.find("4  ticket starvation"), std::string::npos) << out;
+  EXPECT_EQ(run_client(dir, {"--version"}, &out), 0);
+  EXPECT_EQ(out, "client " + std::string(app::project_version()) + "\n");
 }
 
 TEST(ClientCli, KeygenWritesAKeyPairAndRefusesToOverwrite) {
