@@ -1,5 +1,6 @@
 #include <CLI/CLI.hpp>
 
+#include "app/program.h"
 #include "audit-cli/commands.h"
 #include "protocol/crypto.h"
 
@@ -23,6 +24,7 @@ int run_cli(int argc, char** argv) {
       "  audit-cli timeline vs.db --session 2 --format svg -o session2.svg\n"
       "  audit-cli report vs.db --session 2 -o dispute.json\n"
       "  audit-cli verify-report dispute.json --vs-pubkey vs.key.pub");
+  app::add_version_flag(app, "audit-cli");
   int exit_code = kExitUsage;
   setup_verify(app, exit_code);
   setup_sessions(app, exit_code);

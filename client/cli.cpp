@@ -8,6 +8,9 @@
 #include <iostream>
 #include <set>
 
+#include "app/config_file.h"
+#include "app/log_line.h"
+#include "app/program.h"
 #include "client/events.h"
 #include "client/player.h"
 #include "net/asio.h"
@@ -84,7 +87,7 @@ void add_run_options(CLI::App& app, RunOptions& o) {
                "Without it the client sends no input and only watches its tickets");
   app.add_option("--speed-m-s", o.speed_m_s, "Bot walking speed")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1000.0));
+      ->check(app::finite_range(0.0, 1000.0));
   app.add_flag("--cheat", o.cheat,
                "Bot asks for moves 10 times faster than --speed-m-s (an honest GS caps them)");
   app.add_option("--duration-s", o.duration_s, "Quit after this many seconds (0: never)")
@@ -111,8 +114,7 @@ void configure_logging(const std::string& level) {
   // stdout may carry the JSON events; human lines go to stderr.
   auto logger = spdlog::stderr_color_mt("client");
   spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ client: %v");
-  spdlog::set_level(spdlog::level::from_str(level));
+  app::configure_logging("client", level);
 }
 
 int run(const RunOptions& o) {
@@ -180,6 +182,7 @@ int run_cli(int argc, char** argv) {
                          "  client run --gs 127.0.0.1:7800 --vs-pubkey vs.key.pub "
                          "--key player.key --bot --events -\n\n") +
              kExitCodes);
+  app::add_version_flag(app, "client");
 
   std::string key_out = "player.key";
   bool force = false;
@@ -196,8 +199,7 @@ int run_cli(int argc, char** argv) {
     CLI::App run_app{kRunHelp, "client run"};
     run_app.footer(kExitCodes);
     RunOptions options;
-    run_app.set_config("--config", "", "Configuration file (TOML)");
-    run_app.allow_config_extras(CLI::config_extras_mode::error);
+    app::add_config_file_option(run_app);
     add_run_options(run_app, options);
     try {
       run_app.parse(argc - 1, argv + 1);

@@ -6,6 +6,10 @@
 #include <boost/asio/signal_set.hpp>
 #include <iostream>
 
+#include "app/config_file.h"
+#include "app/hangup.h"
+#include "app/log_line.h"
+#include "app/program.h"
 #include "gsd/build_hash.h"
 #include "gsd/config.h"
 #include "gsd/daemon.h"
@@ -19,10 +23,9 @@ namespace {
 
 namespace asio = net::asio;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-constexpr const char* kVersion = "0.1.0";
+using app::kExitFailed;
+using app::kExitOk;
+using app::kExitUsage;
 
 int keygen(const std::string& program, const std::string& path, bool force) {
   auto key = crypto::SecretKey::generate();
@@ -51,16 +54,11 @@ int version(const std::string& program, bool hash_only) {
     std::cout << to_hex(*hash) << "\n";
     return kExitOk;
   }
-  std::cout << program << " " << kVersion << " (protocol v1)\n"
+  std::cout << program << " " << app::project_version() << " (protocol v1)\n"
             << "sw_hash " << to_hex(*hash) << "\n"
             << "sw_hash is the SHA-256 of this executable's bytes (as sha256sum prints it). Add "
                "it to the VS's allowed_builds.\n";
   return kExitOk;
-}
-
-void configure_logging(const std::string& program, const std::string& level) {
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ " + program + ": %v");
-  spdlog::set_level(spdlog::level::from_str(level));
 }
 
 int run(const std::string& program, Config config, const CliExtension& extension) {
@@ -70,7 +68,7 @@ int run(const std::string& program, Config config, const CliExtension& extension
     std::cerr << where << valid.error() << "\n";
     return kExitUsage;
   }
-  configure_logging(program, config.log_level);
+  app::configure_logging(program, config.log_level);
   crypto::init();
   // Computed once, at start: the build this process is.
   auto own = own_sw_hash();
@@ -100,8 +98,9 @@ int run(const std::string& program, Config config, const CliExtension& extension
     return kExitUsage;
   }
   spdlog::info("{} {}: build {} identity {}; VS {} with key {}; store {} at {} entries", program,
-               kVersion, to_hex(behaviour->join_sw_hash(*own)), to_hex(identity->public_key()),
-               config.vs, to_hex(config.vs_key), config.store, (*store)->size());
+               app::project_version(), to_hex(behaviour->join_sw_hash(*own)),
+               to_hex(identity->public_key()), config.vs, to_hex(config.vs_key), config.store,
+               (*store)->size());
 
   // One thread: see gsd/daemon.cpp.
   asio::io_context io(1);
@@ -111,10 +110,12 @@ int run(const std::string& program, Config config, const CliExtension& extension
     std::cerr << where << started.error() << "\n";
     return kExitUsage;
   }
+  app::HangupIgnorer hangups(io);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (!ec) {
       spdlog::info("signal {} received", signal);
+      hangups.cancel();
       daemon.stop();
     }
   });
@@ -159,7 +160,9 @@ int run_cli(int argc, char** argv, const CliExtension& extension) {
              "  vs_public_key = \"vs.key.pub\"   # or 64 hex characters\n"
              "  key = \"gs.key\"\n"
              "  listen = \"0.0.0.0:7800\"\n"
-             "  store = \"gs.db\"");
+             "  store = \"gs.db\"\n\n" +
+             std::string(app::kDaemonExitCodes));
+  app::add_version_flag(app, program);
 
   std::string key_out = "gs.key";
   bool force = false;
@@ -173,13 +176,14 @@ int run_cli(int argc, char** argv, const CliExtension& extension) {
       "version", "Print the version and sw_hash (SHA-256 of this executable) for allowed_builds");
   version_cmd->add_flag("--sw-hash", hash_only, "Print only the sw_hash, in hex");
 
-  // `run` is parsed by its own top-level App: CLI11 reads config files only for the top level.
+  // `run` is parsed by its own top-level App, so that its --help lists every option.
   auto* run_cmd = app.add_subcommand("run", kRunHelp);
   run_cmd->allow_extras();
   if (argc >= 2 && std::string_view(argv[1]) == "run") {
     CLI::App run_app{kRunHelp, program + " run"};
+    run_app.footer(std::string(app::kDaemonExitCodes));
     Config config;
-    run_app.set_config("--config", "", "Configuration file (TOML)", true);
+    app::add_config_file_option(run_app);
     add_config_options(run_app, config);
     if (extension.add_run_options) extension.add_run_options(run_app);
     try {

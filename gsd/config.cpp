@@ -3,14 +3,13 @@
 #include <CLI/CLI.hpp>
 #include <set>
 
+#include "app/config_file.h"
 #include "net/framed_connection.h"
 #include "protocol/keyfile.h"
 
 namespace gsvs::gsd {
 
 void add_config_options(CLI::App& run, Config& c) {
-  // A misspelt key in the file must fail, not silently keep its default.
-  run.allow_config_extras(CLI::config_extras_mode::error);
   run.add_option("--vs", c.vs, "HOST:PORT of the validation server (vsd's 'listen')")
       ->capture_default_str();
   run.add_option("--vs_public_key", c.vs_public_key,
@@ -38,15 +37,15 @@ void add_config_options(CLI::App& run, Config& c) {
   // Positions are i32 millimetres: 1,000 km (1e9 mm) still fits.
   run.add_option("--world_width_m", c.world_width_m, "World size along x; positions are clamped")
       ->capture_default_str()
-      ->check(CLI::Range(0.001, 1000000.0));
+      ->check(app::finite_range(0.001, 1000000.0));
   run.add_option("--world_height_m", c.world_height_m, "World size along y")
       ->capture_default_str()
-      ->check(CLI::Range(0.001, 1000000.0));
+      ->check(app::finite_range(0.001, 1000000.0));
   run.add_option("--max_speed_m_s", c.max_speed_m_s,
                  "Player speed limit applied to inputs (never above the limit the VS announces "
                  "in its JoinAccept)")
       ->capture_default_str()
-      ->check(CLI::Range(0.001, 100000.0));
+      ->check(app::finite_range(0.001, 100000.0));
   run.add_option("--digest_interval_ms", c.digest_interval_ms,
                  "Send the VS a signed TranscriptDigest (every player's position) this often")
       ->capture_default_str()

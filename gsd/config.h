@@ -1,4 +1,4 @@
-// gsd's configuration: read from a TOML-style file (CLI11's config support) by `gsd run --config`,
+// gsd's configuration: read from a TOML file (app/config_file.h) by `gsd run --config`,
 // checked as a whole before the daemon starts so that a bad key fails with its name. Every key is
 // also a command-line option of `run` (--key_name), and the command line wins.
 #pragma once

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "protocol/regular_file.h"
+
 namespace gsvs::keyfile {
 
 namespace {
@@ -16,21 +18,6 @@ namespace {
 constexpr std::string_view kSecretHeader = "gsvs-ed25519-secret-v1 ";
 
 std::string errno_text() { return std::strerror(errno); }
-
-// Owns a file descriptor; closes it on every path.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 Status write_all(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
@@ -47,7 +34,7 @@ Status write_file(const std::string& path, std::string_view contents, mode_t mod
                   Overwrite overwrite) {
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
   flags |= overwrite == Overwrite::kRefuse ? O_EXCL : O_TRUNC;
-  Fd fd(::open(path.c_str(), flags, mode));
+  FileDescriptor fd(::open(path.c_str(), flags, mode));
   if (fd.get() < 0) {
     if (errno == EEXIST) {
       return Error{path + " already exists; refusing to overwrite a key (move it away first)"};
@@ -59,25 +46,12 @@ Status write_file(const std::string& path, std::string_view contents, mode_t mod
   return write_all(fd.get(), contents, path);
 }
 
-Result<std::string> read_small_file(const std::string& path, struct stat& info) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return Error{"cannot open " + path + ": " + errno_text()};
-  if (::fstat(fd.get(), &info) != 0) return Error{"cannot stat " + path + ": " + errno_text()};
-  if (!S_ISREG(info.st_mode)) return Error{path + " is not a regular file"};
-  if (info.st_size > 4096) return Error{path + " is too large to be a key file"};
-  std::string contents(static_cast<std::size_t>(info.st_size), '\0');
-  std::size_t got = 0;
-  while (got < contents.size()) {
-    ssize_t n = ::read(fd.get(), contents.data() + got, contents.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Error{"cannot read " + path + ": " + errno_text()};
-    got += static_cast<std::size_t>(n);
-  }
-  return contents;
-}
+// Key files are one line; anything much larger is not one.
+constexpr std::size_t kMaxKeyFileBytes = 4096;
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' '))
+    s.remove_suffix(1);
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   return s;
 }
@@ -99,19 +73,19 @@ Status write_key_pair(const std::string& path, const crypto::SecretKey& key, Ove
 }
 
 Result<crypto::SecretKey> read_secret_key(const std::string& path) {
-  struct stat info {};
-  auto contents = read_small_file(path, info);
-  if (!contents) return Error{contents.error()};
-  if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+  auto file = read_regular_file(path, kMaxKeyFileBytes);
+  if (!file) return Error{"secret key: " + file.error()};
+  std::string* contents = &file->contents;
+  const mode_t file_mode = file->mode;
+  if ((file_mode & (S_IRWXG | S_IRWXO)) != 0) {
     crypto::wipe({reinterpret_cast<std::uint8_t*>(contents->data()), contents->size()});
     char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(file_mode & 07777));
     return Error{"secret key " + path + " has mode " + mode +
                  ": group/others may access it; run 'chmod 600 " + path + "'"};
   }
   std::string_view text = trim(*contents);
-  Result<crypto::SecretKey> result = Error{"secret key " + path +
-                                           " is not a key file (expected '" +
+  Result<crypto::SecretKey> result = Error{"secret key " + path + " is not a key file (expected '" +
                                            std::string(trim(kSecretHeader)) + " <64 hex>')"};
   if (text.substr(0, kSecretHeader.size()) == kSecretHeader) {
     if (auto seed = fixed_from_hex<32>(text.substr(kSecretHeader.size()))) {
@@ -134,10 +108,9 @@ Result<crypto::PublicKey> parse_public_key_hex(std::string_view hex) {
 }
 
 Result<crypto::PublicKey> read_public_key(const std::string& path) {
-  struct stat info {};
-  auto contents = read_small_file(path, info);
-  if (!contents) return Error{contents.error()};
-  auto key = parse_public_key_hex(*contents);
+  auto file = read_regular_file(path, kMaxKeyFileBytes);
+  if (!file) return Error{"public key: " + file.error()};
+  auto key = parse_public_key_hex(file->contents);
   if (!key) return Error{"public key file " + path + ": " + key.error()};
   return key;
 }

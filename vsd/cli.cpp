@@ -12,8 +12,13 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "app/config_file.h"
+#include "app/hangup.h"
+#include "app/log_line.h"
+#include "app/program.h"
 #include "net/asio.h"
 #include "protocol/keyfile.h"
+#include "protocol/utf8.h"
 #include "storage/log.h"
 #include "vsd/config.h"
 #include "vsd/server.h"
@@ -24,9 +29,9 @@ namespace {
 
 namespace asio = net::asio;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
+using app::kExitFailed;
+using app::kExitOk;
+using app::kExitUsage;
 
 int keygen(const std::string& path, bool force) {
   auto key = crypto::SecretKey::generate();
@@ -43,18 +48,13 @@ int keygen(const std::string& path, bool force) {
   return kExitOk;
 }
 
-void configure_logging(const std::string& level) {
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ vsd: %v");
-  spdlog::set_level(spdlog::level::from_str(level));
-}
-
 int run(Config config) {
   Status valid = validate(config);
   if (!valid) {
     std::cerr << "vsd run: " << valid.error() << "\n";
     return kExitUsage;
   }
-  configure_logging(config.log_level);
+  app::configure_logging("vsd", config.log_level);
   crypto::init();
   auto key = keyfile::read_secret_key(config.key);
   if (!key) {
@@ -81,10 +81,12 @@ int run(Config config) {
     std::cerr << "vsd run: " << started.error() << "\n";
     return kExitUsage;
   }
+  app::HangupIgnorer hangups(io);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (!ec) {
       spdlog::info("signal {} received", signal);
+      hangups.cancel();
       server.stop();
     }
   });
@@ -116,23 +118,26 @@ Result<nlohmann::json> admin_request(const std::string& socket_path,
   return json;
 }
 
-std::string admin_socket_from(const std::string& socket, const std::string& config_path) {
-  if (!socket.empty() || config_path.empty()) return socket.empty() ? "vsd.sock" : socket;
+// The admin socket: --admin-socket, else the config file's admin_socket, else the default.
+Result<std::string> admin_socket_from(const std::string& socket, const std::string& config_path) {
+  if (!socket.empty()) return socket;
   CLI::App reader;
   Config config;
   add_config_options(reader, config);
-  reader.set_config("--config", config_path);
-  reader.allow_extras();
-  try {
-    reader.parse(std::vector<std::string>{config_path, "--config"});  // CLI11 takes them reversed
-  } catch (const CLI::ParseError&) {
-    return "vsd.sock";
+  if (!config_path.empty()) {
+    reader.parse(std::vector<std::string>{});
+    Status read = app::apply_config_file(reader, config_path);
+    if (!read) return Error{read.error()};
   }
   return config.admin_socket;
 }
 
-int status(const std::string& socket, bool json) {
-  auto reply = admin_request(socket, {{"command", "status"}});
+int status(const Result<std::string>& socket, bool json) {
+  if (!socket) {
+    std::cerr << "vsd status: " << socket.error() << "\n";
+    return kExitUsage;
+  }
+  auto reply = admin_request(*socket, {{"command", "status"}});
   if (!reply) {
     std::cerr << "vsd status: " << reply.error() << "\n";
     return kExitFailed;
@@ -161,9 +166,13 @@ int status(const std::string& socket, bool json) {
   return kExitOk;
 }
 
-int revoke(const std::string& socket, std::uint64_t session, const std::string& reason) {
+int revoke(const Result<std::string>& socket, std::uint64_t session, const std::string& reason) {
+  if (!socket) {
+    std::cerr << "vsd revoke: " << socket.error() << "\n";
+    return kExitUsage;
+  }
   auto reply =
-      admin_request(socket, {{"command", "revoke"}, {"session_id", session}, {"reason", reason}});
+      admin_request(*socket, {{"command", "revoke"}, {"session_id", session}, {"reason", reason}});
   if (!reply) {
     std::cerr << "vsd revoke: " << reply.error() << "\n";
     return kExitFailed;
@@ -176,6 +185,19 @@ int revoke(const std::string& socket, std::uint64_t session, const std::string& 
             << "its clients drop it within one ticket validity at the latest\n";
   return kExitOk;
 }
+
+// An operator's reason travels in the signed notice, whose text must be UTF-8, and tells the
+// investigator why: an empty one, or bytes that are not text, are refused before sending.
+const CLI::Validator kOperatorReason(
+    [](std::string& reason) -> std::string {
+      if (reason.find_first_not_of(" \t") == std::string::npos) {
+        return "must not be empty: say why the session is revoked (it goes into the signed "
+               "notice and the log)";
+      }
+      if (!utf8::valid(reason)) return "is not valid UTF-8 text (check the terminal's encoding)";
+      return {};
+    },
+    "TEXT");
 
 }  // namespace
 
@@ -197,7 +219,9 @@ int run_cli(int argc, char** argv) {
       "  vsd keygen --out vs.key            # once; prints the VS public key\n"
       "  vsd run --config vsd.toml          # see docs/OPERATIONS.md for every key\n"
       "  vsd status --config vsd.toml       # live sessions\n"
-      "  vsd revoke --config vsd.toml --session 7 --reason \"cheating reported\"");
+      "  vsd revoke --config vsd.toml --session 7 --reason \"cheating reported\"\n\n" +
+      std::string(app::kDaemonExitCodes));
+  app::add_version_flag(app, "vsd");
 
   std::string key_out = "vs.key";
   bool force = false;
@@ -206,13 +230,14 @@ int run_cli(int argc, char** argv) {
       ->capture_default_str();
   keygen_cmd->add_flag("--force", force, "Overwrite an existing key file (dangerous)");
 
-  // `run` is parsed by its own top-level App: CLI11 reads config files only for the top level.
+  // `run` is parsed by its own top-level App, so that its --help lists every option.
   auto* run_cmd = app.add_subcommand("run", kRunHelp);
   run_cmd->allow_extras();
   if (argc >= 2 && std::string_view(argv[1]) == "run") {
     CLI::App run_app{kRunHelp, "vsd run"};
+    run_app.footer(std::string(app::kDaemonExitCodes));
     Config config;
-    run_app.set_config("--config", "", "Configuration file (TOML)", true);
+    app::add_config_file_option(run_app);
     add_config_options(run_app, config);
     try {
       run_app.parse(argc - 1, argv + 1);
@@ -236,8 +261,11 @@ int run_cli(int argc, char** argv) {
   revoke_cmd->add_option("--admin-socket", socket, "The daemon's admin socket");
   revoke_cmd->add_option("--config", config_path, "Read admin_socket from this config file");
   revoke_cmd->add_option("--session", session, "Session id (see 'vsd status')")->required();
-  revoke_cmd->add_option("--reason", reason, "Why; recorded in the signed notice and the log")
-      ->required();
+  revoke_cmd
+      ->add_option("--reason", reason,
+                   "Why, in words (UTF-8, not empty); recorded in the signed notice and the log")
+      ->required()
+      ->check(kOperatorReason);
 
   try {
     app.parse(argc, argv);

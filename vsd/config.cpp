@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/config_file.h"
 #include "net/framed_connection.h"
 
 namespace gsvs::vsd {
@@ -18,8 +19,6 @@ PhysicsLimits Config::physics() const {
 }
 
 void add_config_options(CLI::App& run, Config& c) {
-  // A misspelt key in the file must fail, not silently keep its default.
-  run.allow_config_extras(CLI::config_extras_mode::error);
   run.add_option("--listen", c.listen, "HOST:PORT the GS connections arrive on")
       ->capture_default_str();
   run.add_option("--store", c.store, "SQLite log file (created if absent)")->capture_default_str();
@@ -54,11 +53,11 @@ void add_config_options(CLI::App& run, Config& c) {
       ->check(CLI::Range(0, 1000));
   run.add_option("--max_speed_m_s", c.max_speed_m_s, "Player speed limit")
       ->capture_default_str()
-      ->check(CLI::Range(0.001, 100000.0));
+      ->check(app::finite_range(0.001, 100000.0));
   run.add_option("--speed_tolerance", c.speed_tolerance,
                  "Fraction above the limit still allowed (0.10 = 10%)")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 10.0));
+      ->check(app::finite_range(0.0, 10.0));
   run.add_option("--jitter_allowance_ms", c.jitter_allowance_ms,
                  "Added to the VS-observed time between digests before bounding GS time")
       ->capture_default_str()
@@ -66,11 +65,11 @@ void add_config_options(CLI::App& run, Config& c) {
   run.add_option("--excess_decay", c.excess_decay,
                  "Accumulated excess distance is multiplied by this at every digest")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(app::finite_range(0.0, 1.0));
   run.add_option("--max_excess_m", c.max_excess_m,
                  "Revoke for speed once accumulated excess distance passes this")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1000000.0));
+      ->check(app::finite_range(0.0, 1000000.0));
   run.add_option("--spawn_min_interval_ms", c.spawn_min_interval_ms,
                  "At most one unchecked respawn per player this often")
       ->capture_default_str()

@@ -1,4 +1,4 @@
-// vsd's configuration: read from a TOML-style file (CLI11's config support) by `vsd run --config`,
+// vsd's configuration: read from a TOML file (app/config_file.h) by `vsd run --config`,
 // checked as a whole before the daemon starts so that a bad key fails with its name.
 #pragma once
 

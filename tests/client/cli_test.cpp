@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "app/program.h"
 #include "protocol/keyfile.h"
 #include "protocol/messages.h"
 #include "tests/support/forged_session.h"
@@ -33,6 +34,8 @@ TEST(ClientCli, HelpTeachesAndListsExitCodes) {
     EXPECT_NE(out.find(option), std::string::npos) << option;
   }
   EXPECT_NE(out.find("4  ticket starvation"), std::string::npos) << out;
+  EXPECT_EQ(run_client(dir, {"--version"}, &out), 0);
+  EXPECT_EQ(out, "client " + std::string(app::project_version()) + "\n");
 }
 
 TEST(ClientCli, KeygenWritesAKeyPairAndRefusesToOverwrite) {
@@ -65,6 +68,24 @@ TEST(ClientCli, UsageAndKeyErrorsExitWith2) {
                              "--events", dir.file("no/such/dir/events")}),
             2);
   EXPECT_EQ(run_client(dir, {"run", "--bogus"}), 2);
+}
+
+// `client run --config`: the options' long names as TOML keys, required ones included.
+TEST(ClientCli, ConfigFileIsToml) {
+  TempDir dir;
+  const std::string key = dir.file("player.key");
+  ASSERT_EQ(run_client(dir, {"keygen", "--out", key}), 0);
+  const std::string options = "gs = \"127.0.0.1:1\"\nvs-pubkey = \"" + std::string(64, 'a') +
+                              "\"\nkey = \"" + key + "\"\nbot = true\n";
+  // A byte order mark and a digit separator: read, so the client gets as far as connecting
+  // (nothing listens on port 1: exit 6).
+  write_text(dir.file("client.toml"), "\xEF\xBB\xBF" + options + "handshake-timeout-ms = 1_000\n");
+  std::string out;
+  EXPECT_EQ(run_client(dir, {"run", "--config", dir.file("client.toml")}, &out), 6) << out;
+  // A misspelt key stops it with the file, line and key.
+  write_text(dir.file("typo.toml"), options + "handshake-timout-ms = 1000\n");
+  EXPECT_EQ(run_client(dir, {"run", "--config", dir.file("typo.toml")}, &out), 2);
+  EXPECT_NE(out.find("typo.toml:5:1: unknown key 'handshake-timout-ms'"), std::string::npos) << out;
 }
 
 TEST(ClientCli, EventsOnStdoutAreOnlyJson) {

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/config_file.h"
 #include "protocol/keyfile.h"
 #include "tests/support/process.h"
 
@@ -17,10 +18,10 @@ Status load(const std::string& text, Config& config) {
   testing::TempDir dir;
   testing::write_text(dir.file("gsd.toml"), text);
   CLI::App app;
-  app.set_config("--config");
+  app::add_config_file_option(app);
   add_config_options(app, config);
   try {
-    app.parse(std::vector<std::string>{dir.file("gsd.toml"), "--config"});
+    app.parse(std::vector<std::string>{dir.file("gsd.toml"), "--config"});  // last first
   } catch (const CLI::ParseError& e) {
     return Error{e.what()};
   }
@@ -62,6 +63,19 @@ TEST(GsdConfig, VsPublicKeyMayBeAFile) {
   EXPECT_EQ(c.vs_key, key.public_key());
 }
 
+// The TOML that the configuration file format allows beyond `key = value` lines.
+TEST(GsdConfig, ReadsTomlSyntax) {
+  Config c;
+  Status s = load("\xEF\xBB\xBFvs_public_key = \"" + kVsKey +
+                      "\"\nmax_players = 1_00  # digit separator\n"
+                      "world_width_m = 1e3\nlisten = '127.0.0.1:0'\r\n",
+                  c);
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(c.max_players, 100u);
+  EXPECT_DOUBLE_EQ(c.world_width_m, 1000.0);
+  EXPECT_EQ(c.listen_port, 0);
+}
+
 TEST(GsdConfig, BadValuesNameTheKey) {
   const std::string vs_key = "vs_public_key = \"" + kVsKey + "\"\n";
   const std::pair<std::string, std::string> cases[] = {
@@ -86,6 +100,10 @@ TEST(GsdConfig, BadValuesNameTheKey) {
       {vs_key + "store = \"\"\n", "store"},
       {vs_key + "key = \"\"\n", "key"},
       {vs_key + "no_such_key = 1\n", "no_such_key"},
+      {vs_key + "max_speed_m_s = nan\n", "max_speed_m_s"},
+      {vs_key + "world_width_m = inf\n", "world_width_m"},
+      {vs_key + "[world]\nwidth = 3\n", "world"},
+      {vs_key + "max_player = 8\n", "did you mean 'max_players'"},
   };
   for (const auto& [text, key] : cases) {
     Config c;

@@ -1,13 +1,17 @@
 #include "protocol/keyfile.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -243,6 +247,47 @@ TEST_F(KeyFile, SecretKeyFileErrors) {
   auto too_large = read_secret_key(large);
   ASSERT_FALSE(too_large.ok());
   EXPECT_TRUE(contains(too_large.error(), "too large")) << too_large.error();
+}
+
+// Every way a key is read, run on a thread: a reader that blocks on a FIFO is released (by
+// opening the FIFO's other end) and reported instead of hanging the test binary.
+std::string read_error(const std::function<std::string()>& read, const std::string& fifo) {
+  auto result = std::async(std::launch::async, read);
+  if (result.wait_for(std::chrono::seconds(10)) == std::future_status::timeout) {
+    const int writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    result.wait();
+    if (writer >= 0) ::close(writer);
+    return "blocked on " + fifo;
+  }
+  return result.get();
+}
+
+TEST_F(KeyFile, RefusesWhatIsNotARegularFileWithoutBlocking) {
+  const std::string fifo = path("fifo.key");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string directory = path("dir.key");
+  ASSERT_EQ(::mkdir(directory.c_str(), 0700), 0);
+  // Each returns the error, or "" when the key loads.
+  auto error_of = [](const auto& result) { return result.ok() ? std::string() : result.error(); };
+  struct Case {
+    const char* name;
+    std::function<std::string(const std::string&)> read;
+  };
+  const std::vector<Case> readers = {
+      {"secret", [&](const std::string& p) { return error_of(read_secret_key(p)); }},
+      {"public", [&](const std::string& p) { return error_of(read_public_key(p)); }},
+      {"hex or file",
+       [&](const std::string& p) { return error_of(public_key_from_hex_or_file(p)); }},
+  };
+  for (const auto& reader : readers) {
+    for (const auto& [target, kind] :
+         {std::pair{fifo, "a FIFO"}, std::pair{directory, "a directory"}}) {
+      const std::string error = read_error([&] { return reader.read(target); }, fifo);
+      EXPECT_TRUE(contains(error, target)) << reader.name << ": " << error;
+      EXPECT_TRUE(contains(error, kind)) << reader.name << ": " << error;
+      EXPECT_TRUE(contains(error, "not a regular file")) << reader.name << ": " << error;
+    }
+  }
 }
 
 TEST_F(KeyFile, PublicKeyFiles) {

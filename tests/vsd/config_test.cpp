@@ -1,9 +1,13 @@
 #include "vsd/config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <functional>
 
+#include "app/config_file.h"
 #include "tests/support/process.h"
 
 namespace gsvs::vsd {
@@ -11,19 +15,28 @@ namespace {
 
 const std::string kKey(64, 'a');
 
-// Parses a config file the way `vsd run --config` does, then validates it.
-Status load(const std::string& text, Config& config) {
-  testing::TempDir dir;
-  testing::write_text(dir.file("vsd.toml"), text);
+const std::string kAllow = "allowed_gs = [\"" + kKey + "\"]\nallowed_builds = [\"" + kKey + "\"]\n";
+
+// Parses a command line the way `vsd run` does (its last arguments: --config PATH), then
+// validates the result.
+Status parse(std::vector<std::string> args, Config& config) {
   CLI::App app;
-  app.set_config("--config");
+  app::add_config_file_option(app);
   add_config_options(app, config);
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last first
   try {
-    app.parse(std::vector<std::string>{dir.file("vsd.toml"), "--config"});
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     return Error{e.what()};
   }
   return validate(config);
+}
+
+// Writes `text` to a vsd.toml and loads it as `vsd run --config vsd.toml` does.
+Status load(const std::string& text, Config& config) {
+  testing::TempDir dir;
+  testing::write_text(dir.file("vsd.toml"), text);
+  return parse({"--config", dir.file("vsd.toml")}, config);
 }
 
 TEST(VsdConfig, ReadsEveryKindOfKey) {
@@ -40,8 +53,7 @@ TEST(VsdConfig, ReadsEveryKindOfKey) {
 }
 
 TEST(VsdConfig, BadValuesNameTheKey) {
-  const std::string allow =
-      "allowed_gs = [\"" + kKey + "\"]\nallowed_builds = [\"" + kKey + "\"]\n";
+  const std::string& allow = kAllow;
   const std::pair<std::string, std::string> cases[] = {
       {allow + "listen = \"nowhere\"\n", "listen"},
       {allow + "ticket_period_ms = 2\n", "ticket_period_ms"},
@@ -57,6 +69,136 @@ TEST(VsdConfig, BadValuesNameTheKey) {
     Status s = load(text, c);
     ASSERT_FALSE(s.ok()) << text;
     EXPECT_NE(s.error().find(key), std::string::npos) << s.error();
+  }
+}
+
+}  // namespace
+}  // namespace gsvs::vsd
+
+namespace gsvs::vsd {
+namespace {
+
+// TOML as TOML 1.0 writes it, beyond the one-line `key = value` the files began with.
+TEST(VsdConfigFile, AcceptsTomlSyntax) {
+  const std::string kOther(64, 'b');
+  struct Case {
+    const char* name;
+    std::string text;
+    std::function<void(const Config&)> check;
+  };
+  const std::vector<Case> cases = {
+      {"multi-line array with comments and a trailing comma",
+       "allowed_gs = [\n  \"" + kKey + "\",  # first GS\n  \"" + kOther +
+           "\",\n]\nallowed_builds = [\"" + kKey + "\"]\n",
+       [](const Config& c) { EXPECT_EQ(c.allowed_gs_keys.size(), 2u); }},
+      {"digit separators", kAllow + "checkpoint_every_entries = 1_000\nmax_connections = 10_000\n",
+       [](const Config& c) {
+         EXPECT_EQ(c.checkpoint_every_entries, 1000u);
+         EXPECT_EQ(c.max_connections, 10000u);
+       }},
+      {"byte order mark", "\xEF\xBB\xBF" + kAllow + "ticket_period_ms = 250\n",
+       [](const Config& c) { EXPECT_EQ(c.ticket_period_ms, 250u); }},
+      {"integer for a float key", kAllow + "max_speed_m_s = 9\n",
+       [](const Config& c) { EXPECT_DOUBLE_EQ(c.max_speed_m_s, 9.0); }},
+      {"exponent", kAllow + "max_excess_m = 2.5e2\n",
+       [](const Config& c) { EXPECT_DOUBLE_EQ(c.max_excess_m, 250.0); }},
+      {"literal string and CRLF", "listen = '127.0.0.1:9100'\r\n" + kAllow,
+       [](const Config& c) { EXPECT_EQ(c.listen_port, 9100); }},
+      {"comments and blank lines", "# vsd\n\n" + kAllow + "threads = 2  # two loops\n",
+       [](const Config& c) { EXPECT_EQ(c.threads, 2u); }},
+  };
+  for (const auto& c : cases) {
+    Config config;
+    Status s = load(c.text, config);
+    ASSERT_TRUE(s.ok()) << c.name << ": " << s.error();
+    c.check(config);
+  }
+}
+
+// Every refusal names the file, the line and column, the key and what is wrong.
+TEST(VsdConfigFile, ErrorsNameFileLineColumnAndKey) {
+  struct Case {
+    const char* name;
+    std::string text;
+    std::vector<std::string> expected;  // substrings of the error, besides the file name
+  };
+  const std::vector<Case> cases = {
+      {"typo",
+       kAllow + "ticket_perod_ms = 500\n",
+       {"vsd.toml:3:1", "unknown key 'ticket_perod_ms'", "did you mean 'ticket_period_ms'"}},
+      {"section", kAllow + "[limits]\nmax_speed_m_s = 3.0\n", {"vsd.toml:3:", "limits", "section"}},
+      {"dotted key", kAllow + "limits.max_speed_m_s = 3.0\n", {"vsd.toml:3:1", "limits"}},
+      {"nan", kAllow + "max_speed_m_s = nan\n", {"vsd.toml:3:17", "max_speed_m_s", "nan"}},
+      {"inf", kAllow + "excess_decay = -inf\n", {"vsd.toml:3:16", "excess_decay", "inf"}},
+      {"out of range",
+       kAllow + "ticket_period_ms = 2\n",
+       {"vsd.toml:3:20", "ticket_period_ms", "10 to 600000"}},
+      {"float out of range",
+       kAllow + "speed_tolerance = 10.5\n",
+       {"vsd.toml:3:19", "speed_tolerance", "0 to 10"}},
+      {"negative for unsigned",
+       kAllow + "threads = -1\n",
+       {"vsd.toml:3:11", "threads", "non-negative integer"}},
+      {"string for a number",
+       kAllow + "ticket_period_ms = \"250\"\n",
+       {"vsd.toml:3:20", "ticket_period_ms", "integer", "string"}},
+      {"number for a string", kAllow + "listen = 7700\n", {"vsd.toml:3:10", "listen", "string"}},
+      {"float for an integer",
+       kAllow + "max_receipt_lag = 1.5\n",
+       {"vsd.toml:3:19", "max_receipt_lag", "integer"}},
+      {"string for a list",
+       "allowed_gs = \"" + kKey + "\"\n",
+       {"vsd.toml:1:14", "allowed_gs", "list"}},
+      {"number in a list", "allowed_gs = [1]\n", {"vsd.toml:1:15", "allowed_gs", "string"}},
+      {"syntax", kAllow + "listen = \"127.0.0.1:7700\n", {"vsd.toml:3:"}},
+      {"duplicate key", kAllow + "threads = 1\nthreads = 2\n", {"vsd.toml:4:", "threads"}},
+      {"not configurable", kAllow + "config = \"other.toml\"\n", {"vsd.toml:3:1", "'config'"}},
+  };
+  for (const auto& c : cases) {
+    Config config;
+    Status s = load(c.text, config);
+    ASSERT_FALSE(s.ok()) << c.name;
+    for (const auto& text : c.expected) {
+      EXPECT_NE(s.error().find(text), std::string::npos) << c.name << ": " << s.error();
+    }
+  }
+}
+
+TEST(VsdConfigFile, PathsThatAreNotAConfigFile) {
+  testing::TempDir dir;
+  const std::string fifo = dir.file("fifo.toml");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::pair<std::string, std::string> cases[] = {
+      {dir.file("missing.toml"), "No such file"},
+      {dir.path(), "a directory"},
+      {fifo, "a FIFO"},
+  };
+  for (const auto& [path, reason] : cases) {
+    Config config;
+    Status s = parse({"--config", path}, config);
+    ASSERT_FALSE(s.ok()) << path;
+    EXPECT_NE(s.error().find(path), std::string::npos) << s.error();
+    EXPECT_NE(s.error().find(reason), std::string::npos) << s.error();
+  }
+}
+
+TEST(VsdConfigFile, TheCommandLineWins) {
+  testing::TempDir dir;
+  testing::write_text(dir.file("vsd.toml"), kAllow + "ticket_period_ms = 250\nthreads = 3\n");
+  Config config;
+  Status s = parse({"--ticket_period_ms", "300", "--config", dir.file("vsd.toml")}, config);
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(config.ticket_period_ms, 300u);
+  EXPECT_EQ(config.threads, 3u);
+}
+
+TEST(VsdConfigFile, NonFiniteNumbersAreRefusedOnTheCommandLineToo) {
+  for (const char* value : {"nan", "inf", "-inf"}) {
+    Config config;
+    Status s =
+        parse({"--max_speed_m_s", value, "--allowed_gs", kKey, "--allowed_builds", kKey}, config);
+    ASSERT_FALSE(s.ok()) << value;
+    EXPECT_NE(s.error().find("max_speed_m_s"), std::string::npos) << s.error();
   }
 }
 

@@ -1,0 +1,26 @@
+#include "app/hangup.h"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+
+namespace gsvs::app {
+
+HangupIgnorer::HangupIgnorer(net::asio::io_context& io) : signals_(io, SIGHUP) { wait(); }
+
+void HangupIgnorer::cancel() {
+  boost::system::error_code ignored;
+  signals_.cancel(ignored);
+}
+
+void HangupIgnorer::wait() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;  // cancelled: the daemon is stopping
+    spdlog::warn(
+        "SIGHUP received: reloading the configuration is not supported yet; the signal is "
+        "ignored and the daemon keeps running (restart it to apply a new configuration)");
+    wait();
+  });
+}
+
+}  // namespace gsvs::app

@@ -1,0 +1,24 @@
+// SIGHUP conventionally asks a daemon to reload its configuration. Reloading is not supported
+// yet, and without a handler the signal would kill the daemon (exit 129: no log line, no final
+// checkpoint, no flushed store). vsd and gsd hold a HangupIgnorer while they run: each SIGHUP is
+// logged and ignored.
+#pragma once
+
+#include <boost/asio/signal_set.hpp>
+
+#include "net/asio.h"
+
+namespace gsvs::app {
+
+class HangupIgnorer {
+ public:
+  explicit HangupIgnorer(net::asio::io_context& io);
+  // Stops waiting for SIGHUP, so that io_context::run can return once the daemon has stopped.
+  void cancel();
+
+ private:
+  void wait();
+  net::asio::signal_set signals_;
+};
+
+}  // namespace gsvs::app

@@ -1,0 +1,31 @@
+// What every program (vsd, gsd, client, audit-cli) says the same way: its version and, for the
+// daemons, its exit codes.
+#pragma once
+
+#include <CLI/App.hpp>
+#include <string>
+#include <string_view>
+
+namespace gsvs::app {
+
+// The project version, from CMake's project(gsvs VERSION ...).
+std::string_view project_version();
+
+// Adds --version to `app`: prints "PROGRAM VERSION" on stdout; CLI11 then ends the parse with
+// exit code 0 (App::exit).
+void add_version_flag(CLI::App& app, const std::string& program);
+
+// The exit codes of vsd and gsd (the client and audit-cli have their own, richer sets).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+// The --help footer lines that explain kExitOk, kExitFailed and kExitUsage for the daemons.
+inline constexpr std::string_view kDaemonExitCodes =
+    "Exit codes:\n"
+    "  0  stopped cleanly (SIGINT/SIGTERM), or the command did what it was asked\n"
+    "  1  failed while running (the store), or an admin request was refused or could not\n"
+    "     reach the daemon (vsd status, vsd revoke), or gsd version could not hash itself\n"
+    "  2  usage, configuration, key or store error at start";
+
+}  // namespace gsvs::app

@@ -1,0 +1,98 @@
+// The vsd program's command line: --version, the exit codes in --help, the checks on an
+// operator's reason, and SIGHUP.
+#include "vsd/cli.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <regex>
+#include <thread>
+
+#include "app/program.h"
+#include "tests/support/vs_fixture.h"
+
+namespace gsvs::testing {
+namespace {
+
+// Runs vsd to completion; returns its exit code and output.
+std::pair<int, std::string> run_vsd(const TempDir& dir, std::vector<std::string> args) {
+  args.insert(args.begin(), program("vsd"));
+  ChildProcess child(args, dir.file("vsd-cli.out"));
+  const int code = child.wait(std::chrono::seconds(20));
+  return {code, child.output()};
+}
+
+// Polls the output until `text` appears `times` times; false after 10 s.
+bool wait_for_occurrences(ChildProcess& process, const std::string& text, std::size_t times) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string out = process.output();
+    std::size_t found = 0;
+    for (auto at = out.find(text); at != std::string::npos; at = out.find(text, at + 1)) ++found;
+    if (found >= times) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+TEST(VsdCli, VersionAndExitCodes) {
+  TempDir dir;
+  auto [code, out] = run_vsd(dir, {"--version"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "vsd " + std::string(app::project_version()) + "\n");
+  for (const auto& args : {std::vector<std::string>{"--help"}, {"run", "--help"}}) {
+    auto [help_code, help] = run_vsd(dir, args);
+    EXPECT_EQ(help_code, 0);
+    EXPECT_NE(help.find(app::kDaemonExitCodes), std::string::npos) << help;
+  }
+}
+
+TEST(VsdCli, RevokeRefusesAReasonThatSaysNothingOrIsNotText) {
+  TempDir dir;
+  struct Case {
+    const char* name;
+    std::string reason;
+    const char* expected;
+  };
+  const std::vector<Case> cases = {
+      {"empty", "", "must not be empty"},
+      {"blank", "  ", "must not be empty"},
+      {"not UTF-8", "cheat\xFF\xFE", "not valid UTF-8"},
+  };
+  for (const auto& c : cases) {
+    // Refused before any connection: no daemon is needed.
+    auto [code, out] = run_vsd(dir, {"revoke", "--admin-socket", dir.file("none.sock"), "--session",
+                                     "1", "--reason", c.reason});
+    EXPECT_EQ(code, 2) << c.name << ": " << out;
+    EXPECT_NE(out.find("--reason"), std::string::npos) << c.name << ": " << out;
+    EXPECT_NE(out.find(c.expected), std::string::npos) << c.name << ": " << out;
+  }
+}
+
+TEST(VsdCli, SighupIsLoggedAndIgnored) {
+  TempDir dir;
+  const auto identity = crypto::SecretKey::generate();
+  const Hash32 build = crypto::sha256(as_bytes("build"));
+  VsProcess vs(dir, {identity.public_key()}, {build});
+  ASSERT_EQ(::kill(vs.process().pid(), SIGHUP), 0);
+  ASSERT_TRUE(vs.process().wait_for_output("SIGHUP received", std::chrono::seconds(10)))
+      << vs.process().output();
+  // Still serving: a GS joins; and a second SIGHUP is ignored as well.
+  ScriptedGs gs(vs.port(), identity, build);
+  gs.join();
+  ASSERT_EQ(::kill(vs.process().pid(), SIGHUP), 0);
+  EXPECT_TRUE(wait_for_occurrences(vs.process(), "SIGHUP received", 2)) << vs.process().output();
+  gs.send_signed(gs.make_heartbeat());
+  EXPECT_TRUE(vs.process().running());
+  EXPECT_EQ(vs.stop(), 0) << vs.process().output();
+  const std::string out = vs.process().output();
+  EXPECT_NE(out.find("stopped: store flushed"), std::string::npos) << out;
+  // Every line in the one format, time in UTC.
+  EXPECT_TRUE(std::regex_search(
+      out, std::regex(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z warning vsd: SIGHUP received)",
+                      std::regex::multiline)))
+      << out;
+}
+
+}  // namespace
+}  // namespace gsvs::testing
