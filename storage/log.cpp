@@ -360,6 +360,10 @@ Result<std::unique_ptr<Log::Impl>> open_read_write(const std::string& path) {
   auto impl = std::make_unique<Log::Impl>();
   impl->path = path;
   impl->mode = OpenMode::kReadWrite;
+  // Before SQLite touches the file: a second writer must not even verify or set pragmas.
+  auto lock = StoreLock::acquire(path, impl->label());
+  if (!lock) return Error{lock.error()};
+  impl->writer_lock = std::move(*lock);
   auto db = sqlite::Db::open(sqlite::file_uri(path, ""),
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI);
   if (!db) return Error{impl->label() + ": cannot open for writing: " + db.error()};

@@ -46,13 +46,16 @@ struct Filter {
 };
 
 enum class OpenMode {
-  kReadWrite,  // creates the store if absent; verifies the whole chain before any append
-  kReadOnly,   // never writes, never creates; for auditing a copy
+  kReadWrite,  // one at a time per store; creates it if absent; verifies the whole chain first
+  kReadOnly,   // never writes, never creates, never locks; for auditing a copy
 };
 
 class Log {
  public:
-  // kReadWrite refuses a store whose chain does not verify, naming the first bad seq.
+  // kReadWrite takes an exclusive lock on "<path>.lock" (flock, with this process's pid written
+  // in it) and holds it until the Log, or the BatchWriter that owns it, is destroyed; while it is
+  // held, another read-write open of the store, in any process, fails naming the holder's pid.
+  // It refuses a store whose chain does not verify, naming the first bad seq. docs/STORE.md §6.
   static Result<std::unique_ptr<Log>> open(const std::string& path, OpenMode mode);
   ~Log();
   Log(const Log&) = delete;
