@@ -52,6 +52,7 @@ void expect_same(const Entry& a, const Entry& b) {
   EXPECT_EQ(a.header.prev_entry_hash, b.header.prev_entry_hash);
   EXPECT_EQ(a.entry_hash, b.entry_hash);
   EXPECT_EQ(a.message, b.message);
+  EXPECT_EQ(a.kind_name, b.kind_name);
 }
 
 TEST(Log, NewStoreIsEmpty) {
@@ -83,6 +84,7 @@ TEST(Log, AppendAssignsSeqsAndChainsHashes) {
     EXPECT_EQ(e.header.session_id, pending[i].session_id);
     EXPECT_EQ(e.header.vs_time_ms, pending[i].vs_time_ms);
     EXPECT_EQ(e.message, pending[i].message);
+    EXPECT_EQ(e.kind_name, protocol::kind_name(pending[i].kind));
     EXPECT_EQ(e.header.prev_entry_hash, previous);
     EXPECT_EQ(e.entry_hash, chains::log_entry_hash(e.header, e.message));
     previous = e.entry_hash;
