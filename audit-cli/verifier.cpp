@@ -15,7 +15,6 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "audit-cli/kind_names.h"
 #include "audit-cli/scan.h"
 #include "audit-cli/session_model.h"
 #include "protocol/chains.h"
@@ -173,14 +172,9 @@ struct PendingJoin {
 
 class Verifier {
  public:
-  Verifier(const storage::Log& log, const storage::Log& lookup_log, KindNameReader* kind_names,
-           const VerifyOptions& options, VerifyResult& result, FindingSink& sink)
-      : log_(log),
-        lookup_log_(lookup_log),
-        kind_names_(kind_names),
-        options_(options),
-        result_(result),
-        sink_(sink) {}
+  Verifier(const storage::Log& log, const storage::Log& lookup_log, const VerifyOptions& options,
+           VerifyResult& result, FindingSink& sink)
+      : log_(log), lookup_log_(lookup_log), options_(options), result_(result), sink_(sink) {}
 
   Status run();
 
@@ -211,7 +205,6 @@ class Verifier {
 
   const storage::Log& log_;
   const storage::Log& lookup_log_;
-  KindNameReader* kind_names_;
   const VerifyOptions& options_;
   VerifyResult& result_;
   FindingSink& sink_;
@@ -466,15 +459,13 @@ void Verifier::check_columns(Item& item) {
                   "direction " + direction_label(h.direction)));
     }
   }
-  if (kind_names_ != nullptr) {
-    auto name = kind_names_->at(h.seq);
-    const std::string expected = known_kind(kind) ? kind_label(kind) : std::string();
-    if (!name || (known_kind(kind) && *name != expected)) {
-      item.early.push_back(finding(
-          item, check::kKindName, "kind_name '" + expected + "'",
-          name ? "kind_name '" + *name + "'" : "no text kind_name",
-          "kind_name is not covered by the entry hash, but it is what a reader of the store sees"));
-    }
+  const auto& name = item.entry.kind_name;
+  const std::string expected = known_kind(kind) ? kind_label(kind) : std::string();
+  if (!name || (known_kind(kind) && *name != expected)) {
+    item.early.push_back(finding(
+        item, check::kKindName, "kind_name '" + expected + "'",
+        name ? "kind_name '" + *name + "'" : "no text kind_name",
+        "kind_name is not covered by the entry hash, but it is what a reader of the store sees"));
   }
 }
 
@@ -1002,8 +993,6 @@ Result<VerifyResult> verify_store(const std::string& path, const VerifyOptions& 
   if (!log) return Error{log.error()};
   auto lookup_log = open_store(path);
   if (!lookup_log) return Error{lookup_log.error()};
-  auto kind_names = KindNameReader::open(path);
-  if (!kind_names) return Error{kind_names.error()};
 
   VerifyResult result;
   result.store = path;
@@ -1030,7 +1019,7 @@ Result<VerifyResult> verify_store(const std::string& path, const VerifyOptions& 
     }
   }
 
-  Verifier verifier(**log, **lookup_log, kind_names->get(), options, result, sink);
+  Verifier verifier(**log, **lookup_log, options, result, sink);
   Status ran = verifier.run();
   if (!ran) return Error{ran.error()};
 

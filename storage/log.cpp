@@ -125,6 +125,7 @@ struct RowView {
   chains::LogEntryHeader header;
   Hash32 entry_hash;
   ByteView message;
+  std::optional<std::string> kind_name;  // nullopt: not text
 };
 
 Result<std::uint64_t> read_unsigned(const sqlite::Stmt& stmt, int column, std::string_view name,
@@ -182,11 +183,13 @@ Result<RowView> read_row(const sqlite::Stmt& stmt) {
   row.header.prev_entry_hash = *prev;
   row.entry_hash = *entry_hash;
   row.message = stmt.column_blob(kColMessage);
+  if (stmt.column_type(kColKindName) == SQLITE_TEXT) row.kind_name = stmt.column_text(kColKindName);
   return row;
 }
 
-Entry to_entry(const RowView& row) {
-  return Entry{row.header, row.entry_hash, Bytes(row.message.begin(), row.message.end())};
+Entry to_entry(RowView&& row) {
+  return Entry{row.header, row.entry_hash, Bytes(row.message.begin(), row.message.end()),
+               std::move(row.kind_name)};
 }
 
 bool known_kind(protocol::MessageKind kind) {
@@ -312,10 +315,11 @@ Status verify_chain(Log::Impl& impl) {
                    std::to_string(static_cast<unsigned>(header.kind)) +
                    " is not a message kind this build knows"};
     }
-    const std::string stored_name = stmt->column_text(kColKindName);
     const std::string_view expected_name = protocol::kind_name(header.kind);
-    if (stmt->column_type(kColKindName) != SQLITE_TEXT || stored_name != expected_name) {
-      return Error{impl.label(seq) + ": kind_name '" + stored_name + "' does not match kind " +
+    if (row->kind_name != expected_name) {
+      const std::string stored =
+          row->kind_name ? "kind_name '" + *row->kind_name + "'" : "kind_name (not text)";
+      return Error{impl.label(seq) + ": " + stored + " does not match kind " +
                    std::to_string(static_cast<unsigned>(header.kind)) + " (" +
                    std::string(expected_name) + ") (edited?)"};
     }
@@ -360,6 +364,10 @@ Result<std::unique_ptr<Log::Impl>> open_read_write(const std::string& path) {
   auto impl = std::make_unique<Log::Impl>();
   impl->path = path;
   impl->mode = OpenMode::kReadWrite;
+  // Before SQLite touches the file: a second writer must not even verify or set pragmas.
+  auto lock = StoreLock::acquire(path, impl->label());
+  if (!lock) return Error{lock.error()};
+  impl->writer_lock = std::move(*lock);
   auto db = sqlite::Db::open(sqlite::file_uri(path, ""),
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI);
   if (!db) return Error{impl->label() + ": cannot open for writing: " + db.error()};
@@ -479,6 +487,7 @@ Result<std::vector<Entry>> Log::Impl::prepare(std::span<const PendingEntry> pend
     entry.header.prev_entry_hash = previous;
     entry.entry_hash = chains::log_entry_hash(entry.header, p.message);
     entry.message = p.message;
+    entry.kind_name = std::string(protocol::kind_name(p.kind));
     previous = entry.entry_hash;
     ++seq;
     out.push_back(std::move(entry));
@@ -599,7 +608,8 @@ Hash32 Log::merkle_root() const {
   return accumulator.root();
 }
 
-Status Log::scan(const Filter& filter, const std::function<bool(const Entry&)>& visit) const {
+Status Log::scan(const Filter& filter, const std::function<bool(const Entry&)>& visit,
+                 const BadRowReporter& report_bad_row) const {
   if (filter.from_seq > kMaxStoredInteger) return Status::success();
   if (filter.session_id && *filter.session_id > kMaxStoredInteger) return Status::success();
   std::string sql = std::string(kSelectColumns) + " WHERE seq >= ?1";
@@ -625,12 +635,13 @@ Status Log::scan(const Filter& filter, const std::function<bool(const Entry&)>& 
     if (*step == sqlite::Stmt::Step::kDone) return Status::success();
     auto row = read_row(*stmt);
     if (!row) {
-      const std::int64_t seq = stmt->column_int64(kColSeq);
-      const std::int64_t next = seq < std::numeric_limits<std::int64_t>::max() ? seq + 1 : seq;
-      return Error{impl_->label() + ": entry " + std::to_string(seq) + ": " + row.error() +
-                   " (scan again from entry " + std::to_string(next) + " to read on)"};
+      // seq is the rowid, so always an integer, and at least filter.from_seq, so not negative.
+      const auto seq = static_cast<std::uint64_t>(stmt->column_int64(kColSeq));
+      if (!report_bad_row) return Error{impl_->label(seq) + ": " + row.error()};
+      report_bad_row(seq, row.error());
+      continue;
     }
-    if (!visit(to_entry(*row))) return Status::success();
+    if (!visit(to_entry(std::move(*row)))) return Status::success();
   }
 }
 
@@ -649,7 +660,7 @@ Result<Entry> Log::get(std::uint64_t seq) const {
   }
   auto row = read_row(*stmt);
   if (!row) return Error{impl_->label(seq) + ": " + row.error()};
-  return to_entry(*row);
+  return to_entry(std::move(*row));
 }
 
 }  // namespace gsvs::storage

@@ -36,6 +36,10 @@ struct Entry {
   chains::LogEntryHeader header;  // seq, kind, direction, session_id, vs_time_ms, prev hash
   Hash32 entry_hash;
   Bytes message;
+  // The kind_name column: for people, not covered by entry_hash (docs/STORE.md §3). As stored
+  // in entries read back (nullopt when the stored value is not text); the kind's name in
+  // entries a writer returns. A read-write open checks it against kind; scan and get do not.
+  std::optional<std::string> kind_name;
 };
 
 struct Filter {
@@ -46,13 +50,16 @@ struct Filter {
 };
 
 enum class OpenMode {
-  kReadWrite,  // creates the store if absent; verifies the whole chain before any append
-  kReadOnly,   // never writes, never creates; for auditing a copy
+  kReadWrite,  // one at a time per store; creates it if absent; verifies the whole chain first
+  kReadOnly,   // never writes, never creates, never locks; for auditing a copy
 };
 
 class Log {
  public:
-  // kReadWrite refuses a store whose chain does not verify, naming the first bad seq.
+  // kReadWrite takes an exclusive lock on "<path>.lock" (flock, with this process's pid written
+  // in it) and holds it until the Log, or the BatchWriter that owns it, is destroyed; while it is
+  // held, another read-write open of the store, in any process, fails naming the holder's pid.
+  // It refuses a store whose chain does not verify, naming the first bad seq. docs/STORE.md §6.
   static Result<std::unique_ptr<Log>> open(const std::string& path, OpenMode mode);
   ~Log();
   Log(const Log&) = delete;
@@ -68,11 +75,25 @@ class Log {
   [[nodiscard]] Hash32 head_hash() const;    // entry_hash of the last entry, zeros when empty
   [[nodiscard]] Hash32 merkle_root() const;  // RFC 9162 root over every entry_hash so far
 
-  // Streams rows in seq order in constant memory; the visitor returns false to stop early.
-  // Rows are handed over exactly as stored (the audit re-checks them; this does not). A row that
-  // cannot be represented as an Entry (wrong column type, negative integer, hash not 32 bytes)
-  // ends the scan with an error naming its seq; scan again from the next seq to read on.
-  Status scan(const Filter& filter, const std::function<bool(const Entry&)>& visit) const;
+  // Receives each row that scan could not represent as an Entry: its seq and why, for example
+  // "prev_hash is 31 bytes, not 32" (the reason does not repeat the store or the seq).
+  using BadRowReporter = std::function<void(std::uint64_t seq, const std::string& reason)>;
+
+  // Streams the rows the filter selects, in seq order, in constant memory.
+  // - Each row goes to `visit` exactly as stored: seq, hashes and columns are not checked against
+  //   each other (a read-write open verified them; the audit re-checks them). `visit` returns
+  //   false to stop; scan then returns success.
+  // - A row that cannot be represented as an Entry (a column of the wrong type, a negative or
+  //   out-of-range integer, a hash that is not 32 bytes) goes to `report_bad_row` if one is
+  //   given, and the scan reads on with the next row: every bad row is reported, in seq order,
+  //   between the visits of its neighbours. Without a reporter, the first bad row ends the scan
+  //   with an error naming the store, its seq and the reason.
+  // - An error is returned only for the store itself (the query cannot run, I/O error, a
+  //   corrupt database page) or, without a reporter, for a bad row. Rows visited before it stay
+  //   visited.
+  // The callbacks run on the calling thread and must not use this Log.
+  Status scan(const Filter& filter, const std::function<bool(const Entry&)>& visit,
+              const BadRowReporter& report_bad_row = {}) const;
   Result<Entry> get(std::uint64_t seq) const;
 
  private:

@@ -9,6 +9,7 @@
 #include "protocol/merkle.h"
 #include "storage/log.h"
 #include "storage/sqlite.h"
+#include "storage/store_lock.h"
 
 namespace gsvs::storage {
 
@@ -18,6 +19,7 @@ namespace gsvs::storage {
 struct Log::Impl {
   std::string path;
   OpenMode mode = OpenMode::kReadOnly;
+  StoreLock writer_lock;     // read-write only; declared first, so released after the db closes
   sqlite::Db db;             // declared before the statements, so destroyed after them
   sqlite::Stmt insert_stmt;  // read-write only
 

@@ -143,6 +143,34 @@ TEST_F(Verify, AnEditedByteInAnyColumnIsFoundAtItsEntry) {
   }
 }
 
+// Rows the store cannot hand over as entries (a column of the wrong type or size) are each
+// reported where they are, and the walk reads on to the end; so is a kind_name that is not text.
+TEST_F(Verify, EveryUnreadableRowIsFoundAndTheWalkReadsOn) {
+  const std::uint64_t short_hash = sample(MessageKind::kHeartbeat, 2);
+  const std::uint64_t text_message = sample(MessageKind::kPlayTicket, 4);
+  const std::uint64_t blob_name = sample(MessageKind::kProtectedReceipt, 2);
+  const std::string path = copy();
+  {
+    Tamper t(path);
+    t.exec(
+        "PRAGMA ignore_check_constraints = ON;"
+        "UPDATE log_entry SET prev_hash = substr(prev_hash, 1, 31) WHERE seq = " +
+        std::to_string(short_hash) +
+        ";"
+        "UPDATE log_entry SET message = 'hello' WHERE seq = " +
+        std::to_string(text_message) +
+        ";"
+        "UPDATE log_entry SET kind_name = CAST(kind_name AS BLOB) WHERE seq = " +
+        std::to_string(blob_name));
+  }
+  auto run = verify(path);
+  ASSERT_TRUE(run.error.empty()) << run.error;
+  EXPECT_TRUE(run.has(check::kRowUnreadable, short_hash)) << run.describe();
+  EXPECT_TRUE(run.has(check::kRowUnreadable, text_message)) << run.describe();
+  EXPECT_TRUE(run.has(check::kKindName, blob_name)) << run.describe();
+  EXPECT_EQ(run.result.stats.entries, generated().entries);
+}
+
 TEST_F(Verify, AnEditedMessageOfEveryKindIsFoundAtItsEntry) {
   for (const auto& [kind, positions] : generated().samples) {
     SCOPED_TRACE(std::string(kind_name(kind)));

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -411,7 +412,9 @@ TEST(BatchWriter, AReadOnlyLogRefusesSubmits) {
 TEST(BatchWriter, SubmitAtHeadSeesTheHeadItLandsOn) {
   TempDir dir;
   const auto path = dir.file("vs.db");
-  BatchWriter writer(open_log(path), {.max_batch_entries = 32, .max_delay_us = 200});
+  auto writer_owned = std::make_unique<BatchWriter>(
+      open_log(path), BatchWriter::Options{.max_batch_entries = 32, .max_delay_us = 200});
+  BatchWriter& writer = *writer_owned;
   Completions completions;
   std::atomic<bool> stop{false};
   std::thread busy([&] {
@@ -438,6 +441,7 @@ TEST(BatchWriter, SubmitAtHeadSeesTheHeadItLandsOn) {
   stop = true;
   busy.join();
   ASSERT_TRUE(writer.flush().ok());
+  writer_owned.reset();  // read_back opens the store for writing: one writer at a time
 
   const auto stored = read_back(path);
   std::vector<Hash32> hashes;

@@ -3,6 +3,8 @@
 // A read-only open still reads it, so the audit can walk past the damage.
 #include <gtest/gtest.h>
 
+#include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -124,6 +126,22 @@ TEST_F(Corruption, EditedRowWithRecomputedHashBreaksTheNextLink) {
 TEST_F(Corruption, EditedKindName) {
   tamper("UPDATE log_entry SET kind_name = 'Heartbeat' WHERE seq = 3");
   expect_refused("entry 3", "kind_name 'Heartbeat' does not match kind 4 (JoinReject)");
+  // A reader gets the name as stored, to judge it itself.
+  const auto rows = read_only_scan();
+  ASSERT_EQ(rows.size(), kEntries);
+  EXPECT_EQ(rows[3].kind_name, "Heartbeat");
+  EXPECT_EQ(rows[4].kind_name, protocol::kind_name(rows[4].header.kind));
+}
+
+TEST_F(Corruption, KindNameThatIsNotText) {
+  // The right name as a blob: what sqlite3 prints, but not text.
+  tamper(
+      "PRAGMA ignore_check_constraints = ON; UPDATE log_entry SET kind_name = "
+      "CAST('JoinReject' AS BLOB) WHERE seq = 3");
+  expect_refused("entry 3", "kind_name (not text) does not match kind 4 (JoinReject)");
+  const auto rows = read_only_scan();
+  ASSERT_EQ(rows.size(), kEntries);
+  EXPECT_EQ(rows[3].kind_name, std::nullopt);
 }
 
 TEST_F(Corruption, DeletedRow) {
@@ -181,18 +199,78 @@ TEST_F(Corruption, HashOfTheWrongLength) {
       "substr(prev_hash, 1, 31) WHERE seq = 4;");
   expect_refused("entry 4", "prev_hash is 31 bytes, not 32");
 
-  // A scan stops at a row it cannot represent, says where, and reads on from the next seq.
+  // Without a reporter, a scan ends at a row it cannot represent, naming it.
   Status status;
   const auto head = read_only_scan(&status);
   EXPECT_EQ(head.size(), 4U);
   ASSERT_FALSE(status.ok());
-  EXPECT_NE(status.error().find("entry 4: prev_hash is 31 bytes"), std::string::npos)
+  EXPECT_NE(status.error().find("store " + path_ + ": entry 4: prev_hash is 31 bytes, not 32"),
+            std::string::npos)
       << status.error();
-  EXPECT_NE(status.error().find("scan again from entry 5"), std::string::npos) << status.error();
-  Status rest_status;
-  const auto rest = read_only_scan(&rest_status, 5);
-  EXPECT_TRUE(rest_status.ok());
-  EXPECT_EQ(rest.size(), kEntries - 5);
+}
+
+// Every row that cannot be represented goes to the reporter, with its seq and reason, in seq
+// order between its neighbours' visits, and the scan reads on to the end.
+TEST_F(Corruption, ScanReportsEveryUnrepresentableRowAndReadsOn) {
+  struct Case {
+    std::uint64_t seq;
+    std::string set;  // SQL assignment that breaks the row
+    std::string reason;
+  };
+  const Case cases[] = {
+      {0, "entry_hash = x'00'", "entry_hash is 1 bytes, not 32"},
+      {4, "prev_hash = substr(prev_hash, 1, 31)", "prev_hash is 31 bytes, not 32"},
+      {5, "message = 'hello'", "message is text, not a blob"},
+      {9, "session_id = -3", "session_id -3 is out of range"},
+      {12, "kind = 'Heartbeat'", "kind is text, not an integer"},
+      {13, "direction = 2.5", "direction is a real, not an integer"},
+      {14, "kind = 256", "kind 256 is out of range"},
+      {19, "vs_time_ms = x'00'", "vs_time_ms is a blob, not an integer"},
+  };
+  std::string sql = "PRAGMA ignore_check_constraints = ON;";
+  for (const auto& c : cases) {
+    sql += "UPDATE log_entry SET " + c.set + " WHERE seq = " + std::to_string(c.seq) + ";";
+  }
+  tamper(sql);
+
+  auto log = Log::open(path_, OpenMode::kReadOnly);
+  ASSERT_TRUE(log.ok()) << log.error();
+  std::vector<std::string> events;
+  std::vector<std::string> expected;
+  std::size_t next_case = 0;
+  for (std::uint64_t seq = 0; seq < kEntries; ++seq) {
+    if (next_case < std::size(cases) && cases[next_case].seq == seq) {
+      expected.push_back("bad " + std::to_string(seq) + ": " + cases[next_case++].reason);
+    } else {
+      expected.push_back("row " + std::to_string(seq));
+    }
+  }
+  const Status status = (*log)->scan(
+      {},
+      [&](const Entry& e) {
+        events.push_back("row " + std::to_string(e.header.seq));
+        return true;
+      },
+      [&](std::uint64_t seq, const std::string& reason) {
+        events.push_back("bad " + std::to_string(seq) + ": " + reason);
+      });
+  ASSERT_TRUE(status.ok()) << status.error();
+  EXPECT_EQ(events, expected);
+
+  // The filter applies to bad rows too, and stopping early stops the reports.
+  events.clear();
+  const Status part = (*log)->scan(
+      testing::make_filter(5, 13),
+      [&](const Entry& e) {
+        events.push_back("row " + std::to_string(e.header.seq));
+        return e.header.seq < 10;
+      },
+      [&](std::uint64_t seq, const std::string&) {
+        events.push_back("bad " + std::to_string(seq));
+      });
+  ASSERT_TRUE(part.ok()) << part.error();
+  EXPECT_EQ(events,
+            (std::vector<std::string>{"bad 5", "row 6", "row 7", "row 8", "bad 9", "row 10"}));
 }
 
 TEST_F(Corruption, MessageStoredAsText) {

@@ -52,6 +52,7 @@ void expect_same(const Entry& a, const Entry& b) {
   EXPECT_EQ(a.header.prev_entry_hash, b.header.prev_entry_hash);
   EXPECT_EQ(a.entry_hash, b.entry_hash);
   EXPECT_EQ(a.message, b.message);
+  EXPECT_EQ(a.kind_name, b.kind_name);
 }
 
 TEST(Log, NewStoreIsEmpty) {
@@ -83,6 +84,7 @@ TEST(Log, AppendAssignsSeqsAndChainsHashes) {
     EXPECT_EQ(e.header.session_id, pending[i].session_id);
     EXPECT_EQ(e.header.vs_time_ms, pending[i].vs_time_ms);
     EXPECT_EQ(e.message, pending[i].message);
+    EXPECT_EQ(e.kind_name, protocol::kind_name(pending[i].kind));
     EXPECT_EQ(e.header.prev_entry_hash, previous);
     EXPECT_EQ(e.entry_hash, chains::log_entry_hash(e.header, e.message));
     previous = e.entry_hash;
@@ -167,9 +169,10 @@ TEST(Log, ReopenResumesTheChain) {
   ASSERT_TRUE(more.ok()) << more.error();
   EXPECT_EQ((*more)[0].header.seq, 10U);
   EXPECT_EQ((*more)[0].header.prev_entry_hash, head);
+  log.reset();  // one writer at a time
 
   auto again = open_log(path);
-  ASSERT_NE(again, nullptr);  // a second read-write open verifies what the first wrote
+  ASSERT_NE(again, nullptr);  // the next read-write open verifies what the last one wrote
   EXPECT_EQ(again->size(), 12U);
   EXPECT_EQ(again->merkle_root(), merkle::root(entry_hashes(scan_all(*again))));
 }
@@ -325,6 +328,7 @@ TEST(Log, TriggersRefuseUpdateDeleteAndOutOfOrderInserts) {
         << sql << ": " << raw.error();
   }
   EXPECT_EQ(raw.query_int("SELECT count(*) FROM log_entry"), 4);
+  log.reset();                             // one writer at a time
   ASSERT_TRUE(open_log(path) != nullptr);  // still intact
 
   // The next row in order, linked to the head, is accepted (hashes are the chain's job).
