@@ -6,6 +6,8 @@
 
 namespace gsvs::app {
 
+void ignore_hangups_until_handled() { std::signal(SIGHUP, SIG_IGN); }
+
 HangupIgnorer::HangupIgnorer(net::asio::io_context& io) : signals_(io, SIGHUP) { wait(); }
 
 void HangupIgnorer::cancel() {

@@ -10,6 +10,10 @@
 
 namespace gsvs::app {
 
+// Ignores SIGHUP from the start of the program until a HangupIgnorer takes the signal over, so a
+// SIGHUP during start-up (while the store is opened and verified) does not kill the daemon either.
+void ignore_hangups_until_handled();
+
 class HangupIgnorer {
  public:
   explicit HangupIgnorer(net::asio::io_context& io);

@@ -69,6 +69,7 @@ int run(const std::string& program, Config config, const CliExtension& extension
     return kExitUsage;
   }
   app::configure_logging(program, config.log_level);
+  app::ignore_hangups_until_handled();
   crypto::init();
   // Computed once, at start: the build this process is.
   auto own = own_sw_hash();
@@ -93,8 +94,9 @@ int run(const std::string& program, Config config, const CliExtension& extension
   auto store = storage::Log::open(config.store, storage::OpenMode::kReadWrite);
   if (!store) {
     std::cerr << where << "config key 'store': " << store.error() << "\n"
-              << "The daemon never appends to a store it cannot verify; keep this one for "
-                 "reconciliation and start on a new one.\n";
+              << "A store that fails its checks is never appended to: keep it for reconciliation "
+                 "and start on a new one. A store in use by another writer opens once that "
+                 "process has stopped.\n";
     return kExitUsage;
   }
   spdlog::info("{} {}: build {} identity {}; VS {} with key {}; store {} at {} entries", program,

@@ -55,6 +55,7 @@ int run(Config config) {
     return kExitUsage;
   }
   app::configure_logging("vsd", config.log_level);
+  app::ignore_hangups_until_handled();
   crypto::init();
   auto key = keyfile::read_secret_key(config.key);
   if (!key) {
@@ -64,8 +65,9 @@ int run(Config config) {
   auto log = storage::Log::open(config.store, storage::OpenMode::kReadWrite);
   if (!log) {
     std::cerr << "vsd run: " << log.error() << "\n"
-              << "The daemon never appends to a store it cannot verify. Hand this store to an "
-                 "investigator ('audit-cli verify') and start on a new one.\n";
+              << "A store that fails its checks is never appended to: hand it to an investigator "
+                 "('audit-cli verify') and start on a new one. A store in use by another writer "
+                 "opens once that process has stopped.\n";
     return kExitUsage;
   }
   // One descriptor per GS connection: take the whole hard limit.
