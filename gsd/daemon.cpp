@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -41,6 +42,15 @@ std::uint64_t mono_ms() {
 
 // Distinct player keys one session admits, per max_players slot.
 constexpr std::size_t kDistinctPlayersPerSlot = 8;
+
+// accept() fails this way while the process or the system is out of descriptors or buffers; the
+// connection stays in the backlog, so an immediate retry fails again.
+bool is_resource_exhaustion(const boost::system::error_code& ec) {
+  // Exact codes (Asio reports accept() failures in the system category), not errc conditions.
+  const boost::system::error_code too_many_in_system(ENFILE, asio::error::get_system_category());
+  return ec == asio::error::no_descriptors || ec == too_many_in_system ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
 
 std::string revocation_reason_text(std::uint16_t reason) {
   auto name = reason_name(static_cast<RevocationReason>(reason));
@@ -123,6 +133,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
         writer(std::make_unique<storage::BatchWriter>(std::move(store),
                                                       storage::BatchWriter::Options{})),
         acceptor(io_context),
+        accept_pause_timer(io_context),
         backoff_timer(io_context),
         stop_timer(io_context) {}
 
@@ -133,6 +144,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   std::shared_ptr<Behaviour> behaviour;
   std::unique_ptr<storage::BatchWriter> writer;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_pause_timer;  // accepting waits on it while out of descriptors
   asio::steady_timer backoff_timer;
   asio::steady_timer stop_timer;
   bool stopping = false;
@@ -181,6 +193,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
 
   // ---- clients ----
   asio::awaitable<void> accept_loop();
+  void admit_client(tcp::socket socket);
   asio::awaitable<void> client_loop(std::shared_ptr<Client> c);
   asio::awaitable<std::string> serve_client(std::shared_ptr<Client> c);
   void handle_client_frame(Client& c, const Bytes& frame);
@@ -631,28 +644,58 @@ void Daemon::Impl::send_nonce_batches(Match& m) {
 
 asio::awaitable<void> Daemon::Impl::accept_loop() {
   auto self = shared_from_this();
+  // Out of descriptors or memory, accept() fails at once for as long as the connection waits in
+  // the backlog: retrying at once would spin and flood the log. Pause instead, doubling from
+  // 100 ms to 1 s, with one line when it starts and one when accepting works again.
+  constexpr milliseconds kFirstPause(100);
+  constexpr milliseconds kLongestPause(1000);
+  milliseconds pause(0);
+  std::uint64_t failed_attempts = 0;
   while (!stopping) {
     tcp::socket socket(io);
     boost::system::error_code ec;
     co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) co_return;
-      spdlog::warn("accepting a client failed: {}", ec.message());
+      if (!is_resource_exhaustion(ec)) {
+        spdlog::warn("accepting a client failed: {}", ec.message());
+        continue;
+      }
+      if (failed_attempts++ == 0) {
+        spdlog::error(
+            "accepting clients paused: {}; retrying every {} ms up to {} ms until descriptors "
+            "or memory are free again",
+            ec.message(), kFirstPause.count(), kLongestPause.count());
+      }
+      pause = pause.count() == 0 ? kFirstPause : std::min(pause * 2, kLongestPause);
+      accept_pause_timer.expires_after(pause);
+      co_await accept_pause_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    if (clients.size() >= config.max_players) {
-      auto peer = socket.remote_endpoint(ec);
-      spdlog::warn("client {}:{} refused: max_players ({}) reached", peer.address().to_string(),
-                   peer.port(), config.max_players);
-      socket.close(ec);
-      continue;
+    if (failed_attempts > 0) {
+      spdlog::info("accepting clients again after {} failed attempt(s)", failed_attempts);
+      failed_attempts = 0;
+      pause = milliseconds(0);
     }
-    auto c = std::make_shared<Client>(
-        next_client_id++, std::make_shared<net::FramedConnection>(std::move(socket), limits()));
-    clients.emplace(c->id, c);
-    asio::co_spawn(
-        io, [self, c] { return self->client_loop(c); }, asio::detached);
+    admit_client(std::move(socket));
   }
+}
+
+void Daemon::Impl::admit_client(tcp::socket socket) {
+  boost::system::error_code ec;
+  if (clients.size() >= config.max_players) {
+    auto peer = socket.remote_endpoint(ec);
+    spdlog::warn("client {}:{} refused: max_players ({}) reached", peer.address().to_string(),
+                 peer.port(), config.max_players);
+    socket.close(ec);
+    return;
+  }
+  auto c = std::make_shared<Client>(
+      next_client_id++, std::make_shared<net::FramedConnection>(std::move(socket), limits()));
+  clients.emplace(c->id, c);
+  auto self = shared_from_this();
+  asio::co_spawn(
+      io, [self, c] { return self->client_loop(c); }, asio::detached);
 }
 
 asio::awaitable<void> Daemon::Impl::client_loop(std::shared_ptr<Client> c) {
@@ -779,6 +822,7 @@ void Daemon::Impl::stop() {
   spdlog::info("stopping: closing {} client(s) and the VS connection", clients.size());
   boost::system::error_code ec;
   acceptor.close(ec);
+  accept_pause_timer.cancel();
   backoff_timer.cancel();
   if (match) end_match(match, "gsd is stopping", nullptr);
   for (auto& [id, c] : clients) c->conn->close_after_flush();

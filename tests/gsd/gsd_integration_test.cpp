@@ -3,7 +3,11 @@
 // cheats the VS and the clients must catch, and the GS's own store.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include "protocol/chains.h"
@@ -327,6 +331,36 @@ TEST_F(GsdIntegration, MaxPlayersIsEnforced) {
   EXPECT_TRUE(gsd_->wait_for_count("max_players (1) reached", 1, seconds(2))) << diagnostics();
   first->pump_for(milliseconds(100));
   EXPECT_FALSE(first->closed());
+}
+
+// ---- admission: what must not lock players out ----------------------------------------------
+
+TEST_F(GsdIntegration, AtTheDescriptorLimitAcceptingPausesQuietlyAndRecovers) {
+  start();
+  const pid_t pid = gsd_->process().pid();
+  std::size_t open = 0;
+  for ([[maybe_unused]] const auto& fd :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    ++open;
+  }
+  // Room for two more connections; accept() then fails with EMFILE while the rest wait in the
+  // backlog.
+  const rlimit limit{open + 2, open + 2};
+  ASSERT_EQ(prlimit(pid, RLIMIT_NOFILE, &limit, nullptr), 0) << std::strerror(errno);
+  std::vector<std::unique_ptr<FrameSocket>> sockets;
+  for (int i = 0; i < 20; ++i) sockets.push_back(std::make_unique<FrameSocket>(gsd_->port()));
+  ASSERT_TRUE(gsd_->wait_for_count("accepting clients paused", 1, seconds(5))) << diagnostics();
+  const std::size_t log_size = gsd_->process().output().size();
+  // A loop retrying at once writes thousands of lines in this time.
+  std::this_thread::sleep_for(milliseconds(1000));
+  EXPECT_EQ(gsd_->count("accepting a client failed"), 0u);
+  EXPECT_LE(gsd_->count("accepting clients paused"), 2u);
+  EXPECT_LT(gsd_->process().output().size(), log_size + 2048) << diagnostics();
+
+  sockets.clear();
+  ASSERT_TRUE(gsd_->wait_for_count("accepting clients again", 1, seconds(5))) << diagnostics();
+  auto client = connect();
+  EXPECT_TRUE(client->pump_until([&] { return !client->tickets().empty(); }, seconds(3)));
 }
 
 // ---- revocation and the VS link ---------------------------------------------------------------
