@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 
+#include "gsd/admission.h"
 #include "gsd/input_check.h"
 #include "gsd/nonce_book.h"
 #include "gsd/vs_checks.h"
@@ -40,8 +41,17 @@ std::uint64_t mono_ms() {
           .count());
 }
 
-// Distinct player keys one session admits, per max_players slot.
+// Player keys one session remembers, per max_players slot (gsd/admission.h, Roster).
 constexpr std::size_t kDistinctPlayersPerSlot = 8;
+// A remembered player is forgotten only this long after the VS's spawn interval has passed since
+// its last reported spawn, so that the VS accepts its respawn whatever the latency (§8.6).
+constexpr std::uint64_t kRespawnMarginMs = 1000;
+// Connections before their handshake completes (gsd/admission.h, PendingBudget): at least this
+// many, or twice max_players; one address holds at most a quarter of them.
+constexpr std::size_t kMinPendingConnections = 64;
+std::size_t pending_capacity(std::uint32_t max_players) {
+  return std::max(kMinPendingConnections, std::size_t{2} * max_players);
+}
 
 // accept() fails this way while the process or the system is out of descriptors or buffers; the
 // connection stays in the backlog, so an immediate retry fails again.
@@ -78,7 +88,8 @@ struct Client {
 struct Match {
   Match(const asio::any_io_executor& executor, const PublicKey& vs_key, JoinAccept join_accept,
         Bytes join_accept_bytes, crypto::SecretKey key, Hash32 sw_hash,
-        std::shared_ptr<net::FramedConnection> vs_connection, WorldLimits limits)
+        std::shared_ptr<net::FramedConnection> vs_connection, WorldLimits limits,
+        std::size_t remembered_players)
       : session_id(join_accept.session_id),
         accept(std::move(join_accept)),
         accept_bytes(std::move(join_accept_bytes)),
@@ -87,6 +98,7 @@ struct Match {
         vs(std::move(vs_connection)),
         checks(vs_key, accept, accept_bytes),
         world(limits),
+        roster(remembered_players, accept.spawn_min_interval_ms + kRespawnMarginMs),
         started_ms(mono_ms()),
         heartbeat_timer(executor),
         digest_timer(executor),
@@ -102,6 +114,7 @@ struct Match {
   std::shared_ptr<net::FramedConnection> vs;
   SessionChecks checks;
   World world;
+  Roster roster;  // which player keys the world keeps
   NonceBook nonces;
   TicketWindow tickets;
   Bytes current_ticket;
@@ -120,6 +133,12 @@ struct Match {
   bool zombie = false;           // ended, but the clients are kept (a suppressing rogue)
 
   std::uint64_t next_counter() { return ++gs_counter; }
+  // Drops everything the session keeps about a player the roster no longer remembers.
+  void forget(const PublicKey& player) {
+    world.remove_player(player);
+    reported.erase(player);
+    last_client_seq.erase(player);
+  }
 };
 
 struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
@@ -135,7 +154,8 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
         acceptor(io_context),
         accept_pause_timer(io_context),
         backoff_timer(io_context),
-        stop_timer(io_context) {}
+        stop_timer(io_context),
+        pending(pending_capacity(config.max_players), pending_capacity(config.max_players) / 4) {}
 
   asio::io_context& io;
   Config config;
@@ -151,6 +171,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   bool store_failed = false;
   std::shared_ptr<Match> match;  // the session being served; null while (re)joining
   std::map<ClientId, std::shared_ptr<Client>> clients;
+  PendingBudget pending;  // the clients above that have not completed the handshake
   ClientId next_client_id = 1;
 
   [[nodiscard]] net::ConnectionLimits limits() const {
@@ -360,7 +381,8 @@ asio::awaitable<bool> Daemon::Impl::run_session() {
   }
 
   auto m = std::make_shared<Match>(io.get_executor(), config.vs_key, *accept, *reply,
-                                   std::move(session_key), request.sw_hash, conn, world);
+                                   std::move(session_key), request.sw_hash, conn, world,
+                                   std::size_t{config.max_players} * kDistinctPlayersPerSlot);
   match = m;
   behaviour->on_joined(m->session_id);
   spdlog::info(
@@ -594,7 +616,10 @@ void Daemon::Impl::send_digest(Match& m) {
     p.x_mm = at->x_mm;
     p.y_mm = at->y_mm;
     // A player's first appearance in the session is marked as its (free) spawn.
-    if (m.reported.insert(key).second) p.flags = kPlayerSpawn;
+    if (m.reported.insert(key).second) {
+      p.flags = kPlayerSpawn;
+      m.roster.spawned(key, mono_ms());
+    }
     digest.players.push_back(p);
     if (digest.players.size() == kMaxPlayers) break;
   }
@@ -683,16 +708,19 @@ asio::awaitable<void> Daemon::Impl::accept_loop() {
 
 void Daemon::Impl::admit_client(tcp::socket socket) {
   boost::system::error_code ec;
-  if (clients.size() >= config.max_players) {
-    auto peer = socket.remote_endpoint(ec);
-    spdlog::warn("client {}:{} refused: max_players ({}) reached", peer.address().to_string(),
-                 peer.port(), config.max_players);
-    socket.close(ec);
-    return;
-  }
+  const auto peer = socket.remote_endpoint(ec);
   auto c = std::make_shared<Client>(
       next_client_id++, std::make_shared<net::FramedConnection>(std::move(socket), limits()));
   clients.emplace(c->id, c);
+  // Not a player yet: the connection counts against the pre-handshake budget only, and takes
+  // the place of the oldest unfinished handshake when that budget is spent.
+  if (auto displaced = pending.admit(c->id, ec ? std::string() : peer.address().to_string())) {
+    if (auto it = clients.find(*displaced); it != clients.end()) {
+      spdlog::debug("client {}: handshake unfinished, making room for a newer connection",
+                    it->second->conn->peer());
+      it->second->conn->close();
+    }
+  }
   auto self = shared_from_this();
   asio::co_spawn(
       io, [self, c] { return self->client_loop(c); }, asio::detached);
@@ -704,9 +732,14 @@ asio::awaitable<void> Daemon::Impl::client_loop(std::shared_ptr<Client> c) {
   const std::string why = co_await serve_client(c);
   c->conn->close_after_flush();
   clients.erase(c->id);
+  pending.release(c->id);
   if (c->match) {
-    auto it = c->match->online.find(c->key);
-    if (it != c->match->online.end() && it->second == c->id) c->match->online.erase(it);
+    auto& m = *c->match;
+    auto it = m.online.find(c->key);
+    if (it != m.online.end() && it->second == c->id) {
+      m.online.erase(it);
+      if (m.roster.left(c->key, mono_ms())) m.forget(c->key);
+    }
     spdlog::info("session {}: client {} (player {}) left: {}; {} input(s) accepted, {} rejected",
                  c->match->session_id, c->conn->peer(), short_hex(c->key), why, c->accepted,
                  c->rejected);
@@ -726,13 +759,21 @@ asio::awaitable<std::string> Daemon::Impl::serve_client(std::shared_ptr<Client> 
   if (m->online.contains(hello->client_key)) {
     co_return "player " + short_hex(hello->client_key) + " is already connected";
   }
-  // Players keep their position for the whole session (a reconnecting player must not appear
-  // to teleport), so the number of distinct players a session admits is bounded.
-  if (!m->world.position(hello->client_key) &&
-      m->world.size() >= std::size_t{config.max_players} * kDistinctPlayersPerSlot) {
-    co_return "this session already admitted " + std::to_string(m->world.size()) +
-        " distinct players (" + std::to_string(kDistinctPlayersPerSlot) + " x max_players)";
+  // Players are counted once their handshake is complete; connections before that have a
+  // budget of their own.
+  if (clients.size() - pending.size() >= config.max_players) {
+    co_return "max_players (" + std::to_string(config.max_players) + ") reached";
   }
+  // Players keep their position when they reconnect (a returning player must not appear to
+  // teleport), within a bounded roster (gsd/admission.h).
+  auto admission = m->roster.join(hello->client_key, mono_ms());
+  for (const auto& forgotten : admission.forget) m->forget(forgotten);
+  if (!admission.admitted) {
+    co_return "this session remembers " + std::to_string(m->roster.size()) +
+        " players who played in the last seconds (" + std::to_string(kDistinctPlayersPerSlot) +
+        " x max_players)";
+  }
+  pending.release(c->id);
   c->key = hello->client_key;
   c->match = m;
   m->online.emplace(c->key, c->id);
@@ -796,6 +837,7 @@ void Daemon::Impl::handle_client_frame(Client& c, const Bytes& frame) {
   const ClientInput& input = std::get<InputAccepted>(verdict).input;
   ++c.accepted;
   m.last_client_seq[c.key] = input.client_seq;
+  m.roster.played(c.key);
   const Position before = *m.world.position(c.key);
   const Position after = m.world.move(c.key, input.move_x_mm, input.move_y_mm, mono_ms(),
                                       behaviour->move_credit_factor());

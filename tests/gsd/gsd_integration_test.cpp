@@ -363,6 +363,43 @@ TEST_F(GsdIntegration, AtTheDescriptorLimitAcceptingPausesQuietlyAndRecovers) {
   EXPECT_TRUE(client->pump_until([&] { return !client->tickets().empty(); }, seconds(3)));
 }
 
+TEST_F(GsdIntegration, SilentSocketsDoNotLockPlayersOut) {
+  GsdOptions options;
+  options.max_players = 2;
+  start(options);
+  // Far more silent connections than max_players and than the pre-handshake budget (64).
+  std::vector<std::unique_ptr<FrameSocket>> silent;
+  for (int i = 0; i < 100; ++i) silent.push_back(std::make_unique<FrameSocket>(gsd_->port()));
+  auto first = connect();
+  auto second = connect();
+  EXPECT_TRUE(first->pump_until([&] { return !first->tickets().empty(); }, seconds(3)))
+      << diagnostics();
+  EXPECT_TRUE(second->pump_until([&] { return !second->tickets().empty(); }, seconds(3)));
+  // The oldest silent connections made room; none of them lives past the handshake timeout.
+  EXPECT_TRUE(silent.front()->wait_closed(seconds(1)));
+  EXPECT_TRUE(silent.back()->wait_closed(seconds(4)));
+}
+
+TEST_F(GsdIntegration, ThrowAwayKeysDoNotExhaustTheDistinctPlayerBudget) {
+  GsdOptions options;
+  options.max_players = 1;  // the session remembers 8 keys
+  start(options);
+  for (int i = 0; i < 12; ++i) {
+    auto passer_by = connect();  // a fresh key each time, which never plays
+    passer_by->socket().close();
+    ASSERT_TRUE(gsd_->wait_for_count(") left: ", static_cast<std::size_t>(i) + 1, seconds(3)))
+        << diagnostics();
+  }
+  auto player = connect();
+  ASSERT_TRUE(player->pump_until([&] { return !player->tickets().empty(); }, seconds(3)));
+  auto reject = [&] {
+    player->send_input(player->make_input(100, 0));
+    return player->next_reject(milliseconds(300));
+  }();
+  EXPECT_FALSE(reject.has_value()) << reject->detail;
+  EXPECT_FALSE(player->closed()) << diagnostics();
+}
+
 // ---- revocation and the VS link ---------------------------------------------------------------
 
 TEST_F(GsdIntegration, OperatorRevocationReachesTheClientAndGsdJoinsAgain) {
