@@ -749,19 +749,29 @@ asio::awaitable<void> Daemon::Impl::client_loop(std::shared_ptr<Client> c) {
 }
 
 asio::awaitable<std::string> Daemon::Impl::serve_client(std::shared_ptr<Client> c) {
+  // The hello must sign a value fresh to this connection, so a recorded hello proves nothing.
+  ClientChallenge challenge;
+  challenge.challenge = crypto::random_fixed<32>();
+  c->conn->send(encode(challenge));
   auto frame = co_await c->conn->read_frame(milliseconds(config.handshake_timeout_ms));
   if (!frame) co_return "no ClientHello: " + frame.error();
   auto hello = decode<ClientHello>(*frame);
   if (!hello) co_return "malformed ClientHello: " + hello.error();
+  if (hello->gs_challenge != challenge.challenge) {
+    co_return "ClientHello does not sign this connection's challenge (a replayed hello?)";
+  }
   if (!verify(*hello, hello->client_key)) co_return "ClientHello signature does not verify";
   auto m = match;
   if (!m || stopping) co_return "no VS session at the moment (joining the VS)";
-  if (m->online.contains(hello->client_key)) {
-    co_return "player " + short_hex(hello->client_key) + " is already connected";
+  // The sender holds the key now: a connection still playing under it (one the player left
+  // behind, half-open) gives way to it.
+  std::shared_ptr<Client> previous;
+  if (auto it = m->online.find(hello->client_key); it != m->online.end()) {
+    if (auto p = clients.find(it->second); p != clients.end()) previous = p->second;
   }
   // Players are counted once their handshake is complete; connections before that have a
   // budget of their own.
-  if (clients.size() - pending.size() >= config.max_players) {
+  if (!previous && clients.size() - pending.size() >= config.max_players) {
     co_return "max_players (" + std::to_string(config.max_players) + ") reached";
   }
   // Players keep their position when they reconnect (a returning player must not appear to
@@ -776,7 +786,12 @@ asio::awaitable<std::string> Daemon::Impl::serve_client(std::shared_ptr<Client> 
   pending.release(c->id);
   c->key = hello->client_key;
   c->match = m;
-  m->online.emplace(c->key, c->id);
+  if (previous) {
+    spdlog::info("session {}: player {} connected again from {}; closing its connection from {}",
+                 m->session_id, short_hex(c->key), c->conn->peer(), previous->conn->peer());
+    previous->conn->close_after_flush();
+  }
+  m->online[c->key] = c->id;
   m->world.add_player(c->key);
 
   ServerHello server_hello;

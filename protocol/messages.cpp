@@ -11,7 +11,9 @@ namespace {
 
 // A list element is either a record with its own visit() or a single field.
 template <class T>
-constexpr bool kIsRecord = requires { &T::template visit<T, int>; };
+constexpr bool kIsRecord = requires {
+  &T::template visit<T, int>;
+};
 
 class EncodeVisitor {
  public:
@@ -129,7 +131,8 @@ class DecodeVisitor {
   void text(std::string& s, std::size_t cap, std::string_view name) {
     auto bytes = sized(cap, name);
     s.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    if (!in_.failed() && !valid_utf8(s)) in_.fail("bad text: " + std::string(name) + " is not UTF-8");
+    if (!in_.failed() && !valid_utf8(s))
+      in_.fail("bad text: " + std::string(name) + " is not UTF-8");
   }
   void blob(Bytes& b, std::size_t cap, std::string_view name) {
     auto bytes = sized(cap, name);
@@ -195,23 +198,42 @@ void encode_body(const M& message, coding::Writer& out) {
 
 std::string_view kind_name(MessageKind kind) {
   switch (kind) {
-    case MessageKind::kVsChallenge: return "VsChallenge";
-    case MessageKind::kJoinRequest: return "JoinRequest";
-    case MessageKind::kJoinAccept: return "JoinAccept";
-    case MessageKind::kJoinReject: return "JoinReject";
-    case MessageKind::kHeartbeat: return "Heartbeat";
-    case MessageKind::kTranscriptDigest: return "TranscriptDigest";
-    case MessageKind::kNonceBatch: return "NonceBatch";
-    case MessageKind::kProtectedReceipt: return "ProtectedReceipt";
-    case MessageKind::kPlayTicket: return "PlayTicket";
-    case MessageKind::kCheckpoint: return "Checkpoint";
-    case MessageKind::kRevocation: return "Revocation";
-    case MessageKind::kClientHello: return "ClientHello";
-    case MessageKind::kServerHello: return "ServerHello";
-    case MessageKind::kTicketForward: return "TicketForward";
-    case MessageKind::kClientNonce: return "ClientNonce";
-    case MessageKind::kClientInput: return "ClientInput";
-    case MessageKind::kInputReject: return "InputReject";
+    case MessageKind::kVsChallenge:
+      return "VsChallenge";
+    case MessageKind::kJoinRequest:
+      return "JoinRequest";
+    case MessageKind::kJoinAccept:
+      return "JoinAccept";
+    case MessageKind::kJoinReject:
+      return "JoinReject";
+    case MessageKind::kHeartbeat:
+      return "Heartbeat";
+    case MessageKind::kTranscriptDigest:
+      return "TranscriptDigest";
+    case MessageKind::kNonceBatch:
+      return "NonceBatch";
+    case MessageKind::kProtectedReceipt:
+      return "ProtectedReceipt";
+    case MessageKind::kPlayTicket:
+      return "PlayTicket";
+    case MessageKind::kCheckpoint:
+      return "Checkpoint";
+    case MessageKind::kRevocation:
+      return "Revocation";
+    case MessageKind::kClientHello:
+      return "ClientHello";
+    case MessageKind::kServerHello:
+      return "ServerHello";
+    case MessageKind::kTicketForward:
+      return "TicketForward";
+    case MessageKind::kClientNonce:
+      return "ClientNonce";
+    case MessageKind::kClientInput:
+      return "ClientInput";
+    case MessageKind::kInputReject:
+      return "InputReject";
+    case MessageKind::kClientChallenge:
+      return "ClientChallenge";
   }
   return "unknown";
 }
@@ -237,45 +259,72 @@ bool session_key_signed(MessageKind kind) {
 
 std::string_view reason_name(JoinRejectReason reason) {
   switch (reason) {
-    case JoinRejectReason::kMalformed: return "malformed";
-    case JoinRejectReason::kUnknownIdentity: return "unknown_identity";
-    case JoinRejectReason::kBuildNotAllowed: return "build_not_allowed";
-    case JoinRejectReason::kBadIdentitySignature: return "bad_identity_signature";
-    case JoinRejectReason::kBadSessionSignature: return "bad_session_signature";
-    case JoinRejectReason::kBadChallenge: return "bad_challenge";
-    case JoinRejectReason::kIdentityBusy: return "identity_busy";
-    case JoinRejectReason::kClockSkew: return "clock_skew";
-    case JoinRejectReason::kServerBusy: return "server_busy";
+    case JoinRejectReason::kMalformed:
+      return "malformed";
+    case JoinRejectReason::kUnknownIdentity:
+      return "unknown_identity";
+    case JoinRejectReason::kBuildNotAllowed:
+      return "build_not_allowed";
+    case JoinRejectReason::kBadIdentitySignature:
+      return "bad_identity_signature";
+    case JoinRejectReason::kBadSessionSignature:
+      return "bad_session_signature";
+    case JoinRejectReason::kBadChallenge:
+      return "bad_challenge";
+    case JoinRejectReason::kIdentityBusy:
+      return "identity_busy";
+    case JoinRejectReason::kClockSkew:
+      return "clock_skew";
+    case JoinRejectReason::kServerBusy:
+      return "server_busy";
   }
   return "unknown";
 }
 
 std::string_view reason_name(RevocationReason reason) {
   switch (reason) {
-    case RevocationReason::kBadSignature: return "bad_signature";
-    case RevocationReason::kCounterRegression: return "counter_regression";
-    case RevocationReason::kSwHashChanged: return "sw_hash_changed";
-    case RevocationReason::kMissedHeartbeats: return "missed_heartbeats";
-    case RevocationReason::kSpeedViolation: return "speed_violation";
-    case RevocationReason::kReceiptTipMismatch: return "receipt_tip_mismatch";
-    case RevocationReason::kOperator: return "operator";
-    case RevocationReason::kMalformedMessage: return "malformed_message";
-    case RevocationReason::kSessionMismatch: return "session_mismatch";
-    case RevocationReason::kVsShutdown: return "vs_shutdown";
+    case RevocationReason::kBadSignature:
+      return "bad_signature";
+    case RevocationReason::kCounterRegression:
+      return "counter_regression";
+    case RevocationReason::kSwHashChanged:
+      return "sw_hash_changed";
+    case RevocationReason::kMissedHeartbeats:
+      return "missed_heartbeats";
+    case RevocationReason::kSpeedViolation:
+      return "speed_violation";
+    case RevocationReason::kReceiptTipMismatch:
+      return "receipt_tip_mismatch";
+    case RevocationReason::kOperator:
+      return "operator";
+    case RevocationReason::kMalformedMessage:
+      return "malformed_message";
+    case RevocationReason::kSessionMismatch:
+      return "session_mismatch";
+    case RevocationReason::kVsShutdown:
+      return "vs_shutdown";
   }
   return "unknown";
 }
 
 std::string_view reason_name(InputRejectReason reason) {
   switch (reason) {
-    case InputRejectReason::kMalformed: return "malformed";
-    case InputRejectReason::kBadSignature: return "bad_signature";
-    case InputRejectReason::kWrongSession: return "wrong_session";
-    case InputRejectReason::kUnknownTicket: return "unknown_ticket";
-    case InputRejectReason::kStaleTicket: return "stale_ticket";
-    case InputRejectReason::kReplayedSequence: return "replayed_sequence";
-    case InputRejectReason::kWrongKey: return "wrong_key";
-    case InputRejectReason::kNoTicket: return "no_ticket";
+    case InputRejectReason::kMalformed:
+      return "malformed";
+    case InputRejectReason::kBadSignature:
+      return "bad_signature";
+    case InputRejectReason::kWrongSession:
+      return "wrong_session";
+    case InputRejectReason::kUnknownTicket:
+      return "unknown_ticket";
+    case InputRejectReason::kStaleTicket:
+      return "stale_ticket";
+    case InputRejectReason::kReplayedSequence:
+      return "replayed_sequence";
+    case InputRejectReason::kWrongKey:
+      return "wrong_key";
+    case InputRejectReason::kNoTicket:
+      return "no_ticket";
   }
   return "unknown";
 }
@@ -368,11 +417,11 @@ bool verify(const M& message, const PublicKey& key, std::size_t signature_index)
                         message.signatures[signature_index]);
 }
 
-#define GSVS_INSTANTIATE(M)                                                          \
-  template Bytes encode<M>(const M&);                                                \
-  template Result<M> decode<M>(ByteView);                                            \
-  template Bytes signing_input<M>(const M&, std::size_t);                            \
-  template void sign<M>(M&, const crypto::SecretKey&, std::size_t);                  \
+#define GSVS_INSTANTIATE(M)                                         \
+  template Bytes encode<M>(const M&);                               \
+  template Result<M> decode<M>(ByteView);                           \
+  template Bytes signing_input<M>(const M&, std::size_t);           \
+  template void sign<M>(M&, const crypto::SecretKey&, std::size_t); \
   template bool verify<M>(const M&, const PublicKey&, std::size_t);
 
 GSVS_INSTANTIATE(VsChallenge)
@@ -390,6 +439,7 @@ GSVS_INSTANTIATE(ClientHello)
 GSVS_INSTANTIATE(ServerHello)
 GSVS_INSTANTIATE(TicketForward)
 GSVS_INSTANTIATE(ClientNonce)
+GSVS_INSTANTIATE(ClientChallenge)
 GSVS_INSTANTIATE(ClientInput)
 GSVS_INSTANTIATE(InputReject)
 

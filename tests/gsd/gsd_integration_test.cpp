@@ -193,14 +193,57 @@ TEST_F(GsdIntegration, HandshakeVerifiesAndTicketsCarryProofsOfTheClientsNonces)
 TEST_F(GsdIntegration, ClientHelloWithABadSignatureGetsNoAnswer) {
   start();
   FrameSocket socket(gsd_->port());
+  auto challenge = socket.read_frame();
+  ASSERT_TRUE(challenge.has_value());
   auto key = crypto::SecretKey::generate();
   ClientHello hello;
   hello.client_key = key.public_key();
   hello.client_nonce = crypto::random_fixed<32>();
+  hello.gs_challenge = decode<ClientChallenge>(*challenge)->challenge;
   sign(hello, crypto::SecretKey::generate());
   socket.send_frame(encode(hello));
   EXPECT_FALSE(socket.read_frame(milliseconds(1000)).has_value());
   EXPECT_TRUE(socket.wait_closed(milliseconds(100)));
+}
+
+TEST_F(GsdIntegration, AReplayedClientHelloProvesNothingAndBlocksNobody) {
+  start();
+  const auto seed = crypto::SecretKey::generate().seed();
+  Bytes recorded;
+  {
+    ScriptedClient player(gsd_->port(), vs_->public_key(), crypto::SecretKey::from_seed(seed));
+    recorded = player.send_hello();
+    ASSERT_EQ(player.check_server_hello(), "");
+  }
+  ASSERT_TRUE(gsd_->wait_for_count(") left: ", 1, seconds(3))) << diagnostics();
+
+  // Someone who recorded that hello replays it once the player has left...
+  FrameSocket replay(gsd_->port());
+  ASSERT_TRUE(replay.read_frame().has_value());  // this connection's challenge
+  replay.send_frame(recorded);
+  // ...while the player comes back: the player gets in, the replay gets no answer.
+  ScriptedClient again(gsd_->port(), vs_->public_key(), crypto::SecretKey::from_seed(seed));
+  again.send_hello();
+  EXPECT_EQ(again.check_server_hello(), "") << diagnostics();
+  EXPECT_FALSE(replay.read_frame(milliseconds(1000)).has_value());
+  EXPECT_TRUE(replay.wait_closed(milliseconds(100)));
+  EXPECT_EQ(gsd_->count("does not sign this connection's challenge"), 1u) << diagnostics();
+  EXPECT_TRUE(again.pump_until([&] { return !again.tickets().empty(); }, seconds(3)));
+}
+
+TEST_F(GsdIntegration, APlayerConnectingAgainReplacesItsOldConnection) {
+  start();
+  const auto seed = crypto::SecretKey::generate().seed();
+  ScriptedClient old_connection(gsd_->port(), vs_->public_key(),
+                                crypto::SecretKey::from_seed(seed));
+  old_connection.handshake();
+  ScriptedClient new_connection(gsd_->port(), vs_->public_key(),
+                                crypto::SecretKey::from_seed(seed));
+  new_connection.handshake();
+  EXPECT_TRUE(old_connection.socket().wait_closed(seconds(3)));
+  EXPECT_TRUE(
+      new_connection.pump_until([&] { return !new_connection.tickets().empty(); }, seconds(3)));
+  EXPECT_FALSE(new_connection.closed()) << diagnostics();
 }
 
 TEST_F(GsdIntegration, InputsAreAcceptedOrRejectedWithTheRightReason) {
