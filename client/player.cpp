@@ -88,6 +88,8 @@ struct Player::Impl : std::enable_shared_from_this<Player::Impl> {
   std::function<void()> on_finished;
 
   asio::awaitable<void> run();
+  // A frame of the handshake (`what` names it in errors); nullopt once finish() was called.
+  asio::awaitable<std::optional<Bytes>> read_handshake_frame(std::string_view what);
   asio::awaitable<void> read_loop();
   asio::awaitable<void> watchdog_loop();
   asio::awaitable<void> nonce_loop();
@@ -127,33 +129,25 @@ asio::awaitable<void> Player::Impl::run() {
   conn = std::make_shared<net::FramedConnection>(std::move(socket).value(), limits);
   conn->start();
 
+  // The GS speaks first: the hello signs its challenge, so a recorded hello is worth nothing.
+  auto challenge_frame = co_await read_handshake_frame("ClientChallenge");
+  if (!challenge_frame) co_return;
+  auto challenge = decode<ClientChallenge>(*challenge_frame);
+  if (!challenge) {
+    finish(ExitCode::kHandshakeFailed, "expected a ClientChallenge: " + challenge.error());
+    co_return;
+  }
   ClientHello hello;
   hello.client_key = key.public_key();
   hello.client_nonce = crypto::random_fixed<32>();
+  hello.gs_challenge = challenge->challenge;
   hello.client_time_ms = unix_time_ms();
   sign(hello, key);
   verifier->record_nonce(hello.client_nonce, steady_now());
   conn->send(encode(hello));
 
-  const auto left =
-      std::max(milliseconds(1),
-               std::chrono::duration_cast<milliseconds>(verifier->deadline() - steady_now()));
-  auto frame = co_await conn->read_frame(left);
-  if (finished) co_return;
-  if (!frame) {
-    if (frame.error().starts_with("timed out")) {
-      finish(ExitCode::kHandshakeFailed, "no ServerHello within the handshake timeout of " +
-                                             std::to_string(options.handshake_timeout.count()) +
-                                             " ms");
-    } else if (is_framing_error(frame.error())) {
-      finish(ExitCode::kHandshakeFailed,
-             "malformed frame instead of a ServerHello: " + frame.error());
-    } else {
-      finish(ExitCode::kConnectionLost,
-             "the GS closed the connection during the handshake: " + frame.error());
-    }
-    co_return;
-  }
+  auto frame = co_await read_handshake_frame("ServerHello");
+  if (!frame) co_return;
   auto info = verifier->accept_server_hello(*frame, hello.client_key, hello.client_nonce);
   if (!info) {
     finish(ExitCode::kHandshakeFailed, info.error());
@@ -177,6 +171,27 @@ asio::awaitable<void> Player::Impl::run() {
   spawn(&Impl::nonce_loop);
   if (options.bot) spawn(&Impl::input_loop);
   co_await read_loop();
+}
+
+asio::awaitable<std::optional<Bytes>> Player::Impl::read_handshake_frame(std::string_view what) {
+  const auto left =
+      std::max(milliseconds(1),
+               std::chrono::duration_cast<milliseconds>(verifier->deadline() - steady_now()));
+  auto frame = co_await conn->read_frame(left);
+  if (finished) co_return std::nullopt;
+  if (frame) co_return std::move(frame).value();
+  if (frame.error().starts_with("timed out")) {
+    finish(ExitCode::kHandshakeFailed,
+           "no " + std::string(what) + " within the handshake timeout of " +
+               std::to_string(options.handshake_timeout.count()) + " ms");
+  } else if (is_framing_error(frame.error())) {
+    finish(ExitCode::kHandshakeFailed,
+           "malformed frame instead of a " + std::string(what) + ": " + frame.error());
+  } else {
+    finish(ExitCode::kConnectionLost,
+           "the GS closed the connection during the handshake: " + frame.error());
+  }
+  co_return std::nullopt;
 }
 
 asio::awaitable<void> Player::Impl::read_loop() {

@@ -3,11 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <map>
 #include <optional>
 #include <set>
 
+#include "gsd/admission.h"
 #include "gsd/input_check.h"
 #include "gsd/nonce_book.h"
 #include "gsd/vs_checks.h"
@@ -39,8 +41,26 @@ std::uint64_t mono_ms() {
           .count());
 }
 
-// Distinct player keys one session admits, per max_players slot.
+// Player keys one session remembers, per max_players slot (gsd/admission.h, Roster).
 constexpr std::size_t kDistinctPlayersPerSlot = 8;
+// A remembered player is forgotten only this long after the VS's spawn interval has passed since
+// its last reported spawn, so that the VS accepts its respawn whatever the latency (§8.6).
+constexpr std::uint64_t kRespawnMarginMs = 1000;
+// Connections before their handshake completes (gsd/admission.h, PendingBudget): at least this
+// many, or twice max_players; one address holds at most a quarter of them.
+constexpr std::size_t kMinPendingConnections = 64;
+std::size_t pending_capacity(std::uint32_t max_players) {
+  return std::max(kMinPendingConnections, std::size_t{2} * max_players);
+}
+
+// accept() fails this way while the process or the system is out of descriptors or buffers; the
+// connection stays in the backlog, so an immediate retry fails again.
+bool is_resource_exhaustion(const boost::system::error_code& ec) {
+  // Exact codes (Asio reports accept() failures in the system category), not errc conditions.
+  const boost::system::error_code too_many_in_system(ENFILE, asio::error::get_system_category());
+  return ec == asio::error::no_descriptors || ec == too_many_in_system ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
 
 std::string revocation_reason_text(std::uint16_t reason) {
   auto name = reason_name(static_cast<RevocationReason>(reason));
@@ -68,7 +88,8 @@ struct Client {
 struct Match {
   Match(const asio::any_io_executor& executor, const PublicKey& vs_key, JoinAccept join_accept,
         Bytes join_accept_bytes, crypto::SecretKey key, Hash32 sw_hash,
-        std::shared_ptr<net::FramedConnection> vs_connection, WorldLimits limits)
+        std::shared_ptr<net::FramedConnection> vs_connection, WorldLimits limits,
+        std::size_t remembered_players)
       : session_id(join_accept.session_id),
         accept(std::move(join_accept)),
         accept_bytes(std::move(join_accept_bytes)),
@@ -77,6 +98,7 @@ struct Match {
         vs(std::move(vs_connection)),
         checks(vs_key, accept, accept_bytes),
         world(limits),
+        roster(remembered_players, accept.spawn_min_interval_ms + kRespawnMarginMs),
         started_ms(mono_ms()),
         heartbeat_timer(executor),
         digest_timer(executor),
@@ -92,6 +114,7 @@ struct Match {
   std::shared_ptr<net::FramedConnection> vs;
   SessionChecks checks;
   World world;
+  Roster roster;  // which player keys the world keeps
   NonceBook nonces;
   TicketWindow tickets;
   Bytes current_ticket;
@@ -110,6 +133,12 @@ struct Match {
   bool zombie = false;           // ended, but the clients are kept (a suppressing rogue)
 
   std::uint64_t next_counter() { return ++gs_counter; }
+  // Drops everything the session keeps about a player the roster no longer remembers.
+  void forget(const PublicKey& player) {
+    world.remove_player(player);
+    reported.erase(player);
+    last_client_seq.erase(player);
+  }
 };
 
 struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
@@ -123,8 +152,10 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
         writer(std::make_unique<storage::BatchWriter>(std::move(store),
                                                       storage::BatchWriter::Options{})),
         acceptor(io_context),
+        accept_pause_timer(io_context),
         backoff_timer(io_context),
-        stop_timer(io_context) {}
+        stop_timer(io_context),
+        pending(pending_capacity(config.max_players), pending_capacity(config.max_players) / 4) {}
 
   asio::io_context& io;
   Config config;
@@ -133,12 +164,14 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   std::shared_ptr<Behaviour> behaviour;
   std::unique_ptr<storage::BatchWriter> writer;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_pause_timer;  // accepting waits on it while out of descriptors
   asio::steady_timer backoff_timer;
   asio::steady_timer stop_timer;
   bool stopping = false;
   bool store_failed = false;
   std::shared_ptr<Match> match;  // the session being served; null while (re)joining
   std::map<ClientId, std::shared_ptr<Client>> clients;
+  PendingBudget pending;  // the clients above that have not completed the handshake
   ClientId next_client_id = 1;
 
   [[nodiscard]] net::ConnectionLimits limits() const {
@@ -181,6 +214,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
 
   // ---- clients ----
   asio::awaitable<void> accept_loop();
+  void admit_client(tcp::socket socket);
   asio::awaitable<void> client_loop(std::shared_ptr<Client> c);
   asio::awaitable<std::string> serve_client(std::shared_ptr<Client> c);
   void handle_client_frame(Client& c, const Bytes& frame);
@@ -347,7 +381,8 @@ asio::awaitable<bool> Daemon::Impl::run_session() {
   }
 
   auto m = std::make_shared<Match>(io.get_executor(), config.vs_key, *accept, *reply,
-                                   std::move(session_key), request.sw_hash, conn, world);
+                                   std::move(session_key), request.sw_hash, conn, world,
+                                   std::size_t{config.max_players} * kDistinctPlayersPerSlot);
   match = m;
   behaviour->on_joined(m->session_id);
   spdlog::info(
@@ -581,7 +616,10 @@ void Daemon::Impl::send_digest(Match& m) {
     p.x_mm = at->x_mm;
     p.y_mm = at->y_mm;
     // A player's first appearance in the session is marked as its (free) spawn.
-    if (m.reported.insert(key).second) p.flags = kPlayerSpawn;
+    if (m.reported.insert(key).second) {
+      p.flags = kPlayerSpawn;
+      m.roster.spawned(key, mono_ms());
+    }
     digest.players.push_back(p);
     if (digest.players.size() == kMaxPlayers) break;
   }
@@ -631,28 +669,61 @@ void Daemon::Impl::send_nonce_batches(Match& m) {
 
 asio::awaitable<void> Daemon::Impl::accept_loop() {
   auto self = shared_from_this();
+  // Out of descriptors or memory, accept() fails at once for as long as the connection waits in
+  // the backlog: retrying at once would spin and flood the log. Pause instead, doubling from
+  // 100 ms to 1 s, with one line when it starts and one when accepting works again.
+  constexpr milliseconds kFirstPause(100);
+  constexpr milliseconds kLongestPause(1000);
+  milliseconds pause(0);
+  std::uint64_t failed_attempts = 0;
   while (!stopping) {
     tcp::socket socket(io);
     boost::system::error_code ec;
     co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) co_return;
-      spdlog::warn("accepting a client failed: {}", ec.message());
+      if (!is_resource_exhaustion(ec)) {
+        spdlog::warn("accepting a client failed: {}", ec.message());
+        continue;
+      }
+      if (failed_attempts++ == 0) {
+        spdlog::error(
+            "accepting clients paused: {}; retrying every {} ms up to {} ms until descriptors "
+            "or memory are free again",
+            ec.message(), kFirstPause.count(), kLongestPause.count());
+      }
+      pause = pause.count() == 0 ? kFirstPause : std::min(pause * 2, kLongestPause);
+      accept_pause_timer.expires_after(pause);
+      co_await accept_pause_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    if (clients.size() >= config.max_players) {
-      auto peer = socket.remote_endpoint(ec);
-      spdlog::warn("client {}:{} refused: max_players ({}) reached", peer.address().to_string(),
-                   peer.port(), config.max_players);
-      socket.close(ec);
-      continue;
+    if (failed_attempts > 0) {
+      spdlog::info("accepting clients again after {} failed attempt(s)", failed_attempts);
+      failed_attempts = 0;
+      pause = milliseconds(0);
     }
-    auto c = std::make_shared<Client>(
-        next_client_id++, std::make_shared<net::FramedConnection>(std::move(socket), limits()));
-    clients.emplace(c->id, c);
-    asio::co_spawn(
-        io, [self, c] { return self->client_loop(c); }, asio::detached);
+    admit_client(std::move(socket));
   }
+}
+
+void Daemon::Impl::admit_client(tcp::socket socket) {
+  boost::system::error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  auto c = std::make_shared<Client>(
+      next_client_id++, std::make_shared<net::FramedConnection>(std::move(socket), limits()));
+  clients.emplace(c->id, c);
+  // Not a player yet: the connection counts against the pre-handshake budget only, and takes
+  // the place of the oldest unfinished handshake when that budget is spent.
+  if (auto displaced = pending.admit(c->id, ec ? std::string() : peer.address().to_string())) {
+    if (auto it = clients.find(*displaced); it != clients.end()) {
+      spdlog::debug("client {}: handshake unfinished, making room for a newer connection",
+                    it->second->conn->peer());
+      it->second->conn->close();
+    }
+  }
+  auto self = shared_from_this();
+  asio::co_spawn(
+      io, [self, c] { return self->client_loop(c); }, asio::detached);
 }
 
 asio::awaitable<void> Daemon::Impl::client_loop(std::shared_ptr<Client> c) {
@@ -661,9 +732,14 @@ asio::awaitable<void> Daemon::Impl::client_loop(std::shared_ptr<Client> c) {
   const std::string why = co_await serve_client(c);
   c->conn->close_after_flush();
   clients.erase(c->id);
+  pending.release(c->id);
   if (c->match) {
-    auto it = c->match->online.find(c->key);
-    if (it != c->match->online.end() && it->second == c->id) c->match->online.erase(it);
+    auto& m = *c->match;
+    auto it = m.online.find(c->key);
+    if (it != m.online.end() && it->second == c->id) {
+      m.online.erase(it);
+      if (m.roster.left(c->key, mono_ms())) m.forget(c->key);
+    }
     spdlog::info("session {}: client {} (player {}) left: {}; {} input(s) accepted, {} rejected",
                  c->match->session_id, c->conn->peer(), short_hex(c->key), why, c->accepted,
                  c->rejected);
@@ -673,26 +749,49 @@ asio::awaitable<void> Daemon::Impl::client_loop(std::shared_ptr<Client> c) {
 }
 
 asio::awaitable<std::string> Daemon::Impl::serve_client(std::shared_ptr<Client> c) {
+  // The hello must sign a value fresh to this connection, so a recorded hello proves nothing.
+  ClientChallenge challenge;
+  challenge.challenge = crypto::random_fixed<32>();
+  c->conn->send(encode(challenge));
   auto frame = co_await c->conn->read_frame(milliseconds(config.handshake_timeout_ms));
   if (!frame) co_return "no ClientHello: " + frame.error();
   auto hello = decode<ClientHello>(*frame);
   if (!hello) co_return "malformed ClientHello: " + hello.error();
+  if (hello->gs_challenge != challenge.challenge) {
+    co_return "ClientHello does not sign this connection's challenge (a replayed hello?)";
+  }
   if (!verify(*hello, hello->client_key)) co_return "ClientHello signature does not verify";
   auto m = match;
   if (!m || stopping) co_return "no VS session at the moment (joining the VS)";
-  if (m->online.contains(hello->client_key)) {
-    co_return "player " + short_hex(hello->client_key) + " is already connected";
+  // The sender holds the key now: a connection still playing under it (one the player left
+  // behind, half-open) gives way to it.
+  std::shared_ptr<Client> previous;
+  if (auto it = m->online.find(hello->client_key); it != m->online.end()) {
+    if (auto p = clients.find(it->second); p != clients.end()) previous = p->second;
   }
-  // Players keep their position for the whole session (a reconnecting player must not appear
-  // to teleport), so the number of distinct players a session admits is bounded.
-  if (!m->world.position(hello->client_key) &&
-      m->world.size() >= std::size_t{config.max_players} * kDistinctPlayersPerSlot) {
-    co_return "this session already admitted " + std::to_string(m->world.size()) +
-        " distinct players (" + std::to_string(kDistinctPlayersPerSlot) + " x max_players)";
+  // Players are counted once their handshake is complete; connections before that have a
+  // budget of their own.
+  if (!previous && clients.size() - pending.size() >= config.max_players) {
+    co_return "max_players (" + std::to_string(config.max_players) + ") reached";
   }
+  // Players keep their position when they reconnect (a returning player must not appear to
+  // teleport), within a bounded roster (gsd/admission.h).
+  auto admission = m->roster.join(hello->client_key, mono_ms());
+  for (const auto& forgotten : admission.forget) m->forget(forgotten);
+  if (!admission.admitted) {
+    co_return "this session remembers " + std::to_string(m->roster.size()) +
+        " players who played in the last seconds (" + std::to_string(kDistinctPlayersPerSlot) +
+        " x max_players)";
+  }
+  pending.release(c->id);
   c->key = hello->client_key;
   c->match = m;
-  m->online.emplace(c->key, c->id);
+  if (previous) {
+    spdlog::info("session {}: player {} connected again from {}; closing its connection from {}",
+                 m->session_id, short_hex(c->key), c->conn->peer(), previous->conn->peer());
+    previous->conn->close_after_flush();
+  }
+  m->online[c->key] = c->id;
   m->world.add_player(c->key);
 
   ServerHello server_hello;
@@ -753,6 +852,7 @@ void Daemon::Impl::handle_client_frame(Client& c, const Bytes& frame) {
   const ClientInput& input = std::get<InputAccepted>(verdict).input;
   ++c.accepted;
   m.last_client_seq[c.key] = input.client_seq;
+  m.roster.played(c.key);
   const Position before = *m.world.position(c.key);
   const Position after = m.world.move(c.key, input.move_x_mm, input.move_y_mm, mono_ms(),
                                       behaviour->move_credit_factor());
@@ -779,6 +879,7 @@ void Daemon::Impl::stop() {
   spdlog::info("stopping: closing {} client(s) and the VS connection", clients.size());
   boost::system::error_code ec;
   acceptor.close(ec);
+  accept_pause_timer.cancel();
   backoff_timer.cancel();
   if (match) end_match(match, "gsd is stopping", nullptr);
   for (auto& [id, c] : clients) c->conn->close_after_flush();

@@ -37,6 +37,8 @@ class World {
   // position (a reconnecting client continues where it was). Returns true if it is new.
   bool add_player(const crypto::PublicKey& player);
   [[nodiscard]] std::optional<Position> position(const crypto::PublicKey& player) const;
+  // Forgets a player (gsd/admission.h decides when); it spawns anew if it comes back.
+  void remove_player(const crypto::PublicKey& player) { players_.erase(player); }
 
   // A digest was taken at `now_ms`: a new audit window starts.
   void begin_window(std::uint64_t now_ms) { window_start_ms_ = now_ms; }

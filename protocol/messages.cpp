@@ -197,6 +197,8 @@ std::string_view kind_name(MessageKind kind) {
       return "ClientInput";
     case MessageKind::kInputReject:
       return "InputReject";
+    case MessageKind::kClientChallenge:
+      return "ClientChallenge";
   }
   return "unknown";
 }
@@ -402,6 +404,7 @@ GSVS_INSTANTIATE(ClientHello)
 GSVS_INSTANTIATE(ServerHello)
 GSVS_INSTANTIATE(TicketForward)
 GSVS_INSTANTIATE(ClientNonce)
+GSVS_INSTANTIATE(ClientChallenge)
 GSVS_INSTANTIATE(ClientInput)
 GSVS_INSTANTIATE(InputReject)
 

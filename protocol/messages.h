@@ -45,8 +45,9 @@ enum class MessageKind : std::uint8_t {
   kClientNonce = 15,
   kClientInput = 16,
   kInputReject = 17,
+  kClientChallenge = 18,
 };
-inline constexpr std::uint8_t kMaxMessageKind = 17;
+inline constexpr std::uint8_t kMaxMessageKind = 18;
 
 std::string_view kind_name(MessageKind kind);
 // Who signs a kind (§3.3): the VS key, or a GS session key alone (JoinRequest carries both the
@@ -384,6 +385,7 @@ struct ClientHello {
   static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/client_hello"};
   PublicKey client_key;
   Nonce32 client_nonce;
+  Nonce32 gs_challenge;  // the ClientChallenge of this connection: a replayed hello proves nothing
   std::uint64_t client_time_ms = 0;
   Signatures<1> signatures{};
 
@@ -391,6 +393,7 @@ struct ClientHello {
   static void visit(Self& m, V& v) {
     v.field(m.client_key, "client_key");
     v.field(m.client_nonce, "client_nonce");
+    v.field(m.gs_challenge, "gs_challenge");
     v.field(m.client_time_ms, "client_time_ms");
   }
 };
@@ -493,10 +496,24 @@ struct InputReject {
   }
 };
 
-using AnyMessage =
-    std::variant<VsChallenge, JoinRequest, JoinAccept, JoinReject, Heartbeat, TranscriptDigest,
-                 NonceBatch, ProtectedReceipt, PlayTicket, Checkpoint, Revocation, ClientHello,
-                 ServerHello, TicketForward, ClientNonce, ClientInput, InputReject>;
+// The GS's first frame on a client connection: a fresh value the ClientHello must sign, so that
+// the hello proves the player holds its key now.
+struct ClientChallenge {
+  static constexpr MessageKind kKind = MessageKind::kClientChallenge;
+  static constexpr std::array<std::string_view, 0> kSignatureTags{};
+  Nonce32 challenge;
+  Signatures<0> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.challenge, "challenge");
+  }
+};
+
+using AnyMessage = std::variant<VsChallenge, JoinRequest, JoinAccept, JoinReject, Heartbeat,
+                                TranscriptDigest, NonceBatch, ProtectedReceipt, PlayTicket,
+                                Checkpoint, Revocation, ClientHello, ServerHello, TicketForward,
+                                ClientNonce, ClientInput, InputReject, ClientChallenge>;
 
 // ---- Coding and signatures (defined for every type in AnyMessage) ------------------------------
 

@@ -127,6 +127,7 @@ TEST(ClientCli, ImpostorGsIsRefusedWithExit5) {
       dir.file("client.out"));
   auto gs = listener.accept(std::chrono::seconds(10));
   ASSERT_TRUE(gs);
+  gs->send_frame(protocol::encode(protocol::ClientChallenge{}));
   auto hello = gs->read_frame();
   ASSERT_TRUE(hello);
   auto decoded = protocol::decode<protocol::ClientHello>(*hello);

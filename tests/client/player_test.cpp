@@ -68,12 +68,16 @@ class ScriptedGs : public ::testing::Test {
     gs_ = listener_.accept();
     EXPECT_TRUE(gs_);
     if (!gs_) return {};
+    ClientChallenge challenge;
+    challenge.challenge = crypto::random_fixed<32>();
+    gs_->send_frame(encode(challenge));
     auto frame = gs_->read_frame();
     EXPECT_TRUE(frame);
     if (!frame) return {};
     auto hello = decode<ClientHello>(*frame);
     EXPECT_TRUE(hello.ok());
     EXPECT_TRUE(verify(*hello, key_.public_key()));
+    EXPECT_EQ(hello->gs_challenge, challenge.challenge);
     pending_.push_back(hello->client_nonce);
     return *hello;
   }

@@ -3,7 +3,11 @@
 // cheats the VS and the clients must catch, and the GS's own store.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include "protocol/chains.h"
@@ -189,14 +193,57 @@ TEST_F(GsdIntegration, HandshakeVerifiesAndTicketsCarryProofsOfTheClientsNonces)
 TEST_F(GsdIntegration, ClientHelloWithABadSignatureGetsNoAnswer) {
   start();
   FrameSocket socket(gsd_->port());
+  auto challenge = socket.read_frame();
+  ASSERT_TRUE(challenge.has_value());
   auto key = crypto::SecretKey::generate();
   ClientHello hello;
   hello.client_key = key.public_key();
   hello.client_nonce = crypto::random_fixed<32>();
+  hello.gs_challenge = decode<ClientChallenge>(*challenge)->challenge;
   sign(hello, crypto::SecretKey::generate());
   socket.send_frame(encode(hello));
   EXPECT_FALSE(socket.read_frame(milliseconds(1000)).has_value());
   EXPECT_TRUE(socket.wait_closed(milliseconds(100)));
+}
+
+TEST_F(GsdIntegration, AReplayedClientHelloProvesNothingAndBlocksNobody) {
+  start();
+  const auto seed = crypto::SecretKey::generate().seed();
+  Bytes recorded;
+  {
+    ScriptedClient player(gsd_->port(), vs_->public_key(), crypto::SecretKey::from_seed(seed));
+    recorded = player.send_hello();
+    ASSERT_EQ(player.check_server_hello(), "");
+  }
+  ASSERT_TRUE(gsd_->wait_for_count(") left: ", 1, seconds(3))) << diagnostics();
+
+  // Someone who recorded that hello replays it once the player has left...
+  FrameSocket replay(gsd_->port());
+  ASSERT_TRUE(replay.read_frame().has_value());  // this connection's challenge
+  replay.send_frame(recorded);
+  // ...while the player comes back: the player gets in, the replay gets no answer.
+  ScriptedClient again(gsd_->port(), vs_->public_key(), crypto::SecretKey::from_seed(seed));
+  again.send_hello();
+  EXPECT_EQ(again.check_server_hello(), "") << diagnostics();
+  EXPECT_FALSE(replay.read_frame(milliseconds(1000)).has_value());
+  EXPECT_TRUE(replay.wait_closed(milliseconds(100)));
+  EXPECT_EQ(gsd_->count("does not sign this connection's challenge"), 1u) << diagnostics();
+  EXPECT_TRUE(again.pump_until([&] { return !again.tickets().empty(); }, seconds(3)));
+}
+
+TEST_F(GsdIntegration, APlayerConnectingAgainReplacesItsOldConnection) {
+  start();
+  const auto seed = crypto::SecretKey::generate().seed();
+  ScriptedClient old_connection(gsd_->port(), vs_->public_key(),
+                                crypto::SecretKey::from_seed(seed));
+  old_connection.handshake();
+  ScriptedClient new_connection(gsd_->port(), vs_->public_key(),
+                                crypto::SecretKey::from_seed(seed));
+  new_connection.handshake();
+  EXPECT_TRUE(old_connection.socket().wait_closed(seconds(3)));
+  EXPECT_TRUE(
+      new_connection.pump_until([&] { return !new_connection.tickets().empty(); }, seconds(3)));
+  EXPECT_FALSE(new_connection.closed()) << diagnostics();
 }
 
 TEST_F(GsdIntegration, InputsAreAcceptedOrRejectedWithTheRightReason) {
@@ -327,6 +374,73 @@ TEST_F(GsdIntegration, MaxPlayersIsEnforced) {
   EXPECT_TRUE(gsd_->wait_for_count("max_players (1) reached", 1, seconds(2))) << diagnostics();
   first->pump_for(milliseconds(100));
   EXPECT_FALSE(first->closed());
+}
+
+// ---- admission: what must not lock players out ----------------------------------------------
+
+TEST_F(GsdIntegration, AtTheDescriptorLimitAcceptingPausesQuietlyAndRecovers) {
+  start();
+  const pid_t pid = gsd_->process().pid();
+  std::size_t open = 0;
+  for ([[maybe_unused]] const auto& fd :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    ++open;
+  }
+  // Room for two more connections; accept() then fails with EMFILE while the rest wait in the
+  // backlog.
+  const rlimit limit{open + 2, open + 2};
+  ASSERT_EQ(prlimit(pid, RLIMIT_NOFILE, &limit, nullptr), 0) << std::strerror(errno);
+  std::vector<std::unique_ptr<FrameSocket>> sockets;
+  for (int i = 0; i < 20; ++i) sockets.push_back(std::make_unique<FrameSocket>(gsd_->port()));
+  ASSERT_TRUE(gsd_->wait_for_count("accepting clients paused", 1, seconds(5))) << diagnostics();
+  const std::size_t log_size = gsd_->process().output().size();
+  // A loop retrying at once writes thousands of lines in this time.
+  std::this_thread::sleep_for(milliseconds(1000));
+  EXPECT_EQ(gsd_->count("accepting a client failed"), 0u);
+  EXPECT_LE(gsd_->count("accepting clients paused"), 2u);
+  EXPECT_LT(gsd_->process().output().size(), log_size + 2048) << diagnostics();
+
+  sockets.clear();
+  ASSERT_TRUE(gsd_->wait_for_count("accepting clients again", 1, seconds(5))) << diagnostics();
+  auto client = connect();
+  EXPECT_TRUE(client->pump_until([&] { return !client->tickets().empty(); }, seconds(3)));
+}
+
+TEST_F(GsdIntegration, SilentSocketsDoNotLockPlayersOut) {
+  GsdOptions options;
+  options.max_players = 2;
+  start(options);
+  // Far more silent connections than max_players and than the pre-handshake budget (64).
+  std::vector<std::unique_ptr<FrameSocket>> silent;
+  for (int i = 0; i < 100; ++i) silent.push_back(std::make_unique<FrameSocket>(gsd_->port()));
+  auto first = connect();
+  auto second = connect();
+  EXPECT_TRUE(first->pump_until([&] { return !first->tickets().empty(); }, seconds(3)))
+      << diagnostics();
+  EXPECT_TRUE(second->pump_until([&] { return !second->tickets().empty(); }, seconds(3)));
+  // The oldest silent connections made room; none of them lives past the handshake timeout.
+  EXPECT_TRUE(silent.front()->wait_closed(seconds(1)));
+  EXPECT_TRUE(silent.back()->wait_closed(seconds(4)));
+}
+
+TEST_F(GsdIntegration, ThrowAwayKeysDoNotExhaustTheDistinctPlayerBudget) {
+  GsdOptions options;
+  options.max_players = 1;  // the session remembers 8 keys
+  start(options);
+  for (int i = 0; i < 12; ++i) {
+    auto passer_by = connect();  // a fresh key each time, which never plays
+    passer_by->socket().close();
+    ASSERT_TRUE(gsd_->wait_for_count(") left: ", static_cast<std::size_t>(i) + 1, seconds(3)))
+        << diagnostics();
+  }
+  auto player = connect();
+  ASSERT_TRUE(player->pump_until([&] { return !player->tickets().empty(); }, seconds(3)));
+  auto reject = [&] {
+    player->send_input(player->make_input(100, 0));
+    return player->next_reject(milliseconds(300));
+  }();
+  EXPECT_FALSE(reject.has_value()) << reject->detail;
+  EXPECT_FALSE(player->closed()) << diagnostics();
 }
 
 // ---- revocation and the VS link ---------------------------------------------------------------

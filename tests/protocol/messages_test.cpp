@@ -225,6 +225,7 @@ ClientHello build(Tag<ClientHello>) {
   ClientHello m;
   m.client_key = keys().client.public_key();
   m.client_nonce = filled(0x0B);
+  m.gs_challenge = filled(0x0C);
   m.client_time_ms = kTime + 12;
   sign_all(m);
   return m;
@@ -276,6 +277,12 @@ InputReject build(Tag<InputReject>) {
   m.client_seq = 99;
   m.reason = static_cast<std::uint16_t>(InputRejectReason::kStaleTicket);
   m.detail = "stale ticket 1 (current 3)";
+  return m;
+}
+
+ClientChallenge build(Tag<ClientChallenge>) {
+  ClientChallenge m;
+  m.challenge = filled(0x0D);
   return m;
 }
 

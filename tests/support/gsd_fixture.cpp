@@ -71,17 +71,32 @@ bool GsdProcess::wait_for_count(const std::string& text, std::size_t times,
 // ---- ScriptedClient ---------------------------------------------------------------------------
 
 ScriptedClient::ScriptedClient(std::uint16_t port, const crypto::PublicKey& vs_key)
-    : socket_(port), vs_key_(vs_key), key_(crypto::SecretKey::generate()) {}
+    : ScriptedClient(port, vs_key, crypto::SecretKey::generate()) {}
 
-void ScriptedClient::send_hello() {
+ScriptedClient::ScriptedClient(std::uint16_t port, const crypto::PublicKey& vs_key,
+                               crypto::SecretKey key)
+    : socket_(port), vs_key_(vs_key), key_(std::move(key)) {}
+
+Nonce32 ScriptedClient::read_challenge() {
+  auto frame = socket_.read_frame();
+  if (!frame) throw std::runtime_error("no ClientChallenge (timeout or connection closed)");
+  auto challenge = decode<ClientChallenge>(*frame);
+  if (!challenge) throw std::runtime_error("ClientChallenge does not decode: " + challenge.error());
+  return challenge->challenge;
+}
+
+Bytes ScriptedClient::send_hello() {
   ClientHello hello;
   hello.client_key = key_.public_key();
   hello.client_nonce = crypto::random_fixed<32>();
+  hello.gs_challenge = read_challenge();
   hello.client_time_ms = unix_time_ms();
   sign(hello, key_);
   hello_nonce_ = hello.client_nonce;
   nonces_.push_back(hello.client_nonce);
-  socket_.send_frame(encode(hello));
+  Bytes bytes = encode(hello);
+  socket_.send_frame(bytes);
+  return bytes;
 }
 
 std::string ScriptedClient::check_server_hello(milliseconds timeout) {

@@ -73,9 +73,14 @@ struct ReceivedTicket {
 class ScriptedClient {
  public:
   ScriptedClient(std::uint16_t port, const crypto::PublicKey& vs_key);
+  // Plays as the holder of `key`.
+  ScriptedClient(std::uint16_t port, const crypto::PublicKey& vs_key, crypto::SecretKey key);
 
-  // Sends a ClientHello with a fresh nonce.
-  void send_hello();
+  // Reads the GS's ClientChallenge (the first frame on the connection); throws without one.
+  Nonce32 read_challenge();
+  // Reads the challenge and sends a ClientHello that signs it, with a fresh nonce; returns the
+  // hello's bytes (what an eavesdropper could record).
+  Bytes send_hello();
   // Reads the ServerHello and checks it as a client does: the JoinAccept decodes and verifies
   // under the VS key, the ServerHello verifies under its session key, session ids match, the
   // echoes are this client's. Returns the problem, or "" when all hold.

@@ -72,6 +72,7 @@ struct Session {
   TicketForward ticket_forward;
   ClientNonce client_nonce;
   InputReject input_reject;
+  ClientChallenge client_challenge;
 };
 
 Session build_session(const Keys& keys) {
@@ -257,7 +258,9 @@ Session build_session(const Keys& keys) {
   sign_and_encode(s.revocation, {&vs});
 
   s.client_hello.client_key = client.public_key();
+  s.client_challenge.challenge = sample_hash("gs client challenge");
   s.client_hello.client_nonce = sample_hash("client hello nonce");
+  s.client_hello.gs_challenge = s.client_challenge.challenge;
   s.client_hello.client_time_ms = kClientTime;
   sign_and_encode(s.client_hello, {&client});
 
@@ -504,7 +507,9 @@ std::vector<SampleMessage> sample_messages(const Keys& keys) {
   out.push_back(
       {"VS: checkpoint over the four entries of chains.json log_entries", s.checkpoint, {vs}});
   out.push_back({"VS: revocation citing the log positions of two digests", s.revocation, {vs}});
-  out.push_back({"client to GS: hello with a fresh nonce", s.client_hello, {client}});
+  out.push_back({"client to GS: hello with a fresh nonce, signing the GS's challenge",
+                 s.client_hello,
+                 {client}});
   out.push_back(
       {"GS to client: answers the hello, embeds the JoinAccept, signed by the session key",
        s.server_hello,
@@ -517,6 +522,8 @@ std::vector<SampleMessage> sample_messages(const Keys& keys) {
   out.push_back({"client to GS: input 1 of chains.json inputs_hash", s.inputs[0], {client}});
   out.push_back(
       {"GS to client: refuses a later input bound to an expired ticket", s.input_reject, {}});
+  out.push_back(
+      {"GS to client: the first frame, a challenge the ClientHello signs", s.client_challenge, {}});
   return out;
 }
 

@@ -1,0 +1,84 @@
+#include "gsd/admission.h"
+
+#include <algorithm>
+
+namespace gsvs::gsd {
+
+PendingBudget::PendingBudget(std::size_t capacity, std::size_t per_source)
+    : capacity_(std::max<std::size_t>(1, capacity)),
+      per_source_(std::clamp<std::size_t>(per_source, 1, capacity_)) {}
+
+std::optional<ClientId> PendingBudget::admit(ClientId id, const std::string& source) {
+  std::optional<ClientId> displaced;
+  if (per_source_count_[source] >= per_source_) {
+    auto oldest = std::find_if(order_.begin(), order_.end(),
+                               [&](const Entry& e) { return e.source == source; });
+    displaced = oldest->id;
+  } else if (order_.size() >= capacity_) {
+    displaced = order_.front().id;
+  }
+  if (displaced) release(*displaced);
+  order_.push_back(Entry{id, source});
+  ++per_source_count_[source];
+  return displaced;
+}
+
+void PendingBudget::release(ClientId id) {
+  auto it = std::find_if(order_.begin(), order_.end(), [&](const Entry& e) { return e.id == id; });
+  if (it == order_.end()) return;
+  auto count = per_source_count_.find(it->source);
+  if (--count->second == 0) per_source_count_.erase(count);
+  order_.erase(it);
+}
+
+Roster::Roster(std::size_t capacity, std::uint64_t respawn_after_ms)
+    : capacity_(capacity), respawn_after_ms_(respawn_after_ms) {}
+
+Roster::Admission Roster::join(const crypto::PublicKey& key, std::uint64_t now_ms) {
+  Admission admission;
+  if (auto it = players_.find(key); it != players_.end()) {
+    it->second.online = true;
+    admission.admitted = true;
+    return admission;
+  }
+  if (players_.size() >= capacity_) {
+    // The player that left longest ago, among those the VS would let respawn: a player never
+    // reported has no position at the VS, one reported long enough ago may spawn again.
+    auto forgettable = [&](const Player& p) {
+      return !p.online && (!p.spawned_ms || now_ms >= *p.spawned_ms + respawn_after_ms_);
+    };
+    auto victim = players_.end();
+    for (auto it = players_.begin(); it != players_.end(); ++it) {
+      if (!forgettable(it->second)) continue;
+      if (victim == players_.end() || it->second.left_ms < victim->second.left_ms) victim = it;
+    }
+    if (victim == players_.end()) return admission;
+    admission.forget.push_back(victim->first);
+    players_.erase(victim);
+  }
+  players_[key].online = true;
+  admission.admitted = true;
+  return admission;
+}
+
+void Roster::played(const crypto::PublicKey& key) {
+  if (auto it = players_.find(key); it != players_.end()) it->second.played = true;
+}
+
+void Roster::spawned(const crypto::PublicKey& key, std::uint64_t now_ms) {
+  if (auto it = players_.find(key); it != players_.end()) it->second.spawned_ms = now_ms;
+}
+
+bool Roster::left(const crypto::PublicKey& key, std::uint64_t now_ms) {
+  auto it = players_.find(key);
+  if (it == players_.end()) return false;
+  if (!it->second.played) {
+    players_.erase(it);
+    return true;
+  }
+  it->second.online = false;
+  it->second.left_ms = now_ms;
+  return false;
+}
+
+}  // namespace gsvs::gsd

@@ -1,0 +1,83 @@
+// Who a GS lets in, so that nobody without a player's key can lock players out
+// (docs/PROTOCOL.md §8.9, Admission). Pure bookkeeping: the daemon closes what these classes name.
+//
+// - PendingBudget: connections that have not completed the client handshake. They never count
+//   against max_players; they share a bounded budget of their own, and a newcomer takes the place
+//   of the oldest, so silent sockets cannot keep real players out.
+// - Roster: the player keys a session remembers (their positions survive a reconnect). A key is
+//   remembered once its holder completed a handshake; a key that never had an input accepted is
+//   forgotten when it leaves; when the roster is full, the player that left longest ago is
+//   forgotten, once a respawn of it is something the VS accepts (§8.6).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gsd/nonce_book.h"
+#include "protocol/crypto.h"
+
+namespace gsvs::gsd {
+
+class PendingBudget {
+ public:
+  // At most `capacity` connections in all and `per_source` from one address.
+  PendingBudget(std::size_t capacity, std::size_t per_source);
+
+  // Counts `id` from `source` (an address). Returns the connection it displaces: the oldest from
+  // the same source when that source holds its share, else the oldest of all when the budget is
+  // full.
+  std::optional<ClientId> admit(ClientId id, const std::string& source);
+  // The handshake completed or the connection closed; an id not counted is ignored.
+  void release(ClientId id);
+  [[nodiscard]] std::size_t size() const { return order_.size(); }
+
+ private:
+  struct Entry {
+    ClientId id;
+    std::string source;
+  };
+  std::size_t capacity_;
+  std::size_t per_source_;
+  std::deque<Entry> order_;  // oldest first
+  std::map<std::string, std::size_t> per_source_count_;
+};
+
+class Roster {
+ public:
+  // At most `capacity` keys; a remembered player may be forgotten once `respawn_after_ms` have
+  // passed since it was last reported as spawning.
+  Roster(std::size_t capacity, std::uint64_t respawn_after_ms);
+
+  struct Admission {
+    bool admitted = false;
+    std::vector<crypto::PublicKey> forget;  // to drop from the world and the session's tables
+  };
+  // The key's holder completed a handshake at `now_ms`.
+  Admission join(const crypto::PublicKey& key, std::uint64_t now_ms);
+  // An input of this player was accepted: it is worth remembering after it leaves.
+  void played(const crypto::PublicKey& key);
+  // A digest reported this player with the spawn flag at `now_ms`.
+  void spawned(const crypto::PublicKey& key, std::uint64_t now_ms);
+  // The player's connection left at `now_ms`. True when the key is forgotten now (it never
+  // played, so the spawn point is all there is to remember).
+  bool left(const crypto::PublicKey& key, std::uint64_t now_ms);
+  [[nodiscard]] std::size_t size() const { return players_.size(); }
+  [[nodiscard]] std::size_t capacity() const { return capacity_; }
+
+ private:
+  struct Player {
+    bool online = false;
+    bool played = false;
+    std::optional<std::uint64_t> spawned_ms;
+    std::uint64_t left_ms = 0;
+  };
+  std::size_t capacity_;
+  std::uint64_t respawn_after_ms_;
+  std::map<crypto::PublicKey, Player> players_;
+};
+
+}  // namespace gsvs::gsd
