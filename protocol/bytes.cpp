@@ -1,17 +1,16 @@
 #include "protocol/bytes.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 
 namespace gsvs {
 
 std::string to_hex(ByteView data) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(data.size() * 2);
-  for (auto b : data) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0x0f]);
-  }
+  // sodium_bin2hex writes a terminating NUL after the digits.
+  std::string out(data.size() * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), data.data(), data.size());
+  out.pop_back();
   return out;
 }
 
@@ -19,24 +18,18 @@ std::string short_hex(ByteView data, std::size_t chars) {
   return to_hex(data.first(std::min(data.size(), (chars + 1) / 2))).substr(0, chars);
 }
 
-namespace {
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
-
 std::optional<Bytes> from_hex(std::string_view hex) {
   if (hex.size() % 2 != 0) return std::nullopt;
-  Bytes out;
-  out.reserve(hex.size() / 2);
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    int hi = hex_value(hex[i]);
-    int lo = hex_value(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<std::uint8_t>((hi << 4) | lo));
+  if (hex.empty()) return Bytes{};  // sodium_hex2bin wants a buffer even for nothing
+  Bytes out(hex.size() / 2);
+  std::size_t written = 0;
+  // No characters to ignore and no end pointer: any character outside 0-9, a-f, A-F, wherever
+  // it stands, is refused.
+  const int rc =
+      sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &written, nullptr);
+  if (rc != 0 || written != out.size()) {
+    sodium_memzero(out.data(), out.size());  // what was decoded before the bad character
+    return std::nullopt;
   }
   return out;
 }

@@ -47,7 +47,8 @@ std::string short_hex(const FixedBytes<N>& value, std::size_t chars = 16) {
   return short_hex(value.view(), chars);
 }
 
-// Accepts upper or lower case; returns nullopt on odd length or a non-hex character.
+// Accepts upper or lower case; returns nullopt on odd length or a non-hex character. Both
+// directions run in constant time (libsodium), as keys and seeds pass through them.
 std::optional<Bytes> from_hex(std::string_view hex);
 
 template <std::size_t N>

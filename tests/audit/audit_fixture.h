@@ -33,7 +33,8 @@ struct VerifyRun {
   [[nodiscard]] std::string describe() const;  // every finding, for test failure messages
 };
 
-// Verifies with the generated store's VS key pinned (unless options.vs_key is set).
+// Verifies with the generated store's VS key pinned (unless options.vs_key is set), with two
+// signature workers (unless options.threads is set).
 VerifyRun verify(const std::string& path, audit::VerifyOptions options = {});
 
 struct CliResult {

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "protocol/bytes.h"
 
@@ -128,28 +130,78 @@ TEST(Bytes, HexRoundTrip) {
   EXPECT_EQ(hex.substr(0, 8), "00010203");
   EXPECT_EQ(hex.substr(hex.size() - 4), "feff");
   EXPECT_EQ(from_hex(hex), all);
-
   EXPECT_EQ(to_hex(Bytes{}), "");
-  EXPECT_EQ(from_hex(""), Bytes{});
-  EXPECT_EQ(from_hex("ABCDEF"), (Bytes{0xab, 0xcd, 0xef}));
-  EXPECT_EQ(from_hex("aBcD"), (Bytes{0xab, 0xcd}));
 }
 
-TEST(Bytes, HexRejectsOddLengthAndNonHex) {
-  EXPECT_FALSE(from_hex("a").has_value());
-  EXPECT_FALSE(from_hex("abc").has_value());
-  EXPECT_FALSE(from_hex("0g").has_value());
-  EXPECT_FALSE(from_hex("g0").has_value());
-  EXPECT_FALSE(from_hex("0x00").has_value());
-  EXPECT_FALSE(from_hex("00 1").has_value());
-  EXPECT_FALSE(from_hex("0 ").has_value());
-  EXPECT_FALSE(from_hex(std::string_view("0\0", 2)).has_value());
-  EXPECT_FALSE(from_hex("\xff\xff").has_value());
-  EXPECT_FALSE(from_hex("zz").has_value());
-  EXPECT_FALSE(from_hex("::").has_value());  // just after '9'
-  EXPECT_FALSE(from_hex("@@").has_value());  // just before 'A'
-  EXPECT_FALSE(from_hex("GG").has_value());
-  EXPECT_FALSE(from_hex("``").has_value());  // just before 'a'
+struct HexCase {
+  std::string_view hex;
+  std::optional<Bytes> decoded;  // nullopt: refused
+};
+
+TEST(Bytes, HexDecodingAcceptsExactlyPairsOfHexDigits) {
+  const std::vector<HexCase> cases{
+      {"", Bytes{}},
+      {"00ff", Bytes{0x00, 0xff}},
+      {"ABCDEF", Bytes{0xab, 0xcd, 0xef}},
+      {"aBcD", Bytes{0xab, 0xcd}},
+      {"09af", Bytes{0x09, 0xaf}},
+      // Odd length.
+      {"a", std::nullopt},
+      {"abc", std::nullopt},
+      // A non-hex character in either half of a pair, at the start, in the middle or at the end.
+      {"0g", std::nullopt},
+      {"g0", std::nullopt},
+      {"00zz", std::nullopt},
+      {"zz00", std::nullopt},
+      {"GG", std::nullopt},
+      // Just outside the digit ranges.
+      {"::", std::nullopt},  // after '9'
+      {"//", std::nullopt},  // before '0'
+      {"@@", std::nullopt},  // before 'A'
+      {"``", std::nullopt},  // before 'a'
+      {"gG", std::nullopt},  // after 'f' and 'F'
+      // Prefixes and separators are not skipped.
+      {"0x00", std::nullopt},
+      {"00 1", std::nullopt},
+      {"0 ", std::nullopt},
+      {" 00", std::nullopt},
+      {"00:11", std::nullopt},
+      {"00-11", std::nullopt},
+      {"00\n", std::nullopt},
+      {std::string_view("0\0", 2), std::nullopt},
+      {std::string_view("00\0\0", 4), std::nullopt},
+      // Bytes above 0x7f, including those whose low bits look like a digit or a letter.
+      {"\xff\xff", std::nullopt},
+      {"\xb0\xb1", std::nullopt},  // 0x30 | 0x80
+      {"\xc1\xe1", std::nullopt},  // 'A' | 0x80, 'a' | 0x80
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(::testing::PrintToString(std::string(c.hex)));
+    EXPECT_EQ(from_hex(c.hex), c.decoded);
+  }
+}
+
+TEST(Bytes, HexDecodingOfEveryCharacterInEitherHalfOfAPair) {
+  constexpr std::string_view kLower = "0123456789abcdef";
+  constexpr std::string_view kUpper = "0123456789ABCDEF";
+  for (int code = 0; code < 256; ++code) {
+    const char c = static_cast<char>(code);
+    SCOPED_TRACE(code);
+    std::optional<std::uint8_t> digit;
+    if (auto at = kLower.find(c); at != std::string_view::npos)
+      digit = static_cast<std::uint8_t>(at);
+    if (auto at = kUpper.find(c); at != std::string_view::npos)
+      digit = static_cast<std::uint8_t>(at);
+    const std::string high{c, '5'};
+    const std::string low{'5', c};
+    if (digit) {
+      EXPECT_EQ(from_hex(high), Bytes{static_cast<std::uint8_t>(*digit << 4 | 5)});
+      EXPECT_EQ(from_hex(low), Bytes{static_cast<std::uint8_t>(0x50 | *digit)});
+    } else {
+      EXPECT_FALSE(from_hex(high).has_value());
+      EXPECT_FALSE(from_hex(low).has_value());
+    }
+  }
 }
 
 TEST(Bytes, FixedFromHexChecksLength) {
