@@ -1,0 +1,318 @@
+// The admin socket: in-process (AdminServer on its own io_context: what it refuses to replace,
+// path limits, slow and silent clients) and against the real vsd (a mistaken admin_socket must
+// not cost the operator a file; a too-long path is an error, not an abort).
+#include "vsd/admin.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/write.hpp>
+#include <filesystem>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "tests/support/vs_fixture.h"
+
+namespace gsvs::vsd {
+namespace {
+
+namespace asio = net::asio;
+using std::chrono::milliseconds;
+using testing::ChildProcess;
+using testing::TempDir;
+using LocalSocket = asio::local::stream_protocol::socket;
+using LocalEndpoint = asio::local::stream_protocol::endpoint;
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+bool is_socket(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+// True when the peer closes the connection within `timeout` (anything it sends first is read).
+bool closed_by_peer(LocalSocket& socket, milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd fd{socket.native_handle(), POLLIN, 0};
+    const auto left =
+        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (::poll(&fd, 1, static_cast<int>(left.count())) <= 0) continue;
+    char byte = 0;
+    const auto got = ::read(socket.native_handle(), &byte, 1);
+    if (got <= 0) return true;
+  }
+  return false;
+}
+
+// AdminServers on one io_context run by a thread of the fixture; the servers are destroyed
+// after that thread ends, as in vsd.
+class AdminServerTest : public ::testing::Test {
+ protected:
+  ~AdminServerTest() override {
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  AdminServer& make_server(const std::string& path,
+                           milliseconds timeout = kAdminConnectionTimeout) {
+    AdminOperations operations{[] {
+                                 return nlohmann::json{{"sessions", nlohmann::json::array()}};
+                               },
+                               [this](protocol::SessionId id, const std::string& reason) {
+                                 revoked_.emplace_back(id, reason);
+                                 return std::string{};
+                               }};
+    servers_.push_back(std::make_unique<AdminServer>(io_, path, std::move(operations), timeout));
+    return *servers_.back();
+  }
+  void serve(AdminServer& server) {
+    server.start(nullptr);
+    if (!thread_.joinable()) thread_ = std::thread([this] { io_.run(); });
+  }
+  // The reply to a status request, or the error that prevented it.
+  static std::string status_of(const std::string& path) {
+    auto reply = admin_request(path, {{"command", "status"}});
+    return reply ? reply->dump() : reply.error();
+  }
+
+  TempDir dir_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
+  std::vector<std::unique_ptr<AdminServer>> servers_;
+  std::vector<std::pair<protocol::SessionId, std::string>> revoked_;
+  std::thread thread_;
+};
+
+TEST_F(AdminServerTest, AnswersStatusAndRemovesItsSocketAtClose) {
+  const auto path = dir_.file("vsd.sock");
+  auto& server = make_server(path);
+  ASSERT_TRUE(server.open());
+  serve(server);
+  EXPECT_TRUE(contains(status_of(path), R"("ok":true)")) << status_of(path);
+  EXPECT_TRUE(is_socket(path));
+  io_.stop();
+  thread_.join();
+  server.close();
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+// Whatever else the path names stays as it was; the error names the path and what is there.
+TEST_F(AdminServerTest, RefusesAPathThatIsNotASocket) {
+  struct Case {
+    const char* name;
+    std::function<void(const std::string&)> make;
+    const char* described;
+  };
+  const std::vector<Case> cases = {
+      {"store", [](const std::string& p) { testing::write_text(p, "SQLite format 3"); },
+       "a regular file"},
+      {"dir", [](const std::string& p) { std::filesystem::create_directory(p); }, "a directory"},
+      {"link",
+       [this](const std::string& p) {
+         testing::write_text(dir_.file("target"), "kept");
+         std::filesystem::create_symlink(dir_.file("target"), p);
+       },
+       "a symbolic link"},
+      {"fifo", [](const std::string& p) { ASSERT_EQ(::mkfifo(p.c_str(), 0600), 0); }, "a FIFO"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const auto path = dir_.file(c.name);
+    c.make(path);
+    const auto type_before = std::filesystem::symlink_status(path).type();
+    auto& server = make_server(path);
+    Status opened = server.open();
+    ASSERT_FALSE(opened);
+    EXPECT_TRUE(contains(opened.error(), path)) << opened.error();
+    EXPECT_TRUE(contains(opened.error(), c.described)) << opened.error();
+    server.close();
+    EXPECT_EQ(std::filesystem::symlink_status(path).type(), type_before);
+  }
+  EXPECT_EQ(testing::read_text(dir_.file("store")), "SQLite format 3");
+  EXPECT_EQ(testing::read_text(dir_.file("target")), "kept");
+}
+
+TEST_F(AdminServerTest, RefusesASocketAnotherServerAnswersOn) {
+  const auto path = dir_.file("vsd.sock");
+  auto& running = make_server(path);
+  ASSERT_TRUE(running.open());
+  serve(running);
+  auto& second = make_server(path);
+  Status opened = second.open();
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error(), "admin socket " + path + " is in use by a running vsd");
+  second.close();  // must not remove the running server's socket
+  EXPECT_TRUE(contains(status_of(path), R"("ok":true)")) << status_of(path);
+}
+
+// A socket nobody listens on (left by a crash) is the one thing open() replaces.
+TEST_F(AdminServerTest, ReplacesAStaleSocket) {
+  const auto path = dir_.file("vsd.sock");
+  {
+    asio::local::stream_protocol::acceptor crashed(io_, LocalEndpoint(path));
+  }  // closed without removing the file
+  ASSERT_TRUE(is_socket(path));
+  auto& server = make_server(path);
+  Status opened = server.open();
+  ASSERT_TRUE(opened) << opened.error();
+  serve(server);
+  EXPECT_TRUE(contains(status_of(path), R"("ok":true)")) << status_of(path);
+}
+
+// close() removes the socket it created, not a file put there since.
+TEST_F(AdminServerTest, CloseLeavesAFileThatReplacedItsSocket) {
+  const auto path = dir_.file("vsd.sock");
+  auto& server = make_server(path);
+  ASSERT_TRUE(server.open());
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  testing::write_text(path, "someone else's");
+  server.close();
+  EXPECT_EQ(testing::read_text(path), "someone else's");
+}
+
+// sun_path holds 107 bytes and a NUL: the server and the client both say so instead of
+// throwing from the endpoint's constructor.
+TEST_F(AdminServerTest, SocketPathLengthIsCheckedAgainstTheLimit) {
+  const std::string base = dir_.path() + "/";
+  ASSERT_LT(base.size(), kMaxSocketPathBytes);
+  struct Case {
+    std::size_t length;
+    bool accepted;
+  };
+  for (const Case c :
+       {Case{kMaxSocketPathBytes, true}, Case{kMaxSocketPathBytes + 1, false}, Case{200, false}}) {
+    SCOPED_TRACE(c.length);
+    const std::string path = base + std::string(c.length - base.size(), 's');
+    auto& server = make_server(path);
+    Status opened = server.open();
+    EXPECT_EQ(opened.ok(), c.accepted) << (opened ? "" : opened.error());
+    if (c.accepted) {
+      server.close();
+      continue;
+    }
+    auto reply = admin_request(path, {{"command", "status"}});
+    const std::string limit = "at most " + std::to_string(kMaxSocketPathBytes);
+    EXPECT_TRUE(contains(opened.error(), path) && contains(opened.error(), limit))
+        << opened.error();
+    ASSERT_FALSE(reply);
+    EXPECT_TRUE(contains(reply.error(), path) && contains(reply.error(), limit)) << reply.error();
+  }
+  EXPECT_FALSE(check_socket_path(""));
+}
+
+// A client that connects and says nothing is dropped after the timeout; others are served
+// meanwhile.
+TEST_F(AdminServerTest, SilentClientIsDroppedAndOthersAreServed) {
+  const auto path = dir_.file("vsd.sock");
+  auto& server = make_server(path, milliseconds(200));
+  ASSERT_TRUE(server.open());
+  serve(server);
+  asio::io_context client_io;
+  LocalSocket silent(client_io);
+  silent.connect(LocalEndpoint(path));
+  EXPECT_TRUE(contains(status_of(path), R"("ok":true)")) << status_of(path);
+  EXPECT_TRUE(closed_by_peer(silent, milliseconds(10000)));
+  EXPECT_TRUE(contains(status_of(path), R"("ok":true)")) << status_of(path);
+}
+
+// A request line longer than the cap gets an error reply, not an ever-growing buffer.
+TEST_F(AdminServerTest, OversizeRequestIsRefused) {
+  const auto path = dir_.file("vsd.sock");
+  auto& server = make_server(path);
+  ASSERT_TRUE(server.open());
+  serve(server);
+  asio::io_context client_io;
+  LocalSocket client(client_io);
+  client.connect(LocalEndpoint(path));
+  const std::string request(kMaxAdminRequestBytes * 2, 'x');
+  boost::system::error_code ec;
+  asio::write(client, asio::buffer(request), ec);
+  std::string reply(256, '\0');
+  const auto got = client.read_some(asio::buffer(reply), ec);
+  reply.resize(got);
+  EXPECT_TRUE(contains(reply, "at most 4096 bytes")) << reply;
+}
+
+// ---- Against the real vsd -------------------------------------------------------------------
+
+class VsdAdminSocket : public ::testing::Test {
+ protected:
+  void start() {
+    vs_ = std::make_unique<testing::VsProcess>(
+        dir_, std::vector<crypto::PublicKey>{crypto::SecretKey::generate().public_key()},
+        std::vector<Hash32>{crypto::sha256(as_bytes("build"))});
+  }
+  // Runs a program to its end; its exit code and output.
+  std::pair<int, std::string> run(std::vector<std::string> argv) {
+    ChildProcess child(std::move(argv), dir_.file("child-" + std::to_string(++children_) + ".out"));
+    const int code = child.wait(std::chrono::seconds(30));
+    return {code, child.output()};
+  }
+  // A second `vsd run` from the fixture's config with its own port and `store`.
+  std::pair<int, std::string> run_vsd(const std::string& admin_socket, const std::string& store) {
+    return run({testing::program("vsd"), "run", "--config", vs_->config_path(), "--listen",
+                "127.0.0.1:" + std::to_string(testing::free_port()), "--store", store,
+                "--admin_socket", admin_socket});
+  }
+
+  TempDir dir_;
+  std::unique_ptr<testing::VsProcess> vs_;
+  int children_ = 0;
+};
+
+// An admin_socket set by mistake to the store used to delete the store at start.
+TEST_F(VsdAdminSocket, AdminSocketNamingTheStoreIsRefusedAndTheStoreKept) {
+  start();
+  ASSERT_EQ(vs_->stop(), 0);
+  const auto entries = vs_->entries().size();
+  auto [code, output] = run_vsd(vs_->store_path(), vs_->store_path());
+  EXPECT_EQ(code, 2) << output;
+  EXPECT_TRUE(contains(output, "admin socket " + vs_->store_path() + " is a regular file"))
+      << output;
+  EXPECT_EQ(vs_->entries().size(), entries);
+}
+
+TEST_F(VsdAdminSocket, SecondVsdOnTheSameAdminSocketIsRefused) {
+  start();
+  auto [code, output] = run_vsd(vs_->admin_socket(), dir_.file("second.db"));
+  EXPECT_EQ(code, 2) << output;
+  EXPECT_TRUE(
+      contains(output, "admin socket " + vs_->admin_socket() + " is in use by a running vsd"))
+      << output;
+  auto [status_code, status_output] =
+      run({testing::program("vsd"), "status", "--admin-socket", vs_->admin_socket()});
+  EXPECT_EQ(status_code, 0) << status_output;
+  EXPECT_EQ(vs_->stop(), 0);
+  EXPECT_FALSE(std::filesystem::exists(vs_->admin_socket())) << "removed at clean stop";
+}
+
+// A path longer than sun_path used to abort vsd (an uncaught exception); now every command that
+// takes it says what is wrong.
+TEST_F(VsdAdminSocket, TooLongAdminSocketPathIsAnErrorNotAnAbort) {
+  start();
+  const std::string path = dir_.path() + "/" + std::string(200, 's') + ".sock";
+  const std::string message = "admin socket path " + path + " is " + std::to_string(path.size()) +
+                              " bytes long; a Unix socket path holds at most 107";
+  auto [code, output] = run_vsd(path, dir_.file("second.db"));
+  EXPECT_EQ(code, 2) << output;
+  EXPECT_TRUE(contains(output, message)) << output;
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"status"},
+        std::vector<std::string>{"revoke", "--session", "1", "--reason", "test"}}) {
+    std::vector<std::string> argv{testing::program("vsd")};
+    argv.insert(argv.end(), command.begin(), command.end());
+    argv.insert(argv.end(), {"--admin-socket", path});
+    auto [cli_code, cli_output] = run(argv);
+    EXPECT_EQ(cli_code, 1) << command[0] << ": " << cli_output;
+    EXPECT_TRUE(contains(cli_output, message)) << command[0] << ": " << cli_output;
+  }
+}
+
+}  // namespace
+}  // namespace gsvs::vsd
