@@ -170,7 +170,8 @@ asio::awaitable<void> AdminServer::serve(Socket socket, std::shared_ptr<void> /*
     std::getline(in, line);
     reply = answer(line);
   }
-  std::string out = reply.dump() + "\n";
+  // Replacing what is not UTF-8 (a parse error quotes the bytes it read) rather than throwing.
+  std::string out = reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   co_await asio::async_write(connection->socket, asio::buffer(out),
                              asio::redirect_error(asio::use_awaitable, ec));
   if (connection->timed_out) {
@@ -180,7 +181,16 @@ asio::awaitable<void> AdminServer::serve(Socket socket, std::shared_ptr<void> /*
 }
 
 nlohmann::json AdminServer::answer(const std::string& request_line) {
-  auto request = nlohmann::json::parse(request_line, nullptr, false);
+  const auto refuse = [](std::string error) {
+    return nlohmann::json{{"ok", false}, {"error", std::move(error)}};
+  };
+  nlohmann::json request;
+  try {
+    // The parser also refuses text that is not UTF-8, so every string below is UTF-8.
+    request = nlohmann::json::parse(request_line);
+  } catch (const nlohmann::json::parse_error& e) {
+    return refuse(std::string("request is not JSON in UTF-8: ") + e.what());
+  }
   const std::string command =
       request.is_object() && request.contains("command") && request["command"].is_string()
           ? request["command"].get<std::string>()
@@ -193,15 +203,17 @@ nlohmann::json AdminServer::answer(const std::string& request_line) {
   if (command == "revoke" && request.contains("session_id") &&
       request["session_id"].is_number_unsigned() && request.contains("reason") &&
       request["reason"].is_string()) {
-    auto error = operations_.revoke(request["session_id"].get<protocol::SessionId>(),
-                                    request["reason"].get<std::string>());
-    return error.empty() ? nlohmann::json{{"ok", true}}
-                         : nlohmann::json{{"ok", false}, {"error", error}};
+    const auto reason = request["reason"].get<std::string>();
+    if (reason.empty()) {
+      return refuse(
+          "the reason is empty: say why the session is revoked (it goes into the "
+          "signed notice and the log)");
+    }
+    auto error = operations_.revoke(request["session_id"].get<protocol::SessionId>(), reason);
+    return error.empty() ? nlohmann::json{{"ok", true}} : refuse(error);
   }
-  return {
-      {"ok", false},
-      {"error",
-       R"(unknown request; send {"command":"status"} or {"command":"revoke","session_id":N,"reason":"..."})"}};
+  return refuse(
+      R"(unknown request; send {"command":"status"} or {"command":"revoke","session_id":N,"reason":"..."})");
 }
 
 Result<nlohmann::json> admin_request(const std::string& socket_path,

@@ -1060,8 +1060,11 @@ std::string Server::Impl::revoke_by_operator(SessionId id, const std::string& re
     if (it != live.end()) session = it->second;
   }
   if (!session) return "no live session " + std::to_string(id);
+  // Cut on a character boundary: a detail that ends inside a character is not UTF-8, and the GS
+  // would refuse the whole notice as malformed.
   spdlog::warn("session {}: operator revocation requested: {}", id, reason);
-  session->revoke_from_outside(RevocationReason::kOperator, "operator: " + reason);
+  session->revoke_from_outside(RevocationReason::kOperator,
+                               truncate_utf8("operator: " + reason, kMaxDetailBytes));
   return {};
 }
 

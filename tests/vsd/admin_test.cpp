@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/write.hpp>
 #include <filesystem>
 #include <thread>
@@ -239,14 +240,75 @@ TEST_F(AdminServerTest, OversizeRequestIsRefused) {
   EXPECT_TRUE(contains(reply, "at most 4096 bytes")) << reply;
 }
 
+// Sends one raw request line and returns the reply, parsed.
+nlohmann::json raw_request(const std::string& path, const std::string& line) {
+  asio::io_context client_io;
+  LocalSocket client(client_io);
+  client.connect(LocalEndpoint(path));
+  asio::write(client, asio::buffer(line + "\n"));
+  std::string reply;
+  boost::system::error_code ec;
+  std::array<char, 512> chunk{};
+  while (reply.find('\n') == std::string::npos) {
+    const auto got = client.read_some(asio::buffer(chunk), ec);
+    if (ec) break;
+    reply.append(chunk.data(), got);
+  }
+  return nlohmann::json::parse(reply, nullptr, false);
+}
+
+// Revoke requests the daemon refuses before asking for a revocation; each gets an error reply
+// (a reply that quotes bytes that are not UTF-8 must still be sent, not thrown).
+TEST_F(AdminServerTest, RevokeRequestsThatAreRefused) {
+  const auto path = dir_.file("vsd.sock");
+  auto& server = make_server(path);
+  ASSERT_TRUE(server.open());
+  serve(server);
+  struct Case {
+    std::string request;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {"{\"command\":\"revoke\",\"session_id\":1,\"reason\":\"bad \xff byte\"}",
+       "request is not JSON in UTF-8"},
+      {"{\"command\":\"revoke\",\"session_id\":1,\"reason\":\"cut \xc3\"}",
+       "request is not JSON in UTF-8"},
+      {R"({"command":"revoke","session_id":1,"reason":"lone \udc00 surrogate"})",
+       "request is not JSON in UTF-8"},
+      {R"({"command":"revoke","session_id":1,"reason":""})", "the reason is empty"},
+      {R"({"command":"revoke","session_id":1})", "unknown request"},
+      {R"({"command":"revoke","session_id":-1,"reason":"r"})", "unknown request"},
+      {"not json", "request is not JSON in UTF-8"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.request);
+    auto reply = raw_request(path, c.request);
+    ASSERT_TRUE(reply.is_object()) << reply;
+    EXPECT_EQ(reply.value("ok", true), false);
+    EXPECT_TRUE(contains(reply.value("error", ""), c.error)) << reply;
+  }
+  EXPECT_TRUE(revoked_.empty());
+  auto reply = raw_request(path, R"({"command":"revoke","session_id":7,"reason":"caught"})");
+  EXPECT_EQ(reply.value("ok", false), true) << reply;
+  ASSERT_EQ(revoked_.size(), 1u);
+  EXPECT_EQ(revoked_[0], std::make_pair(protocol::SessionId{7}, std::string("caught")));
+}
+
+// The client refuses to send text that is not UTF-8 (JSON cannot carry it) instead of throwing.
+TEST_F(AdminServerTest, ClientRefusesARequestThatIsNotUtf8) {
+  auto reply = admin_request(dir_.file("vsd.sock"),
+                             {{"command", "revoke"}, {"session_id", 1}, {"reason", "\xff"}});
+  ASSERT_FALSE(reply);
+  EXPECT_TRUE(contains(reply.error(), "not UTF-8")) << reply.error();
+}
+
 // ---- Against the real vsd -------------------------------------------------------------------
 
 class VsdAdminSocket : public ::testing::Test {
  protected:
   void start() {
     vs_ = std::make_unique<testing::VsProcess>(
-        dir_, std::vector<crypto::PublicKey>{crypto::SecretKey::generate().public_key()},
-        std::vector<Hash32>{crypto::sha256(as_bytes("build"))});
+        dir_, std::vector<crypto::PublicKey>{identity_.public_key()}, std::vector<Hash32>{build_});
   }
   // Runs a program to its end; its exit code and output.
   std::pair<int, std::string> run(std::vector<std::string> argv) {
@@ -262,6 +324,8 @@ class VsdAdminSocket : public ::testing::Test {
   }
 
   TempDir dir_;
+  crypto::SecretKey identity_ = crypto::SecretKey::generate();
+  Hash32 build_ = crypto::sha256(as_bytes("build"));
   std::unique_ptr<testing::VsProcess> vs_;
   int children_ = 0;
 };
@@ -312,6 +376,33 @@ TEST_F(VsdAdminSocket, TooLongAdminSocketPathIsAnErrorNotAnAbort) {
     EXPECT_EQ(cli_code, 1) << command[0] << ": " << cli_output;
     EXPECT_TRUE(contains(cli_output, message)) << command[0] << ": " << cli_output;
   }
+}
+
+// The operator's reason is cut to the detail limit on a character boundary: a cut inside a
+// character made a notice the GS cannot decode.
+TEST_F(VsdAdminSocket, LongOperatorReasonIsCutOnACharacterBoundary) {
+  start();
+  testing::ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  std::string reason = "x";  // "operator: x" is 11 bytes, so two-byte characters straddle 1024
+  for (int i = 0; i < 600; ++i) reason += "\u00e9";
+  auto [code, output] =
+      run({testing::program("vsd"), "revoke", "--admin-socket", vs_->admin_socket(), "--session",
+           std::to_string(gs.session_id()), "--reason", reason});
+  EXPECT_EQ(code, 0) << output;
+  auto revocation = gs.expect<protocol::Revocation>();
+  ASSERT_TRUE(revocation.has_value()) << vs_->process().output();
+  EXPECT_TRUE(protocol::verify(*revocation, vs_->public_key()));
+  const std::string whole = "operator: " + reason;
+  EXPECT_EQ(revocation->detail, whole.substr(0, protocol::kMaxDetailBytes - 1));
+}
+
+TEST_F(VsdAdminSocket, ReasonThatIsNotUtf8IsRefusedByTheCli) {
+  start();
+  auto [code, output] = run({testing::program("vsd"), "revoke", "--admin-socket",
+                             vs_->admin_socket(), "--session", "1", "--reason", "\xff"});
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_TRUE(contains(output, "not UTF-8")) << output;
 }
 
 }  // namespace
