@@ -11,6 +11,8 @@
 #include <istream>
 #include <system_error>
 
+#include "net/accept_backoff.h"
+
 namespace gsvs::vsd {
 
 namespace asio = net::asio;
@@ -119,11 +121,20 @@ void AdminServer::close() {
 }
 
 asio::awaitable<void> AdminServer::accept_loop(std::shared_ptr<void> owner) {
+  net::AcceptBackoff backoff(io_.get_executor(), "admin socket " + path_);
   while (acceptor_.is_open()) {
     boost::system::error_code ec;
     Socket socket(io_);
     co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+      // Ending here would leave the operator without `vsd status` until a restart.
+      const bool waited = co_await backoff.after_failure(ec);
+      if (waited) continue;
+      spdlog::warn("admin socket {}: accept failed: {}", path_, ec.message());
+      continue;
+    }
+    backoff.after_success();
     asio::co_spawn(io_, serve(std::move(socket), owner), asio::detached);
   }
 }

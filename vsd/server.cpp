@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "net/accept_backoff.h"
 #include "net/framed_connection.h"
 #include "protocol/chains.h"
 #include "protocol/clock.h"
@@ -904,6 +905,7 @@ Status Server::Impl::recover() {
 
 asio::awaitable<void> Server::Impl::accept_loop() {
   auto self = shared_from_this();
+  net::AcceptBackoff backoff(io.get_executor(), "GS listener");
   while (!stopping) {
     boost::system::error_code ec;
     SessionLoop& loop = *session_loops[next_loop++ % session_loops.size()];
@@ -911,9 +913,12 @@ asio::awaitable<void> Server::Impl::accept_loop() {
     co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) co_return;
+      const bool waited = co_await backoff.after_failure(ec);
+      if (waited) continue;
       spdlog::warn("accept failed: {}", ec.message());
       continue;
     }
+    backoff.after_success();
     if (connections.load() >= config.max_connections) {
       spdlog::warn("connection from {} refused: max_connections ({}) reached",
                    socket.remote_endpoint(ec).address().to_string(), config.max_connections);
