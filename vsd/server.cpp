@@ -1112,6 +1112,10 @@ std::uint16_t Server::port() const {
 
 Status Server::start() {
   auto& s = *impl_;
+  // The admin socket first: a second vsd started on the same configuration by mistake stops
+  // here, before its recovery revokes the running daemon's sessions in the shared store.
+  Status admin_opened = s.admin.open();
+  if (!admin_opened) return admin_opened;
   Status recovered = s.recover();
   if (!recovered) return recovered;
 
@@ -1125,8 +1129,6 @@ Status Server::start() {
   if (!ec) s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Error{"cannot listen on " + s.config.listen + ": " + ec.message()};
 
-  Status admin_opened = s.admin.open();
-  if (!admin_opened) return admin_opened;
 
   for (auto& loop : loops_->loops) loop->start();
   asio::co_spawn(s.io, s.accept_loop(), asio::detached);

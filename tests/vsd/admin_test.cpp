@@ -342,6 +342,20 @@ TEST_F(VsdAdminSocket, AdminSocketNamingTheStoreIsRefusedAndTheStoreKept) {
   EXPECT_EQ(vs_->entries().size(), entries);
 }
 
+// The same configuration started twice: the second stops at the admin socket, before its
+// recovery could revoke the first one's live session in the shared store.
+TEST_F(VsdAdminSocket, SecondVsdOnTheSameConfigurationLeavesTheStoreAlone) {
+  start();
+  testing::ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  auto [code, output] = run({testing::program("vsd"), "run", "--config", vs_->config_path()});
+  EXPECT_EQ(code, 2) << output;
+  EXPECT_TRUE(contains(output, "is in use by a running vsd")) << output;
+  for (const auto& entry : vs_->entries()) {
+    EXPECT_NE(entry.header.kind, protocol::MessageKind::kRevocation) << "at " << entry.header.seq;
+  }
+}
+
 TEST_F(VsdAdminSocket, SecondVsdOnTheSameAdminSocketIsRefused) {
   start();
   auto [code, output] = run_vsd(vs_->admin_socket(), dir_.file("second.db"));
