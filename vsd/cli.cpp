@@ -4,11 +4,7 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/streambuf.hpp>
-#include <boost/asio/write.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -20,6 +16,7 @@
 #include "protocol/keyfile.h"
 #include "protocol/utf8.h"
 #include "storage/log.h"
+#include "vsd/admin.h"
 #include "vsd/config.h"
 #include "vsd/server.h"
 
@@ -96,30 +93,6 @@ int run(Config config) {
   return kExitOk;
 }
 
-// Sends one JSON request line to the admin socket and returns the JSON reply.
-Result<nlohmann::json> admin_request(const std::string& socket_path,
-                                     const nlohmann::json& request) {
-  asio::io_context io;
-  asio::local::stream_protocol::socket socket(io);
-  boost::system::error_code ec;
-  socket.connect(asio::local::stream_protocol::endpoint(socket_path), ec);
-  if (ec) {
-    return Error{"cannot reach the VS admin socket " + socket_path + ": " + ec.message() +
-                 " (is vsd running, and are you its operator?)"};
-  }
-  std::string line = request.dump() + "\n";
-  asio::write(socket, asio::buffer(line), ec);
-  asio::streambuf buffer;
-  if (!ec) asio::read_until(socket, buffer, '\n', ec);
-  if (ec && ec != asio::error::eof) return Error{"admin socket: " + ec.message()};
-  std::istream in(&buffer);
-  std::string reply;
-  std::getline(in, reply);
-  auto json = nlohmann::json::parse(reply, nullptr, false);
-  if (json.is_discarded()) return Error{"admin socket sent a reply that is not JSON"};
-  return json;
-}
-
 // The admin socket: --admin-socket, else the config file's admin_socket, else the default.
 Result<std::string> admin_socket_from(const std::string& socket, const std::string& config_path) {
   if (!socket.empty()) return socket;
@@ -142,6 +115,10 @@ int status(const Result<std::string>& socket, bool json) {
   auto reply = admin_request(*socket, {{"command", "status"}});
   if (!reply) {
     std::cerr << "vsd status: " << reply.error() << "\n";
+    return kExitFailed;
+  }
+  if (!reply->value("ok", false) || !(*reply)["sessions"].is_array()) {
+    std::cerr << "vsd status: " << reply->value("error", "the VS sent no session list") << "\n";
     return kExitFailed;
   }
   if (json) {

@@ -1,14 +1,10 @@
 #include "vsd/server.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <deque>
@@ -19,11 +15,13 @@
 #include <set>
 #include <thread>
 
+#include "net/accept_backoff.h"
 #include "net/framed_connection.h"
 #include "protocol/chains.h"
 #include "protocol/clock.h"
 #include "protocol/merkle.h"
 #include "protocol/messages.h"
+#include "vsd/admin.h"
 #include "vsd/physics.h"
 
 namespace gsvs::vsd {
@@ -130,7 +128,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         config(std::move(cfg)),
         key(std::move(secret)),
         acceptor(io_context),
-        admin_acceptor(io_context),
+        admin(io_context, config.admin_socket,
+              AdminOperations{[this] { return status_json(); },
+                              [this](SessionId id, const std::string& reason) {
+                                return revoke_by_operator(id, reason);
+                              }}),
         checkpoint_strand(asio::make_strand(io_context)),
         checkpoint_timer(checkpoint_strand) {
     storage::BatchWriter::Options options;
@@ -146,7 +148,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   crypto::SecretKey key;
   std::unique_ptr<storage::BatchWriter> writer;
   tcp::acceptor acceptor;
-  asio::local::stream_protocol::acceptor admin_acceptor;
+  AdminServer admin;
   asio::strand<asio::io_context::executor_type> checkpoint_strand;
   asio::steady_timer checkpoint_timer;
   std::atomic<bool> stopping{false};
@@ -170,8 +172,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   Status recover();
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> admin_loop();
-  asio::awaitable<void> admin_connection(asio::local::stream_protocol::socket socket);
   asio::awaitable<void> checkpoint_loop();
   asio::awaitable<void> write_checkpoint();
   asio::awaitable<void> shutdown();
@@ -905,6 +905,7 @@ Status Server::Impl::recover() {
 
 asio::awaitable<void> Server::Impl::accept_loop() {
   auto self = shared_from_this();
+  net::AcceptBackoff backoff(io.get_executor(), "GS listener");
   while (!stopping) {
     boost::system::error_code ec;
     SessionLoop& loop = *session_loops[next_loop++ % session_loops.size()];
@@ -912,9 +913,12 @@ asio::awaitable<void> Server::Impl::accept_loop() {
     co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) co_return;
+      const bool waited = co_await backoff.after_failure(ec);
+      if (waited) continue;
       spdlog::warn("accept failed: {}", ec.message());
       continue;
     }
+    backoff.after_success();
     if (connections.load() >= config.max_connections) {
       spdlog::warn("connection from {} refused: max_connections ({}) reached",
                    socket.remote_endpoint(ec).address().to_string(), config.max_connections);
@@ -1020,9 +1024,8 @@ asio::awaitable<void> Server::Impl::shutdown() {
   if (!flushed) spdlog::critical("final flush failed: {}", flushed.error());
   spdlog::info("stopped: store flushed, final checkpoint covers {} entries",
                last_checkpoint_size - 1);
+  admin.close();
   boost::system::error_code ec;
-  admin_acceptor.close(ec);
-  ::unlink(config.admin_socket.c_str());
   // Give the revocation notices a moment to leave the socket buffers, then stop.
   checkpoint_timer.expires_after(milliseconds(200));
   co_await checkpoint_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -1062,59 +1065,12 @@ std::string Server::Impl::revoke_by_operator(SessionId id, const std::string& re
     if (it != live.end()) session = it->second;
   }
   if (!session) return "no live session " + std::to_string(id);
+  // Cut on a character boundary: a detail that ends inside a character is not UTF-8, and the GS
+  // would refuse the whole notice as malformed.
   spdlog::warn("session {}: operator revocation requested: {}", id, reason);
-  session->revoke_from_outside(RevocationReason::kOperator, "operator: " + reason);
+  session->revoke_from_outside(RevocationReason::kOperator,
+                               truncate_utf8("operator: " + reason, kMaxDetailBytes));
   return {};
-}
-
-asio::awaitable<void> Server::Impl::admin_connection(asio::local::stream_protocol::socket socket) {
-  boost::system::error_code ec;
-  asio::streambuf buffer(4096);
-  co_await asio::async_read_until(socket, buffer, '\n',
-                                  asio::redirect_error(asio::use_awaitable, ec));
-  nlohmann::json reply;
-  if (ec) {
-    reply = {{"ok", false}, {"error", "request must be one line of at most 4096 bytes"}};
-  } else {
-    std::istream in(&buffer);
-    std::string line;
-    std::getline(in, line);
-    auto request = nlohmann::json::parse(line, nullptr, false);
-    const std::string command =
-        request.is_object() && request.contains("command") && request["command"].is_string()
-            ? request["command"].get<std::string>()
-            : "";
-    if (command == "status") {
-      reply = status_json();
-      reply["ok"] = true;
-    } else if (command == "revoke" && request.contains("session_id") &&
-               request["session_id"].is_number_unsigned() && request.contains("reason") &&
-               request["reason"].is_string()) {
-      auto error = revoke_by_operator(request["session_id"].get<SessionId>(),
-                                      request["reason"].get<std::string>());
-      reply = error.empty() ? nlohmann::json{{"ok", true}}
-                            : nlohmann::json{{"ok", false}, {"error", error}};
-    } else {
-      reply = {
-          {"ok", false},
-          {"error",
-           R"(unknown request; send {"command":"status"} or {"command":"revoke","session_id":N,"reason":"..."})"}};
-    }
-  }
-  std::string out = reply.dump() + "\n";
-  co_await asio::async_write(socket, asio::buffer(out),
-                             asio::redirect_error(asio::use_awaitable, ec));
-}
-
-asio::awaitable<void> Server::Impl::admin_loop() {
-  auto self = shared_from_this();
-  while (!stopping) {
-    boost::system::error_code ec;
-    asio::local::stream_protocol::socket socket(io);
-    co_await admin_acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
-    asio::co_spawn(io, admin_connection(std::move(socket)), asio::detached);
-  }
 }
 
 struct Server::SessionLoops {
@@ -1156,6 +1112,10 @@ std::uint16_t Server::port() const {
 
 Status Server::start() {
   auto& s = *impl_;
+  // The admin socket first: a second vsd started on the same configuration by mistake stops
+  // here, before its recovery revokes the running daemon's sessions in the shared store.
+  Status admin_opened = s.admin.open();
+  if (!admin_opened) return admin_opened;
   Status recovered = s.recover();
   if (!recovered) return recovered;
 
@@ -1169,19 +1129,10 @@ Status Server::start() {
   if (!ec) s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Error{"cannot listen on " + s.config.listen + ": " + ec.message()};
 
-  // The admin socket is the operator's: created 0600, so only its owner can revoke.
-  ::unlink(s.config.admin_socket.c_str());
-  const mode_t old_mask = ::umask(077);
-  asio::local::stream_protocol::endpoint admin_endpoint(s.config.admin_socket);
-  s.admin_acceptor.open(admin_endpoint.protocol(), ec);
-  if (!ec) s.admin_acceptor.bind(admin_endpoint, ec);
-  ::umask(old_mask);
-  if (!ec) s.admin_acceptor.listen(16, ec);
-  if (ec) return Error{"cannot create admin socket " + s.config.admin_socket + ": " + ec.message()};
 
   for (auto& loop : loops_->loops) loop->start();
   asio::co_spawn(s.io, s.accept_loop(), asio::detached);
-  asio::co_spawn(s.io, s.admin_loop(), asio::detached);
+  s.admin.start(impl_);
   asio::co_spawn(s.checkpoint_strand, s.checkpoint_loop(), asio::detached);
   spdlog::info("listening on {}:{}; store {} at {} entries; VS key {}", s.config.listen_host,
                port(), s.config.store, s.writer->size(), to_hex(s.key.public_key()));

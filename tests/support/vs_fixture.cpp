@@ -41,8 +41,12 @@ VsProcess::VsProcess(const TempDir& dir, const std::vector<crypto::PublicKey>& a
           "heartbeat_timeout_ms = " + std::to_string(o.heartbeat_timeout_ms) + "\n" +
           "checkpoint_interval_ms = " + std::to_string(o.checkpoint_interval_ms) + "\n" +
           "max_speed_m_s = " + std::to_string(o.max_speed_m_s) + "\n" + "threads = 2\n" + o.extra);
-  process_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{program("vsd"), "run", "--config", config_}, dir.file("vsd.out"));
+  std::vector<std::string> argv{program("vsd"), "run", "--config", config_};
+  if (o.max_open_files) {
+    const std::string files = std::to_string(*o.max_open_files);
+    argv.insert(argv.begin(), {"/usr/bin/prlimit", "--nofile=" + files + ":" + files});
+  }
+  process_ = std::make_unique<ChildProcess>(std::move(argv), dir.file("vsd.out"));
   if (!process_->wait_for_output("listening on", std::chrono::seconds(20))) {
     throw std::runtime_error("vsd did not start:\n" + process_->output());
   }

@@ -27,6 +27,8 @@ struct VsOptions {
   std::uint32_t checkpoint_interval_ms = 300;
   double max_speed_m_s = 7.0;
   std::string extra;  // more config lines
+  // vsd's limit on open descriptors (RLIMIT_NOFILE, soft and hard, so vsd cannot raise it).
+  std::optional<std::uint64_t> max_open_files;
 };
 
 class VsProcess {

@@ -1,0 +1,260 @@
+#include "vsd/admin.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <cerrno>
+#include <istream>
+#include <system_error>
+
+#include "net/accept_backoff.h"
+
+namespace gsvs::vsd {
+
+namespace asio = net::asio;
+using LocalEndpoint = asio::local::stream_protocol::endpoint;
+
+namespace {
+
+std::string describe_file_type(mode_t mode) {
+  if (S_ISREG(mode)) return "a regular file";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  return "a file that is not a socket";
+}
+
+std::string errno_message(int error) {
+  return std::error_code(error, std::generic_category()).message();
+}
+
+}  // namespace
+
+Status check_socket_path(const std::string& path) {
+  if (path.empty()) return Error{"admin socket path is empty"};
+  if (path.size() > kMaxSocketPathBytes) {
+    return Error{"admin socket path " + path + " is " + std::to_string(path.size()) +
+                 " bytes long; a Unix socket path holds at most " +
+                 std::to_string(kMaxSocketPathBytes) + " (choose a shorter admin_socket)"};
+  }
+  if (path.find('\0') != std::string::npos) {
+    return Error{"admin socket path " + path + " contains a NUL byte"};
+  }
+  return {};
+}
+
+AdminServer::AdminServer(asio::io_context& io, std::string path, AdminOperations operations,
+                         std::chrono::milliseconds connection_timeout)
+    : io_(io),
+      path_(std::move(path)),
+      operations_(std::move(operations)),
+      connection_timeout_(connection_timeout),
+      acceptor_(io) {}
+
+AdminServer::~AdminServer() { close(); }
+
+Status AdminServer::open() {
+  Status valid = check_socket_path(path_);
+  if (!valid) return valid;
+  // Never delete what the path names unless it is the stale socket of an earlier run: an
+  // admin_socket set by mistake to the store or the key must not cost the operator that file.
+  struct stat existing {};
+  if (::lstat(path_.c_str(), &existing) == 0) {
+    if (!S_ISSOCK(existing.st_mode)) {
+      return Error{"admin socket " + path_ + " is " + describe_file_type(existing.st_mode) +
+                   ", not a socket; vsd does not replace it (choose another admin_socket)"};
+    }
+    Socket probe(io_);
+    boost::system::error_code ec;
+    probe.connect(LocalEndpoint(path_), ec);
+    if (!ec) return Error{"admin socket " + path_ + " is in use by a running vsd"};
+    if (ec != asio::error::connection_refused) {
+      return Error{"admin socket " + path_ + " exists and cannot be probed (" + ec.message() +
+                   "); remove it if no vsd runs"};
+    }
+    if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
+      return Error{"cannot remove the stale admin socket " + path_ + ": " + errno_message(errno)};
+    }
+    spdlog::info("admin socket {}: removed the stale socket of an earlier run", path_);
+  } else if (errno != ENOENT) {
+    return Error{"admin socket " + path_ + ": " + errno_message(errno)};
+  }
+
+  // The admin socket is the operator's: created 0600, so only its owner can revoke.
+  boost::system::error_code ec;
+  const mode_t old_mask = ::umask(077);
+  LocalEndpoint endpoint(path_);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  ::umask(old_mask);
+  if (ec) return Error{"cannot create admin socket " + path_ + ": " + ec.message()};
+  struct stat created {};
+  if (::lstat(path_.c_str(), &created) == 0) {
+    created_ = true;
+    created_device_ = created.st_dev;
+    created_inode_ = created.st_ino;
+  }
+  acceptor_.listen(16, ec);
+  if (ec) return Error{"cannot listen on admin socket " + path_ + ": " + ec.message()};
+  return {};
+}
+
+void AdminServer::start(std::shared_ptr<void> owner) {
+  asio::co_spawn(io_, accept_loop(std::move(owner)), asio::detached);
+}
+
+void AdminServer::close() {
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  if (!created_) return;
+  created_ = false;
+  struct stat current {};
+  if (::lstat(path_.c_str(), &current) == 0 && current.st_dev == created_device_ &&
+      current.st_ino == created_inode_) {
+    ::unlink(path_.c_str());
+  }
+}
+
+asio::awaitable<void> AdminServer::accept_loop(std::shared_ptr<void> owner) {
+  net::AcceptBackoff backoff(io_.get_executor(), "admin socket " + path_);
+  while (acceptor_.is_open()) {
+    boost::system::error_code ec;
+    Socket socket(io_);
+    co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+      // Ending here would leave the operator without `vsd status` until a restart.
+      const bool waited = co_await backoff.after_failure(ec);
+      if (waited) continue;
+      spdlog::warn("admin socket {}: accept failed: {}", path_, ec.message());
+      continue;
+    }
+    backoff.after_success();
+    asio::co_spawn(io_, serve(std::move(socket), owner), asio::detached);
+  }
+}
+
+// Shared by the exchange and its deadline, which may fire after the exchange is over.
+struct AdminServer::Connection {
+  explicit Connection(Socket connected) : socket(std::move(connected)) {}
+  Socket socket;
+  bool timed_out = false;
+};
+
+asio::awaitable<void> AdminServer::serve(Socket socket, std::shared_ptr<void> /*owner*/) {
+  auto connection = std::make_shared<Connection>(std::move(socket));
+  // One deadline for the whole exchange: closing the socket ends the read or write under way.
+  asio::steady_timer deadline(io_, connection_timeout_);
+  deadline.async_wait(
+      [weak = std::weak_ptr<Connection>(connection)](const boost::system::error_code& ec) {
+        auto expired = weak.lock();
+        if (ec || !expired) return;
+        expired->timed_out = true;
+        boost::system::error_code ignored;
+        expired->socket.close(ignored);
+      });
+
+  boost::system::error_code ec;
+  asio::streambuf buffer(kMaxAdminRequestBytes);
+  co_await asio::async_read_until(connection->socket, buffer, '\n',
+                                  asio::redirect_error(asio::use_awaitable, ec));
+  if (connection->timed_out) {
+    spdlog::warn("admin connection closed: no request line within {} ms",
+                 connection_timeout_.count());
+    co_return;
+  }
+  // A peer that connects and leaves without a word (vsd probing whether its socket is in use).
+  if (ec == asio::error::eof && buffer.size() == 0) co_return;
+  nlohmann::json reply;
+  if (ec) {
+    reply = {{"ok", false},
+             {"error", "request must be one line of at most " +
+                           std::to_string(kMaxAdminRequestBytes) + " bytes"}};
+  } else {
+    std::istream in(&buffer);
+    std::string line;
+    std::getline(in, line);
+    reply = answer(line);
+  }
+  // Replacing what is not UTF-8 (a parse error quotes the bytes it read) rather than throwing.
+  std::string out = reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  co_await asio::async_write(connection->socket, asio::buffer(out),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  if (connection->timed_out) {
+    spdlog::warn("admin connection closed: the reply was not read within {} ms",
+                 connection_timeout_.count());
+  }
+}
+
+nlohmann::json AdminServer::answer(const std::string& request_line) {
+  const auto refuse = [](std::string error) {
+    return nlohmann::json{{"ok", false}, {"error", std::move(error)}};
+  };
+  nlohmann::json request;
+  try {
+    // The parser also refuses text that is not UTF-8, so every string below is UTF-8.
+    request = nlohmann::json::parse(request_line);
+  } catch (const nlohmann::json::parse_error& e) {
+    return refuse(std::string("request is not JSON in UTF-8: ") + e.what());
+  }
+  const std::string command =
+      request.is_object() && request.contains("command") && request["command"].is_string()
+          ? request["command"].get<std::string>()
+          : "";
+  if (command == "status") {
+    nlohmann::json reply = operations_.status();
+    reply["ok"] = true;
+    return reply;
+  }
+  if (command == "revoke" && request.contains("session_id") &&
+      request["session_id"].is_number_unsigned() && request.contains("reason") &&
+      request["reason"].is_string()) {
+    const auto reason = request["reason"].get<std::string>();
+    if (reason.empty()) {
+      return refuse(
+          "the reason is empty: say why the session is revoked (it goes into the "
+          "signed notice and the log)");
+    }
+    auto error = operations_.revoke(request["session_id"].get<protocol::SessionId>(), reason);
+    return error.empty() ? nlohmann::json{{"ok", true}} : refuse(error);
+  }
+  return refuse(
+      R"(unknown request; send {"command":"status"} or {"command":"revoke","session_id":N,"reason":"..."})");
+}
+
+Result<nlohmann::json> admin_request(const std::string& socket_path,
+                                     const nlohmann::json& request) {
+  Status valid = check_socket_path(socket_path);
+  if (!valid) return Error{valid.error()};
+  std::string line;
+  try {
+    line = request.dump() + "\n";
+  } catch (const nlohmann::json::type_error& e) {
+    return Error{std::string("the request holds text that is not UTF-8: ") + e.what()};
+  }
+  asio::io_context io;
+  asio::local::stream_protocol::socket socket(io);
+  boost::system::error_code ec;
+  socket.connect(LocalEndpoint(socket_path), ec);
+  if (ec) {
+    return Error{"cannot reach the VS admin socket " + socket_path + ": " + ec.message() +
+                 " (is vsd running, and are you its operator?)"};
+  }
+  asio::write(socket, asio::buffer(line), ec);
+  asio::streambuf buffer;
+  if (!ec) asio::read_until(socket, buffer, '\n', ec);
+  if (ec && ec != asio::error::eof) return Error{"admin socket: " + ec.message()};
+  std::istream in(&buffer);
+  std::string reply;
+  std::getline(in, reply);
+  auto json = nlohmann::json::parse(reply, nullptr, false);
+  if (json.is_discarded()) return Error{"admin socket sent a reply that is not JSON"};
+  return json;
+}
+
+}  // namespace gsvs::vsd

@@ -1,0 +1,85 @@
+// The operator's admin socket: a Unix stream socket, created mode 0600 so that only its owner
+// can use it, that answers one JSON request line per connection with one JSON reply line.
+// `vsd status` and `vsd revoke` are its clients (admin_request); docs/OPERATIONS.md lists the
+// requests.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "net/asio.h"
+#include "protocol/messages.h"
+#include "protocol/result.h"
+
+namespace gsvs::vsd {
+
+// A Unix socket path lives in sockaddr_un::sun_path (108 bytes with its terminating NUL).
+inline constexpr std::size_t kMaxSocketPathBytes = 107;
+// A request is one line of at most this many bytes, newline included.
+inline constexpr std::size_t kMaxAdminRequestBytes = 4096;
+// How long one admin connection may take, from accept to the reply written: a client that sends
+// nothing, or does not read its reply, is dropped after this.
+inline constexpr std::chrono::milliseconds kAdminConnectionTimeout{5000};
+
+// Fails with the path and the reason when it cannot name a Unix socket (empty, too long, NUL).
+Status check_socket_path(const std::string& path);
+
+// What the admin socket asks of the daemon. Called on the admin server's io_context thread.
+struct AdminOperations {
+  // The log and the live sessions, as `vsd status --json` prints them.
+  std::function<nlohmann::json()> status;
+  // Revokes a live session for the operator's reason; an error for the operator, empty if done.
+  std::function<std::string(protocol::SessionId id, const std::string& reason)> revoke;
+};
+
+class AdminServer {
+ public:
+  AdminServer(net::asio::io_context& io, std::string path, AdminOperations operations,
+              std::chrono::milliseconds connection_timeout = kAdminConnectionTimeout);
+  // Removes the socket file if this server created it and it is still there.
+  ~AdminServer();
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  // Creates the socket file and listens on it. Only a stale socket (one that refuses
+  // connections) is replaced: anything else at the path, or a socket a running vsd answers on,
+  // is an error that names the path and what is there.
+  Status open();
+  // Accepts connections until close(). `owner` is held by every pending accept and connection,
+  // so that this server and whatever the operations reach outlive them.
+  void start(std::shared_ptr<void> owner);
+  // Stops accepting and removes the socket file this server created (not one that has since
+  // replaced it). Idempotent.
+  void close();
+
+ private:
+  using Socket = net::asio::local::stream_protocol::socket;
+  struct Connection;
+  net::asio::awaitable<void> accept_loop(std::shared_ptr<void> owner);
+  // The unnamed owner is held for the connection's life.
+  net::asio::awaitable<void> serve(Socket socket, std::shared_ptr<void> /*owner*/);
+  nlohmann::json answer(const std::string& request_line);
+
+  net::asio::io_context& io_;
+  std::string path_;
+  AdminOperations operations_;
+  std::chrono::milliseconds connection_timeout_;
+  net::asio::local::stream_protocol::acceptor acceptor_;
+  // The socket file this server bound, to remove at close only if it is still that file.
+  bool created_ = false;
+  dev_t created_device_ = 0;
+  ino_t created_inode_ = 0;
+};
+
+// Sends one request line to the admin socket at `socket_path` and returns the JSON reply; the
+// error says what failed (path, connection, a request that is not UTF-8, the reply).
+Result<nlohmann::json> admin_request(const std::string& socket_path, const nlohmann::json& request);
+
+}  // namespace gsvs::vsd
