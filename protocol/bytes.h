@@ -59,6 +59,11 @@ std::optional<FixedBytes<N>> fixed_from_hex(std::string_view hex) {
   return out;
 }
 
+// The longest prefix of `text` of at most `max_bytes` bytes that does not end inside a UTF-8
+// character: a capped detail string stays valid UTF-8 (the decoders refuse text that is not), and
+// a reader never sees half a character. Valid UTF-8 in, valid UTF-8 out.
+std::string truncate_utf8(std::string_view text, std::size_t max_bytes);
+
 inline ByteView as_bytes(std::string_view text) {
   return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
 }

@@ -530,7 +530,7 @@ asio::awaitable<void> Session::reject(const Bytes& request_bytes, JoinRejectReas
   reject.vs_time_ms = unix_time_ms();
   reject.reason = static_cast<std::uint16_t>(reason);
   reject.detail = std::move(detail);
-  if (reject.detail.size() > kMaxDetailBytes) reject.detail.resize(kMaxDetailBytes);
+  reject.detail = truncate_utf8(reject.detail, kMaxDetailBytes);
   Bytes reject_bytes = server_->sign_and_encode(reject);
   spdlog::warn("join from {} rejected: {}: {}", conn_->peer(), reason_name(reason), reject.detail);
   // A malformed request is logged too: the log holds the exact bytes the VS turned away.
@@ -807,7 +807,7 @@ asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detai
   revocation.session_id = session_id_;
   revocation.vs_time_ms = unix_time_ms();
   revocation.reason = static_cast<std::uint16_t>(reason);
-  if (detail.size() > kMaxDetailBytes) detail.resize(kMaxDetailBytes);
+  detail = truncate_utf8(detail, kMaxDetailBytes);
   revocation.detail = std::move(detail);
   Bytes bytes;
   // The offending message is evidence too. It and the revocation go in one submit, built at the
