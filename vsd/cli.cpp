@@ -89,7 +89,7 @@ int run(Config config) {
     }
   });
   io.run();
-  return kExitOk;
+  return server.store_failed() ? kExitFailed : kExitOk;
 }
 
 // Sends one JSON request line to the admin socket and returns the JSON reply.

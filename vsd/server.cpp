@@ -67,6 +67,14 @@ asio::awaitable<Status> until_durable(Durability& durability) {
   co_return *durability.status;
 }
 
+// The outcome of a submit: its refusal, or once it was placed, its commit. (An `if`, never a
+// `co_await` inside `?:`: g++ 12 miscompiles that, destroying the awaited temporary twice.)
+asio::awaitable<Status> durable_or_refused(const Result<std::vector<storage::Entry>>& placed,
+                                           Durability& durability) {
+  if (!placed) co_return Status(Error{placed.error()});
+  co_return co_await until_durable(durability);
+}
+
 // An event loop for GS sessions: an io_context run by one thread (told so, so that asio skips
 // the locking it would need for several), which keeps each session's handlers in order without a
 // strand. Work from the store's writer thread arrives through an inbox: one commit completes
@@ -181,6 +189,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     sign(message, key);
     return encode(message);
   }
+  // The store refused an append (disk full, I/O error, another writer). The writer takes nothing
+  // after a failed commit, so no session can log anything more: the first failure says so once
+  // and stops the server, whose owner exits non-zero; a restart on a healthy store revokes the
+  // sessions left live. From any thread.
+  void store_failed(std::string_view what, const std::string& error);
+  // Refuses new connections and revokes live sessions, then stops `io` (see Server::stop).
+  void begin_stop();
+  std::atomic<bool> store_broken{false};
+
   void session_ended(SessionId id, const PublicKey& identity) {
     std::lock_guard lock(mutex);
     live.erase(id);
@@ -345,7 +362,7 @@ asio::awaitable<bool> Session::log_at_head(const storage::BatchWriter::BuildAtHe
                                            std::vector<storage::Entry>* assigned) {
   auto durability = std::make_shared<Durability>(conn_->executor());
   auto placed = server_->writer->submit_at_head(build, notify(durability));
-  Status status = placed ? co_await until_durable(*durability) : Status(Error{placed.error()});
+  const Status status = co_await durable_or_refused(placed, *durability);
   if (!status) {
     store_failed(status.error());
     co_return false;
@@ -387,11 +404,9 @@ Result<std::vector<storage::Entry>> Session::log_then(std::vector<storage::Pendi
 
 void Session::store_failed(const std::string& error) {
   if (ended_) return;
-  spdlog::critical(
-      "session {}: store append failed: {}; closing the connection (nothing may be acted on "
-      "that is not logged)",
-      session_id_, error);
+  spdlog::error("session {}: store append failed: {}; closing the connection", session_id_, error);
   end();
+  server_->store_failed("session " + std::to_string(session_id_), error);
 }
 
 asio::awaitable<bool> Session::join() {
@@ -958,9 +973,9 @@ asio::awaitable<void> Server::Impl::write_checkpoint() {
   };
   auto durability = std::make_shared<Durability>(checkpoint_strand);
   auto placed = writer->submit_at_head(build, notify(durability));
-  Status status = placed ? co_await until_durable(*durability) : Status(Error{placed.error()});
+  const Status status = co_await durable_or_refused(placed, *durability);
   if (!status) {
-    spdlog::critical("checkpoint failed: {}", status.error());
+    store_failed("checkpoint", status.error());
     co_return;
   }
   const std::uint64_t position = placed->front().header.seq;
@@ -1015,11 +1030,14 @@ asio::awaitable<void> Server::Impl::shutdown() {
     boost::system::error_code ec;
     co_await checkpoint_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  co_await write_checkpoint();
+  if (!store_broken) co_await write_checkpoint();
   Status flushed = writer->flush();
-  if (!flushed) spdlog::critical("final flush failed: {}", flushed.error());
-  spdlog::info("stopped: store flushed, final checkpoint covers {} entries",
-               last_checkpoint_size - 1);
+  if (!flushed) {
+    spdlog::critical("stopped: the store failed: {}", flushed.error());
+  } else {
+    spdlog::info("stopped: store flushed, final checkpoint covers {} entries",
+                 last_checkpoint_size - 1);
+  }
   boost::system::error_code ec;
   admin_acceptor.close(ec);
   ::unlink(config.admin_socket.c_str());
@@ -1188,14 +1206,29 @@ Status Server::start() {
   return {};
 }
 
-void Server::stop() {
-  auto& s = *impl_;
-  if (s.stopping.exchange(true)) return;
-  spdlog::info("stopping: no new connections; revoking live sessions");
-  boost::system::error_code ec;
-  s.acceptor.close(ec);
-  s.checkpoint_timer.cancel();
-  asio::co_spawn(s.checkpoint_strand, s.shutdown(), asio::detached);
+void Server::stop() { impl_->begin_stop(); }
+
+bool Server::store_failed() const { return impl_->store_broken.load(); }
+
+void Server::Impl::begin_stop() {
+  asio::post(io, [self = shared_from_this()] {
+    if (self->stopping.exchange(true)) return;
+    spdlog::info("stopping: no new connections; revoking live sessions");
+    boost::system::error_code ec;
+    self->acceptor.close(ec);
+    self->checkpoint_timer.cancel();
+    asio::co_spawn(self->checkpoint_strand, self->shutdown(), asio::detached);
+  });
+}
+
+void Server::Impl::store_failed(std::string_view what, const std::string& error) {
+  if (store_broken.exchange(true)) return;
+  spdlog::critical(
+      "{}: store append failed: {}; vsd stops: the store takes no more entries, and nothing may "
+      "be acted on that is not logged (a restart on a healthy store revokes the sessions left "
+      "live)",
+      what, error);
+  begin_stop();
 }
 
 }  // namespace gsvs::vsd

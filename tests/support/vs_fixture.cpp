@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "protocol/chains.h"
 #include "protocol/clock.h"
 #include "protocol/keyfile.h"
@@ -41,8 +43,22 @@ VsProcess::VsProcess(const TempDir& dir, const std::vector<crypto::PublicKey>& a
           "heartbeat_timeout_ms = " + std::to_string(o.heartbeat_timeout_ms) + "\n" +
           "checkpoint_interval_ms = " + std::to_string(o.checkpoint_interval_ms) + "\n" +
           "max_speed_m_s = " + std::to_string(o.max_speed_m_s) + "\n" + "threads = 2\n" + o.extra);
-  process_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{program("vsd"), "run", "--config", config_}, dir.file("vsd.out"));
+  std::vector<std::string> argv{program("vsd"), "run", "--config", config_};
+  if (o.max_file_bytes) {
+    // An ignored signal stays ignored across exec; prlimit sets the limit and execs vsd.
+    argv = {"/bin/sh",
+            "-c",
+            "trap '' XFSZ; exec prlimit --fsize=" + std::to_string(*o.max_file_bytes) + " \"$@\"",
+            "sh",
+            program("vsd"),
+            "run",
+            "--config",
+            config_};
+  }
+  // The output of an earlier run in this directory must not be mistaken for this one's start
+  // (the child truncates the file only once it runs).
+  std::filesystem::remove(dir.file("vsd.out"));
+  process_ = std::make_unique<ChildProcess>(std::move(argv), dir.file("vsd.out"));
   if (!process_->wait_for_output("listening on", std::chrono::seconds(20))) {
     throw std::runtime_error("vsd did not start:\n" + process_->output());
   }

@@ -27,6 +27,9 @@ struct VsOptions {
   std::uint32_t checkpoint_interval_ms = 300;
   double max_speed_m_s = 7.0;
   std::string extra;  // more config lines
+  // A limit on the size of any file vsd writes (RLIMIT_FSIZE, with SIGXFSZ ignored, so a write
+  // past it fails with EFBIG): the store's appends fail once its files reach it, as on a full disk.
+  std::optional<std::uint64_t> max_file_bytes;
 };
 
 class VsProcess {

@@ -407,6 +407,51 @@ TEST_F(VsdIntegration, RestartRevokesSessionsLeftLiveAndResumesTheChain) {
             static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
 }
 
+// A store that refuses appends (its files at a size limit, as on a full disk): vsd says so once
+// and stops with exit code 1, and a restart on the same store starts and revokes the session the
+// failure left live. It used to abort ("double free"): a co_await inside ?: freed the awaited
+// value twice.
+TEST_F(VsdIntegration, StoreAppendFailureStopsTheDaemonCleanly) {
+  VsOptions limited;
+  limited.max_file_bytes = 1024 * 1024;
+  const auto bystander_identity = crypto::SecretKey::generate();
+  vs_ = std::make_unique<VsProcess>(
+      dir_, std::vector<crypto::PublicKey>{identity_.public_key(), bystander_identity.public_key()},
+      std::vector<Hash32>{build_}, limited);
+  // A second session, live when the store fails: its revocation at the stop is refused by the
+  // writer, the other way a log append fails.
+  ScriptedGs bystander(vs_->port(), bystander_identity, build_);
+  const SessionId bystander_session = bystander.join().session_id;
+  SessionId session = 0;
+  {
+    ScriptedGs gs(vs_->port(), identity_, build_);
+    session = gs.join().session_id;
+    // Full nonce batches (8 KB each, logged as received) grow the store's write-ahead log
+    // until a write passes the limit; the heartbeats keep the session from timing out first.
+    for (int i = 0; i < 1000 && vs_->process().running() && !gs.socket().closed(); ++i) {
+      NonceBatch batch;
+      batch.session_id = gs.session_id();
+      batch.gs_counter = gs.next_counter();
+      batch.nonces.resize(kMaxNoncesPerBatch);
+      for (auto& nonce : batch.nonces) nonce = crypto::random_fixed<32>();
+      gs.send_signed(batch);
+      gs.send_signed(gs.make_heartbeat());
+    }
+    EXPECT_EQ(vs_->process().wait(std::chrono::seconds(20)), 1) << vs_->process().output();
+  }
+  const std::string output = vs_->process().output();
+  EXPECT_NE(output.find("store append failed"), std::string::npos) << output;
+  EXPECT_NE(output.find("vsd stops"), std::string::npos) << output;
+  EXPECT_EQ(output.find("double free"), std::string::npos) << output;
+
+  start();
+  auto entries = stop_and_read();
+  for (SessionId left_live : {bystander_session, session}) {
+    EXPECT_EQ(stored_revocation(entries, left_live).reason,
+              static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
+  }
+}
+
 // Many GSes join at once, and all are revoked together when the VS stops: session ids and
 // revocation_seq still rise in log order (audit-cli verify checks both), because the VS numbers
 // them as it places them in the log, not before.
