@@ -35,6 +35,10 @@ using std::chrono::milliseconds;
 
 namespace {
 
+// Session ids and revocation numbers stay below 2^63: the store keeps session ids in a signed
+// 64-bit INTEGER (STORE.md §8), and the VS counts both up from what it finds at start-up.
+constexpr std::uint64_t kMaxStoredId = std::uint64_t{1} << 63;
+
 storage::PendingEntry pending(MessageKind kind, chains::Direction direction, SessionId session,
                               std::uint64_t vs_time, Bytes bytes) {
   return storage::PendingEntry{kind, direction, session, vs_time, std::move(bytes)};
@@ -598,11 +602,24 @@ asio::awaitable<void> Session::handle(const Bytes& bytes) {
   auto message = decode_any(bytes);
   if (!message) {
     auto kind = peek_kind(bytes);
+    if (!kind) {
+      // Not a message of any kind (PROTOCOL.md §8.5): the store files entries by kind and any
+      // kind would misname it, and a revocation must cite what it rests on. The connection
+      // closes; no ticket follows, and the watchdog revokes the session for missed heartbeats.
+      spdlog::warn(
+          "session {}: {} (frame of {} bytes, SHA-256 {}): not logged; closing the connection, "
+          "the session is revoked when its heartbeats stop",
+          session_id_, kind.error(), bytes.size(), to_hex(crypto::sha256(bytes)));
+      conn_->close();
+      co_return;
+    }
     co_await revoke(RevocationReason::kMalformedMessage, "malformed message: " + message.error(),
-                    {}, received(kind ? *kind : MessageKind::kHeartbeat));
+                    {}, received(*kind));
     co_return;
   }
-  // Only session traffic is acceptable once joined.
+  // Only session traffic is acceptable once joined. Any other frame (a JoinAccept, Checkpoint,
+  // Revocation... the GS made up) is kept as evidence with direction "received", which no
+  // reader takes for something the VS issued (recover() reads only issued entries).
   struct Common {
     SessionId session_id;
     std::uint64_t gs_counter;
@@ -875,14 +892,30 @@ Status Server::Impl::recover() {
   std::uint64_t max_revocation = 0;
   auto reader = storage::Log::open(config.store, storage::OpenMode::kReadOnly);
   if (!reader) return Error{reader.error()};
+  std::optional<Error> out_of_range;
   Status scanned = (*reader)->scan({}, [&](const storage::Entry& entry) {
+    // Only what this VS issued: a GS can send a frame of any kind, which is logged as received
+    // evidence and must never open, close or number a session here.
+    if (entry.header.direction != chains::Direction::kIssued) return true;
     if (entry.header.kind == MessageKind::kJoinAccept) {
       if (auto accept = decode<JoinAccept>(entry.message)) {
+        if (accept->session_id == 0 || accept->session_id >= kMaxStoredId) {
+          out_of_range = Error{"JoinAccept at entry " + std::to_string(entry.header.seq) +
+                               " has session_id " + std::to_string(accept->session_id) +
+                               ", outside 1.." + std::to_string(kMaxStoredId - 1)};
+          return false;
+        }
         open_sessions[accept->session_id] = entry.header.seq;
         max_session = std::max(max_session, accept->session_id);
       }
     } else if (entry.header.kind == MessageKind::kRevocation) {
       if (auto revocation = decode<Revocation>(entry.message)) {
+        if (revocation->revocation_seq >= kMaxStoredId) {
+          out_of_range = Error{"Revocation at entry " + std::to_string(entry.header.seq) +
+                               " has revocation_seq " + std::to_string(revocation->revocation_seq) +
+                               ", outside 1.." + std::to_string(kMaxStoredId - 1)};
+          return false;
+        }
         open_sessions.erase(revocation->session_id);
         max_revocation = std::max(max_revocation, revocation->revocation_seq);
       }
@@ -890,6 +923,11 @@ Status Server::Impl::recover() {
     return true;
   });
   if (!scanned) return scanned;
+  if (out_of_range) {
+    return Error{"store " + config.store + ": " + out_of_range->message +
+                 "; the VS cannot number what comes next. Hand this store to an investigator "
+                 "('audit-cli verify') and start on a new one"};
+  }
   next_session_id.store(max_session + 1);
   next_revocation_seq.store(max_revocation + 1);
   std::vector<storage::PendingEntry> entries;

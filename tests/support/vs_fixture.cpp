@@ -17,7 +17,8 @@ VsProcess::VsProcess(const TempDir& dir, const std::vector<crypto::PublicKey>& a
     : port_(free_port()),
       store_(dir.file("vs.db")),
       config_(dir.file("vsd.toml")),
-      admin_socket_(dir.file("vsd.sock")) {
+      admin_socket_(dir.file("vsd.sock")),
+      dir_(dir.path()) {
   // A restart in the same directory keeps the VS key, as a real restart would.
   auto existing = keyfile::read_secret_key(dir.file("vs.key"));
   if (existing) {
@@ -62,6 +63,15 @@ VsProcess::VsProcess(const TempDir& dir, const std::vector<crypto::PublicKey>& a
   if (!process_->wait_for_output("listening on", std::chrono::seconds(20))) {
     throw std::runtime_error("vsd did not start:\n" + process_->output());
   }
+}
+
+int VsProcess::audit_verify(std::string& output) const {
+  ChildProcess audit(
+      {program("audit-cli"), "verify", store_, "--vs-pubkey", to_hex(vs_public_), "--no-progress"},
+      dir_ + "/audit-verify.out");
+  const int code = audit.wait(std::chrono::seconds(60));
+  output = audit.output();
+  return code;
 }
 
 std::vector<storage::Entry> read_store(const std::string& path) {

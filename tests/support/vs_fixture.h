@@ -45,6 +45,9 @@ class VsProcess {
   int stop() { return process_->stop(); }
   // Every entry of the store, read-only (works while vsd runs: WAL).
   std::vector<storage::Entry> entries() const { return read_store(store_); }
+  // Runs `audit-cli verify` on the store, pinned to this VS's key; its exit code (0: the log
+  // verifies), with its output in `output`.
+  int audit_verify(std::string& output) const;
 
  private:
   std::uint16_t port_;
@@ -52,6 +55,7 @@ class VsProcess {
   std::string store_;
   std::string config_;
   std::string admin_socket_;
+  std::string dir_;
   std::unique_ptr<ChildProcess> process_;
 };
 

@@ -2,6 +2,8 @@
 // rule and every revocation rule, each checked on the wire and in the store.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <limits>
 #include <thread>
 
 #include "protocol/chains.h"
@@ -17,9 +19,17 @@ using std::chrono::milliseconds;
 
 class VsdIntegration : public ::testing::Test {
  protected:
+  // Both identities are allowed: `identity_` plays the GS under test, `other_identity_` a
+  // second GS where a test needs one.
   void start(VsOptions options = {}) {
-    vs_ = std::make_unique<VsProcess>(dir_, std::vector<crypto::PublicKey>{identity_.public_key()},
-                                      std::vector<Hash32>{build_}, options);
+    vs_ = std::make_unique<VsProcess>(
+        dir_, std::vector<crypto::PublicKey>{identity_.public_key(), other_identity_.public_key()},
+        std::vector<Hash32>{build_}, options);
+  }
+  // `audit-cli verify` accepts the store (exit 0).
+  void expect_store_verifies() {
+    std::string output;
+    EXPECT_EQ(vs_->audit_verify(output), 0) << output;
   }
   // Stops vsd and returns the store's entries.
   std::vector<storage::Entry> stop_and_read() {
@@ -34,11 +44,21 @@ class VsdIntegration : public ::testing::Test {
     }
     return out;
   }
-  // The revocation of `session` in the store (there must be exactly one).
+  // Entries of `kind` that the VS itself issued (a GS can send a frame of any kind, which is
+  // logged as received).
+  static std::vector<const storage::Entry*> issued(const std::vector<storage::Entry>& entries,
+                                                   MessageKind kind) {
+    std::vector<const storage::Entry*> out;
+    for (const auto* e : of_kind(entries, kind)) {
+      if (e->header.direction == chains::Direction::kIssued) out.push_back(e);
+    }
+    return out;
+  }
+  // The revocation the VS issued for `session` (there must be exactly one).
   static Revocation stored_revocation(const std::vector<storage::Entry>& entries,
                                       SessionId session) {
     std::vector<Revocation> found;
-    for (const auto* e : of_kind(entries, MessageKind::kRevocation)) {
+    for (const auto* e : issued(entries, MessageKind::kRevocation)) {
       auto r = decode<Revocation>(e->message);
       EXPECT_TRUE(r.ok());
       if (r && r->session_id == session) found.push_back(*r);
@@ -62,6 +82,7 @@ class VsdIntegration : public ::testing::Test {
 
   TempDir dir_;
   crypto::SecretKey identity_ = crypto::SecretKey::generate();
+  crypto::SecretKey other_identity_ = crypto::SecretKey::generate();
   Hash32 build_ = crypto::sha256(as_bytes("honest build 1.0"));
   std::unique_ptr<VsProcess> vs_;
 };
@@ -414,13 +435,10 @@ TEST_F(VsdIntegration, RestartRevokesSessionsLeftLiveAndResumesTheChain) {
 TEST_F(VsdIntegration, StoreAppendFailureStopsTheDaemonCleanly) {
   VsOptions limited;
   limited.max_file_bytes = 1024 * 1024;
-  const auto bystander_identity = crypto::SecretKey::generate();
-  vs_ = std::make_unique<VsProcess>(
-      dir_, std::vector<crypto::PublicKey>{identity_.public_key(), bystander_identity.public_key()},
-      std::vector<Hash32>{build_}, limited);
+  start(limited);
   // A second session, live when the store fails: its revocation at the stop is refused by the
   // writer, the other way a log append fails.
-  ScriptedGs bystander(vs_->port(), bystander_identity, build_);
+  ScriptedGs bystander(vs_->port(), other_identity_, build_);
   const SessionId bystander_session = bystander.join().session_id;
   SessionId session = 0;
   {
@@ -451,6 +469,93 @@ TEST_F(VsdIntegration, StoreAppendFailureStopsTheDaemonCleanly) {
               static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
   }
 }
+
+// A joined GS sends a frame only the VS may issue. The VS revokes it (malformed_message) and
+// keeps the frame as received evidence, which nothing at start-up reads as the VS's own word:
+// after a crash the VS starts, revokes the session still live (fail closed), numbers its
+// revocation above all before, and the audit accepts the store. A frame of no known kind is not
+// logged (the store has no kind to file it under): the VS closes the connection.
+struct ForgedFrameCase {
+  std::string name;
+  // The frame, given the session id of the other, honest GS.
+  std::function<Bytes(SessionId bystander)> frame;
+  bool logged = true;  // revoked at once, the frame kept as a received entry of its kind
+};
+
+class VsdForgedFrame : public VsdIntegration,
+                       public ::testing::WithParamInterface<ForgedFrameCase> {};
+
+TEST_P(VsdForgedFrame, IsRefusedAndNeverTrustedAtStartUp) {
+  start();
+  ScriptedGs bystander(vs_->port(), other_identity_, build_);
+  const SessionId bystander_session = bystander.join().session_id;
+  const Bytes forged = GetParam().frame(bystander_session);
+  {
+    ScriptedGs gs(vs_->port(), identity_, build_);
+    gs.join();
+    gs.socket().send_frame(forged);
+    if (GetParam().logged) {
+      expect_revoked(gs, RevocationReason::kMalformedMessage);
+    } else {
+      EXPECT_TRUE(gs.socket().wait_closed(std::chrono::seconds(3)));
+    }
+  }
+  ::kill(vs_->process().pid(), SIGKILL);
+  vs_->process().wait(std::chrono::seconds(5));
+  std::size_t copies = 0;
+  for (const auto& e : vs_->entries()) {
+    if (e.message != forged) continue;
+    ++copies;
+    EXPECT_EQ(e.header.direction, chains::Direction::kReceived);
+    EXPECT_EQ(static_cast<std::uint8_t>(e.header.kind), forged[1]);
+  }
+  EXPECT_EQ(copies, GetParam().logged ? 1U : 0U);
+
+  start();  // throws if vsd cannot start on the store
+  auto entries = stop_and_read();
+  EXPECT_EQ(stored_revocation(entries, bystander_session).reason,
+            static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
+  std::uint64_t last_seq = 0;
+  for (const auto* e : issued(entries, MessageKind::kRevocation)) {
+    auto revocation = decode<Revocation>(e->message);
+    ASSERT_TRUE(revocation) << revocation.error();
+    EXPECT_GT(revocation->revocation_seq, last_seq);
+    last_seq = revocation->revocation_seq;
+  }
+  expect_store_verifies();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Kinds, VsdForgedFrame,
+    ::testing::Values(ForgedFrameCase{"JoinAcceptWithTheLargestSessionId",
+                                      [](SessionId) {
+                                        JoinAccept accept;
+                                        accept.session_id = std::numeric_limits<SessionId>::max();
+                                        return encode(accept);
+                                      }},
+                      ForgedFrameCase{"RevocationOfTheOtherSession",
+                                      [](SessionId bystander) {
+                                        Revocation revocation;
+                                        revocation.session_id = bystander;
+                                        revocation.revocation_seq =
+                                            std::numeric_limits<std::uint64_t>::max();
+                                        revocation.reason =
+                                            static_cast<std::uint16_t>(RevocationReason::kOperator);
+                                        return encode(revocation);
+                                      }},
+                      ForgedFrameCase{"Checkpoint",
+                                      [](SessionId) {
+                                        Checkpoint checkpoint;
+                                        checkpoint.log_size = 1;
+                                        checkpoint.root = crypto::random_fixed<32>();
+                                        return encode(checkpoint);
+                                      }},
+                      ForgedFrameCase{"UnknownKindByte",
+                                      [](SessionId) {
+                                        return Bytes{1, 200, 0, 0, 0};
+                                      },
+                                      false}),
+    [](const ::testing::TestParamInfo<ForgedFrameCase>& param) { return param.param.name; });
 
 // Many GSes join at once, and all are revoked together when the VS stops: session ids and
 // revocation_seq still rise in log order (audit-cli verify checks both), because the VS numbers
