@@ -425,25 +425,30 @@ asio::awaitable<bool> Session::join() {
     co_return false;
   }
   const Bytes& bytes = *frame;
+  // Until the peer has shown a JoinRequest from an allowed identity that signed it, it is
+  // nobody: nothing is logged and nothing signed goes back (PROTOCOL.md §8.3), so a stray or
+  // hostile peer can neither grow the log nor collect VS signatures. Info level, so a flood of
+  // them cannot fill the operator's disk at the default log level either.
+  auto turn_away = [&](std::string_view why) {
+    spdlog::info("join from {} turned away (not logged, no answer): {}", conn_->peer(), why);
+  };
   auto request = decode<JoinRequest>(bytes);
   if (!request) {
-    co_await reject(bytes, JoinRejectReason::kMalformed, request.error());
+    turn_away("not a JoinRequest: " + request.error());
     co_return false;
   }
   const JoinRequest& r = *request;
   if (!config_.allowed_gs_keys.contains(r.gs_identity)) {
-    co_await reject(bytes, JoinRejectReason::kUnknownIdentity,
-                    "GS identity " + to_hex(r.gs_identity) + " is not in allowed_gs");
+    turn_away("GS identity " + to_hex(r.gs_identity) + " is not in allowed_gs");
+    co_return false;
+  }
+  if (!verify(r, r.gs_identity, 0)) {
+    turn_away("the identity signature of " + to_hex(r.gs_identity) + " does not verify");
     co_return false;
   }
   if (!config_.allowed_build_hashes.contains(r.sw_hash)) {
     co_await reject(bytes, JoinRejectReason::kBuildNotAllowed,
                     "build " + to_hex(r.sw_hash) + " is not in allowed_builds");
-    co_return false;
-  }
-  if (!verify(r, r.gs_identity, 0)) {
-    co_await reject(bytes, JoinRejectReason::kBadIdentitySignature,
-                    "identity signature does not verify");
     co_return false;
   }
   if (!verify(r, r.session_key, 1)) {
@@ -552,7 +557,6 @@ asio::awaitable<void> Session::reject(const Bytes& request_bytes, JoinRejectReas
   reject.detail = truncate_utf8(reject.detail, kMaxDetailBytes);
   Bytes reject_bytes = server_->sign_and_encode(reject);
   spdlog::warn("join from {} rejected: {}: {}", conn_->peer(), reason_name(reason), reject.detail);
-  // A malformed request is logged too: the log holds the exact bytes the VS turned away.
   std::vector<storage::PendingEntry> reject_entries{
       pending(MessageKind::kJoinRequest, chains::Direction::kReceived, 0, reject.vs_time_ms,
               request_bytes),
