@@ -196,8 +196,10 @@ Finding SessionModel::finding(const storage::Entry& entry, std::string_view chec
 
 void SessionModel::add(const ModelInput& input, FindingSink& sink, const EntryLookup& lookup) {
   const auto kind = input.entry->header.kind;
-  if (kind == MessageKind::kProtectedReceipt || kind == MessageKind::kPlayTicket ||
-      kind == MessageKind::kRevocation) {
+  // By direction, not kind: a GS may send a frame of a VS-only kind, which is received traffic.
+  const bool issued = input.entry->header.direction == chains::Direction::kIssued;
+  if (issued && (kind == MessageKind::kProtectedReceipt || kind == MessageKind::kPlayTicket ||
+                 kind == MessageKind::kRevocation)) {
     if (input.message == nullptr) return;  // the caller reported it: the VS's own bytes
     if (const auto* receipt = std::get_if<protocol::ProtectedReceipt>(input.message)) {
       on_receipt(input, *receipt, sink);

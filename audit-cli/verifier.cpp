@@ -355,16 +355,18 @@ void Verifier::read(const storage::Entry& entry) {
       item.decode_error = "the message is a " + kind_label(actual);
     }
   }
-  if (!item.message && issued_kind(kind)) {
+  // What follows holds for the VS's own entries; a received frame of a VS-only kind is the GS's.
+  const bool issued = h.direction == chains::Direction::kIssued;
+  if (!item.message && issued_kind(kind) && issued) {
     item.early.push_back(finding(item, check::kDecode, "a well-formed " + kind_label(kind),
                                  "bytes that do not decode: " + item.decode_error,
                                  "the VS only logs what it encoded itself"));
   }
-  if (item.message && kind == raw(MessageKind::kJoinAccept)) {
+  if (item.message && issued && kind == raw(MessageKind::kJoinAccept)) {
     const auto& accept = std::get<protocol::JoinAccept>(*item.message);
     session_keys_.try_emplace(accept.session_id, accept.session_key);
   }
-  if (item.message && kind == raw(MessageKind::kCheckpoint)) {
+  if (item.message && issued && kind == raw(MessageKind::kCheckpoint)) {
     check_checkpoint_position(item, recomputed_tree_.root());
   }
   if (options_.checkpoint && recomputed_tree_.size() == options_.checkpoint->message.log_size) {
@@ -452,7 +454,11 @@ void Verifier::check_columns(Item& item) {
   } else if (known_kind(kind)) {
     const auto expected =
         issued_kind(kind) ? chains::Direction::kIssued : chains::Direction::kReceived;
-    if (h.direction != expected) {
+    // A GS can send a frame of any kind; one of a VS-only kind is logged as received, in its
+    // session, as evidence of a malformed_message revocation (PROTOCOL.md §8.5).
+    const bool sent_by_gs =
+        issued_kind(kind) && h.direction == chains::Direction::kReceived && h.session_id != 0;
+    if (h.direction != expected && !sent_by_gs) {
       item.early.push_back(
           finding(item, check::kDirection,
                   "direction " + direction_label(expected) + " for a " + kind_label(kind),
@@ -498,6 +504,7 @@ void Verifier::plan_signatures(Item& item, std::uint32_t index, Batch& batch) {
     batch.jobs.push_back(Job{index, sig, key});
   };
   if (vs_signed(kind)) {
+    if (item.entry.header.direction != chains::Direction::kIssued) return;  // the GS's frame
     if (result_.vs_key) {
       job(0, result_.vs_key->key);
     } else {
@@ -525,6 +532,12 @@ void Verifier::judge(Item& item) {
   if (!item.readable) return;
   const auto& h = item.entry.header;
   const auto kind = static_cast<std::uint8_t>(h.kind);
+  if (issued_kind(kind) && h.direction == chains::Direction::kReceived) {
+    // A frame of a VS-only kind the GS sent in its session: not a VS statement; the session
+    // owes a malformed_message revocation for it.
+    to_session(item);
+    return;
+  }
 
   if (vs_signed(kind) && item.message) {
     if (item.sigs[0] == SigState::kValid) {

@@ -10,7 +10,7 @@ InputRejected reject(std::uint64_t client_seq, InputRejectReason reason, std::st
   InputRejected r;
   r.reject.client_seq = client_seq;
   r.reject.reason = static_cast<std::uint16_t>(reason);
-  if (detail.size() > kMaxDetailBytes) detail.resize(kMaxDetailBytes);
+  detail = truncate_utf8(detail, kMaxDetailBytes);
   r.reject.detail = std::move(detail);
   return r;
 }

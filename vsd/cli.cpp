@@ -90,7 +90,7 @@ int run(Config config) {
     }
   });
   io.run();
-  return kExitOk;
+  return server.store_failed() ? kExitFailed : kExitOk;
 }
 
 // The admin socket: --admin-socket, else the config file's admin_socket, else the default.

@@ -33,6 +33,10 @@ using std::chrono::milliseconds;
 
 namespace {
 
+// Session ids and revocation numbers stay below 2^63: the store keeps session ids in a signed
+// 64-bit INTEGER (STORE.md §8), and the VS counts both up from what it finds at start-up.
+constexpr std::uint64_t kMaxStoredId = std::uint64_t{1} << 63;
+
 storage::PendingEntry pending(MessageKind kind, chains::Direction direction, SessionId session,
                               std::uint64_t vs_time, Bytes bytes) {
   return storage::PendingEntry{kind, direction, session, vs_time, std::move(bytes)};
@@ -63,6 +67,14 @@ asio::awaitable<Status> until_durable(Durability& durability) {
     co_await durability.wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   co_return *durability.status;
+}
+
+// The outcome of a submit: its refusal, or once it was placed, its commit. (An `if`, never a
+// `co_await` inside `?:`: g++ 12 miscompiles that, destroying the awaited temporary twice.)
+asio::awaitable<Status> durable_or_refused(const Result<std::vector<storage::Entry>>& placed,
+                                           Durability& durability) {
+  if (!placed) co_return Status(Error{placed.error()});
+  co_return co_await until_durable(durability);
 }
 
 // An event loop for GS sessions: an io_context run by one thread (told so, so that asio skips
@@ -181,6 +193,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     sign(message, key);
     return encode(message);
   }
+  // The store refused an append (disk full, I/O error, another writer). The writer takes nothing
+  // after a failed commit, so no session can log anything more: the first failure says so once
+  // and stops the server, whose owner exits non-zero; a restart on a healthy store revokes the
+  // sessions left live. From any thread.
+  void store_failed(std::string_view what, const std::string& error);
+  // Refuses new connections and revokes live sessions, then stops `io` (see Server::stop).
+  void begin_stop();
+  std::atomic<bool> store_broken{false};
+
   void session_ended(SessionId id, const PublicKey& identity) {
     std::lock_guard lock(mutex);
     live.erase(id);
@@ -345,7 +366,7 @@ asio::awaitable<bool> Session::log_at_head(const storage::BatchWriter::BuildAtHe
                                            std::vector<storage::Entry>* assigned) {
   auto durability = std::make_shared<Durability>(conn_->executor());
   auto placed = server_->writer->submit_at_head(build, notify(durability));
-  Status status = placed ? co_await until_durable(*durability) : Status(Error{placed.error()});
+  const Status status = co_await durable_or_refused(placed, *durability);
   if (!status) {
     store_failed(status.error());
     co_return false;
@@ -387,11 +408,9 @@ Result<std::vector<storage::Entry>> Session::log_then(std::vector<storage::Pendi
 
 void Session::store_failed(const std::string& error) {
   if (ended_) return;
-  spdlog::critical(
-      "session {}: store append failed: {}; closing the connection (nothing may be acted on "
-      "that is not logged)",
-      session_id_, error);
+  spdlog::error("session {}: store append failed: {}; closing the connection", session_id_, error);
   end();
+  server_->store_failed("session " + std::to_string(session_id_), error);
 }
 
 asio::awaitable<bool> Session::join() {
@@ -406,25 +425,30 @@ asio::awaitable<bool> Session::join() {
     co_return false;
   }
   const Bytes& bytes = *frame;
+  // Until the peer has shown a JoinRequest from an allowed identity that signed it, it is
+  // nobody: nothing is logged and nothing signed goes back (PROTOCOL.md §8.3), so a stray or
+  // hostile peer can neither grow the log nor collect VS signatures. Info level, so a flood of
+  // them cannot fill the operator's disk at the default log level either.
+  auto turn_away = [&](std::string_view why) {
+    spdlog::info("join from {} turned away (not logged, no answer): {}", conn_->peer(), why);
+  };
   auto request = decode<JoinRequest>(bytes);
   if (!request) {
-    co_await reject(bytes, JoinRejectReason::kMalformed, request.error());
+    turn_away("not a JoinRequest: " + request.error());
     co_return false;
   }
   const JoinRequest& r = *request;
   if (!config_.allowed_gs_keys.contains(r.gs_identity)) {
-    co_await reject(bytes, JoinRejectReason::kUnknownIdentity,
-                    "GS identity " + to_hex(r.gs_identity) + " is not in allowed_gs");
+    turn_away("GS identity " + to_hex(r.gs_identity) + " is not in allowed_gs");
+    co_return false;
+  }
+  if (!verify(r, r.gs_identity, 0)) {
+    turn_away("the identity signature of " + to_hex(r.gs_identity) + " does not verify");
     co_return false;
   }
   if (!config_.allowed_build_hashes.contains(r.sw_hash)) {
     co_await reject(bytes, JoinRejectReason::kBuildNotAllowed,
                     "build " + to_hex(r.sw_hash) + " is not in allowed_builds");
-    co_return false;
-  }
-  if (!verify(r, r.gs_identity, 0)) {
-    co_await reject(bytes, JoinRejectReason::kBadIdentitySignature,
-                    "identity signature does not verify");
     co_return false;
   }
   if (!verify(r, r.session_key, 1)) {
@@ -530,10 +554,9 @@ asio::awaitable<void> Session::reject(const Bytes& request_bytes, JoinRejectReas
   reject.vs_time_ms = unix_time_ms();
   reject.reason = static_cast<std::uint16_t>(reason);
   reject.detail = std::move(detail);
-  if (reject.detail.size() > kMaxDetailBytes) reject.detail.resize(kMaxDetailBytes);
+  reject.detail = truncate_utf8(reject.detail, kMaxDetailBytes);
   Bytes reject_bytes = server_->sign_and_encode(reject);
   spdlog::warn("join from {} rejected: {}: {}", conn_->peer(), reason_name(reason), reject.detail);
-  // A malformed request is logged too: the log holds the exact bytes the VS turned away.
   std::vector<storage::PendingEntry> reject_entries{
       pending(MessageKind::kJoinRequest, chains::Direction::kReceived, 0, reject.vs_time_ms,
               request_bytes),
@@ -583,11 +606,24 @@ asio::awaitable<void> Session::handle(const Bytes& bytes) {
   auto message = decode_any(bytes);
   if (!message) {
     auto kind = peek_kind(bytes);
+    if (!kind) {
+      // Not a message of any kind (PROTOCOL.md §8.5): the store files entries by kind and any
+      // kind would misname it, and a revocation must cite what it rests on. The connection
+      // closes; no ticket follows, and the watchdog revokes the session for missed heartbeats.
+      spdlog::warn(
+          "session {}: {} (frame of {} bytes, SHA-256 {}): not logged; closing the connection, "
+          "the session is revoked when its heartbeats stop",
+          session_id_, kind.error(), bytes.size(), to_hex(crypto::sha256(bytes)));
+      conn_->close();
+      co_return;
+    }
     co_await revoke(RevocationReason::kMalformedMessage, "malformed message: " + message.error(),
-                    {}, received(kind ? *kind : MessageKind::kHeartbeat));
+                    {}, received(*kind));
     co_return;
   }
-  // Only session traffic is acceptable once joined.
+  // Only session traffic is acceptable once joined. Any other frame (a JoinAccept, Checkpoint,
+  // Revocation... the GS made up) is kept as evidence with direction "received", which no
+  // reader takes for something the VS issued (recover() reads only issued entries).
   struct Common {
     SessionId session_id;
     std::uint64_t gs_counter;
@@ -807,7 +843,7 @@ asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detai
   revocation.session_id = session_id_;
   revocation.vs_time_ms = unix_time_ms();
   revocation.reason = static_cast<std::uint16_t>(reason);
-  if (detail.size() > kMaxDetailBytes) detail.resize(kMaxDetailBytes);
+  detail = truncate_utf8(detail, kMaxDetailBytes);
   revocation.detail = std::move(detail);
   Bytes bytes;
   // The offending message is evidence too. It and the revocation go in one submit, built at the
@@ -860,14 +896,30 @@ Status Server::Impl::recover() {
   std::uint64_t max_revocation = 0;
   auto reader = storage::Log::open(config.store, storage::OpenMode::kReadOnly);
   if (!reader) return Error{reader.error()};
+  std::optional<Error> out_of_range;
   Status scanned = (*reader)->scan({}, [&](const storage::Entry& entry) {
+    // Only what this VS issued: a GS can send a frame of any kind, which is logged as received
+    // evidence and must never open, close or number a session here.
+    if (entry.header.direction != chains::Direction::kIssued) return true;
     if (entry.header.kind == MessageKind::kJoinAccept) {
       if (auto accept = decode<JoinAccept>(entry.message)) {
+        if (accept->session_id == 0 || accept->session_id >= kMaxStoredId) {
+          out_of_range = Error{"JoinAccept at entry " + std::to_string(entry.header.seq) +
+                               " has session_id " + std::to_string(accept->session_id) +
+                               ", outside 1.." + std::to_string(kMaxStoredId - 1)};
+          return false;
+        }
         open_sessions[accept->session_id] = entry.header.seq;
         max_session = std::max(max_session, accept->session_id);
       }
     } else if (entry.header.kind == MessageKind::kRevocation) {
       if (auto revocation = decode<Revocation>(entry.message)) {
+        if (revocation->revocation_seq >= kMaxStoredId) {
+          out_of_range = Error{"Revocation at entry " + std::to_string(entry.header.seq) +
+                               " has revocation_seq " + std::to_string(revocation->revocation_seq) +
+                               ", outside 1.." + std::to_string(kMaxStoredId - 1)};
+          return false;
+        }
         open_sessions.erase(revocation->session_id);
         max_revocation = std::max(max_revocation, revocation->revocation_seq);
       }
@@ -875,6 +927,11 @@ Status Server::Impl::recover() {
     return true;
   });
   if (!scanned) return scanned;
+  if (out_of_range) {
+    return Error{"store " + config.store + ": " + out_of_range->message +
+                 "; the VS cannot number what comes next. Hand this store to an investigator "
+                 "('audit-cli verify') and start on a new one"};
+  }
   next_session_id.store(max_session + 1);
   next_revocation_seq.store(max_revocation + 1);
   std::vector<storage::PendingEntry> entries;
@@ -962,9 +1019,9 @@ asio::awaitable<void> Server::Impl::write_checkpoint() {
   };
   auto durability = std::make_shared<Durability>(checkpoint_strand);
   auto placed = writer->submit_at_head(build, notify(durability));
-  Status status = placed ? co_await until_durable(*durability) : Status(Error{placed.error()});
+  const Status status = co_await durable_or_refused(placed, *durability);
   if (!status) {
-    spdlog::critical("checkpoint failed: {}", status.error());
+    store_failed("checkpoint", status.error());
     co_return;
   }
   const std::uint64_t position = placed->front().header.seq;
@@ -1019,11 +1076,14 @@ asio::awaitable<void> Server::Impl::shutdown() {
     boost::system::error_code ec;
     co_await checkpoint_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  co_await write_checkpoint();
+  if (!store_broken) co_await write_checkpoint();
   Status flushed = writer->flush();
-  if (!flushed) spdlog::critical("final flush failed: {}", flushed.error());
-  spdlog::info("stopped: store flushed, final checkpoint covers {} entries",
-               last_checkpoint_size - 1);
+  if (!flushed) {
+    spdlog::critical("stopped: the store failed: {}", flushed.error());
+  } else {
+    spdlog::info("stopped: store flushed, final checkpoint covers {} entries",
+                 last_checkpoint_size - 1);
+  }
   admin.close();
   boost::system::error_code ec;
   // Give the revocation notices a moment to leave the socket buffers, then stop.
@@ -1139,14 +1199,29 @@ Status Server::start() {
   return {};
 }
 
-void Server::stop() {
-  auto& s = *impl_;
-  if (s.stopping.exchange(true)) return;
-  spdlog::info("stopping: no new connections; revoking live sessions");
-  boost::system::error_code ec;
-  s.acceptor.close(ec);
-  s.checkpoint_timer.cancel();
-  asio::co_spawn(s.checkpoint_strand, s.shutdown(), asio::detached);
+void Server::stop() { impl_->begin_stop(); }
+
+bool Server::store_failed() const { return impl_->store_broken.load(); }
+
+void Server::Impl::begin_stop() {
+  asio::post(io, [self = shared_from_this()] {
+    if (self->stopping.exchange(true)) return;
+    spdlog::info("stopping: no new connections; revoking live sessions");
+    boost::system::error_code ec;
+    self->acceptor.close(ec);
+    self->checkpoint_timer.cancel();
+    asio::co_spawn(self->checkpoint_strand, self->shutdown(), asio::detached);
+  });
+}
+
+void Server::Impl::store_failed(std::string_view what, const std::string& error) {
+  if (store_broken.exchange(true)) return;
+  spdlog::critical(
+      "{}: store append failed: {}; vsd stops: the store takes no more entries, and nothing may "
+      "be acted on that is not logged (a restart on a healthy store revokes the sessions left "
+      "live)",
+      what, error);
+  begin_stop();
 }
 
 }  // namespace gsvs::vsd

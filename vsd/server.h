@@ -34,6 +34,9 @@ class Server {
   void stop();
 
   [[nodiscard]] std::uint16_t port() const;
+  // True once the store refused an append: the server then stops by itself (no entry can be
+  // logged after a failed commit), and its owner should exit with a failure code.
+  [[nodiscard]] bool store_failed() const;
 
   struct Impl;
 

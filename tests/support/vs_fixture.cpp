@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "protocol/chains.h"
 #include "protocol/clock.h"
 #include "protocol/keyfile.h"
@@ -15,7 +17,8 @@ VsProcess::VsProcess(const TempDir& dir, const std::vector<crypto::PublicKey>& a
     : port_(free_port()),
       store_(dir.file("vs.db")),
       config_(dir.file("vsd.toml")),
-      admin_socket_(dir.file("vsd.sock")) {
+      admin_socket_(dir.file("vsd.sock")),
+      dir_(dir.path()) {
   // A restart in the same directory keeps the VS key, as a real restart would.
   auto existing = keyfile::read_secret_key(dir.file("vs.key"));
   if (existing) {
@@ -42,14 +45,34 @@ VsProcess::VsProcess(const TempDir& dir, const std::vector<crypto::PublicKey>& a
           "checkpoint_interval_ms = " + std::to_string(o.checkpoint_interval_ms) + "\n" +
           "max_speed_m_s = " + std::to_string(o.max_speed_m_s) + "\n" + "threads = 2\n" + o.extra);
   std::vector<std::string> argv{program("vsd"), "run", "--config", config_};
-  if (o.max_open_files) {
-    const std::string files = std::to_string(*o.max_open_files);
-    argv.insert(argv.begin(), {"/usr/bin/prlimit", "--nofile=" + files + ":" + files});
+  // Limits go on through prlimit, which sets them and execs vsd; a shell first ignores SIGXFSZ
+  // (an ignored signal stays ignored across exec), so a write past the size limit fails with EFBIG.
+  if (o.max_open_files || o.max_file_bytes) {
+    std::string limits;
+    if (o.max_open_files) {
+      const std::string files = std::to_string(*o.max_open_files);
+      limits += " --nofile=" + files + ":" + files;
+    }
+    if (o.max_file_bytes) limits += " --fsize=" + std::to_string(*o.max_file_bytes);
+    argv.insert(argv.begin(),
+                {"/bin/sh", "-c", "trap '' XFSZ; exec /usr/bin/prlimit" + limits + " \"$@\"", "sh"});
   }
+  // The output of an earlier run in this directory must not be mistaken for this one's start
+  // (the child truncates the file only once it runs).
+  std::filesystem::remove(dir.file("vsd.out"));
   process_ = std::make_unique<ChildProcess>(std::move(argv), dir.file("vsd.out"));
   if (!process_->wait_for_output("listening on", std::chrono::seconds(20))) {
     throw std::runtime_error("vsd did not start:\n" + process_->output());
   }
+}
+
+int VsProcess::audit_verify(std::string& output) const {
+  ChildProcess audit(
+      {program("audit-cli"), "verify", store_, "--vs-pubkey", to_hex(vs_public_), "--no-progress"},
+      dir_ + "/audit-verify.out");
+  const int code = audit.wait(std::chrono::seconds(60));
+  output = audit.output();
+  return code;
 }
 
 std::vector<storage::Entry> read_store(const std::string& path) {

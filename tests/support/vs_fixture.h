@@ -29,6 +29,9 @@ struct VsOptions {
   std::string extra;  // more config lines
   // vsd's limit on open descriptors (RLIMIT_NOFILE, soft and hard, so vsd cannot raise it).
   std::optional<std::uint64_t> max_open_files;
+  // A limit on the size of any file vsd writes (RLIMIT_FSIZE, with SIGXFSZ ignored, so a write
+  // past it fails with EFBIG): the store's appends fail once its files reach it, as on a full disk.
+  std::optional<std::uint64_t> max_file_bytes;
 };
 
 class VsProcess {
@@ -44,6 +47,9 @@ class VsProcess {
   int stop() { return process_->stop(); }
   // Every entry of the store, read-only (works while vsd runs: WAL).
   std::vector<storage::Entry> entries() const { return read_store(store_); }
+  // Runs `audit-cli verify` on the store, pinned to this VS's key; its exit code (0: the log
+  // verifies), with its output in `output`.
+  int audit_verify(std::string& output) const;
 
  private:
   std::uint16_t port_;
@@ -51,6 +57,7 @@ class VsProcess {
   std::string store_;
   std::string config_;
   std::string admin_socket_;
+  std::string dir_;
   std::unique_ptr<ChildProcess> process_;
 };
 

@@ -2,6 +2,8 @@
 // rule and every revocation rule, each checked on the wire and in the store.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <limits>
 #include <thread>
 
 #include "protocol/chains.h"
@@ -17,9 +19,17 @@ using std::chrono::milliseconds;
 
 class VsdIntegration : public ::testing::Test {
  protected:
+  // Both identities are allowed: `identity_` plays the GS under test, `other_identity_` a
+  // second GS where a test needs one.
   void start(VsOptions options = {}) {
-    vs_ = std::make_unique<VsProcess>(dir_, std::vector<crypto::PublicKey>{identity_.public_key()},
-                                      std::vector<Hash32>{build_}, options);
+    vs_ = std::make_unique<VsProcess>(
+        dir_, std::vector<crypto::PublicKey>{identity_.public_key(), other_identity_.public_key()},
+        std::vector<Hash32>{build_}, options);
+  }
+  // `audit-cli verify` accepts the store (exit 0).
+  void expect_store_verifies() {
+    std::string output;
+    EXPECT_EQ(vs_->audit_verify(output), 0) << output;
   }
   // Stops vsd and returns the store's entries.
   std::vector<storage::Entry> stop_and_read() {
@@ -34,11 +44,21 @@ class VsdIntegration : public ::testing::Test {
     }
     return out;
   }
-  // The revocation of `session` in the store (there must be exactly one).
+  // Entries of `kind` that the VS itself issued (a GS can send a frame of any kind, which is
+  // logged as received).
+  static std::vector<const storage::Entry*> issued(const std::vector<storage::Entry>& entries,
+                                                   MessageKind kind) {
+    std::vector<const storage::Entry*> out;
+    for (const auto* e : of_kind(entries, kind)) {
+      if (e->header.direction == chains::Direction::kIssued) out.push_back(e);
+    }
+    return out;
+  }
+  // The revocation the VS issued for `session` (there must be exactly one).
   static Revocation stored_revocation(const std::vector<storage::Entry>& entries,
                                       SessionId session) {
     std::vector<Revocation> found;
-    for (const auto* e : of_kind(entries, MessageKind::kRevocation)) {
+    for (const auto* e : issued(entries, MessageKind::kRevocation)) {
       auto r = decode<Revocation>(e->message);
       EXPECT_TRUE(r.ok());
       if (r && r->session_id == session) found.push_back(*r);
@@ -62,6 +82,7 @@ class VsdIntegration : public ::testing::Test {
 
   TempDir dir_;
   crypto::SecretKey identity_ = crypto::SecretKey::generate();
+  crypto::SecretKey other_identity_ = crypto::SecretKey::generate();
   Hash32 build_ = crypto::sha256(as_bytes("honest build 1.0"));
   std::unique_ptr<VsProcess> vs_;
 };
@@ -150,19 +171,62 @@ TEST_F(VsdIntegration, JoinIsAcceptedAndSessionTrafficIsNotarized) {
   EXPECT_EQ(entries.back().header.kind, MessageKind::kCheckpoint);
 }
 
-TEST_F(VsdIntegration, UnknownIdentityIsRejected) {
+// Until a peer shows a JoinRequest from an allowed identity that signed it, the VS neither logs
+// nor answers it: junk, a client that dialled the VS by mistake, an unknown key, a forged
+// identity signature. Each connection just closes; the log holds nothing of them and verifies.
+struct StrayCase {
+  std::string name;
+  // The frame to send after the challenge; `gs` plays the peer (an identity the VS may not know).
+  std::function<Bytes(ScriptedGs& gs)> frame;
+  bool allowed_identity = false;
+};
+
+TEST_F(VsdIntegration, StrayTrafficIsNeitherLoggedNorAnswered) {
+  const std::vector<StrayCase> cases{
+      {"junk",
+       [](ScriptedGs& gs) {
+         gs.expect<VsChallenge>();
+         return Bytes{0xde, 0xad, 0xbe, 0xef};
+       }},
+      {"a JoinRequest cut short",
+       [](ScriptedGs& gs) {
+         Bytes request = encode(gs.make_join_request());
+         request.resize(request.size() / 2);
+         return request;
+       }},
+      {"a ClientHello",
+       [](ScriptedGs& gs) {
+         gs.expect<VsChallenge>();
+         ClientHello hello;
+         hello.client_nonce = crypto::random_fixed<32>();
+         hello.client_time_ms = unix_time_ms();
+         return encode(hello);
+       }},
+      {"an unknown identity", [](ScriptedGs& gs) { return encode(gs.make_join_request()); }},
+      {"a bad identity signature",
+       [](ScriptedGs& gs) {
+         auto request = gs.make_join_request();
+         request.signatures[0].bytes[5] ^= 0x01;
+         return encode(request);
+       },
+       true},
+  };
   start();
-  auto stranger = crypto::SecretKey::generate();
-  ScriptedGs gs(vs_->port(), stranger, build_);
-  gs.send_join(gs.make_join_request());
-  auto reject = gs.expect<JoinReject>();
-  ASSERT_TRUE(reject);
-  EXPECT_TRUE(verify(*reject, vs_->public_key()));
-  EXPECT_EQ(reject->reason, static_cast<std::uint16_t>(JoinRejectReason::kUnknownIdentity));
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const auto stranger = crypto::SecretKey::generate();
+    ScriptedGs peer(vs_->port(), c.allowed_identity ? identity_ : stranger, build_);
+    peer.socket().send_frame(c.frame(peer));
+    EXPECT_FALSE(peer.socket().read_frame(std::chrono::seconds(3))) << "the VS answered";
+    EXPECT_TRUE(peer.socket().closed());
+  }
+  // The allowed GS still joins.
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
   auto entries = stop_and_read();
-  ASSERT_EQ(of_kind(entries, MessageKind::kJoinReject).size(), 1u);
-  EXPECT_EQ(of_kind(entries, MessageKind::kJoinAccept).size(), 0u);
-  EXPECT_EQ(of_kind(entries, MessageKind::kJoinRequest).front()->header.session_id, 0u);
+  EXPECT_EQ(of_kind(entries, MessageKind::kJoinRequest).size(), 1u);
+  EXPECT_EQ(of_kind(entries, MessageKind::kJoinReject).size(), 0u);
+  expect_store_verifies();
 }
 
 TEST_F(VsdIntegration, DisallowedBuildIsRejected) {
@@ -194,16 +258,21 @@ TEST_F(VsdIntegration, ReplayedJoinRequestIsRejected) {
   stop_and_read();
 }
 
-TEST_F(VsdIntegration, BadJoinSignatureIsRejected) {
+// Past the identity check, a refused join is logged and answered with a signed JoinReject.
+TEST_F(VsdIntegration, BadSessionSignatureIsRejected) {
   start();
   ScriptedGs gs(vs_->port(), identity_, build_);
   auto request = gs.make_join_request();
-  request.signatures[0].bytes[5] ^= 0x01;
+  request.signatures[1].bytes[5] ^= 0x01;
   gs.send_join(request);
   auto reject = gs.expect<JoinReject>();
   ASSERT_TRUE(reject);
-  EXPECT_EQ(reject->reason, static_cast<std::uint16_t>(JoinRejectReason::kBadIdentitySignature));
-  stop_and_read();
+  EXPECT_TRUE(verify(*reject, vs_->public_key()));
+  EXPECT_EQ(reject->reason, static_cast<std::uint16_t>(JoinRejectReason::kBadSessionSignature));
+  auto entries = stop_and_read();
+  ASSERT_EQ(of_kind(entries, MessageKind::kJoinReject).size(), 1u);
+  EXPECT_EQ(of_kind(entries, MessageKind::kJoinRequest).front()->header.session_id, 0u);
+  expect_store_verifies();
 }
 
 TEST_F(VsdIntegration, SecondSessionForALiveIdentityIsRefused) {
@@ -406,6 +475,135 @@ TEST_F(VsdIntegration, RestartRevokesSessionsLeftLiveAndResumesTheChain) {
   EXPECT_EQ(stored_revocation(entries, first_session).reason,
             static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
 }
+
+// A store that refuses appends (its files at a size limit, as on a full disk): vsd says so once
+// and stops with exit code 1, and a restart on the same store starts and revokes the session the
+// failure left live. It used to abort ("double free"): a co_await inside ?: freed the awaited
+// value twice.
+TEST_F(VsdIntegration, StoreAppendFailureStopsTheDaemonCleanly) {
+  VsOptions limited;
+  limited.max_file_bytes = 1024 * 1024;
+  start(limited);
+  // A second session, live when the store fails: its revocation at the stop is refused by the
+  // writer, the other way a log append fails.
+  ScriptedGs bystander(vs_->port(), other_identity_, build_);
+  const SessionId bystander_session = bystander.join().session_id;
+  SessionId session = 0;
+  {
+    ScriptedGs gs(vs_->port(), identity_, build_);
+    session = gs.join().session_id;
+    // Full nonce batches (8 KB each, logged as received) grow the store's write-ahead log
+    // until a write passes the limit; the heartbeats keep the session from timing out first.
+    for (int i = 0; i < 1000 && vs_->process().running() && !gs.socket().closed(); ++i) {
+      NonceBatch batch;
+      batch.session_id = gs.session_id();
+      batch.gs_counter = gs.next_counter();
+      batch.nonces.resize(kMaxNoncesPerBatch);
+      for (auto& nonce : batch.nonces) nonce = crypto::random_fixed<32>();
+      gs.send_signed(batch);
+      gs.send_signed(gs.make_heartbeat());
+    }
+    EXPECT_EQ(vs_->process().wait(std::chrono::seconds(20)), 1) << vs_->process().output();
+  }
+  const std::string output = vs_->process().output();
+  EXPECT_NE(output.find("store append failed"), std::string::npos) << output;
+  EXPECT_NE(output.find("vsd stops"), std::string::npos) << output;
+  EXPECT_EQ(output.find("double free"), std::string::npos) << output;
+
+  start();
+  auto entries = stop_and_read();
+  for (SessionId left_live : {bystander_session, session}) {
+    EXPECT_EQ(stored_revocation(entries, left_live).reason,
+              static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
+  }
+}
+
+// A joined GS sends a frame only the VS may issue. The VS revokes it (malformed_message) and
+// keeps the frame as received evidence, which nothing at start-up reads as the VS's own word:
+// after a crash the VS starts, revokes the session still live (fail closed), numbers its
+// revocation above all before, and the audit accepts the store. A frame of no known kind is not
+// logged (the store has no kind to file it under): the VS closes the connection.
+struct ForgedFrameCase {
+  std::string name;
+  // The frame, given the session id of the other, honest GS.
+  std::function<Bytes(SessionId bystander)> frame;
+  bool logged = true;  // revoked at once, the frame kept as a received entry of its kind
+};
+
+class VsdForgedFrame : public VsdIntegration,
+                       public ::testing::WithParamInterface<ForgedFrameCase> {};
+
+TEST_P(VsdForgedFrame, IsRefusedAndNeverTrustedAtStartUp) {
+  start();
+  ScriptedGs bystander(vs_->port(), other_identity_, build_);
+  const SessionId bystander_session = bystander.join().session_id;
+  const Bytes forged = GetParam().frame(bystander_session);
+  {
+    ScriptedGs gs(vs_->port(), identity_, build_);
+    gs.join();
+    gs.socket().send_frame(forged);
+    if (GetParam().logged) {
+      expect_revoked(gs, RevocationReason::kMalformedMessage);
+    } else {
+      EXPECT_TRUE(gs.socket().wait_closed(std::chrono::seconds(3)));
+    }
+  }
+  ::kill(vs_->process().pid(), SIGKILL);
+  vs_->process().wait(std::chrono::seconds(5));
+  std::size_t copies = 0;
+  for (const auto& e : vs_->entries()) {
+    if (e.message != forged) continue;
+    ++copies;
+    EXPECT_EQ(e.header.direction, chains::Direction::kReceived);
+    EXPECT_EQ(static_cast<std::uint8_t>(e.header.kind), forged[1]);
+  }
+  EXPECT_EQ(copies, GetParam().logged ? 1U : 0U);
+
+  start();  // throws if vsd cannot start on the store
+  auto entries = stop_and_read();
+  EXPECT_EQ(stored_revocation(entries, bystander_session).reason,
+            static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
+  std::uint64_t last_seq = 0;
+  for (const auto* e : issued(entries, MessageKind::kRevocation)) {
+    auto revocation = decode<Revocation>(e->message);
+    ASSERT_TRUE(revocation) << revocation.error();
+    EXPECT_GT(revocation->revocation_seq, last_seq);
+    last_seq = revocation->revocation_seq;
+  }
+  expect_store_verifies();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Kinds, VsdForgedFrame,
+    ::testing::Values(ForgedFrameCase{"JoinAcceptWithTheLargestSessionId",
+                                      [](SessionId) {
+                                        JoinAccept accept;
+                                        accept.session_id = std::numeric_limits<SessionId>::max();
+                                        return encode(accept);
+                                      }},
+                      ForgedFrameCase{"RevocationOfTheOtherSession",
+                                      [](SessionId bystander) {
+                                        Revocation revocation;
+                                        revocation.session_id = bystander;
+                                        revocation.revocation_seq =
+                                            std::numeric_limits<std::uint64_t>::max();
+                                        revocation.reason =
+                                            static_cast<std::uint16_t>(RevocationReason::kOperator);
+                                        return encode(revocation);
+                                      }},
+                      ForgedFrameCase{"Checkpoint",
+                                      [](SessionId) {
+                                        Checkpoint checkpoint;
+                                        checkpoint.log_size = 1;
+                                        checkpoint.root = crypto::random_fixed<32>();
+                                        return encode(checkpoint);
+                                      }},
+                      ForgedFrameCase{"UnknownKindByte",
+                                      [](SessionId) {
+                                        return Bytes{1, 200, 0, 0, 0};
+                                      },
+                                      false}),
+    [](const ::testing::TestParamInfo<ForgedFrameCase>& param) { return param.param.name; });
 
 // Many GSes join at once, and all are revoked together when the VS stops: session ids and
 // revocation_seq still rise in log order (audit-cli verify checks both), because the VS numbers
