@@ -15,15 +15,15 @@ int run_cli(int argc, char** argv) {
       "offline. Stores are opened read-only and never modified.",
       "audit-cli"};
   app.require_subcommand(1);
-  app.footer(
-      "Exit codes: 0 intact/ok, 1 verification failed, 2 usage or I/O error.\n"
-      "Typical session:\n"
-      "  audit-cli verify vs.db --vs-pubkey vs.key.pub\n"
-      "  audit-cli sessions vs.db\n"
-      "  audit-cli explain vs.db --session 2\n"
-      "  audit-cli timeline vs.db --session 2 --format svg -o session2.svg\n"
-      "  audit-cli report vs.db --session 2 -o dispute.json\n"
-      "  audit-cli verify-report dispute.json --vs-pubkey vs.key.pub");
+  set_help_footer(app, "",
+                  {{kExitOk, "intact / ok"},
+                   {kExitFailed, "verification failed"},
+                   {kExitUsage, "usage or I/O error"}},
+                  {"audit-cli verify vs.db --vs-pubkey vs.key.pub", "audit-cli sessions vs.db",
+                   "audit-cli explain vs.db --session 2",
+                   "audit-cli timeline vs.db --session 2 --format svg -o session2.svg",
+                   "audit-cli report vs.db --session 2 -o dispute.json",
+                   "audit-cli verify-report dispute.json --vs-pubkey vs.key.pub"});
   app::add_version_flag(app, "audit-cli");
   int exit_code = kExitUsage;
   setup_verify(app, exit_code);

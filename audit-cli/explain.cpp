@@ -480,11 +480,13 @@ void setup_explain(CLI::App& app, int& exit_code) {
                   "The VS public key (HEX|FILE), to check the VS's signatures on the JoinAccept, "
                   "the Revocation and VS-issued evidence");
   sub->add_flag("--json", cmd->json, "Print one JSON object on stdout");
-  sub->footer(
-      "Exit codes: 0 explained and consistent, 1 the log contradicts the revocation (its "
-      "evidence does not show the fault, or a signature fails), 2 usage error, unknown session, "
-      "or the store cannot be read.\n"
-      "Example: audit-cli explain vs.db --session 7 --vs-pubkey vs.key.pub");
+  set_help_footer(*sub, "",
+                  {{kExitOk, "explained and consistent"},
+                   {kExitFailed,
+                    "the log contradicts the revocation (its evidence does not show the fault, "
+                    "or a signature fails)"},
+                   {kExitUsage, "usage error, unknown session, or the store cannot be read"}},
+                  {"audit-cli explain vs.db --session 7 --vs-pubkey vs.key.pub"});
   sub->callback([cmd, &exit_code] { exit_code = run_explain(*cmd); });
 }
 
