@@ -177,7 +177,7 @@ EvidenceItem examine(const storage::Log& log, const StoreIndex& index, std::uint
   const auto* owner = index.find(h.session_id);
   const std::optional<crypto::PublicKey> vs =
       x.vs_key ? std::optional(x.vs_key->key) : std::nullopt;
-  if (protocol::session_key_signed(h.kind)) {
+  if (protocol::gs_session_traffic(h.kind)) {
     item.signer = owner ? "session key " + short_hex(owner->accept.session_key) + "..." : "?";
     item.signature = check(h.kind, entry->message, 0,
                            owner ? std::optional(owner->accept.session_key) : std::nullopt);

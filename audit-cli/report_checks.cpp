@@ -13,7 +13,8 @@ namespace {
 using protocol::MessageKind;
 
 bool gs_sends(MessageKind kind) {
-  return kind == MessageKind::kJoinRequest || protocol::session_key_signed(kind);
+  const protocol::KindRole* role = protocol::kind_role(kind);
+  return role && role->route == protocol::Route::kGsToVs;
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ json step_json(const vsd::MovementStep& s) {
 // An included GS session message that the VS would have accepted: decodes, names the session
 // and verifies under the session key.
 bool Analyzer::accepted_gs_message(std::size_t i) const {
-  return state_[i].message && protocol::session_key_signed(entry(i).header.kind) &&
+  return state_[i].message && protocol::gs_session_traffic(entry(i).header.kind) &&
          entry(i).header.direction == chains::Direction::kReceived && state_[i].session_ok &&
          state_[i].signatures_ok && !exempt_.contains(entry(i).header.seq);
 }
@@ -240,7 +240,7 @@ Verdict Analyzer::bad_signature_verdict() {
   }
   const Entry& e = entry(*i);
   const bool decodes = state_[*i].message.has_value();
-  const bool traffic = decodes && protocol::session_key_signed(kind_of(*state_[*i].message));
+  const bool traffic = decodes && protocol::gs_session_traffic(kind_of(*state_[*i].message));
   const bool verifies =
       decodes && accept_ && verify_signature(*state_[*i].message, accept_->session_key, 0);
   v.facts = {{"cited_seq", e.header.seq},
@@ -269,7 +269,7 @@ Verdict Analyzer::malformed_verdict() {
   }
   const Entry& e = entry(*i);
   const auto& s = state_[*i];
-  const bool acceptable_kind = s.message && protocol::session_key_signed(kind_of(*s.message));
+  const bool acceptable_kind = s.message && protocol::gs_session_traffic(kind_of(*s.message));
   v.facts = {{"cited_seq", e.header.seq},
              {"decode_error", s.message ? json(nullptr) : json(s.decode_error)},
              {"decoded_kind", s.message ? json(kind_label(kind_of(*s.message))) : json(nullptr)}};
