@@ -6,6 +6,16 @@
 
 namespace gsvs::audit {
 
+void setup_commands(CLI::App& app, int& exit_code) {
+  setup_verify(app, exit_code);
+  setup_sessions(app, exit_code);
+  setup_timeline(app, exit_code);
+  setup_explain(app, exit_code);
+  setup_report(app, exit_code);
+  setup_verify_report(app, exit_code);
+  setup_reconcile(app, exit_code);
+}
+
 int run_cli(int argc, char** argv) {
   CLI::App app{
       "audit-cli: the investigator's tool for validation-server stores. It checks that a store "
@@ -26,13 +36,7 @@ int run_cli(int argc, char** argv) {
                    "audit-cli verify-report dispute.json --vs-pubkey vs.key.pub"});
   app::add_version_flag(app, "audit-cli");
   int exit_code = kExitUsage;
-  setup_verify(app, exit_code);
-  setup_sessions(app, exit_code);
-  setup_timeline(app, exit_code);
-  setup_explain(app, exit_code);
-  setup_report(app, exit_code);
-  setup_verify_report(app, exit_code);
-  setup_reconcile(app, exit_code);
+  setup_commands(app, exit_code);
   crypto::init();
   try {
     app.parse(argc, argv);

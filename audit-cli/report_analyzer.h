@@ -89,6 +89,9 @@ class Analyzer {
   // report_verdicts.cpp
   bool accepted_gs_message(std::size_t i) const;
   std::optional<std::size_t> cited(std::size_t position) const;
+  // The one entry a verdict about a single message rests on; nullopt, with the explanation set,
+  // when the revocation cites none, several, or one the report lacks.
+  std::optional<std::size_t> sole_cited(Verdict& v) const;
   std::vector<std::size_t> receipts_before(std::uint64_t before_seq, const std::string& where);
   Verdict compute_verdict();
   Verdict decision_verdict(protocol::RevocationReason reason);

@@ -91,6 +91,18 @@ std::vector<std::size_t> Analyzer::receipts_before(std::uint64_t before_seq,
   return out;
 }
 
+std::optional<std::size_t> Analyzer::sole_cited(Verdict& v) const {
+  auto i = cited(0);
+  if (!i || revocation_->evidence.size() != 1) {
+    v.explanation =
+        "a " +
+        std::string(protocol::reason_name(static_cast<RevocationReason>(revocation_->reason))) +
+        " verdict must cite the one message that failed";
+    return std::nullopt;
+  }
+  return i;
+}
+
 Verdict Analyzer::compute_verdict() {
   const auto reason = static_cast<RevocationReason>(revocation_->reason);
   for (auto seq : revocation_->evidence) {
@@ -233,11 +245,8 @@ Verdict Analyzer::speed_verdict() {
 Verdict Analyzer::bad_signature_verdict() {
   Verdict v;
   v.outcome = Outcome::kRefuted;
-  auto i = cited(0);
-  if (!i || revocation_->evidence.size() != 1) {
-    v.explanation = "a bad_signature verdict must cite the one message that failed";
-    return v;
-  }
+  auto i = sole_cited(v);
+  if (!i) return v;
   const Entry& e = entry(*i);
   const bool decodes = state_[*i].message.has_value();
   const bool traffic = decodes && protocol::gs_session_traffic(kind_of(*state_[*i].message));
@@ -262,11 +271,8 @@ Verdict Analyzer::bad_signature_verdict() {
 Verdict Analyzer::malformed_verdict() {
   Verdict v;
   v.outcome = Outcome::kRefuted;
-  auto i = cited(0);
-  if (!i || revocation_->evidence.size() != 1) {
-    v.explanation = "a malformed_message verdict must cite the one message that failed";
-    return v;
-  }
+  auto i = sole_cited(v);
+  if (!i) return v;
   const Entry& e = entry(*i);
   const auto& s = state_[*i];
   const bool acceptable_kind = s.message && protocol::gs_session_traffic(kind_of(*s.message));
@@ -290,11 +296,8 @@ Verdict Analyzer::malformed_verdict() {
 Verdict Analyzer::session_mismatch_verdict() {
   Verdict v;
   v.outcome = Outcome::kRefuted;
-  auto i = cited(0);
-  if (!i || revocation_->evidence.size() != 1) {
-    v.explanation = "a session_mismatch verdict must cite the one message that failed";
-    return v;
-  }
+  auto i = sole_cited(v);
+  if (!i) return v;
   const Entry& e = entry(*i);
   const auto& s = state_[*i];
   std::optional<SessionId> named = s.message ? message_session(*s.message) : std::nullopt;
@@ -315,11 +318,8 @@ Verdict Analyzer::session_mismatch_verdict() {
 Verdict Analyzer::counter_verdict() {
   Verdict v;
   v.outcome = Outcome::kRefuted;
-  auto i = cited(0);
-  if (!i || revocation_->evidence.size() != 1) {
-    v.explanation = "a counter_regression verdict must cite the one message that failed";
-    return v;
-  }
+  auto i = sole_cited(v);
+  if (!i) return v;
   const Entry& e = entry(*i);
   const auto counter = state_[*i].message ? gs_counter_of(*state_[*i].message) : std::nullopt;
   if (!counter || !accepted_gs_message(*i)) {

@@ -19,13 +19,7 @@ struct CommandCase {
 TEST(HelpFooter, EveryCommandListsItsExitCodesAndAnExample) {
   CLI::App app{"audit-cli"};
   int exit_code = 0;
-  setup_verify(app, exit_code);
-  setup_sessions(app, exit_code);
-  setup_timeline(app, exit_code);
-  setup_explain(app, exit_code);
-  setup_report(app, exit_code);
-  setup_verify_report(app, exit_code);
-  setup_reconcile(app, exit_code);
+  setup_commands(app, exit_code);
   const CommandCase cases[] = {{"verify", true},   {"sessions", false}, {"timeline", false},
                                {"explain", true},  {"report", true},    {"verify-report", true},
                                {"reconcile", true}};
