@@ -6,6 +6,16 @@
 
 namespace gsvs::audit {
 
+void setup_commands(CLI::App& app, int& exit_code) {
+  setup_verify(app, exit_code);
+  setup_sessions(app, exit_code);
+  setup_timeline(app, exit_code);
+  setup_explain(app, exit_code);
+  setup_report(app, exit_code);
+  setup_verify_report(app, exit_code);
+  setup_reconcile(app, exit_code);
+}
+
 int run_cli(int argc, char** argv) {
   CLI::App app{
       "audit-cli: the investigator's tool for validation-server stores. It checks that a store "
@@ -15,24 +25,18 @@ int run_cli(int argc, char** argv) {
       "offline. Stores are opened read-only and never modified.",
       "audit-cli"};
   app.require_subcommand(1);
-  app.footer(
-      "Exit codes: 0 intact/ok, 1 verification failed, 2 usage or I/O error.\n"
-      "Typical session:\n"
-      "  audit-cli verify vs.db --vs-pubkey vs.key.pub\n"
-      "  audit-cli sessions vs.db\n"
-      "  audit-cli explain vs.db --session 2\n"
-      "  audit-cli timeline vs.db --session 2 --format svg -o session2.svg\n"
-      "  audit-cli report vs.db --session 2 -o dispute.json\n"
-      "  audit-cli verify-report dispute.json --vs-pubkey vs.key.pub");
+  set_help_footer(app, "",
+                  {{kExitOk, "intact / ok"},
+                   {kExitFailed, "verification failed"},
+                   {kExitUsage, "usage or I/O error"}},
+                  {"audit-cli verify vs.db --vs-pubkey vs.key.pub", "audit-cli sessions vs.db",
+                   "audit-cli explain vs.db --session 2",
+                   "audit-cli timeline vs.db --session 2 --format svg -o session2.svg",
+                   "audit-cli report vs.db --session 2 -o dispute.json",
+                   "audit-cli verify-report dispute.json --vs-pubkey vs.key.pub"});
   app::add_version_flag(app, "audit-cli");
   int exit_code = kExitUsage;
-  setup_verify(app, exit_code);
-  setup_sessions(app, exit_code);
-  setup_timeline(app, exit_code);
-  setup_explain(app, exit_code);
-  setup_report(app, exit_code);
-  setup_verify_report(app, exit_code);
-  setup_reconcile(app, exit_code);
+  setup_commands(app, exit_code);
   crypto::init();
   try {
     app.parse(argc, argv);

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <CLI/App.hpp>
+#include <initializer_list>
+#include <string_view>
 
 namespace gsvs::audit {
 
@@ -10,6 +12,17 @@ namespace gsvs::audit {
 inline constexpr int kExitOk = 0;      // intact / done
 inline constexpr int kExitFailed = 1;  // verification found a problem
 inline constexpr int kExitUsage = 2;   // usage, input or I/O error
+
+// What one exit code means for one command.
+struct ExitCodeMeaning {
+  int code;
+  std::string_view meaning;
+};
+// Ends `command`'s --help the same way for every command: `details` (what it checks, may be
+// empty), then "Exit codes:" one per line, then "Examples:" one per line.
+void set_help_footer(CLI::App& command, std::string_view details,
+                     std::initializer_list<ExitCodeMeaning> exit_codes,
+                     std::initializer_list<std::string_view> examples);
 
 // Each setup adds its subcommand to `app`; when it runs, the callback stores its exit code.
 void setup_verify(CLI::App& app, int& exit_code);
@@ -19,6 +32,8 @@ void setup_explain(CLI::App& app, int& exit_code);
 void setup_report(CLI::App& app, int& exit_code);
 void setup_verify_report(CLI::App& app, int& exit_code);
 void setup_reconcile(CLI::App& app, int& exit_code);
+// All of the above, in the order --help lists them.
+void setup_commands(CLI::App& app, int& exit_code);
 
 int run_cli(int argc, char** argv);
 

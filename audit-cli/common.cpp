@@ -16,7 +16,7 @@ Result<std::unique_ptr<storage::Log>> open_store(const std::string& path) {
 }
 
 std::string kind_label(std::uint8_t kind) {
-  if (kind >= 1 && kind <= protocol::kMaxMessageKind) {
+  if (protocol::is_known(static_cast<MessageKind>(kind))) {
     return std::string(protocol::kind_name(static_cast<MessageKind>(kind)));
   }
   return "unknown kind " + std::to_string(kind);
@@ -24,7 +24,9 @@ std::string kind_label(std::uint8_t kind) {
 
 std::string kind_label(MessageKind kind) { return kind_label(static_cast<std::uint8_t>(kind)); }
 
-bool known_revocation_reason(std::uint16_t reason) { return reason >= 1 && reason <= 10; }
+bool known_revocation_reason(std::uint16_t reason) {
+  return protocol::is_known(static_cast<protocol::RevocationReason>(reason));
+}
 
 std::string revocation_reason_label(std::uint16_t reason) {
   if (!known_revocation_reason(reason)) return "unknown reason " + std::to_string(reason);
@@ -33,52 +35,9 @@ std::string revocation_reason_label(std::uint16_t reason) {
 }
 
 std::string join_reject_reason_label(std::uint16_t reason) {
-  if (reason < 1 || reason > 9) return "unknown reason " + std::to_string(reason);
-  return std::string(protocol::reason_name(static_cast<protocol::JoinRejectReason>(reason))) +
-         " (" + std::to_string(reason) + ")";
-}
-
-namespace {
-
-template <class M>
-constexpr std::span<const std::string_view> tags_of() {
-  return {M::kSignatureTags.data(), M::kSignatureTags.size()};
-}
-
-}  // namespace
-
-std::span<const std::string_view> signature_tags(MessageKind kind) {
-  using namespace protocol;  // NOLINT(google-build-using-namespace)
-  switch (kind) {
-    case MessageKind::kJoinRequest:
-      return tags_of<JoinRequest>();
-    case MessageKind::kJoinAccept:
-      return tags_of<JoinAccept>();
-    case MessageKind::kJoinReject:
-      return tags_of<JoinReject>();
-    case MessageKind::kHeartbeat:
-      return tags_of<Heartbeat>();
-    case MessageKind::kTranscriptDigest:
-      return tags_of<TranscriptDigest>();
-    case MessageKind::kNonceBatch:
-      return tags_of<NonceBatch>();
-    case MessageKind::kProtectedReceipt:
-      return tags_of<ProtectedReceipt>();
-    case MessageKind::kPlayTicket:
-      return tags_of<PlayTicket>();
-    case MessageKind::kCheckpoint:
-      return tags_of<Checkpoint>();
-    case MessageKind::kRevocation:
-      return tags_of<Revocation>();
-    case MessageKind::kClientHello:
-      return tags_of<ClientHello>();
-    case MessageKind::kServerHello:
-      return tags_of<ServerHello>();
-    case MessageKind::kClientInput:
-      return tags_of<ClientInput>();
-    default:
-      return {};
-  }
+  const auto code = static_cast<protocol::JoinRejectReason>(reason);
+  if (!protocol::is_known(code)) return "unknown reason " + std::to_string(reason);
+  return std::string(protocol::reason_name(code)) + " (" + std::to_string(reason) + ")";
 }
 
 bool verify_stored_signature(MessageKind kind, ByteView message, std::size_t index,

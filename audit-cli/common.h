@@ -22,16 +22,17 @@ namespace gsvs::audit {
 // The error says what is wrong (no such file, not a gsvs store, unknown schema version).
 Result<std::unique_ptr<storage::Log>> open_store(const std::string& path);
 
-// "Heartbeat", or "unknown kind 42" for a value outside 1..17.
+// "Heartbeat", or "unknown kind 42" for a value that is no kind.
 std::string kind_label(std::uint8_t kind);
 std::string kind_label(protocol::MessageKind kind);
 // "speed_violation (5)", or "unknown reason 77".
 std::string revocation_reason_label(std::uint16_t reason);
 std::string join_reject_reason_label(std::uint16_t reason);
+// protocol::is_known for a reason code as stored.
 [[nodiscard]] bool known_revocation_reason(std::uint16_t reason);
 
-// The signature tags of a kind (PROTOCOL.md §3.3): empty for unsigned kinds and unknown values.
-std::span<const std::string_view> signature_tags(protocol::MessageKind kind);
+// The signature tags of a kind (protocol/messages.h).
+using protocol::signature_tags;
 
 // Verifies signature `index` of a stored message of `kind` under `key`, from the stored bytes:
 // the signed input is tag || 0x00 || the bytes before the signatures, and the signatures are the

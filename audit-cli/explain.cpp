@@ -177,7 +177,7 @@ EvidenceItem examine(const storage::Log& log, const StoreIndex& index, std::uint
   const auto* owner = index.find(h.session_id);
   const std::optional<crypto::PublicKey> vs =
       x.vs_key ? std::optional(x.vs_key->key) : std::nullopt;
-  if (protocol::session_key_signed(h.kind)) {
+  if (protocol::gs_session_traffic(h.kind)) {
     item.signer = owner ? "session key " + short_hex(owner->accept.session_key) + "..." : "?";
     item.signature = check(h.kind, entry->message, 0,
                            owner ? std::optional(owner->accept.session_key) : std::nullopt);
@@ -480,11 +480,13 @@ void setup_explain(CLI::App& app, int& exit_code) {
                   "The VS public key (HEX|FILE), to check the VS's signatures on the JoinAccept, "
                   "the Revocation and VS-issued evidence");
   sub->add_flag("--json", cmd->json, "Print one JSON object on stdout");
-  sub->footer(
-      "Exit codes: 0 explained and consistent, 1 the log contradicts the revocation (its "
-      "evidence does not show the fault, or a signature fails), 2 usage error, unknown session, "
-      "or the store cannot be read.\n"
-      "Example: audit-cli explain vs.db --session 7 --vs-pubkey vs.key.pub");
+  set_help_footer(*sub, "",
+                  {{kExitOk, "explained and consistent"},
+                   {kExitFailed,
+                    "the log contradicts the revocation (its evidence does not show the fault, "
+                    "or a signature fails)"},
+                   {kExitUsage, "usage error, unknown session, or the store cannot be read"}},
+                  {"audit-cli explain vs.db --session 7 --vs-pubkey vs.key.pub"});
   sub->callback([cmd, &exit_code] { exit_code = run_explain(*cmd); });
 }
 

@@ -54,25 +54,6 @@ class JsonVisitor {
   json& out_;
 };
 
-template <class M>
-Signer signer_of(std::size_t index) {
-  using protocol::MessageKind;
-  switch (M::kKind) {
-    case MessageKind::kJoinRequest:
-      return index == 0 ? Signer::kGsIdentity : Signer::kGsSession;
-    case MessageKind::kHeartbeat:
-    case MessageKind::kTranscriptDigest:
-    case MessageKind::kNonceBatch:
-    case MessageKind::kServerHello:
-      return Signer::kGsSession;
-    case MessageKind::kClientHello:
-    case MessageKind::kClientInput:
-      return Signer::kClient;
-    default:
-      return Signer::kVs;
-  }
-}
-
 }  // namespace
 
 nlohmann::json message_fields(const protocol::AnyMessage& message) {
@@ -113,8 +94,9 @@ std::vector<SignatureSlot> signature_slots(const protocol::AnyMessage& message,
         const std::size_t count = M::kSignatureTags.size();
         const std::size_t signed_bytes = encoded_size >= 64 * count ? encoded_size - 64 * count : 0;
         for (std::size_t i = 0; i < count; ++i) {
-          out.push_back(
-              SignatureSlot{M::kSignatureTags[i], signer_of<M>(i), m.signatures[i], signed_bytes});
+          out.push_back(SignatureSlot{
+              M::kSignatureTags[i], protocol::signing_key(protocol::kind_role(M::kKind)->signer, i),
+              m.signatures[i], signed_bytes});
         }
         return out;
       },

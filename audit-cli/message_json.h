@@ -12,8 +12,9 @@ namespace gsvs::audit {
 
 nlohmann::json message_fields(const protocol::AnyMessage& message);
 
-// The key that must verify signature `index` of a message, by role.
-enum class Signer { kVs, kGsIdentity, kGsSession, kClient };
+// The key that must verify one signature of a message (protocol::kKindRoles says which).
+using Signer = protocol::SigningKey;
+// "vs", "gs_identity", "gs_session", "client": the names the report's JSON uses.
 std::string_view signer_name(Signer signer);
 
 struct SignatureSlot {

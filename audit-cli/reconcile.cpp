@@ -76,7 +76,8 @@ void setup_reconcile(CLI::App& app, int& exit_code) {
                   "VS public key, HEX|FILE: VS-signed messages the GS holds are checked, so only "
                   "genuine ones count as proof (recommended)");
   cmd->add_flag("--json", o->json, "print the result as JSON (only JSON on standard output)");
-  cmd->footer(
+  set_help_footer(
+      *cmd,
       "Findings (ERROR fails the command):\n"
       "  vs_log_cut              a GS checkpoint covers more entries than the VS log has\n"
       "  vs_log_rewritten        the VS log's Merkle root at a GS checkpoint's size differs\n"
@@ -91,9 +92,11 @@ void setup_reconcile(CLI::App& app, int& exit_code) {
       "                          ones (INFO gs_missing_issued_tail at the tail / after "
       "disconnect)\n"
       "  gs_missing_sent         the VS logged as received from the GS what the GS store lacks\n"
-      "  vs_chain_broken         the VS log's own hash chain is broken (run `verify`)\n"
-      "Exit codes: 0 the stores agree (tail differences only); 1 an ERROR finding; 2 usage or "
-      "I/O error.");
+      "  vs_chain_broken         the VS log's own hash chain is broken (run `verify`)",
+      {{kExitOk, "the stores agree (tail differences only)"},
+       {kExitFailed, "an ERROR finding"},
+       {kExitUsage, "usage or I/O error"}},
+      {"audit-cli reconcile vs.db gs.db --vs-pubkey vs.key.pub"});
   cmd->callback([o, &exit_code] { exit_code = run_reconcile(*o); });
 }
 

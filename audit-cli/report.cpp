@@ -92,7 +92,8 @@ void setup_report(CLI::App& app, int& exit_code) {
   cmd->add_flag("--all-entries", o->all_entries,
                 "include every entry of the session, not only the evidence the verdict rests on");
   cmd->add_flag("--json", o->json, "print the summary as JSON instead of text");
-  cmd->footer(
+  set_help_footer(
+      *cmd,
       "The report holds, as exact bytes with their stored header fields: the JoinRequest and the\n"
       "VS-signed JoinAccept (which bind the session key and the movement limits), the Revocation\n"
       "and every entry it cites, and what its verdict needs to be recomputed (for a speed\n"
@@ -101,12 +102,12 @@ void setup_report(CLI::App& app, int& exit_code) {
       "inclusion proof against the first VS-signed checkpoint covering it, and the checkpoints\n"
       "with consistency proofs between them. Entries after the last checkpoint are marked\n"
       "uncovered: only the hash chain vouches for them.\n"
-      "The report is checked with the same code as verify-report before the command returns.\n"
-      "Exit codes: 0 written and every check passed; 1 written, but a check failed (listed) or\n"
-      "the evidence refutes the verdict; 2 usage or I/O error, no such session.\n"
-      "Example:\n"
-      "  audit-cli report vs.db --session 7 --vs-pubkey vs.key.pub -o session7.json\n"
-      "  audit-cli verify-report session7.json --vs-pubkey vs.key.pub");
+      "The report is checked with the same code as verify-report before the command returns.",
+      {{kExitOk, "written and every check passed"},
+       {kExitFailed, "written, but a check failed (listed) or the evidence refutes the verdict"},
+       {kExitUsage, "usage or I/O error, no such session"}},
+      {"audit-cli report vs.db --session 7 --vs-pubkey vs.key.pub -o session7.json",
+       "audit-cli verify-report session7.json --vs-pubkey vs.key.pub"});
   cmd->callback([o, &exit_code] { exit_code = run_report(*o); });
 }
 

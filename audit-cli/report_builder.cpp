@@ -27,7 +27,7 @@ Result<std::optional<std::uint64_t>> last_accepted_before(const storage::Log& lo
                                                           std::uint64_t before,
                                                           const protocol::JoinAccept& accept) {
   for (auto it = session.rbegin(); it != session.rend(); ++it) {
-    if (it->seq >= before || !protocol::session_key_signed(it->kind) ||
+    if (it->seq >= before || !protocol::gs_session_traffic(it->kind) ||
         it->direction != chains::Direction::kReceived) {
       continue;
     }

@@ -13,6 +13,10 @@
 // evidence in the file and requires the file to be exactly that document, byte for byte.
 //
 // The report file is untrusted input: parse() and verify() never throw and never crash on it.
+//
+// One file per job: analyze() in report_analyzer.cpp with report_checks.cpp, report_verdicts.cpp
+// and report_document.cpp; parse() in report_parse.cpp; serialize() and verify() in
+// report_verify.cpp; summary() and its text in report_summary.cpp.
 #pragma once
 
 #include <cstdint>

@@ -152,10 +152,9 @@ void setup_sessions(CLI::App& app, int& exit_code) {
   sub->add_flag("--json", cmd->json,
                 "Print one JSON object on stdout, with every field (keys, revocation detail and "
                 "evidence positions)");
-  sub->footer(
-      "Exit codes: 0 done, 2 usage error or the store cannot be read.\n"
-      "Example: audit-cli sessions vs.db --json | jq '.sessions[] | "
-      "select(.outcome==\"revoked\")'");
+  set_help_footer(
+      *sub, "", {{kExitOk, "done"}, {kExitUsage, "usage error or the store cannot be read"}},
+      {"audit-cli sessions vs.db --json | jq '.sessions[] | select(.outcome==\"revoked\")'"});
   sub->callback([cmd, &exit_code] { exit_code = run_sessions(*cmd); });
 }
 

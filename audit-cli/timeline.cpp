@@ -887,12 +887,13 @@ void setup_timeline(CLI::App& app, int& exit_code) {
                   "and a speed-over-time chart with the limit line and violations marked)")
       ->capture_default_str();
   sub->add_option("-o,--output", cmd->output, "Write to FILE instead of stdout");
-  sub->footer(
-      "Exit codes: 0 done, 2 usage error, unknown session or player, or the store cannot be "
-      "read.\nExamples:\n"
-      "  audit-cli timeline vs.db --session 2\n"
-      "  audit-cli timeline vs.db --session 2 --player 1a2b --format csv -o p.csv\n"
-      "  audit-cli timeline vs.db --session 2 --format svg -o session2.svg");
+  set_help_footer(
+      *sub, "",
+      {{kExitOk, "done"},
+       {kExitUsage, "usage error, unknown session or player, or the store cannot be read"}},
+      {"audit-cli timeline vs.db --session 2",
+       "audit-cli timeline vs.db --session 2 --player 1a2b --format csv -o p.csv",
+       "audit-cli timeline vs.db --session 2 --format svg -o session2.svg"});
   sub->callback([cmd, &exit_code] { exit_code = run_timeline(*cmd); });
 }
 

@@ -250,12 +250,13 @@ void setup_verify(CLI::App& app, int& exit_code) {
                 "No progress bar (it is drawn on stderr only when stderr is a terminal)");
   sub->add_flag("--no-key-search", cmd->no_key_search,
                 "Do not look for the VS key beside the store when --vs-pubkey is not given");
-  sub->footer(
-      "Exit codes: 0 intact, 1 a problem was found (or VS signatures could not be checked), "
-      "2 usage error or the store cannot be read.\n"
-      "Examples:\n"
-      "  audit-cli verify vs.db --vs-pubkey vs.key.pub\n"
-      "  audit-cli verify vs.db --vs-pubkey 3b6a27bc... --checkpoint gs-checkpoint.hex --json");
+  set_help_footer(
+      *sub, "",
+      {{kExitOk, "intact"},
+       {kExitFailed, "a problem was found (or VS signatures could not be checked)"},
+       {kExitUsage, "usage error or the store cannot be read"}},
+      {"audit-cli verify vs.db --vs-pubkey vs.key.pub",
+       "audit-cli verify vs.db --vs-pubkey 3b6a27bc... --checkpoint gs-checkpoint.hex --json"});
   sub->callback([cmd, &exit_code] { exit_code = run_verify(*cmd); });
 }
 

@@ -91,7 +91,8 @@ void setup_verify_report(CLI::App& app, int& exit_code) {
                   "from the report)")
       ->required();
   cmd->add_flag("--json", o->json, "print the result as JSON (only JSON on standard output)");
-  cmd->footer(
+  set_help_footer(
+      *cmd,
       "Checks, for every entry: the entry hash recomputed from its header fields and message\n"
       "bytes; every signature (VS-issued messages under the given key; GS messages under the\n"
       "session key of the VS-signed JoinAccept; the JoinRequest under the GS identity and the\n"
@@ -100,10 +101,14 @@ void setup_verify_report(CLI::App& app, int& exit_code) {
       "the consistency proofs between them, the JoinAccept against its JoinRequest, receipt and\n"
       "ticket chains, and recomputes the verdict (a speed violation by replaying the movement\n"
       "rule over the digests with the JoinAccept's limits). Every other field of the report is\n"
-      "recomputed and compared, and the file must be byte for byte as `report` wrote it.\n"
-      "Exit codes: 0 every claim checks out; 1 something failed (each failure named with where it\n"
-      "is), or the evidence refutes the verdict; 2 usage error, unreadable file, invalid JSON or\n"
-      "a missing or mistyped field (named).");
+      "recomputed and compared, and the file must be byte for byte as `report` wrote it.",
+      {{kExitOk, "every claim checks out"},
+       {kExitFailed,
+        "something failed (each failure named with where it is), or the evidence refutes the "
+        "verdict"},
+       {kExitUsage,
+        "usage error, unreadable file, invalid JSON or a missing or mistyped field (named)"}},
+      {"audit-cli verify-report session7.json --vs-pubkey vs.key.pub"});
   cmd->callback([o, &exit_code] { exit_code = run_verify_report(*o); });
 }
 

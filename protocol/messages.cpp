@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 
 #include "protocol/coding.h"
 #include "protocol/utf8.h"
@@ -203,23 +204,75 @@ std::string_view kind_name(MessageKind kind) {
   return "unknown";
 }
 
-bool vs_signed(MessageKind kind) {
-  switch (kind) {
-    case MessageKind::kJoinAccept:
-    case MessageKind::kJoinReject:
-    case MessageKind::kProtectedReceipt:
-    case MessageKind::kPlayTicket:
-    case MessageKind::kCheckpoint:
-    case MessageKind::kRevocation:
-      return true;
-    default:
-      return false;
+SigningKey signing_key(Signer signer, std::size_t index) {
+  switch (signer) {
+    case Signer::kVs:
+      return SigningKey::kVs;
+    case Signer::kGsIdentityAndSession:
+      return index == 0 ? SigningKey::kGsIdentity : SigningKey::kGsSession;
+    case Signer::kGsSession:
+      return SigningKey::kGsSession;
+    case Signer::kClient:
+      return SigningKey::kClient;
+    case Signer::kNone:
+      break;
   }
+  throw std::logic_error("signing_key: a kind signed by no one has no signature " +
+                         std::to_string(index));
 }
 
-bool session_key_signed(MessageKind kind) {
-  return kind == MessageKind::kHeartbeat || kind == MessageKind::kTranscriptDigest ||
-         kind == MessageKind::kNonceBatch;
+std::string_view describe(Signer signer) {
+  switch (signer) {
+    case Signer::kNone:
+      return "none";
+    case Signer::kVs:
+      return "VS";
+    case Signer::kGsIdentityAndSession:
+      return "GS identity key, GS session key";
+    case Signer::kGsSession:
+      return "GS session key";
+    case Signer::kClient:
+      return "client key";
+  }
+  return "unknown";
+}
+
+std::string_view describe(Route route) {
+  switch (route) {
+    case Route::kVsToGs:
+      return "VS \u2192 GS";
+    case Route::kGsToVs:
+      return "GS \u2192 VS";
+    case Route::kGsToClient:
+      return "GS \u2192 client";
+    case Route::kClientToGs:
+      return "client \u2192 GS";
+  }
+  return "unknown";
+}
+
+bool vs_signed(MessageKind kind) {
+  const KindRole* role = kind_role(kind);
+  return role && role->signer == Signer::kVs;
+}
+
+bool gs_session_traffic(MessageKind kind) {
+  const KindRole* role = kind_role(kind);
+  return role && role->signer == Signer::kGsSession && role->route == Route::kGsToVs;
+}
+
+bool session_key_signed(MessageKind kind) { return gs_session_traffic(kind); }
+
+std::span<const std::string_view> signature_tags(MessageKind kind) {
+  std::span<const std::string_view> tags;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    ((std::variant_alternative_t<I, AnyMessage>::kKind == kind
+          ? (tags = std::variant_alternative_t<I, AnyMessage>::kSignatureTags, true)
+          : false) ||
+     ...);
+  }
+  (std::make_index_sequence<std::variant_size_v<AnyMessage>>{});
+  return tags;
 }
 
 std::string_view reason_name(JoinRejectReason reason) {

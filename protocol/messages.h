@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -49,10 +50,84 @@ enum class MessageKind : std::uint8_t {
 };
 inline constexpr std::uint8_t kMaxMessageKind = 18;
 
+[[nodiscard]] constexpr bool is_known(MessageKind kind) {
+  return static_cast<std::uint8_t>(kind) >= 1 && static_cast<std::uint8_t>(kind) <= kMaxMessageKind;
+}
 std::string_view kind_name(MessageKind kind);
-// Who signs a kind (§3.3): the VS key, or a GS session key alone (JoinRequest carries both the
-// identity and the session-key signature, and is neither).
+
+// ---- Who signs what, and who sends it -----------------------------------------------------------
+// One row per kind: docs/PROTOCOL.md §3.3 (signatures) and §5.1 (direction) in code. Everything
+// that picks a key or a direction for a kind asks this table.
+
+// Whose signatures a kind carries.
+enum class Signer : std::uint8_t {
+  kNone,                  // unsigned (§3.3 says why each is safe so)
+  kVs,                    // the VS key
+  kGsIdentityAndSession,  // JoinRequest: signature 0 by the GS identity key, 1 by the session key
+  kGsSession,             // the GS session key the JoinAccept binds
+  kClient,                // the client's (player's) key
+};
+// The key behind one signature.
+enum class SigningKey : std::uint8_t { kVs, kGsIdentity, kGsSession, kClient };
+// Who sends a kind in the first place. JoinAccept and PlayTicket travel on embedded, and a
+// Revocation forwarded as-is, from the GS to its clients; that does not make the GS their sender.
+enum class Route : std::uint8_t { kVsToGs, kGsToVs, kGsToClient, kClientToGs };
+
+struct KindRole {
+  MessageKind kind;
+  Signer signer;
+  Route route;
+};
+
+inline constexpr std::array<KindRole, kMaxMessageKind> kKindRoles{{
+    {MessageKind::kVsChallenge, Signer::kNone, Route::kVsToGs},
+    {MessageKind::kJoinRequest, Signer::kGsIdentityAndSession, Route::kGsToVs},
+    {MessageKind::kJoinAccept, Signer::kVs, Route::kVsToGs},
+    {MessageKind::kJoinReject, Signer::kVs, Route::kVsToGs},
+    {MessageKind::kHeartbeat, Signer::kGsSession, Route::kGsToVs},
+    {MessageKind::kTranscriptDigest, Signer::kGsSession, Route::kGsToVs},
+    {MessageKind::kNonceBatch, Signer::kGsSession, Route::kGsToVs},
+    {MessageKind::kProtectedReceipt, Signer::kVs, Route::kVsToGs},
+    {MessageKind::kPlayTicket, Signer::kVs, Route::kVsToGs},
+    {MessageKind::kCheckpoint, Signer::kVs, Route::kVsToGs},
+    {MessageKind::kRevocation, Signer::kVs, Route::kVsToGs},
+    {MessageKind::kClientHello, Signer::kClient, Route::kClientToGs},
+    {MessageKind::kServerHello, Signer::kGsSession, Route::kGsToClient},
+    {MessageKind::kTicketForward, Signer::kNone, Route::kGsToClient},
+    {MessageKind::kClientNonce, Signer::kNone, Route::kClientToGs},
+    {MessageKind::kClientInput, Signer::kClient, Route::kClientToGs},
+    {MessageKind::kInputReject, Signer::kNone, Route::kGsToClient},
+}};
+
+// Row k-1 is kind k, so a lookup is an index.
+static_assert([] {
+  for (std::size_t i = 0; i < kKindRoles.size(); ++i) {
+    if (static_cast<std::size_t>(kKindRoles[i].kind) != i + 1) return false;
+  }
+  return true;
+}());
+
+// The row of `kind`; nullptr for a value that is no kind.
+[[nodiscard]] constexpr const KindRole* kind_role(MessageKind kind) {
+  return is_known(kind) ? &kKindRoles[static_cast<std::size_t>(kind) - 1] : nullptr;
+}
+// How many signatures a message of this signer carries, and the key behind signature `index`
+// (index < signature_count(signer)).
+[[nodiscard]] constexpr std::size_t signature_count(Signer signer) {
+  return signer == Signer::kNone ? 0 : signer == Signer::kGsIdentityAndSession ? 2 : 1;
+}
+SigningKey signing_key(Signer signer, std::size_t index);
+// As docs/PROTOCOL.md §5.1 writes them: "GS session key", "VS → GS".
+std::string_view describe(Signer signer);
+std::string_view describe(Route route);
+
+// Signed by the VS key (false for unknown values).
 bool vs_signed(MessageKind kind);
+// The session traffic the VS checks under the session key: what the GS sends the VS signed by the
+// session key alone (Heartbeat, TranscriptDigest, NonceBatch). ServerHello is signed by the
+// session key too, but goes to clients.
+bool gs_session_traffic(MessageKind kind);
+// The former name of gs_session_traffic(), which it answers; new code asks the table.
 bool session_key_signed(MessageKind kind);
 
 // Caps on variable-length fields: a decoder refuses a count or length above them.
@@ -99,6 +174,22 @@ enum class InputRejectReason : std::uint16_t {
   kWrongKey = 7,
   kNoTicket = 8,
 };
+
+// The last code of each reason enum: a new code goes after it and becomes the new last one.
+inline constexpr JoinRejectReason kLastJoinRejectReason = JoinRejectReason::kServerBusy;
+inline constexpr RevocationReason kLastRevocationReason = RevocationReason::kVsShutdown;
+inline constexpr InputRejectReason kLastInputRejectReason = InputRejectReason::kNoTicket;
+
+// Whether a code (as read off the wire) is one this version defines: 1 up to the last code.
+[[nodiscard]] constexpr bool is_known(JoinRejectReason reason) {
+  return static_cast<std::uint16_t>(reason) >= 1 && reason <= kLastJoinRejectReason;
+}
+[[nodiscard]] constexpr bool is_known(RevocationReason reason) {
+  return static_cast<std::uint16_t>(reason) >= 1 && reason <= kLastRevocationReason;
+}
+[[nodiscard]] constexpr bool is_known(InputRejectReason reason) {
+  return static_cast<std::uint16_t>(reason) >= 1 && reason <= kLastInputRejectReason;
+}
 
 std::string_view reason_name(JoinRejectReason reason);
 std::string_view reason_name(RevocationReason reason);
@@ -524,6 +615,10 @@ Bytes encode(const M& message);
 // a non-canonical field all fail with a reason. Never throws, never reads out of bounds.
 template <class M>
 Result<M> decode(ByteView bytes);
+
+// The signature tags of a kind, in signature order (§3.3): empty for unsigned kinds and for
+// values that are no kind.
+std::span<const std::string_view> signature_tags(MessageKind kind);
 
 Result<MessageKind> peek_kind(ByteView bytes);
 Result<AnyMessage> decode_any(ByteView bytes);

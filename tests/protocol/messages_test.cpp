@@ -3,10 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
+#include <map>
 #include <random>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -430,23 +437,167 @@ TEST(MessageKinds, AnyMessageHoldsEveryKindInOrder) {
   EXPECT_EQ(kind_name(static_cast<MessageKind>(kMaxMessageKind + 1)), "unknown");
 }
 
-TEST(MessageKinds, ReasonNamesAreDistinct) {
-  std::set<std::string_view> join;
-  for (std::uint16_t r = 1; r <= 9; ++r) join.insert(reason_name(static_cast<JoinRejectReason>(r)));
-  EXPECT_EQ(join.size(), 9u);
-  EXPECT_EQ(join.count("unknown"), 0u);
-  std::set<std::string_view> revocation;
-  for (std::uint16_t r = 1; r <= 10; ++r) {
-    revocation.insert(reason_name(static_cast<RevocationReason>(r)));
+// Every code from 1 to the enum's last one is known and named, each name once; 0 and the code
+// after the last are unknown. A code added without moving kLast...Reason fails here.
+template <class Reason>
+void expect_known_codes_end_at(Reason last, std::uint16_t count) {
+  const auto last_code = static_cast<std::uint16_t>(last);
+  EXPECT_EQ(last_code, count);
+  std::set<std::string_view> names;
+  for (std::uint16_t r = 1; r <= last_code; ++r) {
+    EXPECT_TRUE(is_known(static_cast<Reason>(r))) << r;
+    names.insert(reason_name(static_cast<Reason>(r)));
   }
-  EXPECT_EQ(revocation.size(), 10u);
-  EXPECT_EQ(revocation.count("unknown"), 0u);
-  std::set<std::string_view> input;
-  for (std::uint16_t r = 1; r <= 8; ++r)
-    input.insert(reason_name(static_cast<InputRejectReason>(r)));
-  EXPECT_EQ(input.size(), 8u);
-  EXPECT_EQ(input.count("unknown"), 0u);
-  EXPECT_EQ(reason_name(static_cast<RevocationReason>(0)), "unknown");
+  EXPECT_EQ(names.size(), std::size_t{last_code});
+  EXPECT_EQ(names.count("unknown"), 0u);
+  for (std::uint16_t r : {std::uint16_t{0}, static_cast<std::uint16_t>(last_code + 1),
+                          std::numeric_limits<std::uint16_t>::max()}) {
+    EXPECT_FALSE(is_known(static_cast<Reason>(r))) << r;
+    EXPECT_EQ(reason_name(static_cast<Reason>(r)), "unknown") << r;
+  }
+}
+
+TEST(MessageKinds, ReasonCodesAreKnownUpToTheLastOneAndNamedOnce) {
+  // The counts are those of docs/PROTOCOL.md §5.2.
+  expect_known_codes_end_at(kLastJoinRejectReason, 9);
+  expect_known_codes_end_at(kLastRevocationReason, 10);
+  expect_known_codes_end_at(kLastInputRejectReason, 8);
+}
+
+// ---- Who signs what, and who sends it ----------------------------------------------------------
+
+std::string read_protocol_md() {
+  const char* root = std::getenv("GSVS_SOURCE_DIR");
+  const std::filesystem::path base = root != nullptr && *root != '\0'
+                                         ? std::filesystem::path(root)
+                                         : std::filesystem::current_path();
+  std::ifstream in(base / "docs" / "PROTOCOL.md");
+  if (!in) throw std::runtime_error("cannot open docs/PROTOCOL.md (set GSVS_SOURCE_DIR)");
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+struct SummaryRow {
+  std::string name;
+  std::string direction;
+  std::string signed_by;
+};
+
+// The rows of the table in docs/PROTOCOL.md §5.1, by kind number.
+std::map<int, SummaryRow> protocol_md_summary() {
+  const std::string doc = read_protocol_md();
+  const auto start = doc.find("### 5.1 Summary");
+  if (start == std::string::npos) throw std::runtime_error("no §5.1 in docs/PROTOCOL.md");
+  const auto end = doc.find("\n### ", start + 1);
+  std::istringstream section(doc.substr(start, end - start));
+  std::map<int, SummaryRow> rows;
+  bool in_table = false;
+  for (std::string line; std::getline(section, line);) {
+    if (line.rfind('|', 0) != 0) {
+      if (in_table) break;  // only the first table: the envelope's follows
+      continue;
+    }
+    in_table = true;
+    std::vector<std::string> cells;
+    std::istringstream cells_in(line.substr(1));
+    for (std::string cell; std::getline(cells_in, cell, '|');) {
+      const auto first = cell.find_first_not_of(' ');
+      const auto last = cell.find_last_not_of(' ');
+      cells.push_back(first == std::string::npos ? "" : cell.substr(first, last - first + 1));
+    }
+    if (cells.size() < 4 || cells[0].empty() ||
+        !std::isdigit(static_cast<unsigned char>(cells[0][0]))) {
+      continue;
+    }
+    rows[std::stoi(cells[0])] = SummaryRow{cells[1], cells[2], cells[3]};
+  }
+  return rows;
+}
+
+struct RoleCase {
+  MessageKind kind;
+  Signer signer;
+  Route route;
+  std::vector<SigningKey> keys;  // the key behind each signature, in order
+};
+
+// One row per kind, as docs/PROTOCOL.md §3.3 and §5.1 give them.
+const std::vector<RoleCase>& role_cases() {
+  using K = MessageKind;
+  using S = Signer;
+  using R = Route;
+  using Key = SigningKey;
+  static const std::vector<RoleCase> cases = {
+      {K::kVsChallenge, S::kNone, R::kVsToGs, {}},
+      {K::kJoinRequest, S::kGsIdentityAndSession, R::kGsToVs, {Key::kGsIdentity, Key::kGsSession}},
+      {K::kJoinAccept, S::kVs, R::kVsToGs, {Key::kVs}},
+      {K::kJoinReject, S::kVs, R::kVsToGs, {Key::kVs}},
+      {K::kHeartbeat, S::kGsSession, R::kGsToVs, {Key::kGsSession}},
+      {K::kTranscriptDigest, S::kGsSession, R::kGsToVs, {Key::kGsSession}},
+      {K::kNonceBatch, S::kGsSession, R::kGsToVs, {Key::kGsSession}},
+      {K::kProtectedReceipt, S::kVs, R::kVsToGs, {Key::kVs}},
+      {K::kPlayTicket, S::kVs, R::kVsToGs, {Key::kVs}},
+      {K::kCheckpoint, S::kVs, R::kVsToGs, {Key::kVs}},
+      {K::kRevocation, S::kVs, R::kVsToGs, {Key::kVs}},
+      {K::kClientHello, S::kClient, R::kClientToGs, {Key::kClient}},
+      {K::kServerHello, S::kGsSession, R::kGsToClient, {Key::kGsSession}},
+      {K::kTicketForward, S::kNone, R::kGsToClient, {}},
+      {K::kClientNonce, S::kNone, R::kClientToGs, {}},
+      {K::kClientInput, S::kClient, R::kClientToGs, {Key::kClient}},
+      {K::kInputReject, S::kNone, R::kGsToClient, {}},
+  };
+  return cases;
+}
+
+TEST(KindRoles, EveryKindHasTheSignerAndDirectionOfTheSpec) {
+  ASSERT_EQ(role_cases().size(), std::size_t{kMaxMessageKind});
+  const auto doc = protocol_md_summary();
+  ASSERT_EQ(doc.size(), std::size_t{kMaxMessageKind});
+  for (const auto& c : role_cases()) {
+    const std::string name(kind_name(c.kind));
+    SCOPED_TRACE(name);
+    const KindRole* role = kind_role(c.kind);
+    ASSERT_NE(role, nullptr);
+    EXPECT_EQ(role->kind, c.kind);
+    EXPECT_EQ(role->signer, c.signer);
+    EXPECT_EQ(role->route, c.route);
+    ASSERT_EQ(signature_count(role->signer), c.keys.size());
+    for (std::size_t i = 0; i < c.keys.size(); ++i) {
+      EXPECT_EQ(signing_key(role->signer, i), c.keys[i]) << "signature " << i;
+    }
+    EXPECT_EQ(signature_tags(c.kind).size(), c.keys.size());
+    // The spec's own words: §5.1 names the signer as describe() does, and the direction starts
+    // with the first sender (a row may add where the message travels on).
+    const auto row = doc.find(static_cast<int>(c.kind));
+    ASSERT_NE(row, doc.end());
+    EXPECT_EQ(row->second.name, name);
+    EXPECT_EQ(row->second.signed_by, describe(role->signer));
+    EXPECT_EQ(row->second.direction.rfind(std::string(describe(role->route)), 0), 0u)
+        << row->second.direction;
+    EXPECT_EQ(vs_signed(c.kind), c.signer == Signer::kVs);
+    EXPECT_EQ(gs_session_traffic(c.kind),
+              c.signer == Signer::kGsSession && c.route == Route::kGsToVs);
+  }
+}
+
+TEST(KindRoles, TheTagsOfEveryKindAreItsMessagesTags) {
+  for_each_kind([]<class M>(Tag<M>) {
+    const auto tags = signature_tags(M::kKind);
+    ASSERT_EQ(tags.size(), M::kSignatureTags.size()) << kind_name(M::kKind);
+    for (std::size_t i = 0; i < tags.size(); ++i) EXPECT_EQ(tags[i], M::kSignatureTags[i]);
+    EXPECT_EQ(signature_count(kind_role(M::kKind)->signer), M::kSignatureTags.size());
+  });
+}
+
+TEST(KindRoles, ValuesThatAreNoKindHaveNoRowNoSignerAndNoTags) {
+  for (int k : {0, kMaxMessageKind + 1, 255}) {
+    const auto kind = static_cast<MessageKind>(k);
+    EXPECT_FALSE(is_known(kind)) << k;
+    EXPECT_EQ(kind_role(kind), nullptr) << k;
+    EXPECT_TRUE(signature_tags(kind).empty()) << k;
+    EXPECT_FALSE(vs_signed(kind)) << k;
+    EXPECT_FALSE(gs_session_traffic(kind)) << k;
+  }
+  EXPECT_THROW((void)signing_key(Signer::kNone, 0), std::logic_error);
 }
 
 TEST(MessageKinds, PeekKind) {

@@ -1,0 +1,173 @@
+// The report document: the evidence as stored, with the fields derived from it.
+#include "audit-cli/common.h"
+#include "audit-cli/message_json.h"
+#include "audit-cli/report_analyzer.h"
+
+namespace gsvs::audit::report::detail {
+
+namespace {
+
+using nlohmann::json;
+using protocol::RevocationReason;
+
+std::string reason_label(std::uint16_t code) {
+  return std::string(protocol::reason_name(static_cast<RevocationReason>(code)));
+}
+
+json hex_list(const std::vector<Hash32>& hashes) {
+  json out = json::array();
+  for (const auto& h : hashes) out.push_back(to_hex(h));
+  return out;
+}
+
+json seq_list(const std::vector<std::uint64_t>& seqs) {
+  json out = json::array();
+  for (auto s : seqs) out.push_back(s);
+  return out;
+}
+
+}  // namespace
+
+json Analyzer::session_json() const {
+  json s = {{"session_id", ev_.session_id}};
+  auto seq_of = [this](std::optional<std::size_t> i) {
+    return i ? json(entry(*i).header.seq) : json(nullptr);
+  };
+  s["join_request_seq"] = seq_of(request_index_);
+  s["join_accept_seq"] = seq_of(accept_index_);
+  if (accept_) {
+    s["gs_identity"] = to_hex(accept_->gs_identity);
+    s["session_key"] = to_hex(accept_->session_key);
+    s["sw_hash"] = to_hex(accept_->sw_hash);
+    s["start_vs_time_ms"] = accept_->vs_time_ms;
+    s["timing"] = {{"heartbeat_interval_ms", accept_->heartbeat_interval_ms},
+                   {"heartbeat_timeout_ms", accept_->heartbeat_timeout_ms},
+                   {"ticket_period_ms", accept_->ticket_period_ms},
+                   {"ticket_validity_ms", accept_->ticket_validity_ms}};
+    s["limits"] = {{"max_speed_mm_s", accept_->max_speed_mm_s},
+                   {"speed_tolerance_ppm", accept_->speed_tolerance_ppm},
+                   {"jitter_allowance_ms", accept_->jitter_allowance_ms},
+                   {"excess_decay_ppm", accept_->excess_decay_ppm},
+                   {"max_excess_mm", accept_->max_excess_mm},
+                   {"spawn_min_interval_ms", accept_->spawn_min_interval_ms}};
+  } else {
+    for (const char* key :
+         {"gs_identity", "session_key", "sw_hash", "start_vs_time_ms", "timing", "limits"}) {
+      s[key] = nullptr;
+    }
+  }
+  std::optional<std::size_t> end = revocation_index_;
+  if (!end && !ev_.entries.empty()) end = ev_.entries.size() - 1;
+  s["end_seq"] = seq_of(end);
+  s["end_vs_time_ms"] = end ? json(entry(*end).header.vs_time_ms) : json(nullptr);
+  s["outcome"] = revocation_ ? "revoked" : "not_revoked";
+  if (revocation_) {
+    s["revocation"] = {{"seq", entry(*revocation_index_).header.seq},
+                       {"revocation_seq", revocation_->revocation_seq},
+                       {"vs_time_ms", revocation_->vs_time_ms},
+                       {"reason_code", revocation_->reason},
+                       {"reason", reason_label(revocation_->reason)},
+                       {"detail", revocation_->detail},
+                       {"evidence_seqs", seq_list(revocation_->evidence)}};
+  } else {
+    s["revocation"] = nullptr;
+  }
+  return s;
+}
+
+json Analyzer::entry_json(std::size_t i) const {
+  const Entry& e = entry(i);
+  const EntryState& s = state_[i];
+  json out = {{"seq", e.header.seq},
+              {"kind", static_cast<unsigned>(e.header.kind)},
+              {"kind_name", kind_label(e.header.kind)},
+              {"direction", static_cast<unsigned>(e.header.direction)},
+              {"session_id", e.header.session_id},
+              {"vs_time_ms", e.header.vs_time_ms},
+              {"prev_hash", to_hex(e.header.prev_entry_hash)},
+              {"entry_hash", to_hex(e.entry_hash)},
+              {"message_hex", to_hex(e.message)},
+              {"message_hash", to_hex(s.message_hash)}};
+  json signatures = json::array();
+  if (s.message) {
+    out["decoded"] = message_fields(*s.message);
+    out["decode_error"] = nullptr;
+    for (std::size_t k = 0; const auto& slot : signature_slots(*s.message, e.message.size())) {
+      std::optional<PublicKey> key;
+      if (slot.signer == Signer::kVs) {
+        key = ev_.vs_public_key;
+      } else {
+        key = key_for(slot.signer, i);
+      }
+      signatures.push_back({{"index", k},
+                            {"tag", std::string(slot.tag)},
+                            {"signer", std::string(signer_name(slot.signer))},
+                            {"public_key", key ? json(to_hex(*key)) : json(nullptr)},
+                            {"signature", to_hex(slot.signature)},
+                            {"signed_bytes", slot.signed_bytes}});
+      ++k;
+    }
+  } else {
+    out["decoded"] = nullptr;
+    out["decode_error"] = s.decode_error;
+  }
+  out["signatures"] = std::move(signatures);
+  if (e.inclusion) {
+    out["inclusion"] = {{"checkpoint_log_size", e.inclusion->checkpoint_log_size},
+                        {"path", hex_list(e.inclusion->path)}};
+  } else {
+    out["inclusion"] = nullptr;
+  }
+  return out;
+}
+
+json Analyzer::checkpoint_json(std::size_t i) const {
+  const auto& c = ev_.checkpoints[i];
+  const auto& cp = cp_state_[i].checkpoint;
+  json out = {{"message_hex", to_hex(c.message)},
+              {"log_size", cp ? json(cp->log_size) : json(nullptr)},
+              {"root", cp ? json(to_hex(cp->root)) : json(nullptr)},
+              {"vs_time_ms", cp ? json(cp->vs_time_ms) : json(nullptr)},
+              {"signature", cp ? json(to_hex(cp->signatures[0])) : json(nullptr)}};
+  out["consistency_with_next"] =
+      c.consistency_with_next ? hex_list(*c.consistency_with_next) : json(nullptr);
+  return out;
+}
+
+void Analyzer::build_document(const std::optional<Verdict>& verdict) {
+  json doc = json::object();
+  doc["format"] = std::string(kFormatName);
+  doc["format_version"] = kFormatVersion;
+  doc["vs_public_key"] = ev_.vs_public_key ? json(to_hex(*ev_.vs_public_key)) : json(nullptr);
+  doc["session"] = session_json();
+  json entries = json::array();
+  json uncovered = json::array();
+  for (std::size_t i = 0; i < ev_.entries.size(); ++i) {
+    entries.push_back(entry_json(i));
+    if (!entry(i).inclusion) {
+      uncovered.push_back(entry(i).header.seq);
+      out_.notes.push_back("entry " + std::to_string(entry(i).header.seq) +
+                           " is not covered by any checkpoint in the log yet: only the hash "
+                           "chain vouches for it");
+    }
+  }
+  doc["entries"] = std::move(entries);
+  json checkpoints = json::array();
+  for (std::size_t i = 0; i < ev_.checkpoints.size(); ++i)
+    checkpoints.push_back(checkpoint_json(i));
+  doc["checkpoints"] = std::move(checkpoints);
+  doc["uncovered_seqs"] = std::move(uncovered);
+  if (verdict && revocation_) {
+    doc["verdict"] = {{"reason_code", revocation_->reason},
+                      {"reason", reason_label(revocation_->reason)},
+                      {"evidence_seqs", seq_list(revocation_->evidence)},
+                      {"outcome", std::string(outcome_name(verdict->outcome))},
+                      {"explanation", verdict->explanation},
+                      {"facts", verdict->facts}};
+  } else {
+    doc["verdict"] = nullptr;
+  }
+  out_.document = std::move(doc);
+}
+
+}  // namespace gsvs::audit::report::detail

@@ -1,0 +1,460 @@
+// The verdict recomputed from the evidence, one function per revocation reason.
+#include <cmath>
+#include <set>
+
+#include "audit-cli/common.h"
+#include "audit-cli/report_analyzer.h"
+#include "vsd/physics.h"
+
+namespace gsvs::audit::report::detail {
+
+namespace {
+
+using nlohmann::json;
+using protocol::MessageKind;
+using protocol::RevocationReason;
+
+json number(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }
+
+std::optional<std::uint64_t> gs_counter_of(const AnyMessage& message) {
+  return std::visit(
+      [](const auto& m) -> std::optional<std::uint64_t> {
+        if constexpr (requires { m.gs_counter; }) {
+          return m.gs_counter;
+        } else {
+          return std::nullopt;
+        }
+      },
+      message);
+}
+
+json limits_json(const vsd::PhysicsLimits& l) {
+  return {{"max_speed_mm_s", number(l.max_speed_mm_s)},
+          {"tolerance", number(l.tolerance)},
+          {"jitter_allowance_ms", l.jitter_allowance_ms},
+          {"decay", number(l.decay)},
+          {"max_excess_mm", number(l.max_excess_mm)},
+          {"spawn_min_interval_ms", l.spawn_min_interval_ms}};
+}
+
+json step_json(const vsd::MovementStep& s) {
+  return {{"player", to_hex(s.player)},
+          {"from_seq", s.from_log_seq},
+          {"to_seq", s.to_log_seq},
+          {"from_x_mm", s.from_x_mm},
+          {"from_y_mm", s.from_y_mm},
+          {"to_x_mm", s.to_x_mm},
+          {"to_y_mm", s.to_y_mm},
+          {"distance_mm", number(s.distance_mm)},
+          {"elapsed_gs_ms", s.elapsed_gs_ms},
+          {"elapsed_vs_ms", s.elapsed_vs_ms},
+          {"elapsed_used_ms", s.elapsed_used_ms},
+          {"speed_mm_s", number(s.speed_mm_s)},
+          {"allowed_mm", number(s.allowed_mm)},
+          {"excess_mm", number(s.excess_mm)},
+          {"accumulated_excess_mm", number(s.accumulated_excess_mm)},
+          {"spawn", s.spawn},
+          {"violation", s.violation}};
+}
+
+}  // namespace
+
+// An included GS session message that the VS would have accepted: decodes, names the session
+// and verifies under the session key.
+bool Analyzer::accepted_gs_message(std::size_t i) const {
+  return state_[i].message && protocol::gs_session_traffic(entry(i).header.kind) &&
+         entry(i).header.direction == chains::Direction::kReceived && state_[i].session_ok &&
+         state_[i].signatures_ok && !exempt_.contains(entry(i).header.seq);
+}
+
+std::optional<std::size_t> Analyzer::cited(std::size_t position) const {
+  if (position >= revocation_->evidence.size()) return std::nullopt;
+  return index_of(revocation_->evidence[position]);
+}
+
+// Receipts of the session issued before `before_seq` must be exactly 1..R.
+std::vector<std::size_t> Analyzer::receipts_before(std::uint64_t before_seq,
+                                                   const std::string& where) {
+  std::vector<std::size_t> out;
+  std::uint64_t expected = 1;
+  for (const auto& [n, i] : receipts_) {
+    if (entry(i).header.seq >= before_seq) continue;
+    if (n != expected) {
+      problem(where, "receipt " + std::to_string(expected) +
+                         " is missing from the report; the receipts must run 1.." +
+                         std::to_string(receipts_.size()) + " without a gap");
+      break;
+    }
+    out.push_back(i);
+    ++expected;
+  }
+  return out;
+}
+
+std::optional<std::size_t> Analyzer::sole_cited(Verdict& v) const {
+  auto i = cited(0);
+  if (!i || revocation_->evidence.size() != 1) {
+    v.explanation =
+        "a " +
+        std::string(protocol::reason_name(static_cast<RevocationReason>(revocation_->reason))) +
+        " verdict must cite the one message that failed";
+    return std::nullopt;
+  }
+  return i;
+}
+
+Verdict Analyzer::compute_verdict() {
+  const auto reason = static_cast<RevocationReason>(revocation_->reason);
+  for (auto seq : revocation_->evidence) {
+    if (!index_of(seq)) {
+      problem(state_[*revocation_index_].where,
+              "cites log entry " + std::to_string(seq) + ", which is not in the report");
+    }
+  }
+  switch (reason) {
+    case RevocationReason::kSpeedViolation:
+      return speed_verdict();
+    case RevocationReason::kBadSignature:
+      return bad_signature_verdict();
+    case RevocationReason::kMalformedMessage:
+      return malformed_verdict();
+    case RevocationReason::kSessionMismatch:
+      return session_mismatch_verdict();
+    case RevocationReason::kCounterRegression:
+      return counter_verdict();
+    case RevocationReason::kSwHashChanged:
+      return sw_hash_verdict();
+    case RevocationReason::kReceiptTipMismatch:
+      return receipt_tip_verdict();
+    case RevocationReason::kMissedHeartbeats:
+      return missed_heartbeats_verdict();
+    case RevocationReason::kOperator:
+    case RevocationReason::kVsShutdown:
+      return decision_verdict(reason);
+  }
+  Verdict v;
+  v.explanation = "reason code " + std::to_string(revocation_->reason) +
+                  " is not one this version knows; nothing to recompute";
+  return v;
+}
+
+Verdict Analyzer::decision_verdict(RevocationReason reason) {
+  Verdict v;
+  v.outcome = Outcome::kNotRecomputable;
+  const bool cites_join = revocation_->evidence.size() == 1 && accept_index_ &&
+                          revocation_->evidence[0] == entry(*accept_index_).header.seq;
+  v.facts = {{"evidence_is_join_accept", cites_join}};
+  v.explanation =
+      reason == RevocationReason::kOperator
+          ? "an operator revoked the session; the report proves that the VS signed and logged "
+            "that decision, for this session, at the time and with the words shown, but there "
+            "is no rule to recompute"
+          : "the VS revoked the session because it stopped or restarted while the session was "
+            "live (fail closed); there is no rule to recompute";
+  return v;
+}
+
+Verdict Analyzer::speed_verdict() {
+  Verdict v;
+  v.outcome = Outcome::kRefuted;
+  const std::string where = state_[*revocation_index_].where;
+  if (revocation_->evidence.size() != 2 || !accept_) {
+    v.explanation = "a speed verdict must cite two digests and rest on the JoinAccept's limits";
+    return v;
+  }
+  const std::uint64_t from = revocation_->evidence[0];
+  const std::uint64_t to = revocation_->evidence[1];
+  const vsd::PhysicsLimits limits = vsd::limits_from(*accept_);
+  vsd::PhysicsChecker checker(limits);
+  std::optional<vsd::MovementStep> violation;
+  std::vector<std::size_t> replayed;
+  std::vector<vsd::MovementStep> history;
+  for (std::size_t i = 0; i < ev_.entries.size() && !violation; ++i) {
+    if (entry(i).header.seq > to) break;
+    const auto* digest = as<protocol::TranscriptDigest>(i);
+    if (!digest || !accepted_gs_message(i)) continue;
+    replayed.push_back(i);
+    auto steps = checker.check(
+        *digest,
+        vsd::DigestSample{digest->gs_time_ms, entry(i).header.vs_time_ms, entry(i).header.seq});
+    for (const auto& step : steps) {
+      history.push_back(step);
+      if (step.violation && !violation) violation = step;
+    }
+  }
+  // Completeness: every digest the VS accepted got a receipt, numbered 1, 2, ... So receipts
+  // 1..R with their digests, and the violating digest after them, are all the digests there
+  // were; one left out would show as a gap.
+  auto receipts = receipts_before(entry(*revocation_index_).header.seq, where);
+  std::set<std::uint64_t> receipted;
+  for (auto i : receipts) {
+    const auto& r = *as<protocol::ProtectedReceipt>(i);
+    receipted.insert(r.digest_log_seq);
+    if (!index_of(r.digest_log_seq)) {
+      problem(state_[i].where, "the digest it receipts (seq " + std::to_string(r.digest_log_seq) +
+                                   ") is not in the report, so the replay would miss it");
+    }
+  }
+  for (auto i : replayed) {
+    const auto seq = entry(i).header.seq;
+    if (seq != to && !receipted.contains(seq)) {
+      problem(state_[i].where, "digest without a receipt in the report before the violation");
+    }
+    if (seq == to && receipted.contains(seq)) {
+      problem(state_[i].where, "the violating digest was receipted (accepted) as well");
+    }
+  }
+  json steps_of_player = json::array();
+  if (violation) {
+    for (const auto& step : history) {
+      if (step.player == violation->player) steps_of_player.push_back(step_json(step));
+    }
+  }
+  const std::string recomputed_detail =
+      violation ? vsd::describe_violation(*violation, limits) : std::string();
+  v.facts = {{"limits", limits_json(limits)},
+             {"digests_replayed", replayed.size()},
+             {"receipts", receipts.size()},
+             {"violation", violation ? step_json(*violation) : json(nullptr)},
+             {"player_steps", std::move(steps_of_player)},
+             {"revocation_detail_matches", violation && recomputed_detail == revocation_->detail}};
+  if (!violation) {
+    v.explanation = "replaying the movement rule over the " + std::to_string(replayed.size()) +
+                    " digests of the session with the limits signed in the JoinAccept finds "
+                    "no violation up to entry " +
+                    std::to_string(to);
+    return v;
+  }
+  if (violation->from_log_seq != from || violation->to_log_seq != to) {
+    v.explanation = "the replay finds the first violation between entries " +
+                    std::to_string(violation->from_log_seq) + " and " +
+                    std::to_string(violation->to_log_seq) + ", the VS cites " +
+                    std::to_string(from) + " and " + std::to_string(to);
+    return v;
+  }
+  v.outcome = Outcome::kConfirmed;
+  v.explanation = "replaying the movement rule (vsd's PhysicsChecker) over the " +
+                  std::to_string(replayed.size()) +
+                  " digests of the session, with the limits the VS signed in the JoinAccept "
+                  "and each digest's logged vs_time_ms, gives the same first violation, "
+                  "between entries " +
+                  std::to_string(from) + " and " + std::to_string(to) + ": " + recomputed_detail;
+  return v;
+}
+
+Verdict Analyzer::bad_signature_verdict() {
+  Verdict v;
+  v.outcome = Outcome::kRefuted;
+  auto i = sole_cited(v);
+  if (!i) return v;
+  const Entry& e = entry(*i);
+  const bool decodes = state_[*i].message.has_value();
+  const bool traffic = decodes && protocol::gs_session_traffic(kind_of(*state_[*i].message));
+  const bool verifies =
+      decodes && accept_ && verify_signature(*state_[*i].message, accept_->session_key, 0);
+  v.facts = {{"cited_seq", e.header.seq},
+             {"kind", kind_label(e.header.kind)},
+             {"decodes", decodes},
+             {"signature_verifies_under_session_key", verifies}};
+  if (!traffic || verifies) {
+    v.explanation = "the cited entry " + std::to_string(e.header.seq) +
+                    (traffic ? " verifies under the session key"
+                             : " is not a Heartbeat, TranscriptDigest or NonceBatch");
+    return v;
+  }
+  v.outcome = Outcome::kConfirmed;
+  v.explanation = "the " + kind_label(e.header.kind) + " at entry " + std::to_string(e.header.seq) +
+                  " does not verify under the session key the VS bound in the JoinAccept";
+  return v;
+}
+
+Verdict Analyzer::malformed_verdict() {
+  Verdict v;
+  v.outcome = Outcome::kRefuted;
+  auto i = sole_cited(v);
+  if (!i) return v;
+  const Entry& e = entry(*i);
+  const auto& s = state_[*i];
+  const bool acceptable_kind = s.message && protocol::gs_session_traffic(kind_of(*s.message));
+  v.facts = {{"cited_seq", e.header.seq},
+             {"decode_error", s.message ? json(nullptr) : json(s.decode_error)},
+             {"decoded_kind", s.message ? json(kind_label(kind_of(*s.message))) : json(nullptr)}};
+  if (acceptable_kind) {
+    v.explanation = "the cited entry " + std::to_string(e.header.seq) + " decodes as a " +
+                    kind_label(kind_of(*s.message)) + ", a kind the GS may send";
+    return v;
+  }
+  v.outcome = Outcome::kConfirmed;
+  v.explanation =
+      s.message
+          ? "entry " + std::to_string(e.header.seq) + " is a " + kind_label(kind_of(*s.message)) +
+                ", which a GS may not send in a joined session"
+          : "entry " + std::to_string(e.header.seq) + " does not decode: " + s.decode_error;
+  return v;
+}
+
+Verdict Analyzer::session_mismatch_verdict() {
+  Verdict v;
+  v.outcome = Outcome::kRefuted;
+  auto i = sole_cited(v);
+  if (!i) return v;
+  const Entry& e = entry(*i);
+  const auto& s = state_[*i];
+  std::optional<SessionId> named = s.message ? message_session(*s.message) : std::nullopt;
+  v.facts = {{"cited_seq", e.header.seq},
+             {"message_session_id", named ? json(*named) : json(nullptr)}};
+  if (!named || *named == ev_.session_id) {
+    v.explanation =
+        "the cited entry " + std::to_string(e.header.seq) + " does not name another session";
+    return v;
+  }
+  v.outcome = Outcome::kConfirmed;
+  v.explanation = "the " + kind_label(e.header.kind) + " at entry " + std::to_string(e.header.seq) +
+                  " names session " + std::to_string(*named) + " on the connection of session " +
+                  std::to_string(ev_.session_id);
+  return v;
+}
+
+Verdict Analyzer::counter_verdict() {
+  Verdict v;
+  v.outcome = Outcome::kRefuted;
+  auto i = sole_cited(v);
+  if (!i) return v;
+  const Entry& e = entry(*i);
+  const auto counter = state_[*i].message ? gs_counter_of(*state_[*i].message) : std::nullopt;
+  if (!counter || !accepted_gs_message(*i)) {
+    v.explanation = "the cited entry " + std::to_string(e.header.seq) +
+                    " is not a session message signed with the session key";
+    return v;
+  }
+  // The last message the VS accepted before it: the latest valid one in the report.
+  std::optional<std::size_t> previous;
+  for (std::size_t k = 0; k < *i; ++k) {
+    if (accepted_gs_message(k)) previous = k;
+  }
+  const std::uint64_t previous_counter = previous ? *gs_counter_of(*state_[*previous].message) : 0;
+  v.facts = {{"cited_seq", e.header.seq},
+             {"gs_counter", *counter},
+             {"previous_seq", previous ? json(entry(*previous).header.seq) : json(nullptr)},
+             {"previous_gs_counter", previous_counter}};
+  if (*counter > previous_counter) {
+    v.explanation = "gs_counter " + std::to_string(*counter) + " is above the previous " +
+                    std::to_string(previous_counter);
+    return v;
+  }
+  v.outcome = Outcome::kConfirmed;
+  v.explanation = "gs_counter " + std::to_string(*counter) + " at entry " +
+                  std::to_string(e.header.seq) + " is not above " +
+                  std::to_string(previous_counter) +
+                  (previous ? ", the counter of the message accepted before it at entry " +
+                                  std::to_string(entry(*previous).header.seq)
+                            : std::string(" (counters start at 1)"));
+  return v;
+}
+
+Verdict Analyzer::sw_hash_verdict() {
+  Verdict v;
+  v.outcome = Outcome::kRefuted;
+  const std::size_t n = revocation_->evidence.size();
+  auto i = n == 0 ? std::nullopt : cited(n - 1);
+  const auto* hb = i ? as<protocol::Heartbeat>(*i) : nullptr;
+  if (!hb || !accept_ || !accepted_gs_message(*i)) {
+    v.explanation = "an sw_hash_changed verdict must cite a valid Heartbeat of the session";
+    return v;
+  }
+  v.facts = {{"heartbeat_seq", entry(*i).header.seq},
+             {"heartbeat_sw_hash", to_hex(hb->sw_hash)},
+             {"joined_sw_hash", to_hex(accept_->sw_hash)}};
+  if (hb->sw_hash == accept_->sw_hash) {
+    v.explanation = "the cited Heartbeat reports the build the session joined with";
+    return v;
+  }
+  v.outcome = Outcome::kConfirmed;
+  v.explanation = "the Heartbeat at entry " + std::to_string(entry(*i).header.seq) +
+                  " reports build " + to_hex(hb->sw_hash) + ", but the JoinAccept pinned " +
+                  to_hex(accept_->sw_hash);
+  return v;
+}
+
+Verdict Analyzer::receipt_tip_verdict() {
+  Verdict v;
+  v.outcome = Outcome::kRefuted;
+  auto i = cited(0);
+  const auto* hb = i ? as<protocol::Heartbeat>(*i) : nullptr;
+  if (!hb || !accepted_gs_message(*i)) {
+    v.explanation = "a receipt_tip_mismatch verdict must cite a valid Heartbeat of the session";
+    return v;
+  }
+  const std::uint64_t seq = entry(*i).header.seq;
+  auto receipts = receipts_before(seq, state_[*revocation_index_].where);
+  const std::uint64_t issued = receipts.size();
+  std::optional<Hash32> expected_tip;
+  if (hb->receipt_count == 0) expected_tip = Hash32{};
+  if (hb->receipt_count >= 1 && hb->receipt_count <= issued) {
+    expected_tip = as<protocol::ProtectedReceipt>(receipts[hb->receipt_count - 1])->receipt_tip;
+  }
+  v.facts = {{"heartbeat_seq", seq},
+             {"receipt_count", hb->receipt_count},
+             {"receipt_tip", to_hex(hb->receipt_tip)},
+             {"receipts_issued_before", issued},
+             {"expected_tip", expected_tip ? json(to_hex(*expected_tip)) : json(nullptr)}};
+  if (hb->receipt_count > issued) {
+    v.outcome = Outcome::kConfirmed;
+    v.explanation = "the Heartbeat claims " + std::to_string(hb->receipt_count) +
+                    " receipts, but the VS had issued " + std::to_string(issued);
+  } else if (*expected_tip != hb->receipt_tip) {
+    v.outcome = Outcome::kConfirmed;
+    v.explanation = "the Heartbeat's receipt_tip after " + std::to_string(hb->receipt_count) +
+                    " receipts is not the tip the VS issued with receipt " +
+                    std::to_string(hb->receipt_count);
+  } else {
+    v.outcome = Outcome::kNotRecomputable;
+    v.explanation =
+        "the Heartbeat's tip matches; the VS's complaint (receipts acknowledged too "
+        "far behind, or going back) rests on max_receipt_lag or on earlier "
+        "heartbeats, which the report does not carry";
+  }
+  return v;
+}
+
+Verdict Analyzer::missed_heartbeats_verdict() {
+  Verdict v;
+  v.outcome = Outcome::kRefuted;
+  auto i = cited(0);
+  if (!i || !accept_ || revocation_->evidence.size() != 1) {
+    v.explanation =
+        "a missed_heartbeats verdict must cite the last valid Heartbeat (or the "
+        "JoinAccept)";
+    return v;
+  }
+  const Entry& last = entry(*i);
+  const bool is_anchor = (last.header.kind == MessageKind::kHeartbeat && accepted_gs_message(*i)) ||
+                         *i == *accept_index_;
+  const std::uint64_t revoked_at = entry(*revocation_index_).header.vs_time_ms;
+  const std::uint64_t silent =
+      revoked_at > last.header.vs_time_ms ? revoked_at - last.header.vs_time_ms : 0;
+  v.facts = {{"last_seq", last.header.seq},
+             {"last_vs_time_ms", last.header.vs_time_ms},
+             {"revocation_vs_time_ms", revoked_at},
+             {"silent_ms", silent},
+             {"heartbeat_timeout_ms", accept_->heartbeat_timeout_ms}};
+  if (!is_anchor) {
+    v.explanation = "the cited entry is neither a valid Heartbeat nor the JoinAccept";
+    return v;
+  }
+  if (silent < accept_->heartbeat_timeout_ms) {
+    v.explanation = "only " + std::to_string(silent) + " ms passed between entry " +
+                    std::to_string(last.header.seq) + " and the revocation, under the " +
+                    std::to_string(accept_->heartbeat_timeout_ms) + " ms timeout";
+    return v;
+  }
+  v.outcome = Outcome::kConsistent;
+  v.explanation = std::to_string(silent) + " ms passed between the last valid heartbeat (entry " +
+                  std::to_string(last.header.seq) + ") and the revocation, at least the " +
+                  std::to_string(accept_->heartbeat_timeout_ms) +
+                  " ms timeout the VS signed; that no valid Heartbeat came in between is the "
+                  "VS's word (a report cannot prove an absence)";
+  return v;
+}
+
+}  // namespace gsvs::audit::report::detail

@@ -1,0 +1,177 @@
+// verify(): the report file against the document its own evidence gives.
+#include <algorithm>
+
+#include "audit-cli/report_format.h"
+#include "audit-cli/report_parse.h"
+
+namespace gsvs::audit::report {
+
+namespace {
+
+using nlohmann::json;
+
+// ---- Comparing the file with the document the evidence gives ----------------------------------
+
+class Comparator {
+ public:
+  explicit Comparator(const json& expected_root) : root_(expected_root) {}
+
+  void compare(const json& expected, const json& actual, const std::string& path) {
+    if (malformed_) return;
+    if (expected.is_null() || actual.is_null()) {
+      if (expected != actual) differ(path, expected, actual);
+      return;
+    }
+    if (category(expected) != category(actual)) {
+      malformed_ = path + ": expected " + std::string(category(expected));
+      return;
+    }
+    if (expected.is_object()) {
+      for (const auto& [key, value] : expected.items()) {
+        auto it = actual.find(key);
+        if (it == actual.end()) {
+          malformed_ = field_path(path, key) + ": missing";
+          return;
+        }
+        compare(value, *it, field_path(path, key));
+      }
+      for (const auto& [key, value] : actual.items()) {
+        if (!expected.contains(key)) {
+          malformed_ = field_path(path, key) + ": not a field of " + std::string(kFormatName) +
+                       " version " + std::to_string(kFormatVersion);
+          return;
+        }
+      }
+      return;
+    }
+    if (expected.is_array()) {
+      const std::size_t common = std::min(expected.size(), actual.size());
+      for (std::size_t i = 0; i < common; ++i) {
+        compare(expected[i], actual[i], path + "[" + std::to_string(i) + "]");
+      }
+      if (expected.size() != actual.size()) {
+        add(path, "the report has " + std::to_string(actual.size()) +
+                      " items, the evidence gives " + std::to_string(expected.size()));
+      }
+      return;
+    }
+    if (expected != actual) differ(path, expected, actual);
+  }
+
+  [[nodiscard]] const std::optional<std::string>& malformed() const { return malformed_; }
+  std::vector<Problem>& differences() { return differences_; }
+
+ private:
+  static std::string_view category(const json& v) {
+    if (v.is_object()) return "an object";
+    if (v.is_array()) return "an array";
+    if (v.is_string()) return "a string";
+    if (v.is_boolean()) return "true or false";
+    if (v.is_number()) return "a number";
+    return "null";
+  }
+  static std::string shorten(const json& v) {
+    std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
+    if (s.size() > 90) s = s.substr(0, 87) + "...";
+    return s;
+  }
+  void differ(const std::string& path, const json& expected, const json& actual) {
+    if (expected.is_string() && actual.is_string()) {
+      // Long texts: show where they part.
+      const auto& a = actual.get_ref<const std::string&>();
+      const auto& e = expected.get_ref<const std::string&>();
+      std::size_t at = 0;
+      while (at < a.size() && at < e.size() && a[at] == e[at]) ++at;
+      if (at > 40) {
+        const std::size_t from = at - 20;
+        add(path, "differs from character " + std::to_string(at) + ": the report says \"..." +
+                      shorten(json(a.substr(from))).substr(1) + ", the evidence gives \"..." +
+                      shorten(json(e.substr(from))).substr(1));
+        return;
+      }
+    }
+    add(path, "the report says " + shorten(actual) + ", the evidence gives " + shorten(expected));
+  }
+  void add(const std::string& path, std::string what) {
+    if (differences_.size() >= kMaxDifferences) return;
+    differences_.push_back(Problem{with_entry_context(path), std::move(what)});
+  }
+  // "entries[3].decoded.tick" -> "entries[3] (seq 17, TranscriptDigest): decoded.tick"
+  std::string with_entry_context(const std::string& path) const {
+    if (path.rfind("entries[", 0) != 0) return path;
+    const auto close = path.find(']');
+    if (close == std::string::npos) return path;
+    const auto index = std::stoull(path.substr(8, close - 8));
+    const auto& entries = root_["entries"];
+    if (index >= entries.size()) return path;
+    const auto& e = entries[index];
+    std::string where = path.substr(0, close + 1) + " (seq " + e["seq"].dump() + ", " +
+                        e["kind_name"].get<std::string>() + ")";
+    if (close + 1 < path.size()) where += ": " + path.substr(close + 2);
+    return where;
+  }
+
+  static constexpr std::size_t kMaxDifferences = 1000;
+  const json& root_;
+  std::optional<std::string> malformed_;
+  std::vector<Problem> differences_;
+};
+
+}  // namespace
+
+std::string serialize(const nlohmann::json& document) {
+  return document.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Verification verify(std::string_view text, const crypto::PublicKey& vs_key) {
+  Verification out;
+  auto parsed = parse(text);
+  if (!parsed) {
+    out.status = CheckStatus::kMalformed;
+    out.problems.push_back(Problem{"report", parsed.error()});
+    return out;
+  }
+  const Evidence& evidence = parsed->evidence;
+  if (evidence.vs_public_key && *evidence.vs_public_key != vs_key) {
+    out.problems.push_back(Problem{"vs_public_key", "the report was made for VS key " +
+                                                        to_hex(*evidence.vs_public_key) +
+                                                        ", not the key given, " + to_hex(vs_key)});
+  }
+  out.analysis = analyze(evidence, vs_key);
+  if (!evidence.vs_public_key) {
+    out.analysis.notes.insert(out.analysis.notes.begin(),
+                              "the report names no VS key; its VS signatures were checked "
+                              "against the key given");
+  }
+  Comparator comparator(out.analysis.document);
+  comparator.compare(out.analysis.document, parsed->document, "");
+  if (comparator.malformed()) {
+    out.status = CheckStatus::kMalformed;
+    out.problems = {Problem{"report", *comparator.malformed()}};
+    return out;
+  }
+  out.problems.insert(out.problems.end(), out.analysis.problems.begin(),
+                      out.analysis.problems.end());
+  auto& differences = comparator.differences();
+  out.problems.insert(out.problems.end(), differences.begin(), differences.end());
+  // Same content, other bytes (whitespace, escapes, key order, number spelling): the file is not
+  // the one the report command wrote. Only worth a look when the content itself checked out.
+  if (out.problems.empty()) {
+    const std::string canonical = serialize(out.analysis.document);
+    if (canonical != text) {
+      std::size_t at = 0;
+      while (at < canonical.size() && at < text.size() && canonical[at] == text[at]) ++at;
+      const auto line =
+          1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+      out.problems.push_back(Problem{
+          "file", "byte " + std::to_string(at) + " (line " + std::to_string(line) +
+                      ") departs from the report's fixed layout (2-space indentation, sorted "
+                      "keys, no escapes beyond JSON's, one final newline): the file was altered "
+                      "after it was written"});
+    }
+  }
+  out.status = out.problems.empty() ? CheckStatus::kOk : CheckStatus::kFailed;
+  return out;
+}
+
+}  // namespace gsvs::audit::report
