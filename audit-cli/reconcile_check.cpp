@@ -420,7 +420,7 @@ class Reconciler {
     std::map<SessionId, std::uint64_t> highest_vs_counter;  // per session, what the VS logged
     for (const auto& v : vs_items_) {
       if (v.direction != chains::Direction::kReceived || !v.decoded.key) continue;
-      if (protocol::session_key_signed(v.decoded.key->kind)) {
+      if (protocol::gs_session_traffic(v.decoded.key->kind)) {
         auto& h = highest_vs_counter[v.session];
         h = std::max(h, v.decoded.key->number);
       }

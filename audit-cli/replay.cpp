@@ -82,7 +82,7 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
     std::size_t count = 0;
     if (message) {
       count = signature_tags(h.kind).size();
-      if (protocol::session_key_signed(h.kind)) {
+      if (protocol::gs_session_traffic(h.kind)) {
         sigs[0] = verify_stored_signature(h.kind, entry.message, 0, facts.accept.session_key)
                       ? SigState::kValid
                       : SigState::kInvalid;

@@ -29,17 +29,19 @@ namespace {
 
 constexpr std::uint8_t raw(MessageKind kind) { return static_cast<std::uint8_t>(kind); }
 
-bool known_kind(std::uint8_t kind) { return kind >= 1 && kind <= protocol::kMaxMessageKind; }
+bool known_kind(std::uint8_t kind) { return protocol::is_known(static_cast<MessageKind>(kind)); }
 
 bool vs_signed(std::uint8_t kind) { return protocol::vs_signed(static_cast<MessageKind>(kind)); }
 
-// Kinds the VS writes as issued (direction 2); everything else it can only have received.
+// Kinds the VS writes as issued (direction 2): everything it sends, signed or not (VsChallenge);
+// everything else it can only have received.
 bool issued_kind(std::uint8_t kind) {
-  return vs_signed(kind) || kind == raw(MessageKind::kVsChallenge);
+  const auto* role = protocol::kind_role(static_cast<MessageKind>(kind));
+  return role != nullptr && role->route == protocol::Route::kVsToGs;
 }
 
 bool session_kind(std::uint8_t kind) {
-  return protocol::session_key_signed(static_cast<MessageKind>(kind));
+  return protocol::gs_session_traffic(static_cast<MessageKind>(kind));
 }
 
 std::string direction_label(chains::Direction direction) {
@@ -446,7 +448,9 @@ void Verifier::check_columns(Item& item) {
   const auto& h = item.entry.header;
   const auto kind = static_cast<std::uint8_t>(h.kind);
   if (!known_kind(kind)) {
-    item.early.push_back(finding(item, check::kKind, "kind 1..17", "kind " + std::to_string(kind)));
+    item.early.push_back(finding(item, check::kKind,
+                                 "kind 1.." + std::to_string(protocol::kMaxMessageKind),
+                                 "kind " + std::to_string(kind)));
   }
   if (h.direction != chains::Direction::kReceived && h.direction != chains::Direction::kIssued) {
     item.early.push_back(
@@ -769,7 +773,7 @@ void Verifier::on_join_reject(Item& item, const protocol::JoinReject& reject) {
                 "the VS frees an identity just after logging its revocation");
     f.severity = Severity::kWarning;
     sink_.add(std::move(f));
-  } else if (reject.reason < 1 || reject.reason > 9) {
+  } else if (!protocol::is_known(static_cast<protocol::JoinRejectReason>(reject.reason))) {
     sink_.add(finding(item, check::kJoin, "a defined JoinRejectReason", said + at));
   }
 }

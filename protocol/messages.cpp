@@ -261,8 +261,6 @@ bool gs_session_traffic(MessageKind kind) {
   return role && role->signer == Signer::kGsSession && role->route == Route::kGsToVs;
 }
 
-bool session_key_signed(MessageKind kind) { return gs_session_traffic(kind); }
-
 std::span<const std::string_view> signature_tags(MessageKind kind) {
   std::span<const std::string_view> tags;
   [&]<std::size_t... I>(std::index_sequence<I...>) {

@@ -97,6 +97,7 @@ inline constexpr std::array<KindRole, kMaxMessageKind> kKindRoles{{
     {MessageKind::kClientNonce, Signer::kNone, Route::kClientToGs},
     {MessageKind::kClientInput, Signer::kClient, Route::kClientToGs},
     {MessageKind::kInputReject, Signer::kNone, Route::kGsToClient},
+    {MessageKind::kClientChallenge, Signer::kNone, Route::kGsToClient},
 }};
 
 // Row k-1 is kind k, so a lookup is an index.
@@ -127,8 +128,6 @@ bool vs_signed(MessageKind kind);
 // session key alone (Heartbeat, TranscriptDigest, NonceBatch). ServerHello is signed by the
 // session key too, but goes to clients.
 bool gs_session_traffic(MessageKind kind);
-// The former name of gs_session_traffic(), which it answers; new code asks the table.
-bool session_key_signed(MessageKind kind);
 
 // Caps on variable-length fields: a decoder refuses a count or length above them.
 inline constexpr std::size_t kMaxPlayers = 256;

@@ -544,6 +544,7 @@ const std::vector<RoleCase>& role_cases() {
       {K::kClientNonce, S::kNone, R::kClientToGs, {}},
       {K::kClientInput, S::kClient, R::kClientToGs, {Key::kClient}},
       {K::kInputReject, S::kNone, R::kGsToClient, {}},
+      {K::kClientChallenge, S::kNone, R::kGsToClient, {}},
   };
   return cases;
 }
