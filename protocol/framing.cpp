@@ -54,11 +54,15 @@ void FrameDecoder::compact() {
 std::span<std::uint8_t> FrameDecoder::prepare(std::size_t min_bytes) {
   std::size_t want = min_bytes;
   if (buffered() >= kHeaderBytes) {
-    // The header has arrived: make room for the whole frame at once (an oversize header is
-    // reported by next(), not here).
+    // The header has arrived: make room for the rest of the frame, so a frame usually arrives in
+    // one read (an oversize header is reported by next(), not here). The room grows with what the
+    // peer has sent, not with what its header claims: a header alone gets kEagerRoomBytes, and
+    // beyond that the buffer at most doubles per read, so four bytes cannot make the reader
+    // allocate max_frame.
     auto size = parse_header(ByteView(buffer_.data() + consumed_, kHeaderBytes), max_frame_);
     if (size && kHeaderBytes + *size > buffered()) {
-      want = std::max(want, kHeaderBytes + *size - buffered());
+      const std::size_t rest = kHeaderBytes + *size - buffered();
+      want = std::max(want, std::min(rest, std::max(kEagerRoomBytes, buffered())));
     }
   }
   const std::size_t filled = buffer_.size();

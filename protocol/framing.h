@@ -13,6 +13,8 @@ namespace gsvs::framing {
 
 inline constexpr std::size_t kHeaderBytes = 4;
 inline constexpr std::size_t kDefaultMaxFrame = 16 * 1024;
+// The most room FrameDecoder::prepare() offers for a frame of which only the header has arrived.
+inline constexpr std::size_t kEagerRoomBytes = 64 * 1024;
 
 Bytes frame(ByteView payload);
 

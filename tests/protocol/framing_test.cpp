@@ -299,5 +299,33 @@ TEST(Framing, PrepareAndCommitReadStraightIntoTheDecoder) {
   EXPECT_GT(largest_room, big.size() - 13);
 }
 
+// A peer that sends a header claiming the largest frame and then little else must not make the
+// reader allocate the frame: the room offered grows with the bytes that arrived.
+TEST(Framing, AHeaderAloneDoesNotReserveTheFrameItAnnounces) {
+  constexpr std::size_t kMaxFrame = 16 * 1024 * 1024;
+  const Bytes payload = payload_of(kMaxFrame, 3);
+  const Bytes stream = frame(payload);
+  FrameDecoder decoder(kMaxFrame);
+  std::size_t offset = 0;
+  std::size_t reads = 0;
+  while (offset < stream.size()) {
+    auto room = decoder.prepare(2048);
+    // Never more than the eager room, or twice what has arrived so far.
+    ASSERT_LE(room.size(), std::max(kEagerRoomBytes, 2 * std::max<std::size_t>(offset, 2048)))
+        << "at offset " << offset;
+    const std::size_t n = std::min(room.size(), stream.size() - offset);
+    std::copy_n(stream.begin() + static_cast<std::ptrdiff_t>(offset), n, room.begin());
+    decoder.commit(n);
+    offset += n;
+    ++reads;
+  }
+  auto whole = decoder.next();
+  ASSERT_TRUE(whole);
+  ASSERT_TRUE(*whole);
+  EXPECT_EQ(**whole, payload);
+  // Doubling keeps a large frame to a handful of reads.
+  EXPECT_LT(reads, 20u);
+}
+
 }  // namespace
 }  // namespace gsvs::framing
