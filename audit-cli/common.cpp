@@ -24,7 +24,10 @@ std::string kind_label(std::uint8_t kind) {
 
 std::string kind_label(MessageKind kind) { return kind_label(static_cast<std::uint8_t>(kind)); }
 
-bool known_revocation_reason(std::uint16_t reason) { return reason >= 1 && reason <= 10; }
+bool known_revocation_reason(std::uint16_t reason) {
+  return reason >= 1 &&
+         reason <= static_cast<std::uint16_t>(protocol::RevocationReason::kTooManyPlayers);
+}
 
 std::string revocation_reason_label(std::uint16_t reason) {
   if (!known_revocation_reason(reason)) return "unknown reason " + std::to_string(reason);
