@@ -56,9 +56,11 @@ TEST(VsdPlayerCap, FreshKeysPastTheCapRevokeAndTheSessionIsReleased) {
   VsProcess vs(dir, {identity.public_key()}, {build}, options);
 
   std::uint64_t digest_seq = 0;
+  SessionId session_id = 0;
   {
     ScriptedGs gs(vs.port(), identity, build);
     const JoinAccept accept = gs.join();
+    session_id = accept.session_id;
     EXPECT_EQ(accept.max_players_per_session, kCap);
     const auto t0 = unix_time_ms();
     // Exactly the cap, over two digests, and the same players again: all accepted.
@@ -93,6 +95,19 @@ TEST(VsdPlayerCap, FreshKeysPastTheCapRevokeAndTheSessionIsReleased) {
   EXPECT_EQ(vs.stop(), 0) << vs.process().output();
   std::string output;
   EXPECT_EQ(vs.audit_verify(output), 0) << output;
+
+  // The dispute report recomputes the cap from the JoinAccept and the digests it holds.
+  const std::string report = dir.file("report.json");
+  ChildProcess make_report(
+      {program("audit-cli"), "report", vs.store_path(), "--session", std::to_string(session_id),
+       "-o", report, "--vs-pubkey", to_hex(vs.public_key())},
+      dir.file("report.out"));
+  ASSERT_EQ(make_report.wait(std::chrono::seconds(60)), 0) << make_report.output();
+  ChildProcess check_report(
+      {program("audit-cli"), "verify-report", report, "--vs-pubkey", to_hex(vs.public_key())},
+      dir.file("verify-report.out"));
+  EXPECT_EQ(check_report.wait(std::chrono::seconds(60)), 0) << check_report.output();
+  EXPECT_NE(check_report.output().find("confirmed"), std::string::npos) << check_report.output();
 }
 
 }  // namespace
