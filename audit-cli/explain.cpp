@@ -85,6 +85,11 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
     case RevocationReason::kVsShutdown:
       return "the VS revokes every live session when it stops or restarts (it fails closed "
              "rather than vouch for a session it stopped watching)";
+    case RevocationReason::kTooManyPlayers:
+      return "a session may name at most " + std::to_string(l.max_players) +
+             " distinct players in its TranscriptDigests over its life "
+             "(max_players_per_session of the JoinAccept); the digest that names one more is "
+             "refused before the VS tracks anyone new, and the session is revoked";
   }
   return "the reason code is not defined by the protocol";
 }

@@ -95,7 +95,10 @@ class Analyzer {
   std::vector<std::size_t> receipts_before(std::uint64_t before_seq, const std::string& where);
   Verdict compute_verdict();
   Verdict decision_verdict(protocol::RevocationReason reason);
+  std::vector<std::size_t> check_replay_complete(const std::vector<std::size_t>& replayed,
+                                                 std::uint64_t cited, const std::string& where);
   Verdict speed_verdict();
+  Verdict player_cap_verdict();
   Verdict bad_signature_verdict();
   Verdict malformed_verdict();
   Verdict session_mismatch_verdict();

@@ -110,9 +110,10 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
         revocation->evidence.empty()
             ? 0
             : *std::max_element(revocation->evidence.begin(), revocation->evidence.end());
-    if (reason == RevocationReason::kSpeedViolation) {
+    if (reason == RevocationReason::kSpeedViolation ||
+        reason == RevocationReason::kTooManyPlayers) {
       // Every digest up to the violation and every receipt: the replay needs the whole history
-      // and the receipts show that none is left out.
+      // (the positions, or the players named so far) and the receipts show that none is left out.
       for (const auto& l : session) {
         if (l.kind == MessageKind::kTranscriptDigest && l.seq <= last_cited &&
             l.direction == chains::Direction::kReceived) {

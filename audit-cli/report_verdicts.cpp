@@ -114,6 +114,8 @@ Verdict Analyzer::compute_verdict() {
   switch (reason) {
     case RevocationReason::kSpeedViolation:
       return speed_verdict();
+    case RevocationReason::kTooManyPlayers:
+      return player_cap_verdict();
     case RevocationReason::kBadSignature:
       return bad_signature_verdict();
     case RevocationReason::kMalformedMessage:
@@ -154,6 +156,34 @@ Verdict Analyzer::decision_verdict(RevocationReason reason) {
   return v;
 }
 
+// Completeness of a replay up to the cited digest `cited`: every digest the VS accepted got a
+// receipt, numbered 1, 2, ... So receipts 1..R with their digests, and the cited digest after
+// them, are all the digests there were; one left out would show as a gap. Returns the receipts.
+std::vector<std::size_t> Analyzer::check_replay_complete(const std::vector<std::size_t>& replayed,
+                                                         std::uint64_t cited,
+                                                         const std::string& where) {
+  auto receipts = receipts_before(entry(*revocation_index_).header.seq, where);
+  std::set<std::uint64_t> receipted;
+  for (auto i : receipts) {
+    const auto& r = *as<protocol::ProtectedReceipt>(i);
+    receipted.insert(r.digest_log_seq);
+    if (!index_of(r.digest_log_seq)) {
+      problem(state_[i].where, "the digest it receipts (seq " + std::to_string(r.digest_log_seq) +
+                                   ") is not in the report, so the replay would miss it");
+    }
+  }
+  for (auto i : replayed) {
+    const auto seq = entry(i).header.seq;
+    if (seq != cited && !receipted.contains(seq)) {
+      problem(state_[i].where, "digest without a receipt in the report before the cited one");
+    }
+    if (seq == cited && receipted.contains(seq)) {
+      problem(state_[i].where, "the cited digest was receipted (accepted) as well");
+    }
+  }
+  return receipts;
+}
+
 Verdict Analyzer::speed_verdict() {
   Verdict v;
   v.outcome = Outcome::kRefuted;
@@ -182,28 +212,7 @@ Verdict Analyzer::speed_verdict() {
       if (step.violation && !violation) violation = step;
     }
   }
-  // Completeness: every digest the VS accepted got a receipt, numbered 1, 2, ... So receipts
-  // 1..R with their digests, and the violating digest after them, are all the digests there
-  // were; one left out would show as a gap.
-  auto receipts = receipts_before(entry(*revocation_index_).header.seq, where);
-  std::set<std::uint64_t> receipted;
-  for (auto i : receipts) {
-    const auto& r = *as<protocol::ProtectedReceipt>(i);
-    receipted.insert(r.digest_log_seq);
-    if (!index_of(r.digest_log_seq)) {
-      problem(state_[i].where, "the digest it receipts (seq " + std::to_string(r.digest_log_seq) +
-                                   ") is not in the report, so the replay would miss it");
-    }
-  }
-  for (auto i : replayed) {
-    const auto seq = entry(i).header.seq;
-    if (seq != to && !receipted.contains(seq)) {
-      problem(state_[i].where, "digest without a receipt in the report before the violation");
-    }
-    if (seq == to && receipted.contains(seq)) {
-      problem(state_[i].where, "the violating digest was receipted (accepted) as well");
-    }
-  }
+  const auto receipts = check_replay_complete(replayed, to, where);
   json steps_of_player = json::array();
   if (violation) {
     for (const auto& step : history) {
@@ -239,6 +248,64 @@ Verdict Analyzer::speed_verdict() {
                   "and each digest's logged vs_time_ms, gives the same first violation, "
                   "between entries " +
                   std::to_string(from) + " and " + std::to_string(to) + ": " + recomputed_detail;
+  return v;
+}
+
+// The cited digest is the first whose players, with all those named before, exceed the cap
+// the JoinAccept signed; every digest before it is in the report (one receipt each).
+Verdict Analyzer::player_cap_verdict() {
+  Verdict v;
+  v.outcome = Outcome::kRefuted;
+  const std::string where = state_[*revocation_index_].where;
+  if (revocation_->evidence.size() != 1 || !accept_) {
+    v.explanation =
+        "a too_many_players verdict must cite the one digest over the cap and rest "
+        "on the JoinAccept's max_players_per_session";
+    return v;
+  }
+  const std::uint64_t at = revocation_->evidence[0];
+  const vsd::PhysicsLimits limits = vsd::limits_from(*accept_);
+  vsd::PhysicsChecker checker(limits);
+  std::optional<std::size_t> first_over;  // index of the first digest over the cap
+  std::size_t players_after = 0;
+  std::vector<std::size_t> replayed;
+  for (std::size_t i = 0; i < ev_.entries.size() && !first_over; ++i) {
+    if (entry(i).header.seq > at) break;
+    const auto* digest = as<protocol::TranscriptDigest>(i);
+    if (!digest || !accepted_gs_message(i)) continue;
+    replayed.push_back(i);
+    if (checker.over_player_cap(*digest)) {
+      first_over = i;
+      players_after = checker.players_after(*digest);
+      break;
+    }
+    (void)checker.check(*digest, vsd::DigestSample{digest->gs_time_ms, entry(i).header.vs_time_ms,
+                                                   entry(i).header.seq});
+  }
+  const auto receipts = check_replay_complete(replayed, at, where);
+  v.facts = {{"max_players_per_session", limits.max_players},
+             {"digests_replayed", replayed.size()},
+             {"receipts", receipts.size()},
+             {"players_after", first_over ? json(players_after) : json(nullptr)}};
+  if (!first_over) {
+    v.explanation = "replaying the " + std::to_string(replayed.size()) +
+                    " digests of the session up to entry " + std::to_string(at) +
+                    " names at most " + std::to_string(checker.players_tracked()) +
+                    " distinct players, within max_players_per_session " +
+                    std::to_string(limits.max_players);
+    return v;
+  }
+  if (entry(*first_over).header.seq != at) {
+    v.explanation = "the first digest over the cap is at entry " +
+                    std::to_string(entry(*first_over).header.seq) + ", the VS cites " +
+                    std::to_string(at);
+    return v;
+  }
+  v.outcome = Outcome::kConfirmed;
+  v.explanation = "replaying the session's " + std::to_string(replayed.size()) +
+                  " digests, the one at entry " + std::to_string(at) +
+                  " is the first over the cap the VS signed in the JoinAccept: " +
+                  vsd::describe_player_cap(players_after, limits);
   return v;
 }
 

@@ -58,6 +58,7 @@ bool evidence_kind_fits(std::uint16_t reason, const EntryBrief& brief) {
       return brief.kind == raw(MessageKind::kJoinAccept) ||
              (received && brief.kind == raw(MessageKind::kHeartbeat));
     case RevocationReason::kSpeedViolation:
+    case RevocationReason::kTooManyPlayers:
       return received && brief.kind == raw(MessageKind::kTranscriptDigest);
     case RevocationReason::kReceiptTipMismatch:
       return received && brief.kind == raw(MessageKind::kHeartbeat);
@@ -82,6 +83,8 @@ std::string_view evidence_kinds_text(std::uint16_t reason) {
       return "the last valid Heartbeat (or the JoinAccept)";
     case RevocationReason::kSpeedViolation:
       return "the two received TranscriptDigests of the step";
+    case RevocationReason::kTooManyPlayers:
+      return "the received TranscriptDigest that named one player too many";
     case RevocationReason::kReceiptTipMismatch:
       return "the received Heartbeat";
     case RevocationReason::kMalformedMessage:
@@ -102,6 +105,7 @@ bool is_gs_fault(std::uint16_t reason) {
     case RevocationReason::kReceiptTipMismatch:
     case RevocationReason::kMalformedMessage:
     case RevocationReason::kSessionMismatch:
+    case RevocationReason::kTooManyPlayers:
       return true;
     default:
       return false;
@@ -128,6 +132,8 @@ std::string_view verdict_name(Verdict verdict) {
       return "receipt_tip_mismatch";
     case Verdict::kSpeedViolation:
       return "speed_violation";
+    case Verdict::kTooManyPlayers:
+      return "too_many_players";
     case Verdict::kAfterRevocation:
       return "after_revocation";
   }
@@ -150,6 +156,8 @@ std::optional<RevocationReason> reason_for(Verdict verdict) {
       return RevocationReason::kReceiptTipMismatch;
     case Verdict::kSpeedViolation:
       return RevocationReason::kSpeedViolation;
+    case Verdict::kTooManyPlayers:
+      return RevocationReason::kTooManyPlayers;
     case Verdict::kAccepted:
     case Verdict::kAfterRevocation:
       return std::nullopt;
@@ -277,6 +285,10 @@ void SessionModel::on_received(const ModelInput& input, FindingSink& sink) {
       last_counter_ = common->gs_counter;
       if (const auto* hb = std::get_if<protocol::Heartbeat>(input.message)) {
         judge_heartbeat(*hb, r);
+      } else if (digest != nullptr && physics_->over_player_cap(*digest)) {
+        // The VS refuses it before tracking anyone new (PROTOCOL.md §8.6), as the replay does.
+        r.verdict = Verdict::kTooManyPlayers;
+        r.why = vsd::describe_player_cap(physics_->players_after(*digest), physics_->limits());
       } else if (digest != nullptr) {
         steps = physics_->check(
             *digest, vsd::DigestSample{digest->gs_time_ms, h.vs_time_ms, input.position});

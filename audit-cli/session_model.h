@@ -46,6 +46,8 @@ enum class Verdict : std::uint8_t {
   kSwHashChanged,       // Heartbeat with another build hash             -> sw_hash_changed
   kReceiptTipMismatch,  // Heartbeat receipt_count/receipt_tip wrong     -> receipt_tip_mismatch
   kSpeedViolation,      // digest whose step crosses the excess limit    -> speed_violation
+  kTooManyPlayers,      // digest raising the session's distinct players
+                        // over max_players_per_session               -> too_many_players
   kAfterRevocation,     // arrived after the session's revocation: not acted upon
 };
 std::string_view verdict_name(Verdict verdict);

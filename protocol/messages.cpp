@@ -319,6 +319,8 @@ std::string_view reason_name(RevocationReason reason) {
       return "session_mismatch";
     case RevocationReason::kVsShutdown:
       return "vs_shutdown";
+    case RevocationReason::kTooManyPlayers:
+      return "too_many_players";
   }
   return "unknown";
 }

@@ -161,6 +161,7 @@ enum class RevocationReason : std::uint16_t {
   kMalformedMessage = 8,
   kSessionMismatch = 9,
   kVsShutdown = 10,
+  kTooManyPlayers = 11,
 };
 
 enum class InputRejectReason : std::uint16_t {
@@ -259,6 +260,9 @@ struct JoinAccept {
   std::uint32_t excess_decay_ppm = 0;  // accumulated excess *= ppm / 1e6 at every digest
   std::uint32_t max_excess_mm = 0;
   std::uint32_t spawn_min_interval_ms = 0;
+  // The most distinct players the session may name in its digests; one more is revoked
+  // (too_many_players), so the VS's per-session movement state stays bounded.
+  std::uint32_t max_players_per_session = 0;
   Signatures<1> signatures{};
 
   template <class Self, class V>
@@ -279,6 +283,7 @@ struct JoinAccept {
     v.field(m.excess_decay_ppm, "excess_decay_ppm");
     v.field(m.max_excess_mm, "max_excess_mm");
     v.field(m.spawn_min_interval_ms, "spawn_min_interval_ms");
+    v.field(m.max_players_per_session, "max_players_per_session");
   }
 };
 

@@ -15,6 +15,7 @@ PhysicsLimits Config::physics() const {
   limits.decay = excess_decay;
   limits.max_excess_mm = max_excess_m * 1000.0;
   limits.spawn_min_interval_ms = spawn_min_interval_ms;
+  limits.max_players = max_players_per_session;
   return limits;
 }
 
@@ -74,6 +75,11 @@ void add_config_options(CLI::App& run, Config& c) {
                  "At most one unchecked respawn per player this often")
       ->capture_default_str()
       ->check(CLI::Range(0, 86400000));
+  run.add_option("--max_players_per_session", c.max_players_per_session,
+                 "Distinct players one session may name in its digests; one more revokes it "
+                 "(too_many_players). Bounds the movement state kept per session")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   run.add_option("--checkpoint_every_entries", c.checkpoint_every_entries,
                  "Sign a checkpoint after this many new log entries")
       ->capture_default_str()

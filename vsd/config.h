@@ -34,6 +34,7 @@ struct Config {
   double excess_decay = 0.9;
   double max_excess_m = 1.0;
   std::uint32_t spawn_min_interval_ms = 5000;
+  std::uint32_t max_players_per_session = 4096;
   std::uint32_t checkpoint_every_entries = 1000;
   std::uint32_t checkpoint_interval_ms = 5000;
   std::uint32_t max_connections = 10000;

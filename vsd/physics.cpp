@@ -22,6 +22,7 @@ PhysicsLimits limits_from(const protocol::JoinAccept& accept) {
   limits.decay = accept.excess_decay_ppm / kPpm;
   limits.max_excess_mm = accept.max_excess_mm;
   limits.spawn_min_interval_ms = accept.spawn_min_interval_ms;
+  limits.max_players = accept.max_players_per_session;
   return limits;
 }
 
@@ -32,11 +33,27 @@ void announce_limits(const PhysicsLimits& limits, protocol::JoinAccept& accept) 
   accept.excess_decay_ppm = to_u32(limits.decay * kPpm);
   accept.max_excess_mm = to_u32(limits.max_excess_mm);
   accept.spawn_min_interval_ms = to_u32(static_cast<double>(limits.spawn_min_interval_ms));
+  accept.max_players_per_session = limits.max_players;
+}
+
+std::size_t PhysicsChecker::players_after(const protocol::TranscriptDigest& digest) const {
+  // A digest names at most kMaxPlayers players, so the sort is cheap; a key named twice in one
+  // digest counts once, as check() tracks it once.
+  std::vector<protocol::PublicKey> fresh;
+  fresh.reserve(digest.players.size());
+  for (const auto& position : digest.players) {
+    if (!players_.contains(position.player)) fresh.push_back(position.player);
+  }
+  std::sort(fresh.begin(), fresh.end());
+  fresh.erase(std::unique(fresh.begin(), fresh.end()), fresh.end());
+  return players_.size() + fresh.size();
 }
 
 std::vector<MovementStep> PhysicsChecker::check(const protocol::TranscriptDigest& digest,
                                                 const DigestSample& sample) {
   std::vector<MovementStep> steps;
+  // Refused before any state is inserted: memory never exceeds the cap, whatever the GS sends.
+  if (over_player_cap(digest)) return steps;
   steps.reserve(digest.players.size());
   bool violated = false;
   for (const auto& position : digest.players) {
@@ -93,6 +110,13 @@ std::vector<MovementStep> PhysicsChecker::check(const protocol::TranscriptDigest
     steps.push_back(step);
   }
   return steps;
+}
+
+std::string describe_player_cap(std::size_t players_after, const PhysicsLimits& limits) {
+  return "the digest names players the session has not named before, raising the distinct "
+         "players of the session to " +
+         std::to_string(players_after) + ", over max_players_per_session " +
+         std::to_string(limits.max_players);
 }
 
 std::string describe_violation(const MovementStep& step, const PhysicsLimits& limits) {

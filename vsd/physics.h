@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "protocol/messages.h"
 
@@ -19,6 +20,9 @@ struct PhysicsLimits {
   double decay = 0.9;                       // accumulated excess *= decay at every step
   double max_excess_mm = 1000.0;            // revoke once accumulated excess exceeds this
   std::uint64_t spawn_min_interval_ms = 5000;
+  // Distinct players one session may name over its life: the checker keeps state per player, so
+  // this bounds its memory. A digest naming one more is a fault of the GS (too_many_players).
+  std::uint32_t max_players = 4096;
 };
 
 // The limits a JoinAccept announces, as the VS and every auditor apply them.
@@ -56,9 +60,17 @@ class PhysicsChecker {
 
   // Checks every player of one digest against its previous position. Returns a step per
   // player; the first step whose accumulated excess crosses the limit is marked a violation.
+  // A digest that would raise the players tracked above limits().max_players is refused whole:
+  // no state changes and no steps (tell that case apart with players_after() first).
   std::vector<MovementStep> check(const protocol::TranscriptDigest& digest,
                                   const DigestSample& sample);
 
+  // How many distinct players the checker would track after accepting `digest`.
+  [[nodiscard]] std::size_t players_after(const protocol::TranscriptDigest& digest) const;
+  [[nodiscard]] bool over_player_cap(const protocol::TranscriptDigest& digest) const {
+    return players_after(digest) > limits_.max_players;
+  }
+  [[nodiscard]] std::size_t players_tracked() const { return players_.size(); }
   [[nodiscard]] const PhysicsLimits& limits() const { return limits_; }
 
  private:
@@ -74,5 +86,7 @@ class PhysicsChecker {
 };
 
 std::string describe_violation(const MovementStep& step, const PhysicsLimits& limits);
+// Why a digest breaks the player cap: `players_after` distinct players against the limit.
+std::string describe_player_cap(std::size_t players_after, const PhysicsLimits& limits);
 
 }  // namespace gsvs::vsd

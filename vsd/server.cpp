@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "app/log_line.h"
 #include "net/accept_backoff.h"
 #include "net/framed_connection.h"
 #include "protocol/chains.h"
@@ -165,6 +166,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::steady_timer checkpoint_timer;
   std::atomic<bool> stopping{false};
   std::atomic<std::uint32_t> connections{0};
+  // Session objects in memory: live sessions and connections still closing. Once a session has
+  // ended nothing holds it, so this falls back with the live count (`vsd status` reports it).
+  std::atomic<std::uint64_t> session_objects{0};
 
   // Shared across sessions; guarded by mutex.
   std::mutex mutex;
@@ -231,7 +235,12 @@ class Session : public std::enable_shared_from_this<Session> {
         ticket_timer_(conn_->executor()),
         watchdog_timer_(conn_->executor()),
         commit_wait_(conn_->executor()),
-        physics_(config_.physics()) {}
+        physics_(config_.physics()) {
+    server_->session_objects.fetch_add(1);
+  }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  ~Session() { server_->session_objects.fetch_sub(1); }
 
   asio::awaitable<void> run();
   // From any thread: revokes on the session's loop.
@@ -408,7 +417,8 @@ Result<std::vector<storage::Entry>> Session::log_then(std::vector<storage::Pendi
 
 void Session::store_failed(const std::string& error) {
   if (ended_) return;
-  spdlog::error("session {}: store append failed: {}; closing the connection", session_id_, error);
+  spdlog::error("session {}: store append failed: {}; closing the connection", session_id_,
+                app::log_text(error));
   end();
   server_->store_failed("session " + std::to_string(session_id_), error);
 }
@@ -421,7 +431,7 @@ asio::awaitable<bool> Session::join() {
 
   auto frame = co_await conn_->read_frame(milliseconds(config_.handshake_timeout_ms));
   if (!frame) {
-    spdlog::info("join from {}: no JoinRequest: {}", conn_->peer(), frame.error());
+    spdlog::info("join from {}: no JoinRequest: {}", conn_->peer(), app::log_text(frame.error()));
     co_return false;
   }
   const Bytes& bytes = *frame;
@@ -430,7 +440,8 @@ asio::awaitable<bool> Session::join() {
   // hostile peer can neither grow the log nor collect VS signatures. Info level, so a flood of
   // them cannot fill the operator's disk at the default log level either.
   auto turn_away = [&](std::string_view why) {
-    spdlog::info("join from {} turned away (not logged, no answer): {}", conn_->peer(), why);
+    spdlog::info("join from {} turned away (not logged, no answer): {}", conn_->peer(),
+                 app::log_text(why));
   };
   auto request = decode<JoinRequest>(bytes);
   if (!request) {
@@ -556,7 +567,8 @@ asio::awaitable<void> Session::reject(const Bytes& request_bytes, JoinRejectReas
   reject.detail = std::move(detail);
   reject.detail = truncate_utf8(reject.detail, kMaxDetailBytes);
   Bytes reject_bytes = server_->sign_and_encode(reject);
-  spdlog::warn("join from {} rejected: {}: {}", conn_->peer(), reason_name(reason), reject.detail);
+  spdlog::warn("join from {} rejected: {}: {}", conn_->peer(), reason_name(reason),
+               app::log_text(reject.detail));
   std::vector<storage::PendingEntry> reject_entries{
       pending(MessageKind::kJoinRequest, chains::Direction::kReceived, 0, reject.vs_time_ms,
               request_bytes),
@@ -585,7 +597,7 @@ asio::awaitable<void> Session::read_loop() {
     if (!frame) {
       if (!ended_) {
         spdlog::info("session {}: GS connection from {} ended: {}", session_id_, conn_->peer(),
-                     frame.error());
+                     app::log_text(frame.error()));
       }
       // The session stays live until revoked: a GS that vanished is revoked by the watchdog
       // for missed heartbeats, so the log says why it ended.
@@ -737,6 +749,14 @@ asio::awaitable<void> Session::on_heartbeat(const Heartbeat& hb, std::uint64_t s
 
 asio::awaitable<void> Session::on_digest(const TranscriptDigest& digest, std::uint64_t seq,
                                          std::uint64_t vs_time, const Bytes& bytes) {
+  // The player cap before any state: a GS naming fresh keys cannot grow the checker past it.
+  if (physics_.over_player_cap(digest)) {
+    std::vector<std::uint64_t> cap_evidence{seq};
+    co_await revoke(RevocationReason::kTooManyPlayers,
+                    describe_player_cap(physics_.players_after(digest), physics_.limits()),
+                    std::move(cap_evidence));
+    co_return;
+  }
   auto steps = physics_.check(digest, DigestSample{digest.gs_time_ms, vs_time, seq});
   update_info([&](Info& i) {
     ++i.digests;
@@ -868,7 +888,7 @@ asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detai
   for (auto e : revocation.evidence)
     evidence_text += (evidence_text.empty() ? "" : ",") + std::to_string(e);
   spdlog::warn("session {}: revoked: {}: {} (evidence at log positions [{}])", session_id_,
-               reason_name(reason), revocation.detail, evidence_text);
+               reason_name(reason), app::log_text(revocation.detail), evidence_text);
   if (durable) {
     conn_->send(bytes);
     conn_->close_after_flush();
@@ -882,6 +902,11 @@ void Session::end() {
   ticket_timer_.cancel();
   watchdog_timer_.cancel();
   commit_wait_.cancel();
+  // The per-player and per-nonce state goes now, not when the last handler lets go of the
+  // object (a read may wait up to its idle limit for a peer that stopped reading).
+  physics_ = PhysicsChecker(physics_.limits());
+  pending_nonces_.clear();
+  pending_nonces_.shrink_to_fit();
   if (joined_) server_->session_ended(session_id_, identity_);
   if (!revoked_) conn_->close();
 }
@@ -1079,7 +1104,7 @@ asio::awaitable<void> Server::Impl::shutdown() {
   if (!store_broken) co_await write_checkpoint();
   Status flushed = writer->flush();
   if (!flushed) {
-    spdlog::critical("stopped: the store failed: {}", flushed.error());
+    spdlog::critical("stopped: the store failed: {}", app::log_text(flushed.error()));
   } else {
     spdlog::info("stopped: store flushed, final checkpoint covers {} entries",
                  last_checkpoint_size - 1);
@@ -1114,6 +1139,7 @@ nlohmann::json Server::Impl::status_json() {
   }
   return {{"vs_public_key", to_hex(key.public_key())},
           {"log_size", writer->size()},
+          {"session_objects", session_objects.load()},
           {"sessions", sessions}};
 }
 
@@ -1127,7 +1153,7 @@ std::string Server::Impl::revoke_by_operator(SessionId id, const std::string& re
   if (!session) return "no live session " + std::to_string(id);
   // Cut on a character boundary: a detail that ends inside a character is not UTF-8, and the GS
   // would refuse the whole notice as malformed.
-  spdlog::warn("session {}: operator revocation requested: {}", id, reason);
+  spdlog::warn("session {}: operator revocation requested: {}", id, app::log_text(reason));
   session->revoke_from_outside(RevocationReason::kOperator,
                                truncate_utf8("operator: " + reason, kMaxDetailBytes));
   return {};
@@ -1189,13 +1215,12 @@ Status Server::start() {
   if (!ec) s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Error{"cannot listen on " + s.config.listen + ": " + ec.message()};
 
-
   for (auto& loop : loops_->loops) loop->start();
   asio::co_spawn(s.io, s.accept_loop(), asio::detached);
   s.admin.start(impl_);
   asio::co_spawn(s.checkpoint_strand, s.checkpoint_loop(), asio::detached);
   spdlog::info("listening on {}:{}; store {} at {} entries; VS key {}", s.config.listen_host,
-               port(), s.config.store, s.writer->size(), to_hex(s.key.public_key()));
+               port(), app::log_text(s.config.store), s.writer->size(), to_hex(s.key.public_key()));
   return {};
 }
 
@@ -1220,7 +1245,7 @@ void Server::Impl::store_failed(std::string_view what, const std::string& error)
       "{}: store append failed: {}; vsd stops: the store takes no more entries, and nothing may "
       "be acted on that is not logged (a restart on a healthy store revokes the sessions left "
       "live)",
-      what, error);
+      app::log_text(what), app::log_text(error));
   begin_stop();
 }
 

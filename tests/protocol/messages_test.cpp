@@ -127,6 +127,7 @@ JoinAccept build(Tag<JoinAccept>) {
   m.excess_decay_ppm = 900000;
   m.max_excess_mm = 1100;
   m.spawn_min_interval_ms = 5000;
+  m.max_players_per_session = 4096;
   sign_all(m);
   return m;
 }

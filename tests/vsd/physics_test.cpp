@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+#include <vector>
+
 namespace gsvs::vsd {
 namespace {
 
@@ -57,14 +60,14 @@ struct Row {
 
 TEST(Physics, SingleStepTable) {
   const Row rows[] = {
-      {7000, 1000, 1000, false},    // exactly at the limit
-      {7700, 1000, 1000, false},    // at limit x tolerance
-      {8600, 1000, 1000, false},    // 900 mm over: under the 1 m excess budget
-      {8800, 1000, 1000, true},     // 1.1 m over
-      {50000, 60000, 200, true},    // inflated GS time: VS saw 0.2 s (+0.25 s jitter)
-      {3000, 1000, 100, false},     // burst after lag: GS time 1 s, VS 0.1 s + jitter = 0.35 s
-                                    // -> 3 m in 0.35 s = 8.6 m/s: 0.3 m excess, tolerated
-      {0, 0, 0, false},             // a stall never counts
+      {7000, 1000, 1000, false},  // exactly at the limit
+      {7700, 1000, 1000, false},  // at limit x tolerance
+      {8600, 1000, 1000, false},  // 900 mm over: under the 1 m excess budget
+      {8800, 1000, 1000, true},   // 1.1 m over
+      {50000, 60000, 200, true},  // inflated GS time: VS saw 0.2 s (+0.25 s jitter)
+      {3000, 1000, 100, false},   // burst after lag: GS time 1 s, VS 0.1 s + jitter = 0.35 s
+                                  // -> 3 m in 0.35 s = 8.6 m/s: 0.3 m excess, tolerated
+      {0, 0, 0, false},           // a stall never counts
   };
   for (const auto& row : rows) {
     PhysicsChecker checker(limits());
@@ -131,6 +134,90 @@ TEST(Physics, SpawnIsFreeButRateLimited) {
   auto again = checker.check(digest_at(0, protocol::kPlayerSpawn), sample(7000, 7000));
   EXPECT_FALSE(again[0].spawn);
   EXPECT_TRUE(again[0].violation);
+}
+
+protocol::PublicKey player_key(std::uint32_t n) {
+  protocol::PublicKey k;
+  for (std::size_t i = 0; i < 4; ++i) k.bytes[i] = static_cast<std::uint8_t>(n >> (8 * i));
+  k.bytes[31] = 0xaa;  // never kPlayer
+  return k;
+}
+
+// A digest naming players first .. first + count - 1.
+TranscriptDigest digest_naming(std::uint32_t first, std::uint32_t count) {
+  TranscriptDigest d;
+  for (std::uint32_t n = first; n < first + count; ++n) {
+    PlayerPosition p;
+    p.player = player_key(n);
+    d.players.push_back(p);
+  }
+  return d;
+}
+
+// Rows: the cap, the digests (first key, count) fed in order, and whether the last digest is
+// refused. Keys named again do not count twice, within a digest or across digests.
+struct CapRow {
+  const char* name;
+  std::uint32_t cap;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> digests;
+  bool last_refused;
+};
+
+TEST(Physics, PlayerCapTable) {
+  const CapRow rows[] = {
+      {"at the cap in one digest", 4, {{0, 4}}, false},
+      {"one over in one digest", 4, {{0, 5}}, true},
+      {"at the cap over digests", 4, {{0, 2}, {2, 2}}, false},
+      {"one over over digests", 4, {{0, 2}, {2, 2}, {4, 1}}, true},
+      {"known players after the cap", 4, {{0, 4}, {0, 4}, {1, 3}}, false},
+      {"known and one fresh after the cap", 4, {{0, 4}, {3, 2}}, true},
+      {"cap of one", 1, {{0, 1}, {0, 1}}, false},
+      {"cap of one, second key", 1, {{0, 1}, {1, 1}}, true},
+      {"full digest at a cap of 256", 256, {{0, 256}}, false},
+      {"cap + 1 at 255", 255, {{0, 256}}, true},
+  };
+  for (const auto& row : rows) {
+    PhysicsLimits l = limits();
+    l.max_players = row.cap;
+    PhysicsChecker checker(l);
+    bool refused = false;
+    std::uint64_t t = 0;
+    for (const auto& [first, count] : row.digests) {
+      const auto digest = digest_naming(first, count);
+      refused = checker.over_player_cap(digest);
+      const auto before = checker.players_tracked();
+      const auto steps = checker.check(digest, sample(t, t));
+      t += 1000;
+      if (refused) {
+        // Refused whole: nothing new is tracked.
+        EXPECT_TRUE(steps.empty()) << row.name;
+        EXPECT_EQ(checker.players_tracked(), before) << row.name;
+      } else {
+        EXPECT_EQ(steps.size(), count) << row.name;
+      }
+      EXPECT_LE(checker.players_tracked(), row.cap) << row.name;
+    }
+    EXPECT_EQ(refused, row.last_refused) << row.name;
+  }
+}
+
+TEST(Physics, DuplicateKeyInOneDigestCountsOnce) {
+  PhysicsLimits l = limits();
+  l.max_players = 1;
+  PhysicsChecker checker(l);
+  TranscriptDigest d = digest_naming(0, 1);
+  d.players.push_back(d.players.front());
+  EXPECT_EQ(checker.players_after(d), 1u);
+  EXPECT_FALSE(checker.over_player_cap(d));
+}
+
+TEST(Physics, PlayerCapTravelsInTheJoinAccept) {
+  PhysicsLimits l = limits();
+  l.max_players = 12345;
+  protocol::JoinAccept accept;
+  announce_limits(l, accept);
+  EXPECT_EQ(accept.max_players_per_session, 12345u);
+  EXPECT_EQ(limits_from(accept).max_players, 12345u);
 }
 
 }  // namespace

@@ -1,0 +1,166 @@
+// The session model's replay of the player cap (PROTOCOL.md §8.6): a too_many_players revocation
+// is supported only at the first digest over the JoinAccept's max_players_per_session, and a
+// digest over it that the VS let pass is a failure.
+#include "audit-cli/session_model.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gsvs::audit {
+namespace {
+
+using protocol::MessageKind;
+using protocol::RevocationReason;
+
+constexpr protocol::SessionId kSession = 5;
+constexpr std::uint32_t kCap = 4;
+
+// Feeds a SessionModel log entries as the verifier would, numbered from the JoinAccept at 0.
+class Feeder {
+ public:
+  Feeder() : model_(0, 1000, accept(), Hash32{}) { model_.set_observer(&observer_); }
+
+  // A digest naming players first .. first + count - 1; returns its position.
+  std::uint64_t digest(std::uint32_t first, std::uint32_t count) {
+    protocol::TranscriptDigest d;
+    d.session_id = kSession;
+    d.gs_counter = ++counter_;
+    d.gs_time_ms = 1000 + 100 * counter_;
+    for (std::uint32_t n = first; n < first + count; ++n) {
+      protocol::PlayerPosition p;
+      p.player.bytes[0] = static_cast<std::uint8_t>(n + 1);
+      d.players.push_back(p);
+    }
+    return feed(chains::Direction::kReceived, protocol::AnyMessage(std::move(d)));
+  }
+  void revocation(RevocationReason reason, std::vector<std::uint64_t> evidence) {
+    protocol::Revocation r;
+    r.session_id = kSession;
+    r.revocation_seq = 1;
+    r.reason = static_cast<std::uint16_t>(reason);
+    r.evidence = std::move(evidence);
+    feed(chains::Direction::kIssued, protocol::AnyMessage(std::move(r)));
+  }
+  void finish() { model_.finish(sink_); }
+
+  [[nodiscard]] std::uint64_t failures() const { return sink_.failures(); }
+  [[nodiscard]] std::string findings() const {
+    std::string out;
+    for (const auto& f : sink_.kept()) {
+      out += std::to_string(f.seq) + " " + f.check + ": expected " + f.expected + ", found " +
+             f.found + "\n";
+    }
+    return out;
+  }
+  [[nodiscard]] std::optional<Support> support() const { return observer_.support; }
+
+ private:
+  struct Observer : SessionModel::Observer {
+    void on_revocation(const protocol::Revocation& /*revocation*/,
+                       const RevocationAssessment& assessment) override {
+      support = assessment.support;
+    }
+    std::optional<Support> support;
+  };
+
+  static protocol::JoinAccept accept() {
+    protocol::JoinAccept a;
+    a.session_id = kSession;
+    vsd::PhysicsLimits limits;
+    limits.max_players = kCap;
+    vsd::announce_limits(limits, a);
+    return a;
+  }
+
+  std::uint64_t feed(chains::Direction direction, const protocol::AnyMessage& message) {
+    storage::Entry entry;
+    entry.header.seq = ++position_;
+    entry.header.kind = std::visit([](const auto& m) { return m.kKind; }, message);
+    entry.header.direction = direction;
+    entry.header.session_id = kSession;
+    entry.header.vs_time_ms = 1000 + 100 * position_;
+    entry.message = std::visit([](const auto& m) { return protocol::encode(m); }, message);
+    const SigState valid[] = {SigState::kValid};
+    ModelInput input;
+    input.entry = &entry;
+    input.message = &message;
+    input.signatures = valid;
+    input.position = position_;
+    model_.add(input, sink_, nullptr);
+    return position_;
+  }
+
+  SessionModel model_;
+  Observer observer_;
+  FindingSink sink_;
+  std::uint64_t position_ = 0;
+  std::uint64_t counter_ = 0;
+};
+
+// Rows: the digests (first key, count), then which digest a revocation cites (index into the
+// digests; none: no revocation), its reason, and what the audit must conclude.
+struct CapCase {
+  const char* name;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> digests;
+  std::optional<std::size_t> cited;
+  RevocationReason reason = RevocationReason::kTooManyPlayers;
+  std::optional<Support> support;  // nullopt: no revocation
+  bool fails = false;
+};
+
+TEST(SessionModelPlayerCap, RevocationsAreJudgedAgainstTheAnnouncedCap) {
+  const CapCase cases[] = {
+      {"revoked at cap + 1",
+       {{0, 4}, {4, 1}},
+       1,
+       RevocationReason::kTooManyPlayers,
+       Support::kSupported,
+       false},
+      {"revoked at cap + 1 in one digest",
+       {{0, 5}},
+       0,
+       RevocationReason::kTooManyPlayers,
+       Support::kSupported,
+       false},
+      {"at the cap, not revoked",
+       {{0, 2}, {2, 2}, {0, 4}},
+       std::nullopt,
+       RevocationReason::kTooManyPlayers,
+       std::nullopt,
+       false},
+      {"over the cap, not revoked",
+       {{0, 4}, {4, 1}},
+       std::nullopt,
+       RevocationReason::kTooManyPlayers,
+       std::nullopt,
+       true},
+      {"revoked at the cap",
+       {{0, 2}, {2, 2}},
+       1,
+       RevocationReason::kTooManyPlayers,
+       Support::kUnsupported,
+       true},
+      {"over the cap, revoked for speed",
+       {{0, 4}, {4, 1}},
+       1,
+       RevocationReason::kSpeedViolation,
+       Support::kUnsupported,
+       true},
+  };
+  for (const auto& c : cases) {
+    Feeder feeder;
+    std::vector<std::uint64_t> positions;
+    for (const auto& [first, count] : c.digests) positions.push_back(feeder.digest(first, count));
+    if (c.cited) feeder.revocation(c.reason, {positions.at(*c.cited)});
+    feeder.finish();
+    EXPECT_EQ(feeder.support(), c.support) << c.name;
+    EXPECT_EQ(feeder.failures() > 0, c.fails) << c.name << "\n" << feeder.findings();
+  }
+}
+
+}  // namespace
+}  // namespace gsvs::audit
