@@ -24,7 +24,9 @@ std::string kind_label(std::uint8_t kind) {
 
 std::string kind_label(MessageKind kind) { return kind_label(static_cast<std::uint8_t>(kind)); }
 
-bool known_revocation_reason(std::uint16_t reason) { return reason >= 1 && reason <= 10; }
+bool known_revocation_reason(std::uint16_t reason) {
+  return protocol::reason_name(static_cast<protocol::RevocationReason>(reason)) != "unknown";
+}
 
 std::string revocation_reason_label(std::uint16_t reason) {
   if (!known_revocation_reason(reason)) return "unknown reason " + std::to_string(reason);

@@ -85,6 +85,10 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
     case RevocationReason::kVsShutdown:
       return "the VS revokes every live session when it stops or restarts (it fails closed "
              "rather than vouch for a session it stopped watching)";
+    case RevocationReason::kGsLeft:
+      return "a GS that stops cleanly ends its session with a signed GsLeaving, its last "
+             "message; the VS checks it as session traffic and ends the session with gs_left, "
+             "which is not a fault";
   }
   return "the reason code is not defined by the protocol";
 }
@@ -249,6 +253,10 @@ std::string verdict_text(const Explanation& x) {
       return "CANNOT BE CONFIRMED from the log: the rule depends on VS configuration the log "
              "does not hold";
     case Support::kNotAGsFault:
+      if (x.facts->revocation && x.facts->revocation->message.reason ==
+                                     static_cast<std::uint16_t>(RevocationReason::kGsLeft)) {
+        return "NO FAULT of the GS: the GS left cleanly";
+      }
       return "NO FAULT of the GS is claimed";
   }
   return "unknown";
@@ -473,7 +481,8 @@ void setup_explain(CLI::App& app, int& exit_code) {
       "with its signature checked (session traffic under the session key, VS statements under "
       "--vs-pubkey).\n"
       "It ends with a verdict: supported, not supported, not confirmable from the log (a rule "
-      "that depends on VS configuration), or no fault of the GS claimed (operator, shutdown).");
+      "that depends on VS configuration), or no fault of the GS claimed (operator, shutdown, the "
+      "GS left cleanly).");
   sub->add_option("STORE", cmd->store, "The store (opened read-only)")->required();
   sub->add_option("--session", cmd->session, "Session id (see `audit-cli sessions`)")->required();
   sub->add_option("--vs-pubkey", cmd->vs_pubkey,

@@ -572,6 +572,7 @@ class Analyzer {
         return missed_heartbeats_verdict();
       case RevocationReason::kOperator:
       case RevocationReason::kVsShutdown:
+      case RevocationReason::kGsLeft:
         return decision_verdict(reason);
     }
     Verdict v;
@@ -586,13 +587,20 @@ class Analyzer {
     const bool cites_join = revocation_->evidence.size() == 1 && accept_index_ &&
                             revocation_->evidence[0] == entry(*accept_index_).header.seq;
     v.facts = {{"evidence_is_join_accept", cites_join}};
-    v.explanation =
-        reason == RevocationReason::kOperator
-            ? "an operator revoked the session; the report proves that the VS signed and logged "
-              "that decision, for this session, at the time and with the words shown, but there "
-              "is no rule to recompute"
-            : "the VS revoked the session because it stopped or restarted while the session was "
-              "live (fail closed); there is no rule to recompute";
+    if (reason == RevocationReason::kOperator) {
+      v.explanation =
+          "an operator revoked the session; the report proves that the VS signed and logged "
+          "that decision, for this session, at the time and with the words shown, but there "
+          "is no rule to recompute";
+    } else if (reason == RevocationReason::kGsLeft) {
+      v.explanation =
+          "the GS left cleanly: it ended the session with a GsLeaving; no fault is claimed and "
+          "there is no rule to recompute";
+    } else {
+      v.explanation =
+          "the VS revoked the session because it stopped or restarted while the session was "
+          "live (fail closed); there is no rule to recompute";
+    }
     return v;
   }
 

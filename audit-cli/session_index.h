@@ -23,7 +23,8 @@ namespace gsvs::audit {
 // How a session ended, as the log shows it:
 //   kActive   no Revocation names it (the VS was still running when the copy was taken, or the
 //             tail of the log is missing);
-//   kEnded    revoked with vs_shutdown: the VS stopped; nothing is held against the GS;
+//   kEnded    revoked with vs_shutdown (the VS stopped) or gs_left (the GS left cleanly):
+//             nothing is held against the GS;
 //   kRevoked  revoked for any other reason (a verdict against the GS, or an operator's).
 enum class Outcome { kActive, kEnded, kRevoked };
 std::string_view outcome_name(Outcome outcome);

@@ -199,6 +199,8 @@ std::string_view kind_name(MessageKind kind) {
       return "InputReject";
     case MessageKind::kClientChallenge:
       return "ClientChallenge";
+    case MessageKind::kGsLeaving:
+      return "GsLeaving";
   }
   return "unknown";
 }
@@ -219,7 +221,7 @@ bool vs_signed(MessageKind kind) {
 
 bool session_key_signed(MessageKind kind) {
   return kind == MessageKind::kHeartbeat || kind == MessageKind::kTranscriptDigest ||
-         kind == MessageKind::kNonceBatch;
+         kind == MessageKind::kNonceBatch || kind == MessageKind::kGsLeaving;
 }
 
 std::string_view reason_name(JoinRejectReason reason) {
@@ -268,6 +270,8 @@ std::string_view reason_name(RevocationReason reason) {
       return "session_mismatch";
     case RevocationReason::kVsShutdown:
       return "vs_shutdown";
+    case RevocationReason::kGsLeft:
+      return "gs_left";
   }
   return "unknown";
 }
@@ -407,6 +411,7 @@ GSVS_INSTANTIATE(ClientNonce)
 GSVS_INSTANTIATE(ClientChallenge)
 GSVS_INSTANTIATE(ClientInput)
 GSVS_INSTANTIATE(InputReject)
+GSVS_INSTANTIATE(GsLeaving)
 
 #undef GSVS_INSTANTIATE
 

@@ -46,8 +46,9 @@ enum class MessageKind : std::uint8_t {
   kClientInput = 16,
   kInputReject = 17,
   kClientChallenge = 18,
+  kGsLeaving = 19,
 };
-inline constexpr std::uint8_t kMaxMessageKind = 18;
+inline constexpr std::uint8_t kMaxMessageKind = 19;
 
 std::string_view kind_name(MessageKind kind);
 // Who signs a kind (§3.3): the VS key, or a GS session key alone (JoinRequest carries both the
@@ -87,6 +88,8 @@ enum class RevocationReason : std::uint16_t {
   kMalformedMessage = 8,
   kSessionMismatch = 9,
   kVsShutdown = 10,
+  // 11 is taken on another branch.
+  kGsLeft = 12,  // the GS said it is leaving (GsLeaving): a clean end, not a fault
 };
 
 enum class InputRejectReason : std::uint16_t {
@@ -210,7 +213,7 @@ struct JoinReject {
   }
 };
 
-// ---- GS -> VS: session traffic (one strictly increasing gs_counter across all three) ----------
+// ---- GS -> VS: session traffic (one strictly increasing gs_counter across all four) ----------
 
 struct Heartbeat {
   static constexpr MessageKind kKind = MessageKind::kHeartbeat;
@@ -229,6 +232,28 @@ struct Heartbeat {
     v.field(m.gs_counter, "gs_counter");
     v.field(m.gs_time_ms, "gs_time_ms");
     v.field(m.sw_hash, "sw_hash");
+    v.field(m.receipt_count, "receipt_count");
+    v.field(m.receipt_tip, "receipt_tip");
+  }
+};
+
+// The GS's last session message on a clean stop: the session ends with Revocation(gs_left). It
+// carries the receipt state like a Heartbeat so the VS checks the last state the GS claims.
+struct GsLeaving {
+  static constexpr MessageKind kKind = MessageKind::kGsLeaving;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/gs_leaving"};
+  SessionId session_id = 0;
+  std::uint64_t gs_counter = 0;
+  std::uint64_t gs_time_ms = 0;
+  std::uint64_t receipt_count = 0;
+  Hash32 receipt_tip;
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.session_id, "session_id");
+    v.field(m.gs_counter, "gs_counter");
+    v.field(m.gs_time_ms, "gs_time_ms");
     v.field(m.receipt_count, "receipt_count");
     v.field(m.receipt_tip, "receipt_tip");
   }
@@ -513,7 +538,7 @@ struct ClientChallenge {
 using AnyMessage = std::variant<VsChallenge, JoinRequest, JoinAccept, JoinReject, Heartbeat,
                                 TranscriptDigest, NonceBatch, ProtectedReceipt, PlayTicket,
                                 Checkpoint, Revocation, ClientHello, ServerHello, TicketForward,
-                                ClientNonce, ClientInput, InputReject, ClientChallenge>;
+                                ClientNonce, ClientInput, InputReject, ClientChallenge, GsLeaving>;
 
 // ---- Coding and signatures (defined for every type in AnyMessage) ------------------------------
 
