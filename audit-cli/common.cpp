@@ -78,6 +78,8 @@ std::span<const std::string_view> signature_tags(MessageKind kind) {
       return tags_of<ServerHello>();
     case MessageKind::kClientInput:
       return tags_of<ClientInput>();
+    case MessageKind::kGsLeaving:
+      return tags_of<GsLeaving>();
     default:
       return {};
   }

@@ -64,6 +64,7 @@ Signer signer_of(std::size_t index) {
     case MessageKind::kTranscriptDigest:
     case MessageKind::kNonceBatch:
     case MessageKind::kServerHello:
+    case MessageKind::kGsLeaving:
       return Signer::kGsSession;
     case MessageKind::kClientHello:
     case MessageKind::kClientInput:

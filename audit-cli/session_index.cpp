@@ -140,7 +140,7 @@ Result<StoreIndex> build_index(const storage::Log& log) {
         break;
     }
     if (received && h.kind != MessageKind::kHeartbeat && h.kind != MessageKind::kTranscriptDigest &&
-        h.kind != MessageKind::kNonceBatch) {
+        h.kind != MessageKind::kNonceBatch && h.kind != MessageKind::kGsLeaving) {
       ++s.received_other;
     }
     return true;

@@ -51,7 +51,8 @@ struct SessionFacts {
   std::uint64_t revocations = 0;              // more than 1 is itself a finding (verify)
 
   // Entries with this session id, by kind. `received_other` counts received entries that are
-  // not Heartbeat/TranscriptDigest/NonceBatch (malformed or unexpected frames the VS logged).
+  // not Heartbeat/TranscriptDigest/NonceBatch/GsLeaving (malformed or unexpected frames the VS
+  // logged).
   std::uint64_t entries = 0;
   std::uint64_t heartbeats = 0;
   std::uint64_t digests = 0;
