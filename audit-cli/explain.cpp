@@ -45,12 +45,12 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
   const auto& l = f.limits;
   switch (static_cast<RevocationReason>(reason)) {
     case RevocationReason::kBadSignature:
-      return "every Heartbeat, TranscriptDigest and NonceBatch must verify under the session key "
-             "the JoinAccept bound to the session (" +
+      return "every Heartbeat, TranscriptDigest, NonceBatch and GsLeaving must verify under the "
+             "session key the JoinAccept bound to the session (" +
              to_hex(a.session_key) + ")";
     case RevocationReason::kCounterRegression:
       return "gs_counter must be strictly greater than that of the last accepted session message "
-             "(one counter across Heartbeat, TranscriptDigest and NonceBatch)";
+             "(one counter across Heartbeat, TranscriptDigest, NonceBatch and GsLeaving)";
     case RevocationReason::kSwHashChanged:
       return "every Heartbeat must report the build hash pinned at join (" + to_hex(a.sw_hash) +
              ")";
@@ -72,14 +72,14 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
              fixed(static_cast<double>(l.spawn_min_interval_ms) / 1000.0, 1) +
              " s) are not checked. These limits are the ones the VS signed in the JoinAccept";
     case RevocationReason::kReceiptTipMismatch:
-      return "a Heartbeat's receipt_count must not exceed the receipts the VS issued, nor go "
-             "back, nor lag more than the VS's max_receipt_lag behind; its receipt_tip must be "
-             "the tip after that many receipts (PROTOCOL.md §6.3)";
+      return "a Heartbeat's (or GsLeaving's) receipt_count must not exceed the receipts the VS "
+             "issued, nor go back, nor lag more than the VS's max_receipt_lag behind; its "
+             "receipt_tip must be the tip after that many receipts (PROTOCOL.md §6.3)";
     case RevocationReason::kOperator:
       return "an operator of the VS may revoke any session; the reason given is theirs";
     case RevocationReason::kMalformedMessage:
-      return "only well-formed Heartbeat, TranscriptDigest and NonceBatch messages may follow "
-             "the join";
+      return "only well-formed Heartbeat, TranscriptDigest, NonceBatch and GsLeaving messages "
+             "may follow the join";
     case RevocationReason::kSessionMismatch:
       return "every message on a session's connection must name that session";
     case RevocationReason::kVsShutdown:
