@@ -45,12 +45,12 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
   const auto& l = f.limits;
   switch (static_cast<RevocationReason>(reason)) {
     case RevocationReason::kBadSignature:
-      return "every Heartbeat, TranscriptDigest and NonceBatch must verify under the session key "
-             "the JoinAccept bound to the session (" +
+      return "every Heartbeat, TranscriptDigest, NonceBatch and GsLeaving must verify under the "
+             "session key the JoinAccept bound to the session (" +
              to_hex(a.session_key) + ")";
     case RevocationReason::kCounterRegression:
       return "gs_counter must be strictly greater than that of the last accepted session message "
-             "(one counter across Heartbeat, TranscriptDigest and NonceBatch)";
+             "(one counter across Heartbeat, TranscriptDigest, NonceBatch and GsLeaving)";
     case RevocationReason::kSwHashChanged:
       return "every Heartbeat must report the build hash pinned at join (" + to_hex(a.sw_hash) +
              ")";
@@ -72,14 +72,14 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
              fixed(static_cast<double>(l.spawn_min_interval_ms) / 1000.0, 1) +
              " s) are not checked. These limits are the ones the VS signed in the JoinAccept";
     case RevocationReason::kReceiptTipMismatch:
-      return "a Heartbeat's receipt_count must not exceed the receipts the VS issued, nor go "
-             "back, nor lag more than the VS's max_receipt_lag behind; its receipt_tip must be "
-             "the tip after that many receipts (PROTOCOL.md §6.3)";
+      return "a Heartbeat's (or GsLeaving's) receipt_count must not exceed the receipts the VS "
+             "issued, nor go back, nor lag more than the VS's max_receipt_lag behind; its "
+             "receipt_tip must be the tip after that many receipts (PROTOCOL.md §6.3)";
     case RevocationReason::kOperator:
       return "an operator of the VS may revoke any session; the reason given is theirs";
     case RevocationReason::kMalformedMessage:
-      return "only well-formed Heartbeat, TranscriptDigest and NonceBatch messages may follow "
-             "the join";
+      return "only well-formed Heartbeat, TranscriptDigest, NonceBatch and GsLeaving messages "
+             "may follow the join";
     case RevocationReason::kSessionMismatch:
       return "every message on a session's connection must name that session";
     case RevocationReason::kVsShutdown:
@@ -90,6 +90,10 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
              " distinct players in its TranscriptDigests over its life "
              "(max_players_per_session of the JoinAccept); the digest that names one more is "
              "refused before the VS tracks anyone new, and the session is revoked";
+    case RevocationReason::kGsLeft:
+      return "a GS that stops cleanly ends its session with a signed GsLeaving, its last "
+             "message; the VS checks it as session traffic and ends the session with gs_left, "
+             "which is not a fault";
   }
   return "the reason code is not defined by the protocol";
 }
@@ -254,6 +258,10 @@ std::string verdict_text(const Explanation& x) {
       return "CANNOT BE CONFIRMED from the log: the rule depends on VS configuration the log "
              "does not hold";
     case Support::kNotAGsFault:
+      if (x.facts->revocation && x.facts->revocation->message.reason ==
+                                     static_cast<std::uint16_t>(RevocationReason::kGsLeft)) {
+        return "NO FAULT of the GS: the GS left cleanly";
+      }
       return "NO FAULT of the GS is claimed";
   }
   return "unknown";
@@ -478,7 +486,8 @@ void setup_explain(CLI::App& app, int& exit_code) {
       "with its signature checked (session traffic under the session key, VS statements under "
       "--vs-pubkey).\n"
       "It ends with a verdict: supported, not supported, not confirmable from the log (a rule "
-      "that depends on VS configuration), or no fault of the GS claimed (operator, shutdown).");
+      "that depends on VS configuration), or no fault of the GS claimed (operator, shutdown, the "
+      "GS left cleanly).");
   sub->add_option("STORE", cmd->store, "The store (opened read-only)")->required();
   sub->add_option("--session", cmd->session, "Session id (see `audit-cli sessions`)")->required();
   sub->add_option("--vs-pubkey", cmd->vs_pubkey,

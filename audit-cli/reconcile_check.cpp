@@ -35,6 +35,7 @@ std::string describe(const Key& key) {
     case MessageKind::kHeartbeat:
     case MessageKind::kTranscriptDigest:
     case MessageKind::kNonceBatch:
+    case MessageKind::kGsLeaving:
       out += " gs_counter " + std::to_string(key.number);
       break;
     case MessageKind::kPlayTicket:

@@ -132,6 +132,7 @@ Verdict Analyzer::compute_verdict() {
       return missed_heartbeats_verdict();
     case RevocationReason::kOperator:
     case RevocationReason::kVsShutdown:
+    case RevocationReason::kGsLeft:
       return decision_verdict(reason);
   }
   Verdict v;
@@ -146,13 +147,20 @@ Verdict Analyzer::decision_verdict(RevocationReason reason) {
   const bool cites_join = revocation_->evidence.size() == 1 && accept_index_ &&
                           revocation_->evidence[0] == entry(*accept_index_).header.seq;
   v.facts = {{"evidence_is_join_accept", cites_join}};
-  v.explanation =
-      reason == RevocationReason::kOperator
-          ? "an operator revoked the session; the report proves that the VS signed and logged "
-            "that decision, for this session, at the time and with the words shown, but there "
-            "is no rule to recompute"
-          : "the VS revoked the session because it stopped or restarted while the session was "
-            "live (fail closed); there is no rule to recompute";
+  if (reason == RevocationReason::kOperator) {
+    v.explanation =
+        "an operator revoked the session; the report proves that the VS signed and logged "
+        "that decision, for this session, at the time and with the words shown, but there "
+        "is no rule to recompute";
+  } else if (reason == RevocationReason::kGsLeft) {
+    v.explanation =
+        "the GS left cleanly: it ended the session with a GsLeaving; no fault is claimed and "
+        "there is no rule to recompute";
+  } else {
+    v.explanation =
+        "the VS revoked the session because it stopped or restarted while the session was "
+        "live (fail closed); there is no rule to recompute";
+  }
   return v;
 }
 
@@ -447,39 +455,55 @@ Verdict Analyzer::receipt_tip_verdict() {
   Verdict v;
   v.outcome = Outcome::kRefuted;
   auto i = cited(0);
-  const auto* hb = i ? as<protocol::Heartbeat>(*i) : nullptr;
-  if (!hb || !accepted_gs_message(*i)) {
-    v.explanation = "a receipt_tip_mismatch verdict must cite a valid Heartbeat of the session";
+  // The receipt state a Heartbeat or a GsLeaving claims (PROTOCOL.md §8.5 check 6).
+  struct Claim {
+    std::string sender;
+    std::uint64_t receipt_count = 0;
+    Hash32 receipt_tip;
+  };
+  std::optional<Claim> claim;
+  if (const auto* heartbeat = i ? as<protocol::Heartbeat>(*i) : nullptr) {
+    claim = Claim{"Heartbeat", heartbeat->receipt_count, heartbeat->receipt_tip};
+  } else if (const auto* leaving = i ? as<protocol::GsLeaving>(*i) : nullptr) {
+    claim = Claim{"GsLeaving", leaving->receipt_count, leaving->receipt_tip};
+  }
+  if (!claim || !accepted_gs_message(*i)) {
+    v.explanation =
+        "a receipt_tip_mismatch verdict must cite a valid Heartbeat or GsLeaving of the "
+        "session";
     return v;
   }
+  const Claim* claimed = &*claim;
   const std::uint64_t seq = entry(*i).header.seq;
   auto receipts = receipts_before(seq, state_[*revocation_index_].where);
   const std::uint64_t issued = receipts.size();
   std::optional<Hash32> expected_tip;
-  if (hb->receipt_count == 0) expected_tip = Hash32{};
-  if (hb->receipt_count >= 1 && hb->receipt_count <= issued) {
-    expected_tip = as<protocol::ProtectedReceipt>(receipts[hb->receipt_count - 1])->receipt_tip;
+  if (claimed->receipt_count == 0) expected_tip = Hash32{};
+  if (claimed->receipt_count >= 1 && claimed->receipt_count <= issued) {
+    expected_tip =
+        as<protocol::ProtectedReceipt>(receipts[claimed->receipt_count - 1])->receipt_tip;
   }
   v.facts = {{"heartbeat_seq", seq},
-             {"receipt_count", hb->receipt_count},
-             {"receipt_tip", to_hex(hb->receipt_tip)},
+             {"receipt_count", claimed->receipt_count},
+             {"receipt_tip", to_hex(claimed->receipt_tip)},
              {"receipts_issued_before", issued},
              {"expected_tip", expected_tip ? json(to_hex(*expected_tip)) : json(nullptr)}};
-  if (hb->receipt_count > issued) {
+  if (claimed->receipt_count > issued) {
     v.outcome = Outcome::kConfirmed;
-    v.explanation = "the Heartbeat claims " + std::to_string(hb->receipt_count) +
+    v.explanation = "the " + claimed->sender + " claims " + std::to_string(claimed->receipt_count) +
                     " receipts, but the VS had issued " + std::to_string(issued);
-  } else if (*expected_tip != hb->receipt_tip) {
+  } else if (*expected_tip != claimed->receipt_tip) {
     v.outcome = Outcome::kConfirmed;
-    v.explanation = "the Heartbeat's receipt_tip after " + std::to_string(hb->receipt_count) +
+    v.explanation = "the " + claimed->sender + "'s receipt_tip after " +
+                    std::to_string(claimed->receipt_count) +
                     " receipts is not the tip the VS issued with receipt " +
-                    std::to_string(hb->receipt_count);
+                    std::to_string(claimed->receipt_count);
   } else {
     v.outcome = Outcome::kNotRecomputable;
-    v.explanation =
-        "the Heartbeat's tip matches; the VS's complaint (receipts acknowledged too "
-        "far behind, or going back) rests on max_receipt_lag or on earlier "
-        "heartbeats, which the report does not carry";
+    v.explanation = "the " + claimed->sender +
+                    "'s tip matches; the VS's complaint (receipts acknowledged too "
+                    "far behind, or going back) rests on max_receipt_lag or on earlier "
+                    "heartbeats, which the report does not carry";
   }
   return v;
 }

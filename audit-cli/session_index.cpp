@@ -24,7 +24,9 @@ std::string_view outcome_name(Outcome outcome) {
 Outcome SessionFacts::outcome() const {
   if (!revocation) return Outcome::kActive;
   if (revocation->message.reason ==
-      static_cast<std::uint16_t>(protocol::RevocationReason::kVsShutdown)) {
+          static_cast<std::uint16_t>(protocol::RevocationReason::kVsShutdown) ||
+      revocation->message.reason ==
+          static_cast<std::uint16_t>(protocol::RevocationReason::kGsLeft)) {
     return Outcome::kEnded;
   }
   return Outcome::kRevoked;
@@ -138,7 +140,7 @@ Result<StoreIndex> build_index(const storage::Log& log) {
         break;
     }
     if (received && h.kind != MessageKind::kHeartbeat && h.kind != MessageKind::kTranscriptDigest &&
-        h.kind != MessageKind::kNonceBatch) {
+        h.kind != MessageKind::kNonceBatch && h.kind != MessageKind::kGsLeaving) {
       ++s.received_other;
     }
     return true;

@@ -23,7 +23,8 @@ namespace gsvs::audit {
 // How a session ended, as the log shows it:
 //   kActive   no Revocation names it (the VS was still running when the copy was taken, or the
 //             tail of the log is missing);
-//   kEnded    revoked with vs_shutdown: the VS stopped; nothing is held against the GS;
+//   kEnded    revoked with vs_shutdown (the VS stopped) or gs_left (the GS left cleanly):
+//             nothing is held against the GS;
 //   kRevoked  revoked for any other reason (a verdict against the GS, or an operator's).
 enum class Outcome { kActive, kEnded, kRevoked };
 std::string_view outcome_name(Outcome outcome);
@@ -50,7 +51,8 @@ struct SessionFacts {
   std::uint64_t revocations = 0;              // more than 1 is itself a finding (verify)
 
   // Entries with this session id, by kind. `received_other` counts received entries that are
-  // not Heartbeat/TranscriptDigest/NonceBatch (malformed or unexpected frames the VS logged).
+  // not Heartbeat/TranscriptDigest/NonceBatch/GsLeaving (malformed or unexpected frames the VS
+  // logged).
   std::uint64_t entries = 0;
   std::uint64_t heartbeats = 0;
   std::uint64_t digests = 0;

@@ -28,7 +28,7 @@ std::uint8_t raw(MessageKind kind) { return static_cast<std::uint8_t>(kind); }
 
 bool is_session_kind(std::uint8_t kind) {
   return kind == raw(MessageKind::kHeartbeat) || kind == raw(MessageKind::kTranscriptDigest) ||
-         kind == raw(MessageKind::kNonceBatch);
+         kind == raw(MessageKind::kNonceBatch) || kind == raw(MessageKind::kGsLeaving);
 }
 
 std::string positions(const std::vector<std::uint64_t>& seqs) {
@@ -61,7 +61,10 @@ bool evidence_kind_fits(std::uint16_t reason, const EntryBrief& brief) {
     case RevocationReason::kTooManyPlayers:
       return received && brief.kind == raw(MessageKind::kTranscriptDigest);
     case RevocationReason::kReceiptTipMismatch:
-      return received && brief.kind == raw(MessageKind::kHeartbeat);
+      return received && (brief.kind == raw(MessageKind::kHeartbeat) ||
+                          brief.kind == raw(MessageKind::kGsLeaving));
+    case RevocationReason::kGsLeft:
+      return received && brief.kind == raw(MessageKind::kGsLeaving);
     case RevocationReason::kMalformedMessage:
       return received;
     case RevocationReason::kOperator:
@@ -76,7 +79,7 @@ std::string_view evidence_kinds_text(std::uint16_t reason) {
     case RevocationReason::kBadSignature:
     case RevocationReason::kCounterRegression:
     case RevocationReason::kSessionMismatch:
-      return "a received Heartbeat, TranscriptDigest or NonceBatch";
+      return "a received Heartbeat, TranscriptDigest, NonceBatch or GsLeaving";
     case RevocationReason::kSwHashChanged:
       return "the JoinAccept and the received Heartbeat";
     case RevocationReason::kMissedHeartbeats:
@@ -86,7 +89,9 @@ std::string_view evidence_kinds_text(std::uint16_t reason) {
     case RevocationReason::kTooManyPlayers:
       return "the received TranscriptDigest that named one player too many";
     case RevocationReason::kReceiptTipMismatch:
-      return "the received Heartbeat";
+      return "the received Heartbeat or GsLeaving";
+    case RevocationReason::kGsLeft:
+      return "the received GsLeaving";
     case RevocationReason::kMalformedMessage:
       return "the received message that did not decode";
     case RevocationReason::kOperator:
@@ -229,6 +234,7 @@ void SessionModel::on_received(const ModelInput& input, FindingSink& sink) {
   r.kind = static_cast<std::uint8_t>(h.kind);
   r.vs_time_ms = h.vs_time_ms;
   r.last_accepted_counter = last_counter_;
+  last_received_position_ = input.position;
   if (revoked_at_) {
     r.verdict = Verdict::kAfterRevocation;
     r.why = "arrived after the session's revocation at entry " + std::to_string(*revoked_at_) +
@@ -248,7 +254,8 @@ void SessionModel::on_received(const ModelInput& input, FindingSink& sink) {
           using M = std::decay_t<decltype(m)>;
           if constexpr (std::is_same_v<M, protocol::Heartbeat> ||
                         std::is_same_v<M, protocol::TranscriptDigest> ||
-                        std::is_same_v<M, protocol::NonceBatch>) {
+                        std::is_same_v<M, protocol::NonceBatch> ||
+                        std::is_same_v<M, protocol::GsLeaving>) {
             common = Common{m.session_id, m.gs_counter};
           }
           if constexpr (std::is_same_v<M, protocol::TranscriptDigest>) digest = &m;
@@ -263,8 +270,8 @@ void SessionModel::on_received(const ModelInput& input, FindingSink& sink) {
     r.why = input.message == nullptr
                 ? "the frame does not decode: " + std::string(input.decode_error)
                 : "a " + what +
-                      " is not session traffic (only Heartbeat, TranscriptDigest and NonceBatch "
-                      "are)";
+                      " is not session traffic (only Heartbeat, TranscriptDigest, NonceBatch and "
+                      "GsLeaving are)";
   } else {
     r.gs_counter = common->gs_counter;
     r.signature = input.signatures.empty() ? SigState::kUnchecked : input.signatures[0];
@@ -289,6 +296,8 @@ void SessionModel::on_received(const ModelInput& input, FindingSink& sink) {
         // The VS refuses it before tracking anyone new (PROTOCOL.md §8.6), as the replay does.
         r.verdict = Verdict::kTooManyPlayers;
         r.why = vsd::describe_player_cap(physics_->players_after(*digest), physics_->limits());
+      } else if (const auto* leaving = std::get_if<protocol::GsLeaving>(input.message)) {
+        judge_leaving(*leaving, r);
       } else if (digest != nullptr) {
         steps = physics_->check(
             *digest, vsd::DigestSample{digest->gs_time_ms, h.vs_time_ms, input.position});
@@ -334,36 +343,51 @@ void SessionModel::on_received(const ModelInput& input, FindingSink& sink) {
 }
 
 void SessionModel::judge_heartbeat(const protocol::Heartbeat& hb, ReceivedRecord& r) {
-  const std::uint64_t issued = receipts_;
   if (hb.sw_hash != accept_.sw_hash) {
     r.verdict = Verdict::kSwHashChanged;
     r.why = "Heartbeat reports build " + to_hex(hb.sw_hash) + " but the session joined as " +
             to_hex(accept_.sw_hash);
     return;
   }
-  if (hb.receipt_count > issued) {
-    r.verdict = Verdict::kReceiptTipMismatch;
-    r.why = "Heartbeat claims " + std::to_string(hb.receipt_count) +
-            " receipts but the VS had issued " + std::to_string(issued);
-  } else if (hb.receipt_count < last_receipt_count_seen_) {
-    r.verdict = Verdict::kReceiptTipMismatch;
-    r.why = "receipt_count went back from " + std::to_string(last_receipt_count_seen_) + " to " +
-            std::to_string(hb.receipt_count);
-  } else if (issued - hb.receipt_count < recent_tips_.size()) {
-    const Hash32& expected =
-        recent_tips_[recent_tips_.size() - 1 - static_cast<std::size_t>(issued - hb.receipt_count)];
-    if (expected != hb.receipt_tip) {
-      r.verdict = Verdict::kReceiptTipMismatch;
-      r.why = "receipt_tip " + short_hex(hb.receipt_tip) + " after " +
-              std::to_string(hb.receipt_count) + " receipts does not match the VS's " +
-              short_hex(expected);
-    }
-  }
+  judge_receipt_state("Heartbeat", hb.receipt_count, hb.receipt_tip, r);
   if (r.verdict != Verdict::kAccepted) return;
   last_heartbeat_seq_ = r.position;
   last_heartbeat_vs_ms_ = r.vs_time_ms;
-  last_receipt_count_seen_ = hb.receipt_count;
-  recent_heartbeats_.push_back(RecentHeartbeat{r.seq, hb.receipt_count, issued});
+  accept_receipt_state(r, hb.receipt_count);
+}
+
+void SessionModel::judge_leaving(const protocol::GsLeaving& leaving, ReceivedRecord& r) {
+  judge_receipt_state("GsLeaving", leaving.receipt_count, leaving.receipt_tip, r);
+  if (r.verdict != Verdict::kAccepted) return;
+  accept_receipt_state(r, leaving.receipt_count);
+  accepted_leaving_position_ = r.position;
+}
+
+void SessionModel::judge_receipt_state(std::string_view sender, std::uint64_t receipt_count,
+                                       const Hash32& receipt_tip, ReceivedRecord& r) const {
+  const std::uint64_t issued = receipts_;
+  if (receipt_count > issued) {
+    r.verdict = Verdict::kReceiptTipMismatch;
+    r.why = std::string(sender) + " claims " + std::to_string(receipt_count) +
+            " receipts but the VS had issued " + std::to_string(issued);
+  } else if (receipt_count < last_receipt_count_seen_) {
+    r.verdict = Verdict::kReceiptTipMismatch;
+    r.why = "receipt_count went back from " + std::to_string(last_receipt_count_seen_) + " to " +
+            std::to_string(receipt_count);
+  } else if (issued - receipt_count < recent_tips_.size()) {
+    const Hash32& expected =
+        recent_tips_[recent_tips_.size() - 1 - static_cast<std::size_t>(issued - receipt_count)];
+    if (expected != receipt_tip) {
+      r.verdict = Verdict::kReceiptTipMismatch;
+      r.why = "receipt_tip " + short_hex(receipt_tip) + " after " + std::to_string(receipt_count) +
+              " receipts does not match the VS's " + short_hex(expected);
+    }
+  }
+}
+
+void SessionModel::accept_receipt_state(const ReceivedRecord& r, std::uint64_t receipt_count) {
+  last_receipt_count_seen_ = receipt_count;
+  recent_heartbeats_.push_back(RecentHeartbeat{r.seq, receipt_count, receipts_});
   if (recent_heartbeats_.size() > kHeartbeatWindow) recent_heartbeats_.pop_front();
 }
 
@@ -661,6 +685,29 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
                          "the VS revoked the session without the cause it states"));
       }
     }
+  } else if (rv.reason == static_cast<std::uint16_t>(RevocationReason::kGsLeft)) {
+    // A departure, not a fault; it holds only if the GS really said so, last: a GsLeaving that
+    // passed every check, cited, and no message of the session after it.
+    const bool cited_leaving =
+        accepted_leaving_position_ && contains(rv.evidence, *accepted_leaving_position_);
+    if (cited_leaving && last_received_position_ == accepted_leaving_position_) {
+      a.support = Support::kNotAGsFault;
+      a.explanation = "the GS left cleanly: its GsLeaving at entry " +
+                      std::to_string(*accepted_leaving_position_) +
+                      " passes every check and is its last message before the revocation";
+    } else {
+      a.support = Support::kUnsupported;
+      a.explanation = cited_leaving
+                          ? "the GS sent more after its GsLeaving at entry " +
+                                std::to_string(*accepted_leaving_position_) + " (last at entry " +
+                                std::to_string(*last_received_position_) + ")"
+                          : "none of the evidence " + positions(rv.evidence) +
+                                " is a GsLeaving of this session that passes every check";
+      sink.add(
+          finding(entry, check::kEvidence,
+                  "a valid GsLeaving as the session's last message, cited as evidence of " + reason,
+                  "evidence " + positions(rv.evidence), a.explanation));
+    }
   } else if (rv.reason == static_cast<std::uint16_t>(RevocationReason::kMissedHeartbeats)) {
     const std::uint64_t last = last_heartbeat_seq_.value_or(accept_seq_);
     const std::uint64_t last_ms = last_heartbeat_seq_ ? last_heartbeat_vs_ms_ : accept_vs_ms_;
@@ -731,6 +778,7 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
   pending_nonces_.clear();
   pending_nonces_.shrink_to_fit();
   recent_heartbeats_.clear();
+  accepted_leaving_position_.reset();
   if (observer_) observer_->on_revocation(rv, a);
 }
 

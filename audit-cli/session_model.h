@@ -149,7 +149,8 @@ class SessionModel {
     ReceivedRecord record;
     std::optional<vsd::MovementStep> step;  // for a speed violation
   };
-  struct RecentHeartbeat {  // an accepted Heartbeat and how far behind its receipt_count was
+  struct RecentHeartbeat {  // an accepted Heartbeat or GsLeaving, and how far behind its
+                            // receipt_count was
     std::uint64_t seq = 0;
     std::uint64_t receipt_count = 0;
     std::uint64_t receipts_issued = 0;
@@ -163,6 +164,13 @@ class SessionModel {
 
   void on_received(const ModelInput& input, FindingSink& sink);
   void judge_heartbeat(const protocol::Heartbeat& hb, ReceivedRecord& record);
+  void judge_leaving(const protocol::GsLeaving& leaving, ReceivedRecord& record);
+  // Checks a claimed receipt state (a Heartbeat's or a GsLeaving's) against the receipts the VS
+  // issued; on a mismatch sets the record's verdict and why. `sender` names the message.
+  void judge_receipt_state(std::string_view sender, std::uint64_t receipt_count,
+                           const Hash32& receipt_tip, ReceivedRecord& record) const;
+  // Remembers an accepted message's receipt state (for a lag the log cannot judge).
+  void accept_receipt_state(const ReceivedRecord& record, std::uint64_t receipt_count);
   void on_receipt(const ModelInput& input, const protocol::ProtectedReceipt& receipt,
                   FindingSink& sink);
   void on_ticket(const ModelInput& input, const protocol::PlayTicket& ticket, FindingSink& sink);
@@ -184,7 +192,9 @@ class SessionModel {
   std::uint64_t last_heartbeat_vs_ms_ = 0;
   std::uint64_t last_receipt_count_seen_ = 0;
   std::deque<RecentHeartbeat> recent_heartbeats_;
-  std::optional<vsd::PhysicsChecker> physics_;  // released at the revocation
+  std::optional<std::uint64_t> last_received_position_;     // of the session's last received entry
+  std::optional<std::uint64_t> accepted_leaving_position_;  // of a GsLeaving that passed
+  std::optional<vsd::PhysicsChecker> physics_;              // released at the revocation
   std::deque<AwaitingReceipt> awaiting_receipt_;
   std::uint64_t receipts_ = 0;
   Hash32 tip_;                      // tip after `receipts_` receipts (as the VS computed it)

@@ -22,7 +22,10 @@ std::string outcome_text(const SessionFacts& s) {
     case Outcome::kActive:
       return "active";
     case Outcome::kEnded:
-      return "ended (vs_shutdown)";
+      return "ended (" +
+             std::string(protocol::reason_name(
+                 static_cast<protocol::RevocationReason>(s.revocation->message.reason))) +
+             ")";
     case Outcome::kRevoked:
       return "revoked: " +
              std::string(protocol::reason_name(

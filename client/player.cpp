@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "app/log_line.h"
 #include "client/input.h"
 #include "client/verifier.h"
 #include "net/framed_connection.h"
@@ -264,7 +265,7 @@ void Player::Impl::on_ticket(const Bytes& frame, SteadyTime now) {
                   outcome->ticket_seq, event.credit, event.deadline_in_ms);
   }
   if (!outcome->note.empty()) {
-    spdlog::warn("{}: ticket {}: {}", gs_text, outcome->ticket_seq, outcome->note);
+    spdlog::warn("{}: ticket {}: {}", gs_text, outcome->ticket_seq, app::log_text(outcome->note));
   }
   if (verifier->expired(now)) {
     starve(now);
@@ -298,7 +299,7 @@ void Player::Impl::on_input_reject(const Bytes& frame) {
   event.detail = reject->detail;
   events.write(event);
   spdlog::warn("{}: input {} rejected: {}: {}", gs_text, event.client_seq, event.reason,
-               event.detail);
+               app::log_text(event.detail));
 }
 
 void Player::Impl::starve(SteadyTime now) {
@@ -405,10 +406,10 @@ void Player::Impl::finish(ExitCode code, const std::string& detail, const Revoca
   }
   events.write(event);
   if (code == ExitCode::kOk) {
-    spdlog::info("{}: leaving: {}", gs_text, detail);
+    spdlog::info("{}: leaving: {}", gs_text, app::log_text(detail));
   } else {
     spdlog::error("{}: dropping the GS ({}, exit {}): {}", gs_text, event.reason,
-                  static_cast<int>(code), detail);
+                  static_cast<int>(code), app::log_text(detail));
   }
   watchdog.cancel();
   nonce_timer.cancel();

@@ -137,7 +137,8 @@ constexpr const char* kRunHelp =
     "(TOML: key = value); the command line wins; unknown keys are errors. The GS joins the VS "
     "(a new session key per session), then serves clients on 'listen'. On a revocation it "
     "forwards the VS's notice to its clients, stops the match and joins again. SIGINT/SIGTERM "
-    "close the clients, flush the store and exit 0.";
+    "end the session cleanly (a GsLeaving to the VS, answered by a gs_left revocation that is "
+    "forwarded to the clients; at most 1 s), close the clients, flush the store and exit 0.";
 
 }  // namespace
 

@@ -3,17 +3,18 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <map>
 #include <optional>
 #include <set>
 
+#include "app/log_line.h"
 #include "gsd/admission.h"
 #include "gsd/input_check.h"
 #include "gsd/nonce_book.h"
 #include "gsd/vs_checks.h"
 #include "gsd/world.h"
+#include "net/accept_backoff.h"
 #include "net/framed_connection.h"
 #include "protocol/chains.h"
 #include "protocol/clock.h"
@@ -53,14 +54,8 @@ std::size_t pending_capacity(std::uint32_t max_players) {
   return std::max(kMinPendingConnections, std::size_t{2} * max_players);
 }
 
-// accept() fails this way while the process or the system is out of descriptors or buffers; the
-// connection stays in the backlog, so an immediate retry fails again.
-bool is_resource_exhaustion(const boost::system::error_code& ec) {
-  // Exact codes (Asio reports accept() failures in the system category), not errc conditions.
-  const boost::system::error_code too_many_in_system(ENFILE, asio::error::get_system_category());
-  return ec == asio::error::no_descriptors || ec == too_many_in_system ||
-         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
-}
+// How long a stopping GS waits for the VS to answer its GsLeaving (PROTOCOL.md §8.11).
+constexpr milliseconds kLeavingWait(1000);
 
 std::string revocation_reason_text(std::uint16_t reason) {
   auto name = reason_name(static_cast<RevocationReason>(reason));
@@ -131,6 +126,7 @@ struct Match {
   bool announced = false;        // "listening for clients" logged
   bool ended = false;            // no more VS traffic
   bool zombie = false;           // ended, but the clients are kept (a suppressing rogue)
+  bool leaving = false;          // GsLeaving sent: nothing more goes to the VS
 
   std::uint64_t next_counter() { return ++gs_counter; }
   // Drops everything the session keeps about a player the roster no longer remembers.
@@ -152,8 +148,8 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
         writer(std::make_unique<storage::BatchWriter>(std::move(store),
                                                       storage::BatchWriter::Options{})),
         acceptor(io_context),
-        accept_pause_timer(io_context),
         backoff_timer(io_context),
+        leaving_timer(io_context),
         stop_timer(io_context),
         pending(pending_capacity(config.max_players), pending_capacity(config.max_players) / 4) {}
 
@@ -164,10 +160,11 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   std::shared_ptr<Behaviour> behaviour;
   std::unique_ptr<storage::BatchWriter> writer;
   tcp::acceptor acceptor;
-  asio::steady_timer accept_pause_timer;  // accepting waits on it while out of descriptors
   asio::steady_timer backoff_timer;
+  asio::steady_timer leaving_timer;  // the bounded wait for the VS's answer to a GsLeaving
   asio::steady_timer stop_timer;
   bool stopping = false;
+  bool stop_finished = false;
   bool store_failed = false;
   std::shared_ptr<Match> match;  // the session being served; null while (re)joining
   std::map<ClientId, std::shared_ptr<Client>> clients;
@@ -201,8 +198,12 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   void send_heartbeat(Match& m);
   void send_digest(Match& m);
   void send_nonce_batches(Match& m);
+  void send_leaving(Match& m);
   template <class M>
   void send_to_vs(Match& m, M& message) {
+    // After the GsLeaving, the session's last message, the GS sends nothing more.
+    if (m.leaving) return;
+    if constexpr (std::is_same_v<M, GsLeaving>) m.leaving = true;
     sign(message, m.session_key);
     Bytes bytes = encode(message);
     if constexpr (std::is_same_v<M, TranscriptDigest>) {
@@ -222,6 +223,8 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   asio::awaitable<void> send_later(std::shared_ptr<Client> c, Bytes payload, milliseconds hold);
 
   void stop();
+  // The rest of stop(), once the VS answered the GsLeaving, closed, or did not answer in time.
+  void finish_stop();
 };
 
 // ---- store ------------------------------------------------------------------------------------
@@ -292,7 +295,8 @@ asio::awaitable<bool> Daemon::Impl::run_session() {
   }
   auto challenge = decode<VsChallenge>(*first);
   if (!challenge) {
-    spdlog::warn("VS at {}: expected a VsChallenge: {}", config.vs, challenge.error());
+    spdlog::warn("VS at {}: expected a VsChallenge: {}", config.vs,
+                 app::log_text(challenge.error()));
     conn->close();
     co_return false;
   }
@@ -340,21 +344,21 @@ asio::awaitable<bool> Daemon::Impl::run_session() {
   if (kind && *kind == MessageKind::kJoinReject) {
     auto reject = check_join_reject(*reply, config.vs_key);
     if (!reject) {
-      spdlog::warn("VS at {}: invalid JoinReject: {}", config.vs, reject.error());
+      spdlog::warn("VS at {}: invalid JoinReject: {}", config.vs, app::log_text(reject.error()));
     } else {
       record(MessageKind::kJoinReject, chains::Direction::kReceived, 0, *reply);
       auto name = reason_name(static_cast<JoinRejectReason>(reject->reason));
       spdlog::warn(
           "join rejected by the VS: {}: {}",
           name.empty() ? "unknown reason " + std::to_string(reject->reason) : std::string(name),
-          reject->detail);
+          app::log_text(reject->detail));
     }
     conn->close();
     co_return false;
   }
   auto accept = check_join_accept(*reply, config.vs_key, request, request_bytes);
   if (!accept) {
-    spdlog::warn("VS at {}: JoinAccept refused: {}", config.vs, accept.error());
+    spdlog::warn("VS at {}: JoinAccept refused: {}", config.vs, app::log_text(accept.error()));
     conn->close();
     co_return false;
   }
@@ -533,6 +537,8 @@ void Daemon::Impl::end_match(std::shared_ptr<Match> m, const std::string& why,
                              const Bytes* revocation) {
   if (m->ended) return;
   m->ended = true;
+  // A stop waiting for the VS's answer to its GsLeaving: this is it (or the VS is gone).
+  if (stopping) leaving_timer.cancel();
   m->heartbeat_timer.cancel();
   m->digest_timer.cancel();
   m->nonce_timer.cancel();
@@ -540,7 +546,7 @@ void Daemon::Impl::end_match(std::shared_ptr<Match> m, const std::string& why,
   if (!stopping && behaviour->suppress_session_end()) {
     m->zombie = true;
     spdlog::warn("session {}: {}; SUPPRESSED: the clients are not told and keep being served",
-                 m->session_id, why);
+                 m->session_id, app::log_text(why));
     return;
   }
   std::size_t closed = 0;
@@ -553,9 +559,10 @@ void Daemon::Impl::end_match(std::shared_ptr<Match> m, const std::string& why,
   if (match == m) match.reset();
   if (revocation != nullptr) {
     spdlog::warn("session {}: {}; notice forwarded to {} client(s), match stopped", m->session_id,
-                 why, closed);
+                 app::log_text(why), closed);
   } else {
-    spdlog::warn("session {}: {}; {} client(s) closed, match stopped", m->session_id, why, closed);
+    spdlog::warn("session {}: {}; {} client(s) closed, match stopped", m->session_id,
+                 app::log_text(why), closed);
   }
 }
 
@@ -572,6 +579,16 @@ asio::awaitable<void> Daemon::Impl::heartbeat_loop(std::shared_ptr<Match> m) {
     boost::system::error_code ec;
     co_await m->heartbeat_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
+}
+
+void Daemon::Impl::send_leaving(Match& m) {
+  GsLeaving leaving;
+  leaving.session_id = m.session_id;
+  leaving.gs_counter = m.next_counter();
+  leaving.gs_time_ms = behaviour->reported_time_ms(unix_time_ms());
+  leaving.receipt_count = m.checks.receipt_count();
+  leaving.receipt_tip = m.checks.receipt_tip();
+  send_to_vs(m, leaving);
 }
 
 void Daemon::Impl::send_heartbeat(Match& m) {
@@ -669,39 +686,18 @@ void Daemon::Impl::send_nonce_batches(Match& m) {
 
 asio::awaitable<void> Daemon::Impl::accept_loop() {
   auto self = shared_from_this();
-  // Out of descriptors or memory, accept() fails at once for as long as the connection waits in
-  // the backlog: retrying at once would spin and flood the log. Pause instead, doubling from
-  // 100 ms to 1 s, with one line when it starts and one when accepting works again.
-  constexpr milliseconds kFirstPause(100);
-  constexpr milliseconds kLongestPause(1000);
-  milliseconds pause(0);
-  std::uint64_t failed_attempts = 0;
+  net::AcceptBackoff backoff(io.get_executor(), "client listener");
   while (!stopping) {
     tcp::socket socket(io);
     boost::system::error_code ec;
     co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) co_return;
-      if (!is_resource_exhaustion(ec)) {
-        spdlog::warn("accepting a client failed: {}", ec.message());
-        continue;
-      }
-      if (failed_attempts++ == 0) {
-        spdlog::error(
-            "accepting clients paused: {}; retrying every {} ms up to {} ms until descriptors "
-            "or memory are free again",
-            ec.message(), kFirstPause.count(), kLongestPause.count());
-      }
-      pause = pause.count() == 0 ? kFirstPause : std::min(pause * 2, kLongestPause);
-      accept_pause_timer.expires_after(pause);
-      co_await accept_pause_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (co_await backoff.after_failure(ec)) continue;
+      spdlog::warn("accepting a client failed: {}", ec.message());
       continue;
     }
-    if (failed_attempts > 0) {
-      spdlog::info("accepting clients again after {} failed attempt(s)", failed_attempts);
-      failed_attempts = 0;
-      pause = milliseconds(0);
-    }
+    backoff.after_success();
     admit_client(std::move(socket));
   }
 }
@@ -741,10 +737,10 @@ asio::awaitable<void> Daemon::Impl::client_loop(std::shared_ptr<Client> c) {
       if (m.roster.left(c->key, mono_ms())) m.forget(c->key);
     }
     spdlog::info("session {}: client {} (player {}) left: {}; {} input(s) accepted, {} rejected",
-                 c->match->session_id, c->conn->peer(), short_hex(c->key), why, c->accepted,
-                 c->rejected);
+                 c->match->session_id, c->conn->peer(), short_hex(c->key), app::log_text(why),
+                 c->accepted, c->rejected);
   } else {
-    spdlog::info("client {} refused: {}", c->conn->peer(), why);
+    spdlog::info("client {} refused: {}", c->conn->peer(), app::log_text(why));
   }
 }
 
@@ -845,7 +841,7 @@ void Daemon::Impl::handle_client_frame(Client& c, const Bytes& frame) {
     spdlog::debug("session {}: input {} from player {} rejected: {}: {}", m.session_id,
                   rejected->reject.client_seq, short_hex(c.key),
                   reason_name(static_cast<InputRejectReason>(rejected->reject.reason)),
-                  rejected->reject.detail);
+                  app::log_text(rejected->reject.detail));
     c.conn->send(encode(rejected->reject));
     return;
   }
@@ -879,8 +875,27 @@ void Daemon::Impl::stop() {
   spdlog::info("stopping: closing {} client(s) and the VS connection", clients.size());
   boost::system::error_code ec;
   acceptor.close(ec);
-  accept_pause_timer.cancel();
   backoff_timer.cancel();
+  if (match && !match->ended && !store_failed) {
+    // Leave cleanly (PROTOCOL.md §8.11): the VS ends the session with gs_left rather than
+    // revoking it later for missed heartbeats. end_match() ends the wait when the VS answers or
+    // closes; otherwise it ends after kLeavingWait.
+    send_leaving(*match);
+    spdlog::info("session {}: GsLeaving sent; waiting up to {} ms for the VS", match->session_id,
+                 kLeavingWait.count());
+    leaving_timer.expires_after(kLeavingWait);
+    std::weak_ptr<Impl> weak = weak_from_this();
+    leaving_timer.async_wait([weak](const boost::system::error_code&) {
+      if (auto self = weak.lock()) self->finish_stop();
+    });
+    return;
+  }
+  finish_stop();
+}
+
+void Daemon::Impl::finish_stop() {
+  if (stop_finished) return;
+  stop_finished = true;
   if (match) end_match(match, "gsd is stopping", nullptr);
   for (auto& [id, c] : clients) c->conn->close_after_flush();
   // A moment for the last frames to leave, then stop whatever still waits (a join in progress).

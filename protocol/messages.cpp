@@ -200,6 +200,8 @@ std::string_view kind_name(MessageKind kind) {
       return "InputReject";
     case MessageKind::kClientChallenge:
       return "ClientChallenge";
+    case MessageKind::kGsLeaving:
+      return "GsLeaving";
   }
   return "unknown";
 }
@@ -321,6 +323,8 @@ std::string_view reason_name(RevocationReason reason) {
       return "vs_shutdown";
     case RevocationReason::kTooManyPlayers:
       return "too_many_players";
+    case RevocationReason::kGsLeft:
+      return "gs_left";
   }
   return "unknown";
 }
@@ -460,6 +464,7 @@ GSVS_INSTANTIATE(ClientNonce)
 GSVS_INSTANTIATE(ClientChallenge)
 GSVS_INSTANTIATE(ClientInput)
 GSVS_INSTANTIATE(InputReject)
+GSVS_INSTANTIATE(GsLeaving)
 
 #undef GSVS_INSTANTIATE
 

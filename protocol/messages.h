@@ -47,8 +47,9 @@ enum class MessageKind : std::uint8_t {
   kClientInput = 16,
   kInputReject = 17,
   kClientChallenge = 18,
+  kGsLeaving = 19,
 };
-inline constexpr std::uint8_t kMaxMessageKind = 18;
+inline constexpr std::uint8_t kMaxMessageKind = 19;
 
 [[nodiscard]] constexpr bool is_known(MessageKind kind) {
   return static_cast<std::uint8_t>(kind) >= 1 && static_cast<std::uint8_t>(kind) <= kMaxMessageKind;
@@ -98,6 +99,7 @@ inline constexpr std::array<KindRole, kMaxMessageKind> kKindRoles{{
     {MessageKind::kClientInput, Signer::kClient, Route::kClientToGs},
     {MessageKind::kInputReject, Signer::kNone, Route::kGsToClient},
     {MessageKind::kClientChallenge, Signer::kNone, Route::kGsToClient},
+    {MessageKind::kGsLeaving, Signer::kGsSession, Route::kGsToVs},
 }};
 
 // Row k-1 is kind k, so a lookup is an index.
@@ -162,6 +164,7 @@ enum class RevocationReason : std::uint16_t {
   kSessionMismatch = 9,
   kVsShutdown = 10,
   kTooManyPlayers = 11,
+  kGsLeft = 12,  // the GS said it is leaving (GsLeaving): a clean end, not a fault
 };
 
 enum class InputRejectReason : std::uint16_t {
@@ -177,7 +180,7 @@ enum class InputRejectReason : std::uint16_t {
 
 // The last code of each reason enum: a new code goes after it and becomes the new last one.
 inline constexpr JoinRejectReason kLastJoinRejectReason = JoinRejectReason::kServerBusy;
-inline constexpr RevocationReason kLastRevocationReason = RevocationReason::kVsShutdown;
+inline constexpr RevocationReason kLastRevocationReason = RevocationReason::kGsLeft;
 inline constexpr InputRejectReason kLastInputRejectReason = InputRejectReason::kNoTicket;
 
 // Whether a code (as read off the wire) is one this version defines: 1 up to the last code.
@@ -305,7 +308,7 @@ struct JoinReject {
   }
 };
 
-// ---- GS -> VS: session traffic (one strictly increasing gs_counter across all three) ----------
+// ---- GS -> VS: session traffic (one strictly increasing gs_counter across all four) ----------
 
 struct Heartbeat {
   static constexpr MessageKind kKind = MessageKind::kHeartbeat;
@@ -324,6 +327,28 @@ struct Heartbeat {
     v.field(m.gs_counter, "gs_counter");
     v.field(m.gs_time_ms, "gs_time_ms");
     v.field(m.sw_hash, "sw_hash");
+    v.field(m.receipt_count, "receipt_count");
+    v.field(m.receipt_tip, "receipt_tip");
+  }
+};
+
+// The GS's last session message on a clean stop: the session ends with Revocation(gs_left). It
+// carries the receipt state like a Heartbeat so the VS checks the last state the GS claims.
+struct GsLeaving {
+  static constexpr MessageKind kKind = MessageKind::kGsLeaving;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/gs_leaving"};
+  SessionId session_id = 0;
+  std::uint64_t gs_counter = 0;
+  std::uint64_t gs_time_ms = 0;
+  std::uint64_t receipt_count = 0;
+  Hash32 receipt_tip;
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.session_id, "session_id");
+    v.field(m.gs_counter, "gs_counter");
+    v.field(m.gs_time_ms, "gs_time_ms");
     v.field(m.receipt_count, "receipt_count");
     v.field(m.receipt_tip, "receipt_tip");
   }
@@ -608,7 +633,7 @@ struct ClientChallenge {
 using AnyMessage = std::variant<VsChallenge, JoinRequest, JoinAccept, JoinReject, Heartbeat,
                                 TranscriptDigest, NonceBatch, ProtectedReceipt, PlayTicket,
                                 Checkpoint, Revocation, ClientHello, ServerHello, TicketForward,
-                                ClientNonce, ClientInput, InputReject, ClientChallenge>;
+                                ClientNonce, ClientInput, InputReject, ClientChallenge, GsLeaving>;
 
 // ---- Coding and signatures (defined for every type in AnyMessage) ------------------------------
 

@@ -278,6 +278,12 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> watchdog_loop();
   asio::awaitable<void> handle(const Bytes& frame);
   asio::awaitable<void> on_heartbeat(const Heartbeat& hb, std::uint64_t seq);
+  asio::awaitable<void> on_leaving(const GsLeaving& leaving, std::uint64_t seq);
+  // Why a claimed receipt state (a Heartbeat's or a GsLeaving's) disagrees with the receipts
+  // the VS issued, or empty when it agrees (PROTOCOL.md §8.5 check 6).
+  // `sender` names the message in the text ("heartbeat").
+  std::string receipt_state_problem(std::string_view sender, std::uint64_t receipt_count,
+                                    const Hash32& receipt_tip) const;
   asio::awaitable<void> on_digest(const TranscriptDigest& digest, std::uint64_t seq,
                                   std::uint64_t vs_time, const Bytes& bytes);
   asio::awaitable<void> revoke(RevocationReason reason, std::string detail,
@@ -647,7 +653,7 @@ asio::awaitable<void> Session::handle(const Bytes& bytes) {
       [&](const auto& m) {
         using M = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<M, Heartbeat> || std::is_same_v<M, TranscriptDigest> ||
-                      std::is_same_v<M, NonceBatch>) {
+                      std::is_same_v<M, NonceBatch> || std::is_same_v<M, GsLeaving>) {
           common = Common{m.session_id, m.gs_counter, verify(m, session_key_), M::kKind};
         }
       },
@@ -696,6 +702,8 @@ asio::awaitable<void> Session::handle(const Bytes& bytes) {
     co_await on_digest(*digest, seq, vs_time, bytes);
   } else if (auto* hb = std::get_if<Heartbeat>(&*message)) {
     co_await on_heartbeat(*hb, seq);
+  } else if (auto* leaving = std::get_if<GsLeaving>(&*message)) {
+    co_await on_leaving(*leaving, seq);
   } else if (auto* batch = std::get_if<NonceBatch>(&*message)) {
     const std::size_t room = kMaxNoncesPerTicket - pending_nonces_.size();
     if (batch->nonces.size() > room) {
@@ -717,25 +725,8 @@ asio::awaitable<void> Session::on_heartbeat(const Heartbeat& hb, std::uint64_t s
                     std::move(build_evidence));
     co_return;
   }
-  const std::uint64_t lag = config_.max_receipt_lag;
-  std::string tip_problem;
-  if (hb.receipt_count > receipts_issued_) {
-    tip_problem = "heartbeat claims " + std::to_string(hb.receipt_count) +
-                  " receipts but the VS issued " + std::to_string(receipts_issued_);
-  } else if (receipts_issued_ - hb.receipt_count > lag) {
-    tip_problem = "heartbeat acknowledges " + std::to_string(hb.receipt_count) +
-                  " receipts, more than " + std::to_string(lag) + " behind the " +
-                  std::to_string(receipts_issued_) + " issued";
-  } else if (hb.receipt_count < last_receipt_count_seen_) {
-    tip_problem = "receipt_count went back from " + std::to_string(last_receipt_count_seen_) +
-                  " to " + std::to_string(hb.receipt_count);
-  } else if (hb.receipt_count < tips_base_) {
-    tip_problem = "receipt_count " + std::to_string(hb.receipt_count) + " is too old to check";
-  } else if (tips_[hb.receipt_count - tips_base_] != hb.receipt_tip) {
-    tip_problem = "receipt_tip " + short_hex(hb.receipt_tip) + " after " +
-                  std::to_string(hb.receipt_count) + " receipts does not match the VS's " +
-                  short_hex(tips_[hb.receipt_count - tips_base_]);
-  }
+  const std::string tip_problem =
+      receipt_state_problem("heartbeat", hb.receipt_count, hb.receipt_tip);
   if (!tip_problem.empty()) {
     std::vector<std::uint64_t> tip_evidence{seq};
     co_await revoke(RevocationReason::kReceiptTipMismatch, tip_problem, std::move(tip_evidence));
@@ -745,6 +736,50 @@ asio::awaitable<void> Session::on_heartbeat(const Heartbeat& hb, std::uint64_t s
   last_heartbeat_seq_ = seq;
   last_heartbeat_at_ = std::chrono::steady_clock::now();
   update_info([](Info& i) { ++i.heartbeats; });
+}
+
+std::string Session::receipt_state_problem(std::string_view sender, std::uint64_t receipt_count,
+                                           const Hash32& receipt_tip) const {
+  const std::uint64_t lag = config_.max_receipt_lag;
+  std::string tip_problem;
+  if (receipt_count > receipts_issued_) {
+    tip_problem = std::string(sender) + " claims " + std::to_string(receipt_count) +
+                  " receipts but the VS issued " + std::to_string(receipts_issued_);
+  } else if (receipts_issued_ - receipt_count > lag) {
+    tip_problem = std::string(sender) + " acknowledges " + std::to_string(receipt_count) +
+                  " receipts, more than " + std::to_string(lag) + " behind the " +
+                  std::to_string(receipts_issued_) + " issued";
+  } else if (receipt_count < last_receipt_count_seen_) {
+    tip_problem = "receipt_count went back from " + std::to_string(last_receipt_count_seen_) +
+                  " to " + std::to_string(receipt_count);
+  } else if (receipt_count < tips_base_) {
+    tip_problem = "receipt_count " + std::to_string(receipt_count) + " is too old to check";
+  } else if (tips_[receipt_count - tips_base_] != receipt_tip) {
+    tip_problem = "receipt_tip " + short_hex(receipt_tip) + " after " +
+                  std::to_string(receipt_count) + " receipts does not match the VS's " +
+                  short_hex(tips_[receipt_count - tips_base_]);
+  }
+  return tip_problem;
+}
+
+asio::awaitable<void> Session::on_leaving(const GsLeaving& leaving, std::uint64_t seq) {
+  // The leaving's receipt state is checked as a Heartbeat's: a GS cannot leave on a state the
+  // VS never issued. Everything received before it was judged already, in order.
+  std::vector<std::uint64_t> leaving_evidence{seq};
+  const std::string tip_problem =
+      receipt_state_problem("GsLeaving", leaving.receipt_count, leaving.receipt_tip);
+  if (!tip_problem.empty()) {
+    co_await revoke(RevocationReason::kReceiptTipMismatch, tip_problem,
+                    std::move(leaving_evidence));
+    co_return;
+  }
+  spdlog::info("session {}: GsLeaving received (gs_counter {}, log position {})", session_id_,
+               leaving.gs_counter, seq);
+  co_await revoke(RevocationReason::kGsLeft,
+                  "the GS left cleanly (GsLeaving with gs_counter " +
+                      std::to_string(leaving.gs_counter) + " at log position " +
+                      std::to_string(seq) + ")",
+                  std::move(leaving_evidence));
 }
 
 asio::awaitable<void> Session::on_digest(const TranscriptDigest& digest, std::uint64_t seq,

@@ -392,16 +392,18 @@ TEST_F(GsdIntegration, AtTheDescriptorLimitAcceptingPausesQuietlyAndRecovers) {
   ASSERT_EQ(prlimit(pid, RLIMIT_NOFILE, &limit, nullptr), 0) << std::strerror(errno);
   std::vector<std::unique_ptr<FrameSocket>> sockets;
   for (int i = 0; i < 20; ++i) sockets.push_back(std::make_unique<FrameSocket>(gsd_->port()));
-  ASSERT_TRUE(gsd_->wait_for_count("accepting clients paused", 1, seconds(5))) << diagnostics();
+  ASSERT_TRUE(gsd_->wait_for_count("client listener: cannot accept connections", 1, seconds(5)))
+      << diagnostics();
   const std::size_t log_size = gsd_->process().output().size();
   // A loop retrying at once writes thousands of lines in this time.
   std::this_thread::sleep_for(milliseconds(1000));
   EXPECT_EQ(gsd_->count("accepting a client failed"), 0u);
-  EXPECT_LE(gsd_->count("accepting clients paused"), 2u);
+  EXPECT_LE(gsd_->count("client listener: cannot accept connections"), 2u);
   EXPECT_LT(gsd_->process().output().size(), log_size + 2048) << diagnostics();
 
   sockets.clear();
-  ASSERT_TRUE(gsd_->wait_for_count("accepting clients again", 1, seconds(5))) << diagnostics();
+  ASSERT_TRUE(gsd_->wait_for_count("client listener: accepting connections again", 1, seconds(5)))
+      << diagnostics();
   auto client = connect();
   EXPECT_TRUE(client->pump_until([&] { return !client->tickets().empty(); }, seconds(3)));
 }

@@ -62,7 +62,8 @@ const crypto::SecretKey& signer(std::size_t index) {
   } else if constexpr (kIsOneOf<M, JoinAccept, JoinReject, ProtectedReceipt, PlayTicket, Checkpoint,
                                 Revocation>) {
     return k.vs;
-  } else if constexpr (kIsOneOf<M, Heartbeat, TranscriptDigest, NonceBatch, ServerHello>) {
+  } else if constexpr (kIsOneOf<M, Heartbeat, TranscriptDigest, NonceBatch, ServerHello,
+                                GsLeaving>) {
     return k.session;
   } else if constexpr (kIsOneOf<M, ClientHello, ClientInput>) {
     return k.client;
@@ -294,6 +295,17 @@ ClientChallenge build(Tag<ClientChallenge>) {
   return m;
 }
 
+GsLeaving build(Tag<GsLeaving>) {
+  GsLeaving m;
+  m.session_id = kSession;
+  m.gs_counter = 42;
+  m.gs_time_ms = kTime + 6;
+  m.receipt_count = 3;
+  m.receipt_tip = filled(0x04);
+  sign_all(m);
+  return m;
+}
+
 template <class M>
 M sample() {
   return build(Tag<M>{});
@@ -461,7 +473,7 @@ void expect_known_codes_end_at(Reason last, std::uint16_t count) {
 TEST(MessageKinds, ReasonCodesAreKnownUpToTheLastOneAndNamedOnce) {
   // The counts are those of docs/PROTOCOL.md §5.2.
   expect_known_codes_end_at(kLastJoinRejectReason, 9);
-  expect_known_codes_end_at(kLastRevocationReason, 10);
+  expect_known_codes_end_at(kLastRevocationReason, 12);
   expect_known_codes_end_at(kLastInputRejectReason, 8);
 }
 
@@ -546,6 +558,7 @@ const std::vector<RoleCase>& role_cases() {
       {K::kClientInput, S::kClient, R::kClientToGs, {Key::kClient}},
       {K::kInputReject, S::kNone, R::kGsToClient, {}},
       {K::kClientChallenge, S::kNone, R::kGsToClient, {}},
+      {K::kGsLeaving, S::kGsSession, R::kGsToVs, {Key::kGsSession}},
   };
   return cases;
 }
@@ -1252,7 +1265,7 @@ TEST(MessageDomainSeparation, TagsAreDistinctAndWellFormed) {
     }
   });
   EXPECT_EQ(tags.size(), count);
-  EXPECT_EQ(count, 14u);  // 12 signed kinds, JoinRequest twice
+  EXPECT_EQ(count, 15u);  // 13 signed kinds, JoinRequest twice
 }
 
 TEST(MessageDomainSeparation, ASignatureDoesNotVerifyUnderAnotherTag) {

@@ -73,6 +73,7 @@ struct Session {
   ClientNonce client_nonce;
   InputReject input_reject;
   ClientChallenge client_challenge;
+  GsLeaving gs_leaving;
 };
 
 Session build_session(const Keys& keys) {
@@ -210,6 +211,13 @@ Session build_session(const Keys& keys) {
   s.heartbeat.receipt_count = kChainLength;
   s.heartbeat.receipt_tip = s.receipt_tips[kChainLength];
   sign_and_encode(s.heartbeat, {&gs_session});
+
+  s.gs_leaving.session_id = kSessionId;
+  s.gs_leaving.gs_counter = s.heartbeat.gs_counter + 1;
+  s.gs_leaving.gs_time_ms = s.heartbeat.gs_time_ms + 400;
+  s.gs_leaving.receipt_count = kChainLength;
+  s.gs_leaving.receipt_tip = s.receipt_tips[kChainLength];
+  sign_and_encode(s.gs_leaving, {&gs_session});
 
   // The first four rows of the VS log and the checkpoint over them.
   struct Row {
@@ -525,6 +533,9 @@ std::vector<SampleMessage> sample_messages(const Keys& keys) {
       {"GS to client: refuses a later input bound to an expired ticket", s.input_reject, {}});
   out.push_back(
       {"GS to client: the first frame, a challenge the ClientHello signs", s.client_challenge, {}});
+  out.push_back({"GS to VS: leaves cleanly after the heartbeat, with the same receipt state",
+                 s.gs_leaving,
+                 {gs_session}});
   return out;
 }
 
