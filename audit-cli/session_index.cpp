@@ -49,7 +49,11 @@ Result<StoreIndex> build_index(const storage::Log& log) {
   Status scanned = scan_all(log, 0, [&](const storage::Entry& entry) {
     ++index.entries;
     const auto& h = entry.header;
-    switch (h.kind) {
+    // A frame of a VS-only kind that a GS sent is logged as received, in its session, as evidence
+    // (PROTOCOL.md §8.5): it counts as that session's traffic, never as the VS's word.
+    const bool forged_vs_kind =
+        protocol::vs_signed(h.kind) && h.direction != chains::Direction::kIssued;
+    switch (forged_vs_kind ? MessageKind{} : h.kind) {
       case MessageKind::kCheckpoint:
         ++index.checkpoints;
         index.last_checkpoint_seq = h.seq;
@@ -101,7 +105,7 @@ Result<StoreIndex> build_index(const storage::Log& log) {
     s.last_seq = h.seq;
     s.last_vs_ms = h.vs_time_ms;
     const bool received = h.direction == chains::Direction::kReceived;
-    switch (h.kind) {
+    switch (forged_vs_kind ? MessageKind{} : h.kind) {
       case MessageKind::kHeartbeat:
         if (received) ++s.heartbeats;
         break;

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "protocol/chains.h"
@@ -571,6 +572,19 @@ TEST_P(VsdForgedFrame, IsRefusedAndNeverTrustedAtStartUp) {
     last_seq = revocation->revocation_seq;
   }
   expect_store_verifies();
+  // `audit-cli sessions` lists the two real sessions, with the endings the VS gave them: a forged
+  // JoinAccept opens no session, a forged Revocation ends none.
+  ChildProcess sessions({program("audit-cli"), "sessions", vs_->store_path(), "--json"},
+                        dir_.file("sessions.json"));
+  ASSERT_EQ(sessions.wait(std::chrono::seconds(60)), 0) << sessions.output();
+  const auto report = nlohmann::json::parse(sessions.output(), nullptr, false);
+  ASSERT_TRUE(report.is_object()) << sessions.output();
+  const auto& listed = report["sessions"];
+  ASSERT_EQ(listed.size(), 2U) << listed.dump(2);
+  for (const auto& s : listed) {
+    if (s["session_id"] != bystander_session) continue;
+    EXPECT_EQ(s["revocation"]["reason"], "vs_shutdown") << listed.dump(2);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
