@@ -98,7 +98,7 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
   return "the reason code is not defined by the protocol";
 }
 
-// The numbers of a speed violation, as vsd::describe_violation writes them.
+// The numbers of a speed violation, as rules::describe_violation writes them.
 struct SpeedNumbers {
   std::string player;
   double distance_m = 0, used_s = 0, gs_s = 0, vs_s = 0, jitter_s = 0, speed = 0, limit = 0,
@@ -227,7 +227,7 @@ Explanation explain(const storage::Log& log, const StoreIndex& index, const Sess
   for (const auto e : rv.evidence) x.evidence.push_back(examine(log, index, e, x));
   const auto& a = x.replay.assessment;
   if (a && a->step && rv.reason == static_cast<std::uint16_t>(RevocationReason::kSpeedViolation)) {
-    x.recomputed_detail = vsd::describe_violation(*a->step, facts.limits);
+    x.recomputed_detail = rules::describe_violation(*a->step, facts.limits);
     x.detail_matches = x.recomputed_detail == rv.detail;
     auto stated = parse_speed(rv.detail);
     auto recomputed = parse_speed(x.recomputed_detail);

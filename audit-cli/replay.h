@@ -1,7 +1,7 @@
 // One session replayed from the log, for `timeline`, `explain` and reports: SessionModel run
 // over the session's entries (read through the session-id index), with every signature checked
 // here: each received message with its verdict, each digest with the movement steps
-// vsd::PhysicsChecker computes under the JoinAccept's limits, and the revocation with the
+// rules::MovementChecker computes under the JoinAccept's limits, and the revocation with the
 // assessment of its evidence.
 #pragma once
 
@@ -27,7 +27,7 @@ struct ReplayedDigest {
   std::vector<protocol::PlayerPosition> players;
   // One step per player, in the order of `players`; empty when the digest was refused (it never
   // reached the physics audit) or arrived after the revocation (verdict kAfterRevocation).
-  std::vector<vsd::MovementStep> steps;
+  std::vector<rules::MovementStep> steps;
   // Its signature under the session key: the VS no longer judges a digest after the revocation,
   // so this is what tells the GS's own digests there from bytes anyone could have written.
   SigState signature = SigState::kUnchecked;

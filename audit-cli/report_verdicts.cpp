@@ -4,7 +4,7 @@
 
 #include "audit-cli/common.h"
 #include "audit-cli/report_analyzer.h"
-#include "vsd/physics.h"
+#include "rules/movement.h"
 
 namespace gsvs::audit::report::detail {
 
@@ -28,7 +28,7 @@ std::optional<std::uint64_t> gs_counter_of(const AnyMessage& message) {
       message);
 }
 
-json limits_json(const vsd::PhysicsLimits& l) {
+json limits_json(const rules::MovementLimits& l) {
   return {{"max_speed_mm_s", number(l.max_speed_mm_s)},
           {"tolerance", number(l.tolerance)},
           {"jitter_allowance_ms", l.jitter_allowance_ms},
@@ -37,7 +37,7 @@ json limits_json(const vsd::PhysicsLimits& l) {
           {"spawn_min_interval_ms", l.spawn_min_interval_ms}};
 }
 
-json step_json(const vsd::MovementStep& s) {
+json step_json(const rules::MovementStep& s) {
   return {{"player", to_hex(s.player)},
           {"from_seq", s.from_log_seq},
           {"to_seq", s.to_log_seq},
@@ -202,11 +202,11 @@ Verdict Analyzer::speed_verdict() {
   }
   const std::uint64_t from = revocation_->evidence[0];
   const std::uint64_t to = revocation_->evidence[1];
-  const vsd::PhysicsLimits limits = vsd::limits_from(*accept_);
-  vsd::PhysicsChecker checker(limits);
-  std::optional<vsd::MovementStep> violation;
+  const rules::MovementLimits limits = rules::limits_from(*accept_);
+  rules::MovementChecker checker(limits);
+  std::optional<rules::MovementStep> violation;
   std::vector<std::size_t> replayed;
-  std::vector<vsd::MovementStep> history;
+  std::vector<rules::MovementStep> history;
   for (std::size_t i = 0; i < ev_.entries.size() && !violation; ++i) {
     if (entry(i).header.seq > to) break;
     const auto* digest = as<protocol::TranscriptDigest>(i);
@@ -214,7 +214,7 @@ Verdict Analyzer::speed_verdict() {
     replayed.push_back(i);
     auto steps = checker.check(
         *digest,
-        vsd::DigestSample{digest->gs_time_ms, entry(i).header.vs_time_ms, entry(i).header.seq});
+        rules::DigestSample{digest->gs_time_ms, entry(i).header.vs_time_ms, entry(i).header.seq});
     for (const auto& step : steps) {
       history.push_back(step);
       if (step.violation && !violation) violation = step;
@@ -228,7 +228,7 @@ Verdict Analyzer::speed_verdict() {
     }
   }
   const std::string recomputed_detail =
-      violation ? vsd::describe_violation(*violation, limits) : std::string();
+      violation ? rules::describe_violation(*violation, limits) : std::string();
   v.facts = {{"limits", limits_json(limits)},
              {"digests_replayed", replayed.size()},
              {"receipts", receipts.size()},
@@ -250,7 +250,7 @@ Verdict Analyzer::speed_verdict() {
     return v;
   }
   v.outcome = Outcome::kConfirmed;
-  v.explanation = "replaying the movement rule (vsd's PhysicsChecker) over the " +
+  v.explanation = "replaying the movement rule (vsd's MovementChecker) over the " +
                   std::to_string(replayed.size()) +
                   " digests of the session, with the limits the VS signed in the JoinAccept "
                   "and each digest's logged vs_time_ms, gives the same first violation, "
@@ -272,8 +272,8 @@ Verdict Analyzer::player_cap_verdict() {
     return v;
   }
   const std::uint64_t at = revocation_->evidence[0];
-  const vsd::PhysicsLimits limits = vsd::limits_from(*accept_);
-  vsd::PhysicsChecker checker(limits);
+  const rules::MovementLimits limits = rules::limits_from(*accept_);
+  rules::MovementChecker checker(limits);
   std::optional<std::size_t> first_over;  // index of the first digest over the cap
   std::size_t players_after = 0;
   std::vector<std::size_t> replayed;
@@ -287,8 +287,8 @@ Verdict Analyzer::player_cap_verdict() {
       players_after = checker.players_after(*digest);
       break;
     }
-    (void)checker.check(*digest, vsd::DigestSample{digest->gs_time_ms, entry(i).header.vs_time_ms,
-                                                   entry(i).header.seq});
+    (void)checker.check(*digest, rules::DigestSample{digest->gs_time_ms, entry(i).header.vs_time_ms,
+                                                     entry(i).header.seq});
   }
   const auto receipts = check_replay_complete(replayed, at, where);
   v.facts = {{"max_players_per_session", limits.max_players},
@@ -313,7 +313,7 @@ Verdict Analyzer::player_cap_verdict() {
   v.explanation = "replaying the session's " + std::to_string(replayed.size()) +
                   " digests, the one at entry " + std::to_string(at) +
                   " is the first over the cap the VS signed in the JoinAccept: " +
-                  vsd::describe_player_cap(players_after, limits);
+                  rules::describe_player_cap(players_after, limits);
   return v;
 }
 
@@ -492,6 +492,12 @@ Verdict Analyzer::receipt_tip_verdict() {
     v.outcome = Outcome::kConfirmed;
     v.explanation = "the " + claimed->sender + " claims " + std::to_string(claimed->receipt_count) +
                     " receipts, but the VS had issued " + std::to_string(issued);
+  } else if (issued - claimed->receipt_count > accept_->max_receipt_lag) {
+    v.outcome = Outcome::kConfirmed;
+    v.explanation =
+        "the " + claimed->sender + " acknowledges " + std::to_string(claimed->receipt_count) +
+        " receipts, more than the " + std::to_string(accept_->max_receipt_lag) +
+        " (max_receipt_lag of the JoinAccept) behind the " + std::to_string(issued) + " issued";
   } else if (*expected_tip != claimed->receipt_tip) {
     v.outcome = Outcome::kConfirmed;
     v.explanation = "the " + claimed->sender + "'s receipt_tip after " +
@@ -501,9 +507,9 @@ Verdict Analyzer::receipt_tip_verdict() {
   } else {
     v.outcome = Outcome::kNotRecomputable;
     v.explanation = "the " + claimed->sender +
-                    "'s tip matches; the VS's complaint (receipts acknowledged too "
-                    "far behind, or going back) rests on max_receipt_lag or on earlier "
-                    "heartbeats, which the report does not carry";
+                    "'s tip matches and lags within max_receipt_lag; the VS's complaint "
+                    "(receipt_count going back) rests on earlier heartbeats, which the report "
+                    "does not carry";
   }
   return v;
 }

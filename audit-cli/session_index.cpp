@@ -79,7 +79,7 @@ Result<StoreIndex> build_index(const storage::Log& log) {
         facts.start_vs_ms = h.vs_time_ms;
         facts.accept = *accept;
         facts.accept_bytes = entry.message;
-        facts.limits = vsd::limits_from(*accept);
+        facts.limits = rules::limits_from(*accept);
         if (auto it = pending_requests.find(accept->join_request_hash);
             it != pending_requests.end()) {
           facts.join_request_seq = it->second;

@@ -14,15 +14,8 @@ using protocol::RevocationReason;
 
 namespace {
 
-// Receipt tips kept for checking Heartbeats: far more than any sane max_receipt_lag (default 8).
-constexpr std::size_t kTipWindow = 64;
 // Accepted digests waiting for their receipt, at most (a VS issues each right after its digest).
 constexpr std::size_t kMaxAwaitingReceipts = 1024;
-// Accepted Heartbeats remembered for judging a receipt_tip_mismatch revocation that cites one.
-constexpr std::size_t kHeartbeatWindow = 16;
-// A valid Heartbeat logged this close before a missed_heartbeats revocation arrived while the
-// VS was already writing it (its watchdog and its reader run concurrently): a race, not a fault.
-constexpr std::uint64_t kRaceWindowMs = 50;
 
 std::uint8_t raw(MessageKind kind) { return static_cast<std::uint8_t>(kind); }
 
@@ -119,57 +112,6 @@ bool is_gs_fault(std::uint16_t reason) {
 
 }  // namespace
 
-std::string_view verdict_name(Verdict verdict) {
-  switch (verdict) {
-    case Verdict::kAccepted:
-      return "accepted";
-    case Verdict::kMalformed:
-      return "malformed";
-    case Verdict::kSessionMismatch:
-      return "session_mismatch";
-    case Verdict::kBadSignature:
-      return "bad_signature";
-    case Verdict::kCounterRegression:
-      return "counter_regression";
-    case Verdict::kSwHashChanged:
-      return "sw_hash_changed";
-    case Verdict::kReceiptTipMismatch:
-      return "receipt_tip_mismatch";
-    case Verdict::kSpeedViolation:
-      return "speed_violation";
-    case Verdict::kTooManyPlayers:
-      return "too_many_players";
-    case Verdict::kAfterRevocation:
-      return "after_revocation";
-  }
-  return "unknown";
-}
-
-std::optional<RevocationReason> reason_for(Verdict verdict) {
-  switch (verdict) {
-    case Verdict::kMalformed:
-      return RevocationReason::kMalformedMessage;
-    case Verdict::kSessionMismatch:
-      return RevocationReason::kSessionMismatch;
-    case Verdict::kBadSignature:
-      return RevocationReason::kBadSignature;
-    case Verdict::kCounterRegression:
-      return RevocationReason::kCounterRegression;
-    case Verdict::kSwHashChanged:
-      return RevocationReason::kSwHashChanged;
-    case Verdict::kReceiptTipMismatch:
-      return RevocationReason::kReceiptTipMismatch;
-    case Verdict::kSpeedViolation:
-      return RevocationReason::kSpeedViolation;
-    case Verdict::kTooManyPlayers:
-      return RevocationReason::kTooManyPlayers;
-    case Verdict::kAccepted:
-    case Verdict::kAfterRevocation:
-      return std::nullopt;
-  }
-  return std::nullopt;
-}
-
 std::string_view support_name(Support support) {
   switch (support) {
     case Support::kSupported:
@@ -186,20 +128,14 @@ std::string_view support_name(Support support) {
 
 SessionModel::SessionModel(std::uint64_t accept_seq, std::uint64_t accept_vs_ms,
                            const protocol::JoinAccept& accept, const Hash32& accept_hash)
-    : accept_seq_(accept_seq),
-      accept_vs_ms_(accept_vs_ms),
-      accept_(accept),
-      physics_(vsd::PhysicsChecker(vsd::limits_from(accept))),
-      last_ticket_hash_(accept_hash) {
-  recent_tips_.push_back(tip_);
-}
+    : rules_(rules::SessionStart{accept, accept_seq, accept_vs_ms, accept_hash}) {}
 
 Finding SessionModel::finding(const storage::Entry& entry, std::string_view check,
                               std::string expected, std::string found, std::string detail) const {
   Finding f;
   f.seq = entry.header.seq;
   f.kind = static_cast<std::uint8_t>(entry.header.kind);
-  f.session_id = accept_.session_id;
+  f.session_id = accept().session_id;
   f.check = std::string(check);
   f.expected = std::move(expected);
   f.found = std::move(found);
@@ -233,7 +169,7 @@ void SessionModel::on_received(const ModelInput& input, FindingSink& sink) {
   r.position = input.position;
   r.kind = static_cast<std::uint8_t>(h.kind);
   r.vs_time_ms = h.vs_time_ms;
-  r.last_accepted_counter = last_counter_;
+  r.last_accepted_counter = rules_.last_counter();
   last_received_position_ = input.position;
   if (revoked_at_) {
     r.verdict = Verdict::kAfterRevocation;
@@ -242,153 +178,51 @@ void SessionModel::on_received(const ModelInput& input, FindingSink& sink) {
     if (observer_) observer_->on_received(r);
     return;
   }
-  struct Common {
-    protocol::SessionId session_id = 0;
-    std::uint64_t gs_counter = 0;
-  };
-  std::optional<Common> common;
-  const protocol::TranscriptDigest* digest = nullptr;
-  if (input.message != nullptr) {
-    std::visit(
-        [&](const auto& m) {
-          using M = std::decay_t<decltype(m)>;
-          if constexpr (std::is_same_v<M, protocol::Heartbeat> ||
-                        std::is_same_v<M, protocol::TranscriptDigest> ||
-                        std::is_same_v<M, protocol::NonceBatch> ||
-                        std::is_same_v<M, protocol::GsLeaving>) {
-            common = Common{m.session_id, m.gs_counter};
-          }
-          if constexpr (std::is_same_v<M, protocol::TranscriptDigest>) digest = &m;
-        },
-        *input.message);
-  }
-  std::optional<vsd::MovementStep> violation;
-  std::vector<vsd::MovementStep> steps;
-  const std::string what = kind_label(r.kind);
-  if (!common) {
-    r.verdict = Verdict::kMalformed;
-    r.why = input.message == nullptr
-                ? "the frame does not decode: " + std::string(input.decode_error)
-                : "a " + what +
-                      " is not session traffic (only Heartbeat, TranscriptDigest, NonceBatch and "
-                      "GsLeaving are)";
-  } else {
-    r.gs_counter = common->gs_counter;
+  if (const auto envelope = rules::envelope_of(input.message)) {
+    r.gs_counter = envelope->gs_counter;
     r.signature = input.signatures.empty() ? SigState::kUnchecked : input.signatures[0];
-    if (common->session_id != accept_.session_id) {
-      r.verdict = Verdict::kSessionMismatch;
-      r.why = what + " names session " + std::to_string(common->session_id) +
-              " on the connection of session " + std::to_string(accept_.session_id);
-    } else if (r.signature == SigState::kInvalid) {
-      r.verdict = Verdict::kBadSignature;
-      r.why = what + " with gs_counter " + std::to_string(common->gs_counter) +
-              " does not verify under the session key " + short_hex(accept_.session_key) +
-              "... bound by the JoinAccept at entry " + std::to_string(accept_seq_);
-    } else if (common->gs_counter <= last_counter_) {
-      r.verdict = Verdict::kCounterRegression;
-      r.why = what + " gs_counter " + std::to_string(common->gs_counter) +
-              " is not above the last accepted " + std::to_string(last_counter_);
-    } else {
-      last_counter_ = common->gs_counter;
-      if (const auto* hb = std::get_if<protocol::Heartbeat>(input.message)) {
-        judge_heartbeat(*hb, r);
-      } else if (digest != nullptr && physics_->over_player_cap(*digest)) {
-        // The VS refuses it before tracking anyone new (PROTOCOL.md §8.6), as the replay does.
-        r.verdict = Verdict::kTooManyPlayers;
-        r.why = vsd::describe_player_cap(physics_->players_after(*digest), physics_->limits());
-      } else if (const auto* leaving = std::get_if<protocol::GsLeaving>(input.message)) {
-        judge_leaving(*leaving, r);
-      } else if (digest != nullptr) {
-        steps = physics_->check(
-            *digest, vsd::DigestSample{digest->gs_time_ms, h.vs_time_ms, input.position});
-        for (const auto& step : steps) {
-          if (step.violation) {
-            violation = step;
-            r.verdict = Verdict::kSpeedViolation;
-            r.why = vsd::describe_violation(step, physics_->limits());
-            break;
-          }
-        }
-        if (!violation) {
-          if (awaiting_receipt_.size() >= kMaxAwaitingReceipts) {
-            // Far more digests than any VS leaves without a receipt: it skipped this one. (Also
-            // bounds memory on a store whose VS never issued receipts.)
-            Finding f = finding(*input.entry, check::kReceipt,
-                                "a ProtectedReceipt for the accepted digest at entry " +
-                                    std::to_string(awaiting_receipt_.front().seq),
-                                "none within the next " + std::to_string(kMaxAwaitingReceipts) +
-                                    " accepted digests");
-            f.seq = awaiting_receipt_.front().seq;
-            f.kind = raw(MessageKind::kTranscriptDigest);
-            sink.add(std::move(f));
-            awaiting_receipt_.pop_front();
-          }
-          awaiting_receipt_.push_back(AwaitingReceipt{h.seq, input.position, digest->gs_counter,
-                                                      chains::message_hash(input.entry->message)});
-        }
-      } else if (const auto* batch = std::get_if<protocol::NonceBatch>(input.message)) {
-        const std::size_t room = protocol::kMaxNoncesPerTicket -
-                                 std::min(pending_nonces_.size(), protocol::kMaxNoncesPerTicket);
-        const std::size_t take = std::min(room, batch->nonces.size());
-        pending_nonces_.insert(pending_nonces_.end(), batch->nonces.begin(),
-                               batch->nonces.begin() + static_cast<std::ptrdiff_t>(take));
-      }
-    }
+  }
+  const std::string what = kind_label(r.kind);
+  const rules::Judgement judgement = rules_.judge(
+      rules::Received{input.message, input.decode_error, what, r.signature != SigState::kInvalid,
+                      input.position, h.vs_time_ms});
+  r.verdict = judgement.verdict;
+  r.why = judgement.why;
+  const auto* digest =
+      input.message == nullptr ? nullptr : std::get_if<protocol::TranscriptDigest>(input.message);
+  if (judgement.accepted()) {
+    if (judgement.leaves) accepted_leaving_position_ = input.position;
+    if (digest != nullptr) await_receipt(input, *digest, sink);
   }
   if (digest != nullptr && observer_) {
-    observer_->on_digest(DigestRecord{h.seq, h.vs_time_ms, r.verdict, digest, steps});
+    observer_->on_digest(DigestRecord{h.seq, h.vs_time_ms, r.verdict, digest, judgement.steps});
   }
   if (observer_) observer_->on_received(r);
-  if (reason_for(r.verdict)) owed_.push_back(Owed{r, violation});
-}
-
-void SessionModel::judge_heartbeat(const protocol::Heartbeat& hb, ReceivedRecord& r) {
-  if (hb.sw_hash != accept_.sw_hash) {
-    r.verdict = Verdict::kSwHashChanged;
-    r.why = "Heartbeat reports build " + to_hex(hb.sw_hash) + " but the session joined as " +
-            to_hex(accept_.sw_hash);
-    return;
-  }
-  judge_receipt_state("Heartbeat", hb.receipt_count, hb.receipt_tip, r);
-  if (r.verdict != Verdict::kAccepted) return;
-  last_heartbeat_seq_ = r.position;
-  last_heartbeat_vs_ms_ = r.vs_time_ms;
-  accept_receipt_state(r, hb.receipt_count);
-}
-
-void SessionModel::judge_leaving(const protocol::GsLeaving& leaving, ReceivedRecord& r) {
-  judge_receipt_state("GsLeaving", leaving.receipt_count, leaving.receipt_tip, r);
-  if (r.verdict != Verdict::kAccepted) return;
-  accept_receipt_state(r, leaving.receipt_count);
-  accepted_leaving_position_ = r.position;
-}
-
-void SessionModel::judge_receipt_state(std::string_view sender, std::uint64_t receipt_count,
-                                       const Hash32& receipt_tip, ReceivedRecord& r) const {
-  const std::uint64_t issued = receipts_;
-  if (receipt_count > issued) {
-    r.verdict = Verdict::kReceiptTipMismatch;
-    r.why = std::string(sender) + " claims " + std::to_string(receipt_count) +
-            " receipts but the VS had issued " + std::to_string(issued);
-  } else if (receipt_count < last_receipt_count_seen_) {
-    r.verdict = Verdict::kReceiptTipMismatch;
-    r.why = "receipt_count went back from " + std::to_string(last_receipt_count_seen_) + " to " +
-            std::to_string(receipt_count);
-  } else if (issued - receipt_count < recent_tips_.size()) {
-    const Hash32& expected =
-        recent_tips_[recent_tips_.size() - 1 - static_cast<std::size_t>(issued - receipt_count)];
-    if (expected != receipt_tip) {
-      r.verdict = Verdict::kReceiptTipMismatch;
-      r.why = "receipt_tip " + short_hex(receipt_tip) + " after " + std::to_string(receipt_count) +
-              " receipts does not match the VS's " + short_hex(expected);
-    }
+  if (judgement.refused()) {
+    const auto evidence = judgement.evidence(input.position);
+    owed_.push_back(
+        Owed{r, judgement.violation, judgement.cites_message ? input.position : evidence.back()});
   }
 }
 
-void SessionModel::accept_receipt_state(const ReceivedRecord& r, std::uint64_t receipt_count) {
-  last_receipt_count_seen_ = receipt_count;
-  recent_heartbeats_.push_back(RecentHeartbeat{r.seq, receipt_count, receipts_});
-  if (recent_heartbeats_.size() > kHeartbeatWindow) recent_heartbeats_.pop_front();
+void SessionModel::await_receipt(const ModelInput& input, const protocol::TranscriptDigest& digest,
+                                 FindingSink& sink) {
+  if (awaiting_receipt_.size() >= kMaxAwaitingReceipts) {
+    // Far more digests than any VS leaves without a receipt: it skipped this one. (Also bounds
+    // memory on a store whose VS never issued receipts.)
+    Finding f = finding(
+        *input.entry, check::kReceipt,
+        "a ProtectedReceipt for the accepted digest at entry " +
+            std::to_string(awaiting_receipt_.front().seq),
+        "none within the next " + std::to_string(kMaxAwaitingReceipts) + " accepted digests");
+    f.seq = awaiting_receipt_.front().seq;
+    f.kind = raw(MessageKind::kTranscriptDigest);
+    sink.add(std::move(f));
+    awaiting_receipt_.pop_front();
+  }
+  awaiting_receipt_.push_back(AwaitingReceipt{input.entry->header.seq, input.position,
+                                              digest.gs_counter,
+                                              chains::message_hash(input.entry->message)});
 }
 
 void SessionModel::on_receipt(const ModelInput& input, const protocol::ProtectedReceipt& receipt,
@@ -405,11 +239,11 @@ void SessionModel::on_receipt(const ModelInput& input, const protocol::Protected
     f.severity = Severity::kWarning;
     sink.add(std::move(f));
   }
-  if (receipt.session_id != accept_.session_id) {
-    sink.add(finding(entry, check::kSession, "session_id " + std::to_string(accept_.session_id),
+  if (receipt.session_id != accept().session_id) {
+    sink.add(finding(entry, check::kSession, "session_id " + std::to_string(accept().session_id),
                      "session_id " + std::to_string(receipt.session_id)));
   }
-  const std::uint64_t index = receipts_ + 1;
+  const std::uint64_t index = rules_.receipts_issued() + 1;
   if (receipt.receipt_index != index) {
     sink.add(finding(entry, check::kReceipt, "receipt_index " + std::to_string(index),
                      "receipt_index " + std::to_string(receipt.receipt_index)));
@@ -467,28 +301,23 @@ void SessionModel::on_receipt(const ModelInput& input, const protocol::Protected
     } else {
       sink.add(finding(entry, check::kReceipt,
                        "digest_log_seq naming an accepted TranscriptDigest of session " +
-                           std::to_string(accept_.session_id) + " still waiting for its receipt",
+                           std::to_string(accept().session_id) + " still waiting for its receipt",
                        "digest_log_seq " + std::to_string(receipt.digest_log_seq)));
     }
   }
-  Hash32 tip = chains::next_receipt_tip(accept_.session_id, index, tip_, digest_hash);
+  const rules::ReceiptTerms expected = rules_.next_receipt(digest_hash);
+  const Hash32& tip = expected.tip;
   if (receipt.receipt_tip != tip) {
     sink.add(finding(entry, check::kReceipt, "receipt_tip " + to_hex(tip),
                      "receipt_tip " + to_hex(receipt.receipt_tip),
                      "tip_n = SHA-256(\"gsvs/v1/receipt_tip\" 0x00 || session_id || n || "
                      "tip_{n-1} || digest_hash), PROTOCOL.md §6.3"));
   }
-  if (receipt.receipt_index != index || receipt.receipt_tip != tip) {
-    // Reported once; from here on, follow the VS's own count and chain, so that one broken or
-    // missing receipt is one finding rather than one per later receipt and heartbeat.
-    tip = receipt.receipt_tip;
-    receipts_ = std::max(index, receipt.receipt_index);
-  } else {
-    receipts_ = index;
-  }
-  tip_ = tip;
-  recent_tips_.push_back(tip);
-  if (recent_tips_.size() > kTipWindow) recent_tips_.pop_front();
+  // A broken receipt is reported once; from here on the model follows the VS's own count and
+  // chain, so that it is one finding rather than one per later receipt and heartbeat.
+  rules_.receipt_issued(receipt.receipt_index != index || receipt.receipt_tip != tip
+                            ? rules::ReceiptTerms{receipt.receipt_index, receipt.receipt_tip}
+                            : expected);
 }
 
 void SessionModel::on_ticket(const ModelInput& input, const protocol::PlayTicket& ticket,
@@ -504,26 +333,27 @@ void SessionModel::on_ticket(const ModelInput& input, const protocol::PlayTicket
     f.severity = Severity::kWarning;
     sink.add(std::move(f));
   }
-  if (ticket.session_id != accept_.session_id) {
-    sink.add(finding(entry, check::kSession, "session_id " + std::to_string(accept_.session_id),
+  if (ticket.session_id != accept().session_id) {
+    sink.add(finding(entry, check::kSession, "session_id " + std::to_string(accept().session_id),
                      "session_id " + std::to_string(ticket.session_id)));
   }
-  const std::uint64_t seq = tickets_ + 1;
+  const std::uint64_t seq = rules_.next_ticket_seq();
+  const std::uint64_t tickets = rules_.tickets_issued();
+  const Hash32& prev_hash = rules_.prev_ticket_hash();
   if (ticket.ticket_seq != seq) {
     sink.add(finding(entry, check::kTicket, "ticket_seq " + std::to_string(seq),
                      "ticket_seq " + std::to_string(ticket.ticket_seq)));
   }
-  if (ticket.prev_ticket_hash != last_ticket_hash_) {
-    sink.add(finding(
-        entry, check::kTicket,
-        "prev_ticket_hash " + to_hex(last_ticket_hash_) +
-            (tickets_ == 0
-                 ? " (SHA-256 of the JoinAccept at entry " + std::to_string(accept_seq_) + ")"
-                 : " (SHA-256 of ticket " + std::to_string(tickets_) + " at entry " +
-                       std::to_string(last_ticket_seq_) + ")"),
-        "prev_ticket_hash " + to_hex(ticket.prev_ticket_hash)));
+  if (ticket.prev_ticket_hash != prev_hash) {
+    sink.add(finding(entry, check::kTicket,
+                     "prev_ticket_hash " + to_hex(prev_hash) +
+                         (tickets == 0 ? " (SHA-256 of the JoinAccept at entry " +
+                                             std::to_string(rules_.start().accept_position) + ")"
+                                       : " (SHA-256 of ticket " + std::to_string(tickets) +
+                                             " at entry " + std::to_string(last_ticket_seq_) + ")"),
+                     "prev_ticket_hash " + to_hex(ticket.prev_ticket_hash)));
   }
-  const std::uint64_t validity = accept_.ticket_validity_ms;
+  const std::uint64_t validity = accept().ticket_validity_ms;
   if (ticket.not_after_ms < ticket.issued_ms ||
       ticket.not_after_ms - ticket.issued_ms != validity) {
     sink.add(finding(entry, check::kTicket,
@@ -532,15 +362,24 @@ void SessionModel::on_ticket(const ModelInput& input, const protocol::PlayTicket
                      "issued_ms " + std::to_string(ticket.issued_ms) + ", not_after_ms " +
                          std::to_string(ticket.not_after_ms)));
   }
-  const std::size_t bound = ticket.nonce_count;
-  if (bound > pending_nonces_.size()) {
+  // A ticket past the heartbeat deadline blesses a session the VS had to revoke (§8.5).
+  if (ticket.issued_ms >= rules_.heartbeat_deadline_ms()) {
     sink.add(finding(entry, check::kTicket,
-                     "at most " + std::to_string(pending_nonces_.size()) +
+                     "no ticket at or after the heartbeat deadline " +
+                         std::to_string(rules_.heartbeat_deadline_ms()) + " (" +
+                         std::to_string(accept().heartbeat_timeout_ms) +
+                         " ms after the last valid Heartbeat or the JoinAccept)",
+                     "issued_ms " + std::to_string(ticket.issued_ms)));
+  }
+  const auto pending_nonces = rules_.pending_nonces();
+  const std::size_t bound = ticket.nonce_count;
+  if (bound > pending_nonces.size()) {
+    sink.add(finding(entry, check::kTicket,
+                     "at most " + std::to_string(pending_nonces.size()) +
                          " nonces (received in NonceBatches since the previous ticket)",
                      "nonce_count " + std::to_string(bound)));
   } else {
-    const Hash32 root =
-        client_binding::root(std::span<const Nonce32>(pending_nonces_.data(), bound));
+    const Hash32 root = client_binding::root(pending_nonces.first(bound));
     if (root != ticket.client_binding) {
       sink.add(finding(entry, check::kTicket,
                        "client_binding " + to_hex(root) + " (Merkle root of the first " +
@@ -548,28 +387,24 @@ void SessionModel::on_ticket(const ModelInput& input, const protocol::PlayTicket
                        "client_binding " + to_hex(ticket.client_binding)));
     }
   }
-  pending_nonces_.erase(pending_nonces_.begin(),
-                        pending_nonces_.begin() +
-                            static_cast<std::ptrdiff_t>(std::min(bound, pending_nonces_.size())));
-  tickets_ = seq;
+  rules_.ticket_issued(ticket.nonce_count, chains::message_hash(entry.message));
   last_ticket_seq_ = entry.header.seq;
-  last_ticket_hash_ = chains::message_hash(entry.message);
 }
 
 std::optional<EntryBrief> SessionModel::brief(std::uint64_t seq, const EntryLookup& lookup) const {
-  if (seq == accept_seq_) {
+  if (seq == rules_.start().accept_position) {
     return EntryBrief{seq, raw(MessageKind::kJoinAccept), chains::Direction::kIssued,
-                      accept_.session_id, accept_vs_ms_};
+                      accept().session_id, rules_.start().accept_vs_ms};
   }
   for (const auto& o : owed_) {
     if (o.record.position == seq) {
-      return EntryBrief{seq, o.record.kind, chains::Direction::kReceived, accept_.session_id,
+      return EntryBrief{seq, o.record.kind, chains::Direction::kReceived, accept().session_id,
                         o.record.vs_time_ms};
     }
   }
-  if (last_heartbeat_seq_ && *last_heartbeat_seq_ == seq) {
+  if (rules_.last_heartbeat_position() == seq) {
     return EntryBrief{seq, raw(MessageKind::kHeartbeat), chains::Direction::kReceived,
-                      accept_.session_id, last_heartbeat_vs_ms_};
+                      accept().session_id, rules_.liveness_since_ms()};
   }
   if (lookup) return lookup(seq);
   return std::nullopt;
@@ -607,9 +442,9 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
                        "no such entry in the log"));
       continue;
     }
-    if (b->session_id != accept_.session_id) {
+    if (b->session_id != accept().session_id) {
       sink.add(finding(entry, check::kEvidence,
-                       "evidence from session " + std::to_string(accept_.session_id),
+                       "evidence from session " + std::to_string(accept().session_id),
                        kind_label(b->kind) + " at " + std::to_string(e) + " of session " +
                            std::to_string(b->session_id)));
     } else if (known_revocation_reason(rv.reason) && !evidence_kind_fits(rv.reason, *b)) {
@@ -621,7 +456,7 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
 
   std::vector<const Owed*> cited;
   for (const auto& o : owed_) {
-    if (contains(rv.evidence, o.record.position)) cited.push_back(&o);
+    if (contains(rv.evidence, o.cited_position)) cited.push_back(&o);
   }
   if (!known_revocation_reason(rv.reason)) {
     a.support = Support::kUnsupported;
@@ -653,37 +488,13 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
         }
       }
     } else {
-      // Nothing the model refused is cited. A receipt_tip_mismatch may still rest on the
-      // receipt lag, which depends on the VS's max_receipt_lag: not in the log.
-      const RecentHeartbeat* lagging = nullptr;
-      if (rv.reason == static_cast<std::uint16_t>(RevocationReason::kReceiptTipMismatch)) {
-        for (const auto& hb : recent_heartbeats_) {
-          if (contains(rv.evidence, hb.seq) && hb.receipt_count < hb.receipts_issued) lagging = &hb;
-        }
-      }
-      if (lagging != nullptr) {
-        a.support = Support::kUnconfirmable;
-        a.explanation = "the Heartbeat at entry " + std::to_string(lagging->seq) +
-                        " acknowledges " + std::to_string(lagging->receipt_count) + " of the " +
-                        std::to_string(lagging->receipts_issued) +
-                        " receipts issued; whether that lags more than the VS's max_receipt_lag "
-                        "allows depends on VS configuration the log does not hold";
-        Finding f = finding(entry, check::kEvidence, "a receipt_tip or receipt_count fault",
-                            "a lag of " +
-                                std::to_string(lagging->receipts_issued - lagging->receipt_count) +
-                                " receipts",
-                            a.explanation);
-        f.severity = Severity::kWarning;
-        sink.add(std::move(f));
-      } else {
-        a.support = Support::kUnsupported;
-        a.explanation = "none of the evidence " + positions(rv.evidence) +
-                        " is a message the recomputation finds at fault for " + reason;
-        sink.add(finding(entry, check::kEvidence,
-                         "evidence showing a " + reason + " fault (a message the VS had to refuse)",
-                         "evidence " + positions(rv.evidence) + ", none of them at fault",
-                         "the VS revoked the session without the cause it states"));
-      }
+      a.support = Support::kUnsupported;
+      a.explanation = "none of the evidence " + positions(rv.evidence) +
+                      " is a message the recomputation finds at fault for " + reason;
+      sink.add(finding(entry, check::kEvidence,
+                       "evidence showing a " + reason + " fault (a message the VS had to refuse)",
+                       "evidence " + positions(rv.evidence) + ", none of them at fault",
+                       "the VS revoked the session without the cause it states"));
     }
   } else if (rv.reason == static_cast<std::uint16_t>(RevocationReason::kGsLeft)) {
     // A departure, not a fault; it holds only if the GS really said so, last: a GsLeaving that
@@ -709,46 +520,36 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
                   "evidence " + positions(rv.evidence), a.explanation));
     }
   } else if (rv.reason == static_cast<std::uint16_t>(RevocationReason::kMissedHeartbeats)) {
-    const std::uint64_t last = last_heartbeat_seq_.value_or(accept_seq_);
-    const std::uint64_t last_ms = last_heartbeat_seq_ ? last_heartbeat_vs_ms_ : accept_vs_ms_;
+    const auto heartbeat = rules_.last_heartbeat_position();
+    const std::uint64_t last = heartbeat.value_or(rules_.start().accept_position);
+    const std::uint64_t last_ms = rules_.liveness_since_ms();
     a.last_valid_heartbeat_seq = last;
     a.last_valid_heartbeat_vs_ms = last_ms;
     const std::uint64_t now = entry.header.vs_time_ms;
     const std::uint64_t gap = now > last_ms ? now - last_ms : 0;
     a.explanation = "no valid heartbeat for " + std::to_string(gap) + " ms, from the " +
-                    (last_heartbeat_seq_ ? "Heartbeat" : "JoinAccept") + " at entry " +
-                    std::to_string(last) + " to the revocation; heartbeat_timeout_ms is " +
-                    std::to_string(accept_.heartbeat_timeout_ms);
-    if (contains(rv.evidence, last)) {
-      a.support = Support::kSupported;
-      if (gap < accept_.heartbeat_timeout_ms) {
-        Finding f = finding(entry, check::kRevocation,
-                            "at least heartbeat_timeout_ms (" +
-                                std::to_string(accept_.heartbeat_timeout_ms) +
-                                " ms) of silence by the VS clock",
-                            std::to_string(gap) + " ms",
-                            "the VS times heartbeats on its monotonic clock; its wall clock "
-                            "(vs_time_ms) may have been adjusted");
-        f.severity = Severity::kWarning;
-        sink.add(std::move(f));
-      }
-    } else if (gap < kRaceWindowMs) {
-      a.support = Support::kSupported;
-      Finding f =
-          finding(entry, check::kRevocation,
-                  "evidence naming the last valid Heartbeat, at entry " + std::to_string(last),
-                  "evidence " + positions(rv.evidence),
-                  "that Heartbeat was logged " + std::to_string(gap) +
-                      " ms before the revocation, while the VS was already revoking");
-      f.severity = Severity::kWarning;
-      sink.add(std::move(f));
-    } else {
+                    (heartbeat ? "Heartbeat" : "JoinAccept") + " at entry " + std::to_string(last) +
+                    " to the revocation; heartbeat_timeout_ms is " +
+                    std::to_string(accept().heartbeat_timeout_ms);
+    const bool silent_long_enough = rules_.check_liveness(now).refused();
+    if (!contains(rv.evidence, last)) {
       a.support = Support::kUnsupported;
       sink.add(finding(entry, check::kEvidence,
                        "evidence naming the last valid Heartbeat, at entry " + std::to_string(last),
                        "evidence " + positions(rv.evidence),
                        "a valid heartbeat came " + std::to_string(gap) +
                            " ms before the revocation: the session was not silent"));
+    } else if (!silent_long_enough) {
+      // The VS times liveness on the clock it stamps entries with, which never goes back while
+      // it runs (PROTOCOL.md §8.12): a revocation before the deadline is the VS's fault.
+      a.support = Support::kUnsupported;
+      sink.add(finding(entry, check::kRevocation,
+                       "at least heartbeat_timeout_ms (" +
+                           std::to_string(accept().heartbeat_timeout_ms) +
+                           " ms) of silence by the VS clock",
+                       std::to_string(gap) + " ms", a.explanation));
+    } else {
+      a.support = Support::kSupported;
     }
   } else {
     a.support = Support::kNotAGsFault;
@@ -760,7 +561,7 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
 
   // Every refusal the VS owed before this point must be what this revocation cites.
   for (const auto& o : owed_) {
-    if (contains(rv.evidence, o.record.position)) continue;
+    if (contains(rv.evidence, o.cited_position)) continue;
     Finding f = finding(
         entry, check::kReaction,
         "a revocation citing this entry (" +
@@ -774,10 +575,7 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
     sink.add(std::move(f));
   }
   owed_.clear();
-  physics_.reset();
-  pending_nonces_.clear();
-  pending_nonces_.shrink_to_fit();
-  recent_heartbeats_.clear();
+  rules_.end();
   accepted_leaving_position_.reset();
   if (observer_) observer_->on_revocation(rv, a);
 }
@@ -787,7 +585,7 @@ void SessionModel::finish(FindingSink& sink) {
     Finding f;
     f.seq = o.record.seq;
     f.kind = o.record.kind;
-    f.session_id = accept_.session_id;
+    f.session_id = accept().session_id;
     f.check = std::string(check::kReaction);
     f.expected =
         "a revocation citing this entry (" +
@@ -801,7 +599,7 @@ void SessionModel::finish(FindingSink& sink) {
     Finding f;
     f.seq = a.seq;
     f.kind = raw(MessageKind::kTranscriptDigest);
-    f.session_id = accept_.session_id;
+    f.session_id = accept().session_id;
     f.severity = Severity::kWarning;
     f.check = std::string(check::kReceipt);
     f.expected = "a ProtectedReceipt for this accepted digest";

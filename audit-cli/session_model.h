@@ -1,10 +1,9 @@
 // A model of what the VS must do in one session (docs/PROTOCOL.md §8.5 to §8.7), fed the
-// session's log entries in order after its JoinAccept. It judges every received message as the
-// VS had to (decode, session id, signature, gs_counter, then sw_hash and receipt_tip for a
-// Heartbeat, the physics rule for a TranscriptDigest), replays the physics with
-// vsd::PhysicsChecker under the JoinAccept's limits, and checks what the VS issued against that:
-// receipts (index, digest, tip), tickets (chain, window, client_binding) and the revocation
-// (reason and evidence). Problems go to a FindingSink; an Observer sees every verdict.
+// session's log entries in order after its JoinAccept. Every received message goes through the
+// VS's own rules (rules/session_rules.h) under the JoinAccept's terms, and what the VS issued is
+// checked against them: receipts (index, digest, tip), tickets (chain, window, client_binding,
+// liveness) and the revocation (reason and evidence). Problems go to a FindingSink; an Observer
+// sees every verdict.
 //
 // A received message the VS had to refuse is not itself a problem: the VS logs what it refuses.
 // It is one when the VS did not react as the protocol requires: no revocation of the session
@@ -25,8 +24,8 @@
 #include "audit-cli/findings.h"
 #include "protocol/bytes.h"
 #include "protocol/messages.h"
+#include "rules/session_rules.h"
 #include "storage/log.h"
-#include "vsd/physics.h"
 
 namespace gsvs::audit {
 
@@ -36,23 +35,10 @@ enum class SigState : std::uint8_t {
   kUnchecked,  // no key to check it with (VS key unknown), or the bytes do not decode
 };
 
-// What the VS had to conclude about a received message.
-enum class Verdict : std::uint8_t {
-  kAccepted,
-  kMalformed,           // does not decode, or is not session traffic  -> malformed_message
-  kSessionMismatch,     // names another session                        -> session_mismatch
-  kBadSignature,        // does not verify under the session key         -> bad_signature
-  kCounterRegression,   // gs_counter not above the last accepted        -> counter_regression
-  kSwHashChanged,       // Heartbeat with another build hash             -> sw_hash_changed
-  kReceiptTipMismatch,  // Heartbeat receipt_count/receipt_tip wrong     -> receipt_tip_mismatch
-  kSpeedViolation,      // digest whose step crosses the excess limit    -> speed_violation
-  kTooManyPlayers,      // digest raising the session's distinct players
-                        // over max_players_per_session               -> too_many_players
-  kAfterRevocation,     // arrived after the session's revocation: not acted upon
-};
-std::string_view verdict_name(Verdict verdict);
-// The revocation reason a bad verdict calls for (nullopt for kAccepted and kAfterRevocation).
-std::optional<protocol::RevocationReason> reason_for(Verdict verdict);
+// What the VS had to conclude about a received message: the rules' own verdict.
+using rules::reason_for;
+using rules::Verdict;
+using rules::verdict_name;
 
 // One entry as the model sees it.
 struct ModelInput {
@@ -93,7 +79,7 @@ struct DigestRecord {
   std::uint64_t vs_time_ms = 0;
   Verdict verdict = Verdict::kAccepted;
   const protocol::TranscriptDigest* digest = nullptr;  // valid during the callback
-  std::vector<vsd::MovementStep> steps;                // empty unless the digest was accepted
+  std::vector<rules::MovementStep> steps;              // empty unless the digest was accepted
 };
 
 // How far the log supports a revocation's verdict.
@@ -108,9 +94,9 @@ std::string_view support_name(Support support);
 struct RevocationAssessment {
   std::uint64_t seq = 0;
   Support support = Support::kUnsupported;
-  std::string explanation;                // plain words, with the recomputed numbers
-  std::optional<vsd::MovementStep> step;  // speed_violation: the recomputed step
-  std::optional<ReceivedRecord> cited;    // the message at fault, when there is one
+  std::string explanation;                  // plain words, with the recomputed numbers
+  std::optional<rules::MovementStep> step;  // speed_violation: the recomputed step
+  std::optional<ReceivedRecord> cited;      // the message at fault, when there is one
   std::optional<std::uint64_t> last_valid_heartbeat_seq;  // missed_heartbeats
   std::uint64_t last_valid_heartbeat_vs_ms = 0;
 };
@@ -139,21 +125,18 @@ class SessionModel {
   // The log ended: every refusal the VS still owed becomes a finding.
   void finish(FindingSink& sink);
 
-  [[nodiscard]] protocol::SessionId session_id() const { return accept_.session_id; }
-  [[nodiscard]] const protocol::JoinAccept& accept() const { return accept_; }
+  [[nodiscard]] protocol::SessionId session_id() const { return rules_.accept().session_id; }
+  [[nodiscard]] const protocol::JoinAccept& accept() const { return rules_.accept(); }
   [[nodiscard]] bool revoked() const { return revoked_at_.has_value(); }
   [[nodiscard]] std::optional<std::uint64_t> revoked_at() const { return revoked_at_; }
 
  private:
-  struct Owed {  // a refusal the VS owes: a revocation citing `record.seq`
+  struct Owed {  // a refusal the VS owes: a revocation citing `cited_position`
     ReceivedRecord record;
-    std::optional<vsd::MovementStep> step;  // for a speed violation
-  };
-  struct RecentHeartbeat {  // an accepted Heartbeat or GsLeaving, and how far behind its
-                            // receipt_count was
-    std::uint64_t seq = 0;
-    std::uint64_t receipt_count = 0;
-    std::uint64_t receipts_issued = 0;
+    std::optional<rules::MovementStep> step;  // for a speed violation
+    // The entry the revocation must cite: the message itself, or for a message that came after
+    // the heartbeat deadline, the last valid Heartbeat (or the JoinAccept).
+    std::uint64_t cited_position = 0;
   };
   struct AwaitingReceipt {
     std::uint64_t seq = 0;
@@ -163,14 +146,8 @@ class SessionModel {
   };
 
   void on_received(const ModelInput& input, FindingSink& sink);
-  void judge_heartbeat(const protocol::Heartbeat& hb, ReceivedRecord& record);
-  void judge_leaving(const protocol::GsLeaving& leaving, ReceivedRecord& record);
-  // Checks a claimed receipt state (a Heartbeat's or a GsLeaving's) against the receipts the VS
-  // issued; on a mismatch sets the record's verdict and why. `sender` names the message.
-  void judge_receipt_state(std::string_view sender, std::uint64_t receipt_count,
-                           const Hash32& receipt_tip, ReceivedRecord& record) const;
-  // Remembers an accepted message's receipt state (for a lag the log cannot judge).
-  void accept_receipt_state(const ReceivedRecord& record, std::uint64_t receipt_count);
+  void await_receipt(const ModelInput& input, const protocol::TranscriptDigest& digest,
+                     FindingSink& sink);
   void on_receipt(const ModelInput& input, const protocol::ProtectedReceipt& receipt,
                   FindingSink& sink);
   void on_ticket(const ModelInput& input, const protocol::PlayTicket& ticket, FindingSink& sink);
@@ -181,28 +158,14 @@ class SessionModel {
   Finding finding(const storage::Entry& entry, std::string_view check, std::string expected,
                   std::string found, std::string detail = {}) const;
 
-  std::uint64_t accept_seq_;
-  std::uint64_t accept_vs_ms_;
-  protocol::JoinAccept accept_;
   Observer* observer_ = nullptr;
 
   // What the VS knows about the session, as the log rebuilds it.
-  std::uint64_t last_counter_ = 0;
-  std::optional<std::uint64_t> last_heartbeat_seq_;  // position of the last valid Heartbeat
-  std::uint64_t last_heartbeat_vs_ms_ = 0;
-  std::uint64_t last_receipt_count_seen_ = 0;
-  std::deque<RecentHeartbeat> recent_heartbeats_;
+  rules::SessionRules rules_;
   std::optional<std::uint64_t> last_received_position_;     // of the session's last received entry
   std::optional<std::uint64_t> accepted_leaving_position_;  // of a GsLeaving that passed
-  std::optional<vsd::PhysicsChecker> physics_;              // released at the revocation
   std::deque<AwaitingReceipt> awaiting_receipt_;
-  std::uint64_t receipts_ = 0;
-  Hash32 tip_;                      // tip after `receipts_` receipts (as the VS computed it)
-  std::deque<Hash32> recent_tips_;  // tips after receipts_-k .. receipts_ (bounded window)
-  std::uint64_t tickets_ = 0;
-  std::uint64_t last_ticket_seq_ = 0;    // log position of the last ticket
-  Hash32 last_ticket_hash_;              // hash of the JoinAccept, then of the last ticket
-  std::vector<Nonce32> pending_nonces_;  // accepted since the last ticket, in log order
+  std::uint64_t last_ticket_seq_ = 0;  // log position of the last ticket
   std::vector<Owed> owed_;
   std::optional<std::uint64_t> revoked_at_;
 };

@@ -1,5 +1,5 @@
 // audit-cli timeline: the movement of every player of a session, rebuilt from the notarized
-// positions (its TranscriptDigests, in log order) and judged again with vsd::PhysicsChecker under
+// positions (its TranscriptDigests, in log order) and judged again with rules::MovementChecker under
 // the limits its JoinAccept announced.
 #include <algorithm>
 #include <array>
@@ -47,7 +47,7 @@ struct Row {
   bool violation = false;
   bool revoked_here = false;      // the step the VS's own check flagged (the revocation's)
   bool after_revocation = false;  // the VS no longer judged it: recomputed here only
-  vsd::MovementStep step;
+  rules::MovementStep step;
 };
 
 struct Track {
@@ -73,7 +73,7 @@ struct Track {
 
 struct Timeline {
   SessionReplay replay;
-  vsd::PhysicsLimits limits;
+  rules::MovementLimits limits;
   double limit_mm_s = 0;
   std::vector<Track> tracks;  // in order of first appearance
   [[nodiscard]] std::size_t total(bool Row::*flag, bool only_after_revocation = false) const {
@@ -86,7 +86,7 @@ struct Timeline {
 // Judges one step as the rule does, but for every player and every digest: the VS's checker
 // stops at the first violation of a digest and the VS stops judging at the revocation, so the
 // players who broke the rule beside the first, or after it, are found only here.
-void judge(Row& row, const vsd::PhysicsLimits& limits) {
+void judge(Row& row, const rules::MovementLimits& limits) {
   row.checked = true;
   row.over_limit = row.step.excess_mm > 0;
   row.violation =
@@ -100,16 +100,16 @@ Timeline build(SessionReplay replay, const std::string& prefix) {
   t.limit_mm_s = t.limits.max_speed_mm_s * (1.0 + t.limits.tolerance);
   // Replays the rule over the digests the VS judged and, past the revocation, over those that
   // carry the session's valid signature, as the VS would have had the session gone on.
-  vsd::PhysicsChecker physics(t.limits);
+  rules::MovementChecker physics(t.limits);
   std::map<protocol::PublicKey, std::size_t> index;
   for (const auto& d : replay.digests) {
     const bool judged_by_vs = d.steps.size() == d.players.size();
     const bool after_revocation = d.verdict == Verdict::kAfterRevocation;
-    std::vector<vsd::MovementStep> steps;
+    std::vector<rules::MovementStep> steps;
     if (judged_by_vs || (after_revocation && d.signature == SigState::kValid)) {
       protocol::TranscriptDigest digest;
       digest.players = d.players;
-      steps = physics.check(digest, vsd::DigestSample{d.gs_time_ms, d.vs_time_ms, d.seq});
+      steps = physics.check(digest, rules::DigestSample{d.gs_time_ms, d.vs_time_ms, d.seq});
     }
     for (std::size_t i = 0; i < d.players.size(); ++i) {
       const auto& p = d.players[i];
@@ -873,7 +873,7 @@ void setup_timeline(CLI::App& app, int& exit_code) {
   sub->description(
       "Rebuilds every player's path from the positions the GS notarized (the session's "
       "TranscriptDigests, in log order) and recomputes each step with the VS's own physics code "
-      "(vsd::PhysicsChecker) under the limits the session's JoinAccept announced: distance, "
+      "(rules::MovementChecker) under the limits the session's JoinAccept announced: distance, "
       "elapsed time (GS-reported, VS-observed, and the one used: min(GS, VS + jitter "
       "allowance)), speed, the limit, excess, accumulated excess and whether it is a violation.\n"
       "Digests the VS had to refuse (bad signature, counter regression, ...) are listed but not "

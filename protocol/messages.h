@@ -266,6 +266,9 @@ struct JoinAccept {
   // The most distinct players the session may name in its digests; one more is revoked
   // (too_many_players), so the VS's per-session movement state stays bounded.
   std::uint32_t max_players_per_session = 0;
+  // How many receipts a Heartbeat or GsLeaving may trail behind those issued (§8.5 check 6),
+  // signed so that an auditor judges a lagging receipt_count as the VS did.
+  std::uint32_t max_receipt_lag = 0;
   Signatures<1> signatures{};
 
   template <class Self, class V>
@@ -287,6 +290,7 @@ struct JoinAccept {
     v.field(m.max_excess_mm, "max_excess_mm");
     v.field(m.spawn_min_interval_ms, "spawn_min_interval_ms");
     v.field(m.max_players_per_session, "max_players_per_session");
+    v.field(m.max_receipt_lag, "max_receipt_lag");
   }
 };
 

@@ -7,8 +7,8 @@
 
 namespace gsvs::vsd {
 
-PhysicsLimits Config::physics() const {
-  PhysicsLimits limits;
+rules::MovementLimits Config::physics() const {
+  rules::MovementLimits limits;
   limits.max_speed_mm_s = max_speed_m_s * 1000.0;
   limits.tolerance = speed_tolerance;
   limits.jitter_allowance_ms = jitter_allowance_ms;
@@ -48,8 +48,9 @@ void add_config_options(CLI::App& run, Config& c) {
                  "Refuse a JoinRequest whose GS time differs from the VS clock by more")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600000));
-  run.add_option("--max_receipt_lag", c.max_receipt_lag,
-                 "Receipts a heartbeat's receipt_count may trail the VS by")
+  run.add_option(
+         "--max_receipt_lag", c.max_receipt_lag,
+         "Receipts a heartbeat's receipt_count may trail the VS by (signed in the JoinAccept)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000));
   run.add_option("--max_speed_m_s", c.max_speed_m_s, "Player speed limit")

@@ -11,7 +11,7 @@
 #include "protocol/bytes.h"
 #include "protocol/crypto.h"
 #include "protocol/result.h"
-#include "vsd/physics.h"
+#include "rules/movement.h"
 
 namespace gsvs::vsd {
 
@@ -50,7 +50,7 @@ struct Config {
   std::set<Hash32> allowed_build_hashes;
   std::string listen_host;
   std::uint16_t listen_port = 0;
-  [[nodiscard]] PhysicsLimits physics() const;
+  [[nodiscard]] rules::MovementLimits physics() const;
 };
 
 // Declares every key as an option of `run`, with its default and a line of help.

@@ -22,8 +22,9 @@
 #include "protocol/clock.h"
 #include "protocol/merkle.h"
 #include "protocol/messages.h"
+#include "rules/session_rules.h"
 #include "vsd/admin.h"
-#include "vsd/physics.h"
+#include "vsd/vs_clock.h"
 
 namespace gsvs::vsd {
 
@@ -154,6 +155,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   }
 
   asio::io_context& io;
+  const VsClock clock;
   // Each accepted connection goes to the next loop in turn, and stays there.
   std::vector<SessionLoop*> session_loops;
   std::size_t next_loop = 0;  // accept_loop only
@@ -234,8 +236,7 @@ class Session : public std::enable_shared_from_this<Session> {
             std::move(socket), net::ConnectionLimits{config_.max_frame_bytes, 1024 * 1024})),
         ticket_timer_(conn_->executor()),
         watchdog_timer_(conn_->executor()),
-        commit_wait_(conn_->executor()),
-        physics_(config_.physics()) {
+        commit_wait_(conn_->executor()) {
     server_->session_objects.fetch_add(1);
   }
   Session(const Session&) = delete;
@@ -277,15 +278,9 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> ticket_loop();
   asio::awaitable<void> watchdog_loop();
   asio::awaitable<void> handle(const Bytes& frame);
-  asio::awaitable<void> on_heartbeat(const Heartbeat& hb, std::uint64_t seq);
-  asio::awaitable<void> on_leaving(const GsLeaving& leaving, std::uint64_t seq);
-  // Why a claimed receipt state (a Heartbeat's or a GsLeaving's) disagrees with the receipts
-  // the VS issued, or empty when it agrees (PROTOCOL.md §8.5 check 6).
-  // `sender` names the message in the text ("heartbeat").
-  std::string receipt_state_problem(std::string_view sender, std::uint64_t receipt_count,
-                                    const Hash32& receipt_tip) const;
-  asio::awaitable<void> on_digest(const TranscriptDigest& digest, std::uint64_t seq,
-                                  std::uint64_t vs_time, const Bytes& bytes);
+  // What an accepted message leads to: a receipt for a digest, the end of a GsLeaving.
+  asio::awaitable<void> act_on(const AnyMessage& message, const rules::Judgement& judgement,
+                               std::uint64_t seq, std::uint64_t vs_time, const Bytes& bytes);
   asio::awaitable<void> revoke(RevocationReason reason, std::string detail,
                                std::vector<std::uint64_t> evidence,
                                std::optional<storage::PendingEntry> received = std::nullopt);
@@ -324,7 +319,8 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::steady_timer commit_wait_;  // the read loop waits here while too much is uncommitted
   bool waiting_for_commits_ = false;
   std::size_t uncommitted_ = 0;  // log_then submits with a `then` that has not run yet
-  PhysicsChecker physics_;
+  // The judge of this session's traffic (rules/session_rules.h), from the JoinAccept on.
+  std::optional<rules::SessionRules> rules_;
 
   SessionId session_id_ = 0;
   PublicKey identity_;
@@ -334,18 +330,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool joined_ = false;
   bool ended_ = false;
   bool revoked_ = false;
-  std::uint64_t last_counter_ = 0;
-  std::uint64_t last_heartbeat_seq_ = 0;
-  std::chrono::steady_clock::time_point last_heartbeat_at_;
-  std::uint64_t last_receipt_count_seen_ = 0;
-  // Receipt tips the VS issued, newest last; tips_[i] is the tip after receipt tips_base_ + i.
-  std::deque<Hash32> tips_{Hash32{}};
-  std::uint64_t tips_base_ = 0;
-  std::uint64_t receipts_issued_ = 0;
-  std::uint64_t tickets_issued_ = 0;
-  Hash32 last_ticket_hash_;
   std::uint64_t checkpoint_seen_ = 0;  // generation of the last checkpoint sent to this GS
-  std::vector<Nonce32> pending_nonces_;
 
   std::mutex info_mutex_;
   Info info_;
@@ -432,7 +417,7 @@ void Session::store_failed(const std::string& error) {
 asio::awaitable<bool> Session::join() {
   VsChallenge challenge;
   challenge.challenge = crypto::random_fixed<32>();
-  challenge.vs_time_ms = unix_time_ms();
+  challenge.vs_time_ms = server_->clock.now_ms();
   conn_->send(encode(challenge));
 
   auto frame = co_await conn_->read_frame(milliseconds(config_.handshake_timeout_ms));
@@ -478,7 +463,7 @@ asio::awaitable<bool> Session::join() {
                     "challenge is not the one this connection was given (replayed join?)");
     co_return false;
   }
-  const std::uint64_t vs_time = unix_time_ms();
+  const std::uint64_t vs_time = server_->clock.now_ms();
   const std::uint64_t skew =
       vs_time > r.gs_time_ms ? vs_time - r.gs_time_ms : r.gs_time_ms - vs_time;
   if (skew > config_.max_clock_skew_ms) {
@@ -523,9 +508,8 @@ asio::awaitable<bool> Session::join() {
   accept.heartbeat_timeout_ms = config_.heartbeat_timeout_ms;
   accept.ticket_period_ms = config_.ticket_period_ms;
   accept.ticket_validity_ms = config_.ticket_validity_ms;
-  announce_limits(config_.physics(), accept);
-  // Judge the session by exactly the limits the VS signed, as an auditor will.
-  physics_ = PhysicsChecker(limits_from(accept));
+  rules::announce_limits(config_.physics(), accept);
+  accept.max_receipt_lag = config_.max_receipt_lag;
   Bytes accept_bytes;
   const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t, const Hash32&) {
     session_id_ = server_->next_session_id.fetch_add(1);
@@ -546,11 +530,11 @@ asio::awaitable<bool> Session::join() {
     server_->session_ended(session_id_, identity_);
     co_return false;
   }
-  last_ticket_hash_ = chains::message_hash(accept_bytes);
   join_accept_seq_ = placed.back().header.seq;
-  last_heartbeat_seq_ = join_accept_seq_;
+  // Judged by exactly the terms the VS signed, as an auditor will.
+  rules_.emplace(
+      rules::SessionStart{accept, join_accept_seq_, vs_time, chains::message_hash(accept_bytes)});
   joined_ = true;
-  last_heartbeat_at_ = std::chrono::steady_clock::now();
   update_info([&](Info& i) {
     i.session_id = session_id_;
     i.identity = identity_;
@@ -568,7 +552,7 @@ asio::awaitable<void> Session::reject(const Bytes& request_bytes, JoinRejectReas
                                       std::string detail) {
   JoinReject reject;
   reject.join_request_hash = chains::message_hash(request_bytes);
-  reject.vs_time_ms = unix_time_ms();
+  reject.vs_time_ms = server_->clock.now_ms();
   reject.reason = static_cast<std::uint16_t>(reason);
   reject.detail = std::move(detail);
   reject.detail = truncate_utf8(reject.detail, kMaxDetailBytes);
@@ -617,217 +601,119 @@ asio::awaitable<void> Session::handle(const Bytes& bytes) {
   // A revocation (by the operator, say) may have begun while this frame was being read; nothing
   // the session sends after it is acted on, so nothing can follow the revocation in the log.
   if (revoked_ || ended_) co_return;
-  const std::uint64_t vs_time = unix_time_ms();
-  auto received = [&](MessageKind kind) {
-    return pending(kind, chains::Direction::kReceived, session_id_, vs_time, bytes);
-  };
+  const std::uint64_t vs_time = server_->clock.now_ms();
   auto message = decode_any(bytes);
-  if (!message) {
-    auto kind = peek_kind(bytes);
-    if (!kind) {
-      // Not a message of any kind (PROTOCOL.md §8.5): the store files entries by kind and any
-      // kind would misname it, and a revocation must cite what it rests on. The connection
-      // closes; no ticket follows, and the watchdog revokes the session for missed heartbeats.
-      spdlog::warn(
-          "session {}: {} (frame of {} bytes, SHA-256 {}): not logged; closing the connection, "
-          "the session is revoked when its heartbeats stop",
-          session_id_, kind.error(), bytes.size(), to_hex(crypto::sha256(bytes)));
-      conn_->close();
-      co_return;
-    }
-    co_await revoke(RevocationReason::kMalformedMessage, "malformed message: " + message.error(),
-                    {}, received(*kind));
+  auto kind = peek_kind(bytes);
+  if (!kind) {
+    // Not a message of any kind (PROTOCOL.md §8.5): the store files entries by kind and any
+    // kind would misname it, and a revocation must cite what it rests on. The connection
+    // closes; no ticket follows, and the watchdog revokes the session for missed heartbeats.
+    spdlog::warn(
+        "session {}: {} (frame of {} bytes, SHA-256 {}): not logged; closing the connection, "
+        "the session is revoked when its heartbeats stop",
+        session_id_, kind.error(), bytes.size(), to_hex(crypto::sha256(bytes)));
+    conn_->close();
     co_return;
   }
-  // Only session traffic is acceptable once joined. Any other frame (a JoinAccept, Checkpoint,
-  // Revocation... the GS made up) is kept as evidence with direction "received", which no
-  // reader takes for something the VS issued (recover() reads only issued entries).
-  struct Common {
-    SessionId session_id;
-    std::uint64_t gs_counter;
-    bool signature_ok;
-    MessageKind kind;
+  // Only session traffic can verify under the session key; the judge refuses anything else
+  // before it looks at the signature.
+  bool signature_valid = false;
+  if (message) {
+    std::visit(
+        [&](const auto& m) {
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<M, Heartbeat> || std::is_same_v<M, TranscriptDigest> ||
+                        std::is_same_v<M, NonceBatch> || std::is_same_v<M, GsLeaving>) {
+            signature_valid = verify(m, session_key_);
+          }
+        },
+        *message);
+  }
+  rules::Received received{message ? &*message : nullptr,
+                           message ? std::string_view() : std::string_view(message.error()),
+                           kind_name(*kind),
+                           signature_valid,
+                           0,
+                           vs_time};
+  auto as_entry = [&] {
+    return pending(*kind, chains::Direction::kReceived, session_id_, vs_time, bytes);
   };
-  std::optional<Common> common;
-  std::visit(
-      [&](const auto& m) {
-        using M = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<M, Heartbeat> || std::is_same_v<M, TranscriptDigest> ||
-                      std::is_same_v<M, NonceBatch> || std::is_same_v<M, GsLeaving>) {
-          common = Common{m.session_id, m.gs_counter, verify(m, session_key_), M::kKind};
-        }
-      },
-      *message);
-  if (!common) {
-    auto kind = peek_kind(bytes);
-    co_await revoke(RevocationReason::kMalformedMessage,
-                    std::string("unexpected message kind ") + std::string(kind_name(*kind)) +
-                        " in a joined session",
-                    {}, received(*kind));
+  // The envelope first (PROTOCOL.md §8.5 checks 1-4 and liveness). A refused frame is logged in
+  // the same submit as the revocation that cites it. A frame of a kind the GS may not send (a
+  // JoinAccept, Checkpoint, Revocation... it made up) is kept with direction "received", which
+  // no reader takes for something the VS issued (recover() reads only issued entries).
+  const rules::Judgement envelope = rules_->check_envelope(received);
+  if (envelope.refused()) {
+    std::optional<storage::PendingEntry> cited;
+    if (envelope.cites_message) cited = as_entry();
+    co_await revoke(*rules::reason_for(envelope.verdict), envelope.why, envelope.prior_evidence,
+                    std::move(cited));
     co_return;
   }
-  if (common->session_id != session_id_) {
-    co_await revoke(RevocationReason::kSessionMismatch,
-                    "message for session " + std::to_string(common->session_id) +
-                        " on the connection of session " + std::to_string(session_id_),
-                    {}, received(common->kind));
-    co_return;
-  }
-  if (!common->signature_ok) {
-    co_await revoke(RevocationReason::kBadSignature,
-                    std::string(kind_name(common->kind)) + " with gs_counter " +
-                        std::to_string(common->gs_counter) +
-                        " does not verify under the session key",
-                    {}, received(common->kind));
-    co_return;
-  }
-  if (common->gs_counter <= last_counter_) {
-    co_await revoke(RevocationReason::kCounterRegression,
-                    std::string(kind_name(common->kind)) + " gs_counter " +
-                        std::to_string(common->gs_counter) + " is not above the last accepted " +
-                        std::to_string(last_counter_),
-                    {}, received(common->kind));
-    co_return;
-  }
-  last_counter_ = common->gs_counter;
-  update_info([&](Info& i) { i.gs_counter = common->gs_counter; });
-
   // Positions are assigned at submit. What the message leads to (a receipt, a revocation) is
   // logged after it and sent only once durable, so the message is durable first.
-  std::vector<storage::PendingEntry> received_entries{received(common->kind)};
+  std::vector<storage::PendingEntry> received_entries{as_entry()};
   auto placed = log_then(std::move(received_entries), nullptr);
   if (!placed) co_return;
-  const std::uint64_t seq = placed->front().header.seq;
-  if (auto* digest = std::get_if<TranscriptDigest>(&*message)) {
-    co_await on_digest(*digest, seq, vs_time, bytes);
-  } else if (auto* hb = std::get_if<Heartbeat>(&*message)) {
-    co_await on_heartbeat(*hb, seq);
-  } else if (auto* leaving = std::get_if<GsLeaving>(&*message)) {
-    co_await on_leaving(*leaving, seq);
-  } else if (auto* batch = std::get_if<NonceBatch>(&*message)) {
-    const std::size_t room = kMaxNoncesPerTicket - pending_nonces_.size();
-    if (batch->nonces.size() > room) {
+  received.position = placed->front().header.seq;
+  const std::size_t nonces_before = rules_->pending_nonces().size();
+  const rules::Judgement judgement = rules_->judge(received);
+  update_info([&](Info& i) { i.gs_counter = rules_->last_counter(); });
+  if (judgement.refused()) {
+    co_await revoke(*rules::reason_for(judgement.verdict), judgement.why,
+                    judgement.evidence(received.position));
+    co_return;
+  }
+  if (const auto* batch = std::get_if<NonceBatch>(&*message)) {
+    const std::size_t taken = rules_->pending_nonces().size() - nonces_before;
+    if (taken < batch->nonces.size()) {
       spdlog::warn("session {}: {} client nonces over the per-ticket cap of {} dropped",
-                   session_id_, batch->nonces.size() - room, kMaxNoncesPerTicket);
+                   session_id_, batch->nonces.size() - taken, kMaxNoncesPerTicket);
     }
-    const auto take = std::min(room, batch->nonces.size());
-    pending_nonces_.insert(pending_nonces_.end(), batch->nonces.begin(),
-                           batch->nonces.begin() + static_cast<std::ptrdiff_t>(take));
   }
+  co_await act_on(*message, judgement, received.position, vs_time, bytes);
 }
 
-asio::awaitable<void> Session::on_heartbeat(const Heartbeat& hb, std::uint64_t seq) {
-  if (hb.sw_hash != sw_hash_) {
-    std::vector<std::uint64_t> build_evidence{join_accept_seq_, seq};
-    co_await revoke(RevocationReason::kSwHashChanged,
-                    "heartbeat reports build " + to_hex(hb.sw_hash) +
-                        " but the session joined as " + to_hex(sw_hash_),
-                    std::move(build_evidence));
-    co_return;
-  }
-  const std::string tip_problem =
-      receipt_state_problem("heartbeat", hb.receipt_count, hb.receipt_tip);
-  if (!tip_problem.empty()) {
-    std::vector<std::uint64_t> tip_evidence{seq};
-    co_await revoke(RevocationReason::kReceiptTipMismatch, tip_problem, std::move(tip_evidence));
-    co_return;
-  }
-  last_receipt_count_seen_ = hb.receipt_count;
-  last_heartbeat_seq_ = seq;
-  last_heartbeat_at_ = std::chrono::steady_clock::now();
-  update_info([](Info& i) { ++i.heartbeats; });
-}
-
-std::string Session::receipt_state_problem(std::string_view sender, std::uint64_t receipt_count,
-                                           const Hash32& receipt_tip) const {
-  const std::uint64_t lag = config_.max_receipt_lag;
-  std::string tip_problem;
-  if (receipt_count > receipts_issued_) {
-    tip_problem = std::string(sender) + " claims " + std::to_string(receipt_count) +
-                  " receipts but the VS issued " + std::to_string(receipts_issued_);
-  } else if (receipts_issued_ - receipt_count > lag) {
-    tip_problem = std::string(sender) + " acknowledges " + std::to_string(receipt_count) +
-                  " receipts, more than " + std::to_string(lag) + " behind the " +
-                  std::to_string(receipts_issued_) + " issued";
-  } else if (receipt_count < last_receipt_count_seen_) {
-    tip_problem = "receipt_count went back from " + std::to_string(last_receipt_count_seen_) +
-                  " to " + std::to_string(receipt_count);
-  } else if (receipt_count < tips_base_) {
-    tip_problem = "receipt_count " + std::to_string(receipt_count) + " is too old to check";
-  } else if (tips_[receipt_count - tips_base_] != receipt_tip) {
-    tip_problem = "receipt_tip " + short_hex(receipt_tip) + " after " +
-                  std::to_string(receipt_count) + " receipts does not match the VS's " +
-                  short_hex(tips_[receipt_count - tips_base_]);
-  }
-  return tip_problem;
-}
-
-asio::awaitable<void> Session::on_leaving(const GsLeaving& leaving, std::uint64_t seq) {
-  // The leaving's receipt state is checked as a Heartbeat's: a GS cannot leave on a state the
-  // VS never issued. Everything received before it was judged already, in order.
-  std::vector<std::uint64_t> leaving_evidence{seq};
-  const std::string tip_problem =
-      receipt_state_problem("GsLeaving", leaving.receipt_count, leaving.receipt_tip);
-  if (!tip_problem.empty()) {
-    co_await revoke(RevocationReason::kReceiptTipMismatch, tip_problem,
+asio::awaitable<void> Session::act_on(const AnyMessage& message, const rules::Judgement& judgement,
+                                      std::uint64_t seq, std::uint64_t vs_time,
+                                      const Bytes& bytes) {
+  if (std::holds_alternative<Heartbeat>(message)) {
+    update_info([](Info& i) { ++i.heartbeats; });
+  } else if (judgement.leaves) {
+    const auto& leaving = std::get<GsLeaving>(message);
+    spdlog::info("session {}: GsLeaving received (gs_counter {}, log position {})", session_id_,
+                 leaving.gs_counter, seq);
+    std::vector<std::uint64_t> leaving_evidence{seq};
+    co_await revoke(RevocationReason::kGsLeft,
+                    "the GS left cleanly (GsLeaving with gs_counter " +
+                        std::to_string(leaving.gs_counter) + " at log position " +
+                        std::to_string(seq) + ")",
                     std::move(leaving_evidence));
-    co_return;
+  } else if (const auto* digest = std::get_if<TranscriptDigest>(&message)) {
+    update_info([&](Info& i) {
+      ++i.digests;
+      i.players = digest->players.size();
+    });
+    ProtectedReceipt receipt;
+    receipt.session_id = session_id_;
+    receipt.gs_counter = digest->gs_counter;
+    receipt.digest_hash = chains::message_hash(bytes);
+    receipt.digest_log_seq = seq;
+    receipt.vs_time_ms = vs_time;
+    const rules::ReceiptTerms terms = rules_->next_receipt(receipt.digest_hash);
+    rules_->receipt_issued(terms);
+    receipt.receipt_index = terms.index;
+    receipt.receipt_tip = terms.tip;
+    Bytes receipt_bytes = server_->sign_and_encode(receipt);
+    std::vector<storage::PendingEntry> receipt_entries{
+        pending(MessageKind::kProtectedReceipt, chains::Direction::kIssued, session_id_, vs_time,
+                receipt_bytes)};
+    // A failed submit has already ended the session; there is nothing more to do either way.
+    static_cast<void>(
+        log_then(std::move(receipt_entries), [this, receipt_bytes = std::move(receipt_bytes)] {
+          if (!ended_) conn_->send(receipt_bytes);
+        }));
   }
-  spdlog::info("session {}: GsLeaving received (gs_counter {}, log position {})", session_id_,
-               leaving.gs_counter, seq);
-  co_await revoke(RevocationReason::kGsLeft,
-                  "the GS left cleanly (GsLeaving with gs_counter " +
-                      std::to_string(leaving.gs_counter) + " at log position " +
-                      std::to_string(seq) + ")",
-                  std::move(leaving_evidence));
-}
-
-asio::awaitable<void> Session::on_digest(const TranscriptDigest& digest, std::uint64_t seq,
-                                         std::uint64_t vs_time, const Bytes& bytes) {
-  // The player cap before any state: a GS naming fresh keys cannot grow the checker past it.
-  if (physics_.over_player_cap(digest)) {
-    std::vector<std::uint64_t> cap_evidence{seq};
-    co_await revoke(RevocationReason::kTooManyPlayers,
-                    describe_player_cap(physics_.players_after(digest), physics_.limits()),
-                    std::move(cap_evidence));
-    co_return;
-  }
-  auto steps = physics_.check(digest, DigestSample{digest.gs_time_ms, vs_time, seq});
-  update_info([&](Info& i) {
-    ++i.digests;
-    i.players = digest.players.size();
-  });
-  for (const auto& step : steps) {
-    if (step.violation) {
-      std::vector<std::uint64_t> speed_evidence{step.from_log_seq, step.to_log_seq};
-      co_await revoke(RevocationReason::kSpeedViolation,
-                      describe_violation(step, physics_.limits()), std::move(speed_evidence));
-      co_return;
-    }
-  }
-  ProtectedReceipt receipt;
-  receipt.session_id = session_id_;
-  receipt.gs_counter = digest.gs_counter;
-  receipt.digest_hash = chains::message_hash(bytes);
-  receipt.digest_log_seq = seq;
-  receipt.vs_time_ms = vs_time;
-  receipt.receipt_index = ++receipts_issued_;
-  receipt.receipt_tip = chains::next_receipt_tip(session_id_, receipt.receipt_index, tips_.back(),
-                                                 receipt.digest_hash);
-  tips_.push_back(receipt.receipt_tip);
-  while (tips_.size() > config_.max_receipt_lag + 1) {
-    tips_.pop_front();
-    ++tips_base_;
-  }
-  Bytes receipt_bytes = server_->sign_and_encode(receipt);
-  std::vector<storage::PendingEntry> receipt_entries{pending(MessageKind::kProtectedReceipt,
-                                                             chains::Direction::kIssued,
-                                                             session_id_, vs_time, receipt_bytes)};
-  // A failed submit has already ended the session; there is nothing more to do either way.
-  static_cast<void>(
-      log_then(std::move(receipt_entries), [this, receipt_bytes = std::move(receipt_bytes)] {
-        if (!ended_) conn_->send(receipt_bytes);
-      }));
 }
 
 asio::awaitable<void> Session::ticket_loop() {
@@ -835,17 +721,17 @@ asio::awaitable<void> Session::ticket_loop() {
   auto next = std::chrono::steady_clock::now();
   // Not once a revocation is under way: no ticket may follow it in the log.
   while (!ended_ && !revoked_ && conn_->is_open()) {
-    PlayTicket ticket;
-    ticket.session_id = session_id_;
-    ticket.ticket_seq = ++tickets_issued_;
-    ticket.prev_ticket_hash = last_ticket_hash_;
-    ticket.issued_ms = unix_time_ms();
-    ticket.not_after_ms = ticket.issued_ms + config_.ticket_validity_ms;
-    ticket.client_binding = client_binding::root(pending_nonces_);
-    ticket.nonce_count = static_cast<std::uint32_t>(pending_nonces_.size());
-    pending_nonces_.clear();
+    const std::uint64_t now = server_->clock.now_ms();
+    // No ticket for a session past its heartbeat deadline: it is revoked instead, even if the
+    // watchdog has not woken yet (an auditor checks that no ticket follows the deadline).
+    const rules::Judgement liveness = rules_->check_liveness(now);
+    if (liveness.refused()) {
+      co_await revoke(RevocationReason::kMissedHeartbeats, liveness.why, liveness.prior_evidence);
+      co_return;
+    }
+    PlayTicket ticket = rules_->next_ticket(now);
     Bytes ticket_bytes = server_->sign_and_encode(ticket);
-    last_ticket_hash_ = chains::message_hash(ticket_bytes);
+    rules_->ticket_issued(ticket.nonce_count, chains::message_hash(ticket_bytes));
     std::vector<storage::PendingEntry> ticket_entries{
         pending(MessageKind::kPlayTicket, chains::Direction::kIssued, session_id_, ticket.issued_ms,
                 ticket_bytes)};
@@ -869,21 +755,13 @@ asio::awaitable<void> Session::ticket_loop() {
 
 asio::awaitable<void> Session::watchdog_loop() {
   auto self = shared_from_this();
-  const milliseconds timeout(config_.heartbeat_timeout_ms);
   while (!ended_) {
-    const auto deadline = last_heartbeat_at_ + timeout;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      const auto silent = std::chrono::duration_cast<milliseconds>(
-          std::chrono::steady_clock::now() - last_heartbeat_at_);
-      std::vector<std::uint64_t> heartbeat_evidence{last_heartbeat_seq_};
-      co_await revoke(RevocationReason::kMissedHeartbeats,
-                      "no valid heartbeat for " + std::to_string(silent.count()) +
-                          " ms; the limit is " + std::to_string(config_.heartbeat_timeout_ms) +
-                          " ms (last at log position " + std::to_string(last_heartbeat_seq_) + ")",
-                      std::move(heartbeat_evidence));
+    const rules::Judgement liveness = rules_->check_liveness(server_->clock.now_ms());
+    if (liveness.refused()) {
+      co_await revoke(RevocationReason::kMissedHeartbeats, liveness.why, liveness.prior_evidence);
       co_return;
     }
-    watchdog_timer_.expires_at(deadline);
+    watchdog_timer_.expires_at(server_->clock.steady_at(rules_->heartbeat_deadline_ms()));
     boost::system::error_code ec;
     co_await watchdog_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
@@ -896,7 +774,7 @@ asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detai
   revoked_ = true;
   Revocation revocation;
   revocation.session_id = session_id_;
-  revocation.vs_time_ms = unix_time_ms();
+  revocation.vs_time_ms = server_->clock.now_ms();
   revocation.reason = static_cast<std::uint16_t>(reason);
   detail = truncate_utf8(detail, kMaxDetailBytes);
   revocation.detail = std::move(detail);
@@ -939,9 +817,7 @@ void Session::end() {
   commit_wait_.cancel();
   // The per-player and per-nonce state goes now, not when the last handler lets go of the
   // object (a read may wait up to its idle limit for a peer that stopped reading).
-  physics_ = PhysicsChecker(physics_.limits());
-  pending_nonces_.clear();
-  pending_nonces_.shrink_to_fit();
+  if (rules_) rules_->end();
   if (joined_) server_->session_ended(session_id_, identity_);
   if (!revoked_) conn_->close();
 }
@@ -999,7 +875,7 @@ Status Server::Impl::recover() {
     Revocation revocation;
     revocation.session_id = session;
     revocation.revocation_seq = next_revocation_seq++;
-    revocation.vs_time_ms = unix_time_ms();
+    revocation.vs_time_ms = clock.now_ms();
     revocation.reason = static_cast<std::uint16_t>(RevocationReason::kVsShutdown);
     revocation.detail =
         "the VS stopped while this session was live; its liveness cannot be vouched for across "
@@ -1016,7 +892,7 @@ Status Server::Impl::recover() {
     if (!flushed) return flushed;
   }
   last_checkpoint_size = 0;
-  last_checkpoint_ms = unix_time_ms();
+  last_checkpoint_ms = clock.now_ms();
   return {};
 }
 
@@ -1071,7 +947,7 @@ asio::awaitable<void> Server::Impl::write_checkpoint() {
     Checkpoint checkpoint;
     checkpoint.log_size = size;
     checkpoint.root = root;
-    checkpoint.vs_time_ms = signed_at_ms = unix_time_ms();
+    checkpoint.vs_time_ms = signed_at_ms = clock.now_ms();
     checkpoint_bytes = sign_and_encode(checkpoint);
     return std::vector<storage::PendingEntry>{pending(MessageKind::kCheckpoint,
                                                       chains::Direction::kIssued, 0,
@@ -1086,7 +962,7 @@ asio::awaitable<void> Server::Impl::write_checkpoint() {
   }
   const std::uint64_t position = placed->front().header.seq;
   last_checkpoint_size = position + 1;
-  last_checkpoint_ms = unix_time_ms();
+  last_checkpoint_ms = clock.now_ms();
   spdlog::debug("checkpoint at position {} over {} entries", position, position);
   // Sending costs a frame per live session, so the GSes get a checkpoint at most once per
   // checkpoint_interval_ms however busy the log is (every 1000 entries across 5,000 sessions
@@ -1110,7 +986,7 @@ asio::awaitable<void> Server::Impl::checkpoint_loop() {
     const std::uint64_t size = writer->size();
     const bool grown = size > last_checkpoint_size;
     const bool by_count = size >= last_checkpoint_size + config.checkpoint_every_entries;
-    const bool by_time = unix_time_ms() >= last_checkpoint_ms + config.checkpoint_interval_ms;
+    const bool by_time = clock.now_ms() >= last_checkpoint_ms + config.checkpoint_interval_ms;
     if (grown && (by_count || by_time)) co_await write_checkpoint();
   }
 }

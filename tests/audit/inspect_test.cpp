@@ -117,7 +117,7 @@ TEST(Timeline, TheSpeedViolationIsTheStepTheRevocationCites) {
   ASSERT_TRUE(index.ok());
   auto replay = audit::replay_session(*log, *index->find(speeding->id), generated_vs_key());
   ASSERT_TRUE(replay.ok()) << replay.error();
-  std::vector<vsd::MovementStep> violations;
+  std::vector<rules::MovementStep> violations;
   std::size_t positions = 0;
   for (const auto& d : replay->digests) {
     EXPECT_EQ(
@@ -132,7 +132,7 @@ TEST(Timeline, TheSpeedViolationIsTheStepTheRevocationCites) {
   ASSERT_EQ(violations.size(), 1u);
   EXPECT_EQ(violations[0].from_log_seq, speeding->evidence.at(0));
   EXPECT_EQ(violations[0].to_log_seq, speeding->evidence.at(1));
-  EXPECT_EQ(vsd::describe_violation(violations[0], index->find(speeding->id)->limits),
+  EXPECT_EQ(rules::describe_violation(violations[0], index->find(speeding->id)->limits),
             speeding->detail);
   ASSERT_TRUE(replay->assessment.has_value());
   EXPECT_EQ(replay->assessment->support, audit::Support::kSupported);

@@ -1,6 +1,7 @@
 // The session model's replay of the player cap (PROTOCOL.md §8.6): a too_many_players revocation
 // is supported only at the first digest over the JoinAccept's max_players_per_session, and a
-// digest over it that the VS let pass is a failure.
+// digest over it that the VS let pass is a failure. And of liveness (§8.5, §8.13): the VS is held
+// to the exact heartbeat deadline on its own clock.
 #include "audit-cli/session_model.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "protocol/merkle.h"
+
 namespace gsvs::audit {
 namespace {
 
@@ -18,10 +21,12 @@ using protocol::RevocationReason;
 
 constexpr protocol::SessionId kSession = 5;
 constexpr std::uint32_t kCap = 4;
+constexpr std::uint64_t kDeadlineMs = 1000 + 2000;
 
 // Feeds a SessionModel log entries as the verifier would, numbered from the JoinAccept at 0.
 class Feeder {
  public:
+  // The JoinAccept is at position 0, at 1000 ms; its heartbeat deadline is kDeadlineMs.
   Feeder() : model_(0, 1000, accept(), Hash32{}) { model_.set_observer(&observer_); }
 
   // A digest naming players first .. first + count - 1; returns its position.
@@ -37,13 +42,24 @@ class Feeder {
     }
     return feed(chains::Direction::kReceived, protocol::AnyMessage(std::move(d)));
   }
-  void revocation(RevocationReason reason, std::vector<std::uint64_t> evidence) {
+  void revocation(RevocationReason reason, std::vector<std::uint64_t> evidence,
+                  std::optional<std::uint64_t> at_ms = std::nullopt) {
     protocol::Revocation r;
     r.session_id = kSession;
     r.revocation_seq = 1;
     r.reason = static_cast<std::uint16_t>(reason);
     r.evidence = std::move(evidence);
-    feed(chains::Direction::kIssued, protocol::AnyMessage(std::move(r)));
+    feed(chains::Direction::kIssued, protocol::AnyMessage(std::move(r)), at_ms);
+  }
+  // Ticket 1, chained from the JoinAccept, issued at `issued_ms`.
+  void first_ticket(std::uint64_t issued_ms) {
+    protocol::PlayTicket t;
+    t.session_id = kSession;
+    t.ticket_seq = 1;
+    t.issued_ms = issued_ms;
+    t.not_after_ms = issued_ms;  // the JoinAccept's ticket_validity_ms is 0
+    t.client_binding = client_binding::root({});
+    feed(chains::Direction::kIssued, protocol::AnyMessage(std::move(t)), issued_ms);
   }
   void finish() { model_.finish(sink_); }
 
@@ -70,19 +86,23 @@ class Feeder {
   static protocol::JoinAccept accept() {
     protocol::JoinAccept a;
     a.session_id = kSession;
-    vsd::PhysicsLimits limits;
+    rules::MovementLimits limits;
     limits.max_players = kCap;
-    vsd::announce_limits(limits, a);
+    rules::announce_limits(limits, a);
+    a.max_receipt_lag = 8;
+    a.heartbeat_timeout_ms = 2000;
     return a;
   }
 
-  std::uint64_t feed(chains::Direction direction, const protocol::AnyMessage& message) {
+  // Logged at `at_ms` on the VS clock, or 100 ms after the previous entry.
+  std::uint64_t feed(chains::Direction direction, const protocol::AnyMessage& message,
+                     std::optional<std::uint64_t> at_ms = std::nullopt) {
     storage::Entry entry;
     entry.header.seq = ++position_;
     entry.header.kind = std::visit([](const auto& m) { return m.kKind; }, message);
     entry.header.direction = direction;
     entry.header.session_id = kSession;
-    entry.header.vs_time_ms = 1000 + 100 * position_;
+    entry.header.vs_time_ms = at_ms.value_or(1000 + 100 * position_);
     entry.message = std::visit([](const auto& m) { return protocol::encode(m); }, message);
     const SigState valid[] = {SigState::kValid};
     ModelInput input;
@@ -159,6 +179,38 @@ TEST(SessionModelPlayerCap, RevocationsAreJudgedAgainstTheAnnouncedCap) {
     feeder.finish();
     EXPECT_EQ(feeder.support(), c.support) << c.name;
     EXPECT_EQ(feeder.failures() > 0, c.fails) << c.name << "\n" << feeder.findings();
+  }
+}
+
+// Rows: when a missed_heartbeats revocation citing the JoinAccept is logged, and whether the
+// audit must find the VS at fault for it.
+TEST(SessionModelLiveness, AMissedHeartbeatsRevocationIsHeldToTheDeadline) {
+  const struct {
+    const char* name;
+    std::uint64_t at_ms;
+    Support support;
+  } cases[] = {
+      {"193 ms after the JoinAccept", 1193, Support::kUnsupported},
+      {"1 ms before the deadline", kDeadlineMs - 1, Support::kUnsupported},
+      {"at the deadline", kDeadlineMs, Support::kSupported},
+      {"after the deadline", kDeadlineMs + 500, Support::kSupported},
+  };
+  for (const auto& c : cases) {
+    Feeder feeder;
+    feeder.revocation(RevocationReason::kMissedHeartbeats, {0}, c.at_ms);
+    feeder.finish();
+    EXPECT_EQ(feeder.support(), c.support) << c.name << "\n" << feeder.findings();
+    EXPECT_EQ(feeder.failures() > 0, c.support != Support::kSupported) << c.name << "\n"
+                                                                       << feeder.findings();
+  }
+}
+
+TEST(SessionModelLiveness, ATicketAtOrAfterTheDeadlineIsAFaultOfTheVs) {
+  for (const std::uint64_t issued : {kDeadlineMs - 1, kDeadlineMs}) {
+    Feeder feeder;
+    feeder.first_ticket(issued);
+    feeder.finish();
+    EXPECT_EQ(feeder.failures() > 0, issued >= kDeadlineMs) << issued << "\n" << feeder.findings();
   }
 }
 

@@ -129,6 +129,7 @@ JoinAccept build(Tag<JoinAccept>) {
   m.max_excess_mm = 1100;
   m.spawn_min_interval_ms = 5000;
   m.max_players_per_session = 4096;
+  m.max_receipt_lag = 8;
   sign_all(m);
   return m;
 }

@@ -10,8 +10,8 @@
 
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
+#include "rules/movement.h"
 #include "storage/log.h"
-#include "vsd/physics.h"
 
 namespace gsvs::testing {
 
@@ -109,7 +109,7 @@ struct Sim {
   Hash32 last_ticket_hash;
   std::vector<Nonce32> vs_pending_nonces;
   std::vector<Player> players;
-  vsd::PhysicsChecker physics;
+  rules::MovementChecker physics;
   std::uint64_t last_heartbeat_seq = 0;
   std::uint64_t last_heartbeat_ms = 0;
   std::uint64_t last_digest_ms = 0;
@@ -122,7 +122,7 @@ struct Sim {
   std::uint64_t end_at = 0;
   std::uint64_t revoke_at = kNever;
 
-  Sim(crypto::SecretKey key, const vsd::PhysicsLimits& limits)
+  Sim(crypto::SecretKey key, const rules::MovementLimits& limits)
       : session_key(std::move(key)), physics(limits) {}
 };
 
@@ -299,11 +299,12 @@ void Generator::start_session(std::size_t slot_index) {
   if (options_.misbehaviour && joins_ % 3 == 2) reject_join(slot_index);
   ++joins_;
   const SessionId id = next_session_++;
-  vsd::PhysicsLimits limits;
+  rules::MovementLimits limits;
   JoinAccept accept;
-  vsd::announce_limits(limits, accept);
+  rules::announce_limits(limits, accept);
+  accept.max_receipt_lag = 8;
   auto sim =
-      std::make_unique<Sim>(derived_key(options_.seed, "session", id), vsd::limits_from(accept));
+      std::make_unique<Sim>(derived_key(options_.seed, "session", id), rules::limits_from(accept));
   Sim& s = *sim;
   s.id = id;
   s.gs_clock_offset_ms = static_cast<std::int64_t>(random(401)) - 200;
@@ -420,14 +421,14 @@ void Generator::digest(Sim& s, bool teleport) {
   const std::uint64_t seq =
       put(MessageKind::kTranscriptDigest, chains::Direction::kReceived, s.id, bytes, s.record);
   s.next_digest = now_ + kDigestIntervalMs;
-  const auto steps = s.physics.check(d, vsd::DigestSample{d.gs_time_ms, now_, seq});
+  const auto steps = s.physics.check(d, rules::DigestSample{d.gs_time_ms, now_, seq});
   for (const auto& step : steps) {
     if (step.violation) {
       std::vector<std::uint64_t> evidence{step.from_log_seq, step.to_log_seq};
       for (std::size_t i = 0; i < slots_.size(); ++i) {
         if (slots_[i].sim.get() == &s) {
           revoke(i, RevocationReason::kSpeedViolation,
-                 vsd::describe_violation(step, s.physics.limits()), std::move(evidence));
+                 rules::describe_violation(step, s.physics.limits()), std::move(evidence));
           return;
         }
       }

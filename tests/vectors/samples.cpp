@@ -112,6 +112,7 @@ Session build_session(const Keys& keys) {
   s.join_accept.max_excess_mm = 1000;
   s.join_accept.spawn_min_interval_ms = 5000;
   s.join_accept.max_players_per_session = 4096;
+  s.join_accept.max_receipt_lag = 8;
   const Bytes join_accept_bytes = sign_and_encode(s.join_accept, {&vs});
 
   // The rejection a second, replayed copy of the same JoinRequest would get.

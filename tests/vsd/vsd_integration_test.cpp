@@ -372,8 +372,8 @@ TEST_F(VsdIntegration, SpeedViolationRevokesWithBothDigestsAsEvidence) {
   const auto t0 = unix_time_ms();
   gs.send_signed(gs.make_digest({at(player, 0, 0)}, t0));
   ASSERT_TRUE(gs.expect<ProtectedReceipt>());
-  std::this_thread::sleep_for(milliseconds(300));
-  // 50 m in 0.3 s is far over 7 m/s.
+  // 50 m in at most 0.3 s is far over 7 m/s (the rule itself is tabled in
+  // tests/rules/session_rules_test.cpp; this checks the daemon's wiring and evidence).
   gs.send_signed(gs.make_digest({at(player, 50000, 0)}, t0 + 300));
   auto revocation = expect_revoked(gs, RevocationReason::kSpeedViolation);
   EXPECT_NE(revocation.detail.find("moved 50.000 m"), std::string::npos) << revocation.detail;
@@ -383,41 +383,6 @@ TEST_F(VsdIntegration, SpeedViolationRevokesWithBothDigestsAsEvidence) {
   for (auto position : stored.evidence) {
     EXPECT_EQ(entries.at(position).header.kind, MessageKind::kTranscriptDigest);
   }
-}
-
-TEST_F(VsdIntegration, InflatedGsTimeDoesNotHideATeleport) {
-  start();
-  ScriptedGs gs(vs_->port(), identity_, build_);
-  gs.join();
-  const auto player = crypto::SecretKey::generate().public_key();
-  const auto t0 = unix_time_ms();
-  gs.send_signed(gs.make_digest({at(player, 0, 0)}, t0));
-  ASSERT_TRUE(gs.expect<ProtectedReceipt>());
-  std::this_thread::sleep_for(milliseconds(200));
-  // The GS claims 60 s passed so 50 m looks like a walk; the VS saw about 0.2 s.
-  gs.send_signed(gs.make_digest({at(player, 50000, 0)}, t0 + 60000));
-  auto revocation = expect_revoked(gs, RevocationReason::kSpeedViolation);
-  EXPECT_NE(revocation.detail.find("GS-reported 60.000 s"), std::string::npos) << revocation.detail;
-  stop_and_read();
-}
-
-TEST_F(VsdIntegration, HonestMovementIsNotRevoked) {
-  start();
-  ScriptedGs gs(vs_->port(), identity_, build_);
-  gs.join();
-  const auto player = crypto::SecretKey::generate().public_key();
-  const auto t0 = unix_time_ms();
-  for (int step = 0; step < 5; ++step) {
-    gs.send_signed(gs.make_heartbeat());
-    // 1.5 m per 0.25 s = 6 m/s, under the 7 m/s limit.
-    gs.send_signed(
-        gs.make_digest({at(player, step * 1500, 0)}, t0 + static_cast<std::uint64_t>(step) * 250));
-    ASSERT_TRUE(gs.expect<ProtectedReceipt>());
-    std::this_thread::sleep_for(milliseconds(250));
-  }
-  auto entries = stop_and_read();
-  EXPECT_EQ(stored_revocation(entries, gs.session_id()).reason,
-            static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
 }
 
 TEST_F(VsdIntegration, OperatorRevokeReachesTheGs) {

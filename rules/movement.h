@@ -1,6 +1,6 @@
-// The VS's movement audit: per player, speed between consecutive notarized positions, with the
-// elapsed time bounded by the VS's own receive clock, and action only on accumulated excess.
-// Pure logic, no I/O: the audit tool replays it to explain a revocation.
+// The movement rule (PROTOCOL.md §8.6): per player, speed between consecutive notarized
+// positions, with the elapsed time bounded by the VS's own receive clock, and action only on
+// accumulated excess. Pure logic, no I/O: vsd applies it live and audit-cli replays it.
 #pragma once
 
 #include <cstdint>
@@ -11,9 +11,9 @@
 
 #include "protocol/messages.h"
 
-namespace gsvs::vsd {
+namespace gsvs::rules {
 
-struct PhysicsLimits {
+struct MovementLimits {
   double max_speed_mm_s = 7000.0;
   double tolerance = 0.10;                  // allowed = max_speed * (1 + tolerance)
   std::uint64_t jitter_allowance_ms = 250;  // added to the VS-measured elapsed time
@@ -26,9 +26,9 @@ struct PhysicsLimits {
 };
 
 // The limits a JoinAccept announces, as the VS and every auditor apply them.
-PhysicsLimits limits_from(const protocol::JoinAccept& accept);
+MovementLimits limits_from(const protocol::JoinAccept& accept);
 // Writes limits into a JoinAccept (rounded to its integer units).
-void announce_limits(const PhysicsLimits& limits, protocol::JoinAccept& accept);
+void announce_limits(const MovementLimits& limits, protocol::JoinAccept& accept);
 
 // One player's step between two digests, with every number the verdict rests on.
 struct MovementStep {
@@ -54,9 +54,9 @@ struct DigestSample {
   std::uint64_t log_seq = 0;
 };
 
-class PhysicsChecker {
+class MovementChecker {
  public:
-  explicit PhysicsChecker(PhysicsLimits limits) : limits_(limits) {}
+  explicit MovementChecker(MovementLimits limits) : limits_(limits) {}
 
   // Checks every player of one digest against its previous position. Returns a step per
   // player; the first step whose accumulated excess crosses the limit is marked a violation.
@@ -71,7 +71,7 @@ class PhysicsChecker {
     return players_after(digest) > limits_.max_players;
   }
   [[nodiscard]] std::size_t players_tracked() const { return players_.size(); }
-  [[nodiscard]] const PhysicsLimits& limits() const { return limits_; }
+  [[nodiscard]] const MovementLimits& limits() const { return limits_; }
 
  private:
   struct PlayerState {
@@ -81,12 +81,12 @@ class PhysicsChecker {
     double accumulated_excess_mm = 0;
     std::uint64_t last_spawn_vs_ms = 0;
   };
-  PhysicsLimits limits_;
+  MovementLimits limits_;
   std::map<protocol::PublicKey, PlayerState> players_;
 };
 
-std::string describe_violation(const MovementStep& step, const PhysicsLimits& limits);
+std::string describe_violation(const MovementStep& step, const MovementLimits& limits);
 // Why a digest breaks the player cap: `players_after` distinct players against the limit.
-std::string describe_player_cap(std::size_t players_after, const PhysicsLimits& limits);
+std::string describe_player_cap(std::size_t players_after, const MovementLimits& limits);
 
-}  // namespace gsvs::vsd
+}  // namespace gsvs::rules

@@ -1,11 +1,11 @@
-#include "vsd/physics.h"
+#include "rules/movement.h"
 
 #include <gtest/gtest.h>
 
 #include <utility>
 #include <vector>
 
-namespace gsvs::vsd {
+namespace gsvs::rules {
 namespace {
 
 using protocol::PlayerPosition;
@@ -31,8 +31,8 @@ DigestSample sample(std::uint64_t gs_ms, std::uint64_t vs_ms, std::uint64_t seq 
   return DigestSample{gs_ms, vs_ms, seq};
 }
 
-PhysicsLimits limits() {
-  PhysicsLimits l;
+MovementLimits limits() {
+  MovementLimits l;
   l.max_speed_mm_s = 7000;
   l.tolerance = 0.1;
   l.jitter_allowance_ms = 250;
@@ -43,7 +43,7 @@ PhysicsLimits limits() {
 }
 
 TEST(Physics, FirstAppearanceIsFree) {
-  PhysicsChecker checker(limits());
+  MovementChecker checker(limits());
   auto steps = checker.check(digest_at(1'000'000), sample(1000, 1000));
   ASSERT_EQ(steps.size(), 1u);
   EXPECT_TRUE(steps[0].spawn);
@@ -70,7 +70,7 @@ TEST(Physics, SingleStepTable) {
       {0, 0, 0, false},           // a stall never counts
   };
   for (const auto& row : rows) {
-    PhysicsChecker checker(limits());
+    MovementChecker checker(limits());
     (void)checker.check(digest_at(0), sample(10'000, 10'000, 1));
     auto steps = checker.check(digest_at(row.distance_mm),
                                sample(10'000 + row.gs_ms, 10'000 + row.vs_ms, 2));
@@ -87,7 +87,7 @@ TEST(Physics, SingleStepTable) {
 }
 
 TEST(Physics, ElapsedTimeIsBoundedByTheVsClock) {
-  PhysicsChecker checker(limits());
+  MovementChecker checker(limits());
   (void)checker.check(digest_at(0), sample(0, 0));
   auto steps = checker.check(digest_at(1000), sample(60'000, 200));
   EXPECT_EQ(steps[0].elapsed_gs_ms, 60'000u);
@@ -96,7 +96,7 @@ TEST(Physics, ElapsedTimeIsBoundedByTheVsClock) {
 }
 
 TEST(Physics, SmallRepeatedExcessDecaysInsteadOfAccumulatingForever) {
-  PhysicsChecker checker(limits());
+  MovementChecker checker(limits());
   std::int32_t x = 0;
   std::uint64_t t = 0;
   (void)checker.check(digest_at(x), sample(t, t));
@@ -110,7 +110,7 @@ TEST(Physics, SmallRepeatedExcessDecaysInsteadOfAccumulatingForever) {
   }
   EXPECT_TRUE(caught);
 
-  PhysicsChecker lenient(limits());
+  MovementChecker lenient(limits());
   x = 0;
   t = 0;
   (void)lenient.check(digest_at(x), sample(t, t));
@@ -125,7 +125,7 @@ TEST(Physics, SmallRepeatedExcessDecaysInsteadOfAccumulatingForever) {
 }
 
 TEST(Physics, SpawnIsFreeButRateLimited) {
-  PhysicsChecker checker(limits());
+  MovementChecker checker(limits());
   (void)checker.check(digest_at(0), sample(0, 0));
   auto respawn = checker.check(digest_at(900'000, protocol::kPlayerSpawn), sample(6000, 6000));
   EXPECT_TRUE(respawn[0].spawn);
@@ -177,9 +177,9 @@ TEST(Physics, PlayerCapTable) {
       {"cap + 1 at 255", 255, {{0, 256}}, true},
   };
   for (const auto& row : rows) {
-    PhysicsLimits l = limits();
+    MovementLimits l = limits();
     l.max_players = row.cap;
-    PhysicsChecker checker(l);
+    MovementChecker checker(l);
     bool refused = false;
     std::uint64_t t = 0;
     for (const auto& [first, count] : row.digests) {
@@ -202,9 +202,9 @@ TEST(Physics, PlayerCapTable) {
 }
 
 TEST(Physics, DuplicateKeyInOneDigestCountsOnce) {
-  PhysicsLimits l = limits();
+  MovementLimits l = limits();
   l.max_players = 1;
-  PhysicsChecker checker(l);
+  MovementChecker checker(l);
   TranscriptDigest d = digest_naming(0, 1);
   d.players.push_back(d.players.front());
   EXPECT_EQ(checker.players_after(d), 1u);
@@ -212,7 +212,7 @@ TEST(Physics, DuplicateKeyInOneDigestCountsOnce) {
 }
 
 TEST(Physics, PlayerCapTravelsInTheJoinAccept) {
-  PhysicsLimits l = limits();
+  MovementLimits l = limits();
   l.max_players = 12345;
   protocol::JoinAccept accept;
   announce_limits(l, accept);
@@ -221,4 +221,4 @@ TEST(Physics, PlayerCapTravelsInTheJoinAccept) {
 }
 
 }  // namespace
-}  // namespace gsvs::vsd
+}  // namespace gsvs::rules

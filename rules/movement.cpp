@@ -1,10 +1,10 @@
-#include "vsd/physics.h"
+#include "rules/movement.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-namespace gsvs::vsd {
+namespace gsvs::rules {
 
 namespace {
 constexpr double kPpm = 1'000'000.0;
@@ -14,8 +14,8 @@ std::uint32_t to_u32(double value) {
 }
 }  // namespace
 
-PhysicsLimits limits_from(const protocol::JoinAccept& accept) {
-  PhysicsLimits limits;
+MovementLimits limits_from(const protocol::JoinAccept& accept) {
+  MovementLimits limits;
   limits.max_speed_mm_s = accept.max_speed_mm_s;
   limits.tolerance = accept.speed_tolerance_ppm / kPpm;
   limits.jitter_allowance_ms = accept.jitter_allowance_ms;
@@ -26,7 +26,7 @@ PhysicsLimits limits_from(const protocol::JoinAccept& accept) {
   return limits;
 }
 
-void announce_limits(const PhysicsLimits& limits, protocol::JoinAccept& accept) {
+void announce_limits(const MovementLimits& limits, protocol::JoinAccept& accept) {
   accept.max_speed_mm_s = to_u32(limits.max_speed_mm_s);
   accept.speed_tolerance_ppm = to_u32(limits.tolerance * kPpm);
   accept.jitter_allowance_ms = to_u32(static_cast<double>(limits.jitter_allowance_ms));
@@ -36,7 +36,7 @@ void announce_limits(const PhysicsLimits& limits, protocol::JoinAccept& accept) 
   accept.max_players_per_session = limits.max_players;
 }
 
-std::size_t PhysicsChecker::players_after(const protocol::TranscriptDigest& digest) const {
+std::size_t MovementChecker::players_after(const protocol::TranscriptDigest& digest) const {
   // A digest names at most kMaxPlayers players, so the sort is cheap; a key named twice in one
   // digest counts once, as check() tracks it once.
   std::vector<protocol::PublicKey> fresh;
@@ -49,8 +49,8 @@ std::size_t PhysicsChecker::players_after(const protocol::TranscriptDigest& dige
   return players_.size() + fresh.size();
 }
 
-std::vector<MovementStep> PhysicsChecker::check(const protocol::TranscriptDigest& digest,
-                                                const DigestSample& sample) {
+std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDigest& digest,
+                                                 const DigestSample& sample) {
   std::vector<MovementStep> steps;
   // Refused before any state is inserted: memory never exceeds the cap, whatever the GS sends.
   if (over_player_cap(digest)) return steps;
@@ -112,14 +112,14 @@ std::vector<MovementStep> PhysicsChecker::check(const protocol::TranscriptDigest
   return steps;
 }
 
-std::string describe_player_cap(std::size_t players_after, const PhysicsLimits& limits) {
+std::string describe_player_cap(std::size_t players_after, const MovementLimits& limits) {
   return "the digest names players the session has not named before, raising the distinct "
          "players of the session to " +
          std::to_string(players_after) + ", over max_players_per_session " +
          std::to_string(limits.max_players);
 }
 
-std::string describe_violation(const MovementStep& step, const PhysicsLimits& limits) {
+std::string describe_violation(const MovementStep& step, const MovementLimits& limits) {
   char text[512];
   std::snprintf(text, sizeof text,
                 "player %s moved %.3f m in %.3f s (GS-reported %.3f s, VS-observed %.3f s + "
@@ -135,4 +135,4 @@ std::string describe_violation(const MovementStep& step, const PhysicsLimits& li
   return text;
 }
 
-}  // namespace gsvs::vsd
+}  // namespace gsvs::rules

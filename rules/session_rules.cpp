@@ -1,0 +1,317 @@
+#include "rules/session_rules.h"
+
+#include <algorithm>
+#include <type_traits>
+#include <variant>
+
+#include "protocol/chains.h"
+#include "protocol/merkle.h"
+
+namespace gsvs::rules {
+
+using protocol::RevocationReason;
+
+namespace {
+
+Judgement refusal(Verdict verdict, std::string why, bool cites_message,
+                  std::vector<std::uint64_t> prior_evidence = {}) {
+  Judgement j;
+  j.verdict = verdict;
+  j.why = std::move(why);
+  j.cites_message = cites_message;
+  j.prior_evidence = std::move(prior_evidence);
+  return j;
+}
+
+}  // namespace
+
+std::optional<Envelope> envelope_of(const protocol::AnyMessage* message) {
+  std::optional<Envelope> envelope;
+  if (message == nullptr) return envelope;
+  std::visit(
+      [&](const auto& m) {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, protocol::Heartbeat> ||
+                      std::is_same_v<M, protocol::TranscriptDigest> ||
+                      std::is_same_v<M, protocol::NonceBatch> ||
+                      std::is_same_v<M, protocol::GsLeaving>) {
+          envelope = Envelope{m.session_id, m.gs_counter};
+        }
+      },
+      *message);
+  return envelope;
+}
+
+std::string_view verdict_name(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kAccepted:
+      return "accepted";
+    case Verdict::kMalformed:
+      return "malformed";
+    case Verdict::kSessionMismatch:
+      return "session_mismatch";
+    case Verdict::kBadSignature:
+      return "bad_signature";
+    case Verdict::kCounterRegression:
+      return "counter_regression";
+    case Verdict::kMissedHeartbeats:
+      return "missed_heartbeats";
+    case Verdict::kSwHashChanged:
+      return "sw_hash_changed";
+    case Verdict::kReceiptTipMismatch:
+      return "receipt_tip_mismatch";
+    case Verdict::kTooManyPlayers:
+      return "too_many_players";
+    case Verdict::kSpeedViolation:
+      return "speed_violation";
+    case Verdict::kAfterRevocation:
+      return "after_revocation";
+  }
+  return "unknown";
+}
+
+std::optional<RevocationReason> reason_for(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kMalformed:
+      return RevocationReason::kMalformedMessage;
+    case Verdict::kSessionMismatch:
+      return RevocationReason::kSessionMismatch;
+    case Verdict::kBadSignature:
+      return RevocationReason::kBadSignature;
+    case Verdict::kCounterRegression:
+      return RevocationReason::kCounterRegression;
+    case Verdict::kMissedHeartbeats:
+      return RevocationReason::kMissedHeartbeats;
+    case Verdict::kSwHashChanged:
+      return RevocationReason::kSwHashChanged;
+    case Verdict::kReceiptTipMismatch:
+      return RevocationReason::kReceiptTipMismatch;
+    case Verdict::kTooManyPlayers:
+      return RevocationReason::kTooManyPlayers;
+    case Verdict::kSpeedViolation:
+      return RevocationReason::kSpeedViolation;
+    case Verdict::kAccepted:
+    case Verdict::kAfterRevocation:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::uint64_t> Judgement::evidence(std::uint64_t message_position) const {
+  std::vector<std::uint64_t> out = prior_evidence;
+  if (cites_message) out.push_back(message_position);
+  return out;
+}
+
+SessionRules::SessionRules(SessionStart start)
+    : start_(std::move(start)),
+      movement_(limits_from(start_.accept)),
+      liveness_since_ms_(start_.accept_vs_ms),
+      recent_tips_{Hash32{}},
+      last_ticket_hash_(start_.accept_hash) {}
+
+std::uint64_t SessionRules::heartbeat_deadline_ms() const {
+  return liveness_since_ms_ + start_.accept.heartbeat_timeout_ms;
+}
+
+Judgement SessionRules::check_liveness(std::uint64_t now_ms) const {
+  if (ended_ || now_ms < heartbeat_deadline_ms()) return {};
+  const std::uint64_t last = last_heartbeat_position_.value_or(start_.accept_position);
+  return refusal(Verdict::kMissedHeartbeats,
+                 "no valid heartbeat for " + std::to_string(now_ms - liveness_since_ms_) +
+                     " ms; the limit is " + std::to_string(start_.accept.heartbeat_timeout_ms) +
+                     " ms (last at log position " + std::to_string(last) + ")",
+                 false, {last});
+}
+
+Judgement SessionRules::check_envelope(const Received& received) const {
+  if (ended_) {
+    Judgement j;
+    j.verdict = Verdict::kAfterRevocation;
+    j.why = "arrived after the session was revoked; the VS no longer acts on the session";
+    return j;
+  }
+  const std::string what(received.kind_name);
+  const auto envelope = envelope_of(received.message);
+  if (!envelope) {
+    return refusal(Verdict::kMalformed,
+                   received.message == nullptr
+                       ? "malformed message: " + std::string(received.decode_error)
+                       : "unexpected message kind " + what + " in a joined session",
+                   true);
+  }
+  if (envelope->session_id != start_.accept.session_id) {
+    return refusal(Verdict::kSessionMismatch,
+                   "message for session " + std::to_string(envelope->session_id) +
+                       " on the connection of session " + std::to_string(start_.accept.session_id),
+                   true);
+  }
+  if (!received.signature_valid) {
+    return refusal(Verdict::kBadSignature,
+                   what + " with gs_counter " + std::to_string(envelope->gs_counter) +
+                       " does not verify under the session key",
+                   true);
+  }
+  if (envelope->gs_counter <= last_counter_) {
+    return refusal(Verdict::kCounterRegression,
+                   what + " gs_counter " + std::to_string(envelope->gs_counter) +
+                       " is not above the last accepted " + std::to_string(last_counter_),
+                   true);
+  }
+  // Liveness is judged before content: once the deadline has passed the session is over,
+  // whatever the late message says (§8.5 "Liveness").
+  return check_liveness(received.vs_time_ms);
+}
+
+Judgement SessionRules::judge(const Received& received) {
+  Judgement j = check_envelope(received);
+  if (j.verdict == Verdict::kAfterRevocation) return j;
+  if (j.accepted()) {
+    last_counter_ = envelope_of(received.message)->gs_counter;
+    if (const auto* hb = std::get_if<protocol::Heartbeat>(received.message)) {
+      j = judge_heartbeat(*hb, received);
+    } else if (const auto* digest = std::get_if<protocol::TranscriptDigest>(received.message)) {
+      j = judge_digest(*digest, received);
+    } else if (const auto* leaving = std::get_if<protocol::GsLeaving>(received.message)) {
+      j = judge_leaving(*leaving);
+    } else if (const auto* batch = std::get_if<protocol::NonceBatch>(received.message)) {
+      take_nonces(*batch);
+    }
+  }
+  return j;
+}
+
+Judgement SessionRules::judge_heartbeat(const protocol::Heartbeat& hb, const Received& received) {
+  if (hb.sw_hash != start_.accept.sw_hash) {
+    return refusal(Verdict::kSwHashChanged,
+                   "heartbeat reports build " + to_hex(hb.sw_hash) + " but the session joined as " +
+                       to_hex(start_.accept.sw_hash),
+                   true, {start_.accept_position});
+  }
+  std::string problem = receipt_state_problem("heartbeat", hb.receipt_count, hb.receipt_tip);
+  if (!problem.empty()) return refusal(Verdict::kReceiptTipMismatch, std::move(problem), true);
+  last_receipt_count_seen_ = hb.receipt_count;
+  last_heartbeat_position_ = received.position;
+  liveness_since_ms_ = std::max(liveness_since_ms_, received.vs_time_ms);
+  return {};
+}
+
+Judgement SessionRules::judge_leaving(const protocol::GsLeaving& leaving) {
+  std::string problem =
+      receipt_state_problem("GsLeaving", leaving.receipt_count, leaving.receipt_tip);
+  if (!problem.empty()) return refusal(Verdict::kReceiptTipMismatch, std::move(problem), true);
+  last_receipt_count_seen_ = leaving.receipt_count;
+  Judgement j;
+  j.leaves = true;
+  return j;
+}
+
+std::string SessionRules::receipt_state_problem(std::string_view sender,
+                                                std::uint64_t receipt_count,
+                                                const Hash32& receipt_tip) const {
+  const std::uint64_t lag = start_.accept.max_receipt_lag;
+  if (receipt_count > receipts_) {
+    return std::string(sender) + " claims " + std::to_string(receipt_count) +
+           " receipts but the VS issued " + std::to_string(receipts_);
+  }
+  if (receipts_ - receipt_count > lag) {
+    return std::string(sender) + " acknowledges " + std::to_string(receipt_count) +
+           " receipts, more than " + std::to_string(lag) + " behind the " +
+           std::to_string(receipts_) + " issued";
+  }
+  if (receipt_count < last_receipt_count_seen_) {
+    return "receipt_count went back from " + std::to_string(last_receipt_count_seen_) + " to " +
+           std::to_string(receipt_count);
+  }
+  const auto back = static_cast<std::size_t>(receipts_ - receipt_count);
+  // recent_tips_ holds max_receipt_lag + 1 tips, so any count within the lag is there, unless
+  // a replayed receipt chain skipped indices (the audit follows the VS's own numbering).
+  if (back >= recent_tips_.size()) {
+    return "receipt_count " + std::to_string(receipt_count) + " is too old to check";
+  }
+  const Hash32& expected = recent_tips_[recent_tips_.size() - 1 - back];
+  if (expected != receipt_tip) {
+    return "receipt_tip " + short_hex(receipt_tip) + " after " + std::to_string(receipt_count) +
+           " receipts does not match the VS's " + short_hex(expected);
+  }
+  return {};
+}
+
+Judgement SessionRules::judge_digest(const protocol::TranscriptDigest& digest,
+                                     const Received& received) {
+  // The player cap before any state: a GS naming fresh keys cannot grow the checker past it.
+  if (movement_.over_player_cap(digest)) {
+    return refusal(Verdict::kTooManyPlayers,
+                   describe_player_cap(movement_.players_after(digest), movement_.limits()), true);
+  }
+  Judgement j;
+  j.steps = movement_.check(
+      digest, DigestSample{digest.gs_time_ms, received.vs_time_ms, received.position});
+  for (const auto& step : j.steps) {
+    if (!step.violation) continue;
+    j.verdict = Verdict::kSpeedViolation;
+    j.why = describe_violation(step, movement_.limits());
+    j.violation = step;
+    // The step's two digests: the earlier one, then this one.
+    j.prior_evidence = {step.from_log_seq};
+    j.cites_message = true;
+    break;
+  }
+  return j;
+}
+
+void SessionRules::take_nonces(const protocol::NonceBatch& batch) {
+  // A ticket binds at most kMaxNoncesPerTicket (§6.7); the rest are not bound.
+  const std::size_t room =
+      protocol::kMaxNoncesPerTicket -
+      std::min(pending_nonces_.size(), std::size_t{protocol::kMaxNoncesPerTicket});
+  const std::size_t take = std::min(room, batch.nonces.size());
+  pending_nonces_.insert(pending_nonces_.end(), batch.nonces.begin(),
+                         batch.nonces.begin() + static_cast<std::ptrdiff_t>(take));
+}
+
+ReceiptTerms SessionRules::next_receipt(const Hash32& digest_hash) const {
+  ReceiptTerms terms;
+  terms.index = receipts_ + 1;
+  terms.tip = chains::next_receipt_tip(start_.accept.session_id, terms.index, recent_tips_.back(),
+                                       digest_hash);
+  return terms;
+}
+
+void SessionRules::receipt_issued(const ReceiptTerms& receipt) {
+  receipts_ = std::max(receipts_ + 1, receipt.index);
+  recent_tips_.push_back(receipt.tip);
+  while (recent_tips_.size() > std::size_t{start_.accept.max_receipt_lag} + 1) {
+    recent_tips_.pop_front();
+  }
+}
+
+protocol::PlayTicket SessionRules::next_ticket(std::uint64_t issued_ms) const {
+  protocol::PlayTicket ticket;
+  ticket.session_id = start_.accept.session_id;
+  ticket.ticket_seq = next_ticket_seq();
+  ticket.prev_ticket_hash = last_ticket_hash_;
+  ticket.issued_ms = issued_ms;
+  ticket.not_after_ms = issued_ms + start_.accept.ticket_validity_ms;
+  ticket.client_binding = client_binding::root(pending_nonces_);
+  ticket.nonce_count = static_cast<std::uint32_t>(pending_nonces_.size());
+  return ticket;
+}
+
+void SessionRules::ticket_issued(std::uint32_t nonce_count, const Hash32& ticket_hash) {
+  const auto bound = std::min<std::size_t>(nonce_count, pending_nonces_.size());
+  pending_nonces_.erase(pending_nonces_.begin(),
+                        pending_nonces_.begin() + static_cast<std::ptrdiff_t>(bound));
+  ++tickets_;
+  last_ticket_hash_ = ticket_hash;
+}
+
+void SessionRules::end() {
+  if (ended_) return;
+  ended_ = true;
+  movement_ = MovementChecker(movement_.limits());
+  pending_nonces_.clear();
+  pending_nonces_.shrink_to_fit();
+}
+
+}  // namespace gsvs::rules
