@@ -25,4 +25,17 @@ void HangupIgnorer::wait() {
   });
 }
 
+void run_until_stopped(net::asio::io_context& io, const std::function<void()>& stop) {
+  HangupIgnorer hangups(io);
+  net::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (!ec) {
+      spdlog::info("signal {} received", signal);
+      hangups.cancel();
+      stop();
+    }
+  });
+  io.run();
+}
+
 }  // namespace gsvs::app

@@ -1,10 +1,11 @@
 // SIGHUP conventionally asks a daemon to reload its configuration. Reloading is not supported
 // yet, and without a handler the signal would kill the daemon (exit 129: no log line, no final
 // checkpoint, no flushed store). vsd and gsd hold a HangupIgnorer while they run: each SIGHUP is
-// logged and ignored.
+// logged and ignored. run_until_stopped() is the signal handling both daemons run under.
 #pragma once
 
 #include <boost/asio/signal_set.hpp>
+#include <functional>
 
 #include "net/asio.h"
 
@@ -24,5 +25,9 @@ class HangupIgnorer {
   void wait();
   net::asio::signal_set signals_;
 };
+
+// Runs `io` under a HangupIgnorer until it stops. The first SIGINT or SIGTERM is logged and calls
+// `stop`, which ends the daemon's work so that run() returns (or stops `io` itself).
+void run_until_stopped(net::asio::io_context& io, const std::function<void()>& stop);
 
 }  // namespace gsvs::app

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <iostream>
 
 #include "app/config_file.h"
@@ -112,16 +111,7 @@ int run(const std::string& program, Config config, const CliExtension& extension
     std::cerr << where << started.error() << "\n";
     return kExitUsage;
   }
-  app::HangupIgnorer hangups(io);
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (!ec) {
-      spdlog::info("signal {} received", signal);
-      hangups.cancel();
-      daemon.stop();
-    }
-  });
-  io.run();
+  app::run_until_stopped(io, [&daemon] { daemon.stop(); });
   Status flushed = daemon.flush();
   if (!flushed || daemon.failed()) {
     spdlog::critical("stopped with the store failing: {}",

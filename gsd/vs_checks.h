@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 
 #include "protocol/messages.h"
 
@@ -17,6 +18,14 @@ Result<protocol::JoinAccept> check_join_accept(ByteView bytes, const crypto::Pub
                                                const protocol::JoinRequest& request,
                                                ByteView request_bytes);
 Result<protocol::JoinReject> check_join_reject(ByteView bytes, const crypto::PublicKey& vs_key);
+
+// A reason code the VS sent (a JoinRejectReason or RevocationReason), for the log: its name, or
+// "unknown reason N".
+template <class Reason>
+std::string reason_text(std::uint16_t code) {
+  auto name = protocol::reason_name(static_cast<Reason>(code));
+  return name.empty() ? "unknown reason " + std::to_string(code) : std::string(name);
+}
 
 class SessionChecks {
  public:

@@ -1,0 +1,80 @@
+#include "gsd/listener.h"
+
+#include <spdlog/spdlog.h>
+
+#include "gsd/client_session.h"
+#include "gsd/shared_state.h"
+#include "net/accept_backoff.h"
+#include "net/listen.h"
+
+namespace gsvs::gsd {
+
+namespace asio = net::asio;
+
+Listener::Listener(std::shared_ptr<SharedState> shared)
+    : shared_(std::move(shared)), acceptor_(shared_->io) {}
+
+Status Listener::open() {
+  const Config& config = shared_->config;
+  Status listening =
+      net::bind_and_listen(acceptor_, config.listen_host, config.listen_port, config.listen);
+  if (!listening) return listening;
+  shared_->client_port = port();
+  return {};
+}
+
+void Listener::run() {
+  asio::co_spawn(
+      shared_->io, [self = shared_from_this()] { return self->accept_loop(); }, asio::detached);
+}
+
+void Listener::close() {
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  shared_->client_port = 0;
+}
+
+std::uint16_t Listener::port() const {
+  boost::system::error_code ec;
+  return acceptor_.local_endpoint(ec).port();
+}
+
+asio::awaitable<void> Listener::accept_loop() {
+  auto self = shared_from_this();
+  net::AcceptBackoff backoff(shared_->io.get_executor(), "client listener");
+  while (!shared_->stopping) {
+    net::tcp::socket socket(shared_->io);
+    boost::system::error_code ec;
+    co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (shared_->stopping || ec == asio::error::operation_aborted) co_return;
+      if (co_await backoff.after_failure(ec)) continue;
+      spdlog::warn("accepting a client failed: {}", ec.message());
+      continue;
+    }
+    backoff.after_success();
+    admit(std::move(socket));
+  }
+}
+
+void Listener::admit(net::tcp::socket socket) {
+  boost::system::error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  auto session = std::make_shared<ClientSession>(shared_, next_client_id_++, std::move(socket));
+  shared_->clients.emplace(session->id(), session);
+  // Not a player yet: the connection counts against the pre-handshake budget only, and takes
+  // the place of the oldest unfinished handshake when that budget is spent.
+  if (auto displaced =
+          shared_->pending.admit(session->id(), ec ? std::string() : peer.address().to_string())) {
+    if (auto it = shared_->clients.find(*displaced); it != shared_->clients.end()) {
+      if (auto oldest = it->second.lock()) {
+        spdlog::debug("client {}: handshake unfinished, making room for a newer connection",
+                      oldest->peer());
+        oldest->close();
+      }
+    }
+  }
+  session->run();
+}
+
+}  // namespace gsvs::gsd

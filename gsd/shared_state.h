@@ -1,0 +1,51 @@
+// What the listener, the client sessions and the VS link share: the configuration, the behaviour
+// hooks, the store every message to and from the VS is recorded in, the match being served and
+// the client connections. One thread (gsd/daemon.cpp): no locks.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "gsd/admission.h"
+#include "gsd/behaviour.h"
+#include "gsd/config.h"
+#include "gsd/match.h"
+#include "net/framed_connection.h"
+#include "protocol/chains.h"
+#include "storage/log.h"
+
+namespace gsvs::gsd {
+
+class ClientSession;
+
+struct SharedState : std::enable_shared_from_this<SharedState> {
+  // The store is owned from now on. `stop` stops the daemon; it is called once the store failed.
+  SharedState(net::asio::io_context& io_context, Config cfg, std::shared_ptr<Behaviour> rules,
+              std::unique_ptr<storage::Log> store, std::function<void()> stop);
+
+  net::asio::io_context& io;
+  const Config config;
+  std::shared_ptr<Behaviour> behaviour;
+  std::unique_ptr<storage::BatchWriter> writer;
+  bool stopping = false;
+  bool store_failed = false;
+  std::uint16_t client_port = 0;  // while the listener is bound
+  std::shared_ptr<Match> match;   // the session being served; null while (re)joining
+  // Every client connection, handshaken or not; each session removes itself when it ends.
+  std::map<ClientId, std::weak_ptr<ClientSession>> clients;
+  PendingBudget pending;  // the clients above that have not completed the handshake
+
+  [[nodiscard]] net::ConnectionLimits limits() const;
+  [[nodiscard]] std::string client_address() const;
+  // Submits a message sent to or received from the VS to the store.
+  void record(protocol::MessageKind kind, chains::Direction direction, protocol::SessionId session,
+              const Bytes& bytes);
+
+ private:
+  void on_store_failure(const std::string& error);
+  std::function<void()> stop_;
+};
+
+}  // namespace gsvs::gsd

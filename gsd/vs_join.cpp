@@ -1,0 +1,111 @@
+#include "gsd/vs_join.h"
+
+#include <spdlog/spdlog.h>
+
+#include "app/log_line.h"
+#include "gsd/shared_state.h"
+#include "gsd/vs_checks.h"
+#include "net/framed_connection.h"
+#include "protocol/clock.h"
+
+namespace gsvs::gsd {
+
+namespace asio = net::asio;
+using namespace protocol;  // NOLINT(google-build-using-namespace): this file speaks the protocol
+using std::chrono::milliseconds;
+
+asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
+                                                      const crypto::SecretKey& identity,
+                                                      const Hash32& own_sw_hash) {
+  const Config& config = shared.config;
+  const milliseconds handshake(config.handshake_timeout_ms);
+  auto socket =
+      co_await net::connect(shared.io.get_executor(), config.vs_host, config.vs_port, handshake);
+  if (!socket) {
+    spdlog::warn("VS unreachable: {}", socket.error());
+    co_return std::nullopt;
+  }
+  auto conn = std::make_shared<net::FramedConnection>(std::move(socket).value(), shared.limits());
+  conn->start();
+  auto first = co_await conn->read_frame(handshake);
+  if (!first) {
+    spdlog::warn("VS at {}: no challenge: {}", config.vs, first.error());
+    conn->close();
+    co_return std::nullopt;
+  }
+  auto challenge = decode<VsChallenge>(*first);
+  if (!challenge) {
+    spdlog::warn("VS at {}: expected a VsChallenge: {}", config.vs,
+                 app::log_text(challenge.error()));
+    conn->close();
+    co_return std::nullopt;
+  }
+  if (shared.stopping) {
+    conn->close();
+    co_return std::nullopt;
+  }
+
+  // A fresh session key for every session; it never leaves this process.
+  crypto::SecretKey session_key = crypto::SecretKey::generate();
+  JoinRequest request;
+  request.gs_identity = identity.public_key();
+  request.session_key = session_key.public_key();
+  request.sw_hash = shared.behaviour->join_sw_hash(own_sw_hash);
+  request.gs_time_ms = unix_time_ms();
+  request.challenge = challenge->challenge;
+  sign(request, identity, 0);
+  sign(request, session_key, 1);
+  const Bytes request_bytes = encode(request);
+  shared.record(MessageKind::kJoinRequest, chains::Direction::kIssued, 0, request_bytes);
+  conn->send(request_bytes);
+
+  // vsd may broadcast a Checkpoint to the new session before its JoinAccept leaves: take those
+  // (VS-signed, recorded) and wait on for the answer.
+  Result<Bytes> reply = Error{"no answer"};
+  Result<MessageKind> kind = Error{"no answer"};
+  while (true) {
+    reply = co_await conn->read_frame(handshake);
+    if (!reply) break;
+    kind = peek_kind(*reply);
+    if (!kind || *kind != MessageKind::kCheckpoint) break;
+    auto checkpoint = decode<Checkpoint>(*reply);
+    if (!checkpoint || !verify(*checkpoint, config.vs_key)) {
+      spdlog::warn("VS at {}: invalid Checkpoint before the JoinAccept", config.vs);
+      conn->close();
+      co_return std::nullopt;
+    }
+    shared.record(MessageKind::kCheckpoint, chains::Direction::kReceived, 0, *reply);
+  }
+  if (!reply) {
+    spdlog::warn("VS at {}: no answer to the JoinRequest: {}", config.vs, reply.error());
+    conn->close();
+    co_return std::nullopt;
+  }
+  if (kind && *kind == MessageKind::kJoinReject) {
+    auto reject = check_join_reject(*reply, config.vs_key);
+    if (!reject) {
+      spdlog::warn("VS at {}: invalid JoinReject: {}", config.vs, app::log_text(reject.error()));
+    } else {
+      shared.record(MessageKind::kJoinReject, chains::Direction::kReceived, 0, *reply);
+      spdlog::warn("join rejected by the VS: {}: {}", reason_text<JoinRejectReason>(reject->reason),
+                   app::log_text(reject->detail));
+    }
+    conn->close();
+    co_return std::nullopt;
+  }
+  auto accept = check_join_accept(*reply, config.vs_key, request, request_bytes);
+  if (!accept) {
+    spdlog::warn("VS at {}: JoinAccept refused: {}", config.vs, app::log_text(accept.error()));
+    conn->close();
+    co_return std::nullopt;
+  }
+  shared.record(MessageKind::kJoinAccept, chains::Direction::kReceived, accept->session_id, *reply);
+  if (shared.stopping) {
+    conn->close();
+    co_return std::nullopt;
+  }
+  co_return JoinedSession{conn, std::move(session_key), request.sw_hash, std::move(*accept),
+                          std::move(*reply)};
+}
+
+}  // namespace gsvs::gsd

@@ -1,0 +1,30 @@
+// Joining the VS (docs/PROTOCOL.md §8.2): connect, answer the VsChallenge with a JoinRequest
+// signed by the long-term identity and by a session key made for this session, and check the
+// JoinAccept (gsd/vs_checks.h). Every message exchanged is recorded; every failure is logged.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "net/asio.h"
+#include "net/framed_connection.h"
+#include "protocol/messages.h"
+
+namespace gsvs::gsd {
+
+struct SharedState;
+
+struct JoinedSession {
+  std::shared_ptr<net::FramedConnection> vs;
+  crypto::SecretKey session_key;  // never leaves this process
+  Hash32 sw_hash;                 // as sent in the JoinRequest
+  protocol::JoinAccept accept;
+  Bytes accept_bytes;
+};
+
+// Empty when the join failed (the reason is logged) or the daemon began stopping meanwhile.
+net::asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
+                                                           const crypto::SecretKey& identity,
+                                                           const Hash32& own_sw_hash);
+
+}  // namespace gsvs::gsd

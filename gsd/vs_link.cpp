@@ -1,0 +1,429 @@
+#include "gsd/vs_link.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "app/log_line.h"
+#include "gsd/client_session.h"
+#include "gsd/shared_state.h"
+#include "gsd/vs_checks.h"
+#include "gsd/vs_join.h"
+#include "protocol/chains.h"
+#include "protocol/clock.h"
+
+namespace gsvs::gsd {
+
+namespace asio = net::asio;
+using namespace protocol;  // NOLINT(google-build-using-namespace): this file speaks the protocol
+using std::chrono::milliseconds;
+
+namespace {
+
+// How long a stopping GS waits for the VS to answer its GsLeaving (PROTOCOL.md §8.11).
+constexpr milliseconds kLeavingWait(1000);
+
+// The speed cap never exceeds the limit the VS judges by, and the distance between two digests
+// stays within the VS's tolerance: half of it is the slack a move may draw from before the
+// current digest window (see WorldLimits::slack_ms).
+WorldLimits world_limits(const Config& config, const JoinAccept& accept) {
+  WorldLimits world;
+  world.width_mm = static_cast<std::int32_t>(std::llround(config.world_width_m * 1000.0));
+  world.height_mm = static_cast<std::int32_t>(std::llround(config.world_height_m * 1000.0));
+  world.max_speed_mm_s =
+      std::min(config.max_speed_m_s * 1000.0, static_cast<double>(accept.max_speed_mm_s));
+  world.tick_ms = std::max<std::uint64_t>(1, 1000 / config.tick_rate_hz);
+  world.slack_ms =
+      std::uint64_t{config.digest_interval_ms} * accept.speed_tolerance_ppm / 2'000'000;
+  if (config.max_speed_m_s * 1000.0 > accept.max_speed_mm_s) {
+    spdlog::warn("max_speed_m_s ({}) is above the VS's limit ({} mm/s): using the VS's",
+                 config.max_speed_m_s, accept.max_speed_mm_s);
+  }
+  return world;
+}
+
+}  // namespace
+
+// One VS session: the connection and what the GS keeps of the protocol with the VS, beside the
+// match played under the session.
+struct VsSession {
+  VsSession(const asio::any_io_executor& executor, const PublicKey& vs_key,
+            std::shared_ptr<Match> played, std::shared_ptr<net::FramedConnection> connection,
+            Hash32 sw_hash)
+      : match(std::move(played)),
+        vs(std::move(connection)),
+        checks(vs_key, match->accept, match->accept_bytes),
+        joined_sw_hash(sw_hash),
+        heartbeat_timer(executor),
+        digest_timer(executor) {}
+
+  std::shared_ptr<Match> match;
+  std::shared_ptr<net::FramedConnection> vs;
+  SessionChecks checks;
+  Hash32 joined_sw_hash;
+  std::uint64_t gs_counter = 0;
+  asio::steady_timer heartbeat_timer;
+  asio::steady_timer digest_timer;
+  bool announced = false;  // "listening for clients" logged
+  bool leaving = false;    // GsLeaving sent: nothing more goes to the VS
+
+  std::uint64_t next_counter() { return ++gs_counter; }
+};
+
+VsLink::VsLink(std::shared_ptr<SharedState> shared, crypto::SecretKey identity, Hash32 own_sw_hash)
+    : shared_(std::move(shared)),
+      identity_(std::move(identity)),
+      own_sw_hash_(own_sw_hash),
+      backoff_timer_(shared_->io),
+      leaving_timer_(shared_->io) {}
+
+VsLink::~VsLink() = default;
+
+void VsLink::run() {
+  asio::co_spawn(
+      shared_->io, [self = shared_from_this()] { return self->join_loop(); }, asio::detached);
+}
+
+void VsLink::leave(std::function<void()> then) {
+  backoff_timer_.cancel();
+  if (session_ && !session_->match->ended && !shared_->store_failed) {
+    // Leave cleanly (PROTOCOL.md §8.11): the VS ends the session with gs_left rather than
+    // revoking it later for missed heartbeats. end_match() ends the wait when the VS answers or
+    // closes; otherwise it ends after kLeavingWait.
+    send_leaving(*session_);
+    spdlog::info("session {}: GsLeaving sent; waiting up to {} ms for the VS",
+                 session_->match->session_id, kLeavingWait.count());
+    leaving_timer_.expires_after(kLeavingWait);
+    leaving_timer_.async_wait(
+        [then = std::move(then)](const boost::system::error_code&) { then(); });
+    return;
+  }
+  then();
+}
+
+void VsLink::end(const std::string& why) {
+  if (shared_->match && session_) end_match(session_, why, nullptr);
+}
+
+template <class M>
+void VsLink::send(VsSession& s, M& message) {
+  // After the GsLeaving, the session's last message, the GS sends nothing more.
+  if (s.leaving) return;
+  if constexpr (std::is_same_v<M, GsLeaving>) s.leaving = true;
+  sign(message, s.match->session_key);
+  Bytes bytes = encode(message);
+  if constexpr (std::is_same_v<M, TranscriptDigest>) {
+    s.checks.digest_sent(message.gs_counter, chains::message_hash(bytes));
+  }
+  shared_->record(M::kKind, chains::Direction::kIssued, s.match->session_id, bytes);
+  s.vs->send(bytes);
+}
+
+// ---- joining ----------------------------------------------------------------------------------
+
+asio::awaitable<void> VsLink::join_loop() {
+  auto self = shared_from_this();
+  const Config& config = shared_->config;
+  std::uint64_t delay = config.reconnect_backoff_min_ms;
+  while (!shared_->stopping) {
+    const bool joined = co_await run_session();
+    if (shared_->stopping) break;
+    // The suppressing rogue keeps its old match.
+    if (shared_->match && shared_->match->zombie) co_return;
+    if (joined) delay = config.reconnect_backoff_min_ms;
+    spdlog::info("joining the VS again in {} ms", delay);
+    backoff_timer_.expires_after(milliseconds(delay));
+    boost::system::error_code ec;
+    co_await backoff_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!joined) delay = std::min<std::uint64_t>(delay * 2, config.reconnect_backoff_max_ms);
+  }
+}
+
+asio::awaitable<bool> VsLink::run_session() {
+  const Config& config = shared_->config;
+  auto joined = co_await join_vs(*shared_, identity_, own_sw_hash_);
+  if (!joined) co_return false;
+  const WorldLimits world = world_limits(config, joined->accept);
+  auto m =
+      std::make_shared<Match>(shared_->io.get_executor(), std::move(joined->accept),
+                              std::move(joined->accept_bytes), std::move(joined->session_key),
+                              world, std::size_t{config.max_players} * kDistinctPlayersPerSlot);
+  auto s = std::make_shared<VsSession>(shared_->io.get_executor(), config.vs_key, m, joined->vs,
+                                       joined->sw_hash);
+  session_ = s;
+  shared_->match = m;
+  shared_->behaviour->on_joined(m->session_id);
+  spdlog::info(
+      "joined VS as session {} (heartbeat every {} ms, tickets every {} ms valid {} ms, speed "
+      "limit {} mm/s, move slack {} ms)",
+      m->session_id, m->accept.heartbeat_interval_ms, m->accept.ticket_period_ms,
+      m->accept.ticket_validity_ms, world.max_speed_mm_s, world.slack_ms);
+
+  auto self = shared_from_this();
+  asio::co_spawn(
+      shared_->io, [self, s] { return self->heartbeat_loop(s); }, asio::detached);
+  asio::co_spawn(
+      shared_->io, [self, s] { return self->digest_loop(s); }, asio::detached);
+  asio::co_spawn(
+      shared_->io, [self, s] { return self->nonce_loop(s); }, asio::detached);
+  co_await read_loop(s);
+  co_return true;
+}
+
+// ---- what the VS sends ------------------------------------------------------------------------
+
+asio::awaitable<void> VsLink::read_loop(std::shared_ptr<VsSession> s) {
+  const Match& m = *s->match;
+  // The VS sends a ticket every period; much longer silence means it is gone.
+  const milliseconds idle(std::max<std::uint64_t>({shared_->config.handshake_timeout_ms,
+                                                   std::uint64_t{m.accept.ticket_period_ms} * 4,
+                                                   std::uint64_t{m.accept.heartbeat_timeout_ms}}));
+  while (!m.ended) {
+    auto frame = co_await s->vs->read_frame(idle);
+    if (m.ended) break;
+    if (!frame) {
+      end_match(s, "VS connection lost: " + frame.error(), nullptr);
+      break;
+    }
+    handle_frame(s, *frame);
+  }
+}
+
+void VsLink::handle_frame(const std::shared_ptr<VsSession>& s, const Bytes& frame) {
+  const SessionId session_id = s->match->session_id;
+  // Nothing is recorded or acted on before its check passed; a failed check ends the match.
+  const auto checked = [&](auto result) {
+    if (!result) end_match(s, "VS protocol error: " + result.error(), nullptr);
+    return result;
+  };
+  const auto received = [&](MessageKind kind, SessionId session) {
+    shared_->record(kind, chains::Direction::kReceived, session, frame);
+  };
+  auto kind = checked(peek_kind(frame));
+  if (!kind) return;
+  switch (*kind) {
+    case MessageKind::kPlayTicket:
+      if (auto ticket = checked(s->checks.on_ticket(frame))) {
+        received(*kind, session_id);
+        on_ticket(*s, frame, *ticket);
+      }
+      return;
+    case MessageKind::kProtectedReceipt:
+      if (checked(s->checks.on_receipt(frame))) received(*kind, session_id);
+      return;
+    case MessageKind::kCheckpoint:
+      if (auto checkpoint = checked(s->checks.on_checkpoint(frame))) {
+        received(*kind, 0);  // checkpoints belong to no session, as in the VS log
+        spdlog::debug("session {}: checkpoint over {} VS log entries", session_id,
+                      checkpoint->log_size);
+      }
+      return;
+    case MessageKind::kRevocation:
+      if (auto revocation = checked(s->checks.on_revocation(frame))) {
+        received(*kind, session_id);
+        std::string evidence;
+        for (auto e : revocation->evidence) {
+          evidence += (evidence.empty() ? "" : ",") + std::to_string(e);
+        }
+        end_match(s,
+                  "revoked by the VS: " + reason_text<RevocationReason>(revocation->reason) + ": " +
+                      revocation->detail + " (revocation_seq " +
+                      std::to_string(revocation->revocation_seq) +
+                      ", evidence at VS log positions [" + evidence + "])",
+                  &frame);
+      }
+      return;
+    default:
+      end_match(s, "VS protocol error: unexpected " + std::string(kind_name(*kind)), nullptr);
+      return;
+  }
+}
+
+void VsLink::on_ticket(VsSession& s, const Bytes& bytes, const PlayTicket& ticket) {
+  Match& m = *s.match;
+  m.tickets.advance(TicketRef{ticket.ticket_seq, chains::message_hash(bytes)}, mono_ms());
+  m.current_ticket = bytes;
+  TicketProofs proofs = m.nonces.on_ticket(ticket);
+  if (!proofs.matched) {
+    spdlog::warn("session {}: {}; forwarding it without proofs", m.session_id, proofs.problem);
+  }
+  const milliseconds hold = shared_->behaviour->ticket_hold(m.accept);
+  for (auto& [id, weak] : shared_->clients) {
+    auto c = weak.lock();
+    if (!c || c->match() != s.match || !c->ready()) continue;
+    TicketForward forward;
+    forward.ticket = bytes;
+    if (auto it = proofs.proofs.find(id); it != proofs.proofs.end()) {
+      forward.has_proof = 1;
+      forward.nonce = it->second.nonce;
+      forward.leaf_index = it->second.leaf_index;
+      forward.proof = it->second.proof;
+    }
+    c->forward_ticket(encode(forward), hold);
+  }
+  if (!s.announced) {
+    s.announced = true;
+    spdlog::info("session {}: listening for clients on {}", m.session_id,
+                 shared_->client_address());
+  }
+}
+
+void VsLink::end_match(std::shared_ptr<VsSession> s, const std::string& why,
+                       const Bytes* revocation) {
+  Match& m = *s->match;
+  if (m.ended) return;
+  m.ended = true;
+  // A stop waiting for the VS's answer to its GsLeaving: this is it (or the VS is gone).
+  if (shared_->stopping) leaving_timer_.cancel();
+  s->heartbeat_timer.cancel();
+  s->digest_timer.cancel();
+  m.nonce_timer.cancel();
+  s->vs->close();
+  if (!shared_->stopping && shared_->behaviour->suppress_session_end()) {
+    m.zombie = true;
+    spdlog::warn("session {}: {}; SUPPRESSED: the clients are not told and keep being served",
+                 m.session_id, app::log_text(why));
+    return;
+  }
+  std::size_t closed = 0;
+  for (auto& [id, weak] : shared_->clients) {
+    auto c = weak.lock();
+    if (!c || c->match() != s->match) continue;
+    if (revocation != nullptr) c->send(*revocation);
+    c->close_after_flush();
+    ++closed;
+  }
+  if (shared_->match == s->match) shared_->match.reset();
+  if (revocation != nullptr) {
+    spdlog::warn("session {}: {}; notice forwarded to {} client(s), match stopped", m.session_id,
+                 app::log_text(why), closed);
+  } else {
+    spdlog::warn("session {}: {}; {} client(s) closed, match stopped", m.session_id,
+                 app::log_text(why), closed);
+  }
+}
+
+// ---- what the GS sends ------------------------------------------------------------------------
+
+asio::awaitable<void> VsLink::heartbeat_loop(std::shared_ptr<VsSession> s) {
+  auto self = shared_from_this();
+  const milliseconds interval(s->match->accept.heartbeat_interval_ms);
+  auto next = std::chrono::steady_clock::now();
+  while (!s->match->ended) {
+    send_heartbeat(*s);
+    next += interval;
+    // After a stall, carry on from now rather than sending a burst to catch up.
+    if (next < std::chrono::steady_clock::now()) next = std::chrono::steady_clock::now();
+    s->heartbeat_timer.expires_at(next);
+    boost::system::error_code ec;
+    co_await s->heartbeat_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+void VsLink::send_leaving(VsSession& s) {
+  GsLeaving leaving;
+  leaving.session_id = s.match->session_id;
+  leaving.gs_counter = s.next_counter();
+  leaving.gs_time_ms = shared_->behaviour->reported_time_ms(unix_time_ms());
+  leaving.receipt_count = s.checks.receipt_count();
+  leaving.receipt_tip = s.checks.receipt_tip();
+  send(s, leaving);
+}
+
+void VsLink::send_heartbeat(VsSession& s) {
+  Heartbeat hb;
+  hb.session_id = s.match->session_id;
+  hb.gs_counter = s.next_counter();
+  hb.gs_time_ms = shared_->behaviour->reported_time_ms(unix_time_ms());
+  hb.sw_hash = shared_->behaviour->heartbeat_sw_hash(s.joined_sw_hash);
+  hb.receipt_count = s.checks.receipt_count();
+  hb.receipt_tip = s.checks.receipt_tip();
+  send(s, hb);
+}
+
+asio::awaitable<void> VsLink::digest_loop(std::shared_ptr<VsSession> s) {
+  auto self = shared_from_this();
+  const milliseconds interval(shared_->config.digest_interval_ms);
+  auto next = std::chrono::steady_clock::now();
+  while (!s->match->ended) {
+    next += interval;
+    if (next < std::chrono::steady_clock::now()) next = std::chrono::steady_clock::now();
+    s->digest_timer.expires_at(next);
+    boost::system::error_code ec;
+    co_await s->digest_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (s->match->ended) break;
+    send_digest(*s);
+  }
+}
+
+void VsLink::send_digest(VsSession& s) {
+  Match& m = *s.match;
+  TranscriptDigest digest;
+  digest.session_id = m.session_id;
+  digest.gs_counter = s.next_counter();
+  digest.gs_time_ms = shared_->behaviour->reported_time_ms(unix_time_ms());
+  const std::uint64_t tick_ms = std::max<std::uint64_t>(1, 1000 / shared_->config.tick_rate_hz);
+  digest.tick = (mono_ms() - m.started_ms) / tick_ms;
+  digest.inputs_hash = m.inputs_hash;
+  for (const auto& [key, client] : m.online) {
+    auto at = m.world.position(key);
+    if (!at) continue;
+    PlayerPosition p;
+    p.player = key;
+    p.x_mm = at->x_mm;
+    p.y_mm = at->y_mm;
+    // A player's first appearance in the session is marked as its (free) spawn.
+    if (m.reported.insert(key).second) {
+      p.flags = kPlayerSpawn;
+      m.roster.spawned(key, mono_ms());
+    }
+    digest.players.push_back(p);
+    if (digest.players.size() == kMaxPlayers) break;
+  }
+  m.world.begin_window(mono_ms());
+  shared_->behaviour->adjust_reported(digest.players);
+  send(s, digest);
+  m.inputs_hash = Hash32{};
+}
+
+asio::awaitable<void> VsLink::nonce_loop(std::shared_ptr<VsSession> s) {
+  auto self = shared_from_this();
+  Match& m = *s->match;
+  // Promptly, but at most every 100 ms (or a quarter ticket period if shorter), so that a nonce
+  // waits little at the GS (docs/PROTOCOL.md §9.5) without a batch per client message.
+  const milliseconds interval(
+      std::max<std::uint64_t>(1, std::min<std::uint64_t>(100, m.accept.ticket_period_ms / 4)));
+  while (!m.ended) {
+    boost::system::error_code ec;
+    if (!m.nonces.has_pending()) {
+      m.nonce_loop_idle = true;
+      m.nonce_timer.expires_at(std::chrono::steady_clock::time_point::max());
+      co_await m.nonce_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      m.nonce_loop_idle = false;
+      continue;
+    }
+    send_nonce_batches(*s);
+    m.nonce_timer.expires_after(interval);
+    co_await m.nonce_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+void VsLink::send_nonce_batches(VsSession& s) {
+  Match& m = *s.match;
+  if (!shared_->behaviour->forward_nonces()) {
+    m.nonces.drop_pending();
+    return;
+  }
+  while (m.nonces.has_pending()) {
+    NonceBatch batch;
+    batch.session_id = m.session_id;
+    batch.gs_counter = s.next_counter();
+    batch.gs_time_ms = unix_time_ms();
+    batch.nonces = m.nonces.take_batch();
+    send(s, batch);
+  }
+}
+
+}  // namespace gsvs::gsd

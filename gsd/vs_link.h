@@ -1,0 +1,64 @@
+// The link to the VS: joins (gsd/vs_join.h), again after each session ends with backoff; keeps
+// the session alive (heartbeats, transcript digests, nonce batches); checks and records what the
+// VS sends (tickets, forwarded to the clients with their nonce proofs; receipts; checkpoints;
+// revocations) and ends the match on a revocation or a lost connection; on stop, leaves with a
+// GsLeaving. Held by shared_from_this while its coroutines run.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "net/asio.h"
+#include "protocol/messages.h"
+
+namespace gsvs::gsd {
+
+struct SharedState;
+struct VsSession;  // one VS session: vs_link.cpp
+
+class VsLink : public std::enable_shared_from_this<VsLink> {
+ public:
+  // `identity` is the long-term key on the VS allowlist; `own_sw_hash` the SHA-256 of this
+  // executable.
+  VsLink(std::shared_ptr<SharedState> shared, crypto::SecretKey identity, Hash32 own_sw_hash);
+  ~VsLink();
+  VsLink(const VsLink&) = delete;
+  VsLink& operator=(const VsLink&) = delete;
+
+  // Joins the VS, and again whenever the session ends, until the daemon stops.
+  void run();
+  // Stops joining. While a session is live, sends its GsLeaving (PROTOCOL.md §8.11) and calls
+  // `then` once the VS answered or closed, or after a bounded wait; otherwise calls it at once.
+  void leave(std::function<void()> then);
+  // Ends the match being served, if any: its clients are closed.
+  void end(const std::string& why);
+
+ private:
+  net::asio::awaitable<void> join_loop();
+  // True when the VS admitted this GS (the session then ran until it ended).
+  net::asio::awaitable<bool> run_session();
+  net::asio::awaitable<void> read_loop(std::shared_ptr<VsSession> s);
+  void handle_frame(const std::shared_ptr<VsSession>& s, const Bytes& frame);
+  void on_ticket(VsSession& s, const Bytes& bytes, const protocol::PlayTicket& ticket);
+  // Takes `s` by value: it may be `session_`.
+  void end_match(std::shared_ptr<VsSession> s, const std::string& why, const Bytes* revocation);
+  net::asio::awaitable<void> heartbeat_loop(std::shared_ptr<VsSession> s);
+  net::asio::awaitable<void> digest_loop(std::shared_ptr<VsSession> s);
+  net::asio::awaitable<void> nonce_loop(std::shared_ptr<VsSession> s);
+  void send_heartbeat(VsSession& s);
+  void send_digest(VsSession& s);
+  void send_nonce_batches(VsSession& s);
+  void send_leaving(VsSession& s);
+  template <class M>
+  void send(VsSession& s, M& message);
+
+  std::shared_ptr<SharedState> shared_;
+  crypto::SecretKey identity_;
+  Hash32 own_sw_hash_;
+  net::asio::steady_timer backoff_timer_;
+  net::asio::steady_timer leaving_timer_;  // the bounded wait for the answer to a GsLeaving
+  std::shared_ptr<VsSession> session_;     // the latest session; null before the first join
+};
+
+}  // namespace gsvs::gsd
