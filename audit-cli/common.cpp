@@ -11,8 +11,10 @@ namespace gsvs::audit {
 
 using protocol::MessageKind;
 
-Result<std::unique_ptr<storage::Log>> open_store(const std::string& path) {
-  return storage::Log::open(path, storage::OpenMode::kReadOnly);
+Result<std::unique_ptr<storage::Log>> open_store(const std::string& path,
+                                                 std::optional<storage::StoreRole> role) {
+  if (!role) return storage::Log::open(path, storage::OpenMode::kReadOnly);
+  return storage::Log::open(path, storage::OpenMode::kReadOnly, *role);
 }
 
 std::string kind_label(std::uint8_t kind) {

@@ -19,8 +19,10 @@
 namespace gsvs::audit {
 
 // Opens a store for auditing: read-only, never creating or changing anything (docs/STORE.md §6.2).
-// The error says what is wrong (no such file, not a gsvs store, unknown schema version).
-Result<std::unique_ptr<storage::Log>> open_store(const std::string& path);
+// The error says what is wrong (no such file, not a gsvs store, unknown schema version, a store
+// of another role than `role`; nullopt takes either).
+Result<std::unique_ptr<storage::Log>> open_store(
+    const std::string& path, std::optional<storage::StoreRole> role = storage::StoreRole::kVs);
 
 // "Heartbeat", or "unknown kind 42" for a value that is no kind.
 std::string kind_label(std::uint8_t kind);

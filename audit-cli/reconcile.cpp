@@ -32,7 +32,8 @@ int run_reconcile(const ReconcileOptions& o) {
     std::cerr << "audit-cli reconcile: VS store: " << vs.error() << "\n";
     return kExitUsage;
   }
-  auto gs = open_store(o.gs_store);
+  // Either format: a GS store made before "gsvs-gs-log" says "gsvs-vs-log" (docs/STORE.md §2.2).
+  auto gs = open_store(o.gs_store, std::nullopt);
   if (!gs) {
     std::cerr << "audit-cli reconcile: GS store: " << gs.error() << "\n";
     return kExitUsage;

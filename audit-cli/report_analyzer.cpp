@@ -48,6 +48,7 @@ Analysis Analyzer::run() {
   check_join();
   check_receipts_and_tickets();
   check_checkpoints();
+  check_end_state();
   std::optional<Verdict> verdict;
   if (revocation_) verdict = compute_verdict();
   if (verdict) {

@@ -68,10 +68,16 @@ class Analyzer {
     if (it == by_seq_.end()) return std::nullopt;
     return it->second;
   }
+  // The session's own message of type M at i; nullptr for context entries (context()).
   template <class M>
   const M* as(std::size_t i) const {
+    if (context(i)) return nullptr;
     return state_[i].message ? std::get_if<M>(&*state_[i].message) : nullptr;
   }
+  // An entry logged under another session (or none, as checkpoints are): in a report whose session
+  // has no Revocation, the stretch of the log that shows none (check_end_state()); anywhere
+  // else a problem. Only its hash, link and inclusion are checked; no verdict reads it.
+  bool context(std::size_t i) const { return entry(i).header.session_id != ev_.session_id; }
 
   // report_analyzer.cpp
   void decode_all();
@@ -112,6 +118,12 @@ class Analyzer {
   nlohmann::json entry_json(std::size_t i) const;
   nlohmann::json checkpoint_json(std::size_t i) const;
   void build_document(const std::optional<Verdict>& verdict);
+  // A report without a Revocation must hold every entry from the session's last VS-issued entry
+  // before its latest checkpoint to the end of that checkpoint, none of them a Revocation of the
+  // session: that is what shows the session was not revoked through the checkpoint. Sets
+  // not_revoked_through_.
+  void check_end_state();
+  std::optional<std::uint64_t> not_revoked_through_;
 
   const Evidence& ev_;
   const std::optional<PublicKey>& vs_key_;

@@ -49,6 +49,43 @@ Result<std::optional<std::uint64_t>> last_accepted_before(const storage::Log& lo
   return std::optional<std::uint64_t>();
 }
 
+// A Checkpoint entry the report may lead proofs to; nullopt with the reason when it may not.
+std::optional<protocol::Checkpoint> usable_checkpoint(const storage::Entry& e,
+                                                      const BuildOptions& options,
+                                                      std::uint64_t log_size, std::string& why) {
+  auto cp = protocol::decode<protocol::Checkpoint>(e.message);
+  const std::string at = "checkpoint at entry " + std::to_string(e.header.seq);
+  if (!cp) {
+    why = at + " does not decode; not used";
+    return std::nullopt;
+  }
+  if (options.vs_key && !protocol::verify(*cp, *options.vs_key)) {
+    why = at + " does not verify under the VS key; not used";
+    return std::nullopt;
+  }
+  if (cp->log_size > log_size) {
+    why = at + " covers " + std::to_string(cp->log_size) + " entries, more than the store holds";
+    return std::nullopt;
+  }
+  return *cp;
+}
+
+// The log_size of the store's latest usable checkpoint (0 when there is none).
+Result<std::uint64_t> latest_checkpoint(const storage::Log& log, const BuildOptions& options) {
+  std::uint64_t latest = 0;
+  storage::Filter filter;
+  filter.kind = MessageKind::kCheckpoint;
+  std::string why;
+  Status scanned = log.scan(filter, [&](const storage::Entry& e) {
+    if (auto cp = usable_checkpoint(e, options, log.size(), why)) {
+      latest = std::max(latest, cp->log_size);
+    }
+    return true;
+  });
+  if (!scanned) return Error{scanned.error()};
+  return latest;
+}
+
 }  // namespace
 
 Result<Built> build(const storage::Log& log, const BuildOptions& options) {
@@ -138,6 +175,20 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
     out.notes.push_back("session " + std::to_string(options.session_id) +
                         " has no Revocation in the store: the report ends at its last entry, " +
                         std::to_string(session.back().seq));
+    // What shows there is none (AUDIT.md §4.2): every entry from the session's last VS-signed
+    // entry before the latest checkpoint to the end of that checkpoint.
+    auto through = latest_checkpoint(log, options);
+    if (!through) return Error{through.error()};
+    std::optional<std::uint64_t> anchor;
+    for (const auto& l : session) {
+      if (l.seq < *through && l.direction == chains::Direction::kIssued &&
+          protocol::vs_signed(l.kind)) {
+        anchor = l.seq;
+      }
+    }
+    if (anchor) {
+      for (std::uint64_t seq = *anchor; seq < *through; ++seq) wanted.insert(seq);
+    }
   }
 
   // 3. The entries themselves.
@@ -162,20 +213,10 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
   storage::Filter checkpoint_filter;
   checkpoint_filter.kind = MessageKind::kCheckpoint;
   scanned = log.scan(checkpoint_filter, [&](const storage::Entry& e) {
-    auto cp = protocol::decode<protocol::Checkpoint>(e.message);
+    std::string why;
+    auto cp = usable_checkpoint(e, options, log.size(), why);
     if (!cp) {
-      out.notes.push_back("checkpoint at entry " + std::to_string(e.header.seq) +
-                          " does not decode; not used");
-      return true;
-    }
-    if (options.vs_key && !protocol::verify(*cp, *options.vs_key)) {
-      out.notes.push_back("checkpoint at entry " + std::to_string(e.header.seq) +
-                          " does not verify under the VS key; not used");
-      return true;
-    }
-    if (cp->log_size > log.size()) {
-      out.notes.push_back("checkpoint at entry " + std::to_string(e.header.seq) + " covers " +
-                          std::to_string(cp->log_size) + " entries, more than the store holds");
+      out.notes.push_back(why);
       return true;
     }
     checkpoints.try_emplace(cp->log_size, e.message);

@@ -40,10 +40,11 @@ void Analyzer::check_entry(std::size_t i) {
       }
     }
   }
-  if (e.header.session_id != ev_.session_id) {
+  if (context(i)) {
+    // Another session's entry: whether it may be here at all is check_end_state()'s call.
     s.session_ok = false;
-    problem(s.where, "logged under session " + std::to_string(e.header.session_id) +
-                         ", the report is about session " + std::to_string(ev_.session_id));
+    check_inclusion(i);
+    return;
   }
   const auto direction = e.header.direction;
   if (gs_sends(e.header.kind) && direction != chains::Direction::kReceived) {
@@ -87,6 +88,73 @@ void Analyzer::check_entry(std::size_t i) {
       }
     }
     ++k;
+  }
+}
+
+void Analyzer::check_end_state() {
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> stretch;  // [first, last] seq
+  if (!revocation_ && accept_ && !cp_by_size_.empty()) {
+    const std::uint64_t through = cp_by_size_.rbegin()->first;
+    // The session's last VS-signed entry before the checkpoint: the VS issues nothing for a
+    // session after its Revocation, so the session was live there.
+    std::optional<std::size_t> anchor;
+    for (std::size_t i = 0; i < ev_.entries.size(); ++i) {
+      const Entry& e = entry(i);
+      if (!context(i) && e.header.seq < through && protocol::vs_signed(e.header.kind) &&
+          e.header.direction == chains::Direction::kIssued && state_[i].message &&
+          state_[i].signatures_ok) {
+        anchor = i;
+      }
+    }
+    if (anchor) stretch.emplace(entry(*anchor).header.seq, through - 1);
+  }
+  if (stretch) {
+    const auto [first, last] = *stretch;
+    std::uint64_t present = 0;
+    std::optional<std::uint64_t> first_missing;
+    std::uint64_t expected = first;
+    for (auto it = by_seq_.lower_bound(first); it != by_seq_.end() && it->first <= last; ++it) {
+      if (!first_missing && it->first != expected) first_missing = expected;
+      expected = it->first + 1;
+      ++present;
+    }
+    if (!first_missing && expected <= last) first_missing = expected;
+    const std::uint64_t span = last - first + 1;
+    if (first_missing) {
+      problem("session",
+              "the report shows no Revocation of session " + std::to_string(ev_.session_id) +
+                  ", but not the stretch of the log that would prove none before its checkpoint " +
+                  std::to_string(last + 1) + ": entries " + std::to_string(first) + ".." +
+                  std::to_string(last) +
+                  " (from the session's last VS-signed entry) must all be "
+                  "in the report; " +
+                  std::to_string(span - present) + " missing, the first at seq " +
+                  std::to_string(*first_missing));
+    }
+    bool revoked_in_stretch = false;
+    for (auto it = by_seq_.lower_bound(first); it != by_seq_.end() && it->first <= last; ++it) {
+      const Entry& e = entry(it->second);
+      const auto* r = state_[it->second].message
+                          ? std::get_if<protocol::Revocation>(&*state_[it->second].message)
+                          : nullptr;
+      if (e.header.direction == chains::Direction::kIssued && r != nullptr &&
+          r->session_id == ev_.session_id) {
+        revoked_in_stretch = true;
+        problem(state_[it->second].where,
+                "a Revocation of session " + std::to_string(ev_.session_id) +
+                    ", logged under session " + std::to_string(e.header.session_id) +
+                    ": the report cannot claim the session was not revoked");
+      }
+    }
+    if (!first_missing && !revoked_in_stretch) not_revoked_through_ = last + 1;
+  }
+  for (std::size_t i = 0; i < ev_.entries.size(); ++i) {
+    const auto seq = entry(i).header.seq;
+    if (context(i) && !(stretch && seq >= stretch->first && seq <= stretch->second)) {
+      problem(state_[i].where,
+              "logged under session " + std::to_string(entry(i).header.session_id) +
+                  ", the report is about session " + std::to_string(ev_.session_id));
+    }
   }
 }
 

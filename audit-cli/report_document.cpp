@@ -57,10 +57,13 @@ json Analyzer::session_json() const {
     }
   }
   std::optional<std::size_t> end = revocation_index_;
-  if (!end && !ev_.entries.empty()) end = ev_.entries.size() - 1;
+  for (std::size_t i = ev_.entries.size(); !end && i-- > 0;) {
+    if (!context(i)) end = i;
+  }
   s["end_seq"] = seq_of(end);
   s["end_vs_time_ms"] = end ? json(entry(*end).header.vs_time_ms) : json(nullptr);
   s["outcome"] = revocation_ ? "revoked" : "not_revoked";
+  s["not_revoked_through"] = not_revoked_through_ ? json(*not_revoked_through_) : json(nullptr);
   if (revocation_) {
     s["revocation"] = {{"seq", entry(*revocation_index_).header.seq},
                        {"revocation_seq", revocation_->revocation_seq},

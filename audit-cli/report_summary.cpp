@@ -27,6 +27,7 @@ nlohmann::json summary(CheckStatus status, const std::vector<Problem>& problems,
   out["sw_hash"] = session["sw_hash"];
   out["outcome"] = session["outcome"];
   out["revocation"] = session["revocation"];
+  out["not_revoked_through"] = session["not_revoked_through"];
   out["verdict"] = doc["verdict"].is_null() ? json(nullptr)
                                             : json{{"outcome", doc["verdict"]["outcome"]},
                                                    {"explanation", doc["verdict"]["explanation"]}};
@@ -57,8 +58,12 @@ std::string summary_text(const nlohmann::json& s) {
                                    : "?";
       out << "revoked at entry " << text(r["seq"]) << " (" << when << "): " << text(r["reason"])
           << ": " << text(r["detail"]) << "\n";
+    } else if (s["not_revoked_through"].is_number_unsigned()) {
+      out << "not revoked in the log's first " << text(s["not_revoked_through"])
+          << " entries (the latest checkpoint of the report)\n";
     } else {
-      out << "not revoked in the log\n";
+      out << "not revoked in the report; no checkpoint proves that the log holds no "
+             "Revocation\n";
     }
     out << "evidence: " << text(s["entries"]) << " entries, " << text(s["covered_by_checkpoints"])
         << " proven under ";

@@ -9,6 +9,7 @@
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
 #include "audit-cli/findings.h"
+#include "audit-cli/gs_store_verifier.h"
 #include "audit-cli/verifier.h"
 
 namespace gsvs::audit {
@@ -24,6 +25,7 @@ struct VerifyCommand {
   unsigned threads = 0;
   bool no_progress = false;
   bool no_key_search = false;
+  std::string role;  // "", "vs" or "gs": the rules to check the store by (default: its meta)
 };
 
 // A one-line progress bar on stderr, redrawn at most ten times a second.
@@ -58,12 +60,14 @@ class ProgressBar {
   bool drawn_ = false;
 };
 
-nlohmann::json result_json(const VerifyResult& r, const FindingSink& sink) {
+nlohmann::json result_json(const VerifyResult& r, storage::StoreRole role,
+                           const FindingSink& sink) {
   const auto& s = r.stats;
   nlohmann::json findings = nlohmann::json::array();
   for (const auto& f : sink.kept()) findings.push_back(to_json(f));
   nlohmann::json out = {
       {"store", r.store},
+      {"role", role == storage::StoreRole::kGs ? "gs" : "vs"},
       {"intact", sink.failures() == 0},
       {"failures", sink.failures()},
       {"warnings", sink.warnings()},
@@ -105,9 +109,9 @@ nlohmann::json result_json(const VerifyResult& r, const FindingSink& sink) {
   return out;
 }
 
-void print_text(const VerifyResult& r, const FindingSink& sink) {
+void print_text(const VerifyResult& r, storage::StoreRole role, const FindingSink& sink) {
   const auto& s = r.stats;
-  std::cout << "store " << r.store << "\n";
+  std::cout << "store " << r.store << " (" << storage::store_role_name(role) << ")\n";
   std::cout << "  entries       " << group_digits(s.entries) << " (head " << short_hex(s.head_hash)
             << "..., Merkle root " << short_hex(s.merkle_root) << "...)\n";
   std::cout << "  VS key        "
@@ -160,7 +164,78 @@ void print_text(const VerifyResult& r, const FindingSink& sink) {
   }
 }
 
+// The rules the store is checked by: --role when given, else what its meta.format says. A store
+// gsd made before GS stores had a format of their own says "gsvs-vs-log"; it starts with the
+// JoinRequest the GS sent, which a VS log never holds as issued: say so.
+Result<storage::StoreRole> store_role(const VerifyCommand& cmd, const storage::Log& log,
+                                      std::vector<std::string>& notes) {
+  const storage::StoreRole stored = log.role();
+  if (cmd.role == "gs") return storage::StoreRole::kGs;
+  if (cmd.role == "vs") {
+    if (stored == storage::StoreRole::kGs) {
+      return Error{"store " + cmd.store + ": --role vs, but meta.format says '" +
+                   std::string(storage::store_format(stored)) + "' (a GS store)"};
+    }
+    return storage::StoreRole::kVs;
+  }
+  if (stored == storage::StoreRole::kVs) {
+    auto first = log.get(0);
+    if (first && first->header.kind == protocol::MessageKind::kJoinRequest &&
+        first->header.direction == chains::Direction::kIssued) {
+      notes.push_back(
+          "entry 0 is a JoinRequest the store's owner sent: this looks like a GS store made "
+          "before GS stores said 'gsvs-gs-log' (docs/STORE.md §2.2); verify it with --role gs");
+    }
+  }
+  return stored;
+}
+
+int run_verify_gs(const VerifyCommand& cmd, const storage::Log& log) {
+  if (cmd.vs_pubkey.empty()) {
+    std::cerr << "audit-cli verify: " << cmd.store
+              << " is a GS store: give --vs-pubkey, the key of the VS it joined (everything it "
+                 "received is checked under it)\n";
+    return kExitUsage;
+  }
+  if (!cmd.checkpoint.empty()) {
+    std::cerr << "audit-cli verify: --checkpoint describes a VS log; a GS store's own "
+                 "checkpoints are compared with the VS log by `audit-cli reconcile`\n";
+    return kExitUsage;
+  }
+  auto key = load_public_key(cmd.vs_pubkey, "--vs-pubkey");
+  if (!key) {
+    std::cerr << "audit-cli verify: " << key.error() << "\n";
+    return kExitUsage;
+  }
+  FindingSink sink(cmd.max_findings);
+  auto result = verify_gs_store(cmd.store, log, *key, sink);
+  if (!result) {
+    std::cerr << "audit-cli verify: " << result.error() << "\n";
+    return kExitUsage;
+  }
+  if (cmd.json) {
+    std::cout << result_json(*result, storage::StoreRole::kGs, sink).dump(2) << "\n";
+  } else {
+    print_text(*result, storage::StoreRole::kGs, sink);
+  }
+  return sink.failures() == 0 ? kExitOk : kExitFailed;
+}
+
 int run_verify(const VerifyCommand& cmd) {
+  std::vector<std::string> notes;
+  {
+    auto log = storage::Log::open(cmd.store, storage::OpenMode::kReadOnly);
+    if (!log) {
+      std::cerr << "audit-cli verify: " << log.error() << "\n";
+      return kExitUsage;
+    }
+    auto role = store_role(cmd, **log, notes);
+    if (!role) {
+      std::cerr << "audit-cli verify: " << role.error() << "\n";
+      return kExitUsage;
+    }
+    if (*role == storage::StoreRole::kGs) return run_verify_gs(cmd, **log);
+  }
   VerifyOptions options;
   options.threads = cmd.threads;
   options.discover_vs_key = !cmd.no_key_search;
@@ -194,10 +269,11 @@ int run_verify(const VerifyCommand& cmd) {
     std::cerr << "audit-cli verify: " << result.error() << "\n";
     return kExitUsage;
   }
+  result->warnings.insert(result->warnings.end(), notes.begin(), notes.end());
   if (cmd.json) {
-    std::cout << result_json(*result, sink).dump(2) << "\n";
+    std::cout << result_json(*result, storage::StoreRole::kVs, sink).dump(2) << "\n";
   } else {
-    print_text(*result, sink);
+    print_text(*result, storage::StoreRole::kVs, sink);
   }
   return sink.failures() == 0 ? kExitOk : kExitFailed;
 }
@@ -227,9 +303,20 @@ void setup_verify(CLI::App& app, int& exit_code) {
       "when the VS did not react as the protocol requires (a Revocation citing them, a "
       "JoinReject carrying the request's hash).\n"
       "A cut tail is only visible against a checkpoint held outside the store: pass one with "
-      "--checkpoint.");
-  sub->add_option("STORE", cmd->store, "The store (a copy of the VS's vs.db); opened read-only")
+      "--checkpoint.\n"
+      "A GS store (meta.format gsvs-gs-log) is checked by what a GS records: the chain and "
+      "columns, the JoinRequest's signatures, its session traffic under the session key and "
+      "gs_counter, and every VS message under the VS key with the checks gsd made on it (the "
+      "JoinAccept answers the JoinRequest, ticket chain, receipts and their tip chain, "
+      "checkpoint order, revocations); it needs --vs-pubkey.");
+  sub->add_option("STORE", cmd->store,
+                  "The store (a copy of the VS's vs.db, or a GS's store); opened read-only")
       ->required();
+  sub->add_option("--role", cmd->role,
+                  "Check the store as a VS store (vs) or a GS store (gs). Default: what its "
+                  "meta.format says. A GS store made before GS stores had their own format says "
+                  "gsvs-vs-log: check it with --role gs")
+      ->check(CLI::IsMember({"vs", "gs"}));
   sub->add_option("--vs-pubkey", cmd->vs_pubkey,
                   "The VS public key, as 64 hex characters or a public key file (HEX|FILE). "
                   "Without it, *.pub files beside the store are tried and the one that verifies "
@@ -256,7 +343,8 @@ void setup_verify(CLI::App& app, int& exit_code) {
        {kExitFailed, "a problem was found (or VS signatures could not be checked)"},
        {kExitUsage, "usage error or the store cannot be read"}},
       {"audit-cli verify vs.db --vs-pubkey vs.key.pub",
-       "audit-cli verify vs.db --vs-pubkey 3b6a27bc... --checkpoint gs-checkpoint.hex --json"});
+       "audit-cli verify vs.db --vs-pubkey 3b6a27bc... --checkpoint gs-checkpoint.hex --json",
+       "audit-cli verify gs.db --vs-pubkey vs.key.pub"});
   sub->callback([cmd, &exit_code] { exit_code = run_verify(*cmd); });
 }
 

@@ -90,7 +90,8 @@ int run(const std::string& program, Config config, const CliExtension& extension
     std::cerr << where << "config key 'key': " << identity.error() << "\n";
     return kExitUsage;
   }
-  auto store = storage::Log::open(config.store, storage::OpenMode::kReadWrite);
+  auto store =
+      storage::Log::open(config.store, storage::OpenMode::kReadWrite, storage::StoreRole::kGs);
   if (!store) {
     std::cerr << where << "config key 'store': " << store.error() << "\n"
               << "A store that fails its checks is never appended to: keep it for reconciliation "

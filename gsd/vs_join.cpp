@@ -4,9 +4,9 @@
 
 #include "app/log_line.h"
 #include "gsd/shared_state.h"
-#include "gsd/vs_checks.h"
 #include "net/framed_connection.h"
 #include "protocol/clock.h"
+#include "rules/gs_checks.h"
 
 namespace gsvs::gsd {
 
@@ -82,18 +82,19 @@ asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
     co_return std::nullopt;
   }
   if (kind && *kind == MessageKind::kJoinReject) {
-    auto reject = check_join_reject(*reply, config.vs_key);
+    auto reject = rules::check_join_reject(*reply, config.vs_key);
     if (!reject) {
       spdlog::warn("VS at {}: invalid JoinReject: {}", config.vs, app::log_text(reject.error()));
     } else {
       shared.record(MessageKind::kJoinReject, chains::Direction::kReceived, 0, *reply);
-      spdlog::warn("join rejected by the VS: {}: {}", reason_text<JoinRejectReason>(reject->reason),
+      spdlog::warn("join rejected by the VS: {}: {}",
+                   rules::reason_text<JoinRejectReason>(reject->reason),
                    app::log_text(reject->detail));
     }
     conn->close();
     co_return std::nullopt;
   }
-  auto accept = check_join_accept(*reply, config.vs_key, request, request_bytes);
+  auto accept = rules::check_join_accept(*reply, config.vs_key, request, request_bytes);
   if (!accept) {
     spdlog::warn("VS at {}: JoinAccept refused: {}", config.vs, app::log_text(accept.error()));
     conn->close();

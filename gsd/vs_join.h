@@ -1,6 +1,6 @@
 // Joining the VS (docs/PROTOCOL.md §8.2): connect, answer the VsChallenge with a JoinRequest
 // signed by the long-term identity and by a session key made for this session, and check the
-// JoinAccept (gsd/vs_checks.h). Every message exchanged is recorded; every failure is logged.
+// JoinAccept (rules/gs_checks.h). Every message exchanged is recorded; every failure is logged.
 #pragma once
 
 #include <memory>

@@ -9,10 +9,10 @@
 #include "app/log_line.h"
 #include "gsd/client_session.h"
 #include "gsd/shared_state.h"
-#include "gsd/vs_checks.h"
 #include "gsd/vs_join.h"
 #include "protocol/chains.h"
 #include "protocol/clock.h"
+#include "rules/gs_checks.h"
 
 namespace gsvs::gsd {
 
@@ -61,7 +61,7 @@ struct VsSession {
 
   std::shared_ptr<Match> match;
   std::shared_ptr<net::FramedConnection> vs;
-  SessionChecks checks;
+  rules::GsSessionChecks checks;
   Hash32 joined_sw_hash;
   std::uint64_t gs_counter = 0;
   asio::steady_timer heartbeat_timer;
@@ -228,8 +228,8 @@ void VsLink::handle_frame(const std::shared_ptr<VsSession>& s, const Bytes& fram
           evidence += (evidence.empty() ? "" : ",") + std::to_string(e);
         }
         end_match(s,
-                  "revoked by the VS: " + reason_text<RevocationReason>(revocation->reason) + ": " +
-                      revocation->detail + " (revocation_seq " +
+                  "revoked by the VS: " + rules::reason_text<RevocationReason>(revocation->reason) +
+                      ": " + revocation->detail + " (revocation_seq " +
                       std::to_string(revocation->revocation_seq) +
                       ", evidence at VS log positions [" + evidence + "])",
                   &frame);

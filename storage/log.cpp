@@ -15,7 +15,9 @@ namespace {
 
 // docs/STORE.md reproduces this schema; change both together, and bump kSchemaVersion when a
 // table, a trigger or meta changes (indexes are access paths only: readers never depend on them).
-constexpr std::string_view kFormat = "gsvs-vs-log";
+// meta.format by role; a GS store has the same schema (docs/STORE.md §2.1).
+constexpr std::string_view kVsFormat = "gsvs-vs-log";
+constexpr std::string_view kGsFormat = "gsvs-gs-log";
 constexpr std::string_view kSchemaVersion = "1";
 constexpr int kApplicationId = 0x67737673;  // "gsvs", shown by `sqlite3 X .dbinfo`
 constexpr int kBusyTimeoutMs = 5000;
@@ -228,7 +230,7 @@ Status create_schema(Log::Impl& impl) {
   if (!insert) return Error{insert.error()};
   const auto now = static_cast<std::int64_t>(unix_time_ms());
   const std::pair<std::string, std::string> rows[] = {
-      {"format", std::string(kFormat)},
+      {"format", std::string(store_format(impl.role))},
       {"schema_version", std::string(kSchemaVersion)},
       {"created_at_ms", std::to_string(now)},
       {"entry_hash",
@@ -250,9 +252,16 @@ Status create_schema(Log::Impl& impl) {
   return tx.commit();
 }
 
-// Checks that the file is a gsvs log of a schema version this build reads; creates the schema in
-// an empty database when `create` is set.
-Status check_schema(Log::Impl& impl, bool create) {
+std::optional<StoreRole> role_of_format(std::string_view format) {
+  if (format == kVsFormat) return StoreRole::kVs;
+  if (format == kGsFormat) return StoreRole::kGs;
+  return std::nullopt;
+}
+
+// Checks that the file is a gsvs log of a schema version this build reads, and of role
+// `expected` when one is given; creates the schema in an empty database (of role impl.role) when
+// `create` is set. Sets impl.role from meta.format.
+Status check_schema(Log::Impl& impl, bool create, std::optional<StoreRole> expected) {
   auto count = query_text(impl.db, "SELECT count(*) FROM sqlite_master");
   if (!count) return Error{impl.label() + ": cannot read the database: " + count.error()};
   if (*count && **count == "0") {
@@ -270,10 +279,29 @@ Status check_schema(Log::Impl& impl, bool create) {
   }
   auto format = query_text(impl.db, "SELECT value FROM meta WHERE key = ?1", "format");
   if (!format) return Error{impl.label() + ": cannot read meta: " + format.error()};
-  if (!*format || **format != kFormat) {
+  const auto role = role_of_format(format->value_or(""));
+  if (!role) {
+    const std::string wanted =
+        expected ? "'" + std::string(store_format(*expected)) + "'"
+                 : "'" + std::string(kVsFormat) + "' or '" + std::string(kGsFormat) + "'";
     return Error{impl.label() + ": not a gsvs log store (meta.format is '" + format->value_or("") +
-                 "', expected '" + std::string(kFormat) + "')"};
+                 "', expected " + wanted + ")"};
   }
+  if (expected && *role != *expected) {
+    std::string message = impl.label() + ": a " + std::string(store_role_name(*role)) +
+                          " (meta.format '" + std::string(store_format(*role)) + "'), not the " +
+                          std::string(store_role_name(*expected)) + " ('" +
+                          std::string(store_format(*expected)) + "') expected here";
+    if (*expected == StoreRole::kGs) {
+      // docs/STORE.md §2.1: stores gsd made before GS stores had a format of their own.
+      message +=
+          ". A GS store made before format '" + std::string(kGsFormat) + "' existed says '" +
+          std::string(kVsFormat) +
+          "' too: keep it as evidence (audit-cli reads it with --role gs) and give gsd a new store";
+    }
+    return Error{message};
+  }
+  impl.role = *role;
   auto version = query_text(impl.db, "SELECT value FROM meta WHERE key = ?1", "schema_version");
   if (!version) return Error{impl.label() + ": cannot read meta: " + version.error()};
   if (!*version) return Error{impl.label() + ": meta has no schema_version"};
@@ -360,10 +388,11 @@ Status set_pragma(Log::Impl& impl, const std::string& pragma, std::string_view e
   return Status::success();
 }
 
-Result<std::unique_ptr<Log::Impl>> open_read_write(const std::string& path) {
+Result<std::unique_ptr<Log::Impl>> open_read_write(const std::string& path, StoreRole role) {
   auto impl = std::make_unique<Log::Impl>();
   impl->path = path;
   impl->mode = OpenMode::kReadWrite;
+  impl->role = role;
   // Before SQLite touches the file: a second writer must not even verify or set pragmas.
   auto lock = StoreLock::acquire(path, impl->label());
   if (!lock) return Error{lock.error()};
@@ -386,7 +415,9 @@ Result<std::unique_ptr<Log::Impl>> open_read_write(const std::string& path) {
     return Error{status.error()};
   if (auto status = set_pragma(*impl, "synchronous = FULL", ""); !status)
     return Error{status.error()};
-  if (auto status = check_schema(*impl, /*create=*/true); !status) return Error{status.error()};
+  if (auto status = check_schema(*impl, /*create=*/true, role); !status) {
+    return Error{status.error()};
+  }
   if (auto status = verify_chain(*impl); !status) return Error{status.error()};
 
   auto insert = sqlite::Stmt::prepare(
@@ -398,7 +429,8 @@ Result<std::unique_ptr<Log::Impl>> open_read_write(const std::string& path) {
   return impl;
 }
 
-Result<std::unique_ptr<Log::Impl>> open_read_only(const std::string& path) {
+Result<std::unique_ptr<Log::Impl>> open_read_only(const std::string& path,
+                                                  std::optional<StoreRole> role) {
   auto impl = std::make_unique<Log::Impl>();
   impl->path = path;
   impl->mode = OpenMode::kReadOnly;
@@ -422,7 +454,7 @@ Result<std::unique_ptr<Log::Impl>> open_read_only(const std::string& path) {
   // The file may come from anyone: its views and triggers get no say.
   if (auto status = set_pragma(*impl, "trusted_schema = OFF", ""); !status)
     return Error{status.error()};
-  if (auto status = check_schema(*impl, /*create=*/false); !status) {
+  if (auto status = check_schema(*impl, /*create=*/false, role); !status) {
     std::string message = status.error();
     if (side_files) {
       message +=
@@ -435,6 +467,16 @@ Result<std::unique_ptr<Log::Impl>> open_read_only(const std::string& path) {
 }
 
 }  // namespace
+
+// ---- roles ----
+
+std::string_view store_format(StoreRole role) {
+  return role == StoreRole::kGs ? kGsFormat : kVsFormat;
+}
+
+std::string_view store_role_name(StoreRole role) {
+  return role == StoreRole::kGs ? "GS store" : "VS store";
+}
 
 // ---- Log::Impl ----
 
@@ -552,13 +594,31 @@ Status Log::Impl::write(std::span<const std::span<const Entry>> groups) {
 Log::Log(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Log::~Log() = default;
 
-Result<std::unique_ptr<Log>> Log::open(const std::string& path, OpenMode mode) {
+namespace {
+
+Result<std::unique_ptr<Log::Impl>> open_impl(const std::string& path, OpenMode mode,
+                                             std::optional<StoreRole> role) {
   // SQLite would take an empty name for a private temporary database.
   if (path.empty()) return Error{"store: no path given"};
-  auto impl = mode == OpenMode::kReadWrite ? open_read_write(path) : open_read_only(path);
+  if (mode == OpenMode::kReadWrite) return open_read_write(path, role.value_or(StoreRole::kVs));
+  return open_read_only(path, role);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Log>> Log::open(const std::string& path, OpenMode mode, StoreRole role) {
+  auto impl = open_impl(path, mode, role);
   if (!impl) return Error{impl.error()};
   return std::unique_ptr<Log>(new Log(std::move(*impl)));
 }
+
+Result<std::unique_ptr<Log>> Log::open(const std::string& path, OpenMode mode) {
+  auto impl = open_impl(path, mode, std::nullopt);
+  if (!impl) return Error{impl.error()};
+  return std::unique_ptr<Log>(new Log(std::move(*impl)));
+}
+
+StoreRole Log::role() const { return impl_->role; }
 
 Result<std::vector<Entry>> Log::append(std::span<const PendingEntry> entries) {
   auto prepared = impl_->prepare(entries);

@@ -54,12 +54,29 @@ enum class OpenMode {
   kReadOnly,   // never writes, never creates, never locks; for auditing a copy
 };
 
+// Whose record a store is: the VS's log, or a GS's own record of its VS link. Both have the
+// schema of docs/STORE.md; meta.format tells them apart (STORE.md §2.1), and the columns
+// direction and vs_time_ms are seen from the store's owner.
+enum class StoreRole : std::uint8_t {
+  kVs,  // meta.format "gsvs-vs-log"
+  kGs,  // meta.format "gsvs-gs-log"
+};
+// meta.format of a store of `role`.
+[[nodiscard]] std::string_view store_format(StoreRole role);
+// "VS store" or "GS store", for messages.
+[[nodiscard]] std::string_view store_role_name(StoreRole role);
+
 class Log {
  public:
   // kReadWrite takes an exclusive lock on "<path>.lock" (flock, with this process's pid written
   // in it) and holds it until the Log, or the BatchWriter that owns it, is destroyed; while it is
   // held, another read-write open of the store, in any process, fails naming the holder's pid.
   // It refuses a store whose chain does not verify, naming the first bad seq. docs/STORE.md §6.
+  // A store of another role than `role` is refused, naming both formats; a read-write open
+  // creates a store of `role`.
+  static Result<std::unique_ptr<Log>> open(const std::string& path, OpenMode mode, StoreRole role);
+  // kReadWrite: the VS's store (the two-argument form vsd uses). kReadOnly: a store of either
+  // role; role() says which.
   static Result<std::unique_ptr<Log>> open(const std::string& path, OpenMode mode);
   ~Log();
   Log(const Log&) = delete;
@@ -74,6 +91,8 @@ class Log {
   [[nodiscard]] std::uint64_t size() const;
   [[nodiscard]] Hash32 head_hash() const;    // entry_hash of the last entry, zeros when empty
   [[nodiscard]] Hash32 merkle_root() const;  // RFC 9162 root over every entry_hash so far
+  // What meta.format says the store is.
+  [[nodiscard]] StoreRole role() const;
 
   // Receives each row that scan could not represent as an Entry: its seq and why, for example
   // "prev_hash is 31 bytes, not 32" (the reason does not repeat the store or the seq).

@@ -19,6 +19,7 @@ namespace gsvs::storage {
 struct Log::Impl {
   std::string path;
   OpenMode mode = OpenMode::kReadOnly;
+  StoreRole role = StoreRole::kVs;  // from meta.format (the role created with, for a new store)
   StoreLock writer_lock;     // read-write only; declared first, so released after the db closes
   sqlite::Db db;             // declared before the statements, so destroyed after them
   sqlite::Stmt insert_stmt;  // read-write only

@@ -234,7 +234,7 @@ TEST_F(ReconcileTest, ForgedGsHeldMessagesProveNothing) {
   // The GS store claims a checkpoint and a revocation the VS never signed.
   const std::string gs = gs_store();
   {
-    auto log = storage::Log::open(gs, storage::OpenMode::kReadWrite);
+    auto log = storage::Log::open(gs, storage::OpenMode::kReadWrite, storage::StoreRole::kGs);
     ASSERT_TRUE(log);
     const auto forger = crypto::SecretKey::generate();
     protocol::Checkpoint cp;

@@ -182,7 +182,7 @@ void write_gs_store(const std::vector<storage::Entry>& vs_entries, protocol::Ses
     p.message = e.message;
     pending.push_back(std::move(p));
   }
-  auto log = storage::Log::open(path, storage::OpenMode::kReadWrite);
+  auto log = storage::Log::open(path, storage::OpenMode::kReadWrite, storage::StoreRole::kGs);
   if (!log) throw std::runtime_error(log.error());
   auto appended = (*log)->append(pending);
   if (!appended) throw std::runtime_error(appended.error());

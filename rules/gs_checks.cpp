@@ -1,8 +1,8 @@
-#include "gsd/vs_checks.h"
+#include "rules/gs_checks.h"
 
 #include "protocol/chains.h"
 
-namespace gsvs::gsd {
+namespace gsvs::rules {
 
 using namespace protocol;  // NOLINT(google-build-using-namespace): this file speaks the protocol
 
@@ -46,13 +46,13 @@ Result<JoinReject> check_join_reject(ByteView bytes, const crypto::PublicKey& vs
   return decode_signed<JoinReject>(bytes, vs_key);
 }
 
-SessionChecks::SessionChecks(const crypto::PublicKey& vs_key, const JoinAccept& accept,
-                             ByteView join_accept_bytes)
+GsSessionChecks::GsSessionChecks(const crypto::PublicKey& vs_key, const JoinAccept& accept,
+                                 ByteView join_accept_bytes)
     : vs_key_(vs_key),
       session_id_(accept.session_id),
       last_ticket_hash_(chains::message_hash(join_accept_bytes)) {}
 
-Result<PlayTicket> SessionChecks::on_ticket(ByteView bytes) {
+Result<PlayTicket> GsSessionChecks::on_ticket(ByteView bytes) {
   auto ticket = decode_signed<PlayTicket>(bytes, vs_key_);
   if (!ticket) return ticket;
   if (ticket->session_id != session_id_) {
@@ -72,12 +72,12 @@ Result<PlayTicket> SessionChecks::on_ticket(ByteView bytes) {
   return ticket;
 }
 
-void SessionChecks::digest_sent(std::uint64_t gs_counter, const Hash32& digest_hash) {
+void GsSessionChecks::digest_sent(std::uint64_t gs_counter, const Hash32& digest_hash) {
   unreceipted_[gs_counter] = digest_hash;
   while (unreceipted_.size() > kMaxUnreceipted) unreceipted_.erase(unreceipted_.begin());
 }
 
-Result<ProtectedReceipt> SessionChecks::on_receipt(ByteView bytes) {
+Result<ProtectedReceipt> GsSessionChecks::on_receipt(ByteView bytes) {
   auto receipt = decode_signed<ProtectedReceipt>(bytes, vs_key_);
   if (!receipt) return receipt;
   const ProtectedReceipt& r = *receipt;
@@ -110,7 +110,7 @@ Result<ProtectedReceipt> SessionChecks::on_receipt(ByteView bytes) {
   return receipt;
 }
 
-Result<Checkpoint> SessionChecks::on_checkpoint(ByteView bytes) {
+Result<Checkpoint> GsSessionChecks::on_checkpoint(ByteView bytes) {
   auto checkpoint = decode_signed<Checkpoint>(bytes, vs_key_);
   if (!checkpoint) return checkpoint;
   if (checkpoint->log_size < checkpoint_size_) {
@@ -121,7 +121,7 @@ Result<Checkpoint> SessionChecks::on_checkpoint(ByteView bytes) {
   return checkpoint;
 }
 
-Result<Revocation> SessionChecks::on_revocation(ByteView bytes) {
+Result<Revocation> GsSessionChecks::on_revocation(ByteView bytes) {
   auto revocation = decode_signed<Revocation>(bytes, vs_key_);
   if (!revocation) return revocation;
   if (revocation->session_id != session_id_) {
@@ -130,4 +130,4 @@ Result<Revocation> SessionChecks::on_revocation(ByteView bytes) {
   return revocation;
 }
 
-}  // namespace gsvs::gsd
+}  // namespace gsvs::rules

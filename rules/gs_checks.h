@@ -9,7 +9,7 @@
 
 #include "protocol/messages.h"
 
-namespace gsvs::gsd {
+namespace gsvs::rules {
 
 // Checks a JoinAccept against the JoinRequest this GS sent: VS signature, the identity,
 // session key and sw_hash echoed, join_request_hash = SHA-256 of the request bytes, and usable
@@ -27,11 +27,11 @@ std::string reason_text(std::uint16_t code) {
   return name.empty() ? "unknown reason " + std::to_string(code) : std::string(name);
 }
 
-class SessionChecks {
+class GsSessionChecks {
  public:
   // `join_accept_bytes` anchors the ticket chain.
-  SessionChecks(const crypto::PublicKey& vs_key, const protocol::JoinAccept& accept,
-                ByteView join_accept_bytes);
+  GsSessionChecks(const crypto::PublicKey& vs_key, const protocol::JoinAccept& accept,
+                  ByteView join_accept_bytes);
 
   // Signature, session, ticket_seq = previous + 1, prev_ticket_hash = hash of the previous ticket
   // (of the JoinAccept for ticket 1). Advances the chain on success.
@@ -62,4 +62,4 @@ class SessionChecks {
   std::uint64_t checkpoint_size_ = 0;
 };
 
-}  // namespace gsvs::gsd
+}  // namespace gsvs::rules

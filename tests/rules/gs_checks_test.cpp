@@ -1,11 +1,11 @@
-#include "gsd/vs_checks.h"
+#include "rules/gs_checks.h"
 
 #include <gtest/gtest.h>
 
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
 
-namespace gsvs::gsd {
+namespace gsvs::rules {
 namespace {
 
 using namespace protocol;  // NOLINT(google-build-using-namespace)
@@ -83,7 +83,7 @@ TEST_F(VsChecks, JoinAcceptMustAnswerThisRequestUnderTheVsKey) {
 }
 
 TEST_F(VsChecks, TicketsMustChainFromTheJoinAccept) {
-  SessionChecks checks(vs.public_key(), accept, accept_bytes);
+  GsSessionChecks checks(vs.public_key(), accept, accept_bytes);
   const Bytes t1 = ticket(1, chains::message_hash(accept_bytes));
   EXPECT_FALSE(checks.on_ticket(ticket(2, chains::message_hash(accept_bytes))).ok());
   EXPECT_FALSE(checks.on_ticket(ticket(1, Hash32{})).ok());
@@ -99,7 +99,7 @@ TEST_F(VsChecks, TicketsMustChainFromTheJoinAccept) {
 }
 
 TEST_F(VsChecks, ReceiptsMustNameASentDigestAndExtendTheTip) {
-  SessionChecks checks(vs.public_key(), accept, accept_bytes);
+  GsSessionChecks checks(vs.public_key(), accept, accept_bytes);
   const Hash32 d1 = crypto::sha256(as_bytes("digest 1"));
   const Hash32 d2 = crypto::sha256(as_bytes("digest 2"));
   checks.digest_sent(5, d1);
@@ -135,7 +135,7 @@ TEST_F(VsChecks, ReceiptsMustNameASentDigestAndExtendTheTip) {
 }
 
 TEST_F(VsChecks, CheckpointsNeverShrinkAndRevocationsNameThisSession) {
-  SessionChecks checks(vs.public_key(), accept, accept_bytes);
+  GsSessionChecks checks(vs.public_key(), accept, accept_bytes);
   Checkpoint cp;
   cp.log_size = 10;
   EXPECT_TRUE(checks.on_checkpoint(signed_bytes(cp)).ok());
@@ -155,4 +155,4 @@ TEST_F(VsChecks, CheckpointsNeverShrinkAndRevocationsNameThisSession) {
 }
 
 }  // namespace
-}  // namespace gsvs::gsd
+}  // namespace gsvs::rules

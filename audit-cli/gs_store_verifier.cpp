@@ -1,0 +1,416 @@
+#include "audit-cli/gs_store_verifier.h"
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <variant>
+
+#include "audit-cli/scan.h"
+#include "protocol/chains.h"
+#include "protocol/merkle.h"
+#include "rules/gs_checks.h"
+
+namespace gsvs::audit {
+
+using protocol::MessageKind;
+
+namespace {
+
+// How a GS writes a kind into its store: what it sent is issued (2), what the VS sent it is
+// received (1). A GS logs nothing else: no VsChallenge (unsigned), no client traffic.
+std::optional<chains::Direction> gs_direction(MessageKind kind) {
+  const auto* role = protocol::kind_role(kind);
+  if (role == nullptr) return std::nullopt;
+  if (role->route == protocol::Route::kGsToVs) return chains::Direction::kIssued;
+  if (role->route == protocol::Route::kVsToGs && protocol::vs_signed(kind)) {
+    return chains::Direction::kReceived;
+  }
+  return std::nullopt;
+}
+
+// The session a message names, for the kinds that name one.
+std::optional<protocol::SessionId> named_session(const protocol::AnyMessage& message) {
+  return std::visit(
+      [](const auto& m) -> std::optional<protocol::SessionId> {
+        if constexpr (requires { m.session_id; }) {
+          return m.session_id;
+        } else {
+          return std::nullopt;
+        }
+      },
+      message);
+}
+
+std::optional<std::uint64_t> gs_counter_of(const protocol::AnyMessage& message) {
+  return std::visit(
+      [](const auto& m) -> std::optional<std::uint64_t> {
+        if constexpr (requires { m.gs_counter; }) {
+          return m.gs_counter;
+        } else {
+          return std::nullopt;
+        }
+      },
+      message);
+}
+
+struct SentJoin {
+  protocol::JoinRequest request;
+  Bytes bytes;
+};
+
+struct GsSession {
+  rules::GsSessionChecks checks;
+  crypto::PublicKey session_key;
+  std::uint64_t last_counter = 0;
+  bool revoked = false;
+};
+
+class GsStoreVerifier {
+ public:
+  GsStoreVerifier(const KeySource& vs_key, VerifyResult& result, FindingSink& sink)
+      : vs_key_(vs_key.key), result_(result), sink_(sink) {}
+
+  void read(const storage::Entry& entry);
+  void unreadable(std::uint64_t seq, const std::string& reason);
+  void finish();
+
+ private:
+  void check_chain(const storage::Entry& entry);
+  bool check_columns(const storage::Entry& entry);
+  void judge(const storage::Entry& entry, const protocol::AnyMessage& message);
+  void on_join_request(const storage::Entry& entry, const protocol::JoinRequest& request);
+  void on_join_accept(const storage::Entry& entry, const protocol::JoinAccept& accept);
+  void on_sent(const storage::Entry& entry, const protocol::AnyMessage& message);
+  void on_received(const storage::Entry& entry);
+  // Checks signature `index` under `key`; a finding when it fails.
+  bool signature(const storage::Entry& entry, std::size_t index, const crypto::PublicKey& key,
+                 std::string_view signer);
+  GsSession* session_of(const storage::Entry& entry, const protocol::AnyMessage& message);
+  void add(const storage::Entry& entry, std::string_view check, std::string expected,
+           std::string found, std::string detail = {});
+
+  crypto::PublicKey vs_key_;
+  VerifyResult& result_;
+  FindingSink& sink_;
+
+  std::uint64_t next_seq_ = 0;
+  std::optional<Hash32> prev_stored_;  // stored entry_hash of the row before, if readable
+  merkle::Accumulator recomputed_tree_;
+  std::optional<SentJoin> pending_join_;  // the JoinRequest awaiting its answer
+  std::map<protocol::SessionId, GsSession> sessions_;
+  // The session whose VS link is open: checkpoints received on it are its (session column 0).
+  std::optional<protocol::SessionId> current_;
+};
+
+void GsStoreVerifier::add(const storage::Entry& entry, std::string_view check, std::string expected,
+                          std::string found, std::string detail) {
+  Finding f;
+  f.seq = entry.header.seq;
+  f.last_seq = entry.header.seq;
+  f.kind = static_cast<std::uint8_t>(entry.header.kind);
+  f.session_id = entry.header.session_id;
+  f.check = std::string(check);
+  f.expected = std::move(expected);
+  f.found = std::move(found);
+  f.detail = std::move(detail);
+  sink_.add(std::move(f));
+}
+
+void GsStoreVerifier::unreadable(std::uint64_t seq, const std::string& reason) {
+  ++result_.stats.entries;
+  Finding f;
+  f.seq = seq;
+  f.last_seq = seq;
+  f.check = std::string(check::kRowUnreadable);
+  f.expected = "a row with integer, blob and 32-byte hash columns as docs/STORE.md §2 defines";
+  f.found = reason;
+  f.detail = "the row cannot be checked; its neighbours' links are not either";
+  sink_.add(std::move(f));
+  next_seq_ = seq + 1;
+  prev_stored_.reset();
+  recomputed_tree_.append(Hash32{});
+}
+
+void GsStoreVerifier::check_chain(const storage::Entry& entry) {
+  const auto& h = entry.header;
+  const bool after_gap = h.seq != next_seq_;
+  if (h.seq > next_seq_) {
+    Finding gap;
+    gap.seq = next_seq_;
+    gap.last_seq = h.seq - 1;
+    gap.count = h.seq - next_seq_;
+    gap.check = std::string(check::kSeqGap);
+    gap.expected = "entry " + std::to_string(next_seq_);
+    gap.found = "the next row is entry " + std::to_string(h.seq);
+    gap.detail = "rows deleted here, or a row's seq edited";
+    sink_.add(std::move(gap));
+  }
+  next_seq_ = h.seq + 1;
+  const Hash32 recomputed = chains::log_entry_hash(h, entry.message);
+  recomputed_tree_.append(recomputed);
+  if (recomputed != entry.entry_hash) {
+    add(entry, check::kEntryHash, "entry_hash " + to_hex(recomputed),
+        "entry_hash " + to_hex(entry.entry_hash),
+        "the row's columns (seq, kind, direction, session_id, vs_time_ms, prev_hash, message) "
+        "were edited");
+  }
+  if (h.seq == 0 && !h.prev_entry_hash.is_zero()) {
+    add(entry, check::kPrevHash, "prev_hash of 32 zero bytes",
+        "prev_hash " + to_hex(h.prev_entry_hash));
+  } else if (h.seq > 0 && !after_gap && prev_stored_ && h.prev_entry_hash != *prev_stored_) {
+    add(entry, check::kPrevHash,
+        "prev_hash " + to_hex(*prev_stored_) + " (entry_hash of entry " +
+            std::to_string(h.seq - 1) + ")",
+        "prev_hash " + to_hex(h.prev_entry_hash), "a row edited, removed, inserted or reordered");
+  }
+  prev_stored_ = entry.entry_hash;
+  result_.stats.head_hash = entry.entry_hash;
+}
+
+// The kind, kind_name and direction columns. False when the row is no message a GS keeps.
+bool GsStoreVerifier::check_columns(const storage::Entry& entry) {
+  const auto& h = entry.header;
+  const auto expected_direction = gs_direction(h.kind);
+  if (!expected_direction) {
+    add(entry, check::kKind, "a kind a GS keeps (what it sends the VS, or VS-signed)",
+        kind_label(h.kind),
+        "a GS logs neither VsChallenges nor client traffic (docs/STORE.md §2.2)");
+    return false;
+  }
+  if (entry.kind_name != protocol::kind_name(h.kind)) {
+    add(entry, check::kKindName, "kind_name '" + std::string(protocol::kind_name(h.kind)) + "'",
+        entry.kind_name ? "kind_name '" + *entry.kind_name + "'" : "kind_name that is not text");
+  }
+  if (h.direction != *expected_direction) {
+    add(entry, check::kDirection,
+        *expected_direction == chains::Direction::kIssued ? "direction 2 (sent by the GS)"
+                                                          : "direction 1 (received from the VS)",
+        "direction " + std::to_string(static_cast<unsigned>(h.direction)));
+  }
+  return true;
+}
+
+bool GsStoreVerifier::signature(const storage::Entry& entry, std::size_t index,
+                                const crypto::PublicKey& key, std::string_view signer) {
+  ++result_.stats.signatures_checked;
+  if (verify_stored_signature(entry.header.kind, entry.message, index, key)) return true;
+  add(entry, check::kSignature,
+      "signature " + std::to_string(index) + " valid under " + std::string(signer) + " " +
+          short_hex(key) + "...",
+      "a signature that does not verify");
+  return false;
+}
+
+GsSession* GsStoreVerifier::session_of(const storage::Entry& entry,
+                                       const protocol::AnyMessage& message) {
+  const auto named = named_session(message);
+  if (named && *named != entry.header.session_id) {
+    add(entry, check::kSession, "session " + std::to_string(entry.header.session_id),
+        "a message naming session " + std::to_string(*named));
+  }
+  auto found = sessions_.find(entry.header.session_id);
+  if (found == sessions_.end()) {
+    add(entry, check::kSession, "a session this GS joined (a JoinAccept earlier in the store)",
+        "session " + std::to_string(entry.header.session_id));
+    return nullptr;
+  }
+  return &found->second;
+}
+
+void GsStoreVerifier::on_join_request(const storage::Entry& entry,
+                                      const protocol::JoinRequest& request) {
+  signature(entry, 0, request.gs_identity, "the GS identity key");
+  signature(entry, 1, request.session_key, "the session key it introduces");
+  pending_join_ = SentJoin{request, entry.message};
+  current_.reset();  // a new VS link: the old session's is gone
+}
+
+void GsStoreVerifier::on_join_accept(const storage::Entry& entry,
+                                     const protocol::JoinAccept& accept) {
+  if (!signature(entry, 0, vs_key_, "the VS key")) return;
+  if (!pending_join_) {
+    add(entry, check::kJoin, "a JoinAccept answering the JoinRequest the GS sent before it",
+        "no JoinRequest awaiting an answer");
+    return;
+  }
+  auto checked = rules::check_join_accept(entry.message, vs_key_, pending_join_->request,
+                                          pending_join_->bytes);
+  pending_join_.reset();
+  if (!checked) {
+    add(entry, check::kJoin, "a JoinAccept gsd accepts (PROTOCOL.md §8.8)", checked.error());
+    return;
+  }
+  if (sessions_.contains(accept.session_id)) {
+    add(entry, check::kJoin, "a session id the VS has not given this GS before",
+        "session " + std::to_string(accept.session_id) + " again");
+    return;
+  }
+  sessions_.emplace(
+      accept.session_id,
+      GsSession{rules::GsSessionChecks(vs_key_, accept, entry.message), accept.session_key});
+  current_ = accept.session_id;
+  ++result_.stats.sessions;
+}
+
+void GsStoreVerifier::on_sent(const storage::Entry& entry, const protocol::AnyMessage& message) {
+  GsSession* session = session_of(entry, message);
+  if (session == nullptr) return;
+  signature(entry, 0, session->session_key, "the session key");
+  const std::uint64_t counter = gs_counter_of(message).value_or(0);
+  if (counter <= session->last_counter) {
+    add(entry, check::kCounter, "gs_counter above " + std::to_string(session->last_counter),
+        "gs_counter " + std::to_string(counter));
+  } else {
+    session->last_counter = counter;
+  }
+  if (const auto* digest = std::get_if<protocol::TranscriptDigest>(&message)) {
+    session->checks.digest_sent(digest->gs_counter, chains::message_hash(entry.message));
+    ++result_.stats.digests;
+  } else if (std::holds_alternative<protocol::Heartbeat>(message)) {
+    ++result_.stats.heartbeats;
+  }
+}
+
+void GsStoreVerifier::on_received(const storage::Entry& entry) {
+  const MessageKind kind = entry.header.kind;
+  if (!signature(entry, 0, vs_key_, "the VS key")) return;
+  if (kind == MessageKind::kJoinReject) {
+    ++result_.stats.rejected_joins;
+    if (!pending_join_) {
+      add(entry, check::kJoin, "a JoinReject answering the JoinRequest the GS sent before it",
+          "no JoinRequest awaiting an answer");
+    }
+    pending_join_.reset();
+    return;
+  }
+  if (kind == MessageKind::kCheckpoint) {
+    ++result_.stats.checkpoints;
+    // Checkpoints before a JoinAccept were checked for their signature only, as gsd does.
+    auto session = current_ ? sessions_.find(*current_) : sessions_.end();
+    if (session == sessions_.end()) return;
+    if (auto checked = session->second.checks.on_checkpoint(entry.message); !checked) {
+      add(entry, check::kCheckpointSize, "a checkpoint gsd accepts (PROTOCOL.md §8.8)",
+          checked.error());
+    }
+    return;
+  }
+}
+
+void GsStoreVerifier::judge(const storage::Entry& entry, const protocol::AnyMessage& message) {
+  const MessageKind kind = entry.header.kind;
+  const bool sessionless = kind == MessageKind::kJoinRequest || kind == MessageKind::kJoinReject ||
+                           kind == MessageKind::kCheckpoint;
+  if (sessionless && entry.header.session_id != 0) {
+    add(entry, check::kSession, "session 0 (the kind belongs to no session)",
+        "session " + std::to_string(entry.header.session_id));
+  }
+  if (const auto* request = std::get_if<protocol::JoinRequest>(&message)) {
+    on_join_request(entry, *request);
+    return;
+  }
+  if (const auto* accept = std::get_if<protocol::JoinAccept>(&message)) {
+    if (accept->session_id != entry.header.session_id) {
+      add(entry, check::kSession, "session " + std::to_string(entry.header.session_id),
+          "a JoinAccept naming session " + std::to_string(accept->session_id));
+    }
+    on_join_accept(entry, *accept);
+    return;
+  }
+  if (entry.header.direction == chains::Direction::kIssued) {
+    on_sent(entry, message);
+    return;
+  }
+  if (sessionless) {
+    on_received(entry);
+    return;
+  }
+  // PlayTicket, ProtectedReceipt, Revocation: a session's, checked as gsd checked them.
+  GsSession* session = session_of(entry, message);
+  if (session == nullptr) {
+    signature(entry, 0, vs_key_, "the VS key");
+    return;
+  }
+  if (!signature(entry, 0, vs_key_, "the VS key")) return;
+  Status checked = Status::success();
+  std::string_view check = check::kTicket;
+  if (kind == MessageKind::kPlayTicket) {
+    ++result_.stats.tickets;
+    if (auto ticket = session->checks.on_ticket(entry.message); !ticket) {
+      checked = Error{ticket.error()};
+    }
+  } else if (kind == MessageKind::kProtectedReceipt) {
+    ++result_.stats.receipts;
+    check = check::kReceipt;
+    if (auto receipt = session->checks.on_receipt(entry.message); !receipt) {
+      checked = Error{receipt.error()};
+    }
+  } else {
+    ++result_.stats.revocations;
+    check = check::kRevocation;
+    if (auto revocation = session->checks.on_revocation(entry.message); !revocation) {
+      checked = Error{revocation.error()};
+    } else if (session->revoked) {
+      checked = Error{"a second Revocation of the session"};
+    }
+    session->revoked = true;
+    if (current_ == entry.header.session_id) current_.reset();
+  }
+  if (!checked) {
+    add(entry, check, "a " + kind_label(kind) + " gsd accepts (PROTOCOL.md §8.8)", checked.error());
+  }
+}
+
+void GsStoreVerifier::read(const storage::Entry& entry) {
+  ++result_.stats.entries;
+  check_chain(entry);
+  if (!check_columns(entry)) return;
+  auto decoded = protocol::decode_any(entry.message);
+  if (!decoded) {
+    add(entry, check::kDecode, "a well-formed " + kind_label(entry.header.kind),
+        "bytes that do not decode: " + decoded.error(),
+        "a GS logs only what it encoded or checked itself");
+    return;
+  }
+  const MessageKind actual = protocol::peek_kind(entry.message).value();
+  if (actual != entry.header.kind) {
+    add(entry, check::kKind, "kind " + kind_label(entry.header.kind),
+        "a message of kind " + kind_label(actual));
+    return;
+  }
+  judge(entry, *decoded);
+}
+
+void GsStoreVerifier::finish() {
+  result_.stats.merkle_root = recomputed_tree_.root();
+  for (const auto& [id, session] : sessions_) {
+    if (!session.revoked) ++result_.stats.live_sessions;
+  }
+}
+
+}  // namespace
+
+Result<VerifyResult> verify_gs_store(const std::string& path, const storage::Log& log,
+                                     const KeySource& vs_key, FindingSink& sink) {
+  const auto started = std::chrono::steady_clock::now();
+  VerifyResult result;
+  result.store = path;
+  result.vs_key = vs_key;
+  result.stats.threads = 1;
+  GsStoreVerifier verifier(vs_key, result, sink);
+  Status scanned = scan_all(
+      log, 0,
+      [&verifier](const storage::Entry& entry) {
+        verifier.read(entry);
+        return true;
+      },
+      [&verifier](std::uint64_t seq, const std::string& reason) {
+        verifier.unreadable(seq, reason);
+      });
+  if (!scanned) return Error{scanned.error()};
+  verifier.finish();
+  result.stats.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+}  // namespace gsvs::audit

@@ -1,0 +1,248 @@
+// audit-cli verify on a GS store (docs/STORE.md §2.2, AUDIT.md §3.1): a real gsd's store is
+// intact under the GS rules, and what an insider could do to a copy still shows: an edited
+// entry, a broken chain, a VS-signed or GS-signed message whose signature fails after the chain
+// was recomputed. A GS store made before "gsvs-gs-log" reads with --role gs.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "protocol/keyfile.h"
+#include "tests/audit/report_fixture.h"
+#include "tests/audit/tamper.h"
+#include "tests/support/gsd_fixture.h"
+
+namespace gsvs::testing {
+namespace {
+
+using nlohmann::json;
+using protocol::MessageKind;
+
+struct GsRun {
+  std::unique_ptr<TempDir> dir;
+  std::string vs_store;
+  std::string gs_store;
+  std::string vs_key;                   // hex
+  std::vector<storage::Entry> entries;  // the GS store's
+};
+
+// One real vsd and gsd: a client plays a while, then the gsd stops cleanly (GsLeaving, gs_left).
+const GsRun& gs_run() {
+  static const GsRun run = [] {
+    crypto::init();
+    GsRun out;
+    out.dir = std::make_unique<TempDir>();
+    const TempDir& dir = *out.dir;
+    const auto identity = crypto::SecretKey::generate();
+    if (!keyfile::write_key_pair(dir.file("gs.key"), identity).ok()) {
+      throw std::runtime_error("cannot write gs.key");
+    }
+    VsOptions vs_options;
+    vs_options.checkpoint_interval_ms = 150;
+    VsProcess vs(dir, {identity.public_key()}, {sha256_of_file(program("gsd"))}, vs_options);
+    {
+      GsdProcess gsd(dir, vs, dir.file("gs.key"));
+      out.gs_store = gsd.store_path();
+      ScriptedClient client(gsd.port(), vs.public_key());
+      client.handshake();
+      for (int i = 0; i < 6; ++i) {
+        client.send_nonce();
+        client.send_input(client.make_input(100, 0));
+        client.pump_for(std::chrono::milliseconds(200));
+      }
+      if (gsd.stop() != 0) throw std::runtime_error("gsd did not stop cleanly");
+    }
+    if (vs.stop() != 0) throw std::runtime_error("vsd did not stop cleanly");
+    out.vs_store = vs.store_path();
+    out.vs_key = to_hex(vs.public_key());
+    out.entries = read_store(out.gs_store);
+    return out;
+  }();
+  return run;
+}
+
+std::optional<std::uint64_t> first_of(const std::vector<storage::Entry>& entries,
+                                      MessageKind kind) {
+  for (const auto& e : entries) {
+    if (e.header.kind == kind) return e.header.seq;
+  }
+  return std::nullopt;
+}
+
+json verify_json(const std::string& store, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"verify",         store, "--vs-pubkey", gs_run().vs_key, "--json",
+                                "--max-findings", "0"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::string output;
+  run_audit_cli(args, &output);
+  const auto begin = output.find('{');
+  if (begin == std::string::npos) return json::object();
+  return json::parse(output.substr(begin), nullptr, false);
+}
+
+std::set<std::string> checks_of(const json& result) {
+  std::set<std::string> out;
+  if (!result.contains("findings")) return out;
+  for (const auto& f : result["findings"]) out.insert(f["check"].get<std::string>());
+  return out;
+}
+
+TEST(GsStoreVerify, ARealGsdStoreIsAGsStoreAndIntact) {
+  const GsRun& run = gs_run();
+  auto log = storage::Log::open(run.gs_store, storage::OpenMode::kReadOnly);
+  ASSERT_TRUE(log.ok()) << log.error();
+  EXPECT_EQ((*log)->role(), storage::StoreRole::kGs);
+
+  std::string output;
+  EXPECT_EQ(run_audit_cli({"verify", run.gs_store, "--vs-pubkey", run.vs_key}, &output), 0)
+      << output;
+  EXPECT_NE(output.find("(GS store)"), std::string::npos) << output;
+  const json result = verify_json(run.gs_store);
+  ASSERT_TRUE(result.is_object()) << result.dump();
+  EXPECT_EQ(result["role"], "gs");
+  EXPECT_EQ(result["failures"], 0) << result.dump(2);
+  EXPECT_EQ(result["warnings"], 0) << result.dump(2);
+  const json& checked = result["checked"];
+  EXPECT_EQ(checked["sessions"], 1) << result.dump(2);
+  EXPECT_EQ(checked["revocations"], 1) << result.dump(2);  // gs_left
+  EXPECT_GT(checked["tickets"].get<int>(), 0);
+  EXPECT_GT(checked["receipts"].get<int>(), 0);
+  EXPECT_GT(checked["checkpoints"].get<int>(), 0);
+  EXPECT_GT(checked["heartbeats"].get<int>(), 0);
+  EXPECT_GT(checked["signatures"].get<int>(), 10);
+  // The VS store is still a VS store, and intact.
+  EXPECT_EQ(run_audit_cli({"verify", run.vs_store, "--vs-pubkey", run.vs_key}, &output), 0)
+      << output;
+}
+
+struct TamperCase {
+  std::string name;
+  MessageKind kind;  // the first entry of this kind is changed
+  std::function<void(Tamper&, std::uint64_t seq)> change;
+  std::string check;  // the finding it must raise
+  bool chain_intact;  // the insider recomputed the chain: no chain finding may appear
+};
+
+TEST(GsStoreVerify, WhatAnInsiderChangesInACopyShows) {
+  const GsRun& run = gs_run();
+  const auto last_byte = [](Tamper& t, std::uint64_t seq) {
+    const std::size_t size = t.blob(seq, "message").size();
+    t.flip_byte(seq, "message", size - 1);
+  };
+  const std::vector<TamperCase> cases = {
+      {"edited ticket", MessageKind::kPlayTicket,
+       [](Tamper& t, std::uint64_t seq) { t.flip_byte(seq, "message", 20); }, "chain.entry_hash",
+       false},
+      {"broken link", MessageKind::kProtectedReceipt,
+       [](Tamper& t, std::uint64_t seq) { t.flip_byte(seq, "prev_hash", 0); }, "chain.prev_hash",
+       false},
+      {"forged receipt signature", MessageKind::kProtectedReceipt,
+       [&](Tamper& t, std::uint64_t seq) {
+         last_byte(t, seq);
+         t.rechain(seq);
+       },
+       "signature", true},
+      {"forged JoinAccept signature", MessageKind::kJoinAccept,
+       [&](Tamper& t, std::uint64_t seq) {
+         last_byte(t, seq);
+         t.rechain(seq);
+       },
+       "signature", true},
+      {"forged heartbeat signature", MessageKind::kHeartbeat,
+       [&](Tamper& t, std::uint64_t seq) {
+         last_byte(t, seq);
+         t.rechain(seq);
+       },
+       "signature", true},
+      {"ticket turned into a sent message", MessageKind::kPlayTicket,
+       [](Tamper& t, std::uint64_t seq) {
+         t.set_integer(seq, "direction", 2);
+         t.rechain(seq);
+       },
+       "entry.direction", true},
+  };
+  TempDir dir;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const auto seq = first_of(run.entries, c.kind);
+    ASSERT_TRUE(seq.has_value());
+    const std::string copy = copy_store(run.gs_store, dir, "gs-copy.db");
+    {
+      Tamper t(copy);
+      c.change(t, *seq);
+    }
+    const json result = verify_json(copy);
+    ASSERT_TRUE(result.is_object()) << result.dump();
+    EXPECT_GT(result["failures"].get<int>(), 0) << result.dump(2);
+    const auto checks = checks_of(result);
+    EXPECT_TRUE(checks.contains(c.check)) << result.dump(2);
+    if (c.chain_intact) {
+      for (const auto& check : checks) EXPECT_NE(check.rfind("chain.", 0), 0u) << check;
+    }
+    std::string output;
+    EXPECT_EQ(run_audit_cli({"verify", copy, "--vs-pubkey", run.vs_key}, &output), 1) << output;
+  }
+}
+
+// A GS store from before "gsvs-gs-log": the same rows, meta.format "gsvs-vs-log".
+TEST(GsStoreVerify, AnOlderGsStoreIsToldApartAndReadWithRoleGs) {
+  const GsRun& run = gs_run();
+  TempDir dir;
+  const std::string legacy = copy_store(run.gs_store, dir, "legacy-gs.db");
+  {
+    Tamper t(legacy);
+    t.exec(
+        "DROP TRIGGER meta_no_update; UPDATE meta SET value = 'gsvs-vs-log' WHERE key = "
+        "'format'");
+  }
+  std::string output;
+  EXPECT_EQ(run_audit_cli({"verify", legacy, "--vs-pubkey", run.vs_key}, &output), 1);
+  EXPECT_NE(output.find("looks like a GS store made before GS stores said 'gsvs-gs-log'"),
+            std::string::npos)
+      << output;
+  EXPECT_EQ(run_audit_cli({"verify", legacy, "--role", "gs", "--vs-pubkey", run.vs_key}, &output),
+            0)
+      << output;
+  // gsd refuses to append to it: a VS store is not a GS store.
+  auto writer = storage::Log::open(legacy, storage::OpenMode::kReadWrite, storage::StoreRole::kGs);
+  ASSERT_FALSE(writer.ok());
+  EXPECT_NE(writer.error().find("--role gs"), std::string::npos) << writer.error();
+  // --role vs cannot make a GS store a VS store.
+  EXPECT_EQ(
+      run_audit_cli({"verify", run.gs_store, "--role", "vs", "--vs-pubkey", run.vs_key}, &output),
+      2);
+  EXPECT_NE(output.find("--role vs, but meta.format says 'gsvs-gs-log'"), std::string::npos)
+      << output;
+}
+
+TEST(GsStoreVerify, CommandsForTheVsLogRefuseAGsStore) {
+  const GsRun& run = gs_run();
+  std::string output;
+  EXPECT_EQ(run_audit_cli({"verify", run.gs_store}, &output), 2);
+  EXPECT_NE(output.find("is a GS store: give --vs-pubkey"), std::string::npos) << output;
+  const std::vector<std::vector<std::string>> commands = {
+      {"sessions", run.gs_store},
+      {"explain", run.gs_store, "--session", "1"},
+      {"timeline", run.gs_store, "--session", "1"},
+      {"report", run.gs_store, "--session", "1", "-o", "-"},
+      {"reconcile", run.gs_store, run.gs_store},
+  };
+  for (const auto& args : commands) {
+    SCOPED_TRACE(args.front());
+    EXPECT_EQ(run_audit_cli(args, &output), 2) << output;
+    EXPECT_NE(output.find("a GS store (meta.format 'gsvs-gs-log'), not the VS store "
+                          "('gsvs-vs-log') expected here"),
+              std::string::npos)
+        << output;
+  }
+  // reconcile takes it as the GS store.
+  EXPECT_EQ(
+      run_audit_cli({"reconcile", run.vs_store, run.gs_store, "--vs-pubkey", run.vs_key}, &output),
+      0)
+      << output;
+}
+
+}  // namespace
+}  // namespace gsvs::testing
