@@ -9,6 +9,7 @@
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
 #include "rules/gs_checks.h"
+#include "rules/session_rules.h"
 
 namespace gsvs::audit {
 
@@ -34,18 +35,6 @@ std::optional<protocol::SessionId> named_session(const protocol::AnyMessage& mes
       [](const auto& m) -> std::optional<protocol::SessionId> {
         if constexpr (requires { m.session_id; }) {
           return m.session_id;
-        } else {
-          return std::nullopt;
-        }
-      },
-      message);
-}
-
-std::optional<std::uint64_t> gs_counter_of(const protocol::AnyMessage& message) {
-  return std::visit(
-      [](const auto& m) -> std::optional<std::uint64_t> {
-        if constexpr (requires { m.gs_counter; }) {
-          return m.gs_counter;
         } else {
           return std::nullopt;
         }
@@ -256,7 +245,8 @@ void GsStoreVerifier::on_sent(const storage::Entry& entry, const protocol::AnyMe
   GsSession* session = session_of(entry, message);
   if (session == nullptr) return;
   signature(entry, 0, session->session_key, "the session key");
-  const std::uint64_t counter = gs_counter_of(message).value_or(0);
+  const auto envelope = rules::envelope_of(&message);
+  const std::uint64_t counter = envelope ? envelope->gs_counter : 0;
   if (counter <= session->last_counter) {
     add(entry, check::kCounter, "gs_counter above " + std::to_string(session->last_counter),
         "gs_counter " + std::to_string(counter));

@@ -5,6 +5,7 @@
 #include "audit-cli/common.h"
 #include "audit-cli/report_analyzer.h"
 #include "rules/movement.h"
+#include "rules/session_rules.h"
 
 namespace gsvs::audit::report::detail {
 
@@ -15,18 +16,6 @@ using protocol::MessageKind;
 using protocol::RevocationReason;
 
 json number(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }
-
-std::optional<std::uint64_t> gs_counter_of(const AnyMessage& message) {
-  return std::visit(
-      [](const auto& m) -> std::optional<std::uint64_t> {
-        if constexpr (requires { m.gs_counter; }) {
-          return m.gs_counter;
-        } else {
-          return std::nullopt;
-        }
-      },
-      message);
-}
 
 json limits_json(const rules::MovementLimits& l) {
   return {{"max_speed_mm_s", number(l.max_speed_mm_s)},
@@ -396,8 +385,8 @@ Verdict Analyzer::counter_verdict() {
   auto i = sole_cited(v);
   if (!i) return v;
   const Entry& e = entry(*i);
-  const auto counter = state_[*i].message ? gs_counter_of(*state_[*i].message) : std::nullopt;
-  if (!counter || !accepted_gs_message(*i)) {
+  const auto envelope = rules::envelope_of(state_[*i].message ? &*state_[*i].message : nullptr);
+  if (!envelope || !accepted_gs_message(*i)) {
     v.explanation = "the cited entry " + std::to_string(e.header.seq) +
                     " is not a session message signed with the session key";
     return v;
@@ -407,18 +396,19 @@ Verdict Analyzer::counter_verdict() {
   for (std::size_t k = 0; k < *i; ++k) {
     if (accepted_gs_message(k)) previous = k;
   }
-  const std::uint64_t previous_counter = previous ? *gs_counter_of(*state_[*previous].message) : 0;
+  const std::uint64_t previous_counter =
+      previous ? rules::envelope_of(&*state_[*previous].message)->gs_counter : 0;
   v.facts = {{"cited_seq", e.header.seq},
-             {"gs_counter", *counter},
+             {"gs_counter", envelope->gs_counter},
              {"previous_seq", previous ? json(entry(*previous).header.seq) : json(nullptr)},
              {"previous_gs_counter", previous_counter}};
-  if (*counter > previous_counter) {
-    v.explanation = "gs_counter " + std::to_string(*counter) + " is above the previous " +
-                    std::to_string(previous_counter);
+  if (envelope->gs_counter > previous_counter) {
+    v.explanation = "gs_counter " + std::to_string(envelope->gs_counter) +
+                    " is above the previous " + std::to_string(previous_counter);
     return v;
   }
   v.outcome = Outcome::kConfirmed;
-  v.explanation = "gs_counter " + std::to_string(*counter) + " at entry " +
+  v.explanation = "gs_counter " + std::to_string(envelope->gs_counter) + " at entry " +
                   std::to_string(e.header.seq) + " is not above " +
                   std::to_string(previous_counter) +
                   (previous ? ", the counter of the message accepted before it at entry " +
