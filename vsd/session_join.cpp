@@ -1,5 +1,5 @@
-// The join handshake (PROTOCOL.md §8.3): a challenge, the GS's JoinRequest checked, and either a
-// JoinAccept that opens the session or a logged JoinReject.
+// The join handshake (PROTOCOL.md §8.2, §8.3): a challenge, the GS's JoinRequest checked, and
+// either a JoinAccept that opens the session or a logged JoinReject.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
