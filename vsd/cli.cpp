@@ -1,10 +1,8 @@
 #include "vsd/cli.h"
 
-#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -80,16 +78,7 @@ int run(Config config) {
     std::cerr << "vsd run: " << started.error() << "\n";
     return kExitUsage;
   }
-  app::HangupIgnorer hangups(io);
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (!ec) {
-      spdlog::info("signal {} received", signal);
-      hangups.cancel();
-      server.stop();
-    }
-  });
-  io.run();
+  app::run_until_stopped(io, [&server] { server.stop(); });
   return server.store_failed() ? kExitFailed : kExitOk;
 }
 

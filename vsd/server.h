@@ -13,6 +13,8 @@
 
 namespace gsvs::vsd {
 
+struct ServerState;
+
 class Server {
  public:
   // Takes ownership of the store. The key signs everything the VS issues. `io` runs the
@@ -38,13 +40,11 @@ class Server {
   // logged after a failed commit), and its owner should exit with a failure code.
   [[nodiscard]] bool store_failed() const;
 
-  struct Impl;
-
  private:
   struct SessionLoops;
-  // Made before impl_, which takes its executors; ~Server ends it first.
+  // Made before state_, which takes its executors; ~Server ends it first.
   std::unique_ptr<SessionLoops> loops_;
-  std::shared_ptr<Impl> impl_;
+  std::shared_ptr<ServerState> state_;
 };
 
 }  // namespace gsvs::vsd

@@ -1,0 +1,135 @@
+#include "vsd/server_state.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "app/log_line.h"
+#include "vsd/session.h"
+
+namespace gsvs::vsd {
+
+namespace asio = net::asio;
+using namespace protocol;  // NOLINT(google-build-using-namespace): this file speaks the protocol
+using std::chrono::milliseconds;
+
+ServerState::ServerState(asio::io_context& io_context, std::vector<SessionLoop*> loops, Config cfg,
+                         crypto::SecretKey secret, std::unique_ptr<storage::Log> log)
+    : io(io_context),
+      session_loops(std::move(loops)),
+      config(std::move(cfg)),
+      key(std::move(secret)),
+      acceptor(io_context),
+      admin(io_context, config.admin_socket,
+            AdminOperations{[this] { return status_json(); },
+                            [this](SessionId id, const std::string& reason) {
+                              return revoke_by_operator(id, reason);
+                            }}),
+      checkpoint_strand(asio::make_strand(io_context)),
+      checkpoint_timer(checkpoint_strand) {
+  storage::BatchWriter::Options options;
+  options.max_delay_us = config.commit_max_delay_us;
+  writer = std::make_unique<storage::BatchWriter>(std::move(log), options);
+}
+
+asio::awaitable<void> ServerState::shutdown() {
+  auto self = shared_from_this();
+  std::vector<std::shared_ptr<Session>> sessions;
+  {
+    std::lock_guard lock(mutex);
+    for (auto& [id, session] : live) sessions.push_back(session);
+  }
+  for (auto& session : sessions) {
+    session->revoke_from_outside(RevocationReason::kVsShutdown,
+                                 "the VS is shutting down (operator stop)");
+  }
+  // Wait (bounded) for the revocations to be logged and the sessions to leave the live set.
+  for (int i = 0; i < 100; ++i) {
+    {
+      std::lock_guard lock(mutex);
+      if (live.empty()) break;
+    }
+    checkpoint_timer.expires_after(milliseconds(20));
+    boost::system::error_code ec;
+    co_await checkpoint_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (!store_broken) co_await write_checkpoint();
+  Status flushed = writer->flush();
+  if (!flushed) {
+    spdlog::critical("stopped: the store failed: {}", app::log_text(flushed.error()));
+  } else {
+    spdlog::info("stopped: store flushed, final checkpoint covers {} entries",
+                 last_checkpoint_size - 1);
+  }
+  admin.close();
+  boost::system::error_code ec;
+  // Give the revocation notices a moment to leave the socket buffers, then stop.
+  checkpoint_timer.expires_after(milliseconds(200));
+  co_await checkpoint_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  io.stop();
+}
+
+nlohmann::json ServerState::status_json() {
+  nlohmann::json sessions = nlohmann::json::array();
+  std::vector<std::shared_ptr<Session>> snapshot;
+  {
+    std::lock_guard lock(mutex);
+    for (auto& [id, session] : live) snapshot.push_back(session);
+  }
+  for (auto& session : snapshot) {
+    auto i = session->info();
+    sessions.push_back({{"session_id", i.session_id},
+                        {"gs_identity", to_hex(i.identity)},
+                        {"sw_hash", to_hex(i.sw_hash)},
+                        {"peer", i.peer},
+                        {"joined_vs_ms", i.joined_vs_ms},
+                        {"gs_counter", i.gs_counter},
+                        {"heartbeats", i.heartbeats},
+                        {"digests", i.digests},
+                        {"tickets", i.tickets},
+                        {"players", i.players}});
+  }
+  return {{"vs_public_key", to_hex(key.public_key())},
+          {"log_size", writer->size()},
+          {"session_objects", session_objects.load()},
+          {"sessions", sessions}};
+}
+
+std::string ServerState::revoke_by_operator(SessionId id, const std::string& reason) {
+  std::shared_ptr<Session> session;
+  {
+    std::lock_guard lock(mutex);
+    auto it = live.find(id);
+    if (it != live.end()) session = it->second;
+  }
+  if (!session) return "no live session " + std::to_string(id);
+  // Cut on a character boundary: a detail that ends inside a character is not UTF-8, and the GS
+  // would refuse the whole notice as malformed.
+  spdlog::warn("session {}: operator revocation requested: {}", id, app::log_text(reason));
+  session->revoke_from_outside(RevocationReason::kOperator,
+                               truncate_utf8("operator: " + reason, kMaxDetailBytes));
+  return {};
+}
+
+void ServerState::begin_stop() {
+  asio::post(io, [self = shared_from_this()] {
+    if (self->stopping.exchange(true)) return;
+    spdlog::info("stopping: no new connections; revoking live sessions");
+    boost::system::error_code ec;
+    self->acceptor.close(ec);
+    self->checkpoint_timer.cancel();
+    asio::co_spawn(self->checkpoint_strand, self->shutdown(), asio::detached);
+  });
+}
+
+void ServerState::store_failed(std::string_view what, const std::string& error) {
+  if (store_broken.exchange(true)) return;
+  spdlog::critical(
+      "{}: store append failed: {}; vsd stops: the store takes no more entries, and nothing may "
+      "be acted on that is not logged (a restart on a healthy store revokes the sessions left "
+      "live)",
+      app::log_text(what), app::log_text(error));
+  begin_stop();
+}
+
+}  // namespace gsvs::vsd

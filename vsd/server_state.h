@@ -1,0 +1,121 @@
+// What the GS sessions of one vsd share: the configuration, the VS clock and key, the store's
+// writer, the live sessions and busy identities, the numbers that rise in log order, and the
+// checkpoint published for the GSes. Also the daemon-wide work on it, one file each: the
+// listener (listener.cpp), checkpoints (checkpoints.cpp), recovery at start-up (recovery.cpp),
+// and stopping (server_state.cpp). Sessions run on their own loops (session_loop.h): what they
+// change here is atomic or behind a lock, the writer takes submits from any thread, and the rest
+// is fixed once the server has started.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/strand.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/asio.h"
+#include "protocol/chains.h"
+#include "protocol/crypto.h"
+#include "protocol/messages.h"
+#include "protocol/result.h"
+#include "storage/log.h"
+#include "vsd/admin.h"
+#include "vsd/config.h"
+#include "vsd/session_loop.h"
+#include "vsd/vs_clock.h"
+
+namespace gsvs::vsd {
+
+class Session;
+
+// An entry to log: `bytes`, of `kind`, received or issued for `session` at `vs_time`.
+inline storage::PendingEntry pending(protocol::MessageKind kind, chains::Direction direction,
+                                     protocol::SessionId session, std::uint64_t vs_time,
+                                     Bytes bytes) {
+  return storage::PendingEntry{kind, direction, session, vs_time, std::move(bytes)};
+}
+
+struct ServerState : std::enable_shared_from_this<ServerState> {
+  ServerState(net::asio::io_context& io_context, std::vector<SessionLoop*> loops, Config cfg,
+              crypto::SecretKey secret, std::unique_ptr<storage::Log> log);
+
+  net::asio::io_context& io;
+  const VsClock clock;
+  // Each accepted connection goes to the next loop in turn, and stays there.
+  std::vector<SessionLoop*> session_loops;
+  std::size_t next_loop = 0;  // accept_loop only
+  Config config;
+  crypto::SecretKey key;
+  std::unique_ptr<storage::BatchWriter> writer;
+  net::tcp::acceptor acceptor;
+  AdminServer admin;
+  net::asio::strand<net::asio::io_context::executor_type> checkpoint_strand;
+  net::asio::steady_timer checkpoint_timer;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint32_t> connections{0};
+  // Session objects in memory: live sessions and connections still closing. Once a session has
+  // ended nothing holds it, so this falls back with the live count (`vsd status` reports it).
+  std::atomic<std::uint64_t> session_objects{0};
+
+  // Shared across sessions; guarded by mutex.
+  std::mutex mutex;
+  std::map<protocol::SessionId, std::shared_ptr<Session>> live;  // accepted and not yet revoked
+  std::set<protocol::PublicKey> busy_identities;
+  // Taken only while building entries at the log head (BatchWriter::submit_at_head), so the
+  // numbers rise in log order, as an auditor checks.
+  std::atomic<protocol::SessionId> next_session_id{1};
+  std::atomic<std::uint64_t> next_revocation_seq{1};
+  std::uint64_t last_checkpoint_size = 0;
+  std::uint64_t last_checkpoint_ms = 0;
+  std::uint64_t last_published_ms =
+      0;  // vs_time_ms of the last one for the GSes; checkpoint_strand
+  std::atomic<std::uint64_t> published_generation{0};
+  std::mutex published_mutex;
+  std::shared_ptr<const Bytes> published_checkpoint;  // guarded by published_mutex
+
+  // Revokes the sessions a previous run left live (recovery.cpp).
+  Status recover();
+  // Binds the GS port; then accept_loop hands each connection to a Session (listener.cpp).
+  Status listen();
+  net::asio::awaitable<void> accept_loop();
+  // On checkpoint_strand (checkpoints.cpp).
+  net::asio::awaitable<void> checkpoint_loop();
+  net::asio::awaitable<void> write_checkpoint();
+  net::asio::awaitable<void> shutdown();
+
+  template <class M>
+  Bytes sign_and_encode(M& message) {
+    protocol::sign(message, key);
+    return protocol::encode(message);
+  }
+  // The store refused an append (disk full, I/O error, another writer). The writer takes nothing
+  // after a failed commit, so no session can log anything more: the first failure says so once
+  // and stops the server, whose owner exits non-zero; a restart on a healthy store revokes the
+  // sessions left live. From any thread.
+  void store_failed(std::string_view what, const std::string& error);
+  // Refuses new connections and revokes live sessions, then stops `io` (see Server::stop).
+  void begin_stop();
+  std::atomic<bool> store_broken{false};
+
+  void session_ended(protocol::SessionId id, const protocol::PublicKey& identity) {
+    std::lock_guard lock(mutex);
+    live.erase(id);
+    busy_identities.erase(identity);
+  }
+  // The checkpoint for the GSes: each session sends the newest with its next ticket, so the
+  // frames for thousands of sessions spread over a ticket period and share the tickets' writes
+  // instead of leaving in one burst.
+  void publish_checkpoint(Bytes checkpoint);
+  // The newest published checkpoint if it is not the one `seen` names (and `seen` then names
+  // it), else null. Cheap when nothing is new: one atomic load.
+  std::shared_ptr<const Bytes> checkpoint_newer_than(std::uint64_t& seen);
+  nlohmann::json status_json();
+  std::string revoke_by_operator(protocol::SessionId id, const std::string& reason);
+};
+
+}  // namespace gsvs::vsd

@@ -1,0 +1,120 @@
+// One GS connection and, once joined, its session: the join handshake (session_join.cpp), then
+// a read loop that asks the session's rules (rules/session_rules.h) for a verdict on each
+// message, logs it and what it leads to, and replies once that is durable; a ticket loop; a
+// watchdog for missed heartbeats; and the revocation that ends it (session.cpp).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/asio.h"
+#include "net/framed_connection.h"
+#include "protocol/messages.h"
+#include "rules/session_rules.h"
+#include "storage/log.h"
+#include "vsd/config.h"
+#include "vsd/session_loop.h"
+
+namespace gsvs::vsd {
+
+struct ServerState;
+
+// All members are touched only on the connection's loop (one thread), except `info` (guarded by
+// info_mutex, read by `vsd status`).
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<ServerState> server, net::tcp::socket socket, SessionLoop& loop);
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  ~Session();
+
+  net::asio::awaitable<void> run();
+  // From any thread: revokes on the session's loop.
+  void revoke_from_outside(protocol::RevocationReason reason, std::string detail);
+  struct Info {
+    protocol::SessionId session_id = 0;
+    protocol::PublicKey identity;
+    Hash32 sw_hash;
+    std::string peer;
+    std::uint64_t joined_vs_ms = 0;
+    std::uint64_t gs_counter = 0;
+    std::uint64_t heartbeats = 0;
+    std::uint64_t digests = 0;
+    std::uint64_t tickets = 0;
+    std::uint64_t players = 0;
+  };
+  Info info() {
+    std::lock_guard lock(info_mutex_);
+    return info_;
+  }
+
+ private:
+  net::asio::awaitable<bool> join();
+  net::asio::awaitable<void> reject(const Bytes& request_bytes, protocol::JoinRejectReason reason,
+                                    std::string detail);
+  net::asio::awaitable<void> read_loop();
+  net::asio::awaitable<void> ticket_loop();
+  net::asio::awaitable<void> watchdog_loop();
+  net::asio::awaitable<void> handle(const Bytes& frame);
+  // What an accepted message leads to: a receipt for a digest, the end of a GsLeaving.
+  net::asio::awaitable<void> act_on(const protocol::AnyMessage& message,
+                                    const rules::Judgement& judgement, std::uint64_t seq,
+                                    std::uint64_t vs_time, const Bytes& bytes);
+  net::asio::awaitable<void> revoke(protocol::RevocationReason reason, std::string detail,
+                                    std::vector<std::uint64_t> evidence,
+                                    std::optional<storage::PendingEntry> received = std::nullopt);
+  net::asio::awaitable<void> revoke_with_join_evidence(protocol::RevocationReason reason,
+                                                       std::string detail);
+  // Logs entries and waits until they are durable; false (and the session ends) if the store
+  // failed, because nothing may be acted on that is not in the log.
+  net::asio::awaitable<bool> log(std::vector<storage::PendingEntry> entries,
+                                 std::vector<storage::Entry>* assigned = nullptr);
+  // The same for entries built under the writer's lock from the log head, for numbers that must
+  // rise in log order (session ids, revocation_seq) and entries that cite their own positions.
+  net::asio::awaitable<bool> log_at_head(const storage::BatchWriter::BuildAtHead& build,
+                                         std::vector<storage::Entry>* assigned = nullptr);
+  // Logs entries without waiting, so the next message is verified while this batch commits.
+  // `then` runs on the session's loop once they are durable: whatever it sends leaves after
+  // its entry is in the log, and after everything logged before it (the writer keeps the
+  // submission order). On a store failure the session ends instead and the error is returned.
+  Result<std::vector<storage::Entry>> log_then(std::vector<storage::PendingEntry> entries,
+                                               std::function<void()> then);
+  void store_failed(const std::string& error);
+  void end();
+  template <class Fn>
+  void update_info(Fn&& fn) {
+    std::lock_guard lock(info_mutex_);
+    fn(info_);
+  }
+
+  std::shared_ptr<ServerState> server_;
+  const Config& config_;
+  SessionLoop& loop_;  // the loop conn_ runs on
+  std::shared_ptr<net::FramedConnection> conn_;
+  net::asio::steady_timer ticket_timer_;
+  net::asio::steady_timer watchdog_timer_;
+  net::asio::steady_timer commit_wait_;  // the read loop waits here while too much is uncommitted
+  bool waiting_for_commits_ = false;
+  std::size_t uncommitted_ = 0;  // log_then submits with a `then` that has not run yet
+  // The judge of this session's traffic (rules/session_rules.h), from the JoinAccept on.
+  std::optional<rules::SessionRules> rules_;
+
+  protocol::SessionId session_id_ = 0;
+  protocol::PublicKey identity_;
+  protocol::PublicKey session_key_;
+  Hash32 sw_hash_;
+  std::uint64_t join_accept_seq_ = 0;
+  bool joined_ = false;
+  bool ended_ = false;
+  bool revoked_ = false;
+  std::uint64_t checkpoint_seen_ = 0;  // generation of the last checkpoint sent to this GS
+
+  std::mutex info_mutex_;
+  Info info_;
+};
+
+}  // namespace gsvs::vsd

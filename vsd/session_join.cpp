@@ -1,0 +1,173 @@
+// The join handshake (PROTOCOL.md §8.2, §8.3): a challenge, the GS's JoinRequest checked, and
+// either a JoinAccept that opens the session or a logged JoinReject.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "app/log_line.h"
+#include "protocol/chains.h"
+#include "vsd/server_state.h"
+#include "vsd/session.h"
+
+namespace gsvs::vsd {
+
+namespace asio = net::asio;
+using namespace protocol;  // NOLINT(google-build-using-namespace): this file speaks the protocol
+using std::chrono::milliseconds;
+
+asio::awaitable<bool> Session::join() {
+  VsChallenge challenge;
+  challenge.challenge = crypto::random_fixed<32>();
+  challenge.vs_time_ms = server_->clock.now_ms();
+  conn_->send(encode(challenge));
+
+  auto frame = co_await conn_->read_frame(milliseconds(config_.handshake_timeout_ms));
+  if (!frame) {
+    spdlog::info("join from {}: no JoinRequest: {}", conn_->peer(), app::log_text(frame.error()));
+    co_return false;
+  }
+  const Bytes& bytes = *frame;
+  // Until the peer has shown a JoinRequest from an allowed identity that signed it, it is
+  // nobody: nothing is logged and nothing signed goes back (PROTOCOL.md §8.3), so a stray or
+  // hostile peer can neither grow the log nor collect VS signatures. Info level, so a flood of
+  // them cannot fill the operator's disk at the default log level either.
+  auto turn_away = [&](std::string_view why) {
+    spdlog::info("join from {} turned away (not logged, no answer): {}", conn_->peer(),
+                 app::log_text(why));
+  };
+  auto request = decode<JoinRequest>(bytes);
+  if (!request) {
+    turn_away("not a JoinRequest: " + request.error());
+    co_return false;
+  }
+  const JoinRequest& r = *request;
+  if (!config_.allowed_gs_keys.contains(r.gs_identity)) {
+    turn_away("GS identity " + to_hex(r.gs_identity) + " is not in allowed_gs");
+    co_return false;
+  }
+  if (!verify(r, r.gs_identity, 0)) {
+    turn_away("the identity signature of " + to_hex(r.gs_identity) + " does not verify");
+    co_return false;
+  }
+  if (!config_.allowed_build_hashes.contains(r.sw_hash)) {
+    co_await reject(bytes, JoinRejectReason::kBuildNotAllowed,
+                    "build " + to_hex(r.sw_hash) + " is not in allowed_builds");
+    co_return false;
+  }
+  if (!verify(r, r.session_key, 1)) {
+    co_await reject(bytes, JoinRejectReason::kBadSessionSignature,
+                    "session-key signature does not verify");
+    co_return false;
+  }
+  if (r.challenge != challenge.challenge) {
+    co_await reject(bytes, JoinRejectReason::kBadChallenge,
+                    "challenge is not the one this connection was given (replayed join?)");
+    co_return false;
+  }
+  const std::uint64_t vs_time = server_->clock.now_ms();
+  const std::uint64_t skew =
+      vs_time > r.gs_time_ms ? vs_time - r.gs_time_ms : r.gs_time_ms - vs_time;
+  if (skew > config_.max_clock_skew_ms) {
+    co_await reject(bytes, JoinRejectReason::kClockSkew,
+                    "GS clock differs from the VS clock by " + std::to_string(skew) +
+                        " ms; at most " + std::to_string(config_.max_clock_skew_ms) + " allowed");
+    co_return false;
+  }
+  bool identity_busy = false;
+  {
+    std::lock_guard lock(server_->mutex);
+    if (server_->stopping) {
+      // Fall through to a reject outside the lock.
+    } else if (server_->busy_identities.contains(r.gs_identity)) {
+      identity_busy = true;
+    } else {
+      server_->busy_identities.insert(r.gs_identity);
+    }
+  }
+  if (server_->stopping) {
+    co_await reject(bytes, JoinRejectReason::kServerBusy, "the VS is shutting down");
+    co_return false;
+  }
+  if (identity_busy) {
+    co_await reject(bytes, JoinRejectReason::kIdentityBusy,
+                    "identity " + to_hex(r.gs_identity) +
+                        " already has a live session; it ends by revocation or after "
+                        "heartbeat_timeout_ms without heartbeats");
+    co_return false;
+  }
+  identity_ = r.gs_identity;
+  session_key_ = r.session_key;
+  sw_hash_ = r.sw_hash;
+
+  JoinAccept accept;
+  accept.gs_identity = r.gs_identity;
+  accept.session_key = r.session_key;
+  accept.sw_hash = r.sw_hash;
+  accept.join_request_hash = chains::message_hash(bytes);
+  accept.vs_time_ms = vs_time;
+  accept.heartbeat_interval_ms = config_.heartbeat_interval_ms;
+  accept.heartbeat_timeout_ms = config_.heartbeat_timeout_ms;
+  accept.ticket_period_ms = config_.ticket_period_ms;
+  accept.ticket_validity_ms = config_.ticket_validity_ms;
+  rules::announce_limits(config_.physics(), accept);
+  accept.max_receipt_lag = config_.max_receipt_lag;
+  Bytes accept_bytes;
+  const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t, const Hash32&) {
+    session_id_ = server_->next_session_id.fetch_add(1);
+    {
+      std::lock_guard lock(server_->mutex);
+      server_->live[session_id_] = shared_from_this();
+    }
+    accept.session_id = session_id_;
+    accept_bytes = server_->sign_and_encode(accept);
+    return std::vector<storage::PendingEntry>{
+        pending(MessageKind::kJoinRequest, chains::Direction::kReceived, session_id_, vs_time,
+                bytes),
+        pending(MessageKind::kJoinAccept, chains::Direction::kIssued, session_id_, vs_time,
+                accept_bytes)};
+  };
+  std::vector<storage::Entry> placed;
+  if (!co_await log_at_head(build, &placed)) {
+    server_->session_ended(session_id_, identity_);
+    co_return false;
+  }
+  join_accept_seq_ = placed.back().header.seq;
+  // Judged by exactly the terms the VS signed, as an auditor will.
+  rules_.emplace(
+      rules::SessionStart{accept, join_accept_seq_, vs_time, chains::message_hash(accept_bytes)});
+  joined_ = true;
+  update_info([&](Info& i) {
+    i.session_id = session_id_;
+    i.identity = identity_;
+    i.sw_hash = sw_hash_;
+    i.peer = conn_->peer();
+    i.joined_vs_ms = vs_time;
+  });
+  conn_->send(accept_bytes);
+  spdlog::info("session {}: joined from {} identity {} build {}", session_id_, conn_->peer(),
+               short_hex(identity_), short_hex(sw_hash_));
+  co_return true;
+}
+
+asio::awaitable<void> Session::reject(const Bytes& request_bytes, JoinRejectReason reason,
+                                      std::string detail) {
+  JoinReject reject;
+  reject.join_request_hash = chains::message_hash(request_bytes);
+  reject.vs_time_ms = server_->clock.now_ms();
+  reject.reason = static_cast<std::uint16_t>(reason);
+  reject.detail = std::move(detail);
+  reject.detail = truncate_utf8(reject.detail, kMaxDetailBytes);
+  Bytes reject_bytes = server_->sign_and_encode(reject);
+  spdlog::warn("join from {} rejected: {}: {}", conn_->peer(), reason_name(reason),
+               app::log_text(reject.detail));
+  std::vector<storage::PendingEntry> reject_entries{
+      pending(MessageKind::kJoinRequest, chains::Direction::kReceived, 0, reject.vs_time_ms,
+              request_bytes),
+      pending(MessageKind::kJoinReject, chains::Direction::kIssued, 0, reject.vs_time_ms,
+              reject_bytes)};
+  if (co_await log(std::move(reject_entries))) {
+    conn_->send(reject_bytes);
+  }
+}
+
+}  // namespace gsvs::vsd

@@ -1,0 +1,64 @@
+#include "vsd/session_loop.h"
+
+namespace gsvs::vsd {
+
+namespace asio = net::asio;
+
+storage::BatchWriter::Done notify(const std::shared_ptr<Durability>& durability) {
+  return [durability](const Status& status) {
+    asio::post(durability->wake.get_executor(), [durability, status] {
+      durability->status = status;
+      durability->wake.cancel();
+    });
+  };
+}
+
+asio::awaitable<Status> until_durable(Durability& durability) {
+  while (!durability.status) {
+    boost::system::error_code ec;
+    co_await durability.wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return *durability.status;
+}
+
+asio::awaitable<Status> durable_or_refused(const Result<std::vector<storage::Entry>>& placed,
+                                           Durability& durability) {
+  if (!placed) co_return Status(Error{placed.error()});
+  co_return co_await until_durable(durability);
+}
+
+SessionLoop::SessionLoop() : guard_(context_.get_executor()) {}
+
+SessionLoop::~SessionLoop() { stop(); }
+
+asio::any_io_executor SessionLoop::executor() { return context_.get_executor(); }
+
+void SessionLoop::start() {
+  thread_ = std::thread([this] { context_.run(); });
+}
+
+void SessionLoop::stop() {
+  guard_.reset();
+  context_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SessionLoop::deliver(std::function<void()> fn) {
+  const std::lock_guard lock(inbox_mutex_);
+  inbox_.push_back(std::move(fn));
+  if (drain_posted_) return;
+  drain_posted_ = true;
+  asio::post(context_, [this] { drain(); });
+}
+
+void SessionLoop::drain() {
+  std::vector<std::function<void()>> ready;
+  {
+    const std::lock_guard lock(inbox_mutex_);
+    ready.swap(inbox_);
+    drain_posted_ = false;
+  }
+  for (auto& fn : ready) fn();
+}
+
+}  // namespace gsvs::vsd

@@ -1,0 +1,71 @@
+// The event loops GS sessions run on, and how a coroutine on one waits for the store: a session
+// loop is an io_context run by one thread, fed by the store's writer thread through an inbox;
+// Durability carries one commit's outcome back to the coroutine that submitted it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "net/asio.h"
+#include "protocol/result.h"
+#include "storage/log.h"
+
+namespace gsvs::vsd {
+
+// Lets a coroutine wait for the BatchWriter's durability callback, which runs on the writer
+// thread: the callback posts the status to the coroutine's executor and wakes it. (Plain objects
+// rather than a completion-token adapter: g++ 12 mishandles lambda temporaries in co_await.)
+struct Durability {
+  explicit Durability(const net::asio::any_io_executor& executor)
+      : wake(executor, std::chrono::steady_clock::time_point::max()) {}
+  net::asio::steady_timer wake;
+  std::optional<Status> status;
+};
+
+// The callback to submit with: it hands the commit's status to `durability` on its executor.
+storage::BatchWriter::Done notify(const std::shared_ptr<Durability>& durability);
+
+// Waits until the commit's status has arrived, and returns it.
+net::asio::awaitable<Status> until_durable(Durability& durability);
+
+// The outcome of a submit: its refusal, or once it was placed, its commit. (An `if`, never a
+// `co_await` inside `?:`: g++ 12 miscompiles that, destroying the awaited temporary twice.)
+net::asio::awaitable<Status> durable_or_refused(const Result<std::vector<storage::Entry>>& placed,
+                                                Durability& durability);
+
+// An event loop for GS sessions: an io_context run by one thread (told so, so that asio skips
+// the locking it would need for several), which keeps each session's handlers in order without a
+// strand. Work from the store's writer thread arrives through an inbox: one commit completes
+// entries of many sessions at once, and one wake-up of the loop serves them all.
+class SessionLoop {
+ public:
+  SessionLoop();
+  SessionLoop(const SessionLoop&) = delete;
+  SessionLoop& operator=(const SessionLoop&) = delete;
+  ~SessionLoop();
+
+  [[nodiscard]] net::asio::any_io_executor executor();
+  void start();
+  void stop();
+
+  // From any thread: runs `fn` on this loop, after everything delivered before it.
+  void deliver(std::function<void()> fn);
+
+ private:
+  void drain();
+
+  net::asio::io_context context_{1};
+  net::asio::executor_work_guard<net::asio::io_context::executor_type> guard_;
+  std::thread thread_;
+  // Declared after the context, so destroyed before it: callbacks delivered after the loop
+  // stopped still hold sessions, whose sockets must close while their context exists.
+  std::mutex inbox_mutex_;
+  std::vector<std::function<void()>> inbox_;
+  bool drain_posted_ = false;
+};
+
+}  // namespace gsvs::vsd
