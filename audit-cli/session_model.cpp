@@ -234,9 +234,9 @@ void SessionModel::on_receipt(const ModelInput& input, const protocol::Protected
                             std::to_string(*revoked_at_),
                         "receipt " + std::to_string(receipt.receipt_index) + " for the digest at " +
                             std::to_string(receipt.digest_log_seq),
-                        "the VS finished a digest it had started before revoking (a race in the "
-                        "VS, not a forgery)");
-    f.severity = Severity::kWarning;
+                        "the VS judges a session's messages one at a time and logs a receipt "
+                        "before anything it judges later, so nothing it issues for the session "
+                        "follows the revocation (PROTOCOL.md §8.7)");
     sink.add(std::move(f));
   }
   if (receipt.session_id != accept().session_id) {
@@ -328,9 +328,8 @@ void SessionModel::on_ticket(const ModelInput& input, const protocol::PlayTicket
         entry, check::kAfterRevocation,
         "no PlayTicket after the session's revocation at entry " + std::to_string(*revoked_at_),
         "ticket " + std::to_string(ticket.ticket_seq),
-        "the VS's ticket timer fired while the revocation was being written (a "
-        "race in the VS); the ticket extends the ripple bound");
-    f.severity = Severity::kWarning;
+        "a ticket after the revocation blesses a revoked GS and extends the ripple bound "
+        "(PROTOCOL.md §8.7, §9.4)");
     sink.add(std::move(f));
   }
   if (ticket.session_id != accept().session_id) {
@@ -419,7 +418,6 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
         entry, check::kRevocation,
         "one revocation per session (the first is at entry " + std::to_string(*revoked_at_) + ")",
         "another, reason " + revocation_reason_label(rv.reason));
-    f.severity = Severity::kWarning;
     sink.add(std::move(f));
     return;
   }

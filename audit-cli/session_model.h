@@ -128,6 +128,10 @@ class SessionModel {
   [[nodiscard]] protocol::SessionId session_id() const { return rules_.accept().session_id; }
   [[nodiscard]] const protocol::JoinAccept& accept() const { return rules_.accept(); }
   [[nodiscard]] bool revoked() const { return revoked_at_.has_value(); }
+  // When the session's silence calls for a missed_heartbeats revocation (the VS clock).
+  [[nodiscard]] std::uint64_t heartbeat_deadline_ms() const {
+    return rules_.heartbeat_deadline_ms();
+  }
   [[nodiscard]] std::optional<std::uint64_t> revoked_at() const { return revoked_at_; }
 
  private:

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <queue>
 #include <thread>
 
 #include "audit-cli/scan.h"
@@ -196,6 +197,9 @@ class Verifier {
   void check_accepted_request(const Item& item, const protocol::JoinAccept& accept,
                               const PendingJoin& join);
   void on_revocation(Item& item, const protocol::Revocation& revocation);
+  // At a Checkpoint: every session silent past its heartbeat deadline by more than
+  // heartbeat_timeout_ms is one the VS left unrevoked (PROTOCOL.md §8.5 "Liveness").
+  void check_silent_sessions(const Item& checkpoint);
   void to_session(Item& item);
   void finish();
 
@@ -225,6 +229,10 @@ class Verifier {
   // Semantic-stage state.
   std::map<protocol::SessionId, std::unique_ptr<SessionModel>> sessions_;
   std::map<protocol::PublicKey, protocol::SessionId> live_identities_;
+  // Live sessions by a heartbeat deadline they had when pushed (it only moves later), earliest
+  // first: a Checkpoint looks only at those that may have run out.
+  using Deadline = std::pair<std::uint64_t, protocol::SessionId>;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::multimap<Hash32, PendingJoin> pending_joins_;
   protocol::SessionId max_session_id_ = 0;
   std::uint64_t last_revocation_seq_ = 0;
@@ -574,6 +582,7 @@ void Verifier::judge(Item& item) {
         sink_.add(finding(item, check::kSession, "session_id 0 for a Checkpoint",
                           "session_id " + std::to_string(h.session_id)));
       }
+      check_silent_sessions(item);
       return;
     case MessageKind::kVsChallenge:
       return;
@@ -597,6 +606,33 @@ void Verifier::judge(Item& item) {
       break;
   }
   to_session(item);
+}
+
+void Verifier::check_silent_sessions(const Item& checkpoint) {
+  const std::uint64_t now = checkpoint.entry.header.vs_time_ms;
+  while (!deadlines_.empty()) {
+    const auto [pushed, id] = deadlines_.top();
+    auto it = sessions_.find(id);
+    const SessionModel* model = it == sessions_.end() ? nullptr : it->second.get();
+    const std::uint64_t grace = model ? model->accept().heartbeat_timeout_ms : 0;
+    if (pushed + grace >= now) return;
+    deadlines_.pop();
+    if (model == nullptr || model->revoked()) continue;
+    const std::uint64_t deadline = model->heartbeat_deadline_ms();
+    if (deadline + grace >= now) {
+      deadlines_.emplace(deadline, id);  // a heartbeat moved it on since
+      continue;
+    }
+    Finding f = finding(
+        checkpoint, check::kReaction,
+        "a missed_heartbeats revocation of session " + std::to_string(id) + " by " +
+            std::to_string(deadline + grace) + " (its heartbeat deadline " +
+            std::to_string(deadline) + " plus " + std::to_string(grace) + " ms)",
+        "the session still live at this Checkpoint (vs_time_ms " + std::to_string(now) + ")",
+        "the VS left a silent session blessed");
+    f.session_id = id;
+    sink_.add(std::move(f));
+  }
 }
 
 void Verifier::to_session(Item& item) {
@@ -684,8 +720,10 @@ void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept) {
   }
   live_identities_[accept.gs_identity] = id;
   ++result_.stats.sessions;
-  sessions_.emplace(id, std::make_unique<SessionModel>(item.position, h.vs_time_ms, accept,
-                                                       chains::message_hash(item.entry.message)));
+  const auto added = sessions_.emplace(
+      id, std::make_unique<SessionModel>(item.position, h.vs_time_ms, accept,
+                                         chains::message_hash(item.entry.message)));
+  deadlines_.emplace(added.first->second->heartbeat_deadline_ms(), id);
 }
 
 void Verifier::check_accepted_request(const Item& item, const protocol::JoinAccept& accept,

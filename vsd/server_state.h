@@ -65,7 +65,15 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // Shared across sessions; guarded by mutex.
   std::mutex mutex;
   std::map<protocol::SessionId, std::shared_ptr<Session>> live;  // accepted and not yet revoked
-  std::set<protocol::PublicKey> busy_identities;
+  // The live session of each identity (PROTOCOL.md §8.10), changed only while an entry is placed
+  // at the log head (the JoinAccept that claims it, the Revocation that frees it), so that the
+  // log's order is the order of the VS's decisions: an auditor sees the same busy identities.
+  std::map<protocol::PublicKey, protocol::SessionId> busy_identities;
+  // Frees `identity` if `session` still holds it. Under `mutex`.
+  void release_identity(const protocol::PublicKey& identity, protocol::SessionId session) {
+    auto it = busy_identities.find(identity);
+    if (it != busy_identities.end() && it->second == session) busy_identities.erase(it);
+  }
   // Taken only while building entries at the log head (BatchWriter::submit_at_head), so the
   // numbers rise in log order, as an auditor checks.
   std::atomic<protocol::SessionId> next_session_id{1};
@@ -105,7 +113,7 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   void session_ended(protocol::SessionId id, const protocol::PublicKey& identity) {
     std::lock_guard lock(mutex);
     live.erase(id);
-    busy_identities.erase(identity);
+    release_identity(identity, id);
   }
   // The checkpoint for the GSes: each session sends the newest with its next ticket, so the
   // frames for thousands of sessions spread over a ticket period and share the tickets' writes

@@ -343,6 +343,11 @@ asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detai
     revocation.evidence = evidence;
     revocation.revocation_seq = server_->next_revocation_seq.fetch_add(1);
     bytes = server_->sign_and_encode(revocation);
+    {
+      // Free from the Revocation's place in the log on: a join logged after it may take it.
+      std::lock_guard lock(server_->mutex);
+      server_->release_identity(identity_, session_id_);
+    }
     entries.push_back(pending(MessageKind::kRevocation, chains::Direction::kIssued, session_id_,
                               revocation.vs_time_ms, bytes));
     return entries;

@@ -56,6 +56,12 @@ class Session : public std::enable_shared_from_this<Session> {
   net::asio::awaitable<bool> join();
   net::asio::awaitable<void> reject(const Bytes& request_bytes, protocol::JoinRejectReason reason,
                                     std::string detail);
+  [[nodiscard]] protocol::JoinReject make_reject(const Bytes& request_bytes,
+                                                 protocol::JoinRejectReason reason,
+                                                 std::string detail) const;
+  static std::vector<storage::PendingEntry> reject_entries(const Bytes& request_bytes,
+                                                           const protocol::JoinReject& reject,
+                                                           const Bytes& reject_bytes);
   net::asio::awaitable<void> read_loop();
   net::asio::awaitable<void> ticket_loop();
   net::asio::awaitable<void> watchdog_loop();

@@ -73,28 +73,6 @@ asio::awaitable<bool> Session::join() {
                         " ms; at most " + std::to_string(config_.max_clock_skew_ms) + " allowed");
     co_return false;
   }
-  bool identity_busy = false;
-  {
-    std::lock_guard lock(server_->mutex);
-    if (server_->stopping) {
-      // Fall through to a reject outside the lock.
-    } else if (server_->busy_identities.contains(r.gs_identity)) {
-      identity_busy = true;
-    } else {
-      server_->busy_identities.insert(r.gs_identity);
-    }
-  }
-  if (server_->stopping) {
-    co_await reject(bytes, JoinRejectReason::kServerBusy, "the VS is shutting down");
-    co_return false;
-  }
-  if (identity_busy) {
-    co_await reject(bytes, JoinRejectReason::kIdentityBusy,
-                    "identity " + to_hex(r.gs_identity) +
-                        " already has a live session; it ends by revocation or after "
-                        "heartbeat_timeout_ms without heartbeats");
-    co_return false;
-  }
   identity_ = r.gs_identity;
   session_key_ = r.session_key;
   sw_hash_ = r.sw_hash;
@@ -112,11 +90,29 @@ asio::awaitable<bool> Session::join() {
   rules::announce_limits(config_.physics(), accept);
   accept.max_receipt_lag = config_.max_receipt_lag;
   Bytes accept_bytes;
+  // The last two checks depend on the other sessions, so they are decided where the answer is
+  // placed in the log: whether the identity is busy is then exactly what the log shows.
+  std::optional<JoinReject> refused;
+  Bytes reject_bytes;
   const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t, const Hash32&) {
-    session_id_ = server_->next_session_id.fetch_add(1);
     {
       std::lock_guard lock(server_->mutex);
-      server_->live[session_id_] = shared_from_this();
+      if (server_->stopping) {
+        refused = make_reject(bytes, JoinRejectReason::kServerBusy, "the VS is shutting down");
+      } else if (server_->busy_identities.contains(r.gs_identity)) {
+        refused = make_reject(bytes, JoinRejectReason::kIdentityBusy,
+                              "identity " + to_hex(r.gs_identity) +
+                                  " already has a live session; it ends by revocation or after "
+                                  "heartbeat_timeout_ms without heartbeats");
+      } else {
+        session_id_ = server_->next_session_id.fetch_add(1);
+        server_->busy_identities[r.gs_identity] = session_id_;
+        server_->live[session_id_] = shared_from_this();
+      }
+    }
+    if (refused) {
+      reject_bytes = server_->sign_and_encode(*refused);
+      return reject_entries(bytes, *refused, reject_bytes);
     }
     accept.session_id = session_id_;
     accept_bytes = server_->sign_and_encode(accept);
@@ -127,7 +123,15 @@ asio::awaitable<bool> Session::join() {
                 accept_bytes)};
   };
   std::vector<storage::Entry> placed;
-  if (!co_await log_at_head(build, &placed)) {
+  const bool logged = co_await log_at_head(build, &placed);
+  if (refused) {
+    spdlog::warn("join from {} rejected: {}: {}", conn_->peer(),
+                 reason_name(static_cast<JoinRejectReason>(refused->reason)),
+                 app::log_text(refused->detail));
+    if (logged) conn_->send(reject_bytes);
+    co_return false;
+  }
+  if (!logged) {
     server_->session_ended(session_id_, identity_);
     co_return false;
   }
@@ -149,23 +153,33 @@ asio::awaitable<bool> Session::join() {
   co_return true;
 }
 
-asio::awaitable<void> Session::reject(const Bytes& request_bytes, JoinRejectReason reason,
-                                      std::string detail) {
+JoinReject Session::make_reject(const Bytes& request_bytes, JoinRejectReason reason,
+                                std::string detail) const {
   JoinReject reject;
   reject.join_request_hash = chains::message_hash(request_bytes);
   reject.vs_time_ms = server_->clock.now_ms();
   reject.reason = static_cast<std::uint16_t>(reason);
-  reject.detail = std::move(detail);
-  reject.detail = truncate_utf8(reject.detail, kMaxDetailBytes);
+  reject.detail = truncate_utf8(detail, kMaxDetailBytes);
+  return reject;
+}
+
+std::vector<storage::PendingEntry> Session::reject_entries(const Bytes& request_bytes,
+                                                           const JoinReject& reject,
+                                                           const Bytes& reject_bytes) {
+  // The request and its answer in one submit, placed next to each other (PROTOCOL.md §8.3).
+  return {pending(MessageKind::kJoinRequest, chains::Direction::kReceived, 0, reject.vs_time_ms,
+                  request_bytes),
+          pending(MessageKind::kJoinReject, chains::Direction::kIssued, 0, reject.vs_time_ms,
+                  reject_bytes)};
+}
+
+asio::awaitable<void> Session::reject(const Bytes& request_bytes, JoinRejectReason reason,
+                                      std::string detail) {
+  JoinReject reject = make_reject(request_bytes, reason, std::move(detail));
   Bytes reject_bytes = server_->sign_and_encode(reject);
   spdlog::warn("join from {} rejected: {}: {}", conn_->peer(), reason_name(reason),
                app::log_text(reject.detail));
-  std::vector<storage::PendingEntry> reject_entries{
-      pending(MessageKind::kJoinRequest, chains::Direction::kReceived, 0, reject.vs_time_ms,
-              request_bytes),
-      pending(MessageKind::kJoinReject, chains::Direction::kIssued, 0, reject.vs_time_ms,
-              reject_bytes)};
-  if (co_await log(std::move(reject_entries))) {
+  if (co_await log(reject_entries(request_bytes, reject, reject_bytes))) {
     conn_->send(reject_bytes);
   }
 }
