@@ -15,12 +15,14 @@
 #include <nlohmann/json.hpp>
 #include <queue>
 #include <thread>
+#include <utility>
 
 #include "audit-cli/scan.h"
 #include "audit-cli/session_model.h"
 #include "protocol/chains.h"
 #include "protocol/keyfile.h"
 #include "protocol/merkle.h"
+#include "rules/join_rules.h"
 
 namespace gsvs::audit {
 
@@ -165,8 +167,10 @@ class VerifyPool {
 
 // ---- The verifier ---------------------------------------------------------------------------
 
+// A JoinRequest the VS logged outside a joined session, until the entry after it answers it.
 struct PendingJoin {
   std::uint64_t seq = 0;
+  Hash32 hash;  // of the request bytes: what the answer's join_request_hash names
   protocol::SessionId session_column = 0;
   std::optional<protocol::JoinRequest> request;
   std::string decode_error;
@@ -192,8 +196,20 @@ class Verifier {
   // Semantic stage (verifying thread, after the batch's signatures are in).
   void judge(Item& item);
   void on_join_request(Item& item);
-  void on_join_accept(Item& item, const protocol::JoinAccept& accept);
-  void on_join_reject(Item& item, const protocol::JoinReject& reject);
+  // `join`: the request just before the answer, if that entry is an unanswered JoinRequest.
+  void on_join_accept(Item& item, const protocol::JoinAccept& accept,
+                      const std::optional<PendingJoin>& join);
+  void on_join_reject(Item& item, const protocol::JoinReject& reject,
+                      const std::optional<PendingJoin>& join);
+  // Whether the answer at `item` has a request just before it (`join`) to pair with; a finding
+  // when it has none, or when its join_request_hash names other bytes.
+  bool answers(const Item& item, const Hash32& join_request_hash,
+               const std::optional<PendingJoin>& join);
+  // `join` got no answer in the entry after it (`next`; nullptr: the log ends).
+  void unanswered(const PendingJoin& join, const Item* next);
+  // What the log shows of the §8.3 checks on `join`: whether it decodes, both signatures, and
+  // whether its identity has a live session here.
+  [[nodiscard]] rules::JoinFacts known_facts(const PendingJoin& join) const;
   void check_accepted_request(const Item& item, const protocol::JoinAccept& accept,
                               const PendingJoin& join);
   void on_revocation(Item& item, const protocol::Revocation& revocation);
@@ -233,7 +249,7 @@ class Verifier {
   // first: a Checkpoint looks only at those that may have run out.
   using Deadline = std::pair<std::uint64_t, protocol::SessionId>;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
-  std::multimap<Hash32, PendingJoin> pending_joins_;
+  std::optional<PendingJoin> unanswered_join_;  // the entry before was this JoinRequest
   protocol::SessionId max_session_id_ = 0;
   std::uint64_t last_revocation_seq_ = 0;
   std::uint64_t vs_signatures_valid_ = 0;
@@ -541,9 +557,18 @@ void Verifier::plan_signatures(Item& item, std::uint32_t index, Batch& batch) {
 void Verifier::judge(Item& item) {
   for (auto& f : item.early) sink_.add(std::move(f));
   item.early.clear();
-  if (!item.readable) return;
   const auto& h = item.entry.header;
   const auto kind = static_cast<std::uint8_t>(h.kind);
+  // A JoinRequest and its answer are logged in one submit, so in consecutive entries (§8.3).
+  std::optional<PendingJoin> join = std::exchange(unanswered_join_, std::nullopt);
+  const bool an_answer =
+      item.readable && h.direction == chains::Direction::kIssued &&
+      (kind == raw(MessageKind::kJoinAccept) || kind == raw(MessageKind::kJoinReject));
+  if (join && !an_answer) {
+    unanswered(*join, &item);
+    join.reset();
+  }
+  if (!item.readable) return;
   if (issued_kind(kind) && h.direction == chains::Direction::kReceived) {
     // A frame of a VS-only kind the GS sent in its session: not a VS statement; the session
     // owes a malformed_message revocation for it.
@@ -567,7 +592,7 @@ void Verifier::judge(Item& item) {
       on_join_request(item);
       return;
     case MessageKind::kJoinAccept:
-      if (item.message) on_join_accept(item, std::get<protocol::JoinAccept>(*item.message));
+      if (item.message) on_join_accept(item, std::get<protocol::JoinAccept>(*item.message), join);
       return;
     case MessageKind::kJoinReject:
       ++result_.stats.rejected_joins;
@@ -575,7 +600,7 @@ void Verifier::judge(Item& item) {
         sink_.add(finding(item, check::kSession, "session_id 0 for a rejected join",
                           "session_id " + std::to_string(h.session_id)));
       }
-      if (item.message) on_join_reject(item, std::get<protocol::JoinReject>(*item.message));
+      if (item.message) on_join_reject(item, std::get<protocol::JoinReject>(*item.message), join);
       return;
     case MessageKind::kCheckpoint:
       if (h.session_id != 0) {
@@ -585,6 +610,8 @@ void Verifier::judge(Item& item) {
       check_silent_sessions(item);
       return;
     case MessageKind::kVsChallenge:
+      sink_.add(finding(item, check::kJoin, "no VsChallenge: the VS does not log it",
+                        "a VsChallenge", "PROTOCOL.md §8.3"));
       return;
     case MessageKind::kRevocation:
       ++result_.stats.revocations;
@@ -657,13 +684,17 @@ void Verifier::to_session(Item& item) {
 
 void Verifier::on_join_request(Item& item) {
   const auto& h = item.entry.header;
-  if (h.session_id != 0 && sessions_.contains(h.session_id)) {
-    // A JoinRequest on a joined session's connection is a frame the VS had to refuse.
+  if (auto it = sessions_.find(h.session_id); it != sessions_.end() && !it->second->revoked()) {
+    // A JoinRequest on a live session's connection is a frame the VS had to refuse. Nothing of
+    // a session follows its revocation (§8.5), so a JoinRequest under a revoked session's id is
+    // a join like any other and must be answered: a replayed copy of the request that opened it
+    // is not excused.
     to_session(item);
     return;
   }
   PendingJoin join;
   join.seq = h.seq;
+  join.hash = chains::message_hash(item.entry.message);
   join.session_column = h.session_id;
   if (item.message) {
     join.request = std::get<protocol::JoinRequest>(*item.message);
@@ -671,10 +702,65 @@ void Verifier::on_join_request(Item& item) {
   } else {
     join.decode_error = item.decode_error;
   }
-  pending_joins_.emplace(chains::message_hash(item.entry.message), std::move(join));
+  unanswered_join_ = std::move(join);
 }
 
-void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept) {
+bool Verifier::answers(const Item& item, const Hash32& join_request_hash,
+                       const std::optional<PendingJoin>& join) {
+  if (!join) {
+    const std::uint64_t seq = item.entry.header.seq;
+    sink_.add(finding(
+        item, check::kJoin, "the JoinRequest it answers in the entry just before it",
+        seq == 0 ? std::string("the first entry of the log")
+                 : "entry " + std::to_string(seq - 1) + ", which is no unanswered JoinRequest",
+        "the VS logs a JoinRequest and its answer in one submit (PROTOCOL.md §8.3)"));
+    return false;
+  }
+  if (join->hash != join_request_hash) {
+    // One of the two was edited (their signatures tell which); they stay a pair, so that the
+    // request is still checked as the one this answer admitted or refused.
+    sink_.add(finding(item, check::kJoin,
+                      "join_request_hash " + to_hex(join->hash) + " (of the JoinRequest at entry " +
+                          std::to_string(join->seq) + ")",
+                      "join_request_hash " + to_hex(join_request_hash)));
+  }
+  return true;
+}
+
+void Verifier::unanswered(const PendingJoin& join, const Item* next) {
+  Finding f;
+  f.seq = join.seq;
+  f.kind = raw(MessageKind::kJoinRequest);
+  f.session_id = join.session_column;
+  f.check = std::string(check::kReaction);
+  f.expected = "a JoinAccept or JoinReject carrying this request's hash in the next entry";
+  f.found = next == nullptr ? std::string("the end of the log")
+                            : "entry " + std::to_string(next->entry.header.seq) + ": " +
+                                  (next->readable ? kind_label(raw(next->entry.header.kind))
+                                                  : std::string("an unreadable row"));
+  f.detail =
+      "the VS answers every JoinRequest it logs, in the same submit (PROTOCOL.md §8.3); a "
+      "replayed copy is answered too";
+  sink_.add(std::move(f));
+}
+
+rules::JoinFacts Verifier::known_facts(const PendingJoin& join) const {
+  using rules::JoinCheck;
+  rules::JoinFacts facts;
+  facts.set(JoinCheck::kDecodes, join.request.has_value());
+  if (!join.request) return facts;
+  auto signature = [&](JoinCheck check, SigState state) {
+    if (state != SigState::kUnchecked) facts.set(check, state == SigState::kValid);
+  };
+  signature(JoinCheck::kIdentitySignature, join.sigs[0]);
+  signature(JoinCheck::kSessionSignature, join.sigs[1]);
+  // The VS decides busy-ness in log order, where it places the answer (§8.10).
+  facts.set(JoinCheck::kIdentityFree, !live_identities_.contains(join.request->gs_identity));
+  return facts;
+}
+
+void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept,
+                              const std::optional<PendingJoin>& join) {
   const auto& h = item.entry.header;
   const auto id = accept.session_id;
   if (id != h.session_id) {
@@ -693,25 +779,7 @@ void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept) {
         "session " + std::to_string(id)));
   }
   max_session_id_ = std::max(max_session_id_, id);
-  auto match = pending_joins_.find(accept.join_request_hash);
-  if (match == pending_joins_.end()) {
-    // No request with that hash: is there one logged under this session (then the two
-    // disagree), or none at all?
-    match = std::find_if(pending_joins_.begin(), pending_joins_.end(),
-                         [&](const auto& p) { return p.second.session_column == id; });
-    sink_.add(finding(item, check::kJoin,
-                      match == pending_joins_.end()
-                          ? std::string("join_request_hash of a JoinRequest logged before it")
-                          : "join_request_hash " + to_hex(match->first) +
-                                " (of the JoinRequest at entry " +
-                                std::to_string(match->second.seq) + ")",
-                      "join_request_hash " + to_hex(accept.join_request_hash) +
-                          ", which matches no unanswered JoinRequest"));
-  }
-  if (match != pending_joins_.end()) {
-    check_accepted_request(item, accept, match->second);
-    pending_joins_.erase(match);
-  }
+  if (answers(item, accept.join_request_hash, join)) check_accepted_request(item, accept, *join);
   if (auto live = live_identities_.find(accept.gs_identity); live != live_identities_.end()) {
     sink_.add(finding(item, check::kJoin,
                       "no live session for identity " + short_hex(accept.gs_identity) +
@@ -767,52 +835,19 @@ void Verifier::check_accepted_request(const Item& item, const protocol::JoinAcce
   }
 }
 
-void Verifier::on_join_reject(Item& item, const protocol::JoinReject& reject) {
-  auto range = pending_joins_.equal_range(reject.join_request_hash);
-  if (range.first == range.second) {
-    sink_.add(finding(item, check::kJoin, "join_request_hash of a JoinRequest logged before it",
-                      "join_request_hash " + to_hex(reject.join_request_hash) +
-                          ", which matches no unanswered JoinRequest"));
-    return;
-  }
-  const PendingJoin join = range.first->second;
-  pending_joins_.erase(range.first);
-  const std::string at = " (JoinRequest at entry " + std::to_string(join.seq) + ")";
-  if (join.session_column != 0) {
+void Verifier::on_join_reject(Item& item, const protocol::JoinReject& reject,
+                              const std::optional<PendingJoin>& join) {
+  if (!answers(item, reject.join_request_hash, join)) return;
+  const std::string at = " (JoinRequest at entry " + std::to_string(join->seq) + ")";
+  if (join->session_column != 0) {
     sink_.add(finding(item, check::kSession, "the rejected JoinRequest logged under session 0",
-                      "session_id " + std::to_string(join.session_column) + at));
+                      "session_id " + std::to_string(join->session_column) + at));
   }
-  using protocol::JoinRejectReason;
-  const auto reason = static_cast<JoinRejectReason>(reject.reason);
-  const std::string said = "reason " + join_reject_reason_label(reject.reason);
-  if (!join.request) {
-    if (reason != JoinRejectReason::kMalformed && reason != JoinRejectReason::kServerBusy) {
-      sink_.add(finding(item, check::kJoin, "reason malformed (1): the request does not decode",
-                        said + at, join.decode_error));
-    }
-    return;
-  }
-  if (reason == JoinRejectReason::kMalformed) {
-    sink_.add(finding(item, check::kJoin, "a reason other than malformed: the request decodes",
-                      said + at));
-  } else if (reason == JoinRejectReason::kBadIdentitySignature &&
-             join.sigs[0] == SigState::kValid) {
-    sink_.add(finding(item, check::kJoin, "an identity signature that does not verify",
-                      said + ", but it verifies" + at));
-  } else if (reason == JoinRejectReason::kBadSessionSignature && join.sigs[1] == SigState::kValid) {
-    sink_.add(finding(item, check::kJoin, "a session-key signature that does not verify",
-                      said + ", but it verifies" + at));
-  } else if (reason == JoinRejectReason::kIdentityBusy &&
-             !live_identities_.contains(join.request->gs_identity)) {
-    Finding f =
-        finding(item, check::kJoin,
-                "a live session for identity " + short_hex(join.request->gs_identity) + "...",
-                said + ", but the log shows none" + at,
-                "the VS frees an identity just after logging its revocation");
-    f.severity = Severity::kWarning;
-    sink_.add(std::move(f));
-  } else if (!protocol::is_known(static_cast<protocol::JoinRejectReason>(reject.reason))) {
-    sink_.add(finding(item, check::kJoin, "a defined JoinRejectReason", said + at));
+  // The reason must follow the order of §8.3 as far as the log decides it; bad_challenge,
+  // build_not_allowed, clock_skew and server_busy are the VS's word where no earlier check fails.
+  if (const Status agrees = rules::check_join_answer(known_facts(*join), reject.reason); !agrees) {
+    sink_.add(finding(item, check::kJoin, "a reason that follows the checks of PROTOCOL.md §8.3",
+                      agrees.error() + at, join->decode_error));
   }
 }
 
@@ -856,17 +891,7 @@ void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation)
 }
 
 void Verifier::finish() {
-  for (const auto& [hash, join] : pending_joins_) {
-    Finding f;
-    f.seq = join.seq;
-    f.kind = raw(MessageKind::kJoinRequest);
-    f.session_id = join.session_column;
-    f.check = std::string(check::kReaction);
-    f.expected = "a JoinAccept or JoinReject carrying this request's hash";
-    f.found = "none";
-    f.detail = "the VS answers every JoinRequest it logs (PROTOCOL.md §8.3)";
-    sink_.add(std::move(f));
-  }
+  if (unanswered_join_) unanswered(*unanswered_join_, nullptr);
   for (auto& [id, model] : sessions_) {
     model->finish(sink_);
     if (!model->revoked()) ++result_.stats.live_sessions;

@@ -5,9 +5,10 @@
 //     (chains::log_entry_hash), every prev_hash link, kind/direction/kind_name columns;
 //   - every signature (Ed25519, libsodium rules), on a worker pool: VS-issued kinds under the VS
 //     key, session traffic under the session key its JoinAccept binds, JoinRequest's two;
-//   - joins: every JoinRequest answered by a JoinAccept or a JoinReject carrying its hash, an
-//     accepted request's fields and signatures, increasing session ids, one live session per
-//     identity;
+//   - joins: every JoinRequest outside a live session answered by the entry right after it, a
+//     JoinAccept or a JoinReject carrying its hash, in the order of rules/join_rules.h as far as
+//     the log decides it; an accepted request's fields, increasing session ids, one live session
+//     per identity;
 //   - each session through SessionModel (session_model.h): gs_counter, the VS's reactions to
 //     what it had to refuse, receipts, tickets, the revocation and its evidence;
 //   - every Checkpoint: log_size == its own position, root == RFC 9162 root over the recomputed

@@ -182,6 +182,12 @@ TEST(BatchWriter, ConcurrentSubmittersGetContiguousPositions) {
                                            static_cast<std::uint64_t>(1 + i % 3)),
                             completions.done());
           if (submitted.ok()) {
+            // One submit's entries are placed consecutively, whatever the other threads submit:
+            // vsd relies on it to log a JoinRequest right before its answer (PROTOCOL.md §8.3).
+            const std::uint64_t first = submitted->front().header.seq;
+            for (std::size_t k = 0; k < submitted->size(); ++k) {
+              EXPECT_EQ((*submitted)[k].header.seq, first + k);
+            }
             for (const Entry& e : *submitted)
               seqs[static_cast<std::size_t>(t)].push_back(e.header.seq);
           }

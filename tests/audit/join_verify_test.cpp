@@ -1,0 +1,247 @@
+// audit-cli verify on joins (AUDIT.md §3.1, PROTOCOL.md §8.3): small stores written entry by
+// entry, each holding one join the VS answered honestly or not.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "audit-cli/verifier.h"
+#include "protocol/chains.h"
+#include "storage/log.h"
+#include "tests/audit/audit_fixture.h"
+#include "tests/support/process.h"
+
+namespace gsvs::testing {
+namespace {
+
+using namespace protocol;  // NOLINT(google-build-using-namespace)
+namespace check = audit::check;
+
+constexpr std::uint64_t kVsTime = 1'700'000'000'000;
+
+// A VS log written by hand: what a VS, honest or not, could have logged for its joins.
+class JoinLog {
+ public:
+  JoinLog() : vs_key_(crypto::SecretKey::generate()) {}
+
+  // A JoinRequest from `identity` with a fresh session key; `session_signature_valid` false
+  // spoils signature 1, `identity_signature_valid` false signature 0.
+  static Bytes request(const crypto::SecretKey& identity, bool session_signature_valid = true,
+                       bool identity_signature_valid = true) {
+    const auto session_key = crypto::SecretKey::generate();
+    JoinRequest r;
+    r.gs_identity = identity.public_key();
+    r.session_key = session_key.public_key();
+    r.sw_hash = crypto::sha256(as_bytes("build"));
+    r.gs_time_ms = kVsTime;
+    r.challenge = crypto::random_fixed<32>();
+    sign(r, identity, 0);
+    sign(r, session_key, 1);
+    if (!identity_signature_valid) r.signatures[0].bytes[0] ^= 0x01;
+    if (!session_signature_valid) r.signatures[1].bytes[0] ^= 0x01;
+    return encode(r);
+  }
+
+  std::uint64_t put(MessageKind kind, chains::Direction direction, SessionId session, Bytes bytes) {
+    entries_.push_back(storage::PendingEntry{kind, direction, session, kVsTime, std::move(bytes)});
+    return entries_.size() - 1;
+  }
+  std::uint64_t put_request(const Bytes& request, SessionId column) {
+    return put(MessageKind::kJoinRequest, chains::Direction::kReceived, column, request);
+  }
+  // The JoinAccept for `request` (the request is logged separately); returns its position.
+  std::uint64_t put_accept(const Bytes& request, SessionId id) {
+    auto r = decode<JoinRequest>(request);
+    EXPECT_TRUE(r.ok());
+    JoinAccept a;
+    a.session_id = id;
+    a.gs_identity = r->gs_identity;
+    a.session_key = r->session_key;
+    a.sw_hash = r->sw_hash;
+    a.join_request_hash = chains::message_hash(request);
+    a.vs_time_ms = kVsTime;
+    a.heartbeat_interval_ms = 1000;
+    a.heartbeat_timeout_ms = 5000;
+    a.ticket_period_ms = 1000;
+    a.ticket_validity_ms = 3000;
+    a.max_speed_mm_s = 7000;
+    a.max_players_per_session = 16;
+    sign(a, vs_key_);
+    return put(MessageKind::kJoinAccept, chains::Direction::kIssued, id, encode(a));
+  }
+  std::uint64_t put_reject(const Bytes& request, JoinRejectReason reason) {
+    JoinReject j;
+    j.join_request_hash = chains::message_hash(request);
+    j.vs_time_ms = kVsTime;
+    j.reason = static_cast<std::uint16_t>(reason);
+    j.detail = std::string(reason_name(reason));
+    sign(j, vs_key_);
+    return put(MessageKind::kJoinReject, chains::Direction::kIssued, 0, encode(j));
+  }
+  // An admitted join, logged as vsd does: the request under the new session's id, then the
+  // JoinAccept. Returns the JoinAccept's position.
+  std::uint64_t join(const Bytes& request, SessionId id) {
+    put_request(request, id);
+    return put_accept(request, id);
+  }
+  // A rejected join, logged as vsd does. Returns the JoinReject's position.
+  std::uint64_t reject(const Bytes& request, JoinRejectReason reason) {
+    put_request(request, 0);
+    return put_reject(request, reason);
+  }
+  void revoke(SessionId id, std::uint64_t accept_position) {
+    Revocation r;
+    r.session_id = id;
+    r.revocation_seq = ++revocations_;
+    r.vs_time_ms = kVsTime;
+    r.reason = static_cast<std::uint16_t>(RevocationReason::kOperator);
+    r.detail = "maintenance";
+    r.evidence = {accept_position};
+    sign(r, vs_key_);
+    put(MessageKind::kRevocation, chains::Direction::kIssued, id, encode(r));
+  }
+
+  VerifyRun verify() {
+    const std::string path = dir_.file("joins.db");
+    {
+      auto log = storage::Log::open(path, storage::OpenMode::kReadWrite);
+      EXPECT_TRUE(log.ok()) << log.error();
+      auto appended = (*log)->append(entries_);
+      EXPECT_TRUE(appended.ok()) << appended.error();
+    }
+    audit::VerifyOptions options;
+    options.vs_key = audit::KeySource{vs_key_.public_key(), "test"};
+    return testing::verify(path, options);
+  }
+
+ private:
+  TempDir dir_;
+  crypto::SecretKey vs_key_;
+  std::vector<storage::PendingEntry> entries_;
+  std::uint64_t revocations_ = 0;
+};
+
+::testing::AssertionResult failed_at(const VerifyRun& run, std::string_view check,
+                                     std::uint64_t seq) {
+  if (run.has(check, seq)) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "expected " << check << " at " << seq << "; found:\n"
+                                       << run.describe();
+}
+
+TEST(JoinAudit, HonestJoinsAreIntact) {
+  JoinLog log;
+  const auto a = crypto::SecretKey::generate();
+  const auto b = crypto::SecretKey::generate();
+  const auto accept = log.join(JoinLog::request(a), 1);
+  log.reject(JoinLog::request(a), JoinRejectReason::kIdentityBusy);  // session 1 is live
+  log.reject(JoinLog::request(b), JoinRejectReason::kBuildNotAllowed);
+  log.reject(JoinLog::request(b, false), JoinRejectReason::kBadSessionSignature);
+  log.reject(JoinLog::request(b), JoinRejectReason::kBadChallenge);
+  log.reject(JoinLog::request(b), JoinRejectReason::kClockSkew);
+  log.reject(JoinLog::request(b), JoinRejectReason::kServerBusy);
+  log.revoke(1, accept);
+  log.join(JoinLog::request(a), 2);  // free again
+  auto run = log.verify();
+  ASSERT_TRUE(run.error.empty()) << run.error;
+  EXPECT_EQ(run.sink.failures(), 0u) << run.describe();
+  EXPECT_EQ(run.result.stats.rejected_joins, 6u);
+}
+
+TEST(JoinAudit, IdentityBusyWithoutALiveSessionIsAFailure) {
+  JoinLog log;
+  const auto a = crypto::SecretKey::generate();
+  const auto never = log.reject(JoinLog::request(a), JoinRejectReason::kIdentityBusy);
+  const auto accept = log.join(JoinLog::request(a), 1);
+  log.revoke(1, accept);
+  const auto after_revocation = log.reject(JoinLog::request(a), JoinRejectReason::kIdentityBusy);
+  auto run = log.verify();
+  EXPECT_TRUE(failed_at(run, check::kJoin, never));
+  EXPECT_TRUE(failed_at(run, check::kJoin, after_revocation));
+  EXPECT_EQ(run.sink.failures(), 2u) << run.describe();
+}
+
+struct OutOfOrderCase {
+  std::string name;
+  bool identity_signature_valid;
+  bool session_signature_valid;
+  JoinRejectReason reason;
+};
+
+class JoinRejectOutOfOrder : public ::testing::TestWithParam<OutOfOrderCase> {};
+
+TEST_P(JoinRejectOutOfOrder, IsAFailure) {
+  const auto& c = GetParam();
+  JoinLog log;
+  const auto a = crypto::SecretKey::generate();
+  const auto reject = log.reject(
+      JoinLog::request(a, c.session_signature_valid, c.identity_signature_valid), c.reason);
+  auto run = log.verify();
+  EXPECT_TRUE(failed_at(run, check::kJoin, reject));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, JoinRejectOutOfOrder,
+    ::testing::Values(
+        // Check 5 fails before the reason's own check.
+        OutOfOrderCase{"ClockSkewOverABadSessionSignature", true, false,
+                       JoinRejectReason::kClockSkew},
+        OutOfOrderCase{"ChallengeOverABadSessionSignature", true, false,
+                       JoinRejectReason::kBadChallenge},
+        OutOfOrderCase{"ServerBusyOverABadSessionSignature", true, false,
+                       JoinRejectReason::kServerBusy},
+        // The identity signature fails: the VS turns such a peer away unanswered.
+        OutOfOrderCase{"BuildOverABadIdentitySignature", false, true,
+                       JoinRejectReason::kBuildNotAllowed},
+        // The reason's own check passes.
+        OutOfOrderCase{"BadSessionSignatureThatVerifies", true, true,
+                       JoinRejectReason::kBadSessionSignature}),
+    [](const ::testing::TestParamInfo<OutOfOrderCase>& param) { return param.param.name; });
+
+TEST(JoinAudit, AReplayedRequestLeftUnansweredIsAFailure) {
+  // The GS's admitted request, logged again byte for byte once its session is over (under the
+  // session's id or under 0), with no answer after it.
+  for (const SessionId column : {SessionId{1}, SessionId{0}}) {
+    JoinLog log;
+    const auto a = crypto::SecretKey::generate();
+    const Bytes request = JoinLog::request(a);
+    const auto accept = log.join(request, 1);
+    log.revoke(1, accept);
+    const auto replay = log.put_request(request, column);
+    log.join(JoinLog::request(crypto::SecretKey::generate()), 2);
+    auto run = log.verify();
+    EXPECT_TRUE(failed_at(run, check::kReaction, replay)) << "column " << column;
+  }
+}
+
+TEST(JoinAudit, AnAnswerMustFollowItsRequest) {
+  JoinLog log;
+  const auto a = crypto::SecretKey::generate();
+  const auto b = crypto::SecretKey::generate();
+  const Bytes first = JoinLog::request(a);
+  const Bytes second = JoinLog::request(b);
+  const auto first_at = log.put_request(first, 0);
+  log.put_request(second, 0);
+  log.put_reject(second, JoinRejectReason::kBuildNotAllowed);
+  const auto late = log.put_reject(first, JoinRejectReason::kBuildNotAllowed);
+  const auto last = log.put_request(JoinLog::request(a), 0);  // the log ends unanswered
+  auto run = log.verify();
+  EXPECT_TRUE(failed_at(run, check::kReaction, first_at));
+  EXPECT_TRUE(failed_at(run, check::kJoin, late));
+  EXPECT_TRUE(failed_at(run, check::kReaction, last));
+  EXPECT_EQ(run.sink.failures(), 3u) << run.describe();
+}
+
+TEST(JoinAudit, ALoggedVsChallengeIsAFailure) {
+  JoinLog log;
+  VsChallenge challenge;
+  challenge.challenge = crypto::random_fixed<32>();
+  challenge.vs_time_ms = kVsTime;
+  const auto at =
+      log.put(MessageKind::kVsChallenge, chains::Direction::kIssued, 0, encode(challenge));
+  log.join(JoinLog::request(crypto::SecretKey::generate()), 1);
+  auto run = log.verify();
+  EXPECT_TRUE(failed_at(run, check::kJoin, at));
+}
+
+}  // namespace
+}  // namespace gsvs::testing

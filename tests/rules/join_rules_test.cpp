@@ -1,0 +1,267 @@
+// The admission order of PROTOCOL.md §8.3: vsd's decision and the audit's judgement of a logged
+// answer, one table each.
+#include "rules/join_rules.h"
+
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gsvs::rules {
+namespace {
+
+using protocol::JoinRejectReason;
+using C = JoinCheck;
+
+constexpr std::uint16_t code(JoinRejectReason reason) { return static_cast<std::uint16_t>(reason); }
+
+JoinFacts all_pass() {
+  JoinFacts facts;
+  for (const auto& rule : join_order()) facts.set(rule.check, true);
+  return facts;
+}
+
+TEST(JoinOrder, IsTheDocumentedOrder) {
+  const std::vector<std::pair<C, std::optional<JoinRejectReason>>> documented{
+      {C::kDecodes, std::nullopt},
+      {C::kIdentityAllowed, std::nullopt},
+      {C::kIdentitySignature, std::nullopt},
+      {C::kBuildAllowed, JoinRejectReason::kBuildNotAllowed},
+      {C::kSessionSignature, JoinRejectReason::kBadSessionSignature},
+      {C::kChallenge, JoinRejectReason::kBadChallenge},
+      {C::kClockSkew, JoinRejectReason::kClockSkew},
+      {C::kVsTakesSessions, JoinRejectReason::kServerBusy},
+      {C::kIdentityFree, JoinRejectReason::kIdentityBusy},
+  };
+  ASSERT_EQ(join_order().size(), documented.size());
+  for (std::size_t i = 0; i < documented.size(); ++i) {
+    EXPECT_EQ(join_order()[i].check, documented[i].first) << i;
+    EXPECT_EQ(join_order()[i].reason, documented[i].second) << i;
+    EXPECT_EQ(&rule_of(documented[i].first), &join_order()[i]);
+  }
+}
+
+struct DecideCase {
+  std::string name;
+  std::vector<C> failing;
+  JoinOutcome outcome;
+  std::optional<C> decided_by;
+  std::optional<JoinRejectReason> reason;
+  std::string detail_has;
+};
+
+class Decide : public ::testing::TestWithParam<DecideCase> {};
+
+TEST_P(Decide, TheFirstFailureDecides) {
+  const auto& c = GetParam();
+  JoinFacts facts = all_pass();
+  for (C check : c.failing) facts.set(check, false);
+  protocol::JoinRequest request;
+  request.sw_hash.bytes[0] = 0xab;
+  const JoinSubject subject{&request, {}, 7001, 5000};
+  const JoinDecision d = decide_join(facts, subject);
+  EXPECT_EQ(d.outcome, c.outcome);
+  EXPECT_EQ(d.check, c.decided_by);
+  EXPECT_EQ(d.reason, c.reason);
+  EXPECT_NE(d.detail.find(c.detail_has), std::string::npos) << d.detail;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, Decide,
+    ::testing::Values(
+        DecideCase{"AllPass", {}, JoinOutcome::kAccept, std::nullopt, std::nullopt, ""},
+        DecideCase{"NotAJoinRequest",
+                   {C::kDecodes},
+                   JoinOutcome::kTurnAway,
+                   C::kDecodes,
+                   std::nullopt,
+                   "not a JoinRequest"},
+        DecideCase{"UnknownIdentity",
+                   {C::kIdentityAllowed, C::kBuildAllowed},
+                   JoinOutcome::kTurnAway,
+                   C::kIdentityAllowed,
+                   std::nullopt,
+                   "allowed_gs"},
+        DecideCase{"BadIdentitySignatureBeforeBuild",
+                   {C::kIdentitySignature, C::kBuildAllowed},
+                   JoinOutcome::kTurnAway,
+                   C::kIdentitySignature,
+                   std::nullopt,
+                   "identity"},
+        DecideCase{"Build",
+                   {C::kBuildAllowed, C::kSessionSignature},
+                   JoinOutcome::kReject,
+                   C::kBuildAllowed,
+                   JoinRejectReason::kBuildNotAllowed,
+                   "ab"},
+        DecideCase{"SessionSignature",
+                   {C::kSessionSignature, C::kChallenge},
+                   JoinOutcome::kReject,
+                   C::kSessionSignature,
+                   JoinRejectReason::kBadSessionSignature,
+                   "session-key"},
+        DecideCase{"Challenge",
+                   {C::kChallenge, C::kClockSkew},
+                   JoinOutcome::kReject,
+                   C::kChallenge,
+                   JoinRejectReason::kBadChallenge,
+                   "challenge"},
+        DecideCase{"ClockSkew",
+                   {C::kClockSkew, C::kVsTakesSessions},
+                   JoinOutcome::kReject,
+                   C::kClockSkew,
+                   JoinRejectReason::kClockSkew,
+                   "by 7001 ms; at most 5000"},
+        DecideCase{"Stopping",
+                   {C::kVsTakesSessions, C::kIdentityFree},
+                   JoinOutcome::kReject,
+                   C::kVsTakesSessions,
+                   JoinRejectReason::kServerBusy,
+                   "shutting down"},
+        DecideCase{"Busy",
+                   {C::kIdentityFree},
+                   JoinOutcome::kReject,
+                   C::kIdentityFree,
+                   JoinRejectReason::kIdentityBusy,
+                   "live session"}),
+    [](const ::testing::TestParamInfo<DecideCase>& param) { return param.param.name; });
+
+TEST(Decide, AsksInOrderOnlyUntilAFailure) {
+  std::vector<C> asked;
+  JoinFacts facts;
+  const auto d = decide_join(facts,
+                             [&](C check) -> std::optional<bool> {
+                               asked.push_back(check);
+                               return check != C::kIdentityAllowed;
+                             },
+                             {});
+  EXPECT_EQ(d.outcome, JoinOutcome::kTurnAway);
+  // No signature is verified for an identity not on the allowlist.
+  EXPECT_EQ(asked, (std::vector<C>{C::kDecodes, C::kIdentityAllowed}));
+}
+
+TEST(Decide, StopsAtAnUnknownFactAndGoesOnFromIt) {
+  // vsd: the checks that need no log position first, then busy-ness where the answer is placed.
+  JoinFacts facts;
+  auto before_placement = [](C check) -> std::optional<bool> {
+    if (check == C::kVsTakesSessions || check == C::kIdentityFree) return std::nullopt;
+    return true;
+  };
+  const auto first = decide_join(facts, before_placement, {});
+  EXPECT_FALSE(first.decided());
+  EXPECT_EQ(first.check, C::kVsTakesSessions);
+  EXPECT_EQ(facts.passes(C::kClockSkew), true);
+
+  std::vector<C> asked;
+  const auto second = decide_join(facts,
+                                  [&](C check) -> std::optional<bool> {
+                                    asked.push_back(check);
+                                    return check != C::kIdentityFree;
+                                  },
+                                  {});
+  EXPECT_EQ(asked, (std::vector<C>{C::kVsTakesSessions, C::kIdentityFree}));
+  EXPECT_EQ(second.reason, JoinRejectReason::kIdentityBusy);
+}
+
+TEST(Decide, ClockSkewIsAbsoluteAndInclusive) {
+  EXPECT_EQ(clock_skew_ms(1000, 400), 600u);
+  EXPECT_EQ(clock_skew_ms(400, 1000), 600u);
+  EXPECT_TRUE(within_clock_skew(1000, 400, 600));
+  EXPECT_FALSE(within_clock_skew(400, 1001, 600));
+}
+
+// ---- The audit: a logged answer against what the log shows ---------------------------------
+
+struct AnswerCase {
+  std::string name;
+  std::vector<std::pair<C, bool>> known;  // every other fact unknown
+  std::optional<std::uint16_t> reason;    // nullopt: a JoinAccept
+  bool agrees;
+  std::string why_has;
+};
+
+// What an auditor knows of a logged JoinRequest whose signatures both verify and whose identity
+// has no live session: decodes, signatures 0 and 1, identity free.
+std::vector<std::pair<C, bool>> honest(std::initializer_list<std::pair<C, bool>> changes = {}) {
+  std::vector<std::pair<C, bool>> known{{C::kDecodes, true},
+                                        {C::kIdentitySignature, true},
+                                        {C::kSessionSignature, true},
+                                        {C::kIdentityFree, true}};
+  for (const auto& change : changes) {
+    for (auto& fact : known) {
+      if (fact.first == change.first) fact.second = change.second;
+    }
+  }
+  return known;
+}
+
+class Answer : public ::testing::TestWithParam<AnswerCase> {};
+
+TEST_P(Answer, AgreesWithTheOrder) {
+  const auto& c = GetParam();
+  JoinFacts known;
+  for (const auto& [check, passes] : c.known) known.set(check, passes);
+  const Status status = check_join_answer(known, c.reason);
+  EXPECT_EQ(status.ok(), c.agrees) << (status.ok() ? "agrees" : status.error());
+  if (!status.ok()) {
+    EXPECT_NE(status.error().find(c.why_has), std::string::npos) << status.error();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, Answer,
+    ::testing::Values(
+        AnswerCase{"AcceptHonest", honest(), std::nullopt, true, ""},
+        AnswerCase{"AcceptBusy", honest({{C::kIdentityFree, false}}), std::nullopt, false,
+                   "check 9"},
+        AnswerCase{"AcceptBadSession", honest({{C::kSessionSignature, false}}), std::nullopt, false,
+                   "check 5"},
+        // The VS's word: the log cannot decide these checks.
+        AnswerCase{"BuildNotAllowed", honest(), code(JoinRejectReason::kBuildNotAllowed), true, ""},
+        AnswerCase{"BadChallenge", honest(), code(JoinRejectReason::kBadChallenge), true, ""},
+        AnswerCase{"ClockSkew", honest(), code(JoinRejectReason::kClockSkew), true, ""},
+        AnswerCase{"ServerBusy", honest(), code(JoinRejectReason::kServerBusy), true, ""},
+        // Decidable checks.
+        AnswerCase{"BadSessionSignatureThatFails", honest({{C::kSessionSignature, false}}),
+                   code(JoinRejectReason::kBadSessionSignature), true, ""},
+        AnswerCase{"BadSessionSignatureThatVerifies", honest(),
+                   code(JoinRejectReason::kBadSessionSignature), false, "passes"},
+        AnswerCase{"BusyWithALiveSession", honest({{C::kIdentityFree, false}}),
+                   code(JoinRejectReason::kIdentityBusy), true, ""},
+        AnswerCase{"BusyWithoutALiveSession", honest(), code(JoinRejectReason::kIdentityBusy),
+                   false, "check 9 (no live session of gs_identity) passes"},
+        // Out of order: an earlier check that the log decides fails.
+        AnswerCase{"ClockSkewOverABadSessionSignature", honest({{C::kSessionSignature, false}}),
+                   code(JoinRejectReason::kClockSkew), false, "answers bad_session_signature (5)"},
+        AnswerCase{"BusyOverABadSessionSignature",
+                   honest({{C::kSessionSignature, false}, {C::kIdentityFree, false}}),
+                   code(JoinRejectReason::kIdentityBusy), false, "check 5"},
+        AnswerCase{"BuildOverABadIdentitySignature", honest({{C::kIdentitySignature, false}}),
+                   code(JoinRejectReason::kBuildNotAllowed), false, "turns such a peer away"},
+        AnswerCase{"AnythingForAFrameThatDoesNotDecode",
+                   {{C::kDecodes, false}},
+                   code(JoinRejectReason::kServerBusy),
+                   false,
+                   "check 1"},
+        // Reasons an earlier vsd logged for the checks it now turns away.
+        AnswerCase{"FormerMalformed",
+                   {{C::kDecodes, false}},
+                   code(JoinRejectReason::kMalformed),
+                   true,
+                   ""},
+        AnswerCase{"FormerMalformedThatDecodes", honest(), code(JoinRejectReason::kMalformed),
+                   false, "passes"},
+        AnswerCase{"FormerUnknownIdentity", honest(), code(JoinRejectReason::kUnknownIdentity),
+                   true, ""},
+        AnswerCase{"FormerBadIdentitySignature", honest({{C::kIdentitySignature, false}}),
+                   code(JoinRejectReason::kBadIdentitySignature), true, ""},
+        AnswerCase{"FormerBadIdentitySignatureThatVerifies", honest(),
+                   code(JoinRejectReason::kBadIdentitySignature), false, "passes"},
+        AnswerCase{"UndefinedReason", honest(), std::uint16_t{42}, false, "not a defined"},
+        AnswerCase{"ReasonZero", honest(), std::uint16_t{0}, false, "not a defined"}),
+    [](const ::testing::TestParamInfo<AnswerCase>& param) { return param.param.name; });
+
+}  // namespace
+}  // namespace gsvs::rules
