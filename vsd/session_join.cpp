@@ -6,6 +6,7 @@
 
 #include "app/log_line.h"
 #include "protocol/chains.h"
+#include "rules/join_rules.h"
 #include "vsd/server_state.h"
 #include "vsd/session.h"
 
@@ -36,43 +37,48 @@ asio::awaitable<bool> Session::join() {
                  app::log_text(why));
   };
   auto request = decode<JoinRequest>(bytes);
-  if (!request) {
-    turn_away("not a JoinRequest: " + request.error());
+  const JoinRequest* asked = request ? &*request : nullptr;
+  rules::JoinSubject subject{asked, asked ? std::string_view() : std::string_view(request.error()),
+                             0, config_.max_clock_skew_ms};
+  std::uint64_t vs_time = 0;
+  // The checks that need only this connection, in the order of rules/join_rules.h; the last two
+  // depend on the other sessions and are decided where the answer is placed in the log.
+  rules::JoinFacts facts;
+  const rules::JoinCheckAsk ask = [&](rules::JoinCheck check) -> std::optional<bool> {
+    using rules::JoinCheck;
+    switch (check) {
+      case JoinCheck::kDecodes:
+        return asked != nullptr;
+      case JoinCheck::kIdentityAllowed:
+        return config_.allowed_gs_keys.contains(asked->gs_identity);
+      case JoinCheck::kIdentitySignature:
+        return verify(*asked, asked->gs_identity, 0);
+      case JoinCheck::kBuildAllowed:
+        return config_.allowed_build_hashes.contains(asked->sw_hash);
+      case JoinCheck::kSessionSignature:
+        return verify(*asked, asked->session_key, 1);
+      case JoinCheck::kChallenge:
+        return asked->challenge == challenge.challenge;
+      case JoinCheck::kClockSkew:
+        vs_time = server_->clock.now_ms();
+        subject.clock_skew_ms = rules::clock_skew_ms(asked->gs_time_ms, vs_time);
+        return subject.clock_skew_ms <= config_.max_clock_skew_ms;
+      case JoinCheck::kVsTakesSessions:
+      case JoinCheck::kIdentityFree:
+        return std::nullopt;
+    }
+    return std::nullopt;
+  };
+  const rules::JoinDecision early = rules::decide_join(facts, ask, subject);
+  if (early.outcome == rules::JoinOutcome::kTurnAway) {
+    turn_away(early.detail);
     co_return false;
   }
-  const JoinRequest& r = *request;
-  if (!config_.allowed_gs_keys.contains(r.gs_identity)) {
-    turn_away("GS identity " + to_hex(r.gs_identity) + " is not in allowed_gs");
+  if (early.outcome == rules::JoinOutcome::kReject) {
+    co_await reject(bytes, *early.reason, early.detail);
     co_return false;
   }
-  if (!verify(r, r.gs_identity, 0)) {
-    turn_away("the identity signature of " + to_hex(r.gs_identity) + " does not verify");
-    co_return false;
-  }
-  if (!config_.allowed_build_hashes.contains(r.sw_hash)) {
-    co_await reject(bytes, JoinRejectReason::kBuildNotAllowed,
-                    "build " + to_hex(r.sw_hash) + " is not in allowed_builds");
-    co_return false;
-  }
-  if (!verify(r, r.session_key, 1)) {
-    co_await reject(bytes, JoinRejectReason::kBadSessionSignature,
-                    "session-key signature does not verify");
-    co_return false;
-  }
-  if (r.challenge != challenge.challenge) {
-    co_await reject(bytes, JoinRejectReason::kBadChallenge,
-                    "challenge is not the one this connection was given (replayed join?)");
-    co_return false;
-  }
-  const std::uint64_t vs_time = server_->clock.now_ms();
-  const std::uint64_t skew =
-      vs_time > r.gs_time_ms ? vs_time - r.gs_time_ms : r.gs_time_ms - vs_time;
-  if (skew > config_.max_clock_skew_ms) {
-    co_await reject(bytes, JoinRejectReason::kClockSkew,
-                    "GS clock differs from the VS clock by " + std::to_string(skew) +
-                        " ms; at most " + std::to_string(config_.max_clock_skew_ms) + " allowed");
-    co_return false;
-  }
+  const JoinRequest& r = *asked;
   identity_ = r.gs_identity;
   session_key_ = r.session_key;
   sw_hash_ = r.sw_hash;
@@ -97,17 +103,15 @@ asio::awaitable<bool> Session::join() {
   const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t, const Hash32&) {
     {
       std::lock_guard lock(server_->mutex);
-      if (server_->stopping) {
-        refused = make_reject(bytes, JoinRejectReason::kServerBusy, "the VS is shutting down");
-      } else if (server_->busy_identities.contains(r.gs_identity)) {
-        refused = make_reject(bytes, JoinRejectReason::kIdentityBusy,
-                              "identity " + to_hex(r.gs_identity) +
-                                  " already has a live session; it ends by revocation or after "
-                                  "heartbeat_timeout_ms without heartbeats");
-      } else {
+      facts.set(rules::JoinCheck::kVsTakesSessions, !server_->stopping)
+          .set(rules::JoinCheck::kIdentityFree, !server_->busy_identities.contains(r.gs_identity));
+      const rules::JoinDecision last = rules::decide_join(facts, subject);
+      if (last.accepted()) {
         session_id_ = server_->next_session_id.fetch_add(1);
         server_->busy_identities[r.gs_identity] = session_id_;
         server_->live[session_id_] = shared_from_this();
+      } else {
+        refused = make_reject(bytes, *last.reason, last.detail);
       }
     }
     if (refused) {
