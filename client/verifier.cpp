@@ -48,7 +48,7 @@ std::string_view credit_name(Credit credit) {
   return "unknown";
 }
 
-TicketVerifier::TicketVerifier(crypto::PublicKey vs_key, milliseconds skew,
+TicketVerifier::TicketVerifier(const crypto::PublicKey& vs_key, milliseconds skew,
                                SteadyTime handshake_deadline)
     : vs_key_(vs_key), skew_(skew), deadline_(handshake_deadline) {}
 
