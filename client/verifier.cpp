@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <ranges>
 
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
@@ -68,8 +69,8 @@ void TicketVerifier::forget_old_nonces(SteadyTime now) {
 
 const TicketVerifier::SentNonce* TicketVerifier::find_nonce(const Nonce32& nonce) const {
   // Newest first: the GS proves a client's latest nonce in the batch.
-  for (auto it = nonces_.rbegin(); it != nonces_.rend(); ++it) {
-    if (it->nonce == nonce) return &*it;
+  for (const SentNonce& sent : std::ranges::reverse_view(nonces_)) {
+    if (sent.nonce == nonce) return &sent;
   }
   return nullptr;
 }
