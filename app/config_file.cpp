@@ -23,8 +23,8 @@ enum class ValueKind { kBoolean, kUnsigned, kInteger, kNumber, kText };
 
 ValueKind value_kind(const CLI::Option& option) {
   if (option.get_expected_min() == 0) return ValueKind::kBoolean;  // a flag
-  std::string type = option.get_type_name();                       // "UINT:INT in [1 - 9]"
-  type = type.substr(0, type.find(':'));
+  const std::string declared = option.get_type_name();             // "UINT:INT in [1 - 9]"
+  const std::string type = declared.substr(0, declared.find(':'));
   if (type == "UINT") return ValueKind::kUnsigned;
   if (type == "INT") return ValueKind::kInteger;
   if (type == "FLOAT") return ValueKind::kNumber;

@@ -67,6 +67,8 @@ Decoded decode_item(ByteView bytes) {
       [&d](const auto& msg) {
         using M = std::decay_t<decltype(msg)>;
         if constexpr (requires { msg.session_id; }) d.session = msg.session_id;
+        // cppcheck 2.10 reads two requires-expressions as the same condition.
+        // cppcheck-suppress duplicateCondition
         if constexpr (requires { msg.gs_counter; }) {
           if constexpr (!std::is_same_v<M, protocol::ProtectedReceipt>) {
             d.key = Key{msg.session_id, M::kKind, msg.gs_counter};
@@ -197,8 +199,7 @@ class Reconciler {
   }
 
   void plan_checkpoints() {
-    for (std::size_t i = 0; i < gs_items_.size(); ++i) {
-      const auto& item = gs_items_[i];
+    for (const auto& item : gs_items_) {
       if (item.direction != chains::Direction::kReceived || !item.decoded.message) continue;
       const auto* cp = std::get_if<protocol::Checkpoint>(&*item.decoded.message);
       if (!cp) continue;

@@ -38,7 +38,7 @@ Analysis Analyzer::run() {
   out_.checkpoints = ev_.checkpoints.size();
   out_.vs_signatures_checked = vs_key_.has_value();
   if (!vs_key_) {
-    out_.notes.push_back(
+    out_.notes.emplace_back(
         "no VS public key given: VS signatures were not checked, and the report names no key");
   }
   decode_all();

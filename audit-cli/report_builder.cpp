@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <ranges>
 #include <set>
 
 #include "audit-cli/merkle_plan.h"
@@ -26,12 +27,12 @@ Result<std::optional<std::uint64_t>> last_accepted_before(const storage::Log& lo
                                                           const std::vector<Light>& session,
                                                           std::uint64_t before,
                                                           const protocol::JoinAccept& accept) {
-  for (auto it = session.rbegin(); it != session.rend(); ++it) {
-    if (it->seq >= before || !protocol::gs_session_traffic(it->kind) ||
-        it->direction != chains::Direction::kReceived) {
+  for (const Light& light : std::ranges::reverse_view(session)) {
+    if (light.seq >= before || !protocol::gs_session_traffic(light.kind) ||
+        light.direction != chains::Direction::kReceived) {
       continue;
     }
-    auto e = log.get(it->seq);
+    auto e = log.get(light.seq);
     if (!e) return Error{e.error()};
     auto message = protocol::decode_any(e->message);
     if (!message) continue;
@@ -44,7 +45,7 @@ Result<std::optional<std::uint64_t>> last_accepted_before(const storage::Log& lo
           }
         },
         *message);
-    if (ok) return std::optional<std::uint64_t>(it->seq);
+    if (ok) return std::optional<std::uint64_t>(light.seq);
   }
   return std::optional<std::uint64_t>();
 }

@@ -72,7 +72,10 @@ class Comparator {
   }
   static std::string shorten(const json& v) {
     std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
-    if (s.size() > 90) s = s.substr(0, 87) + "...";
+    if (s.size() > 90) {
+      s.resize(87);
+      s += "...";
+    }
     return s;
   }
   void differ(const std::string& path, const json& expected, const json& actual) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -392,7 +393,7 @@ Box text_box(double x, double baseline, std::string_view text, double font_size,
 // beside the point when there is room there, else the nearest free row above or below.
 class LabelLayout {
  public:
-  explicit LabelLayout(Box panel) : panel_(panel) {}
+  explicit LabelLayout(const Box& panel) : panel_(panel) {}
   void reserve(const Box& box) { taken_.push_back(box); }
 
   // The box for a label of `width` x `height` near (px, py): the free place nearest to the spot
@@ -579,14 +580,19 @@ std::size_t write_map(const Timeline& t, std::ostream& s) {
   write_frame(s, kMap);
   const double grid = nice_step(span, 6);
   const int decimals = grid < 1 ? 1 : 0;
-  for (double k = std::ceil(x0 / grid); k * grid <= x0 + span; ++k) {
+  // Integer counters: at coordinates far from 0, adding 1 to a double may not change it.
+  for (auto i = static_cast<std::int64_t>(std::ceil(x0 / grid));
+       static_cast<double>(i) * grid <= x0 + span; ++i) {
+    const double k = static_cast<double>(i);
     s << "<line x1=\"" << num(mx(k * grid)) << "\" y1=\"" << kMap.y0 << "\" x2=\""
       << num(mx(k * grid)) << "\" y2=\"" << kMap.y1 << "\" stroke=\"#e4e4e4\"/>"
       << "<text x=\"" << num(mx(k * grid)) << "\" y=\"" << kMap.y1 + 14
       << "\" text-anchor=\"middle\" font-size=\"10\" fill=\"#555\">" << tick(k * grid, decimals)
       << "</text>\n";
   }
-  for (double k = std::ceil(y0 / grid); k * grid <= y0 + span; ++k) {
+  for (auto i = static_cast<std::int64_t>(std::ceil(y0 / grid));
+       static_cast<double>(i) * grid <= y0 + span; ++i) {
+    const double k = static_cast<double>(i);
     s << "<line x1=\"" << kMap.x0 << "\" y1=\"" << num(my(k * grid)) << "\" x2=\"" << kMap.x1
       << "\" y2=\"" << num(my(k * grid)) << "\" stroke=\"#e4e4e4\"/>"
       << "<text x=\"" << kMap.x0 - 4 << "\" y=\"" << num(my(k * grid) + 3)
@@ -674,7 +680,8 @@ std::size_t write_speed_chart(const Timeline& t, std::ostream& s) {
     << "\" font-weight=\"bold\">Speed between notarized positions (m/s) over VS time (s)</text>\n";
   write_frame(s, kChart);
   const double ystep = nice_step(top, 6);
-  for (double k = 0; k * ystep <= top + 1e-9; ++k) {
+  for (std::int64_t i = 0; static_cast<double>(i) * ystep <= top + 1e-9; ++i) {
+    const double k = static_cast<double>(i);
     const double y = ty(k * ystep * 1000);
     s << "<line x1=\"" << kChart.x0 << "\" y1=\"" << num(y) << "\" x2=\"" << kChart.x1 << "\" y2=\""
       << num(y) << "\" stroke=\"#e4e4e4\"/>"
@@ -683,7 +690,8 @@ std::size_t write_speed_chart(const Timeline& t, std::ostream& s) {
       << tick(k * ystep, ystep < 1 ? 1 : 0) << "</text>\n";
   }
   const double xstep = nice_step(end_s, 6);
-  for (double k = 0; k * xstep <= end_s + 1e-9; ++k) {
+  for (std::int64_t i = 0; static_cast<double>(i) * xstep <= end_s + 1e-9; ++i) {
+    const double k = static_cast<double>(i);
     const double x = kChart.x0 + k * xstep / end_s * width;
     s << "<line x1=\"" << num(x) << "\" y1=\"" << kChart.y0 << "\" x2=\"" << num(x) << "\" y2=\""
       << kChart.y1 << "\" stroke=\"#e4e4e4\"/>"

@@ -2,10 +2,10 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "protocol/clock.h"
+#include "protocol/regular_file.h"
 
 namespace gsvs::client {
 
@@ -69,7 +69,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& target) {
   if (target == "-") return std::unique_ptr<EventLog>(new EventLog(stdout, false));
   std::FILE* file = std::fopen(target.c_str(), "a");
   if (file == nullptr) {
-    return Error{"cannot open event log '" + target + "': " + std::strerror(errno)};
+    return Error{"cannot open event log '" + target + "': " + errno_text()};
   }
   return std::unique_ptr<EventLog>(new EventLog(file, true));
 }

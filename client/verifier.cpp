@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <ranges>
 
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
@@ -48,7 +49,7 @@ std::string_view credit_name(Credit credit) {
   return "unknown";
 }
 
-TicketVerifier::TicketVerifier(crypto::PublicKey vs_key, milliseconds skew,
+TicketVerifier::TicketVerifier(const crypto::PublicKey& vs_key, milliseconds skew,
                                SteadyTime handshake_deadline)
     : vs_key_(vs_key), skew_(skew), deadline_(handshake_deadline) {}
 
@@ -68,8 +69,8 @@ void TicketVerifier::forget_old_nonces(SteadyTime now) {
 
 const TicketVerifier::SentNonce* TicketVerifier::find_nonce(const Nonce32& nonce) const {
   // Newest first: the GS proves a client's latest nonce in the batch.
-  for (auto it = nonces_.rbegin(); it != nonces_.rend(); ++it) {
-    if (it->nonce == nonce) return &*it;
+  for (const SentNonce& sent : std::ranges::reverse_view(nonces_)) {
+    if (sent.nonce == nonce) return &sent;
   }
   return nullptr;
 }

@@ -67,7 +67,7 @@ class TicketVerifier {
  public:
   // `vs_key` is the pinned VS public key; `skew` the allowed wall-clock skew on tickets;
   // `handshake_deadline` the trust deadline until the first ticket arrives.
-  TicketVerifier(crypto::PublicKey vs_key, milliseconds skew, SteadyTime handshake_deadline);
+  TicketVerifier(const crypto::PublicKey& vs_key, milliseconds skew, SteadyTime handshake_deadline);
 
   // Records a nonce the client is about to send (the hello nonce too). Call it before the nonce
   // leaves, so the recorded time is never later than the real one: credit is counted from it.

@@ -32,7 +32,13 @@ class Deadline {
       }
     });
   }
-  ~Deadline() { timer_.cancel(); }
+  ~Deadline() {
+    try {
+      timer_.cancel();
+    } catch (const boost::system::system_error&) {
+      // Cancelling fails only when the timer is already unusable; a destructor must not throw.
+    }
+  }
   Deadline(const Deadline&) = delete;
   Deadline& operator=(const Deadline&) = delete;
   [[nodiscard]] bool expired() const { return *expired_; }

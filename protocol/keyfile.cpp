@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -16,8 +15,6 @@ namespace gsvs::keyfile {
 namespace {
 
 constexpr std::string_view kSecretHeader = "gsvs-ed25519-secret-v1 ";
-
-std::string errno_text() { return std::strerror(errno); }
 
 Status write_all(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {

@@ -103,12 +103,13 @@ inline constexpr std::array<KindRole, kMaxMessageKind> kKindRoles{{
 }};
 
 // Row k-1 is kind k, so a lookup is an index.
-static_assert([] {
+constexpr bool kind_roles_are_indexed_by_kind() {
   for (std::size_t i = 0; i < kKindRoles.size(); ++i) {
     if (static_cast<std::size_t>(kKindRoles[i].kind) != i + 1) return false;
   }
   return true;
-}());
+}
+static_assert(kind_roles_are_indexed_by_kind());
 
 // The row of `kind`; nullptr for a value that is no kind.
 [[nodiscard]] constexpr const KindRole* kind_role(MessageKind kind) {

@@ -5,15 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 #include "protocol/crypto.h"
 
 namespace gsvs {
 
 namespace {
-
-std::string errno_text() { return std::strerror(errno); }
 
 std::string kind_of(mode_t mode) {
   if (S_ISDIR(mode)) return "a directory";
@@ -24,6 +22,8 @@ std::string kind_of(mode_t mode) {
 }
 
 }  // namespace
+
+std::string errno_text(int error) { return std::generic_category().message(error); }
 
 FileDescriptor::~FileDescriptor() {
   if (fd_ >= 0) ::close(fd_);

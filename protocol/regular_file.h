@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <string>
 
@@ -34,5 +35,9 @@ struct RegularFile {
 // `max_bytes`. The error names the path and the problem. What was read before a read error is
 // wiped (the file may hold a secret).
 Result<RegularFile> read_regular_file(const std::string& path, std::size_t max_bytes);
+
+// The text of an errno value ("No such file or directory"). Safe from any thread, which
+// std::strerror is not.
+std::string errno_text(int error = errno);
 
 }  // namespace gsvs

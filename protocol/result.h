@@ -16,8 +16,12 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-  Result(Error error) : state_(std::move(error)) {}      // NOLINT(google-explicit-constructor)
+  // Implicit on purpose, so that a function returning a Result can `return value;` or
+  // `return Error{...};`.
+  // cppcheck-suppress noExplicitConstructor
+  Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  // cppcheck-suppress noExplicitConstructor
+  Result(Error error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] bool ok() const { return std::holds_alternative<T>(state_); }
   explicit operator bool() const { return ok(); }
@@ -40,6 +44,9 @@ class [[nodiscard]] Result {
 class [[nodiscard]] Status {
  public:
   Status() = default;
+  // Implicit for `return Error{...};`; by value because the message is moved out of it, which
+  // cppcheck does not follow.
+  // cppcheck-suppress[noExplicitConstructor,passedByValue]
   Status(Error error) : error_(std::move(error.message)) {}  // NOLINT(google-explicit-constructor)
   static Status success() { return {}; }
 

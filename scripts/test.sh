@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds with warnings as errors under ASan/UBSan, runs every test,
-# then runs each fuzz target for a few seconds when clang is available. Exits non-zero on any
-# failure.
+# Installs what is missing, builds with warnings as errors under ASan/UBSan, runs the static
+# checks of scripts/lint.sh, runs every test, then runs each fuzz target for a few seconds when
+# clang is available. Exits non-zero on any failure.
 #   BUILD_DIR   build folder (default: build-test)
+#   LINT        0 skips scripts/lint.sh (default: 1)
 #   FUZZ_SECONDS  seconds per fuzz target (default: 5; 0 skips fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,12 @@ scripts/install-deps.sh
 build_dir=${BUILD_DIR:-build-test}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DGSVS_WERROR=ON -DGSVS_SANITIZE=ON >/dev/null
 cmake --build "$build_dir" -j2
+
+# After the build, so that a compile error reads as the compiler's, and before the tests, the
+# longest step, so that a finding fails fast.
+if [ "${LINT:-1}" != 0 ]; then
+  scripts/lint.sh
+fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

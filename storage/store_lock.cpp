@@ -6,8 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <utility>
+
+#include "protocol/regular_file.h"
 
 namespace gsvs::storage {
 
@@ -18,8 +19,6 @@ namespace {
 // locked is still the one named, and starts over when not. Each retry needs another writer to
 // open and close in between, so a few are plenty.
 constexpr int kAttempts = 8;
-
-std::string errno_text(int error) { return std::strerror(error); }
 
 bool same_file(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;

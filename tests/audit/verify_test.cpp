@@ -506,8 +506,6 @@ TEST_F(Verify, ASwappedSessionKeyIsFoundAtTheJoinAccept) {
 
 TEST_F(Verify, TheVsKeyBesideTheStoreIsUsedWithAWarningAndNoKeyFails) {
   const std::string path = copy();
-  audit::VerifyOptions no_key;
-  no_key.vs_key = audit::KeySource{crypto::PublicKey{}, "placeholder"};
   // Without a key and without a key file beside the store: VS signatures cannot be checked.
   {
     audit::FindingSink sink(0);

@@ -143,49 +143,52 @@ struct ChainCase {
 TEST(VerifierChain, Table) {
   const std::vector<ChainCase> cases = {
       {"next ticket",
-       [](ForgedSession& f) { return f.forward(f.next_ticket({}, Client::wall(0))); }, true, ""},
+       [](ForgedSession& f) { return ForgedSession::forward(f.next_ticket({}, Client::wall(0))); },
+       true, ""},
       {"skips a sequence number",
        [](ForgedSession& f) {
          PlayTicket t = f.draft_ticket({}, Client::wall(0));
          t.ticket_seq += 1;
-         return f.forward(f.custom_ticket(t));
+         return ForgedSession::forward(f.custom_ticket(t));
        },
        false, "chain broken"},
       {"replays the anchor",
        [](ForgedSession& f) {
          PlayTicket t = f.draft_ticket({}, Client::wall(0));
          t.ticket_seq -= 1;
-         return f.forward(f.custom_ticket(t));
+         return ForgedSession::forward(f.custom_ticket(t));
        },
        false, "chain broken"},
       {"names the wrong predecessor",
        [](ForgedSession& f) {
          PlayTicket t = f.draft_ticket({}, Client::wall(0));
          t.prev_ticket_hash = crypto::sha256(as_bytes("another ticket"));
-         return f.forward(f.custom_ticket(t));
+         return ForgedSession::forward(f.custom_ticket(t));
        },
        false, "predecessor"},
       {"bad signature",
        [](ForgedSession& f) {
          auto other = crypto::SecretKey::generate();
-         return f.forward(f.custom_ticket(f.draft_ticket({}, Client::wall(0)), &other));
+         return ForgedSession::forward(
+             f.custom_ticket(f.draft_ticket({}, Client::wall(0)), &other));
        },
        false, "not signed by the pinned VS key"},
       {"signed by the GS session key",
        [](ForgedSession& f) {
-         return f.forward(f.custom_ticket(f.draft_ticket({}, Client::wall(0)), &f.session_key()));
+         return ForgedSession::forward(
+             f.custom_ticket(f.draft_ticket({}, Client::wall(0)), &f.session_key()));
        },
        false, "not signed by the pinned VS key"},
       {"another session's ticket",
        [](ForgedSession& f) {
          PlayTicket t = f.draft_ticket({}, Client::wall(0));
          t.session_id += 1;
-         return f.forward(f.custom_ticket(t));
+         return ForgedSession::forward(f.custom_ticket(t));
        },
        false, "for session"},
       {"TicketForward with trailing bytes",
        [](ForgedSession& f) {
-         Bytes b = f.forward(f.next_ticket({}, Client::wall(0)));
+         Bytes b = ForgedSession::forward(f.next_ticket({}, Client::wall(0)));
          b.push_back(0);
          return b;
        },
@@ -194,7 +197,7 @@ TEST(VerifierChain, Table) {
        [](ForgedSession& f) {
          Bytes t = f.next_ticket({}, Client::wall(0));
          t.resize(t.size() - 1);
-         return f.forward(t);
+         return ForgedSession::forward(t);
        },
        false, "does not decode"},
   };
@@ -203,8 +206,8 @@ TEST(VerifierChain, Table) {
     ForgedSession forge;
     Client c(forge);
     ASSERT_TRUE(c.handshake().ok());
-    auto anchor = c.verifier.accept_ticket(forge.forward(forge.next_ticket({}, Client::wall(0))),
-                                           c.at(0), Client::wall(0));
+    auto anchor = c.verifier.accept_ticket(
+        ForgedSession::forward(forge.next_ticket({}, Client::wall(0))), c.at(0), Client::wall(0));
     ASSERT_TRUE(anchor.ok()) << anchor.error();
     const Hash32 anchor_hash = c.verifier.last_ticket_hash();
     auto result = c.verifier.accept_ticket(row.second(forge), c.at(10), Client::wall(10));
@@ -226,8 +229,8 @@ TEST(VerifierChain, TicketOneMustChainToTheJoinAccept) {
   ASSERT_TRUE(c.handshake().ok());
   PlayTicket t = forge.draft_ticket({}, Client::wall(0));
   t.prev_ticket_hash = crypto::sha256(as_bytes("not the join accept"));
-  auto result =
-      c.verifier.accept_ticket(forge.forward(forge.custom_ticket(t)), c.at(0), Client::wall(0));
+  auto result = c.verifier.accept_ticket(ForgedSession::forward(forge.custom_ticket(t)), c.at(0),
+                                         Client::wall(0));
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.error().find("JoinAccept"), std::string::npos) << result.error();
 }
@@ -237,13 +240,13 @@ TEST(VerifierChain, ALaterFirstTicketIsTakenAsTheAnchor) {
   for (int i = 0; i < 5; ++i) forge.next_ticket({}, Client::wall(-1000));  // before we joined
   Client c(forge);
   ASSERT_TRUE(c.handshake().ok());
-  auto anchor = c.verifier.accept_ticket(forge.forward(forge.next_ticket({}, Client::wall(0))),
-                                         c.at(0), Client::wall(0));
+  auto anchor = c.verifier.accept_ticket(
+      ForgedSession::forward(forge.next_ticket({}, Client::wall(0))), c.at(0), Client::wall(0));
   ASSERT_TRUE(anchor.ok()) << anchor.error();
   EXPECT_TRUE(anchor->anchor);
   EXPECT_EQ(anchor->ticket_seq, 6u);
-  auto next = c.verifier.accept_ticket(forge.forward(forge.next_ticket({}, Client::wall(5))),
-                                       c.at(5), Client::wall(5));
+  auto next = c.verifier.accept_ticket(
+      ForgedSession::forward(forge.next_ticket({}, Client::wall(5))), c.at(5), Client::wall(5));
   ASSERT_TRUE(next.ok()) << next.error();
   EXPECT_FALSE(next->anchor);
 }
@@ -251,8 +254,8 @@ TEST(VerifierChain, ALaterFirstTicketIsTakenAsTheAnchor) {
 TEST(VerifierChain, NoTicketBeforeTheServerHello) {
   ForgedSession forge;
   Client c(forge);
-  auto result = c.verifier.accept_ticket(forge.forward(forge.next_ticket({}, Client::wall(0))),
-                                         c.at(0), Client::wall(0));
+  auto result = c.verifier.accept_ticket(
+      ForgedSession::forward(forge.next_ticket({}, Client::wall(0))), c.at(0), Client::wall(0));
   EXPECT_FALSE(result.ok());
 }
 
@@ -370,7 +373,7 @@ TEST(VerifierCredit, Table) {
     ASSERT_TRUE(c.handshake().ok());
     // Anchor: issued at VS time anchor_issued, read at client wall 10 + offset.
     auto anchor = c.verifier.accept_ticket(
-        forge.forward(forge.next_ticket({}, Client::wall(row.anchor_issued))), c.at(10),
+        ForgedSession::forward(forge.next_ticket({}, Client::wall(row.anchor_issued))), c.at(10),
         Client::wall(10 + row.client_wall_offset + row.anchor_issued));
     ASSERT_TRUE(anchor.ok()) << anchor.error();
     ASSERT_EQ(anchor->credit, Credit::kBootstrap);
@@ -420,9 +423,9 @@ TEST(VerifierBootstrap, Table) {
     Client c(forge);
     ASSERT_TRUE(c.handshake().ok());
     EXPECT_EQ(c.deadline_ms(), kHandshake.count());  // before any ticket
-    auto out =
-        c.verifier.accept_ticket(forge.forward(forge.next_ticket({}, Client::wall(row.issued))),
-                                 c.at(row.arrive), Client::wall(row.arrive));
+    auto out = c.verifier.accept_ticket(
+        ForgedSession::forward(forge.next_ticket({}, Client::wall(row.issued))), c.at(row.arrive),
+        Client::wall(row.arrive));
     ASSERT_TRUE(out.ok()) << out.error();
     EXPECT_TRUE(out->anchor);
     EXPECT_EQ(out->credit, Credit::kBootstrap);
@@ -437,8 +440,8 @@ TEST(VerifierDeadline, NoTicketRevivesAStarvedClient) {
   Client c(forge);
   ASSERT_TRUE(c.handshake().ok());
   ASSERT_TRUE(c.verifier
-                  .accept_ticket(forge.forward(forge.next_ticket({}, Client::wall(0))), c.at(10),
-                                 Client::wall(10))
+                  .accept_ticket(ForgedSession::forward(forge.next_ticket({}, Client::wall(0))),
+                                 c.at(10), Client::wall(10))
                   .ok());
   EXPECT_FALSE(c.verifier.expired(c.at(409)));
   EXPECT_TRUE(c.verifier.expired(c.at(410)));
@@ -459,8 +462,9 @@ TEST(VerifierDeadline, TheFirstTicketAfterTheHandshakeTimeoutIsTooLate) {
   Client c(forge);
   ASSERT_TRUE(c.handshake().ok());
   const std::int64_t late = kHandshake.count() + 1;
-  auto out = c.verifier.accept_ticket(forge.forward(forge.next_ticket({}, Client::wall(late))),
-                                      c.at(late), Client::wall(late));
+  auto out =
+      c.verifier.accept_ticket(ForgedSession::forward(forge.next_ticket({}, Client::wall(late))),
+                               c.at(late), Client::wall(late));
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(out->credit, Credit::kNone);
   EXPECT_TRUE(c.verifier.expired(c.at(late)));
@@ -472,8 +476,8 @@ TEST(VerifierDeadline, SteadyProofsKeepAnHonestClientAlive) {
   Client c(forge);
   ASSERT_TRUE(c.handshake().ok());
   ASSERT_TRUE(c.verifier
-                  .accept_ticket(forge.forward(forge.next_ticket({}, Client::wall(0))), c.at(5),
-                                 Client::wall(5))
+                  .accept_ticket(ForgedSession::forward(forge.next_ticket({}, Client::wall(0))),
+                                 c.at(5), Client::wall(5))
                   .ok());
   std::vector<Nonce32> pending{c.hello_nonce};
   for (std::int64_t t = 100; t <= 5000; t += 100) {

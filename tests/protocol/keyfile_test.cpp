@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -16,8 +17,17 @@
 #include <string>
 #include <vector>
 
+#include "protocol/regular_file.h"
+
 namespace gsvs::keyfile {
 namespace {
+
+// The one errno printer of the project (std::strerror is not safe from several threads).
+TEST(ErrnoText, NamesTheGivenErrorOrTheCurrentErrno) {
+  EXPECT_EQ(errno_text(ENOENT), "No such file or directory");
+  errno = EACCES;
+  EXPECT_EQ(errno_text(), "Permission denied");
+}
 
 crypto::Seed seed_of(std::uint8_t fill) {
   crypto::Seed seed;
@@ -280,8 +290,11 @@ TEST_F(KeyFile, RefusesWhatIsNotARegularFileWithoutBlocking) {
        [&](const std::string& p) { return error_of(public_key_from_hex_or_file(p)); }},
   };
   for (const auto& reader : readers) {
-    for (const auto& [target, kind] :
+    for (const auto& target_and_kind :
          {std::pair{fifo, "a FIFO"}, std::pair{directory, "a directory"}}) {
+      // Not a structured binding: a lambda below captures it, which clang accepts only from 16.
+      const std::string& target = target_and_kind.first;
+      const char* const kind = target_and_kind.second;
       const std::string error = read_error([&] { return reader.read(target); }, fifo);
       EXPECT_TRUE(contains(error, target)) << reader.name << ": " << error;
       EXPECT_TRUE(contains(error, kind)) << reader.name << ": " << error;

@@ -607,7 +607,7 @@ Result<GeneratedStore> Generator::run() {
       }
     }
     now_ = std::max(now_, when);
-    Slot& slot = slots_[which];
+    const Slot& slot = slots_[which];
     if (!slot.sim) {
       start_session(which);
     } else {

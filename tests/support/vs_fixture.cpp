@@ -54,8 +54,8 @@ VsProcess::VsProcess(const TempDir& dir, const std::vector<crypto::PublicKey>& a
       limits += " --nofile=" + files + ":" + files;
     }
     if (o.max_file_bytes) limits += " --fsize=" + std::to_string(*o.max_file_bytes);
-    argv.insert(argv.begin(),
-                {"/bin/sh", "-c", "trap '' XFSZ; exec /usr/bin/prlimit" + limits + " \"$@\"", "sh"});
+    argv.insert(argv.begin(), {"/bin/sh", "-c",
+                               "trap '' XFSZ; exec /usr/bin/prlimit" + limits + " \"$@\"", "sh"});
   }
   // The output of an earlier run in this directory must not be mistaken for this one's start
   // (the child truncates the file only once it runs).

@@ -200,7 +200,7 @@ TEST_F(System, OperatorRevocationDisconnectsEveryClient) {
   start_clients(3, {"--bot"});
   wait_all_connected();
   const SessionId session = session_of(*clients_.front());
-  for (auto& c : clients_) ASSERT_EQ(session_of(*c), session);
+  for (const auto& c : clients_) ASSERT_EQ(session_of(*c), session);
   revoke(session, "system test");
 
   for (auto& c : clients_) EXPECT_EQ(c->wait(seconds(5)), 3) << diagnostics();
@@ -270,7 +270,7 @@ TEST_F(System, SpeedingRogueIsRevokedWithEvidence) {
   start_clients(3, {"--bot"});
   wait_all_connected();
   const SessionId session = session_of(*clients_.front());
-  for (auto& c : clients_) ASSERT_EQ(session_of(*c), session);
+  for (const auto& c : clients_) ASSERT_EQ(session_of(*c), session);
 
   for (auto& c : clients_) EXPECT_EQ(c->wait(seconds(10)), 3) << diagnostics();
   for (auto& c : clients_) EXPECT_EQ(c->disconnected()["revocation_reason"], "speed_violation");
