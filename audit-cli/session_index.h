@@ -15,8 +15,8 @@
 #include "protocol/bytes.h"
 #include "protocol/messages.h"
 #include "protocol/result.h"
-#include "storage/log.h"
 #include "rules/movement.h"
+#include "storage/log.h"
 
 namespace gsvs::audit {
 
@@ -43,7 +43,7 @@ struct SessionFacts {
   std::uint64_t start_vs_ms = 0;  // vs_time_ms of the JoinAccept entry
   protocol::JoinAccept accept;    // decoded: gs_identity, session_key, sw_hash, timing, limits
   Bytes accept_bytes;             // exactly as stored (ticket 1 anchors at its hash)
-  rules::MovementLimits limits;      // rules::limits_from(accept): the rule the session is judged by
+  rules::MovementLimits limits;   // rules::limits_from(accept): the rule the session is judged by
 
   std::uint64_t last_seq = 0;  // last entry carrying this session id
   std::uint64_t last_vs_ms = 0;

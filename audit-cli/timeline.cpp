@@ -1,6 +1,6 @@
 // audit-cli timeline: the movement of every player of a session, rebuilt from the notarized
-// positions (its TranscriptDigests, in log order) and judged again with rules::MovementChecker under
-// the limits its JoinAccept announced.
+// positions (its TranscriptDigests, in log order) and judged again with rules::MovementChecker
+// under the limits its JoinAccept announced.
 #include <algorithm>
 #include <array>
 #include <cmath>

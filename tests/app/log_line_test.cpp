@@ -35,6 +35,7 @@ TEST(LogText, KeepsTextAndEscapesWhatCouldBreakTheLine) {
       {"surrogate", "\xED\xA0\x80", "\\xED\\xA0\\x80"},
       {"next line (C1)", "a\xC2\x85z", "a\\u{0085}z"},
       {"line separator", "a\xE2\x80\xA8z", "a\\u{2028}z"},
+      // NOLINTNEXTLINE(misc-misleading-bidirectional): the override is the input under test
       {"right-to-left override", "a\xE2\x80\xAEz", "a\\u{202E}z"},
       {"empty", "", ""},
   };

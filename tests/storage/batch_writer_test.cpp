@@ -178,7 +178,7 @@ TEST(BatchWriter, ConcurrentSubmittersGetContiguousPositions) {
       threads.emplace_back([&, t] {
         for (int i = 0; i < kPerThread; ++i) {
           auto submitted =
-              writer.submit(sample_entries(static_cast<std::uint64_t>(t * kPerThread + i),
+              writer.submit(sample_entries(static_cast<std::uint64_t>(t) * kPerThread + i,
                                            static_cast<std::uint64_t>(1 + i % 3)),
                             completions.done());
           if (submitted.ok()) {

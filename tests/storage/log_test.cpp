@@ -306,6 +306,7 @@ TEST(Log, TriggersRefuseUpdateDeleteAndOutOfOrderInserts) {
       "DELETE FROM log_entry",
       // REPLACE deletes the old row without a DELETE trigger: the insert trigger catches it.
       "INSERT OR REPLACE INTO log_entry SELECT * FROM log_entry WHERE seq = 2",
+      // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one statement over three lines
       "REPLACE INTO log_entry (seq, kind, kind_name, direction, session_id, vs_time_ms, "
       "prev_hash, entry_hash, message) VALUES (1, 5, 'Heartbeat', 1, 0, 0, zeroblob(32), "
       "zeroblob(32), x'')",
