@@ -372,7 +372,7 @@ class CaseBuilder {
   std::vector<Hash32> tips_{Hash32{}};  // tips_[n]: the receipt tip after n receipts
 };
 
-// A step of 1 s (GS and VS clocks alike) over `distance_mm` along x, starting at `from_x`.
+// The movement rule (§8.6). Most steps take 1 s on both clocks, so `allowed` is 7.7 m.
 std::vector<Json> movement_cases(const Keys& keys) {
   std::vector<Json> out;
   // Long enough that no case needs a heartbeat between its digests.
