@@ -3,9 +3,6 @@
 // re-encode identically and verify with the listed key. A wire change shows up here.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 #include <variant>
@@ -23,25 +20,9 @@ constexpr std::string_view kRegenerate =
     "if the change is intended, regenerate with: gen_vectors tests/vectors (see "
     "tests/vectors/README.md)";
 
-std::filesystem::path vectors_dir() {
-  const char* root = std::getenv("GSVS_SOURCE_DIR");
-  std::filesystem::path base = root != nullptr && *root != '\0' ? std::filesystem::path(root)
-                                                                : std::filesystem::current_path();
-  return base / "tests" / "vectors";
-}
+Json load(std::string_view name) { return load_vectors_file(name); }
 
-Json load(std::string_view name) {
-  const auto path = vectors_dir() / name;
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open " + path.string() + " (set GSVS_SOURCE_DIR)");
-  return Json::parse(in);
-}
-
-Bytes hex(const Json& j) {
-  auto bytes = from_hex(j.get<std::string>());
-  if (!bytes) throw std::invalid_argument("not hex: " + j.dump());
-  return *bytes;
-}
+Bytes hex(const Json& j) { return bytes_from_hex(j); }
 
 template <std::size_t N = 32>
 FixedBytes<N> fixed(const Json& j) {

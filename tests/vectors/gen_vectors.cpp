@@ -1,4 +1,4 @@
-// Writes the protocol test vectors: OUTDIR/messages.json and OUTDIR/chains.json.
+// Writes the protocol test vectors: OUTDIR/messages.json, chains.json and session_rules.json.
 //
 //   build/tests/vectors/gen_vectors tests/vectors   (from the repository root, after a build)
 //   cmake --build build --target update_vectors     (the same, into the source tree)
@@ -14,6 +14,7 @@
 #include <string>
 
 #include "tests/vectors/samples.h"
+#include "tests/vectors/session_rules_samples.h"
 
 namespace {
 
@@ -29,7 +30,9 @@ void write_json(const std::filesystem::path& path, const gsvs::test_samples::Jso
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::fprintf(stderr, "usage: %s OUTDIR\n  writes OUTDIR/messages.json and OUTDIR/chains.json\n",
+    std::fprintf(stderr,
+                 "usage: %s OUTDIR\n  writes OUTDIR/messages.json, chains.json and "
+                 "session_rules.json\n",
                  argc > 0 ? argv[0] : "gen_vectors");
     return 2;
   }
@@ -41,8 +44,8 @@ int main(int argc, char** argv) {
     const gsvs::test_samples::Keys keys;
     write_json(dir / "messages.json", gsvs::test_samples::messages_document(keys));
     write_json(dir / "chains.json", gsvs::test_samples::chains_document(keys));
-    std::printf("wrote %s and %s\n", (dir / "messages.json").c_str(),
-                (dir / "chains.json").c_str());
+    write_json(dir / "session_rules.json", gsvs::test_samples::session_rules_document(keys));
+    std::printf("wrote messages.json, chains.json and session_rules.json in %s\n", dir.c_str());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gen_vectors: %s\n", e.what());

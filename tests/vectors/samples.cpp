@@ -1,6 +1,9 @@
 #include "tests/vectors/samples.h"
 
 #include <array>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
@@ -716,6 +719,23 @@ Json fields_to_json(const AnyMessage& message) {
 
 AnyMessage message_from_fields(std::uint8_t kind_number, const Json& fields) {
   return from_fields_at(kind_number, fields);
+}
+
+Json load_vectors_file(std::string_view name) {
+  const char* root = std::getenv("GSVS_SOURCE_DIR");
+  const std::filesystem::path base = root != nullptr && *root != '\0'
+                                         ? std::filesystem::path(root)
+                                         : std::filesystem::current_path();
+  const auto path = base / "tests" / "vectors" / name;
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open " + path.string() + " (set GSVS_SOURCE_DIR)");
+  return Json::parse(in);
+}
+
+Bytes bytes_from_hex(const Json& hex) {
+  auto bytes = hex.is_string() ? from_hex(hex.get<std::string>()) : std::nullopt;
+  if (!bytes) throw std::invalid_argument("not hex: " + hex.dump());
+  return *bytes;
 }
 
 std::string_view kind_name(const AnyMessage& message) {

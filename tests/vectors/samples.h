@@ -74,6 +74,12 @@ Json fields_to_json(const protocol::AnyMessage& message);
 // std::invalid_argument (or nlohmann::json::exception) on a field that is missing or malformed.
 protocol::AnyMessage message_from_fields(std::uint8_t kind_number, const Json& fields);
 
+// The vector files: tests/vectors under GSVS_SOURCE_DIR (ctest sets it to the repository root),
+// else under the current directory. Throws std::runtime_error when `name` cannot be read.
+Json load_vectors_file(std::string_view name);
+// The bytes of a JSON string of hex; throws std::invalid_argument on anything else.
+Bytes bytes_from_hex(const Json& hex);
+
 std::string_view kind_name(const protocol::AnyMessage& message);
 protocol::MessageKind kind_of(const protocol::AnyMessage& message);
 std::vector<Bytes> signing_inputs(const protocol::AnyMessage& message);
