@@ -214,5 +214,21 @@ TEST(SessionModelLiveness, ATicketAtOrAfterTheDeadlineIsAFaultOfTheVs) {
   }
 }
 
+// Nothing the VS issues for a session follows its Revocation (PROTOCOL.md §8.7): a ticket there
+// blesses a revoked GS, and is a fault of the VS, not a race to excuse.
+TEST(SessionModelAfterRevocation, ATicketAfterTheRevocationIsAFaultOfTheVs) {
+  Feeder before;
+  before.first_ticket(1100);
+  before.revocation(RevocationReason::kOperator, {0}, 1200);
+  before.finish();
+  EXPECT_EQ(before.failures(), 0u) << before.findings();
+
+  Feeder after;
+  after.revocation(RevocationReason::kOperator, {0}, 1100);
+  after.first_ticket(1200);
+  after.finish();
+  EXPECT_GT(after.failures(), 0u) << after.findings();
+}
+
 }  // namespace
 }  // namespace gsvs::audit

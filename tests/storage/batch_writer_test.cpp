@@ -177,10 +177,10 @@ TEST(BatchWriter, ConcurrentSubmittersGetContiguousPositions) {
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&, t] {
         for (int i = 0; i < kPerThread; ++i) {
-          auto submitted =
-              writer.submit(sample_entries(static_cast<std::uint64_t>(t) * kPerThread + i,
-                                           static_cast<std::uint64_t>(1 + i % 3)),
-                            completions.done());
+          auto submitted = writer.submit(sample_entries(static_cast<std::uint64_t>(t) * kPerThread +
+                                                            static_cast<std::uint64_t>(i),
+                                                        static_cast<std::uint64_t>(1 + i % 3)),
+                                         completions.done());
           if (submitted.ok()) {
             // One submit's entries are placed consecutively, whatever the other threads submit:
             // vsd relies on it to log a JoinRequest right before its answer (PROTOCOL.md §8.3).
