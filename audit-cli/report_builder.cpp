@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <ranges>
 #include <set>
 
 #include "audit-cli/merkle_plan.h"
@@ -27,7 +26,10 @@ Result<std::optional<std::uint64_t>> last_accepted_before(const storage::Log& lo
                                                           const std::vector<Light>& session,
                                                           std::uint64_t before,
                                                           const protocol::JoinAccept& accept) {
-  for (const Light& light : std::ranges::reverse_view(session)) {
+  // Newest first; an iterator loop, as clang 14 cannot compile a reverse_view over libstdc++ 12.
+  // NOLINTNEXTLINE(modernize-loop-convert)
+  for (auto it = session.rbegin(); it != session.rend(); ++it) {
+    const Light& light = *it;
     if (light.seq >= before || !protocol::gs_session_traffic(light.kind) ||
         light.direction != chains::Direction::kReceived) {
       continue;

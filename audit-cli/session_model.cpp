@@ -45,8 +45,6 @@ bool evidence_kind_fits(std::uint16_t reason, const EntryBrief& brief) {
     case RevocationReason::kSessionMismatch:
       return received && is_session_kind(brief.kind);
     case RevocationReason::kSwHashChanged:
-      return brief.kind == raw(MessageKind::kJoinAccept) ||
-             (received && brief.kind == raw(MessageKind::kHeartbeat));
     case RevocationReason::kMissedHeartbeats:
       return brief.kind == raw(MessageKind::kJoinAccept) ||
              (received && brief.kind == raw(MessageKind::kHeartbeat));
@@ -409,7 +407,7 @@ std::optional<EntryBrief> SessionModel::brief(std::uint64_t seq, const EntryLook
   return std::nullopt;
 }
 
-void SessionModel::on_revocation(const ModelInput& input, const protocol::Revocation& rv,
+void SessionModel::on_revocation(const ModelInput& input, const protocol::Revocation& revocation,
                                  FindingSink& sink, const EntryLookup& lookup) {
   const auto& entry = *input.entry;
   const std::uint64_t seq = entry.header.seq;
@@ -417,17 +415,17 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
     Finding f = finding(
         entry, check::kRevocation,
         "one revocation per session (the first is at entry " + std::to_string(*revoked_at_) + ")",
-        "another, reason " + revocation_reason_label(rv.reason));
+        "another, reason " + revocation_reason_label(revocation.reason));
     sink.add(std::move(f));
     return;
   }
   revoked_at_ = seq;
   RevocationAssessment a;
   a.seq = seq;
-  const std::string reason = revocation_reason_label(rv.reason);
+  const std::string reason = revocation_reason_label(revocation.reason);
 
   // Every evidence position must exist before the revocation, in this session, of a fitting kind.
-  for (const auto e : rv.evidence) {
+  for (const auto e : revocation.evidence) {
     if (e >= input.position) {
       sink.add(finding(entry, check::kEvidence, "evidence positions before the revocation",
                        "evidence position " + std::to_string(e)));
@@ -445,27 +443,29 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
                        "evidence from session " + std::to_string(accept().session_id),
                        kind_label(b->kind) + " at " + std::to_string(e) + " of session " +
                            std::to_string(b->session_id)));
-    } else if (known_revocation_reason(rv.reason) && !evidence_kind_fits(rv.reason, *b)) {
-      sink.add(finding(entry, check::kEvidence,
-                       std::string(evidence_kinds_text(rv.reason)) + " as evidence of " + reason,
-                       kind_label(b->kind) + " at " + std::to_string(e)));
+    } else if (known_revocation_reason(revocation.reason) &&
+               !evidence_kind_fits(revocation.reason, *b)) {
+      sink.add(
+          finding(entry, check::kEvidence,
+                  std::string(evidence_kinds_text(revocation.reason)) + " as evidence of " + reason,
+                  kind_label(b->kind) + " at " + std::to_string(e)));
     }
   }
 
   std::vector<const Owed*> cited;
   for (const auto& o : owed_) {
-    if (contains(rv.evidence, o.cited_position)) cited.push_back(&o);
+    if (contains(revocation.evidence, o.cited_position)) cited.push_back(&o);
   }
-  if (!known_revocation_reason(rv.reason)) {
+  if (!known_revocation_reason(revocation.reason)) {
     a.support = Support::kUnsupported;
-    a.explanation = "the reason code " + std::to_string(rv.reason) + " is not defined";
-  } else if (is_gs_fault(rv.reason)) {
+    a.explanation = "the reason code " + std::to_string(revocation.reason) + " is not defined";
+  } else if (is_gs_fault(revocation.reason)) {
     if (!cited.empty()) {
       const Owed& o = *cited.front();
       a.cited = o.record;
       a.step = o.step;
       const auto expected = reason_for(o.record.verdict);
-      if (expected && static_cast<std::uint16_t>(*expected) != rv.reason) {
+      if (expected && static_cast<std::uint16_t>(*expected) != revocation.reason) {
         a.support = Support::kUnsupported;
         a.explanation =
             "the message at entry " + std::to_string(o.record.seq) + " is at fault, but for " +
@@ -478,27 +478,27 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
       } else {
         a.support = Support::kSupported;
         a.explanation = o.record.why;
-        if (o.step && !contains(rv.evidence, o.step->from_log_seq)) {
+        if (o.step && !contains(revocation.evidence, o.step->from_log_seq)) {
           sink.add(finding(
               entry, check::kEvidence,
               "the digest the step starts from, at entry " + std::to_string(o.step->from_log_seq),
-              "evidence " + positions(rv.evidence)));
+              "evidence " + positions(revocation.evidence)));
         }
       }
     } else {
       a.support = Support::kUnsupported;
-      a.explanation = "none of the evidence " + positions(rv.evidence) +
+      a.explanation = "none of the evidence " + positions(revocation.evidence) +
                       " is a message the recomputation finds at fault for " + reason;
       sink.add(finding(entry, check::kEvidence,
                        "evidence showing a " + reason + " fault (a message the VS had to refuse)",
-                       "evidence " + positions(rv.evidence) + ", none of them at fault",
+                       "evidence " + positions(revocation.evidence) + ", none of them at fault",
                        "the VS revoked the session without the cause it states"));
     }
-  } else if (rv.reason == static_cast<std::uint16_t>(RevocationReason::kGsLeft)) {
+  } else if (revocation.reason == static_cast<std::uint16_t>(RevocationReason::kGsLeft)) {
     // A departure, not a fault; it holds only if the GS really said so, last: a GsLeaving that
     // passed every check, cited, and no message of the session after it.
     const bool cited_leaving =
-        accepted_leaving_position_ && contains(rv.evidence, *accepted_leaving_position_);
+        accepted_leaving_position_ && contains(revocation.evidence, *accepted_leaving_position_);
     if (cited_leaving && last_received_position_ == accepted_leaving_position_) {
       a.support = Support::kNotAGsFault;
       a.explanation = "the GS left cleanly: its GsLeaving at entry " +
@@ -510,14 +510,14 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
                           ? "the GS sent more after its GsLeaving at entry " +
                                 std::to_string(*accepted_leaving_position_) + " (last at entry " +
                                 std::to_string(*last_received_position_) + ")"
-                          : "none of the evidence " + positions(rv.evidence) +
+                          : "none of the evidence " + positions(revocation.evidence) +
                                 " is a GsLeaving of this session that passes every check";
       sink.add(
           finding(entry, check::kEvidence,
                   "a valid GsLeaving as the session's last message, cited as evidence of " + reason,
-                  "evidence " + positions(rv.evidence), a.explanation));
+                  "evidence " + positions(revocation.evidence), a.explanation));
     }
-  } else if (rv.reason == static_cast<std::uint16_t>(RevocationReason::kMissedHeartbeats)) {
+  } else if (revocation.reason == static_cast<std::uint16_t>(RevocationReason::kMissedHeartbeats)) {
     const auto heartbeat = rules_.last_heartbeat_position();
     const std::uint64_t last = heartbeat.value_or(rules_.start().accept_position);
     const std::uint64_t last_ms = rules_.liveness_since_ms();
@@ -530,11 +530,11 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
                     " to the revocation; heartbeat_timeout_ms is " +
                     std::to_string(accept().heartbeat_timeout_ms);
     const bool silent_long_enough = rules_.check_liveness(now).refused();
-    if (!contains(rv.evidence, last)) {
+    if (!contains(revocation.evidence, last)) {
       a.support = Support::kUnsupported;
       sink.add(finding(entry, check::kEvidence,
                        "evidence naming the last valid Heartbeat, at entry " + std::to_string(last),
-                       "evidence " + positions(rv.evidence),
+                       "evidence " + positions(revocation.evidence),
                        "a valid heartbeat came " + std::to_string(gap) +
                            " ms before the revocation: the session was not silent"));
     } else if (!silent_long_enough) {
@@ -551,22 +551,22 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
     }
   } else {
     a.support = Support::kNotAGsFault;
-    a.explanation = rv.reason == static_cast<std::uint16_t>(RevocationReason::kOperator)
-                        ? "an operator revoked the session: " + rv.detail
+    a.explanation = revocation.reason == static_cast<std::uint16_t>(RevocationReason::kOperator)
+                        ? "an operator revoked the session: " + revocation.detail
                         : "the VS stopped or restarted while the session was live; nothing is "
                           "held against the GS";
   }
 
   // Every refusal the VS owed before this point must be what this revocation cites.
   for (const auto& o : owed_) {
-    if (contains(rv.evidence, o.cited_position)) continue;
+    if (contains(revocation.evidence, o.cited_position)) continue;
     Finding f = finding(
         entry, check::kReaction,
         "a revocation citing this entry (" +
             revocation_reason_label(static_cast<std::uint16_t>(*reason_for(o.record.verdict))) +
             ")",
         "the VS went on; the session's revocation at entry " + std::to_string(seq) + " (" + reason +
-            ") cites " + positions(rv.evidence),
+            ") cites " + positions(revocation.evidence),
         o.record.why);
     f.seq = o.record.seq;
     f.kind = o.record.kind;
@@ -575,7 +575,7 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
   owed_.clear();
   rules_.end();
   accepted_leaving_position_.reset();
-  if (observer_) observer_->on_revocation(rv, a);
+  if (observer_) observer_->on_revocation(revocation, a);
 }
 
 void SessionModel::finish(FindingSink& sink) {

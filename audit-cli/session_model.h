@@ -157,7 +157,6 @@ class SessionModel {
   void on_ticket(const ModelInput& input, const protocol::PlayTicket& ticket, FindingSink& sink);
   void on_revocation(const ModelInput& input, const protocol::Revocation& revocation,
                      FindingSink& sink, const EntryLookup& lookup);
-  void after_revocation(const ModelInput& input, FindingSink& sink);
   std::optional<EntryBrief> brief(std::uint64_t seq, const EntryLookup& lookup) const;
   Finding finding(const storage::Entry& entry, std::string_view check, std::string expected,
                   std::string found, std::string detail = {}) const;

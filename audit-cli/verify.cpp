@@ -182,7 +182,7 @@ Result<storage::StoreRole> store_role(const VerifyCommand& cmd, const storage::L
     auto first = log.get(0);
     if (first && first->header.kind == protocol::MessageKind::kJoinRequest &&
         first->header.direction == chains::Direction::kIssued) {
-      notes.push_back(
+      notes.emplace_back(
           "entry 0 is a JoinRequest the store's owner sent: this looks like a GS store made "
           "before GS stores said 'gsvs-gs-log' (docs/STORE.md §2.2); verify it with --role gs");
     }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <ranges>
 
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
@@ -68,11 +67,11 @@ void TicketVerifier::forget_old_nonces(SteadyTime now) {
 }
 
 const TicketVerifier::SentNonce* TicketVerifier::find_nonce(const Nonce32& nonce) const {
-  // Newest first: the GS proves a client's latest nonce in the batch.
-  for (const SentNonce& sent : std::ranges::reverse_view(nonces_)) {
-    if (sent.nonce == nonce) return &sent;
-  }
-  return nullptr;
+  // Newest first: the GS proves a client's latest nonce in the batch. (std::find_if over reverse
+  // iterators: clang 14 cannot compile a reverse_view over libstdc++ 12's ranges.)
+  const auto found = std::find_if(nonces_.rbegin(), nonces_.rend(),
+                                  [&](const SentNonce& sent) { return sent.nonce == nonce; });
+  return found == nonces_.rend() ? nullptr : &*found;
 }
 
 bool TicketVerifier::expired(SteadyTime now) {

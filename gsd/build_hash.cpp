@@ -1,16 +1,16 @@
 #include "gsd/build_hash.h"
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 
 #include "protocol/crypto.h"
+#include "protocol/regular_file.h"
 
 namespace gsvs::gsd {
 
 Result<Hash32> sha256_of_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{"cannot read " + path + ": " + std::strerror(errno)};
+  if (!in) return Error{"cannot read " + path + ": " + errno_text()};
   crypto::Sha256 hash;
   std::vector<char> chunk(1 << 16);
   while (in) {

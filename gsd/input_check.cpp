@@ -17,7 +17,7 @@ InputRejected reject(std::uint64_t client_seq, InputRejectReason reason, std::st
 
 }  // namespace
 
-ClientFrameVerdict check_client_frame(ByteView frame, const InputContext& ctx) {
+ClientFrameVerdict check_client_frame(ByteView frame, const InputContext& context) {
   auto kind = peek_kind(frame);
   if (kind && *kind == MessageKind::kClientNonce) {
     auto nonce = decode<ClientNonce>(frame);
@@ -33,34 +33,36 @@ ClientFrameVerdict check_client_frame(ByteView frame, const InputContext& ctx) {
   if (!decoded) return reject(0, InputRejectReason::kMalformed, "ClientInput: " + decoded.error());
   const ClientInput& in = *decoded;
   const std::uint64_t seq = in.client_seq;
-  if (in.client_key != ctx.hello_key) {
+  if (in.client_key != context.hello_key) {
     return reject(seq, InputRejectReason::kWrongKey,
                   "client_key " + short_hex(in.client_key) + " is not this connection's key " +
-                      short_hex(ctx.hello_key));
+                      short_hex(context.hello_key));
   }
   if (!verify(in, in.client_key)) {
     return reject(seq, InputRejectReason::kBadSignature,
                   "signature does not verify under the client key");
   }
-  if (in.session_id != ctx.session_id) {
+  if (in.session_id != context.session_id) {
     return reject(seq, InputRejectReason::kWrongSession,
                   "session " + std::to_string(in.session_id) + " is not this GS's session " +
-                      std::to_string(ctx.session_id));
+                      std::to_string(context.session_id));
   }
-  if (ctx.tickets == nullptr || !ctx.tickets->current) {
+  if (context.tickets == nullptr || !context.tickets->current) {
     return reject(seq, InputRejectReason::kNoTicket, "the GS holds no ticket yet");
   }
-  const TicketWindow& tickets = *ctx.tickets;
+  const TicketWindow& tickets = *context.tickets;
   const TicketRef bound{in.ticket_seq, in.ticket_hash};
   if (bound != *tickets.current) {
     if (tickets.previous && bound == *tickets.previous) {
-      const std::uint64_t since =
-          ctx.now_ms > tickets.current_arrived_ms ? ctx.now_ms - tickets.current_arrived_ms : 0;
-      if (since >= ctx.input_grace_ms) {
+      const std::uint64_t since = context.now_ms > tickets.current_arrived_ms
+                                      ? context.now_ms - tickets.current_arrived_ms
+                                      : 0;
+      if (since >= context.input_grace_ms) {
         return reject(seq, InputRejectReason::kStaleTicket,
                       "ticket " + std::to_string(in.ticket_seq) + " was replaced by ticket " +
                           std::to_string(tickets.current->seq) + " " + std::to_string(since) +
-                          " ms ago; the grace is " + std::to_string(ctx.input_grace_ms) + " ms");
+                          " ms ago; the grace is " + std::to_string(context.input_grace_ms) +
+                          " ms");
       }
     } else {
       return reject(seq, InputRejectReason::kUnknownTicket,
@@ -69,10 +71,10 @@ ClientFrameVerdict check_client_frame(ByteView frame, const InputContext& ctx) {
                         " nor the previous one");
     }
   }
-  if (ctx.last_client_seq && seq <= *ctx.last_client_seq) {
+  if (context.last_client_seq && seq <= *context.last_client_seq) {
     return reject(seq, InputRejectReason::kReplayedSequence,
                   "client_seq " + std::to_string(seq) + " is not above the last accepted " +
-                      std::to_string(*ctx.last_client_seq));
+                      std::to_string(*context.last_client_seq));
   }
   return InputAccepted{in};
 }

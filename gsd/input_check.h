@@ -25,7 +25,7 @@ struct TicketWindow {
   std::optional<TicketRef> previous;
   std::uint64_t current_arrived_ms = 0;  // the GS's monotonic clock
 
-  void advance(TicketRef next, std::uint64_t arrived_ms) {
+  void advance(const TicketRef& next, std::uint64_t arrived_ms) {
     previous = current;
     current = next;
     current_arrived_ms = arrived_ms;

@@ -56,7 +56,7 @@ struct DigestSample {
 
 class MovementChecker {
  public:
-  explicit MovementChecker(MovementLimits limits) : limits_(limits) {}
+  explicit MovementChecker(const MovementLimits& limits) : limits_(limits) {}
 
   // Checks every player of one digest against its previous position. Returns a step per
   // player; the first step whose accumulated excess crosses the limit is marked a violation.

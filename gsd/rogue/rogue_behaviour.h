@@ -30,7 +30,7 @@ struct RogueOptions {
 
 class RogueBehaviour : public Behaviour {
  public:
-  explicit RogueBehaviour(RogueOptions options) : options_(std::move(options)) {}
+  explicit RogueBehaviour(const RogueOptions& options) : options_(options) {}
 
   void on_joined(protocol::SessionId session) override;
   Hash32 join_sw_hash(const Hash32& own) override;
