@@ -18,11 +18,11 @@ std::uint64_t mono_ms() {
                                         .count());
 }
 
-Match::Match(const net::asio::any_io_executor& executor, protocol::JoinAccept join_accept,
+Match::Match(const net::asio::any_io_executor& executor, const protocol::JoinAccept& join_accept,
              Bytes join_accept_bytes, crypto::SecretKey key, WorldLimits limits,
              std::size_t remembered_players)
     : session_id(join_accept.session_id),
-      accept(std::move(join_accept)),
+      accept(join_accept),
       accept_bytes(std::move(join_accept_bytes)),
       session_key(std::move(key)),
       world(limits),

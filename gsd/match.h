@@ -24,7 +24,7 @@ inline constexpr std::size_t kDistinctPlayersPerSlot = 8;
 
 struct Match {
   // `remembered_players` bounds the roster.
-  Match(const net::asio::any_io_executor& executor, protocol::JoinAccept join_accept,
+  Match(const net::asio::any_io_executor& executor, const protocol::JoinAccept& join_accept,
         Bytes join_accept_bytes, crypto::SecretKey key, WorldLimits limits,
         std::size_t remembered_players);
 

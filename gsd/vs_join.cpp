@@ -105,7 +105,7 @@ asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
     conn->close();
     co_return std::nullopt;
   }
-  co_return JoinedSession{conn, std::move(session_key), request.sw_hash, std::move(*accept),
+  co_return JoinedSession{conn, std::move(session_key), request.sw_hash, *accept,
                           std::move(*reply)};
 }
 

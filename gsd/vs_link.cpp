@@ -51,7 +51,7 @@ WorldLimits world_limits(const Config& config, const JoinAccept& accept) {
 struct VsSession {
   VsSession(const asio::any_io_executor& executor, const PublicKey& vs_key,
             std::shared_ptr<Match> played, std::shared_ptr<net::FramedConnection> connection,
-            Hash32 sw_hash)
+            const Hash32& sw_hash)
       : match(std::move(played)),
         vs(std::move(connection)),
         checks(vs_key, match->accept, match->accept_bytes),
@@ -72,7 +72,8 @@ struct VsSession {
   std::uint64_t next_counter() { return ++gs_counter; }
 };
 
-VsLink::VsLink(std::shared_ptr<SharedState> shared, crypto::SecretKey identity, Hash32 own_sw_hash)
+VsLink::VsLink(std::shared_ptr<SharedState> shared, crypto::SecretKey identity,
+               const Hash32& own_sw_hash)
     : shared_(std::move(shared)),
       identity_(std::move(identity)),
       own_sw_hash_(own_sw_hash),
@@ -147,7 +148,7 @@ asio::awaitable<bool> VsLink::run_session() {
   if (!joined) co_return false;
   const WorldLimits world = world_limits(config, joined->accept);
   auto m =
-      std::make_shared<Match>(shared_->io.get_executor(), std::move(joined->accept),
+      std::make_shared<Match>(shared_->io.get_executor(), joined->accept,
                               std::move(joined->accept_bytes), std::move(joined->session_key),
                               world, std::size_t{config.max_players} * kDistinctPlayersPerSlot);
   auto s = std::make_shared<VsSession>(shared_->io.get_executor(), config.vs_key, m, joined->vs,
@@ -270,7 +271,7 @@ void VsLink::on_ticket(VsSession& s, const Bytes& bytes, const PlayTicket& ticke
   }
 }
 
-void VsLink::end_match(std::shared_ptr<VsSession> s, const std::string& why,
+void VsLink::end_match(const std::shared_ptr<VsSession>& s, const std::string& why,
                        const Bytes* revocation) {
   Match& m = *s->match;
   if (m.ended) return;

@@ -21,7 +21,8 @@ class VsLink : public std::enable_shared_from_this<VsLink> {
  public:
   // `identity` is the long-term key on the VS allowlist; `own_sw_hash` the SHA-256 of this
   // executable.
-  VsLink(std::shared_ptr<SharedState> shared, crypto::SecretKey identity, Hash32 own_sw_hash);
+  VsLink(std::shared_ptr<SharedState> shared, crypto::SecretKey identity,
+         const Hash32& own_sw_hash);
   ~VsLink();
   VsLink(const VsLink&) = delete;
   VsLink& operator=(const VsLink&) = delete;
@@ -42,7 +43,8 @@ class VsLink : public std::enable_shared_from_this<VsLink> {
   void handle_frame(const std::shared_ptr<VsSession>& s, const Bytes& frame);
   void on_ticket(VsSession& s, const Bytes& bytes, const protocol::PlayTicket& ticket);
   // Takes `s` by value: it may be `session_`.
-  void end_match(std::shared_ptr<VsSession> s, const std::string& why, const Bytes* revocation);
+  void end_match(const std::shared_ptr<VsSession>& s, const std::string& why,
+                 const Bytes* revocation);
   net::asio::awaitable<void> heartbeat_loop(std::shared_ptr<VsSession> s);
   net::asio::awaitable<void> digest_loop(std::shared_ptr<VsSession> s);
   net::asio::awaitable<void> nonce_loop(std::shared_ptr<VsSession> s);

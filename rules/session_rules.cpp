@@ -103,8 +103,8 @@ std::vector<std::uint64_t> Judgement::evidence(std::uint64_t message_position) c
   return out;
 }
 
-SessionRules::SessionRules(SessionStart start)
-    : start_(std::move(start)),
+SessionRules::SessionRules(const SessionStart& start)
+    : start_(start),
       movement_(limits_from(start_.accept)),
       liveness_since_ms_(start_.accept_vs_ms),
       recent_tips_{Hash32{}},

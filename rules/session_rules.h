@@ -94,7 +94,7 @@ struct ReceiptTerms {
 
 class SessionRules {
  public:
-  explicit SessionRules(SessionStart start);
+  explicit SessionRules(const SessionStart& start);
 
   // PROTOCOL.md §8.5 checks 1 to 4 and the liveness deadline, which need no log position: the
   // frame decodes as session traffic, names this session, verifies under the session key, its

@@ -5,8 +5,7 @@
 #   clang-tidy                       per .clang-tidy (tests/.clang-tidy for tests)
 #   cppcheck                         warning, performance, portability and style, less the ids
 #                                    in .cppcheck-suppressions
-#   scripts/lint.sh format   only the clang-format step (seconds; what scripts/test.sh runs
-#                            until clang-tidy and cppcheck are quiet on the whole tree)
+#   scripts/lint.sh format   only the clang-format step (seconds)
 #   LINT_BUILD_DIR  folder for the compilation database and cppcheck's cache (default: build-lint)
 #   LINT_JOBS       clang-tidy and cppcheck processes run at once (default: 2)
 set -euo pipefail

@@ -19,6 +19,9 @@ ServerState::ServerState(asio::io_context& io_context, std::vector<SessionLoop*>
       session_loops(std::move(loops)),
       config(std::move(cfg)),
       key(std::move(secret)),
+      writer(std::make_unique<storage::BatchWriter>(
+          std::move(log),
+          storage::BatchWriter::Options{.max_delay_us = config.commit_max_delay_us})),
       acceptor(io_context),
       admin(io_context, config.admin_socket,
             AdminOperations{[this] { return status_json(); },
@@ -26,11 +29,7 @@ ServerState::ServerState(asio::io_context& io_context, std::vector<SessionLoop*>
                               return revoke_by_operator(id, reason);
                             }}),
       checkpoint_strand(asio::make_strand(io_context)),
-      checkpoint_timer(checkpoint_strand) {
-  storage::BatchWriter::Options options;
-  options.max_delay_us = config.commit_max_delay_us;
-  writer = std::make_unique<storage::BatchWriter>(std::move(log), options);
-}
+      checkpoint_timer(checkpoint_strand) {}
 
 asio::awaitable<void> ServerState::shutdown() {
   auto self = shared_from_this();

@@ -58,14 +58,14 @@ class Session : public std::enable_shared_from_this<Session> {
                                     std::string detail);
   [[nodiscard]] protocol::JoinReject make_reject(const Bytes& request_bytes,
                                                  protocol::JoinRejectReason reason,
-                                                 std::string detail) const;
+                                                 const std::string& detail) const;
   static std::vector<storage::PendingEntry> reject_entries(const Bytes& request_bytes,
                                                            const protocol::JoinReject& reject,
                                                            const Bytes& reject_bytes);
   net::asio::awaitable<void> read_loop();
   net::asio::awaitable<void> ticket_loop();
   net::asio::awaitable<void> watchdog_loop();
-  net::asio::awaitable<void> handle(const Bytes& frame);
+  net::asio::awaitable<void> handle(const Bytes& bytes);
   // What an accepted message leads to: a receipt for a digest, the end of a GsLeaving.
   net::asio::awaitable<void> act_on(const protocol::AnyMessage& message,
                                     const rules::Judgement& judgement, std::uint64_t seq,

@@ -158,7 +158,7 @@ asio::awaitable<bool> Session::join() {
 }
 
 JoinReject Session::make_reject(const Bytes& request_bytes, JoinRejectReason reason,
-                                std::string detail) const {
+                                const std::string& detail) const {
   JoinReject reject;
   reject.join_request_hash = chains::message_hash(request_bytes);
   reject.vs_time_ms = server_->clock.now_ms();
@@ -179,7 +179,7 @@ std::vector<storage::PendingEntry> Session::reject_entries(const Bytes& request_
 
 asio::awaitable<void> Session::reject(const Bytes& request_bytes, JoinRejectReason reason,
                                       std::string detail) {
-  JoinReject reject = make_reject(request_bytes, reason, std::move(detail));
+  JoinReject reject = make_reject(request_bytes, reason, detail);
   Bytes reject_bytes = server_->sign_and_encode(reject);
   spdlog::warn("join from {} rejected: {}: {}", conn_->peer(), reason_name(reason),
                app::log_text(reject.detail));

@@ -58,7 +58,7 @@ void SessionLoop::drain() {
     ready.swap(inbox_);
     drain_posted_ = false;
   }
-  for (auto& fn : ready) fn();
+  for (const auto& fn : ready) fn();
 }
 
 }  // namespace gsvs::vsd

@@ -74,8 +74,8 @@ class ReconcileTest : public ::testing::Test {
     }
     return out;
   }
-  std::string gs_store(std::function<bool(const storage::Entry&)> keep = nullptr) {
-    const std::string path = work_.file("gs-" + std::to_string(++stores_) + ".db");
+  std::string gs_store(const std::function<bool(const storage::Entry&)>& keep = nullptr) {
+    std::string path = work_.file("gs-" + std::to_string(++stores_) + ".db");
     if (keep) {
       write_gs_store(*entries_, session_->session, path, keep);
     } else {

@@ -93,7 +93,7 @@ inline RecordedSession record(Scenario scenario) {
 
 inline std::string copy_store(const std::string& from, const TempDir& dir,
                               const std::string& name) {
-  const std::string to = dir.file(name);
+  std::string to = dir.file(name);
   std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
   return to;
 }

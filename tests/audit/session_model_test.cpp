@@ -59,7 +59,7 @@ class Feeder {
     t.issued_ms = issued_ms;
     t.not_after_ms = issued_ms;  // the JoinAccept's ticket_validity_ms is 0
     t.client_binding = client_binding::root({});
-    feed(chains::Direction::kIssued, protocol::AnyMessage(std::move(t)), issued_ms);
+    feed(chains::Direction::kIssued, protocol::AnyMessage(t), issued_ms);
   }
   void finish() { model_.finish(sink_); }
 

@@ -59,7 +59,7 @@ class Verify : public ::testing::Test {
  protected:
   // A fresh copy of the generated store.
   std::string copy(const std::string& name = "copy.db") {
-    const std::string path = dir_.file(name);
+    std::string path = dir_.file(name);
     copy_store(generated_path(), path);
     return path;
   }

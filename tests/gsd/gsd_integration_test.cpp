@@ -28,7 +28,7 @@ class GsdIntegration : public ::testing::Test {
     ASSERT_TRUE(keyfile::write_key_pair(key_path_, identity_).ok());
     build_ = sha256_of_file(program("gsd"));
   }
-  void start(GsdOptions gs = {}, VsOptions vs = {}) {
+  void start(const GsdOptions& gs = {}, const VsOptions& vs = {}) {
     vs_ = std::make_unique<VsProcess>(dir_, std::vector<crypto::PublicKey>{identity_.public_key()},
                                       std::vector<Hash32>{build_}, vs);
     gsd_ = std::make_unique<GsdProcess>(dir_, *vs_, key_path_, gs);
@@ -38,7 +38,7 @@ class GsdIntegration : public ::testing::Test {
     GsdOptions o;
     o.program = "gsd-rogue";
     o.extra_args = std::move(flags);
-    o.extra_args.push_back("--claim-build-of");
+    o.extra_args.emplace_back("--claim-build-of");
     o.extra_args.push_back(program("gsd"));
     return o;
   }

@@ -76,7 +76,7 @@ Step hb(std::uint64_t counter, std::uint64_t at_ms = 100) {
 }
 
 protocol::TranscriptDigest digest_of(std::uint64_t counter, std::uint64_t gs_ms,
-                                     std::vector<std::pair<std::uint8_t, std::int32_t>> at) {
+                                     const std::vector<std::pair<std::uint8_t, std::int32_t>>& at) {
   protocol::TranscriptDigest d;
   d.session_id = kSession;
   d.gs_counter = counter;
@@ -92,7 +92,7 @@ protocol::TranscriptDigest digest_of(std::uint64_t counter, std::uint64_t gs_ms,
 
 // A digest received at `at_ms` whose GS clock reads `gs_ms` (by default the same).
 Step digest(std::uint64_t counter, std::uint64_t at_ms,
-            std::vector<std::pair<std::uint8_t, std::int32_t>> players,
+            const std::vector<std::pair<std::uint8_t, std::int32_t>>& players,
             std::optional<std::uint64_t> gs_ms = std::nullopt) {
   return {[=](const SessionRules&) {
             return AnyMessage(digest_of(counter, gs_ms.value_or(at_ms), players));
@@ -151,7 +151,7 @@ Step with_signature(Step s, bool valid) {
   return s;
 }
 
-Step heartbeat_with(std::uint64_t counter, std::function<void(protocol::Heartbeat&)> edit) {
+Step heartbeat_with(std::uint64_t counter, const std::function<void(protocol::Heartbeat&)>& edit) {
   return {[=](const SessionRules&) {
             auto h = heartbeat(counter);
             edit(h);

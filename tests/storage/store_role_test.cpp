@@ -28,7 +28,7 @@ std::string meta_format(const std::string& path) {
 
 // Creates a store of `role` holding a few entries.
 std::string make_store(const TempDir& dir, const std::string& name, StoreRole role) {
-  const auto path = dir.file(name);
+  auto path = dir.file(name);
   auto log = Log::open(path, OpenMode::kReadWrite, role);
   EXPECT_TRUE(log.ok()) << (log ? "" : log.error());
   if (log) {

@@ -220,7 +220,7 @@ void ScriptedClient::on_ticket_forward(const TicketForward& forward) {
     return;
   }
   if (!verify(*ticket, vs_key_)) {
-    problems_.push_back("forwarded ticket is not signed by the VS");
+    problems_.emplace_back("forwarded ticket is not signed by the VS");
     return;
   }
   if (ticket->session_id != accept_.session_id) {

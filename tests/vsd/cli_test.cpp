@@ -23,7 +23,7 @@ std::pair<int, std::string> run_vsd(const TempDir& dir, std::vector<std::string>
 }
 
 // Polls the output until `text` appears `times` times; false after 10 s.
-bool wait_for_occurrences(ChildProcess& process, const std::string& text, std::size_t times) {
+bool wait_for_occurrences(const ChildProcess& process, const std::string& text, std::size_t times) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
     const std::string out = process.output();

@@ -22,7 +22,7 @@ class VsdIntegration : public ::testing::Test {
  protected:
   // Both identities are allowed: `identity_` plays the GS under test, `other_identity_` a
   // second GS where a test needs one.
-  void start(VsOptions options = {}) {
+  void start(const VsOptions& options = {}) {
     vs_ = std::make_unique<VsProcess>(
         dir_, std::vector<crypto::PublicKey>{identity_.public_key(), other_identity_.public_key()},
         std::vector<Hash32>{build_}, options);
