@@ -1,4 +1,5 @@
-// Writes the protocol test vectors: OUTDIR/messages.json, chains.json and session_rules.json.
+// Writes the protocol test vectors: OUTDIR/messages.json, chains.json, session_rules.json and
+// join_order.json.
 //
 //   build/tests/vectors/gen_vectors tests/vectors   (from the repository root, after a build)
 //   cmake --build build --target update_vectors     (the same, into the source tree)
@@ -13,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "tests/vectors/join_order_samples.h"
 #include "tests/vectors/samples.h"
 #include "tests/vectors/session_rules_samples.h"
 
@@ -31,8 +33,8 @@ void write_json(const std::filesystem::path& path, const gsvs::test_samples::Jso
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr,
-                 "usage: %s OUTDIR\n  writes OUTDIR/messages.json, chains.json and "
-                 "session_rules.json\n",
+                 "usage: %s OUTDIR\n  writes OUTDIR/messages.json, chains.json, "
+                 "session_rules.json and join_order.json\n",
                  argc > 0 ? argv[0] : "gen_vectors");
     return 2;
   }
@@ -45,7 +47,9 @@ int main(int argc, char** argv) {
     write_json(dir / "messages.json", gsvs::test_samples::messages_document(keys));
     write_json(dir / "chains.json", gsvs::test_samples::chains_document(keys));
     write_json(dir / "session_rules.json", gsvs::test_samples::session_rules_document(keys));
-    std::printf("wrote messages.json, chains.json and session_rules.json in %s\n", dir.c_str());
+    write_json(dir / "join_order.json", gsvs::test_samples::join_order_document());
+    std::printf("wrote messages.json, chains.json, session_rules.json and join_order.json in %s\n",
+                dir.c_str());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gen_vectors: %s\n", e.what());
