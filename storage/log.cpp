@@ -941,8 +941,10 @@ Result<std::optional<Entry>> read_entry(sqlite::Db& db, std::uint64_t seq) {
 }
 
 Result<std::optional<std::pair<std::uint64_t, std::uint64_t>>> seq_range(sqlite::Db& db) {
-  // MIN and MAX of the rowid each take one look down the table's b-tree.
-  auto stmt = sqlite::Stmt::prepare(db, "SELECT MIN(seq), MAX(seq) FROM log_entry");
+  // Each of MIN and MAX of the rowid alone is one look down the table's b-tree; both in one
+  // SELECT would scan the whole table (SQLite's min/max shortcut takes a single aggregate).
+  auto stmt = sqlite::Stmt::prepare(
+      db, "SELECT (SELECT MIN(seq) FROM log_entry), (SELECT MAX(seq) FROM log_entry)");
   if (!stmt) return Error{stmt.error()};
   auto step = stmt->step();
   if (!step) return Error{step.error()};

@@ -51,7 +51,9 @@ Result<std::uint64_t> parse_number(std::string_view text) {
   std::uint64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
-    return Error{"'" + std::string(text) + "' is not a decimal number"};
+    std::string message = "'";
+    message.append(text).append("' is not a decimal number");
+    return Error{message};
   }
   return value;
 }
@@ -150,7 +152,8 @@ Status check_contiguous(const std::map<std::uint64_t, std::string>& files,
   std::string previous;
   for (const auto& [index, name] : files) {
     if (index != expected) {
-      const std::string after = previous.empty() ? "" : " after " + previous;
+      std::string after;
+      if (!previous.empty()) after.append(" after ").append(previous);
       return Error{label + ": " + segment_file_name(expected) + " is missing: the next segment" +
                    after + " is " + name + " (a segment deleted or moved?)"};
     }
