@@ -404,6 +404,12 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
   const std::uint64_t active_index = files->rbegin()->first;
   for (const auto& [index, name] : *files) {
     if (index == active_index) break;
+    // A crash right after a rotation can leave a sealed segment's last transactions in its WAL:
+    // fold them back (a read-write open and close), so the file alone is the segment.
+    if (fs::exists(impl->path + "/" + name + "-wal", ec)) {
+      auto fold = open_file_read_write(impl->path + "/" + name, impl->file_label(name));
+      if (!fold) return Error{fold.error()};
+    }
     auto db = open_file_read_only(impl->path + "/" + name, impl->file_label(name));
     if (!db) return Error{db.error()};
     auto meta = check_segment_file(*impl, *db, name, index, role, nullptr);
@@ -532,11 +538,14 @@ Status Log::Impl::rotate(const Entry& seal, const FrontierRow& seal_frontier) {
   auto next = open_file_read_write(path + "/" + file, file_label(file));
   if (!next) return Error{next.error()};
 
-  // The old segment stays open for reading; nothing is written to it again.
+  // The old segment is closed, which folds its WAL back into it: from now on the file alone is
+  // the segment, to copy or archive as it is. It is reopened read-only for reading.
   insert_stmt = sqlite::Stmt{};
   insert_frontier_stmt = sqlite::Stmt{};
-  sealed.push_back(SealedSegment{active_file, active_first_seq, std::move(db)});
   db = std::move(*next);
+  auto reopened = open_file_read_only(path + "/" + active_file, file_label(active_file));
+  if (!reopened) return Error{reopened.error()};
+  sealed.push_back(SealedSegment{active_file, active_first_seq, std::move(*reopened)});
   active_file = file;
   active_index = index;
   active_first_seq = create.first_seq;

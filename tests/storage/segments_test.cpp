@@ -151,6 +151,24 @@ TEST(Segments, RotationKeepsOneChainAndOneTreeAcrossFiles) {
   EXPECT_EQ(seen.back(), 399U);
 }
 
+TEST(Segments, ASealedSegmentIsOneFileWhileTheWriterRuns) {
+  TempDir dir;
+  const std::string store = dir.file("vs");
+  auto log = open_rw(store + "/");
+  ASSERT_TRUE(log.ok()) << log.error();
+  BatchWriter writer(std::move(*log), rotating_options(kSegmentBytes));
+  while (!fs::exists(segment_file(store, 2))) {
+    ASSERT_TRUE(writer.submit({sample_entry(writer.size())}, {}).ok());
+    ASSERT_TRUE(writer.flush().ok());
+  }
+  ASSERT_TRUE(writer.submit({sample_entry(writer.size())}, {}).ok());
+  ASSERT_TRUE(writer.flush().ok());
+  // Closed at rotation, its WAL folded back: a plain copy of the file is the whole segment.
+  EXPECT_FALSE(fs::exists(segment_file(store, 0) + "-wal"));
+  EXPECT_FALSE(fs::exists(segment_file(store, 1) + "-wal"));
+  EXPECT_TRUE(fs::exists(segment_file(store, 2) + "-wal"));
+}
+
 TEST(Segments, AppendsGoOnAfterAReopen) {
   TempDir dir;
   const std::string store = dir.file("vs/");
