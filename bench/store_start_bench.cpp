@@ -8,6 +8,9 @@
 //     Does what vsd's start does with the store, and times it: the read-write open (the seals,
 //     one signature per segment, and the active segment from its newest checkpoint), then the
 //     recovery reads (JoinAccepts and Revocations, by kind). Prints one JSON line.
+//   store_start_bench key PATH
+//     Writes the VS key the stores are signed with as a vsd key file, so `vsd run` can start on
+//     them (bench/store_start.sh times that too).
 //
 // The VS key comes from a fixed seed, so `open` checks what `generate` signed.
 #include <chrono>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "protocol/crypto.h"
+#include "protocol/keyfile.h"
 #include "protocol/messages.h"
 #include "storage/log.h"
 
@@ -186,7 +190,15 @@ int main(int argc, char** argv) {
     return generate(args[1], std::strtoull(args[2].c_str(), nullptr, 10), segment_bytes);
   }
   if (args.size() == 2 && args[0] == "open") return open_and_time(args[1]);
+  if (args.size() == 2 && args[0] == "key") {
+    if (auto written = gsvs::keyfile::write_key_pair(args[1], bench_key()); !written) {
+      std::cerr << written.error() << "\n";
+      return 1;
+    }
+    return 0;
+  }
   std::cerr << "usage: store_start_bench generate DIR ENTRIES [SEGMENT_BYTES]\n"
-               "       store_start_bench open DIR\n";
+               "       store_start_bench open DIR\n"
+               "       store_start_bench key PATH\n";
   return 2;
 }
