@@ -52,6 +52,24 @@ TEST(VsdConfig, ReadsEveryKindOfKey) {
   EXPECT_EQ(c.allowed_build_hashes.size(), 2u);
 }
 
+TEST(VsdConfig, SegmentKeysHaveDefaultsAndAreValidatedInCodeToo) {
+  Config c;
+  ASSERT_TRUE(load(kAllow + "segment_max_bytes = 65536\nsegment_max_age_s = 0\n", c).ok());
+  EXPECT_EQ(c.segment_max_bytes, 65536u);
+  EXPECT_EQ(c.segment_max_age_s, 0u);
+  Config defaults;
+  ASSERT_TRUE(load(kAllow, defaults).ok());
+  EXPECT_EQ(defaults.segment_max_bytes, std::uint64_t{1} << 30);
+  EXPECT_EQ(defaults.segment_max_age_s, 86400u);
+  // A Config built in code gets the same bounds as the options.
+  defaults.segment_max_bytes = 10;
+  const Status s = validate(defaults);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().find("config key 'segment_max_bytes' (10) must be between 65536"),
+            std::string::npos)
+      << s.error();
+}
+
 TEST(VsdConfig, BadValuesNameTheKey) {
   const std::string& allow = kAllow;
   const std::pair<std::string, std::string> cases[] = {
@@ -63,6 +81,9 @@ TEST(VsdConfig, BadValuesNameTheKey) {
       {"allowed_builds = [\"" + kKey + "\"]\n", "allowed_gs"},
       {"allowed_gs = [\"xyz\"]\nallowed_builds = [\"" + kKey + "\"]\n", "allowed_gs"},
       {allow + "no_such_key = 1\n", "no_such_key"},
+      {allow + "segment_max_bytes = 1000\n", "segment_max_bytes"},
+      {allow + "segment_max_bytes = -1\n", "segment_max_bytes"},
+      {allow + "segment_max_age_s = 100000000\n", "segment_max_age_s"},
   };
   for (const auto& [text, key] : cases) {
     Config c;

@@ -495,11 +495,12 @@ TEST_F(VsdIntegration, KillDuringRotationLosesNothingAcknowledged) {
   segmented.store = "vs/";
   segmented.extra = "segment_max_bytes = 65536\n";
   std::vector<Bytes> acknowledged;
+  std::vector<SessionId> killed_sessions;
   std::random_device random;
   for (int round = 0; round < 2; ++round) {
     start(segmented);
     ScriptedGs gs(vs_->port(), identity_, build_);
-    gs.join();
+    killed_sessions.push_back(gs.join().session_id);
     // Full nonce batches (8 KB each) fill a segment every few batches; each is bound into the
     // next ticket, which the VS sends only once the batch is durable.
     const std::uint64_t batches = 24 + random() % 24;
@@ -528,6 +529,12 @@ TEST_F(VsdIntegration, KillDuringRotationLosesNothingAcknowledged) {
   ASSERT_FALSE(acknowledged.empty());
   for (const Bytes& ticket : acknowledged) {
     EXPECT_TRUE(logged.contains(ticket)) << "a ticket the GS was sent is not in the log";
+  }
+  // Each restart found the session the kill left live, its JoinAccept in an older segment, and
+  // revoked it (fail closed).
+  for (const SessionId session : killed_sessions) {
+    EXPECT_EQ(stored_revocation(entries, session).reason,
+              static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
   }
   auto store = storage::Log::open(vs_->store_path(), storage::OpenMode::kReadOnly);
   ASSERT_TRUE(store.ok()) << store.error();
