@@ -141,7 +141,7 @@ void BatchWriter::Impl::run() {
 BatchWriter::BatchWriter(std::unique_ptr<Log> log, Options options)
     : impl_(std::make_unique<Impl>()) {
   impl_->log = std::move(log);
-  impl_->options = options;
+  impl_->options = std::move(options);
   if (impl_->options.max_batch_entries == 0) impl_->options.max_batch_entries = 1;
   if (!impl_->log) {
     impl_->failure = "no log to write to";

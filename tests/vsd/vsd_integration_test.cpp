@@ -69,6 +69,16 @@ class VsdIntegration : public ::testing::Test {
     EXPECT_EQ(found.size(), 1u);
     return found.empty() ? Revocation{} : found.front();
   }
+  // A full nonce batch (8 KB, logged as received), then a heartbeat that keeps the session live.
+  static void send_full_nonce_batch(ScriptedGs& gs) {
+    NonceBatch batch;
+    batch.session_id = gs.session_id();
+    batch.gs_counter = gs.next_counter();
+    batch.nonces.resize(kMaxNoncesPerBatch);
+    for (auto& nonce : batch.nonces) nonce = crypto::random_fixed<32>();
+    gs.send_signed(batch);
+    gs.send_signed(gs.make_heartbeat());
+  }
   // The GS receives the revocation, verifies it under the VS key, and is disconnected.
   Revocation expect_revoked(ScriptedGs& gs, RevocationReason reason) {
     auto revocation = gs.expect<Revocation>(std::chrono::seconds(5));
@@ -463,13 +473,7 @@ TEST_F(VsdIntegration, StoreAppendFailureStopsTheDaemonCleanly) {
     // Full nonce batches (8 KB each, logged as received) grow the store's write-ahead log
     // until a write passes the limit; the heartbeats keep the session from timing out first.
     for (int i = 0; i < 1000 && vs_->process().running() && !gs.socket().closed(); ++i) {
-      NonceBatch batch;
-      batch.session_id = gs.session_id();
-      batch.gs_counter = gs.next_counter();
-      batch.nonces.resize(kMaxNoncesPerBatch);
-      for (auto& nonce : batch.nonces) nonce = crypto::random_fixed<32>();
-      gs.send_signed(batch);
-      gs.send_signed(gs.make_heartbeat());
+      send_full_nonce_batch(gs);
     }
     EXPECT_EQ(vs_->process().wait(std::chrono::seconds(20)), 1) << vs_->process().output();
   }
@@ -505,13 +509,7 @@ TEST_F(VsdIntegration, KillDuringRotationLosesNothingAcknowledged) {
     // next ticket, which the VS sends only once the batch is durable.
     const std::uint64_t batches = 24 + random() % 24;
     for (std::uint64_t i = 0; i < batches && !gs.socket().closed(); ++i) {
-      NonceBatch batch;
-      batch.session_id = gs.session_id();
-      batch.gs_counter = gs.next_counter();
-      batch.nonces.resize(kMaxNoncesPerBatch);
-      for (auto& nonce : batch.nonces) nonce = crypto::random_fixed<32>();
-      gs.send_signed(batch);
-      gs.send_signed(gs.make_heartbeat());
+      send_full_nonce_batch(gs);
       (void)gs.expect<PlayTicket>(milliseconds(10));
     }
     ASSERT_FALSE(gs.socket().closed()) << vs_->process().output();
