@@ -2,6 +2,7 @@
 // either a JoinAccept that opens the session or a logged JoinReject.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "app/log_line.h"
@@ -28,10 +29,11 @@ asio::awaitable<bool> Session::join() {
     co_return false;
   }
   const Bytes& bytes = *frame;
-  // Until the peer has shown a JoinRequest from an allowed identity that signed it, it is
-  // nobody: nothing is logged and nothing signed goes back (PROTOCOL.md §8.3), so a stray or
-  // hostile peer can neither grow the log nor collect VS signatures. Info level, so a flood of
-  // them cannot fill the operator's disk at the default log level either.
+  // Until the peer has shown a JoinRequest from an allowed identity that signed this
+  // connection's challenge, it is nobody: nothing is logged and nothing signed goes back
+  // (PROTOCOL.md §8.3), so a stray or hostile peer can neither grow the log nor collect VS
+  // signatures. Info level, so a flood of them cannot fill the operator's disk at the default log
+  // level either.
   auto turn_away = [&](std::string_view why) {
     spdlog::info("join from {} turned away (not logged, no answer): {}", conn_->peer(),
                  app::log_text(why));
@@ -163,7 +165,12 @@ JoinReject Session::make_reject(const Bytes& request_bytes, JoinRejectReason rea
   reject.join_request_hash = chains::message_hash(request_bytes);
   reject.vs_time_ms = server_->clock.now_ms();
   reject.reason = static_cast<std::uint16_t>(reason);
-  reject.detail = truncate_utf8(detail, kMaxDetailBytes);
+  // Never more bytes back than came in (PROTOCOL.md §8.3): the detail is cut to what the
+  // request's size leaves after the JoinReject's fixed fields.
+  const std::size_t fixed_size = encode(reject).size();
+  const std::size_t room =
+      request_bytes.size() > fixed_size ? request_bytes.size() - fixed_size : 0;
+  reject.detail = truncate_utf8(detail, std::min(room, kMaxDetailBytes));
   return reject;
 }
 
