@@ -23,21 +23,23 @@ asio::awaitable<bool> Session::join() {
   challenge.vs_time_ms = server_->clock.now_ms();
   conn_->send(encode(challenge));
 
-  auto frame = co_await conn_->read_frame(milliseconds(config_.handshake_timeout_ms));
-  if (!frame) {
-    spdlog::info("join from {}: no JoinRequest: {}", conn_->peer(), app::log_text(frame.error()));
-    co_return false;
-  }
-  const Bytes& bytes = *frame;
   // Until the peer has shown a JoinRequest from an allowed identity that signed this
   // connection's challenge, it is nobody: nothing is logged and nothing signed goes back
   // (PROTOCOL.md §8.3), so a stray or hostile peer can neither grow the log nor collect VS
-  // signatures. Info level, so a flood of them cannot fill the operator's disk at the default log
-  // level either.
+  // signatures. Its own log line is only the first of each summary window (§8.14), so a flood
+  // cannot fill the operator's disk either.
   auto turn_away = [&](std::string_view why) {
-    spdlog::info("join from {} turned away (not logged, no answer): {}", conn_->peer(),
-                 app::log_text(why));
+    if (server_->connection_budget->turned_away(connection_id_)) {
+      spdlog::info("join from {} turned away (not logged, no answer): {}", conn_->peer(),
+                   app::log_text(why));
+    }
   };
+  auto frame = co_await conn_->read_frame(milliseconds(config_.handshake_timeout_ms));
+  if (!frame) {
+    turn_away("no JoinRequest: " + frame.error());
+    co_return false;
+  }
+  const Bytes& bytes = *frame;
   auto request = decode<JoinRequest>(bytes);
   const JoinRequest* asked = request ? &*request : nullptr;
   rules::JoinSubject subject{asked, asked ? std::string_view() : std::string_view(request.error()),
@@ -74,6 +76,17 @@ asio::awaitable<bool> Session::join() {
   const rules::JoinDecision early = rules::decide_join(facts, ask, subject);
   if (early.outcome == rules::JoinOutcome::kTurnAway) {
     turn_away(early.detail);
+    co_return false;
+  }
+  // Authenticated: from here the connection counts against max_connections, not the budget of
+  // strangers, and nothing newer displaces it. Refused when a newer connection took its place
+  // while its signatures were checked, or max_connections peers are authenticated: it is closed,
+  // unanswered and unlogged, as if it had been refused at accept.
+  if (!server_->connection_budget->authenticate(connection_id_)) {
+    spdlog::warn(
+        "join from {} identity {} closed unanswered: max_connections ({}) reached or "
+        "its place taken by a newer connection",
+        conn_->peer(), short_hex(asked->gs_identity), config_.max_connections);
     co_return false;
   }
   if (early.outcome == rules::JoinOutcome::kReject) {
@@ -157,6 +170,12 @@ asio::awaitable<bool> Session::join() {
   spdlog::info("session {}: joined from {} identity {} build {}", session_id_, conn_->peer(),
                short_hex(identity_), short_hex(sw_hash_));
   co_return true;
+}
+
+void Session::displace() {
+  asio::post(conn_->executor(), [self = shared_from_this()] {
+    if (!self->joined_) self->conn_->close();
+  });
 }
 
 JoinReject Session::make_reject(const Bytes& request_bytes, JoinRejectReason reason,
