@@ -104,6 +104,11 @@ void add_config_options(CLI::App& run, Config& c) {
                  "connection takes the place of its own oldest")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  run.add_option("--max_joins_per_second", c.max_joins_per_second,
+                 "Joins decided a second at most (0: no limit); a join waits its turn for up to "
+                 "half of handshake_timeout_ms, else it is closed and its GS retries")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
   run.add_option("--handshake_timeout_ms", c.handshake_timeout_ms,
                  "A GS must complete its join within this")
       ->capture_default_str()

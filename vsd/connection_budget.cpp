@@ -1,5 +1,6 @@
 #include "vsd/connection_budget.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -115,6 +116,22 @@ std::optional<std::string> ConnectionBudget::take_summary() {
     window_sources_.clear();
   }
   return line;
+}
+
+JoinPacer::JoinPacer(std::uint32_t per_second, Clock::duration max_wait)
+    : interval_(per_second == 0 ? Clock::duration::zero()
+                                : Clock::duration(std::chrono::seconds(1)) / per_second),
+      burst_(std::chrono::seconds(1) - interval_),
+      max_wait_(max_wait) {}
+
+std::optional<JoinPacer::Clock::duration> JoinPacer::reserve(Clock::time_point now) {
+  if (interval_ == Clock::duration::zero()) return Clock::duration::zero();
+  std::lock_guard lock(mutex_);
+  const Clock::time_point due = std::max(next_, now);
+  const Clock::duration wait = std::max(Clock::duration::zero(), due - burst_ - now);
+  if (wait > max_wait_) return std::nullopt;
+  next_ = due + interval_;
+  return wait;
 }
 
 ConnectionBudget::Counts ConnectionBudget::counts() {

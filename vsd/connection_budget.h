@@ -92,4 +92,27 @@ class ConnectionBudget {
   std::uint64_t refused_total_ = 0;
 };
 
+// The pace of joins (PROTOCOL.md §8.14): authenticated joins go ahead at most `per_second` a
+// second, up to one second's worth at once. A join waits its turn rather than being refused, as
+// long as its wait stays within `max_wait`; one that would wait longer is refused (its GS retries
+// after its backoff), so that no GS waits past its own handshake timeout for an answer. A
+// generic cell rate: each join reserves the next slot. Thread-safe.
+class JoinPacer {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // per_second 0: joins never wait.
+  JoinPacer(std::uint32_t per_second, Clock::duration max_wait);
+
+  // The wait before a join arriving at `now` may go ahead, its slot reserved; nullopt (nothing
+  // reserved) when that wait would exceed max_wait.
+  std::optional<Clock::duration> reserve(Clock::time_point now);
+
+ private:
+  const Clock::duration interval_;  // between two joins at the full pace
+  const Clock::duration burst_;     // how far ahead of the pace joins may go: one second's worth
+  const Clock::duration max_wait_;
+  std::mutex mutex_;
+  Clock::time_point next_{};  // when the next join would be due at the full pace
+};
+
 }  // namespace gsvs::vsd

@@ -44,6 +44,8 @@ asio::awaitable<void> summarise_refusals(std::shared_ptr<ServerState> server) {
 Status ServerState::listen() {
   connection_budget = std::make_unique<ConnectionBudget>(ConnectionBudget::Limits{
       config.max_connections, config.max_unauthenticated, config.max_unauthenticated_per_source});
+  join_pacer = std::make_unique<JoinPacer>(
+      config.max_joins_per_second, std::chrono::milliseconds(config.handshake_timeout_ms / 2));
   return net::bind_and_listen(acceptor, config.listen_host, config.listen_port, config.listen);
 }
 

@@ -61,6 +61,7 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::atomic<std::uint32_t> connections{0};
   // Who may hold a connection to the GS port (made by listen(); listener.cpp).
   std::unique_ptr<ConnectionBudget> connection_budget;
+  std::unique_ptr<JoinPacer> join_pacer;  // the pace of joins (made by listen())
   // Session objects in memory: live sessions and connections still closing. Once a session has
   // ended nothing holds it, so this falls back with the live count (`vsd status` reports it).
   std::atomic<std::uint64_t> session_objects{0};

@@ -40,6 +40,7 @@ asio::awaitable<bool> Session::join() {
     co_return false;
   }
   const Bytes& bytes = *frame;
+  const std::uint64_t received_ms = server_->clock.now_ms();
   auto request = decode<JoinRequest>(bytes);
   const JoinRequest* asked = request ? &*request : nullptr;
   rules::JoinSubject subject{asked, asked ? std::string_view() : std::string_view(request.error()),
@@ -64,8 +65,9 @@ asio::awaitable<bool> Session::join() {
       case JoinCheck::kChallenge:
         return asked->challenge == challenge.challenge;
       case JoinCheck::kClockSkew:
+        // Against the time the request arrived, not after it waited for its turn (§8.14).
         vs_time = server_->clock.now_ms();
-        subject.clock_skew_ms = rules::clock_skew_ms(asked->gs_time_ms, vs_time);
+        subject.clock_skew_ms = rules::clock_skew_ms(asked->gs_time_ms, received_ms);
         return subject.clock_skew_ms <= config_.max_clock_skew_ms;
       case JoinCheck::kVsTakesSessions:
       case JoinCheck::kIdentityFree:
@@ -73,9 +75,16 @@ asio::awaitable<bool> Session::join() {
     }
     return std::nullopt;
   };
-  const rules::JoinDecision early = rules::decide_join(facts, ask, subject);
-  if (early.outcome == rules::JoinOutcome::kTurnAway) {
-    turn_away(early.detail);
+  // First checks 1 to 4, whether the peer is anybody; the rest once it is its turn.
+  const rules::JoinCheckAsk ask_until_authenticated =
+      [&](rules::JoinCheck check) -> std::optional<bool> {
+    if (check > rules::JoinCheck::kIdentitySignature) return std::nullopt;
+    return ask(check);
+  };
+  const rules::JoinDecision identified =
+      rules::decide_join(facts, ask_until_authenticated, subject);
+  if (identified.outcome == rules::JoinOutcome::kTurnAway) {
+    turn_away(identified.detail);
     co_return false;
   }
   // Authenticated: from here the connection counts against max_connections, not the budget of
@@ -89,6 +98,23 @@ asio::awaitable<bool> Session::join() {
         conn_->peer(), short_hex(asked->gs_identity), config_.max_connections);
     co_return false;
   }
+  // Joins go ahead at max_joins_per_second: this one waits its turn, if that is not too long for
+  // its GS to wait for an answer (PROTOCOL.md §8.14).
+  const auto turn = server_->join_pacer->reserve(std::chrono::steady_clock::now());
+  if (!turn) {
+    spdlog::warn(
+        "join from {} identity {} closed unanswered: more joins are waiting than "
+        "max_joins_per_second ({}) decides in half of handshake_timeout_ms; its GS retries",
+        conn_->peer(), short_hex(asked->gs_identity), config_.max_joins_per_second);
+    co_return false;
+  }
+  if (*turn > std::chrono::steady_clock::duration::zero()) {
+    asio::steady_timer until_turn(conn_->executor());
+    until_turn.expires_after(*turn);
+    boost::system::error_code ec;
+    co_await until_turn.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  const rules::JoinDecision early = rules::decide_join(facts, ask, subject);
   if (early.outcome == rules::JoinOutcome::kReject) {
     co_await reject(bytes, *early.reason, early.detail);
     co_return false;

@@ -76,6 +76,7 @@ TEST(VsdConfig, BadValuesNameTheKey) {
       {allow + "no_such_key = 1\n", "no_such_key"},
       {allow + "max_unauthenticated = 0\n", "max_unauthenticated"},
       {allow + "max_unauthenticated_per_source = 0\n", "max_unauthenticated_per_source"},
+      {allow + "max_joins_per_second = -1\n", "max_joins_per_second"},
       {allow + "max_unauthenticated = 8\nmax_unauthenticated_per_source = 9\n",
        "'max_unauthenticated_per_source' (9) must not exceed 'max_unauthenticated' (8)"},
   };

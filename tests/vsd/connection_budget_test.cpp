@@ -1,9 +1,11 @@
 // The GS port's budget (vsd/connection_budget.h, PROTOCOL.md §8.14): who is displaced, who keeps
-// a place, and what the summary line says.
+// a place, and what the summary line says; and the pace of joins.
 #include "vsd/connection_budget.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +80,40 @@ TEST_F(Budget, RefusalsAreSummarisedNotLoggedOneByOne) {
   }
   EXPECT_FALSE(budget_.take_summary());  // a new window
   EXPECT_EQ(budget_.counts().refused, 3u);
+}
+
+// ---- JoinPacer: joins arriving at the given times, and the wait each is given ---------------
+
+struct PaceRow {
+  std::string name;
+  std::uint32_t per_second;
+  std::vector<int> arrivals_ms;              // after a fixed start
+  std::vector<std::optional<int>> waits_ms;  // nullopt: refused, would wait past max_wait
+};
+
+TEST(JoinPacer, AJoinWaitsItsTurnUpToTheLongestWait) {
+  const std::vector<PaceRow> rows{
+      {"a second's worth at once, then one per interval", 2, {0, 0, 0, 0}, {0, 0, 500, 1000}},
+      {"past the longest wait: refused, nothing reserved",
+       2,
+       {0, 0, 0, 0, 0, 1000},
+       {0, 0, 500, 1000, std::nullopt, 500}},
+      {"the pace recovers while nobody joins", 2, {0, 0, 0, 5000, 5000}, {0, 0, 500, 0, 0}},
+      {"unpaced", 0, {0, 0, 0, 0}, {0, 0, 0, 0}},
+  };
+  const auto start = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  for (const auto& row : rows) {
+    JoinPacer pacer(row.per_second, std::chrono::milliseconds(1000));
+    for (std::size_t i = 0; i < row.arrivals_ms.size(); ++i) {
+      const auto wait = pacer.reserve(start + std::chrono::milliseconds(row.arrivals_ms[i]));
+      std::optional<int> wait_ms;
+      if (wait) {
+        wait_ms =
+            static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(*wait).count());
+      }
+      EXPECT_EQ(wait_ms, row.waits_ms[i]) << row.name << " #" << i + 1;
+    }
+  }
 }
 
 }  // namespace

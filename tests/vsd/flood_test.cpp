@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -149,6 +150,43 @@ TEST(VsdFlood, AGsJoinsWhileStrangersFloodThePort) {
   EXPECT_LE(lines, 2 * static_cast<std::size_t>(seconds + 2)) << out;
   // Authenticated connections count apart: the flood never fills max_connections.
   EXPECT_EQ(count_of(out, "max_connections ("), 0u) << out;
+}
+
+// After a VS restart every GS comes back at once: joins beyond max_joins_per_second wait their
+// turn instead of failing, and every GS joins.
+TEST(VsdJoinPace, JoinsBeyondThePaceWaitTheirTurn) {
+  constexpr std::size_t kGses = 12;
+  constexpr std::uint32_t kPerSecond = 5;
+  TempDir dir;
+  std::vector<crypto::SecretKey> identities;
+  std::vector<crypto::PublicKey> allowed;
+  for (std::size_t i = 0; i < kGses; ++i) {
+    identities.push_back(crypto::SecretKey::generate());
+    allowed.push_back(identities.back().public_key());
+  }
+  const Hash32 build = crypto::sha256(as_bytes("honest build 1.0"));
+  VsOptions options;
+  options.extra = "max_joins_per_second = " + std::to_string(kPerSecond) + "\n";
+  VsProcess vs(dir, allowed, {build}, options);
+  std::vector<std::unique_ptr<ScriptedGs>> gses(kGses);
+  std::vector<std::thread> joiners;
+  for (std::size_t i = 0; i < kGses; ++i) {
+    joiners.emplace_back([&, i] {
+      gses[i] = std::make_unique<ScriptedGs>(vs.port(), identities[i], build);
+      gses[i]->join();
+    });
+  }
+  for (auto& joiner : joiners) joiner.join();
+  EXPECT_EQ(vs.stop(), 0) << vs.process().output();
+  std::vector<std::uint64_t> accepted_at;
+  for (const auto& e : vs.entries()) {
+    if (e.header.kind == MessageKind::kJoinAccept) accepted_at.push_back(e.header.vs_time_ms);
+  }
+  ASSERT_EQ(accepted_at.size(), kGses) << vs.process().output();
+  // A second's worth at once, then one per 1/kPerSecond s: the last is decided at least seven
+  // intervals (1400 ms) after the first arrived; 200 ms spare for the first's own decision.
+  const auto [first, last] = std::minmax_element(accepted_at.begin(), accepted_at.end());
+  EXPECT_GE(*last - *first, (kGses - kPerSecond) * 1000 / kPerSecond - 200);
 }
 
 }  // namespace
