@@ -19,23 +19,8 @@ namespace detail {
 
 Finding Verifier::finding(const Item& item, std::string_view check, std::string expected,
                           std::string found, std::string detail) const {
-  Finding f;
-  f.seq = item.entry.header.seq;
-  f.kind = static_cast<std::uint8_t>(item.entry.header.kind);
-  f.session_id = item.entry.header.session_id;
-  f.check = std::string(check);
-  f.expected = std::move(expected);
-  f.found = std::move(found);
-  f.detail = std::move(detail);
-  return f;
-}
-
-std::optional<EntryBrief> Verifier::lookup(std::uint64_t seq) const {
-  auto entry = lookup_log_.get(seq);
-  if (!entry) return std::nullopt;
-  const auto& h = entry->header;
-  return EntryBrief{h.seq, static_cast<std::uint8_t>(h.kind), h.direction, h.session_id,
-                    h.vs_time_ms};
+  return finding_at(item.entry.header, check, std::move(expected), std::move(found),
+                    std::move(detail));
 }
 
 Status Verifier::run() {
@@ -84,7 +69,6 @@ void Verifier::finish() {
 
 }  // namespace detail
 
-using detail::raw;
 using protocol::MessageKind;
 
 namespace {
@@ -187,7 +171,7 @@ Result<VerifyResult> verify_store(const std::string& path, const VerifyOptions& 
     const auto& ext = *options.checkpoint;
     Finding f;
     f.seq = ext.message.log_size;
-    f.kind = raw(MessageKind::kCheckpoint);
+    f.kind = kind_code(MessageKind::kCheckpoint);
     f.check = std::string(check::kExternalCheckpoint);
     if (!result.vs_key) {
       f.severity = Severity::kWarning;
@@ -211,7 +195,7 @@ Result<VerifyResult> verify_store(const std::string& path, const VerifyOptions& 
     const auto& ext = options.checkpoint->message;
     Finding f;
     f.seq = ext.log_size;
-    f.kind = raw(MessageKind::kCheckpoint);
+    f.kind = kind_code(MessageKind::kCheckpoint);
     f.check = std::string(check::kTruncated);
     if (result.stats.entries < ext.log_size) {
       f.last_seq = ext.log_size - 1;

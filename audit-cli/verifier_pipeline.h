@@ -34,8 +34,6 @@ namespace gsvs::audit::detail {
 
 using protocol::MessageKind;
 
-constexpr std::uint8_t raw(MessageKind kind) { return static_cast<std::uint8_t>(kind); }
-
 inline bool known_kind(std::uint8_t kind) {
   return protocol::is_known(static_cast<MessageKind>(kind));
 }
@@ -126,7 +124,11 @@ class Verifier {
  public:
   Verifier(const storage::Log& log, const storage::Log& lookup_log, const VerifyOptions& options,
            VerifyResult& result, FindingSink& sink)
-      : log_(log), lookup_log_(lookup_log), options_(options), result_(result), sink_(sink) {}
+      : log_(log),
+        lookup_(entry_lookup(lookup_log)),
+        options_(options),
+        result_(result),
+        sink_(sink) {}
 
   Status run();
 
@@ -144,7 +146,7 @@ class Verifier {
   // `join`: the request just before the answer, if that entry is an unanswered JoinRequest.
   void on_join_accept(Item& item, const protocol::JoinAccept& accept,
                       const std::optional<PendingJoin>& join);
-  void on_join_reject(Item& item, const protocol::JoinReject& reject,
+  void on_join_reject(const Item& item, const protocol::JoinReject& reject,
                       const std::optional<PendingJoin>& join);
   // Whether the answer at `item` has a request just before it (`join`) to pair with; a finding
   // when it has none, or when its join_request_hash names other bytes.
@@ -168,10 +170,9 @@ class Verifier {
   void complete_oldest();
   Finding finding(const Item& item, std::string_view check, std::string expected, std::string found,
                   std::string detail = {}) const;
-  std::optional<EntryBrief> lookup(std::uint64_t seq) const;
 
   const storage::Log& log_;
-  const storage::Log& lookup_log_;
+  const EntryLookup lookup_;  // entries by seq, read through a second handle on the store
   const VerifyOptions& options_;
   VerifyResult& result_;
   FindingSink& sink_;

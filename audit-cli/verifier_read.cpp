@@ -84,11 +84,11 @@ void Verifier::read(const storage::Entry& entry) {
                                  "bytes that do not decode: " + item.decode_error,
                                  "the VS only logs what it encoded itself"));
   }
-  if (item.message && issued && kind == raw(MessageKind::kJoinAccept)) {
+  if (item.message && issued && kind == kind_code(MessageKind::kJoinAccept)) {
     const auto& accept = std::get<protocol::JoinAccept>(*item.message);
     session_keys_.try_emplace(accept.session_id, accept.session_key);
   }
-  if (item.message && issued && kind == raw(MessageKind::kCheckpoint)) {
+  if (item.message && issued && kind == kind_code(MessageKind::kCheckpoint)) {
     check_checkpoint_position(item, recomputed_tree_.root());
   }
   if (options_.checkpoint && recomputed_tree_.size() == options_.checkpoint->message.log_size) {

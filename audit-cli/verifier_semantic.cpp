@@ -17,7 +17,7 @@ void Verifier::judge(Item& item) {
   std::optional<PendingJoin> join = std::exchange(unanswered_join_, std::nullopt);
   const bool an_answer =
       item.readable && h.direction == chains::Direction::kIssued &&
-      (kind == raw(MessageKind::kJoinAccept) || kind == raw(MessageKind::kJoinReject));
+      (kind == kind_code(MessageKind::kJoinAccept) || kind == kind_code(MessageKind::kJoinReject));
   if (join && !an_answer) {
     unanswered(*join, &item);
     join.reset();
@@ -133,7 +133,7 @@ void Verifier::to_session(Item& item) {
   input.decode_error = item.decode_error;
   input.signatures = std::span<const SigState>(item.sigs.data(), item.sig_count);
   input.position = item.position;
-  it->second->add(input, sink_, [this](std::uint64_t seq) { return lookup(seq); });
+  it->second->add(input, sink_, lookup_);
 }
 
 void Verifier::on_join_request(Item& item) {
@@ -184,13 +184,13 @@ bool Verifier::answers(const Item& item, const Hash32& join_request_hash,
 void Verifier::unanswered(const PendingJoin& join, const Item* next) {
   Finding f;
   f.seq = join.seq;
-  f.kind = raw(MessageKind::kJoinRequest);
+  f.kind = kind_code(MessageKind::kJoinRequest);
   f.session_id = join.session_column;
   f.check = std::string(check::kReaction);
   f.expected = "a JoinAccept or JoinReject carrying this request's hash in the next entry";
   f.found = next == nullptr ? std::string("the end of the log")
                             : "entry " + std::to_string(next->entry.header.seq) + ": " +
-                                  (next->readable ? kind_label(raw(next->entry.header.kind))
+                                  (next->readable ? kind_label(kind_code(next->entry.header.kind))
                                                   : std::string("an unreadable row"));
   f.detail =
       "the VS answers every JoinRequest it logs, in the same submit (PROTOCOL.md §8.3); a "
@@ -256,7 +256,7 @@ void Verifier::check_accepted_request(const Item& item, const protocol::JoinAcce
         finding(item, check, std::move(expected), std::move(found),
                 "the VS accepted it: JoinAccept at entry " + std::to_string(item.entry.header.seq));
     f.seq = join.seq;
-    f.kind = raw(MessageKind::kJoinRequest);
+    f.kind = kind_code(MessageKind::kJoinRequest);
     f.session_id = join.session_column;
     sink_.add(std::move(f));
   };
@@ -289,7 +289,7 @@ void Verifier::check_accepted_request(const Item& item, const protocol::JoinAcce
   }
 }
 
-void Verifier::on_join_reject(Item& item, const protocol::JoinReject& reject,
+void Verifier::on_join_reject(const Item& item, const protocol::JoinReject& reject,
                               const std::optional<PendingJoin>& join) {
   if (!answers(item, reject.join_request_hash, join)) return;
   const std::string at = " (JoinRequest at entry " + std::to_string(join->seq) + ")";
@@ -336,7 +336,7 @@ void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation)
   input.message = &*item.message;
   input.signatures = std::span<const SigState>(item.sigs.data(), item.sig_count);
   input.position = item.position;
-  it->second->add(input, sink_, [this](std::uint64_t seq) { return lookup(seq); });
+  it->second->add(input, sink_, lookup_);
   const auto& identity = it->second->accept().gs_identity;
   if (auto live = live_identities_.find(identity);
       live != live_identities_.end() && live->second == revocation.session_id) {

@@ -111,7 +111,7 @@ void Verifier::plan_signatures(Item& item, std::uint32_t index, Batch& batch) {
     } else {
       ++result_.stats.signatures_unchecked;
     }
-  } else if (kind == raw(MessageKind::kJoinRequest)) {
+  } else if (kind == kind_code(MessageKind::kJoinRequest)) {
     const auto& request = std::get<protocol::JoinRequest>(*item.message);
     job(0, request.gs_identity);
     job(1, request.session_key);
