@@ -24,6 +24,14 @@ namespace gsvs::audit {
 Result<std::unique_ptr<storage::Log>> open_store(
     const std::string& path, std::optional<storage::StoreRole> role = storage::StoreRole::kVs);
 
+// The session a message names, for the kinds that name one.
+std::optional<protocol::SessionId> named_session(const protocol::AnyMessage& message);
+
+// A kind as the byte the log's kind column and Finding::kind hold.
+constexpr std::uint8_t kind_code(protocol::MessageKind kind) {
+  return static_cast<std::uint8_t>(kind);
+}
+
 // "Heartbeat", or "unknown kind 42" for a value that is no kind.
 std::string kind_label(std::uint8_t kind);
 std::string kind_label(protocol::MessageKind kind);

@@ -11,6 +11,19 @@ std::string_view severity_name(Severity severity) {
   return severity == Severity::kFailure ? "failure" : "warning";
 }
 
+Finding finding_at(const chains::LogEntryHeader& header, std::string_view check,
+                   std::string expected, std::string found, std::string detail) {
+  Finding f;
+  f.seq = header.seq;
+  f.kind = static_cast<std::uint8_t>(header.kind);
+  f.session_id = header.session_id;
+  f.check = std::string(check);
+  f.expected = std::move(expected);
+  f.found = std::move(found);
+  f.detail = std::move(detail);
+  return f;
+}
+
 namespace {
 
 // A run is the same problem repeated down the log: every row after an insertion or deletion

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/chains.h"
 #include "protocol/messages.h"
 
 namespace gsvs::audit {
@@ -62,6 +63,11 @@ struct Finding {
   std::string found;
   std::string detail;  // context: why it matters, what else it implies (may be empty)
 };
+
+// A finding at a stored entry: its position, kind and session column, with the check and what
+// was expected and found there.
+Finding finding_at(const chains::LogEntryHeader& header, std::string_view check,
+                   std::string expected, std::string found, std::string detail = {});
 
 // Receives findings in (roughly) log order. Keeps at most `keep` (0: all) in memory, merges
 // runs of the same renumbering or checkpoint-root problem into one finding, and counts

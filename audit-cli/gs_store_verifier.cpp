@@ -29,19 +29,6 @@ std::optional<chains::Direction> gs_direction(MessageKind kind) {
   return std::nullopt;
 }
 
-// The session a message names, for the kinds that name one.
-std::optional<protocol::SessionId> named_session(const protocol::AnyMessage& message) {
-  return std::visit(
-      [](const auto& m) -> std::optional<protocol::SessionId> {
-        if constexpr (requires { m.session_id; }) {
-          return m.session_id;
-        } else {
-          return std::nullopt;
-        }
-      },
-      message);
-}
-
 struct SentJoin {
   protocol::JoinRequest request;
   Bytes bytes;
@@ -93,15 +80,9 @@ class GsStoreVerifier {
 
 void GsStoreVerifier::add(const storage::Entry& entry, std::string_view check, std::string expected,
                           std::string found, std::string detail) {
-  Finding f;
-  f.seq = entry.header.seq;
-  f.last_seq = entry.header.seq;
-  f.kind = static_cast<std::uint8_t>(entry.header.kind);
-  f.session_id = entry.header.session_id;
-  f.check = std::string(check);
-  f.expected = std::move(expected);
-  f.found = std::move(found);
-  f.detail = std::move(detail);
+  Finding f =
+      finding_at(entry.header, check, std::move(expected), std::move(found), std::move(detail));
+  f.last_seq = f.seq;
   sink_.add(std::move(f));
 }
 

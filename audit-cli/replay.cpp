@@ -59,13 +59,7 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
             ? SigState::kValid
             : SigState::kInvalid;
   }
-  const EntryLookup lookup = [&log](std::uint64_t seq) -> std::optional<EntryBrief> {
-    auto entry = log.get(seq);
-    if (!entry) return std::nullopt;
-    const auto& h = entry->header;
-    return EntryBrief{h.seq, static_cast<std::uint8_t>(h.kind), h.direction, h.session_id,
-                      h.vs_time_ms};
-  };
+  const EntryLookup lookup = entry_lookup(log);
   Status scanned = scan_session(log, facts.session_id, [&](const storage::Entry& entry) {
     const auto& h = entry.header;
     if (h.seq <= facts.join_accept_seq) return true;      // the join itself

@@ -11,18 +11,6 @@ namespace detail {
 using protocol::MessageKind;
 using protocol::RevocationReason;
 
-std::optional<SessionId> message_session(const AnyMessage& message) {
-  return std::visit(
-      [](const auto& m) -> std::optional<SessionId> {
-        if constexpr (requires { m.session_id; }) {
-          return m.session_id;
-        } else {
-          return std::nullopt;
-        }
-      },
-      message);
-}
-
 MessageKind kind_of(const AnyMessage& message) {
   return std::visit([](const auto& m) { return std::decay_t<decltype(m)>::kKind; }, message);
 }

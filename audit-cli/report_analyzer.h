@@ -22,8 +22,6 @@ using protocol::AnyMessage;
 using protocol::PublicKey;
 using protocol::SessionId;
 
-// The session a message names, if its kind carries one.
-std::optional<SessionId> message_session(const AnyMessage& message);
 protocol::MessageKind kind_of(const AnyMessage& message);
 bool verify_signature(const AnyMessage& message, const PublicKey& key, std::size_t index);
 

@@ -64,7 +64,7 @@ void Analyzer::check_entry(std::size_t i) {
     problem(s.where, "the message is a " + kind_label(kind_of(m)) + ", the header says " +
                          kind_label(e.header.kind));
   }
-  if (auto session = message_session(m); session && *session != ev_.session_id) {
+  if (auto session = named_session(m); session && *session != ev_.session_id) {
     s.session_ok = false;
     if (!exempt) {
       problem(s.where, "message names session " + std::to_string(*session) +

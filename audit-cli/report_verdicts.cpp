@@ -364,7 +364,7 @@ Verdict Analyzer::session_mismatch_verdict() {
   if (!i) return v;
   const Entry& e = entry(*i);
   const auto& s = state_[*i];
-  std::optional<SessionId> named = s.message ? message_session(*s.message) : std::nullopt;
+  std::optional<SessionId> named = s.message ? named_session(*s.message) : std::nullopt;
   v.facts = {{"cited_seq", e.header.seq},
              {"message_session_id", named ? json(*named) : json(nullptr)}};
   if (!named || *named == ev_.session_id) {

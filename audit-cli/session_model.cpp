@@ -17,13 +17,6 @@ namespace {
 // Accepted digests waiting for their receipt, at most (a VS issues each right after its digest).
 constexpr std::size_t kMaxAwaitingReceipts = 1024;
 
-std::uint8_t raw(MessageKind kind) { return static_cast<std::uint8_t>(kind); }
-
-bool is_session_kind(std::uint8_t kind) {
-  return kind == raw(MessageKind::kHeartbeat) || kind == raw(MessageKind::kTranscriptDigest) ||
-         kind == raw(MessageKind::kNonceBatch) || kind == raw(MessageKind::kGsLeaving);
-}
-
 std::string positions(const std::vector<std::uint64_t>& seqs) {
   std::string out = "[";
   for (std::size_t i = 0; i < seqs.size(); ++i) {
@@ -43,19 +36,19 @@ bool evidence_kind_fits(std::uint16_t reason, const EntryBrief& brief) {
     case RevocationReason::kBadSignature:
     case RevocationReason::kCounterRegression:
     case RevocationReason::kSessionMismatch:
-      return received && is_session_kind(brief.kind);
+      return received && protocol::gs_session_traffic(static_cast<MessageKind>(brief.kind));
     case RevocationReason::kSwHashChanged:
     case RevocationReason::kMissedHeartbeats:
-      return brief.kind == raw(MessageKind::kJoinAccept) ||
-             (received && brief.kind == raw(MessageKind::kHeartbeat));
+      return brief.kind == kind_code(MessageKind::kJoinAccept) ||
+             (received && brief.kind == kind_code(MessageKind::kHeartbeat));
     case RevocationReason::kSpeedViolation:
     case RevocationReason::kTooManyPlayers:
-      return received && brief.kind == raw(MessageKind::kTranscriptDigest);
+      return received && brief.kind == kind_code(MessageKind::kTranscriptDigest);
     case RevocationReason::kReceiptTipMismatch:
-      return received && (brief.kind == raw(MessageKind::kHeartbeat) ||
-                          brief.kind == raw(MessageKind::kGsLeaving));
+      return received && (brief.kind == kind_code(MessageKind::kHeartbeat) ||
+                          brief.kind == kind_code(MessageKind::kGsLeaving));
     case RevocationReason::kGsLeft:
-      return received && brief.kind == raw(MessageKind::kGsLeaving);
+      return received && brief.kind == kind_code(MessageKind::kGsLeaving);
     case RevocationReason::kMalformedMessage:
       return received;
     case RevocationReason::kOperator:
@@ -124,20 +117,25 @@ std::string_view support_name(Support support) {
   return "unknown";
 }
 
+EntryLookup entry_lookup(const storage::Log& log) {
+  return [&log](std::uint64_t seq) -> std::optional<EntryBrief> {
+    auto entry = log.get(seq);
+    if (!entry) return std::nullopt;
+    const auto& h = entry->header;
+    return EntryBrief{h.seq, static_cast<std::uint8_t>(h.kind), h.direction, h.session_id,
+                      h.vs_time_ms};
+  };
+}
+
 SessionModel::SessionModel(std::uint64_t accept_seq, std::uint64_t accept_vs_ms,
                            const protocol::JoinAccept& accept, const Hash32& accept_hash)
     : rules_(rules::SessionStart{accept, accept_seq, accept_vs_ms, accept_hash}) {}
 
 Finding SessionModel::finding(const storage::Entry& entry, std::string_view check,
                               std::string expected, std::string found, std::string detail) const {
-  Finding f;
-  f.seq = entry.header.seq;
-  f.kind = static_cast<std::uint8_t>(entry.header.kind);
+  Finding f =
+      finding_at(entry.header, check, std::move(expected), std::move(found), std::move(detail));
   f.session_id = accept().session_id;
-  f.check = std::string(check);
-  f.expected = std::move(expected);
-  f.found = std::move(found);
-  f.detail = std::move(detail);
   return f;
 }
 
@@ -214,7 +212,7 @@ void SessionModel::await_receipt(const ModelInput& input, const protocol::Transc
             std::to_string(awaiting_receipt_.front().seq),
         "none within the next " + std::to_string(kMaxAwaitingReceipts) + " accepted digests");
     f.seq = awaiting_receipt_.front().seq;
-    f.kind = raw(MessageKind::kTranscriptDigest);
+    f.kind = kind_code(MessageKind::kTranscriptDigest);
     sink.add(std::move(f));
     awaiting_receipt_.pop_front();
   }
@@ -390,7 +388,7 @@ void SessionModel::on_ticket(const ModelInput& input, const protocol::PlayTicket
 
 std::optional<EntryBrief> SessionModel::brief(std::uint64_t seq, const EntryLookup& lookup) const {
   if (seq == rules_.start().accept_position) {
-    return EntryBrief{seq, raw(MessageKind::kJoinAccept), chains::Direction::kIssued,
+    return EntryBrief{seq, kind_code(MessageKind::kJoinAccept), chains::Direction::kIssued,
                       accept().session_id, rules_.start().accept_vs_ms};
   }
   for (const auto& o : owed_) {
@@ -400,7 +398,7 @@ std::optional<EntryBrief> SessionModel::brief(std::uint64_t seq, const EntryLook
     }
   }
   if (rules_.last_heartbeat_position() == seq) {
-    return EntryBrief{seq, raw(MessageKind::kHeartbeat), chains::Direction::kReceived,
+    return EntryBrief{seq, kind_code(MessageKind::kHeartbeat), chains::Direction::kReceived,
                       accept().session_id, rules_.liveness_since_ms()};
   }
   if (lookup) return lookup(seq);
@@ -596,7 +594,7 @@ void SessionModel::finish(FindingSink& sink) {
   for (const auto& a : awaiting_receipt_) {
     Finding f;
     f.seq = a.seq;
-    f.kind = raw(MessageKind::kTranscriptDigest);
+    f.kind = kind_code(MessageKind::kTranscriptDigest);
     f.session_id = accept().session_id;
     f.severity = Severity::kWarning;
     f.check = std::string(check::kReceipt);

@@ -61,6 +61,8 @@ struct EntryBrief {
   std::uint64_t vs_time_ms = 0;
 };
 using EntryLookup = std::function<std::optional<EntryBrief>(std::uint64_t seq)>;
+// Looks entries up in `log`, which must outlive the lookup.
+EntryLookup entry_lookup(const storage::Log& log);
 
 struct ReceivedRecord {
   std::uint64_t seq = 0;

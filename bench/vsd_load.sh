@@ -40,6 +40,9 @@ start_vsd() {  # $1 = number of identities, $2 = extra config
     echo ']'
     echo "threads = $threads"
     echo "max_connections = $((n + 100))"
+    # Every session joins from this one address: let all of them be in their handshake at once.
+    echo "max_unauthenticated = $((n + 100))"
+    echo "max_unauthenticated_per_source = $((n + 100))"
     echo "log_level = \"warn\""
     echo "$2"
   } >"$work/vsd.toml"

@@ -4,33 +4,6 @@
 
 namespace gsvs::gsd {
 
-PendingBudget::PendingBudget(std::size_t capacity, std::size_t per_source)
-    : capacity_(std::max<std::size_t>(1, capacity)),
-      per_source_(std::clamp<std::size_t>(per_source, 1, capacity_)) {}
-
-std::optional<ClientId> PendingBudget::admit(ClientId id, const std::string& source) {
-  std::optional<ClientId> displaced;
-  if (per_source_count_[source] >= per_source_) {
-    auto oldest = std::find_if(order_.begin(), order_.end(),
-                               [&](const Entry& e) { return e.source == source; });
-    displaced = oldest->id;
-  } else if (order_.size() >= capacity_) {
-    displaced = order_.front().id;
-  }
-  if (displaced) release(*displaced);
-  order_.push_back(Entry{id, source});
-  ++per_source_count_[source];
-  return displaced;
-}
-
-void PendingBudget::release(ClientId id) {
-  auto it = std::find_if(order_.begin(), order_.end(), [&](const Entry& e) { return e.id == id; });
-  if (it == order_.end()) return;
-  auto count = per_source_count_.find(it->source);
-  if (--count->second == 0) per_source_count_.erase(count);
-  order_.erase(it);
-}
-
 Roster::Roster(std::size_t capacity, std::uint64_t respawn_after_ms)
     : capacity_(capacity), respawn_after_ms_(respawn_after_ms) {}
 

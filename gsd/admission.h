@@ -1,9 +1,9 @@
 // Who a GS lets in, so that nobody without a player's key can lock players out
 // (docs/PROTOCOL.md §8.9, Admission). Pure bookkeeping: the daemon closes what these classes name.
 //
-// - PendingBudget: connections that have not completed the client handshake. They never count
-//   against max_players; they share a bounded budget of their own, and a newcomer takes the place
-//   of the oldest, so silent sockets cannot keep real players out.
+// - PendingBudget (net/pending_budget.h): connections that have not completed the client
+//   handshake. They never count against max_players; they share a bounded budget of their own,
+//   and a newcomer takes the place of the oldest, so silent sockets cannot keep real players out.
 // - Roster: the player keys a session remembers (their positions survive a reconnect). A key is
 //   remembered once its holder completed a handshake; a key that never had an input accepted is
 //   forgotten when it leaves; when the roster is full, the player that left longest ago is
@@ -11,40 +11,19 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "gsd/nonce_book.h"
+#include "net/pending_budget.h"
 #include "protocol/crypto.h"
 
 namespace gsvs::gsd {
 
-class PendingBudget {
- public:
-  // At most `capacity` connections in all and `per_source` from one address.
-  PendingBudget(std::size_t capacity, std::size_t per_source);
-
-  // Counts `id` from `source` (an address). Returns the connection it displaces: the oldest from
-  // the same source when that source holds its share, else the oldest of all when the budget is
-  // full.
-  std::optional<ClientId> admit(ClientId id, const std::string& source);
-  // The handshake completed or the connection closed; an id not counted is ignored.
-  void release(ClientId id);
-  [[nodiscard]] std::size_t size() const { return order_.size(); }
-
- private:
-  struct Entry {
-    ClientId id;
-    std::string source;
-  };
-  std::size_t capacity_;
-  std::size_t per_source_;
-  std::deque<Entry> order_;  // oldest first
-  std::map<std::string, std::size_t> per_source_count_;
-};
+// The pre-handshake budget is the one the VS keeps too (net/pending_budget.h).
+using net::PendingBudget;
 
 class Roster {
  public:

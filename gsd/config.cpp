@@ -60,11 +60,12 @@ void add_config_options(CLI::App& run, Config& c) {
       ->capture_default_str()
       ->check(CLI::Range(10, 600000));
   run.add_option("--reconnect_backoff_min_ms", c.reconnect_backoff_min_ms,
-                 "First wait before joining the VS again after a failure or a session end")
+                 "Shortest wait before joining the VS again after a failure or a session end")
       ->capture_default_str()
       ->check(CLI::Range(10, 3600000));
   run.add_option("--reconnect_backoff_max_ms", c.reconnect_backoff_max_ms,
-                 "The wait doubles after each failed attempt up to this")
+                 "Longest wait: each wait is drawn at random between the shortest and a "
+                 "ceiling that starts at twice it and doubles after each failed join, up to this")
       ->capture_default_str()
       ->check(CLI::Range(10, 3600000));
   run.add_option("--max_frame_bytes", c.max_frame_bytes, "Largest frame accepted from any peer")

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 
@@ -44,7 +45,28 @@ WorldLimits world_limits(const Config& config, const JoinAccept& accept) {
   return world;
 }
 
+// A uniformly random 64-bit number, for the jitter of reconnect_delay_ms.
+std::uint64_t random_u64() {
+  std::array<std::uint8_t, 8> bytes{};
+  crypto::random_bytes(bytes);
+  std::uint64_t value = 0;
+  for (const std::uint8_t b : bytes) value = (value << 8U) | b;
+  return value;
+}
+
 }  // namespace
+
+std::uint64_t reconnect_delay_ms(std::uint32_t failures, std::uint64_t min_ms, std::uint64_t max_ms,
+                                 std::uint64_t random) {
+  max_ms = std::max(max_ms, min_ms);
+  // Doubles from 2 × min_ms, stopping at max_ms before it could overflow.
+  std::uint64_t ceiling = min_ms;
+  for (std::uint32_t i = 0; i <= failures && ceiling < max_ms; ++i) {
+    ceiling = ceiling > max_ms / 2 ? max_ms : ceiling * 2;
+  }
+  ceiling = std::min(ceiling, max_ms);
+  return min_ms + random % (ceiling - min_ms + 1);
+}
 
 // One VS session: the connection and what the GS keeps of the protocol with the VS, beside the
 // match played under the session.
@@ -127,18 +149,19 @@ void VsLink::send(VsSession& s, M& message) {
 asio::awaitable<void> VsLink::join_loop() {
   auto self = shared_from_this();
   const Config& config = shared_->config;
-  std::uint64_t delay = config.reconnect_backoff_min_ms;
+  std::uint32_t failures = 0;  // failed joins in a row
   while (!shared_->stopping) {
     const bool joined = co_await run_session();
     if (shared_->stopping) break;
     // The suppressing rogue keeps its old match.
     if (shared_->match && shared_->match->zombie) co_return;
-    if (joined) delay = config.reconnect_backoff_min_ms;
+    failures = joined ? 0 : failures + (failures < 64 ? 1 : 0);
+    const std::uint64_t delay = reconnect_delay_ms(failures, config.reconnect_backoff_min_ms,
+                                                   config.reconnect_backoff_max_ms, random_u64());
     spdlog::info("joining the VS again in {} ms", delay);
     backoff_timer_.expires_after(milliseconds(delay));
     boost::system::error_code ec;
     co_await backoff_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (!joined) delay = std::min<std::uint64_t>(delay * 2, config.reconnect_backoff_max_ms);
   }
 }
 

@@ -5,6 +5,7 @@
 // GsLeaving. Held by shared_from_this while its coroutines run.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,6 +17,14 @@ namespace gsvs::gsd {
 
 struct SharedState;
 struct VsSession;  // one VS session: vs_link.cpp
+
+// The wait before joining the VS again (PROTOCOL.md §8.11): exponential backoff with full
+// jitter, so that GSes that lost the same VS (a restart) do not all come back at once. After
+// `failures` failed joins in a row (0: a session just ended) the ceiling is
+// min_ms × 2^(failures + 1), at most max_ms, and the wait is spread uniformly from min_ms to the
+// ceiling by `random` (a uniformly random number). Pure: the caller supplies the randomness.
+std::uint64_t reconnect_delay_ms(std::uint32_t failures, std::uint64_t min_ms, std::uint64_t max_ms,
+                                 std::uint64_t random);
 
 class VsLink : public std::enable_shared_from_this<VsLink> {
  public:

@@ -7,23 +7,26 @@ using protocol::JoinRejectReason;
 namespace {
 
 constexpr std::array<JoinCheckRule, kJoinCheckCount> kJoinOrder{{
-    {JoinCheck::kDecodes, "decodes as a JoinRequest", std::nullopt, JoinRejectReason::kMalformed},
+    {JoinCheck::kDecodes, "decodes as a JoinRequest", std::nullopt, JoinRejectReason::kMalformed,
+     std::nullopt},
     {JoinCheck::kIdentityAllowed, "gs_identity on allowed_gs", std::nullopt,
-     JoinRejectReason::kUnknownIdentity},
+     JoinRejectReason::kUnknownIdentity, std::nullopt},
+    // Before the identity signature: a replayed request costs the VS a comparison, not a
+    // signature check, and the replayer gets no answer and no log entry.
+    {JoinCheck::kChallenge, "the challenge this connection was given", std::nullopt,
+     JoinRejectReason::kBadChallenge, JoinCheck::kSessionSignature},
     {JoinCheck::kIdentitySignature, "identity signature (0) verifies", std::nullopt,
-     JoinRejectReason::kBadIdentitySignature},
+     JoinRejectReason::kBadIdentitySignature, std::nullopt},
     {JoinCheck::kBuildAllowed, "sw_hash on allowed_builds", JoinRejectReason::kBuildNotAllowed,
-     std::nullopt},
+     std::nullopt, std::nullopt},
     {JoinCheck::kSessionSignature, "session-key signature (1) verifies",
-     JoinRejectReason::kBadSessionSignature, std::nullopt},
-    {JoinCheck::kChallenge, "the challenge this connection was given",
-     JoinRejectReason::kBadChallenge, std::nullopt},
+     JoinRejectReason::kBadSessionSignature, std::nullopt, std::nullopt},
     {JoinCheck::kClockSkew, "gs_time_ms within max_clock_skew_ms", JoinRejectReason::kClockSkew,
-     std::nullopt},
+     std::nullopt, std::nullopt},
     {JoinCheck::kVsTakesSessions, "the VS takes new sessions", JoinRejectReason::kServerBusy,
-     std::nullopt},
+     std::nullopt, std::nullopt},
     {JoinCheck::kIdentityFree, "no live session of gs_identity", JoinRejectReason::kIdentityBusy,
-     std::nullopt},
+     std::nullopt, std::nullopt},
 }};
 
 // Check numbers in texts count from 1, as in the PROTOCOL.md table.
@@ -139,8 +142,12 @@ Status check_join_answer(const JoinFacts& known, std::optional<std::uint16_t> re
   const std::string said = "reason " + reason_label(*reject_reason);
   const JoinCheckRule* named = check_named_by(*reject_reason);
   if (named == nullptr) return Error{said + " is not a defined JoinRejectReason"};
+  // The checks made before the named one: those before it in this order, and for a former reason
+  // those the earlier vsd made first.
+  const JoinCheck last_before = named->formerly_after.value_or(named->check);
   for (const auto& rule : kJoinOrder) {
-    if (rule.check == named->check) break;
+    if (rule.check == named->check) continue;
+    if (rule.check > named->check && rule.check > last_before) break;
     if (known.passes(rule.check) == false) {
       return Error{said + ", but " + numbered(rule) + " fails before it: the VS " +
                    (rule.reason

@@ -21,14 +21,18 @@
 
 namespace gsvs::rules {
 
-// The checks, in the order the VS makes them. The first that fails decides.
+// The checks, in the order the VS makes them. The first that fails decides. Checks 1 to 4 decide
+// whether the peer is anybody: until all four pass (an allowed identity signed this connection's
+// challenge), a failure is turned away, unlogged and unanswered, so that nobody without an
+// allowed identity's key can grow the log or obtain a VS signature. Only a fresh signature of an
+// allowed identity is evidence worth a log entry and a signed answer.
 enum class JoinCheck : std::uint8_t {
   kDecodes,            // the frame decodes as a JoinRequest (§2.6)   -> turned away
   kIdentityAllowed,    // gs_identity is on allowed_gs                -> turned away
+  kChallenge,          // the challenge this connection got, unused   -> turned away
   kIdentitySignature,  // signature 0 verifies under gs_identity      -> turned away
   kBuildAllowed,       // sw_hash is on allowed_builds                -> build_not_allowed
   kSessionSignature,   // signature 1 verifies under session_key      -> bad_session_signature
-  kChallenge,          // the challenge this connection got, unused   -> bad_challenge
   kClockSkew,          // |gs_time_ms - VS clock| <= max_clock_skew_ms -> clock_skew
   kVsTakesSessions,    // the VS is not stopping                      -> server_busy
   kIdentityFree,       // no live session holds gs_identity (§8.10)   -> identity_busy
@@ -39,11 +43,15 @@ struct JoinCheckRule {
   JoinCheck check;
   std::string_view name;  // for texts
   // The JoinReject a failure calls for; nullopt: the peer is turned away, nothing logged and
-  // nothing answered.
+  // nothing answered. Whether a failure is logged is decided here and nowhere else.
   std::optional<protocol::JoinRejectReason> reason;
   // For a turned-away check: the reason an earlier vsd logged and answered with instead. Its
   // stores stay honest: an audit accepts that reason where this check fails.
   std::optional<protocol::JoinRejectReason> former_reason;
+  // Where that earlier vsd made this check later than this one does: the last check it made
+  // before it. An audit holds a former reason to the checks the earlier vsd made first
+  // (bad_challenge came after both signatures, so it never answered a bad one).
+  std::optional<JoinCheck> formerly_after;
 };
 // One row per check, in order (the table of PROTOCOL.md §8.3).
 std::span<const JoinCheckRule> join_order();

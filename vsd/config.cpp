@@ -99,9 +99,26 @@ void add_config_options(CLI::App& run, Config& c) {
                  "... or after this long, whichever comes first")
       ->capture_default_str()
       ->check(CLI::Range(10, 86400000));
-  run.add_option("--max_connections", c.max_connections, "Open GS connections at most")
+  run.add_option("--max_connections", c.max_connections,
+                 "Authenticated GS connections at most (those still joining count apart, "
+                 "against max_unauthenticated)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  run.add_option("--max_unauthenticated", c.max_unauthenticated,
+                 "Connections whose peer has not yet shown an allowed identity's signature; a "
+                 "newer one takes the place of the oldest")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  run.add_option("--max_unauthenticated_per_source", c.max_unauthenticated_per_source,
+                 "... of which one source address holds at most this many; its newer "
+                 "connection takes the place of its own oldest")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  run.add_option("--max_joins_per_second", c.max_joins_per_second,
+                 "Joins decided a second at most (0: no limit); a join waits its turn for up to "
+                 "half of handshake_timeout_ms, else it is closed and its GS retries")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
   run.add_option("--handshake_timeout_ms", c.handshake_timeout_ms,
                  "A GS must complete its join within this")
       ->capture_default_str()
@@ -182,6 +199,12 @@ Status validate(Config& c) {
   if (c.segment_max_age_s > kMaxSegmentAgeS) {
     return Error{"config key 'segment_max_age_s' (" + std::to_string(c.segment_max_age_s) +
                  ") must be at most " + std::to_string(kMaxSegmentAgeS) + " (a year), or 0"};
+  }
+  if (c.max_unauthenticated_per_source > c.max_unauthenticated) {
+    return Error{"config key 'max_unauthenticated_per_source' (" +
+                 std::to_string(c.max_unauthenticated_per_source) +
+                 ") must not exceed 'max_unauthenticated' (" +
+                 std::to_string(c.max_unauthenticated) + ")"};
   }
   static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error"};
   if (!kLevels.contains(c.log_level)) {

@@ -38,6 +38,13 @@ struct Config {
   std::uint32_t checkpoint_every_entries = 1000;
   std::uint32_t checkpoint_interval_ms = 5000;
   std::uint32_t max_connections = 10000;
+  // Connections whose peer has not authenticated yet (PROTOCOL.md §8.14): a budget of their own,
+  // apart from max_connections, in all and per source address.
+  std::uint32_t max_unauthenticated = 1024;
+  std::uint32_t max_unauthenticated_per_source = 64;
+  // Authenticated joins go ahead at most this many a second (0: unpaced); one that would wait
+  // more than half of handshake_timeout_ms is refused instead.
+  std::uint32_t max_joins_per_second = 1000;
   std::uint32_t handshake_timeout_ms = 5000;
   std::uint32_t max_frame_bytes = 16384;
   std::uint32_t threads = 0;  // 0: one per core

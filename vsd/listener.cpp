@@ -1,9 +1,14 @@
-// The GS port: accepts connections, waits out descriptor shortages (net/accept_backoff.h), refuses
-// those over max_connections, and starts a Session for each on the next session loop in turn.
+// The GS port: accepts connections, waits out descriptor shortages (net/accept_backoff.h), counts
+// each against the budget of connections before authentication (vsd/connection_budget.h), and
+// starts a Session for each on the next session loop in turn. What the budget turns away is
+// summarised in one log line a second at most.
 #include <spdlog/spdlog.h>
+
+#include <chrono>
 
 #include "net/accept_backoff.h"
 #include "net/listen.h"
+#include "vsd/connection_budget.h"
 #include "vsd/server_state.h"
 #include "vsd/session.h"
 
@@ -12,13 +17,43 @@ namespace gsvs::vsd {
 namespace asio = net::asio;
 using net::tcp;
 
+namespace {
+
+constexpr std::chrono::seconds kSummaryPeriod{1};
+
+// Runs the session, then gives its place in the budget back.
+asio::awaitable<void> run_counted(std::shared_ptr<ServerState> server,
+                                  std::shared_ptr<Session> session, net::ConnectionId id) {
+  co_await session->run();
+  server->connection_budget->release(id);
+}
+
+// At most one line per kSummaryPeriod for the connections turned away before authenticating.
+asio::awaitable<void> summarise_refusals(std::shared_ptr<ServerState> server) {
+  asio::steady_timer timer(server->io);
+  while (!server->stopping) {
+    timer.expires_after(kSummaryPeriod);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (auto line = server->connection_budget->take_summary()) spdlog::warn("GS port: {}", *line);
+  }
+}
+
+}  // namespace
+
 Status ServerState::listen() {
+  connection_budget = std::make_unique<ConnectionBudget>(ConnectionBudget::Limits{
+      config.max_connections, config.max_unauthenticated, config.max_unauthenticated_per_source});
+  join_pacer = std::make_unique<JoinPacer>(
+      config.max_joins_per_second, std::chrono::milliseconds(config.handshake_timeout_ms / 2));
   return net::bind_and_listen(acceptor, config.listen_host, config.listen_port, config.listen);
 }
 
 asio::awaitable<void> ServerState::accept_loop() {
   auto self = shared_from_this();
+  asio::co_spawn(io, summarise_refusals(self), asio::detached);
   net::AcceptBackoff backoff(io.get_executor(), "GS listener");
+  net::ConnectionId next_id = 1;
   while (!stopping) {
     boost::system::error_code ec;
     SessionLoop& loop = *session_loops[next_loop++ % session_loops.size()];
@@ -32,17 +67,19 @@ asio::awaitable<void> ServerState::accept_loop() {
       continue;
     }
     backoff.after_success();
-    if (connections.load() >= config.max_connections) {
-      spdlog::warn("connection from {} refused: max_connections ({}) reached",
-                   socket.remote_endpoint(ec).address().to_string(), config.max_connections);
-      socket.close(ec);
-      continue;
-    }
+    const auto peer = socket.remote_endpoint(ec);
+    const std::string source = ec ? std::string() : peer.address().to_string();
+    const net::ConnectionId id = next_id++;
+    auto session = std::make_shared<Session>(self, std::move(socket), loop);
+    session->set_connection_id(id);
+    const std::weak_ptr<Session> weak = session;
+    auto admission = connection_budget->admit(id, source, [weak] {
+      if (auto displaced = weak.lock()) displaced->displace();
+    });
+    if (admission.close_displaced) admission.close_displaced();
+    if (!admission.admitted) continue;  // the session closes its socket as it goes
     connections.fetch_add(1);
-    auto executor = socket.get_executor();
-    auto session = std::make_shared<Session>(shared_from_this(), std::move(socket), loop);
-    asio::co_spawn(
-        executor, [session] { return session->run(); }, asio::detached);
+    asio::co_spawn(loop.executor(), run_counted(self, std::move(session), id), asio::detached);
   }
 }
 

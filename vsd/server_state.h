@@ -26,6 +26,7 @@
 #include "storage/log.h"
 #include "vsd/admin.h"
 #include "vsd/config.h"
+#include "vsd/connection_budget.h"
 #include "vsd/session_loop.h"
 #include "vsd/vs_clock.h"
 
@@ -58,6 +59,9 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   net::asio::steady_timer checkpoint_timer;
   std::atomic<bool> stopping{false};
   std::atomic<std::uint32_t> connections{0};
+  // Who may hold a connection to the GS port (made by listen(); listener.cpp).
+  std::unique_ptr<ConnectionBudget> connection_budget;
+  std::unique_ptr<JoinPacer> join_pacer;  // the pace of joins (made by listen())
   // Session objects in memory: live sessions and connections still closing. Once a session has
   // ended nothing holds it, so this falls back with the live count (`vsd status` reports it).
   std::atomic<std::uint64_t> session_objects{0};

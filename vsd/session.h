@@ -13,6 +13,7 @@
 
 #include "net/asio.h"
 #include "net/framed_connection.h"
+#include "net/pending_budget.h"
 #include "protocol/messages.h"
 #include "rules/session_rules.h"
 #include "storage/log.h"
@@ -33,6 +34,12 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session();
 
   net::asio::awaitable<void> run();
+  // The connection's number in the GS port's budget (vsd/connection_budget.h), set by the
+  // listener before run(); the join moves it out of the unauthenticated budget.
+  void set_connection_id(net::ConnectionId id) { connection_id_ = id; }
+  // From any thread: closes the connection, whose peer has not authenticated, to make room for
+  // a newer one (session_join.cpp).
+  void displace();
   // From any thread: revokes on the session's loop.
   void revoke_from_outside(protocol::RevocationReason reason, std::string detail);
   struct Info {
@@ -109,6 +116,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // The judge of this session's traffic (rules/session_rules.h), from the JoinAccept on.
   std::optional<rules::SessionRules> rules_;
 
+  net::ConnectionId connection_id_ = 0;
   protocol::SessionId session_id_ = 0;
   protocol::PublicKey identity_;
   protocol::PublicKey session_key_;

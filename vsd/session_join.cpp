@@ -2,6 +2,7 @@
 // either a JoinAccept that opens the session or a logged JoinReject.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "app/log_line.h"
@@ -22,20 +23,24 @@ asio::awaitable<bool> Session::join() {
   challenge.vs_time_ms = server_->clock.now_ms();
   conn_->send(encode(challenge));
 
+  // Until the peer has shown a JoinRequest from an allowed identity that signed this
+  // connection's challenge, it is nobody: nothing is logged and nothing signed goes back
+  // (PROTOCOL.md §8.3), so a stray or hostile peer can neither grow the log nor collect VS
+  // signatures. Its own log line is only the first of each summary window (§8.14), so a flood
+  // cannot fill the operator's disk either.
+  auto turn_away = [&](std::string_view why) {
+    if (server_->connection_budget->turned_away(connection_id_)) {
+      spdlog::info("join from {} turned away (not logged, no answer): {}", conn_->peer(),
+                   app::log_text(why));
+    }
+  };
   auto frame = co_await conn_->read_frame(milliseconds(config_.handshake_timeout_ms));
   if (!frame) {
-    spdlog::info("join from {}: no JoinRequest: {}", conn_->peer(), app::log_text(frame.error()));
+    turn_away("no JoinRequest: " + frame.error());
     co_return false;
   }
   const Bytes& bytes = *frame;
-  // Until the peer has shown a JoinRequest from an allowed identity that signed it, it is
-  // nobody: nothing is logged and nothing signed goes back (PROTOCOL.md §8.3), so a stray or
-  // hostile peer can neither grow the log nor collect VS signatures. Info level, so a flood of
-  // them cannot fill the operator's disk at the default log level either.
-  auto turn_away = [&](std::string_view why) {
-    spdlog::info("join from {} turned away (not logged, no answer): {}", conn_->peer(),
-                 app::log_text(why));
-  };
+  const std::uint64_t received_ms = server_->clock.now_ms();
   auto request = decode<JoinRequest>(bytes);
   const JoinRequest* asked = request ? &*request : nullptr;
   rules::JoinSubject subject{asked, asked ? std::string_view() : std::string_view(request.error()),
@@ -60,8 +65,9 @@ asio::awaitable<bool> Session::join() {
       case JoinCheck::kChallenge:
         return asked->challenge == challenge.challenge;
       case JoinCheck::kClockSkew:
+        // Against the time the request arrived, not after it waited for its turn (§8.14).
         vs_time = server_->clock.now_ms();
-        subject.clock_skew_ms = rules::clock_skew_ms(asked->gs_time_ms, vs_time);
+        subject.clock_skew_ms = rules::clock_skew_ms(asked->gs_time_ms, received_ms);
         return subject.clock_skew_ms <= config_.max_clock_skew_ms;
       case JoinCheck::kVsTakesSessions:
       case JoinCheck::kIdentityFree:
@@ -69,11 +75,46 @@ asio::awaitable<bool> Session::join() {
     }
     return std::nullopt;
   };
-  const rules::JoinDecision early = rules::decide_join(facts, ask, subject);
-  if (early.outcome == rules::JoinOutcome::kTurnAway) {
-    turn_away(early.detail);
+  // First checks 1 to 4, whether the peer is anybody; the rest once it is its turn.
+  const rules::JoinCheckAsk ask_until_authenticated =
+      [&](rules::JoinCheck check) -> std::optional<bool> {
+    if (check > rules::JoinCheck::kIdentitySignature) return std::nullopt;
+    return ask(check);
+  };
+  const rules::JoinDecision identified =
+      rules::decide_join(facts, ask_until_authenticated, subject);
+  if (identified.outcome == rules::JoinOutcome::kTurnAway) {
+    turn_away(identified.detail);
     co_return false;
   }
+  // Authenticated: from here the connection counts against max_connections, not the budget of
+  // strangers, and nothing newer displaces it. Refused when a newer connection took its place
+  // while its signatures were checked, or max_connections peers are authenticated: it is closed,
+  // unanswered and unlogged, as if it had been refused at accept.
+  if (!server_->connection_budget->authenticate(connection_id_)) {
+    spdlog::warn(
+        "join from {} identity {} closed unanswered: max_connections ({}) reached or "
+        "its place taken by a newer connection",
+        conn_->peer(), short_hex(asked->gs_identity), config_.max_connections);
+    co_return false;
+  }
+  // Joins go ahead at max_joins_per_second: this one waits its turn, if that is not too long for
+  // its GS to wait for an answer (PROTOCOL.md §8.14).
+  const auto turn = server_->join_pacer->reserve(std::chrono::steady_clock::now());
+  if (!turn) {
+    spdlog::warn(
+        "join from {} identity {} closed unanswered: more joins are waiting than "
+        "max_joins_per_second ({}) decides in half of handshake_timeout_ms; its GS retries",
+        conn_->peer(), short_hex(asked->gs_identity), config_.max_joins_per_second);
+    co_return false;
+  }
+  if (*turn > std::chrono::steady_clock::duration::zero()) {
+    asio::steady_timer until_turn(conn_->executor());
+    until_turn.expires_after(*turn);
+    boost::system::error_code ec;
+    co_await until_turn.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  const rules::JoinDecision early = rules::decide_join(facts, ask, subject);
   if (early.outcome == rules::JoinOutcome::kReject) {
     co_await reject(bytes, *early.reason, early.detail);
     co_return false;
@@ -157,13 +198,24 @@ asio::awaitable<bool> Session::join() {
   co_return true;
 }
 
+void Session::displace() {
+  asio::post(conn_->executor(), [self = shared_from_this()] {
+    if (!self->joined_) self->conn_->close();
+  });
+}
+
 JoinReject Session::make_reject(const Bytes& request_bytes, JoinRejectReason reason,
                                 const std::string& detail) const {
   JoinReject reject;
   reject.join_request_hash = chains::message_hash(request_bytes);
   reject.vs_time_ms = server_->clock.now_ms();
   reject.reason = static_cast<std::uint16_t>(reason);
-  reject.detail = truncate_utf8(detail, kMaxDetailBytes);
+  // Never more bytes back than came in (PROTOCOL.md §8.3): the detail is cut to what the
+  // request's size leaves after the JoinReject's fixed fields.
+  const std::size_t fixed_size = encode(reject).size();
+  const std::size_t room =
+      request_bytes.size() > fixed_size ? request_bytes.size() - fixed_size : 0;
+  reject.detail = truncate_utf8(detail, std::min(room, kMaxDetailBytes));
   return reject;
 }
 

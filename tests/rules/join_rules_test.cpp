@@ -27,10 +27,10 @@ TEST(JoinOrder, IsTheDocumentedOrder) {
   const std::vector<std::pair<C, std::optional<JoinRejectReason>>> documented{
       {C::kDecodes, std::nullopt},
       {C::kIdentityAllowed, std::nullopt},
+      {C::kChallenge, std::nullopt},
       {C::kIdentitySignature, std::nullopt},
       {C::kBuildAllowed, JoinRejectReason::kBuildNotAllowed},
       {C::kSessionSignature, JoinRejectReason::kBadSessionSignature},
-      {C::kChallenge, JoinRejectReason::kBadChallenge},
       {C::kClockSkew, JoinRejectReason::kClockSkew},
       {C::kVsTakesSessions, JoinRejectReason::kServerBusy},
       {C::kIdentityFree, JoinRejectReason::kIdentityBusy},
@@ -84,6 +84,13 @@ INSTANTIATE_TEST_SUITE_P(
                    C::kIdentityAllowed,
                    std::nullopt,
                    "allowed_gs"},
+        // A replayed request: turned away before its signatures are checked.
+        DecideCase{"ReplayedChallengeBeforeIdentitySignature",
+                   {C::kChallenge, C::kIdentitySignature, C::kBuildAllowed},
+                   JoinOutcome::kTurnAway,
+                   C::kChallenge,
+                   std::nullopt,
+                   "replayed"},
         DecideCase{"BadIdentitySignatureBeforeBuild",
                    {C::kIdentitySignature, C::kBuildAllowed},
                    JoinOutcome::kTurnAway,
@@ -97,17 +104,11 @@ INSTANTIATE_TEST_SUITE_P(
                    JoinRejectReason::kBuildNotAllowed,
                    "ab"},
         DecideCase{"SessionSignature",
-                   {C::kSessionSignature, C::kChallenge},
+                   {C::kSessionSignature, C::kClockSkew},
                    JoinOutcome::kReject,
                    C::kSessionSignature,
                    JoinRejectReason::kBadSessionSignature,
                    "session-key"},
-        DecideCase{"Challenge",
-                   {C::kChallenge, C::kClockSkew},
-                   JoinOutcome::kReject,
-                   C::kChallenge,
-                   JoinRejectReason::kBadChallenge,
-                   "challenge"},
         DecideCase{"ClockSkew",
                    {C::kClockSkew, C::kVsTakesSessions},
                    JoinOutcome::kReject,
@@ -128,18 +129,40 @@ INSTANTIATE_TEST_SUITE_P(
                    "live session"}),
     [](const ::testing::TestParamInfo<DecideCase>& param) { return param.param.name; });
 
+// vsd asks for each fact in order and stops at the first failure: no signature is verified for
+// an identity not on the allowlist, nor for a request that names another connection's challenge
+// (a replay costs a comparison).
 TEST(Decide, AsksInOrderOnlyUntilAFailure) {
-  std::vector<C> asked;
-  JoinFacts facts;
-  const auto d = decide_join(facts,
-                             [&](C check) -> std::optional<bool> {
-                               asked.push_back(check);
-                               return check != C::kIdentityAllowed;
-                             },
-                             {});
-  EXPECT_EQ(d.outcome, JoinOutcome::kTurnAway);
-  // No signature is verified for an identity not on the allowlist.
-  EXPECT_EQ(asked, (std::vector<C>{C::kDecodes, C::kIdentityAllowed}));
+  const std::vector<std::pair<C, std::vector<C>>> rows{
+      {C::kIdentityAllowed, {C::kDecodes, C::kIdentityAllowed}},
+      {C::kChallenge, {C::kDecodes, C::kIdentityAllowed, C::kChallenge}},
+      {C::kIdentitySignature,
+       {C::kDecodes, C::kIdentityAllowed, C::kChallenge, C::kIdentitySignature}},
+  };
+  for (const auto& row : rows) {
+    const C failing = row.first;  // a copy: clang 14 cannot capture a structured binding
+    std::vector<C> asked;
+    JoinFacts facts;
+    const auto d = decide_join(facts,
+                               [&](C check) -> std::optional<bool> {
+                                 asked.push_back(check);
+                                 return check != failing;
+                               },
+                               {});
+    EXPECT_EQ(d.outcome, JoinOutcome::kTurnAway) << rule_of(failing).name;
+    EXPECT_EQ(asked, row.second) << rule_of(failing).name;
+  }
+}
+
+// Only a fresh signature of an allowed identity is logged and answered: every check before the
+// identity signature turns the peer away, every check after it logs a JoinReject.
+TEST(JoinOrder, OnlyAnAuthenticatedPeerIsLoggedAndAnswered) {
+  bool authenticated = false;
+  for (const auto& rule : join_order()) {
+    EXPECT_EQ(rule.reason.has_value(), authenticated) << rule.name;
+    EXPECT_NE(rule.reason.has_value(), rule.former_reason.has_value()) << rule.name;
+    if (rule.check == C::kIdentitySignature) authenticated = true;
+  }
 }
 
 TEST(Decide, StopsAtAnUnknownFactAndGoesOnFromIt) {
@@ -217,10 +240,9 @@ INSTANTIATE_TEST_SUITE_P(
         AnswerCase{"AcceptBusy", honest({{C::kIdentityFree, false}}), std::nullopt, false,
                    "check 9"},
         AnswerCase{"AcceptBadSession", honest({{C::kSessionSignature, false}}), std::nullopt, false,
-                   "check 5"},
+                   "check 6"},
         // The VS's word: the log cannot decide these checks.
         AnswerCase{"BuildNotAllowed", honest(), code(JoinRejectReason::kBuildNotAllowed), true, ""},
-        AnswerCase{"BadChallenge", honest(), code(JoinRejectReason::kBadChallenge), true, ""},
         AnswerCase{"ClockSkew", honest(), code(JoinRejectReason::kClockSkew), true, ""},
         AnswerCase{"ServerBusy", honest(), code(JoinRejectReason::kServerBusy), true, ""},
         // Decidable checks.
@@ -237,7 +259,7 @@ INSTANTIATE_TEST_SUITE_P(
                    code(JoinRejectReason::kClockSkew), false, "answers bad_session_signature (5)"},
         AnswerCase{"BusyOverABadSessionSignature",
                    honest({{C::kSessionSignature, false}, {C::kIdentityFree, false}}),
-                   code(JoinRejectReason::kIdentityBusy), false, "check 5"},
+                   code(JoinRejectReason::kIdentityBusy), false, "check 6"},
         AnswerCase{"BuildOverABadIdentitySignature", honest({{C::kIdentitySignature, false}}),
                    code(JoinRejectReason::kBuildNotAllowed), false, "turns such a peer away"},
         AnswerCase{"AnythingForAFrameThatDoesNotDecode",
@@ -255,6 +277,16 @@ INSTANTIATE_TEST_SUITE_P(
                    false, "passes"},
         AnswerCase{"FormerUnknownIdentity", honest(), code(JoinRejectReason::kUnknownIdentity),
                    true, ""},
+        // bad_challenge: logged by an earlier vsd after both signatures verified; the log cannot
+        // decide the challenge, so the auditor takes the VS's word for it, as it did then, and
+        // holds it to the signatures that vsd checked first.
+        AnswerCase{"FormerBadChallenge", honest(), code(JoinRejectReason::kBadChallenge), true, ""},
+        AnswerCase{"FormerBadChallengeOverABadIdentitySignature",
+                   honest({{C::kIdentitySignature, false}}), code(JoinRejectReason::kBadChallenge),
+                   false, "turns such a peer away"},
+        AnswerCase{"FormerBadChallengeOverABadSessionSignature",
+                   honest({{C::kSessionSignature, false}}), code(JoinRejectReason::kBadChallenge),
+                   false, "answers bad_session_signature (5)"},
         AnswerCase{"FormerBadIdentitySignature", honest({{C::kIdentitySignature, false}}),
                    code(JoinRejectReason::kBadIdentitySignature), true, ""},
         AnswerCase{"FormerBadIdentitySignatureThatVerifies", honest(),

@@ -52,10 +52,7 @@ GsdProcess::GsdProcess(const TempDir& dir, const VsProcess& vs, const std::strin
 }
 
 std::size_t GsdProcess::count(const std::string& text) const {
-  const std::string out = process_->output();
-  std::size_t n = 0;
-  for (auto pos = out.find(text); pos != std::string::npos; pos = out.find(text, pos + 1)) ++n;
-  return n;
+  return count_of(process_->output(), text);
 }
 
 bool GsdProcess::wait_for_count(const std::string& text, std::size_t times,

@@ -124,4 +124,10 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) ++n;
+  return n;
+}
+
 }  // namespace gsvs::testing

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -57,5 +58,7 @@ std::string program(const std::string& name);
 
 void write_text(const std::string& path, const std::string& text);
 std::string read_text(const std::string& path);
+// How many times `what` occurs in `text` (overlapping occurrences count).
+std::size_t count_of(const std::string& text, const std::string& what);
 
 }  // namespace gsvs::testing

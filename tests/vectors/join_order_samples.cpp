@@ -90,7 +90,12 @@ Json join_order_document() {
         {{"check", check_id(rule.check)},
          {"name", rule.name},
          {"on_failure", reason_text(rule.reason)},
-         {"reason", rule.reason ? Json(static_cast<std::uint16_t>(*rule.reason)) : Json(nullptr)}});
+         {"reason", rule.reason ? Json(static_cast<std::uint16_t>(*rule.reason)) : Json(nullptr)},
+         {"former_reason", rule.former_reason
+                               ? Json(static_cast<std::uint16_t>(*rule.former_reason))
+                               : Json(nullptr)},
+         {"formerly_after",
+          rule.formerly_after ? Json(check_id(*rule.formerly_after)) : Json(nullptr)}});
   }
   // The VS: every check known, each in turn the first to fail; then all passing.
   Json decisions = Json::array();
@@ -133,6 +138,20 @@ Json join_order_document() {
       }
     }
   }
+  // Reasons an earlier vsd logged for checks this one turns away: its stores stay honest.
+  for (const auto& rule : rules::join_order()) {
+    if (!rule.former_reason) continue;
+    const auto code = static_cast<std::uint16_t>(*rule.former_reason);
+    const std::string what = "former " + reason_text(rule.former_reason);
+    answers.push_back(answer_case(what + " with nothing known", rules::JoinFacts{}, code));
+    rules::JoinFacts own_passes;
+    own_passes.set(rule.check, true);
+    answers.push_back(answer_case(what + " with its check known to pass", own_passes, code));
+    rules::JoinFacts session_fails;
+    session_fails.set(JoinCheck::kSessionSignature, false);
+    answers.push_back(
+        answer_case(what + " after a failing session-key signature", session_fails, code));
+  }
   rules::JoinFacts fails;
   fails.set(JoinCheck::kSessionSignature, false);
   answers.push_back(
@@ -141,15 +160,19 @@ Json join_order_document() {
       answer_case("a JoinAccept for a failing session-key signature", fails, std::nullopt));
   answers.push_back(answer_case("an undefined reason", rules::JoinFacts{}, 999));
 
-  return {{"description",
-           "The VS's admission order (docs/PROTOCOL.md §8.3, rules/join_rules.h). `order` lists "
-           "the checks, numbered from 1, with what a failure calls for. `decisions`: the VS's "
-           "decision for the facts it knows (check number -> passes). `answers`: whether a "
-           "logged answer (a JoinReject reason code, or JoinAccept) agrees with the facts an "
-           "auditor can know from the log."},
-          {"order", order},
-          {"decisions", decisions},
-          {"answers", answers}};
+  return {
+      {"description",
+       "The VS's admission order (docs/PROTOCOL.md §8.3, rules/join_rules.h). `order` lists "
+       "the checks, numbered from 1, with what a failure calls for (turned_away: nothing logged, "
+       "nothing answered; former_reason: the code an earlier vsd logged instead, which an "
+       "audit still accepts; formerly_after: the last check that vsd made before it, where it "
+       "made it later). `decisions`: the VS's "
+       "decision for the facts it knows (check number -> passes). `answers`: whether a "
+       "logged answer (a JoinReject reason code, or JoinAccept) agrees with the facts an "
+       "auditor can know from the log."},
+      {"order", order},
+      {"decisions", decisions},
+      {"answers", answers}};
 }
 
 }  // namespace gsvs::test_samples

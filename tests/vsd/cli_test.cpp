@@ -26,10 +26,7 @@ std::pair<int, std::string> run_vsd(const TempDir& dir, std::vector<std::string>
 bool wait_for_occurrences(const ChildProcess& process, const std::string& text, std::size_t times) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
-    const std::string out = process.output();
-    std::size_t found = 0;
-    for (auto at = out.find(text); at != std::string::npos; at = out.find(text, at + 1)) ++found;
-    if (found >= times) return true;
+    if (count_of(process.output(), text) >= times) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;

@@ -70,6 +70,17 @@ TEST(VsdConfig, SegmentKeysHaveDefaultsAndAreValidatedInCodeToo) {
       << s.error();
 }
 
+TEST(VsdConfig, UnauthenticatedBudgetKeys) {
+  Config c;
+  Status s = load(kAllow + "max_unauthenticated = 16\nmax_unauthenticated_per_source = 16\n", c);
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(c.max_unauthenticated, 16u);
+  EXPECT_EQ(c.max_unauthenticated_per_source, 16u);
+  Config defaults;
+  ASSERT_TRUE(load(kAllow, defaults).ok());
+  EXPECT_LE(defaults.max_unauthenticated_per_source, defaults.max_unauthenticated);
+}
+
 TEST(VsdConfig, BadValuesNameTheKey) {
   const std::string& allow = kAllow;
   const std::pair<std::string, std::string> cases[] = {
@@ -84,6 +95,11 @@ TEST(VsdConfig, BadValuesNameTheKey) {
       {allow + "segment_max_bytes = 1000\n", "segment_max_bytes"},
       {allow + "segment_max_bytes = -1\n", "segment_max_bytes"},
       {allow + "segment_max_age_s = 100000000\n", "segment_max_age_s"},
+      {allow + "max_unauthenticated = 0\n", "max_unauthenticated"},
+      {allow + "max_unauthenticated_per_source = 0\n", "max_unauthenticated_per_source"},
+      {allow + "max_joins_per_second = -1\n", "max_joins_per_second"},
+      {allow + "max_unauthenticated = 8\nmax_unauthenticated_per_source = 9\n",
+       "'max_unauthenticated_per_source' (9) must not exceed 'max_unauthenticated' (8)"},
   };
   for (const auto& [text, key] : cases) {
     Config c;

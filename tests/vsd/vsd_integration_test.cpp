@@ -184,8 +184,9 @@ TEST_F(VsdIntegration, JoinIsAcceptedAndSessionTrafficIsNotarized) {
   EXPECT_EQ(entries.back().header.kind, MessageKind::kCheckpoint);
 }
 
-// Until a peer shows a JoinRequest from an allowed identity that signed it, the VS neither logs
-// nor answers it: junk, a client that dialled the VS by mistake, an unknown key, a forged
+// Until a peer shows a JoinRequest from an allowed identity that signed this connection's
+// challenge, the VS neither logs nor answers it, nor signs anything for it: junk, a frame of
+// another kind or version, a client that dialled the VS by mistake, an unknown key, a forged
 // identity signature. Each connection just closes; the log holds nothing of them and verifies.
 struct StrayCase {
   std::string name;
@@ -201,6 +202,18 @@ TEST_F(VsdIntegration, StrayTrafficIsNeitherLoggedNorAnswered) {
          gs.expect<VsChallenge>();
          return Bytes{0xde, 0xad, 0xbe, 0xef};
        }},
+      {"a Heartbeat",
+       [](ScriptedGs& gs) {
+         gs.expect<VsChallenge>();
+         return encode(gs.make_heartbeat());
+       }},
+      {"an unknown protocol version",
+       [](ScriptedGs& gs) {
+         Bytes request = encode(gs.make_join_request());
+         request[0] = 2;
+         return request;
+       },
+       true},
       {"a JoinRequest cut short",
        [](ScriptedGs& gs) {
          Bytes request = encode(gs.make_join_request());
@@ -242,18 +255,32 @@ TEST_F(VsdIntegration, StrayTrafficIsNeitherLoggedNorAnswered) {
   expect_store_verifies();
 }
 
-TEST_F(VsdIntegration, DisallowedBuildIsRejected) {
+// An allowed identity that signed this connection's challenge is evidence: its refusal is logged
+// (the request, then the JoinReject) and answered with a signed JoinReject no longer than the
+// request.
+TEST_F(VsdIntegration, DisallowedBuildIsLoggedAndAnswered) {
   start();
   ScriptedGs gs(vs_->port(), identity_, crypto::sha256(as_bytes("hacked build")));
-  gs.send_join(gs.make_join_request());
-  auto reject = gs.expect<JoinReject>();
+  const JoinRequest request = gs.make_join_request();
+  gs.send_join(request);
+  auto frame = gs.socket().read_frame();
+  ASSERT_TRUE(frame) << vs_->process().output();
+  EXPECT_LE(frame->size(), encode(request).size());
+  auto reject = decode<JoinReject>(*frame);
   ASSERT_TRUE(reject);
+  EXPECT_TRUE(verify(*reject, vs_->public_key()));
   EXPECT_EQ(reject->reason, static_cast<std::uint16_t>(JoinRejectReason::kBuildNotAllowed));
+  EXPECT_EQ(reject->join_request_hash, chains::message_hash(encode(request)));
   auto entries = stop_and_read();
-  EXPECT_EQ(of_kind(entries, MessageKind::kJoinReject).size(), 1u);
+  ASSERT_EQ(of_kind(entries, MessageKind::kJoinRequest).size(), 1u);
+  ASSERT_EQ(of_kind(entries, MessageKind::kJoinReject).size(), 1u);
+  EXPECT_EQ(of_kind(entries, MessageKind::kJoinReject).front()->message, *frame);
+  expect_store_verifies();
 }
 
-TEST_F(VsdIntegration, ReplayedJoinRequestIsRejected) {
+// A JoinRequest seen on the wire, sent again on a new connection, names another connection's
+// challenge: turned away before its signatures are checked, unanswered, and nothing is logged.
+TEST_F(VsdIntegration, ReplayedJoinRequestIsTurnedAwayUnlogged) {
   start();
   JoinRequest captured;
   {
@@ -262,13 +289,17 @@ TEST_F(VsdIntegration, ReplayedJoinRequestIsRejected) {
     gs.send_join(captured);
     ASSERT_TRUE(gs.expect<JoinAccept>());
   }
-  ScriptedGs replayer(vs_->port(), identity_, build_);
-  ASSERT_TRUE(replayer.expect<VsChallenge>());
-  replayer.send_join(captured);
-  auto reject = replayer.expect<JoinReject>();
-  ASSERT_TRUE(reject);
-  EXPECT_EQ(reject->reason, static_cast<std::uint16_t>(JoinRejectReason::kBadChallenge));
-  stop_and_read();
+  for (int replay = 0; replay < 3; ++replay) {
+    ScriptedGs replayer(vs_->port(), identity_, build_);
+    ASSERT_TRUE(replayer.expect<VsChallenge>());
+    replayer.send_join(captured);
+    EXPECT_FALSE(replayer.socket().read_frame(std::chrono::seconds(3))) << "the VS answered";
+    EXPECT_TRUE(replayer.socket().closed());
+  }
+  auto entries = stop_and_read();
+  EXPECT_EQ(of_kind(entries, MessageKind::kJoinRequest).size(), 1u);
+  EXPECT_EQ(of_kind(entries, MessageKind::kJoinReject).size(), 0u);
+  expect_store_verifies();
 }
 
 // Past the identity check, a refused join is logged and answered with a signed JoinReject.
@@ -293,10 +324,14 @@ TEST_F(VsdIntegration, SecondSessionForALiveIdentityIsRefused) {
   ScriptedGs first(vs_->port(), identity_, build_);
   first.join();
   ScriptedGs second(vs_->port(), identity_, build_);
-  second.send_join(second.make_join_request());
+  const JoinRequest request = second.make_join_request();
+  second.send_join(request);
   auto reject = second.expect<JoinReject>();
   ASSERT_TRUE(reject);
   EXPECT_EQ(reject->reason, static_cast<std::uint16_t>(JoinRejectReason::kIdentityBusy));
+  // Its detail (which names the identity) is cut so that the answer is no longer than the request.
+  EXPECT_LE(encode(*reject).size(), encode(request).size());
+  EXPECT_FALSE(reject->detail.empty());
   stop_and_read();
 }
 

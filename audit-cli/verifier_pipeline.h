@@ -1,0 +1,210 @@
+// The pipeline behind verify_store (verifier.h), shared by its stages: one row on its way
+// through it, the signature workers, and the Verifier whose read stage (verifier_read.cpp),
+// signature stage (verifier_signatures.cpp) and semantic stage (verifier_semantic.cpp) are
+// defined apart. Private to audit-cli's verify.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "audit-cli/common.h"
+#include "audit-cli/findings.h"
+#include "audit-cli/session_model.h"
+#include "audit-cli/verifier.h"
+#include "protocol/chains.h"
+#include "protocol/merkle.h"
+#include "rules/join_rules.h"
+#include "storage/log.h"
+
+namespace gsvs::audit::detail {
+
+using protocol::MessageKind;
+
+inline bool known_kind(std::uint8_t kind) {
+  return protocol::is_known(static_cast<MessageKind>(kind));
+}
+
+inline bool vs_signed(std::uint8_t kind) {
+  return protocol::vs_signed(static_cast<MessageKind>(kind));
+}
+
+// Kinds the VS writes as issued (direction 2): everything it sends, signed or not (VsChallenge);
+// everything else it can only have received.
+inline bool issued_kind(std::uint8_t kind) {
+  const auto* role = protocol::kind_role(static_cast<MessageKind>(kind));
+  return role != nullptr && role->route == protocol::Route::kVsToGs;
+}
+
+inline bool session_kind(std::uint8_t kind) {
+  return protocol::gs_session_traffic(static_cast<MessageKind>(kind));
+}
+
+// ---- One row on its way through the pipeline --------------------------------------------------
+
+struct Item {
+  storage::Entry entry;
+  std::uint64_t position = 0;  // where the VS put it: seq, or its old seq if renumbered
+  bool readable = true;
+  std::optional<protocol::AnyMessage> message;
+  std::string decode_error;
+  std::array<SigState, 2> sigs{SigState::kUnchecked, SigState::kUnchecked};
+  std::uint8_t sig_count = 0;
+  std::vector<Finding> early;  // chain and column findings, emitted in order with the row
+};
+
+struct Job {
+  std::uint32_t item = 0;
+  std::uint8_t index = 0;
+  crypto::PublicKey key;
+};
+
+struct Batch {
+  std::vector<Item> items;
+  std::vector<Job> jobs;
+  std::vector<std::uint8_t> valid;  // per job, written by exactly one worker
+  std::size_t next = 0;             // next job to hand out (under the pool's lock)
+  std::atomic<std::size_t> done{0};
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool finished = false;
+};
+
+// Signature workers. A batch's jobs are handed out in chunks under one lock; the worker that
+// completes the last chunk marks the batch finished (notifying under the batch's lock, so the
+// owner cannot free it in between).
+class VerifyPool {
+ public:
+  explicit VerifyPool(unsigned threads);
+  ~VerifyPool();
+  VerifyPool(const VerifyPool&) = delete;
+  VerifyPool& operator=(const VerifyPool&) = delete;
+
+  void start(Batch& batch);
+  static void wait(Batch& batch);
+
+ private:
+  static constexpr std::size_t kChunk = 32;
+
+  void run();
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Batch*> queue_;
+  bool stop_ = false;
+  std::vector<std::thread> workers_;
+};
+
+// ---- The verifier ---------------------------------------------------------------------------
+
+// A JoinRequest the VS logged outside a joined session, until the entry after it answers it.
+struct PendingJoin {
+  std::uint64_t seq = 0;
+  Hash32 hash;  // of the request bytes: what the answer's join_request_hash names
+  protocol::SessionId session_column = 0;
+  std::optional<protocol::JoinRequest> request;
+  std::string decode_error;
+  std::array<SigState, 2> sigs{SigState::kUnchecked, SigState::kUnchecked};
+};
+
+class Verifier {
+ public:
+  Verifier(const storage::Log& log, const storage::Log& lookup_log, const VerifyOptions& options,
+           VerifyResult& result, FindingSink& sink)
+      : log_(log),
+        lookup_(entry_lookup(lookup_log)),
+        options_(options),
+        result_(result),
+        sink_(sink) {}
+
+  Status run();
+
+ private:
+  // Read stage (verifying thread, ahead of the workers): chain, columns, decode, jobs.
+  void read(const storage::Entry& entry);
+  void unreadable(std::uint64_t seq, const std::string& reason);
+  void check_chain(Item& item, const Hash32& recomputed);
+  void check_columns(Item& item);
+  void plan_signatures(Item& item, std::uint32_t index, Batch& batch);
+  void check_checkpoint_position(Item& item, const Hash32& root_before);
+  // Semantic stage (verifying thread, after the batch's signatures are in).
+  void judge(Item& item);
+  void on_join_request(Item& item);
+  // `join`: the request just before the answer, if that entry is an unanswered JoinRequest.
+  void on_join_accept(Item& item, const protocol::JoinAccept& accept,
+                      const std::optional<PendingJoin>& join);
+  void on_join_reject(const Item& item, const protocol::JoinReject& reject,
+                      const std::optional<PendingJoin>& join);
+  // Whether the answer at `item` has a request just before it (`join`) to pair with; a finding
+  // when it has none, or when its join_request_hash names other bytes.
+  bool answers(const Item& item, const Hash32& join_request_hash,
+               const std::optional<PendingJoin>& join);
+  // `join` got no answer in the entry after it (`next`; nullptr: the log ends).
+  void unanswered(const PendingJoin& join, const Item* next);
+  // What the log shows of the §8.3 checks on `join`: whether it decodes, both signatures, and
+  // whether its identity has a live session here.
+  [[nodiscard]] rules::JoinFacts known_facts(const PendingJoin& join) const;
+  void check_accepted_request(const Item& item, const protocol::JoinAccept& accept,
+                              const PendingJoin& join);
+  void on_revocation(Item& item, const protocol::Revocation& revocation);
+  // At a Checkpoint: every session silent past its heartbeat deadline by more than
+  // heartbeat_timeout_ms is one the VS left unrevoked (PROTOCOL.md §8.5 "Liveness").
+  void check_silent_sessions(const Item& checkpoint);
+  void to_session(Item& item);
+  void finish();
+
+  void dispatch();
+  void complete_oldest();
+  Finding finding(const Item& item, std::string_view check, std::string expected, std::string found,
+                  std::string detail = {}) const;
+
+  const storage::Log& log_;
+  const EntryLookup lookup_;  // entries by seq, read through a second handle on the store
+  const VerifyOptions& options_;
+  VerifyResult& result_;
+  FindingSink& sink_;
+  std::unique_ptr<VerifyPool> pool_;
+  std::unique_ptr<Batch> filling_;
+  std::deque<std::unique_ptr<Batch>> in_flight_;
+  std::uint64_t total_ = 0;
+
+  // Read-stage state.
+  std::uint64_t next_seq_ = 0;
+  std::optional<Hash32> prev_stored_;  // stored entry_hash of the row before (if readable)
+  bool after_gap_ = false;
+  merkle::Accumulator recomputed_tree_;
+  std::map<protocol::SessionId, crypto::PublicKey> session_keys_;  // from JoinAccepts read
+
+  // Semantic-stage state.
+  std::map<protocol::SessionId, std::unique_ptr<SessionModel>> sessions_;
+  std::map<protocol::PublicKey, protocol::SessionId> live_identities_;
+  // Live sessions by a heartbeat deadline they had when pushed (it only moves later), earliest
+  // first: a Checkpoint looks only at those that may have run out.
+  using Deadline = std::pair<std::uint64_t, protocol::SessionId>;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  std::optional<PendingJoin> unanswered_join_;  // the entry before was this JoinRequest
+  protocol::SessionId max_session_id_ = 0;
+  std::uint64_t last_revocation_seq_ = 0;
+  std::uint64_t vs_signatures_valid_ = 0;
+  std::uint64_t vs_signatures_invalid_ = 0;
+};
+
+// Sets result.vs_key: the pinned key, or one found beside the store (a .pub file that verifies
+// the first VS-signed entry, with a loud warning); without either, a warning and a finding.
+void resolve_vs_key(const storage::Log& log, const std::string& path, const VerifyOptions& options,
+                    VerifyResult& result, FindingSink& sink);
+
+}  // namespace gsvs::audit::detail

@@ -1,0 +1,347 @@
+// The verifier's semantic stage, once a batch's signatures are in: joins and their answers in
+// the order of rules/join_rules.h, session ids and live identities, each session through
+// SessionModel, revocations, and liveness at every Checkpoint.
+#include <string>
+#include <utility>
+
+#include "audit-cli/verifier_pipeline.h"
+
+namespace gsvs::audit::detail {
+
+void Verifier::judge(Item& item) {
+  for (auto& f : item.early) sink_.add(std::move(f));
+  item.early.clear();
+  const auto& h = item.entry.header;
+  const auto kind = static_cast<std::uint8_t>(h.kind);
+  // A JoinRequest and its answer are logged in one submit, so in consecutive entries (§8.3).
+  std::optional<PendingJoin> join = std::exchange(unanswered_join_, std::nullopt);
+  const bool an_answer =
+      item.readable && h.direction == chains::Direction::kIssued &&
+      (kind == kind_code(MessageKind::kJoinAccept) || kind == kind_code(MessageKind::kJoinReject));
+  if (join && !an_answer) {
+    unanswered(*join, &item);
+    join.reset();
+  }
+  if (!item.readable) return;
+  if (issued_kind(kind) && h.direction == chains::Direction::kReceived) {
+    // A frame of a VS-only kind the GS sent in its session: not a VS statement; the session
+    // owes a malformed_message revocation for it.
+    to_session(item);
+    return;
+  }
+
+  if (vs_signed(kind) && item.message) {
+    if (item.sigs[0] == SigState::kValid) {
+      ++vs_signatures_valid_;
+    } else if (item.sigs[0] == SigState::kInvalid) {
+      ++vs_signatures_invalid_;
+      sink_.add(finding(item, check::kSignature,
+                        "a valid VS signature (key " + short_hex(result_.vs_key->key) + "...)",
+                        "a signature that does not verify",
+                        "the entry is not what the VS signed: forged or edited"));
+    }
+  }
+  switch (static_cast<MessageKind>(kind)) {
+    case MessageKind::kJoinRequest:
+      on_join_request(item);
+      return;
+    case MessageKind::kJoinAccept:
+      if (item.message) on_join_accept(item, std::get<protocol::JoinAccept>(*item.message), join);
+      return;
+    case MessageKind::kJoinReject:
+      ++result_.stats.rejected_joins;
+      if (h.session_id != 0) {
+        sink_.add(finding(item, check::kSession, "session_id 0 for a rejected join",
+                          "session_id " + std::to_string(h.session_id)));
+      }
+      if (item.message) on_join_reject(item, std::get<protocol::JoinReject>(*item.message), join);
+      return;
+    case MessageKind::kCheckpoint:
+      if (h.session_id != 0) {
+        sink_.add(finding(item, check::kSession, "session_id 0 for a Checkpoint",
+                          "session_id " + std::to_string(h.session_id)));
+      }
+      check_silent_sessions(item);
+      return;
+    case MessageKind::kVsChallenge:
+      sink_.add(finding(item, check::kJoin, "no VsChallenge: the VS does not log it",
+                        "a VsChallenge", "PROTOCOL.md §8.3"));
+      return;
+    case MessageKind::kRevocation:
+      ++result_.stats.revocations;
+      if (item.message) on_revocation(item, std::get<protocol::Revocation>(*item.message));
+      return;
+    case MessageKind::kProtectedReceipt:
+      ++result_.stats.receipts;
+      break;
+    case MessageKind::kPlayTicket:
+      ++result_.stats.tickets;
+      break;
+    case MessageKind::kHeartbeat:
+      ++result_.stats.heartbeats;
+      break;
+    case MessageKind::kTranscriptDigest:
+      ++result_.stats.digests;
+      break;
+    default:
+      break;
+  }
+  to_session(item);
+}
+
+void Verifier::check_silent_sessions(const Item& checkpoint) {
+  const std::uint64_t now = checkpoint.entry.header.vs_time_ms;
+  while (!deadlines_.empty()) {
+    const auto [pushed, id] = deadlines_.top();
+    auto it = sessions_.find(id);
+    const SessionModel* model = it == sessions_.end() ? nullptr : it->second.get();
+    const std::uint64_t grace = model ? model->accept().heartbeat_timeout_ms : 0;
+    if (pushed + grace >= now) return;
+    deadlines_.pop();
+    if (model == nullptr || model->revoked()) continue;
+    const std::uint64_t deadline = model->heartbeat_deadline_ms();
+    if (deadline + grace >= now) {
+      deadlines_.emplace(deadline, id);  // a heartbeat moved it on since
+      continue;
+    }
+    Finding f = finding(
+        checkpoint, check::kReaction,
+        "a missed_heartbeats revocation of session " + std::to_string(id) + " by " +
+            std::to_string(deadline + grace) + " (its heartbeat deadline " +
+            std::to_string(deadline) + " plus " + std::to_string(grace) + " ms)",
+        "the session still live at this Checkpoint (vs_time_ms " + std::to_string(now) + ")",
+        "the VS left a silent session blessed");
+    f.session_id = id;
+    sink_.add(std::move(f));
+  }
+}
+
+void Verifier::to_session(Item& item) {
+  const auto& h = item.entry.header;
+  if (!known_kind(static_cast<std::uint8_t>(h.kind))) return;  // reported with the columns
+  auto it = h.session_id == 0 ? sessions_.end() : sessions_.find(h.session_id);
+  if (it == sessions_.end()) {
+    sink_.add(finding(item, check::kSession, "the id of a session accepted earlier in the log",
+                      h.session_id == 0 ? "session_id 0"
+                                        : "session_id " + std::to_string(h.session_id) +
+                                              ", which no earlier JoinAccept created"));
+    return;
+  }
+  ModelInput input;
+  input.entry = &item.entry;
+  input.message = item.message ? &*item.message : nullptr;
+  input.decode_error = item.decode_error;
+  input.signatures = std::span<const SigState>(item.sigs.data(), item.sig_count);
+  input.position = item.position;
+  it->second->add(input, sink_, lookup_);
+}
+
+void Verifier::on_join_request(Item& item) {
+  const auto& h = item.entry.header;
+  if (auto it = sessions_.find(h.session_id); it != sessions_.end() && !it->second->revoked()) {
+    // A JoinRequest on a live session's connection is a frame the VS had to refuse. Nothing of
+    // a session follows its revocation (§8.5), so a JoinRequest under a revoked session's id is
+    // a join like any other and must be answered: a replayed copy of the request that opened it
+    // is not excused.
+    to_session(item);
+    return;
+  }
+  PendingJoin join;
+  join.seq = h.seq;
+  join.hash = chains::message_hash(item.entry.message);
+  join.session_column = h.session_id;
+  if (item.message) {
+    join.request = std::get<protocol::JoinRequest>(*item.message);
+    join.sigs = item.sigs;
+  } else {
+    join.decode_error = item.decode_error;
+  }
+  unanswered_join_ = std::move(join);
+}
+
+bool Verifier::answers(const Item& item, const Hash32& join_request_hash,
+                       const std::optional<PendingJoin>& join) {
+  if (!join) {
+    const std::uint64_t seq = item.entry.header.seq;
+    sink_.add(finding(
+        item, check::kJoin, "the JoinRequest it answers in the entry just before it",
+        seq == 0 ? std::string("the first entry of the log")
+                 : "entry " + std::to_string(seq - 1) + ", which is no unanswered JoinRequest",
+        "the VS logs a JoinRequest and its answer in one submit (PROTOCOL.md §8.3)"));
+    return false;
+  }
+  if (join->hash != join_request_hash) {
+    // One of the two was edited (their signatures tell which); they stay a pair, so that the
+    // request is still checked as the one this answer admitted or refused.
+    sink_.add(finding(item, check::kJoin,
+                      "join_request_hash " + to_hex(join->hash) + " (of the JoinRequest at entry " +
+                          std::to_string(join->seq) + ")",
+                      "join_request_hash " + to_hex(join_request_hash)));
+  }
+  return true;
+}
+
+void Verifier::unanswered(const PendingJoin& join, const Item* next) {
+  Finding f;
+  f.seq = join.seq;
+  f.kind = kind_code(MessageKind::kJoinRequest);
+  f.session_id = join.session_column;
+  f.check = std::string(check::kReaction);
+  f.expected = "a JoinAccept or JoinReject carrying this request's hash in the next entry";
+  f.found = next == nullptr ? std::string("the end of the log")
+                            : "entry " + std::to_string(next->entry.header.seq) + ": " +
+                                  (next->readable ? kind_label(kind_code(next->entry.header.kind))
+                                                  : std::string("an unreadable row"));
+  f.detail =
+      "the VS answers every JoinRequest it logs, in the same submit (PROTOCOL.md §8.3); a "
+      "replayed copy is answered too";
+  sink_.add(std::move(f));
+}
+
+rules::JoinFacts Verifier::known_facts(const PendingJoin& join) const {
+  using rules::JoinCheck;
+  rules::JoinFacts facts;
+  facts.set(JoinCheck::kDecodes, join.request.has_value());
+  if (!join.request) return facts;
+  auto signature = [&](JoinCheck check, SigState state) {
+    if (state != SigState::kUnchecked) facts.set(check, state == SigState::kValid);
+  };
+  signature(JoinCheck::kIdentitySignature, join.sigs[0]);
+  signature(JoinCheck::kSessionSignature, join.sigs[1]);
+  // The VS decides busy-ness in log order, where it places the answer (§8.10).
+  facts.set(JoinCheck::kIdentityFree, !live_identities_.contains(join.request->gs_identity));
+  return facts;
+}
+
+void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept,
+                              const std::optional<PendingJoin>& join) {
+  const auto& h = item.entry.header;
+  const auto id = accept.session_id;
+  if (id != h.session_id) {
+    sink_.add(finding(item, check::kSession, "session_id column " + std::to_string(id),
+                      "session_id column " + std::to_string(h.session_id)));
+  }
+  if (sessions_.contains(id)) {
+    sink_.add(finding(item, check::kJoin, "a new session id",
+                      "session " + std::to_string(id) + ", accepted before"));
+    return;
+  }
+  if (id == 0 || id <= max_session_id_) {
+    sink_.add(finding(
+        item, check::kJoin,
+        "a session id above " + std::to_string(max_session_id_) + " (ids increase, never reused)",
+        "session " + std::to_string(id)));
+  }
+  max_session_id_ = std::max(max_session_id_, id);
+  if (answers(item, accept.join_request_hash, join)) check_accepted_request(item, accept, *join);
+  if (auto live = live_identities_.find(accept.gs_identity); live != live_identities_.end()) {
+    sink_.add(finding(item, check::kJoin,
+                      "no live session for identity " + short_hex(accept.gs_identity) +
+                          "... (one session per identity, PROTOCOL.md §8.10)",
+                      "session " + std::to_string(live->second) + " still live"));
+  }
+  live_identities_[accept.gs_identity] = id;
+  ++result_.stats.sessions;
+  const auto added = sessions_.emplace(
+      id, std::make_unique<SessionModel>(item.position, h.vs_time_ms, accept,
+                                         chains::message_hash(item.entry.message)));
+  deadlines_.emplace(added.first->second->heartbeat_deadline_ms(), id);
+}
+
+void Verifier::check_accepted_request(const Item& item, const protocol::JoinAccept& accept,
+                                      const PendingJoin& join) {
+  // Problems of the request itself are reported where it is logged.
+  auto at_request = [&](std::string_view check, std::string expected, std::string found) {
+    Finding f =
+        finding(item, check, std::move(expected), std::move(found),
+                "the VS accepted it: JoinAccept at entry " + std::to_string(item.entry.header.seq));
+    f.seq = join.seq;
+    f.kind = kind_code(MessageKind::kJoinRequest);
+    f.session_id = join.session_column;
+    sink_.add(std::move(f));
+  };
+  if (join.session_column != accept.session_id) {
+    at_request(check::kSession, "session_id " + std::to_string(accept.session_id) + " (accepted)",
+               "session_id " + std::to_string(join.session_column));
+  }
+  if (!join.request) {
+    at_request(check::kJoin, "a JoinRequest that decodes",
+               "one that does not: " + join.decode_error);
+    return;
+  }
+  const auto& r = *join.request;
+  if (join.sigs[0] != SigState::kValid) {
+    at_request(check::kSignature,
+               "identity signature valid under " + short_hex(r.gs_identity) + "...",
+               "a signature that does not verify");
+  }
+  if (join.sigs[1] != SigState::kValid) {
+    at_request(check::kSignature,
+               "session-key signature valid under " + short_hex(r.session_key) + "...",
+               "a signature that does not verify");
+  }
+  if (r.gs_identity != accept.gs_identity || r.session_key != accept.session_key ||
+      r.sw_hash != accept.sw_hash) {
+    sink_.add(finding(item, check::kJoin,
+                      "gs_identity, session_key and sw_hash copied from the JoinRequest at entry " +
+                          std::to_string(join.seq),
+                      "different values"));
+  }
+}
+
+void Verifier::on_join_reject(const Item& item, const protocol::JoinReject& reject,
+                              const std::optional<PendingJoin>& join) {
+  if (!answers(item, reject.join_request_hash, join)) return;
+  const std::string at = " (JoinRequest at entry " + std::to_string(join->seq) + ")";
+  if (join->session_column != 0) {
+    sink_.add(finding(item, check::kSession, "the rejected JoinRequest logged under session 0",
+                      "session_id " + std::to_string(join->session_column) + at));
+  }
+  // The reason must follow the order of §8.3 as far as the log decides it; bad_challenge,
+  // build_not_allowed, clock_skew and server_busy are the VS's word where no earlier check fails.
+  if (const Status agrees = rules::check_join_answer(known_facts(*join), reject.reason); !agrees) {
+    sink_.add(finding(item, check::kJoin, "a reason that follows the checks of PROTOCOL.md §8.3",
+                      agrees.error() + at, join->decode_error));
+  }
+}
+
+void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation) {
+  const auto& h = item.entry.header;
+  if (revocation.session_id != h.session_id) {
+    sink_.add(finding(
+        item, check::kSession,
+        "session_id column " + std::to_string(revocation.session_id) + " (the session revoked)",
+        "session_id column " + std::to_string(h.session_id)));
+  }
+  if (revocation.revocation_seq <= last_revocation_seq_) {
+    sink_.add(finding(item, check::kRevocation,
+                      "revocation_seq above " + std::to_string(last_revocation_seq_) +
+                          " (strictly increasing across the log)",
+                      "revocation_seq " + std::to_string(revocation.revocation_seq)));
+  }
+  last_revocation_seq_ = std::max(last_revocation_seq_, revocation.revocation_seq);
+  if (!known_revocation_reason(revocation.reason)) {
+    sink_.add(finding(item, check::kRevocation, "a defined RevocationReason (1..10)",
+                      "reason " + std::to_string(revocation.reason)));
+  }
+  auto it = sessions_.find(revocation.session_id);
+  if (it == sessions_.end()) {
+    sink_.add(finding(item, check::kSession, "the id of a session accepted earlier in the log",
+                      "session " + std::to_string(revocation.session_id) +
+                          ", which no earlier JoinAccept created"));
+    return;
+  }
+  ModelInput input;
+  input.entry = &item.entry;
+  input.message = &*item.message;
+  input.signatures = std::span<const SigState>(item.sigs.data(), item.sig_count);
+  input.position = item.position;
+  it->second->add(input, sink_, lookup_);
+  const auto& identity = it->second->accept().gs_identity;
+  if (auto live = live_identities_.find(identity);
+      live != live_identities_.end() && live->second == revocation.session_id) {
+    live_identities_.erase(live);
+  }
+}
+
+}  // namespace gsvs::audit::detail
