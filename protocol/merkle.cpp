@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <cstring>
+#include <utility>
 
 #include "protocol/crypto.h"
 
@@ -169,6 +170,15 @@ void Accumulator::append(const Hash32& leaf_hash) {
   }
   peaks_.push_back(carry);
   ++size_;
+}
+
+std::optional<Accumulator> Accumulator::from_frontier(std::uint64_t size,
+                                                      std::vector<Hash32> frontier) {
+  if (frontier.size() != static_cast<std::size_t>(std::popcount(size))) return std::nullopt;
+  Accumulator out;
+  out.peaks_ = std::move(frontier);
+  out.size_ = size;
+  return out;
 }
 
 // MTH folds the peaks right to left: the leftmost peak is the k-sized left subtree of RFC 9162's

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -39,6 +40,13 @@ class Accumulator {
   void append(const Hash32& leaf_hash);
   [[nodiscard]] Hash32 root() const;
   [[nodiscard]] std::uint64_t size() const { return size_; }
+  // The frontier: the roots of the perfect subtrees so far, largest (leftmost) first, one per set
+  // bit of size(). With the size it is all the tree needs to go on, so a log split into files
+  // continues its root without re-reading the older files (docs/STORE.md §10).
+  [[nodiscard]] const std::vector<Hash32>& frontier() const { return peaks_; }
+  // Continues a tree of `size` leaves from its frontier; nullopt when `frontier` does not hold
+  // exactly one hash per set bit of `size`.
+  static std::optional<Accumulator> from_frontier(std::uint64_t size, std::vector<Hash32> frontier);
 
  private:
   // Roots of perfect subtrees, largest (leftmost) first; their sizes are the set bits of size_.

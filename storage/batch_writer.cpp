@@ -9,10 +9,17 @@
 #include <thread>
 #include <utility>
 
+#include "protocol/clock.h"
 #include "storage/log.h"
 #include "storage/log_impl.h"
 
 namespace gsvs::storage {
+
+namespace {
+// What a row costs beyond its message, for the estimate of a segment's size: the other columns
+// (two 32-byte hashes among them), the kind index and the b-tree's own bookkeeping.
+constexpr std::uint64_t kRowOverheadBytes = 160;
+}  // namespace
 
 struct BatchWriter::Impl {
   using Clock = std::chrono::steady_clock;
@@ -20,6 +27,8 @@ struct BatchWriter::Impl {
     std::vector<Entry> entries;
     Done done;
     Clock::time_point enqueued;
+    std::vector<FrontierRow> frontiers;  // of the Checkpoint entries among them
+    bool seal = false;  // its one entry seals the active segment: rotate after its commit
   };
 
   std::unique_ptr<Log> log;  // null: every submit fails
@@ -41,11 +50,18 @@ struct BatchWriter::Impl {
   std::uint64_t flush_target = 0;
   std::thread::id writer_id;
   std::thread thread;
+  // Rotation (segmented stores with a seal builder): what the active segment holds, estimated,
+  // and when it was started. Under `mutex`.
+  bool rotates = false;
+  std::uint64_t segment_bytes = 0;
+  std::uint64_t segment_started_ms = 0;
 
   void run();
   // Both with `mutex` held.
   [[nodiscard]] Status check_open() const;
   Result<std::vector<Entry>> submit_locked(std::span<const PendingEntry> entries, Done done);
+  // Appends the seal and marks the segment for rotation once it is full or old enough.
+  void seal_if_due();
   [[nodiscard]] bool batch_ready() const {
     return stopping || queued_entries >= options.max_batch_entries || flush_target > completed;
   }
@@ -71,8 +87,10 @@ void BatchWriter::Impl::run() {
     // Whole submits only, up to max_batch_entries (one larger submit goes alone).
     std::vector<Item> batch;
     std::size_t count = 0;
+    // A seal ends its batch: the entries after it go to the next segment.
     while (!queue.empty() &&
-           (batch.empty() || count + queue.front().entries.size() <= options.max_batch_entries)) {
+           (batch.empty() || (!batch.back().seal &&
+                              count + queue.front().entries.size() <= options.max_batch_entries))) {
       count += queue.front().entries.size();
       queued_entries -= queue.front().entries.size();
       batch.push_back(std::move(queue.front()));
@@ -91,11 +109,20 @@ void BatchWriter::Impl::run() {
     }
 
     std::vector<std::span<const Entry>> groups;
+    std::vector<FrontierRow> frontiers;
     groups.reserve(batch.size());
-    for (const Item& item : batch) groups.emplace_back(item.entries);
+    for (const Item& item : batch) {
+      groups.emplace_back(item.entries);
+      frontiers.insert(frontiers.end(), item.frontiers.begin(), item.frontiers.end());
+    }
 
     lock.unlock();
-    const Status status = log->impl_->write(groups);
+    Status status = log->impl_->write(groups, frontiers);
+    if (status && batch.back().seal) {
+      // The seal is durable: the next segment starts after it. If it cannot be made, nothing
+      // more is appended (the seal's submit learns why too).
+      status = log->impl_->rotate(batch.back().entries.back(), batch.back().frontiers.back());
+    }
     lock.lock();
     if (!status) {
       // Final: later submits are refused, and whatever is still queued fails with the same
@@ -114,12 +141,18 @@ void BatchWriter::Impl::run() {
 BatchWriter::BatchWriter(std::unique_ptr<Log> log, Options options)
     : impl_(std::make_unique<Impl>()) {
   impl_->log = std::move(log);
-  impl_->options = options;
+  impl_->options = std::move(options);
   if (impl_->options.max_batch_entries == 0) impl_->options.max_batch_entries = 1;
   if (!impl_->log) {
     impl_->failure = "no log to write to";
     return;
   }
+  const Log::Impl& log_impl = *impl_->log->impl_;
+  impl_->rotates = log_impl.segmented && log_impl.mode == OpenMode::kReadWrite &&
+                   impl_->options.seal &&
+                   (impl_->options.segment_max_bytes > 0 || impl_->options.segment_max_age_ms > 0);
+  impl_->segment_bytes = log_impl.active_bytes_at_open;
+  impl_->segment_started_ms = log_impl.active_created_ms;
   impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
   const std::lock_guard lock(impl_->mutex);
   impl_->writer_id = impl_->thread.get_id();
@@ -139,13 +172,43 @@ Result<std::vector<Entry>> BatchWriter::Impl::submit_locked(std::span<const Pend
   Log::Impl& head = *log->impl_;
   auto prepared = head.prepare(entries);
   if (!prepared) return prepared;
-  head.advance(*prepared);
+  std::vector<FrontierRow> frontiers = head.advance(*prepared);
   const bool was_empty = queue.empty();
   queued_entries += prepared->size();
-  queue.push_back(Item{*prepared, std::move(done), Clock::now()});
+  for (const Entry& entry : *prepared) segment_bytes += entry.message.size() + kRowOverheadBytes;
+  queue.push_back(Item{*prepared, std::move(done), Clock::now(), std::move(frontiers)});
   ++submitted;
   if (was_empty || queued_entries >= options.max_batch_entries) wake.notify_one();
+  seal_if_due();
   return prepared;
+}
+
+void BatchWriter::Impl::seal_if_due() {
+  if (!rotates) return;
+  const bool full = options.segment_max_bytes > 0 && segment_bytes >= options.segment_max_bytes;
+  const bool old = options.segment_max_age_ms > 0 &&
+                   unix_time_ms() >= segment_started_ms + options.segment_max_age_ms;
+  if (!full && !old) return;
+  Log::Impl& head = *log->impl_;
+  const PendingEntry seal = options.seal(head.size, head.accumulator.root());
+  auto prepared = head.prepare(std::span<const PendingEntry>(&seal, 1));
+  std::vector<FrontierRow> frontiers;
+  if (prepared) frontiers = head.advance(*prepared);
+  if (!prepared || frontiers.size() != 1) {
+    // A seal that is not a checkpoint of this log at its head cannot link the next segment:
+    // stop rather than grow the segment without bound unnoticed.
+    failure = head.label() + ": cannot seal the active segment: " +
+              (prepared ? std::string("the seal is not a Checkpoint of the log at its head")
+                        : prepared.error());
+    failed_from = submitted;
+    return;
+  }
+  queued_entries += 1;
+  queue.push_back(Item{std::move(*prepared), nullptr, Clock::now(), std::move(frontiers), true});
+  ++submitted;
+  segment_bytes = 0;
+  segment_started_ms = unix_time_ms();
+  wake.notify_one();
 }
 
 Status BatchWriter::Impl::check_open() const {

@@ -15,6 +15,7 @@
 
 #include "protocol/bytes.h"
 #include "protocol/chains.h"
+#include "protocol/crypto.h"
 #include "protocol/merkle.h"
 #include "protocol/messages.h"
 #include "protocol/result.h"
@@ -54,6 +55,24 @@ enum class OpenMode {
   kReadOnly,   // never writes, never creates, never locks; for auditing a copy
 };
 
+// How much of the chain a read-write open re-hashes (docs/STORE.md §10.4).
+enum class Verify : std::uint8_t {
+  // A single-file store: every row. A segmented store: each seal (one signature per segment, the
+  // frontier, the link to the next segment) and the active segment from its newest checkpoint.
+  kFast,
+  // Every row of every segment as well: what an open for an investigation or a repair check does.
+  kFull,
+};
+
+// What an open needs beyond the path. A store path that is a directory (or ends in '/') is a
+// segmented store (docs/STORE.md §10); a path to a file is a single-file store.
+struct OpenOptions {
+  // The VS public key: checks the seals and checkpoints of a segmented store at a read-write open
+  // (required there; unused for a single-file store and for read-only opens).
+  std::optional<crypto::PublicKey> vs_public_key;
+  Verify verify = Verify::kFast;
+};
+
 // Whose record a store is: the VS's log, or a GS's own record of its VS link. Both have the
 // schema of docs/STORE.md; meta.format tells them apart (STORE.md §2.1), and the columns
 // direction and vs_time_ms are seen from the store's owner.
@@ -78,6 +97,9 @@ class Log {
   // kReadWrite: the VS's store (the two-argument form vsd uses). kReadOnly: a store of either
   // role; role() says which.
   static Result<std::unique_ptr<Log>> open(const std::string& path, OpenMode mode);
+  // The form for segmented stores: read-write needs options.vs_public_key.
+  static Result<std::unique_ptr<Log>> open(const std::string& path, OpenMode mode, StoreRole role,
+                                           const OpenOptions& options);
   ~Log();
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;
@@ -93,6 +115,13 @@ class Log {
   [[nodiscard]] Hash32 merkle_root() const;  // RFC 9162 root over every entry_hash so far
   // What meta.format says the store is.
   [[nodiscard]] StoreRole role() const;
+  // The files of the store in log order: one for a single-file store; for a segmented store each
+  // segment's file name and the seq of its first entry (the last one is the active segment).
+  struct SegmentInfo {
+    std::string file;
+    std::uint64_t first_seq = 0;
+  };
+  [[nodiscard]] std::vector<SegmentInfo> segments() const;
 
   // Receives each row that scan could not represent as an Entry: its seq and why, for example
   // "prev_hash is 31 bytes, not 32" (the reason does not repeat the store or the seq).
@@ -138,9 +167,20 @@ class Log {
 // durable. Thread-safe: submit, flush, size and merkle_root may be called from any thread.
 class BatchWriter {
  public:
+  // Builds the seal of the active segment at the log head: a VS-signed Checkpoint over the
+  // `size` entries so far, whose root is `merkle_root` (docs/STORE.md §10.2). Runs under the
+  // writer's lock, like BuildAtHead.
+  using BuildSeal = std::function<PendingEntry(std::uint64_t size, const Hash32& merkle_root)>;
   struct Options {
     std::size_t max_batch_entries = 512;
     std::uint32_t max_delay_us = 2000;  // how long the first entry of a batch may wait
+    // Rotation of a segmented store (ignored for a single-file store, and without `seal`): after
+    // a submit that brings the active segment to segment_max_bytes (estimated: file size at open
+    // plus what was appended since), or once the segment is segment_max_age_ms old, the writer
+    // appends a seal built by `seal` and starts the next segment after it. 0: no such limit.
+    std::uint64_t segment_max_bytes = 0;
+    std::uint64_t segment_max_age_ms = 0;
+    BuildSeal seal{};
   };
   using Done = std::function<void(const Status&)>;
 

@@ -1,9 +1,13 @@
-// Private to storage/: the state behind a Log, shared by log.cpp and batch_writer.cpp.
+// Private to storage/: the state behind a Log, shared by log.cpp, segments.cpp and
+// batch_writer.cpp.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "protocol/merkle.h"
@@ -13,6 +17,30 @@
 
 namespace gsvs::storage {
 
+// A segment before the active one (or, read-only, any segment but the last): never written
+// again. docs/STORE.md §10.
+struct SealedSegment {
+  std::string file;  // its name in the store directory, e.g. "segment-00000003.db"
+  std::uint64_t first_seq = 0;
+  sqlite::Db db;  // read-only use
+};
+
+// The frontier of the tree just before a Checkpoint entry (over `seq` entries, which is what
+// the checkpoint signs), kept in a segment's checkpoint_frontier table so that an open resumes
+// the active segment's chain from its newest checkpoint (docs/STORE.md §10.3).
+struct FrontierRow {
+  std::uint64_t seq = 0;
+  std::vector<Hash32> frontier;
+};
+
+// The chain as far as it is verified: the next seq expected, the entry hash it must link to, and
+// the Merkle tree so far.
+struct ChainState {
+  std::uint64_t next_seq = 0;
+  Hash32 previous;
+  merkle::Accumulator accumulator;
+};
+
 // The in-memory head (size, head_hash, accumulator) is what the next append builds on. Log::append
 // moves it forward only after a commit; a BatchWriter moves it at submit time, ahead of its
 // commits, and stops for good after a failed one.
@@ -20,26 +48,115 @@ struct Log::Impl {
   std::string path;
   OpenMode mode = OpenMode::kReadOnly;
   StoreRole role = StoreRole::kVs;  // from meta.format (the role created with, for a new store)
-  StoreLock writer_lock;     // read-write only; declared first, so released after the db closes
-  sqlite::Db db;             // declared before the statements, so destroyed after them
-  sqlite::Stmt insert_stmt;  // read-write only
+  bool segmented = false;           // path is a directory of segments
+  std::optional<crypto::PublicKey> vs_public_key;
+  StoreLock writer_lock;  // read-write only; declared first, so released after the db closes
+
+  // Segmented: the segments before the active one, in log order.
+  std::vector<SealedSegment> sealed;
+  // Segmented: the active (last) segment: its file name, index, the seq of its first entry and
+  // the hash that entry links to (the previous segment's seal, zeros for segment 0).
+  std::string active_file;
+  std::uint64_t active_index = 0;
+  std::uint64_t active_first_seq = 0;
+  Hash32 active_link;
+  // Read-write: bytes of the active segment at open and its creation time, for rotation.
+  std::uint64_t active_bytes_at_open = 0;
+  std::uint64_t active_created_ms = 0;
+
+  sqlite::Db db;  // the single file, or the active segment; before the statements, so outlives them
+  sqlite::Stmt insert_stmt;           // read-write only
+  sqlite::Stmt insert_frontier_stmt;  // segmented read-write only
 
   std::uint64_t size = 0;  // read-write only; read-only Logs ask the store each time
   Hash32 head;
   merkle::Accumulator accumulator;
 
-  // "store <path>" and "store <path>: entry <seq>", the prefixes of every error.
+  // "store <path>" and "store <path>: entry <seq>" (with the segment's file between the two in a
+  // segmented store), the prefixes of every error.
   [[nodiscard]] std::string label() const;
   [[nodiscard]] std::string label(std::uint64_t seq) const;
+  // "store <path>: <file>", for an error about one segment.
+  [[nodiscard]] std::string file_label(const std::string& file) const;
 
   // Checks the pending entries and computes their seqs and hashes from the current head, without
   // changing anything.
   [[nodiscard]] Result<std::vector<Entry>> prepare(std::span<const PendingEntry> pending) const;
-  // Moves the in-memory head past entries that prepare() returned.
-  void advance(std::span<const Entry> entries);
-  // Inserts the groups of entries in one transaction, durable when it returns; all or nothing.
-  // Touches only the database, never the in-memory head.
-  Status write(std::span<const std::span<const Entry>> groups);
+  // Moves the in-memory head past entries that prepare() returned. Returns the frontier rows of a
+  // segmented store's Checkpoint entries among them, to be written with them.
+  std::vector<FrontierRow> advance(std::span<const Entry> entries);
+  // Inserts the groups of entries (and the frontier rows) in one transaction, durable when it
+  // returns; all or nothing. Touches only the database, never the in-memory head.
+  Status write(std::span<const std::span<const Entry>> groups,
+               std::span<const FrontierRow> frontiers);
+  // Segmented, read-write: after the transaction holding `seal` (the active segment's last
+  // entry, whose frontier row is `seal_frontier`) is durable, creates the next segment linked to
+  // it and makes it the active one. On error nothing may be appended any more.
+  Status rotate(const Entry& seal, const FrontierRow& seal_frontier);
 };
+
+// ---- shared by log.cpp and segments.cpp ----
+
+// A new segment: the seq of its first entry, the hash that entry links to, and the meta rows
+// beyond those every store has (docs/STORE.md §10.2).
+struct SegmentCreate {
+  std::uint64_t first_seq = 0;
+  Hash32 link;
+  std::vector<std::pair<std::string, std::string>> meta;
+};
+// Creates the schema in an empty database (a single file when `segment` is null), in one
+// transaction; leaves a database that already has one alone.
+Status create_schema(sqlite::Db& db, StoreRole role, const SegmentCreate* segment);
+
+// Whether `path` names a segmented store: an existing directory, or a path ending in '/'.
+bool is_segmented_path(const std::string& path);
+
+// Opens a store file for reading, read-only: immutable without a -wal/-journal beside it, else
+// mode=ro; query_only and trusted_schema=OFF.
+Result<sqlite::Db> open_file_read_only(const std::string& file, const std::string& label);
+// Opens (creating if `create`) a file for writing: WAL, synchronous=FULL, busy timeout, defensive.
+Result<sqlite::Db> open_file_read_write(const std::string& file, const std::string& label);
+
+// Checks that `db` is a gsvs log of schema `version` and of role `expected` (when given), and
+// returns its role. `label` prefixes errors.
+Result<StoreRole> check_store_schema(sqlite::Db& db, const std::string& label,
+                                     std::string_view version, std::optional<StoreRole> expected);
+
+// Reads rows of `db` with seq >= state.next_seq in seq order, checking each as a read-write open
+// does (docs/STORE.md §6.1) and moving `state` on. `label` names the file and `where(seq)` the
+// entry in errors.
+// `segment_first` (segmented stores): the seq of the file's first entry, whose prev_hash links
+// to the previous segment's seal.
+Status verify_rows(sqlite::Db& db, const std::string& label,
+                   const std::function<std::string(std::uint64_t)>& where, ChainState& state,
+                   std::optional<std::uint64_t> segment_first);
+
+// Checks a Checkpoint row against a frontier: it decodes, is signed by `key`, covers exactly
+// `row.header.seq` entries, and its root is the frontier's root. Returns the accumulator over the
+// `row.header.seq` entries before it. The error names no store or seq.
+Result<merkle::Accumulator> check_checkpoint_frontier(const Entry& row,
+                                                      std::vector<Hash32> frontier,
+                                                      const crypto::PublicKey& key);
+
+// Runs a query expected to yield one row and returns its first column as text (nullopt: no row).
+Result<std::optional<std::string>> query_text(sqlite::Db& db, std::string_view sql,
+                                              std::string_view param = {});
+// Reads one row by seq from `db` (nullopt: no such row); the error names the column.
+Result<std::optional<Entry>> read_entry(sqlite::Db& db, std::uint64_t seq);
+// MIN(seq) and MAX(seq) of log_entry (nullopt: empty).
+Result<std::optional<std::pair<std::uint64_t, std::uint64_t>>> seq_range(sqlite::Db& db);
+
+// The frontier as stored: the hashes concatenated (docs/STORE.md §10.3).
+Bytes frontier_bytes(std::span<const Hash32> frontier);
+std::optional<std::vector<Hash32>> frontier_from_bytes(ByteView bytes);
+
+// Segmented stores (segments.cpp).
+Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& path,
+                                                             StoreRole role,
+                                                             const OpenOptions& options);
+Result<std::unique_ptr<Log::Impl>> open_segmented_read_only(const std::string& path,
+                                                            std::optional<StoreRole> role);
+// Prepares the insert statements of a read-write Log on impl.db.
+Status prepare_inserts(Log::Impl& impl);
 
 }  // namespace gsvs::storage

@@ -26,19 +26,25 @@ std::shared_ptr<const Bytes> ServerState::checkpoint_newer_than(std::uint64_t& s
   return published_checkpoint;
 }
 
+storage::PendingEntry ServerState::checkpoint_entry(std::uint64_t size, const Hash32& root,
+                                                    std::uint64_t vs_time_ms) {
+  Checkpoint checkpoint;
+  checkpoint.log_size = size;
+  checkpoint.root = root;
+  checkpoint.vs_time_ms = vs_time_ms;
+  return pending(MessageKind::kCheckpoint, chains::Direction::kIssued, 0, vs_time_ms,
+                 sign_and_encode(checkpoint));
+}
+
 asio::awaitable<void> ServerState::write_checkpoint() {
   Bytes checkpoint_bytes;
   std::uint64_t signed_at_ms = 0;
   // Built under the writer's lock, so the checkpoint lands exactly at position log_size.
   auto build = [this, &checkpoint_bytes, &signed_at_ms](std::uint64_t size, const Hash32& root) {
-    Checkpoint checkpoint;
-    checkpoint.log_size = size;
-    checkpoint.root = root;
-    checkpoint.vs_time_ms = signed_at_ms = clock.now_ms();
-    checkpoint_bytes = sign_and_encode(checkpoint);
-    return std::vector<storage::PendingEntry>{pending(MessageKind::kCheckpoint,
-                                                      chains::Direction::kIssued, 0,
-                                                      checkpoint.vs_time_ms, checkpoint_bytes)};
+    signed_at_ms = clock.now_ms();
+    storage::PendingEntry entry = checkpoint_entry(size, root, signed_at_ms);
+    checkpoint_bytes = entry.message;
+    return std::vector<storage::PendingEntry>{std::move(entry)};
   };
   auto durability = std::make_shared<Durability>(checkpoint_strand);
   auto placed = writer->submit_at_head(build, notify(durability));

@@ -57,7 +57,9 @@ int run(Config config) {
     std::cerr << "vsd run: " << key.error() << "\n";
     return kExitUsage;
   }
-  auto log = storage::Log::open(config.store, storage::OpenMode::kReadWrite);
+  // The VS key checks the seals and checkpoints of a segmented store (docs/STORE.md §10.4).
+  auto log = storage::Log::open(config.store, storage::OpenMode::kReadWrite,
+                                storage::StoreRole::kVs, storage::OpenOptions{key->public_key()});
   if (!log) {
     std::cerr << "vsd run: " << log.error() << "\n"
               << "A store that fails its checks is never appended to: hand it to an investigator "

@@ -7,6 +7,13 @@
 
 namespace gsvs::vsd {
 
+namespace {
+// A segment below 64 KiB would be mostly schema; one above 1 TiB defeats the point of rotating.
+constexpr std::uint64_t kMinSegmentBytes = std::uint64_t{64} << 10;
+constexpr std::uint64_t kMaxSegmentBytes = std::uint64_t{1} << 40;
+constexpr std::uint64_t kMaxSegmentAgeS = std::uint64_t{366} * 86400;
+}  // namespace
+
 rules::MovementLimits Config::physics() const {
   rules::MovementLimits limits;
   limits.max_speed_mm_s = max_speed_m_s * 1000.0;
@@ -22,7 +29,10 @@ rules::MovementLimits Config::physics() const {
 void add_config_options(CLI::App& run, Config& c) {
   run.add_option("--listen", c.listen, "HOST:PORT the GS connections arrive on")
       ->capture_default_str();
-  run.add_option("--store", c.store, "SQLite log file (created if absent)")->capture_default_str();
+  run.add_option("--store", c.store,
+                 "The log: a SQLite file, or a directory of segments (a path ending in '/' or an "
+                 "existing directory); created if absent")
+      ->capture_default_str();
   run.add_option("--key", c.key, "VS secret key file (from 'vsd keygen', mode 0600)")
       ->capture_default_str();
   run.add_option("--admin_socket", c.admin_socket,
@@ -129,6 +139,14 @@ void add_config_options(CLI::App& run, Config& c) {
                  "this many vsd stops reading from that GS until one commits")
       ->capture_default_str()
       ->check(CLI::Range(1, 65536));
+  run.add_option("--segment_max_bytes", c.segment_max_bytes,
+                 "A segmented store seals its active segment and starts the next at this size")
+      ->capture_default_str()
+      ->check(CLI::Range(kMinSegmentBytes, kMaxSegmentBytes));
+  run.add_option("--segment_max_age_s", c.segment_max_age_s,
+                 "... or at this age, whichever comes first (0: no age limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{0}, kMaxSegmentAgeS));
   run.add_option("--log_level", c.log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
 }
@@ -171,6 +189,16 @@ Status validate(Config& c) {
     return Error{"config key 'heartbeat_timeout_ms' (" + std::to_string(c.heartbeat_timeout_ms) +
                  ") must exceed 'heartbeat_interval_ms' (" +
                  std::to_string(c.heartbeat_interval_ms) + ")"};
+  }
+  // The same bounds as the options' checks, for a Config built in code.
+  if (c.segment_max_bytes < kMinSegmentBytes || c.segment_max_bytes > kMaxSegmentBytes) {
+    return Error{"config key 'segment_max_bytes' (" + std::to_string(c.segment_max_bytes) +
+                 ") must be between " + std::to_string(kMinSegmentBytes) + " and " +
+                 std::to_string(kMaxSegmentBytes)};
+  }
+  if (c.segment_max_age_s > kMaxSegmentAgeS) {
+    return Error{"config key 'segment_max_age_s' (" + std::to_string(c.segment_max_age_s) +
+                 ") must be at most " + std::to_string(kMaxSegmentAgeS) + " (a year), or 0"};
   }
   if (c.max_unauthenticated_per_source > c.max_unauthenticated) {
     return Error{"config key 'max_unauthenticated_per_source' (" +

@@ -17,7 +17,7 @@ namespace gsvs::vsd {
 
 struct Config {
   std::string listen = "127.0.0.1:7700";
-  std::string store = "vs.db";
+  std::string store = "vs.db";  // a file, or a directory of segments (ends in '/' or exists)
   std::string key = "vs.key";
   std::string admin_socket = "vsd.sock";
   std::vector<std::string> allowed_gs;      // GS identity public keys, hex
@@ -50,6 +50,10 @@ struct Config {
   std::uint32_t threads = 0;  // 0: one per core
   std::uint32_t commit_max_delay_us = 2000;
   std::uint32_t max_uncommitted_per_session = 64;
+  // A segmented store starts its next segment once the active one holds this many bytes or is
+  // this old (docs/STORE.md §10.2); a single-file store never rotates.
+  std::uint64_t segment_max_bytes = std::uint64_t{1} << 30;
+  std::uint64_t segment_max_age_s = 86400;
   std::string log_level = "info";
 
   // Filled by validate().

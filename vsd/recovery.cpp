@@ -27,35 +27,47 @@ Status ServerState::recover() {
   auto reader = storage::Log::open(config.store, storage::OpenMode::kReadOnly);
   if (!reader) return Error{reader.error()};
   std::optional<Error> out_of_range;
-  Status scanned = (*reader)->scan({}, [&](const storage::Entry& entry) {
-    // Only what this VS issued: a GS can send a frame of any kind, which is logged as received
-    // evidence and must never open, close or number a session here.
+  // Only what this VS issued: a GS can send a frame of any kind, which is logged as received
+  // evidence and must never open, close or number a session here.
+  auto on_accept = [&](const storage::Entry& entry) {
     if (entry.header.direction != chains::Direction::kIssued) return true;
-    if (entry.header.kind == MessageKind::kJoinAccept) {
-      if (auto accept = decode<JoinAccept>(entry.message)) {
-        if (accept->session_id == 0 || accept->session_id >= kMaxStoredId) {
-          out_of_range = Error{"JoinAccept at entry " + std::to_string(entry.header.seq) +
-                               " has session_id " + std::to_string(accept->session_id) +
-                               ", outside 1.." + std::to_string(kMaxStoredId - 1)};
-          return false;
-        }
-        open_sessions[accept->session_id] = entry.header.seq;
-        max_session = std::max(max_session, accept->session_id);
+    if (auto accept = decode<JoinAccept>(entry.message)) {
+      if (accept->session_id == 0 || accept->session_id >= kMaxStoredId) {
+        out_of_range = Error{"JoinAccept at entry " + std::to_string(entry.header.seq) +
+                             " has session_id " + std::to_string(accept->session_id) +
+                             ", outside 1.." + std::to_string(kMaxStoredId - 1)};
+        return false;
       }
-    } else if (entry.header.kind == MessageKind::kRevocation) {
-      if (auto revocation = decode<Revocation>(entry.message)) {
-        if (revocation->revocation_seq >= kMaxStoredId) {
-          out_of_range = Error{"Revocation at entry " + std::to_string(entry.header.seq) +
-                               " has revocation_seq " + std::to_string(revocation->revocation_seq) +
-                               ", outside 1.." + std::to_string(kMaxStoredId - 1)};
-          return false;
-        }
-        open_sessions.erase(revocation->session_id);
-        max_revocation = std::max(max_revocation, revocation->revocation_seq);
-      }
+      open_sessions[accept->session_id] = entry.header.seq;
+      max_session = std::max(max_session, accept->session_id);
     }
     return true;
-  });
+  };
+  auto on_revocation = [&](const storage::Entry& entry) {
+    if (entry.header.direction != chains::Direction::kIssued) return true;
+    if (auto revocation = decode<Revocation>(entry.message)) {
+      if (revocation->revocation_seq >= kMaxStoredId) {
+        out_of_range = Error{"Revocation at entry " + std::to_string(entry.header.seq) +
+                             " has revocation_seq " + std::to_string(revocation->revocation_seq) +
+                             ", outside 1.." + std::to_string(kMaxStoredId - 1)};
+        return false;
+      }
+      open_sessions.erase(revocation->session_id);
+      max_revocation = std::max(max_revocation, revocation->revocation_seq);
+    }
+    return true;
+  };
+  // Two scans by kind, each served by the store's (kind, seq) index: the start reads the joins
+  // and revocations, not the whole log (docs/STORE.md §10.4). A session's Revocation always
+  // follows its JoinAccept, so all accepts first, then all revocations, ends in the same state.
+  storage::Filter accepts;
+  accepts.kind = MessageKind::kJoinAccept;
+  Status scanned = (*reader)->scan(accepts, on_accept);
+  if (scanned && !out_of_range) {
+    storage::Filter revocations;
+    revocations.kind = MessageKind::kRevocation;
+    scanned = (*reader)->scan(revocations, on_revocation);
+  }
   if (!scanned) return scanned;
   if (out_of_range) {
     return Error{"store " + config.store + ": " + out_of_range->message +

@@ -19,9 +19,7 @@ ServerState::ServerState(asio::io_context& io_context, std::vector<SessionLoop*>
       session_loops(std::move(loops)),
       config(std::move(cfg)),
       key(std::move(secret)),
-      writer(std::make_unique<storage::BatchWriter>(
-          std::move(log),
-          storage::BatchWriter::Options{.max_delay_us = config.commit_max_delay_us})),
+      writer(std::make_unique<storage::BatchWriter>(std::move(log), writer_options())),
       acceptor(io_context),
       admin(io_context, config.admin_socket,
             AdminOperations{[this] { return status_json(); },
@@ -30,6 +28,18 @@ ServerState::ServerState(asio::io_context& io_context, std::vector<SessionLoop*>
                             }}),
       checkpoint_strand(asio::make_strand(io_context)),
       checkpoint_timer(checkpoint_strand) {}
+
+storage::BatchWriter::Options ServerState::writer_options() {
+  storage::BatchWriter::Options options;
+  options.max_delay_us = config.commit_max_delay_us;
+  options.segment_max_bytes = config.segment_max_bytes;
+  options.segment_max_age_ms = config.segment_max_age_s * 1000;
+  // The seal of a full segment: a checkpoint at the head, like the periodic ones (checkpoints.cpp).
+  options.seal = [this](std::uint64_t size, const Hash32& root) {
+    return checkpoint_entry(size, root, clock.now_ms());
+  };
+  return options;
+}
 
 asio::awaitable<void> ServerState::shutdown() {
   auto self = shared_from_this();

@@ -95,6 +95,13 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // Binds the GS port; then accept_loop hands each connection to a Session (listener.cpp).
   Status listen();
   net::asio::awaitable<void> accept_loop();
+  // The store writer's options: group commit and the rotation of a segmented store, whose seals
+  // are checkpoints signed with `key` (built in the constructor, before `writer`).
+  storage::BatchWriter::Options writer_options();
+  // A signed Checkpoint over the first `size` entries, whose Merkle root is `root`, as the entry
+  // that records it (checkpoints.cpp); built at the log head.
+  storage::PendingEntry checkpoint_entry(std::uint64_t size, const Hash32& root,
+                                         std::uint64_t vs_time_ms);
   // On checkpoint_strand (checkpoints.cpp).
   net::asio::awaitable<void> checkpoint_loop();
   net::asio::awaitable<void> write_checkpoint();

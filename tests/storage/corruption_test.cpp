@@ -310,7 +310,7 @@ TEST_F(Corruption, CutTailIsOnlyCaughtAgainstACheckpoint) {
 TEST_F(Corruption, UnknownSchemaVersionIsRefused) {
   {
     RawDb raw(path_);
-    ASSERT_EQ(raw.exec("DROP TRIGGER meta_no_update; UPDATE meta SET value = '2' WHERE key = "
+    ASSERT_EQ(raw.exec("DROP TRIGGER meta_no_update; UPDATE meta SET value = '3' WHERE key = "
                        "'schema_version'"),
               SQLITE_OK)
         << raw.error();
@@ -318,7 +318,7 @@ TEST_F(Corruption, UnknownSchemaVersionIsRefused) {
   for (const auto mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
     auto log = Log::open(path_, mode);
     ASSERT_FALSE(log.ok());
-    EXPECT_NE(log.error().find("schema version '2' is not supported"), std::string::npos)
+    EXPECT_NE(log.error().find("schema version '3' is not supported"), std::string::npos)
         << log.error();
   }
 }

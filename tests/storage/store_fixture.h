@@ -12,6 +12,8 @@
 #include <system_error>
 #include <vector>
 
+#include "protocol/crypto.h"
+#include "protocol/messages.h"
 #include "storage/log.h"
 
 namespace gsvs::storage::testing {
@@ -66,6 +68,47 @@ inline Filter make_filter(std::uint64_t from_seq = 0, std::optional<std::uint64_
   filter.session_id = session_id;
   filter.kind = kind;
   return filter;
+}
+
+// The VS key of segmented-store tests: fixed, so failures reproduce.
+inline const crypto::SecretKey& test_vs_key() {
+  static const crypto::SecretKey key = [] {
+    crypto::init();
+    crypto::Seed seed;
+    for (std::size_t i = 0; i < seed.bytes.size(); ++i)
+      seed.bytes[i] = static_cast<std::uint8_t>(i);
+    return crypto::SecretKey::from_seed(seed);
+  }();
+  return key;
+}
+
+// A VS-signed Checkpoint over `size` entries with root `root`, as the entry that records it.
+inline PendingEntry checkpoint_entry(const crypto::SecretKey& key, std::uint64_t size,
+                                     const Hash32& root) {
+  protocol::Checkpoint checkpoint;
+  checkpoint.log_size = size;
+  checkpoint.root = root;
+  checkpoint.vs_time_ms = 1'700'000'000'000 + size;
+  protocol::sign(checkpoint, key);
+  return PendingEntry{protocol::MessageKind::kCheckpoint, chains::Direction::kIssued, 0,
+                      checkpoint.vs_time_ms, protocol::encode(checkpoint)};
+}
+
+// The options of a read-write open of a segmented store signed by test_vs_key().
+inline OpenOptions segmented_options(Verify verify = Verify::kFast) {
+  return OpenOptions{test_vs_key().public_key(), verify};
+}
+
+// Writer options that seal with test_vs_key() once a segment holds about `max_bytes`.
+inline BatchWriter::Options rotating_options(std::uint64_t max_bytes) {
+  BatchWriter::Options options;
+  options.max_batch_entries = 64;
+  options.max_delay_us = 200;
+  options.segment_max_bytes = max_bytes;
+  options.seal = [](std::uint64_t size, const Hash32& root) {
+    return checkpoint_entry(test_vs_key(), size, root);
+  };
+  return options;
 }
 
 // A plain connection, as the sqlite3 shell would open it.

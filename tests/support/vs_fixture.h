@@ -27,6 +27,8 @@ struct VsOptions {
   std::uint32_t checkpoint_interval_ms = 300;
   double max_speed_m_s = 7.0;
   std::string extra;  // more config lines
+  // The store, in the test's directory: a file, or with a trailing '/' a directory of segments.
+  std::string store = "vs.db";
   // vsd's limit on open descriptors (RLIMIT_NOFILE, soft and hard, so vsd cannot raise it).
   std::optional<std::uint64_t> max_open_files;
   // A limit on the size of any file vsd writes (RLIMIT_FSIZE, with SIGXFSZ ignored, so a write

@@ -16,6 +16,7 @@
 
 #include "tests/vectors/join_order_samples.h"
 #include "tests/vectors/samples.h"
+#include "tests/vectors/segments_samples.h"
 #include "tests/vectors/session_rules_samples.h"
 
 namespace {
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr,
                  "usage: %s OUTDIR\n  writes OUTDIR/messages.json, chains.json, "
-                 "session_rules.json and join_order.json\n",
+                 "session_rules.json, join_order.json and segments.json\n",
                  argc > 0 ? argv[0] : "gen_vectors");
     return 2;
   }
@@ -48,8 +49,11 @@ int main(int argc, char** argv) {
     write_json(dir / "chains.json", gsvs::test_samples::chains_document(keys));
     write_json(dir / "session_rules.json", gsvs::test_samples::session_rules_document(keys));
     write_json(dir / "join_order.json", gsvs::test_samples::join_order_document());
-    std::printf("wrote messages.json, chains.json, session_rules.json and join_order.json in %s\n",
-                dir.c_str());
+    write_json(dir / "segments.json", gsvs::test_samples::segments_document(keys));
+    std::printf(
+        "wrote messages.json, chains.json, session_rules.json, join_order.json and segments.json "
+        "in %s\n",
+        dir.c_str());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gen_vectors: %s\n", e.what());

@@ -52,6 +52,24 @@ TEST(VsdConfig, ReadsEveryKindOfKey) {
   EXPECT_EQ(c.allowed_build_hashes.size(), 2u);
 }
 
+TEST(VsdConfig, SegmentKeysHaveDefaultsAndAreValidatedInCodeToo) {
+  Config c;
+  ASSERT_TRUE(load(kAllow + "segment_max_bytes = 65536\nsegment_max_age_s = 0\n", c).ok());
+  EXPECT_EQ(c.segment_max_bytes, 65536u);
+  EXPECT_EQ(c.segment_max_age_s, 0u);
+  Config defaults;
+  ASSERT_TRUE(load(kAllow, defaults).ok());
+  EXPECT_EQ(defaults.segment_max_bytes, std::uint64_t{1} << 30);
+  EXPECT_EQ(defaults.segment_max_age_s, 86400u);
+  // A Config built in code gets the same bounds as the options.
+  defaults.segment_max_bytes = 10;
+  const Status s = validate(defaults);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().find("config key 'segment_max_bytes' (10) must be between 65536"),
+            std::string::npos)
+      << s.error();
+}
+
 TEST(VsdConfig, UnauthenticatedBudgetKeys) {
   Config c;
   Status s = load(kAllow + "max_unauthenticated = 16\nmax_unauthenticated_per_source = 16\n", c);
@@ -74,6 +92,9 @@ TEST(VsdConfig, BadValuesNameTheKey) {
       {"allowed_builds = [\"" + kKey + "\"]\n", "allowed_gs"},
       {"allowed_gs = [\"xyz\"]\nallowed_builds = [\"" + kKey + "\"]\n", "allowed_gs"},
       {allow + "no_such_key = 1\n", "no_such_key"},
+      {allow + "segment_max_bytes = 1000\n", "segment_max_bytes"},
+      {allow + "segment_max_bytes = -1\n", "segment_max_bytes"},
+      {allow + "segment_max_age_s = 100000000\n", "segment_max_age_s"},
       {allow + "max_unauthenticated = 0\n", "max_unauthenticated"},
       {allow + "max_unauthenticated_per_source = 0\n", "max_unauthenticated_per_source"},
       {allow + "max_joins_per_second = -1\n", "max_joins_per_second"},

@@ -1,0 +1,391 @@
+// Segmented stores (docs/STORE.md §10): rotation, the seal and the link, one chain and one Merkle
+// tree across files, the fast open, and each kind of damage named with its file and position.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "protocol/merkle.h"
+#include "storage/log.h"
+#include "tests/storage/store_fixture.h"
+
+namespace gsvs::storage {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::checkpoint_entry;
+using testing::RawDb;
+using testing::rotating_options;
+using testing::sample_entry;
+using testing::segmented_options;
+using testing::TempDir;
+using testing::test_vs_key;
+
+constexpr std::uint64_t kSegmentBytes = 16 * 1024;
+
+std::string segment_file(const std::string& dir, int index) {
+  std::string name = std::to_string(index);
+  name.insert(0, 8 - name.size(), '0');
+  return dir + "/segment-" + name + ".db";
+}
+
+std::vector<std::string> segment_files(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("segment-") && name.ends_with(".db")) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<std::unique_ptr<Log>> open_rw(const std::string& dir, Verify verify = Verify::kFast) {
+  return Log::open(dir, OpenMode::kReadWrite, StoreRole::kVs, segmented_options(verify));
+}
+
+// Writes `count` sample entries through a rotating writer, with a checkpoint every
+// `checkpoint_every` entries.
+void fill(const std::string& dir, std::uint64_t count, std::uint64_t checkpoint_every = 50) {
+  auto log = open_rw(dir);
+  ASSERT_TRUE(log.ok()) << log.error();
+  BatchWriter writer(std::move(*log), rotating_options(kSegmentBytes));
+  std::uint64_t next_checkpoint = writer.size() + checkpoint_every;
+  const std::uint64_t end = writer.size() + count;
+  while (writer.size() < end) {
+    const std::uint64_t seq = writer.size();
+    auto placed = writer.submit({sample_entry(seq)}, {});
+    EXPECT_TRUE(placed.ok()) << placed.error();
+    if (seq >= next_checkpoint) {
+      auto checkpoint = writer.submit_at_head(
+          [](std::uint64_t size, const Hash32& root) {
+            return std::vector<PendingEntry>{checkpoint_entry(test_vs_key(), size, root)};
+          },
+          {});
+      EXPECT_TRUE(checkpoint.ok()) << checkpoint.error();
+      next_checkpoint += checkpoint_every;
+    }
+  }
+  EXPECT_TRUE(writer.flush().ok());
+}
+
+std::vector<Hash32> all_hashes(const Log& log) {
+  std::vector<Hash32> hashes;
+  std::uint64_t expected = 0;
+  EXPECT_TRUE(log.scan({},
+                       [&](const Entry& e) {
+                         EXPECT_EQ(e.header.seq, expected);
+                         ++expected;
+                         hashes.push_back(e.entry_hash);
+                         return true;
+                       })
+                  .ok());
+  return hashes;
+}
+
+// Lets a test edit a sealed row, as an insider with the file and the sqlite3 shell can.
+void edit_row(const std::string& file, std::uint64_t seq) {
+  RawDb db(file);
+  ASSERT_TRUE(db.ok());
+  ASSERT_EQ(db.exec("DROP TRIGGER log_entry_no_update"), SQLITE_OK) << db.error();
+  ASSERT_EQ(db.exec("UPDATE log_entry SET session_id = session_id + 1 WHERE seq = " +
+                    std::to_string(seq)),
+            SQLITE_OK)
+      << db.error();
+}
+
+TEST(Segments, RotationKeepsOneChainAndOneTreeAcrossFiles) {
+  TempDir dir;
+  const std::string store = dir.file("vs/");
+  fill(store, 600);
+  const auto files = segment_files(dir.file("vs"));
+  ASSERT_GE(files.size(), 3U) << "the writer did not rotate";
+
+  auto log = open_rw(store, Verify::kFull);
+  ASSERT_TRUE(log.ok()) << log.error();
+  const std::uint64_t size = (*log)->size();
+  EXPECT_GE(size, 600U);
+  const auto segments = (*log)->segments();
+  ASSERT_EQ(segments.size(), files.size());
+  EXPECT_EQ(segments.front().first_seq, 0U);
+
+  auto reader = Log::open(dir.file("vs"), OpenMode::kReadOnly);
+  ASSERT_TRUE(reader.ok()) << reader.error();
+  const auto hashes = all_hashes(**reader);
+  ASSERT_EQ(hashes.size(), size);
+  EXPECT_EQ((*reader)->size(), size);
+  EXPECT_EQ((*reader)->head_hash(), hashes.back());
+  EXPECT_EQ((*reader)->merkle_root(), merkle::root(hashes));
+  EXPECT_EQ((*log)->merkle_root(), merkle::root(hashes));
+  EXPECT_EQ((*log)->head_hash(), hashes.back());
+
+  // Each segment but the last ends with a seal: a Checkpoint signed over the entries before it,
+  // and the next segment's first entry links to it.
+  for (std::size_t i = 1; i < segments.size(); ++i) {
+    auto seal = (*reader)->get(segments[i].first_seq - 1);
+    ASSERT_TRUE(seal.ok()) << seal.error();
+    ASSERT_EQ(seal->header.kind, protocol::MessageKind::kCheckpoint);
+    auto checkpoint = protocol::decode<protocol::Checkpoint>(seal->message);
+    ASSERT_TRUE(checkpoint.ok());
+    EXPECT_TRUE(protocol::verify(*checkpoint, test_vs_key().public_key()));
+    EXPECT_EQ(checkpoint->log_size, seal->header.seq);
+    EXPECT_EQ(checkpoint->root,
+              merkle::root(std::span<const Hash32>(hashes.data(), seal->header.seq)));
+    auto first = (*reader)->get(segments[i].first_seq);
+    if (first.ok()) {
+      EXPECT_EQ(first->header.prev_entry_hash, seal->entry_hash);
+    }
+  }
+
+  // A filtered scan across the files.
+  std::vector<std::uint64_t> seen;
+  ASSERT_TRUE((*reader)
+                  ->scan(testing::make_filter(100, 400),
+                         [&](const Entry& e) {
+                           seen.push_back(e.header.seq);
+                           return true;
+                         })
+                  .ok());
+  ASSERT_EQ(seen.size(), 300U);
+  EXPECT_EQ(seen.front(), 100U);
+  EXPECT_EQ(seen.back(), 399U);
+}
+
+TEST(Segments, ASealedSegmentIsOneFileWhileTheWriterRuns) {
+  TempDir dir;
+  const std::string store = dir.file("vs");
+  auto log = open_rw(store + "/");
+  ASSERT_TRUE(log.ok()) << log.error();
+  BatchWriter writer(std::move(*log), rotating_options(kSegmentBytes));
+  while (!fs::exists(segment_file(store, 2))) {
+    ASSERT_TRUE(writer.submit({sample_entry(writer.size())}, {}).ok());
+    ASSERT_TRUE(writer.flush().ok());
+  }
+  ASSERT_TRUE(writer.submit({sample_entry(writer.size())}, {}).ok());
+  ASSERT_TRUE(writer.flush().ok());
+  // Closed at rotation, its WAL folded back: a plain copy of the file is the whole segment.
+  EXPECT_FALSE(fs::exists(segment_file(store, 0) + "-wal"));
+  EXPECT_FALSE(fs::exists(segment_file(store, 1) + "-wal"));
+  EXPECT_TRUE(fs::exists(segment_file(store, 2) + "-wal"));
+}
+
+TEST(Segments, AppendsGoOnAfterAReopen) {
+  TempDir dir;
+  const std::string store = dir.file("vs/");
+  fill(store, 300);
+  fill(store, 300);
+  auto log = open_rw(store, Verify::kFull);
+  ASSERT_TRUE(log.ok()) << log.error();
+  auto reader = Log::open(dir.file("vs"), OpenMode::kReadOnly);
+  ASSERT_TRUE(reader.ok()) << reader.error();
+  const auto hashes = all_hashes(**reader);
+  EXPECT_EQ(hashes.size(), (*log)->size());
+  EXPECT_EQ((*log)->merkle_root(), merkle::root(hashes));
+}
+
+TEST(Segments, FastOpenStartsAtTheNewestCheckpointAndFullOpenReadsEverything) {
+  TempDir dir;
+  const std::string store = dir.file("vs/");
+  fill(store, 600, 20);
+  const auto files = segment_files(dir.file("vs"));
+  ASSERT_GE(files.size(), 2U);
+  const std::string active = dir.file("vs/" + files.back());
+  std::uint64_t first_active = 0;
+  std::uint64_t newest_checkpoint = 0;
+  {
+    RawDb db(active);
+    first_active = static_cast<std::uint64_t>(db.query_int("SELECT MIN(seq) FROM log_entry"));
+    newest_checkpoint =
+        static_cast<std::uint64_t>(db.query_int("SELECT MAX(seq) FROM checkpoint_frontier"));
+  }
+  ASSERT_GT(newest_checkpoint, first_active) << "no checkpoint in the active segment";
+  // An edit before the newest checkpoint: the VS start does not hash it again (the audit does,
+  // and so does a full open); an edit after it stops the start.
+  edit_row(active, first_active);
+  EXPECT_TRUE(open_rw(store).ok());
+  auto full = open_rw(store, Verify::kFull);
+  ASSERT_FALSE(full.ok());
+  EXPECT_NE(full.error().find(files.back() + ": entry " + std::to_string(first_active) +
+                              ": entry_hash does not match its contents"),
+            std::string::npos)
+      << full.error();
+}
+
+TEST(Segments, AnEditAfterTheNewestCheckpointStopsTheStart) {
+  TempDir dir;
+  const std::string store = dir.file("vs/");
+  fill(store, 600, 20);
+  const auto files = segment_files(dir.file("vs"));
+  const std::string active = dir.file("vs/" + files.back());
+  std::uint64_t last = 0;
+  {
+    RawDb db(active);
+    last = static_cast<std::uint64_t>(db.query_int("SELECT MAX(seq) FROM log_entry"));
+  }
+  edit_row(active, last);
+  auto log = open_rw(store);
+  ASSERT_FALSE(log.ok());
+  EXPECT_NE(log.error().find(files.back() + ": entry " + std::to_string(last) +
+                             ": entry_hash does not match its contents"),
+            std::string::npos)
+      << log.error();
+}
+
+// Damage to sealed segments and to the set of files, each named with the file and the position.
+struct Damage {
+  const char* name;
+  void (*apply)(const std::string& dir);
+  Verify verify;
+  const char* expected;  // in the error of a read-write open: the file and the position
+  const char* reason;    // ... and what is wrong there
+};
+
+// Edits a row in the middle of sealed segment 1.
+void edit_inside_segment_1(const std::string& dir) {
+  RawDb db(segment_file(dir, 1));
+  const auto first = db.query_int("SELECT MIN(seq) FROM log_entry");
+  edit_row(segment_file(dir, 1), static_cast<std::uint64_t>(first + 2));
+}
+
+const Damage kDamages[] = {
+    {"edited sealed row, full open", edit_inside_segment_1, Verify::kFull,
+     "segment-00000001.db: entry ", "entry_hash does not match its contents (edited?)"},
+    {"edited seal",
+     [](const std::string& dir) {
+       RawDb db(segment_file(dir, 1));
+       const auto seal = db.query_int("SELECT MAX(seq) FROM log_entry");
+       edit_row(segment_file(dir, 1), static_cast<std::uint64_t>(seal));
+     },
+     Verify::kFast, "segment-00000001.db: entry ", "the seal does not match the one"},
+    {"missing middle segment", [](const std::string& dir) { fs::remove(segment_file(dir, 1)); },
+     Verify::kFast,
+     "segment-00000001.db is missing: the next segment after segment-00000000.db is "
+     "segment-00000002.db",
+     "deleted or moved?"},
+    {"two segments swapped",
+     [](const std::string& dir) {
+       fs::rename(segment_file(dir, 1), dir + "/swap");
+       fs::rename(segment_file(dir, 2), segment_file(dir, 1));
+       fs::rename(dir + "/swap", segment_file(dir, 2));
+     },
+     Verify::kFast, "segment-00000001.db: meta.segment_index is 2, not the 1 its name says",
+     "renamed or swapped?"},
+    {"rows cut from the end of a sealed segment",
+     [](const std::string& dir) {
+       RawDb db(segment_file(dir, 0));
+       ASSERT_EQ(db.exec("DROP TRIGGER log_entry_no_delete"), SQLITE_OK);
+       ASSERT_EQ(db.exec("DELETE FROM log_entry WHERE seq = (SELECT MAX(seq) FROM log_entry)"),
+                 SQLITE_OK);
+     },
+     Verify::kFast, "segment-00000000.db: entry ", "rows added after the seal or cut from it?"},
+    {"first segment replaced by a store of its own",
+     [](const std::string& dir) {
+       fs::remove(segment_file(dir, 0));
+       auto other = Log::open(segment_file(dir, 0), OpenMode::kReadWrite);
+       ASSERT_TRUE(other.ok());
+     },
+     Verify::kFast, "segment-00000000.db: a single-file store (schema version 1)",
+     "does not belong in the directory"},
+};
+
+class SegmentDamage : public ::testing::TestWithParam<Damage> {};
+
+TEST_P(SegmentDamage, IsReportedWithTheFileAndThePosition) {
+  TempDir dir;
+  const std::string store = dir.file("vs");
+  fill(store + "/", 900);
+  ASSERT_GE(segment_files(store).size(), 4U);
+  GetParam().apply(store);
+  auto log = open_rw(store, GetParam().verify);
+  ASSERT_FALSE(log.ok()) << GetParam().name;
+  EXPECT_NE(log.error().find(GetParam().expected), std::string::npos)
+      << GetParam().name << ": " << log.error();
+  EXPECT_NE(log.error().find(GetParam().reason), std::string::npos)
+      << GetParam().name << ": " << log.error();
+}
+
+INSTANTIATE_TEST_SUITE_P(Segments, SegmentDamage, ::testing::ValuesIn(kDamages),
+                         [](const auto& param_info) {
+                           std::string name = param_info.param.name;
+                           for (char& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
+
+TEST(Segments, AnotherVsKeyDoesNotAcceptTheSeals) {
+  TempDir dir;
+  const std::string store = dir.file("vs");
+  fill(store + "/", 600);
+  crypto::Seed seed;
+  seed.bytes[0] = 99;
+  const auto other = crypto::SecretKey::from_seed(seed);
+  auto log = Log::open(store, OpenMode::kReadWrite, StoreRole::kVs,
+                       OpenOptions{other.public_key(), Verify::kFast});
+  ASSERT_FALSE(log.ok());
+  EXPECT_NE(log.error().find("segment-00000001.db: the seal it records"), std::string::npos)
+      << log.error();
+  EXPECT_NE(log.error().find("does not verify with the VS key"), std::string::npos) << log.error();
+}
+
+TEST(Segments, ARotationCutShortByACrashIsCleanedUp) {
+  TempDir dir;
+  const std::string store = dir.file("vs");
+  fill(store + "/", 300);
+  const auto before = segment_files(store);
+  // What a crash between creating the next file and renaming it into place leaves.
+  { RawDb half(store + "/segment-00000099.db.tmp", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE); }
+  auto log = open_rw(store);
+  ASSERT_TRUE(log.ok()) << log.error();
+  EXPECT_FALSE(fs::exists(store + "/segment-00000099.db.tmp"));
+  EXPECT_EQ(segment_files(store), before);
+}
+
+TEST(Segments, OpenRulesAndErrors) {
+  TempDir dir;
+  // A read-write open without the VS key cannot check seals.
+  auto keyless = Log::open(dir.file("a/"), OpenMode::kReadWrite);
+  ASSERT_FALSE(keyless.ok());
+  EXPECT_NE(keyless.error().find("needs the VS public key"), std::string::npos);
+  // A GS keeps a single file.
+  auto gs = Log::open(dir.file("b/"), OpenMode::kReadWrite, StoreRole::kGs, segmented_options());
+  ASSERT_FALSE(gs.ok());
+  EXPECT_NE(gs.error().find("a GS keeps its record in a single file"), std::string::npos);
+  // A read-only open never creates anything.
+  auto missing = Log::open(dir.file("c/"), OpenMode::kReadOnly);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().find("no such directory"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir.file("c")));
+  // A segment opened as if it were a store of its own is refused, naming what to open instead.
+  fill(dir.file("d/"), 10);
+  auto single = Log::open(segment_file(dir.file("d"), 0), OpenMode::kReadOnly);
+  ASSERT_FALSE(single.ok());
+  EXPECT_NE(single.error().find("open the directory that holds it"), std::string::npos);
+  // A second writer is refused while the first holds the directory's lock.
+  auto first = open_rw(dir.file("d"));
+  ASSERT_TRUE(first.ok()) << first.error();
+  auto second = open_rw(dir.file("d"));
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().find("in use by another writer"), std::string::npos) << second.error();
+}
+
+TEST(Segments, ASingleFileStoreKeepsWorking) {
+  TempDir dir;
+  const std::string file = dir.file("vs.db");
+  {
+    auto log = Log::open(file, OpenMode::kReadWrite, StoreRole::kVs, segmented_options());
+    ASSERT_TRUE(log.ok()) << log.error();
+    // The writer's rotation options do not apply to a single file: it never rotates.
+    BatchWriter writer(std::move(*log), rotating_options(1024));
+    for (std::uint64_t i = 0; i < 200; ++i) ASSERT_TRUE(writer.submit({sample_entry(i)}, {}).ok());
+    ASSERT_TRUE(writer.flush().ok());
+  }
+  auto log = Log::open(file, OpenMode::kReadWrite);
+  ASSERT_TRUE(log.ok()) << log.error();
+  EXPECT_EQ((*log)->size(), 200U);
+  ASSERT_EQ((*log)->segments().size(), 1U);
+  EXPECT_TRUE(fs::is_regular_file(file));
+}
+
+}  // namespace
+}  // namespace gsvs::storage
