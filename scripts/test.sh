@@ -30,10 +30,7 @@ esac
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-# Twice as many tests at once as cores: the tests wait on sockets, timers and their child
-# daemons more than they compute (a whole run took 223 s of CPU in 360 s of test time), so two at
-# a time leave a core idle half the run. RUN_SERIAL tests still run alone.
-(cd "$build_dir" && ctest --output-on-failure -j4 --timeout 300)
+(cd "$build_dir" && ctest --output-on-failure -j2 --timeout 300)
 
 fuzz_seconds=${FUZZ_SECONDS:-5}
 if [ "$fuzz_seconds" -gt 0 ] && command -v clang++ >/dev/null 2>&1; then
