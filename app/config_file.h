@@ -4,9 +4,9 @@
 // value to the option of the same name, so the file and the command line are checked alike.
 #pragma once
 
-#include <CLI/App.hpp>
 #include <string>
 
+#include "app/cli_fwd.h"
 #include "protocol/result.h"
 
 namespace gsvs::app {

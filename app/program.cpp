@@ -1,5 +1,7 @@
 #include "app/program.h"
 
+#include <CLI/App.hpp>
+
 namespace gsvs::app {
 
 std::string_view project_version() { return GSVS_VERSION; }

@@ -2,9 +2,10 @@
 // daemons, its exit codes.
 #pragma once
 
-#include <CLI/App.hpp>
 #include <string>
 #include <string_view>
+
+#include "app/cli_fwd.h"
 
 namespace gsvs::app {
 

@@ -3,11 +3,11 @@
 // the production main passes none.
 #pragma once
 
-#include <CLI/App.hpp>
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "app/cli_fwd.h"
 #include "gsd/behaviour.h"
 #include "protocol/result.h"
 

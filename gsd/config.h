@@ -3,10 +3,10 @@
 // also a command-line option of `run` (--key_name), and the command line wins.
 #pragma once
 
-#include <CLI/App.hpp>
 #include <cstdint>
 #include <string>
 
+#include "app/cli_fwd.h"
 #include "protocol/crypto.h"
 #include "protocol/result.h"
 

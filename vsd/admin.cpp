@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 #include <cerrno>
 #include <istream>
+#include <nlohmann/json.hpp>
 #include <system_error>
 
 #include "net/accept_backoff.h"

@@ -2,12 +2,12 @@
 // checked as a whole before the daemon starts so that a bad key fails with its name.
 #pragma once
 
-#include <CLI/App.hpp>
 #include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "app/cli_fwd.h"
 #include "protocol/bytes.h"
 #include "protocol/crypto.h"
 #include "protocol/result.h"

@@ -11,6 +11,7 @@
 #include <array>
 #include <boost/asio/write.hpp>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <utility>
 #include <vector>
