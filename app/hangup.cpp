@@ -25,17 +25,20 @@ void HangupIgnorer::wait() {
   });
 }
 
-void run_until_stopped(net::asio::io_context& io, const std::function<void()>& stop) {
-  HangupIgnorer hangups(io);
-  net::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+// Asio installs its handler for both signals here; one that arrives before async_wait is queued
+// and delivered to the next wait.
+DaemonSignals::DaemonSignals(net::asio::io_context& io)
+    : io_(io), hangups_(io), stops_(io, SIGINT, SIGTERM) {}
+
+void DaemonSignals::run_until_stopped(const std::function<void()>& stop) {
+  stops_.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (!ec) {
       spdlog::info("signal {} received", signal);
-      hangups.cancel();
+      hangups_.cancel();
       stop();
     }
   });
-  io.run();
+  io_.run();
 }
 
 }  // namespace gsvs::app

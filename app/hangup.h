@@ -1,7 +1,7 @@
 // SIGHUP conventionally asks a daemon to reload its configuration. Reloading is not supported
 // yet, and without a handler the signal would kill the daemon (exit 129: no log line, no final
 // checkpoint, no flushed store). vsd and gsd hold a HangupIgnorer while they run: each SIGHUP is
-// logged and ignored. run_until_stopped() is the signal handling both daemons run under.
+// logged and ignored. DaemonSignals is the signal handling both daemons run under.
 #pragma once
 
 #include <boost/asio/signal_set.hpp>
@@ -26,8 +26,21 @@ class HangupIgnorer {
   net::asio::signal_set signals_;
 };
 
-// Runs `io` under a HangupIgnorer until it stops. The first SIGINT or SIGTERM is logged and calls
-// `stop`, which ends the daemon's work so that run() returns (or stops `io` itself).
-void run_until_stopped(net::asio::io_context& io, const std::function<void()>& stop);
+// SIGINT and SIGTERM stop the daemon cleanly, and SIGHUP is ignored (HangupIgnorer), from the
+// moment this is constructed. A daemon takes it before it starts, so that a stop sent as soon as
+// it says "listening on" (a supervisor's, a test's) is held until run_until_stopped() and then
+// ends it cleanly, rather than killing it by the signal's default action (exit 143).
+class DaemonSignals {
+ public:
+  explicit DaemonSignals(net::asio::io_context& io);
+  // Runs `io` until it stops. The first SIGINT or SIGTERM, also one held since construction, is
+  // logged and calls `stop`, which ends the daemon's work so that run() returns (or stops `io`).
+  void run_until_stopped(const std::function<void()>& stop);
+
+ private:
+  net::asio::io_context& io_;
+  HangupIgnorer hangups_;
+  net::asio::signal_set stops_;
+};
 
 }  // namespace gsvs::app

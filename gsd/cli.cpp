@@ -106,13 +106,14 @@ int run(const std::string& program, Config config, const CliExtension& extension
 
   // One thread: see gsd/daemon.cpp.
   asio::io_context io(1);
+  app::DaemonSignals signals(io);  // before start: a stop sent right after it is held, not fatal
   Daemon daemon(io, config, std::move(identity).value(), *own, std::move(store).value(), behaviour);
   Status started = daemon.start();
   if (!started) {
     std::cerr << where << started.error() << "\n";
     return kExitUsage;
   }
-  app::run_until_stopped(io, [&daemon] { daemon.stop(); });
+  signals.run_until_stopped([&daemon] { daemon.stop(); });
   Status flushed = daemon.flush();
   if (!flushed || daemon.failed()) {
     spdlog::critical("stopped with the store failing: {}",

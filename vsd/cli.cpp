@@ -74,13 +74,14 @@ int run(Config config) {
     ::setrlimit(RLIMIT_NOFILE, &files);
   }
   asio::io_context io(1);  // the listener, admin socket and checkpoints; sessions have their own
+  app::DaemonSignals signals(io);  // before start: a stop sent right after it is held, not fatal
   Server server(io, config, std::move(key).value(), std::move(log).value());
   Status started = server.start();
   if (!started) {
     std::cerr << "vsd run: " << started.error() << "\n";
     return kExitUsage;
   }
-  app::run_until_stopped(io, [&server] { server.stop(); });
+  signals.run_until_stopped([&server] { server.stop(); });
   return server.store_failed() ? kExitFailed : kExitOk;
 }
 
