@@ -1,6 +1,8 @@
 #include "protocol/messages.h"
 
+#include <algorithm>
 #include <stdexcept>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -138,6 +140,19 @@ std::string canonical_violation(const TranscriptDigest& m) {
   for (std::size_t i = 0; i < m.players.size(); ++i) {
     if ((m.players[i].flags & ~kPlayerFlagsMask) != 0) {
       return "bad flags: players[" + std::to_string(i) + "] has undefined flag bits set";
+    }
+  }
+  // One entry per player: a second entry would be a second position at the same instant, a
+  // step the physics rule cannot judge. At most kMaxPlayers entries, so sorting indices is cheap.
+  std::vector<std::size_t> order(m.players.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&m](std::size_t a, std::size_t b) {
+    return std::tie(m.players[a].player, a) < std::tie(m.players[b].player, b);
+  });
+  for (std::size_t k = 1; k < order.size(); ++k) {
+    if (m.players[order[k - 1]].player == m.players[order[k]].player) {
+      return "non-canonical: players[" + std::to_string(order[k - 1]) + "] and players[" +
+             std::to_string(order[k]) + "] name the same player";
     }
   }
   return {};

@@ -37,16 +37,13 @@ void announce_limits(const MovementLimits& limits, protocol::JoinAccept& accept)
 }
 
 std::size_t MovementChecker::players_after(const protocol::TranscriptDigest& digest) const {
-  // A digest names at most kMaxPlayers players, so the sort is cheap; a key named twice in one
-  // digest counts once, as check() tracks it once.
-  std::vector<protocol::PublicKey> fresh;
-  fresh.reserve(digest.players.size());
+  // A decoded digest names each player once (PROTOCOL.md §2.6), so every key not yet tracked is
+  // one more player.
+  std::size_t fresh = 0;
   for (const auto& position : digest.players) {
-    if (!players_.contains(position.player)) fresh.push_back(position.player);
+    if (!players_.contains(position.player)) ++fresh;
   }
-  std::sort(fresh.begin(), fresh.end());
-  fresh.erase(std::unique(fresh.begin(), fresh.end()), fresh.end());
-  return players_.size() + fresh.size();
+  return players_.size() + fresh;
 }
 
 std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDigest& digest,

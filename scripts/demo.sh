@@ -211,10 +211,11 @@ say "\$ audit-cli verify-report dispute-report.json --vs-pubkey vs.key.pub"
 "$audit" timeline "$work/vs.db" --session "$rogue_session" --format svg -o "$work/rogue-timeline.svg" ||
   fail "audit-cli timeline failed"
 
-# The honest session ended only because the demo stopped the VS, never for a rule.
+# The honest session ended only because the demo stopped its programs, never for a rule. They
+# get SIGTERM at once, so either the GS leaves first (gs_left) or the VS stops first (vs_shutdown).
 honest_reason=$(sqlite3 "$work/vs.db" "select count(*) from log_entry where kind = 11 and session_id = $honest_session")
 if [ "$honest_reason" != 0 ]; then
-  "$audit" explain "$work/vs.db" --session "$honest_session" | grep -qi "vs_shutdown\|shutting down" ||
+  "$audit" explain "$work/vs.db" --session "$honest_session" | grep -qi "vs_shutdown\|gs_left\|shutting down" ||
     fail "the honest session was revoked for a rule"
 fi
 

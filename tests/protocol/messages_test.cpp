@@ -983,6 +983,34 @@ TEST(MessageCanonical, TranscriptDigestRejectsUndefinedPlayerFlags) {
   }
 }
 
+TEST(MessageCanonical, TranscriptDigestNamesEachPlayerOnce) {
+  const auto base = sample<TranscriptDigest>();
+  ASSERT_GE(base.players.size(), 2u);
+  // Rows: which entry is made a copy of which, and the pair the error names (lower index first).
+  struct Row {
+    std::size_t copy_of, into;
+    const char* names;
+  };
+  for (const Row& row : {Row{0, 1, "players[0] and players[1]"},
+                         Row{1, 0, "players[0] and players[1]"}}) {
+    auto m = base;
+    m.players[row.into].player = m.players[row.copy_of].player;  // same key, other position
+    auto decoded = decode<TranscriptDigest>(encode(m));
+    ASSERT_FALSE(decoded.ok());
+    EXPECT_TRUE(contains(decoded.error(), "non-canonical")) << decoded.error();
+    EXPECT_TRUE(contains(decoded.error(), row.names)) << decoded.error();
+  }
+  // A third entry repeating the first, past a distinct one; and the whole entry repeated.
+  auto repeated = base;
+  repeated.players.push_back(repeated.players.front());
+  auto decoded = decode<TranscriptDigest>(encode(repeated));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_TRUE(contains(decoded.error(), "players[0] and players[" +
+                                            std::to_string(base.players.size()) + "]"))
+      << decoded.error();
+  ASSERT_TRUE(decode<TranscriptDigest>(encode(base)).ok());
+}
+
 TEST(MessageCanonical, TicketForwardHasProofIsZeroOrOne) {
   for (std::uint8_t has_proof : {std::uint8_t{2}, std::uint8_t{0x80}, std::uint8_t{0xFF}}) {
     auto m = sample<TicketForward>();
@@ -1047,6 +1075,10 @@ TEST(MessageCaps, EncodingOverACapThrows) {
   {
     auto a = sample<TranscriptDigest>();
     a.players.resize(kMaxPlayers, a.players[0]);
+    for (std::size_t i = 0; i < a.players.size(); ++i) {  // one entry per player (§2.6)
+      a.players[i].player.bytes[0] = static_cast<std::uint8_t>(i);
+      a.players[i].player.bytes[1] = static_cast<std::uint8_t>(i >> 8);
+    }
     auto b = a;
     b.players.push_back(a.players[0]);
     expect_cap_enforced(a, b, "TranscriptDigest.players");
