@@ -705,6 +705,16 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
                    segment_file_name(last.index) + ", entry " + std::to_string(last.seal_seq) +
                    ", that the seal index records (index or segments edited?)"};
     }
+    // Its first row links to that seal (later segments' links are checked with their seals).
+    sqlite::Db& first_db = impl->sealed.empty() ? impl->db : impl->sealed.front().db;
+    auto first_row = read_entry(first_db, metas.front().first_seq);
+    if (!first_row) return Error{impl->label(metas.front().first_seq) + ": " + first_row.error()};
+    if (*first_row && (*first_row)->header.prev_entry_hash != seal.entry_hash) {
+      return Error{impl->label(metas.front().first_seq) +
+                   ": prev_hash of the segment's first entry is not the entry_hash of the seal "
+                   "it records, entry " +
+                   std::to_string(seal.seq) + " (a segment replaced or edited?)"};
+    }
     tree->append(seal.entry_hash);
     state = ChainState{metas.front().first_seq, seal.entry_hash, std::move(*tree)};
   }

@@ -534,6 +534,17 @@ const Damage kRetentionDamages[] = {
      },
      Verify::kFast, "segment-00000002.db: the seal it records, entry ",
      "that the seal index records (index or segments edited?)"},
+    {"the first segment left relinked",
+     [](const std::string& dir) {
+       RawDb db(segment_file(dir, 2));
+       ASSERT_EQ(db.exec("DROP TRIGGER log_entry_no_update"), SQLITE_OK) << db.error();
+       ASSERT_EQ(db.exec("UPDATE log_entry SET prev_hash = zeroblob(32) WHERE seq = "
+                         "(SELECT MIN(seq) FROM log_entry)"),
+                 SQLITE_OK)
+           << db.error();
+     },
+     Verify::kFast, "segment-00000002.db: entry ",
+     "prev_hash of the segment's first entry is not the entry_hash of the seal it records"},
     {"an index line that does not parse",
      [](const std::string& dir) {
        std::ofstream(dir + "/seal-index.tsv", std::ios::app) << "segment-00000002.db\tx\n";
