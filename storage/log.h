@@ -85,6 +85,35 @@ enum class StoreRole : std::uint8_t {
 // "VS store" or "GS store", for messages.
 [[nodiscard]] std::string_view store_role_name(StoreRole role);
 
+// A sealed segment that retention moved away or deleted, as the store directory's seal index
+// records it (docs/STORE.md §10.6): the entries it held and the seal that ended them.
+struct RetiredSegment {
+  enum class Disposition : std::uint8_t { kArchived, kPruned };
+  std::uint64_t index = 0;
+  std::uint64_t first_seq = 0;
+  std::uint64_t seal_seq = 0;  // its last entry, the seal
+  Hash32 seal_entry_hash;
+  Disposition disposition = Disposition::kPruned;
+  std::uint64_t at_ms = 0;  // when, Unix ms
+  std::string archived_to;  // the archive directory (kArchived only)
+};
+// The seal index of a segmented store (empty when the directory has none); an index that does not
+// parse, or whose records are not segments 0, 1, ... in order with contiguous seqs, is an error.
+Result<std::vector<RetiredSegment>> read_seal_index(const std::string& dir);
+
+struct RetireOptions {
+  crypto::PublicKey vs_public_key;         // the store is opened read-write and checked first
+  std::optional<std::string> archive_dir;  // move there; without it, delete (prune)
+  std::uint64_t sealed_before_ms = 0;      // only segments sealed before this time
+  std::uint64_t now_ms = 0;                // recorded as at_ms
+};
+// Moves to archive_dir (copy, fsync, compare, then remove) or deletes the sealed segments sealed
+// before options.sealed_before_ms, oldest first, never the active one, recording each in the seal
+// index before removing it. Takes the store's writer lock, so it is refused while vsd runs.
+// Returns the segments retired by this call.
+Result<std::vector<RetiredSegment>> retire_sealed_segments(const std::string& dir,
+                                                           const RetireOptions& options);
+
 class Log {
  public:
   // kReadWrite takes an exclusive lock on "<path>.lock" (flock, with this process's pid written

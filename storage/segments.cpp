@@ -10,6 +10,8 @@
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <utility>
 
@@ -145,10 +147,11 @@ Result<std::map<std::uint64_t, std::string>> list_segments(const std::string& di
   return found;
 }
 
-// Indexes 0, 1, 2, ... without a gap: a missing segment is named with its neighbours.
-Status check_contiguous(const std::map<std::uint64_t, std::string>& files,
-                        const std::string& label) {
-  std::uint64_t expected = 0;
+// Indexes first_index, first_index + 1, ... without a gap: a missing segment is named with its
+// neighbours.
+Status check_contiguous(const std::map<std::uint64_t, std::string>& files, const std::string& label,
+                        std::uint64_t first_index) {
+  std::uint64_t expected = first_index;
   std::string previous;
   for (const auto& [index, name] : files) {
     if (index != expected) {
@@ -172,6 +175,15 @@ Status sync_directory(const std::string& dir) {
   return Status::success();
 }
 
+Status sync_file(const std::string& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{file + ": cannot open to sync it"};
+  const int synced = ::fsync(fd);
+  ::close(fd);
+  if (synced != 0) return Error{file + ": cannot sync"};
+  return Status::success();
+}
+
 std::uint64_t file_bytes(const std::string& file) {
   std::error_code ec;
   std::uint64_t total = 0;
@@ -182,13 +194,75 @@ std::uint64_t file_bytes(const std::string& file) {
   return total;
 }
 
+// The seal index (docs/STORE.md §10.6): one line per retired segment, tab-separated.
+constexpr std::string_view kSealIndexFile = "seal-index.tsv";
+constexpr std::string_view kSealIndexHeader =
+    "# gsvs seal index 1\tsegment\tfirst_seq\tseal_seq\tseal_entry_hash\tdisposition\tat_ms\t"
+    "archived_to";
+
+std::string_view disposition_name(RetiredSegment::Disposition disposition) {
+  return disposition == RetiredSegment::Disposition::kArchived ? "archived" : "pruned";
+}
+
+std::vector<std::string_view> split_tabs(std::string_view line) {
+  std::vector<std::string_view> fields;
+  while (true) {
+    const std::size_t tab = line.find('\t');
+    fields.push_back(line.substr(0, tab));
+    if (tab == std::string_view::npos) return fields;
+    line.remove_prefix(tab + 1);
+  }
+}
+
+Result<RetiredSegment> parse_index_line(std::string_view line) {
+  const std::vector<std::string_view> fields = split_tabs(line);
+  if (fields.size() != 7) return Error{"has " + std::to_string(fields.size()) + " fields, not 7"};
+  RetiredSegment record;
+  auto index = segment_index_of(fields[0]);
+  if (!index) return Error{"'" + std::string(fields[0]) + "' is not a segment file name"};
+  record.index = *index;
+  auto first = parse_number(fields[1]);
+  auto seal = parse_number(fields[2]);
+  auto at = parse_number(fields[5]);
+  if (!first || !seal || !at) return Error{"first_seq, seal_seq and at_ms must be numbers"};
+  if (*seal < *first) return Error{"seal_seq is before first_seq"};
+  record.first_seq = *first;
+  record.seal_seq = *seal;
+  record.at_ms = *at;
+  auto hash = fixed_from_hex<Hash32::size>(fields[3]);
+  if (!hash) return Error{"seal_entry_hash is not 32 bytes of hex"};
+  record.seal_entry_hash = *hash;
+  if (fields[4] == "archived") {
+    record.disposition = RetiredSegment::Disposition::kArchived;
+    if (fields[6].empty()) return Error{"an archived segment names no archive directory"};
+    record.archived_to = std::string(fields[6]);
+  } else if (fields[4] == "pruned") {
+    record.disposition = RetiredSegment::Disposition::kPruned;
+  } else {
+    return Error{"disposition '" + std::string(fields[4]) + "' is not archived or pruned"};
+  }
+  return record;
+}
+
+std::string index_line(const RetiredSegment& record) {
+  std::string line = segment_file_name(record.index);
+  for (const std::string& field :
+       {std::to_string(record.first_seq), std::to_string(record.seal_seq),
+        to_hex(record.seal_entry_hash), std::string(disposition_name(record.disposition)),
+        std::to_string(record.at_ms), record.archived_to}) {
+    line.append("\t").append(field);
+  }
+  return line;
+}
+
 // Checks the seal between segment `before` and the segment whose meta is `after`, and returns the
 // chain at the start of `after`: one signature, the frontier against the signed root, the seal row
 // against what `after` recorded, and the link of `after`'s first row (docs/STORE.md §10.4).
-Result<ChainState> check_seal(const Log::Impl& impl, SealedSegment& before,
-                              const SegmentMeta& before_meta, const std::string& after_file,
-                              const SegmentMeta& after_meta, sqlite::Db& after_db) {
-  const std::string before_label = impl.file_label(before.file);
+// The seal a segment records of the one before it, from its meta alone: it precedes first_seq,
+// is signed by this VS, and its frontier gives the signed root. Returns the tree before the seal.
+Result<merkle::Accumulator> check_recorded_seal(const Log::Impl& impl,
+                                                const std::string& after_file,
+                                                const SegmentMeta& after_meta) {
   const std::string after_label = impl.file_label(after_file);
   if (!after_meta.seal)
     return Error{after_label + ": meta records no seal of the previous segment"};
@@ -197,7 +271,6 @@ Result<ChainState> check_seal(const Log::Impl& impl, SealedSegment& before,
     return Error{after_label + ": meta.first_seq " + std::to_string(after_meta.first_seq) +
                  " does not follow its seal, entry " + std::to_string(seal.seq) + " (edited?)"};
   }
-  // The seal, from the record in the next segment alone: signed by this VS, over the frontier.
   Entry recorded;
   recorded.header.seq = seal.seq;
   recorded.header.kind = protocol::MessageKind::kCheckpoint;
@@ -207,6 +280,17 @@ Result<ChainState> check_seal(const Log::Impl& impl, SealedSegment& before,
     return Error{after_label + ": the seal it records, entry " + std::to_string(seal.seq) + ": " +
                  accumulator.error()};
   }
+  return accumulator;
+}
+
+Result<ChainState> check_seal(const Log::Impl& impl, SealedSegment& before,
+                              const SegmentMeta& before_meta, const std::string& after_file,
+                              const SegmentMeta& after_meta, sqlite::Db& after_db) {
+  const std::string before_label = impl.file_label(before.file);
+  const std::string after_label = impl.file_label(after_file);
+  auto accumulator = check_recorded_seal(impl, after_file, after_meta);
+  if (!accumulator) return Error{accumulator.error()};
+  const SegmentMeta::Seal& seal = *after_meta.seal;
   // The sealed segment holds exactly first_seq .. seal.seq, and its last row is that seal.
   auto range = seq_range(before.db);
   if (!range) return Error{before_label + ": cannot read: " + range.error()};
@@ -354,6 +438,155 @@ Status verify_sealed_rows(Log::Impl& impl, ChainState& state) {
 
 }  // namespace
 
+Result<std::vector<RetiredSegment>> read_seal_index(const std::string& dir) {
+  const std::string path = strip_trailing_slashes(dir) + "/" + std::string(kSealIndexFile);
+  const std::string label =
+      "store " + strip_trailing_slashes(dir) + ": " + std::string(kSealIndexFile);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::vector<RetiredSegment>{};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{label + ": cannot read"};
+  std::vector<RetiredSegment> records;
+  std::string line;
+  std::uint64_t line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    const std::string where = label + ": line " + std::to_string(line_number) + ": ";
+    if (line_number == 1) {
+      if (line != kSealIndexHeader) return Error{where + "not the header of a seal index"};
+      continue;
+    }
+    auto record = parse_index_line(line);
+    if (!record) return Error{where + record.error() + " (edited?)"};
+    // Retention removes segments oldest first: the records are segments 0, 1, ... and their
+    // seqs follow each other.
+    const std::uint64_t expected_first = records.empty() ? 0 : records.back().seal_seq + 1;
+    if (record->index != records.size() || record->first_seq != expected_first) {
+      return Error{where + segment_file_name(record->index) + " from entry " +
+                   std::to_string(record->first_seq) + " does not follow the record before it, " +
+                   "which ends at " +
+                   (records.empty() ? std::string("nothing")
+                                    : segment_file_name(records.size() - 1) + " entry " +
+                                          std::to_string(records.back().seal_seq)) +
+                   " (edited?)"};
+    }
+    records.push_back(std::move(*record));
+  }
+  if (in.bad()) return Error{label + ": cannot read"};
+  return records;
+}
+
+namespace {
+
+// Writes the whole index beside the segments atomically: a temporary file, synced, renamed over
+// the old one, then the directory synced.
+Status write_seal_index(const std::string& dir, const std::vector<RetiredSegment>& records) {
+  const std::string path = dir + "/" + std::string(kSealIndexFile);
+  const std::string temporary = path + std::string(kCreatingSuffix);
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << kSealIndexHeader << '\n';
+    for (const RetiredSegment& record : records) out << index_line(record) << '\n';
+    out.flush();
+    if (!out) return Error{temporary + ": cannot write"};
+  }
+  if (auto status = sync_file(temporary); !status) return status;
+  std::error_code ec;
+  fs::rename(temporary, path, ec);
+  if (ec) return Error{path + ": cannot rename into place: " + ec.message()};
+  return sync_directory(dir);
+}
+
+// Copies a sealed segment into the archive directory: to a temporary name, synced, compared byte
+// for byte with the original, then renamed into place. An existing archived file is never
+// overwritten.
+Status archive_copy(const std::string& from, const std::string& archive_dir,
+                    const std::string& file) {
+  const std::string to = archive_dir + "/" + file;
+  const std::string temporary = to + std::string(kCreatingSuffix);
+  std::error_code ec;
+  if (fs::exists(to, ec)) return Error{to + ": already exists; an archive is never overwritten"};
+  fs::copy_file(from, temporary, fs::copy_options::overwrite_existing, ec);
+  if (ec) return Error{to + ": cannot copy: " + ec.message()};
+  if (auto status = sync_file(temporary); !status) return status;
+  std::ifstream original(from, std::ios::binary);
+  std::ifstream copy(temporary, std::ios::binary);
+  const bool same =
+      original && copy &&
+      std::equal(std::istreambuf_iterator<char>(original), std::istreambuf_iterator<char>(),
+                 std::istreambuf_iterator<char>(copy), std::istreambuf_iterator<char>());
+  if (!same) return Error{temporary + ": the copy differs from " + from + " (disk error?)"};
+  fs::rename(temporary, to, ec);
+  if (ec) return Error{to + ": cannot rename into place: " + ec.message()};
+  return sync_directory(archive_dir);
+}
+
+}  // namespace
+
+Result<std::vector<RetiredSegment>> retire_sealed_segments(const std::string& dir,
+                                                           const RetireOptions& options) {
+  const std::string path = strip_trailing_slashes(dir);
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) {
+    return Error{"store " + path +
+                 ": not a directory of segments (retention applies to "
+                 "segmented stores only)"};
+  }
+  // The writer's lock and every check of a start: retention runs only on a store that verifies,
+  // and never beside a running vsd.
+  auto log = Log::open(path, OpenMode::kReadWrite, StoreRole::kVs,
+                       OpenOptions{options.vs_public_key, Verify::kFast});
+  if (!log) return Error{log.error()};
+  auto records = read_seal_index(path);
+  if (!records) return Error{records.error()};
+  if (options.archive_dir) {
+    fs::create_directories(*options.archive_dir, ec);
+    if (ec) return Error{*options.archive_dir + ": cannot create: " + ec.message()};
+  }
+  const std::vector<Log::SegmentInfo> present = (*log)->segments();
+  std::vector<RetiredSegment> retired_now;
+  // Oldest first, never the active (last) segment: the index stays a prefix of the log.
+  for (std::size_t i = 0; i + 1 < present.size(); ++i) {
+    const std::string& file = present[i].file;
+    const std::string& next_file = present[i + 1].file;
+    const std::string next_label = "store " + path + ": " + next_file;
+    auto next_db = open_file_read_only(path + "/" + next_file, next_label);
+    if (!next_db) return Error{next_db.error()};
+    auto next_meta = read_segment_meta(*next_db);
+    if (!next_meta || !next_meta->seal) {
+      return Error{next_label + ": " + (next_meta ? "records no seal" : next_meta.error())};
+    }
+    // A segment was sealed when the next one was created.
+    if (next_meta->created_at_ms >= options.sealed_before_ms) break;
+    RetiredSegment record;
+    record.index = next_meta->index - 1;
+    record.first_seq = present[i].first_seq;
+    record.seal_seq = next_meta->seal->seq;
+    record.seal_entry_hash = next_meta->seal->entry_hash;
+    record.at_ms = options.now_ms;
+    if (options.archive_dir) {
+      if (auto status = archive_copy(path + "/" + file, *options.archive_dir, file); !status) {
+        return Error{"store " + path + ": " + file + ": " + status.error()};
+      }
+      record.disposition = RetiredSegment::Disposition::kArchived;
+      record.archived_to = *options.archive_dir;
+    }
+    // Recorded before removed: a crash in between leaves a file the open names, never a gap
+    // without a record.
+    records->push_back(record);
+    if (auto status = write_seal_index(path, *records); !status) {
+      return Error{"store " + path + ": " + status.error()};
+    }
+    fs::remove(path + "/" + file, ec);
+    if (ec) return Error{"store " + path + ": " + file + ": cannot remove: " + ec.message()};
+    if (auto status = sync_directory(path); !status) {
+      return Error{"store " + path + ": " + status.error()};
+    }
+    retired_now.push_back(std::move(record));
+  }
+  return retired_now;
+}
+
 bool is_segmented_path(const std::string& path) {
   std::error_code ec;
   return (!path.empty() && path.back() == '/') || fs::is_directory(path, ec);
@@ -390,7 +623,26 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
 
   auto files = list_segments(impl->path, impl->label(), /*remove_unfinished=*/true);
   if (!files) return Error{files.error()};
-  if (auto status = check_contiguous(*files, impl->label()); !status) return Error{status.error()};
+  // Segments that retention archived or pruned are absent by policy; any other is missing.
+  auto retired = read_seal_index(impl->path);
+  if (!retired) return Error{retired.error()};
+  for (const RetiredSegment& record : *retired) {
+    if (files->contains(record.index)) {
+      return Error{impl->file_label(segment_file_name(record.index)) +
+                   ": the seal index records it as " +
+                   std::string(disposition_name(record.disposition)) +
+                   ", yet it is still here (an interrupted archive or prune? remove the file once "
+                   "it is safely archived, or the index line if it was never retired)"};
+    }
+  }
+  if (auto status = check_contiguous(*files, impl->label(), retired->size()); !status) {
+    return Error{status.error()};
+  }
+  if (files->empty() && !retired->empty()) {
+    return Error{impl->label() + ": the seal index records segments up to " +
+                 segment_file_name(retired->back().index) +
+                 " as retired, but no later segment is here (segments deleted?)"};
+  }
   if (files->empty()) {
     SegmentCreate first{0, Hash32{}, segment_meta_rows(0, 0)};
     const std::string name = segment_file_name(0);
@@ -434,12 +686,39 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
 
   // The seal chain: one signature per segment. The state at the active segment's start.
   ChainState state;
-  if (metas.front().first_seq != 0) {
-    return Error{
-        impl->file_label(impl->sealed.empty() ? impl->active_file : impl->sealed.front().file) +
-        ": meta.first_seq of segment 0 is " + std::to_string(metas.front().first_seq) +
-        ", not 0 (edited?)"};
+  const std::string& first_file =
+      impl->sealed.empty() ? impl->active_file : impl->sealed.front().file;
+  if (retired->empty() && metas.front().first_seq != 0) {
+    return Error{impl->file_label(first_file) + ": meta.first_seq of segment 0 is " +
+                 std::to_string(metas.front().first_seq) + ", not 0 (edited?)"};
   }
+  if (!retired->empty()) {
+    // The first segment here records the seal of the last retired one (§10.2): checked against
+    // the VS key and against the index, it is where the chain and the tree resume.
+    auto tree = check_recorded_seal(*impl, first_file, metas.front());
+    if (!tree) return Error{tree.error()};
+    const SegmentMeta::Seal& seal = *metas.front().seal;
+    const RetiredSegment& last = retired->back();
+    if (seal.seq != last.seal_seq || seal.entry_hash != last.seal_entry_hash) {
+      return Error{impl->file_label(first_file) + ": the seal it records, entry " +
+                   std::to_string(seal.seq) + ", is not the seal of " +
+                   segment_file_name(last.index) + ", entry " + std::to_string(last.seal_seq) +
+                   ", that the seal index records (index or segments edited?)"};
+    }
+    // Its first row links to that seal (later segments' links are checked with their seals).
+    sqlite::Db& first_db = impl->sealed.empty() ? impl->db : impl->sealed.front().db;
+    auto first_row = read_entry(first_db, metas.front().first_seq);
+    if (!first_row) return Error{impl->label(metas.front().first_seq) + ": " + first_row.error()};
+    if (*first_row && (*first_row)->header.prev_entry_hash != seal.entry_hash) {
+      return Error{impl->label(metas.front().first_seq) +
+                   ": prev_hash of the segment's first entry is not the entry_hash of the seal "
+                   "it records, entry " +
+                   std::to_string(seal.seq) + " (a segment replaced or edited?)"};
+    }
+    tree->append(seal.entry_hash);
+    state = ChainState{metas.front().first_seq, seal.entry_hash, std::move(*tree)};
+  }
+  const ChainState first_present = state;
   for (std::size_t i = 0; i < impl->sealed.size(); ++i) {
     const bool next_is_active = i + 1 == impl->sealed.size();
     sqlite::Db& next_db = next_is_active ? impl->db : impl->sealed[i + 1].db;
@@ -458,7 +737,7 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
   }
 
   if (options.verify == Verify::kFull) {
-    ChainState full;
+    ChainState full = first_present;
     if (auto status = verify_sealed_rows(*impl, full); !status) return Error{status.error()};
     if (full.next_seq != state.next_seq || full.previous != state.previous ||
         full.accumulator.root() != state.accumulator.root()) {

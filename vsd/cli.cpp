@@ -17,6 +17,7 @@
 #include "vsd/admin.h"
 #include "vsd/config.h"
 #include "vsd/server.h"
+#include "vsd/store_command.h"
 
 namespace gsvs::vsd {
 
@@ -190,7 +191,8 @@ int run_cli(int argc, char** argv) {
       "  vsd keygen --out vs.key            # once; prints the VS public key\n"
       "  vsd run --config vsd.toml          # see docs/OPERATIONS.md for every key\n"
       "  vsd status --config vsd.toml       # live sessions\n"
-      "  vsd revoke --config vsd.toml --session 7 --reason \"cheating reported\"\n\n" +
+      "  vsd revoke --config vsd.toml --session 7 --reason \"cheating reported\"\n"
+      "  vsd store archive --store /var/lib/gsvs/vs --vs-public-key vs.key.pub --to /archive\n\n" +
       std::string(app::kDaemonExitCodes));
   app::add_version_flag(app, "vsd");
 
@@ -238,6 +240,9 @@ int run_cli(int argc, char** argv) {
       ->required()
       ->check(kOperatorReason);
 
+  StoreCommandOptions store_options;
+  const StoreCommands store_cmds = setup_store_commands(app, store_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -246,6 +251,8 @@ int run_cli(int argc, char** argv) {
   if (*keygen_cmd) return keygen(key_out, force);
   if (*status_cmd) return status(admin_socket_from(socket, config_path), json);
   if (*revoke_cmd) return revoke(admin_socket_from(socket, config_path), session, reason);
+  if (*store_cmds.archive) return run_store_archive(store_options);
+  if (*store_cmds.prune) return run_store_prune(store_options);
   return kExitUsage;
 }
 

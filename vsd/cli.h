@@ -1,4 +1,5 @@
-// vsd's command line: keygen, run, status, revoke. main.cpp only calls run_cli.
+// vsd's command line: keygen, run, status, revoke, store archive and store prune. main.cpp only
+// calls run_cli.
 #pragma once
 
 namespace gsvs::vsd {

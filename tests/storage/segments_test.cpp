@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -288,6 +292,25 @@ const Damage kDamages[] = {
      "does not belong in the directory"},
 };
 
+// Applies the damage and expects a read-write open to refuse the store, naming it.
+void expect_open_refused(const std::string& store, const Damage& damage) {
+  damage.apply(store);
+  auto log = open_rw(store, damage.verify);
+  ASSERT_FALSE(log.ok()) << damage.name;
+  EXPECT_NE(log.error().find(damage.expected), std::string::npos)
+      << damage.name << ": " << log.error();
+  EXPECT_NE(log.error().find(damage.reason), std::string::npos)
+      << damage.name << ": " << log.error();
+}
+
+std::string damage_test_name(const ::testing::TestParamInfo<Damage>& info) {
+  std::string name = info.param.name;
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
 class SegmentDamage : public ::testing::TestWithParam<Damage> {};
 
 TEST_P(SegmentDamage, IsReportedWithTheFileAndThePosition) {
@@ -295,23 +318,10 @@ TEST_P(SegmentDamage, IsReportedWithTheFileAndThePosition) {
   const std::string store = dir.file("vs");
   fill(store + "/", 900);
   ASSERT_GE(segment_files(store).size(), 4U);
-  GetParam().apply(store);
-  auto log = open_rw(store, GetParam().verify);
-  ASSERT_FALSE(log.ok()) << GetParam().name;
-  EXPECT_NE(log.error().find(GetParam().expected), std::string::npos)
-      << GetParam().name << ": " << log.error();
-  EXPECT_NE(log.error().find(GetParam().reason), std::string::npos)
-      << GetParam().name << ": " << log.error();
+  expect_open_refused(store, GetParam());
 }
 
-INSTANTIATE_TEST_SUITE_P(Segments, SegmentDamage, ::testing::ValuesIn(kDamages),
-                         [](const auto& param_info) {
-                           std::string name = param_info.param.name;
-                           for (char& c : name) {
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Segments, SegmentDamage, ::testing::ValuesIn(kDamages), damage_test_name);
 
 TEST(Segments, AnotherVsKeyDoesNotAcceptTheSeals) {
   TempDir dir;
@@ -386,6 +396,178 @@ TEST(Segments, ASingleFileStoreKeepsWorking) {
   ASSERT_EQ((*log)->segments().size(), 1U);
   EXPECT_TRUE(fs::is_regular_file(file));
 }
+
+// ---- Retention (docs/STORE.md §10.6) ----
+
+constexpr std::uint64_t kEverySealed = std::numeric_limits<std::uint64_t>::max();
+
+RetireOptions retire_options(std::optional<std::string> archive_dir = std::nullopt,
+                             std::uint64_t sealed_before_ms = kEverySealed) {
+  return RetireOptions{test_vs_key().public_key(), std::move(archive_dir), sealed_before_ms,
+                       1'700'000'000'000};
+}
+
+// When a segment was created, which is when the one before it was sealed.
+std::uint64_t created_at_ms(const std::string& file) {
+  RawDb db(file);
+  return static_cast<std::uint64_t>(
+      db.query_int("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'created_at_ms'"));
+}
+
+std::string read_bytes(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(Retention, PrunedSegmentsAreRecordedAndTheRestStillVerifies) {
+  TempDir dir;
+  const std::string store = dir.file("vs");
+  fill(store + "/", 900);
+  const auto before = segment_files(store);
+  ASSERT_GE(before.size(), 4U);
+  Hash32 root;
+  std::uint64_t size = 0;
+  {
+    auto log = open_rw(store);
+    ASSERT_TRUE(log.ok()) << log.error();
+    root = (*log)->merkle_root();
+    size = (*log)->size();
+  }
+
+  auto retired = retire_sealed_segments(store, retire_options());
+  ASSERT_TRUE(retired.ok()) << retired.error();
+  ASSERT_EQ(retired->size(), before.size() - 1) << "every sealed segment, never the active one";
+  EXPECT_EQ(segment_files(store), std::vector<std::string>{before.back()});
+
+  auto index = read_seal_index(store);
+  ASSERT_TRUE(index.ok()) << index.error();
+  ASSERT_EQ(index->size(), retired->size());
+  EXPECT_EQ(index->front().first_seq, 0U);
+  for (std::size_t i = 0; i < index->size(); ++i) {
+    EXPECT_EQ((*index)[i].index, i);
+    EXPECT_EQ((*index)[i].disposition, RetiredSegment::Disposition::kPruned);
+    EXPECT_EQ((*index)[i].at_ms, 1'700'000'000'000U);
+  }
+
+  // The remaining log resumes from the first present segment's record of the last seal: same
+  // size, same root, and it appends on, in a fast and in a full open.
+  for (const Verify verify : {Verify::kFast, Verify::kFull}) {
+    auto log = open_rw(store, verify);
+    ASSERT_TRUE(log.ok()) << log.error();
+    EXPECT_EQ((*log)->size(), size);
+    EXPECT_EQ((*log)->merkle_root(), root);
+  }
+  fill(store, 100);
+  auto log = open_rw(store, Verify::kFull);
+  ASSERT_TRUE(log.ok()) << log.error();
+  EXPECT_GE((*log)->size(), size + 100);
+}
+
+TEST(Retention, ArchivedSegmentsAreByteForByteCopiesAndOnlyTheOldOnesGo) {
+  TempDir dir;
+  const std::string store = dir.file("vs");
+  const std::string archive = dir.file("archive");
+  fill(store + "/", 900);
+  const auto before = segment_files(store);
+  ASSERT_GE(before.size(), 4U);
+  std::vector<std::string> contents;
+  for (const std::string& file : before) contents.push_back(read_bytes(store + "/" + file));
+
+  // Nothing was sealed before time 0: nothing moves.
+  auto none = retire_sealed_segments(store, retire_options(archive, 0));
+  ASSERT_TRUE(none.ok()) << none.error();
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(segment_files(store), before);
+  EXPECT_FALSE(fs::exists(store + "/seal-index.tsv"));
+
+  // Sealed before segment 2 was created: segments 0 and 1.
+  const std::uint64_t third_created = created_at_ms(segment_file(store, 2));
+  auto moved = retire_sealed_segments(store, retire_options(archive, third_created + 1));
+  ASSERT_TRUE(moved.ok()) << moved.error();
+  ASSERT_EQ(moved->size(), 2U);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_FALSE(fs::exists(store + "/" + before[i]));
+    EXPECT_EQ(read_bytes(archive + "/" + before[i]), contents[i]) << before[i];
+    EXPECT_EQ((*moved)[i].disposition, RetiredSegment::Disposition::kArchived);
+    EXPECT_EQ((*moved)[i].archived_to, archive);
+  }
+  EXPECT_TRUE(fs::exists(segment_file(store, 2)));
+  auto log = open_rw(store, Verify::kFull);
+  ASSERT_TRUE(log.ok()) << log.error();
+}
+
+TEST(Retention, IsRefusedWhileTheWriterHoldsTheStore) {
+  TempDir dir;
+  const std::string store = dir.file("vs");
+  fill(store + "/", 600);
+  auto writer = open_rw(store);
+  ASSERT_TRUE(writer.ok()) << writer.error();
+  auto retired = retire_sealed_segments(store, retire_options());
+  ASSERT_FALSE(retired.ok());
+  EXPECT_NE(retired.error().find("pid"), std::string::npos) << retired.error();
+  EXPECT_EQ(segment_files(store).size(), (*writer)->segments().size());
+}
+
+// What may be done to a pruned store, and what its open says.
+const Damage kRetentionDamages[] = {
+    {"a pruned segment put back",
+     [](const std::string& dir) { fs::copy_file(segment_file(dir, 2), segment_file(dir, 0)); },
+     Verify::kFast,
+     "segment-00000000.db: the seal index records it as pruned, yet it is still here",
+     "interrupted archive or prune?"},
+    {"a segment missing without a record",
+     [](const std::string& dir) { fs::remove(segment_file(dir, 2)); }, Verify::kFast,
+     "segment-00000002.db is missing", "deleted or moved?"},
+    {"an index record out of order",
+     [](const std::string& dir) {
+       std::ofstream(dir + "/seal-index.tsv", std::ios::app)
+           << "segment-00000002.db\t999\t1000\t" << std::string(64, '0') << "\tpruned\t1\t\n";
+     },
+     Verify::kFast, "seal-index.tsv: line 4: segment-00000002.db from entry 999 does not follow",
+     "(edited?)"},
+    {"the index records another seal",
+     [](const std::string& dir) {
+       std::string text = read_bytes(dir + "/seal-index.tsv");
+       const std::size_t hash = text.rfind("\tpruned") - 64;
+       text[hash] = text[hash] == '0' ? '1' : '0';
+       std::ofstream(dir + "/seal-index.tsv", std::ios::trunc) << text;
+     },
+     Verify::kFast, "segment-00000002.db: the seal it records, entry ",
+     "that the seal index records (index or segments edited?)"},
+    {"the first segment left relinked",
+     [](const std::string& dir) {
+       RawDb db(segment_file(dir, 2));
+       ASSERT_EQ(db.exec("DROP TRIGGER log_entry_no_update"), SQLITE_OK) << db.error();
+       ASSERT_EQ(db.exec("UPDATE log_entry SET prev_hash = zeroblob(32) WHERE seq = "
+                         "(SELECT MIN(seq) FROM log_entry)"),
+                 SQLITE_OK)
+           << db.error();
+     },
+     Verify::kFast, "segment-00000002.db: entry ",
+     "prev_hash of the segment's first entry is not the entry_hash of the seal it records"},
+    {"an index line that does not parse",
+     [](const std::string& dir) {
+       std::ofstream(dir + "/seal-index.tsv", std::ios::app) << "segment-00000002.db\tx\n";
+     },
+     Verify::kFast, "seal-index.tsv: line 4: has 2 fields, not 7", "(edited?)"},
+};
+
+class RetentionDamage : public ::testing::TestWithParam<Damage> {};
+
+TEST_P(RetentionDamage, IsReportedWithTheFile) {
+  TempDir dir;
+  const std::string store = dir.file("vs");
+  fill(store + "/", 900);
+  ASSERT_GE(segment_files(store).size(), 4U);
+  const std::uint64_t third_created = created_at_ms(segment_file(store, 2));
+  auto retired = retire_sealed_segments(store, retire_options(std::nullopt, third_created + 1));
+  ASSERT_TRUE(retired.ok()) << retired.error();
+  ASSERT_EQ(retired->size(), 2U);
+  expect_open_refused(store, GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(Retention, RetentionDamage, ::testing::ValuesIn(kRetentionDamages),
+                         damage_test_name);
 
 }  // namespace
 }  // namespace gsvs::storage

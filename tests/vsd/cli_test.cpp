@@ -1,5 +1,5 @@
 // The vsd program's command line: --version, the exit codes in --help, the checks on an
-// operator's reason, and SIGHUP.
+// operator's reason, SIGHUP, and what `vsd store archive|prune` refuse.
 #include "vsd/cli.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "app/program.h"
+#include "protocol/bytes.h"
+#include "storage/log.h"
 #include "tests/support/vs_fixture.h"
 
 namespace gsvs::testing {
@@ -89,6 +91,62 @@ TEST(VsdCli, SighupIsLoggedAndIgnored) {
       out, std::regex(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z warning vsd: SIGHUP received)",
                       std::regex::multiline)))
       << out;
+}
+
+TEST(VsdCli, StoreArchiveAndPruneRefuseWhatIsNotSafeAndSayWhy) {
+  TempDir dir;
+  const auto key = crypto::SecretKey::generate();
+  const std::string key_hex = to_hex(key.public_key());
+  const std::string store = dir.file("vs");
+  {
+    auto log = storage::Log::open(store + "/", storage::OpenMode::kReadWrite,
+                                  storage::StoreRole::kVs, storage::OpenOptions{key.public_key()});
+    ASSERT_TRUE(log.ok()) << log.error();
+  }
+  struct Case {
+    const char* name;
+    std::vector<std::string> args;
+    int code;
+    const char* expected;
+  };
+  const std::vector<Case> cases = {
+      {"prune without --yes",
+       {"store", "prune", "--store", store, "--vs-public-key", key_hex, "--older-than", "90d"},
+       2,
+       "add --yes to confirm"},
+      {"a duration that is not one",
+       {"store", "prune", "--store", store, "--vs-public-key", key_hex, "--older-than", "3x",
+        "--yes"},
+       2,
+       "--older-than: '3x' is not a duration"},
+      {"a key that is not one",
+       {"store", "archive", "--store", store, "--vs-public-key", "nokey", "--to", dir.file("a")},
+       2,
+       "--vs-public-key"},
+      {"a single-file store",
+       {"store", "prune", "--store", dir.file("vs.db"), "--vs-public-key", key_hex, "--older-than",
+        "1d", "--yes"},
+       1,
+       "not a directory of segments"},
+      {"nothing sealed yet",
+       {"store", "archive", "--store", store, "--vs-public-key", key_hex, "--to", dir.file("a")},
+       0,
+       "0 sealed segment(s) archived"},
+  };
+  for (const Case& c : cases) {
+    auto [code, out] = run_vsd(dir, c.args);
+    EXPECT_EQ(code, c.code) << c.name << ": " << out;
+    EXPECT_NE(out.find(c.expected), std::string::npos) << c.name << ": " << out;
+  }
+
+  // While a writer (vsd) holds the store, nothing is touched and the holder is named.
+  auto writer = storage::Log::open(store, storage::OpenMode::kReadWrite, storage::StoreRole::kVs,
+                                   storage::OpenOptions{key.public_key()});
+  ASSERT_TRUE(writer.ok()) << writer.error();
+  auto [code, out] = run_vsd(dir, {"store", "prune", "--store", store, "--vs-public-key", key_hex,
+                                   "--older-than", "0s", "--yes"});
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("pid " + std::to_string(::getpid())), std::string::npos) << out;
 }
 
 }  // namespace

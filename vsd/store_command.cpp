@@ -1,0 +1,133 @@
+#include "vsd/store_command.h"
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <iostream>
+
+#include "app/program.h"
+#include "protocol/clock.h"
+#include "protocol/keyfile.h"
+#include "storage/log.h"
+
+namespace gsvs::vsd {
+
+namespace {
+
+using app::kExitFailed;
+using app::kExitOk;
+using app::kExitUsage;
+
+// Retires what `options` selects and prints one line per segment. `verb` names the command.
+int retire(const StoreCommandOptions& options, std::optional<std::string> archive_dir,
+           std::string_view verb) {
+  const std::string prefix = "vsd store " + std::string(verb) + ": ";
+  auto key = keyfile::public_key_from_hex_or_file(options.vs_public_key);
+  if (!key) {
+    std::cerr << prefix << "--vs-public-key: " << key.error() << "\n";
+    return kExitUsage;
+  }
+  const std::uint64_t now = unix_time_ms();
+  std::uint64_t sealed_before = now;
+  if (!options.older_than.empty()) {
+    auto age = parse_duration(options.older_than);
+    if (!age) {
+      std::cerr << prefix << "--older-than: " << age.error() << "\n";
+      return kExitUsage;
+    }
+    const auto age_ms = static_cast<std::uint64_t>(age->count());
+    sealed_before = age_ms > now ? 0 : now - age_ms;
+  }
+  auto retired = storage::retire_sealed_segments(
+      options.store, storage::RetireOptions{*key, std::move(archive_dir), sealed_before, now});
+  if (!retired) {
+    std::cerr << prefix << retired.error() << "\n";
+    return kExitFailed;
+  }
+  for (const storage::RetiredSegment& segment : *retired) {
+    std::cout << verb << "d segment " << segment.index << " (entries " << segment.first_seq << ".."
+              << segment.seal_seq << ")";
+    if (!segment.archived_to.empty()) std::cout << " to " << segment.archived_to;
+    std::cout << "\n";
+  }
+  std::cout << retired->size() << " sealed segment(s) " << verb << "d; each is recorded in "
+            << options.store << "/seal-index.tsv\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  const std::string quoted = "'" + std::string(text) + "'";
+  if (text.size() < 2) return Error{quoted + " is not a duration such as 90d, 12h, 30m or 45s"};
+  std::uint64_t count = 0;
+  const std::string_view digits = text.substr(0, text.size() - 1);
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
+  std::uint64_t unit_ms = 0;
+  switch (text.back()) {
+    case 'd':
+      unit_ms = 86'400'000;
+      break;
+    case 'h':
+      unit_ms = 3'600'000;
+      break;
+    case 'm':
+      unit_ms = 60'000;
+      break;
+    case 's':
+      unit_ms = 1'000;
+      break;
+    default:
+      break;
+  }
+  // 100 years at most: anything longer is a typing error, and the product must not overflow.
+  constexpr std::uint64_t kMaxMs = 100ULL * 365 * 86'400'000;
+  if (ec != std::errc{} || end != digits.data() + digits.size() || unit_ms == 0) {
+    return Error{quoted + " is not a duration such as 90d, 12h, 30m or 45s"};
+  }
+  if (count > kMaxMs / unit_ms) return Error{quoted + " is longer than 100 years"};
+  return std::chrono::milliseconds(count * unit_ms);
+}
+
+StoreCommands setup_store_commands(CLI::App& app, StoreCommandOptions& options) {
+  StoreCommands commands;
+  commands.store = app.add_subcommand(
+      "store", "Retention of a segmented store's sealed segments (docs/OPERATIONS.md)");
+  commands.store->require_subcommand(1);
+  commands.archive = commands.store->add_subcommand(
+      "archive", "Move sealed segments to an archive directory (copy, sync, compare, remove)");
+  commands.prune = commands.store->add_subcommand(
+      "prune", "Delete sealed segments older than a period (recorded in the seal index)");
+  for (CLI::App* command : {commands.archive, commands.prune}) {
+    command->add_option("--store", options.store, "The store directory (vsd must be stopped)")
+        ->required();
+    command
+        ->add_option("--vs-public-key", options.vs_public_key,
+                     "HEX|FILE: the VS public key, to check the seals first")
+        ->required();
+  }
+  commands.archive->add_option("--to", options.archive_dir, "The archive directory")->required();
+  commands.archive->add_option("--older-than", options.older_than,
+                               "Only segments sealed longer ago than this (90d, 12h, 30m, 45s); "
+                               "default: every sealed segment");
+  commands.prune
+      ->add_option("--older-than", options.older_than,
+                   "Delete segments sealed longer ago than this (90d, 12h, 30m, 45s)")
+      ->required();
+  commands.prune->add_flag("--yes", options.yes, "Confirm: the segments are deleted for good");
+  return commands;
+}
+
+int run_store_archive(const StoreCommandOptions& options) {
+  return retire(options, options.archive_dir, "archive");
+}
+
+int run_store_prune(const StoreCommandOptions& options) {
+  if (!options.yes) {
+    std::cerr << "vsd store prune: deletes evidence for good; add --yes to confirm (or use "
+                 "'vsd store archive' to keep a copy)\n";
+    return kExitUsage;
+  }
+  return retire(options, std::nullopt, "prune");
+}
+
+}  // namespace gsvs::vsd
