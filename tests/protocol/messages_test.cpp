@@ -991,8 +991,8 @@ TEST(MessageCanonical, TranscriptDigestNamesEachPlayerOnce) {
     std::size_t copy_of, into;
     const char* names;
   };
-  for (const Row& row : {Row{0, 1, "players[0] and players[1]"},
-                         Row{1, 0, "players[0] and players[1]"}}) {
+  for (const Row& row :
+       {Row{0, 1, "players[0] and players[1]"}, Row{1, 0, "players[0] and players[1]"}}) {
     auto m = base;
     m.players[row.into].player = m.players[row.copy_of].player;  // same key, other position
     auto decoded = decode<TranscriptDigest>(encode(m));
@@ -1005,8 +1005,8 @@ TEST(MessageCanonical, TranscriptDigestNamesEachPlayerOnce) {
   repeated.players.push_back(repeated.players.front());
   auto decoded = decode<TranscriptDigest>(encode(repeated));
   ASSERT_FALSE(decoded.ok());
-  EXPECT_TRUE(contains(decoded.error(), "players[0] and players[" +
-                                            std::to_string(base.players.size()) + "]"))
+  EXPECT_TRUE(contains(decoded.error(),
+                       "players[0] and players[" + std::to_string(base.players.size()) + "]"))
       << decoded.error();
   ASSERT_TRUE(decode<TranscriptDigest>(encode(base)).ok());
 }
