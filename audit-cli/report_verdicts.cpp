@@ -544,7 +544,7 @@ Verdict Analyzer::missed_heartbeats_verdict() {
     v.explanation = "the cited entry is neither a valid Heartbeat nor the JoinAccept";
     return v;
   }
-  if (silent < accept_->heartbeat_timeout_ms) {
+  if (!rules::liveness_lapsed(last.header.vs_time_ms, accept_->heartbeat_timeout_ms, revoked_at)) {
     v.explanation = "only " + std::to_string(silent) + " ms passed between entry " +
                     std::to_string(last.header.seq) + " and the revocation, under the " +
                     std::to_string(accept_->heartbeat_timeout_ms) + " ms timeout";

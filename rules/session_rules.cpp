@@ -115,7 +115,9 @@ std::uint64_t SessionRules::heartbeat_deadline_ms() const {
 }
 
 Judgement SessionRules::check_liveness(std::uint64_t now_ms) const {
-  if (ended_ || now_ms < heartbeat_deadline_ms()) return {};
+  if (ended_ || !liveness_lapsed(liveness_since_ms_, start_.accept.heartbeat_timeout_ms, now_ms)) {
+    return {};
+  }
   const std::uint64_t last = last_heartbeat_position_.value_or(start_.accept_position);
   return refusal(Verdict::kMissedHeartbeats,
                  "no valid heartbeat for " + std::to_string(now_ms - liveness_since_ms_) +

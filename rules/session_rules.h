@@ -92,6 +92,14 @@ struct ReceiptTerms {
   Hash32 tip;
 };
 
+// Liveness (§8.5): a session silent since `since_ms` (its last valid Heartbeat, or its
+// JoinAccept) is over at `now_ms` once heartbeat_timeout_ms have passed, the deadline included.
+[[nodiscard]] constexpr bool liveness_lapsed(std::uint64_t since_ms,
+                                             std::uint32_t heartbeat_timeout_ms,
+                                             std::uint64_t now_ms) {
+  return now_ms >= since_ms + heartbeat_timeout_ms;
+}
+
 // §8.5 check 6, in its order, on a claimed receipt state (a Heartbeat's or a GsLeaving's
 // receipt_count and receipt_tip): the one statement of the rule, which SessionRules applies live
 // and in replay and a report's verifier applies to the receipts the report carries.
