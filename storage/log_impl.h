@@ -1,9 +1,10 @@
-// Private to storage/: the state behind a Log, shared by log.cpp, segments.cpp and
-// batch_writer.cpp.
+// Private to storage/: the state behind a Log, shared by log.cpp (append), log_open.cpp,
+// log_read.cpp, schema.cpp, segments.cpp and batch_writer.cpp.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -95,7 +96,45 @@ struct Log::Impl {
   Status rotate(const Entry& seal, const FrontierRow& seal_frontier);
 };
 
-// ---- shared by log.cpp and segments.cpp ----
+// ---- shared by the storage sources ----
+
+// Values a SQLite INTEGER holds: seq, session_id and vs_time_ms must not exceed it.
+inline constexpr auto kMaxStoredInteger =
+    static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+
+bool known_kind(protocol::MessageKind kind);
+bool known_direction(chains::Direction direction);
+
+// The columns of a row, in the order read_row() expects them.
+inline constexpr std::string_view kSelectColumns =
+    "SELECT seq, kind, kind_name, direction, session_id, vs_time_ms, prev_hash, entry_hash, "
+    "message FROM log_entry";
+inline constexpr int kColSeq = 0;
+inline constexpr int kColKind = 1;
+inline constexpr int kColKindName = 2;
+inline constexpr int kColDirection = 3;
+inline constexpr int kColSession = 4;
+inline constexpr int kColTime = 5;
+inline constexpr int kColPrev = 6;
+inline constexpr int kColEntryHash = 7;
+inline constexpr int kColMessage = 8;
+
+// One row as stored, with the message borrowed from the statement (valid until the next step).
+struct RowView {
+  chains::LogEntryHeader header;
+  Hash32 entry_hash;
+  ByteView message;
+  std::optional<std::string> kind_name;  // nullopt: not text
+};
+// Reads the current row of a kSelectColumns statement. The error names the column, not the seq.
+Result<RowView> read_row(const sqlite::Stmt& stmt);
+// Reads a 32-byte hash column; the error names the column.
+Result<Hash32> read_hash(const sqlite::Stmt& stmt, int column, std::string_view name);
+Entry to_entry(RowView&& row);
+
+// A single-file store: checks its schema, creating it in an empty database when `create` is set,
+// and sets impl.role from meta.format.
+Status check_single_file_schema(Log::Impl& impl, bool create, std::optional<StoreRole> expected);
 
 // A new segment: the seq of its first entry, the hash that entry links to, and the meta rows
 // beyond those every store has (docs/STORE.md §10.2).
