@@ -123,7 +123,9 @@ Status Log::Impl::write(std::span<const std::span<const Entry>> groups,
       s.reset();
       Status bound = s.bind_int64(1, static_cast<std::int64_t>(e.header.seq));
       if (bound) bound = s.bind_int64(2, static_cast<std::int64_t>(e.header.kind));
-      if (bound) bound = s.bind_text(3, protocol::kind_name(e.header.kind));
+      if (bound && layout == SchemaLayout::kKindNameColumn) {
+        bound = s.bind_text(3, protocol::kind_name(e.header.kind));
+      }
       if (bound) bound = s.bind_int64(4, static_cast<std::int64_t>(e.header.direction));
       if (bound) bound = s.bind_int64(5, static_cast<std::int64_t>(e.header.session_id));
       if (bound) bound = s.bind_int64(6, static_cast<std::int64_t>(e.header.vs_time_ms));

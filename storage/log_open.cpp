@@ -19,8 +19,9 @@ constexpr int kBusyTimeoutMs = 5000;
 Status verify_rows(sqlite::Db& db, const std::string& label,
                    const std::function<std::string(std::uint64_t)>& where, ChainState& state,
                    std::optional<std::uint64_t> segment_first) {
-  auto stmt =
-      sqlite::Stmt::prepare(db, std::string(kSelectColumns) + " WHERE seq >= ?1 ORDER BY seq");
+  auto layout = layout_of(db);
+  if (!layout) return Error{label + ": " + layout.error()};
+  auto stmt = sqlite::Stmt::prepare(db, select_columns(*layout) + " WHERE seq >= ?1 ORDER BY seq");
   if (!stmt) return Error{where(state.next_seq) + ": cannot read log_entry: " + stmt.error()};
   if (auto bound = stmt->bind_int64(1, static_cast<std::int64_t>(state.next_seq)); !bound) {
     return Error{where(state.next_seq) + ": cannot read log_entry: " + bound.error()};
@@ -50,6 +51,13 @@ Status verify_rows(sqlite::Db& db, const std::string& label,
                    " is not a message kind this build knows"};
     }
     const std::string_view expected_name = protocol::kind_name(header.kind);
+    if (row->kind_name != expected_name && *layout == SchemaLayout::kKindTable) {
+      const std::string stored =
+          row->kind_name ? "'" + *row->kind_name + "'" : "no name, or one that is not text,";
+      return Error{where(seq) + ": kind " + std::to_string(static_cast<unsigned>(header.kind)) +
+                   " (" + std::string(expected_name) + ") has " + stored +
+                   " in message_kind (edited?)"};
+    }
     if (row->kind_name != expected_name) {
       const std::string stored =
           row->kind_name ? "kind_name '" + *row->kind_name + "'" : "kind_name (not text)";
@@ -177,10 +185,20 @@ Result<sqlite::Db> open_file_read_only(const std::string& file, const std::strin
 }
 
 Status prepare_inserts(Log::Impl& impl) {
+  auto layout = layout_of(impl.db);
+  if (!layout) return Error{impl.label() + ": " + layout.error()};
+  impl.layout = *layout;
+  if (impl.layout == SchemaLayout::kKindTable) {
+    if (auto status = sync_kind_names(impl.db, impl.label()); !status) return status;
+  }
+  // Version 3 has no kind_name column: ?3 is left out there, and write() binds nothing to it.
   auto insert = sqlite::Stmt::prepare(
-      impl.db,
-      "INSERT INTO log_entry (seq, kind, kind_name, direction, session_id, vs_time_ms, "
-      "prev_hash, entry_hash, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+      impl.db, impl.layout == SchemaLayout::kKindTable
+                   ? "INSERT INTO log_entry (seq, kind, direction, session_id, vs_time_ms, "
+                     "prev_hash, entry_hash, message) VALUES (?1, ?2, ?4, ?5, ?6, ?7, ?8, ?9)"
+                   : "INSERT INTO log_entry (seq, kind, kind_name, direction, session_id, "
+                     "vs_time_ms, prev_hash, entry_hash, message) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!insert) return Error{impl.label() + ": cannot prepare the insert: " + insert.error()};
   impl.insert_stmt = std::move(*insert);
   if (!impl.segmented) return Status::success();

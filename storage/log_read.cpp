@@ -170,12 +170,16 @@ Status Log::scan(const Filter& filter, const std::function<bool(const Entry&)>& 
                  const BadRowReporter& report_bad_row) const {
   if (filter.from_seq > kMaxStoredInteger) return Status::success();
   if (filter.session_id && *filter.session_id > kMaxStoredInteger) return Status::success();
-  std::string sql = std::string(kSelectColumns) + " WHERE seq >= ?1";
+  std::string where_clause = " WHERE seq >= ?1";
   const bool bounded = filter.to_seq && *filter.to_seq <= kMaxStoredInteger;
-  if (bounded) sql += " AND seq < ?2";
-  if (filter.session_id) sql += " AND session_id = ?3";
-  if (filter.kind) sql += " AND kind = ?4";
-  sql += " ORDER BY seq";
+  if (bounded) where_clause += " AND seq < ?2";
+  if (filter.session_id) where_clause += " AND session_id = ?3";
+  // The kind as a literal: a version-3 store indexes only some kinds (a partial index), which
+  // SQLite uses only when the query names the kind itself, not a parameter.
+  if (filter.kind) {
+    where_clause += " AND kind = " + std::to_string(static_cast<unsigned>(*filter.kind));
+  }
+  where_clause += " ORDER BY seq";
 
   const std::vector<FileView> files = files_of(*impl_);
   for (std::size_t i = 0; i < files.size(); ++i) {
@@ -183,14 +187,15 @@ Status Log::scan(const Filter& filter, const std::function<bool(const Entry&)>& 
     if (i + 1 < files.size() && files[i + 1].first_seq <= filter.from_seq) continue;
     if (bounded && files[i].first_seq >= *filter.to_seq) break;
     const std::string where = impl_->segmented ? impl_->label(files[i].first_seq) : impl_->label();
-    auto stmt = sqlite::Stmt::prepare(*files[i].db, sql);
+    auto layout = layout_of(*files[i].db);
+    if (!layout) return Error{where + ": cannot scan: " + layout.error()};
+    auto stmt = sqlite::Stmt::prepare(*files[i].db, select_columns(*layout) + where_clause);
     if (!stmt) return Error{where + ": cannot scan: " + stmt.error()};
     Status bound = stmt->bind_int64(1, static_cast<std::int64_t>(filter.from_seq));
     if (bound && bounded) bound = stmt->bind_int64(2, static_cast<std::int64_t>(*filter.to_seq));
     if (bound && filter.session_id) {
       bound = stmt->bind_int64(3, static_cast<std::int64_t>(*filter.session_id));
     }
-    if (bound && filter.kind) bound = stmt->bind_int64(4, static_cast<std::int64_t>(*filter.kind));
     if (!bound) return Error{where + ": cannot scan: " + bound.error()};
 
     for (;;) {
@@ -212,7 +217,9 @@ Status Log::scan(const Filter& filter, const std::function<bool(const Entry&)>& 
 }
 
 Result<std::optional<Entry>> read_entry(sqlite::Db& db, std::uint64_t seq) {
-  auto stmt = sqlite::Stmt::prepare(db, std::string(kSelectColumns) + " WHERE seq = ?1");
+  auto layout = layout_of(db);
+  if (!layout) return Error{"cannot read: " + layout.error()};
+  auto stmt = sqlite::Stmt::prepare(db, select_columns(*layout) + " WHERE seq = ?1");
   if (!stmt) return Error{"cannot read: " + stmt.error()};
   if (auto status = stmt->bind_int64(1, static_cast<std::int64_t>(seq)); !status) {
     return Error{"cannot read: " + status.error()};
