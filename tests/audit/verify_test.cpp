@@ -13,6 +13,7 @@
 #include "protocol/keyfile.h"
 #include "tests/audit/audit_fixture.h"
 #include "tests/audit/tamper.h"
+#include "tests/storage/store_fixture.h"
 #include "tests/support/vs_fixture.h"
 
 namespace gsvs::testing {
@@ -202,6 +203,32 @@ TEST_F(Verify, AnEditedKindNameIsFoundAtEveryEntryOfTheKind) {
     EXPECT_TRUE(run.has(check::kKindName, sample(MessageKind::kHeartbeat, n))) << run.describe();
   }
   EXPECT_FALSE(run.has(check::kKindName, sample(MessageKind::kPlayTicket, 0))) << run.describe();
+}
+
+// A store of schema version 1 (made before version 3, with the kind's name in every row) verifies
+// exactly as the same log in a version-3 store, and a name edited in one row is found at that row.
+TEST_F(Verify, AVersion1StoreVerifiesAsItsVersion3TwinAndANameEditedInARowIsFoundThere) {
+  const std::string twin = copy("v3.db");
+  const std::string path = dir_.file("v1.db");
+  ASSERT_TRUE(storage::testing::create_store(path, storage::SchemaLayout::kKindNameColumn).ok());
+  {
+    Tamper t(path);
+    t.exec("ATTACH '" + twin +
+           "' AS v3; INSERT INTO log_entry SELECT seq, kind, (SELECT name FROM v3.message_kind "
+           "AS k WHERE k.kind = e.kind), direction, session_id, vs_time_ms, prev_hash, "
+           "entry_hash, message FROM v3.log_entry AS e ORDER BY seq; DETACH v3;");
+  }
+  EXPECT_EQ(outcome_of(verify(path)), outcome_of(verify(twin)));
+
+  const std::uint64_t target = sample(MessageKind::kHeartbeat, 4);
+  {
+    Tamper t(path);
+    t.exec("UPDATE log_entry SET kind_name = 'Heartbeet' WHERE seq = " + std::to_string(target));
+  }
+  auto run = verify(path);
+  ASSERT_TRUE(run.error.empty()) << run.error;
+  EXPECT_EQ(run.first_failure(), target) << run.describe();
+  EXPECT_TRUE(run.has(check::kKindName, target)) << run.describe();
 }
 
 // Rows the store cannot hand over as entries (a column of the wrong type or size) are each
