@@ -28,7 +28,6 @@ constexpr std::string_view kSegmentPrefix = "segment-";
 constexpr std::string_view kSegmentSuffix = ".db";
 // A segment being created: renamed to its name once complete, removed by the next open if not.
 constexpr std::string_view kCreatingSuffix = ".tmp";
-constexpr std::string_view kSegmentVersion = "2";
 constexpr std::size_t kIndexDigits = 8;
 
 std::string segment_file_name(std::uint64_t index) {
@@ -344,9 +343,9 @@ Result<SegmentMeta> check_segment_file(const Log::Impl& impl, sqlite::Db& db,
                                        const std::string& file, std::uint64_t index,
                                        std::optional<StoreRole> role, StoreRole* found_role) {
   const std::string label = impl.file_label(file);
-  auto checked = check_store_schema(db, label, kSegmentVersion, role);
+  auto checked = check_store_schema(db, label, StoreFile::kSegment, role);
   if (!checked) return Error{checked.error()};
-  if (found_role) *found_role = *checked;
+  if (found_role) *found_role = checked->role;
   auto meta = read_segment_meta(db);
   if (!meta) return Error{label + ": " + meta.error()};
   if (meta->index != index) {
@@ -784,9 +783,9 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_only(const std::string& p
     auto db = open_file_read_only(impl->path + "/" + name, impl->file_label(name));
     if (!db) return Error{db.error()};
     const std::string label = impl->file_label(name);
-    auto checked = check_store_schema(*db, label, kSegmentVersion, role);
+    auto checked = check_store_schema(*db, label, StoreFile::kSegment, role);
     if (!checked) return Error{checked.error()};
-    impl->role = *checked;
+    impl->role = checked->role;
     auto first = meta_number(*db, "first_seq");
     if (!first) return Error{label + ": " + first.error()};
     if (index == last) {

@@ -288,7 +288,7 @@ const Damage kDamages[] = {
        auto other = Log::open(segment_file(dir, 0), OpenMode::kReadWrite);
        ASSERT_TRUE(other.ok());
      },
-     Verify::kFast, "segment-00000000.db: a single-file store (schema version 1)",
+     Verify::kFast, "segment-00000000.db: a single-file store (schema version 3)",
      "does not belong in the directory"},
 };
 
