@@ -4,8 +4,8 @@
 #include <systemd/sd-daemon.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <string>
+#include <system_error>
 
 #include "app/log_line.h"
 
@@ -18,7 +18,8 @@ void send_to_service_manager(std::string_view state) {
   const int sent = sd_notify(0, message.c_str());
   if (sent < 0) {
     // The service manager then restarts or times out the daemon; the cause belongs in its log.
-    spdlog::warn("cannot notify the service manager (NOTIFY_SOCKET): {}", std::strerror(-sent));
+    spdlog::warn("cannot notify the service manager (NOTIFY_SOCKET): {}",
+                 std::error_code(-sent, std::generic_category()).message());
   }
 }
 
@@ -36,6 +37,7 @@ void feed_watchdog(const std::shared_ptr<net::asio::steady_timer>& timer,
 }  // namespace
 
 ServiceNotifier::ServiceNotifier() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read at start, before the daemon starts a thread
   const char* socket = std::getenv("NOTIFY_SOCKET");
   enabled_ = socket != nullptr && *socket != '\0';
   if (!enabled_) return;
