@@ -9,6 +9,7 @@ packages=(
   libspdlog-dev libgtest-dev libgmock-dev
   clang libclang-rt-14-dev python3 python3-jsonschema
   clang-format clang-tidy cppcheck
+  systemd  # systemd-analyze: the test that verifies packaging/*.service (needs no running systemd)
 )
 
 missing=()
