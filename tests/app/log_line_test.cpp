@@ -4,13 +4,20 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <iomanip>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <sstream>
+#include <string>
+#include <vector>
+
+#include "app/config_file.h"
+#include "tests/support/process.h"
 
 namespace gsvs::app {
 namespace {
@@ -171,6 +178,52 @@ TEST(LogLine, JsonFormatWritesOneObjectPerEvent) {
                                std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
   EXPECT_EQ(events[1]["message"], "stopped: store flushed");
   EXPECT_FALSE(events[1].contains("session"));
+}
+
+// log_format as vsd and gsd take it: a `run` option and so a config key, text or json.
+TEST(LogFormatOption, TakesTextOrJsonAndNamesTheKeyOtherwise) {
+  struct Case {
+    const char* name;
+    std::vector<std::string> args;  // CLI11 takes them last first
+    std::string file;               // the config file, when not empty
+    std::optional<LogFormat> format;
+    std::string error;  // a part of the error when there is one
+  };
+  const std::vector<Case> cases = {
+      {"default", {}, "", LogFormat::kText, ""},
+      {"json flag", {"json", "--log_format"}, "", LogFormat::kJson, ""},
+      {"text flag", {"text", "--log_format"}, "", LogFormat::kText, ""},
+      {"json key", {}, "log_format = \"json\"\n", LogFormat::kJson, ""},
+      {"the flag wins", {"text", "--log_format"}, "log_format = \"json\"\n", LogFormat::kText, ""},
+      {"unknown flag value", {"xml", "--log_format"}, "", std::nullopt, "--log_format"},
+      {"unknown key value", {}, "log_format = \"xml\"\n", std::nullopt, "log_format"},
+      {"not a string", {}, "log_format = 1\n", std::nullopt, "log_format"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    testing::TempDir dir;
+    CLI::App run;
+    LogFormat format = LogFormat::kText;
+    add_config_file_option(run);
+    add_log_format_option(run, format);
+    std::vector<std::string> args = c.args;
+    if (!c.file.empty()) {
+      testing::write_text(dir.file("vsd.toml"), c.file);
+      args.insert(args.begin(), {dir.file("vsd.toml"), "--config"});
+    }
+    std::string error;
+    try {
+      run.parse(args);
+    } catch (const CLI::ParseError& e) {
+      error = e.what();
+    }
+    if (c.format) {
+      EXPECT_EQ(error, "");
+      EXPECT_EQ(format, *c.format);
+    } else {
+      EXPECT_NE(error.find(c.error), std::string::npos) << error;
+    }
+  }
 }
 
 }  // namespace
