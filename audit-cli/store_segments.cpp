@@ -346,4 +346,54 @@ Result<SegmentSurvey> survey_segments(const StoreSelection& selection,
   return survey;
 }
 
+Result<std::optional<storage::SegmentRange>> session_segments(const std::string& directory,
+                                                              protocol::SessionId id) {
+  auto files = storage::list_segment_files(directory);
+  if (!files) return Error{files.error()};
+  // Whether segment `index` holds an entry of `kind` in the session (the kind index finds it).
+  auto holds = [&](std::uint64_t index, protocol::MessageKind kind) -> Result<bool> {
+    auto log = open_one(directory, index);
+    if (!log) return Error{log.error()};
+    storage::Filter filter;
+    filter.kind = kind;
+    filter.session_id = id;
+    bool found = false;
+    Status scanned = (*log)->scan(filter, [&found](const storage::Entry&) {
+      found = true;
+      return false;
+    });
+    if (!scanned) return Error{scanned.error()};
+    return found;
+  };
+  std::optional<storage::SegmentRange> range;
+  for (const auto& [index, name] : *files) {
+    if (!range) {
+      auto accepted = holds(index, protocol::MessageKind::kJoinAccept);
+      if (!accepted) return Error{accepted.error()};
+      if (*accepted) range = storage::SegmentRange{index, files->rbegin()->first};
+    }
+    if (range) {
+      auto revoked = holds(index, protocol::MessageKind::kRevocation);
+      if (!revoked) return Error{revoked.error()};
+      if (*revoked) {
+        range->last = index;
+        break;
+      }
+    }
+  }
+  return range;
+}
+
+Result<std::optional<TreeBefore>> tree_before(const std::string& directory, std::uint64_t index) {
+  if (index == 0) return std::optional<TreeBefore>{};
+  const std::string file = storage::segment_file_name(index);
+  auto meta = storage::read_segment_file_meta(directory + "/" + file);
+  if (!meta) return Error{meta.error()};
+  if (!meta->seal) return Error{file + ": meta records no seal of the previous segment"};
+  auto tree = merkle::Accumulator::from_frontier(meta->seal->seq, meta->seal->frontier);
+  if (!tree) return Error{file + ": meta.seal_frontier does not fit its seal (edited?)"};
+  tree->append(meta->seal->entry_hash);
+  return std::optional<TreeBefore>{TreeBefore{tree->size(), tree->frontier()}};
+}
+
 }  // namespace gsvs::audit

@@ -14,6 +14,7 @@
 #include "audit-cli/findings.h"
 #include "protocol/crypto.h"
 #include "protocol/merkle.h"
+#include "protocol/messages.h"
 #include "protocol/result.h"
 #include "storage/log.h"
 
@@ -72,5 +73,20 @@ struct SegmentSurvey {
 Result<SegmentSurvey> survey_segments(const StoreSelection& selection,
                                       const std::optional<crypto::PublicKey>& vs_key,
                                       FindingSink& sink);
+
+// The segments of the store directory that session `id` touches: from the one holding its
+// JoinAccept to the one holding its Revocation (the last one present when it has none), found
+// through each file's kind index, without reading their rows. nullopt: no JoinAccept of it here.
+Result<std::optional<storage::SegmentRange>> session_segments(const std::string& directory,
+                                                              protocol::SessionId id);
+
+// The tree over the entries before segment `index` of `directory`: the frontier its recorded seal
+// gives, with the seal appended (a segment's meta is all a Merkle proof past it needs, STORE.md
+// §10.3). nullopt for segment 0.
+struct TreeBefore {
+  std::uint64_t size = 0;
+  std::vector<Hash32> frontier;
+};
+Result<std::optional<TreeBefore>> tree_before(const std::string& directory, std::uint64_t index);
 
 }  // namespace gsvs::audit

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -333,6 +334,41 @@ TEST_F(Segments, ARangeWithATamperedSegmentNamesIt) {
   EXPECT_EQ(cli.exit_code, 1);
   EXPECT_NE(cli.out.find("segment-00000003.db: entry " + std::to_string(seq)), std::string::npos)
       << cli.out;
+}
+
+TEST_F(Segments, AReportReadsOnlyTheSegmentsItsSessionTouches) {
+  // A session from a middle segment to one before the active one.
+  const auto& sessions = generated().sessions;
+  const auto session = std::find_if(sessions.begin(), sessions.end(), [&](const auto& s) {
+    return s.join_request_seq >= first_seq(2) && s.revocation_seq < first_seq(segments_ - 1);
+  });
+  ASSERT_NE(session, sessions.end());
+  auto report = [&](const std::string& store, const std::string& out) {
+    const auto run = run_audit_cli({"report", store, "--session", std::to_string(session->id), "-o",
+                                    out, "--vs-pubkey", to_hex(generated_vs_key())});
+    EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+    std::ifstream in(out, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string whole = report(store_, dir_.file("whole.json"));
+  const std::string single = report(generated_path(), dir_.file("single.json"));
+  EXPECT_EQ(whole, single) << "the same report as from the single file";
+
+  // A copy holding only the segments the session touches gives the same report.
+  const std::string touched = dir_.file("touched");
+  copy_dir(store_, touched);
+  for (int index = 0; index < segments_; ++index) {
+    const std::uint64_t begin = first_seq(index);
+    const std::uint64_t end = index + 1 < segments_ ? first_seq(index + 1) : generated().entries;
+    if (end <= session->join_request_seq || begin > session->revocation_seq) {
+      fs::remove(touched + "/" + segment_name(index));
+    }
+  }
+  ASSERT_FALSE(fs::exists(touched + "/" + segment_name(0)));
+  EXPECT_EQ(report(touched, dir_.file("touched.json")), whole);
+  const auto checked = run_audit_cli(
+      {"verify-report", dir_.file("touched.json"), "--vs-pubkey", to_hex(generated_vs_key())});
+  EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
 }
 
 }  // namespace
