@@ -150,10 +150,10 @@ int run_verify_consistency(const VerifyConsistencyOptions& o) {
   // Signatures first: a proof between checkpoints the VS did not sign proves nothing.
   std::vector<std::string> problems;
   if (!protocol::verify(older->message, key->key)) {
-    problems.push_back("the old checkpoint's signature does not verify with the VS key");
+    problems.emplace_back("the old checkpoint's signature does not verify with the VS key");
   }
   if (!protocol::verify(newer->message, key->key)) {
-    problems.push_back("the new checkpoint's signature does not verify with the VS key");
+    problems.emplace_back("the new checkpoint's signature does not verify with the VS key");
   }
   const auto& a = older->message;
   const auto& b = newer->message;
