@@ -212,8 +212,10 @@ std::optional<std::vector<Hash32>> frontier_from_bytes(ByteView bytes);
 Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& path,
                                                              StoreRole role,
                                                              const OpenOptions& options);
-Result<std::unique_ptr<Log::Impl>> open_segmented_read_only(const std::string& path,
-                                                            std::optional<StoreRole> role);
+// `range`: only those segments (Log::open with a SegmentRange).
+Result<std::unique_ptr<Log::Impl>> open_segmented_read_only(
+    const std::string& path, std::optional<StoreRole> role,
+    const std::optional<SegmentRange>& range);
 // Prepares the insert statements of a read-write Log on impl.db.
 Status prepare_inserts(Log::Impl& impl);
 

@@ -254,7 +254,7 @@ Result<std::unique_ptr<Log::Impl>> open_impl(const std::string& path, OpenMode m
     if (mode == OpenMode::kReadWrite) {
       return open_segmented_read_write(path, role.value_or(StoreRole::kVs), options);
     }
-    return open_segmented_read_only(path, role);
+    return open_segmented_read_only(path, role, std::nullopt);
   }
   if (mode == OpenMode::kReadWrite) return open_read_write(path, role.value_or(StoreRole::kVs));
   return open_read_only(path, role);
@@ -269,6 +269,15 @@ Result<std::unique_ptr<Log>> Log::open(const std::string& path, OpenMode mode, S
 Result<std::unique_ptr<Log>> Log::open(const std::string& path, OpenMode mode, StoreRole role,
                                        const OpenOptions& options) {
   auto impl = open_impl(path, mode, role, options);
+  if (!impl) return Error{impl.error()};
+  return std::unique_ptr<Log>(new Log(std::move(*impl)));
+}
+
+Result<std::unique_ptr<Log>> Log::open(const std::string& path, const SegmentRange& segments) {
+  if (!is_segmented_path(path)) {
+    return Error{"store " + path + ": not a directory of segments (a segment range needs one)"};
+  }
+  auto impl = open_segmented_read_only(path, std::nullopt, segments);
   if (!impl) return Error{impl.error()};
   return std::unique_ptr<Log>(new Log(std::move(*impl)));
 }
