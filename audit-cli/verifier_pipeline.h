@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <queue>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -201,6 +202,8 @@ class Verifier {
   // Semantic-stage state.
   std::map<protocol::SessionId, std::unique_ptr<SessionModel>> sessions_;
   std::map<protocol::PublicKey, protocol::SessionId> live_identities_;
+  // Identities accepted since the start of this verification (see known_facts).
+  std::set<protocol::PublicKey> identities_accepted_;
   // Live sessions by a heartbeat deadline they had when pushed (it only moves later), earliest
   // first: a Checkpoint looks only at those that may have run out.
   using Deadline = std::pair<std::uint64_t, protocol::SessionId>;

@@ -216,8 +216,16 @@ rules::JoinFacts Verifier::known_facts(const PendingJoin& join) const {
   };
   signature(JoinCheck::kIdentitySignature, join.sigs[0]);
   signature(JoinCheck::kSessionSignature, join.sigs[1]);
-  // The VS decides busy-ness in log order, where it places the answer (§8.10).
-  facts.set(JoinCheck::kIdentityFree, !live_identities_.contains(join.request->gs_identity));
+  // The VS decides busy-ness in log order, where it places the answer (§8.10). A verification
+  // that starts after the log's first entry (one segment, a range, a pruned directory) knows an
+  // identity is free only once it has seen that identity accepted: a session accepted before the
+  // start may still be live, so until then the fact is unknown.
+  const auto& identity = join.request->gs_identity;
+  if (live_identities_.contains(identity)) {
+    facts.set(JoinCheck::kIdentityFree, false);
+  } else if (start_seq_ == 0 || identities_accepted_.contains(identity)) {
+    facts.set(JoinCheck::kIdentityFree, true);
+  }
   return facts;
 }
 
@@ -250,6 +258,7 @@ void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept,
                       "session " + std::to_string(live->second) + " still live"));
   }
   live_identities_[accept.gs_identity] = id;
+  identities_accepted_.insert(accept.gs_identity);
   ++result_.stats.sessions;
   const auto added = sessions_.emplace(
       id, std::make_unique<SessionModel>(item.position, h.vs_time_ms, accept,
