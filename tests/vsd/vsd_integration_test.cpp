@@ -93,6 +93,12 @@ class VsdIntegration : public ::testing::Test {
     return *revocation;
   }
 
+  // The behaviour of earlier versions: no session survives a restart (PROTOCOL.md §8.11).
+  static VsOptions revoking_at_start(VsOptions options = {}) {
+    options.extra += "resume_window_ms = 0\n";
+    return options;
+  }
+
   TempDir dir_;
   crypto::SecretKey identity_ = crypto::SecretKey::generate();
   crypto::SecretKey other_identity_ = crypto::SecretKey::generate();
@@ -470,7 +476,7 @@ TEST_F(VsdIntegration, MalformedFrameRevokesAndDaemonKeepsServing) {
 }
 
 TEST_F(VsdIntegration, RestartRevokesSessionsLeftLiveAndResumesTheChain) {
-  start();
+  start(revoking_at_start());
   SessionId first_session = 0;
   {
     ScriptedGs gs(vs_->port(), identity_, build_);
@@ -480,7 +486,7 @@ TEST_F(VsdIntegration, RestartRevokesSessionsLeftLiveAndResumesTheChain) {
     vs_->process().wait(std::chrono::seconds(5));
   }
   const auto size_before = vs_->entries().size();
-  start();
+  start(revoking_at_start());
   ScriptedGs gs(vs_->port(), identity_, build_);
   EXPECT_GT(gs.join().session_id, first_session);
   auto entries = stop_and_read();
@@ -496,7 +502,7 @@ TEST_F(VsdIntegration, RestartRevokesSessionsLeftLiveAndResumesTheChain) {
 TEST_F(VsdIntegration, StoreAppendFailureStopsTheDaemonCleanly) {
   VsOptions limited;
   limited.max_file_bytes = 1024 * 1024;
-  start(limited);
+  start(revoking_at_start(limited));
   // A second session, live when the store fails: its revocation at the stop is refused by the
   // writer, the other way a log append fails.
   ScriptedGs bystander(vs_->port(), other_identity_, build_);
@@ -517,7 +523,7 @@ TEST_F(VsdIntegration, StoreAppendFailureStopsTheDaemonCleanly) {
   EXPECT_NE(output.find("vsd stops"), std::string::npos) << output;
   EXPECT_EQ(output.find("double free"), std::string::npos) << output;
 
-  start();
+  start(revoking_at_start());
   auto entries = stop_and_read();
   for (SessionId left_live : {bystander_session, session}) {
     EXPECT_EQ(stored_revocation(entries, left_live).reason,
@@ -532,7 +538,7 @@ TEST_F(VsdIntegration, StoreAppendFailureStopsTheDaemonCleanly) {
 TEST_F(VsdIntegration, KillDuringRotationLosesNothingAcknowledged) {
   VsOptions segmented;
   segmented.store = "vs/";
-  segmented.extra = "segment_max_bytes = 65536\n";
+  segmented.extra = "segment_max_bytes = 65536\nresume_window_ms = 0\n";
   std::vector<Bytes> acknowledged;
   std::vector<SessionId> killed_sessions;
   std::random_device random;
@@ -591,7 +597,7 @@ class VsdForgedFrame : public VsdIntegration,
                        public ::testing::WithParamInterface<ForgedFrameCase> {};
 
 TEST_P(VsdForgedFrame, IsRefusedAndNeverTrustedAtStartUp) {
-  start();
+  start(revoking_at_start());
   ScriptedGs bystander(vs_->port(), other_identity_, build_);
   const SessionId bystander_session = bystander.join().session_id;
   const Bytes forged = GetParam().frame(bystander_session);
@@ -616,7 +622,7 @@ TEST_P(VsdForgedFrame, IsRefusedAndNeverTrustedAtStartUp) {
   }
   EXPECT_EQ(copies, GetParam().logged ? 1U : 0U);
 
-  start();  // throws if vsd cannot start on the store
+  start(revoking_at_start());  // throws if vsd cannot start on the store
   auto entries = stop_and_read();
   EXPECT_EQ(stored_revocation(entries, bystander_session).reason,
             static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
