@@ -29,6 +29,8 @@ struct VsOptions {
   std::string extra;  // more config lines
   // The store, in the test's directory: a file, or with a trailing '/' a directory of segments.
   std::string store = "vs.db";
+  // The port to listen on: a restart takes the previous run's (default: a free one).
+  std::optional<std::uint16_t> port;
   // vsd's limit on open descriptors (RLIMIT_NOFILE, soft and hard, so vsd cannot raise it).
   std::optional<std::uint64_t> max_open_files;
   // A limit on the size of any file vsd writes (RLIMIT_FSIZE, with SIGXFSZ ignored, so a write

@@ -115,7 +115,9 @@ PlayerPosition at(const crypto::PublicKey& player, std::int32_t x_mm, std::int32
 }
 
 TEST_F(VsdIntegration, JoinIsAcceptedAndSessionTrafficIsNotarized) {
-  start();
+  VsOptions revoking_at_stop;
+  revoking_at_stop.extra = "revoke_on_stop = true\n";
+  start(revoking_at_stop);
   ScriptedGs gs(vs_->port(), identity_, build_);
   JoinAccept accept = gs.join();
   EXPECT_TRUE(verify(accept, vs_->public_key()));
@@ -159,10 +161,12 @@ TEST_F(VsdIntegration, JoinIsAcceptedAndSessionTrafficIsNotarized) {
   std::this_thread::sleep_for(milliseconds(400));
 
   auto entries = stop_and_read();
-  // Stored: request, accept, heartbeat(s), digest, receipt, batch, tickets, checkpoint(s).
-  ASSERT_GE(entries.size(), 8u);
-  EXPECT_EQ(entries[0].header.kind, MessageKind::kJoinRequest);
-  EXPECT_EQ(entries[1].header.kind, MessageKind::kJoinAccept);
+  // Stored: the start, request, accept, heartbeat(s), digest, receipt, batch, tickets,
+  // checkpoint(s).
+  ASSERT_GE(entries.size(), 9u);
+  EXPECT_EQ(entries[0].header.kind, MessageKind::kVsStart);
+  EXPECT_EQ(entries[1].header.kind, MessageKind::kJoinRequest);
+  EXPECT_EQ(entries[2].header.kind, MessageKind::kJoinAccept);
   EXPECT_EQ(of_kind(entries, MessageKind::kTranscriptDigest).size(), 1u);
   EXPECT_EQ(of_kind(entries, MessageKind::kProtectedReceipt).size(), 1u);
   EXPECT_EQ(of_kind(entries, MessageKind::kNonceBatch).size(), 1u);
@@ -184,7 +188,8 @@ TEST_F(VsdIntegration, JoinIsAcceptedAndSessionTrafficIsNotarized) {
     for (std::uint64_t i = 0; i < cp->log_size; ++i) leaves.push_back(entries[i].entry_hash);
     EXPECT_EQ(cp->root, merkle::root(leaves));
   }
-  // The operator stop revoked the live session and closed the log with a checkpoint.
+  // The operator stop (revoke_on_stop) revoked the live session and closed the log with a
+  // checkpoint.
   EXPECT_EQ(stored_revocation(entries, gs.session_id()).reason,
             static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
   EXPECT_EQ(entries.back().header.kind, MessageKind::kCheckpoint);
@@ -692,7 +697,9 @@ TEST_F(VsdIntegration, ConcurrentJoinsAndRevocationsAreNumberedInLogOrder) {
     identities.push_back(crypto::SecretKey::generate());
     allowed.push_back(identities.back().public_key());
   }
-  vs_ = std::make_unique<VsProcess>(dir_, allowed, std::vector<Hash32>{build_});
+  VsOptions revoking_at_stop;
+  revoking_at_stop.extra = "revoke_on_stop = true\n";
+  vs_ = std::make_unique<VsProcess>(dir_, allowed, std::vector<Hash32>{build_}, revoking_at_stop);
   std::vector<std::unique_ptr<ScriptedGs>> gses(kGses);
   std::vector<std::thread> joiners;
   for (std::size_t i = 0; i < kGses; ++i) {
