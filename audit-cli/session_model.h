@@ -168,7 +168,7 @@ class SessionModel {
   void on_revocation(const ModelInput& input, const protocol::Revocation& revocation,
                      FindingSink& sink, const EntryLookup& lookup);
   void on_resume(const ModelInput& input, const protocol::GsResume& resume, FindingSink& sink);
-  void on_resume_accept(const ModelInput& input, const protocol::ResumeAccept& accept,
+  void on_resume_accept(const ModelInput& input, const protocol::ResumeAccept& answer,
                         FindingSink& sink);
   std::optional<EntryBrief> brief(std::uint64_t seq, const EntryLookup& lookup) const;
   Finding finding(const storage::Entry& entry, std::string_view check, std::string expected,
