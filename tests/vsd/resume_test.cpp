@@ -125,6 +125,22 @@ TEST_F(VsdResume, AGracefulRestartLeavesTheSessionResumable) {
   EXPECT_EQ(count(MessageKind::kResumeAccept), 1U);
   std::string output;
   EXPECT_EQ(vs_->audit_verify(output), 0) << output;
+  // The investigator's other commands replay the resume through the same model: the session is
+  // still live, nothing is wrong with it, and its player's step across the gap was a walk.
+  const std::string session = std::to_string(gs->session_id());
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"explain", vs_->store_path(), "--session", session, "--vs-pubkey",
+                                 to_hex(vs_->public_key())},
+        std::vector<std::string>{"timeline", vs_->store_path(), "--session", session, "--format",
+                                 "json"},
+        std::vector<std::string>{"sessions", vs_->store_path()}}) {
+    std::vector<std::string> argv{program("audit-cli")};
+    argv.insert(argv.end(), command.begin(), command.end());
+    ChildProcess audit(argv, dir_.file(command.front() + ".out"));
+    EXPECT_EQ(audit.wait(std::chrono::seconds(60)), 0) << audit.output();
+    EXPECT_EQ(audit.output().find("violation\": true"), std::string::npos) << audit.output();
+    EXPECT_EQ(audit.output().find("problem"), std::string::npos) << audit.output();
+  }
 }
 
 // The gap is no free teleport: the first digest after a resume that puts the player far beyond
@@ -140,6 +156,15 @@ TEST_F(VsdResume, ATeleportAcrossTheGapIsASpeedViolation) {
   auto revocation = gs->expect<Revocation>();
   ASSERT_TRUE(revocation) << vs_->process().output();
   EXPECT_EQ(revocation->reason, static_cast<std::uint16_t>(RevocationReason::kSpeedViolation));
+  // The investigator's explanation replays the resume and finds the revocation supported.
+  ASSERT_EQ(vs_->stop(), 0);
+  ChildProcess explain({program("audit-cli"), "explain", vs_->store_path(), "--session",
+                        std::to_string(gs->session_id()), "--vs-pubkey", to_hex(vs_->public_key())},
+                       dir_.file("explain.out"));
+  EXPECT_EQ(explain.wait(std::chrono::seconds(60)), 0) << explain.output();
+  EXPECT_EQ(explain.output().find("problem"), std::string::npos) << explain.output();
+  std::string output;
+  EXPECT_EQ(vs_->audit_verify(output), 0) << output;
 }
 
 // kill -9, and nobody resumes within the window: the session is revoked (vs_shutdown, citing its
