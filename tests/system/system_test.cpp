@@ -398,6 +398,12 @@ TEST_F(System, AVsRestartMidMatchDropsNoPlayer) {
   EXPECT_EQ(receipts_after_resume, digests_after_resume);
   std::string audit;
   EXPECT_EQ(vs_->audit_verify(audit), 0) << audit;
+  // The GS's own store holds the resume and its answer, as gsd checked them.
+  ASSERT_EQ(gs_->stop(), 0) << diagnostics();
+  ChildProcess gs_audit({program("audit-cli"), "verify", gs_->store_path(), "--role", "gs",
+                         "--vs-pubkey", to_hex(vs_->public_key()), "--no-progress"},
+                        dir_.file("gs-audit.out"));
+  EXPECT_EQ(gs_audit.wait(seconds(60)), 0) << gs_audit.output();
 }
 
 }  // namespace
