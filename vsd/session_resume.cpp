@@ -69,9 +69,11 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
     rules::ResumeDecision decision;
     {
       std::lock_guard lock(server_->mutex);
-      const KnownSession& known_session = server_->known_sessions.at(r.session_id);
+      // Looked up again: an ended session may have been forgotten since check 4.
+      auto known_session = server_->known_sessions.find(r.session_id);
       auto suspended = server_->suspended.find(r.session_id);
-      if (known_session.state == KnownSession::State::kEnded) {
+      if (known_session == server_->known_sessions.end() ||
+          known_session->second.state == KnownSession::State::kEnded) {
         decision = {JoinRejectReason::kSessionEnded, session + " was revoked"};
       } else if (suspended == server_->suspended.end()) {
         decision = {JoinRejectReason::kIdentityBusy, session + " is live on another connection"};
@@ -90,7 +92,7 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
         if (decision.accepted()) {
           taken = std::move(suspended->second);
           server_->suspended.erase(suspended);
-          server_->known_sessions.at(r.session_id).state = KnownSession::State::kLive;
+          known_session->second.state = KnownSession::State::kLive;
           server_->live[r.session_id] = shared_from_this();
         }
       }
