@@ -163,6 +163,16 @@ TEST_F(VsdResume, ATeleportAcrossTheGapIsASpeedViolation) {
                        dir_.file("explain.out"));
   EXPECT_EQ(explain.wait(std::chrono::seconds(60)), 0) << explain.output();
   EXPECT_EQ(explain.output().find("problem"), std::string::npos) << explain.output();
+  // The dispute report over it verifies with the VS key alone.
+  ChildProcess report({program("audit-cli"), "report", vs_->store_path(), "--session",
+                       std::to_string(gs->session_id()), "--vs-pubkey", to_hex(vs_->public_key()),
+                       "-o", dir_.file("report.json")},
+                      dir_.file("report.out"));
+  EXPECT_EQ(report.wait(std::chrono::seconds(60)), 0) << report.output();
+  ChildProcess checked({program("audit-cli"), "verify-report", dir_.file("report.json"),
+                        "--vs-pubkey", to_hex(vs_->public_key())},
+                       dir_.file("verify-report.out"));
+  EXPECT_EQ(checked.wait(std::chrono::seconds(60)), 0) << checked.output();
   std::string output;
   EXPECT_EQ(vs_->audit_verify(output), 0) << output;
 }
