@@ -32,6 +32,8 @@ void setup_explain(CLI::App& app, int& exit_code);
 void setup_report(CLI::App& app, int& exit_code);
 void setup_verify_report(CLI::App& app, int& exit_code);
 void setup_reconcile(CLI::App& app, int& exit_code);
+void setup_consistency(CLI::App& app, int& exit_code);
+void setup_verify_consistency(CLI::App& app, int& exit_code);
 // All of the above, in the order --help lists them.
 void setup_commands(CLI::App& app, int& exit_code);
 

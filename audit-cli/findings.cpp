@@ -36,13 +36,14 @@ bool mergeable(const Finding& f) {
 
 bool same_run(const Finding& run, const Finding& next) {
   return run.check == next.check && run.severity == next.severity &&
-         run.expected == next.expected && next.seq > run.last_seq;
+         run.expected == next.expected && run.file == next.file && next.seq > run.last_seq;
 }
 
 }  // namespace
 
 void FindingSink::add(Finding finding) {
   if (finding.last_seq < finding.seq) finding.last_seq = finding.seq;
+  if (finding.file.empty() && locate_file_) finding.file = locate_file_(finding.seq);
   (finding.severity == Severity::kFailure ? failures_ : warnings_) += finding.count;
   by_check_[finding.check] += finding.count;
   if (mergeable(finding)) {
@@ -84,6 +85,8 @@ nlohmann::json to_json(const Finding& finding) {
   }
   if (finding.session_id != 0) out["session_id"] = finding.session_id;
   if (!finding.detail.empty()) out["detail"] = finding.detail;
+  if (!finding.file.empty()) out["file"] = finding.file;
+  if (finding.line) out["line"] = *finding.line;
   return out;
 }
 
@@ -99,6 +102,8 @@ std::string to_text(const Finding& finding) {
     about +=
         (about.empty() ? "" : ", ") + std::string("session ") + std::to_string(finding.session_id);
   }
+  if (finding.line) where = "line " + std::to_string(*finding.line) + ", " + where;
+  if (!finding.file.empty()) where = finding.file + ": " + where;
   std::string out = where + (about.empty() ? "" : " (" + about + ")") + " [" + finding.check + "]";
   if (finding.severity == Severity::kWarning) out += " warning";
   out += "\n      expected: " + finding.expected + "\n      found:    " + finding.found;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -49,6 +50,12 @@ inline constexpr std::string_view kReceipt = "receipt";
 inline constexpr std::string_view kRevocation = "revocation";
 inline constexpr std::string_view kEvidence = "revocation.evidence";
 inline constexpr std::string_view kAfterRevocation = "session.after_revocation";
+// Segmented stores (docs/STORE.md §10): the files, their seals and links, the seal index.
+inline constexpr std::string_view kSegmentMeta = "segment.meta";
+inline constexpr std::string_view kSegmentMissing = "segment.missing";
+inline constexpr std::string_view kSegmentSeal = "segment.seal";
+inline constexpr std::string_view kSegmentLink = "segment.link";
+inline constexpr std::string_view kSealIndex = "segment.seal_index";
 }  // namespace check
 
 struct Finding {
@@ -62,6 +69,10 @@ struct Finding {
   std::string expected;
   std::string found;
   std::string detail;  // context: why it matters, what else it implies (may be empty)
+  // The file the problem is in: a segmented store's segment (or its seal index), the store's
+  // file otherwise. Empty: the sink fills it in from the position, when it was told the files.
+  std::string file;
+  std::optional<std::uint64_t> line;  // a line of that file (the seal index), when it has lines
 };
 
 // A finding at a stored entry: its position, kind and session column, with the check and what
@@ -77,6 +88,10 @@ class FindingSink {
   explicit FindingSink(std::size_t keep = 1000) : keep_(keep) {}
 
   void add(Finding finding);
+  // Names the file of each finding added without one: the file that holds its position.
+  void set_file_locator(std::function<std::string(std::uint64_t seq)> locate) {
+    locate_file_ = std::move(locate);
+  }
 
   [[nodiscard]] std::uint64_t failures() const { return failures_; }
   [[nodiscard]] std::uint64_t warnings() const { return warnings_; }
@@ -94,13 +109,14 @@ class FindingSink {
   std::uint64_t omitted_ = 0;
   std::map<std::string, std::uint64_t> by_check_;
   std::map<std::string, std::size_t> runs_;  // check -> index in kept_ of its open run
+  std::function<std::string(std::uint64_t)> locate_file_;
 };
 
 // One finding as JSON: seq, last_seq and count (runs), kind and kind_code, session_id,
-// severity, check, expected, found, detail.
+// severity, check, expected, found, detail, file and line.
 nlohmann::json to_json(const Finding& finding);
-// "entry 1234 (Heartbeat, session 7) [signature]" and three indented lines: expected, found,
-// and why (when there is a detail).
+// "segment-00000002.db: entry 1234 (Heartbeat, session 7) [signature]" and three indented lines:
+// expected, found, and why (when there is a detail).
 std::string to_text(const Finding& finding);
 
 }  // namespace gsvs::audit

@@ -109,6 +109,24 @@ void MerklePlan::add_leaf(const Hash32& leaf_hash) {
   ++fed_;
 }
 
+bool MerklePlan::resume(std::uint64_t size, const std::vector<Hash32>& frontier) {
+  if (fed_ != 0 || frontier.size() != static_cast<std::size_t>(std::popcount(size))) return false;
+  // The frontier's subtrees are the set bits of size, largest (leftmost) first.
+  std::uint64_t at = 0;
+  std::size_t next = 0;
+  for (unsigned level = 64; level-- > 0;) {
+    const std::uint64_t width = std::uint64_t{1} << level;
+    if ((size & width) == 0) continue;
+    const Node node{level, at >> level};
+    if (auto it = nodes_.find(node); it != nodes_.end()) it->second = Slot{frontier[next], true};
+    stack_.emplace_back(node, frontier[next]);
+    ++next;
+    at += width;
+  }
+  fed_ = size;
+  return true;
+}
+
 bool MerklePlan::range_hash(const Range& range, Hash32& out) const {
   std::vector<const Slot*> chunks;
   std::uint64_t at = range.begin;

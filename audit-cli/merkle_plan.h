@@ -38,6 +38,12 @@ class MerklePlan {
 
   // Leaf hashes in order, from index 0. Extra leaves past leaves_needed() are ignored.
   void add_leaf(const Hash32& leaf_hash);
+  // Instead of the first `size` leaves: the frontier of their tree (merkle::Accumulator's, as a
+  // segment records it at its seal, docs/STORE.md §10.3). After every want_* and before any leaf;
+  // false (and nothing changed) otherwise or when the frontier does not fit `size`. A wanted
+  // node inside those leaves that is not one of the frontier's subtrees stays unknown: its
+  // proofs and roots come out nullopt.
+  bool resume(std::uint64_t size, const std::vector<Hash32>& frontier);
 
   // After leaves_needed() leaves were fed; nullopt while some of the leaves it rests on have not
   // arrived (or for an unknown ticket).

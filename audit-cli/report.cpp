@@ -7,6 +7,7 @@
 #include "audit-cli/common.h"
 #include "audit-cli/report_builder.h"
 #include "audit-cli/report_format.h"
+#include "audit-cli/store_segments.h"
 
 namespace gsvs::audit {
 
@@ -21,6 +22,24 @@ struct ReportOptions {
   bool json = false;
 };
 
+// A store directory: only the segments the session touches (docs/AUDIT.md §3.5), with the Merkle
+// tree resumed from the seal the first of them records. Otherwise the whole store.
+Result<std::unique_ptr<storage::Log>> open_session_segments(const std::string& store,
+                                                            protocol::SessionId session,
+                                                            report::BuildOptions& options) {
+  auto selection = select_store(store, "");
+  if (!selection) return Error{selection.error()};
+  if (!selection->segmented()) return open_store(store);
+  auto range = session_segments(selection->directory, session);
+  if (!range) return Error{range.error()};
+  if (!*range) return open_store(store);  // the builder says the session is not there
+  auto tree = tree_before(selection->directory, (*range)->first);
+  if (!tree) return Error{"store " + store + ": " + tree.error()};
+  if (*tree) options.tree_start = report::BuildOptions::TreeStart{(*tree)->size, (*tree)->frontier};
+  selection->range = *range;
+  return open_selection(*selection, storage::StoreRole::kVs);
+}
+
 int run_report(const ReportOptions& o) {
   std::optional<crypto::PublicKey> key;
   if (!o.vs_pubkey.empty()) {
@@ -31,15 +50,15 @@ int run_report(const ReportOptions& o) {
     }
     key = parsed->key;
   }
-  auto log = open_store(o.store);
-  if (!log) {
-    std::cerr << "audit-cli report: " << log.error() << "\n";
-    return kExitUsage;
-  }
   report::BuildOptions options;
   options.session_id = o.session;
   options.vs_key = key;
   options.all_entries = o.all_entries;
+  auto log = open_session_segments(o.store, o.session, options);
+  if (!log) {
+    std::cerr << "audit-cli report: " << log.error() << "\n";
+    return kExitUsage;
+  }
   auto built = report::build(**log, options);
   if (!built) {
     std::cerr << "audit-cli report: " << o.store << ": " << built.error() << "\n";
@@ -82,7 +101,10 @@ void setup_report(CLI::App& app, int& exit_code) {
       "report",
       "Write a dispute report for one session: a JSON file that anyone holding only the VS public "
       "key can re-check offline with `verify-report`, without the store.");
-  cmd->add_option("STORE", o->store, "VS store (SQLite file), opened read-only")->required();
+  cmd->add_option("STORE", o->store,
+                  "VS store (SQLite file, or a directory of segments: only those the session "
+                  "touches are read), opened read-only")
+      ->required();
   cmd->add_option("--session", o->session, "session id (see `audit-cli sessions`)")->required();
   cmd->add_option("-o,--output", o->output, "report file to write ('-' for standard output)")
       ->required();

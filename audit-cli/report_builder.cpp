@@ -246,8 +246,13 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
     if (k + 1 < used.size()) consistency.push_back(plan.want_consistency(used[k], used[k + 1]));
   }
   std::optional<std::uint64_t> gap;
-  if (plan.leaves_needed() > 0) {
+  if (options.tree_start && !plan.resume(options.tree_start->size, options.tree_start->frontier)) {
+    return Error{"the recorded seal's frontier does not fit a tree of " +
+                 std::to_string(options.tree_start->size) + " entries (run audit-cli verify)"};
+  }
+  if (plan.leaves_needed() > plan.leaves_fed()) {
     storage::Filter leaves;
+    leaves.from_seq = plan.leaves_fed();
     leaves.to_seq = plan.leaves_needed();
     scanned = log.scan(leaves, [&](const storage::Entry& e) {
       if (e.header.seq != plan.leaves_fed()) {
@@ -264,15 +269,30 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
                  " is missing from the store: no Merkle proof can be built (run audit-cli "
                  "verify)"};
   }
+  const std::string before_start =
+      " needs entries before the first one read (" +
+      std::to_string(options.tree_start ? options.tree_start->size : 0) +
+      "): report over more segments";
   for (std::size_t i = 0; i < ev.entries.size(); ++i) {
-    if (ev.entries[i].inclusion) ev.entries[i].inclusion->path = plan.proof(inclusion[i]).value();
+    if (!ev.entries[i].inclusion) continue;
+    auto path = plan.proof(inclusion[i]);
+    if (!path) return Error{"the proof of entry " + std::to_string(i) + before_start};
+    ev.entries[i].inclusion->path = std::move(*path);
   }
   for (std::size_t k = 0; k < used.size(); ++k) {
     Checkpoint c;
     c.message = checkpoints[used[k]];
-    if (k + 1 < used.size()) c.consistency_with_next = plan.proof(consistency[k]).value();
+    if (k + 1 < used.size()) {
+      auto proof = plan.proof(consistency[k]);
+      if (!proof)
+        return Error{"the consistency proof to checkpoint " + std::to_string(used[k + 1]) +
+                     before_start};
+      c.consistency_with_next = std::move(*proof);
+    }
     auto cp = protocol::decode<protocol::Checkpoint>(c.message);
-    if (cp && plan.root(roots[k]).value() != cp->root) {
+    const auto root = plan.root(roots[k]);
+    if (!root) return Error{"the root of checkpoint " + std::to_string(used[k]) + before_start};
+    if (cp && *root != cp->root) {
       out.notes.push_back("the store's Merkle root over its first " + std::to_string(used[k]) +
                           " entries differs from the checkpoint's: the store was altered after "
                           "the VS signed it");

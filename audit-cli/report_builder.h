@@ -16,6 +16,14 @@ struct BuildOptions {
   protocol::SessionId session_id = 0;
   std::optional<crypto::PublicKey> vs_key;  // checkpoints that do not verify under it are skipped
   bool all_entries = false;                 // every entry of the session, not only the evidence
+  // The log read starts after a seal (only the segments the session touches, docs/STORE.md §10):
+  // the entries before `size` are not read, and the Merkle proofs resume from the frontier of
+  // their tree, the recorded seal's with the seal appended.
+  struct TreeStart {
+    std::uint64_t size = 0;
+    std::vector<Hash32> frontier;
+  };
+  std::optional<TreeStart> tree_start;
 };
 
 struct Built {

@@ -478,28 +478,43 @@ Verdict Analyzer::receipt_tip_verdict() {
              {"receipt_tip", to_hex(claimed->receipt_tip)},
              {"receipts_issued_before", issued},
              {"expected_tip", expected_tip ? json(to_hex(*expected_tip)) : json(nullptr)}};
-  if (claimed->receipt_count > issued) {
-    v.outcome = Outcome::kConfirmed;
-    v.explanation = "the " + claimed->sender + " claims " + std::to_string(claimed->receipt_count) +
-                    " receipts, but the VS had issued " + std::to_string(issued);
-  } else if (issued - claimed->receipt_count > accept_->max_receipt_lag) {
-    v.outcome = Outcome::kConfirmed;
-    v.explanation =
-        "the " + claimed->sender + " acknowledges " + std::to_string(claimed->receipt_count) +
-        " receipts, more than the " + std::to_string(accept_->max_receipt_lag) +
-        " (max_receipt_lag of the JoinAccept) behind the " + std::to_string(issued) + " issued";
-  } else if (*expected_tip != claimed->receipt_tip) {
-    v.outcome = Outcome::kConfirmed;
-    v.explanation = "the " + claimed->sender + "'s receipt_tip after " +
-                    std::to_string(claimed->receipt_count) +
-                    " receipts is not the tip the VS issued with receipt " +
-                    std::to_string(claimed->receipt_count);
-  } else {
-    v.outcome = Outcome::kNotRecomputable;
-    v.explanation = "the " + claimed->sender +
-                    "'s tip matches and lags within max_receipt_lag; the VS's complaint "
-                    "(receipt_count going back) rests on earlier heartbeats, which the report "
-                    "does not carry";
+  // A report carries the cited message, not the session's earlier claims, so the count that went
+  // back is the one fault of check 6 it cannot recompute.
+  switch (rules::judge_receipt_claim({claimed->receipt_count, claimed->receipt_tip}, issued,
+                                     accept_->max_receipt_lag, std::nullopt, expected_tip)) {
+    case rules::ReceiptClaimFault::kMoreThanIssued:
+      v.outcome = Outcome::kConfirmed;
+      v.explanation = "the " + claimed->sender + " claims " +
+                      std::to_string(claimed->receipt_count) + " receipts, but the VS had issued " +
+                      std::to_string(issued);
+      break;
+    case rules::ReceiptClaimFault::kLagTooLarge:
+      v.outcome = Outcome::kConfirmed;
+      v.explanation =
+          "the " + claimed->sender + " acknowledges " + std::to_string(claimed->receipt_count) +
+          " receipts, more than the " + std::to_string(accept_->max_receipt_lag) +
+          " (max_receipt_lag of the JoinAccept) behind the " + std::to_string(issued) + " issued";
+      break;
+    case rules::ReceiptClaimFault::kTipUnknown:
+      v.outcome = Outcome::kNotRecomputable;
+      v.explanation = "the report does not carry receipt " +
+                      std::to_string(claimed->receipt_count) + ", whose tip the claim names";
+      break;
+    case rules::ReceiptClaimFault::kTipMismatch:
+      v.outcome = Outcome::kConfirmed;
+      v.explanation = "the " + claimed->sender + "'s receipt_tip after " +
+                      std::to_string(claimed->receipt_count) +
+                      " receipts is not the tip the VS issued with receipt " +
+                      std::to_string(claimed->receipt_count);
+      break;
+    case rules::ReceiptClaimFault::kCountWentBack:
+    case rules::ReceiptClaimFault::kNone:
+      v.outcome = Outcome::kNotRecomputable;
+      v.explanation = "the " + claimed->sender +
+                      "'s tip matches and lags within max_receipt_lag; the VS's complaint "
+                      "(receipt_count going back) rests on earlier heartbeats, which the report "
+                      "does not carry";
+      break;
   }
   return v;
 }
@@ -529,7 +544,7 @@ Verdict Analyzer::missed_heartbeats_verdict() {
     v.explanation = "the cited entry is neither a valid Heartbeat nor the JoinAccept";
     return v;
   }
-  if (silent < accept_->heartbeat_timeout_ms) {
+  if (!rules::liveness_lapsed(last.header.vs_time_ms, accept_->heartbeat_timeout_ms, revoked_at)) {
     v.explanation = "only " + std::to_string(silent) + " ms passed between entry " +
                     std::to_string(last.header.seq) + " and the revocation, under the " +
                     std::to_string(accept_->heartbeat_timeout_ms) + " ms timeout";

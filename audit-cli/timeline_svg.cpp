@@ -206,6 +206,18 @@ constexpr double kWidth = 1120;
 constexpr Box kMap{60, 175, 520, 635};      // track map, equal scale on both axes
 constexpr Box kChart{610, 175, 1080, 635};  // speed over VS time
 
+// The titles of a panel's axes: `x_title` centred under it, `y_title` turned along its left
+// side, `y_offset` left of the panel (past the tick labels).
+void axis_titles(std::ostream& s, const Box& panel, std::string_view x_title,
+                 std::string_view y_title, int y_offset) {
+  const double mid_x = (panel.x0 + panel.x1) / 2, mid_y = (panel.y0 + panel.y1) / 2;
+  const double left = panel.x0 - y_offset;
+  s << "<text x=\"" << mid_x << "\" y=\"" << panel.y1 + 30
+    << "\" text-anchor=\"middle\" font-size=\"11\">" << x_title << "</text>\n"
+    << "<text x=\"" << left << "\" y=\"" << mid_y << "\" font-size=\"11\" transform=\"rotate(-90 "
+    << left << ' ' << mid_y << ")\" text-anchor=\"middle\">" << y_title << "</text>\n";
+}
+
 // Lines of the header, each short enough for the picture's width.
 void write_header(const Timeline& t, std::ostream& s) {
   const auto& f = t.replay.facts;
@@ -280,12 +292,7 @@ std::size_t write_map(const Timeline& t, std::ostream& s) {
       << "\" text-anchor=\"end\" font-size=\"10\" fill=\"#555\">" << tick(k * grid, decimals)
       << "</text>\n";
   }
-  const double mid_x = (kMap.x0 + kMap.x1) / 2, mid_y = (kMap.y0 + kMap.y1) / 2;
-  s << "<text x=\"" << mid_x << "\" y=\"" << kMap.y1 + 30
-    << "\" text-anchor=\"middle\" font-size=\"11\">x (m)</text>\n"
-    << "<text x=\"" << kMap.x0 - 38 << "\" y=\"" << mid_y
-    << "\" font-size=\"11\" transform=\"rotate(-90 " << kMap.x0 - 38 << ' ' << mid_y
-    << ")\" text-anchor=\"middle\">y (m)</text>\n";
+  axis_titles(s, kMap, "x (m)", "y (m)", 38);
   LabelLayout layout(kMap);
   std::vector<Mark> marks;
   for (std::size_t i = 0; i < t.tracks.size(); ++i) {
@@ -380,12 +387,7 @@ std::size_t write_speed_chart(const Timeline& t, std::ostream& s) {
       << "\" text-anchor=\"middle\" font-size=\"10\" fill=\"#555\">"
       << tick(k * xstep, xstep < 1 ? 1 : 0) << "</text>\n";
   }
-  const double mid_x = (kChart.x0 + kChart.x1) / 2, mid_y = (kChart.y0 + kChart.y1) / 2;
-  s << "<text x=\"" << mid_x << "\" y=\"" << kChart.y1 + 30
-    << "\" text-anchor=\"middle\" font-size=\"11\">VS time since the join (s)</text>\n"
-    << "<text x=\"" << kChart.x0 - 30 << "\" y=\"" << mid_y
-    << "\" font-size=\"11\" transform=\"rotate(-90 " << kChart.x0 - 30 << ' ' << mid_y
-    << ")\" text-anchor=\"middle\">speed (m/s)</text>\n";
+  axis_titles(s, kChart, "VS time since the join (s)", "speed (m/s)", 30);
   const double base = t.limits.max_speed_mm_s;
   s << "<line x1=\"" << kChart.x0 << "\" y1=\"" << num(ty(base)) << "\" x2=\"" << kChart.x1
     << "\" y2=\"" << num(ty(base)) << "\" stroke=\"#888\" stroke-dasharray=\"2 3\"/>\n"

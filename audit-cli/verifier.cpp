@@ -30,8 +30,9 @@ Status Verifier::run() {
   total_ = log_.size();
   filling_ = std::make_unique<Batch>();
   filling_->items.reserve(options_.batch_entries);
+  result_.stats.first_seq = start_seq_;
   Status scanned = scan_all(
-      log_, 0,
+      log_, start_seq_,
       [this](const storage::Entry& entry) {
         read(entry);
         return true;
@@ -157,15 +158,29 @@ Result<ExternalCheckpoint> load_checkpoint(const std::string& path) {
 Result<VerifyResult> verify_store(const std::string& path, const VerifyOptions& options,
                                   FindingSink& sink) {
   const auto started = std::chrono::steady_clock::now();
-  auto log = open_store(path);
+  auto selection = select_store(path, options.segments);
+  if (!selection) return Error{selection.error()};
+  auto log = open_selection(*selection, storage::StoreRole::kVs);
   if (!log) return Error{log.error()};
-  auto lookup_log = open_store(path);
+  auto lookup_log = open_selection(*selection, storage::StoreRole::kVs);
   if (!lookup_log) return Error{lookup_log.error()};
 
   VerifyResult result;
   result.store = path;
   result.external_checkpoint = options.checkpoint;
   detail::resolve_vs_key(**log, path, options, result, sink);
+
+  // A segmented store: its files, seals, links and seal index; the rows resume after what was
+  // retired by policy (or not selected), from the seal the first file read records.
+  ChainStart start;
+  if (selection->segmented()) {
+    auto survey = survey_segments(
+        *selection, result.vs_key ? std::optional(result.vs_key->key) : std::nullopt, sink);
+    if (!survey) return Error{survey.error()};
+    start = survey->start;
+    sink.set_file_locator([files = *survey](std::uint64_t seq) { return files.file_of(seq); });
+    result.segments = std::move(*survey);
+  }
 
   if (options.checkpoint) {
     const auto& ext = *options.checkpoint;
@@ -187,7 +202,7 @@ Result<VerifyResult> verify_store(const std::string& path, const VerifyOptions& 
     }
   }
 
-  detail::Verifier verifier(**log, **lookup_log, options, result, sink);
+  detail::Verifier verifier(**log, **lookup_log, options, result, sink, start);
   Status ran = verifier.run();
   if (!ran) return Error{ran.error()};
 
@@ -197,13 +212,14 @@ Result<VerifyResult> verify_store(const std::string& path, const VerifyOptions& 
     f.seq = ext.log_size;
     f.kind = kind_code(MessageKind::kCheckpoint);
     f.check = std::string(check::kTruncated);
-    if (result.stats.entries < ext.log_size) {
+    const std::uint64_t log_end = result.stats.first_seq + result.stats.entries;
+    if (log_end < ext.log_size) {
       f.last_seq = ext.log_size - 1;
-      f.seq = result.stats.entries;
+      f.seq = log_end;
       f.expected = "at least " + std::to_string(ext.log_size) +
                    " entries (signed checkpoint from " + options.checkpoint->origin + ")";
-      f.found = std::to_string(result.stats.entries) + " entries";
-      f.detail = "the log's tail was cut: entries " + std::to_string(result.stats.entries) + ".." +
+      f.found = std::to_string(log_end) + " entries";
+      f.detail = "the log's tail was cut: entries " + std::to_string(log_end) + ".." +
                  std::to_string(ext.log_size - 1) + " are gone";
       sink.add(std::move(f));
     } else if (!result.external_checkpoint_matched) {

@@ -25,6 +25,7 @@
 
 #include "audit-cli/common.h"
 #include "audit-cli/findings.h"
+#include "audit-cli/store_segments.h"
 #include "protocol/messages.h"
 #include "protocol/result.h"
 
@@ -50,6 +51,8 @@ struct VerifyOptions {
   std::optional<KeySource> vs_key;
   bool discover_vs_key = true;
   std::optional<ExternalCheckpoint> checkpoint;
+  // Of a segmented store, only these segments: "3..5" or "3" (StoreSelection); empty: all.
+  std::string segments;
   unsigned threads = 0;              // signature workers; 0: one per core
   std::size_t batch_entries = 2048;  // rows per batch (memory: a few batches in flight)
   // Called from the verifying thread after each batch: entries done, entries in the store.
@@ -57,7 +60,10 @@ struct VerifyOptions {
 };
 
 struct VerifyStats {
-  std::uint64_t entries = 0;  // rows read (readable or not)
+  std::uint64_t first_seq = 0;  // where the rows read start (after retired or unread segments)
+  std::uint64_t entries = 0;    // rows read (readable or not)
+  // Entries of sessions whose JoinAccept lies before first_seq: their session checks need it.
+  std::uint64_t earlier_session_entries = 0;
   std::uint64_t signatures_checked = 0;
   std::uint64_t signatures_unchecked = 0;  // no key, or bytes that do not decode
   std::uint64_t checkpoints = 0;
@@ -83,9 +89,11 @@ struct VerifyResult {
   std::vector<std::string> warnings;  // to print loudly (key not pinned, ...)
   std::optional<ExternalCheckpoint> external_checkpoint;
   bool external_checkpoint_matched = false;
+  std::optional<SegmentSurvey> segments;  // a segmented store: its files and retired ranges
 };
 
-// Verifies the store at `path` (opened read-only). Returns an error only when the store cannot
+// Verifies the store at `path` (opened read-only): a file, a directory of segments, or one
+// segment file (StoreSelection). Returns an error only when the store cannot
 // be opened or read at all (exit 2); everything wrong inside it goes to `sink` (exit 1).
 Result<VerifyResult> verify_store(const std::string& path, const VerifyOptions& options,
                                   FindingSink& sink);

@@ -124,13 +124,19 @@ struct PendingJoin {
 
 class Verifier {
  public:
+  // `start`: where the rows read begin (entry 0, or after a seal: docs/STORE.md §10).
   Verifier(const storage::Log& log, const storage::Log& lookup_log, const VerifyOptions& options,
-           VerifyResult& result, FindingSink& sink)
+           VerifyResult& result, FindingSink& sink, const ChainStart& start)
       : log_(log),
         lookup_(entry_lookup(lookup_log)),
         options_(options),
         result_(result),
-        sink_(sink) {}
+        sink_(sink),
+        start_seq_(start.next_seq),
+        next_seq_(start.next_seq),
+        recomputed_tree_(start.tree) {
+    if (start.next_seq > 0) prev_stored_ = start.link;
+  }
 
   Status run();
 
@@ -166,6 +172,9 @@ class Verifier {
   // heartbeat_timeout_ms is one the VS left unrevoked (PROTOCOL.md §8.5 "Liveness").
   void check_silent_sessions(const Item& checkpoint);
   void to_session(Item& item);
+  // Whether `id`, which no JoinAccept read here created, may be a session accepted before the
+  // first entry read (the rows read start after retired or unread segments); counts it if so.
+  bool began_before_start(protocol::SessionId id);
   void finish();
 
   void dispatch();
@@ -183,6 +192,7 @@ class Verifier {
   std::deque<std::unique_ptr<Batch>> in_flight_;
   std::uint64_t total_ = 0;
 
+  const std::uint64_t start_seq_;
   // Read-stage state.
   std::uint64_t next_seq_ = 0;
   std::optional<Hash32> prev_stored_;  // stored entry_hash of the row before (if readable)
@@ -199,6 +209,7 @@ class Verifier {
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::optional<PendingJoin> unanswered_join_;  // the entry before was this JoinRequest
   protocol::SessionId max_session_id_ = 0;
+  std::optional<protocol::SessionId> first_accepted_;  // the first JoinAccept's session read
   std::uint64_t last_revocation_seq_ = 0;
   std::uint64_t vs_signatures_valid_ = 0;
   std::uint64_t vs_signatures_invalid_ = 0;

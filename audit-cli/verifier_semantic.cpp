@@ -146,6 +146,7 @@ void Verifier::to_session(Item& item) {
   if (!known_kind(static_cast<std::uint8_t>(h.kind))) return;  // reported with the columns
   auto it = h.session_id == 0 ? sessions_.end() : sessions_.find(h.session_id);
   if (it == sessions_.end()) {
+    if (began_before_start(h.session_id)) return;
     sink_.add(finding(item, check::kSession, "the id of a session accepted earlier in the log",
                       h.session_id == 0 ? "session_id 0"
                                         : "session_id " + std::to_string(h.session_id) +
@@ -159,6 +160,13 @@ void Verifier::to_session(Item& item) {
   input.signatures = std::span<const SigState>(item.sigs.data(), item.sig_count);
   input.position = item.position;
   it->second->add(input, sink_, lookup_);
+}
+
+bool Verifier::began_before_start(protocol::SessionId id) {
+  // Session ids increase in log order: one below the first accepted here was accepted earlier.
+  if (start_seq_ == 0 || id == 0 || (first_accepted_ && id >= *first_accepted_)) return false;
+  ++result_.stats.earlier_session_entries;
+  return true;
 }
 
 void Verifier::on_join_request(Item& item) {
@@ -258,6 +266,7 @@ void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept,
         "session " + std::to_string(id)));
   }
   max_session_id_ = std::max(max_session_id_, id);
+  if (!first_accepted_) first_accepted_ = id;
   if (answers(item, accept.join_request_hash, join)) check_accepted_request(item, accept, *join);
   if (auto live = live_identities_.find(accept.gs_identity); live != live_identities_.end()) {
     sink_.add(finding(item, check::kJoin,
@@ -369,6 +378,7 @@ void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation)
   }
   auto it = sessions_.find(revocation.session_id);
   if (it == sessions_.end()) {
+    if (began_before_start(revocation.session_id)) return;
     sink_.add(finding(item, check::kSession, "the id of a session accepted earlier in the log",
                       "session " + std::to_string(revocation.session_id) +
                           ", which no earlier JoinAccept created"));

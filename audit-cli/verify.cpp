@@ -10,6 +10,7 @@
 #include "audit-cli/common.h"
 #include "audit-cli/findings.h"
 #include "audit-cli/gs_store_verifier.h"
+#include "audit-cli/store_segments.h"
 #include "audit-cli/verifier.h"
 
 namespace gsvs::audit {
@@ -25,8 +26,54 @@ struct VerifyCommand {
   unsigned threads = 0;
   bool no_progress = false;
   bool no_key_search = false;
-  std::string role;  // "", "vs" or "gs": the rules to check the store by (default: its meta)
+  std::string role;      // "", "vs" or "gs": the rules to check the store by (default: its meta)
+  std::string segments;  // of a segmented store: "3..5" or "3"; empty: every segment
 };
+
+std::string_view disposition_label(storage::RetiredSegment::Disposition disposition) {
+  return disposition == storage::RetiredSegment::Disposition::kArchived ? "archived" : "pruned";
+}
+
+// The files read and the ranges retired by policy (not findings).
+nlohmann::json segments_json(const SegmentSurvey& survey) {
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& file : survey.files) {
+    files.push_back({{"file", file.name}, {"index", file.index}, {"first_seq", file.first_seq}});
+  }
+  nlohmann::json retired = nlohmann::json::array();
+  for (const auto& range : survey.retired) {
+    const auto& r = range.record;
+    retired.push_back({{"file", range.file},
+                       {"first_seq", r.first_seq},
+                       {"seal_seq", r.seal_seq},
+                       {"seal_entry_hash", to_hex(r.seal_entry_hash)},
+                       {"disposition", disposition_label(r.disposition)},
+                       {"at_ms", r.at_ms},
+                       {"archived_to", r.archived_to},
+                       {"index_line", range.index_line}});
+  }
+  return {{"files", files}, {"retired", retired}, {"not_checked", survey.not_checked}};
+}
+
+void print_segments(const SegmentSurvey& survey) {
+  std::cout << "  segments      " << survey.files.size() << " file"
+            << (survey.files.size() == 1 ? "" : "s");
+  if (!survey.files.empty()) {
+    std::cout << " (" << survey.files.front().name;
+    if (survey.files.size() > 1) std::cout << " to " << survey.files.back().name;
+    std::cout << ")";
+  }
+  std::cout << "\n";
+  for (const auto& range : survey.retired) {
+    const auto& r = range.record;
+    std::cout << "  " << disposition_label(r.disposition) << " by policy entries "
+              << group_digits(r.first_seq) << ".." << group_digits(r.seal_seq) << " (" << range.file
+              << ", seal-index.tsv line " << range.index_line << ") at " << format_utc(r.at_ms)
+              << ", seal entry " << r.seal_seq << " " << short_hex(r.seal_entry_hash) << "..."
+              << (r.archived_to.empty() ? std::string() : ", archived to " + r.archived_to) << "\n";
+  }
+  for (const auto& note : survey.not_checked) std::cout << "  not checked   " << note << "\n";
+}
 
 // A one-line progress bar on stderr, redrawn at most ten times a second.
 class ProgressBar {
@@ -71,7 +118,9 @@ nlohmann::json result_json(const VerifyResult& r, storage::StoreRole role,
       {"intact", sink.failures() == 0},
       {"failures", sink.failures()},
       {"warnings", sink.warnings()},
+      {"first_seq", s.first_seq},
       {"entries", s.entries},
+      {"earlier_session_entries", s.earlier_session_entries},
       {"head_hash", to_hex(s.head_hash)},
       {"merkle_root", to_hex(s.merkle_root)},
       {"vs_public_key", r.vs_key ? nlohmann::json{{"key", to_hex(r.vs_key->key)},
@@ -97,6 +146,7 @@ nlohmann::json result_json(const VerifyResult& r, storage::StoreRole role,
       {"findings_omitted", sink.omitted()},
       {"findings_by_check", sink.by_check()},
   };
+  if (r.segments) out["segments"] = segments_json(*r.segments);
   if (r.external_checkpoint) {
     const auto& cp = r.external_checkpoint->message;
     out["external_checkpoint"] = {
@@ -113,7 +163,15 @@ void print_text(const VerifyResult& r, storage::StoreRole role, const FindingSin
   const auto& s = r.stats;
   std::cout << "store " << r.store << " (" << storage::store_role_name(role) << ")\n";
   std::cout << "  entries       " << group_digits(s.entries) << " (head " << short_hex(s.head_hash)
-            << "..., Merkle root " << short_hex(s.merkle_root) << "...)\n";
+            << "..., Merkle root " << short_hex(s.merkle_root) << "...)";
+  if (s.first_seq > 0) std::cout << " from entry " << group_digits(s.first_seq);
+  std::cout << "\n";
+  if (r.segments) print_segments(*r.segments);
+  if (s.earlier_session_entries > 0) {
+    std::cout << "  earlier       " << group_digits(s.earlier_session_entries)
+              << " entries of sessions accepted before the first entry read (their session "
+                 "checks need the JoinAccept)\n";
+  }
   std::cout << "  VS key        "
             << (r.vs_key ? to_hex(r.vs_key->key) + " (" + r.vs_key->origin +
                                (r.vs_key_discovered ? ", NOT PINNED" : "") + ")"
@@ -224,7 +282,12 @@ int run_verify_gs(const VerifyCommand& cmd, const storage::Log& log) {
 int run_verify(const VerifyCommand& cmd) {
   std::vector<std::string> notes;
   {
-    auto log = storage::Log::open(cmd.store, storage::OpenMode::kReadOnly);
+    auto selection = select_store(cmd.store, cmd.segments);
+    if (!selection) {
+      std::cerr << "audit-cli verify: " << selection.error() << "\n";
+      return kExitUsage;
+    }
+    auto log = open_selection(*selection, std::nullopt);
     if (!log) {
       std::cerr << "audit-cli verify: " << log.error() << "\n";
       return kExitUsage;
@@ -237,6 +300,7 @@ int run_verify(const VerifyCommand& cmd) {
     if (*role == storage::StoreRole::kGs) return run_verify_gs(cmd, **log);
   }
   VerifyOptions options;
+  options.segments = cmd.segments;
   options.threads = cmd.threads;
   options.discover_vs_key = !cmd.no_key_search;
   if (!cmd.vs_pubkey.empty()) {
@@ -304,14 +368,26 @@ void setup_verify(CLI::App& app, int& exit_code) {
       "JoinReject carrying the request's hash).\n"
       "A cut tail is only visible against a checkpoint held outside the store: pass one with "
       "--checkpoint.\n"
+      "A segmented store (a directory): each segment's meta, every seal (VS signature, frontier "
+      "against the signed root, byte for byte the sealed segment's last row) and every link; "
+      "segments that `vsd store archive|prune` retired and seal-index.tsv records are listed as "
+      "retired by policy, and the rest verifies from the seal the first present segment records; "
+      "a missing segment, a swapped one and an edited index are findings. Every finding names "
+      "its file.\n"
       "A GS store (meta.format gsvs-gs-log) is checked by what a GS records: the chain and "
       "columns, the JoinRequest's signatures, its session traffic under the session key and "
       "gs_counter, and every VS message under the VS key with the checks gsd made on it (the "
       "JoinAccept answers the JoinRequest, ticket chain, receipts and their tip chain, "
       "checkpoint order, revocations); it needs --vs-pubkey.");
   sub->add_option("STORE", cmd->store,
-                  "The store (a copy of the VS's vs.db, or a GS's store); opened read-only")
+                  "The store (a copy of the VS's vs.db or of its directory of segments, one "
+                  "segment file, or a GS's store); opened read-only")
       ->required();
+  sub->add_option("--segments", cmd->segments,
+                  "Of a segmented store (a directory), only these segments: an index or a range "
+                  "FIRST..LAST, e.g. 3..5. They are verified from the seal the first one records; "
+                  "what they cannot show alone is listed as not checked. STORE may also be one "
+                  "segment file");
   sub->add_option("--role", cmd->role,
                   "Check the store as a VS store (vs) or a GS store (gs). Default: what its "
                   "meta.format says. A GS store made before GS stores had their own format says "
@@ -343,6 +419,7 @@ void setup_verify(CLI::App& app, int& exit_code) {
        {kExitFailed, "a problem was found (or VS signatures could not be checked)"},
        {kExitUsage, "usage error or the store cannot be read"}},
       {"audit-cli verify vs.db --vs-pubkey vs.key.pub",
+       "audit-cli verify /srv/gsvs/vs/ --vs-pubkey vs.key.pub --segments 3..5",
        "audit-cli verify vs.db --vs-pubkey 3b6a27bc... --checkpoint gs-checkpoint.hex --json",
        "audit-cli verify gs.db --vs-pubkey vs.key.pub"});
   sub->callback([cmd, &exit_code] { exit_code = run_verify(*cmd); });

@@ -1,6 +1,8 @@
 # Every dependency comes from a Debian package (see scripts/install-deps.sh); nothing is fetched.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
+# sd_notify(3): the daemons' readiness and watchdog under systemd (app/service_notify.h).
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 find_package(SQLite3 REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)

@@ -9,6 +9,7 @@
 #include "app/hangup.h"
 #include "app/log_line.h"
 #include "app/program.h"
+#include "app/service_notify.h"
 #include "gsd/build_hash.h"
 #include "gsd/config.h"
 #include "gsd/daemon.h"
@@ -67,8 +68,9 @@ int run(const std::string& program, Config config, const CliExtension& extension
     std::cerr << where << valid.error() << "\n";
     return kExitUsage;
   }
-  app::configure_logging(program, config.log_level);
+  app::configure_logging(program, config.log_level, config.log_format);
   app::ignore_hangups_until_handled();
+  app::ServiceNotifier service;  // systemd's readiness protocol; nothing without NOTIFY_SOCKET
   crypto::init();
   // Computed once, at start: the build this process is.
   auto own = own_sw_hash();
@@ -90,6 +92,7 @@ int run(const std::string& program, Config config, const CliExtension& extension
     std::cerr << where << "config key 'key': " << identity.error() << "\n";
     return kExitUsage;
   }
+  service.status("opening and verifying the store " + config.store);
   auto store =
       storage::Log::open(config.store, storage::OpenMode::kReadWrite, storage::StoreRole::kGs);
   if (!store) {
@@ -113,7 +116,13 @@ int run(const std::string& program, Config config, const CliExtension& extension
     std::cerr << where << started.error() << "\n";
     return kExitUsage;
   }
-  signals.run_until_stopped([&daemon] { daemon.stop(); });
+  service.ready(io, "client port " + config.listen_host + ":" +
+                        std::to_string(daemon.client_port()) + " bound; joining the VS at " +
+                        config.vs);
+  signals.run_until_stopped([&daemon, &service] {
+    service.stopping("stopping: ending the session with the VS, closing clients");
+    daemon.stop();
+  });
   Status flushed = daemon.flush();
   if (!flushed || daemon.failed()) {
     spdlog::critical("stopped with the store failing: {}",

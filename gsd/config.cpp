@@ -73,6 +73,7 @@ void add_config_options(CLI::App& run, Config& c) {
       ->check(CLI::Range(1024, 16777216));
   run.add_option("--log_level", c.log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
+  app::add_log_format_option(run, c.log_format);
 }
 
 namespace {

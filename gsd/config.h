@@ -7,6 +7,7 @@
 #include <string>
 
 #include "app/cli_fwd.h"
+#include "app/log_line.h"
 #include "protocol/crypto.h"
 #include "protocol/result.h"
 
@@ -30,6 +31,7 @@ struct Config {
   std::uint32_t reconnect_backoff_max_ms = 10000;
   std::uint32_t max_frame_bytes = 16384;
   std::string log_level = "info";
+  app::LogFormat log_format = app::LogFormat::kText;
 
   // Filled by validate().
   crypto::PublicKey vs_key;

@@ -64,8 +64,8 @@ void Listener::admit(net::tcp::socket socket) {
   shared_->clients.emplace(session->id(), session);
   // Not a player yet: the connection counts against the pre-handshake budget only, and takes
   // the place of the oldest unfinished handshake when that budget is spent.
-  if (auto displaced =
-          shared_->pending.admit(session->id(), ec ? std::string() : peer.address().to_string())) {
+  if (auto displaced = shared_->pending.admit(
+          session->id(), ec ? std::string() : net::budget_source(peer.address()))) {
     if (auto it = shared_->clients.find(*displaced); it != shared_->clients.end()) {
       if (auto oldest = it->second.lock()) {
         spdlog::debug("client {}: handshake unfinished, making room for a newer connection",

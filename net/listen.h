@@ -15,4 +15,11 @@ namespace gsvs::net {
 Status bind_and_listen(tcp::acceptor& acceptor, const std::string& host, std::uint16_t port,
                        const std::string& shown_as);
 
+// The source a connection from `peer` counts against in a per-source budget (PendingBudget):
+// an IPv4 address (an IPv4-mapped IPv6 address counts as the IPv4 address it maps), or an IPv6
+// address's /64 prefix, written "2001:db8:1:2::/64". A /64 is the smallest prefix routed to one
+// subscriber (RFC 6177, RFC 7421): one host can draw on every address in it, so counting them
+// one by one would give it 2^64 shares.
+std::string budget_source(const asio::ip::address& peer);
+
 }  // namespace gsvs::net

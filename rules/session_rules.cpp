@@ -117,7 +117,10 @@ std::uint64_t SessionRules::heartbeat_deadline_ms() const {
 
 Judgement SessionRules::check_liveness(std::uint64_t now_ms) const {
   // A suspended session owes no heartbeat: it ends at its window by vs_shutdown, or resumes.
-  if (ended_ || suspended() || now_ms < heartbeat_deadline_ms()) return {};
+  if (ended_ || suspended() ||
+      !liveness_lapsed(liveness_since_ms_, start_.accept.heartbeat_timeout_ms, now_ms)) {
+    return {};
+  }
   const std::uint64_t last = last_heartbeat_position_.value_or(start_.accept_position);
   return refusal(Verdict::kMissedHeartbeats,
                  "no valid heartbeat for " + std::to_string(now_ms - liveness_since_ms_) +
@@ -208,33 +211,50 @@ Judgement SessionRules::judge_leaving(const protocol::GsLeaving& leaving) {
   return j;
 }
 
+ReceiptClaimFault judge_receipt_claim(const ReceiptClaim& claim, std::uint64_t issued,
+                                      std::uint32_t max_receipt_lag,
+                                      std::optional<std::uint64_t> last_seen_count,
+                                      const std::optional<Hash32>& issued_tip) {
+  if (claim.receipt_count > issued) return ReceiptClaimFault::kMoreThanIssued;
+  if (issued - claim.receipt_count > max_receipt_lag) return ReceiptClaimFault::kLagTooLarge;
+  if (last_seen_count && claim.receipt_count < *last_seen_count) {
+    return ReceiptClaimFault::kCountWentBack;
+  }
+  if (!issued_tip) return ReceiptClaimFault::kTipUnknown;
+  if (*issued_tip != claim.receipt_tip) return ReceiptClaimFault::kTipMismatch;
+  return ReceiptClaimFault::kNone;
+}
+
 std::string SessionRules::receipt_state_problem(std::string_view sender,
                                                 std::uint64_t receipt_count,
                                                 const Hash32& receipt_tip) const {
   const std::uint64_t lag = start_.accept.max_receipt_lag;
-  if (receipt_count > receipts_) {
-    return std::string(sender) + " claims " + std::to_string(receipt_count) +
-           " receipts but the VS issued " + std::to_string(receipts_);
-  }
-  if (receipts_ - receipt_count > lag) {
-    return std::string(sender) + " acknowledges " + std::to_string(receipt_count) +
-           " receipts, more than " + std::to_string(lag) + " behind the " +
-           std::to_string(receipts_) + " issued";
-  }
-  if (receipt_count < last_receipt_count_seen_) {
-    return "receipt_count went back from " + std::to_string(last_receipt_count_seen_) + " to " +
-           std::to_string(receipt_count);
-  }
-  const auto back = static_cast<std::size_t>(receipts_ - receipt_count);
   // recent_tips_ holds max_receipt_lag + 1 tips, so any count within the lag is there, unless
   // a replayed receipt chain skipped indices (the audit follows the VS's own numbering).
-  if (back >= recent_tips_.size()) {
-    return "receipt_count " + std::to_string(receipt_count) + " is too old to check";
+  std::optional<Hash32> issued_tip;
+  if (receipt_count <= receipts_ && receipts_ - receipt_count < recent_tips_.size()) {
+    issued_tip = recent_tips_[recent_tips_.size() - 1 - (receipts_ - receipt_count)];
   }
-  const Hash32& expected = recent_tips_[recent_tips_.size() - 1 - back];
-  if (expected != receipt_tip) {
-    return "receipt_tip " + short_hex(receipt_tip) + " after " + std::to_string(receipt_count) +
-           " receipts does not match the VS's " + short_hex(expected);
+  switch (judge_receipt_claim({receipt_count, receipt_tip}, receipts_,
+                              start_.accept.max_receipt_lag, last_receipt_count_seen_,
+                              issued_tip)) {
+    case ReceiptClaimFault::kNone:
+      return {};
+    case ReceiptClaimFault::kMoreThanIssued:
+      return std::string(sender) + " claims " + std::to_string(receipt_count) +
+             " receipts but the VS issued " + std::to_string(receipts_);
+    case ReceiptClaimFault::kLagTooLarge:
+      return std::string(sender) + " acknowledges " + std::to_string(receipt_count) +
+             " receipts, more than " + std::to_string(lag) + " behind the " +
+             std::to_string(receipts_) + " issued";
+    case ReceiptClaimFault::kCountWentBack:
+      return "receipt_count went back from " + std::to_string(last_receipt_count_seen_) + " to " +
+             std::to_string(receipt_count);
+    case ReceiptClaimFault::kTipUnknown:
+      return "receipt_count " + std::to_string(receipt_count) + " is too old to check";
+    case ReceiptClaimFault::kTipMismatch:
+      return "receipt_tip " + short_hex(receipt_tip) + " after " + std::to_string(receipt_count) +
+             " receipts does not match the VS's " + short_hex(*issued_tip);
   }
   return {};
 }

@@ -100,6 +100,38 @@ struct ResumeDecision {
   [[nodiscard]] bool accepted() const { return !refusal.has_value(); }
 };
 
+// Liveness (§8.5): a session silent since `since_ms` (its last valid Heartbeat, or its
+// JoinAccept) is over at `now_ms` once heartbeat_timeout_ms have passed, the deadline included.
+[[nodiscard]] constexpr bool liveness_lapsed(std::uint64_t since_ms,
+                                             std::uint32_t heartbeat_timeout_ms,
+                                             std::uint64_t now_ms) {
+  return now_ms >= since_ms + heartbeat_timeout_ms;
+}
+
+// §8.5 check 6, in its order, on a claimed receipt state (a Heartbeat's or a GsLeaving's
+// receipt_count and receipt_tip): the one statement of the rule, which SessionRules applies live
+// and in replay and a report's verifier applies to the receipts the report carries.
+enum class ReceiptClaimFault : std::uint8_t {
+  kNone,
+  kMoreThanIssued,  // claims more receipts than the VS had issued
+  kLagTooLarge,     // more than max_receipt_lag behind the receipts issued
+  kCountWentBack,   // below the receipt_count of the last accepted claim
+  kTipUnknown,      // the tip the VS issued with that receipt is not at hand to compare
+  kTipMismatch,     // not the tip the VS issued with receipt receipt_count
+};
+struct ReceiptClaim {
+  std::uint64_t receipt_count = 0;
+  Hash32 receipt_tip;
+};
+// `issued`: receipts the VS had issued when the claim arrived. `last_seen_count`: the count of the
+// last accepted claim, nullopt where it is not known (a report carries only the cited message).
+// `issued_tip`: the tip the VS issued with receipt claim.receipt_count (zeros for 0), nullopt where
+// it is not at hand; read only once the count is within [issued - max_receipt_lag, issued].
+[[nodiscard]] ReceiptClaimFault judge_receipt_claim(const ReceiptClaim& claim, std::uint64_t issued,
+                                                    std::uint32_t max_receipt_lag,
+                                                    std::optional<std::uint64_t> last_seen_count,
+                                                    const std::optional<Hash32>& issued_tip);
+
 class SessionRules {
  public:
   explicit SessionRules(const SessionStart& start);

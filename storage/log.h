@@ -73,6 +73,12 @@ struct OpenOptions {
   Verify verify = Verify::kFast;
 };
 
+// Segments first..last (inclusive) of a segmented store, by index.
+struct SegmentRange {
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+};
+
 // Whose record a store is: the VS's log, or a GS's own record of its VS link. Both have the
 // schema of docs/STORE.md; meta.format tells them apart (STORE.md §2.1), and the columns
 // direction and vs_time_ms are seen from the store's owner.
@@ -129,6 +135,9 @@ class Log {
   // The form for segmented stores: read-write needs options.vs_public_key.
   static Result<std::unique_ptr<Log>> open(const std::string& path, OpenMode mode, StoreRole role,
                                            const OpenOptions& options);
+  // Read-only, a store of either role: only `segments` of the segmented store in directory
+  // `path`, as if they were all of it (an audit of one segment or a range, docs/STORE.md §10.4).
+  static Result<std::unique_ptr<Log>> open(const std::string& path, const SegmentRange& segments);
   ~Log();
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;

@@ -1,9 +1,10 @@
-// Private to storage/: the state behind a Log, shared by log.cpp, segments.cpp and
-// batch_writer.cpp.
+// Private to storage/: the state behind a Log, shared by log.cpp (append), log_open.cpp,
+// log_read.cpp, schema.cpp, segments.cpp and batch_writer.cpp.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -16,6 +17,16 @@
 #include "storage/store_lock.h"
 
 namespace gsvs::storage {
+
+// How a file keeps the kinds' names (docs/STORE.md §2): schema versions 1 (a single file) and 2
+// (a segment) in a kind_name column of every row; version 3 once, in the message_kind table.
+enum class SchemaLayout : std::uint8_t { kKindNameColumn, kKindTable };
+// What a store file must be: a single-file store or a segment of a segmented one.
+enum class StoreFile : std::uint8_t { kSingle, kSegment };
+struct StoreSchema {
+  StoreRole role = StoreRole::kVs;
+  SchemaLayout layout = SchemaLayout::kKindTable;
+};
 
 // A segment before the active one (or, read-only, any segment but the last): never written
 // again. docs/STORE.md §10.
@@ -65,8 +76,9 @@ struct Log::Impl {
   std::uint64_t active_created_ms = 0;
 
   sqlite::Db db;  // the single file, or the active segment; before the statements, so outlives them
-  sqlite::Stmt insert_stmt;           // read-write only
-  sqlite::Stmt insert_frontier_stmt;  // segmented read-write only
+  sqlite::Stmt insert_stmt;                        // read-write only
+  SchemaLayout layout = SchemaLayout::kKindTable;  // of db; read-write only: what insert_stmt binds
+  sqlite::Stmt insert_frontier_stmt;               // segmented read-write only
 
   std::uint64_t size = 0;  // read-write only; read-only Logs ask the store each time
   Hash32 head;
@@ -95,7 +107,44 @@ struct Log::Impl {
   Status rotate(const Entry& seal, const FrontierRow& seal_frontier);
 };
 
-// ---- shared by log.cpp and segments.cpp ----
+// ---- shared by the storage sources ----
+
+// Values a SQLite INTEGER holds: seq, session_id and vs_time_ms must not exceed it.
+inline constexpr auto kMaxStoredInteger =
+    static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+
+bool known_kind(protocol::MessageKind kind);
+bool known_direction(chains::Direction direction);
+
+// The SELECT of a row's columns, in the order read_row() expects them, kind_name included (from
+// message_kind in a version-3 file); append a WHERE clause.
+std::string select_columns(SchemaLayout layout);
+inline constexpr int kColSeq = 0;
+inline constexpr int kColKind = 1;
+inline constexpr int kColKindName = 2;
+inline constexpr int kColDirection = 3;
+inline constexpr int kColSession = 4;
+inline constexpr int kColTime = 5;
+inline constexpr int kColPrev = 6;
+inline constexpr int kColEntryHash = 7;
+inline constexpr int kColMessage = 8;
+
+// One row as stored, with the message borrowed from the statement (valid until the next step).
+struct RowView {
+  chains::LogEntryHeader header;
+  Hash32 entry_hash;
+  ByteView message;
+  std::optional<std::string> kind_name;  // nullopt: not text
+};
+// Reads the current row of a select_columns() statement. The error names the column, not the seq.
+Result<RowView> read_row(const sqlite::Stmt& stmt);
+// Reads a 32-byte hash column; the error names the column.
+Result<Hash32> read_hash(const sqlite::Stmt& stmt, int column, std::string_view name);
+Entry to_entry(RowView&& row);
+
+// A single-file store: checks its schema, creating it in an empty database when `create` is set,
+// and sets impl.role from meta.format.
+Status check_single_file_schema(Log::Impl& impl, bool create, std::optional<StoreRole> expected);
 
 // A new segment: the seq of its first entry, the hash that entry links to, and the meta rows
 // beyond those every store has (docs/STORE.md §10.2).
@@ -105,8 +154,11 @@ struct SegmentCreate {
   std::vector<std::pair<std::string, std::string>> meta;
 };
 // Creates the schema in an empty database (a single file when `segment` is null), in one
-// transaction; leaves a database that already has one alone.
-Status create_schema(sqlite::Db& db, StoreRole role, const SegmentCreate* segment);
+// transaction; leaves a database that already has one alone. New stores get schema version 3;
+// kKindNameColumn makes a store as builds before version 3 did (versions 1 and 2), which tests
+// use to check that such stores keep working.
+Status create_schema(sqlite::Db& db, StoreRole role, const SegmentCreate* segment,
+                     SchemaLayout layout = SchemaLayout::kKindTable);
 
 // Whether `path` names a segmented store: an existing directory, or a path ending in '/'.
 bool is_segmented_path(const std::string& path);
@@ -117,10 +169,16 @@ Result<sqlite::Db> open_file_read_only(const std::string& file, const std::strin
 // Opens (creating if `create`) a file for writing: WAL, synchronous=FULL, busy timeout, defensive.
 Result<sqlite::Db> open_file_read_write(const std::string& file, const std::string& label);
 
-// Checks that `db` is a gsvs log of schema `version` and of role `expected` (when given), and
-// returns its role. `label` prefixes errors.
-Result<StoreRole> check_store_schema(sqlite::Db& db, const std::string& label,
-                                     std::string_view version, std::optional<StoreRole> expected);
+// Checks that `db` is a gsvs log of a schema version this build reads, a file of kind `file`, of
+// role `expected` (when given), and returns its role and layout. `label` prefixes errors.
+Result<StoreSchema> check_store_schema(sqlite::Db& db, const std::string& label, StoreFile file,
+                                       std::optional<StoreRole> expected);
+// The layout of a file that check_store_schema accepted, from its meta.schema_version.
+Result<SchemaLayout> layout_of(sqlite::Db& db);
+// Read-write opens of a version-3 file, once its rows are verified: checks the name of every kind
+// this build knows in message_kind, and adds the kinds the build that made the file did not know
+// (so a row of a newer kind has its name).
+Status sync_kind_names(sqlite::Db& db, const std::string& label);
 
 // Reads rows of `db` with seq >= state.next_seq in seq order, checking each as a read-write open
 // does (docs/STORE.md §6.1) and moving `state` on. `label` names the file and `where(seq)` the
@@ -154,8 +212,10 @@ std::optional<std::vector<Hash32>> frontier_from_bytes(ByteView bytes);
 Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& path,
                                                              StoreRole role,
                                                              const OpenOptions& options);
-Result<std::unique_ptr<Log::Impl>> open_segmented_read_only(const std::string& path,
-                                                            std::optional<StoreRole> role);
+// `range`: only those segments (Log::open with a SegmentRange).
+Result<std::unique_ptr<Log::Impl>> open_segmented_read_only(
+    const std::string& path, std::optional<StoreRole> role,
+    const std::optional<SegmentRange>& range);
 // Prepares the insert statements of a read-write Log on impl.db.
 Status prepare_inserts(Log::Impl& impl);
 

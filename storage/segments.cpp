@@ -17,6 +17,7 @@
 
 #include "storage/log.h"
 #include "storage/log_impl.h"
+#include "storage/segment_files.h"
 
 namespace gsvs::storage {
 
@@ -28,26 +29,7 @@ constexpr std::string_view kSegmentPrefix = "segment-";
 constexpr std::string_view kSegmentSuffix = ".db";
 // A segment being created: renamed to its name once complete, removed by the next open if not.
 constexpr std::string_view kCreatingSuffix = ".tmp";
-constexpr std::string_view kSegmentVersion = "2";
 constexpr std::size_t kIndexDigits = 8;
-
-std::string segment_file_name(std::uint64_t index) {
-  std::string digits = std::to_string(index);
-  if (digits.size() < kIndexDigits) digits.insert(0, kIndexDigits - digits.size(), '0');
-  return std::string(kSegmentPrefix) + digits + std::string(kSegmentSuffix);
-}
-
-// The index in a segment's file name, nullopt for any other name.
-std::optional<std::uint64_t> segment_index_of(std::string_view name) {
-  if (!name.starts_with(kSegmentPrefix) || !name.ends_with(kSegmentSuffix)) return std::nullopt;
-  const std::string_view digits = name.substr(
-      kSegmentPrefix.size(), name.size() - kSegmentPrefix.size() - kSegmentSuffix.size());
-  if (digits.size() != kIndexDigits) return std::nullopt;
-  std::uint64_t index = 0;
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
-  if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
-  return index;
-}
 
 Result<std::uint64_t> parse_number(std::string_view text) {
   std::uint64_t value = 0;
@@ -59,20 +41,6 @@ Result<std::uint64_t> parse_number(std::string_view text) {
   }
   return value;
 }
-
-// What a segment's meta says about its place in the log (docs/STORE.md §10.2).
-struct SegmentMeta {
-  std::uint64_t index = 0;
-  std::uint64_t first_seq = 0;
-  std::uint64_t created_at_ms = 0;
-  struct Seal {
-    std::uint64_t seq = 0;
-    Hash32 entry_hash;
-    std::vector<Hash32> frontier;
-    Bytes message;
-  };
-  std::optional<Seal> seal;  // every segment but segment 0
-};
 
 Result<std::string> meta_value(sqlite::Db& db, std::string_view key) {
   auto value = query_text(db, "SELECT value FROM meta WHERE key = ?1", key);
@@ -344,9 +312,9 @@ Result<SegmentMeta> check_segment_file(const Log::Impl& impl, sqlite::Db& db,
                                        const std::string& file, std::uint64_t index,
                                        std::optional<StoreRole> role, StoreRole* found_role) {
   const std::string label = impl.file_label(file);
-  auto checked = check_store_schema(db, label, kSegmentVersion, role);
+  auto checked = check_store_schema(db, label, StoreFile::kSegment, role);
   if (!checked) return Error{checked.error()};
-  if (found_role) *found_role = *checked;
+  if (found_role) *found_role = checked->role;
   auto meta = read_segment_meta(db);
   if (!meta) return Error{label + ": " + meta.error()};
   if (meta->index != index) {
@@ -437,6 +405,40 @@ Status verify_sealed_rows(Log::Impl& impl, ChainState& state) {
 }
 
 }  // namespace
+
+std::string segment_file_name(std::uint64_t index) {
+  std::string digits = std::to_string(index);
+  if (digits.size() < kIndexDigits) digits.insert(0, kIndexDigits - digits.size(), '0');
+  return std::string(kSegmentPrefix) + digits + std::string(kSegmentSuffix);
+}
+
+std::optional<std::uint64_t> segment_index_of(std::string_view file_name) {
+  if (!file_name.starts_with(kSegmentPrefix) || !file_name.ends_with(kSegmentSuffix)) {
+    return std::nullopt;
+  }
+  const std::string_view digits = file_name.substr(
+      kSegmentPrefix.size(), file_name.size() - kSegmentPrefix.size() - kSegmentSuffix.size());
+  if (digits.size() != kIndexDigits) return std::nullopt;
+  std::uint64_t index = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+  if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+  return index;
+}
+
+Result<std::map<std::uint64_t, std::string>> list_segment_files(const std::string& dir) {
+  return list_segments(dir, "store " + strip_trailing_slashes(dir), /*remove_unfinished=*/false);
+}
+
+Result<SegmentMeta> read_segment_file_meta(const std::string& file) {
+  const std::string label = "segment " + file;
+  auto db = open_file_read_only(file, label);
+  if (!db) return Error{db.error()};
+  auto checked = check_store_schema(*db, label, kSegmentVersion, std::nullopt);
+  if (!checked) return Error{checked.error()};
+  auto meta = read_segment_meta(*db);
+  if (!meta) return Error{label + ": " + meta.error()};
+  return meta;
+}
 
 Result<std::vector<RetiredSegment>> read_seal_index(const std::string& dir) {
   const std::string path = strip_trailing_slashes(dir) + "/" + std::string(kSealIndexFile);
@@ -764,8 +766,9 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
   return impl;
 }
 
-Result<std::unique_ptr<Log::Impl>> open_segmented_read_only(const std::string& path,
-                                                            std::optional<StoreRole> role) {
+Result<std::unique_ptr<Log::Impl>> open_segmented_read_only(
+    const std::string& path, std::optional<StoreRole> role,
+    const std::optional<SegmentRange>& range) {
   auto impl = std::make_unique<Log::Impl>();
   impl->path = strip_trailing_slashes(path);
   impl->mode = OpenMode::kReadOnly;
@@ -776,6 +779,20 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_only(const std::string& p
   }
   auto files = list_segments(impl->path, impl->label(), /*remove_unfinished=*/false);
   if (!files) return Error{files.error()};
+  if (range) {
+    // One segment or a range of them: nothing else in the directory is opened.
+    if (range->first > range->last) {
+      return Error{impl->label() + ": the segment range " + std::to_string(range->first) + ".." +
+                   std::to_string(range->last) + " is empty (first after last)"};
+    }
+    std::erase_if(*files, [&range](const auto& file) {
+      return file.first < range->first || file.first > range->last;
+    });
+    if (files->empty()) {
+      return Error{impl->label() + ": holds none of the segments " +
+                   segment_file_name(range->first) + " to " + segment_file_name(range->last)};
+    }
+  }
   if (files->empty()) return Error{impl->label() + ": the directory holds no segment files"};
   // Read-only opens are for audits: they present what is there, gaps and all, for the audit to
   // report; only a file that is not a segment of this kind of store is refused.
@@ -784,9 +801,9 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_only(const std::string& p
     auto db = open_file_read_only(impl->path + "/" + name, impl->file_label(name));
     if (!db) return Error{db.error()};
     const std::string label = impl->file_label(name);
-    auto checked = check_store_schema(*db, label, kSegmentVersion, role);
+    auto checked = check_store_schema(*db, label, StoreFile::kSegment, role);
     if (!checked) return Error{checked.error()};
-    impl->role = *checked;
+    impl->role = checked->role;
     auto first = meta_number(*db, "first_seq");
     if (!first) return Error{label + ": " + first.error()};
     if (index == last) {

@@ -10,6 +10,7 @@
 #include "app/hangup.h"
 #include "app/log_line.h"
 #include "app/program.h"
+#include "app/service_notify.h"
 #include "net/asio.h"
 #include "protocol/keyfile.h"
 #include "protocol/utf8.h"
@@ -50,14 +51,16 @@ int run(Config config) {
     std::cerr << "vsd run: " << valid.error() << "\n";
     return kExitUsage;
   }
-  app::configure_logging("vsd", config.log_level);
+  app::configure_logging("vsd", config.log_level, config.log_format);
   app::ignore_hangups_until_handled();
+  app::ServiceNotifier service;  // systemd's readiness protocol; nothing without NOTIFY_SOCKET
   crypto::init();
   auto key = keyfile::read_secret_key(config.key);
   if (!key) {
     std::cerr << "vsd run: " << key.error() << "\n";
     return kExitUsage;
   }
+  service.status("opening and verifying the store " + config.store);
   // The VS key checks the seals and checkpoints of a segmented store (docs/STORE.md §10.4).
   auto log = storage::Log::open(config.store, storage::OpenMode::kReadWrite,
                                 storage::StoreRole::kVs, storage::OpenOptions{key->public_key()});
@@ -82,7 +85,11 @@ int run(Config config) {
     std::cerr << "vsd run: " << started.error() << "\n";
     return kExitUsage;
   }
-  signals.run_until_stopped([&server] { server.stop(); });
+  service.ready(io, "listening on " + config.listen_host + ":" + std::to_string(server.port()));
+  signals.run_until_stopped([&server, &service] {
+    service.stopping("stopping: revoking live sessions, writing the final checkpoint");
+    server.stop();
+  });
   return server.store_failed() ? kExitFailed : kExitOk;
 }
 

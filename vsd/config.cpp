@@ -158,6 +158,7 @@ void add_config_options(CLI::App& run, Config& c) {
       ->check(CLI::Range(std::uint64_t{0}, kMaxSegmentAgeS));
   run.add_option("--log_level", c.log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
+  app::add_log_format_option(run, c.log_format);
 }
 
 Status validate(Config& c) {

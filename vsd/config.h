@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "app/cli_fwd.h"
+#include "app/log_line.h"
 #include "protocol/bytes.h"
 #include "protocol/crypto.h"
 #include "protocol/result.h"
@@ -59,6 +60,7 @@ struct Config {
   std::uint64_t segment_max_bytes = std::uint64_t{1} << 30;
   std::uint64_t segment_max_age_s = 86400;
   std::string log_level = "info";
+  app::LogFormat log_format = app::LogFormat::kText;
 
   // Filled by validate().
   std::set<crypto::PublicKey> allowed_gs_keys;

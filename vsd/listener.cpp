@@ -68,7 +68,7 @@ asio::awaitable<void> ServerState::accept_loop() {
     }
     backoff.after_success();
     const auto peer = socket.remote_endpoint(ec);
-    const std::string source = ec ? std::string() : peer.address().to_string();
+    const std::string source = ec ? std::string() : net::budget_source(peer.address());
     const net::ConnectionId id = next_id++;
     auto session = std::make_shared<Session>(self, std::move(socket), loop);
     session->set_connection_id(id);

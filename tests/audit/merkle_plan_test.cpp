@@ -94,5 +94,52 @@ TEST(MerklePlan, ProofsWhoseLeavesNeverCameAreAbsentNotWrong) {
   EXPECT_TRUE(plan.proof(bad) && plan.proof(bad)->empty());
 }
 
+// A plan resumed from the frontier at `start` (a segment's recorded seal) gives, for every leaf
+// and size past it, exactly merkle.h's inclusion and consistency proofs and roots, having read
+// none of the leaves before `start`.
+TEST(MerklePlan, ResumedFromAFrontierMatchesMerkleHPastIt) {
+  const auto all = leaves(40);
+  for (std::uint64_t start = 1; start < all.size(); ++start) {
+    merkle::Accumulator prefix;
+    for (std::uint64_t i = 0; i < start; ++i) prefix.append(all[i]);
+    for (std::uint64_t n = start + 1; n <= all.size(); ++n) {
+      MerklePlan plan;
+      std::vector<std::pair<std::uint64_t, MerklePlan::Ticket>> inclusion;
+      for (std::uint64_t i = start; i < n; ++i)
+        inclusion.emplace_back(i, plan.want_inclusion(i, n));
+      const auto consistency = plan.want_consistency(start + 1, n);
+      const auto root = plan.want_root(n);
+      ASSERT_TRUE(plan.resume(start, prefix.frontier()));
+      for (std::uint64_t i = start; i < n; ++i) plan.add_leaf(all[i]);
+      const auto tree = std::span(all).first(n);
+      for (const auto& [i, ticket] : inclusion) {
+        ASSERT_EQ(plan.proof(ticket), merkle::inclusion_proof(tree, i))
+            << start << " " << i << "/" << n;
+      }
+      ASSERT_EQ(plan.proof(consistency), merkle::consistency_proof(tree, start + 1))
+          << start << "/" << n;
+      ASSERT_EQ(plan.root(root), merkle::root(tree));
+    }
+  }
+}
+
+TEST(MerklePlan, AResumeThatCannotHoldIsRefusedOrLeavesProofsUnknown) {
+  const auto all = leaves(8);
+  merkle::Accumulator prefix;
+  for (std::uint64_t i = 0; i < 6; ++i) prefix.append(all[i]);
+  MerklePlan wrong_size;
+  EXPECT_FALSE(wrong_size.resume(7, prefix.frontier()));  // 7 has three subtrees, 6 two
+  MerklePlan late;
+  late.want_root(8);
+  late.add_leaf(all[0]);
+  EXPECT_FALSE(late.resume(6, prefix.frontier()));
+  // Leaf 4 lies inside the frontier's subtree of leaves 4..5: its own proof cannot be made.
+  MerklePlan inside;
+  const auto ticket = inside.want_inclusion(4, 8);
+  ASSERT_TRUE(inside.resume(6, prefix.frontier()));
+  for (std::uint64_t i = 6; i < 8; ++i) inside.add_leaf(all[i]);
+  EXPECT_FALSE(inside.proof(ticket).has_value());
+}
+
 }  // namespace
 }  // namespace gsvs::audit

@@ -112,23 +112,36 @@ std::vector<HexValue> hex_values(const std::string& text) {
   return out;
 }
 
+// A session recorded with a real vsd the first time a test of this process uses it: ctest runs
+// each test in a process of its own, and most tests need one scenario, not both.
+class LazyRecording {
+ public:
+  explicit LazyRecording(Scenario scenario) : scenario_(scenario) {}
+  const RecordedSession* get() {
+    if (!session_) session_ = std::make_unique<RecordedSession>(record(scenario_));
+    return session_.get();
+  }
+  const RecordedSession* operator->() { return get(); }
+  void reset() { session_.reset(); }
+
+ private:
+  Scenario scenario_;
+  std::unique_ptr<RecordedSession> session_;
+};
+
 class ReportTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    crypto::init();
-    speed_ = std::make_unique<RecordedSession>(record(Scenario::kSpeedViolation));
-    operator_ = std::make_unique<RecordedSession>(record(Scenario::kOperatorRevocation));
-  }
+  static void SetUpTestSuite() { crypto::init(); }
   static void TearDownTestSuite() {
     speed_.reset();
     operator_.reset();
   }
-  static std::unique_ptr<RecordedSession> speed_;
-  static std::unique_ptr<RecordedSession> operator_;
+  static LazyRecording speed_;
+  static LazyRecording operator_;
   TempDir work_;
 };
-std::unique_ptr<RecordedSession> ReportTest::speed_;
-std::unique_ptr<RecordedSession> ReportTest::operator_;
+LazyRecording ReportTest::speed_{Scenario::kSpeedViolation};
+LazyRecording ReportTest::operator_{Scenario::kOperatorRevocation};
 
 TEST_F(ReportTest, SpeedViolationReportSurvivesVerifyReport) {
   const std::string file = work_.file("speed.json");

@@ -39,7 +39,8 @@ Tamper::Tamper(const std::string& path) {
   }
   exec(
       "DROP TRIGGER IF EXISTS log_entry_no_update; DROP TRIGGER IF EXISTS log_entry_no_delete; "
-      "DROP TRIGGER IF EXISTS log_entry_append_seq; DROP TRIGGER IF EXISTS log_entry_append_link;");
+      "DROP TRIGGER IF EXISTS log_entry_append_seq; DROP TRIGGER IF EXISTS log_entry_append_link;"
+      "DROP TRIGGER IF EXISTS message_kind_no_update;");
 }
 
 Tamper::~Tamper() { sqlite3_close(db_); }

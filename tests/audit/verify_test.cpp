@@ -13,6 +13,7 @@
 #include "protocol/keyfile.h"
 #include "tests/audit/audit_fixture.h"
 #include "tests/audit/tamper.h"
+#include "tests/storage/store_fixture.h"
 #include "tests/support/vs_fixture.h"
 
 namespace gsvs::testing {
@@ -155,10 +156,6 @@ TEST_F(Verify, AnEditedByteInAnyColumnIsFoundAtItsEntry) {
        }},
       {"kind", [](Tamper& t,
                   std::uint64_t seq) { t.set_integer(seq, "kind", t.integer(seq, "kind") ^ 1); }},
-      {"kind_name",
-       [](Tamper& t, std::uint64_t seq) {
-         t.exec("UPDATE log_entry SET kind_name = 'Heartbeet' WHERE seq = " + std::to_string(seq));
-       }},
       {"direction",
        [](Tamper& t, std::uint64_t seq) {
          t.set_integer(seq, "direction", t.integer(seq, "direction") ^ 3);
@@ -190,8 +187,52 @@ TEST_F(Verify, AnEditedByteInAnyColumnIsFoundAtItsEntry) {
   }
 }
 
+// A store keeps each kind's name once, in message_kind (docs/STORE.md §3): a name edited there is
+// found at every entry of the kind, the first one first.
+TEST_F(Verify, AnEditedKindNameIsFoundAtEveryEntryOfTheKind) {
+  const std::string path = copy("kind_name.db");
+  {
+    Tamper t(path);
+    t.exec("UPDATE message_kind SET name = 'Heartbeet' WHERE kind = " +
+           std::to_string(static_cast<unsigned>(MessageKind::kHeartbeat)));
+  }
+  auto run = verify(path);
+  ASSERT_TRUE(run.error.empty()) << run.error;
+  EXPECT_EQ(run.first_failure(), sample(MessageKind::kHeartbeat, 0)) << run.describe();
+  for (const std::size_t n : {0U, 1U, 4U}) {
+    EXPECT_TRUE(run.has(check::kKindName, sample(MessageKind::kHeartbeat, n))) << run.describe();
+  }
+  EXPECT_FALSE(run.has(check::kKindName, sample(MessageKind::kPlayTicket, 0))) << run.describe();
+}
+
+// A store of schema version 1 (made before version 3, with the kind's name in every row) verifies
+// exactly as the same log in a version-3 store, and a name edited in one row is found at that row.
+TEST_F(Verify, AVersion1StoreVerifiesAsItsVersion3TwinAndANameEditedInARowIsFoundThere) {
+  const std::string twin = copy("v3.db");
+  const std::string path = dir_.file("v1.db");
+  ASSERT_TRUE(storage::testing::create_store(path, storage::SchemaLayout::kKindNameColumn).ok());
+  {
+    Tamper t(path);
+    t.exec("ATTACH '" + twin +
+           "' AS v3; INSERT INTO log_entry SELECT seq, kind, (SELECT name FROM v3.message_kind "
+           "AS k WHERE k.kind = e.kind), direction, session_id, vs_time_ms, prev_hash, "
+           "entry_hash, message FROM v3.log_entry AS e ORDER BY seq; DETACH v3;");
+  }
+  EXPECT_EQ(outcome_of(verify(path)), outcome_of(verify(twin)));
+
+  const std::uint64_t target = sample(MessageKind::kHeartbeat, 4);
+  {
+    Tamper t(path);
+    t.exec("UPDATE log_entry SET kind_name = 'Heartbeet' WHERE seq = " + std::to_string(target));
+  }
+  auto run = verify(path);
+  ASSERT_TRUE(run.error.empty()) << run.error;
+  EXPECT_EQ(run.first_failure(), target) << run.describe();
+  EXPECT_TRUE(run.has(check::kKindName, target)) << run.describe();
+}
+
 // Rows the store cannot hand over as entries (a column of the wrong type or size) are each
-// reported where they are, and the walk reads on to the end; so is a kind_name that is not text.
+// reported where they are, and the walk reads on to the end; so is a kind whose name is not text.
 TEST_F(Verify, EveryUnreadableRowIsFoundAndTheWalkReadsOn) {
   const std::uint64_t short_hash = sample(MessageKind::kHeartbeat, 2);
   const std::uint64_t text_message = sample(MessageKind::kPlayTicket, 4);
@@ -207,8 +248,8 @@ TEST_F(Verify, EveryUnreadableRowIsFoundAndTheWalkReadsOn) {
         "UPDATE log_entry SET message = 'hello' WHERE seq = " +
         std::to_string(text_message) +
         ";"
-        "UPDATE log_entry SET kind_name = CAST(kind_name AS BLOB) WHERE seq = " +
-        std::to_string(blob_name));
+        "UPDATE message_kind SET name = CAST(name AS BLOB) WHERE kind = " +
+        std::to_string(static_cast<unsigned>(MessageKind::kProtectedReceipt)));
   }
   auto run = verify(path);
   ASSERT_TRUE(run.error.empty()) << run.error;
@@ -276,7 +317,7 @@ std::uint64_t at_target(std::uint64_t target) { return target; }
 void insert_a_copied_heartbeat(Tamper& t, std::uint64_t target) {
   t.shift(target, +1);
   t.exec("INSERT INTO log_entry SELECT " + std::to_string(target) +
-         ", kind, kind_name, direction, session_id, vs_time_ms, prev_hash, entry_hash, message "
+         ", kind, direction, session_id, vs_time_ms, prev_hash, entry_hash, message "
          "FROM log_entry WHERE seq = " +
          std::to_string(sample(MessageKind::kHeartbeat, 0)));
 }

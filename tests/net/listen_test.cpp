@@ -36,5 +36,20 @@ TEST(BindAndListen, ErrorsNameWhatIsWrong) {
   }
 }
 
+// A host counts once per IPv4 address and once per IPv6 /64, however it writes its address.
+TEST(BudgetSource, IsTheIpv4AddressOrTheIpv6Slash64) {
+  struct Case {
+    const char* peer;
+    const char* source;
+  };
+  for (const Case& c :
+       {Case{"203.0.113.7", "203.0.113.7"}, Case{"::ffff:203.0.113.7", "203.0.113.7"},
+        Case{"2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"},
+        Case{"2001:db8:1:2::1", "2001:db8:1:2::/64"}, Case{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+        Case{"::1", "::/64"}}) {
+    EXPECT_EQ(budget_source(asio::ip::make_address(c.peer)), c.source) << c.peer;
+  }
+}
+
 }  // namespace
 }  // namespace gsvs::net

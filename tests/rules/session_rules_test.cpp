@@ -563,5 +563,42 @@ TEST(SessionReplay, ARefusalTheLogDoesNotAnswerIsOwed) {
   EXPECT_EQ(*replay.owed_evidence(), (std::vector<std::uint64_t>{10, 11}));
 }
 
+// §8.5 check 6 in its order: each row's claim trips the first fault that applies, so a claim
+// that breaks several rules gets the earliest one's verdict, live, in replay and in a report.
+TEST(ReceiptClaimRule, TheFirstFaultInCheckSixOrderDecides) {
+  struct ClaimRow {
+    const char* name;
+    std::uint64_t count;
+    std::uint8_t tip;
+    std::uint64_t issued;
+    std::uint32_t lag;
+    std::optional<std::uint64_t> last_seen;
+    std::optional<std::uint8_t> issued_tip;
+    ReceiptClaimFault expected;
+  };
+  const ClaimRow rows[] = {
+      {"all caught up", 5, 7, 5, 2, 5, 7, ReceiptClaimFault::kNone},
+      {"nothing issued yet", 0, 0, 0, 2, std::nullopt, 0, ReceiptClaimFault::kNone},
+      {"behind within the lag", 3, 7, 5, 2, 3, 7, ReceiptClaimFault::kNone},
+      {"more than issued", 6, 7, 5, 2, 5, 7, ReceiptClaimFault::kMoreThanIssued},
+      {"more than issued and went back", 6, 7, 5, 0, 9, 7, ReceiptClaimFault::kMoreThanIssued},
+      {"one past the lag", 2, 7, 5, 2, 2, 7, ReceiptClaimFault::kLagTooLarge},
+      {"past the lag and went back", 1, 7, 5, 2, 4, 7, ReceiptClaimFault::kLagTooLarge},
+      {"went back", 3, 7, 5, 2, 4, 7, ReceiptClaimFault::kCountWentBack},
+      {"went back with a wrong tip", 3, 8, 5, 2, 4, 7, ReceiptClaimFault::kCountWentBack},
+      {"going back unknown", 3, 7, 5, 2, std::nullopt, 7, ReceiptClaimFault::kNone},
+      {"tip not at hand", 4, 7, 5, 2, 4, std::nullopt, ReceiptClaimFault::kTipUnknown},
+      {"wrong tip", 5, 8, 5, 2, 5, 7, ReceiptClaimFault::kTipMismatch},
+  };
+  for (const auto& row : rows) {
+    std::optional<Hash32> issued_tip;
+    if (row.issued_tip) issued_tip = filled(*row.issued_tip);
+    EXPECT_EQ(judge_receipt_claim({row.count, filled(row.tip)}, row.issued, row.lag, row.last_seen,
+                                  issued_tip),
+              row.expected)
+        << row.name;
+  }
+}
+
 }  // namespace
 }  // namespace gsvs::rules

@@ -372,8 +372,8 @@ TEST(BatchWriter, AFailedCommitFailsTheQueueAndEveryLaterSubmit) {
   ASSERT_TRUE(writer.submit({sample_entry(3)}, completions.done(1)).ok());
   ASSERT_TRUE(writer.submit({sample_entry(4)}, completions.done(2)).ok());
   ASSERT_TRUE(writer.submit({sample_entry(5)}, completions.done(3)).ok());
-  ASSERT_EQ(other.exec("INSERT INTO log_entry VALUES (3, 5, 'Heartbeat', 1, 0, 0, x'" +
-                       to_hex(head) + "', zeroblob(32), x'')"),
+  ASSERT_EQ(other.exec("INSERT INTO log_entry VALUES (3, 5, 1, 0, 0, x'" + to_hex(head) +
+                       "', zeroblob(32), x'')"),
             SQLITE_OK)
       << other.error();
   ASSERT_EQ(other.exec("COMMIT"), SQLITE_OK) << other.error();

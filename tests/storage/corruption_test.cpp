@@ -1,6 +1,7 @@
 // A store edited behind the triggers' back (the triggers dropped first, as anyone holding the
 // file can) is refused at read-write open, naming the first bad entry and what is wrong with it.
-// A read-only open still reads it, so the audit can walk past the damage.
+// A read-only open still reads it, so the audit can walk past the damage. Every case runs on a
+// store of schema version 3 (what a VS creates) and of version 1 (what older builds created).
 #include <gtest/gtest.h>
 
 #include <iterator>
@@ -22,10 +23,11 @@ using testing::TempDir;
 
 constexpr std::uint64_t kEntries = 20;
 
-class Corruption : public ::testing::Test {
+class Corruption : public ::testing::TestWithParam<SchemaLayout> {
  protected:
   void SetUp() override {
     path_ = dir_.file("vs.db");
+    ASSERT_TRUE(testing::create_store(path_, GetParam()).ok());
     auto log = Log::open(path_, OpenMode::kReadWrite);
     ASSERT_TRUE(log.ok()) << log.error();
     auto appended = (*log)->append(sample_entries(0, kEntries));
@@ -42,6 +44,12 @@ class Corruption : public ::testing::Test {
                        "DROP TRIGGER log_entry_append_seq; DROP TRIGGER log_entry_append_link;"),
               SQLITE_OK)
         << raw.error();
+    if (kind_table()) {
+      ASSERT_EQ(raw.exec("DROP TRIGGER message_kind_no_update; DROP TRIGGER "
+                         "message_kind_no_delete; DROP TRIGGER message_kind_no_replace;"),
+                SQLITE_OK)
+          << raw.error();
+    }
     ASSERT_EQ(raw.exec(sql), SQLITE_OK) << sql << ": " << raw.error();
   }
 
@@ -69,20 +77,27 @@ class Corruption : public ::testing::Test {
 
   static std::string hex(const Hash32& h) { return to_hex(h); }
 
+  // Version 3 keeps kind names in message_kind; versions 1 and 2 in each row's kind_name.
+  static bool kind_table() { return GetParam() == SchemaLayout::kKindTable; }
+  // The kind_name column and a Heartbeat's value for it, where the layout has one, for SQL
+  // that lists the columns.
+  static std::string kind_name_column() { return kind_table() ? "" : "kind_name, "; }
+  static std::string heartbeat_name() { return kind_table() ? "" : "'Heartbeat', "; }
+
   TempDir dir_;
   std::string path_;
   std::vector<Entry> entries_;
   Hash32 root_;
 };
 
-TEST_F(Corruption, IntactStoreOpens) {
+TEST_P(Corruption, IntactStoreOpens) {
   auto log = Log::open(path_, OpenMode::kReadWrite);
   ASSERT_TRUE(log.ok()) << log.error();
   EXPECT_EQ((*log)->size(), kEntries);
   EXPECT_EQ((*log)->merkle_root(), root_);
 }
 
-TEST_F(Corruption, EditedMessageByte) {
+TEST_P(Corruption, EditedMessageByte) {
   Bytes edited = entries_[7].message;
   edited[0] = 0xff;
   tamper("UPDATE log_entry SET message = x'" + to_hex(edited) + "' WHERE seq = 7");
@@ -93,28 +108,28 @@ TEST_F(Corruption, EditedMessageByte) {
   EXPECT_EQ(rows[7].message[0], 0xff);
 }
 
-TEST_F(Corruption, EditedHeaderFields) {
+TEST_P(Corruption, EditedHeaderFields) {
   tamper("UPDATE log_entry SET vs_time_ms = vs_time_ms + 1 WHERE seq = 12");
   expect_refused("entry 12", "entry_hash does not match its contents");
 }
 
-TEST_F(Corruption, EditedPrevHash) {
+TEST_P(Corruption, EditedPrevHash) {
   tamper("UPDATE log_entry SET prev_hash = zeroblob(32) WHERE seq = 9");
   expect_refused("entry 9", "prev_hash does not match the entry_hash of entry 8");
 }
 
-TEST_F(Corruption, EditedFirstPrevHash) {
+TEST_P(Corruption, EditedFirstPrevHash) {
   tamper("UPDATE log_entry SET prev_hash = x'" + hex(entries_[3].entry_hash) + "' WHERE seq = 0");
   expect_refused("entry 0", "prev_hash of the first entry is not 32 zero bytes");
 }
 
-TEST_F(Corruption, EditedEntryHash) {
+TEST_P(Corruption, EditedEntryHash) {
   tamper("UPDATE log_entry SET entry_hash = x'" + hex(entries_[2].entry_hash) + "' WHERE seq = 15");
   // Entry 15 no longer matches its own contents; that is found before entry 16's link.
   expect_refused("entry 15", "entry_hash does not match its contents");
 }
 
-TEST_F(Corruption, EditedRowWithRecomputedHashBreaksTheNextLink) {
+TEST_P(Corruption, EditedRowWithRecomputedHashBreaksTheNextLink) {
   Entry forged = entries_[7];
   forged.message[0] ^= 0x01;
   forged.entry_hash = chains::log_entry_hash(forged.header, forged.message);
@@ -123,9 +138,15 @@ TEST_F(Corruption, EditedRowWithRecomputedHashBreaksTheNextLink) {
   expect_refused("entry 8", "prev_hash does not match the entry_hash of entry 7");
 }
 
-TEST_F(Corruption, EditedKindName) {
-  tamper("UPDATE log_entry SET kind_name = 'Heartbeat' WHERE seq = 3");
-  expect_refused("entry 3", "kind_name 'Heartbeat' does not match kind 4 (JoinReject)");
+TEST_P(Corruption, EditedKindName) {
+  // Entry 3 is the first JoinReject (kind 4).
+  if (kind_table()) {
+    tamper("UPDATE message_kind SET name = 'Heartbeat' WHERE kind = 4");
+    expect_refused("entry 3", "kind 4 (JoinReject) has 'Heartbeat' in message_kind (edited?)");
+  } else {
+    tamper("UPDATE log_entry SET kind_name = 'Heartbeat' WHERE seq = 3");
+    expect_refused("entry 3", "kind_name 'Heartbeat' does not match kind 4 (JoinReject)");
+  }
   // A reader gets the name as stored, to judge it itself.
   const auto rows = read_only_scan();
   ASSERT_EQ(rows.size(), kEntries);
@@ -133,32 +154,39 @@ TEST_F(Corruption, EditedKindName) {
   EXPECT_EQ(rows[4].kind_name, protocol::kind_name(rows[4].header.kind));
 }
 
-TEST_F(Corruption, KindNameThatIsNotText) {
+TEST_P(Corruption, KindNameThatIsNotText) {
   // The right name as a blob: what sqlite3 prints, but not text.
-  tamper(
-      "PRAGMA ignore_check_constraints = ON; UPDATE log_entry SET kind_name = "
-      "CAST('JoinReject' AS BLOB) WHERE seq = 3");
-  expect_refused("entry 3", "kind_name (not text) does not match kind 4 (JoinReject)");
+  if (kind_table()) {
+    tamper(
+        "PRAGMA ignore_check_constraints = ON; UPDATE message_kind SET name = "
+        "CAST('JoinReject' AS BLOB) WHERE kind = 4");
+    expect_refused("entry 3", "kind 4 (JoinReject) has no name, or one that is not text,");
+  } else {
+    tamper(
+        "PRAGMA ignore_check_constraints = ON; UPDATE log_entry SET kind_name = "
+        "CAST('JoinReject' AS BLOB) WHERE seq = 3");
+    expect_refused("entry 3", "kind_name (not text) does not match kind 4 (JoinReject)");
+  }
   const auto rows = read_only_scan();
   ASSERT_EQ(rows.size(), kEntries);
   EXPECT_EQ(rows[3].kind_name, std::nullopt);
 }
 
-TEST_F(Corruption, DeletedRow) {
+TEST_P(Corruption, DeletedRow) {
   tamper("DELETE FROM log_entry WHERE seq = 5");
   expect_refused("entry 5", "missing; the next stored row is entry 6");
   EXPECT_EQ(read_only_scan().size(), kEntries - 1);
 }
 
-TEST_F(Corruption, DeletedFirstRows) {
+TEST_P(Corruption, DeletedFirstRows) {
   tamper("DELETE FROM log_entry WHERE seq < 2");
   expect_refused("entry 0", "missing; the next stored row is entry 2");
 }
 
-TEST_F(Corruption, SwappedRows) {
+TEST_P(Corruption, SwappedRows) {
   // Rows 11 and 12 trade everything but their seq.
-  const std::string cols =
-      "kind, kind_name, direction, session_id, vs_time_ms, prev_hash, entry_hash, message";
+  const std::string cols = "kind, " + kind_name_column() +
+                           "direction, session_id, vs_time_ms, prev_hash, entry_hash, message";
   tamper(
       "CREATE TEMP TABLE saved AS SELECT * FROM log_entry WHERE seq IN (11, 12);"
       "UPDATE log_entry SET (" +
@@ -167,7 +195,7 @@ TEST_F(Corruption, SwappedRows) {
   expect_refused("entry 11", "prev_hash does not match the entry_hash of entry 10");
 }
 
-TEST_F(Corruption, RowsReorderedBySeq) {
+TEST_P(Corruption, RowsReorderedBySeq) {
   // Renumbering instead: 11 becomes 12 and 12 becomes 11.
   tamper(
       "UPDATE log_entry SET seq = 1000 WHERE seq = 11; UPDATE log_entry SET seq = 11 WHERE "
@@ -175,11 +203,11 @@ TEST_F(Corruption, RowsReorderedBySeq) {
   expect_refused("entry 11", "prev_hash does not match the entry_hash of entry 10");
 }
 
-TEST_F(Corruption, InsertedRowWithNegativeSeq) {
-  tamper(
-      "PRAGMA ignore_check_constraints = ON; INSERT INTO log_entry SELECT -1, kind, kind_name, "
-      "direction, session_id, vs_time_ms, prev_hash, entry_hash, message FROM log_entry "
-      "WHERE seq = 0;");
+TEST_P(Corruption, InsertedRowWithNegativeSeq) {
+  tamper("PRAGMA ignore_check_constraints = ON; INSERT INTO log_entry SELECT -1, kind, " +
+         kind_name_column() +
+         "direction, session_id, vs_time_ms, prev_hash, entry_hash, message FROM log_entry "
+         "WHERE seq = 0;");
   auto log = Log::open(path_, OpenMode::kReadWrite);
   ASSERT_FALSE(log.ok());
   EXPECT_NE(log.error().find("store " + path_ + ": a row has the negative seq -1"),
@@ -187,13 +215,13 @@ TEST_F(Corruption, InsertedRowWithNegativeSeq) {
       << log.error();
 }
 
-TEST_F(Corruption, RowAppendedByHand) {
-  tamper("INSERT INTO log_entry VALUES (20, 5, 'Heartbeat', 1, 0, 0, x'" +
+TEST_P(Corruption, RowAppendedByHand) {
+  tamper("INSERT INTO log_entry VALUES (20, 5, " + heartbeat_name() + "1, 0, 0, x'" +
          hex(entries_.back().entry_hash) + "', zeroblob(32), x'00')");
   expect_refused("entry 20", "entry_hash does not match its contents");
 }
 
-TEST_F(Corruption, HashOfTheWrongLength) {
+TEST_P(Corruption, HashOfTheWrongLength) {
   tamper(
       "PRAGMA ignore_check_constraints = ON; UPDATE log_entry SET prev_hash = "
       "substr(prev_hash, 1, 31) WHERE seq = 4;");
@@ -211,7 +239,7 @@ TEST_F(Corruption, HashOfTheWrongLength) {
 
 // Every row that cannot be represented goes to the reporter, with its seq and reason, in seq
 // order between its neighbours' visits, and the scan reads on to the end.
-TEST_F(Corruption, ScanReportsEveryUnrepresentableRowAndReadsOn) {
+TEST_P(Corruption, ScanReportsEveryUnrepresentableRowAndReadsOn) {
   struct Case {
     std::uint64_t seq;
     std::string set;  // SQL assignment that breaks the row
@@ -273,20 +301,21 @@ TEST_F(Corruption, ScanReportsEveryUnrepresentableRowAndReadsOn) {
             (std::vector<std::string>{"bad 5", "row 6", "row 7", "row 8", "bad 9", "row 10"}));
 }
 
-TEST_F(Corruption, MessageStoredAsText) {
+TEST_P(Corruption, MessageStoredAsText) {
   tamper(
       "PRAGMA ignore_check_constraints = ON; UPDATE log_entry SET message = 'hello' "
       "WHERE seq = 2;");
   expect_refused("entry 2", "message is text, not a blob");
 }
 
-TEST_F(Corruption, UnknownKindWithConsistentHashes) {
+TEST_P(Corruption, UnknownKindWithConsistentHashes) {
   Entry odd = entries_.back();
   odd.header.seq = kEntries;
   odd.header.kind = static_cast<protocol::MessageKind>(200);
   odd.header.prev_entry_hash = entries_.back().entry_hash;
   odd.entry_hash = chains::log_entry_hash(odd.header, odd.message);
-  tamper("INSERT INTO log_entry VALUES (20, 200, 'unknown', " +
+  tamper("INSERT INTO log_entry VALUES (20, 200, " +
+         std::string(kind_table() ? "" : "'unknown', ") +
          std::to_string(static_cast<int>(odd.header.direction)) + ", " +
          std::to_string(odd.header.session_id) + ", " + std::to_string(odd.header.vs_time_ms) +
          ", x'" + hex(odd.header.prev_entry_hash) + "', x'" + hex(odd.entry_hash) + "', x'" +
@@ -294,7 +323,7 @@ TEST_F(Corruption, UnknownKindWithConsistentHashes) {
   expect_refused("entry 20", "kind 200 is not a message kind this build knows");
 }
 
-TEST_F(Corruption, CutTailIsOnlyCaughtAgainstACheckpoint) {
+TEST_P(Corruption, CutTailIsOnlyCaughtAgainstACheckpoint) {
   // Removing the newest rows leaves a shorter chain that verifies on its own; only a Merkle
   // root held elsewhere (a signed checkpoint) shows the cut.
   tamper("DELETE FROM log_entry WHERE seq >= 17");
@@ -307,10 +336,10 @@ TEST_F(Corruption, CutTailIsOnlyCaughtAgainstACheckpoint) {
   EXPECT_EQ((*log)->merkle_root(), merkle::root(kept));
 }
 
-TEST_F(Corruption, UnknownSchemaVersionIsRefused) {
+TEST_P(Corruption, UnknownSchemaVersionIsRefused) {
   {
     RawDb raw(path_);
-    ASSERT_EQ(raw.exec("DROP TRIGGER meta_no_update; UPDATE meta SET value = '3' WHERE key = "
+    ASSERT_EQ(raw.exec("DROP TRIGGER meta_no_update; UPDATE meta SET value = '4' WHERE key = "
                        "'schema_version'"),
               SQLITE_OK)
         << raw.error();
@@ -318,12 +347,12 @@ TEST_F(Corruption, UnknownSchemaVersionIsRefused) {
   for (const auto mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
     auto log = Log::open(path_, mode);
     ASSERT_FALSE(log.ok());
-    EXPECT_NE(log.error().find("schema version '3' is not supported"), std::string::npos)
+    EXPECT_NE(log.error().find("schema version '4' is not supported"), std::string::npos)
         << log.error();
   }
 }
 
-TEST_F(Corruption, MissingMetaIsRefused) {
+TEST_P(Corruption, MissingMetaIsRefused) {
   {
     RawDb raw(path_);
     ASSERT_EQ(raw.exec("DROP TABLE meta"), SQLITE_OK) << raw.error();
@@ -333,6 +362,10 @@ TEST_F(Corruption, MissingMetaIsRefused) {
   EXPECT_NE(log.error().find("not a gsvs log store (no table 'meta')"), std::string::npos)
       << log.error();
 }
+
+INSTANTIATE_TEST_SUITE_P(SchemaVersions, Corruption,
+                         ::testing::Values(SchemaLayout::kKindTable, SchemaLayout::kKindNameColumn),
+                         testing::layout_test_name);
 
 }  // namespace
 }  // namespace gsvs::storage

@@ -307,17 +307,19 @@ TEST(Log, TriggersRefuseUpdateDeleteAndOutOfOrderInserts) {
       // REPLACE deletes the old row without a DELETE trigger: the insert trigger catches it.
       "INSERT OR REPLACE INTO log_entry SELECT * FROM log_entry WHERE seq = 2",
       // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one statement over three lines
-      "REPLACE INTO log_entry (seq, kind, kind_name, direction, session_id, vs_time_ms, "
-      "prev_hash, entry_hash, message) VALUES (1, 5, 'Heartbeat', 1, 0, 0, zeroblob(32), "
-      "zeroblob(32), x'')",
+      "REPLACE INTO log_entry (seq, kind, direction, session_id, vs_time_ms, prev_hash, "
+      "entry_hash, message) VALUES (1, 5, 1, 0, 0, zeroblob(32), zeroblob(32), x'')",
       // Skipping a seq, or a prev_hash that is not the head, or no seq at all.
-      "INSERT INTO log_entry VALUES (5, 5, 'Heartbeat', 1, 0, 0, x'" + head_hex +
-          "', zeroblob(32), x'')",
-      "INSERT INTO log_entry VALUES (4, 5, 'Heartbeat', 1, 0, 0, zeroblob(32), zeroblob(32), "
-      "x'')",
-      "INSERT INTO log_entry (kind, kind_name, direction, session_id, vs_time_ms, prev_hash, "
-      "entry_hash, message) VALUES (5, 'Heartbeat', 1, 0, 0, x'" +
+      "INSERT INTO log_entry VALUES (5, 5, 1, 0, 0, x'" + head_hex + "', zeroblob(32), x'')",
+      "INSERT INTO log_entry VALUES (4, 5, 1, 0, 0, zeroblob(32), zeroblob(32), x'')",
+      "INSERT INTO log_entry (kind, direction, session_id, vs_time_ms, prev_hash, entry_hash, "
+      "message) VALUES (5, 1, 0, 0, x'" +
           head_hex + "', zeroblob(32), x'')",
+      // A kind keeps its name: no renaming, removing or replacing a message_kind row.
+      "UPDATE message_kind SET name = 'Heartbeet' WHERE kind = 5",
+      "DELETE FROM message_kind WHERE kind = 5",
+      "INSERT OR REPLACE INTO message_kind VALUES (5, 'Heartbeet')",
+      "INSERT INTO message_kind VALUES (5, 'Heartbeet')",
       "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
       "DELETE FROM meta",
       "INSERT INTO meta VALUES ('note', 'x')",
@@ -333,7 +335,7 @@ TEST(Log, TriggersRefuseUpdateDeleteAndOutOfOrderInserts) {
   ASSERT_TRUE(open_log(path) != nullptr);  // still intact
 
   // The next row in order, linked to the head, is accepted (hashes are the chain's job).
-  EXPECT_EQ(raw.exec("INSERT INTO log_entry VALUES (4, 5, 'Heartbeat', 1, 0, 0, x'" + head_hex +
+  EXPECT_EQ(raw.exec("INSERT INTO log_entry VALUES (4, 5, 1, 0, 0, x'" + head_hex +
                      "', zeroblob(32), x'')"),
             SQLITE_OK)
       << raw.error();
@@ -350,7 +352,7 @@ TEST(Log, SchemaIsReadableWithPlainSql) {
   RawDb raw(path, SQLITE_OPEN_READONLY);
   ASSERT_TRUE(raw.ok());
   EXPECT_EQ(raw.query_int("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'schema_version'"),
-            1);
+            3);
   EXPECT_EQ(raw.query_int("SELECT count(*) FROM meta WHERE key = 'format' AND value = "
                           "'gsvs-vs-log'"),
             1);
@@ -358,8 +360,8 @@ TEST(Log, SchemaIsReadableWithPlainSql) {
             1'600'000'000'000);
   EXPECT_EQ(raw.query_int("PRAGMA application_id"), 0x67737673);
   EXPECT_EQ(raw.query_int("SELECT count(*) FROM log_entry_readable WHERE direction = 'issued'"), 7);
-  EXPECT_EQ(raw.query_int("SELECT count(*) FROM log_entry WHERE kind_name = 'Heartbeat' AND "
-                          "kind = 5"),
+  EXPECT_EQ(raw.query_int("SELECT count(*) FROM log_entry_readable WHERE kind_name = 'Heartbeat' "
+                          "AND kind = 5"),
             raw.query_int("SELECT count(*) FROM log_entry WHERE kind = 5"));
   EXPECT_EQ(raw.query_int("SELECT length(message_hex) FROM log_entry_readable WHERE seq = 3"),
             2 * (16 + 3));

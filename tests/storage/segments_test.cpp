@@ -12,6 +12,7 @@
 
 #include "protocol/merkle.h"
 #include "storage/log.h"
+#include "storage/segment_files.h"
 #include "tests/storage/store_fixture.h"
 
 namespace gsvs::storage {
@@ -288,7 +289,7 @@ const Damage kDamages[] = {
        auto other = Log::open(segment_file(dir, 0), OpenMode::kReadWrite);
        ASSERT_TRUE(other.ok());
      },
-     Verify::kFast, "segment-00000000.db: a single-file store (schema version 1)",
+     Verify::kFast, "segment-00000000.db: a single-file store (schema version 3)",
      "does not belong in the directory"},
 };
 
@@ -568,6 +569,65 @@ TEST_P(RetentionDamage, IsReportedWithTheFile) {
 
 INSTANTIATE_TEST_SUITE_P(Retention, RetentionDamage, ::testing::ValuesIn(kRetentionDamages),
                          damage_test_name);
+
+}  // namespace
+}  // namespace gsvs::storage
+
+namespace gsvs::storage {
+namespace {
+
+// What the audit reads of each file on its own (storage/segment_files.h) and a read-only open of
+// some segments only, on a store whose first segments are pruned.
+TEST(SegmentFiles, MetaOfEachFileAndARangeOpenReadOnlyWhatTheyName) {
+  TempDir dir;
+  const std::string store = dir.file("vs");
+  fill(store + "/", 900);
+  const auto files = list_segment_files(store);
+  ASSERT_TRUE(files.ok()) << files.error();
+  ASSERT_GE(files->size(), 4U);
+  EXPECT_EQ(files->begin()->second, segment_file_name(0));
+  EXPECT_EQ(segment_index_of("segment-00000012.db"), 12U);
+  EXPECT_FALSE(segment_index_of("segment-12.db").has_value());
+
+  auto zero = read_segment_file_meta(segment_file(store, 0));
+  ASSERT_TRUE(zero.ok()) << zero.error();
+  EXPECT_EQ(zero->first_seq, 0U);
+  EXPECT_FALSE(zero->seal.has_value());
+  auto two = read_segment_file_meta(segment_file(store, 2));
+  ASSERT_TRUE(two.ok()) << two.error();
+  ASSERT_TRUE(two->seal.has_value());
+  EXPECT_EQ(two->seal->seq + 1, two->first_seq);
+
+  auto range = Log::open(store, SegmentRange{1, 2});
+  ASSERT_TRUE(range.ok()) << range.error();
+  const auto segments = (*range)->segments();
+  ASSERT_EQ(segments.size(), 2U);
+  EXPECT_EQ(segments.front().file, segment_file_name(1));
+  EXPECT_EQ((*range)->size(),
+            two->first_seq +
+                static_cast<std::uint64_t>(
+                    RawDb(segment_file(store, 2)).query_int("SELECT COUNT(*) FROM log_entry")));
+
+  // After pruning, the first present segment alone and the directory open read-only.
+  auto retired = retire_sealed_segments(store, retire_options());
+  ASSERT_TRUE(retired.ok()) << retired.error();
+  const std::uint64_t active = retired->size();
+  EXPECT_TRUE(Log::open(store, OpenMode::kReadOnly).ok());
+  EXPECT_TRUE(Log::open(store, SegmentRange{active, active}).ok());
+
+  // Errors name what is wrong.
+  auto none = Log::open(store, SegmentRange{0, 0});
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().find("holds none of the segments segment-00000000.db"), std::string::npos)
+      << none.error();
+  auto backwards = Log::open(store, SegmentRange{3, 1});
+  ASSERT_FALSE(backwards.ok());
+  EXPECT_NE(backwards.error().find("first after last"), std::string::npos) << backwards.error();
+  auto not_a_dir = Log::open(segment_file(store, static_cast<int>(active)), SegmentRange{0, 0});
+  EXPECT_FALSE(not_a_dir.ok());
+  auto bad = read_segment_file_meta(dir.file("nothing.db"));
+  EXPECT_FALSE(bad.ok());
+}
 
 }  // namespace
 }  // namespace gsvs::storage

@@ -2,6 +2,7 @@
 // SQLite C API (what an insider with the file and the stock shell can do).
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>  // mkdtemp
 
@@ -15,6 +16,8 @@
 #include "protocol/crypto.h"
 #include "protocol/messages.h"
 #include "storage/log.h"
+#include "storage/log_impl.h"
+#include "storage/sqlite.h"
 
 namespace gsvs::storage::testing {
 
@@ -38,6 +41,22 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Creates an empty store of `layout` at `path`, as the build of that schema version made it:
+// kKindNameColumn gives schema version 1 (a single file) or 2 (with `segment`), the stores made
+// before version 3, which must keep opening, verifying and taking appends.
+inline Status create_store(const std::string& path, SchemaLayout layout,
+                           StoreRole role = StoreRole::kVs,
+                           const SegmentCreate* segment = nullptr) {
+  auto db = sqlite::Db::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (!db) return Error{db.error()};
+  return create_schema(*db, role, segment, layout);
+}
+
+// Names the schema versions of test parameters: "v1" (and v2 segments) or "v3".
+inline std::string layout_test_name(const ::testing::TestParamInfo<SchemaLayout>& info) {
+  return info.param == SchemaLayout::kKindNameColumn ? "v1" : "v3";
+}
 
 // A deterministic entry whose fields all depend on i, so a swapped or edited row shows.
 inline PendingEntry sample_entry(std::uint64_t i) {

@@ -18,6 +18,7 @@
 #include "tests/vectors/samples.h"
 #include "tests/vectors/segments_samples.h"
 #include "tests/vectors/session_rules_samples.h"
+#include "tests/vectors/store_samples.h"
 
 namespace {
 
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr,
                  "usage: %s OUTDIR\n  writes OUTDIR/messages.json, chains.json, "
-                 "session_rules.json, join_order.json and segments.json\n",
+                 "session_rules.json, join_order.json, segments.json and store.json\n",
                  argc > 0 ? argv[0] : "gen_vectors");
     return 2;
   }
@@ -50,9 +51,10 @@ int main(int argc, char** argv) {
     write_json(dir / "session_rules.json", gsvs::test_samples::session_rules_document(keys));
     write_json(dir / "join_order.json", gsvs::test_samples::join_order_document());
     write_json(dir / "segments.json", gsvs::test_samples::segments_document(keys));
+    write_json(dir / "store.json", gsvs::test_samples::store_document());
     std::printf(
-        "wrote messages.json, chains.json, session_rules.json, join_order.json and segments.json "
-        "in %s\n",
+        "wrote messages.json, chains.json, session_rules.json, join_order.json, segments.json "
+        "and store.json in %s\n",
         dir.c_str());
     return 0;
   } catch (const std::exception& e) {

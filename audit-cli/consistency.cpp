@@ -1,0 +1,230 @@
+// audit-cli consistency and verify-consistency: an RFC 9162 §2.1.4 consistency proof between two
+// tree sizes of a VS log, and its check by whoever holds an older signed Checkpoint (a GS, an
+// auditor) against a newer one, with the VS public key only (docs/AUDIT.md §3.8).
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "audit-cli/commands.h"
+#include "audit-cli/common.h"
+#include "audit-cli/merkle_plan.h"
+#include "audit-cli/scan.h"
+#include "audit-cli/verifier.h"
+#include "protocol/merkle.h"
+
+namespace gsvs::audit {
+
+namespace {
+
+constexpr std::uintmax_t kMaxProofFileBytes = std::uintmax_t{1} << 20;
+// A proof over a tree of up to 2^64 leaves has at most 2 * 64 hashes.
+constexpr std::size_t kMaxProofHashes = 128;
+
+struct ConsistencyOptions {
+  std::string store;
+  std::uint64_t from = 0;
+  std::uint64_t to = 0;
+};
+
+struct VerifyConsistencyOptions {
+  std::string old_checkpoint;
+  std::string new_checkpoint;
+  std::string proof;
+  std::string vs_pubkey;
+  bool json = false;
+};
+
+nlohmann::json hex_list(const std::vector<Hash32>& hashes) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Hash32& hash : hashes) out.push_back(to_hex(hash));
+  return out;
+}
+
+// The store's own signed Checkpoint over exactly `size` entries (the entry at position `size`),
+// as hex; null when that entry is not one.
+nlohmann::json checkpoint_at(const storage::Log& log, std::uint64_t size) {
+  auto entry = log.get(size);
+  if (!entry || entry->header.kind != protocol::MessageKind::kCheckpoint) return nullptr;
+  auto checkpoint = protocol::decode<protocol::Checkpoint>(entry->message);
+  if (!checkpoint || checkpoint->log_size != size) return nullptr;
+  return nlohmann::json{{"message_hex", to_hex(entry->message)}, {"seq", size}};
+}
+
+int run_consistency(const ConsistencyOptions& o) {
+  auto fail = [](const std::string& message) {
+    std::cerr << "audit-cli consistency: " << message << "\n";
+    return kExitUsage;
+  };
+  if (o.from == 0 || o.from > o.to) {
+    return fail("--from " + std::to_string(o.from) + " --to " + std::to_string(o.to) +
+                ": a proof needs 0 < FROM <= TO");
+  }
+  auto log = open_store(o.store);
+  if (!log) return fail(log.error());
+  if (o.to > (*log)->size()) {
+    return fail("--to " + std::to_string(o.to) + ": the store holds " +
+                std::to_string((*log)->size()) + " entries");
+  }
+  const auto files = (*log)->segments();
+  if (!files.empty() && files.front().first_seq > 0) {
+    return fail("the store's first entry is " + std::to_string(files.front().first_seq) +
+                " (earlier segments retired): a proof is made of the hashes of every entry "
+                "from 0, so make it from the archive or before retiring");
+  }
+  MerklePlan plan;
+  const auto proof_ticket = plan.want_consistency(o.from, o.to);
+  const auto old_root = plan.want_root(o.from);
+  const auto new_root = plan.want_root(o.to);
+  std::uint64_t expected = 0;
+  bool gap = false;
+  Status scanned = scan_all(**log, 0, [&](const storage::Entry& entry) {
+    if (entry.header.seq != expected++) gap = true;
+    plan.add_leaf(entry.entry_hash);
+    return !gap && plan.leaves_fed() < plan.leaves_needed();
+  });
+  if (!scanned) return fail(scanned.error());
+  auto proof = plan.proof(proof_ticket);
+  if (gap || !proof) {
+    return fail("entries 0.." + std::to_string(o.to - 1) +
+                " are not all readable in order (run `audit-cli verify`)");
+  }
+  nlohmann::json out = {{"store", o.store},
+                        {"old_size", o.from},
+                        {"new_size", o.to},
+                        {"old_root", to_hex(plan.root(old_root).value())},
+                        {"new_root", to_hex(plan.root(new_root).value())},
+                        {"proof", hex_list(*proof)},
+                        {"old_checkpoint", checkpoint_at(**log, o.from)},
+                        {"new_checkpoint", checkpoint_at(**log, o.to)}};
+  std::cout << out.dump(2) << "\n";
+  return kExitOk;
+}
+
+Result<std::vector<Hash32>> load_proof(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    return Error{"--proof " + path + ": no such file"};
+  if (std::filesystem::file_size(path, ec) > kMaxProofFileBytes) {
+    return Error{"--proof " + path + ": larger than 1 MiB"};
+  }
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("proof") ||
+      !doc["proof"].is_array()) {
+    return Error{"--proof " + path + ": not a JSON object with a \"proof\" array of hex hashes"};
+  }
+  if (doc["proof"].size() > kMaxProofHashes) {
+    return Error{"--proof " + path + ": more than " + std::to_string(kMaxProofHashes) + " hashes"};
+  }
+  std::vector<Hash32> proof;
+  for (const auto& item : doc["proof"]) {
+    auto hash =
+        item.is_string() ? fixed_from_hex<Hash32::size>(item.get<std::string>()) : std::nullopt;
+    if (!hash) {
+      return Error{"--proof " + path + ": proof[" + std::to_string(proof.size()) +
+                   "] is not 32 bytes of hex"};
+    }
+    proof.push_back(*hash);
+  }
+  return proof;
+}
+
+int run_verify_consistency(const VerifyConsistencyOptions& o) {
+  auto fail = [](const std::string& message) {
+    std::cerr << "audit-cli verify-consistency: " << message << "\n";
+    return kExitUsage;
+  };
+  auto key = load_public_key(o.vs_pubkey, "--vs-pubkey");
+  if (!key) return fail(key.error());
+  auto older = load_checkpoint(o.old_checkpoint);
+  if (!older) return fail(older.error());
+  auto newer = load_checkpoint(o.new_checkpoint);
+  if (!newer) return fail(newer.error());
+  auto proof = load_proof(o.proof);
+  if (!proof) return fail(proof.error());
+
+  // Signatures first: a proof between checkpoints the VS did not sign proves nothing.
+  std::vector<std::string> problems;
+  if (!protocol::verify(older->message, key->key)) {
+    problems.emplace_back("the old checkpoint's signature does not verify with the VS key");
+  }
+  if (!protocol::verify(newer->message, key->key)) {
+    problems.emplace_back("the new checkpoint's signature does not verify with the VS key");
+  }
+  const auto& a = older->message;
+  const auto& b = newer->message;
+  if (problems.empty() &&
+      !merkle::verify_consistency(a.log_size, b.log_size, a.root, b.root, *proof)) {
+    problems.push_back("the proof does not show that the tree of " + std::to_string(b.log_size) +
+                       " entries extends the tree of " + std::to_string(a.log_size) +
+                       ": the VS signed two histories that disagree, or the proof is not theirs");
+  }
+  const bool ok = problems.empty();
+  if (o.json) {
+    nlohmann::json out = {{"consistent", ok},           {"old_size", a.log_size},
+                          {"new_size", b.log_size},     {"old_root", to_hex(a.root)},
+                          {"new_root", to_hex(b.root)}, {"vs_public_key", to_hex(key->key)},
+                          {"problems", problems}};
+    std::cout << out.dump(2) << "\n";
+  } else if (ok) {
+    std::cout << "CONSISTENT: the checkpoint of " << group_digits(b.log_size)
+              << " entries extends the one of " << group_digits(a.log_size)
+              << " entries (both signed by " << to_hex(key->key) << ")\n";
+  } else {
+    std::cout << "FAILED:\n";
+    for (const auto& problem : problems) std::cout << "  " << problem << "\n";
+  }
+  return ok ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+void setup_consistency(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<ConsistencyOptions>();
+  auto* sub = app.add_subcommand(
+      "consistency", "Print an RFC 9162 consistency proof between two tree sizes of the log");
+  sub->add_option("STORE", o->store, "The VS store (a file or a directory of segments)")
+      ->required();
+  sub->add_option("--from", o->from, "The older tree size (an older checkpoint's log_size)")
+      ->required();
+  sub->add_option("--to", o->to, "The newer tree size (a newer checkpoint's log_size)")->required();
+  set_help_footer(*sub,
+                  "Prints one JSON object: old_size, new_size, old_root, new_root, proof (hex "
+                  "hashes, RFC 9162 §2.1.4 order) and the store's own signed Checkpoints at those "
+                  "sizes when it holds them (old_checkpoint, new_checkpoint: message_hex).",
+                  {{kExitOk, "the proof was printed"},
+                   {kExitUsage, "usage error, sizes out of range, or the store cannot be read"}},
+                  {"audit-cli consistency vs.db --from 1000 --to 5000 > proof.json"});
+  sub->callback([o, &exit_code] { exit_code = run_consistency(*o); });
+}
+
+void setup_verify_consistency(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<VerifyConsistencyOptions>();
+  auto* sub = app.add_subcommand(
+      "verify-consistency",
+      "Check with the VS key that a newer signed checkpoint extends an older one");
+  sub->add_option("--old", o->old_checkpoint,
+                  "The older Checkpoint (hex, raw bytes, or JSON with message_hex)")
+      ->required();
+  sub->add_option("--new", o->new_checkpoint, "The newer Checkpoint, in the same forms")
+      ->required();
+  sub->add_option("--proof", o->proof, "The proof: JSON with a \"proof\" array of hex hashes")
+      ->required();
+  sub->add_option("--vs-pubkey", o->vs_pubkey, "The VS public key (HEX|FILE)")->required();
+  sub->add_flag("--json", o->json, "Print one JSON object on stdout");
+  set_help_footer(*sub,
+                  "Checks both checkpoints' VS signatures, then the proof (RFC 9162 §2.1.4.2) "
+                  "between their sizes and roots. Needs nothing of the store.",
+                  {{kExitOk, "consistent"},
+                   {kExitFailed, "a signature or the proof does not verify"},
+                   {kExitUsage, "usage error or an unreadable input"}},
+                  {"audit-cli verify-consistency --old cp-1000.hex --new cp-5000.hex --proof "
+                   "proof.json --vs-pubkey vs.key.pub"});
+  sub->callback([o, &exit_code] { exit_code = run_verify_consistency(*o); });
+}
+
+}  // namespace gsvs::audit

@@ -1,0 +1,262 @@
+// The read side of a Log: one row as stored, checked only for what an Entry can represent, and
+// scan, get, and what a read-only Log reads from the store at each call (size, head, root).
+#include <utility>
+
+#include "storage/log.h"
+#include "storage/log_impl.h"
+#include "storage/sqlite.h"
+
+namespace gsvs::storage {
+
+namespace {
+
+std::string type_name(int type) {
+  switch (type) {
+    case SQLITE_INTEGER:
+      return "an integer";
+    case SQLITE_FLOAT:
+      return "a real";
+    case SQLITE_TEXT:
+      return "text";
+    case SQLITE_BLOB:
+      return "a blob";
+    case SQLITE_NULL:
+      return "NULL";
+    default:
+      return "of unknown type";
+  }
+}
+
+Result<std::uint64_t> read_unsigned(const sqlite::Stmt& stmt, int column, std::string_view name,
+                                    std::uint64_t max) {
+  const int type = stmt.column_type(column);
+  if (type != SQLITE_INTEGER) {
+    return Error{std::string(name) + " is " + type_name(type) + ", not an integer"};
+  }
+  const std::int64_t value = stmt.column_int64(column);
+  if (value < 0 || static_cast<std::uint64_t>(value) > max) {
+    return Error{std::string(name) + " " + std::to_string(value) + " is out of range"};
+  }
+  return static_cast<std::uint64_t>(value);
+}
+
+// One file of the store, for reading: a sealed segment, or the single file / active segment.
+struct FileView {
+  sqlite::Db* db;
+  std::uint64_t first_seq;
+};
+
+std::vector<FileView> files_of(Log::Impl& impl) {
+  std::vector<FileView> files;
+  files.reserve(impl.sealed.size() + 1);
+  for (SealedSegment& segment : impl.sealed) files.push_back({&segment.db, segment.first_seq});
+  files.push_back({&impl.db, impl.active_first_seq});
+  return files;
+}
+
+// The file that holds `seq` (the last whose first entry is at or before it).
+sqlite::Db& file_for(Log::Impl& impl, std::uint64_t seq) {
+  if (seq >= impl.active_first_seq) return impl.db;
+  sqlite::Db* found = &impl.db;
+  for (SealedSegment& segment : impl.sealed) {
+    if (segment.first_seq <= seq) found = &segment.db;
+  }
+  return *found;
+}
+
+}  // namespace
+
+Result<Hash32> read_hash(const sqlite::Stmt& stmt, int column, std::string_view name) {
+  const int type = stmt.column_type(column);
+  if (type != SQLITE_BLOB) {
+    return Error{std::string(name) + " is " + type_name(type) + ", not a blob"};
+  }
+  const ByteView bytes = stmt.column_blob(column);
+  if (bytes.size() != Hash32::size) {
+    return Error{std::string(name) + " is " + std::to_string(bytes.size()) + " bytes, not 32"};
+  }
+  Hash32 out;
+  for (std::size_t i = 0; i < Hash32::size; ++i) out.bytes[i] = bytes[i];
+  return out;
+}
+
+Result<RowView> read_row(const sqlite::Stmt& stmt) {
+  RowView row;
+  auto seq = read_unsigned(stmt, kColSeq, "seq", kMaxStoredInteger);
+  if (!seq) return Error{seq.error()};
+  auto kind = read_unsigned(stmt, kColKind, "kind", 255);
+  if (!kind) return Error{kind.error()};
+  auto direction = read_unsigned(stmt, kColDirection, "direction", 255);
+  if (!direction) return Error{direction.error()};
+  auto session = read_unsigned(stmt, kColSession, "session_id", kMaxStoredInteger);
+  if (!session) return Error{session.error()};
+  auto time = read_unsigned(stmt, kColTime, "vs_time_ms", kMaxStoredInteger);
+  if (!time) return Error{time.error()};
+  auto prev = read_hash(stmt, kColPrev, "prev_hash");
+  if (!prev) return Error{prev.error()};
+  auto entry_hash = read_hash(stmt, kColEntryHash, "entry_hash");
+  if (!entry_hash) return Error{entry_hash.error()};
+  if (const int type = stmt.column_type(kColMessage); type != SQLITE_BLOB) {
+    return Error{"message is " + type_name(type) + ", not a blob"};
+  }
+  row.header.seq = *seq;
+  row.header.kind = static_cast<protocol::MessageKind>(*kind);
+  row.header.direction = static_cast<chains::Direction>(*direction);
+  row.header.session_id = *session;
+  row.header.vs_time_ms = *time;
+  row.header.prev_entry_hash = *prev;
+  row.entry_hash = *entry_hash;
+  row.message = stmt.column_blob(kColMessage);
+  if (stmt.column_type(kColKindName) == SQLITE_TEXT) row.kind_name = stmt.column_text(kColKindName);
+  return row;
+}
+
+Entry to_entry(RowView&& row) {
+  return Entry{row.header, row.entry_hash, Bytes(row.message.begin(), row.message.end()),
+               std::move(row.kind_name)};
+}
+
+bool known_kind(protocol::MessageKind kind) {
+  const auto value = static_cast<std::uint8_t>(kind);
+  return value >= 1 && value <= protocol::kMaxMessageKind;
+}
+
+bool known_direction(chains::Direction direction) {
+  return direction == chains::Direction::kReceived || direction == chains::Direction::kIssued;
+}
+
+std::uint64_t Log::size() const {
+  if (impl_->mode == OpenMode::kReadWrite) return impl_->size;
+  // The last file holds the head; an empty last segment starts where its seal left off.
+  auto stmt = sqlite::Stmt::prepare(impl_->db, "SELECT MAX(seq) FROM log_entry");
+  if (!stmt) return impl_->active_first_seq;
+  auto step = stmt->step();
+  if (!step || *step != sqlite::Stmt::Step::kRow || stmt->column_type(0) != SQLITE_INTEGER) {
+    return impl_->active_first_seq;
+  }
+  const std::int64_t last = stmt->column_int64(0);
+  return last < 0 ? impl_->active_first_seq : static_cast<std::uint64_t>(last) + 1;
+}
+
+Hash32 Log::head_hash() const {
+  if (impl_->mode == OpenMode::kReadWrite) return impl_->head;
+  auto stmt = sqlite::Stmt::prepare(impl_->db,
+                                    "SELECT entry_hash FROM log_entry ORDER BY seq DESC LIMIT 1");
+  if (!stmt) return {};
+  auto step = stmt->step();
+  if (!step) return {};
+  if (*step != sqlite::Stmt::Step::kRow) return impl_->active_link;
+  auto hash = read_hash(*stmt, 0, "entry_hash");
+  return hash ? *hash : Hash32{};
+}
+
+Hash32 Log::merkle_root() const {
+  if (impl_->mode == OpenMode::kReadWrite) return impl_->accumulator.root();
+  merkle::Accumulator accumulator;
+  for (const FileView& file : files_of(*impl_)) {
+    auto stmt = sqlite::Stmt::prepare(*file.db, "SELECT entry_hash FROM log_entry ORDER BY seq");
+    if (!stmt) return accumulator.root();
+    for (;;) {
+      auto step = stmt->step();
+      if (!step || *step != sqlite::Stmt::Step::kRow) break;
+      auto hash = read_hash(*stmt, 0, "entry_hash");
+      accumulator.append(hash ? *hash : Hash32{});
+    }
+  }
+  return accumulator.root();
+}
+
+Status Log::scan(const Filter& filter, const std::function<bool(const Entry&)>& visit,
+                 const BadRowReporter& report_bad_row) const {
+  if (filter.from_seq > kMaxStoredInteger) return Status::success();
+  if (filter.session_id && *filter.session_id > kMaxStoredInteger) return Status::success();
+  std::string where_clause = " WHERE seq >= ?1";
+  const bool bounded = filter.to_seq && *filter.to_seq <= kMaxStoredInteger;
+  if (bounded) where_clause += " AND seq < ?2";
+  if (filter.session_id) where_clause += " AND session_id = ?3";
+  // The kind as a literal: a version-3 store indexes only some kinds (a partial index), which
+  // SQLite uses only when the query names the kind itself, not a parameter.
+  if (filter.kind) {
+    where_clause += " AND kind = " + std::to_string(static_cast<unsigned>(*filter.kind));
+  }
+  where_clause += " ORDER BY seq";
+
+  const std::vector<FileView> files = files_of(*impl_);
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    // Files that end before from_seq or start at or after to_seq hold nothing selected.
+    if (i + 1 < files.size() && files[i + 1].first_seq <= filter.from_seq) continue;
+    if (bounded && files[i].first_seq >= *filter.to_seq) break;
+    const std::string where = impl_->segmented ? impl_->label(files[i].first_seq) : impl_->label();
+    auto layout = layout_of(*files[i].db);
+    if (!layout) return Error{where + ": cannot scan: " + layout.error()};
+    auto stmt = sqlite::Stmt::prepare(*files[i].db, select_columns(*layout) + where_clause);
+    if (!stmt) return Error{where + ": cannot scan: " + stmt.error()};
+    Status bound = stmt->bind_int64(1, static_cast<std::int64_t>(filter.from_seq));
+    if (bound && bounded) bound = stmt->bind_int64(2, static_cast<std::int64_t>(*filter.to_seq));
+    if (bound && filter.session_id) {
+      bound = stmt->bind_int64(3, static_cast<std::int64_t>(*filter.session_id));
+    }
+    if (!bound) return Error{where + ": cannot scan: " + bound.error()};
+
+    for (;;) {
+      auto step = stmt->step();
+      if (!step) return Error{where + ": scan failed: " + step.error()};
+      if (*step == sqlite::Stmt::Step::kDone) break;
+      auto row = read_row(*stmt);
+      if (!row) {
+        // seq is the rowid, so always an integer, and at least filter.from_seq, so not negative.
+        const auto seq = static_cast<std::uint64_t>(stmt->column_int64(kColSeq));
+        if (!report_bad_row) return Error{impl_->label(seq) + ": " + row.error()};
+        report_bad_row(seq, row.error());
+        continue;
+      }
+      if (!visit(to_entry(std::move(*row)))) return Status::success();
+    }
+  }
+  return Status::success();
+}
+
+Result<std::optional<Entry>> read_entry(sqlite::Db& db, std::uint64_t seq) {
+  auto layout = layout_of(db);
+  if (!layout) return Error{"cannot read: " + layout.error()};
+  auto stmt = sqlite::Stmt::prepare(db, select_columns(*layout) + " WHERE seq = ?1");
+  if (!stmt) return Error{"cannot read: " + stmt.error()};
+  if (auto status = stmt->bind_int64(1, static_cast<std::int64_t>(seq)); !status) {
+    return Error{"cannot read: " + status.error()};
+  }
+  auto step = stmt->step();
+  if (!step) return Error{"cannot read: " + step.error()};
+  if (*step == sqlite::Stmt::Step::kDone) return std::optional<Entry>{};
+  auto row = read_row(*stmt);
+  if (!row) return Error{row.error()};
+  return std::optional<Entry>{to_entry(std::move(*row))};
+}
+
+Result<std::optional<std::pair<std::uint64_t, std::uint64_t>>> seq_range(sqlite::Db& db) {
+  // Each of MIN and MAX of the rowid alone is one look down the table's b-tree; both in one
+  // SELECT would scan the whole table (SQLite's min/max shortcut takes a single aggregate).
+  auto stmt = sqlite::Stmt::prepare(
+      db, "SELECT (SELECT MIN(seq) FROM log_entry), (SELECT MAX(seq) FROM log_entry)");
+  if (!stmt) return Error{stmt.error()};
+  auto step = stmt->step();
+  if (!step) return Error{step.error()};
+  using Range = std::optional<std::pair<std::uint64_t, std::uint64_t>>;
+  if (*step != sqlite::Stmt::Step::kRow || stmt->column_type(0) != SQLITE_INTEGER) return Range{};
+  const std::int64_t low = stmt->column_int64(0);
+  const std::int64_t high = stmt->column_int64(1);
+  if (low < 0 || high < low) return Error{"a row has the negative seq " + std::to_string(low)};
+  return Range{std::pair{static_cast<std::uint64_t>(low), static_cast<std::uint64_t>(high)}};
+}
+
+Result<Entry> Log::get(std::uint64_t seq) const {
+  if (seq > kMaxStoredInteger) return Error{impl_->label(seq) + ": no such entry"};
+  auto entry = read_entry(file_for(*impl_, seq), seq);
+  if (!entry) return Error{impl_->label(seq) + ": " + entry.error()};
+  if (!*entry) {
+    return Error{impl_->label(seq) + ": no such entry (the log holds " + std::to_string(size()) +
+                 ")"};
+  }
+  return std::move(**entry);
+}
+
+}  // namespace gsvs::storage
