@@ -433,7 +433,7 @@ Result<SegmentMeta> read_segment_file_meta(const std::string& file) {
   const std::string label = "segment " + file;
   auto db = open_file_read_only(file, label);
   if (!db) return Error{db.error()};
-  auto checked = check_store_schema(*db, label, kSegmentVersion, std::nullopt);
+  auto checked = check_store_schema(*db, label, StoreFile::kSegment, std::nullopt);
   if (!checked) return Error{checked.error()};
   auto meta = read_segment_meta(*db);
   if (!meta) return Error{label + ": " + meta.error()};
