@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <utility>
 #include <variant>
 
 #include "audit-cli/scan.h"
@@ -73,6 +74,8 @@ class GsStoreVerifier {
   std::optional<Hash32> prev_stored_;  // stored entry_hash of the row before, if readable
   merkle::Accumulator recomputed_tree_;
   std::optional<SentJoin> pending_join_;  // the JoinRequest awaiting its answer
+  // A GsResume awaiting its answer (PROTOCOL.md §8.15), with its bytes.
+  std::optional<std::pair<protocol::GsResume, Bytes>> pending_resume_;
   std::map<protocol::SessionId, GsSession> sessions_;
   // The session whose VS link is open: checkpoints received on it are its (session column 0).
   std::optional<protocol::SessionId> current_;
@@ -227,7 +230,10 @@ void GsStoreVerifier::on_sent(const storage::Entry& entry, const protocol::AnyMe
   if (session == nullptr) return;
   signature(entry, 0, session->session_key, "the session key");
   const auto envelope = rules::envelope_of(&message);
-  const std::uint64_t counter = envelope ? envelope->gs_counter : 0;
+  const auto* resume = std::get_if<protocol::GsResume>(&message);
+  // A GsResume takes the next value of the session counter too.
+  const std::uint64_t counter = envelope ? envelope->gs_counter : resume ? resume->gs_counter : 0;
+  if (resume != nullptr) pending_resume_ = std::make_pair(*resume, entry.message);
   if (counter <= session->last_counter) {
     add(entry, check::kCounter, "gs_counter above " + std::to_string(session->last_counter),
         "gs_counter " + std::to_string(counter));
@@ -247,11 +253,13 @@ void GsStoreVerifier::on_received(const storage::Entry& entry) {
   if (!signature(entry, 0, vs_key_, "the VS key")) return;
   if (kind == MessageKind::kJoinReject) {
     ++result_.stats.rejected_joins;
-    if (!pending_join_) {
-      add(entry, check::kJoin, "a JoinReject answering the JoinRequest the GS sent before it",
-          "no JoinRequest awaiting an answer");
+    if (!pending_join_ && !pending_resume_) {
+      add(entry, check::kJoin,
+          "a JoinReject answering the JoinRequest or GsResume the GS sent before it",
+          "no JoinRequest or GsResume awaiting an answer");
     }
     pending_join_.reset();
+    pending_resume_.reset();
     return;
   }
   if (kind == MessageKind::kCheckpoint) {
@@ -295,13 +303,26 @@ void GsStoreVerifier::judge(const storage::Entry& entry, const protocol::AnyMess
     on_received(entry);
     return;
   }
-  // PlayTicket, ProtectedReceipt, Revocation: a session's, checked as gsd checked them.
+  // PlayTicket, ProtectedReceipt, Revocation, ResumeAccept: a session's, checked as gsd checked
+  // them.
   GsSession* session = session_of(entry, message);
   if (session == nullptr) {
     signature(entry, 0, vs_key_, "the VS key");
     return;
   }
   if (!signature(entry, 0, vs_key_, "the VS key")) return;
+  if (kind == MessageKind::kResumeAccept) {
+    if (!pending_resume_) {
+      add(entry, check::kJoin, "a ResumeAccept answering the GsResume the GS sent before it",
+          "no GsResume awaiting an answer");
+    } else if (auto accepted = session->checks.on_resume_accept(
+                   entry.message, pending_resume_->first, pending_resume_->second);
+               !accepted) {
+      add(entry, check::kJoin, "a ResumeAccept gsd accepts (PROTOCOL.md §8.15)", accepted.error());
+    }
+    pending_resume_.reset();
+    return;
+  }
   Status checked = Status::success();
   std::string_view check = check::kTicket;
   if (kind == MessageKind::kPlayTicket) {

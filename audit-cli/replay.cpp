@@ -1,6 +1,9 @@
 #include "audit-cli/replay.h"
 
 #include <array>
+#include <limits>
+#include <utility>
+#include <vector>
 
 #include "audit-cli/common.h"
 #include "protocol/chains.h"
@@ -60,9 +63,31 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
             : SigState::kInvalid;
   }
   const EntryLookup lookup = entry_lookup(log);
+  // The VS starts after the join: each suspends the session if it is live there (PROTOCOL.md
+  // §8.15), as `verify` applies them in log order. Read through the (kind, seq) index.
+  std::vector<std::pair<std::uint64_t, protocol::VsStart>> starts;
+  storage::Filter start_filter;
+  start_filter.kind = MessageKind::kVsStart;
+  start_filter.from_seq = facts.join_accept_seq;
+  Status starts_read = log.scan(start_filter, [&](const storage::Entry& entry) {
+    if (entry.header.direction != chains::Direction::kIssued) return true;
+    if (auto start = protocol::decode<protocol::VsStart>(entry.message)) {
+      starts.emplace_back(entry.header.seq, *start);
+    }
+    return true;
+  });
+  if (!starts_read) return Error{starts_read.error()};
+  std::size_t next_start = 0;
+  auto starts_before = [&](std::uint64_t seq) {
+    for (; next_start < starts.size() && starts[next_start].first < seq; ++next_start) {
+      const auto& [position, start] = starts[next_start];
+      model.on_vs_start(start.vs_time_ms, start.resume_window_ms, position);
+    }
+  };
   Status scanned = scan_session(log, facts.session_id, [&](const storage::Entry& entry) {
     const auto& h = entry.header;
-    if (h.seq <= facts.join_accept_seq) return true;      // the join itself
+    if (h.seq <= facts.join_accept_seq) return true;  // the join itself
+    starts_before(h.seq);
     if (h.kind == MessageKind::kJoinAccept) return true;  // a reused id: `verify` reports it
     auto decoded = protocol::decode_any(entry.message);
     std::optional<protocol::AnyMessage> message;
@@ -117,6 +142,7 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
     return true;
   });
   if (!scanned) return Error{scanned.error()};
+  starts_before(std::numeric_limits<std::uint64_t>::max());
   model.finish(sink);
   replay.problems = sink.kept();
   replay.problem_count = sink.failures() + sink.warnings();

@@ -1,11 +1,13 @@
 #include "audit-cli/session_model.h"
 
 #include <algorithm>
+#include <utility>
 #include <variant>
 
 #include "audit-cli/common.h"
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
+#include "rules/gs_checks.h"
 
 namespace gsvs::audit {
 
@@ -38,8 +40,12 @@ bool evidence_kind_fits(std::uint16_t reason, const EntryBrief& brief) {
     case RevocationReason::kSessionMismatch:
       return received && protocol::gs_session_traffic(static_cast<MessageKind>(brief.kind));
     case RevocationReason::kSwHashChanged:
-    case RevocationReason::kMissedHeartbeats:
       return brief.kind == kind_code(MessageKind::kJoinAccept) ||
+             (received && brief.kind == kind_code(MessageKind::kHeartbeat));
+    case RevocationReason::kMissedHeartbeats:
+      // Liveness runs from the JoinAccept, a valid Heartbeat, or a ResumeAccept (§8.15).
+      return brief.kind == kind_code(MessageKind::kJoinAccept) ||
+             brief.kind == kind_code(MessageKind::kResumeAccept) ||
              (received && brief.kind == kind_code(MessageKind::kHeartbeat));
     case RevocationReason::kSpeedViolation:
     case RevocationReason::kTooManyPlayers:
@@ -67,7 +73,7 @@ std::string_view evidence_kinds_text(std::uint16_t reason) {
     case RevocationReason::kSwHashChanged:
       return "the JoinAccept and the received Heartbeat";
     case RevocationReason::kMissedHeartbeats:
-      return "the last valid Heartbeat (or the JoinAccept)";
+      return "the last valid Heartbeat (or the JoinAccept, or the ResumeAccept of a resume)";
     case RevocationReason::kSpeedViolation:
       return "the two received TranscriptDigests of the step";
     case RevocationReason::kTooManyPlayers:
@@ -143,6 +149,16 @@ void SessionModel::add(const ModelInput& input, FindingSink& sink, const EntryLo
   const auto kind = input.entry->header.kind;
   // By direction, not kind: a GS may send a frame of a VS-only kind, which is received traffic.
   const bool issued = input.entry->header.direction == chains::Direction::kIssued;
+  if (issued && kind == MessageKind::kResumeAccept) {
+    if (input.message != nullptr) {
+      on_resume_accept(input, std::get<protocol::ResumeAccept>(*input.message), sink);
+    }
+    return;
+  }
+  if (!issued && kind == MessageKind::kGsResume && input.message != nullptr) {
+    on_resume(input, std::get<protocol::GsResume>(*input.message), sink);
+    return;
+  }
   if (issued && (kind == MessageKind::kProtectedReceipt || kind == MessageKind::kPlayTicket ||
                  kind == MessageKind::kRevocation)) {
     if (input.message == nullptr) return;  // the caller reported it: the VS's own bytes
@@ -436,7 +452,13 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
                        "no such entry in the log"));
       continue;
     }
-    if (b->session_id != accept().session_id) {
+    // A session not resumed after a VS start cites that start, the VS's own entry of no
+    // session (PROTOCOL.md §8.15).
+    const bool cites_its_suspension =
+        revocation.reason == static_cast<std::uint16_t>(RevocationReason::kVsShutdown) &&
+        b->kind == kind_code(MessageKind::kVsStart) && b->direction == chains::Direction::kIssued &&
+        rules_.suspension_position() == e;
+    if (b->session_id != accept().session_id && !cites_its_suspension) {
       sink.add(finding(entry, check::kEvidence,
                        "evidence from session " + std::to_string(accept().session_id),
                        kind_label(b->kind) + " at " + std::to_string(e) + " of session " +
@@ -604,6 +626,94 @@ void SessionModel::finish(FindingSink& sink) {
     sink.add(std::move(f));
   }
   awaiting_receipt_.clear();
+}
+
+void SessionModel::on_vs_start(std::uint64_t start_ms, std::uint32_t window_ms,
+                               std::uint64_t position) {
+  if (!revoked_at_) rules_.suspend(start_ms, window_ms, position);
+}
+
+std::optional<std::string> SessionModel::resume_refusal_problem(const protocol::GsResume& resume,
+                                                                std::uint16_t reason,
+                                                                std::uint64_t vs_time_ms) const {
+  using protocol::JoinRejectReason;
+  if (resume.gs_identity != accept().gs_identity || resume.session_key != accept().session_key ||
+      !protocol::verify(resume, accept().session_key)) {
+    return std::string("a GsResume that does not prove the session key of session ") +
+           std::to_string(accept().session_id) +
+           ", answered: the VS must turn it away unanswered and unlogged";
+  }
+  // A session the log shows revoked is ended, whatever the rules' copy was told.
+  const rules::ResumeDecision decision =
+      revoked_at_ ? rules::ResumeDecision{JoinRejectReason::kSessionEnded, "revoked"}
+                  : rules_.decide_resume(resume, vs_time_ms);
+  const auto expected = decision.refusal.value_or(JoinRejectReason::kClockSkew);
+  if (reason == static_cast<std::uint16_t>(expected)) return std::nullopt;
+  return "reason " + rules::reason_text<JoinRejectReason>(reason) + " where the rules give " +
+         std::string(protocol::reason_name(expected)) +
+         (decision.accepted() ? " (the rules would resume; only the VS's clock could refuse)"
+                              : ": " + decision.why);
+}
+
+void SessionModel::on_resume(const ModelInput& input, const protocol::GsResume& resume,
+                             FindingSink& sink) {
+  const auto& entry = *input.entry;
+  last_received_position_ = input.position;
+  if (resume.gs_identity != accept().gs_identity || resume.session_key != accept().session_key ||
+      !protocol::verify(resume, accept().session_key)) {
+    sink.add(finding(
+        entry, check::kSignature,
+        "a GsResume signed by the session key of session " + std::to_string(accept().session_id),
+        "one that does not prove it",
+        "the VS resumed a session for a peer that did not prove its key"));
+  }
+  const rules::ResumeDecision decision =
+      revoked_at_ ? rules::ResumeDecision{protocol::JoinRejectReason::kSessionEnded, "revoked"}
+                  : rules_.decide_resume(resume, entry.header.vs_time_ms);
+  if (!decision.accepted()) {
+    sink.add(finding(entry, check::kJoin, "a GsResume the rules accept (PROTOCOL.md §8.15)",
+                     "one they refuse: " + std::string(protocol::reason_name(*decision.refusal)),
+                     decision.why));
+  }
+  resume_ = resume;
+  resume_hash_ = chains::message_hash(entry.message);
+}
+
+void SessionModel::on_resume_accept(const ModelInput& input, const protocol::ResumeAccept& answer,
+                                    FindingSink& sink) {
+  const auto& entry = *input.entry;
+  if (!resume_) {
+    sink.add(finding(entry, check::kJoin, "a GsResume of the session in the entry just before it",
+                     "none", "the VS logs a GsResume and its answer in one submit (§8.15)"));
+    return;
+  }
+  const protocol::GsResume resume = *std::exchange(resume_, std::nullopt);
+  auto expect = [&](bool holds, std::string expected, std::string found) {
+    if (!holds) sink.add(finding(entry, check::kJoin, std::move(expected), std::move(found)));
+  };
+  expect(answer.session_id == accept().session_id,
+         "session_id " + std::to_string(accept().session_id),
+         "session_id " + std::to_string(answer.session_id));
+  expect(answer.resume_hash == resume_hash_, "resume_hash " + to_hex(resume_hash_),
+         "resume_hash " + to_hex(answer.resume_hash));
+  expect(answer.gs_counter == resume.gs_counter, "gs_counter " + std::to_string(resume.gs_counter),
+         "gs_counter " + std::to_string(answer.gs_counter));
+  expect(answer.receipt_count == rules_.receipts_issued() &&
+             answer.receipt_tip == rules_.receipt_tip(),
+         "the receipts issued: " + std::to_string(rules_.receipts_issued()) + ", tip " +
+             short_hex(rules_.receipt_tip()),
+         std::to_string(answer.receipt_count) + ", tip " + short_hex(answer.receipt_tip));
+  expect(answer.ticket_seq == rules_.tickets_issued() &&
+             answer.ticket_hash == rules_.last_ticket_hash_named(),
+         "the last ticket issued: " + std::to_string(rules_.tickets_issued()),
+         "ticket " + std::to_string(answer.ticket_seq));
+  expect(answer.vs_time_ms == entry.header.vs_time_ms,
+         "vs_time_ms " + std::to_string(entry.header.vs_time_ms) + " (the entry's)",
+         "vs_time_ms " + std::to_string(answer.vs_time_ms));
+  rules_.resumed(resume, entry.header.vs_time_ms, input.position);
+  expect(answer.heartbeat_deadline_ms == rules_.heartbeat_deadline_ms(),
+         "heartbeat_deadline_ms " + std::to_string(rules_.heartbeat_deadline_ms()),
+         "heartbeat_deadline_ms " + std::to_string(answer.heartbeat_deadline_ms));
 }
 
 }  // namespace gsvs::audit

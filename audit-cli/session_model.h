@@ -126,6 +126,14 @@ class SessionModel {
   void add(const ModelInput& input, FindingSink& sink, const EntryLookup& lookup);
   // The log ended: every refusal the VS still owed becomes a finding.
   void finish(FindingSink& sink);
+  // A VsStart at `position` found the session live: it is suspended (PROTOCOL.md §8.15).
+  void on_vs_start(std::uint64_t start_ms, std::uint32_t window_ms, std::uint64_t position);
+  // What is wrong with the VS refusing `resume` with `reason` at `vs_time_ms`, if anything: the
+  // GsResume must verify under the session key, and the reason must be the rules' (clock_skew,
+  // the VS's word, only where the rules would resume).
+  [[nodiscard]] std::optional<std::string> resume_refusal_problem(const protocol::GsResume& resume,
+                                                                  std::uint16_t reason,
+                                                                  std::uint64_t vs_time_ms) const;
 
   [[nodiscard]] protocol::SessionId session_id() const { return rules_.accept().session_id; }
   [[nodiscard]] const protocol::JoinAccept& accept() const { return rules_.accept(); }
@@ -159,6 +167,9 @@ class SessionModel {
   void on_ticket(const ModelInput& input, const protocol::PlayTicket& ticket, FindingSink& sink);
   void on_revocation(const ModelInput& input, const protocol::Revocation& revocation,
                      FindingSink& sink, const EntryLookup& lookup);
+  void on_resume(const ModelInput& input, const protocol::GsResume& resume, FindingSink& sink);
+  void on_resume_accept(const ModelInput& input, const protocol::ResumeAccept& answer,
+                        FindingSink& sink);
   std::optional<EntryBrief> brief(std::uint64_t seq, const EntryLookup& lookup) const;
   Finding finding(const storage::Entry& entry, std::string_view check, std::string expected,
                   std::string found, std::string detail = {}) const;
@@ -173,6 +184,9 @@ class SessionModel {
   std::uint64_t last_ticket_seq_ = 0;  // log position of the last ticket
   std::vector<Owed> owed_;
   std::optional<std::uint64_t> revoked_at_;
+  // An accepted GsResume of the session, and its bytes' hash, until its ResumeAccept.
+  std::optional<protocol::GsResume> resume_;
+  Hash32 resume_hash_;
 };
 
 }  // namespace gsvs::audit

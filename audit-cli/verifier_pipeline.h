@@ -47,7 +47,8 @@ inline bool vs_signed(std::uint8_t kind) {
 // everything else it can only have received.
 inline bool issued_kind(std::uint8_t kind) {
   const auto* role = protocol::kind_role(static_cast<MessageKind>(kind));
-  return role != nullptr && role->route == protocol::Route::kVsToGs;
+  return role != nullptr &&
+         (role->route == protocol::Route::kVsToGs || role->route == protocol::Route::kVsLog);
 }
 
 inline bool session_kind(std::uint8_t kind) {
@@ -117,6 +118,7 @@ struct PendingJoin {
   Hash32 hash;  // of the request bytes: what the answer's join_request_hash names
   protocol::SessionId session_column = 0;
   std::optional<protocol::JoinRequest> request;
+  std::optional<protocol::GsResume> resume;  // a refused resume (PROTOCOL.md §8.15) instead
   std::string decode_error;
   std::array<SigState, 2> sigs{SigState::kUnchecked, SigState::kUnchecked};
 };

@@ -45,6 +45,31 @@ void Verifier::judge(Item& item) {
     case MessageKind::kJoinRequest:
       on_join_request(item);
       return;
+    case MessageKind::kGsResume:
+      // Accepted, it is logged in its session; refused, under session 0 with its JoinReject
+      // next, like a rejected join (PROTOCOL.md §8.15).
+      if (h.session_id != 0) break;
+      if (item.message) {
+        PendingJoin refused;
+        refused.seq = h.seq;
+        refused.hash = chains::message_hash(item.entry.message);
+        refused.resume = std::get<protocol::GsResume>(*item.message);
+        unanswered_join_ = std::move(refused);
+      }
+      return;
+    case MessageKind::kVsStart:
+      if (h.session_id != 0) {
+        sink_.add(finding(item, check::kSession, "session_id 0 for a VsStart",
+                          "session_id " + std::to_string(h.session_id)));
+      }
+      // Every session live here is suspended for the start's resume window.
+      if (item.message) {
+        const auto& start = std::get<protocol::VsStart>(*item.message);
+        for (auto& [id, model] : sessions_) {
+          model->on_vs_start(start.vs_time_ms, start.resume_window_ms, item.position);
+        }
+      }
+      return;
     case MessageKind::kJoinAccept:
       if (item.message) on_join_accept(item, std::get<protocol::JoinAccept>(*item.message), join);
       return;
@@ -310,6 +335,24 @@ void Verifier::check_accepted_request(const Item& item, const protocol::JoinAcce
 void Verifier::on_join_reject(const Item& item, const protocol::JoinReject& reject,
                               const std::optional<PendingJoin>& join) {
   if (!answers(item, reject.join_request_hash, join)) return;
+  if (join->resume) {
+    // A refused resume: the reason must be the one the session's rules give (PROTOCOL.md
+    // §8.15), and the GsResume must have proven the session key.
+    auto it = sessions_.find(join->resume->session_id);
+    if (it == sessions_.end()) {
+      sink_.add(finding(item, check::kJoin,
+                        "a refused GsResume naming a session accepted earlier in the log",
+                        "session " + std::to_string(join->resume->session_id),
+                        "the VS turns away a resume of a session it does not know, unanswered"));
+      return;
+    }
+    if (auto problem = it->second->resume_refusal_problem(*join->resume, reject.reason,
+                                                          item.entry.header.vs_time_ms)) {
+      sink_.add(finding(item, check::kJoin, "a reason that follows the checks of PROTOCOL.md §8.15",
+                        *problem + " (GsResume at entry " + std::to_string(join->seq) + ")"));
+    }
+    return;
+  }
   const std::string at = " (JoinRequest at entry " + std::to_string(join->seq) + ")";
   if (join->session_column != 0) {
     sink_.add(finding(item, check::kSession, "the rejected JoinRequest logged under session 0",

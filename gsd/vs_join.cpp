@@ -14,9 +14,16 @@ namespace asio = net::asio;
 using namespace protocol;  // NOLINT(google-build-using-namespace): this file speaks the protocol
 using std::chrono::milliseconds;
 
-asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
-                                                      const crypto::SecretKey& identity,
-                                                      const Hash32& own_sw_hash) {
+namespace {
+
+struct Challenged {
+  std::shared_ptr<net::FramedConnection> conn;
+  VsChallenge challenge;
+};
+
+// Connects to the VS and reads its challenge; empty (the reason logged) when that fails or the
+// daemon began stopping meanwhile.
+asio::awaitable<std::optional<Challenged>> connect_for_challenge(SharedState& shared) {
   const Config& config = shared.config;
   const milliseconds handshake(config.handshake_timeout_ms);
   auto socket =
@@ -44,6 +51,20 @@ asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
     conn->close();
     co_return std::nullopt;
   }
+  co_return Challenged{conn, *challenge};
+}
+
+}  // namespace
+
+asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
+                                                      const crypto::SecretKey& identity,
+                                                      const Hash32& own_sw_hash) {
+  const Config& config = shared.config;
+  const milliseconds handshake(config.handshake_timeout_ms);
+  auto challenged = co_await connect_for_challenge(shared);
+  if (!challenged) co_return std::nullopt;
+  auto conn = challenged->conn;
+  const VsChallenge* challenge = &challenged->challenge;
 
   // A fresh session key for every session; it never leaves this process.
   crypto::SecretKey session_key = crypto::SecretKey::generate();
@@ -107,6 +128,65 @@ asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
   }
   co_return JoinedSession{conn, std::move(session_key), request.sw_hash, *accept,
                           std::move(*reply)};
+}
+
+asio::awaitable<ResumeAttempt> resume_vs(SharedState& shared, const crypto::SecretKey& identity,
+                                         const crypto::SecretKey& session_key,
+                                         const rules::GsSessionChecks& checks,
+                                         std::uint64_t gs_counter) {
+  const Config& config = shared.config;
+  ResumeAttempt attempt;
+  auto challenged = co_await connect_for_challenge(shared);
+  if (!challenged) co_return attempt;
+  auto conn = challenged->conn;
+  GsResume resume = checks.resume_state(gs_counter);
+  resume.gs_identity = identity.public_key();
+  resume.session_key = session_key.public_key();
+  resume.gs_time_ms = unix_time_ms();
+  resume.challenge = challenged->challenge.challenge;
+  sign(resume, session_key);
+  const Bytes resume_bytes = encode(resume);
+  shared.record(MessageKind::kGsResume, chains::Direction::kIssued, resume.session_id,
+                resume_bytes);
+  conn->send(resume_bytes);
+  attempt.outcome = ResumeAttempt::Outcome::kRefused;
+  auto reply = co_await conn->read_frame(milliseconds(config.handshake_timeout_ms));
+  if (!reply) {
+    // The VS proved nothing and heard nothing it could vouch for (PROTOCOL.md §8.15 checks 1
+    // to 5): it does not know this session any more.
+    spdlog::warn("session {}: the VS turned the resume away unanswered: {}", resume.session_id,
+                 reply.error());
+    conn->close();
+    co_return attempt;
+  }
+  auto kind = peek_kind(*reply);
+  if (kind && *kind == MessageKind::kJoinReject) {
+    if (auto reject = rules::check_join_reject(*reply, config.vs_key)) {
+      shared.record(MessageKind::kJoinReject, chains::Direction::kReceived, 0, *reply);
+      spdlog::warn("session {}: resume refused by the VS: {}: {}", resume.session_id,
+                   rules::reason_text<JoinRejectReason>(reject->reason),
+                   app::log_text(reject->detail));
+    } else {
+      spdlog::warn("VS at {}: invalid JoinReject: {}", config.vs, app::log_text(reject.error()));
+    }
+    conn->close();
+    co_return attempt;
+  }
+  auto accepted = checks.on_resume_accept(*reply, resume, resume_bytes);
+  if (!accepted) {
+    spdlog::warn("VS at {}: ResumeAccept refused: {}", config.vs, app::log_text(accepted.error()));
+    conn->close();
+    co_return attempt;
+  }
+  shared.record(MessageKind::kResumeAccept, chains::Direction::kReceived, resume.session_id,
+                *reply);
+  if (shared.stopping) {
+    conn->close();
+    co_return attempt;
+  }
+  attempt.outcome = ResumeAttempt::Outcome::kResumed;
+  attempt.vs = conn;
+  co_return attempt;
 }
 
 }  // namespace gsvs::gsd

@@ -9,6 +9,7 @@
 #include "net/asio.h"
 #include "net/framed_connection.h"
 #include "protocol/messages.h"
+#include "rules/gs_checks.h"
 
 namespace gsvs::gsd {
 
@@ -26,5 +27,23 @@ struct JoinedSession {
 net::asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
                                                            const crypto::SecretKey& identity,
                                                            const Hash32& own_sw_hash);
+
+// Resuming a session on a new connection (PROTOCOL.md §8.15).
+struct ResumeAttempt {
+  enum class Outcome : std::uint8_t {
+    kResumed,      // ResumeAccept checked: `vs` carries the session on
+    kRefused,      // a JoinReject, or the VS answered nothing: the session is over for this GS
+    kUnreachable,  // no connection or no challenge: try again later
+  };
+  Outcome outcome = Outcome::kUnreachable;
+  std::shared_ptr<net::FramedConnection> vs;
+};
+// `checks` gives the state to resume and checks the answer; `gs_counter` is the next value of
+// the session counter, `session_key` the key the JoinAccept binds.
+net::asio::awaitable<ResumeAttempt> resume_vs(SharedState& shared,
+                                              const crypto::SecretKey& identity,
+                                              const crypto::SecretKey& session_key,
+                                              const rules::GsSessionChecks& checks,
+                                              std::uint64_t gs_counter);
 
 }  // namespace gsvs::gsd

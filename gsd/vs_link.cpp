@@ -90,6 +90,10 @@ struct VsSession {
   asio::steady_timer digest_timer;
   bool announced = false;  // "listening for clients" logged
   bool leaving = false;    // GsLeaving sent: nothing more goes to the VS
+  bool connected = true;   // false from a lost VS connection until the session is resumed
+
+  // Sending, heartbeats and digests go on while this holds.
+  [[nodiscard]] bool running() const { return !match->ended && connected; }
 
   std::uint64_t next_counter() { return ++gs_counter; }
 };
@@ -111,7 +115,7 @@ void VsLink::run() {
 
 void VsLink::leave(std::function<void()> then) {
   backoff_timer_.cancel();
-  if (session_ && !session_->match->ended && !shared_->store_failed) {
+  if (session_ && session_->running() && !shared_->store_failed) {
     // Leave cleanly (PROTOCOL.md §8.11): the VS ends the session with gs_left rather than
     // revoking it later for missed heartbeats. end_match() ends the wait when the VS answers or
     // closes; otherwise it ends after kLeavingWait.
@@ -132,8 +136,9 @@ void VsLink::end(const std::string& why) {
 
 template <class M>
 void VsLink::send(VsSession& s, M& message) {
-  // After the GsLeaving, the session's last message, the GS sends nothing more.
-  if (s.leaving) return;
+  // After the GsLeaving, the session's last message, the GS sends nothing more; nor while the
+  // VS connection is lost (the session counter resumes where it stood).
+  if (s.leaving || !s.connected) return;
   if constexpr (std::is_same_v<M, GsLeaving>) s.leaving = true;
   sign(message, s.match->session_key);
   Bytes bytes = encode(message);
@@ -151,14 +156,17 @@ asio::awaitable<void> VsLink::join_loop() {
   const Config& config = shared_->config;
   std::uint32_t failures = 0;  // failed joins in a row
   while (!shared_->stopping) {
-    const bool joined = co_await run_session();
+    // A session that lost only its connection is resumed; one that ended is joined afresh.
+    const bool resuming = session_ && !session_->match->ended;
+    const bool admitted = resuming ? co_await resume_session() : co_await run_session();
     if (shared_->stopping) break;
     // The suppressing rogue keeps its old match.
     if (shared_->match && shared_->match->zombie) co_return;
-    failures = joined ? 0 : failures + (failures < 64 ? 1 : 0);
+    failures = admitted ? 0 : failures + (failures < 64 ? 1 : 0);
     const std::uint64_t delay = reconnect_delay_ms(failures, config.reconnect_backoff_min_ms,
                                                    config.reconnect_backoff_max_ms, random_u64());
-    spdlog::info("joining the VS again in {} ms", delay);
+    spdlog::info("{} the VS again in {} ms",
+                 session_ && !session_->match->ended ? "resuming with" : "joining", delay);
     backoff_timer_.expires_after(milliseconds(delay));
     boost::system::error_code ec;
     co_await backoff_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -184,7 +192,35 @@ asio::awaitable<bool> VsLink::run_session() {
       "limit {} mm/s, move slack {} ms)",
       m->session_id, m->accept.heartbeat_interval_ms, m->accept.ticket_period_ms,
       m->accept.ticket_validity_ms, world.max_speed_mm_s, world.slack_ms);
+  co_await serve(s);
+  co_return true;
+}
 
+asio::awaitable<bool> VsLink::resume_session() {
+  std::shared_ptr<VsSession> s = session_;
+  ResumeAttempt attempt =
+      co_await resume_vs(*shared_, identity_, s->match->session_key, s->checks, s->gs_counter + 1);
+  if (s->match->ended) co_return false;  // the daemon stopped meanwhile
+  switch (attempt.outcome) {
+    case ResumeAttempt::Outcome::kUnreachable:
+      co_return false;
+    case ResumeAttempt::Outcome::kRefused:
+      end_match(s, "the VS did not resume the session", nullptr);
+      co_return false;
+    case ResumeAttempt::Outcome::kResumed:
+      break;
+  }
+  s->next_counter();  // the GsResume's
+  s->vs = attempt.vs;
+  s->connected = true;
+  spdlog::info("session {}: resumed with the VS (gs_counter {}, {} receipts, ticket {})",
+               s->match->session_id, s->gs_counter, s->checks.receipt_count(),
+               s->checks.last_ticket_seq());
+  co_await serve(s);
+  co_return true;
+}
+
+asio::awaitable<void> VsLink::serve(std::shared_ptr<VsSession> s) {
   auto self = shared_from_this();
   asio::co_spawn(
       shared_->io, [self, s] { return self->heartbeat_loop(s); }, asio::detached);
@@ -193,7 +229,19 @@ asio::awaitable<bool> VsLink::run_session() {
   asio::co_spawn(
       shared_->io, [self, s] { return self->nonce_loop(s); }, asio::detached);
   co_await read_loop(s);
-  co_return true;
+}
+
+void VsLink::lose_vs(const std::shared_ptr<VsSession>& s, const std::string& why) {
+  if (!s->connected || s->match->ended) return;
+  s->connected = false;
+  s->heartbeat_timer.cancel();
+  s->digest_timer.cancel();
+  s->match->nonce_timer.cancel();
+  s->vs->close();
+  spdlog::warn(
+      "session {}: {}; the match goes on, and the session is resumed once the VS is "
+      "back",
+      s->match->session_id, app::log_text(why));
 }
 
 // ---- what the VS sends ------------------------------------------------------------------------
@@ -208,7 +256,12 @@ asio::awaitable<void> VsLink::read_loop(std::shared_ptr<VsSession> s) {
     auto frame = co_await s->vs->read_frame(idle);
     if (m.ended) break;
     if (!frame) {
-      end_match(s, "VS connection lost: " + frame.error(), nullptr);
+      // A stopping GS, or one that already said it leaves, has nothing to resume.
+      if (shared_->stopping || s->leaving) {
+        end_match(s, "VS connection lost: " + frame.error(), nullptr);
+      } else {
+        lose_vs(s, "VS connection lost: " + frame.error());
+      }
       break;
     }
     handle_frame(s, *frame);
@@ -335,7 +388,7 @@ asio::awaitable<void> VsLink::heartbeat_loop(std::shared_ptr<VsSession> s) {
   auto self = shared_from_this();
   const milliseconds interval(s->match->accept.heartbeat_interval_ms);
   auto next = std::chrono::steady_clock::now();
-  while (!s->match->ended) {
+  while (s->running()) {
     send_heartbeat(*s);
     next += interval;
     // After a stall, carry on from now rather than sending a burst to catch up.
@@ -371,13 +424,13 @@ asio::awaitable<void> VsLink::digest_loop(std::shared_ptr<VsSession> s) {
   auto self = shared_from_this();
   const milliseconds interval(shared_->config.digest_interval_ms);
   auto next = std::chrono::steady_clock::now();
-  while (!s->match->ended) {
+  while (s->running()) {
     next += interval;
     if (next < std::chrono::steady_clock::now()) next = std::chrono::steady_clock::now();
     s->digest_timer.expires_at(next);
     boost::system::error_code ec;
     co_await s->digest_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (s->match->ended) break;
+    if (!s->running()) break;
     send_digest(*s);
   }
 }
@@ -419,7 +472,7 @@ asio::awaitable<void> VsLink::nonce_loop(std::shared_ptr<VsSession> s) {
   // waits little at the GS (docs/PROTOCOL.md §9.5) without a batch per client message.
   const milliseconds interval(
       std::max<std::uint64_t>(1, std::min<std::uint64_t>(100, m.accept.ticket_period_ms / 4)));
-  while (!m.ended) {
+  while (s->running()) {
     boost::system::error_code ec;
     if (!m.nonces.has_pending()) {
       m.nonce_loop_idle = true;

@@ -1,4 +1,5 @@
-// The link to the VS: joins (gsd/vs_join.h), again after each session ends with backoff; keeps
+// The link to the VS: joins (gsd/vs_join.h), again after each session ends with backoff, and
+// resumes the session instead when only the connection was lost (PROTOCOL.md §8.15); keeps
 // the session alive (heartbeats, transcript digests, nonce batches); checks and records what the
 // VS sends (tickets, forwarded to the clients with their nonce proofs; receipts; checkpoints;
 // revocations) and ends the match on a revocation or a lost connection; on stop, leaves with a
@@ -46,8 +47,16 @@ class VsLink : public std::enable_shared_from_this<VsLink> {
 
  private:
   net::asio::awaitable<void> join_loop();
-  // True when the VS admitted this GS (the session then ran until it ended).
+  // True when the VS admitted this GS (the session then ran until it ended or lost its VS).
   net::asio::awaitable<bool> run_session();
+  // Takes the session whose VS connection was lost up again; true when the VS resumed it (it
+  // then ran until it ended or lost its VS again). A refusal ends the match.
+  net::asio::awaitable<bool> resume_session();
+  // Runs the session on its connection: the loops that send, and the reads.
+  net::asio::awaitable<void> serve(std::shared_ptr<VsSession> s);
+  // The VS connection is gone but the session is not over: the match and its clients stay, the
+  // session waits to be resumed.
+  void lose_vs(const std::shared_ptr<VsSession>& s, const std::string& why);
   net::asio::awaitable<void> read_loop(std::shared_ptr<VsSession> s);
   void handle_frame(const std::shared_ptr<VsSession>& s, const Bytes& frame);
   void on_ticket(VsSession& s, const Bytes& bytes, const protocol::PlayTicket& ticket);

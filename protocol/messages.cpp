@@ -217,6 +217,12 @@ std::string_view kind_name(MessageKind kind) {
       return "ClientChallenge";
     case MessageKind::kGsLeaving:
       return "GsLeaving";
+    case MessageKind::kGsResume:
+      return "GsResume";
+    case MessageKind::kResumeAccept:
+      return "ResumeAccept";
+    case MessageKind::kVsStart:
+      return "VsStart";
   }
   return "unknown";
 }
@@ -264,6 +270,8 @@ std::string_view describe(Route route) {
       return "GS \u2192 client";
     case Route::kClientToGs:
       return "client \u2192 GS";
+    case Route::kVsLog:
+      return "VS log";
   }
   return "unknown";
 }
@@ -275,7 +283,8 @@ bool vs_signed(MessageKind kind) {
 
 bool gs_session_traffic(MessageKind kind) {
   const KindRole* role = kind_role(kind);
-  return role && role->signer == Signer::kGsSession && role->route == Route::kGsToVs;
+  return role && role->signer == Signer::kGsSession && role->route == Route::kGsToVs &&
+         kind != MessageKind::kGsResume;
 }
 
 std::span<const std::string_view> signature_tags(MessageKind kind) {
@@ -310,6 +319,14 @@ std::string_view reason_name(JoinRejectReason reason) {
       return "clock_skew";
     case JoinRejectReason::kServerBusy:
       return "server_busy";
+    case JoinRejectReason::kUnknownSession:
+      return "unknown_session";
+    case JoinRejectReason::kSessionEnded:
+      return "session_ended";
+    case JoinRejectReason::kResumeMismatch:
+      return "resume_mismatch";
+    case JoinRejectReason::kResumeWindowPassed:
+      return "resume_window_passed";
   }
   return "unknown";
 }
@@ -480,6 +497,9 @@ GSVS_INSTANTIATE(ClientChallenge)
 GSVS_INSTANTIATE(ClientInput)
 GSVS_INSTANTIATE(InputReject)
 GSVS_INSTANTIATE(GsLeaving)
+GSVS_INSTANTIATE(GsResume)
+GSVS_INSTANTIATE(ResumeAccept)
+GSVS_INSTANTIATE(VsStart)
 
 #undef GSVS_INSTANTIATE
 

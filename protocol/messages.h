@@ -48,8 +48,11 @@ enum class MessageKind : std::uint8_t {
   kInputReject = 17,
   kClientChallenge = 18,
   kGsLeaving = 19,
+  kGsResume = 20,
+  kResumeAccept = 21,
+  kVsStart = 22,
 };
-inline constexpr std::uint8_t kMaxMessageKind = 19;
+inline constexpr std::uint8_t kMaxMessageKind = 22;
 
 [[nodiscard]] constexpr bool is_known(MessageKind kind) {
   return static_cast<std::uint8_t>(kind) >= 1 && static_cast<std::uint8_t>(kind) <= kMaxMessageKind;
@@ -72,7 +75,8 @@ enum class Signer : std::uint8_t {
 enum class SigningKey : std::uint8_t { kVs, kGsIdentity, kGsSession, kClient };
 // Who sends a kind in the first place. JoinAccept and PlayTicket travel on embedded, and a
 // Revocation forwarded as-is, from the GS to its clients; that does not make the GS their sender.
-enum class Route : std::uint8_t { kVsToGs, kGsToVs, kGsToClient, kClientToGs };
+// A VsStart goes to nobody: the VS writes it into its own log (kVsLog).
+enum class Route : std::uint8_t { kVsToGs, kGsToVs, kGsToClient, kClientToGs, kVsLog };
 
 struct KindRole {
   MessageKind kind;
@@ -100,6 +104,9 @@ inline constexpr std::array<KindRole, kMaxMessageKind> kKindRoles{{
     {MessageKind::kInputReject, Signer::kNone, Route::kGsToClient},
     {MessageKind::kClientChallenge, Signer::kNone, Route::kGsToClient},
     {MessageKind::kGsLeaving, Signer::kGsSession, Route::kGsToVs},
+    {MessageKind::kGsResume, Signer::kGsSession, Route::kGsToVs},
+    {MessageKind::kResumeAccept, Signer::kVs, Route::kVsToGs},
+    {MessageKind::kVsStart, Signer::kVs, Route::kVsLog},
 }};
 
 // Row k-1 is kind k, so a lookup is an index.
@@ -128,8 +135,9 @@ std::string_view describe(Route route);
 // Signed by the VS key (false for unknown values).
 bool vs_signed(MessageKind kind);
 // The session traffic the VS checks under the session key: what the GS sends the VS signed by the
-// session key alone (Heartbeat, TranscriptDigest, NonceBatch). ServerHello is signed by the
-// session key too, but goes to clients.
+// session key alone (Heartbeat, TranscriptDigest, NonceBatch, GsLeaving). ServerHello is signed by
+// the session key too, but goes to clients; GsResume too, but it opens a connection, as a
+// JoinRequest does, and is judged as a resume (PROTOCOL.md §8.15), not as session traffic.
 bool gs_session_traffic(MessageKind kind);
 
 // Caps on variable-length fields: a decoder refuses a count or length above them.
@@ -151,6 +159,12 @@ enum class JoinRejectReason : std::uint16_t {
   kIdentityBusy = 7,  // another live session holds this identity
   kClockSkew = 8,
   kServerBusy = 9,
+  // Refusals of a GsResume (PROTOCOL.md §8.15), answered only to a GS that signed this
+  // connection's challenge with the session's key.
+  kUnknownSession = 10,      // no session of that id to resume. Not sent: turned away unanswered
+  kSessionEnded = 11,        // the session's Revocation is in the log
+  kResumeMismatch = 12,      // counter, receipt state or ticket disagree with the VS's log
+  kResumeWindowPassed = 13,  // resume_window_ms after the VS start has passed
 };
 
 enum class RevocationReason : std::uint16_t {
@@ -180,7 +194,7 @@ enum class InputRejectReason : std::uint16_t {
 };
 
 // The last code of each reason enum: a new code goes after it and becomes the new last one.
-inline constexpr JoinRejectReason kLastJoinRejectReason = JoinRejectReason::kServerBusy;
+inline constexpr JoinRejectReason kLastJoinRejectReason = JoinRejectReason::kResumeWindowPassed;
 inline constexpr RevocationReason kLastRevocationReason = RevocationReason::kGsLeft;
 inline constexpr InputRejectReason kLastInputRejectReason = InputRejectReason::kNoTicket;
 
@@ -635,10 +649,96 @@ struct ClientChallenge {
   }
 };
 
-using AnyMessage = std::variant<VsChallenge, JoinRequest, JoinAccept, JoinReject, Heartbeat,
-                                TranscriptDigest, NonceBatch, ProtectedReceipt, PlayTicket,
-                                Checkpoint, Revocation, ClientHello, ServerHello, TicketForward,
-                                ClientNonce, ClientInput, InputReject, ClientChallenge, GsLeaving>;
+// ---- Resuming a session across a VS restart (PROTOCOL.md §8.15) ------------------------------
+
+// GS -> VS, the first frame on a new connection instead of a JoinRequest: the GS takes up the
+// session the JoinAccept bound to session_key, proving that key over this connection's
+// challenge, and states where it stands. gs_counter is the next value of the session counter.
+struct GsResume {
+  static constexpr MessageKind kKind = MessageKind::kGsResume;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/gs_resume"};
+  SessionId session_id = 0;
+  PublicKey gs_identity;
+  PublicKey session_key;
+  std::uint64_t gs_counter = 0;
+  std::uint64_t gs_time_ms = 0;
+  std::uint64_t receipt_count = 0;  // receipts the GS holds; receipt_tip is the tip after them
+  Hash32 receipt_tip;
+  std::uint64_t ticket_seq = 0;  // the last ticket the GS holds (0: none)
+  Hash32 ticket_hash;            // SHA-256 of its bytes (32 zero bytes when ticket_seq = 0)
+  Nonce32 challenge;             // the VsChallenge of this connection
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.session_id, "session_id");
+    v.field(m.gs_identity, "gs_identity");
+    v.field(m.session_key, "session_key");
+    v.field(m.gs_counter, "gs_counter");
+    v.field(m.gs_time_ms, "gs_time_ms");
+    v.field(m.receipt_count, "receipt_count");
+    v.field(m.receipt_tip, "receipt_tip");
+    v.field(m.ticket_seq, "ticket_seq");
+    v.field(m.ticket_hash, "ticket_hash");
+    v.field(m.challenge, "challenge");
+  }
+};
+
+// VS -> GS: the session goes on. The VS's own view, rebuilt from its log: the last accepted
+// gs_counter (the resume's), the receipts and the last ticket it issued, and the new liveness
+// deadline. Tickets go on from ticket_seq + 1, chained to ticket_hash.
+struct ResumeAccept {
+  static constexpr MessageKind kKind = MessageKind::kResumeAccept;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/resume_accept"};
+  SessionId session_id = 0;
+  Hash32 resume_hash;  // SHA-256 of the GsResume bytes as received
+  std::uint64_t gs_counter = 0;
+  std::uint64_t receipt_count = 0;
+  Hash32 receipt_tip;
+  std::uint64_t ticket_seq = 0;
+  Hash32 ticket_hash;
+  std::uint64_t vs_time_ms = 0;
+  std::uint64_t heartbeat_deadline_ms = 0;  // vs_time_ms + heartbeat_timeout_ms
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.session_id, "session_id");
+    v.field(m.resume_hash, "resume_hash");
+    v.field(m.gs_counter, "gs_counter");
+    v.field(m.receipt_count, "receipt_count");
+    v.field(m.receipt_tip, "receipt_tip");
+    v.field(m.ticket_seq, "ticket_seq");
+    v.field(m.ticket_hash, "ticket_hash");
+    v.field(m.vs_time_ms, "vs_time_ms");
+    v.field(m.heartbeat_deadline_ms, "heartbeat_deadline_ms");
+  }
+};
+
+// Logged by the VS as its first entry of a run, never sent: from here sessions an earlier run
+// left live are suspended until vs_time_ms + resume_window_ms, and heartbeats could not arrive
+// between the earlier run's last entry and this one. log_size is this entry's own seq.
+struct VsStart {
+  static constexpr MessageKind kKind = MessageKind::kVsStart;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/vs_start"};
+  std::uint64_t log_size = 0;
+  std::uint64_t vs_time_ms = 0;
+  std::uint32_t resume_window_ms = 0;  // 0: no session is resumable (all were revoked)
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.log_size, "log_size");
+    v.field(m.vs_time_ms, "vs_time_ms");
+    v.field(m.resume_window_ms, "resume_window_ms");
+  }
+};
+
+using AnyMessage =
+    std::variant<VsChallenge, JoinRequest, JoinAccept, JoinReject, Heartbeat, TranscriptDigest,
+                 NonceBatch, ProtectedReceipt, PlayTicket, Checkpoint, Revocation, ClientHello,
+                 ServerHello, TicketForward, ClientNonce, ClientInput, InputReject, ClientChallenge,
+                 GsLeaving, GsResume, ResumeAccept, VsStart>;
 
 // ---- Coding and signatures (defined for every type in AnyMessage) ------------------------------
 

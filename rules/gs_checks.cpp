@@ -130,4 +130,42 @@ Result<Revocation> GsSessionChecks::on_revocation(ByteView bytes) {
   return revocation;
 }
 
+GsResume GsSessionChecks::resume_state(std::uint64_t gs_counter) const {
+  GsResume resume;
+  resume.session_id = session_id_;
+  resume.gs_counter = gs_counter;
+  resume.receipt_count = receipt_count_;
+  resume.receipt_tip = receipt_tip_;
+  resume.ticket_seq = last_ticket_seq_;
+  resume.ticket_hash = last_ticket_seq_ == 0 ? Hash32{} : last_ticket_hash_;
+  return resume;
+}
+
+Result<ResumeAccept> GsSessionChecks::on_resume_accept(ByteView bytes, const GsResume& sent,
+                                                       ByteView sent_bytes) const {
+  auto accept = decode_signed<ResumeAccept>(bytes, vs_key_);
+  if (!accept) return accept;
+  if (accept->session_id != session_id_) {
+    return Error{"ResumeAccept for session " + std::to_string(accept->session_id)};
+  }
+  if (accept->resume_hash != chains::message_hash(sent_bytes)) {
+    return Error{"ResumeAccept answers another GsResume"};
+  }
+  if (accept->gs_counter != sent.gs_counter) {
+    return Error{"ResumeAccept gs_counter " + std::to_string(accept->gs_counter) + ", sent " +
+                 std::to_string(sent.gs_counter)};
+  }
+  if (accept->receipt_count < sent.receipt_count ||
+      (accept->receipt_count == sent.receipt_count && accept->receipt_tip != sent.receipt_tip)) {
+    return Error{"ResumeAccept receipt state (" + std::to_string(accept->receipt_count) +
+                 " receipts) is not the one this GS holds (" + std::to_string(sent.receipt_count) +
+                 ")"};
+  }
+  if (accept->ticket_seq != sent.ticket_seq || accept->ticket_hash != sent.ticket_hash) {
+    return Error{"ResumeAccept names ticket " + std::to_string(accept->ticket_seq) +
+                 ", this GS holds ticket " + std::to_string(sent.ticket_seq)};
+  }
+  return accept;
+}
+
 }  // namespace gsvs::rules

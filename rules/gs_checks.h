@@ -51,6 +51,14 @@ class GsSessionChecks {
   [[nodiscard]] const Hash32& receipt_tip() const { return receipt_tip_; }
   [[nodiscard]] std::uint64_t last_ticket_seq() const { return last_ticket_seq_; }
 
+  // Resumption (PROTOCOL.md §8.15): this GS's state as a GsResume states it (every field but the
+  // challenge and the signature), and the check of the VS's answer: signature, session, the
+  // hash of the GsResume sent, and the VS's gs_counter, receipt state and last ticket being
+  // those the GsResume stated (the VS may hold receipts the GS never got, within the lag).
+  [[nodiscard]] protocol::GsResume resume_state(std::uint64_t gs_counter) const;
+  Result<protocol::ResumeAccept> on_resume_accept(ByteView bytes, const protocol::GsResume& sent,
+                                                  ByteView sent_bytes) const;
+
  private:
   crypto::PublicKey vs_key_;
   protocol::SessionId session_id_;

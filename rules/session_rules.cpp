@@ -111,11 +111,14 @@ SessionRules::SessionRules(const SessionStart& start)
       last_ticket_hash_(start_.accept_hash) {}
 
 std::uint64_t SessionRules::heartbeat_deadline_ms() const {
+  if (suspended_until_ms_) return *suspended_until_ms_;
   return liveness_since_ms_ + start_.accept.heartbeat_timeout_ms;
 }
 
 Judgement SessionRules::check_liveness(std::uint64_t now_ms) const {
-  if (ended_ || !liveness_lapsed(liveness_since_ms_, start_.accept.heartbeat_timeout_ms, now_ms)) {
+  // A suspended session owes no heartbeat: it ends at its window by vs_shutdown, or resumes.
+  if (ended_ || suspended() ||
+      !liveness_lapsed(liveness_since_ms_, start_.accept.heartbeat_timeout_ms, now_ms)) {
     return {};
   }
   const std::uint64_t last = last_heartbeat_position_.value_or(start_.accept_position);
@@ -331,6 +334,56 @@ void SessionRules::end() {
   movement_ = MovementChecker(movement_.limits());
   pending_nonces_.clear();
   pending_nonces_.shrink_to_fit();
+}
+
+void SessionRules::suspend(std::uint64_t start_ms, std::uint32_t window_ms,
+                           std::uint64_t start_position) {
+  if (ended_) return;
+  suspended_until_ms_ = start_ms + window_ms;
+  suspension_position_ = start_position;
+}
+
+ResumeDecision SessionRules::decide_resume(const protocol::GsResume& resume,
+                                           std::uint64_t vs_time_ms) const {
+  using protocol::JoinRejectReason;
+  auto refuse = [](JoinRejectReason reason, std::string why) {
+    return ResumeDecision{reason, std::move(why)};
+  };
+  const std::string session = "session " + std::to_string(start_.accept.session_id);
+  if (ended_) return refuse(JoinRejectReason::kSessionEnded, session + " was revoked");
+  if (!suspended()) {
+    return refuse(JoinRejectReason::kIdentityBusy,
+                  session + " is live on another connection; only a session a VS start " +
+                      "suspended can be resumed");
+  }
+  if (vs_time_ms >= *suspended_until_ms_) {
+    return refuse(JoinRejectReason::kResumeWindowPassed,
+                  session + ": resume at " + std::to_string(vs_time_ms) +
+                      ", the resume window ended at " + std::to_string(*suspended_until_ms_));
+  }
+  if (resume.gs_counter <= last_counter_) {
+    return refuse(JoinRejectReason::kResumeMismatch,
+                  "GsResume gs_counter " + std::to_string(resume.gs_counter) +
+                      " is not above the last accepted " + std::to_string(last_counter_));
+  }
+  std::string problem = receipt_state_problem("GsResume", resume.receipt_count, resume.receipt_tip);
+  if (!problem.empty()) return refuse(JoinRejectReason::kResumeMismatch, std::move(problem));
+  if (resume.ticket_seq != tickets_ || resume.ticket_hash != last_ticket_hash_named()) {
+    return refuse(JoinRejectReason::kResumeMismatch,
+                  "GsResume names ticket " + std::to_string(resume.ticket_seq) + " " +
+                      short_hex(resume.ticket_hash) + " but the VS's last ticket is " +
+                      std::to_string(tickets_) + " " + short_hex(last_ticket_hash_named()));
+  }
+  return {};
+}
+
+void SessionRules::resumed(const protocol::GsResume& resume, std::uint64_t accept_vs_ms,
+                           std::uint64_t accept_position) {
+  suspended_until_ms_.reset();
+  last_counter_ = std::max(last_counter_, resume.gs_counter);
+  last_receipt_count_seen_ = std::max(last_receipt_count_seen_, resume.receipt_count);
+  liveness_since_ms_ = std::max(liveness_since_ms_, accept_vs_ms);
+  last_heartbeat_position_ = accept_position;
 }
 
 }  // namespace gsvs::rules

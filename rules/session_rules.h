@@ -92,6 +92,14 @@ struct ReceiptTerms {
   Hash32 tip;
 };
 
+// The answer to a GsResume (PROTOCOL.md §8.15 checks 6 to 9): no refusal means resume.
+struct ResumeDecision {
+  std::optional<protocol::JoinRejectReason> refusal;
+  std::string why;  // for a refusal: the rule and the numbers
+
+  [[nodiscard]] bool accepted() const { return !refusal.has_value(); }
+};
+
 // Liveness (§8.5): a session silent since `since_ms` (its last valid Heartbeat, or its
 // JoinAccept) is over at `now_ms` once heartbeat_timeout_ms have passed, the deadline included.
 [[nodiscard]] constexpr bool liveness_lapsed(std::uint64_t since_ms,
@@ -164,6 +172,30 @@ class SessionRules {
   // per-player and per-nonce state is released.
   void end();
 
+  // Resumption (PROTOCOL.md §8.15). A VS start (its VsStart logged at `start_position`, at
+  // `start_ms`) found the session live: it is suspended until start_ms + window_ms. No heartbeat
+  // is owed meanwhile; heartbeat_deadline_ms() is the end of the window.
+  void suspend(std::uint64_t start_ms, std::uint32_t window_ms, std::uint64_t start_position);
+  [[nodiscard]] bool suspended() const { return suspended_until_ms_.has_value(); }
+  [[nodiscard]] std::optional<std::uint64_t> suspension_position() const {
+    return suspended() ? std::optional<std::uint64_t>(suspension_position_) : std::nullopt;
+  }
+  // Checks 6 to 9 on a GsResume of this session that arrived at `vs_time_ms` (its signature
+  // under the session key already verified). Changes nothing.
+  [[nodiscard]] ResumeDecision decide_resume(const protocol::GsResume& resume,
+                                             std::uint64_t vs_time_ms) const;
+  // The resume was accepted: the VS's ResumeAccept is logged at `accept_position`, at
+  // `accept_vs_ms`. Its gs_counter becomes the last accepted, and liveness runs from the
+  // ResumeAccept (a later missed_heartbeats revocation cites it until a Heartbeat passes).
+  void resumed(const protocol::GsResume& resume, std::uint64_t accept_vs_ms,
+               std::uint64_t accept_position);
+  // The tip after the receipts issued (§6.3).
+  [[nodiscard]] const Hash32& receipt_tip() const { return recent_tips_.back(); }
+  // The hash a GsResume names for the last ticket: 32 zero bytes before the first ticket.
+  [[nodiscard]] Hash32 last_ticket_hash_named() const {
+    return tickets_ == 0 ? Hash32{} : last_ticket_hash_;
+  }
+
   [[nodiscard]] const SessionStart& start() const { return start_; }
   [[nodiscard]] const protocol::JoinAccept& accept() const { return start_.accept; }
   [[nodiscard]] const MovementLimits& limits() const { return movement_.limits(); }
@@ -171,7 +203,8 @@ class SessionRules {
   [[nodiscard]] std::uint64_t last_counter() const { return last_counter_; }
   [[nodiscard]] std::uint64_t receipts_issued() const { return receipts_; }
   [[nodiscard]] std::uint64_t tickets_issued() const { return tickets_; }
-  // The last valid Heartbeat (nullopt: none yet; liveness then runs from the JoinAccept).
+  // The last valid Heartbeat, or the ResumeAccept of a resume after it (nullopt: none yet;
+  // liveness then runs from the JoinAccept).
   [[nodiscard]] std::optional<std::uint64_t> last_heartbeat_position() const {
     return last_heartbeat_position_;
   }
@@ -203,6 +236,8 @@ class SessionRules {
   std::uint64_t tickets_ = 0;
   Hash32 last_ticket_hash_;
   std::vector<Nonce32> pending_nonces_;  // received since the last ticket, in order, capped
+  std::optional<std::uint64_t> suspended_until_ms_;  // set while a VS start has suspended it
+  std::uint64_t suspension_position_ = 0;            // the VsStart that did
 };
 
 }  // namespace gsvs::rules

@@ -123,6 +123,15 @@ void add_config_options(CLI::App& run, Config& c) {
                  "A GS must complete its join within this")
       ->capture_default_str()
       ->check(CLI::Range(10, 600000));
+  run.add_option("--resume_window_ms", c.resume_window_ms,
+                 "A session left live by the previous run may be resumed this long after the "
+                 "start (0: revoke them all at start)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 600000));
+  run.add_option("--revoke_on_stop", c.revoke_on_stop,
+                 "Revoke every live session at a graceful stop instead of leaving them "
+                 "resumable by the next start")
+      ->capture_default_str();
   run.add_option("--max_frame_bytes", c.max_frame_bytes, "Largest frame accepted")
       ->capture_default_str()
       ->check(CLI::Range(1024, 16777216));
@@ -200,6 +209,10 @@ Status validate(Config& c) {
   if (c.segment_max_age_s > kMaxSegmentAgeS) {
     return Error{"config key 'segment_max_age_s' (" + std::to_string(c.segment_max_age_s) +
                  ") must be at most " + std::to_string(kMaxSegmentAgeS) + " (a year), or 0"};
+  }
+  if (c.resume_window_ms > 600000) {
+    return Error{"config key 'resume_window_ms' (" + std::to_string(c.resume_window_ms) +
+                 ") must be at most 600000 (10 minutes), or 0"};
   }
   if (c.max_unauthenticated_per_source > c.max_unauthenticated) {
     return Error{"config key 'max_unauthenticated_per_source' (" +

@@ -47,6 +47,10 @@ struct Config {
   // more than half of handshake_timeout_ms is refused instead.
   std::uint32_t max_joins_per_second = 1000;
   std::uint32_t handshake_timeout_ms = 5000;
+  // Sessions a previous run left live may be resumed this long after the start (PROTOCOL.md
+  // §8.15); 0 revokes them all at start. A graceful stop leaves them live unless revoke_on_stop.
+  std::uint32_t resume_window_ms = 10000;
+  bool revoke_on_stop = false;
   std::uint32_t max_frame_bytes = 16384;
   std::uint32_t threads = 0;  // 0: one per core
   std::uint32_t commit_max_delay_us = 2000;

@@ -1,9 +1,14 @@
 // Start-up recovery: the numbering taken up where the store left it, and the sessions a previous
-// run left live revoked.
+// run left live rebuilt from the log and suspended for their GSes to resume (PROTOCOL.md §8.15),
+// or revoked.
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <map>
 
+#include "app/log_line.h"
+#include "protocol/chains.h"
+#include "rules/session_replay.h"
 #include "vsd/server_state.h"
 
 namespace gsvs::vsd {
@@ -15,6 +20,78 @@ namespace {
 // Session ids and revocation numbers stay below 2^63: the store keeps session ids in a signed
 // 64-bit INTEGER (STORE.md §8), and the VS counts both up from what it finds at start-up.
 constexpr std::uint64_t kMaxStoredId = std::uint64_t{1} << 63;
+
+// A session a previous run left live, rebuilt from its entries in the log.
+struct Rebuilt {
+  SessionId id = 0;
+  std::unique_ptr<rules::SessionRules> rules;
+  // A refusal (or an accepted GsLeaving) the log holds no revocation for yet.
+  std::optional<rules::Judgement> owed;
+  std::vector<std::uint64_t> owed_evidence;
+};
+
+// Replays the session whose JoinAccept is at `accept_seq` through its rules, as vsd judged it.
+Result<Rebuilt> rebuild(const storage::Log& log, SessionId session, std::uint64_t accept_seq) {
+  Rebuilt out;
+  out.id = session;
+  std::optional<rules::SessionReplay> replay;
+  std::optional<Error> bad;
+  storage::Filter filter;
+  filter.session_id = session;
+  filter.from_seq = accept_seq;
+  Status scanned = log.scan(filter, [&](const storage::Entry& entry) {
+    if (entry.header.seq == accept_seq) {
+      auto accept = decode<JoinAccept>(entry.message);
+      if (!accept) {
+        bad = Error{"JoinAccept at entry " + std::to_string(accept_seq) +
+                    " does not decode: " + accept.error()};
+        return false;
+      }
+      out.rules = std::make_unique<rules::SessionRules>(rules::SessionStart{
+          *accept, accept_seq, entry.header.vs_time_ms, chains::message_hash(entry.message)});
+      replay.emplace(*out.rules);
+      return true;
+    }
+    if (replay) {
+      replay->add(rules::LoggedEntry{entry.header.kind, entry.header.direction, entry.header.seq,
+                                     entry.header.vs_time_ms, entry.message});
+    }
+    return true;
+  });
+  if (!scanned) return Error{scanned.error()};
+  if (bad) return *bad;
+  if (!out.rules) return Error{"no JoinAccept of session " + std::to_string(session)};
+  if (replay->owed()) {
+    out.owed = replay->owed();
+    out.owed_evidence = *replay->owed_evidence();
+  }
+  return out;
+}
+
+// Why a session left live is revoked at the start, and what the revocation cites.
+Revocation start_revocation(const Rebuilt& session, bool keeps_none) {
+  Revocation revocation;
+  revocation.session_id = session.id;
+  if (session.owed) {
+    const rules::Judgement& owed = *session.owed;
+    revocation.reason = static_cast<std::uint16_t>(owed.leaves ? RevocationReason::kGsLeft
+                                                               : *rules::reason_for(owed.verdict));
+    revocation.detail = truncate_utf8(
+        owed.leaves ? std::string("the GS left cleanly; its revocation was not yet logged when the "
+                                  "VS stopped")
+                    : owed.why + " (found when the log was replayed at start-up)",
+        kMaxDetailBytes);
+    revocation.evidence = session.owed_evidence;
+  } else {
+    revocation.reason = static_cast<std::uint16_t>(RevocationReason::kVsShutdown);
+    revocation.detail = keeps_none ? "the VS stopped while this session was live; resume_window_ms "
+                                     "is 0, so no session is resumed across the restart"
+                                   : "the VS stopped while this session was live";
+    revocation.evidence = {session.rules->start().accept_position};
+  }
+  if (revocation.evidence.size() > kMaxEvidence) revocation.evidence.resize(kMaxEvidence);
+  return revocation;
+}
 
 }  // namespace
 
@@ -76,30 +153,103 @@ Status ServerState::recover() {
   }
   next_session_id.store(max_session + 1);
   next_revocation_seq.store(max_revocation + 1);
-  std::vector<storage::PendingEntry> entries;
+  std::vector<Rebuilt> left_live;
   for (const auto& [session, accept_seq] : open_sessions) {
-    Revocation revocation;
-    revocation.session_id = session;
-    revocation.revocation_seq = next_revocation_seq++;
-    revocation.vs_time_ms = clock.now_ms();
-    revocation.reason = static_cast<std::uint16_t>(RevocationReason::kVsShutdown);
-    revocation.detail =
-        "the VS stopped while this session was live; its liveness cannot be vouched for across "
-        "the restart";
-    revocation.evidence = {accept_seq};
-    entries.push_back(pending(MessageKind::kRevocation, chains::Direction::kIssued, session,
-                              revocation.vs_time_ms, sign_and_encode(revocation)));
-    spdlog::warn("session {}: revoked at start-up: left live by the previous run", session);
+    auto rebuilt = rebuild(**reader, session, accept_seq);
+    if (!rebuilt) {
+      return Error{"store " + config.store + ": session " + std::to_string(session) +
+                   " cannot be rebuilt from the log: " + rebuilt.error()};
+    }
+    left_live.push_back(std::move(rebuilt).value());
   }
-  if (!entries.empty()) {
-    auto submitted = writer->submit(std::move(entries), [](const Status&) {});
-    if (!submitted) return Error{submitted.error()};
-    Status flushed = writer->flush();
-    if (!flushed) return flushed;
+  // The VsStart first, then the revocations of what is not kept, in one submit at the head: the
+  // log shows the start before anything this run decides.
+  const std::uint64_t start_ms = clock.now_ms();
+  const bool keeps_none = config.resume_window_ms == 0;
+  const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t size, const Hash32&) {
+    std::vector<storage::PendingEntry> entries;
+    VsStart start;
+    start.log_size = size;
+    start.vs_time_ms = start_ms;
+    start.resume_window_ms = config.resume_window_ms;
+    entries.push_back(pending(MessageKind::kVsStart, chains::Direction::kIssued, 0, start_ms,
+                              sign_and_encode(start)));
+    std::lock_guard lock(mutex);
+    for (auto& session : left_live) {
+      const JoinAccept& accept = session.rules->accept();
+      known_sessions[session.id] =
+          KnownSession{accept.gs_identity, accept.session_key, KnownSession::State::kSuspended};
+      if (!keeps_none && !session.owed) {
+        session.rules->suspend(start_ms, config.resume_window_ms, size);
+        busy_identities[accept.gs_identity] = session.id;
+        spdlog::info(
+            "session {}: left live by the previous run; rebuilt from the log ({} "
+            "receipts, {} tickets, gs_counter {}), resumable for {} ms",
+            session.id, session.rules->receipts_issued(), session.rules->tickets_issued(),
+            session.rules->last_counter(), config.resume_window_ms);
+        suspended[session.id] = std::move(session.rules);
+        continue;
+      }
+      Revocation revocation = start_revocation(session, keeps_none);
+      revocation.revocation_seq = next_revocation_seq++;
+      revocation.vs_time_ms = start_ms;
+      mark_ended(session.id, accept.gs_identity);
+      spdlog::warn("session {}: revoked at start-up: {}: {}", session.id,
+                   reason_name(static_cast<RevocationReason>(revocation.reason)),
+                   app::log_text(revocation.detail));
+      entries.push_back(pending(MessageKind::kRevocation, chains::Direction::kIssued, session.id,
+                                start_ms, sign_and_encode(revocation)));
+    }
+    return entries;
+  };
+  auto placed = writer->submit_at_head(build, [](const Status&) {});
+  if (!placed) return Error{placed.error()};
+  Status flushed = writer->flush();
+  if (!flushed) return flushed;
+  vs_start_position = placed->front().header.seq;
+  vs_start_ms = start_ms;
+  if (!suspended.empty()) {
+    resume_window_timer.expires_after(std::chrono::milliseconds(config.resume_window_ms));
+    resume_window_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->expire_suspended();
+    });
   }
   last_checkpoint_size = 0;
   last_checkpoint_ms = clock.now_ms();
   return {};
+}
+
+void ServerState::expire_suspended() {
+  {
+    std::lock_guard lock(mutex);
+    if (suspended.empty()) return;
+  }
+  const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t, const Hash32&) {
+    std::vector<storage::PendingEntry> entries;
+    std::lock_guard lock(mutex);
+    const std::uint64_t now = clock.now_ms();
+    for (auto& [session, rules] : suspended) {
+      Revocation revocation;
+      revocation.session_id = session;
+      revocation.revocation_seq = next_revocation_seq.fetch_add(1);
+      revocation.vs_time_ms = now;
+      revocation.reason = static_cast<std::uint16_t>(RevocationReason::kVsShutdown);
+      revocation.detail =
+          "the VS restarted while this session was live, and its GS did not "
+          "resume it within resume_window_ms (" +
+          std::to_string(config.resume_window_ms) + " ms)";
+      revocation.evidence = {rules->start().accept_position, vs_start_position};
+      mark_ended(session, rules->accept().gs_identity);
+      spdlog::warn("session {}: revoked: vs_shutdown: not resumed within {} ms of the start",
+                   session, config.resume_window_ms);
+      entries.push_back(pending(MessageKind::kRevocation, chains::Direction::kIssued, session, now,
+                                sign_and_encode(revocation)));
+    }
+    suspended.clear();
+    return entries;
+  };
+  auto placed = writer->submit_at_head(build, [](const Status&) {});
+  if (!placed) store_failed("revoking the sessions not resumed", placed.error());
 }
 
 }  // namespace gsvs::vsd

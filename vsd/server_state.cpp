@@ -28,7 +28,20 @@ ServerState::ServerState(asio::io_context& io_context, std::vector<SessionLoop*>
                               return revoke_by_operator(id, reason);
                             }}),
       checkpoint_strand(asio::make_strand(io_context)),
-      checkpoint_timer(checkpoint_strand) {}
+      checkpoint_timer(checkpoint_strand),
+      resume_window_timer(io_context) {}
+
+void ServerState::mark_ended(SessionId session, const PublicKey& identity) {
+  release_identity(identity, session);
+  auto it = known_sessions.find(session);
+  if (it == known_sessions.end() || it->second.state == KnownSession::State::kEnded) return;
+  it->second.state = KnownSession::State::kEnded;
+  ended_order.push_back(session);
+  while (ended_order.size() > kMaxEndedKnown) {
+    known_sessions.erase(ended_order.front());
+    ended_order.pop_front();
+  }
+}
 
 storage::BatchWriter::Options ServerState::writer_options() {
   storage::BatchWriter::Options options;
@@ -49,9 +62,15 @@ asio::awaitable<void> ServerState::shutdown() {
     std::lock_guard lock(mutex);
     for (auto& [id, session] : live) sessions.push_back(session);
   }
+  // By default the sessions stay live in the log and the next start suspends them for their GSes
+  // to resume (PROTOCOL.md §8.11, §8.15); revoke_on_stop ends them here, as earlier versions did.
   for (auto& session : sessions) {
-    session->revoke_from_outside(RevocationReason::kVsShutdown,
-                                 "the VS is shutting down (operator stop)");
+    if (config.revoke_on_stop) {
+      session->revoke_from_outside(RevocationReason::kVsShutdown,
+                                   "the VS is shutting down (operator stop)");
+    } else {
+      session->close_for_restart();
+    }
   }
   // Wait (bounded) for the revocations to be logged and the sessions to leave the live set.
   for (int i = 0; i < 100; ++i) {
@@ -124,9 +143,13 @@ std::string ServerState::revoke_by_operator(SessionId id, const std::string& rea
 void ServerState::begin_stop() {
   asio::post(io, [self = shared_from_this()] {
     if (self->stopping.exchange(true)) return;
-    spdlog::info("stopping: no new connections; revoking live sessions");
+    spdlog::info(self->config.revoke_on_stop
+                     ? "stopping: no new connections; revoking live sessions (revoke_on_stop)"
+                     : "stopping: no new connections; live sessions stay resumable for the "
+                       "next start");
     boost::system::error_code ec;
     self->acceptor.close(ec);
+    self->resume_window_timer.cancel();
     self->checkpoint_timer.cancel();
     asio::co_spawn(self->checkpoint_strand, self->shutdown(), asio::detached);
   });

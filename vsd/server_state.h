@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <boost/asio/strand.hpp>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,6 +24,7 @@
 #include "protocol/crypto.h"
 #include "protocol/messages.h"
 #include "protocol/result.h"
+#include "rules/session_rules.h"
 #include "storage/log.h"
 #include "vsd/admin.h"
 #include "vsd/config.h"
@@ -40,6 +42,15 @@ inline storage::PendingEntry pending(protocol::MessageKind kind, chains::Directi
                                      Bytes bytes) {
   return storage::PendingEntry{kind, direction, session, vs_time, std::move(bytes)};
 }
+
+// What the VS knows of a session a GsResume may name (PROTOCOL.md §8.15 check 4): its keys, and
+// whether it is suspended (left live by an earlier run), live on a connection, or ended.
+struct KnownSession {
+  enum class State : std::uint8_t { kSuspended, kLive, kEnded };
+  protocol::PublicKey identity;
+  protocol::PublicKey session_key;
+  State state = State::kLive;
+};
 
 struct ServerState : std::enable_shared_from_this<ServerState> {
   ServerState(net::asio::io_context& io_context, std::vector<SessionLoop*> loops, Config cfg,
@@ -78,6 +89,21 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
     auto it = busy_identities.find(identity);
     if (it != busy_identities.end() && it->second == session) busy_identities.erase(it);
   }
+  // Sessions a GsResume may name: the suspended, the live, and the last kMaxEndedKnown that
+  // ended in this run or at its start (older ones are unknown: their resume is turned away).
+  static constexpr std::size_t kMaxEndedKnown = 65536;
+  std::map<protocol::SessionId, KnownSession> known_sessions;
+  std::deque<protocol::SessionId> ended_order;  // oldest first, for forgetting
+  // The rebuilt state of each suspended session, handed to the connection that resumes it.
+  std::map<protocol::SessionId, std::unique_ptr<rules::SessionRules>> suspended;
+  // The session's Revocation is being placed at the log head: its identity is free and a
+  // resume of it is refused as ended. Under `mutex`.
+  void mark_ended(protocol::SessionId session, const protocol::PublicKey& identity);
+  // The VsStart of this run (PROTOCOL.md §5.25): where and when, and when suspended sessions
+  // that were not resumed are revoked.
+  std::uint64_t vs_start_position = 0;
+  std::uint64_t vs_start_ms = 0;
+  net::asio::steady_timer resume_window_timer;
   // Taken only while building entries at the log head (BatchWriter::submit_at_head), so the
   // numbers rise in log order, as an auditor checks.
   std::atomic<protocol::SessionId> next_session_id{1};
@@ -90,8 +116,11 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::mutex published_mutex;
   std::shared_ptr<const Bytes> published_checkpoint;  // guarded by published_mutex
 
-  // Revokes the sessions a previous run left live (recovery.cpp).
+  // Rebuilds the sessions a previous run left live from the log, logs the VsStart, and suspends
+  // them for resume_window_ms, or revokes them (recovery.cpp).
   Status recover();
+  // Revokes, with vs_shutdown, the suspended sessions nobody resumed in time (recovery.cpp).
+  void expire_suspended();
   // Binds the GS port; then accept_loop hands each connection to a Session (listener.cpp).
   Status listen();
   net::asio::awaitable<void> accept_loop();

@@ -38,6 +38,15 @@ void Session::revoke_from_outside(RevocationReason reason, std::string detail) {
       asio::detached);
 }
 
+void Session::close_for_restart() {
+  asio::post(conn_->executor(), [self = shared_from_this()] {
+    if (self->revoked_ || self->ended_) return;
+    spdlog::info("session {}: connection closed for a VS restart; the session stays resumable",
+                 self->session_id_);
+    self->end();
+  });
+}
+
 asio::awaitable<void> Session::revoke_with_join_evidence(RevocationReason reason,
                                                          std::string detail) {
   std::vector<std::uint64_t> evidence(1, join_accept_seq_);
@@ -344,9 +353,10 @@ asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detai
     revocation.revocation_seq = server_->next_revocation_seq.fetch_add(1);
     bytes = server_->sign_and_encode(revocation);
     {
-      // Free from the Revocation's place in the log on: a join logged after it may take it.
+      // Free from the Revocation's place in the log on: a join logged after it may take it, and
+      // a resume of the session is refused as ended.
       std::lock_guard lock(server_->mutex);
-      server_->release_identity(identity_, session_id_);
+      server_->mark_ended(session_id_, identity_);
     }
     entries.push_back(pending(MessageKind::kRevocation, chains::Direction::kIssued, session_id_,
                               revocation.vs_time_ms, bytes));

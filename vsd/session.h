@@ -42,6 +42,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void displace();
   // From any thread: revokes on the session's loop.
   void revoke_from_outside(protocol::RevocationReason reason, std::string detail);
+  // From any thread: closes the connection and leaves the session live in the log, for the
+  // next start to suspend and its GS to resume (a graceful stop, PROTOCOL.md §8.11).
+  void close_for_restart();
   struct Info {
     protocol::SessionId session_id = 0;
     protocol::PublicKey identity;
@@ -61,12 +64,21 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   net::asio::awaitable<bool> join();
+  // After check 4 of a join or 5 of a resume: the connection leaves the budget of strangers and
+  // waits its turn at the pace of joins; false when it is closed unanswered instead.
+  net::asio::awaitable<bool> admitted(const protocol::PublicKey& identity);
+  // The first frame was a GsResume (PROTOCOL.md §8.15, session_resume.cpp).
+  net::asio::awaitable<bool> resume(const Bytes& bytes, const Nonce32& challenge,
+                                    std::uint64_t received_ms);
+  // Starts judging a session from `rules` (a join's, or a resumed one's).
+  void take_up(std::unique_ptr<rules::SessionRules> rules, std::uint64_t joined_vs_ms);
   net::asio::awaitable<void> reject(const Bytes& request_bytes, protocol::JoinRejectReason reason,
                                     std::string detail);
   [[nodiscard]] protocol::JoinReject make_reject(const Bytes& request_bytes,
                                                  protocol::JoinRejectReason reason,
                                                  const std::string& detail) const;
-  static std::vector<storage::PendingEntry> reject_entries(const Bytes& request_bytes,
+  static std::vector<storage::PendingEntry> reject_entries(protocol::MessageKind request_kind,
+                                                           const Bytes& request_bytes,
                                                            const protocol::JoinReject& reject,
                                                            const Bytes& reject_bytes);
   net::asio::awaitable<void> read_loop();
@@ -114,7 +126,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool waiting_for_commits_ = false;
   std::size_t uncommitted_ = 0;  // log_then submits with a `then` that has not run yet
   // The judge of this session's traffic (rules/session_rules.h), from the JoinAccept on.
-  std::optional<rules::SessionRules> rules_;
+  std::unique_ptr<rules::SessionRules> rules_;
 
   net::ConnectionId connection_id_ = 0;
   protocol::SessionId session_id_ = 0;

@@ -41,6 +41,9 @@ asio::awaitable<bool> Session::join() {
   }
   const Bytes& bytes = *frame;
   const std::uint64_t received_ms = server_->clock.now_ms();
+  if (auto kind = peek_kind(bytes); kind && *kind == MessageKind::kGsResume) {
+    co_return co_await resume(bytes, challenge.challenge, received_ms);
+  }
   auto request = decode<JoinRequest>(bytes);
   const JoinRequest* asked = request ? &*request : nullptr;
   rules::JoinSubject subject{asked, asked ? std::string_view() : std::string_view(request.error()),
@@ -87,33 +90,7 @@ asio::awaitable<bool> Session::join() {
     turn_away(identified.detail);
     co_return false;
   }
-  // Authenticated: from here the connection counts against max_connections, not the budget of
-  // strangers, and nothing newer displaces it. Refused when a newer connection took its place
-  // while its signatures were checked, or max_connections peers are authenticated: it is closed,
-  // unanswered and unlogged, as if it had been refused at accept.
-  if (!server_->connection_budget->authenticate(connection_id_)) {
-    spdlog::warn(
-        "join from {} identity {} closed unanswered: max_connections ({}) reached or "
-        "its place taken by a newer connection",
-        conn_->peer(), short_hex(asked->gs_identity), config_.max_connections);
-    co_return false;
-  }
-  // Joins go ahead at max_joins_per_second: this one waits its turn, if that is not too long for
-  // its GS to wait for an answer (PROTOCOL.md §8.14).
-  const auto turn = server_->join_pacer->reserve(std::chrono::steady_clock::now());
-  if (!turn) {
-    spdlog::warn(
-        "join from {} identity {} closed unanswered: more joins are waiting than "
-        "max_joins_per_second ({}) decides in half of handshake_timeout_ms; its GS retries",
-        conn_->peer(), short_hex(asked->gs_identity), config_.max_joins_per_second);
-    co_return false;
-  }
-  if (*turn > std::chrono::steady_clock::duration::zero()) {
-    asio::steady_timer until_turn(conn_->executor());
-    until_turn.expires_after(*turn);
-    boost::system::error_code ec;
-    co_await until_turn.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
+  if (!co_await admitted(asked->gs_identity)) co_return false;
   const rules::JoinDecision early = rules::decide_join(facts, ask, subject);
   if (early.outcome == rules::JoinOutcome::kReject) {
     co_await reject(bytes, *early.reason, early.detail);
@@ -151,13 +128,15 @@ asio::awaitable<bool> Session::join() {
         session_id_ = server_->next_session_id.fetch_add(1);
         server_->busy_identities[r.gs_identity] = session_id_;
         server_->live[session_id_] = shared_from_this();
+        server_->known_sessions[session_id_] =
+            KnownSession{r.gs_identity, r.session_key, KnownSession::State::kLive};
       } else {
         refused = make_reject(bytes, *last.reason, last.detail);
       }
     }
     if (refused) {
       reject_bytes = server_->sign_and_encode(*refused);
-      return reject_entries(bytes, *refused, reject_bytes);
+      return reject_entries(MessageKind::kJoinRequest, bytes, *refused, reject_bytes);
     }
     accept.session_id = session_id_;
     accept_bytes = server_->sign_and_encode(accept);
@@ -182,20 +161,65 @@ asio::awaitable<bool> Session::join() {
   }
   join_accept_seq_ = placed.back().header.seq;
   // Judged by exactly the terms the VS signed, as an auditor will.
-  rules_.emplace(
-      rules::SessionStart{accept, join_accept_seq_, vs_time, chains::message_hash(accept_bytes)});
+  take_up(std::make_unique<rules::SessionRules>(rules::SessionStart{
+              accept, join_accept_seq_, vs_time, chains::message_hash(accept_bytes)}),
+          vs_time);
+  conn_->send(accept_bytes);
+  spdlog::info("session {}: joined from {} identity {} build {}", session_id_, conn_->peer(),
+               short_hex(identity_), short_hex(sw_hash_));
+  co_return true;
+}
+
+asio::awaitable<bool> Session::admitted(const PublicKey& identity) {
+  // Authenticated: from here the connection counts against max_connections, not the budget of
+  // strangers, and nothing newer displaces it. Refused when a newer connection took its place
+  // while its signatures were checked, or max_connections peers are authenticated: it is closed,
+  // unanswered and unlogged, as if it had been refused at accept.
+  if (!server_->connection_budget->authenticate(connection_id_)) {
+    spdlog::warn(
+        "join from {} identity {} closed unanswered: max_connections ({}) reached or "
+        "its place taken by a newer connection",
+        conn_->peer(), short_hex(identity), config_.max_connections);
+    co_return false;
+  }
+  // Joins and resumes go ahead at max_joins_per_second: this one waits its turn, if that is not
+  // too long for its GS to wait for an answer (PROTOCOL.md §8.14).
+  const auto turn = server_->join_pacer->reserve(std::chrono::steady_clock::now());
+  if (!turn) {
+    spdlog::warn(
+        "join from {} identity {} closed unanswered: more joins are waiting than "
+        "max_joins_per_second ({}) decides in half of handshake_timeout_ms; its GS retries",
+        conn_->peer(), short_hex(identity), config_.max_joins_per_second);
+    co_return false;
+  }
+  if (*turn > std::chrono::steady_clock::duration::zero()) {
+    asio::steady_timer until_turn(conn_->executor());
+    until_turn.expires_after(*turn);
+    boost::system::error_code ec;
+    co_await until_turn.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return true;
+}
+
+void Session::take_up(std::unique_ptr<rules::SessionRules> rules, std::uint64_t joined_vs_ms) {
+  // Judged by exactly the terms the VS signed, as an auditor will.
+  rules_ = std::move(rules);
+  const JoinAccept& accept = rules_->accept();
+  session_id_ = accept.session_id;
+  identity_ = accept.gs_identity;
+  session_key_ = accept.session_key;
+  sw_hash_ = accept.sw_hash;
+  join_accept_seq_ = rules_->start().accept_position;
   joined_ = true;
   update_info([&](Info& i) {
     i.session_id = session_id_;
     i.identity = identity_;
     i.sw_hash = sw_hash_;
     i.peer = conn_->peer();
-    i.joined_vs_ms = vs_time;
+    i.joined_vs_ms = joined_vs_ms;
+    i.gs_counter = rules_->last_counter();
+    i.tickets = rules_->tickets_issued();
   });
-  conn_->send(accept_bytes);
-  spdlog::info("session {}: joined from {} identity {} build {}", session_id_, conn_->peer(),
-               short_hex(identity_), short_hex(sw_hash_));
-  co_return true;
 }
 
 void Session::displace() {
@@ -219,12 +243,13 @@ JoinReject Session::make_reject(const Bytes& request_bytes, JoinRejectReason rea
   return reject;
 }
 
-std::vector<storage::PendingEntry> Session::reject_entries(const Bytes& request_bytes,
+std::vector<storage::PendingEntry> Session::reject_entries(MessageKind request_kind,
+                                                           const Bytes& request_bytes,
                                                            const JoinReject& reject,
                                                            const Bytes& reject_bytes) {
-  // The request and its answer in one submit, placed next to each other (PROTOCOL.md §8.3).
-  return {pending(MessageKind::kJoinRequest, chains::Direction::kReceived, 0, reject.vs_time_ms,
-                  request_bytes),
+  // The request (a JoinRequest or a GsResume) and its answer in one submit, placed next to each
+  // other, under session 0 (PROTOCOL.md §8.3, §8.15).
+  return {pending(request_kind, chains::Direction::kReceived, 0, reject.vs_time_ms, request_bytes),
           pending(MessageKind::kJoinReject, chains::Direction::kIssued, 0, reject.vs_time_ms,
                   reject_bytes)};
 }
@@ -235,7 +260,8 @@ asio::awaitable<void> Session::reject(const Bytes& request_bytes, JoinRejectReas
   Bytes reject_bytes = server_->sign_and_encode(reject);
   spdlog::warn("join from {} rejected: {}: {}", conn_->peer(), reason_name(reason),
                app::log_text(reject.detail));
-  if (co_await log(reject_entries(request_bytes, reject, reject_bytes))) {
+  if (co_await log(
+          reject_entries(MessageKind::kJoinRequest, request_bytes, reject, reject_bytes))) {
     conn_->send(reject_bytes);
   }
 }

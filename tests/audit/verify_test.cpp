@@ -716,7 +716,10 @@ TEST(VerifyRealVsd, AStoreWithRevocationsOfSeveralKindsIsIntact) {
     allowed.push_back(identities.back().public_key());
   }
   const Hash32 build = crypto::sha256(as_bytes("honest build 1.0"));
-  auto vs = std::make_unique<VsProcess>(dir, allowed, std::vector<Hash32>{build});
+  // The session still live at the stop is revoked there (vs_shutdown), as a seventh kind.
+  VsOptions revoking_at_stop;
+  revoking_at_stop.extra = "revoke_on_stop = true\n";
+  auto vs = std::make_unique<VsProcess>(dir, allowed, std::vector<Hash32>{build}, revoking_at_stop);
   const auto player = crypto::SecretKey::generate().public_key();
   auto revoked = [](ScriptedGs& gs) {
     auto r = gs.expect<Revocation>(std::chrono::seconds(5));

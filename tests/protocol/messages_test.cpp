@@ -60,10 +60,10 @@ const crypto::SecretKey& signer(std::size_t index) {
   if constexpr (std::is_same_v<M, JoinRequest>) {
     return index == 0 ? k.gs_identity : k.session;
   } else if constexpr (kIsOneOf<M, JoinAccept, JoinReject, ProtectedReceipt, PlayTicket, Checkpoint,
-                                Revocation>) {
+                                Revocation, ResumeAccept, VsStart>) {
     return k.vs;
-  } else if constexpr (kIsOneOf<M, Heartbeat, TranscriptDigest, NonceBatch, ServerHello,
-                                GsLeaving>) {
+  } else if constexpr (kIsOneOf<M, Heartbeat, TranscriptDigest, NonceBatch, ServerHello, GsLeaving,
+                                GsResume>) {
     return k.session;
   } else if constexpr (kIsOneOf<M, ClientHello, ClientInput>) {
     return k.client;
@@ -307,6 +307,46 @@ GsLeaving build(Tag<GsLeaving>) {
   return m;
 }
 
+GsResume build(Tag<GsResume>) {
+  GsResume m;
+  m.session_id = kSession;
+  m.gs_identity = keys().gs_identity.public_key();
+  m.session_key = keys().session.public_key();
+  m.gs_counter = 43;
+  m.gs_time_ms = kTime + 7;
+  m.receipt_count = 3;
+  m.receipt_tip = filled(0x04);
+  m.ticket_seq = 9;
+  m.ticket_hash = filled(0x05);
+  m.challenge = filled(0x06);
+  sign_all(m);
+  return m;
+}
+
+ResumeAccept build(Tag<ResumeAccept>) {
+  ResumeAccept m;
+  m.session_id = kSession;
+  m.resume_hash = filled(0x07);
+  m.gs_counter = 43;
+  m.receipt_count = 3;
+  m.receipt_tip = filled(0x04);
+  m.ticket_seq = 9;
+  m.ticket_hash = filled(0x05);
+  m.vs_time_ms = kTime + 8;
+  m.heartbeat_deadline_ms = kTime + 2008;
+  sign_all(m);
+  return m;
+}
+
+VsStart build(Tag<VsStart>) {
+  VsStart m;
+  m.log_size = 77;
+  m.vs_time_ms = kTime + 9;
+  m.resume_window_ms = 10000;
+  sign_all(m);
+  return m;
+}
+
 template <class M>
 M sample() {
   return build(Tag<M>{});
@@ -473,7 +513,7 @@ void expect_known_codes_end_at(Reason last, std::uint16_t count) {
 
 TEST(MessageKinds, ReasonCodesAreKnownUpToTheLastOneAndNamedOnce) {
   // The counts are those of docs/PROTOCOL.md §5.2.
-  expect_known_codes_end_at(kLastJoinRejectReason, 9);
+  expect_known_codes_end_at(kLastJoinRejectReason, 13);
   expect_known_codes_end_at(kLastRevocationReason, 12);
   expect_known_codes_end_at(kLastInputRejectReason, 8);
 }
@@ -560,6 +600,9 @@ const std::vector<RoleCase>& role_cases() {
       {K::kInputReject, S::kNone, R::kGsToClient, {}},
       {K::kClientChallenge, S::kNone, R::kGsToClient, {}},
       {K::kGsLeaving, S::kGsSession, R::kGsToVs, {Key::kGsSession}},
+      {K::kGsResume, S::kGsSession, R::kGsToVs, {Key::kGsSession}},
+      {K::kResumeAccept, S::kVs, R::kVsToGs, {Key::kVs}},
+      {K::kVsStart, S::kVs, R::kVsLog, {Key::kVs}},
   };
   return cases;
 }
@@ -590,8 +633,10 @@ TEST(KindRoles, EveryKindHasTheSignerAndDirectionOfTheSpec) {
     EXPECT_EQ(row->second.direction.rfind(std::string(describe(role->route)), 0), 0u)
         << row->second.direction;
     EXPECT_EQ(vs_signed(c.kind), c.signer == Signer::kVs);
-    EXPECT_EQ(gs_session_traffic(c.kind),
-              c.signer == Signer::kGsSession && c.route == Route::kGsToVs);
+    // GsResume opens a connection, as a JoinRequest does: it is not session traffic.
+    EXPECT_EQ(gs_session_traffic(c.kind), c.signer == Signer::kGsSession &&
+                                              c.route == Route::kGsToVs &&
+                                              c.kind != MessageKind::kGsResume);
   }
 }
 
@@ -1298,7 +1343,7 @@ TEST(MessageDomainSeparation, TagsAreDistinctAndWellFormed) {
     }
   });
   EXPECT_EQ(tags.size(), count);
-  EXPECT_EQ(count, 15u);  // 13 signed kinds, JoinRequest twice
+  EXPECT_EQ(count, 18u);  // 16 signed kinds, JoinRequest twice
 }
 
 TEST(MessageDomainSeparation, ASignatureDoesNotVerifyUnderAnotherTag) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <vector>
+
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
 
@@ -152,6 +155,48 @@ TEST_F(VsChecks, CheckpointsNeverShrinkAndRevocationsNameThisSession) {
   EXPECT_FALSE(checks.on_revocation(signed_bytes(r, &forger)).ok());
   r.session_id = 4;
   EXPECT_FALSE(checks.on_revocation(signed_bytes(r)).ok());
+}
+
+// PROTOCOL.md §8.15: the GS resumes with the state it holds, and takes only a ResumeAccept that
+// answers that very GsResume, under the VS key, stating the same session.
+TEST_F(VsChecks, ResumeAcceptMustAnswerThisResumeWithTheSameState) {
+  GsSessionChecks checks(vs.public_key(), accept, accept_bytes);
+  const Bytes t1 = ticket(1, chains::message_hash(accept_bytes));
+  ASSERT_TRUE(checks.on_ticket(t1).ok());
+  GsResume resume = checks.resume_state(9);
+  EXPECT_EQ(resume.session_id, 3u);
+  EXPECT_EQ(resume.gs_counter, 9u);
+  EXPECT_EQ(resume.ticket_seq, 1u);
+  EXPECT_EQ(resume.ticket_hash, chains::message_hash(t1));
+  sign(resume, session);
+  const Bytes resume_bytes = encode(resume);
+  ResumeAccept answer;
+  answer.session_id = 3;
+  answer.resume_hash = chains::message_hash(resume_bytes);
+  answer.gs_counter = 9;
+  answer.receipt_count = resume.receipt_count;
+  answer.receipt_tip = resume.receipt_tip;
+  answer.ticket_seq = 1;
+  answer.ticket_hash = resume.ticket_hash;
+  EXPECT_TRUE(checks.on_resume_accept(signed_bytes(answer), resume, resume_bytes).ok());
+  struct Spoiled {
+    const char* what;
+    std::function<void(ResumeAccept&)> change;
+  };
+  const std::vector<Spoiled> spoiled{
+      {"another session", [](ResumeAccept& a) { a.session_id = 4; }},
+      {"another resume", [](ResumeAccept& a) { a.resume_hash = Hash32{}; }},
+      {"another counter", [](ResumeAccept& a) { a.gs_counter = 8; }},
+      {"another tip", [](ResumeAccept& a) { a.receipt_tip.bytes[0] ^= 1; }},
+      {"another ticket", [](ResumeAccept& a) { a.ticket_seq = 2; }},
+  };
+  for (const auto& c : spoiled) {
+    ResumeAccept a = answer;
+    c.change(a);
+    EXPECT_FALSE(checks.on_resume_accept(signed_bytes(a), resume, resume_bytes).ok()) << c.what;
+  }
+  const auto forger = crypto::SecretKey::generate();
+  EXPECT_FALSE(checks.on_resume_accept(signed_bytes(answer, &forger), resume, resume_bytes).ok());
 }
 
 }  // namespace

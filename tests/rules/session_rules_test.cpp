@@ -12,6 +12,7 @@
 
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
+#include "rules/session_replay.h"
 
 namespace gsvs::rules {
 namespace {
@@ -330,6 +331,236 @@ TEST(SessionRules, ReceiptsFollowTheTipChain) {
   const ReceiptTerms second = rules.next_receipt(filled(2));
   EXPECT_EQ(second.index, 2u);
   EXPECT_EQ(second.tip, chains::next_receipt_tip(kSession, 2, first.tip, filled(2)));
+}
+
+// ---- Resumption after a VS start (PROTOCOL.md §8.15) ------------------------------------------
+
+constexpr std::uint64_t kStartMs = kAcceptMs + 60'000;  // the VsStart, a minute after the join
+constexpr std::uint32_t kWindow = 10'000;
+constexpr std::uint64_t kStartPosition = 50;
+using protocol::JoinRejectReason;
+
+// The log of the session before the restart: a heartbeat (counter 1), a digest (2) and its
+// receipt, and one ticket. Built with the session's own rules, as the VS issued them.
+struct Logged {
+  SessionRules rules{start()};
+  std::vector<Bytes> bytes;
+  Hash32 ticket_hash;
+  Hash32 tip;
+
+  Logged() {
+    SessionReplay replay(rules);
+    auto add = [&](protocol::MessageKind kind, chains::Direction direction, Bytes b) {
+      bytes.push_back(std::move(b));
+      replay.add(LoggedEntry{kind, direction, 11 + bytes.size(), kAcceptMs + 100 * bytes.size(),
+                             bytes.back()});
+    };
+    protocol::Heartbeat hb;
+    hb.session_id = kSession;
+    hb.gs_counter = 1;
+    hb.sw_hash = filled(0xAB);
+    add(protocol::MessageKind::kHeartbeat, chains::Direction::kReceived, protocol::encode(hb));
+    protocol::TranscriptDigest d;
+    d.session_id = kSession;
+    d.gs_counter = 2;
+    const Bytes digest_bytes = protocol::encode(d);
+    add(protocol::MessageKind::kTranscriptDigest, chains::Direction::kReceived, digest_bytes);
+    const ReceiptTerms terms = rules.next_receipt(chains::message_hash(digest_bytes));
+    protocol::ProtectedReceipt receipt;
+    receipt.session_id = kSession;
+    receipt.receipt_index = terms.index;
+    receipt.receipt_tip = terms.tip;
+    tip = terms.tip;
+    add(protocol::MessageKind::kProtectedReceipt, chains::Direction::kIssued,
+        protocol::encode(receipt));
+    const protocol::PlayTicket ticket = rules.next_ticket(kAcceptMs + 400);
+    const Bytes ticket_bytes = protocol::encode(ticket);
+    ticket_hash = chains::message_hash(ticket_bytes);
+    add(protocol::MessageKind::kPlayTicket, chains::Direction::kIssued, ticket_bytes);
+  }
+
+  // The honest GS's resume of that state.
+  [[nodiscard]] protocol::GsResume resume() const {
+    protocol::GsResume r;
+    r.session_id = kSession;
+    r.gs_counter = 3;
+    r.receipt_count = 1;
+    r.receipt_tip = tip;
+    r.ticket_seq = 1;
+    r.ticket_hash = ticket_hash;
+    return r;
+  }
+};
+
+TEST(SessionReplay, RebuildsCountersReceiptsAndTicketsFromTheLog) {
+  Logged log;
+  EXPECT_EQ(log.rules.last_counter(), 2u);
+  EXPECT_EQ(log.rules.receipts_issued(), 1u);
+  EXPECT_EQ(log.rules.receipt_tip(), log.tip);
+  EXPECT_EQ(log.rules.tickets_issued(), 1u);
+  EXPECT_EQ(log.rules.prev_ticket_hash(), log.ticket_hash);
+  EXPECT_FALSE(log.rules.ended());
+}
+
+struct ResumeRow {
+  std::string name;
+  std::function<void(SessionRules&, protocol::GsResume&)> change;
+  std::uint64_t at_ms = kStartMs + 500;
+  std::optional<JoinRejectReason> refusal;  // nullopt: resumed
+};
+
+class ResumeTable : public ::testing::TestWithParam<ResumeRow> {};
+
+TEST_P(ResumeTable, TheResumeGetsItsAnswer) {
+  const ResumeRow& row = GetParam();
+  Logged log;
+  log.rules.suspend(kStartMs, kWindow, kStartPosition);
+  protocol::GsResume resume = log.resume();
+  row.change(log.rules, resume);
+  const ResumeDecision decision = log.rules.decide_resume(resume, row.at_ms);
+  EXPECT_EQ(decision.refusal, row.refusal) << decision.why;
+  EXPECT_EQ(decision.accepted(), decision.why.empty()) << decision.why;
+}
+
+void unchanged(SessionRules& /*rules*/, protocol::GsResume& /*resume*/) {}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ResumeTable,
+    ::testing::Values(
+        ResumeRow{"honest", unchanged, kStartMs + 500, std::nullopt},
+        ResumeRow{"counter_above_any_gap_allowed",
+                  [](SessionRules&, protocol::GsResume& r) { r.gs_counter = 1000; }, kStartMs + 500,
+                  std::nullopt},
+        ResumeRow{"lagging_receipts_within_the_lag",
+                  [](SessionRules&, protocol::GsResume& r) {
+                    r.receipt_count = 0;
+                    r.receipt_tip = Hash32{};
+                  },
+                  kStartMs + 500, std::nullopt},
+        ResumeRow{"just_before_the_window_ends", unchanged, kStartMs + kWindow - 1, std::nullopt},
+        ResumeRow{"at_the_window_end", unchanged, kStartMs + kWindow,
+                  JoinRejectReason::kResumeWindowPassed},
+        ResumeRow{"stale_counter_equal",
+                  [](SessionRules&, protocol::GsResume& r) { r.gs_counter = 2; }, kStartMs + 500,
+                  JoinRejectReason::kResumeMismatch},
+        ResumeRow{"stale_counter_older",
+                  [](SessionRules&, protocol::GsResume& r) { r.gs_counter = 1; }, kStartMs + 500,
+                  JoinRejectReason::kResumeMismatch},
+        ResumeRow{"receipts_the_vs_never_issued",
+                  [](SessionRules&, protocol::GsResume& r) { r.receipt_count = 2; }, kStartMs + 500,
+                  JoinRejectReason::kResumeMismatch},
+        ResumeRow{"wrong_receipt_tip",
+                  [](SessionRules&, protocol::GsResume& r) { r.receipt_tip = filled(0x99); },
+                  kStartMs + 500, JoinRejectReason::kResumeMismatch},
+        ResumeRow{"older_ticket",
+                  [](SessionRules&, protocol::GsResume& r) {
+                    r.ticket_seq = 0;
+                    r.ticket_hash = Hash32{};
+                  },
+                  kStartMs + 500, JoinRejectReason::kResumeMismatch},
+        ResumeRow{"ticket_from_the_future",
+                  [](SessionRules&, protocol::GsResume& r) { r.ticket_seq = 2; }, kStartMs + 500,
+                  JoinRejectReason::kResumeMismatch},
+        ResumeRow{"wrong_ticket_hash",
+                  [](SessionRules&, protocol::GsResume& r) { r.ticket_hash = filled(0x98); },
+                  kStartMs + 500, JoinRejectReason::kResumeMismatch},
+        ResumeRow{"revoked_session", [](SessionRules& s, protocol::GsResume&) { s.end(); },
+                  kStartMs + 500, JoinRejectReason::kSessionEnded},
+        ResumeRow{"already_resumed_and_live",
+                  [](SessionRules& s, protocol::GsResume& r) { s.resumed(r, kStartMs + 100, 60); },
+                  kStartMs + 500, JoinRejectReason::kIdentityBusy}),
+    [](const auto& row) { return row.param.name; });
+
+TEST(SessionResume, SuspensionMovesTheDeadlineToTheWindowAndOwesNoHeartbeat) {
+  Logged log;
+  log.rules.suspend(kStartMs, kWindow, kStartPosition);
+  EXPECT_TRUE(log.rules.suspended());
+  EXPECT_EQ(log.rules.heartbeat_deadline_ms(), kStartMs + kWindow);
+  EXPECT_FALSE(log.rules.check_liveness(kStartMs + kWindow + 5000).refused());
+}
+
+TEST(SessionResume, LivenessRunsFromTheResumeAcceptWhichAMissedHeartbeatCites) {
+  Logged log;
+  log.rules.suspend(kStartMs, kWindow, kStartPosition);
+  const protocol::GsResume resume = log.resume();
+  log.rules.resumed(resume, kStartMs + 700, 61);
+  EXPECT_FALSE(log.rules.suspended());
+  EXPECT_EQ(log.rules.last_counter(), 3u);
+  EXPECT_EQ(log.rules.heartbeat_deadline_ms(), kStartMs + 700 + kTimeout);
+  EXPECT_FALSE(log.rules.check_liveness(kStartMs + 700 + kTimeout - 1).refused());
+  const Judgement late = log.rules.check_liveness(kStartMs + 700 + kTimeout);
+  EXPECT_EQ(late.verdict, Verdict::kMissedHeartbeats);
+  EXPECT_EQ(late.prior_evidence, std::vector<std::uint64_t>{61});
+}
+
+TEST(SessionResume, TicketsGoOnFromTheLastOneLogged) {
+  Logged log;
+  log.rules.suspend(kStartMs, kWindow, kStartPosition);
+  log.rules.resumed(log.resume(), kStartMs + 700, 61);
+  const protocol::PlayTicket next = log.rules.next_ticket(kStartMs + 700);
+  EXPECT_EQ(next.ticket_seq, 2u);
+  EXPECT_EQ(next.prev_ticket_hash, log.ticket_hash);
+}
+
+TEST(SessionResume, TheFirstDigestAfterTheGapIsCheckedFromTheLastNotarizedPosition) {
+  // A player at x = 0 before the restart; after a 10 s gap it may have walked 10 s at the limit,
+  // and no further: the gap is no free teleport.
+  SessionRules rules{start()};
+  SessionReplay replay(rules);
+  protocol::TranscriptDigest before;
+  before.session_id = kSession;
+  before.gs_counter = 1;
+  before.gs_time_ms = kAcceptMs + 100;
+  protocol::PlayerPosition p;
+  p.player.bytes[0] = 1;
+  before.players.push_back(p);
+  const Bytes before_bytes = protocol::encode(before);
+  replay.add(LoggedEntry{protocol::MessageKind::kTranscriptDigest, chains::Direction::kReceived, 11,
+                         kAcceptMs + 100, before_bytes});
+  ASSERT_FALSE(replay.owed());
+  rules.suspend(kAcceptMs + 1000, kWindow, kStartPosition);
+  protocol::GsResume resume;
+  resume.session_id = kSession;
+  resume.gs_counter = 2;
+  // Resumed shortly before the first digest after the gap, so no heartbeat is due yet.
+  ASSERT_TRUE(rules.decide_resume(resume, kAcceptMs + 9000).accepted());
+  rules.resumed(resume, kAcceptMs + 9000, 20);
+  const std::uint64_t gap_ms = 10'000;
+  const auto limit_mm = static_cast<std::int32_t>(rules.limits().max_speed_mm_s * gap_ms / 1000);
+  auto after = [&](std::uint64_t counter, std::int32_t x) {
+    protocol::TranscriptDigest d = before;
+    d.gs_counter = counter;
+    d.gs_time_ms = kAcceptMs + 100 + gap_ms;
+    d.players[0].x_mm = x;
+    return protocol::AnyMessage(d);
+  };
+  SessionRules honest_rules = rules;
+  const protocol::AnyMessage walked = after(3, limit_mm);
+  EXPECT_TRUE(
+      honest_rules
+          .judge(Received{&walked, {}, "TranscriptDigest", true, 21, kAcceptMs + 100 + gap_ms})
+          .accepted());
+  const protocol::AnyMessage teleported = after(3, 40 * limit_mm);
+  EXPECT_EQ(
+      rules.judge(Received{&teleported, {}, "TranscriptDigest", true, 21, kAcceptMs + 100 + gap_ms})
+          .verdict,
+      Verdict::kSpeedViolation);
+}
+
+TEST(SessionReplay, ARefusalTheLogDoesNotAnswerIsOwed) {
+  // A crash between logging a frame and revoking for it: the replay finds the refusal owed.
+  SessionRules rules{start()};
+  SessionReplay replay(rules);
+  protocol::Heartbeat hb;
+  hb.session_id = kSession;
+  hb.gs_counter = 1;
+  hb.sw_hash = filled(0xCD);  // not the build pinned at join
+  const Bytes bytes = protocol::encode(hb);
+  replay.add(LoggedEntry{protocol::MessageKind::kHeartbeat, chains::Direction::kReceived, 11,
+                         kAcceptMs + 100, bytes});
+  ASSERT_TRUE(replay.owed());
+  EXPECT_EQ(replay.owed()->verdict, Verdict::kSwHashChanged);
+  EXPECT_EQ(*replay.owed_evidence(), (std::vector<std::uint64_t>{10, 11}));
 }
 
 // §8.5 check 6 in its order: each row's claim trips the first fault that applies, so a claim

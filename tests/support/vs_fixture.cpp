@@ -14,7 +14,7 @@ using namespace protocol;  // NOLINT(google-build-using-namespace)
 
 VsProcess::VsProcess(const TempDir& dir, const std::vector<crypto::PublicKey>& allowed_gs,
                      const std::vector<Hash32>& allowed_builds, VsOptions o)
-    : port_(free_port()),
+    : port_(o.port.value_or(free_port())),
       store_(dir.file(o.store)),
       config_(dir.file("vsd.toml")),
       admin_socket_(dir.file("vsd.sock")),
@@ -88,7 +88,7 @@ std::vector<storage::Entry> read_store(const std::string& path) {
 }
 
 ScriptedGs::ScriptedGs(std::uint16_t port, const crypto::SecretKey& identity, const Hash32& sw_hash)
-    : socket_(port),
+    : socket_(std::make_unique<FrameSocket>(port)),
       identity_(identity),
       session_key_(crypto::SecretKey::generate()),
       sw_hash_(sw_hash) {}
@@ -107,7 +107,7 @@ JoinRequest ScriptedGs::make_join_request() {
   return r;
 }
 
-void ScriptedGs::send_join(const JoinRequest& request) { socket_.send_frame(encode(request)); }
+void ScriptedGs::send_join(const JoinRequest& request) { socket_->send_frame(encode(request)); }
 
 JoinAccept ScriptedGs::join() {
   send_join(make_join_request());
@@ -116,6 +116,27 @@ JoinAccept ScriptedGs::join() {
   session_id_ = accept->session_id;
   join_accept_bytes_ = encode(*accept);
   return *accept;
+}
+
+GsResume ScriptedGs::reconnect_and_make_resume(std::uint16_t port) {
+  socket_ = std::make_unique<FrameSocket>(port);
+  auto challenge = expect<VsChallenge>();
+  if (!challenge) throw std::runtime_error("no VsChallenge");
+  GsResume r;
+  r.session_id = session_id_;
+  r.gs_identity = identity_.public_key();
+  r.session_key = session_key_.public_key();
+  r.gs_counter = next_counter();
+  r.gs_time_ms = unix_time_ms();
+  r.receipt_count = receipt_count;
+  r.receipt_tip = receipt_tip;
+  if (!tickets_.empty()) {
+    r.ticket_seq = decode<PlayTicket>(tickets_.back()).value().ticket_seq;
+    r.ticket_hash = crypto::sha256(tickets_.back());
+  }
+  r.challenge = challenge->challenge;
+  sign(r, session_key_);
+  return r;
 }
 
 Heartbeat ScriptedGs::make_heartbeat() {

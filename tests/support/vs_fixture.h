@@ -29,6 +29,8 @@ struct VsOptions {
   std::string extra;  // more config lines
   // The store, in the test's directory: a file, or with a trailing '/' a directory of segments.
   std::string store = "vs.db";
+  // The port to listen on: a restart takes the previous run's (default: a free one).
+  std::optional<std::uint16_t> port;
   // vsd's limit on open descriptors (RLIMIT_NOFILE, soft and hard, so vsd cannot raise it).
   std::optional<std::uint64_t> max_open_files;
   // A limit on the size of any file vsd writes (RLIMIT_FSIZE, with SIGXFSZ ignored, so a write
@@ -74,6 +76,10 @@ class ScriptedGs {
   void send_join(const protocol::JoinRequest& request);
   // make_join_request + send + expect JoinAccept; fails the test if rejected.
   protocol::JoinAccept join();
+  // The VS restarted: a new connection to `port` for the same session. Reads its challenge and
+  // returns a GsResume signed by the session key with this GS's state (not yet sent; PROTOCOL.md
+  // §8.15).
+  protocol::GsResume reconnect_and_make_resume(std::uint16_t port);
 
   protocol::Heartbeat make_heartbeat();
   protocol::TranscriptDigest make_digest(std::vector<protocol::PlayerPosition> players,
@@ -81,11 +87,11 @@ class ScriptedGs {
   template <class M>
   void send_signed(M message) {
     protocol::sign(message, session_key_);
-    socket_.send_frame(protocol::encode(message));
+    socket_->send_frame(protocol::encode(message));
   }
   template <class M>
   void send_unsigned(const M& message) {
-    socket_.send_frame(protocol::encode(message));
+    socket_->send_frame(protocol::encode(message));
   }
 
   // The next message of kind M, keeping track of tickets, receipts and checkpoints seen on the
@@ -94,7 +100,7 @@ class ScriptedGs {
   std::optional<M> expect(std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
-      auto frame = socket_.read_frame(std::chrono::duration_cast<std::chrono::milliseconds>(
+      auto frame = socket_->read_frame(std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now()));
       if (!frame) return std::nullopt;
       note(*frame);
@@ -105,7 +111,7 @@ class ScriptedGs {
   // Applies a receipt to the GS's view of receipt_count and receipt_tip.
   void note(const Bytes& frame);
 
-  FrameSocket& socket() { return socket_; }
+  FrameSocket& socket() { return *socket_; }
   [[nodiscard]] protocol::SessionId session_id() const { return session_id_; }
   std::uint64_t next_counter() { return ++counter_; }
   void set_counter(std::uint64_t c) { counter_ = c; }
@@ -116,7 +122,7 @@ class ScriptedGs {
   Hash32 receipt_tip;
 
  private:
-  FrameSocket socket_;
+  std::unique_ptr<FrameSocket> socket_;  // replaced by reconnect_and_make_resume
   const crypto::SecretKey& identity_;
   crypto::SecretKey session_key_;
   Hash32 sw_hash_;

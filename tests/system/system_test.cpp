@@ -337,5 +337,74 @@ TEST_F(System, ReturningPlayerContinuesItsInputSequence) {
   EXPECT_TRUE(again.events("input_rejected").empty());
 }
 
+// A VS restart mid-match (PROTOCOL.md §8.15): vsd stops (SIGTERM) and a new vsd starts on the
+// same store, key and port while two bots play. gsd keeps its players, resumes its session, and
+// no player notices: the tickets chain on, every bot plays its whole duration, nothing is
+// revoked, and the audit accepts the store, having judged each player's step across the gap from
+// its last notarized position over the VS-observed time.
+TEST_F(System, AVsRestartMidMatchDropsNoPlayer) {
+  VsOptions vs_options;
+  vs_options.ticket_period_ms = kPeriodMs;
+  // The players' credit must outlast the restart: a stop, a start under the sanitizers, and the
+  // GS's reconnection backoff.
+  vs_options.ticket_validity_ms = 8000;
+  vs_options.heartbeat_timeout_ms = 2000;
+  const std::vector<Hash32> builds{sha256_of_file(program("gsd"))};
+  const std::vector<crypto::PublicKey> allowed{identity_.public_key()};
+  vs_ = std::make_unique<VsProcess>(dir_, allowed, builds, vs_options);
+  GsdOptions gs_options;
+  gs_options.input_grace_ms = 500;
+  gs_options.digest_interval_ms = 200;
+  gs_ = std::make_unique<GsdProcess>(dir_, *vs_, identity_path_, gs_options);
+  start_clients(2, {"--bot", "--speed-m-s", "5", "--duration-s", "6"});
+  wait_all_connected();
+  const SessionId session = session_of(*clients_.front());
+  // Restart once the players have walked under a few receipts.
+  auto receipts = [&] {
+    std::size_t n = 0;
+    for (const auto& e : vs_->entries()) n += e.header.kind == MessageKind::kProtectedReceipt;
+    return n;
+  };
+  const auto walked_until = std::chrono::steady_clock::now() + seconds(10);
+  while (receipts() < 4 && std::chrono::steady_clock::now() < walked_until) {
+    std::this_thread::sleep_for(milliseconds(50));  // polls the store
+  }
+  ASSERT_GE(receipts(), 4U) << diagnostics();
+  vs_options.port = vs_->port();
+  ASSERT_EQ(vs_->stop(), 0) << diagnostics();
+  vs_ = std::make_unique<VsProcess>(dir_, allowed, builds, vs_options);
+  ASSERT_TRUE(gs_->wait_for_count("resumed with the VS", 1, seconds(15))) << diagnostics();
+  for (auto& c : clients_) {
+    EXPECT_EQ(c->wait(seconds(30)), 0) << diagnostics();
+    EXPECT_EQ(c->disconnected()["reason"], "duration_reached") << c->output();
+    EXPECT_EQ(session_of(*c), session);
+  }
+  ASSERT_EQ(vs_->stop(), 0) << diagnostics();
+  const auto entries = vs_->entries();
+  std::size_t resumes = 0;
+  std::size_t digests_after_resume = 0;
+  std::size_t receipts_after_resume = 0;
+  for (const auto& e : entries) {
+    EXPECT_NE(e.header.kind, MessageKind::kRevocation) << "at " << e.header.seq;
+    if (e.header.session_id != session) continue;
+    if (e.header.kind == MessageKind::kResumeAccept) ++resumes;
+    if (resumes == 0) continue;
+    digests_after_resume += e.header.kind == MessageKind::kTranscriptDigest ? 1 : 0;
+    receipts_after_resume += e.header.kind == MessageKind::kProtectedReceipt ? 1 : 0;
+  }
+  EXPECT_EQ(resumes, 1U);
+  // Every digest after the resume, the step across the gap first, passed the movement rule.
+  EXPECT_GE(digests_after_resume, 3U);
+  EXPECT_EQ(receipts_after_resume, digests_after_resume);
+  std::string audit;
+  EXPECT_EQ(vs_->audit_verify(audit), 0) << audit;
+  // The GS's own store holds the resume and its answer, as gsd checked them.
+  ASSERT_EQ(gs_->stop(), 0) << diagnostics();
+  ChildProcess gs_audit({program("audit-cli"), "verify", gs_->store_path(), "--role", "gs",
+                         "--vs-pubkey", to_hex(vs_->public_key()), "--no-progress"},
+                        dir_.file("gs-audit.out"));
+  EXPECT_EQ(gs_audit.wait(seconds(60)), 0) << gs_audit.output();
+}
+
 }  // namespace
 }  // namespace gsvs::testing

@@ -77,6 +77,9 @@ struct Session {
   InputReject input_reject;
   ClientChallenge client_challenge;
   GsLeaving gs_leaving;
+  GsResume gs_resume;
+  ResumeAccept resume_accept;
+  VsStart vs_start;
 };
 
 Session build_session(const Keys& keys) {
@@ -222,6 +225,37 @@ Session build_session(const Keys& keys) {
   s.gs_leaving.receipt_count = kChainLength;
   s.gs_leaving.receipt_tip = s.receipt_tips[kChainLength];
   sign_and_encode(s.gs_leaving, {&gs_session});
+
+  // A VS restart after the heartbeat: the new run's first entry, then the GS resumes the session
+  // on a new connection with the heartbeat's receipt state and the last ticket it holds.
+  s.vs_start.log_size = 40;
+  s.vs_start.vs_time_ms = kVsTime + 5000;
+  s.vs_start.resume_window_ms = 10000;
+  sign_and_encode(s.vs_start, {&vs});
+
+  const Bytes& last_ticket_bytes = s.ticket_bytes[kChainLength - 1];
+  s.gs_resume.session_id = kSessionId;
+  s.gs_resume.gs_identity = gs_identity.public_key();
+  s.gs_resume.session_key = gs_session.public_key();
+  s.gs_resume.gs_counter = s.heartbeat.gs_counter + 1;
+  s.gs_resume.gs_time_ms = kGsTime + 5300;
+  s.gs_resume.receipt_count = kChainLength;
+  s.gs_resume.receipt_tip = s.receipt_tips[kChainLength];
+  s.gs_resume.ticket_seq = s.tickets[kChainLength - 1].ticket_seq;
+  s.gs_resume.ticket_hash = chains::message_hash(last_ticket_bytes);
+  s.gs_resume.challenge = sample_hash("vs challenge after the restart");
+  const Bytes gs_resume_bytes = sign_and_encode(s.gs_resume, {&gs_session});
+
+  s.resume_accept.session_id = kSessionId;
+  s.resume_accept.resume_hash = chains::message_hash(gs_resume_bytes);
+  s.resume_accept.gs_counter = s.gs_resume.gs_counter;
+  s.resume_accept.receipt_count = kChainLength;
+  s.resume_accept.receipt_tip = s.receipt_tips[kChainLength];
+  s.resume_accept.ticket_seq = s.gs_resume.ticket_seq;
+  s.resume_accept.ticket_hash = s.gs_resume.ticket_hash;
+  s.resume_accept.vs_time_ms = kVsTime + 5060;
+  s.resume_accept.heartbeat_deadline_ms = s.resume_accept.vs_time_ms + 2000;
+  sign_and_encode(s.resume_accept, {&vs});
 
   // The first four rows of the VS log and the checkpoint over them.
   struct Row {
@@ -540,6 +574,16 @@ std::vector<SampleMessage> sample_messages(const Keys& keys) {
   out.push_back({"GS to VS: leaves cleanly after the heartbeat, with the same receipt state",
                  s.gs_leaving,
                  {gs_session}});
+  out.push_back(
+      {"GS to VS: after a VS restart, resumes the session with the heartbeat's receipt "
+       "state and its last ticket, signing the new connection's challenge",
+       s.gs_resume,
+       {gs_session}});
+  out.push_back({"VS to GS: accepts the resume above; tickets go on from its ticket_seq",
+                 s.resume_accept,
+                 {vs}});
+  out.push_back(
+      {"VS: the first entry of a new run, suspending live sessions for 10 s", s.vs_start, {vs}});
   return out;
 }
 

@@ -93,6 +93,12 @@ class VsdIntegration : public ::testing::Test {
     return *revocation;
   }
 
+  // The behaviour of earlier versions: no session survives a restart (PROTOCOL.md §8.11).
+  static VsOptions revoking_at_start(VsOptions options = {}) {
+    options.extra += "resume_window_ms = 0\n";
+    return options;
+  }
+
   TempDir dir_;
   crypto::SecretKey identity_ = crypto::SecretKey::generate();
   crypto::SecretKey other_identity_ = crypto::SecretKey::generate();
@@ -109,7 +115,9 @@ PlayerPosition at(const crypto::PublicKey& player, std::int32_t x_mm, std::int32
 }
 
 TEST_F(VsdIntegration, JoinIsAcceptedAndSessionTrafficIsNotarized) {
-  start();
+  VsOptions revoking_at_stop;
+  revoking_at_stop.extra = "revoke_on_stop = true\n";
+  start(revoking_at_stop);
   ScriptedGs gs(vs_->port(), identity_, build_);
   JoinAccept accept = gs.join();
   EXPECT_TRUE(verify(accept, vs_->public_key()));
@@ -153,10 +161,12 @@ TEST_F(VsdIntegration, JoinIsAcceptedAndSessionTrafficIsNotarized) {
   std::this_thread::sleep_for(milliseconds(400));
 
   auto entries = stop_and_read();
-  // Stored: request, accept, heartbeat(s), digest, receipt, batch, tickets, checkpoint(s).
-  ASSERT_GE(entries.size(), 8u);
-  EXPECT_EQ(entries[0].header.kind, MessageKind::kJoinRequest);
-  EXPECT_EQ(entries[1].header.kind, MessageKind::kJoinAccept);
+  // Stored: the start, request, accept, heartbeat(s), digest, receipt, batch, tickets,
+  // checkpoint(s).
+  ASSERT_GE(entries.size(), 9u);
+  EXPECT_EQ(entries[0].header.kind, MessageKind::kVsStart);
+  EXPECT_EQ(entries[1].header.kind, MessageKind::kJoinRequest);
+  EXPECT_EQ(entries[2].header.kind, MessageKind::kJoinAccept);
   EXPECT_EQ(of_kind(entries, MessageKind::kTranscriptDigest).size(), 1u);
   EXPECT_EQ(of_kind(entries, MessageKind::kProtectedReceipt).size(), 1u);
   EXPECT_EQ(of_kind(entries, MessageKind::kNonceBatch).size(), 1u);
@@ -178,7 +188,8 @@ TEST_F(VsdIntegration, JoinIsAcceptedAndSessionTrafficIsNotarized) {
     for (std::uint64_t i = 0; i < cp->log_size; ++i) leaves.push_back(entries[i].entry_hash);
     EXPECT_EQ(cp->root, merkle::root(leaves));
   }
-  // The operator stop revoked the live session and closed the log with a checkpoint.
+  // The operator stop (revoke_on_stop) revoked the live session and closed the log with a
+  // checkpoint.
   EXPECT_EQ(stored_revocation(entries, gs.session_id()).reason,
             static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
   EXPECT_EQ(entries.back().header.kind, MessageKind::kCheckpoint);
@@ -470,7 +481,7 @@ TEST_F(VsdIntegration, MalformedFrameRevokesAndDaemonKeepsServing) {
 }
 
 TEST_F(VsdIntegration, RestartRevokesSessionsLeftLiveAndResumesTheChain) {
-  start();
+  start(revoking_at_start());
   SessionId first_session = 0;
   {
     ScriptedGs gs(vs_->port(), identity_, build_);
@@ -480,7 +491,7 @@ TEST_F(VsdIntegration, RestartRevokesSessionsLeftLiveAndResumesTheChain) {
     vs_->process().wait(std::chrono::seconds(5));
   }
   const auto size_before = vs_->entries().size();
-  start();
+  start(revoking_at_start());
   ScriptedGs gs(vs_->port(), identity_, build_);
   EXPECT_GT(gs.join().session_id, first_session);
   auto entries = stop_and_read();
@@ -496,7 +507,7 @@ TEST_F(VsdIntegration, RestartRevokesSessionsLeftLiveAndResumesTheChain) {
 TEST_F(VsdIntegration, StoreAppendFailureStopsTheDaemonCleanly) {
   VsOptions limited;
   limited.max_file_bytes = 1024 * 1024;
-  start(limited);
+  start(revoking_at_start(limited));
   // A second session, live when the store fails: its revocation at the stop is refused by the
   // writer, the other way a log append fails.
   ScriptedGs bystander(vs_->port(), other_identity_, build_);
@@ -517,7 +528,7 @@ TEST_F(VsdIntegration, StoreAppendFailureStopsTheDaemonCleanly) {
   EXPECT_NE(output.find("vsd stops"), std::string::npos) << output;
   EXPECT_EQ(output.find("double free"), std::string::npos) << output;
 
-  start();
+  start(revoking_at_start());
   auto entries = stop_and_read();
   for (SessionId left_live : {bystander_session, session}) {
     EXPECT_EQ(stored_revocation(entries, left_live).reason,
@@ -532,7 +543,7 @@ TEST_F(VsdIntegration, StoreAppendFailureStopsTheDaemonCleanly) {
 TEST_F(VsdIntegration, KillDuringRotationLosesNothingAcknowledged) {
   VsOptions segmented;
   segmented.store = "vs/";
-  segmented.extra = "segment_max_bytes = 65536\n";
+  segmented.extra = "segment_max_bytes = 65536\nresume_window_ms = 0\n";
   std::vector<Bytes> acknowledged;
   std::vector<SessionId> killed_sessions;
   std::random_device random;
@@ -591,7 +602,7 @@ class VsdForgedFrame : public VsdIntegration,
                        public ::testing::WithParamInterface<ForgedFrameCase> {};
 
 TEST_P(VsdForgedFrame, IsRefusedAndNeverTrustedAtStartUp) {
-  start();
+  start(revoking_at_start());
   ScriptedGs bystander(vs_->port(), other_identity_, build_);
   const SessionId bystander_session = bystander.join().session_id;
   const Bytes forged = GetParam().frame(bystander_session);
@@ -616,7 +627,7 @@ TEST_P(VsdForgedFrame, IsRefusedAndNeverTrustedAtStartUp) {
   }
   EXPECT_EQ(copies, GetParam().logged ? 1U : 0U);
 
-  start();  // throws if vsd cannot start on the store
+  start(revoking_at_start());  // throws if vsd cannot start on the store
   auto entries = stop_and_read();
   EXPECT_EQ(stored_revocation(entries, bystander_session).reason,
             static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
@@ -686,7 +697,9 @@ TEST_F(VsdIntegration, ConcurrentJoinsAndRevocationsAreNumberedInLogOrder) {
     identities.push_back(crypto::SecretKey::generate());
     allowed.push_back(identities.back().public_key());
   }
-  vs_ = std::make_unique<VsProcess>(dir_, allowed, std::vector<Hash32>{build_});
+  VsOptions revoking_at_stop;
+  revoking_at_stop.extra = "revoke_on_stop = true\n";
+  vs_ = std::make_unique<VsProcess>(dir_, allowed, std::vector<Hash32>{build_}, revoking_at_stop);
   std::vector<std::unique_ptr<ScriptedGs>> gses(kGses);
   std::vector<std::thread> joiners;
   for (std::size_t i = 0; i < kGses; ++i) {
