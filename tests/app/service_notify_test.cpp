@@ -229,7 +229,9 @@ TEST(DaemonReadiness, VsdIsReadyOnceItsPortAcceptsFeedsTheWatchdogAndSaysStoppin
   const auto identity = crypto::SecretKey::generate();
   const Hash32 build = sha256_of_file(program("gsd"));
   VsOptions options;
-  options.extra = "log_format = \"json\"\n";
+  // revoke_on_stop: the stop revokes the session below, which gives the line with a session, a
+  // reason and evidence.
+  options.extra = "log_format = \"json\"\nrevoke_on_stop = true\n";
   VsProcess first_run(dir, {identity.public_key()}, {build}, options);
   ASSERT_EQ(first_run.stop(), 0);
 
