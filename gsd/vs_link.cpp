@@ -158,7 +158,12 @@ asio::awaitable<void> VsLink::join_loop() {
   while (!shared_->stopping) {
     // A session that lost only its connection is resumed; one that ended is joined afresh.
     const bool resuming = session_ && !session_->match->ended;
-    const bool admitted = resuming ? co_await resume_session() : co_await run_session();
+    bool admitted = false;
+    if (resuming) {
+      admitted = co_await resume_session();
+    } else {
+      admitted = co_await run_session();
+    }
     if (shared_->stopping) break;
     // The suppressing rogue keeps its old match.
     if (shared_->match && shared_->match->zombie) co_return;
