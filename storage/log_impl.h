@@ -8,11 +8,13 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "protocol/merkle.h"
 #include "storage/log.h"
+#include "storage/segment_files.h"
 #include "storage/sqlite.h"
 #include "storage/store_lock.h"
 
@@ -159,6 +161,20 @@ struct SegmentCreate {
 // use to check that such stores keep working.
 Status create_schema(sqlite::Db& db, StoreRole role, const SegmentCreate* segment,
                      SchemaLayout layout = SchemaLayout::kKindTable);
+
+// Helpers of the segment files (segments.cpp) that retention (retention.cpp) shares.
+// A file being written: renamed to its name once complete, removed by the next open if not.
+inline constexpr std::string_view kCreatingSuffix = ".tmp";
+// A decimal u64 as stored in meta and in the seal index; an error for anything else.
+Result<std::uint64_t> parse_number(std::string_view text);
+// A segment's meta rows (docs/STORE.md §10.2).
+Result<SegmentMeta> read_segment_meta(sqlite::Db& db);
+// fsync of a directory (after a rename or an unlink in it) and of a file.
+Status sync_directory(const std::string& dir);
+Status sync_file(const std::string& file);
+std::string strip_trailing_slashes(std::string path);
+// "archived" or "pruned", as the seal index writes it.
+std::string_view disposition_name(RetiredSegment::Disposition disposition);
 
 // Whether `path` names a segmented store: an existing directory, or a path ending in '/'.
 bool is_segmented_path(const std::string& path);

@@ -6,12 +6,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <utility>
 
@@ -27,20 +23,7 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kSegmentPrefix = "segment-";
 constexpr std::string_view kSegmentSuffix = ".db";
-// A segment being created: renamed to its name once complete, removed by the next open if not.
-constexpr std::string_view kCreatingSuffix = ".tmp";
 constexpr std::size_t kIndexDigits = 8;
-
-Result<std::uint64_t> parse_number(std::string_view text) {
-  std::uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
-    std::string message = "'";
-    message.append(text).append("' is not a decimal number");
-    return Error{message};
-  }
-  return value;
-}
 
 Result<std::string> meta_value(sqlite::Db& db, std::string_view key) {
   auto value = query_text(db, "SELECT value FROM meta WHERE key = ?1", key);
@@ -55,43 +38,6 @@ Result<std::uint64_t> meta_number(sqlite::Db& db, std::string_view key) {
   auto number = parse_number(*text);
   if (!number) return Error{"meta." + std::string(key) + ": " + number.error()};
   return *number;
-}
-
-Result<SegmentMeta> read_segment_meta(sqlite::Db& db) {
-  SegmentMeta meta;
-  auto index = meta_number(db, "segment_index");
-  if (!index) return Error{index.error()};
-  meta.index = *index;
-  auto first = meta_number(db, "first_seq");
-  if (!first) return Error{first.error()};
-  meta.first_seq = *first;
-  auto created = meta_number(db, "created_at_ms");
-  if (!created) return Error{created.error()};
-  meta.created_at_ms = *created;
-  if (meta.index == 0) return meta;
-
-  SegmentMeta::Seal seal;
-  auto seq = meta_number(db, "seal_seq");
-  if (!seq) return Error{seq.error()};
-  seal.seq = *seq;
-  auto hash_hex = meta_value(db, "seal_entry_hash");
-  if (!hash_hex) return Error{hash_hex.error()};
-  auto hash = fixed_from_hex<Hash32::size>(*hash_hex);
-  if (!hash) return Error{"meta.seal_entry_hash is not 32 bytes of hex"};
-  seal.entry_hash = *hash;
-  auto frontier_hex = meta_value(db, "seal_frontier");
-  if (!frontier_hex) return Error{frontier_hex.error()};
-  auto frontier_raw = from_hex(*frontier_hex);
-  auto frontier = frontier_raw ? frontier_from_bytes(*frontier_raw) : std::nullopt;
-  if (!frontier) return Error{"meta.seal_frontier is not a sequence of 32-byte hashes in hex"};
-  seal.frontier = std::move(*frontier);
-  auto message_hex = meta_value(db, "seal_message");
-  if (!message_hex) return Error{message_hex.error()};
-  auto message = from_hex(*message_hex);
-  if (!message) return Error{"meta.seal_message is not hex"};
-  seal.message = std::move(*message);
-  meta.seal = std::move(seal);
-  return meta;
 }
 
 // The segment files of `dir` by index. Read-write opens also remove what a rotation interrupted
@@ -134,24 +80,6 @@ Status check_contiguous(const std::map<std::uint64_t, std::string>& files, const
   return Status::success();
 }
 
-Status sync_directory(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Error{"cannot open the directory to sync it"};
-  const int synced = ::fsync(fd);
-  ::close(fd);
-  if (synced != 0) return Error{"cannot sync the directory"};
-  return Status::success();
-}
-
-Status sync_file(const std::string& file) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error{file + ": cannot open to sync it"};
-  const int synced = ::fsync(fd);
-  ::close(fd);
-  if (synced != 0) return Error{file + ": cannot sync"};
-  return Status::success();
-}
-
 std::uint64_t file_bytes(const std::string& file) {
   std::error_code ec;
   std::uint64_t total = 0;
@@ -160,67 +88,6 @@ std::uint64_t file_bytes(const std::string& file) {
     if (!ec) total += size;
   }
   return total;
-}
-
-// The seal index (docs/STORE.md §10.6): one line per retired segment, tab-separated.
-constexpr std::string_view kSealIndexFile = "seal-index.tsv";
-constexpr std::string_view kSealIndexHeader =
-    "# gsvs seal index 1\tsegment\tfirst_seq\tseal_seq\tseal_entry_hash\tdisposition\tat_ms\t"
-    "archived_to";
-
-std::string_view disposition_name(RetiredSegment::Disposition disposition) {
-  return disposition == RetiredSegment::Disposition::kArchived ? "archived" : "pruned";
-}
-
-std::vector<std::string_view> split_tabs(std::string_view line) {
-  std::vector<std::string_view> fields;
-  while (true) {
-    const std::size_t tab = line.find('\t');
-    fields.push_back(line.substr(0, tab));
-    if (tab == std::string_view::npos) return fields;
-    line.remove_prefix(tab + 1);
-  }
-}
-
-Result<RetiredSegment> parse_index_line(std::string_view line) {
-  const std::vector<std::string_view> fields = split_tabs(line);
-  if (fields.size() != 7) return Error{"has " + std::to_string(fields.size()) + " fields, not 7"};
-  RetiredSegment record;
-  auto index = segment_index_of(fields[0]);
-  if (!index) return Error{"'" + std::string(fields[0]) + "' is not a segment file name"};
-  record.index = *index;
-  auto first = parse_number(fields[1]);
-  auto seal = parse_number(fields[2]);
-  auto at = parse_number(fields[5]);
-  if (!first || !seal || !at) return Error{"first_seq, seal_seq and at_ms must be numbers"};
-  if (*seal < *first) return Error{"seal_seq is before first_seq"};
-  record.first_seq = *first;
-  record.seal_seq = *seal;
-  record.at_ms = *at;
-  auto hash = fixed_from_hex<Hash32::size>(fields[3]);
-  if (!hash) return Error{"seal_entry_hash is not 32 bytes of hex"};
-  record.seal_entry_hash = *hash;
-  if (fields[4] == "archived") {
-    record.disposition = RetiredSegment::Disposition::kArchived;
-    if (fields[6].empty()) return Error{"an archived segment names no archive directory"};
-    record.archived_to = std::string(fields[6]);
-  } else if (fields[4] == "pruned") {
-    record.disposition = RetiredSegment::Disposition::kPruned;
-  } else {
-    return Error{"disposition '" + std::string(fields[4]) + "' is not archived or pruned"};
-  }
-  return record;
-}
-
-std::string index_line(const RetiredSegment& record) {
-  std::string line = segment_file_name(record.index);
-  for (const std::string& field :
-       {std::to_string(record.first_seq), std::to_string(record.seal_seq),
-        to_hex(record.seal_entry_hash), std::string(disposition_name(record.disposition)),
-        std::to_string(record.at_ms), record.archived_to}) {
-    line.append("\t").append(field);
-  }
-  return line;
 }
 
 // Checks the seal between segment `before` and the segment whose meta is `after`, and returns the
@@ -354,11 +221,6 @@ Result<std::optional<ChainState>> resume_point(Log::Impl& impl) {
       ChainState{seq, (*row)->header.prev_entry_hash, std::move(*accumulator)}};
 }
 
-std::string strip_trailing_slashes(std::string path) {
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  return path;
-}
-
 Status create_segment_file(const Log::Impl& impl, const std::string& file,
                            const SegmentCreate& create) {
   const std::string final_path = impl.path + "/" + file;
@@ -406,6 +268,77 @@ Status verify_sealed_rows(Log::Impl& impl, ChainState& state) {
 
 }  // namespace
 
+Result<std::uint64_t> parse_number(std::string_view text) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
+    std::string message = "'";
+    message.append(text).append("' is not a decimal number");
+    return Error{message};
+  }
+  return value;
+}
+
+Result<SegmentMeta> read_segment_meta(sqlite::Db& db) {
+  SegmentMeta meta;
+  auto index = meta_number(db, "segment_index");
+  if (!index) return Error{index.error()};
+  meta.index = *index;
+  auto first = meta_number(db, "first_seq");
+  if (!first) return Error{first.error()};
+  meta.first_seq = *first;
+  auto created = meta_number(db, "created_at_ms");
+  if (!created) return Error{created.error()};
+  meta.created_at_ms = *created;
+  if (meta.index == 0) return meta;
+
+  SegmentMeta::Seal seal;
+  auto seq = meta_number(db, "seal_seq");
+  if (!seq) return Error{seq.error()};
+  seal.seq = *seq;
+  auto hash_hex = meta_value(db, "seal_entry_hash");
+  if (!hash_hex) return Error{hash_hex.error()};
+  auto hash = fixed_from_hex<Hash32::size>(*hash_hex);
+  if (!hash) return Error{"meta.seal_entry_hash is not 32 bytes of hex"};
+  seal.entry_hash = *hash;
+  auto frontier_hex = meta_value(db, "seal_frontier");
+  if (!frontier_hex) return Error{frontier_hex.error()};
+  auto frontier_raw = from_hex(*frontier_hex);
+  auto frontier = frontier_raw ? frontier_from_bytes(*frontier_raw) : std::nullopt;
+  if (!frontier) return Error{"meta.seal_frontier is not a sequence of 32-byte hashes in hex"};
+  seal.frontier = std::move(*frontier);
+  auto message_hex = meta_value(db, "seal_message");
+  if (!message_hex) return Error{message_hex.error()};
+  auto message = from_hex(*message_hex);
+  if (!message) return Error{"meta.seal_message is not hex"};
+  seal.message = std::move(*message);
+  meta.seal = std::move(seal);
+  return meta;
+}
+
+Status sync_directory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Error{"cannot open the directory to sync it"};
+  const int synced = ::fsync(fd);
+  ::close(fd);
+  if (synced != 0) return Error{"cannot sync the directory"};
+  return Status::success();
+}
+
+Status sync_file(const std::string& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{file + ": cannot open to sync it"};
+  const int synced = ::fsync(fd);
+  ::close(fd);
+  if (synced != 0) return Error{file + ": cannot sync"};
+  return Status::success();
+}
+
+std::string strip_trailing_slashes(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
 std::string segment_file_name(std::uint64_t index) {
   std::string digits = std::to_string(index);
   if (digits.size() < kIndexDigits) digits.insert(0, kIndexDigits - digits.size(), '0');
@@ -438,155 +371,6 @@ Result<SegmentMeta> read_segment_file_meta(const std::string& file) {
   auto meta = read_segment_meta(*db);
   if (!meta) return Error{label + ": " + meta.error()};
   return meta;
-}
-
-Result<std::vector<RetiredSegment>> read_seal_index(const std::string& dir) {
-  const std::string path = strip_trailing_slashes(dir) + "/" + std::string(kSealIndexFile);
-  const std::string label =
-      "store " + strip_trailing_slashes(dir) + ": " + std::string(kSealIndexFile);
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return std::vector<RetiredSegment>{};
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{label + ": cannot read"};
-  std::vector<RetiredSegment> records;
-  std::string line;
-  std::uint64_t line_number = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    const std::string where = label + ": line " + std::to_string(line_number) + ": ";
-    if (line_number == 1) {
-      if (line != kSealIndexHeader) return Error{where + "not the header of a seal index"};
-      continue;
-    }
-    auto record = parse_index_line(line);
-    if (!record) return Error{where + record.error() + " (edited?)"};
-    // Retention removes segments oldest first: the records are segments 0, 1, ... and their
-    // seqs follow each other.
-    const std::uint64_t expected_first = records.empty() ? 0 : records.back().seal_seq + 1;
-    if (record->index != records.size() || record->first_seq != expected_first) {
-      return Error{where + segment_file_name(record->index) + " from entry " +
-                   std::to_string(record->first_seq) + " does not follow the record before it, " +
-                   "which ends at " +
-                   (records.empty() ? std::string("nothing")
-                                    : segment_file_name(records.size() - 1) + " entry " +
-                                          std::to_string(records.back().seal_seq)) +
-                   " (edited?)"};
-    }
-    records.push_back(std::move(*record));
-  }
-  if (in.bad()) return Error{label + ": cannot read"};
-  return records;
-}
-
-namespace {
-
-// Writes the whole index beside the segments atomically: a temporary file, synced, renamed over
-// the old one, then the directory synced.
-Status write_seal_index(const std::string& dir, const std::vector<RetiredSegment>& records) {
-  const std::string path = dir + "/" + std::string(kSealIndexFile);
-  const std::string temporary = path + std::string(kCreatingSuffix);
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << kSealIndexHeader << '\n';
-    for (const RetiredSegment& record : records) out << index_line(record) << '\n';
-    out.flush();
-    if (!out) return Error{temporary + ": cannot write"};
-  }
-  if (auto status = sync_file(temporary); !status) return status;
-  std::error_code ec;
-  fs::rename(temporary, path, ec);
-  if (ec) return Error{path + ": cannot rename into place: " + ec.message()};
-  return sync_directory(dir);
-}
-
-// Copies a sealed segment into the archive directory: to a temporary name, synced, compared byte
-// for byte with the original, then renamed into place. An existing archived file is never
-// overwritten.
-Status archive_copy(const std::string& from, const std::string& archive_dir,
-                    const std::string& file) {
-  const std::string to = archive_dir + "/" + file;
-  const std::string temporary = to + std::string(kCreatingSuffix);
-  std::error_code ec;
-  if (fs::exists(to, ec)) return Error{to + ": already exists; an archive is never overwritten"};
-  fs::copy_file(from, temporary, fs::copy_options::overwrite_existing, ec);
-  if (ec) return Error{to + ": cannot copy: " + ec.message()};
-  if (auto status = sync_file(temporary); !status) return status;
-  std::ifstream original(from, std::ios::binary);
-  std::ifstream copy(temporary, std::ios::binary);
-  const bool same =
-      original && copy &&
-      std::equal(std::istreambuf_iterator<char>(original), std::istreambuf_iterator<char>(),
-                 std::istreambuf_iterator<char>(copy), std::istreambuf_iterator<char>());
-  if (!same) return Error{temporary + ": the copy differs from " + from + " (disk error?)"};
-  fs::rename(temporary, to, ec);
-  if (ec) return Error{to + ": cannot rename into place: " + ec.message()};
-  return sync_directory(archive_dir);
-}
-
-}  // namespace
-
-Result<std::vector<RetiredSegment>> retire_sealed_segments(const std::string& dir,
-                                                           const RetireOptions& options) {
-  const std::string path = strip_trailing_slashes(dir);
-  std::error_code ec;
-  if (!fs::is_directory(path, ec)) {
-    return Error{"store " + path +
-                 ": not a directory of segments (retention applies to "
-                 "segmented stores only)"};
-  }
-  // The writer's lock and every check of a start: retention runs only on a store that verifies,
-  // and never beside a running vsd.
-  auto log = Log::open(path, OpenMode::kReadWrite, StoreRole::kVs,
-                       OpenOptions{options.vs_public_key, Verify::kFast});
-  if (!log) return Error{log.error()};
-  auto records = read_seal_index(path);
-  if (!records) return Error{records.error()};
-  if (options.archive_dir) {
-    fs::create_directories(*options.archive_dir, ec);
-    if (ec) return Error{*options.archive_dir + ": cannot create: " + ec.message()};
-  }
-  const std::vector<Log::SegmentInfo> present = (*log)->segments();
-  std::vector<RetiredSegment> retired_now;
-  // Oldest first, never the active (last) segment: the index stays a prefix of the log.
-  for (std::size_t i = 0; i + 1 < present.size(); ++i) {
-    const std::string& file = present[i].file;
-    const std::string& next_file = present[i + 1].file;
-    const std::string next_label = "store " + path + ": " + next_file;
-    auto next_db = open_file_read_only(path + "/" + next_file, next_label);
-    if (!next_db) return Error{next_db.error()};
-    auto next_meta = read_segment_meta(*next_db);
-    if (!next_meta || !next_meta->seal) {
-      return Error{next_label + ": " + (next_meta ? "records no seal" : next_meta.error())};
-    }
-    // A segment was sealed when the next one was created.
-    if (next_meta->created_at_ms >= options.sealed_before_ms) break;
-    RetiredSegment record;
-    record.index = next_meta->index - 1;
-    record.first_seq = present[i].first_seq;
-    record.seal_seq = next_meta->seal->seq;
-    record.seal_entry_hash = next_meta->seal->entry_hash;
-    record.at_ms = options.now_ms;
-    if (options.archive_dir) {
-      if (auto status = archive_copy(path + "/" + file, *options.archive_dir, file); !status) {
-        return Error{"store " + path + ": " + file + ": " + status.error()};
-      }
-      record.disposition = RetiredSegment::Disposition::kArchived;
-      record.archived_to = *options.archive_dir;
-    }
-    // Recorded before removed: a crash in between leaves a file the open names, never a gap
-    // without a record.
-    records->push_back(record);
-    if (auto status = write_seal_index(path, *records); !status) {
-      return Error{"store " + path + ": " + status.error()};
-    }
-    fs::remove(path + "/" + file, ec);
-    if (ec) return Error{"store " + path + ": " + file + ": cannot remove: " + ec.message()};
-    if (auto status = sync_directory(path); !status) {
-      return Error{"store " + path + ": " + status.error()};
-    }
-    retired_now.push_back(std::move(record));
-  }
-  return retired_now;
 }
 
 bool is_segmented_path(const std::string& path) {
