@@ -8,7 +8,7 @@ seconds=${1:-5}
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
 
 CC=clang CXX=clang++ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DGSVS_FUZZ=ON -DGSVS_BUILD_TESTS=OFF >/dev/null
+  -DGSVS_FUZZ=ON -DGSVS_BUILD_TESTS=OFF -DCMAKE_UNITY_BUILD=ON >/dev/null
 cmake --build "$build_dir" -j2 --target fuzz_targets
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}

@@ -16,7 +16,7 @@ namespace {
 
 using namespace protocol;  // NOLINT(google-build-using-namespace)
 
-constexpr SessionId kSession = 7;
+constexpr SessionId kLeavingSession = 7;
 constexpr std::uint64_t kAcceptSeq = 1;
 
 class Assessments : public SessionModel::Observer {
@@ -40,7 +40,7 @@ class Session {
   }
   void revoke(RevocationReason reason, std::vector<std::uint64_t> evidence) {
     Revocation revocation;
-    revocation.session_id = kSession;
+    revocation.session_id = kLeavingSession;
     revocation.reason = static_cast<std::uint16_t>(reason);
     revocation.evidence = std::move(evidence);
     add(AnyMessage{revocation}, chains::Direction::kIssued, SigState::kValid);
@@ -52,13 +52,13 @@ class Session {
 
   static GsLeaving leaving(std::uint64_t gs_counter) {
     GsLeaving l;
-    l.session_id = kSession;
+    l.session_id = kLeavingSession;
     l.gs_counter = gs_counter;
     return l;
   }
   static Heartbeat heartbeat(std::uint64_t gs_counter) {
     Heartbeat hb;
-    hb.session_id = kSession;
+    hb.session_id = kLeavingSession;
     hb.gs_counter = gs_counter;
     return hb;
   }
@@ -66,7 +66,7 @@ class Session {
  private:
   static JoinAccept accept() {
     JoinAccept a;
-    a.session_id = kSession;
+    a.session_id = kLeavingSession;
     a.heartbeat_interval_ms = 100;
     a.heartbeat_timeout_ms = 800;
     a.max_speed_mm_s = 7000;
@@ -77,7 +77,7 @@ class Session {
     entry.header.seq = next_++;
     entry.header.kind = std::visit([](const auto& m) { return m.kKind; }, message);
     entry.header.direction = direction;
-    entry.header.session_id = kSession;
+    entry.header.session_id = kLeavingSession;
     entry.header.vs_time_ms = unix_time_ms();
     entry.message = encode_any(message);
     const std::vector<SigState> signatures(1, signature);
@@ -93,7 +93,7 @@ class Session {
     });
     logged_[entry.header.seq] =
         EntryBrief{entry.header.seq, static_cast<std::uint8_t>(entry.header.kind), direction,
-                   kSession, entry.header.vs_time_ms};
+                   kLeavingSession, entry.header.vs_time_ms};
     return entry.header.seq;
   }
 

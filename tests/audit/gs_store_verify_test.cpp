@@ -76,7 +76,7 @@ json verify_json(const std::string& store, std::vector<std::string> extra = {}) 
                                 "--max-findings", "0"};
   args.insert(args.end(), extra.begin(), extra.end());
   std::string output;
-  run_audit_cli(args, &output);
+  audit_cli_status(args, &output);
   const auto begin = output.find('{');
   if (begin == std::string::npos) return json::object();
   return json::parse(output.substr(begin), nullptr, false);
@@ -96,7 +96,7 @@ TEST(GsStoreVerify, ARealGsdStoreIsAGsStoreAndIntact) {
   EXPECT_EQ((*log)->role(), storage::StoreRole::kGs);
 
   std::string output;
-  EXPECT_EQ(run_audit_cli({"verify", run.gs_store, "--vs-pubkey", run.vs_key}, &output), 0)
+  EXPECT_EQ(audit_cli_status({"verify", run.gs_store, "--vs-pubkey", run.vs_key}, &output), 0)
       << output;
   EXPECT_NE(output.find("(GS store)"), std::string::npos) << output;
   const json result = verify_json(run.gs_store);
@@ -113,7 +113,7 @@ TEST(GsStoreVerify, ARealGsdStoreIsAGsStoreAndIntact) {
   EXPECT_GT(checked["heartbeats"].get<int>(), 0);
   EXPECT_GT(checked["signatures"].get<int>(), 10);
   // The VS store is still a VS store, and intact.
-  EXPECT_EQ(run_audit_cli({"verify", run.vs_store, "--vs-pubkey", run.vs_key}, &output), 0)
+  EXPECT_EQ(audit_cli_status({"verify", run.vs_store, "--vs-pubkey", run.vs_key}, &output), 0)
       << output;
 }
 
@@ -182,7 +182,7 @@ TEST(GsStoreVerify, WhatAnInsiderChangesInACopyShows) {
       for (const auto& check : checks) EXPECT_NE(check.rfind("chain.", 0), 0u) << check;
     }
     std::string output;
-    EXPECT_EQ(run_audit_cli({"verify", copy, "--vs-pubkey", run.vs_key}, &output), 1) << output;
+    EXPECT_EQ(audit_cli_status({"verify", copy, "--vs-pubkey", run.vs_key}, &output), 1) << output;
   }
 }
 
@@ -198,21 +198,21 @@ TEST(GsStoreVerify, AnOlderGsStoreIsToldApartAndReadWithRoleGs) {
         "'format'");
   }
   std::string output;
-  EXPECT_EQ(run_audit_cli({"verify", legacy, "--vs-pubkey", run.vs_key}, &output), 1);
+  EXPECT_EQ(audit_cli_status({"verify", legacy, "--vs-pubkey", run.vs_key}, &output), 1);
   EXPECT_NE(output.find("looks like a GS store made before GS stores said 'gsvs-gs-log'"),
             std::string::npos)
       << output;
-  EXPECT_EQ(run_audit_cli({"verify", legacy, "--role", "gs", "--vs-pubkey", run.vs_key}, &output),
-            0)
+  EXPECT_EQ(
+      audit_cli_status({"verify", legacy, "--role", "gs", "--vs-pubkey", run.vs_key}, &output), 0)
       << output;
   // gsd refuses to append to it: a VS store is not a GS store.
   auto writer = storage::Log::open(legacy, storage::OpenMode::kReadWrite, storage::StoreRole::kGs);
   ASSERT_FALSE(writer.ok());
   EXPECT_NE(writer.error().find("--role gs"), std::string::npos) << writer.error();
   // --role vs cannot make a GS store a VS store.
-  EXPECT_EQ(
-      run_audit_cli({"verify", run.gs_store, "--role", "vs", "--vs-pubkey", run.vs_key}, &output),
-      2);
+  EXPECT_EQ(audit_cli_status({"verify", run.gs_store, "--role", "vs", "--vs-pubkey", run.vs_key},
+                             &output),
+            2);
   EXPECT_NE(output.find("--role vs, but meta.format says 'gsvs-gs-log'"), std::string::npos)
       << output;
 }
@@ -220,7 +220,7 @@ TEST(GsStoreVerify, AnOlderGsStoreIsToldApartAndReadWithRoleGs) {
 TEST(GsStoreVerify, CommandsForTheVsLogRefuseAGsStore) {
   const GsRun& run = gs_run();
   std::string output;
-  EXPECT_EQ(run_audit_cli({"verify", run.gs_store}, &output), 2);
+  EXPECT_EQ(audit_cli_status({"verify", run.gs_store}, &output), 2);
   EXPECT_NE(output.find("is a GS store: give --vs-pubkey"), std::string::npos) << output;
   const std::vector<std::vector<std::string>> commands = {
       {"sessions", run.gs_store},
@@ -231,16 +231,16 @@ TEST(GsStoreVerify, CommandsForTheVsLogRefuseAGsStore) {
   };
   for (const auto& args : commands) {
     SCOPED_TRACE(args.front());
-    EXPECT_EQ(run_audit_cli(args, &output), 2) << output;
+    EXPECT_EQ(audit_cli_status(args, &output), 2) << output;
     EXPECT_NE(output.find("a GS store (meta.format 'gsvs-gs-log'), not the VS store "
                           "('gsvs-vs-log') expected here"),
               std::string::npos)
         << output;
   }
   // reconcile takes it as the GS store.
-  EXPECT_EQ(
-      run_audit_cli({"reconcile", run.vs_store, run.gs_store, "--vs-pubkey", run.vs_key}, &output),
-      0)
+  EXPECT_EQ(audit_cli_status({"reconcile", run.vs_store, run.gs_store, "--vs-pubkey", run.vs_key},
+                             &output),
+            0)
       << output;
 }
 

@@ -74,9 +74,9 @@ TEST(Sessions, TableAndJson) {
   EXPECT_NE(table.out.find("revoked: speed_violation"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("ended (vs_shutdown)"), std::string::npos) << table.out;
 
-  auto json = run_audit_cli({"sessions", generated_path(), "--json"});
-  EXPECT_EQ(json.exit_code, 0) << json.err;
-  auto doc = parse(json);
+  auto as_json = run_audit_cli({"sessions", generated_path(), "--json"});
+  EXPECT_EQ(as_json.exit_code, 0) << as_json.err;
+  auto doc = parse(as_json);
   ASSERT_EQ(doc["sessions"].size(), generated().sessions.size());
   const auto& first = generated().sessions.front();
   const auto& row = doc["sessions"][0];
@@ -141,9 +141,9 @@ TEST(Timeline, TheSpeedViolationIsTheStepTheRevocationCites) {
 
   // The same through the program, in each format.
   const std::string id = session_arg(*speeding);
-  auto json = run_audit_cli({"timeline", generated_path(), "--session", id, "--format", "json"});
-  ASSERT_EQ(json.exit_code, 0) << json.err;
-  auto doc = parse(json);
+  auto as_json = run_audit_cli({"timeline", generated_path(), "--session", id, "--format", "json"});
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+  auto doc = parse(as_json);
   EXPECT_EQ(doc["players"].size(), speeding->players.size());
   std::size_t flagged = 0;
   std::size_t rows = 0;

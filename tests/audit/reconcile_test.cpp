@@ -96,7 +96,7 @@ TEST_F(ReconcileTest, AgreeingStoresReconcile) {
   ASSERT_GE(gs_checkpoint_seqs().size(), 2u) << "the session should span several checkpoints";
   const std::string gs = gs_store();
   std::string output;
-  ASSERT_EQ(run_audit_cli(
+  ASSERT_EQ(audit_cli_status(
                 {"reconcile", session_->store, gs, "--vs-pubkey", session_->vs_key_file, "--json"},
                 &output),
             0)
@@ -111,7 +111,7 @@ TEST_F(ReconcileTest, AgreeingStoresReconcile) {
     EXPECT_EQ(c["status"], "matches");
     EXPECT_EQ(c["vs_signed"], true);
   }
-  EXPECT_EQ(run_audit_cli({"reconcile", session_->store, gs}, &output), 0) << output;
+  EXPECT_EQ(audit_cli_status({"reconcile", session_->store, gs}, &output), 0) << output;
   EXPECT_NE(output.find("OK: the VS log and the GS store agree"), std::string::npos) << output;
 }
 
@@ -140,8 +140,8 @@ TEST_F(ReconcileTest, CutVsTailShowsAgainstALaterGsCheckpoint) {
     EXPECT_EQ(c.status, c.log_size > cut ? "beyond_log" : "matches") << c.log_size;
   }
   std::string output;
-  EXPECT_EQ(run_audit_cli({"reconcile", vs, gs, "--vs-pubkey", to_hex(session_->vs_key)}, &output),
-            1);
+  EXPECT_EQ(
+      audit_cli_status({"reconcile", vs, gs, "--vs-pubkey", to_hex(session_->vs_key)}, &output), 1);
   EXPECT_NE(output.find("ERROR vs_log_cut"), std::string::npos) << output;
 }
 
@@ -260,10 +260,10 @@ TEST_F(ReconcileTest, ForgedGsHeldMessagesProveNothing) {
 }
 
 TEST_F(ReconcileTest, UnreadableStoresAreUsageErrors) {
-  EXPECT_EQ(run_audit_cli({"reconcile", session_->store, work_.file("missing.db")}), 2);
-  EXPECT_EQ(run_audit_cli({"reconcile", session_->store}), 2);
+  EXPECT_EQ(audit_cli_status({"reconcile", session_->store, work_.file("missing.db")}), 2);
+  EXPECT_EQ(audit_cli_status({"reconcile", session_->store}), 2);
   std::string output;
-  EXPECT_EQ(run_audit_cli({"reconcile", "--help"}, &output), 0);
+  EXPECT_EQ(audit_cli_status({"reconcile", "--help"}, &output), 0);
   EXPECT_NE(output.find("vs_log_cut"), std::string::npos);
 }
 
@@ -314,9 +314,9 @@ TEST(ReconcileWithRealGsd, TheStoresAgreeAndACutShows) {
   r = run(cut, gs_store, vs.public_key());
   EXPECT_TRUE(has(r, "vs_log_cut")) << audit::reconcile::to_text(r);
   std::string output;
-  EXPECT_EQ(
-      run_audit_cli({"reconcile", cut, gs_store, "--vs-pubkey", to_hex(vs.public_key())}, &output),
-      1)
+  EXPECT_EQ(audit_cli_status({"reconcile", cut, gs_store, "--vs-pubkey", to_hex(vs.public_key())},
+                             &output),
+            1)
       << output;
 }
 

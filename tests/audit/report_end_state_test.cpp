@@ -51,7 +51,7 @@ std::string problems_of(const Verification& v) {
 TEST(ReportEndState, DroppingTheRevocationAndRederivingIsRefused) {
   const RecordedSession& s = recorded();
   Evidence evidence = evidence_of(s.store, s.session);
-  ASSERT_EQ(verify(rederive(evidence), s.vs_key).status, CheckStatus::kOk);
+  ASSERT_EQ(audit::report::verify(rederive(evidence), s.vs_key).status, CheckStatus::kOk);
   const auto revocation =
       std::find_if(evidence.entries.begin(), evidence.entries.end(),
                    [](const Entry& e) { return e.header.kind == MessageKind::kRevocation; });
@@ -60,7 +60,7 @@ TEST(ReportEndState, DroppingTheRevocationAndRederivingIsRefused) {
 
   const std::string edited = rederive(evidence);
   EXPECT_EQ(json::parse(edited)["session"]["outcome"], "not_revoked");
-  const auto v = verify(edited, s.vs_key);
+  const auto v = audit::report::verify(edited, s.vs_key);
   EXPECT_EQ(v.status, CheckStatus::kFailed) << problems_of(v);
   EXPECT_NE(problems_of(v).find("the report shows no Revocation of session " +
                                 std::to_string(s.session) + ", but not the stretch of the log"),
@@ -90,7 +90,7 @@ TEST_F(LiveSession, AnHonestReportProvesNoRevocationThroughItsLatestCheckpoint) 
   const RecordedSession& s = recorded();
   const Evidence evidence = evidence_of(store_, s.session);
   const std::string text = rederive(evidence);
-  const auto v = verify(text, s.vs_key);
+  const auto v = audit::report::verify(text, s.vs_key);
   ASSERT_EQ(v.status, CheckStatus::kOk) << problems_of(v);
   EXPECT_TRUE(matches_schema({{"live", text}}));
   const json report = json::parse(text);
@@ -126,7 +126,7 @@ TEST_F(LiveSession, AReportMissingAnyEntryOfTheStretchIsRefused) {
     ++tried;
     Evidence edited = honest;
     edited.entries.erase(edited.entries.begin() + static_cast<std::ptrdiff_t>(i));
-    const auto v = verify(rederive(edited), s.vs_key);
+    const auto v = audit::report::verify(rederive(edited), s.vs_key);
     SCOPED_TRACE("without seq " + std::to_string(honest.entries[i].header.seq));
     EXPECT_EQ(v.status, CheckStatus::kFailed) << problems_of(v);
   }
@@ -142,7 +142,7 @@ TEST_F(LiveSession, AReportMissingAnyEntryOfTheStretchIsRefused) {
   }
   std::sort(revoked.entries.begin(), revoked.entries.end(),
             [](const Entry& a, const Entry& b) { return a.header.seq < b.header.seq; });
-  const auto v = verify(rederive(revoked), s.vs_key);
+  const auto v = audit::report::verify(rederive(revoked), s.vs_key);
   EXPECT_EQ(v.status, CheckStatus::kFailed) << problems_of(v);
   EXPECT_NE(problems_of(v).find("logged under session 0, the report is about session " +
                                 std::to_string(s.session)),

@@ -15,6 +15,7 @@
 #include "protocol/chains.h"
 #include "protocol/clock.h"
 #include "storage/log.h"
+#include "tests/audit/audit_fixture.h"
 #include "tests/support/process.h"
 #include "tests/support/vs_fixture.h"
 
@@ -197,15 +198,12 @@ inline void write_gs_store(const std::vector<storage::Entry>& vs_entries,
   write_gs_store(vs_entries, session, path, [](const storage::Entry&) { return true; });
 }
 
-// Runs audit-cli with `args`; returns the exit code and fills `output` (stdout and stderr).
-inline int run_audit_cli(const std::vector<std::string>& args, std::string* output = nullptr) {
-  TempDir dir;
-  std::vector<std::string> argv{program("audit-cli")};
-  argv.insert(argv.end(), args.begin(), args.end());
-  ChildProcess child(argv, dir.file("out.txt"));
-  const int code = child.wait(std::chrono::seconds(60));
-  if (output) *output = child.output();
-  return code;
+// Runs audit-cli with `args`; returns the exit code and fills `output` with its stdout, then its
+// stderr.
+inline int audit_cli_status(const std::vector<std::string>& args, std::string* output = nullptr) {
+  const CliResult result = run_audit_cli(args);
+  if (output) *output = result.out + result.err;
+  return result.exit_code;
 }
 
 }  // namespace gsvs::testing

@@ -146,14 +146,14 @@ LazyRecording ReportTest::operator_{Scenario::kOperatorRevocation};
 TEST_F(ReportTest, SpeedViolationReportSurvivesVerifyReport) {
   const std::string file = work_.file("speed.json");
   std::string output;
-  ASSERT_EQ(run_audit_cli({"report", speed_->store, "--session", std::to_string(speed_->session),
-                           "--vs-pubkey", speed_->vs_key_file, "-o", file},
-                          &output),
+  ASSERT_EQ(audit_cli_status({"report", speed_->store, "--session", std::to_string(speed_->session),
+                              "--vs-pubkey", speed_->vs_key_file, "-o", file},
+                             &output),
             0)
       << output;
   EXPECT_NE(output.find("verdict: confirmed"), std::string::npos) << output;
-  ASSERT_EQ(run_audit_cli({"verify-report", file, "--vs-pubkey", to_hex(speed_->vs_key), "--json"},
-                          &output),
+  ASSERT_EQ(audit_cli_status(
+                {"verify-report", file, "--vs-pubkey", to_hex(speed_->vs_key), "--json"}, &output),
             0)
       << output;
   const json result = json::parse(output);
@@ -186,13 +186,13 @@ TEST_F(ReportTest, OperatorRevocationReportSurvivesVerifyReport) {
   const std::string file = work_.file("operator.json");
   std::string output;
   ASSERT_EQ(
-      run_audit_cli({"report", operator_->store, "--session", std::to_string(operator_->session),
-                     "--vs-pubkey", to_hex(operator_->vs_key), "-o", file},
-                    &output),
+      audit_cli_status({"report", operator_->store, "--session", std::to_string(operator_->session),
+                        "--vs-pubkey", to_hex(operator_->vs_key), "-o", file},
+                       &output),
       0)
       << output;
-  ASSERT_EQ(run_audit_cli({"verify-report", file, "--vs-pubkey", operator_->vs_key_file}, &output),
-            0)
+  ASSERT_EQ(
+      audit_cli_status({"verify-report", file, "--vs-pubkey", operator_->vs_key_file}, &output), 0)
       << output;
   EXPECT_NE(output.find("OK: every claim in the report checks out"), std::string::npos) << output;
   EXPECT_TRUE(matches_schema({{"operator.json", read_text(file)}}));
@@ -206,7 +206,7 @@ TEST_F(ReportTest, OperatorRevocationReportSurvivesVerifyReport) {
 
 TEST_F(ReportTest, AllEntriesReportChecksTicketAndReceiptChains) {
   const std::string text = build_report(speed_->store, speed_->vs_key, speed_->session, true);
-  const auto v = verify(text, speed_->vs_key);
+  const auto v = audit::report::verify(text, speed_->vs_key);
   EXPECT_EQ(v.status, CheckStatus::kOk) << problems_of(v);
   const json report = json::parse(text);
   std::size_t tickets = 0;
@@ -247,7 +247,7 @@ TEST_F(ReportTest, EveryChangedHexCharacterIsCaught) {
   constexpr std::size_t kExtraPositions = 150;
   for (const RecordedSession* s : {operator_.get(), speed_.get()}) {
     const std::string text = build_report(s->store, s->vs_key, s->session);
-    ASSERT_EQ(verify(text, s->vs_key).status, CheckStatus::kOk);
+    ASSERT_EQ(audit::report::verify(text, s->vs_key).status, CheckStatus::kOk);
     const auto values = hex_values(text);
     std::set<std::string> fields;
     std::size_t evidence_values = 0;
@@ -271,7 +271,7 @@ TEST_F(ReportTest, EveryChangedHexCharacterIsCaught) {
     for (auto at : positions) {
       std::string changed = text;
       changed[at] = changed[at] == '0' ? '1' : '0';
-      const auto v = verify(changed, s->vs_key);
+      const auto v = audit::report::verify(changed, s->vs_key);
       ASSERT_NE(v.status, CheckStatus::kOk) << "a change at byte " << at << " went unnoticed";
       malformed += v.status == CheckStatus::kMalformed;
       if (v.status == CheckStatus::kFailed) {
@@ -340,13 +340,15 @@ TEST_F(ReportTest, ChangedStructuralBytesAreCaught) {
   for (const auto& [at, replacement] : changes) {
     std::string changed = text;
     changed[at] = replacement;
-    ASSERT_NE(verify(changed, speed_->vs_key).status, CheckStatus::kOk)
+    ASSERT_NE(audit::report::verify(changed, speed_->vs_key).status, CheckStatus::kOk)
         << "byte " << at << " ('" << text[at] << "' -> '" << replacement << "') went unnoticed";
   }
   // Appending, dropping the final newline, re-indenting.
-  ASSERT_NE(verify(text + " ", speed_->vs_key).status, CheckStatus::kOk);
-  ASSERT_NE(verify(text.substr(0, text.size() - 1), speed_->vs_key).status, CheckStatus::kOk);
-  ASSERT_NE(verify(json::parse(text).dump(4) + "\n", speed_->vs_key).status, CheckStatus::kOk);
+  ASSERT_NE(audit::report::verify(text + " ", speed_->vs_key).status, CheckStatus::kOk);
+  ASSERT_NE(audit::report::verify(text.substr(0, text.size() - 1), speed_->vs_key).status,
+            CheckStatus::kOk);
+  ASSERT_NE(audit::report::verify(json::parse(text).dump(4) + "\n", speed_->vs_key).status,
+            CheckStatus::kOk);
   std::cout << changes.size() << " structural changes (one in each of the " << keys << " keys ("
             << key_names.size() << " names) and " << scalar_values << " other scalar values, and "
             << kExtraPositions << " more bytes flipped and tabbed), all caught\n";
@@ -380,7 +382,7 @@ TEST_F(ReportTest, ReportAgainstAForgedCheckpointIsRefused) {
   checkpoint.root = merkle::root(leaves);
   checkpoint.vs_time_ms = entries.back().header.vs_time_ms;
   protocol::sign(checkpoint, attacker);
-  forged.checkpoints = {Checkpoint{protocol::encode(checkpoint), std::nullopt}};
+  forged.checkpoints = {audit::report::Checkpoint{protocol::encode(checkpoint), std::nullopt}};
   for (auto& e : forged.entries) {
     const auto& stored = entries[e.header.seq];
     e.header = stored.header;
@@ -389,10 +391,10 @@ TEST_F(ReportTest, ReportAgainstAForgedCheckpointIsRefused) {
   }
   // Self-consistent under the attacker's key...
   const std::string text = serialize(analyze(forged, attacker.public_key()).document);
-  const auto under_attacker = verify(text, attacker.public_key());
+  const auto under_attacker = audit::report::verify(text, attacker.public_key());
   EXPECT_NE(problems_of(under_attacker).find("vs_public_key"), std::string::npos);
   // ... and refused under the real one, at the checkpoint's signature.
-  const auto v = verify(text, speed_->vs_key);
+  const auto v = audit::report::verify(text, speed_->vs_key);
   ASSERT_EQ(v.status, CheckStatus::kFailed);
   EXPECT_NE(problems_of(v).find("checkpoints[0] (log_size " + std::to_string(leaves.size()) +
                                 "): signature does not verify under the VS key"),
@@ -404,7 +406,8 @@ TEST_F(ReportTest, ReportAgainstAForgedCheckpointIsRefused) {
   ASSERT_TRUE(bad_path.entries[2].inclusion);
   ASSERT_FALSE(bad_path.entries[2].inclusion->path.empty());
   bad_path.entries[2].inclusion->path[0] = crypto::sha256(as_bytes("elsewhere"));
-  const auto v2 = verify(serialize(analyze(bad_path, speed_->vs_key).document), speed_->vs_key);
+  const auto v2 =
+      audit::report::verify(serialize(analyze(bad_path, speed_->vs_key).document), speed_->vs_key);
   ASSERT_EQ(v2.status, CheckStatus::kFailed);
   EXPECT_NE(problems_of(v2).find("inclusion proof does not lead"), std::string::npos)
       << problems_of(v2);
@@ -414,7 +417,7 @@ TEST_F(ReportTest, MalformedReportsNameTheField) {
   const std::string text = build_report(operator_->store, operator_->vs_key, operator_->session);
   const json report = json::parse(text);
   auto malformed = [&](const json& doc) {
-    const auto v = verify(serialize(doc), operator_->vs_key);
+    const auto v = audit::report::verify(serialize(doc), operator_->vs_key);
     EXPECT_EQ(v.status, CheckStatus::kMalformed) << problems_of(v);
     return v.problems.empty() ? std::string() : v.problems.front().what;
   };
@@ -446,7 +449,7 @@ TEST_F(ReportTest, MalformedReportsNameTheField) {
   for (const std::string& bad :
        {std::string(""), std::string("[]"), text.substr(0, text.size() / 2),
         std::string(100000, '['), std::string("{\"format\": 1}")}) {
-    const auto v = verify(bad, operator_->vs_key);
+    const auto v = audit::report::verify(bad, operator_->vs_key);
     EXPECT_EQ(v.status, CheckStatus::kMalformed);
   }
 
@@ -455,13 +458,13 @@ TEST_F(ReportTest, MalformedReportsNameTheField) {
   doc["entries"][1].erase("entry_hash");
   write_text(work_.file("missing.json"), serialize(doc));
   std::string output;
-  EXPECT_EQ(run_audit_cli({"verify-report", work_.file("missing.json"), "--vs-pubkey",
-                           to_hex(operator_->vs_key)},
-                          &output),
+  EXPECT_EQ(audit_cli_status({"verify-report", work_.file("missing.json"), "--vs-pubkey",
+                              to_hex(operator_->vs_key)},
+                             &output),
             2);
   EXPECT_NE(output.find("entries[1].entry_hash: missing"), std::string::npos) << output;
-  EXPECT_EQ(run_audit_cli({"verify-report", work_.file("nonexistent.json"), "--vs-pubkey",
-                           to_hex(operator_->vs_key)}),
+  EXPECT_EQ(audit_cli_status({"verify-report", work_.file("nonexistent.json"), "--vs-pubkey",
+                              to_hex(operator_->vs_key)}),
             2);
 }
 
@@ -469,9 +472,9 @@ TEST_F(ReportTest, WrongVsKeyFailsWithExitOne) {
   const std::string file = work_.file("speed.json");
   write_text(file, build_report(speed_->store, speed_->vs_key, speed_->session));
   std::string output;
-  EXPECT_EQ(run_audit_cli({"verify-report", file, "--vs-pubkey",
-                           to_hex(crypto::SecretKey::generate().public_key())},
-                          &output),
+  EXPECT_EQ(audit_cli_status({"verify-report", file, "--vs-pubkey",
+                              to_hex(crypto::SecretKey::generate().public_key())},
+                             &output),
             1);
   EXPECT_NE(output.find("vs_public_key: the report was made for VS key"), std::string::npos)
       << output;
@@ -490,7 +493,7 @@ TEST_F(ReportTest, EntriesNoCheckpointCoversYetAreMarkedNotRefused) {
   ASSERT_GT(revocation_seq, 0u);
   Insider(store).cut_from(revocation_seq + 1);
   const std::string text = build_report(store, speed_->vs_key, speed_->session);
-  const auto v = verify(text, speed_->vs_key);
+  const auto v = audit::report::verify(text, speed_->vs_key);
   ASSERT_EQ(v.status, CheckStatus::kOk) << problems_of(v);
   EXPECT_TRUE(matches_schema({{"uncovered", text}}));
   const json report = json::parse(text);
@@ -515,7 +518,7 @@ TEST_F(ReportTest, SessionWithoutARevocationEndsAtItsLastEntry) {
     if (e.header.session_id == speed_->session) last = e.header.seq;
   }
   const std::string text = build_report(store, speed_->vs_key, speed_->session);
-  const auto v = verify(text, speed_->vs_key);
+  const auto v = audit::report::verify(text, speed_->vs_key);
   ASSERT_EQ(v.status, CheckStatus::kOk) << problems_of(v);
   EXPECT_TRUE(matches_schema({{"not-revoked", text}}));
   const json report = json::parse(text);
@@ -530,7 +533,7 @@ TEST_F(ReportTest, ReportWithoutAKeyNamesNoneAndStillVerifies) {
   const std::string text = build_report(operator_->store, std::nullopt, operator_->session);
   const json report = json::parse(text);
   EXPECT_TRUE(report["vs_public_key"].is_null());
-  const auto v = verify(text, operator_->vs_key);
+  const auto v = audit::report::verify(text, operator_->vs_key);
   EXPECT_EQ(v.status, CheckStatus::kOk) << problems_of(v);
 }
 
@@ -548,16 +551,16 @@ TEST_F(ReportTest, ReportsOfTheRealVsdMatchTheSchema) {
 
 TEST_F(ReportTest, UnknownSessionAndBadOptionsAreUsageErrors) {
   std::string output;
-  EXPECT_EQ(run_audit_cli({"report", speed_->store, "--session", "999", "-o", work_.file("x.json")},
-                          &output),
+  EXPECT_EQ(audit_cli_status(
+                {"report", speed_->store, "--session", "999", "-o", work_.file("x.json")}, &output),
             2);
   EXPECT_NE(output.find("session 999: no JoinAccept"), std::string::npos) << output;
-  EXPECT_EQ(run_audit_cli(
+  EXPECT_EQ(audit_cli_status(
                 {"report", work_.file("missing.db"), "--session", "1", "-o", work_.file("x.json")}),
             2);
-  EXPECT_EQ(run_audit_cli({"verify-report", work_.file("x.json")}), 2);  // --vs-pubkey required
-  EXPECT_EQ(run_audit_cli({"verify-report", work_.file("x.json"), "--vs-pubkey", "zz"}), 2);
-  EXPECT_EQ(run_audit_cli({"report", "--help"}, &output), 0);
+  EXPECT_EQ(audit_cli_status({"verify-report", work_.file("x.json")}), 2);  // --vs-pubkey required
+  EXPECT_EQ(audit_cli_status({"verify-report", work_.file("x.json"), "--vs-pubkey", "zz"}), 2);
+  EXPECT_EQ(audit_cli_status({"report", "--help"}, &output), 0);
   EXPECT_NE(output.find("verify-report"), std::string::npos);
 }
 

@@ -196,9 +196,9 @@ TEST_F(Segments, APrunedRangeIsReportedAsPrunedByPolicyAndTheRestVerifies) {
   EXPECT_NE(cli.out.find("pruned by policy entries 0.."), std::string::npos) << cli.out;
   EXPECT_NE(cli.out.find("segment-00000001.db, seal-index.tsv line 3"), std::string::npos)
       << cli.out;
-  const auto json = run_audit_cli(
+  const auto as_json = run_audit_cli(
       {"verify", store_, "--vs-pubkey", to_hex(generated_vs_key()), "--json", "--no-progress"});
-  const auto doc = nlohmann::json::parse(json.out);
+  const auto doc = nlohmann::json::parse(as_json.out);
   EXPECT_EQ(doc["segments"]["retired"][0]["disposition"], "pruned");
   EXPECT_EQ(doc["segments"]["retired"][1]["file"], "segment-00000001.db");
 }

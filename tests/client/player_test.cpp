@@ -26,7 +26,7 @@ using testing::ForgedSession;
 using testing::FrameSocket;
 
 constexpr std::uint32_t kPeriod = 200;
-constexpr std::uint32_t kValidity = 400;
+constexpr std::uint32_t kTicketValidityMs = 400;
 
 class ScriptedGs : public ::testing::Test {
  protected:
@@ -131,7 +131,7 @@ class ScriptedGs : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  ForgedSession forge_{7, kPeriod, kValidity};
+  ForgedSession forge_{7, kPeriod, kTicketValidityMs};
   testing::FrameListener listener_;
   crypto::SecretKey key_ = crypto::SecretKey::generate();
   std::unique_ptr<EventLog> events_;
@@ -318,7 +318,7 @@ TEST_F(ScriptedGs, TicketsWithoutProofsStarveTheClient) {
   EXPECT_EQ(last_event()["reason"], "ticket_starvation");
   // Within the bootstrap credit (validity) of the anchor, plus scheduling slack.
   const auto took = std::chrono::duration_cast<milliseconds>(ended - anchored).count();
-  EXPECT_LT(took, kValidity + 400);
+  EXPECT_LT(took, kTicketValidityMs + 400);
 }
 
 TEST_F(ScriptedGs, HoardedTicketsEarnNoCredit) {
@@ -347,7 +347,7 @@ TEST_F(ScriptedGs, HoardedTicketsEarnNoCredit) {
   EXPECT_EQ(client_exit(), 4);
   auto e = last_event();
   EXPECT_EQ(e["reason"], "ticket_starvation");
-  EXPECT_LT(e["ms_since_last_valid_ticket"].get<std::int64_t>(), kValidity + 300);
+  EXPECT_LT(e["ms_since_last_valid_ticket"].get<std::int64_t>(), kTicketValidityMs + 300);
 }
 
 TEST_F(ScriptedGs, ConnectionRefusedIsExit6) {

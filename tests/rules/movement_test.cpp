@@ -51,7 +51,7 @@ TEST(Physics, FirstAppearanceIsFree) {
 }
 
 // Rows: distance moved (mm), GS-reported ms, VS-observed ms, expected violation.
-struct Row {
+struct StepRow {
   std::int32_t distance_mm;
   std::uint64_t gs_ms;
   std::uint64_t vs_ms;
@@ -59,7 +59,7 @@ struct Row {
 };
 
 TEST(Physics, SingleStepTable) {
-  const Row rows[] = {
+  const StepRow rows[] = {
       {7000, 1000, 1000, false},  // exactly at the limit
       {7700, 1000, 1000, false},  // at limit x tolerance
       {8600, 1000, 1000, false},  // 900 mm over: under the 1 m excess budget

@@ -17,16 +17,11 @@
 namespace gsvs::storage {
 namespace {
 
+using testing::open_log;
 using testing::RawDb;
 using testing::sample_entries;
 using testing::sample_entry;
 using testing::TempDir;
-
-std::unique_ptr<Log> open_log(const std::string& path) {
-  auto log = Log::open(path, OpenMode::kReadWrite);
-  EXPECT_TRUE(log.ok()) << (log.ok() ? "" : log.error());
-  return log.ok() ? std::move(*log) : nullptr;
-}
 
 std::vector<Entry> read_back(const std::string& path) {
   auto log = open_log(path);  // a read-write open verifies the whole chain

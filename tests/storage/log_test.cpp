@@ -16,26 +16,12 @@ namespace gsvs::storage {
 namespace {
 
 using testing::make_filter;
+using testing::open_log;
 using testing::RawDb;
 using testing::sample_entries;
 using testing::sample_entry;
+using testing::scan_all;
 using testing::TempDir;
-
-std::unique_ptr<Log> open_log(const std::string& path, OpenMode mode = OpenMode::kReadWrite) {
-  auto log = Log::open(path, mode);
-  EXPECT_TRUE(log.ok()) << (log.ok() ? "" : log.error());
-  return log.ok() ? std::move(*log) : nullptr;
-}
-
-std::vector<Entry> scan_all(const Log& log, const Filter& filter = {}) {
-  std::vector<Entry> out;
-  const Status status = log.scan(filter, [&](const Entry& e) {
-    out.push_back(e);
-    return true;
-  });
-  EXPECT_TRUE(status.ok()) << (status.ok() ? "" : status.error());
-  return out;
-}
 
 std::vector<Hash32> entry_hashes(const std::vector<Entry>& entries) {
   std::vector<Hash32> out;

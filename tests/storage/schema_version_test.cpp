@@ -20,17 +20,8 @@ using testing::make_filter;
 using testing::RawDb;
 using testing::sample_entries;
 using testing::sample_entry;
+using testing::scan_all;
 using testing::TempDir;
-
-std::vector<Entry> scan_all(const Log& log, const Filter& filter = {}) {
-  std::vector<Entry> out;
-  const Status status = log.scan(filter, [&](const Entry& e) {
-    out.push_back(e);
-    return true;
-  });
-  EXPECT_TRUE(status.ok()) << status.error();
-  return out;
-}
 
 std::string schema_version(const std::string& file) {
   RawDb raw(file, SQLITE_OPEN_READONLY);

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -75,6 +76,25 @@ inline PendingEntry sample_entry(std::uint64_t i) {
 inline std::vector<PendingEntry> sample_entries(std::uint64_t first, std::uint64_t count) {
   std::vector<PendingEntry> out;
   for (std::uint64_t i = first; i < first + count; ++i) out.push_back(sample_entry(i));
+  return out;
+}
+
+// Opens the log at `path`, failing the test (and returning null) when it does not open.
+inline std::unique_ptr<Log> open_log(const std::string& path,
+                                     OpenMode mode = OpenMode::kReadWrite) {
+  auto log = Log::open(path, mode);
+  EXPECT_TRUE(log.ok()) << (log.ok() ? "" : log.error());
+  return log.ok() ? std::move(*log) : nullptr;
+}
+
+// Every entry that `filter` selects, failing the test when the scan stops on an error.
+inline std::vector<Entry> scan_all(const Log& log, const Filter& filter = {}) {
+  std::vector<Entry> out;
+  const Status status = log.scan(filter, [&](const Entry& e) {
+    out.push_back(e);
+    return true;
+  });
+  EXPECT_TRUE(status.ok()) << (status.ok() ? "" : status.error());
   return out;
 }
 

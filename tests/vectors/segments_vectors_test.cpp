@@ -12,7 +12,7 @@
 namespace gsvs::test_samples {
 namespace {
 
-constexpr std::string_view kRegenerate =
+constexpr std::string_view kRegenerateSegments =
     "if the change is intended, regenerate with: gen_vectors tests/vectors (see "
     "tests/vectors/README.md) and update docs/STORE.md §10";
 
@@ -32,7 +32,7 @@ Hash32 hash_of(const Json& hex) { return *fixed_from_hex<32>(hex.get<std::string
 TEST(SegmentsVectors, FileIsWhatTheGeneratorWrites) {
   const Keys keys;
   EXPECT_EQ(load_vectors_file("segments.json").dump(1), segments_document(keys).dump(1))
-      << kRegenerate;
+      << kRegenerateSegments;
 }
 
 TEST(SegmentsVectors, SealLinkAndRootFollowFromTheFileAlone) {

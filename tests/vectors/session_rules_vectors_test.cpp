@@ -12,7 +12,7 @@
 namespace gsvs::test_samples {
 namespace {
 
-constexpr std::string_view kRegenerate =
+constexpr std::string_view kRegenerateSessionRules =
     "if the change is intended, regenerate with: gen_vectors tests/vectors (see "
     "tests/vectors/README.md) and update docs/PROTOCOL.md §8.5 to §8.7";
 
@@ -45,17 +45,17 @@ std::string differences(const Json& expected, const Json& actual) {
 TEST(SessionRulesVectors, FileIsWhatTheGeneratorWrites) {
   const Json file = load_vectors_file("session_rules.json");
   const Json now = session_rules_document(Keys());
-  ASSERT_EQ(file.size(), now.size()) << kRegenerate;
+  ASSERT_EQ(file.size(), now.size()) << kRegenerateSessionRules;
   for (const auto& [key, value] : file.items()) {
     if (key == "cases") continue;
-    EXPECT_EQ(value.dump(), now.at(key).dump()) << key << "; " << kRegenerate;
+    EXPECT_EQ(value.dump(), now.at(key).dump()) << key << "; " << kRegenerateSessionRules;
   }
   const Json& cases = file.at("cases");
-  ASSERT_EQ(cases.size(), now.at("cases").size()) << kRegenerate;
+  ASSERT_EQ(cases.size(), now.at("cases").size()) << kRegenerateSessionRules;
   for (std::size_t i = 0; i < cases.size(); ++i) {
     EXPECT_TRUE(cases[i].dump() == now.at("cases")[i].dump())
         << "case " << cases[i].at("name") << differences(cases[i], now.at("cases")[i]) << "\n"
-        << kRegenerate;
+        << kRegenerateSessionRules;
   }
 }
 
@@ -89,7 +89,7 @@ TEST(SessionRulesVectors, EveryCaseReplaysFromTheFileAlone) {
       EXPECT_TRUE(replayed.dump() == event.dump())
           << "event at position " << event.value("position", Json()) << " ("
           << event.value("vs_time_ms", Json()) << " ms)" << differences(event, replayed) << "\n"
-          << kRegenerate;
+          << kRegenerateSessionRules;
     }
     // Each case runs to its end: a session that is over says so.
     const Json& last = c.at("events").back();

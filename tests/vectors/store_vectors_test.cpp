@@ -13,7 +13,7 @@
 namespace gsvs::test_samples {
 namespace {
 
-constexpr std::string_view kRegenerate =
+constexpr std::string_view kRegenerateStore =
     "if the change is intended, it is a new schema version: regenerate with gen_vectors "
     "tests/vectors (see tests/vectors/README.md) and update docs/STORE.md §2";
 
@@ -26,7 +26,7 @@ Json without_kinds(Json doc) {
 TEST(StoreVectors, StorageCreatesTheSchemaAndRowsOfTheFile) {
   const Json file = load_vectors_file("store.json");
   const Json made = store_document();
-  EXPECT_EQ(without_kinds(file).dump(1), without_kinds(made).dump(1)) << kRegenerate;
+  EXPECT_EQ(without_kinds(file).dump(1), without_kinds(made).dump(1)) << kRegenerateStore;
 }
 
 TEST(StoreVectors, EveryKindKeepsItsNameAndEveryKnownKindIsNamed) {
