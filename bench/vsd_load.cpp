@@ -3,6 +3,9 @@
 //
 //   vsd_load identities --count N             hex identity keys, one per line (for allowed_gs)
 //   vsd_load run --vs HOST:PORT --sessions N --mode capacity|scale ...
+//   vsd_load check-store --store PATH --acked FILE
+//                                            every receipt the run saw acknowledged, looked up by
+//                                            (session, receipt index) in the VS store
 //
 // capacity: every session sends the real message mix, a heartbeat then a digest, back to back
 //   with --window pairs in flight, all pre-signed so the generator spends its CPU on I/O, not on
@@ -13,6 +16,8 @@
 //   so a receipt acknowledges its digest and the heartbeat sent before it.
 // scale: every session heartbeats and sends a 16-player digest once per second, signed live, as a
 //   real GS would; measures p50/p99 receipt latency with all sessions held.
+#include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
 #include <unistd.h>
 
@@ -27,11 +32,14 @@
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "net/framed_connection.h"
 #include "protocol/chains.h"
 #include "protocol/clock.h"
 #include "protocol/messages.h"
+#include "storage/log.h"
 
 namespace gsvs::bench {
 namespace {
@@ -60,6 +68,11 @@ struct Options {
   unsigned verify_threads = 2;
   double settle_s = 2;  // after every session started sending, before measuring
   int vsd_pid = 0;      // when set, vsd's own CPU time over the measurement is reported
+  // CPUs the raw baselines run on, one thread a CPU in turn (taskset's list syntax: "0", "0-3",
+  // "0,2"); empty: wherever the scheduler puts them. bench/vsd_load.sh passes vsd's CPUs, so the
+  // baseline is measured on the cores vsd is pinned to, while vsd is idle.
+  std::string raw_cpus;
+  std::string acked_out;  // when set, each acknowledged receipt as "session index" lines
 };
 
 struct Stats {
@@ -136,6 +149,10 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
   // session waits for the start; a session that runs out later signs more as it goes, with the
   // generator's CPU, so the figures are cleanest when --presign covers the run. Nothing for a
   // session that did not join (ids start at 1).
+  // This session's id and the index of every receipt it saw acknowledged (--acked-out).
+  [[nodiscard]] SessionId session_id() const { return session_id_; }
+  [[nodiscard]] const std::vector<std::uint64_t>& acked_receipts() const { return acked_receipts_; }
+
   void presign(std::size_t count) {
     if (session_id_ == 0) return;
     sign_start_ms_ = unix_time_ms();
@@ -177,6 +194,11 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
       if (!kind) co_return false;
       if (*kind == MessageKind::kProtectedReceipt) {
         ++stats_.receipts_whole_run;
+        if (!options_.acked_out.empty()) {
+          if (auto receipt = decode<ProtectedReceipt>(*frame)) {
+            acked_receipts_.push_back(receipt->receipt_index);
+          }
+        }
         co_return true;
       }
       if (*kind == MessageKind::kRevocation) {
@@ -283,16 +305,50 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
   std::size_t receipts_behind_ = 0;
   std::uint64_t step_ms_ = 1;
   std::uint64_t sign_start_ms_ = 0;
+  std::vector<std::uint64_t> acked_receipts_;
 };
 
+// The CPUs of a taskset-style list ("0-3,6"); empty on a malformed list.
+std::vector<std::size_t> parse_cpu_list(const std::string& list) {
+  std::vector<std::size_t> cpus;
+  std::stringstream in(list);
+  std::string range;
+  while (std::getline(in, range, ',')) {
+    int first = 0;
+    int last = 0;
+    char dash = 0;
+    std::istringstream part(range);
+    if (!(part >> first) || first < 0) return {};
+    last = first;
+    if (part >> dash && (dash != '-' || !(part >> last) || last < first)) return {};
+    for (int cpu = first; cpu <= last; ++cpu) cpus.push_back(static_cast<std::size_t>(cpu));
+  }
+  return cpus;
+}
+
+// Pins the calling thread to `cpu`; false (and the thread left where it was) when the kernel
+// refuses, e.g. a CPU outside this machine or this cgroup.
+bool pin_this_thread(std::size_t cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
+}
+
 // Operations per second of `op` on `threads` threads for `seconds`.
+// Thread t runs on cpus[t % cpus.size()] when `cpus` is not empty.
 template <class Op>
-double raw_rate(unsigned threads, double seconds, const Op& op) {
+double raw_rate(unsigned threads, const std::vector<std::size_t>& cpus, double seconds,
+                const Op& op) {
   std::atomic<std::uint64_t> total{0};
   std::vector<std::thread> pool;
   const auto until = Clock::now() + std::chrono::duration<double>(seconds);
   for (unsigned t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
+    pool.emplace_back([&, t] {
+      if (!cpus.empty() && !pin_this_thread(cpus[t % cpus.size()])) {
+        std::fprintf(stderr, "vsd_load: cannot pin a baseline thread to CPU %zu\n",
+                     cpus[t % cpus.size()]);
+      }
       std::uint64_t n = 0;
       while (Clock::now() < until) {
         for (int i = 0; i < 64; ++i) n += op() ? 1U : 0U;
@@ -304,21 +360,21 @@ double raw_rate(unsigned threads, double seconds, const Op& op) {
   return static_cast<double>(total) / seconds;
 }
 
-double raw_verify_rate(unsigned threads, double seconds) {
+double raw_verify_rate(unsigned threads, const std::vector<std::size_t>& cpus, double seconds) {
   auto key = crypto::SecretKey::generate();
   Bytes message(200, 0x42);
   auto sig = key.sign(message);
-  return raw_rate(threads, seconds, [&] {
+  return raw_rate(threads, cpus, seconds, [&] {
     return crypto_sign_verify_detached(sig.bytes.data(), message.data(), message.size(),
                                        key.public_key().bytes.data()) == 0;
   });
 }
 
 // The VS signs a receipt per digest (and a ticket per session per period).
-double raw_sign_rate(unsigned threads, double seconds) {
+double raw_sign_rate(unsigned threads, const std::vector<std::size_t>& cpus, double seconds) {
   auto key = crypto::SecretKey::generate();
   Bytes message(200, 0x42);
-  return raw_rate(threads, seconds, [&] {
+  return raw_rate(threads, cpus, seconds, [&] {
     static_cast<void>(key.sign(message));  // an opaque library call: not optimised away
     return true;
   });
@@ -362,6 +418,77 @@ void print_timeline(const std::vector<std::pair<double, double>>& timeline) {
   }
 }
 
+// One "session receipt_index" line for each receipt the sessions saw acknowledged.
+bool write_acked(const std::string& path, const std::vector<std::shared_ptr<GsSession>>& sessions) {
+  std::ofstream out(path);
+  for (const auto& session : sessions) {
+    for (const std::uint64_t index : session->acked_receipts()) {
+      out << session->session_id() << ' ' << index << '\n';
+    }
+  }
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+// The exact loss check: each acknowledged receipt (--acked-out of a run) is looked up by its
+// session and receipt index among the ProtectedReceipts of the store, rather than comparing
+// counts, which a lost receipt and an extra one would cancel. Prints one JSON line; exit 1 when
+// any is missing, 2 when the store or the list cannot be read.
+int check_store(const std::string& store_path, const std::string& acked_path) {
+  auto log = storage::Log::open(store_path, storage::OpenMode::kReadOnly);
+  if (!log) {
+    std::cerr << "vsd_load: " << store_path << ": " << log.error() << "\n";
+    return 2;
+  }
+  // Receipt indexes stored, by session.
+  std::unordered_map<SessionId, std::unordered_set<std::uint64_t>> stored;
+  std::size_t stored_receipts = 0;
+  std::uint64_t stored_digests = 0;
+  std::uint64_t undecodable = 0;
+  const auto scanned = (*log)->scan({}, [&](const storage::Entry& entry) {
+    if (entry.header.kind == MessageKind::kTranscriptDigest) ++stored_digests;
+    if (entry.header.kind != MessageKind::kProtectedReceipt) return true;
+    if (auto receipt = decode<ProtectedReceipt>(entry.message)) {
+      stored_receipts +=
+          stored[receipt->session_id].insert(receipt->receipt_index).second ? 1U : 0U;
+    } else {
+      ++undecodable;
+    }
+    return true;
+  });
+  if (!scanned.ok()) {
+    std::cerr << "vsd_load: " << store_path << ": " << scanned.error() << "\n";
+    return 2;
+  }
+  std::ifstream in(acked_path);
+  if (!in) {
+    std::cerr << "vsd_load: cannot read " << acked_path << "\n";
+    return 2;
+  }
+  std::uint64_t acked = 0;
+  std::uint64_t missing = 0;
+  std::string first_missing;
+  SessionId session = 0;
+  std::uint64_t index = 0;
+  while (in >> session >> index) {
+    ++acked;
+    const auto of_session = stored.find(session);
+    if (of_session == stored.end() || of_session->second.count(index) == 0) {
+      if (missing++ == 0) {
+        first_missing = std::to_string(session) + ":" + std::to_string(index);
+      }
+    }
+  }
+  std::printf(
+      "{\"receipts_acked\": %llu, \"stored_receipts\": %zu, \"stored_digests\": %llu, "
+      "\"undecodable_receipts\": %llu, \"acked_receipts_missing_from_store\": %llu, "
+      "\"first_missing\": \"%s\"}\n",
+      static_cast<unsigned long long>(acked), stored_receipts,
+      static_cast<unsigned long long>(stored_digests), static_cast<unsigned long long>(undecodable),
+      static_cast<unsigned long long>(missing), first_missing.c_str());
+  return missing == 0 && undecodable == 0 ? 0 : 1;
+}
+
 int run(const Options& options) {
   crypto::init();
   auto address = net::parse_host_port(options.vs);
@@ -369,9 +496,15 @@ int run(const Options& options) {
     std::cerr << "vsd_load: " << address.error() << "\n";
     return 2;
   }
-  std::fprintf(stderr, "raw verify baseline on %u thread(s)...\n", options.verify_threads);
-  const double raw_before = raw_verify_rate(options.verify_threads, 2.0);
-  const double raw_sign = raw_sign_rate(options.verify_threads, 1.0);
+  const std::vector<std::size_t> raw_cpus = parse_cpu_list(options.raw_cpus);
+  if (!options.raw_cpus.empty() && raw_cpus.empty()) {
+    std::cerr << "vsd_load: --raw-cpus: not a CPU list: " << options.raw_cpus << "\n";
+    return 2;
+  }
+  std::fprintf(stderr, "raw verify baseline on %u thread(s)%s%s...\n", options.verify_threads,
+               raw_cpus.empty() ? "" : ", CPUs ", options.raw_cpus.c_str());
+  const double raw_before = raw_verify_rate(options.verify_threads, raw_cpus, 2.0);
+  const double raw_sign = raw_sign_rate(options.verify_threads, raw_cpus, 1.0);
 
   std::optional<asio::io_context> io(std::in_place, 1);
   Stats stats;
@@ -443,11 +576,15 @@ int run(const Options& options) {
   // Closes every connection, so the VS goes quiet, and measures the baseline again: the machine's
   // speed drifts, and the higher of the two keeps the ratio conservative. The sessions and the
   // start timer go first: they hold sockets and timers of io.
+  if (!options.acked_out.empty() && !write_acked(options.acked_out, sessions)) {
+    std::cerr << "vsd_load: cannot write " << options.acked_out << "\n";
+    return 2;
+  }
   sessions.clear();
   go.reset();
   io.reset();
   std::this_thread::sleep_for(milliseconds(1000));
-  const double raw_after = raw_verify_rate(options.verify_threads, 2.0);
+  const double raw_after = raw_verify_rate(options.verify_threads, raw_cpus, 2.0);
   const double raw = std::max(raw_before, raw_after);
 
   std::vector<double> latencies = stats.latencies_ms;
@@ -523,6 +660,18 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_cmd->add_option("--vsd-pid", options.vsd_pid,
                       "vsd's process id: report the CPU it used while measured");
+  run_cmd->add_option("--raw-cpus", options.raw_cpus,
+                      "CPUs for the raw baselines, one thread each in turn (e.g. 0-1: vsd's CPUs)");
+  run_cmd->add_option("--acked-out", options.acked_out,
+                      "Write each acknowledged receipt as a \"session index\" line (check-store)");
+  std::string store_path;
+  std::string acked_path;
+  auto* check_cmd = app.add_subcommand(
+      "check-store",
+      "Look up every acknowledged receipt of a run in the VS store; exit 1 if any is missing");
+  check_cmd->add_option("--store", store_path, "The VS store (file or segment directory)")
+      ->required();
+  check_cmd->add_option("--acked", acked_path, "The --acked-out list of the run")->required();
   CLI11_PARSE(app, argc, argv);
   gsvs::crypto::init();
   if (*identities) {
@@ -534,5 +683,6 @@ int main(int argc, char** argv) {
     std::printf("%s\n", gsvs::to_hex(bench_build()).c_str());
     return 0;
   }
+  if (*check_cmd) return check_store(store_path, acked_path);
   return run(options);
 }
