@@ -473,7 +473,7 @@ int check_store(const std::string& store_path, const std::string& acked_path) {
   while (in >> session >> index) {
     ++acked;
     const auto of_session = stored.find(session);
-    if (of_session == stored.end() || of_session->second.count(index) == 0) {
+    if (of_session == stored.end() || !of_session->second.contains(index)) {
       if (missing++ == 0) {
         first_missing = std::to_string(session) + ":" + std::to_string(index);
       }
