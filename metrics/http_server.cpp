@@ -157,6 +157,19 @@ void HttpServer::close() {
   impl_->acceptor.close(ec);
 }
 
+Result<std::unique_ptr<HttpServer>> serve_metrics_listen(asio::io_context& io,
+                                                         std::shared_ptr<const Registry> registry,
+                                                         const std::string& metrics_listen) {
+  const std::string key = "config key 'metrics_listen': ";
+  auto address = parse_listen_address(metrics_listen);
+  if (!address) return Error{key + address.error()};
+  if (!*address) return std::unique_ptr<HttpServer>();
+  auto server = std::make_unique<HttpServer>(io, std::move(registry));
+  Status started = server->start(**address, metrics_listen);
+  if (!started) return Error{key + started.error()};
+  return server;
+}
+
 std::uint16_t HttpServer::port() const {
   boost::system::error_code ec;
   return impl_->acceptor.local_endpoint(ec).port();

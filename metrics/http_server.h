@@ -60,4 +60,10 @@ class HttpServer {
   std::shared_ptr<Impl> impl_;
 };
 
+// The daemons' metrics_listen key: null when it is empty, else an HttpServer serving `registry`
+// there. The error names the key and what is wrong (not HOST:PORT, the port in use).
+Result<std::unique_ptr<HttpServer>> serve_metrics_listen(net::asio::io_context& io,
+                                                         std::shared_ptr<const Registry> registry,
+                                                         const std::string& metrics_listen);
+
 }  // namespace gsvs::metrics

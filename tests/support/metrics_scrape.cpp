@@ -6,6 +6,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -52,6 +54,46 @@ std::map<std::string, double> scrape(std::uint16_t port) {
   EXPECT_EQ(answer.status, 200) << answer.body;
   EXPECT_EQ(answer.content_type, "text/plain; version=0.0.4; charset=utf-8");
   return parse_samples(answer.body);
+}
+
+std::set<std::string> families_of(const std::string& exposition) {
+  std::set<std::string> families;
+  std::istringstream lines(exposition);
+  std::string line;
+  while (std::getline(lines, line)) {
+    // "# TYPE name type" names each family once, histograms without their suffixes.
+    if (line.starts_with("# TYPE ")) {
+      const std::string rest = line.substr(7);
+      families.insert(rest.substr(0, rest.find(' ')));
+    }
+  }
+  return families;
+}
+
+std::string source_file(const std::string& relative_path) {
+  const char* root = std::getenv("GSVS_SOURCE_DIR");
+  const std::string path = std::string(root != nullptr ? root : ".") + "/" + relative_path;
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open " + path + " (set GSVS_SOURCE_DIR)");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::set<std::string> documented_metrics(const std::string& prefix) {
+  const std::string operations = source_file("docs/OPERATIONS.md");
+  const auto section = operations.find("\n## 8. Metrics");
+  if (section == std::string::npos) throw std::runtime_error("OPERATIONS.md has no section 8");
+  std::set<std::string> names;
+  std::istringstream lines(operations.substr(section));
+  std::string line;
+  const std::string row = "| `" + prefix;
+  while (std::getline(lines, line)) {
+    if (!line.starts_with(row)) continue;
+    const auto end = line.find('`', 3);
+    names.insert(line.substr(3, end - 3));
+  }
+  return names;
 }
 
 }  // namespace gsvs::testing

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 
 namespace gsvs::testing {
@@ -22,5 +23,14 @@ HttpAnswer http_request(std::uint16_t port, const std::string& target,
 std::map<std::string, double> parse_samples(const std::string& exposition);
 // GET /metrics, checked to be 200 with the exposition content type; its samples.
 std::map<std::string, double> scrape(std::uint16_t port);
+
+// The metric families a scrape names: each sample's name, less a histogram's _bucket, _sum and
+// _count.
+std::set<std::string> families_of(const std::string& exposition);
+// The metrics docs/OPERATIONS.md lists in section 8 whose name begins with `prefix` (its tables'
+// first column), from $GSVS_SOURCE_DIR; throws when the file cannot be read.
+std::set<std::string> documented_metrics(const std::string& prefix);
+// The text of a file under $GSVS_SOURCE_DIR.
+std::string source_file(const std::string& relative_path);
 
 }  // namespace gsvs::testing
