@@ -80,6 +80,8 @@ TEST_F(GsdMetricsEndpoint, CountsPlayersInputsTicketsAndTheVsLink) {
   EXPECT_GE(forwarded, static_cast<double>(client.tickets().size()));
   EXPECT_EQ(forwarded, samples["gsd_ticket_age_seconds_bucket{le=\"+Inf\"}"]);
   EXPECT_EQ(http_request(metrics_port_, "/").status, 404);
+  // OPERATIONS.md lists exactly what gsd exports.
+  EXPECT_EQ(families_of(http_request(metrics_port_, "/metrics").body), documented_metrics("gsd_"));
 
   // The VS goes away: the link is down, and gsd tries again after its backoff.
   ASSERT_EQ(vs_->stop(), 0) << diagnostics();
