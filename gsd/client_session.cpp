@@ -178,6 +178,7 @@ void ClientSession::handle_frame(const Bytes& frame) {
   }
   if (auto* rejected = std::get_if<InputRejected>(&verdict)) {
     ++rejected_;
+    shared_->metrics.inputs_rejected.inc(static_cast<InputRejectReason>(rejected->reject.reason));
     spdlog::debug("session {}: input {} from player {} rejected: {}: {}", m.session_id,
                   rejected->reject.client_seq, short_hex(key_),
                   reason_name(static_cast<InputRejectReason>(rejected->reject.reason)),
@@ -187,6 +188,7 @@ void ClientSession::handle_frame(const Bytes& frame) {
   }
   const ClientInput& input = std::get<InputAccepted>(verdict).input;
   ++accepted_;
+  shared_->metrics.inputs_accepted.inc();
   m.last_client_seq[key_] = input.client_seq;
   m.roster.played(key_);
   Behaviour& behaviour = *shared_->behaviour;

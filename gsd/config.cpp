@@ -4,6 +4,7 @@
 #include <set>
 
 #include "app/config_file.h"
+#include "metrics/http_server.h"
 #include "net/framed_connection.h"
 #include "protocol/keyfile.h"
 
@@ -74,6 +75,9 @@ void add_config_options(CLI::App& run, Config& c) {
   run.add_option("--log_level", c.log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
   app::add_log_format_option(run, c.log_format);
+  run.add_option("--metrics_listen", c.metrics_listen,
+                 "HOST:PORT to serve Prometheus metrics on (GET /metrics); empty: none")
+      ->capture_default_str();
 }
 
 namespace {
@@ -99,6 +103,8 @@ Status validate(Config& c) {
   if (!listen) return Error{"config key 'listen': " + listen.error()};
   c.listen_host = listen->first;
   c.listen_port = listen->second;
+  auto metrics_address = metrics::parse_listen_address(c.metrics_listen);
+  if (!metrics_address) return Error{"config key 'metrics_listen': " + metrics_address.error()};
   if (c.vs_public_key.empty()) {
     return Error{
         "config key 'vs_public_key' is missing: give the VS public key (64 hex characters, "

@@ -32,6 +32,8 @@ struct Config {
   std::uint32_t max_frame_bytes = 16384;
   std::string log_level = "info";
   app::LogFormat log_format = app::LogFormat::kText;
+  // HOST:PORT to serve Prometheus metrics on (GET /metrics); empty: no metrics endpoint.
+  std::string metrics_listen;
 
   // Filled by validate().
   crypto::PublicKey vs_key;

@@ -79,6 +79,8 @@ Daemon::~Daemon() = default;
 Status Daemon::start() {
   Status listening = impl_->listener->open();
   if (!listening) return listening;
+  Status metrics_served = serve_metrics(impl_->shared);
+  if (!metrics_served) return metrics_served;
   spdlog::info("client port {} bound; clients are served once the VS admits this GS",
                impl_->shared->client_address());
   impl_->listener->run();

@@ -12,6 +12,7 @@
 #include "gsd/behaviour.h"
 #include "gsd/config.h"
 #include "gsd/match.h"
+#include "gsd/metrics.h"
 #include "net/framed_connection.h"
 #include "protocol/chains.h"
 #include "storage/log.h"
@@ -36,6 +37,7 @@ struct SharedState : std::enable_shared_from_this<SharedState> {
   // Every client connection, handshaken or not; each session removes itself when it ends.
   std::map<ClientId, std::weak_ptr<ClientSession>> clients;
   PendingBudget pending;  // the clients above that have not completed the handshake
+  GsdMetrics metrics;
 
   [[nodiscard]] net::ConnectionLimits limits() const;
   [[nodiscard]] std::string client_address() const;

@@ -175,6 +175,7 @@ asio::awaitable<void> VsLink::join_loop() {
     backoff_timer_.expires_after(milliseconds(delay));
     boost::system::error_code ec;
     co_await backoff_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    shared_->metrics.vs_reconnects.inc();
   }
 }
 
@@ -191,6 +192,7 @@ asio::awaitable<bool> VsLink::run_session() {
                                        joined->sw_hash);
   session_ = s;
   shared_->match = m;
+  shared_->metrics.vs_connected.set(1);
   shared_->behaviour->on_joined(m->session_id);
   spdlog::info(
       "joined VS as session {} (heartbeat every {} ms, tickets every {} ms valid {} ms, speed "
@@ -218,6 +220,7 @@ asio::awaitable<bool> VsLink::resume_session() {
   s->next_counter();  // the GsResume's
   s->vs = attempt.vs;
   s->connected = true;
+  shared_->metrics.vs_connected.set(1);
   spdlog::info("session {}: resumed with the VS (gs_counter {}, {} receipts, ticket {})",
                s->match->session_id, s->gs_counter, s->checks.receipt_count(),
                s->checks.last_ticket_seq());
@@ -239,6 +242,7 @@ asio::awaitable<void> VsLink::serve(std::shared_ptr<VsSession> s) {
 void VsLink::lose_vs(const std::shared_ptr<VsSession>& s, const std::string& why) {
   if (!s->connected || s->match->ended) return;
   s->connected = false;
+  shared_->metrics.vs_connected.set(0);
   s->heartbeat_timer.cancel();
   s->digest_timer.cancel();
   s->match->nonce_timer.cancel();
@@ -327,6 +331,7 @@ void VsLink::on_ticket(VsSession& s, const Bytes& bytes, const PlayTicket& ticke
   Match& m = *s.match;
   m.tickets.advance(TicketRef{ticket.ticket_seq, chains::message_hash(bytes)}, mono_ms());
   m.current_ticket = bytes;
+  shared_->metrics.ticket_forwarded(ticket.issued_ms, unix_time_ms());
   TicketProofs proofs = m.nonces.on_ticket(ticket);
   if (!proofs.matched) {
     spdlog::warn("session {}: {}; forwarding it without proofs", m.session_id, proofs.problem);
@@ -357,6 +362,7 @@ void VsLink::end_match(const std::shared_ptr<VsSession>& s, const std::string& w
   Match& m = *s->match;
   if (m.ended) return;
   m.ended = true;
+  shared_->metrics.vs_connected.set(0);
   // A stop waiting for the VS's answer to its GsLeaving: this is it (or the VS is gone).
   if (shared_->stopping) leaving_timer_.cancel();
   s->heartbeat_timer.cancel();

@@ -117,11 +117,15 @@ void BatchWriter::Impl::run() {
     }
 
     lock.unlock();
+    const auto commit_started = Clock::now();
     Status status = log->impl_->write(groups, frontiers);
     if (status && batch.back().seal) {
       // The seal is durable: the next segment starts after it. If it cannot be made, nothing
       // more is appended (the seal's submit learns why too).
       status = log->impl_->rotate(batch.back().entries.back(), batch.back().frontiers.back());
+    }
+    if (status && options.on_commit) {
+      options.on_commit(CommitStats{count, Clock::now() - commit_started});
     }
     lock.lock();
     if (!status) {
@@ -252,6 +256,11 @@ Status BatchWriter::flush() {
 std::uint64_t BatchWriter::size() const {
   const std::lock_guard lock(impl_->mutex);
   return impl_->log ? impl_->log->impl_->size : 0;
+}
+
+std::size_t BatchWriter::queued_entries() const {
+  const std::lock_guard lock(impl_->mutex);
+  return impl_->queued_entries;
 }
 
 Hash32 BatchWriter::merkle_root() const {

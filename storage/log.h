@@ -5,6 +5,7 @@
 // the way daemons append (group commit); readers open their own read-only Log.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -203,6 +204,13 @@ class Log {
 // they may submit again (but must not call flush(), which would wait for itself, nor throw).
 // An empty submit is a barrier: its callback runs once everything submitted before it is
 // durable. Thread-safe: submit, flush, size and merkle_root may be called from any thread.
+// One commit of the writer: how many entries it made durable, and how long the transaction took
+// (writing, the fsync, and the start of the next segment when it sealed one).
+struct CommitStats {
+  std::size_t entries = 0;
+  std::chrono::steady_clock::duration duration{};
+};
+
 class BatchWriter {
  public:
   // Builds the seal of the active segment at the log head: a VS-signed Checkpoint over the
@@ -219,6 +227,9 @@ class BatchWriter {
     std::uint64_t segment_max_bytes = 0;
     std::uint64_t segment_max_age_ms = 0;
     BuildSeal seal{};
+    // Told of every commit that succeeded, on the writer thread, with no lock held (for
+    // metrics: it must be quick and must not call back into this writer).
+    std::function<void(const CommitStats&)> on_commit{};
   };
   using Done = std::function<void(const Status&)>;
 
@@ -240,6 +251,8 @@ class BatchWriter {
 
   [[nodiscard]] std::uint64_t size() const;
   [[nodiscard]] Hash32 merkle_root() const;  // over every entry submitted so far
+  // Entries submitted and not yet committed.
+  [[nodiscard]] std::size_t queued_entries() const;
 
  private:
   struct Impl;

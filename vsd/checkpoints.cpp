@@ -56,6 +56,7 @@ asio::awaitable<void> ServerState::write_checkpoint() {
   const std::uint64_t position = placed->front().header.seq;
   last_checkpoint_size = position + 1;
   last_checkpoint_ms = clock.now_ms();
+  metrics.checkpoint_written(last_checkpoint_size, signed_at_ms);
   spdlog::debug("checkpoint at position {} over {} entries", position, position);
   // Sending costs a frame per live session, so the GSes get a checkpoint at most once per
   // checkpoint_interval_ms however busy the log is (every 1000 entries across 5,000 sessions

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/config_file.h"
+#include "metrics/http_server.h"
 #include "net/framed_connection.h"
 
 namespace gsvs::vsd {
@@ -159,6 +160,9 @@ void add_config_options(CLI::App& run, Config& c) {
   run.add_option("--log_level", c.log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
   app::add_log_format_option(run, c.log_format);
+  run.add_option("--metrics_listen", c.metrics_listen,
+                 "HOST:PORT to serve Prometheus metrics on (GET /metrics); empty: none")
+      ->capture_default_str();
 }
 
 Status validate(Config& c) {
@@ -166,6 +170,8 @@ Status validate(Config& c) {
   if (!address) return Error{"config key 'listen': " + address.error()};
   c.listen_host = address->first;
   c.listen_port = address->second;
+  auto metrics_address = metrics::parse_listen_address(c.metrics_listen);
+  if (!metrics_address) return Error{"config key 'metrics_listen': " + metrics_address.error()};
   if (c.store.empty()) return Error{"config key 'store' is empty"};
   if (c.key.empty()) return Error{"config key 'key' is empty"};
   if (c.allowed_gs.empty()) {

@@ -61,6 +61,8 @@ struct Config {
   std::uint64_t segment_max_age_s = 86400;
   std::string log_level = "info";
   app::LogFormat log_format = app::LogFormat::kText;
+  // HOST:PORT to serve Prometheus metrics on (GET /metrics); empty: no metrics endpoint.
+  std::string metrics_listen;
 
   // Filled by validate().
   std::set<crypto::PublicKey> allowed_gs_keys;

@@ -194,6 +194,7 @@ Status ServerState::recover() {
       revocation.revocation_seq = next_revocation_seq++;
       revocation.vs_time_ms = start_ms;
       mark_ended(session.id, accept.gs_identity);
+      metrics.revocations.inc(static_cast<RevocationReason>(revocation.reason));
       spdlog::warn("session {}: revoked at start-up: {}: {}", session.id,
                    reason_name(static_cast<RevocationReason>(revocation.reason)),
                    app::log_text(revocation.detail));
@@ -240,6 +241,7 @@ void ServerState::expire_suspended() {
           std::to_string(config.resume_window_ms) + " ms)";
       revocation.evidence = {rules->start().accept_position, vs_start_position};
       mark_ended(session, rules->accept().gs_identity);
+      metrics.revocations.inc(RevocationReason::kVsShutdown);
       spdlog::warn("session {}: revoked: vs_shutdown: not resumed within {} ms of the start",
                    session, config.resume_window_ms);
       entries.push_back(pending(MessageKind::kRevocation, chains::Direction::kIssued, session, now,

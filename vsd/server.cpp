@@ -55,6 +55,9 @@ Status Server::start() {
   // here, before its recovery revokes the running daemon's sessions in the shared store.
   Status admin_opened = s.admin.open();
   if (!admin_opened) return admin_opened;
+  // Also before the store is touched: a port in use stops the start with nothing logged.
+  Status metrics_served = serve_metrics(state_);
+  if (!metrics_served) return metrics_served;
   Status recovered = s.recover();
   if (!recovered) return recovered;
   Status listening = s.listen();

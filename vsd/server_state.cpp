@@ -48,6 +48,7 @@ storage::BatchWriter::Options ServerState::writer_options() {
   options.max_delay_us = config.commit_max_delay_us;
   options.segment_max_bytes = config.segment_max_bytes;
   options.segment_max_age_ms = config.segment_max_age_s * 1000;
+  options.on_commit = [this](const storage::CommitStats& stats) { metrics.commit(stats); };
   // The seal of a full segment: a checkpoint at the head, like the periodic ones (checkpoints.cpp).
   options.seal = [this](std::uint64_t size, const Hash32& root) {
     return checkpoint_entry(size, root, clock.now_ms());

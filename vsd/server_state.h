@@ -29,6 +29,7 @@
 #include "vsd/admin.h"
 #include "vsd/config.h"
 #include "vsd/connection_budget.h"
+#include "vsd/metrics.h"
 #include "vsd/session_loop.h"
 #include "vsd/vs_clock.h"
 
@@ -63,6 +64,8 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::size_t next_loop = 0;  // accept_loop only
   Config config;
   crypto::SecretKey key;
+  // Before `writer`, which reports its commits to it and ends first.
+  VsdMetrics metrics;
   std::unique_ptr<storage::BatchWriter> writer;
   net::tcp::acceptor acceptor;
   AdminServer admin;

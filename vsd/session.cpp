@@ -175,6 +175,7 @@ asio::awaitable<void> Session::handle(const Bytes& bytes) {
     conn_->close();
     co_return;
   }
+  server_->metrics.messages_received.inc(*kind);
   // Only session traffic can verify under the session key; the judge refuses anything else
   // before it looks at the signature.
   bool signature_valid = false;
@@ -306,6 +307,7 @@ asio::awaitable<void> Session::ticket_loop() {
         })) {
       co_return;
     }
+    server_->metrics.tickets_issued.inc();
     next += milliseconds(config_.ticket_period_ms);
     ticket_timer_.expires_at(next);
     boost::system::error_code ec;
@@ -363,6 +365,7 @@ asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detai
     return entries;
   };
   const bool durable = co_await log_at_head(build);
+  if (durable) server_->metrics.revocations.inc(reason);
   std::string evidence_text;
   for (auto e : revocation.evidence)
     evidence_text += (evidence_text.empty() ? "" : ",") + std::to_string(e);

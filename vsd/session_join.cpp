@@ -149,6 +149,7 @@ asio::awaitable<bool> Session::join() {
   std::vector<storage::Entry> placed;
   const bool logged = co_await log_at_head(build, &placed);
   if (refused) {
+    server_->metrics.joins_rejected.inc(static_cast<JoinRejectReason>(refused->reason));
     spdlog::warn("join from {} rejected: {}: {}", conn_->peer(),
                  reason_name(static_cast<JoinRejectReason>(refused->reason)),
                  app::log_text(refused->detail));
@@ -165,6 +166,7 @@ asio::awaitable<bool> Session::join() {
               accept, join_accept_seq_, vs_time, chains::message_hash(accept_bytes)}),
           vs_time);
   conn_->send(accept_bytes);
+  server_->metrics.joins_accepted.inc();
   spdlog::info("session {}: joined from {} identity {} build {}", session_id_, conn_->peer(),
                short_hex(identity_), short_hex(sw_hash_));
   co_return true;
@@ -258,6 +260,7 @@ asio::awaitable<void> Session::reject(const Bytes& request_bytes, JoinRejectReas
                                       std::string detail) {
   JoinReject reject = make_reject(request_bytes, reason, detail);
   Bytes reject_bytes = server_->sign_and_encode(reject);
+  server_->metrics.joins_rejected.inc(reason);
   spdlog::warn("join from {} rejected: {}: {}", conn_->peer(), reason_name(reason),
                app::log_text(reject.detail));
   if (co_await log(

@@ -122,6 +122,7 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
   };
   const bool logged = co_await log_at_head(build);
   if (refused) {
+    server_->metrics.joins_rejected.inc(static_cast<JoinRejectReason>(refused->reason));
     spdlog::warn("resume of {} from {} refused: {}: {}", session, conn_->peer(),
                  reason_name(static_cast<JoinRejectReason>(refused->reason)),
                  app::log_text(refused->detail));
@@ -134,6 +135,7 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
     co_return false;
   }
   conn_->send(answer_bytes);
+  server_->metrics.resumes_accepted.inc();
   spdlog::info("{}: resumed from {} (gs_counter {}, {} receipts, ticket {})", session,
                conn_->peer(), r.gs_counter, rules_->receipts_issued(), rules_->tickets_issued());
   co_return true;

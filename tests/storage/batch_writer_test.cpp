@@ -290,6 +290,34 @@ TEST(BatchWriter, ASubmitLargerThanABatchIsCommittedWhole) {
   EXPECT_EQ(read_back(path).size(), 16U);
 }
 
+TEST(BatchWriter, EachCommitIsReportedWithItsEntriesAndQueuedEntriesFallToZero) {
+  TempDir dir;
+  std::mutex mutex;
+  std::vector<CommitStats> commits;
+  BatchWriter::Options options{.max_batch_entries = 4, .max_delay_us = 30'000'000};
+  options.on_commit = [&](const CommitStats& stats) {
+    const std::lock_guard lock(mutex);
+    commits.push_back(stats);
+  };
+  BatchWriter writer(open_log(dir.file("vs.db")), options);
+  // Held by the 30 s delay until the flush: three submits of 2, 3 and 2 entries wait.
+  ASSERT_TRUE(writer.submit(sample_entries(0, 2), nullptr).ok());
+  ASSERT_TRUE(writer.submit(sample_entries(2, 3), nullptr).ok());
+  EXPECT_EQ(writer.queued_entries(), 5U);
+  ASSERT_TRUE(writer.submit(sample_entries(5, 2), nullptr).ok());
+  ASSERT_TRUE(writer.flush().ok());
+  EXPECT_EQ(writer.queued_entries(), 0U);
+  const std::lock_guard lock(mutex);
+  std::size_t entries = 0;
+  for (const CommitStats& commit : commits) {
+    EXPECT_LE(commit.entries, 4U);  // whole submits, at most max_batch_entries together
+    EXPECT_GT(commit.duration.count(), 0);
+    entries += commit.entries;
+  }
+  EXPECT_EQ(entries, 7U);
+  EXPECT_GE(commits.size(), 2U);
+}
+
 TEST(BatchWriter, AFullBatchDoesNotWaitForTheDelay) {
   TempDir dir;
   BatchWriter writer(open_log(dir.file("vs.db")),
