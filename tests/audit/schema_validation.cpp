@@ -9,15 +9,6 @@
 
 namespace gsvs::testing {
 
-std::string source_file(const std::string& relative) {
-  const char* root = std::getenv("GSVS_SOURCE_DIR");
-  for (const std::string& base :
-       {root ? std::string(root) : std::string("."), std::string(".."), std::string(".")}) {
-    if (std::filesystem::exists(base + "/" + relative)) return base + "/" + relative;
-  }
-  throw std::runtime_error("cannot find " + relative + " (set GSVS_SOURCE_DIR)");
-}
-
 std::string schema_violations(const std::vector<NamedReport>& reports) {
   if (reports.empty()) throw std::invalid_argument("schema_violations: no reports to check");
   TempDir dir;

@@ -9,10 +9,6 @@
 
 namespace gsvs::testing {
 
-// A file of the source tree (docs/report.schema.json, docs/AUDIT.md): under GSVS_SOURCE_DIR,
-// which CTest sets, else under the parent or the current directory. Throws when it is nowhere.
-std::string source_file(const std::string& relative);
-
 struct NamedReport {
   std::string name;  // names the report in the violations, e.g. "speed-all-entries"
   std::string text;  // the report's JSON

@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "tests/support/metrics_scrape.h"
+#include "tests/support/process.h"
 
 namespace gsvs::testing {
 namespace {
@@ -38,8 +39,8 @@ void collect_queries(const nlohmann::json& node, std::vector<std::string>& out) 
 }
 
 TEST(GrafanaDashboard, UsesOnlyDocumentedMetrics) {
-  const nlohmann::json dashboard =
-      nlohmann::json::parse(source_file("docs/grafana-dashboard.json"));  // throws if invalid
+  const nlohmann::json dashboard = nlohmann::json::parse(
+      read_text(source_file("docs/grafana-dashboard.json")));  // throws if invalid
   std::vector<std::string> queries;
   collect_queries(dashboard, queries);
   ASSERT_GE(queries.size(), 10u);
@@ -59,7 +60,7 @@ TEST(GrafanaDashboard, UsesOnlyDocumentedMetrics) {
 }
 
 TEST(GrafanaDashboard, TheRecommendedAlertsUseOnlyDocumentedMetrics) {
-  const std::string operations = source_file("docs/OPERATIONS.md");
+  const std::string operations = read_text(source_file("docs/OPERATIONS.md"));
   const auto alerts = operations.find("### Alerts to set");
   ASSERT_NE(alerts, std::string::npos);
   const auto open = operations.find("```yaml", alerts);

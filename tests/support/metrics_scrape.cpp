@@ -11,6 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "tests/support/process.h"
+
 namespace gsvs::testing {
 
 namespace beast = boost::beast;
@@ -70,18 +72,8 @@ std::set<std::string> families_of(const std::string& exposition) {
   return families;
 }
 
-std::string source_file(const std::string& relative_path) {
-  const char* root = std::getenv("GSVS_SOURCE_DIR");
-  const std::string path = std::string(root != nullptr ? root : ".") + "/" + relative_path;
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open " + path + " (set GSVS_SOURCE_DIR)");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::set<std::string> documented_metrics(const std::string& prefix) {
-  const std::string operations = source_file("docs/OPERATIONS.md");
+  const std::string operations = read_text(source_file("docs/OPERATIONS.md"));
   const auto section = operations.find("\n## 8. Metrics");
   if (section == std::string::npos) throw std::runtime_error("OPERATIONS.md has no section 8");
   std::set<std::string> names;

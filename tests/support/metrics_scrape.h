@@ -28,9 +28,7 @@ std::map<std::string, double> scrape(std::uint16_t port);
 // _count.
 std::set<std::string> families_of(const std::string& exposition);
 // The metrics docs/OPERATIONS.md lists in section 8 whose name begins with `prefix` (its tables'
-// first column), from $GSVS_SOURCE_DIR; throws when the file cannot be read.
+// first column), from the source tree (source_file); throws when the file cannot be read.
 std::set<std::string> documented_metrics(const std::string& prefix);
-// The text of a file under $GSVS_SOURCE_DIR.
-std::string source_file(const std::string& relative_path);
 
 }  // namespace gsvs::testing

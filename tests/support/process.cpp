@@ -112,6 +112,15 @@ std::string program(const std::string& name) {
   return std::string(dir != nullptr ? dir : GSVS_DEFAULT_BIN_DIR) + "/" + name;
 }
 
+std::string source_file(const std::string& relative) {
+  const char* root = std::getenv("GSVS_SOURCE_DIR");
+  for (const std::string& base :
+       {root ? std::string(root) : std::string("."), std::string(".."), std::string(".")}) {
+    if (std::filesystem::exists(base + "/" + relative)) return base + "/" + relative;
+  }
+  throw std::runtime_error("cannot find " + relative + " (set GSVS_SOURCE_DIR)");
+}
+
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;

@@ -55,6 +55,10 @@ class TempDir {
 
 // Path of a built program, from the environment variable GSVS_BIN_DIR set by CTest.
 std::string program(const std::string& name);
+// Path of a file of the source tree (docs/report.schema.json, docs/OPERATIONS.md): under
+// GSVS_SOURCE_DIR, which CTest sets, else under the parent or the current directory. Throws
+// when it is nowhere.
+std::string source_file(const std::string& relative);
 
 void write_text(const std::string& path, const std::string& text);
 std::string read_text(const std::string& path);
