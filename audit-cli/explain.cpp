@@ -94,6 +94,10 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
       return "a GS that stops cleanly ends its session with a signed GsLeaving, its last "
              "message; the VS checks it as session traffic and ends the session with gs_left, "
              "which is not a fault";
+    case RevocationReason::kPolicyWithdrawn:
+      return "a live session whose GS identity or build a reloaded policy no longer allows is "
+             "revoked right after the PolicyApplied that removed it (PROTOCOL.md §8.16); it is "
+             "no fault of the GS";
   }
   return "the reason code is not defined by the protocol";
 }
