@@ -30,9 +30,10 @@ class HangupIgnorer {
 };
 
 // SIGINT and SIGTERM stop the daemon cleanly, and SIGHUP calls `on_hangup` or is ignored
-// (HangupIgnorer), from the moment this is constructed. A daemon takes it before it starts, so that a stop sent as soon as
-// it says "listening on" (a supervisor's, a test's) is held until run_until_stopped() and then
-// ends it cleanly, rather than killing it by the signal's default action (exit 143).
+// (HangupIgnorer), from the moment this is constructed. A daemon takes it before it starts, so that
+// a stop sent as soon as it says "listening on" (a supervisor's, a test's) is held until
+// run_until_stopped() and then ends it cleanly, rather than killing it by the signal's default
+// action (exit 143).
 class DaemonSignals {
  public:
   explicit DaemonSignals(net::asio::io_context& io, std::function<void()> on_hangup = {});

@@ -7,11 +7,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "rules/policy_rules.h"
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
 #include "audit-cli/replay.h"
 #include "audit-cli/session_index.h"
+#include "rules/policy_rules.h"
 
 namespace gsvs::audit {
 

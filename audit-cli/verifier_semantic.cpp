@@ -466,15 +466,16 @@ void Verifier::check_policy_withdrawal(const Item& item, const protocol::Revocat
   }
   // A range that starts after the policy cited cannot hold the revocation to it.
   if (start_seq_ != 0) return;
-  sink_.add(finding(item, check::kRevocation,
-                    "a PolicyApplied earlier in the log among the evidence of policy_withdrawn",
-                    "evidence " + [&] {
-                      std::string out;
-                      for (auto e : revocation.evidence) {
-                        out += (out.empty() ? "" : ", ") + std::to_string(e);
-                      }
-                      return out;
-                    }()));
+  sink_.add(finding(
+      item, check::kRevocation,
+      "a PolicyApplied earlier in the log among the evidence of policy_withdrawn",
+      "evidence " + [&] {
+        std::string out;
+        for (auto e : revocation.evidence) {
+          out += (out.empty() ? "" : ", ") + std::to_string(e);
+        }
+        return out;
+      }()));
 }
 
 }  // namespace gsvs::audit::detail

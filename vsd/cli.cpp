@@ -1,11 +1,11 @@
 #include "vsd/cli.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "app/config_file.h"
 #include "app/hangup.h"

@@ -244,11 +244,10 @@ namespace {
 // What a reload may change: the policy. Every key is in exactly one of the two lists (a test
 // holds them to the options of `vsd run`).
 constexpr std::string_view kPolicyKeys[] = {
-    "allowed_gs",          "allowed_builds",          "heartbeat_interval_ms",
-    "heartbeat_timeout_ms", "ticket_period_ms",       "ticket_validity_ms",
-    "max_receipt_lag",     "max_clock_skew_ms",       "max_speed_m_s",
-    "speed_tolerance",     "jitter_allowance_ms",     "excess_decay",
-    "max_excess_m",        "spawn_min_interval_ms",   "max_players_per_session",
+    "allowed_gs",       "allowed_builds",        "heartbeat_interval_ms",   "heartbeat_timeout_ms",
+    "ticket_period_ms", "ticket_validity_ms",    "max_receipt_lag",         "max_clock_skew_ms",
+    "max_speed_m_s",    "speed_tolerance",       "jitter_allowance_ms",     "excess_decay",
+    "max_excess_m",     "spawn_min_interval_ms", "max_players_per_session",
 };
 
 // Each fixed key, and whether two configurations agree on it. The listener, the store, the key,

@@ -4,8 +4,8 @@
 
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,7 +74,8 @@ struct Config {
   [[nodiscard]] rules::MovementLimits physics() const;
 };
 
-// ---- Reload (PROTOCOL.md §8.16, OPERATIONS.md "Reload") ------------------------------------------
+// ---- Reload (PROTOCOL.md §8.16, OPERATIONS.md "Reload")
+// ------------------------------------------
 
 // The keys a reload applies live: the policy (allowlists, the terms of new sessions' JoinAccepts,
 // the clock skew a join may show). Every other key is fixed while vsd runs.

@@ -161,9 +161,10 @@ Status ServerState::recover() {
   }
   if (!scanned) return scanned;
   if (max_policy >= kMaxStoredId) {
-    return Error{"store " + config.store + ": a PolicyApplied has policy_seq " +
-                 std::to_string(max_policy) + ", outside 1.." + std::to_string(kMaxStoredId - 1) +
-                 "; hand this store to an investigator ('audit-cli verify') and start on a new one"};
+    return Error{
+        "store " + config.store + ": a PolicyApplied has policy_seq " + std::to_string(max_policy) +
+        ", outside 1.." + std::to_string(kMaxStoredId - 1) +
+        "; hand this store to an investigator ('audit-cli verify') and start on a new one"};
   }
   next_policy_seq = max_policy + 1;
   if (out_of_range) {
@@ -205,11 +206,11 @@ Status ServerState::recover() {
       // A session the start's policy no longer allows is not kept for a resume.
       if (auto bar = rules::session_barred(start_policy, accept.gs_identity, accept.sw_hash);
           bar && !session.owed) {
-        entries.push_back(withdraw_suspended(
-            session.id, *session.rules,
-            rules::describe_bar(*bar, accept.gs_identity, accept.sw_hash) + " by policy #" +
-                std::to_string(policy->seq) + " at the start",
-            start_ms));
+        entries.push_back(
+            withdraw_suspended(session.id, *session.rules,
+                               rules::describe_bar(*bar, accept.gs_identity, accept.sw_hash) +
+                                   " by policy #" + std::to_string(policy->seq) + " at the start",
+                               start_ms));
         continue;
       }
       if (!keeps_none && !session.owed) {

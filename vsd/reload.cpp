@@ -20,8 +20,8 @@ storage::PendingEntry ServerState::apply_policy_at_head(const Policy& applied,
   message.vs_time_ms = vs_time_ms;
   message.policy = applied;
   message.policy_hash = policy_hash(applied);
-  policy = std::make_shared<const PolicyInForce>(
-      PolicyInForce{applied, message.policy_seq, position});
+  policy =
+      std::make_shared<const PolicyInForce>(PolicyInForce{applied, message.policy_seq, position});
   return pending(MessageKind::kPolicyApplied, chains::Direction::kIssued, 0, vs_time_ms,
                  sign_and_encode(message));
 }
@@ -50,7 +50,8 @@ Result<std::string> ServerState::reload(std::string_view trigger) {
     return Error{why};
   };
   if (stopping) return refuse("vsd is stopping");
-  if (!reread_config) return refuse("this vsd was not started from a configuration it can read again");
+  if (!reread_config)
+    return refuse("this vsd was not started from a configuration it can read again");
   auto reloaded = reread_config();
   if (!reloaded) return refuse(reloaded.error());
   if (auto fixed = fixed_key_changed(config, *reloaded)) {
@@ -106,10 +107,11 @@ Result<std::string> ServerState::reload(std::string_view trigger) {
     store_failed("logging a reloaded policy", placed.error());
     return Error{"the store refused the PolicyApplied: " + placed.error()};
   }
-  spdlog::info("{}: reload: policy #{} applied at log position {} ({} identities, {} builds); {} "
-               "live session(s) withdrawn",
-               trigger, applied->seq, applied->position, next.allowed_gs.size(),
-               next.allowed_builds.size(), withdrawals.size());
+  spdlog::info(
+      "{}: reload: policy #{} applied at log position {} ({} identities, {} builds); {} "
+      "live session(s) withdrawn",
+      trigger, applied->seq, applied->position, next.allowed_gs.size(), next.allowed_builds.size(),
+      withdrawals.size());
   // Each on its own loop, logged after the PolicyApplied it cites.
   for (auto& w : withdrawals) w.session->revoke_for_policy(w.why, applied->position);
   return "policy #" + std::to_string(applied->seq) + " applied; " +

@@ -136,8 +136,8 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // The revocation, with policy_withdrawn, of a suspended session the policy in force no longer
   // allows; built at the log head under `mutex`, like expire_suspended's.
   storage::PendingEntry withdraw_suspended(protocol::SessionId session,
-                                           const rules::SessionRules& rules,
-                                           const std::string& why, std::uint64_t vs_time_ms);
+                                           const rules::SessionRules& rules, const std::string& why,
+                                           std::uint64_t vs_time_ms);
   // SIGHUP and `vsd reload`: reads the configuration again and applies its policy live, or
   // refuses the whole reload, naming the key or the error, and keeps the policy in force. Live
   // sessions the new policy bars are revoked with policy_withdrawn after its PolicyApplied.

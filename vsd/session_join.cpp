@@ -125,7 +125,9 @@ asio::awaitable<bool> Session::join() {
       // reload since the checks above judges the request again (§8.16).
       const Policy& in_force = server_->policy->policy;
       if (server_->policy != judged_by) {
-        facts.set(rules::JoinCheck::kIdentityAllowed, rules::allows_identity(in_force, r.gs_identity))
+        facts
+            .set(rules::JoinCheck::kIdentityAllowed,
+                 rules::allows_identity(in_force, r.gs_identity))
             .set(rules::JoinCheck::kBuildAllowed, rules::allows_build(in_force, r.sw_hash));
       }
       facts.set(rules::JoinCheck::kVsTakesSessions, !server_->stopping)

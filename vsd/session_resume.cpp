@@ -88,8 +88,7 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
           decision = {JoinRejectReason::kClockSkew, "gs_time_ms is " + std::to_string(skew) +
                                                         " ms from the VS clock; the limit "
                                                         "is " +
-                                                        std::to_string(max_skew) +
-                                                        " ms"};
+                                                        std::to_string(max_skew) + " ms"};
         }
         if (decision.accepted()) {
           taken = std::move(suspended->second);

@@ -144,8 +144,8 @@ TEST_F(VsdReload, SighupDoesTheSameAsVsdReload) {
   set_builds({build_b_});
   ::kill(vs_->process().pid(), SIGHUP);
   expect_policy_withdrawn(gs, "build " + short_hex(build_a_));
-  EXPECT_TRUE(vs_->process().wait_for_output("SIGHUP: reload: policy #2 applied",
-                                             std::chrono::seconds(5)))
+  EXPECT_TRUE(
+      vs_->process().wait_for_output("SIGHUP: reload: policy #2 applied", std::chrono::seconds(5)))
       << vs_->process().output();
   expect_store_verifies();
 }
@@ -169,7 +169,8 @@ TEST_F(VsdReload, AFixedKeyOrABadFileIsRefusedAndNothingChanges) {
        },
        "config key 'threads'"},
       {"the store", [&] { set_config_line("store", "store = \"elsewhere.db\""); }, "'store'"},
-      {"not TOML", [&] { write_text(vs_->config_path(), good + "allowed_builds = [\n"); }, "vsd.toml"},
+      {"not TOML", [&] { write_text(vs_->config_path(), good + "allowed_builds = [\n"); },
+       "vsd.toml"},
       {"an unknown key", [&] { write_text(vs_->config_path(), good + "no_such_key = 1\n"); },
        "no_such_key"},
       {"a value out of range",
