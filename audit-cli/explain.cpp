@@ -231,7 +231,11 @@ EvidenceItem examine(const storage::Log& log, const StoreIndex& index, std::uint
   } else if (record) {
     item.note = "accepted by the recomputation";
   }
-  if (h.session_id != x.facts->session_id) {
+  // A policy_withdrawn revocation cites the PolicyApplied, logged under session 0 (§8.16).
+  const bool cited_policy = h.kind == MessageKind::kPolicyApplied && x.facts->revocation &&
+                            x.facts->revocation->message.reason ==
+                                static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn);
+  if (h.session_id != x.facts->session_id && !cited_policy) {
     item.note += (item.note.empty() ? "" : "; ") + std::string("belongs to session ") +
                  std::to_string(h.session_id);
     item.as_expected = false;

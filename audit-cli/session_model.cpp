@@ -581,10 +581,17 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
     }
   } else {
     a.support = Support::kNotAGsFault;
-    a.explanation = revocation.reason == static_cast<std::uint16_t>(RevocationReason::kOperator)
-                        ? "an operator revoked the session: " + revocation.detail
-                        : "the VS stopped or restarted while the session was live; nothing is "
-                          "held against the GS";
+    if (revocation.reason == static_cast<std::uint16_t>(RevocationReason::kOperator)) {
+      a.explanation = "an operator revoked the session: " + revocation.detail;
+    } else if (revocation.reason ==
+               static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn)) {
+      a.explanation = "a reloaded policy no longer allows the session (" + revocation.detail +
+                      "); nothing is held against the GS";
+    } else {
+      a.explanation =
+          "the VS stopped or restarted while the session was live; nothing is held against the "
+          "GS";
+    }
   }
 
   // Every refusal the VS owed before this point must be what this revocation cites.
