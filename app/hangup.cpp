@@ -8,7 +8,10 @@ namespace gsvs::app {
 
 void ignore_hangups_until_handled() { std::signal(SIGHUP, SIG_IGN); }
 
-HangupIgnorer::HangupIgnorer(net::asio::io_context& io) : signals_(io, SIGHUP) { wait(); }
+HangupIgnorer::HangupIgnorer(net::asio::io_context& io, std::function<void()> on_hangup)
+    : signals_(io, SIGHUP), on_hangup_(std::move(on_hangup)) {
+  wait();
+}
 
 void HangupIgnorer::cancel() {
   boost::system::error_code ignored;
@@ -18,6 +21,11 @@ void HangupIgnorer::cancel() {
 void HangupIgnorer::wait() {
   signals_.async_wait([this](const boost::system::error_code& ec, int) {
     if (ec) return;  // cancelled: the daemon is stopping
+    if (on_hangup_) {
+      on_hangup_();
+      wait();
+      return;
+    }
     spdlog::warn(
         "SIGHUP received: reloading the configuration is not supported yet; the signal is "
         "ignored and the daemon keeps running (restart it to apply a new configuration)");
@@ -27,8 +35,8 @@ void HangupIgnorer::wait() {
 
 // Asio installs its handler for both signals here; one that arrives before async_wait is queued
 // and delivered to the next wait.
-DaemonSignals::DaemonSignals(net::asio::io_context& io)
-    : io_(io), hangups_(io), stops_(io, SIGINT, SIGTERM) {}
+DaemonSignals::DaemonSignals(net::asio::io_context& io, std::function<void()> on_hangup)
+    : io_(io), hangups_(io, std::move(on_hangup)), stops_(io, SIGINT, SIGTERM) {}
 
 void DaemonSignals::run_until_stopped(const std::function<void()>& stop) {
   stops_.async_wait([&](const boost::system::error_code& ec, int signal) {

@@ -11,6 +11,7 @@
 #include "audit-cli/common.h"
 #include "audit-cli/replay.h"
 #include "audit-cli/session_index.h"
+#include "rules/policy_rules.h"
 
 namespace gsvs::audit {
 
@@ -94,6 +95,10 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
       return "a GS that stops cleanly ends its session with a signed GsLeaving, its last "
              "message; the VS checks it as session traffic and ends the session with gs_left, "
              "which is not a fault";
+    case RevocationReason::kPolicyWithdrawn:
+      return "a live session whose GS identity or build a reloaded policy no longer allows is "
+             "revoked right after the PolicyApplied that removed it (PROTOCOL.md §8.16); it is "
+             "no fault of the GS";
   }
   return "the reason code is not defined by the protocol";
 }
@@ -165,8 +170,27 @@ struct Explanation {
   std::vector<Comparison> numbers;
   std::optional<bool> detail_matches;
   std::string recomputed_detail;
+  // policy_withdrawn: "identity X removed by policy #N at ..." from the PolicyApplied it cites
+  // (PROTOCOL.md §8.16); empty when the cited policy does not bar the session.
+  std::string withdrawal;
   bool ok = true;  // nothing contradicts the revocation
 };
+
+// What the PolicyApplied among a policy_withdrawn revocation's evidence removed, by the rule vsd
+// applied (rules::session_barred).
+std::string withdrawal_text(const Explanation& x) {
+  for (const auto& e : x.evidence) {
+    if (!e.entry || e.entry->header.kind != MessageKind::kPolicyApplied) continue;
+    auto applied = protocol::decode<protocol::PolicyApplied>(e.entry->message);
+    if (!applied) continue;
+    const auto& accept = x.facts->accept;
+    auto bar = rules::session_barred(applied->policy, accept.gs_identity, accept.sw_hash);
+    if (!bar) return {};
+    return rules::describe_bar(*bar, accept.gs_identity, accept.sw_hash) + " by policy #" +
+           std::to_string(applied->policy_seq) + " at " + format_utc(applied->vs_time_ms);
+  }
+  return {};
+}
 
 SigState check(MessageKind kind, const Bytes& bytes, std::size_t index,
                const std::optional<crypto::PublicKey>& key) {
@@ -207,7 +231,11 @@ EvidenceItem examine(const storage::Log& log, const StoreIndex& index, std::uint
   } else if (record) {
     item.note = "accepted by the recomputation";
   }
-  if (h.session_id != x.facts->session_id) {
+  // A policy_withdrawn revocation cites the PolicyApplied, logged under session 0 (§8.16).
+  const bool cited_policy = h.kind == MessageKind::kPolicyApplied && x.facts->revocation &&
+                            x.facts->revocation->message.reason ==
+                                static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn);
+  if (h.session_id != x.facts->session_id && !cited_policy) {
     item.note += (item.note.empty() ? "" : "; ") + std::string("belongs to session ") +
                  std::to_string(h.session_id);
     item.as_expected = false;
@@ -237,6 +265,10 @@ Explanation explain(const storage::Log& log, const StoreIndex& index, const Sess
     if (stated && recomputed) x.numbers = compare_speed(*stated, *recomputed);
   } else if (a && a->cited) {
     x.recomputed_detail = a->cited->why;
+  }
+  if (rv.reason == static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn)) {
+    x.withdrawal = withdrawal_text(x);
+    if (x.withdrawal.empty()) x.ok = false;
   }
   if (a && a->support == Support::kUnsupported) x.ok = false;
   if (x.replay.revocation_signature == SigState::kInvalid) x.ok = false;
@@ -293,7 +325,9 @@ void print_text(const Explanation& x, std::ostream& out) {
   out << "  Revocation at entry " << r.seq << " (revocation_seq " << rv.revocation_seq
       << "), VS signature " << sig_name(x.replay.revocation_signature)
       << (x.vs_key ? "" : " (pass --vs-pubkey to check it)") << "\n";
-  out << "  The VS wrote: \"" << rv.detail << "\"\n\n";
+  out << "  The VS wrote: \"" << rv.detail << "\"\n";
+  if (!x.withdrawal.empty()) out << "  revoked: policy withdrawn (" << x.withdrawal << ")\n";
+  out << "\n";
   out << "The rule\n  " << rule_text(rv.reason, f) << ".\n\n";
   const auto& a = x.replay.assessment;
   out << "Recomputed from the log\n  " << (a ? a->explanation : std::string("-")) << "\n";
@@ -377,6 +411,7 @@ nlohmann::json to_json(const Explanation& x) {
       {"reason_code", rv.reason},
       {"detail", rv.detail},
       {"signature", sig_name(x.replay.revocation_signature)}};
+  if (!x.withdrawal.empty()) out["withdrawal"] = x.withdrawal;
   out["rule"] = rule_text(rv.reason, f);
   out["support"] = a ? support_name(a->support) : "unknown";
   out["explanation"] = a ? a->explanation : "";

@@ -122,6 +122,7 @@ Verdict Analyzer::compute_verdict() {
     case RevocationReason::kOperator:
     case RevocationReason::kVsShutdown:
     case RevocationReason::kGsLeft:
+    case RevocationReason::kPolicyWithdrawn:
       return decision_verdict(reason);
   }
   Verdict v;
@@ -145,6 +146,10 @@ Verdict Analyzer::decision_verdict(RevocationReason reason) {
     v.explanation =
         "the GS left cleanly: it ended the session with a GsLeaving; no fault is claimed and "
         "there is no rule to recompute";
+  } else if (reason == RevocationReason::kPolicyWithdrawn) {
+    v.explanation =
+        "a reloaded policy no longer allowed the session's identity or build; no fault is "
+        "claimed ('audit-cli verify' holds the revocation to the PolicyApplied it cites)";
   } else {
     v.explanation =
         "the VS revoked the session because it stopped or restarted while the session was "

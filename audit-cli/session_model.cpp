@@ -60,6 +60,9 @@ bool evidence_kind_fits(std::uint16_t reason, const EntryBrief& brief) {
     case RevocationReason::kOperator:
     case RevocationReason::kVsShutdown:
       return true;
+    case RevocationReason::kPolicyWithdrawn:
+      return brief.kind == kind_code(MessageKind::kJoinAccept) ||
+             brief.kind == kind_code(MessageKind::kPolicyApplied);
   }
   return true;
 }
@@ -87,6 +90,8 @@ std::string_view evidence_kinds_text(std::uint16_t reason) {
     case RevocationReason::kOperator:
     case RevocationReason::kVsShutdown:
       return "any entry of the session";
+    case RevocationReason::kPolicyWithdrawn:
+      return "the JoinAccept and the PolicyApplied that withdrew it";
   }
   return "entries of the session";
 }
@@ -458,7 +463,12 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
         revocation.reason == static_cast<std::uint16_t>(RevocationReason::kVsShutdown) &&
         b->kind == kind_code(MessageKind::kVsStart) && b->direction == chains::Direction::kIssued &&
         rules_.suspension_position() == e;
-    if (b->session_id != accept().session_id && !cites_its_suspension) {
+    // A policy_withdrawn revocation cites the PolicyApplied, of no session (§8.16).
+    const bool cites_its_policy =
+        revocation.reason == static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn) &&
+        b->kind == kind_code(MessageKind::kPolicyApplied) &&
+        b->direction == chains::Direction::kIssued;
+    if (b->session_id != accept().session_id && !cites_its_suspension && !cites_its_policy) {
       sink.add(finding(entry, check::kEvidence,
                        "evidence from session " + std::to_string(accept().session_id),
                        kind_label(b->kind) + " at " + std::to_string(e) + " of session " +
@@ -571,10 +581,17 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
     }
   } else {
     a.support = Support::kNotAGsFault;
-    a.explanation = revocation.reason == static_cast<std::uint16_t>(RevocationReason::kOperator)
-                        ? "an operator revoked the session: " + revocation.detail
-                        : "the VS stopped or restarted while the session was live; nothing is "
-                          "held against the GS";
+    if (revocation.reason == static_cast<std::uint16_t>(RevocationReason::kOperator)) {
+      a.explanation = "an operator revoked the session: " + revocation.detail;
+    } else if (revocation.reason ==
+               static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn)) {
+      a.explanation = "a reloaded policy no longer allows the session (" + revocation.detail +
+                      "); nothing is held against the GS";
+    } else {
+      a.explanation =
+          "the VS stopped or restarted while the session was live; nothing is held against the "
+          "GS";
+    }
   }
 
   // Every refusal the VS owed before this point must be what this revocation cites.

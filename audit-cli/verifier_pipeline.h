@@ -169,6 +169,13 @@ class Verifier {
   void check_accepted_request(const Item& item, const protocol::JoinAccept& accept,
                               const PendingJoin& join);
   void on_revocation(Item& item, const protocol::Revocation& revocation);
+  // The policy (PROTOCOL.md §8.16): a PolicyApplied takes effect; a JoinAccept must be allowed by
+  // the policy in force and carry its terms; a policy_withdrawn revocation must cite a
+  // PolicyApplied that bars its session.
+  void on_policy_applied(const Item& item, const protocol::PolicyApplied& applied);
+  void check_accept_against_policy(const Item& item, const protocol::JoinAccept& accept);
+  void check_policy_withdrawal(const Item& item, const protocol::Revocation& revocation,
+                               const protocol::JoinAccept& accept);
   // At a Checkpoint: every session silent past its heartbeat deadline by more than
   // heartbeat_timeout_ms is one the VS left unrevoked (PROTOCOL.md §8.5 "Liveness").
   void check_silent_sessions(const Item& checkpoint);
@@ -214,6 +221,10 @@ class Verifier {
   protocol::SessionId max_session_id_ = 0;
   std::optional<protocol::SessionId> first_accepted_;  // the first JoinAccept's session read
   std::uint64_t last_revocation_seq_ = 0;
+  // The PolicyApplied entries read, by log position, and the one in force (the last).
+  std::map<std::uint64_t, protocol::PolicyApplied> policies_;
+  const protocol::PolicyApplied* policy_in_force_ = nullptr;
+  std::uint64_t policy_in_force_position_ = 0;
   std::uint64_t vs_signatures_valid_ = 0;
   std::uint64_t vs_signatures_invalid_ = 0;
 };

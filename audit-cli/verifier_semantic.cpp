@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "audit-cli/verifier_pipeline.h"
+#include "rules/policy_rules.h"
 
 namespace gsvs::audit::detail {
 
@@ -69,6 +70,13 @@ void Verifier::judge(Item& item) {
           model->on_vs_start(start.vs_time_ms, start.resume_window_ms, item.position);
         }
       }
+      return;
+    case MessageKind::kPolicyApplied:
+      if (h.session_id != 0) {
+        sink_.add(finding(item, check::kSession, "session_id 0 for a PolicyApplied",
+                          "session_id " + std::to_string(h.session_id)));
+      }
+      if (item.message) on_policy_applied(item, std::get<protocol::PolicyApplied>(*item.message));
       return;
     case MessageKind::kJoinAccept:
       if (item.message) on_join_accept(item, std::get<protocol::JoinAccept>(*item.message), join);
@@ -276,6 +284,7 @@ void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept,
   max_session_id_ = std::max(max_session_id_, id);
   if (!first_accepted_) first_accepted_ = id;
   if (answers(item, accept.join_request_hash, join)) check_accepted_request(item, accept, *join);
+  check_accept_against_policy(item, accept);
   if (auto live = live_identities_.find(accept.gs_identity); live != live_identities_.end()) {
     sink_.add(finding(item, check::kJoin,
                       "no live session for identity " + short_hex(accept.gs_identity) +
@@ -393,6 +402,10 @@ void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation)
                           ", which no earlier JoinAccept created"));
     return;
   }
+  if (revocation.reason ==
+      static_cast<std::uint16_t>(protocol::RevocationReason::kPolicyWithdrawn)) {
+    check_policy_withdrawal(item, revocation, it->second->accept());
+  }
   ModelInput input;
   input.entry = &item.entry;
   input.message = &*item.message;
@@ -404,6 +417,65 @@ void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation)
       live != live_identities_.end() && live->second == revocation.session_id) {
     live_identities_.erase(live);
   }
+}
+
+void Verifier::on_policy_applied(const Item& item, const protocol::PolicyApplied& applied) {
+  // Policies are numbered 1, 2, ... in log order; a verification that starts after the log's
+  // first entry takes up the numbering where it finds it.
+  if (policy_in_force_ != nullptr || start_seq_ == 0) {
+    const std::uint64_t expected = policy_in_force_ ? policy_in_force_->policy_seq + 1 : 1;
+    if (applied.policy_seq != expected) {
+      sink_.add(finding(item, check::kSession,
+                        "policy_seq " + std::to_string(expected) + " (one more than the last)",
+                        "policy_seq " + std::to_string(applied.policy_seq)));
+    }
+  }
+  policy_in_force_ = &policies_.insert_or_assign(item.position, applied).first->second;
+  policy_in_force_position_ = item.position;
+}
+
+void Verifier::check_accept_against_policy(const Item& item, const protocol::JoinAccept& accept) {
+  // A log written before policies were logged, or a range that starts after the last one, has
+  // no policy in force to hold the JoinAccept to.
+  if (policy_in_force_ == nullptr) return;
+  const protocol::Policy& policy = policy_in_force_->policy;
+  const std::string in_force = "policy #" + std::to_string(policy_in_force_->policy_seq) +
+                               " (PolicyApplied at entry " +
+                               std::to_string(policy_in_force_position_) + ")";
+  if (auto bar = rules::session_barred(policy, accept.gs_identity, accept.sw_hash)) {
+    sink_.add(finding(item, check::kJoin, "a session " + in_force + " allows",
+                      rules::describe_bar(*bar, accept.gs_identity, accept.sw_hash),
+                      "the VS admits only what the policy in force allows (PROTOCOL.md §8.16)"));
+  }
+  if (auto differing = rules::term_differing(policy, accept)) {
+    sink_.add(finding(item, check::kJoin, "the terms of " + in_force, *differing));
+  }
+}
+
+void Verifier::check_policy_withdrawal(const Item& item, const protocol::Revocation& revocation,
+                                       const protocol::JoinAccept& accept) {
+  for (const auto position : revocation.evidence) {
+    auto cited = policies_.find(position);
+    if (cited == policies_.end()) continue;
+    if (rules::session_barred(cited->second.policy, accept.gs_identity, accept.sw_hash)) return;
+    sink_.add(finding(item, check::kRevocation,
+                      "a PolicyApplied that bars the session's identity or build",
+                      "policy #" + std::to_string(cited->second.policy_seq) + " at entry " +
+                          std::to_string(position) + ", which allows both"));
+    return;
+  }
+  // A range that starts after the policy cited cannot hold the revocation to it.
+  if (start_seq_ != 0) return;
+  sink_.add(finding(
+      item, check::kRevocation,
+      "a PolicyApplied earlier in the log among the evidence of policy_withdrawn",
+      "evidence " + [&] {
+        std::string out;
+        for (auto e : revocation.evidence) {
+          out += (out.empty() ? "" : ", ") + std::to_string(e);
+        }
+        return out;
+      }()));
 }
 
 }  // namespace gsvs::audit::detail

@@ -167,6 +167,30 @@ std::string canonical_violation(const TicketForward& m) {
   return {};
 }
 
+// The allowlists of a policy: strictly ascending, so that each policy has one encoding and one
+// policy_hash; and the hash the message carries is the policy's.
+template <class T>
+std::string ascending_violation(const std::vector<T>& items, std::string_view name) {
+  for (std::size_t i = 1; i < items.size(); ++i) {
+    if (!(items[i - 1] < items[i])) {
+      return "non-canonical: " + std::string(name) + "[" + std::to_string(i) +
+             "] does not follow " + std::string(name) + "[" + std::to_string(i - 1) +
+             "] in ascending order (sorted, no duplicates)";
+    }
+  }
+  return {};
+}
+
+template <>
+std::string canonical_violation(const PolicyApplied& m) {
+  if (auto v = ascending_violation(m.policy.allowed_gs, "allowed_gs"); !v.empty()) return v;
+  if (auto v = ascending_violation(m.policy.allowed_builds, "allowed_builds"); !v.empty()) return v;
+  if (m.policy_hash != policy_hash(m.policy)) {
+    return "policy_hash is not the SHA-256 of the policy it carries";
+  }
+  return {};
+}
+
 template <class M>
 void encode_body(const M& message, coding::Writer& out) {
   out.u8(kProtocolVersion);
@@ -223,6 +247,8 @@ std::string_view kind_name(MessageKind kind) {
       return "ResumeAccept";
     case MessageKind::kVsStart:
       return "VsStart";
+    case MessageKind::kPolicyApplied:
+      return "PolicyApplied";
   }
   return "unknown";
 }
@@ -357,6 +383,8 @@ std::string_view reason_name(RevocationReason reason) {
       return "too_many_players";
     case RevocationReason::kGsLeft:
       return "gs_left";
+    case RevocationReason::kPolicyWithdrawn:
+      return "policy_withdrawn";
   }
   return "unknown";
 }
@@ -390,6 +418,15 @@ Bytes encode(const M& message) {
   for (const auto& sig : message.signatures) out.fixed(sig);
   return out.take();
 }
+
+Bytes encode_policy(const Policy& policy) {
+  coding::Writer out;
+  EncodeVisitor visitor(out);
+  Policy::visit(policy, visitor);
+  return out.take();
+}
+
+Hash32 policy_hash(const Policy& policy) { return crypto::sha256(encode_policy(policy)); }
 
 Result<MessageKind> peek_kind(ByteView bytes) {
   coding::Reader in(bytes);
@@ -500,6 +537,7 @@ GSVS_INSTANTIATE(GsLeaving)
 GSVS_INSTANTIATE(GsResume)
 GSVS_INSTANTIATE(ResumeAccept)
 GSVS_INSTANTIATE(VsStart)
+GSVS_INSTANTIATE(PolicyApplied)
 
 #undef GSVS_INSTANTIATE
 

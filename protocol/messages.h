@@ -51,8 +51,9 @@ enum class MessageKind : std::uint8_t {
   kGsResume = 20,
   kResumeAccept = 21,
   kVsStart = 22,
+  kPolicyApplied = 23,
 };
-inline constexpr std::uint8_t kMaxMessageKind = 22;
+inline constexpr std::uint8_t kMaxMessageKind = 23;
 
 [[nodiscard]] constexpr bool is_known(MessageKind kind) {
   return static_cast<std::uint8_t>(kind) >= 1 && static_cast<std::uint8_t>(kind) <= kMaxMessageKind;
@@ -75,7 +76,7 @@ enum class Signer : std::uint8_t {
 enum class SigningKey : std::uint8_t { kVs, kGsIdentity, kGsSession, kClient };
 // Who sends a kind in the first place. JoinAccept and PlayTicket travel on embedded, and a
 // Revocation forwarded as-is, from the GS to its clients; that does not make the GS their sender.
-// A VsStart goes to nobody: the VS writes it into its own log (kVsLog).
+// A VsStart and a PolicyApplied go to nobody: the VS writes them into its own log (kVsLog).
 enum class Route : std::uint8_t { kVsToGs, kGsToVs, kGsToClient, kClientToGs, kVsLog };
 
 struct KindRole {
@@ -107,6 +108,7 @@ inline constexpr std::array<KindRole, kMaxMessageKind> kKindRoles{{
     {MessageKind::kGsResume, Signer::kGsSession, Route::kGsToVs},
     {MessageKind::kResumeAccept, Signer::kVs, Route::kVsToGs},
     {MessageKind::kVsStart, Signer::kVs, Route::kVsLog},
+    {MessageKind::kPolicyApplied, Signer::kVs, Route::kVsLog},
 }};
 
 // Row k-1 is kind k, so a lookup is an index.
@@ -180,6 +182,8 @@ enum class RevocationReason : std::uint16_t {
   kVsShutdown = 10,
   kTooManyPlayers = 11,
   kGsLeft = 12,  // the GS said it is leaving (GsLeaving): a clean end, not a fault
+  // A reload's policy (PolicyApplied) no longer allows the session's identity or build.
+  kPolicyWithdrawn = 13,
 };
 
 enum class InputRejectReason : std::uint16_t {
@@ -195,7 +199,7 @@ enum class InputRejectReason : std::uint16_t {
 
 // The last code of each reason enum: a new code goes after it and becomes the new last one.
 inline constexpr JoinRejectReason kLastJoinRejectReason = JoinRejectReason::kResumeWindowPassed;
-inline constexpr RevocationReason kLastRevocationReason = RevocationReason::kGsLeft;
+inline constexpr RevocationReason kLastRevocationReason = RevocationReason::kPolicyWithdrawn;
 inline constexpr InputRejectReason kLastInputRejectReason = InputRejectReason::kNoTicket;
 
 // Whether a code (as read off the wire) is one this version defines: 1 up to the last code.
@@ -734,11 +738,85 @@ struct VsStart {
   }
 };
 
+// ---- The VS's policy (PROTOCOL.md §5.26, §8.16) -------------------------------------------------
+
+// Caps of a policy's allowlists: room for the GS identities of a large region (each GS has its
+// own), and for far more builds than are ever in the field at once.
+inline constexpr std::size_t kMaxPolicyIdentities = 60000;
+inline constexpr std::size_t kMaxPolicyBuilds = 1024;
+
+// What the VS admits and the terms it gives new sessions: the allowlists, each sorted ascending
+// without duplicates (so one policy has one encoding), the timings and the movement limits a
+// JoinAccept announces, and the clock skew a join may show. Its canonical encoding is the
+// fields in order, coded as message fields (encode_policy); policy_hash is its SHA-256.
+struct Policy {
+  std::vector<PublicKey> allowed_gs;
+  std::vector<Hash32> allowed_builds;
+  std::uint32_t heartbeat_interval_ms = 0;
+  std::uint32_t heartbeat_timeout_ms = 0;
+  std::uint32_t ticket_period_ms = 0;
+  std::uint32_t ticket_validity_ms = 0;
+  std::uint32_t max_receipt_lag = 0;
+  std::uint32_t max_clock_skew_ms = 0;
+  std::uint32_t max_speed_mm_s = 0;
+  std::uint32_t speed_tolerance_ppm = 0;
+  std::uint32_t jitter_allowance_ms = 0;
+  std::uint32_t excess_decay_ppm = 0;
+  std::uint32_t max_excess_mm = 0;
+  std::uint32_t spawn_min_interval_ms = 0;
+  std::uint32_t max_players_per_session = 0;
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.list(m.allowed_gs, kMaxPolicyIdentities, "allowed_gs");
+    v.list(m.allowed_builds, kMaxPolicyBuilds, "allowed_builds");
+    v.field(m.heartbeat_interval_ms, "heartbeat_interval_ms");
+    v.field(m.heartbeat_timeout_ms, "heartbeat_timeout_ms");
+    v.field(m.ticket_period_ms, "ticket_period_ms");
+    v.field(m.ticket_validity_ms, "ticket_validity_ms");
+    v.field(m.max_receipt_lag, "max_receipt_lag");
+    v.field(m.max_clock_skew_ms, "max_clock_skew_ms");
+    v.field(m.max_speed_mm_s, "max_speed_mm_s");
+    v.field(m.speed_tolerance_ppm, "speed_tolerance_ppm");
+    v.field(m.jitter_allowance_ms, "jitter_allowance_ms");
+    v.field(m.excess_decay_ppm, "excess_decay_ppm");
+    v.field(m.max_excess_mm, "max_excess_mm");
+    v.field(m.spawn_min_interval_ms, "spawn_min_interval_ms");
+    v.field(m.max_players_per_session, "max_players_per_session");
+  }
+  friend bool operator==(const Policy&, const Policy&) = default;
+};
+
+// The canonical encoding of a policy, and its SHA-256 (PolicyApplied's policy_hash).
+Bytes encode_policy(const Policy& policy);
+Hash32 policy_hash(const Policy& policy);
+
+// Logged by the VS, never sent: from this entry on, `policy` is the one the VS judges joins and
+// resumes by (at its start, and at each reload that changed it). policy_seq counts the policies
+// of the log from 1; policy_hash is SHA-256 of the policy's encoding, checked by the decoder.
+struct PolicyApplied {
+  static constexpr MessageKind kKind = MessageKind::kPolicyApplied;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/policy_applied"};
+  std::uint64_t policy_seq = 0;
+  std::uint64_t vs_time_ms = 0;
+  Hash32 policy_hash;
+  Policy policy;
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.policy_seq, "policy_seq");
+    v.field(m.vs_time_ms, "vs_time_ms");
+    v.field(m.policy_hash, "policy_hash");
+    Policy::visit(m.policy, v);
+  }
+};
+
 using AnyMessage =
     std::variant<VsChallenge, JoinRequest, JoinAccept, JoinReject, Heartbeat, TranscriptDigest,
                  NonceBatch, ProtectedReceipt, PlayTicket, Checkpoint, Revocation, ClientHello,
                  ServerHello, TicketForward, ClientNonce, ClientInput, InputReject, ClientChallenge,
-                 GsLeaving, GsResume, ResumeAccept, VsStart>;
+                 GsLeaving, GsResume, ResumeAccept, VsStart, PolicyApplied>;
 
 // ---- Coding and signatures (defined for every type in AnyMessage) ------------------------------
 

@@ -224,8 +224,14 @@ nlohmann::json AdminServer::answer(const std::string& request_line) {
     auto error = operations_.revoke(request["session_id"].get<protocol::SessionId>(), reason);
     return error.empty() ? nlohmann::json{{"ok", true}} : refuse(error);
   }
+  if (command == "reload") {
+    if (!operations_.reload) return refuse("this daemon does not reload");
+    auto reloaded = operations_.reload();
+    if (!reloaded) return refuse(reloaded.error());
+    return nlohmann::json{{"ok", true}, {"applied", *reloaded}};
+  }
   return refuse(
-      R"(unknown request; send {"command":"status"} or {"command":"revoke","session_id":N,"reason":"..."})");
+      R"(unknown request; send {"command":"status"}, {"command":"reload"} or {"command":"revoke","session_id":N,"reason":"..."})");
 }
 
 Result<nlohmann::json> admin_request(const std::string& socket_path,

@@ -37,6 +37,9 @@ struct AdminOperations {
   std::function<nlohmann::json()> status;
   // Revokes a live session for the operator's reason; an error for the operator, empty if done.
   std::function<std::string(protocol::SessionId id, const std::string& reason)> revoke;
+  // Reads the configuration again and applies its policy (`vsd reload`): what was done, or why
+  // the whole reload was refused.
+  std::function<Result<std::string>()> reload;
 };
 
 class AdminServer {

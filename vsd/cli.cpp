@@ -1,5 +1,6 @@
 #include "vsd/cli.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -45,7 +46,26 @@ int keygen(const std::string& path, bool force) {
   return kExitOk;
 }
 
-int run(Config config) {
+// Parses the options of `vsd run` (args[0] is "run"), the --config file included, and checks
+// the result; a reload reads the configuration again the same way.
+Result<Config> parse_run_options(const std::vector<std::string>& args) {
+  CLI::App run_app{"vsd run", "vsd run"};
+  Config config;
+  app::add_config_file_option(run_app);
+  add_config_options(run_app, config);
+  std::vector<const char*> argv;
+  for (const auto& arg : args) argv.push_back(arg.c_str());
+  try {
+    run_app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::ParseError& e) {
+    return Error{e.what()};
+  }
+  Status valid = validate(config);
+  if (!valid) return Error{valid.error()};
+  return config;
+}
+
+int run(Config config, const std::vector<std::string>& run_args) {
   Status valid = validate(config);
   if (!valid) {
     std::cerr << "vsd run: " << valid.error() << "\n";
@@ -78,8 +98,18 @@ int run(Config config) {
     ::setrlimit(RLIMIT_NOFILE, &files);
   }
   asio::io_context io(1);  // the listener, admin socket and checkpoints; sessions have their own
-  app::DaemonSignals signals(io);  // before start: a stop sent right after it is held, not fatal
+  Server* running = nullptr;
+  // Before start: a stop sent right after it is held, not fatal; a SIGHUP reloads the policy.
+  app::DaemonSignals signals(io, [&running] {
+    if (running) {
+      running->reload("SIGHUP");
+    } else {
+      spdlog::warn("SIGHUP received while starting: ignored (send it again once vsd listens)");
+    }
+  });
   Server server(io, config, std::move(key).value(), std::move(log).value());
+  server.set_config_source([run_args] { return parse_run_options(run_args); });
+  running = &server;
   Status started = server.start();
   if (!started) {
     std::cerr << "vsd run: " << started.error() << "\n";
@@ -145,6 +175,24 @@ int status(const Result<std::string>& socket, bool json) {
   return kExitOk;
 }
 
+int reload(const Result<std::string>& socket) {
+  if (!socket) {
+    std::cerr << "vsd reload: " << socket.error() << "\n";
+    return kExitUsage;
+  }
+  auto reply = admin_request(*socket, {{"command", "reload"}});
+  if (!reply) {
+    std::cerr << "vsd reload: " << reply.error() << "\n";
+    return kExitFailed;
+  }
+  if (!reply->value("ok", false)) {
+    std::cerr << "vsd reload: refused: " << reply->value("error", "no reason given") << "\n";
+    return kExitFailed;
+  }
+  std::cout << reply->value("applied", "applied") << "\n";
+  return kExitOk;
+}
+
 int revoke(const Result<std::string>& socket, std::uint64_t session, const std::string& reason) {
   if (!socket) {
     std::cerr << "vsd revoke: " << socket.error() << "\n";
@@ -198,6 +246,7 @@ int run_cli(int argc, char** argv) {
       "  vsd keygen --out vs.key            # once; prints the VS public key\n"
       "  vsd run --config vsd.toml          # see docs/OPERATIONS.md for every key\n"
       "  vsd status --config vsd.toml       # live sessions\n"
+      "  vsd reload --config vsd.toml       # apply a changed allowlist (also: SIGHUP)\n"
       "  vsd revoke --config vsd.toml --session 7 --reason \"cheating reported\"\n"
       "  vsd store archive --store /var/lib/gsvs/vs --vs-public-key vs.key.pub --to /archive\n\n" +
       std::string(app::kDaemonExitCodes));
@@ -224,7 +273,7 @@ int run_cli(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       return run_app.exit(e) == 0 ? kExitOk : kExitUsage;
     }
-    return run(config);
+    return run(config, std::vector<std::string>(argv + 1, argv + argc));
   }
 
   std::string socket;
@@ -234,6 +283,13 @@ int run_cli(int argc, char** argv) {
   status_cmd->add_option("--admin-socket", socket, "The daemon's admin socket");
   status_cmd->add_option("--config", config_path, "Read admin_socket from this config file");
   status_cmd->add_flag("--json", json, "Print the raw JSON reply");
+
+  auto* reload_cmd = app.add_subcommand(
+      "reload",
+      "Read the configuration file again and apply its policy live (allowlists, new sessions' "
+      "terms); refused as a whole, naming the key, if anything else changed (same as SIGHUP)");
+  reload_cmd->add_option("--admin-socket", socket, "The daemon's admin socket");
+  reload_cmd->add_option("--config", config_path, "Read admin_socket from this config file");
 
   std::uint64_t session = 0;
   std::string reason;
@@ -258,6 +314,7 @@ int run_cli(int argc, char** argv) {
   if (*keygen_cmd) return keygen(key_out, force);
   if (*status_cmd) return status(admin_socket_from(socket, config_path), json);
   if (*revoke_cmd) return revoke(admin_socket_from(socket, config_path), session, reason);
+  if (*reload_cmd) return reload(admin_socket_from(socket, config_path));
   if (*store_cmds.archive) return run_store_archive(store_options);
   if (*store_cmds.prune) return run_store_prune(store_options);
   return kExitUsage;

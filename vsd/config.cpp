@@ -5,6 +5,7 @@
 #include "app/config_file.h"
 #include "metrics/http_server.h"
 #include "net/framed_connection.h"
+#include "rules/policy_rules.h"
 
 namespace gsvs::vsd {
 
@@ -184,6 +185,16 @@ Status validate(Config& c) {
         "config key 'allowed_builds' is empty: no GS build could join (add the sw_hash "
         "printed by 'gsd version')"};
   }
+  if (c.allowed_gs.size() > protocol::kMaxPolicyIdentities) {
+    return Error{"config key 'allowed_gs' lists " + std::to_string(c.allowed_gs.size()) +
+                 " identities; at most " + std::to_string(protocol::kMaxPolicyIdentities) +
+                 " fit the policy the VS logs"};
+  }
+  if (c.allowed_builds.size() > protocol::kMaxPolicyBuilds) {
+    return Error{"config key 'allowed_builds' lists " + std::to_string(c.allowed_builds.size()) +
+                 " builds; at most " + std::to_string(protocol::kMaxPolicyBuilds) +
+                 " fit the policy the VS logs"};
+  }
   c.allowed_gs_keys.clear();
   for (const auto& hex : c.allowed_gs) {
     auto key = fixed_from_hex<32>(hex);
@@ -232,6 +243,95 @@ Status validate(Config& c) {
                  "': use trace, debug, info, warn or error"};
   }
   return {};
+}
+
+namespace {
+
+// What a reload may change: the policy. Every key is in exactly one of the two lists (a test
+// holds them to the options of `vsd run`).
+constexpr std::string_view kPolicyKeys[] = {
+    "allowed_gs",       "allowed_builds",        "heartbeat_interval_ms",   "heartbeat_timeout_ms",
+    "ticket_period_ms", "ticket_validity_ms",    "max_receipt_lag",         "max_clock_skew_ms",
+    "max_speed_m_s",    "speed_tolerance",       "jitter_allowance_ms",     "excess_decay",
+    "max_excess_m",     "spawn_min_interval_ms", "max_players_per_session",
+};
+
+// Each fixed key, and whether two configurations agree on it. The listener, the store, the key,
+// the threads and the budgets are set up once at the start; the rest shapes what the start did.
+struct FixedKey {
+  std::string_view name;
+  bool (*same)(const Config&, const Config&);
+};
+template <auto Field>
+bool same(const Config& a, const Config& b) {
+  return a.*Field == b.*Field;
+}
+const FixedKey kFixedKeys[] = {
+    {"listen", &same<&Config::listen>},
+    {"store", &same<&Config::store>},
+    {"key", &same<&Config::key>},
+    {"admin_socket", &same<&Config::admin_socket>},
+    {"checkpoint_every_entries", &same<&Config::checkpoint_every_entries>},
+    {"checkpoint_interval_ms", &same<&Config::checkpoint_interval_ms>},
+    {"max_connections", &same<&Config::max_connections>},
+    {"max_unauthenticated", &same<&Config::max_unauthenticated>},
+    {"max_unauthenticated_per_source", &same<&Config::max_unauthenticated_per_source>},
+    {"max_joins_per_second", &same<&Config::max_joins_per_second>},
+    {"handshake_timeout_ms", &same<&Config::handshake_timeout_ms>},
+    {"resume_window_ms", &same<&Config::resume_window_ms>},
+    {"revoke_on_stop", &same<&Config::revoke_on_stop>},
+    {"max_frame_bytes", &same<&Config::max_frame_bytes>},
+    {"threads", &same<&Config::threads>},
+    {"commit_max_delay_us", &same<&Config::commit_max_delay_us>},
+    {"max_uncommitted_per_session", &same<&Config::max_uncommitted_per_session>},
+    {"segment_max_bytes", &same<&Config::segment_max_bytes>},
+    {"segment_max_age_s", &same<&Config::segment_max_age_s>},
+    {"log_level", &same<&Config::log_level>},
+    {"log_format", &same<&Config::log_format>},
+};
+
+}  // namespace
+
+std::span<const std::string_view> policy_keys() { return kPolicyKeys; }
+
+std::span<const std::string_view> fixed_keys() {
+  static const auto names = [] {
+    std::vector<std::string_view> out;
+    for (const auto& fixed : kFixedKeys) out.push_back(fixed.name);
+    return out;
+  }();
+  return names;
+}
+
+protocol::Policy policy_of(const Config& c) {
+  protocol::Policy policy;
+  policy.allowed_gs.assign(c.allowed_gs_keys.begin(), c.allowed_gs_keys.end());
+  policy.allowed_builds.assign(c.allowed_build_hashes.begin(), c.allowed_build_hashes.end());
+  rules::canonicalize(policy);
+  // The terms as a JoinAccept carries them, in its integer units (rules::announce_limits).
+  protocol::JoinAccept terms;
+  rules::announce_limits(c.physics(), terms);
+  policy.heartbeat_interval_ms = c.heartbeat_interval_ms;
+  policy.heartbeat_timeout_ms = c.heartbeat_timeout_ms;
+  policy.ticket_period_ms = c.ticket_period_ms;
+  policy.ticket_validity_ms = c.ticket_validity_ms;
+  policy.max_receipt_lag = c.max_receipt_lag;
+  policy.max_clock_skew_ms = c.max_clock_skew_ms;
+  policy.max_speed_mm_s = terms.max_speed_mm_s;
+  policy.speed_tolerance_ppm = terms.speed_tolerance_ppm;
+  policy.jitter_allowance_ms = terms.jitter_allowance_ms;
+  policy.excess_decay_ppm = terms.excess_decay_ppm;
+  policy.max_excess_mm = terms.max_excess_mm;
+  policy.spawn_min_interval_ms = terms.spawn_min_interval_ms;
+  policy.max_players_per_session = terms.max_players_per_session;
+  return policy;
+}
+
+std::optional<std::string_view> fixed_key_changed(const Config& running, const Config& reloaded) {
+  for (const auto& fixed : kFixedKeys) {
+    if (!fixed.same(running, reloaded)) return fixed.name;
+  }
+  return std::nullopt;
 }
 
 }  // namespace gsvs::vsd

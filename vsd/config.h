@@ -3,14 +3,18 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "app/cli_fwd.h"
 #include "app/log_line.h"
 #include "protocol/bytes.h"
 #include "protocol/crypto.h"
+#include "protocol/messages.h"
 #include "protocol/result.h"
 #include "rules/movement.h"
 
@@ -71,6 +75,19 @@ struct Config {
   std::uint16_t listen_port = 0;
   [[nodiscard]] rules::MovementLimits physics() const;
 };
+
+// ---- Reload (PROTOCOL.md §8.16, OPERATIONS.md "Reload")
+// ------------------------------------------
+
+// The keys a reload applies live: the policy (allowlists, the terms of new sessions' JoinAccepts,
+// the clock skew a join may show). Every other key is fixed while vsd runs.
+std::span<const std::string_view> policy_keys();
+std::span<const std::string_view> fixed_keys();
+// The policy part of a validated configuration, in its canonical form (sorted allowlists).
+protocol::Policy policy_of(const Config& config);
+// The first key outside the policy whose value differs between the running configuration and
+// a reloaded one, by name; nullopt when only policy keys differ.
+std::optional<std::string_view> fixed_key_changed(const Config& running, const Config& reloaded);
 
 // Declares every key as an option of `run`, with its default and a line of help.
 void add_config_options(CLI::App& run, Config& config);

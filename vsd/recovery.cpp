@@ -8,6 +8,7 @@
 
 #include "app/log_line.h"
 #include "protocol/chains.h"
+#include "rules/policy_rules.h"
 #include "rules/session_replay.h"
 #include "vsd/server_state.h"
 
@@ -145,7 +146,27 @@ Status ServerState::recover() {
     revocations.kind = MessageKind::kRevocation;
     scanned = (*reader)->scan(revocations, on_revocation);
   }
+  // Policies are numbered on from the log's last PolicyApplied (§8.16).
+  std::uint64_t max_policy = 0;
+  if (scanned && !out_of_range) {
+    storage::Filter policies;
+    policies.kind = MessageKind::kPolicyApplied;
+    scanned = (*reader)->scan(policies, [&](const storage::Entry& entry) {
+      if (entry.header.direction != chains::Direction::kIssued) return true;
+      if (auto applied = decode<PolicyApplied>(entry.message)) {
+        max_policy = std::max(max_policy, applied->policy_seq);
+      }
+      return true;
+    });
+  }
   if (!scanned) return scanned;
+  if (max_policy >= kMaxStoredId) {
+    return Error{
+        "store " + config.store + ": a PolicyApplied has policy_seq " + std::to_string(max_policy) +
+        ", outside 1.." + std::to_string(kMaxStoredId - 1) +
+        "; hand this store to an investigator ('audit-cli verify') and start on a new one"};
+  }
+  next_policy_seq = max_policy + 1;
   if (out_of_range) {
     return Error{"store " + config.store + ": " + out_of_range->message +
                  "; the VS cannot number what comes next. Hand this store to an investigator "
@@ -175,10 +196,23 @@ Status ServerState::recover() {
     entries.push_back(pending(MessageKind::kVsStart, chains::Direction::kIssued, 0, start_ms,
                               sign_and_encode(start)));
     std::lock_guard lock(mutex);
+    // The policy in force from here on (§8.16), right after the VsStart.
+    const Policy start_policy = policy_of(config);
+    entries.push_back(apply_policy_at_head(start_policy, size + 1, start_ms));
     for (auto& session : left_live) {
       const JoinAccept& accept = session.rules->accept();
-      known_sessions[session.id] =
-          KnownSession{accept.gs_identity, accept.session_key, KnownSession::State::kSuspended};
+      known_sessions[session.id] = KnownSession{accept.gs_identity, accept.session_key,
+                                                KnownSession::State::kSuspended, accept.sw_hash};
+      // A session the start's policy no longer allows is not kept for a resume.
+      if (auto bar = rules::session_barred(start_policy, accept.gs_identity, accept.sw_hash);
+          bar && !session.owed) {
+        entries.push_back(
+            withdraw_suspended(session.id, *session.rules,
+                               rules::describe_bar(*bar, accept.gs_identity, accept.sw_hash) +
+                                   " by policy #" + std::to_string(policy->seq) + " at the start",
+                               start_ms));
+        continue;
+      }
       if (!keeps_none && !session.owed) {
         session.rules->suspend(start_ms, config.resume_window_ms, size);
         busy_identities[accept.gs_identity] = session.id;

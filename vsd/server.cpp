@@ -74,6 +74,14 @@ Status Server::start() {
 
 void Server::stop() { state_->begin_stop(); }
 
+void Server::set_config_source(std::function<Result<Config>()> reread) {
+  state_->reread_config = std::move(reread);
+}
+
+void Server::reload(std::string_view trigger) {
+  static_cast<void>(state_->reload(trigger));  // logged either way
+}
+
 bool Server::store_failed() const { return state_->store_broken.load(); }
 
 }  // namespace gsvs::vsd

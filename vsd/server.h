@@ -2,8 +2,10 @@
 // tickets, checkpoints and revocations, and logs everything to the store before acting on it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "net/asio.h"
 #include "protocol/crypto.h"
@@ -34,6 +36,12 @@ class Server {
   // Graceful stop: refuses new connections, revokes live sessions (vs_shutdown), writes a final
   // checkpoint and flushes the store. Completes asynchronously; the io_context then runs dry.
   void stop();
+
+  // Where a reload reads the configuration again (the start's file and command line); call
+  // before start(). Without it every reload is refused.
+  void set_config_source(std::function<Result<Config>()> reread);
+  // SIGHUP: as `vsd reload` (PROTOCOL.md §8.16); the outcome goes to the log. On `io`.
+  void reload(std::string_view trigger);
 
   [[nodiscard]] std::uint16_t port() const;
   // True once the store refused an append: the server then stops by itself (no entry can be

@@ -26,7 +26,8 @@ ServerState::ServerState(asio::io_context& io_context, std::vector<SessionLoop*>
             AdminOperations{[this] { return status_json(); },
                             [this](SessionId id, const std::string& reason) {
                               return revoke_by_operator(id, reason);
-                            }}),
+                            },
+                            [this] { return reload("vsd reload"); }}),
       checkpoint_strand(asio::make_strand(io_context)),
       checkpoint_timer(checkpoint_strand),
       resume_window_timer(io_context) {}

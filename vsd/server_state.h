@@ -10,6 +10,7 @@
 #include <atomic>
 #include <boost/asio/strand.hpp>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,6 +52,7 @@ struct KnownSession {
   protocol::PublicKey identity;
   protocol::PublicKey session_key;
   State state = State::kLive;
+  Hash32 sw_hash;  // pinned at join: a reload's policy may withdraw the build (§8.16)
 };
 
 struct ServerState : std::enable_shared_from_this<ServerState> {
@@ -111,6 +113,39 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // numbers rise in log order, as an auditor checks.
   std::atomic<protocol::SessionId> next_session_id{1};
   std::atomic<std::uint64_t> next_revocation_seq{1};
+
+  // ---- The policy (PROTOCOL.md §8.16; reload.cpp) ----
+  // The policy in force and the PolicyApplied that logged it. Replaced only while a
+  // PolicyApplied is placed at the log head, under `mutex`, so that the policy a join or resume
+  // is judged by where its answer is placed is the one the log shows in force there.
+  struct PolicyInForce {
+    protocol::Policy policy;
+    std::uint64_t seq = 0;       // policy_seq
+    std::uint64_t position = 0;  // of its PolicyApplied in the log
+  };
+  std::shared_ptr<const PolicyInForce> policy;  // guarded by mutex
+  std::uint64_t next_policy_seq = 1;            // under mutex, at the log head
+  std::shared_ptr<const PolicyInForce> current_policy() {
+    std::lock_guard lock(mutex);
+    return policy;
+  }
+  // Reads the configuration again (the same file and command line as at the start); set by
+  // the program before start(). Without it a reload is refused.
+  std::function<Result<Config>()> reread_config;
+  // The PolicyApplied for `applied` at log position `position`, and the policy made current.
+  // Under `mutex`, while placing entries at the log head.
+  storage::PendingEntry apply_policy_at_head(const protocol::Policy& applied,
+                                             std::uint64_t position, std::uint64_t vs_time_ms);
+  // The revocation, with policy_withdrawn, of a suspended session the policy in force no longer
+  // allows; built at the log head under `mutex`, like expire_suspended's.
+  storage::PendingEntry withdraw_suspended(protocol::SessionId session,
+                                           const rules::SessionRules& rules, const std::string& why,
+                                           std::uint64_t vs_time_ms);
+  // SIGHUP and `vsd reload`: reads the configuration again and applies its policy live, or
+  // refuses the whole reload, naming the key or the error, and keeps the policy in force. Live
+  // sessions the new policy bars are revoked with policy_withdrawn after its PolicyApplied.
+  // On the main io_context. The summary for the operator, or why it was refused.
+  Result<std::string> reload(std::string_view trigger);
   std::uint64_t last_checkpoint_size = 0;
   std::uint64_t last_checkpoint_ms = 0;
   std::uint64_t last_published_ms =

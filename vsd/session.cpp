@@ -38,6 +38,27 @@ void Session::revoke_from_outside(RevocationReason reason, std::string detail) {
       asio::detached);
 }
 
+void Session::revoke_for_policy(std::string detail, std::uint64_t policy_position) {
+  asio::post(conn_->executor(),
+             [self = shared_from_this(), detail = std::move(detail), policy_position]() mutable {
+               self->pending_withdrawal_.emplace(std::move(detail), policy_position);
+               if (self->joined_) self->revoke_pending_withdrawal();
+             });
+}
+
+void Session::revoke_pending_withdrawal() {
+  if (!pending_withdrawal_ || revoked_ || ended_) return;
+  auto [detail, policy_position] = std::move(*pending_withdrawal_);
+  pending_withdrawal_.reset();
+  std::vector<std::uint64_t> evidence{join_accept_seq_, policy_position};
+  asio::co_spawn(
+      conn_->executor(),
+      [self = shared_from_this(), detail = std::move(detail), evidence = std::move(evidence)] {
+        return self->revoke(RevocationReason::kPolicyWithdrawn, detail, evidence);
+      },
+      asio::detached);
+}
+
 void Session::close_for_restart() {
   asio::post(conn_->executor(), [self = shared_from_this()] {
     if (self->revoked_ || self->ended_) return;
@@ -132,7 +153,8 @@ void Session::store_failed(const std::string& error) {
 asio::awaitable<void> Session::read_loop() {
   // A GS sends at least a heartbeat per interval; silence longer than the timeout is caught by
   // the watchdog, and a dead TCP peer by this read's own limit.
-  const milliseconds idle(std::uint64_t{config_.heartbeat_timeout_ms} * 2);
+  // The session's own terms, signed in its JoinAccept: a reload changes only new sessions'.
+  const milliseconds idle(std::uint64_t{rules_->accept().heartbeat_timeout_ms} * 2);
   while (!ended_ && !revoked_) {
     // A GS that sends faster than the disk commits waits here, and TCP holds it back.
     while (uncommitted_ >= config_.max_uncommitted_per_session && !ended_) {
@@ -308,7 +330,7 @@ asio::awaitable<void> Session::ticket_loop() {
       co_return;
     }
     server_->metrics.tickets_issued.inc();
-    next += milliseconds(config_.ticket_period_ms);
+    next += milliseconds(rules_->accept().ticket_period_ms);
     ticket_timer_.expires_at(next);
     boost::system::error_code ec;
     co_await ticket_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -42,6 +42,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void displace();
   // From any thread: revokes on the session's loop.
   void revoke_from_outside(protocol::RevocationReason reason, std::string detail);
+  // From any thread: revokes with policy_withdrawn, citing the JoinAccept and the PolicyApplied
+  // at `policy_position` that no longer allows the session (a reload, PROTOCOL.md §8.16). A
+  // session whose JoinAccept is placed but not yet durable is revoked as soon as it is.
+  void revoke_for_policy(std::string detail, std::uint64_t policy_position);
   // From any thread: closes the connection and leaves the session live in the log, for the
   // next start to suspend and its GS to resume (a graceful stop, PROTOCOL.md §8.11).
   void close_for_restart();
@@ -137,6 +141,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool joined_ = false;
   bool ended_ = false;
   bool revoked_ = false;
+  // A reload withdrew the session while its JoinAccept or ResumeAccept was being logged: the
+  // detail and the PolicyApplied's position, for the revocation once it is taken up.
+  std::optional<std::pair<std::string, std::uint64_t>> pending_withdrawal_;
+  void revoke_pending_withdrawal();
   std::uint64_t checkpoint_seen_ = 0;  // generation of the last checkpoint sent to this GS
 
   std::mutex info_mutex_;

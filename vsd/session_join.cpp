@@ -8,6 +8,7 @@
 #include "app/log_line.h"
 #include "protocol/chains.h"
 #include "rules/join_rules.h"
+#include "rules/policy_rules.h"
 #include "vsd/server_state.h"
 #include "vsd/session.h"
 
@@ -46,8 +47,12 @@ asio::awaitable<bool> Session::join() {
   }
   auto request = decode<JoinRequest>(bytes);
   const JoinRequest* asked = request ? &*request : nullptr;
+  // The policy in force when the request arrived judges it; where the answer is placed, the
+  // policy in force there is asked again (a reload may have come in between, §8.16).
+  const auto judged_by = server_->current_policy();
+  const Policy& policy = judged_by->policy;
   rules::JoinSubject subject{asked, asked ? std::string_view() : std::string_view(request.error()),
-                             0, config_.max_clock_skew_ms};
+                             0, policy.max_clock_skew_ms};
   std::uint64_t vs_time = 0;
   // The checks that need only this connection, in the order of rules/join_rules.h; the last two
   // depend on the other sessions and are decided where the answer is placed in the log.
@@ -58,11 +63,11 @@ asio::awaitable<bool> Session::join() {
       case JoinCheck::kDecodes:
         return asked != nullptr;
       case JoinCheck::kIdentityAllowed:
-        return config_.allowed_gs_keys.contains(asked->gs_identity);
+        return rules::allows_identity(policy, asked->gs_identity);
       case JoinCheck::kIdentitySignature:
         return verify(*asked, asked->gs_identity, 0);
       case JoinCheck::kBuildAllowed:
-        return config_.allowed_build_hashes.contains(asked->sw_hash);
+        return rules::allows_build(policy, asked->sw_hash);
       case JoinCheck::kSessionSignature:
         return verify(*asked, asked->session_key, 1);
       case JoinCheck::kChallenge:
@@ -71,7 +76,7 @@ asio::awaitable<bool> Session::join() {
         // Against the time the request arrived, not after it waited for its turn (§8.14).
         vs_time = server_->clock.now_ms();
         subject.clock_skew_ms = rules::clock_skew_ms(asked->gs_time_ms, received_ms);
-        return subject.clock_skew_ms <= config_.max_clock_skew_ms;
+        return subject.clock_skew_ms <= policy.max_clock_skew_ms;
       case JoinCheck::kVsTakesSessions:
       case JoinCheck::kIdentityFree:
         return std::nullopt;
@@ -107,13 +112,8 @@ asio::awaitable<bool> Session::join() {
   accept.sw_hash = r.sw_hash;
   accept.join_request_hash = chains::message_hash(bytes);
   accept.vs_time_ms = vs_time;
-  accept.heartbeat_interval_ms = config_.heartbeat_interval_ms;
-  accept.heartbeat_timeout_ms = config_.heartbeat_timeout_ms;
-  accept.ticket_period_ms = config_.ticket_period_ms;
-  accept.ticket_validity_ms = config_.ticket_validity_ms;
-  rules::announce_limits(config_.physics(), accept);
-  accept.max_receipt_lag = config_.max_receipt_lag;
   Bytes accept_bytes;
+  bool withdrawn = false;  // a reload barred the identity before the answer was placed
   // The last two checks depend on the other sessions, so they are decided where the answer is
   // placed in the log: whether the identity is busy is then exactly what the log shows.
   std::optional<JoinReject> refused;
@@ -121,6 +121,15 @@ asio::awaitable<bool> Session::join() {
   const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t, const Hash32&) {
     {
       std::lock_guard lock(server_->mutex);
+      // The policy in force here, where the answer is placed, is the one the log shows: a
+      // reload since the checks above judges the request again (§8.16).
+      const Policy& in_force = server_->policy->policy;
+      if (server_->policy != judged_by) {
+        facts
+            .set(rules::JoinCheck::kIdentityAllowed,
+                 rules::allows_identity(in_force, r.gs_identity))
+            .set(rules::JoinCheck::kBuildAllowed, rules::allows_build(in_force, r.sw_hash));
+      }
       facts.set(rules::JoinCheck::kVsTakesSessions, !server_->stopping)
           .set(rules::JoinCheck::kIdentityFree, !server_->busy_identities.contains(r.gs_identity));
       const rules::JoinDecision last = rules::decide_join(facts, subject);
@@ -129,7 +138,13 @@ asio::awaitable<bool> Session::join() {
         server_->busy_identities[r.gs_identity] = session_id_;
         server_->live[session_id_] = shared_from_this();
         server_->known_sessions[session_id_] =
-            KnownSession{r.gs_identity, r.session_key, KnownSession::State::kLive};
+            KnownSession{r.gs_identity, r.session_key, KnownSession::State::kLive, r.sw_hash};
+        // The terms of the policy in force where the JoinAccept is placed, for the session's
+        // whole life: a later reload changes only new sessions' terms.
+        rules::announce_policy(in_force, accept);
+      } else if (last.outcome == rules::JoinOutcome::kTurnAway) {
+        withdrawn = true;
+        return std::vector<storage::PendingEntry>{};
       } else {
         refused = make_reject(bytes, *last.reason, last.detail);
       }
@@ -148,6 +163,11 @@ asio::awaitable<bool> Session::join() {
   };
   std::vector<storage::Entry> placed;
   const bool logged = co_await log_at_head(build, &placed);
+  if (withdrawn) {
+    turn_away("identity " + short_hex(r.gs_identity) +
+              " removed by a reload while its join was checked");
+    co_return false;
+  }
   if (refused) {
     server_->metrics.joins_rejected.inc(static_cast<JoinRejectReason>(refused->reason));
     spdlog::warn("join from {} rejected: {}: {}", conn_->peer(),
@@ -169,6 +189,7 @@ asio::awaitable<bool> Session::join() {
   server_->metrics.joins_accepted.inc();
   spdlog::info("session {}: joined from {} identity {} build {}", session_id_, conn_->peer(),
                short_hex(identity_), short_hex(sw_hash_));
+  revoke_pending_withdrawal();
   co_return true;
 }
 

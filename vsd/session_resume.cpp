@@ -6,6 +6,7 @@
 #include "app/log_line.h"
 #include "protocol/chains.h"
 #include "rules/join_rules.h"
+#include "rules/policy_rules.h"
 #include "vsd/server_state.h"
 #include "vsd/session.h"
 
@@ -35,7 +36,7 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
     turn_away(session + ": not this connection's challenge");
     co_return false;
   }
-  if (!config_.allowed_gs_keys.contains(r.gs_identity)) {
+  if (!rules::allows_identity(server_->current_policy()->policy, r.gs_identity)) {
     turn_away(session + ": identity " + short_hex(r.gs_identity) + " is not allowed");
     co_return false;
   }
@@ -82,12 +83,12 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
         // against the time the GsResume arrived, not after it waited for its turn (§8.14).
         decision = suspended->second->decide_resume(r, vs_time);
         const std::uint64_t skew = rules::clock_skew_ms(r.gs_time_ms, received_ms);
-        if (decision.accepted() && skew > config_.max_clock_skew_ms) {
+        const std::uint32_t max_skew = server_->policy->policy.max_clock_skew_ms;
+        if (decision.accepted() && skew > max_skew) {
           decision = {JoinRejectReason::kClockSkew, "gs_time_ms is " + std::to_string(skew) +
                                                         " ms from the VS clock; the limit "
                                                         "is " +
-                                                        std::to_string(config_.max_clock_skew_ms) +
-                                                        " ms"};
+                                                        std::to_string(max_skew) + " ms"};
         }
         if (decision.accepted()) {
           taken = std::move(suspended->second);
@@ -138,6 +139,7 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
   server_->metrics.resumes_accepted.inc();
   spdlog::info("{}: resumed from {} (gs_counter {}, {} receipts, ticket {})", session,
                conn_->peer(), r.gs_counter, rules_->receipts_issued(), rules_->tickets_issued());
+  revoke_pending_withdrawal();
   co_return true;
 }
 

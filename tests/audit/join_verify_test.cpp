@@ -2,6 +2,9 @@
 // entry, each holding one join the VS answered honestly or not.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,14 +92,37 @@ class JoinLog {
     put_request(request, 0);
     return put_reject(request, reason);
   }
-  void revoke(SessionId id, std::uint64_t accept_position) {
+  // A PolicyApplied allowing `identities` and the build of request(), on put_accept's terms
+  // (`builds` empty: no build at all). Returns its position.
+  std::uint64_t put_policy(std::uint64_t seq, const std::vector<PublicKey>& identities,
+                           bool allows_the_build = true) {
+    PolicyApplied p;
+    p.policy_seq = seq;
+    p.vs_time_ms = kVsTime;
+    p.policy.allowed_gs = identities;
+    std::sort(p.policy.allowed_gs.begin(), p.policy.allowed_gs.end());
+    if (allows_the_build) p.policy.allowed_builds = {crypto::sha256(as_bytes("build"))};
+    p.policy.heartbeat_interval_ms = 1000;
+    p.policy.heartbeat_timeout_ms = 5000;
+    p.policy.ticket_period_ms = 1000;
+    p.policy.ticket_validity_ms = 3000;
+    p.policy.max_speed_mm_s = 7000;
+    p.policy.max_players_per_session = 16;
+    p.policy_hash = policy_hash(p.policy);
+    sign(p, vs_key_);
+    return put(MessageKind::kPolicyApplied, chains::Direction::kIssued, 0, encode(p));
+  }
+  void revoke(SessionId id, std::uint64_t accept_position,
+              RevocationReason reason = RevocationReason::kOperator,
+              std::vector<std::uint64_t> more_evidence = {}) {
     Revocation r;
     r.session_id = id;
     r.revocation_seq = ++revocations_;
     r.vs_time_ms = kVsTime;
-    r.reason = static_cast<std::uint16_t>(RevocationReason::kOperator);
+    r.reason = static_cast<std::uint16_t>(reason);
     r.detail = "maintenance";
     r.evidence = {accept_position};
+    r.evidence.insert(r.evidence.end(), more_evidence.begin(), more_evidence.end());
     sign(r, vs_key_);
     put(MessageKind::kRevocation, chains::Direction::kIssued, id, encode(r));
   }
@@ -241,6 +267,64 @@ TEST(JoinAudit, ALoggedVsChallengeIsAFailure) {
   log.join(JoinLog::request(crypto::SecretKey::generate()), 1);
   auto run = log.verify();
   EXPECT_TRUE(failed_at(run, check::kJoin, at));
+}
+
+// The policy in force (PROTOCOL.md §8.16): each JoinAccept after a PolicyApplied must be allowed
+// by it and carry its terms; each policy_withdrawn revocation must cite a policy that bars it.
+TEST(JoinAudit, JoinsAndWithdrawalsAreHeldToThePolicy) {
+  const auto a = crypto::SecretKey::generate();
+  const auto b = crypto::SecretKey::generate();
+  struct Row {
+    const char* name;
+    // Writes the log; returns where the finding must be (nullopt: the log is intact).
+    std::function<std::optional<std::pair<std::string_view, std::uint64_t>>(JoinLog&)> write;
+  };
+  using Expect = std::optional<std::pair<std::string_view, std::uint64_t>>;
+  const std::vector<Row> rows{
+      {"a join the policy allows, withdrawn by a policy that removes its identity",
+       [&](JoinLog& log) -> Expect {
+         log.put_policy(1, {a.public_key(), b.public_key()});
+         const auto accept = log.join(JoinLog::request(a), 1);
+         const auto withdrawing = log.put_policy(2, {b.public_key()});
+         log.revoke(1, accept, RevocationReason::kPolicyWithdrawn, {withdrawing});
+         return std::nullopt;
+       }},
+      {"a join whose identity the policy in force does not allow",
+       [&](JoinLog& log) -> Expect {
+         log.put_policy(1, {b.public_key()});
+         return std::pair{check::kJoin, log.join(JoinLog::request(a), 1)};
+       }},
+      {"a join whose build the policy in force does not allow",
+       [&](JoinLog& log) -> Expect {
+         log.put_policy(1, {a.public_key()}, false);
+         return std::pair{check::kJoin, log.join(JoinLog::request(a), 1)};
+       }},
+      {"a withdrawal citing a policy that still allows the session",
+       [&](JoinLog& log) -> Expect {
+         log.put_policy(1, {a.public_key()});
+         const auto accept = log.join(JoinLog::request(a), 1);
+         const auto same = log.put_policy(2, {a.public_key(), b.public_key()});
+         log.revoke(1, accept, RevocationReason::kPolicyWithdrawn, {same});
+         return std::pair{check::kRevocation, same + 1};
+       }},
+      {"a withdrawal citing no policy at all",
+       [&](JoinLog& log) -> Expect {
+         const auto accept = log.join(JoinLog::request(a), 1);
+         log.revoke(1, accept, RevocationReason::kPolicyWithdrawn);
+         return std::pair{check::kRevocation, accept + 1};
+       }},
+  };
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.name);
+    JoinLog log;
+    const auto expected = row.write(log);
+    const auto run = log.verify();
+    if (!expected) {
+      EXPECT_EQ(run.sink.failures(), 0U) << run.describe();
+    } else {
+      EXPECT_TRUE(failed_at(run, expected->first, expected->second));
+    }
+  }
 }
 
 }  // namespace

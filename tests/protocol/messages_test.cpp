@@ -60,7 +60,7 @@ const crypto::SecretKey& signer(std::size_t index) {
   if constexpr (std::is_same_v<M, JoinRequest>) {
     return index == 0 ? k.gs_identity : k.session;
   } else if constexpr (kIsOneOf<M, JoinAccept, JoinReject, ProtectedReceipt, PlayTicket, Checkpoint,
-                                Revocation, ResumeAccept, VsStart>) {
+                                Revocation, ResumeAccept, VsStart, PolicyApplied>) {
     return k.vs;
   } else if constexpr (kIsOneOf<M, Heartbeat, TranscriptDigest, NonceBatch, ServerHello, GsLeaving,
                                 GsResume>) {
@@ -347,6 +347,31 @@ VsStart build(Tag<VsStart>) {
   return m;
 }
 
+PolicyApplied build(Tag<PolicyApplied>) {
+  PolicyApplied m;
+  m.policy_seq = 2;
+  m.vs_time_ms = kTime + 10;
+  // Ascending allowlists of three each, and no value twice (SampleIsFullyPopulated).
+  m.policy.allowed_gs = {filled(0x10), filled(0x20), filled(0x30)};
+  m.policy.allowed_builds = {filled(0x40), filled(0x50), filled(0x60)};
+  m.policy.heartbeat_interval_ms = 501;
+  m.policy.heartbeat_timeout_ms = 2002;
+  m.policy.ticket_period_ms = 1003;
+  m.policy.ticket_validity_ms = 2004;
+  m.policy.max_receipt_lag = 9;
+  m.policy.max_clock_skew_ms = 5006;
+  m.policy.max_speed_mm_s = 7007;
+  m.policy.speed_tolerance_ppm = 100008;
+  m.policy.jitter_allowance_ms = 259;
+  m.policy.excess_decay_ppm = 900010;
+  m.policy.max_excess_mm = 1011;
+  m.policy.spawn_min_interval_ms = 5012;
+  m.policy.max_players_per_session = 4013;
+  m.policy_hash = policy_hash(m.policy);
+  sign_all(m);
+  return m;
+}
+
 template <class M>
 M sample() {
   return build(Tag<M>{});
@@ -514,7 +539,7 @@ void expect_known_codes_end_at(Reason last, std::uint16_t count) {
 TEST(MessageKinds, ReasonCodesAreKnownUpToTheLastOneAndNamedOnce) {
   // The counts are those of docs/PROTOCOL.md §5.2.
   expect_known_codes_end_at(kLastJoinRejectReason, 13);
-  expect_known_codes_end_at(kLastRevocationReason, 12);
+  expect_known_codes_end_at(kLastRevocationReason, 13);
   expect_known_codes_end_at(kLastInputRejectReason, 8);
 }
 
@@ -603,6 +628,7 @@ const std::vector<RoleCase>& role_cases() {
       {K::kGsResume, S::kGsSession, R::kGsToVs, {Key::kGsSession}},
       {K::kResumeAccept, S::kVs, R::kVsToGs, {Key::kVs}},
       {K::kVsStart, S::kVs, R::kVsLog, {Key::kVs}},
+      {K::kPolicyApplied, S::kVs, R::kVsLog, {Key::kVs}},
   };
   return cases;
 }
@@ -694,9 +720,17 @@ TEST(MessageKinds, VariableFieldsAreWhereTheGenericTestsLookForThem) {
     }
   });
   const std::vector<std::string> expected = {
-      "JoinReject.detail/1024",    "TranscriptDigest.players/256", "NonceBatch.nonces/256",
-      "Revocation.detail/1024",    "Revocation.evidence/64",       "ServerHello.join_accept/2048",
-      "TicketForward.ticket/2048", "TicketForward.proof/64",       "InputReject.detail/1024",
+      "JoinReject.detail/1024",
+      "TranscriptDigest.players/256",
+      "NonceBatch.nonces/256",
+      "Revocation.detail/1024",
+      "Revocation.evidence/64",
+      "ServerHello.join_accept/2048",
+      "TicketForward.ticket/2048",
+      "TicketForward.proof/64",
+      "InputReject.detail/1024",
+      "PolicyApplied.allowed_gs/60000",
+      "PolicyApplied.allowed_builds/1024",
   };
   EXPECT_EQ(found, expected);
 }
@@ -778,7 +812,9 @@ TYPED_TEST(MessageCoding, RoundTrip) {
 
 TYPED_TEST(MessageCoding, DefaultMessageRoundTrips) {
   using M = TypeParam;
-  const M m{};
+  M m{};
+  // A PolicyApplied carries the hash of its policy, which a decoder checks.
+  if constexpr (std::is_same_v<M, PolicyApplied>) m.policy_hash = policy_hash(m.policy);
   const Bytes bytes = encode(m);
   auto decoded = decode<M>(bytes);
   ASSERT_TRUE(decoded.ok()) << decoded.error();
@@ -1343,7 +1379,7 @@ TEST(MessageDomainSeparation, TagsAreDistinctAndWellFormed) {
     }
   });
   EXPECT_EQ(tags.size(), count);
-  EXPECT_EQ(count, 18u);  // 16 signed kinds, JoinRequest twice
+  EXPECT_EQ(count, 19u);  // 18 signed kinds, JoinRequest twice
 }
 
 TEST(MessageDomainSeparation, ASignatureDoesNotVerifyUnderAnotherTag) {

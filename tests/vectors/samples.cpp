@@ -80,6 +80,7 @@ struct Session {
   GsResume gs_resume;
   ResumeAccept resume_accept;
   VsStart vs_start;
+  PolicyApplied policy_applied;
 };
 
 Session build_session(const Keys& keys) {
@@ -232,6 +233,29 @@ Session build_session(const Keys& keys) {
   s.vs_start.vs_time_ms = kVsTime + 5000;
   s.vs_start.resume_window_ms = 10000;
   sign_and_encode(s.vs_start, {&vs});
+
+  // The policy the restarted VS applies, logged right after its VsStart (the log's second: the
+  // first run logged policy 1). It allows the session's identity and build, on the terms of its
+  // JoinAccept, so the session may be resumed under it.
+  s.policy_applied.policy_seq = 2;
+  s.policy_applied.vs_time_ms = s.vs_start.vs_time_ms;
+  s.policy_applied.policy.allowed_gs = {gs_identity.public_key()};
+  s.policy_applied.policy.allowed_builds = {sw_hash};
+  s.policy_applied.policy.heartbeat_interval_ms = s.join_accept.heartbeat_interval_ms;
+  s.policy_applied.policy.heartbeat_timeout_ms = s.join_accept.heartbeat_timeout_ms;
+  s.policy_applied.policy.ticket_period_ms = s.join_accept.ticket_period_ms;
+  s.policy_applied.policy.ticket_validity_ms = s.join_accept.ticket_validity_ms;
+  s.policy_applied.policy.max_receipt_lag = s.join_accept.max_receipt_lag;
+  s.policy_applied.policy.max_clock_skew_ms = 5000;
+  s.policy_applied.policy.max_speed_mm_s = s.join_accept.max_speed_mm_s;
+  s.policy_applied.policy.speed_tolerance_ppm = s.join_accept.speed_tolerance_ppm;
+  s.policy_applied.policy.jitter_allowance_ms = s.join_accept.jitter_allowance_ms;
+  s.policy_applied.policy.excess_decay_ppm = s.join_accept.excess_decay_ppm;
+  s.policy_applied.policy.max_excess_mm = s.join_accept.max_excess_mm;
+  s.policy_applied.policy.spawn_min_interval_ms = s.join_accept.spawn_min_interval_ms;
+  s.policy_applied.policy.max_players_per_session = s.join_accept.max_players_per_session;
+  s.policy_applied.policy_hash = policy_hash(s.policy_applied.policy);
+  sign_and_encode(s.policy_applied, {&vs});
 
   const Bytes& last_ticket_bytes = s.ticket_bytes[kChainLength - 1];
   s.gs_resume.session_id = kSessionId;
@@ -584,6 +608,11 @@ std::vector<SampleMessage> sample_messages(const Keys& keys) {
                  {vs}});
   out.push_back(
       {"VS: the first entry of a new run, suspending live sessions for 10 s", s.vs_start, {vs}});
+  out.push_back(
+      {"VS: the policy in force from the new run's start on, logged after its VsStart: "
+       "the session's identity and build, on the terms of its JoinAccept",
+       s.policy_applied,
+       {vs}});
   return out;
 }
 

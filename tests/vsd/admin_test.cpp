@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <boost/asio/write.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -69,6 +70,10 @@ class AdminServerTest : public ::testing::Test {
                                [this](protocol::SessionId id, const std::string& reason) {
                                  revoked_.emplace_back(id, reason);
                                  return std::string{};
+                               },
+                               [this]() -> Result<std::string> {
+                                 if (refuse_reload_) return Error{"config key 'threads' differs"};
+                                 return std::string("policy #2 applied");
                                }};
     servers_.push_back(std::make_unique<AdminServer>(io_, path, std::move(operations), timeout));
     return *servers_.back();
@@ -88,6 +93,7 @@ class AdminServerTest : public ::testing::Test {
   asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
   std::vector<std::unique_ptr<AdminServer>> servers_;
   std::vector<std::pair<protocol::SessionId, std::string>> revoked_;
+  std::atomic<bool> refuse_reload_{false};  // the reload operation refuses
   std::thread thread_;
 };
 
@@ -293,6 +299,21 @@ TEST_F(AdminServerTest, RevokeRequestsThatAreRefused) {
   EXPECT_EQ(reply.value("ok", false), true) << reply;
   ASSERT_EQ(revoked_.size(), 1u);
   EXPECT_EQ(revoked_[0], std::make_pair(protocol::SessionId{7}, std::string("caught")));
+}
+
+// `vsd reload`: what was applied, or why the whole reload was refused.
+TEST_F(AdminServerTest, ReloadAnswersWhatWasAppliedOrWhyNot) {
+  const auto path = dir_.file("vsd.sock");
+  auto& server = make_server(path);
+  ASSERT_TRUE(server.open());
+  serve(server);
+  auto applied = raw_request(path, R"({"command":"reload"})");
+  EXPECT_EQ(applied.value("ok", false), true) << applied;
+  EXPECT_EQ(applied.value("applied", ""), "policy #2 applied") << applied;
+  refuse_reload_ = true;
+  auto refused = raw_request(path, R"({"command":"reload"})");
+  EXPECT_EQ(refused.value("ok", true), false) << refused;
+  EXPECT_TRUE(contains(refused.value("error", ""), "'threads'")) << refused;
 }
 
 // The client refuses to send text that is not UTF-8 (JSON cannot carry it) instead of throwing.

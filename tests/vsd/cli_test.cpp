@@ -68,19 +68,22 @@ TEST(VsdCli, RevokeRefusesAReasonThatSaysNothingOrIsNotText) {
   }
 }
 
-TEST(VsdCli, SighupIsLoggedAndIgnored) {
+// SIGHUP reloads the policy (PROTOCOL.md §8.16; tests/vsd/reload_test.cpp for changes): with an
+// unchanged file it logs that and nothing else, and vsd keeps serving.
+TEST(VsdCli, SighupWithAnUnchangedFileChangesNothing) {
   TempDir dir;
   const auto identity = crypto::SecretKey::generate();
   const Hash32 build = crypto::sha256(as_bytes("build"));
   VsProcess vs(dir, {identity.public_key()}, {build});
+  const std::string unchanged = "SIGHUP: reload: the policy is unchanged";
   ASSERT_EQ(::kill(vs.process().pid(), SIGHUP), 0);
-  ASSERT_TRUE(vs.process().wait_for_output("SIGHUP received", std::chrono::seconds(10)))
+  ASSERT_TRUE(vs.process().wait_for_output(unchanged, std::chrono::seconds(10)))
       << vs.process().output();
-  // Still serving: a GS joins; and a second SIGHUP is ignored as well.
+  // Still serving: a GS joins; and a second SIGHUP changes nothing either.
   ScriptedGs gs(vs.port(), identity, build);
   gs.join();
   ASSERT_EQ(::kill(vs.process().pid(), SIGHUP), 0);
-  EXPECT_TRUE(wait_for_occurrences(vs.process(), "SIGHUP received", 2)) << vs.process().output();
+  EXPECT_TRUE(wait_for_occurrences(vs.process(), unchanged, 2)) << vs.process().output();
   gs.send_signed(gs.make_heartbeat());
   EXPECT_TRUE(vs.process().running());
   EXPECT_EQ(vs.stop(), 0) << vs.process().output();
@@ -88,9 +91,15 @@ TEST(VsdCli, SighupIsLoggedAndIgnored) {
   EXPECT_NE(out.find("stopped: store flushed"), std::string::npos) << out;
   // Every line in the one format, time in UTC.
   EXPECT_TRUE(std::regex_search(
-      out, std::regex(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z warning vsd: SIGHUP received)",
+      out, std::regex(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info vsd: SIGHUP: reload: )",
                       std::regex::multiline)))
       << out;
+  // Only the start's policy is logged.
+  std::size_t policies = 0;
+  for (const auto& e : read_store(vs.store_path())) {
+    policies += e.header.kind == protocol::MessageKind::kPolicyApplied ? 1 : 0;
+  }
+  EXPECT_EQ(policies, 1U);
 }
 
 TEST(VsdCli, StoreArchiveAndPruneRefuseWhatIsNotSafeAndSayWhy) {

@@ -244,3 +244,55 @@ TEST(VsdConfigFile, NonFiniteNumbersAreRefusedOnTheCommandLineToo) {
 
 }  // namespace
 }  // namespace gsvs::vsd
+
+namespace gsvs::vsd {
+namespace {
+
+// Every option of `vsd run` is either policy (a reload applies it) or fixed (a reload that
+// changes it is refused): none is left out, none is both (PROTOCOL.md §8.16, Appendix A).
+TEST(VsdReloadKeys, EveryKeyIsPolicyOrFixedOnce) {
+  CLI::App run;
+  Config config;
+  add_config_options(run, config);
+  std::vector<std::string> options;
+  for (const CLI::Option* option : run.get_options()) {
+    if (option->get_lnames().empty() || option->get_lnames()[0] == "help") continue;
+    options.push_back(option->get_lnames()[0]);
+  }
+  std::vector<std::string> classified;
+  for (auto key : policy_keys()) classified.emplace_back(key);
+  for (auto key : fixed_keys()) classified.emplace_back(key);
+  std::sort(options.begin(), options.end());
+  std::sort(classified.begin(), classified.end());
+  EXPECT_EQ(classified, options);
+}
+
+TEST(VsdReloadKeys, AChangedKeyIsNamedAndPolicyKeysAreNot) {
+  Config running;
+  ASSERT_TRUE(load(kAllow, running));
+  struct Row {
+    const char* line;
+    std::optional<std::string_view> named;
+  };
+  const std::vector<Row> rows{
+      {"", std::nullopt},
+      {"ticket_period_ms = 500\n", std::nullopt},
+      {"max_speed_m_s = 9.0\n", std::nullopt},
+      {"threads = 7\n", "threads"},
+      {"listen = \"127.0.0.1:9\"\n", "listen"},
+      {"log_level = \"debug\"\n", "log_level"},
+      {"resume_window_ms = 5\n", "resume_window_ms"},
+  };
+  for (const auto& row : rows) {
+    Config reloaded;
+    ASSERT_TRUE(load(kAllow + row.line, reloaded)) << row.line;
+    EXPECT_EQ(fixed_key_changed(running, reloaded), row.named) << row.line;
+  }
+  Config faster;
+  ASSERT_TRUE(load(kAllow + "max_speed_m_s = 9.0\n", faster));
+  EXPECT_NE(policy_of(faster), policy_of(running));
+  EXPECT_EQ(policy_of(faster).max_speed_mm_s, 9000U);
+}
+
+}  // namespace
+}  // namespace gsvs::vsd

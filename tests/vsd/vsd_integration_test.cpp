@@ -161,12 +161,13 @@ TEST_F(VsdIntegration, JoinIsAcceptedAndSessionTrafficIsNotarized) {
   std::this_thread::sleep_for(milliseconds(400));
 
   auto entries = stop_and_read();
-  // Stored: the start, request, accept, heartbeat(s), digest, receipt, batch, tickets,
-  // checkpoint(s).
-  ASSERT_GE(entries.size(), 9u);
+  // Stored: the start and its policy, request, accept, heartbeat(s), digest, receipt, batch,
+  // tickets, checkpoint(s).
+  ASSERT_GE(entries.size(), 10u);
   EXPECT_EQ(entries[0].header.kind, MessageKind::kVsStart);
-  EXPECT_EQ(entries[1].header.kind, MessageKind::kJoinRequest);
-  EXPECT_EQ(entries[2].header.kind, MessageKind::kJoinAccept);
+  EXPECT_EQ(entries[1].header.kind, MessageKind::kPolicyApplied);
+  EXPECT_EQ(entries[2].header.kind, MessageKind::kJoinRequest);
+  EXPECT_EQ(entries[3].header.kind, MessageKind::kJoinAccept);
   EXPECT_EQ(of_kind(entries, MessageKind::kTranscriptDigest).size(), 1u);
   EXPECT_EQ(of_kind(entries, MessageKind::kProtectedReceipt).size(), 1u);
   EXPECT_EQ(of_kind(entries, MessageKind::kNonceBatch).size(), 1u);
