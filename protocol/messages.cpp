@@ -327,6 +327,8 @@ std::string_view reason_name(JoinRejectReason reason) {
       return "resume_mismatch";
     case JoinRejectReason::kResumeWindowPassed:
       return "resume_window_passed";
+    case JoinRejectReason::kQuarantined:
+      return "quarantined";
   }
   return "unknown";
 }
@@ -357,6 +359,8 @@ std::string_view reason_name(RevocationReason reason) {
       return "too_many_players";
     case RevocationReason::kGsLeft:
       return "gs_left";
+    case RevocationReason::kOperatorQuarantine:
+      return "operator_quarantine";
   }
   return "unknown";
 }

@@ -47,7 +47,7 @@ asio::awaitable<bool> Session::join() {
   auto request = decode<JoinRequest>(bytes);
   const JoinRequest* asked = request ? &*request : nullptr;
   rules::JoinSubject subject{asked, asked ? std::string_view() : std::string_view(request.error()),
-                             0, config_.max_clock_skew_ms};
+                             0, config_.max_clock_skew_ms, {}};
   std::uint64_t vs_time = 0;
   // The checks that need only this connection, in the order of rules/join_rules.h; the last two
   // depend on the other sessions and are decided where the answer is placed in the log.
