@@ -77,6 +77,10 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
              "receipt_tip must be the tip after that many receipts (PROTOCOL.md §6.3)";
     case RevocationReason::kOperator:
       return "an operator of the VS may revoke any session; the reason given is theirs";
+    case RevocationReason::kOperatorQuarantine:
+      return "an operator of the VS may revoke any session and quarantine its GS identity "
+             "(PROTOCOL.md §8.16): its joins are refused until a Pardon; the reason given is "
+             "theirs";
     case RevocationReason::kMalformedMessage:
       return "only well-formed Heartbeat, TranscriptDigest, NonceBatch and GsLeaving messages "
              "may follow the join";

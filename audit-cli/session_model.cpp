@@ -58,6 +58,7 @@ bool evidence_kind_fits(std::uint16_t reason, const EntryBrief& brief) {
     case RevocationReason::kMalformedMessage:
       return received;
     case RevocationReason::kOperator:
+    case RevocationReason::kOperatorQuarantine:
     case RevocationReason::kVsShutdown:
       return true;
   }
@@ -85,6 +86,7 @@ std::string_view evidence_kinds_text(std::uint16_t reason) {
     case RevocationReason::kMalformedMessage:
       return "the received message that did not decode";
     case RevocationReason::kOperator:
+    case RevocationReason::kOperatorQuarantine:
     case RevocationReason::kVsShutdown:
       return "any entry of the session";
   }
@@ -571,8 +573,13 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
     }
   } else {
     a.support = Support::kNotAGsFault;
-    a.explanation = revocation.reason == static_cast<std::uint16_t>(RevocationReason::kOperator)
-                        ? "an operator revoked the session: " + revocation.detail
+    const auto revoked_for = static_cast<RevocationReason>(revocation.reason);
+    const bool quarantined = revoked_for == RevocationReason::kOperatorQuarantine;
+    const bool by_operator = revoked_for == RevocationReason::kOperator || quarantined;
+    a.explanation = by_operator
+                        ? std::string("an operator revoked the session") +
+                              (quarantined ? " and quarantined its GS identity" : "") + ": " +
+                              revocation.detail
                         : "the VS stopped or restarted while the session was live; nothing is "
                           "held against the GS";
   }

@@ -24,6 +24,7 @@
 #include "protocol/crypto.h"
 #include "protocol/messages.h"
 #include "protocol/result.h"
+#include "rules/quarantine.h"
 #include "rules/session_rules.h"
 #include "storage/log.h"
 #include "vsd/admin.h"
@@ -99,6 +100,10 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // The session's Revocation is being placed at the log head: its identity is free and a
   // resume of it is refused as ended. Under `mutex`.
   void mark_ended(protocol::SessionId session, const protocol::PublicKey& identity);
+  // The quarantines in force (PROTOCOL.md §8.16), as the log says up to its head: rebuilt from
+  // the log by recover(), then told of each Revocation while it is placed at the log head, so a
+  // join is judged against exactly the revocations logged before it. Under `mutex`.
+  rules::QuarantineLedger quarantine;
   // The VsStart of this run (PROTOCOL.md §5.25): where and when, and when suspended sessions
   // that were not resumed are revoked.
   std::uint64_t vs_start_position = 0;
@@ -163,7 +168,10 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // it), else null. Cheap when nothing is new: one atomic load.
   std::shared_ptr<const Bytes> checkpoint_newer_than(std::uint64_t& seen);
   nlohmann::json status_json();
-  std::string revoke_by_operator(protocol::SessionId id, const std::string& reason);
+  std::string revoke_by_operator(protocol::SessionId id, const std::string& reason,
+                                 OperatorRevocation kind);
+  // The quarantines in force, for `vsd status` (server_quarantine.cpp).
+  nlohmann::json quarantine_json();
 };
 
 }  // namespace gsvs::vsd

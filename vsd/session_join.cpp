@@ -8,6 +8,7 @@
 #include "app/log_line.h"
 #include "protocol/chains.h"
 #include "rules/join_rules.h"
+#include "rules/quarantine.h"
 #include "vsd/server_state.h"
 #include "vsd/session.h"
 
@@ -46,11 +47,15 @@ asio::awaitable<bool> Session::join() {
   }
   auto request = decode<JoinRequest>(bytes);
   const JoinRequest* asked = request ? &*request : nullptr;
-  rules::JoinSubject subject{asked, asked ? std::string_view() : std::string_view(request.error()),
-                             0, config_.max_clock_skew_ms, {}};
+  rules::JoinSubject subject{asked,
+                             asked ? std::string_view() : std::string_view(request.error()),
+                             0,
+                             config_.max_clock_skew_ms,
+                             {}};
   std::uint64_t vs_time = 0;
-  // The checks that need only this connection, in the order of rules/join_rules.h; the last two
-  // depend on the other sessions and are decided where the answer is placed in the log.
+  // The checks that need only this connection, in the order of rules/join_rules.h; the last
+  // three depend on the other sessions and the log and are decided where the answer is placed in
+  // the log.
   rules::JoinFacts facts;
   const rules::JoinCheckAsk ask = [&](rules::JoinCheck check) -> std::optional<bool> {
     using rules::JoinCheck;
@@ -74,6 +79,7 @@ asio::awaitable<bool> Session::join() {
         return subject.clock_skew_ms <= config_.max_clock_skew_ms;
       case JoinCheck::kVsTakesSessions:
       case JoinCheck::kIdentityFree:
+      case JoinCheck::kNotQuarantined:
         return std::nullopt;
     }
     return std::nullopt;
@@ -114,8 +120,9 @@ asio::awaitable<bool> Session::join() {
   rules::announce_limits(config_.physics(), accept);
   accept.max_receipt_lag = config_.max_receipt_lag;
   Bytes accept_bytes;
-  // The last two checks depend on the other sessions, so they are decided where the answer is
-  // placed in the log: whether the identity is busy is then exactly what the log shows.
+  // The last three checks depend on the other sessions, so they are decided where the answer is
+  // placed in the log: whether the identity is busy or quarantined is then exactly what the log
+  // shows, and a join cannot slip in before a quarantining revocation it races is committed.
   std::optional<JoinReject> refused;
   Bytes reject_bytes;
   const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t, const Hash32&) {
@@ -123,6 +130,9 @@ asio::awaitable<bool> Session::join() {
       std::lock_guard lock(server_->mutex);
       facts.set(rules::JoinCheck::kVsTakesSessions, !server_->stopping)
           .set(rules::JoinCheck::kIdentityFree, !server_->busy_identities.contains(r.gs_identity));
+      const auto quarantine = server_->quarantine.quarantine_of(r.gs_identity);
+      facts.set(rules::JoinCheck::kNotQuarantined, !quarantine);
+      if (quarantine) subject.quarantine = rules::quarantine_detail(r.gs_identity, *quarantine);
       const rules::JoinDecision last = rules::decide_join(facts, subject);
       if (last.accepted()) {
         session_id_ = server_->next_session_id.fetch_add(1);
