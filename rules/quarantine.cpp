@@ -46,11 +46,6 @@ std::optional<Quarantine> QuarantineLedger::quarantine_of(
   return it->second;
 }
 
-bool QuarantineLedger::expired(const Quarantine& quarantine, std::uint64_t quarantine_ms,
-                               std::uint64_t now_ms) {
-  return quarantine_ms != 0 && now_ms >= quarantine.since_ms + quarantine_ms;
-}
-
 std::string quarantine_detail(const protocol::PublicKey& identity, const Quarantine& quarantine) {
   const auto reason = static_cast<RevocationReason>(quarantine.reason);
   return "identity " + to_hex(identity) + " is quarantined since " +

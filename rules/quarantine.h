@@ -45,10 +45,6 @@ class QuarantineLedger {
 
   // The identity's quarantine in force, or nullopt.
   [[nodiscard]] std::optional<Quarantine> quarantine_of(const protocol::PublicKey& identity) const;
-  // Whether `quarantine` has run its course at `now_ms` under a configured duration
-  // (`quarantine_ms`, 0: until pardoned, never by time).
-  [[nodiscard]] static bool expired(const Quarantine& quarantine, std::uint64_t quarantine_ms,
-                                    std::uint64_t now_ms);
   [[nodiscard]] const std::map<protocol::PublicKey, Quarantine>& all() const { return in_force_; }
 
  private:

@@ -118,7 +118,6 @@ void print_quarantined(const nlohmann::json& reply) {
               << " ms: session " << q.value("session_id", 0ULL) << " revoked for "
               << q.value("reason", "") << " (log position " << q.value("revocation_position", 0ULL)
               << ")";
-    if (q.contains("until_vs_ms")) std::cout << ", until " << q.value("until_vs_ms", 0ULL) << " ms";
     std::cout << "\n";
   }
 }

@@ -12,7 +12,6 @@ namespace {
 constexpr std::uint64_t kMinSegmentBytes = std::uint64_t{64} << 10;
 constexpr std::uint64_t kMaxSegmentBytes = std::uint64_t{1} << 40;
 constexpr std::uint64_t kMaxSegmentAgeS = std::uint64_t{366} * 86400;
-constexpr std::uint64_t kMaxQuarantineMs = kMaxSegmentAgeS * 1000;
 }  // namespace
 
 rules::MovementLimits Config::physics() const {
@@ -129,11 +128,6 @@ void add_config_options(CLI::App& run, Config& c) {
                  "start (0: revoke them all at start)")
       ->capture_default_str()
       ->check(CLI::Range(0, 600000));
-  run.add_option("--quarantine_ms", c.quarantine_ms,
-                 "A quarantined GS identity may join again this long after the revocation that "
-                 "quarantined it (0: only after the operator's 'vsd pardon')")
-      ->capture_default_str()
-      ->check(CLI::Range(std::uint64_t{0}, kMaxQuarantineMs));
   run.add_option("--revoke_on_stop", c.revoke_on_stop,
                  "Revoke every live session at a graceful stop instead of leaving them "
                  "resumable by the next start")
@@ -219,10 +213,6 @@ Status validate(Config& c) {
   if (c.resume_window_ms > 600000) {
     return Error{"config key 'resume_window_ms' (" + std::to_string(c.resume_window_ms) +
                  ") must be at most 600000 (10 minutes), or 0"};
-  }
-  if (c.quarantine_ms > kMaxQuarantineMs) {
-    return Error{"config key 'quarantine_ms' (" + std::to_string(c.quarantine_ms) +
-                 ") must be at most " + std::to_string(kMaxQuarantineMs) + " (a year), or 0"};
   }
   if (c.max_unauthenticated_per_source > c.max_unauthenticated) {
     return Error{"config key 'max_unauthenticated_per_source' (" +

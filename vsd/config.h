@@ -51,9 +51,6 @@ struct Config {
   // §8.15); 0 revokes them all at start. A graceful stop leaves them live unless revoke_on_stop.
   std::uint32_t resume_window_ms = 10000;
   bool revoke_on_stop = false;
-  // A quarantine (PROTOCOL.md §8.16) lifts by itself this long after the revocation that began it
-  // (the VS logs a Pardon then); 0: only the operator's `vsd pardon` lifts it.
-  std::uint64_t quarantine_ms = 0;
   std::uint32_t max_frame_bytes = 16384;
   std::uint32_t threads = 0;  // 0: one per core
   std::uint32_t commit_max_delay_us = 2000;

@@ -17,7 +17,6 @@ nlohmann::json ServerState::quarantine_json() {
                          {"session_id", q.session_id},
                          {"reason", protocol::reason_name(reason)},
                          {"revocation_position", q.position}};
-    if (config.quarantine_ms != 0) entry["until_vs_ms"] = q.since_ms + config.quarantine_ms;
     out.push_back(std::move(entry));
   }
   return out;

@@ -114,13 +114,6 @@ TEST(Ledger, TheLastQuarantiningRevocationIsTheOneInForce) {
   EXPECT_FALSE(ledger.pardoned(identity(1)));
 }
 
-TEST(Ledger, ExpiresOnlyWithADurationAndFromTheDeadlineOn) {
-  const Quarantine q{7, static_cast<std::uint16_t>(kSpeed), 1000, 70};
-  EXPECT_FALSE(QuarantineLedger::expired(q, 0, 1U << 30U));  // 0: until pardoned
-  EXPECT_FALSE(QuarantineLedger::expired(q, 500, 1499));
-  EXPECT_TRUE(QuarantineLedger::expired(q, 500, 1500));
-}
-
 TEST(Ledger, DetailNamesSessionReasonAndPardon) {
   const Quarantine q{7, static_cast<std::uint16_t>(kSpeed), 1000, 70};
   const std::string detail = quarantine_detail(identity(0xab), q);
