@@ -11,6 +11,7 @@
 #include "audit-cli/common.h"
 #include "audit-cli/replay.h"
 #include "audit-cli/session_index.h"
+#include "rules/quarantine.h"
 
 namespace gsvs::audit {
 
@@ -297,8 +298,13 @@ void print_text(const Explanation& x, std::ostream& out) {
   out << "  Revocation at entry " << r.seq << " (revocation_seq " << rv.revocation_seq
       << "), VS signature " << sig_name(x.replay.revocation_signature)
       << (x.vs_key ? "" : " (pass --vs-pubkey to check it)") << "\n";
-  out << "  The VS wrote: \"" << rv.detail << "\"\n\n";
-  out << "The rule\n  " << rule_text(rv.reason, f) << ".\n\n";
+  out << "  The VS wrote: \"" << rv.detail << "\"\n";
+  if (rules::quarantines(rv.reason)) {
+    out << "  QUARANTINED: this revocation quarantines GS identity "
+        << short_hex(f.accept.gs_identity)
+        << "...; its later joins are refused (PROTOCOL.md §8.16)\n";
+  }
+  out << "\nThe rule\n  " << rule_text(rv.reason, f) << ".\n\n";
   const auto& a = x.replay.assessment;
   out << "Recomputed from the log\n  " << (a ? a->explanation : std::string("-")) << "\n";
   if (a && a->step) {
@@ -382,6 +388,7 @@ nlohmann::json to_json(const Explanation& x) {
       {"detail", rv.detail},
       {"signature", sig_name(x.replay.revocation_signature)}};
   out["rule"] = rule_text(rv.reason, f);
+  out["quarantines_identity"] = rules::quarantines(rv.reason);
   out["support"] = a ? support_name(a->support) : "unknown";
   out["explanation"] = a ? a->explanation : "";
   if (x.detail_matches) out["detail_matches"] = *x.detail_matches;

@@ -29,6 +29,7 @@
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
 #include "rules/join_rules.h"
+#include "rules/quarantine.h"
 #include "storage/log.h"
 
 namespace gsvs::audit::detail {
@@ -206,6 +207,9 @@ class Verifier {
   std::map<protocol::PublicKey, protocol::SessionId> live_identities_;
   // Identities accepted since the start of this verification (see known_facts).
   std::set<protocol::PublicKey> identities_accepted_;
+  // The quarantines the Revocations read so far begin (PROTOCOL.md §8.16). One that began before
+  // the start of this verification is unknown to it (see known_facts).
+  rules::QuarantineLedger quarantine_;
   // Live sessions by a heartbeat deadline they had when pushed (it only moves later), earliest
   // first: a Checkpoint looks only at those that may have run out.
   using Deadline = std::pair<std::uint64_t, protocol::SessionId>;

@@ -251,6 +251,12 @@ rules::JoinFacts Verifier::known_facts(const PendingJoin& join) const {
   } else if (start_seq_ == 0 || identities_accepted_.contains(identity)) {
     facts.set(JoinCheck::kIdentityFree, true);
   }
+  // Quarantine (§8.16) follows the log too; from a later start only a quarantine seen is known.
+  if (quarantine_.quarantine_of(identity)) {
+    facts.set(JoinCheck::kNotQuarantined, false);
+  } else if (start_seq_ == 0) {
+    facts.set(JoinCheck::kNotQuarantined, true);
+  }
   return facts;
 }
 
@@ -281,6 +287,11 @@ void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept,
                       "no live session for identity " + short_hex(accept.gs_identity) +
                           "... (one session per identity, PROTOCOL.md §8.10)",
                       "session " + std::to_string(live->second) + " still live"));
+  }
+  if (auto quarantine = quarantine_.quarantine_of(accept.gs_identity)) {
+    sink_.add(finding(item, check::kJoin,
+                      "no JoinAccept for a quarantined identity (PROTOCOL.md §8.16)",
+                      rules::quarantine_detail(accept.gs_identity, *quarantine)));
   }
   live_identities_[accept.gs_identity] = id;
   identities_accepted_.insert(accept.gs_identity);
@@ -346,6 +357,15 @@ void Verifier::on_join_reject(const Item& item, const protocol::JoinReject& reje
                         "the VS turns away a resume of a session it does not know, unanswered"));
       return;
     }
+    // A quarantined identity's resume is refused before checks 6 to 9 (§8.16).
+    if (reject.reason == static_cast<std::uint16_t>(protocol::JoinRejectReason::kQuarantined)) {
+      if (!quarantine_.quarantine_of(join->resume->gs_identity) && start_seq_ == 0) {
+        sink_.add(finding(item, check::kJoin, "a quarantined identity (PROTOCOL.md §8.16)",
+                          "identity " + short_hex(join->resume->gs_identity) +
+                              "..., which no quarantining Revocation before it names"));
+      }
+      return;
+    }
     if (auto problem = it->second->resume_refusal_problem(*join->resume, reject.reason,
                                                           item.entry.header.vs_time_ms)) {
       sink_.add(finding(item, check::kJoin, "a reason that follows the checks of PROTOCOL.md §8.15",
@@ -404,6 +424,7 @@ void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation)
       live != live_identities_.end() && live->second == revocation.session_id) {
     live_identities_.erase(live);
   }
+  quarantine_.revoked(identity, revocation.session_id, revocation.reason, h.vs_time_ms, h.seq);
 }
 
 }  // namespace gsvs::audit::detail

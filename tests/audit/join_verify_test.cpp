@@ -89,12 +89,13 @@ class JoinLog {
     put_request(request, 0);
     return put_reject(request, reason);
   }
-  void revoke(SessionId id, std::uint64_t accept_position) {
+  void revoke(SessionId id, std::uint64_t accept_position,
+              RevocationReason reason = RevocationReason::kOperator) {
     Revocation r;
     r.session_id = id;
     r.revocation_seq = ++revocations_;
     r.vs_time_ms = kVsTime;
-    r.reason = static_cast<std::uint16_t>(RevocationReason::kOperator);
+    r.reason = static_cast<std::uint16_t>(reason);
     r.detail = "maintenance";
     r.evidence = {accept_position};
     sign(r, vs_key_);
@@ -157,6 +158,37 @@ TEST(JoinAudit, IdentityBusyWithoutALiveSessionIsAFailure) {
   auto run = log.verify();
   EXPECT_TRUE(failed_at(run, check::kJoin, never));
   EXPECT_TRUE(failed_at(run, check::kJoin, after_revocation));
+  EXPECT_EQ(run.sink.failures(), 2u) << run.describe();
+}
+
+// Quarantine (PROTOCOL.md §8.16): an operator_quarantine revocation keeps the identity out; a
+// plain operator revocation does not.
+TEST(JoinAudit, QuarantineFollowsTheLog) {
+  JoinLog log;
+  const auto a = crypto::SecretKey::generate();
+  const auto b = crypto::SecretKey::generate();
+  const auto first = log.join(JoinLog::request(a), 1);
+  log.revoke(1, first);
+  const auto second = log.join(JoinLog::request(a), 2);  // not quarantined: free again
+  log.revoke(2, second, RevocationReason::kOperatorQuarantine);
+  log.reject(JoinLog::request(a), JoinRejectReason::kQuarantined);
+  log.join(JoinLog::request(b), 3);  // another identity is not touched
+  auto run = log.verify();
+  ASSERT_TRUE(run.error.empty()) << run.error;
+  EXPECT_EQ(run.sink.failures(), 0u) << run.describe();
+}
+
+TEST(JoinAudit, AJoinAcceptedWhileQuarantinedIsAFailure) {
+  JoinLog log;
+  const auto a = crypto::SecretKey::generate();
+  const auto b = crypto::SecretKey::generate();
+  const auto first = log.join(JoinLog::request(a), 1);
+  log.revoke(1, first, RevocationReason::kOperatorQuarantine);
+  const auto let_in = log.join(JoinLog::request(a), 2);
+  const auto never = log.reject(JoinLog::request(b), JoinRejectReason::kQuarantined);
+  auto run = log.verify();
+  EXPECT_TRUE(failed_at(run, check::kJoin, let_in));
+  EXPECT_TRUE(failed_at(run, check::kJoin, never));
   EXPECT_EQ(run.sink.failures(), 2u) << run.describe();
 }
 
