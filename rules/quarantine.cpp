@@ -52,7 +52,7 @@ std::string quarantine_detail(const protocol::PublicKey& identity, const Quarant
          std::to_string(quarantine.since_ms) + " ms (session " +
          std::to_string(quarantine.session_id) + " revoked for " +
          std::string(protocol::reason_name(reason)) + " at log position " +
-         std::to_string(quarantine.position) + "); the operator lifts it with 'vsd pardon'";
+         std::to_string(quarantine.position) + "): its joins are refused (PROTOCOL.md §8.16)";
 }
 
 }  // namespace gsvs::rules

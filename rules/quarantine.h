@@ -40,7 +40,8 @@ class QuarantineLedger {
   void revoked(const protocol::PublicKey& identity, protocol::SessionId session_id,
                std::uint16_t reason, std::uint64_t vs_time_ms, std::uint64_t position);
   // A Pardon of `identity` was logged: its quarantine, if any, is lifted. Returns whether there
-  // was one to lift.
+  // was one to lift. (The Pardon entry, kind 24, is not logged by this version yet: PROTOCOL.md
+  // §8.16.)
   bool pardoned(const protocol::PublicKey& identity);
 
   // The identity's quarantine in force, or nullopt.

@@ -112,7 +112,7 @@ void print_quarantined(const nlohmann::json& reply) {
   const auto list = reply.find("quarantined");
   if (list == reply.end() || !list->is_array() || list->empty()) return;
   std::cout << list->size() << " quarantined GS identit" << (list->size() == 1 ? "y" : "ies")
-            << " (lift with 'vsd pardon'):\n";
+            << " (joins refused, PROTOCOL.md §8.16):\n";
   for (const auto& q : *list) {
     std::cout << "  " << q.value("gs_identity", "") << " since " << q.value("since_vs_ms", 0ULL)
               << " ms: session " << q.value("session_id", 0ULL) << " revoked for "
@@ -182,8 +182,7 @@ int revoke(const Result<std::string>& socket, std::uint64_t session, const std::
   std::cout << "session " << session << " revoked; the GS has been sent a signed notice and "
             << "its clients drop it within one ticket validity at the latest\n";
   if (quarantine) {
-    std::cout << "its GS identity is quarantined: joins are refused until 'vsd pardon' (or "
-                 "quarantine_ms)\n";
+    std::cout << "its GS identity is quarantined: its joins are refused (PROTOCOL.md §8.16)\n";
   }
   return kExitOk;
 }
@@ -271,7 +270,7 @@ int run_cli(int argc, char** argv) {
       ->check(kOperatorReason);
   bool quarantine = false;
   revoke_cmd->add_flag("--quarantine", quarantine,
-                       "Also quarantine the GS identity: its joins are refused until pardoned "
+                       "Also quarantine the GS identity: its joins are refused from now on "
                        "(logged as reason operator_quarantine)");
 
   StoreCommandOptions store_options;

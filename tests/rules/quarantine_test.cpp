@@ -114,10 +114,10 @@ TEST(Ledger, TheLastQuarantiningRevocationIsTheOneInForce) {
   EXPECT_FALSE(ledger.pardoned(identity(1)));
 }
 
-TEST(Ledger, DetailNamesSessionReasonAndPardon) {
+TEST(Ledger, DetailNamesSessionReasonAndRule) {
   const Quarantine q{7, static_cast<std::uint16_t>(kSpeed), 1000, 70};
   const std::string detail = quarantine_detail(identity(0xab), q);
-  for (const char* part : {"abab", "session 7", "speed_violation", "position 70", "vsd pardon"}) {
+  for (const char* part : {"abab", "session 7", "speed_violation", "position 70", "§8.16"}) {
     EXPECT_NE(detail.find(part), std::string::npos) << part << " in " << detail;
   }
 }
