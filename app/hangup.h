@@ -1,6 +1,6 @@
 // SIGHUP conventionally asks a daemon to reload its configuration; without a handler the signal
 // would kill the daemon (exit 129: no log line, no final checkpoint, no flushed store). vsd and
-// gsd hold a HangupIgnorer while they run: vsd gives it its reload (PROTOCOL.md §8.16), gsd
+// gsd hold a HangupIgnorer while they run: vsd gives it its reload (PROTOCOL.md §8.17), gsd
 // nothing, so a SIGHUP there is logged and ignored. DaemonSignals is the signal handling both
 // daemons run under.
 #pragma once

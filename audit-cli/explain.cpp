@@ -12,6 +12,7 @@
 #include "audit-cli/replay.h"
 #include "audit-cli/session_index.h"
 #include "rules/policy_rules.h"
+#include "rules/quarantine.h"
 
 namespace gsvs::audit {
 
@@ -78,6 +79,10 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
              "receipt_tip must be the tip after that many receipts (PROTOCOL.md §6.3)";
     case RevocationReason::kOperator:
       return "an operator of the VS may revoke any session; the reason given is theirs";
+    case RevocationReason::kOperatorQuarantine:
+      return "an operator of the VS may revoke any session and quarantine its GS identity "
+             "(PROTOCOL.md §8.16): its joins are refused until a Pardon; the reason given is "
+             "theirs";
     case RevocationReason::kMalformedMessage:
       return "only well-formed Heartbeat, TranscriptDigest, NonceBatch and GsLeaving messages "
              "may follow the join";
@@ -97,7 +102,7 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
              "which is not a fault";
     case RevocationReason::kPolicyWithdrawn:
       return "a live session whose GS identity or build a reloaded policy no longer allows is "
-             "revoked right after the PolicyApplied that removed it (PROTOCOL.md §8.16); it is "
+             "revoked right after the PolicyApplied that removed it (PROTOCOL.md §8.17); it is "
              "no fault of the GS";
   }
   return "the reason code is not defined by the protocol";
@@ -171,7 +176,7 @@ struct Explanation {
   std::optional<bool> detail_matches;
   std::string recomputed_detail;
   // policy_withdrawn: "identity X removed by policy #N at ..." from the PolicyApplied it cites
-  // (PROTOCOL.md §8.16); empty when the cited policy does not bar the session.
+  // (PROTOCOL.md §8.17); empty when the cited policy does not bar the session.
   std::string withdrawal;
   bool ok = true;  // nothing contradicts the revocation
 };
@@ -231,7 +236,7 @@ EvidenceItem examine(const storage::Log& log, const StoreIndex& index, std::uint
   } else if (record) {
     item.note = "accepted by the recomputation";
   }
-  // A policy_withdrawn revocation cites the PolicyApplied, logged under session 0 (§8.16).
+  // A policy_withdrawn revocation cites the PolicyApplied, logged under session 0 (§8.17).
   const bool cited_policy = h.kind == MessageKind::kPolicyApplied && x.facts->revocation &&
                             x.facts->revocation->message.reason ==
                                 static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn);
@@ -327,8 +332,12 @@ void print_text(const Explanation& x, std::ostream& out) {
       << (x.vs_key ? "" : " (pass --vs-pubkey to check it)") << "\n";
   out << "  The VS wrote: \"" << rv.detail << "\"\n";
   if (!x.withdrawal.empty()) out << "  revoked: policy withdrawn (" << x.withdrawal << ")\n";
-  out << "\n";
-  out << "The rule\n  " << rule_text(rv.reason, f) << ".\n\n";
+  if (rules::quarantines(rv.reason)) {
+    out << "  QUARANTINED: this revocation quarantines GS identity "
+        << short_hex(f.accept.gs_identity)
+        << "...; its later joins are refused (PROTOCOL.md §8.16)\n";
+  }
+  out << "\nThe rule\n  " << rule_text(rv.reason, f) << ".\n\n";
   const auto& a = x.replay.assessment;
   out << "Recomputed from the log\n  " << (a ? a->explanation : std::string("-")) << "\n";
   if (a && a->step) {
@@ -413,6 +422,7 @@ nlohmann::json to_json(const Explanation& x) {
       {"signature", sig_name(x.replay.revocation_signature)}};
   if (!x.withdrawal.empty()) out["withdrawal"] = x.withdrawal;
   out["rule"] = rule_text(rv.reason, f);
+  out["quarantines_identity"] = rules::quarantines(rv.reason);
   out["support"] = a ? support_name(a->support) : "unknown";
   out["explanation"] = a ? a->explanation : "";
   if (x.detail_matches) out["detail_matches"] = *x.detail_matches;

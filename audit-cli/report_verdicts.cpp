@@ -120,6 +120,7 @@ Verdict Analyzer::compute_verdict() {
     case RevocationReason::kMissedHeartbeats:
       return missed_heartbeats_verdict();
     case RevocationReason::kOperator:
+    case RevocationReason::kOperatorQuarantine:
     case RevocationReason::kVsShutdown:
     case RevocationReason::kGsLeft:
     case RevocationReason::kPolicyWithdrawn:
@@ -137,7 +138,7 @@ Verdict Analyzer::decision_verdict(RevocationReason reason) {
   const bool cites_join = revocation_->evidence.size() == 1 && accept_index_ &&
                           revocation_->evidence[0] == entry(*accept_index_).header.seq;
   v.facts = {{"evidence_is_join_accept", cites_join}};
-  if (reason == RevocationReason::kOperator) {
+  if (reason == RevocationReason::kOperator || reason == RevocationReason::kOperatorQuarantine) {
     v.explanation =
         "an operator revoked the session; the report proves that the VS signed and logged "
         "that decision, for this session, at the time and with the words shown, but there "

@@ -58,6 +58,7 @@ bool evidence_kind_fits(std::uint16_t reason, const EntryBrief& brief) {
     case RevocationReason::kMalformedMessage:
       return received;
     case RevocationReason::kOperator:
+    case RevocationReason::kOperatorQuarantine:
     case RevocationReason::kVsShutdown:
       return true;
     case RevocationReason::kPolicyWithdrawn:
@@ -88,6 +89,7 @@ std::string_view evidence_kinds_text(std::uint16_t reason) {
     case RevocationReason::kMalformedMessage:
       return "the received message that did not decode";
     case RevocationReason::kOperator:
+    case RevocationReason::kOperatorQuarantine:
     case RevocationReason::kVsShutdown:
       return "any entry of the session";
     case RevocationReason::kPolicyWithdrawn:
@@ -463,7 +465,7 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
         revocation.reason == static_cast<std::uint16_t>(RevocationReason::kVsShutdown) &&
         b->kind == kind_code(MessageKind::kVsStart) && b->direction == chains::Direction::kIssued &&
         rules_.suspension_position() == e;
-    // A policy_withdrawn revocation cites the PolicyApplied, of no session (§8.16).
+    // A policy_withdrawn revocation cites the PolicyApplied, of no session (§8.17).
     const bool cites_its_policy =
         revocation.reason == static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn) &&
         b->kind == kind_code(MessageKind::kPolicyApplied) &&
@@ -581,10 +583,13 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
     }
   } else {
     a.support = Support::kNotAGsFault;
-    if (revocation.reason == static_cast<std::uint16_t>(RevocationReason::kOperator)) {
-      a.explanation = "an operator revoked the session: " + revocation.detail;
-    } else if (revocation.reason ==
-               static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn)) {
+    const auto revoked_for = static_cast<RevocationReason>(revocation.reason);
+    const bool quarantined = revoked_for == RevocationReason::kOperatorQuarantine;
+    if (revoked_for == RevocationReason::kOperator || quarantined) {
+      a.explanation = std::string("an operator revoked the session") +
+                      (quarantined ? " and quarantined its GS identity" : "") + ": " +
+                      revocation.detail;
+    } else if (revoked_for == RevocationReason::kPolicyWithdrawn) {
       a.explanation = "a reloaded policy no longer allows the session (" + revocation.detail +
                       "); nothing is held against the GS";
     } else {

@@ -7,6 +7,7 @@
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
 #include "audit-cli/session_index.h"
+#include "rules/quarantine.h"
 
 namespace gsvs::audit {
 
@@ -27,9 +28,11 @@ std::string outcome_text(const SessionFacts& s) {
                  static_cast<protocol::RevocationReason>(s.revocation->message.reason))) +
              ")";
     case Outcome::kRevoked:
+      // A revocation for a fault of the GS also quarantines its identity (PROTOCOL.md §8.16).
       return "revoked: " +
              std::string(protocol::reason_name(
-                 static_cast<protocol::RevocationReason>(s.revocation->message.reason)));
+                 static_cast<protocol::RevocationReason>(s.revocation->message.reason))) +
+             (rules::quarantines(s.revocation->message.reason) ? ", quarantined" : "");
   }
   return "unknown";
 }
@@ -58,6 +61,7 @@ nlohmann::json session_json(const SessionFacts& s) {
       {"entries", s.entries},
   };
   out["join_request_seq"] = s.join_request_seq ? nlohmann::json(*s.join_request_seq) : nullptr;
+  out["quarantined_identity"] = s.revocation && rules::quarantines(s.revocation->message.reason);
   if (s.revocation) {
     const auto& r = s.revocation->message;
     out["revocation"] = {
@@ -147,7 +151,8 @@ void setup_sessions(CLI::App& app, int& exit_code) {
       "started and ended (VS clock, UTC), its outcome and how much it sent.\n"
       "Outcome: 'active' (no revocation in the log: the VS was running when the copy was taken, "
       "or the tail is missing), 'ended (vs_shutdown)' (the VS stopped; nothing held against the "
-      "GS), or 'revoked: REASON'.\n"
+      "GS), or 'revoked: REASON', with ', quarantined' where the revocation quarantined the GS "
+      "identity (PROTOCOL.md §8.16: its later joins are refused).\n"
       "Counts are entries in the log: heartbeats, digests (TranscriptDigests) and nonce batches "
       "received, tickets issued, and distinct players seen in the digests. Nothing is verified "
       "here: run `audit-cli verify` for that.");

@@ -29,6 +29,7 @@
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
 #include "rules/join_rules.h"
+#include "rules/quarantine.h"
 #include "storage/log.h"
 
 namespace gsvs::audit::detail {
@@ -169,7 +170,7 @@ class Verifier {
   void check_accepted_request(const Item& item, const protocol::JoinAccept& accept,
                               const PendingJoin& join);
   void on_revocation(Item& item, const protocol::Revocation& revocation);
-  // The policy (PROTOCOL.md §8.16): a PolicyApplied takes effect; a JoinAccept must be allowed by
+  // The policy (PROTOCOL.md §8.17): a PolicyApplied takes effect; a JoinAccept must be allowed by
   // the policy in force and carry its terms; a policy_withdrawn revocation must cite a
   // PolicyApplied that bars its session.
   void on_policy_applied(const Item& item, const protocol::PolicyApplied& applied);
@@ -213,6 +214,9 @@ class Verifier {
   std::map<protocol::PublicKey, protocol::SessionId> live_identities_;
   // Identities accepted since the start of this verification (see known_facts).
   std::set<protocol::PublicKey> identities_accepted_;
+  // The quarantines the Revocations read so far begin (PROTOCOL.md §8.16). One that began before
+  // the start of this verification is unknown to it (see known_facts).
+  rules::QuarantineLedger quarantine_;
   // Live sessions by a heartbeat deadline they had when pushed (it only moves later), earliest
   // first: a Checkpoint looks only at those that may have run out.
   using Deadline = std::pair<std::uint64_t, protocol::SessionId>;

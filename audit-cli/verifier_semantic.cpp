@@ -259,6 +259,12 @@ rules::JoinFacts Verifier::known_facts(const PendingJoin& join) const {
   } else if (start_seq_ == 0 || identities_accepted_.contains(identity)) {
     facts.set(JoinCheck::kIdentityFree, true);
   }
+  // Quarantine (§8.16) follows the log too; from a later start only a quarantine seen is known.
+  if (quarantine_.quarantine_of(identity)) {
+    facts.set(JoinCheck::kNotQuarantined, false);
+  } else if (start_seq_ == 0) {
+    facts.set(JoinCheck::kNotQuarantined, true);
+  }
   return facts;
 }
 
@@ -290,6 +296,11 @@ void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept,
                       "no live session for identity " + short_hex(accept.gs_identity) +
                           "... (one session per identity, PROTOCOL.md §8.10)",
                       "session " + std::to_string(live->second) + " still live"));
+  }
+  if (auto quarantine = quarantine_.quarantine_of(accept.gs_identity)) {
+    sink_.add(finding(item, check::kJoin,
+                      "no JoinAccept for a quarantined identity (PROTOCOL.md §8.16)",
+                      rules::quarantine_detail(accept.gs_identity, *quarantine)));
   }
   live_identities_[accept.gs_identity] = id;
   identities_accepted_.insert(accept.gs_identity);
@@ -355,6 +366,15 @@ void Verifier::on_join_reject(const Item& item, const protocol::JoinReject& reje
                         "the VS turns away a resume of a session it does not know, unanswered"));
       return;
     }
+    // A quarantined identity's resume is refused before checks 6 to 9 (§8.16).
+    if (reject.reason == static_cast<std::uint16_t>(protocol::JoinRejectReason::kQuarantined)) {
+      if (!quarantine_.quarantine_of(join->resume->gs_identity) && start_seq_ == 0) {
+        sink_.add(finding(item, check::kJoin, "a quarantined identity (PROTOCOL.md §8.16)",
+                          "identity " + short_hex(join->resume->gs_identity) +
+                              "..., which no quarantining Revocation before it names"));
+      }
+      return;
+    }
     if (auto problem = it->second->resume_refusal_problem(*join->resume, reject.reason,
                                                           item.entry.header.vs_time_ms)) {
       sink_.add(finding(item, check::kJoin, "a reason that follows the checks of PROTOCOL.md §8.15",
@@ -417,6 +437,7 @@ void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation)
       live != live_identities_.end() && live->second == revocation.session_id) {
     live_identities_.erase(live);
   }
+  quarantine_.revoked(identity, revocation.session_id, revocation.reason, h.vs_time_ms, h.seq);
 }
 
 void Verifier::on_policy_applied(const Item& item, const protocol::PolicyApplied& applied) {
@@ -445,7 +466,7 @@ void Verifier::check_accept_against_policy(const Item& item, const protocol::Joi
   if (auto bar = rules::session_barred(policy, accept.gs_identity, accept.sw_hash)) {
     sink_.add(finding(item, check::kJoin, "a session " + in_force + " allows",
                       rules::describe_bar(*bar, accept.gs_identity, accept.sw_hash),
-                      "the VS admits only what the policy in force allows (PROTOCOL.md §8.16)"));
+                      "the VS admits only what the policy in force allows (PROTOCOL.md §8.17)"));
   }
   if (auto differing = rules::term_differing(policy, accept)) {
     sink_.add(finding(item, check::kJoin, "the terms of " + in_force, *differing));

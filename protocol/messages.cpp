@@ -353,6 +353,8 @@ std::string_view reason_name(JoinRejectReason reason) {
       return "resume_mismatch";
     case JoinRejectReason::kResumeWindowPassed:
       return "resume_window_passed";
+    case JoinRejectReason::kQuarantined:
+      return "quarantined";
   }
   return "unknown";
 }
@@ -385,6 +387,8 @@ std::string_view reason_name(RevocationReason reason) {
       return "gs_left";
     case RevocationReason::kPolicyWithdrawn:
       return "policy_withdrawn";
+    case RevocationReason::kOperatorQuarantine:
+      return "operator_quarantine";
   }
   return "unknown";
 }

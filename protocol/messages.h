@@ -167,6 +167,9 @@ enum class JoinRejectReason : std::uint16_t {
   kSessionEnded = 11,        // the session's Revocation is in the log
   kResumeMismatch = 12,      // counter, receipt state or ticket disagree with the VS's log
   kResumeWindowPassed = 13,  // resume_window_ms after the VS start has passed
+  // The GS identity is quarantined (PROTOCOL.md §8.16): a join or resume of it is refused until
+  // the operator's Pardon, or quarantine_ms after the revocation that quarantined it.
+  kQuarantined = 14,
 };
 
 enum class RevocationReason : std::uint16_t {
@@ -184,6 +187,10 @@ enum class RevocationReason : std::uint16_t {
   kGsLeft = 12,  // the GS said it is leaving (GsLeaving): a clean end, not a fault
   // A reload's policy (PolicyApplied) no longer allows the session's identity or build.
   kPolicyWithdrawn = 13,
+  // 14 and 15 are assigned by other changes (§8.16's digest rules).
+  // The operator revoked and asked for the identity's quarantine (`vsd revoke --quarantine`):
+  // kOperator, plus the quarantine, which the log must show for an audit to recompute it.
+  kOperatorQuarantine = 16,
 };
 
 enum class InputRejectReason : std::uint16_t {
@@ -198,15 +205,21 @@ enum class InputRejectReason : std::uint16_t {
 };
 
 // The last code of each reason enum: a new code goes after it and becomes the new last one.
-inline constexpr JoinRejectReason kLastJoinRejectReason = JoinRejectReason::kResumeWindowPassed;
-inline constexpr RevocationReason kLastRevocationReason = RevocationReason::kPolicyWithdrawn;
+inline constexpr JoinRejectReason kLastJoinRejectReason = JoinRejectReason::kQuarantined;
+inline constexpr RevocationReason kLastRevocationReason = RevocationReason::kOperatorQuarantine;
+// Codes below the last one that this version does not define yet.
+inline constexpr std::array<std::uint16_t, 2> kUnassignedRevocationReasons{14, 15};
 inline constexpr InputRejectReason kLastInputRejectReason = InputRejectReason::kNoTicket;
 
-// Whether a code (as read off the wire) is one this version defines: 1 up to the last code.
+// Whether a code (as read off the wire) is one this version defines: 1 up to the last code, less
+// the unassigned ones.
 [[nodiscard]] constexpr bool is_known(JoinRejectReason reason) {
   return static_cast<std::uint16_t>(reason) >= 1 && reason <= kLastJoinRejectReason;
 }
 [[nodiscard]] constexpr bool is_known(RevocationReason reason) {
+  for (std::uint16_t unassigned : kUnassignedRevocationReasons) {
+    if (static_cast<std::uint16_t>(reason) == unassigned) return false;
+  }
   return static_cast<std::uint16_t>(reason) >= 1 && reason <= kLastRevocationReason;
 }
 [[nodiscard]] constexpr bool is_known(InputRejectReason reason) {
@@ -738,7 +751,7 @@ struct VsStart {
   }
 };
 
-// ---- The VS's policy (PROTOCOL.md §5.26, §8.16) -------------------------------------------------
+// ---- The VS's policy (PROTOCOL.md §5.26, §8.17) -------------------------------------------------
 
 // Caps of a policy's allowlists: room for the GS identities of a large region (each GS has its
 // own), and for far more builds than are ever in the field at once.

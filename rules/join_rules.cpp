@@ -27,6 +27,8 @@ constexpr std::array<JoinCheckRule, kJoinCheckCount> kJoinOrder{{
      std::nullopt, std::nullopt},
     {JoinCheck::kIdentityFree, "no live session of gs_identity", JoinRejectReason::kIdentityBusy,
      std::nullopt, std::nullopt},
+    {JoinCheck::kNotQuarantined, "gs_identity not quarantined", JoinRejectReason::kQuarantined,
+     std::nullopt, std::nullopt},
 }};
 
 // Check numbers in texts count from 1, as in the PROTOCOL.md table.
@@ -66,6 +68,10 @@ std::string failure_detail(const JoinCheckRule& rule, const JoinSubject& subject
       return "identity " + (r ? to_hex(r->gs_identity) : "?") +
              " already has a live session; it ends by revocation or after heartbeat_timeout_ms "
              "without heartbeats";
+    case JoinCheck::kNotQuarantined:
+      return subject.quarantine.empty()
+                 ? "identity " + (r ? to_hex(r->gs_identity) : "?") + " is quarantined"
+                 : subject.quarantine;
   }
   return {};
 }

@@ -36,8 +36,9 @@ enum class JoinCheck : std::uint8_t {
   kClockSkew,          // |gs_time_ms - VS clock| <= max_clock_skew_ms -> clock_skew
   kVsTakesSessions,    // the VS is not stopping                      -> server_busy
   kIdentityFree,       // no live session holds gs_identity (§8.10)   -> identity_busy
+  kNotQuarantined,     // gs_identity is not quarantined (§8.16)      -> quarantined
 };
-inline constexpr std::size_t kJoinCheckCount = 9;
+inline constexpr std::size_t kJoinCheckCount = 10;
 
 struct JoinCheckRule {
   JoinCheck check;
@@ -79,13 +80,14 @@ std::uint64_t clock_skew_ms(std::uint64_t gs_time_ms, std::uint64_t vs_time_ms);
 bool within_clock_skew(std::uint64_t gs_time_ms, std::uint64_t vs_time_ms,
                        std::uint64_t max_clock_skew_ms);
 
-// What the decision's text names: the request (nullptr: it did not decode, and why) and the
-// clock numbers of check kClockSkew.
+// What the decision's text names: the request (nullptr: it did not decode, and why), the clock
+// numbers of check kClockSkew and the quarantine of check kNotQuarantined.
 struct JoinSubject {
   const protocol::JoinRequest* request = nullptr;
   std::string_view decode_error;
   std::uint64_t clock_skew_ms = 0;
   std::uint64_t max_clock_skew_ms = 0;
+  std::string quarantine;  // rules::quarantine_detail of the quarantine in force
 };
 
 enum class JoinOutcome : std::uint8_t {

@@ -1,4 +1,4 @@
-// The VS's policy (PROTOCOL.md §8.16), written once: whether a session (its GS identity and its
+// The VS's policy (PROTOCOL.md §8.17), written once: whether a session (its GS identity and its
 // build) is allowed under a policy, and the terms a JoinAccept placed under a policy carries.
 // vsd asks it when it judges a join or a resume and when a reload withdraws live sessions;
 // audit-cli asks it to hold every JoinAccept and every policy_withdrawn revocation to the

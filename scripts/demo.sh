@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole story on 127.0.0.1, nothing mocked: a validation server, an honest game server and a
-# game server that turns rogue mid-match, each with bot players; the rogue server's revocation and
-# its players' disconnects; then the investigator's view of the log.
+# game server that turns rogue mid-match, each with bot players; the rogue server's revocation, its
+# players' disconnects and its attempt to join again refused (its identity is quarantined); then
+# the investigator's view of the log.
 #
 #   scripts/demo.sh [--quick] [--no-build] [--bin-dir DIR] [--work-dir DIR]
 #
@@ -178,6 +179,13 @@ for i in 4 5 6; do
   [ "$after" -ge 0 ] || fail "player $i left ${after#-} ms BEFORE the revocation ($reason): an honest server lost a player"
   [ "$after" -le "$bound" ] || fail "player $i left ${after} ms after the revocation, over the ${bound} ms bound"
 done
+
+step "The rogue server tries to join again: its identity is quarantined"
+wait_for "$work/vsd.log" "rejected: quarantined" 20 ||
+  fail "the rogue server's new join was not refused as quarantined: $(tail -5 "$work/vsd.log")"
+grep -h -m1 "rejected: quarantined" "$work/vsd.log" | sed 's/^.*vsd: /   vsd: /' | fold -s -w 110 | sed '2,$s/^/        /'
+say "\$ vsd status   # the quarantined identity and the revocation that began it"
+"$bin/vsd" status --admin-socket "$work/vsd.sock" | sed 's/^/     /' || fail "vsd status failed"
 
 step "The honest match plays on, then everything stops cleanly"
 for i in 1 2 3; do

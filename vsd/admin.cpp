@@ -221,7 +221,15 @@ nlohmann::json AdminServer::answer(const std::string& request_line) {
           "the reason is empty: say why the session is revoked (it goes into the "
           "signed notice and the log)");
     }
-    auto error = operations_.revoke(request["session_id"].get<protocol::SessionId>(), reason);
+    // "quarantine": true asks for the identity's quarantine as well (absent: false).
+    const auto quarantine_field = request.find("quarantine");
+    if (quarantine_field != request.end() && !quarantine_field->is_boolean()) {
+      return refuse("\"quarantine\" must be true or false");
+    }
+    const auto kind = quarantine_field != request.end() && quarantine_field->get<bool>()
+                          ? OperatorRevocation::kQuarantine
+                          : OperatorRevocation::kRevoke;
+    auto error = operations_.revoke(request["session_id"].get<protocol::SessionId>(), reason, kind);
     return error.empty() ? nlohmann::json{{"ok", true}} : refuse(error);
   }
   if (command == "reload") {
@@ -231,7 +239,7 @@ nlohmann::json AdminServer::answer(const std::string& request_line) {
     return nlohmann::json{{"ok", true}, {"applied", *reloaded}};
   }
   return refuse(
-      R"(unknown request; send {"command":"status"}, {"command":"reload"} or {"command":"revoke","session_id":N,"reason":"..."})");
+      R"(unknown request; send {"command":"status"}, {"command":"reload"} or {"command":"revoke","session_id":N,"reason":"...","quarantine":false})");
 }
 
 Result<nlohmann::json> admin_request(const std::string& socket_path,

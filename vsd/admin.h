@@ -31,12 +31,18 @@ inline constexpr std::chrono::milliseconds kAdminConnectionTimeout{5000};
 // Fails with the path and the reason when it cannot name a Unix socket (empty, too long, NUL).
 Status check_socket_path(const std::string& path);
 
+// Whether an operator's revocation also quarantines the GS identity (PROTOCOL.md §8.16): logged
+// as reason operator (7) or operator_quarantine (16).
+enum class OperatorRevocation : std::uint8_t { kRevoke, kQuarantine };
+
 // What the admin socket asks of the daemon. Called on the admin server's io_context thread.
 struct AdminOperations {
   // The log and the live sessions, as `vsd status --json` prints them.
   std::function<nlohmann::json()> status;
   // Revokes a live session for the operator's reason; an error for the operator, empty if done.
-  std::function<std::string(protocol::SessionId id, const std::string& reason)> revoke;
+  std::function<std::string(protocol::SessionId id, const std::string& reason,
+                            OperatorRevocation kind)>
+      revoke;
   // Reads the configuration again and applies its policy (`vsd reload`): what was done, or why
   // the whole reload was refused.
   std::function<Result<std::string>()> reload;

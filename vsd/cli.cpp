@@ -137,6 +137,21 @@ Result<std::string> admin_socket_from(const std::string& socket, const std::stri
   return config.admin_socket;
 }
 
+// The quarantined identities of a status reply (PROTOCOL.md §8.16), one line each.
+void print_quarantined(const nlohmann::json& reply) {
+  const auto list = reply.find("quarantined");
+  if (list == reply.end() || !list->is_array() || list->empty()) return;
+  std::cout << list->size() << " quarantined GS identit" << (list->size() == 1 ? "y" : "ies")
+            << " (joins refused, PROTOCOL.md §8.16):\n";
+  for (const auto& q : *list) {
+    std::cout << "  " << q.value("gs_identity", "") << " since " << q.value("since_vs_ms", 0ULL)
+              << " ms: session " << q.value("session_id", 0ULL) << " revoked for "
+              << q.value("reason", "") << " (log position " << q.value("revocation_position", 0ULL)
+              << ")";
+    std::cout << "\n";
+  }
+}
+
 int status(const Result<std::string>& socket, bool json) {
   if (!socket) {
     std::cerr << "vsd status: " << socket.error() << "\n";
@@ -172,6 +187,7 @@ int status(const Result<std::string>& socket, bool json) {
                 static_cast<unsigned long long>(s.value("tickets", 0ULL)),
                 static_cast<unsigned long long>(s.value("players", 0ULL)));
   }
+  print_quarantined(r);
   return kExitOk;
 }
 
@@ -193,13 +209,16 @@ int reload(const Result<std::string>& socket) {
   return kExitOk;
 }
 
-int revoke(const Result<std::string>& socket, std::uint64_t session, const std::string& reason) {
+int revoke(const Result<std::string>& socket, std::uint64_t session, const std::string& reason,
+           bool quarantine) {
   if (!socket) {
     std::cerr << "vsd revoke: " << socket.error() << "\n";
     return kExitUsage;
   }
-  auto reply =
-      admin_request(*socket, {{"command", "revoke"}, {"session_id", session}, {"reason", reason}});
+  auto reply = admin_request(*socket, {{"command", "revoke"},
+                                       {"session_id", session},
+                                       {"reason", reason},
+                                       {"quarantine", quarantine}});
   if (!reply) {
     std::cerr << "vsd revoke: " << reply.error() << "\n";
     return kExitFailed;
@@ -210,6 +229,9 @@ int revoke(const Result<std::string>& socket, std::uint64_t session, const std::
   }
   std::cout << "session " << session << " revoked; the GS has been sent a signed notice and "
             << "its clients drop it within one ticket validity at the latest\n";
+  if (quarantine) {
+    std::cout << "its GS identity is quarantined: its joins are refused (PROTOCOL.md §8.16)\n";
+  }
   return kExitOk;
 }
 
@@ -302,6 +324,10 @@ int run_cli(int argc, char** argv) {
                    "Why, in words (UTF-8, not empty); recorded in the signed notice and the log")
       ->required()
       ->check(kOperatorReason);
+  bool quarantine = false;
+  revoke_cmd->add_flag("--quarantine", quarantine,
+                       "Also quarantine the GS identity: its joins are refused from now on "
+                       "(logged as reason operator_quarantine)");
 
   StoreCommandOptions store_options;
   const StoreCommands store_cmds = setup_store_commands(app, store_options);
@@ -313,7 +339,9 @@ int run_cli(int argc, char** argv) {
   }
   if (*keygen_cmd) return keygen(key_out, force);
   if (*status_cmd) return status(admin_socket_from(socket, config_path), json);
-  if (*revoke_cmd) return revoke(admin_socket_from(socket, config_path), session, reason);
+  if (*revoke_cmd) {
+    return revoke(admin_socket_from(socket, config_path), session, reason, quarantine);
+  }
   if (*reload_cmd) return reload(admin_socket_from(socket, config_path));
   if (*store_cmds.archive) return run_store_archive(store_options);
   if (*store_cmds.prune) return run_store_prune(store_options);

@@ -76,7 +76,7 @@ struct Config {
   [[nodiscard]] rules::MovementLimits physics() const;
 };
 
-// ---- Reload (PROTOCOL.md §8.16, OPERATIONS.md "Reload")
+// ---- Reload (PROTOCOL.md §8.17, OPERATIONS.md "Reload")
 // ------------------------------------------
 
 // The keys a reload applies live: the policy (allowlists, the terms of new sessions' JoinAccepts,

@@ -100,6 +100,7 @@ Status ServerState::recover() {
   // Sessions live when the VS last stopped are revoked now: their liveness cannot be vouched
   // for across the gap, so the VS fails closed instead of forgetting who was late.
   std::map<SessionId, std::uint64_t> open_sessions;  // session -> JoinAccept position
+  std::map<SessionId, PublicKey> identity_of;        // every session's GS identity
   std::uint64_t max_session = 0;
   std::uint64_t max_revocation = 0;
   auto reader = storage::Log::open(config.store, storage::OpenMode::kReadOnly);
@@ -117,6 +118,7 @@ Status ServerState::recover() {
         return false;
       }
       open_sessions[accept->session_id] = entry.header.seq;
+      identity_of[accept->session_id] = accept->gs_identity;
       max_session = std::max(max_session, accept->session_id);
     }
     return true;
@@ -131,6 +133,11 @@ Status ServerState::recover() {
         return false;
       }
       open_sessions.erase(revocation->session_id);
+      // Quarantine is derived from the log (§8.16): the revocations in log order rebuild it.
+      if (auto identity = identity_of.find(revocation->session_id); identity != identity_of.end()) {
+        quarantine.revoked(identity->second, revocation->session_id, revocation->reason,
+                           revocation->vs_time_ms, entry.header.seq);
+      }
       max_revocation = std::max(max_revocation, revocation->revocation_seq);
     }
     return true;
@@ -146,7 +153,7 @@ Status ServerState::recover() {
     revocations.kind = MessageKind::kRevocation;
     scanned = (*reader)->scan(revocations, on_revocation);
   }
-  // Policies are numbered on from the log's last PolicyApplied (§8.16).
+  // Policies are numbered on from the log's last PolicyApplied (§8.17).
   std::uint64_t max_policy = 0;
   if (scanned && !out_of_range) {
     storage::Filter policies;
@@ -196,7 +203,7 @@ Status ServerState::recover() {
     entries.push_back(pending(MessageKind::kVsStart, chains::Direction::kIssued, 0, start_ms,
                               sign_and_encode(start)));
     std::lock_guard lock(mutex);
-    // The policy in force from here on (§8.16), right after the VsStart.
+    // The policy in force from here on (§8.17), right after the VsStart.
     const Policy start_policy = policy_of(config);
     entries.push_back(apply_policy_at_head(start_policy, size + 1, start_ms));
     for (auto& session : left_live) {
@@ -229,6 +236,10 @@ Status ServerState::recover() {
       revocation.vs_time_ms = start_ms;
       mark_ended(session.id, accept.gs_identity);
       metrics.revocations.inc(static_cast<RevocationReason>(revocation.reason));
+      // A revocation the log owed (a crash after logging the offending message) quarantines as
+      // it would have live.
+      quarantine.revoked(accept.gs_identity, session.id, revocation.reason, start_ms,
+                         size + entries.size());
       spdlog::warn("session {}: revoked at start-up: {}: {}", session.id,
                    reason_name(static_cast<RevocationReason>(revocation.reason)),
                    app::log_text(revocation.detail));

@@ -1,4 +1,4 @@
-// Reloading the policy live (PROTOCOL.md §8.16): the configuration read again, the fixed keys
+// Reloading the policy live (PROTOCOL.md §8.17): the configuration read again, the fixed keys
 // held to their running values, the new policy logged in a PolicyApplied, and the sessions it
 // no longer allows revoked with policy_withdrawn after it.
 #include <spdlog/spdlog.h>

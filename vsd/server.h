@@ -40,7 +40,7 @@ class Server {
   // Where a reload reads the configuration again (the start's file and command line); call
   // before start(). Without it every reload is refused.
   void set_config_source(std::function<Result<Config>()> reread);
-  // SIGHUP: as `vsd reload` (PROTOCOL.md §8.16); the outcome goes to the log. On `io`.
+  // SIGHUP: as `vsd reload` (PROTOCOL.md §8.17); the outcome goes to the log. On `io`.
   void reload(std::string_view trigger);
 
   [[nodiscard]] std::uint16_t port() const;

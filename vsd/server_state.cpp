@@ -22,12 +22,13 @@ ServerState::ServerState(asio::io_context& io_context, std::vector<SessionLoop*>
       key(std::move(secret)),
       writer(std::make_unique<storage::BatchWriter>(std::move(log), writer_options())),
       acceptor(io_context),
-      admin(io_context, config.admin_socket,
-            AdminOperations{[this] { return status_json(); },
-                            [this](SessionId id, const std::string& reason) {
-                              return revoke_by_operator(id, reason);
-                            },
-                            [this] { return reload("vsd reload"); }}),
+      admin(
+          io_context, config.admin_socket,
+          AdminOperations{[this] { return status_json(); },
+                          [this](SessionId id, const std::string& reason, OperatorRevocation kind) {
+                            return revoke_by_operator(id, reason, kind);
+                          },
+                          [this] { return reload("vsd reload"); }}),
       checkpoint_strand(asio::make_strand(io_context)),
       checkpoint_timer(checkpoint_strand),
       resume_window_timer(io_context) {}
@@ -123,10 +124,12 @@ nlohmann::json ServerState::status_json() {
   return {{"vs_public_key", to_hex(key.public_key())},
           {"log_size", writer->size()},
           {"session_objects", session_objects.load()},
-          {"sessions", sessions}};
+          {"sessions", sessions},
+          {"quarantined", quarantine_json()}};
 }
 
-std::string ServerState::revoke_by_operator(SessionId id, const std::string& reason) {
+std::string ServerState::revoke_by_operator(SessionId id, const std::string& reason,
+                                            OperatorRevocation kind) {
   std::shared_ptr<Session> session;
   {
     std::lock_guard lock(mutex);
@@ -136,9 +139,12 @@ std::string ServerState::revoke_by_operator(SessionId id, const std::string& rea
   if (!session) return "no live session " + std::to_string(id);
   // Cut on a character boundary: a detail that ends inside a character is not UTF-8, and the GS
   // would refuse the whole notice as malformed.
-  spdlog::warn("session {}: operator revocation requested: {}", id, app::log_text(reason));
-  session->revoke_from_outside(RevocationReason::kOperator,
-                               truncate_utf8("operator: " + reason, kMaxDetailBytes));
+  const bool quarantines = kind == OperatorRevocation::kQuarantine;
+  spdlog::warn("session {}: operator revocation{} requested: {}", id,
+               quarantines ? " with quarantine" : "", app::log_text(reason));
+  session->revoke_from_outside(
+      quarantines ? RevocationReason::kOperatorQuarantine : RevocationReason::kOperator,
+      truncate_utf8("operator: " + reason, kMaxDetailBytes));
   return {};
 }
 

@@ -25,6 +25,7 @@
 #include "protocol/crypto.h"
 #include "protocol/messages.h"
 #include "protocol/result.h"
+#include "rules/quarantine.h"
 #include "rules/session_rules.h"
 #include "storage/log.h"
 #include "vsd/admin.h"
@@ -52,7 +53,7 @@ struct KnownSession {
   protocol::PublicKey identity;
   protocol::PublicKey session_key;
   State state = State::kLive;
-  Hash32 sw_hash;  // pinned at join: a reload's policy may withdraw the build (§8.16)
+  Hash32 sw_hash;  // pinned at join: a reload's policy may withdraw the build (§8.17)
 };
 
 struct ServerState : std::enable_shared_from_this<ServerState> {
@@ -104,6 +105,10 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // The session's Revocation is being placed at the log head: its identity is free and a
   // resume of it is refused as ended. Under `mutex`.
   void mark_ended(protocol::SessionId session, const protocol::PublicKey& identity);
+  // The quarantines in force (PROTOCOL.md §8.16), as the log says up to its head: rebuilt from
+  // the log by recover(), then told of each Revocation while it is placed at the log head, so a
+  // join is judged against exactly the revocations logged before it. Under `mutex`.
+  rules::QuarantineLedger quarantine;
   // The VsStart of this run (PROTOCOL.md §5.25): where and when, and when suspended sessions
   // that were not resumed are revoked.
   std::uint64_t vs_start_position = 0;
@@ -114,7 +119,7 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::atomic<protocol::SessionId> next_session_id{1};
   std::atomic<std::uint64_t> next_revocation_seq{1};
 
-  // ---- The policy (PROTOCOL.md §8.16; reload.cpp) ----
+  // ---- The policy (PROTOCOL.md §8.17; reload.cpp) ----
   // The policy in force and the PolicyApplied that logged it. Replaced only while a
   // PolicyApplied is placed at the log head, under `mutex`, so that the policy a join or resume
   // is judged by where its answer is placed is the one the log shows in force there.
@@ -201,7 +206,10 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // it), else null. Cheap when nothing is new: one atomic load.
   std::shared_ptr<const Bytes> checkpoint_newer_than(std::uint64_t& seen);
   nlohmann::json status_json();
-  std::string revoke_by_operator(protocol::SessionId id, const std::string& reason);
+  std::string revoke_by_operator(protocol::SessionId id, const std::string& reason,
+                                 OperatorRevocation kind);
+  // The quarantines in force, for `vsd status` (server_quarantine.cpp).
+  nlohmann::json quarantine_json();
 };
 
 }  // namespace gsvs::vsd

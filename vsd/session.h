@@ -43,7 +43,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // From any thread: revokes on the session's loop.
   void revoke_from_outside(protocol::RevocationReason reason, std::string detail);
   // From any thread: revokes with policy_withdrawn, citing the JoinAccept and the PolicyApplied
-  // at `policy_position` that no longer allows the session (a reload, PROTOCOL.md §8.16). A
+  // at `policy_position` that no longer allows the session (a reload, PROTOCOL.md §8.17). A
   // session whose JoinAccept is placed but not yet durable is revoked as soon as it is.
   void revoke_for_policy(std::string detail, std::uint64_t policy_position);
   // From any thread: closes the connection and leaves the session live in the log, for the

@@ -9,6 +9,7 @@
 #include "protocol/chains.h"
 #include "rules/join_rules.h"
 #include "rules/policy_rules.h"
+#include "rules/quarantine.h"
 #include "vsd/server_state.h"
 #include "vsd/session.h"
 
@@ -48,14 +49,18 @@ asio::awaitable<bool> Session::join() {
   auto request = decode<JoinRequest>(bytes);
   const JoinRequest* asked = request ? &*request : nullptr;
   // The policy in force when the request arrived judges it; where the answer is placed, the
-  // policy in force there is asked again (a reload may have come in between, §8.16).
+  // policy in force there is asked again (a reload may have come in between, §8.17).
   const auto judged_by = server_->current_policy();
   const Policy& policy = judged_by->policy;
-  rules::JoinSubject subject{asked, asked ? std::string_view() : std::string_view(request.error()),
-                             0, policy.max_clock_skew_ms};
+  rules::JoinSubject subject{asked,
+                             asked ? std::string_view() : std::string_view(request.error()),
+                             0,
+                             policy.max_clock_skew_ms,
+                             {}};
   std::uint64_t vs_time = 0;
-  // The checks that need only this connection, in the order of rules/join_rules.h; the last two
-  // depend on the other sessions and are decided where the answer is placed in the log.
+  // The checks that need only this connection, in the order of rules/join_rules.h; the last
+  // three depend on the other sessions and the log and are decided where the answer is placed in
+  // the log.
   rules::JoinFacts facts;
   const rules::JoinCheckAsk ask = [&](rules::JoinCheck check) -> std::optional<bool> {
     using rules::JoinCheck;
@@ -79,6 +84,7 @@ asio::awaitable<bool> Session::join() {
         return subject.clock_skew_ms <= policy.max_clock_skew_ms;
       case JoinCheck::kVsTakesSessions:
       case JoinCheck::kIdentityFree:
+      case JoinCheck::kNotQuarantined:
         return std::nullopt;
     }
     return std::nullopt;
@@ -114,15 +120,16 @@ asio::awaitable<bool> Session::join() {
   accept.vs_time_ms = vs_time;
   Bytes accept_bytes;
   bool withdrawn = false;  // a reload barred the identity before the answer was placed
-  // The last two checks depend on the other sessions, so they are decided where the answer is
-  // placed in the log: whether the identity is busy is then exactly what the log shows.
+  // The last three checks depend on the other sessions, so they are decided where the answer is
+  // placed in the log: whether the identity is busy or quarantined is then exactly what the log
+  // shows, and a join cannot slip in before a quarantining revocation it races is committed.
   std::optional<JoinReject> refused;
   Bytes reject_bytes;
   const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t, const Hash32&) {
     {
       std::lock_guard lock(server_->mutex);
       // The policy in force here, where the answer is placed, is the one the log shows: a
-      // reload since the checks above judges the request again (§8.16).
+      // reload since the checks above judges the request again (§8.17).
       const Policy& in_force = server_->policy->policy;
       if (server_->policy != judged_by) {
         facts
@@ -132,6 +139,9 @@ asio::awaitable<bool> Session::join() {
       }
       facts.set(rules::JoinCheck::kVsTakesSessions, !server_->stopping)
           .set(rules::JoinCheck::kIdentityFree, !server_->busy_identities.contains(r.gs_identity));
+      const auto quarantine = server_->quarantine.quarantine_of(r.gs_identity);
+      facts.set(rules::JoinCheck::kNotQuarantined, !quarantine);
+      if (quarantine) subject.quarantine = rules::quarantine_detail(r.gs_identity, *quarantine);
       const rules::JoinDecision last = rules::decide_join(facts, subject);
       if (last.accepted()) {
         session_id_ = server_->next_session_id.fetch_add(1);

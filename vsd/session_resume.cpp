@@ -7,6 +7,7 @@
 #include "protocol/chains.h"
 #include "rules/join_rules.h"
 #include "rules/policy_rules.h"
+#include "rules/quarantine.h"
 #include "vsd/server_state.h"
 #include "vsd/session.h"
 
@@ -73,8 +74,13 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
       // Looked up again: an ended session may have been forgotten since check 4.
       auto known_session = server_->known_sessions.find(r.session_id);
       auto suspended = server_->suspended.find(r.session_id);
-      if (known_session == server_->known_sessions.end() ||
-          known_session->second.state == KnownSession::State::kEnded) {
+      const auto quarantine = server_->quarantine.quarantine_of(r.gs_identity);
+      if (quarantine) {
+        // Before anything else (§8.16): a quarantined identity takes up no session.
+        decision = {JoinRejectReason::kQuarantined,
+                    rules::quarantine_detail(r.gs_identity, *quarantine)};
+      } else if (known_session == server_->known_sessions.end() ||
+                 known_session->second.state == KnownSession::State::kEnded) {
         decision = {JoinRejectReason::kSessionEnded, session + " was revoked"};
       } else if (suspended == server_->suspended.end()) {
         decision = {JoinRejectReason::kIdentityBusy, session + " is live on another connection"};

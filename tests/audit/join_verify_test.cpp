@@ -186,6 +186,37 @@ TEST(JoinAudit, IdentityBusyWithoutALiveSessionIsAFailure) {
   EXPECT_EQ(run.sink.failures(), 2u) << run.describe();
 }
 
+// Quarantine (PROTOCOL.md §8.16): an operator_quarantine revocation keeps the identity out; a
+// plain operator revocation does not.
+TEST(JoinAudit, QuarantineFollowsTheLog) {
+  JoinLog log;
+  const auto a = crypto::SecretKey::generate();
+  const auto b = crypto::SecretKey::generate();
+  const auto first = log.join(JoinLog::request(a), 1);
+  log.revoke(1, first);
+  const auto second = log.join(JoinLog::request(a), 2);  // not quarantined: free again
+  log.revoke(2, second, RevocationReason::kOperatorQuarantine);
+  log.reject(JoinLog::request(a), JoinRejectReason::kQuarantined);
+  log.join(JoinLog::request(b), 3);  // another identity is not touched
+  auto run = log.verify();
+  ASSERT_TRUE(run.error.empty()) << run.error;
+  EXPECT_EQ(run.sink.failures(), 0u) << run.describe();
+}
+
+TEST(JoinAudit, AJoinAcceptedWhileQuarantinedIsAFailure) {
+  JoinLog log;
+  const auto a = crypto::SecretKey::generate();
+  const auto b = crypto::SecretKey::generate();
+  const auto first = log.join(JoinLog::request(a), 1);
+  log.revoke(1, first, RevocationReason::kOperatorQuarantine);
+  const auto let_in = log.join(JoinLog::request(a), 2);
+  const auto never = log.reject(JoinLog::request(b), JoinRejectReason::kQuarantined);
+  auto run = log.verify();
+  EXPECT_TRUE(failed_at(run, check::kJoin, let_in));
+  EXPECT_TRUE(failed_at(run, check::kJoin, never));
+  EXPECT_EQ(run.sink.failures(), 2u) << run.describe();
+}
+
 struct OutOfOrderCase {
   std::string name;
   bool identity_signature_valid;
@@ -269,7 +300,7 @@ TEST(JoinAudit, ALoggedVsChallengeIsAFailure) {
   EXPECT_TRUE(failed_at(run, check::kJoin, at));
 }
 
-// The policy in force (PROTOCOL.md §8.16): each JoinAccept after a PolicyApplied must be allowed
+// The policy in force (PROTOCOL.md §8.17): each JoinAccept after a PolicyApplied must be allowed
 // by it and carry its terms; each policy_withdrawn revocation must cite a policy that bars it.
 TEST(JoinAudit, JoinsAndWithdrawalsAreHeldToThePolicy) {
   const auto a = crypto::SecretKey::generate();

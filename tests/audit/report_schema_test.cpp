@@ -28,6 +28,7 @@ std::string outcome_for(RevocationReason reason) {
     case RevocationReason::kMissedHeartbeats:
       return "consistent";
     case RevocationReason::kOperator:
+    case RevocationReason::kOperatorQuarantine:
     case RevocationReason::kVsShutdown:
       return "not_recomputable";
     default:

@@ -34,6 +34,7 @@ TEST(JoinOrder, IsTheDocumentedOrder) {
       {C::kClockSkew, JoinRejectReason::kClockSkew},
       {C::kVsTakesSessions, JoinRejectReason::kServerBusy},
       {C::kIdentityFree, JoinRejectReason::kIdentityBusy},
+      {C::kNotQuarantined, JoinRejectReason::kQuarantined},
   };
   ASSERT_EQ(join_order().size(), documented.size());
   for (std::size_t i = 0; i < documented.size(); ++i) {
@@ -60,7 +61,7 @@ TEST_P(Decide, TheFirstFailureDecides) {
   for (C check : c.failing) facts.set(check, false);
   protocol::JoinRequest request;
   request.sw_hash.bytes[0] = 0xab;
-  const JoinSubject subject{&request, {}, 7001, 5000};
+  const JoinSubject subject{&request, {}, 7001, 5000, {}};
   const JoinDecision d = decide_join(facts, subject);
   EXPECT_EQ(d.outcome, c.outcome);
   EXPECT_EQ(d.check, c.decided_by);
@@ -122,11 +123,17 @@ INSTANTIATE_TEST_SUITE_P(
                    JoinRejectReason::kServerBusy,
                    "shutting down"},
         DecideCase{"Busy",
-                   {C::kIdentityFree},
+                   {C::kIdentityFree, C::kNotQuarantined},
                    JoinOutcome::kReject,
                    C::kIdentityFree,
                    JoinRejectReason::kIdentityBusy,
-                   "live session"}),
+                   "live session"},
+        DecideCase{"Quarantined",
+                   {C::kNotQuarantined},
+                   JoinOutcome::kReject,
+                   C::kNotQuarantined,
+                   JoinRejectReason::kQuarantined,
+                   "is quarantined"}),
     [](const ::testing::TestParamInfo<DecideCase>& param) { return param.param.name; });
 
 // vsd asks for each fact in order and stops at the first failure: no signature is verified for
@@ -169,7 +176,7 @@ TEST(Decide, StopsAtAnUnknownFactAndGoesOnFromIt) {
   // vsd: the checks that need no log position first, then busy-ness where the answer is placed.
   JoinFacts facts;
   auto before_placement = [](C check) -> std::optional<bool> {
-    if (check == C::kVsTakesSessions || check == C::kIdentityFree) return std::nullopt;
+    if (check >= C::kVsTakesSessions) return std::nullopt;
     return true;
   };
   const auto first = decide_join(facts, before_placement, {});
@@ -185,6 +192,7 @@ TEST(Decide, StopsAtAnUnknownFactAndGoesOnFromIt) {
                                   },
                                   {});
   EXPECT_EQ(asked, (std::vector<C>{C::kVsTakesSessions, C::kIdentityFree}));
+  EXPECT_FALSE(facts.passes(C::kNotQuarantined).has_value());
   EXPECT_EQ(second.reason, JoinRejectReason::kIdentityBusy);
 }
 
@@ -211,7 +219,8 @@ std::vector<std::pair<C, bool>> honest(std::initializer_list<std::pair<C, bool>>
   std::vector<std::pair<C, bool>> known{{C::kDecodes, true},
                                         {C::kIdentitySignature, true},
                                         {C::kSessionSignature, true},
-                                        {C::kIdentityFree, true}};
+                                        {C::kIdentityFree, true},
+                                        {C::kNotQuarantined, true}};
   for (const auto& change : changes) {
     for (auto& fact : known) {
       if (fact.first == change.first) fact.second = change.second;
@@ -241,6 +250,13 @@ INSTANTIATE_TEST_SUITE_P(
                    "check 9"},
         AnswerCase{"AcceptBadSession", honest({{C::kSessionSignature, false}}), std::nullopt, false,
                    "check 6"},
+        // Quarantine (§8.16): the log decides it, so an accept while quarantined is a finding.
+        AnswerCase{"AcceptQuarantined", honest({{C::kNotQuarantined, false}}), std::nullopt, false,
+                   "check 10 (gs_identity not quarantined) fails"},
+        AnswerCase{"QuarantinedThatIs", honest({{C::kNotQuarantined, false}}),
+                   code(JoinRejectReason::kQuarantined), true, ""},
+        AnswerCase{"QuarantinedThatIsNot", honest(), code(JoinRejectReason::kQuarantined), false,
+                   "check 10 (gs_identity not quarantined) passes"},
         // The VS's word: the log cannot decide these checks.
         AnswerCase{"BuildNotAllowed", honest(), code(JoinRejectReason::kBuildNotAllowed), true, ""},
         AnswerCase{"ClockSkew", honest(), code(JoinRejectReason::kClockSkew), true, ""},

@@ -1,4 +1,4 @@
-// Whether a session is allowed under a policy (PROTOCOL.md §8.16), and the terms a JoinAccept
+// Whether a session is allowed under a policy (PROTOCOL.md §8.17), and the terms a JoinAccept
 // placed under a policy must carry: one table each.
 #include "rules/policy_rules.h"
 

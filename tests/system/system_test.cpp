@@ -289,6 +289,13 @@ TEST_F(System, SpeedingRogueIsRevokedWithEvidence) {
     EXPECT_LT(seq, stored->second);
   }
   EXPECT_LT(r.evidence[0], r.evidence[1]);
+  // The rogue host tries to join again and is kept out (PROTOCOL.md §8.16); earlier versions let
+  // it back in as a new session.
+  ASSERT_TRUE(gs_->wait_for_count("join rejected by the VS: quarantined", 1, seconds(15)))
+      << diagnostics();
+  std::size_t accepts = 0;
+  for (const auto& e : vs_->entries()) accepts += e.header.kind == MessageKind::kJoinAccept;
+  EXPECT_EQ(accepts, 1U) << diagnostics();
 }
 
 TEST_F(System, CheatingClientIsCappedByAnHonestGs) {

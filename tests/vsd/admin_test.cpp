@@ -64,17 +64,19 @@ class AdminServerTest : public ::testing::Test {
 
   AdminServer& make_server(const std::string& path,
                            milliseconds timeout = kAdminConnectionTimeout) {
-    AdminOperations operations{[] {
-                                 return nlohmann::json{{"sessions", nlohmann::json::array()}};
-                               },
-                               [this](protocol::SessionId id, const std::string& reason) {
-                                 revoked_.emplace_back(id, reason);
-                                 return std::string{};
-                               },
-                               [this]() -> Result<std::string> {
-                                 if (refuse_reload_) return Error{"config key 'threads' differs"};
-                                 return std::string("policy #2 applied");
-                               }};
+    AdminOperations operations{
+        [] {
+          return nlohmann::json{{"sessions", nlohmann::json::array()}};
+        },
+        [this](protocol::SessionId id, const std::string& reason, OperatorRevocation kind) {
+          revoked_.emplace_back(id, reason);
+          revoke_kinds_.push_back(kind);
+          return std::string{};
+        },
+        [this]() -> Result<std::string> {
+          if (refuse_reload_) return Error{"config key 'threads' differs"};
+          return std::string("policy #2 applied");
+        }};
     servers_.push_back(std::make_unique<AdminServer>(io_, path, std::move(operations), timeout));
     return *servers_.back();
   }
@@ -94,6 +96,7 @@ class AdminServerTest : public ::testing::Test {
   std::vector<std::unique_ptr<AdminServer>> servers_;
   std::vector<std::pair<protocol::SessionId, std::string>> revoked_;
   std::atomic<bool> refuse_reload_{false};  // the reload operation refuses
+  std::vector<OperatorRevocation> revoke_kinds_;
   std::thread thread_;
 };
 
@@ -285,6 +288,8 @@ TEST_F(AdminServerTest, RevokeRequestsThatAreRefused) {
       {R"({"command":"revoke","session_id":1,"reason":""})", "the reason is empty"},
       {R"({"command":"revoke","session_id":1})", "unknown request"},
       {R"({"command":"revoke","session_id":-1,"reason":"r"})", "unknown request"},
+      {R"({"command":"revoke","session_id":1,"reason":"r","quarantine":"yes"})",
+       "\"quarantine\" must be true or false"},
       {"not json", "request is not JSON in UTF-8"},
   };
   for (const auto& c : cases) {
@@ -299,6 +304,12 @@ TEST_F(AdminServerTest, RevokeRequestsThatAreRefused) {
   EXPECT_EQ(reply.value("ok", false), true) << reply;
   ASSERT_EQ(revoked_.size(), 1u);
   EXPECT_EQ(revoked_[0], std::make_pair(protocol::SessionId{7}, std::string("caught")));
+  // Quarantine only when asked (PROTOCOL.md §8.16).
+  reply = raw_request(path,
+                      R"({"command":"revoke","session_id":8,"reason":"rogue","quarantine":true})");
+  EXPECT_EQ(reply.value("ok", false), true) << reply;
+  EXPECT_EQ(revoke_kinds_,
+            (std::vector{OperatorRevocation::kRevoke, OperatorRevocation::kQuarantine}));
 }
 
 // `vsd reload`: what was applied, or why the whole reload was refused.

@@ -68,7 +68,7 @@ TEST(VsdCli, RevokeRefusesAReasonThatSaysNothingOrIsNotText) {
   }
 }
 
-// SIGHUP reloads the policy (PROTOCOL.md §8.16; tests/vsd/reload_test.cpp for changes): with an
+// SIGHUP reloads the policy (PROTOCOL.md §8.17; tests/vsd/reload_test.cpp for changes): with an
 // unchanged file it logs that and nothing else, and vsd keeps serving.
 TEST(VsdCli, SighupWithAnUnchangedFileChangesNothing) {
   TempDir dir;

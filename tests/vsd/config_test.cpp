@@ -249,7 +249,7 @@ namespace gsvs::vsd {
 namespace {
 
 // Every option of `vsd run` is either policy (a reload applies it) or fixed (a reload that
-// changes it is refused): none is left out, none is both (PROTOCOL.md §8.16, Appendix A).
+// changes it is refused): none is left out, none is both (PROTOCOL.md §8.17, Appendix A).
 TEST(VsdReloadKeys, EveryKeyIsPolicyOrFixedOnce) {
   CLI::App run;
   Config config;

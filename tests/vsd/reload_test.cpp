@@ -1,4 +1,4 @@
-// Reloading the policy live against a real vsd (PROTOCOL.md §8.16): `vsd reload` and SIGHUP read
+// Reloading the policy live against a real vsd (PROTOCOL.md §8.17): `vsd reload` and SIGHUP read
 // the configuration file again; a changed allowlist is logged as a PolicyApplied and applied to
 // new joins, a live session it no longer allows is revoked with policy_withdrawn, and a change
 // of a fixed key or a file that does not parse is refused as a whole, the policy in force kept.

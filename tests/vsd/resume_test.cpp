@@ -156,6 +156,9 @@ TEST_F(VsdResume, ATeleportAcrossTheGapIsASpeedViolation) {
   auto revocation = gs->expect<Revocation>();
   ASSERT_TRUE(revocation) << vs_->process().output();
   EXPECT_EQ(revocation->reason, static_cast<std::uint16_t>(RevocationReason::kSpeedViolation));
+  // The speed violation quarantined the identity: a resume is refused as such (PROTOCOL.md §8.16),
+  // before it is refused as ended, and the audit accepts that answer.
+  expect_refused(*gs, gs->reconnect_and_make_resume(vs_->port()), JoinRejectReason::kQuarantined);
   // The investigator's explanation replays the resume and finds the revocation supported.
   ASSERT_EQ(vs_->stop(), 0);
   ChildProcess explain({program("audit-cli"), "explain", vs_->store_path(), "--session",

@@ -476,7 +476,8 @@ TEST_F(VsdIntegration, MalformedFrameRevokesAndDaemonKeepsServing) {
     raw.send_raw(huge_header);
     EXPECT_TRUE(raw.wait_closed(std::chrono::seconds(3)));
   }
-  ScriptedGs again(vs_->port(), identity_, build_);
+  // The malformed frame quarantined identity_ (PROTOCOL.md §8.16); another GS joins.
+  ScriptedGs again(vs_->port(), other_identity_, build_);
   again.join();
   stop_and_read();
 }
