@@ -2,9 +2,12 @@
 // segmented store through the writer vsd appends with, rotating at tiny segments; vsd's start
 // check takes it; the oldest segments are pruned by policy; and `audit-cli verify` over the
 // directory finds nothing and lists the pruned range as pruned by policy. So the path of the long
-// run is exercised at every test run, not only when someone runs the benchmark.
+// run is exercised at every test run, not only when someone runs the benchmark. Then what is
+// asked of such a store: its Merkle root on a read-only open, and a consistency proof between two
+// checkpoints after the pruned range.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -24,7 +27,8 @@ struct PrunedStore {
   GeneratedStore generated;
   std::size_t segments = 0;  // before pruning
   std::size_t pruned = 0;
-  std::string error;  // what failed, for the tests to report
+  Hash32 merkle_root;  // over every entry, before pruning
+  std::string error;   // what failed, for the tests to report
 };
 
 // Generates the store, checks it as vsd's start does, and prunes its oldest segments by policy:
@@ -45,12 +49,15 @@ void make_pruned_store(PrunedStore& store) {
   }
   store.generated = std::move(*generated);
   const crypto::PublicKey vs_key = store.generated.vs_public_key;
-  if (auto opened =
-          storage::Log::open(store.path, storage::OpenMode::kReadWrite, storage::StoreRole::kVs,
-                             storage::OpenOptions{vs_key, storage::Verify::kFull});
-      !opened) {
-    store.error = opened.error();
-    return;
+  {
+    auto opened =
+        storage::Log::open(store.path, storage::OpenMode::kReadWrite, storage::StoreRole::kVs,
+                           storage::OpenOptions{vs_key, storage::Verify::kFull});
+    if (!opened) {
+      store.error = opened.error();
+      return;
+    }
+    store.merkle_root = (*opened)->merkle_root();
   }
   auto files = storage::list_segment_files(store.path);
   if (!files) {
@@ -101,6 +108,12 @@ class LongRun : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(store().error.empty()) << store().error; }
   static const PrunedStore& store() { return pruned_store(); }
   static std::string vs_key() { return to_hex(store().generated.vs_public_key); }
+  [[nodiscard]] std::string write(const std::string& name, const std::string& text) const {
+    std::string path = files_.file(name);
+    std::ofstream(path) << text;
+    return path;
+  }
+  TempDir files_;
 };
 
 TEST_F(LongRun, AGeneratedSegmentedStorePrunedByPolicyVerifiesWithNoFinding) {
@@ -119,6 +132,58 @@ TEST_F(LongRun, AGeneratedSegmentedStorePrunedByPolicyVerifiesWithNoFinding) {
   const std::uint64_t first_read = doc["first_seq"];
   EXPECT_EQ(retired.back()["seal_seq"].get<std::uint64_t>() + 1, first_read);
   EXPECT_EQ(first_read + doc["entries"].get<std::uint64_t>(), store().generated.entries);
+}
+
+// A read-only open of the pruned directory gives the root of the whole log: the tree resumes from
+// the frontier the first remaining segment records at its seal.
+TEST_F(LongRun, AReadOnlyOpenOfThePrunedStoreGivesTheWholeLogsMerkleRoot) {
+  auto log = storage::Log::open(store().path, storage::OpenMode::kReadOnly);
+  ASSERT_TRUE(log.ok()) << log.error();
+  ASSERT_GT((*log)->segments().front().first_seq, 0u);
+  EXPECT_EQ((*log)->merkle_root(), store().merkle_root);
+}
+
+// A GS holding a checkpoint signed after the pruned range asks for a proof that a newer one
+// extends it: the proof rests on the frontier the first remaining segment's seal records, and
+// verify-consistency accepts it with the VS key alone. From the first entry present on, every
+// checkpoint pair works, the very first size (the seal's tree) included.
+TEST_F(LongRun, AConsistencyProofAfterThePrunedRangeVerifies) {
+  auto log = storage::Log::open(store().path, storage::OpenMode::kReadOnly);
+  ASSERT_TRUE(log.ok()) << log.error();
+  const std::uint64_t first = (*log)->segments().front().first_seq;
+  ASSERT_GT(first, 0u);
+  const auto sizes = checkpoint_positions(store().path, first);
+  ASSERT_GE(sizes.size(), 3u);
+  for (const auto& [from, to] : {std::pair{sizes[0], sizes[1]}, std::pair{sizes[0], sizes.back()},
+                                 std::pair{sizes[1], sizes.back()}}) {
+    const auto proved = run_audit_cli(
+        {"consistency", store().path, "--from", std::to_string(from), "--to", std::to_string(to)});
+    ASSERT_EQ(proved.exit_code, 0) << from << ".." << to << ": " << proved.err;
+    const auto doc = nlohmann::json::parse(proved.out);
+    ASSERT_TRUE(doc["old_checkpoint"].is_object() && doc["new_checkpoint"].is_object());
+    const auto checked = run_audit_cli(
+        {"verify-consistency", "--old",
+         write("old.hex", doc["old_checkpoint"]["message_hex"].get<std::string>()), "--new",
+         write("new.hex", doc["new_checkpoint"]["message_hex"].get<std::string>()), "--proof",
+         write("proof.json", proved.out), "--vs-pubkey", vs_key()});
+    EXPECT_EQ(checked.exit_code, 0) << from << ".." << to << ": " << checked.out << checked.err;
+  }
+}
+
+// A proof from a size inside the pruned range needs hashes nothing kept: refused, naming the
+// retired entries and the smallest size that works.
+TEST_F(LongRun, AConsistencyProofFromInsideThePrunedRangeIsRefusedSayingWhy) {
+  auto log = storage::Log::open(store().path, storage::OpenMode::kReadOnly);
+  ASSERT_TRUE(log.ok()) << log.error();
+  const std::uint64_t first = (*log)->segments().front().first_seq;
+  const auto run = run_audit_cli({"consistency", store().path, "--from", std::to_string(first - 1),
+                                  "--to", std::to_string((*log)->size())});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("entries 0.." + std::to_string(first - 1) + " were retired"),
+            std::string::npos)
+      << run.err;
+  EXPECT_NE(run.err.find("a size of at least " + std::to_string(first)), std::string::npos)
+      << run.err;
 }
 
 }  // namespace
