@@ -12,8 +12,10 @@
 #include "audit-cli/common.h"
 #include "audit-cli/merkle_plan.h"
 #include "audit-cli/scan.h"
+#include "audit-cli/store_segments.h"
 #include "audit-cli/verifier.h"
 #include "protocol/merkle.h"
+#include "storage/segment_files.h"
 
 namespace gsvs::audit {
 
@@ -53,6 +55,41 @@ nlohmann::json checkpoint_at(const storage::Log& log, std::uint64_t size) {
   return nlohmann::json{{"message_hex", to_hex(entry->message)}, {"seq", size}};
 }
 
+// The tree over the entries before `first`, the first segment present in store directory `store`
+// when the ones before it were retired: the frontier its meta records at its seal, the seal
+// appended (tree_before). That frontier must give the root of the seal, the Checkpoint recorded
+// with it: otherwise the proof would rest on hashes nothing signed. (The seal's signature is
+// checked by `verify`, and each end of the proof by `verify-consistency`.)
+Result<TreeBefore> tree_before_retired(const std::string& store,
+                                       const storage::Log::SegmentInfo& first) {
+  auto selection = select_store(store, "");
+  if (!selection) return Error{selection.error()};
+  const auto index = storage::segment_index_of(first.file);
+  if (!selection->segmented() || !index) {
+    return Error{first.file + " is not a segment of a store directory"};
+  }
+  const std::string where = selection->directory + "/" + first.file;
+  auto meta = storage::read_segment_file_meta(where);
+  if (!meta) return Error{meta.error()};
+  auto tree = tree_before(selection->directory, *index);
+  if (!tree) return Error{tree.error()};
+  if (!meta->seal || !*tree) {
+    return Error{where + ": meta records no seal of the segment before it"};
+  }
+  auto seal = protocol::decode<protocol::Checkpoint>(meta->seal->message);
+  auto at_seal = merkle::Accumulator::from_frontier(meta->seal->seq, meta->seal->frontier);
+  if (!seal || !at_seal || seal->log_size != meta->seal->seq || seal->root != at_seal->root()) {
+    return Error{where +
+                 ": meta.seal_frontier does not give the root of the seal it records "
+                 "(run `audit-cli verify`)"};
+  }
+  if ((*tree)->size != first.first_seq) {
+    return Error{where + ": its seal is entry " + std::to_string(meta->seal->seq) +
+                 ", not the one before its first entry " + std::to_string(first.first_seq)};
+  }
+  return std::move(**tree);
+}
+
 int run_consistency(const ConsistencyOptions& o) {
   auto fail = [](const std::string& message) {
     std::cerr << "audit-cli consistency: " << message << "\n";
@@ -68,34 +105,54 @@ int run_consistency(const ConsistencyOptions& o) {
     return fail("--to " + std::to_string(o.to) + ": the store holds " +
                 std::to_string((*log)->size()) + " entries");
   }
-  const auto files = (*log)->segments();
-  if (!files.empty() && files.front().first_seq > 0) {
-    return fail("the store's first entry is " + std::to_string(files.front().first_seq) +
-                " (earlier segments retired): a proof is made of the hashes of every entry "
-                "from 0, so make it from the archive or before retiring");
-  }
   MerklePlan plan;
   const auto proof_ticket = plan.want_consistency(o.from, o.to);
   const auto old_root = plan.want_root(o.from);
   const auto new_root = plan.want_root(o.to);
-  std::uint64_t expected = 0;
+  // Segments retired by policy: the tree resumes at the first segment present, from the frontier
+  // its seal records. Every node of a proof from a size at or past that point is a fold of that
+  // frontier's subtrees and of later leaves (RFC 9162 §2.1.4 splits at powers of two, and the
+  // frontier's subtrees are the aligned ones before the point), so the proof is the one the whole
+  // log gives. A size before it needs hashes inside those subtrees, which nothing kept.
+  const auto files = (*log)->segments();
+  std::uint64_t expected = 0;  // the seq of the next leaf to feed
+  if (!files.empty() && files.front().first_seq > 0) {
+    const std::uint64_t first = files.front().first_seq;
+    if (o.from < first) {
+      return fail("--from " + std::to_string(o.from) + ": entries 0.." + std::to_string(first - 1) +
+                  " were retired (seal-index.tsv) and a proof from a size below " +
+                  std::to_string(first) +
+                  " needs their hashes: make it from the archive, or from a size of at least " +
+                  std::to_string(first));
+    }
+    auto tree = tree_before_retired(o.store, files.front());
+    if (!tree) return fail(tree.error());
+    if (!plan.resume(tree->size, tree->frontier)) {
+      return fail("the recorded seal's frontier does not fit a tree of " +
+                  std::to_string(tree->size) + " entries (run `audit-cli verify`)");
+    }
+    expected = tree->size;
+  }
   bool gap = false;
-  Status scanned = scan_all(**log, 0, [&](const storage::Entry& entry) {
+  Status scanned = scan_all(**log, expected, [&](const storage::Entry& entry) {
     if (entry.header.seq != expected++) gap = true;
     plan.add_leaf(entry.entry_hash);
     return !gap && plan.leaves_fed() < plan.leaves_needed();
   });
   if (!scanned) return fail(scanned.error());
-  auto proof = plan.proof(proof_ticket);
-  if (gap || !proof) {
-    return fail("entries 0.." + std::to_string(o.to - 1) +
+  const auto proof = plan.proof(proof_ticket);
+  const auto old_hash = plan.root(old_root);
+  const auto new_hash = plan.root(new_root);
+  if (gap || !proof || !old_hash || !new_hash) {
+    return fail("entries " + std::to_string(files.empty() ? 0 : files.front().first_seq) + ".." +
+                std::to_string(o.to - 1) +
                 " are not all readable in order (run `audit-cli verify`)");
   }
   nlohmann::json out = {{"store", o.store},
                         {"old_size", o.from},
                         {"new_size", o.to},
-                        {"old_root", to_hex(plan.root(old_root).value())},
-                        {"new_root", to_hex(plan.root(new_root).value())},
+                        {"old_root", to_hex(*old_hash)},
+                        {"new_root", to_hex(*new_hash)},
                         {"proof", hex_list(*proof)},
                         {"old_checkpoint", checkpoint_at(**log, o.from)},
                         {"new_checkpoint", checkpoint_at(**log, o.to)}};
@@ -197,7 +254,9 @@ void setup_consistency(CLI::App& app, int& exit_code) {
                   "hashes, RFC 9162 §2.1.4 order) and the store's own signed Checkpoints at those "
                   "sizes when it holds them (old_checkpoint, new_checkpoint: message_hex).",
                   {{kExitOk, "the proof was printed"},
-                   {kExitUsage, "usage error, sizes out of range, or the store cannot be read"}},
+                   {kExitUsage,
+                    "usage error, sizes out of range (or before the first entry a store with "
+                    "retired segments holds), or the store cannot be read"}},
                   {"audit-cli consistency vs.db --from 1000 --to 5000 > proof.json"});
   sub->callback([o, &exit_code] { exit_code = run_consistency(*o); });
 }

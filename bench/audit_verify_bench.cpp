@@ -1,8 +1,13 @@
-// Helper for bench/audit_verify.sh:
-//   audit_verify_bench generate STORE ENTRIES [SEED [SESSIONS [SECONDS]]]
+// Helper for bench/audit_verify.sh and bench/long_run.sh:
+//   audit_verify_bench generate STORE ENTRIES [SEED [SESSIONS [SECONDS [SEGMENT_BYTES]]]]
 //                                                       writes a generated store (and
 //                                                       STORE.vs.pub): SESSIONS at a time (16),
-//                                                       about SECONDS long each (600)
+//                                                       about SECONDS long each (600); a STORE
+//                                                       ending in '/' is a segmented store,
+//                                                       rotated at SEGMENT_BYTES (1 GiB, vsd's
+//                                                       default); prints one JSON line
+//   audit_verify_bench key PATH [SEED]                  writes the VS key of the stores of SEED
+//                                                       (1) as a vsd key file, for `vsd run`
 //   audit_verify_bench raw-verify COUNT THREADS         times COUNT crypto_sign_verify_detached
 //                                                       calls on THREADS threads; prints JSON
 // The raw loop is the baseline the audit's throughput is a ratio to (docs/PERFORMANCE.md): the
@@ -20,20 +25,25 @@
 
 #include "protocol/crypto.h"
 #include "protocol/keyfile.h"
+#include "storage/log.h"
 #include "tests/support/store_generator.h"
 
 namespace {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: audit_verify_bench generate STORE ENTRIES [SEED [SESSIONS [SECONDS]]]\n"
+               "usage: audit_verify_bench generate STORE ENTRIES [SEED [SESSIONS [SECONDS "
+               "[SEGMENT_BYTES]]]]\n"
+               "       audit_verify_bench key PATH [SEED]\n"
                "       audit_verify_bench raw-verify COUNT THREADS\n");
   return 2;
 }
 
 int generate(const std::string& path, std::uint64_t entries, std::uint64_t seed,
-             std::uint32_t concurrent, std::uint32_t session_seconds) {
+             std::uint32_t concurrent, std::uint32_t session_seconds, std::uint64_t segment_bytes) {
+  if (path.empty()) return usage();
   gsvs::testing::StoreGeneratorOptions options;
+  options.segment_max_bytes = segment_bytes;
   options.seed = seed;
   options.min_entries = entries;
   options.concurrent_sessions = concurrent;
@@ -46,16 +56,33 @@ int generate(const std::string& path, std::uint64_t entries, std::uint64_t seed,
     std::fprintf(stderr, "generate: %s\n", store.error().c_str());
     return 1;
   }
-  auto status = gsvs::keyfile::write_public_key(path + ".vs.pub", store->vs_public_key);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const std::string base = path.back() == '/' ? path.substr(0, path.size() - 1) : path;
+  auto status = gsvs::keyfile::write_public_key(base + ".vs.pub", store->vs_public_key);
   if (!status) {
     std::fprintf(stderr, "generate: %s\n", status.error().c_str());
     return 1;
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::printf("{\"store\": \"%s\", \"entries\": %llu, \"sessions\": %zu, \"seconds\": %.1f}\n",
-              path.c_str(), static_cast<unsigned long long>(store->entries), store->sessions.size(),
-              seconds);
+  auto log = gsvs::storage::Log::open(path, gsvs::storage::OpenMode::kReadOnly);
+  if (!log) {
+    std::fprintf(stderr, "generate: %s\n", log.error().c_str());
+    return 1;
+  }
+  std::printf(
+      "{\"store\": \"%s\", \"entries\": %llu, \"sessions\": %zu, \"segments\": %zu, "
+      "\"seconds\": %.1f}\n",
+      path.c_str(), static_cast<unsigned long long>(store->entries), store->sessions.size(),
+      (*log)->segments().size(), seconds);
+  return 0;
+}
+
+int write_key(const std::string& path, std::uint64_t seed) {
+  if (auto written = gsvs::keyfile::write_key_pair(path, gsvs::testing::generator_vs_key(seed));
+      !written) {
+    std::fprintf(stderr, "key: %s\n", written.error().c_str());
+    return 1;
+  }
   return 0;
 }
 
@@ -111,12 +138,16 @@ int raw_verify(std::uint64_t count, unsigned threads) {
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   const std::string command = argv[1];
-  if (command == "generate" && argc >= 4 && argc <= 7) {
+  if (command == "generate" && argc >= 4 && argc <= 8) {
     return generate(
         argv[2], std::strtoull(argv[3], nullptr, 10),
         argc >= 5 ? std::strtoull(argv[4], nullptr, 10) : 1,
         argc >= 6 ? static_cast<std::uint32_t>(std::strtoul(argv[5], nullptr, 10)) : 16,
-        argc >= 7 ? static_cast<std::uint32_t>(std::strtoul(argv[6], nullptr, 10)) : 600);
+        argc >= 7 ? static_cast<std::uint32_t>(std::strtoul(argv[6], nullptr, 10)) : 600,
+        argc >= 8 ? std::strtoull(argv[7], nullptr, 10) : std::uint64_t{1} << 30);
+  }
+  if (command == "key" && (argc == 3 || argc == 4)) {
+    return write_key(argv[2], argc == 4 ? std::strtoull(argv[3], nullptr, 10) : 1);
   }
   if (command == "raw-verify" && argc == 4) {
     return raw_verify(std::strtoull(argv[2], nullptr, 10),

@@ -19,31 +19,8 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DGSVS_BUILD_TESTS=OFF >/dev/n
 cmake --build "$build" -j1 --target store_start_bench vsd >/dev/null
 bin="$build/bin"
 "$bin/store_start_bench" key "$work/vs.key"
-any_key=$(printf 'a%.0s' $(seq 64))
-
-# Starts vsd on $1 and prints the milliseconds from launch to "listening on", then stops it.
-time_vsd_start() {
-  local store=$1 log="$work/vsd.log" started now
-  cat >"$work/vsd.toml" <<TOML
-listen = "127.0.0.1:$((20000 + RANDOM % 20000))"
-store = "$store/"
-key = "$work/vs.key"
-admin_socket = "$work/vsd.sock"
-allowed_gs = ["$any_key"]
-allowed_builds = ["$any_key"]
-TOML
-  started=$(date +%s%N)
-  "$bin/vsd" run --config "$work/vsd.toml" >"$log" 2>&1 &
-  local pid=$!
-  until grep -q "listening on" "$log"; do
-    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; return 1; }
-    sleep 0.005
-  done
-  now=$(date +%s%N)
-  kill -TERM "$pid"
-  wait "$pid" || true
-  echo "{\"vsd_start_ms\": $(((now - started) / 1000000))}"
-}
+# shellcheck source=bench/vsd_start_time.sh
+source bench/vsd_start_time.sh
 
 for n in $sizes; do
   store="$work/store-$n"
@@ -52,7 +29,7 @@ for n in $sizes; do
   du -sh "$store" >&2
   for _ in $(seq "$runs"); do
     "$bin/store_start_bench" open "$store"
-    time_vsd_start "$store"
+    time_vsd_start "$bin" "$work" "$store" "$work/vs.key"
   done
   rm -rf "$store"
 done

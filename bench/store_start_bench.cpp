@@ -4,10 +4,12 @@
 //     Writes a segmented store of about ENTRIES entries (Heartbeat-sized messages of ~420 bytes,
 //     a JoinAccept and a Revocation every 2,000 entries, a signed checkpoint every 1,000) through
 //     the BatchWriter that vsd uses, rotating at SEGMENT_BYTES (default 1 GiB, vsd's default).
-//   store_start_bench open DIR
+//   store_start_bench open DIR [VS_PUBLIC_KEY_FILE]
 //     Does what vsd's start does with the store, and times it: the read-write open (the seals,
 //     one signature per segment, and the active segment from its newest checkpoint), then the
-//     recovery reads (JoinAccepts and Revocations, by kind). Prints one JSON line.
+//     recovery reads (JoinAccepts and Revocations, by kind). Prints one JSON line. The seals are
+//     checked with the key in VS_PUBLIC_KEY_FILE (default: the key `generate` signs with), so it
+//     times any segmented store, such as bench/long_run.sh's.
 //   store_start_bench key PATH
 //     Writes the VS key the stores are signed with as a vsd key file, so `vsd run` can start on
 //     them (bench/store_start.sh times that too).
@@ -17,6 +19,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,14 +88,14 @@ PendingEntry filler(std::uint64_t seq) {
   return p;
 }
 
-gsvs::storage::OpenOptions options_for(const crypto::SecretKey& key) {
-  return gsvs::storage::OpenOptions{key.public_key(), gsvs::storage::Verify::kFast};
+gsvs::storage::OpenOptions options_for(const crypto::PublicKey& key) {
+  return gsvs::storage::OpenOptions{key, gsvs::storage::Verify::kFast};
 }
 
 int generate(const std::string& dir, std::uint64_t entries, std::uint64_t segment_bytes) {
   const auto key = bench_key();
   auto log = Log::open(dir + "/", gsvs::storage::OpenMode::kReadWrite,
-                       gsvs::storage::StoreRole::kVs, options_for(key));
+                       gsvs::storage::StoreRole::kVs, options_for(key.public_key()));
   if (!log) {
     std::cerr << log.error() << "\n";
     return 1;
@@ -137,8 +140,7 @@ int generate(const std::string& dir, std::uint64_t entries, std::uint64_t segmen
   return 0;
 }
 
-int open_and_time(const std::string& dir) {
-  const auto key = bench_key();
+int open_and_time(const std::string& dir, const crypto::PublicKey& key) {
   using Clock = std::chrono::steady_clock;
   const auto started = Clock::now();
   auto log = Log::open(dir, gsvs::storage::OpenMode::kReadWrite, gsvs::storage::StoreRole::kVs,
@@ -189,7 +191,18 @@ int main(int argc, char** argv) {
         args.size() >= 4 ? std::strtoull(args[3].c_str(), nullptr, 10) : std::uint64_t{1} << 30;
     return generate(args[1], std::strtoull(args[2].c_str(), nullptr, 10), segment_bytes);
   }
-  if (args.size() == 2 && args[0] == "open") return open_and_time(args[1]);
+  if ((args.size() == 2 || args.size() == 3) && args[0] == "open") {
+    crypto::PublicKey key = bench_key().public_key();
+    if (args.size() == 3) {
+      auto read = gsvs::keyfile::read_public_key(args[2]);
+      if (!read) {
+        std::cerr << read.error() << "\n";
+        return 2;
+      }
+      key = *read;
+    }
+    return open_and_time(args[1], key);
+  }
   if (args.size() == 2 && args[0] == "key") {
     if (auto written = gsvs::keyfile::write_key_pair(args[1], bench_key()); !written) {
       std::cerr << written.error() << "\n";
@@ -198,7 +211,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::cerr << "usage: store_start_bench generate DIR ENTRIES [SEGMENT_BYTES]\n"
-               "       store_start_bench open DIR\n"
+               "       store_start_bench open DIR [VS_PUBLIC_KEY_FILE]\n"
                "       store_start_bench key PATH\n";
   return 2;
 }

@@ -148,7 +148,9 @@ class Log {
 
   // kReadWrite: the verified state kept in memory. kReadOnly: read from the store at each call,
   // as stored and unverified (size is one past the highest seq; merkle_root streams the whole
-  // entry_hash column, a malformed value counting as 32 zero bytes).
+  // entry_hash column, a malformed value counting as 32 zero bytes, and starts from the frontier
+  // the first segment read records at its seal when the segments before it are retired or were
+  // not opened; zeros when that segment records no frontier that fits).
   [[nodiscard]] std::uint64_t size() const;
   [[nodiscard]] Hash32 head_hash() const;    // entry_hash of the last entry, zeros when empty
   [[nodiscard]] Hash32 merkle_root() const;  // RFC 9162 root over every entry_hash so far

@@ -153,7 +153,20 @@ Hash32 Log::head_hash() const {
 Hash32 Log::merkle_root() const {
   if (impl_->mode == OpenMode::kReadWrite) return impl_->accumulator.root();
   merkle::Accumulator accumulator;
-  for (const FileView& file : files_of(*impl_)) {
+  const std::vector<FileView> files = files_of(*impl_);
+  if (files.front().first_seq > 0) {
+    // The segments before the first one here were retired (or lie outside the range opened): the
+    // tree over their entries is the frontier this segment records at its seal, with the seal
+    // appended (docs/STORE.md §10.3). Without a frontier that fits, the root is of no tree of this
+    // log: zeros, like a malformed hash.
+    auto meta = read_segment_meta(*files.front().db);
+    if (!meta || !meta->seal) return Hash32{};
+    auto resumed = merkle::Accumulator::from_frontier(meta->seal->seq, meta->seal->frontier);
+    if (!resumed || meta->seal->seq + 1 != files.front().first_seq) return Hash32{};
+    accumulator = std::move(*resumed);
+    accumulator.append(meta->seal->entry_hash);
+  }
+  for (const FileView& file : files) {
     auto stmt = sqlite::Stmt::prepare(*file.db, "SELECT entry_hash FROM log_entry ORDER BY seq");
     if (!stmt) return accumulator.root();
     for (;;) {

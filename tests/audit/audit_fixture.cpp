@@ -1,6 +1,7 @@
 #include "tests/audit/audit_fixture.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,6 +9,8 @@
 #include <limits>
 #include <memory>
 #include <stdexcept>
+
+#include "storage/log.h"
 
 extern char** environ;
 
@@ -114,6 +117,22 @@ CliResult run_audit_cli(const std::vector<std::string>& args) {
   result.out = read_text(out_path);
   result.err = read_text(err_path);
   return result;
+}
+
+std::vector<std::uint64_t> checkpoint_positions(const std::string& path, std::uint64_t from_seq) {
+  auto log = storage::Log::open(path, storage::OpenMode::kReadOnly);
+  EXPECT_TRUE(log.ok()) << log.error();
+  std::vector<std::uint64_t> positions;
+  if (!log) return positions;
+  storage::Filter filter;
+  filter.from_seq = from_seq;
+  filter.kind = protocol::MessageKind::kCheckpoint;
+  const Status scanned = (*log)->scan(filter, [&](const storage::Entry& e) {
+    positions.push_back(e.header.seq);
+    return true;
+  });
+  EXPECT_TRUE(scanned.ok()) << scanned.error();
+  return positions;
 }
 
 }  // namespace gsvs::testing

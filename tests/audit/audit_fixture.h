@@ -45,4 +45,9 @@ struct CliResult {
 // Runs build/bin/audit-cli with these arguments; stdout and stderr kept apart.
 CliResult run_audit_cli(const std::vector<std::string>& args);
 
+// The positions of the Checkpoints in the store at `path` from `from_seq` on, in log order; each
+// is its own log_size (a Checkpoint at position s covers the s entries before it).
+std::vector<std::uint64_t> checkpoint_positions(const std::string& path,
+                                                std::uint64_t from_seq = 0);
+
 }  // namespace gsvs::testing

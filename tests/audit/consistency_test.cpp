@@ -14,23 +14,6 @@
 namespace gsvs::testing {
 namespace {
 
-// The generated store's Checkpoint positions (= their log_size), in log order.
-std::vector<std::uint64_t> checkpoint_sizes() {
-  auto log = storage::Log::open(generated_path(), storage::OpenMode::kReadOnly);
-  EXPECT_TRUE(log.ok());
-  std::vector<std::uint64_t> sizes;
-  storage::Filter filter;
-  filter.kind = protocol::MessageKind::kCheckpoint;
-  EXPECT_TRUE((*log)
-                  ->scan(filter,
-                         [&](const storage::Entry& e) {
-                           sizes.push_back(e.header.seq);
-                           return true;
-                         })
-                  .ok());
-  return sizes;
-}
-
 std::vector<Hash32> all_entry_hashes() {
   auto log = storage::Log::open(generated_path(), storage::OpenMode::kReadOnly);
   EXPECT_TRUE(log.ok());
@@ -75,7 +58,7 @@ class Consistency : public ::testing::Test {
 
 TEST_F(Consistency, TheProofIsRfc9162sOverEveryEntryHash) {
   const auto hashes = all_entry_hashes();
-  const auto sizes = checkpoint_sizes();
+  const auto sizes = checkpoint_positions(generated_path());
   ASSERT_GE(sizes.size(), 3U);
   for (const auto& [from, to] : {std::pair{sizes[0], sizes[1]}, std::pair{sizes[1], sizes.back()},
                                  std::pair{std::uint64_t{1}, std::uint64_t{hashes.size()}},
@@ -91,7 +74,7 @@ TEST_F(Consistency, TheProofIsRfc9162sOverEveryEntryHash) {
 }
 
 TEST_F(Consistency, ANewerSignedCheckpointIsShownToExtendAnOlderOne) {
-  const auto sizes = checkpoint_sizes();
+  const auto sizes = checkpoint_positions(generated_path());
   prove(sizes[1], sizes[3]);
   const auto ok = check("old.hex", "new.hex");
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
@@ -99,7 +82,7 @@ TEST_F(Consistency, ANewerSignedCheckpointIsShownToExtendAnOlderOne) {
 }
 
 TEST_F(Consistency, AForgedProofOrSwappedCheckpointsAreRefused) {
-  const auto sizes = checkpoint_sizes();
+  const auto sizes = checkpoint_positions(generated_path());
   auto doc = prove(sizes[1], sizes[3]);
   EXPECT_EQ(check("new.hex", "old.hex").exit_code, 1);  // the newer one given as the older
   auto first = doc["proof"][0].get<std::string>();
@@ -114,7 +97,7 @@ TEST_F(Consistency, AForgedProofOrSwappedCheckpointsAreRefused) {
 }
 
 TEST_F(Consistency, ACheckpointTheVsDidNotSignIsRefused) {
-  const auto sizes = checkpoint_sizes();
+  const auto sizes = checkpoint_positions(generated_path());
   prove(sizes[1], sizes[2]);
   std::ifstream in(dir_.file("new.hex"));
   std::string hex;

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <condition_variable>
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <random>
 
 #include "protocol/chains.h"
@@ -132,23 +134,87 @@ struct Slot {
   std::uint64_t restart_at = 0;
 };
 
+// Where the generated entries go: straight into a single-file Log, or through the BatchWriter
+// that rotates a segmented store (and seals each segment with `seal`).
+class EntrySink {
+ public:
+  // The most entries submitted to the writer and not yet durable: the generator waits beyond it,
+  // so a disk slower than the signing bounds the queue, not the memory.
+  static constexpr std::uint64_t kMaxInFlight = std::uint64_t{1} << 16;
+
+  explicit EntrySink(std::unique_ptr<storage::Log> log) : log_(std::move(log)) {}
+  EntrySink(std::unique_ptr<storage::Log> log, storage::BatchWriter::Options options)
+      : writer_(std::make_unique<storage::BatchWriter>(std::move(log), std::move(options))) {}
+
+  [[nodiscard]] std::uint64_t size() const { return writer_ ? writer_->size() : log_->size(); }
+  [[nodiscard]] Hash32 merkle_root() const {
+    return writer_ ? writer_->merkle_root() : log_->merkle_root();
+  }
+  // Appends `entries` at seqs size(), size() + 1, ...; a seal the writer adds comes after them.
+  Status append(std::vector<storage::PendingEntry> entries) {
+    if (!writer_) {
+      auto appended = log_->append(entries);
+      if (!appended) return Error{appended.error()};
+      return Status::success();
+    }
+    const std::uint64_t count = entries.size();
+    {
+      std::unique_lock lock(mutex_);
+      durable_.wait(lock, [this] { return in_flight_ < kMaxInFlight; });
+      in_flight_ += count;
+    }
+    auto placed = writer_->submit(std::move(entries), [this, count](const Status&) {
+      const std::lock_guard lock(mutex_);
+      in_flight_ -= count;
+      durable_.notify_one();
+    });
+    if (!placed) {
+      const std::lock_guard lock(mutex_);
+      in_flight_ -= count;  // a refused submit never calls back
+      return Error{placed.error()};
+    }
+    return Status::success();
+  }
+  // Waits until everything appended is durable; the writer's failure if that never happens.
+  Status finish() { return writer_ ? writer_->flush() : Status::success(); }
+
+ private:
+  std::unique_ptr<storage::Log> log_;
+  std::mutex mutex_;
+  std::condition_variable durable_;
+  std::uint64_t in_flight_ = 0;
+  // Last: destroyed first, so its callbacks have run before the members they use go.
+  std::unique_ptr<storage::BatchWriter> writer_;
+};
+
 class Generator {
  public:
-  Generator(const StoreGeneratorOptions& options, std::unique_ptr<storage::Log> log)
+  explicit Generator(const StoreGeneratorOptions& options)
       : options_(options),
         rng_(options.seed),
         vs_key_(generator_vs_key(options.seed)),
         sw_hash_(crypto::sha256(as_bytes("gsvs store generator: honest build 1.0"))),
-        log_(std::move(log)),
         now_(options.start_ms) {
     out_.vs_public_key = vs_key_.public_key();
   }
 
-  Result<GeneratedStore> run();
+  // Opens the store at `path` (a directory when it ends in '/') and fills it.
+  Result<GeneratedStore> run(const std::string& path);
+  // A Checkpoint over the first `size` entries, signed by the VS now: the periodic ones and the
+  // seals, as vsd builds both (vsd/checkpoints.cpp).
+  storage::PendingEntry checkpoint_entry(std::uint64_t size, const Hash32& root) {
+    Checkpoint cp;
+    cp.log_size = size;
+    cp.root = root;
+    cp.vs_time_ms = now_;
+    return storage::PendingEntry{MessageKind::kCheckpoint, chains::Direction::kIssued, 0, now_,
+                                 vs_signed(cp)};
+  }
 
  private:
+  Result<std::unique_ptr<EntrySink>> open(const std::string& path);
   std::uint64_t random(std::uint64_t n) { return n == 0 ? 0 : rng_() % n; }
-  std::uint64_t size() const { return log_->size() + pending_.size(); }
+  std::uint64_t size() const { return sink_->size() + pending_.size(); }
   std::uint64_t put(MessageKind kind, chains::Direction direction, SessionId session, Bytes bytes,
                     std::optional<std::size_t> record = std::nullopt);
   template <class M>
@@ -191,7 +257,7 @@ class Generator {
   std::mt19937_64 rng_;
   crypto::SecretKey vs_key_;
   Hash32 sw_hash_;
-  std::unique_ptr<storage::Log> log_;
+  std::unique_ptr<EntrySink> sink_;
   std::vector<storage::PendingEntry> pending_;
   std::optional<std::string> error_;
   GeneratedStore out_;
@@ -226,20 +292,16 @@ std::uint64_t Generator::put(MessageKind kind, chains::Direction direction, Sess
 
 void Generator::flush() {
   if (pending_.empty() || error_) return;
-  auto appended = log_->append(pending_);
-  if (!appended) error_ = appended.error();
+  if (auto appended = sink_->append(std::move(pending_)); !appended) error_ = appended.error();
   pending_.clear();
 }
 
 void Generator::checkpoint() {
   flush();
   if (error_) return;
-  Checkpoint cp;
-  cp.log_size = log_->size();
-  cp.root = log_->merkle_root();
-  cp.vs_time_ms = now_;
-  Bytes bytes = vs_signed(cp);
-  out_.last_checkpoint_seq = put(MessageKind::kCheckpoint, chains::Direction::kIssued, 0, bytes);
+  storage::PendingEntry cp = checkpoint_entry(sink_->size(), sink_->merkle_root());
+  Bytes bytes = cp.message;
+  out_.last_checkpoint_seq = put(cp.kind, cp.direction, 0, std::move(cp.message));
   out_.last_checkpoint = std::move(bytes);
   last_checkpoint_size_ = size();
 }
@@ -584,7 +646,30 @@ void Generator::end(std::size_t slot_index) {
   }
 }
 
-Result<GeneratedStore> Generator::run() {
+Result<std::unique_ptr<EntrySink>> Generator::open(const std::string& path) {
+  if (path.empty() || path.back() != '/') {
+    auto log = storage::Log::open(path, storage::OpenMode::kReadWrite);
+    if (!log) return Error{log.error()};
+    return std::make_unique<EntrySink>(std::move(log).value());
+  }
+  auto log = storage::Log::open(path, storage::OpenMode::kReadWrite, storage::StoreRole::kVs,
+                                storage::OpenOptions{vs_key_.public_key()});
+  if (!log) return Error{log.error()};
+  storage::BatchWriter::Options writer;
+  writer.max_batch_entries = options_.commit_entries;
+  writer.segment_max_bytes = options_.segment_max_bytes;
+  // Runs inside a submit, on this thread: the seal is signed at the simulated time of the entries
+  // just submitted, like any checkpoint.
+  writer.seal = [this](std::uint64_t size, const Hash32& root) {
+    return checkpoint_entry(size, root);
+  };
+  return std::make_unique<EntrySink>(std::move(log).value(), std::move(writer));
+}
+
+Result<GeneratedStore> Generator::run(const std::string& path) {
+  auto sink = open(path);
+  if (!sink) return Error{sink.error()};
+  sink_ = std::move(sink).value();
   for (std::uint32_t i = 0; i < std::max(1u, options_.concurrent_sessions); ++i) {
     slots_.push_back(
         Slot{derived_key(options_.seed, "identity", i), nullptr, now_ + std::uint64_t{i} * 37});
@@ -642,7 +727,8 @@ Result<GeneratedStore> Generator::run() {
   checkpoint();
   flush();
   if (error_) return Error{*error_};
-  out_.entries = log_->size();
+  if (auto finished = sink_->finish(); !finished) return Error{finished.error()};
+  out_.entries = sink_->size();
   return std::move(out_);
 }
 
@@ -658,10 +744,8 @@ Result<GeneratedStore> generate_store(const std::string& path,
                                       const StoreGeneratorOptions& options) {
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) return Error{path + ": already exists"};
-  auto log = storage::Log::open(path, storage::OpenMode::kReadWrite);
-  if (!log) return Error{log.error()};
-  Generator generator(options, std::move(log).value());
-  return generator.run();
+  Generator generator(options);
+  return generator.run(path);
 }
 
 }  // namespace gsvs::testing

@@ -5,8 +5,13 @@
 // with every kind of revocation, each with the evidence vsd would cite. Every message is signed
 // (VS key and session keys from fixed seeds) and every store it writes verifies as intact.
 //
-// Used by the audit tests (tampering starts from a known-good store) and by the audit
-// benchmark (stores of millions of entries).
+// A single-file store is written with storage::Log::append. A segmented store (docs/STORE.md §10)
+// is written through the storage::BatchWriter vsd appends with, which rotates it: each full
+// segment is sealed by a Checkpoint at the log head, signed as vsd signs its seals, and the next
+// segment links to it.
+//
+// Used by the audit tests (tampering starts from a known-good store) and by the audit and long-run
+// benchmarks (stores of millions of entries).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +39,10 @@ struct StoreGeneratorOptions {
   // joins. Off: sessions end only by missed heartbeats, and by vs_shutdown at the end.
   bool misbehaviour = true;
   std::uint64_t start_ms = 1'700'000'000'000;
+  // Only for a segmented store: the writer seals the active segment and starts the next once it
+  // holds about this many bytes (BatchWriter::Options::segment_max_bytes; vsd's
+  // segment_max_bytes). 0: never, one segment.
+  std::uint64_t segment_max_bytes = 0;
 };
 
 struct GeneratedSession {
@@ -75,7 +84,8 @@ struct GeneratedStore {
 crypto::SecretKey generator_vs_key(std::uint64_t seed);
 crypto::SecretKey generator_session_key(std::uint64_t seed, protocol::SessionId session);
 
-// Writes a new store at `path` (which must not exist). The error says what failed.
+// Writes a new store at `path` (which must not exist): a segmented store when `path` ends in '/',
+// else a single-file store. The error says what failed.
 Result<GeneratedStore> generate_store(const std::string& path,
                                       const StoreGeneratorOptions& options);
 
