@@ -23,6 +23,8 @@ bool quarantines(std::uint16_t revocation_reason) {
     // A configuration disagreement (max_players_per_session), not a forged record.
     case RevocationReason::kTooManyPlayers:
     case RevocationReason::kOperator:
+    // The operator's policy changed; the GS did nothing wrong (§8.17).
+    case RevocationReason::kPolicyWithdrawn:
       return false;
   }
   return false;

@@ -19,7 +19,7 @@ namespace gsvs::testing {
 namespace {
 
 constexpr std::uint64_t kSeed = 11;
-constexpr std::uint64_t kSegmentBytes = 64 * 1024;
+constexpr std::uint64_t kLongRunSegmentBytes = 64 * 1024;
 
 struct PrunedStore {
   TempDir dir;
@@ -41,7 +41,7 @@ void make_pruned_store(PrunedStore& store) {
   options.seed = kSeed;
   options.min_entries = 2000;
   options.checkpoint_every = 200;
-  options.segment_max_bytes = kSegmentBytes;
+  options.segment_max_bytes = kLongRunSegmentBytes;
   auto generated = generate_store(store.path + "/", options);
   if (!generated) {
     store.error = generated.error();
