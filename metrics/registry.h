@@ -106,25 +106,33 @@ template <class Code>
 class CounterPerCode {
  public:
   using NameOf = std::string_view (*)(Code);
+  // One counter per code from 1 to `last` that is_known(Code) (found by argument-dependent
+  // lookup, as protocol/ defines it for each code): a code left unassigned has no name of its
+  // own, and is not counted.
   CounterPerCode(Registry& registry, std::string_view name, std::string_view help,
                  const std::string& label, Code last, NameOf name_of) {
     const auto count = static_cast<std::size_t>(last);
-    for (std::size_t code = 1; code <= count; ++code) {
-      counters_.push_back(
-          &registry.counter(name, help, {{label, std::string(name_of(static_cast<Code>(code)))}}));
+    for (std::size_t number = 1; number <= count; ++number) {
+      const auto code = static_cast<Code>(number);
+      counters_.push_back(is_known(code)
+                              ? &registry.counter(name, help, {{label, std::string(name_of(code))}})
+                              : nullptr);
     }
   }
   void inc(Code code) noexcept {
-    const auto index = static_cast<std::size_t>(code);
-    if (index >= 1 && index <= counters_.size()) counters_[index - 1]->inc();
+    if (Counter* counter = counter_of(code)) counter->inc();
   }
   [[nodiscard]] std::uint64_t value(Code code) const noexcept {
-    const auto index = static_cast<std::size_t>(code);
-    return index >= 1 && index <= counters_.size() ? counters_[index - 1]->value() : 0;
+    const Counter* counter = counter_of(code);
+    return counter != nullptr ? counter->value() : 0;
   }
 
  private:
-  std::vector<Counter*> counters_;
+  [[nodiscard]] Counter* counter_of(Code code) const noexcept {
+    const auto index = static_cast<std::size_t>(code);
+    return index >= 1 && index <= counters_.size() ? counters_[index - 1] : nullptr;
+  }
+  std::vector<Counter*> counters_;  // null for a code that is not known
 };
 
 // The exposition format's escaping (0.0.4): in label values backslash, double quote and line

@@ -288,6 +288,7 @@ const FixedKey kFixedKeys[] = {
     {"segment_max_age_s", &same<&Config::segment_max_age_s>},
     {"log_level", &same<&Config::log_level>},
     {"log_format", &same<&Config::log_format>},
+    {"metrics_listen", &same<&Config::metrics_listen>},
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
 #include "rules/movement.h"
+#include "rules/quarantine.h"
 #include "storage/log.h"
 
 namespace gsvs::testing {
@@ -270,6 +271,7 @@ class Generator {
   std::size_t joins_ = 0;
   std::size_t rejections_ = 0;
   std::uint64_t strangers_ = 0;
+  std::uint64_t replacements_ = 0;  // identities that took over a slot after a quarantine
 };
 
 std::uint64_t Generator::put(MessageKind kind, chains::Direction direction, SessionId session,
@@ -565,6 +567,11 @@ void Generator::revoke(std::size_t slot_index, RevocationReason reason, std::str
   record.detail = std::move(detail);
   slot.sim.reset();
   slot.restart_at = now_ + 300 + random(700);
+  // A revocation for a fault quarantines the GS identity (PROTOCOL.md §8.16): the slot's next
+  // session is another game server, as the VS would let nothing else in.
+  if (rules::quarantines(r.reason)) {
+    slot.identity = derived_key(options_.seed, "replacement identity", replacements_++);
+  }
 }
 
 void Generator::end(std::size_t slot_index) {
