@@ -155,7 +155,7 @@ Registry::Family& Registry::family(std::string_view name, std::string_view help,
                                   "' is not valid");
     }
   }
-  for (auto& existing : families_) {
+  for (const auto& existing : families_) {
     if (existing->name != name) continue;
     if (existing->type != type || existing->help != help) {
       throw std::invalid_argument("metric '" + std::string(name) +

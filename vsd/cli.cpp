@@ -54,6 +54,7 @@ Result<Config> parse_run_options(const std::vector<std::string>& args) {
   app::add_config_file_option(run_app);
   add_config_options(run_app, config);
   std::vector<const char*> argv;
+  argv.reserve(args.size());
   for (const auto& arg : args) argv.push_back(arg.c_str());
   try {
     run_app.parse(static_cast<int>(argv.size()), argv.data());

@@ -122,18 +122,18 @@ Status serve_metrics(const std::shared_ptr<ServerState>& state) {
                              }));
   m.registry->gauge_function("vsd_max_connections",
                              "The max_connections setting: GS connections vsd serves at most.",
-                             read([](ServerState& s) { return s.config.max_connections; }));
+                             read([](const ServerState& s) { return s.config.max_connections; }));
   m.registry->gauge_function("vsd_store_entries", "Entries in the log, committed or queued.",
                              read([](ServerState& s) { return s.writer->size(); }));
   m.registry->gauge_function("vsd_store_queue_entries",
                              "Entries submitted to the store's writer and not yet committed.",
                              read([](ServerState& s) { return s.writer->queued_entries(); }));
-  m.registry->gauge_function("vsd_store_size_bytes",
-                             "Bytes on disk of the store's files (segments), WAL included.",
-                             read([](ServerState& s) { return footprint(s.config.store).bytes; }));
-  m.registry->gauge_function("vsd_store_segments",
-                             "Files of the store: its segments (1 for a single-file store).",
-                             read([](ServerState& s) { return footprint(s.config.store).files; }));
+  m.registry->gauge_function(
+      "vsd_store_size_bytes", "Bytes on disk of the store's files (segments), WAL included.",
+      read([](const ServerState& s) { return footprint(s.config.store).bytes; }));
+  m.registry->gauge_function(
+      "vsd_store_segments", "Files of the store: its segments (1 for a single-file store).",
+      read([](const ServerState& s) { return footprint(s.config.store).files; }));
   auto served = metrics::serve_metrics_listen(state->io, m.registry, config.metrics_listen);
   if (!served) return Error{served.error()};
   m.http = std::move(served).value();
