@@ -592,9 +592,10 @@ int run(const Options& options) {
   const double digests = static_cast<double>(stats.receipts.load()) / elapsed;
   const double acked = static_cast<double>(stats.acked_messages.load()) / elapsed;
   const double sent = static_cast<double>(stats.sent.load()) / elapsed;
-  // The same ratio per core: vsd's acknowledged messages per CPU-second it used, against one
-  // verify thread's rate. It leaves out the generator, which shares this machine's cores.
-  const double per_core_ratio =
+  // The ratio per CPU-second vsd used: its acknowledged messages per CPU-second, against one
+  // verify thread's rate. Where vsd is not pinned it leaves out the generator's share of the
+  // cores; where it is (bench/vsd_load.sh), the ratio itself is the ratio per vsd core.
+  const double per_cpu_second_ratio =
       vsd_cores > 0 ? (acked / vsd_cores) / (raw / options.verify_threads) : 0;
   // What the ratio would be if the VS did nothing but its signature work on all the threads:
   // a verify per message and a signature per digest (receipt), tickets left out.
@@ -608,14 +609,16 @@ int run(const Options& options) {
       "\"digests_acked_per_s\": %.0f, \"raw_verify_per_s\": %.0f, "
       "\"raw_verify_before_per_s\": %.0f, \"raw_verify_after_per_s\": %.0f, "
       "\"raw_sign_per_s\": %.0f, \"verify_threads\": %u, \"ratio\": %.3f, "
+      "\"ratio_per_vsd_core\": %.3f, "
       "\"crypto_only_ceiling\": %.3f, \"vsd_cpu_cores\": %.2f, \"generator_cpu_cores\": %.2f, "
-      "\"ratio_per_vsd_core\": %.3f, \"p50_ack_ms\": %.2f, \"p99_ack_ms\": %.2f, "
+      "\"ratio_per_vsd_cpu_second\": %.3f, \"p50_ack_ms\": %.2f, \"p99_ack_ms\": %.2f, "
       "\"acks\": %zu, \"receipts_whole_run\": %llu}\n",
       options.mode.c_str(), static_cast<unsigned long long>(stats.joined.load()),
       static_cast<unsigned long long>(stats.failed.load()),
       static_cast<unsigned long long>(stats.revoked.load()), elapsed, sent, acked, digests, raw,
-      raw_before, raw_after, raw_sign, options.verify_threads, acked / raw, crypto_ceiling,
-      vsd_cores, own_cores, per_core_ratio, percentile(latencies, 0.5), percentile(latencies, 0.99),
+      raw_before, raw_after, raw_sign, options.verify_threads, acked / raw,
+      raw_cpus.empty() ? 0.0 : acked / raw, crypto_ceiling, vsd_cores, own_cores,
+      per_cpu_second_ratio, percentile(latencies, 0.5), percentile(latencies, 0.99),
       latencies.size(), static_cast<unsigned long long>(stats.receipts_whole_run.load()));
   std::fflush(stdout);
   return stats.failed == 0 && stats.revoked == 0 ? 0 : 1;

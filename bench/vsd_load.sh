@@ -103,7 +103,7 @@ import json, sys
 r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 print(f"== capacity headline: {r['messages_acked_per_s']:.0f} acked messages/s against "
       f"{r['raw_verify_per_s']:.0f} raw verifies/s on the same {r['verify_threads']} core(s): "
-      f"ratio_per_vsd_core {r['ratio']:.3f}")
+      f"ratio_per_vsd_core {r['ratio_per_vsd_core']:.3f}")
 PY
 
 for scale_sessions in $scale_points; do
