@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole story on 127.0.0.1, nothing mocked: a validation server, an honest game server and a
 # game server that turns rogue mid-match, each with bot players; the rogue server's revocation, its
-# players' disconnects and its attempt to join again refused (its identity is quarantined); then
-# the investigator's view of the log.
+# players' disconnects and its attempt to join again refused (its identity is quarantined); a
+# Prometheus scrape of vsd checked against its store; then the investigator's view of the log.
 #
 #   scripts/demo.sh [--quick] [--no-build] [--bin-dir DIR] [--work-dir DIR]
 #
@@ -87,8 +87,10 @@ step "Keys and configuration in $work"
 for i in 1 2 3 4 5 6; do "$bin/client" keygen --out "$work/player$i.key" >/dev/null; done
 build_hash=$("$bin/gsd" version | grep -Eo '[0-9a-f]{64}' | head -1)
 vs_port=$(free_port)
+metrics_port=$(free_port)
 cat >"$work/vsd.toml" <<EOF
 listen = "127.0.0.1:$vs_port"
+metrics_listen = "127.0.0.1:$metrics_port"
 store = "$work/vs.db"
 key = "$work/vs.key"
 admin_socket = "$work/vsd.sock"
@@ -186,6 +188,11 @@ wait_for "$work/vsd.log" "rejected: quarantined" 20 ||
 grep -h -m1 "rejected: quarantined" "$work/vsd.log" | sed 's/^.*vsd: /   vsd: /' | fold -s -w 110 | sed '2,$s/^/        /'
 say "\$ vsd status   # the quarantined identity and the revocation that began it"
 "$bin/vsd" status --admin-socket "$work/vsd.sock" | sed 's/^/     /' || fail "vsd status failed"
+
+step "The operator's view: a Prometheus scrape of vsd, checked against the store"
+say "GET http://127.0.0.1:$metrics_port/metrics: a few of the figures OPERATIONS.md §8 lists"
+scripts/scrape_check.py "127.0.0.1:$metrics_port" "$work/vs.db" | sed 's/^/     /' ||
+  fail "vsd's metrics do not agree with its store"
 
 step "The honest match plays on, then everything stops cleanly"
 for i in 1 2 3; do
