@@ -10,6 +10,7 @@ packages=(
   clang libclang-rt-14-dev python3 python3-jsonschema
   clang-format clang-tidy cppcheck
   systemd  # systemd-analyze: the test that verifies packaging/*.service (needs no running systemd)
+  lintian  # scripts/package.sh's checks of the .deb
 )
 
 missing=()

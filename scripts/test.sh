@@ -6,6 +6,8 @@
 #   LINT        0 skips scripts/lint.sh; format runs only its clang-format step (default: all
 #               of it, about 12 minutes on 2 cores)
 #   FUZZ_SECONDS  seconds per fuzz target (default: 5; 0 skips fuzzing)
+#   PACKAGE     0 skips scripts/package.sh, which builds the Debian package in Release, lints it
+#               and starts its vsd (default: 1; about 3 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,4 +49,8 @@ fi
 fuzz_seconds=${FUZZ_SECONDS:-5}
 if [ "$fuzz_seconds" -gt 0 ] && command -v clang++ >/dev/null 2>&1; then
   scripts/fuzz.sh "$fuzz_seconds"
+fi
+
+if [ "${PACKAGE:-1}" != 0 ]; then
+  scripts/package.sh
 fi
