@@ -2,7 +2,8 @@
 # Static checks over every C++ source of the project, product code, tests, benches and fuzz
 # targets alike; exits non-zero on any finding, each printed as file:line with the check's name.
 #   clang-format --dry-run -Werror   layout, per .clang-format
-#   clang-tidy                       per .clang-tidy (tests/.clang-tidy for tests)
+#   clang-tidy                       per .clang-tidy (tests/.clang-tidy for tests), over the
+#                                    unity build's batches
 #   cppcheck                         warning, performance, portability and style, less the ids
 #                                    in .cppcheck-suppressions
 #   scripts/lint.sh format   only the clang-format step (seconds)
@@ -35,25 +36,51 @@ if [ "${1:-}" = format ]; then
   exit 0
 fi
 
+# clang-tidy reads the sources in the batches of the unity build (eight .cpp files a unit, as
+# scripts/test.sh compiles them): the headers every file includes (Boost.Asio, spdlog, GoogleTest)
+# are parsed once a batch rather than once a file, which halves its time (608 s of CPU against
+# about 1,240 s one file at a time). The batches' database is configured apart, with a copy of the
+# two .clang-tidy files at the matching places, since clang-tidy takes its settings from the folder
+# of the unit it reads: the generated batch files of tests/ get tests/.clang-tidy. The findings
+# in the batched .cpp files show because HeaderFilterRegex names them.
 started=$SECONDS
+unity_dir="$build_dir/unity"
+CC=clang CXX=clang++ cmake -S . -B "$unity_dir" -DCMAKE_BUILD_TYPE=Debug -DGSVS_FUZZ=ON \
+  -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DCMAKE_CXX_FLAGS=-DBOOST_ASIO_HAS_CO_AWAIT=1 \
+  -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8 >/dev/null
+cp .clang-tidy "$unity_dir/.clang-tidy"
+cp tests/.clang-tidy "$unity_dir/tests/.clang-tidy"
+mapfile -t tidy_units < <(python3 -c '
+import json, sys
+print("\n".join(entry["file"] for entry in json.load(open(sys.argv[1]))))' \
+  "$unity_dir/compile_commands.json")
 tidy_logs="$build_dir/clang-tidy"
 rm -rf "$tidy_logs"
 mkdir -p "$tidy_logs"
-# One clang-tidy per translation unit, $jobs at a time; each writes its own log, and the logs of
-# units with findings are printed after all have run, so that reports do not interleave.
-printf '%s\n' "${units[@]}" | xargs -P "$jobs" -I{} sh -c \
+# One clang-tidy per unit, $jobs at a time; each writes its own log, and the logs of units with
+# findings are printed after all have run, so that reports do not interleave.
+printf '%s\n' "${tidy_units[@]}" | xargs -P "$jobs" -I{} sh -c \
   'log="$2/$(echo "$1" | tr / _).log"
    clang-tidy -p "$0" --quiet "$1" >"$log" 2>&1 || echo "$1" >>"$2/failed"' \
-  "$build_dir" {} "$tidy_logs"
+  "$unity_dir" {} "$tidy_logs"
 if [ -s "$tidy_logs/failed" ]; then
   while read -r unit; do
     grep -v -e '^[0-9]* warnings\( and [0-9]* errors\)\? generated\.$' \
       -e '^Suppressed [0-9]* warnings' -e '^Use -header-filter=' \
       "$tidy_logs/$(echo "$unit" | tr / _).log" || true
   done <"$tidy_logs/failed"
-  failed+=("clang-tidy ($(wc -l <"$tidy_logs/failed") files)")
+  failed+=("clang-tidy ($(wc -l <"$tidy_logs/failed") units)")
 fi
-echo "lint: clang-tidy checked ${#units[@]} translation units in $((SECONDS - started)) s"
+# misc-unused-alias-decls looks at a unit's main file only, which in a batch is the generated
+# file; this does its job for the sources: a namespace alias that its file never uses again.
+while IFS=: read -r file line alias; do
+  if ! grep -qE "(^|[^A-Za-z0-9_])$alias::" "$file"; then
+    echo "$file:$line: namespace alias '$alias' is never used [misc-unused-alias-decls]"
+    failed+=("unused namespace alias")
+  fi
+done < <(git grep -nE '^\s*namespace [A-Za-z_][A-Za-z0-9_]* = ' -- '*.cpp' |
+  sed -E 's/^([^:]*):([0-9]*):\s*namespace ([A-Za-z0-9_]*) = .*/\1:\2:\3/')
+echo "lint: clang-tidy checked ${#units[@]} files in ${#tidy_units[@]} units in $((SECONDS - started)) s"
 
 started=$SECONDS
 mkdir -p "$build_dir/cppcheck"
