@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "protocol/clock.h"
 #include "tests/support/vs_fixture.h"
@@ -41,6 +43,15 @@ class VsdDigestsRequired : public ::testing::Test {
       if (auto revocation = gs.expect<Revocation>(kHeartbeatEvery)) return revocation;
     }
     return std::nullopt;
+  }
+  // Runs audit-cli with `args`; its exit code, with its output in `output`.
+  int audit_cli(const std::vector<std::string>& args, std::string& output) const {
+    std::vector<std::string> argv{program("audit-cli")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ChildProcess run(argv, dir_.file("audit-cli.out"));
+    const int code = run.wait(std::chrono::seconds(30));
+    output = run.output();
+    return code;
   }
   static PlayerPosition player_at_origin() {
     PlayerPosition p;
@@ -100,6 +111,22 @@ TEST_F(VsdDigestsRequired, DigestsThatStopWhilePlayersPlayRevokeAndQuarantine) {
   EXPECT_GE(stored->vs_time_ms, digest.vs_time_ms + kDigestTimeoutMs);
   std::string output;
   EXPECT_EQ(vs_->audit_verify(output), 0) << output;
+  // explain and the dispute report recompute the verdict from the log alone.
+  const std::string key = to_hex(vs_->public_key());
+  EXPECT_EQ(audit_cli({"explain", vs_->store_path(), "--session", std::to_string(session),
+                       "--vs-pubkey", key},
+                      output),
+            0)
+      << output;
+  EXPECT_NE(output.find("SUPPORTED: recomputed"), std::string::npos) << output;
+  const std::string report = dir_.file("digests_stopped.json");
+  ASSERT_EQ(audit_cli({"report", vs_->store_path(), "--session", std::to_string(session),
+                       "--vs-pubkey", key, "-o", report},
+                      output),
+            0)
+      << output;
+  EXPECT_NE(output.find("verdict: consistent"), std::string::npos) << output;
+  EXPECT_EQ(audit_cli({"verify-report", report, "--vs-pubkey", key}, output), 0) << output;
 }
 
 // The honest counterpart: a GS whose last digest names nobody (its match is over) owes no digest,
