@@ -437,6 +437,10 @@ std::optional<EntryBrief> SessionModel::brief(std::uint64_t seq, const EntryLook
     return EntryBrief{seq, kind_code(MessageKind::kHeartbeat), chains::Direction::kReceived,
                       accept().session_id, rules_.liveness_since_ms()};
   }
+  if (rules_.last_digest_position() == seq) {  // what a digests_stopped revocation cites
+    return EntryBrief{seq, kind_code(MessageKind::kTranscriptDigest), chains::Direction::kReceived,
+                      accept().session_id, rules_.digests_since_ms()};
+  }
   if (lookup) return lookup(seq);
   return std::nullopt;
 }
