@@ -104,6 +104,13 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
       return "a live session whose GS identity or build a reloaded policy no longer allows is "
              "revoked right after the PolicyApplied that removed it (PROTOCOL.md §8.17); it is "
              "no fault of the GS";
+    case RevocationReason::kDigestsStopped:
+      return "while the last accepted TranscriptDigest names at least one player, the next is "
+             "due within " +
+             std::to_string(a.digest_timeout_ms) +
+             " ms (digest_timeout_ms of the JoinAccept); a GS that ends its match sends a digest "
+             "naming no player. The VS revokes at the deadline, and the GS identity is "
+             "quarantined (PROTOCOL.md §8.5, §8.16)";
   }
   return "the reason code is not defined by the protocol";
 }

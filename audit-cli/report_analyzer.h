@@ -110,6 +110,7 @@ class Analyzer {
   Verdict sw_hash_verdict();
   Verdict receipt_tip_verdict();
   Verdict missed_heartbeats_verdict();
+  Verdict digests_stopped_verdict();
 
   // report_document.cpp
   nlohmann::json session_json() const;

@@ -119,6 +119,8 @@ Verdict Analyzer::compute_verdict() {
       return receipt_tip_verdict();
     case RevocationReason::kMissedHeartbeats:
       return missed_heartbeats_verdict();
+    case RevocationReason::kDigestsStopped:
+      return digests_stopped_verdict();
     case RevocationReason::kOperator:
     case RevocationReason::kOperatorQuarantine:
     case RevocationReason::kVsShutdown:
@@ -562,6 +564,55 @@ Verdict Analyzer::missed_heartbeats_verdict() {
                   std::to_string(accept_->heartbeat_timeout_ms) +
                   " ms timeout the VS signed; that no valid Heartbeat came in between is the "
                   "VS's word (a report cannot prove an absence)";
+  return v;
+}
+
+Verdict Analyzer::digests_stopped_verdict() {
+  Verdict v;
+  v.outcome = Outcome::kRefuted;
+  auto i = cited(0);
+  if (!i || !accept_ || revocation_->evidence.size() != 1) {
+    v.explanation =
+        "a digests_stopped verdict must cite the last accepted TranscriptDigest, one that "
+        "named players";
+    return v;
+  }
+  const Entry& last = entry(*i);
+  const auto* digest = as<protocol::TranscriptDigest>(*i);
+  const std::uint64_t revoked_at = entry(*revocation_index_).header.vs_time_ms;
+  const std::uint64_t gap =
+      revoked_at > last.header.vs_time_ms ? revoked_at - last.header.vs_time_ms : 0;
+  v.facts = {{"last_digest_seq", last.header.seq},
+             {"last_digest_vs_time_ms", last.header.vs_time_ms},
+             {"players", digest ? digest->players.size() : 0},
+             {"revocation_vs_time_ms", revoked_at},
+             {"gap_ms", gap},
+             {"digest_timeout_ms", accept_->digest_timeout_ms}};
+  if (!digest || !accepted_gs_message(*i)) {
+    v.explanation = "the cited entry is not a TranscriptDigest of the session that the VS accepted";
+    return v;
+  }
+  if (digest->players.empty()) {
+    v.explanation =
+        "the cited digest names no player: the session had none in play, and owed "
+        "no digest";
+    return v;
+  }
+  // The same deadline rule as liveness: the deadline itself is late.
+  if (!rules::liveness_lapsed(last.header.vs_time_ms, accept_->digest_timeout_ms, revoked_at)) {
+    v.explanation = "only " + std::to_string(gap) + " ms passed between the digest at entry " +
+                    std::to_string(last.header.seq) + " and the revocation, under the " +
+                    std::to_string(accept_->digest_timeout_ms) + " ms digest timeout";
+    return v;
+  }
+  v.outcome = Outcome::kConsistent;
+  v.explanation =
+      std::to_string(gap) + " ms passed between the digest at entry " +
+      std::to_string(last.header.seq) + ", which named " + std::to_string(digest->players.size()) +
+      " players, and the revocation, at least the " + std::to_string(accept_->digest_timeout_ms) +
+      " ms digest timeout the VS signed; that no digest came in between is the VS's "
+      "word (a report cannot prove an absence; 'audit-cli verify' recomputes it from "
+      "the whole log)";
   return v;
 }
 

@@ -49,6 +49,7 @@ bool evidence_kind_fits(std::uint16_t reason, const EntryBrief& brief) {
              (received && brief.kind == kind_code(MessageKind::kHeartbeat));
     case RevocationReason::kSpeedViolation:
     case RevocationReason::kTooManyPlayers:
+    case RevocationReason::kDigestsStopped:
       return received && brief.kind == kind_code(MessageKind::kTranscriptDigest);
     case RevocationReason::kReceiptTipMismatch:
       return received && (brief.kind == kind_code(MessageKind::kHeartbeat) ||
@@ -82,6 +83,8 @@ std::string_view evidence_kinds_text(std::uint16_t reason) {
       return "the two received TranscriptDigests of the step";
     case RevocationReason::kTooManyPlayers:
       return "the received TranscriptDigest that named one player too many";
+    case RevocationReason::kDigestsStopped:
+      return "the last accepted TranscriptDigest, which named players";
     case RevocationReason::kReceiptTipMismatch:
       return "the received Heartbeat or GsLeaving";
     case RevocationReason::kGsLeft:
@@ -388,6 +391,16 @@ void SessionModel::on_ticket(const ModelInput& input, const protocol::PlayTicket
                          std::to_string(accept().heartbeat_timeout_ms) +
                          " ms after the last valid Heartbeat or the JoinAccept)",
                      "issued_ms " + std::to_string(ticket.issued_ms)));
+  } else if (const auto digests_due = rules_.digest_deadline_ms();
+             digests_due && ticket.issued_ms >= *digests_due) {
+    // So does one past the digest deadline of a session with players (§8.5 "Digests required").
+    sink.add(finding(entry, check::kTicket,
+                     "no ticket at or after the digest deadline " + std::to_string(*digests_due) +
+                         " (" + std::to_string(accept().digest_timeout_ms) +
+                         " ms after the last digest, at entry " +
+                         std::to_string(rules_.last_digest_position().value_or(0)) + ", named " +
+                         std::to_string(rules_.players_in_play()) + " players)",
+                     "issued_ms " + std::to_string(ticket.issued_ms)));
   }
   const auto pending_nonces = rules_.pending_nonces();
   const std::size_t bound = ticket.nonce_count;
@@ -423,6 +436,10 @@ std::optional<EntryBrief> SessionModel::brief(std::uint64_t seq, const EntryLook
   if (rules_.last_heartbeat_position() == seq) {
     return EntryBrief{seq, kind_code(MessageKind::kHeartbeat), chains::Direction::kReceived,
                       accept().session_id, rules_.liveness_since_ms()};
+  }
+  if (rules_.last_digest_position() == seq) {  // what a digests_stopped revocation cites
+    return EntryBrief{seq, kind_code(MessageKind::kTranscriptDigest), chains::Direction::kReceived,
+                      accept().session_id, rules_.digests_since_ms()};
   }
   if (lookup) return lookup(seq);
   return std::nullopt;
@@ -581,6 +598,8 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
     } else {
       a.support = Support::kSupported;
     }
+  } else if (revocation.reason == static_cast<std::uint16_t>(RevocationReason::kDigestsStopped)) {
+    assess_digests_stopped(entry, revocation, sink, a);
   } else {
     a.support = Support::kNotAGsFault;
     const auto revoked_for = static_cast<RevocationReason>(revocation.reason);
@@ -618,6 +637,45 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
   rules_.end();
   accepted_leaving_position_.reset();
   if (observer_) observer_->on_revocation(revocation, a);
+}
+
+void SessionModel::assess_digests_stopped(const storage::Entry& entry,
+                                          const protocol::Revocation& revocation, FindingSink& sink,
+                                          RevocationAssessment& a) const {
+  // Held to the gap it claims (§8.5 "Digests required"): the last accepted digest named
+  // players, is cited, and digest_timeout_ms passed from it (or a ResumeAccept after it).
+  const std::string reason = revocation_reason_label(revocation.reason);
+  const auto last = rules_.last_digest_position();
+  const std::uint64_t now = entry.header.vs_time_ms;
+  const std::uint64_t since = rules_.digests_since_ms();
+  const std::uint64_t gap = now > since ? now - since : 0;
+  a.support = Support::kUnsupported;
+  if (!last || rules_.players_in_play() == 0) {
+    a.explanation = last ? "the last accepted digest, at entry " + std::to_string(*last) +
+                               ", named no player: the session had none in play and owed no digest"
+                         : "the session had no accepted digest: no player was ever in play";
+    sink.add(finding(entry, check::kRevocation,
+                     "players in play (the last accepted digest naming one) for " + reason, "none",
+                     a.explanation));
+    return;
+  }
+  a.explanation = "no TranscriptDigest for " + std::to_string(gap) +
+                  " ms while the session had players: the last, at entry " + std::to_string(*last) +
+                  ", named " + std::to_string(rules_.players_in_play()) +
+                  "; digest_timeout_ms is " + std::to_string(accept().digest_timeout_ms);
+  if (!contains(revocation.evidence, *last)) {
+    sink.add(finding(entry, check::kEvidence,
+                     "evidence naming the last accepted digest, at entry " + std::to_string(*last),
+                     "evidence " + positions(revocation.evidence), a.explanation));
+  } else if (!rules_.check_digests(now).refused()) {
+    // The VS times the deadline on the clock it stamps entries with (PROTOCOL.md §8.13).
+    sink.add(finding(entry, check::kRevocation,
+                     "at least digest_timeout_ms (" + std::to_string(accept().digest_timeout_ms) +
+                         " ms) without a digest by the VS clock",
+                     std::to_string(gap) + " ms", a.explanation));
+  } else {
+    a.support = Support::kSupported;
+  }
 }
 
 void SessionModel::finish(FindingSink& sink) {

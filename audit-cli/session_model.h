@@ -142,6 +142,10 @@ class SessionModel {
   [[nodiscard]] std::uint64_t heartbeat_deadline_ms() const {
     return rules_.heartbeat_deadline_ms();
   }
+  // While the last accepted digest named players: when the next digest was due (§8.5).
+  [[nodiscard]] std::optional<std::uint64_t> digest_deadline_ms() const {
+    return rules_.digest_deadline_ms();
+  }
   [[nodiscard]] std::optional<std::uint64_t> revoked_at() const { return revoked_at_; }
 
  private:
@@ -167,6 +171,9 @@ class SessionModel {
   void on_ticket(const ModelInput& input, const protocol::PlayTicket& ticket, FindingSink& sink);
   void on_revocation(const ModelInput& input, const protocol::Revocation& revocation,
                      FindingSink& sink, const EntryLookup& lookup);
+  // A digests_stopped revocation held to the gap it claims; fills `a`.
+  void assess_digests_stopped(const storage::Entry& entry, const protocol::Revocation& revocation,
+                              FindingSink& sink, RevocationAssessment& a) const;
   void on_resume(const ModelInput& input, const protocol::GsResume& resume, FindingSink& sink);
   void on_resume_accept(const ModelInput& input, const protocol::ResumeAccept& answer,
                         FindingSink& sink);

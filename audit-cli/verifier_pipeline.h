@@ -217,7 +217,7 @@ class Verifier {
   // The quarantines the Revocations read so far begin (PROTOCOL.md §8.16). One that began before
   // the start of this verification is unknown to it (see known_facts).
   rules::QuarantineLedger quarantine_;
-  // Live sessions by a heartbeat deadline they had when pushed (it only moves later), earliest
+  // Live sessions by a deadline they had when pushed (heartbeat or digest, §8.5), earliest
   // first: a Checkpoint looks only at those that may have run out.
   using Deadline = std::pair<std::uint64_t, protocol::SessionId>;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;

@@ -1,6 +1,7 @@
 // The verifier's semantic stage, once a batch's signatures are in: joins and their answers in
 // the order of rules/join_rules.h, session ids and live identities, each session through
 // SessionModel, revocations, and liveness at every Checkpoint.
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -128,22 +129,30 @@ void Verifier::check_silent_sessions(const Item& checkpoint) {
     const auto [pushed, id] = deadlines_.top();
     auto it = sessions_.find(id);
     const SessionModel* model = it == sessions_.end() ? nullptr : it->second.get();
-    const std::uint64_t grace = model ? model->accept().heartbeat_timeout_ms : 0;
+    // The VS's watchdog may be late: it is allowed the longer of its two timeouts more.
+    const std::uint64_t grace =
+        model ? std::max(model->accept().heartbeat_timeout_ms, model->accept().digest_timeout_ms)
+              : 0;
     if (pushed + grace >= now) return;
     deadlines_.pop();
     if (model == nullptr || model->revoked()) continue;
-    const std::uint64_t deadline = model->heartbeat_deadline_ms();
+    // The digest deadline of a session with players may come first (§8.5 "Digests required").
+    const auto digests_due = model->digest_deadline_ms();
+    const bool digests_first = digests_due && *digests_due < model->heartbeat_deadline_ms();
+    const std::uint64_t deadline = digests_first ? *digests_due : model->heartbeat_deadline_ms();
     if (deadline + grace >= now) {
-      deadlines_.emplace(deadline, id);  // a heartbeat moved it on since
+      deadlines_.emplace(deadline, id);  // a heartbeat or a digest moved it on since
       continue;
     }
     Finding f = finding(
         checkpoint, check::kReaction,
-        "a missed_heartbeats revocation of session " + std::to_string(id) + " by " +
-            std::to_string(deadline + grace) + " (its heartbeat deadline " +
-            std::to_string(deadline) + " plus " + std::to_string(grace) + " ms)",
+        std::string(digests_first ? "a digests_stopped" : "a missed_heartbeats") +
+            " revocation of session " + std::to_string(id) + " by " +
+            std::to_string(deadline + grace) + " (its " + (digests_first ? "digest" : "heartbeat") +
+            " deadline " + std::to_string(deadline) + " plus " + std::to_string(grace) + " ms)",
         "the session still live at this Checkpoint (vs_time_ms " + std::to_string(now) + ")",
-        "the VS left a silent session blessed");
+        digests_first ? "the VS left blessed a session whose digests stopped while it had players"
+                      : "the VS left a silent session blessed");
     f.session_id = id;
     sink_.add(std::move(f));
   }

@@ -91,7 +91,9 @@ status=0  # 1 once a store misses an acknowledged receipt or fails to verify
 
 echo "== capacity: $capacity_sessions sessions, digests back to back" >&2
 # Heartbeats are not part of this load: a long timeout keeps the sessions alive without them.
+# digest_timeout_ms must exceed it (PROTOCOL.md §8.5); digests come back to back anyway.
 start_vsd "$capacity_sessions" "heartbeat_timeout_ms = 600000
+digest_timeout_ms = 600001
 heartbeat_interval_ms = 1000"
 "${gen_pin[@]}" "$bin/vsd_load" run --vs "$vs_addr" --sessions "$capacity_sessions" \
   --mode capacity --duration-s "$duration" --presign 6000 --window 8 --verify-threads "$threads" \
@@ -113,6 +115,7 @@ for scale_sessions in $scale_points; do
   # The generator joins every session, then signs their messages, then starts them all: the first
   # to join is silent for the whole ramp, hence the long heartbeat timeout (it costs nothing).
   start_vsd "$scale_sessions" "heartbeat_timeout_ms = 60000
+digest_timeout_ms = 60001
 heartbeat_interval_ms = 1000
 ticket_period_ms = 1000
 ticket_validity_ms = 2000

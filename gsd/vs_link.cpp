@@ -26,6 +26,20 @@ namespace {
 // How long a stopping GS waits for the VS to answer its GsLeaving (PROTOCOL.md §8.11).
 constexpr milliseconds kLeavingWait(1000);
 
+// How often the GS sends a digest: its configured interval, but never slower than the VS requires
+// (PROTOCOL.md §8.5 "Digests required"): within digest_timeout_ms of the last, and so soon that
+// a GS that stops altogether misses its heartbeats before its digests are overdue. Half the room
+// between the two timeouts leaves a delayed digest its margin.
+std::uint64_t required_digest_interval_ms(const Config& config, const JoinAccept& accept) {
+  const std::uint64_t room = accept.digest_timeout_ms > accept.heartbeat_timeout_ms
+                                 ? accept.digest_timeout_ms - accept.heartbeat_timeout_ms
+                                 : accept.digest_timeout_ms;
+  // Never below digest_interval_ms's own minimum, whatever a JoinAccept says.
+  constexpr std::uint64_t kFastestDigestMs = 10;
+  return std::min<std::uint64_t>(config.digest_interval_ms,
+                                 std::max<std::uint64_t>(room / 2, kFastestDigestMs));
+}
+
 // The speed cap never exceeds the limit the VS judges by, and the distance between two digests
 // stays within the VS's tolerance: half of it is the slack a move may draw from before the
 // current digest window (see WorldLimits::slack_ms).
@@ -37,7 +51,7 @@ WorldLimits world_limits(const Config& config, const JoinAccept& accept) {
       std::min(config.max_speed_m_s * 1000.0, static_cast<double>(accept.max_speed_mm_s));
   world.tick_ms = std::max<std::uint64_t>(1, 1000 / config.tick_rate_hz);
   world.slack_ms =
-      std::uint64_t{config.digest_interval_ms} * accept.speed_tolerance_ppm / 2'000'000;
+      required_digest_interval_ms(config, accept) * accept.speed_tolerance_ppm / 2'000'000;
   if (config.max_speed_m_s * 1000.0 > accept.max_speed_mm_s) {
     spdlog::warn("max_speed_m_s ({}) is above the VS's limit ({} mm/s): using the VS's",
                  config.max_speed_m_s, accept.max_speed_mm_s);
@@ -433,7 +447,7 @@ void VsLink::send_heartbeat(VsSession& s) {
 
 asio::awaitable<void> VsLink::digest_loop(std::shared_ptr<VsSession> s) {
   auto self = shared_from_this();
-  const milliseconds interval(shared_->config.digest_interval_ms);
+  const milliseconds interval(required_digest_interval_ms(shared_->config, s->match->accept));
   auto next = std::chrono::steady_clock::now();
   while (s->running()) {
     next += interval;

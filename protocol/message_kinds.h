@@ -169,7 +169,10 @@ enum class RevocationReason : std::uint16_t {
   kGsLeft = 12,  // the GS said it is leaving (GsLeaving): a clean end, not a fault
   // A reload's policy (PolicyApplied) no longer allows the session's identity or build.
   kPolicyWithdrawn = 13,
-  // 14 and 15 are assigned by other changes (§8.16's digest rules).
+  // The GS's TranscriptDigests stopped for digest_timeout_ms while its last accepted digest
+  // named players (PROTOCOL.md §8.5 "Digests required"): its moves went unjudged.
+  kDigestsStopped = 14,
+  // 15 is unassigned: a digest naming one player twice does not decode (kMalformedMessage).
   // The operator revoked and asked for the identity's quarantine (`vsd revoke --quarantine`):
   // kOperator, plus the quarantine, which the log must show for an audit to recompute it.
   kOperatorQuarantine = 16,
@@ -190,7 +193,7 @@ enum class InputRejectReason : std::uint16_t {
 inline constexpr JoinRejectReason kLastJoinRejectReason = JoinRejectReason::kQuarantined;
 inline constexpr RevocationReason kLastRevocationReason = RevocationReason::kOperatorQuarantine;
 // Codes below the last one that this version does not define yet.
-inline constexpr std::array<std::uint16_t, 2> kUnassignedRevocationReasons{14, 15};
+inline constexpr std::array<std::uint16_t, 1> kUnassignedRevocationReasons{15};
 inline constexpr InputRejectReason kLastInputRejectReason = InputRejectReason::kNoTicket;
 
 // Whether a code (as read off the wire) is one this version defines: 1 up to the last code, less

@@ -387,6 +387,8 @@ std::string_view reason_name(RevocationReason reason) {
       return "gs_left";
     case RevocationReason::kPolicyWithdrawn:
       return "policy_withdrawn";
+    case RevocationReason::kDigestsStopped:
+      return "digests_stopped";
     case RevocationReason::kOperatorQuarantine:
       return "operator_quarantine";
   }

@@ -100,6 +100,9 @@ struct JoinAccept {
   // How many receipts a Heartbeat or GsLeaving may trail behind those issued (§8.5 check 6),
   // signed so that an auditor judges a lagging receipt_count as the VS did.
   std::uint32_t max_receipt_lag = 0;
+  // The longest the VS waits for the next TranscriptDigest while the last accepted one named
+  // players (§8.5 "Digests required"); then it revokes with digests_stopped.
+  std::uint32_t digest_timeout_ms = 0;
   Signatures<1> signatures{};
 
   template <class Self, class V>
@@ -122,6 +125,7 @@ struct JoinAccept {
     v.field(m.spawn_min_interval_ms, "spawn_min_interval_ms");
     v.field(m.max_players_per_session, "max_players_per_session");
     v.field(m.max_receipt_lag, "max_receipt_lag");
+    v.field(m.digest_timeout_ms, "digest_timeout_ms");
   }
 };
 
@@ -577,6 +581,7 @@ struct Policy {
   std::uint32_t max_excess_mm = 0;
   std::uint32_t spawn_min_interval_ms = 0;
   std::uint32_t max_players_per_session = 0;
+  std::uint32_t digest_timeout_ms = 0;
 
   template <class Self, class V>
   static void visit(Self& m, V& v) {
@@ -595,6 +600,7 @@ struct Policy {
     v.field(m.max_excess_mm, "max_excess_mm");
     v.field(m.spawn_min_interval_ms, "spawn_min_interval_ms");
     v.field(m.max_players_per_session, "max_players_per_session");
+    v.field(m.digest_timeout_ms, "digest_timeout_ms");
   }
   friend bool operator==(const Policy&, const Policy&) = default;
 };

@@ -49,6 +49,7 @@ void announce_policy(const protocol::Policy& policy, protocol::JoinAccept& accep
   accept.max_excess_mm = policy.max_excess_mm;
   accept.spawn_min_interval_ms = policy.spawn_min_interval_ms;
   accept.max_players_per_session = policy.max_players_per_session;
+  accept.digest_timeout_ms = policy.digest_timeout_ms;
 }
 
 std::optional<std::string> term_differing(const protocol::Policy& policy,
@@ -68,6 +69,7 @@ std::optional<std::string> term_differing(const protocol::Policy& policy,
       {&protocol::JoinAccept::max_excess_mm, "max_excess_mm"},
       {&protocol::JoinAccept::spawn_min_interval_ms, "spawn_min_interval_ms"},
       {&protocol::JoinAccept::max_players_per_session, "max_players_per_session"},
+      {&protocol::JoinAccept::digest_timeout_ms, "digest_timeout_ms"},
   };
   for (const auto& [field, name] : terms) {
     if (accept.*field != expected.*field) {

@@ -13,6 +13,10 @@ bool quarantines(std::uint16_t revocation_reason) {
     case RevocationReason::kReceiptTipMismatch:
     case RevocationReason::kMalformedMessage:
     case RevocationReason::kOperatorQuarantine:
+    // Heartbeats went on while the digests of a session with players stopped: its moves were
+    // kept from the physics rule. A crash or a cut link stops both, and is missed_heartbeats
+    // (PROTOCOL.md §8.16).
+    case RevocationReason::kDigestsStopped:
       return true;
     // Liveness ends and clean ends: an honest GS meets them (a network cut, a VS restart).
     case RevocationReason::kMissedHeartbeats:

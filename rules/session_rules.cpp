@@ -1,6 +1,7 @@
 #include "rules/session_rules.h"
 
 #include <algorithm>
+#include <limits>
 #include <type_traits>
 #include <variant>
 
@@ -64,6 +65,8 @@ std::string_view verdict_name(Verdict verdict) {
       return "too_many_players";
     case Verdict::kSpeedViolation:
       return "speed_violation";
+    case Verdict::kDigestsStopped:
+      return "digests_stopped";
     case Verdict::kAfterRevocation:
       return "after_revocation";
   }
@@ -90,6 +93,8 @@ std::optional<RevocationReason> reason_for(Verdict verdict) {
       return RevocationReason::kTooManyPlayers;
     case Verdict::kSpeedViolation:
       return RevocationReason::kSpeedViolation;
+    case Verdict::kDigestsStopped:
+      return RevocationReason::kDigestsStopped;
     case Verdict::kAccepted:
     case Verdict::kAfterRevocation:
       return std::nullopt;
@@ -129,6 +134,37 @@ Judgement SessionRules::check_liveness(std::uint64_t now_ms) const {
                  false, {last});
 }
 
+std::optional<std::uint64_t> SessionRules::digest_deadline_ms() const {
+  if (ended_ || suspended() || players_in_play_ == 0) return std::nullopt;
+  return digests_since_ms_ + start_.accept.digest_timeout_ms;
+}
+
+Judgement SessionRules::check_digests(std::uint64_t now_ms) const {
+  const auto deadline = digest_deadline_ms();
+  if (!deadline || now_ms < *deadline) return {};
+  return refusal(Verdict::kDigestsStopped,
+                 "no TranscriptDigest for " + std::to_string(now_ms - digests_since_ms_) +
+                     " ms while the session has players; the limit is " +
+                     std::to_string(start_.accept.digest_timeout_ms) +
+                     " ms (the last digest, at log position " +
+                     std::to_string(*last_digest_position_) + ", named " +
+                     std::to_string(players_in_play_) + " players)",
+                 false, {*last_digest_position_});
+}
+
+Judgement SessionRules::check_deadlines(std::uint64_t now_ms) const {
+  Judgement heartbeats = check_liveness(now_ms);
+  Judgement digests = check_digests(now_ms);
+  if (!digests.refused()) return heartbeats;
+  if (heartbeats.refused() && heartbeat_deadline_ms() <= *digest_deadline_ms()) return heartbeats;
+  return digests;
+}
+
+std::uint64_t SessionRules::next_deadline_ms() const {
+  return std::min(heartbeat_deadline_ms(),
+                  digest_deadline_ms().value_or(std::numeric_limits<std::uint64_t>::max()));
+}
+
 Judgement SessionRules::check_envelope(const Received& received) const {
   if (ended_) {
     Judgement j;
@@ -163,9 +199,9 @@ Judgement SessionRules::check_envelope(const Received& received) const {
                        " is not above the last accepted " + std::to_string(last_counter_),
                    true);
   }
-  // Liveness is judged before content: once the deadline has passed the session is over,
-  // whatever the late message says (§8.5 "Liveness").
-  return check_liveness(received.vs_time_ms);
+  // Liveness and digests are judged before content: once a deadline has passed the session is
+  // over, whatever the late message says (§8.5 "Liveness", "Digests required").
+  return check_deadlines(received.vs_time_ms);
 }
 
 Judgement SessionRules::judge(const Received& received) {
@@ -277,8 +313,13 @@ Judgement SessionRules::judge_digest(const protocol::TranscriptDigest& digest,
     // The step's two digests: the earlier one, then this one.
     j.prior_evidence = {step.from_log_seq};
     j.cites_message = true;
-    break;
+    return j;
   }
+  // Digests required: the players this digest names are in play until the next one; a digest
+  // naming none (the match is over) stops the digest deadline.
+  last_digest_position_ = received.position;
+  players_in_play_ = digest.players.size();
+  digests_since_ms_ = std::max(digests_since_ms_, received.vs_time_ms);
   return j;
 }
 
@@ -384,6 +425,8 @@ void SessionRules::resumed(const protocol::GsResume& resume, std::uint64_t accep
   last_receipt_count_seen_ = std::max(last_receipt_count_seen_, resume.receipt_count);
   liveness_since_ms_ = std::max(liveness_since_ms_, accept_vs_ms);
   last_heartbeat_position_ = accept_position;
+  // No digest could arrive while the VS was down: the digest deadline runs afresh from here.
+  digests_since_ms_ = std::max(digests_since_ms_, accept_vs_ms);
 }
 
 }  // namespace gsvs::rules

@@ -35,6 +35,7 @@ enum class Verdict : std::uint8_t {
   kReceiptTipMismatch,  // receipt_count/receipt_tip wrong or too far behind -> receipt_tip_mismatch
   kTooManyPlayers,      // digest over max_players_per_session           -> too_many_players
   kSpeedViolation,      // digest whose step crosses the excess limit    -> speed_violation
+  kDigestsStopped,      // arrived after the digest deadline (players)   -> digests_stopped
   kAfterRevocation,
 };
 std::string_view verdict_name(Verdict verdict);
@@ -152,6 +153,26 @@ class SessionRules {
   // The missed_heartbeats revocation due at `now_ms`, or kAccepted while the session is alive.
   [[nodiscard]] Judgement check_liveness(std::uint64_t now_ms) const;
 
+  // Digests required (§8.5): while the last accepted TranscriptDigest named at least one player,
+  // the next is due within digest_timeout_ms of it (or of a ResumeAccept after it). nullopt while
+  // the session has no players (none named yet, or the last digest named none), is suspended,
+  // or is over.
+  [[nodiscard]] std::optional<std::uint64_t> digest_deadline_ms() const;
+  // The digests_stopped revocation due at `now_ms`, or kAccepted.
+  [[nodiscard]] Judgement check_digests(std::uint64_t now_ms) const;
+  // Both deadlines at `now_ms`: the revocation of whichever passed first; at the same instant
+  // missed_heartbeats, since a GS silent in every respect has gone, not hidden its players.
+  [[nodiscard]] Judgement check_deadlines(std::uint64_t now_ms) const;
+  // The earlier of the two deadlines: when the VS's watchdog must look again.
+  [[nodiscard]] std::uint64_t next_deadline_ms() const;
+  // The players the last accepted digest named (0 before the first), where it is logged, and
+  // when the digest deadline runs from.
+  [[nodiscard]] std::size_t players_in_play() const { return players_in_play_; }
+  [[nodiscard]] std::optional<std::uint64_t> last_digest_position() const {
+    return last_digest_position_;
+  }
+  [[nodiscard]] std::uint64_t digests_since_ms() const { return digests_since_ms_; }
+
   // Receipts (§6.3): the next receipt for an accepted digest whose bytes hash to `digest_hash`,
   // and recording one as issued (vsd: what next_receipt gave; an auditor: what the VS logged, so
   // that one broken receipt is one finding rather than one per later heartbeat).
@@ -228,6 +249,11 @@ class SessionRules {
   std::uint64_t last_counter_ = 0;
   std::optional<std::uint64_t> last_heartbeat_position_;
   std::uint64_t liveness_since_ms_ = 0;
+  // Digests required: the last accepted digest, the players it named, and the VS time the
+  // digest deadline runs from (that digest's, or a later ResumeAccept's).
+  std::optional<std::uint64_t> last_digest_position_;
+  std::size_t players_in_play_ = 0;
+  std::uint64_t digests_since_ms_ = 0;
   std::uint64_t last_receipt_count_seen_ = 0;
   std::uint64_t receipts_ = 0;
   // Tips after receipts receipts_ - (size - 1) .. receipts_, newest last: max_receipt_lag + 1

@@ -14,6 +14,9 @@ namespace {
 constexpr std::uint64_t kMinSegmentBytes = std::uint64_t{64} << 10;
 constexpr std::uint64_t kMaxSegmentBytes = std::uint64_t{1} << 40;
 constexpr std::uint64_t kMaxSegmentAgeS = std::uint64_t{366} * 86400;
+// A digest every 100 ms is more than any GS sends; an hour without one is no audit at all.
+constexpr std::uint32_t kMinDigestTimeoutMs = 100;
+constexpr std::uint32_t kMaxDigestTimeoutMs = 3600000;
 }  // namespace
 
 rules::MovementLimits Config::physics() const {
@@ -93,6 +96,11 @@ void add_config_options(CLI::App& run, Config& c) {
                  "(too_many_players). Bounds the movement state kept per session")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  run.add_option("--digest_timeout_ms", c.digest_timeout_ms,
+                 "Revoke a session (digests_stopped) whose last digest named players and no "
+                 "digest followed for this long (signed in the JoinAccept)")
+      ->capture_default_str()
+      ->check(CLI::Range(kMinDigestTimeoutMs, kMaxDigestTimeoutMs));
   run.add_option("--checkpoint_every_entries", c.checkpoint_every_entries,
                  "Sign a checkpoint after this many new log entries")
       ->capture_default_str()
@@ -217,7 +225,21 @@ Status validate(Config& c) {
                  ") must exceed 'heartbeat_interval_ms' (" +
                  std::to_string(c.heartbeat_interval_ms) + ")"};
   }
+  // A GS that crashes, or whose link is cut, stops its heartbeats and its digests at once; it
+  // must miss its heartbeats first, so that a liveness end never reads as digests_stopped,
+  // which quarantines (PROTOCOL.md §8.5 "Digests required").
+  if (c.digest_timeout_ms <= c.heartbeat_timeout_ms) {
+    return Error{"config key 'digest_timeout_ms' (" + std::to_string(c.digest_timeout_ms) +
+                 ") must exceed 'heartbeat_timeout_ms' (" + std::to_string(c.heartbeat_timeout_ms) +
+                 "), so that a GS that goes silent misses its heartbeats first"};
+  }
   // The same bounds as the options' checks, for a Config built in code.
+  if (c.digest_timeout_ms < kMinDigestTimeoutMs || c.digest_timeout_ms > kMaxDigestTimeoutMs) {
+    return Error{"config key 'digest_timeout_ms' (" + std::to_string(c.digest_timeout_ms) +
+                 ") must be between " + std::to_string(kMinDigestTimeoutMs) + " and " +
+                 std::to_string(kMaxDigestTimeoutMs) +
+                 " (digests are required while a session has players; there is no off)"};
+  }
   if (c.segment_max_bytes < kMinSegmentBytes || c.segment_max_bytes > kMaxSegmentBytes) {
     return Error{"config key 'segment_max_bytes' (" + std::to_string(c.segment_max_bytes) +
                  ") must be between " + std::to_string(kMinSegmentBytes) + " and " +
@@ -253,7 +275,7 @@ constexpr std::string_view kPolicyKeys[] = {
     "allowed_gs",       "allowed_builds",        "heartbeat_interval_ms",   "heartbeat_timeout_ms",
     "ticket_period_ms", "ticket_validity_ms",    "max_receipt_lag",         "max_clock_skew_ms",
     "max_speed_m_s",    "speed_tolerance",       "jitter_allowance_ms",     "excess_decay",
-    "max_excess_m",     "spawn_min_interval_ms", "max_players_per_session",
+    "max_excess_m",     "spawn_min_interval_ms", "max_players_per_session", "digest_timeout_ms",
 };
 
 // Each fixed key, and whether two configurations agree on it. The listener, the store, the key,
@@ -325,6 +347,7 @@ protocol::Policy policy_of(const Config& c) {
   policy.max_excess_mm = terms.max_excess_mm;
   policy.spawn_min_interval_ms = terms.spawn_min_interval_ms;
   policy.max_players_per_session = terms.max_players_per_session;
+  policy.digest_timeout_ms = c.digest_timeout_ms;
   return policy;
 }
 

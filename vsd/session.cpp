@@ -247,6 +247,10 @@ asio::awaitable<void> Session::handle(const Bytes& bytes) {
                     judgement.evidence(received.position));
     co_return;
   }
+  // A digest naming players may set a digest deadline before the one the watchdog sleeps to.
+  if (server_->clock.steady_at(rules_->next_deadline_ms()) < watchdog_timer_.expiry()) {
+    watchdog_timer_.cancel();
+  }
   if (const auto* batch = std::get_if<NonceBatch>(&*message)) {
     const std::size_t taken = rules_->pending_nonces().size() - nonces_before;
     if (taken < batch->nonces.size()) {
@@ -305,11 +309,11 @@ asio::awaitable<void> Session::ticket_loop() {
   // Not once a revocation is under way: no ticket may follow it in the log.
   while (!ended_ && !revoked_ && conn_->is_open()) {
     const std::uint64_t now = server_->clock.now_ms();
-    // No ticket for a session past its heartbeat deadline: it is revoked instead, even if the
-    // watchdog has not woken yet (an auditor checks that no ticket follows the deadline).
-    const rules::Judgement liveness = rules_->check_liveness(now);
-    if (liveness.refused()) {
-      co_await revoke(RevocationReason::kMissedHeartbeats, liveness.why, liveness.prior_evidence);
+    // No ticket for a session past its heartbeat or digest deadline: it is revoked instead, even
+    // if the watchdog has not woken yet (an auditor checks that no ticket follows a deadline).
+    const rules::Judgement overdue = rules_->check_deadlines(now);
+    if (overdue.refused()) {
+      co_await revoke(*rules::reason_for(overdue.verdict), overdue.why, overdue.prior_evidence);
       co_return;
     }
     PlayTicket ticket = rules_->next_ticket(now);
@@ -340,12 +344,14 @@ asio::awaitable<void> Session::ticket_loop() {
 asio::awaitable<void> Session::watchdog_loop() {
   auto self = shared_from_this();
   while (!ended_) {
-    const rules::Judgement liveness = rules_->check_liveness(server_->clock.now_ms());
-    if (liveness.refused()) {
-      co_await revoke(RevocationReason::kMissedHeartbeats, liveness.why, liveness.prior_evidence);
+    // Missed heartbeats, and digests stopped while the session has players: both are revoked
+    // at their deadline, whether or not anything arrives.
+    const rules::Judgement overdue = rules_->check_deadlines(server_->clock.now_ms());
+    if (overdue.refused()) {
+      co_await revoke(*rules::reason_for(overdue.verdict), overdue.why, overdue.prior_evidence);
       co_return;
     }
-    watchdog_timer_.expires_at(server_->clock.steady_at(rules_->heartbeat_deadline_ms()));
+    watchdog_timer_.expires_at(server_->clock.steady_at(rules_->next_deadline_ms()));
     boost::system::error_code ec;
     co_await watchdog_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }

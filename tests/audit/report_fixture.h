@@ -52,7 +52,10 @@ inline RecordedSession record(Scenario scenario) {
   // The operator's revocation comes from a second process, `vsd revoke`, whose start under the
   // sanitizers on a loaded machine can outlast the fixture's 800 ms: the session must still be
   // live when it arrives (the scenario is about the operator, not liveness).
-  if (scenario == Scenario::kOperatorRevocation) options.heartbeat_timeout_ms = 30000;
+  if (scenario == Scenario::kOperatorRevocation) {
+    options.heartbeat_timeout_ms = 30000;
+    options.digest_timeout_ms = 60000;
+  }
   VsProcess vs(*out.dir, {identity.public_key()}, {build}, options);
   {
     ScriptedGs gs(vs.port(), identity, build);

@@ -1,7 +1,8 @@
 // The session model's replay of the player cap (PROTOCOL.md §8.6): a too_many_players revocation
 // is supported only at the first digest over the JoinAccept's max_players_per_session, and a
 // digest over it that the VS let pass is a failure. And of liveness (§8.5, §8.13): the VS is held
-// to the exact heartbeat deadline on its own clock.
+// to the exact heartbeat deadline on its own clock. And of digests required (§8.5): a gap in the
+// digests of a session with players is the VS's fault unless a digests_stopped revocation ends it.
 #include "audit-cli/session_model.h"
 
 #include <gtest/gtest.h>
@@ -22,6 +23,7 @@ using protocol::RevocationReason;
 constexpr protocol::SessionId kSession = 5;
 constexpr std::uint32_t kCap = 4;
 constexpr std::uint64_t kDeadlineMs = 1000 + 2000;
+constexpr std::uint32_t kDigestTimeoutMs = 5000;
 
 // Feeds a SessionModel log entries as the verifier would, numbered from the JoinAccept at 0.
 class Feeder {
@@ -29,8 +31,10 @@ class Feeder {
   // The JoinAccept is at position 0, at 1000 ms; its heartbeat deadline is kDeadlineMs.
   Feeder() : model_(0, 1000, accept(), Hash32{}) { model_.set_observer(&observer_); }
 
-  // A digest naming players first .. first + count - 1; returns its position.
-  std::uint64_t digest(std::uint32_t first, std::uint32_t count) {
+  // A digest naming players first .. first + count - 1, logged at `at_ms` (or 100 ms after the
+  // previous entry); returns its position.
+  std::uint64_t digest(std::uint32_t first, std::uint32_t count,
+                       std::optional<std::uint64_t> at_ms = std::nullopt) {
     protocol::TranscriptDigest d;
     d.session_id = kSession;
     d.gs_counter = ++counter_;
@@ -40,7 +44,15 @@ class Feeder {
       p.player.bytes[0] = static_cast<std::uint8_t>(n + 1);
       d.players.push_back(p);
     }
-    return feed(chains::Direction::kReceived, protocol::AnyMessage(std::move(d)));
+    return feed(chains::Direction::kReceived, protocol::AnyMessage(std::move(d)), at_ms);
+  }
+  // A valid Heartbeat (no receipts acknowledged) logged at `at_ms`.
+  void heartbeat(std::uint64_t at_ms) {
+    protocol::Heartbeat hb;
+    hb.session_id = kSession;
+    hb.gs_counter = ++counter_;
+    hb.gs_time_ms = at_ms;
+    feed(chains::Direction::kReceived, protocol::AnyMessage(hb), at_ms);
   }
   void revocation(RevocationReason reason, std::vector<std::uint64_t> evidence,
                   std::optional<std::uint64_t> at_ms = std::nullopt) {
@@ -91,6 +103,7 @@ class Feeder {
     rules::announce_limits(limits, a);
     a.max_receipt_lag = 8;
     a.heartbeat_timeout_ms = 2000;
+    a.digest_timeout_ms = kDigestTimeoutMs;
     return a;
   }
 
@@ -211,6 +224,100 @@ TEST(SessionModelLiveness, ATicketAtOrAfterTheDeadlineIsAFaultOfTheVs) {
     feeder.first_ticket(issued);
     feeder.finish();
     EXPECT_EQ(feeder.failures() > 0, issued >= kDeadlineMs) << issued << "\n" << feeder.findings();
+  }
+}
+
+// Rows: a session's digests (players named, when logged), heartbeats 1.5 s apart meanwhile, and a
+// digests_stopped revocation citing one of the digests at a time, or none; what the audit must
+// conclude. The JoinAccept is at 1000 ms; digest_timeout_ms is 5000.
+TEST(SessionModelDigests, AGapInTheDigestsOfASessionWithPlayersMustBeRevoked) {
+  struct DigestAt {
+    std::uint32_t players;
+    std::uint64_t at_ms;
+  };
+  struct Revoked {
+    std::size_t cited;  // index into the digests
+    std::uint64_t at_ms;
+  };
+  const struct {
+    const char* name;
+    std::vector<DigestAt> digests;
+    std::uint64_t heartbeats_until_ms;
+    std::optional<Revoked> revoked;
+    std::optional<Support> support;  // nullopt: no revocation
+    bool fails;
+  } cases[] = {
+      {"players, then heartbeats without digests and no revocation",
+       {{1, 1100}},
+       7000,
+       std::nullopt,
+       std::nullopt,
+       true},
+      {"revoked at the digest deadline",
+       {{1, 1100}},
+       5500,
+       Revoked{0, 6100},
+       Support::kSupported,
+       false},
+      {"revoked 1 ms before the digest deadline",
+       {{1, 1100}},
+       5500,
+       Revoked{0, 6099},
+       Support::kUnsupported,
+       true},
+      {"revoked though the last digest named nobody",
+       {{1, 1100}, {0, 1200}},
+       5500,
+       Revoked{1, 6200},
+       Support::kUnsupported,
+       true},
+      {"revoked citing an earlier digest than the last",
+       {{1, 1100}, {1, 1200}},
+       5500,
+       Revoked{0, 6200},
+       Support::kUnsupported,
+       true},
+      {"no player named: heartbeats alone owe no digest",
+       {{0, 1100}},
+       8500,
+       std::nullopt,
+       std::nullopt,
+       false},
+      {"the next digest 1 ms before the deadline",
+       {{1, 1100}, {1, 6099}},
+       8500,
+       std::nullopt,
+       std::nullopt,
+       false},
+  };
+  for (const auto& c : cases) {
+    Feeder feeder;
+    std::vector<std::uint64_t> positions;
+    std::uint64_t beat = 2500;
+    for (const auto& d : c.digests) {
+      for (; beat < d.at_ms; beat += 1500) feeder.heartbeat(beat);
+      positions.push_back(feeder.digest(0, d.players, d.at_ms));
+    }
+    for (; beat <= c.heartbeats_until_ms; beat += 1500) feeder.heartbeat(beat);
+    if (c.revoked) {
+      feeder.revocation(RevocationReason::kDigestsStopped, {positions.at(c.revoked->cited)},
+                        c.revoked->at_ms);
+    }
+    feeder.finish();
+    EXPECT_EQ(feeder.support(), c.support) << c.name << "\n" << feeder.findings();
+    EXPECT_EQ(feeder.failures() > 0, c.fails) << c.name << "\n" << feeder.findings();
+  }
+}
+
+TEST(SessionModelDigests, ATicketAtOrAfterTheDigestDeadlineIsAFaultOfTheVs) {
+  for (const std::uint64_t issued : {1100 + kDigestTimeoutMs - 1, 1100 + kDigestTimeoutMs}) {
+    Feeder feeder;
+    feeder.digest(0, 1, 1100);
+    for (std::uint64_t beat = 2500; beat < issued; beat += 1500) feeder.heartbeat(beat);
+    feeder.first_ticket(issued);
+    feeder.finish();
+    EXPECT_EQ(feeder.failures() > 0, issued >= 1100 + kDigestTimeoutMs) << issued << "\n"
+                                                                        << feeder.findings();
   }
 }
 

@@ -131,6 +131,7 @@ JoinAccept build(Tag<JoinAccept>) {
   m.spawn_min_interval_ms = 5000;
   m.max_players_per_session = 4096;
   m.max_receipt_lag = 8;
+  m.digest_timeout_ms = 6000;
   sign_all(m);
   return m;
 }
@@ -368,6 +369,7 @@ PolicyApplied build(Tag<PolicyApplied>) {
   m.policy.max_excess_mm = 1011;
   m.policy.spawn_min_interval_ms = 5012;
   m.policy.max_players_per_session = 4013;
+  m.policy.digest_timeout_ms = 5014;
   m.policy_hash = policy_hash(m.policy);
   sign_all(m);
   return m;

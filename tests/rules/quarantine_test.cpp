@@ -40,6 +40,8 @@ INSTANTIATE_TEST_SUITE_P(
                       ReasonCase{"ReceiptTipMismatch", RevocationReason::kReceiptTipMismatch, true},
                       ReasonCase{"MalformedMessage", RevocationReason::kMalformedMessage, true},
                       ReasonCase{"OperatorQuarantine", RevocationReason::kOperatorQuarantine, true},
+                      // Digests withheld while heartbeats go on: a crash stops both.
+                      ReasonCase{"DigestsStopped", RevocationReason::kDigestsStopped, true},
                       // The honest counterparts: an honest GS meets each of these.
                       ReasonCase{"MissedHeartbeats", RevocationReason::kMissedHeartbeats, false},
                       ReasonCase{"VsShutdown", RevocationReason::kVsShutdown, false},

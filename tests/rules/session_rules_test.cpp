@@ -25,6 +25,7 @@ constexpr std::uint64_t kAcceptPosition = 10;
 constexpr std::uint64_t kAcceptMs = 1'000'000;
 constexpr std::uint32_t kTimeout = 2000;
 constexpr std::uint32_t kLag = 2;
+constexpr std::uint32_t kDigestTimeout = 5000;
 
 Hash32 filled(std::uint8_t byte) {
   Hash32 h;
@@ -50,6 +51,7 @@ SessionStart start() {
   limits.max_players = 2;
   announce_limits(limits, s.accept);
   s.accept.max_receipt_lag = kLag;
+  s.accept.digest_timeout_ms = kDigestTimeout;
   s.accept_position = kAcceptPosition;
   s.accept_vs_ms = kAcceptMs;
   s.accept_hash = filled(0x11);
@@ -241,7 +243,6 @@ INSTANTIATE_TEST_SUITE_P(
             {digest(1, 100, {{1, 0}, {2, 0}}), digest(2, 200, {{3, 0}})},
             Verdict::kTooManyPlayers,
             {12}},
-        Row{"APlayerNamedTwiceCountsOnce", {digest(1, 100, {{1, 0}, {1, 0}})}, Verdict::kAccepted},
         Row{"WalkingPaceIsAccepted",
             {digest(1, 100, {{1, 0}}), digest(2, 1100, {{1, 5000}})},
             Verdict::kAccepted},
@@ -253,7 +254,47 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"TeleportIsASpeedViolation",
             {digest(1, 100, {{1, 0}}), digest(2, 1100, {{1, 50'000}})},
             Verdict::kSpeedViolation,
-            {11, 12}}),
+            {11, 12}},
+        // Digests required (§8.5): heartbeats every 1.5 s keep the session live meanwhile.
+        Row{"DigestJustBeforeTheDigestDeadline",
+            {digest(1, 100, {{1, 0}}), hb(2, 1500), hb(3, 3000), hb(4, 4500),
+             digest(5, 100 + kDigestTimeout - 1, {{1, 0}})},
+            Verdict::kAccepted},
+        Row{"DigestAtTheDigestDeadlineIsLate",
+            {digest(1, 100, {{1, 0}}), hb(2, 1500), hb(3, 3000), hb(4, 4500),
+             digest(5, 100 + kDigestTimeout, {{1, 0}})},
+            Verdict::kDigestsStopped,
+            {11}},
+        Row{"HeartbeatsWithoutDigestsWhilePlayersPlay",
+            {digest(1, 100, {{1, 0}, {2, 0}}), hb(2, 1500), hb(3, 3000), hb(4, 4500),
+             hb(5, 100 + kDigestTimeout)},
+            Verdict::kDigestsStopped,
+            {11}},
+        Row{"DigestDeadlineRunsFromTheLastDigest",
+            {digest(1, 100, {{1, 0}}), hb(2, 1500), digest(3, 3000, {{1, 0}}), hb(4, 3400),
+             hb(5, 4900), hb(6, 6400), hb(7, 3000 + kDigestTimeout)},
+            Verdict::kDigestsStopped,
+            {13}},
+        Row{"NoDigestOwedBeforeAnyPlayer",
+            {hb(1, 1500), hb(2, 3000), hb(3, 4500), hb(4, 6000), hb(5, 7500)},
+            Verdict::kAccepted},
+        Row{"NoDigestOwedAfterADigestWithoutPlayers",
+            {digest(1, 100, {}), hb(2, 1500), hb(3, 3000), hb(4, 4500), hb(5, 6000)},
+            Verdict::kAccepted},
+        Row{"ADigestWithoutPlayersEndsTheMatch",
+            {digest(1, 100, {{1, 0}}), hb(2, 1500), digest(3, 2000, {}), hb(4, 3000), hb(5, 4500),
+             hb(6, 6000), hb(7, 7500)},
+            Verdict::kAccepted},
+        // A GS silent in every respect misses its heartbeats first, and ties go to them too.
+        Row{"SilenceIsMissedHeartbeatsNotDigestsStopped",
+            {digest(1, 100, {{1, 0}}), hb(2, 100 + kDigestTimeout)},
+            Verdict::kMissedHeartbeats,
+            {kAcceptPosition}},
+        Row{"AtTheSameDeadlineMissedHeartbeatsDecides",
+            {digest(1, 1000, {{1, 0}}), hb(2, 1900), hb(3, 3800),
+             hb(4, 1000 + kDigestTimeout - kTimeout), hb(5, 1000 + kDigestTimeout)},
+            Verdict::kMissedHeartbeats,
+            {14}}),
     [](const auto& test) { return test.param.name; });
 
 TEST(SessionRules, AFrameThatDoesNotDecodeIsMalformedAndCited) {
@@ -298,6 +339,64 @@ TEST(SessionRules, LivenessIsDueExactlyAtTheDeadline) {
   const Judgement due = rules.check_liveness(kAcceptMs + kTimeout);
   EXPECT_EQ(due.verdict, Verdict::kMissedHeartbeats);
   EXPECT_EQ(due.evidence(99), std::vector<std::uint64_t>{kAcceptPosition});
+}
+
+TEST(SessionRules, DigestsAreDueExactlyAtTheDigestDeadline) {
+  SessionRules rules(start());
+  EXPECT_FALSE(rules.digest_deadline_ms().has_value());  // no player yet
+  const AnyMessage first(digest_of(1, 100, {{1, 0}}));
+  ASSERT_TRUE(
+      rules.judge(Received{&first, {}, "TranscriptDigest", true, 11, kAcceptMs + 100}).accepted());
+  const std::uint64_t due = kAcceptMs + 100 + kDigestTimeout;
+  EXPECT_EQ(rules.digest_deadline_ms(), due);
+  EXPECT_EQ(rules.next_deadline_ms(), kAcceptMs + kTimeout);  // the heartbeat deadline is sooner
+  for (std::uint64_t counter = 2; counter <= 4; ++counter) {  // heartbeats 1.5 s apart
+    const AnyMessage beat(heartbeat(counter));
+    ASSERT_TRUE(
+        rules
+            .judge(Received{
+                &beat, {}, "Heartbeat", true, 10 + counter, kAcceptMs + 1500 * (counter - 1)})
+            .accepted());
+  }
+  EXPECT_EQ(rules.next_deadline_ms(), due);
+  EXPECT_TRUE(rules.check_deadlines(due - 1).accepted());
+  const Judgement stopped = rules.check_deadlines(due);
+  EXPECT_EQ(stopped.verdict, Verdict::kDigestsStopped);
+  EXPECT_EQ(reason_for(stopped.verdict), RevocationReason::kDigestsStopped);
+  EXPECT_EQ(stopped.evidence(99), std::vector<std::uint64_t>{11});
+  EXPECT_NE(stopped.why.find("named 1 players"), std::string::npos) << stopped.why;
+  // A digest naming nobody ends the match: no digest is owed after it.
+  const AnyMessage empty(digest_of(5, due - 500, {}));
+  ASSERT_TRUE(
+      rules.judge(Received{&empty, {}, "TranscriptDigest", true, 15, due - 500}).accepted());
+  EXPECT_FALSE(rules.digest_deadline_ms().has_value());
+  EXPECT_TRUE(rules.check_digests(due + 60'000).accepted());
+}
+
+// One entry per player (§5.9) is decided where the frame decodes, check 1 of §8.5: the rules
+// see a digest naming one player twice as a frame that does not decode.
+TEST(SessionRules, ADigestNamingAPlayerTwiceIsMalformed) {
+  struct Case {
+    const char* name;
+    std::vector<std::pair<std::uint8_t, std::int32_t>> players;
+    Verdict verdict;
+  };
+  for (const Case& c : {Case{"two different players", {{1, 0}, {2, 0}}, Verdict::kAccepted},
+                        Case{"one player twice", {{1, 0}, {1, 500}}, Verdict::kMalformed}}) {
+    SCOPED_TRACE(c.name);
+    SessionRules rules(start());
+    const Bytes bytes = protocol::encode(digest_of(1, 100, c.players));
+    auto decoded = protocol::decode_any(bytes);
+    const Judgement j = rules.judge(Received{decoded ? &*decoded : nullptr,
+                                             decoded ? std::string_view() : decoded.error(),
+                                             "TranscriptDigest", true, 11, kAcceptMs + 100});
+    EXPECT_EQ(verdict_name(j.verdict), verdict_name(c.verdict)) << j.why;
+    if (c.verdict == Verdict::kMalformed) {
+      EXPECT_EQ(j.evidence(11), std::vector<std::uint64_t>{11});
+      EXPECT_NE(j.why.find("name the same player"), std::string::npos) << j.why;
+      EXPECT_EQ(rules.players_tracked(), 0u);
+    }
+  }
 }
 
 TEST(SessionRules, TicketsChainFromTheJoinAcceptAndBindTheNoncesReceived) {

@@ -367,6 +367,8 @@ void Generator::start_session(std::size_t slot_index) {
   JoinAccept accept;
   rules::announce_limits(limits, accept);
   accept.max_receipt_lag = 8;
+  // Digests every kDigestIntervalMs, well inside it; a silent GS misses heartbeats first.
+  accept.digest_timeout_ms = 5000;
   auto sim =
       std::make_unique<Sim>(derived_key(options_.seed, "session", id), rules::limits_from(accept));
   Sim& s = *sim;

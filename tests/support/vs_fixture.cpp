@@ -42,6 +42,7 @@ VsProcess::VsProcess(const TempDir& dir, const std::vector<crypto::PublicKey>& a
           "ticket_validity_ms = " + std::to_string(o.ticket_validity_ms) + "\n" +
           "heartbeat_interval_ms = " + std::to_string(o.heartbeat_interval_ms) + "\n" +
           "heartbeat_timeout_ms = " + std::to_string(o.heartbeat_timeout_ms) + "\n" +
+          "digest_timeout_ms = " + std::to_string(o.digest_timeout_ms) + "\n" +
           "checkpoint_interval_ms = " + std::to_string(o.checkpoint_interval_ms) + "\n" +
           "max_speed_m_s = " + std::to_string(o.max_speed_m_s) + "\n" + "threads = 2\n" + o.extra);
   std::vector<std::string> argv{program("vsd"), "run", "--config", config_};

@@ -120,6 +120,7 @@ Session build_session(const Keys& keys) {
   s.join_accept.spawn_min_interval_ms = 5000;
   s.join_accept.max_players_per_session = 4096;
   s.join_accept.max_receipt_lag = 8;
+  s.join_accept.digest_timeout_ms = 10000;
   const Bytes join_accept_bytes = sign_and_encode(s.join_accept, {&vs});
 
   // The rejection a second, replayed copy of the same JoinRequest would get.
@@ -254,6 +255,7 @@ Session build_session(const Keys& keys) {
   s.policy_applied.policy.max_excess_mm = s.join_accept.max_excess_mm;
   s.policy_applied.policy.spawn_min_interval_ms = s.join_accept.spawn_min_interval_ms;
   s.policy_applied.policy.max_players_per_session = s.join_accept.max_players_per_session;
+  s.policy_applied.policy.digest_timeout_ms = s.join_accept.digest_timeout_ms;
   s.policy_applied.policy_hash = policy_hash(s.policy_applied.policy);
   sign_and_encode(s.policy_applied, {&vs});
 

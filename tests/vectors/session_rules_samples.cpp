@@ -189,10 +189,12 @@ Json CaseReplay::ticket(const Bytes& ticket, std::uint64_t position) {
 }
 
 Json CaseReplay::liveness_check(std::uint64_t now_ms) {
-  const rules::Judgement j = rules_.check_liveness(now_ms);
+  const rules::Judgement j = rules_.check_deadlines(now_ms);
+  const auto digest_deadline = rules_.digest_deadline_ms();
   Json event = {{"event", "liveness_check"},
                 {"vs_time_ms", now_ms},
-                {"heartbeat_deadline_ms", rules_.heartbeat_deadline_ms()}};
+                {"heartbeat_deadline_ms", rules_.heartbeat_deadline_ms()},
+                {"digest_deadline_ms", digest_deadline ? Json(*digest_deadline) : Json(nullptr)}};
   event["revocation"] = outcome_json(j, 0, event);
   if (!event["revocation"].is_null()) rules_.end();
   return event;
@@ -209,6 +211,7 @@ constexpr std::uint64_t kJoinVsMs = 1700000100000;
 constexpr std::uint64_t kJoinGsMs = kJoinVsMs + 37;
 constexpr std::uint64_t kJoinAcceptPosition = 1;  // the JoinRequest is entry 0
 constexpr std::uint32_t kHeartbeatTimeoutMs = 2000;
+constexpr std::uint32_t kDigestTimeoutMs = 5000;
 
 crypto::PublicKey player(int n) {
   return crypto::SecretKey::from_seed(
@@ -240,6 +243,7 @@ JoinAccept base_accept(const Keys& keys) {
   a.spawn_min_interval_ms = 5000;
   a.max_players_per_session = 3;
   a.max_receipt_lag = 2;
+  a.digest_timeout_ms = kDigestTimeoutMs;
   return a;
 }
 
@@ -564,6 +568,36 @@ std::vector<Json> envelope_cases(const Keys& keys) {
                     .send_heartbeat(1, 1000)
                     .watchdog(1000 + kHeartbeatTimeoutMs - 1)
                     .watchdog(1000 + kHeartbeatTimeoutMs)
+                    .done());
+  out.push_back(c("digests_stopped", "§8.5 digests required",
+                  "heartbeats go on but no digest follows one naming a player: the watchdog "
+                  "finds the session live 1 ms before the digest deadline and revokes at it, "
+                  "citing the digest")
+                    .send_digest(1, 500, {at(1, 0)})
+                    .send_heartbeat(2, 1500)
+                    .send_heartbeat(3, 3000)
+                    .send_heartbeat(4, 4500)
+                    .watchdog(500 + kDigestTimeoutMs - 1)
+                    .watchdog(500 + kDigestTimeoutMs)
+                    .done());
+  out.push_back(c("late_frame_after_the_digest_deadline", "§8.5 digests required",
+                  "a Heartbeat received at the digest deadline is refused by check D")
+                    .send_digest(1, 500, {at(1, 0)})
+                    .send_heartbeat(2, 1500)
+                    .send_heartbeat(3, 3000)
+                    .send_heartbeat(4, 4500)
+                    .send_heartbeat(5, 500 + kDigestTimeoutMs)
+                    .done());
+  out.push_back(c("no_digest_owed_without_players", "§8.5 digests required",
+                  "the last digest names no player: heartbeats alone keep the session live past "
+                  "the digest timeout")
+                    .send_digest(1, 500, {at(1, 0)})
+                    .send_digest(2, 1000, {})
+                    .send_heartbeat(3, 1500)
+                    .send_heartbeat(4, 3000)
+                    .send_heartbeat(5, 4500)
+                    .send_heartbeat(6, 6000)
+                    .watchdog(7000)
                     .done());
   {
     CaseBuilder b = c("sw_hash_changed", "§8.5 check 5", "a Heartbeat reporting another build");

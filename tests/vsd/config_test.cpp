@@ -88,6 +88,11 @@ TEST(VsdConfig, BadValuesNameTheKey) {
       {allow + "ticket_period_ms = 2\n", "ticket_period_ms"},
       {allow + "ticket_period_ms = 3000\nticket_validity_ms = 1000\n", "ticket_validity_ms"},
       {allow + "heartbeat_interval_ms = 900\nheartbeat_timeout_ms = 800\n", "heartbeat_timeout_ms"},
+      // Digests are required: no off, and a silent GS must miss its heartbeats first.
+      {allow + "digest_timeout_ms = 0\n", "digest_timeout_ms"},
+      {allow + "digest_timeout_ms = 3600001\n", "digest_timeout_ms"},
+      {allow + "heartbeat_timeout_ms = 5000\n", "digest_timeout_ms"},
+      {allow + "heartbeat_timeout_ms = 3000\ndigest_timeout_ms = 3000\n", "digest_timeout_ms"},
       {allow + "log_level = \"loud\"\n", "log_level"},
       {"allowed_builds = [\"" + kKey + "\"]\n", "allowed_gs"},
       {"allowed_gs = [\"xyz\"]\nallowed_builds = [\"" + kKey + "\"]\n", "allowed_gs"},

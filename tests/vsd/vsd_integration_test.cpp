@@ -743,6 +743,7 @@ TEST_F(VsdIntegration, CheckpointsReachTheGsAtMostOncePerInterval) {
   VsOptions options;
   options.checkpoint_interval_ms = 500;
   options.heartbeat_timeout_ms = 5000;
+  options.digest_timeout_ms = 10000;
   options.extra = "checkpoint_every_entries = 2\n";
   start(options);
   ScriptedGs gs(vs_->port(), identity_, build_);
@@ -770,6 +771,7 @@ TEST_F(VsdIntegration, ACheckpointReachesTheGsRightAfterATicket) {
   options.ticket_validity_ms = 800;
   options.checkpoint_interval_ms = 100;
   options.heartbeat_timeout_ms = 5000;
+  options.digest_timeout_ms = 10000;
   start(options);
   ScriptedGs gs(vs_->port(), identity_, build_);
   gs.join();
