@@ -115,6 +115,13 @@ wait_text() {  # FILE TEXT SECONDS
   done
   return 1
 }
+wait_each() {  # COUNT FILE-PATTERN (%d: 1..COUNT) TEXT: each file shows TEXT within 30 s
+  local i file
+  for i in $(seq "$1"); do
+    file=$(printf "$2" "$i")
+    wait_text "$file" "$3" 30 || { echo "no '$3' in $file" >&2; tail -5 "$file" >&2; exit 1; }
+  done
+}
 now_ms() { date +%s%3N; }
 
 "$bin/vsd" keygen --out "$work/vs.key" >/dev/null
@@ -171,10 +178,7 @@ EOF
   "${gen_pin[@]}" "$bin/gsd" run --config "$work/gs$g.toml" >"$work/gs$g.log" 2>&1 &
   pids+=($!)
 done
-for g in $(seq "$game_servers"); do
-  wait_text "$work/gs$g.log" "listening for clients on" 30 ||
-    { echo "gsd $g did not join" >&2; tail -5 "$work/gs$g.log" >&2; exit 1; }
-done
+wait_each "$game_servers" "$work/gs%d.log" "listening for clients on"
 client_pids=()
 for c in $(seq "$clients"); do
   g=$(((c - 1) % game_servers + 1))
@@ -184,10 +188,7 @@ for c in $(seq "$clients"); do
   client_pids+=($!)
   pids+=($!)
 done
-for c in $(seq "$clients"); do
-  wait_text "$work/c$c.events" '"ticket_accepted"' 30 ||
-    { echo "client $c never got a ticket" >&2; tail -5 "$work/c$c.log" >&2; exit 1; }
-done
+wait_each "$clients" "$work/c%d.events" '"ticket_accepted"'
 
 echo "== $sessions simulated sessions, $game_servers gsd, $clients clients; restart ${restart_after} s into the measurement" >&2
 "${gen_pin[@]}" "$bin/vsd_load" run --vs "127.0.0.1:$vs_port" --sessions "$sessions" --mode storm \

@@ -155,6 +155,14 @@ class System : public ::testing::Test {
     return std::nullopt;
   }
 
+  // `audit-cli verify --role gs` on the GS's own store (stopped first).
+  void expect_gs_store_verifies() {
+    ChildProcess gs_audit({program("audit-cli"), "verify", gs_->store_path(), "--role", "gs",
+                           "--vs-pubkey", to_hex(vs_->public_key()), "--no-progress"},
+                          dir_.file("gs-audit.out"));
+    EXPECT_EQ(gs_audit.wait(seconds(60)), 0) << gs_audit.output();
+  }
+
   std::string diagnostics() const {
     std::string out = "--- vsd\n" + vs_->process().output() + "--- gs\n" + gs_->process().output();
     for (const auto& c : clients_) out += "--- client\n" + c->output();
@@ -408,10 +416,7 @@ TEST_F(System, AVsRestartMidMatchDropsNoPlayer) {
   EXPECT_EQ(vs_->audit_verify(audit), 0) << audit;
   // The GS's own store holds the resume and its answer, as gsd checked them.
   ASSERT_EQ(gs_->stop(), 0) << diagnostics();
-  ChildProcess gs_audit({program("audit-cli"), "verify", gs_->store_path(), "--role", "gs",
-                         "--vs-pubkey", to_hex(vs_->public_key()), "--no-progress"},
-                        dir_.file("gs-audit.out"));
-  EXPECT_EQ(gs_audit.wait(seconds(60)), 0) << gs_audit.output();
+  expect_gs_store_verifies();
 }
 
 // A network cut, the VS running on (PROTOCOL.md §8.15): gsd's VS connection breaks mid-match and
@@ -456,10 +461,7 @@ TEST_F(System, ANetworkCutMidMatchDropsNoPlayer) {
   std::string audit;
   EXPECT_EQ(vs_->audit_verify(audit), 0) << audit;
   ASSERT_EQ(gs_->stop(), 0) << diagnostics();
-  ChildProcess gs_audit({program("audit-cli"), "verify", gs_->store_path(), "--role", "gs",
-                         "--vs-pubkey", to_hex(vs_->public_key()), "--no-progress"},
-                        dir_.file("gs-audit.out"));
-  EXPECT_EQ(gs_audit.wait(seconds(60)), 0) << gs_audit.output();
+  expect_gs_store_verifies();
 }
 
 }  // namespace

@@ -62,6 +62,20 @@ class VsdResume : public ::testing::Test {
     for (const auto& e : vs_->entries()) n += e.header.kind == kind ? 1 : 0;
     return n;
   }
+  // The Revocation of `session` once the VS has logged it, or nullopt after `timeout`.
+  std::optional<Revocation> await_revocation(SessionId session,
+                                             std::chrono::seconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (const auto& e : vs_->entries()) {
+        if (e.header.kind != MessageKind::kRevocation) continue;
+        auto revoked = decode<Revocation>(e.message);
+        if (revoked && revoked->session_id == session) return *revoked;
+      }
+      std::this_thread::sleep_for(milliseconds(50));  // polls the store
+    }
+    return std::nullopt;
+  }
   // Sends `resume` and expects a JoinReject for `reason`, signed by the VS and answering it.
   void expect_refused(ScriptedGs& gs, const GsResume& resume, JoinRejectReason reason) {
     gs.send_unsigned(resume);
@@ -217,20 +231,10 @@ TEST_F(VsdResume, ASessionNotResumedInTheWindowIsRevoked) {
   auto gs = joined_with_a_player();
   kill_vs();
   start("resume_window_ms = 300\n");
-  Revocation revoked;
-  bool found = false;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!found && std::chrono::steady_clock::now() < deadline) {
-    for (const auto& e : vs_->entries()) {
-      if (e.header.kind != MessageKind::kRevocation) continue;
-      revoked = decode<Revocation>(e.message).value();
-      found = revoked.session_id == gs->session_id();
-    }
-    if (!found) std::this_thread::sleep_for(milliseconds(50));  // polls the store
-  }
-  ASSERT_TRUE(found) << vs_->process().output();
-  EXPECT_EQ(revoked.reason, static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
-  ASSERT_EQ(revoked.evidence.size(), 2U) << revoked.detail;
+  const auto revoked = await_revocation(gs->session_id(), std::chrono::seconds(10));
+  ASSERT_TRUE(revoked) << vs_->process().output();
+  EXPECT_EQ(revoked->reason, static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
+  ASSERT_EQ(revoked->evidence.size(), 2U) << revoked->detail;
   expect_refused(*gs, gs->reconnect_and_make_resume(vs_->port()), JoinRejectReason::kSessionEnded);
   ASSERT_EQ(vs_->stop(), 0);
   std::string output;
@@ -315,20 +319,10 @@ TEST_F(VsdCut, ARefusedResumeEndsAtTheHeartbeatDeadline) {
   stale.gs_counter = 1;
   sign(stale, gs->session_key());
   expect_refused(*gs, stale, JoinRejectReason::kResumeMismatch);
-  Revocation revoked;
-  bool found = false;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!found && std::chrono::steady_clock::now() < deadline) {
-    for (const auto& e : vs_->entries()) {
-      if (e.header.kind != MessageKind::kRevocation) continue;
-      revoked = decode<Revocation>(e.message).value();
-      found = revoked.session_id == gs->session_id();
-    }
-    if (!found) std::this_thread::sleep_for(milliseconds(50));  // polls the store
-  }
-  ASSERT_TRUE(found) << vs_->process().output();
-  EXPECT_EQ(revoked.reason, static_cast<std::uint16_t>(RevocationReason::kMissedHeartbeats))
-      << revoked.detail;
+  const auto revoked = await_revocation(gs->session_id(), std::chrono::seconds(20));
+  ASSERT_TRUE(revoked) << vs_->process().output();
+  EXPECT_EQ(revoked->reason, static_cast<std::uint16_t>(RevocationReason::kMissedHeartbeats))
+      << revoked->detail;
   // Ended, so a resume now is refused as such, and a fresh join of the identity is free.
   expect_refused(*gs, gs->reconnect_and_make_resume(vs_->port()), JoinRejectReason::kSessionEnded);
   ScriptedGs again(vs_->port(), identity_, build_);
