@@ -15,8 +15,10 @@ namespace gsvs::app {
 
 namespace {
 
-// Configuration files are a few dozen lines; a large file is a wrong path.
-constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
+// Configuration files are a few dozen lines, but vsd's allowed_gs may list as many identities as
+// a logged policy holds (60,000, protocol/messages.h), 67 bytes each: 4 MB. Beyond 8 MiB the file
+// is a wrong path.
+constexpr std::size_t kMaxConfigBytes = 8 * 1024 * 1024;
 
 // The TOML value an option takes, from the type CLI11 declared for it.
 enum class ValueKind { kBoolean, kUnsigned, kInteger, kNumber, kText };

@@ -16,6 +16,12 @@
 //   so a receipt acknowledges its digest and the heartbeat sent before it.
 // scale: every session heartbeats and sends a 16-player digest once per second, signed live, as a
 //   real GS would; measures p50/p99 receipt latency with all sessions held.
+// storm: every session heartbeats and sends a digest once per --period-ms, signed live with the
+//   receipt state it holds, and reads whatever the VS sends as it comes. When its connection is
+//   lost (bench/vsd_restart.sh restarts the VS), it resumes its session (GsResume, PROTOCOL.md
+//   §8.15) after a wait drawn at random between --backoff-min-ms and a ceiling that doubles up to
+//   --backoff-max-ms, as gsd does; reports how many resumed, how long each took, and the receipt
+//   latency through the storm.
 #include <pthread.h>
 #include <sched.h>
 #include <sodium.h>
@@ -73,6 +79,10 @@ struct Options {
   // baseline is measured on the cores vsd is pinned to, while vsd is idle.
   std::string raw_cpus;
   std::string acked_out;  // when set, each acknowledged receipt as "session index" lines
+  // storm
+  std::uint64_t period_ms = 5000;
+  std::uint64_t backoff_min_ms = 200;
+  std::uint64_t backoff_max_ms = 10000;
 };
 
 struct Stats {
@@ -90,6 +100,17 @@ struct Stats {
   // stderr timeline shows the ramp, the settling and whether the latency is steady.
   Clock::time_point started = Clock::now();
   std::vector<std::pair<double, double>> timeline;
+  // storm: connections lost, sessions resumed, resumes the VS refused (each ends its session),
+  // attempts that found no VS or were closed unanswered (each retried), and the time each
+  // resume took from the loss; on io's thread, read once it has stopped.
+  std::uint64_t lost = 0;
+  std::uint64_t resumed = 0;
+  std::uint64_t resume_refused = 0;
+  std::uint64_t resume_retries = 0;
+  std::vector<double> resume_ms;
+  std::optional<double> first_loss_s;  // seconds since `started`
+  std::optional<double> last_resume_s;
+  std::string first_refusal;
 };
 
 std::vector<PlayerPosition> players_at(std::size_t count, std::int32_t step) {
@@ -137,7 +158,14 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     boost::system::error_code ec;
     co_await go.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (stats_.stop) co_return;
-    if (capacity) {
+    if (options_.mode == "storm") {
+      host_ = host;
+      port_ = port;
+      asio::co_spawn(
+          executor, [self = shared_from_this(), executor] { return self->storm_reader(executor); },
+          asio::detached);
+      co_await storm_sender(executor);
+    } else if (capacity) {
       co_await capacity_loop();
     } else {
       co_await scale_loop(executor);
@@ -154,7 +182,8 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
   [[nodiscard]] const std::vector<std::uint64_t>& acked_receipts() const { return acked_receipts_; }
 
   void presign(std::size_t count) {
-    if (session_id_ == 0) return;
+    // A storm session signs as it goes, with the receipt state it holds.
+    if (session_id_ == 0 || options_.mode == "storm") return;
     sign_start_ms_ = unix_time_ms();
     sign_pairs(count);
   }
@@ -270,6 +299,148 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     }
   }
 
+  // storm: a heartbeat (with the receipt state this session holds) and a digest every period,
+  // while connected and not still waiting for the last receipt.
+  asio::awaitable<void> storm_sender(asio::any_io_executor executor) {
+    asio::steady_timer timer(executor);
+    const milliseconds period(options_.period_ms);
+    auto next = Clock::now() + milliseconds(index_ % options_.period_ms);
+    for (std::uint64_t step = 0; !stats_.stop && !ended_; ++step) {
+      timer.expires_at(next);
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      next += period;
+      if (stats_.stop || !connected_ || awaiting_receipt_) continue;
+      Heartbeat hb;
+      hb.session_id = session_id_;
+      hb.gs_counter = ++counter_;
+      hb.gs_time_ms = unix_time_ms();
+      hb.sw_hash = bench_build();
+      hb.receipt_count = receipt_count_;
+      hb.receipt_tip = receipt_tip_;
+      sign(hb, session_key_);
+      conn_->send(encode(hb));
+      conn_->send(encode_signed_digest(step, hb.gs_time_ms));
+      awaiting_receipt_ = Clock::now();
+      if (stats_.measuring) stats_.sent += 2;
+    }
+  }
+
+  // storm: everything the VS sends, as it comes: tickets and receipts noted for the resume, a
+  // receipt timed against its digest; a lost connection resumed.
+  asio::awaitable<void> storm_reader(asio::any_io_executor executor) {
+    while (!stats_.stop && !ended_) {
+      auto frame = co_await conn_->read_frame(milliseconds(120000));
+      if (!frame) {
+        if (stats_.stop) break;
+        connected_ = false;
+        awaiting_receipt_.reset();
+        if (!co_await storm_resume(executor)) {
+          ended_ = true;
+          break;
+        }
+        continue;
+      }
+      auto kind = peek_kind(*frame);
+      if (!kind) continue;
+      if (*kind == MessageKind::kPlayTicket) {
+        if (auto ticket = decode<PlayTicket>(*frame)) {
+          ticket_seq_ = ticket->ticket_seq;
+          ticket_hash_ = chains::message_hash(*frame);
+        }
+      } else if (*kind == MessageKind::kProtectedReceipt) {
+        if (auto receipt = decode<ProtectedReceipt>(*frame)) {
+          receipt_count_ = receipt->receipt_index;
+          receipt_tip_ = receipt->receipt_tip;
+          ++stats_.receipts_whole_run;
+        }
+        if (awaiting_receipt_) record(*std::exchange(awaiting_receipt_, std::nullopt), 2);
+      } else if (*kind == MessageKind::kRevocation) {
+        ++stats_.revoked;
+        ended_ = true;
+      }
+    }
+    conn_->close();
+  }
+
+  // storm: reconnects with backoff and full jitter and resumes; false once the VS refuses.
+  asio::awaitable<bool> storm_resume(asio::any_io_executor executor) {
+    const auto lost_at = Clock::now();
+    ++stats_.lost;
+    const double lost_s = std::chrono::duration<double>(lost_at - stats_.started).count();
+    if (!stats_.first_loss_s) stats_.first_loss_s = lost_s;
+    std::uint64_t ceiling = options_.backoff_min_ms * 2;
+    asio::steady_timer wait(executor);
+    while (!stats_.stop) {
+      const std::uint64_t span = ceiling - options_.backoff_min_ms;
+      wait.expires_after(milliseconds(options_.backoff_min_ms +
+                                      randombytes_uniform(static_cast<std::uint32_t>(span + 1))));
+      boost::system::error_code ec;
+      co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      ceiling = std::max(std::min(ceiling * 2, options_.backoff_max_ms), options_.backoff_min_ms);
+      auto socket = co_await net::connect(executor, host_, port_, milliseconds(5000));
+      if (!socket) {
+        ++stats_.resume_retries;
+        continue;
+      }
+      conn_ = std::make_shared<net::FramedConnection>(std::move(*socket),
+                                                      net::ConnectionLimits{1 << 20, 64 << 20});
+      conn_->start();
+      auto frame = co_await conn_->read_frame(milliseconds(10000));
+      std::optional<VsChallenge> challenge;
+      if (frame) {
+        if (auto decoded = decode<VsChallenge>(*frame)) challenge = *decoded;
+      }
+      if (!challenge) {
+        ++stats_.resume_retries;
+        conn_->close();
+        continue;
+      }
+      GsResume resume;
+      resume.session_id = session_id_;
+      resume.gs_identity = identity_.public_key();
+      resume.session_key = session_key_.public_key();
+      resume.gs_counter = ++counter_;
+      resume.gs_time_ms = unix_time_ms();
+      resume.receipt_count = receipt_count_;
+      resume.receipt_tip = receipt_tip_;
+      resume.ticket_seq = ticket_seq_;
+      resume.ticket_hash = ticket_seq_ == 0 ? Hash32{} : ticket_hash_;
+      resume.challenge = challenge->challenge;
+      sign(resume, session_key_);
+      conn_->send(encode(resume));
+      auto reply = co_await conn_->read_frame(milliseconds(10000));
+      if (reply && decode<ResumeAccept>(*reply)) {
+        connected_ = true;
+        ++stats_.resumed;
+        const auto now = Clock::now();
+        stats_.resume_ms.push_back(
+            std::chrono::duration<double, std::milli>(now - lost_at).count());
+        stats_.last_resume_s = std::chrono::duration<double>(now - stats_.started).count();
+        co_return true;
+      }
+      if (reply) {
+        if (auto reject = decode<JoinReject>(*reply)) {
+          ++stats_.resume_refused;
+          if (stats_.first_refusal.empty()) {
+            stats_.first_refusal =
+                std::string(reason_name(static_cast<JoinRejectReason>(reject->reason))) + ": " +
+                reject->detail;
+            // Printed inside a JSON string.
+            std::replace_if(
+                stats_.first_refusal.begin(), stats_.first_refusal.end(),
+                [](char c) { return c == '"' || c == '\\' || c < ' '; }, '\'');
+          }
+          co_return false;
+        }
+      }
+      // Closed unanswered: the VS's pace of joins, or it is not taking sessions yet.
+      ++stats_.resume_retries;
+      conn_->close();
+    }
+    co_return false;
+  }
+
   Bytes encode_signed_digest(std::size_t step, std::uint64_t gs_time_ms) {
     TranscriptDigest digest;
     digest.session_id = session_id_;
@@ -306,6 +477,16 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
   std::uint64_t step_ms_ = 1;
   std::uint64_t sign_start_ms_ = 0;
   std::vector<std::uint64_t> acked_receipts_;
+  // storm: where the VS is, and what this session holds for its resume.
+  std::string host_;
+  std::uint16_t port_ = 0;
+  bool connected_ = true;
+  bool ended_ = false;                                 // revoked, or its resume refused
+  std::optional<Clock::time_point> awaiting_receipt_;  // the last digest's send time
+  std::uint64_t receipt_count_ = 0;
+  Hash32 receipt_tip_;
+  std::uint64_t ticket_seq_ = 0;
+  Hash32 ticket_hash_;
 };
 
 // The CPUs of a taskset-style list ("0-3,6"); empty on a malformed list.
@@ -418,6 +599,44 @@ void print_timeline(const std::vector<std::pair<double, double>>& timeline) {
   }
 }
 
+// storm: one JSON line on the resumes, and the receipt latency before the first lost connection
+// and through the storm (from it until a period after the last resume).
+void print_storm(Stats& stats, const Options& options) {
+  std::vector<double> before;
+  std::vector<double> storm;
+  const double first_loss = stats.first_loss_s.value_or(1e300);
+  const double storm_end =
+      stats.last_resume_s.value_or(first_loss) + static_cast<double>(options.period_ms) / 1000;
+  for (const auto& [at, ms] : stats.timeline) {
+    if (at < first_loss) {
+      before.push_back(ms);
+    } else if (at <= storm_end) {
+      storm.push_back(ms);
+    }
+  }
+  const double max_resume_ms =
+      stats.resume_ms.empty() ? 0
+                              : *std::max_element(stats.resume_ms.begin(), stats.resume_ms.end());
+  const double all_back_s =
+      stats.first_loss_s && stats.last_resume_s ? *stats.last_resume_s - *stats.first_loss_s : 0;
+  std::printf(
+      "{\"storm\": true, \"sessions\": %llu, \"join_failed\": %llu, \"connections_lost\": %llu, "
+      "\"resumed\": %llu, \"resume_refused\": %llu, \"resume_retries\": %llu, "
+      "\"revoked\": %llu, \"all_resumed_s\": %.2f, \"p50_resume_ms\": %.0f, "
+      "\"p99_resume_ms\": %.0f, \"max_resume_ms\": %.0f, \"p99_ack_ms_before\": %.1f, "
+      "\"acks_in_storm\": %zu, \"p50_ack_ms_storm\": %.1f, \"p99_ack_ms_storm\": %.1f, "
+      "\"first_refusal\": \"%s\"}\n",
+      static_cast<unsigned long long>(stats.joined.load()),
+      static_cast<unsigned long long>(stats.failed.load()),
+      static_cast<unsigned long long>(stats.lost), static_cast<unsigned long long>(stats.resumed),
+      static_cast<unsigned long long>(stats.resume_refused),
+      static_cast<unsigned long long>(stats.resume_retries),
+      static_cast<unsigned long long>(stats.revoked.load()), all_back_s,
+      percentile(stats.resume_ms, 0.5), percentile(stats.resume_ms, 0.99), max_resume_ms,
+      percentile(before, 0.99), storm.size(), percentile(storm, 0.5), percentile(storm, 0.99),
+      stats.first_refusal.c_str());
+}
+
 // One "session receipt_index" line for each receipt the sessions saw acknowledged.
 bool write_acked(const std::string& path, const std::vector<std::shared_ptr<GsSession>>& sessions) {
   std::ofstream out(path);
@@ -501,10 +720,14 @@ int run(const Options& options) {
     std::cerr << "vsd_load: --raw-cpus: not a CPU list: " << options.raw_cpus << "\n";
     return 2;
   }
-  std::fprintf(stderr, "raw verify baseline on %u thread(s)%s%s...\n", options.verify_threads,
-               raw_cpus.empty() ? "" : ", CPUs ", options.raw_cpus.c_str());
-  const double raw_before = raw_verify_rate(options.verify_threads, raw_cpus, 2.0);
-  const double raw_sign = raw_sign_rate(options.verify_threads, raw_cpus, 1.0);
+  // A storm is about resumes, not the ratio to raw verifies: no baseline.
+  const bool baseline = options.mode != "storm";
+  if (baseline) {
+    std::fprintf(stderr, "raw verify baseline on %u thread(s)%s%s...\n", options.verify_threads,
+                 raw_cpus.empty() ? "" : ", CPUs ", options.raw_cpus.c_str());
+  }
+  const double raw_before = baseline ? raw_verify_rate(options.verify_threads, raw_cpus, 2.0) : 0;
+  const double raw_sign = baseline ? raw_sign_rate(options.verify_threads, raw_cpus, 1.0) : 0;
 
   std::optional<asio::io_context> io(std::in_place, 1);
   Stats stats;
@@ -583,8 +806,8 @@ int run(const Options& options) {
   sessions.clear();
   go.reset();
   io.reset();
-  std::this_thread::sleep_for(milliseconds(1000));
-  const double raw_after = raw_verify_rate(options.verify_threads, raw_cpus, 2.0);
+  if (baseline) std::this_thread::sleep_for(milliseconds(1000));
+  const double raw_after = baseline ? raw_verify_rate(options.verify_threads, raw_cpus, 2.0) : 0;
   const double raw = std::max(raw_before, raw_after);
 
   std::vector<double> latencies = stats.latencies_ms;
@@ -596,13 +819,13 @@ int run(const Options& options) {
   // verify thread's rate. Where vsd is not pinned it leaves out the generator's share of the
   // cores; where it is (bench/vsd_load.sh), the ratio itself is the ratio per vsd core.
   const double per_cpu_second_ratio =
-      vsd_cores > 0 ? (acked / vsd_cores) / (raw / options.verify_threads) : 0;
+      vsd_cores > 0 && raw > 0 ? (acked / vsd_cores) / (raw / options.verify_threads) : 0;
   // What the ratio would be if the VS did nothing but its signature work on all the threads:
   // a verify per message and a signature per digest (receipt), tickets left out.
   const double signs_per_message = acked > 0 ? static_cast<double>(stats.receipts.load()) /
                                                    static_cast<double>(stats.acked_messages.load())
                                              : 0;
-  const double crypto_ceiling = 1.0 / (1.0 + signs_per_message * raw / raw_sign);
+  const double crypto_ceiling = raw_sign > 0 ? 1.0 / (1.0 + signs_per_message * raw / raw_sign) : 0;
   std::printf(
       "{\"mode\": \"%s\", \"sessions\": %llu, \"failed\": %llu, \"revoked\": %llu, "
       "\"measured_s\": %.1f, \"messages_sent_per_s\": %.0f, \"messages_acked_per_s\": %.0f, "
@@ -616,12 +839,13 @@ int run(const Options& options) {
       options.mode.c_str(), static_cast<unsigned long long>(stats.joined.load()),
       static_cast<unsigned long long>(stats.failed.load()),
       static_cast<unsigned long long>(stats.revoked.load()), elapsed, sent, acked, digests, raw,
-      raw_before, raw_after, raw_sign, options.verify_threads, acked / raw,
-      raw_cpus.empty() ? 0.0 : acked / raw, crypto_ceiling, vsd_cores, own_cores,
+      raw_before, raw_after, raw_sign, options.verify_threads, raw > 0 ? acked / raw : 0,
+      raw_cpus.empty() || raw <= 0 ? 0.0 : acked / raw, crypto_ceiling, vsd_cores, own_cores,
       per_cpu_second_ratio, percentile(latencies, 0.5), percentile(latencies, 0.99),
       latencies.size(), static_cast<unsigned long long>(stats.receipts_whole_run.load()));
+  if (options.mode == "storm") print_storm(stats, options);
   std::fflush(stdout);
-  return stats.failed == 0 && stats.revoked == 0 ? 0 : 1;
+  return stats.failed == 0 && stats.revoked == 0 && stats.resume_refused == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -640,7 +864,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--vs", options.vs, "vsd address")->capture_default_str();
   run_cmd->add_option("--sessions", options.sessions)->capture_default_str();
   run_cmd->add_option("--mode", options.mode)
-      ->check(CLI::IsMember({"capacity", "scale"}))
+      ->check(CLI::IsMember({"capacity", "scale", "storm"}))
       ->capture_default_str();
   run_cmd->add_option("--duration-s", options.duration_s)->capture_default_str();
   run_cmd->add_option("--ramp-per-s", options.ramp_per_s, "Sessions started per second")
@@ -667,6 +891,19 @@ int main(int argc, char** argv) {
                       "CPUs for the raw baselines, one thread each in turn (e.g. 0-1: vsd's CPUs)");
   run_cmd->add_option("--acked-out", options.acked_out,
                       "Write each acknowledged receipt as a \"session index\" line (check-store)");
+  run_cmd
+      ->add_option("--period-ms", options.period_ms, "storm: a heartbeat and a digest this often")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--backoff-min-ms", options.backoff_min_ms,
+                   "storm: the shortest wait before a reconnection")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--backoff-max-ms", options.backoff_max_ms,
+                   "storm: the ceiling the wait doubles up to")
+      ->capture_default_str();
   std::string store_path;
   std::string acked_path;
   auto* check_cmd = app.add_subcommand(

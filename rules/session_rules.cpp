@@ -393,11 +393,15 @@ ResumeDecision SessionRules::decide_resume(const protocol::GsResume& resume,
   const std::string session = "session " + std::to_string(start_.accept.session_id);
   if (ended_) return refuse(JoinRejectReason::kSessionEnded, session + " was revoked");
   if (!suspended()) {
-    return refuse(JoinRejectReason::kIdentityBusy,
-                  session + " is live on another connection; only a session a VS start " +
-                      "suspended can be resumed");
-  }
-  if (vs_time_ms >= *suspended_until_ms_) {
+    // Live in this run, its connection lost (a network cut): resumable for as long as the
+    // session would have stayed live without a heartbeat (PROTOCOL.md §8.15).
+    if (vs_time_ms >= heartbeat_deadline_ms()) {
+      return refuse(JoinRejectReason::kResumeWindowPassed,
+                    session + ": resume at " + std::to_string(vs_time_ms) +
+                        ", its heartbeat deadline passed at " +
+                        std::to_string(heartbeat_deadline_ms()));
+    }
+  } else if (vs_time_ms >= *suspended_until_ms_) {
     return refuse(JoinRejectReason::kResumeWindowPassed,
                   session + ": resume at " + std::to_string(vs_time_ms) +
                       ", the resume window ended at " + std::to_string(*suspended_until_ms_));

@@ -202,7 +202,8 @@ class SessionRules {
     return suspended() ? std::optional<std::uint64_t>(suspension_position_) : std::nullopt;
   }
   // Checks 6 to 9 on a GsResume of this session that arrived at `vs_time_ms` (its signature
-  // under the session key already verified). Changes nothing.
+  // under the session key already verified): a suspended session until its window ends, a live
+  // one (its connection lost) until its heartbeat deadline. Changes nothing.
   [[nodiscard]] ResumeDecision decide_resume(const protocol::GsResume& resume,
                                              std::uint64_t vs_time_ms) const;
   // The resume was accepted: the VS's ResumeAccept is logged at `accept_position`, at

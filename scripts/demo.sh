@@ -48,12 +48,14 @@ for program in vsd gsd gsd-rogue client audit-cli; do
 done
 bin=$(cd "$bin_dir" && pwd)
 
+# Tickets stay valid for longer than a VS restart takes, so the restart step's players play
+# through it (PROTOCOL.md §8.15); the honest players stay long enough to see it.
 if [ "$quick" = 1 ]; then
-  period=200; validity=1200; hb_interval=100; hb_timeout=2000; digest=200
-  rogue_after=2500; honest_play=6
+  period=200; validity=3000; hb_interval=100; hb_timeout=3000; digest=200
+  rogue_after=2500; honest_play=14
 else
-  period=500; validity=1000; hb_interval=250; hb_timeout=2000; digest=250
-  rogue_after=8000; honest_play=20
+  period=500; validity=3000; hb_interval=250; hb_timeout=3000; digest=250
+  rogue_after=8000; honest_play=30
 fi
 skew=500
 bound=$((validity + skew))
@@ -112,6 +114,8 @@ listen = "127.0.0.1:$2"
 store = "$work/$1.db"
 digest_interval_ms = $digest
 max_speed_m_s = 7.0
+reconnect_backoff_min_ms = 100
+reconnect_backoff_max_ms = 1000
 EOF
 }
 honest_port=$(free_port)
@@ -124,6 +128,7 @@ say "tickets every ${period} ms, valid ${validity} ms; clients allow ${skew} ms 
 
 step "Starting the validation server"
 "$bin/vsd" run --config "$work/vsd.toml" >"$work/vsd.log" 2>&1 &
+vsd_pid=$!
 pids+=($!)
 wait_for "$work/vsd.log" "listening on" 10 || fail "vsd did not start: $(tail -5 "$work/vsd.log")"
 say "$(grep -m1 'listening on' "$work/vsd.log" | sed 's/^.*vsd: //')"
@@ -193,6 +198,41 @@ step "The operator's view: a Prometheus scrape of vsd, checked against the store
 say "GET http://127.0.0.1:$metrics_port/metrics: a few of the figures OPERATIONS.md §8 lists"
 scripts/scrape_check.py "127.0.0.1:$metrics_port" "$work/vs.db" | sed 's/^/     /' ||
   fail "vsd's metrics do not agree with its store"
+
+step "The VS restarts mid-match (an upgrade): no honest player notices"
+tickets() { grep -c ticket_accepted "$work/player$1.events" || true; }
+for i in 1 2 3; do tickets_before[i]=$(tickets "$i"); done
+resumes() { grep -c "resumed with the VS" "$work/honest-gs.log" || true; }
+resumed_before=$(resumes)
+restart_began=$(date +%s%3N)
+kill -TERM "$vsd_pid"
+wait "$vsd_pid" || fail "vsd did not stop cleanly: $(tail -5 "$work/vsd.log")"
+grep -q "stopped: store flushed" "$work/vsd.log" || fail "vsd did not flush its store at the stop"
+say "vsd stopped (SIGTERM): $(grep -m1 'stopped:' "$work/vsd.log" | sed 's/^.*vsd: //')"
+mv "$work/vsd.log" "$work/vsd-before-restart.log"
+"$bin/vsd" run --config "$work/vsd.toml" >"$work/vsd.log" 2>&1 &
+vsd_pid=$!
+pids+=($!)
+wait_for "$work/vsd.log" "listening on" 10 || fail "the new vsd did not start: $(tail -5 "$work/vsd.log")"
+say "a new vsd on the same store and key: $(grep -c 'resumable for' "$work/vsd.log" || true) session(s) left live, resumable"
+for _ in $(seq 100); do
+  [ "$(resumes)" -gt "$resumed_before" ] && break
+  sleep 0.1
+done
+[ "$(resumes)" -gt "$resumed_before" ] ||
+  fail "the honest server did not resume its session: $(tail -5 "$work/honest-gs.log")"
+say "the honest server's session was back $(($(date +%s%3N) - restart_began)) ms after the SIGTERM (tickets stay valid ${validity} ms)"
+grep -h "resumed with the VS" "$work/honest-gs.log" | tail -1 | sed 's/^.*gsd: /   gsd: /'
+sleep 2
+for i in 1 2 3; do
+  kill -0 "${client_pids[$((i - 1))]}" 2>/dev/null ||
+    fail "honest player $i dropped during the VS restart: $(tail -3 "$work/player$i.log")"
+  ! grep -q '"disconnected"' "$work/player$i.events" ||
+    fail "honest player $i disconnected during the VS restart"
+  since=$(($(tickets "$i") - tickets_before[i]))
+  [ "$since" -gt 0 ] || fail "honest player $i got no ticket after the VS restart"
+  say "player $i: ${tickets_before[i]} tickets before the restart, ${since} more since; still connected"
+done
 
 step "The honest match plays on, then everything stops cleanly"
 for i in 1 2 3; do

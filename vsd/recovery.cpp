@@ -3,7 +3,9 @@
 // or revoked.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 #include <map>
 
 #include "app/log_line.h"
@@ -31,40 +33,64 @@ struct Rebuilt {
   std::vector<std::uint64_t> owed_evidence;
 };
 
-// Replays the session whose JoinAccept is at `accept_seq` through its rules, as vsd judged it.
-Result<Rebuilt> rebuild(const storage::Log& log, SessionId session, std::uint64_t accept_seq) {
-  Rebuilt out;
-  out.id = session;
-  std::optional<rules::SessionReplay> replay;
+// Replays every session in `open_sessions` (session -> its JoinAccept's position) through its
+// rules, as vsd judged it, in one pass over the log from the oldest of those JoinAccepts: the
+// log has no index by session, and one scan per session would make a start with thousands of
+// sessions left live read the log thousands of times. Returned in session order.
+Result<std::vector<Rebuilt>> rebuild_all(const storage::Log& log,
+                                         const std::map<SessionId, std::uint64_t>& open_sessions) {
+  std::vector<Rebuilt> out;
+  if (open_sessions.empty()) return out;
+  struct Replaying {
+    Rebuilt rebuilt;
+    std::optional<rules::SessionReplay> replay;
+  };
+  std::map<SessionId, Replaying> replaying;
+  std::uint64_t from_seq = std::numeric_limits<std::uint64_t>::max();
+  for (const auto& [session, accept_seq] : open_sessions) {
+    replaying[session].rebuilt.id = session;
+    from_seq = std::min(from_seq, accept_seq);
+  }
   std::optional<Error> bad;
   storage::Filter filter;
-  filter.session_id = session;
-  filter.from_seq = accept_seq;
+  filter.from_seq = from_seq;
   Status scanned = log.scan(filter, [&](const storage::Entry& entry) {
+    auto it = replaying.find(entry.header.session_id);
+    if (it == replaying.end()) return true;
+    Replaying& r = it->second;
+    const std::uint64_t accept_seq = open_sessions.at(entry.header.session_id);
     if (entry.header.seq == accept_seq) {
       auto accept = decode<JoinAccept>(entry.message);
       if (!accept) {
-        bad = Error{"JoinAccept at entry " + std::to_string(accept_seq) +
-                    " does not decode: " + accept.error()};
+        bad =
+            Error{"session " + std::to_string(entry.header.session_id) + ": JoinAccept at entry " +
+                  std::to_string(accept_seq) + " does not decode: " + accept.error()};
         return false;
       }
-      out.rules = std::make_unique<rules::SessionRules>(rules::SessionStart{
+      r.rebuilt.rules = std::make_unique<rules::SessionRules>(rules::SessionStart{
           *accept, accept_seq, entry.header.vs_time_ms, chains::message_hash(entry.message)});
-      replay.emplace(*out.rules);
+      r.replay.emplace(*r.rebuilt.rules);
       return true;
     }
-    if (replay) {
-      replay->add(rules::LoggedEntry{entry.header.kind, entry.header.direction, entry.header.seq,
-                                     entry.header.vs_time_ms, entry.message});
+    if (r.replay) {
+      r.replay->add(rules::LoggedEntry{entry.header.kind, entry.header.direction, entry.header.seq,
+                                       entry.header.vs_time_ms, entry.message});
     }
     return true;
   });
   if (!scanned) return Error{scanned.error()};
   if (bad) return *bad;
-  if (!out.rules) return Error{"no JoinAccept of session " + std::to_string(session)};
-  if (replay->owed()) {
-    out.owed = replay->owed();
-    out.owed_evidence = *replay->owed_evidence();
+  out.reserve(replaying.size());
+  for (auto& [session, r] : replaying) {
+    if (!r.rebuilt.rules) {
+      return Error{"session " + std::to_string(session) + ": no JoinAccept at entry " +
+                   std::to_string(open_sessions.at(session))};
+    }
+    if (r.replay->owed()) {
+      r.rebuilt.owed = r.replay->owed();
+      r.rebuilt.owed_evidence = *r.replay->owed_evidence();
+    }
+    out.push_back(std::move(r.rebuilt));
   }
   return out;
 }
@@ -181,15 +207,12 @@ Status ServerState::recover() {
   }
   next_session_id.store(max_session + 1);
   next_revocation_seq.store(max_revocation + 1);
-  std::vector<Rebuilt> left_live;
-  for (const auto& [session, accept_seq] : open_sessions) {
-    auto rebuilt = rebuild(**reader, session, accept_seq);
-    if (!rebuilt) {
-      return Error{"store " + config.store + ": session " + std::to_string(session) +
-                   " cannot be rebuilt from the log: " + rebuilt.error()};
-    }
-    left_live.push_back(std::move(rebuilt).value());
+  auto rebuilt = rebuild_all(**reader, open_sessions);
+  if (!rebuilt) {
+    return Error{"store " + config.store +
+                 ": a session left live cannot be rebuilt from the log: " + rebuilt.error()};
   }
+  std::vector<Rebuilt> left_live = std::move(rebuilt).value();
   // The VsStart first, then the revocations of what is not kept, in one submit at the head: the
   // log shows the start before anything this run decides.
   const std::uint64_t start_ms = clock.now_ms();
@@ -274,7 +297,14 @@ void ServerState::expire_suspended() {
     std::vector<storage::PendingEntry> entries;
     std::lock_guard lock(mutex);
     const std::uint64_t now = clock.now_ms();
-    for (auto& [session, rules] : suspended) {
+    for (auto it = suspended.begin(); it != suspended.end();) {
+      const auto& [session, rules] = *it;
+      // A session taken from a lost connection of this run owes heartbeats, not a resume within
+      // the window: expire_at_heartbeat_deadline ends it.
+      if (!rules->suspended()) {
+        ++it;
+        continue;
+      }
       Revocation revocation;
       revocation.session_id = session;
       revocation.revocation_seq = next_revocation_seq.fetch_add(1);
@@ -291,8 +321,8 @@ void ServerState::expire_suspended() {
                    session, config.resume_window_ms);
       entries.push_back(pending(MessageKind::kRevocation, chains::Direction::kIssued, session, now,
                                 sign_and_encode(revocation)));
+      it = suspended.erase(it);
     }
-    suspended.clear();
     return entries;
   };
   auto placed = writer->submit_at_head(build, [](const Status&) {});

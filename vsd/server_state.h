@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -162,8 +163,26 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // Rebuilds the sessions a previous run left live from the log, logs the VsStart, and suspends
   // them for resume_window_ms, or revokes them (recovery.cpp).
   Status recover();
-  // Revokes, with vs_shutdown, the suspended sessions nobody resumed in time (recovery.cpp).
+  // Revokes, with vs_shutdown, the sessions a start suspended that nobody resumed in time
+  // (recovery.cpp).
   void expire_suspended();
+  // A session taken from its connection for a resume (a network cut, PROTOCOL.md §8.15) waits in
+  // `suspended` with its liveness running. What to revoke it with, given its rules and the VS
+  // clock, or nullopt when nothing is due; session_id, revocation_seq, vs_time_ms and the
+  // signature are filled in at the log head.
+  using SuspendedVerdict =
+      std::function<std::optional<protocol::Revocation>(const rules::SessionRules&, std::uint64_t)>;
+  // Revokes the suspended session `id` as `verdict` says, at the log head, if it is still
+  // suspended there. From any thread (session_resume.cpp).
+  void revoke_suspended(protocol::SessionId id, const SuspendedVerdict& verdict);
+  // At `deadline_ms` on the VS clock: missed_heartbeats for session `id` if it is still waiting
+  // in `suspended` for its resume and its liveness has lapsed (session_resume.cpp).
+  void expire_at_heartbeat_deadline(protocol::SessionId id, std::uint64_t deadline_ms);
+  // An outside revocation (operator, reload, stop) for a session its connection handed over:
+  // to the connection that resumed it, or at the log head while it waits (session_resume.cpp).
+  // A reload's withdrawal names the PolicyApplied at `policy_position`.
+  void revoke_handed_over(protocol::SessionId id, protocol::RevocationReason reason,
+                          std::string detail, std::optional<std::uint64_t> policy_position);
   // Binds the GS port; then accept_loop hands each connection to a Session (listener.cpp).
   Status listen();
   net::asio::awaitable<void> accept_loop();

@@ -39,11 +39,16 @@ void Session::revoke_from_outside(RevocationReason reason, std::string detail) {
 }
 
 void Session::revoke_for_policy(std::string detail, std::uint64_t policy_position) {
-  asio::post(conn_->executor(),
-             [self = shared_from_this(), detail = std::move(detail), policy_position]() mutable {
-               self->pending_withdrawal_.emplace(std::move(detail), policy_position);
-               if (self->joined_) self->revoke_pending_withdrawal();
-             });
+  asio::post(conn_->executor(), [self = shared_from_this(), detail = std::move(detail),
+                                 policy_position]() mutable {
+    if (self->handed_over_) {
+      self->server_->revoke_handed_over(self->session_id_, RevocationReason::kPolicyWithdrawn,
+                                        std::move(detail), policy_position);
+      return;
+    }
+    self->pending_withdrawal_.emplace(std::move(detail), policy_position);
+    if (self->joined_) self->revoke_pending_withdrawal();
+  });
 }
 
 void Session::revoke_pending_withdrawal() {
@@ -61,15 +66,30 @@ void Session::revoke_pending_withdrawal() {
 
 void Session::close_for_restart() {
   asio::post(conn_->executor(), [self = shared_from_this()] {
-    if (self->revoked_ || self->ended_) return;
-    spdlog::info("session {}: connection closed for a VS restart; the session stays resumable",
-                 self->session_id_);
-    self->end();
+    if (self->revoked_ || self->ended_ || self->closing_for_restart_) return;
+    // Nothing more is issued or judged, and what is logged already goes out before the close:
+    // a ticket or receipt in the log that its GS never got would make its resume name an older
+    // one, and be refused (resume_mismatch, PROTOCOL.md §8.15).
+    self->closing_for_restart_ = true;
+    self->ticket_timer_.cancel();
+    self->finish_close_for_restart();
   });
+}
+
+void Session::finish_close_for_restart() {
+  if (!closing_for_restart_ || uncommitted_ > 0 || ended_) return;
+  spdlog::info("session {}: connection closed for a VS restart; the session stays resumable",
+               session_id_);
+  end(CloseConnection::kAfterFlush);
 }
 
 asio::awaitable<void> Session::revoke_with_join_evidence(RevocationReason reason,
                                                          std::string detail) {
+  if (handed_over_) {
+    // Asked of this connection before the session left it: the session is revoked where it is.
+    server_->revoke_handed_over(session_id_, reason, std::move(detail), std::nullopt);
+    co_return;
+  }
   std::vector<std::uint64_t> evidence(1, join_accept_seq_);
   co_await revoke(reason, std::move(detail), std::move(evidence));
 }
@@ -131,6 +151,7 @@ Result<std::vector<storage::Entry>> Session::log_then(std::vector<storage::Pendi
             self->store_failed(status.error());
           } else {
             then();
+            self->finish_close_for_restart();
           }
         });
       });
@@ -182,7 +203,7 @@ asio::awaitable<void> Session::read_loop() {
 asio::awaitable<void> Session::handle(const Bytes& bytes) {
   // A revocation (by the operator, say) may have begun while this frame was being read; nothing
   // the session sends after it is acted on, so nothing can follow the revocation in the log.
-  if (revoked_ || ended_) co_return;
+  if (revoked_ || ended_ || closing_for_restart_) co_return;
   const std::uint64_t vs_time = server_->clock.now_ms();
   auto message = decode_any(bytes);
   auto kind = peek_kind(bytes);
@@ -307,7 +328,7 @@ asio::awaitable<void> Session::ticket_loop() {
   auto self = shared_from_this();
   auto next = std::chrono::steady_clock::now();
   // Not once a revocation is under way: no ticket may follow it in the log.
-  while (!ended_ && !revoked_ && conn_->is_open()) {
+  while (!ended_ && !revoked_ && !closing_for_restart_ && conn_->is_open()) {
     const std::uint64_t now = server_->clock.now_ms();
     // No ticket for a session past its heartbeat or digest deadline: it is revoked instead, even
     // if the watchdog has not woken yet (an auditor checks that no ticket follows a deadline).
@@ -409,7 +430,7 @@ asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detai
   end();
 }
 
-void Session::end() {
+void Session::end(CloseConnection close) {
   if (ended_) return;
   ended_ = true;
   ticket_timer_.cancel();
@@ -419,7 +440,12 @@ void Session::end() {
   // object (a read may wait up to its idle limit for a peer that stopped reading).
   if (rules_) rules_->end();
   if (joined_) server_->session_ended(session_id_, identity_);
-  if (!revoked_) conn_->close();
+  if (revoked_) return;  // the revocation notice closes it after the flush
+  if (close == CloseConnection::kAfterFlush) {
+    conn_->close_after_flush();
+  } else {
+    conn_->close();
+  }
 }
 
 }  // namespace gsvs::vsd

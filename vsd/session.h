@@ -49,6 +49,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // From any thread: closes the connection and leaves the session live in the log, for the
   // next start to suspend and its GS to resume (a graceful stop, PROTOCOL.md §8.11).
   void close_for_restart();
+  // On this session's loop, for a connection whose GsResume proved the session key (a network
+  // cut, PROTOCOL.md §8.15): the session leaves this connection, which is closed at once, and
+  // waits in ServerState::suspended for the resume to be decided at the log head. False when
+  // there is nothing to hand over: revoked, ended, or still being joined or resumed.
+  net::asio::awaitable<bool> hand_over_for_resume();
   struct Info {
     protocol::SessionId session_id = 0;
     protocol::PublicKey identity;
@@ -113,7 +118,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Result<std::vector<storage::Entry>> log_then(std::vector<storage::PendingEntry> entries,
                                                std::function<void()> then);
   void store_failed(const std::string& error);
-  void end();
+  enum class CloseConnection : std::uint8_t { kNow, kAfterFlush };
+  void end(CloseConnection close = CloseConnection::kNow);
   template <class Fn>
   void update_info(Fn&& fn) {
     std::lock_guard lock(info_mutex_);
@@ -141,6 +147,13 @@ class Session : public std::enable_shared_from_this<Session> {
   bool joined_ = false;
   bool ended_ = false;
   bool revoked_ = false;
+  // The session went to a resuming connection (hand_over_for_resume): this one acts for it no
+  // more, and passes an outside revocation on (ServerState::revoke_handed_over).
+  bool handed_over_ = false;
+  // A graceful stop (close_for_restart): nothing more is judged or issued; the connection
+  // closes once every reply already logged has gone out (finish_close_for_restart).
+  bool closing_for_restart_ = false;
+  void finish_close_for_restart();
   // A reload withdrew the session while its JoinAccept or ResumeAccept was being logged: the
   // detail and the PolicyApplied's position, for the revocation once it is taken up.
   std::optional<std::pair<std::string, std::uint64_t>> pending_withdrawal_;

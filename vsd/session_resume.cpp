@@ -59,10 +59,28 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
     co_return false;
   }
   if (!co_await admitted(r.gs_identity)) co_return false;
+  // A session live on another connection of this run (a network cut: that connection is gone,
+  // or half-open and still looks alive) is taken from it first, on its own loop: from here that
+  // connection acts for the session no more, whatever it still carries.
+  std::shared_ptr<Session> holder;
+  {
+    std::lock_guard lock(server_->mutex);
+    auto live = server_->live.find(r.session_id);
+    if (live != server_->live.end() && live->second.get() != this) holder = live->second;
+  }
+  if (holder) {
+    // Built apart from the co_await: g++ 12 destroys a temporary with a destructor (the
+    // lambda's shared_ptr) twice when it is an argument in a co_await expression.
+    auto hand_over = [holder] { return holder->hand_over_for_resume(); };
+    auto handed_over =
+        asio::co_spawn(holder->conn_->executor(), std::move(hand_over), asio::use_awaitable);
+    co_await std::move(handed_over);
+  }
 
   // Checks 6 to 10 where the answer is placed in the log, so that whether the session was
   // suspended, live or ended is exactly what the log shows at that point.
   std::optional<JoinReject> refused;
+  bool still_held = false;  // live on a connection whose join or resume is still being logged
   Bytes answer_bytes;
   std::unique_ptr<rules::SessionRules> taken;
   std::uint64_t vs_time = 0;
@@ -83,7 +101,10 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
                  known_session->second.state == KnownSession::State::kEnded) {
         decision = {JoinRejectReason::kSessionEnded, session + " was revoked"};
       } else if (suspended == server_->suspended.end()) {
-        decision = {JoinRejectReason::kIdentityBusy, session + " is live on another connection"};
+        // Its connection could not hand it over yet (its own join or resume is not yet
+        // durable, or another resume took it first). Nothing is decided here: the GS retries.
+        still_held = true;
+        return std::vector<storage::PendingEntry>{};
       } else {
         // The window at the time the answer is logged, as an auditor reads it; the clock skew
         // against the time the GsResume arrived, not after it waited for its turn (§8.14).
@@ -128,6 +149,13 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
                 answer_bytes)};
   };
   const bool logged = co_await log_at_head(build);
+  if (still_held) {
+    spdlog::warn(
+        "resume of {} from {} closed unanswered: the session is still taken up on "
+        "another connection; its GS retries",
+        session, conn_->peer());
+    co_return false;
+  }
   if (refused) {
     server_->metrics.joins_rejected.inc(static_cast<JoinRejectReason>(refused->reason));
     spdlog::warn("resume of {} from {} refused: {}: {}", session, conn_->peer(),
@@ -147,6 +175,110 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
                conn_->peer(), r.gs_counter, rules_->receipts_issued(), rules_->tickets_issued());
   revoke_pending_withdrawal();
   co_return true;
+}
+
+asio::awaitable<bool> Session::hand_over_for_resume() {
+  if (!joined_ || revoked_ || ended_) co_return false;
+  const std::uint64_t deadline_ms = rules_->heartbeat_deadline_ms();
+  {
+    std::lock_guard lock(server_->mutex);
+    auto live = server_->live.find(session_id_);
+    if (live == server_->live.end() || live->second.get() != this) co_return false;
+    server_->live.erase(live);
+    server_->known_sessions[session_id_].state = KnownSession::State::kSuspended;
+    // The identity stays busy: the session is not over, only between connections.
+    server_->suspended[session_id_] = std::move(rules_);
+  }
+  handed_over_ = true;
+  joined_ = false;  // end() leaves the identity and the live set alone; revoke() does nothing
+  spdlog::info(
+      "session {}: its GS resumes on a new connection; the connection from {} is closed "
+      "and acts for the session no more",
+      session_id_, conn_->peer());
+  end();
+  // A resume that is refused, or never decided, leaves the session waiting with its liveness
+  // running: missed_heartbeats at its deadline, as on its connection.
+  server_->expire_at_heartbeat_deadline(session_id_, deadline_ms);
+  co_return true;
+}
+
+void ServerState::revoke_suspended(SessionId id, const SuspendedVerdict& verdict) {
+  std::optional<RevocationReason> revoked_for;
+  const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t size, const Hash32&) {
+    std::vector<storage::PendingEntry> entries;
+    std::lock_guard lock(mutex);
+    auto it = suspended.find(id);
+    if (it == suspended.end()) return entries;
+    const std::uint64_t now = clock.now_ms();
+    auto revocation = verdict(*it->second, now);
+    if (!revocation) return entries;
+    const PublicKey identity = it->second->accept().gs_identity;
+    revocation->session_id = id;
+    revocation->revocation_seq = next_revocation_seq.fetch_add(1);
+    revocation->vs_time_ms = now;
+    revocation->detail = truncate_utf8(revocation->detail, kMaxDetailBytes);
+    if (revocation->evidence.size() > kMaxEvidence) revocation->evidence.resize(kMaxEvidence);
+    mark_ended(id, identity);
+    quarantine.revoked(identity, id, revocation->reason, now, size);
+    suspended.erase(it);
+    revoked_for = static_cast<RevocationReason>(revocation->reason);
+    spdlog::warn("session {} (between connections): revoked: {}: {}", id, reason_name(*revoked_for),
+                 app::log_text(revocation->detail));
+    entries.push_back(pending(MessageKind::kRevocation, chains::Direction::kIssued, id, now,
+                              sign_and_encode(*revocation)));
+    return entries;
+  };
+  auto placed = writer->submit_at_head(build, [](const Status&) {});
+  if (!placed) {
+    store_failed("revoking session " + std::to_string(id), placed.error());
+  } else if (revoked_for) {
+    metrics.revocations.inc(*revoked_for);
+  }
+}
+
+void ServerState::expire_at_heartbeat_deadline(SessionId id, std::uint64_t deadline_ms) {
+  auto timer = std::make_shared<asio::steady_timer>(io, clock.steady_at(deadline_ms));
+  timer->async_wait([self = shared_from_this(), timer, id](boost::system::error_code ec) {
+    if (ec || self->stopping) return;
+    self->revoke_suspended(
+        id, [](const rules::SessionRules& rules, std::uint64_t now) -> std::optional<Revocation> {
+          // Resumed since (then not here), or suspended by a start: not this timer's to end.
+          if (rules.suspended()) return std::nullopt;
+          const rules::Judgement liveness = rules.check_liveness(now);
+          if (!liveness.refused()) return std::nullopt;
+          Revocation revocation;
+          revocation.reason = static_cast<std::uint16_t>(RevocationReason::kMissedHeartbeats);
+          revocation.detail = liveness.why;
+          revocation.evidence = liveness.prior_evidence;
+          return revocation;
+        });
+  });
+}
+
+void ServerState::revoke_handed_over(SessionId id, RevocationReason reason, std::string detail,
+                                     std::optional<std::uint64_t> policy_position) {
+  std::shared_ptr<Session> successor;
+  {
+    std::lock_guard lock(mutex);
+    auto it = live.find(id);
+    if (it != live.end()) successor = it->second;
+  }
+  if (successor) {
+    if (policy_position) {
+      successor->revoke_for_policy(std::move(detail), *policy_position);
+    } else {
+      successor->revoke_from_outside(reason, std::move(detail));
+    }
+    return;
+  }
+  revoke_suspended(id, [&](const rules::SessionRules& rules, std::uint64_t) {
+    Revocation revocation;
+    revocation.reason = static_cast<std::uint16_t>(reason);
+    revocation.detail = detail;
+    revocation.evidence = {rules.start().accept_position};
+    if (policy_position) revocation.evidence.push_back(*policy_position);
+    return std::optional<Revocation>(std::move(revocation));
+  });
 }
 
 }  // namespace gsvs::vsd

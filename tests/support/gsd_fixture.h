@@ -33,6 +33,8 @@ struct GsdOptions {
   std::uint32_t reconnect_backoff_max_ms = 1000;
   std::string extra;  // more config lines
   bool wait_until_listening = true;
+  // Where the GS reaches the VS, when not the VS's own port (a FrameRelay's).
+  std::optional<std::uint16_t> vs_port;
 };
 
 class GsdProcess {

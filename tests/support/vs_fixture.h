@@ -113,6 +113,9 @@ class ScriptedGs {
   void note(const Bytes& frame);
 
   FrameSocket& socket() { return *socket_; }
+  // Leaves the current connection open and unread, as a network cut leaves a half-open one;
+  // the next reconnect_and_make_resume makes a new one.
+  std::unique_ptr<FrameSocket> keep_old_connection() { return std::move(socket_); }
   [[nodiscard]] protocol::SessionId session_id() const { return session_id_; }
   std::uint64_t next_counter() { return ++counter_; }
   void set_counter(std::uint64_t c) { counter_ = c; }

@@ -10,6 +10,7 @@
 
 #include "protocol/keyfile.h"
 #include "protocol/messages.h"
+#include "tests/support/frame_relay.h"
 #include "tests/support/gsd_fixture.h"
 #include "tests/support/process.h"
 #include "tests/support/vs_fixture.h"
@@ -152,6 +153,14 @@ class System : public ::testing::Test {
       if (r && r->session_id == session) return std::make_pair(*r, e.header.seq);
     }
     return std::nullopt;
+  }
+
+  // `audit-cli verify --role gs` on the GS's own store (stopped first).
+  void expect_gs_store_verifies() {
+    ChildProcess gs_audit({program("audit-cli"), "verify", gs_->store_path(), "--role", "gs",
+                           "--vs-pubkey", to_hex(vs_->public_key()), "--no-progress"},
+                          dir_.file("gs-audit.out"));
+    EXPECT_EQ(gs_audit.wait(seconds(60)), 0) << gs_audit.output();
   }
 
   std::string diagnostics() const {
@@ -407,10 +416,52 @@ TEST_F(System, AVsRestartMidMatchDropsNoPlayer) {
   EXPECT_EQ(vs_->audit_verify(audit), 0) << audit;
   // The GS's own store holds the resume and its answer, as gsd checked them.
   ASSERT_EQ(gs_->stop(), 0) << diagnostics();
-  ChildProcess gs_audit({program("audit-cli"), "verify", gs_->store_path(), "--role", "gs",
-                         "--vs-pubkey", to_hex(vs_->public_key()), "--no-progress"},
-                        dir_.file("gs-audit.out"));
-  EXPECT_EQ(gs_audit.wait(seconds(60)), 0) << gs_audit.output();
+  expect_gs_store_verifies();
+}
+
+// A network cut, the VS running on (PROTOCOL.md §8.15): gsd's VS connection breaks mid-match and
+// gsd resumes its session on a new connection through the same relay. No player notices, nothing
+// is revoked, the VS did not restart, and both stores verify.
+TEST_F(System, ANetworkCutMidMatchDropsNoPlayer) {
+  VsOptions vs_options;
+  // The cut falls just after a ticket; the next is a second away, so none is lost in it.
+  vs_options.ticket_period_ms = 1000;
+  vs_options.ticket_validity_ms = 8000;
+  vs_options.heartbeat_timeout_ms = 4000;
+  const std::vector<Hash32> builds{sha256_of_file(program("gsd"))};
+  vs_ = std::make_unique<VsProcess>(dir_, std::vector<crypto::PublicKey>{identity_.public_key()},
+                                    builds, vs_options);
+  FrameRelay relay(vs_->port());
+  GsdOptions gs_options;
+  gs_options.input_grace_ms = 500;
+  gs_options.digest_interval_ms = 200;
+  gs_options.vs_port = relay.port();
+  gs_ = std::make_unique<GsdProcess>(dir_, *vs_, identity_path_, gs_options);
+  start_clients(2, {"--bot", "--speed-m-s", "5", "--duration-s", "6"});
+  wait_all_connected();
+  const SessionId session = session_of(*clients_.front());
+  relay.cut_after_next(MessageKind::kPlayTicket);
+  ASSERT_TRUE(relay.wait_cut(seconds(10))) << diagnostics();
+  ASSERT_TRUE(gs_->wait_for_count("resumed with the VS", 1, seconds(15))) << diagnostics();
+  for (auto& c : clients_) {
+    EXPECT_EQ(c->wait(seconds(30)), 0) << diagnostics();
+    EXPECT_EQ(c->disconnected()["reason"], "duration_reached") << c->output();
+    EXPECT_EQ(session_of(*c), session);
+  }
+  ASSERT_EQ(vs_->stop(), 0) << diagnostics();
+  std::size_t resumes = 0;
+  std::size_t starts = 0;
+  for (const auto& e : vs_->entries()) {
+    EXPECT_NE(e.header.kind, MessageKind::kRevocation) << "at " << e.header.seq;
+    resumes += e.header.kind == MessageKind::kResumeAccept ? 1 : 0;
+    starts += e.header.kind == MessageKind::kVsStart ? 1 : 0;
+  }
+  EXPECT_EQ(resumes, 1U);
+  EXPECT_EQ(starts, 1U) << "the VS restarted";
+  std::string audit;
+  EXPECT_EQ(vs_->audit_verify(audit), 0) << audit;
+  ASSERT_EQ(gs_->stop(), 0) << diagnostics();
+  expect_gs_store_verifies();
 }
 
 }  // namespace

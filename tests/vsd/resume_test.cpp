@@ -35,6 +35,9 @@ class VsdResume : public ::testing::Test {
     options.ticket_validity_ms = 3000;
     options.heartbeat_timeout_ms = 3000;
     options.extra = extra;
+    start_with(options);
+  }
+  void start_with(const VsOptions& options) {
     vs_ = std::make_unique<VsProcess>(
         dir_, std::vector<crypto::PublicKey>{identity_.public_key(), other_identity_.public_key()},
         std::vector<Hash32>{build_}, options);
@@ -58,6 +61,20 @@ class VsdResume : public ::testing::Test {
     std::size_t n = 0;
     for (const auto& e : vs_->entries()) n += e.header.kind == kind ? 1 : 0;
     return n;
+  }
+  // The Revocation of `session` once the VS has logged it, or nullopt after `timeout`.
+  std::optional<Revocation> await_revocation(SessionId session,
+                                             std::chrono::seconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (const auto& e : vs_->entries()) {
+        if (e.header.kind != MessageKind::kRevocation) continue;
+        auto revoked = decode<Revocation>(e.message);
+        if (revoked && revoked->session_id == session) return *revoked;
+      }
+      std::this_thread::sleep_for(milliseconds(50));  // polls the store
+    }
+    return std::nullopt;
   }
   // Sends `resume` and expects a JoinReject for `reason`, signed by the VS and answering it.
   void expect_refused(ScriptedGs& gs, const GsResume& resume, JoinRejectReason reason) {
@@ -143,6 +160,33 @@ TEST_F(VsdResume, AGracefulRestartLeavesTheSessionResumable) {
   }
 }
 
+// A graceful stop sends every ticket and receipt it has logged before it closes a connection:
+// with a ticket every 10 ms, the GS holds the VS's last ticket when the connection ends, so each
+// resume is accepted. A ticket logged and never sent would make it name an older one
+// (resume_mismatch).
+TEST_F(VsdResume, AGracefulStopSendsWhatItLoggedBeforeClosing) {
+  VsOptions options;
+  options.ticket_period_ms = 10;
+  options.ticket_validity_ms = 3000;
+  options.heartbeat_timeout_ms = 3000;
+  start_with(options);
+  auto gs = joined_with_a_player();
+  for (int restart = 1; restart <= 5; ++restart) {
+    ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+    EXPECT_FALSE(gs->expect<Revocation>(std::chrono::seconds(5)));  // reads to the close
+    start_with(options);
+    const GsResume resume = gs->reconnect_and_make_resume(vs_->port());
+    gs->send_unsigned(resume);
+    auto answer = gs->expect<ResumeAccept>();
+    ASSERT_TRUE(answer) << "restart " << restart << ": " << vs_->process().output();
+    EXPECT_EQ(answer->ticket_seq, resume.ticket_seq);
+  }
+  ASSERT_EQ(vs_->stop(), 0);
+  EXPECT_EQ(count(MessageKind::kRevocation), 0U);
+  std::string output;
+  EXPECT_EQ(vs_->audit_verify(output), 0) << output;
+}
+
 // The gap is no free teleport: the first digest after a resume that puts the player far beyond
 // what the speed limit allows over the VS-observed gap is a speed violation.
 TEST_F(VsdResume, ATeleportAcrossTheGapIsASpeedViolation) {
@@ -187,21 +231,102 @@ TEST_F(VsdResume, ASessionNotResumedInTheWindowIsRevoked) {
   auto gs = joined_with_a_player();
   kill_vs();
   start("resume_window_ms = 300\n");
-  Revocation revoked;
-  bool found = false;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!found && std::chrono::steady_clock::now() < deadline) {
-    for (const auto& e : vs_->entries()) {
-      if (e.header.kind != MessageKind::kRevocation) continue;
-      revoked = decode<Revocation>(e.message).value();
-      found = revoked.session_id == gs->session_id();
-    }
-    if (!found) std::this_thread::sleep_for(milliseconds(50));  // polls the store
-  }
-  ASSERT_TRUE(found) << vs_->process().output();
-  EXPECT_EQ(revoked.reason, static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
-  ASSERT_EQ(revoked.evidence.size(), 2U) << revoked.detail;
+  const auto revoked = await_revocation(gs->session_id(), std::chrono::seconds(10));
+  ASSERT_TRUE(revoked) << vs_->process().output();
+  EXPECT_EQ(revoked->reason, static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
+  ASSERT_EQ(revoked->evidence.size(), 2U) << revoked->detail;
   expect_refused(*gs, gs->reconnect_and_make_resume(vs_->port()), JoinRejectReason::kSessionEnded);
+  ASSERT_EQ(vs_->stop(), 0);
+  std::string output;
+  EXPECT_EQ(vs_->audit_verify(output), 0) << output;
+}
+
+// A network cut, the VS running on (PROTOCOL.md §8.15): the GS's connection is gone, or
+// half-open (the VS still holds it, nothing passes), and the GS resumes on a new connection
+// before its heartbeat deadline. The session goes on without a revocation, the old connection is
+// closed by the VS and acts for the session no more, and the store verifies.
+struct CutCase {
+  std::string name;
+  bool old_connection_stays_open = false;
+};
+
+class VsdCut : public VsdResume, public ::testing::WithParamInterface<CutCase> {
+ protected:
+  // One ticket, at the join, and none during the test: the GS holds the VS's last ticket when
+  // it resumes, however long the test takes under a sanitizer.
+  void start_for_cut() {
+    VsOptions options;
+    options.ticket_period_ms = 60000;
+    options.ticket_validity_ms = 60000;
+    options.heartbeat_timeout_ms = 5000;
+    start_with(options);
+  }
+};
+
+TEST_P(VsdCut, TheGsResumesOnANewConnection) {
+  start_for_cut();
+  auto gs = joined_with_a_player();
+  std::unique_ptr<FrameSocket> old_connection;
+  if (GetParam().old_connection_stays_open) old_connection = gs->keep_old_connection();
+  const std::uint64_t receipts = gs->receipt_count;
+  const GsResume resume = gs->reconnect_and_make_resume(vs_->port());
+  gs->send_unsigned(resume);
+  auto accepted = gs->expect<ResumeAccept>();
+  ASSERT_TRUE(accepted) << vs_->process().output();
+  EXPECT_TRUE(verify(*accepted, vs_->public_key()));
+  EXPECT_EQ(accepted->gs_counter, resume.gs_counter);
+  EXPECT_EQ(accepted->receipt_count, receipts);
+  EXPECT_EQ(accepted->ticket_seq, resume.ticket_seq);
+  EXPECT_EQ(accepted->ticket_hash, resume.ticket_hash);
+  if (old_connection) {
+    EXPECT_TRUE(old_connection->wait_closed(std::chrono::seconds(5)))
+        << "the half-open connection still stands for the session";
+  }
+  const Bytes last_ticket = gs->tickets().back();
+  auto next = gs->expect<PlayTicket>();
+  ASSERT_TRUE(next) << vs_->process().output();
+  EXPECT_EQ(next->ticket_seq, resume.ticket_seq + 1);
+  EXPECT_EQ(next->prev_ticket_hash, crypto::sha256(last_ticket));
+  gs->send_signed(gs->make_heartbeat());
+  gs->send_signed(gs->make_digest({at(player_.public_key(), 500)}, unix_time_ms()));
+  auto receipt = gs->expect<ProtectedReceipt>();
+  ASSERT_TRUE(receipt) << vs_->process().output();
+  EXPECT_EQ(receipt->receipt_index, receipts + 1);
+  ASSERT_EQ(vs_->stop(), 0);
+  EXPECT_EQ(count(MessageKind::kRevocation), 0U);
+  EXPECT_EQ(count(MessageKind::kResumeAccept), 1U);
+  EXPECT_EQ(count(MessageKind::kVsStart), 1U) << "the VS did not restart";
+  std::string output;
+  EXPECT_EQ(vs_->audit_verify(output), 0) << output;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, VsdCut,
+                         ::testing::Values(CutCase{"ConnectionGone", false},
+                                           CutCase{"ConnectionHalfOpen", true}),
+                         [](const auto& row) { return row.param.name; });
+
+// A cut GS whose resume is refused (here a stale copy's counter) leaves the session where it
+// was: not on any connection, its liveness running. It is revoked for missed heartbeats at its
+// deadline, as it would have been on its connection, and the audit agrees.
+TEST_F(VsdCut, ARefusedResumeEndsAtTheHeartbeatDeadline) {
+  VsOptions options;
+  options.ticket_period_ms = 60000;
+  options.ticket_validity_ms = 60000;
+  options.heartbeat_timeout_ms = 3000;
+  start_with(options);
+  auto gs = joined_with_a_player();
+  GsResume stale = gs->reconnect_and_make_resume(vs_->port());
+  stale.gs_counter = 1;
+  sign(stale, gs->session_key());
+  expect_refused(*gs, stale, JoinRejectReason::kResumeMismatch);
+  const auto revoked = await_revocation(gs->session_id(), std::chrono::seconds(20));
+  ASSERT_TRUE(revoked) << vs_->process().output();
+  EXPECT_EQ(revoked->reason, static_cast<std::uint16_t>(RevocationReason::kMissedHeartbeats))
+      << revoked->detail;
+  // Ended, so a resume now is refused as such, and a fresh join of the identity is free.
+  expect_refused(*gs, gs->reconnect_and_make_resume(vs_->port()), JoinRejectReason::kSessionEnded);
+  ScriptedGs again(vs_->port(), identity_, build_);
+  again.join();
   ASSERT_EQ(vs_->stop(), 0);
   std::string output;
   EXPECT_EQ(vs_->audit_verify(output), 0) << output;

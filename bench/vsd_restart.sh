@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# A VS restart under load (PROTOCOL.md §8.11, §8.15): vsd holds SESSIONS simulated game servers
+# (vsd_load --mode storm: a heartbeat and a digest every PERIOD_MS each) and GAME_SERVERS real gsd
+# with CLIENTS real bot clients between them. Mid-run vsd gets SIGTERM (a graceful stop) and a new
+# vsd process starts on the same store, key and port. Every game server comes back at once.
+# Prints one JSON line: players dropped (target 0), the time until every session was resumed,
+# p99 receipt latency before and through the storm, joins and resumes that failed, and whether
+# the store verifies (audit-cli verify). vsd and the generator are pinned to disjoint CPU sets
+# as in bench/vsd_load.sh (VSD_CPUS, GEN_CPUS); the machine's load average goes with the figures.
+#
+# Usage: bench/vsd_restart.sh [--no-build] [--bin-dir DIR] [--work-dir DIR]
+#   env: SESSIONS=20000 GAME_SERVERS=5 CLIENTS=50 PERIOD_MS=10000 RESTART_AFTER_S=10
+#        STORM_S=60 (how long the run goes on after the restart) JOINS_PER_S=5000
+#        RESUME_WINDOW_MS=60000 TICKET_PERIOD_MS=10000 TICKET_VALIDITY_MS=30000
+#        RAMP_PER_S=2000 HEARTBEAT_TIMEOUT_MS=120000 VSD_CPUS GEN_CPUS THREADS
+#        BUILD_DIR=build-bench KEEP=1 (keep the logs)
+# Exit 0 when no player dropped, every session resumed and the store verifies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_programs=1
+bin_dir=
+work=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-build) build_programs=0 ;;
+    --bin-dir) bin_dir=$2; shift ;;
+    --work-dir) work=$2; shift ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "vsd_restart.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+sessions=${SESSIONS:-20000}
+game_servers=${GAME_SERVERS:-5}
+clients=${CLIENTS:-50}
+period=${PERIOD_MS:-10000}
+restart_after=${RESTART_AFTER_S:-10}
+storm_s=${STORM_S:-60}
+joins_per_s=${JOINS_PER_S:-5000}
+resume_window=${RESUME_WINDOW_MS:-60000}
+ticket_period=${TICKET_PERIOD_MS:-10000}
+ticket_validity=${TICKET_VALIDITY_MS:-30000}
+ramp=${RAMP_PER_S:-2000}
+
+for tool in python3 ss; do
+  command -v "$tool" >/dev/null || { echo "vsd_restart.sh needs $tool" >&2; exit 2; }
+done
+if [ "$build_programs" = 1 ]; then
+  build=${BUILD_DIR:-build-bench}
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DGSVS_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$build" -j2 --target vsd vsd_load gsd client audit-cli >/dev/null
+  bin_dir=${bin_dir:-$build/bin}
+fi
+[ -n "$bin_dir" ] || { echo "vsd_restart.sh: --no-build needs --bin-dir" >&2; exit 2; }
+for program in vsd vsd_load gsd client audit-cli; do
+  [ -x "$bin_dir/$program" ] || { echo "vsd_restart.sh: $bin_dir/$program is missing" >&2; exit 2; }
+done
+bin=$(cd "$bin_dir" && pwd)
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+cpus=$(nproc)
+if [ "$cpus" -ge 2 ]; then
+  vsd_cpus=${VSD_CPUS:-0-$((cpus / 2 - 1))}
+  gen_cpus=${GEN_CPUS:-$((cpus / 2))-$((cpus - 1))}
+  vsd_pin=(taskset -c "$vsd_cpus")
+  gen_pin=(taskset -c "$gen_cpus")
+  count_cpus() {  # how many CPUs a taskset list names ("0-3,6" is 5)
+    local n=0 part
+    for part in ${1//,/ }; do
+      if [[ $part == *-* ]]; then n=$((n + ${part#*-} - ${part%-*} + 1)); else n=$((n + 1)); fi
+    done
+    echo "$n"
+  }
+  threads=${THREADS:-$(count_cpus "$vsd_cpus")}
+else
+  vsd_cpus=""
+  gen_cpus=""
+  vsd_pin=()
+  gen_pin=()
+  threads=${THREADS:-1}
+fi
+echo "== vsd on CPUs ${vsd_cpus:-any} ($threads threads); generator, gsd and clients on ${gen_cpus:-any}" >&2
+
+if [ -n "$work" ]; then
+  rm -rf "$work"
+  mkdir -p "$work"
+  work=$(cd "$work" && pwd)
+else
+  work=$(mktemp -d)
+fi
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "${KEEP:-}" ]; then echo "logs kept in $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port() {  # PORT
+  for _ in $(seq 600); do
+    ss -ltn 2>/dev/null | grep -q "127.0.0.1:$1 " && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+wait_text() {  # FILE TEXT SECONDS
+  for _ in $(seq $(($3 * 20))); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+wait_each() {  # COUNT FILE-PATTERN (%d: 1..COUNT) TEXT: each file shows TEXT within 30 s
+  local i file
+  for i in $(seq "$1"); do
+    file=$(printf "$2" "$i")
+    wait_text "$file" "$3" 30 || { echo "no '$3' in $file" >&2; tail -5 "$file" >&2; exit 1; }
+  done
+}
+now_ms() { date +%s%3N; }
+
+"$bin/vsd" keygen --out "$work/vs.key" >/dev/null
+for g in $(seq "$game_servers"); do "$bin/gsd" keygen --out "$work/gs$g.key" >/dev/null; done
+for c in $(seq "$clients"); do "$bin/client" keygen --out "$work/c$c.key" >/dev/null; done
+vs_port=$(free_port)
+{
+  echo "listen = \"127.0.0.1:$vs_port\""
+  echo "store = \"$work/vs.db\""
+  echo "key = \"$work/vs.key\""
+  echo "admin_socket = \"$work/vsd.sock\""
+  echo "allowed_builds = [\"$("$bin/vsd_load" build)\", \"$("$bin/gsd" version --sw-hash)\"]"
+  printf 'allowed_gs = ['
+  {
+    "$bin/vsd_load" identities --count "$sessions"
+    for g in $(seq "$game_servers"); do cat "$work/gs$g.key.pub"; done
+  } | sed 's/.*/"&"/' | paste -sd, | tr -d '\n'
+  echo ']'
+  echo "threads = $threads"
+  echo "max_connections = $((sessions + game_servers + 100))"
+  # Every game server comes from this one address: all of them may be in their handshake at once.
+  echo "max_unauthenticated = $((sessions + game_servers + 100))"
+  echo "max_unauthenticated_per_source = $((sessions + game_servers + 100))"
+  echo "max_joins_per_second = $joins_per_s"
+  echo "resume_window_ms = $resume_window"
+  echo "heartbeat_interval_ms = 1000"
+  # The generator joins every session before any sends (bench/vsd_load.cpp): the first waits for
+  # the whole ramp, which on a loaded machine takes a minute at 20,000 sessions.
+  echo "heartbeat_timeout_ms = ${HEARTBEAT_TIMEOUT_MS:-120000}"
+  echo "ticket_period_ms = $ticket_period"
+  echo "ticket_validity_ms = $ticket_validity"
+  echo "commit_max_delay_us = 5000"
+  echo "log_level = \"warn\""
+} >"$work/vsd.toml"
+start_vsd() {  # LOG
+  "${vsd_pin[@]}" "$bin/vsd" run --config "$work/vsd.toml" >"$1" 2>&1 &
+  vsd_pid=$!
+  pids+=("$vsd_pid")
+  wait_port "$vs_port"
+}
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+start_vsd "$work/vsd-1.log"
+
+for g in $(seq "$game_servers"); do
+  port=$(free_port)
+  cat >"$work/gs$g.toml" <<EOF
+vs = "127.0.0.1:$vs_port"
+vs_public_key = "$work/vs.key.pub"
+key = "$work/gs$g.key"
+listen = "127.0.0.1:$port"
+store = "$work/gs$g.db"
+max_players = $((clients + 10))
+EOF
+  echo "$port" >"$work/gs$g.port"
+  "${gen_pin[@]}" "$bin/gsd" run --config "$work/gs$g.toml" >"$work/gs$g.log" 2>&1 &
+  pids+=($!)
+done
+wait_each "$game_servers" "$work/gs%d.log" "listening for clients on"
+client_pids=()
+for c in $(seq "$clients"); do
+  g=$(((c - 1) % game_servers + 1))
+  "${gen_pin[@]}" "$bin/client" run --gs "127.0.0.1:$(cat "$work/gs$g.port")" \
+    --vs-pubkey "$work/vs.key.pub" --key "$work/c$c.key" --bot --log-level warn \
+    --events "$work/c$c.events" 2>"$work/c$c.log" &
+  client_pids+=($!)
+  pids+=($!)
+done
+wait_each "$clients" "$work/c%d.events" '"ticket_accepted"'
+
+echo "== $sessions simulated sessions, $game_servers gsd, $clients clients; restart ${restart_after} s into the measurement" >&2
+"${gen_pin[@]}" "$bin/vsd_load" run --vs "127.0.0.1:$vs_port" --sessions "$sessions" --mode storm \
+  --period-ms "$period" --ramp-per-s "$ramp" --settle-s 1 \
+  --duration-s $((restart_after + storm_s)) >"$work/storm.json" 2>"$work/vsd_load.log" &
+load_pid=$!
+pids+=("$load_pid")
+wait_text "$work/vsd_load.log" "measuring for" $((sessions / ramp + 120)) ||
+  { echo "vsd_load did not start measuring" >&2; tail -5 "$work/vsd_load.log" >&2; exit 1; }
+sleep "$restart_after"
+tickets_before=$(cat "$work"/c*.events | grep -c '"ticket_accepted"' || true)
+
+echo "== SIGTERM to vsd, then a new vsd on the same store" >&2
+stop_at=$(now_ms)
+kill -TERM "$vsd_pid"
+wait "$vsd_pid" || true
+stopped_at=$(now_ms)
+start_vsd "$work/vsd-2.log"
+started_at=$(now_ms)
+gsd_resumed=0
+for g in $(seq "$game_servers"); do
+  if wait_text "$work/gs$g.log" "resumed with the VS" $((storm_s)); then
+    gsd_resumed=$((gsd_resumed + 1))
+  fi
+done
+gsd_back_at=$(now_ms)
+
+wait "$load_pid" || true
+tickets_after=$(cat "$work"/c*.events | grep -c '"ticket_accepted"' || true)
+# A player dropped if its client said so, or is gone, before the run ends.
+dropped=0
+for c in $(seq "$clients"); do
+  if grep -q '"disconnected"' "$work/c$c.events" || ! kill -0 "${client_pids[$((c - 1))]}" 2>/dev/null; then
+    dropped=$((dropped + 1))
+  fi
+done
+gsd_refused=$(cat "$work"/gs*.log | grep -c "did not resume the session\|resume refused" || true)
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+wait 2>/dev/null || true
+pids=()
+if "$bin/audit-cli" verify "$work/vs.db" --vs-pubkey "$work/vs.key.pub" >"$work/verify.txt" 2>&1; then
+  verified=true
+else
+  verified=false
+  tail -5 "$work/verify.txt" >&2
+fi
+
+python3 - "$work/storm.json" <<EOF
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.strip().startswith("{")]
+storm = next((json.loads(l) for l in lines if "\"storm\": true" in l), {})
+print(json.dumps({
+    "sessions": $sessions, "game_servers": $game_servers, "clients": $clients,
+    "vsd_cpus": "$vsd_cpus", "threads": $threads, "period_ms": $period,
+    "max_joins_per_second": $joins_per_s, "resume_window_ms": $resume_window,
+    "ticket_validity_ms": $ticket_validity,
+    "players_dropped": $dropped,
+    "client_tickets_before_restart": $tickets_before,
+    "client_tickets_after_restart": $tickets_after - $tickets_before,
+    "vsd_stop_ms": $stopped_at - $stop_at, "vsd_start_ms": $started_at - $stopped_at,
+    "gsd_resumed": $gsd_resumed, "gsd_resume_refused": $gsd_refused,
+    "gsd_all_back_after_stop_ms": $gsd_back_at - $stop_at,
+    "load_average_before": "$load_before", "load_average_after": "$load_after",
+    "store_verifies": "$verified" == "true",
+    **{k: v for k, v in storm.items() if k != "storm"}}))
+EOF
+[ "$dropped" = 0 ] && [ "$verified" = true ] && [ "$gsd_resumed" = "$game_servers" ] &&
+  python3 -c 'import json,sys; s=[json.loads(l) for l in open(sys.argv[1]) if "\"storm\": true" in l][0]; sys.exit(0 if s["join_failed"] == 0 and s["resume_refused"] == 0 and s["revoked"] == 0 and s["resumed"] >= s["sessions"] else 1)' "$work/storm.json"

@@ -1,0 +1,95 @@
+#include "tests/support/frame_relay.h"
+
+#include <vector>
+
+#include "protocol/messages.h"
+#include "tests/support/frame_server.h"
+#include "tests/support/frame_socket.h"
+
+namespace gsvs::testing {
+
+using std::chrono::milliseconds;
+
+namespace {
+
+// One carried connection: the program's end and the target's.
+struct RelayedConnection {
+  std::unique_ptr<FrameSocket> program;
+  std::unique_ptr<FrameSocket> target;
+};
+
+// Each side is read in short slices, so one thread serves every connection; a slice that ends
+// inside a frame keeps its bytes for the next (FrameSocket).
+constexpr milliseconds kRelaySlice(2);
+
+}  // namespace
+
+FrameRelay::FrameRelay(std::uint16_t target_port)
+    : target_port_(target_port),
+      listener_(std::make_unique<FrameListener>()),
+      port_(listener_->port()),
+      thread_([this] { run(); }) {}
+
+FrameRelay::~FrameRelay() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void FrameRelay::cut_after_next(protocol::MessageKind kind) {
+  std::lock_guard lock(mutex_);
+  cut_after_ = kind;
+}
+
+bool FrameRelay::wait_cut(milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!cut_after_) return true;
+    }
+    std::this_thread::sleep_for(milliseconds(5));  // the relay thread clears it at the cut
+  }
+  return false;
+}
+
+void FrameRelay::run() {
+  std::vector<RelayedConnection> carried;
+  while (!stopping_) {
+    if (auto accepted = listener_->accept(kRelaySlice)) {
+      try {
+        carried.push_back(
+            {std::move(accepted), std::make_unique<FrameSocket>(target_port_, milliseconds(1000))});
+      } catch (const std::exception&) {
+        // The target is not there: the program's connection closes, as a refused one would.
+      }
+    }
+    bool cut = false;
+    for (auto& c : carried) {
+      if (auto frame = c.program->read_frame(kRelaySlice)) c.target->send_frame(*frame);
+      if (auto frame = c.target->read_frame(kRelaySlice)) {
+        c.program->send_frame(*frame);
+        auto kind = protocol::peek_kind(*frame);
+        std::lock_guard lock(mutex_);
+        if (kind && cut_after_ && *kind == *cut_after_) cut = true;
+      }
+    }
+    if (cut) {
+      // What the program sent meanwhile is lost in the cut. Reading it first lets the close
+      // reach the program as an end of stream after the frame just passed on, not as a reset
+      // that could discard that frame in its receive buffer.
+      for (auto& c : carried) {
+        while (c.program->read_frame(kRelaySlice)) {
+        }
+      }
+      carried.clear();  // closes both ends of every carried connection
+      std::lock_guard lock(mutex_);
+      cut_after_.reset();
+    }
+    // A connection either end closed is closed at the other end too.
+    std::erase_if(carried, [](const RelayedConnection& c) {
+      return c.program->closed() || c.target->closed();
+    });
+  }
+}
+
+}  // namespace gsvs::testing

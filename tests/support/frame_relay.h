@@ -1,0 +1,49 @@
+// A relay on 127.0.0.1 between a program and the port it connects to, frame by frame, that can
+// cut the connections it carries as a broken network would: for tests of a GS whose VS
+// connection breaks while the VS runs on (PROTOCOL.md §8.15). Each connection made to port() is
+// carried to the target on a connection of its own; one thread moves the frames both ways.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "protocol/message_kinds.h"
+
+namespace gsvs::testing {
+
+class FrameListener;
+
+class FrameRelay {
+ public:
+  explicit FrameRelay(std::uint16_t target_port);  // throws if it cannot listen
+  ~FrameRelay();
+  FrameRelay(const FrameRelay&) = delete;
+  FrameRelay& operator=(const FrameRelay&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  // Cuts every connection it carries right after it has passed on the next frame of `kind` from
+  // the target, closing both ends at once; connections made afterwards are carried as before.
+  // Cutting just after a frame the target sends at a known pace (a PlayTicket) leaves no frame
+  // of that kind in flight.
+  void cut_after_next(protocol::MessageKind kind);
+  // Waits until that cut has happened.
+  bool wait_cut(std::chrono::milliseconds timeout);
+
+ private:
+  void run();
+
+  std::uint16_t target_port_;
+  std::unique_ptr<FrameListener> listener_;
+  std::uint16_t port_ = 0;
+  std::mutex mutex_;
+  std::optional<protocol::MessageKind> cut_after_;  // guarded by mutex_
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;  // last: started once the rest is ready
+};
+
+}  // namespace gsvs::testing
