@@ -110,7 +110,7 @@ std::string yes_no(std::optional<bool> value, std::string_view unknown) {
 }
 
 // One entry of either store, decoded and keyed.
-struct Item {
+struct ReconcileItem {
   std::uint64_t seq = 0;
   MessageKind kind = MessageKind::kVsChallenge;
   chains::Direction direction = chains::Direction::kReceived;
@@ -122,8 +122,8 @@ struct Item {
   bool matched = false;                 // a VS entry: the GS store holds the same bytes
 };
 
-Item read_item(const storage::Entry& e, Hash32 hash) {
-  Item item;
+ReconcileItem read_item(const storage::Entry& e, Hash32 hash) {
+  ReconcileItem item;
   item.seq = e.header.seq;
   item.kind = e.header.kind;
   item.direction = e.header.direction;
@@ -162,7 +162,7 @@ class Reconciler {
   Status read_gs() {
     std::map<Hash32, SessionId> session_of_request;  // join_request_hash -> session
     Status s = gs_.scan({}, [&](const storage::Entry& e) {
-      Item item = read_item(e, chains::message_hash(e.message));
+      ReconcileItem item = read_item(e, chains::message_hash(e.message));
       item.message = e.message;
       if (item.decoded.message) {
         if (const auto* a = std::get_if<protocol::JoinAccept>(&*item.decoded.message)) {
@@ -256,7 +256,7 @@ class Reconciler {
       }
       const bool ours = sessions_.contains(e.header.session_id);
       if (!ours && e.header.kind != MessageKind::kCheckpoint) return true;
-      Item item = read_item(e, hash);
+      ReconcileItem item = read_item(e, hash);
       item.session = e.header.session_id;  // the VS's column, whatever the message names
       item.matched = matched;
       if (item.decoded.message) {
@@ -436,7 +436,7 @@ class Reconciler {
       // The same position with other bytes.
       if (item.decoded.key) {
         if (auto it = vs_by_key_.find(*item.decoded.key); it != vs_by_key_.end()) {
-          const Item& other = vs_items_[it->second.front()];
+          const ReconcileItem& other = vs_items_[it->second.front()];
           const auto gs_genuine = genuine(item.decoded, item.session);
           const auto vs_genuine = genuine(other.decoded, other.session);
           std::string detail = describe(*item.decoded.key) + ": the GS store's copy (hash " +
@@ -549,12 +549,12 @@ class Reconciler {
   const storage::Log& gs_;
   const Options& options_;
   Reconciliation out_;
-  std::vector<Item> gs_items_;
+  std::vector<ReconcileItem> gs_items_;
   std::multimap<Hash32, std::size_t> gs_by_hash_;
   std::map<Key, std::vector<std::size_t>> gs_by_key_;
   std::set<SessionId> sessions_;
   std::map<SessionId, crypto::PublicKey> session_keys_;
-  std::vector<Item> vs_items_;
+  std::vector<ReconcileItem> vs_items_;
   std::map<Key, std::vector<std::size_t>> vs_by_key_;
   merkle::ProofPlan plan_;
   std::vector<std::optional<merkle::ProofPlan::Ticket>> root_ticket_;
