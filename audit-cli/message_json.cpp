@@ -71,7 +71,7 @@ nlohmann::json message_fields(const protocol::AnyMessage& message) {
       message);
 }
 
-json limits_json(const protocol::JoinAccept& accept) {
+json signed_limits_json(const protocol::JoinAccept& accept) {
   return {{"max_speed_mm_s", accept.max_speed_mm_s},
           {"speed_tolerance_ppm", accept.speed_tolerance_ppm},
           {"jitter_allowance_ms", accept.jitter_allowance_ms},

@@ -12,7 +12,7 @@ namespace gsvs::audit {
 
 nlohmann::json message_fields(const protocol::AnyMessage& message);
 // The movement limits a JoinAccept signs (PROTOCOL.md §8.7), as the JSON outputs name them.
-nlohmann::json limits_json(const protocol::JoinAccept& accept);
+nlohmann::json signed_limits_json(const protocol::JoinAccept& accept);
 // Hashes (proofs, frontiers) as a JSON array of lower-case hex.
 nlohmann::json hex_list(const std::vector<Hash32>& hashes);
 

@@ -32,7 +32,7 @@ json Analyzer::session_json() const {
                    {"heartbeat_timeout_ms", accept_->heartbeat_timeout_ms},
                    {"ticket_period_ms", accept_->ticket_period_ms},
                    {"ticket_validity_ms", accept_->ticket_validity_ms}};
-    s["limits"] = limits_json(*accept_);
+    s["limits"] = signed_limits_json(*accept_);
   } else {
     for (const char* key :
          {"gs_identity", "session_key", "sw_hash", "start_vs_time_ms", "timing", "limits"}) {

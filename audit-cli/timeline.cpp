@@ -145,7 +145,7 @@ void write_json(const Timeline& t, std::ostream& out) {
                        {"violations_after_revocation", track.count(&Row::violation, true)},
                        {"rows", rows}});
   }
-  nlohmann::json limits = limits_json(f.accept);
+  nlohmann::json limits = signed_limits_json(f.accept);
   limits["limit_mm_s"] = t.limit_mm_s;
   limits["decay"] = t.limits.decay;
   nlohmann::json doc = {
