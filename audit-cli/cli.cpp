@@ -1,10 +1,22 @@
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "app/program.h"
 #include "audit-cli/commands.h"
 #include "protocol/crypto.h"
 
 namespace gsvs::audit {
+
+void set_run(CLI::App& command, int& exit_code, std::function<int()> run) {
+  command.callback([&command, &exit_code, run = std::move(run)] {
+    try {
+      exit_code = run();
+    } catch (const CommandError& e) {
+      std::cerr << "audit-cli " << command.get_name() << ": " << e.what() << "\n";
+      exit_code = kExitUsage;
+    }
+  });
+}
 
 void setup_commands(CLI::App& app, int& exit_code) {
   setup_verify(app, exit_code);

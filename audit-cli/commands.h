@@ -3,8 +3,14 @@
 #pragma once
 
 #include <CLI/App.hpp>
+#include <functional>
 #include <initializer_list>
+#include <stdexcept>
+#include <string>
 #include <string_view>
+#include <utility>
+
+#include "protocol/result.h"
 
 namespace gsvs::audit {
 
@@ -12,6 +18,21 @@ namespace gsvs::audit {
 inline constexpr int kExitOk = 0;      // intact / done
 inline constexpr int kExitFailed = 1;  // verification found a problem
 inline constexpr int kExitUsage = 2;   // usage, input or I/O error
+
+// A usage, input or I/O error that ends a command: set_run prints it as "audit-cli COMMAND: what"
+// on stderr and the command exits with kExitUsage.
+struct CommandError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// The value of `result`; otherwise a CommandError with its error, after `context`.
+template <class T>
+T usable(Result<T> result, std::string_view context = {}) {
+  if (!result) throw CommandError(std::string(context) + result.error());
+  return std::move(result).value();
+}
+// Makes `run` the callback of `command`: its exit code goes to `exit_code`, and a CommandError
+// is printed and ends the command with kExitUsage.
+void set_run(CLI::App& command, int& exit_code, std::function<int()> run);
 
 // What one exit code means for one command.
 struct ExitCodeMeaning {

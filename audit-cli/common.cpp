@@ -48,12 +48,6 @@ std::string revocation_reason_label(std::uint16_t reason) {
          " (" + std::to_string(reason) + ")";
 }
 
-std::string join_reject_reason_label(std::uint16_t reason) {
-  const auto code = static_cast<protocol::JoinRejectReason>(reason);
-  if (!protocol::is_known(code)) return "unknown reason " + std::to_string(reason);
-  return std::string(protocol::reason_name(code)) + " (" + std::to_string(reason) + ")";
-}
-
 bool verify_stored_signature(MessageKind kind, ByteView message, std::size_t index,
                              const crypto::PublicKey& key) {
   const auto tags = signature_tags(kind);

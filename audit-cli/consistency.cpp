@@ -10,11 +10,12 @@
 
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
-#include "audit-cli/merkle_plan.h"
+#include "audit-cli/message_json.h"
 #include "audit-cli/scan.h"
 #include "audit-cli/store_segments.h"
 #include "audit-cli/verifier.h"
 #include "protocol/merkle.h"
+#include "protocol/merkle_plan.h"
 #include "storage/segment_files.h"
 
 namespace gsvs::audit {
@@ -39,12 +40,6 @@ struct VerifyConsistencyOptions {
   bool json = false;
 };
 
-nlohmann::json hex_list(const std::vector<Hash32>& hashes) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const Hash32& hash : hashes) out.push_back(to_hex(hash));
-  return out;
-}
-
 // The store's own signed Checkpoint over exactly `size` entries (the entry at position `size`),
 // as hex; null when that entry is not one.
 nlohmann::json checkpoint_at(const storage::Log& log, std::uint64_t size) {
@@ -55,27 +50,17 @@ nlohmann::json checkpoint_at(const storage::Log& log, std::uint64_t size) {
   return nlohmann::json{{"message_hex", to_hex(entry->message)}, {"seq", size}};
 }
 
-// The tree over the entries before `first`, the first segment present in store directory `store`
-// when the ones before it were retired: the frontier its meta records at its seal, the seal
-// appended (tree_before). That frontier must give the root of the seal, the Checkpoint recorded
-// with it: otherwise the proof would rest on hashes nothing signed. (The seal's signature is
-// checked by `verify`, and each end of the proof by `verify-consistency`.)
-Result<TreeBefore> tree_before_retired(const std::string& store,
-                                       const storage::Log::SegmentInfo& first) {
-  auto selection = select_store(store, "");
-  if (!selection) return Error{selection.error()};
-  const auto index = storage::segment_index_of(first.file);
-  if (!selection->segmented() || !index) {
-    return Error{first.file + " is not a segment of a store directory"};
-  }
-  const std::string where = selection->directory + "/" + first.file;
+// The tree over the retired entries before the first segment present (Log::tree_before_first).
+// Its frontier must give the root of the seal recorded with it: otherwise the proof would rest on
+// hashes nothing signed. (The seal's signature is checked by `verify`, and each end of the proof
+// by `verify-consistency`.)
+Result<merkle::Accumulator> tree_before_retired(const std::string& store, const storage::Log& log) {
+  auto tree = log.tree_before_first();
+  if (!tree) return tree;
+  const std::string where = store + "/" + log.segments().front().file;
   auto meta = storage::read_segment_file_meta(where);
   if (!meta) return Error{meta.error()};
-  auto tree = tree_before(selection->directory, *index);
-  if (!tree) return Error{tree.error()};
-  if (!meta->seal || !*tree) {
-    return Error{where + ": meta records no seal of the segment before it"};
-  }
+  if (!meta->seal) return Error{where + ": meta records no seal of the segment before it"};
   auto seal = protocol::decode<protocol::Checkpoint>(meta->seal->message);
   auto at_seal = merkle::Accumulator::from_frontier(meta->seal->seq, meta->seal->frontier);
   if (!seal || !at_seal || seal->log_size != meta->seal->seq || seal->root != at_seal->root()) {
@@ -83,29 +68,20 @@ Result<TreeBefore> tree_before_retired(const std::string& store,
                  ": meta.seal_frontier does not give the root of the seal it records "
                  "(run `audit-cli verify`)"};
   }
-  if ((*tree)->size != first.first_seq) {
-    return Error{where + ": its seal is entry " + std::to_string(meta->seal->seq) +
-                 ", not the one before its first entry " + std::to_string(first.first_seq)};
-  }
-  return std::move(**tree);
+  return tree;
 }
 
 int run_consistency(const ConsistencyOptions& o) {
-  auto fail = [](const std::string& message) {
-    std::cerr << "audit-cli consistency: " << message << "\n";
-    return kExitUsage;
-  };
   if (o.from == 0 || o.from > o.to) {
-    return fail("--from " + std::to_string(o.from) + " --to " + std::to_string(o.to) +
-                ": a proof needs 0 < FROM <= TO");
+    throw CommandError("--from " + std::to_string(o.from) + " --to " + std::to_string(o.to) +
+                       ": a proof needs 0 < FROM <= TO");
   }
-  auto log = open_store(o.store);
-  if (!log) return fail(log.error());
-  if (o.to > (*log)->size()) {
-    return fail("--to " + std::to_string(o.to) + ": the store holds " +
-                std::to_string((*log)->size()) + " entries");
+  const auto log = usable(open_store(o.store));
+  if (o.to > log->size()) {
+    throw CommandError("--to " + std::to_string(o.to) + ": the store holds " +
+                       std::to_string(log->size()) + " entries");
   }
-  MerklePlan plan;
+  merkle::ProofPlan plan;
   const auto proof_ticket = plan.want_consistency(o.from, o.to);
   const auto old_root = plan.want_root(o.from);
   const auto new_root = plan.want_root(o.to);
@@ -114,39 +90,35 @@ int run_consistency(const ConsistencyOptions& o) {
   // frontier's subtrees and of later leaves (RFC 9162 §2.1.4 splits at powers of two, and the
   // frontier's subtrees are the aligned ones before the point), so the proof is the one the whole
   // log gives. A size before it needs hashes inside those subtrees, which nothing kept.
-  const auto files = (*log)->segments();
+  const auto files = log->segments();
   std::uint64_t expected = 0;  // the seq of the next leaf to feed
   if (!files.empty() && files.front().first_seq > 0) {
     const std::uint64_t first = files.front().first_seq;
     if (o.from < first) {
-      return fail("--from " + std::to_string(o.from) + ": entries 0.." + std::to_string(first - 1) +
-                  " were retired (seal-index.tsv) and a proof from a size below " +
-                  std::to_string(first) +
-                  " needs their hashes: make it from the archive, or from a size of at least " +
-                  std::to_string(first));
+      throw CommandError(
+          "--from " + std::to_string(o.from) + ": entries 0.." + std::to_string(first - 1) +
+          " were retired (seal-index.tsv) and a proof from a size below " + std::to_string(first) +
+          " needs their hashes: make it from the archive, or from a size of at least " +
+          std::to_string(first));
     }
-    auto tree = tree_before_retired(o.store, files.front());
-    if (!tree) return fail(tree.error());
-    if (!plan.resume(tree->size, tree->frontier)) {
-      return fail("the recorded seal's frontier does not fit a tree of " +
-                  std::to_string(tree->size) + " entries (run `audit-cli verify`)");
-    }
-    expected = tree->size;
+    const merkle::Accumulator tree = usable(tree_before_retired(o.store, *log));
+    plan.resume(tree.size(), tree.frontier());  // a tree's frontier fits it; no leaf fed yet
+    expected = tree.size();
   }
   bool gap = false;
-  Status scanned = scan_all(**log, expected, [&](const storage::Entry& entry) {
+  Status scanned = scan_all(*log, expected, [&](const storage::Entry& entry) {
     if (entry.header.seq != expected++) gap = true;
     plan.add_leaf(entry.entry_hash);
     return !gap && plan.leaves_fed() < plan.leaves_needed();
   });
-  if (!scanned) return fail(scanned.error());
+  if (!scanned) throw CommandError(scanned.error());
   const auto proof = plan.proof(proof_ticket);
   const auto old_hash = plan.root(old_root);
   const auto new_hash = plan.root(new_root);
   if (gap || !proof || !old_hash || !new_hash) {
-    return fail("entries " + std::to_string(files.empty() ? 0 : files.front().first_seq) + ".." +
-                std::to_string(o.to - 1) +
-                " are not all readable in order (run `audit-cli verify`)");
+    throw CommandError("entries " + std::to_string(files.empty() ? 0 : files.front().first_seq) +
+                       ".." + std::to_string(o.to - 1) +
+                       " are not all readable in order (run `audit-cli verify`)");
   }
   nlohmann::json out = {{"store", o.store},
                         {"old_size", o.from},
@@ -154,8 +126,8 @@ int run_consistency(const ConsistencyOptions& o) {
                         {"old_root", to_hex(*old_hash)},
                         {"new_root", to_hex(*new_hash)},
                         {"proof", hex_list(*proof)},
-                        {"old_checkpoint", checkpoint_at(**log, o.from)},
-                        {"new_checkpoint", checkpoint_at(**log, o.to)}};
+                        {"old_checkpoint", checkpoint_at(*log, o.from)},
+                        {"new_checkpoint", checkpoint_at(*log, o.to)}};
   std::cout << out.dump(2) << "\n";
   return kExitOk;
 }
@@ -191,31 +163,23 @@ Result<std::vector<Hash32>> load_proof(const std::string& path) {
 }
 
 int run_verify_consistency(const VerifyConsistencyOptions& o) {
-  auto fail = [](const std::string& message) {
-    std::cerr << "audit-cli verify-consistency: " << message << "\n";
-    return kExitUsage;
-  };
-  auto key = load_public_key(o.vs_pubkey, "--vs-pubkey");
-  if (!key) return fail(key.error());
-  auto older = load_checkpoint(o.old_checkpoint);
-  if (!older) return fail(older.error());
-  auto newer = load_checkpoint(o.new_checkpoint);
-  if (!newer) return fail(newer.error());
-  auto proof = load_proof(o.proof);
-  if (!proof) return fail(proof.error());
+  const KeySource key = usable(load_public_key(o.vs_pubkey, "--vs-pubkey"));
+  const ExternalCheckpoint older = usable(load_checkpoint(o.old_checkpoint));
+  const ExternalCheckpoint newer = usable(load_checkpoint(o.new_checkpoint));
+  const std::vector<Hash32> proof = usable(load_proof(o.proof));
 
   // Signatures first: a proof between checkpoints the VS did not sign proves nothing.
   std::vector<std::string> problems;
-  if (!protocol::verify(older->message, key->key)) {
+  if (!protocol::verify(older.message, key.key)) {
     problems.emplace_back("the old checkpoint's signature does not verify with the VS key");
   }
-  if (!protocol::verify(newer->message, key->key)) {
+  if (!protocol::verify(newer.message, key.key)) {
     problems.emplace_back("the new checkpoint's signature does not verify with the VS key");
   }
-  const auto& a = older->message;
-  const auto& b = newer->message;
+  const auto& a = older.message;
+  const auto& b = newer.message;
   if (problems.empty() &&
-      !merkle::verify_consistency(a.log_size, b.log_size, a.root, b.root, *proof)) {
+      !merkle::verify_consistency(a.log_size, b.log_size, a.root, b.root, proof)) {
     problems.push_back("the proof does not show that the tree of " + std::to_string(b.log_size) +
                        " entries extends the tree of " + std::to_string(a.log_size) +
                        ": the VS signed two histories that disagree, or the proof is not theirs");
@@ -224,13 +188,13 @@ int run_verify_consistency(const VerifyConsistencyOptions& o) {
   if (o.json) {
     nlohmann::json out = {{"consistent", ok},           {"old_size", a.log_size},
                           {"new_size", b.log_size},     {"old_root", to_hex(a.root)},
-                          {"new_root", to_hex(b.root)}, {"vs_public_key", to_hex(key->key)},
+                          {"new_root", to_hex(b.root)}, {"vs_public_key", to_hex(key.key)},
                           {"problems", problems}};
     std::cout << out.dump(2) << "\n";
   } else if (ok) {
     std::cout << "CONSISTENT: the checkpoint of " << group_digits(b.log_size)
               << " entries extends the one of " << group_digits(a.log_size)
-              << " entries (both signed by " << to_hex(key->key) << ")\n";
+              << " entries (both signed by " << to_hex(key.key) << ")\n";
   } else {
     std::cout << "FAILED:\n";
     for (const auto& problem : problems) std::cout << "  " << problem << "\n";
@@ -258,7 +222,7 @@ void setup_consistency(CLI::App& app, int& exit_code) {
                     "usage error, sizes out of range (or before the first entry a store with "
                     "retired segments holds), or the store cannot be read"}},
                   {"audit-cli consistency vs.db --from 1000 --to 5000 > proof.json"});
-  sub->callback([o, &exit_code] { exit_code = run_consistency(*o); });
+  set_run(*sub, exit_code, [o] { return run_consistency(*o); });
 }
 
 void setup_verify_consistency(CLI::App& app, int& exit_code) {
@@ -283,7 +247,7 @@ void setup_verify_consistency(CLI::App& app, int& exit_code) {
                    {kExitUsage, "usage error or an unreadable input"}},
                   {"audit-cli verify-consistency --old cp-1000.hex --new cp-5000.hex --proof "
                    "proof.json --vs-pubkey vs.key.pub"});
-  sub->callback([o, &exit_code] { exit_code = run_verify_consistency(*o); });
+  set_run(*sub, exit_code, [o] { return run_verify_consistency(*o); });
 }
 
 }  // namespace gsvs::audit

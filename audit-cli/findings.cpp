@@ -11,16 +11,23 @@ std::string_view severity_name(Severity severity) {
   return severity == Severity::kFailure ? "failure" : "warning";
 }
 
-Finding finding_at(const chains::LogEntryHeader& header, std::string_view check,
-                   std::string expected, std::string found, std::string detail) {
+Finding finding_at(std::uint64_t seq, std::string_view check, std::string expected,
+                   std::string found, std::string detail) {
   Finding f;
-  f.seq = header.seq;
-  f.kind = static_cast<std::uint8_t>(header.kind);
-  f.session_id = header.session_id;
+  f.seq = seq;
   f.check = std::string(check);
   f.expected = std::move(expected);
   f.found = std::move(found);
   f.detail = std::move(detail);
+  return f;
+}
+
+Finding finding_at(const chains::LogEntryHeader& header, std::string_view check,
+                   std::string expected, std::string found, std::string detail) {
+  Finding f =
+      finding_at(header.seq, check, std::move(expected), std::move(found), std::move(detail));
+  f.kind = static_cast<std::uint8_t>(header.kind);
+  f.session_id = header.session_id;
   return f;
 }
 

@@ -75,8 +75,11 @@ struct Finding {
   std::optional<std::uint64_t> line;  // a line of that file (the seal index), when it has lines
 };
 
-// A finding at a stored entry: its position, kind and session column, with the check and what
-// was expected and found there.
+// A finding at log position `seq` (no entry: a gap, an unreadable row, a segment file), with the
+// check and what was expected and found there.
+Finding finding_at(std::uint64_t seq, std::string_view check, std::string expected,
+                   std::string found, std::string detail = {});
+// A finding at a stored entry: its position, kind and session column as well.
 Finding finding_at(const chains::LogEntryHeader& header, std::string_view check,
                    std::string expected, std::string found, std::string detail = {});
 

@@ -83,22 +83,16 @@ class GsStoreVerifier {
 
 void GsStoreVerifier::add(const storage::Entry& entry, std::string_view check, std::string expected,
                           std::string found, std::string detail) {
-  Finding f =
-      finding_at(entry.header, check, std::move(expected), std::move(found), std::move(detail));
-  f.last_seq = f.seq;
-  sink_.add(std::move(f));
+  sink_.add(
+      finding_at(entry.header, check, std::move(expected), std::move(found), std::move(detail)));
 }
 
 void GsStoreVerifier::unreadable(std::uint64_t seq, const std::string& reason) {
   ++result_.stats.entries;
-  Finding f;
-  f.seq = seq;
-  f.last_seq = seq;
-  f.check = std::string(check::kRowUnreadable);
-  f.expected = "a row with integer, blob and 32-byte hash columns as docs/STORE.md §2 defines";
-  f.found = reason;
-  f.detail = "the row cannot be checked; its neighbours' links are not either";
-  sink_.add(std::move(f));
+  sink_.add(finding_at(seq, check::kRowUnreadable,
+                       "a row with integer, blob and 32-byte hash columns as docs/STORE.md §2 "
+                       "defines",
+                       reason, "the row cannot be checked; its neighbours' links are not either"));
   next_seq_ = seq + 1;
   prev_stored_.reset();
   recomputed_tree_.append(Hash32{});
@@ -108,14 +102,11 @@ void GsStoreVerifier::check_chain(const storage::Entry& entry) {
   const auto& h = entry.header;
   const bool after_gap = h.seq != next_seq_;
   if (h.seq > next_seq_) {
-    Finding gap;
-    gap.seq = next_seq_;
+    Finding gap = finding_at(next_seq_, check::kSeqGap, "entry " + std::to_string(next_seq_),
+                             "the next row is entry " + std::to_string(h.seq),
+                             "rows deleted here, or a row's seq edited");
     gap.last_seq = h.seq - 1;
     gap.count = h.seq - next_seq_;
-    gap.check = std::string(check::kSeqGap);
-    gap.expected = "entry " + std::to_string(next_seq_);
-    gap.found = "the next row is entry " + std::to_string(h.seq);
-    gap.detail = "rows deleted here, or a row's seq edited";
     sink_.add(std::move(gap));
   }
   next_seq_ = h.seq + 1;

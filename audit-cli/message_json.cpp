@@ -71,6 +71,21 @@ nlohmann::json message_fields(const protocol::AnyMessage& message) {
       message);
 }
 
+json signed_limits_json(const protocol::JoinAccept& accept) {
+  return {{"max_speed_mm_s", accept.max_speed_mm_s},
+          {"speed_tolerance_ppm", accept.speed_tolerance_ppm},
+          {"jitter_allowance_ms", accept.jitter_allowance_ms},
+          {"excess_decay_ppm", accept.excess_decay_ppm},
+          {"max_excess_mm", accept.max_excess_mm},
+          {"spawn_min_interval_ms", accept.spawn_min_interval_ms}};
+}
+
+json hex_list(const std::vector<Hash32>& hashes) {
+  json out = json::array();
+  for (const auto& hash : hashes) out.push_back(to_hex(hash));
+  return out;
+}
+
 std::string_view signer_name(Signer signer) {
   switch (signer) {
     case Signer::kVs:

@@ -11,6 +11,10 @@
 namespace gsvs::audit {
 
 nlohmann::json message_fields(const protocol::AnyMessage& message);
+// The movement limits a JoinAccept signs (PROTOCOL.md §8.7), as the JSON outputs name them.
+nlohmann::json signed_limits_json(const protocol::JoinAccept& accept);
+// Hashes (proofs, frontiers) as a JSON array of lower-case hex.
+nlohmann::json hex_list(const std::vector<Hash32>& hashes);
 
 // The key that must verify one signature of a message (protocol::kKindRoles says which).
 using Signer = protocol::SigningKey;

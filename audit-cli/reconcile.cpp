@@ -19,32 +19,14 @@ struct ReconcileOptions {
 
 int run_reconcile(const ReconcileOptions& o) {
   reconcile::Options options;
-  if (!o.vs_pubkey.empty()) {
-    auto key = load_public_key(o.vs_pubkey, "--vs-pubkey");
-    if (!key) {
-      std::cerr << "audit-cli reconcile: " << key.error() << "\n";
-      return kExitUsage;
-    }
-    options.vs_key = key->key;
-  }
-  auto vs = open_store(o.vs_store);
-  if (!vs) {
-    std::cerr << "audit-cli reconcile: VS store: " << vs.error() << "\n";
-    return kExitUsage;
-  }
+  if (!o.vs_pubkey.empty())
+    options.vs_key = usable(load_public_key(o.vs_pubkey, "--vs-pubkey")).key;
+  const auto vs = usable(open_store(o.vs_store), "VS store: ");
   // Either format: a GS store made before "gsvs-gs-log" says "gsvs-vs-log" (docs/STORE.md §2.2).
-  auto gs = open_store(o.gs_store, std::nullopt);
-  if (!gs) {
-    std::cerr << "audit-cli reconcile: GS store: " << gs.error() << "\n";
-    return kExitUsage;
-  }
-  auto result = reconcile::reconcile(**vs, **gs, options);
-  if (!result) {
-    std::cerr << "audit-cli reconcile: " << result.error() << "\n";
-    return kExitUsage;
-  }
+  const auto gs = usable(open_store(o.gs_store, std::nullopt), "GS store: ");
+  const auto result = usable(reconcile::reconcile(*vs, *gs, options));
   if (o.json) {
-    auto j = reconcile::to_json(*result);
+    auto j = reconcile::to_json(result);
     j["vs_store"] = o.vs_store;
     j["gs_store"] = o.gs_store;
     j["vs_signatures_checked"] = options.vs_key.has_value();
@@ -54,9 +36,9 @@ int run_reconcile(const ReconcileOptions& o) {
       std::cout << "note: no --vs-pubkey: VS signatures on what the GS holds are not checked, so "
                    "a finding may rest on a forged GS store\n";
     }
-    std::cout << reconcile::to_text(*result);
+    std::cout << reconcile::to_text(result);
   }
-  return result->count(reconcile::Severity::kError) == 0 ? kExitOk : kExitFailed;
+  return result.count(reconcile::Severity::kError) == 0 ? kExitOk : kExitFailed;
 }
 
 }  // namespace
@@ -98,7 +80,7 @@ void setup_reconcile(CLI::App& app, int& exit_code) {
        {kExitFailed, "an ERROR finding"},
        {kExitUsage, "usage or I/O error"}},
       {"audit-cli reconcile vs.db gs.db --vs-pubkey vs.key.pub"});
-  cmd->callback([o, &exit_code] { exit_code = run_reconcile(*o); });
+  set_run(*cmd, exit_code, [o] { return run_reconcile(*o); });
 }
 
 }  // namespace gsvs::audit

@@ -6,9 +6,9 @@
 #include <set>
 #include <sstream>
 
-#include "audit-cli/merkle_plan.h"
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
+#include "protocol/merkle_plan.h"
 
 namespace gsvs::audit::reconcile {
 
@@ -109,27 +109,29 @@ std::string yes_no(std::optional<bool> value, std::string_view unknown) {
   return *value ? "yes" : "NO";
 }
 
-struct GsItem {
+// One entry of either store, decoded and keyed.
+struct ReconcileItem {
   std::uint64_t seq = 0;
   MessageKind kind = MessageKind::kVsChallenge;
   chains::Direction direction = chains::Direction::kReceived;
+  SessionId session = 0;
   Hash32 hash;
   Decoded decoded;
-  SessionId session = 0;
-  std::optional<std::uint64_t> vs_seq;  // where the VS log holds the same bytes
   Bytes message;
+  std::optional<std::uint64_t> vs_seq;  // a GS entry: where the VS log holds the same bytes
+  bool matched = false;                 // a VS entry: the GS store holds the same bytes
 };
 
-struct VsItem {
-  std::uint64_t seq = 0;
-  MessageKind kind = MessageKind::kVsChallenge;
-  chains::Direction direction = chains::Direction::kReceived;
-  SessionId session = 0;
-  Hash32 hash;
-  Decoded decoded;
-  bool matched = false;
-  Bytes message;
-};
+ReconcileItem read_item(const storage::Entry& e, Hash32 hash) {
+  ReconcileItem item;
+  item.seq = e.header.seq;
+  item.kind = e.header.kind;
+  item.direction = e.header.direction;
+  item.hash = hash;
+  item.decoded = decode_item(e.message);
+  item.session = item.decoded.session.value_or(e.header.session_id);
+  return item;
+}
 
 class Reconciler {
  public:
@@ -160,13 +162,7 @@ class Reconciler {
   Status read_gs() {
     std::map<Hash32, SessionId> session_of_request;  // join_request_hash -> session
     Status s = gs_.scan({}, [&](const storage::Entry& e) {
-      GsItem item;
-      item.seq = e.header.seq;
-      item.kind = e.header.kind;
-      item.direction = e.header.direction;
-      item.hash = chains::message_hash(e.message);
-      item.decoded = decode_item(e.message);
-      item.session = item.decoded.session.value_or(e.header.session_id);
+      ReconcileItem item = read_item(e, chains::message_hash(e.message));
       item.message = e.message;
       if (item.decoded.message) {
         if (const auto* a = std::get_if<protocol::JoinAccept>(&*item.decoded.message)) {
@@ -260,13 +256,8 @@ class Reconciler {
       }
       const bool ours = sessions_.contains(e.header.session_id);
       if (!ours && e.header.kind != MessageKind::kCheckpoint) return true;
-      VsItem item;
-      item.seq = e.header.seq;
-      item.kind = e.header.kind;
-      item.direction = e.header.direction;
-      item.session = e.header.session_id;
-      item.hash = hash;
-      item.decoded = decode_item(e.message);
+      ReconcileItem item = read_item(e, hash);
+      item.session = e.header.session_id;  // the VS's column, whatever the message names
       item.matched = matched;
       if (item.decoded.message) {
         if (const auto* a = std::get_if<protocol::JoinAccept>(&*item.decoded.message)) {
@@ -363,8 +354,8 @@ class Reconciler {
     }
     if (consistency_pairs_.empty()) return;
     // A second pass, only over the prefix the proofs need.
-    MerklePlan plan;
-    std::vector<MerklePlan::Ticket> tickets;
+    merkle::ProofPlan plan;
+    std::vector<merkle::ProofPlan::Ticket> tickets;
     for (const auto& [i, j] : consistency_pairs_) {
       tickets.push_back(
           plan.want_consistency(out_.checkpoints[i].log_size, out_.checkpoints[j].log_size));
@@ -445,7 +436,7 @@ class Reconciler {
       // The same position with other bytes.
       if (item.decoded.key) {
         if (auto it = vs_by_key_.find(*item.decoded.key); it != vs_by_key_.end()) {
-          const VsItem& other = vs_items_[it->second.front()];
+          const ReconcileItem& other = vs_items_[it->second.front()];
           const auto gs_genuine = genuine(item.decoded, item.session);
           const auto vs_genuine = genuine(other.decoded, other.session);
           std::string detail = describe(*item.decoded.key) + ": the GS store's copy (hash " +
@@ -558,15 +549,15 @@ class Reconciler {
   const storage::Log& gs_;
   const Options& options_;
   Reconciliation out_;
-  std::vector<GsItem> gs_items_;
+  std::vector<ReconcileItem> gs_items_;
   std::multimap<Hash32, std::size_t> gs_by_hash_;
   std::map<Key, std::vector<std::size_t>> gs_by_key_;
   std::set<SessionId> sessions_;
   std::map<SessionId, crypto::PublicKey> session_keys_;
-  std::vector<VsItem> vs_items_;
+  std::vector<ReconcileItem> vs_items_;
   std::map<Key, std::vector<std::size_t>> vs_by_key_;
-  MerklePlan plan_;
-  std::vector<std::optional<MerklePlan::Ticket>> root_ticket_;
+  merkle::ProofPlan plan_;
+  std::vector<std::optional<merkle::ProofPlan::Ticket>> root_ticket_;
   std::vector<std::pair<std::size_t, std::size_t>> consistency_pairs_;
 };
 

@@ -22,50 +22,30 @@ struct ReportOptions {
   bool json = false;
 };
 
-// A store directory: only the segments the session touches (docs/AUDIT.md §3.5), with the Merkle
-// tree resumed from the seal the first of them records. Otherwise the whole store.
+// A store directory: only the segments the session touches (docs/AUDIT.md §3.5). Otherwise the
+// whole store.
 Result<std::unique_ptr<storage::Log>> open_session_segments(const std::string& store,
-                                                            protocol::SessionId session,
-                                                            report::BuildOptions& options) {
-  auto selection = select_store(store, "");
-  if (!selection) return Error{selection.error()};
-  if (!selection->segmented()) return open_store(store);
-  auto range = session_segments(selection->directory, session);
+                                                            protocol::SessionId session) {
+  StoreSelection selection = usable(select_store(store, ""));
+  if (!selection.segmented()) return open_store(store);
+  auto range = session_segments(selection.directory, session);
   if (!range) return Error{range.error()};
   if (!*range) return open_store(store);  // the builder says the session is not there
-  auto tree = tree_before(selection->directory, (*range)->first);
-  if (!tree) return Error{"store " + store + ": " + tree.error()};
-  if (*tree) options.tree_start = report::BuildOptions::TreeStart{(*tree)->size, (*tree)->frontier};
-  selection->range = *range;
-  return open_selection(*selection, storage::StoreRole::kVs);
+  selection.range = *range;
+  return open_selection(selection, storage::StoreRole::kVs);
 }
 
 int run_report(const ReportOptions& o) {
   std::optional<crypto::PublicKey> key;
-  if (!o.vs_pubkey.empty()) {
-    auto parsed = load_public_key(o.vs_pubkey, "--vs-pubkey");
-    if (!parsed) {
-      std::cerr << "audit-cli report: " << parsed.error() << "\n";
-      return kExitUsage;
-    }
-    key = parsed->key;
-  }
+  if (!o.vs_pubkey.empty()) key = usable(load_public_key(o.vs_pubkey, "--vs-pubkey")).key;
   report::BuildOptions options;
   options.session_id = o.session;
   options.vs_key = key;
   options.all_entries = o.all_entries;
-  auto log = open_session_segments(o.store, o.session, options);
-  if (!log) {
-    std::cerr << "audit-cli report: " << log.error() << "\n";
-    return kExitUsage;
-  }
-  auto built = report::build(**log, options);
-  if (!built) {
-    std::cerr << "audit-cli report: " << o.store << ": " << built.error() << "\n";
-    return kExitUsage;
-  }
-  report::Analysis analysis = report::analyze(built->evidence, key);
-  analysis.notes.insert(analysis.notes.begin(), built->notes.begin(), built->notes.end());
+  const auto log = usable(open_session_segments(o.store, o.session));
+  const report::Built built = usable(report::build(*log, options), o.store + ": ");
+  report::Analysis analysis = report::analyze(built.evidence, key);
+  analysis.notes.insert(analysis.notes.begin(), built.notes.begin(), built.notes.end());
   const std::string bytes = report::serialize(analysis.document);
   const bool to_stdout = o.output == "-";
   if (to_stdout) {
@@ -74,10 +54,7 @@ int run_report(const ReportOptions& o) {
     std::ofstream file(o.output, std::ios::binary | std::ios::trunc);
     file << bytes;
     file.close();
-    if (!file) {
-      std::cerr << "audit-cli report: cannot write " << o.output << "\n";
-      return kExitUsage;
-    }
+    if (!file) throw CommandError("cannot write " + o.output);
   }
   const auto status =
       analysis.problems.empty() ? report::CheckStatus::kOk : report::CheckStatus::kFailed;
@@ -130,7 +107,7 @@ void setup_report(CLI::App& app, int& exit_code) {
        {kExitUsage, "usage or I/O error, no such session"}},
       {"audit-cli report vs.db --session 7 --vs-pubkey vs.key.pub -o session7.json",
        "audit-cli verify-report session7.json --vs-pubkey vs.key.pub"});
-  cmd->callback([o, &exit_code] { exit_code = run_report(*o); });
+  set_run(*cmd, exit_code, [o] { return run_report(*o); });
 }
 
 }  // namespace gsvs::audit

@@ -4,8 +4,8 @@
 #include <map>
 #include <set>
 
-#include "audit-cli/merkle_plan.h"
 #include "audit-cli/session_index.h"
+#include "protocol/merkle_plan.h"
 
 namespace gsvs::audit::report {
 
@@ -228,9 +228,9 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
   if (!scanned) return Error{scanned.error()};
 
   // 5. Plan the proofs, then stream the log once.
-  MerklePlan plan;
+  merkle::ProofPlan plan;
   std::vector<std::uint64_t> used;  // checkpoint log sizes, increasing
-  std::vector<MerklePlan::Ticket> inclusion(ev.entries.size());
+  std::vector<merkle::ProofPlan::Ticket> inclusion(ev.entries.size());
   for (std::size_t i = 0; i < ev.entries.size(); ++i) {
     const auto seq = ev.entries[i].header.seq;
     auto it = checkpoints.upper_bound(seq);
@@ -239,17 +239,16 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
     inclusion[i] = plan.want_inclusion(seq, it->first);
     if (used.empty() || used.back() != it->first) used.push_back(it->first);
   }
-  std::vector<MerklePlan::Ticket> roots;
-  std::vector<MerklePlan::Ticket> consistency;
+  std::vector<merkle::ProofPlan::Ticket> roots;
+  std::vector<merkle::ProofPlan::Ticket> consistency;
   for (std::size_t k = 0; k < used.size(); ++k) {
     roots.push_back(plan.want_root(used[k]));
     if (k + 1 < used.size()) consistency.push_back(plan.want_consistency(used[k], used[k + 1]));
   }
   std::optional<std::uint64_t> gap;
-  if (options.tree_start && !plan.resume(options.tree_start->size, options.tree_start->frontier)) {
-    return Error{"the recorded seal's frontier does not fit a tree of " +
-                 std::to_string(options.tree_start->size) + " entries (run audit-cli verify)"};
-  }
+  auto start = log.tree_before_first();
+  if (!start) return Error{start.error()};
+  plan.resume(start->size(), start->frontier());  // a tree's frontier fits it; no leaf fed yet
   if (plan.leaves_needed() > plan.leaves_fed()) {
     storage::Filter leaves;
     leaves.from_seq = plan.leaves_fed();
@@ -269,10 +268,8 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
                  " is missing from the store: no Merkle proof can be built (run audit-cli "
                  "verify)"};
   }
-  const std::string before_start =
-      " needs entries before the first one read (" +
-      std::to_string(options.tree_start ? options.tree_start->size : 0) +
-      "): report over more segments";
+  const std::string before_start = " needs entries before the first one read (" +
+                                   std::to_string(start->size()) + "): report over more segments";
   for (std::size_t i = 0; i < ev.entries.size(); ++i) {
     if (!ev.entries[i].inclusion) continue;
     auto path = plan.proof(inclusion[i]);

@@ -14,18 +14,6 @@ std::string reason_label(std::uint16_t code) {
   return std::string(protocol::reason_name(static_cast<RevocationReason>(code)));
 }
 
-json hex_list(const std::vector<Hash32>& hashes) {
-  json out = json::array();
-  for (const auto& h : hashes) out.push_back(to_hex(h));
-  return out;
-}
-
-json seq_list(const std::vector<std::uint64_t>& seqs) {
-  json out = json::array();
-  for (auto s : seqs) out.push_back(s);
-  return out;
-}
-
 }  // namespace
 
 json Analyzer::session_json() const {
@@ -44,12 +32,7 @@ json Analyzer::session_json() const {
                    {"heartbeat_timeout_ms", accept_->heartbeat_timeout_ms},
                    {"ticket_period_ms", accept_->ticket_period_ms},
                    {"ticket_validity_ms", accept_->ticket_validity_ms}};
-    s["limits"] = {{"max_speed_mm_s", accept_->max_speed_mm_s},
-                   {"speed_tolerance_ppm", accept_->speed_tolerance_ppm},
-                   {"jitter_allowance_ms", accept_->jitter_allowance_ms},
-                   {"excess_decay_ppm", accept_->excess_decay_ppm},
-                   {"max_excess_mm", accept_->max_excess_mm},
-                   {"spawn_min_interval_ms", accept_->spawn_min_interval_ms}};
+    s["limits"] = signed_limits_json(*accept_);
   } else {
     for (const char* key :
          {"gs_identity", "session_key", "sw_hash", "start_vs_time_ms", "timing", "limits"}) {
@@ -71,7 +54,7 @@ json Analyzer::session_json() const {
                        {"reason_code", revocation_->reason},
                        {"reason", reason_label(revocation_->reason)},
                        {"detail", revocation_->detail},
-                       {"evidence_seqs", seq_list(revocation_->evidence)}};
+                       {"evidence_seqs", revocation_->evidence}};
   } else {
     s["revocation"] = nullptr;
   }
@@ -163,7 +146,7 @@ void Analyzer::build_document(const std::optional<Verdict>& verdict) {
   if (verdict && revocation_) {
     doc["verdict"] = {{"reason_code", revocation_->reason},
                       {"reason", reason_label(revocation_->reason)},
-                      {"evidence_seqs", seq_list(revocation_->evidence)},
+                      {"evidence_seqs", revocation_->evidence},
                       {"outcome", std::string(outcome_name(verdict->outcome))},
                       {"explanation", verdict->explanation},
                       {"facts", verdict->facts}};

@@ -1,7 +1,6 @@
 #include "audit-cli/store_segments.h"
 
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
 #include <map>
 #include <utility>
@@ -18,22 +17,10 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kSealIndexFile = "seal-index.tsv";
 
-std::optional<std::uint64_t> parse_index(std::string_view text) {
-  std::uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
 Finding segment_finding(std::string file, std::uint64_t seq, std::string_view check,
                         std::string expected, std::string found, std::string detail = {}) {
-  Finding f;
+  Finding f = finding_at(seq, check, std::move(expected), std::move(found), std::move(detail));
   f.file = std::move(file);
-  f.seq = seq;
-  f.check = std::string(check);
-  f.expected = std::move(expected);
-  f.found = std::move(found);
-  f.detail = std::move(detail);
   return f;
 }
 
@@ -44,7 +31,7 @@ std::optional<std::uint64_t> line_in(const std::string& error) {
   if (at == std::string::npos) return std::nullopt;
   const auto begin = at + marker.size();
   const auto end = error.find(':', begin);
-  return parse_index(std::string_view(error).substr(begin, end - begin));
+  return parse_u64(std::string_view(error).substr(begin, end - begin));
 }
 
 // The checks of one recorded seal from the meta of the segment after it (`file`), as vsd makes
@@ -155,9 +142,9 @@ Result<StoreSelection> select_store(const std::string& path, const std::string& 
   if (segments.empty()) return selection;
   if (!directory) return Error{"--segments: " + path + " is not a store directory"};
   const auto dots = segments.find("..");
-  const auto first = parse_index(std::string_view(segments).substr(0, dots));
+  const auto first = parse_u64(std::string_view(segments).substr(0, dots));
   const auto last =
-      dots == std::string::npos ? first : parse_index(std::string_view(segments).substr(dots + 2));
+      dots == std::string::npos ? first : parse_u64(std::string_view(segments).substr(dots + 2));
   if (!first || !last || *last < *first) {
     return Error{"--segments '" + segments +
                  "': expected a segment index or a range FIRST..LAST, e.g. 3..5"};
@@ -246,9 +233,7 @@ Result<SegmentSurvey> survey_segments(const StoreSelection& selection,
       Finding f = segment_finding(
           std::string(kSealIndexFile), range.record.first_seq, check::kSealIndex,
           name + " absent: the index records it as " +
-              (range.record.disposition == storage::RetiredSegment::Disposition::kArchived
-                   ? "archived"
-                   : "pruned"),
+              std::string(storage::disposition_name(range.record.disposition)),
           name + " still in the directory",
           "an interrupted archive or prune, or an index line added: remove the file once it is "
           "archived, or the line if it was never retired");
@@ -382,18 +367,6 @@ Result<std::optional<storage::SegmentRange>> session_segments(const std::string&
     }
   }
   return range;
-}
-
-Result<std::optional<TreeBefore>> tree_before(const std::string& directory, std::uint64_t index) {
-  if (index == 0) return std::optional<TreeBefore>{};
-  const std::string file = storage::segment_file_name(index);
-  auto meta = storage::read_segment_file_meta(directory + "/" + file);
-  if (!meta) return Error{meta.error()};
-  if (!meta->seal) return Error{file + ": meta records no seal of the previous segment"};
-  auto tree = merkle::Accumulator::from_frontier(meta->seal->seq, meta->seal->frontier);
-  if (!tree) return Error{file + ": meta.seal_frontier does not fit its seal (edited?)"};
-  tree->append(meta->seal->entry_hash);
-  return std::optional<TreeBefore>{TreeBefore{tree->size(), tree->frontier()}};
 }
 
 }  // namespace gsvs::audit

@@ -80,13 +80,4 @@ Result<SegmentSurvey> survey_segments(const StoreSelection& selection,
 Result<std::optional<storage::SegmentRange>> session_segments(const std::string& directory,
                                                               protocol::SessionId id);
 
-// The tree over the entries before segment `index` of `directory`: the frontier its recorded seal
-// gives, with the seal appended (a segment's meta is all a Merkle proof past it needs, STORE.md
-// §10.3). nullopt for segment 0.
-struct TreeBefore {
-  std::uint64_t size = 0;
-  std::vector<Hash32> frontier;
-};
-Result<std::optional<TreeBefore>> tree_before(const std::string& directory, std::uint64_t index);
-
 }  // namespace gsvs::audit

@@ -12,6 +12,7 @@
 
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
+#include "audit-cli/message_json.h"
 #include "audit-cli/session_index.h"
 #include "audit-cli/timeline_model.h"
 
@@ -133,7 +134,6 @@ nlohmann::json row_json(const Row& r, const Timeline& t) {
 
 void write_json(const Timeline& t, std::ostream& out) {
   const auto& f = t.replay.facts;
-  const auto& l = t.limits;
   nlohmann::json players = nlohmann::json::array();
   for (const auto& track : t.tracks) {
     nlohmann::json rows = nlohmann::json::array();
@@ -145,6 +145,9 @@ void write_json(const Timeline& t, std::ostream& out) {
                        {"violations_after_revocation", track.count(&Row::violation, true)},
                        {"rows", rows}});
   }
+  nlohmann::json limits = signed_limits_json(f.accept);
+  limits["limit_mm_s"] = t.limit_mm_s;
+  limits["decay"] = t.limits.decay;
   nlohmann::json doc = {
       {"session_id", f.session_id},
       {"gs_identity", to_hex(f.accept.gs_identity)},
@@ -153,15 +156,7 @@ void write_json(const Timeline& t, std::ostream& out) {
       {"start_vs_ms", f.start_vs_ms},
       {"outcome", outcome_name(f.outcome())},
       {"revocation_seq", f.revocation ? nlohmann::json(f.revocation->seq) : nullptr},
-      {"limits",
-       {{"max_speed_mm_s", f.accept.max_speed_mm_s},
-        {"speed_tolerance_ppm", f.accept.speed_tolerance_ppm},
-        {"jitter_allowance_ms", f.accept.jitter_allowance_ms},
-        {"excess_decay_ppm", f.accept.excess_decay_ppm},
-        {"max_excess_mm", f.accept.max_excess_mm},
-        {"spawn_min_interval_ms", f.accept.spawn_min_interval_ms},
-        {"limit_mm_s", t.limit_mm_s},
-        {"decay", l.decay}}},
+      {"limits", limits},
       {"players", players}};
   out << doc.dump(2) << "\n";
 }
@@ -193,43 +188,25 @@ void write_csv(const Timeline& t, std::ostream& out) {
 int run_timeline(const TimelineCommand& cmd) {
   static const std::set<std::string> kFormats{"table", "json", "csv", "svg"};
   if (!kFormats.contains(cmd.format)) {
-    std::cerr << "audit-cli timeline: --format must be table, json, csv or svg\n";
-    return kExitUsage;
+    throw CommandError("--format must be table, json, csv or svg");
   }
-  auto log = open_store(cmd.store);
-  if (!log) {
-    std::cerr << "audit-cli timeline: " << log.error() << "\n";
-    return kExitUsage;
-  }
-  auto index = build_index(**log);
-  if (!index) {
-    std::cerr << "audit-cli timeline: " << index.error() << "\n";
-    return kExitUsage;
-  }
-  const SessionFacts* facts = index->find(cmd.session);
+  const auto log = usable(open_store(cmd.store));
+  const StoreIndex index = usable(build_index(*log));
+  const SessionFacts* facts = index.find(cmd.session);
   if (facts == nullptr) {
-    std::cerr << "audit-cli timeline: no session " << cmd.session << " in " << cmd.store
-              << " (see `audit-cli sessions " << cmd.store << "`)\n";
-    return kExitUsage;
+    throw CommandError("no session " + std::to_string(cmd.session) + " in " + cmd.store +
+                       " (see `audit-cli sessions " + cmd.store + "`)");
   }
-  auto replay = replay_session(**log, *facts, std::nullopt);
-  if (!replay) {
-    std::cerr << "audit-cli timeline: " << replay.error() << "\n";
-    return kExitUsage;
-  }
-  Timeline timeline = timeline::build(std::move(replay).value(), cmd.player);
+  Timeline timeline =
+      timeline::build(usable(replay_session(*log, *facts, std::nullopt)), cmd.player);
   if (!cmd.player.empty() && timeline.tracks.empty()) {
-    std::cerr << "audit-cli timeline: no player of session " << cmd.session
-              << " has a key starting with '" << cmd.player << "'\n";
-    return kExitUsage;
+    throw CommandError("no player of session " + std::to_string(cmd.session) +
+                       " has a key starting with '" + cmd.player + "'");
   }
   std::ofstream file;
   if (!cmd.output.empty()) {
     file.open(cmd.output, std::ios::binary | std::ios::trunc);
-    if (!file) {
-      std::cerr << "audit-cli timeline: cannot write " << cmd.output << "\n";
-      return kExitUsage;
-    }
+    if (!file) throw CommandError("cannot write " + cmd.output);
   }
   std::ostream& out = cmd.output.empty() ? std::cout : file;
   if (cmd.format == "table") write_table(timeline, out);
@@ -237,10 +214,7 @@ int run_timeline(const TimelineCommand& cmd) {
   if (cmd.format == "csv") write_csv(timeline, out);
   if (cmd.format == "svg") write_svg(timeline, out);
   out.flush();
-  if (!out) {
-    std::cerr << "audit-cli timeline: writing failed\n";
-    return kExitUsage;
-  }
+  if (!out) throw CommandError("writing failed");
   return kExitOk;
 }
 
@@ -274,7 +248,7 @@ void setup_timeline(CLI::App& app, int& exit_code) {
       {"audit-cli timeline vs.db --session 2",
        "audit-cli timeline vs.db --session 2 --player 1a2b --format csv -o p.csv",
        "audit-cli timeline vs.db --session 2 --format svg -o session2.svg"});
-  sub->callback([cmd, &exit_code] { exit_code = run_timeline(*cmd); });
+  set_run(*sub, exit_code, [cmd] { return run_timeline(*cmd); });
 }
 
 }  // namespace gsvs::audit

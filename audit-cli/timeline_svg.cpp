@@ -197,6 +197,21 @@ void write_note(std::ostream& s, LabelLayout& layout, double px, double py, cons
   }
 }
 
+// A grid line across `panel` with its tick label: vertical at x (label under the panel), or
+// horizontal at y (label left of it).
+void vertical_grid_line(std::ostream& s, const Box& panel, double x, const std::string& label) {
+  s << "<line x1=\"" << num(x) << "\" y1=\"" << panel.y0 << "\" x2=\"" << num(x) << "\" y2=\""
+    << panel.y1 << "\" stroke=\"#e4e4e4\"/>"
+    << "<text x=\"" << num(x) << "\" y=\"" << panel.y1 + 14
+    << "\" text-anchor=\"middle\" font-size=\"10\" fill=\"#555\">" << label << "</text>\n";
+}
+void horizontal_grid_line(std::ostream& s, const Box& panel, double y, const std::string& label) {
+  s << "<line x1=\"" << panel.x0 << "\" y1=\"" << num(y) << "\" x2=\"" << panel.x1 << "\" y2=\""
+    << num(y) << "\" stroke=\"#e4e4e4\"/>"
+    << "<text x=\"" << panel.x0 - 4 << "\" y=\"" << num(y + 3)
+    << "\" text-anchor=\"end\" font-size=\"10\" fill=\"#555\">" << label << "</text>\n";
+}
+
 void write_frame(std::ostream& s, const Box& b) {
   s << "<rect class=\"panel\" x=\"" << b.x0 << "\" y=\"" << b.y0 << "\" width=\"" << b.x1 - b.x0
     << "\" height=\"" << b.y1 - b.y0 << "\" fill=\"#fafafa\" stroke=\"#999\"/>\n";
@@ -277,20 +292,12 @@ std::size_t write_map(const Timeline& t, std::ostream& s) {
   for (auto i = static_cast<std::int64_t>(std::ceil(x0 / grid));
        static_cast<double>(i) * grid <= x0 + span; ++i) {
     const double k = static_cast<double>(i);
-    s << "<line x1=\"" << num(mx(k * grid)) << "\" y1=\"" << kMap.y0 << "\" x2=\""
-      << num(mx(k * grid)) << "\" y2=\"" << kMap.y1 << "\" stroke=\"#e4e4e4\"/>"
-      << "<text x=\"" << num(mx(k * grid)) << "\" y=\"" << kMap.y1 + 14
-      << "\" text-anchor=\"middle\" font-size=\"10\" fill=\"#555\">" << tick(k * grid, decimals)
-      << "</text>\n";
+    vertical_grid_line(s, kMap, mx(k * grid), tick(k * grid, decimals));
   }
   for (auto i = static_cast<std::int64_t>(std::ceil(y0 / grid));
        static_cast<double>(i) * grid <= y0 + span; ++i) {
     const double k = static_cast<double>(i);
-    s << "<line x1=\"" << kMap.x0 << "\" y1=\"" << num(my(k * grid)) << "\" x2=\"" << kMap.x1
-      << "\" y2=\"" << num(my(k * grid)) << "\" stroke=\"#e4e4e4\"/>"
-      << "<text x=\"" << kMap.x0 - 4 << "\" y=\"" << num(my(k * grid) + 3)
-      << "\" text-anchor=\"end\" font-size=\"10\" fill=\"#555\">" << tick(k * grid, decimals)
-      << "</text>\n";
+    horizontal_grid_line(s, kMap, my(k * grid), tick(k * grid, decimals));
   }
   axis_titles(s, kMap, "x (m)", "y (m)", 38);
   LabelLayout layout(kMap);
@@ -370,22 +377,13 @@ std::size_t write_speed_chart(const Timeline& t, std::ostream& s) {
   const double ystep = nice_step(top, 6);
   for (std::int64_t i = 0; static_cast<double>(i) * ystep <= top + 1e-9; ++i) {
     const double k = static_cast<double>(i);
-    const double y = ty(k * ystep * 1000);
-    s << "<line x1=\"" << kChart.x0 << "\" y1=\"" << num(y) << "\" x2=\"" << kChart.x1 << "\" y2=\""
-      << num(y) << "\" stroke=\"#e4e4e4\"/>"
-      << "<text x=\"" << kChart.x0 - 4 << "\" y=\"" << num(y + 3)
-      << "\" text-anchor=\"end\" font-size=\"10\" fill=\"#555\">"
-      << tick(k * ystep, ystep < 1 ? 1 : 0) << "</text>\n";
+    horizontal_grid_line(s, kChart, ty(k * ystep * 1000), tick(k * ystep, ystep < 1 ? 1 : 0));
   }
   const double xstep = nice_step(end_s, 6);
   for (std::int64_t i = 0; static_cast<double>(i) * xstep <= end_s + 1e-9; ++i) {
     const double k = static_cast<double>(i);
-    const double x = kChart.x0 + k * xstep / end_s * width;
-    s << "<line x1=\"" << num(x) << "\" y1=\"" << kChart.y0 << "\" x2=\"" << num(x) << "\" y2=\""
-      << kChart.y1 << "\" stroke=\"#e4e4e4\"/>"
-      << "<text x=\"" << num(x) << "\" y=\"" << kChart.y1 + 14
-      << "\" text-anchor=\"middle\" font-size=\"10\" fill=\"#555\">"
-      << tick(k * xstep, xstep < 1 ? 1 : 0) << "</text>\n";
+    vertical_grid_line(s, kChart, kChart.x0 + k * xstep / end_s * width,
+                       tick(k * xstep, xstep < 1 ? 1 : 0));
   }
   axis_titles(s, kChart, "VS time since the join (s)", "speed (m/s)", 30);
   const double base = t.limits.max_speed_mm_s;

@@ -30,10 +30,6 @@ struct VerifyCommand {
   std::string segments;  // of a segmented store: "3..5" or "3"; empty: every segment
 };
 
-std::string_view disposition_label(storage::RetiredSegment::Disposition disposition) {
-  return disposition == storage::RetiredSegment::Disposition::kArchived ? "archived" : "pruned";
-}
-
 // The files read and the ranges retired by policy (not findings).
 nlohmann::json segments_json(const SegmentSurvey& survey) {
   nlohmann::json files = nlohmann::json::array();
@@ -47,7 +43,7 @@ nlohmann::json segments_json(const SegmentSurvey& survey) {
                        {"first_seq", r.first_seq},
                        {"seal_seq", r.seal_seq},
                        {"seal_entry_hash", to_hex(r.seal_entry_hash)},
-                       {"disposition", disposition_label(r.disposition)},
+                       {"disposition", storage::disposition_name(r.disposition)},
                        {"at_ms", r.at_ms},
                        {"archived_to", r.archived_to},
                        {"index_line", range.index_line}});
@@ -66,7 +62,7 @@ void print_segments(const SegmentSurvey& survey) {
   std::cout << "\n";
   for (const auto& range : survey.retired) {
     const auto& r = range.record;
-    std::cout << "  " << disposition_label(r.disposition) << " by policy entries "
+    std::cout << "  " << storage::disposition_name(r.disposition) << " by policy entries "
               << group_digits(r.first_seq) << ".." << group_digits(r.seal_seq) << " (" << range.file
               << ", seal-index.tsv line " << range.index_line << ") at " << format_utc(r.at_ms)
               << ", seal entry " << r.seal_seq << " " << short_hex(r.seal_entry_hash) << "..."
@@ -248,77 +244,49 @@ Result<storage::StoreRole> store_role(const VerifyCommand& cmd, const storage::L
   return stored;
 }
 
+void print_result(const VerifyCommand& cmd, const VerifyResult& result, storage::StoreRole role,
+                  const FindingSink& sink) {
+  if (cmd.json) {
+    std::cout << result_json(result, role, sink).dump(2) << "\n";
+  } else {
+    print_text(result, role, sink);
+  }
+}
+
 int run_verify_gs(const VerifyCommand& cmd, const storage::Log& log) {
   if (cmd.vs_pubkey.empty()) {
-    std::cerr << "audit-cli verify: " << cmd.store
-              << " is a GS store: give --vs-pubkey, the key of the VS it joined (everything it "
-                 "received is checked under it)\n";
-    return kExitUsage;
+    throw CommandError(cmd.store +
+                       " is a GS store: give --vs-pubkey, the key of the VS it joined (everything "
+                       "it received is checked under it)");
   }
   if (!cmd.checkpoint.empty()) {
-    std::cerr << "audit-cli verify: --checkpoint describes a VS log; a GS store's own "
-                 "checkpoints are compared with the VS log by `audit-cli reconcile`\n";
-    return kExitUsage;
+    throw CommandError(
+        "--checkpoint describes a VS log; a GS store's own checkpoints are compared with the VS "
+        "log by `audit-cli reconcile`");
   }
-  auto key = load_public_key(cmd.vs_pubkey, "--vs-pubkey");
-  if (!key) {
-    std::cerr << "audit-cli verify: " << key.error() << "\n";
-    return kExitUsage;
-  }
+  const KeySource key = usable(load_public_key(cmd.vs_pubkey, "--vs-pubkey"));
   FindingSink sink(cmd.max_findings);
-  auto result = verify_gs_store(cmd.store, log, *key, sink);
-  if (!result) {
-    std::cerr << "audit-cli verify: " << result.error() << "\n";
-    return kExitUsage;
-  }
-  if (cmd.json) {
-    std::cout << result_json(*result, storage::StoreRole::kGs, sink).dump(2) << "\n";
-  } else {
-    print_text(*result, storage::StoreRole::kGs, sink);
-  }
+  print_result(cmd, usable(verify_gs_store(cmd.store, log, key, sink)), storage::StoreRole::kGs,
+               sink);
   return sink.failures() == 0 ? kExitOk : kExitFailed;
 }
 
 int run_verify(const VerifyCommand& cmd) {
   std::vector<std::string> notes;
   {
-    auto selection = select_store(cmd.store, cmd.segments);
-    if (!selection) {
-      std::cerr << "audit-cli verify: " << selection.error() << "\n";
-      return kExitUsage;
+    const auto log =
+        usable(open_selection(usable(select_store(cmd.store, cmd.segments)), std::nullopt));
+    if (usable(store_role(cmd, *log, notes)) == storage::StoreRole::kGs) {
+      return run_verify_gs(cmd, *log);
     }
-    auto log = open_selection(*selection, std::nullopt);
-    if (!log) {
-      std::cerr << "audit-cli verify: " << log.error() << "\n";
-      return kExitUsage;
-    }
-    auto role = store_role(cmd, **log, notes);
-    if (!role) {
-      std::cerr << "audit-cli verify: " << role.error() << "\n";
-      return kExitUsage;
-    }
-    if (*role == storage::StoreRole::kGs) return run_verify_gs(cmd, **log);
   }
   VerifyOptions options;
   options.segments = cmd.segments;
   options.threads = cmd.threads;
   options.discover_vs_key = !cmd.no_key_search;
-  if (!cmd.vs_pubkey.empty()) {
-    auto key = load_public_key(cmd.vs_pubkey, "--vs-pubkey");
-    if (!key) {
-      std::cerr << "audit-cli verify: " << key.error() << "\n";
-      return kExitUsage;
-    }
-    options.vs_key = *key;
-  }
-  if (!cmd.checkpoint.empty()) {
-    auto cp = load_checkpoint(cmd.checkpoint);
-    if (!cp) {
-      std::cerr << "audit-cli verify: " << cp.error() << "\n";
-      return kExitUsage;
-    }
-    options.checkpoint = *cp;
-  }
+  if (!cmd.vs_pubkey.empty())
+    options.vs_key = usable(load_public_key(cmd.vs_pubkey, "--vs-pubkey"));
+  if (!cmd.checkpoint.empty()) options.checkpoint = usable(load_checkpoint(cmd.checkpoint));
   std::optional<ProgressBar> bar;
   if (!cmd.no_progress && ::isatty(STDERR_FILENO)) {
     bar.emplace();
@@ -329,16 +297,9 @@ int run_verify(const VerifyCommand& cmd) {
   FindingSink sink(cmd.max_findings);
   auto result = verify_store(cmd.store, options, sink);
   bar.reset();
-  if (!result) {
-    std::cerr << "audit-cli verify: " << result.error() << "\n";
-    return kExitUsage;
-  }
-  result->warnings.insert(result->warnings.end(), notes.begin(), notes.end());
-  if (cmd.json) {
-    std::cout << result_json(*result, storage::StoreRole::kVs, sink).dump(2) << "\n";
-  } else {
-    print_text(*result, storage::StoreRole::kVs, sink);
-  }
+  VerifyResult verified = usable(std::move(result));
+  verified.warnings.insert(verified.warnings.end(), notes.begin(), notes.end());
+  print_result(cmd, verified, storage::StoreRole::kVs, sink);
   return sink.failures() == 0 ? kExitOk : kExitFailed;
 }
 
@@ -422,7 +383,7 @@ void setup_verify(CLI::App& app, int& exit_code) {
        "audit-cli verify /srv/gsvs/vs/ --vs-pubkey vs.key.pub --segments 3..5",
        "audit-cli verify vs.db --vs-pubkey 3b6a27bc... --checkpoint gs-checkpoint.hex --json",
        "audit-cli verify gs.db --vs-pubkey vs.key.pub"});
-  sub->callback([cmd, &exit_code] { exit_code = run_verify(*cmd); });
+  set_run(*sub, exit_code, [cmd] { return run_verify(*cmd); });
 }
 
 }  // namespace gsvs::audit

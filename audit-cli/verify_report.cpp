@@ -41,29 +41,20 @@ Result<std::string> read_file(const std::string& path) {
 }
 
 int run_verify_report(const VerifyReportOptions& o) {
-  auto source = load_public_key(o.vs_pubkey, "--vs-pubkey");
-  if (!source) {
-    std::cerr << "audit-cli verify-report: " << source.error() << "\n";
-    return kExitUsage;
-  }
-  const crypto::PublicKey* key = &source->key;
-  auto text = read_file(o.file);
-  if (!text) {
-    std::cerr << "audit-cli verify-report: " << text.error() << "\n";
-    return kExitUsage;
-  }
-  const report::Verification v = report::verify(*text, *key);
+  const crypto::PublicKey key = usable(load_public_key(o.vs_pubkey, "--vs-pubkey")).key;
+  const std::string text = usable(read_file(o.file));
+  const report::Verification v = report::verify(text, key);
   const bool malformed = v.status == report::CheckStatus::kMalformed;
   auto summary = report::summary(v.status, v.problems, malformed ? nullptr : &v.analysis);
   summary["file"] = o.file;
-  summary["vs_public_key"] = to_hex(*key);
+  summary["vs_public_key"] = to_hex(key);
   if (o.json) {
     std::cout << summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (malformed) {
     std::cerr << "audit-cli verify-report: " << o.file << ": "
               << report::format_problem(v.problems.front()) << "\n";
   } else {
-    std::cout << o.file << ", checked against VS key " << to_hex(*key) << "\n"
+    std::cout << o.file << ", checked against VS key " << to_hex(key) << "\n"
               << report::summary_text(summary);
   }
   switch (v.status) {
@@ -109,7 +100,7 @@ void setup_verify_report(CLI::App& app, int& exit_code) {
        {kExitUsage,
         "usage error, unreadable file, invalid JSON or a missing or mistyped field (named)"}},
       {"audit-cli verify-report session7.json --vs-pubkey vs.key.pub"});
-  cmd->callback([o, &exit_code] { exit_code = run_verify_report(*o); });
+  set_run(*cmd, exit_code, [o] { return run_verify_report(*o); });
 }
 
 }  // namespace gsvs::audit

@@ -1,12 +1,12 @@
 #include "protocol/merkle.h"
 
-#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
 #include <utility>
 
 #include "protocol/crypto.h"
+#include "protocol/merkle_plan.h"
 
 namespace gsvs::merkle {
 
@@ -15,16 +15,6 @@ namespace {
 constexpr std::uint8_t kLeafPrefix = 0x00;
 constexpr std::uint8_t kNodePrefix = 0x01;
 
-// k of RFC 9162 §2.1.1: the largest power of two smaller than n. Requires n > 1.
-std::size_t split_point(std::size_t n) { return std::bit_floor(n - 1); }
-
-// MTH over a range of leaf hashes, computed bottom-up in O(log n) memory.
-Hash32 subtree_root(std::span<const Hash32> leaf_hashes) {
-  Accumulator acc;
-  for (const auto& h : leaf_hashes) acc.append(h);
-  return acc.root();
-}
-
 // The RFC 9162 §2.1.3.2 step "right-shift fn and sn equally until LSB(fn) is set or fn is 0"
 // (also used by §2.1.4.2). Ends after at most 64 shifts.
 void shift_while_even(std::uint64_t& fn, std::uint64_t& sn) {
@@ -32,6 +22,13 @@ void shift_while_even(std::uint64_t& fn, std::uint64_t& sn) {
     fn >>= 1U;
     sn >>= 1U;
   }
+}
+
+// One proof from leaves in memory: a plan of one request, fed every leaf it needs.
+std::vector<Hash32> one_proof(std::span<const Hash32> leaf_hashes, ProofPlan& plan,
+                              ProofPlan::Ticket ticket) {
+  for (std::uint64_t i = 0; i < plan.leaves_needed(); ++i) plan.add_leaf(leaf_hashes[i]);
+  return plan.proof(ticket).value_or(std::vector<Hash32>{});
 }
 
 }  // namespace
@@ -53,54 +50,23 @@ Hash32 node_hash(const Hash32& left, const Hash32& right) {
 
 Hash32 empty_root() { return crypto::sha256(ByteView{}); }
 
-Hash32 root(std::span<const Hash32> leaf_hashes) { return subtree_root(leaf_hashes); }
-
-// PATH(m, D[n]) walks from the root down to leaf m; each step records the hash of the subtree it
-// does not enter. Those come out top-down, and the proof lists them bottom-up.
-std::vector<Hash32> inclusion_proof(std::span<const Hash32> leaf_hashes, std::uint64_t index) {
-  std::vector<Hash32> proof;
-  if (index >= leaf_hashes.size()) return proof;
-  auto subtree = leaf_hashes;
-  std::size_t m = index;
-  while (subtree.size() > 1) {
-    const std::size_t k = split_point(subtree.size());
-    if (m < k) {
-      proof.push_back(subtree_root(subtree.subspan(k)));
-      subtree = subtree.first(k);
-    } else {
-      proof.push_back(subtree_root(subtree.first(k)));
-      subtree = subtree.subspan(k);
-      m -= k;
-    }
-  }
-  std::reverse(proof.begin(), proof.end());
-  return proof;
+// MTH bottom-up in O(log n) memory.
+Hash32 root(std::span<const Hash32> leaf_hashes) {
+  Accumulator acc;
+  for (const auto& h : leaf_hashes) acc.append(h);
+  return acc.root();
 }
 
-// PROOF(m, D[n]) = SUBPROOF(m, D[n], true), unrolled the same way as PATH. `whole_old_tree`
-// is SUBPROOF's b: it stays true while the subtree still starts at leaf 0, i.e. while the old
-// tree's root is known to the verifier and need not be sent.
+std::vector<Hash32> inclusion_proof(std::span<const Hash32> leaf_hashes, std::uint64_t index) {
+  ProofPlan plan;
+  const auto ticket = plan.want_inclusion(index, leaf_hashes.size());
+  return one_proof(leaf_hashes, plan, ticket);
+}
+
 std::vector<Hash32> consistency_proof(std::span<const Hash32> leaf_hashes, std::uint64_t old_size) {
-  std::vector<Hash32> proof;
-  if (old_size == 0 || old_size > leaf_hashes.size()) return proof;
-  auto subtree = leaf_hashes;
-  std::size_t m = old_size;
-  bool whole_old_tree = true;
-  while (m != subtree.size()) {
-    const std::size_t k = split_point(subtree.size());
-    if (m <= k) {
-      proof.push_back(subtree_root(subtree.subspan(k)));
-      subtree = subtree.first(k);
-    } else {
-      proof.push_back(subtree_root(subtree.first(k)));
-      subtree = subtree.subspan(k);
-      m -= k;
-      whole_old_tree = false;
-    }
-  }
-  if (!whole_old_tree) proof.push_back(subtree_root(subtree));
-  std::reverse(proof.begin(), proof.end());
-  return proof;
+  ProofPlan plan;
+  const auto ticket = plan.want_consistency(old_size, leaf_hashes.size());
+  return one_proof(leaf_hashes, plan, ticket);
 }
 
 // RFC 9162 §2.1.3.2. tree_size is not bound by the proof itself (a proof for one size can fit

@@ -21,7 +21,8 @@ Hash32 empty_root();
 // MTH over leaves already hashed with leaf_hash.
 Hash32 root(std::span<const Hash32> leaf_hashes);
 
-// PATH(index, D[n]) and PROOF(m, D[n]) of RFC 9162 §2.1.3.1 and §2.1.4.1. Preconditions:
+// PATH(index, D[n]) and PROOF(m, D[n]) of RFC 9162 §2.1.3.1 and §2.1.4.1, each a ProofPlan of
+// one proof (merkle_plan.h). Preconditions:
 // index < leaf_hashes.size(); 0 < old_size <= leaf_hashes.size(). Violations give an empty proof.
 std::vector<Hash32> inclusion_proof(std::span<const Hash32> leaf_hashes, std::uint64_t index);
 std::vector<Hash32> consistency_proof(std::span<const Hash32> leaf_hashes, std::uint64_t old_size);

@@ -104,6 +104,8 @@ struct RetiredSegment {
   std::uint64_t at_ms = 0;  // when, Unix ms
   std::string archived_to;  // the archive directory (kArchived only)
 };
+// "archived" or "pruned", as the seal index writes it.
+[[nodiscard]] std::string_view disposition_name(RetiredSegment::Disposition disposition);
 // The seal index of a segmented store (empty when the directory has none); an index that does not
 // parse, or whose records are not segments 0, 1, ... in order with contiguous seqs, is an error.
 Result<std::vector<RetiredSegment>> read_seal_index(const std::string& dir);
@@ -163,6 +165,12 @@ class Log {
     std::uint64_t first_seq = 0;
   };
   [[nodiscard]] std::vector<SegmentInfo> segments() const;
+  // The tree over the entries before the first file read, which is all a Merkle proof past them
+  // needs: empty when the log starts at entry 0; when the segments before it were retired or lie
+  // outside the range opened, the frontier the first segment's meta records at its seal, with
+  // the seal appended (docs/STORE.md §10.3). The error names the file whose meta records no
+  // seal, or a frontier that does not fit it.
+  [[nodiscard]] Result<merkle::Accumulator> tree_before_first() const;
 
   // Receives each row that scan could not represent as an Entry: its seq and why, for example
   // "prev_hash is 31 bytes, not 32" (the reason does not repeat the store or the seq).

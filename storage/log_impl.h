@@ -173,8 +173,6 @@ Result<SegmentMeta> read_segment_meta(sqlite::Db& db);
 Status sync_directory(const std::string& dir);
 Status sync_file(const std::string& file);
 std::string strip_trailing_slashes(std::string path);
-// "archived" or "pruned", as the seal index writes it.
-std::string_view disposition_name(RetiredSegment::Disposition disposition);
 
 // Whether `path` names a segmented store: an existing directory, or a path ending in '/'.
 bool is_segmented_path(const std::string& path);

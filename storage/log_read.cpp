@@ -150,22 +150,33 @@ Hash32 Log::head_hash() const {
   return hash ? *hash : Hash32{};
 }
 
+Result<merkle::Accumulator> Log::tree_before_first() const {
+  const std::vector<FileView> files = files_of(*impl_);
+  const std::uint64_t first_seq = files.front().first_seq;
+  if (first_seq == 0) return merkle::Accumulator{};
+  const std::string label =
+      impl_->file_label(impl_->sealed.empty() ? impl_->active_file : impl_->sealed.front().file);
+  auto meta = read_segment_meta(*files.front().db);
+  if (!meta) return Error{label + ": " + meta.error()};
+  if (!meta->seal) return Error{label + ": meta records no seal of the segment before it"};
+  auto tree = merkle::Accumulator::from_frontier(meta->seal->seq, meta->seal->frontier);
+  if (!tree || meta->seal->seq + 1 != first_seq) {
+    return Error{label + ": meta.seal_frontier does not fit its seal, entry " +
+                 std::to_string(meta->seal->seq) + " before entry " + std::to_string(first_seq) +
+                 " (edited?)"};
+  }
+  tree->append(meta->seal->entry_hash);
+  return std::move(*tree);
+}
+
 Hash32 Log::merkle_root() const {
   if (impl_->mode == OpenMode::kReadWrite) return impl_->accumulator.root();
-  merkle::Accumulator accumulator;
+  // Without a tree before the first file that fits, the root is of no tree of this log: zeros,
+  // like a malformed hash.
+  auto start = tree_before_first();
+  if (!start) return Hash32{};
+  merkle::Accumulator accumulator = std::move(*start);
   const std::vector<FileView> files = files_of(*impl_);
-  if (files.front().first_seq > 0) {
-    // The segments before the first one here were retired (or lie outside the range opened): the
-    // tree over their entries is the frontier this segment records at its seal, with the seal
-    // appended (docs/STORE.md §10.3). Without a frontier that fits, the root is of no tree of this
-    // log: zeros, like a malformed hash.
-    auto meta = read_segment_meta(*files.front().db);
-    if (!meta || !meta->seal) return Hash32{};
-    auto resumed = merkle::Accumulator::from_frontier(meta->seal->seq, meta->seal->frontier);
-    if (!resumed || meta->seal->seq + 1 != files.front().first_seq) return Hash32{};
-    accumulator = std::move(*resumed);
-    accumulator.append(meta->seal->entry_hash);
-  }
   for (const FileView& file : files) {
     auto stmt = sqlite::Stmt::prepare(*file.db, "SELECT entry_hash FROM log_entry ORDER BY seq");
     if (!stmt) return accumulator.root();

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,48 @@ void edit_row(const std::string& file, std::uint64_t seq) {
                     std::to_string(seq)),
             SQLITE_OK)
       << db.error();
+}
+
+// A segment opened alone starts its tree from the seal it records: exactly the tree over every
+// entry before it, which is all a Merkle proof past it needs. A frontier that does not fit its
+// seal is an error naming the file.
+TEST(Segments, TreeBeforeTheFirstSegmentReadIsTheTreeOfEverythingBefore) {
+  TempDir dir;
+  const std::string store = dir.file("vs");
+  fill(store + "/", 600);
+  auto whole = Log::open(store, OpenMode::kReadOnly);
+  ASSERT_TRUE(whole.ok()) << whole.error();
+  const auto hashes = all_hashes(**whole);
+  auto from_zero = (*whole)->tree_before_first();
+  ASSERT_TRUE(from_zero.ok()) << from_zero.error();
+  EXPECT_EQ(from_zero->size(), 0U);
+  const auto segments = (*whole)->segments();
+  ASSERT_GE(segments.size(), 3U) << "the writer did not rotate";
+  for (std::uint64_t index = 1; index < segments.size(); ++index) {
+    auto alone = Log::open(store, SegmentRange{index, index});
+    ASSERT_TRUE(alone.ok()) << alone.error();
+    auto tree = (*alone)->tree_before_first();
+    ASSERT_TRUE(tree.ok()) << tree.error();
+    const std::uint64_t first = segments[index].first_seq;
+    EXPECT_EQ(tree->size(), first);
+    EXPECT_EQ(tree->root(), merkle::root(std::span(hashes).first(first))) << index;
+  }
+
+  {
+    RawDb raw(segment_file(store, 1));
+    ASSERT_TRUE(raw.ok());
+    ASSERT_EQ(raw.exec("DROP TRIGGER meta_no_update; UPDATE meta SET value = '' WHERE key = "
+                       "'seal_frontier'"),
+              SQLITE_OK)
+        << raw.error();
+  }
+  auto edited = Log::open(store, SegmentRange{1, 1});
+  ASSERT_TRUE(edited.ok()) << edited.error();
+  auto tree = (*edited)->tree_before_first();
+  ASSERT_FALSE(tree.ok());
+  EXPECT_NE(tree.error().find("segment-00000001.db"), std::string::npos) << tree.error();
+  EXPECT_NE(tree.error().find("meta.seal_frontier"), std::string::npos) << tree.error();
+  EXPECT_EQ((*edited)->merkle_root(), Hash32{});  // the root of no tree of this log
 }
 
 TEST(Segments, RotationKeepsOneChainAndOneTreeAcrossFiles) {

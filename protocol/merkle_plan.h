@@ -1,8 +1,8 @@
-// Merkle proofs over a long log in bounded memory. merkle::inclusion_proof needs every leaf hash
-// in memory and costs O(n) per proof; a report over a log of millions of entries asks for many
-// proofs against a few checkpoint sizes. A MerklePlan is told first which proofs and roots are
-// wanted, then reads the leaf hashes once, in order, and keeps only the subtree hashes those
-// proofs are made of: memory O(proofs x log n), time O(n) for the whole batch.
+// Merkle proofs over a long log in bounded memory. A dispute report over a log of millions of
+// entries asks for many proofs against a few checkpoint sizes; a ProofPlan is told first which
+// proofs and roots are wanted, then reads the leaf hashes once, in order, and keeps only the
+// subtree hashes those proofs are made of: memory O(proofs x log n), time O(n) for the whole
+// batch. merkle::inclusion_proof and consistency_proof (merkle.h) are one-proof plans.
 //
 // Every proof element of RFC 9162 (§2.1.3.1 PATH, §2.1.4.1 PROOF) is the hash of a range of
 // leaves [a, b) that starts at a multiple of the largest power of two not above its size, so it
@@ -20,9 +20,9 @@
 
 #include "protocol/bytes.h"
 
-namespace gsvs::audit {
+namespace gsvs::merkle {
 
-class MerklePlan {
+class ProofPlan {
  public:
   using Ticket = std::size_t;
 
@@ -38,7 +38,7 @@ class MerklePlan {
 
   // Leaf hashes in order, from index 0. Extra leaves past leaves_needed() are ignored.
   void add_leaf(const Hash32& leaf_hash);
-  // Instead of the first `size` leaves: the frontier of their tree (merkle::Accumulator's, as a
+  // Instead of the first `size` leaves: the frontier of their tree (Accumulator's, as a
   // segment records it at its seal, docs/STORE.md §10.3). After every want_* and before any leaf;
   // false (and nothing changed) otherwise or when the frontier does not fit `size`. A wanted
   // node inside those leaves that is not one of the frontier's subtrees stays unknown: its
@@ -72,4 +72,4 @@ class MerklePlan {
   std::uint64_t fed_ = 0;
 };
 
-}  // namespace gsvs::audit
+}  // namespace gsvs::merkle

@@ -1,13 +1,14 @@
-// MerklePlan must give exactly the proofs and roots of merkle.h (itself checked against the
-// RFC 6962 vectors), for every index and size of small trees, all requested in one batch.
-#include "audit-cli/merkle_plan.h"
+// A ProofPlan asked for many proofs in one batch must give exactly the one-proof answers of
+// merkle.h (checked against the RFC 6962 vectors), proofs that verify, and the Accumulator's
+// roots, for every index and size of small trees.
+#include "protocol/merkle_plan.h"
 
 #include <gtest/gtest.h>
 
 #include "protocol/crypto.h"
 #include "protocol/merkle.h"
 
-namespace gsvs::audit {
+namespace gsvs::merkle {
 namespace {
 
 std::vector<Hash32> leaves(std::uint64_t n) {
@@ -18,10 +19,10 @@ std::vector<Hash32> leaves(std::uint64_t n) {
   return out;
 }
 
-TEST(MerklePlan, EveryInclusionProofOfSmallTreesMatchesMerkleH) {
+TEST(MerkleProofPlan, EveryInclusionProofOfSmallTreesMatchesMerkleH) {
   const auto all = leaves(40);
-  MerklePlan plan;
-  std::vector<std::tuple<std::uint64_t, std::uint64_t, MerklePlan::Ticket>> asked;
+  ProofPlan plan;
+  std::vector<std::tuple<std::uint64_t, std::uint64_t, ProofPlan::Ticket>> asked;
   for (std::uint64_t n = 1; n <= all.size(); ++n) {
     for (std::uint64_t m = 0; m < n; ++m) asked.emplace_back(m, n, plan.want_inclusion(m, n));
   }
@@ -36,11 +37,11 @@ TEST(MerklePlan, EveryInclusionProofOfSmallTreesMatchesMerkleH) {
   }
 }
 
-TEST(MerklePlan, EveryConsistencyProofAndRootOfSmallTreesMatchesMerkleH) {
+TEST(MerkleProofPlan, EveryConsistencyProofAndRootOfSmallTreesMatchesMerkleH) {
   const auto all = leaves(33);
-  MerklePlan plan;
-  std::vector<std::tuple<std::uint64_t, std::uint64_t, MerklePlan::Ticket>> asked;
-  std::vector<std::pair<std::uint64_t, MerklePlan::Ticket>> roots;
+  ProofPlan plan;
+  std::vector<std::tuple<std::uint64_t, std::uint64_t, ProofPlan::Ticket>> asked;
+  std::vector<std::pair<std::uint64_t, ProofPlan::Ticket>> roots;
   for (std::uint64_t n = 1; n <= all.size(); ++n) {
     roots.emplace_back(n, plan.want_root(n));
     for (std::uint64_t m = 1; m <= n; ++m) asked.emplace_back(m, n, plan.want_consistency(m, n));
@@ -59,10 +60,10 @@ TEST(MerklePlan, EveryConsistencyProofAndRootOfSmallTreesMatchesMerkleH) {
   }
 }
 
-TEST(MerklePlan, KeepsOnlyWhatTheProofsNeed) {
+TEST(MerkleProofPlan, KeepsOnlyWhatTheProofsNeed) {
   // A proof in a tree of 2^16 leaves rests on 16 subtree hashes; the plan keeps those and a
   // stack of at most 17, never the 65536 leaves.
-  MerklePlan plan;
+  ProofPlan plan;
   const std::uint64_t n = std::uint64_t{1} << 16;
   auto ticket = plan.want_inclusion(12345, n);
   auto root = plan.want_root(n);
@@ -83,8 +84,8 @@ TEST(MerklePlan, KeepsOnlyWhatTheProofsNeed) {
   EXPECT_TRUE(merkle::verify_inclusion(wanted_leaf, 12345, n, *proof, accumulator.root()));
 }
 
-TEST(MerklePlan, ProofsWhoseLeavesNeverCameAreAbsentNotWrong) {
-  MerklePlan plan;
+TEST(MerkleProofPlan, ProofsWhoseLeavesNeverCameAreAbsentNotWrong) {
+  ProofPlan plan;
   auto ticket = plan.want_inclusion(3, 10);
   for (const auto& leaf : leaves(6)) plan.add_leaf(leaf);
   EXPECT_FALSE(plan.proof(ticket));
@@ -97,14 +98,14 @@ TEST(MerklePlan, ProofsWhoseLeavesNeverCameAreAbsentNotWrong) {
 // A plan resumed from the frontier at `start` (a segment's recorded seal) gives, for every leaf
 // and size past it, exactly merkle.h's inclusion and consistency proofs and roots, having read
 // none of the leaves before `start`.
-TEST(MerklePlan, ResumedFromAFrontierMatchesMerkleHPastIt) {
+TEST(MerkleProofPlan, ResumedFromAFrontierMatchesMerkleHPastIt) {
   const auto all = leaves(40);
   for (std::uint64_t start = 1; start < all.size(); ++start) {
     merkle::Accumulator prefix;
     for (std::uint64_t i = 0; i < start; ++i) prefix.append(all[i]);
     for (std::uint64_t n = start + 1; n <= all.size(); ++n) {
-      MerklePlan plan;
-      std::vector<std::pair<std::uint64_t, MerklePlan::Ticket>> inclusion;
+      ProofPlan plan;
+      std::vector<std::pair<std::uint64_t, ProofPlan::Ticket>> inclusion;
       for (std::uint64_t i = start; i < n; ++i)
         inclusion.emplace_back(i, plan.want_inclusion(i, n));
       const auto consistency = plan.want_consistency(start + 1, n);
@@ -123,18 +124,18 @@ TEST(MerklePlan, ResumedFromAFrontierMatchesMerkleHPastIt) {
   }
 }
 
-TEST(MerklePlan, AResumeThatCannotHoldIsRefusedOrLeavesProofsUnknown) {
+TEST(MerkleProofPlan, AResumeThatCannotHoldIsRefusedOrLeavesProofsUnknown) {
   const auto all = leaves(8);
   merkle::Accumulator prefix;
   for (std::uint64_t i = 0; i < 6; ++i) prefix.append(all[i]);
-  MerklePlan wrong_size;
+  ProofPlan wrong_size;
   EXPECT_FALSE(wrong_size.resume(7, prefix.frontier()));  // 7 has three subtrees, 6 two
-  MerklePlan late;
+  ProofPlan late;
   late.want_root(8);
   late.add_leaf(all[0]);
   EXPECT_FALSE(late.resume(6, prefix.frontier()));
   // Leaf 4 lies inside the frontier's subtree of leaves 4..5: its own proof cannot be made.
-  MerklePlan inside;
+  ProofPlan inside;
   const auto ticket = inside.want_inclusion(4, 8);
   ASSERT_TRUE(inside.resume(6, prefix.frontier()));
   for (std::uint64_t i = 6; i < 8; ++i) inside.add_leaf(all[i]);
@@ -142,4 +143,4 @@ TEST(MerklePlan, AResumeThatCannotHoldIsRefusedOrLeavesProofsUnknown) {
 }
 
 }  // namespace
-}  // namespace gsvs::audit
+}  // namespace gsvs::merkle

@@ -1,25 +1,25 @@
-#include "audit-cli/merkle_plan.h"
+#include "protocol/merkle_plan.h"
 
 #include <algorithm>
 #include <bit>
 
 #include "protocol/merkle.h"
 
-namespace gsvs::audit {
+namespace gsvs::merkle {
 
 namespace {
 // RFC 9162's split point: the largest power of two smaller than n (n >= 2).
 std::uint64_t split(std::uint64_t n) { return std::bit_floor(n - 1); }
 }  // namespace
 
-MerklePlan::Ticket MerklePlan::add_request(std::vector<Range> ranges, std::uint64_t size) {
+ProofPlan::Ticket ProofPlan::add_request(std::vector<Range> ranges, std::uint64_t size) {
   for (const auto& range : ranges) need(range);
   leaves_needed_ = std::max(leaves_needed_, size);
   requests_.push_back(std::move(ranges));
   return requests_.size() - 1;
 }
 
-MerklePlan::Ticket MerklePlan::want_inclusion(std::uint64_t index, std::uint64_t size) {
+ProofPlan::Ticket ProofPlan::want_inclusion(std::uint64_t index, std::uint64_t size) {
   std::vector<Range> path;  // top-down here; RFC 9162 lists it bottom-up
   if (index < size) {
     std::uint64_t begin = 0;
@@ -39,7 +39,7 @@ MerklePlan::Ticket MerklePlan::want_inclusion(std::uint64_t index, std::uint64_t
   return add_request(std::move(path), index < size ? size : 0);
 }
 
-MerklePlan::Ticket MerklePlan::want_consistency(std::uint64_t old_size, std::uint64_t new_size) {
+ProofPlan::Ticket ProofPlan::want_consistency(std::uint64_t old_size, std::uint64_t new_size) {
   std::vector<Range> path;
   if (old_size > 0 && old_size <= new_size) {
     // SUBPROOF(m, D[begin:end], complete), unrolled; m is relative to begin.
@@ -68,13 +68,13 @@ MerklePlan::Ticket MerklePlan::want_consistency(std::uint64_t old_size, std::uin
   return add_request(std::move(path), old_size > 0 && old_size <= new_size ? new_size : 0);
 }
 
-MerklePlan::Ticket MerklePlan::want_root(std::uint64_t size) {
+ProofPlan::Ticket ProofPlan::want_root(std::uint64_t size) {
   std::vector<Range> whole;
   if (size > 0) whole.push_back({0, size});
   return add_request(std::move(whole), size);
 }
 
-void MerklePlan::need(const Range& range) {
+void ProofPlan::need(const Range& range) {
   // [begin, end) starts at a multiple of the largest power of two not above its size, so its
   // binary decomposition, largest first, is a run of aligned perfect subtrees.
   std::uint64_t at = range.begin;
@@ -87,7 +87,7 @@ void MerklePlan::need(const Range& range) {
   }
 }
 
-void MerklePlan::add_leaf(const Hash32& leaf_hash) {
+void ProofPlan::add_leaf(const Hash32& leaf_hash) {
   if (fed_ >= leaves_needed_) return;
   auto record = [this](const Node& node, const Hash32& hash) {
     auto it = nodes_.find(node);
@@ -102,14 +102,14 @@ void MerklePlan::add_leaf(const Hash32& leaf_hash) {
     const auto left = stack_.back();
     stack_.pop_back();
     Node parent{left.first.first + 1, left.first.second >> 1};
-    Hash32 hash = merkle::node_hash(left.second, right.second);
+    Hash32 hash = node_hash(left.second, right.second);
     record(parent, hash);
     stack_.emplace_back(parent, hash);
   }
   ++fed_;
 }
 
-bool MerklePlan::resume(std::uint64_t size, const std::vector<Hash32>& frontier) {
+bool ProofPlan::resume(std::uint64_t size, const std::vector<Hash32>& frontier) {
   if (fed_ != 0 || frontier.size() != static_cast<std::size_t>(std::popcount(size))) return false;
   // The frontier's subtrees are the set bits of size, largest (leftmost) first.
   std::uint64_t at = 0;
@@ -127,7 +127,7 @@ bool MerklePlan::resume(std::uint64_t size, const std::vector<Hash32>& frontier)
   return true;
 }
 
-bool MerklePlan::range_hash(const Range& range, Hash32& out) const {
+bool ProofPlan::range_hash(const Range& range, Hash32& out) const {
   std::vector<const Slot*> chunks;
   std::uint64_t at = range.begin;
   const std::uint64_t size = range.end - range.begin;
@@ -140,17 +140,17 @@ bool MerklePlan::range_hash(const Range& range, Hash32& out) const {
     at += width;
   }
   if (chunks.empty()) {
-    out = merkle::empty_root();
+    out = empty_root();
     return true;
   }
   // MTH of a range that is not a power of two: node(first chunk, MTH(rest)), so fold from the
   // right.
   out = chunks.back()->hash;
-  for (std::size_t i = chunks.size() - 1; i-- > 0;) out = merkle::node_hash(chunks[i]->hash, out);
+  for (std::size_t i = chunks.size() - 1; i-- > 0;) out = node_hash(chunks[i]->hash, out);
   return true;
 }
 
-std::optional<std::vector<Hash32>> MerklePlan::proof(Ticket ticket) const {
+std::optional<std::vector<Hash32>> ProofPlan::proof(Ticket ticket) const {
   if (ticket >= requests_.size()) return std::nullopt;
   std::vector<Hash32> out;
   for (const auto& range : requests_[ticket]) {
@@ -161,13 +161,13 @@ std::optional<std::vector<Hash32>> MerklePlan::proof(Ticket ticket) const {
   return out;
 }
 
-std::optional<Hash32> MerklePlan::root(Ticket ticket) const {
+std::optional<Hash32> ProofPlan::root(Ticket ticket) const {
   if (ticket >= requests_.size()) return std::nullopt;
-  Hash32 out = merkle::empty_root();
+  Hash32 out = empty_root();
   if (!requests_[ticket].empty() && !range_hash(requests_[ticket].front(), out)) {
     return std::nullopt;
   }
   return out;
 }
 
-}  // namespace gsvs::audit
+}  // namespace gsvs::merkle
