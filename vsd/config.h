@@ -40,6 +40,8 @@ struct Config {
   double max_excess_m = 1.0;
   std::uint32_t spawn_min_interval_ms = 5000;
   std::uint32_t max_players_per_session = 4096;
+  // How long a quarantine of a GS identity lasts (PROTOCOL.md §8.16); 0: until `vsd pardon`.
+  std::uint32_t quarantine_ms = 0;
   std::uint32_t checkpoint_every_entries = 1000;
   std::uint32_t checkpoint_interval_ms = 5000;
   std::uint32_t max_connections = 10000;
