@@ -236,13 +236,14 @@ TEST(JoinAudit, AJoinAcceptedWhileQuarantinedIsAFailure) {
 }
 
 // The operator's Pardon (PROTOCOL.md §8.16): it lifts the quarantine in force, and joins after it
-// are accepted; a Pardon of nothing, or one naming another Revocation, is a failure.
+// are accepted; a Pardon of nothing, or one naming another Revocation, is a failure. (The
+// quarantines are the operator's: a speed revocation would need the digests as evidence.)
 TEST(JoinAudit, APardonLiftsTheQuarantineInForce) {
   JoinLog log;
   const auto a = crypto::SecretKey::generate();
   const auto first = log.join(JoinLog::request(a), 1);
   const auto revocation = log.size();
-  log.revoke(1, first, RevocationReason::kSpeedViolation);
+  log.revoke(1, first, RevocationReason::kOperatorQuarantine);
   log.reject(JoinLog::request(a), JoinRejectReason::kQuarantined);
   log.pardon(a, revocation);
   log.join(JoinLog::request(a), 2);  // accepted again
@@ -258,7 +259,7 @@ TEST(JoinAudit, APardonOfNothingOrOfAnotherRevocationIsAFailure) {
   const auto of_nothing = log.pardon(b, 0);  // b was never quarantined
   const auto first = log.join(JoinLog::request(a), 1);
   const auto revocation = log.size();
-  log.revoke(1, first, RevocationReason::kSpeedViolation);
+  log.revoke(1, first, RevocationReason::kOperatorQuarantine);
   const auto wrong_position = log.pardon(a, revocation + 7);
   // A replayed copy: the quarantine it lifted is gone, so it lifts nothing.
   const auto replayed = log.pardon(a, revocation);
@@ -274,7 +275,7 @@ TEST(JoinAudit, AForgedPardonFailsItsSignature) {
   const auto a = crypto::SecretKey::generate();
   const auto first = log.join(JoinLog::request(a), 1);
   const auto revocation = log.size();
-  log.revoke(1, first, RevocationReason::kSpeedViolation);
+  log.revoke(1, first, RevocationReason::kOperatorQuarantine);
   const auto forged = log.pardon(a, revocation, /*signature_valid=*/false);
   auto run = log.verify();
   EXPECT_TRUE(failed_at(run, check::kSignature, forged));
@@ -287,13 +288,13 @@ TEST(JoinAudit, AQuarantineLapsesByTheTermInForceWhereItBegan) {
   const auto a = crypto::SecretKey::generate();
   log.put_policy(1, {a.public_key()}, true, 1000);
   const auto first = log.join(JoinLog::request(a), 1);
-  log.revoke(1, first, RevocationReason::kSpeedViolation);  // at kVsTime
-  log.put_policy(2, {a.public_key()}, true, 0);             // a reload: no lapse from here
+  log.revoke(1, first, RevocationReason::kOperatorQuarantine);  // at kVsTime
+  log.put_policy(2, {a.public_key()}, true, 0);                 // a reload: no lapse from here
   log.at(999);
   log.reject(JoinLog::request(a), JoinRejectReason::kQuarantined);  // still held
   log.at(1000);
-  const auto second = log.join(JoinLog::request(a), 2);      // lapsed at the boundary: accepted
-  log.revoke(2, second, RevocationReason::kSpeedViolation);  // under policy 2: until pardoned
+  const auto second = log.join(JoinLog::request(a), 2);          // lapsed at the boundary: accepted
+  log.revoke(2, second, RevocationReason::kOperatorQuarantine);  // under policy 2: until pardoned
   log.at(100'000);
   log.reject(JoinLog::request(a), JoinRejectReason::kQuarantined);
   auto run = log.verify();
@@ -306,7 +307,7 @@ TEST(JoinAudit, AQuarantinedRefusalAfterTheLapseIsAFailure) {
   const auto a = crypto::SecretKey::generate();
   log.put_policy(1, {a.public_key()}, true, 1000);
   const auto first = log.join(JoinLog::request(a), 1);
-  log.revoke(1, first, RevocationReason::kSpeedViolation);
+  log.revoke(1, first, RevocationReason::kOperatorQuarantine);
   log.at(1000);
   const auto after_lapse = log.reject(JoinLog::request(a), JoinRejectReason::kQuarantined);
   // A Pardon after the lapse lifts nothing either.
