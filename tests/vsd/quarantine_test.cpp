@@ -61,6 +61,15 @@ class VsdQuarantine : public ::testing::Test {
     output = command.output();
     return code;
   }
+  // Runs audit-cli on the store; its exit code and output.
+  int audit_command(std::vector<std::string> args, std::string& output) {
+    args.insert(args.begin(), program("audit-cli"));
+    args.push_back(vs_->store_path());
+    ChildProcess command(args, out_.file("audit-command.out"));
+    const int code = command.wait(std::chrono::seconds(30));
+    output = command.output();
+    return code;
+  }
   void revoke_for_speed(ScriptedGs& gs) {
     const auto player = crypto::SecretKey::generate().public_key();
     const auto t0 = unix_time_ms();
@@ -229,6 +238,15 @@ TEST_F(VsdQuarantine, PardonLetsTheRogueBackInAndSurvivesARestart) {
   }
   ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
   expect_store_verifies();
+  // The investigator sees who pardoned, when and why (AUDIT.md §3.2, §3.4).
+  ASSERT_EQ(audit_command({"sessions"}, output), 0) << output;
+  EXPECT_NE(output.find("pardoned at"), std::string::npos) << output;
+  EXPECT_NE(output.find("a lag spike (ticket 4711)"), std::string::npos) << output;
+  ASSERT_EQ(audit_command({"explain", "--session", "1", "--json"}, output), 0) << output;
+  const auto explained = nlohmann::json::parse(output.substr(output.find('{')));
+  EXPECT_EQ(explained["quarantine"]["end"], "pardoned") << output;
+  ASSERT_EQ(audit_command({"explain", "--session", "2"}, output), 0) << output;
+  EXPECT_NE(output.find("admitted"), std::string::npos) << output;
 }
 
 TEST_F(VsdQuarantine, PardonRefusesBadInputWithAClearError) {
@@ -288,6 +306,8 @@ TEST_F(VsdQuarantine, AQuarantineLapsesAfterQuarantineMs) {
   EXPECT_TRUE(logged_pardons().empty());  // a lapse logs nothing
   ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
   expect_store_verifies();
+  ASSERT_EQ(audit_command({"sessions"}, output), 0) << output;
+  EXPECT_NE(output.find("lapsed at"), std::string::npos) << output;
 }
 
 }  // namespace
