@@ -9,6 +9,7 @@
 
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
+#include "audit-cli/quarantine_history.h"
 #include "audit-cli/replay.h"
 #include "audit-cli/session_index.h"
 #include "rules/policy_rules.h"
@@ -185,8 +186,49 @@ struct Explanation {
   // policy_withdrawn: "identity X removed by policy #N at ..." from the PolicyApplied it cites
   // (PROTOCOL.md §8.17); empty when the cited policy does not bar the session.
   std::string withdrawal;
+  // The quarantine the revocation began, and what became of it (PROTOCOL.md §8.16); the
+  // Pardon's VS signature when one lifted it.
+  std::optional<QuarantineFate> quarantine;
+  SigState pardon_signature = SigState::kUnchecked;
+  // The identity's earlier quarantine that a Pardon or a lapse lifted before this session joined.
+  std::optional<QuarantineFate> lifted_before_join;
   bool ok = true;  // nothing contradicts the revocation
 };
+
+// The quarantine facts of `x`'s session from the log's history (PROTOCOL.md §8.16).
+void add_quarantine_facts(Explanation& x, const QuarantineHistory& history) {
+  const SessionFacts& f = *x.facts;
+  if (f.revocation) {
+    if (const QuarantineFate* fate = history.of_revocation(f.revocation->seq)) {
+      x.quarantine = *fate;
+      if (fate->pardon && x.vs_key) {
+        x.pardon_signature = protocol::verify(fate->pardon->message, x.vs_key->key)
+                                 ? SigState::kValid
+                                 : SigState::kInvalid;
+        if (x.pardon_signature == SigState::kInvalid) x.ok = false;
+      }
+    }
+  }
+  for (const auto& [seq, fate] : history.by_revocation) {
+    if (seq >= f.join_accept_seq) break;
+    if (fate.identity != f.accept.gs_identity) continue;
+    const bool pardoned = fate.pardon && fate.pardon->seq < f.join_accept_seq;
+    const auto lapses = fate.quarantine.lapses_at_ms();
+    const bool lapsed = !fate.pardon && lapses && *lapses <= f.start_vs_ms;
+    x.lifted_before_join = pardoned || lapsed ? std::optional(fate) : std::nullopt;
+  }
+}
+
+std::string lifted_text(const QuarantineFate& fate) {
+  return "its identity's quarantine (Revocation at entry " +
+         std::to_string(fate.quarantine.position) + ", session " +
+         std::to_string(fate.quarantine.session_id) + ") was " +
+         (fate.pardon ? "pardoned at " + format_utc(fate.pardon->message.vs_time_ms) +
+                            " (Pardon at entry " + std::to_string(fate.pardon->seq) + ": \"" +
+                            fate.pardon->message.reason + "\")"
+                      : "lapsed at " + format_utc(*fate.quarantine.lapses_at_ms())) +
+         " before it joined";
+}
 
 // What the PolicyApplied among a policy_withdrawn revocation's evidence removed, by the rule vsd
 // applied (rules::session_barred).
@@ -321,6 +363,7 @@ void print_text(const Explanation& x, std::ostream& out) {
   out << "  build         " << to_hex(f.accept.sw_hash) << "\n";
   out << "  joined        " << format_utc(f.start_vs_ms) << " (JoinAccept at entry "
       << f.join_accept_seq << ", VS signature " << sig_name(x.replay.accept_signature) << ")\n";
+  if (x.lifted_before_join) out << "  admitted      " << lifted_text(*x.lifted_before_join) << "\n";
   if (!f.revocation) {
     out << "\nThe session has not ended in this log: no Revocation names it. Its last entry is "
         << f.last_seq << " at " << format_utc(f.last_vs_ms)
@@ -343,6 +386,11 @@ void print_text(const Explanation& x, std::ostream& out) {
     out << "  QUARANTINED: this revocation quarantines GS identity "
         << short_hex(f.accept.gs_identity)
         << "...; its later joins are refused (PROTOCOL.md §8.16)\n";
+    if (x.quarantine) {
+      out << "  The quarantine: " << describe_fate(*x.quarantine);
+      if (x.quarantine->pardon) out << "; Pardon VS signature " << sig_name(x.pardon_signature);
+      out << "\n";
+    }
   }
   out << "\nThe rule\n  " << rule_text(rv.reason, f) << ".\n\n";
   const auto& a = x.replay.assessment;
@@ -409,6 +457,7 @@ nlohmann::json to_json(const Explanation& x) {
                         {"accept_signature", sig_name(x.replay.accept_signature)},
                         {"outcome", outcome_name(f.outcome())},
                         {"consistent", x.ok}};
+  if (x.lifted_before_join) out["admitted_after"] = lifted_text(*x.lifted_before_join);
   if (!f.revocation) {
     out["revocation"] = nullptr;
     out["last_seq"] = f.last_seq;
@@ -430,6 +479,20 @@ nlohmann::json to_json(const Explanation& x) {
   if (!x.withdrawal.empty()) out["withdrawal"] = x.withdrawal;
   out["rule"] = rule_text(rv.reason, f);
   out["quarantines_identity"] = rules::quarantines(rv.reason);
+  if (x.quarantine) {
+    const auto& q = *x.quarantine;
+    const auto lapses = q.quarantine.lapses_at_ms();
+    out["quarantine"] = {{"end", quarantine_end_name(q.end)},
+                         {"quarantine_ms", q.quarantine.quarantine_ms},
+                         {"lapses_vs_ms", lapses ? nlohmann::json(*lapses) : nlohmann::json()},
+                         {"text", describe_fate(q)}};
+    if (q.pardon) {
+      out["quarantine"]["pardon"] = {{"seq", q.pardon->seq},
+                                     {"vs_time_ms", q.pardon->message.vs_time_ms},
+                                     {"reason", q.pardon->message.reason},
+                                     {"signature", sig_name(x.pardon_signature)}};
+    }
+  }
   out["support"] = a ? support_name(a->support) : "unknown";
   out["explanation"] = a ? a->explanation : "";
   if (x.detail_matches) out["detail_matches"] = *x.detail_matches;
@@ -519,6 +582,12 @@ int run_explain(const ExplainCommand& cmd) {
     return kExitUsage;
   }
   Explanation x = explain(**log, *index, *facts, std::move(replay).value(), key);
+  auto quarantines = build_quarantine_history(**log, *index);
+  if (!quarantines) {
+    std::cerr << "audit-cli explain: " << quarantines.error() << "\n";
+    return kExitUsage;
+  }
+  add_quarantine_facts(x, *quarantines);
   if (cmd.json) {
     std::cout << to_json(x).dump(2) << "\n";
   } else {

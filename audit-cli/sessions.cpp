@@ -6,6 +6,7 @@
 
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
+#include "audit-cli/quarantine_history.h"
 #include "audit-cli/session_index.h"
 #include "rules/quarantine.h"
 
@@ -81,6 +82,55 @@ nlohmann::json session_json(const SessionFacts& s) {
   return out;
 }
 
+// What became of a quarantine (PROTOCOL.md §8.16), as JSON: the same facts as the text.
+nlohmann::json fate_json(const QuarantineFate& fate) {
+  const auto lapses = fate.quarantine.lapses_at_ms();
+  nlohmann::json out = {{"gs_identity", to_hex(fate.identity)},
+                        {"revocation_seq", fate.quarantine.position},
+                        {"since_vs_ms", fate.quarantine.since_ms},
+                        {"quarantine_ms", fate.quarantine.quarantine_ms},
+                        {"lapses_vs_ms", lapses ? nlohmann::json(*lapses) : nlohmann::json()},
+                        {"end", quarantine_end_name(fate.end)}};
+  if (fate.pardon) {
+    out["pardon"] = {{"seq", fate.pardon->seq},
+                     {"vs_time_ms", fate.pardon->message.vs_time_ms},
+                     {"utc", format_utc(fate.pardon->message.vs_time_ms)},
+                     {"reason", fate.pardon->message.reason}};
+  }
+  if (fate.renewed_by) out["renewed_by_seq"] = *fate.renewed_by;
+  return out;
+}
+
+nlohmann::json pardon_json(const PardonFacts& p) {
+  return {{"seq", p.seq},
+          {"gs_identity", to_hex(p.message.gs_identity)},
+          {"vs_time_ms", p.message.vs_time_ms},
+          {"utc", format_utc(p.message.vs_time_ms)},
+          {"revocation_position", p.message.revocation_position},
+          {"reason", p.message.reason},
+          {"lifted", p.lifted.has_value()}};
+}
+
+// After the table: each quarantine with what became of it, and every Pardon, who, when and why.
+void print_quarantines(const QuarantineHistory& history) {
+  if (history.by_revocation.empty() && history.pardons.empty()) return;
+  std::cout << "\nQuarantined GS identities (PROTOCOL.md §8.16):\n";
+  for (const auto& [seq, fate] : history.by_revocation) {
+    std::cout << "  " << short_hex(fate.identity) << "  session " << fate.quarantine.session_id
+              << " revoked for "
+              << protocol::reason_name(
+                     static_cast<protocol::RevocationReason>(fate.quarantine.reason))
+              << " at " << format_utc(fate.quarantine.since_ms) << " (entry " << seq
+              << "): " << describe_fate(fate) << "\n";
+  }
+  for (const auto& p : history.pardons) {
+    if (p.lifted) continue;
+    std::cout << "  " << short_hex(p.message.gs_identity) << "  Pardon at entry " << p.seq
+              << " lifts nothing: no quarantine of the identity held at "
+              << format_utc(p.message.vs_time_ms) << " (run `audit-cli verify`)\n";
+  }
+}
+
 std::string duration_text(std::uint64_t ms) {
   if (ms < 60'000) return fixed(static_cast<double>(ms) / 1000.0, 1) + " s";
   if (ms < 3'600'000) return fixed(static_cast<double>(ms) / 60'000.0, 1) + " min";
@@ -124,18 +174,33 @@ int run_sessions(const SessionsCommand& cmd) {
     std::cerr << "audit-cli sessions: " << index.error() << "\n";
     return kExitUsage;
   }
+  auto quarantines = build_quarantine_history(**log, *index);
+  if (!quarantines) {
+    std::cerr << "audit-cli sessions: " << quarantines.error() << "\n";
+    return kExitUsage;
+  }
   if (cmd.json) {
     nlohmann::json sessions = nlohmann::json::array();
-    for (const auto& [id, s] : index->sessions) sessions.push_back(session_json(s));
+    for (const auto& [id, s] : index->sessions) {
+      nlohmann::json row = session_json(s);
+      const QuarantineFate* fate =
+          s.revocation ? quarantines->of_revocation(s.revocation->seq) : nullptr;
+      row["quarantine"] = fate ? fate_json(*fate) : nlohmann::json();
+      sessions.push_back(std::move(row));
+    }
+    nlohmann::json pardons = nlohmann::json::array();
+    for (const auto& p : quarantines->pardons) pardons.push_back(pardon_json(p));
     nlohmann::json out = {{"store", cmd.store},
                           {"entries", index->entries},
                           {"rejected_joins", index->rejected_joins},
                           {"checkpoints", index->checkpoints},
                           {"unindexed", index->unindexed},
-                          {"sessions", sessions}};
+                          {"sessions", sessions},
+                          {"pardons", pardons}};
     std::cout << out.dump(2) << "\n";
   } else {
     print_table(*index);
+    print_quarantines(*quarantines);
   }
   return kExitOk;
 }
@@ -152,7 +217,9 @@ void setup_sessions(CLI::App& app, int& exit_code) {
       "Outcome: 'active' (no revocation in the log: the VS was running when the copy was taken, "
       "or the tail is missing), 'ended (vs_shutdown)' (the VS stopped; nothing held against the "
       "GS), or 'revoked: REASON', with ', quarantined' where the revocation quarantined the GS "
-      "identity (PROTOCOL.md §8.16: its later joins are refused).\n"
+      "identity (PROTOCOL.md §8.16: its later joins are refused). Below the table, each "
+      "quarantine and what became of it: pardoned (who, when, the operator's reason), lapsed "
+      "(quarantine_ms after it began), renewed, or in force where the log ends.\n"
       "Counts are entries in the log: heartbeats, digests (TranscriptDigests) and nonce batches "
       "received, tickets issued, and distinct players seen in the digests. Nothing is verified "
       "here: run `audit-cli verify` for that.");

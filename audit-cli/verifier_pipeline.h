@@ -164,9 +164,11 @@ class Verifier {
                const std::optional<PendingJoin>& join);
   // `join` got no answer in the entry after it (`next`; nullptr: the log ends).
   void unanswered(const PendingJoin& join, const Item* next);
-  // What the log shows of the §8.3 checks on `join`: whether it decodes, both signatures, and
-  // whether its identity has a live session here.
-  [[nodiscard]] rules::JoinFacts known_facts(const PendingJoin& join) const;
+  // What the log shows of the §8.3 checks on `join`: whether it decodes, both signatures,
+  // whether its identity has a live session here, and whether it is quarantined at
+  // `answer_vs_ms`, the VS time its answer carries.
+  [[nodiscard]] rules::JoinFacts known_facts(const PendingJoin& join,
+                                             std::uint64_t answer_vs_ms) const;
   void check_accepted_request(const Item& item, const protocol::JoinAccept& accept,
                               const PendingJoin& join);
   void on_revocation(Item& item, const protocol::Revocation& revocation);
@@ -174,6 +176,9 @@ class Verifier {
   // the policy in force and carry its terms; a policy_withdrawn revocation must cite a
   // PolicyApplied that bars its session.
   void on_policy_applied(const Item& item, const protocol::PolicyApplied& applied);
+  // The operator's Pardon (PROTOCOL.md §8.16): it must lift a quarantine that holds at its
+  // vs_time_ms, and name the Revocation that began it.
+  void on_pardon(const Item& item, const protocol::Pardon& pardon);
   void check_accept_against_policy(const Item& item, const protocol::JoinAccept& accept);
   void check_policy_withdrawal(const Item& item, const protocol::Revocation& revocation,
                                const protocol::JoinAccept& accept);
@@ -214,8 +219,10 @@ class Verifier {
   std::map<protocol::PublicKey, protocol::SessionId> live_identities_;
   // Identities accepted since the start of this verification (see known_facts).
   std::set<protocol::PublicKey> identities_accepted_;
-  // The quarantines the Revocations read so far begin (PROTOCOL.md §8.16). One that began before
-  // the start of this verification is unknown to it (see known_facts).
+  // The quarantines the Revocations read so far begin, with the term of the PolicyApplied in
+  // force, less those Pardons lifted (PROTOCOL.md §8.16). One that began before the start of
+  // this verification, or before the first PolicyApplied read from a later start (its term is
+  // unknown), is unknown to it (see known_facts).
   rules::QuarantineLedger quarantine_;
   // Live sessions by a deadline they had when pushed (heartbeat or digest, §8.5), earliest
   // first: a Checkpoint looks only at those that may have run out.

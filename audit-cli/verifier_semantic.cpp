@@ -79,6 +79,13 @@ void Verifier::judge(Item& item) {
       }
       if (item.message) on_policy_applied(item, std::get<protocol::PolicyApplied>(*item.message));
       return;
+    case MessageKind::kPardon:
+      if (h.session_id != 0) {
+        sink_.add(finding(item, check::kSession, "session_id 0 for a Pardon",
+                          "session_id " + std::to_string(h.session_id)));
+      }
+      if (item.message) on_pardon(item, std::get<protocol::Pardon>(*item.message));
+      return;
     case MessageKind::kJoinAccept:
       if (item.message) on_join_accept(item, std::get<protocol::JoinAccept>(*item.message), join);
       return;
@@ -248,7 +255,7 @@ void Verifier::unanswered(const PendingJoin& join, const Item* next) {
   sink_.add(std::move(f));
 }
 
-rules::JoinFacts Verifier::known_facts(const PendingJoin& join) const {
+rules::JoinFacts Verifier::known_facts(const PendingJoin& join, std::uint64_t answer_vs_ms) const {
   using rules::JoinCheck;
   rules::JoinFacts facts;
   facts.set(JoinCheck::kDecodes, join.request.has_value());
@@ -269,7 +276,7 @@ rules::JoinFacts Verifier::known_facts(const PendingJoin& join) const {
     facts.set(JoinCheck::kIdentityFree, true);
   }
   // Quarantine (§8.16) follows the log too; from a later start only a quarantine seen is known.
-  if (quarantine_.quarantine_of(identity)) {
+  if (quarantine_.quarantine_of(identity, answer_vs_ms)) {
     facts.set(JoinCheck::kNotQuarantined, false);
   } else if (start_seq_ == 0) {
     facts.set(JoinCheck::kNotQuarantined, true);
@@ -306,7 +313,8 @@ void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept,
                           "... (one session per identity, PROTOCOL.md §8.10)",
                       "session " + std::to_string(live->second) + " still live"));
   }
-  if (auto quarantine = quarantine_.quarantine_of(accept.gs_identity)) {
+  // At the JoinAccept's VS time, the join's: a quarantine that lapsed by then holds no more.
+  if (auto quarantine = quarantine_.quarantine_of(accept.gs_identity, h.vs_time_ms)) {
     sink_.add(finding(item, check::kJoin,
                       "no JoinAccept for a quarantined identity (PROTOCOL.md §8.16)",
                       rules::quarantine_detail(accept.gs_identity, *quarantine)));
@@ -377,7 +385,8 @@ void Verifier::on_join_reject(const Item& item, const protocol::JoinReject& reje
     }
     // A quarantined identity's resume is refused before checks 6 to 9 (§8.16).
     if (reject.reason == static_cast<std::uint16_t>(protocol::JoinRejectReason::kQuarantined)) {
-      if (!quarantine_.quarantine_of(join->resume->gs_identity) && start_seq_ == 0) {
+      if (!quarantine_.quarantine_of(join->resume->gs_identity, item.entry.header.vs_time_ms) &&
+          start_seq_ == 0) {
         sink_.add(finding(item, check::kJoin, "a quarantined identity (PROTOCOL.md §8.16)",
                           "identity " + short_hex(join->resume->gs_identity) +
                               "..., which no quarantining Revocation before it names"));
@@ -398,7 +407,9 @@ void Verifier::on_join_reject(const Item& item, const protocol::JoinReject& reje
   }
   // The reason must follow the order of §8.3 as far as the log decides it; bad_challenge,
   // build_not_allowed, clock_skew and server_busy are the VS's word where no earlier check fails.
-  if (const Status agrees = rules::check_join_answer(known_facts(*join), reject.reason); !agrees) {
+  if (const Status agrees =
+          rules::check_join_answer(known_facts(*join, item.entry.header.vs_time_ms), reject.reason);
+      !agrees) {
     sink_.add(finding(item, check::kJoin, "a reason that follows the checks of PROTOCOL.md §8.3",
                       agrees.error() + at, join->decode_error));
   }
@@ -446,7 +457,31 @@ void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation)
       live != live_identities_.end() && live->second == revocation.session_id) {
     live_identities_.erase(live);
   }
-  quarantine_.revoked(identity, revocation.session_id, revocation.reason, h.vs_time_ms, h.seq);
+  // From a later start, before a PolicyApplied is read, a quarantine's term is unknown.
+  if (start_seq_ == 0 || policy_in_force_ != nullptr) {
+    quarantine_.revoked(identity, revocation.session_id, revocation.reason, h.vs_time_ms, h.seq);
+  }
+}
+
+void Verifier::on_pardon(const Item& item, const protocol::Pardon& pardon) {
+  const auto lifted = quarantine_.pardoned(pardon.gs_identity, pardon.vs_time_ms);
+  if (!lifted) {
+    // From a later start, a quarantine begun before it is unknown here.
+    if (start_seq_ != 0) return;
+    sink_.add(finding(item, check::kPardon,
+                      "a Pardon of a GS identity quarantined at its vs_time_ms (PROTOCOL.md §8.16)",
+                      "identity " + short_hex(pardon.gs_identity) +
+                          "..., which no quarantine held at " + std::to_string(pardon.vs_time_ms) +
+                          " ms: a Pardon of nothing",
+                      "the VS logs a Pardon only for a quarantine in force"));
+    return;
+  }
+  if (lifted->position != pardon.revocation_position) {
+    sink_.add(finding(item, check::kPardon,
+                      "revocation_position " + std::to_string(lifted->position) +
+                          " (the Revocation that began the quarantine in force)",
+                      "revocation_position " + std::to_string(pardon.revocation_position)));
+  }
 }
 
 void Verifier::on_policy_applied(const Item& item, const protocol::PolicyApplied& applied) {
@@ -462,6 +497,8 @@ void Verifier::on_policy_applied(const Item& item, const protocol::PolicyApplied
   }
   policy_in_force_ = &policies_.insert_or_assign(item.position, applied).first->second;
   policy_in_force_position_ = item.position;
+  // Quarantines that begin from here on last this policy's quarantine_ms (§8.16).
+  quarantine_.policy_applied(applied.policy.quarantine_ms);
 }
 
 void Verifier::check_accept_against_policy(const Item& item, const protocol::JoinAccept& accept) {

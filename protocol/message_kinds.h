@@ -34,8 +34,9 @@ enum class MessageKind : std::uint8_t {
   kResumeAccept = 21,
   kVsStart = 22,
   kPolicyApplied = 23,
+  kPardon = 24,
 };
-inline constexpr std::uint8_t kMaxMessageKind = 23;
+inline constexpr std::uint8_t kMaxMessageKind = 24;
 
 [[nodiscard]] constexpr bool is_known(MessageKind kind) {
   return static_cast<std::uint8_t>(kind) >= 1 && static_cast<std::uint8_t>(kind) <= kMaxMessageKind;
@@ -58,7 +59,8 @@ enum class Signer : std::uint8_t {
 enum class SigningKey : std::uint8_t { kVs, kGsIdentity, kGsSession, kClient };
 // Who sends a kind in the first place. JoinAccept and PlayTicket travel on embedded, and a
 // Revocation forwarded as-is, from the GS to its clients; that does not make the GS their sender.
-// A VsStart and a PolicyApplied go to nobody: the VS writes them into its own log (kVsLog).
+// A VsStart, a PolicyApplied and a Pardon go to nobody: the VS writes them into its own log
+// (kVsLog).
 enum class Route : std::uint8_t { kVsToGs, kGsToVs, kGsToClient, kClientToGs, kVsLog };
 
 struct KindRole {
@@ -91,6 +93,7 @@ inline constexpr std::array<KindRole, kMaxMessageKind> kKindRoles{{
     {MessageKind::kResumeAccept, Signer::kVs, Route::kVsToGs},
     {MessageKind::kVsStart, Signer::kVs, Route::kVsLog},
     {MessageKind::kPolicyApplied, Signer::kVs, Route::kVsLog},
+    {MessageKind::kPardon, Signer::kVs, Route::kVsLog},
 }};
 
 // Row k-1 is kind k, so a lookup is an index.
@@ -132,6 +135,9 @@ inline constexpr std::size_t kMaxDetailBytes = 1024;
 inline constexpr std::size_t kMaxEvidence = 64;
 inline constexpr std::size_t kMaxProofHashes = 64;
 inline constexpr std::size_t kMaxEmbeddedMessage = 2048;
+// The operator's reason for a Pardon (PROTOCOL.md §5.27): a sentence or two for the record, not
+// a document; the admin socket refuses a longer one rather than cut it.
+inline constexpr std::size_t kMaxPardonReasonBytes = 512;
 
 enum class JoinRejectReason : std::uint16_t {
   kMalformed = 1,
@@ -150,7 +156,8 @@ enum class JoinRejectReason : std::uint16_t {
   kResumeMismatch = 12,      // counter, receipt state or ticket disagree with the VS's log
   kResumeWindowPassed = 13,  // resume_window_ms after the VS start has passed
   // The GS identity is quarantined (PROTOCOL.md §8.16): a join or resume of it is refused until
-  // the operator's Pardon, or quarantine_ms after the revocation that quarantined it.
+  // the operator's Pardon (kind 24), or until quarantine_ms after the revocation that quarantined
+  // it when the policy in force there set one.
   kQuarantined = 14,
 };
 

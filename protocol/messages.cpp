@@ -249,6 +249,8 @@ std::string_view kind_name(MessageKind kind) {
       return "VsStart";
     case MessageKind::kPolicyApplied:
       return "PolicyApplied";
+    case MessageKind::kPardon:
+      return "Pardon";
   }
   return "unknown";
 }
@@ -544,6 +546,7 @@ GSVS_INSTANTIATE(GsResume)
 GSVS_INSTANTIATE(ResumeAccept)
 GSVS_INSTANTIATE(VsStart)
 GSVS_INSTANTIATE(PolicyApplied)
+GSVS_INSTANTIATE(Pardon)
 
 #undef GSVS_INSTANTIATE
 

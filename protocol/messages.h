@@ -581,6 +581,9 @@ struct Policy {
   std::uint32_t max_excess_mm = 0;
   std::uint32_t spawn_min_interval_ms = 0;
   std::uint32_t max_players_per_session = 0;
+  // How long a quarantine that begins under this policy lasts (PROTOCOL.md §8.16); 0: until the
+  // operator's Pardon. Not in a JoinAccept: it concerns the identity, not the session.
+  std::uint32_t quarantine_ms = 0;
   std::uint32_t digest_timeout_ms = 0;
 
   template <class Self, class V>
@@ -600,6 +603,7 @@ struct Policy {
     v.field(m.max_excess_mm, "max_excess_mm");
     v.field(m.spawn_min_interval_ms, "spawn_min_interval_ms");
     v.field(m.max_players_per_session, "max_players_per_session");
+    v.field(m.quarantine_ms, "quarantine_ms");
     v.field(m.digest_timeout_ms, "digest_timeout_ms");
   }
   friend bool operator==(const Policy&, const Policy&) = default;
@@ -630,11 +634,34 @@ struct PolicyApplied {
   }
 };
 
+// ---- The operator's pardon (PROTOCOL.md §5.27, §8.16) -------------------------------------------
+
+// Logged by the VS at the operator's word (`vsd pardon`), never sent: the quarantine of
+// gs_identity that the Revocation at log position revocation_position began is lifted from this
+// entry on, for the reason given. The VS logs one only for a quarantine in force at vs_time_ms.
+struct Pardon {
+  static constexpr MessageKind kKind = MessageKind::kPardon;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/pardon"};
+  PublicKey gs_identity;
+  std::uint64_t vs_time_ms = 0;
+  std::uint64_t revocation_position = 0;  // the quarantining Revocation's seq in the log
+  std::string reason;                     // the operator's, at most kMaxPardonReasonBytes
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.gs_identity, "gs_identity");
+    v.field(m.vs_time_ms, "vs_time_ms");
+    v.field(m.revocation_position, "revocation_position");
+    v.text(m.reason, kMaxPardonReasonBytes, "reason");
+  }
+};
+
 using AnyMessage =
     std::variant<VsChallenge, JoinRequest, JoinAccept, JoinReject, Heartbeat, TranscriptDigest,
                  NonceBatch, ProtectedReceipt, PlayTicket, Checkpoint, Revocation, ClientHello,
                  ServerHello, TicketForward, ClientNonce, ClientInput, InputReject, ClientChallenge,
-                 GsLeaving, GsResume, ResumeAccept, VsStart, PolicyApplied>;
+                 GsLeaving, GsResume, ResumeAccept, VsStart, PolicyApplied, Pardon>;
 
 // ---- Coding and signatures (defined for every type in AnyMessage) ------------------------------
 

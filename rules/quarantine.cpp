@@ -34,31 +34,58 @@ bool quarantines(std::uint16_t revocation_reason) {
   return false;
 }
 
+std::optional<std::uint64_t> Quarantine::lapses_at_ms() const {
+  if (quarantine_ms == 0) return std::nullopt;
+  return since_ms + quarantine_ms;
+}
+
+bool Quarantine::holds_at(std::uint64_t vs_time_ms) const {
+  const auto lapses = lapses_at_ms();
+  return !lapses || vs_time_ms < *lapses;
+}
+
 void QuarantineLedger::revoked(const protocol::PublicKey& identity, protocol::SessionId session_id,
                                std::uint16_t reason, std::uint64_t vs_time_ms,
                                std::uint64_t position) {
   if (!quarantines(reason)) return;
-  in_force_[identity] = Quarantine{session_id, reason, vs_time_ms, position};
+  begun_[identity] = Quarantine{session_id, reason, vs_time_ms, position, quarantine_ms_};
 }
 
-bool QuarantineLedger::pardoned(const protocol::PublicKey& identity) {
-  return in_force_.erase(identity) > 0;
+std::optional<Quarantine> QuarantineLedger::pardoned(const protocol::PublicKey& identity,
+                                                     std::uint64_t vs_time_ms) {
+  auto it = begun_.find(identity);
+  if (it == begun_.end() || !it->second.holds_at(vs_time_ms)) return std::nullopt;
+  Quarantine lifted = it->second;
+  begun_.erase(it);
+  return lifted;
 }
 
-std::optional<Quarantine> QuarantineLedger::quarantine_of(
-    const protocol::PublicKey& identity) const {
-  auto it = in_force_.find(identity);
-  if (it == in_force_.end()) return std::nullopt;
+std::optional<Quarantine> QuarantineLedger::quarantine_of(const protocol::PublicKey& identity,
+                                                          std::uint64_t vs_time_ms) const {
+  auto it = begun_.find(identity);
+  if (it == begun_.end() || !it->second.holds_at(vs_time_ms)) return std::nullopt;
   return it->second;
+}
+
+std::map<protocol::PublicKey, Quarantine> QuarantineLedger::holding_at(
+    std::uint64_t vs_time_ms) const {
+  std::map<protocol::PublicKey, Quarantine> out;
+  for (const auto& [identity, quarantine] : begun_) {
+    if (quarantine.holds_at(vs_time_ms)) out.emplace(identity, quarantine);
+  }
+  return out;
 }
 
 std::string quarantine_detail(const protocol::PublicKey& identity, const Quarantine& quarantine) {
   const auto reason = static_cast<RevocationReason>(quarantine.reason);
+  const auto lapses = quarantine.lapses_at_ms();
   return "identity " + to_hex(identity) + " is quarantined since " +
          std::to_string(quarantine.since_ms) + " ms (session " +
          std::to_string(quarantine.session_id) + " revoked for " +
          std::string(protocol::reason_name(reason)) + " at log position " +
-         std::to_string(quarantine.position) + "): its joins are refused (PROTOCOL.md §8.16)";
+         std::to_string(quarantine.position) + ")" +
+         (lapses ? " until " + std::to_string(*lapses) + " ms" : std::string(" until pardoned")) +
+         ": its joins are refused (PROTOCOL.md §8.16)";
 }
 
 }  // namespace gsvs::rules

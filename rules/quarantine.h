@@ -1,9 +1,10 @@
 // Quarantine of a GS identity (PROTOCOL.md §8.16), written once: which revocations quarantine the
 // identity of the revoked session, and whether an identity is quarantined at a point of the log
-// given the revocations and pardons logged before it. vsd keeps one QuarantineLedger, rebuilt
-// from the log at start and fed each revocation and pardon as it is placed at the log head, and
-// refuses joins and resumes of a quarantined identity; audit-cli replays the log through the same
-// ledger and holds every accepted join to it.
+// given the revocations and pardons logged before it and the VS time of the question (a
+// quarantine may lapse after the policy's quarantine_ms). vsd keeps one QuarantineLedger,
+// rebuilt from the log at start and fed each revocation and pardon as it is placed at the log
+// head, and refuses joins and resumes of a quarantined identity; audit-cli replays the log
+// through the same ledger and holds every join, resume and pardon to it.
 //
 // Pure and deterministic: no I/O, no clock. Entries are fed in log order.
 #pragma once
@@ -24,35 +25,57 @@ namespace gsvs::rules {
 // gs_left), a message naming another session, the player cap and unknown codes do not.
 [[nodiscard]] bool quarantines(std::uint16_t revocation_reason);
 
-// One identity's quarantine: the revocation that began it.
+// One identity's quarantine: the revocation that began it, and how long it lasts.
 struct Quarantine {
   protocol::SessionId session_id = 0;  // the revoked session
   std::uint16_t reason = 0;            // its RevocationReason, as logged
   std::uint64_t since_ms = 0;          // the Revocation's vs_time_ms
   std::uint64_t position = 0;          // where the log holds the Revocation
+  // The policy's quarantine_ms in force where the Revocation was placed (PROTOCOL.md §8.16):
+  // fixed when the quarantine begins, so a later reload neither shortens nor lengthens it.
+  // 0: until pardoned.
+  std::uint32_t quarantine_ms = 0;
+
+  // The VS time from which it no longer holds, or nullopt when only a Pardon lifts it.
+  [[nodiscard]] std::optional<std::uint64_t> lapses_at_ms() const;
+  // Whether it still holds at VS time `vs_time_ms`: it holds on [since_ms, since_ms +
+  // quarantine_ms) and has lapsed from the boundary on.
+  [[nodiscard]] bool holds_at(std::uint64_t vs_time_ms) const;
 };
 
-// The quarantines in force after the entries fed so far. Not thread-safe.
+// The quarantines after the entries fed so far, and which of them hold at a given VS time. A
+// lapse needs no entry: it follows from the Revocation's time and the quarantine_ms it began
+// with, both in the log. Not thread-safe.
 class QuarantineLedger {
  public:
+  // A PolicyApplied was logged: quarantines that begin from here on last `quarantine_ms` (0:
+  // until pardoned). Those already begun keep their term. Before any, the term is 0.
+  void policy_applied(std::uint32_t quarantine_ms) { quarantine_ms_ = quarantine_ms; }
   // A Revocation of a session of `identity` was logged at `position`. One that quarantines
-  // begins (or renews) the identity's quarantine; any other changes nothing.
+  // begins (or renews) the identity's quarantine, for the term of the policy in force; any other
+  // changes nothing.
   void revoked(const protocol::PublicKey& identity, protocol::SessionId session_id,
                std::uint16_t reason, std::uint64_t vs_time_ms, std::uint64_t position);
-  // A Pardon of `identity` was logged: its quarantine, if any, is lifted. Returns whether there
-  // was one to lift. (The Pardon entry, kind 24, is not logged by this version yet: PROTOCOL.md
-  // §8.16.)
-  bool pardoned(const protocol::PublicKey& identity);
+  // A Pardon of `identity` was logged at VS time `vs_time_ms`: the quarantine that holds then is
+  // lifted and returned; nullopt (and nothing changes) when none holds, lapsed or never begun.
+  std::optional<Quarantine> pardoned(const protocol::PublicKey& identity, std::uint64_t vs_time_ms);
 
-  // The identity's quarantine in force, or nullopt.
-  [[nodiscard]] std::optional<Quarantine> quarantine_of(const protocol::PublicKey& identity) const;
-  [[nodiscard]] const std::map<protocol::PublicKey, Quarantine>& all() const { return in_force_; }
+  // The identity's quarantine that holds at VS time `vs_time_ms`, or nullopt.
+  [[nodiscard]] std::optional<Quarantine> quarantine_of(const protocol::PublicKey& identity,
+                                                        std::uint64_t vs_time_ms) const;
+  // Every quarantine that holds at VS time `vs_time_ms`, by identity.
+  [[nodiscard]] std::map<protocol::PublicKey, Quarantine> holding_at(
+      std::uint64_t vs_time_ms) const;
+  // Every quarantine begun and not pardoned, lapsed ones included.
+  [[nodiscard]] const std::map<protocol::PublicKey, Quarantine>& all() const { return begun_; }
 
  private:
-  std::map<protocol::PublicKey, Quarantine> in_force_;
+  std::map<protocol::PublicKey, Quarantine> begun_;
+  std::uint32_t quarantine_ms_ = 0;  // of the policy in force
 };
 
-// The text of a refusal for a quarantined identity: since when, for which session and reason.
+// The text of a refusal for a quarantined identity: since when, for which session and reason,
+// and until when if it lapses.
 [[nodiscard]] std::string quarantine_detail(const protocol::PublicKey& identity,
                                             const Quarantine& quarantine);
 

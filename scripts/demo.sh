@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole story on 127.0.0.1, nothing mocked: a validation server, an honest game server and a
 # game server that turns rogue mid-match, each with bot players; the rogue server's revocation, its
-# players' disconnects and its attempt to join again refused (its identity is quarantined); a
-# Prometheus scrape of vsd checked against its store; then the investigator's view of the log.
+# players' disconnects and its attempt to join again refused (its identity is quarantined), the
+# operator's pardon that lets it back; a Prometheus scrape of vsd checked against its store; a VS
+# restart mid-match that no honest player notices; then the investigator's view of the log.
 #
 #   scripts/demo.sh [--quick] [--no-build] [--bin-dir DIR] [--work-dir DIR]
 #
@@ -193,6 +194,23 @@ wait_for "$work/vsd.log" "rejected: quarantined" 20 ||
 grep -h -m1 "rejected: quarantined" "$work/vsd.log" | sed 's/^.*vsd: /   vsd: /' | fold -s -w 110 | sed '2,$s/^/        /'
 say "\$ vsd status   # the quarantined identity and the revocation that began it"
 "$bin/vsd" status --admin-socket "$work/vsd.sock" | sed 's/^/     /' || fail "vsd status failed"
+
+step "The operator reviews the case and pardons the rogue server's identity"
+# The pardon is the operator's call, logged as a VS-signed Pardon: the identity's joins are
+# accepted again (PROTOCOL.md §8.16). The rogue server, still retrying, joins at its next attempt.
+joins_before=$(grep -c "joined from" "$work/vsd.log" || true)
+say "\$ vsd pardon --identity $(cut -c1-16 "$work/rogue-gs.key.pub")... --reason \"reviewed in the demo\""
+"$bin/vsd" pardon --admin-socket "$work/vsd.sock" --identity "$(cat "$work/rogue-gs.key.pub")" \
+  --reason "reviewed in the demo: let the host back to show the pardon" | fold -s -w 100 | sed 's/^/     /' ||
+  fail "vsd pardon failed"
+grep -h -m1 "pardoned by the operator" "$work/vsd.log" | sed 's/^.*vsd: /   vsd: /' | fold -s -w 110 | sed '2,$s/^/        /'
+for ((i = 0; i < 200; i++)); do
+  [ "$(grep -c "joined from" "$work/vsd.log" || true)" -gt "$joins_before" ] && break
+  sleep 0.1
+done
+[ "$(grep -c "joined from" "$work/vsd.log" || true)" -gt "$joins_before" ] ||
+  fail "the pardoned server did not join again: $(tail -5 "$work/vsd.log")"
+grep -h "joined from" "$work/vsd.log" | tail -1 | sed 's/^.*vsd: /   vsd: /'
 
 step "The operator's view: a Prometheus scrape of vsd, checked against the store"
 say "GET http://127.0.0.1:$metrics_port/metrics: a few of the figures OPERATIONS.md §8 lists"

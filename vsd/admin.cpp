@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "net/accept_backoff.h"
+#include "protocol/utf8.h"
 
 namespace gsvs::vsd {
 
@@ -232,6 +233,7 @@ nlohmann::json AdminServer::answer(const std::string& request_line) {
     auto error = operations_.revoke(request["session_id"].get<protocol::SessionId>(), reason, kind);
     return error.empty() ? nlohmann::json{{"ok", true}} : refuse(error);
   }
+  if (command == "pardon") return answer_pardon(request);
   if (command == "reload") {
     if (!operations_.reload) return refuse("this daemon does not reload");
     auto reloaded = operations_.reload();
@@ -239,7 +241,48 @@ nlohmann::json AdminServer::answer(const std::string& request_line) {
     return nlohmann::json{{"ok", true}, {"applied", *reloaded}};
   }
   return refuse(
-      R"(unknown request; send {"command":"status"}, {"command":"reload"} or {"command":"revoke","session_id":N,"reason":"...","quarantine":false})");
+      R"(unknown request; send {"command":"status"}, {"command":"reload"}, {"command":"revoke","session_id":N,"reason":"...","quarantine":false} or {"command":"pardon","gs_identity":"HEX","reason":"..."})");
+}
+
+nlohmann::json AdminServer::answer_pardon(const nlohmann::json& request) {
+  const auto refuse = [](std::string error) {
+    return nlohmann::json{{"ok", false}, {"error", std::move(error)}};
+  };
+  if (!operations_.pardon) return refuse("this daemon does not pardon");
+  const auto identity_field = request.find("gs_identity");
+  if (identity_field == request.end() || !identity_field->is_string()) {
+    return refuse(R"(a pardon names the GS identity: {"gs_identity":"HEX"} (64 hex characters))");
+  }
+  const auto identity = fixed_from_hex<32>(identity_field->get<std::string>());
+  if (!identity) {
+    return refuse("gs_identity '" + identity_field->get<std::string>() +
+                  "' is not a GS identity key (64 hex characters, as 'vsd status' lists it)");
+  }
+  const auto reason_field = request.find("reason");
+  const std::string reason = reason_field != request.end() && reason_field->is_string()
+                                 ? reason_field->get<std::string>()
+                                 : "";
+  if (auto problem = pardon_reason_problem(reason); !problem.empty()) {
+    return refuse("the reason " + problem);
+  }
+  auto done = operations_.pardon(*identity, reason);
+  if (!done) return refuse(done.error());
+  nlohmann::json reply = std::move(done).value();
+  reply["ok"] = true;
+  return reply;
+}
+
+std::string pardon_reason_problem(const std::string& reason) {
+  if (reason.find_first_not_of(" \t") == std::string::npos) {
+    return "is empty: say why the quarantine is lifted (it goes into the signed Pardon and the "
+           "log)";
+  }
+  if (reason.size() > protocol::kMaxPardonReasonBytes) {
+    return "is " + std::to_string(reason.size()) + " bytes; a Pardon holds at most " +
+           std::to_string(protocol::kMaxPardonReasonBytes) + " (say it shorter)";
+  }
+  if (!utf8::valid(reason)) return "is not valid UTF-8 text";
+  return {};
 }
 
 Result<nlohmann::json> admin_request(const std::string& socket_path,

@@ -1,7 +1,7 @@
 // The operator's admin socket: a Unix stream socket, created mode 0600 so that only its owner
 // can use it, that answers one JSON request line per connection with one JSON reply line.
-// `vsd status` and `vsd revoke` are its clients (admin_request); docs/OPERATIONS.md lists the
-// requests.
+// `vsd status`, `vsd reload`, `vsd revoke` and `vsd pardon` are its clients (admin_request);
+// docs/OPERATIONS.md lists the requests.
 #pragma once
 
 #include <sys/types.h>
@@ -46,6 +46,11 @@ struct AdminOperations {
   // Reads the configuration again and applies its policy (`vsd reload`): what was done, or why
   // the whole reload was refused.
   std::function<Result<std::string>()> reload;
+  // Lifts the quarantine of a GS identity for the operator's reason (`vsd pardon`, PROTOCOL.md
+  // §8.16): where the Pardon was logged and what it lifted, or why nothing was logged.
+  std::function<Result<nlohmann::json>(const protocol::PublicKey& identity,
+                                       const std::string& reason)>
+      pardon;
 };
 
 class AdminServer {
@@ -75,6 +80,7 @@ class AdminServer {
   // The unnamed owner is held for the connection's life.
   net::asio::awaitable<void> serve(Socket socket, std::shared_ptr<void> /*owner*/);
   nlohmann::json answer(const std::string& request_line);
+  nlohmann::json answer_pardon(const nlohmann::json& request);
 
   net::asio::io_context& io_;
   std::string path_;
@@ -86,6 +92,11 @@ class AdminServer {
   dev_t created_device_ = 0;
   ino_t created_inode_ = 0;
 };
+
+// What is wrong with an operator's reason for a Pardon, as the end of a sentence that starts
+// "the reason ..." (empty, over kMaxPardonReasonBytes, not UTF-8); empty when nothing is. The
+// admin socket and `vsd pardon` ask the same.
+std::string pardon_reason_problem(const std::string& reason);
 
 // Sends one request line to the admin socket at `socket_path` and returns the JSON reply; the
 // error says what failed (path, connection, a request that is not UTF-8, the reply).

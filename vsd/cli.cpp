@@ -149,6 +149,14 @@ void print_quarantined(const nlohmann::json& reply) {
               << " ms: session " << q.value("session_id", 0ULL) << " revoked for "
               << q.value("reason", "") << " (log position " << q.value("revocation_position", 0ULL)
               << ")";
+    // quarantine_ms set when it began: it lapses by itself; else only `vsd pardon` lifts it.
+    const auto lapses = q.find("lapses_vs_ms");
+    if (lapses != q.end() && lapses->is_number_unsigned()) {
+      std::cout << "; lapses at " << lapses->get<std::uint64_t>() << " ms (in "
+                << q.value("lapses_in_ms", 0ULL) << " ms)";
+    } else {
+      std::cout << "; until pardoned";
+    }
     std::cout << "\n";
   }
 }
@@ -236,6 +244,44 @@ int revoke(const Result<std::string>& socket, std::uint64_t session, const std::
   return kExitOk;
 }
 
+// `vsd pardon`: lifts the quarantine of a GS identity (PROTOCOL.md §8.16).
+int pardon(const Result<std::string>& socket, const std::string& identity,
+           const std::string& reason) {
+  if (!socket) {
+    std::cerr << "vsd pardon: " << socket.error() << "\n";
+    return kExitUsage;
+  }
+  auto reply = admin_request(
+      *socket, {{"command", "pardon"}, {"gs_identity", identity}, {"reason", reason}});
+  if (!reply) {
+    std::cerr << "vsd pardon: " << reply.error() << "\n";
+    return kExitFailed;
+  }
+  if (!reply->value("ok", false)) {
+    std::cerr << "vsd pardon: refused: " << reply->value("error", "no reason given") << "\n";
+    return kExitFailed;
+  }
+  std::cout << "GS identity " << reply->value("gs_identity", identity)
+            << " pardoned: the quarantine begun by the revocation of session "
+            << reply->value("session_id", 0ULL) << " (log position "
+            << reply->value("revocation_position", 0ULL)
+            << ") is lifted; its joins are accepted again. Pardon logged at position "
+            << reply->value("pardon_position", 0ULL) << "\n";
+  return kExitOk;
+}
+
+// The GS identity `vsd pardon` names: 64 hex characters, as `vsd status` prints it.
+const CLI::Validator kGsIdentityHex(
+    [](std::string& hex) -> std::string {
+      if (fixed_from_hex<32>(hex)) return {};
+      return "is not a GS identity key: 64 hex characters, as 'vsd status' lists it";
+    },
+    "HEX");
+
+// The operator's reason for a Pardon: the checks the admin socket makes, before sending.
+const CLI::Validator kPardonReason(
+    [](std::string& reason) -> std::string { return pardon_reason_problem(reason); }, "TEXT");
+
 // An operator's reason travels in the signed notice, whose text must be UTF-8, and tells the
 // investigator why: an empty one, or bytes that are not text, are refused before sending.
 const CLI::Validator kOperatorReason(
@@ -271,6 +317,7 @@ int run_cli(int argc, char** argv) {
       "  vsd status --config vsd.toml       # live sessions\n"
       "  vsd reload --config vsd.toml       # apply a changed allowlist (also: SIGHUP)\n"
       "  vsd revoke --config vsd.toml --session 7 --reason \"cheating reported\"\n"
+      "  vsd pardon --config vsd.toml --identity HEX --reason \"reviewed: lag, not a hack\"\n"
       "  vsd store archive --store /var/lib/gsvs/vs --vs-public-key vs.key.pub --to /archive\n\n" +
       std::string(app::kDaemonExitCodes));
   app::add_version_flag(app, "vsd");
@@ -330,6 +377,26 @@ int run_cli(int argc, char** argv) {
                        "Also quarantine the GS identity: its joins are refused from now on "
                        "(logged as reason operator_quarantine)");
 
+  std::string pardon_identity;
+  std::string pardon_reason;
+  auto* pardon_cmd = app.add_subcommand(
+      "pardon",
+      "Lift the quarantine of a GS identity (operator action): its joins are accepted again. "
+      "Logged as a VS-signed Pardon; refused, and nothing logged, if it is not quarantined");
+  pardon_cmd->add_option("--admin-socket", socket, "The daemon's admin socket");
+  pardon_cmd->add_option("--config", config_path, "Read admin_socket from this config file");
+  pardon_cmd
+      ->add_option("--identity", pardon_identity,
+                   "The GS identity public key (hex, as 'vsd status' lists it)")
+      ->required()
+      ->check(kGsIdentityHex);
+  pardon_cmd
+      ->add_option("--reason", pardon_reason,
+                   "Why, in words (UTF-8, not empty, at most 512 bytes); recorded in the signed "
+                   "Pardon and the log")
+      ->required()
+      ->check(kPardonReason);
+
   StoreCommandOptions store_options;
   const StoreCommands store_cmds = setup_store_commands(app, store_options);
 
@@ -344,6 +411,9 @@ int run_cli(int argc, char** argv) {
     return revoke(admin_socket_from(socket, config_path), session, reason, quarantine);
   }
   if (*reload_cmd) return reload(admin_socket_from(socket, config_path));
+  if (*pardon_cmd) {
+    return pardon(admin_socket_from(socket, config_path), pardon_identity, pardon_reason);
+  }
   if (*store_cmds.archive) return run_store_archive(store_options);
   if (*store_cmds.prune) return run_store_prune(store_options);
   return kExitUsage;

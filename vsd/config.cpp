@@ -1,6 +1,7 @@
 #include "vsd/config.h"
 
 #include <CLI/CLI.hpp>
+#include <limits>
 
 #include "app/config_file.h"
 #include "metrics/http_server.h"
@@ -96,6 +97,11 @@ void add_config_options(CLI::App& run, Config& c) {
                  "(too_many_players). Bounds the movement state kept per session")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  run.add_option("--quarantine_ms", c.quarantine_ms,
+                 "A quarantine of a GS identity (after a revocation for an integrity fault) "
+                 "lapses this long after it began (0: only 'vsd pardon' lifts it)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint32_t{0}, std::numeric_limits<std::uint32_t>::max()));
   run.add_option("--digest_timeout_ms", c.digest_timeout_ms,
                  "Revoke a session (digests_stopped) whose last digest named players and no "
                  "digest followed for this long (signed in the JoinAccept)")
@@ -275,7 +281,8 @@ constexpr std::string_view kPolicyKeys[] = {
     "allowed_gs",       "allowed_builds",        "heartbeat_interval_ms",   "heartbeat_timeout_ms",
     "ticket_period_ms", "ticket_validity_ms",    "max_receipt_lag",         "max_clock_skew_ms",
     "max_speed_m_s",    "speed_tolerance",       "jitter_allowance_ms",     "excess_decay",
-    "max_excess_m",     "spawn_min_interval_ms", "max_players_per_session", "digest_timeout_ms",
+    "max_excess_m",     "spawn_min_interval_ms", "max_players_per_session", "quarantine_ms",
+    "digest_timeout_ms",
 };
 
 // Each fixed key, and whether two configurations agree on it. The listener, the store, the key,
@@ -347,6 +354,7 @@ protocol::Policy policy_of(const Config& c) {
   policy.max_excess_mm = terms.max_excess_mm;
   policy.spawn_min_interval_ms = terms.spawn_min_interval_ms;
   policy.max_players_per_session = terms.max_players_per_session;
+  policy.quarantine_ms = c.quarantine_ms;
   policy.digest_timeout_ms = c.digest_timeout_ms;
   return policy;
 }

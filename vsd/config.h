@@ -40,6 +40,8 @@ struct Config {
   double max_excess_m = 1.0;
   std::uint32_t spawn_min_interval_ms = 5000;
   std::uint32_t max_players_per_session = 4096;
+  // How long a quarantine of a GS identity lasts (PROTOCOL.md §8.16); 0: until `vsd pardon`.
+  std::uint32_t quarantine_ms = 0;
   // A session whose last accepted digest named players is revoked (digests_stopped) when no
   // digest follows within this (PROTOCOL.md §8.5 "Digests required").
   std::uint32_t digest_timeout_ms = 5000;

@@ -120,6 +120,36 @@ Revocation start_revocation(const Rebuilt& session, bool keeps_none) {
   return revocation;
 }
 
+// What the quarantines of the log rest on (PROTOCOL.md §8.16), one entry each: a Revocation of
+// a session of `identity`, a PolicyApplied (its quarantine_ms) or a Pardon of `identity`.
+struct QuarantineEvent {
+  enum class Kind : std::uint8_t { kRevocation, kPolicy, kPardon };
+  Kind kind;
+  PublicKey identity;
+  SessionId session_id = 0;
+  std::uint16_t reason = 0;
+  std::uint64_t vs_time_ms = 0;
+  std::uint32_t quarantine_ms = 0;
+};
+
+// Feeds `ledger` the events in log order: the quarantines in force at the log's end.
+void replay_quarantines(const std::map<std::uint64_t, QuarantineEvent>& events,
+                        rules::QuarantineLedger& ledger) {
+  for (const auto& [position, event] : events) {
+    switch (event.kind) {
+      case QuarantineEvent::Kind::kRevocation:
+        ledger.revoked(event.identity, event.session_id, event.reason, event.vs_time_ms, position);
+        break;
+      case QuarantineEvent::Kind::kPolicy:
+        ledger.policy_applied(event.quarantine_ms);
+        break;
+      case QuarantineEvent::Kind::kPardon:
+        ledger.pardoned(event.identity, event.vs_time_ms);
+        break;
+    }
+  }
+}
+
 }  // namespace
 
 Status ServerState::recover() {
@@ -129,6 +159,7 @@ Status ServerState::recover() {
   std::map<SessionId, PublicKey> identity_of;        // every session's GS identity
   std::uint64_t max_session = 0;
   std::uint64_t max_revocation = 0;
+  std::map<std::uint64_t, QuarantineEvent> quarantine_events;  // by log position
   auto reader = storage::Log::open(config.store, storage::OpenMode::kReadOnly);
   if (!reader) return Error{reader.error()};
   std::optional<Error> out_of_range;
@@ -159,10 +190,13 @@ Status ServerState::recover() {
         return false;
       }
       open_sessions.erase(revocation->session_id);
-      // Quarantine is derived from the log (§8.16): the revocations in log order rebuild it.
-      if (auto identity = identity_of.find(revocation->session_id); identity != identity_of.end()) {
-        quarantine.revoked(identity->second, revocation->session_id, revocation->reason,
-                           revocation->vs_time_ms, entry.header.seq);
+      // Quarantine is derived from the log (§8.16): replayed below, in log order.
+      if (auto identity = identity_of.find(revocation->session_id);
+          identity != identity_of.end() && rules::quarantines(revocation->reason)) {
+        quarantine_events.emplace(
+            entry.header.seq,
+            QuarantineEvent{QuarantineEvent::Kind::kRevocation, identity->second,
+                            revocation->session_id, revocation->reason, revocation->vs_time_ms, 0});
       }
       max_revocation = std::max(max_revocation, revocation->revocation_seq);
     }
@@ -179,20 +213,35 @@ Status ServerState::recover() {
     revocations.kind = MessageKind::kRevocation;
     scanned = (*reader)->scan(revocations, on_revocation);
   }
-  // Policies are numbered on from the log's last PolicyApplied (§8.17).
+  // Policies are numbered on from the log's last PolicyApplied (§8.17). The VS's own statements
+  // (session 0) in one pass: the policies, whose quarantine_ms a quarantine begun under them
+  // keeps, and the operator's Pardons (§8.16).
   std::uint64_t max_policy = 0;
   if (scanned && !out_of_range) {
-    storage::Filter policies;
-    policies.kind = MessageKind::kPolicyApplied;
-    scanned = (*reader)->scan(policies, [&](const storage::Entry& entry) {
+    storage::Filter own_statements;
+    own_statements.session_id = 0;
+    scanned = (*reader)->scan(own_statements, [&](const storage::Entry& entry) {
       if (entry.header.direction != chains::Direction::kIssued) return true;
-      if (auto applied = decode<PolicyApplied>(entry.message)) {
-        max_policy = std::max(max_policy, applied->policy_seq);
+      if (entry.header.kind == MessageKind::kPolicyApplied) {
+        if (auto applied = decode<PolicyApplied>(entry.message)) {
+          max_policy = std::max(max_policy, applied->policy_seq);
+          quarantine_events.emplace(
+              entry.header.seq,
+              QuarantineEvent{
+                  QuarantineEvent::Kind::kPolicy, {}, 0, 0, 0, applied->policy.quarantine_ms});
+        }
+      } else if (entry.header.kind == MessageKind::kPardon) {
+        if (auto pardon = decode<Pardon>(entry.message)) {
+          quarantine_events.emplace(
+              entry.header.seq, QuarantineEvent{QuarantineEvent::Kind::kPardon, pardon->gs_identity,
+                                                0, 0, pardon->vs_time_ms, 0});
+        }
       }
       return true;
     });
   }
   if (!scanned) return scanned;
+  replay_quarantines(quarantine_events, quarantine);
   if (max_policy >= kMaxStoredId) {
     return Error{
         "store " + config.store + ": a PolicyApplied has policy_seq " + std::to_string(max_policy) +

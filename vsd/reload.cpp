@@ -22,6 +22,8 @@ storage::PendingEntry ServerState::apply_policy_at_head(const Policy& applied,
   message.policy_hash = policy_hash(applied);
   policy =
       std::make_shared<const PolicyInForce>(PolicyInForce{applied, message.policy_seq, position});
+  // Quarantines that begin from here on take this policy's term (§8.16); running ones keep theirs.
+  quarantine.policy_applied(applied.quarantine_ms);
   return pending(MessageKind::kPolicyApplied, chains::Direction::kIssued, 0, vs_time_ms,
                  sign_and_encode(message));
 }

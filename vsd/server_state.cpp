@@ -28,7 +28,10 @@ ServerState::ServerState(asio::io_context& io_context, std::vector<SessionLoop*>
                           [this](SessionId id, const std::string& reason, OperatorRevocation kind) {
                             return revoke_by_operator(id, reason, kind);
                           },
-                          [this] { return reload("vsd reload"); }}),
+                          [this] { return reload("vsd reload"); },
+                          [this](const PublicKey& identity, const std::string& reason) {
+                            return pardon_by_operator(identity, reason);
+                          }}),
       checkpoint_strand(asio::make_strand(io_context)),
       checkpoint_timer(checkpoint_strand),
       resume_window_timer(io_context) {}

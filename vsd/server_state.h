@@ -106,9 +106,9 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // The session's Revocation is being placed at the log head: its identity is free and a
   // resume of it is refused as ended. Under `mutex`.
   void mark_ended(protocol::SessionId session, const protocol::PublicKey& identity);
-  // The quarantines in force (PROTOCOL.md §8.16), as the log says up to its head: rebuilt from
-  // the log by recover(), then told of each Revocation while it is placed at the log head, so a
-  // join is judged against exactly the revocations logged before it. Under `mutex`.
+  // The quarantines (PROTOCOL.md §8.16), as the log says up to its head: rebuilt from the log by
+  // recover(), then told of each Revocation, PolicyApplied and Pardon while it is placed at the
+  // log head, so a join is judged against exactly the entries logged before it. Under `mutex`.
   rules::QuarantineLedger quarantine;
   // The VsStart of this run (PROTOCOL.md §5.25): where and when, and when suspended sessions
   // that were not resumed are revoked.
@@ -227,8 +227,14 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   nlohmann::json status_json();
   std::string revoke_by_operator(protocol::SessionId id, const std::string& reason,
                                  OperatorRevocation kind);
-  // The quarantines in force, for `vsd status` (server_quarantine.cpp).
+  // The quarantines in force now, with when each lapses, for `vsd status`
+  // (server_quarantine.cpp).
   nlohmann::json quarantine_json();
+  // `vsd pardon`: logs a Pardon of `identity` for the operator's `reason` and lifts its
+  // quarantine, once durable; what was lifted and where the Pardon is, or why nothing was logged
+  // (no quarantine in force, a stopping VS, a store failure). On the main io_context.
+  Result<nlohmann::json> pardon_by_operator(const protocol::PublicKey& identity,
+                                            const std::string& reason);
 };
 
 }  // namespace gsvs::vsd

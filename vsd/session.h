@@ -83,9 +83,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void take_up(std::unique_ptr<rules::SessionRules> rules, std::uint64_t joined_vs_ms);
   net::asio::awaitable<void> reject(const Bytes& request_bytes, protocol::JoinRejectReason reason,
                                     std::string detail);
-  [[nodiscard]] protocol::JoinReject make_reject(const Bytes& request_bytes,
-                                                 protocol::JoinRejectReason reason,
-                                                 const std::string& detail) const;
+  // At `vs_time_ms` when the refusal was decided at that time (a join or resume judged where its
+  // answer is placed: the answer carries the time it was judged at, as an auditor recomputes a
+  // quarantine's lapse from it); else at the VS clock now.
+  [[nodiscard]] protocol::JoinReject make_reject(
+      const Bytes& request_bytes, protocol::JoinRejectReason reason, const std::string& detail,
+      std::optional<std::uint64_t> vs_time_ms = std::nullopt) const;
   static std::vector<storage::PendingEntry> reject_entries(protocol::MessageKind request_kind,
                                                            const Bytes& request_bytes,
                                                            const protocol::JoinReject& reject,

@@ -139,7 +139,8 @@ asio::awaitable<bool> Session::join() {
       }
       facts.set(rules::JoinCheck::kVsTakesSessions, !server_->stopping)
           .set(rules::JoinCheck::kIdentityFree, !server_->busy_identities.contains(r.gs_identity));
-      const auto quarantine = server_->quarantine.quarantine_of(r.gs_identity);
+      // At the join's VS time, which its answer carries: a lapse is judged on logged times.
+      const auto quarantine = server_->quarantine.quarantine_of(r.gs_identity, vs_time);
       facts.set(rules::JoinCheck::kNotQuarantined, !quarantine);
       if (quarantine) subject.quarantine = rules::quarantine_detail(r.gs_identity, *quarantine);
       const rules::JoinDecision last = rules::decide_join(facts, subject);
@@ -156,7 +157,7 @@ asio::awaitable<bool> Session::join() {
         withdrawn = true;
         return std::vector<storage::PendingEntry>{};
       } else {
-        refused = make_reject(bytes, *last.reason, last.detail);
+        refused = make_reject(bytes, *last.reason, last.detail, vs_time);
       }
     }
     if (refused) {
@@ -262,10 +263,11 @@ void Session::displace() {
 }
 
 JoinReject Session::make_reject(const Bytes& request_bytes, JoinRejectReason reason,
-                                const std::string& detail) const {
+                                const std::string& detail,
+                                std::optional<std::uint64_t> vs_time_ms) const {
   JoinReject reject;
   reject.join_request_hash = chains::message_hash(request_bytes);
-  reject.vs_time_ms = server_->clock.now_ms();
+  reject.vs_time_ms = vs_time_ms ? *vs_time_ms : server_->clock.now_ms();
   reject.reason = static_cast<std::uint16_t>(reason);
   // Never more bytes back than came in (PROTOCOL.md §8.3): the detail is cut to what the
   // request's size leaves after the JoinReject's fixed fields.

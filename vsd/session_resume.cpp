@@ -92,7 +92,7 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
       // Looked up again: an ended session may have been forgotten since check 4.
       auto known_session = server_->known_sessions.find(r.session_id);
       auto suspended = server_->suspended.find(r.session_id);
-      const auto quarantine = server_->quarantine.quarantine_of(r.gs_identity);
+      const auto quarantine = server_->quarantine.quarantine_of(r.gs_identity, vs_time);
       if (quarantine) {
         // Before anything else (§8.16): a quarantined identity takes up no session.
         decision = {JoinRejectReason::kQuarantined,
@@ -126,7 +126,7 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
       }
     }
     if (!decision.accepted()) {
-      refused = make_reject(bytes, *decision.refusal, decision.why);
+      refused = make_reject(bytes, *decision.refusal, decision.why, vs_time);
       answer_bytes = server_->sign_and_encode(*refused);
       return reject_entries(MessageKind::kGsResume, bytes, *refused, answer_bytes);
     }

@@ -46,7 +46,7 @@ class JoinLog {
   }
 
   std::uint64_t put(MessageKind kind, chains::Direction direction, SessionId session, Bytes bytes) {
-    entries_.push_back(storage::PendingEntry{kind, direction, session, kVsTime, std::move(bytes)});
+    entries_.push_back(storage::PendingEntry{kind, direction, session, now_, std::move(bytes)});
     return entries_.size() - 1;
   }
   std::uint64_t put_request(const Bytes& request, SessionId column) {
@@ -62,7 +62,7 @@ class JoinLog {
     a.session_key = r->session_key;
     a.sw_hash = r->sw_hash;
     a.join_request_hash = chains::message_hash(request);
-    a.vs_time_ms = kVsTime;
+    a.vs_time_ms = now_;
     a.heartbeat_interval_ms = 1000;
     a.heartbeat_timeout_ms = 5000;
     a.ticket_period_ms = 1000;
@@ -75,7 +75,7 @@ class JoinLog {
   std::uint64_t put_reject(const Bytes& request, JoinRejectReason reason) {
     JoinReject j;
     j.join_request_hash = chains::message_hash(request);
-    j.vs_time_ms = kVsTime;
+    j.vs_time_ms = now_;
     j.reason = static_cast<std::uint16_t>(reason);
     j.detail = std::string(reason_name(reason));
     sign(j, vs_key_);
@@ -95,10 +95,11 @@ class JoinLog {
   // A PolicyApplied allowing `identities` and the build of request(), on put_accept's terms
   // (`builds` empty: no build at all). Returns its position.
   std::uint64_t put_policy(std::uint64_t seq, const std::vector<PublicKey>& identities,
-                           bool allows_the_build = true) {
+                           bool allows_the_build = true, std::uint32_t quarantine_ms = 0) {
     PolicyApplied p;
     p.policy_seq = seq;
-    p.vs_time_ms = kVsTime;
+    p.vs_time_ms = now_;
+    p.policy.quarantine_ms = quarantine_ms;
     p.policy.allowed_gs = identities;
     std::sort(p.policy.allowed_gs.begin(), p.policy.allowed_gs.end());
     if (allows_the_build) p.policy.allowed_builds = {crypto::sha256(as_bytes("build"))};
@@ -118,7 +119,7 @@ class JoinLog {
     Revocation r;
     r.session_id = id;
     r.revocation_seq = ++revocations_;
-    r.vs_time_ms = kVsTime;
+    r.vs_time_ms = now_;
     r.reason = static_cast<std::uint16_t>(reason);
     r.detail = "maintenance";
     r.evidence = {accept_position};
@@ -126,6 +127,22 @@ class JoinLog {
     sign(r, vs_key_);
     put(MessageKind::kRevocation, chains::Direction::kIssued, id, encode(r));
   }
+  // The operator's Pardon of `identity`, naming the Revocation at `revocation_position`;
+  // `signature_valid` false spoils its VS signature. Returns its position.
+  std::uint64_t pardon(const crypto::SecretKey& identity, std::uint64_t revocation_position,
+                       bool signature_valid = true) {
+    Pardon p;
+    p.gs_identity = identity.public_key();
+    p.vs_time_ms = now_;
+    p.revocation_position = revocation_position;
+    p.reason = "reviewed";
+    sign(p, vs_key_);
+    if (!signature_valid) p.signatures[0].bytes[0] ^= 0x01;
+    return put(MessageKind::kPardon, chains::Direction::kIssued, 0, encode(p));
+  }
+  // Later entries are logged at VS time kVsTime + `ms`.
+  void at(std::uint64_t ms) { now_ = kVsTime + ms; }
+  [[nodiscard]] std::uint64_t size() const { return entries_.size(); }
 
   VerifyRun verify() {
     const std::string path = dir_.file("joins.db");
@@ -145,6 +162,7 @@ class JoinLog {
   crypto::SecretKey vs_key_;
   std::vector<storage::PendingEntry> entries_;
   std::uint64_t revocations_ = 0;
+  std::uint64_t now_ = kVsTime;
 };
 
 ::testing::AssertionResult failed_at(const VerifyRun& run, std::string_view check,
@@ -214,6 +232,89 @@ TEST(JoinAudit, AJoinAcceptedWhileQuarantinedIsAFailure) {
   auto run = log.verify();
   EXPECT_TRUE(failed_at(run, check::kJoin, let_in));
   EXPECT_TRUE(failed_at(run, check::kJoin, never));
+  EXPECT_EQ(run.sink.failures(), 2u) << run.describe();
+}
+
+// The operator's Pardon (PROTOCOL.md §8.16): it lifts the quarantine in force, and joins after it
+// are accepted; a Pardon of nothing, or one naming another Revocation, is a failure. (The
+// quarantines are the operator's: a speed revocation would need the digests as evidence.)
+TEST(JoinAudit, APardonLiftsTheQuarantineInForce) {
+  JoinLog log;
+  const auto a = crypto::SecretKey::generate();
+  const auto first = log.join(JoinLog::request(a), 1);
+  const auto revocation = log.size();
+  log.revoke(1, first, RevocationReason::kOperatorQuarantine);
+  log.reject(JoinLog::request(a), JoinRejectReason::kQuarantined);
+  log.pardon(a, revocation);
+  log.join(JoinLog::request(a), 2);  // accepted again
+  auto run = log.verify();
+  ASSERT_TRUE(run.error.empty()) << run.error;
+  EXPECT_EQ(run.sink.failures(), 0u) << run.describe();
+}
+
+TEST(JoinAudit, APardonOfNothingOrOfAnotherRevocationIsAFailure) {
+  JoinLog log;
+  const auto a = crypto::SecretKey::generate();
+  const auto b = crypto::SecretKey::generate();
+  const auto of_nothing = log.pardon(b, 0);  // b was never quarantined
+  const auto first = log.join(JoinLog::request(a), 1);
+  const auto revocation = log.size();
+  log.revoke(1, first, RevocationReason::kOperatorQuarantine);
+  const auto wrong_position = log.pardon(a, revocation + 7);
+  // A replayed copy: the quarantine it lifted is gone, so it lifts nothing.
+  const auto replayed = log.pardon(a, revocation);
+  auto run = log.verify();
+  EXPECT_TRUE(failed_at(run, check::kPardon, of_nothing));
+  EXPECT_TRUE(failed_at(run, check::kPardon, wrong_position));
+  EXPECT_TRUE(failed_at(run, check::kPardon, replayed));
+  EXPECT_EQ(run.sink.failures(), 3u) << run.describe();
+}
+
+TEST(JoinAudit, AForgedPardonFailsItsSignature) {
+  JoinLog log;
+  const auto a = crypto::SecretKey::generate();
+  const auto first = log.join(JoinLog::request(a), 1);
+  const auto revocation = log.size();
+  log.revoke(1, first, RevocationReason::kOperatorQuarantine);
+  const auto forged = log.pardon(a, revocation, /*signature_valid=*/false);
+  auto run = log.verify();
+  EXPECT_TRUE(failed_at(run, check::kSignature, forged));
+}
+
+// quarantine_ms (PROTOCOL.md §8.16): the term of the PolicyApplied before the Revocation; the
+// quarantine holds until since + quarantine_ms and has lapsed from the boundary on.
+TEST(JoinAudit, AQuarantineLapsesByTheTermInForceWhereItBegan) {
+  JoinLog log;
+  const auto a = crypto::SecretKey::generate();
+  log.put_policy(1, {a.public_key()}, true, 1000);
+  const auto first = log.join(JoinLog::request(a), 1);
+  log.revoke(1, first, RevocationReason::kOperatorQuarantine);  // at kVsTime
+  log.put_policy(2, {a.public_key()}, true, 0);                 // a reload: no lapse from here
+  log.at(999);
+  log.reject(JoinLog::request(a), JoinRejectReason::kQuarantined);  // still held
+  log.at(1000);
+  const auto second = log.join(JoinLog::request(a), 2);          // lapsed at the boundary: accepted
+  log.revoke(2, second, RevocationReason::kOperatorQuarantine);  // under policy 2: until pardoned
+  log.at(100'000);
+  log.reject(JoinLog::request(a), JoinRejectReason::kQuarantined);
+  auto run = log.verify();
+  ASSERT_TRUE(run.error.empty()) << run.error;
+  EXPECT_EQ(run.sink.failures(), 0u) << run.describe();
+}
+
+TEST(JoinAudit, AQuarantinedRefusalAfterTheLapseIsAFailure) {
+  JoinLog log;
+  const auto a = crypto::SecretKey::generate();
+  log.put_policy(1, {a.public_key()}, true, 1000);
+  const auto first = log.join(JoinLog::request(a), 1);
+  log.revoke(1, first, RevocationReason::kOperatorQuarantine);
+  log.at(1000);
+  const auto after_lapse = log.reject(JoinLog::request(a), JoinRejectReason::kQuarantined);
+  // A Pardon after the lapse lifts nothing either.
+  const auto too_late = log.pardon(a, 2);
+  auto run = log.verify();
+  EXPECT_TRUE(failed_at(run, check::kJoin, after_lapse));
+  EXPECT_TRUE(failed_at(run, check::kPardon, too_late));
   EXPECT_EQ(run.sink.failures(), 2u) << run.describe();
 }
 

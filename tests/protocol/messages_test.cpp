@@ -61,7 +61,7 @@ const crypto::SecretKey& signer(std::size_t index) {
   if constexpr (std::is_same_v<M, JoinRequest>) {
     return index == 0 ? k.gs_identity : k.session;
   } else if constexpr (kIsOneOf<M, JoinAccept, JoinReject, ProtectedReceipt, PlayTicket, Checkpoint,
-                                Revocation, ResumeAccept, VsStart, PolicyApplied>) {
+                                Revocation, ResumeAccept, VsStart, PolicyApplied, Pardon>) {
     return k.vs;
   } else if constexpr (kIsOneOf<M, Heartbeat, TranscriptDigest, NonceBatch, ServerHello, GsLeaving,
                                 GsResume>) {
@@ -369,8 +369,19 @@ PolicyApplied build(Tag<PolicyApplied>) {
   m.policy.max_excess_mm = 1011;
   m.policy.spawn_min_interval_ms = 5012;
   m.policy.max_players_per_session = 4013;
+  m.policy.quarantine_ms = 600014;
   m.policy.digest_timeout_ms = 5014;
   m.policy_hash = policy_hash(m.policy);
+  sign_all(m);
+  return m;
+}
+
+Pardon build(Tag<Pardon>) {
+  Pardon m;
+  m.gs_identity = filled(0x70);
+  m.vs_time_ms = kTime + 11;
+  m.revocation_position = 1234;
+  m.reason = "false positive: the map editor's teleport pad (ticket 77)";
   sign_all(m);
   return m;
 }
@@ -640,6 +651,7 @@ const std::vector<RoleCase>& role_cases() {
       {K::kResumeAccept, S::kVs, R::kVsToGs, {Key::kVs}},
       {K::kVsStart, S::kVs, R::kVsLog, {Key::kVs}},
       {K::kPolicyApplied, S::kVs, R::kVsLog, {Key::kVs}},
+      {K::kPardon, S::kVs, R::kVsLog, {Key::kVs}},
   };
   return cases;
 }
@@ -742,6 +754,7 @@ TEST(MessageKinds, VariableFieldsAreWhereTheGenericTestsLookForThem) {
       "InputReject.detail/1024",
       "PolicyApplied.allowed_gs/60000",
       "PolicyApplied.allowed_builds/1024",
+      "Pardon.reason/512",
   };
   EXPECT_EQ(found, expected);
 }
@@ -1390,7 +1403,7 @@ TEST(MessageDomainSeparation, TagsAreDistinctAndWellFormed) {
     }
   });
   EXPECT_EQ(tags.size(), count);
-  EXPECT_EQ(count, 19u);  // 18 signed kinds, JoinRequest twice
+  EXPECT_EQ(count, 20u);  // 19 signed kinds, JoinRequest twice
 }
 
 TEST(MessageDomainSeparation, ASignatureDoesNotVerifyUnderAnotherTag) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,16 +55,33 @@ INSTANTIATE_TEST_SUITE_P(
                       ReasonCase{"Unknown", static_cast<RevocationReason>(999), false}),
     [](const ::testing::TestParamInfo<ReasonCase>& param) { return param.param.name; });
 
-// One step of log: a revocation (reason) or a pardon (nullopt) of an identity.
+// One step of log, at VS time `at_ms`: a revocation of an identity (reason), a pardon of it, or a
+// PolicyApplied that sets the quarantine_ms later revocations begin with.
 struct LedgerStep {
-  std::uint8_t identity;
-  std::optional<RevocationReason> revoked;
+  enum class What : std::uint8_t { kRevoked, kPardoned, kPolicy };
+  What what;
+  std::uint8_t identity = 0;
+  RevocationReason reason{};
+  std::uint64_t at_ms = 0;
+  std::uint32_t quarantine_ms = 0;  // kPolicy
+  bool pardon_lifts = true;         // kPardoned: whether a quarantine held to lift
 };
+
+LedgerStep revoke(std::uint8_t id, RevocationReason reason, std::uint64_t at_ms) {
+  return {LedgerStep::What::kRevoked, id, reason, at_ms};
+}
+LedgerStep pardon(std::uint8_t id, std::uint64_t at_ms, bool lifts = true) {
+  return {LedgerStep::What::kPardoned, id, {}, at_ms, 0, lifts};
+}
+LedgerStep policy(std::uint32_t quarantine_ms, std::uint64_t at_ms) {
+  return {LedgerStep::What::kPolicy, 0, {}, at_ms, quarantine_ms};
+}
 
 struct LedgerCase {
   std::string name;
   std::vector<LedgerStep> log;
-  std::vector<std::uint8_t> quarantined;  // after the whole log
+  std::uint64_t asked_at_ms;              // the VS time of the join asked about
+  std::vector<std::uint8_t> quarantined;  // after the whole log, at asked_at_ms
 };
 
 class Ledger : public ::testing::TestWithParam<LedgerCase> {};
@@ -72,18 +91,33 @@ TEST_P(Ledger, QuarantinedAfterTheLog) {
   QuarantineLedger ledger;
   std::uint64_t position = 1;
   for (const auto& step : c.log) {
-    if (step.revoked) {
-      ledger.revoked(identity(step.identity), position, static_cast<std::uint16_t>(*step.revoked),
-                     position * 100, position);
-    } else {
-      ledger.pardoned(identity(step.identity));
+    switch (step.what) {
+      case LedgerStep::What::kRevoked:
+        ledger.revoked(identity(step.identity), position, static_cast<std::uint16_t>(step.reason),
+                       step.at_ms, position);
+        break;
+      case LedgerStep::What::kPardoned:
+        EXPECT_EQ(ledger.pardoned(identity(step.identity), step.at_ms).has_value(),
+                  step.pardon_lifts)
+            << "pardon at step " << position;
+        break;
+      case LedgerStep::What::kPolicy:
+        ledger.policy_applied(step.quarantine_ms);
+        break;
     }
     ++position;
   }
   std::vector<std::uint8_t> got;
-  for (const auto& [key, quarantine] : ledger.all()) got.push_back(key.bytes[0]);
+  for (const auto& [key, quarantine] : ledger.holding_at(c.asked_at_ms)) {
+    got.push_back(key.bytes[0]);
+  }
   EXPECT_EQ(got, c.quarantined);
-  for (std::uint8_t id : c.quarantined) EXPECT_TRUE(ledger.quarantine_of(identity(id)));
+  for (std::uint8_t id = 1; id < 5; ++id) {
+    const bool expected =
+        std::find(c.quarantined.begin(), c.quarantined.end(), id) != c.quarantined.end();
+    EXPECT_EQ(ledger.quarantine_of(identity(id), c.asked_at_ms).has_value(), expected)
+        << "identity " << int{id};
+  }
 }
 
 constexpr auto kSpeed = RevocationReason::kSpeedViolation;
@@ -92,14 +126,59 @@ constexpr auto kMissed = RevocationReason::kMissedHeartbeats;
 INSTANTIATE_TEST_SUITE_P(
     Logs, Ledger,
     ::testing::Values(
-        LedgerCase{"Empty", {}, {}}, LedgerCase{"RogueRevokedForSpeed", {{1, kSpeed}}, {1}},
+        LedgerCase{"Empty", {}, 0, {}},
+        LedgerCase{"RogueRevokedForSpeed", {revoke(1, kSpeed, 100)}, 200, {1}},
         // The honest counterpart: a GS revoked for missed heartbeats reconnects freely.
-        LedgerCase{"HonestMissedHeartbeats", {{2, kMissed}}, {}},
-        LedgerCase{"PardonLifts", {{1, kSpeed}, {1, std::nullopt}}, {}},
-        LedgerCase{"PardonOfAnotherIdentityDoesNot", {{1, kSpeed}, {2, std::nullopt}}, {1}},
-        LedgerCase{"APardonDoesNotProtectAhead", {{1, std::nullopt}, {1, kSpeed}}, {1}},
-        LedgerCase{"ALaterLivenessEndDoesNotLift", {{1, kSpeed}, {1, kMissed}}, {1}},
-        LedgerCase{"TwoRogues", {{1, kSpeed}, {3, RevocationReason::kBadSignature}}, {1, 3}}),
+        LedgerCase{"HonestMissedHeartbeats", {revoke(2, kMissed, 100)}, 200, {}},
+        LedgerCase{"PardonLifts", {revoke(1, kSpeed, 100), pardon(1, 150)}, 200, {}},
+        LedgerCase{"PardonOfNothingLiftsNothing", {pardon(1, 50, false)}, 200, {}},
+        LedgerCase{"PardonOfAnotherIdentityDoesNot",
+                   {revoke(1, kSpeed, 100), pardon(2, 150, false)},
+                   200,
+                   {1}},
+        LedgerCase{
+            "APardonDoesNotProtectAhead", {pardon(1, 50, false), revoke(1, kSpeed, 100)}, 200, {1}},
+        LedgerCase{"ASecondPardonLiftsNothing",
+                   {revoke(1, kSpeed, 100), pardon(1, 150), pardon(1, 160, false)},
+                   200,
+                   {}},
+        LedgerCase{"ALaterLivenessEndDoesNotLift",
+                   {revoke(1, kSpeed, 100), revoke(1, kMissed, 150)},
+                   200,
+                   {1}},
+        LedgerCase{"TwoRogues",
+                   {revoke(1, kSpeed, 100), revoke(3, RevocationReason::kBadSignature, 120)},
+                   200,
+                   {1, 3}},
+        // quarantine_ms: it holds on [since, since + quarantine_ms) and lapses at the boundary.
+        LedgerCase{"UntilPardonedByDefault", {revoke(1, kSpeed, 100)}, 1'000'000'000, {1}},
+        LedgerCase{
+            "HoldsOneMsBeforeTheBoundary", {policy(1000, 0), revoke(1, kSpeed, 100)}, 1099, {1}},
+        LedgerCase{
+            "LapsesExactlyAtTheBoundary", {policy(1000, 0), revoke(1, kSpeed, 100)}, 1100, {}},
+        LedgerCase{"APardonAfterTheLapseLiftsNothing",
+                   {policy(1000, 0), revoke(1, kSpeed, 100), pardon(1, 1100, false)},
+                   1100,
+                   {}},
+        LedgerCase{"ARevocationAfterTheLapseBeginsAnew",
+                   {policy(1000, 0), revoke(1, kSpeed, 100), revoke(1, kSpeed, 2000)},
+                   2500,
+                   {1}},
+        // A reload keeps a running quarantine's term: the quarantine_ms in force where the
+        // Revocation was placed, not the one in force at the join.
+        LedgerCase{"AReloadDoesNotShortenARunningQuarantine",
+                   {revoke(1, kSpeed, 100), policy(1000, 200)},
+                   5000,
+                   {1}},
+        LedgerCase{"AReloadDoesNotLengthenARunningQuarantine",
+                   {policy(1000, 0), revoke(1, kSpeed, 100), policy(0, 200)},
+                   1100,
+                   {}},
+        LedgerCase{
+            "ARevocationAfterTheReloadTakesItsTerm",
+            {policy(1000, 0), revoke(1, kSpeed, 100), policy(0, 200), revoke(2, kSpeed, 300)},
+            5000,
+            {2}}),
     [](const ::testing::TestParamInfo<LedgerCase>& param) { return param.param.name; });
 
 TEST(Ledger, TheLastQuarantiningRevocationIsTheOneInForce) {
@@ -107,21 +186,36 @@ TEST(Ledger, TheLastQuarantiningRevocationIsTheOneInForce) {
   ledger.revoked(identity(1), 4, static_cast<std::uint16_t>(kSpeed), 1000, 40);
   ledger.revoked(identity(1), 9, static_cast<std::uint16_t>(RevocationReason::kBadSignature), 5000,
                  90);
-  const auto q = ledger.quarantine_of(identity(1));
+  const auto q = ledger.quarantine_of(identity(1), 6000);
   ASSERT_TRUE(q);
   EXPECT_EQ(q->session_id, 9U);
   EXPECT_EQ(q->since_ms, 5000U);
   EXPECT_EQ(q->position, 90U);
-  EXPECT_TRUE(ledger.pardoned(identity(1)));
-  EXPECT_FALSE(ledger.pardoned(identity(1)));
+  const auto lifted = ledger.pardoned(identity(1), 6000);
+  ASSERT_TRUE(lifted);
+  EXPECT_EQ(lifted->position, 90U);  // what a Pardon cites
+  EXPECT_FALSE(ledger.pardoned(identity(1), 6000));
+}
+
+TEST(Ledger, ALapsedQuarantineIsKeptButNoLongerHolds) {
+  QuarantineLedger ledger;
+  ledger.policy_applied(500);
+  ledger.revoked(identity(1), 4, static_cast<std::uint16_t>(kSpeed), 1000, 40);
+  EXPECT_EQ(ledger.all().size(), 1U);
+  EXPECT_EQ(ledger.all().begin()->second.lapses_at_ms(), std::optional<std::uint64_t>{1500});
+  EXPECT_TRUE(ledger.holding_at(1500).empty());
+  EXPECT_EQ(ledger.holding_at(1499).size(), 1U);
 }
 
 TEST(Ledger, DetailNamesSessionReasonAndRule) {
-  const Quarantine q{7, static_cast<std::uint16_t>(kSpeed), 1000, 70};
+  const Quarantine q{7, static_cast<std::uint16_t>(kSpeed), 1000, 70, 0};
   const std::string detail = quarantine_detail(identity(0xab), q);
-  for (const char* part : {"abab", "session 7", "speed_violation", "position 70", "§8.16"}) {
+  for (const char* part :
+       {"abab", "session 7", "speed_violation", "position 70", "until pardoned", "§8.16"}) {
     EXPECT_NE(detail.find(part), std::string::npos) << part << " in " << detail;
   }
+  const Quarantine lapsing{7, static_cast<std::uint16_t>(kSpeed), 1000, 70, 250};
+  EXPECT_NE(quarantine_detail(identity(0xab), lapsing).find("until 1250 ms"), std::string::npos);
 }
 
 }  // namespace

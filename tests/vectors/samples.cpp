@@ -81,6 +81,7 @@ struct Session {
   ResumeAccept resume_accept;
   VsStart vs_start;
   PolicyApplied policy_applied;
+  Pardon pardon;
 };
 
 Session build_session(const Keys& keys) {
@@ -255,6 +256,7 @@ Session build_session(const Keys& keys) {
   s.policy_applied.policy.max_excess_mm = s.join_accept.max_excess_mm;
   s.policy_applied.policy.spawn_min_interval_ms = s.join_accept.spawn_min_interval_ms;
   s.policy_applied.policy.max_players_per_session = s.join_accept.max_players_per_session;
+  s.policy_applied.policy.quarantine_ms = 3600000;
   s.policy_applied.policy.digest_timeout_ms = s.join_accept.digest_timeout_ms;
   s.policy_applied.policy_hash = policy_hash(s.policy_applied.policy);
   sign_and_encode(s.policy_applied, {&vs});
@@ -329,6 +331,14 @@ Session build_session(const Keys& keys) {
   s.revocation.detail = "player moved 412.0 m in 2.0 s; limit 10.0 m/s";
   s.revocation.evidence = {kDigestLogSeq[0], kDigestLogSeq[1]};
   sign_and_encode(s.revocation, {&vs});
+
+  // The operator lifts the quarantine the speed revocation above began (PROTOCOL.md §8.16),
+  // citing where the log holds it.
+  s.pardon.gs_identity = gs_identity.public_key();
+  s.pardon.vs_time_ms = kVsTime + 3000;
+  s.pardon.revocation_position = 31;
+  s.pardon.reason = "reviewed the digests: a lag spike, not a speed hack (ticket 4711)";
+  sign_and_encode(s.pardon, {&vs});
 
   s.client_hello.client_key = client.public_key();
   s.client_challenge.challenge = sample_hash("gs client challenge");
@@ -614,6 +624,11 @@ std::vector<SampleMessage> sample_messages(const Keys& keys) {
       {"VS: the policy in force from the new run's start on, logged after its VsStart: "
        "the session's identity and build, on the terms of its JoinAccept",
        s.policy_applied,
+       {vs}});
+  out.push_back(
+      {"VS: the operator's pardon of the GS identity the speed revocation quarantined, "
+       "citing that revocation's log position",
+       s.pardon,
        {vs}});
   return out;
 }

@@ -76,6 +76,11 @@ class AdminServerTest : public ::testing::Test {
         [this]() -> Result<std::string> {
           if (refuse_reload_) return Error{"config key 'threads' differs"};
           return std::string("policy #2 applied");
+        },
+        [this](const protocol::PublicKey& identity,
+               const std::string& reason) -> Result<nlohmann::json> {
+          pardoned_.emplace_back(identity, reason);
+          return nlohmann::json{{"pardon_position", 42}};
         }};
     servers_.push_back(std::make_unique<AdminServer>(io_, path, std::move(operations), timeout));
     return *servers_.back();
@@ -97,6 +102,7 @@ class AdminServerTest : public ::testing::Test {
   std::vector<std::pair<protocol::SessionId, std::string>> revoked_;
   std::atomic<bool> refuse_reload_{false};  // the reload operation refuses
   std::vector<OperatorRevocation> revoke_kinds_;
+  std::vector<std::pair<protocol::PublicKey, std::string>> pardoned_;
   std::thread thread_;
 };
 
@@ -310,6 +316,46 @@ TEST_F(AdminServerTest, RevokeRequestsThatAreRefused) {
   EXPECT_EQ(reply.value("ok", false), true) << reply;
   EXPECT_EQ(revoke_kinds_,
             (std::vector{OperatorRevocation::kRevoke, OperatorRevocation::kQuarantine}));
+}
+
+// Pardon requests (PROTOCOL.md §8.16) refused before the daemon is asked, each with an error that
+// names what is wrong; then one that is passed on.
+TEST_F(AdminServerTest, PardonRequestsThatAreRefused) {
+  const auto path = dir_.file("vsd.sock");
+  auto& server = make_server(path);
+  ASSERT_TRUE(server.open());
+  serve(server);
+  const std::string key(64, 'a');
+  struct Case {
+    std::string request;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {R"({"command":"pardon","reason":"r"})", "names the GS identity"},
+      {R"({"command":"pardon","gs_identity":7,"reason":"r"})", "names the GS identity"},
+      {R"({"command":"pardon","gs_identity":"abc","reason":"r"})", "64 hex characters"},
+      {R"({"command":"pardon","gs_identity":")" + key + R"("})", "the reason is empty"},
+      {R"({"command":"pardon","gs_identity":")" + key + R"(","reason":" "})",
+       "the reason is empty"},
+      {R"({"command":"pardon","gs_identity":")" + key + R"(","reason":")" +
+           std::string(protocol::kMaxPardonReasonBytes + 1, 'x') + R"("})",
+       "at most 512"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.request);
+    auto reply = raw_request(path, c.request);
+    ASSERT_TRUE(reply.is_object()) << reply;
+    EXPECT_EQ(reply.value("ok", true), false);
+    EXPECT_TRUE(contains(reply.value("error", ""), c.error)) << reply;
+  }
+  EXPECT_TRUE(pardoned_.empty());
+  auto reply = raw_request(
+      path, R"({"command":"pardon","gs_identity":")" + key + R"(","reason":"reviewed"})");
+  EXPECT_EQ(reply.value("ok", false), true) << reply;
+  EXPECT_EQ(reply.value("pardon_position", 0), 42) << reply;
+  ASSERT_EQ(pardoned_.size(), 1u);
+  EXPECT_EQ(to_hex(pardoned_[0].first), key);
+  EXPECT_EQ(pardoned_[0].second, "reviewed");
 }
 
 // `vsd reload`: what was applied, or why the whole reload was refused.

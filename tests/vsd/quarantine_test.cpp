@@ -4,7 +4,9 @@
 // tests/rules/quarantine_test.cpp.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "protocol/clock.h"
 #include "tests/support/vs_fixture.h"
@@ -16,10 +18,22 @@ using namespace protocol;  // NOLINT(google-build-using-namespace)
 
 class VsdQuarantine : public ::testing::Test {
  protected:
-  void start() {
+  void start(VsOptions options = {}) {
     vs_ = std::make_unique<VsProcess>(
         dir_, std::vector<crypto::PublicKey>{rogue_.public_key(), honest_.public_key()},
-        std::vector<Hash32>{build_});
+        std::vector<Hash32>{build_}, std::move(options));
+  }
+  // The Pardon entries of the store, decoded.
+  std::vector<Pardon> logged_pardons() const {
+    std::vector<Pardon> out;
+    for (const auto& e : vs_->entries()) {
+      if (e.header.kind != MessageKind::kPardon) continue;
+      auto pardon = decode<Pardon>(e.message);
+      EXPECT_TRUE(pardon.ok()) << pardon.error();
+      EXPECT_EQ(e.header.session_id, 0U);
+      if (pardon) out.push_back(*pardon);
+    }
+    return out;
   }
   // The GS receives a revocation for `reason` and is disconnected.
   void expect_revoked(ScriptedGs& gs, RevocationReason reason) {
@@ -44,6 +58,15 @@ class VsdQuarantine : public ::testing::Test {
     args.insert(args.begin() + 2, {"--admin-socket", vs_->admin_socket()});
     ChildProcess command(args, out_.file("vsd-command.out"));
     const int code = command.wait(std::chrono::seconds(10));
+    output = command.output();
+    return code;
+  }
+  // Runs audit-cli on the store; its exit code and output.
+  int audit_command(std::vector<std::string> args, std::string& output) {
+    args.insert(args.begin(), program("audit-cli"));
+    args.push_back(vs_->store_path());
+    ChildProcess command(args, out_.file("audit-command.out"));
+    const int code = command.wait(std::chrono::seconds(30));
     output = command.output();
     return code;
   }
@@ -150,6 +173,141 @@ TEST_F(VsdQuarantine, OperatorRevocationQuarantinesOnlyWhenAsked) {
   EXPECT_NE(status.find("operator_quarantine"), std::string::npos) << status;
   ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
   expect_store_verifies();
+}
+
+// The operator's pardon (PROTOCOL.md §8.16): refused, and nothing logged, for an identity that is
+// not quarantined; logged as a VS-signed Pardon that lets the rogue back in, across a restart.
+TEST_F(VsdQuarantine, PardonLetsTheRogueBackInAndSurvivesARestart) {
+  // Sessions left live are revoked at the restart (vs_shutdown, which does not quarantine), so
+  // the join after it finds the identity free as well as pardoned.
+  VsOptions options;
+  options.extra = "resume_window_ms = 0\n";
+  start(options);
+  std::string output;
+  // Nothing to lift yet: refused, and no Pardon in the log.
+  EXPECT_NE(
+      vsd_command({"pardon", "--identity", to_hex(rogue_.public_key()), "--reason", "reviewed"},
+                  output),
+      0)
+      << output;
+  EXPECT_NE(output.find("is not quarantined"), std::string::npos) << output;
+  EXPECT_TRUE(logged_pardons().empty());
+
+  std::uint64_t revocation_position = 0;
+  {
+    ScriptedGs rogue(vs_->port(), rogue_, build_);
+    rogue.join();
+    revoke_for_speed(rogue);
+  }
+  for (const auto& e : vs_->entries()) {
+    if (e.header.kind == MessageKind::kRevocation) revocation_position = e.header.seq;
+  }
+  EXPECT_EQ(expect_join_refused(rogue_).reason, kQuarantined);
+
+  ASSERT_EQ(vsd_command({"pardon", "--identity", to_hex(rogue_.public_key()), "--reason",
+                         "reviewed the digests: a lag spike (ticket 4711)"},
+                        output),
+            0)
+      << output;
+  EXPECT_NE(output.find("pardoned"), std::string::npos) << output;
+  const auto pardons = logged_pardons();
+  ASSERT_EQ(pardons.size(), 1U);
+  EXPECT_EQ(pardons[0].gs_identity, rogue_.public_key());
+  EXPECT_EQ(pardons[0].revocation_position, revocation_position);
+  EXPECT_EQ(pardons[0].reason, "reviewed the digests: a lag spike (ticket 4711)");
+  EXPECT_TRUE(verify(pardons[0], vs_->public_key()));
+  ASSERT_EQ(vsd_command({"status", "--json"}, output), 0) << output;
+  EXPECT_TRUE(nlohmann::json::parse(output.substr(output.find('{')))["quarantined"].empty());
+  {
+    ScriptedGs back(vs_->port(), rogue_, build_);
+    back.join();  // accepted again
+  }
+  // A second pardon has nothing left to lift.
+  EXPECT_NE(vsd_command({"pardon", "--identity", to_hex(rogue_.public_key()), "--reason", "again"},
+                        output),
+            0)
+      << output;
+  EXPECT_EQ(logged_pardons().size(), 1U);
+
+  // Rebuilt from the log at the start: the Pardon still holds.
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  start(options);
+  {
+    ScriptedGs after_restart(vs_->port(), rogue_, build_);
+    after_restart.join();
+  }
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  expect_store_verifies();
+  // The investigator sees who pardoned, when and why (AUDIT.md §3.2, §3.4).
+  ASSERT_EQ(audit_command({"sessions"}, output), 0) << output;
+  EXPECT_NE(output.find("pardoned at"), std::string::npos) << output;
+  EXPECT_NE(output.find("a lag spike (ticket 4711)"), std::string::npos) << output;
+  ASSERT_EQ(audit_command({"explain", "--session", "1", "--json"}, output), 0) << output;
+  const auto explained = nlohmann::json::parse(output.substr(output.find('{')));
+  EXPECT_EQ(explained["quarantine"]["end"], "pardoned") << output;
+  ASSERT_EQ(audit_command({"explain", "--session", "2"}, output), 0) << output;
+  EXPECT_NE(output.find("admitted"), std::string::npos) << output;
+}
+
+TEST_F(VsdQuarantine, PardonRefusesBadInputWithAClearError) {
+  start();
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{"pardon", "--identity", "abc", "--reason", "x"}, "64 hex"},
+      {{"pardon", "--identity", to_hex(rogue_.public_key()), "--reason", "  "}, "empty"},
+      {{"pardon", "--identity", to_hex(rogue_.public_key()), "--reason", std::string(513, 'x')},
+       "at most 512"},
+  };
+  for (const auto& c : cases) {
+    std::string output;
+    EXPECT_NE(vsd_command(c.args, output), 0) << output;
+    EXPECT_NE(output.find(c.says), std::string::npos) << output;
+  }
+  EXPECT_TRUE(logged_pardons().empty());
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+}
+
+// quarantine_ms: the quarantine lapses by itself, with no entry; `vsd status` shows when. The
+// join after the lapse is accepted and the audit agrees, from the PolicyApplied and the times.
+TEST_F(VsdQuarantine, AQuarantineLapsesAfterQuarantineMs) {
+  constexpr std::uint64_t kQuarantineMs = 3000;
+  VsOptions options;
+  options.extra = "quarantine_ms = " + std::to_string(kQuarantineMs) + "\n";
+  start(options);
+  {
+    ScriptedGs rogue(vs_->port(), rogue_, build_);
+    rogue.join();
+    revoke_for_speed(rogue);
+  }
+  std::uint64_t revoked_at = 0;  // the Revocation's VS time: the quarantine began there
+  for (const auto& e : vs_->entries()) {
+    if (e.header.kind == MessageKind::kRevocation) revoked_at = e.header.vs_time_ms;
+  }
+  EXPECT_EQ(expect_join_refused(rogue_).reason, kQuarantined);
+  std::string output;
+  ASSERT_EQ(vsd_command({"status", "--json"}, output), 0) << output;
+  const auto listed = nlohmann::json::parse(output.substr(output.find('{')))["quarantined"];
+  ASSERT_EQ(listed.size(), 1U) << output;
+  EXPECT_EQ(listed[0]["quarantine_ms"], kQuarantineMs);
+  EXPECT_TRUE(listed[0]["lapses_vs_ms"].is_number_unsigned()) << output;
+  ASSERT_EQ(vsd_command({"status"}, output), 0) << output;
+  EXPECT_NE(output.find("lapses at"), std::string::npos) << output;
+
+  // Nothing to await but the term itself, on the VS clock (the host's, as the test's).
+  std::this_thread::sleep_for(std::chrono::milliseconds(
+      revoked_at + kQuarantineMs + 50 - std::min(unix_time_ms(), revoked_at + kQuarantineMs)));
+  {
+    ScriptedGs back(vs_->port(), rogue_, build_);
+    back.join();  // lapsed: accepted
+  }
+  EXPECT_TRUE(logged_pardons().empty());  // a lapse logs nothing
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  expect_store_verifies();
+  ASSERT_EQ(audit_command({"sessions"}, output), 0) << output;
+  EXPECT_NE(output.find("lapsed at"), std::string::npos) << output;
 }
 
 }  // namespace
