@@ -132,6 +132,9 @@ inline constexpr std::size_t kMaxDetailBytes = 1024;
 inline constexpr std::size_t kMaxEvidence = 64;
 inline constexpr std::size_t kMaxProofHashes = 64;
 inline constexpr std::size_t kMaxEmbeddedMessage = 2048;
+// Spawn zones of a JoinAccept or policy: 17 bytes each, so a JoinAccept with all of them still
+// fits a ServerHello's kMaxEmbeddedMessage.
+inline constexpr std::size_t kMaxSpawnZones = 64;
 
 enum class JoinRejectReason : std::uint16_t {
   kMalformed = 1,

@@ -74,6 +74,29 @@ struct JoinRequest {
   }
 };
 
+// A spawn zone (PROTOCOL.md §8.6 "Spawn zones"): an area, in the movement rule's millimetres,
+// where a player may appear by a spawn without a checked move. 17 bytes on the wire; a shape
+// byte outside SpawnZoneShape, a rectangle whose upper corner lies below its lower one, or a
+// circle with a negative radius or a non-zero y2_mm is non-canonical (§2.6).
+enum class SpawnZoneShape : std::uint8_t { kRectangle = 1, kCircle = 2 };
+struct SpawnZone {
+  std::uint8_t shape = 0;  // SpawnZoneShape
+  std::int32_t x_mm = 0;   // rectangle: lower corner (smallest x and y), inclusive; circle: centre
+  std::int32_t y_mm = 0;
+  std::int32_t x2_mm = 0;  // rectangle: upper corner, inclusive; circle: the radius
+  std::int32_t y2_mm = 0;  // circle: 0
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.shape, "shape");
+    v.field(m.x_mm, "x_mm");
+    v.field(m.y_mm, "y_mm");
+    v.field(m.x2_mm, "x2_mm");
+    v.field(m.y2_mm, "y2_mm");
+  }
+  friend bool operator==(const SpawnZone&, const SpawnZone&) = default;
+};
+
 struct JoinAccept {
   static constexpr MessageKind kKind = MessageKind::kJoinAccept;
   static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/join_accept"};
@@ -100,6 +123,12 @@ struct JoinAccept {
   // How many receipts a Heartbeat or GsLeaving may trail behind those issued (§8.5 check 6),
   // signed so that an auditor judges a lagging receipt_count as the VS did.
   std::uint32_t max_receipt_lag = 0;
+  // Continuity across sessions (§8.6): a player's first position in a new session of the identity
+  // is a step from its last position notarized under the identity this long before the
+  // JoinAccept (0: every first position is free).
+  std::uint32_t continuity_window_ms = 0;
+  // Where a spawn is free (§8.6); empty: anywhere, as before zones existed.
+  std::vector<SpawnZone> spawn_zones;
   Signatures<1> signatures{};
 
   template <class Self, class V>
@@ -122,6 +151,8 @@ struct JoinAccept {
     v.field(m.spawn_min_interval_ms, "spawn_min_interval_ms");
     v.field(m.max_players_per_session, "max_players_per_session");
     v.field(m.max_receipt_lag, "max_receipt_lag");
+    v.field(m.continuity_window_ms, "continuity_window_ms");
+    v.list(m.spawn_zones, kMaxSpawnZones, "spawn_zones");
   }
 };
 
@@ -577,6 +608,8 @@ struct Policy {
   std::uint32_t max_excess_mm = 0;
   std::uint32_t spawn_min_interval_ms = 0;
   std::uint32_t max_players_per_session = 0;
+  std::uint32_t continuity_window_ms = 0;
+  std::vector<SpawnZone> spawn_zones;
 
   template <class Self, class V>
   static void visit(Self& m, V& v) {
@@ -595,6 +628,8 @@ struct Policy {
     v.field(m.max_excess_mm, "max_excess_mm");
     v.field(m.spawn_min_interval_ms, "spawn_min_interval_ms");
     v.field(m.max_players_per_session, "max_players_per_session");
+    v.field(m.continuity_window_ms, "continuity_window_ms");
+    v.list(m.spawn_zones, kMaxSpawnZones, "spawn_zones");
   }
   friend bool operator==(const Policy&, const Policy&) = default;
 };
