@@ -28,6 +28,7 @@
 #include "audit-cli/verifier.h"
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
+#include "rules/continuity.h"
 #include "rules/join_rules.h"
 #include "rules/quarantine.h"
 #include "storage/log.h"
@@ -217,6 +218,9 @@ class Verifier {
   // The quarantines the Revocations read so far begin (PROTOCOL.md §8.16). One that began before
   // the start of this verification is unknown to it (see known_facts).
   rules::QuarantineLedger quarantine_;
+  // Each identity's players' last notarized positions (PROTOCOL.md §8.6), as the VS must have
+  // kept them: fed each session's positions at its revocation, read at each JoinAccept.
+  rules::ContinuityLedger continuity_;
   // Live sessions by a heartbeat deadline they had when pushed (it only moves later), earliest
   // first: a Checkpoint looks only at those that may have run out.
   using Deadline = std::pair<std::uint64_t, protocol::SessionId>;
