@@ -16,14 +16,14 @@ namespace {
 using protocol::SpawnZone;
 using protocol::SpawnZoneShape;
 
-protocol::PublicKey key(std::uint8_t tag) {
+protocol::PublicKey tagged_key(std::uint8_t tag) {
   protocol::PublicKey k;
   k.bytes[0] = tag;
   return k;
 }
-const protocol::PublicKey kIdentity = key(1);
-const protocol::PublicKey kOtherIdentity = key(2);
-const protocol::PublicKey kPlayer = key(7);
+const protocol::PublicKey kIdentity = tagged_key(1);
+const protocol::PublicKey kOtherIdentity = tagged_key(2);
+const protocol::PublicKey kWalkingPlayer = tagged_key(7);
 constexpr protocol::SessionId kEarlierSession = 4;
 constexpr std::uint64_t kEarlierDigestSeq = 40;
 constexpr std::uint64_t kNewDigestSeq = 90;
@@ -46,7 +46,7 @@ MovementLimits limits_with(std::uint64_t window_ms, std::vector<SpawnZone> zones
 
 protocol::TranscriptDigest one_player_at(std::int32_t x_mm, std::uint8_t flags = 0) {
   protocol::TranscriptDigest d;
-  d.players.push_back(protocol::PlayerPosition{kPlayer, x_mm, 0, flags});
+  d.players.push_back(protocol::PlayerPosition{kWalkingPlayer, x_mm, 0, flags});
   return d;
 }
 
@@ -179,10 +179,10 @@ TEST(Continuity, FirstPositionOfANewSessionTable) {
   };
   for (const auto& row : rows) {
     ContinuityLedger ledger;
-    ledger.record(
-        row.earlier_identity,
-        {NotarizedPosition{kPlayer, 0, 0, kLastNotarizedMs, kEarlierDigestSeq, kEarlierSession}},
-        4096);
+    ledger.record(row.earlier_identity,
+                  {NotarizedPosition{kWalkingPlayer, 0, 0, kLastNotarizedMs, kEarlierDigestSeq,
+                                     kEarlierSession}},
+                  4096);
     MovementChecker checker(limits_with(row.window_ms, row.zones));
     checker.carry(
         ledger.carried_into(kIdentity, kLastNotarizedMs + row.join_after_ms, row.window_ms, 4096));
@@ -252,28 +252,28 @@ TEST(Continuity, CarriedPlayersCountAgainstTheCapOnlyOnceNamed) {
   MovementLimits l = limits_with(kWindowMs, {});
   l.max_players = 1;
   MovementChecker checker(l);
-  checker.carry(
-      {NotarizedPosition{key(20), 0, 0, 1000, 1, 1}, NotarizedPosition{key(21), 0, 0, 1000, 1, 1}});
+  checker.carry({NotarizedPosition{tagged_key(20), 0, 0, 1000, 1, 1},
+                 NotarizedPosition{tagged_key(21), 0, 0, 1000, 1, 1}});
   EXPECT_FALSE(checker.over_player_cap(one_player_at(0)));
 }
 
 TEST(ContinuityLedger, KeepsEachPlayersLastPositionWithinTheWindowAndTheCap) {
   ContinuityLedger ledger;
-  ledger.record(kIdentity, {NotarizedPosition{key(10), 1, 0, 1000, 5, 1}}, 2);
-  ledger.record(
-      kIdentity,
-      {NotarizedPosition{key(10), 2, 0, 2000, 8, 2}, NotarizedPosition{key(11), 3, 0, 2000, 8, 2}},
-      2);
+  ledger.record(kIdentity, {NotarizedPosition{tagged_key(10), 1, 0, 1000, 5, 1}}, 2);
+  ledger.record(kIdentity,
+                {NotarizedPosition{tagged_key(10), 2, 0, 2000, 8, 2},
+                 NotarizedPosition{tagged_key(11), 3, 0, 2000, 8, 2}},
+                2);
   auto carried = ledger.carried_into(kIdentity, 3000, 10'000, 10);
   ASSERT_EQ(carried.size(), 2u);
   EXPECT_EQ(carried[0].x_mm, 3) << "most recent first; ties by player key, the greater first";
   EXPECT_EQ(carried[1].x_mm, 2) << "a later position replaces the earlier one";
   // Over the cap, the identity keeps its most recently notarized players.
-  ledger.record(kIdentity, {NotarizedPosition{key(12), 4, 0, 2500, 9, 3}}, 2);
+  ledger.record(kIdentity, {NotarizedPosition{tagged_key(12), 4, 0, 2500, 9, 3}}, 2);
   carried = ledger.carried_into(kIdentity, 3000, 10'000, 10);
   ASSERT_EQ(carried.size(), 2u);
-  EXPECT_EQ(carried[0].player, key(12));
-  EXPECT_EQ(carried[1].player, key(11));
+  EXPECT_EQ(carried[0].player, tagged_key(12));
+  EXPECT_EQ(carried[1].player, tagged_key(11));
   // A new session's own cap bounds what it starts from.
   EXPECT_EQ(ledger.carried_into(kIdentity, 3000, 10'000, 1).size(), 1u);
   // Strictly within the window: a position exactly window_ms old is no longer carried.
@@ -294,8 +294,8 @@ TEST(Continuity, SessionRulesCiteTheEarlierSessionsDigest) {
   start.accept_position = 80;
   start.accept_vs_ms = kLastNotarizedMs + 500;
   SessionRules rules(start);
-  rules.carry(
-      {NotarizedPosition{kPlayer, 0, 0, kLastNotarizedMs, kEarlierDigestSeq, kEarlierSession}});
+  rules.carry({NotarizedPosition{kWalkingPlayer, 0, 0, kLastNotarizedMs, kEarlierDigestSeq,
+                                 kEarlierSession}});
   protocol::TranscriptDigest digest = one_player_at(1'000'000);
   digest.session_id = 9;
   digest.gs_counter = 1;
