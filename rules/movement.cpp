@@ -149,7 +149,8 @@ MovementChecker::PlayerState MovementChecker::first_appearance(
 }
 
 std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDigest& digest,
-                                                 const DigestSample& sample) {
+                                                 const DigestSample& sample,
+                                                 OnViolation on_violation) {
   std::vector<MovementStep> steps;
   // Refused before any state is inserted: memory never exceeds the cap, whatever the GS sends.
   if (over_player_cap(digest)) return steps;
@@ -194,7 +195,7 @@ std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDiges
     }
     steps.push_back(step);
   }
-  if (violated) return steps;
+  if (violated && on_violation == OnViolation::kKeepState) return steps;
   for (auto& [player, state] : staged) {
     players_[*player] = state;
     carried_.erase(*player);

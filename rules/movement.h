@@ -82,6 +82,11 @@ struct DigestSample {
   std::uint64_t log_seq = 0;
 };
 
+// What a digest with a violation leaves behind: nothing, as the VS refuses it and so notarizes
+// none of its positions; or its positions, for a display that goes on judging the digests after a
+// revocation as if the session had not ended (audit-cli timeline).
+enum class OnViolation : std::uint8_t { kKeepState, kApplyPositions };
+
 class MovementChecker {
  public:
   explicit MovementChecker(const MovementLimits& limits) : limits_(limits) {}
@@ -91,7 +96,8 @@ class MovementChecker {
   // A digest that would raise the players tracked above limits().max_players is refused whole:
   // no state changes and no steps (tell that case apart with players_after() first).
   std::vector<MovementStep> check(const protocol::TranscriptDigest& digest,
-                                  const DigestSample& sample);
+                                  const DigestSample& sample,
+                                  OnViolation on_violation = OnViolation::kKeepState);
 
   // How many distinct players the checker would track after accepting `digest`.
   [[nodiscard]] std::size_t players_after(const protocol::TranscriptDigest& digest) const;
