@@ -487,7 +487,14 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
         revocation.reason == static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn) &&
         b->kind == kind_code(MessageKind::kPolicyApplied) &&
         b->direction == chains::Direction::kIssued;
-    if (b->session_id != accept().session_id && !cites_its_suspension && !cites_its_policy) {
+    // A first position checked across sessions cites the earlier session's digest (§8.6).
+    const bool cites_its_carried_position =
+        revocation.reason == static_cast<std::uint16_t>(RevocationReason::kSpeedViolation) &&
+        std::any_of(owed_.begin(), owed_.end(), [&](const Owed& o) {
+          return o.step && o.step->from_session == b->session_id && o.step->from_log_seq == e;
+        });
+    if (b->session_id != accept().session_id && !cites_its_suspension && !cites_its_policy &&
+        !cites_its_carried_position) {
       sink.add(finding(entry, check::kEvidence,
                        "evidence from session " + std::to_string(accept().session_id),
                        kind_label(b->kind) + " at " + std::to_string(e) + " of session " +

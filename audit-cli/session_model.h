@@ -126,6 +126,13 @@ class SessionModel {
   void add(const ModelInput& input, FindingSink& sink, const EntryLookup& lookup);
   // The log ended: every refusal the VS still owed becomes a finding.
   void finish(FindingSink& sink);
+  // Continuity across sessions (PROTOCOL.md §8.6): the positions the identity's earlier sessions
+  // left, which this session's first positions are checked from; and this session's last
+  // notarized positions, for the next session (before its revocation is added).
+  void carry(const std::vector<rules::NotarizedPosition>& positions) { rules_.carry(positions); }
+  [[nodiscard]] std::vector<rules::NotarizedPosition> notarized() const {
+    return rules_.notarized();
+  }
   // A VsStart at `position` found the session live: it is suspended (PROTOCOL.md §8.15).
   void on_vs_start(std::uint64_t start_ms, std::uint32_t window_ms, std::uint64_t position);
   // What is wrong with the VS refusing `resume` with `reason` at `vs_time_ms`, if anything: the

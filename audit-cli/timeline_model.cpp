@@ -39,7 +39,10 @@ Timeline build(SessionReplay replay, const std::string& prefix) {
     if (judged_by_vs || (after_revocation && d.signature == SigState::kValid)) {
       protocol::TranscriptDigest digest;
       digest.players = d.players;
-      steps = physics.check(digest, rules::DigestSample{d.gs_time_ms, d.vs_time_ms, d.seq});
+      // On after a violation, as the VS would have judged each digest had it not ended the
+      // session.
+      steps = physics.check(digest, rules::DigestSample{d.gs_time_ms, d.vs_time_ms, d.seq},
+                            rules::OnViolation::kApplyPositions);
     }
     for (std::size_t i = 0; i < d.players.size(); ++i) {
       const auto& p = d.players[i];

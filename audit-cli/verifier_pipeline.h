@@ -28,6 +28,7 @@
 #include "audit-cli/verifier.h"
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
+#include "rules/continuity.h"
 #include "rules/join_rules.h"
 #include "rules/quarantine.h"
 #include "storage/log.h"
@@ -224,6 +225,9 @@ class Verifier {
   // this verification, or before the first PolicyApplied read from a later start (its term is
   // unknown), is unknown to it (see known_facts).
   rules::QuarantineLedger quarantine_;
+  // Each identity's players' last notarized positions (PROTOCOL.md §8.6), as the VS must have
+  // kept them: fed each session's positions at its revocation, read at each JoinAccept.
+  rules::ContinuityLedger continuity_;
   // Live sessions by a deadline they had when pushed (heartbeat or digest, §8.5), earliest
   // first: a Checkpoint looks only at those that may have run out.
   using Deadline = std::pair<std::uint64_t, protocol::SessionId>;

@@ -326,6 +326,9 @@ void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept,
       id, std::make_unique<SessionModel>(item.position, h.vs_time_ms, accept,
                                          chains::message_hash(item.entry.message)));
   deadlines_.emplace(added.first->second->heartbeat_deadline_ms(), id);
+  added.first->second->carry(continuity_.carried_into(accept.gs_identity, h.vs_time_ms,
+                                                      accept.continuity_window_ms,
+                                                      accept.max_players_per_session));
 }
 
 void Verifier::check_accepted_request(const Item& item, const protocol::JoinAccept& accept,
@@ -451,6 +454,9 @@ void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation)
   input.message = &*item.message;
   input.signatures = std::span<const SigState>(item.sigs.data(), item.sig_count);
   input.position = item.position;
+  // The session's last notarized positions, before the revocation ends its rules (§8.6).
+  continuity_.record(it->second->accept().gs_identity, it->second->notarized(),
+                     it->second->accept().max_players_per_session);
   it->second->add(input, sink_, lookup_);
   const auto& identity = it->second->accept().gs_identity;
   if (auto live = live_identities_.find(identity);

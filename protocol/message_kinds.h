@@ -138,6 +138,9 @@ inline constexpr std::size_t kMaxEmbeddedMessage = 2048;
 // The operator's reason for a Pardon (PROTOCOL.md §5.27): a sentence or two for the record, not
 // a document; the admin socket refuses a longer one rather than cut it.
 inline constexpr std::size_t kMaxPardonReasonBytes = 512;
+// Spawn zones of a JoinAccept or policy: 17 bytes each, so a JoinAccept with all of them still
+// fits a ServerHello's kMaxEmbeddedMessage.
+inline constexpr std::size_t kMaxSpawnZones = 64;
 
 enum class JoinRejectReason : std::uint16_t {
   kMalformed = 1,

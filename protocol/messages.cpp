@@ -181,8 +181,42 @@ std::string ascending_violation(const std::vector<T>& items, std::string_view na
   return {};
 }
 
+// Spawn zones (§8.6): one encoding per area, so that a shape cannot be written two ways and a
+// rectangle or circle is never empty by accident of its corners' order.
+std::string spawn_zones_violation(const std::vector<SpawnZone>& zones) {
+  for (std::size_t i = 0; i < zones.size(); ++i) {
+    const SpawnZone& zone = zones[i];
+    const std::string name = "spawn_zones[" + std::to_string(i) + "]";
+    switch (static_cast<SpawnZoneShape>(zone.shape)) {
+      case SpawnZoneShape::kRectangle:
+        if (zone.x2_mm < zone.x_mm || zone.y2_mm < zone.y_mm) {
+          return "non-canonical: " + name +
+                 " is a rectangle whose upper corner lies below its "
+                 "lower corner";
+        }
+        continue;
+      case SpawnZoneShape::kCircle:
+        if (zone.x2_mm < 0 || zone.y2_mm != 0) {
+          return "non-canonical: " + name +
+                 " is a circle with a negative radius or a non-zero "
+                 "y2_mm";
+        }
+        continue;
+    }
+    return "bad shape: " + name + " has shape " + std::to_string(zone.shape) +
+           ", neither 1 (rectangle) nor 2 (circle)";
+  }
+  return {};
+}
+
+template <>
+std::string canonical_violation(const JoinAccept& m) {
+  return spawn_zones_violation(m.spawn_zones);
+}
+
 template <>
 std::string canonical_violation(const PolicyApplied& m) {
+  if (auto v = spawn_zones_violation(m.policy.spawn_zones); !v.empty()) return v;
   if (auto v = ascending_violation(m.policy.allowed_gs, "allowed_gs"); !v.empty()) return v;
   if (auto v = ascending_violation(m.policy.allowed_builds, "allowed_builds"); !v.empty()) return v;
   if (m.policy_hash != policy_hash(m.policy)) {

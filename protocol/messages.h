@@ -74,6 +74,29 @@ struct JoinRequest {
   }
 };
 
+// A spawn zone (PROTOCOL.md §8.6 "Spawn zones"): an area, in the movement rule's millimetres,
+// where a player may appear by a spawn without a checked move. 17 bytes on the wire; a shape
+// byte outside SpawnZoneShape, a rectangle whose upper corner lies below its lower one, or a
+// circle with a negative radius or a non-zero y2_mm is non-canonical (§2.6).
+enum class SpawnZoneShape : std::uint8_t { kRectangle = 1, kCircle = 2 };
+struct SpawnZone {
+  std::uint8_t shape = 0;  // SpawnZoneShape
+  std::int32_t x_mm = 0;   // rectangle: lower corner (smallest x and y), inclusive; circle: centre
+  std::int32_t y_mm = 0;
+  std::int32_t x2_mm = 0;  // rectangle: upper corner, inclusive; circle: the radius
+  std::int32_t y2_mm = 0;  // circle: 0
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.shape, "shape");
+    v.field(m.x_mm, "x_mm");
+    v.field(m.y_mm, "y_mm");
+    v.field(m.x2_mm, "x2_mm");
+    v.field(m.y2_mm, "y2_mm");
+  }
+  friend bool operator==(const SpawnZone&, const SpawnZone&) = default;
+};
+
 struct JoinAccept {
   static constexpr MessageKind kKind = MessageKind::kJoinAccept;
   static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/join_accept"};
@@ -103,6 +126,12 @@ struct JoinAccept {
   // The longest the VS waits for the next TranscriptDigest while the last accepted one named
   // players (§8.5 "Digests required"); then it revokes with digests_stopped.
   std::uint32_t digest_timeout_ms = 0;
+  // Continuity across sessions (§8.6): a player's first position in a new session of the identity
+  // is a step from its last position notarized under the identity this long before the
+  // JoinAccept (0: every first position is free).
+  std::uint32_t continuity_window_ms = 0;
+  // Where a spawn is free (§8.6); empty: anywhere, as before zones existed.
+  std::vector<SpawnZone> spawn_zones;
   Signatures<1> signatures{};
 
   template <class Self, class V>
@@ -126,6 +155,8 @@ struct JoinAccept {
     v.field(m.max_players_per_session, "max_players_per_session");
     v.field(m.max_receipt_lag, "max_receipt_lag");
     v.field(m.digest_timeout_ms, "digest_timeout_ms");
+    v.field(m.continuity_window_ms, "continuity_window_ms");
+    v.list(m.spawn_zones, kMaxSpawnZones, "spawn_zones");
   }
 };
 
@@ -585,6 +616,8 @@ struct Policy {
   // operator's Pardon. Not in a JoinAccept: it concerns the identity, not the session.
   std::uint32_t quarantine_ms = 0;
   std::uint32_t digest_timeout_ms = 0;
+  std::uint32_t continuity_window_ms = 0;
+  std::vector<SpawnZone> spawn_zones;
 
   template <class Self, class V>
   static void visit(Self& m, V& v) {
@@ -605,6 +638,8 @@ struct Policy {
     v.field(m.max_players_per_session, "max_players_per_session");
     v.field(m.quarantine_ms, "quarantine_ms");
     v.field(m.digest_timeout_ms, "digest_timeout_ms");
+    v.field(m.continuity_window_ms, "continuity_window_ms");
+    v.list(m.spawn_zones, kMaxSpawnZones, "spawn_zones");
   }
   friend bool operator==(const Policy&, const Policy&) = default;
 };

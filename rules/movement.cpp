@@ -1,6 +1,7 @@
 #include "rules/movement.h"
 
 #include <algorithm>
+#include <cinttypes>
 #include <cmath>
 #include <cstdio>
 
@@ -23,6 +24,8 @@ MovementLimits limits_from(const protocol::JoinAccept& accept) {
   limits.max_excess_mm = accept.max_excess_mm;
   limits.spawn_min_interval_ms = accept.spawn_min_interval_ms;
   limits.max_players = accept.max_players_per_session;
+  limits.continuity_window_ms = accept.continuity_window_ms;
+  limits.spawn_zones = accept.spawn_zones;
   return limits;
 }
 
@@ -34,6 +37,33 @@ void announce_limits(const MovementLimits& limits, protocol::JoinAccept& accept)
   accept.max_excess_mm = to_u32(limits.max_excess_mm);
   accept.spawn_min_interval_ms = to_u32(static_cast<double>(limits.spawn_min_interval_ms));
   accept.max_players_per_session = limits.max_players;
+  accept.continuity_window_ms = to_u32(static_cast<double>(limits.continuity_window_ms));
+  accept.spawn_zones = limits.spawn_zones;
+}
+
+bool in_spawn_zone(const protocol::SpawnZone& zone, std::int32_t x_mm, std::int32_t y_mm) {
+  switch (static_cast<protocol::SpawnZoneShape>(zone.shape)) {
+    case protocol::SpawnZoneShape::kRectangle:
+      return x_mm >= zone.x_mm && x_mm <= zone.x2_mm && y_mm >= zone.y_mm && y_mm <= zone.y2_mm;
+    case protocol::SpawnZoneShape::kCircle: {
+      // Within the bounding square first, so that each square below is under 2^62 and their sum
+      // fits an int64: the test is exact, with no rounding at the edge.
+      const std::int64_t radius = zone.x2_mm;
+      const std::int64_t dx = std::int64_t{x_mm} - zone.x_mm;
+      const std::int64_t dy = std::int64_t{y_mm} - zone.y_mm;
+      if (dx > radius || -dx > radius || dy > radius || -dy > radius) return false;
+      return dx * dx + dy * dy <= radius * radius;
+    }
+  }
+  return false;  // not a shape a decoded message or a checked configuration holds
+}
+
+bool spawn_place_allowed(const std::vector<protocol::SpawnZone>& zones, std::int32_t x_mm,
+                         std::int32_t y_mm) {
+  return zones.empty() ||
+         std::any_of(zones.begin(), zones.end(), [&](const protocol::SpawnZone& zone) {
+           return in_spawn_zone(zone, x_mm, y_mm);
+         });
 }
 
 std::size_t MovementChecker::players_after(const protocol::TranscriptDigest& digest) const {
@@ -46,65 +76,129 @@ std::size_t MovementChecker::players_after(const protocol::TranscriptDigest& dig
   return players_.size() + fresh;
 }
 
+void MovementChecker::carry(const std::vector<NotarizedPosition>& positions) {
+  carried_.clear();
+  for (const auto& position : positions) carried_[position.player] = position;
+}
+
+std::vector<NotarizedPosition> MovementChecker::notarized(protocol::SessionId session_id) const {
+  std::vector<NotarizedPosition> out;
+  out.reserve(players_.size());
+  for (const auto& [player, state] : players_) {
+    out.push_back(NotarizedPosition{player, state.x_mm, state.y_mm, state.at.vs_receive_ms,
+                                    state.at.log_seq, session_id});
+  }
+  return out;
+}
+
+void MovementChecker::measure(const PlayerState& from, const protocol::PlayerPosition& to,
+                              const DigestSample& sample, Elapsed elapsed,
+                              double accumulated_before, MovementStep& step) const {
+  const double dx = static_cast<double>(to.x_mm) - from.x_mm;
+  const double dy = static_cast<double>(to.y_mm) - from.y_mm;
+  step.distance_mm = std::hypot(dx, dy);
+  step.elapsed_vs_ms = sample.vs_receive_ms > from.at.vs_receive_ms
+                           ? sample.vs_receive_ms - from.at.vs_receive_ms
+                           : 0;
+  const std::uint64_t by_vs = step.elapsed_vs_ms + limits_.jitter_allowance_ms;
+  if (elapsed == Elapsed::kGsAndVs) {
+    step.elapsed_gs_ms =
+        sample.gs_time_ms > from.at.gs_time_ms ? sample.gs_time_ms - from.at.gs_time_ms : 0;
+    step.elapsed_used_ms = std::max<std::uint64_t>(1, std::min(step.elapsed_gs_ms, by_vs));
+  } else {
+    // Two sessions' GS times are two readings the VS cannot hold to one clock (a GS host that
+    // restarted, or whose clock was stepped): only the VS's own gap counts.
+    step.elapsed_gs_ms = 0;
+    step.elapsed_used_ms = std::max<std::uint64_t>(1, by_vs);
+  }
+  const double seconds = static_cast<double>(step.elapsed_used_ms) / 1000.0;
+  step.speed_mm_s = step.distance_mm / seconds;
+  step.allowed_mm = limits_.max_speed_mm_s * (1.0 + limits_.tolerance) * seconds;
+  step.excess_mm = std::max(0.0, step.distance_mm - step.allowed_mm);
+  step.accumulated_excess_mm = accumulated_before * limits_.decay + step.excess_mm;
+}
+
+MovementChecker::PlayerState MovementChecker::first_appearance(
+    const protocol::PlayerPosition& position, const DigestSample& sample,
+    MovementStep& step) const {
+  const bool wants_spawn = (position.flags & protocol::kPlayerSpawn) != 0;
+  // What a first appearance leaves behind is the same whether or not an earlier session's
+  // position checked it: the check is a gate, so replaying a session without its carried
+  // positions rebuilds the same state.
+  const PlayerState fresh{position.x_mm, position.y_mm, sample, 0.0,
+                          wants_spawn ? sample.vs_receive_ms : 0};
+  const auto carried = carried_.find(position.player);
+  if (carried == carried_.end() ||
+      (wants_spawn && spawn_place_allowed(limits_.spawn_zones, position.x_mm, position.y_mm))) {
+    step.spawn = true;
+    return fresh;
+  }
+  const NotarizedPosition& last = carried->second;
+  const PlayerState from{last.x_mm, last.y_mm, DigestSample{0, last.vs_time_ms, last.log_seq}, 0.0,
+                         0};
+  step.from_session = last.session_id;
+  step.from_log_seq = last.log_seq;
+  step.to_log_seq = sample.log_seq;
+  step.from_x_mm = last.x_mm;
+  step.from_y_mm = last.y_mm;
+  step.to_x_mm = position.x_mm;
+  step.to_y_mm = position.y_mm;
+  // The new session's excess starts from none: the step is judged on its own excess.
+  measure(from, position, sample, Elapsed::kVsOnly, 0.0, step);
+  return fresh;
+}
+
 std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDigest& digest,
-                                                 const DigestSample& sample) {
+                                                 const DigestSample& sample,
+                                                 OnViolation on_violation) {
   std::vector<MovementStep> steps;
   // Refused before any state is inserted: memory never exceeds the cap, whatever the GS sends.
   if (over_player_cap(digest)) return steps;
   steps.reserve(digest.players.size());
+  // The references move only once the whole digest is accepted: a refused digest is not
+  // notarized, so the positions it names are nobody's last notarized position.
+  std::vector<std::pair<const protocol::PublicKey*, PlayerState>> staged;
+  staged.reserve(digest.players.size());
   bool violated = false;
   for (const auto& position : digest.players) {
     MovementStep step;
     step.player = position.player;
     auto it = players_.find(position.player);
-    const bool wants_spawn = (position.flags & protocol::kPlayerSpawn) != 0;
     if (it == players_.end()) {
-      step.spawn = true;
-      players_[position.player] = PlayerState{position.x_mm, position.y_mm, sample, 0.0,
-                                              wants_spawn ? sample.vs_receive_ms : 0};
-      steps.push_back(step);
-      continue;
+      staged.emplace_back(&position.player, first_appearance(position, sample, step));
+    } else {
+      const PlayerState& state = it->second;
+      step.from_log_seq = state.at.log_seq;
+      step.to_log_seq = sample.log_seq;
+      step.from_x_mm = state.x_mm;
+      step.from_y_mm = state.y_mm;
+      step.to_x_mm = position.x_mm;
+      step.to_y_mm = position.y_mm;
+      const bool wants_spawn = (position.flags & protocol::kPlayerSpawn) != 0;
+      if (wants_spawn && spawn_place_allowed(limits_.spawn_zones, position.x_mm, position.y_mm) &&
+          (state.last_spawn_vs_ms == 0 ||
+           sample.vs_receive_ms >= state.last_spawn_vs_ms + limits_.spawn_min_interval_ms)) {
+        step.spawn = true;
+        staged.emplace_back(&position.player,
+                            PlayerState{position.x_mm, position.y_mm, sample,
+                                        state.accumulated_excess_mm, sample.vs_receive_ms});
+      } else {
+        measure(state, position, sample, Elapsed::kGsAndVs, state.accumulated_excess_mm, step);
+        staged.emplace_back(&position.player,
+                            PlayerState{position.x_mm, position.y_mm, sample,
+                                        step.accumulated_excess_mm, state.last_spawn_vs_ms});
+      }
     }
-    PlayerState& state = it->second;
-    step.from_log_seq = state.at.log_seq;
-    step.to_log_seq = sample.log_seq;
-    step.from_x_mm = state.x_mm;
-    step.from_y_mm = state.y_mm;
-    step.to_x_mm = position.x_mm;
-    step.to_y_mm = position.y_mm;
-    if (wants_spawn &&
-        (state.last_spawn_vs_ms == 0 ||
-         sample.vs_receive_ms >= state.last_spawn_vs_ms + limits_.spawn_min_interval_ms)) {
-      step.spawn = true;
-      state = PlayerState{position.x_mm, position.y_mm, sample, state.accumulated_excess_mm,
-                          sample.vs_receive_ms};
-      steps.push_back(step);
-      continue;
-    }
-    const double dx = static_cast<double>(position.x_mm) - state.x_mm;
-    const double dy = static_cast<double>(position.y_mm) - state.y_mm;
-    step.distance_mm = std::hypot(dx, dy);
-    step.elapsed_gs_ms =
-        sample.gs_time_ms > state.at.gs_time_ms ? sample.gs_time_ms - state.at.gs_time_ms : 0;
-    step.elapsed_vs_ms = sample.vs_receive_ms > state.at.vs_receive_ms
-                             ? sample.vs_receive_ms - state.at.vs_receive_ms
-                             : 0;
-    step.elapsed_used_ms = std::max<std::uint64_t>(
-        1, std::min(step.elapsed_gs_ms, step.elapsed_vs_ms + limits_.jitter_allowance_ms));
-    const double seconds = static_cast<double>(step.elapsed_used_ms) / 1000.0;
-    step.speed_mm_s = step.distance_mm / seconds;
-    step.allowed_mm = limits_.max_speed_mm_s * (1.0 + limits_.tolerance) * seconds;
-    step.excess_mm = std::max(0.0, step.distance_mm - step.allowed_mm);
-    state.accumulated_excess_mm = state.accumulated_excess_mm * limits_.decay + step.excess_mm;
-    step.accumulated_excess_mm = state.accumulated_excess_mm;
-    if (!violated && step.accumulated_excess_mm > limits_.max_excess_mm) {
+    if (!violated && !step.spawn && step.accumulated_excess_mm > limits_.max_excess_mm) {
       step.violation = true;
       violated = true;
     }
-    state.x_mm = position.x_mm;
-    state.y_mm = position.y_mm;
-    state.at = sample;
     steps.push_back(step);
+  }
+  if (violated && on_violation == OnViolation::kKeepState) return steps;
+  for (auto& [player, state] : staged) {
+    players_[*player] = state;
+    carried_.erase(*player);
   }
   return steps;
 }
@@ -118,6 +212,20 @@ std::string describe_player_cap(std::size_t players_after, const MovementLimits&
 
 std::string describe_violation(const MovementStep& step, const MovementLimits& limits) {
   char text[512];
+  if (step.from_session) {
+    std::snprintf(text, sizeof text,
+                  "player %s moved %.3f m in %.3f s since its last notarized position in session "
+                  "%" PRIu64
+                  " (VS-observed gap %.3f s + %.3f s jitter allowance): %.2f m/s against a "
+                  "limit of %.2f m/s x %.2f tolerance; excess %.3f m > %.3f m",
+                  to_hex(step.player).substr(0, 16).c_str(), step.distance_mm / 1000.0,
+                  static_cast<double>(step.elapsed_used_ms) / 1000.0, *step.from_session,
+                  static_cast<double>(step.elapsed_vs_ms) / 1000.0,
+                  static_cast<double>(limits.jitter_allowance_ms) / 1000.0,
+                  step.speed_mm_s / 1000.0, limits.max_speed_mm_s / 1000.0, 1.0 + limits.tolerance,
+                  step.accumulated_excess_mm / 1000.0, limits.max_excess_mm / 1000.0);
+    return text;
+  }
   std::snprintf(text, sizeof text,
                 "player %s moved %.3f m in %.3f s (GS-reported %.3f s, VS-observed %.3f s + "
                 "%.3f s jitter allowance): %.2f m/s against a limit of %.2f m/s x %.2f tolerance; "

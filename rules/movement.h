@@ -23,6 +23,31 @@ struct MovementLimits {
   // Distinct players one session may name over its life: the checker keeps state per player, so
   // this bounds its memory. A digest naming one more is a fault of the GS (too_many_players).
   std::uint32_t max_players = 4096;
+  // Continuity across sessions (§8.6): how long before a new session's JoinAccept a player's
+  // last notarized position under the same identity still holds its first position (0: never).
+  std::uint64_t continuity_window_ms = 0;
+  // Where a spawn is free; empty: anywhere (§8.6 "Spawn zones").
+  std::vector<protocol::SpawnZone> spawn_zones;
+};
+
+// Whether (x, y) lies in `zone`, edges included. Exact integer arithmetic.
+[[nodiscard]] bool in_spawn_zone(const protocol::SpawnZone& zone, std::int32_t x_mm,
+                                 std::int32_t y_mm);
+// Whether a spawn at (x, y) may be free under `zones`: no zones, or inside one of them.
+[[nodiscard]] bool spawn_place_allowed(const std::vector<protocol::SpawnZone>& zones,
+                                       std::int32_t x_mm, std::int32_t y_mm);
+
+// A player's position as a notarized digest of an earlier session of the same GS identity
+// left it (§8.6 "Continuity across sessions"): where the next session's first position of the
+// player is checked from.
+struct NotarizedPosition {
+  protocol::PublicKey player;
+  std::int32_t x_mm = 0;
+  std::int32_t y_mm = 0;
+  std::uint64_t vs_time_ms = 0;  // the digest's log entry
+  std::uint64_t log_seq = 0;     // the digest's position in the log
+  protocol::SessionId session_id = 0;
+  friend bool operator==(const NotarizedPosition&, const NotarizedPosition&) = default;
 };
 
 // The limits a JoinAccept announces, as the VS and every auditor apply them.
@@ -42,6 +67,9 @@ struct MovementStep {
   double excess_mm = 0;
   double accumulated_excess_mm = 0;
   bool spawn = false;  // first appearance or accepted spawn: not checked
+  // A first appearance checked from the player's position in an earlier session (§8.6
+  // "Continuity across sessions"): that session; elapsed_gs_ms is then not used (0).
+  std::optional<protocol::SessionId> from_session;
   bool violation = false;
   std::uint64_t from_log_seq = 0;  // the two digests the step lies between
   std::uint64_t to_log_seq = 0;
@@ -54,6 +82,11 @@ struct DigestSample {
   std::uint64_t log_seq = 0;
 };
 
+// What a digest with a violation leaves behind: nothing, as the VS refuses it and so notarizes
+// none of its positions; or its positions, for a display that goes on judging the digests after a
+// revocation as if the session had not ended (audit-cli timeline).
+enum class OnViolation : std::uint8_t { kKeepState, kApplyPositions };
+
 class MovementChecker {
  public:
   explicit MovementChecker(const MovementLimits& limits) : limits_(limits) {}
@@ -63,7 +96,8 @@ class MovementChecker {
   // A digest that would raise the players tracked above limits().max_players is refused whole:
   // no state changes and no steps (tell that case apart with players_after() first).
   std::vector<MovementStep> check(const protocol::TranscriptDigest& digest,
-                                  const DigestSample& sample);
+                                  const DigestSample& sample,
+                                  OnViolation on_violation = OnViolation::kKeepState);
 
   // How many distinct players the checker would track after accepting `digest`.
   [[nodiscard]] std::size_t players_after(const protocol::TranscriptDigest& digest) const;
@@ -73,6 +107,14 @@ class MovementChecker {
   [[nodiscard]] std::size_t players_tracked() const { return players_.size(); }
   [[nodiscard]] const MovementLimits& limits() const { return limits_; }
 
+  // The positions an earlier session of the identity left (ContinuityLedger::carried_into): a
+  // player's first appearance here is checked as a step from its own (§8.6). Replaces any
+  // earlier call's; a player it names counts against max_players only once it appears.
+  void carry(const std::vector<NotarizedPosition>& positions);
+  // Every player's last notarized position in this session, for the ledger (session_id: this
+  // session's). Only accepted digests move a position: a refused one leaves the state as it was.
+  [[nodiscard]] std::vector<NotarizedPosition> notarized(protocol::SessionId session_id) const;
+
  private:
   struct PlayerState {
     std::int32_t x_mm = 0;
@@ -81,10 +123,25 @@ class MovementChecker {
     double accumulated_excess_mm = 0;
     std::uint64_t last_spawn_vs_ms = 0;
   };
+  // Where the elapsed time of a step comes from: both clocks within a session; across sessions
+  // only the VS's (§8.6).
+  enum class Elapsed : std::uint8_t { kGsAndVs, kVsOnly };
+  // The one computation of a step (§8.6 "The arithmetic"): distance, elapsed time, speed,
+  // allowed distance and excess, and the accumulated excess from `accumulated_before`.
+  void measure(const PlayerState& from, const protocol::PlayerPosition& to,
+               const DigestSample& sample, Elapsed elapsed, double accumulated_before,
+               MovementStep& step) const;
+  // A player's first appearance in this session at `position` (step.spawn unless a carried
+  // position checks it): its reference from now on.
+  PlayerState first_appearance(const protocol::PlayerPosition& position, const DigestSample& sample,
+                               MovementStep& step) const;
+
   MovementLimits limits_;
   std::map<protocol::PublicKey, PlayerState> players_;
+  std::map<protocol::PublicKey, NotarizedPosition> carried_;  // not yet named in this session
 };
 
+// The revocation detail of a violating step; a step from an earlier session says so.
 std::string describe_violation(const MovementStep& step, const MovementLimits& limits);
 // Why a digest breaks the player cap: `players_after` distinct players against the limit.
 std::string describe_player_cap(std::size_t players_after, const MovementLimits& limits);

@@ -50,6 +50,8 @@ void announce_policy(const protocol::Policy& policy, protocol::JoinAccept& accep
   accept.spawn_min_interval_ms = policy.spawn_min_interval_ms;
   accept.max_players_per_session = policy.max_players_per_session;
   accept.digest_timeout_ms = policy.digest_timeout_ms;
+  accept.continuity_window_ms = policy.continuity_window_ms;
+  accept.spawn_zones = policy.spawn_zones;
 }
 
 std::optional<std::string> term_differing(const protocol::Policy& policy,
@@ -70,12 +72,17 @@ std::optional<std::string> term_differing(const protocol::Policy& policy,
       {&protocol::JoinAccept::spawn_min_interval_ms, "spawn_min_interval_ms"},
       {&protocol::JoinAccept::max_players_per_session, "max_players_per_session"},
       {&protocol::JoinAccept::digest_timeout_ms, "digest_timeout_ms"},
+      {&protocol::JoinAccept::continuity_window_ms, "continuity_window_ms"},
   };
   for (const auto& [field, name] : terms) {
     if (accept.*field != expected.*field) {
       return std::string(name) + " " + std::to_string(accept.*field) + " (the policy's is " +
              std::to_string(expected.*field) + ")";
     }
+  }
+  if (accept.spawn_zones != expected.spawn_zones) {
+    return "spawn_zones (" + std::to_string(accept.spawn_zones.size()) + " zones; the policy has " +
+           std::to_string(expected.spawn_zones.size()) + ", or other ones)";
   }
   return std::nullopt;
 }

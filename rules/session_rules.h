@@ -232,6 +232,14 @@ class SessionRules {
   }
   [[nodiscard]] std::uint64_t liveness_since_ms() const { return liveness_since_ms_; }
   [[nodiscard]] std::size_t players_tracked() const { return movement_.players_tracked(); }
+  // Continuity across sessions (§8.6): the positions an earlier session of the identity left,
+  // which its players' first positions here are checked from (ContinuityLedger::carried_into
+  // under this JoinAccept's terms); and every player's last notarized position in this session,
+  // for the ledger (empty once the session has ended: take it before end()).
+  void carry(const std::vector<NotarizedPosition>& positions) { movement_.carry(positions); }
+  [[nodiscard]] std::vector<NotarizedPosition> notarized() const {
+    return movement_.notarized(start_.accept.session_id);
+  }
 
  private:
   Judgement judge_heartbeat(const protocol::Heartbeat& hb, const Received& received);

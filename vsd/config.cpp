@@ -1,11 +1,14 @@
 #include "vsd/config.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <charconv>
 #include <limits>
 
 #include "app/config_file.h"
 #include "metrics/http_server.h"
 #include "net/framed_connection.h"
+#include "rules/continuity.h"
 #include "rules/policy_rules.h"
 
 namespace gsvs::vsd {
@@ -29,6 +32,8 @@ rules::MovementLimits Config::physics() const {
   limits.max_excess_mm = max_excess_m * 1000.0;
   limits.spawn_min_interval_ms = spawn_min_interval_ms;
   limits.max_players = max_players_per_session;
+  limits.continuity_window_ms = continuity_window_ms;
+  limits.spawn_zones = spawn_zone_shapes;
   return limits;
 }
 
@@ -107,6 +112,14 @@ void add_config_options(CLI::App& run, Config& c) {
                  "digest followed for this long (signed in the JoinAccept)")
       ->capture_default_str()
       ->check(CLI::Range(kMinDigestTimeoutMs, kMaxDigestTimeoutMs));
+  run.add_option("--continuity_window_ms", c.continuity_window_ms,
+                 "A player's first position in a new session of a GS identity is checked from its "
+                 "last position notarized under that identity this long before (0: off)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint32_t{0}, rules::kMaxContinuityWindowMs));
+  run.add_option("--spawn_zones", c.spawn_zones,
+                 "Where a spawn is free, each rect:X1,Y1,X2,Y2 or circle:X,Y,R in millimetres; "
+                 "a spawn elsewhere is checked as a move (none: anywhere)");
   run.add_option("--checkpoint_every_entries", c.checkpoint_every_entries,
                  "Sign a checkpoint after this many new log entries")
       ->capture_default_str()
@@ -180,6 +193,47 @@ void add_config_options(CLI::App& run, Config& c) {
       ->capture_default_str();
 }
 
+Result<protocol::SpawnZone> parse_spawn_zone(std::string_view text) {
+  const auto colon = text.find(':');
+  const std::string_view shape = text.substr(0, colon);
+  const bool rectangle = shape == "rect";
+  if (colon == std::string_view::npos || (!rectangle && shape != "circle")) {
+    return Error{"begin with 'rect:' or 'circle:'"};
+  }
+  std::vector<std::int32_t> numbers;
+  std::string_view rest = text.substr(colon + 1);
+  while (true) {
+    const auto comma = rest.find(',');
+    const std::string_view item = rest.substr(0, comma);
+    std::int32_t value = 0;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size()) {
+      return Error{"'" + std::string(item) +
+                   "' is not a whole number of millimetres within -2147483648..2147483647"};
+    }
+    numbers.push_back(value);
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  protocol::SpawnZone zone;
+  if (rectangle) {
+    if (numbers.size() != 4) return Error{"a rectangle is rect:X1,Y1,X2,Y2 (4 numbers)"};
+    zone.shape = static_cast<std::uint8_t>(protocol::SpawnZoneShape::kRectangle);
+    zone.x_mm = std::min(numbers[0], numbers[2]);
+    zone.y_mm = std::min(numbers[1], numbers[3]);
+    zone.x2_mm = std::max(numbers[0], numbers[2]);
+    zone.y2_mm = std::max(numbers[1], numbers[3]);
+    return zone;
+  }
+  if (numbers.size() != 3) return Error{"a circle is circle:X,Y,R (3 numbers)"};
+  if (numbers[2] < 0) return Error{"the radius " + std::to_string(numbers[2]) + " is negative"};
+  zone.shape = static_cast<std::uint8_t>(protocol::SpawnZoneShape::kCircle);
+  zone.x_mm = numbers[0];
+  zone.y_mm = numbers[1];
+  zone.x2_mm = numbers[2];
+  return zone;
+}
+
 Status validate(Config& c) {
   auto address = net::parse_host_port(c.listen);
   if (!address) return Error{"config key 'listen': " + address.error()};
@@ -220,6 +274,25 @@ Status validate(Config& c) {
     auto hash = fixed_from_hex<32>(hex);
     if (!hash) return Error{"config key 'allowed_builds': '" + hex + "' is not 64 hex characters"};
     c.allowed_build_hashes.insert(*hash);
+  }
+  if (c.spawn_zones.size() > protocol::kMaxSpawnZones) {
+    return Error{"config key 'spawn_zones' lists " + std::to_string(c.spawn_zones.size()) +
+                 " zones; at most " + std::to_string(protocol::kMaxSpawnZones) +
+                 " fit the JoinAccept"};
+  }
+  c.spawn_zone_shapes.clear();
+  for (std::size_t i = 0; i < c.spawn_zones.size(); ++i) {
+    auto zone = parse_spawn_zone(c.spawn_zones[i]);
+    if (!zone) {
+      return Error{"config key 'spawn_zones', zone " + std::to_string(i + 1) + " '" +
+                   c.spawn_zones[i] + "': " + zone.error()};
+    }
+    c.spawn_zone_shapes.push_back(*zone);
+  }
+  if (c.continuity_window_ms > rules::kMaxContinuityWindowMs) {
+    return Error{"config key 'continuity_window_ms' (" + std::to_string(c.continuity_window_ms) +
+                 ") must be at most " + std::to_string(rules::kMaxContinuityWindowMs) +
+                 " (10 minutes), or 0"};
   }
   if (c.ticket_validity_ms < c.ticket_period_ms) {
     return Error{"config key 'ticket_validity_ms' (" + std::to_string(c.ticket_validity_ms) +
@@ -278,11 +351,13 @@ namespace {
 // What a reload may change: the policy. Every key is in exactly one of the two lists (a test
 // holds them to the options of `vsd run`).
 constexpr std::string_view kPolicyKeys[] = {
-    "allowed_gs",       "allowed_builds",        "heartbeat_interval_ms",   "heartbeat_timeout_ms",
-    "ticket_period_ms", "ticket_validity_ms",    "max_receipt_lag",         "max_clock_skew_ms",
-    "max_speed_m_s",    "speed_tolerance",       "jitter_allowance_ms",     "excess_decay",
-    "max_excess_m",     "spawn_min_interval_ms", "max_players_per_session", "quarantine_ms",
-    "digest_timeout_ms",
+    "allowed_gs",           "allowed_builds",        "heartbeat_interval_ms",
+    "heartbeat_timeout_ms", "ticket_period_ms",      "ticket_validity_ms",
+    "max_receipt_lag",      "max_clock_skew_ms",     "max_speed_m_s",
+    "speed_tolerance",      "jitter_allowance_ms",   "excess_decay",
+    "max_excess_m",         "spawn_min_interval_ms", "max_players_per_session",
+    "quarantine_ms",        "digest_timeout_ms",     "continuity_window_ms",
+    "spawn_zones",
 };
 
 // Each fixed key, and whether two configurations agree on it. The listener, the store, the key,
@@ -356,6 +431,8 @@ protocol::Policy policy_of(const Config& c) {
   policy.max_players_per_session = terms.max_players_per_session;
   policy.quarantine_ms = c.quarantine_ms;
   policy.digest_timeout_ms = c.digest_timeout_ms;
+  policy.continuity_window_ms = terms.continuity_window_ms;
+  policy.spawn_zones = terms.spawn_zones;
   return policy;
 }
 

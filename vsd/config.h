@@ -45,6 +45,12 @@ struct Config {
   // A session whose last accepted digest named players is revoked (digests_stopped) when no
   // digest follows within this (PROTOCOL.md §8.5 "Digests required").
   std::uint32_t digest_timeout_ms = 5000;
+  // Continuity across sessions (PROTOCOL.md §8.6): a player's last notarized position under the
+  // identity holds its first position in a new session for this long (0: off).
+  std::uint32_t continuity_window_ms = 60000;
+  // Where a spawn is free (PROTOCOL.md §8.6), each "rect:X1,Y1,X2,Y2" or "circle:X,Y,R" in
+  // millimetres; none: anywhere.
+  std::vector<std::string> spawn_zones;
   std::uint32_t checkpoint_every_entries = 1000;
   std::uint32_t checkpoint_interval_ms = 5000;
   std::uint32_t max_connections = 10000;
@@ -76,6 +82,7 @@ struct Config {
   // Filled by validate().
   std::set<crypto::PublicKey> allowed_gs_keys;
   std::set<Hash32> allowed_build_hashes;
+  std::vector<protocol::SpawnZone> spawn_zone_shapes;  // spawn_zones, parsed
   std::string listen_host;
   std::uint16_t listen_port = 0;
   [[nodiscard]] rules::MovementLimits physics() const;
@@ -93,6 +100,10 @@ protocol::Policy policy_of(const Config& config);
 // The first key outside the policy whose value differs between the running configuration and
 // a reloaded one, by name; nullopt when only policy keys differ.
 std::optional<std::string_view> fixed_key_changed(const Config& running, const Config& reloaded);
+
+// One spawn zone of the configuration ("rect:X1,Y1,X2,Y2" or "circle:X,Y,R", millimetres), or
+// why it is not one.
+Result<protocol::SpawnZone> parse_spawn_zone(std::string_view text);
 
 // Declares every key as an option of `run`, with its default and a line of help.
 void add_config_options(CLI::App& run, Config& config);

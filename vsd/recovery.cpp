@@ -157,6 +157,13 @@ Status ServerState::recover() {
   // for across the gap, so the VS fails closed instead of forgetting who was late.
   std::map<SessionId, std::uint64_t> open_sessions;  // session -> JoinAccept position
   std::map<SessionId, PublicKey> identity_of;        // every session's GS identity
+  // Continuity (§8.6): the sessions that ended within the longest window a VS accepts, whose
+  // players' last notarized positions a join may still start from.
+  const std::uint64_t now_ms = clock.now_ms();
+  const std::uint64_t continuity_since =
+      now_ms > rules::kMaxContinuityWindowMs ? now_ms - rules::kMaxContinuityWindowMs : 0;
+  std::map<SessionId, std::uint32_t> max_players_of;
+  std::map<SessionId, std::pair<PublicKey, std::uint32_t>> ended_recently;
   std::uint64_t max_session = 0;
   std::uint64_t max_revocation = 0;
   std::map<std::uint64_t, QuarantineEvent> quarantine_events;  // by log position
@@ -176,6 +183,7 @@ Status ServerState::recover() {
       }
       open_sessions[accept->session_id] = entry.header.seq;
       identity_of[accept->session_id] = accept->gs_identity;
+      max_players_of[accept->session_id] = accept->max_players_per_session;
       max_session = std::max(max_session, accept->session_id);
     }
     return true;
@@ -191,12 +199,17 @@ Status ServerState::recover() {
       }
       open_sessions.erase(revocation->session_id);
       // Quarantine is derived from the log (§8.16): replayed below, in log order.
-      if (auto identity = identity_of.find(revocation->session_id);
-          identity != identity_of.end() && rules::quarantines(revocation->reason)) {
-        quarantine_events.emplace(
-            entry.header.seq,
-            QuarantineEvent{QuarantineEvent::Kind::kRevocation, identity->second,
-                            revocation->session_id, revocation->reason, revocation->vs_time_ms, 0});
+      if (auto identity = identity_of.find(revocation->session_id); identity != identity_of.end()) {
+        if (rules::quarantines(revocation->reason)) {
+          quarantine_events.emplace(entry.header.seq,
+                                    QuarantineEvent{QuarantineEvent::Kind::kRevocation,
+                                                    identity->second, revocation->session_id,
+                                                    revocation->reason, revocation->vs_time_ms, 0});
+        }
+        if (revocation->vs_time_ms >= continuity_since) {
+          ended_recently[revocation->session_id] = {identity->second,
+                                                    max_players_of[revocation->session_id]};
+        }
       }
       max_revocation = std::max(max_revocation, revocation->revocation_seq);
     }
@@ -254,6 +267,11 @@ Status ServerState::recover() {
                  "; the VS cannot number what comes next. Hand this store to an investigator "
                  "('audit-cli verify') and start on a new one"};
   }
+  if (Status rebuilt = rebuild_continuity(**reader, ended_recently, continuity_since); !rebuilt) {
+    return Error{"store " + config.store + ": the positions of the sessions that ended within " +
+                 std::to_string(rules::kMaxContinuityWindowMs) +
+                 " ms cannot be read from the log: " + rebuilt.error()};
+  }
   next_session_id.store(max_session + 1);
   next_revocation_seq.store(max_revocation + 1);
   auto rebuilt = rebuild_all(**reader, open_sessions);
@@ -307,6 +325,7 @@ Status ServerState::recover() {
       revocation.revocation_seq = next_revocation_seq++;
       revocation.vs_time_ms = start_ms;
       mark_ended(session.id, accept.gs_identity);
+      remember_positions(*session.rules, start_ms);
       metrics.revocations.inc(static_cast<RevocationReason>(revocation.reason));
       // A revocation the log owed (a crash after logging the offending message) quarantines as
       // it would have live.
@@ -365,6 +384,7 @@ void ServerState::expire_suspended() {
           std::to_string(config.resume_window_ms) + " ms)";
       revocation.evidence = {rules->start().accept_position, vs_start_position};
       mark_ended(session, rules->accept().gs_identity);
+      remember_positions(*rules, now);
       metrics.revocations.inc(RevocationReason::kVsShutdown);
       spdlog::warn("session {}: revoked: vs_shutdown: not resumed within {} ms of the start",
                    session, config.resume_window_ms);

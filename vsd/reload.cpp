@@ -40,6 +40,7 @@ storage::PendingEntry ServerState::withdraw_suspended(SessionId session,
   revocation.detail = truncate_utf8(why, kMaxDetailBytes);
   revocation.evidence = {rules.start().accept_position, policy->position};
   mark_ended(session, rules.accept().gs_identity);
+  remember_positions(rules, vs_time_ms);
   spdlog::warn("session {} (suspended): revoked: policy_withdrawn: {}", session,
                app::log_text(revocation.detail));
   return pending(MessageKind::kRevocation, chains::Direction::kIssued, session, vs_time_ms,

@@ -26,6 +26,7 @@
 #include "protocol/crypto.h"
 #include "protocol/messages.h"
 #include "protocol/result.h"
+#include "rules/continuity.h"
 #include "rules/quarantine.h"
 #include "rules/session_rules.h"
 #include "storage/log.h"
@@ -110,6 +111,21 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // recover(), then told of each Revocation, PolicyApplied and Pardon while it is placed at the
   // log head, so a join is judged against exactly the entries logged before it. Under `mutex`.
   rules::QuarantineLedger quarantine;
+  // Each identity's players' last notarized positions (PROTOCOL.md §8.6 "Continuity across
+  // sessions"), which a new session of the identity starts from: rebuilt from the log by
+  // recover() for the sessions that ended within rules::kMaxContinuityWindowMs, then given each
+  // session's positions where its Revocation is placed (remember_positions). Under `mutex`.
+  rules::ContinuityLedger continuity;
+  // The session's Revocation is being placed at the log head at `vs_time_ms`: its players' last
+  // notarized positions go to the ledger, and positions no window reaches any more are forgotten.
+  // Call before the rules end(). Under `mutex` (server_continuity.cpp).
+  void remember_positions(const rules::SessionRules& rules, std::uint64_t vs_time_ms);
+  // recover(): the positions notarized by the sessions in `ended` (session id -> the max_players
+  // of its JoinAccept and its identity) since `since_ms`, read from their receipts in `log`.
+  Status rebuild_continuity(
+      const storage::Log& log,
+      const std::map<protocol::SessionId, std::pair<protocol::PublicKey, std::uint32_t>>& ended,
+      std::uint64_t since_ms);
   // The VsStart of this run (PROTOCOL.md §5.25): where and when, and when suspended sessions
   // that were not resumed are revoked.
   std::uint64_t vs_start_position = 0;

@@ -409,6 +409,7 @@ asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detai
       // a join placed after it is refused: no join can race the revocation to its commit.
       std::lock_guard lock(server_->mutex);
       server_->mark_ended(session_id_, identity_);
+      server_->remember_positions(*rules_, revocation.vs_time_ms);
       server_->quarantine.revoked(identity_, session_id_, revocation.reason, revocation.vs_time_ms,
                                   size + entries.size());
     }

@@ -125,6 +125,9 @@ asio::awaitable<bool> Session::join() {
   // shows, and a join cannot slip in before a quarantining revocation it races is committed.
   std::optional<JoinReject> refused;
   Bytes reject_bytes;
+  // Where the session's players start from (§8.6 "Continuity across sessions"): read where the
+  // JoinAccept is placed, so every earlier session of the identity has given its positions.
+  std::vector<rules::NotarizedPosition> carried;
   const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t, const Hash32&) {
     {
       std::lock_guard lock(server_->mutex);
@@ -153,6 +156,8 @@ asio::awaitable<bool> Session::join() {
         // The terms of the policy in force where the JoinAccept is placed, for the session's
         // whole life: a later reload changes only new sessions' terms.
         rules::announce_policy(in_force, accept);
+        carried = server_->continuity.carried_into(
+            r.gs_identity, vs_time, accept.continuity_window_ms, accept.max_players_per_session);
       } else if (last.outcome == rules::JoinOutcome::kTurnAway) {
         withdrawn = true;
         return std::vector<storage::PendingEntry>{};
@@ -196,6 +201,7 @@ asio::awaitable<bool> Session::join() {
   take_up(std::make_unique<rules::SessionRules>(rules::SessionStart{
               accept, join_accept_seq_, vs_time, chains::message_hash(accept_bytes)}),
           vs_time);
+  rules_->carry(carried);
   conn_->send(accept_bytes);
   server_->metrics.joins_accepted.inc();
   spdlog::info("session {}: joined from {} identity {} build {}", session_id_, conn_->peer(),

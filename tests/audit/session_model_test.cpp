@@ -1,8 +1,10 @@
 // The session model's replay of the player cap (PROTOCOL.md §8.6): a too_many_players revocation
 // is supported only at the first digest over the JoinAccept's max_players_per_session, and a
-// digest over it that the VS let pass is a failure. And of liveness (§8.5, §8.13): the VS is held
-// to the exact heartbeat deadline on its own clock. And of digests required (§8.5): a gap in the
-// digests of a session with players is the VS's fault unless a digests_stopped revocation ends it.
+// digest over it that the VS let pass is a failure. Of continuity across sessions (§8.6): a new
+// session's first positions are held to those an earlier session of the identity notarized. And
+// of liveness (§8.5, §8.13): the VS is held to the exact heartbeat deadline on its own clock. And
+// of digests required (§8.5): a gap in the digests of a session with players is the VS's fault
+// unless a digests_stopped revocation ends it.
 #include "audit-cli/session_model.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "protocol/merkle.h"
+#include "rules/continuity.h"
 
 namespace gsvs::audit {
 namespace {
@@ -30,6 +33,19 @@ class Feeder {
  public:
   // The JoinAccept is at position 0, at 1000 ms; its heartbeat deadline is kDeadlineMs.
   Feeder() : model_(0, 1000, accept(), Hash32{}) { model_.set_observer(&observer_); }
+  // A session of an identity whose earlier session left `carried` (PROTOCOL.md §8.6), its digest
+  // at `carried_seq` resolved by the lookup; this session's own entries are numbered from 51.
+  Feeder(const std::vector<rules::NotarizedPosition>& carried, std::uint64_t carried_seq,
+         protocol::SessionId carried_session)
+      : Feeder() {
+    model_.carry(carried);
+    position_ = 50;
+    lookup_ = [=](std::uint64_t seq) -> std::optional<EntryBrief> {
+      if (seq != carried_seq) return std::nullopt;
+      return EntryBrief{seq, static_cast<std::uint8_t>(MessageKind::kTranscriptDigest),
+                        chains::Direction::kReceived, carried_session, 500};
+    };
+  }
 
   // A digest naming players first .. first + count - 1, logged at `at_ms` (or 100 ms after the
   // previous entry); returns its position.
@@ -53,6 +69,18 @@ class Feeder {
     hb.gs_counter = ++counter_;
     hb.gs_time_ms = at_ms;
     feed(chains::Direction::kReceived, protocol::AnyMessage(hb), at_ms);
+  }
+  // A digest naming player 1 at (x_mm, 0), logged at `at_ms`.
+  std::uint64_t digest_at(std::int32_t x_mm, std::uint64_t at_ms) {
+    protocol::TranscriptDigest d;
+    d.session_id = kSession;
+    d.gs_counter = ++counter_;
+    d.gs_time_ms = at_ms;
+    protocol::PlayerPosition p;
+    p.player.bytes[0] = 1;
+    p.x_mm = x_mm;
+    d.players.push_back(p);
+    return feed(chains::Direction::kReceived, protocol::AnyMessage(std::move(d)), at_ms);
   }
   void revocation(RevocationReason reason, std::vector<std::uint64_t> evidence,
                   std::optional<std::uint64_t> at_ms = std::nullopt) {
@@ -123,13 +151,14 @@ class Feeder {
     input.message = &message;
     input.signatures = valid;
     input.position = position_;
-    model_.add(input, sink_, nullptr);
+    model_.add(input, sink_, lookup_);
     return position_;
   }
 
   SessionModel model_;
   Observer observer_;
   FindingSink sink_;
+  EntryLookup lookup_;
   std::uint64_t position_ = 0;
   std::uint64_t counter_ = 0;
 };
@@ -189,6 +218,45 @@ TEST(SessionModelPlayerCap, RevocationsAreJudgedAgainstTheAnnouncedCap) {
     std::vector<std::uint64_t> positions;
     for (const auto& [first, count] : c.digests) positions.push_back(feeder.digest(first, count));
     if (c.cited) feeder.revocation(c.reason, {positions.at(*c.cited)});
+    feeder.finish();
+    EXPECT_EQ(feeder.support(), c.support) << c.name;
+    EXPECT_EQ(feeder.failures() > 0, c.fails) << c.name << "\n" << feeder.findings();
+  }
+}
+
+// Rows: the new session's first position of a player an earlier session of the identity left at
+// x = 0 (its digest at entry 10), and how the VS answered it.
+struct ContinuityCase {
+  const char* name;
+  std::int32_t x_mm;
+  std::optional<std::vector<std::uint64_t>> evidence;  // of a speed_violation; nullopt: none
+  std::optional<Support> support;
+  bool fails;
+};
+
+TEST(SessionModelContinuity, ANewSessionsFirstPositionsAreHeldToTheEarlierSessions) {
+  constexpr std::uint64_t kEarlierDigest = 10;
+  constexpr std::uint64_t kFirstDigest = 51;
+  const ContinuityCase cases[] = {
+      {"an honest rejoin: the player did not move", 0, std::nullopt, std::nullopt, false},
+      {"a teleport the VS revoked, citing both digests", 1'000'000,
+       std::vector<std::uint64_t>{kEarlierDigest, kFirstDigest}, Support::kSupported, false},
+      {"a teleport the VS revoked without the earlier digest", 1'000'000,
+       std::vector<std::uint64_t>{kFirstDigest}, Support::kSupported, true},
+      {"a teleport the VS let pass", 1'000'000, std::nullopt, std::nullopt, true},
+      {"an honest rejoin the VS revoked", 0,
+       std::vector<std::uint64_t>{kEarlierDigest, kFirstDigest}, Support::kUnsupported, true},
+  };
+  protocol::PublicKey identity;
+  identity.bytes[0] = 3;
+  protocol::PublicKey player;
+  player.bytes[0] = 1;
+  rules::ContinuityLedger ledger;
+  ledger.record(identity, {rules::NotarizedPosition{player, 0, 0, 500, kEarlierDigest, 2}}, kCap);
+  for (const auto& c : cases) {
+    Feeder feeder(ledger.carried_into(identity, 1000, 60'000, kCap), kEarlierDigest, 2);
+    ASSERT_EQ(feeder.digest_at(c.x_mm, 1100), kFirstDigest);
+    if (c.evidence) feeder.revocation(RevocationReason::kSpeedViolation, *c.evidence, 1200);
     feeder.finish();
     EXPECT_EQ(feeder.support(), c.support) << c.name;
     EXPECT_EQ(feeder.failures() > 0, c.fails) << c.name << "\n" << feeder.findings();

@@ -132,6 +132,9 @@ JoinAccept build(Tag<JoinAccept>) {
   m.max_players_per_session = 4096;
   m.max_receipt_lag = 8;
   m.digest_timeout_ms = 6000;
+  m.continuity_window_ms = 60017;
+  m.spawn_zones = {
+      {1, -1101, -1102, 1103, 1104}, {1, -1201, -1202, 1203, 1204}, {1, -1301, -1302, 1303, 1304}};
   sign_all(m);
   return m;
 }
@@ -371,6 +374,9 @@ PolicyApplied build(Tag<PolicyApplied>) {
   m.policy.max_players_per_session = 4013;
   m.policy.quarantine_ms = 600014;
   m.policy.digest_timeout_ms = 5014;
+  m.policy.continuity_window_ms = 60023;
+  m.policy.spawn_zones = {
+      {1, -2101, -2102, 2103, 2104}, {1, -2201, -2202, 2203, 2204}, {1, -2301, -2302, 2303, 2304}};
   m.policy_hash = policy_hash(m.policy);
   sign_all(m);
   return m;
@@ -743,18 +749,13 @@ TEST(MessageKinds, VariableFieldsAreWhereTheGenericTestsLookForThem) {
     }
   });
   const std::vector<std::string> expected = {
-      "JoinReject.detail/1024",
-      "TranscriptDigest.players/256",
-      "NonceBatch.nonces/256",
-      "Revocation.detail/1024",
-      "Revocation.evidence/64",
-      "ServerHello.join_accept/2048",
-      "TicketForward.ticket/2048",
-      "TicketForward.proof/64",
-      "InputReject.detail/1024",
-      "PolicyApplied.allowed_gs/60000",
-      "PolicyApplied.allowed_builds/1024",
-      "Pardon.reason/512",
+      "JoinAccept.spawn_zones/64",      "JoinReject.detail/1024",
+      "TranscriptDigest.players/256",   "NonceBatch.nonces/256",
+      "Revocation.detail/1024",         "Revocation.evidence/64",
+      "ServerHello.join_accept/2048",   "TicketForward.ticket/2048",
+      "TicketForward.proof/64",         "InputReject.detail/1024",
+      "PolicyApplied.allowed_gs/60000", "PolicyApplied.allowed_builds/1024",
+      "PolicyApplied.spawn_zones/64",   "Pardon.reason/512",
   };
   EXPECT_EQ(found, expected);
 }

@@ -122,6 +122,14 @@ Session build_session(const Keys& keys) {
   s.join_accept.max_players_per_session = 4096;
   s.join_accept.max_receipt_lag = 8;
   s.join_accept.digest_timeout_ms = 10000;
+  s.join_accept.continuity_window_ms = 60000;
+  // Both shapes of spawn zone (PROTOCOL.md §5.6). The rectangle covers the whole plane, so every
+  // spawn in the vectors is free as before zones existed and no verdict changes.
+  s.join_accept.spawn_zones = {
+      SpawnZone{static_cast<std::uint8_t>(SpawnZoneShape::kRectangle),
+                std::numeric_limits<std::int32_t>::min(), std::numeric_limits<std::int32_t>::min(),
+                std::numeric_limits<std::int32_t>::max(), std::numeric_limits<std::int32_t>::max()},
+      SpawnZone{static_cast<std::uint8_t>(SpawnZoneShape::kCircle), -20000, 35000, 1500, 0}};
   const Bytes join_accept_bytes = sign_and_encode(s.join_accept, {&vs});
 
   // The rejection a second, replayed copy of the same JoinRequest would get.
@@ -258,6 +266,8 @@ Session build_session(const Keys& keys) {
   s.policy_applied.policy.max_players_per_session = s.join_accept.max_players_per_session;
   s.policy_applied.policy.quarantine_ms = 3600000;
   s.policy_applied.policy.digest_timeout_ms = s.join_accept.digest_timeout_ms;
+  s.policy_applied.policy.continuity_window_ms = s.join_accept.continuity_window_ms;
+  s.policy_applied.policy.spawn_zones = s.join_accept.spawn_zones;
   s.policy_applied.policy_hash = policy_hash(s.policy_applied.policy);
   sign_and_encode(s.policy_applied, {&vs});
 

@@ -1,0 +1,314 @@
+#include "rules/continuity.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "rules/movement.h"
+#include "rules/session_rules.h"
+
+namespace gsvs::rules {
+namespace {
+
+using protocol::SpawnZone;
+using protocol::SpawnZoneShape;
+
+protocol::PublicKey tagged_key(std::uint8_t tag) {
+  protocol::PublicKey k;
+  k.bytes[0] = tag;
+  return k;
+}
+const protocol::PublicKey kIdentity = tagged_key(1);
+const protocol::PublicKey kOtherIdentity = tagged_key(2);
+const protocol::PublicKey kWalkingPlayer = tagged_key(7);
+constexpr protocol::SessionId kEarlierSession = 4;
+constexpr std::uint64_t kEarlierDigestSeq = 40;
+constexpr std::uint64_t kNewDigestSeq = 90;
+constexpr std::uint64_t kLastNotarizedMs = 1'000'000;  // the earlier session's last digest
+constexpr std::uint64_t kWindowMs = 60'000;
+
+SpawnZone rectangle(std::int32_t x1, std::int32_t y1, std::int32_t x2, std::int32_t y2) {
+  return SpawnZone{static_cast<std::uint8_t>(SpawnZoneShape::kRectangle), x1, y1, x2, y2};
+}
+SpawnZone circle(std::int32_t x, std::int32_t y, std::int32_t radius) {
+  return SpawnZone{static_cast<std::uint8_t>(SpawnZoneShape::kCircle), x, y, radius, 0};
+}
+
+MovementLimits limits_with(std::uint64_t window_ms, std::vector<SpawnZone> zones) {
+  MovementLimits l;  // the defaults: 7 m/s, 10 %, 250 ms jitter, 0.9 decay, 1 m excess
+  l.continuity_window_ms = window_ms;
+  l.spawn_zones = std::move(zones);
+  return l;
+}
+
+protocol::TranscriptDigest one_player_at(std::int32_t x_mm, std::uint8_t flags = 0) {
+  protocol::TranscriptDigest d;
+  d.players.push_back(protocol::PlayerPosition{kWalkingPlayer, x_mm, 0, flags});
+  return d;
+}
+
+// ---- The zones themselves ----
+
+struct ZoneRow {
+  std::string name;
+  SpawnZone zone;
+  std::int32_t x, y;
+  bool inside;
+};
+
+TEST(SpawnZones, ContainmentTable) {
+  constexpr auto kMin = std::numeric_limits<std::int32_t>::min();
+  constexpr auto kMax = std::numeric_limits<std::int32_t>::max();
+  const ZoneRow rows[] = {
+      {"rectangle interior", rectangle(0, 0, 10, 10), 5, 5, true},
+      {"rectangle corner is inside", rectangle(0, 0, 10, 10), 10, 0, true},
+      {"just past the rectangle", rectangle(0, 0, 10, 10), 11, 5, false},
+      {"circle centre", circle(100, 100, 5), 100, 100, true},
+      {"circle edge is inside", circle(100, 100, 5), 103, 104, true},
+      {"just past the circle", circle(100, 100, 5), 104, 104, false},
+      {"circle of radius 0 holds its centre", circle(3, 3, 0), 3, 3, true},
+      {"the far corner of a huge circle, no overflow", circle(kMin, kMin, kMax), kMax, kMax, false},
+      {"a huge circle holds its own rim", circle(0, 0, kMax), kMax, 0, true},
+      {"a shape no decoder accepts holds nothing", SpawnZone{9, 0, 0, 10, 10}, 5, 5, false},
+  };
+  for (const auto& row : rows) {
+    EXPECT_EQ(in_spawn_zone(row.zone, row.x, row.y), row.inside) << row.name;
+  }
+  EXPECT_TRUE(spawn_place_allowed({}, kMax, kMin)) << "no zones: anywhere";
+}
+
+// ---- Continuity across sessions and spawn zones, one rule (PROTOCOL.md §8.6) ----
+
+struct ContinuityRow {
+  std::string name;
+  protocol::PublicKey earlier_identity;  // whose session notarized the player at x = 0
+  std::uint64_t window_ms;
+  std::vector<SpawnZone> zones;
+  std::uint64_t join_after_ms;    // the new session's JoinAccept, after the last notarized digest
+  std::uint64_t digest_after_ms;  // its first digest naming the player
+  std::int32_t x_mm;
+  std::uint8_t flags;
+  bool checked;  // a step from the earlier position (else a free first appearance)
+  bool violation;
+};
+
+TEST(Continuity, FirstPositionOfANewSessionTable) {
+  constexpr std::uint8_t kSpawn = protocol::kPlayerSpawn;
+  const std::vector<SpawnZone> spawn_area = {rectangle(500'000, -1000, 600'000, 1000)};
+  const ContinuityRow rows[] = {
+      {"an honest GS reconnects; its players did not move",
+       kIdentity,
+       kWindowMs,
+       {},
+       500,
+       1000,
+       0,
+       0,
+       true,
+       false},
+      {"an honest GS reconnects; a player walked at the limit",
+       kIdentity,
+       kWindowMs,
+       {},
+       500,
+       1000,
+       7000,
+       0,
+       true,
+       false},
+      {"a rogue GS reconnects and teleports a player",
+       kIdentity,
+       kWindowMs,
+       {},
+       500,
+       1000,
+       1'000'000,
+       0,
+       true,
+       true},
+      {"the gap buys distance: 100 s at 7 m/s",
+       kIdentity,
+       200'000,
+       {},
+       500,
+       100'000,
+       700'000,
+       0,
+       true,
+       false},
+      {"a reconnect after the window passes whatever the position",
+       kIdentity,
+       kWindowMs,
+       {},
+       kWindowMs,
+       kWindowMs + 500,
+       1'000'000,
+       0,
+       false,
+       false},
+      {"a window of 0 carries nothing", kIdentity, 0, {}, 500, 1000, 1'000'000, 0, false, false},
+      {"another identity's players are not this one's",
+       kOtherIdentity,
+       kWindowMs,
+       {},
+       500,
+       1000,
+       1'000'000,
+       0,
+       false,
+       false},
+      {"no zones: a spawn is free anywhere, as before zones",
+       kIdentity,
+       kWindowMs,
+       {},
+       500,
+       1000,
+       1'000'000,
+       kSpawn,
+       false,
+       false},
+      {"a legitimate respawn inside a zone is free", kIdentity, kWindowMs, spawn_area, 500, 1000,
+       550'000, kSpawn, false, false},
+      {"a spawn outside every zone, too far, is revoked", kIdentity, kWindowMs, spawn_area, 500,
+       1000, 1'000'000, kSpawn, true, true},
+      {"a spawn outside every zone, near enough, passes as a move", kIdentity, kWindowMs,
+       spawn_area, 500, 1000, 5000, kSpawn, true, false},
+  };
+  for (const auto& row : rows) {
+    ContinuityLedger ledger;
+    ledger.record(row.earlier_identity,
+                  {NotarizedPosition{kWalkingPlayer, 0, 0, kLastNotarizedMs, kEarlierDigestSeq,
+                                     kEarlierSession}},
+                  4096);
+    MovementChecker checker(limits_with(row.window_ms, row.zones));
+    checker.carry(
+        ledger.carried_into(kIdentity, kLastNotarizedMs + row.join_after_ms, row.window_ms, 4096));
+    const auto steps =
+        checker.check(one_player_at(row.x_mm, row.flags),
+                      DigestSample{1, kLastNotarizedMs + row.digest_after_ms, kNewDigestSeq});
+    ASSERT_EQ(steps.size(), 1u) << row.name;
+    const MovementStep& step = steps[0];
+    EXPECT_EQ(step.from_session.has_value(), row.checked) << row.name;
+    EXPECT_EQ(step.violation, row.violation) << row.name << ": excess " << step.excess_mm;
+    if (row.checked) {
+      EXPECT_EQ(step.from_log_seq, kEarlierDigestSeq) << row.name;
+      EXPECT_EQ(step.to_log_seq, kNewDigestSeq) << row.name;
+      EXPECT_EQ(step.elapsed_gs_ms, 0u) << row.name << ": the GS's clock is not used";
+      EXPECT_EQ(step.elapsed_used_ms, row.digest_after_ms + 250) << row.name;
+    }
+  }
+}
+
+// Rows: a player's second digest in one session, 6 s after its first (the spawn rate limit is
+// met unless the row says otherwise).
+struct ZoneSpawnRow {
+  std::string name;
+  std::vector<SpawnZone> zones;
+  std::uint64_t after_ms;
+  std::int32_t x_mm;
+  bool spawn;  // taken as a free spawn
+  bool violation;
+};
+
+TEST(SpawnZones, ASpawnOutsideEveryZoneIsANormalMoveTable) {
+  const std::vector<SpawnZone> zones = {rectangle(100'000, -10, 110'000, 10),
+                                        circle(-200'000, 0, 5000)};
+  const ZoneSpawnRow rows[] = {
+      {"no zones: free anywhere (as before zones)", {}, 6000, 1'000'000, true, false},
+      {"inside the rectangle: free", zones, 6000, 105'000, true, false},
+      {"inside the circle: free", zones, 6000, -203'000, true, false},
+      {"outside every zone, too far: revoked", zones, 6000, 1'000'000, false, true},
+      {"outside every zone, within the speed limit: passes", zones, 6000, 40'000, false, false},
+      {"inside a zone but sooner than spawn_min_interval_ms: checked", zones, 1000, 105'000, false,
+       true},
+  };
+  for (const auto& row : rows) {
+    MovementChecker checker(limits_with(0, row.zones));
+    (void)checker.check(one_player_at(0, protocol::kPlayerSpawn), DigestSample{1000, 1000, 1});
+    const auto steps = checker.check(one_player_at(row.x_mm, protocol::kPlayerSpawn),
+                                     DigestSample{1000 + row.after_ms, 1000 + row.after_ms, 2});
+    ASSERT_EQ(steps.size(), 1u) << row.name;
+    EXPECT_EQ(steps[0].spawn, row.spawn) << row.name;
+    EXPECT_EQ(steps[0].violation, row.violation) << row.name;
+  }
+}
+
+TEST(Continuity, ARefusedDigestIsNotNotarized) {
+  MovementChecker checker(limits_with(0, {}));
+  (void)checker.check(one_player_at(0), DigestSample{1000, 1000, 1});
+  const auto steps = checker.check(one_player_at(1'000'000), DigestSample{2000, 2000, 2});
+  ASSERT_TRUE(steps[0].violation);
+  const auto notarized = checker.notarized(3);
+  ASSERT_EQ(notarized.size(), 1u);
+  EXPECT_EQ(notarized[0].x_mm, 0);
+  EXPECT_EQ(notarized[0].log_seq, 1u);
+  EXPECT_EQ(notarized[0].session_id, 3u);
+}
+
+TEST(Continuity, CarriedPlayersCountAgainstTheCapOnlyOnceNamed) {
+  MovementLimits l = limits_with(kWindowMs, {});
+  l.max_players = 1;
+  MovementChecker checker(l);
+  checker.carry({NotarizedPosition{tagged_key(20), 0, 0, 1000, 1, 1},
+                 NotarizedPosition{tagged_key(21), 0, 0, 1000, 1, 1}});
+  EXPECT_FALSE(checker.over_player_cap(one_player_at(0)));
+}
+
+TEST(ContinuityLedger, KeepsEachPlayersLastPositionWithinTheWindowAndTheCap) {
+  ContinuityLedger ledger;
+  ledger.record(kIdentity, {NotarizedPosition{tagged_key(10), 1, 0, 1000, 5, 1}}, 2);
+  ledger.record(kIdentity,
+                {NotarizedPosition{tagged_key(10), 2, 0, 2000, 8, 2},
+                 NotarizedPosition{tagged_key(11), 3, 0, 2000, 8, 2}},
+                2);
+  auto carried = ledger.carried_into(kIdentity, 3000, 10'000, 10);
+  ASSERT_EQ(carried.size(), 2u);
+  EXPECT_EQ(carried[0].x_mm, 3) << "most recent first; ties by player key, the greater first";
+  EXPECT_EQ(carried[1].x_mm, 2) << "a later position replaces the earlier one";
+  // Over the cap, the identity keeps its most recently notarized players.
+  ledger.record(kIdentity, {NotarizedPosition{tagged_key(12), 4, 0, 2500, 9, 3}}, 2);
+  carried = ledger.carried_into(kIdentity, 3000, 10'000, 10);
+  ASSERT_EQ(carried.size(), 2u);
+  EXPECT_EQ(carried[0].player, tagged_key(12));
+  EXPECT_EQ(carried[1].player, tagged_key(11));
+  // A new session's own cap bounds what it starts from.
+  EXPECT_EQ(ledger.carried_into(kIdentity, 3000, 10'000, 1).size(), 1u);
+  // Strictly within the window: a position exactly window_ms old is no longer carried.
+  EXPECT_EQ(ledger.carried_into(kIdentity, 2000 + 1000, 1000, 10).size(), 1u);
+  // Nor a position from after the JoinAccept.
+  EXPECT_TRUE(ledger.carried_into(kIdentity, 1999, 10'000, 10).empty());
+  ledger.forget_before(2600);
+  EXPECT_EQ(ledger.identities(), 0u);
+  EXPECT_EQ(ledger.positions(), 0u);
+}
+
+TEST(Continuity, SessionRulesCiteTheEarlierSessionsDigest) {
+  SessionStart start;
+  start.accept.session_id = 9;
+  start.accept.gs_identity = kIdentity;
+  start.accept.heartbeat_timeout_ms = 100'000;
+  announce_limits(limits_with(kWindowMs, {}), start.accept);
+  start.accept_position = 80;
+  start.accept_vs_ms = kLastNotarizedMs + 500;
+  SessionRules rules(start);
+  rules.carry({NotarizedPosition{kWalkingPlayer, 0, 0, kLastNotarizedMs, kEarlierDigestSeq,
+                                 kEarlierSession}});
+  protocol::TranscriptDigest digest = one_player_at(1'000'000);
+  digest.session_id = 9;
+  digest.gs_counter = 1;
+  const protocol::AnyMessage message(digest);
+  const Judgement j = rules.judge(
+      Received{&message, {}, "TranscriptDigest", true, kNewDigestSeq, kLastNotarizedMs + 1000});
+  ASSERT_EQ(j.verdict, Verdict::kSpeedViolation);
+  EXPECT_EQ(j.evidence(kNewDigestSeq),
+            (std::vector<std::uint64_t>{kEarlierDigestSeq, kNewDigestSeq}));
+  EXPECT_NE(j.why.find("since its last notarized position in session 4"), std::string::npos)
+      << j.why;
+  EXPECT_TRUE(rules.notarized().empty()) << "the refused digest notarizes nobody";
+}
+
+}  // namespace
+}  // namespace gsvs::rules
