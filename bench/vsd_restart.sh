@@ -152,6 +152,8 @@ vs_port=$(free_port)
   # The generator joins every session before any sends (bench/vsd_load.cpp): the first waits for
   # the whole ramp, which on a loaded machine takes a minute at 20,000 sessions.
   echo "heartbeat_timeout_ms = ${HEARTBEAT_TIMEOUT_MS:-120000}"
+  # Above the heartbeat timeout, as vsd requires, so that a silent GS misses heartbeats first.
+  echo "digest_timeout_ms = $((${HEARTBEAT_TIMEOUT_MS:-120000} + 60000))"
   echo "ticket_period_ms = $ticket_period"
   echo "ticket_validity_ms = $ticket_validity"
   echo "commit_max_delay_us = 5000"

@@ -565,9 +565,17 @@ INSTANTIATE_TEST_SUITE_P(
                   kStartMs + 500, JoinRejectReason::kResumeMismatch},
         ResumeRow{"revoked_session", [](SessionRules& s, protocol::GsResume&) { s.end(); },
                   kStartMs + 500, JoinRejectReason::kSessionEnded},
-        ResumeRow{"already_resumed_and_live",
+        // Live in this run (a network cut): a later resume takes the session over, and the one
+        // that resumed it, replayed, is stale.
+        ResumeRow{"live_after_a_cut_with_a_newer_counter",
+                  [](SessionRules& s, protocol::GsResume& r) {
+                    s.resumed(r, kStartMs + 100, 60);
+                    ++r.gs_counter;
+                  },
+                  kStartMs + 500, std::nullopt},
+        ResumeRow{"live_and_the_resume_replayed",
                   [](SessionRules& s, protocol::GsResume& r) { s.resumed(r, kStartMs + 100, 60); },
-                  kStartMs + 500, JoinRejectReason::kIdentityBusy}),
+                  kStartMs + 500, JoinRejectReason::kResumeMismatch}),
     [](const auto& row) { return row.param.name; });
 
 TEST(SessionResume, SuspensionMovesTheDeadlineToTheWindowAndOwesNoHeartbeat) {

@@ -12,7 +12,7 @@
 namespace gsvs::testing {
 
 FrameListener::FrameListener() {
-  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::runtime_error("socket failed");
   int one = 1;
   ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -36,7 +36,7 @@ FrameListener::~FrameListener() {
 std::unique_ptr<FrameSocket> FrameListener::accept(std::chrono::milliseconds timeout) {
   pollfd p{fd_, POLLIN, 0};
   if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return nullptr;
-  int fd = ::accept(fd_, nullptr, nullptr);
+  int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd < 0) return nullptr;
   return std::make_unique<FrameSocket>(FrameSocket::Accepted{fd});
 }

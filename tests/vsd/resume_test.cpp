@@ -259,6 +259,7 @@ class VsdCut : public VsdResume, public ::testing::WithParamInterface<CutCase> {
     options.ticket_period_ms = 60000;
     options.ticket_validity_ms = 60000;
     options.heartbeat_timeout_ms = 5000;
+    options.digest_timeout_ms = 10000;  // above the heartbeat timeout, as vsd requires
     start_with(options);
   }
 };
