@@ -15,6 +15,7 @@
 #                           KEEP=1 keeps every log and event file)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 clients=${CLIENTS:-50}
 runs=${RUNS:-10}
@@ -38,25 +39,8 @@ bin="$(cd "$build/bin" && pwd)"
 work=$(mktemp -d)
 samples=${SAMPLES:-$work/samples.tsv}
 : >"$samples"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ -n "${KEEP:-}" ]; then echo "logs kept in $work" >&2; else rm -rf "$work"; fi
-}
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {  # $1 port
-  for _ in $(seq 200); do
-    ss -ltn 2>/dev/null | grep -q "127.0.0.1:$1 " && return 0
-    sleep 0.05
-  done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
 wait_text() {  # $1 file, $2 text, $3 tries of 50 ms
   for _ in $(seq "$3"); do
     grep -q -- "$2" "$1" 2>/dev/null && return 0

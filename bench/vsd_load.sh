@@ -18,6 +18,7 @@
 #        VSD_CPUS GEN_CPUS THREADS (vsd's event-loop threads; default: the number of VSD_CPUS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 scripts/install-deps.sh
 build=${BUILD_DIR:-build-bench}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DGSVS_BUILD_TESTS=OFF >/dev/null
@@ -28,27 +29,10 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 capacity_sessions=${SESSIONS_CAPACITY:-64}
 scale_points=${SESSIONS_SCALE:-5000}
 duration=${DURATION_S:-20}
-cpus=$(nproc)
-if [ "$cpus" -ge 2 ]; then
-  vsd_cpus=${VSD_CPUS:-0-$((cpus / 2 - 1))}
-  gen_cpus=${GEN_CPUS:-$((cpus / 2))-$((cpus - 1))}
-  vsd_pin=(taskset -c "$vsd_cpus")
-  gen_pin=(taskset -c "$gen_cpus")
-  # How many CPUs a taskset list names ("0-3,6" is 5).
-  count_cpus() {
-    local n=0 part
-    for part in ${1//,/ }; do
-      if [[ $part == *-* ]]; then n=$((n + ${part#*-} - ${part%-*} + 1)); else n=$((n + 1)); fi
-    done
-    echo "$n"
-  }
-  threads=${THREADS:-$(count_cpus "$vsd_cpus")}
+pin_cpus
+if [ -n "$vsd_cpus" ]; then
   echo "== vsd on CPUs $vsd_cpus ($threads threads), generator on CPUs $gen_cpus" >&2
 else
-  vsd_cpus=""
-  vsd_pin=()
-  gen_pin=()
-  threads=${THREADS:-1}
   echo "== one CPU: vsd and the generator share it (nothing pinned)" >&2
 fi
 work=$(mktemp -d)

@@ -17,6 +17,7 @@
 # Exit 0 when no player dropped, every session resumed and the store verifies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 build_programs=1
 bin_dir=
@@ -60,27 +61,7 @@ done
 bin=$(cd "$bin_dir" && pwd)
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-cpus=$(nproc)
-if [ "$cpus" -ge 2 ]; then
-  vsd_cpus=${VSD_CPUS:-0-$((cpus / 2 - 1))}
-  gen_cpus=${GEN_CPUS:-$((cpus / 2))-$((cpus - 1))}
-  vsd_pin=(taskset -c "$vsd_cpus")
-  gen_pin=(taskset -c "$gen_cpus")
-  count_cpus() {  # how many CPUs a taskset list names ("0-3,6" is 5)
-    local n=0 part
-    for part in ${1//,/ }; do
-      if [[ $part == *-* ]]; then n=$((n + ${part#*-} - ${part%-*} + 1)); else n=$((n + 1)); fi
-    done
-    echo "$n"
-  }
-  threads=${THREADS:-$(count_cpus "$vsd_cpus")}
-else
-  vsd_cpus=""
-  gen_cpus=""
-  vsd_pin=()
-  gen_pin=()
-  threads=${THREADS:-1}
-fi
+pin_cpus
 echo "== vsd on CPUs ${vsd_cpus:-any} ($threads threads); generator, gsd and clients on ${gen_cpus:-any}" >&2
 
 if [ -n "$work" ]; then
@@ -90,25 +71,8 @@ if [ -n "$work" ]; then
 else
   work=$(mktemp -d)
 fi
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ -n "${KEEP:-}" ]; then echo "logs kept in $work" >&2; else rm -rf "$work"; fi
-}
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {  # PORT
-  for _ in $(seq 600); do
-    ss -ltn 2>/dev/null | grep -q "127.0.0.1:$1 " && return 0
-    sleep 0.05
-  done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
 wait_text() {  # FILE TEXT SECONDS
   for _ in $(seq $(($3 * 20))); do
     grep -q -- "$2" "$1" 2>/dev/null && return 0

@@ -1,0 +1,47 @@
+# Helpers the bench scripts share. Sourced after `cd` to the repository root, never run.
+
+# The CPUs of vsd and of the load generator, disjoint so that nothing is shared (VSD_CPUS and
+# GEN_CPUS, taskset lists; by default the lower and upper half of the machine), the taskset
+# prefixes that pin each (vsd_pin, gen_pin) and vsd's threads (THREADS, by default one a CPU).
+# On one CPU nothing is pinned.
+pin_cpus() {
+  local cpus n=0 part
+  cpus=$(nproc)
+  if [ "$cpus" -ge 2 ]; then
+    vsd_cpus=${VSD_CPUS:-0-$((cpus / 2 - 1))}
+    gen_cpus=${GEN_CPUS:-$((cpus / 2))-$((cpus - 1))}
+    vsd_pin=(taskset -c "$vsd_cpus")
+    gen_pin=(taskset -c "$gen_cpus")
+    for part in ${vsd_cpus//,/ }; do  # "0-3,6" names 5 CPUs
+      if [[ $part == *-* ]]; then n=$((n + ${part#*-} - ${part%-*} + 1)); else n=$((n + 1)); fi
+    done
+    threads=${THREADS:-$n}
+  else
+    vsd_cpus=""
+    gen_cpus=""
+    vsd_pin=()
+    gen_pin=()
+    threads=${THREADS:-1}
+  fi
+}
+
+# Kills what the script started (its PIDs in `pids`) and removes $work, unless KEEP is set.
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "${KEEP:-}" ]; then echo "logs kept in $work" >&2; else rm -rf "$work"; fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() {  # PORT: until something listens on 127.0.0.1:PORT, at most 30 s
+  for _ in $(seq 600); do
+    ss -ltn 2>/dev/null | grep -q "127.0.0.1:$1 " && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
