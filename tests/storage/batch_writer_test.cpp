@@ -300,11 +300,12 @@ TEST(BatchWriter, EachCommitIsReportedWithItsEntriesAndQueuedEntriesFallToZero) 
     commits.push_back(stats);
   };
   BatchWriter writer(open_log(dir.file("vs.db")), options);
-  // Held by the 30 s delay until the flush: three submits of 2, 3 and 2 entries wait.
+  // Held by the 30 s delay: 2 and 1 entries, fewer than a batch, wait. The third submit makes
+  // the queue a full batch, which the writer may commit at once: only then can it be counted.
   ASSERT_TRUE(writer.submit(sample_entries(0, 2), nullptr).ok());
-  ASSERT_TRUE(writer.submit(sample_entries(2, 3), nullptr).ok());
-  EXPECT_EQ(writer.queued_entries(), 5U);
-  ASSERT_TRUE(writer.submit(sample_entries(5, 2), nullptr).ok());
+  ASSERT_TRUE(writer.submit(sample_entries(2, 1), nullptr).ok());
+  EXPECT_EQ(writer.queued_entries(), 3U);
+  ASSERT_TRUE(writer.submit(sample_entries(3, 4), nullptr).ok());
   ASSERT_TRUE(writer.flush().ok());
   EXPECT_EQ(writer.queued_entries(), 0U);
   const std::lock_guard lock(mutex);
