@@ -21,6 +21,8 @@ struct RelayedConnection {
 // Each side is read in short slices, so one thread serves every connection; a slice that ends
 // inside a frame keeps its bytes for the next (FrameSocket).
 constexpr milliseconds kRelaySlice(2);
+// How long the target's replies still reach the program after its own frames stop passing.
+constexpr milliseconds kCutGrace(300);
 
 }  // namespace
 
@@ -74,11 +76,17 @@ void FrameRelay::run() {
       }
     }
     if (cut) {
-      // What the program sent meanwhile is lost in the cut. Reading it first lets the close
-      // reach the program as an end of stream after the frame just passed on, not as a reset
-      // that could discard that frame in its receive buffer.
-      for (auto& c : carried) {
-        while (c.program->read_frame(kRelaySlice)) {
+      // The program's way out breaks first: for kCutGrace what it sends is lost, while what the
+      // target had already answered still reaches it. A reply in flight at the cut (a receipt for
+      // a digest the target logged just before) is not lost, which a real cut could do and the
+      // protocol does not replay (PROTOCOL.md §11): the test means the cut, not that race.
+      // Reading the program's frames also lets the close reach it as an end of stream after the
+      // last frame passed on, not as a reset that could discard that frame.
+      const auto closes_at = std::chrono::steady_clock::now() + kCutGrace;
+      while (std::chrono::steady_clock::now() < closes_at) {
+        for (auto& c : carried) {
+          (void)c.program->read_frame(kRelaySlice);
+          if (auto frame = c.target->read_frame(kRelaySlice)) c.program->send_frame(*frame);
         }
       }
       carried.clear();  // closes both ends of every carried connection

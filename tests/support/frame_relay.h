@@ -27,7 +27,9 @@ class FrameRelay {
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
   // Cuts every connection it carries right after it has passed on the next frame of `kind` from
-  // the target, closing both ends at once; connections made afterwards are carried as before.
+  // the target: the program's frames stop passing at once, the target's replies still in flight
+  // pass for a moment (frame_relay.cpp, kCutGrace), then both ends close; connections made
+  // afterwards are carried as before.
   // Cutting just after a frame the target sends at a known pace (a PlayTicket) leaves no frame
   // of that kind in flight.
   void cut_after_next(protocol::MessageKind kind);
