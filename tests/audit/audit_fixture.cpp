@@ -25,8 +25,10 @@ struct Generated {
 };
 
 Generated& instance() {
-  static Generated* g = [] {
-    auto* made = new Generated;
+  // One store per test process, made on first use; its directory is removed at exit (ctest runs
+  // every test in a process of its own, so a store kept past exit would be left behind by each).
+  static const std::unique_ptr<Generated> g = [] {
+    auto made = std::make_unique<Generated>();
     StoreGeneratorOptions options;
     options.seed = kAuditSeed;
     options.min_entries = 3000;
