@@ -308,7 +308,9 @@ INSTANTIATE_TEST_SUITE_P(Cases, VsdCut,
 
 // A cut GS whose resume is refused (here a stale copy's counter) leaves the session where it
 // was: not on any connection, its liveness running. It is revoked for missed heartbeats at its
-// deadline, as it would have been on its connection, and the audit agrees.
+// deadline, as it would have been on its connection, and the audit agrees. Its players'
+// positions hold the next session of the identity (§8.6): refusing its own resume does not let a
+// GS teleport them.
 TEST_F(VsdCut, ARefusedResumeEndsAtTheHeartbeatDeadline) {
   VsOptions options;
   options.ticket_period_ms = 60000;
@@ -328,6 +330,11 @@ TEST_F(VsdCut, ARefusedResumeEndsAtTheHeartbeatDeadline) {
   expect_refused(*gs, gs->reconnect_and_make_resume(vs_->port()), JoinRejectReason::kSessionEnded);
   ScriptedGs again(vs_->port(), identity_, build_);
   again.join();
+  again.send_signed(again.make_digest({at(player_.public_key(), 1'000'000)}, unix_time_ms()));
+  auto teleport = again.expect<Revocation>(std::chrono::seconds(5));
+  ASSERT_TRUE(teleport) << vs_->process().output();
+  EXPECT_EQ(teleport->reason, static_cast<std::uint16_t>(RevocationReason::kSpeedViolation))
+      << teleport->detail;
   ASSERT_EQ(vs_->stop(), 0);
   std::string output;
   EXPECT_EQ(vs_->audit_verify(output), 0) << output;
