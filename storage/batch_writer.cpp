@@ -1,6 +1,7 @@
 // Group commit over a Log. One mutex guards the queue and the Log's in-memory head; the database
 // connection is used by the writer thread alone (after construction), so the two never contend.
-// Callbacks run with no lock held.
+// Callbacks run with no lock held. The WAL of the file written is checkpointed by a
+// WalCheckpointer between commits, or inside them as SQLite does by default (docs/STORE.md §7.1).
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -12,6 +13,7 @@
 #include "protocol/clock.h"
 #include "storage/log.h"
 #include "storage/log_impl.h"
+#include "storage/wal_checkpointer.h"
 
 namespace gsvs::storage {
 
@@ -19,6 +21,11 @@ namespace {
 // What a row costs beyond its message, for the estimate of a segment's size: the other columns
 // (two 32-byte hashes among them), the kind index and the b-tree's own bookkeeping.
 constexpr std::uint64_t kRowOverheadBytes = 160;
+
+// The file the writer appends to: the single file, or the active segment.
+std::string file_being_written(const Log::Impl& log) {
+  return log.segmented ? log.path + "/" + log.active_file : log.path;
+}
 }  // namespace
 
 struct BatchWriter::Impl {
@@ -31,8 +38,16 @@ struct BatchWriter::Impl {
     bool seal = false;  // its one entry seals the active segment: rotate after its commit
   };
 
-  std::unique_ptr<Log> log;  // null: every submit fails
   Options options;
+  // What the writer connection's WAL hook reports; before `log`, whose connection points to it.
+  WalCommitWatch wal_watch;
+  // kBackground only. After `log`: destroyed first, so the writer's close is the file's last and
+  // folds the WAL back into it.
+  std::unique_ptr<Log> log;  // null: every submit fails
+  std::unique_ptr<WalCheckpointer> checkpointer;
+  // The WAL size at which the writer checkpoints itself next (raised while readers keep it from
+  // resetting the WAL, so that it does not try at every commit). Writer thread only.
+  std::uint32_t wal_next_max = 0;
 
   mutable std::mutex mutex;
   std::condition_variable wake;      // the writer waits here for work, a full batch or a deadline
@@ -57,6 +72,11 @@ struct BatchWriter::Impl {
   std::uint64_t segment_started_ms = 0;
 
   void run();
+  // Sets up the WAL checkpoints of the file being written (at the start, and after a rotation).
+  Status watch_wal();
+  // After a commit (writer thread, no lock held): wakes the checkpointer, or checkpoints at the
+  // WAL's maximum; fills in what the commit's stats say about the WAL.
+  void after_commit(CommitStats& stats);
   // Both with `mutex` held.
   [[nodiscard]] Status check_open() const;
   Result<std::vector<Entry>> submit_locked(std::span<const PendingEntry> entries, Done done);
@@ -119,13 +139,20 @@ void BatchWriter::Impl::run() {
     lock.unlock();
     const auto commit_started = Clock::now();
     Status status = log->impl_->write(groups, frontiers);
+    CommitStats stats;
+    stats.entries = count;
+    if (status) after_commit(stats);
     if (status && batch.back().seal) {
       // The seal is durable: the next segment starts after it. If it cannot be made, nothing
-      // more is appended (the seal's submit learns why too).
+      // more is appended (the seal's submit learns why too). The checkpointer lets go of the
+      // sealed segment first, so that the writer's close folds its WAL back into it.
+      if (checkpointer) checkpointer->release();
       status = log->impl_->rotate(batch.back().entries.back(), batch.back().frontiers.back());
+      if (status) status = watch_wal();
     }
     if (status && options.on_commit) {
-      options.on_commit(CommitStats{count, Clock::now() - commit_started});
+      stats.duration = Clock::now() - commit_started;
+      options.on_commit(stats);
     }
     lock.lock();
     if (!status) {
@@ -157,6 +184,14 @@ BatchWriter::BatchWriter(std::unique_ptr<Log> log, Options options)
                    (impl_->options.segment_max_bytes > 0 || impl_->options.segment_max_age_ms > 0);
   impl_->segment_bytes = log_impl.active_bytes_at_open;
   impl_->segment_started_ms = log_impl.active_created_ms;
+  if (log_impl.mode == OpenMode::kReadWrite) {
+    impl_->wal_watch.options = impl_->options.wal;
+    if (impl_->options.wal.mode == WalCheckpointMode::kBackground) {
+      impl_->checkpointer = std::make_unique<WalCheckpointer>(impl_->options.wal.start_pages);
+    }
+    // A store whose WAL cannot be looked after is refused, as one that cannot be written.
+    if (auto status = impl_->watch_wal(); !status) impl_->failure = status.error();
+  }
   impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
   const std::lock_guard lock(impl_->mutex);
   impl_->writer_id = impl_->thread.get_id();
@@ -169,6 +204,42 @@ BatchWriter::~BatchWriter() {
   }
   impl_->wake.notify_all();
   if (impl_->thread.joinable()) impl_->thread.join();
+  // Its last pass ends; the writer's connection, closed after it, folds the WAL back.
+  impl_->checkpointer.reset();
+}
+
+Status BatchWriter::Impl::watch_wal() {
+  Log::Impl& written = *log->impl_;
+  if (auto status = watch_wal_commits(written.db, wal_watch); !status) {
+    return Error{written.label() + ": " + status.error()};
+  }
+  wal_next_max = options.wal.max_pages;
+  if (!checkpointer) return Status::success();
+  return checkpointer->follow(file_being_written(written), written.label());
+}
+
+void BatchWriter::Impl::after_commit(CommitStats& stats) {
+  stats.wal_pages = wal_watch.pages;
+  if (wal_watch.checkpointed) {
+    stats.wal_checkpoint = WalCheckpointInCommit::kInline;
+    stats.wal_checkpoint_duration = wal_watch.checkpoint_duration;
+  }
+  if (!checkpointer) return;
+  if (wal_watch.pages < wal_next_max) {
+    checkpointer->committed(wal_watch.pages);
+    return;
+  }
+  // The checkpointer has not kept up (or readers hold old pages): bound the WAL here.
+  const WalCheckpointer::AtMax at_max = checkpointer->checkpoint_at_max(log->impl_->db);
+  stats.wal_checkpoint_duration = at_max.duration;
+  if (at_max.reset) {
+    stats.wal_checkpoint = WalCheckpointInCommit::kAtMax;
+    wal_next_max = options.wal.max_pages;
+  } else {
+    stats.wal_checkpoint = WalCheckpointInCommit::kAtMaxBusy;
+    stats.wal_checkpoint_detail = at_max.detail;
+    wal_next_max = wal_watch.pages + options.wal.max_pages;
+  }
 }
 
 Result<std::vector<Entry>> BatchWriter::Impl::submit_locked(std::span<const PendingEntry> entries,

@@ -1,8 +1,9 @@
 // The append-only, hash-chained message log on SQLite (WAL). One row per message received or
 // issued, exact bytes kept; UPDATE and DELETE refused by triggers. docs/STORE.md is the schema.
 //
-// Threading: a Log is used from one thread at a time. BatchWriter owns a writer thread and is
-// the way daemons append (group commit); readers open their own read-only Log.
+// Threading: a Log is used from one thread at a time. BatchWriter owns a writer thread (and, by
+// default, a thread that checkpoints the WAL) and is the way daemons append (group commit);
+// readers open their own read-only Log.
 #pragma once
 
 #include <chrono>
@@ -204,6 +205,44 @@ class Log {
   std::unique_ptr<Impl> impl_;
 };
 
+// How the WAL of the file a BatchWriter writes is copied back into that file and reset
+// (docs/STORE.md §7.1).
+enum class WalCheckpointMode : std::uint8_t {
+  // SQLite's own behaviour: the commit that takes the WAL to start_pages runs a PASSIVE
+  // checkpoint before it returns (copies the pages, fsyncs the database file), and the callbacks
+  // of its whole batch wait for it.
+  kInline,
+  // A thread of the writer's, with its own connection, runs PASSIVE checkpoints from start_pages
+  // on, between the writer's commits; the writer checkpoints itself only at max_pages.
+  kBackground,
+};
+struct WalCheckpointOptions {
+  WalCheckpointMode mode = WalCheckpointMode::kBackground;
+  std::uint32_t start_pages = 1000;  // SQLite's default wal_autocheckpoint
+  // kBackground: when a commit leaves this many pages in the WAL (the checkpointer has not kept
+  // up, or a reader holds an old snapshot), the writer runs a TRUNCATE checkpoint itself.
+  std::uint32_t max_pages = 16384;  // 64 MiB of 4 KiB pages
+};
+
+// A checkpoint of the WAL that ran inside a commit (and so counts in its duration).
+enum class WalCheckpointInCommit : std::uint8_t {
+  kNone,
+  kInline,     // kInline mode: the WAL reached start_pages
+  kAtMax,      // kBackground mode: the WAL reached max_pages; the WAL was reset
+  kAtMaxBusy,  // the same, but a reader (or another checkpoint) kept it from resetting the WAL
+};
+
+// One commit of the writer: how many entries it made durable, and how long the transaction took
+// (writing, the fsync, a checkpoint it ran, and the start of the next segment when it sealed one).
+struct CommitStats {
+  std::size_t entries = 0;
+  std::chrono::steady_clock::duration duration{};
+  std::uint32_t wal_pages = 0;  // pages (frames) in the WAL after the commit
+  WalCheckpointInCommit wal_checkpoint = WalCheckpointInCommit::kNone;
+  std::chrono::steady_clock::duration wal_checkpoint_duration{};  // of that checkpoint
+  std::string wal_checkpoint_detail;  // kAtMaxBusy: SQLite's answer, or the pages it left
+};
+
 // Group commit. submit() assigns seqs and hashes at once, in submission order, and returns the
 // entries; the callback runs on the writer thread after the batch holding them is durable (or
 // failed). Nothing may be sent or acted upon before that callback. After one failed commit every
@@ -214,13 +253,6 @@ class Log {
 // they may submit again (but must not call flush(), which would wait for itself, nor throw).
 // An empty submit is a barrier: its callback runs once everything submitted before it is
 // durable. Thread-safe: submit, flush, size and merkle_root may be called from any thread.
-// One commit of the writer: how many entries it made durable, and how long the transaction took
-// (writing, the fsync, and the start of the next segment when it sealed one).
-struct CommitStats {
-  std::size_t entries = 0;
-  std::chrono::steady_clock::duration duration{};
-};
-
 class BatchWriter {
  public:
   // Builds the seal of the active segment at the log head: a VS-signed Checkpoint over the
@@ -240,6 +272,7 @@ class BatchWriter {
     // Told of every commit that succeeded, on the writer thread, with no lock held (for
     // metrics: it must be quick and must not call back into this writer).
     std::function<void(const CommitStats&)> on_commit{};
+    WalCheckpointOptions wal{};
   };
   using Done = std::function<void(const Status&)>;
 

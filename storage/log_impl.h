@@ -111,6 +111,9 @@ struct Log::Impl {
 
 // ---- shared by the storage sources ----
 
+// How long a store connection waits for a lock another connection holds (SQLite's busy timeout).
+inline constexpr int kStoreBusyTimeoutMs = 5000;
+
 // Values a SQLite INTEGER holds: seq, session_id and vs_time_ms must not exceed it.
 inline constexpr auto kMaxStoredInteger =
     static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());

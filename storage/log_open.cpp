@@ -10,12 +10,6 @@
 
 namespace gsvs::storage {
 
-namespace {
-
-constexpr int kBusyTimeoutMs = 5000;
-
-}  // namespace
-
 Status verify_rows(sqlite::Db& db, const std::string& label,
                    const std::function<std::string(std::uint64_t)>& where, ChainState& state,
                    std::optional<std::uint64_t> segment_first) {
@@ -135,7 +129,7 @@ Result<sqlite::Db> open_file_read_write(const std::string& file, const std::stri
                  ": the file is not writable (check the permissions of the file and its "
                  "directory, or open it read-only to audit it)"};
   }
-  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  sqlite3_busy_timeout(raw, kStoreBusyTimeoutMs);
   // No writable_schema or similar tricks through this connection.
   sqlite3_db_config(raw, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
   if (auto status = set_pragma(*db, label, "journal_mode = WAL", "wal"); !status) {
@@ -162,7 +156,7 @@ Result<sqlite::Db> open_file_read_only(const std::string& file, const std::strin
   auto db = sqlite::Db::open(sqlite::file_uri(file, side_files ? "mode=ro" : "immutable=1"),
                              SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
   if (!db) return Error{label + ": cannot open read-only: " + db.error()};
-  sqlite3_busy_timeout(db->get(), kBusyTimeoutMs);
+  sqlite3_busy_timeout(db->get(), kStoreBusyTimeoutMs);
   if (auto status = set_pragma(*db, label, "query_only = ON", ""); !status) {
     return Error{status.error()};
   }

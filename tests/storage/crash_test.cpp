@@ -28,9 +28,16 @@ enum class Layout : std::uint8_t { kSingleFile, kSegments };
 
 constexpr std::uint64_t kSmallSegmentBytes = 24 * 1024;
 
+// WAL checkpoints every few commits, so that the kills land in them too (docs/STORE.md §7.1):
+// the checkpointer's passes from 8 pages, the writer's own TRUNCATE at 64.
+constexpr WalCheckpointOptions kFrequentBackgroundCheckpoints{WalCheckpointMode::kBackground, 8,
+                                                              64};
+constexpr WalCheckpointOptions kFrequentInlineCheckpoints{WalCheckpointMode::kInline, 8, 64};
+
 // The child: appends sample entries forever, writing the durable size to `fd` from every
 // callback. Never returns.
-[[noreturn]] void append_until_killed(const std::string& path, int fd, Layout layout) {
+[[noreturn]] void append_until_killed(const std::string& path, int fd, Layout layout,
+                                      const WalCheckpointOptions& wal) {
   auto log = layout == Layout::kSingleFile ? Log::open(path, OpenMode::kReadWrite)
                                            : Log::open(path, OpenMode::kReadWrite, StoreRole::kVs,
                                                        testing::segmented_options());
@@ -40,6 +47,7 @@ constexpr std::uint64_t kSmallSegmentBytes = 24 * 1024;
                                      : testing::rotating_options(kSmallSegmentBytes);
   options.max_batch_entries = 64;
   options.max_delay_us = 300;
+  options.wal = wal;
   BatchWriter writer(std::move(*log), options);
   for (std::uint64_t round = 0;; ++round) {
     const std::uint64_t first = writer.size();
@@ -89,7 +97,8 @@ std::uint64_t read_acknowledged(int fd, std::uint64_t known,
 
 // Kills a writer of `layout` four times at moments that vary, and checks each time that the store
 // opens, verifies and holds every acknowledged entry.
-void kill_and_reopen(const std::string& path, Layout layout) {
+void kill_and_reopen(const std::string& path, Layout layout,
+                     const WalCheckpointOptions& wal = WalCheckpointOptions{}) {
   std::uint64_t previous_size = 0;
   std::uint64_t total_acknowledged = 0;
   for (int round = 0; round < 4; ++round) {
@@ -99,7 +108,7 @@ void kill_and_reopen(const std::string& path, Layout layout) {
     ASSERT_GE(child, 0);
     if (child == 0) {
       close(fds[0]);
-      append_until_killed(path, fds[1], layout);
+      append_until_killed(path, fds[1], layout, wal);
     }
     close(fds[1]);
 
@@ -156,6 +165,21 @@ void kill_and_reopen(const std::string& path, Layout layout) {
 TEST(Crash, SigkillMidBatchLeavesAVerifiedPrefixHoldingEveryAcknowledgedEntry) {
   TempDir dir;
   kill_and_reopen(dir.file("vs.db"), Layout::kSingleFile);
+}
+
+TEST(Crash, SigkillWhileTheCheckpointerCopiesTheWalLosesNothingAcknowledged) {
+  TempDir dir;
+  kill_and_reopen(dir.file("vs.db"), Layout::kSingleFile, kFrequentBackgroundCheckpoints);
+}
+
+TEST(Crash, SigkillWhileACommitCheckpointsTheWalLosesNothingAcknowledged) {
+  TempDir dir;
+  kill_and_reopen(dir.file("vs.db"), Layout::kSingleFile, kFrequentInlineCheckpoints);
+}
+
+TEST(Crash, SigkillDuringRotationWithTheCheckpointerLosesNothingAcknowledged) {
+  TempDir dir;
+  kill_and_reopen(dir.file("vs") + "/", Layout::kSegments, kFrequentBackgroundCheckpoints);
 }
 
 TEST(Crash, SigkillDuringRotationLosesNothingAcknowledgedAndTheChainVerifiesAcrossSegments) {
