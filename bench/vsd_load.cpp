@@ -29,6 +29,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -96,6 +97,9 @@ struct Stats {
   std::atomic<bool> measuring{false};
   std::atomic<bool> stop{false};
   std::vector<double> latencies_ms;  // measured window only
+  // The same, by second of the measured window (from measure_started, set before `measuring`).
+  Clock::time_point measure_started;
+  std::vector<std::vector<double>> latencies_ms_per_second;
   // Every acknowledgement of the run, as (seconds since the first session started, ms): the
   // stderr timeline shows the ramp, the settling and whether the latency is steady.
   Clock::time_point started = Clock::now();
@@ -461,6 +465,12 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     ++stats_.receipts;
     stats_.acked_messages += messages;
     stats_.latencies_ms.push_back(ms);
+    const auto second = static_cast<std::size_t>(
+        std::chrono::duration<double>(now - stats_.measure_started).count());
+    if (stats_.latencies_ms_per_second.size() <= second) {
+      stats_.latencies_ms_per_second.resize(second + 1);
+    }
+    stats_.latencies_ms_per_second[second].push_back(ms);
   }
 
   std::size_t index_;
@@ -783,8 +793,9 @@ int run(const Options& options) {
                  static_cast<unsigned long long>(stats.failed.load()), options.duration_s);
     const double vsd_cpu_start = options.vsd_pid ? process_cpu_seconds(options.vsd_pid) : 0;
     const double own_cpu_start = process_cpu_seconds(getpid());
+    stats.measure_started = Clock::now();
     stats.measuring = true;
-    const auto start = Clock::now();
+    const auto start = stats.measure_started;
     std::this_thread::sleep_for(std::chrono::duration<double>(options.duration_s));
     stats.measuring = false;
     elapsed = std::chrono::duration<double>(Clock::now() - start).count();
@@ -812,6 +823,18 @@ int run(const Options& options) {
 
   std::vector<double> latencies = stats.latencies_ms;
   print_timeline(stats.timeline);
+  // p99 of each second of the measured window, the target's unit (a whole-run p99 hides bursts).
+  std::string per_second_p99 = "[";
+  double worst_second_p99 = 0;
+  for (auto& second : stats.latencies_ms_per_second) {
+    const double p99 = percentile(second, 0.99);
+    worst_second_p99 = std::max(worst_second_p99, p99);
+    std::array<char, 32> number{};
+    std::snprintf(number.data(), number.size(), "%s%.1f", per_second_p99.size() > 1 ? ", " : "",
+                  p99);
+    per_second_p99 += number.data();
+  }
+  per_second_p99 += "]";
   const double digests = static_cast<double>(stats.receipts.load()) / elapsed;
   const double acked = static_cast<double>(stats.acked_messages.load()) / elapsed;
   const double sent = static_cast<double>(stats.sent.load()) / elapsed;
@@ -835,14 +858,16 @@ int run(const Options& options) {
       "\"ratio_per_vsd_core\": %.3f, "
       "\"crypto_only_ceiling\": %.3f, \"vsd_cpu_cores\": %.2f, \"generator_cpu_cores\": %.2f, "
       "\"ratio_per_vsd_cpu_second\": %.3f, \"p50_ack_ms\": %.2f, \"p99_ack_ms\": %.2f, "
-      "\"acks\": %zu, \"receipts_whole_run\": %llu}\n",
+      "\"acks\": %zu, \"receipts_whole_run\": %llu, \"worst_second_p99_ms\": %.1f, "
+      "\"per_second_p99_ms\": %s}\n",
       options.mode.c_str(), static_cast<unsigned long long>(stats.joined.load()),
       static_cast<unsigned long long>(stats.failed.load()),
       static_cast<unsigned long long>(stats.revoked.load()), elapsed, sent, acked, digests, raw,
       raw_before, raw_after, raw_sign, options.verify_threads, raw > 0 ? acked / raw : 0,
       raw_cpus.empty() || raw <= 0 ? 0.0 : acked / raw, crypto_ceiling, vsd_cores, own_cores,
       per_cpu_second_ratio, percentile(latencies, 0.5), percentile(latencies, 0.99),
-      latencies.size(), static_cast<unsigned long long>(stats.receipts_whole_run.load()));
+      latencies.size(), static_cast<unsigned long long>(stats.receipts_whole_run.load()),
+      worst_second_p99, per_second_p99.c_str());
   if (options.mode == "storm") print_storm(stats, options);
   std::fflush(stdout);
   return stats.failed == 0 && stats.revoked == 0 && stats.resume_refused == 0 ? 0 : 1;

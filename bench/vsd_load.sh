@@ -9,6 +9,11 @@
 #      vsd RSS per session, and two checks of the store: every receipt the generator saw
 #      acknowledged is looked up in it by session and receipt index (vsd_load check-store), and
 #      it verifies (audit-cli verify: chain, signatures, protocol).
+#   Each scale run also samples vsd's store every 100 ms (bench/vsd_load_sampler.py: commits over
+#   50 ms, WAL checkpoints run inside commits, WAL pages) and prints the p99 of each measured
+#   second. WAL_CHECKPOINT lists vsd's wal_checkpoint modes to run each scale point with
+#   ("inline background" compares SQLite's checkpoint inside commits with the background
+#   checkpointer in one run, docs/STORE.md §7.1, and prints the ratio of the two).
 # vsd and the generator run pinned to disjoint CPU sets (taskset), so neither takes the other's
 # cores: VSD_CPUS and GEN_CPUS, in taskset's list syntax; by default the lower half of the
 # machine's CPUs for vsd and the upper half for the generator (one each on 2 cores). On one CPU
@@ -16,6 +21,8 @@
 # Usage: bench/vsd_load.sh
 #   env: SESSIONS_CAPACITY=64 SESSIONS_SCALE="5000" (a list: "3000 4000 5000") DURATION_S=20
 #        VSD_CPUS GEN_CPUS THREADS (vsd's event-loop threads; default: the number of VSD_CPUS)
+#        WAL_CHECKPOINT="background" (a list: "inline background") CAPACITY=1 (0: scale runs only)
+# e.g. the comparison: CAPACITY=0 DURATION_S=60 WAL_CHECKPOINT="inline background" bench/vsd_load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -29,6 +36,8 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 capacity_sessions=${SESSIONS_CAPACITY:-64}
 scale_points=${SESSIONS_SCALE:-5000}
 duration=${DURATION_S:-20}
+wal_modes=${WAL_CHECKPOINT:-background}
+run_capacity=${CAPACITY:-1}
 pin_cpus
 if [ -n "$vsd_cpus" ]; then
   echo "== vsd on CPUs $vsd_cpus ($threads threads), generator on CPUs $gen_cpus" >&2
@@ -36,7 +45,8 @@ else
   echo "== one CPU: vsd and the generator share it (nothing pinned)" >&2
 fi
 work=$(mktemp -d)
-trap 'kill $vsd_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+sampler_pid=""
+trap 'kill $vsd_pid $sampler_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
 start_vsd() {  # $1 = number of identities, $2 = extra config
   local n=$1 port
@@ -73,6 +83,7 @@ rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 "$bin/vsd" keygen --out "$work/vs.key" >/dev/null
 status=0  # 1 once a store misses an acknowledged receipt or fails to verify
 
+if [ "$run_capacity" != 0 ]; then
 echo "== capacity: $capacity_sessions sessions, digests back to back" >&2
 # Heartbeats are not part of this load: a long timeout keeps the sessions alive without them.
 # digest_timeout_ms must exceed it (PROTOCOL.md §8.5); digests come back to back anyway.
@@ -91,9 +102,14 @@ print(f"== capacity headline: {r['messages_acked_per_s']:.0f} acked messages/s a
       f"{r['raw_verify_per_s']:.0f} raw verifies/s on the same {r['verify_threads']} core(s): "
       f"ratio_per_vsd_core {r['ratio_per_vsd_core']:.3f}")
 PY
+fi
 
+: >"$work/scale_runs.jsonl"
 for scale_sessions in $scale_points; do
-  echo "== scale: $scale_sessions sessions at 1 heartbeat + 1 digest per second" >&2
+for wal_mode in $wal_modes; do
+  echo "== scale: $scale_sessions sessions at 1 heartbeat + 1 digest per second," \
+    "wal_checkpoint = $wal_mode" >&2
+  metrics_port=$(free_port)
   # A longer group-commit delay than the default: at thousands of sessions it halves the
   # commits (and fsyncs) for 3 ms of latency; docs/OPERATIONS.md explains the trade.
   # The generator joins every session, then signs their messages, then starts them all: the first
@@ -103,8 +119,13 @@ digest_timeout_ms = 60001
 heartbeat_interval_ms = 1000
 ticket_period_ms = 1000
 ticket_validity_ms = 2000
-commit_max_delay_us = 5000"
+commit_max_delay_us = 5000
+wal_checkpoint = \"$wal_mode\"
+metrics_listen = \"127.0.0.1:$metrics_port\""
   rss_before=$(rss_kib $vsd_pid)
+  python3 bench/vsd_load_sampler.py sample "http://127.0.0.1:$metrics_port/metrics" \
+    "$work/vs.db" "$work/samples.jsonl" &
+  sampler_pid=$!
   "${gen_pin[@]}" "$bin/vsd_load" run --vs "$vs_addr" --sessions "$scale_sessions" --mode scale \
     --duration-s "$duration" --verify-threads "$threads" --raw-cpus "$vsd_cpus" --ramp-per-s 400 \
     --vsd-pid $vsd_pid --settle-s 5 --acked-out "$work/acked.txt" \
@@ -117,8 +138,11 @@ commit_max_delay_us = 5000"
     sleep 1
   done
   wait $load_pid || echo "vsd_load reported failed or revoked sessions" >&2
+  kill -TERM $sampler_pid; wait $sampler_pid || true
+  sampler_pid=""
   kill -TERM $vsd_pid; wait $vsd_pid || true
   cat "$work/scale.json"
+  store_sampled=$(python3 bench/vsd_load_sampler.py summarize "$work/samples.jsonl")
   # Exit 1 (some acknowledged receipt missing) still prints its figures, which say how many.
   store_check=$("$bin/vsd_load" check-store --store "$work/vs.db" --acked "$work/acked.txt") ||
     status=1
@@ -129,6 +153,34 @@ commit_max_delay_us = 5000"
     status=1
     tail -5 "$work/verify.txt" >&2
   fi
-  echo "{\"sessions\": $scale_sessions, \"vsd_rss_kib_before\": $rss_before, \"vsd_rss_kib_with_sessions\": $rss_during, \"rss_kib_per_session\": $(( (rss_during - rss_before) / scale_sessions )), \"store\": ${store_check:-null}, \"audit_verify_intact\": $verified}"
+  echo "{\"sessions\": $scale_sessions, \"wal_checkpoint\": \"$wal_mode\", \"vsd_rss_kib_before\": $rss_before, \"vsd_rss_kib_with_sessions\": $rss_during, \"rss_kib_per_session\": $(( (rss_during - rss_before) / scale_sessions )), \"store\": ${store_check:-null}, \"store_sampled\": $store_sampled, \"audit_verify_intact\": $verified}" |
+    tee "$work/scale_summary.json"
+  python3 -c 'import json, sys; load = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); run = json.load(open(sys.argv[2])); run["load"] = load; print(json.dumps(run))' \
+    "$work/scale.json" "$work/scale_summary.json" >>"$work/scale_runs.jsonl"
 done
+done
+# One line per scale run, and where two WAL modes ran, the ratio of inline to background.
+python3 - "$work/scale_runs.jsonl" <<'PY' >&2
+import json, sys
+runs = [json.loads(line) for line in open(sys.argv[1])]
+by_point = {}
+for r in runs:
+    s = r["store_sampled"]
+    print(f"== {r['sessions']} sessions, wal_checkpoint {r['wal_checkpoint']}: worst second p99 "
+          f"{r['load']['worst_second_p99_ms']} ms, whole-run p99 {r['load']['p99_ack_ms']} ms, "
+          f"commits over 50 ms {s.get('commits_over_50ms')} of {s.get('commits')} "
+          f"({s.get('slow_commits_with_a_checkpoint_in_that_tick')} with a checkpoint in the "
+          f"commit), checkpoints in commits {s.get('checkpoints_in_commits')} (mean "
+          f"{s.get('mean_checkpoint_in_commit_ms')} ms), highest WAL {s.get('highest_wal_pages')} "
+          f"pages\n   per-second p99 (ms): {r['load']['per_second_p99_ms']}")
+    by_point.setdefault(r["sessions"], {})[r["wal_checkpoint"]] = r
+for sessions, modes in by_point.items():
+    if "inline" in modes and "background" in modes:
+        a, b = modes["inline"], modes["background"]
+        worst = a["load"]["worst_second_p99_ms"] / max(b["load"]["worst_second_p99_ms"], 0.1)
+        slow = a["store_sampled"].get("commits_over_50ms", 0) / max(
+            b["store_sampled"].get("commits_over_50ms", 0), 1)
+        print(f"== {sessions} sessions, inline / background: worst second p99 {worst:.1f}x, "
+              f"commits over 50 ms {slow:.1f}x (background at least 1)")
+PY
 exit $status

@@ -21,6 +21,9 @@ constexpr std::uint64_t kMaxSegmentAgeS = std::uint64_t{366} * 86400;
 // A digest every 100 ms is more than any GS sends; an hour without one is no audit at all.
 constexpr std::uint32_t kMinDigestTimeoutMs = 100;
 constexpr std::uint32_t kMaxDigestTimeoutMs = 3600000;
+// WAL pages (4 KiB): up to 4 GiB before a checkpoint starts, 64 GiB before the writer's own.
+constexpr std::uint32_t kMaxWalCheckpointPages = 1000000;
+constexpr std::uint32_t kMaxWalMaxPages = 16777216;
 }  // namespace
 
 rules::MovementLimits Config::physics() const {
@@ -185,6 +188,20 @@ void add_config_options(CLI::App& run, Config& c) {
                  "... or at this age, whichever comes first (0: no age limit)")
       ->capture_default_str()
       ->check(CLI::Range(std::uint64_t{0}, kMaxSegmentAgeS));
+  run.add_option("--wal_checkpoint", c.wal_checkpoint,
+                 "How the store's WAL is checkpointed: background (a thread of its own, between "
+                 "commits) or inline (inside the commit that reaches wal_checkpoint_pages)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"background", "inline"}));
+  run.add_option("--wal_checkpoint_pages", c.wal_checkpoint_pages,
+                 "Checkpoint the WAL once it holds this many pages")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint32_t{1}, kMaxWalCheckpointPages));
+  run.add_option("--wal_max_pages", c.wal_max_pages,
+                 "background: at this many WAL pages the writer checkpoints it itself (a commit "
+                 "waits for it)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint32_t{2}, kMaxWalMaxPages));
   run.add_option("--log_level", c.log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
   app::add_log_format_option(run, c.log_format);
@@ -328,6 +345,19 @@ Status validate(Config& c) {
     return Error{"config key 'segment_max_age_s' (" + std::to_string(c.segment_max_age_s) +
                  ") must be at most " + std::to_string(kMaxSegmentAgeS) + " (a year), or 0"};
   }
+  if (c.wal_checkpoint != "background" && c.wal_checkpoint != "inline") {
+    return Error{"config key 'wal_checkpoint' = '" + c.wal_checkpoint +
+                 "': use background or inline"};
+  }
+  if (c.wal_checkpoint_pages < 1 || c.wal_checkpoint_pages > kMaxWalCheckpointPages) {
+    return Error{"config key 'wal_checkpoint_pages' (" + std::to_string(c.wal_checkpoint_pages) +
+                 ") must be between 1 and " + std::to_string(kMaxWalCheckpointPages)};
+  }
+  if (c.wal_max_pages <= c.wal_checkpoint_pages || c.wal_max_pages > kMaxWalMaxPages) {
+    return Error{"config key 'wal_max_pages' (" + std::to_string(c.wal_max_pages) +
+                 ") must exceed 'wal_checkpoint_pages' (" + std::to_string(c.wal_checkpoint_pages) +
+                 ") and be at most " + std::to_string(kMaxWalMaxPages)};
+  }
   if (c.resume_window_ms > 600000) {
     return Error{"config key 'resume_window_ms' (" + std::to_string(c.resume_window_ms) +
                  ") must be at most 600000 (10 minutes), or 0"};
@@ -390,6 +420,9 @@ const FixedKey kFixedKeys[] = {
     {"max_uncommitted_per_session", &same<&Config::max_uncommitted_per_session>},
     {"segment_max_bytes", &same<&Config::segment_max_bytes>},
     {"segment_max_age_s", &same<&Config::segment_max_age_s>},
+    {"wal_checkpoint", &same<&Config::wal_checkpoint>},
+    {"wal_checkpoint_pages", &same<&Config::wal_checkpoint_pages>},
+    {"wal_max_pages", &same<&Config::wal_max_pages>},
     {"log_level", &same<&Config::log_level>},
     {"log_format", &same<&Config::log_format>},
     {"metrics_listen", &same<&Config::metrics_listen>},

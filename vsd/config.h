@@ -74,6 +74,13 @@ struct Config {
   // this old (docs/STORE.md §10.2); a single-file store never rotates.
   std::uint64_t segment_max_bytes = std::uint64_t{1} << 30;
   std::uint64_t segment_max_age_s = 86400;
+  // How the store's WAL is copied back into the file being written (docs/STORE.md §7.1):
+  // "background" (a checkpointer thread, from wal_checkpoint_pages; the writer itself at
+  // wal_max_pages) or "inline" (SQLite's own, inside the commit that reaches
+  // wal_checkpoint_pages).
+  std::string wal_checkpoint = "background";
+  std::uint32_t wal_checkpoint_pages = 1000;
+  std::uint32_t wal_max_pages = 16384;
   std::string log_level = "info";
   app::LogFormat log_format = app::LogFormat::kText;
   // HOST:PORT to serve Prometheus metrics on (GET /metrics); empty: no metrics endpoint.

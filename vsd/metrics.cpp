@@ -79,6 +79,12 @@ VsdMetrics::VsdMetrics()
       commit_entries(registry->histogram("vsd_store_commit_entries",
                                          "Entries one store commit made durable.",
                                          kCommitEntriesBounds)),
+      wal_checkpoint_in_commit_seconds(registry->histogram(
+          "vsd_store_wal_checkpoint_in_commit_seconds",
+          "Checkpoints of the WAL run inside a store commit, which waited for them.",
+          kCommitSecondsBounds)),
+      wal_pages(registry->gauge("vsd_store_wal_pages",
+                                "Pages in the store's WAL after the last commit.")),
       last_checkpoint_seconds(registry->gauge("vsd_last_checkpoint_timestamp_seconds",
                                               "Unix time of the last checkpoint written (0: none "
                                               "yet in this run).")),
@@ -90,6 +96,11 @@ VsdMetrics::VsdMetrics()
 void VsdMetrics::commit(const storage::CommitStats& stats) {
   commit_seconds.observe(std::chrono::duration<double>(stats.duration).count());
   commit_entries.observe(static_cast<double>(stats.entries));
+  wal_pages.set(static_cast<double>(stats.wal_pages));
+  if (stats.wal_checkpoint != storage::WalCheckpointInCommit::kNone) {
+    wal_checkpoint_in_commit_seconds.observe(
+        std::chrono::duration<double>(stats.wal_checkpoint_duration).count());
+  }
 }
 
 void VsdMetrics::checkpoint_written(std::uint64_t log_size, std::uint64_t vs_time_ms) {

@@ -32,6 +32,10 @@ struct VsdMetrics {
   metrics::Counter& tickets_issued;
   metrics::Histogram& commit_seconds;
   metrics::Histogram& commit_entries;
+  // Checkpoints of the WAL that ran inside a commit (and held its batch's replies), and the WAL's
+  // pages after the last commit (docs/STORE.md §7.1).
+  metrics::Histogram& wal_checkpoint_in_commit_seconds;
+  metrics::Gauge& wal_pages;
   metrics::Gauge& last_checkpoint_seconds;   // Unix time, from the checkpoint's vs_time_ms
   metrics::Gauge& last_checkpoint_log_size;  // entries up to and including it
 

@@ -48,12 +48,40 @@ void ServerState::mark_ended(SessionId session, const PublicKey& identity) {
   }
 }
 
+namespace {
+
+// The writer's own checkpoint at wal_max_pages: the background checkpointer fell behind (or a
+// reader of the store holds old pages), and a commit waited for it.
+void log_wal_checkpoint_in_commit(const storage::CommitStats& stats, std::uint32_t max_pages) {
+  const auto ms = std::chrono::duration<double, std::milli>(stats.wal_checkpoint_duration).count();
+  if (stats.wal_checkpoint == storage::WalCheckpointInCommit::kAtMax) {
+    spdlog::warn(
+        "store: the WAL reached {} pages (wal_max_pages {}) before the background checkpoints "
+        "emptied it; the writer checkpointed it itself in {:.1f} ms",
+        stats.wal_pages, max_pages, ms);
+  } else if (stats.wal_checkpoint == storage::WalCheckpointInCommit::kAtMaxBusy) {
+    spdlog::warn(
+        "store: the WAL reached {} pages (wal_max_pages {}) and the writer could not empty it in "
+        "{:.1f} ms: {}; it tries again {} pages on",
+        stats.wal_pages, max_pages, ms, app::log_text(stats.wal_checkpoint_detail), max_pages);
+  }
+}
+
+}  // namespace
+
 storage::BatchWriter::Options ServerState::writer_options() {
   storage::BatchWriter::Options options;
   options.max_delay_us = config.commit_max_delay_us;
   options.segment_max_bytes = config.segment_max_bytes;
   options.segment_max_age_ms = config.segment_max_age_s * 1000;
-  options.on_commit = [this](const storage::CommitStats& stats) { metrics.commit(stats); };
+  options.wal.mode = config.wal_checkpoint == "inline" ? storage::WalCheckpointMode::kInline
+                                                       : storage::WalCheckpointMode::kBackground;
+  options.wal.start_pages = config.wal_checkpoint_pages;
+  options.wal.max_pages = config.wal_max_pages;
+  options.on_commit = [this](const storage::CommitStats& stats) {
+    metrics.commit(stats);
+    log_wal_checkpoint_in_commit(stats, config.wal_max_pages);
+  };
   // The seal of a full segment: a checkpoint at the head, like the periodic ones (checkpoints.cpp).
   options.seal = [this](std::uint64_t size, const Hash32& root) {
     return checkpoint_entry(size, root, clock.now_ms());
