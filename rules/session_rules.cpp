@@ -424,13 +424,17 @@ ResumeDecision SessionRules::decide_resume(const protocol::GsResume& resume,
 
 void SessionRules::resumed(const protocol::GsResume& resume, std::uint64_t accept_vs_ms,
                            std::uint64_t accept_position) {
+  const bool after_a_start = suspended();
   suspended_until_ms_.reset();
   last_counter_ = std::max(last_counter_, resume.gs_counter);
   last_receipt_count_seen_ = std::max(last_receipt_count_seen_, resume.receipt_count);
   liveness_since_ms_ = std::max(liveness_since_ms_, accept_vs_ms);
   last_heartbeat_position_ = accept_position;
-  // No digest could arrive while the VS was down: the digest deadline runs afresh from here.
-  digests_since_ms_ = std::max(digests_since_ms_, accept_vs_ms);
+  // No digest could arrive while the VS was down: after a VS start the digest deadline runs
+  // afresh from here. A resume within one run (a network cut) proves the GS alive, not that it
+  // sends digests: were it to reset the deadline, a GS resuming every few seconds would never owe
+  // one (PROTOCOL.md §8.15).
+  if (after_a_start) digests_since_ms_ = std::max(digests_since_ms_, accept_vs_ms);
 }
 
 }  // namespace gsvs::rules

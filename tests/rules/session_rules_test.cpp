@@ -373,6 +373,27 @@ TEST(SessionRules, DigestsAreDueExactlyAtTheDigestDeadline) {
   EXPECT_TRUE(rules.check_digests(due + 60'000).accepted());
 }
 
+// A resume within one run of the VS (a network cut) proves the GS alive, not that it sends
+// digests: the digest deadline stays where the last digest put it. Only a resume after a VS
+// start, during whose outage no digest could arrive, runs it afresh.
+TEST(SessionRules, AResumeInTheSameRunLeavesTheDigestDeadlineWhereItWas) {
+  for (const bool after_a_start : {false, true}) {
+    SCOPED_TRACE(after_a_start ? "after a VS start" : "in the same run");
+    SessionRules rules(start());
+    const AnyMessage first(digest_of(1, 100, {{1, 0}}));
+    ASSERT_TRUE(rules.judge(Received{&first, {}, "TranscriptDigest", true, 11, kAcceptMs + 100})
+                    .accepted());
+    const std::uint64_t due = kAcceptMs + 100 + kDigestTimeout;
+    if (after_a_start) rules.suspend(kAcceptMs + 200, kDigestTimeout, 12);
+    protocol::GsResume resume;
+    resume.session_id = kSession;
+    resume.gs_counter = 2;
+    const std::uint64_t resumed_at = due - 100;
+    rules.resumed(resume, resumed_at, 13);
+    EXPECT_EQ(rules.digest_deadline_ms(), after_a_start ? resumed_at + kDigestTimeout : due);
+  }
+}
+
 // One entry per player (§5.9) is decided where the frame decodes, check 1 of §8.5: the rules
 // see a digest naming one player twice as a frame that does not decode.
 TEST(SessionRules, ADigestNamingAPlayerTwiceIsMalformed) {
