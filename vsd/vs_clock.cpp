@@ -6,7 +6,12 @@ namespace gsvs::vsd {
 
 using std::chrono::milliseconds;
 
-VsClock::VsClock() : anchor_ms_(unix_time_ms()), anchor_steady_(std::chrono::steady_clock::now()) {}
+VsClock::VsClock(std::uint64_t not_before_ms)
+    : anchor_ms_(unix_time_ms()),
+      anchor_steady_(std::chrono::steady_clock::now()),
+      held_back_(anchor_ms_ < not_before_ms) {
+  if (held_back_) anchor_ms_ = not_before_ms;
+}
 
 std::uint64_t VsClock::now_ms() const {
   const auto since = std::chrono::steady_clock::now() - anchor_steady_;
