@@ -15,7 +15,8 @@ using namespace protocol;  // NOLINT(google-build-using-namespace): this file sp
 using std::chrono::milliseconds;
 
 namespace {
-// The newest vs_time_ms in the store, before which this run's clock does not start (vs_clock.h).
+// The newest vs_time_ms in the store, before which this run's clock does not start (PROTOCOL.md
+// §8.13).
 std::uint64_t newest_logged_ms(const storage::Log& log) {
   if (log.size() == 0) return 0;
   auto last = log.get(log.size() - 1);

@@ -23,6 +23,7 @@
 
 #include "net/asio.h"
 #include "protocol/chains.h"
+#include "protocol/clock.h"
 #include "protocol/crypto.h"
 #include "protocol/messages.h"
 #include "protocol/result.h"
@@ -35,7 +36,6 @@
 #include "vsd/connection_budget.h"
 #include "vsd/metrics.h"
 #include "vsd/session_loop.h"
-#include "vsd/vs_clock.h"
 
 namespace gsvs::vsd {
 
@@ -63,7 +63,7 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
               crypto::SecretKey secret, std::unique_ptr<storage::Log> log);
 
   net::asio::io_context& io;
-  const VsClock clock;
+  const SteadyWallClock clock;  // the VS clock (PROTOCOL.md §8.13)
   // Each accepted connection goes to the next loop in turn, and stays there.
   std::vector<SessionLoop*> session_loops;
   std::size_t next_loop = 0;  // accept_loop only

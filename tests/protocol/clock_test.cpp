@@ -1,25 +1,24 @@
-// The VS clock (PROTOCOL.md §8.13): never earlier than the newest time in the log, so that no
-// time in the log goes back across a restart even when the host's clock stepped back meanwhile.
-#include "vsd/vs_clock.h"
+// SteadyWallClock (PROTOCOL.md §8.13): given the newest time in the VS's log, it starts no earlier,
+// so that no time in the log goes back across a restart even when the host's clock stepped back
+// meanwhile.
+#include "protocol/clock.h"
 
 #include <gtest/gtest.h>
 
-#include "protocol/clock.h"
-
-namespace gsvs::vsd {
+namespace gsvs {
 namespace {
 
-TEST(VsClock, ReadsTheSystemClockWhenTheLogIsNotAhead) {
+TEST(SteadyWallClock, ReadsTheSystemClockWhenTheLogIsNotAhead) {
   const std::uint64_t before = unix_time_ms();
-  const VsClock clock(before - 60'000);
+  const SteadyWallClock clock(before - 60'000);
   EXPECT_FALSE(clock.held_back());
   EXPECT_GE(clock.now_ms(), before);
   EXPECT_LE(clock.now_ms(), unix_time_ms());
 }
 
-TEST(VsClock, StartsAtTheNewestLoggedTimeWhenTheSystemClockIsBehindIt) {
+TEST(SteadyWallClock, StartsAtTheNewestLoggedTimeWhenTheSystemClockIsBehindIt) {
   const std::uint64_t newest_logged = unix_time_ms() + 3'600'000;  // the host stepped back 1 h
-  const VsClock clock(newest_logged);
+  const SteadyWallClock clock(newest_logged);
   EXPECT_TRUE(clock.held_back());
   const std::uint64_t now = clock.now_ms();
   EXPECT_GE(now, newest_logged);
@@ -29,4 +28,4 @@ TEST(VsClock, StartsAtTheNewestLoggedTimeWhenTheSystemClockIsBehindIt) {
 }
 
 }  // namespace
-}  // namespace gsvs::vsd
+}  // namespace gsvs
