@@ -372,17 +372,19 @@ Verdict Analyzer::session_mismatch_verdict() {
   if (!i) return v;
   const Entry& e = entry(*i);
   const auto& s = state_[*i];
-  std::optional<SessionId> named = s.message ? named_session(*s.message) : std::nullopt;
-  v.facts = {{"cited_seq", e.header.seq},
-             {"message_session_id", named ? json(*named) : json(nullptr)}};
-  if (!named || *named == ev_.session_id) {
+  const std::optional<SessionId> named = s.message ? named_session(*s.message) : std::nullopt;
+  v.facts = {{"cited_seq", e.header.seq}, {"message_session_id", nullptr}};
+  // Read once, where it is known to be there: no dereference the optimizer must prove set.
+  const SessionId named_id = named.value_or(0);
+  if (named) v.facts["message_session_id"] = named_id;
+  if (!named || named_id == ev_.session_id) {
     v.explanation =
         "the cited entry " + std::to_string(e.header.seq) + " does not name another session";
     return v;
   }
   v.outcome = Outcome::kConfirmed;
   v.explanation = "the " + kind_label(e.header.kind) + " at entry " + std::to_string(e.header.seq) +
-                  " names session " + std::to_string(*named) + " on the connection of session " +
+                  " names session " + std::to_string(named_id) + " on the connection of session " +
                   std::to_string(ev_.session_id);
   return v;
 }
