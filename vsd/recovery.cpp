@@ -162,8 +162,7 @@ Status ServerState::recover() {
   const std::uint64_t now_ms = clock.now_ms();
   const std::uint64_t continuity_since =
       now_ms > rules::kMaxContinuityWindowMs ? now_ms - rules::kMaxContinuityWindowMs : 0;
-  std::map<SessionId, std::uint32_t> max_players_of;
-  std::map<SessionId, std::pair<PublicKey, std::uint32_t>> ended_recently;
+  std::map<SessionId, EndedSession> ended_recently;
   std::uint64_t max_session = 0;
   std::uint64_t max_revocation = 0;
   std::map<std::uint64_t, QuarantineEvent> quarantine_events;  // by log position
@@ -183,7 +182,6 @@ Status ServerState::recover() {
       }
       open_sessions[accept->session_id] = entry.header.seq;
       identity_of[accept->session_id] = accept->gs_identity;
-      max_players_of[accept->session_id] = accept->max_players_per_session;
       max_session = std::max(max_session, accept->session_id);
     }
     return true;
@@ -197,7 +195,10 @@ Status ServerState::recover() {
                              ", outside 1.." + std::to_string(kMaxStoredId - 1)};
         return false;
       }
-      open_sessions.erase(revocation->session_id);
+      const auto open = open_sessions.find(revocation->session_id);
+      const std::optional<std::uint64_t> accept_seq =
+          open == open_sessions.end() ? std::nullopt : std::optional(open->second);
+      if (open != open_sessions.end()) open_sessions.erase(open);
       // Quarantine is derived from the log (§8.16): replayed below, in log order.
       if (auto identity = identity_of.find(revocation->session_id); identity != identity_of.end()) {
         if (rules::quarantines(revocation->reason)) {
@@ -206,9 +207,8 @@ Status ServerState::recover() {
                                                     identity->second, revocation->session_id,
                                                     revocation->reason, revocation->vs_time_ms, 0});
         }
-        if (revocation->vs_time_ms >= continuity_since) {
-          ended_recently[revocation->session_id] = {identity->second,
-                                                    max_players_of[revocation->session_id]};
+        if (revocation->vs_time_ms >= continuity_since && accept_seq) {
+          ended_recently[revocation->session_id] = EndedSession{*accept_seq, entry.header.seq};
         }
       }
       max_revocation = std::max(max_revocation, revocation->revocation_seq);
