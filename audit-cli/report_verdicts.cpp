@@ -4,6 +4,7 @@
 
 #include "audit-cli/common.h"
 #include "audit-cli/report_analyzer.h"
+#include "audit-cli/session_continuity.h"
 #include "rules/movement.h"
 #include "rules/session_rules.h"
 
@@ -43,6 +44,7 @@ json step_json(const rules::MovementStep& s) {
           {"excess_mm", number(s.excess_mm)},
           {"accumulated_excess_mm", number(s.accumulated_excess_mm)},
           {"spawn", s.spawn},
+          {"from_session", s.from_session ? json(*s.from_session) : json(nullptr)},
           {"violation", s.violation}};
 }
 
@@ -201,6 +203,8 @@ Verdict Analyzer::speed_verdict() {
   const std::uint64_t to = revocation_->evidence[1];
   const rules::MovementLimits limits = rules::limits_from(*accept_);
   rules::MovementChecker checker(limits);
+  // From where the earlier sessions in the report left the players (report_continuity.cpp).
+  checker.carry(carried_);
   std::optional<rules::MovementStep> violation;
   std::vector<std::size_t> replayed;
   std::vector<rules::MovementStep> history;
@@ -226,12 +230,17 @@ Verdict Analyzer::speed_verdict() {
   }
   const std::string recomputed_detail =
       violation ? rules::describe_violation(*violation, limits) : std::string();
+  // A step across sessions starts from the position the earlier sessions left the player at.
+  const std::optional<rules::NotarizedPosition> carried =
+      violation && violation->from_session ? carried_of(carried_, violation->player) : std::nullopt;
   v.facts = {{"limits", limits_json(limits)},
              {"digests_replayed", replayed.size()},
              {"receipts", receipts.size()},
              {"violation", violation ? step_json(*violation) : json(nullptr)},
              {"player_steps", std::move(steps_of_player)},
-             {"revocation_detail_matches", violation && recomputed_detail == revocation_->detail}};
+             {"revocation_detail_matches", violation && recomputed_detail == revocation_->detail},
+             {"earlier_sessions", earlier_sessions_json()},
+             {"carried", carried ? carried_json(*carried) : json(nullptr)}};
   if (!violation) {
     v.explanation = "replaying the movement rule over the " + std::to_string(replayed.size()) +
                     " digests of the session with the limits signed in the JoinAccept finds "
@@ -252,7 +261,13 @@ Verdict Analyzer::speed_verdict() {
                   " digests of the session, with the limits the VS signed in the JoinAccept "
                   "and each digest's logged vs_time_ms, gives the same first violation, "
                   "between entries " +
-                  std::to_string(from) + " and " + std::to_string(to) + ": " + recomputed_detail;
+                  std::to_string(from) + " and " + std::to_string(to) +
+                  (carried ? " (from the player's last notarized position in session " +
+                                 std::to_string(carried->session_id) + ", replayed from the " +
+                                 std::to_string(earlier_.size()) +
+                                 " earlier session(s) of the identity in the report)"
+                           : std::string()) +
+                  ": " + recomputed_detail;
   return v;
 }
 
