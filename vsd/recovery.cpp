@@ -36,9 +36,11 @@ struct Rebuilt {
 // Replays every session in `open_sessions` (session -> its JoinAccept's position) through its
 // rules, as vsd judged it, in one pass over the log from the oldest of those JoinAccepts: the
 // log has no index by session, and one scan per session would make a start with thousands of
-// sessions left live read the log thousands of times. Returned in session order.
+// sessions left live read the log thousands of times. Each starts from what it carried
+// (PROTOCOL.md §8.6), as it did live. Returned in session order.
 Result<std::vector<Rebuilt>> rebuild_all(const storage::Log& log,
-                                         const std::map<SessionId, std::uint64_t>& open_sessions) {
+                                         const std::map<SessionId, std::uint64_t>& open_sessions,
+                                         const ServerState::CarriedBySession& carried) {
   std::vector<Rebuilt> out;
   if (open_sessions.empty()) return out;
   struct Replaying {
@@ -69,6 +71,9 @@ Result<std::vector<Rebuilt>> rebuild_all(const storage::Log& log,
       }
       r.rebuilt.rules = std::make_unique<rules::SessionRules>(rules::SessionStart{
           *accept, accept_seq, entry.header.vs_time_ms, chains::message_hash(entry.message)});
+      if (auto positions = carried.find(entry.header.session_id); positions != carried.end()) {
+        r.rebuilt.rules->carry(positions->second);
+      }
       r.replay.emplace(*r.rebuilt.rules);
       return true;
     }
@@ -267,14 +272,15 @@ Status ServerState::recover() {
                  "; the VS cannot number what comes next. Hand this store to an investigator "
                  "('audit-cli verify') and start on a new one"};
   }
-  if (Status rebuilt = rebuild_continuity(**reader, ended_recently, continuity_since); !rebuilt) {
+  auto carried = rebuild_continuity(**reader, ended_recently, open_sessions, continuity_since);
+  if (!carried) {
     return Error{"store " + config.store + ": the positions of the sessions that ended within " +
                  std::to_string(rules::kMaxContinuityWindowMs) +
-                 " ms cannot be read from the log: " + rebuilt.error()};
+                 " ms cannot be read from the log: " + carried.error()};
   }
   next_session_id.store(max_session + 1);
   next_revocation_seq.store(max_revocation + 1);
-  auto rebuilt = rebuild_all(**reader, open_sessions);
+  auto rebuilt = rebuild_all(**reader, open_sessions, *carried);
   if (!rebuilt) {
     return Error{"store " + config.store +
                  ": a session left live cannot be rebuilt from the log: " + rebuilt.error()};

@@ -18,9 +18,9 @@ void ServerState::remember_positions(const rules::SessionRules& rules, std::uint
   }
 }
 
-Status ServerState::rebuild_continuity(const storage::Log& log,
-                                       const std::map<SessionId, EndedSession>& ended,
-                                       std::uint64_t since_ms) {
+Result<ServerState::CarriedBySession> ServerState::rebuild_continuity(
+    const storage::Log& log, const std::map<SessionId, EndedSession>& ended,
+    const std::map<SessionId, std::uint64_t>& left_live, std::uint64_t since_ms) {
   // The sessions' JoinAccepts and Revocations in log order, through the rules' replay of the
   // ledger (rules::ContinuityReplay): each session starts from what the sessions ended before its
   // JoinAccept left, and its notarized digests (each receipt names one, §5.11) are replayed
@@ -31,6 +31,11 @@ Status ServerState::rebuild_continuity(const storage::Log& log,
   for (const auto& [session, positions] : ended) {
     events.emplace(positions.accept_seq, std::make_pair(Event::kJoined, session));
     events.emplace(positions.revocation_seq, std::make_pair(Event::kEnded, session));
+  }
+  // A session left live joined like any other; it ends only after this start, so it gives the
+  // ledger nothing here and keeps what it carried.
+  for (const auto& [session, accept_seq] : left_live) {
+    events.emplace(accept_seq, std::make_pair(Event::kJoined, session));
   }
   rules::ContinuityReplay replay;
   for (const auto& [seq, event] : events) {
@@ -55,14 +60,18 @@ Status ServerState::rebuild_continuity(const storage::Log& log,
                                                notarized.digest->header.seq});
           return true;
         });
-    if (!scanned) return scanned;
+    if (!scanned) return Error{scanned.error()};
     replay.ended(session);
   }
   // Positions older than the longest window are out of every join's reach.
+  CarriedBySession carried;
+  for (const auto& [session, accept_seq] : left_live) {
+    if (const auto* positions = replay.carried_into(session)) carried[session] = *positions;
+  }
   replay.ledger().forget_before(since_ms);
   std::lock_guard lock(mutex);
   continuity = std::move(replay.ledger());
-  return {};
+  return carried;
 }
 
 }  // namespace gsvs::vsd

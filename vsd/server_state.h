@@ -125,12 +125,16 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
     std::uint64_t accept_seq = 0;
     std::uint64_t revocation_seq = 0;
   };
+  // What each session left live by the previous run started from (session -> positions).
+  using CarriedBySession = std::map<protocol::SessionId, std::vector<rules::NotarizedPosition>>;
   // recover(): the ledger as the sessions in `ended` (those whose Revocation lies at or after
   // `since_ms`) leave it, their notarized digests replayed in log order through the movement
-  // rule; positions notarized before `since_ms` are left out. Replaces `continuity`.
-  Status rebuild_continuity(const storage::Log& log,
-                            const std::map<protocol::SessionId, EndedSession>& ended,
-                            std::uint64_t since_ms);
+  // rule; positions notarized before `since_ms` are left out. Replaces `continuity`. Returns
+  // what each session in `left_live` (session -> its JoinAccept's position) started from, read
+  // at its JoinAccept in the same replay, for its rebuilt rules.
+  Result<CarriedBySession> rebuild_continuity(
+      const storage::Log& log, const std::map<protocol::SessionId, EndedSession>& ended,
+      const std::map<protocol::SessionId, std::uint64_t>& left_live, std::uint64_t since_ms);
   // The VsStart of this run (PROTOCOL.md §5.25): where and when, and when suspended sessions
   // that were not resumed are revoked.
   std::uint64_t vs_start_position = 0;

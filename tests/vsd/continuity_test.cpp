@@ -193,6 +193,30 @@ TEST_F(VsdContinuity, TheLedgerRebuiltAtStartCarriesTheLastSpawn) {
   expect_store_verifies();
 }
 
+// A session that a graceful stop leaves live is rebuilt at the next start from the log, with
+// what it carried at its JoinAccept: a player it had not named yet is still held to its position
+// in the earlier session after the resume.
+TEST_F(VsdContinuity, ASessionLeftLiveKeepsWhatItCarriedAcrossARestart) {
+  start();
+  ASSERT_NO_FATAL_FAILURE(spawn_then_lapse());
+  const std::uint64_t spawned = last_digest_of(1);
+  ScriptedGs gs(vs_->port(), gs_, build_);
+  gs.join();
+  PlayerPosition bystander;
+  bystander.player = crypto::SecretKey::generate().public_key();
+  gs.send_signed(gs.make_digest({bystander}, unix_time_ms()));
+  ASSERT_TRUE(gs.expect<ProtectedReceipt>(std::chrono::seconds(5))) << vs_->process().output();
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  start();
+  gs.send_unsigned(gs.reconnect_and_make_resume(vs_->port()));
+  ASSERT_TRUE(gs.expect<ResumeAccept>(std::chrono::seconds(5))) << vs_->process().output();
+  const Revocation revocation = expect_revoked_for(gs, 1'000'000);
+  ASSERT_EQ(revocation.evidence.size(), 2U);
+  EXPECT_EQ(revocation.evidence[0], spawned) << "the earlier session's digest";
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  expect_store_verifies();
+}
+
 struct ZoneTextRow {
   std::string text;
   std::optional<SpawnZone> zone;  // nullopt: refused
