@@ -11,6 +11,7 @@
 #include "audit-cli/common.h"
 #include "audit-cli/quarantine_history.h"
 #include "audit-cli/replay.h"
+#include "audit-cli/session_continuity.h"
 #include "audit-cli/session_index.h"
 #include "rules/policy_rules.h"
 #include "rules/quarantine.h"
@@ -246,6 +247,14 @@ std::string withdrawal_text(const Explanation& x) {
   return {};
 }
 
+// The carried position a step across sessions starts from (PROTOCOL.md §8.6), as the rules'
+// ledger holds it; nullopt for a step within the session.
+std::optional<rules::NotarizedPosition> step_carried(const Explanation& x) {
+  const auto& a = x.replay.assessment;
+  if (!a || !a->step || !a->step->from_session) return std::nullopt;
+  return carried_of(x.replay.carried, a->step->player);
+}
+
 SigState check(MessageKind kind, const Bytes& bytes, std::size_t index,
                const std::optional<crypto::PublicKey>& key) {
   if (!key || !protocol::decode_any(bytes)) return SigState::kUnchecked;
@@ -289,7 +298,15 @@ EvidenceItem examine(const storage::Log& log, const StoreIndex& index, std::uint
   const bool cited_policy = h.kind == MessageKind::kPolicyApplied && x.facts->revocation &&
                             x.facts->revocation->message.reason ==
                                 static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn);
-  if (h.session_id != x.facts->session_id && !cited_policy) {
+  // A step across sessions cites the earlier session's digest its player was carried from.
+  const auto carried = step_carried(x);
+  const bool cited_carried = carried && carried->log_seq == seq &&
+                             carried->session_id == h.session_id && a->step->from_log_seq == seq;
+  if (cited_carried) {
+    item.note += (item.note.empty() ? "" : "; ") +
+                 std::string("the player's last notarized position, carried from session ") +
+                 std::to_string(h.session_id);
+  } else if (h.session_id != x.facts->session_id && !cited_policy) {
     item.note += (item.note.empty() ? "" : "; ") + std::string("belongs to session ") +
                  std::to_string(h.session_id);
     item.as_expected = false;
@@ -402,6 +419,10 @@ void print_text(const Explanation& x, std::ostream& out) {
         << fixed(s.to_x_mm / 1000.0, 3) << ", " << fixed(s.to_y_mm / 1000.0, 3) << ") m; allowed "
         << fixed(s.allowed_mm / 1000.0, 3) << " m, excess " << fixed(s.excess_mm / 1000.0, 3)
         << " m.\n";
+    if (const auto carried = step_carried(x)) {
+      out << "  The player's first appearance here is held to its carried position, "
+          << carried_text(*carried) << ".\n";
+    }
   }
   if (!x.numbers.empty()) {
     out << "\n  " << std::left << std::setw(22) << "" << std::setw(20) << "the VS wrote"
@@ -516,6 +537,8 @@ nlohmann::json to_json(const Explanation& x) {
                    {"tolerance", f.limits.tolerance},
                    {"jitter_allowance_ms", f.limits.jitter_allowance_ms},
                    {"max_excess_mm", f.limits.max_excess_mm}};
+    const auto carried = step_carried(x);
+    out["step"]["carried"] = carried ? carried_json(*carried) : nullptr;
   }
   if (a && a->last_valid_heartbeat_seq) {
     out["last_valid_heartbeat"] = {

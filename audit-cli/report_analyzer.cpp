@@ -36,6 +36,7 @@ Analysis Analyzer::run() {
   check_join();
   check_receipts_and_tickets();
   check_checkpoints();
+  check_earlier_sessions();
   check_end_state();
   std::optional<Verdict> verdict;
   if (revocation_) verdict = compute_verdict();
@@ -134,6 +135,13 @@ void Analyzer::decode_checkpoints() {
 }
 
 std::optional<PublicKey> Analyzer::key_for(Signer signer, std::size_t i) const {
+  if (context(i)) {
+    // Only an earlier session's entries are read; their GS key is that session's.
+    const protocol::JoinAccept* earlier = earlier_accept_of(i);
+    if (signer == Signer::kVs) return vs_key_;
+    if (signer == Signer::kGsSession && earlier) return earlier->session_key;
+    return std::nullopt;
+  }
   switch (signer) {
     case Signer::kVs:
       return vs_key_;

@@ -86,7 +86,7 @@ std::vector<NotarizedPosition> MovementChecker::notarized(protocol::SessionId se
   out.reserve(players_.size());
   for (const auto& [player, state] : players_) {
     out.push_back(NotarizedPosition{player, state.x_mm, state.y_mm, state.at.vs_receive_ms,
-                                    state.at.log_seq, session_id});
+                                    state.at.log_seq, session_id, state.last_spawn_vs_ms});
   }
   return out;
 }
@@ -118,22 +118,32 @@ void MovementChecker::measure(const PlayerState& from, const protocol::PlayerPos
   step.accumulated_excess_mm = accumulated_before * limits_.decay + step.excess_mm;
 }
 
+bool MovementChecker::free_spawn(const protocol::PlayerPosition& position,
+                                 std::uint64_t last_spawn_vs_ms, const DigestSample& sample) const {
+  return (position.flags & protocol::kPlayerSpawn) != 0 &&
+         spawn_place_allowed(limits_.spawn_zones, position.x_mm, position.y_mm) &&
+         (last_spawn_vs_ms == 0 ||
+          sample.vs_receive_ms >= last_spawn_vs_ms + limits_.spawn_min_interval_ms);
+}
+
 MovementChecker::PlayerState MovementChecker::first_appearance(
     const protocol::PlayerPosition& position, const DigestSample& sample,
     MovementStep& step) const {
-  const bool wants_spawn = (position.flags & protocol::kPlayerSpawn) != 0;
-  // What a first appearance leaves behind is the same whether or not an earlier session's
-  // position checked it: the check is a gate, so replaying a session without its carried
-  // positions rebuilds the same state.
-  const PlayerState fresh{position.x_mm, position.y_mm, sample, 0.0,
-                          wants_spawn ? sample.vs_receive_ms : 0};
   const auto carried = carried_.find(position.player);
-  if (carried == carried_.end() ||
-      (wants_spawn && spawn_place_allowed(limits_.spawn_zones, position.x_mm, position.y_mm))) {
+  if (carried == carried_.end()) {
+    // Nowhere to be held to: free, and a spawn flag starts the rate limit.
     step.spawn = true;
-    return fresh;
+    const bool wants_spawn = (position.flags & protocol::kPlayerSpawn) != 0;
+    return PlayerState{position.x_mm, position.y_mm, sample, 0.0,
+                       wants_spawn ? sample.vs_receive_ms : 0};
   }
   const NotarizedPosition& last = carried->second;
+  // A new session buys no spawn that the session before would not have given: the rate limit
+  // counts from the player's last free spawn under the identity.
+  if (free_spawn(position, last.last_spawn_vs_ms, sample)) {
+    step.spawn = true;
+    return PlayerState{position.x_mm, position.y_mm, sample, 0.0, sample.vs_receive_ms};
+  }
   const PlayerState from{last.x_mm, last.y_mm, DigestSample{0, last.vs_time_ms, last.log_seq}, 0.0,
                          0};
   step.from_session = last.session_id;
@@ -145,7 +155,8 @@ MovementChecker::PlayerState MovementChecker::first_appearance(
   step.to_y_mm = position.y_mm;
   // The new session's excess starts from none: the step is judged on its own excess.
   measure(from, position, sample, Elapsed::kVsOnly, 0.0, step);
-  return fresh;
+  // The carried spawn stays the player's last: a spawn flag that was checked is no spawn.
+  return PlayerState{position.x_mm, position.y_mm, sample, 0.0, last.last_spawn_vs_ms};
 }
 
 std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDigest& digest,
@@ -174,10 +185,7 @@ std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDiges
       step.from_y_mm = state.y_mm;
       step.to_x_mm = position.x_mm;
       step.to_y_mm = position.y_mm;
-      const bool wants_spawn = (position.flags & protocol::kPlayerSpawn) != 0;
-      if (wants_spawn && spawn_place_allowed(limits_.spawn_zones, position.x_mm, position.y_mm) &&
-          (state.last_spawn_vs_ms == 0 ||
-           sample.vs_receive_ms >= state.last_spawn_vs_ms + limits_.spawn_min_interval_ms)) {
+      if (free_spawn(position, state.last_spawn_vs_ms, sample)) {
         step.spawn = true;
         staged.emplace_back(&position.player,
                             PlayerState{position.x_mm, position.y_mm, sample,

@@ -39,7 +39,8 @@ struct MovementLimits {
 
 // A player's position as a notarized digest of an earlier session of the same GS identity
 // left it (§8.6 "Continuity across sessions"): where the next session's first position of the
-// player is checked from.
+// player is checked from, and when the player last spawned free, which the spawn rate limit of
+// the next session counts from.
 struct NotarizedPosition {
   protocol::PublicKey player;
   std::int32_t x_mm = 0;
@@ -47,6 +48,9 @@ struct NotarizedPosition {
   std::uint64_t vs_time_ms = 0;  // the digest's log entry
   std::uint64_t log_seq = 0;     // the digest's position in the log
   protocol::SessionId session_id = 0;
+  // VS time of the player's last free spawn under the identity, at or before vs_time_ms; 0: none
+  // (or, once carried, none within the window).
+  std::uint64_t last_spawn_vs_ms = 0;
   friend bool operator==(const NotarizedPosition&, const NotarizedPosition&) = default;
 };
 
@@ -108,11 +112,15 @@ class MovementChecker {
   [[nodiscard]] const MovementLimits& limits() const { return limits_; }
 
   // The positions an earlier session of the identity left (ContinuityLedger::carried_into): a
-  // player's first appearance here is checked as a step from its own (§8.6). Replaces any
-  // earlier call's; a player it names counts against max_players only once it appears.
+  // player's first appearance here is checked as a step from its own (§8.6), unless it is a
+  // spawn that would be free inside one session (an allowed place, and the rate limit counted
+  // from the carried last spawn); the carried last spawn stays the player's until it spawns
+  // again. Replaces any earlier call's; a player it names counts against max_players only once
+  // it appears.
   void carry(const std::vector<NotarizedPosition>& positions);
-  // Every player's last notarized position in this session, for the ledger (session_id: this
-  // session's). Only accepted digests move a position: a refused one leaves the state as it was.
+  // Every player's last notarized position in this session and its last free spawn, for the
+  // ledger (session_id: this session's). Only accepted digests move a position: a refused one
+  // leaves the state as it was.
   [[nodiscard]] std::vector<NotarizedPosition> notarized(protocol::SessionId session_id) const;
 
  private:
@@ -131,6 +139,10 @@ class MovementChecker {
   void measure(const PlayerState& from, const protocol::PlayerPosition& to,
                const DigestSample& sample, Elapsed elapsed, double accumulated_before,
                MovementStep& step) const;
+  // Whether a spawn flag at `position` is free (§8.6 "Spawn"): an allowed place, and no free
+  // spawn of the player (0: none) within spawn_min_interval_ms before the sample.
+  [[nodiscard]] bool free_spawn(const protocol::PlayerPosition& position,
+                                std::uint64_t last_spawn_vs_ms, const DigestSample& sample) const;
   // A player's first appearance in this session at `position` (step.spawn unless a carried
   // position checks it): its reference from now on.
   PlayerState first_appearance(const protocol::PlayerPosition& position, const DigestSample& sample,
