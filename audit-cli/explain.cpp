@@ -66,11 +66,12 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
       return "between two consecutive notarized positions a player may cover at most " +
              fixed(l.max_speed_mm_s / 1000.0, 2) + " m/s x " + fixed(1.0 + l.tolerance, 2) +
              " tolerance = " + fixed(l.max_speed_mm_s * (1 + l.tolerance) / 1000.0, 2) +
-             " m/s times the time used, where time used = min(GS-reported elapsed, VS-observed "
-             "elapsed + " +
+             " m/s times the time used, where time used = min(GS-reported elapsed, VS-credited "
+             "elapsed: the GS's clock as the VS credits it, never ahead of the VS's own clock nor "
+             "more than " +
              std::to_string(l.jitter_allowance_ms) +
-             " ms jitter allowance); the excess accumulates, decaying x" + fixed(l.decay, 3) +
-             " per digest, and the session is revoked once it passes " +
+             " ms jitter allowance behind it); the excess accumulates, decaying x" +
+             fixed(l.decay, 3) + " per digest, and the session is revoked once it passes " +
              fixed(l.max_excess_mm / 1000.0, 3) +
              " m. A first appearance and a respawn (at most one per " +
              fixed(static_cast<double>(l.spawn_min_interval_ms) / 1000.0, 1) +
@@ -120,8 +121,8 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
 // The numbers of a speed violation, as rules::describe_violation writes them.
 struct SpeedNumbers {
   std::string player;
-  double distance_m = 0, used_s = 0, gs_s = 0, vs_s = 0, jitter_s = 0, speed = 0, limit = 0,
-         tolerance = 0, accumulated_m = 0, max_m = 0;
+  double distance_m = 0, used_s = 0, gs_s = 0, credited_s = 0, vs_s = 0, jitter_s = 0, speed = 0,
+         limit = 0, tolerance = 0, accumulated_m = 0, max_m = 0;
 };
 
 std::optional<SpeedNumbers> parse_speed(const std::string& text) {
@@ -132,12 +133,12 @@ std::optional<SpeedNumbers> parse_speed(const std::string& text) {
   // NOLINTNEXTLINE(cert-err34-c)
   const int read = std::sscanf(
       text.c_str(),
-      "player %64[0-9a-f] moved %lf m in %lf s (GS-reported %lf s, VS-observed %lf s + %lf s "
-      "jitter allowance): %lf m/s against a limit of %lf m/s x %lf tolerance; accumulated excess "
-      "%lf m > %lf m",
-      player, &n.distance_m, &n.used_s, &n.gs_s, &n.vs_s, &n.jitter_s, &n.speed, &n.limit,
-      &n.tolerance, &n.accumulated_m, &n.max_m);
-  if (read != 11) return std::nullopt;
+      "player %64[0-9a-f] moved %lf m in %lf s (GS-reported %lf s, VS-credited %lf s, "
+      "VS-observed %lf s + %lf s jitter allowance): %lf m/s against a limit of %lf m/s x %lf "
+      "tolerance; accumulated excess %lf m > %lf m",
+      player, &n.distance_m, &n.used_s, &n.gs_s, &n.credited_s, &n.vs_s, &n.jitter_s, &n.speed,
+      &n.limit, &n.tolerance, &n.accumulated_m, &n.max_m);
+  if (read != 12) return std::nullopt;
   n.player = player;
   return n;
 }
@@ -157,6 +158,7 @@ std::vector<Comparison> compare_speed(const SpeedNumbers& s, const SpeedNumbers&
           {"distance", m(s.distance_m), m(r.distance_m)},
           {"time used", sec(s.used_s), sec(r.used_s)},
           {"GS-reported elapsed", sec(s.gs_s), sec(r.gs_s)},
+          {"VS-credited elapsed", sec(s.credited_s), sec(r.credited_s)},
           {"VS-observed elapsed", sec(s.vs_s), sec(r.vs_s)},
           {"jitter allowance", sec(s.jitter_s), sec(r.jitter_s)},
           {"speed", ms(s.speed), ms(r.speed)},
@@ -528,6 +530,7 @@ nlohmann::json to_json(const Explanation& x) {
                    {"distance_mm", s.distance_mm},
                    {"elapsed_gs_ms", s.elapsed_gs_ms},
                    {"elapsed_vs_ms", s.elapsed_vs_ms},
+                   {"elapsed_credited_ms", s.elapsed_credited_ms},
                    {"elapsed_used_ms", s.elapsed_used_ms},
                    {"speed_mm_s", s.speed_mm_s},
                    {"allowed_mm", s.allowed_mm},

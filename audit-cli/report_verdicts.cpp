@@ -38,6 +38,7 @@ json step_json(const rules::MovementStep& s) {
           {"distance_mm", number(s.distance_mm)},
           {"elapsed_gs_ms", s.elapsed_gs_ms},
           {"elapsed_vs_ms", s.elapsed_vs_ms},
+          {"elapsed_credited_ms", s.elapsed_credited_ms},
           {"elapsed_used_ms", s.elapsed_used_ms},
           {"speed_mm_s", number(s.speed_mm_s)},
           {"allowed_mm", number(s.allowed_mm)},

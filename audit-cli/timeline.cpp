@@ -231,8 +231,8 @@ void setup_timeline(CLI::App& app, int& exit_code) {
       "Rebuilds every player's path from the positions the GS notarized (the session's "
       "TranscriptDigests, in log order) and recomputes each step with the VS's own physics code "
       "(rules::MovementChecker) under the limits the session's JoinAccept announced: distance, "
-      "elapsed time (GS-reported, VS-observed, and the one used: min(GS, VS + jitter "
-      "allowance)), speed, the limit, excess, accumulated excess and whether it is a violation.\n"
+      "elapsed time (GS-reported, VS-observed, and the one used: min(GS, VS-credited)), speed, "
+      "the limit, excess, accumulated excess and whether it is a violation.\n"
       "Digests the VS had to refuse (bad signature, counter regression, ...) are listed but not "
       "judged, as the VS did not judge them. A player's first appearance and accepted respawns "
       "are not checked.");

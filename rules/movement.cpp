@@ -13,6 +13,9 @@ constexpr double kPpm = 1'000'000.0;
 std::uint32_t to_u32(double value) {
   return static_cast<std::uint32_t>(std::clamp(std::llround(value), 0LL, 0xffffffffLL));
 }
+
+// `a - b`, or 0 when b is not below a: a clock that went back counts no time.
+std::uint64_t elapsed_since(std::uint64_t a, std::uint64_t b) { return a > b ? a - b : 0; }
 }  // namespace
 
 MovementLimits limits_from(const protocol::JoinAccept& accept) {
@@ -91,25 +94,40 @@ std::vector<NotarizedPosition> MovementChecker::notarized(protocol::SessionId se
   return out;
 }
 
+MovementChecker::CreditedClock MovementChecker::clock_at(const DigestSample& sample) const {
+  // c = clamp(c_prev + e_gs, v - J, v); the first digest starts at v - J, with the whole
+  // allowance ahead of it. v - J stops at 0.
+  const std::uint64_t vs_ms = sample.vs_receive_ms;
+  const std::uint64_t earliest = elapsed_since(vs_ms, limits_.jitter_allowance_ms);
+  if (!clock_) return {earliest, sample.gs_time_ms};
+  const std::uint64_t previous = clock_->credited_ms;
+  const std::uint64_t gs_elapsed = elapsed_since(sample.gs_time_ms, clock_->gs_time_ms);
+  // Tested against the room left below v, so that a GS time near 2^64 cannot wrap the sum.
+  if (previous >= vs_ms || gs_elapsed >= vs_ms - previous) return {vs_ms, sample.gs_time_ms};
+  return {std::max(previous + gs_elapsed, earliest), sample.gs_time_ms};
+}
+
 void MovementChecker::measure(const PlayerState& from, const protocol::PlayerPosition& to,
                               const DigestSample& sample, Elapsed elapsed,
                               double accumulated_before, MovementStep& step) const {
   const double dx = static_cast<double>(to.x_mm) - from.x_mm;
   const double dy = static_cast<double>(to.y_mm) - from.y_mm;
   step.distance_mm = std::hypot(dx, dy);
-  step.elapsed_vs_ms = sample.vs_receive_ms > from.at.vs_receive_ms
-                           ? sample.vs_receive_ms - from.at.vs_receive_ms
-                           : 0;
-  const std::uint64_t by_vs = step.elapsed_vs_ms + limits_.jitter_allowance_ms;
+  step.elapsed_vs_ms = elapsed_since(sample.vs_receive_ms, from.at.vs_receive_ms);
   if (elapsed == Elapsed::kGsAndVs) {
-    step.elapsed_gs_ms =
-        sample.gs_time_ms > from.at.gs_time_ms ? sample.gs_time_ms - from.at.gs_time_ms : 0;
-    step.elapsed_used_ms = std::max<std::uint64_t>(1, std::min(step.elapsed_gs_ms, by_vs));
+    step.elapsed_gs_ms = elapsed_since(sample.gs_time_ms, from.at.gs_time_ms);
+    // The session's clock, not this step's VS gap plus the allowance: granted per step, the
+    // allowance would add up over a chain of steps (§8.6 "What the rule is meant to do").
+    step.elapsed_credited_ms = elapsed_since(checking_.credited_ms, from.credited_ms);
+    step.elapsed_used_ms =
+        std::max<std::uint64_t>(1, std::min(step.elapsed_gs_ms, step.elapsed_credited_ms));
   } else {
     // Two sessions' GS times are two readings the VS cannot hold to one clock (a GS host that
     // restarted, or whose clock was stepped): only the VS's own gap counts.
     step.elapsed_gs_ms = 0;
-    step.elapsed_used_ms = std::max<std::uint64_t>(1, by_vs);
+    step.elapsed_credited_ms = 0;
+    step.elapsed_used_ms =
+        std::max<std::uint64_t>(1, step.elapsed_vs_ms + limits_.jitter_allowance_ms);
   }
   const double seconds = static_cast<double>(step.elapsed_used_ms) / 1000.0;
   step.speed_mm_s = step.distance_mm / seconds;
@@ -165,6 +183,8 @@ std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDiges
   std::vector<MovementStep> steps;
   // Refused before any state is inserted: memory never exceeds the cap, whatever the GS sends.
   if (over_player_cap(digest)) return steps;
+  // Every digest moves the session's clock, one naming no player too; the steps read it.
+  checking_ = clock_at(sample);
   steps.reserve(digest.players.size());
   // The references move only once the whole digest is accepted: a refused digest is not
   // notarized, so the positions it names are nobody's last notarized position.
@@ -204,7 +224,9 @@ std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDiges
     steps.push_back(step);
   }
   if (violated && on_violation == OnViolation::kKeepState) return steps;
+  clock_ = checking_;
   for (auto& [player, state] : staged) {
+    state.credited_ms = checking_.credited_ms;  // every staged reference is this digest
     players_[*player] = state;
     carried_.erase(*player);
   }
@@ -235,12 +257,13 @@ std::string describe_violation(const MovementStep& step, const MovementLimits& l
     return text;
   }
   std::snprintf(text, sizeof text,
-                "player %s moved %.3f m in %.3f s (GS-reported %.3f s, VS-observed %.3f s + "
-                "%.3f s jitter allowance): %.2f m/s against a limit of %.2f m/s x %.2f tolerance; "
-                "accumulated excess %.3f m > %.3f m",
+                "player %s moved %.3f m in %.3f s (GS-reported %.3f s, VS-credited %.3f s, "
+                "VS-observed %.3f s + %.3f s jitter allowance): %.2f m/s against a limit of "
+                "%.2f m/s x %.2f tolerance; accumulated excess %.3f m > %.3f m",
                 to_hex(step.player).substr(0, 16).c_str(), step.distance_mm / 1000.0,
                 static_cast<double>(step.elapsed_used_ms) / 1000.0,
                 static_cast<double>(step.elapsed_gs_ms) / 1000.0,
+                static_cast<double>(step.elapsed_credited_ms) / 1000.0,
                 static_cast<double>(step.elapsed_vs_ms) / 1000.0,
                 static_cast<double>(limits.jitter_allowance_ms) / 1000.0, step.speed_mm_s / 1000.0,
                 limits.max_speed_mm_s / 1000.0, 1.0 + limits.tolerance,

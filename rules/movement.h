@@ -1,6 +1,7 @@
 // The movement rule (PROTOCOL.md §8.6): per player, speed between consecutive notarized
-// positions, with the elapsed time bounded by the VS's own receive clock, and action only on
-// accumulated excess. Pure logic, no I/O: vsd applies it live and audit-cli replays it.
+// positions, with the elapsed time bounded by the session's credited clock (the GS's clock held
+// within jitter_allowance_ms of the VS's own receive clock), and action only on accumulated
+// excess. Pure logic, no I/O: vsd applies it live and audit-cli replays it.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,7 @@ namespace gsvs::rules {
 struct MovementLimits {
   double max_speed_mm_s = 7000.0;
   double tolerance = 0.10;                  // allowed = max_speed * (1 + tolerance)
-  std::uint64_t jitter_allowance_ms = 250;  // added to the VS-measured elapsed time
+  std::uint64_t jitter_allowance_ms = 250;  // how far the credited clock may trail the VS's
   double decay = 0.9;                       // accumulated excess *= decay at every step
   double max_excess_mm = 1000.0;            // revoke once accumulated excess exceeds this
   std::uint64_t spawn_min_interval_ms = 5000;
@@ -63,9 +64,12 @@ void announce_limits(const MovementLimits& limits, protocol::JoinAccept& accept)
 struct MovementStep {
   protocol::PublicKey player;
   double distance_mm = 0;
-  std::uint64_t elapsed_gs_ms = 0;    // GS-reported time delta (0 if it went backwards)
-  std::uint64_t elapsed_vs_ms = 0;    // VS receive-time delta
-  std::uint64_t elapsed_used_ms = 0;  // min(gs, vs + jitter), at least 1
+  std::uint64_t elapsed_gs_ms = 0;  // GS-reported time delta (0 if it went backwards)
+  std::uint64_t elapsed_vs_ms = 0;  // VS receive-time delta
+  // The session's credited clock between the two digests (0 if it went back); 0 for a step from
+  // an earlier session, which uses the VS receive-time delta plus the jitter allowance instead.
+  std::uint64_t elapsed_credited_ms = 0;
+  std::uint64_t elapsed_used_ms = 0;  // min(gs, credited), at least 1
   double speed_mm_s = 0;
   double allowed_mm = 0;
   double excess_mm = 0;
@@ -110,6 +114,11 @@ class MovementChecker {
   }
   [[nodiscard]] std::size_t players_tracked() const { return players_.size(); }
   [[nodiscard]] const MovementLimits& limits() const { return limits_; }
+  // The session's credited clock after the last digest the checker accepted (§8.6 "The
+  // arithmetic"), in ms of VS time; empty before the first.
+  [[nodiscard]] std::optional<std::uint64_t> credited_ms() const {
+    return clock_ ? std::optional(clock_->credited_ms) : std::nullopt;
+  }
 
   // The positions an earlier session of the identity left (ContinuityLedger::carried_into): a
   // player's first appearance here is checked as a step from its own (§8.6), unless it is a
@@ -130,12 +139,22 @@ class MovementChecker {
     DigestSample at;
     double accumulated_excess_mm = 0;
     std::uint64_t last_spawn_vs_ms = 0;
+    std::uint64_t credited_ms = 0;  // the session's credited clock at the digest `at`
   };
+  // The session's credited clock at one digest: what the GS's clock has earned, in ms of VS
+  // time, never ahead of the VS's receive time nor more than jitter_allowance_ms behind it.
+  struct CreditedClock {
+    std::uint64_t credited_ms = 0;
+    std::uint64_t gs_time_ms = 0;  // that digest's, from which the next one's GS delta counts
+  };
+  // The clock at `sample`, the digest after the last accepted one (§8.6 "The arithmetic").
+  [[nodiscard]] CreditedClock clock_at(const DigestSample& sample) const;
   // Where the elapsed time of a step comes from: both clocks within a session; across sessions
   // only the VS's (§8.6).
   enum class Elapsed : std::uint8_t { kGsAndVs, kVsOnly };
   // The one computation of a step (§8.6 "The arithmetic"): distance, elapsed time, speed,
-  // allowed distance and excess, and the accumulated excess from `accumulated_before`.
+  // allowed distance and excess, and the accumulated excess from `accumulated_before`. A step
+  // within the session reads the credited clock of the digest being checked (checking_).
   void measure(const PlayerState& from, const protocol::PlayerPosition& to,
                const DigestSample& sample, Elapsed elapsed, double accumulated_before,
                MovementStep& step) const;
@@ -151,6 +170,8 @@ class MovementChecker {
   MovementLimits limits_;
   std::map<protocol::PublicKey, PlayerState> players_;
   std::map<protocol::PublicKey, NotarizedPosition> carried_;  // not yet named in this session
+  std::optional<CreditedClock> clock_;  // at the last accepted digest; empty before the first
+  CreditedClock checking_;              // at the digest check() is judging
 };
 
 // The revocation detail of a violating step; a step from an earlier session says so.

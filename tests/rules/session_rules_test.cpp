@@ -675,6 +675,65 @@ TEST(SessionResume, TheFirstDigestAfterTheGapIsCheckedFromTheLastNotarizedPositi
       Verdict::kSpeedViolation);
 }
 
+// A session rebuilt from the log after a restart judges on with the credited clock the live
+// session had (§8.6, §8.15): every logged digest moves it, one that names no player too, so the
+// first step across the gap is the same one the VS would have judged had it not stopped.
+TEST(SessionResume, TheRebuiltSessionJudgesOnTheSameCreditedClock) {
+  struct Sent {
+    std::uint64_t vs_ms;
+    protocol::TranscriptDigest digest;
+  };
+  // Player 1 at its first digest; player 2 alone, the GS claiming 260 ms in 10; nobody, 30 ms
+  // later (the GS's clock 10 ms on): the clock ends at A + 150, between v - J and v.
+  const std::vector<Sent> before{{kAcceptMs + 100, digest_of(1, kAcceptMs + 100, {{1, 0}})},
+                                 {kAcceptMs + 110, digest_of(2, kAcceptMs + 360, {{2, 0}})},
+                                 {kAcceptMs + 400, digest_of(3, kAcceptMs + 370, {})}};
+  // After a 10 s gap through which the GS's clock ran on.
+  const protocol::AnyMessage across = digest_of(5, kAcceptMs + 10'370, {{1, 70'000}, {2, 70'000}});
+  const std::uint64_t across_ms = kAcceptMs + 10'400;
+  auto resume_after_gap = [](SessionRules& rules) {
+    rules.suspend(kAcceptMs + 1000, kWindow, kStartPosition);
+    protocol::GsResume resume;
+    resume.session_id = kSession;
+    resume.gs_counter = 4;
+    rules.resumed(resume, kAcceptMs + 10'000, 20);
+  };
+
+  SessionRules live{start()};
+  SessionRules rebuilt{start()};
+  SessionReplay replay(rebuilt);
+  std::uint64_t position = kAcceptPosition;
+  for (const auto& sent : before) {
+    const protocol::AnyMessage message = sent.digest;
+    ASSERT_TRUE(live.judge(Received{&message, {}, "TranscriptDigest", true, ++position, sent.vs_ms})
+                    .accepted());
+    replay.add(LoggedEntry{protocol::MessageKind::kTranscriptDigest, chains::Direction::kReceived,
+                           position, sent.vs_ms, protocol::encode(sent.digest)});
+  }
+  ASSERT_FALSE(replay.owed());
+  resume_after_gap(live);
+  resume_after_gap(rebuilt);
+  const Judgement live_judgement =
+      live.judge(Received{&across, {}, "TranscriptDigest", true, 21, across_ms});
+  const Judgement rebuilt_judgement =
+      rebuilt.judge(Received{&across, {}, "TranscriptDigest", true, 21, across_ms});
+  ASSERT_TRUE(rebuilt_judgement.accepted()) << rebuilt_judgement.why;
+  ASSERT_EQ(rebuilt_judgement.steps.size(), 2u);
+  // c = clamp(A + 150 + 10000, A + 10150, A + 10400): player 1's reference was A - 150, player
+  // 2's A + 110. Without the digest naming nobody the clock would read A + 10370.
+  EXPECT_EQ(rebuilt_judgement.steps[0].elapsed_credited_ms, 10'300u);
+  EXPECT_EQ(rebuilt_judgement.steps[1].elapsed_credited_ms, 10'040u);
+  EXPECT_EQ(rebuilt_judgement.steps[1].elapsed_used_ms, 10'010u);
+  ASSERT_EQ(live_judgement.steps.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const MovementStep& a = live_judgement.steps[i];
+    const MovementStep& b = rebuilt_judgement.steps[i];
+    EXPECT_EQ(a.elapsed_credited_ms, b.elapsed_credited_ms) << i;
+    EXPECT_EQ(a.elapsed_used_ms, b.elapsed_used_ms) << i;
+    EXPECT_EQ(a.accumulated_excess_mm, b.accumulated_excess_mm) << i;
+  }
+}
+
 TEST(SessionReplay, ARefusalTheLogDoesNotAnswerIsOwed) {
   // A crash between logging a frame and revoking for it: the replay finds the refusal owed.
   SessionRules rules{start()};
