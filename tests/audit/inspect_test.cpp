@@ -281,6 +281,8 @@ TEST(Explain, EveryRevocationReasonIsExplainedAndSupported) {
       EXPECT_EQ(doc["step"]["to_seq"], s->evidence.at(1));
       EXPECT_GT(doc["step"]["accumulated_excess_mm"].get<double>(),
                 doc["step"]["max_excess_mm"].get<double>());
+      // The detail parses (PROTOCOL.md §8.6's text): every number of it is compared.
+      EXPECT_EQ(doc["numbers"].size(), 11u) << doc["numbers"].dump();
       for (const auto& n : doc["numbers"]) EXPECT_EQ(n["stated"], n["recomputed"]) << n.dump();
     }
     if (reason == RevocationReason::kMissedHeartbeats) {
