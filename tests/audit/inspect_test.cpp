@@ -64,7 +64,7 @@ TEST(Sessions, TheIndexHoldsWhatTheGeneratorDid) {
     EXPECT_EQ(s->players, expected.players.size());
     // Limits come from the signed JoinAccept.
     EXPECT_EQ(s->limits.max_speed_mm_s, 7000.0);
-    EXPECT_EQ(s->limits.jitter_allowance_ms, 250u);
+    EXPECT_EQ(s->limits.jitter_allowance_ms, rules::MovementLimits{}.jitter_allowance_ms);
   }
 }
 
