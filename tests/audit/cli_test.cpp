@@ -72,7 +72,7 @@ TEST(AuditCli, FileOptionsReadOnlyRegularFilesWithinTheirBound) {
   std::filesystem::create_directory(directory);
   for (const FileOption& option : kFileOptions) {
     const std::string large = files.file("large");
-    std::ofstream{large};
+    { const std::ofstream create(large); }
     std::filesystem::resize_file(large, option.max_bytes + 1);  // sparse: nothing is written
     for (const auto& [file, says] :
          {std::pair{fifo, "is a FIFO"}, std::pair{directory, "is a directory"},

@@ -325,6 +325,8 @@ const BoundaryDamage kBoundaryDamages[] = {
      check::kSegmentSeal, 3, "does not follow its seal"},
 };
 
+void PrintTo(const BoundaryDamage& damage, std::ostream* out) { *out << damage.name; }
+
 class BrokenBoundary : public Segments, public ::testing::WithParamInterface<BoundaryDamage> {};
 
 TEST_P(BrokenBoundary, IsNamedAsVsdNamesIt) {
