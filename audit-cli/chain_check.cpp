@@ -97,4 +97,12 @@ std::optional<Finding> check_kind_name(const storage::Entry& entry) {
       "kind_name is not covered by the entry hash, but it is what a reader of the store sees");
 }
 
+std::optional<Finding> check_message_kind(const storage::Entry& entry,
+                                          const protocol::AnyMessage& message) {
+  const protocol::MessageKind actual = protocol::kind_of(message);
+  if (actual == entry.header.kind) return std::nullopt;
+  return finding_at(entry.header, check::kKind, "kind " + kind_label(entry.header.kind),
+                    "a message of kind " + kind_label(actual));
+}
+
 }  // namespace gsvs::audit

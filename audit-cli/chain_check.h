@@ -1,7 +1,7 @@
 // The checks of a store's hash chain, row by row, that `audit-cli verify` makes of a VS store and
 // of a GS store alike (docs/STORE.md §3): seq contiguous, every entry_hash recomputed from the
 // stored columns (a row hashed at another position is named as renumbered), every prev_hash link,
-// and the kind_name column. Every problem becomes a Finding; the walk never stops at one.
+// and the kind and kind_name columns. Every problem becomes a Finding; the walk never stops at one.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,7 @@
 
 #include "audit-cli/findings.h"
 #include "protocol/bytes.h"
+#include "protocol/messages.h"
 #include "storage/log.h"
 
 namespace gsvs::audit {
@@ -41,5 +42,8 @@ class ChainCheck {
 
 // The kind_name column against the name of the row's kind (a kind this build knows, or none).
 std::optional<Finding> check_kind_name(const storage::Entry& entry);
+// The kind column against the kind of `message`, the row's message decoded.
+std::optional<Finding> check_message_kind(const storage::Entry& entry,
+                                          const protocol::AnyMessage& message);
 
 }  // namespace gsvs::audit

@@ -323,10 +323,8 @@ void GsStoreVerifier::read(const storage::Entry& entry) {
         "a GS logs only what it encoded or checked itself");
     return;
   }
-  const MessageKind actual = protocol::peek_kind(entry.message).value();
-  if (actual != entry.header.kind) {
-    add(entry, check::kKind, "kind " + kind_label(entry.header.kind),
-        "a message of kind " + kind_label(actual));
+  if (auto other_kind = check_message_kind(entry, *decoded)) {
+    sink_.add(std::move(*other_kind));
     return;
   }
   judge(entry, *decoded);

@@ -51,12 +51,10 @@ void Verifier::read(const storage::Entry& entry) {
   }
   const std::uint8_t kind = static_cast<std::uint8_t>(h.kind);
   if (item.message) {
-    const auto actual = static_cast<std::uint8_t>(protocol::peek_kind(item.entry.message).value());
-    if (actual != kind) {
-      item.early.push_back(finding(item, check::kKind, "kind " + kind_label(kind),
-                                   "a message of kind " + kind_label(actual)));
+    if (auto other_kind = check_message_kind(item.entry, *item.message)) {
+      item.decode_error = "the message is a " + kind_label(protocol::kind_of(*item.message));
+      item.early.push_back(std::move(*other_kind));
       item.message.reset();
-      item.decode_error = "the message is a " + kind_label(actual);
     }
   }
   // What follows holds for the VS's own entries; a received frame of a VS-only kind is the GS's.

@@ -163,6 +163,12 @@ TEST(GsStoreVerify, WhatAnInsiderChangesInACopyShows) {
          t.rechain(seq);
        },
        "signature", true},
+      {"ticket's kind column made a receipt's", MessageKind::kPlayTicket,
+       [](Tamper& t, std::uint64_t seq) {
+         t.set_integer(seq, "kind", static_cast<std::int64_t>(MessageKind::kProtectedReceipt));
+         t.rechain(seq);
+       },
+       "entry.kind", true},
       {"ticket turned into a sent message", MessageKind::kPlayTicket,
        [](Tamper& t, std::uint64_t seq) {
          t.set_integer(seq, "direction", 2);
