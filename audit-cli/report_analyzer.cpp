@@ -1,7 +1,5 @@
 #include "audit-cli/report_analyzer.h"
 
-#include <type_traits>
-
 #include "audit-cli/common.h"
 
 namespace gsvs::audit::report {
@@ -10,14 +8,6 @@ namespace detail {
 
 using protocol::MessageKind;
 using protocol::RevocationReason;
-
-MessageKind kind_of(const AnyMessage& message) {
-  return std::visit([](const auto& m) { return std::decay_t<decltype(m)>::kKind; }, message);
-}
-
-bool verify_signature(const AnyMessage& message, const PublicKey& key, std::size_t index) {
-  return std::visit([&](const auto& m) { return protocol::verify(m, key, index); }, message);
-}
 
 // ---- Analysis ---------------------------------------------------------------------------------
 

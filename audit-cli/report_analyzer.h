@@ -23,8 +23,8 @@ using protocol::AnyMessage;
 using protocol::PublicKey;
 using protocol::SessionId;
 
-protocol::MessageKind kind_of(const AnyMessage& message);
-bool verify_signature(const AnyMessage& message, const PublicKey& key, std::size_t index);
+using protocol::kind_of;
+using protocol::verify_signature;
 
 struct EntryState {
   std::optional<AnyMessage> message;
