@@ -49,6 +49,7 @@ ServerState::ServerState(asio::io_context& io_context, std::vector<SessionLoop*>
 
 void ServerState::mark_ended(SessionId session, const PublicKey& identity) {
   release_identity(identity, session);
+  handed_over_replies.erase(session);  // an ended session is resumed no more
   auto it = known_sessions.find(session);
   if (it == known_sessions.end() || it->second.state == KnownSession::State::kEnded) return;
   it->second.state = KnownSession::State::kEnded;

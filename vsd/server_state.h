@@ -35,6 +35,7 @@
 #include "vsd/config.h"
 #include "vsd/connection_budget.h"
 #include "vsd/metrics.h"
+#include "vsd/reply_backlog.h"
 #include "vsd/session_loop.h"
 
 namespace gsvs::vsd {
@@ -104,6 +105,9 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::deque<protocol::SessionId> ended_order;  // oldest first, for forgetting
   // The rebuilt state of each suspended session, handed to the connection that resumes it.
   std::map<protocol::SessionId, std::unique_ptr<rules::SessionRules>> suspended;
+  // What a session handed over by its connection (a network cut) issued lately, for the
+  // connection that resumes it to send again (vsd/reply_backlog.h). Under `mutex`.
+  std::map<protocol::SessionId, ReplyBacklog> handed_over_replies;
   // The session's Revocation is being placed at the log head: its identity is free and a
   // resume of it is refused as ended. Under `mutex`.
   void mark_ended(protocol::SessionId session, const protocol::PublicKey& identity);

@@ -544,6 +544,14 @@ TEST_P(ResumeTable, TheResumeGetsItsAnswer) {
 
 void unchanged(SessionRules& /*rules*/, protocol::GsResume& /*resume*/) {}
 
+// `count` more tickets after the logged one, none of which the GS got.
+void issue_tickets(SessionRules& rules, std::uint32_t count) {
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const protocol::PlayTicket ticket = rules.next_ticket(kAcceptMs + 500 + i);
+    rules.ticket_issued(ticket.nonce_count, chains::message_hash(protocol::encode(ticket)));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Cases, ResumeTable,
     ::testing::Values(
@@ -572,11 +580,25 @@ INSTANTIATE_TEST_SUITE_P(
         ResumeRow{"wrong_receipt_tip",
                   [](SessionRules&, protocol::GsResume& r) { r.receipt_tip = filled(0x99); },
                   kStartMs + 500, JoinRejectReason::kResumeMismatch},
-        ResumeRow{"older_ticket",
+        // A ticket the VS sent into the lost connection never reached the GS: within the
+        // lag the resume names an older one, and the VS sends the rest again (§8.15).
+        ResumeRow{"a_ticket_lost_in_the_cut",
                   [](SessionRules&, protocol::GsResume& r) {
                     r.ticket_seq = 0;
                     r.ticket_hash = Hash32{};
                   },
+                  kStartMs + 500, std::nullopt},
+        ResumeRow{"older_ticket_with_another_hash",
+                  [](SessionRules&, protocol::GsResume& r) {
+                    r.ticket_seq = 0;
+                    r.ticket_hash = filled(0x97);
+                  },
+                  kStartMs + 500, JoinRejectReason::kResumeMismatch},
+        ResumeRow{"tickets_lost_up_to_the_lag",
+                  [](SessionRules& s, protocol::GsResume&) { issue_tickets(s, kLag); },
+                  kStartMs + 500, std::nullopt},
+        ResumeRow{"tickets_lost_beyond_the_lag",
+                  [](SessionRules& s, protocol::GsResume&) { issue_tickets(s, kLag + 1); },
                   kStartMs + 500, JoinRejectReason::kResumeMismatch},
         ResumeRow{"ticket_from_the_future",
                   [](SessionRules&, protocol::GsResume& r) { r.ticket_seq = 2; }, kStartMs + 500,
