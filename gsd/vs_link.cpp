@@ -360,7 +360,7 @@ void VsLink::on_ticket(VsSession& s, const Bytes& bytes, const PlayTicket& ticke
   Match& m = *s.match;
   m.tickets.advance(TicketRef{ticket.ticket_seq, chains::message_hash(bytes)}, mono_ms());
   m.current_ticket = bytes;
-  shared_->metrics.ticket_forwarded(ticket.issued_ms, unix_time_ms());
+  shared_->metrics.ticket_forwarded(ticket.issued_ms, shared_->clock.now_ms());
   TicketProofs proofs = m.nonces.on_ticket(ticket);
   if (!proofs.matched) {
     spdlog::warn("session {}: {}; forwarding it without proofs", m.session_id, proofs.problem);
@@ -443,7 +443,7 @@ void VsLink::send_leaving(VsSession& s) {
   GsLeaving leaving;
   leaving.session_id = s.match->session_id;
   leaving.gs_counter = s.next_counter();
-  leaving.gs_time_ms = shared_->behaviour->reported_time_ms(unix_time_ms());
+  leaving.gs_time_ms = shared_->behaviour->reported_time_ms(shared_->clock.now_ms());
   leaving.receipt_count = s.checks.receipt_count();
   leaving.receipt_tip = s.checks.receipt_tip();
   send(s, leaving);
@@ -453,7 +453,7 @@ void VsLink::send_heartbeat(VsSession& s) {
   Heartbeat hb;
   hb.session_id = s.match->session_id;
   hb.gs_counter = s.next_counter();
-  hb.gs_time_ms = shared_->behaviour->reported_time_ms(unix_time_ms());
+  hb.gs_time_ms = shared_->behaviour->reported_time_ms(shared_->clock.now_ms());
   hb.sw_hash = shared_->behaviour->heartbeat_sw_hash(s.joined_sw_hash);
   hb.receipt_count = s.checks.receipt_count();
   hb.receipt_tip = s.checks.receipt_tip();
@@ -480,7 +480,7 @@ void VsLink::send_digest(VsSession& s) {
   TranscriptDigest digest;
   digest.session_id = m.session_id;
   digest.gs_counter = s.next_counter();
-  digest.gs_time_ms = shared_->behaviour->reported_time_ms(unix_time_ms());
+  digest.gs_time_ms = shared_->behaviour->reported_time_ms(shared_->clock.now_ms());
   const std::uint64_t tick_ms = std::max<std::uint64_t>(1, 1000 / shared_->config.tick_rate_hz);
   digest.tick = (mono_ms() - m.started_ms) / tick_ms;
   digest.inputs_hash = m.inputs_hash;
@@ -537,7 +537,7 @@ void VsLink::send_nonce_batches(VsSession& s) {
     NonceBatch batch;
     batch.session_id = m.session_id;
     batch.gs_counter = s.next_counter();
-    batch.gs_time_ms = unix_time_ms();
+    batch.gs_time_ms = shared_->clock.now_ms();
     batch.nonces = m.nonces.take_batch();
     send(s, batch);
   }
