@@ -16,10 +16,10 @@ namespace gsvs::rules {
 
 struct MovementLimits {
   double max_speed_mm_s = 7000.0;
-  double tolerance = 0.10;                  // allowed = max_speed * (1 + tolerance)
+  double tolerance = 0.10;                   // allowed = max_speed * (1 + tolerance)
   std::uint64_t jitter_allowance_ms = 1000;  // how far the credited clock may trail the VS's
-  double decay = 0.9;                       // accumulated excess *= decay at every step
-  double max_excess_mm = 1000.0;            // revoke once accumulated excess exceeds this
+  double decay = 0.9;                        // accumulated excess *= decay at every step
+  double max_excess_mm = 1000.0;             // revoke once accumulated excess exceeds this
   std::uint64_t spawn_min_interval_ms = 5000;
   // Distinct players one session may name over its life: the checker keeps state per player, so
   // this bounds its memory. A digest naming one more is a fault of the GS (too_many_players).
