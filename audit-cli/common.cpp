@@ -17,18 +17,6 @@ Result<std::unique_ptr<storage::Log>> open_store(const std::string& path,
   return storage::Log::open(path, storage::OpenMode::kReadOnly, *role);
 }
 
-std::optional<protocol::SessionId> named_session(const protocol::AnyMessage& message) {
-  return std::visit(
-      [](const auto& m) -> std::optional<protocol::SessionId> {
-        if constexpr (requires { m.session_id; }) {
-          return m.session_id;
-        } else {
-          return std::nullopt;
-        }
-      },
-      message);
-}
-
 std::string kind_label(std::uint8_t kind) {
   if (protocol::is_known(static_cast<MessageKind>(kind))) {
     return std::string(protocol::kind_name(static_cast<MessageKind>(kind)));

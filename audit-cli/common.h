@@ -24,8 +24,7 @@ namespace gsvs::audit {
 Result<std::unique_ptr<storage::Log>> open_store(
     const std::string& path, std::optional<storage::StoreRole> role = storage::StoreRole::kVs);
 
-// The session a message names, for the kinds that name one.
-std::optional<protocol::SessionId> named_session(const protocol::AnyMessage& message);
+using protocol::named_session;
 
 // A kind as the byte the log's kind column and Finding::kind hold.
 constexpr std::uint8_t kind_code(protocol::MessageKind kind) {

@@ -1,10 +1,7 @@
 // audit-cli consistency and verify-consistency: an RFC 9162 §2.1.4 consistency proof between two
 // tree sizes of a VS log, and its check by whoever holds an older signed Checkpoint (a GS, an
 // auditor) against a newer one, with the VS public key only (docs/AUDIT.md §3.8).
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -16,13 +13,14 @@
 #include "audit-cli/verifier.h"
 #include "protocol/merkle.h"
 #include "protocol/merkle_plan.h"
+#include "protocol/regular_file.h"
 #include "storage/segment_files.h"
 
 namespace gsvs::audit {
 
 namespace {
 
-constexpr std::uintmax_t kMaxProofFileBytes = std::uintmax_t{1} << 20;
+constexpr std::size_t kMaxProofFileBytes = std::size_t{1} << 20;
 // A proof over a tree of up to 2^64 leaves has at most 2 * 64 hashes.
 constexpr std::size_t kMaxProofHashes = 128;
 
@@ -133,15 +131,9 @@ int run_consistency(const ConsistencyOptions& o) {
 }
 
 Result<std::vector<Hash32>> load_proof(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    return Error{"--proof " + path + ": no such file"};
-  if (std::filesystem::file_size(path, ec) > kMaxProofFileBytes) {
-    return Error{"--proof " + path + ": larger than 1 MiB"};
-  }
-  std::ifstream in(path, std::ios::binary);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto doc = nlohmann::json::parse(text, nullptr, false);
+  auto file = read_regular_file(path, kMaxProofFileBytes);
+  if (!file) return Error{"--proof: " + file.error()};
+  const auto doc = nlohmann::json::parse(file->contents, nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("proof") ||
       !doc["proof"].is_array()) {
     return Error{"--proof " + path + ": not a JSON object with a \"proof\" array of hex hashes"};

@@ -11,6 +11,7 @@
 #include "audit-cli/common.h"
 #include "audit-cli/quarantine_history.h"
 #include "audit-cli/replay.h"
+#include "audit-cli/session_continuity.h"
 #include "audit-cli/session_index.h"
 #include "rules/policy_rules.h"
 #include "rules/quarantine.h"
@@ -65,11 +66,12 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
       return "between two consecutive notarized positions a player may cover at most " +
              fixed(l.max_speed_mm_s / 1000.0, 2) + " m/s x " + fixed(1.0 + l.tolerance, 2) +
              " tolerance = " + fixed(l.max_speed_mm_s * (1 + l.tolerance) / 1000.0, 2) +
-             " m/s times the time used, where time used = min(GS-reported elapsed, VS-observed "
-             "elapsed + " +
+             " m/s times the time used, where time used = min(GS-reported elapsed, VS-credited "
+             "elapsed: the GS's clock as the VS credits it, never ahead of the VS's own clock nor "
+             "more than " +
              std::to_string(l.jitter_allowance_ms) +
-             " ms jitter allowance); the excess accumulates, decaying x" + fixed(l.decay, 3) +
-             " per digest, and the session is revoked once it passes " +
+             " ms jitter allowance behind it); the excess accumulates, decaying x" +
+             fixed(l.decay, 3) + " per digest, and the session is revoked once it passes " +
              fixed(l.max_excess_mm / 1000.0, 3) +
              " m. A first appearance and a respawn (at most one per " +
              fixed(static_cast<double>(l.spawn_min_interval_ms) / 1000.0, 1) +
@@ -119,8 +121,8 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
 // The numbers of a speed violation, as rules::describe_violation writes them.
 struct SpeedNumbers {
   std::string player;
-  double distance_m = 0, used_s = 0, gs_s = 0, vs_s = 0, jitter_s = 0, speed = 0, limit = 0,
-         tolerance = 0, accumulated_m = 0, max_m = 0;
+  double distance_m = 0, used_s = 0, gs_s = 0, credited_s = 0, vs_s = 0, jitter_s = 0, speed = 0,
+         limit = 0, tolerance = 0, accumulated_m = 0, max_m = 0;
 };
 
 std::optional<SpeedNumbers> parse_speed(const std::string& text) {
@@ -131,12 +133,12 @@ std::optional<SpeedNumbers> parse_speed(const std::string& text) {
   // NOLINTNEXTLINE(cert-err34-c)
   const int read = std::sscanf(
       text.c_str(),
-      "player %64[0-9a-f] moved %lf m in %lf s (GS-reported %lf s, VS-observed %lf s + %lf s "
-      "jitter allowance): %lf m/s against a limit of %lf m/s x %lf tolerance; accumulated excess "
-      "%lf m > %lf m",
-      player, &n.distance_m, &n.used_s, &n.gs_s, &n.vs_s, &n.jitter_s, &n.speed, &n.limit,
-      &n.tolerance, &n.accumulated_m, &n.max_m);
-  if (read != 11) return std::nullopt;
+      "player %64[0-9a-f] moved %lf m in %lf s (GS-reported %lf s, VS-credited %lf s, "
+      "VS-observed %lf s + %lf s jitter allowance): %lf m/s against a limit of %lf m/s x %lf "
+      "tolerance; accumulated excess %lf m > %lf m",
+      player, &n.distance_m, &n.used_s, &n.gs_s, &n.credited_s, &n.vs_s, &n.jitter_s, &n.speed,
+      &n.limit, &n.tolerance, &n.accumulated_m, &n.max_m);
+  if (read != 12) return std::nullopt;
   n.player = player;
   return n;
 }
@@ -156,6 +158,7 @@ std::vector<Comparison> compare_speed(const SpeedNumbers& s, const SpeedNumbers&
           {"distance", m(s.distance_m), m(r.distance_m)},
           {"time used", sec(s.used_s), sec(r.used_s)},
           {"GS-reported elapsed", sec(s.gs_s), sec(r.gs_s)},
+          {"VS-credited elapsed", sec(s.credited_s), sec(r.credited_s)},
           {"VS-observed elapsed", sec(s.vs_s), sec(r.vs_s)},
           {"jitter allowance", sec(s.jitter_s), sec(r.jitter_s)},
           {"speed", ms(s.speed), ms(r.speed)},
@@ -246,6 +249,14 @@ std::string withdrawal_text(const Explanation& x) {
   return {};
 }
 
+// The carried position a step across sessions starts from (PROTOCOL.md §8.6), as the rules'
+// ledger holds it; nullopt for a step within the session.
+std::optional<rules::NotarizedPosition> step_carried(const Explanation& x) {
+  const auto& a = x.replay.assessment;
+  if (!a || !a->step || !a->step->from_session) return std::nullopt;
+  return carried_of(x.replay.carried, a->step->player);
+}
+
 SigState check(MessageKind kind, const Bytes& bytes, std::size_t index,
                const std::optional<crypto::PublicKey>& key) {
   if (!key || !protocol::decode_any(bytes)) return SigState::kUnchecked;
@@ -289,7 +300,15 @@ EvidenceItem examine(const storage::Log& log, const StoreIndex& index, std::uint
   const bool cited_policy = h.kind == MessageKind::kPolicyApplied && x.facts->revocation &&
                             x.facts->revocation->message.reason ==
                                 static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn);
-  if (h.session_id != x.facts->session_id && !cited_policy) {
+  // A step across sessions cites the earlier session's digest its player was carried from.
+  const auto carried = step_carried(x);
+  const bool cited_carried = carried && carried->log_seq == seq &&
+                             carried->session_id == h.session_id && a->step->from_log_seq == seq;
+  if (cited_carried) {
+    item.note += (item.note.empty() ? "" : "; ") +
+                 std::string("the player's last notarized position, carried from session ") +
+                 std::to_string(h.session_id);
+  } else if (h.session_id != x.facts->session_id && !cited_policy) {
     item.note += (item.note.empty() ? "" : "; ") + std::string("belongs to session ") +
                  std::to_string(h.session_id);
     item.as_expected = false;
@@ -402,6 +421,10 @@ void print_text(const Explanation& x, std::ostream& out) {
         << fixed(s.to_x_mm / 1000.0, 3) << ", " << fixed(s.to_y_mm / 1000.0, 3) << ") m; allowed "
         << fixed(s.allowed_mm / 1000.0, 3) << " m, excess " << fixed(s.excess_mm / 1000.0, 3)
         << " m.\n";
+    if (const auto carried = step_carried(x)) {
+      out << "  The player's first appearance here is held to its carried position, "
+          << carried_text(*carried) << ".\n";
+    }
   }
   if (!x.numbers.empty()) {
     out << "\n  " << std::left << std::setw(22) << "" << std::setw(20) << "the VS wrote"
@@ -507,6 +530,7 @@ nlohmann::json to_json(const Explanation& x) {
                    {"distance_mm", s.distance_mm},
                    {"elapsed_gs_ms", s.elapsed_gs_ms},
                    {"elapsed_vs_ms", s.elapsed_vs_ms},
+                   {"elapsed_credited_ms", s.elapsed_credited_ms},
                    {"elapsed_used_ms", s.elapsed_used_ms},
                    {"speed_mm_s", s.speed_mm_s},
                    {"allowed_mm", s.allowed_mm},
@@ -516,6 +540,8 @@ nlohmann::json to_json(const Explanation& x) {
                    {"tolerance", f.limits.tolerance},
                    {"jitter_allowance_ms", f.limits.jitter_allowance_ms},
                    {"max_excess_mm", f.limits.max_excess_mm}};
+    const auto carried = step_carried(x);
+    out["step"]["carried"] = carried ? carried_json(*carried) : nullptr;
   }
   if (a && a->last_valid_heartbeat_seq) {
     out["last_valid_heartbeat"] = {

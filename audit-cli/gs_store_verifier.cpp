@@ -6,6 +6,7 @@
 #include <utility>
 #include <variant>
 
+#include "audit-cli/chain_check.h"
 #include "audit-cli/scan.h"
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
@@ -52,7 +53,9 @@ class GsStoreVerifier {
   void finish();
 
  private:
+  // The chain and the kind_name column, as for a VS store (chain_check.h).
   void check_chain(const storage::Entry& entry);
+  // The kind and direction columns. False when the row is no message a GS keeps.
   bool check_columns(const storage::Entry& entry);
   void judge(const storage::Entry& entry, const protocol::AnyMessage& message);
   void on_join_request(const storage::Entry& entry, const protocol::JoinRequest& request);
@@ -70,8 +73,7 @@ class GsStoreVerifier {
   VerifyResult& result_;
   FindingSink& sink_;
 
-  std::uint64_t next_seq_ = 0;
-  std::optional<Hash32> prev_stored_;  // stored entry_hash of the row before, if readable
+  ChainCheck chain_;
   merkle::Accumulator recomputed_tree_;
   std::optional<SentJoin> pending_join_;  // the JoinRequest awaiting its answer
   // A GsResume awaiting its answer (PROTOCOL.md §8.15), with its bytes.
@@ -89,49 +91,20 @@ void GsStoreVerifier::add(const storage::Entry& entry, std::string_view check, s
 
 void GsStoreVerifier::unreadable(std::uint64_t seq, const std::string& reason) {
   ++result_.stats.entries;
-  sink_.add(finding_at(seq, check::kRowUnreadable,
-                       "a row with integer, blob and 32-byte hash columns as docs/STORE.md §2 "
-                       "defines",
-                       reason, "the row cannot be checked; its neighbours' links are not either"));
-  next_seq_ = seq + 1;
-  prev_stored_.reset();
+  std::vector<Finding> findings;
+  chain_.unreadable(seq, reason, findings);
+  for (Finding& f : findings) sink_.add(std::move(f));
   recomputed_tree_.append(Hash32{});
 }
 
 void GsStoreVerifier::check_chain(const storage::Entry& entry) {
-  const auto& h = entry.header;
-  const bool after_gap = h.seq != next_seq_;
-  if (h.seq > next_seq_) {
-    Finding gap = finding_at(next_seq_, check::kSeqGap, "entry " + std::to_string(next_seq_),
-                             "the next row is entry " + std::to_string(h.seq),
-                             "rows deleted here, or a row's seq edited");
-    gap.last_seq = h.seq - 1;
-    gap.count = h.seq - next_seq_;
-    sink_.add(std::move(gap));
-  }
-  next_seq_ = h.seq + 1;
-  const Hash32 recomputed = chains::log_entry_hash(h, entry.message);
-  recomputed_tree_.append(recomputed);
-  if (recomputed != entry.entry_hash) {
-    add(entry, check::kEntryHash, "entry_hash " + to_hex(recomputed),
-        "entry_hash " + to_hex(entry.entry_hash),
-        "the row's columns (seq, kind, direction, session_id, vs_time_ms, prev_hash, message) "
-        "were edited");
-  }
-  if (h.seq == 0 && !h.prev_entry_hash.is_zero()) {
-    add(entry, check::kPrevHash, "prev_hash of 32 zero bytes",
-        "prev_hash " + to_hex(h.prev_entry_hash));
-  } else if (h.seq > 0 && !after_gap && prev_stored_ && h.prev_entry_hash != *prev_stored_) {
-    add(entry, check::kPrevHash,
-        "prev_hash " + to_hex(*prev_stored_) + " (entry_hash of entry " +
-            std::to_string(h.seq - 1) + ")",
-        "prev_hash " + to_hex(h.prev_entry_hash), "a row edited, removed, inserted or reordered");
-  }
-  prev_stored_ = entry.entry_hash;
+  std::vector<Finding> findings;
+  recomputed_tree_.append(chain_.read(entry, findings).recomputed);
+  if (auto kind_name = check_kind_name(entry)) findings.push_back(std::move(*kind_name));
+  for (Finding& f : findings) sink_.add(std::move(f));
   result_.stats.head_hash = entry.entry_hash;
 }
 
-// The kind, kind_name and direction columns. False when the row is no message a GS keeps.
 bool GsStoreVerifier::check_columns(const storage::Entry& entry) {
   const auto& h = entry.header;
   const auto expected_direction = gs_direction(h.kind);
@@ -140,10 +113,6 @@ bool GsStoreVerifier::check_columns(const storage::Entry& entry) {
         kind_label(h.kind),
         "a GS logs neither VsChallenges nor client traffic (docs/STORE.md §2.2)");
     return false;
-  }
-  if (entry.kind_name != protocol::kind_name(h.kind)) {
-    add(entry, check::kKindName, "kind_name '" + std::string(protocol::kind_name(h.kind)) + "'",
-        entry.kind_name ? "kind_name '" + *entry.kind_name + "'" : "kind_name that is not text");
   }
   if (h.direction != *expected_direction) {
     add(entry, check::kDirection,
@@ -354,10 +323,8 @@ void GsStoreVerifier::read(const storage::Entry& entry) {
         "a GS logs only what it encoded or checked itself");
     return;
   }
-  const MessageKind actual = protocol::peek_kind(entry.message).value();
-  if (actual != entry.header.kind) {
-    add(entry, check::kKind, "kind " + kind_label(entry.header.kind),
-        "a message of kind " + kind_label(actual));
+  if (auto other_kind = check_message_kind(entry, *decoded)) {
+    sink_.add(std::move(*other_kind));
     return;
   }
   judge(entry, *decoded);

@@ -3,8 +3,8 @@
 // what it sent (JoinRequest, Heartbeat, TranscriptDigest, NonceBatch, GsLeaving; direction 2)
 // and what it received from the VS after checking it (JoinAccept, JoinReject, PlayTicket,
 // ProtectedReceipt, Checkpoint, Revocation; direction 1). One pass, in seq order, checking:
-//   - the chain: seq contiguous from 0, entry_hash recomputed, prev_hash links, the kind,
-//     kind_name and direction columns as a GS writes them;
+//   - the chain and the kind_name column, as for a VS store (chain_check.h); the kind and
+//     direction columns as a GS writes them;
 //   - what the GS sent: the JoinRequest's two signatures, session traffic under the session key
 //     the JoinAccept binds, gs_counter strictly increasing per session;
 //   - what it received: the VS signature, and the checks gsd made before recording it

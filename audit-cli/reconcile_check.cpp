@@ -93,15 +93,7 @@ Decoded decode_item(ByteView bytes) {
 std::optional<bool> verifies(const AnyMessage& message,
                              const std::optional<crypto::PublicKey>& key) {
   if (!key) return std::nullopt;
-  return std::visit(
-      [&](const auto& m) {
-        if constexpr (std::decay_t<decltype(m)>::kSignatureTags.size() == 0) {
-          return false;
-        } else {
-          return protocol::verify(m, *key);
-        }
-      },
-      message);
+  return protocol::verify_signature(message, *key);
 }
 
 std::string yes_no(std::optional<bool> value, std::string_view unknown) {
@@ -389,8 +381,7 @@ class Reconciler {
   // for what the GS sends.
   std::optional<bool> genuine(const Decoded& d, SessionId session) const {
     if (!d.message) return false;
-    const MessageKind kind =
-        std::visit([](const auto& m) { return std::decay_t<decltype(m)>::kKind; }, *d.message);
+    const MessageKind kind = protocol::kind_of(*d.message);
     if (protocol::vs_signed(kind)) return verifies(*d.message, options_.vs_key);
     auto it = session_keys_.find(session);
     if (it == session_keys_.end()) return std::nullopt;

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "audit-cli/common.h"
+#include "audit-cli/session_continuity.h"
 #include "protocol/chains.h"
-#include "rules/continuity.h"
 
 namespace gsvs::audit {
 
@@ -39,41 +39,6 @@ class Collector : public SessionModel::Observer {
   SessionReplay& replay_;
 };
 
-// Continuity across sessions (PROTOCOL.md §8.6) for one session on its own: the positions of the
-// earlier session's digests its speed_violation revocation cites (a received TranscriptDigest of
-// another session, within the window before the JoinAccept), so that the cited step is
-// recomputed here. `verify`, which reads the whole log, keeps every identity's positions instead.
-std::vector<rules::NotarizedPosition> cited_carried_positions(const storage::Log& log,
-                                                              const SessionFacts& facts) {
-  std::vector<rules::NotarizedPosition> out;
-  if (!facts.revocation ||
-      facts.revocation->message.reason !=
-          static_cast<std::uint16_t>(protocol::RevocationReason::kSpeedViolation)) {
-    return out;
-  }
-  for (const auto seq : facts.revocation->message.evidence) {
-    if (seq >= facts.join_accept_seq) continue;
-    auto entry = log.get(seq);
-    if (!entry || entry->header.kind != MessageKind::kTranscriptDigest ||
-        entry->header.direction != chains::Direction::kReceived ||
-        entry->header.session_id == facts.session_id) {
-      continue;
-    }
-    auto digest = protocol::decode<protocol::TranscriptDigest>(entry->message);
-    if (!digest) continue;
-    for (const auto& player : digest->players) {
-      out.push_back(rules::NotarizedPosition{player.player, player.x_mm, player.y_mm,
-                                             entry->header.vs_time_ms, seq,
-                                             entry->header.session_id});
-    }
-  }
-  rules::ContinuityLedger ledger;
-  ledger.record(facts.accept.gs_identity, out, facts.accept.max_players_per_session);
-  return ledger.carried_into(facts.accept.gs_identity, facts.start_vs_ms,
-                             facts.accept.continuity_window_ms,
-                             facts.accept.max_players_per_session);
-}
-
 }  // namespace
 
 const ReceivedRecord* SessionReplay::received_at(std::uint64_t seq) const {
@@ -91,7 +56,11 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
                      chains::message_hash(facts.accept_bytes));
   Collector collector(replay);
   model.set_observer(&collector);
-  model.carry(cited_carried_positions(log, facts));
+  // What the session's players started from, replayed as `verify` and vsd hold it (§8.6).
+  auto carried = carried_at_join(log, facts);
+  if (!carried) return Error{carried.error()};
+  model.carry(carried->carried);
+  replay.carried = std::move(carried->carried);
   FindingSink sink(200);
   if (vs_key) {
     replay.accept_signature =

@@ -37,6 +37,9 @@ struct SessionReplay {
   SessionFacts facts;
   std::vector<ReceivedRecord> received;  // every received entry after the join, with its verdict
   std::vector<ReplayedDigest> digests;   // in log order
+  // What its players started from (PROTOCOL.md §8.6): the identity's earlier sessions replayed
+  // through the rules' ledger (session_continuity.h); empty without continuity.
+  std::vector<rules::NotarizedPosition> carried;
   std::optional<RevocationAssessment> assessment;  // when the session was revoked
   // The session's revocation signature under the VS key (kUnchecked without a key).
   SigState revocation_signature = SigState::kUnchecked;

@@ -1,7 +1,5 @@
 #include "audit-cli/report_analyzer.h"
 
-#include <type_traits>
-
 #include "audit-cli/common.h"
 
 namespace gsvs::audit::report {
@@ -10,14 +8,6 @@ namespace detail {
 
 using protocol::MessageKind;
 using protocol::RevocationReason;
-
-MessageKind kind_of(const AnyMessage& message) {
-  return std::visit([](const auto& m) { return std::decay_t<decltype(m)>::kKind; }, message);
-}
-
-bool verify_signature(const AnyMessage& message, const PublicKey& key, std::size_t index) {
-  return std::visit([&](const auto& m) { return protocol::verify(m, key, index); }, message);
-}
 
 // ---- Analysis ---------------------------------------------------------------------------------
 
@@ -36,6 +26,7 @@ Analysis Analyzer::run() {
   check_join();
   check_receipts_and_tickets();
   check_checkpoints();
+  check_earlier_sessions();
   check_end_state();
   std::optional<Verdict> verdict;
   if (revocation_) verdict = compute_verdict();
@@ -134,6 +125,13 @@ void Analyzer::decode_checkpoints() {
 }
 
 std::optional<PublicKey> Analyzer::key_for(Signer signer, std::size_t i) const {
+  if (context(i)) {
+    // Only an earlier session's entries are read; their GS key is that session's.
+    const protocol::JoinAccept* earlier = earlier_accept_of(i);
+    if (signer == Signer::kVs) return vs_key_;
+    if (signer == Signer::kGsSession && earlier) return earlier->session_key;
+    return std::nullopt;
+  }
   switch (signer) {
     case Signer::kVs:
       return vs_key_;

@@ -15,6 +15,7 @@
 
 #include "audit-cli/message_json.h"
 #include "audit-cli/report_format.h"
+#include "rules/movement.h"
 
 namespace gsvs::audit::report::detail {
 
@@ -22,8 +23,8 @@ using protocol::AnyMessage;
 using protocol::PublicKey;
 using protocol::SessionId;
 
-protocol::MessageKind kind_of(const AnyMessage& message);
-bool verify_signature(const AnyMessage& message, const PublicKey& key, std::size_t index);
+using protocol::kind_of;
+using protocol::verify_signature;
 
 struct EntryState {
   std::optional<AnyMessage> message;
@@ -73,9 +74,13 @@ class Analyzer {
     return state_[i].message ? std::get_if<M>(&*state_[i].message) : nullptr;
   }
   // An entry logged under another session (or none, as checkpoints are): in a report whose session
-  // has no Revocation, the stretch of the log that shows none (check_end_state()); anywhere
-  // else a problem. Only its hash, link and inclusion are checked; no verdict reads it.
+  // has no Revocation, the stretch of the log that shows none (check_end_state()); in a speed
+  // verdict's report, an earlier session of the identity (check_earlier_sessions()); anywhere
+  // else a problem. as<M>() never returns one, so the session's own checks do not read it.
   bool context(std::size_t i) const { return entry(i).header.session_id != ev_.session_id; }
+  // An earlier session of the identity in the report: its JoinAccept's message, when the entry
+  // is one of that session's; nullptr otherwise.
+  const protocol::JoinAccept* earlier_accept_of(std::size_t i) const;
 
   // report_analyzer.cpp
   void decode_all();
@@ -89,6 +94,13 @@ class Analyzer {
   void check_join();
   void check_receipts_and_tickets();
   void check_checkpoints();
+
+  // report_continuity.cpp: the identity's earlier sessions a speed verdict's replay starts from
+  // (PROTOCOL.md §8.6 "Continuity across sessions"): each one's JoinAccept, Revocation, receipts
+  // 1..R and the digests they notarize, checked (VS signatures, the session key's, the receipt
+  // chain) and replayed through rules::ContinuityReplay into carried_.
+  void check_earlier_sessions();
+  nlohmann::json earlier_sessions_json() const;
 
   // report_verdicts.cpp
   bool accepted_gs_message(std::size_t i) const;
@@ -137,6 +149,17 @@ class Analyzer {
   std::optional<protocol::JoinAccept> accept_;
   std::optional<protocol::Revocation> revocation_;
   std::set<std::uint64_t> exempt_;
+  struct EarlierSession {
+    std::size_t accept_index = 0;
+    protocol::JoinAccept accept;
+    std::optional<std::size_t> revocation_index;
+    std::map<std::uint64_t, std::size_t> receipts;  // receipt_index -> entry
+    std::size_t digests = 0;                        // notarized digests replayed
+  };
+  std::map<SessionId, EarlierSession> earlier_;
+  // What the session's players started from, as the earlier sessions in the report leave the
+  // rules' ledger at its JoinAccept.
+  std::vector<rules::NotarizedPosition> carried_;
   std::map<std::uint64_t, std::size_t> receipts_;
 };
 

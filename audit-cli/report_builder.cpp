@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "audit-cli/session_continuity.h"
 #include "audit-cli/session_index.h"
 #include "protocol/merkle_plan.h"
 
@@ -101,6 +102,7 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
   std::vector<Light> session;
   std::optional<protocol::JoinAccept> accept;
   std::uint64_t accept_seq = 0;
+  std::uint64_t accept_vs_ms = 0;
   std::optional<protocol::Revocation> revocation;
   std::uint64_t revocation_seq = 0;
   std::vector<std::pair<std::uint64_t, Hash32>> join_requests;
@@ -117,6 +119,7 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
           a && a->session_id == options.session_id) {
         accept = *a;
         accept_seq = e.header.seq;
+        accept_vs_ms = e.header.vs_time_ms;
       }
     } else if (e.header.kind == MessageKind::kRevocation && !revocation) {
       if (auto r = protocol::decode<protocol::Revocation>(e.message);
@@ -161,6 +164,24 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
         }
         if (l.kind == MessageKind::kProtectedReceipt && l.seq < revocation_seq)
           wanted.insert(l.seq);
+      }
+      if (reason == RevocationReason::kSpeedViolation) {
+        // What the players started from (PROTOCOL.md §8.6): the identity's sessions that ended
+        // within the window before the join, each with its JoinAccept, Revocation, receipts and
+        // the digests they notarize, so that the report replays the rules' ledger as `verify`.
+        SessionFacts joined;
+        joined.session_id = options.session_id;
+        joined.join_accept_seq = accept_seq;
+        joined.start_vs_ms = accept_vs_ms;
+        joined.accept = *accept;
+        auto carried = carried_at_join(log, joined);
+        if (!carried) return Error{carried.error()};
+        for (const auto& earlier : carried->sessions) {
+          wanted.insert(earlier.accept_seq);
+          wanted.insert(earlier.revocation_seq);
+          wanted.insert(earlier.receipt_seqs.begin(), earlier.receipt_seqs.end());
+          wanted.insert(earlier.digest_seqs.begin(), earlier.digest_seqs.end());
+        }
       }
     } else if (reason == RevocationReason::kReceiptTipMismatch && !revocation->evidence.empty()) {
       for (const auto& l : session) {

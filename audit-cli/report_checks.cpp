@@ -150,7 +150,8 @@ void Analyzer::check_end_state() {
   }
   for (std::size_t i = 0; i < ev_.entries.size(); ++i) {
     const auto seq = entry(i).header.seq;
-    if (context(i) && !(stretch && seq >= stretch->first && seq <= stretch->second)) {
+    if (context(i) && !(stretch && seq >= stretch->first && seq <= stretch->second) &&
+        !earlier_accept_of(i)) {
       problem(state_[i].where,
               "logged under session " + std::to_string(entry(i).header.session_id) +
                   ", the report is about session " + std::to_string(ev_.session_id));

@@ -4,6 +4,7 @@
 
 #include "audit-cli/common.h"
 #include "audit-cli/report_analyzer.h"
+#include "audit-cli/session_continuity.h"
 #include "rules/movement.h"
 #include "rules/session_rules.h"
 
@@ -37,12 +38,14 @@ json step_json(const rules::MovementStep& s) {
           {"distance_mm", number(s.distance_mm)},
           {"elapsed_gs_ms", s.elapsed_gs_ms},
           {"elapsed_vs_ms", s.elapsed_vs_ms},
+          {"elapsed_credited_ms", s.elapsed_credited_ms},
           {"elapsed_used_ms", s.elapsed_used_ms},
           {"speed_mm_s", number(s.speed_mm_s)},
           {"allowed_mm", number(s.allowed_mm)},
           {"excess_mm", number(s.excess_mm)},
           {"accumulated_excess_mm", number(s.accumulated_excess_mm)},
           {"spawn", s.spawn},
+          {"from_session", s.from_session ? json(*s.from_session) : json(nullptr)},
           {"violation", s.violation}};
 }
 
@@ -201,6 +204,8 @@ Verdict Analyzer::speed_verdict() {
   const std::uint64_t to = revocation_->evidence[1];
   const rules::MovementLimits limits = rules::limits_from(*accept_);
   rules::MovementChecker checker(limits);
+  // From where the earlier sessions in the report left the players (report_continuity.cpp).
+  checker.carry(carried_);
   std::optional<rules::MovementStep> violation;
   std::vector<std::size_t> replayed;
   std::vector<rules::MovementStep> history;
@@ -226,12 +231,17 @@ Verdict Analyzer::speed_verdict() {
   }
   const std::string recomputed_detail =
       violation ? rules::describe_violation(*violation, limits) : std::string();
+  // A step across sessions starts from the position the earlier sessions left the player at.
+  const std::optional<rules::NotarizedPosition> carried =
+      violation && violation->from_session ? carried_of(carried_, violation->player) : std::nullopt;
   v.facts = {{"limits", limits_json(limits)},
              {"digests_replayed", replayed.size()},
              {"receipts", receipts.size()},
              {"violation", violation ? step_json(*violation) : json(nullptr)},
              {"player_steps", std::move(steps_of_player)},
-             {"revocation_detail_matches", violation && recomputed_detail == revocation_->detail}};
+             {"revocation_detail_matches", violation && recomputed_detail == revocation_->detail},
+             {"earlier_sessions", earlier_sessions_json()},
+             {"carried", carried ? carried_json(*carried) : json(nullptr)}};
   if (!violation) {
     v.explanation = "replaying the movement rule over the " + std::to_string(replayed.size()) +
                     " digests of the session with the limits signed in the JoinAccept finds "
@@ -252,7 +262,13 @@ Verdict Analyzer::speed_verdict() {
                   " digests of the session, with the limits the VS signed in the JoinAccept "
                   "and each digest's logged vs_time_ms, gives the same first violation, "
                   "between entries " +
-                  std::to_string(from) + " and " + std::to_string(to) + ": " + recomputed_detail;
+                  std::to_string(from) + " and " + std::to_string(to) +
+                  (carried ? " (from the player's last notarized position in session " +
+                                 std::to_string(carried->session_id) + ", replayed from the " +
+                                 std::to_string(earlier_.size()) +
+                                 " earlier session(s) of the identity in the report)"
+                           : std::string()) +
+                  ": " + recomputed_detail;
   return v;
 }
 
@@ -372,17 +388,19 @@ Verdict Analyzer::session_mismatch_verdict() {
   if (!i) return v;
   const Entry& e = entry(*i);
   const auto& s = state_[*i];
-  std::optional<SessionId> named = s.message ? named_session(*s.message) : std::nullopt;
-  v.facts = {{"cited_seq", e.header.seq},
-             {"message_session_id", named ? json(*named) : json(nullptr)}};
-  if (!named || *named == ev_.session_id) {
+  const std::optional<SessionId> named = s.message ? named_session(*s.message) : std::nullopt;
+  v.facts = {{"cited_seq", e.header.seq}, {"message_session_id", nullptr}};
+  // Read once, where it is known to be there: no dereference the optimizer must prove set.
+  const SessionId named_id = named.value_or(0);
+  if (named) v.facts["message_session_id"] = named_id;
+  if (!named || named_id == ev_.session_id) {
     v.explanation =
         "the cited entry " + std::to_string(e.header.seq) + " does not name another session";
     return v;
   }
   v.outcome = Outcome::kConfirmed;
   v.explanation = "the " + kind_label(e.header.kind) + " at entry " + std::to_string(e.header.seq) +
-                  " names session " + std::to_string(*named) + " on the connection of session " +
+                  " names session " + std::to_string(named_id) + " on the connection of session " +
                   std::to_string(ev_.session_id);
   return v;
 }

@@ -34,43 +34,29 @@ std::optional<std::uint64_t> line_in(const std::string& error) {
   return parse_u64(std::string_view(error).substr(begin, end - begin));
 }
 
-// The checks of one recorded seal from the meta of the segment after it (`file`), as vsd makes
-// them at start (docs/STORE.md §10.4): it precedes first_seq, is a Checkpoint over exactly the
-// entries before it, signed by the VS, and the recorded frontier gives its signed root. Returns
-// the tree over the entries before the seal (nullopt: the frontier is malformed).
-std::optional<merkle::Accumulator> check_recorded_seal(
+// The seal that `file` records in its meta, checked as vsd checks it (storage::check_recorded_seal)
+// when the VS key is known; a finding when it fails. Returns the tree over the entries before the
+// seal, from the recorded frontier, for the chain to resume from (nullopt: the frontier does not
+// fit the seal's position).
+std::optional<merkle::Accumulator> recorded_seal_tree(
     const std::string& file, const storage::SegmentMeta& meta,
     const std::optional<crypto::PublicKey>& vs_key, FindingSink& sink) {
   const storage::SegmentMeta::Seal& seal = *meta.seal;
-  auto fail = [&](std::string expected, std::string found, std::string detail = {}) {
-    Finding f = segment_finding(file, seal.seq, check::kSegmentSeal, std::move(expected),
-                                std::move(found), std::move(detail));
+  if (vs_key) {
+    auto checked = storage::check_recorded_seal(meta, *vs_key);
+    if (checked) return std::move(*checked);
+    Finding f = segment_finding(file, seal.seq, check::kSegmentSeal,
+                                "a seal recorded in meta as docs/STORE.md §10.4 defines it",
+                                checked.error());
     f.kind = kind_code(protocol::MessageKind::kCheckpoint);
     sink.add(std::move(f));
-  };
-  if (meta.first_seq != seal.seq + 1) {
-    fail("meta.first_seq " + std::to_string(seal.seq + 1) + ", the entry after its seal",
-         "meta.first_seq " + std::to_string(meta.first_seq), "the meta was edited");
-  }
-  auto checkpoint = protocol::decode<protocol::Checkpoint>(seal.message);
-  if (!checkpoint) {
-    fail("meta.seal_message: a Checkpoint", "bytes that do not decode: " + checkpoint.error());
-    return std::nullopt;
-  }
-  if (vs_key && !protocol::verify(*checkpoint, *vs_key)) {
-    fail("the seal's VS signature", "a signature that does not verify with the VS key",
-         "forged, or another VS's segment");
-  }
-  if (checkpoint->log_size != seal.seq) {
-    fail("a seal over the " + std::to_string(seal.seq) + " entries before it",
-         "log_size " + std::to_string(checkpoint->log_size));
   }
   auto tree = merkle::Accumulator::from_frontier(seal.seq, seal.frontier);
-  if (!tree || tree->root() != checkpoint->root) {
-    fail("meta.seal_frontier giving the seal's signed root",
-         tree ? "a frontier whose root differs" : "a frontier of the wrong length",
-         "the meta was edited: the tree cannot resume from it");
-    return std::nullopt;
+  if (!tree && !vs_key) {
+    sink.add(segment_finding(file, seal.seq, check::kSegmentSeal,
+                             "meta.seal_frontier of the tree over the entries before the seal",
+                             "a frontier of the wrong length",
+                             "the meta was edited: the tree cannot resume from it"));
   }
   return tree;
 }
@@ -80,43 +66,42 @@ Result<std::unique_ptr<storage::Log>> open_one(const std::string& directory, std
   return storage::Log::open(directory, storage::SegmentRange{index, index});
 }
 
+// The first row of segment `file` (at `first_seq`) against the seal its meta records.
+void check_link(const std::string& directory, const SegmentSurvey::File& file,
+                const storage::SegmentMeta::Seal& seal, FindingSink& sink) {
+  auto opened = open_one(directory, file.index);
+  if (!opened) return;
+  auto first = (*opened)->get(file.first_seq);
+  if (!first) return;
+  if (auto linked = storage::check_seal_link(first->header, seal); !linked) {
+    Finding f = finding_at(first->header, check::kSegmentLink,
+                           "prev_hash " + to_hex(seal.entry_hash) + " (the seal of entry " +
+                               std::to_string(seal.seq) + ")",
+                           linked.error());
+    f.file = file.name;
+    sink.add(std::move(f));
+  }
+}
+
 // The seal at the end of segment `before` against what the segment after it recorded, and the
-// link of that segment's first row to it.
+// link of that segment's first row to it, as vsd checks them (storage/segment_files.h).
 void check_boundary(const std::string& directory, const SegmentSurvey::File& before,
                     const SegmentSurvey::File& after, const storage::SegmentMeta::Seal& seal,
                     FindingSink& sink) {
-  auto sealed = open_one(directory, before.index);
-  if (sealed) {
-    auto row = (*sealed)->get(seal.seq);
+  if (auto sealed = open_one(directory, before.index); sealed) {
     const std::uint64_t size = (*sealed)->size();
-    if (!row) {
+    auto row = (*sealed)->get(seal.seq);
+    const std::optional<storage::Entry> seal_row =
+        row ? std::optional<storage::Entry>(std::move(*row)) : std::nullopt;
+    if (auto checked =
+            storage::check_seal_row(size == 0 ? 0 : size - 1, seal_row, seal, after.name);
+        !checked) {
       sink.add(segment_finding(before.name, seal.seq, check::kSegmentSeal,
-                               "the seal that " + after.name + " records, as its last row",
-                               "no such row", "rows cut, or segments swapped"));
-    } else if (row->message != seal.message || row->entry_hash != seal.entry_hash ||
-               chains::log_entry_hash(row->header, row->message) != seal.entry_hash) {
-      sink.add(segment_finding(before.name, seal.seq, check::kSegmentSeal,
-                               "the seal that " + after.name + " records, byte for byte",
-                               "a different row", "edited, or segments swapped"));
-    } else if (size != seal.seq + 1) {
-      sink.add(segment_finding(before.name, size - 1, check::kSegmentSeal,
-                               "the seal, entry " + std::to_string(seal.seq) + ", as the last row",
-                               "rows up to entry " + std::to_string(size - 1),
-                               "rows added after the seal"));
+                               "as its last row, the seal that " + after.name + " records",
+                               checked.error()));
     }
   }
-  auto next = open_one(directory, after.index);
-  if (!next) return;
-  auto first = (*next)->get(after.first_seq);
-  if (first && first->header.prev_entry_hash != seal.entry_hash) {
-    Finding f = finding_at(first->header, check::kSegmentLink,
-                           "prev_hash " + to_hex(seal.entry_hash) + " (the seal of " + before.name +
-                               ", entry " + std::to_string(seal.seq) + ")",
-                           "prev_hash " + to_hex(first->header.prev_entry_hash),
-                           "a segment replaced, swapped or edited");
-    f.file = after.name;
-    sink.add(std::move(f));
-  }
+  check_link(directory, after, seal, sink);
 }
 
 }  // namespace
@@ -274,7 +259,7 @@ Result<SegmentSurvey> survey_segments(const StoreSelection& selection,
                                "meta recording the seal of " + before.name, "no seal recorded"));
       continue;
     }
-    check_recorded_seal(after.name, after_meta, vs_key, sink);
+    recorded_seal_tree(after.name, after_meta, vs_key, sink);
     if (after.index == before.index + 1) {
       check_boundary(directory, before, after, *after_meta.seal, sink);
     }
@@ -284,7 +269,7 @@ Result<SegmentSurvey> survey_segments(const StoreSelection& selection,
   const auto& [first, first_meta] = read.front();
   if (first_meta.seal) {
     const storage::SegmentMeta::Seal& seal = *first_meta.seal;
-    auto tree = check_recorded_seal(first.name, first_meta, vs_key, sink);
+    auto tree = recorded_seal_tree(first.name, first_meta, vs_key, sink);
     if (tree) {
       tree->append(seal.entry_hash);
       survey.start = ChainStart{seal.seq + 1, seal.entry_hash, std::move(*tree)};
@@ -304,18 +289,12 @@ Result<SegmentSurvey> survey_segments(const StoreSelection& selection,
         sink.add(std::move(f));
       }
     }
-    if (auto opened = open_one(directory, first.index); opened) {
-      auto row = (*opened)->get(first_meta.first_seq);
-      if (row && row->header.prev_entry_hash != seal.entry_hash) {
-        Finding f = finding_at(row->header, check::kSegmentLink,
-                               "prev_hash " + to_hex(seal.entry_hash) +
-                                   " (the seal it records, entry " + std::to_string(seal.seq) + ")",
-                               "prev_hash " + to_hex(row->header.prev_entry_hash),
-                               "a segment replaced or edited");
-        f.file = first.name;
-        sink.add(std::move(f));
-      }
-    }
+    check_link(directory, first, seal, sink);
+  }
+  if (!vs_key && (read.size() > 1 || first_meta.seal)) {
+    survey.not_checked.emplace_back(
+        "the seals the segments record: without the VS key they are not checked, and the chain "
+        "resumes from a recorded frontier taken as it is");
   }
   if (selection.range) {
     if (first_meta.seal) {

@@ -68,8 +68,9 @@ struct SegmentSurvey {
 };
 
 // Reads the seal index (whole directory only) and the selected segments' meta, checks each seal
-// (under `vs_key` when known), each link and the index against the segments, and reports every
-// problem to `sink`. Fails only when the directory cannot be listed.
+// (when `vs_key` is known) and each link as vsd does (storage/segment_files.h), and the index
+// against the segments, and reports every problem to `sink`. Fails only when the directory
+// cannot be listed.
 Result<SegmentSurvey> survey_segments(const StoreSelection& selection,
                                       const std::optional<crypto::PublicKey>& vs_key,
                                       FindingSink& sink);

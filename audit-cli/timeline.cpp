@@ -13,6 +13,7 @@
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
 #include "audit-cli/message_json.h"
+#include "audit-cli/session_continuity.h"
 #include "audit-cli/session_index.h"
 #include "audit-cli/timeline_model.h"
 
@@ -77,6 +78,7 @@ void write_table(const Timeline& t, std::ostream& out) {
   if (t.tracks.empty()) out << "\nNo positions in this session's digests.\n";
   for (const auto& track : t.tracks) {
     out << "\nplayer " << track.hex() << "\n";
+    if (track.carried) out << "  carried " << carried_text(*track.carried) << "\n";
     out << std::right << std::setw(8) << "entry" << std::setw(10) << "VS time" << std::setw(10)
         << "GS time" << std::setw(11) << "x (m)" << std::setw(11) << "y (m)" << std::setw(10)
         << "dist (m)" << std::setw(10) << "used (s)" << std::setw(10) << "speed" << std::setw(8)
@@ -143,6 +145,7 @@ void write_json(const Timeline& t, std::ostream& out) {
                        {"over_limit", track.over_limit()},
                        {"violations", track.violations()},
                        {"violations_after_revocation", track.count(&Row::violation, true)},
+                       {"carried", track.carried ? carried_json(*track.carried) : nullptr},
                        {"rows", rows}});
   }
   nlohmann::json limits = signed_limits_json(f.accept);
@@ -228,8 +231,8 @@ void setup_timeline(CLI::App& app, int& exit_code) {
       "Rebuilds every player's path from the positions the GS notarized (the session's "
       "TranscriptDigests, in log order) and recomputes each step with the VS's own physics code "
       "(rules::MovementChecker) under the limits the session's JoinAccept announced: distance, "
-      "elapsed time (GS-reported, VS-observed, and the one used: min(GS, VS + jitter "
-      "allowance)), speed, the limit, excess, accumulated excess and whether it is a violation.\n"
+      "elapsed time (GS-reported, VS-observed, and the one used: min(GS, VS-credited)), speed, "
+      "the limit, excess, accumulated excess and whether it is a violation.\n"
       "Digests the VS had to refuse (bad signature, counter regression, ...) are listed but not "
       "judged, as the VS did not judge them. A player's first appearance and accepted respawns "
       "are not checked.");

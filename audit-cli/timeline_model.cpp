@@ -7,6 +7,8 @@
 #include <map>
 #include <utility>
 
+#include "audit-cli/session_continuity.h"
+
 namespace gsvs::audit::timeline {
 
 namespace {
@@ -31,6 +33,8 @@ Timeline build(SessionReplay replay, const std::string& prefix) {
   // Replays the rule over the digests the VS judged and, past the revocation, over those that
   // carry the session's valid signature, as the VS would have had the session gone on.
   rules::MovementChecker physics(t.limits);
+  // From where the earlier sessions left the players, as the VS judged the session.
+  physics.carry(replay.carried);
   std::map<protocol::PublicKey, std::size_t> index;
   for (const auto& d : replay.digests) {
     const bool judged_by_vs = d.steps.size() == d.players.size();
@@ -47,7 +51,8 @@ Timeline build(SessionReplay replay, const std::string& prefix) {
     for (std::size_t i = 0; i < d.players.size(); ++i) {
       const auto& p = d.players[i];
       auto [it, added] = index.try_emplace(p.player, t.tracks.size());
-      if (added) t.tracks.push_back(Track{p.player, {}});
+      if (added)
+        t.tracks.push_back(Track{p.player, {}, false, carried_of(replay.carried, p.player)});
       Track& track = t.tracks[it->second];
       Row row;
       row.seq = d.seq;

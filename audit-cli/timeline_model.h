@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -39,6 +40,9 @@ struct Track {
   protocol::PublicKey player;
   std::vector<Row> rows;
   bool judged = false;  // the rule has seen this player (its next unchecked step is a respawn)
+  // Where an earlier session of the identity left the player (PROTOCOL.md §8.6), which its first
+  // appearance here is checked from.
+  std::optional<rules::NotarizedPosition> carried;
   [[nodiscard]] std::string hex() const { return to_hex(player); }
   [[nodiscard]] double max_speed_mm_s() const {
     double top = 0;

@@ -255,8 +255,9 @@ void write_header(const Timeline& t, std::ostream& s) {
            fixed(l.max_speed_mm_s / 1000.0, 2) + " m/s + " + fixed(l.tolerance * 100.0, 1) +
            " % tolerance).");
   line(109, 11,
-       "Time used = min(GS elapsed, VS elapsed + " + std::to_string(l.jitter_allowance_ms) +
-           " ms jitter allowance); excess above the limit accumulates (x" + fixed(l.decay, 3) +
+       "Time used = min(GS elapsed, VS-credited: VS elapsed + " +
+           std::to_string(l.jitter_allowance_ms) +
+           " ms once); excess above the limit accumulates (x" + fixed(l.decay, 3) +
            " per digest).");
   line(124, 11,
        "A step over the limit with more than " + fixed(l.max_excess_mm / 1000.0, 3) +
@@ -486,7 +487,7 @@ void write_svg(const Timeline& t, std::ostream& out) {
   const std::string notes[] = {
       "Circles on the map: first appearance or accepted respawn (dashed: the jump, not checked).",
       "Red: a violation; amber: over the limit, accumulated excess still allowed. speed = "
-      "distance / min(GS elapsed, VS elapsed + jitter allowance).",
+      "distance / min(GS elapsed, VS-credited elapsed).",
       "Labels: each player's fastest step over the limit and the revocation's step" +
           (left_out ? " (" + std::to_string(left_out) + " left out for room: see --format table)"
                     : std::string()) +

@@ -4,14 +4,13 @@
 #include "audit-cli/verifier.h"
 
 #include <chrono>
-#include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <utility>
 
 #include "audit-cli/scan.h"
 #include "audit-cli/verifier_pipeline.h"
+#include "protocol/regular_file.h"
 
 namespace gsvs::audit {
 
@@ -74,6 +73,8 @@ using protocol::MessageKind;
 
 namespace {
 
+constexpr std::size_t kMaxCheckpointFileBytes = std::size_t{1} << 20;
+
 std::string trim(std::string_view text) {
   const auto begin = text.find_first_not_of(" \t\r\n");
   if (begin == std::string_view::npos) return {};
@@ -120,10 +121,9 @@ Result<Bytes> checkpoint_bytes_from_json(const nlohmann::json& doc) {
 }  // namespace
 
 Result<ExternalCheckpoint> load_checkpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{"--checkpoint " + path + ": cannot read the file"};
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (content.size() > 1 << 20) return Error{"--checkpoint " + path + ": larger than 1 MiB"};
+  auto file = read_regular_file(path, kMaxCheckpointFileBytes);
+  if (!file) return Error{"--checkpoint: " + file.error()};
+  const std::string& content = file->contents;
   const std::string text = trim(content);
   Bytes bytes;
   std::string format;

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "audit-cli/chain_check.h"
 #include "audit-cli/common.h"
 #include "audit-cli/findings.h"
 #include "audit-cli/session_model.h"
@@ -136,10 +137,8 @@ class Verifier {
         result_(result),
         sink_(sink),
         start_seq_(start.next_seq),
-        next_seq_(start.next_seq),
-        recomputed_tree_(start.tree) {
-    if (start.next_seq > 0) prev_stored_ = start.link;
-  }
+        chain_(start.next_seq, start.link),
+        recomputed_tree_(start.tree) {}
 
   Status run();
 
@@ -147,7 +146,6 @@ class Verifier {
   // Read stage (verifying thread, ahead of the workers): chain, columns, decode, jobs.
   void read(const storage::Entry& entry);
   void unreadable(std::uint64_t seq, const std::string& reason);
-  void check_chain(Item& item, const Hash32& recomputed);
   void check_columns(Item& item);
   void plan_signatures(Item& item, std::uint32_t index, Batch& batch);
   void check_checkpoint_position(Item& item, const Hash32& root_before);
@@ -209,9 +207,7 @@ class Verifier {
 
   const std::uint64_t start_seq_;
   // Read-stage state.
-  std::uint64_t next_seq_ = 0;
-  std::optional<Hash32> prev_stored_;  // stored entry_hash of the row before (if readable)
-  bool after_gap_ = false;
+  ChainCheck chain_;
   merkle::Accumulator recomputed_tree_;
   std::map<protocol::SessionId, crypto::PublicKey> session_keys_;  // from JoinAccepts read
 

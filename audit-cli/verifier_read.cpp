@@ -1,5 +1,5 @@
 // The verifier's read stage, on the verifying thread ahead of the signature workers: the chain
-// (seq, entry_hash, prev_hash), the kind/direction/kind_name columns, decoding, each
+// (seq, entry_hash, prev_hash: chain_check.h), the kind/direction/kind_name columns, decoding, each
 // Checkpoint's position and root, and the signature jobs of every row.
 #include <string>
 
@@ -26,25 +26,8 @@ void Verifier::unreadable(std::uint64_t seq, const std::string& reason) {
   Item item;
   item.readable = false;
   item.entry.header.seq = seq;
-  if (seq > next_seq_) {
-    Finding gap = finding(item, check::kSeqGap, "entry " + std::to_string(next_seq_),
-                          "the next row is entry " + std::to_string(seq),
-                          "rows deleted (or renumbered) here");
-    gap.seq = next_seq_;
-    gap.last_seq = seq - 1;
-    gap.count = seq - next_seq_;
-    gap.kind.reset();
-    item.early.push_back(std::move(gap));
-  }
-  Finding f = finding(item, check::kRowUnreadable,
-                      "a row with integer, blob and 32-byte hash "
-                      "columns as docs/STORE.md §2 defines",
-                      reason, "the row cannot be checked; its neighbours' links are not either");
-  f.kind.reset();
-  item.early.push_back(std::move(f));
+  chain_.unreadable(seq, reason, item.early);
   ++result_.stats.entries;
-  next_seq_ = seq + 1;
-  prev_stored_.reset();
   recomputed_tree_.append(Hash32{});  // keeps positions aligned; roots after it will differ
   filling_->items.push_back(std::move(item));
   if (filling_->items.size() >= options_.batch_entries) dispatch();
@@ -55,10 +38,9 @@ void Verifier::read(const storage::Entry& entry) {
   filling_->items.emplace_back();
   Item& item = filling_->items.back();
   item.entry = entry;
-  item.position = entry.header.seq;
   const auto& h = item.entry.header;
-  const Hash32 recomputed = chains::log_entry_hash(h, item.entry.message);
-  check_chain(item, recomputed);
+  const auto [recomputed, position] = chain_.read(item.entry, item.early);
+  item.position = position;
   check_columns(item);
 
   auto decoded = protocol::decode_any(item.entry.message);
@@ -69,12 +51,10 @@ void Verifier::read(const storage::Entry& entry) {
   }
   const std::uint8_t kind = static_cast<std::uint8_t>(h.kind);
   if (item.message) {
-    const auto actual = static_cast<std::uint8_t>(protocol::peek_kind(item.entry.message).value());
-    if (actual != kind) {
-      item.early.push_back(finding(item, check::kKind, "kind " + kind_label(kind),
-                                   "a message of kind " + kind_label(actual)));
+    if (auto other_kind = check_message_kind(item.entry, *item.message)) {
+      item.decode_error = "the message is a " + kind_label(protocol::kind_of(*item.message));
+      item.early.push_back(std::move(*other_kind));
       item.message.reset();
-      item.decode_error = "the message is a " + kind_label(actual);
     }
   }
   // What follows holds for the VS's own entries; a received frame of a VS-only kind is the GS's.
@@ -99,69 +79,6 @@ void Verifier::read(const storage::Entry& entry) {
   recomputed_tree_.append(recomputed);
   result_.stats.head_hash = item.entry.entry_hash;
   if (filling_->items.size() >= options_.batch_entries) dispatch();
-}
-
-void Verifier::check_chain(Item& item, const Hash32& recomputed) {
-  const auto& h = item.entry.header;
-  if (h.seq > next_seq_) {
-    Finding gap = finding(item, check::kSeqGap, "entry " + std::to_string(next_seq_),
-                          "the next row is entry " + std::to_string(h.seq),
-                          std::to_string(h.seq - next_seq_) +
-                              (h.seq - next_seq_ == 1 ? " entry" : " entries") +
-                              " missing: rows deleted here, or a row's seq edited");
-    gap.seq = next_seq_;
-    gap.last_seq = h.seq - 1;
-    gap.count = h.seq - next_seq_;
-    gap.kind.reset();
-    gap.session_id = 0;
-    item.early.push_back(std::move(gap));
-    after_gap_ = true;
-  }
-  next_seq_ = h.seq + 1;
-
-  if (recomputed != item.entry.entry_hash) {
-    // A row renumbered by an insertion or deletion before it still hashes as its old position.
-    std::optional<std::int64_t> shift;
-    for (const std::int64_t delta : {-1, 1, -2, 2, -3, 3}) {
-      const auto old_seq = static_cast<std::int64_t>(h.seq) + delta;
-      if (old_seq < 0) continue;
-      chains::LogEntryHeader moved = h;
-      moved.seq = static_cast<std::uint64_t>(old_seq);
-      if (chains::log_entry_hash(moved, item.entry.message) == item.entry.entry_hash) {
-        shift = -delta;
-        break;
-      }
-    }
-    if (shift) {
-      item.position = static_cast<std::uint64_t>(static_cast<std::int64_t>(h.seq) - *shift);
-      item.early.push_back(finding(
-          item, check::kRenumbered, "rows at the positions they were hashed at",
-          "a row hashed at position " + std::to_string(static_cast<std::int64_t>(h.seq) - *shift) +
-              " (renumbered by " + (*shift > 0 ? "+" : "") + std::to_string(*shift) + ")",
-          *shift > 0 ? "an entry was inserted before these rows"
-                     : "an entry was deleted before "
-                       "these rows"));
-    } else {
-      item.early.push_back(finding(item, check::kEntryHash, "entry_hash " + to_hex(recomputed),
-                                   "entry_hash " + to_hex(item.entry.entry_hash),
-                                   "the row's columns (seq, kind, direction, session_id, "
-                                   "vs_time_ms, prev_hash, message) were edited"));
-    }
-  }
-  if (h.seq == 0) {
-    if (!h.prev_entry_hash.is_zero()) {
-      item.early.push_back(finding(item, check::kPrevHash, "prev_hash of 32 zero bytes",
-                                   "prev_hash " + to_hex(h.prev_entry_hash)));
-    }
-  } else if (prev_stored_ && !after_gap_ && h.prev_entry_hash != *prev_stored_) {
-    item.early.push_back(finding(item, check::kPrevHash,
-                                 "prev_hash " + to_hex(*prev_stored_) + " (entry_hash of entry " +
-                                     std::to_string(h.seq - 1) + ")",
-                                 "prev_hash " + to_hex(h.prev_entry_hash),
-                                 "a row edited, removed, inserted or reordered here"));
-  }
-  after_gap_ = false;
-  prev_stored_ = item.entry.entry_hash;
 }
 
 void Verifier::check_columns(Item& item) {
@@ -189,14 +106,7 @@ void Verifier::check_columns(Item& item) {
                   "direction " + direction_label(h.direction)));
     }
   }
-  const auto& name = item.entry.kind_name;
-  const std::string expected = known_kind(kind) ? kind_label(kind) : std::string();
-  if (!name || (known_kind(kind) && *name != expected)) {
-    item.early.push_back(finding(
-        item, check::kKindName, "kind_name '" + expected + "'",
-        name ? "kind_name '" + *name + "'" : "no text kind_name",
-        "kind_name is not covered by the entry hash, but it is what a reader of the store sees"));
-  }
+  if (auto kind_name = check_kind_name(item.entry)) item.early.push_back(std::move(*kind_name));
 }
 
 void Verifier::check_checkpoint_position(Item& item, const Hash32& root_before) {

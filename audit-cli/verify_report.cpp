@@ -1,6 +1,4 @@
 // audit-cli verify-report: re-checks a dispute report offline, with the VS public key only.
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -8,12 +6,13 @@
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
 #include "audit-cli/report_format.h"
+#include "protocol/regular_file.h"
 
 namespace gsvs::audit {
 
 namespace {
 
-constexpr std::uintmax_t kMaxReportBytes = std::uintmax_t{1} << 30;
+constexpr std::size_t kMaxReportBytes = std::size_t{1} << 30;
 
 struct VerifyReportOptions {
   std::string file;
@@ -21,28 +20,9 @@ struct VerifyReportOptions {
   bool json = false;
 };
 
-Result<std::string> read_file(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return Error{"no such file: " + path};
-  if (!std::filesystem::is_regular_file(path, ec)) return Error{path + " is not a regular file"};
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{"cannot open " + path};
-  in.seekg(0, std::ios::end);
-  const auto size = in.tellg();
-  if (size < 0) return Error{"cannot read " + path};
-  if (static_cast<std::uintmax_t>(size) > kMaxReportBytes) {
-    return Error{path + " is larger than 1 GiB; not a report"};
-  }
-  in.seekg(0);
-  std::string text(static_cast<std::size_t>(size), '\0');
-  in.read(text.data(), size);
-  if (!in) return Error{"cannot read " + path};
-  return text;
-}
-
 int run_verify_report(const VerifyReportOptions& o) {
   const crypto::PublicKey key = usable(load_public_key(o.vs_pubkey, "--vs-pubkey")).key;
-  const std::string text = usable(read_file(o.file));
+  const std::string text = usable(read_regular_file(o.file, kMaxReportBytes)).contents;
   const report::Verification v = report::verify(text, key);
   const bool malformed = v.status == report::CheckStatus::kMalformed;
   auto summary = report::summary(v.status, v.problems, malformed ? nullptr : &v.analysis);

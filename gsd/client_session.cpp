@@ -134,7 +134,7 @@ asio::awaitable<std::string> ClientSession::handshake_and_play() {
   server_hello.session_id = m->session_id;
   server_hello.client_key = hello->client_key;
   server_hello.client_nonce = hello->client_nonce;
-  server_hello.gs_time_ms = unix_time_ms();
+  server_hello.gs_time_ms = shared_->clock.now_ms();
   server_hello.join_accept = m->accept_bytes;
   sign(server_hello, m->session_key);
   conn_->send(encode(server_hello));

@@ -46,7 +46,7 @@ void SharedState::record(protocol::MessageKind kind, chains::Direction direction
                          protocol::SessionId session, const Bytes& bytes) {
   if (store_failed) return;
   std::vector<storage::PendingEntry> entries(1);
-  entries[0] = storage::PendingEntry{kind, direction, session, unix_time_ms(), bytes};
+  entries[0] = storage::PendingEntry{kind, direction, session, clock.now_ms(), bytes};
   std::weak_ptr<SharedState> weak = weak_from_this();
   auto* context = &io;
   auto placed = writer->submit(std::move(entries), [weak, context](const Status& status) {

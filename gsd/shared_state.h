@@ -15,6 +15,7 @@
 #include "gsd/metrics.h"
 #include "net/framed_connection.h"
 #include "protocol/chains.h"
+#include "protocol/clock.h"
 #include "storage/log.h"
 
 namespace gsvs::gsd {
@@ -27,6 +28,10 @@ struct SharedState : std::enable_shared_from_this<SharedState> {
               std::unique_ptr<storage::Log> store, std::function<void()> stop);
 
   net::asio::io_context& io;
+  // What gsd stamps its messages and entries with: the system clock read once at start and
+  // carried by the monotonic clock, so that a step of the host's clock cannot make two digests'
+  // gs_time_ms go back and look like a teleport to the VS (PROTOCOL.md §8.6).
+  const SteadyWallClock clock;
   const Config config;
   std::shared_ptr<Behaviour> behaviour;
   std::unique_ptr<storage::BatchWriter> writer;

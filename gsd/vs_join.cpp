@@ -72,7 +72,7 @@ asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
   request.gs_identity = identity.public_key();
   request.session_key = session_key.public_key();
   request.sw_hash = shared.behaviour->join_sw_hash(own_sw_hash);
-  request.gs_time_ms = unix_time_ms();
+  request.gs_time_ms = shared.clock.now_ms();
   request.challenge = challenge->challenge;
   sign(request, identity, 0);
   sign(request, session_key, 1);
@@ -142,7 +142,7 @@ asio::awaitable<ResumeAttempt> resume_vs(SharedState& shared, const crypto::Secr
   GsResume resume = checks.resume_state(gs_counter);
   resume.gs_identity = identity.public_key();
   resume.session_key = session_key.public_key();
-  resume.gs_time_ms = unix_time_ms();
+  resume.gs_time_ms = shared.clock.now_ms();
   resume.challenge = challenged->challenge.challenge;
   sign(resume, session_key);
   const Bytes resume_bytes = encode(resume);

@@ -70,6 +70,20 @@ std::uint64_t random_u64() {
 
 }  // namespace
 
+std::uint64_t vs_silence_limit_ms(const JoinAccept& accept) {
+  // The VS sends a ticket every period (and a receipt for each digest), so a live VS is never
+  // silent for much more than a period; four periods of silence mean it is gone. But a cut
+  // that sends no FIN or RST is noticed only by this limit, and the resume must reach the VS
+  // before the session's heartbeat deadline there: heartbeat_timeout_ms after the last
+  // heartbeat that got through, which may be a heartbeat interval before the cut. Half the
+  // timeout leaves the other half for that interval, the reconnect backoff and the new
+  // connection's handshake. One period is the floor: below it, the gap between two tickets of
+  // a live VS would look like silence.
+  const std::uint64_t period = accept.ticket_period_ms;
+  return std::max<std::uint64_t>(
+      period, std::min<std::uint64_t>(period * 4, accept.heartbeat_timeout_ms / 2));
+}
+
 std::uint64_t reconnect_delay_ms(std::uint32_t failures, std::uint64_t min_ms, std::uint64_t max_ms,
                                  std::uint64_t random) {
   max_ms = std::max(max_ms, min_ms);
@@ -260,6 +274,8 @@ void VsLink::lose_vs(const std::shared_ptr<VsSession>& s, const std::string& why
   s->heartbeat_timer.cancel();
   s->digest_timer.cancel();
   s->match->nonce_timer.cancel();
+  // What the lost connection still carried never reached the VS: the NonceBatches among it.
+  s->match->nonces.connection_lost();
   s->vs->close();
   spdlog::warn(
       "session {}: {}; the match goes on, and the session is resumed once the VS is "
@@ -271,10 +287,9 @@ void VsLink::lose_vs(const std::shared_ptr<VsSession>& s, const std::string& why
 
 asio::awaitable<void> VsLink::read_loop(std::shared_ptr<VsSession> s) {
   const Match& m = *s->match;
-  // The VS sends a ticket every period; much longer silence means it is gone.
-  const milliseconds idle(std::max<std::uint64_t>({shared_->config.handshake_timeout_ms,
-                                                   std::uint64_t{m.accept.ticket_period_ms} * 4,
-                                                   std::uint64_t{m.accept.heartbeat_timeout_ms}}));
+  // A VS silent for longer is gone, or the path to it is: the connection is closed and the
+  // session resumed on a new one, in time for the VS's heartbeat deadline.
+  const milliseconds idle(vs_silence_limit_ms(m.accept));
   while (!m.ended) {
     auto frame = co_await s->vs->read_frame(idle);
     if (m.ended) break;
@@ -345,7 +360,7 @@ void VsLink::on_ticket(VsSession& s, const Bytes& bytes, const PlayTicket& ticke
   Match& m = *s.match;
   m.tickets.advance(TicketRef{ticket.ticket_seq, chains::message_hash(bytes)}, mono_ms());
   m.current_ticket = bytes;
-  shared_->metrics.ticket_forwarded(ticket.issued_ms, unix_time_ms());
+  shared_->metrics.ticket_forwarded(ticket.issued_ms, shared_->clock.now_ms());
   TicketProofs proofs = m.nonces.on_ticket(ticket);
   if (!proofs.matched) {
     spdlog::warn("session {}: {}; forwarding it without proofs", m.session_id, proofs.problem);
@@ -428,7 +443,7 @@ void VsLink::send_leaving(VsSession& s) {
   GsLeaving leaving;
   leaving.session_id = s.match->session_id;
   leaving.gs_counter = s.next_counter();
-  leaving.gs_time_ms = shared_->behaviour->reported_time_ms(unix_time_ms());
+  leaving.gs_time_ms = shared_->behaviour->reported_time_ms(shared_->clock.now_ms());
   leaving.receipt_count = s.checks.receipt_count();
   leaving.receipt_tip = s.checks.receipt_tip();
   send(s, leaving);
@@ -438,7 +453,7 @@ void VsLink::send_heartbeat(VsSession& s) {
   Heartbeat hb;
   hb.session_id = s.match->session_id;
   hb.gs_counter = s.next_counter();
-  hb.gs_time_ms = shared_->behaviour->reported_time_ms(unix_time_ms());
+  hb.gs_time_ms = shared_->behaviour->reported_time_ms(shared_->clock.now_ms());
   hb.sw_hash = shared_->behaviour->heartbeat_sw_hash(s.joined_sw_hash);
   hb.receipt_count = s.checks.receipt_count();
   hb.receipt_tip = s.checks.receipt_tip();
@@ -465,7 +480,7 @@ void VsLink::send_digest(VsSession& s) {
   TranscriptDigest digest;
   digest.session_id = m.session_id;
   digest.gs_counter = s.next_counter();
-  digest.gs_time_ms = shared_->behaviour->reported_time_ms(unix_time_ms());
+  digest.gs_time_ms = shared_->behaviour->reported_time_ms(shared_->clock.now_ms());
   const std::uint64_t tick_ms = std::max<std::uint64_t>(1, 1000 / shared_->config.tick_rate_hz);
   digest.tick = (mono_ms() - m.started_ms) / tick_ms;
   digest.inputs_hash = m.inputs_hash;
@@ -522,7 +537,7 @@ void VsLink::send_nonce_batches(VsSession& s) {
     NonceBatch batch;
     batch.session_id = m.session_id;
     batch.gs_counter = s.next_counter();
-    batch.gs_time_ms = unix_time_ms();
+    batch.gs_time_ms = shared_->clock.now_ms();
     batch.nonces = m.nonces.take_batch();
     send(s, batch);
   }

@@ -27,6 +27,12 @@ struct VsSession;  // one VS session: vs_link.cpp
 std::uint64_t reconnect_delay_ms(std::uint32_t failures, std::uint64_t min_ms, std::uint64_t max_ms,
                                  std::uint64_t random);
 
+// How long the VS may stay silent on a joined session's connection before the GS takes it for
+// lost, closes it and resumes on a new one (PROTOCOL.md §8.15 "A silent VS"): the smaller of four
+// ticket periods and half the heartbeat timeout, never below one ticket period. From the
+// JoinAccept's signed terms, so that it holds for the session whatever the VS's policy becomes.
+std::uint64_t vs_silence_limit_ms(const protocol::JoinAccept& accept);
+
 class VsLink : public std::enable_shared_from_this<VsLink> {
  public:
   // `identity` is the long-term key on the VS allowlist; `own_sw_hash` the SHA-256 of this

@@ -529,6 +529,27 @@ Bytes encode_any(const AnyMessage& message) {
   return std::visit([](const auto& m) { return encode(m); }, message);
 }
 
+MessageKind kind_of(const AnyMessage& message) {
+  return std::visit([](const auto& m) { return std::decay_t<decltype(m)>::kKind; }, message);
+}
+
+std::optional<SessionId> named_session(const AnyMessage& message) {
+  return std::visit(
+      [](const auto& m) -> std::optional<SessionId> {
+        if constexpr (requires { m.session_id; }) {
+          return m.session_id;
+        } else {
+          return std::nullopt;
+        }
+      },
+      message);
+}
+
+bool verify_signature(const AnyMessage& message, const PublicKey& key,
+                      std::size_t signature_index) {
+  return std::visit([&](const auto& m) { return verify(m, key, signature_index); }, message);
+}
+
 template <class M>
 Bytes signing_input(const M& message, std::size_t signature_index) {
   coding::Writer out;

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -715,6 +716,15 @@ std::span<const std::string_view> signature_tags(MessageKind kind);
 Result<MessageKind> peek_kind(ByteView bytes);
 Result<AnyMessage> decode_any(ByteView bytes);
 Bytes encode_any(const AnyMessage& message);
+
+// The kind of the message `message` holds.
+MessageKind kind_of(const AnyMessage& message);
+// The session a message names, for the kinds that carry a session_id; nullopt for the others.
+std::optional<SessionId> named_session(const AnyMessage& message);
+// verify() of signature `signature_index` of the message `message` holds; false for an index the
+// kind does not have.
+bool verify_signature(const AnyMessage& message, const PublicKey& key,
+                      std::size_t signature_index = 0);
 
 // tag || 0x00 || encoding without signatures.
 template <class M>

@@ -44,6 +44,8 @@ std::vector<NotarizedPosition> ContinuityLedger::carried_into(const protocol::Pu
     // runs cannot make a position from the future hold a player).
     if (position.vs_time_ms <= accept_vs_ms && accept_vs_ms - position.vs_time_ms < window_ms) {
       out.push_back(position);
+      // The spawn is at or before its position's time, so it may have left the window alone.
+      if (accept_vs_ms - out.back().last_spawn_vs_ms >= window_ms) out.back().last_spawn_vs_ms = 0;
     }
   }
   std::sort(out.begin(), out.end(), notarized_later);
@@ -57,6 +59,40 @@ void ContinuityLedger::forget_before(std::uint64_t vs_time_ms) {
                   [&](const auto& entry) { return entry.second.vs_time_ms < vs_time_ms; });
     identity = identity->second.empty() ? by_identity_.erase(identity) : std::next(identity);
   }
+}
+
+void ContinuityReplay::joined(const protocol::JoinAccept& accept, std::uint64_t accept_vs_ms) {
+  OpenSession session{
+      accept.gs_identity, accept.max_players_per_session,
+      ledger_.carried_into(accept.gs_identity, accept_vs_ms, accept.continuity_window_ms,
+                           accept.max_players_per_session),
+      MovementChecker(limits_from(accept))};
+  session.checker.carry(session.carried);
+  open_.insert_or_assign(accept.session_id, std::move(session));
+}
+
+void ContinuityReplay::notarized(protocol::SessionId session,
+                                 const protocol::TranscriptDigest& digest,
+                                 const DigestSample& sample) {
+  const auto open = open_.find(session);
+  if (open == open_.end()) return;
+  // The VS notarized the digest: its positions are the players' references whatever a replay
+  // that lacks some earlier context would say of its steps.
+  (void)open->second.checker.check(digest, sample, OnViolation::kApplyPositions);
+}
+
+void ContinuityReplay::ended(protocol::SessionId session) {
+  const auto open = open_.find(session);
+  if (open == open_.end()) return;
+  ledger_.record(open->second.identity, open->second.checker.notarized(session),
+                 open->second.max_players);
+  open_.erase(open);
+}
+
+const std::vector<NotarizedPosition>* ContinuityReplay::carried_into(
+    protocol::SessionId session) const {
+  const auto open = open_.find(session);
+  return open == open_.end() ? nullptr : &open->second.carried;
 }
 
 std::size_t ContinuityLedger::positions() const {

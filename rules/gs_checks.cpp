@@ -161,7 +161,10 @@ Result<ResumeAccept> GsSessionChecks::on_resume_accept(ByteView bytes, const GsR
                  " receipts) is not the one this GS holds (" + std::to_string(sent.receipt_count) +
                  ")"};
   }
-  if (accept->ticket_seq != sent.ticket_seq || accept->ticket_hash != sent.ticket_hash) {
+  // The VS may hold tickets this GS never got (lost in the cut, within the lag); it sends them
+  // again next, and on_ticket() holds each to the chain from the ticket this GS holds.
+  if (accept->ticket_seq < sent.ticket_seq ||
+      (accept->ticket_seq == sent.ticket_seq && accept->ticket_hash != sent.ticket_hash)) {
     return Error{"ResumeAccept names ticket " + std::to_string(accept->ticket_seq) +
                  ", this GS holds ticket " + std::to_string(sent.ticket_seq)};
   }

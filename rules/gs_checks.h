@@ -54,7 +54,8 @@ class GsSessionChecks {
   // Resumption (PROTOCOL.md §8.15): this GS's state as a GsResume states it (every field but the
   // challenge and the signature), and the check of the VS's answer: signature, session, the
   // hash of the GsResume sent, and the VS's gs_counter, receipt state and last ticket being
-  // those the GsResume stated (the VS may hold receipts the GS never got, within the lag).
+  // those the GsResume stated (the VS may hold receipts and tickets the GS never got, within the
+  // lag: it sends them again after the ResumeAccept, and they must chain on as any would).
   [[nodiscard]] protocol::GsResume resume_state(std::uint64_t gs_counter) const;
   Result<protocol::ResumeAccept> on_resume_accept(ByteView bytes, const protocol::GsResume& sent,
                                                   ByteView sent_bytes) const;

@@ -13,6 +13,9 @@ constexpr double kPpm = 1'000'000.0;
 std::uint32_t to_u32(double value) {
   return static_cast<std::uint32_t>(std::clamp(std::llround(value), 0LL, 0xffffffffLL));
 }
+
+// `a - b`, or 0 when b is not below a: a clock that went back counts no time.
+std::uint64_t elapsed_since(std::uint64_t a, std::uint64_t b) { return a > b ? a - b : 0; }
 }  // namespace
 
 MovementLimits limits_from(const protocol::JoinAccept& accept) {
@@ -86,9 +89,22 @@ std::vector<NotarizedPosition> MovementChecker::notarized(protocol::SessionId se
   out.reserve(players_.size());
   for (const auto& [player, state] : players_) {
     out.push_back(NotarizedPosition{player, state.x_mm, state.y_mm, state.at.vs_receive_ms,
-                                    state.at.log_seq, session_id});
+                                    state.at.log_seq, session_id, state.last_spawn_vs_ms});
   }
   return out;
+}
+
+MovementChecker::CreditedClock MovementChecker::clock_at(const DigestSample& sample) const {
+  // c = clamp(c_prev + e_gs, v - J, v); the first digest starts at v - J, with the whole
+  // allowance ahead of it. v - J stops at 0.
+  const std::uint64_t vs_ms = sample.vs_receive_ms;
+  const std::uint64_t earliest = elapsed_since(vs_ms, limits_.jitter_allowance_ms);
+  if (!clock_) return {earliest, sample.gs_time_ms};
+  const std::uint64_t previous = clock_->credited_ms;
+  const std::uint64_t gs_elapsed = elapsed_since(sample.gs_time_ms, clock_->gs_time_ms);
+  // Tested against the room left below v, so that a GS time near 2^64 cannot wrap the sum.
+  if (previous >= vs_ms || gs_elapsed >= vs_ms - previous) return {vs_ms, sample.gs_time_ms};
+  return {std::max(previous + gs_elapsed, earliest), sample.gs_time_ms};
 }
 
 void MovementChecker::measure(const PlayerState& from, const protocol::PlayerPosition& to,
@@ -97,19 +113,21 @@ void MovementChecker::measure(const PlayerState& from, const protocol::PlayerPos
   const double dx = static_cast<double>(to.x_mm) - from.x_mm;
   const double dy = static_cast<double>(to.y_mm) - from.y_mm;
   step.distance_mm = std::hypot(dx, dy);
-  step.elapsed_vs_ms = sample.vs_receive_ms > from.at.vs_receive_ms
-                           ? sample.vs_receive_ms - from.at.vs_receive_ms
-                           : 0;
-  const std::uint64_t by_vs = step.elapsed_vs_ms + limits_.jitter_allowance_ms;
+  step.elapsed_vs_ms = elapsed_since(sample.vs_receive_ms, from.at.vs_receive_ms);
   if (elapsed == Elapsed::kGsAndVs) {
-    step.elapsed_gs_ms =
-        sample.gs_time_ms > from.at.gs_time_ms ? sample.gs_time_ms - from.at.gs_time_ms : 0;
-    step.elapsed_used_ms = std::max<std::uint64_t>(1, std::min(step.elapsed_gs_ms, by_vs));
+    step.elapsed_gs_ms = elapsed_since(sample.gs_time_ms, from.at.gs_time_ms);
+    // The session's clock, not this step's VS gap plus the allowance: granted per step, the
+    // allowance would add up over a chain of steps (§8.6 "What the rule is meant to do").
+    step.elapsed_credited_ms = elapsed_since(checking_.credited_ms, from.credited_ms);
+    step.elapsed_used_ms =
+        std::max<std::uint64_t>(1, std::min(step.elapsed_gs_ms, step.elapsed_credited_ms));
   } else {
     // Two sessions' GS times are two readings the VS cannot hold to one clock (a GS host that
     // restarted, or whose clock was stepped): only the VS's own gap counts.
     step.elapsed_gs_ms = 0;
-    step.elapsed_used_ms = std::max<std::uint64_t>(1, by_vs);
+    step.elapsed_credited_ms = 0;
+    step.elapsed_used_ms =
+        std::max<std::uint64_t>(1, step.elapsed_vs_ms + limits_.jitter_allowance_ms);
   }
   const double seconds = static_cast<double>(step.elapsed_used_ms) / 1000.0;
   step.speed_mm_s = step.distance_mm / seconds;
@@ -118,22 +136,32 @@ void MovementChecker::measure(const PlayerState& from, const protocol::PlayerPos
   step.accumulated_excess_mm = accumulated_before * limits_.decay + step.excess_mm;
 }
 
+bool MovementChecker::free_spawn(const protocol::PlayerPosition& position,
+                                 std::uint64_t last_spawn_vs_ms, const DigestSample& sample) const {
+  return (position.flags & protocol::kPlayerSpawn) != 0 &&
+         spawn_place_allowed(limits_.spawn_zones, position.x_mm, position.y_mm) &&
+         (last_spawn_vs_ms == 0 ||
+          sample.vs_receive_ms >= last_spawn_vs_ms + limits_.spawn_min_interval_ms);
+}
+
 MovementChecker::PlayerState MovementChecker::first_appearance(
     const protocol::PlayerPosition& position, const DigestSample& sample,
     MovementStep& step) const {
-  const bool wants_spawn = (position.flags & protocol::kPlayerSpawn) != 0;
-  // What a first appearance leaves behind is the same whether or not an earlier session's
-  // position checked it: the check is a gate, so replaying a session without its carried
-  // positions rebuilds the same state.
-  const PlayerState fresh{position.x_mm, position.y_mm, sample, 0.0,
-                          wants_spawn ? sample.vs_receive_ms : 0};
   const auto carried = carried_.find(position.player);
-  if (carried == carried_.end() ||
-      (wants_spawn && spawn_place_allowed(limits_.spawn_zones, position.x_mm, position.y_mm))) {
+  if (carried == carried_.end()) {
+    // Nowhere to be held to: free, and a spawn flag starts the rate limit.
     step.spawn = true;
-    return fresh;
+    const bool wants_spawn = (position.flags & protocol::kPlayerSpawn) != 0;
+    return PlayerState{position.x_mm, position.y_mm, sample, 0.0,
+                       wants_spawn ? sample.vs_receive_ms : 0};
   }
   const NotarizedPosition& last = carried->second;
+  // A new session buys no spawn that the session before would not have given: the rate limit
+  // counts from the player's last free spawn under the identity.
+  if (free_spawn(position, last.last_spawn_vs_ms, sample)) {
+    step.spawn = true;
+    return PlayerState{position.x_mm, position.y_mm, sample, 0.0, sample.vs_receive_ms};
+  }
   const PlayerState from{last.x_mm, last.y_mm, DigestSample{0, last.vs_time_ms, last.log_seq}, 0.0,
                          0};
   step.from_session = last.session_id;
@@ -145,7 +173,8 @@ MovementChecker::PlayerState MovementChecker::first_appearance(
   step.to_y_mm = position.y_mm;
   // The new session's excess starts from none: the step is judged on its own excess.
   measure(from, position, sample, Elapsed::kVsOnly, 0.0, step);
-  return fresh;
+  // The carried spawn stays the player's last: a spawn flag that was checked is no spawn.
+  return PlayerState{position.x_mm, position.y_mm, sample, 0.0, last.last_spawn_vs_ms};
 }
 
 std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDigest& digest,
@@ -154,6 +183,8 @@ std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDiges
   std::vector<MovementStep> steps;
   // Refused before any state is inserted: memory never exceeds the cap, whatever the GS sends.
   if (over_player_cap(digest)) return steps;
+  // Every digest moves the session's clock, one naming no player too; the steps read it.
+  checking_ = clock_at(sample);
   steps.reserve(digest.players.size());
   // The references move only once the whole digest is accepted: a refused digest is not
   // notarized, so the positions it names are nobody's last notarized position.
@@ -174,10 +205,7 @@ std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDiges
       step.from_y_mm = state.y_mm;
       step.to_x_mm = position.x_mm;
       step.to_y_mm = position.y_mm;
-      const bool wants_spawn = (position.flags & protocol::kPlayerSpawn) != 0;
-      if (wants_spawn && spawn_place_allowed(limits_.spawn_zones, position.x_mm, position.y_mm) &&
-          (state.last_spawn_vs_ms == 0 ||
-           sample.vs_receive_ms >= state.last_spawn_vs_ms + limits_.spawn_min_interval_ms)) {
+      if (free_spawn(position, state.last_spawn_vs_ms, sample)) {
         step.spawn = true;
         staged.emplace_back(&position.player,
                             PlayerState{position.x_mm, position.y_mm, sample,
@@ -196,7 +224,9 @@ std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDiges
     steps.push_back(step);
   }
   if (violated && on_violation == OnViolation::kKeepState) return steps;
+  clock_ = checking_;
   for (auto& [player, state] : staged) {
+    state.credited_ms = checking_.credited_ms;  // every staged reference is this digest
     players_[*player] = state;
     carried_.erase(*player);
   }
@@ -227,12 +257,13 @@ std::string describe_violation(const MovementStep& step, const MovementLimits& l
     return text;
   }
   std::snprintf(text, sizeof text,
-                "player %s moved %.3f m in %.3f s (GS-reported %.3f s, VS-observed %.3f s + "
-                "%.3f s jitter allowance): %.2f m/s against a limit of %.2f m/s x %.2f tolerance; "
-                "accumulated excess %.3f m > %.3f m",
+                "player %s moved %.3f m in %.3f s (GS-reported %.3f s, VS-credited %.3f s, "
+                "VS-observed %.3f s + %.3f s jitter allowance): %.2f m/s against a limit of "
+                "%.2f m/s x %.2f tolerance; accumulated excess %.3f m > %.3f m",
                 to_hex(step.player).substr(0, 16).c_str(), step.distance_mm / 1000.0,
                 static_cast<double>(step.elapsed_used_ms) / 1000.0,
                 static_cast<double>(step.elapsed_gs_ms) / 1000.0,
+                static_cast<double>(step.elapsed_credited_ms) / 1000.0,
                 static_cast<double>(step.elapsed_vs_ms) / 1000.0,
                 static_cast<double>(limits.jitter_allowance_ms) / 1000.0, step.speed_mm_s / 1000.0,
                 limits.max_speed_mm_s / 1000.0, 1.0 + limits.tolerance,

@@ -1,6 +1,7 @@
 // The movement rule (PROTOCOL.md §8.6): per player, speed between consecutive notarized
-// positions, with the elapsed time bounded by the VS's own receive clock, and action only on
-// accumulated excess. Pure logic, no I/O: vsd applies it live and audit-cli replays it.
+// positions, with the elapsed time bounded by the session's credited clock (the GS's clock held
+// within jitter_allowance_ms of the VS's own receive clock), and action only on accumulated
+// excess. Pure logic, no I/O: vsd applies it live and audit-cli replays it.
 #pragma once
 
 #include <cstdint>
@@ -15,10 +16,10 @@ namespace gsvs::rules {
 
 struct MovementLimits {
   double max_speed_mm_s = 7000.0;
-  double tolerance = 0.10;                  // allowed = max_speed * (1 + tolerance)
-  std::uint64_t jitter_allowance_ms = 250;  // added to the VS-measured elapsed time
-  double decay = 0.9;                       // accumulated excess *= decay at every step
-  double max_excess_mm = 1000.0;            // revoke once accumulated excess exceeds this
+  double tolerance = 0.10;                   // allowed = max_speed * (1 + tolerance)
+  std::uint64_t jitter_allowance_ms = 1000;  // how far the credited clock may trail the VS's
+  double decay = 0.9;                        // accumulated excess *= decay at every step
+  double max_excess_mm = 1000.0;             // revoke once accumulated excess exceeds this
   std::uint64_t spawn_min_interval_ms = 5000;
   // Distinct players one session may name over its life: the checker keeps state per player, so
   // this bounds its memory. A digest naming one more is a fault of the GS (too_many_players).
@@ -39,7 +40,8 @@ struct MovementLimits {
 
 // A player's position as a notarized digest of an earlier session of the same GS identity
 // left it (§8.6 "Continuity across sessions"): where the next session's first position of the
-// player is checked from.
+// player is checked from, and when the player last spawned free, which the spawn rate limit of
+// the next session counts from.
 struct NotarizedPosition {
   protocol::PublicKey player;
   std::int32_t x_mm = 0;
@@ -47,6 +49,9 @@ struct NotarizedPosition {
   std::uint64_t vs_time_ms = 0;  // the digest's log entry
   std::uint64_t log_seq = 0;     // the digest's position in the log
   protocol::SessionId session_id = 0;
+  // VS time of the player's last free spawn under the identity, at or before vs_time_ms; 0: none
+  // (or, once carried, none within the window).
+  std::uint64_t last_spawn_vs_ms = 0;
   friend bool operator==(const NotarizedPosition&, const NotarizedPosition&) = default;
 };
 
@@ -59,9 +64,12 @@ void announce_limits(const MovementLimits& limits, protocol::JoinAccept& accept)
 struct MovementStep {
   protocol::PublicKey player;
   double distance_mm = 0;
-  std::uint64_t elapsed_gs_ms = 0;    // GS-reported time delta (0 if it went backwards)
-  std::uint64_t elapsed_vs_ms = 0;    // VS receive-time delta
-  std::uint64_t elapsed_used_ms = 0;  // min(gs, vs + jitter), at least 1
+  std::uint64_t elapsed_gs_ms = 0;  // GS-reported time delta (0 if it went backwards)
+  std::uint64_t elapsed_vs_ms = 0;  // VS receive-time delta
+  // The session's credited clock between the two digests (0 if it went back); 0 for a step from
+  // an earlier session, which uses the VS receive-time delta plus the jitter allowance instead.
+  std::uint64_t elapsed_credited_ms = 0;
+  std::uint64_t elapsed_used_ms = 0;  // min(gs, credited), at least 1
   double speed_mm_s = 0;
   double allowed_mm = 0;
   double excess_mm = 0;
@@ -106,13 +114,22 @@ class MovementChecker {
   }
   [[nodiscard]] std::size_t players_tracked() const { return players_.size(); }
   [[nodiscard]] const MovementLimits& limits() const { return limits_; }
+  // The session's credited clock after the last digest the checker accepted (§8.6 "The
+  // arithmetic"), in ms of VS time; empty before the first.
+  [[nodiscard]] std::optional<std::uint64_t> credited_ms() const {
+    return clock_ ? std::optional(clock_->credited_ms) : std::nullopt;
+  }
 
   // The positions an earlier session of the identity left (ContinuityLedger::carried_into): a
-  // player's first appearance here is checked as a step from its own (§8.6). Replaces any
-  // earlier call's; a player it names counts against max_players only once it appears.
+  // player's first appearance here is checked as a step from its own (§8.6), unless it is a
+  // spawn that would be free inside one session (an allowed place, and the rate limit counted
+  // from the carried last spawn); the carried last spawn stays the player's until it spawns
+  // again. Replaces any earlier call's; a player it names counts against max_players only once
+  // it appears.
   void carry(const std::vector<NotarizedPosition>& positions);
-  // Every player's last notarized position in this session, for the ledger (session_id: this
-  // session's). Only accepted digests move a position: a refused one leaves the state as it was.
+  // Every player's last notarized position in this session and its last free spawn, for the
+  // ledger (session_id: this session's). Only accepted digests move a position: a refused one
+  // leaves the state as it was.
   [[nodiscard]] std::vector<NotarizedPosition> notarized(protocol::SessionId session_id) const;
 
  private:
@@ -122,15 +139,29 @@ class MovementChecker {
     DigestSample at;
     double accumulated_excess_mm = 0;
     std::uint64_t last_spawn_vs_ms = 0;
+    std::uint64_t credited_ms = 0;  // the session's credited clock at the digest `at`
   };
+  // The session's credited clock at one digest: what the GS's clock has earned, in ms of VS
+  // time, never ahead of the VS's receive time nor more than jitter_allowance_ms behind it.
+  struct CreditedClock {
+    std::uint64_t credited_ms = 0;
+    std::uint64_t gs_time_ms = 0;  // that digest's, from which the next one's GS delta counts
+  };
+  // The clock at `sample`, the digest after the last accepted one (§8.6 "The arithmetic").
+  [[nodiscard]] CreditedClock clock_at(const DigestSample& sample) const;
   // Where the elapsed time of a step comes from: both clocks within a session; across sessions
   // only the VS's (§8.6).
   enum class Elapsed : std::uint8_t { kGsAndVs, kVsOnly };
   // The one computation of a step (§8.6 "The arithmetic"): distance, elapsed time, speed,
-  // allowed distance and excess, and the accumulated excess from `accumulated_before`.
+  // allowed distance and excess, and the accumulated excess from `accumulated_before`. A step
+  // within the session reads the credited clock of the digest being checked (checking_).
   void measure(const PlayerState& from, const protocol::PlayerPosition& to,
                const DigestSample& sample, Elapsed elapsed, double accumulated_before,
                MovementStep& step) const;
+  // Whether a spawn flag at `position` is free (§8.6 "Spawn"): an allowed place, and no free
+  // spawn of the player (0: none) within spawn_min_interval_ms before the sample.
+  [[nodiscard]] bool free_spawn(const protocol::PlayerPosition& position,
+                                std::uint64_t last_spawn_vs_ms, const DigestSample& sample) const;
   // A player's first appearance in this session at `position` (step.spawn unless a carried
   // position checks it): its reference from now on.
   PlayerState first_appearance(const protocol::PlayerPosition& position, const DigestSample& sample,
@@ -139,6 +170,8 @@ class MovementChecker {
   MovementLimits limits_;
   std::map<protocol::PublicKey, PlayerState> players_;
   std::map<protocol::PublicKey, NotarizedPosition> carried_;  // not yet named in this session
+  std::optional<CreditedClock> clock_;  // at the last accepted digest; empty before the first
+  CreditedClock checking_;              // at the digest check() is judging
 };
 
 // The revocation detail of a violating step; a step from an earlier session says so.

@@ -113,7 +113,8 @@ SessionRules::SessionRules(const SessionStart& start)
       movement_(limits_from(start_.accept)),
       liveness_since_ms_(start_.accept_vs_ms),
       recent_tips_{Hash32{}},
-      last_ticket_hash_(start_.accept_hash) {}
+      last_ticket_hash_(start_.accept_hash),
+      recent_ticket_hashes_{Hash32{}} {}
 
 std::uint64_t SessionRules::heartbeat_deadline_ms() const {
   if (suspended_until_ms_) return *suspended_until_ms_;
@@ -367,6 +368,10 @@ void SessionRules::ticket_issued(std::uint32_t nonce_count, const Hash32& ticket
                         pending_nonces_.begin() + static_cast<std::ptrdiff_t>(bound));
   ++tickets_;
   last_ticket_hash_ = ticket_hash;
+  recent_ticket_hashes_.push_back(ticket_hash);
+  while (recent_ticket_hashes_.size() > std::size_t{start_.accept.max_receipt_lag} + 1) {
+    recent_ticket_hashes_.pop_front();
+  }
 }
 
 void SessionRules::end() {
@@ -413,24 +418,37 @@ ResumeDecision SessionRules::decide_resume(const protocol::GsResume& resume,
   }
   std::string problem = receipt_state_problem("GsResume", resume.receipt_count, resume.receipt_tip);
   if (!problem.empty()) return refuse(JoinRejectReason::kResumeMismatch, std::move(problem));
-  if (resume.ticket_seq != tickets_ || resume.ticket_hash != last_ticket_hash_named()) {
+  // Tickets the VS issued into the lost connection may never have reached the GS, as receipts
+  // may not (check 6 allows their lag): the GS may name one of the last max_receipt_lag + 1.
+  const bool ticket_known =
+      resume.ticket_seq <= tickets_ &&
+      tickets_ - resume.ticket_seq < recent_ticket_hashes_.size() &&
+      recent_ticket_hashes_[recent_ticket_hashes_.size() - 1 - (tickets_ - resume.ticket_seq)] ==
+          resume.ticket_hash;
+  if (!ticket_known) {
     return refuse(JoinRejectReason::kResumeMismatch,
                   "GsResume names ticket " + std::to_string(resume.ticket_seq) + " " +
                       short_hex(resume.ticket_hash) + " but the VS's last ticket is " +
-                      std::to_string(tickets_) + " " + short_hex(last_ticket_hash_named()));
+                      std::to_string(tickets_) + " " + short_hex(last_ticket_hash_named()) +
+                      " (a GS may be up to " + std::to_string(start_.accept.max_receipt_lag) +
+                      " tickets behind)");
   }
   return {};
 }
 
 void SessionRules::resumed(const protocol::GsResume& resume, std::uint64_t accept_vs_ms,
                            std::uint64_t accept_position) {
+  const bool after_a_start = suspended();
   suspended_until_ms_.reset();
   last_counter_ = std::max(last_counter_, resume.gs_counter);
   last_receipt_count_seen_ = std::max(last_receipt_count_seen_, resume.receipt_count);
   liveness_since_ms_ = std::max(liveness_since_ms_, accept_vs_ms);
   last_heartbeat_position_ = accept_position;
-  // No digest could arrive while the VS was down: the digest deadline runs afresh from here.
-  digests_since_ms_ = std::max(digests_since_ms_, accept_vs_ms);
+  // No digest could arrive while the VS was down: after a VS start the digest deadline runs
+  // afresh from here. A resume within one run (a network cut) proves the GS alive, not that it
+  // sends digests: were it to reset the deadline, a GS resuming every few seconds would never owe
+  // one (PROTOCOL.md §8.15).
+  if (after_a_start) digests_since_ms_ = std::max(digests_since_ms_, accept_vs_ms);
 }
 
 }  // namespace gsvs::rules

@@ -203,7 +203,9 @@ class SessionRules {
   }
   // Checks 6 to 9 on a GsResume of this session that arrived at `vs_time_ms` (its signature
   // under the session key already verified): a suspended session until its window ends, a live
-  // one (its connection lost) until its heartbeat deadline. Changes nothing.
+  // one (its connection lost) until its heartbeat deadline. The GS may be behind the VS by up
+  // to max_receipt_lag receipts and as many tickets, lost in the cut: the VS sends them again
+  // after its ResumeAccept. Changes nothing.
   [[nodiscard]] ResumeDecision decide_resume(const protocol::GsResume& resume,
                                              std::uint64_t vs_time_ms) const;
   // The resume was accepted: the VS's ResumeAccept is logged at `accept_position`, at
@@ -270,6 +272,9 @@ class SessionRules {
   std::deque<Hash32> recent_tips_;
   std::uint64_t tickets_ = 0;
   Hash32 last_ticket_hash_;
+  // The hashes a GsResume names for tickets tickets_ - (size - 1) .. tickets_, newest last (32
+  // zero bytes for "no ticket yet"): max_receipt_lag + 1 of them, all that check 9 may need.
+  std::deque<Hash32> recent_ticket_hashes_;
   std::vector<Nonce32> pending_nonces_;  // received since the last ticket, in order, capped
   std::optional<std::uint64_t> suspended_until_ms_;  // set while a VS start has suspended it
   std::uint64_t suspension_position_ = 0;            // the VsStart that did

@@ -90,40 +90,24 @@ std::uint64_t file_bytes(const std::string& file) {
   return total;
 }
 
+// check_recorded_seal for the segment `after_file` of this store, the error naming the file.
+Result<merkle::Accumulator> check_recorded_seal_of(const Log::Impl& impl,
+                                                   const std::string& after_file,
+                                                   const SegmentMeta& after_meta) {
+  auto tree = check_recorded_seal(after_meta, *impl.vs_public_key);
+  if (!tree) return Error{impl.file_label(after_file) + ": " + tree.error()};
+  return tree;
+}
+
 // Checks the seal between segment `before` and the segment whose meta is `after`, and returns the
 // chain at the start of `after`: one signature, the frontier against the signed root, the seal row
 // against what `after` recorded, and the link of `after`'s first row (docs/STORE.md §10.4).
-// The seal a segment records of the one before it, from its meta alone: it precedes first_seq,
-// is signed by this VS, and its frontier gives the signed root. Returns the tree before the seal.
-Result<merkle::Accumulator> check_recorded_seal(const Log::Impl& impl,
-                                                const std::string& after_file,
-                                                const SegmentMeta& after_meta) {
-  const std::string after_label = impl.file_label(after_file);
-  if (!after_meta.seal)
-    return Error{after_label + ": meta records no seal of the previous segment"};
-  const SegmentMeta::Seal& seal = *after_meta.seal;
-  if (after_meta.first_seq != seal.seq + 1) {
-    return Error{after_label + ": meta.first_seq " + std::to_string(after_meta.first_seq) +
-                 " does not follow its seal, entry " + std::to_string(seal.seq) + " (edited?)"};
-  }
-  Entry recorded;
-  recorded.header.seq = seal.seq;
-  recorded.header.kind = protocol::MessageKind::kCheckpoint;
-  recorded.message = seal.message;
-  auto accumulator = check_checkpoint_frontier(recorded, seal.frontier, *impl.vs_public_key);
-  if (!accumulator) {
-    return Error{after_label + ": the seal it records, entry " + std::to_string(seal.seq) + ": " +
-                 accumulator.error()};
-  }
-  return accumulator;
-}
-
 Result<ChainState> check_seal(const Log::Impl& impl, SealedSegment& before,
                               const SegmentMeta& before_meta, const std::string& after_file,
                               const SegmentMeta& after_meta, sqlite::Db& after_db) {
   const std::string before_label = impl.file_label(before.file);
   const std::string after_label = impl.file_label(after_file);
-  auto accumulator = check_recorded_seal(impl, after_file, after_meta);
+  auto accumulator = check_recorded_seal_of(impl, after_file, after_meta);
   if (!accumulator) return Error{accumulator.error()};
   const SegmentMeta::Seal& seal = *after_meta.seal;
   // The sealed segment holds exactly first_seq .. seal.seq, and its last row is that seal.
@@ -139,24 +123,13 @@ Result<ChainState> check_seal(const Log::Impl& impl, SealedSegment& before,
                  ": missing; the segment's first row is entry " + std::to_string((*range)->first) +
                  " (deleted?)"};
   }
-  if ((*range)->second != seal.seq) {
-    return Error{before_label + ": entry " + std::to_string((*range)->second) +
-                 ": the segment's last row, but " + after_file + " records its seal as entry " +
-                 std::to_string(seal.seq) + " (rows added after the seal or cut from it?)"};
-  }
   auto row = read_entry(before.db, seal.seq);
-  if (!row || !*row) {
+  if (!row) {
     return Error{before_label + ": entry " + std::to_string(seal.seq) +
-                 ": the seal cannot be read" + (row ? std::string() : ": " + row.error())};
+                 ": the seal cannot be read: " + row.error()};
   }
-  const Entry& stored = **row;
-  if (stored.header.kind != protocol::MessageKind::kCheckpoint ||
-      stored.header.direction != chains::Direction::kIssued || stored.message != seal.message ||
-      stored.entry_hash != seal.entry_hash ||
-      chains::log_entry_hash(stored.header, stored.message) != seal.entry_hash) {
-    return Error{before_label + ": entry " + std::to_string(seal.seq) +
-                 ": the seal does not match the one " + after_file +
-                 " records (edited, or segments swapped?)"};
+  if (auto sealed = check_seal_row((*range)->second, *row, seal, after_file); !sealed) {
+    return Error{before_label + ": " + sealed.error()};
   }
   accumulator->append(seal.entry_hash);
   // The first row of the next segment links to the seal.
@@ -165,11 +138,10 @@ Result<ChainState> check_seal(const Log::Impl& impl, SealedSegment& before,
     return Error{after_label + ": entry " + std::to_string(after_meta.first_seq) + ": " +
                  first.error()};
   }
-  if (*first && (*first)->header.prev_entry_hash != seal.entry_hash) {
-    return Error{after_label + ": entry " + std::to_string(after_meta.first_seq) +
-                 ": prev_hash of the segment's first entry is not the entry_hash of the previous "
-                 "segment's seal, entry " +
-                 std::to_string(seal.seq) + " (a segment replaced, swapped or edited?)"};
+  if (*first) {
+    if (auto linked = check_seal_link((*first)->header, seal); !linked) {
+      return Error{after_label + ": " + linked.error()};
+    }
   }
   return ChainState{after_meta.first_seq, seal.entry_hash, std::move(*accumulator)};
 }
@@ -373,6 +345,50 @@ Result<SegmentMeta> read_segment_file_meta(const std::string& file) {
   return meta;
 }
 
+Result<merkle::Accumulator> check_recorded_seal(const SegmentMeta& meta,
+                                                const crypto::PublicKey& vs_key) {
+  if (!meta.seal) return Error{"meta records no seal of the previous segment"};
+  const SegmentMeta::Seal& seal = *meta.seal;
+  if (meta.first_seq != seal.seq + 1) {
+    return Error{"meta.first_seq " + std::to_string(meta.first_seq) +
+                 " does not follow its seal, entry " + std::to_string(seal.seq) + " (edited?)"};
+  }
+  Entry recorded;
+  recorded.header.seq = seal.seq;
+  recorded.header.kind = protocol::MessageKind::kCheckpoint;
+  recorded.message = seal.message;
+  auto tree = check_checkpoint_frontier(recorded, seal.frontier, vs_key);
+  if (!tree) {
+    return Error{"the seal it records, entry " + std::to_string(seal.seq) + ": " + tree.error()};
+  }
+  return tree;
+}
+
+Status check_seal_row(std::uint64_t last_seq, const std::optional<Entry>& row,
+                      const SegmentMeta::Seal& seal, const std::string& recorded_by) {
+  if (last_seq != seal.seq) {
+    return Error{"entry " + std::to_string(last_seq) + ": the segment's last row, but " +
+                 recorded_by + " records its seal as entry " + std::to_string(seal.seq) +
+                 " (rows added after the seal or cut from it?)"};
+  }
+  if (!row || row->header.kind != protocol::MessageKind::kCheckpoint ||
+      row->header.direction != chains::Direction::kIssued || row->message != seal.message ||
+      row->entry_hash != seal.entry_hash ||
+      chains::log_entry_hash(row->header, row->message) != seal.entry_hash) {
+    return Error{"entry " + std::to_string(seal.seq) + ": the seal does not match the one " +
+                 recorded_by + " records (edited, or segments swapped?)"};
+  }
+  return Status::success();
+}
+
+Status check_seal_link(const chains::LogEntryHeader& first, const SegmentMeta::Seal& seal) {
+  if (first.prev_entry_hash == seal.entry_hash) return Status::success();
+  return Error{"entry " + std::to_string(first.seq) +
+               ": prev_hash of the segment's first entry is not the entry_hash of the seal it "
+               "records, entry " +
+               std::to_string(seal.seq) + " (a segment replaced, swapped or edited?)"};
+}
+
 bool is_segmented_path(const std::string& path) {
   std::error_code ec;
   return (!path.empty() && path.back() == '/') || fs::is_directory(path, ec);
@@ -481,7 +497,7 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
   if (!retired->empty()) {
     // The first segment here records the seal of the last retired one (§10.2): checked against
     // the VS key and against the index, it is where the chain and the tree resume.
-    auto tree = check_recorded_seal(*impl, first_file, metas.front());
+    auto tree = check_recorded_seal_of(*impl, first_file, metas.front());
     if (!tree) return Error{tree.error()};
     const SegmentMeta::Seal& seal = *metas.front().seal;
     const RetiredSegment& last = retired->back();
@@ -495,11 +511,10 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
     sqlite::Db& first_db = impl->sealed.empty() ? impl->db : impl->sealed.front().db;
     auto first_row = read_entry(first_db, metas.front().first_seq);
     if (!first_row) return Error{impl->label(metas.front().first_seq) + ": " + first_row.error()};
-    if (*first_row && (*first_row)->header.prev_entry_hash != seal.entry_hash) {
-      return Error{impl->label(metas.front().first_seq) +
-                   ": prev_hash of the segment's first entry is not the entry_hash of the seal "
-                   "it records, entry " +
-                   std::to_string(seal.seq) + " (a segment replaced or edited?)"};
+    if (*first_row) {
+      if (auto linked = check_seal_link((*first_row)->header, seal); !linked) {
+        return Error{impl->file_label(first_file) + ": " + linked.error()};
+      }
     }
     tree->append(seal.entry_hash);
     state = ChainState{metas.front().first_seq, seal.entry_hash, std::move(*tree)};

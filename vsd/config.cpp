@@ -85,7 +85,7 @@ void add_config_options(CLI::App& run, Config& c) {
       ->capture_default_str()
       ->check(app::finite_range(0.0, 10.0));
   run.add_option("--jitter_allowance_ms", c.jitter_allowance_ms,
-                 "Added to the VS-observed time between digests before bounding GS time")
+                 "How far a session's credited clock may trail the VS's (PROTOCOL.md §8.6)")
       ->capture_default_str()
       ->check(CLI::Range(0, 60000));
   run.add_option("--excess_decay", c.excess_decay,

@@ -35,7 +35,7 @@ struct Config {
   std::uint32_t max_receipt_lag = 8;
   double max_speed_m_s = 7.0;
   double speed_tolerance = 0.10;
-  std::uint32_t jitter_allowance_ms = 250;
+  std::uint32_t jitter_allowance_ms = 1000;
   double excess_decay = 0.9;
   double max_excess_m = 1.0;
   std::uint32_t spawn_min_interval_ms = 5000;

@@ -36,9 +36,11 @@ struct Rebuilt {
 // Replays every session in `open_sessions` (session -> its JoinAccept's position) through its
 // rules, as vsd judged it, in one pass over the log from the oldest of those JoinAccepts: the
 // log has no index by session, and one scan per session would make a start with thousands of
-// sessions left live read the log thousands of times. Returned in session order.
+// sessions left live read the log thousands of times. Each starts from what it carried
+// (PROTOCOL.md §8.6), as it did live. Returned in session order.
 Result<std::vector<Rebuilt>> rebuild_all(const storage::Log& log,
-                                         const std::map<SessionId, std::uint64_t>& open_sessions) {
+                                         const std::map<SessionId, std::uint64_t>& open_sessions,
+                                         const ServerState::CarriedBySession& carried) {
   std::vector<Rebuilt> out;
   if (open_sessions.empty()) return out;
   struct Replaying {
@@ -69,6 +71,9 @@ Result<std::vector<Rebuilt>> rebuild_all(const storage::Log& log,
       }
       r.rebuilt.rules = std::make_unique<rules::SessionRules>(rules::SessionStart{
           *accept, accept_seq, entry.header.vs_time_ms, chains::message_hash(entry.message)});
+      if (auto positions = carried.find(entry.header.session_id); positions != carried.end()) {
+        r.rebuilt.rules->carry(positions->second);
+      }
       r.replay.emplace(*r.rebuilt.rules);
       return true;
     }
@@ -162,8 +167,7 @@ Status ServerState::recover() {
   const std::uint64_t now_ms = clock.now_ms();
   const std::uint64_t continuity_since =
       now_ms > rules::kMaxContinuityWindowMs ? now_ms - rules::kMaxContinuityWindowMs : 0;
-  std::map<SessionId, std::uint32_t> max_players_of;
-  std::map<SessionId, std::pair<PublicKey, std::uint32_t>> ended_recently;
+  std::map<SessionId, EndedSession> ended_recently;
   std::uint64_t max_session = 0;
   std::uint64_t max_revocation = 0;
   std::map<std::uint64_t, QuarantineEvent> quarantine_events;  // by log position
@@ -183,7 +187,6 @@ Status ServerState::recover() {
       }
       open_sessions[accept->session_id] = entry.header.seq;
       identity_of[accept->session_id] = accept->gs_identity;
-      max_players_of[accept->session_id] = accept->max_players_per_session;
       max_session = std::max(max_session, accept->session_id);
     }
     return true;
@@ -197,7 +200,10 @@ Status ServerState::recover() {
                              ", outside 1.." + std::to_string(kMaxStoredId - 1)};
         return false;
       }
-      open_sessions.erase(revocation->session_id);
+      const auto open = open_sessions.find(revocation->session_id);
+      const std::optional<std::uint64_t> accept_seq =
+          open == open_sessions.end() ? std::nullopt : std::optional(open->second);
+      if (open != open_sessions.end()) open_sessions.erase(open);
       // Quarantine is derived from the log (§8.16): replayed below, in log order.
       if (auto identity = identity_of.find(revocation->session_id); identity != identity_of.end()) {
         if (rules::quarantines(revocation->reason)) {
@@ -206,9 +212,8 @@ Status ServerState::recover() {
                                                     identity->second, revocation->session_id,
                                                     revocation->reason, revocation->vs_time_ms, 0});
         }
-        if (revocation->vs_time_ms >= continuity_since) {
-          ended_recently[revocation->session_id] = {identity->second,
-                                                    max_players_of[revocation->session_id]};
+        if (revocation->vs_time_ms >= continuity_since && accept_seq) {
+          ended_recently[revocation->session_id] = EndedSession{*accept_seq, entry.header.seq};
         }
       }
       max_revocation = std::max(max_revocation, revocation->revocation_seq);
@@ -267,14 +272,15 @@ Status ServerState::recover() {
                  "; the VS cannot number what comes next. Hand this store to an investigator "
                  "('audit-cli verify') and start on a new one"};
   }
-  if (Status rebuilt = rebuild_continuity(**reader, ended_recently, continuity_since); !rebuilt) {
+  auto carried = rebuild_continuity(**reader, ended_recently, open_sessions, continuity_since);
+  if (!carried) {
     return Error{"store " + config.store + ": the positions of the sessions that ended within " +
                  std::to_string(rules::kMaxContinuityWindowMs) +
-                 " ms cannot be read from the log: " + rebuilt.error()};
+                 " ms cannot be read from the log: " + carried.error()};
   }
   next_session_id.store(max_session + 1);
   next_revocation_seq.store(max_revocation + 1);
-  auto rebuilt = rebuild_all(**reader, open_sessions);
+  auto rebuilt = rebuild_all(**reader, open_sessions, *carried);
   if (!rebuilt) {
     return Error{"store " + config.store +
                  ": a session left live cannot be rebuilt from the log: " + rebuilt.error()};

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "app/log_line.h"
+#include "protocol/clock.h"
 #include "vsd/server_state.h"
 #include "vsd/session_loop.h"
 
@@ -58,6 +59,13 @@ Status Server::start() {
   // Also before the store is touched: a port in use stops the start with nothing logged.
   Status metrics_served = serve_metrics(state_);
   if (!metrics_served) return metrics_served;
+  if (s.clock.held_back()) {
+    spdlog::warn(
+        "the system clock reads {} ms, before the newest entry in the store; the VS clock starts "
+        "at that entry's time, {} ms, so that no time in the log goes back (check the host's "
+        "time synchronisation)",
+        unix_time_ms(), s.clock.now_ms());
+  }
   Status recovered = s.recover();
   if (!recovered) return recovered;
   Status listening = s.listen();

@@ -1,8 +1,9 @@
 // Continuity across sessions (PROTOCOL.md §8.6): the ledger of each identity's players' last
-// notarized positions, fed where a session's Revocation is placed at the log head (session.cpp,
-// recovery.cpp, reload.cpp) and rebuilt at start from the receipts of the sessions that ended
-// within the longest window (recovery.cpp calls rebuild_continuity). The join reads it where its
-// answer is placed (session_join.cpp).
+// notarized positions and last free spawns, fed where a session's Revocation is placed at the log
+// head (session.cpp, recovery.cpp, reload.cpp) and rebuilt at start by replaying the sessions that
+// ended within the longest window (recovery.cpp calls rebuild_continuity). The join reads it where
+// its answer is placed (session_join.cpp).
+#include "storage/notarized.h"
 #include "vsd/server_state.h"
 
 namespace gsvs::vsd {
@@ -17,57 +18,60 @@ void ServerState::remember_positions(const rules::SessionRules& rules, std::uint
   }
 }
 
-Status ServerState::rebuild_continuity(
-    const storage::Log& log, const std::map<SessionId, std::pair<PublicKey, std::uint32_t>>& ended,
-    std::uint64_t since_ms) {
-  // A digest is notarized when the VS issued its receipt (§5.11): each receipt names the digest's
-  // log position, and the digest's entry holds the positions and the time. Sessions in id order,
-  // receipts in log order, so each player's last position is the one that stays.
-  for (const auto& ended_session : ended) {
-    // Named apart, not bound: clang 14 cannot capture a structured binding in the lambda below.
-    const SessionId session = ended_session.first;
-    const PublicKey& identity = ended_session.second.first;
-    const std::uint32_t max_players = ended_session.second.second;
-    // Later positions of a player replace earlier ones: only the last of each is kept.
-    std::map<PublicKey, rules::NotarizedPosition> last;
-    std::optional<Error> bad;
-    storage::Filter receipts;
-    receipts.session_id = session;
-    receipts.kind = MessageKind::kProtectedReceipt;
-    Status scanned = log.scan(receipts, [&](const storage::Entry& entry) {
-      if (entry.header.direction != chains::Direction::kIssued ||
-          entry.header.vs_time_ms < since_ms) {
-        return true;
-      }
-      auto receipt = decode<ProtectedReceipt>(entry.message);
-      if (!receipt) return true;
-      auto digest_entry = log.get(receipt->digest_log_seq);
-      if (!digest_entry) {
-        bad = Error{"the receipt at entry " + std::to_string(entry.header.seq) +
-                    " names digest entry " + std::to_string(receipt->digest_log_seq) +
-                    ", which cannot be read: " + digest_entry.error()};
-        return false;
-      }
-      auto digest = decode<TranscriptDigest>(digest_entry->message);
-      if (!digest || digest_entry->header.session_id != session) return true;
-      for (const auto& player : digest->players) {
-        last[player.player] = (rules::NotarizedPosition{player.player, player.x_mm, player.y_mm,
-                                                        digest_entry->header.vs_time_ms,
-                                                        digest_entry->header.seq, session});
-      }
-      return true;
-    });
-    if (!scanned) return scanned;
-    if (bad) return *bad;
-    std::vector<rules::NotarizedPosition> kept;
-    kept.reserve(last.size());
-    for (const auto& [player, position] : last) kept.push_back(position);
-    std::lock_guard lock(mutex);
-    continuity.record(identity, kept, max_players);
+Result<ServerState::CarriedBySession> ServerState::rebuild_continuity(
+    const storage::Log& log, const std::map<SessionId, EndedSession>& ended,
+    const std::map<SessionId, std::uint64_t>& left_live, std::uint64_t since_ms) {
+  // The sessions' JoinAccepts and Revocations in log order, through the rules' replay of the
+  // ledger (rules::ContinuityReplay): each session starts from what the sessions ended before its
+  // JoinAccept left, and its notarized digests (each receipt names one, §5.11) are replayed
+  // through the movement rule, so the rebuilt ledger holds each player's last free spawn as well
+  // as its last position.
+  enum class Event : std::uint8_t { kJoined, kEnded };
+  std::map<std::uint64_t, std::pair<Event, SessionId>> events;  // by log position
+  for (const auto& [session, positions] : ended) {
+    events.emplace(positions.accept_seq, std::make_pair(Event::kJoined, session));
+    events.emplace(positions.revocation_seq, std::make_pair(Event::kEnded, session));
   }
+  // A session left live joined like any other; it ends only after this start, so it gives the
+  // ledger nothing here and keeps what it carried.
+  for (const auto& [session, accept_seq] : left_live) {
+    events.emplace(accept_seq, std::make_pair(Event::kJoined, session));
+  }
+  rules::ContinuityReplay replay;
+  for (const auto& [seq, event] : events) {
+    const SessionId session = event.second;
+    if (event.first == Event::kJoined) {
+      auto entry = log.get(seq);
+      if (!entry)
+        return Error{"the JoinAccept at entry " + std::to_string(seq) +
+                     " cannot be read: " + entry.error()};
+      auto accept = decode<JoinAccept>(entry->message);
+      if (!accept)
+        return Error{"the JoinAccept at entry " + std::to_string(seq) +
+                     " does not decode: " + accept.error()};
+      replay.joined(*accept, entry->header.vs_time_ms);
+      continue;
+    }
+    Status scanned = storage::scan_notarized_digests(
+        log, session, std::nullopt, [&](const storage::NotarizedDigest& notarized) {
+          replay.notarized(session, *notarized.message,
+                           rules::DigestSample{notarized.message->gs_time_ms,
+                                               notarized.digest->header.vs_time_ms,
+                                               notarized.digest->header.seq});
+          return true;
+        });
+    if (!scanned) return Error{scanned.error()};
+    replay.ended(session);
+  }
+  // Positions older than the longest window are out of every join's reach.
+  CarriedBySession carried;
+  for (const auto& [session, accept_seq] : left_live) {
+    if (const auto* positions = replay.carried_into(session)) carried[session] = *positions;
+  }
+  replay.ledger().forget_before(since_ms);
   std::lock_guard lock(mutex);
-  continuity.forget_before(since_ms);
-  return {};
+  continuity = std::move(replay.ledger());
+  return carried;
 }
 
 }  // namespace gsvs::vsd

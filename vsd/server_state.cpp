@@ -14,9 +14,20 @@ namespace asio = net::asio;
 using namespace protocol;  // NOLINT(google-build-using-namespace): this file speaks the protocol
 using std::chrono::milliseconds;
 
+namespace {
+// The newest vs_time_ms in the store, before which this run's clock does not start (PROTOCOL.md
+// §8.13).
+std::uint64_t newest_logged_ms(const storage::Log& log) {
+  if (log.size() == 0) return 0;
+  auto last = log.get(log.size() - 1);
+  return last ? last->header.vs_time_ms : 0;
+}
+}  // namespace
+
 ServerState::ServerState(asio::io_context& io_context, std::vector<SessionLoop*> loops, Config cfg,
                          crypto::SecretKey secret, std::unique_ptr<storage::Log> log)
     : io(io_context),
+      clock(newest_logged_ms(*log)),
       session_loops(std::move(loops)),
       config(std::move(cfg)),
       key(std::move(secret)),
@@ -38,6 +49,7 @@ ServerState::ServerState(asio::io_context& io_context, std::vector<SessionLoop*>
 
 void ServerState::mark_ended(SessionId session, const PublicKey& identity) {
   release_identity(identity, session);
+  handed_over_replies.erase(session);  // an ended session is resumed no more
   auto it = known_sessions.find(session);
   if (it == known_sessions.end() || it->second.state == KnownSession::State::kEnded) return;
   it->second.state = KnownSession::State::kEnded;

@@ -23,6 +23,7 @@
 
 #include "net/asio.h"
 #include "protocol/chains.h"
+#include "protocol/clock.h"
 #include "protocol/crypto.h"
 #include "protocol/messages.h"
 #include "protocol/result.h"
@@ -34,8 +35,8 @@
 #include "vsd/config.h"
 #include "vsd/connection_budget.h"
 #include "vsd/metrics.h"
+#include "vsd/reply_backlog.h"
 #include "vsd/session_loop.h"
-#include "vsd/vs_clock.h"
 
 namespace gsvs::vsd {
 
@@ -63,7 +64,7 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
               crypto::SecretKey secret, std::unique_ptr<storage::Log> log);
 
   net::asio::io_context& io;
-  const VsClock clock;
+  const SteadyWallClock clock;  // the VS clock (PROTOCOL.md §8.13)
   // Each accepted connection goes to the next loop in turn, and stays there.
   std::vector<SessionLoop*> session_loops;
   std::size_t next_loop = 0;  // accept_loop only
@@ -104,6 +105,9 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::deque<protocol::SessionId> ended_order;  // oldest first, for forgetting
   // The rebuilt state of each suspended session, handed to the connection that resumes it.
   std::map<protocol::SessionId, std::unique_ptr<rules::SessionRules>> suspended;
+  // What a session handed over by its connection (a network cut) issued lately, for the
+  // connection that resumes it to send again (vsd/reply_backlog.h). Under `mutex`.
+  std::map<protocol::SessionId, ReplyBacklog> handed_over_replies;
   // The session's Revocation is being placed at the log head: its identity is free and a
   // resume of it is refused as ended. Under `mutex`.
   void mark_ended(protocol::SessionId session, const protocol::PublicKey& identity);
@@ -120,12 +124,21 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // notarized positions go to the ledger, and positions no window reaches any more are forgotten.
   // Call before the rules end(). Under `mutex` (server_continuity.cpp).
   void remember_positions(const rules::SessionRules& rules, std::uint64_t vs_time_ms);
-  // recover(): the positions notarized by the sessions in `ended` (session id -> the max_players
-  // of its JoinAccept and its identity) since `since_ms`, read from their receipts in `log`.
-  Status rebuild_continuity(
-      const storage::Log& log,
-      const std::map<protocol::SessionId, std::pair<protocol::PublicKey, std::uint32_t>>& ended,
-      std::uint64_t since_ms);
+  // Where a session that ended lies in the log: its JoinAccept and its Revocation.
+  struct EndedSession {
+    std::uint64_t accept_seq = 0;
+    std::uint64_t revocation_seq = 0;
+  };
+  // What each session left live by the previous run started from (session -> positions).
+  using CarriedBySession = std::map<protocol::SessionId, std::vector<rules::NotarizedPosition>>;
+  // recover(): the ledger as the sessions in `ended` (those whose Revocation lies at or after
+  // `since_ms`) leave it, their notarized digests replayed in log order through the movement
+  // rule; positions notarized before `since_ms` are left out. Replaces `continuity`. Returns
+  // what each session in `left_live` (session -> its JoinAccept's position) started from, read
+  // at its JoinAccept in the same replay, for its rebuilt rules.
+  Result<CarriedBySession> rebuild_continuity(
+      const storage::Log& log, const std::map<protocol::SessionId, EndedSession>& ended,
+      const std::map<protocol::SessionId, std::uint64_t>& left_live, std::uint64_t since_ms);
   // The VsStart of this run (PROTOCOL.md §5.25): where and when, and when suspended sessions
   // that were not resumed are revoked.
   std::uint64_t vs_start_position = 0;

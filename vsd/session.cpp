@@ -285,7 +285,8 @@ asio::awaitable<void> Session::handle(const Bytes& bytes) {
 asio::awaitable<void> Session::act_on(const AnyMessage& message, const rules::Judgement& judgement,
                                       std::uint64_t seq, std::uint64_t vs_time,
                                       const Bytes& bytes) {
-  if (std::holds_alternative<Heartbeat>(message)) {
+  if (const auto* heartbeat = std::get_if<Heartbeat>(&message)) {
+    replies_.receipts_held(heartbeat->receipt_count);
     update_info([](Info& i) { ++i.heartbeats; });
   } else if (judgement.leaves) {
     const auto& leaving = std::get<GsLeaving>(message);
@@ -313,6 +314,7 @@ asio::awaitable<void> Session::act_on(const AnyMessage& message, const rules::Ju
     receipt.receipt_index = terms.index;
     receipt.receipt_tip = terms.tip;
     Bytes receipt_bytes = server_->sign_and_encode(receipt);
+    replies_.receipt_issued(terms.index, receipt_bytes);
     std::vector<storage::PendingEntry> receipt_entries{
         pending(MessageKind::kProtectedReceipt, chains::Direction::kIssued, session_id_, vs_time,
                 receipt_bytes)};
@@ -340,6 +342,7 @@ asio::awaitable<void> Session::ticket_loop() {
     PlayTicket ticket = rules_->next_ticket(now);
     Bytes ticket_bytes = server_->sign_and_encode(ticket);
     rules_->ticket_issued(ticket.nonce_count, chains::message_hash(ticket_bytes));
+    replies_.ticket_issued(ticket.ticket_seq, ticket_bytes);
     std::vector<storage::PendingEntry> ticket_entries{
         pending(MessageKind::kPlayTicket, chains::Direction::kIssued, session_id_, ticket.issued_ms,
                 ticket_bytes)};

@@ -18,6 +18,7 @@
 #include "rules/session_rules.h"
 #include "storage/log.h"
 #include "vsd/config.h"
+#include "vsd/reply_backlog.h"
 #include "vsd/session_loop.h"
 
 namespace gsvs::vsd {
@@ -140,6 +141,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t uncommitted_ = 0;  // log_then submits with a `then` that has not run yet
   // The judge of this session's traffic (rules/session_rules.h), from the JoinAccept on.
   std::unique_ptr<rules::SessionRules> rules_;
+  // What it issued lately, for its GS to get again after a cut (PROTOCOL.md §8.15); it goes with
+  // the session to the connection that resumes it.
+  ReplyBacklog replies_;
 
   net::ConnectionId connection_id_ = 0;
   protocol::SessionId session_id_ = 0;

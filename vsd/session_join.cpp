@@ -250,6 +250,7 @@ void Session::take_up(std::unique_ptr<rules::SessionRules> rules, std::uint64_t 
   session_key_ = accept.session_key;
   sw_hash_ = accept.sw_hash;
   join_accept_seq_ = rules_->start().accept_position;
+  replies_ = ReplyBacklog(accept.max_receipt_lag);
   joined_ = true;
   update_info([&](Info& i) {
     i.session_id = session_id_;

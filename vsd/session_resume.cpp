@@ -3,6 +3,9 @@
 // connection had never broken, or a logged JoinReject.
 #include <spdlog/spdlog.h>
 
+#include <utility>
+#include <vector>
+
 #include "app/log_line.h"
 #include "protocol/chains.h"
 #include "rules/join_rules.h"
@@ -83,6 +86,7 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
   bool still_held = false;  // live on a connection whose join or resume is still being logged
   Bytes answer_bytes;
   std::unique_ptr<rules::SessionRules> taken;
+  std::optional<ReplyBacklog> taken_replies;  // none after a restart: a graceful stop lost none
   std::uint64_t vs_time = 0;
   const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t size, const Hash32&) {
     vs_time = server_->clock.now_ms();
@@ -120,6 +124,11 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
         if (decision.accepted()) {
           taken = std::move(suspended->second);
           server_->suspended.erase(suspended);
+          if (auto replies = server_->handed_over_replies.find(r.session_id);
+              replies != server_->handed_over_replies.end()) {
+            taken_replies = std::move(replies->second);
+            server_->handed_over_replies.erase(replies);
+          }
           known_session->second.state = KnownSession::State::kLive;
           server_->live[r.session_id] = shared_from_this();
         }
@@ -165,14 +174,23 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
     co_return false;
   }
   take_up(std::move(taken), vs_time);
+  if (taken_replies) replies_ = std::move(*taken_replies);
   if (!logged) {
     end();
     co_return false;
   }
   conn_->send(answer_bytes);
+  // The receipts and tickets the cut swallowed, in the order issued, before any new one: each
+  // chains on from what the GS holds (§8.15). They were logged before the GsResume, so they are
+  // durable now that the ResumeAccept is.
+  const std::vector<Bytes> missed = replies_.missed_by(r.receipt_count, r.ticket_seq);
+  for (const Bytes& reply : missed) conn_->send(reply);
   server_->metrics.resumes_accepted.inc();
-  spdlog::info("{}: resumed from {} (gs_counter {}, {} receipts, ticket {})", session,
-               conn_->peer(), r.gs_counter, rules_->receipts_issued(), rules_->tickets_issued());
+  spdlog::info(
+      "{}: resumed from {} (gs_counter {}, {} receipts, ticket {}; {} sent again that the GS "
+      "had not got)",
+      session, conn_->peer(), r.gs_counter, rules_->receipts_issued(), rules_->tickets_issued(),
+      missed.size());
   revoke_pending_withdrawal();
   co_return true;
 }
@@ -188,6 +206,7 @@ asio::awaitable<bool> Session::hand_over_for_resume() {
     server_->known_sessions[session_id_].state = KnownSession::State::kSuspended;
     // The identity stays busy: the session is not over, only between connections.
     server_->suspended[session_id_] = std::move(rules_);
+    server_->handed_over_replies[session_id_] = std::exchange(replies_, ReplyBacklog{});
   }
   handed_over_ = true;
   joined_ = false;  // end() leaves the identity and the live set alone; revoke() does nothing

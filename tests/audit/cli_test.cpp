@@ -1,7 +1,13 @@
 // The audit-cli program's own options (its subcommands have their tests beside this one).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "app/program.h"
+#include "tests/audit/audit_fixture.h"
 #include "tests/support/process.h"
 
 namespace gsvs::testing {
@@ -12,6 +18,73 @@ TEST(AuditCli, Version) {
   ChildProcess version({program("audit-cli"), "--version"}, dir.file("version.out"));
   EXPECT_EQ(version.wait(std::chrono::seconds(20)), 0) << version.output();
   EXPECT_EQ(version.output(), "audit-cli " + std::string(app::project_version()) + "\n");
+}
+
+// Every file an option names is read by the one bounded reader (protocol/regular_file.h): a
+// FIFO is refused without being waited on, and so are a directory and a file over the option's
+// bound, each with exit code 2 and a message naming the path and what it is.
+struct FileOption {
+  const char* name;
+  std::size_t max_bytes;
+  // The command line with `file` in the option's place (`files`: a valid proof and checkpoints).
+  std::vector<std::string> (*args)(const std::string& file, const TempDir& files);
+};
+
+const FileOption kFileOptions[] = {
+    {"verify --checkpoint", std::size_t{1} << 20,
+     [](const std::string& file, const TempDir&) -> std::vector<std::string> {
+       return {"verify",       generated_path(),
+               "--vs-pubkey",  to_hex(generated_vs_key()),
+               "--checkpoint", file};
+     }},
+    {"verify-consistency --proof", std::size_t{1} << 20,
+     [](const std::string& file, const TempDir& files) -> std::vector<std::string> {
+       return {"verify-consistency",
+               "--old",
+               files.file("old.hex"),
+               "--new",
+               files.file("new.hex"),
+               "--proof",
+               file,
+               "--vs-pubkey",
+               to_hex(generated_vs_key())};
+     }},
+    {"verify-report FILE", std::size_t{1} << 30,
+     [](const std::string& file, const TempDir&) -> std::vector<std::string> {
+       return {"verify-report", file, "--vs-pubkey", to_hex(generated_vs_key())};
+     }},
+};
+
+TEST(AuditCli, FileOptionsReadOnlyRegularFilesWithinTheirBound) {
+  TempDir files;
+  const auto sizes = checkpoint_positions(generated_path());
+  ASSERT_GE(sizes.size(), 2u);
+  const auto proof = run_audit_cli({"consistency", generated_path(), "--from",
+                                    std::to_string(sizes[0]), "--to", std::to_string(sizes[1])});
+  ASSERT_EQ(proof.exit_code, 0) << proof.err;
+  const auto doc = nlohmann::json::parse(proof.out);
+  std::ofstream(files.file("old.hex")) << doc["old_checkpoint"]["message_hex"].get<std::string>();
+  std::ofstream(files.file("new.hex")) << doc["new_checkpoint"]["message_hex"].get<std::string>();
+
+  const std::string fifo = files.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string directory = files.file("directory");
+  std::filesystem::create_directory(directory);
+  for (const FileOption& option : kFileOptions) {
+    const std::string large = files.file("large");
+    { const std::ofstream create(large); }
+    std::filesystem::resize_file(large, option.max_bytes + 1);  // sparse: nothing is written
+    for (const auto& [file, says] :
+         {std::pair{fifo, "is a FIFO"}, std::pair{directory, "is a directory"},
+          std::pair{large, "is too large"}}) {
+      std::vector<std::string> argv{program("audit-cli")};
+      for (std::string& arg : option.args(file, files)) argv.push_back(std::move(arg));
+      ChildProcess run(argv, files.file("run.out"));
+      EXPECT_EQ(run.wait(std::chrono::seconds(30)), 2) << option.name << " " << file;
+      EXPECT_NE(run.output().find(file + " " + says), std::string::npos)
+          << option.name << ": " << run.output();
+    }
+  }
 }
 
 }  // namespace

@@ -75,7 +75,7 @@ class Session {
   std::uint64_t add(const AnyMessage& message, chains::Direction direction, SigState signature) {
     storage::Entry entry;
     entry.header.seq = next_++;
-    entry.header.kind = std::visit([](const auto& m) { return m.kKind; }, message);
+    entry.header.kind = protocol::kind_of(message);
     entry.header.direction = direction;
     entry.header.session_id = kLeavingSession;
     entry.header.vs_time_ms = unix_time_ms();

@@ -135,6 +135,13 @@ TEST(GsStoreVerify, WhatAnInsiderChangesInACopyShows) {
       {"edited ticket", MessageKind::kPlayTicket,
        [](Tamper& t, std::uint64_t seq) { t.flip_byte(seq, "message", 20); }, "chain.entry_hash",
        false},
+      // The chain is checked as in a VS store: rows after a deletion are seen as renumbered.
+      {"deleted ticket, the rows after it renumbered", MessageKind::kPlayTicket,
+       [](Tamper& t, std::uint64_t seq) {
+         t.exec("DELETE FROM log_entry WHERE seq = " + std::to_string(seq));
+         t.shift(seq + 1, -1);
+       },
+       "chain.renumbered", false},
       {"broken link", MessageKind::kProtectedReceipt,
        [](Tamper& t, std::uint64_t seq) { t.flip_byte(seq, "prev_hash", 0); }, "chain.prev_hash",
        false},
@@ -156,6 +163,12 @@ TEST(GsStoreVerify, WhatAnInsiderChangesInACopyShows) {
          t.rechain(seq);
        },
        "signature", true},
+      {"ticket's kind column made a receipt's", MessageKind::kPlayTicket,
+       [](Tamper& t, std::uint64_t seq) {
+         t.set_integer(seq, "kind", static_cast<std::int64_t>(MessageKind::kProtectedReceipt));
+         t.rechain(seq);
+       },
+       "entry.kind", true},
       {"ticket turned into a sent message", MessageKind::kPlayTicket,
        [](Tamper& t, std::uint64_t seq) {
          t.set_integer(seq, "direction", 2);

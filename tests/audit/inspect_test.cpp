@@ -64,7 +64,7 @@ TEST(Sessions, TheIndexHoldsWhatTheGeneratorDid) {
     EXPECT_EQ(s->players, expected.players.size());
     // Limits come from the signed JoinAccept.
     EXPECT_EQ(s->limits.max_speed_mm_s, 7000.0);
-    EXPECT_EQ(s->limits.jitter_allowance_ms, 250u);
+    EXPECT_EQ(s->limits.jitter_allowance_ms, rules::MovementLimits{}.jitter_allowance_ms);
   }
 }
 
@@ -281,6 +281,8 @@ TEST(Explain, EveryRevocationReasonIsExplainedAndSupported) {
       EXPECT_EQ(doc["step"]["to_seq"], s->evidence.at(1));
       EXPECT_GT(doc["step"]["accumulated_excess_mm"].get<double>(),
                 doc["step"]["max_excess_mm"].get<double>());
+      // The detail parses (PROTOCOL.md §8.6's text): every number of it is compared.
+      EXPECT_EQ(doc["numbers"].size(), 11u) << doc["numbers"].dump();
       for (const auto& n : doc["numbers"]) EXPECT_EQ(n["stated"], n["recomputed"]) << n.dump();
     }
     if (reason == RevocationReason::kMissedHeartbeats) {

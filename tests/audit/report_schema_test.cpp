@@ -187,6 +187,8 @@ constexpr FieldSection kFieldSections[] = {
     {"/$defs/verdict", "### 4.5 `verdict`", false},
     {"/$defs/facts", "### 4.5 `verdict`", false},
     {"/$defs/facts/properties/limits", "### 4.5 `verdict`", false},
+    {"/$defs/facts/properties/earlier_sessions/items", "### 4.5 `verdict`", false},
+    {"/$defs/carried", "### 4.5 `verdict`", false},
     {"/$defs/step", "### 4.5 `verdict`", false},
 };
 

@@ -282,7 +282,8 @@ const IndexEdit kIndexEdits[] = {
      3},
 };
 
-std::string index_edit_name(const ::testing::TestParamInfo<IndexEdit>& info) {
+template <class Case>
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   std::string name = info.param.name;
   for (char& c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
@@ -291,7 +292,57 @@ std::string index_edit_name(const ::testing::TestParamInfo<IndexEdit>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Segments, EditedSealIndex, ::testing::ValuesIn(kIndexEdits),
-                         index_edit_name);
+                         case_name<IndexEdit>);
+
+// A seal or a link between two segments broken: the finding names the file, and what is wrong
+// is said as vsd says it at start (storage/segment_files.h), the check being the same one.
+struct BoundaryDamage {
+  const char* name;
+  void (*apply)(Segments& test);
+  std::string_view check;
+  int file;           // the segment the finding names
+  const char* found;  // in its `found`
+};
+
+const BoundaryDamage kBoundaryDamages[] = {
+    {"the seal row edited",
+     [](Segments& test) {
+       Tamper t(test.file(1));
+       t.flip_byte(test.first_seq(2) - 1, "message", 2);
+     },
+     check::kSegmentSeal, 1, "the seal does not match the one segment-00000002.db records"},
+    {"the first row of a segment linked elsewhere",
+     [](Segments& test) { Tamper(test.file(2)).flip_byte(test.first_seq(2), "prev_hash", 0); },
+     check::kSegmentLink, 2,
+     "prev_hash of the segment's first entry is not the entry_hash of the seal it records"},
+    {"the meta's seal edited",
+     [](Segments& test) {
+       Tamper t(test.file(3));
+       t.exec("DROP TRIGGER meta_no_update");
+       t.exec("UPDATE meta SET value = '" + std::to_string(test.first_seq(3) + 1) +
+              "' WHERE key = 'first_seq'");
+     },
+     check::kSegmentSeal, 3, "does not follow its seal"},
+};
+
+void PrintTo(const BoundaryDamage& damage, std::ostream* out) { *out << damage.name; }
+
+class BrokenBoundary : public Segments, public ::testing::WithParamInterface<BoundaryDamage> {};
+
+TEST_P(BrokenBoundary, IsNamedAsVsdNamesIt) {
+  const BoundaryDamage& damage = GetParam();
+  damage.apply(*this);
+  auto run = verify(store_);
+  ASSERT_TRUE(run.error.empty()) << run.error;
+  const auto failures = run.failures();
+  EXPECT_TRUE(std::any_of(failures.begin(), failures.end(), [&](const audit::Finding& f) {
+    return f.check == damage.check && f.file == segment_name(damage.file) &&
+           f.found.find(damage.found) != std::string::npos;
+  })) << run.describe();
+}
+
+INSTANTIATE_TEST_SUITE_P(Segments, BrokenBoundary, ::testing::ValuesIn(kBoundaryDamages),
+                         case_name<BoundaryDamage>);
 
 TEST_F(Segments, AFirstSegmentDeletedWithoutARecordIsMissing) {
   fs::remove(file(0));

@@ -140,7 +140,7 @@ class Feeder {
                      std::optional<std::uint64_t> at_ms = std::nullopt) {
     storage::Entry entry;
     entry.header.seq = ++position_;
-    entry.header.kind = std::visit([](const auto& m) { return m.kKind; }, message);
+    entry.header.kind = protocol::kind_of(message);
     entry.header.direction = direction;
     entry.header.session_id = kSession;
     entry.header.vs_time_ms = at_ms.value_or(1000 + 100 * position_);

@@ -100,7 +100,7 @@ TEST(NonceBook, AnEmptyTicketLeavesTheBatchesForTheNext) {
   expect_proof(p, 1, nonce(1), t2);
 }
 
-TEST(NonceBook, ABindingThatMatchesNothingSentGivesNoProofsAndStartsAfresh) {
+TEST(NonceBook, ABindingThatMatchesNothingSentGivesNoProofsAndTheNextTicketRealigns) {
   NonceBook book;
   book.add(1, nonce(1));
   (void)book.take_batch();
@@ -108,13 +108,65 @@ TEST(NonceBook, ABindingThatMatchesNothingSentGivesNoProofsAndStartsAfresh) {
   EXPECT_FALSE(p.matched);
   EXPECT_TRUE(p.proofs.empty());
   EXPECT_NE(p.problem.find("ticket 1 binds 1 nonces"), std::string::npos) << p.problem;
-  // Nothing is left over to confuse the next ticket.
+  // The batch the unmatched ticket left is passed over when the next binds a later one.
   book.add(2, nonce(2));
   auto batch = book.take_batch();
   const PlayTicket t2 = ticket_over(batch, 2);
   TicketProofs p2 = book.on_ticket(t2);
   ASSERT_TRUE(p2.matched) << p2.problem;
   expect_proof(p2, 2, nonce(2), t2);
+  EXPECT_EQ(p2.proofs.count(1), 0u);
+}
+
+TEST(NonceBook, ABatchInFlightAtAnUnmatchedTicketStillGetsItsProofFromTheNext) {
+  NonceBook book;
+  book.add(1, nonce(1));
+  auto first = book.take_batch();
+  book.add(2, nonce(2));
+  auto second = book.take_batch();
+  EXPECT_FALSE(book.on_ticket(ticket_over({nonce(99)}, 1)).matched);
+  std::vector<Nonce32> bound = first;
+  bound.insert(bound.end(), second.begin(), second.end());
+  const PlayTicket t2 = ticket_over(bound, 2);
+  TicketProofs p2 = book.on_ticket(t2);
+  ASSERT_TRUE(p2.matched) << p2.problem;
+  expect_proof(p2, 1, nonce(1), t2);
+  expect_proof(p2, 2, nonce(2), t2);
+}
+
+// PROTOCOL.md §8.15: of the batches sent on a connection that was lost, the VS got the first
+// ones and none after; a ticket after the resume binds those, then the new connection's.
+TEST(NonceBook, AfterALostConnectionATicketBindsWhatTheVsGotThenTheNewBatches) {
+  NonceBook book;
+  std::vector<std::vector<Nonce32>> old_batches;
+  for (int i = 1; i <= 3; ++i) {
+    book.add(static_cast<ClientId>(i), nonce(i));
+    old_batches.push_back(book.take_batch());
+  }
+  book.connection_lost();
+  book.add(4, nonce(4));
+  auto new_first = book.take_batch();
+  book.add(5, nonce(5));
+  auto new_second = book.take_batch();
+  // A ticket sent again after the resume: it bound the first old batch, before the cut.
+  const PlayTicket resent = ticket_over(old_batches[0], 1);
+  TicketProofs p1 = book.on_ticket(resent);
+  ASSERT_TRUE(p1.matched) << p1.problem;
+  expect_proof(p1, 1, nonce(1), resent);
+  // The next binds the second old batch (the VS got it) and the first new one; the third old
+  // batch was lost in the cut.
+  std::vector<Nonce32> bound = old_batches[1];
+  bound.insert(bound.end(), new_first.begin(), new_first.end());
+  const PlayTicket fresh = ticket_over(bound, 2);
+  TicketProofs p2 = book.on_ticket(fresh);
+  ASSERT_TRUE(p2.matched) << p2.problem;
+  expect_proof(p2, 2, nonce(2), fresh);
+  expect_proof(p2, 4, nonce(4), fresh);
+  EXPECT_EQ(p2.proofs.count(3), 0u);
+  const PlayTicket next = ticket_over(new_second, 3);
+  TicketProofs p3 = book.on_ticket(next);
+  ASSERT_TRUE(p3.matched) << p3.problem;
+  expect_proof(p3, 5, nonce(5), next);
 }
 
 TEST(NonceBook, TheVsCapOf1024PerTicketIsApplied) {

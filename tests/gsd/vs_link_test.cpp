@@ -1,5 +1,6 @@
 // The GS's wait before joining the VS again: exponential backoff with full jitter
-// (gsd/vs_link.h, reconnect_delay_ms), one row per case.
+// (gsd/vs_link.h, reconnect_delay_ms), and how long it lets the VS be silent (vs_silence_limit_ms),
+// one row per case.
 #include "gsd/vs_link.h"
 
 #include <gtest/gtest.h>
@@ -56,6 +57,32 @@ TEST(ReconnectDelay, StaysWithinItsBoundsForEveryDraw) {
       EXPECT_GE(delay, 200u) << failures;
       EXPECT_LE(delay, ceiling) << failures;
     }
+  }
+}
+
+// How long the GS lets its VS be silent before it resumes on a new connection: short enough
+// that the resume beats the VS's heartbeat deadline, never shorter than a ticket period.
+struct SilenceRow {
+  std::string name;
+  std::uint32_t ticket_period_ms;
+  std::uint32_t heartbeat_timeout_ms;
+  std::uint64_t expected_ms;
+};
+
+TEST(VsSilenceLimit, EndsWellBeforeTheVsHeartbeatDeadline) {
+  const std::vector<SilenceRow> rows{
+      {"defaults: half the heartbeat timeout, one period", 1000, 2000, 1000},
+      {"long heartbeat timeout: four periods", 1000, 20000, 4000},
+      {"between: half the heartbeat timeout", 1000, 6000, 3000},
+      {"short periods: four periods", 100, 2000, 400},
+      {"heartbeat timeout below two periods: one period", 1000, 1500, 1000},
+      {"largest terms do not overflow", 0xffffffffU, 0xffffffffU, 0xffffffffU},
+  };
+  for (const auto& row : rows) {
+    protocol::JoinAccept accept;
+    accept.ticket_period_ms = row.ticket_period_ms;
+    accept.heartbeat_timeout_ms = row.heartbeat_timeout_ms;
+    EXPECT_EQ(vs_silence_limit_ms(accept), row.expected_ms) << row.name;
   }
 }
 

@@ -11,6 +11,7 @@
 #include <iterator>
 #include <limits>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <span>
@@ -833,6 +834,25 @@ TYPED_TEST(MessageCoding, RoundTrip) {
   EXPECT_EQ(dump(std::get<M>(*any)), dump(m));
   EXPECT_EQ(encode_any(*any), bytes);
   EXPECT_EQ(encode_any(AnyMessage{m}), bytes);
+}
+
+// kind_of, named_session and verify_signature on an AnyMessage answer as the type it holds does.
+TYPED_TEST(MessageCoding, AnyMessageHelpersAnswerForTheTypeHeld) {
+  using M = TypeParam;
+  const M m = sample<M>();
+  const AnyMessage any{m};
+  EXPECT_EQ(kind_of(any), M::kKind);
+  if constexpr (requires { m.session_id; }) {
+    EXPECT_EQ(named_session(any), std::optional<SessionId>(m.session_id));
+  } else {
+    EXPECT_EQ(named_session(any), std::nullopt);
+  }
+  for (std::size_t i = 0; i < kSignatureCount<M>; ++i) {
+    EXPECT_TRUE(verify_signature(any, signer<M>(i).public_key(), i)) << i;
+    EXPECT_FALSE(verify_signature(any, keys().stranger.public_key(), i)) << i;
+  }
+  // An index the kind does not have is no valid signature, not an out-of-range read.
+  EXPECT_FALSE(verify_signature(any, signer<M>(0).public_key(), kSignatureCount<M>));
 }
 
 TYPED_TEST(MessageCoding, DefaultMessageRoundTrips) {

@@ -38,7 +38,8 @@ SpawnZone circle(std::int32_t x, std::int32_t y, std::int32_t radius) {
 }
 
 MovementLimits limits_with(std::uint64_t window_ms, std::vector<SpawnZone> zones) {
-  MovementLimits l;  // the defaults: 7 m/s, 10 %, 250 ms jitter, 0.9 decay, 1 m excess
+  MovementLimits l;             // the defaults: 7 m/s, 10 %, 0.9 decay, 1 m excess
+  l.jitter_allowance_ms = 250;  // the rows' distances are set against it
   l.continuity_window_ms = window_ms;
   l.spawn_zones = std::move(zones);
   return l;
@@ -197,9 +198,129 @@ TEST(Continuity, FirstPositionOfANewSessionTable) {
       EXPECT_EQ(step.from_log_seq, kEarlierDigestSeq) << row.name;
       EXPECT_EQ(step.to_log_seq, kNewDigestSeq) << row.name;
       EXPECT_EQ(step.elapsed_gs_ms, 0u) << row.name << ": the GS's clock is not used";
-      EXPECT_EQ(step.elapsed_used_ms, row.digest_after_ms + 250) << row.name;
+      EXPECT_EQ(step.elapsed_used_ms, row.digest_after_ms + 250) << row.name;  // + the allowance
     }
   }
+}
+
+// Rows: the player's last notarized position under the identity is at x = 0 at
+// kLastNotarizedMs, with a free spawn `spawned_before_ms` before it; the new session joins 500 ms
+// later and first names the player with the spawn flag `digest_after_ms` after kLastNotarizedMs.
+struct CarriedSpawnRow {
+  std::string name;
+  std::vector<SpawnZone> zones;
+  std::uint64_t spawned_before_ms;
+  std::uint64_t digest_after_ms;
+  std::int32_t x_mm;
+  bool free;  // a free spawn (else a step from the carried position)
+  bool violation;
+};
+
+TEST(Continuity, TheSpawnRateLimitCarriesAcrossSessionsTable) {
+  const std::vector<SpawnZone> spawn_area = {rectangle(500'000, -1000, 600'000, 1000)};
+  const CarriedSpawnRow rows[] = {
+      {"an honest GS restarts and respawns its players at its spawn point long after their last "
+       "spawn",
+       spawn_area, 30'000, 1000, 550'000, true, false},
+      {"no zones, long after the last spawn: free anywhere, as inside one session",
+       {},
+       30'000,
+       1000,
+       1'000'000,
+       true,
+       false},
+      {"a rogue reconnects and spawns its players far away within the rate limit",
+       {},
+       1000,
+       1000,
+       1'000'000,
+       false,
+       true},
+      {"inside a zone within the rate limit: checked from the carried position", spawn_area, 1000,
+       1000, 550'000, false, true},
+      {"exactly spawn_min_interval_ms after the carried spawn: free",
+       {},
+       4000,
+       1000,
+       1'000'000,
+       true,
+       false},
+      {"one millisecond short of the interval: checked", {}, 3999, 1000, 1'000'000, false, true},
+      {"no free spawn carried (0): free", {}, kLastNotarizedMs, 1000, 1'000'000, true, false},
+  };
+  for (const auto& row : rows) {
+    ContinuityLedger ledger;
+    ledger.record(kIdentity,
+                  {NotarizedPosition{kWalkingPlayer, 0, 0, kLastNotarizedMs, kEarlierDigestSeq,
+                                     kEarlierSession, kLastNotarizedMs - row.spawned_before_ms}},
+                  4096);
+    MovementChecker checker(limits_with(kWindowMs, row.zones));
+    checker.carry(ledger.carried_into(kIdentity, kLastNotarizedMs + 500, kWindowMs, 4096));
+    const auto steps =
+        checker.check(one_player_at(row.x_mm, protocol::kPlayerSpawn),
+                      DigestSample{1, kLastNotarizedMs + row.digest_after_ms, kNewDigestSeq});
+    ASSERT_EQ(steps.size(), 1u) << row.name;
+    EXPECT_EQ(steps[0].spawn, row.free) << row.name;
+    EXPECT_EQ(steps[0].from_session.has_value(), !row.free) << row.name;
+    EXPECT_EQ(steps[0].violation, row.violation) << row.name;
+    if (row.violation) {
+      EXPECT_EQ(steps[0].from_log_seq, kEarlierDigestSeq)
+          << row.name << ": cites the earlier digest";
+    }
+  }
+}
+
+TEST(Continuity, TheCarriedSpawnStaysThePlayersLastUntilItSpawnsAgain) {
+  constexpr std::uint64_t kSpawnedMs = kLastNotarizedMs - 1000;
+  MovementChecker checker(limits_with(kWindowMs, {}));
+  checker.carry({NotarizedPosition{kWalkingPlayer, 0, 0, kLastNotarizedMs, kEarlierDigestSeq,
+                                   kEarlierSession, kSpawnedMs}});
+  // Named first without the flag, near its carried position: a checked step, no spawn.
+  auto steps = checker.check(one_player_at(100), DigestSample{1, kLastNotarizedMs + 1000, 91});
+  ASSERT_FALSE(steps[0].violation);
+  // A spawn flag within the rate limit of the carried spawn is a normal move, not a teleport.
+  steps = checker.check(one_player_at(1'000'000, protocol::kPlayerSpawn),
+                        DigestSample{2, kLastNotarizedMs + 2000, 92});
+  EXPECT_FALSE(steps[0].spawn);
+  EXPECT_TRUE(steps[0].violation);
+  // The ledger gets the carried spawn back with the session's positions.
+  auto notarized = checker.notarized(5);
+  ASSERT_EQ(notarized.size(), 1u);
+  EXPECT_EQ(notarized[0].last_spawn_vs_ms, kSpawnedMs);
+  // Once the interval has passed, the spawn is free and becomes the last one.
+  steps = checker.check(one_player_at(1'000'000, protocol::kPlayerSpawn),
+                        DigestSample{3, kSpawnedMs + 5000, 93});
+  EXPECT_TRUE(steps[0].spawn);
+  notarized = checker.notarized(5);
+  EXPECT_EQ(notarized[0].last_spawn_vs_ms, kSpawnedMs + 5000);
+}
+
+TEST(ContinuityReplay, ReplaysSessionsInLogOrderWithTheirSpawns) {
+  protocol::JoinAccept first;
+  first.session_id = 1;
+  first.gs_identity = kIdentity;
+  announce_limits(limits_with(kWindowMs, {}), first);
+  protocol::JoinAccept second = first;
+  second.session_id = 2;
+  ContinuityReplay replay;
+  replay.joined(first, 1000);
+  replay.notarized(1, one_player_at(0, protocol::kPlayerSpawn), DigestSample{1, 2000, 11});
+  replay.notarized(1, one_player_at(3000), DigestSample{2, 3000, 12});
+  // Not free (sooner than the interval): the spawn at 2000 stays the last.
+  replay.notarized(1, one_player_at(3500, protocol::kPlayerSpawn), DigestSample{3, 4000, 13});
+  EXPECT_EQ(replay.carried_into(1)->size(), 0u);
+  replay.ended(1);
+  EXPECT_EQ(replay.carried_into(1), nullptr);
+  replay.joined(second, 4500);
+  const auto* carried = replay.carried_into(2);
+  ASSERT_NE(carried, nullptr);
+  ASSERT_EQ(carried->size(), 1u);
+  EXPECT_EQ((*carried)[0],
+            (NotarizedPosition{kWalkingPlayer, 3500, 0, 4000, 13, 1, /*last_spawn_vs_ms=*/2000}));
+  // A session never joined in the stretch is ignored.
+  replay.notarized(7, one_player_at(0), DigestSample{1, 5000, 20});
+  replay.ended(7);
+  EXPECT_EQ(replay.ledger().positions(), 1u);
 }
 
 // Rows: a player's second digest in one session, 6 s after its first (the spawn rate limit is
@@ -280,6 +401,10 @@ TEST(ContinuityLedger, KeepsEachPlayersLastPositionWithinTheWindowAndTheCap) {
   EXPECT_EQ(ledger.carried_into(kIdentity, 2000 + 1000, 1000, 10).size(), 1u);
   // Nor a position from after the JoinAccept.
   EXPECT_TRUE(ledger.carried_into(kIdentity, 1999, 10'000, 10).empty());
+  // A last spawn as old as the window is carried as none, while its position still holds.
+  ledger.record(kIdentity, {NotarizedPosition{tagged_key(12), 4, 0, 2500, 9, 3, 1500}}, 2);
+  EXPECT_EQ(ledger.carried_into(kIdentity, 2499 + 1000, 1000, 10)[0].last_spawn_vs_ms, 0u);
+  EXPECT_EQ(ledger.carried_into(kIdentity, 2600, 1200, 10)[0].last_spawn_vs_ms, 1500u);
   ledger.forget_before(2600);
   EXPECT_EQ(ledger.identities(), 0u);
   EXPECT_EQ(ledger.positions(), 0u);

@@ -188,7 +188,8 @@ TEST_F(VsChecks, ResumeAcceptMustAnswerThisResumeWithTheSameState) {
       {"another resume", [](ResumeAccept& a) { a.resume_hash = Hash32{}; }},
       {"another counter", [](ResumeAccept& a) { a.gs_counter = 8; }},
       {"another tip", [](ResumeAccept& a) { a.receipt_tip.bytes[0] ^= 1; }},
-      {"another ticket", [](ResumeAccept& a) { a.ticket_seq = 2; }},
+      {"an older ticket", [](ResumeAccept& a) { a.ticket_seq = 0; }},
+      {"this ticket under another hash", [](ResumeAccept& a) { a.ticket_hash.bytes[0] ^= 1; }},
   };
   for (const auto& c : spoiled) {
     ResumeAccept a = answer;
@@ -197,6 +198,14 @@ TEST_F(VsChecks, ResumeAcceptMustAnswerThisResumeWithTheSameState) {
   }
   const auto forger = crypto::SecretKey::generate();
   EXPECT_FALSE(checks.on_resume_accept(signed_bytes(answer, &forger), resume, resume_bytes).ok());
+  // Ahead by a ticket the cut swallowed: taken, and the ticket the VS sends again must chain on
+  // from the one this GS holds, as every later ticket must.
+  ResumeAccept ahead = answer;
+  ahead.ticket_seq = 2;
+  ahead.ticket_hash = chains::message_hash(ticket(2, chains::message_hash(t1)));
+  EXPECT_TRUE(checks.on_resume_accept(signed_bytes(ahead), resume, resume_bytes).ok());
+  EXPECT_FALSE(checks.on_ticket(ticket(3, ahead.ticket_hash)).ok());
+  EXPECT_TRUE(checks.on_ticket(ticket(2, chains::message_hash(t1))).ok());
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -88,11 +89,207 @@ TEST(Physics, SingleStepTable) {
 
 TEST(Physics, ElapsedTimeIsBoundedByTheVsClock) {
   MovementChecker checker(limits());
-  (void)checker.check(digest_at(0), sample(0, 0));
-  auto steps = checker.check(digest_at(1000), sample(60'000, 200));
+  (void)checker.check(digest_at(0), sample(10'000, 10'000));
+  auto steps = checker.check(digest_at(1000), sample(70'000, 10'200));
   EXPECT_EQ(steps[0].elapsed_gs_ms, 60'000u);
   EXPECT_EQ(steps[0].elapsed_vs_ms, 200u);
+  EXPECT_EQ(steps[0].elapsed_credited_ms, 450u);
   EXPECT_EQ(steps[0].elapsed_used_ms, 450u);
+}
+
+// ---- The credited clock (PROTOCOL.md §8.6 "The arithmetic") ---------------------------------
+
+// One digest of a schedule: when the VS received it, what the GS's clock read, where the player
+// stood.
+struct Timed {
+  std::uint64_t vs_ms;
+  std::uint64_t gs_ms;
+  std::int32_t x_mm;
+};
+
+// Rows: a session's digests naming one player, in log order, and what the rule must make of
+// them: the first digest whose step is a violation (none: every step accepted), and, where given,
+// the time each step from the second digest on is judged over (elapsed_used_ms).
+struct ClockRow {
+  const char* name;
+  std::vector<Timed> digests;
+  std::optional<std::size_t> violation_at;
+  std::vector<std::uint64_t> used_ms = {};
+};
+
+constexpr std::uint64_t kT0 = 1'000'000;  // far above the jitter allowance, as a VS clock is
+
+// Digests every `vs_every_ms` of VS time whose GS clock claims `gs_every_ms` each, the player
+// covering 7 m/s (the speed limit, inside its tolerance) of the claimed time: from `from` on.
+std::vector<Timed> digests_claiming(Timed from, std::uint64_t vs_every_ms,
+                                    std::uint64_t gs_every_ms, int count) {
+  std::vector<Timed> out;
+  for (int i = 1; i <= count; ++i) {
+    const auto n = static_cast<std::uint64_t>(i);
+    out.push_back({from.vs_ms + n * vs_every_ms, from.gs_ms + n * gs_every_ms,
+                   from.x_mm + static_cast<std::int32_t>(7 * n * gs_every_ms)});
+  }
+  return out;
+}
+
+std::vector<Timed> concatenated(std::vector<Timed> a, const std::vector<Timed>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// An honest GS walking its player at 7 m/s, a digest every `every_ms`, each received
+// `delay_ms[i]` after it was sent (in order, as over one TCP connection).
+std::vector<Timed> walking_with_delays(const std::vector<std::uint64_t>& delay_ms,
+                                       std::uint64_t every_ms) {
+  std::vector<Timed> out;
+  for (std::size_t i = 0; i < delay_ms.size(); ++i) {
+    const std::uint64_t sent = kT0 + i * every_ms;
+    out.push_back({sent + delay_ms[i], sent, static_cast<std::int32_t>(7 * i * every_ms)});
+  }
+  return out;
+}
+
+std::vector<ClockRow> clock_rows() {
+  const Timed start{kT0, kT0, 0};
+  // A GS that froze its clock for 1 s of digests, its player standing still.
+  std::vector<Timed> stalled{start};
+  for (std::uint64_t i = 1; i <= 10; ++i) stalled.push_back({kT0 + 100 * i, kT0, 0});
+  const Timed stall_end = stalled.back();
+  // Claims of 0 and 260 ms in turn, a digest every 10 ms: the player moves on the claims.
+  std::vector<Timed> alternating{start};
+  for (std::uint64_t i = 1; i <= 20; ++i) {
+    const Timed& last = alternating.back();
+    const bool claim = i % 2 == 0;
+    alternating.push_back(
+        {last.vs_ms + 10, last.gs_ms + (claim ? 260 : 0), last.x_mm + (claim ? 1820 : 0)});
+  }
+  return {
+      // Each step alone passes today's e = min(e_gs, e_vs + J) = 260 ms: 26 times the speed
+      // limit for ever. The credited clock grants J once, at the first step.
+      {"gs_claims_260_ms_every_10_ms", concatenated({start}, digests_claiming(start, 10, 260, 50)),
+       2},
+      {"stall_then_spend_the_bank_in_small_claims",
+       concatenated(stalled, digests_claiming({stall_end.vs_ms, kT0, 0}, 10, 260, 50)), 12},
+      {"stall_then_jump", concatenated(stalled, {{stall_end.vs_ms + 100, kT0 + 1100, 7700}}), 11},
+      {"alternating_stall_and_claim", alternating, 4},
+      // Honest: a digest every 100 ms, one delayed by J and the next arriving in the same
+      // millisecond; each step is judged on its own GS time.
+      {"bunching_within_the_allowance",
+       walking_with_delays({0, 0, 0, 250, 150, 50, 0}, 100),
+       std::nullopt,
+       {100, 100, 100, 100, 100, 100}},
+      // Every delay of the session within J of the others: no step loses time.
+      {"steady_delay_spread_within_the_allowance",
+       walking_with_delays({40, 250, 150, 120, 250, 150, 50, 10}, 100),
+       std::nullopt,
+       {100, 100, 100, 100, 100, 100, 100}},
+      // A digest every 500 ms (gsd's default), one delayed by 400 ms: the next step loses
+      // 400 - J = 150 ms, as under the per-step rule.
+      {"a_delay_over_the_allowance_loses_the_rest",
+       walking_with_delays({0, 0, 0, 400, 0, 0}, 500),
+       std::nullopt,
+       {500, 500, 500, 350, 500}},
+      // A 10 s gap (a VS restart and a resume; the GS's clock ran on): judged over the gap.
+      {"gap_walked_at_the_limit",
+       {start, {kT0 + 500, kT0 + 500, 3500}, {kT0 + 11'000, kT0 + 11'000, 3500 + 73'500}},
+       std::nullopt,
+       {500, 10'500}},
+      // The GS claims a minute over the same gap: it gets the gap and J, once.
+      {"gap_with_an_inflated_claim",
+       {start, {kT0 + 500, kT0 + 500, 3500}, {kT0 + 11'000, kT0 + 71'000, 3500 + 420'000}},
+       2,
+       {500, 10'750}},
+  };
+}
+
+TEST(Physics, CreditedClockTable) {
+  for (const auto& row : clock_rows()) {
+    MovementChecker checker(limits());
+    std::optional<std::size_t> violation_at;
+    std::vector<std::uint64_t> used_ms;
+    for (std::size_t i = 0; i < row.digests.size() && !violation_at; ++i) {
+      const Timed& d = row.digests[i];
+      const auto steps = checker.check(digest_at(d.x_mm), sample(d.gs_ms, d.vs_ms, i));
+      ASSERT_EQ(steps.size(), 1u) << row.name;
+      if (i > 0) used_ms.push_back(steps[0].elapsed_used_ms);
+      if (steps[0].violation) violation_at = i;
+      // Never more generous than the per-step bound of the VS's own clock.
+      EXPECT_LE(steps[0].elapsed_credited_ms, steps[0].elapsed_vs_ms + limits().jitter_allowance_ms)
+          << row.name << " digest " << i;
+    }
+    EXPECT_EQ(violation_at, row.violation_at) << row.name;
+    if (!row.used_ms.empty()) {
+      EXPECT_EQ(used_ms, row.used_ms) << row.name;
+    }
+  }
+}
+
+// The clock lies in [v - J, v] after every digest, and a step's credited time is the clock's
+// advance between the player's two digests.
+TEST(Physics, CreditedClockStaysWithinTheAllowanceOfTheVsClock) {
+  MovementChecker checker(limits());
+  EXPECT_FALSE(checker.credited_ms());
+  (void)checker.check(digest_at(0), sample(kT0, kT0));
+  EXPECT_EQ(checker.credited_ms(), kT0 - 250);
+  (void)checker.check(TranscriptDigest{}, sample(kT0 + 60'000, kT0 + 100));  // names nobody
+  EXPECT_EQ(checker.credited_ms(), kT0 + 100);
+  (void)checker.check(TranscriptDigest{}, sample(kT0, kT0 + 1000));  // the GS clock went back
+  EXPECT_EQ(checker.credited_ms(), kT0 + 750);
+  const auto steps = checker.check(digest_at(0), sample(kT0 + 10, kT0 + 1100));
+  EXPECT_EQ(steps[0].elapsed_credited_ms, kT0 + 850 - (kT0 - 250));
+  EXPECT_EQ(steps[0].elapsed_vs_ms, 1100u);
+  EXPECT_EQ(checker.credited_ms(), kT0 + 850);
+  // A GS time at the top of the range cannot overflow the clock.
+  (void)checker.check(TranscriptDigest{}, sample(~std::uint64_t{0}, kT0 + 1200));
+  EXPECT_EQ(checker.credited_ms(), kT0 + 1200);
+  // Early in the VS's epoch the lower bound stops at 0.
+  MovementChecker early(limits());
+  (void)early.check(digest_at(0), sample(5, 100));
+  EXPECT_EQ(early.credited_ms(), 0u);
+}
+
+// A refused digest is not notarized: it does not move the clock either, and a display that
+// judges on past it (OnViolation::kApplyPositions) moves both.
+TEST(Physics, OnlyAnAcceptedDigestMovesTheClock) {
+  for (const auto on_violation : {OnViolation::kKeepState, OnViolation::kApplyPositions}) {
+    MovementChecker checker(limits());
+    (void)checker.check(digest_at(0), sample(kT0, kT0));
+    ASSERT_TRUE(checker.check(digest_at(50'000), sample(kT0 + 1000, kT0 + 1000), on_violation)[0]
+                    .violation);
+    EXPECT_EQ(checker.credited_ms(),
+              on_violation == OnViolation::kKeepState ? kT0 - 250 : kT0 + 750);
+  }
+}
+
+// A first appearance checked from an earlier session's position uses the VS-observed gap plus
+// the allowance, whatever this session's clock says: the two sessions' GS clocks are not one.
+TEST(Physics, AStepFromACarriedPositionIgnoresTheSessionClock) {
+  MovementChecker checker(limits());
+  checker.carry({NotarizedPosition{kPlayer, 0, 0, kT0 - 2000, 3, 1}});
+  protocol::PublicKey other = kPlayer;
+  other.bytes[1] = 1;
+  TranscriptDigest first;
+  first.players.push_back(PlayerPosition{other, 0, 0, 0});
+  (void)checker.check(first, sample(kT0, kT0));
+  const auto steps = checker.check(digest_at(16'000), sample(kT0 + 60'000, kT0 + 100));
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].from_session, 1u);
+  EXPECT_EQ(steps[0].elapsed_gs_ms, 0u);
+  EXPECT_EQ(steps[0].elapsed_credited_ms, 0u);
+  EXPECT_EQ(steps[0].elapsed_used_ms, 2100u + 250u);
+  EXPECT_FALSE(steps[0].violation);
+}
+
+TEST(Physics, TheViolationDetailNamesTheCreditedTime) {
+  MovementChecker checker(limits());
+  (void)checker.check(digest_at(0), sample(kT0, kT0));
+  (void)checker.check(digest_at(1820), sample(kT0 + 260, kT0 + 10));
+  const auto steps = checker.check(digest_at(3640), sample(kT0 + 520, kT0 + 20));
+  ASSERT_TRUE(steps[0].violation);
+  EXPECT_EQ(describe_violation(steps[0], limits()),
+            "player 0700000000000000 moved 1.820 m in 0.010 s (GS-reported 0.260 s, "
+            "VS-credited 0.010 s, VS-observed 0.010 s + 0.250 s jitter allowance): 182.00 m/s "
+            "against a limit of 7.00 m/s x 1.10 tolerance; accumulated excess 1.743 m > 1.000 m");
 }
 
 TEST(Physics, SmallRepeatedExcessDecaysInsteadOfAccumulatingForever) {

@@ -373,6 +373,27 @@ TEST(SessionRules, DigestsAreDueExactlyAtTheDigestDeadline) {
   EXPECT_TRUE(rules.check_digests(due + 60'000).accepted());
 }
 
+// A resume within one run of the VS (a network cut) proves the GS alive, not that it sends
+// digests: the digest deadline stays where the last digest put it. Only a resume after a VS
+// start, during whose outage no digest could arrive, runs it afresh.
+TEST(SessionRules, AResumeInTheSameRunLeavesTheDigestDeadlineWhereItWas) {
+  for (const bool after_a_start : {false, true}) {
+    SCOPED_TRACE(after_a_start ? "after a VS start" : "in the same run");
+    SessionRules rules(start());
+    const AnyMessage first(digest_of(1, 100, {{1, 0}}));
+    ASSERT_TRUE(rules.judge(Received{&first, {}, "TranscriptDigest", true, 11, kAcceptMs + 100})
+                    .accepted());
+    const std::uint64_t due = kAcceptMs + 100 + kDigestTimeout;
+    if (after_a_start) rules.suspend(kAcceptMs + 200, kDigestTimeout, 12);
+    protocol::GsResume resume;
+    resume.session_id = kSession;
+    resume.gs_counter = 2;
+    const std::uint64_t resumed_at = due - 100;
+    rules.resumed(resume, resumed_at, 13);
+    EXPECT_EQ(rules.digest_deadline_ms(), after_a_start ? resumed_at + kDigestTimeout : due);
+  }
+}
+
 // One entry per player (§5.9) is decided where the frame decodes, check 1 of §8.5: the rules
 // see a digest naming one player twice as a frame that does not decode.
 TEST(SessionRules, ADigestNamingAPlayerTwiceIsMalformed) {
@@ -523,6 +544,14 @@ TEST_P(ResumeTable, TheResumeGetsItsAnswer) {
 
 void unchanged(SessionRules& /*rules*/, protocol::GsResume& /*resume*/) {}
 
+// `count` more tickets after the logged one, none of which the GS got.
+void issue_tickets(SessionRules& rules, std::uint32_t count) {
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const protocol::PlayTicket ticket = rules.next_ticket(kAcceptMs + 500 + i);
+    rules.ticket_issued(ticket.nonce_count, chains::message_hash(protocol::encode(ticket)));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Cases, ResumeTable,
     ::testing::Values(
@@ -551,11 +580,25 @@ INSTANTIATE_TEST_SUITE_P(
         ResumeRow{"wrong_receipt_tip",
                   [](SessionRules&, protocol::GsResume& r) { r.receipt_tip = filled(0x99); },
                   kStartMs + 500, JoinRejectReason::kResumeMismatch},
-        ResumeRow{"older_ticket",
+        // A ticket the VS sent into the lost connection never reached the GS: within the
+        // lag the resume names an older one, and the VS sends the rest again (§8.15).
+        ResumeRow{"a_ticket_lost_in_the_cut",
                   [](SessionRules&, protocol::GsResume& r) {
                     r.ticket_seq = 0;
                     r.ticket_hash = Hash32{};
                   },
+                  kStartMs + 500, std::nullopt},
+        ResumeRow{"older_ticket_with_another_hash",
+                  [](SessionRules&, protocol::GsResume& r) {
+                    r.ticket_seq = 0;
+                    r.ticket_hash = filled(0x97);
+                  },
+                  kStartMs + 500, JoinRejectReason::kResumeMismatch},
+        ResumeRow{"tickets_lost_up_to_the_lag",
+                  [](SessionRules& s, protocol::GsResume&) { issue_tickets(s, kLag); },
+                  kStartMs + 500, std::nullopt},
+        ResumeRow{"tickets_lost_beyond_the_lag",
+                  [](SessionRules& s, protocol::GsResume&) { issue_tickets(s, kLag + 1); },
                   kStartMs + 500, JoinRejectReason::kResumeMismatch},
         ResumeRow{"ticket_from_the_future",
                   [](SessionRules&, protocol::GsResume& r) { r.ticket_seq = 2; }, kStartMs + 500,
@@ -652,6 +695,65 @@ TEST(SessionResume, TheFirstDigestAfterTheGapIsCheckedFromTheLastNotarizedPositi
       rules.judge(Received{&teleported, {}, "TranscriptDigest", true, 21, kAcceptMs + 100 + gap_ms})
           .verdict,
       Verdict::kSpeedViolation);
+}
+
+// A session rebuilt from the log after a restart judges on with the credited clock the live
+// session had (§8.6, §8.15): every logged digest moves it, one that names no player too, so the
+// first step across the gap is the same one the VS would have judged had it not stopped.
+TEST(SessionResume, TheRebuiltSessionJudgesOnTheSameCreditedClock) {
+  struct Sent {
+    std::uint64_t vs_ms;
+    protocol::TranscriptDigest digest;
+  };
+  // Player 1 at its first digest; player 2 alone, the GS claiming 260 ms in 10; nobody, 30 ms
+  // later (the GS's clock 10 ms on): the clock ends at A + 150, between v - J and v.
+  const std::vector<Sent> before{{kAcceptMs + 100, digest_of(1, kAcceptMs + 100, {{1, 0}})},
+                                 {kAcceptMs + 110, digest_of(2, kAcceptMs + 360, {{2, 0}})},
+                                 {kAcceptMs + 400, digest_of(3, kAcceptMs + 370, {})}};
+  // After a 10 s gap through which the GS's clock ran on.
+  const protocol::AnyMessage across = digest_of(5, kAcceptMs + 10'370, {{1, 70'000}, {2, 70'000}});
+  const std::uint64_t across_ms = kAcceptMs + 10'400;
+  auto resume_after_gap = [](SessionRules& rules) {
+    rules.suspend(kAcceptMs + 1000, kWindow, kStartPosition);
+    protocol::GsResume resume;
+    resume.session_id = kSession;
+    resume.gs_counter = 4;
+    rules.resumed(resume, kAcceptMs + 10'000, 20);
+  };
+
+  SessionRules live{start()};
+  SessionRules rebuilt{start()};
+  SessionReplay replay(rebuilt);
+  std::uint64_t position = kAcceptPosition;
+  for (const auto& sent : before) {
+    const protocol::AnyMessage message = sent.digest;
+    ASSERT_TRUE(live.judge(Received{&message, {}, "TranscriptDigest", true, ++position, sent.vs_ms})
+                    .accepted());
+    replay.add(LoggedEntry{protocol::MessageKind::kTranscriptDigest, chains::Direction::kReceived,
+                           position, sent.vs_ms, protocol::encode(sent.digest)});
+  }
+  ASSERT_FALSE(replay.owed());
+  resume_after_gap(live);
+  resume_after_gap(rebuilt);
+  const Judgement live_judgement =
+      live.judge(Received{&across, {}, "TranscriptDigest", true, 21, across_ms});
+  const Judgement rebuilt_judgement =
+      rebuilt.judge(Received{&across, {}, "TranscriptDigest", true, 21, across_ms});
+  ASSERT_TRUE(rebuilt_judgement.accepted()) << rebuilt_judgement.why;
+  ASSERT_EQ(rebuilt_judgement.steps.size(), 2u);
+  // c = clamp(A + 150 + 10000, A + 10150, A + 10400): player 1's reference was A - 150, player
+  // 2's A + 110. Without the digest naming nobody the clock would read A + 10370.
+  EXPECT_EQ(rebuilt_judgement.steps[0].elapsed_credited_ms, 10'300u);
+  EXPECT_EQ(rebuilt_judgement.steps[1].elapsed_credited_ms, 10'040u);
+  EXPECT_EQ(rebuilt_judgement.steps[1].elapsed_used_ms, 10'010u);
+  ASSERT_EQ(live_judgement.steps.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const MovementStep& a = live_judgement.steps[i];
+    const MovementStep& b = rebuilt_judgement.steps[i];
+    EXPECT_EQ(a.elapsed_credited_ms, b.elapsed_credited_ms) << i;
+    EXPECT_EQ(a.elapsed_used_ms, b.elapsed_used_ms) << i;
+    EXPECT_EQ(a.accumulated_excess_mm, b.accumulated_excess_mm) << i;
+  }
 }
 
 TEST(SessionReplay, ARefusalTheLogDoesNotAnswerIsOwed) {

@@ -336,6 +336,67 @@ const Damage kDamages[] = {
      "does not belong in the directory"},
 };
 
+// check_seal_row and check_seal_link, which a read-write open and the audit share, as a table:
+// each row changes one thing about an intact seal and the first entry after it.
+struct SealRowCase {
+  const char* name;
+  void (*change)(std::uint64_t& last_seq, std::optional<Entry>& row, chains::LogEntryHeader& next);
+  const char* error;  // in the error of check_seal_row, or of check_seal_link; empty: both pass
+};
+
+const SealRowCase kSealRowCases[] = {
+    {"intact", [](std::uint64_t&, std::optional<Entry>&, chains::LogEntryHeader&) {}, ""},
+    {"a row after the seal",
+     [](std::uint64_t& last, std::optional<Entry>&, chains::LogEntryHeader&) { ++last; },
+     "entry 8: the segment's last row, but segment-00000002.db records its seal as entry 7"},
+    {"no row at the seal",
+     [](std::uint64_t&, std::optional<Entry>& row, chains::LogEntryHeader&) { row.reset(); },
+     "entry 7: the seal does not match the one segment-00000002.db records"},
+    {"the seal logged as received",
+     [](std::uint64_t&, std::optional<Entry>& row, chains::LogEntryHeader&) {
+       row->header.direction = chains::Direction::kReceived;
+     },
+     "the seal does not match"},
+    {"the seal's message edited",
+     [](std::uint64_t&, std::optional<Entry>& row, chains::LogEntryHeader&) {
+       row->message.back() ^= 1;
+     },
+     "the seal does not match"},
+    {"the next segment linked elsewhere",
+     [](std::uint64_t&, std::optional<Entry>&, chains::LogEntryHeader& next) {
+       next.prev_entry_hash.bytes[0] ^= 1;
+     },
+     "entry 8: prev_hash of the segment's first entry is not the entry_hash of the seal it "
+     "records, entry 7"},
+};
+
+TEST(Segments, SealRowAndLinkChecks) {
+  for (const SealRowCase& c : kSealRowCases) {
+    SCOPED_TRACE(c.name);
+    Entry seal_row;
+    seal_row.header.seq = 7;
+    seal_row.header.kind = protocol::MessageKind::kCheckpoint;
+    seal_row.header.direction = chains::Direction::kIssued;
+    seal_row.message = Bytes{1, 10, 2, 3};
+    seal_row.entry_hash = chains::log_entry_hash(seal_row.header, seal_row.message);
+    const SegmentMeta::Seal seal{7, seal_row.entry_hash, {}, seal_row.message};
+    chains::LogEntryHeader next;
+    next.seq = 8;
+    next.prev_entry_hash = seal.entry_hash;
+    std::uint64_t last_seq = 7;
+    std::optional<Entry> row = seal_row;
+    c.change(last_seq, row, next);
+    const Status sealed = check_seal_row(last_seq, row, seal, "segment-00000002.db");
+    const Status linked = check_seal_link(next, seal);
+    const std::string error = !sealed ? sealed.error() : !linked ? linked.error() : "";
+    if (std::string_view(c.error).empty()) {
+      EXPECT_EQ(error, "");
+    } else {
+      EXPECT_NE(error.find(c.error), std::string::npos) << error;
+    }
+  }
+}
+
 // Applies the damage and expects a read-write open to refuse the store, naming it.
 void expect_open_refused(const std::string& store, const Damage& damage) {
   damage.apply(store);

@@ -16,6 +16,7 @@ namespace {
 struct RelayedConnection {
   std::unique_ptr<FrameSocket> program;
   std::unique_ptr<FrameSocket> target;
+  bool black_hole = false;  // what either end sends is read and dropped
 };
 
 // Each side is read in short slices, so one thread serves every connection; a slice that ends
@@ -40,6 +41,19 @@ FrameRelay::~FrameRelay() {
 void FrameRelay::cut_after_next(protocol::MessageKind kind) {
   std::lock_guard lock(mutex_);
   cut_after_ = kind;
+  cut_style_ = CutStyle::kClose;
+}
+
+void FrameRelay::black_hole_after_next(protocol::MessageKind kind) {
+  std::lock_guard lock(mutex_);
+  cut_after_ = kind;
+  cut_style_ = CutStyle::kBlackHole;
+}
+
+std::size_t FrameRelay::swallowed_from_target(protocol::MessageKind kind) {
+  std::lock_guard lock(mutex_);
+  auto it = swallowed_.find(kind);
+  return it == swallowed_.end() ? 0 : it->second;
 }
 
 bool FrameRelay::wait_cut(milliseconds timeout) {
@@ -67,14 +81,29 @@ void FrameRelay::run() {
     }
     bool cut = false;
     for (auto& c : carried) {
-      if (auto frame = c.program->read_frame(kRelaySlice)) c.target->send_frame(*frame);
+      if (auto frame = c.program->read_frame(kRelaySlice)) {
+        if (!c.black_hole) c.target->send_frame(*frame);
+      }
       if (auto frame = c.target->read_frame(kRelaySlice)) {
-        c.program->send_frame(*frame);
         auto kind = protocol::peek_kind(*frame);
         std::lock_guard lock(mutex_);
+        if (c.black_hole) {
+          if (kind) ++swallowed_[*kind];
+          continue;
+        }
+        c.program->send_frame(*frame);
         if (kind && cut_after_ && *kind == *cut_after_) cut = true;
       }
     }
+    std::unique_lock style_lock(mutex_);
+    if (cut && cut_style_ == CutStyle::kBlackHole) {
+      // Nothing passes from here on and nothing is closed: each end finds out by its own
+      // timeouts, and whatever it sends meanwhile is lost.
+      for (auto& c : carried) c.black_hole = true;
+      cut_after_.reset();
+      cut = false;
+    }
+    style_lock.unlock();
     if (cut) {
       // The program's way out breaks first: for kCutGrace what it sends is lost, while what the
       // target had already answered still reaches it. A reply in flight at the cut (a receipt for
@@ -93,8 +122,10 @@ void FrameRelay::run() {
       std::lock_guard lock(mutex_);
       cut_after_.reset();
     }
-    // A connection either end closed is closed at the other end too.
+    // A connection either end closed is closed at the other end too; through a black hole no
+    // close passes, so each end is held open until it closes its own side.
     std::erase_if(carried, [](const RelayedConnection& c) {
+      if (c.black_hole) return c.program->closed() && c.target->closed();
       return c.program->closed() || c.target->closed();
     });
   }

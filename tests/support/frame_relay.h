@@ -1,12 +1,15 @@
 // A relay on 127.0.0.1 between a program and the port it connects to, frame by frame, that can
-// cut the connections it carries as a broken network would: for tests of a GS whose VS
-// connection breaks while the VS runs on (PROTOCOL.md §8.15). Each connection made to port() is
-// carried to the target on a connection of its own; one thread moves the frames both ways.
+// cut the connections it carries as a broken network would, with a close at both ends or
+// silently (a black hole): for tests of a GS whose VS connection breaks while the VS runs on
+// (PROTOCOL.md §8.15). Each connection made to port() is carried to the target on a connection
+// of its own; one thread moves the frames both ways.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,8 +36,15 @@ class FrameRelay {
   // Cutting just after a frame the target sends at a known pace (a PlayTicket) leaves no frame
   // of that kind in flight.
   void cut_after_next(protocol::MessageKind kind);
-  // Waits until that cut has happened.
+  // Waits until that cut (or black hole) has happened.
   bool wait_cut(std::chrono::milliseconds timeout);
+  // A cut that sends no FIN or RST, as a pulled cable or a dropping firewall makes: right after
+  // the next frame of `kind` from the target has passed, every connection it carries swallows
+  // what either end sends from then on, and neither end is closed until that end closes its own
+  // side. Connections made afterwards are carried as before (the path is back).
+  void black_hole_after_next(protocol::MessageKind kind);
+  // How many frames of `kind` the target sent into a black hole.
+  [[nodiscard]] std::size_t swallowed_from_target(protocol::MessageKind kind);
 
  private:
   void run();
@@ -43,7 +53,11 @@ class FrameRelay {
   std::unique_ptr<FrameListener> listener_;
   std::uint16_t port_ = 0;
   std::mutex mutex_;
-  std::optional<protocol::MessageKind> cut_after_;  // guarded by mutex_
+  // How the next cut happens, and after which frame of the target (guarded by mutex_).
+  enum class CutStyle : std::uint8_t { kClose, kBlackHole };
+  std::optional<protocol::MessageKind> cut_after_;
+  CutStyle cut_style_ = CutStyle::kClose;
+  std::map<protocol::MessageKind, std::size_t> swallowed_;  // guarded by mutex_
   std::atomic<bool> stopping_{false};
   std::thread thread_;  // last: started once the rest is ready
 };

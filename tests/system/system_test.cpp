@@ -163,6 +163,48 @@ class System : public ::testing::Test {
     EXPECT_EQ(gs_audit.wait(seconds(60)), 0) << gs_audit.output();
   }
 
+  // Two bots playing for 6 s on a gsd that reaches its VS through relay_, for the network cut
+  // tests (PROTOCOL.md §8.15); the session they play in.
+  SessionId start_match_through_relay(const VsOptions& vs_options) {
+    const std::vector<Hash32> builds{sha256_of_file(program("gsd"))};
+    vs_ = std::make_unique<VsProcess>(dir_, std::vector<crypto::PublicKey>{identity_.public_key()},
+                                      builds, vs_options);
+    relay_ = std::make_unique<FrameRelay>(vs_->port());
+    GsdOptions gs_options;
+    gs_options.input_grace_ms = 500;
+    gs_options.digest_interval_ms = 200;
+    gs_options.vs_port = relay_->port();
+    gs_ = std::make_unique<GsdProcess>(dir_, *vs_, identity_path_, gs_options);
+    start_clients(2, {"--bot", "--speed-m-s", "5", "--duration-s", "6"});
+    wait_all_connected();
+    return session_of(*clients_.front());
+  }
+
+  // After a cut: every client played its whole duration in `session`; the VS did not restart,
+  // refused and revoked nothing and resumed the session once; both stores verify.
+  void expect_match_survived_cut(SessionId session) {
+    for (auto& c : clients_) {
+      EXPECT_EQ(c->wait(seconds(30)), 0) << diagnostics();
+      EXPECT_EQ(c->disconnected()["reason"], "duration_reached") << c->output();
+      EXPECT_EQ(session_of(*c), session);
+    }
+    ASSERT_EQ(vs_->stop(), 0) << diagnostics();
+    std::size_t resumes = 0;
+    std::size_t starts = 0;
+    for (const auto& e : vs_->entries()) {
+      EXPECT_NE(e.header.kind, MessageKind::kRevocation) << "at " << e.header.seq;
+      EXPECT_NE(e.header.kind, MessageKind::kJoinReject) << "at " << e.header.seq;
+      resumes += e.header.kind == MessageKind::kResumeAccept ? 1 : 0;
+      starts += e.header.kind == MessageKind::kVsStart ? 1 : 0;
+    }
+    EXPECT_EQ(resumes, 1U);
+    EXPECT_EQ(starts, 1U) << "the VS restarted";
+    std::string audit;
+    EXPECT_EQ(vs_->audit_verify(audit), 0) << audit;
+    ASSERT_EQ(gs_->stop(), 0) << diagnostics();
+    expect_gs_store_verifies();
+  }
+
   std::string diagnostics() const {
     std::string out = "--- vsd\n" + vs_->process().output() + "--- gs\n" + gs_->process().output();
     for (const auto& c : clients_) out += "--- client\n" + c->output();
@@ -175,6 +217,7 @@ class System : public ::testing::Test {
   std::unique_ptr<VsProcess> vs_;
   std::unique_ptr<GsdProcess> gs_;
   std::vector<std::unique_ptr<ClientRun>> clients_;
+  std::unique_ptr<FrameRelay> relay_;  // between gsd and vsd in the network cut tests
 };
 
 TEST_F(System, BotsPlayUntilTheirDurationWithEveryInputAccepted) {
@@ -428,40 +471,33 @@ TEST_F(System, ANetworkCutMidMatchDropsNoPlayer) {
   vs_options.ticket_period_ms = 1000;
   vs_options.ticket_validity_ms = 8000;
   vs_options.heartbeat_timeout_ms = 4000;
-  const std::vector<Hash32> builds{sha256_of_file(program("gsd"))};
-  vs_ = std::make_unique<VsProcess>(dir_, std::vector<crypto::PublicKey>{identity_.public_key()},
-                                    builds, vs_options);
-  FrameRelay relay(vs_->port());
-  GsdOptions gs_options;
-  gs_options.input_grace_ms = 500;
-  gs_options.digest_interval_ms = 200;
-  gs_options.vs_port = relay.port();
-  gs_ = std::make_unique<GsdProcess>(dir_, *vs_, identity_path_, gs_options);
-  start_clients(2, {"--bot", "--speed-m-s", "5", "--duration-s", "6"});
-  wait_all_connected();
-  const SessionId session = session_of(*clients_.front());
-  relay.cut_after_next(MessageKind::kPlayTicket);
-  ASSERT_TRUE(relay.wait_cut(seconds(10))) << diagnostics();
+  const SessionId session = start_match_through_relay(vs_options);
+  relay_->cut_after_next(MessageKind::kPlayTicket);
+  ASSERT_TRUE(relay_->wait_cut(seconds(10))) << diagnostics();
   ASSERT_TRUE(gs_->wait_for_count("resumed with the VS", 1, seconds(15))) << diagnostics();
-  for (auto& c : clients_) {
-    EXPECT_EQ(c->wait(seconds(30)), 0) << diagnostics();
-    EXPECT_EQ(c->disconnected()["reason"], "duration_reached") << c->output();
-    EXPECT_EQ(session_of(*c), session);
-  }
-  ASSERT_EQ(vs_->stop(), 0) << diagnostics();
-  std::size_t resumes = 0;
-  std::size_t starts = 0;
-  for (const auto& e : vs_->entries()) {
-    EXPECT_NE(e.header.kind, MessageKind::kRevocation) << "at " << e.header.seq;
-    resumes += e.header.kind == MessageKind::kResumeAccept ? 1 : 0;
-    starts += e.header.kind == MessageKind::kVsStart ? 1 : 0;
-  }
-  EXPECT_EQ(resumes, 1U);
-  EXPECT_EQ(starts, 1U) << "the VS restarted";
-  std::string audit;
-  EXPECT_EQ(vs_->audit_verify(audit), 0) << audit;
-  ASSERT_EQ(gs_->stop(), 0) << diagnostics();
-  expect_gs_store_verifies();
+  expect_match_survived_cut(session);
+}
+
+// A silent cut (PROTOCOL.md §8.15 "A silent VS"): the path to the VS swallows everything both
+// ways and neither end sees a close. gsd notices the silence well before the VS's heartbeat
+// deadline, closes the dead connection and resumes on a new one (the path is back for new
+// connections), while the VS still holds the old one half-open. Tickets the VS sent into the
+// hole are sent again after the ResumeAccept ("Replies lost in a cut"), so the clients' ticket
+// chain goes on.
+TEST_F(System, ASilentNetworkCutMidMatchDropsNoPlayer) {
+  VsOptions vs_options;
+  // Two tickets a second, so that the silence gsd waits out (1 s) swallows at least one.
+  vs_options.ticket_period_ms = 500;
+  vs_options.ticket_validity_ms = 4000;
+  vs_options.heartbeat_interval_ms = 100;
+  vs_options.heartbeat_timeout_ms = 2000;
+  const SessionId session = start_match_through_relay(vs_options);
+  relay_->black_hole_after_next(MessageKind::kPlayTicket);
+  ASSERT_TRUE(relay_->wait_cut(seconds(10))) << diagnostics();
+  ASSERT_TRUE(gs_->wait_for_count("resumed with the VS", 1, seconds(15))) << diagnostics();
+  EXPECT_GE(relay_->swallowed_from_target(MessageKind::kPlayTicket), 1U)
+      << "the cut was meant to swallow a ticket";
+  expect_match_survived_cut(session);
 }
 
 }  // namespace

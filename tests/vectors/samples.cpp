@@ -842,10 +842,6 @@ std::string_view kind_name(const AnyMessage& message) {
   return protocol::kind_name(kind_of(message));
 }
 
-MessageKind kind_of(const AnyMessage& message) {
-  return std::visit([](const auto& m) { return std::decay_t<decltype(m)>::kKind; }, message);
-}
-
 std::vector<Bytes> signing_inputs(const AnyMessage& message) {
   return std::visit(
       [](const auto& m) {

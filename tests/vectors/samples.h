@@ -81,7 +81,7 @@ Json load_vectors_file(std::string_view name);
 Bytes bytes_from_hex(const Json& hex);
 
 std::string_view kind_name(const protocol::AnyMessage& message);
-protocol::MessageKind kind_of(const protocol::AnyMessage& message);
+using protocol::kind_of;
 std::vector<Bytes> signing_inputs(const protocol::AnyMessage& message);
 std::vector<crypto::Signature> signatures_of(const protocol::AnyMessage& message);
 std::vector<std::string_view> signature_tags(const protocol::AnyMessage& message);

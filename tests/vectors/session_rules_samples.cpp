@@ -74,6 +74,7 @@ Json step_json(const rules::MovementStep& s) {
           {"distance_mm", s.distance_mm},
           {"elapsed_gs_ms", s.elapsed_gs_ms},
           {"elapsed_vs_ms", s.elapsed_vs_ms},
+          {"elapsed_credited_ms", s.elapsed_credited_ms},
           {"elapsed_used_ms", s.elapsed_used_ms},
           {"speed_mm_s", s.speed_mm_s},
           {"allowed_mm", s.allowed_mm},
@@ -398,24 +399,46 @@ std::vector<Json> movement_cases(const Keys& keys) {
                     .send_digest(1, 1000, {at(1, 0)})
                     .send_digest(2, 2000, {at(1, 50000)})
                     .done());
-  {
-    CaseBuilder c(keys, "inflated_gs_time", "§8.6 elapsed time used",
-                  "the GS claims 60 s passed; the VS saw 0.2 s, so 0.2 s + jitter_allowance_ms "
-                  "is used",
-                  relaxed);
-    c.send(CaseBuilder::digest(1, 1000, {at(1, 0)}), 1000)
-        .send(CaseBuilder::digest(2, 61000, {at(1, 50000)}), 1200);
-    out.push_back(c.done());
-  }
-  {
-    CaseBuilder c(keys, "gs_clock_goes_back", "§8.6 elapsed time used",
-                  "gs_time_ms goes back: e_gs = 0, the time used is 1 ms, and 10 mm is 2.3 mm "
-                  "of excess (accepted)",
-                  relaxed);
-    c.send(CaseBuilder::digest(1, 5000, {at(1, 0)}), 1000)
-        .send(CaseBuilder::digest(2, 4000, {at(1, 10)}), 2000);
-    out.push_back(c.done());
-  }
+  // One player's digests, each with its GS clock reading and VS receive time apart: the elapsed
+  // time rules (§8.6 "The arithmetic").
+  struct Clocked {
+    std::uint64_t gs_at_ms;
+    std::uint64_t vs_at_ms;
+    std::int32_t x_mm;
+  };
+  auto clocked = [&](std::string name, std::string rule, std::string description,
+                     const std::vector<Clocked>& digests) {
+    CaseBuilder c(keys, std::move(name), std::move(rule), std::move(description), relaxed);
+    std::uint64_t counter = 0;
+    for (const auto& d : digests) {
+      c.send(CaseBuilder::digest(++counter, d.gs_at_ms, {at(1, d.x_mm)}), d.vs_at_ms);
+    }
+    return c.done();
+  };
+  out.push_back(clocked("inflated_gs_time", "§8.6 elapsed time used",
+                        "the GS claims 60 s passed; the VS saw 0.2 s, so 0.2 s + "
+                        "jitter_allowance_ms is used",
+                        {{1000, 1000, 0}, {61000, 1200, 50000}}));
+  out.push_back(clocked("gs_clock_goes_back", "§8.6 elapsed time used",
+                        "gs_time_ms goes back: e_gs = 0, the time used is 1 ms, and 10 mm is "
+                        "2.3 mm of excess (accepted)",
+                        {{5000, 1000, 0}, {4000, 2000, 10}}));
+  out.push_back(clocked("gs_time_inflated_at_every_digest", "§8.6 credited clock",
+                        "a digest every 10 ms claiming 260 ms, the player covering 1.82 m each "
+                        "(7 m/s of the claimed time): each step alone is within its VS gap + "
+                        "jitter_allowance_ms, but the credited clock grants the allowance once, "
+                        "and the second step is credited its 10 ms",
+                        {{1000, 1000, 0}, {1260, 1010, 1820}, {1520, 1020, 3640}}));
+  out.push_back(clocked(
+      "bunched_digests_within_the_allowance", "§8.6 credited clock",
+      "a digest every 100 ms of GS time, the third received 250 ms late and the fourth right "
+      "behind it: every step is credited at least its GS time, and the player walking 7 m/s "
+      "passes",
+      {{1000, 1000, 0},
+       {1100, 1100, 700},
+       {1200, 1450, 1400},
+       {1300, 1450, 2100},
+       {1400, 1500, 2800}}));
   out.push_back(CaseBuilder(keys, "first_appearance_then_spawn", "§8.6 spawn",
                             "a player first seen without the spawn flag may spawn anywhere once",
                             relaxed)

@@ -1,6 +1,7 @@
 // Continuity across sessions and spawn zones (PROTOCOL.md §8.6), with vsd as a real process on
 // 127.0.0.1 and a GS scripted by hand: a GS that joins again and teleports a player is revoked,
-// an honest one whose players did not move is not, and a spawn outside every zone is a move.
+// an honest one whose players did not move is not, a spawn outside every zone is a move, and a
+// rejoin buys no spawn within the rate limit (also after a restart of the VS).
 // The rule itself is tabled in tests/rules/continuity_test.cpp.
 #include <gtest/gtest.h>
 
@@ -38,6 +39,13 @@ class VsdContinuity : public ::testing::Test {
     auto revocation = gs.expect<Revocation>(std::chrono::seconds(5));
     ASSERT_TRUE(revocation.has_value()) << vs_->process().output();
     EXPECT_EQ(revocation->reason, static_cast<std::uint16_t>(RevocationReason::kMissedHeartbeats));
+  }
+  // A first session of the identity: the player spawns at x = 0, then the GS goes silent.
+  void spawn_then_lapse() {
+    ScriptedGs first(vs_->port(), gs_, build_);
+    first.join();
+    ASSERT_TRUE(notarized(first, 0, kPlayerSpawn));
+    lapse(first);
   }
   // A digest placing the player at x_mm, answered with a speed_violation revocation.
   Revocation expect_revoked_for(ScriptedGs& gs, std::int32_t x_mm, std::uint8_t flags = 0) {
@@ -138,6 +146,73 @@ TEST_F(VsdContinuity, ASpawnOutsideEveryZoneIsAMoveAndOneInsideIsFree) {
   ASSERT_TRUE(notarized(gs, -500'000, kPlayerSpawn)) << vs_->process().output();
   // A spawn outside every zone, 1.5 km away: checked as a move.
   expect_revoked_for(gs, 1'000'000, kPlayerSpawn);
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  expect_store_verifies();
+}
+
+// The spawn rate limit carries across sessions (§8.6 "Spawn zones"): the player spawned at x = 0
+// in the first session; the second session names it with the spawn flag 1 km away.
+TEST_F(VsdContinuity, ARejoinBuysNoSpawnWithinTheRateLimit) {
+  start("spawn_min_interval_ms = 600000\n");
+  ASSERT_NO_FATAL_FAILURE(spawn_then_lapse());
+  const std::uint64_t spawned = last_digest_of(1);
+  ScriptedGs rogue(vs_->port(), gs_, build_);
+  rogue.join();
+  const Revocation revocation = expect_revoked_for(rogue, 1'000'000, kPlayerSpawn);
+  ASSERT_EQ(revocation.evidence.size(), 2U);
+  EXPECT_EQ(revocation.evidence[0], spawned) << "the earlier session's digest";
+  EXPECT_NE(revocation.detail.find("in session 1"), std::string::npos) << revocation.detail;
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  expect_store_verifies();
+}
+
+// The honest counterpart: a GS that restarts and respawns its players far from where they were,
+// once their last spawn is past the rate limit, is not revoked.
+TEST_F(VsdContinuity, AnHonestRestartRespawnsItsPlayersOnceTheirLastSpawnIsPast) {
+  start("spawn_min_interval_ms = 1\n");
+  ASSERT_NO_FATAL_FAILURE(spawn_then_lapse());
+  ScriptedGs restarted(vs_->port(), gs_, build_);
+  restarted.join();
+  ASSERT_TRUE(notarized(restarted, 1'000'000, kPlayerSpawn)) << vs_->process().output();
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  expect_store_verifies();
+}
+
+TEST_F(VsdContinuity, TheLedgerRebuiltAtStartCarriesTheLastSpawn) {
+  const std::string config = "spawn_min_interval_ms = 600000\n";
+  start(config);
+  ASSERT_NO_FATAL_FAILURE(spawn_then_lapse());
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  start(config);  // the ledger replayed from the log, spawn times included
+  ScriptedGs rogue(vs_->port(), gs_, build_);
+  rogue.join();
+  const Revocation revocation = expect_revoked_for(rogue, 1'000'000, kPlayerSpawn);
+  ASSERT_EQ(revocation.evidence.size(), 2U);
+  EXPECT_EQ(revocation.evidence[0], last_digest_of(1));
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  expect_store_verifies();
+}
+
+// A session that a graceful stop leaves live is rebuilt at the next start from the log, with
+// what it carried at its JoinAccept: a player it had not named yet is still held to its position
+// in the earlier session after the resume.
+TEST_F(VsdContinuity, ASessionLeftLiveKeepsWhatItCarriedAcrossARestart) {
+  start();
+  ASSERT_NO_FATAL_FAILURE(spawn_then_lapse());
+  const std::uint64_t spawned = last_digest_of(1);
+  ScriptedGs gs(vs_->port(), gs_, build_);
+  gs.join();
+  PlayerPosition bystander;
+  bystander.player = crypto::SecretKey::generate().public_key();
+  gs.send_signed(gs.make_digest({bystander}, unix_time_ms()));
+  ASSERT_TRUE(gs.expect<ProtectedReceipt>(std::chrono::seconds(5))) << vs_->process().output();
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  start();
+  gs.send_unsigned(gs.reconnect_and_make_resume(vs_->port()));
+  ASSERT_TRUE(gs.expect<ResumeAccept>(std::chrono::seconds(5))) << vs_->process().output();
+  const Revocation revocation = expect_revoked_for(gs, 1'000'000);
+  ASSERT_EQ(revocation.evidence.size(), 2U);
+  EXPECT_EQ(revocation.evidence[0], spawned) << "the earlier session's digest";
   ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
   expect_store_verifies();
 }
