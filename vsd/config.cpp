@@ -151,6 +151,12 @@ void add_config_options(CLI::App& run, Config& c) {
                  "half of handshake_timeout_ms, else it is closed and its GS retries")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000000));
+  run.add_option("--admission_max_lag_ms", c.admission_max_lag_ms,
+                 "Joins also wait while a session loop runs this late (0: never), so that a "
+                 "storm of joins cannot delay live sessions' digests; keep it well under "
+                 "jitter_allowance_ms")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 60000));
   run.add_option("--handshake_timeout_ms", c.handshake_timeout_ms,
                  "A GS must complete its join within this")
       ->capture_default_str()
@@ -411,6 +417,7 @@ const FixedKey kFixedKeys[] = {
     {"max_unauthenticated", &same<&Config::max_unauthenticated>},
     {"max_unauthenticated_per_source", &same<&Config::max_unauthenticated_per_source>},
     {"max_joins_per_second", &same<&Config::max_joins_per_second>},
+    {"admission_max_lag_ms", &same<&Config::admission_max_lag_ms>},
     {"handshake_timeout_ms", &same<&Config::handshake_timeout_ms>},
     {"resume_window_ms", &same<&Config::resume_window_ms>},
     {"revoke_on_stop", &same<&Config::revoke_on_stop>},

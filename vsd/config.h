@@ -61,6 +61,9 @@ struct Config {
   // Authenticated joins go ahead at most this many a second (0: unpaced); one that would wait
   // more than half of handshake_timeout_ms is refused instead.
   std::uint32_t max_joins_per_second = 1000;
+  // Joins also wait while a session loop runs this late (0: never): a VS that falls behind reads
+  // live sessions' digests late, and the movement rule would see them bunched (§8.14).
+  std::uint32_t admission_max_lag_ms = 200;
   std::uint32_t handshake_timeout_ms = 5000;
   // Sessions a previous run left live may be resumed this long after the start (PROTOCOL.md
   // §8.15); 0 revokes them all at start. A graceful stop leaves them live unless revoke_on_stop.

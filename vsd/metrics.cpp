@@ -131,6 +131,13 @@ Status serve_metrics(const std::shared_ptr<ServerState>& state) {
                                const std::lock_guard lock(s.mutex);
                                return s.suspended.size();
                              }));
+  m.registry->gauge_function(
+      "vsd_session_loop_lag_seconds",
+      "How late the latest lag probe of the latest session loop ran; joins wait while it is over "
+      "admission_max_lag_ms.",
+      read([](const ServerState& s) {
+        return std::chrono::duration<double>(s.session_loop_lag()).count();
+      }));
   m.registry->gauge_function("vsd_max_connections",
                              "The max_connections setting: GS connections vsd serves at most.",
                              read([](const ServerState& s) { return s.config.max_connections; }));

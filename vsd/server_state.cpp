@@ -24,6 +24,12 @@ std::uint64_t newest_logged_ms(const storage::Log& log) {
 }
 }  // namespace
 
+std::chrono::microseconds ServerState::session_loop_lag() const {
+  std::chrono::microseconds lag{0};
+  for (const SessionLoop* loop : session_loops) lag = std::max(lag, loop->lag());
+  return lag;
+}
+
 ServerState::ServerState(asio::io_context& io_context, std::vector<SessionLoop*> loops, Config cfg,
                          crypto::SecretKey secret, std::unique_ptr<storage::Log> log)
     : io(io_context),

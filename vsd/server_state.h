@@ -82,6 +82,12 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // Who may hold a connection to the GS port (made by listen(); listener.cpp).
   std::unique_ptr<ConnectionBudget> connection_budget;
   std::unique_ptr<JoinPacer> join_pacer;  // the pace of joins (made by listen())
+  // How late the latest lag probe of the latest session loop ran (SessionLoop::lag).
+  [[nodiscard]] std::chrono::microseconds session_loop_lag() const;
+  // Joins held back while the loops run late (session_join.cpp): one log line when that starts,
+  // one with the count of joins it closed when it ends.
+  std::atomic<bool> joins_held_by_lag{false};
+  std::atomic<std::uint64_t> joins_closed_by_lag{0};
   // Session objects in memory: live sessions and connections still closing. Once a session has
   // ended nothing holds it, so this falls back with the live count (`vsd status` reports it).
   std::atomic<std::uint64_t> session_objects{0};

@@ -224,7 +224,8 @@ asio::awaitable<bool> Session::admitted(const PublicKey& identity) {
   }
   // Joins and resumes go ahead at max_joins_per_second: this one waits its turn, if that is not
   // too long for its GS to wait for an answer (PROTOCOL.md §8.14).
-  const auto turn = server_->join_pacer->reserve(std::chrono::steady_clock::now());
+  const auto arrived = std::chrono::steady_clock::now();
+  const auto turn = server_->join_pacer->reserve(arrived);
   if (!turn) {
     spdlog::warn(
         "join from {} identity {} closed unanswered: more joins are waiting than "
@@ -232,11 +233,46 @@ asio::awaitable<bool> Session::admitted(const PublicKey& identity) {
         conn_->peer(), short_hex(identity), config_.max_joins_per_second);
     co_return false;
   }
+  asio::steady_timer wait(conn_->executor());
+  boost::system::error_code ec;
   if (*turn > std::chrono::steady_clock::duration::zero()) {
-    asio::steady_timer until_turn(conn_->executor());
-    until_turn.expires_after(*turn);
-    boost::system::error_code ec;
-    co_await until_turn.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    wait.expires_after(*turn);
+    co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  // And not while the session loops run late (§8.14): each join adds work to a loop, and a loop
+  // behind stamps live sessions' digests late and together, which the movement rule reads as no
+  // time between them. Held, with its turn, for at most half of handshake_timeout_ms in all; then
+  // closed, and its GS retries.
+  const std::chrono::milliseconds max_lag(config_.admission_max_lag_ms);
+  if (max_lag.count() == 0) co_return true;
+  const auto give_up = arrived + std::chrono::milliseconds(config_.handshake_timeout_ms / 2);
+  constexpr std::chrono::milliseconds kMaxLagPoll{320};
+  std::chrono::milliseconds poll = SessionLoop::kLagProbePeriod;
+  while (server_->session_loop_lag() > max_lag) {
+    if (!server_->joins_held_by_lag.exchange(true)) {
+      spdlog::warn(
+          "session loops run {} ms late (admission_max_lag_ms {}): joins and resumes are held "
+          "until they catch up",
+          std::chrono::duration_cast<std::chrono::milliseconds>(server_->session_loop_lag())
+              .count(),
+          config_.admission_max_lag_ms);
+    }
+    if (std::chrono::steady_clock::now() >= give_up) {
+      ++server_->joins_closed_by_lag;
+      co_return false;
+    }
+    // Each held join looks again later each time (20 ms doubling to 320 ms): thousands of them
+    // polling every few ms would themselves keep the loops late.
+    wait.expires_after(poll);
+    co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (server_->stopping) co_return false;
+    poll = std::min(poll * 2, kMaxLagPoll);
+  }
+  if (server_->joins_held_by_lag.exchange(false)) {
+    spdlog::info(
+        "session loops caught up: joins and resumes go ahead ({} closed meanwhile, "
+        "their GSes retry)",
+        server_->joins_closed_by_lag.exchange(0));
   }
   co_return true;
 }

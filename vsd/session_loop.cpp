@@ -1,5 +1,7 @@
 #include "vsd/session_loop.h"
 
+#include <algorithm>
+
 namespace gsvs::vsd {
 
 namespace asio = net::asio;
@@ -34,7 +36,26 @@ SessionLoop::~SessionLoop() { stop(); }
 asio::any_io_executor SessionLoop::executor() { return context_.get_executor(); }
 
 void SessionLoop::start() {
+  last_probe_ = std::chrono::steady_clock::now();
+  probe_lag(std::chrono::steady_clock::now() + kLagProbePeriod);
   thread_ = std::thread([this] { context_.run(); });
+}
+
+void SessionLoop::probe_lag(std::chrono::steady_clock::time_point due) {
+  lag_probe_.expires_at(due);
+  lag_probe_.async_wait([this, due](const boost::system::error_code& ec) {
+    if (ec) return;
+    const auto now = std::chrono::steady_clock::now();
+    const auto late = std::chrono::duration_cast<std::chrono::microseconds>(now - due).count();
+    // A spike fades at twice the pace of time rather than at the next probe, so that a reader
+    // polling now and then sees it, and joins held by it do not flap on and off probe by probe.
+    const auto faded =
+        lag_us_.load(std::memory_order_relaxed) -
+        2 * std::chrono::duration_cast<std::chrono::microseconds>(now - last_probe_).count();
+    lag_us_.store(std::max<std::int64_t>(late, faded), std::memory_order_relaxed);
+    last_probe_ = now;
+    probe_lag(now + kLagProbePeriod);
+  });
 }
 
 void SessionLoop::stop() {

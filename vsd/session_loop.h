@@ -3,6 +3,8 @@
 // Durability carries one commit's outcome back to the coroutine that submitted it.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -55,11 +57,23 @@ class SessionLoop {
   // From any thread: runs `fn` on this loop, after everything delivered before it.
   void deliver(std::function<void()> fn);
 
+  // How late this loop runs its lag probe, a timer due every kLagProbePeriod: about how long a
+  // frame that arrives now waits before its session reads it and stamps its VS time. A late
+  // probe's figure fades at twice the pace of time. From any thread; zero before the first probe.
+  [[nodiscard]] std::chrono::microseconds lag() const {
+    return std::chrono::microseconds(lag_us_.load(std::memory_order_relaxed));
+  }
+  static constexpr std::chrono::milliseconds kLagProbePeriod{20};
+
  private:
   void drain();
+  void probe_lag(std::chrono::steady_clock::time_point due);
 
   net::asio::io_context context_{1};
   net::asio::executor_work_guard<net::asio::io_context::executor_type> guard_;
+  net::asio::steady_timer lag_probe_{context_};
+  std::atomic<std::int64_t> lag_us_{0};
+  std::chrono::steady_clock::time_point last_probe_;  // the loop's thread only, after start()
   std::thread thread_;
   // Declared after the context, so destroyed before it: callbacks delivered after the loop
   // stopped still hold sessions, whose sockets must close while their context exists.

@@ -108,6 +108,7 @@ TEST(VsdConfig, BadValuesNameTheKey) {
       {allow + "max_unauthenticated = 0\n", "max_unauthenticated"},
       {allow + "max_unauthenticated_per_source = 0\n", "max_unauthenticated_per_source"},
       {allow + "max_joins_per_second = -1\n", "max_joins_per_second"},
+      {allow + "admission_max_lag_ms = 60001\n", "admission_max_lag_ms"},
       {allow + "max_unauthenticated = 8\nmax_unauthenticated_per_source = 9\n",
        "'max_unauthenticated_per_source' (9) must not exceed 'max_unauthenticated' (8)"},
   };
