@@ -17,6 +17,7 @@
 #        goes on after the restart) JOINS_PER_S=5000
 #        RESUME_WINDOW_MS=60000 TICKET_PERIOD_MS=10000 TICKET_VALIDITY_MS=30000
 #        RAMP_PER_S=2000 HEARTBEAT_TIMEOUT_MS=120000 VSD_CPUS GEN_CPUS THREADS
+#        ADMISSION_MAX_LAG_MS (vsd's key; unset: its default; 0: joins never wait for a late loop)
 #        BUILD_DIR=build-bench KEEP=1 (keep the logs)
 # Exit 0 when no player dropped, no session was revoked, the reload was applied, every session
 # resumed and the store verifies.
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
     --no-build) build_programs=0 ;;
     --bin-dir) bin_dir=$2; shift ;;
     --work-dir) work=$2; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "vsd_restart.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -119,6 +120,7 @@ vs_port=$(free_port)
   echo "max_unauthenticated = $((sessions + game_servers + 100))"
   echo "max_unauthenticated_per_source = $((sessions + game_servers + 100))"
   echo "max_joins_per_second = $joins_per_s"
+  [ -z "${ADMISSION_MAX_LAG_MS:-}" ] || echo "admission_max_lag_ms = $ADMISSION_MAX_LAG_MS"
   echo "resume_window_ms = $resume_window"
   echo "heartbeat_interval_ms = 1000"
   # The generator joins every session before any sends (bench/vsd_load.cpp): the first waits for
