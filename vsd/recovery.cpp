@@ -200,10 +200,12 @@ Status ServerState::recover() {
                              ", outside 1.." + std::to_string(kMaxStoredId - 1)};
         return false;
       }
+      // A plain value and a flag rather than an optional: a Release build of g++ 12 warned that
+      // the optional might be read uninitialised (-Wmaybe-uninitialized), a false alarm.
       const auto open = open_sessions.find(revocation->session_id);
-      const std::optional<std::uint64_t> accept_seq =
-          open == open_sessions.end() ? std::nullopt : std::optional(open->second);
-      if (open != open_sessions.end()) open_sessions.erase(open);
+      const bool accepted = open != open_sessions.end();
+      const std::uint64_t accept_seq = accepted ? open->second : 0;
+      if (accepted) open_sessions.erase(open);
       // Quarantine is derived from the log (§8.16): replayed below, in log order.
       if (auto identity = identity_of.find(revocation->session_id); identity != identity_of.end()) {
         if (rules::quarantines(revocation->reason)) {
@@ -212,8 +214,8 @@ Status ServerState::recover() {
                                                     identity->second, revocation->session_id,
                                                     revocation->reason, revocation->vs_time_ms, 0});
         }
-        if (revocation->vs_time_ms >= continuity_since && accept_seq) {
-          ended_recently[revocation->session_id] = EndedSession{*accept_seq, entry.header.seq};
+        if (revocation->vs_time_ms >= continuity_since && accepted) {
+          ended_recently[revocation->session_id] = EndedSession{accept_seq, entry.header.seq};
         }
       }
       max_revocation = std::max(max_revocation, revocation->revocation_seq);
