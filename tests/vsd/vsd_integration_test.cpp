@@ -588,6 +588,32 @@ TEST_F(VsdIntegration, KillDuringRotationLosesNothingAcknowledged) {
   expect_store_verifies();
 }
 
+// The VS clock of a run starts no earlier than the newest time in its log (PROTOCOL.md §8.13),
+// whatever the host's clock says: a store whose newest entry is an hour ahead of the system clock
+// (as after the host's clock was stepped back while vsd was down) gets a VsStart no earlier than
+// that entry, and the start says why. A start that read the system clock would log the VsStart
+// an hour before the entry above it.
+TEST_F(VsdIntegration, TheVsClockStartsNoEarlierThanTheNewestEntryInTheStore) {
+  start();
+  stop_and_read();
+  const std::uint64_t ahead_ms = unix_time_ms() + 3'600'000;
+  {
+    auto store = storage::Log::open(vs_->store_path(), storage::OpenMode::kReadWrite);
+    ASSERT_TRUE(store.ok()) << store.error();
+    Heartbeat heartbeat;  // as a GS may send any frame, which is logged as received
+    const storage::PendingEntry entry{MessageKind::kHeartbeat, chains::Direction::kReceived, 0,
+                                      ahead_ms, encode(heartbeat)};
+    ASSERT_TRUE((*store)->append(std::span(&entry, 1)).ok());
+  }
+  start();
+  const auto entries = stop_and_read();
+  const auto starts = issued(entries, MessageKind::kVsStart);
+  ASSERT_GE(starts.size(), 2U);
+  EXPECT_GE(starts.back()->header.vs_time_ms, ahead_ms);
+  EXPECT_NE(vs_->process().output().find("before the newest entry in the store"), std::string::npos)
+      << vs_->process().output();
+}
+
 // A joined GS sends a frame only the VS may issue. The VS revokes it (malformed_message) and
 // keeps the frame as received evidence, which nothing at start-up reads as the VS's own word:
 // after a crash the VS starts, revokes the session still live (fail closed), numbers its
