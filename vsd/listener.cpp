@@ -1,7 +1,7 @@
 // The GS port: accepts connections, waits out descriptor shortages (net/accept_backoff.h), counts
 // each against the budget of connections before authentication (vsd/connection_budget.h), and
-// starts a Session for each on the next session loop in turn. What the budget turns away is
-// summarised in one log line a second at most.
+// starts a Session for each on the next session loop in turn. What the budget turns away, and the
+// joins closed while they waited their turn, are summarised in one log line a second at most.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -36,6 +36,21 @@ asio::awaitable<void> summarise_refusals(std::shared_ptr<ServerState> server) {
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (auto line = server->connection_budget->take_summary()) spdlog::warn("GS port: {}", *line);
+    // Authenticated joins closed unanswered, the first of each window logged in full where it
+    // happened (session_join.cpp): a storm of returning GSes must not write a line each either.
+    const Config& config = server->config;
+    if (const auto paced = server->joins_closed_paced.exchange(0); paced >= 2) {
+      spdlog::warn(
+          "GS port: {} joins closed unanswered in the last second: more were waiting than "
+          "max_joins_per_second ({}) decides in half of handshake_timeout_ms; their GSes retry",
+          paced, config.max_joins_per_second);
+    }
+    if (const auto late = server->joins_closed_by_lag.exchange(0); late >= 2) {
+      spdlog::warn(
+          "GS port: {} joins closed unanswered in the last second: the session loops stayed "
+          "over admission_max_lag_ms ({}) for half of handshake_timeout_ms; their GSes retry",
+          late, config.admission_max_lag_ms);
+    }
   }
 }
 

@@ -85,8 +85,11 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // How late the latest lag probe of the latest session loop ran (SessionLoop::lag).
   [[nodiscard]] std::chrono::microseconds session_loop_lag() const;
   // Joins held back while the loops run late (session_join.cpp): one log line when that starts,
-  // one with the count of joins it closed when it ends.
+  // one when it ends.
   std::atomic<bool> joins_held_by_lag{false};
+  // Authenticated joins closed unanswered since the last summary (listener.cpp): their turn too
+  // far off at max_joins_per_second, or the loops late for as long as a join may wait.
+  std::atomic<std::uint64_t> joins_closed_paced{0};
   std::atomic<std::uint64_t> joins_closed_by_lag{0};
   // Session objects in memory: live sessions and connections still closing. Once a session has
   // ended nothing holds it, so this falls back with the live count (`vsd status` reports it).

@@ -227,10 +227,12 @@ asio::awaitable<bool> Session::admitted(const PublicKey& identity) {
   const auto arrived = std::chrono::steady_clock::now();
   const auto turn = server_->join_pacer->reserve(arrived);
   if (!turn) {
-    spdlog::warn(
-        "join from {} identity {} closed unanswered: more joins are waiting than "
-        "max_joins_per_second ({}) decides in half of handshake_timeout_ms; its GS retries",
-        conn_->peer(), short_hex(identity), config_.max_joins_per_second);
+    if (server_->joins_closed_paced.fetch_add(1) == 0) {  // the rest: listener.cpp's summary
+      spdlog::warn(
+          "join from {} identity {} closed unanswered: more joins are waiting than "
+          "max_joins_per_second ({}) decides in half of handshake_timeout_ms; its GS retries",
+          conn_->peer(), short_hex(identity), config_.max_joins_per_second);
+    }
     co_return false;
   }
   asio::steady_timer wait(conn_->executor());
@@ -258,7 +260,12 @@ asio::awaitable<bool> Session::admitted(const PublicKey& identity) {
           config_.admission_max_lag_ms);
     }
     if (std::chrono::steady_clock::now() >= give_up) {
-      ++server_->joins_closed_by_lag;
+      if (server_->joins_closed_by_lag.fetch_add(1) == 0) {  // the rest: listener.cpp's summary
+        spdlog::warn(
+            "join from {} identity {} closed unanswered: the session loops stayed over "
+            "admission_max_lag_ms ({}) for half of handshake_timeout_ms; its GS retries",
+            conn_->peer(), short_hex(identity), config_.admission_max_lag_ms);
+      }
       co_return false;
     }
     // Each held join looks again later each time (20 ms doubling to 320 ms): thousands of them
@@ -269,10 +276,7 @@ asio::awaitable<bool> Session::admitted(const PublicKey& identity) {
     poll = std::min(poll * 2, kMaxLagPoll);
   }
   if (server_->joins_held_by_lag.exchange(false)) {
-    spdlog::info(
-        "session loops caught up: joins and resumes go ahead ({} closed meanwhile, "
-        "their GSes retry)",
-        server_->joins_closed_by_lag.exchange(0));
+    spdlog::info("session loops caught up: joins and resumes go ahead");
   }
   co_return true;
 }

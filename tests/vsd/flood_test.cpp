@@ -189,5 +189,44 @@ TEST(VsdJoinPace, JoinsBeyondThePaceWaitTheirTurn) {
   EXPECT_GE(*last - *first, (kGses - kPerSecond) * 1000 / kPerSecond - 200);
 }
 
+// Joins whose turn is too far off are closed unanswered (their GSes retry), and a storm of them
+// writes a line for the first of each second and one count a second, not a line each.
+TEST(VsdJoinPace, JoinsClosedForThePaceAreCountedNotLoggedEach) {
+  constexpr std::size_t kGses = 30;
+  TempDir dir;
+  std::vector<crypto::SecretKey> identities;
+  std::vector<crypto::PublicKey> allowed;
+  for (std::size_t i = 0; i < kGses; ++i) {
+    identities.push_back(crypto::SecretKey::generate());
+    allowed.push_back(identities.back().public_key());
+  }
+  const Hash32 build = crypto::sha256(as_bytes("honest build 1.0"));
+  VsOptions options;
+  // One join a second, and a join may wait 200 ms: of joins arriving together, one goes ahead.
+  options.extra = "max_joins_per_second = 1\nhandshake_timeout_ms = 400\n";
+  VsProcess vs(dir, allowed, {build}, options);
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::unique_ptr<ScriptedGs>> gses;
+  for (std::size_t i = 0; i < kGses; ++i) {
+    gses.push_back(std::make_unique<ScriptedGs>(vs.port(), identities[i], build));
+    gses.back()->send_join(gses.back()->make_join_request());
+  }
+  std::size_t closed = 0;
+  for (auto& gs : gses) closed += gs->socket().wait_closed(std::chrono::seconds(3)) ? 1U : 0U;
+  EXPECT_GE(closed, kGses - 2);  // one admitted; a second if the first took a second to decide
+  // The summary of the second in which they were closed.
+  EXPECT_TRUE(vs.process().wait_for_output("joins closed unanswered in the last second",
+                                           std::chrono::seconds(5)))
+      << vs.process().output();
+  EXPECT_EQ(vs.stop(), 0) << vs.process().output();
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
+          .count();
+  const std::string out = vs.process().output();
+  EXPECT_LE(count_of(out, "closed unanswered: more joins are waiting"),
+            static_cast<std::size_t>(seconds + 1))
+      << out;
+}
+
 }  // namespace
 }  // namespace gsvs::testing
