@@ -165,23 +165,22 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
         if (l.kind == MessageKind::kProtectedReceipt && l.seq < revocation_seq)
           wanted.insert(l.seq);
       }
-      if (reason == RevocationReason::kSpeedViolation) {
-        // What the players started from (PROTOCOL.md §8.6): the identity's sessions that ended
-        // within the window before the join, each with its JoinAccept, Revocation, receipts and
-        // the digests they notarize, so that the report replays the rules' ledger as `verify`.
-        SessionFacts joined;
-        joined.session_id = options.session_id;
-        joined.join_accept_seq = accept_seq;
-        joined.start_vs_ms = accept_vs_ms;
-        joined.accept = *accept;
-        auto carried = carried_at_join(log, joined);
-        if (!carried) return Error{carried.error()};
-        for (const auto& earlier : carried->sessions) {
-          wanted.insert(earlier.accept_seq);
-          wanted.insert(earlier.revocation_seq);
-          wanted.insert(earlier.receipt_seqs.begin(), earlier.receipt_seqs.end());
-          wanted.insert(earlier.digest_seqs.begin(), earlier.digest_seqs.end());
-        }
+      // What the players started from (PROTOCOL.md §8.6): the identity's sessions that ended
+      // within the window before the join, each with its JoinAccept, Revocation, receipts and
+      // the digests they notarize, so that the report replays the rules' ledger as `verify`:
+      // a carried player is a step's start, and counts against the player cap.
+      SessionFacts joined;
+      joined.session_id = options.session_id;
+      joined.join_accept_seq = accept_seq;
+      joined.start_vs_ms = accept_vs_ms;
+      joined.accept = *accept;
+      auto carried = carried_at_join(log, joined);
+      if (!carried) return Error{carried.error()};
+      for (const auto& earlier : carried->sessions) {
+        wanted.insert(earlier.accept_seq);
+        wanted.insert(earlier.revocation_seq);
+        wanted.insert(earlier.receipt_seqs.begin(), earlier.receipt_seqs.end());
+        wanted.insert(earlier.digest_seqs.begin(), earlier.digest_seqs.end());
       }
     } else if (reason == RevocationReason::kReceiptTipMismatch && !revocation->evidence.empty()) {
       for (const auto& l : session) {

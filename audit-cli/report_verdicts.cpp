@@ -287,6 +287,8 @@ Verdict Analyzer::player_cap_verdict() {
   const std::uint64_t at = revocation_->evidence[0];
   const rules::MovementLimits limits = rules::limits_from(*accept_);
   rules::MovementChecker checker(limits);
+  // The players the earlier sessions in the report left count against the cap (§8.6).
+  checker.carry(carried_);
   std::optional<std::size_t> first_over;  // index of the first digest over the cap
   std::size_t players_after = 0;
   std::vector<std::size_t> replayed;
@@ -326,7 +328,7 @@ Verdict Analyzer::player_cap_verdict() {
   v.explanation = "replaying the session's " + std::to_string(replayed.size()) +
                   " digests, the one at entry " + std::to_string(at) +
                   " is the first over the cap the VS signed in the JoinAccept: " +
-                  rules::describe_player_cap(players_after, limits);
+                  rules::describe_player_cap(players_after, checker.players_carried(), limits);
   return v;
 }
 

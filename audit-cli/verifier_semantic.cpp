@@ -455,8 +455,7 @@ void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation)
   input.signatures = std::span<const SigState>(item.sigs.data(), item.sig_count);
   input.position = item.position;
   // The session's last notarized positions, before the revocation ends its rules (§8.6).
-  continuity_.record(it->second->accept().gs_identity, it->second->notarized(),
-                     it->second->accept().max_players_per_session);
+  continuity_.record(it->second->accept().gs_identity, it->second->notarized());
   it->second->add(input, sink_, lookup_);
   const auto& identity = it->second->accept().gs_identity;
   if (auto live = live_identities_.find(identity);

@@ -16,20 +16,14 @@ bool notarized_later(const NotarizedPosition& a, const NotarizedPosition& b) {
 }  // namespace
 
 void ContinuityLedger::record(const protocol::PublicKey& identity,
-                              const std::vector<NotarizedPosition>& positions,
-                              std::uint32_t max_players) {
-  if (positions.empty()) return;
-  auto& players = by_identity_[identity];
-  for (const auto& position : positions) players[position.player] = position;
-  if (players.size() > max_players) {
-    std::vector<NotarizedPosition> kept;
-    kept.reserve(players.size());
-    for (const auto& [player, position] : players) kept.push_back(position);
-    const auto cut = kept.begin() + static_cast<std::ptrdiff_t>(max_players);
-    std::nth_element(kept.begin(), cut, kept.end(), notarized_later);
-    for (auto dropped = cut; dropped != kept.end(); ++dropped) players.erase(dropped->player);
+                              const std::vector<NotarizedPosition>& positions) {
+  if (positions.empty()) {
+    by_identity_.erase(identity);
+    return;
   }
-  if (players.empty()) by_identity_.erase(identity);
+  auto& players = by_identity_[identity];
+  players.clear();
+  for (const auto& position : positions) players[position.player] = position;
 }
 
 std::vector<NotarizedPosition> ContinuityLedger::carried_into(const protocol::PublicKey& identity,
@@ -63,7 +57,7 @@ void ContinuityLedger::forget_before(std::uint64_t vs_time_ms) {
 
 void ContinuityReplay::joined(const protocol::JoinAccept& accept, std::uint64_t accept_vs_ms) {
   OpenSession session{
-      accept.gs_identity, accept.max_players_per_session,
+      accept.gs_identity,
       ledger_.carried_into(accept.gs_identity, accept_vs_ms, accept.continuity_window_ms,
                            accept.max_players_per_session),
       MovementChecker(limits_from(accept))};
@@ -84,8 +78,7 @@ void ContinuityReplay::notarized(protocol::SessionId session,
 void ContinuityReplay::ended(protocol::SessionId session) {
   const auto open = open_.find(session);
   if (open == open_.end()) return;
-  ledger_.record(open->second.identity, open->second.checker.notarized(session),
-                 open->second.max_players);
+  ledger_.record(open->second.identity, open->second.checker.notarized(session));
   open_.erase(open);
 }
 

@@ -23,12 +23,14 @@ inline constexpr std::uint32_t kMaxContinuityWindowMs = 600'000;
 
 class ContinuityLedger {
  public:
-  // Positions a session of `identity` notarized (MovementChecker::notarized, or the players of
-  // an accepted digest), newer than any fed before for their players. Each replaces its player's
-  // earlier one; then the identity keeps its `max_players` most recently notarized players (by
-  // vs_time_ms, then log_seq, then player key), so memory stays bounded by the session cap.
-  void record(const protocol::PublicKey& identity, const std::vector<NotarizedPosition>& positions,
-              std::uint32_t max_players);
+  // The positions a session of `identity` leaves at its end (MovementChecker::notarized): each
+  // player it named, and each carried into it that it did not name. They replace everything the
+  // identity held: what the session was not carried was already outside the window at its
+  // JoinAccept and no later join reaches it, and the identity's sessions follow one another
+  // (one live session per identity, §8.10). Memory stays bounded by the session cap, which
+  // counts carried players too; nothing is ever dropped for room, so no session can push a
+  // player's position out by naming new keys.
+  void record(const protocol::PublicKey& identity, const std::vector<NotarizedPosition>& positions);
   // Where the players of a new session of `identity`, whose JoinAccept is at `accept_vs_ms`,
   // start from: each position notarized less than `window_ms` before it (none for 0), at most
   // `max_players` of them, the most recently notarized first. A last spawn as old as the window
@@ -78,7 +80,6 @@ class ContinuityReplay {
  private:
   struct OpenSession {
     protocol::PublicKey identity;
-    std::uint32_t max_players = 0;
     std::vector<NotarizedPosition> carried;
     MovementChecker checker;
   };

@@ -70,13 +70,14 @@ bool spawn_place_allowed(const std::vector<protocol::SpawnZone>& zones, std::int
 }
 
 std::size_t MovementChecker::players_after(const protocol::TranscriptDigest& digest) const {
-  // A decoded digest names each player once (PROTOCOL.md §2.6), so every key not yet tracked is
-  // one more player.
+  // A decoded digest names each player once (PROTOCOL.md §2.6), so every key neither tracked nor
+  // carried is one more player. A carried player counts from the start (players_ and carried_
+  // never share a key): a session cannot name enough new keys to push it out of the ledger.
   std::size_t fresh = 0;
   for (const auto& position : digest.players) {
-    if (!players_.contains(position.player)) ++fresh;
+    if (!players_.contains(position.player) && !carried_.contains(position.player)) ++fresh;
   }
-  return players_.size() + fresh;
+  return players_.size() + carried_.size() + fresh;
 }
 
 void MovementChecker::carry(const std::vector<NotarizedPosition>& positions) {
@@ -86,11 +87,13 @@ void MovementChecker::carry(const std::vector<NotarizedPosition>& positions) {
 
 std::vector<NotarizedPosition> MovementChecker::notarized(protocol::SessionId session_id) const {
   std::vector<NotarizedPosition> out;
-  out.reserve(players_.size());
+  out.reserve(players_.size() + carried_.size());
   for (const auto& [player, state] : players_) {
     out.push_back(NotarizedPosition{player, state.x_mm, state.y_mm, state.at.vs_receive_ms,
                                     state.at.log_seq, session_id, state.last_spawn_vs_ms});
   }
+  // A carried player the session never named keeps its earlier position, as it came.
+  for (const auto& [player, position] : carried_) out.push_back(position);
   return out;
 }
 
@@ -233,11 +236,15 @@ std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDiges
   return steps;
 }
 
-std::string describe_player_cap(std::size_t players_after, const MovementLimits& limits) {
+std::string describe_player_cap(std::size_t players_after, std::size_t carried,
+                                const MovementLimits& limits) {
   return "the digest names players the session has not named before, raising the distinct "
          "players of the session to " +
-         std::to_string(players_after) + ", over max_players_per_session " +
-         std::to_string(limits.max_players);
+         std::to_string(players_after) +
+         (carried == 0 ? std::string()
+                       : " (" + std::to_string(carried) +
+                             " of them carried from the identity's earlier session)") +
+         ", over max_players_per_session " + std::to_string(limits.max_players);
 }
 
 std::string describe_violation(const MovementStep& step, const MovementLimits& limits) {

@@ -107,8 +107,11 @@ class MovementChecker {
                                   const DigestSample& sample,
                                   OnViolation on_violation = OnViolation::kKeepState);
 
-  // How many distinct players the checker would track after accepting `digest`.
+  // How many distinct players the session would hold after accepting `digest`: those it named,
+  // those carried into it and not named yet (carry()), and the digest's new ones.
   [[nodiscard]] std::size_t players_after(const protocol::TranscriptDigest& digest) const;
+  // Players carried into the session that it has not named yet.
+  [[nodiscard]] std::size_t players_carried() const { return carried_.size(); }
   [[nodiscard]] bool over_player_cap(const protocol::TranscriptDigest& digest) const {
     return players_after(digest) > limits_.max_players;
   }
@@ -124,11 +127,13 @@ class MovementChecker {
   // player's first appearance here is checked as a step from its own (§8.6), unless it is a
   // spawn that would be free inside one session (an allowed place, and the rate limit counted
   // from the carried last spawn); the carried last spawn stays the player's until it spawns
-  // again. Replaces any earlier call's; a player it names counts against max_players only once
-  // it appears.
+  // again. Replaces any earlier call's. A carried player counts against max_players from the
+  // start, named or not, so that no number of new keys can push it out of the ledger (§8.6
+  // "Continuity across sessions").
   void carry(const std::vector<NotarizedPosition>& positions);
-  // Every player's last notarized position in this session and its last free spawn, for the
-  // ledger (session_id: this session's). Only accepted digests move a position: a refused one
+  // Every player's last notarized position in this session and its last free spawn, and each
+  // carried player the session did not name as it was carried: the identity's ledger after the
+  // session (session_id: this session's). Only accepted digests move a position: a refused one
   // leaves the state as it was.
   [[nodiscard]] std::vector<NotarizedPosition> notarized(protocol::SessionId session_id) const;
 
@@ -176,7 +181,9 @@ class MovementChecker {
 
 // The revocation detail of a violating step; a step from an earlier session says so.
 std::string describe_violation(const MovementStep& step, const MovementLimits& limits);
-// Why a digest breaks the player cap: `players_after` distinct players against the limit.
-std::string describe_player_cap(std::size_t players_after, const MovementLimits& limits);
+// Why a digest breaks the player cap: `players_after` distinct players, `carried` of them carried
+// from the identity's earlier session and not named yet, against the limit.
+std::string describe_player_cap(std::size_t players_after, std::size_t carried,
+                                const MovementLimits& limits);
 
 }  // namespace gsvs::rules

@@ -301,7 +301,9 @@ Judgement SessionRules::judge_digest(const protocol::TranscriptDigest& digest,
   // The player cap before any state: a GS naming fresh keys cannot grow the checker past it.
   if (movement_.over_player_cap(digest)) {
     return refusal(Verdict::kTooManyPlayers,
-                   describe_player_cap(movement_.players_after(digest), movement_.limits()), true);
+                   describe_player_cap(movement_.players_after(digest), movement_.players_carried(),
+                                       movement_.limits()),
+                   true);
   }
   Judgement j;
   j.steps = movement_.check(

@@ -11,8 +11,7 @@ namespace gsvs::vsd {
 using namespace protocol;  // NOLINT(google-build-using-namespace): this file speaks the protocol
 
 void ServerState::remember_positions(const rules::SessionRules& rules, std::uint64_t vs_time_ms) {
-  continuity.record(rules.accept().gs_identity, rules.notarized(),
-                    rules.accept().max_players_per_session);
+  continuity.record(rules.accept().gs_identity, rules.notarized());
   if (vs_time_ms > rules::kMaxContinuityWindowMs) {
     continuity.forget_before(vs_time_ms - rules::kMaxContinuityWindowMs);
   }

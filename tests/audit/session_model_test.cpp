@@ -252,7 +252,7 @@ TEST(SessionModelContinuity, ANewSessionsFirstPositionsAreHeldToTheEarlierSessio
   protocol::PublicKey player;
   player.bytes[0] = 1;
   rules::ContinuityLedger ledger;
-  ledger.record(identity, {rules::NotarizedPosition{player, 0, 0, 500, kEarlierDigest, 2}}, kCap);
+  ledger.record(identity, {rules::NotarizedPosition{player, 0, 0, 500, kEarlierDigest, 2}});
   for (const auto& c : cases) {
     Feeder feeder(ledger.carried_into(identity, 1000, 60'000, kCap), kEarlierDigest, 2);
     ASSERT_EQ(feeder.digest_at(c.x_mm, 1100), kFirstDigest);

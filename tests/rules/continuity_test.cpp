@@ -180,10 +180,8 @@ TEST(Continuity, FirstPositionOfANewSessionTable) {
   };
   for (const auto& row : rows) {
     ContinuityLedger ledger;
-    ledger.record(row.earlier_identity,
-                  {NotarizedPosition{kWalkingPlayer, 0, 0, kLastNotarizedMs, kEarlierDigestSeq,
-                                     kEarlierSession}},
-                  4096);
+    ledger.record(row.earlier_identity, {NotarizedPosition{kWalkingPlayer, 0, 0, kLastNotarizedMs,
+                                                           kEarlierDigestSeq, kEarlierSession}});
     MovementChecker checker(limits_with(row.window_ms, row.zones));
     checker.carry(
         ledger.carried_into(kIdentity, kLastNotarizedMs + row.join_after_ms, row.window_ms, 4096));
@@ -252,8 +250,7 @@ TEST(Continuity, TheSpawnRateLimitCarriesAcrossSessionsTable) {
     ContinuityLedger ledger;
     ledger.record(kIdentity,
                   {NotarizedPosition{kWalkingPlayer, 0, 0, kLastNotarizedMs, kEarlierDigestSeq,
-                                     kEarlierSession, kLastNotarizedMs - row.spawned_before_ms}},
-                  4096);
+                                     kEarlierSession, kLastNotarizedMs - row.spawned_before_ms}});
     MovementChecker checker(limits_with(kWindowMs, row.zones));
     checker.carry(ledger.carried_into(kIdentity, kLastNotarizedMs + 500, kWindowMs, 4096));
     const auto steps =
@@ -369,42 +366,127 @@ TEST(Continuity, ARefusedDigestIsNotNotarized) {
   EXPECT_EQ(notarized[0].session_id, 3u);
 }
 
-TEST(Continuity, CarriedPlayersCountAgainstTheCapOnlyOnceNamed) {
-  MovementLimits l = limits_with(kWindowMs, {});
-  l.max_players = 1;
-  MovementChecker checker(l);
-  checker.carry({NotarizedPosition{tagged_key(20), 0, 0, 1000, 1, 1},
-                 NotarizedPosition{tagged_key(21), 0, 0, 1000, 1, 1}});
-  EXPECT_FALSE(checker.over_player_cap(one_player_at(0)));
+protocol::TranscriptDigest players_at_zero(std::initializer_list<std::uint8_t> tags) {
+  protocol::TranscriptDigest d;
+  for (const auto tag : tags)
+    d.players.push_back(protocol::PlayerPosition{tagged_key(tag), 0, 0, 0});
+  return d;
 }
 
-TEST(ContinuityLedger, KeepsEachPlayersLastPositionWithinTheWindowAndTheCap) {
+TEST(Continuity, CarriedPlayersCountAgainstTheCapFromTheStart) {
+  MovementLimits l = limits_with(kWindowMs, {});
+  l.max_players = 3;
+  MovementChecker checker(l);
+  checker.carry({NotarizedPosition{tagged_key(20), 0, 0, 1000, 1, 1}});
+  // One carried, two new: three, at the cap.
+  EXPECT_EQ(checker.players_after(players_at_zero({30, 31})), 3u);
+  EXPECT_FALSE(checker.over_player_cap(players_at_zero({30, 31})));
+  (void)checker.check(players_at_zero({30, 31}), DigestSample{1, 2000, 2});
+  // A third new key is over it, though the carried player was never named.
+  EXPECT_EQ(checker.players_after(players_at_zero({32})), 4u);
+  EXPECT_TRUE(checker.over_player_cap(players_at_zero({32})));
+  EXPECT_EQ(checker.players_carried(), 1u);
+  EXPECT_NE(describe_player_cap(4, 1, l).find("to 4 (1 of them carried from the identity's "
+                                              "earlier session), over max_players_per_session 3"),
+            std::string::npos)
+      << describe_player_cap(4, 1, l);
+  // Naming the carried player costs nothing more: it was counted already.
+  EXPECT_FALSE(checker.over_player_cap(players_at_zero({20})));
+}
+
+// The attack the cap with carried players closes: a GS whose player was somewhere names throwaway
+// keys in a middle session, as many as the cap allows, to push that player out of the identity's
+// ledger, and joins again to place the player anywhere for free. Rows: how many throwaway keys
+// the middle session names (one per digest), with a cap of 4.
+struct FlushRow {
+  std::string name;
+  std::size_t throwaway_keys;
+  std::size_t refused;  // digests over the cap (the VS revokes the session at the first)
+};
+
+TEST(Continuity, NoSessionCanPushACarriedPlayerOutOfTheLedgerTable) {
+  const FlushRow rows[] = {
+      {"an honest middle session with three players of its own", 3, 0},
+      {"a fourth key would push the carried player out: over the cap", 4, 1},
+      {"four thousand keys: every one after the third over the cap", 4000, 3997},
+  };
+  for (const auto& row : rows) {
+    protocol::JoinAccept accept;
+    accept.gs_identity = kIdentity;
+    MovementLimits l = limits_with(kWindowMs, {});
+    l.max_players = 4;
+    announce_limits(l, accept);
+    ContinuityReplay replay;
+    accept.session_id = 1;
+    replay.joined(accept, 1000);
+    replay.notarized(1, one_player_at(0), DigestSample{1, 2000, 10});
+    replay.ended(1);
+
+    accept.session_id = 2;
+    replay.joined(accept, 3000);
+    MovementChecker middle(l);  // what the VS judges the middle session's digests with
+    middle.carry(*replay.carried_into(2));
+    std::size_t refused = 0;
+    for (std::size_t i = 0; i < row.throwaway_keys; ++i) {
+      protocol::TranscriptDigest digest;
+      protocol::PublicKey key;
+      key.bytes[0] = 0xee;
+      key.bytes[1] = static_cast<std::uint8_t>(i);
+      key.bytes[2] = static_cast<std::uint8_t>(i >> 8);
+      digest.players.push_back(protocol::PlayerPosition{key, 0, 0, 0});
+      if (middle.over_player_cap(digest)) {
+        ++refused;  // refused whole: not notarized, so the replay never sees it
+        continue;
+      }
+      const DigestSample sample{i, 4000 + i, 100 + i};
+      (void)middle.check(digest, sample);
+      replay.notarized(2, digest, sample);
+    }
+    replay.ended(2);
+    EXPECT_EQ(refused, row.refused) << row.name;
+
+    accept.session_id = 3;
+    replay.joined(accept, 9000);
+    const auto* carried = replay.carried_into(3);
+    ASSERT_NE(carried, nullptr);
+    bool held = false;
+    for (const auto& position : *carried) {
+      if (position.player != kWalkingPlayer) continue;
+      held = true;
+      EXPECT_EQ(position.log_seq, 10u) << row.name << ": the first session's digest";
+      EXPECT_EQ(position.session_id, 1u) << row.name;
+    }
+    EXPECT_TRUE(held) << row.name << ": the player's position was pushed out of the ledger";
+    EXPECT_LE(replay.ledger().positions(), 4u) << row.name << ": memory stays within the cap";
+  }
+}
+
+TEST(ContinuityLedger, HoldsWhatTheIdentitysLastSessionLeft) {
   ContinuityLedger ledger;
-  ledger.record(kIdentity, {NotarizedPosition{tagged_key(10), 1, 0, 1000, 5, 1}}, 2);
-  ledger.record(kIdentity,
-                {NotarizedPosition{tagged_key(10), 2, 0, 2000, 8, 2},
-                 NotarizedPosition{tagged_key(11), 3, 0, 2000, 8, 2}},
-                2);
+  ledger.record(kIdentity, {NotarizedPosition{tagged_key(10), 1, 0, 1000, 5, 1}});
+  // The next session named player 10 again and a new player 11.
+  ledger.record(kIdentity, {NotarizedPosition{tagged_key(10), 2, 0, 2000, 8, 2},
+                            NotarizedPosition{tagged_key(11), 3, 0, 2000, 8, 2}});
   auto carried = ledger.carried_into(kIdentity, 3000, 10'000, 10);
   ASSERT_EQ(carried.size(), 2u);
   EXPECT_EQ(carried[0].x_mm, 3) << "most recent first; ties by player key, the greater first";
   EXPECT_EQ(carried[1].x_mm, 2) << "a later position replaces the earlier one";
-  // Over the cap, the identity keeps its most recently notarized players.
-  ledger.record(kIdentity, {NotarizedPosition{tagged_key(12), 4, 0, 2500, 9, 3}}, 2);
-  carried = ledger.carried_into(kIdentity, 3000, 10'000, 10);
-  ASSERT_EQ(carried.size(), 2u);
-  EXPECT_EQ(carried[0].player, tagged_key(12));
-  EXPECT_EQ(carried[1].player, tagged_key(11));
-  // A new session's own cap bounds what it starts from.
+  // A new session's own cap bounds what it starts from (a reload may have lowered it).
   EXPECT_EQ(ledger.carried_into(kIdentity, 3000, 10'000, 1).size(), 1u);
   // Strictly within the window: a position exactly window_ms old is no longer carried.
-  EXPECT_EQ(ledger.carried_into(kIdentity, 2000 + 1000, 1000, 10).size(), 1u);
+  EXPECT_EQ(ledger.carried_into(kIdentity, 2000 + 1000, 1000, 10).size(), 0u);
   // Nor a position from after the JoinAccept.
   EXPECT_TRUE(ledger.carried_into(kIdentity, 1999, 10'000, 10).empty());
+  // A session replaces what the identity held: what it was not carried was outside the window.
+  ledger.record(kIdentity, {NotarizedPosition{tagged_key(12), 4, 0, 2500, 9, 3, 1500}});
+  EXPECT_EQ(ledger.positions(), 1u);
   // A last spawn as old as the window is carried as none, while its position still holds.
-  ledger.record(kIdentity, {NotarizedPosition{tagged_key(12), 4, 0, 2500, 9, 3, 1500}}, 2);
   EXPECT_EQ(ledger.carried_into(kIdentity, 2499 + 1000, 1000, 10)[0].last_spawn_vs_ms, 0u);
   EXPECT_EQ(ledger.carried_into(kIdentity, 2600, 1200, 10)[0].last_spawn_vs_ms, 1500u);
+  // A session that leaves nothing (it named nobody and was carried nothing) empties it.
+  ledger.record(kOtherIdentity, {NotarizedPosition{tagged_key(13), 4, 0, 2500, 9, 4}});
+  ledger.record(kOtherIdentity, {});
+  EXPECT_EQ(ledger.identities(), 1u);
   ledger.forget_before(2600);
   EXPECT_EQ(ledger.identities(), 0u);
   EXPECT_EQ(ledger.positions(), 0u);
@@ -432,7 +514,11 @@ TEST(Continuity, SessionRulesCiteTheEarlierSessionsDigest) {
             (std::vector<std::uint64_t>{kEarlierDigestSeq, kNewDigestSeq}));
   EXPECT_NE(j.why.find("since its last notarized position in session 4"), std::string::npos)
       << j.why;
-  EXPECT_TRUE(rules.notarized().empty()) << "the refused digest notarizes nobody";
+  // The refused digest notarizes nobody: the player is left at its carried position.
+  const auto left = rules.notarized();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].log_seq, kEarlierDigestSeq);
+  EXPECT_EQ(left[0].x_mm, 0);
 }
 
 }  // namespace

@@ -116,6 +116,55 @@ TEST_F(VsdContinuity, ARejoinThatTeleportsAPlayerIsRevokedAndAnHonestRejoinPasse
   expect_store_verifies();
 }
 
+// A GS cannot push a player's position out of the ledger by naming throwaway keys in a session
+// between: the carried player counts against that session's cap, so the throwaways are revoked
+// at the cap and the player is still held to where it was in the next session (PROTOCOL.md §8.6,
+// "Continuity across sessions").
+TEST_F(VsdContinuity, ThrowawayKeysInAMiddleSessionCannotFreeACarriedPlayer) {
+  start("max_players_per_session = 3\n");
+  spawn_then_lapse();
+  {
+    ScriptedGs middle(vs_->port(), gs_, build_);
+    middle.join();
+    for (int i = 0; i < 2; ++i) {  // with the carried player: at the cap
+      PlayerPosition p;
+      p.player = crypto::SecretKey::generate().public_key();
+      middle.send_signed(middle.make_digest({p}, unix_time_ms()));
+      ASSERT_TRUE(middle.expect<ProtectedReceipt>(std::chrono::seconds(5)))
+          << vs_->process().output();
+    }
+    PlayerPosition over;
+    over.player = crypto::SecretKey::generate().public_key();
+    middle.send_signed(middle.make_digest({over}, unix_time_ms()));
+    const auto revocation = middle.expect<Revocation>(std::chrono::seconds(5));
+    ASSERT_TRUE(revocation.has_value()) << vs_->process().output();
+    EXPECT_EQ(revocation->reason, static_cast<std::uint16_t>(RevocationReason::kTooManyPlayers));
+    EXPECT_NE(revocation->detail.find("(1 of them carried"), std::string::npos)
+        << revocation->detail;
+  }
+  // A too_many_players revocation does not quarantine: the GS joins again, and the player it
+  // tried to free is still held to its position in the first session.
+  ScriptedGs rogue(vs_->port(), gs_, build_);
+  rogue.join();
+  const Revocation revocation = expect_revoked_for(rogue, 1'000'000);
+  ASSERT_EQ(revocation.evidence.size(), 2U);
+  EXPECT_EQ(revocation.evidence[0], last_digest_of(1)) << "the first session's digest";
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  expect_store_verifies();
+  // The middle session's dispute report carries the first session, whose player counted against
+  // the cap, and verify-report confirms the verdict from the report alone.
+  const std::string report = dir_.file("report.json");
+  const std::string vs_key = to_hex(vs_->public_key());
+  ChildProcess make_report({program("audit-cli"), "report", vs_->store_path(), "--session", "2",
+                            "-o", report, "--vs-pubkey", vs_key},
+                           dir_.file("report.out"));
+  ASSERT_EQ(make_report.wait(std::chrono::seconds(60)), 0) << make_report.output();
+  ChildProcess check_report({program("audit-cli"), "verify-report", report, "--vs-pubkey", vs_key},
+                            dir_.file("verify-report.out"));
+  EXPECT_EQ(check_report.wait(std::chrono::seconds(60)), 0) << check_report.output();
+  EXPECT_NE(check_report.output().find("confirmed"), std::string::npos) << check_report.output();
+}
+
 TEST_F(VsdContinuity, PositionsSurviveARestartOfTheVs) {
   start();
   {
