@@ -4,6 +4,8 @@
 // watchdog for missed heartbeats; and the revocation that ends it (session.cpp).
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -77,6 +79,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // After check 4 of a join or 5 of a resume: the connection leaves the budget of strangers and
   // waits its turn at the pace of joins; false when it is closed unanswered instead.
   net::asio::awaitable<bool> admitted(const protocol::PublicKey& identity);
+  // A join closed unanswered `why`: logged if it is the first counted in `closed_since_summary`.
+  void log_first_closed(std::atomic<std::uint64_t>& closed_since_summary, const std::string& why,
+                        const protocol::PublicKey& identity) const;
   // The first frame was a GsResume (PROTOCOL.md §8.15, session_resume.cpp).
   net::asio::awaitable<bool> resume(const Bytes& bytes, const Nonce32& challenge,
                                     std::uint64_t received_ms);

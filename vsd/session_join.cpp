@@ -210,6 +210,16 @@ asio::awaitable<bool> Session::join() {
   co_return true;
 }
 
+void Session::log_first_closed(std::atomic<std::uint64_t>& closed_since_summary,
+                               const std::string& why, const PublicKey& identity) const {
+  // The first since listener.cpp's last summary line has a line of its own; the summary counts
+  // the rest, so that a storm of returning GSes does not write a line each.
+  if (closed_since_summary.fetch_add(1) == 0) {
+    spdlog::warn("join from {} identity {} closed unanswered: {}; its GS retries", conn_->peer(),
+                 short_hex(identity), why);
+  }
+}
+
 asio::awaitable<bool> Session::admitted(const PublicKey& identity) {
   // Authenticated: from here the connection counts against max_connections, not the budget of
   // strangers, and nothing newer displaces it. Refused when a newer connection took its place
@@ -227,12 +237,11 @@ asio::awaitable<bool> Session::admitted(const PublicKey& identity) {
   const auto arrived = std::chrono::steady_clock::now();
   const auto turn = server_->join_pacer->reserve(arrived);
   if (!turn) {
-    if (server_->joins_closed_paced.fetch_add(1) == 0) {  // the rest: listener.cpp's summary
-      spdlog::warn(
-          "join from {} identity {} closed unanswered: more joins are waiting than "
-          "max_joins_per_second ({}) decides in half of handshake_timeout_ms; its GS retries",
-          conn_->peer(), short_hex(identity), config_.max_joins_per_second);
-    }
+    log_first_closed(server_->joins_closed_paced,
+                     fmt::format("more joins are waiting than max_joins_per_second ({}) decides "
+                                 "in half of handshake_timeout_ms",
+                                 config_.max_joins_per_second),
+                     identity);
     co_return false;
   }
   asio::steady_timer wait(conn_->executor());
@@ -260,12 +269,11 @@ asio::awaitable<bool> Session::admitted(const PublicKey& identity) {
           config_.admission_max_lag_ms);
     }
     if (std::chrono::steady_clock::now() >= give_up) {
-      if (server_->joins_closed_by_lag.fetch_add(1) == 0) {  // the rest: listener.cpp's summary
-        spdlog::warn(
-            "join from {} identity {} closed unanswered: the session loops stayed over "
-            "admission_max_lag_ms ({}) for half of handshake_timeout_ms; its GS retries",
-            conn_->peer(), short_hex(identity), config_.admission_max_lag_ms);
-      }
+      log_first_closed(server_->joins_closed_by_lag,
+                       fmt::format("the session loops stayed over admission_max_lag_ms ({}) for "
+                                   "half of handshake_timeout_ms",
+                                   config_.admission_max_lag_ms),
+                       identity);
       co_return false;
     }
     // Each held join looks again later each time (20 ms doubling to 320 ms): thousands of them

@@ -152,27 +152,34 @@ TEST(VsdFlood, AGsJoinsWhileStrangersFloodThePort) {
   EXPECT_EQ(count_of(out, "max_connections ("), 0u) << out;
 }
 
+// `count` GS identities the VS allows, all of one build.
+struct GsIdentities {
+  explicit GsIdentities(std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) {
+      keys.push_back(crypto::SecretKey::generate());
+      allowed.push_back(keys.back().public_key());
+    }
+  }
+  std::vector<crypto::SecretKey> keys;
+  std::vector<crypto::PublicKey> allowed;
+  Hash32 build = crypto::sha256(as_bytes("honest build 1.0"));
+};
+
 // After a VS restart every GS comes back at once: joins beyond max_joins_per_second wait their
 // turn instead of failing, and every GS joins.
 TEST(VsdJoinPace, JoinsBeyondThePaceWaitTheirTurn) {
   constexpr std::size_t kGses = 12;
   constexpr std::uint32_t kPerSecond = 5;
   TempDir dir;
-  std::vector<crypto::SecretKey> identities;
-  std::vector<crypto::PublicKey> allowed;
-  for (std::size_t i = 0; i < kGses; ++i) {
-    identities.push_back(crypto::SecretKey::generate());
-    allowed.push_back(identities.back().public_key());
-  }
-  const Hash32 build = crypto::sha256(as_bytes("honest build 1.0"));
+  const GsIdentities gs(kGses);
   VsOptions options;
   options.extra = "max_joins_per_second = " + std::to_string(kPerSecond) + "\n";
-  VsProcess vs(dir, allowed, {build}, options);
+  VsProcess vs(dir, gs.allowed, {gs.build}, options);
   std::vector<std::unique_ptr<ScriptedGs>> gses(kGses);
   std::vector<std::thread> joiners;
   for (std::size_t i = 0; i < kGses; ++i) {
     joiners.emplace_back([&, i] {
-      gses[i] = std::make_unique<ScriptedGs>(vs.port(), identities[i], build);
+      gses[i] = std::make_unique<ScriptedGs>(vs.port(), gs.keys[i], gs.build);
       gses[i]->join();
     });
   }
@@ -194,25 +201,20 @@ TEST(VsdJoinPace, JoinsBeyondThePaceWaitTheirTurn) {
 TEST(VsdJoinPace, JoinsClosedForThePaceAreCountedNotLoggedEach) {
   constexpr std::size_t kGses = 30;
   TempDir dir;
-  std::vector<crypto::SecretKey> identities;
-  std::vector<crypto::PublicKey> allowed;
-  for (std::size_t i = 0; i < kGses; ++i) {
-    identities.push_back(crypto::SecretKey::generate());
-    allowed.push_back(identities.back().public_key());
-  }
-  const Hash32 build = crypto::sha256(as_bytes("honest build 1.0"));
+  const GsIdentities gs(kGses);
   VsOptions options;
   // One join a second, and a join may wait 200 ms: of joins arriving together, one goes ahead.
   options.extra = "max_joins_per_second = 1\nhandshake_timeout_ms = 400\n";
-  VsProcess vs(dir, allowed, {build}, options);
+  VsProcess vs(dir, gs.allowed, {gs.build}, options);
   const auto started = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<ScriptedGs>> gses;
   for (std::size_t i = 0; i < kGses; ++i) {
-    gses.push_back(std::make_unique<ScriptedGs>(vs.port(), identities[i], build));
+    gses.push_back(std::make_unique<ScriptedGs>(vs.port(), gs.keys[i], gs.build));
     gses.back()->send_join(gses.back()->make_join_request());
   }
   std::size_t closed = 0;
-  for (auto& gs : gses) closed += gs->socket().wait_closed(std::chrono::seconds(3)) ? 1U : 0U;
+  for (auto& scripted : gses)
+    closed += scripted->socket().wait_closed(std::chrono::seconds(3)) ? 1U : 0U;
   EXPECT_GE(closed, kGses - 2);  // one admitted; a second if the first took a second to decide
   // The summary of the second in which they were closed.
   EXPECT_TRUE(vs.process().wait_for_output("joins closed unanswered in the last second",
