@@ -56,6 +56,19 @@ WorldLimits world_limits(const Config& config, const JoinAccept& accept) {
     spdlog::warn("max_speed_m_s ({}) is above the VS's limit ({} mm/s): using the VS's",
                  config.max_speed_m_s, accept.max_speed_mm_s);
   }
+  // Players enter where the VS lets them spawn free: elsewhere every (re)spawn would be judged
+  // as a move from the player's last position (PROTOCOL.md §8.6 "Spawn zones").
+  world.spawn = spawn_point(accept.spawn_zones, world.width_mm, world.height_mm);
+  if (!accept.spawn_zones.empty() && !world.spawn) {
+    spdlog::warn(
+        "none of the VS's {} spawn zones overlaps this world ({} x {} m): players spawn at its "
+        "centre, where the VS judges a spawn as a move (check world_width_m, world_height_m "
+        "and the VS's spawn_zones)",
+        accept.spawn_zones.size(), config.world_width_m, config.world_height_m);
+  } else if (world.spawn) {
+    spdlog::info("players spawn at ({} mm, {} mm), inside the VS's spawn zones", world.spawn->x_mm,
+                 world.spawn->y_mm);
+  }
   return world;
 }
 

@@ -3,14 +3,38 @@
 #include <algorithm>
 #include <cmath>
 
+#include "rules/movement.h"
+
 namespace gsvs::gsd {
 
 World::World(WorldLimits limits) : limits_(limits) {}
 
 bool World::add_player(const crypto::PublicKey& player) {
   auto [it, inserted] = players_.try_emplace(player);
-  if (inserted) it->second.at = Position{limits_.width_mm / 2, limits_.height_mm / 2};
+  if (inserted) {
+    it->second.at = limits_.spawn.value_or(Position{limits_.width_mm / 2, limits_.height_mm / 2});
+  }
   return inserted;
+}
+
+std::optional<Position> spawn_point(const std::vector<protocol::SpawnZone>& zones,
+                                    std::int32_t width_mm, std::int32_t height_mm) {
+  for (const auto& zone : zones) {
+    Position at;
+    if (zone.shape == static_cast<std::uint8_t>(protocol::SpawnZoneShape::kRectangle)) {
+      const std::int32_t x1 = std::max(zone.x_mm, 0);
+      const std::int32_t x2 = std::min(zone.x2_mm, width_mm);
+      const std::int32_t y1 = std::max(zone.y_mm, 0);
+      const std::int32_t y2 = std::min(zone.y2_mm, height_mm);
+      if (x1 > x2 || y1 > y2) continue;  // no overlap with the world
+      at = Position{x1 + (x2 - x1) / 2, y1 + (y2 - y1) / 2};
+    } else {
+      at = Position{std::clamp(zone.x_mm, 0, width_mm), std::clamp(zone.y_mm, 0, height_mm)};
+    }
+    // The VS's own test decides: a point it would not call inside is no spawn point.
+    if (rules::in_spawn_zone(zone, at.x_mm, at.y_mm)) return at;
+  }
+  return std::nullopt;
 }
 
 std::optional<Position> World::position(const crypto::PublicKey& player) const {

@@ -5,10 +5,18 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "protocol/crypto.h"
+#include "protocol/messages.h"
 
 namespace gsvs::gsd {
+
+struct Position {
+  std::int32_t x_mm = 0;
+  std::int32_t y_mm = 0;
+  friend bool operator==(const Position&, const Position&) = default;
+};
 
 struct WorldLimits {
   std::int32_t width_mm = 100'000;   // x in [0, width_mm]
@@ -21,13 +29,16 @@ struct WorldLimits {
   // not cover a minute's distance in one input, which the VS would see as a teleport. With the
   // slack within the VS's tolerance, no window's distance exceeds what the VS allows.
   std::uint64_t slack_ms = 25;
+  // Where a new player enters the world: spawn_point() of the VS's spawn zones; none: the centre.
+  std::optional<Position> spawn;
 };
 
-struct Position {
-  std::int32_t x_mm = 0;
-  std::int32_t y_mm = 0;
-  friend bool operator==(const Position&, const Position&) = default;
-};
+// A point inside both the world [0, width_mm] x [0, height_mm] and one of `zones` (the first that
+// yields one: a rectangle's overlap with the world at its centre, a circle's centre clamped into
+// the world if that stays in the circle), where a spawn is free at the VS (PROTOCOL.md §8.6 "Spawn
+// zones"); nullopt when `zones` is empty or none of them yields a point.
+[[nodiscard]] std::optional<Position> spawn_point(const std::vector<protocol::SpawnZone>& zones,
+                                                  std::int32_t width_mm, std::int32_t height_mm);
 
 class World {
  public:

@@ -362,6 +362,33 @@ TEST_F(GsdIntegration, AnHonestServerIsNeverRevokedForAPlayerAtFullSpeed) {
   EXPECT_LE(travelled, 7 * 2800 + 500);
 }
 
+// With spawn zones at the VS, gsd puts new players inside one (PROTOCOL.md §8.6 "Spawn zones"),
+// where their spawns are free, not at the world's centre, where the VS would judge every
+// respawn as a move from the player's last position.
+TEST_F(GsdIntegration, PlayersSpawnInsideTheVsSpawnZones) {
+  VsOptions vs;
+  vs.extra = "spawn_zones = [\"rect:10000,10000,20000,20000\"]\n";
+  start({}, vs);
+  auto client = connect();
+  ASSERT_TRUE(client->pump_until([&] { return !client->tickets().empty(); }, seconds(3)));
+  drive(*client, milliseconds(1000), milliseconds(20), 10'000);
+  client->pump_for(milliseconds(300));
+  EXPECT_FALSE(client->revocation().has_value()) << diagnostics();
+  const auto positions = reported_positions(client->key().public_key());
+  ASSERT_FALSE(positions.empty()) << diagnostics();
+  // It spawned at the zone's centre, (15 m, 15 m), and may have walked for up to one digest
+  // interval (500 ms, 3.5 m) before its first digest: still inside the zone, where the world's
+  // centre (50 m, 50 m) is not.
+  const PlayerPosition& first = positions.front();
+  EXPECT_TRUE(first.x_mm >= 10'000 && first.x_mm <= 20'000 && first.y_mm >= 10'000 &&
+              first.y_mm <= 20'000)
+      << first.x_mm << ", " << first.y_mm << "\n"
+      << diagnostics();
+  EXPECT_NE(first.flags & kPlayerSpawn, 0) << "the first appearance is its spawn";
+  EXPECT_TRUE(gsd_->wait_for_count("players spawn at (15000 mm, 15000 mm)", 1, seconds(1)))
+      << diagnostics();
+}
+
 TEST_F(GsdIntegration, MaxPlayersIsEnforced) {
   GsdOptions options;
   options.max_players = 1;

@@ -39,6 +39,50 @@ TEST(World, PlayersSpawnAtTheCentreAndKeepTheirPositionWhenAddedAgain) {
   EXPECT_FALSE(world.position(kBob).has_value());
 }
 
+// Rows: the VS's spawn zones and the world (100 m x 50 m), and where gsd puts a new player.
+struct SpawnPointRow {
+  const char* name;
+  std::vector<protocol::SpawnZone> zones;
+  std::optional<Position> expected;
+};
+
+protocol::SpawnZone zone(protocol::SpawnZoneShape shape, std::int32_t x, std::int32_t y,
+                         std::int32_t x2, std::int32_t y2) {
+  return protocol::SpawnZone{static_cast<std::uint8_t>(shape), x, y, x2, y2};
+}
+
+TEST(World, PlayersSpawnInsideTheVsSpawnZonesTable) {
+  using enum protocol::SpawnZoneShape;
+  const SpawnPointRow rows[] = {
+      {"no zones: the centre, as before zones", {}, std::nullopt},
+      {"a rectangle inside the world: its centre",
+       {zone(kRectangle, 10'000, 10'000, 20'000, 30'000)},
+       Position{15'000, 20'000}},
+      {"the example zone around (0, 0): the centre of its overlap with the world",
+       {zone(kRectangle, -5000, -5000, 5000, 5000)},
+       Position{2500, 2500}},
+      {"a circle around a point of the world: that point",
+       {zone(kCircle, 40'000, 20'000, 3000, 0)},
+       Position{40'000, 20'000}},
+      {"a circle centred off the world that reaches into it: the centre clamped in",
+       {zone(kCircle, -1000, 10'000, 3000, 0)},
+       Position{0, 10'000}},
+      {"a zone off the world, then one on it: the one on it",
+       {zone(kRectangle, 200'000, 0, 300'000, 10'000), zone(kCircle, 50'000, 25'000, 10, 0)},
+       Position{50'000, 25'000}},
+      {"no zone meets the world", {zone(kCircle, -10'000, -10'000, 3000, 0)}, std::nullopt},
+  };
+  for (const auto& row : rows) {
+    const auto at = spawn_point(row.zones, 100'000, 50'000);
+    EXPECT_EQ(at, row.expected) << row.name;
+    WorldLimits l = limits();
+    l.spawn = at;
+    World world(l);
+    world.add_player(kAlice);
+    EXPECT_EQ(*world.position(kAlice), row.expected.value_or(Position{50'000, 25'000})) << row.name;
+  }
+}
+
 // Each row: when the previous move was (relative to the start of the digest window; none for a
 // first move), when this one is, the request, and the distance the GS grants.
 struct SpeedCase {
