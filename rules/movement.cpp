@@ -18,6 +18,12 @@ std::uint32_t to_u32(double value) {
 std::uint64_t elapsed_since(std::uint64_t a, std::uint64_t b) { return a > b ? a - b : 0; }
 }  // namespace
 
+double decay_over(double decay, std::uint64_t elapsed_ms) {
+  if (elapsed_ms == kDecayPeriodMs) return decay;  // exactly, whatever pow's last bit does
+  if (elapsed_ms == 0) return 1.0;
+  return std::pow(decay, static_cast<double>(elapsed_ms) / static_cast<double>(kDecayPeriodMs));
+}
+
 MovementLimits limits_from(const protocol::JoinAccept& accept) {
   MovementLimits limits;
   limits.max_speed_mm_s = accept.max_speed_mm_s;
@@ -122,21 +128,27 @@ void MovementChecker::measure(const PlayerState& from, const protocol::PlayerPos
     // The session's clock, not this step's VS gap plus the allowance: granted per step, the
     // allowance would add up over a chain of steps (§8.6 "What the rule is meant to do").
     step.elapsed_credited_ms = elapsed_since(checking_.credited_ms, from.credited_ms);
-    step.elapsed_used_ms =
-        std::max<std::uint64_t>(1, std::min(step.elapsed_gs_ms, step.elapsed_credited_ms));
+    // No floor: a step credited no time (the second of two digests in one instant of the
+    // credited clock) allows no distance, or a burst of digests would earn time per digest.
+    step.elapsed_used_ms = std::min(step.elapsed_gs_ms, step.elapsed_credited_ms);
   } else {
     // Two sessions' GS times are two readings the VS cannot hold to one clock (a GS host that
     // restarted, or whose clock was stepped): only the VS's own gap counts.
     step.elapsed_gs_ms = 0;
     step.elapsed_credited_ms = 0;
-    step.elapsed_used_ms =
-        std::max<std::uint64_t>(1, step.elapsed_vs_ms + limits_.jitter_allowance_ms);
+    step.elapsed_used_ms = step.elapsed_vs_ms + limits_.jitter_allowance_ms;
   }
   const double seconds = static_cast<double>(step.elapsed_used_ms) / 1000.0;
-  step.speed_mm_s = step.distance_mm / seconds;
+  // Reported only; over at least 1 ms, so that a step credited no time still shows a number.
+  step.speed_mm_s =
+      step.distance_mm / (static_cast<double>(std::max<std::uint64_t>(1, step.elapsed_used_ms)) /
+                          1000.0);
   step.allowed_mm = limits_.max_speed_mm_s * (1.0 + limits_.tolerance) * seconds;
   step.excess_mm = std::max(0.0, step.distance_mm - step.allowed_mm);
-  step.accumulated_excess_mm = accumulated_before * limits_.decay + step.excess_mm;
+  // The old excess decays with the credited time, not per step: however often a GS steps, the
+  // excess it may shed stays the same per second (§8.6 "The arithmetic").
+  step.accumulated_excess_mm =
+      accumulated_before * decay_over(limits_.decay, step.elapsed_used_ms) + step.excess_mm;
 }
 
 bool MovementChecker::free_spawn(const protocol::PlayerPosition& position,

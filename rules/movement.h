@@ -18,7 +18,7 @@ struct MovementLimits {
   double max_speed_mm_s = 7000.0;
   double tolerance = 0.10;                   // allowed = max_speed * (1 + tolerance)
   std::uint64_t jitter_allowance_ms = 1000;  // how far the credited clock may trail the VS's
-  double decay = 0.9;                        // accumulated excess *= decay at every step
+  double decay = 0.9;                        // accumulated excess kept per kDecayPeriodMs
   double max_excess_mm = 1000.0;             // revoke once accumulated excess exceeds this
   std::uint64_t spawn_min_interval_ms = 5000;
   // Distinct players one session may name over its life: the checker keeps state per player, so
@@ -30,6 +30,14 @@ struct MovementLimits {
   // Where a spawn is free; empty: anywhere (§8.6 "Spawn zones").
   std::vector<protocol::SpawnZone> spawn_zones;
 };
+
+// The credited time over which the accumulated excess keeps `decay` of itself (§8.6 "The
+// arithmetic"): the default interval between a GS's digests, so that a GS stepping at that pace
+// is judged as when the excess decayed once per step.
+inline constexpr std::uint64_t kDecayPeriodMs = 500;
+// What the accumulated excess keeps over `elapsed_ms` of credited time: decay^(elapsed_ms /
+// kDecayPeriodMs), exactly `decay` at one period and 1 at none.
+[[nodiscard]] double decay_over(double decay, std::uint64_t elapsed_ms);
 
 // Whether (x, y) lies in `zone`, edges included. Exact integer arithmetic.
 [[nodiscard]] bool in_spawn_zone(const protocol::SpawnZone& zone, std::int32_t x_mm,
