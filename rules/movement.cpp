@@ -141,8 +141,8 @@ void MovementChecker::measure(const PlayerState& from, const protocol::PlayerPos
   const double seconds = static_cast<double>(step.elapsed_used_ms) / 1000.0;
   // Reported only; over at least 1 ms, so that a step credited no time still shows a number.
   step.speed_mm_s =
-      step.distance_mm / (static_cast<double>(std::max<std::uint64_t>(1, step.elapsed_used_ms)) /
-                          1000.0);
+      step.distance_mm /
+      (static_cast<double>(std::max<std::uint64_t>(1, step.elapsed_used_ms)) / 1000.0);
   step.allowed_mm = limits_.max_speed_mm_s * (1.0 + limits_.tolerance) * seconds;
   step.excess_mm = std::max(0.0, step.distance_mm - step.allowed_mm);
   // The old excess decays with the credited time, not per step: however often a GS steps, the

@@ -156,8 +156,8 @@ std::vector<Timed> digests_moving(Timed from, std::uint64_t vs_every_ms, std::ui
   std::vector<Timed> out;
   for (int i = 1; i <= count; ++i) {
     const auto n = static_cast<std::uint64_t>(i);
-    out.push_back({from.vs_ms + n * vs_every_ms, from.gs_ms + n * gs_every_ms,
-                   from.x_mm + step_mm * i});
+    out.push_back(
+        {from.vs_ms + n * vs_every_ms, from.gs_ms + n * gs_every_ms, from.x_mm + step_mm * i});
   }
   return out;
 }
@@ -211,15 +211,14 @@ std::vector<ClockRow> clock_rows() {
       // each claiming 1 ms and moving the player 7.7 mm (the limit over 1 ms) plus 99 mm: under
       // a 1 ms floor and a decay per step the excess settled at 990 mm, under the limit, and the
       // player went 106 m in no time. With no floor and a decay by credited time it piles up.
-      {"a_burst_in_one_instant", concatenated({start}, digests_moving(start, 0, 1, 107, 1000)),
-       11},
+      {"a_burst_in_one_instant", concatenated({start}, digests_moving(start, 0, 1, 107, 1000)), 11},
       // A digest every 10 ms, on time, each 99 mm over the limit for its 10 ms (about 10 m/s
       // over it): a decay per step forgave it for ever.
       {"digests_every_10_ms_each_99_mm_over",
        concatenated({start}, digests_moving(start, 10, 10, 77 + 99, 1000)), 11},
       // Honest at the limit, whatever the pace: 100 Hz for a minute, 20 Hz, 10 Hz.
-      {"honest_at_100_hz_for_a_minute", concatenated({start}, digests_moving(start, 10, 10, 70, 6000)),
-       std::nullopt},
+      {"honest_at_100_hz_for_a_minute",
+       concatenated({start}, digests_moving(start, 10, 10, 70, 6000)), std::nullopt},
       {"honest_at_20_hz", concatenated({start}, digests_moving(start, 50, 50, 350, 1200)),
        std::nullopt},
       {"honest_at_10_hz", concatenated({start}, digests_moving(start, 100, 100, 700, 600)),
