@@ -89,7 +89,7 @@ void add_config_options(CLI::App& run, Config& c) {
       ->capture_default_str()
       ->check(CLI::Range(0, 60000));
   run.add_option("--excess_decay", c.excess_decay,
-                 "Accumulated excess distance is multiplied by this at every digest")
+                 "Accumulated excess distance kept per 500 ms of credited time (PROTOCOL.md §8.6)")
       ->capture_default_str()
       ->check(app::finite_range(0.0, 1.0));
   run.add_option("--max_excess_m", c.max_excess_m,
