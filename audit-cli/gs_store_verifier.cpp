@@ -19,18 +19,6 @@ using protocol::MessageKind;
 
 namespace {
 
-// How a GS writes a kind into its store: what it sent is issued (2), what the VS sent it is
-// received (1). A GS logs nothing else: no VsChallenge (unsigned), no client traffic.
-std::optional<chains::Direction> gs_direction(MessageKind kind) {
-  const auto* role = protocol::kind_role(kind);
-  if (role == nullptr) return std::nullopt;
-  if (role->route == protocol::Route::kGsToVs) return chains::Direction::kIssued;
-  if (role->route == protocol::Route::kVsToGs && protocol::vs_signed(kind)) {
-    return chains::Direction::kReceived;
-  }
-  return std::nullopt;
-}
-
 struct SentJoin {
   protocol::JoinRequest request;
   Bytes bytes;
@@ -107,7 +95,7 @@ void GsStoreVerifier::check_chain(const storage::Entry& entry) {
 
 bool GsStoreVerifier::check_columns(const storage::Entry& entry) {
   const auto& h = entry.header;
-  const auto expected_direction = gs_direction(h.kind);
+  const auto expected_direction = chains::logged_direction(chains::StoreOwner::kGs, h.kind);
   if (!expected_direction) {
     add(entry, check::kKind, "a kind a GS keeps (what it sends the VS, or VS-signed)",
         kind_label(h.kind),

@@ -8,17 +8,6 @@
 
 namespace gsvs::audit::report::detail {
 
-namespace {
-
-using protocol::MessageKind;
-
-bool gs_sends(MessageKind kind) {
-  const protocol::KindRole* role = protocol::kind_role(kind);
-  return role && role->route == protocol::Route::kGsToVs;
-}
-
-}  // namespace
-
 void Analyzer::check_entry(std::size_t i) {
   const Entry& e = entry(i);
   EntryState& s = state_[i];
@@ -46,13 +35,13 @@ void Analyzer::check_entry(std::size_t i) {
     check_inclusion(i);
     return;
   }
-  const auto direction = e.header.direction;
-  if (gs_sends(e.header.kind) && direction != chains::Direction::kReceived) {
-    problem(s.where, "a message the GS sends must be logged as received (direction 1)");
-  } else if (protocol::vs_signed(e.header.kind) && direction != chains::Direction::kIssued) {
-    problem(s.where, "a message the VS issues must be logged as issued (direction 2)");
-  } else if (!gs_sends(e.header.kind) && !protocol::vs_signed(e.header.kind)) {
+  const auto logged = chains::logged_direction(chains::StoreOwner::kVs, e.header.kind);
+  if (!logged) {
     problem(s.where, "kind " + kind_label(e.header.kind) + " is not exchanged between GS and VS");
+  } else if (e.header.direction != *logged) {
+    problem(s.where, *logged == chains::Direction::kReceived
+                         ? "a message the GS sends must be logged as received (direction 1)"
+                         : "a message the VS issues must be logged as issued (direction 2)");
   }
   check_inclusion(i);
   if (!s.message) {

@@ -46,12 +46,9 @@ inline bool vs_signed(std::uint8_t kind) {
   return protocol::vs_signed(static_cast<MessageKind>(kind));
 }
 
-// Kinds the VS writes as issued (direction 2): everything it sends, signed or not (VsChallenge);
-// everything else it can only have received.
-inline bool issued_kind(std::uint8_t kind) {
-  const auto* role = protocol::kind_role(static_cast<MessageKind>(kind));
-  return role != nullptr &&
-         (role->route == protocol::Route::kVsToGs || role->route == protocol::Route::kVsLog);
+// The direction in which the VS logs a kind of its own exchange with GSes (nullopt: none).
+inline std::optional<chains::Direction> vs_logged(std::uint8_t kind) {
+  return chains::logged_direction(chains::StoreOwner::kVs, static_cast<MessageKind>(kind));
 }
 
 inline bool session_kind(std::uint8_t kind) {

@@ -59,7 +59,7 @@ void Verifier::read(const storage::Entry& entry) {
   }
   // What follows holds for the VS's own entries; a received frame of a VS-only kind is the GS's.
   const bool issued = h.direction == chains::Direction::kIssued;
-  if (!item.message && issued_kind(kind) && issued) {
+  if (!item.message && issued && vs_logged(kind) == chains::Direction::kIssued) {
     item.early.push_back(finding(item, check::kDecode, "a well-formed " + kind_label(kind),
                                  "bytes that do not decode: " + item.decode_error,
                                  "the VS only logs what it encoded itself"));
@@ -93,12 +93,11 @@ void Verifier::check_columns(Item& item) {
     item.early.push_back(
         finding(item, check::kDirection, "direction 1 or 2", direction_label(h.direction)));
   } else if (known_kind(kind)) {
-    const auto expected =
-        issued_kind(kind) ? chains::Direction::kIssued : chains::Direction::kReceived;
+    // What the VS does not log of its own can only be a frame it received.
+    const auto expected = vs_logged(kind).value_or(chains::Direction::kReceived);
     // A GS can send a frame of any kind; one of a VS-only kind is logged as received, in its
     // session, as evidence of a malformed_message revocation (PROTOCOL.md §8.5).
-    const bool sent_by_gs =
-        issued_kind(kind) && h.direction == chains::Direction::kReceived && h.session_id != 0;
+    const bool sent_by_gs = h.direction == chains::Direction::kReceived && h.session_id != 0;
     if (h.direction != expected && !sent_by_gs) {
       item.early.push_back(
           finding(item, check::kDirection,

@@ -25,9 +25,10 @@ void Verifier::judge(Item& item) {
     join.reset();
   }
   if (!item.readable) return;
-  if (issued_kind(kind) && h.direction == chains::Direction::kReceived) {
-    // A frame of a VS-only kind the GS sent in its session: not a VS statement; the session
-    // owes a malformed_message revocation for it.
+  if (h.direction == chains::Direction::kReceived &&
+      vs_logged(kind) != chains::Direction::kReceived) {
+    // A frame of a kind the GS may not send, sent in its session: not a VS statement; the
+    // session owes a malformed_message revocation for it.
     to_session(item);
     return;
   }

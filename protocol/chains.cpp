@@ -48,4 +48,16 @@ Hash32 log_entry_hash(const LogEntryHeader& header, ByteView message_bytes) {
   return h.finish();
 }
 
+std::optional<Direction> logged_direction(StoreOwner owner, protocol::MessageKind kind) {
+  const protocol::KindRole* role = protocol::kind_role(kind);
+  if (role == nullptr) return std::nullopt;
+  if (role->route == protocol::Route::kGsToVs) {
+    return owner == StoreOwner::kVs ? Direction::kReceived : Direction::kIssued;
+  }
+  if (!protocol::vs_signed(kind)) return std::nullopt;
+  if (owner == StoreOwner::kVs) return Direction::kIssued;
+  if (role->route == protocol::Route::kVsToGs) return Direction::kReceived;
+  return std::nullopt;
+}
+
 }  // namespace gsvs::chains

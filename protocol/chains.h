@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "protocol/bytes.h"
 #include "protocol/messages.h"
@@ -31,6 +32,16 @@ Hash32 next_inputs_hash(const Hash32& previous, ByteView client_input_bytes);
 //           vs_time_ms u64 || prev_entry_hash || u32 length || message bytes)
 // prev_entry_hash of entry 0 is 32 zero bytes.
 enum class Direction : std::uint8_t { kReceived = 1, kIssued = 2 };
+
+// Whose log a row is in: the VS's, or a GS's own store (docs/STORE.md §2).
+enum class StoreOwner : std::uint8_t { kVs, kGs };
+
+// The direction in which `owner` logs the messages of `kind` it exchanges with the other side:
+// what it sends, or the VS writes for itself, is issued; what it gets is received. nullopt for a
+// kind it never logs: client traffic, the unsigned VsChallenge, and, in a GS's store, what the VS
+// writes only for itself. A VS also logs, as received in its session, a frame of any other kind
+// that a GS sent: the evidence of a malformed_message revocation (PROTOCOL.md §8.5).
+std::optional<Direction> logged_direction(StoreOwner owner, protocol::MessageKind kind);
 
 struct LogEntryHeader {
   std::uint64_t seq = 0;

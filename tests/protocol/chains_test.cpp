@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -250,6 +251,42 @@ TEST(Chains, DistinctTagsSeparateTheChains) {
   EXPECT_NE(inputs, crypto::sha256(plain));
   EXPECT_NE(next_receipt_tip(0, 0, a, b), crypto::sha256(plain));
   EXPECT_NE(next_receipt_tip(0, 0, a, b), inputs);
+}
+
+// Which store logs a kind, and as what (docs/STORE.md §2 and §2.2): one row per kind.
+TEST(Chains, EachStoreLogsAKindInTheDirectionOfItsRoute) {
+  using K = protocol::MessageKind;
+  using D = std::optional<Direction>;
+  const D in = Direction::kReceived;
+  const D out = Direction::kIssued;
+  const D none = std::nullopt;
+  struct Row {
+    K kind;
+    D vs;
+    D gs;
+  };
+  const std::vector<Row> rows = {
+      {K::kVsChallenge, none, none},  {K::kJoinRequest, in, out},
+      {K::kJoinAccept, out, in},      {K::kJoinReject, out, in},
+      {K::kHeartbeat, in, out},       {K::kTranscriptDigest, in, out},
+      {K::kNonceBatch, in, out},      {K::kProtectedReceipt, out, in},
+      {K::kPlayTicket, out, in},      {K::kCheckpoint, out, in},
+      {K::kRevocation, out, in},      {K::kClientHello, none, none},
+      {K::kServerHello, none, none},  {K::kTicketForward, none, none},
+      {K::kClientNonce, none, none},  {K::kClientInput, none, none},
+      {K::kInputReject, none, none},  {K::kClientChallenge, none, none},
+      {K::kGsLeaving, in, out},       {K::kGsResume, in, out},
+      {K::kResumeAccept, out, in},    {K::kVsStart, out, none},
+      {K::kPolicyApplied, out, none}, {K::kPardon, out, none},
+  };
+  ASSERT_EQ(rows.size(), std::size_t{protocol::kMaxMessageKind});
+  for (const auto& r : rows) {
+    SCOPED_TRACE(std::string(protocol::kind_name(r.kind)));
+    EXPECT_EQ(logged_direction(StoreOwner::kVs, r.kind), r.vs);
+    EXPECT_EQ(logged_direction(StoreOwner::kGs, r.kind), r.gs);
+  }
+  EXPECT_EQ(logged_direction(StoreOwner::kVs, static_cast<K>(0)), none);
+  EXPECT_EQ(logged_direction(StoreOwner::kGs, static_cast<K>(protocol::kMaxMessageKind + 1)), none);
 }
 
 }  // namespace
