@@ -19,7 +19,7 @@ fail() {
 }
 
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
-  -DGSVS_BUILD_TESTS=OFF -DCMAKE_UNITY_BUILD=ON >/dev/null
+  -DGSVS_BUILD_TESTS=OFF -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=0 >/dev/null
 cmake --build "$build_dir" -j"${JOBS:-2}" --target vsd gsd client audit-cli
 rm -f "$build_dir"/gsvs_*.deb
 (cd "$build_dir" && cpack -G DEB >/dev/null)

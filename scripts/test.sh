@@ -4,10 +4,10 @@
 # clang is available. Exits non-zero on any failure.
 #   BUILD_DIR   build folder (default: build-test)
 #   LINT        0 skips scripts/lint.sh; format runs only its clang-format step (default: all
-#               of it, about 12 minutes on 2 cores)
+#               of it, about 7 minutes on 2 cores)
 #   FUZZ_SECONDS  seconds per fuzz target (default: 5; 0 skips fuzzing)
 #   PACKAGE     0 skips scripts/package.sh, which builds the Debian package in Release, lints it
-#               and starts its vsd (default: 1; about 3 minutes on 2 cores)
+#               and starts its vsd (default: 1; about 5 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,13 +18,11 @@ build_dir=${BUILD_DIR:-build-test}
 # variable and type information of -g that only a debugger reads. It takes 12 to 20 % off each
 # unit's compile under the sanitizers (vsd/admin.cpp 19.5 s -> 16.9 s, tests/vsd/cli_test.cpp
 # 9.8 s -> 7.7 s) and a quarter off the objects the linker reads.
-# A unity build compiles the sources of each target in batches of eight, so that the headers
-# every unit includes (Boost.Asio, GoogleTest, spdlog) are parsed, and their templates compiled,
-# once a batch rather than once a unit: four tests/vsd units took 34.6 s one by one and 22.6 s as
-# one batch. Names at namespace scope of one .cpp must therefore not clash with another's of the
-# same target; the build fails where they do.
+# A unity build, every source of a target in one unit: the heavy headers are parsed once a target
+# (README.md, "What CI spends its time on"). Names at namespace scope of one .cpp must therefore
+# not clash with another's of the same target; the build fails where they do.
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DGSVS_WERROR=ON \
-  -DGSVS_SANITIZE=ON -DCMAKE_UNITY_BUILD=ON >/dev/null
+  -DGSVS_SANITIZE=ON -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=0 >/dev/null
 cmake --build "$build_dir" -j2
 
 # After the build, so that a compile error reads as the compiler's, and before the tests, the
@@ -35,7 +33,8 @@ case "${LINT:-1}" in
   *) scripts/lint.sh ;;
 esac
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+# quarantine_size_mb=16, not ASan's 256: fewer fresh pages per test process (README.md).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:quarantine_size_mb=16}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # GoogleTest reports the tests of a suite whose set-up failed as skipped, and CTest counts a
 # skipped test as no failure. No test of this project skips itself, so any skip fails the run.

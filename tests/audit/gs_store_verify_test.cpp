@@ -117,7 +117,7 @@ TEST(GsStoreVerify, ARealGsdStoreIsAGsStoreAndIntact) {
       << output;
 }
 
-struct TamperCase {
+struct GsTamperCase {
   std::string name;
   MessageKind kind;  // the first entry of this kind is changed
   std::function<void(Tamper&, std::uint64_t seq)> change;
@@ -131,7 +131,7 @@ TEST(GsStoreVerify, WhatAnInsiderChangesInACopyShows) {
     const std::size_t size = t.blob(seq, "message").size();
     t.flip_byte(seq, "message", size - 1);
   };
-  const std::vector<TamperCase> cases = {
+  const std::vector<GsTamperCase> cases = {
       {"edited ticket", MessageKind::kPlayTicket,
        [](Tamper& t, std::uint64_t seq) { t.flip_byte(seq, "message", 20); }, "chain.entry_hash",
        false},

@@ -42,12 +42,6 @@ std::string rederive(const Evidence& evidence) {
   return serialize(analyze(evidence, recorded().vs_key).document);
 }
 
-std::string problems_of(const Verification& v) {
-  std::string out;
-  for (const auto& p : v.problems) out += p.where + ": " + p.what + "\n";
-  return out;
-}
-
 TEST(ReportEndState, DroppingTheRevocationAndRederivingIsRefused) {
   const RecordedSession& s = recorded();
   Evidence evidence = evidence_of(s.store, s.session);

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "audit-cli/report_format.h"
 #include "protocol/chains.h"
 #include "protocol/clock.h"
 #include "storage/log.h"
@@ -207,6 +208,13 @@ inline int audit_cli_status(const std::vector<std::string>& args, std::string* o
   const CliResult result = run_audit_cli(args);
   if (output) *output = result.out + result.err;
   return result.exit_code;
+}
+
+// Each problem a report verification found, a line each, for test failure messages.
+inline std::string problems_of(const audit::report::Verification& v) {
+  std::string out;
+  for (const auto& p : v.problems) out += audit::report::format_problem(p) + "\n";
+  return out;
 }
 
 }  // namespace gsvs::testing

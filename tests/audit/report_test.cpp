@@ -36,12 +36,6 @@ std::string build_report(const std::string& store, const std::optional<crypto::P
   return serialize(analyze(built->evidence, key).document);
 }
 
-std::string problems_of(const Verification& v) {
-  std::string out;
-  for (const auto& p : v.problems) out += format_problem(p) + "\n";
-  return out;
-}
-
 // A key or a scalar value of the report: for a string, its characters between the quotes; for a
 // number, true, false or null, the literal. `field` is the key the token belongs to (an array's
 // elements belong to the array's key).
