@@ -4,7 +4,7 @@
 # clang is available. Exits non-zero on any failure.
 #   BUILD_DIR   build folder (default: build-test)
 #   LINT        0 skips scripts/lint.sh; format runs only its clang-format step (default: all
-#               of it, about 7 minutes on 2 cores)
+#               of it, about 6 minutes on 2 cores)
 #   FUZZ_SECONDS  seconds per fuzz target (default: 5; 0 skips fuzzing)
 #   PACKAGE     0 skips scripts/package.sh, which builds the Debian package in Release, lints it
 #               and starts its vsd (default: 1; about 5 minutes on 2 cores)
