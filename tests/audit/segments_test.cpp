@@ -108,7 +108,7 @@ bool names(const VerifyRun& run, std::string_view check, const std::string& file
   });
 }
 
-class Segments : public ::testing::Test {
+class SegmentedStoreAudit : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = dir_.file("vs");
@@ -169,7 +169,7 @@ class Segments : public ::testing::Test {
   int segments_ = 0;
 };
 
-TEST_F(Segments, TheDirectoryVerifiesAsTheSingleFileDid) {
+TEST_F(SegmentedStoreAudit, TheDirectoryVerifiesAsTheSingleFileDid) {
   auto run = verify(store_);
   ASSERT_TRUE(run.error.empty()) << run.error;
   EXPECT_EQ(run.sink.failures(), 0u) << run.describe();
@@ -179,7 +179,7 @@ TEST_F(Segments, TheDirectoryVerifiesAsTheSingleFileDid) {
   EXPECT_TRUE(run.result.segments->retired.empty());
 }
 
-TEST_F(Segments, APrunedRangeIsReportedAsPrunedByPolicyAndTheRestVerifies) {
+TEST_F(SegmentedStoreAudit, APrunedRangeIsReportedAsPrunedByPolicyAndTheRestVerifies) {
   prune(2);
   ASSERT_FALSE(fs::exists(file(0)));
   auto run = verify(store_);
@@ -203,7 +203,7 @@ TEST_F(Segments, APrunedRangeIsReportedAsPrunedByPolicyAndTheRestVerifies) {
   EXPECT_EQ(doc["segments"]["retired"][1]["file"], "segment-00000001.db");
 }
 
-TEST_F(Segments, ATamperedSealedSegmentIsNamedWithItsFileAndSeq) {
+TEST_F(SegmentedStoreAudit, ATamperedSealedSegmentIsNamedWithItsFileAndSeq) {
   const std::uint64_t seq = first_seq(1) + 3;
   {
     Tamper t(file(1));
@@ -217,13 +217,13 @@ TEST_F(Segments, ATamperedSealedSegmentIsNamedWithItsFileAndSeq) {
       << cli.out;
 }
 
-TEST_F(Segments, AMissingMiddleSegmentIsNamed) {
+TEST_F(SegmentedStoreAudit, AMissingMiddleSegmentIsNamed) {
   fs::remove(file(2));
   auto run = verify(store_);
   EXPECT_TRUE(names(run, check::kSegmentMissing, segment_name(2))) << run.describe();
 }
 
-TEST_F(Segments, SwappedSegmentsAreNamed) {
+TEST_F(SegmentedStoreAudit, SwappedSegmentsAreNamed) {
   fs::rename(file(1), store_ + "/swap");
   fs::rename(file(2), file(1));
   fs::rename(store_ + "/swap", file(2));
@@ -234,11 +234,11 @@ TEST_F(Segments, SwappedSegmentsAreNamed) {
 
 struct IndexEdit {
   const char* name;
-  void (*apply)(Segments& test, const std::string& store);
+  void (*apply)(SegmentedStoreAudit& test, const std::string& store);
   std::uint64_t line;  // the seal index line the finding names
 };
 
-class EditedSealIndex : public Segments, public ::testing::WithParamInterface<IndexEdit> {};
+class EditedSealIndex : public SegmentedStoreAudit, public ::testing::WithParamInterface<IndexEdit> {};
 
 TEST_P(EditedSealIndex, IsAFindingNamingTheIndexLine) {
   prune(2);
@@ -253,7 +253,7 @@ TEST_P(EditedSealIndex, IsAFindingNamingTheIndexLine) {
 // Each edit of an index that records segments 0 and 1 as pruned.
 const IndexEdit kIndexEdits[] = {
     {"a record whose seal is not the one the next segment binds",
-     [](Segments& test, const std::string& store) {
+     [](SegmentedStoreAudit& test, const std::string& store) {
        std::ifstream in(store + "/seal-index.tsv");
        std::string header, first, second;
        std::getline(in, header);
@@ -271,12 +271,12 @@ const IndexEdit kIndexEdits[] = {
      },
      3},
     {"records out of order",
-     [](Segments& test, const std::string&) {
+     [](SegmentedStoreAudit& test, const std::string&) {
        test.edit(2, "segment-00000000.db", "segment-00000001.db");
      },
      2},
     {"a segment present and recorded as pruned",
-     [](Segments&, const std::string& store) {
+     [](SegmentedStoreAudit&, const std::string& store) {
        fs::copy_file(store + "/../keep-1.db", store + "/segment-00000001.db");
      },
      3},
@@ -291,14 +291,14 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Segments, EditedSealIndex, ::testing::ValuesIn(kIndexEdits),
+INSTANTIATE_TEST_SUITE_P(SegmentedStoreAudit, EditedSealIndex, ::testing::ValuesIn(kIndexEdits),
                          case_name<IndexEdit>);
 
 // A seal or a link between two segments broken: the finding names the file, and what is wrong
 // is said as vsd says it at start (storage/segment_files.h), the check being the same one.
 struct BoundaryDamage {
   const char* name;
-  void (*apply)(Segments& test);
+  void (*apply)(SegmentedStoreAudit& test);
   std::string_view check;
   int file;           // the segment the finding names
   const char* found;  // in its `found`
@@ -306,17 +306,17 @@ struct BoundaryDamage {
 
 const BoundaryDamage kBoundaryDamages[] = {
     {"the seal row edited",
-     [](Segments& test) {
+     [](SegmentedStoreAudit& test) {
        Tamper t(test.file(1));
        t.flip_byte(test.first_seq(2) - 1, "message", 2);
      },
      check::kSegmentSeal, 1, "the seal does not match the one segment-00000002.db records"},
     {"the first row of a segment linked elsewhere",
-     [](Segments& test) { Tamper(test.file(2)).flip_byte(test.first_seq(2), "prev_hash", 0); },
+     [](SegmentedStoreAudit& test) { Tamper(test.file(2)).flip_byte(test.first_seq(2), "prev_hash", 0); },
      check::kSegmentLink, 2,
      "prev_hash of the segment's first entry is not the entry_hash of the seal it records"},
     {"the meta's seal edited",
-     [](Segments& test) {
+     [](SegmentedStoreAudit& test) {
        Tamper t(test.file(3));
        t.exec("DROP TRIGGER meta_no_update");
        t.exec("UPDATE meta SET value = '" + std::to_string(test.first_seq(3) + 1) +
@@ -327,7 +327,7 @@ const BoundaryDamage kBoundaryDamages[] = {
 
 void PrintTo(const BoundaryDamage& damage, std::ostream* out) { *out << damage.name; }
 
-class BrokenBoundary : public Segments, public ::testing::WithParamInterface<BoundaryDamage> {};
+class BrokenBoundary : public SegmentedStoreAudit, public ::testing::WithParamInterface<BoundaryDamage> {};
 
 TEST_P(BrokenBoundary, IsNamedAsVsdNamesIt) {
   const BoundaryDamage& damage = GetParam();
@@ -341,16 +341,16 @@ TEST_P(BrokenBoundary, IsNamedAsVsdNamesIt) {
   })) << run.describe();
 }
 
-INSTANTIATE_TEST_SUITE_P(Segments, BrokenBoundary, ::testing::ValuesIn(kBoundaryDamages),
+INSTANTIATE_TEST_SUITE_P(SegmentedStoreAudit, BrokenBoundary, ::testing::ValuesIn(kBoundaryDamages),
                          case_name<BoundaryDamage>);
 
-TEST_F(Segments, AFirstSegmentDeletedWithoutARecordIsMissing) {
+TEST_F(SegmentedStoreAudit, AFirstSegmentDeletedWithoutARecordIsMissing) {
   fs::remove(file(0));
   auto run = verify(store_);
   EXPECT_TRUE(names(run, check::kSegmentMissing, segment_name(0))) << run.describe();
 }
 
-TEST_F(Segments, OneSegmentVerifiesFromItsOwnMeta) {
+TEST_F(SegmentedStoreAudit, OneSegmentVerifiesFromItsOwnMeta) {
   const auto cli =
       run_audit_cli({"verify", file(2), "--vs-pubkey", to_hex(generated_vs_key()), "--json"});
   EXPECT_EQ(cli.exit_code, 0) << cli.out << cli.err;
@@ -361,7 +361,7 @@ TEST_F(Segments, OneSegmentVerifiesFromItsOwnMeta) {
   EXPECT_EQ(doc["segments"]["not_checked"].size(), 2u);
 }
 
-TEST_F(Segments, ARangeVerifiesAndReadsNothingElse) {
+TEST_F(SegmentedStoreAudit, ARangeVerifiesAndReadsNothingElse) {
   // Only segments 1..3 are here to read: the others are gone from this copy.
   const std::uint64_t end = first_seq(4);
   for (int index : {0, 4}) fs::remove(file(index));
@@ -376,7 +376,7 @@ TEST_F(Segments, ARangeVerifiesAndReadsNothingElse) {
   EXPECT_EQ(run.result.stats.entries, end - first_seq(1));
 }
 
-TEST_F(Segments, ARangeWithATamperedSegmentNamesIt) {
+TEST_F(SegmentedStoreAudit, ARangeWithATamperedSegmentNamesIt) {
   const std::uint64_t seq = first_seq(3) + 1;
   {
     Tamper t(file(3));
@@ -389,7 +389,7 @@ TEST_F(Segments, ARangeWithATamperedSegmentNamesIt) {
       << cli.out;
 }
 
-TEST_F(Segments, AReportReadsOnlyTheSegmentsItsSessionTouches) {
+TEST_F(SegmentedStoreAudit, AReportReadsOnlyTheSegmentsItsSessionTouches) {
   // A session from a middle segment to one before the active one.
   const auto& sessions = generated().sessions;
   const auto session = std::find_if(sessions.begin(), sessions.end(), [&](const auto& s) {
