@@ -238,7 +238,8 @@ struct IndexEdit {
   std::uint64_t line;  // the seal index line the finding names
 };
 
-class EditedSealIndex : public SegmentedStoreAudit, public ::testing::WithParamInterface<IndexEdit> {};
+class EditedSealIndex : public SegmentedStoreAudit,
+                        public ::testing::WithParamInterface<IndexEdit> {};
 
 TEST_P(EditedSealIndex, IsAFindingNamingTheIndexLine) {
   prune(2);
@@ -312,7 +313,9 @@ const BoundaryDamage kBoundaryDamages[] = {
      },
      check::kSegmentSeal, 1, "the seal does not match the one segment-00000002.db records"},
     {"the first row of a segment linked elsewhere",
-     [](SegmentedStoreAudit& test) { Tamper(test.file(2)).flip_byte(test.first_seq(2), "prev_hash", 0); },
+     [](SegmentedStoreAudit& test) {
+       Tamper(test.file(2)).flip_byte(test.first_seq(2), "prev_hash", 0);
+     },
      check::kSegmentLink, 2,
      "prev_hash of the segment's first entry is not the entry_hash of the seal it records"},
     {"the meta's seal edited",
@@ -327,7 +330,8 @@ const BoundaryDamage kBoundaryDamages[] = {
 
 void PrintTo(const BoundaryDamage& damage, std::ostream* out) { *out << damage.name; }
 
-class BrokenBoundary : public SegmentedStoreAudit, public ::testing::WithParamInterface<BoundaryDamage> {};
+class BrokenBoundary : public SegmentedStoreAudit,
+                       public ::testing::WithParamInterface<BoundaryDamage> {};
 
 TEST_P(BrokenBoundary, IsNamedAsVsdNamesIt) {
   const BoundaryDamage& damage = GetParam();
