@@ -9,6 +9,7 @@ packages=(
   libspdlog-dev libgtest-dev libgmock-dev
   clang libclang-rt-14-dev python3 python3-jsonschema
   clang-format clang-tidy cppcheck
+  lld  # scripts/test.sh links the sanitizer build with it (README.md, "What CI spends its time on")
   systemd  # systemd-analyze: the test that verifies packaging/*.service (needs no running systemd)
   lintian  # scripts/package.sh's checks of the .deb
 )

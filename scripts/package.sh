@@ -7,8 +7,18 @@
 # the test build is: about 5 minutes of CPU for the four programs (docs/OPERATIONS.md, section 7).
 #   BUILD_DIR  build folder (default: build-package)
 #   JOBS       parallel compile jobs (default: 2)
+# --build-only builds the programs and stops (scripts/test.sh runs that beside the tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build_only=0
+case "${1:-}" in
+  "") ;;
+  --build-only) build_only=1 ;;
+  *)
+    echo "usage: scripts/package.sh [--build-only]" >&2
+    exit 2
+    ;;
+esac
 
 scripts/install-deps.sh
 
@@ -21,6 +31,7 @@ fail() {
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
   -DGSVS_BUILD_TESTS=OFF -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=0 >/dev/null
 cmake --build "$build_dir" -j"${JOBS:-2}" --target vsd gsd client audit-cli
+[ "$build_only" = 0 ] || exit 0
 rm -f "$build_dir"/gsvs_*.deb
 (cd "$build_dir" && cpack -G DEB >/dev/null)
 debs=("$build_dir"/gsvs_*.deb)
