@@ -202,7 +202,7 @@ void Analyzer::check_join() {
   const std::string& where = state_[*accept_index_].where;
   std::optional<std::size_t> request_index;
   for (std::size_t i = 0; i < ev_.entries.size(); ++i) {
-    if (entry(i).header.kind != MessageKind::kJoinRequest) continue;
+    if (entry(i).header.kind != protocol::MessageKind::kJoinRequest) continue;
     if (state_[i].message_hash == accept_->join_request_hash) {
       request_index = i;
     } else {
