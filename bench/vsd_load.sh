@@ -22,6 +22,8 @@
 #   env: SESSIONS_CAPACITY=64 SESSIONS_SCALE="5000" (a list: "3000 4000 5000") DURATION_S=20
 #        VSD_CPUS GEN_CPUS THREADS (vsd's event-loop threads; default: the number of VSD_CPUS)
 #        WAL_CHECKPOINT="background" (a list: "inline background") CAPACITY=1 (0: scale runs only)
+#        PROFILE_S=0: profile vsd with perf for this many of the capacity run's measured seconds
+#        and print where its CPU goes per acknowledged message (bench/cpu_profile.py)
 # e.g. the comparison: CAPACITY=0 DURATION_S=60 WAL_CHECKPOINT="inline background" bench/vsd_load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +40,11 @@ scale_points=${SESSIONS_SCALE:-5000}
 duration=${DURATION_S:-20}
 wal_modes=${WAL_CHECKPOINT:-background}
 run_capacity=${CAPACITY:-1}
+profile_s=${PROFILE_S:-0}
+if [ "$profile_s" != 0 ] && ! command -v perf >/dev/null; then
+  echo "vsd_load.sh: PROFILE_S needs perf (Debian package linux-perf)" >&2
+  exit 2
+fi
 pin_cpus
 if [ -n "$vsd_cpus" ]; then
   echo "== vsd on CPUs $vsd_cpus ($threads threads), generator on CPUs $gen_cpus" >&2
@@ -92,9 +99,25 @@ digest_timeout_ms = 600001
 heartbeat_interval_ms = 1000"
 "${gen_pin[@]}" "$bin/vsd_load" run --vs "$vs_addr" --sessions "$capacity_sessions" \
   --mode capacity --duration-s "$duration" --presign 6000 --window 8 --verify-threads "$threads" \
-  --raw-cpus "$vsd_cpus" --ramp-per-s 200 --vsd-pid $vsd_pid >"$work/capacity.json"
+  --raw-cpus "$vsd_cpus" --ramp-per-s 200 --vsd-pid $vsd_pid >"$work/capacity.json" \
+  2> >(tee "$work/capacity.err" >&2) &
+load_pid=$!
+if [ "$profile_s" != 0 ]; then
+  # From the start of the measured seconds; perf itself runs on the generator's CPUs.
+  until grep -q "measuring for" "$work/capacity.err" 2>/dev/null || ! kill -0 $load_pid 2>/dev/null; do
+    sleep 0.1
+  done
+  "${gen_pin[@]}" perf record -F 997 -p $vsd_pid -o "$work/perf.data" -- sleep "$profile_s" \
+    2>/dev/null >&2
+fi
+wait $load_pid
 kill -TERM $vsd_pid; wait $vsd_pid || true
 cat "$work/capacity.json"
+if [ "$profile_s" != 0 ]; then
+  perf report -i "$work/perf.data" --stdio --no-children --sort dso,sym 2>/dev/null \
+    >"$work/perf.txt"
+  python3 bench/cpu_profile.py "$work/perf.txt" "$work/capacity.json"
+fi
 python3 - "$work/capacity.json" <<'PY' >&2
 import json, sys
 r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
