@@ -53,7 +53,10 @@ def main():
                 if re.search(dso_pattern, dso) and re.search(symbol_pattern, symbol):
                     shares[name] += percent
                     break
-    total = sum(shares.values()) or 1.0
+    if not symbols:
+        sys.exit(f"cpu_profile.py: {report_path} holds no samples (did perf record vsd? "
+                 "run it by hand to see why: perf record -p <vsd pid>)")
+    total = sum(shares.values())
     # A digest and a heartbeat per receipt: one verify per message, one signature per two.
     expected = {}
     for when in ("before", "after"):
