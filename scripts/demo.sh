@@ -53,14 +53,17 @@ done
 bin=$(cd "$bin_dir" && pwd)
 
 # Tickets stay valid for longer than a VS restart takes, so the restart step's players play
-# through it (PROTOCOL.md §8.15); the honest players stay long enough to see it.
+# through it (PROTOCOL.md §8.15). The honest players play until the demo stops them after the
+# restart (plus honest_tail seconds), however slow the host is; --duration-s is only the
+# backstop that ends them should the demo itself be killed.
 if [ "$quick" = 1 ]; then
   period=200; validity=3000; hb_interval=100; hb_timeout=3000; digest=200
-  rogue_after=2500; honest_play=14
+  rogue_after=2500; honest_tail=1
 else
   period=500; validity=3000; hb_interval=250; hb_timeout=3000; digest=250
-  rogue_after=8000; honest_play=30
+  rogue_after=8000; honest_tail=8
 fi
+honest_backstop_s=600
 skew=500
 bound=$((validity + skew))
 
@@ -149,10 +152,11 @@ grep -h "joined from" "$work/vsd.log" | sed 's/^.*vsd: /   vsd: /'
 
 step "Six bot players join, three on each server"
 client_pids=()
+players_began=$(date +%s)
 for i in 1 2 3 4 5 6; do
   if [ "$i" -le 3 ]; then port=$honest_port; gs=honest; else port=$rogue_port; gs=rogue; fi
   "$bin/client" run --gs "127.0.0.1:$port" --vs-pubkey "$work/vs.key.pub" --key "$work/player$i.key" \
-    --bot --speed-m-s 5 --duration-s "$honest_play" --skew-ms "$skew" \
+    --bot --speed-m-s 5 --duration-s "$honest_backstop_s" --skew-ms "$skew" \
     --events "$work/player$i.events" 2>"$work/player$i.log" &
   client_pids+=($!)
   pids+=($!)
@@ -256,12 +260,14 @@ for i in 1 2 3; do
 done
 
 step "The honest match plays on, then everything stops cleanly"
+sleep "$honest_tail"
+for i in 1 2 3; do kill -TERM "${client_pids[$((i - 1))]}" 2>/dev/null || true; done
 for i in 1 2 3; do
   code=0
   wait "${client_pids[$((i - 1))]}" || code=$?
   [ "$code" = 0 ] || fail "honest player $i exited $code: $(tail -3 "$work/player$i.log")"
   rejected=$(grep -c '"input_rejected"' "$work/player$i.events" || true)
-  say "player $i: played ${honest_play} s, $(grep -c ticket_accepted "$work/player$i.events") tickets, ${rejected} inputs rejected, exit 0"
+  say "player $i: played $(($(date +%s) - players_began)) s, $(grep -c ticket_accepted "$work/player$i.events") tickets, ${rejected} inputs rejected, stopped by SIGTERM, exit 0"
 done
 for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
 wait 2>/dev/null || true
