@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 quick=0
 build=1
-bin_dir=build-demo/bin
+bin_dir="build-demo/bin"
 work=demo-run
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -32,8 +32,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-if [ -t 1 ]; then bold=$'\e[1m'; red=$'\e[31m'; green=$'\e[32m'; yellow=$'\e[33m'; off=$'\e[0m'
-else bold=; red=; green=; yellow=; off=; fi
+if [ -t 1 ]; then bold=$'\e[1m'; red=$'\e[31m'; green=$'\e[32m'; off=$'\e[0m'
+else bold=; red=; green=; off=; fi
 step() { printf '\n%s== %s%s\n' "$bold" "$*" "$off"; }
 say() { printf '   %s\n' "$*"; }
 fail() { printf '%sdemo FAILED: %s%s\n' "$red" "$*" "$off" >&2; exit 1; }
