@@ -4,6 +4,8 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
 # sd_notify(3): the daemons' readiness and watchdog under systemd (app/service_notify.h).
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 find_package(SQLite3 REQUIRED)
+# The log in PostgreSQL, for a fleet of VS nodes (docs/STORE.md §11).
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 # Configuration files are TOML, read by a real parser that reports line and column.

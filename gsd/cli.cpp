@@ -92,7 +92,7 @@ int run(const std::string& program, Config config, const CliExtension& extension
     std::cerr << where << "config key 'key': " << identity.error() << "\n";
     return kExitUsage;
   }
-  service.status("opening and verifying the store " + config.store);
+  service.status("opening and verifying the store " + storage::printable_store(config.store));
   auto store =
       storage::Log::open(config.store, storage::OpenMode::kReadWrite, storage::StoreRole::kGs);
   if (!store) {
@@ -104,8 +104,8 @@ int run(const std::string& program, Config config, const CliExtension& extension
   }
   spdlog::info("{} {}: build {} identity {}; VS {} with key {}; store {} at {} entries", program,
                app::project_version(), to_hex(behaviour->join_sw_hash(*own)),
-               to_hex(identity->public_key()), config.vs, to_hex(config.vs_key), config.store,
-               (*store)->size());
+               to_hex(identity->public_key()), config.vs, to_hex(config.vs_key),
+               storage::printable_store(config.store), (*store)->size());
 
   // One thread: see gsd/daemon.cpp.
   asio::io_context io(1);

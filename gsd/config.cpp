@@ -24,8 +24,9 @@ void add_config_options(CLI::App& run, Config& c) {
                  "HOST:PORT clients connect to (port 0: any free port, named in the log)")
       ->capture_default_str();
   run.add_option("--store", c.store,
-                 "SQLite log of everything exchanged with the VS (created if absent; same schema "
-                 "as the VS store, docs/STORE.md)")
+                 "The log of everything exchanged with the VS: a SQLite file, or a PostgreSQL "
+                 "database (postgresql://USER@HOST/DB); created if absent, with the VS store's "
+                 "schema (docs/STORE.md)")
       ->capture_default_str();
   run.add_option("--tick_rate_hz", c.tick_rate_hz,
                  "Simulation ticks per second; a player's first move may cover one tick")

@@ -65,7 +65,7 @@ void SharedState::on_store_failure(const std::string& error) {
   spdlog::critical(
       "store {}: append failed: {}; stopping (a GS does not serve what it cannot "
       "record)",
-      config.store, error);
+      storage::printable_store(config.store), error);
   stop_();
 }
 

@@ -5,13 +5,14 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git
-  libsodium-dev libsystemd-dev libsqlite3-dev sqlite3 libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libboost-dev
+  libsodium-dev libsystemd-dev libsqlite3-dev sqlite3 libpq-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libboost-dev
   libspdlog-dev libgtest-dev libgmock-dev
   clang libclang-rt-14-dev python3 python3-jsonschema
   clang-format clang-tidy cppcheck
   lld  # scripts/test.sh links the sanitizer build with it (README.md, "What CI spends its time on")
   systemd  # systemd-analyze: the test that verifies packaging/*.service (needs no running systemd)
   lintian  # scripts/package.sh's checks of the .deb
+  postgresql  # the PostgreSQL store's tests start a server of their own (tests/support/postgres_server.h)
 )
 
 missing=()

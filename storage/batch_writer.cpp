@@ -184,7 +184,8 @@ BatchWriter::BatchWriter(std::unique_ptr<Log> log, Options options)
                    (impl_->options.segment_max_bytes > 0 || impl_->options.segment_max_age_ms > 0);
   impl_->segment_bytes = log_impl.active_bytes_at_open;
   impl_->segment_started_ms = log_impl.active_created_ms;
-  if (log_impl.mode == OpenMode::kReadWrite) {
+  // A PostgreSQL store has no WAL of ours to look after: the server checkpoints its own.
+  if (log_impl.mode == OpenMode::kReadWrite && !log_impl.pg) {
     impl_->wal_watch.options = impl_->options.wal;
     if (impl_->options.wal.mode == WalCheckpointMode::kBackground) {
       impl_->checkpointer = std::make_unique<WalCheckpointer>(impl_->options.wal.start_pages);

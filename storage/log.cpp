@@ -6,11 +6,16 @@
 #include <utility>
 
 #include "storage/log_impl.h"
+#include "storage/pg_store.h"
 #include "storage/sqlite.h"
 
 namespace gsvs::storage {
 
 // ---- Log::Impl ----
+
+// Here, where PgStore is complete.
+Log::Impl::Impl() = default;
+Log::Impl::~Impl() = default;
 
 std::string Log::Impl::label() const { return "store " + path; }
 
@@ -102,6 +107,7 @@ std::vector<FrontierRow> Log::Impl::advance(std::span<const Entry> entries) {
 
 Status Log::Impl::write(std::span<const std::span<const Entry>> groups,
                         std::span<const FrontierRow> frontiers) {
+  if (pg) return pg->write(label(), groups);
   std::size_t count = 0;
   for (const auto& group : groups) count += group.size();
   if (count == 0) return Status::success();

@@ -81,6 +81,13 @@ struct SegmentRange {
   std::uint64_t last = 0;
 };
 
+// Whether `path` names a store in PostgreSQL: a postgresql:// or postgres:// URI (docs/STORE.md
+// §11). Any other path is SQLite's: a file, or a directory of segments.
+[[nodiscard]] bool is_postgres_store(std::string_view path);
+// `path` as a message or a log line may show it: a PostgreSQL URI with its password, if it holds
+// one, replaced by "***".
+[[nodiscard]] std::string printable_store(std::string_view path);
+
 // Whose record a store is: the VS's log, or a GS's own record of its VS link. Both have the
 // schema of docs/STORE.md; meta.format tells them apart (STORE.md §2.1), and the columns
 // direction and vs_time_ms are seen from the store's owner.

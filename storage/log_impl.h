@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -57,8 +58,15 @@ struct ChainState {
 // The in-memory head (size, head_hash, accumulator) is what the next append builds on. Log::append
 // moves it forward only after a commit; a BatchWriter moves it at submit time, ahead of its
 // commits, and stops for good after a failed one.
+struct PgStore;  // storage/pg_store.h
+
 struct Log::Impl {
-  std::string path;
+  Impl();
+  ~Impl();
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  std::string path;  // a PostgreSQL store's URI without its password
   OpenMode mode = OpenMode::kReadOnly;
   StoreRole role = StoreRole::kVs;  // from meta.format (the role created with, for a new store)
   bool segmented = false;           // path is a directory of segments
@@ -81,6 +89,10 @@ struct Log::Impl {
   sqlite::Stmt insert_stmt;                        // read-write only
   SchemaLayout layout = SchemaLayout::kKindTable;  // of db; read-write only: what insert_stmt binds
   sqlite::Stmt insert_frontier_stmt;               // segmented read-write only
+
+  // A store in PostgreSQL (docs/STORE.md §11): its connection and statements. Null for SQLite,
+  // whose files are the members above.
+  std::unique_ptr<PgStore> pg;
 
   std::uint64_t size = 0;  // read-write only; read-only Logs ask the store each time
   Hash32 head;
@@ -196,6 +208,16 @@ Result<SchemaLayout> layout_of(sqlite::Db& db);
 // this build knows in message_kind, and adds the kinds the build that made the file did not know
 // (so a row of a newer kind has its name).
 Status sync_kind_names(sqlite::Db& db, const std::string& label);
+
+// The chain checks of a read-write open (docs/STORE.md §6.1), for rows read in seq order from any
+// backend: that `seq` is the one the chain expects next, and that the row itself (its kind and
+// kind name, direction, prev_hash and entry_hash) continues it; chain_row then moves `state` past
+// it. `where(seq)` names the entry in errors; `segment_first` as for verify_rows.
+Status expect_next_seq(std::uint64_t seq, const ChainState& state,
+                       const std::function<std::string(std::uint64_t)>& where);
+Status chain_row(const RowView& row, SchemaLayout layout, ChainState& state,
+                 const std::function<std::string(std::uint64_t)>& where,
+                 std::optional<std::uint64_t> segment_first);
 
 // Reads rows of `db` with seq >= state.next_seq in seq order, checking each as a read-write open
 // does (docs/STORE.md §6.1) and moving `state` on. `label` names the file and `where(seq)` the

@@ -6,9 +6,70 @@
 
 #include "storage/log.h"
 #include "storage/log_impl.h"
+#include "storage/pg_store.h"
 #include "storage/sqlite.h"
 
 namespace gsvs::storage {
+
+Status expect_next_seq(std::uint64_t seq, const ChainState& state,
+                       const std::function<std::string(std::uint64_t)>& where) {
+  if (seq == state.next_seq) return Status::success();
+  return Error{where(state.next_seq) + ": missing; the next stored row is entry " +
+               std::to_string(seq) + " (deleted?)"};
+}
+
+Status chain_row(const RowView& row, SchemaLayout layout, ChainState& state,
+                 const std::function<std::string(std::uint64_t)>& where,
+                 std::optional<std::uint64_t> segment_first) {
+  const auto& header = row.header;
+  const std::uint64_t seq = header.seq;
+  if (!known_kind(header.kind)) {
+    return Error{where(seq) + ": kind " + std::to_string(static_cast<unsigned>(header.kind)) +
+                 " is not a message kind this build knows"};
+  }
+  const std::string_view expected_name = protocol::kind_name(header.kind);
+  if (row.kind_name != expected_name && layout == SchemaLayout::kKindTable) {
+    const std::string stored =
+        row.kind_name ? "'" + *row.kind_name + "'" : "no name, or one that is not text,";
+    return Error{where(seq) + ": kind " + std::to_string(static_cast<unsigned>(header.kind)) +
+                 " (" + std::string(expected_name) + ") has " + stored +
+                 " in message_kind (edited?)"};
+  }
+  if (row.kind_name != expected_name) {
+    const std::string stored =
+        row.kind_name ? "kind_name '" + *row.kind_name + "'" : "kind_name (not text)";
+    return Error{where(seq) + ": " + stored + " does not match kind " +
+                 std::to_string(static_cast<unsigned>(header.kind)) + " (" +
+                 std::string(expected_name) + ") (edited?)"};
+  }
+  if (!known_direction(header.direction)) {
+    return Error{where(seq) + ": direction " +
+                 std::to_string(static_cast<unsigned>(header.direction)) +
+                 " is neither 1 (received) nor 2 (issued)"};
+  }
+  if (header.prev_entry_hash != state.previous) {
+    if (seq == 0) {
+      return Error{where(seq) +
+                   ": prev_hash of the first entry is not 32 zero bytes "
+                   "(edited, or entries cut from the front?)"};
+    }
+    if (segment_first && seq == *segment_first) {
+      return Error{where(seq) +
+                   ": prev_hash of the segment's first entry is not the entry_hash of the "
+                   "previous segment's seal, entry " +
+                   std::to_string(seq - 1) + " (a segment replaced, swapped or edited?)"};
+    }
+    return Error{where(seq) + ": prev_hash does not match the entry_hash of entry " +
+                 std::to_string(seq - 1) + " (a row edited, removed, inserted or reordered?)"};
+  }
+  if (chains::log_entry_hash(header, row.message) != row.entry_hash) {
+    return Error{where(seq) + ": entry_hash does not match its contents (edited?)"};
+  }
+  state.accumulator.append(row.entry_hash);
+  state.previous = row.entry_hash;
+  ++state.next_seq;
+  return Status::success();
+}
 
 Status verify_rows(sqlite::Db& db, const std::string& label,
                    const std::function<std::string(std::uint64_t)>& where, ChainState& state,
@@ -33,58 +94,12 @@ Status verify_rows(sqlite::Db& db, const std::string& label,
     if (*step == sqlite::Stmt::Step::kDone) break;
 
     const auto seq = static_cast<std::uint64_t>(stmt->column_int64(kColSeq));
-    if (seq != state.next_seq) {
-      return Error{where(state.next_seq) + ": missing; the next stored row is entry " +
-                   std::to_string(seq) + " (deleted?)"};
-    }
+    if (auto next = expect_next_seq(seq, state, where); !next) return next;
     auto row = read_row(*stmt);
     if (!row) return Error{where(seq) + ": " + row.error()};
-    const auto& header = row->header;
-    if (!known_kind(header.kind)) {
-      return Error{where(seq) + ": kind " + std::to_string(static_cast<unsigned>(header.kind)) +
-                   " is not a message kind this build knows"};
+    if (auto chained = chain_row(*row, *layout, state, where, segment_first); !chained) {
+      return chained;
     }
-    const std::string_view expected_name = protocol::kind_name(header.kind);
-    if (row->kind_name != expected_name && *layout == SchemaLayout::kKindTable) {
-      const std::string stored =
-          row->kind_name ? "'" + *row->kind_name + "'" : "no name, or one that is not text,";
-      return Error{where(seq) + ": kind " + std::to_string(static_cast<unsigned>(header.kind)) +
-                   " (" + std::string(expected_name) + ") has " + stored +
-                   " in message_kind (edited?)"};
-    }
-    if (row->kind_name != expected_name) {
-      const std::string stored =
-          row->kind_name ? "kind_name '" + *row->kind_name + "'" : "kind_name (not text)";
-      return Error{where(seq) + ": " + stored + " does not match kind " +
-                   std::to_string(static_cast<unsigned>(header.kind)) + " (" +
-                   std::string(expected_name) + ") (edited?)"};
-    }
-    if (!known_direction(header.direction)) {
-      return Error{where(seq) + ": direction " +
-                   std::to_string(static_cast<unsigned>(header.direction)) +
-                   " is neither 1 (received) nor 2 (issued)"};
-    }
-    if (header.prev_entry_hash != state.previous) {
-      if (seq == 0) {
-        return Error{where(seq) +
-                     ": prev_hash of the first entry is not 32 zero bytes "
-                     "(edited, or entries cut from the front?)"};
-      }
-      if (segment_first && seq == *segment_first) {
-        return Error{where(seq) +
-                     ": prev_hash of the segment's first entry is not the entry_hash of the "
-                     "previous segment's seal, entry " +
-                     std::to_string(seq - 1) + " (a segment replaced, swapped or edited?)"};
-      }
-      return Error{where(seq) + ": prev_hash does not match the entry_hash of entry " +
-                   std::to_string(seq - 1) + " (a row edited, removed, inserted or reordered?)"};
-    }
-    if (chains::log_entry_hash(header, row->message) != row->entry_hash) {
-      return Error{where(seq) + ": entry_hash does not match its contents (edited?)"};
-    }
-    state.accumulator.append(row->entry_hash);
-    state.previous = row->entry_hash;
-    ++state.next_seq;
   }
   return Status::success();
 }
@@ -244,6 +259,7 @@ Result<std::unique_ptr<Log::Impl>> open_impl(const std::string& path, OpenMode m
                                              const OpenOptions& options) {
   // SQLite would take an empty name for a private temporary database.
   if (path.empty()) return Error{"store: no path given"};
+  if (postgres::is_url(path)) return open_postgres(path, mode, role);
   if (is_segmented_path(path)) {
     if (mode == OpenMode::kReadWrite) {
       return open_segmented_read_write(path, role.value_or(StoreRole::kVs), options);
@@ -268,8 +284,9 @@ Result<std::unique_ptr<Log>> Log::open(const std::string& path, OpenMode mode, S
 }
 
 Result<std::unique_ptr<Log>> Log::open(const std::string& path, const SegmentRange& segments) {
-  if (!is_segmented_path(path)) {
-    return Error{"store " + path + ": not a directory of segments (a segment range needs one)"};
+  if (postgres::is_url(path) || !is_segmented_path(path)) {
+    return Error{"store " + postgres::redacted(path) +
+                 ": not a directory of segments (a segment range needs one)"};
   }
   auto impl = open_segmented_read_only(path, std::nullopt, segments);
   if (!impl) return Error{impl.error()};

@@ -4,6 +4,7 @@
 
 #include "storage/log.h"
 #include "storage/log_impl.h"
+#include "storage/pg_store.h"
 #include "storage/sqlite.h"
 
 namespace gsvs::storage {
@@ -127,6 +128,10 @@ bool known_direction(chains::Direction direction) {
 
 std::uint64_t Log::size() const {
   if (impl_->mode == OpenMode::kReadWrite) return impl_->size;
+  if (impl_->pg) {
+    auto size = impl_->pg->size();
+    return size ? *size : 0;
+  }
   // The last file holds the head; an empty last segment starts where its seal left off.
   auto stmt = sqlite::Stmt::prepare(impl_->db, "SELECT MAX(seq) FROM log_entry");
   if (!stmt) return impl_->active_first_seq;
@@ -140,6 +145,10 @@ std::uint64_t Log::size() const {
 
 Hash32 Log::head_hash() const {
   if (impl_->mode == OpenMode::kReadWrite) return impl_->head;
+  if (impl_->pg) {
+    auto head = impl_->pg->head_hash();
+    return head ? *head : Hash32{};
+  }
   auto stmt = sqlite::Stmt::prepare(impl_->db,
                                     "SELECT entry_hash FROM log_entry ORDER BY seq DESC LIMIT 1");
   if (!stmt) return {};
@@ -151,6 +160,7 @@ Hash32 Log::head_hash() const {
 }
 
 Result<merkle::Accumulator> Log::tree_before_first() const {
+  if (impl_->pg) return merkle::Accumulator{};  // a PostgreSQL log starts at entry 0
   const std::vector<FileView> files = files_of(*impl_);
   const std::uint64_t first_seq = files.front().first_seq;
   if (first_seq == 0) return merkle::Accumulator{};
@@ -176,6 +186,17 @@ Hash32 Log::merkle_root() const {
   auto start = tree_before_first();
   if (!start) return Hash32{};
   merkle::Accumulator accumulator = std::move(*start);
+  if (impl_->pg) {
+    Filter all;
+    const Status read = impl_->pg->scan(
+        *impl_, all,
+        [&accumulator](const Entry& entry) {
+          accumulator.append(entry.entry_hash);
+          return true;
+        },
+        [&accumulator](std::uint64_t, const std::string&) { accumulator.append(Hash32{}); });
+    return read ? accumulator.root() : Hash32{};
+  }
   const std::vector<FileView> files = files_of(*impl_);
   for (const FileView& file : files) {
     auto stmt = sqlite::Stmt::prepare(*file.db, "SELECT entry_hash FROM log_entry ORDER BY seq");
@@ -192,6 +213,7 @@ Hash32 Log::merkle_root() const {
 
 Status Log::scan(const Filter& filter, const std::function<bool(const Entry&)>& visit,
                  const BadRowReporter& report_bad_row) const {
+  if (impl_->pg) return impl_->pg->scan(*impl_, filter, visit, report_bad_row);
   if (filter.from_seq > kMaxStoredInteger) return Status::success();
   if (filter.session_id && *filter.session_id > kMaxStoredInteger) return Status::success();
   std::string where_clause = " WHERE seq >= ?1";
@@ -274,7 +296,7 @@ Result<std::optional<std::pair<std::uint64_t, std::uint64_t>>> seq_range(sqlite:
 
 Result<Entry> Log::get(std::uint64_t seq) const {
   if (seq > kMaxStoredInteger) return Error{impl_->label(seq) + ": no such entry"};
-  auto entry = read_entry(file_for(*impl_, seq), seq);
+  auto entry = impl_->pg ? impl_->pg->read_entry(seq) : read_entry(file_for(*impl_, seq), seq);
   if (!entry) return Error{impl_->label(seq) + ": " + entry.error()};
   if (!*entry) {
     return Error{impl_->label(seq) + ": no such entry (the log holds " + std::to_string(size()) +

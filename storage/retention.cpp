@@ -163,6 +163,11 @@ Result<std::vector<RetiredSegment>> read_seal_index(const std::string& dir) {
 
 Result<std::vector<RetiredSegment>> retire_sealed_segments(const std::string& dir,
                                                            const RetireOptions& options) {
+  if (is_postgres_store(dir)) {
+    return Error{"store " + printable_store(dir) +
+                 ": a PostgreSQL store has no segments to retire (retention applies to segmented "
+                 "SQLite stores only, docs/STORE.md §11)"};
+  }
   const std::string path = strip_trailing_slashes(dir);
   std::error_code ec;
   if (!fs::is_directory(path, ec)) {

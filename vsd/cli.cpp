@@ -81,7 +81,7 @@ int run(Config config, const std::vector<std::string>& run_args) {
     std::cerr << "vsd run: " << key.error() << "\n";
     return kExitUsage;
   }
-  service.status("opening and verifying the store " + config.store);
+  service.status("opening and verifying the store " + storage::printable_store(config.store));
   // The VS key checks the seals and checkpoints of a segmented store (docs/STORE.md §10.4).
   auto log = storage::Log::open(config.store, storage::OpenMode::kReadWrite,
                                 storage::StoreRole::kVs, storage::OpenOptions{key->public_key()});

@@ -44,8 +44,9 @@ void add_config_options(CLI::App& run, Config& c) {
   run.add_option("--listen", c.listen, "HOST:PORT the GS connections arrive on")
       ->capture_default_str();
   run.add_option("--store", c.store,
-                 "The log: a SQLite file, or a directory of segments (a path ending in '/' or an "
-                 "existing directory); created if absent")
+                 "The log: a SQLite file, a directory of segments (a path ending in '/' or an "
+                 "existing directory), or a PostgreSQL database (postgresql://USER@HOST/DB, "
+                 "docs/STORE.md §11); created if absent")
       ->capture_default_str();
   run.add_option("--key", c.key, "VS secret key file (from 'vsd keygen', mode 0600)")
       ->capture_default_str();

@@ -38,8 +38,11 @@ std::uint64_t bytes_with_wal(const std::filesystem::path& file) {
   return total;
 }
 
+// Nothing for a PostgreSQL store: its files are the server's, which PostgreSQL's own monitoring
+// reports (docs/OPERATIONS.md §8).
 Footprint footprint(const std::string& store) {
   Footprint out;
+  if (storage::is_postgres_store(store)) return out;
   std::error_code ec;
   if (!std::filesystem::is_directory(store, ec)) {
     out.bytes = bytes_with_wal(store);

@@ -264,19 +264,20 @@ Status ServerState::recover() {
   replay_quarantines(quarantine_events, quarantine);
   if (max_policy >= kMaxStoredId) {
     return Error{
-        "store " + config.store + ": a PolicyApplied has policy_seq " + std::to_string(max_policy) +
-        ", outside 1.." + std::to_string(kMaxStoredId - 1) +
+        "store " + storage::printable_store(config.store) + ": a PolicyApplied has policy_seq " +
+        std::to_string(max_policy) + ", outside 1.." + std::to_string(kMaxStoredId - 1) +
         "; hand this store to an investigator ('audit-cli verify') and start on a new one"};
   }
   next_policy_seq = max_policy + 1;
   if (out_of_range) {
-    return Error{"store " + config.store + ": " + out_of_range->message +
+    return Error{"store " + storage::printable_store(config.store) + ": " + out_of_range->message +
                  "; the VS cannot number what comes next. Hand this store to an investigator "
                  "('audit-cli verify') and start on a new one"};
   }
   auto carried = rebuild_continuity(**reader, ended_recently, open_sessions, continuity_since);
   if (!carried) {
-    return Error{"store " + config.store + ": the positions of the sessions that ended within " +
+    return Error{"store " + storage::printable_store(config.store) +
+                 ": the positions of the sessions that ended within " +
                  std::to_string(rules::kMaxContinuityWindowMs) +
                  " ms cannot be read from the log: " + carried.error()};
   }
@@ -284,7 +285,7 @@ Status ServerState::recover() {
   next_revocation_seq.store(max_revocation + 1);
   auto rebuilt = rebuild_all(**reader, open_sessions, *carried);
   if (!rebuilt) {
-    return Error{"store " + config.store +
+    return Error{"store " + storage::printable_store(config.store) +
                  ": a session left live cannot be rebuilt from the log: " + rebuilt.error()};
   }
   std::vector<Rebuilt> left_live = std::move(rebuilt).value();

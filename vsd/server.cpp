@@ -76,7 +76,8 @@ Status Server::start() {
   s.admin.start(state_);
   asio::co_spawn(s.checkpoint_strand, s.checkpoint_loop(), asio::detached);
   spdlog::info("listening on {}:{}; store {} at {} entries; VS key {}", s.config.listen_host,
-               port(), app::log_text(s.config.store), s.writer->size(), to_hex(s.key.public_key()));
+               port(), app::log_text(storage::printable_store(s.config.store)), s.writer->size(),
+               to_hex(s.key.public_key()));
   return {};
 }
 

@@ -15,7 +15,7 @@ using namespace protocol;  // NOLINT(google-build-using-namespace)
 VsProcess::VsProcess(const TempDir& dir, const std::vector<crypto::PublicKey>& allowed_gs,
                      const std::vector<Hash32>& allowed_builds, VsOptions o)
     : port_(o.port.value_or(free_port())),
-      store_(dir.file(o.store)),
+      store_(storage::is_postgres_store(o.store) ? o.store : dir.file(o.store)),
       config_(dir.file("vsd.toml")),
       admin_socket_(dir.file("vsd.sock")),
       dir_(dir.path()) {

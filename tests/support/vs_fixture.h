@@ -28,7 +28,8 @@ struct VsOptions {
   std::uint32_t checkpoint_interval_ms = 300;
   double max_speed_m_s = 7.0;
   std::string extra;  // more config lines
-  // The store, in the test's directory: a file, or with a trailing '/' a directory of segments.
+  // The store, in the test's directory: a file, or with a trailing '/' a directory of segments;
+  // or a PostgreSQL database (postgresql://...).
   std::string store = "vs.db";
   // The port to listen on: a restart takes the previous run's (default: a free one).
   std::optional<std::uint16_t> port;

@@ -1,0 +1,423 @@
+// A Log in PostgreSQL (docs/STORE.md §11): the schema, the opens, and reading and writing rows.
+#include "storage/pg_store.h"
+
+#include <algorithm>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace gsvs::storage {
+
+namespace {
+
+// docs/STORE.md §11.1 reproduces this schema; change both together, and give the schema a new
+// meta.schema_version when a table, a trigger or meta changes.
+constexpr std::string_view kPgSchemaVersion = "1";
+constexpr std::string_view kCreateSchema = R"sql(
+CREATE TABLE meta (
+  key   text PRIMARY KEY,
+  value text NOT NULL
+);
+CREATE TABLE message_kind (
+  kind smallint PRIMARY KEY CHECK (kind BETWEEN 1 AND 255),
+  name text     NOT NULL
+);
+CREATE TABLE log_entry (
+  seq        bigint   PRIMARY KEY CHECK (seq >= 0),
+  kind       smallint NOT NULL REFERENCES message_kind (kind),
+  direction  smallint NOT NULL CHECK (direction IN (1, 2)),
+  session_id bigint   NOT NULL CHECK (session_id >= 0),
+  vs_time_ms bigint   NOT NULL CHECK (vs_time_ms >= 0),
+  prev_hash  bytea    NOT NULL CHECK (octet_length(prev_hash) = 32),
+  entry_hash bytea    NOT NULL CHECK (octet_length(entry_hash) = 32),
+  message    bytea    NOT NULL
+);
+CREATE INDEX log_entry_by_kind ON log_entry (kind, seq) WHERE kind IN (3, 10, 11);
+CREATE FUNCTION gsvs_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP;
+END
+$$;
+CREATE TRIGGER log_entry_append_only BEFORE UPDATE OR DELETE ON log_entry
+  FOR EACH ROW EXECUTE FUNCTION gsvs_refuse_change();
+CREATE TRIGGER log_entry_no_truncate BEFORE TRUNCATE ON log_entry
+  FOR EACH STATEMENT EXECUTE FUNCTION gsvs_refuse_change();
+CREATE TRIGGER message_kind_append_only BEFORE UPDATE OR DELETE ON message_kind
+  FOR EACH ROW EXECUTE FUNCTION gsvs_refuse_change();
+CREATE TRIGGER message_kind_no_truncate BEFORE TRUNCATE ON message_kind
+  FOR EACH STATEMENT EXECUTE FUNCTION gsvs_refuse_change();
+CREATE TRIGGER meta_append_only BEFORE UPDATE OR DELETE ON meta
+  FOR EACH ROW EXECUTE FUNCTION gsvs_refuse_change();
+CREATE TRIGGER meta_no_truncate BEFORE TRUNCATE ON meta
+  FOR EACH STATEMENT EXECUTE FUNCTION gsvs_refuse_change();
+)sql";
+
+// The columns read_pg_row expects, in its order.
+constexpr std::string_view kSelectColumns =
+    "SELECT e.seq, e.kind, k.name, e.direction, e.session_id, e.vs_time_ms, e.prev_hash, "
+    "e.entry_hash, e.message FROM log_entry e LEFT JOIN message_kind k ON k.kind = e.kind";
+// Rows read per query by scans and the open's verification: constant memory, few round trips.
+constexpr int kPageRows = 2000;
+// Rows per INSERT: PostgreSQL takes at most 65,535 parameters in one statement, 8 a row.
+constexpr std::size_t kInsertRows = 1000;
+// The writer lock's key: one per schema, so that each log of a database has its own writer.
+constexpr std::string_view kLockKey = "hashtextextended('gsvs-log:' || current_schema(), 0)";
+
+Result<std::uint64_t> unsigned_column(const postgres::Res& res, int row, int column,
+                                      std::string_view name) {
+  const auto value = res.integer(row, column);
+  if (res.is_null(row, column) || !value || *value < 0) {
+    return Error{std::string(name) + " is not a non-negative integer"};
+  }
+  return static_cast<std::uint64_t>(*value);
+}
+
+Result<Hash32> hash_column(const postgres::Res& res, int row, int column, std::string_view name) {
+  const ByteView bytes = res.bytes(row, column);
+  if (res.is_null(row, column) || bytes.size() != Hash32::size) {
+    return Error{std::string(name) + " is " + std::to_string(bytes.size()) + " bytes, not 32"};
+  }
+  Hash32 out;
+  std::copy(bytes.begin(), bytes.end(), out.bytes.begin());
+  return out;
+}
+
+// One row of a kSelectColumns query; the message is borrowed from `res`.
+Result<RowView> read_pg_row(const postgres::Res& res, int row) {
+  RowView out;
+  auto seq = unsigned_column(res, row, 0, "seq");
+  if (!seq) return Error{seq.error()};
+  auto kind = unsigned_column(res, row, 1, "kind");
+  if (!kind || *kind > 255) return Error{"kind is not a small integer"};
+  auto direction = unsigned_column(res, row, 3, "direction");
+  if (!direction || *direction > 255) return Error{"direction is not a small integer"};
+  auto session = unsigned_column(res, row, 4, "session_id");
+  if (!session) return Error{session.error()};
+  auto time = unsigned_column(res, row, 5, "vs_time_ms");
+  if (!time) return Error{time.error()};
+  auto prev = hash_column(res, row, 6, "prev_hash");
+  if (!prev) return Error{prev.error()};
+  auto hash = hash_column(res, row, 7, "entry_hash");
+  if (!hash) return Error{hash.error()};
+  out.header.seq = *seq;
+  out.header.kind = static_cast<protocol::MessageKind>(*kind);
+  out.header.direction = static_cast<chains::Direction>(*direction);
+  out.header.session_id = *session;
+  out.header.vs_time_ms = *time;
+  out.header.prev_entry_hash = *prev;
+  out.entry_hash = *hash;
+  out.message = res.bytes(row, 8);
+  if (!res.is_null(row, 2)) out.kind_name = res.text(row, 2);
+  return out;
+}
+
+Result<std::int64_t> single_integer(postgres::Conn& conn, const std::string& sql) {
+  auto res = conn.query(sql);
+  if (!res) return Error{res.error()};
+  if (res->rows() != 1 || res->is_null(0, 0) || !res->integer(0, 0)) {
+    return Error{"unexpected answer to " + sql};
+  }
+  return *res->integer(0, 0);
+}
+
+Result<std::optional<std::string>> pg_meta_value(postgres::Conn& conn, std::string_view key) {
+  auto res = conn.query("SELECT value FROM meta WHERE key = $1", {postgres::Param::of(key)});
+  if (!res) return Error{res.error()};
+  if (res->rows() == 0) return std::optional<std::string>{};
+  return std::optional<std::string>{res->text(0, 0)};
+}
+
+// The store's schema exists, or (read-write) is created; its format names `role` (or any role
+// when none is expected); sets impl.role.
+Status check_or_create_schema(Log::Impl& impl, bool create, std::optional<StoreRole> expected) {
+  postgres::Conn& conn = impl.pg->conn;
+  auto exists = single_integer(conn, "SELECT (to_regclass('log_entry') IS NOT NULL)::int");
+  if (!exists) return Error{impl.label() + ": " + exists.error()};
+  if (*exists == 0) {
+    auto schema = conn.query("SELECT current_schema()");
+    const std::string name = schema && schema->rows() == 1 && !schema->is_null(0, 0)
+                                 ? schema->text(0, 0)
+                                 : std::string("(none)");
+    if (!create) {
+      return Error{impl.label() + ": no gsvs log in schema " + name +
+                   " of this database (no log_entry table)"};
+    }
+    postgres::Transaction tx(conn);
+    if (auto status = tx.begin(); !status) return Error{impl.label() + ": " + status.error()};
+    if (auto status = conn.exec(std::string(kCreateSchema)); !status) {
+      return Error{impl.label() + ": cannot create the schema in " + name + ": " + status.error()};
+    }
+    const StoreRole role = expected.value_or(StoreRole::kVs);
+    for (const auto& [key, value] :
+         {std::pair<std::string_view, std::string_view>{"format", store_format(role)},
+          {"schema_version", kPgSchemaVersion}}) {
+      if (auto row = conn.query("INSERT INTO meta (key, value) VALUES ($1, $2)",
+                                {postgres::Param::of(key), postgres::Param::of(value)});
+          !row) {
+        return Error{impl.label() + ": cannot create the schema: " + row.error()};
+      }
+    }
+    if (auto status = tx.commit(); !status) {
+      return Error{impl.label() + ": cannot create the schema: " + status.error()};
+    }
+  }
+  auto format = pg_meta_value(conn, "format");
+  if (!format) return Error{impl.label() + ": cannot read meta: " + format.error()};
+  if (!*format) return Error{impl.label() + ": meta has no format (not a gsvs log?)"};
+  std::optional<StoreRole> role;
+  for (const StoreRole r : {StoreRole::kVs, StoreRole::kGs}) {
+    if (**format == store_format(r)) role = r;
+  }
+  if (!role) return Error{impl.label() + ": meta.format is '" + **format + "', not a gsvs log"};
+  if (expected && *role != *expected) {
+    return Error{impl.label() + ": a " + std::string(store_role_name(*role)) + " (" + **format +
+                 "), not a " + std::string(store_role_name(*expected)) + " (" +
+                 std::string(store_format(*expected)) + ")"};
+  }
+  auto version = pg_meta_value(conn, "schema_version");
+  if (!version || !*version || **version != kPgSchemaVersion) {
+    return Error{impl.label() + ": meta.schema_version is not " + std::string(kPgSchemaVersion) +
+                 ", the version of the PostgreSQL schema this build reads"};
+  }
+  impl.role = *role;
+  return Status::success();
+}
+
+// Read-write: every kind this build knows has its name in message_kind (the names are the kinds'
+// for good: a name that differs is an edit).
+Status sync_pg_kind_names(Log::Impl& impl) {
+  postgres::Conn& conn = impl.pg->conn;
+  auto stored = conn.query("SELECT kind::int8, name FROM message_kind");
+  if (!stored) return Error{impl.label() + ": cannot read message_kind: " + stored.error()};
+  std::vector<bool> present(protocol::kMaxMessageKind + 1, false);
+  for (int r = 0; r < stored->rows(); ++r) {
+    const auto kind = stored->integer(r, 0).value_or(0);
+    if (kind < 1 || kind > protocol::kMaxMessageKind) continue;
+    const auto k = static_cast<protocol::MessageKind>(kind);
+    if (stored->text(r, 1) != protocol::kind_name(k)) {
+      return Error{impl.label() + ": message_kind names kind " + std::to_string(kind) + " '" +
+                   stored->text(r, 1) + "', not '" + std::string(protocol::kind_name(k)) +
+                   "' (edited?)"};
+    }
+    present[static_cast<std::size_t>(kind)] = true;
+  }
+  for (unsigned kind = 1; kind <= protocol::kMaxMessageKind; ++kind) {
+    const auto k = static_cast<protocol::MessageKind>(kind);
+    if (present[kind] || !known_kind(k)) continue;
+    if (auto row = conn.query("INSERT INTO message_kind (kind, name) VALUES ($1, $2)",
+                              {postgres::Param::of(static_cast<std::int64_t>(kind)),
+                               postgres::Param::of(protocol::kind_name(k))});
+        !row) {
+      return Error{impl.label() + ": cannot add kind " + std::to_string(kind) +
+                   " to message_kind: " + row.error()};
+    }
+  }
+  return Status::success();
+}
+
+// The writer lock: a session-level advisory lock, held until the connection closes (so a writer
+// that dies releases it with its connection). The error names the backend pid that holds it.
+Status take_writer_lock(const Log::Impl& impl) {
+  postgres::Conn& conn = impl.pg->conn;
+  auto taken =
+      single_integer(conn, "SELECT pg_try_advisory_lock(" + std::string(kLockKey) + ")::int");
+  if (!taken) return Error{impl.label() + ": cannot take the writer lock: " + taken.error()};
+  if (*taken == 1) return Status::success();
+  auto holder = conn.query(
+      "SELECT pid::int8 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+      "AND ((classid::int8 << 32) | objid::int8) = " +
+      std::string(kLockKey) + " LIMIT 1");
+  const std::string pid = holder && holder->rows() == 1 && holder->integer(0, 0)
+                              ? std::to_string(*holder->integer(0, 0))
+                              : std::string("unknown");
+  return Error{impl.label() + ": another writer holds it (the server process of its connection " +
+               "has pid " + pid + "); one vsd writes a log at a time"};
+}
+
+// A commit the server acknowledges before its WAL is flushed could be lost with the server, after
+// the VS acted on it: refused.
+Status check_durable_commits(const Log::Impl& impl) {
+  auto res = impl.pg->conn.query("SHOW synchronous_commit");
+  if (!res || res->rows() != 1) {
+    return Error{impl.label() + ": cannot read synchronous_commit: " +
+                 (res ? std::string("no row") : res.error())};
+  }
+  if (res->text(0, 0) == "off") {
+    return Error{impl.label() +
+                 ": synchronous_commit is off, so a commit could be lost after the VS acted on "
+                 "it; set it to on (or remote_apply with a synchronous standby, "
+                 "docs/OPERATIONS.md)"};
+  }
+  return Status::success();
+}
+
+Status verify_pg_chain(Log::Impl& impl) {
+  ChainState state;
+  const auto where = [&impl](std::uint64_t seq) { return impl.label(seq); };
+  for (;;) {
+    auto page = impl.pg->conn.query(
+        std::string(kSelectColumns) + " WHERE e.seq >= $1 ORDER BY e.seq LIMIT " +
+            std::to_string(kPageRows),
+        {postgres::Param::of(static_cast<std::int64_t>(state.next_seq))});
+    if (!page) return Error{where(state.next_seq) + ": cannot read log_entry: " + page.error()};
+    for (int r = 0; r < page->rows(); ++r) {
+      auto row = read_pg_row(*page, r);
+      if (!row) return Error{where(state.next_seq) + ": " + row.error()};
+      if (auto next = expect_next_seq(row->header.seq, state, where); !next) return next;
+      if (auto chained = chain_row(*row, SchemaLayout::kKindTable, state, where, std::nullopt);
+          !chained) {
+        return chained;
+      }
+    }
+    if (page->rows() < kPageRows) break;
+  }
+  impl.size = state.next_seq;
+  impl.head = state.previous;
+  impl.accumulator = std::move(state.accumulator);
+  return Status::success();
+}
+
+}  // namespace
+
+bool is_postgres_store(std::string_view path) { return postgres::is_url(path); }
+
+std::string printable_store(std::string_view path) { return postgres::redacted(path); }
+
+Result<std::unique_ptr<Log::Impl>> open_postgres(const std::string& url, OpenMode mode,
+                                                 std::optional<StoreRole> role) {
+  auto impl = std::make_unique<Log::Impl>();
+  impl->path = postgres::redacted(url);
+  impl->mode = mode;
+  auto conn = postgres::Conn::connect(url);
+  if (!conn) return Error{impl->label() + ": " + conn.error()};
+  impl->pg = std::make_unique<PgStore>();
+  impl->pg->conn = std::move(*conn);
+  if (mode == OpenMode::kReadOnly) {
+    if (auto status = impl->pg->conn.exec("SET default_transaction_read_only = on"); !status) {
+      return Error{impl->label() + ": " + status.error()};
+    }
+    if (auto status = check_or_create_schema(*impl, /*create=*/false, role); !status) {
+      return Error{status.error()};
+    }
+    return impl;
+  }
+  for (const auto step : {check_durable_commits, take_writer_lock}) {
+    if (auto status = step(*impl); !status) return Error{status.error()};
+  }
+  if (auto status = check_or_create_schema(*impl, /*create=*/true, role.value_or(StoreRole::kVs));
+      !status) {
+    return Error{status.error()};
+  }
+  if (auto status = verify_pg_chain(*impl); !status) return Error{status.error()};
+  if (auto status = sync_pg_kind_names(*impl); !status) return Error{status.error()};
+  return impl;
+}
+
+Status PgStore::write(const std::string& label, std::span<const std::span<const Entry>> groups) {
+  std::vector<const Entry*> entries;
+  for (const auto& group : groups) {
+    for (const Entry& e : group) entries.push_back(&e);
+  }
+  if (entries.empty()) return Status::success();
+  const std::string where = label + ": cannot append entries " +
+                            std::to_string(entries.front()->header.seq) + ".." +
+                            std::to_string(entries.back()->header.seq) + ": ";
+  postgres::Transaction tx(conn);
+  if (auto status = tx.begin(); !status) return Error{where + status.error()};
+  for (std::size_t first = 0; first < entries.size(); first += kInsertRows) {
+    const std::size_t count = std::min(kInsertRows, entries.size() - first);
+    std::string sql =
+        "INSERT INTO log_entry (seq, kind, direction, session_id, vs_time_ms, prev_hash, "
+        "entry_hash, message) VALUES ";
+    std::vector<postgres::Param> params;
+    params.reserve(count * 8);
+    for (std::size_t i = 0; i < count; ++i) {
+      const Entry& e = *entries[first + i];
+      const std::size_t base = params.size();
+      sql += i == 0 ? "(" : ",(";
+      for (std::size_t column = 1; column <= 8; ++column) {
+        sql += (column == 1 ? "$" : ",$") + std::to_string(base + column);
+      }
+      sql += ")";
+      params.push_back(postgres::Param::of(static_cast<std::int64_t>(e.header.seq)));
+      params.push_back(postgres::Param::of(static_cast<std::int64_t>(e.header.kind)));
+      params.push_back(postgres::Param::of(static_cast<std::int64_t>(e.header.direction)));
+      params.push_back(postgres::Param::of(static_cast<std::int64_t>(e.header.session_id)));
+      params.push_back(postgres::Param::of(static_cast<std::int64_t>(e.header.vs_time_ms)));
+      params.push_back(postgres::Param::of_bytes(e.header.prev_entry_hash.view()));
+      params.push_back(postgres::Param::of_bytes(e.entry_hash.view()));
+      params.push_back(postgres::Param::of_bytes(e.message));
+    }
+    if (auto inserted = conn.query(sql, params); !inserted) {
+      return Error{where + inserted.error()};
+    }
+  }
+  if (auto status = tx.commit(); !status) return Error{where + status.error()};
+  return Status::success();
+}
+
+Status PgStore::scan(const Log::Impl& impl, const Filter& filter,
+                     const std::function<bool(const Entry&)>& visit,
+                     const Log::BadRowReporter& report_bad_row) {
+  if (filter.from_seq > kMaxStoredInteger) return Status::success();
+  if (filter.session_id && *filter.session_id > kMaxStoredInteger) return Status::success();
+  std::string where_clause = " WHERE e.seq >= $1";
+  std::vector<postgres::Param> params{postgres::Param::of(std::int64_t{0})};
+  if (filter.to_seq && *filter.to_seq <= kMaxStoredInteger) {
+    params.push_back(postgres::Param::of(static_cast<std::int64_t>(*filter.to_seq)));
+    where_clause += " AND e.seq < $" + std::to_string(params.size());
+  }
+  if (filter.session_id) {
+    params.push_back(postgres::Param::of(static_cast<std::int64_t>(*filter.session_id)));
+    where_clause += " AND e.session_id = $" + std::to_string(params.size());
+  }
+  if (filter.kind) {
+    where_clause += " AND e.kind = " + std::to_string(static_cast<unsigned>(*filter.kind));
+  }
+  const std::string sql = std::string(kSelectColumns) + where_clause + " ORDER BY e.seq LIMIT " +
+                          std::to_string(kPageRows);
+  std::uint64_t next = filter.from_seq;
+  for (;;) {
+    params[0] = postgres::Param::of(static_cast<std::int64_t>(next));
+    auto page = conn.query(sql, params);
+    if (!page) return Error{impl.label() + ": scan failed: " + page.error()};
+    for (int r = 0; r < page->rows(); ++r) {
+      auto seq = unsigned_column(*page, r, 0, "seq");
+      if (!seq) return Error{impl.label() + ": scan failed: " + seq.error()};
+      next = *seq + 1;
+      auto row = read_pg_row(*page, r);
+      if (!row) {
+        if (!report_bad_row) return Error{impl.label(*seq) + ": " + row.error()};
+        report_bad_row(*seq, row.error());
+        continue;
+      }
+      if (!visit(to_entry(std::move(*row)))) return Status::success();
+    }
+    if (page->rows() < kPageRows) return Status::success();
+  }
+}
+
+Result<std::optional<Entry>> PgStore::read_entry(std::uint64_t seq) {
+  auto res = conn.query(std::string(kSelectColumns) + " WHERE e.seq = $1",
+                        {postgres::Param::of(static_cast<std::int64_t>(seq))});
+  if (!res) return Error{"cannot read: " + res.error()};
+  if (res->rows() == 0) return std::optional<Entry>{};
+  auto row = read_pg_row(*res, 0);
+  if (!row) return Error{row.error()};
+  return std::optional<Entry>{to_entry(std::move(*row))};
+}
+
+Result<std::uint64_t> PgStore::size() {
+  auto last = single_integer(conn, "SELECT COALESCE(MAX(seq) + 1, 0) FROM log_entry");
+  if (!last) return Error{last.error()};
+  return static_cast<std::uint64_t>(*last);
+}
+
+Result<Hash32> PgStore::head_hash() {
+  auto res = conn.query("SELECT entry_hash FROM log_entry ORDER BY seq DESC LIMIT 1");
+  if (!res) return Error{res.error()};
+  if (res->rows() == 0) return Hash32{};
+  return hash_column(*res, 0, 0, "entry_hash");
+}
+
+}  // namespace gsvs::storage

@@ -1,0 +1,174 @@
+#include "storage/postgres.h"
+
+#include <cstring>
+#include <utility>
+
+namespace gsvs::storage::postgres {
+
+namespace {
+
+// libpq's messages end in a newline and may run over several lines ("...\nDETAIL: ..."): one line.
+std::string one_line(const char* text) {
+  std::string out = text == nullptr ? std::string() : std::string(text);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  for (std::size_t at = out.find('\n'); at != std::string::npos; at = out.find('\n', at)) {
+    out.replace(at, 1, "; ");
+  }
+  return out.empty() ? std::string("no message from libpq") : out;
+}
+
+std::string result_error(const PGresult* res, PGconn* conn) {
+  if (res == nullptr) return one_line(PQerrorMessage(conn));
+  const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+  if (primary == nullptr) return one_line(PQresultErrorMessage(res));
+  std::string out = primary;
+  if (const char* detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL)) {
+    out += " (" + std::string(detail) + ")";
+  }
+  return one_line(out.c_str());
+}
+
+}  // namespace
+
+bool is_url(std::string_view path) {
+  return path.starts_with("postgresql://") || path.starts_with("postgres://");
+}
+
+std::string redacted(std::string_view url) {
+  // scheme://[user[:password]@]host...: the password is between the first ':' after the scheme
+  // and the '@' that ends the user part.
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const std::size_t start = scheme + 3;
+  const std::size_t at = url.find('@', start);
+  const std::size_t slash = url.find('/', start);
+  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) {
+    return std::string(url);
+  }
+  const std::size_t colon = url.find(':', start);
+  if (colon == std::string_view::npos || colon > at) return std::string(url);
+  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+}
+
+// ---- Res ----
+
+Res::~Res() {
+  if (res_ != nullptr) PQclear(res_);
+}
+
+Res::Res(Res&& other) noexcept : res_(std::exchange(other.res_, nullptr)) {}
+
+Res& Res::operator=(Res&& other) noexcept {
+  if (this != &other) {
+    if (res_ != nullptr) PQclear(res_);
+    res_ = std::exchange(other.res_, nullptr);
+  }
+  return *this;
+}
+
+int Res::rows() const { return res_ == nullptr ? 0 : PQntuples(res_); }
+
+bool Res::is_null(int row, int column) const { return PQgetisnull(res_, row, column) != 0; }
+
+ByteView Res::bytes(int row, int column) const {
+  const auto* data = reinterpret_cast<const std::uint8_t*>(PQgetvalue(res_, row, column));
+  return {data, static_cast<std::size_t>(PQgetlength(res_, row, column))};
+}
+
+std::string Res::text(int row, int column) const {
+  return {PQgetvalue(res_, row, column), static_cast<std::size_t>(PQgetlength(res_, row, column))};
+}
+
+std::optional<std::int64_t> Res::integer(int row, int column) const {
+  const ByteView raw = bytes(row, column);
+  std::uint64_t value = 0;
+  if (raw.size() != 2 && raw.size() != 4 && raw.size() != 8) return std::nullopt;
+  for (const std::uint8_t byte : raw) value = (value << 8) | byte;
+  // Sign-extend the narrower widths.
+  const unsigned bits = 8U * static_cast<unsigned>(raw.size());
+  if (bits < 64 && (value >> (bits - 1)) != 0) value |= ~std::uint64_t{0} << bits;
+  return static_cast<std::int64_t>(value);
+}
+
+// ---- Conn ----
+
+Conn::~Conn() {
+  if (conn_ != nullptr) PQfinish(conn_);
+}
+
+Conn::Conn(Conn&& other) noexcept : conn_(std::exchange(other.conn_, nullptr)) {}
+
+Conn& Conn::operator=(Conn&& other) noexcept {
+  if (this != &other) {
+    if (conn_ != nullptr) PQfinish(conn_);
+    conn_ = std::exchange(other.conn_, nullptr);
+  }
+  return *this;
+}
+
+Result<Conn> Conn::connect(const std::string& conninfo) {
+  PGconn* raw = PQconnectdb(conninfo.c_str());
+  if (raw == nullptr) return Error{"cannot connect: out of memory"};
+  Conn conn(raw);
+  if (PQstatus(raw) != CONNECTION_OK) return Error{"cannot connect: " + conn.last_error()};
+  return conn;
+}
+
+Status Conn::exec(const std::string& sql) {
+  PGresult* raw = PQexec(conn_, sql.c_str());
+  const Res res(raw);
+  const ExecStatusType status = raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    return Error{result_error(raw, conn_)};
+  }
+  return Status::success();
+}
+
+Result<Res> Conn::query(const std::string& sql, const std::vector<Param>& params) {
+  std::vector<const char*> values(params.size());
+  std::vector<int> lengths(params.size());
+  std::vector<int> formats(params.size());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const Param& p = params[i];
+    if (p.binary) {
+      // libpq wants a non-null pointer even for no bytes.
+      static const char kEmpty = 0;
+      values[i] = p.bytes.empty() ? &kEmpty : reinterpret_cast<const char*>(p.bytes.data());
+      lengths[i] = static_cast<int>(p.bytes.size());
+      formats[i] = 1;
+    } else {
+      values[i] = p.text.c_str();
+    }
+  }
+  PGresult* raw = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                               values.data(), lengths.data(), formats.data(), /*resultFormat=*/1);
+  Res res(raw);
+  const ExecStatusType status = raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    return Error{result_error(raw, conn_)};
+  }
+  return res;
+}
+
+std::string Conn::last_error() const { return one_line(PQerrorMessage(conn_)); }
+
+int Conn::backend_pid() const { return PQbackendPID(conn_); }
+
+// ---- Transaction ----
+
+Transaction::~Transaction() {
+  if (active_) (void)conn_.exec("ROLLBACK");
+}
+
+Status Transaction::begin() {
+  if (auto status = conn_.exec("BEGIN"); !status) return status;
+  active_ = true;
+  return Status::success();
+}
+
+Status Transaction::commit() {
+  active_ = false;
+  return conn_.exec("COMMIT");
+}
+
+}  // namespace gsvs::storage::postgres

@@ -1,0 +1,242 @@
+// The log in PostgreSQL (docs/STORE.md §11), against a real server this suite starts
+// (tests/support/postgres_server.h): it holds the same entries as a SQLite store and reads them
+// back the same way, its append-only rules are the database's own, one writer at a time, an
+// edited or removed row is found at the next read-write open, and a server that could lose an
+// acknowledged commit is refused.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "storage/log.h"
+#include "tests/storage/store_fixture.h"
+#include "tests/support/postgres_server.h"
+
+namespace gsvs::storage::testing {
+namespace {
+
+using gsvs::testing::PostgresServer;
+
+class PostgresStore : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = std::make_unique<PostgresServer>(); }
+  static void TearDownTestSuite() { server_.reset(); }
+  void SetUp() override {
+    database_ = server_->create_database();
+    url_ = server_->url(database_);
+  }
+  // Runs `sql` as the superuser in this test's database; its output.
+  std::string psql(const std::string& sql) const { return server_->psql(database_, sql); }
+  // The error of a read-write open of `url` that must fail.
+  static std::string open_error(const std::string& url, StoreRole role = StoreRole::kVs) {
+    auto log = Log::open(url, OpenMode::kReadWrite, role);
+    EXPECT_FALSE(log.ok()) << url << " opened";
+    return log.ok() ? std::string() : log.error();
+  }
+  // A store at url_ holding sample entries 0..count-1.
+  void fill(std::uint64_t count) const {
+    auto log = open_log(url_);
+    ASSERT_NE(log, nullptr);
+    for (std::uint64_t first = 0; first < count; first += 50) {
+      ASSERT_TRUE(log->append(sample_entries(first, std::min<std::uint64_t>(50, count - first))));
+    }
+  }
+
+  static std::unique_ptr<PostgresServer> server_;
+  std::string database_;
+  std::string url_;
+};
+
+std::unique_ptr<PostgresServer> PostgresStore::server_;
+
+void expect_same_entries(const std::vector<Entry>& got, const std::vector<Entry>& want,
+                         const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].header.seq, want[i].header.seq) << what;
+    EXPECT_EQ(got[i].entry_hash, want[i].entry_hash) << what << ", entry " << want[i].header.seq;
+    EXPECT_EQ(got[i].message, want[i].message) << what << ", entry " << want[i].header.seq;
+    EXPECT_EQ(got[i].kind_name, want[i].kind_name) << what << ", entry " << want[i].header.seq;
+  }
+}
+
+TEST_F(PostgresStore, HoldsWhatASqliteStoreHoldsAndReadsItBackTheSameWay) {
+  TempDir dir;
+  const std::string file = dir.file("vs.db");
+  {
+    auto sqlite_log = open_log(file);
+    auto pg_log = open_log(url_);
+    ASSERT_TRUE(sqlite_log && pg_log);
+    for (std::uint64_t first = 0; first < 300; first += 37) {
+      const auto batch = sample_entries(first, std::min<std::uint64_t>(37, 300 - first));
+      ASSERT_TRUE(sqlite_log->append(batch));
+      ASSERT_TRUE(pg_log->append(batch));
+    }
+    EXPECT_EQ(pg_log->size(), 300U);
+    EXPECT_EQ(pg_log->head_hash(), sqlite_log->head_hash());
+    EXPECT_EQ(pg_log->merkle_root(), sqlite_log->merkle_root());
+  }
+  // Reopened read-write, the chain verifies and the head is where it was.
+  auto reopened = open_log(url_);
+  ASSERT_NE(reopened, nullptr);
+  auto sqlite_log = open_log(file, OpenMode::kReadOnly);
+  EXPECT_EQ(reopened->merkle_root(), sqlite_log->merkle_root());
+  reopened.reset();
+
+  auto pg_log = open_log(url_, OpenMode::kReadOnly);
+  ASSERT_NE(pg_log, nullptr);
+  EXPECT_EQ(pg_log->role(), StoreRole::kVs);
+  EXPECT_EQ(pg_log->size(), sqlite_log->size());
+  EXPECT_EQ(pg_log->head_hash(), sqlite_log->head_hash());
+  EXPECT_EQ(pg_log->merkle_root(), sqlite_log->merkle_root());
+  EXPECT_TRUE(pg_log->tree_before_first().ok());
+  const struct {
+    const char* name;
+    Filter filter;
+  } cases[] = {
+      {"everything", make_filter()},
+      {"from 100", make_filter(100)},
+      {"50 to 120", make_filter(50, 120)},
+      {"session 3", make_filter(0, {}, 3)},
+      {"JoinAccepts", make_filter(0, {}, {}, protocol::MessageKind::kJoinAccept)},
+      {"session 2's Revocations from 40",
+       make_filter(40, {}, 2, protocol::MessageKind::kRevocation)},
+      {"past the end", make_filter(1000)},
+  };
+  for (const auto& c : cases) {
+    expect_same_entries(scan_all(*pg_log, c.filter), scan_all(*sqlite_log, c.filter), c.name);
+  }
+  auto entry = pg_log->get(123);
+  ASSERT_TRUE(entry.ok()) << entry.error();
+  EXPECT_EQ(entry->entry_hash, sqlite_log->get(123)->entry_hash);
+  EXPECT_FALSE(pg_log->get(300).ok());
+}
+
+TEST_F(PostgresStore, TheBatchWriterCommitsBeforeItsCallbacksRun) {
+  auto log = open_log(url_);
+  ASSERT_NE(log, nullptr);
+  BatchWriter writer(std::move(log), {.max_batch_entries = 64, .max_delay_us = 1000});
+  std::atomic<int> durable{0};
+  for (std::uint64_t i = 0; i < 200; ++i) {
+    auto submitted = writer.submit({sample_entry(i)}, [&, i](const Status& status) {
+      EXPECT_TRUE(status.ok()) << status.error();
+      // A callback's entry is in the database already, for another connection to read.
+      if (i % 50 == 0) {
+        auto reader = Log::open(url_, OpenMode::kReadOnly);
+        ASSERT_TRUE(reader.ok()) << reader.error();
+        EXPECT_GT((*reader)->size(), i);
+      }
+      ++durable;
+    });
+    ASSERT_TRUE(submitted.ok()) << submitted.error();
+  }
+  ASSERT_TRUE(writer.flush().ok());
+  EXPECT_EQ(durable.load(), 200);
+  EXPECT_EQ(writer.size(), 200U);
+}
+
+TEST_F(PostgresStore, TheDatabaseRefusesEveryChangeButAnInsert) {
+  fill(10);
+  for (const std::string sql :
+       {"UPDATE log_entry SET vs_time_ms = 0 WHERE seq = 3", "DELETE FROM log_entry WHERE seq = 9",
+        "TRUNCATE log_entry", "UPDATE message_kind SET name = 'x'", "DELETE FROM meta"}) {
+    try {
+      (void)psql(sql);
+      ADD_FAILURE() << sql << " was allowed";
+    } catch (const std::runtime_error& refused) {
+      EXPECT_NE(std::string(refused.what()).find("is append-only"), std::string::npos)
+          << sql << ": " << refused.what();
+    }
+  }
+  EXPECT_TRUE(open_log(url_) != nullptr);  // and the log is whole
+}
+
+// The role vsd runs as may read and insert, nothing else (docs/OPERATIONS.md, "Running a
+// fleet"): the owner made the schema; the grants are the documented ones.
+TEST_F(PostgresStore, AnInsertOnlyRoleWritesTheLogAndCannotChangeIt) {
+  fill(5);
+  psql("CREATE ROLE gsvs_vsd_" + database_ + " LOGIN");
+  const std::string role = "gsvs_vsd_" + database_;
+  psql("GRANT USAGE ON SCHEMA public TO " + role + "; GRANT SELECT, INSERT ON log_entry, " +
+       "message_kind TO " + role + "; GRANT SELECT ON meta TO " + role);
+  {
+    auto log = Log::open(server_->url(database_, role), OpenMode::kReadWrite, StoreRole::kVs);
+    ASSERT_TRUE(log.ok()) << log.error();
+    ASSERT_TRUE((*log)->append(sample_entries(5, 3)).ok());
+  }
+  try {
+    (void)psql("SET ROLE " + role + "; ALTER TABLE log_entry DISABLE TRIGGER USER");
+    ADD_FAILURE() << "the vsd role could disable the triggers";
+  } catch (const std::runtime_error& refused) {
+    EXPECT_NE(std::string(refused.what()).find("must be owner"), std::string::npos)
+        << refused.what();
+  }
+  EXPECT_EQ(open_log(url_, OpenMode::kReadOnly)->size(), 8U);
+}
+
+TEST_F(PostgresStore, OneWriterAtATime) {
+  auto first = open_log(url_);
+  ASSERT_NE(first, nullptr);
+  const std::string second = open_error(url_);
+  EXPECT_NE(second.find("another writer holds it"), std::string::npos) << second;
+  EXPECT_NE(second.find("pid "), std::string::npos) << second;
+  EXPECT_NE(open_log(url_, OpenMode::kReadOnly), nullptr);  // readers never wait
+  first.reset();
+  EXPECT_NE(open_log(url_), nullptr);  // the lock went with the connection
+}
+
+// Whoever owns the tables can switch the triggers off and edit rows; the next read-write open
+// finds the edit, as for a SQLite file (docs/STORE.md §6.1).
+TEST_F(PostgresStore, AnEditOrARemovedRowIsFoundAtTheNextOpen) {
+  const struct {
+    const char* edit;
+    const char* error;
+  } cases[] = {
+      {"UPDATE log_entry SET message = '\\x00' WHERE seq = 5",
+       "entry 5: entry_hash does not match its contents"},
+      {"DELETE FROM log_entry WHERE seq = 7", "entry 7: missing; the next stored row is entry 8"},
+      {"UPDATE log_entry SET direction = 3 - direction WHERE seq = 2",
+       "entry 2: entry_hash does not match its contents"},
+      {"UPDATE log_entry SET prev_hash = entry_hash WHERE seq = 4",
+       "entry 4: prev_hash does not match the entry_hash of entry 3"},
+  };
+  for (const auto& c : cases) {
+    SetUp();  // a database of its own
+    fill(12);
+    psql(std::string("ALTER TABLE log_entry DISABLE TRIGGER USER; ") + c.edit);
+    const std::string error = open_error(url_);
+    EXPECT_NE(error.find(c.error), std::string::npos) << c.edit << ": " << error;
+  }
+}
+
+TEST_F(PostgresStore, ACommitTheServerCouldLoseIsRefused) {
+  const std::string error = open_error(url_ + "?options=-csynchronous_commit%3Doff");
+  EXPECT_NE(error.find("synchronous_commit is off"), std::string::npos) << error;
+}
+
+TEST_F(PostgresStore, ErrorsNameTheStoreWithoutItsPassword) {
+  const std::string error = open_error("postgresql://vsd:secret@127.0.0.1:1/gsvs");
+  EXPECT_NE(error.find("store postgresql://vsd:***@127.0.0.1:1/gsvs: cannot connect"),
+            std::string::npos)
+      << error;
+  EXPECT_EQ(error.find("secret"), std::string::npos) << error;
+
+  auto empty = Log::open(url_, OpenMode::kReadOnly);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.error().find("no gsvs log in schema public"), std::string::npos) << empty.error();
+
+  auto gs = Log::open(url_, OpenMode::kReadWrite, StoreRole::kGs);
+  ASSERT_TRUE(gs.ok()) << gs.error();
+  gs->reset();
+  const std::string role = open_error(url_, StoreRole::kVs);
+  EXPECT_NE(role.find("a GS store (gsvs-gs-log), not a VS store"), std::string::npos) << role;
+
+  auto segments = Log::open(url_, SegmentRange{0, 0});
+  ASSERT_FALSE(segments.ok());
+  EXPECT_NE(segments.error().find("not a directory of segments"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gsvs::storage::testing

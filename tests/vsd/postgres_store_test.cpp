@@ -1,0 +1,104 @@
+// vsd on a PostgreSQL store (docs/STORE.md §11), as real processes against a real server this
+// suite starts: a GS joins and is notarized, vsd is killed and a new vsd on the same database
+// resumes the session, and audit-cli verifies the log straight from the database.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/clock.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/vs_fixture.h"
+
+namespace gsvs::testing {
+namespace {
+
+using namespace protocol;  // NOLINT(google-build-using-namespace)
+
+PlayerPosition at(const crypto::PublicKey& player, std::int32_t x_mm) {
+  PlayerPosition p;
+  p.player = player;
+  p.x_mm = x_mm;
+  return p;
+}
+
+class VsdOnPostgres : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = std::make_unique<PostgresServer>(); }
+  static void TearDownTestSuite() { server_.reset(); }
+  void SetUp() override { url_ = server_->url(server_->create_database()); }
+  void start() {
+    VsOptions options;
+    options.store = url_;
+    // Long enough tickets and liveness that a restart fits inside them.
+    options.ticket_validity_ms = 3000;
+    options.heartbeat_timeout_ms = 3000;
+    vs_ = std::make_unique<VsProcess>(dir_, std::vector<crypto::PublicKey>{identity_.public_key()},
+                                      std::vector<Hash32>{build_}, options);
+  }
+  std::size_t count(MessageKind kind) const {
+    std::size_t n = 0;
+    for (const auto& e : vs_->entries()) n += e.header.kind == kind ? 1 : 0;
+    return n;
+  }
+
+  static std::unique_ptr<PostgresServer> server_;
+  std::string url_;
+  TempDir dir_;
+  crypto::SecretKey identity_ = crypto::SecretKey::generate();
+  crypto::SecretKey player_ = crypto::SecretKey::generate();
+  Hash32 build_ = crypto::sha256(as_bytes("a build"));
+  std::unique_ptr<VsProcess> vs_;
+};
+
+std::unique_ptr<PostgresServer> VsdOnPostgres::server_;
+
+TEST_F(VsdOnPostgres, ASessionOutlivesAKilledVsdAndTheLogVerifiesFromTheDatabase) {
+  start();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  ASSERT_TRUE(gs.expect<PlayTicket>()) << vs_->process().output();
+  gs.send_signed(gs.make_heartbeat());
+  gs.send_signed(gs.make_digest({at(player_.public_key(), 0)}, unix_time_ms()));
+  auto receipt = gs.expect<ProtectedReceipt>();
+  ASSERT_TRUE(receipt) << vs_->process().output();
+  // Acknowledged, so in the database already, seen from another connection while vsd runs.
+  EXPECT_EQ(count(MessageKind::kProtectedReceipt), 1U);
+
+  ::kill(vs_->process().pid(), SIGKILL);
+  ASSERT_EQ(vs_->process().wait(std::chrono::seconds(5)), 128 + SIGKILL);
+  start();  // its writer lock went with the killed vsd's connection
+  gs.send_unsigned(gs.reconnect_and_make_resume(vs_->port()));
+  ASSERT_TRUE(gs.expect<ResumeAccept>()) << vs_->process().output();
+  gs.send_signed(gs.make_heartbeat());
+  gs.send_signed(gs.make_digest({at(player_.public_key(), 500)}, unix_time_ms()));
+  receipt = gs.expect<ProtectedReceipt>();
+  ASSERT_TRUE(receipt) << vs_->process().output();
+  EXPECT_EQ(receipt->receipt_index, 2U);
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+
+  EXPECT_EQ(count(MessageKind::kVsStart), 2U);
+  EXPECT_EQ(count(MessageKind::kResumeAccept), 1U);
+  EXPECT_EQ(count(MessageKind::kRevocation), 0U);
+  std::string output;
+  EXPECT_EQ(vs_->audit_verify(output), 0) << output;
+  EXPECT_NE(output.find("INTACT"), std::string::npos) << output;
+}
+
+TEST_F(VsdOnPostgres, ADatabaseItCannotReachStopsItWithTheReason) {
+  TempDir dir;
+  const std::string unreachable =
+      "postgresql://vsd:secret@127.0.0.1:" + std::to_string(free_port()) + "/gsvs";
+  VsOptions options;
+  options.store = unreachable;
+  EXPECT_THROW(VsProcess(dir, {identity_.public_key()}, {build_}, options), std::runtime_error);
+  const std::string log = read_text(dir.file("vsd.out"));
+  EXPECT_NE(log.find("store postgresql://vsd:***@127.0.0.1:"), std::string::npos) << log;
+  EXPECT_NE(log.find("cannot connect"), std::string::npos) << log;
+  EXPECT_EQ(log.find("secret"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace gsvs::testing
