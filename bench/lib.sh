@@ -45,3 +45,29 @@ wait_port() {  # PORT: until something listens on 127.0.0.1:PORT, at most 30 s
   echo "nothing listens on port $1" >&2
   return 1
 }
+
+# A PostgreSQL server for runs against the PostgreSQL store (docs/STORE.md §11): initdb in
+# $work/pg, as the postgres user when run as root (PostgreSQL refuses root), on 127.0.0.1 with
+# trust authentication and Debian's default settings (fsync and synchronous_commit on: as durable
+# as the SQLite store). It runs on vsd's CPUs: the store is part of what is measured. Sets pg_port
+# and pg_stop (the command that stops it); pg_database NAME creates a database and prints its URI.
+start_postgres() {
+  local bin as=()
+  bin=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d | sort -V | tail -n 1)
+  [ -x "$bin/initdb" ] || { echo "no PostgreSQL server (Debian package postgresql)" >&2; return 1; }
+  mkdir -p "$work/pg"
+  if [ "$(id -u)" = 0 ]; then
+    chmod 755 "$work"
+    chown postgres "$work/pg"
+    as=(runuser -u postgres --)
+  fi
+  "${as[@]}" "$bin/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 >/dev/null
+  pg_port=$(free_port)
+  "${as[@]}" "${vsd_pin[@]}" "$bin/pg_ctl" -D "$work/pg" -l "$work/pg/server.log" -w \
+    -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $work/pg" start >/dev/null
+  pg_stop=("${as[@]}" "$bin/pg_ctl" -D "$work/pg" -m fast -w stop)
+}
+pg_database() {  # NAME: a new database; prints its URI
+  psql -X -q -d "postgresql://postgres@127.0.0.1:$pg_port/postgres" -c "CREATE DATABASE $1" >/dev/null
+  echo "postgresql://postgres@127.0.0.1:$pg_port/$1"
+}

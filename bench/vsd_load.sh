@@ -14,6 +14,9 @@
 #   second. WAL_CHECKPOINT lists vsd's wal_checkpoint modes to run each scale point with
 #   ("inline background" compares SQLite's checkpoint inside commits with the background
 #   checkpointer in one run, docs/STORE.md §7.1, and prints the ratio of the two).
+#   STORES lists the stores to run each measurement against: sqlite (a file), postgresql (a
+#   database on a server the script starts on vsd's CPUs, docs/STORE.md §11); with both, the
+#   ratios of PostgreSQL to SQLite are printed last.
 # vsd and the generator run pinned to disjoint CPU sets (taskset), so neither takes the other's
 # cores: VSD_CPUS and GEN_CPUS, in taskset's list syntax; by default the lower half of the
 # machine's CPUs for vsd and the upper half for the generator (one each on 2 cores). On one CPU
@@ -22,6 +25,7 @@
 #   env: SESSIONS_CAPACITY=64 SESSIONS_SCALE="5000" (a list: "3000 4000 5000") DURATION_S=20
 #        VSD_CPUS GEN_CPUS THREADS (vsd's event-loop threads; default: the number of VSD_CPUS)
 #        WAL_CHECKPOINT="background" (a list: "inline background") CAPACITY=1 (0: scale runs only)
+#        STORES="sqlite" (a list: "sqlite postgresql")
 #        PROFILE_S=0: profile vsd with perf for this many of the capacity run's measured seconds
 #        and print where its CPU goes per acknowledged message (bench/cpu_profile.py)
 # e.g. the comparison: CAPACITY=0 DURATION_S=60 WAL_CHECKPOINT="inline background" bench/vsd_load.sh
@@ -40,6 +44,7 @@ scale_points=${SESSIONS_SCALE:-5000}
 duration=${DURATION_S:-20}
 wal_modes=${WAL_CHECKPOINT:-background}
 run_capacity=${CAPACITY:-1}
+stores=${STORES:-sqlite}
 profile_s=${PROFILE_S:-0}
 if [ "$profile_s" != 0 ] && ! command -v perf >/dev/null; then
   echo "vsd_load.sh: PROFILE_S needs perf (Debian package linux-perf)" >&2
@@ -53,15 +58,25 @@ else
 fi
 work=$(mktemp -d)
 sampler_pid=""
-trap 'kill $vsd_pid $sampler_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+pg_port=""
+trap 'kill $vsd_pid $sampler_pid 2>/dev/null || true; [ -z "$pg_port" ] || "${pg_stop[@]}" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+case " $stores " in *" postgresql "*) start_postgres ;; esac
+runs=0
+new_store() {  # $1 = sqlite | postgresql: a fresh, empty store for the next run, in $store
+  runs=$((runs + 1))
+  case $1 in
+    sqlite) rm -f "$work"/vs.db*; store="$work/vs.db" ;;
+    postgresql) store=$(pg_database "run_$runs") ;;
+    *) echo "vsd_load.sh: STORES: unknown store '$1' (sqlite or postgresql)" >&2; exit 2 ;;
+  esac
+}
 
 start_vsd() {  # $1 = number of identities, $2 = extra config
   local n=$1 port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  rm -f "$work"/vs.db*
   {
     echo "listen = \"127.0.0.1:$port\""
-    echo "store = \"$work/vs.db\""
+    echo "store = \"$store\""
     echo "key = \"$work/vs.key\""
     echo "admin_socket = \"$work/vsd.sock\""
     echo "allowed_builds = [\"$("$bin/vsd_load" build)\"]"
@@ -90,8 +105,11 @@ rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 "$bin/vsd" keygen --out "$work/vs.key" >/dev/null
 status=0  # 1 once a store misses an acknowledged receipt or fails to verify
 
+: >"$work/capacity_runs.jsonl"
 if [ "$run_capacity" != 0 ]; then
-echo "== capacity: $capacity_sessions sessions, digests back to back" >&2
+for backend in $stores; do
+new_store "$backend"
+echo "== capacity: $capacity_sessions sessions, digests back to back, $backend store" >&2
 # Heartbeats are not part of this load: a long timeout keeps the sessions alive without them.
 # digest_timeout_ms must exceed it (PROTOCOL.md §8.5); digests come back to back anyway.
 start_vsd "$capacity_sessions" "heartbeat_timeout_ms = 600000
@@ -113,6 +131,8 @@ fi
 wait $load_pid
 kill -TERM $vsd_pid; wait $vsd_pid || true
 cat "$work/capacity.json"
+python3 -c 'import json, sys; r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); r["store_backend"] = sys.argv[2]; print(json.dumps(r))' \
+  "$work/capacity.json" "$backend" >>"$work/capacity_runs.jsonl"
 if [ "$profile_s" != 0 ]; then
   perf report -i "$work/perf.data" --stdio --no-children --sort dso,sym 2>/dev/null \
     >"$work/perf.txt"
@@ -125,13 +145,18 @@ print(f"== capacity headline: {r['messages_acked_per_s']:.0f} acked messages/s a
       f"{r['raw_verify_per_s']:.0f} raw verifies/s on the same {r['verify_threads']} core(s): "
       f"ratio_per_vsd_core {r['ratio_per_vsd_core']:.3f}")
 PY
+done
 fi
 
 : >"$work/scale_runs.jsonl"
 for scale_sessions in $scale_points; do
+for backend in $stores; do
 for wal_mode in $wal_modes; do
+  # The WAL checkpoint is the SQLite store's; a PostgreSQL store runs once.
+  [ "$backend" = sqlite ] || [ "$wal_mode" = "${wal_modes%% *}" ] || continue
+  new_store "$backend"
   echo "== scale: $scale_sessions sessions at 1 heartbeat + 1 digest per second," \
-    "wal_checkpoint = $wal_mode" >&2
+    "$backend store, wal_checkpoint = $wal_mode" >&2
   metrics_port=$(free_port)
   # A longer group-commit delay than the default: at thousands of sessions it halves the
   # commits (and fsyncs) for 3 ms of latency; docs/OPERATIONS.md explains the trade.
@@ -147,7 +172,7 @@ wal_checkpoint = \"$wal_mode\"
 metrics_listen = \"127.0.0.1:$metrics_port\""
   rss_before=$(rss_kib $vsd_pid)
   python3 bench/vsd_load_sampler.py sample "http://127.0.0.1:$metrics_port/metrics" \
-    "$work/vs.db" "$work/samples.jsonl" &
+    "$store" "$work/samples.jsonl" &
   sampler_pid=$!
   "${gen_pin[@]}" "$bin/vsd_load" run --vs "$vs_addr" --sessions "$scale_sessions" --mode scale \
     --duration-s "$duration" --verify-threads "$threads" --raw-cpus "$vsd_cpus" --ramp-per-s 400 \
@@ -167,43 +192,59 @@ metrics_listen = \"127.0.0.1:$metrics_port\""
   cat "$work/scale.json"
   store_sampled=$(python3 bench/vsd_load_sampler.py summarize "$work/samples.jsonl")
   # Exit 1 (some acknowledged receipt missing) still prints its figures, which say how many.
-  store_check=$("$bin/vsd_load" check-store --store "$work/vs.db" --acked "$work/acked.txt") ||
+  store_check=$("$bin/vsd_load" check-store --store "$store" --acked "$work/acked.txt") ||
     status=1
-  if "$bin/audit-cli" verify "$work/vs.db" --vs-pubkey "$work/vs.key.pub" >"$work/verify.txt" 2>&1; then
+  if "$bin/audit-cli" verify "$store" --vs-pubkey "$work/vs.key.pub" >"$work/verify.txt" 2>&1; then
     verified=true
   else
     verified=false
     status=1
     tail -5 "$work/verify.txt" >&2
   fi
-  echo "{\"sessions\": $scale_sessions, \"wal_checkpoint\": \"$wal_mode\", \"vsd_rss_kib_before\": $rss_before, \"vsd_rss_kib_with_sessions\": $rss_during, \"rss_kib_per_session\": $(( (rss_during - rss_before) / scale_sessions )), \"store\": ${store_check:-null}, \"store_sampled\": $store_sampled, \"audit_verify_intact\": $verified}" |
+  echo "{\"sessions\": $scale_sessions, \"store_backend\": \"$backend\", \"wal_checkpoint\": \"$wal_mode\", \"vsd_rss_kib_before\": $rss_before, \"vsd_rss_kib_with_sessions\": $rss_during, \"rss_kib_per_session\": $(( (rss_during - rss_before) / scale_sessions )), \"store\": ${store_check:-null}, \"store_sampled\": $store_sampled, \"audit_verify_intact\": $verified}" |
     tee "$work/scale_summary.json"
   python3 -c 'import json, sys; load = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); run = json.load(open(sys.argv[2])); run["load"] = load; print(json.dumps(run))' \
     "$work/scale.json" "$work/scale_summary.json" >>"$work/scale_runs.jsonl"
 done
 done
-# One line per scale run, and where two WAL modes ran, the ratio of inline to background.
-python3 - "$work/scale_runs.jsonl" <<'PY' >&2
+done
+# One line per scale run; where two WAL modes ran, the ratio of inline to background; where
+# both stores ran, the ratios of PostgreSQL to SQLite.
+python3 - "$work/scale_runs.jsonl" "$work/capacity_runs.jsonl" <<'PY' >&2
 import json, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
+capacity = {r["store_backend"]: r for r in map(json.loads, open(sys.argv[2]))}
 by_point = {}
 for r in runs:
     s = r["store_sampled"]
-    print(f"== {r['sessions']} sessions, wal_checkpoint {r['wal_checkpoint']}: worst second p99 "
+    print(f"== {r['sessions']} sessions, {r['store_backend']} store, wal_checkpoint "
+          f"{r['wal_checkpoint']}: worst second p99 "
           f"{r['load']['worst_second_p99_ms']} ms, whole-run p99 {r['load']['p99_ack_ms']} ms, "
           f"commits over 50 ms {s.get('commits_over_50ms')} of {s.get('commits')} "
           f"({s.get('slow_commits_with_a_checkpoint_in_that_tick')} with a checkpoint in the "
           f"commit), checkpoints in commits {s.get('checkpoints_in_commits')} (mean "
           f"{s.get('mean_checkpoint_in_commit_ms')} ms), highest WAL {s.get('highest_wal_pages')} "
           f"pages\n   per-second p99 (ms): {r['load']['per_second_p99_ms']}")
-    by_point.setdefault(r["sessions"], {})[r["wal_checkpoint"]] = r
+    by_point.setdefault(r["sessions"], {})[(r["store_backend"], r["wal_checkpoint"])] = r
 for sessions, modes in by_point.items():
-    if "inline" in modes and "background" in modes:
-        a, b = modes["inline"], modes["background"]
+    if ("sqlite", "inline") in modes and ("sqlite", "background") in modes:
+        a, b = modes[("sqlite", "inline")], modes[("sqlite", "background")]
         worst = a["load"]["worst_second_p99_ms"] / max(b["load"]["worst_second_p99_ms"], 0.1)
         slow = a["store_sampled"].get("commits_over_50ms", 0) / max(
             b["store_sampled"].get("commits_over_50ms", 0), 1)
         print(f"== {sessions} sessions, inline / background: worst second p99 {worst:.1f}x, "
               f"commits over 50 ms {slow:.1f}x (background at least 1)")
+    by_store = {backend: r for (backend, _), r in modes.items()}
+    if "sqlite" in by_store and "postgresql" in by_store:
+        pg, lite = by_store["postgresql"]["load"], by_store["sqlite"]["load"]
+        print(f"== {sessions} sessions, postgresql / sqlite: whole-run p99 "
+              f"{pg['p99_ack_ms'] / max(lite['p99_ack_ms'], 0.1):.2f}x, worst second p99 "
+              f"{pg['worst_second_p99_ms'] / max(lite['worst_second_p99_ms'], 0.1):.2f}x")
+if "sqlite" in capacity and "postgresql" in capacity:
+    pg, lite = capacity["postgresql"], capacity["sqlite"]
+    print(f"== capacity, postgresql / sqlite: acked messages/s "
+          f"{pg['messages_acked_per_s'] / lite['messages_acked_per_s']:.3f}x "
+          f"(ratio_per_vsd_core {pg['ratio_per_vsd_core']:.3f} against "
+          f"{lite['ratio_per_vsd_core']:.3f})")
 PY
 exit $status

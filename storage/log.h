@@ -212,6 +212,22 @@ class Log {
   std::unique_ptr<Impl> impl_;
 };
 
+// What copy_to_sqlite wrote.
+struct CopyResult {
+  std::uint64_t entries = 0;
+  Hash32 head_hash;
+  Hash32 merkle_root;
+};
+
+// Copies the entries before `until` of `source` (all of them without it), from entry 0, into a
+// new single-file SQLite store at `destination` of the source's role: any store, SQLite or
+// PostgreSQL, one file or segments, becomes one file that every reader takes (docs/STORE.md
+// §11.4). Every hash is derived again, and the copy stops at the first entry whose stored hashes
+// differ. Written as "<destination>.partial" and renamed when whole and synced; an existing
+// destination is refused.
+Result<CopyResult> copy_to_sqlite(const Log& source, const std::string& destination,
+                                  std::optional<std::uint64_t> until);
+
 // How the WAL of the file a BatchWriter writes is copied back into that file and reset
 // (docs/STORE.md §7.1).
 enum class WalCheckpointMode : std::uint8_t {

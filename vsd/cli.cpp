@@ -416,6 +416,7 @@ int run_cli(int argc, char** argv) {
   }
   if (*store_cmds.archive) return run_store_archive(store_options);
   if (*store_cmds.prune) return run_store_prune(store_options);
+  if (*store_cmds.export_log) return run_store_export(store_options);
   return kExitUsage;
 }
 

@@ -91,7 +91,9 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
 StoreCommands setup_store_commands(CLI::App& app, StoreCommandOptions& options) {
   StoreCommands commands;
   commands.store = app.add_subcommand(
-      "store", "Retention of a segmented store's sealed segments (docs/OPERATIONS.md)");
+      "store",
+      "Retention of a segmented store's sealed segments, and a copy of any store as one file "
+      "(docs/OPERATIONS.md)");
   commands.store->require_subcommand(1);
   commands.archive = commands.store->add_subcommand(
       "archive", "Move sealed segments to an archive directory (copy, sync, compare, remove)");
@@ -114,6 +116,17 @@ StoreCommands setup_store_commands(CLI::App& app, StoreCommandOptions& options) 
                    "Delete segments sealed longer ago than this (90d, 12h, 30m, 45s)")
       ->required();
   commands.prune->add_flag("--yes", options.yes, "Confirm: the segments are deleted for good");
+  commands.export_log = commands.store->add_subcommand(
+      "export",
+      "Copy a store (a file, a directory of segments or a postgresql:// database), or its first "
+      "entries, into one new SQLite file that audit-cli reads like any store; every hash is "
+      "derived again on the way. Safe while vsd runs.");
+  commands.export_log->add_option("--store", options.store, "The store to copy")->required();
+  commands.export_log->add_option("--to", options.export_to, "The new SQLite file")->required();
+  commands.export_log->add_option(
+      "--until", options.until,
+      "Only the entries before this seq (default: every entry the store holds when the copy "
+      "reaches its end)");
   return commands;
 }
 
@@ -128,6 +141,28 @@ int run_store_prune(const StoreCommandOptions& options) {
     return kExitUsage;
   }
   return retire(options, std::nullopt, "prune");
+}
+
+int run_store_export(const StoreCommandOptions& options) {
+  const std::string source_name = storage::printable_store(options.store);
+  auto source = storage::Log::open(options.store, storage::OpenMode::kReadOnly);
+  if (!source) {
+    std::cerr << "vsd store export: " << source.error() << "\n";
+    return kExitFailed;
+  }
+  auto copied = storage::copy_to_sqlite(**source, options.export_to, options.until);
+  if (!copied) {
+    std::cerr << "vsd store export: " << copied.error() << "\n";
+    return kExitFailed;
+  }
+  std::cout << "exported " << copied->entries << " entries"
+            << (copied->entries == 0 ? std::string()
+                                     : " (0.." + std::to_string(copied->entries - 1) + ")")
+            << " of " << source_name << " to " << options.export_to << "\nhead hash   "
+            << to_hex(copied->head_hash) << "\nMerkle root " << to_hex(copied->merkle_root)
+            << "\ncheck it with: audit-cli verify " << options.export_to
+            << " --vs-pubkey vs.key.pub\n";
+  return kExitOk;
 }
 
 }  // namespace gsvs::vsd

@@ -30,15 +30,6 @@ struct RecordedSession {
   protocol::SessionId session = 0;
 };
 
-inline protocol::PlayerPosition player_at(const crypto::PublicKey& player, std::int32_t x_mm,
-                                          std::int32_t y_mm) {
-  protocol::PlayerPosition p;
-  p.player = player;
-  p.x_mm = x_mm;
-  p.y_mm = y_mm;
-  return p;
-}
-
 enum class Scenario { kSpeedViolation, kOperatorRevocation };
 
 // Runs vsd, plays one GS session to its revocation, stops vsd (which writes a final checkpoint

@@ -700,13 +700,6 @@ TEST_F(Verify, AJoinAcceptForARequestThatFailsItsSignatureIsAFailure) {
 
 // ---- A store written by the real vsd ------------------------------------------------------------
 
-PlayerPosition at(const crypto::PublicKey& player, std::int32_t x_mm) {
-  PlayerPosition p;
-  p.player = player;
-  p.x_mm = x_mm;
-  return p;
-}
-
 TEST(VerifyRealVsd, AStoreWithRevocationsOfSeveralKindsIsIntact) {
   TempDir dir;
   std::vector<crypto::SecretKey> identities;
@@ -748,14 +741,14 @@ TEST(VerifyRealVsd, AStoreWithRevocationsOfSeveralKindsIsIntact) {
     ScriptedGs gs(vs->port(), identities[2], build);
     gs.join();
     const auto t0 = unix_time_ms();
-    gs.send_signed(gs.make_digest({at(player, 0)}, t0));
+    gs.send_signed(gs.make_digest({player_at(player, 0)}, t0));
     ASSERT_TRUE(gs.expect<ProtectedReceipt>());
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     gs.send_signed(gs.make_heartbeat());
-    gs.send_signed(gs.make_digest({at(player, 1500)}, t0 + 250));
+    gs.send_signed(gs.make_digest({player_at(player, 1500)}, t0 + 250));
     ASSERT_TRUE(gs.expect<ProtectedReceipt>());
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    gs.send_signed(gs.make_digest({at(player, 60000)}, t0 + 500));
+    gs.send_signed(gs.make_digest({player_at(player, 60000)}, t0 + 500));
     revoked(gs);
   }
   {  // sw_hash changed
@@ -769,7 +762,7 @@ TEST(VerifyRealVsd, AStoreWithRevocationsOfSeveralKindsIsIntact) {
   {  // receipt tip mismatch
     ScriptedGs gs(vs->port(), identities[4], build);
     gs.join();
-    gs.send_signed(gs.make_digest({at(player, 0)}, unix_time_ms()));
+    gs.send_signed(gs.make_digest({player_at(player, 0)}, unix_time_ms()));
     ASSERT_TRUE(gs.expect<ProtectedReceipt>());
     auto hb = gs.make_heartbeat();
     hb.receipt_tip.bytes[0] ^= 0xff;
@@ -797,7 +790,7 @@ TEST(VerifyRealVsd, AStoreWithRevocationsOfSeveralKindsIsIntact) {
   batch.gs_counter = live.next_counter();
   batch.nonces = {crypto::random_fixed<32>(), crypto::random_fixed<32>()};
   live.send_signed(batch);
-  live.send_signed(live.make_digest({at(player, 0)}, unix_time_ms()));
+  live.send_signed(live.make_digest({player_at(player, 0)}, unix_time_ms()));
   ASSERT_TRUE(live.expect<ProtectedReceipt>());
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   live.send_signed(live.make_heartbeat());

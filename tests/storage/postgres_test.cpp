@@ -5,8 +5,12 @@
 // acknowledged commit is refused.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -236,6 +240,124 @@ TEST_F(PostgresStore, ErrorsNameTheStoreWithoutItsPassword) {
   auto segments = Log::open(url_, SegmentRange{0, 0});
   ASSERT_FALSE(segments.ok());
   EXPECT_NE(segments.error().find("not a directory of segments"), std::string::npos);
+}
+
+// docs/STORE.md §11.4: the log, or its first entries, as one SQLite file that reads the same;
+// never over an existing file, and never from a source whose hashes do not hold.
+TEST_F(PostgresStore, ACopyIsOneSqliteFileThatReadsTheSame) {
+  fill(1234);
+  TempDir dir;
+  auto source = open_log(url_, OpenMode::kReadOnly);
+  ASSERT_NE(source, nullptr);
+  auto copied = copy_to_sqlite(*source, dir.file("copy.db"), std::nullopt);
+  ASSERT_TRUE(copied.ok()) << copied.error();
+  EXPECT_EQ(copied->entries, 1234U);
+  EXPECT_EQ(copied->merkle_root, source->merkle_root());
+  auto copy = open_log(dir.file("copy.db"));  // read-write: every row checked
+  ASSERT_NE(copy, nullptr);
+  expect_same_entries(scan_all(*copy), scan_all(*source), "the copy");
+  copy.reset();
+
+  auto first = copy_to_sqlite(*source, dir.file("first.db"), 100);
+  ASSERT_TRUE(first.ok()) << first.error();
+  EXPECT_EQ(first->entries, 100U);
+  EXPECT_EQ(open_log(dir.file("first.db"), OpenMode::kReadOnly)->size(), 100U);
+
+  const struct {
+    const char* name;
+    std::string destination;
+    std::optional<std::uint64_t> until;
+    const char* error;
+  } refused[] = {
+      {"an existing file", dir.file("copy.db"), std::nullopt, "it exists"},
+      {"more than there is", dir.file("more.db"), 5000, "holds 1234 entries, fewer than the 5000"},
+      {"a directory", dir.path() + "/", std::nullopt, "give a file name"},
+  };
+  for (const auto& c : refused) {
+    auto result = copy_to_sqlite(*source, c.destination, c.until);
+    ASSERT_FALSE(result.ok()) << c.name;
+    EXPECT_NE(result.error().find(c.error), std::string::npos) << c.name << ": " << result.error();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("more.db")));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("more.db.partial")));
+
+  psql(
+      "ALTER TABLE log_entry DISABLE TRIGGER USER; "
+      "UPDATE log_entry SET message = '\\x00' WHERE seq = 1100");
+  auto edited = copy_to_sqlite(*source, dir.file("edited.db"), std::nullopt);
+  ASSERT_FALSE(edited.ok());
+  EXPECT_NE(edited.error().find("source entry 1100: its stored entry_hash is not the hash"),
+            std::string::npos)
+      << edited.error();
+  EXPECT_FALSE(std::filesystem::exists(dir.file("edited.db")));
+}
+
+// docs/OPERATIONS.md, "Running on PostgreSQL": with a synchronous standby, every entry whose
+// commit the writer acknowledged is on the standby when the primary is lost in the middle of the
+// writer's commits; the promoted standby opens as the log, whole.
+TEST(PostgresReplication, EveryAcknowledgedEntrySurvivesTheLossOfThePrimary) {
+  PostgresServer primary;
+  PostgresServer standby(primary, "standby1");
+  primary.require_synchronous_standby("standby1");
+  const std::string database = primary.create_database();
+
+  std::mutex mutex;
+  std::vector<Entry> acknowledged;  // in commit order
+  {
+    auto log = open_log(primary.url(database));
+    ASSERT_NE(log, nullptr);
+    BatchWriter writer(std::move(log), {.max_batch_entries = 32, .max_delay_us = 500});
+    // While the standby it names is away, the primary holds the commit, and nothing is
+    // acknowledged; once the standby has the WAL, it is.
+    primary.set_synchronous_standby_names("FIRST 1 (absent)");
+    std::atomic<bool> first_done{false};
+    ASSERT_TRUE(writer.submit({sample_entry(0)}, [&first_done](const Status& status) {
+      EXPECT_TRUE(status.ok()) << status.error();
+      first_done = true;
+    }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_FALSE(first_done) << "acknowledged with no synchronous standby to hold it";
+    primary.require_synchronous_standby("standby1");
+    ASSERT_TRUE(writer.flush().ok());
+    EXPECT_TRUE(first_done);
+    std::atomic<bool> lost{false};
+    std::thread crash([&] {
+      // Some commits in, the primary goes, with more submitted behind them.
+      while (true) {
+        {
+          const std::lock_guard lock(mutex);
+          if (acknowledged.size() >= 300) break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      primary.crash();
+      lost = true;
+    });
+    for (std::uint64_t i = 1; i < 5000 && !lost; ++i) {
+      auto entries = writer.submit({sample_entry(i)}, [](const Status&) {});
+      if (!entries) break;  // the writer stopped at the failed commit
+      auto submitted = *entries;
+      (void)writer.submit({}, [&mutex, &acknowledged, submitted](const Status& status) {
+        if (!status) return;
+        const std::lock_guard lock(mutex);
+        acknowledged.insert(acknowledged.end(), submitted.begin(), submitted.end());
+      });
+    }
+    crash.join();
+    EXPECT_FALSE(writer.flush().ok()) << "the writer went on without its database";
+  }
+  ASSERT_GE(acknowledged.size(), 300U);
+
+  standby.promote();
+  auto promoted = open_log(standby.url(database));  // read-write: every row of the chain checked
+  ASSERT_NE(promoted, nullptr);
+  EXPECT_GE(promoted->size(), acknowledged.size());
+  for (const Entry& entry : acknowledged) {
+    auto kept = promoted->get(entry.header.seq);
+    ASSERT_TRUE(kept.ok()) << "acknowledged entry " << entry.header.seq
+                           << " lost: " << kept.error();
+    EXPECT_EQ(kept->entry_hash, entry.entry_hash);
+  }
 }
 
 }  // namespace

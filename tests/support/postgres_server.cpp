@@ -6,7 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <stdexcept>
-#include <vector>
+#include <thread>
 
 namespace gsvs::testing {
 
@@ -38,9 +38,70 @@ std::string server_bin_dir() {
   return best;
 }
 
-// Runs argv to the end (at most a minute) with its output in `log`; throws on failure.
-void run(const std::vector<std::string>& argv, const std::string& log, const std::string& what) {
-  ChildProcess child(argv, log);
+// Who the server runs as: the postgres user when running as root.
+std::string server_user() {
+  if (::geteuid() != 0) return {};
+  if (::getpwnam("postgres") == nullptr) {
+    throw std::runtime_error(
+        "running as root, and there is no postgres user to run the server as (the Debian "
+        "package postgresql creates it)");
+  }
+  return "postgres";
+}
+
+}  // namespace
+
+PostgresServer::PostgresServer()
+    : bin_(server_bin_dir()), user_(server_user()), port_(free_port()) {
+  run({bin_ + "/initdb", "-D", make_data_dir(), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+       "--no-sync"},
+      "initdb");
+  start();
+}
+
+PostgresServer::PostgresServer(const PostgresServer& primary, const std::string& name)
+    : bin_(primary.bin_), user_(primary.user_), port_(free_port()) {
+  const std::string data = make_data_dir();
+  run({bin_ + "/pg_basebackup", "-h", "127.0.0.1", "-p", std::to_string(primary.port_), "-U",
+       "postgres", "-D", data, "-R", "-X", "stream", "--no-sync"},
+      "pg_basebackup");
+  // -R wrote standby.signal and a primary_conninfo; this one names the standby, which
+  // synchronous_standby_names refers to. The later line of the file wins.
+  std::string conf = read_text(data + "/postgresql.auto.conf");
+  conf += "primary_conninfo = 'host=127.0.0.1 port=" + std::to_string(primary.port_) +
+          " user=postgres application_name=" + name + "'\n";
+  write_text(data + "/postgresql.auto.conf", conf);
+  start();
+}
+
+PostgresServer::~PostgresServer() {
+  if (!running_) return;
+  try {
+    run({bin_ + "/pg_ctl", "-D", dir_.file("data"), "-m", "fast", "-w", "stop"}, "pg_ctl stop");
+  } catch (const std::runtime_error&) {
+    // Nothing to do about a server that will not stop; its directory goes anyway.
+  }
+}
+
+std::string PostgresServer::make_data_dir() const {
+  const std::string data = dir_.file("data");
+  fs::create_directory(data);
+  if (!user_.empty()) {
+    // The server's user must reach its directory through the test's.
+    fs::permissions(dir_.path(),
+                    fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    const passwd* account = ::getpwnam(user_.c_str());
+    if (account == nullptr || ::chown(data.c_str(), account->pw_uid, account->pw_gid) != 0) {
+      throw std::runtime_error("cannot hand " + data + " to the " + user_ + " user");
+    }
+  }
+  fs::permissions(data, fs::perms::owner_all);
+  return data;
+}
+
+void PostgresServer::run(std::vector<std::string> argv, const std::string& what) const {
+  if (!user_.empty()) argv.insert(argv.begin(), {"/usr/sbin/runuser", "-u", user_, "--"});
+  ChildProcess child(argv, dir_.file("command.out"));
   const int code = child.wait(std::chrono::seconds(60));
   if (code != 0) {
     throw std::runtime_error(what + " failed (exit " + std::to_string(code) +
@@ -48,49 +109,13 @@ void run(const std::vector<std::string>& argv, const std::string& log, const std
   }
 }
 
-}  // namespace
-
-PostgresServer::PostgresServer() : bin_(server_bin_dir()), port_(free_port()) {
-  std::vector<std::string> as_user;
-  if (::geteuid() == 0) {
-    const passwd* account = ::getpwnam("postgres");
-    if (account == nullptr) {
-      throw std::runtime_error(
-          "running as root, and there is no postgres user to run the "
-          "server as (the Debian package postgresql creates it)");
-    }
-    user_ = "postgres";
-    as_user = {"/usr/sbin/runuser", "-u", user_, "--"};
-    fs::permissions(dir_.path(),
-                    fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
-    fs::create_directory(dir_.file("data"));
-    if (::chown(dir_.file("data").c_str(), account->pw_uid, account->pw_gid) != 0) {
-      throw std::runtime_error("cannot hand " + dir_.file("data") + " to the postgres user");
-    }
-  }
-  auto command = [&as_user](std::vector<std::string> argv) {
-    argv.insert(argv.begin(), as_user.begin(), as_user.end());
-    return argv;
-  };
-  run(command({bin_ + "/initdb", "-D", dir_.file("data"), "-U", "postgres", "--auth=trust", "-E",
-               "UTF8", "--no-sync"}),
-      dir_.file("initdb.out"), "initdb");
-  run(command(
-          {bin_ + "/pg_ctl", "-D", dir_.file("data"), "-l", dir_.file("data/server.log"), "-w",
-           "-t", "60", "-o",
-           "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " + dir_.file("data"),
-           "start"}),
-      dir_.file("pg_ctl-start.out"), "pg_ctl start");
-  started_ = true;
-}
-
-PostgresServer::~PostgresServer() {
-  if (!started_) return;
-  std::vector<std::string> argv{
-      bin_ + "/pg_ctl", "-D", dir_.file("data"), "-m", "fast", "-w", "stop"};
-  if (!user_.empty()) argv.insert(argv.begin(), {"/usr/sbin/runuser", "-u", user_, "--"});
-  ChildProcess stop(argv, dir_.file("pg_ctl-stop.out"));
-  (void)stop.wait(std::chrono::seconds(60));
+void PostgresServer::start() {
+  run({bin_ + "/pg_ctl", "-D", dir_.file("data"), "-l", dir_.file("data/server.log"), "-w", "-t",
+       "60", "-o",
+       "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " + dir_.file("data"),
+       "start"},
+      "pg_ctl start");
+  running_ = true;
 }
 
 std::string PostgresServer::url(const std::string& database, const std::string& user) const {
@@ -103,8 +128,9 @@ std::string PostgresServer::psql(const std::string& database, const std::string&
                      dir_.file("psql.out"));
   const int code = child.wait(std::chrono::seconds(60));
   std::string output = child.output();
-  if (code != 0)
+  if (code != 0) {
     throw std::runtime_error("psql failed (exit " + std::to_string(code) + "): " + output);
+  }
   while (!output.empty() && output.back() == '\n') output.pop_back();
   return output;
 }
@@ -115,6 +141,32 @@ std::string PostgresServer::create_database() {
   return name;
 }
 
-std::string PostgresServer::log() const { return read_text(dir_.file("data/server.log")); }
+void PostgresServer::set_synchronous_standby_names(const std::string& names) {
+  // ALTER SYSTEM runs outside a transaction, so in a psql call of its own.
+  (void)psql("postgres", "ALTER SYSTEM SET synchronous_standby_names = '" + names + "'");
+  (void)psql("postgres", "SELECT pg_reload_conf()");
+}
+
+void PostgresServer::require_synchronous_standby(const std::string& name) {
+  set_synchronous_standby_names("FIRST 1 (" + name + ")");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (psql("postgres", "SELECT sync_state FROM pg_stat_replication WHERE application_name = '" +
+                              name + "'") != "sync") {
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("the standby " + name + " did not become synchronous");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void PostgresServer::crash() {
+  run({bin_ + "/pg_ctl", "-D", dir_.file("data"), "-m", "immediate", "-w", "stop"},
+      "pg_ctl stop -m immediate");
+  running_ = false;
+}
+
+void PostgresServer::promote() {
+  run({bin_ + "/pg_ctl", "-D", dir_.file("data"), "-w", "-t", "60", "promote"}, "pg_ctl promote");
+}
 
 }  // namespace gsvs::testing

@@ -1,11 +1,13 @@
 // A real PostgreSQL server for tests of the PostgreSQL store: the Debian server's initdb in a
-// temporary directory, started with pg_ctl on a free port of 127.0.0.1 with trust
-// authentication, stopped and removed when the object goes. PostgreSQL refuses to run as root, so
-// as root the server runs as the `postgres` user (the Debian package's), else as the caller.
+// temporary directory (or pg_basebackup of another, for a streaming standby), started with pg_ctl
+// on a free port of 127.0.0.1 with trust authentication, stopped and removed when the object
+// goes. PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user (the
+// Debian package's), else as the caller.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tests/support/process.h"
 
@@ -13,8 +15,10 @@ namespace gsvs::testing {
 
 class PostgresServer {
  public:
-  // Throws std::runtime_error naming the step that failed, with its output.
+  // A new primary. Throws std::runtime_error naming the step that failed, with its output.
   PostgresServer();
+  // A streaming standby of `primary` (pg_basebackup), connected as `name`, started.
+  PostgresServer(const PostgresServer& primary, const std::string& name);
   ~PostgresServer();
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
@@ -27,15 +31,29 @@ class PostgresServer {
   std::string psql(const std::string& database, const std::string& sql) const;
   // A new, empty database, for one test.
   std::string create_database();
-  // The server's own log (startup, errors), for a failure message.
-  [[nodiscard]] std::string log() const;
+
+  // Primary: ALTER SYSTEM SET synchronous_standby_names, and a reload.
+  void set_synchronous_standby_names(const std::string& names);
+  // Primary: makes the standby `name` synchronous (a COMMIT waits until it has flushed the WAL)
+  // and returns once it streams as such.
+  void require_synchronous_standby(const std::string& name);
+  // Loses the server as a crash would: stopped at once, with no shutdown checkpoint.
+  void crash();
+  // Standby: promotes it to a primary and returns once it takes writes.
+  void promote();
 
  private:
+  void start();
+  // Runs argv as the server's user to the end; throws naming `what` on failure.
+  void run(std::vector<std::string> argv, const std::string& what) const;
+  // The server's data directory, made and handed to the server's user.
+  [[nodiscard]] std::string make_data_dir() const;
+
   TempDir dir_;
   std::string bin_;   // the server's bin directory, e.g. /usr/lib/postgresql/15/bin
   std::string user_;  // who the server runs as ("" for the caller)
   std::uint16_t port_ = 0;
-  bool started_ = false;
+  bool running_ = false;
   int databases_ = 0;
 };
 

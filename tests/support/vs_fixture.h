@@ -67,6 +67,16 @@ class VsProcess {
   std::unique_ptr<ChildProcess> process_;
 };
 
+// A player at (x_mm, y_mm), no flags: one entry of a digest.
+inline protocol::PlayerPosition player_at(const crypto::PublicKey& player, std::int32_t x_mm,
+                                          std::int32_t y_mm = 0) {
+  protocol::PlayerPosition p;
+  p.player = player;
+  p.x_mm = x_mm;
+  p.y_mm = y_mm;
+  return p;
+}
+
 // Plays a GS by hand: every message is built, signed and sent explicitly, so a test can make
 // any of them wrong.
 class ScriptedGs {

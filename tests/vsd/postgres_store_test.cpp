@@ -17,13 +17,6 @@ namespace {
 
 using namespace protocol;  // NOLINT(google-build-using-namespace)
 
-PlayerPosition at(const crypto::PublicKey& player, std::int32_t x_mm) {
-  PlayerPosition p;
-  p.player = player;
-  p.x_mm = x_mm;
-  return p;
-}
-
 class VsdOnPostgres : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { server_ = std::make_unique<PostgresServer>(); }
@@ -61,7 +54,7 @@ TEST_F(VsdOnPostgres, ASessionOutlivesAKilledVsdAndTheLogVerifiesFromTheDatabase
   gs.join();
   ASSERT_TRUE(gs.expect<PlayTicket>()) << vs_->process().output();
   gs.send_signed(gs.make_heartbeat());
-  gs.send_signed(gs.make_digest({at(player_.public_key(), 0)}, unix_time_ms()));
+  gs.send_signed(gs.make_digest({player_at(player_.public_key(), 0)}, unix_time_ms()));
   auto receipt = gs.expect<ProtectedReceipt>();
   ASSERT_TRUE(receipt) << vs_->process().output();
   // Acknowledged, so in the database already, seen from another connection while vsd runs.
@@ -73,7 +66,7 @@ TEST_F(VsdOnPostgres, ASessionOutlivesAKilledVsdAndTheLogVerifiesFromTheDatabase
   gs.send_unsigned(gs.reconnect_and_make_resume(vs_->port()));
   ASSERT_TRUE(gs.expect<ResumeAccept>()) << vs_->process().output();
   gs.send_signed(gs.make_heartbeat());
-  gs.send_signed(gs.make_digest({at(player_.public_key(), 500)}, unix_time_ms()));
+  gs.send_signed(gs.make_digest({player_at(player_.public_key(), 500)}, unix_time_ms()));
   receipt = gs.expect<ProtectedReceipt>();
   ASSERT_TRUE(receipt) << vs_->process().output();
   EXPECT_EQ(receipt->receipt_index, 2U);
@@ -85,6 +78,18 @@ TEST_F(VsdOnPostgres, ASessionOutlivesAKilledVsdAndTheLogVerifiesFromTheDatabase
   std::string output;
   EXPECT_EQ(vs_->audit_verify(output), 0) << output;
   EXPECT_NE(output.find("INTACT"), std::string::npos) << output;
+
+  // Handed to an investigator as one SQLite file, it verifies on its own (OPERATIONS.md).
+  ChildProcess exported(
+      {program("vsd"), "store", "export", "--store", url_, "--to", dir_.file("export.db")},
+      dir_.file("export.out"));
+  ASSERT_EQ(exported.wait(std::chrono::seconds(30)), 0) << exported.output();
+  EXPECT_NE(exported.output().find("entries (0.."), std::string::npos) << exported.output();
+  ChildProcess verified({program("audit-cli"), "verify", dir_.file("export.db"), "--vs-pubkey",
+                         to_hex(vs_->public_key()), "--no-progress"},
+                        dir_.file("verify.out"));
+  EXPECT_EQ(verified.wait(std::chrono::seconds(60)), 0) << verified.output();
+  EXPECT_NE(verified.output().find("INTACT"), std::string::npos) << verified.output();
 }
 
 TEST_F(VsdOnPostgres, ADatabaseItCannotReachStopsItWithTheReason) {

@@ -20,13 +20,6 @@ namespace {
 using namespace protocol;  // NOLINT(google-build-using-namespace)
 using std::chrono::milliseconds;
 
-PlayerPosition at(const crypto::PublicKey& player, std::int32_t x_mm) {
-  PlayerPosition p;
-  p.player = player;
-  p.x_mm = x_mm;
-  return p;
-}
-
 class VsdResume : public ::testing::Test {
  protected:
   void start(const std::string& extra = {}) {
@@ -52,7 +45,7 @@ class VsdResume : public ::testing::Test {
     gs->join();
     EXPECT_TRUE(gs->expect<PlayTicket>());
     gs->send_signed(gs->make_heartbeat());
-    gs->send_signed(gs->make_digest({at(player_.public_key(), 0)}, unix_time_ms()));
+    gs->send_signed(gs->make_digest({player_at(player_.public_key(), 0)}, unix_time_ms()));
     EXPECT_TRUE(gs->expect<ProtectedReceipt>()) << vs_->process().output();
     return gs;
   }
@@ -133,7 +126,7 @@ TEST_F(VsdResume, AGracefulRestartLeavesTheSessionResumable) {
   EXPECT_EQ(next->prev_ticket_hash, crypto::sha256(last_ticket));
   // A short walk after the gap is a receipt; the session is judged on as before.
   gs->send_signed(gs->make_heartbeat());
-  gs->send_signed(gs->make_digest({at(player_.public_key(), 500)}, unix_time_ms()));
+  gs->send_signed(gs->make_digest({player_at(player_.public_key(), 500)}, unix_time_ms()));
   auto receipt = gs->expect<ProtectedReceipt>();
   ASSERT_TRUE(receipt) << vs_->process().output();
   EXPECT_EQ(receipt->receipt_index, receipts + 1);
@@ -196,7 +189,8 @@ TEST_F(VsdResume, ATeleportAcrossTheGapIsASpeedViolation) {
   start();
   gs->send_unsigned(gs->reconnect_and_make_resume(vs_->port()));
   ASSERT_TRUE(gs->expect<ResumeAccept>()) << vs_->process().output();
-  gs->send_signed(gs->make_digest({at(player_.public_key(), 1'000'000'000)}, unix_time_ms()));
+  gs->send_signed(
+      gs->make_digest({player_at(player_.public_key(), 1'000'000'000)}, unix_time_ms()));
   auto revocation = gs->expect<Revocation>();
   ASSERT_TRUE(revocation) << vs_->process().output();
   EXPECT_EQ(revocation->reason, static_cast<std::uint16_t>(RevocationReason::kSpeedViolation));
@@ -289,7 +283,7 @@ TEST_P(VsdCut, TheGsResumesOnANewConnection) {
   EXPECT_EQ(next->ticket_seq, resume.ticket_seq + 1);
   EXPECT_EQ(next->prev_ticket_hash, crypto::sha256(last_ticket));
   gs->send_signed(gs->make_heartbeat());
-  gs->send_signed(gs->make_digest({at(player_.public_key(), 500)}, unix_time_ms()));
+  gs->send_signed(gs->make_digest({player_at(player_.public_key(), 500)}, unix_time_ms()));
   auto receipt = gs->expect<ProtectedReceipt>();
   ASSERT_TRUE(receipt) << vs_->process().output();
   EXPECT_EQ(receipt->receipt_index, receipts + 1);
@@ -330,7 +324,8 @@ TEST_F(VsdCut, ARefusedResumeEndsAtTheHeartbeatDeadline) {
   expect_refused(*gs, gs->reconnect_and_make_resume(vs_->port()), JoinRejectReason::kSessionEnded);
   ScriptedGs again(vs_->port(), identity_, build_);
   again.join();
-  again.send_signed(again.make_digest({at(player_.public_key(), 1'000'000)}, unix_time_ms()));
+  again.send_signed(
+      again.make_digest({player_at(player_.public_key(), 1'000'000)}, unix_time_ms()));
   auto teleport = again.expect<Revocation>(std::chrono::seconds(5));
   ASSERT_TRUE(teleport) << vs_->process().output();
   EXPECT_EQ(teleport->reason, static_cast<std::uint16_t>(RevocationReason::kSpeedViolation))

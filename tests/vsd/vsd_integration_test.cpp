@@ -106,14 +106,6 @@ class VsdIntegration : public ::testing::Test {
   std::unique_ptr<VsProcess> vs_;
 };
 
-PlayerPosition at(const crypto::PublicKey& player, std::int32_t x_mm, std::int32_t y_mm) {
-  PlayerPosition p;
-  p.player = player;
-  p.x_mm = x_mm;
-  p.y_mm = y_mm;
-  return p;
-}
-
 TEST_F(VsdIntegration, JoinIsAcceptedAndSessionTrafficIsNotarized) {
   VsOptions revoking_at_stop;
   revoking_at_stop.extra = "revoke_on_stop = true\n";
@@ -135,7 +127,7 @@ TEST_F(VsdIntegration, JoinIsAcceptedAndSessionTrafficIsNotarized) {
   gs.send_signed(gs.make_heartbeat());
   const auto player = crypto::SecretKey::generate().public_key();
   const auto t0 = unix_time_ms();
-  gs.send_signed(gs.make_digest({at(player, 0, 0)}, t0));
+  gs.send_signed(gs.make_digest({player_at(player, 0, 0)}, t0));
   auto receipt = gs.expect<ProtectedReceipt>();
   ASSERT_TRUE(receipt);
   EXPECT_TRUE(verify(*receipt, vs_->public_key()));
@@ -413,7 +405,7 @@ TEST_F(VsdIntegration, ReceiptTipMismatchRevokes) {
   ScriptedGs gs(vs_->port(), identity_, build_);
   gs.join();
   const auto player = crypto::SecretKey::generate().public_key();
-  gs.send_signed(gs.make_digest({at(player, 0, 0)}, unix_time_ms()));
+  gs.send_signed(gs.make_digest({player_at(player, 0, 0)}, unix_time_ms()));
   ASSERT_TRUE(gs.expect<ProtectedReceipt>());
   auto hb = gs.make_heartbeat();
   hb.receipt_tip.bytes[0] ^= 0xff;  // a GS rewriting what it was told
@@ -429,11 +421,11 @@ TEST_F(VsdIntegration, SpeedViolationRevokesWithBothDigestsAsEvidence) {
   gs.join();
   const auto player = crypto::SecretKey::generate().public_key();
   const auto t0 = unix_time_ms();
-  gs.send_signed(gs.make_digest({at(player, 0, 0)}, t0));
+  gs.send_signed(gs.make_digest({player_at(player, 0, 0)}, t0));
   ASSERT_TRUE(gs.expect<ProtectedReceipt>());
   // 50 m in at most 0.3 s is far over 7 m/s (the rule itself is tabled in
   // tests/rules/session_rules_test.cpp; this checks the daemon's wiring and evidence).
-  gs.send_signed(gs.make_digest({at(player, 50000, 0)}, t0 + 300));
+  gs.send_signed(gs.make_digest({player_at(player, 50000, 0)}, t0 + 300));
   auto revocation = expect_revoked(gs, RevocationReason::kSpeedViolation);
   EXPECT_NE(revocation.detail.find("moved 50.000 m"), std::string::npos) << revocation.detail;
   auto entries = stop_and_read();
