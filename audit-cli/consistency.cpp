@@ -118,7 +118,7 @@ int run_consistency(const ConsistencyOptions& o) {
                        ".." + std::to_string(o.to - 1) +
                        " are not all readable in order (run `audit-cli verify`)");
   }
-  nlohmann::json out = {{"store", o.store},
+  nlohmann::json out = {{"store", storage::printable_store(o.store)},
                         {"old_size", o.from},
                         {"new_size", o.to},
                         {"old_root", to_hex(*old_hash)},
@@ -200,7 +200,8 @@ void setup_consistency(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<ConsistencyOptions>();
   auto* sub = app.add_subcommand(
       "consistency", "Print an RFC 9162 consistency proof between two tree sizes of the log");
-  sub->add_option("STORE", o->store, "The VS store (a file or a directory of segments)")
+  sub->add_option("STORE", o->store,
+                  "The VS store (a file, a directory of segments, or a postgresql:// database)")
       ->required();
   sub->add_option("--from", o->from, "The older tree size (an older checkpoint's log_size)")
       ->required();

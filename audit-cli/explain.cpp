@@ -598,8 +598,9 @@ int run_explain(const ExplainCommand& cmd) {
   }
   const SessionFacts* facts = index->find(cmd.session);
   if (facts == nullptr) {
-    std::cerr << "audit-cli explain: no session " << cmd.session << " in " << cmd.store
-              << " (see `audit-cli sessions " << cmd.store << "`)\n";
+    std::cerr << "audit-cli explain: no session " << cmd.session << " in "
+              << storage::printable_store(cmd.store) << " (see `audit-cli sessions "
+              << storage::printable_store(cmd.store) << "`)\n";
     return kExitUsage;
   }
   auto replay = replay_session(**log, *facts, key ? std::optional(key->key) : std::nullopt);

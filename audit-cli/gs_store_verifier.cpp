@@ -331,7 +331,7 @@ Result<VerifyResult> verify_gs_store(const std::string& path, const storage::Log
                                      const KeySource& vs_key, FindingSink& sink) {
   const auto started = std::chrono::steady_clock::now();
   VerifyResult result;
-  result.store = path;
+  result.store = storage::printable_store(path);
   result.vs_key = vs_key;
   result.stats.threads = 1;
   GsStoreVerifier verifier(vs_key, result, sink);

@@ -79,8 +79,8 @@ void setup_report(CLI::App& app, int& exit_code) {
       "Write a dispute report for one session: a JSON file that anyone holding only the VS public "
       "key can re-check offline with `verify-report`, without the store.");
   cmd->add_option("STORE", o->store,
-                  "VS store (SQLite file, or a directory of segments: only those the session "
-                  "touches are read), opened read-only")
+                  "VS store (SQLite file, a directory of segments: only those the session "
+                  "touches are read, or a postgresql:// database), opened read-only")
       ->required();
   cmd->add_option("--session", o->session, "session id (see `audit-cli sessions`)")->required();
   cmd->add_option("-o,--output", o->output, "report file to write ('-' for standard output)")

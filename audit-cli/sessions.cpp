@@ -190,7 +190,7 @@ int run_sessions(const SessionsCommand& cmd) {
     }
     nlohmann::json pardons = nlohmann::json::array();
     for (const auto& p : quarantines->pardons) pardons.push_back(pardon_json(p));
-    nlohmann::json out = {{"store", cmd.store},
+    nlohmann::json out = {{"store", storage::printable_store(cmd.store)},
                           {"entries", index->entries},
                           {"rejected_joins", index->rejected_joins},
                           {"checkpoints", index->checkpoints},

@@ -197,8 +197,9 @@ int run_timeline(const TimelineCommand& cmd) {
   const StoreIndex index = usable(build_index(*log));
   const SessionFacts* facts = index.find(cmd.session);
   if (facts == nullptr) {
-    throw CommandError("no session " + std::to_string(cmd.session) + " in " + cmd.store +
-                       " (see `audit-cli sessions " + cmd.store + "`)");
+    throw CommandError("no session " + std::to_string(cmd.session) + " in " +
+                       storage::printable_store(cmd.store) + " (see `audit-cli sessions " +
+                       storage::printable_store(cmd.store) + "`)");
   }
   Timeline timeline =
       timeline::build(usable(replay_session(*log, *facts, std::nullopt)), cmd.player);

@@ -166,7 +166,7 @@ Result<VerifyResult> verify_store(const std::string& path, const VerifyOptions& 
   if (!lookup_log) return Error{lookup_log.error()};
 
   VerifyResult result;
-  result.store = path;
+  result.store = storage::printable_store(path);
   result.external_checkpoint = options.checkpoint;
   detail::resolve_vs_key(**log, path, options, result, sink);
 

@@ -227,7 +227,8 @@ Result<storage::StoreRole> store_role(const VerifyCommand& cmd, const storage::L
   if (cmd.role == "gs") return storage::StoreRole::kGs;
   if (cmd.role == "vs") {
     if (stored == storage::StoreRole::kGs) {
-      return Error{"store " + cmd.store + ": --role vs, but meta.format says '" +
+      return Error{"store " + storage::printable_store(cmd.store) +
+                   ": --role vs, but meta.format says '" +
                    std::string(storage::store_format(stored)) + "' (a GS store)"};
     }
     return storage::StoreRole::kVs;
@@ -255,7 +256,7 @@ void print_result(const VerifyCommand& cmd, const VerifyResult& result, storage:
 
 int run_verify_gs(const VerifyCommand& cmd, const storage::Log& log) {
   if (cmd.vs_pubkey.empty()) {
-    throw CommandError(cmd.store +
+    throw CommandError(storage::printable_store(cmd.store) +
                        " is a GS store: give --vs-pubkey, the key of the VS it joined (everything "
                        "it received is checked under it)");
   }
@@ -342,7 +343,7 @@ void setup_verify(CLI::App& app, int& exit_code) {
       "checkpoint order, revocations); it needs --vs-pubkey.");
   sub->add_option("STORE", cmd->store,
                   "The store (a copy of the VS's vs.db or of its directory of segments, one "
-                  "segment file, or a GS's store); opened read-only")
+                  "segment file, a GS's store, or a postgresql:// database); opened read-only")
       ->required();
   sub->add_option("--segments", cmd->segments,
                   "Of a segmented store (a directory), only these segments: an index or a range "

@@ -84,7 +84,7 @@ PostgresServer::~PostgresServer() {
 }
 
 std::string PostgresServer::make_data_dir() const {
-  const std::string data = dir_.file("data");
+  std::string data = dir_.file("data");
   fs::create_directory(data);
   if (!user_.empty()) {
     // The server's user must reach its directory through the test's.

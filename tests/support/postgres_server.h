@@ -39,11 +39,12 @@ class PostgresServer {
   void require_synchronous_standby(const std::string& name);
   // Loses the server as a crash would: stopped at once, with no shutdown checkpoint.
   void crash();
+  // Starts it again after crash(): it recovers from its WAL as after a real crash.
+  void start();
   // Standby: promotes it to a primary and returns once it takes writes.
   void promote();
 
  private:
-  void start();
   // Runs argv as the server's user to the end; throws naming `what` on failure.
   void run(std::vector<std::string> argv, const std::string& what) const;
   // The server's data directory, made and handed to the server's user.

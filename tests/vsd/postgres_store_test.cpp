@@ -92,6 +92,37 @@ TEST_F(VsdOnPostgres, ASessionOutlivesAKilledVsdAndTheLogVerifiesFromTheDatabase
   EXPECT_NE(verified.output().find("INTACT"), std::string::npos) << verified.output();
 }
 
+// Fail closed: when the database goes away under a running vsd, the next commit fails, vsd stops
+// with exit code 1 saying why, and nothing it could not log was acknowledged: every receipt the
+// GS holds is in the database when it is back.
+TEST_F(VsdOnPostgres, TheDatabaseGoingAwayStopsVsdAndEveryReceiptIsLogged) {
+  PostgresServer own_server;  // this test crashes it
+  url_ = own_server.url(own_server.create_database());
+  start();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  gs.send_signed(gs.make_heartbeat());
+  gs.send_signed(gs.make_digest({player_at(player_.public_key(), 0)}, unix_time_ms()));
+  ASSERT_TRUE(gs.expect<ProtectedReceipt>()) << vs_->process().output();
+
+  own_server.crash();
+  std::uint64_t receipts_held = gs.receipt_count;
+  for (int i = 0; i < 20 && vs_->process().running(); ++i) {
+    gs.send_signed(
+        gs.make_digest({player_at(player_.public_key(), 100 * (i + 1))}, unix_time_ms()));
+    if (auto receipt = gs.expect<ProtectedReceipt>(std::chrono::milliseconds(100))) {
+      receipts_held = receipt->receipt_index;
+    }
+  }
+  EXPECT_EQ(vs_->process().wait(std::chrono::seconds(20)), 1) << vs_->process().output();
+  const std::string output = vs_->process().output();
+  EXPECT_NE(output.find("store append failed"), std::string::npos) << output;
+  EXPECT_NE(output.find("vsd stops"), std::string::npos) << output;
+
+  own_server.start();
+  EXPECT_GE(count(MessageKind::kProtectedReceipt), receipts_held);
+}
+
 TEST_F(VsdOnPostgres, ADatabaseItCannotReachStopsItWithTheReason) {
   TempDir dir;
   const std::string unreachable =
