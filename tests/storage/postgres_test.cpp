@@ -184,6 +184,23 @@ TEST_F(PostgresStore, AnInsertOnlyRoleWritesTheLogAndCannotChangeIt) {
   EXPECT_EQ(open_log(url_, OpenMode::kReadOnly)->size(), 8U);
 }
 
+// One database, several logs: each in its own schema (the first of the connection's
+// search_path), each with its own writer, never reaching into another's tables.
+TEST_F(PostgresStore, EachSchemaHoldsALogOfItsOwn) {
+  psql("CREATE SCHEMA node_a; CREATE SCHEMA node_b");
+  const std::string a = url_ + "?options=-csearch_path%3Dnode_a";
+  const std::string b = url_ + "?options=-csearch_path%3Dnode_b,node_a";
+  auto log_a = open_log(a);
+  ASSERT_NE(log_a, nullptr);
+  ASSERT_TRUE(log_a->append(sample_entries(0, 5)));
+  auto log_b = open_log(b);  // node_a's table is on its path, but node_b gets a log of its own
+  ASSERT_NE(log_b, nullptr);
+  EXPECT_EQ(log_b->size(), 0U);
+  ASSERT_TRUE(log_b->append(sample_entries(0, 2)));
+  EXPECT_EQ(psql("SELECT count(*) FROM node_a.log_entry"), "5");
+  EXPECT_EQ(psql("SELECT count(*) FROM node_b.log_entry"), "2");
+}
+
 TEST_F(PostgresStore, OneWriterAtATime) {
   auto first = open_log(url_);
   ASSERT_NE(first, nullptr);
