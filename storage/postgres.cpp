@@ -12,7 +12,9 @@ std::string one_line(const char* text) {
   std::string out = text == nullptr ? std::string() : std::string(text);
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   for (std::size_t at = out.find('\n'); at != std::string::npos; at = out.find('\n', at)) {
-    out.replace(at, 1, "; ");
+    // libpq indents its continuation lines with a tab.
+    const std::size_t next = out.find_first_not_of(" \t", at + 1);
+    out.replace(at, (next == std::string::npos ? out.size() : next) - at, "; ");
   }
   return out.empty() ? std::string("no message from libpq") : out;
 }

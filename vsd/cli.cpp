@@ -318,7 +318,8 @@ int run_cli(int argc, char** argv) {
       "  vsd reload --config vsd.toml       # apply a changed allowlist (also: SIGHUP)\n"
       "  vsd revoke --config vsd.toml --session 7 --reason \"cheating reported\"\n"
       "  vsd pardon --config vsd.toml --identity HEX --reason \"reviewed: lag, not a hack\"\n"
-      "  vsd store archive --store /var/lib/gsvs/vs --vs-public-key vs.key.pub --to /archive\n\n" +
+      "  vsd store archive --store /var/lib/gsvs/vs --vs-public-key vs.key.pub --to /archive\n"
+      "  vsd store export --store postgresql://gsvs_vsd@db/gsvs --to copy.db   # for an audit\n\n" +
       std::string(app::kDaemonExitCodes));
   app::add_version_flag(app, "vsd");
 

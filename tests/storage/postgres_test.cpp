@@ -247,6 +247,7 @@ TEST_F(PostgresStore, ErrorsNameTheStoreWithoutItsPassword) {
             std::string::npos)
       << error;
   EXPECT_EQ(error.find("secret"), std::string::npos) << error;
+  EXPECT_EQ(error.find_first_of("\n\t"), std::string::npos) << "not one line: " << error;
 
   auto empty = Log::open(url_, OpenMode::kReadOnly);
   ASSERT_FALSE(empty.ok());
