@@ -134,8 +134,7 @@ Status check_or_create_schema(Log::Impl& impl, bool create, std::optional<StoreR
   // In the current schema itself: an unqualified name would find a log_entry of a later schema of
   // the search_path, another node's log, while the writer lock is this schema's.
   auto exists = single_integer(
-      conn,
-      "SELECT (to_regclass(quote_ident(current_schema()) || '.log_entry') IS NOT NULL)::int");
+      conn, "SELECT (to_regclass(quote_ident(current_schema()) || '.log_entry') IS NOT NULL)::int");
   if (!exists) return Error{impl.label() + ": " + exists.error()};
   if (*exists == 0) {
     auto schema = conn.query("SELECT current_schema()");
