@@ -142,7 +142,12 @@ TEST_F(VsdQuarantine, MissedHeartbeatsDoNotQuarantine) {
 }
 
 TEST_F(VsdQuarantine, OperatorRevocationQuarantinesOnlyWhenAsked) {
-  start();
+  // The sessions stay live, without heartbeats, while `vsd revoke` (a process of its own) starts
+  // on a loaded machine: 800 ms was not always enough.
+  VsOptions options;
+  options.heartbeat_timeout_ms = 5000;
+  options.digest_timeout_ms = 6000;
+  start(options);
   {
     ScriptedGs gs(vs_->port(), honest_, build_);
     gs.join();
