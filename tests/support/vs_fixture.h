@@ -23,8 +23,10 @@ struct VsOptions {
   std::uint32_t ticket_period_ms = 200;
   std::uint32_t ticket_validity_ms = 400;
   std::uint32_t heartbeat_interval_ms = 100;
-  std::uint32_t heartbeat_timeout_ms = 800;
-  std::uint32_t digest_timeout_ms = 5000;  // must exceed heartbeat_timeout_ms
+  // Long enough that a session a test scripts by hand outlives the start of a vsd subcommand or
+  // audit-cli under the sanitizers on a loaded host; a test of missed heartbeats sets a short one.
+  std::uint32_t heartbeat_timeout_ms = 5000;
+  std::uint32_t digest_timeout_ms = 6000;  // must exceed heartbeat_timeout_ms
   std::uint32_t checkpoint_interval_ms = 300;
   double max_speed_m_s = 7.0;
   std::string extra;  // more config lines

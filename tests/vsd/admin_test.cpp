@@ -385,15 +385,9 @@ TEST_F(AdminServerTest, ClientRefusesARequestThatIsNotUtf8) {
 
 class VsdAdminSocket : public ::testing::Test {
  protected:
-  // Sessions live 5 s without heartbeats: a test's joined session must outlast a second vsd
-  // process starting and stopping on a loaded machine (800 ms did not always).
   void start() {
-    testing::VsOptions options;
-    options.heartbeat_timeout_ms = 5000;
-    options.digest_timeout_ms = 6000;
     vs_ = std::make_unique<testing::VsProcess>(
-        dir_, std::vector<crypto::PublicKey>{identity_.public_key()}, std::vector<Hash32>{build_},
-        options);
+        dir_, std::vector<crypto::PublicKey>{identity_.public_key()}, std::vector<Hash32>{build_});
   }
   // Runs a program to its end; its exit code and output.
   std::pair<int, std::string> run(std::vector<std::string> argv) {

@@ -21,6 +21,7 @@ class VsdContinuity : public ::testing::Test {
  protected:
   void start(std::string extra = {}) {
     VsOptions options;
+    options.heartbeat_timeout_ms = 800;  // the first session of a test lapses
     options.extra = std::move(extra);
     vs_ = std::make_unique<VsProcess>(dir_, std::vector<crypto::PublicKey>{gs_.public_key()},
                                       std::vector<Hash32>{build_}, options);

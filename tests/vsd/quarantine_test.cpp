@@ -129,7 +129,9 @@ TEST_F(VsdQuarantine, RogueRevokedForSpeedStaysOutAcrossARestart) {
 
 // The honest counterpart: a GS whose link broke (missed heartbeats) joins again at once.
 TEST_F(VsdQuarantine, MissedHeartbeatsDoNotQuarantine) {
-  start();
+  VsOptions lapsing;
+  lapsing.heartbeat_timeout_ms = 800;
+  start(lapsing);
   {
     ScriptedGs gs(vs_->port(), honest_, build_);
     gs.join();
@@ -142,12 +144,7 @@ TEST_F(VsdQuarantine, MissedHeartbeatsDoNotQuarantine) {
 }
 
 TEST_F(VsdQuarantine, OperatorRevocationQuarantinesOnlyWhenAsked) {
-  // The sessions stay live, without heartbeats, while `vsd revoke` (a process of its own) starts
-  // on a loaded machine: 800 ms was not always enough.
-  VsOptions options;
-  options.heartbeat_timeout_ms = 5000;
-  options.digest_timeout_ms = 6000;
-  start(options);
+  start();
   {
     ScriptedGs gs(vs_->port(), honest_, build_);
     gs.join();

@@ -21,14 +21,9 @@ using std::chrono::milliseconds;
 class VsdReload : public ::testing::Test {
  protected:
   void SetUp() override {
-    // Liveness long enough for a `vsd reload` (a process of its own) between two heartbeats on a
-    // loaded machine: a reload refused must leave the session as it was, not let it time out.
-    VsOptions options;
-    options.heartbeat_timeout_ms = 5000;
-    options.digest_timeout_ms = 6000;
     vs_ = std::make_unique<VsProcess>(
         dir_, std::vector<crypto::PublicKey>{identity_.public_key(), other_.public_key()},
-        std::vector<Hash32>{build_a_}, options);
+        std::vector<Hash32>{build_a_});
   }
   // Rewrites the line of the config file that sets `key` as `line`.
   void set_config_line(const std::string& key, const std::string& line) {

@@ -386,7 +386,9 @@ TEST_F(VsdIntegration, SwHashChangeRevokes) {
 }
 
 TEST_F(VsdIntegration, MissedHeartbeatsRevoke) {
-  start();
+  VsOptions lapsing;
+  lapsing.heartbeat_timeout_ms = 800;
+  start(lapsing);
   ScriptedGs gs(vs_->port(), identity_, build_);
   gs.join();
   gs.send_signed(gs.make_heartbeat());
