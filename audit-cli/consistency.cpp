@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
@@ -55,15 +56,26 @@ nlohmann::json checkpoint_at(const storage::Log& log, std::uint64_t size) {
 Result<merkle::Accumulator> tree_before_retired(const std::string& store, const storage::Log& log) {
   auto tree = log.tree_before_first();
   if (!tree) return tree;
-  const std::string where = store + "/" + log.segments().front().file;
-  auto meta = storage::read_segment_file_meta(where);
-  if (!meta) return Error{meta.error()};
-  if (!meta->seal) return Error{where + ": meta records no seal of the segment before it"};
-  auto seal = protocol::decode<protocol::Checkpoint>(meta->seal->message);
-  auto at_seal = merkle::Accumulator::from_frontier(meta->seal->seq, meta->seal->frontier);
-  if (!seal || !at_seal || seal->log_size != meta->seal->seq || seal->root != at_seal->root()) {
+  // The seal: the first segment's meta records it; a PostgreSQL store, its newest retired range.
+  std::string where;
+  std::optional<storage::SegmentMeta::Seal> recorded;
+  if (storage::is_postgres_store(store)) {
+    where = storage::printable_store(store) + ": retired_range";
+    auto retention = log.retention();
+    if (!retention) return Error{retention.error()};
+    if (retention->first_held) recorded = retention->first_held->seal;
+  } else {
+    where = store + "/" + log.segments().front().file;
+    auto meta = storage::read_segment_file_meta(where);
+    if (!meta) return Error{meta.error()};
+    recorded = meta->seal;
+  }
+  if (!recorded) return Error{where + ": records no seal of the entries retired before it"};
+  auto seal = protocol::decode<protocol::Checkpoint>(recorded->message);
+  auto at_seal = merkle::Accumulator::from_frontier(recorded->seq, recorded->frontier);
+  if (!seal || !at_seal || seal->log_size != recorded->seq || seal->root != at_seal->root()) {
     return Error{where +
-                 ": meta.seal_frontier does not give the root of the seal it records "
+                 ": the seal's recorded frontier does not give the root of the seal "
                  "(run `audit-cli verify`)"};
   }
   return tree;
@@ -95,7 +107,8 @@ int run_consistency(const ConsistencyOptions& o) {
     if (o.from < first) {
       throw CommandError(
           "--from " + std::to_string(o.from) + ": entries 0.." + std::to_string(first - 1) +
-          " were retired (seal-index.tsv) and a proof from a size below " + std::to_string(first) +
+          " were retired (vsd store archive|prune) and a proof from a size below " +
+          std::to_string(first) +
           " needs their hashes: make it from the archive, or from a size of at least " +
           std::to_string(first));
     }

@@ -310,6 +310,37 @@ Result<SegmentSurvey> survey_segments(const StoreSelection& selection,
   return survey;
 }
 
+SegmentSurvey survey_retention(const storage::Log& log,
+                               const std::optional<crypto::PublicKey>& vs_key, FindingSink& sink) {
+  SegmentSurvey survey;
+  const std::string table = "retired_range";
+  auto retention = log.retention();
+  if (!retention) {
+    sink.add(segment_finding(table, 0, check::kSealIndex,
+                             "retired ranges as `vsd store archive|prune` records them, from entry "
+                             "0 without a gap",
+                             retention.error(), "the table was edited: nothing in it is used"));
+    return survey;
+  }
+  for (const storage::RetiredSegment& record : retention->retired) {
+    survey.retired.push_back(RetiredRange{record, table, 0});
+  }
+  if (!retention->first_held) return survey;
+  const storage::SegmentMeta& held = *retention->first_held;
+  const storage::SegmentMeta::Seal& seal = *held.seal;
+  auto tree = recorded_seal_tree(table, held, vs_key, sink);
+  if (tree) {
+    tree->append(seal.entry_hash);
+    survey.start = ChainStart{seal.seq + 1, seal.entry_hash, std::move(*tree)};
+  }
+  if (!vs_key) {
+    survey.not_checked.emplace_back(
+        "the seal of the newest retired range: without the VS key it is not checked, and the "
+        "chain resumes from its recorded frontier taken as it is");
+  }
+  return survey;
+}
+
 Result<std::optional<storage::SegmentRange>> session_segments(const std::string& directory,
                                                               protocol::SessionId id) {
   auto files = storage::list_segment_files(directory);

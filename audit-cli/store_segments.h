@@ -75,6 +75,13 @@ Result<SegmentSurvey> survey_segments(const StoreSelection& selection,
                                       const std::optional<crypto::PublicKey>& vs_key,
                                       FindingSink& sink);
 
+// The retention of a PostgreSQL store (docs/STORE.md §11.5): its retired ranges, reported as
+// retired by policy, and the seal of the newest, checked as a segment's recorded seal (when
+// `vs_key` is known), from which the chain and the tree resume. A retired_range table that does
+// not read as contiguous ranges from entry 0 is a finding. Empty for a log held from entry 0.
+SegmentSurvey survey_retention(const storage::Log& log,
+                               const std::optional<crypto::PublicKey>& vs_key, FindingSink& sink);
+
 // The segments of the store directory that session `id` touches: from the one holding its
 // JoinAccept to the one holding its Revocation (the last one present when it has none), found
 // through each file's kind index, without reading their rows. nullopt: no JoinAccept of it here.

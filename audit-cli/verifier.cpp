@@ -180,6 +180,13 @@ Result<VerifyResult> verify_store(const std::string& path, const VerifyOptions& 
     start = survey->start;
     sink.set_file_locator([files = *survey](std::uint64_t seq) { return files.file_of(seq); });
     result.segments = std::move(*survey);
+  } else if (storage::is_postgres_store(path)) {
+    SegmentSurvey survey = survey_retention(
+        **log, result.vs_key ? std::optional(result.vs_key->key) : std::nullopt, sink);
+    if (!survey.retired.empty()) {
+      start = survey.start;
+      result.segments = std::move(survey);
+    }
   }
 
   if (options.checkpoint) {

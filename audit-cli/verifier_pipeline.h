@@ -135,7 +135,9 @@ class Verifier {
         sink_(sink),
         start_seq_(start.next_seq),
         chain_(start.next_seq, start.link),
-        recomputed_tree_(start.tree) {}
+        recomputed_tree_(start.tree) {
+    result_.stats.head_hash = start.link;  // the head until a row is read: the seal, or none
+  }
 
   Status run();
 

@@ -52,20 +52,22 @@ nlohmann::json segments_json(const SegmentSurvey& survey) {
 }
 
 void print_segments(const SegmentSurvey& survey) {
-  std::cout << "  segments      " << survey.files.size() << " file"
-            << (survey.files.size() == 1 ? "" : "s");
+  // A PostgreSQL store has no files, only its retired ranges.
   if (!survey.files.empty()) {
-    std::cout << " (" << survey.files.front().name;
+    std::cout << "  segments      " << survey.files.size() << " file"
+              << (survey.files.size() == 1 ? "" : "s") << " (" << survey.files.front().name;
     if (survey.files.size() > 1) std::cout << " to " << survey.files.back().name;
-    std::cout << ")";
+    std::cout << ")\n";
   }
-  std::cout << "\n";
   for (const auto& range : survey.retired) {
     const auto& r = range.record;
     std::cout << "  " << storage::disposition_name(r.disposition) << " by policy entries "
               << group_digits(r.first_seq) << ".." << group_digits(r.seal_seq) << " (" << range.file
-              << ", seal-index.tsv line " << range.index_line << ") at " << format_utc(r.at_ms)
-              << ", seal entry " << r.seal_seq << " " << short_hex(r.seal_entry_hash) << "..."
+              << (range.index_line == 0
+                      ? std::string()
+                      : ", seal-index.tsv line " + std::to_string(range.index_line))
+              << ") at " << format_utc(r.at_ms) << ", seal entry " << r.seal_seq << " "
+              << short_hex(r.seal_entry_hash) << "..."
               << (r.archived_to.empty() ? std::string() : ", archived to " + r.archived_to) << "\n";
   }
   for (const auto& note : survey.not_checked) std::cout << "  not checked   " << note << "\n";

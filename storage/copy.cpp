@@ -13,33 +13,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Entries appended per transaction of the copy.
-constexpr std::size_t kCopyBatch = 1000;
-
-// Appends `batch` to `copy` and checks that each entry's hash comes out as the source stored it.
-Status append_checked(Log& copy, std::vector<PendingEntry>& batch, std::vector<Hash32>& stored) {
-  if (batch.empty()) return Status::success();
-  auto appended = copy.append(batch);
-  if (!appended) return Error{appended.error()};
-  for (std::size_t i = 0; i < appended->size(); ++i) {
-    if ((*appended)[i].entry_hash != stored[i]) {
-      return Error{"source entry " + std::to_string((*appended)[i].header.seq) +
-                   ": its stored entry_hash is not the hash of its contents after the entries "
-                   "before it (an edited or broken log: audit the source itself)"};
-    }
-  }
-  batch.clear();
-  stored.clear();
-  return Status::success();
-}
-
 // The copy itself, into `file`, closed when it returns.
 Result<CopyResult> write_copy(const Log& source, const std::string& file,
                               std::optional<std::uint64_t> until) {
   auto copy = Log::open(file, OpenMode::kReadWrite, source.role());
   if (!copy) return Error{copy.error()};
-  std::vector<PendingEntry> batch;
-  std::vector<Hash32> stored;  // the source's entry_hash of each entry in `batch`
+  CheckedCopier copier(**copy);
   Status failed = Status::success();
   std::uint64_t expected = 0;
   Filter filter;
@@ -48,19 +27,16 @@ Result<CopyResult> write_copy(const Log& source, const std::string& file,
     if (entry.header.seq != expected) {
       failed =
           Error{expected == 0 ? "the source starts at entry " + std::to_string(entry.header.seq) +
-                                    ", not 0 (its first segments retired?); a copy starts at 0"
+                                    ", not 0 (its first entries retired?); a copy starts at 0"
                               : "source entry " + std::to_string(expected) + " is missing"};
       return false;
     }
     ++expected;
-    batch.push_back(PendingEntry{entry.header.kind, entry.header.direction, entry.header.session_id,
-                                 entry.header.vs_time_ms, entry.message});
-    stored.push_back(entry.entry_hash);
-    if (batch.size() >= kCopyBatch) failed = append_checked(**copy, batch, stored);
+    failed = copier.add(entry);
     return failed.ok();
   });
   if (!scanned) return Error{scanned.error()};
-  if (failed) failed = append_checked(**copy, batch, stored);
+  if (failed) failed = copier.finish();
   if (!failed) return Error{failed.error()};
   if (until && expected < *until) {
     return Error{"the source holds " + std::to_string(expected) + " entries, fewer than the " +
@@ -70,6 +46,29 @@ Result<CopyResult> write_copy(const Log& source, const std::string& file,
 }
 
 }  // namespace
+
+Status CheckedCopier::add(const Entry& entry) {
+  batch_.push_back(PendingEntry{entry.header.kind, entry.header.direction, entry.header.session_id,
+                                entry.header.vs_time_ms, entry.message});
+  stored_.push_back(entry.entry_hash);
+  return batch_.size() >= kBatch ? finish() : Status::success();
+}
+
+Status CheckedCopier::finish() {
+  if (batch_.empty()) return Status::success();
+  auto appended = copy_.append(batch_);
+  if (!appended) return Error{appended.error()};
+  for (std::size_t i = 0; i < appended->size(); ++i) {
+    if ((*appended)[i].entry_hash != stored_[i]) {
+      return Error{"source entry " + std::to_string((*appended)[i].header.seq) +
+                   ": its stored entry_hash is not the hash of its contents after the entries "
+                   "before it (an edited or broken log: audit the source itself)"};
+    }
+  }
+  batch_.clear();
+  stored_.clear();
+  return Status::success();
+}
 
 Result<CopyResult> copy_to_sqlite(const Log& source, const std::string& destination,
                                   std::optional<std::uint64_t> until) {

@@ -178,7 +178,7 @@ StoreRole Log::role() const { return impl_->role; }
 std::vector<Log::SegmentInfo> Log::segments() const {
   std::vector<SegmentInfo> out;
   if (!impl_->segmented) {
-    out.push_back({impl_->path, 0});
+    out.push_back({impl_->path, impl_->active_first_seq});  // PostgreSQL: after what was retired
     return out;
   }
   for (const SealedSegment& segment : impl_->sealed)

@@ -100,8 +100,26 @@ enum class StoreRole : std::uint8_t {
 // "VS store" or "GS store", for messages.
 [[nodiscard]] std::string_view store_role_name(StoreRole role);
 
+// What a segment's meta says about its place in the log (docs/STORE.md §10.2); a PostgreSQL store
+// whose first entries were retired says the same of the entries it holds (§11.5).
+struct SegmentMeta {
+  std::uint64_t index = 0;
+  std::uint64_t first_seq = 0;
+  std::uint64_t created_at_ms = 0;
+  // The seal of the segment before it, which its first entry links to.
+  struct Seal {
+    std::uint64_t seq = 0;
+    Hash32 entry_hash;
+    std::vector<Hash32> frontier;  // of the tree over the `seq` entries before the seal
+    Bytes message;                 // the signed Checkpoint
+  };
+  std::optional<Seal> seal;  // every segment but segment 0
+};
+
 // A sealed segment that retention moved away or deleted, as the store directory's seal index
-// records it (docs/STORE.md §10.6): the entries it held and the seal that ended them.
+// records it (docs/STORE.md §10.6): the entries it held and the seal that ended them. For a
+// PostgreSQL store, a range of entries retired up to a checkpoint, as its retired_range table
+// records it (§11.5); `index` is then the range's place in that table, from 0.
 struct RetiredSegment {
   enum class Disposition : std::uint8_t { kArchived, kPruned };
   std::uint64_t index = 0;
@@ -128,6 +146,12 @@ struct RetireOptions {
 // before options.sealed_before_ms, oldest first, never the active one, recording each in the seal
 // index before removing it. Takes the store's writer lock, so it is refused while vsd runs.
 // Returns the segments retired by this call.
+//
+// A PostgreSQL store (docs/STORE.md §11.5) has no segments: the entries up to its newest
+// checkpoint issued before sealed_before_ms that signs exactly the entries before it (the seal)
+// are retired instead, as one range, recorded in retired_range and deleted in one transaction;
+// archived first by appending them to the segmented SQLite store in archive_dir, which then holds
+// the log from entry 0 to that seal and verifies on its own.
 Result<std::vector<RetiredSegment>> retire_sealed_segments(const std::string& dir,
                                                            const RetireOptions& options);
 
@@ -179,6 +203,17 @@ class Log {
   // the seal appended (docs/STORE.md §10.3). The error names the file whose meta records no
   // seal, or a frontier that does not fit it.
   [[nodiscard]] Result<merkle::Accumulator> tree_before_first() const;
+  // What retention took from the start of a PostgreSQL store (docs/STORE.md §11.5): the ranges
+  // retired, oldest first, and the meta of the entries it holds (their first_seq, and the seal the
+  // first one links to) as a segment would record it, for the audit to check that seal as vsd
+  // does (check_recorded_seal). Empty and nullopt for a log held from entry 0, and for a SQLite
+  // store (its seal index and segment meta are read file by file: storage/segment_files.h). The
+  // error names the row that breaks the order of the ranges.
+  struct Retention {
+    std::vector<RetiredSegment> retired;
+    std::optional<SegmentMeta> first_held;
+  };
+  [[nodiscard]] Result<Retention> retention() const;
 
   // Receives each row that scan could not represent as an Entry: its seq and why, for example
   // "prev_hash is 31 bytes, not 32" (the reason does not repeat the store or the seq).

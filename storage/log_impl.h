@@ -177,6 +177,24 @@ struct SegmentCreate {
 Status create_schema(sqlite::Db& db, StoreRole role, const SegmentCreate* segment,
                      SchemaLayout layout = SchemaLayout::kKindTable);
 
+// Appends copies of entries read from another log to `copy` in batches, and checks that each
+// comes out with the entry hash the source stored: the copy is the same chain, derived again
+// (copy.cpp; copy_to_sqlite and the archive of a PostgreSQL store's retention).
+class CheckedCopier {
+ public:
+  explicit CheckedCopier(Log& copy) : copy_(copy) {}
+  // The next entry of the source, in seq order; appends when a batch is full.
+  Status add(const Entry& entry);
+  // Appends what is left; call once the source is read.
+  Status finish();
+
+ private:
+  static constexpr std::size_t kBatch = 1000;  // entries per transaction of the copy
+  Log& copy_;
+  std::vector<PendingEntry> batch_;
+  std::vector<Hash32> stored_;  // the source's entry_hash of each entry in batch_
+};
+
 // Helpers of the segment files (segments.cpp) that retention (retention.cpp) shares.
 // A file being written: renamed to its name once complete, removed by the next open if not.
 inline constexpr std::string_view kCreatingSuffix = ".tmp";

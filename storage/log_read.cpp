@@ -129,8 +129,8 @@ bool known_direction(chains::Direction direction) {
 std::uint64_t Log::size() const {
   if (impl_->mode == OpenMode::kReadWrite) return impl_->size;
   if (impl_->pg) {
-    auto size = impl_->pg->size();
-    return size ? *size : 0;
+    auto size = impl_->pg->size(*impl_);
+    return size ? *size : impl_->active_first_seq;
   }
   // The last file holds the head; an empty last segment starts where its seal left off.
   auto stmt = sqlite::Stmt::prepare(impl_->db, "SELECT MAX(seq) FROM log_entry");
@@ -146,7 +146,7 @@ std::uint64_t Log::size() const {
 Hash32 Log::head_hash() const {
   if (impl_->mode == OpenMode::kReadWrite) return impl_->head;
   if (impl_->pg) {
-    auto head = impl_->pg->head_hash();
+    auto head = impl_->pg->head_hash(*impl_);
     return head ? *head : Hash32{};
   }
   auto stmt = sqlite::Stmt::prepare(impl_->db,
@@ -160,7 +160,7 @@ Hash32 Log::head_hash() const {
 }
 
 Result<merkle::Accumulator> Log::tree_before_first() const {
-  if (impl_->pg) return merkle::Accumulator{};  // a PostgreSQL log starts at entry 0
+  if (impl_->pg) return impl_->pg->tree_before_first(*impl_);
   const std::vector<FileView> files = files_of(*impl_);
   const std::uint64_t first_seq = files.front().first_seq;
   if (first_seq == 0) return merkle::Accumulator{};
@@ -179,6 +179,11 @@ Result<merkle::Accumulator> Log::tree_before_first() const {
   return std::move(*tree);
 }
 
+Result<Log::Retention> Log::retention() const {
+  if (impl_->pg) return impl_->pg->retention(*impl_);
+  return Retention{};
+}
+
 Hash32 Log::merkle_root() const {
   if (impl_->mode == OpenMode::kReadWrite) return impl_->accumulator.root();
   // Without a tree before the first file that fits, the root is of no tree of this log: zeros,
@@ -187,14 +192,10 @@ Hash32 Log::merkle_root() const {
   if (!start) return Hash32{};
   merkle::Accumulator accumulator = std::move(*start);
   if (impl_->pg) {
-    Filter all;
-    const Status read = impl_->pg->scan(
-        *impl_, all,
-        [&accumulator](const Entry& entry) {
-          accumulator.append(entry.entry_hash);
-          return true;
-        },
-        [&accumulator](std::uint64_t, const std::string&) { accumulator.append(Hash32{}); });
+    const Status read = impl_->pg->scan_hashes(*impl_, impl_->active_first_seq,
+                                               [&accumulator](std::optional<Hash32> hash) {
+                                                 accumulator.append(hash.value_or(Hash32{}));
+                                               });
     return read ? accumulator.root() : Hash32{};
   }
   const std::vector<FileView> files = files_of(*impl_);

@@ -6,13 +6,15 @@
 #include <utility>
 #include <vector>
 
+#include "storage/segment_files.h"
+
 namespace gsvs::storage {
 
 namespace {
 
 // docs/STORE.md §11.1 reproduces this schema; change both together, and give the schema a new
 // meta.schema_version when a table, a trigger or meta changes.
-constexpr std::string_view kPgSchemaVersion = "1";
+constexpr std::string_view kPgSchemaVersion = "2";
 constexpr std::string_view kCreateSchema = R"sql(
 CREATE TABLE meta (
   key   text PRIMARY KEY,
@@ -38,8 +40,31 @@ BEGIN
   RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP;
 END
 $$;
-CREATE TRIGGER log_entry_append_only BEFORE UPDATE OR DELETE ON log_entry
+CREATE TABLE retired_range (
+  seal_seq        bigint PRIMARY KEY CHECK (seal_seq >= 0),
+  first_seq       bigint NOT NULL CHECK (first_seq BETWEEN 0 AND seal_seq),
+  seal_entry_hash bytea  NOT NULL CHECK (octet_length(seal_entry_hash) = 32),
+  seal_message    bytea  NOT NULL,
+  seal_frontier   bytea  NOT NULL CHECK (octet_length(seal_frontier) % 32 = 0),
+  disposition     text   NOT NULL CHECK (disposition IN ('archived', 'pruned')),
+  at_ms           bigint NOT NULL CHECK (at_ms >= 0),
+  archived_to     text   NOT NULL
+);
+CREATE FUNCTION gsvs_delete_retired_only() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  retired_to bigint;
+BEGIN
+  EXECUTE format('SELECT max(seal_seq) FROM %I.retired_range', TG_TABLE_SCHEMA) INTO retired_to;
+  IF retired_to IS NOT NULL AND OLD.seq <= retired_to THEN
+    RETURN OLD;
+  END IF;
+  RAISE EXCEPTION 'log_entry is append-only: DELETE of entry % refused (only entries a retired_range row covers may go)', OLD.seq;
+END
+$$;
+CREATE TRIGGER log_entry_append_only BEFORE UPDATE ON log_entry
   FOR EACH ROW EXECUTE FUNCTION gsvs_refuse_change();
+CREATE TRIGGER log_entry_delete_retired_only BEFORE DELETE ON log_entry
+  FOR EACH ROW EXECUTE FUNCTION gsvs_delete_retired_only();
 CREATE TRIGGER log_entry_no_truncate BEFORE TRUNCATE ON log_entry
   FOR EACH STATEMENT EXECUTE FUNCTION gsvs_refuse_change();
 CREATE TRIGGER message_kind_append_only BEFORE UPDATE OR DELETE ON message_kind
@@ -49,6 +74,10 @@ CREATE TRIGGER message_kind_no_truncate BEFORE TRUNCATE ON message_kind
 CREATE TRIGGER meta_append_only BEFORE UPDATE OR DELETE ON meta
   FOR EACH ROW EXECUTE FUNCTION gsvs_refuse_change();
 CREATE TRIGGER meta_no_truncate BEFORE TRUNCATE ON meta
+  FOR EACH STATEMENT EXECUTE FUNCTION gsvs_refuse_change();
+CREATE TRIGGER retired_range_append_only BEFORE UPDATE OR DELETE ON retired_range
+  FOR EACH ROW EXECUTE FUNCTION gsvs_refuse_change();
+CREATE TRIGGER retired_range_no_truncate BEFORE TRUNCATE ON retired_range
   FOR EACH STATEMENT EXECUTE FUNCTION gsvs_refuse_change();
 )sql";
 
@@ -179,7 +208,9 @@ Status check_or_create_schema(Log::Impl& impl, bool create, std::optional<StoreR
   }
   auto version = pg_meta_value(conn, "schema_version");
   if (!version || !*version || **version != kPgSchemaVersion) {
-    return Error{impl.label() + ": meta.schema_version is not " + std::string(kPgSchemaVersion) +
+    return Error{impl.label() + ": meta.schema_version is " +
+                 (version && *version ? "'" + **version + "'" : std::string("absent")) + ", not " +
+                 std::string(kPgSchemaVersion) +
                  ", the version of the PostgreSQL schema this build reads"};
   }
   impl.role = *role;
@@ -254,8 +285,31 @@ Status check_durable_commits(const Log::Impl& impl) {
   return Status::success();
 }
 
-Status verify_pg_chain(Log::Impl& impl) {
-  ChainState state;
+// Where the chain of the rows held starts: at entry 0, or after the seal of the newest retired
+// range, with the tree over the entries before it. With `vs_key` that seal is checked as vsd checks
+// a segment's recorded seal (its signature, and its frontier against the signed root).
+Result<ChainState> held_chain_start(const Log::Impl& impl, const Log::Retention& retention,
+                                    const std::optional<crypto::PublicKey>& vs_key) {
+  if (!retention.first_held) return ChainState{};
+  const SegmentMeta& held = *retention.first_held;
+  const SegmentMeta::Seal& seal = *held.seal;
+  const std::string where = impl.label() + ": retired_range, the range ending at entry " +
+                            std::to_string(seal.seq) + ": ";
+  std::optional<merkle::Accumulator> tree;
+  if (vs_key) {
+    auto checked = check_recorded_seal(held, *vs_key);
+    if (!checked) return Error{where + checked.error()};
+    tree = std::move(*checked);
+  } else {
+    tree = merkle::Accumulator::from_frontier(seal.seq, seal.frontier);
+    if (!tree) return Error{where + "seal_frontier does not fit a tree of its seal_seq entries"};
+  }
+  tree->append(seal.entry_hash);
+  return ChainState{held.first_seq, seal.entry_hash, std::move(*tree)};
+}
+
+// Every row from `state` on (entry 0, or the first after the newest retired range's seal).
+Status verify_pg_chain(Log::Impl& impl, ChainState state) {
   const auto where = [&impl](std::uint64_t seq) { return impl.label(seq); };
   for (;;) {
     auto page = impl.pg->conn.query(
@@ -287,7 +341,8 @@ bool is_postgres_store(std::string_view path) { return postgres::is_url(path); }
 std::string printable_store(std::string_view path) { return postgres::redacted(path); }
 
 Result<std::unique_ptr<Log::Impl>> open_postgres(const std::string& url, OpenMode mode,
-                                                 std::optional<StoreRole> role) {
+                                                 std::optional<StoreRole> role,
+                                                 const std::optional<crypto::PublicKey>& vs_key) {
   auto impl = std::make_unique<Log::Impl>();
   impl->path = postgres::redacted(url);
   impl->mode = mode;
@@ -302,6 +357,12 @@ Result<std::unique_ptr<Log::Impl>> open_postgres(const std::string& url, OpenMod
     if (auto status = check_or_create_schema(*impl, /*create=*/false, role); !status) {
       return Error{status.error()};
     }
+    auto retention = impl->pg->retention(*impl);
+    if (!retention) return Error{retention.error()};
+    auto start = held_chain_start(*impl, *retention, std::nullopt);
+    if (!start) return Error{start.error()};
+    impl->active_first_seq = start->next_seq;
+    impl->active_link = start->previous;
     return impl;
   }
   for (const auto step : {check_durable_commits, take_writer_lock}) {
@@ -311,7 +372,21 @@ Result<std::unique_ptr<Log::Impl>> open_postgres(const std::string& url, OpenMod
       !status) {
     return Error{status.error()};
   }
-  if (auto status = verify_pg_chain(*impl); !status) return Error{status.error()};
+  auto retention = impl->pg->retention(*impl);
+  if (!retention) return Error{retention.error()};
+  if (retention->first_held && !vs_key) {
+    return Error{impl->label() + ": entries 0.." +
+                 std::to_string(retention->first_held->first_seq - 1) +
+                 " were retired; a read-write open checks the seal they end with, and needs the "
+                 "VS public key"};
+  }
+  auto start = held_chain_start(*impl, *retention, vs_key);
+  if (!start) return Error{start.error()};
+  impl->active_first_seq = start->next_seq;
+  impl->active_link = start->previous;
+  if (auto status = verify_pg_chain(*impl, std::move(*start)); !status) {
+    return Error{status.error()};
+  }
   if (auto status = sync_pg_kind_names(*impl); !status) return Error{status.error()};
   return impl;
 }
@@ -416,17 +491,104 @@ Result<std::optional<Entry>> PgStore::read_entry(std::uint64_t seq) {
   return std::optional<Entry>{to_entry(std::move(*row))};
 }
 
-Result<std::uint64_t> PgStore::size() {
+Result<std::uint64_t> PgStore::size(const Log::Impl& impl) {
   auto last = single_integer(conn, "SELECT COALESCE(MAX(seq) + 1, 0) FROM log_entry");
   if (!last) return Error{last.error()};
-  return static_cast<std::uint64_t>(*last);
+  return std::max(static_cast<std::uint64_t>(*last), impl.active_first_seq);
 }
 
-Result<Hash32> PgStore::head_hash() {
+Result<Hash32> PgStore::head_hash(const Log::Impl& impl) {
   auto res = conn.query("SELECT entry_hash FROM log_entry ORDER BY seq DESC LIMIT 1");
   if (!res) return Error{res.error()};
-  if (res->rows() == 0) return Hash32{};
+  if (res->rows() == 0) return impl.active_link;
   return hash_column(*res, 0, 0, "entry_hash");
+}
+
+Status PgStore::scan_hashes(const Log::Impl& impl, std::uint64_t from_seq,
+                            const std::function<void(std::optional<Hash32>)>& visit) {
+  std::uint64_t next = from_seq;
+  for (;;) {
+    auto page = conn.query(
+        "SELECT seq, entry_hash FROM log_entry WHERE seq >= $1 ORDER BY seq "
+        "LIMIT " +
+            std::to_string(kPageRows),
+        {postgres::Param::of(static_cast<std::int64_t>(next))});
+    if (!page) return Error{impl.label() + ": cannot read entry_hash: " + page.error()};
+    for (int r = 0; r < page->rows(); ++r) {
+      auto seq = unsigned_column(*page, r, 0, "seq");
+      if (!seq) return Error{impl.label() + ": cannot read entry_hash: " + seq.error()};
+      next = *seq + 1;
+      auto hash = hash_column(*page, r, 1, "entry_hash");
+      visit(hash ? std::optional<Hash32>(*hash) : std::nullopt);
+    }
+    if (page->rows() < kPageRows) return Status::success();
+  }
+}
+
+Result<Log::Retention> PgStore::retention(const Log::Impl& impl) {
+  auto res = conn.query(
+      "SELECT seal_seq, first_seq, seal_entry_hash, seal_message, seal_frontier, disposition, "
+      "at_ms, archived_to FROM retired_range ORDER BY seal_seq");
+  if (!res) return Error{impl.label() + ": cannot read retired_range: " + res.error()};
+  Log::Retention out;
+  std::uint64_t next = 0;
+  for (int r = 0; r < res->rows(); ++r) {
+    const std::string where =
+        impl.label() + ": retired_range, row " + std::to_string(r + 1) + " in seal_seq order: ";
+    auto seal_seq = unsigned_column(*res, r, 0, "seal_seq");
+    if (!seal_seq) return Error{where + seal_seq.error()};
+    auto first_seq = unsigned_column(*res, r, 1, "first_seq");
+    if (!first_seq) return Error{where + first_seq.error()};
+    auto seal_hash = hash_column(*res, r, 2, "seal_entry_hash");
+    if (!seal_hash) return Error{where + seal_hash.error()};
+    auto at_ms = unsigned_column(*res, r, 6, "at_ms");
+    if (!at_ms) return Error{where + at_ms.error()};
+    const ByteView frontier_column = res->bytes(r, 4);
+    if (frontier_column.size() % Hash32::size != 0) {
+      return Error{where + "seal_frontier is not a sequence of 32-byte hashes"};
+    }
+    if (*first_seq != next) {
+      return Error{where + "the range starts at entry " + std::to_string(*first_seq) +
+                   ", not at entry " + std::to_string(next) +
+                   " where the ranges before it end: retired ranges run from entry 0 without a "
+                   "gap (a row added or removed?)"};
+    }
+    RetiredSegment record;
+    record.index = static_cast<std::uint64_t>(r);
+    record.first_seq = *first_seq;
+    record.seal_seq = *seal_seq;
+    record.seal_entry_hash = *seal_hash;
+    record.disposition = res->text(r, 5) == "archived" ? RetiredSegment::Disposition::kArchived
+                                                       : RetiredSegment::Disposition::kPruned;
+    record.at_ms = *at_ms;
+    record.archived_to = res->text(r, 7);
+    out.retired.push_back(std::move(record));
+    next = *seal_seq + 1;
+    if (r + 1 == res->rows()) {
+      SegmentMeta::Seal seal;
+      seal.seq = *seal_seq;
+      seal.entry_hash = *seal_hash;
+      for (std::size_t at = 0; at < frontier_column.size(); at += Hash32::size) {
+        Hash32 hash;
+        std::copy_n(frontier_column.begin() + static_cast<std::ptrdiff_t>(at), Hash32::size,
+                    hash.bytes.begin());
+        seal.frontier.push_back(hash);
+      }
+      const ByteView message = res->bytes(r, 3);
+      seal.message.assign(message.begin(), message.end());
+      out.first_held =
+          SegmentMeta{static_cast<std::uint64_t>(res->rows()), next, *at_ms, std::move(seal)};
+    }
+  }
+  return out;
+}
+
+Result<merkle::Accumulator> PgStore::tree_before_first(const Log::Impl& impl) {
+  auto retention = this->retention(impl);
+  if (!retention) return Error{retention.error()};
+  auto start = held_chain_start(impl, *retention, std::nullopt);
+  if (!start) return Error{start.error()};
+  return std::move(start->accumulator);
 }
 
 }  // namespace gsvs::storage

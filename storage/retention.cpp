@@ -9,6 +9,7 @@
 #include "protocol/bytes.h"
 #include "storage/log.h"
 #include "storage/log_impl.h"
+#include "storage/pg_store.h"
 #include "storage/segment_files.h"
 
 namespace gsvs::storage {
@@ -163,11 +164,7 @@ Result<std::vector<RetiredSegment>> read_seal_index(const std::string& dir) {
 
 Result<std::vector<RetiredSegment>> retire_sealed_segments(const std::string& dir,
                                                            const RetireOptions& options) {
-  if (is_postgres_store(dir)) {
-    return Error{"store " + printable_store(dir) +
-                 ": a PostgreSQL store has no segments to retire (retention applies to segmented "
-                 "SQLite stores only, docs/STORE.md §11)"};
-  }
+  if (is_postgres_store(dir)) return retire_postgres_entries(dir, options);
   const std::string path = strip_trailing_slashes(dir);
   std::error_code ec;
   if (!fs::is_directory(path, ec)) {

@@ -20,21 +20,6 @@
 
 namespace gsvs::storage {
 
-// What a segment's meta says about its place in the log (docs/STORE.md §10.2).
-struct SegmentMeta {
-  std::uint64_t index = 0;
-  std::uint64_t first_seq = 0;
-  std::uint64_t created_at_ms = 0;
-  // The seal of the segment before it, which its first entry links to.
-  struct Seal {
-    std::uint64_t seq = 0;
-    Hash32 entry_hash;
-    std::vector<Hash32> frontier;  // of the tree over the `seq` entries before the seal
-    Bytes message;                 // the signed Checkpoint
-  };
-  std::optional<Seal> seal;  // every segment but segment 0
-};
-
 // "segment-00000003.db" for 3; the index a segment file name gives (nullopt for any other name).
 std::string segment_file_name(std::uint64_t index);
 std::optional<std::uint64_t> segment_index_of(std::string_view file_name);

@@ -43,6 +43,21 @@ int retire(const StoreCommandOptions& options, std::optional<std::string> archiv
     std::cerr << prefix << retired.error() << "\n";
     return kExitFailed;
   }
+  if (storage::is_postgres_store(options.store)) {
+    // One range, up to the newest checkpoint before the time asked (docs/STORE.md §11.5).
+    if (retired->empty()) {
+      std::cout << "nothing " << verb
+                << "d: no checkpoint held was issued before that time, so no range ends there\n";
+      return kExitOk;
+    }
+    const storage::RetiredSegment& range = retired->front();
+    std::cout << verb << "d entries " << range.first_seq << ".." << range.seal_seq
+              << " (up to the checkpoint at entry " << range.seal_seq << ")";
+    if (!range.archived_to.empty()) std::cout << " to the segmented store " << range.archived_to;
+    std::cout << "; recorded in the table retired_range of "
+              << storage::printable_store(options.store) << "\n";
+    return kExitOk;
+  }
   for (const storage::RetiredSegment& segment : *retired) {
     std::cout << verb << "d segment " << segment.index << " (entries " << segment.first_seq << ".."
               << segment.seal_seq << ")";
@@ -92,15 +107,23 @@ StoreCommands setup_store_commands(CLI::App& app, StoreCommandOptions& options) 
   StoreCommands commands;
   commands.store = app.add_subcommand(
       "store",
-      "Retention of a segmented store's sealed segments, and a copy of any store as one file "
-      "(docs/OPERATIONS.md)");
+      "Retention of a segmented store's sealed segments or of a PostgreSQL store's oldest "
+      "entries, and a copy of any store as one file (docs/OPERATIONS.md)");
   commands.store->require_subcommand(1);
   commands.archive = commands.store->add_subcommand(
-      "archive", "Move sealed segments to an archive directory (copy, sync, compare, remove)");
+      "archive",
+      "Move sealed segments to an archive directory (copy, sync, compare, remove); of a "
+      "PostgreSQL store, the entries up to its newest checkpoint before --older-than, appended "
+      "to the segmented store in the archive directory");
   commands.prune = commands.store->add_subcommand(
-      "prune", "Delete sealed segments older than a period (recorded in the seal index)");
+      "prune",
+      "Delete sealed segments older than a period (recorded in the seal index); of a PostgreSQL "
+      "store, the entries up to its newest checkpoint before then (recorded in retired_range)");
   for (CLI::App* command : {commands.archive, commands.prune}) {
-    command->add_option("--store", options.store, "The store directory (vsd must be stopped)")
+    command
+        ->add_option("--store", options.store,
+                     "The store directory, or a postgresql:// URI of a role that may delete "
+                     "(vsd must be stopped)")
         ->required();
     command
         ->add_option("--vs-public-key", options.vs_public_key,

@@ -149,7 +149,8 @@ TEST_F(PostgresStore, TheDatabaseRefusesEveryChangeButAnInsert) {
   fill(10);
   for (const std::string sql :
        {"UPDATE log_entry SET vs_time_ms = 0 WHERE seq = 3", "DELETE FROM log_entry WHERE seq = 9",
-        "TRUNCATE log_entry", "UPDATE message_kind SET name = 'x'", "DELETE FROM meta"}) {
+        "TRUNCATE log_entry", "UPDATE message_kind SET name = 'x'", "DELETE FROM meta",
+        "TRUNCATE retired_range"}) {
     try {
       (void)psql(sql);
       ADD_FAILURE() << sql << " was allowed";
@@ -168,7 +169,7 @@ TEST_F(PostgresStore, AnInsertOnlyRoleWritesTheLogAndCannotChangeIt) {
   psql("CREATE ROLE gsvs_vsd_" + database_ + " LOGIN");
   const std::string role = "gsvs_vsd_" + database_;
   psql("GRANT USAGE ON SCHEMA public TO " + role + "; GRANT SELECT, INSERT ON log_entry, " +
-       "message_kind TO " + role + "; GRANT SELECT ON meta TO " + role);
+       "message_kind TO " + role + "; GRANT SELECT ON meta, retired_range TO " + role);
   {
     auto log = Log::open(server_->url(database_, role), OpenMode::kReadWrite, StoreRole::kVs);
     ASSERT_TRUE(log.ok()) << log.error();
@@ -182,6 +183,112 @@ TEST_F(PostgresStore, AnInsertOnlyRoleWritesTheLogAndCannotChangeIt) {
         << refused.what();
   }
   EXPECT_EQ(open_log(url_, OpenMode::kReadOnly)->size(), 8U);
+}
+
+// Retention (docs/STORE.md §11.5): the entries up to a checkpoint go as one range, archived into a
+// segmented SQLite store that verifies on its own, or pruned; what the store still holds reads,
+// verifies and takes appends as before, with the same size, head and Merkle root.
+TEST_F(PostgresStore, RetentionArchivesOrPrunesTheEntriesUpToACheckpoint) {
+  TempDir dir;
+  const crypto::PublicKey key = test_vs_key().public_key();
+  // 100 entries and a checkpoint, three times (checkpoints at 100, 201 and 302), then 50 more.
+  std::vector<std::uint64_t> checkpoint_seqs;
+  {
+    auto log = Log::open(url_, OpenMode::kReadWrite, StoreRole::kVs, segmented_options());
+    ASSERT_TRUE(log.ok()) << log.error();
+    for (int block = 0; block < 3; ++block) {
+      ASSERT_TRUE((*log)->append(sample_entries((*log)->size(), 100)));
+      checkpoint_seqs.push_back((*log)->size());
+      const auto checkpoint =
+          checkpoint_entry(test_vs_key(), (*log)->size(), (*log)->merkle_root());
+      ASSERT_TRUE((*log)->append(std::vector<PendingEntry>{checkpoint}));
+    }
+    ASSERT_TRUE((*log)->append(sample_entries((*log)->size(), 50)));
+  }
+  const auto before = open_log(url_, OpenMode::kReadOnly);
+  const std::uint64_t size = before->size();
+  const Hash32 head = before->head_hash();
+  const Hash32 root = before->merkle_root();
+  // Only checkpoints issued before the time given end a range (checkpoint_entry's vs_time_ms is
+  // 1'700'000'000'000 plus its seq): here the second one.
+  const std::uint64_t after_second = 1'700'000'000'000 + checkpoint_seqs[1] + 1;
+  const std::string archive = dir.file("archive");
+
+  auto none = retire_sealed_segments(url_, RetireOptions{key, archive, 1'700'000'000'000, 7});
+  ASSERT_TRUE(none.ok()) << none.error();
+  EXPECT_TRUE(none->empty());
+  auto archived = retire_sealed_segments(url_, RetireOptions{key, archive, after_second, 7});
+  ASSERT_TRUE(archived.ok()) << archived.error();
+  ASSERT_EQ(archived->size(), 1U);
+  EXPECT_EQ(archived->front().first_seq, 0U);
+  EXPECT_EQ(archived->front().seal_seq, checkpoint_seqs[1]);
+  EXPECT_EQ(archived->front().disposition, RetiredSegment::Disposition::kArchived);
+  EXPECT_EQ(archived->front().archived_to, archive);
+
+  // The store: the same log, held from the entry after the seal.
+  {
+    const auto held = open_log(url_, OpenMode::kReadOnly);
+    EXPECT_EQ(held->size(), size);
+    EXPECT_EQ(held->head_hash(), head);
+    EXPECT_EQ(held->merkle_root(), root);
+    EXPECT_EQ(scan_all(*held).front().header.seq, checkpoint_seqs[1] + 1);
+    EXPECT_FALSE(held->get(5).ok());
+    auto retention = held->retention();
+    ASSERT_TRUE(retention.ok()) << retention.error();
+    ASSERT_EQ(retention->retired.size(), 1U);
+    ASSERT_TRUE(retention->first_held.has_value());
+    EXPECT_EQ(retention->first_held->first_seq, checkpoint_seqs[1] + 1);
+  }
+  // The archive holds entries 0 to the seal, the same chain, and verifies on its own.
+  {
+    auto copy =
+        Log::open(archive, OpenMode::kReadWrite, StoreRole::kVs, segmented_options(Verify::kFull));
+    ASSERT_TRUE(copy.ok()) << copy.error();
+    EXPECT_EQ((*copy)->size(), checkpoint_seqs[1] + 1);
+    EXPECT_EQ((*copy)->head_hash(), archived->front().seal_entry_hash);
+  }
+  // A read-write open checks the seal the rows held start from, with the VS key, and appends.
+  EXPECT_NE(open_error(url_).find("needs the VS public key"), std::string::npos);
+  {
+    auto log = Log::open(url_, OpenMode::kReadWrite, StoreRole::kVs, segmented_options());
+    ASSERT_TRUE(log.ok()) << log.error();
+    EXPECT_EQ((*log)->merkle_root(), root);
+    ASSERT_TRUE((*log)->append(sample_entries(size, 1)));
+  }
+  // Rows held cannot go, even for the database's superuser, and a record cannot change or go.
+  for (const std::string& sql : {"DELETE FROM log_entry WHERE seq = " + std::to_string(size - 1),
+                                 std::string("UPDATE retired_range SET first_seq = 1"),
+                                 std::string("DELETE FROM retired_range")}) {
+    EXPECT_THROW((void)psql(sql), std::runtime_error) << sql;
+  }
+
+  // Pruning the next range leaves the archive as it is; an archive after a prune is refused, as
+  // the archive would no longer hold the log from entry 0.
+  const std::uint64_t after_third = 1'700'000'000'000 + checkpoint_seqs[2] + 1;
+  auto pruned = retire_sealed_segments(url_, RetireOptions{key, std::nullopt, after_third, 8});
+  ASSERT_TRUE(pruned.ok()) << pruned.error();
+  ASSERT_EQ(pruned->size(), 1U);
+  EXPECT_EQ(pruned->front().first_seq, checkpoint_seqs[1] + 1);
+  EXPECT_EQ(pruned->front().seal_seq, checkpoint_seqs[2]);
+  EXPECT_EQ(pruned->front().disposition, RetiredSegment::Disposition::kPruned);
+  EXPECT_EQ(open_log(url_, OpenMode::kReadOnly)->size(), size + 1);
+  {
+    auto log = Log::open(url_, OpenMode::kReadWrite, StoreRole::kVs, segmented_options());
+    ASSERT_TRUE(log.ok()) << log.error();
+    EXPECT_EQ((*log)->size(), size + 1);
+    const auto checkpoint = checkpoint_entry(test_vs_key(), (*log)->size(), (*log)->merkle_root());
+    ASSERT_TRUE((*log)->append(std::vector<PendingEntry>{checkpoint}));
+  }
+  auto refused =
+      retire_sealed_segments(url_, RetireOptions{key, archive, 1'700'000'000'000 + 10 * size, 9});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().find("were pruned"), std::string::npos) << refused.error();
+
+  // A record removed behind the triggers' back is found at the next open.
+  psql(
+      "ALTER TABLE retired_range DISABLE TRIGGER USER; DELETE FROM retired_range WHERE "
+      "first_seq = 0");
+  EXPECT_NE(open_error(url_).find("retired ranges run from entry 0"), std::string::npos);
 }
 
 // One database, several logs: each in its own schema (the first of the connection's
