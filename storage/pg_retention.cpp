@@ -129,9 +129,12 @@ Status archive_entries(Log::Impl& impl, const Log::Retention& retention,
 
 Result<std::vector<RetiredSegment>> retire_postgres_entries(const std::string& url,
                                                             const RetireOptions& options) {
-  // The writer's lock and every check of a start: retention runs only on a store that verifies,
-  // and never beside a running vsd.
-  auto opened = open_postgres(url, OpenMode::kReadWrite, StoreRole::kVs, options.vs_public_key);
+  // Every check of a start: retention runs only on a store that verifies. Not the writer's lock:
+  // the rows it deletes are ones a running vsd never reads again (it reads the log at its start
+  // only) and never writes, so a vsd goes on appending meanwhile. Its own lock keeps two
+  // retentions of one log apart.
+  auto opened = open_postgres(url, OpenMode::kReadWrite, StoreRole::kVs, options.vs_public_key,
+                              PgOpenFor::kRetention);
   if (!opened) return Error{opened.error()};
   Log::Impl& impl = **opened;
   auto retention = impl.pg->retention(impl);

@@ -91,6 +91,9 @@ constexpr int kPageRows = 2000;
 constexpr std::size_t kInsertRows = 1000;
 // The writer lock's key: one per schema, so that each log of a database has its own writer.
 constexpr std::string_view kLockKey = "hashtextextended('gsvs-log:' || current_schema(), 0)";
+// Retention's lock: one retention at a time per log, beside its writer (docs/STORE.md §11.5).
+constexpr std::string_view kRetentionLockKey =
+    "hashtextextended('gsvs-retention:' || current_schema(), 0)";
 
 Result<std::uint64_t> unsigned_column(const postgres::Res& res, int row, int column,
                                       std::string_view name) {
@@ -249,23 +252,36 @@ Status sync_pg_kind_names(Log::Impl& impl) {
   return Status::success();
 }
 
-// The writer lock: a session-level advisory lock, held until the connection closes (so a writer
-// that dies releases it with its connection). The error names the backend pid that holds it.
-Status take_writer_lock(const Log::Impl& impl) {
+// A session-level advisory lock, held until the connection closes (so a holder that dies
+// releases it with its connection). The error names the backend pid that holds it.
+Status take_advisory_lock(const Log::Impl& impl, std::string_view key, std::string_view who,
+                          std::string_view lock, std::string_view one_at_a_time) {
   postgres::Conn& conn = impl.pg->conn;
-  auto taken =
-      single_integer(conn, "SELECT pg_try_advisory_lock(" + std::string(kLockKey) + ")::int");
-  if (!taken) return Error{impl.label() + ": cannot take the writer lock: " + taken.error()};
+  auto taken = single_integer(conn, "SELECT pg_try_advisory_lock(" + std::string(key) + ")::int");
+  if (!taken) {
+    return Error{impl.label() + ": cannot take the " + std::string(lock) + ": " + taken.error()};
+  }
   if (*taken == 1) return Status::success();
   auto holder = conn.query(
       "SELECT pid::int8 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
       "AND ((classid::int8 << 32) | objid::int8) = " +
-      std::string(kLockKey) + " LIMIT 1");
+      std::string(key) + " LIMIT 1");
   const std::string pid = holder && holder->rows() == 1 && holder->integer(0, 0)
                               ? std::to_string(*holder->integer(0, 0))
                               : std::string("unknown");
-  return Error{impl.label() + ": another writer holds it (the server process of its connection " +
-               "has pid " + pid + "); one vsd writes a log at a time"};
+  return Error{impl.label() + ": another " + std::string(who) +
+               " holds it (the server process of its connection has pid " + pid + "); " +
+               std::string(one_at_a_time)};
+}
+
+Status take_writer_lock(const Log::Impl& impl) {
+  return take_advisory_lock(impl, kLockKey, "writer", "writer lock",
+                            "one vsd writes a log at a time");
+}
+
+Status take_retention_lock(const Log::Impl& impl) {
+  return take_advisory_lock(impl, kRetentionLockKey, "retention", "retention lock",
+                            "one retention runs on a log at a time");
 }
 
 // A commit the server acknowledges before its WAL is flushed could be lost with the server, after
@@ -342,7 +358,8 @@ std::string printable_store(std::string_view path) { return postgres::redacted(p
 
 Result<std::unique_ptr<Log::Impl>> open_postgres(const std::string& url, OpenMode mode,
                                                  std::optional<StoreRole> role,
-                                                 const std::optional<crypto::PublicKey>& vs_key) {
+                                                 const std::optional<crypto::PublicKey>& vs_key,
+                                                 PgOpenFor purpose) {
   auto impl = std::make_unique<Log::Impl>();
   impl->path = postgres::redacted(url);
   impl->mode = mode;
@@ -365,10 +382,11 @@ Result<std::unique_ptr<Log::Impl>> open_postgres(const std::string& url, OpenMod
     impl->active_link = start->previous;
     return impl;
   }
-  for (const auto step : {check_durable_commits, take_writer_lock}) {
+  const bool writer = purpose == PgOpenFor::kWriting;
+  for (const auto step : {check_durable_commits, writer ? take_writer_lock : take_retention_lock}) {
     if (auto status = step(*impl); !status) return Error{status.error()};
   }
-  if (auto status = check_or_create_schema(*impl, /*create=*/true, role.value_or(StoreRole::kVs));
+  if (auto status = check_or_create_schema(*impl, /*create=*/writer, role.value_or(StoreRole::kVs));
       !status) {
     return Error{status.error()};
   }
@@ -387,7 +405,9 @@ Result<std::unique_ptr<Log::Impl>> open_postgres(const std::string& url, OpenMod
   if (auto status = verify_pg_chain(*impl, std::move(*start)); !status) {
     return Error{status.error()};
   }
-  if (auto status = sync_pg_kind_names(*impl); !status) return Error{status.error()};
+  if (writer) {
+    if (auto status = sync_pg_kind_names(*impl); !status) return Error{status.error()};
+  }
   return impl;
 }
 

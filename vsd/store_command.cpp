@@ -122,8 +122,8 @@ StoreCommands setup_store_commands(CLI::App& app, StoreCommandOptions& options) 
   for (CLI::App* command : {commands.archive, commands.prune}) {
     command
         ->add_option("--store", options.store,
-                     "The store directory, or a postgresql:// URI of a role that may delete "
-                     "(vsd must be stopped)")
+                     "The store directory (vsd must be stopped), or a postgresql:// URI of a role "
+                     "that may delete (vsd may run)")
         ->required();
     command
         ->add_option("--vs-public-key", options.vs_public_key,

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "storage/log.h"
+#include "storage/pg_store.h"
 #include "tests/storage/store_fixture.h"
 #include "tests/support/postgres_server.h"
 
@@ -206,9 +207,9 @@ TEST_F(PostgresStore, RetentionArchivesOrPrunesTheEntriesUpToACheckpoint) {
     ASSERT_TRUE((*log)->append(sample_entries((*log)->size(), 50)));
   }
   const auto before = open_log(url_, OpenMode::kReadOnly);
-  const std::uint64_t size = before->size();
-  const Hash32 head = before->head_hash();
-  const Hash32 root = before->merkle_root();
+  std::uint64_t size = before->size();
+  Hash32 head = before->head_hash();
+  Hash32 root = before->merkle_root();
   // Only checkpoints issued before the time given end a range (checkpoint_entry's vs_time_ms is
   // 1'700'000'000'000 plus its seq): here the second one.
   const std::uint64_t after_second = 1'700'000'000'000 + checkpoint_seqs[1] + 1;
@@ -217,8 +218,26 @@ TEST_F(PostgresStore, RetentionArchivesOrPrunesTheEntriesUpToACheckpoint) {
   auto none = retire_sealed_segments(url_, RetireOptions{key, archive, 1'700'000'000'000, 7});
   ASSERT_TRUE(none.ok()) << none.error();
   EXPECT_TRUE(none->empty());
+  // One retention at a time: another one holding the log's retention lock refuses this one.
+  {
+    auto other =
+        open_postgres(url_, OpenMode::kReadWrite, StoreRole::kVs, key, PgOpenFor::kRetention);
+    ASSERT_TRUE(other.ok()) << other.error();
+    auto refused = retire_sealed_segments(url_, RetireOptions{key, archive, after_second, 7});
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().find("another retention holds it"), std::string::npos)
+        << refused.error();
+  }
+  // Beside a writer, which goes on appending.
+  auto writer = Log::open(url_, OpenMode::kReadWrite, StoreRole::kVs, segmented_options());
+  ASSERT_TRUE(writer.ok()) << writer.error();
   auto archived = retire_sealed_segments(url_, RetireOptions{key, archive, after_second, 7});
   ASSERT_TRUE(archived.ok()) << archived.error();
+  ASSERT_TRUE((*writer)->append(sample_entries(size, 1)));
+  size = (*writer)->size();
+  head = (*writer)->head_hash();
+  root = (*writer)->merkle_root();
+  writer->reset();
   ASSERT_EQ(archived->size(), 1U);
   EXPECT_EQ(archived->front().first_seq, 0U);
   EXPECT_EQ(archived->front().seal_seq, checkpoint_seqs[1]);

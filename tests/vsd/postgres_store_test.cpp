@@ -128,26 +128,29 @@ TEST_F(VsdOnPostgres, TheDatabaseGoingAwayStopsVsdAndEveryReceiptIsLogged) {
   EXPECT_GE(count(MessageKind::kProtectedReceipt), receipts_held);
 }
 
-// Retention of a PostgreSQL log (docs/STORE.md §11.5) with the stopped vsd's tools: `vsd store
-// archive` moves the entries up to the newest checkpoint into a segmented SQLite store; audit-cli
-// verifies both, the database's from the seal it records on; vsd starts on what is held.
+// Retention of a PostgreSQL log (docs/STORE.md §11.5) while vsd runs: `vsd store archive` moves
+// the entries up to the newest checkpoint into a segmented SQLite store and the session goes on;
+// audit-cli verifies both, the database's from the seal it records on; vsd starts on what is held.
 TEST_F(VsdOnPostgres, ArchivedEntriesVerifyOnTheirOwnAndVsdGoesOnFromTheRest) {
   start();
+  const std::string key = to_hex(vs_->public_key());
+  const std::string archive = dir_.file("archive");
   {
     ScriptedGs gs(vs_->port(), identity_, build_);
     join_and_notarize(gs);
     // A few periodic checkpoints (every 300 ms) after it.
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    ChildProcess archiving({program("vsd"), "store", "archive", "--store", url_, "--to", archive,
+                            "--vs-public-key", key},
+                           dir_.file("archive.out"));
+    ASSERT_EQ(archiving.wait(std::chrono::seconds(60)), 0) << archiving.output();
+    EXPECT_NE(archiving.output().find("archived entries 0.."), std::string::npos)
+        << archiving.output();
+    gs.send_signed(gs.make_heartbeat());
+    gs.send_signed(gs.make_digest({player_at(player_.public_key(), 300)}, unix_time_ms()));
+    ASSERT_TRUE(gs.expect<ProtectedReceipt>()) << vs_->process().output();
   }
   ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
-  const std::string key = to_hex(vs_->public_key());
-  const std::string archive = dir_.file("archive");
-  ChildProcess archiving({program("vsd"), "store", "archive", "--store", url_, "--to", archive,
-                          "--vs-public-key", key},
-                         dir_.file("archive.out"));
-  ASSERT_EQ(archiving.wait(std::chrono::seconds(60)), 0) << archiving.output();
-  EXPECT_NE(archiving.output().find("archived entries 0.."), std::string::npos)
-      << archiving.output();
 
   std::string output;
   EXPECT_EQ(vs_->audit_verify(output), 0) << output;
