@@ -249,7 +249,8 @@ class Log {
 
 // What copy_to_sqlite wrote.
 struct CopyResult {
-  std::uint64_t entries = 0;
+  std::uint64_t first_seq = 0;  // the first entry copied: 0, or the first held after retirement
+  std::uint64_t entries = 0;    // the copy's size: one past its last seq
   Hash32 head_hash;
   Hash32 merkle_root;
 };
@@ -260,8 +261,14 @@ struct CopyResult {
 // §11.4). Every hash is derived again, and the copy stops at the first entry whose stored hashes
 // differ. Written as "<destination>.partial" and renamed when whole and synced; an existing
 // destination is refused.
+//
+// A PostgreSQL store whose first entries were retired (§11.5) is copied from its first entry
+// held into a new segmented store at `destination` (a directory, given with a trailing '/')
+// whose seal index records the ranges retired and whose first segment starts after their seal,
+// checked with `vs_key` (required then), as retention leaves a segmented store.
 Result<CopyResult> copy_to_sqlite(const Log& source, const std::string& destination,
-                                  std::optional<std::uint64_t> until);
+                                  std::optional<std::uint64_t> until,
+                                  const std::optional<crypto::PublicKey>& vs_key);
 
 // How the WAL of the file a BatchWriter writes is copied back into that file and reset
 // (docs/STORE.md §7.1).

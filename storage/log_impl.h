@@ -195,6 +195,15 @@ class CheckedCopier {
   std::vector<Hash32> stored_;  // the source's entry_hash of each entry in batch_
 };
 
+// The schema and meta of segment `index`, whose first entry follows `seal` (segments.cpp).
+SegmentCreate segment_after_seal(std::uint64_t index, const SegmentMeta::Seal& seal);
+// Starts a segmented store in the new directory `dir` as retention leaves one: the seal index
+// records `retired`, and the first segment, empty, begins after them as `first_held` says
+// (retention.cpp). For a copy of a log whose first entries were retired (copy.cpp).
+Status start_segmented_after(const std::string& dir, StoreRole role,
+                             const std::vector<RetiredSegment>& retired,
+                             const SegmentMeta& first_held);
+
 // Helpers of the segment files (segments.cpp) that retention (retention.cpp) shares.
 // A file being written: renamed to its name once complete, removed by the next open if not.
 inline constexpr std::string_view kCreatingSuffix = ".tmp";

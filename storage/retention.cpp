@@ -120,6 +120,30 @@ Status archive_copy(const std::string& from, const std::string& archive_dir,
 
 }  // namespace
 
+Status start_segmented_after(const std::string& dir, StoreRole role,
+                             const std::vector<RetiredSegment>& retired,
+                             const SegmentMeta& first_held) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Error{dir + ": cannot create: " + ec.message()};
+  if (auto status = write_seal_index(dir, retired); !status) return status;
+  const std::string file = dir + "/" + segment_file_name(first_held.index);
+  {
+    auto db = sqlite::Db::open(sqlite::file_uri(file, ""),
+                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI);
+    if (!db) return Error{file + ": cannot create: " + db.error()};
+    if (auto status = db->exec("PRAGMA synchronous = FULL"); !status) {
+      return Error{file + ": cannot create: " + status.error()};
+    }
+    const SegmentCreate create = segment_after_seal(first_held.index, *first_held.seal);
+    if (auto status = create_schema(*db, role, &create); !status) {
+      return Error{file + ": cannot create the schema: " + status.error()};
+    }
+  }
+  if (auto status = sync_file(file); !status) return status;
+  return sync_directory(dir);
+}
+
 std::string_view disposition_name(RetiredSegment::Disposition disposition) {
   return disposition == RetiredSegment::Disposition::kArchived ? "archived" : "pruned";
 }

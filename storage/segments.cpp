@@ -620,15 +620,21 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_only(
   return impl;
 }
 
+SegmentCreate segment_after_seal(std::uint64_t index, const SegmentMeta::Seal& seal) {
+  SegmentCreate create{seal.seq + 1, seal.entry_hash, segment_meta_rows(index, seal.seq + 1)};
+  create.meta.emplace_back("seal_seq", std::to_string(seal.seq));
+  create.meta.emplace_back("seal_entry_hash", to_hex(seal.entry_hash));
+  create.meta.emplace_back("seal_frontier", to_hex(frontier_bytes(seal.frontier)));
+  create.meta.emplace_back("seal_message", to_hex(seal.message));
+  return create;
+}
+
 Status Log::Impl::rotate(const Entry& seal, const FrontierRow& seal_frontier) {
   const std::uint64_t index = active_index + 1;
   const std::string file = segment_file_name(index);
-  SegmentCreate create{seal.header.seq + 1, seal.entry_hash,
-                       segment_meta_rows(index, seal.header.seq + 1)};
-  create.meta.emplace_back("seal_seq", std::to_string(seal.header.seq));
-  create.meta.emplace_back("seal_entry_hash", to_hex(seal.entry_hash));
-  create.meta.emplace_back("seal_frontier", to_hex(frontier_bytes(seal_frontier.frontier)));
-  create.meta.emplace_back("seal_message", to_hex(seal.message));
+  const SegmentCreate create = segment_after_seal(
+      index,
+      SegmentMeta::Seal{seal.header.seq, seal.entry_hash, seal_frontier.frontier, seal.message});
   if (auto status = create_segment_file(*this, file, create); !status) return status;
   auto next = open_file_read_write(path + "/" + file, file_label(file));
   if (!next) return Error{next.error()};

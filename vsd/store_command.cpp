@@ -145,7 +145,15 @@ StoreCommands setup_store_commands(CLI::App& app, StoreCommandOptions& options) 
       "entries, into one new SQLite file that audit-cli reads like any store; every hash is "
       "derived again on the way. Safe while vsd runs.");
   commands.export_log->add_option("--store", options.store, "The store to copy")->required();
-  commands.export_log->add_option("--to", options.export_to, "The new SQLite file")->required();
+  commands.export_log
+      ->add_option("--to", options.export_to,
+                   "The new SQLite file; for a PostgreSQL store whose first entries were retired, "
+                   "a new directory ending in '/', which becomes a segmented store recording them")
+      ->required();
+  commands.export_log->add_option(
+      "--vs-public-key", options.vs_public_key,
+      "HEX|FILE: the VS public key, which checks the seal a copy of a store whose first entries "
+      "were retired starts from (needed only then)");
   commands.export_log->add_option(
       "--until", options.until,
       "Only the entries before this seq (default: every entry the store holds when the copy "
@@ -173,14 +181,28 @@ int run_store_export(const StoreCommandOptions& options) {
     std::cerr << "vsd store export: " << source.error() << "\n";
     return kExitFailed;
   }
-  auto copied = storage::copy_to_sqlite(**source, options.export_to, options.until);
+  std::optional<crypto::PublicKey> key;
+  if (!options.vs_public_key.empty()) {
+    auto parsed = keyfile::public_key_from_hex_or_file(options.vs_public_key);
+    if (!parsed) {
+      std::cerr << "vsd store export: --vs-public-key: " << parsed.error() << "\n";
+      return kExitUsage;
+    }
+    key = *parsed;
+  }
+  auto copied = storage::copy_to_sqlite(**source, options.export_to, options.until, key);
   if (!copied) {
     std::cerr << "vsd store export: " << copied.error() << "\n";
     return kExitFailed;
   }
-  std::cout << "exported " << copied->entries << " entries"
-            << (copied->entries == 0 ? std::string()
-                                     : " (0.." + std::to_string(copied->entries - 1) + ")")
+  std::cout << "exported " << copied->entries - copied->first_seq << " entries"
+            << (copied->entries == copied->first_seq
+                    ? std::string()
+                    : " (" + std::to_string(copied->first_seq) + ".." +
+                          std::to_string(copied->entries - 1) + ")")
+            << (copied->first_seq == 0 ? std::string()
+                                       : ", after the entries retired before them, which its "
+                                         "seal index records,")
             << " of " << source_name << " to " << options.export_to << "\nhead hash   "
             << to_hex(copied->head_hash) << "\nMerkle root " << to_hex(copied->merkle_root)
             << "\ncheck it with: audit-cli verify " << options.export_to

@@ -303,6 +303,31 @@ TEST_F(PostgresStore, RetentionArchivesOrPrunesTheEntriesUpToACheckpoint) {
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().find("were pruned"), std::string::npos) << refused.error();
 
+  // Exported, the store is a directory of segments whose seal index records what was retired: it
+  // opens as vsd opens a store, with the same size, head and root.
+  {
+    const auto held = open_log(url_, OpenMode::kReadOnly);
+    EXPECT_NE(copy_to_sqlite(*held, dir.file("export.db"), std::nullopt, key)
+                  .error()
+                  .find("give a new directory"),
+              std::string::npos);
+    EXPECT_NE(copy_to_sqlite(*held, dir.file("export") + "/", std::nullopt, std::nullopt)
+                  .error()
+                  .find("VS public key"),
+              std::string::npos);
+    auto exported = copy_to_sqlite(*held, dir.file("export") + "/", std::nullopt, key);
+    ASSERT_TRUE(exported.ok()) << exported.error();
+    auto copy = Log::open(dir.file("export"), OpenMode::kReadWrite, StoreRole::kVs,
+                          segmented_options(Verify::kFull));
+    ASSERT_TRUE(copy.ok()) << copy.error();
+    EXPECT_EQ((*copy)->size(), held->size());
+    EXPECT_EQ((*copy)->head_hash(), held->head_hash());
+    EXPECT_EQ((*copy)->merkle_root(), held->merkle_root());
+    auto index = read_seal_index(dir.file("export"));
+    ASSERT_TRUE(index.ok()) << index.error();
+    EXPECT_EQ(index->size(), 2U);
+  }
+
   // A record removed behind the triggers' back is found at the next open.
   psql(
       "ALTER TABLE retired_range DISABLE TRIGGER USER; DELETE FROM retired_range WHERE "
@@ -397,7 +422,7 @@ TEST_F(PostgresStore, ACopyIsOneSqliteFileThatReadsTheSame) {
   TempDir dir;
   auto source = open_log(url_, OpenMode::kReadOnly);
   ASSERT_NE(source, nullptr);
-  auto copied = copy_to_sqlite(*source, dir.file("copy.db"), std::nullopt);
+  auto copied = copy_to_sqlite(*source, dir.file("copy.db"), std::nullopt, std::nullopt);
   ASSERT_TRUE(copied.ok()) << copied.error();
   EXPECT_EQ(copied->entries, 1234U);
   EXPECT_EQ(copied->merkle_root, source->merkle_root());
@@ -406,7 +431,7 @@ TEST_F(PostgresStore, ACopyIsOneSqliteFileThatReadsTheSame) {
   expect_same_entries(scan_all(*copy), scan_all(*source), "the copy");
   copy.reset();
 
-  auto first = copy_to_sqlite(*source, dir.file("first.db"), 100);
+  auto first = copy_to_sqlite(*source, dir.file("first.db"), 100, std::nullopt);
   ASSERT_TRUE(first.ok()) << first.error();
   EXPECT_EQ(first->entries, 100U);
   EXPECT_EQ(open_log(dir.file("first.db"), OpenMode::kReadOnly)->size(), 100U);
@@ -422,7 +447,7 @@ TEST_F(PostgresStore, ACopyIsOneSqliteFileThatReadsTheSame) {
       {"a directory", dir.path() + "/", std::nullopt, "give a file name"},
   };
   for (const auto& c : refused) {
-    auto result = copy_to_sqlite(*source, c.destination, c.until);
+    auto result = copy_to_sqlite(*source, c.destination, c.until, std::nullopt);
     ASSERT_FALSE(result.ok()) << c.name;
     EXPECT_NE(result.error().find(c.error), std::string::npos) << c.name << ": " << result.error();
   }
@@ -432,7 +457,7 @@ TEST_F(PostgresStore, ACopyIsOneSqliteFileThatReadsTheSame) {
   psql(
       "ALTER TABLE log_entry DISABLE TRIGGER USER; "
       "UPDATE log_entry SET message = '\\x00' WHERE seq = 1100");
-  auto edited = copy_to_sqlite(*source, dir.file("edited.db"), std::nullopt);
+  auto edited = copy_to_sqlite(*source, dir.file("edited.db"), std::nullopt, std::nullopt);
   ASSERT_FALSE(edited.ok());
   EXPECT_NE(edited.error().find("source entry 1100: its stored entry_hash is not the hash"),
             std::string::npos)

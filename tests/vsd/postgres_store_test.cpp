@@ -165,6 +165,19 @@ TEST_F(VsdOnPostgres, ArchivedEntriesVerifyOnTheirOwnAndVsdGoesOnFromTheRest) {
   again.join();
   ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
   EXPECT_EQ(vs_->audit_verify(output), 0) << output;
+
+  // Handed to an investigator: a directory of segments recording the range retired.
+  const std::string exported = dir_.file("export") + "/";
+  ChildProcess exporting({program("vsd"), "store", "export", "--store", url_, "--to", exported,
+                          "--vs-public-key", key},
+                         dir_.file("export.out"));
+  ASSERT_EQ(exporting.wait(std::chrono::seconds(60)), 0) << exporting.output();
+  ChildProcess audit_export(
+      {program("audit-cli"), "verify", exported, "--vs-pubkey", key, "--no-progress"},
+      dir_.file("audit-export.out"));
+  EXPECT_EQ(audit_export.wait(std::chrono::seconds(60)), 0) << audit_export.output();
+  EXPECT_NE(audit_export.output().find("archived by policy entries 0.."), std::string::npos)
+      << audit_export.output();
 }
 
 TEST_F(VsdOnPostgres, ADatabaseItCannotReachStopsItWithTheReason) {
