@@ -162,6 +162,8 @@ enum class JoinRejectReason : std::uint16_t {
   // the operator's Pardon (kind 24), or until quarantine_ms after the revocation that quarantined
   // it when the policy in force there set one.
   kQuarantined = 14,
+  // Another node of the VS's fleet holds the identity's live session (PROTOCOL.md §8.10).
+  kIdentityBusyInFleet = 15,
 };
 
 enum class RevocationReason : std::uint16_t {
@@ -200,7 +202,7 @@ enum class InputRejectReason : std::uint16_t {
 };
 
 // The last code of each reason enum: a new code goes after it and becomes the new last one.
-inline constexpr JoinRejectReason kLastJoinRejectReason = JoinRejectReason::kQuarantined;
+inline constexpr JoinRejectReason kLastJoinRejectReason = JoinRejectReason::kIdentityBusyInFleet;
 inline constexpr RevocationReason kLastRevocationReason = RevocationReason::kOperatorQuarantine;
 // Codes below the last one that this version does not define yet.
 inline constexpr std::array<std::uint16_t, 1> kUnassignedRevocationReasons{15};

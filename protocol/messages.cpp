@@ -391,6 +391,8 @@ std::string_view reason_name(JoinRejectReason reason) {
       return "resume_window_passed";
     case JoinRejectReason::kQuarantined:
       return "quarantined";
+    case JoinRejectReason::kIdentityBusyInFleet:
+      return "identity_busy_in_fleet";
   }
   return "unknown";
 }

@@ -29,6 +29,10 @@ constexpr std::array<JoinCheckRule, kJoinCheckCount> kJoinOrder{{
      std::nullopt, std::nullopt},
     {JoinCheck::kNotQuarantined, "gs_identity not quarantined", JoinRejectReason::kQuarantined,
      std::nullopt, std::nullopt},
+    // Asked of the fleet's database before the answer is placed, and known only to it: an audit
+    // of one node's log leaves it unknown (a fleet's claims are not in any log).
+    {JoinCheck::kFreeInFleet, "no other node of the fleet holds gs_identity",
+     JoinRejectReason::kIdentityBusyInFleet, std::nullopt, std::nullopt},
 }};
 
 // Check numbers in texts count from 1, as in the PROTOCOL.md table.
@@ -72,6 +76,11 @@ std::string failure_detail(const JoinCheckRule& rule, const JoinSubject& subject
       return subject.quarantine.empty()
                  ? "identity " + (r ? to_hex(r->gs_identity) : "?") + " is quarantined"
                  : subject.quarantine;
+    case JoinCheck::kFreeInFleet:
+      return "identity " + (r ? to_hex(r->gs_identity) : "?") + " has a live session on node " +
+             subject.fleet_holder +
+             " of this VS's fleet; it ends there by revocation, or is taken over by a join once "
+             "that node is down";
   }
   return {};
 }

@@ -37,8 +37,9 @@ enum class JoinCheck : std::uint8_t {
   kVsTakesSessions,    // the VS is not stopping                      -> server_busy
   kIdentityFree,       // no live session holds gs_identity (§8.10)   -> identity_busy
   kNotQuarantined,     // gs_identity is not quarantined (§8.16)      -> quarantined
+  kFreeInFleet,        // no other node of the fleet holds it (§8.10) -> identity_busy_in_fleet
 };
-inline constexpr std::size_t kJoinCheckCount = 10;
+inline constexpr std::size_t kJoinCheckCount = 11;
 
 struct JoinCheckRule {
   JoinCheck check;
@@ -87,7 +88,8 @@ struct JoinSubject {
   std::string_view decode_error;
   std::uint64_t clock_skew_ms = 0;
   std::uint64_t max_clock_skew_ms = 0;
-  std::string quarantine;  // rules::quarantine_detail of the quarantine in force
+  std::string quarantine;    // rules::quarantine_detail of the quarantine in force
+  std::string fleet_holder;  // the fleet node that holds the identity (check kFreeInFleet)
 };
 
 enum class JoinOutcome : std::uint8_t {

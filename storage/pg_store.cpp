@@ -89,8 +89,6 @@ constexpr std::string_view kSelectColumns =
 constexpr int kPageRows = 2000;
 // Rows per INSERT: PostgreSQL takes at most 65,535 parameters in one statement, 8 a row.
 constexpr std::size_t kInsertRows = 1000;
-// The writer lock's key: one per schema, so that each log of a database has its own writer.
-constexpr std::string_view kLockKey = "hashtextextended('gsvs-log:' || current_schema(), 0)";
 // Retention's lock: one retention at a time per log, beside its writer (docs/STORE.md §11.5).
 constexpr std::string_view kRetentionLockKey =
     "hashtextextended('gsvs-retention:' || current_schema(), 0)";
@@ -143,15 +141,6 @@ Result<RowView> read_pg_row(const postgres::Res& res, int row) {
   return out;
 }
 
-Result<std::int64_t> single_integer(postgres::Conn& conn, const std::string& sql) {
-  auto res = conn.query(sql);
-  if (!res) return Error{res.error()};
-  if (res->rows() != 1 || res->is_null(0, 0) || !res->integer(0, 0)) {
-    return Error{"unexpected answer to " + sql};
-  }
-  return *res->integer(0, 0);
-}
-
 Result<std::optional<std::string>> pg_meta_value(postgres::Conn& conn, std::string_view key) {
   auto res = conn.query("SELECT value FROM meta WHERE key = $1", {postgres::Param::of(key)});
   if (!res) return Error{res.error()};
@@ -165,7 +154,7 @@ Status check_or_create_schema(Log::Impl& impl, bool create, std::optional<StoreR
   postgres::Conn& conn = impl.pg->conn;
   // In the current schema itself: an unqualified name would find a log_entry of a later schema of
   // the search_path, another node's log, while the writer lock is this schema's.
-  auto exists = single_integer(
+  auto exists = postgres::single_integer(
       conn, "SELECT (to_regclass(quote_ident(current_schema()) || '.log_entry') IS NOT NULL)::int");
   if (!exists) return Error{impl.label() + ": " + exists.error()};
   if (*exists == 0) {
@@ -257,7 +246,8 @@ Status sync_pg_kind_names(Log::Impl& impl) {
 Status take_advisory_lock(const Log::Impl& impl, std::string_view key, std::string_view who,
                           std::string_view lock, std::string_view one_at_a_time) {
   postgres::Conn& conn = impl.pg->conn;
-  auto taken = single_integer(conn, "SELECT pg_try_advisory_lock(" + std::string(key) + ")::int");
+  auto taken =
+      postgres::single_integer(conn, "SELECT pg_try_advisory_lock(" + std::string(key) + ")::int");
   if (!taken) {
     return Error{impl.label() + ": cannot take the " + std::string(lock) + ": " + taken.error()};
   }
@@ -275,8 +265,9 @@ Status take_advisory_lock(const Log::Impl& impl, std::string_view key, std::stri
 }
 
 Status take_writer_lock(const Log::Impl& impl) {
-  return take_advisory_lock(impl, kLockKey, "writer", "writer lock",
-                            "one vsd writes a log at a time");
+  // One per schema, so that each log of a database has its own writer.
+  return take_advisory_lock(impl, postgres::writer_lock_key("current_schema()"), "writer",
+                            "writer lock", "one vsd writes a log at a time");
 }
 
 Status take_retention_lock(const Log::Impl& impl) {
@@ -512,7 +503,7 @@ Result<std::optional<Entry>> PgStore::read_entry(std::uint64_t seq) {
 }
 
 Result<std::uint64_t> PgStore::size(const Log::Impl& impl) {
-  auto last = single_integer(conn, "SELECT COALESCE(MAX(seq) + 1, 0) FROM log_entry");
+  auto last = postgres::single_integer(conn, "SELECT COALESCE(MAX(seq) + 1, 0) FROM log_entry");
   if (!last) return Error{last.error()};
   return std::max(static_cast<std::uint64_t>(*last), impl.active_first_seq);
 }

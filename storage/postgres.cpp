@@ -156,6 +156,20 @@ std::string Conn::last_error() const { return one_line(PQerrorMessage(conn_)); }
 
 int Conn::backend_pid() const { return PQbackendPID(conn_); }
 
+Result<std::int64_t> single_integer(Conn& conn, const std::string& sql,
+                                    const std::vector<Param>& params) {
+  auto res = conn.query(sql, params);
+  if (!res) return Error{res.error()};
+  if (res->rows() != 1 || res->is_null(0, 0) || !res->integer(0, 0)) {
+    return Error{"unexpected answer to " + sql};
+  }
+  return *res->integer(0, 0);
+}
+
+std::string writer_lock_key(std::string_view schema) {
+  return "hashtextextended('gsvs-log:' || " + std::string(schema) + ", 0)";
+}
+
 // ---- Transaction ----
 
 Transaction::~Transaction() {

@@ -98,4 +98,13 @@ class Transaction {
   bool active_ = false;
 };
 
+// The integer a query answers in its one row and column (a binary int2, int4 or int8).
+Result<std::int64_t> single_integer(Conn& conn, const std::string& sql,
+                                    const std::vector<Param>& params = {});
+
+// The key of a log's writer lock, an advisory lock (docs/STORE.md §11.2), for the schema that the
+// SQL expression `schema` names: the writer takes it, and a fleet tells by it whether a node is
+// alive (§11.6).
+[[nodiscard]] std::string writer_lock_key(std::string_view schema);
+
 }  // namespace gsvs::storage::postgres

@@ -10,6 +10,7 @@
 #include "net/framed_connection.h"
 #include "rules/continuity.h"
 #include "rules/policy_rules.h"
+#include "storage/log.h"
 
 namespace gsvs::vsd {
 
@@ -50,6 +51,10 @@ void add_config_options(CLI::App& run, Config& c) {
       ->capture_default_str();
   run.add_option("--key", c.key, "VS secret key file (from 'vsd keygen', mode 0600)")
       ->capture_default_str();
+  run.add_option("--fleet", c.fleet,
+                 "With a PostgreSQL store: the schema the fleet's nodes share (e.g. gsvs_fleet), "
+                 "where a GS identity has one live session across them (docs/OPERATIONS.md "
+                 "\"Running a fleet\"); empty: this vsd is a single node");
   run.add_option("--admin_socket", c.admin_socket,
                  "Unix socket for 'vsd status' and 'vsd revoke' (created 0600)")
       ->capture_default_str();
@@ -267,6 +272,12 @@ Status validate(Config& c) {
   if (!metrics_address) return Error{"config key 'metrics_listen': " + metrics_address.error()};
   if (c.store.empty()) return Error{"config key 'store' is empty"};
   if (c.key.empty()) return Error{"config key 'key' is empty"};
+  if (!c.fleet.empty() && !storage::is_postgres_store(c.store)) {
+    return Error{"config key 'fleet' = '" + c.fleet +
+                 "' needs a PostgreSQL store (postgresql://...): the nodes of a fleet share one "
+                 "database, and 'store' is " +
+                 c.store};
+  }
   if (c.allowed_gs.empty()) {
     return Error{
         "config key 'allowed_gs' is empty: no GS could join (add the hex public key "
@@ -410,6 +421,7 @@ bool same(const Config& a, const Config& b) {
 const FixedKey kFixedKeys[] = {
     {"listen", &same<&Config::listen>},
     {"store", &same<&Config::store>},
+    {"fleet", &same<&Config::fleet>},
     {"key", &same<&Config::key>},
     {"admin_socket", &same<&Config::admin_socket>},
     {"checkpoint_every_entries", &same<&Config::checkpoint_every_entries>},

@@ -24,6 +24,9 @@ struct Config {
   std::string listen = "127.0.0.1:7700";
   std::string store = "vs.db";  // a file, or a directory of segments (ends in '/' or exists)
   std::string key = "vs.key";
+  // A PostgreSQL store's fleet (docs/STORE.md §11.6): the schema that the nodes of one database
+  // share, where one live session per GS identity holds across them; empty: a single node.
+  std::string fleet;
   std::string admin_socket = "vsd.sock";
   std::vector<std::string> allowed_gs;      // GS identity public keys, hex
   std::vector<std::string> allowed_builds;  // sw_hash values, hex

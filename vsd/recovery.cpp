@@ -7,6 +7,7 @@
 #include <chrono>
 #include <limits>
 #include <map>
+#include <set>
 
 #include "app/log_line.h"
 #include "protocol/chains.h"
@@ -289,10 +290,28 @@ Status ServerState::recover() {
                  ": a session left live cannot be rebuilt from the log: " + rebuilt.error()};
   }
   std::vector<Rebuilt> left_live = std::move(rebuilt).value();
+  const bool keeps_none = config.resume_window_ms == 0;
+  // In a fleet, a session kept for a resume claims its identity again; one whose identity another
+  // node claimed while this one was down is revoked at the start (§8.10).
+  std::set<SessionId> claimed;
+  std::map<SessionId, std::string> taken_in_fleet;
+  if (fleet) {
+    for (const auto& session : left_live) {
+      if (keeps_none || session.owed) continue;
+      auto claim =
+          fleet->claim(session.rules->accept().gs_identity, storage::Fleet::TakeOver::kNone);
+      if (!claim) return Error{claim.error()};
+      if (claim->granted) {
+        claimed.insert(session.id);
+      } else {
+        taken_in_fleet[session.id] = claim->holder;
+      }
+    }
+    if (auto dropped = fleet->drop_unheld_claims(); !dropped) return dropped;
+  }
   // The VsStart first, then the revocations of what is not kept, in one submit at the head: the
   // log shows the start before anything this run decides.
   const std::uint64_t start_ms = clock.now_ms();
-  const bool keeps_none = config.resume_window_ms == 0;
   const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t size, const Hash32&) {
     std::vector<storage::PendingEntry> entries;
     VsStart start;
@@ -312,6 +331,7 @@ Status ServerState::recover() {
       // A session the start's policy no longer allows is not kept for a resume.
       if (auto bar = rules::session_barred(start_policy, accept.gs_identity, accept.sw_hash);
           bar && !session.owed) {
+        if (claimed.contains(session.id)) release_in_fleet(accept.gs_identity);
         entries.push_back(
             withdraw_suspended(session.id, *session.rules,
                                rules::describe_bar(*bar, accept.gs_identity, accept.sw_hash) +
@@ -319,7 +339,8 @@ Status ServerState::recover() {
                                start_ms));
         continue;
       }
-      if (!keeps_none && !session.owed) {
+      const auto taken = taken_in_fleet.find(session.id);
+      if (!keeps_none && !session.owed && taken == taken_in_fleet.end()) {
         session.rules->suspend(start_ms, config.resume_window_ms, size);
         busy_identities[accept.gs_identity] = session.id;
         spdlog::info(
@@ -331,6 +352,12 @@ Status ServerState::recover() {
         continue;
       }
       Revocation revocation = start_revocation(session, keeps_none);
+      if (taken != taken_in_fleet.end()) {
+        revocation.detail =
+            truncate_utf8("the VS stopped while this session was live, and node " + taken->second +
+                              " of its fleet has claimed the GS identity since",
+                          kMaxDetailBytes);
+      }
       revocation.revocation_seq = next_revocation_seq++;
       revocation.vs_time_ms = start_ms;
       mark_ended(session.id, accept.gs_identity);

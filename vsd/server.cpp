@@ -66,6 +66,9 @@ Status Server::start() {
         "time synchronisation)",
         unix_time_ms(), s.clock.now_ms());
   }
+  // The fleet before the recovery, whose sessions kept for a resume claim their identities.
+  Status joined = s.join_fleet();
+  if (!joined) return joined;
   Status recovered = s.recover();
   if (!recovered) return recovered;
   Status listening = s.listen();

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <deque>
 #include <functional>
 #include <map>
@@ -30,6 +31,7 @@
 #include "rules/continuity.h"
 #include "rules/quarantine.h"
 #include "rules/session_rules.h"
+#include "storage/fleet.h"
 #include "storage/log.h"
 #include "vsd/admin.h"
 #include "vsd/config.h"
@@ -102,11 +104,32 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // at the log head (the JoinAccept that claims it, the Revocation that frees it), so that the
   // log's order is the order of the VS's decisions: an auditor sees the same busy identities.
   std::map<protocol::PublicKey, protocol::SessionId> busy_identities;
-  // Frees `identity` if `session` still holds it. Under `mutex`.
+  // Frees `identity` if `session` still holds it, and gives back its claim in the fleet. Under
+  // `mutex`.
   void release_identity(const protocol::PublicKey& identity, protocol::SessionId session) {
     auto it = busy_identities.find(identity);
-    if (it != busy_identities.end() && it->second == session) busy_identities.erase(it);
+    if (it == busy_identities.end() || it->second != session) return;
+    busy_identities.erase(it);
+    release_in_fleet(identity);
   }
+
+  // ---- The fleet (docs/STORE.md §11.6, PROTOCOL.md §8.10; server_fleet.cpp) ----
+  // Null for a single node. Its calls wait for the database, so sessions make them on
+  // `fleet_thread`, in the order they are made.
+  std::unique_ptr<storage::Fleet> fleet;
+  net::asio::thread_pool fleet_thread{1};
+  // Joins the fleet the configuration names, if any (before recover()).
+  Status join_fleet();
+  // Claims `identity` for a join (check kFreeInFleet of §8.3), from a session's loop. A granted
+  // claim is one hold, given back by release_in_fleet.
+  net::asio::awaitable<Result<storage::Fleet::Claim>> claim_in_fleet(
+      const protocol::PublicKey& identity);
+  // Gives back one hold on `identity` (nothing for a single node). From any thread.
+  void release_in_fleet(const protocol::PublicKey& identity);
+  // The next session id, at the log head under `mutex`: in a fleet, from a block reserved in the
+  // fleet's database (unique across its nodes), reserved again when it runs out.
+  Result<protocol::SessionId> take_session_id();
+  protocol::SessionId session_id_block_end = 0;  // under mutex
   // Sessions a GsResume may name: the suspended, the live, and the last kMaxEndedKnown that
   // ended in this run or at its start (older ones are unknown: their resume is turned away).
   static constexpr std::size_t kMaxEndedKnown = 65536;

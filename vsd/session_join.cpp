@@ -52,15 +52,13 @@ asio::awaitable<bool> Session::join() {
   // policy in force there is asked again (a reload may have come in between, §8.17).
   const auto judged_by = server_->current_policy();
   const Policy& policy = judged_by->policy;
-  rules::JoinSubject subject{asked,
-                             asked ? std::string_view() : std::string_view(request.error()),
-                             0,
-                             policy.max_clock_skew_ms,
-                             {}};
+  rules::JoinSubject subject{asked, asked ? std::string_view() : std::string_view(request.error()),
+                             0,     policy.max_clock_skew_ms,
+                             {},    {}};
   std::uint64_t vs_time = 0;
   // The checks that need only this connection, in the order of rules/join_rules.h; the last
-  // three depend on the other sessions and the log and are decided where the answer is placed in
-  // the log.
+  // four depend on the other sessions, the log and the fleet, and are decided where the answer is
+  // placed in the log.
   rules::JoinFacts facts;
   const rules::JoinCheckAsk ask = [&](rules::JoinCheck check) -> std::optional<bool> {
     using rules::JoinCheck;
@@ -85,6 +83,7 @@ asio::awaitable<bool> Session::join() {
       case JoinCheck::kVsTakesSessions:
       case JoinCheck::kIdentityFree:
       case JoinCheck::kNotQuarantined:
+      case JoinCheck::kFreeInFleet:
         return std::nullopt;
     }
     return std::nullopt;
@@ -108,6 +107,22 @@ asio::awaitable<bool> Session::join() {
     co_return false;
   }
   const JoinRequest& r = *asked;
+  // Check 11 is the fleet's database's to answer (§8.10): asked before the answer is placed, where
+  // it is decided with the others; a claim granted for a join that is not accepted is given back.
+  bool claimed_in_fleet = false;
+  if (server_->fleet) {
+    auto claim = co_await server_->claim_in_fleet(r.gs_identity);
+    if (!claim) {
+      spdlog::error("join from {} identity {} closed unanswered: {}; its GS retries", conn_->peer(),
+                    short_hex(r.gs_identity), app::log_text(claim.error()));
+      co_return false;
+    }
+    claimed_in_fleet = claim->granted;
+    facts.set(rules::JoinCheck::kFreeInFleet, claim->granted);
+    subject.fleet_holder = claim->holder;
+  } else {
+    facts.set(rules::JoinCheck::kFreeInFleet, true);
+  }
   identity_ = r.gs_identity;
   session_key_ = r.session_key;
   sw_hash_ = r.sw_hash;
@@ -125,6 +140,7 @@ asio::awaitable<bool> Session::join() {
   // shows, and a join cannot slip in before a quarantining revocation it races is committed.
   std::optional<JoinReject> refused;
   Bytes reject_bytes;
+  std::string no_session_id;  // why no id could be had for an accepted join
   // Where the session's players start from (§8.6 "Continuity across sessions"): read where the
   // JoinAccept is placed, so every earlier session of the identity has given its positions.
   std::vector<rules::NotarizedPosition> carried;
@@ -147,8 +163,14 @@ asio::awaitable<bool> Session::join() {
       facts.set(rules::JoinCheck::kNotQuarantined, !quarantine);
       if (quarantine) subject.quarantine = rules::quarantine_detail(r.gs_identity, *quarantine);
       const rules::JoinDecision last = rules::decide_join(facts, subject);
+      auto id = last.accepted() ? server_->take_session_id() : Result<SessionId>(SessionId{0});
+      if (!id) {
+        no_session_id = id.error();
+        withdrawn = true;
+        return std::vector<storage::PendingEntry>{};
+      }
       if (last.accepted()) {
-        session_id_ = server_->next_session_id.fetch_add(1);
+        session_id_ = *id;
         server_->busy_identities[r.gs_identity] = session_id_;
         server_->live[session_id_] = shared_from_this();
         server_->known_sessions[session_id_] =
@@ -179,6 +201,12 @@ asio::awaitable<bool> Session::join() {
   };
   std::vector<storage::Entry> placed;
   const bool logged = co_await log_at_head(build, &placed);
+  if (claimed_in_fleet && (withdrawn || refused)) server_->release_in_fleet(r.gs_identity);
+  if (!no_session_id.empty()) {
+    spdlog::error("join from {} identity {} closed unanswered: no session id: {}; its GS retries",
+                  conn_->peer(), short_hex(r.gs_identity), app::log_text(no_session_id));
+    co_return false;
+  }
   if (withdrawn) {
     turn_away("identity " + short_hex(r.gs_identity) +
               " removed by a reload while its join was checked");

@@ -35,6 +35,7 @@ TEST(JoinOrder, IsTheDocumentedOrder) {
       {C::kVsTakesSessions, JoinRejectReason::kServerBusy},
       {C::kIdentityFree, JoinRejectReason::kIdentityBusy},
       {C::kNotQuarantined, JoinRejectReason::kQuarantined},
+      {C::kFreeInFleet, JoinRejectReason::kIdentityBusyInFleet},
   };
   ASSERT_EQ(join_order().size(), documented.size());
   for (std::size_t i = 0; i < documented.size(); ++i) {
@@ -61,7 +62,7 @@ TEST_P(Decide, TheFirstFailureDecides) {
   for (C check : c.failing) facts.set(check, false);
   protocol::JoinRequest request;
   request.sw_hash.bytes[0] = 0xab;
-  const JoinSubject subject{&request, {}, 7001, 5000, {}};
+  const JoinSubject subject{&request, {}, 7001, 5000, {}, "node_b"};
   const JoinDecision d = decide_join(facts, subject);
   EXPECT_EQ(d.outcome, c.outcome);
   EXPECT_EQ(d.check, c.decided_by);
@@ -129,11 +130,17 @@ INSTANTIATE_TEST_SUITE_P(
                    JoinRejectReason::kIdentityBusy,
                    "live session"},
         DecideCase{"Quarantined",
-                   {C::kNotQuarantined},
+                   {C::kNotQuarantined, C::kFreeInFleet},
                    JoinOutcome::kReject,
                    C::kNotQuarantined,
                    JoinRejectReason::kQuarantined,
-                   "is quarantined"}),
+                   "is quarantined"},
+        DecideCase{"BusyInFleet",
+                   {C::kFreeInFleet},
+                   JoinOutcome::kReject,
+                   C::kFreeInFleet,
+                   JoinRejectReason::kIdentityBusyInFleet,
+                   "live session on node node_b of this VS's fleet"}),
     [](const ::testing::TestParamInfo<DecideCase>& param) { return param.param.name; });
 
 // vsd asks for each fact in order and stops at the first failure: no signature is verified for
@@ -259,6 +266,13 @@ INSTANTIATE_TEST_SUITE_P(
                    "check 10 (gs_identity not quarantined) passes"},
         // The VS's word: the log cannot decide these checks.
         AnswerCase{"BuildNotAllowed", honest(), code(JoinRejectReason::kBuildNotAllowed), true, ""},
+        // The fleet's claims are in its database, not in a node's log (§8.10).
+        AnswerCase{"BusyInFleet", honest(), code(JoinRejectReason::kIdentityBusyInFleet), true, ""},
+        AnswerCase{"BusyInFleetWhileBusyHere", honest({{C::kIdentityFree, false}}),
+                   code(JoinRejectReason::kIdentityBusyInFleet), false,
+                   "check 9 (no live session of gs_identity) fails before it"},
+        AnswerCase{"BusyInFleetWhileQuarantined", honest({{C::kNotQuarantined, false}}),
+                   code(JoinRejectReason::kIdentityBusyInFleet), false, "answers quarantined"},
         AnswerCase{"ClockSkew", honest(), code(JoinRejectReason::kClockSkew), true, ""},
         AnswerCase{"ServerBusy", honest(), code(JoinRejectReason::kServerBusy), true, ""},
         // Decidable checks.

@@ -1,0 +1,72 @@
+// A fleet: several vsd nodes whose logs share one PostgreSQL database, each in a schema of its
+// own, and a fleet schema beside them that they all write (docs/STORE.md §11.6). What the fleet
+// schema holds is what the nodes must agree on: which node holds each GS identity's live session
+// (PROTOCOL.md §8.10, one live session per identity across the fleet) and the session ids, which
+// are unique across the fleet. Each node's log stays its own, append-only and signed by its key.
+//
+// A node is its log schema. It is alive while it holds its log's writer lock (an advisory lock
+// its connection holds, so a node that dies or loses the database frees it); the claims of a node
+// that is not alive may be taken over by a join on another node.
+//
+// Thread-safe: each call is one short exchange with the database, one at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "protocol/crypto.h"
+#include "protocol/result.h"
+
+namespace gsvs::storage {
+
+class Fleet {
+ public:
+  // What a claim on a GS identity found.
+  struct Claim {
+    bool granted = false;
+    // When not granted: the node (its log schema) that holds the identity.
+    std::string holder;
+  };
+  // Whose claim on an identity a claim may take over.
+  enum class TakeOver : std::uint8_t {
+    kNone,           // a node's own sessions at its start: an identity another node holds stays so
+    kFromDeadNodes,  // a join: the claim of a node that is not alive is taken over
+  };
+
+  // Joins the fleet `fleet_schema` (a lowercase SQL identifier) with the node whose log is at
+  // `store_url` (its schema is the connection's current schema) and whose VS key is `vs_key`:
+  // creates the fleet's tables if absent and registers the node, or checks that the node
+  // registered earlier had this key (a node keeps its key; a new key is a new node).
+  static Result<std::unique_ptr<Fleet>> join(const std::string& store_url,
+                                             const std::string& fleet_schema,
+                                             const crypto::PublicKey& vs_key);
+  ~Fleet();
+  Fleet(const Fleet&) = delete;
+  Fleet& operator=(const Fleet&) = delete;
+
+  // This node's name in the fleet: its log schema.
+  [[nodiscard]] const std::string& node() const;
+
+  // Claims `identity` for a session of this node: granted when no node holds it, when this node
+  // does (each grant is one hold, given back by release()), or when `take_over` allows taking it
+  // from its holder; otherwise the holder is named.
+  Result<Claim> claim(const crypto::PublicKey& identity, TakeOver take_over);
+  // Gives back one hold on `identity`; the last one deletes the claim. A claim the database could
+  // not delete now is deleted before the next claim (until then other nodes see it as this
+  // node's).
+  void release(const crypto::PublicKey& identity);
+  // Deletes this node's claims on identities nothing here holds: those an earlier run left. At the
+  // start, once the sessions kept for a resume have claimed their identities again.
+  Status drop_unheld_claims();
+  // Reserves `count` session ids, none below `floor` and each above every id reserved before in
+  // the fleet; returns the first. Ids increase in each node's log, as the audit checks.
+  Result<std::uint64_t> reserve_session_ids(std::uint64_t floor, std::uint64_t count);
+
+ private:
+  struct State;
+  explicit Fleet(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace gsvs::storage

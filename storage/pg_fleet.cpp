@@ -1,0 +1,283 @@
+// The fleet schema in PostgreSQL (docs/STORE.md §11.6): who holds each GS identity, and the
+// session ids, shared by the nodes of one database.
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string_view>
+
+#include "protocol/bytes.h"
+#include "storage/fleet.h"
+#include "storage/postgres.h"
+
+namespace gsvs::storage {
+
+namespace {
+
+constexpr std::string_view kFleetVersion = "1";
+
+// The largest id a node may store (STORE.md §8: integers stay below 2^63).
+constexpr std::uint64_t kMaxSessionId = (std::uint64_t{1} << 63) - 1;
+
+bool is_plain_identifier(std::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  if (name.front() >= '0' && name.front() <= '9') return false;
+  for (const char c : name) {
+    const bool lower = c >= 'a' && c <= 'z';
+    const bool digit = c >= '0' && c <= '9';
+    if (!lower && !digit && c != '_') return false;
+  }
+  return true;
+}
+
+// Created together under a transaction-level advisory lock, so that nodes starting at once do
+// not race on CREATE ... IF NOT EXISTS. `%` stands for the fleet schema.
+constexpr std::string_view kCreateFleet = R"(
+CREATE SCHEMA IF NOT EXISTS %;
+CREATE TABLE IF NOT EXISTS %.fleet_meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS %.node (
+  log_schema text PRIMARY KEY,
+  vs_public_key bytea NOT NULL CHECK (octet_length(vs_public_key) = 32),
+  registered_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE IF NOT EXISTS %.live_session (
+  gs_identity bytea PRIMARY KEY CHECK (octet_length(gs_identity) = 32),
+  node text NOT NULL REFERENCES %.node (log_schema),
+  claimed_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE IF NOT EXISTS %.session_ids (
+  only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+  next_id bigint NOT NULL CHECK (next_id > 0));
+INSERT INTO %.session_ids (next_id) VALUES (1) ON CONFLICT DO NOTHING;
+INSERT INTO %.fleet_meta (key, value) VALUES ('fleet_version', '1') ON CONFLICT DO NOTHING;
+)";
+
+std::string with_schema(std::string_view sql, const std::string& schema) {
+  std::string out;
+  for (const char c : sql) {
+    if (c == '%') {
+      out += schema;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Fleet::State {
+  std::mutex mutex;
+  postgres::Conn conn;
+  std::string schema;  // the fleet's
+  std::string node;    // this node's log schema
+  std::string label;   // "fleet F of postgresql://...", for messages
+  // The holds on each identity this node claimed, given back by release().
+  std::map<crypto::PublicKey, std::uint32_t> holds;
+  // A release failed: the database may hold claims of this node that nothing here holds.
+  // Deleted before the next claim.
+  bool stale_claims = false;
+
+  std::string table(std::string_view name) const { return schema + "." + std::string(name); }
+
+  // Deletes this node's claims on identities nothing here holds, except `keep`.
+  Status delete_unheld_claims(const std::optional<crypto::PublicKey>& keep) {
+    std::string held = keep ? to_hex(keep->view()) : std::string();
+    for (const auto& [identity, count] : holds) {
+      held += (held.empty() ? "" : ",") + to_hex(identity.view());
+    }
+    auto deleted = conn.query(
+        "DELETE FROM " + table("live_session") +
+            " WHERE node = $1 AND NOT (gs_identity = ANY (ARRAY(SELECT decode(h, 'hex') FROM "
+            "unnest(string_to_array($2, ',')) AS h)))",
+        {postgres::Param::of(node), postgres::Param::of(held)});
+    if (!deleted) return Error{deleted.error()};
+    stale_claims = false;
+    return Status::success();
+  }
+
+  // Whether `holder` holds its log's writer lock in this database: a node that is alive.
+  Result<bool> alive(const std::string& holder) {
+    auto held = postgres::single_integer(
+        conn,
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND "
+        "((classid::int8 << 32) | objid::int8) = " +
+            postgres::writer_lock_key("$1::text"),
+        {postgres::Param::of(holder)});
+    if (!held) return Error{held.error()};
+    return *held > 0;
+  }
+};
+
+Fleet::Fleet(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Fleet::~Fleet() = default;
+
+const std::string& Fleet::node() const { return state_->node; }
+
+Result<std::unique_ptr<Fleet>> Fleet::join(const std::string& store_url,
+                                           const std::string& fleet_schema,
+                                           const crypto::PublicKey& vs_key) {
+  auto state = std::make_unique<State>();
+  state->schema = fleet_schema;
+  state->label = "fleet " + fleet_schema + " of " + postgres::redacted(store_url);
+  const std::string& label = state->label;
+  if (!is_plain_identifier(fleet_schema)) {
+    return Error{label +
+                 ": the fleet schema must be a lowercase SQL name (a-z, 0-9, _; not "
+                 "starting with a digit; at most 63 characters)"};
+  }
+  auto conn = postgres::Conn::connect(store_url);
+  if (!conn) return Error{label + ": " + conn.error()};
+  state->conn = std::move(*conn);
+  postgres::Conn& c = state->conn;
+  // CREATE ... IF NOT EXISTS reports what it skips; nothing an operator needs on stderr.
+  if (auto quiet = c.exec("SET client_min_messages = warning"); !quiet) {
+    return Error{label + ": " + quiet.error()};
+  }
+  auto schema = c.query("SELECT current_schema()");
+  if (!schema || schema->rows() != 1 || schema->is_null(0, 0)) {
+    return Error{label + ": the store's connection has no current schema" +
+                 (schema ? std::string() : ": " + schema.error())};
+  }
+  state->node = schema->text(0, 0);
+  if (state->node == fleet_schema) {
+    return Error{label +
+                 ": the fleet schema is the node's own log schema; a node's log and the "
+                 "fleet each need a schema of their own"};
+  }
+  // Created by the first node (or by an administrator, when the nodes' role may not create
+  // schemas): a role without CREATE never runs CREATE.
+  auto exists = postgres::single_integer(c, "SELECT (to_regclass($1) IS NOT NULL)::int",
+                                         {postgres::Param::of(state->table("fleet_meta"))});
+  if (!exists) return Error{label + ": " + exists.error()};
+  if (*exists == 0) {
+    postgres::Transaction tx(c);
+    if (auto begun = tx.begin(); !begun) return Error{label + ": " + begun.error()};
+    if (auto locked = c.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                              {postgres::Param::of("gsvs-fleet:" + fleet_schema)});
+        !locked) {
+      return Error{label + ": " + locked.error()};
+    }
+    if (auto created = c.exec(with_schema(kCreateFleet, fleet_schema)); !created) {
+      return Error{label +
+                   ": cannot create the fleet's tables (does this role have CREATE on the "
+                   "database, or were they created by an administrator, "
+                   "docs/OPERATIONS.md?): " +
+                   created.error()};
+    }
+    if (auto committed = tx.commit(); !committed) return Error{label + ": " + committed.error()};
+  }
+  auto version =
+      c.query("SELECT value FROM " + state->table("fleet_meta") + " WHERE key = 'fleet_version'");
+  if (!version) return Error{label + ": cannot read fleet_meta: " + version.error()};
+  if (version->rows() != 1 || version->text(0, 0) != kFleetVersion) {
+    return Error{label + ": fleet_meta.fleet_version is " +
+                 (version->rows() == 1 ? "'" + version->text(0, 0) + "'" : std::string("absent")) +
+                 ", not " + std::string(kFleetVersion) + ", the version this build reads"};
+  }
+  auto registered = c.query(
+      "INSERT INTO " + state->table("node") +
+          " AS n (log_schema, vs_public_key) VALUES ($1, $2) ON CONFLICT (log_schema) DO UPDATE "
+          "SET log_schema = n.log_schema WHERE n.vs_public_key = EXCLUDED.vs_public_key "
+          "RETURNING 1",
+      {postgres::Param::of(state->node), postgres::Param::of_bytes(vs_key.view())});
+  if (!registered)
+    return Error{label + ": cannot register node " + state->node + ": " + registered.error()};
+  if (registered->rows() != 1) {
+    return Error{label + ": node " + state->node +
+                 " is registered with another VS key than this vsd's " + to_hex(vs_key.view()) +
+                 "; a node keeps its key for the life of its log (a new key is a new node, with a "
+                 "log schema of its own)"};
+  }
+  return std::unique_ptr<Fleet>(new Fleet(std::move(state)));
+}
+
+Result<Fleet::Claim> Fleet::claim(const crypto::PublicKey& identity, TakeOver take_over) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  const auto failed = [&s](const std::string& what) -> Error {
+    return Error{s.label + ": cannot claim a GS identity: " + what};
+  };
+  if (s.stale_claims) {
+    if (auto deleted = s.delete_unheld_claims(identity); !deleted) return failed(deleted.error());
+  }
+  const auto granted = [&s, &identity]() -> Result<Claim> {
+    ++s.holds[identity];
+    return Claim{true, {}};
+  };
+  const postgres::Param node = postgres::Param::of(s.node);
+  const postgres::Param id = postgres::Param::of_bytes(identity.view());
+  const std::string insert = "INSERT INTO " + s.table("live_session") +
+                             " (gs_identity, node) VALUES ($1, $2) ON CONFLICT DO NOTHING "
+                             "RETURNING 1";
+  const std::string select_holder =
+      "SELECT node FROM " + s.table("live_session") + " WHERE gs_identity = $1";
+  // Inserted, or held already: then who holds it. Twice at most, as the holder may give it back
+  // between the two statements.
+  std::optional<std::string> held_by;
+  for (int attempt = 0; attempt < 2 && !held_by; ++attempt) {
+    auto inserted = s.conn.query(insert, {id, node});
+    if (!inserted) return failed(inserted.error());
+    if (inserted->rows() == 1) return granted();
+    auto row = s.conn.query(select_holder, {id});
+    if (!row) return failed(row.error());
+    if (row->rows() == 1) held_by = row->text(0, 0);
+  }
+  if (!held_by) return failed("the claim changed hands twice while it was read; try again");
+  const std::string& holder = *held_by;
+  if (holder == s.node) return granted();
+  if (take_over == TakeOver::kNone) return Claim{false, holder};
+  auto alive = s.alive(holder);
+  if (!alive) return failed(alive.error());
+  if (*alive) return Claim{false, holder};
+  // Only if the dead node still holds it: of two nodes taking over at once, one wins.
+  auto taken = s.conn.query("UPDATE " + s.table("live_session") +
+                                " SET node = $2, claimed_at = now() WHERE gs_identity = $1 AND "
+                                "node = $3 RETURNING 1",
+                            {id, node, postgres::Param::of(holder)});
+  if (!taken) return failed(taken.error());
+  if (taken->rows() == 1) return granted();
+  auto now_held = s.conn.query(select_holder, {id});
+  if (!now_held) return failed(now_held.error());
+  return Claim{false, now_held->rows() == 1 ? now_held->text(0, 0) : holder};
+}
+
+void Fleet::release(const crypto::PublicKey& identity) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  auto it = s.holds.find(identity);
+  if (it == s.holds.end()) return;
+  if (--it->second > 0) return;
+  s.holds.erase(it);
+  auto deleted = s.conn.query(
+      "DELETE FROM " + s.table("live_session") + " WHERE gs_identity = $1 AND node = $2",
+      {postgres::Param::of_bytes(identity.view()), postgres::Param::of(s.node)});
+  if (!deleted) s.stale_claims = true;
+}
+
+Status Fleet::drop_unheld_claims() {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  if (auto deleted = s.delete_unheld_claims(std::nullopt); !deleted) {
+    return Error{s.label + ": cannot delete the claims an earlier run of node " + s.node +
+                 " left: " + deleted.error()};
+  }
+  return Status::success();
+}
+
+Result<std::uint64_t> Fleet::reserve_session_ids(std::uint64_t floor, std::uint64_t count) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  if (count == 0 || floor > kMaxSessionId - count) {
+    return Error{s.label + ": no " + std::to_string(count) + " session ids above " +
+                 std::to_string(floor) + " below 2^63"};
+  }
+  auto first = postgres::single_integer(
+      s.conn,
+      "UPDATE " + s.table("session_ids") +
+          " SET next_id = GREATEST(next_id, $1::int8) + $2::int8 RETURNING next_id - $2::int8",
+      {postgres::Param::of(static_cast<std::int64_t>(floor)),
+       postgres::Param::of(static_cast<std::int64_t>(count))});
+  if (!first) return Error{s.label + ": cannot reserve session ids: " + first.error()};
+  return static_cast<std::uint64_t>(*first);
+}
+
+}  // namespace gsvs::storage

@@ -1,0 +1,184 @@
+// A fleet's shared schema (docs/STORE.md §11.6), against a real PostgreSQL server: one node holds
+// a GS identity at a time, a dead node's claims are taken over and a live node's are not, and
+// session ids never repeat across the nodes.
+#include "storage/fleet.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "protocol/crypto.h"
+#include "storage/log.h"
+#include "tests/storage/store_fixture.h"
+#include "tests/support/postgres_server.h"
+
+namespace gsvs::storage::testing {
+namespace {
+
+using gsvs::testing::PostgresServer;
+using TakeOver = Fleet::TakeOver;
+
+class FleetTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = std::make_unique<PostgresServer>(); }
+  static void TearDownTestSuite() { server_.reset(); }
+  void SetUp() override {
+    database_ = server_->create_database();
+    server_->psql(database_, "CREATE SCHEMA node_a; CREATE SCHEMA node_b");
+  }
+  [[nodiscard]] std::string node_url(const std::string& schema) const {
+    return server_->url(database_) + "?options=-csearch_path%3D" + schema;
+  }
+  // A node: its log open for writing (so it holds its writer lock: alive) and its fleet.
+  struct Node {
+    std::unique_ptr<Log> log;
+    std::unique_ptr<Fleet> fleet;
+  };
+  Node start(const std::string& schema, const crypto::PublicKey& key) {
+    Node node;
+    node.log = open_log(node_url(schema));
+    EXPECT_NE(node.log, nullptr);
+    auto fleet = Fleet::join(node_url(schema), "gsvs_fleet", key);
+    EXPECT_TRUE(fleet.ok()) << (fleet.ok() ? "" : fleet.error());
+    if (fleet) node.fleet = std::move(fleet).value();
+    return node;
+  }
+  std::string psql(const std::string& sql) const { return server_->psql(database_, sql); }
+
+  static std::unique_ptr<PostgresServer> server_;
+  std::string database_;
+  const crypto::PublicKey key_a_ = crypto::SecretKey::generate().public_key();
+  const crypto::PublicKey key_b_ = crypto::SecretKey::generate().public_key();
+  const crypto::PublicKey gs_ = crypto::SecretKey::generate().public_key();
+};
+
+std::unique_ptr<PostgresServer> FleetTest::server_;
+
+Fleet::Claim claimed(Fleet& fleet, const crypto::PublicKey& identity, TakeOver take_over) {
+  auto claim = fleet.claim(identity, take_over);
+  EXPECT_TRUE(claim.ok()) << (claim.ok() ? "" : claim.error());
+  return claim.ok() ? *claim : Fleet::Claim{};
+}
+
+TEST_F(FleetTest, OneNodeHoldsAnIdentityUntilItsLastHoldIsGivenBack) {
+  Node a = start("node_a", key_a_);
+  Node b = start("node_b", key_b_);
+  ASSERT_TRUE(a.fleet && b.fleet);
+  EXPECT_EQ(a.fleet->node(), "node_a");
+  EXPECT_TRUE(claimed(*a.fleet, gs_, TakeOver::kFromDeadNodes).granted);
+  EXPECT_TRUE(claimed(*a.fleet, gs_, TakeOver::kFromDeadNodes).granted);  // a second hold
+  const Fleet::Claim refused = claimed(*b.fleet, gs_, TakeOver::kFromDeadNodes);
+  EXPECT_FALSE(refused.granted);
+  EXPECT_EQ(refused.holder, "node_a");
+  a.fleet->release(gs_);
+  EXPECT_FALSE(claimed(*b.fleet, gs_, TakeOver::kFromDeadNodes).granted) << "one hold is left";
+  a.fleet->release(gs_);
+  EXPECT_TRUE(claimed(*b.fleet, gs_, TakeOver::kFromDeadNodes).granted);
+  EXPECT_EQ(psql("SELECT node FROM gsvs_fleet.live_session"), "node_b");
+}
+
+TEST_F(FleetTest, ADeadNodesClaimIsTakenOverByAJoinButNotAtAnotherNodesStart) {
+  Node a = start("node_a", key_a_);
+  Node b = start("node_b", key_b_);
+  ASSERT_TRUE(claimed(*a.fleet, gs_, TakeOver::kFromDeadNodes).granted);
+  EXPECT_FALSE(claimed(*b.fleet, gs_, TakeOver::kNone).granted);
+  a = Node{};  // node_a's connections close: its writer lock goes with them
+  EXPECT_FALSE(claimed(*b.fleet, gs_, TakeOver::kNone).granted) << "a start takes over nothing";
+  EXPECT_TRUE(claimed(*b.fleet, gs_, TakeOver::kFromDeadNodes).granted);
+  // node_a comes back: the identity is node_b's now, and node_b is alive.
+  Node again = start("node_a", key_a_);
+  const Fleet::Claim at_start = claimed(*again.fleet, gs_, TakeOver::kNone);
+  EXPECT_FALSE(at_start.granted);
+  EXPECT_EQ(at_start.holder, "node_b");
+}
+
+TEST_F(FleetTest, AStartDropsTheClaimsAnEarlierRunLeftAndKeepsThoseClaimedAgain) {
+  const crypto::PublicKey other = crypto::SecretKey::generate().public_key();
+  {
+    Node a = start("node_a", key_a_);
+    ASSERT_TRUE(claimed(*a.fleet, gs_, TakeOver::kNone).granted);
+    ASSERT_TRUE(claimed(*a.fleet, other, TakeOver::kNone).granted);
+  }
+  Node a = start("node_a", key_a_);
+  ASSERT_TRUE(claimed(*a.fleet, gs_, TakeOver::kNone).granted);  // a session kept for a resume
+  ASSERT_TRUE(a.fleet->drop_unheld_claims());
+  EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.live_session"), "1");
+  EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.live_session WHERE node = 'node_a'"), "1");
+}
+
+TEST_F(FleetTest, SessionIdsRiseAndNeverRepeatAcrossTheNodes) {
+  Node a = start("node_a", key_a_);
+  Node b = start("node_b", key_b_);
+  auto first_a = a.fleet->reserve_session_ids(1, 100);
+  auto first_b = b.fleet->reserve_session_ids(1, 100);
+  ASSERT_TRUE(first_a && first_b);
+  EXPECT_EQ(*first_a, 1U);
+  EXPECT_EQ(*first_b, 101U);
+  // A node whose log already holds ids up to 5000 (it ran alone before) reserves above them.
+  auto above = a.fleet->reserve_session_ids(5001, 100);
+  ASSERT_TRUE(above);
+  EXPECT_EQ(*above, 5001U);
+  auto next_b = b.fleet->reserve_session_ids(201, 100);
+  ASSERT_TRUE(next_b);
+  EXPECT_EQ(*next_b, 5101U);
+  auto too_many = a.fleet->reserve_session_ids((std::uint64_t{1} << 63) - 10, 100);
+  ASSERT_FALSE(too_many);
+  EXPECT_NE(too_many.error().find("below 2^63"), std::string::npos) << too_many.error();
+}
+
+// The grants of docs/OPERATIONS.md "Running a fleet" are enough for a node, once the owner has
+// made the tables: it writes its log and does all a node does in the fleet.
+TEST_F(FleetTest, TheDocumentedGrantsAreEnoughForANode) {
+  start("node_a", key_a_);  // as the owner: the log's and the fleet's tables
+  psql("CREATE ROLE gsvs_vsd_" + database_ + " LOGIN");
+  const std::string role = "gsvs_vsd_" + database_;
+  psql("GRANT USAGE ON SCHEMA node_a TO " + role +
+       "; GRANT SELECT, INSERT ON node_a.log_entry, node_a.message_kind TO " + role +
+       "; GRANT SELECT ON node_a.meta, node_a.retired_range TO " + role +
+       "; GRANT USAGE ON SCHEMA gsvs_fleet TO " + role +
+       "; GRANT SELECT, INSERT, UPDATE, DELETE ON gsvs_fleet.live_session TO " + role +
+       "; GRANT SELECT, INSERT, UPDATE ON gsvs_fleet.node TO " + role +
+       "; GRANT SELECT, UPDATE ON gsvs_fleet.session_ids TO " + role +
+       "; GRANT SELECT ON gsvs_fleet.fleet_meta TO " + role);
+  const std::string url = server_->url(database_, role) + "?options=-csearch_path%3Dnode_a";
+  auto log = open_log(url);
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->append(sample_entries(0, 3)));
+  auto fleet = Fleet::join(url, "gsvs_fleet", key_a_);
+  ASSERT_TRUE(fleet.ok()) << fleet.error();
+  EXPECT_TRUE(claimed(**fleet, gs_, TakeOver::kNone).granted);
+  (*fleet)->release(gs_);
+  EXPECT_TRUE(claimed(**fleet, gs_, TakeOver::kFromDeadNodes).granted);
+  EXPECT_TRUE((*fleet)->drop_unheld_claims());
+  auto ids = (*fleet)->reserve_session_ids(1, 10);
+  ASSERT_TRUE(ids.ok()) << ids.error();
+}
+
+TEST_F(FleetTest, BadFleetsAreRefusedWithTheirReason) {
+  Node a = start("node_a", key_a_);
+  a.log.reset();
+  const struct {
+    std::string url;
+    std::string fleet;
+    crypto::PublicKey key;
+    std::string error;
+  } cases[] = {
+      {node_url("node_a"), "Fleet;DROP", key_a_, "must be a lowercase SQL name"},
+      {node_url("node_a"), "node_a", key_a_, "the node's own log schema"},
+      {node_url("node_a"), "gsvs_fleet", key_b_, "registered with another VS key"},
+      {node_url("no_such_schema"), "gsvs_fleet", key_a_, "no current schema"},
+  };
+  for (const auto& c : cases) {
+    auto fleet = Fleet::join(c.url, c.fleet, c.key);
+    ASSERT_FALSE(fleet.ok()) << c.fleet;
+    EXPECT_NE(fleet.error().find(c.error), std::string::npos) << fleet.error();
+  }
+  psql("UPDATE gsvs_fleet.fleet_meta SET value = '9' WHERE key = 'fleet_version'");
+  auto newer = Fleet::join(node_url("node_a"), "gsvs_fleet", key_a_);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_NE(newer.error().find("fleet_version is '9'"), std::string::npos) << newer.error();
+}
+
+}  // namespace
+}  // namespace gsvs::storage::testing

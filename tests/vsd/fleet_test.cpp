@@ -1,0 +1,117 @@
+// Two vsd nodes of one fleet on a real PostgreSQL server (docs/STORE.md §11.6, PROTOCOL.md §8.10),
+// as real processes: a GS identity has one live session across them, session ids never repeat
+// between them, a killed node's identities join on the other, and when it comes back the session
+// it left live is revoked, not resumed; each node's log verifies on its own.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/postgres_server.h"
+#include "tests/support/vs_fixture.h"
+
+namespace gsvs::testing {
+namespace {
+
+using namespace protocol;  // NOLINT(google-build-using-namespace)
+
+class VsdFleet : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = std::make_unique<PostgresServer>(); }
+  static void TearDownTestSuite() { server_.reset(); }
+  void SetUp() override {
+    database_ = server_->create_database();
+    server_->psql(database_, "CREATE SCHEMA node_a; CREATE SCHEMA node_b");
+  }
+  // The node whose log is the schema `node`, with its own directory (key, admin socket).
+  std::unique_ptr<VsProcess> start(const std::string& node, const TempDir& dir) const {
+    VsOptions options;
+    options.store = server_->url(database_) + "?options=-csearch_path%3D" + node;
+    options.extra = "fleet = \"gsvs_fleet\"\n";
+    return std::make_unique<VsProcess>(
+        dir, std::vector<crypto::PublicKey>{identity_.public_key(), other_.public_key()},
+        std::vector<Hash32>{build_}, options);
+  }
+  static std::optional<JoinReject> refused_join(const VsProcess& vs,
+                                                const crypto::SecretKey& identity,
+                                                const Hash32& build) {
+    ScriptedGs gs(vs.port(), identity, build);
+    gs.send_join(gs.make_join_request());
+    return gs.expect<JoinReject>();
+  }
+  static void expect_verifies(VsProcess& vs) {
+    std::string output;
+    EXPECT_EQ(vs.audit_verify(output), 0) << output;
+    EXPECT_NE(output.find("INTACT"), std::string::npos) << output;
+  }
+
+  static std::unique_ptr<PostgresServer> server_;
+  std::string database_;
+  TempDir dir_a_;
+  TempDir dir_b_;
+  crypto::SecretKey identity_ = crypto::SecretKey::generate();
+  crypto::SecretKey other_ = crypto::SecretKey::generate();
+  Hash32 build_ = crypto::sha256(as_bytes("a build"));
+};
+
+std::unique_ptr<PostgresServer> VsdFleet::server_;
+
+TEST_F(VsdFleet, AnIdentityHasOneLiveSessionAcrossTheNodes) {
+  auto a = start("node_a", dir_a_);
+  auto b = start("node_b", dir_b_);
+  ScriptedGs on_a(a->port(), identity_, build_);
+  const JoinAccept accepted = on_a.join();
+
+  // Busy on node_a: refused by node_b, in node_b's log, naming node_a.
+  const auto reject = refused_join(*b, identity_, build_);
+  ASSERT_TRUE(reject) << b->process().output();
+  EXPECT_EQ(reject->reason, static_cast<std::uint16_t>(JoinRejectReason::kIdentityBusyInFleet));
+  EXPECT_NE(reject->detail.find("node node_a"), std::string::npos) << reject->detail;
+
+  // Another identity joins node_b, under an id node_a never gives.
+  ScriptedGs other_on_b(b->port(), other_, build_);
+  const JoinAccept other_accepted = other_on_b.join();
+  EXPECT_NE(other_accepted.session_id, accepted.session_id);
+
+  // node_a dies: its claim goes with its writer lock, and the identity joins node_b.
+  ::kill(a->process().pid(), SIGKILL);
+  ASSERT_EQ(a->process().wait(std::chrono::seconds(5)), 128 + SIGKILL);
+  ScriptedGs on_b(b->port(), identity_, build_);
+  const JoinAccept taken_over = on_b.join();
+  EXPECT_NE(taken_over.session_id, accepted.session_id);
+  EXPECT_NE(taken_over.session_id, other_accepted.session_id);
+
+  // node_a comes back: the session it left live belongs to an identity node_b holds now, so it
+  // is revoked at the start rather than kept for a resume.
+  a = start("node_a", dir_a_);
+  ASSERT_TRUE(a->process().wait_for_output("revoked at start-up", std::chrono::seconds(20)))
+      << a->process().output();
+  ASSERT_EQ(a->stop(), 0) << a->process().output();
+  std::optional<Revocation> revoked;
+  for (const auto& e : a->entries()) {
+    if (e.header.kind == MessageKind::kRevocation) revoked = decode<Revocation>(e.message).value();
+  }
+  ASSERT_TRUE(revoked) << a->process().output();
+  EXPECT_EQ(revoked->session_id, accepted.session_id);
+  EXPECT_EQ(revoked->reason, static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
+  EXPECT_NE(revoked->detail.find("node node_b of its fleet"), std::string::npos) << revoked->detail;
+  ASSERT_EQ(b->stop(), 0) << b->process().output();
+  expect_verifies(*a);
+  expect_verifies(*b);
+}
+
+TEST_F(VsdFleet, AFleetNeedsAPostgresqlStore) {
+  ChildProcess refused(
+      {program("vsd"), "run", "--store", dir_a_.file("vs.db"), "--fleet", "gsvs_fleet",
+       "--allowed_gs", to_hex(identity_.public_key()), "--allowed_builds", to_hex(build_)},
+      dir_a_.file("vsd.out"));
+  EXPECT_NE(refused.wait(std::chrono::seconds(20)), 0);
+  EXPECT_NE(refused.output().find("'fleet' = 'gsvs_fleet' needs a PostgreSQL store"),
+            std::string::npos)
+      << refused.output();
+}
+
+}  // namespace
+}  // namespace gsvs::testing
