@@ -30,10 +30,13 @@ bool known_revocation_reason(std::uint16_t reason) {
   return protocol::is_known(static_cast<protocol::RevocationReason>(reason));
 }
 
+std::string revocation_reason_name(std::uint16_t reason) {
+  return std::string(protocol::reason_name(static_cast<protocol::RevocationReason>(reason)));
+}
+
 std::string revocation_reason_label(std::uint16_t reason) {
   if (!known_revocation_reason(reason)) return "unknown reason " + std::to_string(reason);
-  return std::string(protocol::reason_name(static_cast<protocol::RevocationReason>(reason))) +
-         " (" + std::to_string(reason) + ")";
+  return revocation_reason_name(reason) + " (" + std::to_string(reason) + ")";
 }
 
 bool verify_stored_signature(MessageKind kind, ByteView message, std::size_t index,

@@ -36,6 +36,8 @@ std::string kind_label(std::uint8_t kind);
 std::string kind_label(protocol::MessageKind kind);
 // "speed_violation (5)", or "unknown reason 77".
 std::string revocation_reason_label(std::uint16_t reason);
+// "speed_violation", or "unknown": the name of a code as stored.
+std::string revocation_reason_name(std::uint16_t reason);
 // protocol::is_known for a reason code as stored.
 [[nodiscard]] bool known_revocation_reason(std::uint16_t reason);
 

@@ -489,16 +489,13 @@ nlohmann::json to_json(const Explanation& x) {
   const auto& r = *f.revocation;
   const auto& rv = r.message;
   const auto& a = x.replay.assessment;
-  out["revocation"] = {
-      {"seq", r.seq},
-      {"revocation_seq", rv.revocation_seq},
-      {"vs_time_ms", r.vs_time_ms},
-      {"reason", known_revocation_reason(rv.reason)
-                     ? std::string(protocol::reason_name(static_cast<RevocationReason>(rv.reason)))
-                     : "unknown"},
-      {"reason_code", rv.reason},
-      {"detail", rv.detail},
-      {"signature", sig_name(x.replay.revocation_signature)}};
+  out["revocation"] = {{"seq", r.seq},
+                       {"revocation_seq", rv.revocation_seq},
+                       {"vs_time_ms", r.vs_time_ms},
+                       {"reason", revocation_reason_name(rv.reason)},
+                       {"reason_code", rv.reason},
+                       {"detail", rv.detail},
+                       {"signature", sig_name(x.replay.revocation_signature)}};
   if (!x.withdrawal.empty()) out["withdrawal"] = x.withdrawal;
   out["rule"] = rule_text(rv.reason, f);
   out["quarantines_identity"] = rules::quarantines(rv.reason);
@@ -578,43 +575,19 @@ nlohmann::json to_json(const Explanation& x) {
 
 int run_explain(const ExplainCommand& cmd) {
   std::optional<KeySource> key;
-  if (!cmd.vs_pubkey.empty()) {
-    auto loaded = load_public_key(cmd.vs_pubkey, "--vs-pubkey");
-    if (!loaded) {
-      std::cerr << "audit-cli explain: " << loaded.error() << "\n";
-      return kExitUsage;
-    }
-    key = *loaded;
-  }
-  auto log = open_store(cmd.store);
-  if (!log) {
-    std::cerr << "audit-cli explain: " << log.error() << "\n";
-    return kExitUsage;
-  }
-  auto index = build_index(**log);
-  if (!index) {
-    std::cerr << "audit-cli explain: " << index.error() << "\n";
-    return kExitUsage;
-  }
-  const SessionFacts* facts = index->find(cmd.session);
+  if (!cmd.vs_pubkey.empty()) key = usable(load_public_key(cmd.vs_pubkey, "--vs-pubkey"));
+  const auto log = usable(open_store(cmd.store));
+  const StoreIndex index = usable(build_index(*log));
+  const SessionFacts* facts = index.find(cmd.session);
   if (facts == nullptr) {
-    std::cerr << "audit-cli explain: no session " << cmd.session << " in "
-              << storage::printable_store(cmd.store) << " (see `audit-cli sessions "
-              << storage::printable_store(cmd.store) << "`)\n";
-    return kExitUsage;
+    const std::string store = storage::printable_store(cmd.store);
+    throw CommandError("no session " + std::to_string(cmd.session) + " in " + store +
+                       " (see `audit-cli sessions " + store + "`)");
   }
-  auto replay = replay_session(**log, *facts, key ? std::optional(key->key) : std::nullopt);
-  if (!replay) {
-    std::cerr << "audit-cli explain: " << replay.error() << "\n";
-    return kExitUsage;
-  }
-  Explanation x = explain(**log, *index, *facts, std::move(replay).value(), key);
-  auto quarantines = build_quarantine_history(**log, *index);
-  if (!quarantines) {
-    std::cerr << "audit-cli explain: " << quarantines.error() << "\n";
-    return kExitUsage;
-  }
-  add_quarantine_facts(x, *quarantines);
+  Explanation x = explain(
+      *log, index, *facts,
+      usable(replay_session(*log, *facts, key ? std::optional(key->key) : std::nullopt)), key);
+  add_quarantine_facts(x, usable(build_quarantine_history(*log, index)));
   if (cmd.json) {
     std::cout << to_json(x).dump(2) << "\n";
   } else {
@@ -652,7 +625,7 @@ void setup_explain(CLI::App& app, int& exit_code) {
                     "or a signature fails)"},
                    {kExitUsage, "usage error, unknown session, or the store cannot be read"}},
                   {"audit-cli explain vs.db --session 7 --vs-pubkey vs.key.pub"});
-  sub->callback([cmd, &exit_code] { exit_code = run_explain(*cmd); });
+  set_run(*sub, exit_code, [cmd] { return run_explain(*cmd); });
 }
 
 }  // namespace gsvs::audit

@@ -5,16 +5,7 @@
 
 namespace gsvs::audit::report::detail {
 
-namespace {
-
 using nlohmann::json;
-using protocol::RevocationReason;
-
-std::string reason_label(std::uint16_t code) {
-  return std::string(protocol::reason_name(static_cast<RevocationReason>(code)));
-}
-
-}  // namespace
 
 json Analyzer::session_json() const {
   json s = {{"session_id", ev_.session_id}};
@@ -52,7 +43,7 @@ json Analyzer::session_json() const {
                        {"revocation_seq", revocation_->revocation_seq},
                        {"vs_time_ms", revocation_->vs_time_ms},
                        {"reason_code", revocation_->reason},
-                       {"reason", reason_label(revocation_->reason)},
+                       {"reason", revocation_reason_name(revocation_->reason)},
                        {"detail", revocation_->detail},
                        {"evidence_seqs", revocation_->evidence}};
   } else {
@@ -145,7 +136,7 @@ void Analyzer::build_document(const std::optional<Verdict>& verdict) {
   doc["uncovered_seqs"] = std::move(uncovered);
   if (verdict && revocation_) {
     doc["verdict"] = {{"reason_code", revocation_->reason},
-                      {"reason", reason_label(revocation_->reason)},
+                      {"reason", revocation_reason_name(revocation_->reason)},
                       {"evidence_seqs", revocation_->evidence},
                       {"outcome", std::string(outcome_name(verdict->outcome))},
                       {"explanation", verdict->explanation},

@@ -86,10 +86,8 @@ std::vector<std::size_t> Analyzer::receipts_before(std::uint64_t before_seq,
 std::optional<std::size_t> Analyzer::sole_cited(Verdict& v) const {
   auto i = cited(0);
   if (!i || revocation_->evidence.size() != 1) {
-    v.explanation =
-        "a " +
-        std::string(protocol::reason_name(static_cast<RevocationReason>(revocation_->reason))) +
-        " verdict must cite the one message that failed";
+    v.explanation = "a " + revocation_reason_name(revocation_->reason) +
+                    " verdict must cite the one message that failed";
     return std::nullopt;
   }
   return i;

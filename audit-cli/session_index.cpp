@@ -143,10 +143,7 @@ Result<StoreIndex> build_index(const storage::Log& log) {
       default:
         break;
     }
-    if (received && h.kind != MessageKind::kHeartbeat && h.kind != MessageKind::kTranscriptDigest &&
-        h.kind != MessageKind::kNonceBatch && h.kind != MessageKind::kGsLeaving) {
-      ++s.received_other;
-    }
+    if (received && !protocol::gs_session_traffic(h.kind)) ++s.received_other;
     return true;
   });
   if (!scanned) return Error{scanned.error()};

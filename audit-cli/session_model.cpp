@@ -93,7 +93,6 @@ void SessionModel::on_received(const ModelInput& input, FindingSink& sink) {
   r.position = input.position;
   r.kind = static_cast<std::uint8_t>(h.kind);
   r.vs_time_ms = h.vs_time_ms;
-  r.last_accepted_counter = rules_.last_counter();
   last_received_position_ = input.position;
   if (revoked_at_) {
     r.verdict = Verdict::kAfterRevocation;

@@ -71,7 +71,6 @@ struct ReceivedRecord {
   std::uint64_t vs_time_ms = 0;
   Verdict verdict = Verdict::kAccepted;
   std::optional<std::uint64_t> gs_counter;
-  std::uint64_t last_accepted_counter = 0;  // before this message
   SigState signature = SigState::kUnchecked;
   std::string why;  // for a bad verdict, the rule and the numbers
 };

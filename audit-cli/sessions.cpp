@@ -24,15 +24,10 @@ std::string outcome_text(const SessionFacts& s) {
     case Outcome::kActive:
       return "active";
     case Outcome::kEnded:
-      return "ended (" +
-             std::string(protocol::reason_name(
-                 static_cast<protocol::RevocationReason>(s.revocation->message.reason))) +
-             ")";
+      return "ended (" + revocation_reason_name(s.revocation->message.reason) + ")";
     case Outcome::kRevoked:
       // A revocation for a fault of the GS also quarantines its identity (PROTOCOL.md §8.16).
-      return "revoked: " +
-             std::string(protocol::reason_name(
-                 static_cast<protocol::RevocationReason>(s.revocation->message.reason))) +
+      return "revoked: " + revocation_reason_name(s.revocation->message.reason) +
              (rules::quarantines(s.revocation->message.reason) ? ", quarantined" : "");
   }
   return "unknown";
@@ -68,10 +63,7 @@ nlohmann::json session_json(const SessionFacts& s) {
     out["revocation"] = {
         {"seq", s.revocation->seq},
         {"revocation_seq", r.revocation_seq},
-        {"reason",
-         known_revocation_reason(r.reason)
-             ? std::string(protocol::reason_name(static_cast<protocol::RevocationReason>(r.reason)))
-             : "unknown"},
+        {"reason", revocation_reason_name(r.reason)},
         {"reason_code", r.reason},
         {"detail", r.detail},
         {"evidence", r.evidence},
@@ -117,10 +109,8 @@ void print_quarantines(const QuarantineHistory& history) {
   std::cout << "\nQuarantined GS identities (PROTOCOL.md §8.16):\n";
   for (const auto& [seq, fate] : history.by_revocation) {
     std::cout << "  " << short_hex(fate.identity) << "  session " << fate.quarantine.session_id
-              << " revoked for "
-              << protocol::reason_name(
-                     static_cast<protocol::RevocationReason>(fate.quarantine.reason))
-              << " at " << format_utc(fate.quarantine.since_ms) << " (entry " << seq
+              << " revoked for " << revocation_reason_name(fate.quarantine.reason) << " at "
+              << format_utc(fate.quarantine.since_ms) << " (entry " << seq
               << "): " << describe_fate(fate) << "\n";
   }
   for (const auto& p : history.pardons) {
@@ -164,43 +154,31 @@ void print_table(const StoreIndex& index) {
 }
 
 int run_sessions(const SessionsCommand& cmd) {
-  auto log = open_store(cmd.store);
-  if (!log) {
-    std::cerr << "audit-cli sessions: " << log.error() << "\n";
-    return kExitUsage;
-  }
-  auto index = build_index(**log);
-  if (!index) {
-    std::cerr << "audit-cli sessions: " << index.error() << "\n";
-    return kExitUsage;
-  }
-  auto quarantines = build_quarantine_history(**log, *index);
-  if (!quarantines) {
-    std::cerr << "audit-cli sessions: " << quarantines.error() << "\n";
-    return kExitUsage;
-  }
+  const auto log = usable(open_store(cmd.store));
+  const StoreIndex index = usable(build_index(*log));
+  const QuarantineHistory quarantines = usable(build_quarantine_history(*log, index));
   if (cmd.json) {
     nlohmann::json sessions = nlohmann::json::array();
-    for (const auto& [id, s] : index->sessions) {
+    for (const auto& [id, s] : index.sessions) {
       nlohmann::json row = session_json(s);
       const QuarantineFate* fate =
-          s.revocation ? quarantines->of_revocation(s.revocation->seq) : nullptr;
+          s.revocation ? quarantines.of_revocation(s.revocation->seq) : nullptr;
       row["quarantine"] = fate ? fate_json(*fate) : nlohmann::json();
       sessions.push_back(std::move(row));
     }
     nlohmann::json pardons = nlohmann::json::array();
-    for (const auto& p : quarantines->pardons) pardons.push_back(pardon_json(p));
+    for (const auto& p : quarantines.pardons) pardons.push_back(pardon_json(p));
     nlohmann::json out = {{"store", storage::printable_store(cmd.store)},
-                          {"entries", index->entries},
-                          {"rejected_joins", index->rejected_joins},
-                          {"checkpoints", index->checkpoints},
-                          {"unindexed", index->unindexed},
+                          {"entries", index.entries},
+                          {"rejected_joins", index.rejected_joins},
+                          {"checkpoints", index.checkpoints},
+                          {"unindexed", index.unindexed},
                           {"sessions", sessions},
                           {"pardons", pardons}};
     std::cout << out.dump(2) << "\n";
   } else {
-    print_table(*index);
-    print_quarantines(*quarantines);
+    print_table(index);
+    print_quarantines(quarantines);
   }
   return kExitOk;
 }
@@ -230,7 +208,7 @@ void setup_sessions(CLI::App& app, int& exit_code) {
   set_help_footer(
       *sub, "", {{kExitOk, "done"}, {kExitUsage, "usage error or the store cannot be read"}},
       {"audit-cli sessions vs.db --json | jq '.sessions[] | select(.outcome==\"revoked\")'"});
-  sub->callback([cmd, &exit_code] { exit_code = run_sessions(*cmd); });
+  set_run(*sub, exit_code, [cmd] { return run_sessions(*cmd); });
 }
 
 }  // namespace gsvs::audit

@@ -44,6 +44,13 @@ void Verifier::judge(Item& item) {
                         "the entry is not what the VS signed: forged or edited"));
     }
   }
+  // Entries that belong to no session.
+  const auto expect_session_zero = [&](std::string_view what) {
+    if (h.session_id != 0) {
+      sink_.add(finding(item, check::kSession, "session_id 0 for " + std::string(what),
+                        "session_id " + std::to_string(h.session_id)));
+    }
+  };
   switch (static_cast<MessageKind>(kind)) {
     case MessageKind::kJoinRequest:
       on_join_request(item);
@@ -61,10 +68,7 @@ void Verifier::judge(Item& item) {
       }
       return;
     case MessageKind::kVsStart:
-      if (h.session_id != 0) {
-        sink_.add(finding(item, check::kSession, "session_id 0 for a VsStart",
-                          "session_id " + std::to_string(h.session_id)));
-      }
+      expect_session_zero("a VsStart");
       // Every session live here is suspended for the start's resume window.
       if (item.message) {
         const auto& start = std::get<protocol::VsStart>(*item.message);
@@ -74,17 +78,11 @@ void Verifier::judge(Item& item) {
       }
       return;
     case MessageKind::kPolicyApplied:
-      if (h.session_id != 0) {
-        sink_.add(finding(item, check::kSession, "session_id 0 for a PolicyApplied",
-                          "session_id " + std::to_string(h.session_id)));
-      }
+      expect_session_zero("a PolicyApplied");
       if (item.message) on_policy_applied(item, std::get<protocol::PolicyApplied>(*item.message));
       return;
     case MessageKind::kPardon:
-      if (h.session_id != 0) {
-        sink_.add(finding(item, check::kSession, "session_id 0 for a Pardon",
-                          "session_id " + std::to_string(h.session_id)));
-      }
+      expect_session_zero("a Pardon");
       if (item.message) on_pardon(item, std::get<protocol::Pardon>(*item.message));
       return;
     case MessageKind::kJoinAccept:
@@ -92,17 +90,11 @@ void Verifier::judge(Item& item) {
       return;
     case MessageKind::kJoinReject:
       ++result_.stats.rejected_joins;
-      if (h.session_id != 0) {
-        sink_.add(finding(item, check::kSession, "session_id 0 for a rejected join",
-                          "session_id " + std::to_string(h.session_id)));
-      }
+      expect_session_zero("a rejected join");
       if (item.message) on_join_reject(item, std::get<protocol::JoinReject>(*item.message), join);
       return;
     case MessageKind::kCheckpoint:
-      if (h.session_id != 0) {
-        sink_.add(finding(item, check::kSession, "session_id 0 for a Checkpoint",
-                          "session_id " + std::to_string(h.session_id)));
-      }
+      expect_session_zero("a Checkpoint");
       check_silent_sessions(item);
       return;
     case MessageKind::kVsChallenge:
@@ -435,7 +427,10 @@ void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation)
   }
   last_revocation_seq_ = std::max(last_revocation_seq_, revocation.revocation_seq);
   if (!known_revocation_reason(revocation.reason)) {
-    sink_.add(finding(item, check::kRevocation, "a defined RevocationReason (1..10)",
+    sink_.add(finding(item, check::kRevocation,
+                      "a defined RevocationReason (1.." +
+                          std::to_string(static_cast<unsigned>(protocol::kLastRevocationReason)) +
+                          ")",
                       "reason " + std::to_string(revocation.reason)));
   }
   auto it = sessions_.find(revocation.session_id);
