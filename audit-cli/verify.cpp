@@ -61,7 +61,11 @@ void print_segments(const SegmentSurvey& survey) {
   }
   for (const auto& range : survey.retired) {
     const auto& r = range.record;
-    std::cout << "  " << storage::disposition_name(r.disposition) << " by policy entries "
+    const bool left_out = r.disposition == storage::RetiredSegment::Disposition::kLeftOut;
+    std::cout << "  "
+              << (left_out ? std::string("left out of this copy: entries ")
+                           : std::string(storage::disposition_name(r.disposition)) +
+                                 " by policy entries ")
               << group_digits(r.first_seq) << ".." << group_digits(r.seal_seq) << " (" << range.file
               << (range.index_line == 0
                       ? std::string()

@@ -121,7 +121,9 @@ struct SegmentMeta {
 // PostgreSQL store, a range of entries retired up to a checkpoint, as its retired_range table
 // records it (§11.5); `index` is then the range's place in that table, from 0.
 struct RetiredSegment {
-  enum class Disposition : std::uint8_t { kArchived, kPruned };
+  // kLeftOut: not retired from the log, but left out of a copy that starts after them
+  // (copy_to_sqlite with `from`); the log they were copied from holds them.
+  enum class Disposition : std::uint8_t { kArchived, kPruned, kLeftOut };
   std::uint64_t index = 0;
   std::uint64_t first_seq = 0;
   std::uint64_t seal_seq = 0;  // its last entry, the seal
@@ -130,7 +132,7 @@ struct RetiredSegment {
   std::uint64_t at_ms = 0;  // when, Unix ms
   std::string archived_to;  // the archive directory (kArchived only)
 };
-// "archived" or "pruned", as the seal index writes it.
+// "archived", "pruned" or "left_out", as the seal index writes it.
 [[nodiscard]] std::string_view disposition_name(RetiredSegment::Disposition disposition);
 // The seal index of a segmented store (empty when the directory has none); an index that does not
 // parse, or whose records are not segments 0, 1, ... in order with contiguous seqs, is an error.
@@ -255,19 +257,27 @@ struct CopyResult {
   Hash32 merkle_root;
 };
 
-// Copies the entries before `until` of `source` (all of them without it), from entry 0, into a
-// new single-file SQLite store at `destination` of the source's role: any store, SQLite or
-// PostgreSQL, one file or segments, becomes one file that every reader takes (docs/STORE.md
-// §11.4). Every hash is derived again, and the copy stops at the first entry whose stored hashes
-// differ. Written as "<destination>.partial" and renamed when whole and synced; an existing
-// destination is refused.
+// Which entries a copy holds.
+struct CopyRange {
+  // Where it starts: after the newest Checkpoint before this seq that seals the entries before it
+  // (PROTOCOL.md §5: it signs exactly them), so that the copy verifies on its own from that seal;
+  // at the first entry held when there is none, or without it.
+  std::optional<std::uint64_t> from;
+  std::optional<std::uint64_t> until;  // the entries before this seq (all of them without it)
+};
+// Copies the entries of `range` of `source`, from entry 0, into a new single-file SQLite store at
+// `destination` of the source's role: any store, SQLite or PostgreSQL, one file or segments,
+// becomes one file that every reader takes (docs/STORE.md §11.4). Every hash is derived again,
+// and the copy stops at the first entry whose stored hashes differ. Written as
+// "<destination>.partial" and renamed when whole and synced; an existing destination is refused.
 //
-// A PostgreSQL store whose first entries were retired (§11.5) is copied from its first entry
-// held into a new segmented store at `destination` (a directory, given with a trailing '/')
-// whose seal index records the ranges retired and whose first segment starts after their seal,
-// checked with `vs_key` (required then), as retention leaves a segmented store.
+// A copy that does not start at entry 0, from a PostgreSQL store whose first entries were retired
+// (§11.5) or from a seal before `range.from`, is a new segmented store at `destination` (a
+// directory, given with a trailing '/') whose seal index records the entries before it (retired,
+// or left out of the copy) and whose first segment starts after their seal, checked with `vs_key`
+// (required then), as retention leaves a segmented store.
 Result<CopyResult> copy_to_sqlite(const Log& source, const std::string& destination,
-                                  std::optional<std::uint64_t> until,
+                                  const CopyRange& range,
                                   const std::optional<crypto::PublicKey>& vs_key);
 
 // How the WAL of the file a BatchWriter writes is copied back into that file and reset

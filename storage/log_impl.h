@@ -204,6 +204,21 @@ Status start_segmented_after(const std::string& dir, StoreRole role,
                              const std::vector<RetiredSegment>& retired,
                              const SegmentMeta& first_held);
 
+// Reads a log's rows in seq order (Log::scan, or a PostgreSQL store's own scan).
+using RowScan =
+    std::function<Status(const Filter& filter, const std::function<bool(const Entry&)>& visit)>;
+// Where a range of a log may end (retention.cpp): the newest issued Checkpoint among the rows of
+// `range` that `eligible` accepts, which signs exactly the entries before it with `key`. nullopt
+// when there is none.
+Result<std::optional<Entry>> newest_seal(const RowScan& scan, Filter range,
+                                         const std::function<bool(const Entry&)>& eligible,
+                                         const crypto::PublicKey& key);
+// The frontier of the tree over the entries before `seal`: `tree`, over those before `from_seq`,
+// and the rows from there; checked against the root the seal signs.
+Result<std::vector<Hash32>> frontier_before(const RowScan& scan, merkle::Accumulator tree,
+                                            std::uint64_t from_seq, const Entry& seal,
+                                            const crypto::PublicKey& key);
+
 // Helpers of the segment files (segments.cpp) that retention (retention.cpp) shares.
 // A file being written: renamed to its name once complete, removed by the next open if not.
 inline constexpr std::string_view kCreatingSuffix = ".tmp";

@@ -14,53 +14,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The seal: the newest issued Checkpoint held, issued before `before_ms`, that signs exactly the
-// entries before it with `key`. nullopt when there is none.
-Result<std::optional<Entry>> find_seal(Log::Impl& impl, std::uint64_t before_ms,
-                                       const crypto::PublicKey& key) {
-  std::optional<Entry> seal;
-  Filter checkpoints;
-  checkpoints.from_seq = impl.active_first_seq;
-  checkpoints.kind = protocol::MessageKind::kCheckpoint;
-  const Status scanned = impl.pg->scan(
-      impl, checkpoints,
-      [&](const Entry& entry) {
-        if (entry.header.direction != chains::Direction::kIssued ||
-            entry.header.vs_time_ms >= before_ms) {
-          return true;
-        }
-        auto checkpoint = protocol::decode<protocol::Checkpoint>(entry.message);
-        if (checkpoint && checkpoint->log_size == entry.header.seq && verify(*checkpoint, key)) {
-          seal = entry;
-        }
-        return true;
-      },
-      {});
-  if (!scanned) return Error{scanned.error()};
-  return seal;
-}
-
-// The frontier of the tree over the entries before `seal`, checked against the root the seal
-// signs (check_checkpoint_frontier).
-Result<std::vector<Hash32>> frontier_at(Log::Impl& impl, const Entry& seal,
-                                        const crypto::PublicKey& key) {
-  auto tree = impl.pg->tree_before_first(impl);
-  if (!tree) return Error{tree.error()};
-  Filter before_seal;
-  before_seal.from_seq = impl.active_first_seq;
-  before_seal.to_seq = seal.header.seq;
-  const Status scanned = impl.pg->scan(impl, before_seal,
-                                       [&tree](const Entry& entry) {
-                                         tree->append(entry.entry_hash);
-                                         return true;
-                                       },
-                                       {});
-  if (!scanned) return Error{scanned.error()};
-  std::vector<Hash32> frontier = tree->frontier();
-  if (auto checked = check_checkpoint_frontier(seal, frontier, key); !checked) {
-    return Error{impl.label(seal.header.seq) + ": " + checked.error()};
-  }
-  return frontier;
+// The rows of the store, as retention's helpers read them.
+RowScan rows_of(Log::Impl& impl) {
+  return [&impl](const Filter& filter, const std::function<bool(const Entry&)>& visit) {
+    return impl.pg->scan(impl, filter, visit, {});
+  };
 }
 
 // Appends the entries up to `seal` that `archive_dir` lacks to the segmented store there (created
@@ -139,12 +97,21 @@ Result<std::vector<RetiredSegment>> retire_postgres_entries(const std::string& u
   Log::Impl& impl = **opened;
   auto retention = impl.pg->retention(impl);
   if (!retention) return Error{retention.error()};
-  auto seal = find_seal(impl, options.sealed_before_ms, options.vs_public_key);
-  if (!seal) return Error{seal.error()};
+  // The seal: the newest Checkpoint held that was issued before the time asked.
+  Filter held;
+  held.from_seq = impl.active_first_seq;
+  auto seal = newest_seal(
+      rows_of(impl), held,
+      [&options](const Entry& entry) { return entry.header.vs_time_ms < options.sealed_before_ms; },
+      options.vs_public_key);
+  if (!seal) return Error{impl.label() + ": " + seal.error()};
   if (!*seal) return std::vector<RetiredSegment>{};
   const Entry& seal_entry = **seal;
-  auto frontier = frontier_at(impl, seal_entry, options.vs_public_key);
-  if (!frontier) return Error{frontier.error()};
+  auto tree = impl.pg->tree_before_first(impl);
+  if (!tree) return Error{tree.error()};
+  auto frontier = frontier_before(rows_of(impl), std::move(*tree), impl.active_first_seq,
+                                  seal_entry, options.vs_public_key);
+  if (!frontier) return Error{impl.label() + ": " + frontier.error()};
 
   RetiredSegment record;
   record.index = retention->retired.size();

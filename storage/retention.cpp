@@ -58,8 +58,11 @@ Result<RetiredSegment> parse_index_line(std::string_view line) {
     record.archived_to = std::string(fields[6]);
   } else if (fields[4] == "pruned") {
     record.disposition = RetiredSegment::Disposition::kPruned;
+  } else if (fields[4] == "left_out") {
+    record.disposition = RetiredSegment::Disposition::kLeftOut;
   } else {
-    return Error{"disposition '" + std::string(fields[4]) + "' is not archived or pruned"};
+    return Error{"disposition '" + std::string(fields[4]) +
+                 "' is not archived, pruned or left_out"};
   }
   return record;
 }
@@ -145,7 +148,50 @@ Status start_segmented_after(const std::string& dir, StoreRole role,
 }
 
 std::string_view disposition_name(RetiredSegment::Disposition disposition) {
-  return disposition == RetiredSegment::Disposition::kArchived ? "archived" : "pruned";
+  switch (disposition) {
+    case RetiredSegment::Disposition::kArchived:
+      return "archived";
+    case RetiredSegment::Disposition::kPruned:
+      return "pruned";
+    case RetiredSegment::Disposition::kLeftOut:
+      return "left_out";
+  }
+  return "pruned";
+}
+
+Result<std::optional<Entry>> newest_seal(const RowScan& scan, Filter range,
+                                         const std::function<bool(const Entry&)>& eligible,
+                                         const crypto::PublicKey& key) {
+  std::optional<Entry> seal;
+  range.kind = protocol::MessageKind::kCheckpoint;
+  const Status scanned = scan(range, [&](const Entry& entry) {
+    if (entry.header.direction != chains::Direction::kIssued || !eligible(entry)) return true;
+    auto checkpoint = protocol::decode<protocol::Checkpoint>(entry.message);
+    if (checkpoint && checkpoint->log_size == entry.header.seq && verify(*checkpoint, key)) {
+      seal = entry;
+    }
+    return true;
+  });
+  if (!scanned) return Error{scanned.error()};
+  return seal;
+}
+
+Result<std::vector<Hash32>> frontier_before(const RowScan& scan, merkle::Accumulator tree,
+                                            std::uint64_t from_seq, const Entry& seal,
+                                            const crypto::PublicKey& key) {
+  Filter before_seal;
+  before_seal.from_seq = from_seq;
+  before_seal.to_seq = seal.header.seq;
+  const Status scanned = scan(before_seal, [&tree](const Entry& entry) {
+    tree.append(entry.entry_hash);
+    return true;
+  });
+  if (!scanned) return Error{scanned.error()};
+  std::vector<Hash32> frontier = tree.frontier();
+  if (auto checked = check_checkpoint_frontier(seal, frontier, key); !checked) {
+    return Error{"entry " + std::to_string(seal.header.seq) + ": " + checked.error()};
+  }
+  return frontier;
 }
 
 Result<std::vector<RetiredSegment>> read_seal_index(const std::string& dir) {

@@ -141,19 +141,25 @@ StoreCommands setup_store_commands(CLI::App& app, StoreCommandOptions& options) 
   commands.prune->add_flag("--yes", options.yes, "Confirm: the segments are deleted for good");
   commands.export_log = commands.store->add_subcommand(
       "export",
-      "Copy a store (a file, a directory of segments or a postgresql:// database), or its first "
-      "entries, into one new SQLite file that audit-cli reads like any store; every hash is "
-      "derived again on the way. Safe while vsd runs.");
+      "Copy a store (a file, a directory of segments or a postgresql:// database), or a range of "
+      "its entries (--from, --until), into a new SQLite store that audit-cli reads like any "
+      "store; every hash is derived again on the way. Safe while vsd runs.");
   commands.export_log->add_option("--store", options.store, "The store to copy")->required();
   commands.export_log
       ->add_option("--to", options.export_to,
-                   "The new SQLite file; for a PostgreSQL store whose first entries were retired, "
-                   "a new directory ending in '/', which becomes a segmented store recording them")
+                   "The new SQLite file; for a copy that starts after entry 0 (--from, or a "
+                   "PostgreSQL store whose first entries were retired), a new directory ending in "
+                   "'/', which becomes a segmented store recording them")
       ->required();
   commands.export_log->add_option(
       "--vs-public-key", options.vs_public_key,
-      "HEX|FILE: the VS public key, which checks the seal a copy of a store whose first entries "
-      "were retired starts from (needed only then)");
+      "HEX|FILE: the VS public key, which checks the seal a copy that starts after entry 0 "
+      "starts from (needed only then)");
+  commands.export_log->add_option(
+      "--from", options.from,
+      "Start at the checkpoint before this seq that seals the entries before it, so that the "
+      "copy verifies on its own from there: it is then a directory of segments (--to ending in "
+      "'/') whose seal index records the entries left out, and needs --vs-public-key");
   commands.export_log->add_option(
       "--until", options.until,
       "Only the entries before this seq (default: every entry the store holds when the copy "
@@ -190,7 +196,8 @@ int run_store_export(const StoreCommandOptions& options) {
     }
     key = *parsed;
   }
-  auto copied = storage::copy_to_sqlite(**source, options.export_to, options.until, key);
+  auto copied = storage::copy_to_sqlite(**source, options.export_to,
+                                        storage::CopyRange{options.from, options.until}, key);
   if (!copied) {
     std::cerr << "vsd store export: " << copied.error() << "\n";
     return kExitFailed;
@@ -201,8 +208,8 @@ int run_store_export(const StoreCommandOptions& options) {
                     : " (" + std::to_string(copied->first_seq) + ".." +
                           std::to_string(copied->entries - 1) + ")")
             << (copied->first_seq == 0 ? std::string()
-                                       : ", after the entries retired before them, which its "
-                                         "seal index records,")
+                                       : ", after the entries before them, which its seal index "
+                                         "records (retired, or left out of the copy),")
             << " of " << source_name << " to " << options.export_to << "\nhead hash   "
             << to_hex(copied->head_hash) << "\nMerkle root " << to_hex(copied->merkle_root)
             << "\ncheck it with: audit-cli verify " << options.export_to

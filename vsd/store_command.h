@@ -24,6 +24,7 @@ struct StoreCommandOptions {
   std::string older_than;     // a duration: "90d", "12h", "30m", "45s"; archive: empty for all
   bool yes = false;           // prune only: the operator confirms the deletion
   std::string export_to;      // export only: the new file
+  std::optional<std::uint64_t> from;   // export only: from the seal before this seq
   std::optional<std::uint64_t> until;  // export only: the entries before this seq
 };
 

@@ -307,15 +307,14 @@ TEST_F(PostgresStore, RetentionArchivesOrPrunesTheEntriesUpToACheckpoint) {
   // opens as vsd opens a store, with the same size, head and root.
   {
     const auto held = open_log(url_, OpenMode::kReadOnly);
-    EXPECT_NE(copy_to_sqlite(*held, dir.file("export.db"), std::nullopt, key)
-                  .error()
-                  .find("give a new directory"),
-              std::string::npos);
-    EXPECT_NE(copy_to_sqlite(*held, dir.file("export") + "/", std::nullopt, std::nullopt)
+    EXPECT_NE(
+        copy_to_sqlite(*held, dir.file("export.db"), {}, key).error().find("give a new directory"),
+        std::string::npos);
+    EXPECT_NE(copy_to_sqlite(*held, dir.file("export") + "/", {}, std::nullopt)
                   .error()
                   .find("VS public key"),
               std::string::npos);
-    auto exported = copy_to_sqlite(*held, dir.file("export") + "/", std::nullopt, key);
+    auto exported = copy_to_sqlite(*held, dir.file("export") + "/", {}, key);
     ASSERT_TRUE(exported.ok()) << exported.error();
     auto copy = Log::open(dir.file("export"), OpenMode::kReadWrite, StoreRole::kVs,
                           segmented_options(Verify::kFull));
@@ -422,7 +421,7 @@ TEST_F(PostgresStore, ACopyIsOneSqliteFileThatReadsTheSame) {
   TempDir dir;
   auto source = open_log(url_, OpenMode::kReadOnly);
   ASSERT_NE(source, nullptr);
-  auto copied = copy_to_sqlite(*source, dir.file("copy.db"), std::nullopt, std::nullopt);
+  auto copied = copy_to_sqlite(*source, dir.file("copy.db"), {}, std::nullopt);
   ASSERT_TRUE(copied.ok()) << copied.error();
   EXPECT_EQ(copied->entries, 1234U);
   EXPECT_EQ(copied->merkle_root, source->merkle_root());
@@ -431,7 +430,8 @@ TEST_F(PostgresStore, ACopyIsOneSqliteFileThatReadsTheSame) {
   expect_same_entries(scan_all(*copy), scan_all(*source), "the copy");
   copy.reset();
 
-  auto first = copy_to_sqlite(*source, dir.file("first.db"), 100, std::nullopt);
+  auto first =
+      copy_to_sqlite(*source, dir.file("first.db"), CopyRange{std::nullopt, 100}, std::nullopt);
   ASSERT_TRUE(first.ok()) << first.error();
   EXPECT_EQ(first->entries, 100U);
   EXPECT_EQ(open_log(dir.file("first.db"), OpenMode::kReadOnly)->size(), 100U);
@@ -447,7 +447,8 @@ TEST_F(PostgresStore, ACopyIsOneSqliteFileThatReadsTheSame) {
       {"a directory", dir.path() + "/", std::nullopt, "give a file name"},
   };
   for (const auto& c : refused) {
-    auto result = copy_to_sqlite(*source, c.destination, c.until, std::nullopt);
+    auto result =
+        copy_to_sqlite(*source, c.destination, CopyRange{std::nullopt, c.until}, std::nullopt);
     ASSERT_FALSE(result.ok()) << c.name;
     EXPECT_NE(result.error().find(c.error), std::string::npos) << c.name << ": " << result.error();
   }
@@ -457,7 +458,7 @@ TEST_F(PostgresStore, ACopyIsOneSqliteFileThatReadsTheSame) {
   psql(
       "ALTER TABLE log_entry DISABLE TRIGGER USER; "
       "UPDATE log_entry SET message = '\\x00' WHERE seq = 1100");
-  auto edited = copy_to_sqlite(*source, dir.file("edited.db"), std::nullopt, std::nullopt);
+  auto edited = copy_to_sqlite(*source, dir.file("edited.db"), {}, std::nullopt);
   ASSERT_FALSE(edited.ok());
   EXPECT_NE(edited.error().find("source entry 1100: its stored entry_hash is not the hash"),
             std::string::npos)

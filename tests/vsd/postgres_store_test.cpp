@@ -178,6 +178,38 @@ TEST_F(VsdOnPostgres, ArchivedEntriesVerifyOnTheirOwnAndVsdGoesOnFromTheRest) {
   EXPECT_EQ(audit_export.wait(std::chrono::seconds(60)), 0) << audit_export.output();
   EXPECT_NE(audit_export.output().find("archived by policy entries 0.."), std::string::npos)
       << audit_export.output();
+
+  // Only a range (STORE.md §11.4): from the newest checkpoint that seals what comes before it.
+  const auto held = vs_->entries();
+  ASSERT_FALSE(held.empty());
+  const std::uint64_t first_held = held.front().header.seq;
+  std::optional<std::uint64_t> seal;
+  for (const auto& e : held) {
+    if (e.header.kind != MessageKind::kCheckpoint) continue;
+    const auto checkpoint = decode<Checkpoint>(e.message);
+    // One that leaves entries after it for the copy to hold.
+    if (checkpoint && checkpoint->log_size == e.header.seq &&
+        e.header.seq + 1 < held.back().header.seq) {
+      seal = e.header.seq;
+    }
+  }
+  ASSERT_TRUE(seal.has_value());
+  const std::uint64_t until = held.back().header.seq + 1;
+  const std::string range = dir_.file("range") + "/";
+  ChildProcess exporting_range(
+      {program("vsd"), "store", "export", "--store", url_, "--to", range, "--from",
+       std::to_string(*seal + 1), "--until", std::to_string(until), "--vs-public-key", key},
+      dir_.file("range.out"));
+  ASSERT_EQ(exporting_range.wait(std::chrono::seconds(60)), 0) << exporting_range.output();
+  ChildProcess audit_range(
+      {program("audit-cli"), "verify", range, "--vs-pubkey", key, "--no-progress"},
+      dir_.file("audit-range.out"));
+  EXPECT_EQ(audit_range.wait(std::chrono::seconds(60)), 0) << audit_range.output();
+  EXPECT_NE(audit_range.output().find("left out of this copy: entries " +
+                                      std::to_string(first_held) + ".." + std::to_string(*seal)),
+            std::string::npos)
+      << audit_range.output();
+  EXPECT_NE(audit_range.output().find("INTACT"), std::string::npos) << audit_range.output();
 }
 
 TEST_F(VsdOnPostgres, ADatabaseItCannotReachStopsItWithTheReason) {
