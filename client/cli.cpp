@@ -78,7 +78,9 @@ int keygen(const std::string& path, bool force) {
 void add_run_options(CLI::App& app, RunOptions& o) {
   app.add_option("--gs", o.gs, "HOST:PORT of the game server")->required();
   app.add_option("--vs-pubkey", o.vs_pubkey,
-                 "The VS public key to pin: 64 hex characters or a .pub file (HEX|FILE)")
+                 "The VS public key to pin: 64 hex characters or a .pub file (HEX|FILE); for a "
+                 "fleet of VS nodes, its key set: keys separated by commas, or a file of one key "
+                 "a line")
       ->required();
   app.add_option("--key", o.key, "Your secret key file (from 'client keygen', mode 0600)")
       ->required();
@@ -124,9 +126,9 @@ int run(const RunOptions& o) {
     return kExitUsage;
   }
   crypto::init();
-  auto vs_key = keyfile::public_key_from_hex_or_file(o.vs_pubkey);
-  if (!vs_key) {
-    std::cerr << "client run: --vs-pubkey: " << vs_key.error() << "\n";
+  auto vs_keys = keyfile::public_keys_from_hex_or_file(o.vs_pubkey);
+  if (!vs_keys) {
+    std::cerr << "client run: --vs-pubkey: " << vs_keys.error() << "\n";
     return kExitUsage;
   }
   auto key = keyfile::read_secret_key(o.key);
@@ -144,7 +146,7 @@ int run(const RunOptions& o) {
   PlayerOptions options;
   options.gs_host = address->first;
   options.gs_port = address->second;
-  options.vs_key = *vs_key;
+  options.vs_keys = std::move(vs_keys).value();
   options.skew = std::chrono::milliseconds(o.skew_ms);
   options.handshake_timeout = std::chrono::milliseconds(o.handshake_timeout_ms);
   options.duration = std::chrono::milliseconds(std::uint64_t{o.duration_s} * 1000);

@@ -113,7 +113,7 @@ struct Player::Impl : std::enable_shared_from_this<Player::Impl> {
 asio::awaitable<void> Player::Impl::run() {
   auto self = shared_from_this();
   started = steady_now();
-  verifier.emplace(options.vs_key, options.skew, started + options.handshake_timeout);
+  verifier.emplace(options.vs_keys, options.skew, started + options.handshake_timeout);
   spawn(&Impl::watchdog_loop);
   if (options.duration.count() > 0) spawn(&Impl::duration_wait);
 

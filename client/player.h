@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "client/events.h"
 #include "net/asio.h"
@@ -31,7 +32,7 @@ enum class ExitCode : int {
 struct PlayerOptions {
   std::string gs_host = "127.0.0.1";
   std::uint16_t gs_port = 0;
-  crypto::PublicKey vs_key;  // pinned
+  std::vector<crypto::PublicKey> vs_keys;  // one, or a fleet's key set
   std::chrono::milliseconds skew{500};
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds duration{0};  // 0: until something ends the session

@@ -48,9 +48,9 @@ std::string_view credit_name(Credit credit) {
   return "unknown";
 }
 
-TicketVerifier::TicketVerifier(const crypto::PublicKey& vs_key, milliseconds skew,
+TicketVerifier::TicketVerifier(std::vector<crypto::PublicKey> vs_keys, milliseconds skew,
                                SteadyTime handshake_deadline)
-    : vs_key_(vs_key), skew_(skew), deadline_(handshake_deadline) {}
+    : vs_keys_(std::move(vs_keys)), skew_(skew), deadline_(handshake_deadline) {}
 
 void TicketVerifier::record_nonce(const Nonce32& nonce, SteadyTime sent_at) {
   forget_old_nonces(sent_at);
@@ -93,8 +93,13 @@ Result<SessionInfo> TicketVerifier::accept_server_hello(ByteView frame,
   }
   auto accept = decode<JoinAccept>(hello->join_accept);
   if (!accept) return Error{"the embedded JoinAccept does not decode: " + accept.error()};
-  if (!verify(*accept, vs_key_)) {
-    return Error{"the JoinAccept is not signed by the pinned VS key (session " +
+  // Any key of a fleet's set may have signed it; that node's key is the session's from here on.
+  const auto signer =
+      std::find_if(vs_keys_.begin(), vs_keys_.end(),
+                   [&](const crypto::PublicKey& key) { return verify(*accept, key); });
+  if (signer == vs_keys_.end()) {
+    return Error{"the JoinAccept is not signed by the pinned VS key" +
+                 std::string(vs_keys_.size() > 1 ? " set" : "") + " (session " +
                  std::to_string(accept->session_id) + ")"};
   }
   if (!verify(*hello, accept->session_key)) {
@@ -128,6 +133,7 @@ Result<SessionInfo> TicketVerifier::accept_server_hello(ByteView frame,
   info.ticket_period = milliseconds(accept->ticket_period_ms);
   info.ticket_validity = milliseconds(accept->ticket_validity_ms);
   session_ = info;
+  vs_key_ = *signer;
   return info;
 }
 
@@ -226,10 +232,10 @@ Result<TicketOutcome> TicketVerifier::accept_ticket(ByteView frame, SteadyTime n
 Result<Revocation> TicketVerifier::check_revocation(ByteView frame) const {
   auto revocation = decode<Revocation>(frame);
   if (!revocation) return Error{"Revocation does not decode: " + revocation.error()};
+  if (!session_) return Error{"a Revocation before the ServerHello"};
   if (!verify(*revocation, vs_key_)) {
     return Error{"a Revocation not signed by the pinned VS key (forged notice)"};
   }
-  if (!session_) return Error{"a Revocation before the ServerHello"};
   if (revocation->session_id != session_->session_id) {
     return Error{"a Revocation for session " + std::to_string(revocation->session_id) +
                  ", not this session " + std::to_string(session_->session_id)};

@@ -22,6 +22,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "protocol/bytes.h"
 #include "protocol/crypto.h"
@@ -65,9 +66,11 @@ struct TicketOutcome {
 
 class TicketVerifier {
  public:
-  // `vs_key` is the pinned VS public key; `skew` the allowed wall-clock skew on tickets;
-  // `handshake_deadline` the trust deadline until the first ticket arrives.
-  TicketVerifier(const crypto::PublicKey& vs_key, milliseconds skew, SteadyTime handshake_deadline);
+  // `vs_keys` are the VS public keys to trust: one, or a fleet's key set, of which the key that
+  // signed the ServerHello's JoinAccept is pinned for the session; `skew` the allowed wall-clock
+  // skew on tickets; `handshake_deadline` the trust deadline until the first ticket arrives.
+  TicketVerifier(std::vector<crypto::PublicKey> vs_keys, milliseconds skew,
+                 SteadyTime handshake_deadline);
 
   // Records a nonce the client is about to send (the hello nonce too). Call it before the nonce
   // leaves, so the recorded time is never later than the real one: credit is counted from it.
@@ -108,7 +111,8 @@ class TicketVerifier {
   void forget_old_nonces(SteadyTime now);
   [[nodiscard]] const SentNonce* find_nonce(const Nonce32& nonce) const;
 
-  crypto::PublicKey vs_key_;
+  std::vector<crypto::PublicKey> vs_keys_;
+  crypto::PublicKey vs_key_;  // pinned by the ServerHello's JoinAccept
   milliseconds skew_;
   SteadyTime deadline_;
   bool starved_ = false;

@@ -102,10 +102,12 @@ int run(const std::string& program, Config config, const CliExtension& extension
                  "process has stopped.\n";
     return kExitUsage;
   }
-  spdlog::info("{} {}: build {} identity {}; VS {} with key {}; store {} at {} entries", program,
+  std::string vs_keys;
+  for (const auto& key : config.vs_keys) vs_keys += (vs_keys.empty() ? "" : ",") + to_hex(key);
+  spdlog::info("{} {}: build {} identity {}; VS {} with key{} {}; store {} at {} entries", program,
                app::project_version(), to_hex(behaviour->join_sw_hash(*own)),
-               to_hex(identity->public_key()), config.vs, to_hex(config.vs_key),
-               storage::printable_store(config.store), (*store)->size());
+               to_hex(identity->public_key()), config.vs, config.vs_keys.size() == 1 ? "" : "s",
+               vs_keys, storage::printable_store(config.store), (*store)->size());
 
   // One thread: see gsd/daemon.cpp.
   asio::io_context io(1);

@@ -15,7 +15,9 @@ void add_config_options(CLI::App& run, Config& c) {
       ->capture_default_str();
   run.add_option("--vs_public_key", c.vs_public_key,
                  "HEX|FILE: the VS public key (printed by 'vsd keygen'); everything the VS signs "
-                 "is checked against it. Required");
+                 "is checked against it. For a fleet of VS nodes, its key set: keys separated by "
+                 "commas, or a file of one key a line; a session keeps the key of the node that "
+                 "accepted it. Required");
   run.add_option("--key", c.key,
                  "This GS's identity secret key file (from 'gsd keygen', mode 0600); its public "
                  "key must be in the VS's allowed_gs")
@@ -111,9 +113,9 @@ Status validate(Config& c) {
         "config key 'vs_public_key' is missing: give the VS public key (64 hex characters, "
         "or the .pub file written by 'vsd keygen')"};
   }
-  auto vs_key = keyfile::public_key_from_hex_or_file(c.vs_public_key);
-  if (!vs_key) return Error{"config key 'vs_public_key': " + vs_key.error()};
-  c.vs_key = *vs_key;
+  auto vs_keys = keyfile::public_keys_from_hex_or_file(c.vs_public_key);
+  if (!vs_keys) return Error{"config key 'vs_public_key': " + vs_keys.error()};
+  c.vs_keys = std::move(vs_keys).value();
   if (c.key.empty()) return Error{"config key 'key' is empty"};
   if (c.store.empty()) return Error{"config key 'store' is empty"};
   if (c.reconnect_backoff_max_ms < c.reconnect_backoff_min_ms) {

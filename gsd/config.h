@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "app/cli_fwd.h"
 #include "app/log_line.h"
@@ -36,7 +37,7 @@ struct Config {
   std::string metrics_listen;
 
   // Filled by validate().
-  crypto::PublicKey vs_key;
+  std::vector<crypto::PublicKey> vs_keys;  // one, or a fleet's key set
   std::string vs_host;
   std::uint16_t vs_port = 0;
   std::string listen_host;

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "app/log_line.h"
 #include "gsd/shared_state.h"
 #include "net/framed_connection.h"
@@ -54,6 +57,16 @@ asio::awaitable<std::optional<Challenged>> connect_for_challenge(SharedState& sh
   co_return Challenged{conn, *challenge};
 }
 
+// A JoinReject signed by any key of the set: the VS nodes of a fleet each sign with their own.
+Result<JoinReject> check_join_reject(ByteView reply, const std::vector<PublicKey>& keys) {
+  Result<JoinReject> reject = Error{"no VS key"};
+  for (const PublicKey& key : keys) {
+    reject = rules::check_join_reject(reply, key);
+    if (reject) break;
+  }
+  return reject;
+}
+
 }  // namespace
 
 asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
@@ -90,7 +103,9 @@ asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
     kind = peek_kind(*reply);
     if (!kind || *kind != MessageKind::kCheckpoint) break;
     auto checkpoint = decode<Checkpoint>(*reply);
-    if (!checkpoint || !verify(*checkpoint, config.vs_key)) {
+    if (!checkpoint ||
+        std::none_of(config.vs_keys.begin(), config.vs_keys.end(),
+                     [&](const PublicKey& key) { return verify(*checkpoint, key); })) {
       spdlog::warn("VS at {}: invalid Checkpoint before the JoinAccept", config.vs);
       conn->close();
       co_return std::nullopt;
@@ -103,7 +118,7 @@ asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
     co_return std::nullopt;
   }
   if (kind && *kind == MessageKind::kJoinReject) {
-    auto reject = rules::check_join_reject(*reply, config.vs_key);
+    auto reject = check_join_reject(*reply, config.vs_keys);
     if (!reject) {
       spdlog::warn("VS at {}: invalid JoinReject: {}", config.vs, app::log_text(reject.error()));
     } else {
@@ -115,7 +130,16 @@ asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
     conn->close();
     co_return std::nullopt;
   }
-  auto accept = rules::check_join_accept(*reply, config.vs_key, request, request_bytes);
+  // Under any key of a fleet's set; the session keeps the key of the node that accepted it.
+  Result<JoinAccept> accept = Error{"no VS key"};
+  const PublicKey* accepted_by = nullptr;
+  for (const PublicKey& key : config.vs_keys) {
+    accept = rules::check_join_accept(*reply, key, request, request_bytes);
+    if (accept) {
+      accepted_by = &key;
+      break;
+    }
+  }
   if (!accept) {
     spdlog::warn("VS at {}: JoinAccept refused: {}", config.vs, app::log_text(accept.error()));
     conn->close();
@@ -126,8 +150,8 @@ asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
     conn->close();
     co_return std::nullopt;
   }
-  co_return JoinedSession{conn, std::move(session_key), request.sw_hash, *accept,
-                          std::move(*reply)};
+  co_return JoinedSession{conn,    std::move(session_key), request.sw_hash, *accepted_by,
+                          *accept, std::move(*reply)};
 }
 
 asio::awaitable<ResumeAttempt> resume_vs(SharedState& shared, const crypto::SecretKey& identity,
@@ -161,7 +185,7 @@ asio::awaitable<ResumeAttempt> resume_vs(SharedState& shared, const crypto::Secr
   }
   auto kind = peek_kind(*reply);
   if (kind && *kind == MessageKind::kJoinReject) {
-    if (auto reject = rules::check_join_reject(*reply, config.vs_key)) {
+    if (auto reject = rules::check_join_reject(*reply, checks.vs_key())) {
       shared.record(MessageKind::kJoinReject, chains::Direction::kReceived, 0, *reply);
       spdlog::warn("session {}: resume refused by the VS: {}: {}", resume.session_id,
                    rules::reason_text<JoinRejectReason>(reject->reason),

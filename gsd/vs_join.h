@@ -19,6 +19,7 @@ struct JoinedSession {
   std::shared_ptr<net::FramedConnection> vs;
   crypto::SecretKey session_key;  // never leaves this process
   Hash32 sw_hash;                 // as sent in the JoinRequest
+  crypto::PublicKey vs_key;       // of the VS node that accepted it (one of a fleet's key set)
   protocol::JoinAccept accept;
   Bytes accept_bytes;
 };

@@ -229,7 +229,7 @@ asio::awaitable<bool> VsLink::run_session() {
       std::make_shared<Match>(shared_->io.get_executor(), joined->accept,
                               std::move(joined->accept_bytes), std::move(joined->session_key),
                               world, std::size_t{config.max_players} * kDistinctPlayersPerSlot);
-  auto s = std::make_shared<VsSession>(shared_->io.get_executor(), config.vs_key, m, joined->vs,
+  auto s = std::make_shared<VsSession>(shared_->io.get_executor(), joined->vs_key, m, joined->vs,
                                        joined->sw_hash);
   session_ = s;
   shared_->match = m;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <sstream>
@@ -45,6 +46,8 @@ Status write_file(const std::string& path, std::string_view contents, mode_t mod
 
 // Key files are one line; anything much larger is not one.
 constexpr std::size_t kMaxKeyFileBytes = 4096;
+// A key set: kMaxKeySet lines of a key, with room for comments.
+constexpr std::size_t kMaxKeySetFileBytes = 1 << 16;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' '))
@@ -110,6 +113,56 @@ Result<crypto::PublicKey> read_public_key(const std::string& path) {
   auto key = parse_public_key_hex(file->contents);
   if (!key) return Error{"public key file " + path + ": " + key.error()};
   return key;
+}
+
+Result<std::vector<crypto::PublicKey>> public_keys_from_hex_or_file(
+    const std::string& hex_or_path) {
+  std::vector<crypto::PublicKey> keys;
+  const auto add = [&keys](std::string_view hex, const std::string& where) -> Status {
+    auto key = parse_public_key_hex(hex);
+    if (!key) return Error{where + key.error()};
+    if (std::find(keys.begin(), keys.end(), *key) != keys.end()) {
+      return Error{where + "key " + to_hex(*key) + " is listed twice"};
+    }
+    if (keys.size() == kMaxKeySet) {
+      return Error{where + "more than " + std::to_string(kMaxKeySet) + " keys"};
+    }
+    keys.push_back(*key);
+    return Status::success();
+  };
+  const bool inline_keys =
+      ::access(hex_or_path.c_str(), F_OK) != 0 &&
+      (hex_or_path.find(',') != std::string::npos || parse_public_key_hex(hex_or_path).ok());
+  if (inline_keys) {
+    std::string_view rest = hex_or_path;
+    for (std::size_t n = 1;; ++n) {
+      const std::size_t comma = rest.find(',');
+      if (auto added = add(rest.substr(0, comma), "key " + std::to_string(n) + ": "); !added) {
+        return Error{added.error()};
+      }
+      if (comma == std::string_view::npos) return keys;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  if (::access(hex_or_path.c_str(), F_OK) != 0) {
+    return Error{"'" + hex_or_path +
+                 "' is neither 64 hex characters (or several, separated by commas) nor an "
+                 "existing key file"};
+  }
+  auto file = read_regular_file(hex_or_path, kMaxKeySetFileBytes);
+  if (!file) return Error{"key set: " + file.error()};
+  std::istringstream lines(file->contents);
+  std::string line;
+  for (std::size_t n = 1; std::getline(lines, line); ++n) {
+    const std::string_view text = trim(std::string_view(line).substr(0, line.find('#')));
+    if (text.empty()) continue;
+    if (auto added = add(text, "key set " + hex_or_path + " line " + std::to_string(n) + ": ");
+        !added) {
+      return Error{added.error()};
+    }
+  }
+  if (keys.empty()) return Error{"key set " + hex_or_path + ": no key in it"};
+  return keys;
 }
 
 Result<crypto::PublicKey> public_key_from_hex_or_file(const std::string& hex_or_path) {

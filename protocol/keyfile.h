@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "protocol/crypto.h"
 #include "protocol/result.h"
@@ -22,5 +23,14 @@ Result<crypto::PublicKey> read_public_key(const std::string& path);
 Result<crypto::PublicKey> parse_public_key_hex(std::string_view hex);
 // For options documented as HEX|FILE: 64 hex characters, or else a path to a public key file.
 Result<crypto::PublicKey> public_key_from_hex_or_file(const std::string& hex_or_path);
+
+// A fleet's key set (docs/OPERATIONS.md "Running a fleet"): the public keys of its VS nodes, for
+// the options that trust a VS (gsd's vs_public_key, the client's --vs-pubkey). Given as 64 hex
+// characters, several of them separated by commas, or a file holding one key per line (from '#'
+// to the end of a line is a comment; blank lines are ignored), such as a public key file, a set
+// of one. At most
+// kMaxKeySet keys, none twice.
+inline constexpr std::size_t kMaxKeySet = 256;
+Result<std::vector<crypto::PublicKey>> public_keys_from_hex_or_file(const std::string& hex_or_path);
 
 }  // namespace gsvs::keyfile

@@ -47,6 +47,8 @@ class GsSessionChecks {
   // Signature and session.
   Result<protocol::Revocation> on_revocation(ByteView bytes);
 
+  // The key of the VS node that accepted the session, which signs all it sends.
+  [[nodiscard]] const crypto::PublicKey& vs_key() const { return vs_key_; }
   [[nodiscard]] std::uint64_t receipt_count() const { return receipt_count_; }
   [[nodiscard]] const Hash32& receipt_tip() const { return receipt_tip_; }
   [[nodiscard]] std::uint64_t last_ticket_seq() const { return last_ticket_seq_; }

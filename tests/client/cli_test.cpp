@@ -120,10 +120,13 @@ TEST(ClientCli, ImpostorGsIsRefusedWithExit5) {
   ASSERT_EQ(run_client(dir, {"keygen", "--out", key}), 0);
   ForgedSession session;
   FrameListener listener;
+  // A fleet's key set, whose second key signed the JoinAccept: the hello fails on the session
+  // key, after the JoinAccept's check.
+  const std::string key_set = to_hex(crypto::SecretKey::generate().public_key()) + "," +
+                              to_hex(session.vs_key().public_key());
   ChildProcess client(
       {program("client"), "run", "--gs", "127.0.0.1:" + std::to_string(listener.port()),
-       "--vs-pubkey", to_hex(session.vs_key().public_key()), "--key", key, "--events",
-       dir.file("events.jsonl")},
+       "--vs-pubkey", key_set, "--key", key, "--events", dir.file("events.jsonl")},
       dir.file("client.out"));
   auto gs = listener.accept(std::chrono::seconds(10));
   ASSERT_TRUE(gs);
@@ -137,6 +140,8 @@ TEST(ClientCli, ImpostorGsIsRefusedWithExit5) {
   gs->send_frame(session.server_hello(decoded->client_key, decoded->client_nonce, &impostor));
   EXPECT_EQ(client.wait(std::chrono::seconds(10)), 5) << client.output();
   EXPECT_NE(read_text(dir.file("events.jsonl")).find("\"handshake_failed\""), std::string::npos);
+  EXPECT_NE(client.output().find("not signed by the session key"), std::string::npos)
+      << client.output();
   EXPECT_TRUE(gs->wait_closed(std::chrono::seconds(2)));
 }
 

@@ -35,7 +35,7 @@ class ScriptedGs : public ::testing::Test {
     ASSERT_TRUE(log.ok());
     events_ = std::move(log).value();
     options_.gs_port = listener_.port();
-    options_.vs_key = forge_.vs_key().public_key();
+    options_.vs_keys = {forge_.vs_key().public_key()};
     options_.handshake_timeout = milliseconds(2000);
   }
 
@@ -208,7 +208,7 @@ TEST_F(ScriptedGs, ImpostorEchoingAnotherNonceIsRefused) {
 
 TEST_F(ScriptedGs, JoinAcceptFromAnotherVsIsRefused) {
   ForgedSession other;  // a different VS key
-  options_.vs_key = forge_.vs_key().public_key();
+  options_.vs_keys = {forge_.vs_key().public_key()};
   start_client();
   ClientHello hello = accept_hello();
   gs_->send_frame(other.server_hello(hello.client_key, hello.client_nonce));

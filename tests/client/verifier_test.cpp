@@ -25,7 +25,7 @@ constexpr std::uint32_t kValidityU32 = 400;
 // A client that sent its hello at t0 and got a good ServerHello from `forge`.
 struct Client {
   explicit Client(ForgedSession& f)
-      : forge(f), verifier(f.vs_key().public_key(), kSkew, t0 + kHandshake) {
+      : forge(f), verifier({f.vs_key().public_key()}, kSkew, t0 + kHandshake) {
     verifier.record_nonce(hello_nonce, t0);
   }
   Result<SessionInfo> handshake() {
@@ -128,6 +128,36 @@ TEST(VerifierHandshake, Table) {
       EXPECT_EQ(result->join_accept_hash, chains::message_hash(forge.join_accept_bytes()));
     }
   }
+}
+
+// A fleet's key set (PROTOCOL.md §8.12): the JoinAccept of any node of the set is taken, and that
+// node's key is pinned: another key of the set signs none of the session's tickets.
+TEST(VerifierHandshake, AKeySetTakesAnyNodesJoinAcceptAndPinsIt) {
+  ForgedSession forge;
+  const crypto::SecretKey other_node = crypto::SecretKey::generate();
+  const auto t0 = std::chrono::steady_clock::now();
+  crypto::SecretKey client = crypto::SecretKey::generate();
+  const Nonce32 nonce = crypto::random_fixed<32>();
+  TicketVerifier verifier({other_node.public_key(), forge.vs_key().public_key()}, kSkew,
+                          t0 + kHandshake);
+  verifier.record_nonce(nonce, t0);
+  auto hello = verifier.accept_server_hello(forge.server_hello(client.public_key(), nonce),
+                                            client.public_key(), nonce);
+  ASSERT_TRUE(hello.ok()) << hello.error();
+  ASSERT_TRUE(
+      verifier.accept_ticket(ForgedSession::forward(forge.next_ticket({}, kWall)), t0, kWall));
+  PlayTicket by_other = forge.draft_ticket({}, kWall);
+  auto refused = verifier.accept_ticket(
+      ForgedSession::forward(forge.custom_ticket(by_other, &other_node)), t0, kWall);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().find("pinned VS key"), std::string::npos) << refused.error();
+
+  TicketVerifier outside({other_node.public_key()}, kSkew, t0 + kHandshake);
+  auto foreign = outside.accept_server_hello(forge.server_hello(client.public_key(), nonce),
+                                             client.public_key(), nonce);
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_NE(foreign.error().find("not signed by the pinned VS key"), std::string::npos)
+      << foreign.error();
 }
 
 // ---- Ticket chain: what is a protocol violation -------------------------------------------------

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <CLI/CLI.hpp>
+#include <fstream>
+#include <vector>
 
 #include "app/config_file.h"
 #include "protocol/keyfile.h"
@@ -41,7 +43,7 @@ TEST(GsdConfig, ReadsEveryKey) {
   ASSERT_TRUE(s.ok()) << s.error();
   EXPECT_EQ(c.vs_host, "10.0.0.1");
   EXPECT_EQ(c.vs_port, 7700);
-  EXPECT_EQ(c.vs_key, *fixed_from_hex<32>(kVsKey));
+  EXPECT_EQ(c.vs_keys, std::vector<crypto::PublicKey>{*fixed_from_hex<32>(kVsKey)});
   EXPECT_EQ(c.listen_host, "0.0.0.0");
   EXPECT_EQ(c.listen_port, 0);
   EXPECT_EQ(c.tick_rate_hz, 30u);
@@ -60,7 +62,40 @@ TEST(GsdConfig, VsPublicKeyMayBeAFile) {
   Config c;
   Status s = load("vs_public_key = \"" + dir.file("vs.key.pub") + "\"\n", c);
   ASSERT_TRUE(s.ok()) << s.error();
-  EXPECT_EQ(c.vs_key, key.public_key());
+  EXPECT_EQ(c.vs_keys, std::vector<crypto::PublicKey>{key.public_key()});
+}
+
+// A fleet's key set (docs/OPERATIONS.md "Running a fleet"): inline, or a file of one key a line.
+TEST(GsdConfig, VsPublicKeyMayBeAFleetsKeySet) {
+  testing::TempDir dir;
+  const auto a = crypto::SecretKey::generate().public_key();
+  const auto b = crypto::SecretKey::generate().public_key();
+  const std::vector<crypto::PublicKey> both{a, b};
+  Config inline_set;
+  ASSERT_TRUE(load("vs_public_key = \"" + to_hex(a) + "," + to_hex(b) + "\"\n", inline_set));
+  EXPECT_EQ(inline_set.vs_keys, both);
+  const std::string file = dir.file("fleet.keys");
+  {
+    std::ofstream out(file);
+    out << "# the fleet's nodes\n" << to_hex(a) << "  # node_a\n\n  " << to_hex(b) << "\n";
+  }
+  Config from_file;
+  ASSERT_TRUE(load("vs_public_key = \"" + file + "\"\n", from_file));
+  EXPECT_EQ(from_file.vs_keys, both);
+  const struct {
+    std::string value;
+    const char* error;
+  } refused[] = {
+      {to_hex(a) + "," + to_hex(a), "listed twice"},
+      {to_hex(a) + ",12", "key 2: not a public key"},
+      {dir.file("absent"), "neither 64 hex characters"},
+  };
+  for (const auto& c : refused) {
+    Config config;
+    Status s = load("vs_public_key = \"" + c.value + "\"\n", config);
+    ASSERT_FALSE(s.ok()) << c.value;
+    EXPECT_NE(s.error().find(c.error), std::string::npos) << s.error();
+  }
 }
 
 // The TOML that the configuration file format allows beyond `key = value` lines.
