@@ -40,6 +40,8 @@ Server::Server(asio::io_context& io, Config config, crypto::SecretKey key,
 Server::~Server() {
   // No session handler runs after this, so nothing more is submitted.
   for (auto& loop : loops_->loops) loop->stop();
+  // A fleet claim under way hands its answer to a session's loop: it must still exist then.
+  state_->fleet_thread.join();
   // Durability callbacks still queued post into the stopped loops, which must still exist.
   static_cast<void>(state_->writer->flush());
   loops_.reset();  // destroys the handlers left, and with them the sessions they hold
