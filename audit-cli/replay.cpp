@@ -52,22 +52,35 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
                                      const std::optional<crypto::PublicKey>& vs_key) {
   SessionReplay replay;
   replay.facts = facts;
-  SessionModel model(facts.join_accept_seq, facts.start_vs_ms, facts.accept,
-                     chains::message_hash(facts.accept_bytes));
-  Collector collector(replay);
-  model.set_observer(&collector);
-  // What the session's players started from, replayed as `verify` and vsd hold it (§8.6).
-  auto carried = carried_at_join(log, facts);
-  if (!carried) return Error{carried.error()};
-  model.carry(carried->carried);
-  replay.carried = std::move(carried->carried);
-  FindingSink sink(200);
-  if (vs_key) {
-    replay.accept_signature =
-        verify_stored_signature(MessageKind::kJoinAccept, facts.accept_bytes, 0, *vs_key)
-            ? SigState::kValid
-            : SigState::kInvalid;
+  std::optional<SessionModel> model;
+  if (facts.adopted) {
+    // Taken up from another node of a fleet: its state is the SessionAdopted's (§8.10), and its
+    // signature the one this log's VS key answers for.
+    auto rules = rules::SessionRules::adopt(*facts.adopted, facts.join_accept_seq);
+    if (!rules) return Error{rules.error()};
+    model.emplace(std::move(rules).value());
+    if (vs_key) {
+      replay.accept_signature =
+          protocol::verify(*facts.adopted, *vs_key) ? SigState::kValid : SigState::kInvalid;
+    }
+  } else {
+    model.emplace(facts.join_accept_seq, facts.start_vs_ms, facts.accept,
+                  chains::message_hash(facts.accept_bytes));
+    // What the session's players started from, replayed as `verify` and vsd hold it (§8.6).
+    auto carried = carried_at_join(log, facts);
+    if (!carried) return Error{carried.error()};
+    model->carry(carried->carried);
+    replay.carried = std::move(carried->carried);
+    if (vs_key) {
+      replay.accept_signature =
+          verify_stored_signature(MessageKind::kJoinAccept, facts.accept_bytes, 0, *vs_key)
+              ? SigState::kValid
+              : SigState::kInvalid;
+    }
   }
+  Collector collector(replay);
+  model->set_observer(&collector);
+  FindingSink sink(200);
   const EntryLookup lookup = entry_lookup(log);
   // The VS starts after the join: each suspends the session if it is live there (PROTOCOL.md
   // §8.15), as `verify` applies them in log order. Read through the (kind, seq) index.
@@ -87,7 +100,7 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
   auto starts_before = [&](std::uint64_t seq) {
     for (; next_start < starts.size() && starts[next_start].first < seq; ++next_start) {
       const auto& [position, start] = starts[next_start];
-      model.on_vs_start(start.vs_time_ms, start.resume_window_ms, position);
+      model->on_vs_start(start.vs_time_ms, start.resume_window_ms, position);
     }
   };
   Status scanned = scan_session(log, facts.session_id, [&](const storage::Entry& entry) {
@@ -126,7 +139,7 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
     input.signatures = std::span<const SigState>(sigs.data(), std::min<std::size_t>(count, 2));
     input.position = h.seq;
     const std::size_t digests_before = replay.digests.size();
-    model.add(input, sink, lookup);
+    model->add(input, sink, lookup);
     if (replay.digests.size() > digests_before) {
       replay.digests.back().signature = sigs[0];
     } else if (const auto* digest =
@@ -149,7 +162,7 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
   });
   if (!scanned) return Error{scanned.error()};
   starts_before(std::numeric_limits<std::uint64_t>::max());
-  model.finish(sink);
+  model->finish(sink);
   replay.problems = sink.kept();
   replay.problem_count = sink.failures() + sink.warnings();
   return replay;

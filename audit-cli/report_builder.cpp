@@ -106,8 +106,10 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
   std::optional<protocol::Revocation> revocation;
   std::uint64_t revocation_seq = 0;
   std::vector<std::pair<std::uint64_t, Hash32>> join_requests;
+  std::optional<std::uint64_t> adopted_at;
   Status scanned = scan_session(log, options.session_id, [&](const storage::Entry& e) {
     session.push_back(Light{e.header.seq, e.header.kind, e.header.direction});
+    if (e.header.kind == MessageKind::kSessionAdopted && !accept) adopted_at = e.header.seq;
     if (e.header.direction != chains::Direction::kIssued) {
       if (e.header.kind == MessageKind::kJoinRequest) {
         join_requests.emplace_back(e.header.seq, chains::message_hash(e.message));
@@ -131,6 +133,14 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
     return true;
   });
   if (!scanned) return Error{scanned.error()};
+  if (!accept && adopted_at) {
+    // Its JoinAccept and everything before the adoption are in the log of the node that held it.
+    return Error{"session " + std::to_string(options.session_id) +
+                 " was taken up from another node of a fleet (SessionAdopted at entry " +
+                 std::to_string(*adopted_at) +
+                 "); a report rests on the JoinAccept, which is in that node's log: build the "
+                 "report from that log (docs/AUDIT.md)"};
+  }
   if (!accept) {
     return Error{"session " + std::to_string(options.session_id) +
                  ": no JoinAccept in the store (see `audit-cli sessions` for the sessions it "

@@ -67,8 +67,9 @@ Result<StoreIndex> build_index(const storage::Log& log) {
           return true;
         }
         break;
-      case MessageKind::kJoinAccept: {
-        auto accept = protocol::decode<protocol::JoinAccept>(entry.message);
+      case MessageKind::kJoinAccept:
+      case MessageKind::kSessionAdopted: {
+        auto accept = protocol::session_start_accept(h.kind, entry.message);
         if (!accept || index.sessions.contains(accept->session_id)) {
           ++index.unindexed;
           return true;
@@ -79,6 +80,10 @@ Result<StoreIndex> build_index(const storage::Log& log) {
         facts.start_vs_ms = h.vs_time_ms;
         facts.accept = *accept;
         facts.accept_bytes = entry.message;
+        if (h.kind == MessageKind::kSessionAdopted) {
+          facts.adopted = protocol::decode<protocol::SessionAdopted>(entry.message).value();
+          facts.accept_bytes = facts.adopted->join_accept;
+        }
         facts.limits = rules::limits_from(*accept);
         if (auto it = pending_requests.find(accept->join_request_hash);
             it != pending_requests.end()) {

@@ -44,6 +44,9 @@ struct SessionFacts {
   protocol::JoinAccept accept;    // decoded: gs_identity, session_key, sw_hash, timing, limits
   Bytes accept_bytes;             // exactly as stored (ticket 1 anchors at its hash)
   rules::MovementLimits limits;   // rules::limits_from(accept): the rule the session is judged by
+  // A session taken up from another node of a fleet (PROTOCOL.md §8.10) starts at its
+  // SessionAdopted (join_accept_seq), which carries `accept` and the state that node left.
+  std::optional<protocol::SessionAdopted> adopted;
 
   std::uint64_t last_seq = 0;  // last entry carrying this session id
   std::uint64_t last_vs_ms = 0;

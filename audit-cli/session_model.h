@@ -117,6 +117,10 @@ class SessionModel {
   SessionModel(std::uint64_t accept_seq, std::uint64_t accept_vs_ms,
                const protocol::JoinAccept& accept, const Hash32& accept_hash);
 
+  // A session taken up from another node of a fleet (PROTOCOL.md §8.10): `rules` from its
+  // SessionAdopted (rules::SessionRules::adopt), which stands for all that node logged of it.
+  explicit SessionModel(rules::SessionRules adopted) : rules_(std::move(adopted)), adopted_(true) {}
+
   void set_observer(Observer* observer) { observer_ = observer; }
 
   // One entry with this session's id, after the JoinAccept, in log order. The caller has
@@ -191,6 +195,7 @@ class SessionModel {
 
   // What the VS knows about the session, as the log rebuilds it.
   rules::SessionRules rules_;
+  bool adopted_ = false;  // started at a SessionAdopted, not a JoinAccept
   std::optional<std::uint64_t> last_received_position_;     // of the session's last received entry
   std::optional<std::uint64_t> accepted_leaving_position_;  // of a GsLeaving that passed
   std::deque<AwaitingReceipt> awaiting_receipt_;

@@ -29,6 +29,23 @@ bool evidence_cites(const std::vector<std::uint64_t>& seqs, std::uint64_t seq) {
 // The kinds a revocation reason can rest on (evidence positions, PROTOCOL.md §8.5 and §8.6).
 bool evidence_kind_fits(std::uint16_t reason, const EntryBrief& brief) {
   const bool received = brief.direction == chains::Direction::kReceived;
+  // An adopted session's SessionAdopted stands for everything the earlier node logged of it: its
+  // JoinAccept, last Heartbeat and last digest (§8.10).
+  if (brief.kind == kind_code(MessageKind::kSessionAdopted)) {
+    switch (static_cast<RevocationReason>(reason)) {
+      case RevocationReason::kSwHashChanged:
+      case RevocationReason::kMissedHeartbeats:
+      case RevocationReason::kDigestsStopped:
+      case RevocationReason::kSpeedViolation:
+      case RevocationReason::kPolicyWithdrawn:
+      case RevocationReason::kOperator:
+      case RevocationReason::kOperatorQuarantine:
+      case RevocationReason::kVsShutdown:
+        return true;
+      default:
+        return false;
+    }
+  }
   switch (static_cast<RevocationReason>(reason)) {
     case RevocationReason::kBadSignature:
     case RevocationReason::kCounterRegression:
@@ -116,8 +133,9 @@ bool is_gs_fault(std::uint16_t reason) {
 
 std::optional<EntryBrief> SessionModel::brief(std::uint64_t seq, const EntryLookup& lookup) const {
   if (seq == rules_.start().accept_position) {
-    return EntryBrief{seq, kind_code(MessageKind::kJoinAccept), chains::Direction::kIssued,
-                      accept().session_id, rules_.start().accept_vs_ms};
+    return EntryBrief{seq,
+                      kind_code(adopted_ ? MessageKind::kSessionAdopted : MessageKind::kJoinAccept),
+                      chains::Direction::kIssued, accept().session_id, rules_.start().accept_vs_ms};
   }
   for (const auto& o : owed_) {
     if (o.record.position == seq) {

@@ -177,6 +177,8 @@ class Verifier {
   // The operator's Pardon (PROTOCOL.md §8.16): it must lift a quarantine that holds at its
   // vs_time_ms, and name the Revocation that began it.
   void on_pardon(const Item& item, const protocol::Pardon& pardon);
+  // A session taken up from another node of the fleet (PROTOCOL.md §8.10).
+  void on_session_adopted(const Item& item, const protocol::SessionAdopted& adopted);
   void check_accept_against_policy(const Item& item, const protocol::JoinAccept& accept);
   void check_policy_withdrawal(const Item& item, const protocol::Revocation& revocation,
                                const protocol::JoinAccept& accept);

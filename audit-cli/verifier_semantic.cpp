@@ -88,6 +88,9 @@ void Verifier::judge(Item& item) {
     case MessageKind::kJoinAccept:
       if (item.message) on_join_accept(item, std::get<protocol::JoinAccept>(*item.message), join);
       return;
+    case MessageKind::kSessionAdopted:
+      if (item.message) on_session_adopted(item, std::get<protocol::SessionAdopted>(*item.message));
+      return;
     case MessageKind::kJoinReject:
       ++result_.stats.rejected_joins;
       expect_session_zero("a rejected join");
@@ -322,6 +325,46 @@ void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept,
   added.first->second->carry(continuity_.carried_into(accept.gs_identity, h.vs_time_ms,
                                                       accept.continuity_window_ms,
                                                       accept.max_players_per_session));
+}
+
+void Verifier::on_session_adopted(const Item& item, const protocol::SessionAdopted& adopted) {
+  const auto& h = item.entry.header;
+  const auto id = adopted.session_id;
+  if (id != h.session_id) {
+    sink_.add(finding(item, check::kSession, "session_id column " + std::to_string(id),
+                      "session_id column " + std::to_string(h.session_id)));
+  }
+  if (sessions_.contains(id)) {
+    sink_.add(finding(item, check::kSession, "a session not known to this log",
+                      "session " + std::to_string(id) + ", known here before"));
+    return;
+  }
+  auto rules = rules::SessionRules::adopt(adopted, item.position);
+  if (!rules) {
+    sink_.add(finding(item, check::kSession, "a SessionAdopted whose state fits its JoinAccept",
+                      rules.error(), "PROTOCOL.md §5.28"));
+    return;
+  }
+  // What this log can check of the earlier node: that the JoinAccept carried is signed by the key
+  // named as that node's. The state it names is that node's log's to show (a fleet audit).
+  auto carried = protocol::decode<protocol::JoinAccept>(adopted.join_accept);
+  if (carried && !protocol::verify(*carried, adopted.from_vs_key)) {
+    sink_.add(finding(item, check::kSession,
+                      "a JoinAccept signed by from_vs_key " + short_hex(adopted.from_vs_key),
+                      "one that does not verify under it", "PROTOCOL.md §8.10"));
+  }
+  const protocol::JoinAccept& accept = rules->accept();
+  if (auto live = live_identities_.find(accept.gs_identity); live != live_identities_.end()) {
+    sink_.add(finding(item, check::kSession,
+                      "no live session for identity " + short_hex(accept.gs_identity) +
+                          "... (one session per identity, PROTOCOL.md §8.10)",
+                      "session " + std::to_string(live->second) + " still live"));
+  }
+  live_identities_[accept.gs_identity] = id;
+  identities_accepted_.insert(accept.gs_identity);
+  ++result_.stats.sessions;
+  const auto added = sessions_.emplace(id, std::make_unique<SessionModel>(std::move(*rules)));
+  deadlines_.emplace(added.first->second->heartbeat_deadline_ms(), id);
 }
 
 void Verifier::check_accepted_request(const Item& item, const protocol::JoinAccept& accept,

@@ -35,8 +35,9 @@ enum class MessageKind : std::uint8_t {
   kVsStart = 22,
   kPolicyApplied = 23,
   kPardon = 24,
+  kSessionAdopted = 25,
 };
-inline constexpr std::uint8_t kMaxMessageKind = 24;
+inline constexpr std::uint8_t kMaxMessageKind = 25;
 
 [[nodiscard]] constexpr bool is_known(MessageKind kind) {
   return static_cast<std::uint8_t>(kind) >= 1 && static_cast<std::uint8_t>(kind) <= kMaxMessageKind;
@@ -59,8 +60,8 @@ enum class Signer : std::uint8_t {
 enum class SigningKey : std::uint8_t { kVs, kGsIdentity, kGsSession, kClient };
 // Who sends a kind in the first place. JoinAccept and PlayTicket travel on embedded, and a
 // Revocation forwarded as-is, from the GS to its clients; that does not make the GS their sender.
-// A VsStart, a PolicyApplied and a Pardon go to nobody: the VS writes them into its own log
-// (kVsLog).
+// A VsStart, a PolicyApplied, a Pardon and a SessionAdopted go to nobody: the VS writes them into
+// its own log (kVsLog).
 enum class Route : std::uint8_t { kVsToGs, kGsToVs, kGsToClient, kClientToGs, kVsLog };
 
 struct KindRole {
@@ -94,6 +95,7 @@ inline constexpr std::array<KindRole, kMaxMessageKind> kKindRoles{{
     {MessageKind::kVsStart, Signer::kVs, Route::kVsLog},
     {MessageKind::kPolicyApplied, Signer::kVs, Route::kVsLog},
     {MessageKind::kPardon, Signer::kVs, Route::kVsLog},
+    {MessageKind::kSessionAdopted, Signer::kVs, Route::kVsLog},
 }};
 
 // Row k-1 is kind k, so a lookup is an index.
@@ -141,6 +143,11 @@ inline constexpr std::size_t kMaxPardonReasonBytes = 512;
 // Spawn zones of a JoinAccept or policy: 17 bytes each, so a JoinAccept with all of them still
 // fits a ServerHello's kMaxEmbeddedMessage.
 inline constexpr std::size_t kMaxSpawnZones = 64;
+// A SessionAdopted's state (PROTOCOL.md §5.28): the receipt tips and ticket hashes a resume may
+// name (max_receipt_lag + 1, and vsd caps max_receipt_lag at 1000), and every player's last
+// position, as many as a policy has identities (a session tracking more is not adopted).
+inline constexpr std::size_t kMaxAdoptedChainHashes = 1001;
+inline constexpr std::size_t kMaxAdoptedPositions = 60000;
 
 enum class JoinRejectReason : std::uint16_t {
   kMalformed = 1,

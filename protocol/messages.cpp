@@ -285,6 +285,8 @@ std::string_view kind_name(MessageKind kind) {
       return "PolicyApplied";
     case MessageKind::kPardon:
       return "Pardon";
+    case MessageKind::kSessionAdopted:
+      return "SessionAdopted";
   }
   return "unknown";
 }
@@ -573,6 +575,18 @@ bool verify(const M& message, const PublicKey& key, std::size_t signature_index)
                         message.signatures[signature_index]);
 }
 
+Result<JoinAccept> session_start_accept(MessageKind kind, ByteView bytes) {
+  if (kind == MessageKind::kJoinAccept) return decode<JoinAccept>(bytes);
+  if (kind != MessageKind::kSessionAdopted) {
+    return Error{"a " + std::string(kind_name(kind)) + " starts no session"};
+  }
+  auto adopted = decode<SessionAdopted>(bytes);
+  if (!adopted) return Error{adopted.error()};
+  auto accept = decode<JoinAccept>(adopted->join_accept);
+  if (!accept) return Error{"the JoinAccept it carries: " + accept.error()};
+  return accept;
+}
+
 #define GSVS_INSTANTIATE(M)                                         \
   template Bytes encode<M>(const M&);                               \
   template Result<M> decode<M>(ByteView);                           \
@@ -604,6 +618,7 @@ GSVS_INSTANTIATE(ResumeAccept)
 GSVS_INSTANTIATE(VsStart)
 GSVS_INSTANTIATE(PolicyApplied)
 GSVS_INSTANTIATE(Pardon)
+GSVS_INSTANTIATE(SessionAdopted)
 
 #undef GSVS_INSTANTIATE
 

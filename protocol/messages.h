@@ -693,11 +693,89 @@ struct Pardon {
   }
 };
 
+// ---- A fleet's adoption (PROTOCOL.md §5.28, §8.10) --------------------------------------------
+
+// A player's last notarized position in an adopted session, as the node that held it left it.
+struct AdoptedPosition {
+  PublicKey player;
+  std::int32_t x_mm = 0;
+  std::int32_t y_mm = 0;
+  std::uint64_t vs_time_ms = 0;        // the digest that notarized it, on the earlier node's clock
+  std::uint64_t last_spawn_vs_ms = 0;  // the player's last free spawn; 0: none
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.player, "player");
+    v.field(m.x_mm, "x_mm");
+    v.field(m.y_mm, "y_mm");
+    v.field(m.vs_time_ms, "vs_time_ms");
+    v.field(m.last_spawn_vs_ms, "last_spawn_vs_ms");
+  }
+  friend bool operator==(const AdoptedPosition&, const AdoptedPosition&) = default;
+};
+
+// Logged by a node of a fleet, never sent: it takes up session_id, which the node with VS key
+// from_vs_key held until it died. The session's state is as the first from_log_size entries of
+// that node's log leave it (the entry from_log_size - 1 hashes to from_log_head): its
+// JoinAccept, byte for byte as that node signed it, and what the session's rules hold after its
+// last entry there. From this entry the session is this node's, waiting for its GS to resume it
+// as after a network cut: until its heartbeat deadline, liveness_since_ms + heartbeat_timeout_ms.
+struct SessionAdopted {
+  static constexpr MessageKind kKind = MessageKind::kSessionAdopted;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/session_adopted"};
+  SessionId session_id = 0;
+  std::uint64_t vs_time_ms = 0;
+  PublicKey from_vs_key;
+  std::uint64_t from_log_size = 0;
+  Hash32 from_log_head;
+  Bytes join_accept;
+  std::uint64_t gs_counter = 0;          // the last accepted
+  std::uint64_t receipt_count_seen = 0;  // the last accepted Heartbeat's receipt_count
+  std::uint64_t receipt_count = 0;       // receipts issued
+  std::vector<Hash32> receipt_tips;      // after receipts receipt_count - (n - 1) .. receipt_count
+  std::uint64_t ticket_seq = 0;          // tickets issued
+  // The hashes a GsResume names for tickets ticket_seq - (n - 1) .. ticket_seq (zeros: none yet).
+  std::vector<Hash32> ticket_hashes;
+  std::vector<Nonce32> pending_nonces;  // received since the last ticket, to be bound by the next
+  std::uint32_t players_in_play = 0;    // players the last accepted digest named
+  // When liveness and the digest deadline run from (§8.5), on the earlier node's clock.
+  std::uint64_t liveness_since_ms = 0;
+  std::uint64_t digests_since_ms = 0;
+  std::vector<AdoptedPosition> positions;
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.session_id, "session_id");
+    v.field(m.vs_time_ms, "vs_time_ms");
+    v.field(m.from_vs_key, "from_vs_key");
+    v.field(m.from_log_size, "from_log_size");
+    v.field(m.from_log_head, "from_log_head");
+    v.blob(m.join_accept, kMaxEmbeddedMessage, "join_accept");
+    v.field(m.gs_counter, "gs_counter");
+    v.field(m.receipt_count_seen, "receipt_count_seen");
+    v.field(m.receipt_count, "receipt_count");
+    v.list(m.receipt_tips, kMaxAdoptedChainHashes, "receipt_tips");
+    v.field(m.ticket_seq, "ticket_seq");
+    v.list(m.ticket_hashes, kMaxAdoptedChainHashes, "ticket_hashes");
+    v.list(m.pending_nonces, kMaxNoncesPerTicket, "pending_nonces");
+    v.field(m.players_in_play, "players_in_play");
+    v.field(m.liveness_since_ms, "liveness_since_ms");
+    v.field(m.digests_since_ms, "digests_since_ms");
+    v.list(m.positions, kMaxAdoptedPositions, "positions");
+  }
+};
+
+// The JoinAccept of the entry that starts a session in a VS log: a JoinAccept, or the one a
+// SessionAdopted carries (signed by the node that accepted the join). An error for any other
+// kind, or bytes that do not decode.
+Result<JoinAccept> session_start_accept(MessageKind kind, ByteView bytes);
+
 using AnyMessage =
     std::variant<VsChallenge, JoinRequest, JoinAccept, JoinReject, Heartbeat, TranscriptDigest,
                  NonceBatch, ProtectedReceipt, PlayTicket, Checkpoint, Revocation, ClientHello,
                  ServerHello, TicketForward, ClientNonce, ClientInput, InputReject, ClientChallenge,
-                 GsLeaving, GsResume, ResumeAccept, VsStart, PolicyApplied, Pardon>;
+                 GsLeaving, GsResume, ResumeAccept, VsStart, PolicyApplied, Pardon, SessionAdopted>;
 
 // ---- Coding and signatures (defined for every type in AnyMessage) ------------------------------
 

@@ -453,4 +453,86 @@ void SessionRules::resumed(const protocol::GsResume& resume, std::uint64_t accep
   if (after_a_start) digests_since_ms_ = std::max(digests_since_ms_, accept_vs_ms);
 }
 
+Status SessionRules::adoption_state(protocol::SessionAdopted& adopted) const {
+  const std::vector<NotarizedPosition> positions = notarized();
+  if (positions.size() > protocol::kMaxAdoptedPositions) {
+    return Error{"session " + std::to_string(start_.accept.session_id) + " tracks " +
+                 std::to_string(positions.size()) + " players; a SessionAdopted carries at most " +
+                 std::to_string(protocol::kMaxAdoptedPositions)};
+  }
+  adopted.gs_counter = last_counter_;
+  adopted.receipt_count_seen = last_receipt_count_seen_;
+  adopted.receipt_count = receipts_;
+  adopted.receipt_tips.assign(recent_tips_.begin(), recent_tips_.end());
+  adopted.ticket_seq = tickets_;
+  adopted.ticket_hashes.assign(recent_ticket_hashes_.begin(), recent_ticket_hashes_.end());
+  adopted.pending_nonces = pending_nonces_;
+  adopted.players_in_play = static_cast<std::uint32_t>(players_in_play_);
+  adopted.liveness_since_ms = liveness_since_ms_;
+  adopted.digests_since_ms = digests_since_ms_;
+  adopted.positions.clear();
+  adopted.positions.reserve(positions.size());
+  for (const NotarizedPosition& p : positions) {
+    adopted.positions.push_back(
+        protocol::AdoptedPosition{p.player, p.x_mm, p.y_mm, p.vs_time_ms, p.last_spawn_vs_ms});
+  }
+  return Status::success();
+}
+
+Result<SessionRules> SessionRules::adopt(const protocol::SessionAdopted& adopted,
+                                         std::uint64_t position) {
+  const std::string session = "SessionAdopted of session " + std::to_string(adopted.session_id);
+  auto accept = protocol::decode<protocol::JoinAccept>(adopted.join_accept);
+  if (!accept) return Error{session + ": its JoinAccept does not decode: " + accept.error()};
+  if (accept->session_id != adopted.session_id) {
+    return Error{session + ": its JoinAccept is of session " + std::to_string(accept->session_id)};
+  }
+  // Both lists end with the newest; each holds what a GsResume within the lag may name, and
+  // never more than the receipts or tickets issued (plus the zeros before the first).
+  const std::size_t most = std::size_t{accept->max_receipt_lag} + 1;
+  auto bad_list = [&](const std::vector<Hash32>& list, std::uint64_t issued) {
+    return list.empty() || list.size() > most || list.size() > issued + 1;
+  };
+  if (bad_list(adopted.receipt_tips, adopted.receipt_count) ||
+      bad_list(adopted.ticket_hashes, adopted.ticket_seq)) {
+    return Error{session +
+                 ": its receipt tips or ticket hashes do not fit the receipts and "
+                 "tickets issued and max_receipt_lag " +
+                 std::to_string(accept->max_receipt_lag)};
+  }
+  if (adopted.receipt_count_seen > adopted.receipt_count) {
+    return Error{session + ": receipt_count_seen " + std::to_string(adopted.receipt_count_seen) +
+                 " is above the receipts issued, " + std::to_string(adopted.receipt_count)};
+  }
+  if (adopted.positions.size() > accept->max_players_per_session) {
+    return Error{session + ": " + std::to_string(adopted.positions.size()) +
+                 " players, above its max_players_per_session " +
+                 std::to_string(accept->max_players_per_session)};
+  }
+  SessionRules rules(SessionStart{*accept, position, adopted.vs_time_ms,
+                                  chains::message_hash(adopted.join_accept)});
+  rules.last_counter_ = adopted.gs_counter;
+  rules.last_receipt_count_seen_ = adopted.receipt_count_seen;
+  rules.receipts_ = adopted.receipt_count;
+  rules.recent_tips_.assign(adopted.receipt_tips.begin(), adopted.receipt_tips.end());
+  rules.tickets_ = adopted.ticket_seq;
+  rules.recent_ticket_hashes_.assign(adopted.ticket_hashes.begin(), adopted.ticket_hashes.end());
+  if (adopted.ticket_seq > 0) rules.last_ticket_hash_ = adopted.ticket_hashes.back();
+  rules.pending_nonces_ = adopted.pending_nonces;
+  rules.players_in_play_ = adopted.players_in_play;
+  // Evidence of what the earlier node logged is the SessionAdopted that carries it.
+  rules.liveness_since_ms_ = adopted.liveness_since_ms;
+  rules.last_heartbeat_position_ = position;
+  if (adopted.players_in_play > 0) rules.last_digest_position_ = position;
+  rules.digests_since_ms_ = adopted.digests_since_ms;
+  std::vector<NotarizedPosition> positions;
+  positions.reserve(adopted.positions.size());
+  for (const protocol::AdoptedPosition& p : adopted.positions) {
+    positions.push_back(NotarizedPosition{p.player, p.x_mm, p.y_mm, p.vs_time_ms, position,
+                                          adopted.session_id, p.last_spawn_vs_ms});
+  }
+  rules.movement_.carry(positions);
+  return rules;
+}
+
 }  // namespace gsvs::rules

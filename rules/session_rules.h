@@ -243,6 +243,20 @@ class SessionRules {
     return movement_.notarized(start_.accept.session_id);
   }
 
+  // Adoption in a fleet (PROTOCOL.md §8.10): a node takes up a session that a dead node held, from
+  // the state these rules hold after the session's last entry in that node's log.
+  // `adoption_state` fills a SessionAdopted's state fields (gs_counter to positions); an error
+  // when the session tracks more players than one can carry.
+  [[nodiscard]] Status adoption_state(protocol::SessionAdopted& adopted) const;
+  // The session as a SessionAdopted logged at `position` takes it up: its JoinAccept (the
+  // embedded one), then the state the SessionAdopted names, waiting for a resume as after a
+  // network cut (its deadlines run on; a refusal cites `position` for what came before). The
+  // players' positions carry over as into an identity's next session (§8.6): each player's next
+  // step is checked from its last notarized position. An error names a state that is not one
+  // these rules could have held.
+  static Result<SessionRules> adopt(const protocol::SessionAdopted& adopted,
+                                    std::uint64_t position);
+
  private:
   Judgement judge_heartbeat(const protocol::Heartbeat& hb, const Received& received);
   Judgement judge_leaving(const protocol::GsLeaving& leaving);

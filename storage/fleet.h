@@ -59,6 +59,22 @@ class Fleet {
   // Deletes this node's claims on identities nothing here holds: those an earlier run left. At the
   // start, once the sessions kept for a resume have claimed their identities again.
   Status drop_unheld_claims();
+  // Adoption (PROTOCOL.md §8.10): a GsResume of a session another node held. The node that holds
+  // the claim on `identity` when that node is dead, or nullopt (no claim, this node's own, or a
+  // node that is alive). This node then holds the dead node's writer lock, so that the node can
+  // neither come back nor append while its session is taken up, until unlock_node(). Taking
+  // that lock is what tells a dead node from a live one: one lock, no race between a look and a
+  // take.
+  struct Node {
+    std::string name;  // its log schema
+    crypto::PublicKey vs_key;
+  };
+  Result<std::optional<Node>> lock_dead_holder(const crypto::PublicKey& identity);
+  // Takes the claim on `identity` from `node`, whose writer lock this node holds: granted only if
+  // `node` still holds it (one hold, given back by release()).
+  Result<bool> take_claim_from(const crypto::PublicKey& identity, const std::string& node);
+  // Gives back the writer lock of `node` that lock_dead_holder() took.
+  void unlock_node(const std::string& node);
   // Reserves `count` session ids, none below `floor` and each above every id reserved before in
   // the fleet; returns the first. Ids increase in each node's log, as the audit checks.
   Result<std::uint64_t> reserve_session_ids(std::uint64_t floor, std::uint64_t count);

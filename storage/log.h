@@ -73,6 +73,9 @@ struct OpenOptions {
   // (required there; unused for a single-file store and for read-only opens).
   std::optional<crypto::PublicKey> vs_public_key;
   Verify verify = Verify::kFast;
+  // A PostgreSQL store: the log in this schema rather than the connection's current one (a node
+  // of a fleet reading another node's log, docs/STORE.md §11.6). Read-only opens only.
+  std::string pg_schema{};
 };
 
 // Segments first..last (inclusive) of a segmented store, by index.

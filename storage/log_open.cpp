@@ -259,7 +259,13 @@ Result<std::unique_ptr<Log::Impl>> open_impl(const std::string& path, OpenMode m
                                              const OpenOptions& options) {
   // SQLite would take an empty name for a private temporary database.
   if (path.empty()) return Error{"store: no path given"};
-  if (postgres::is_url(path)) return open_postgres(path, mode, role, options.vs_public_key);
+  if (postgres::is_url(path)) {
+    return open_postgres(path, mode, role, options.vs_public_key, PgOpenFor::kWriting,
+                         options.pg_schema);
+  }
+  if (!options.pg_schema.empty()) {
+    return Error{"store " + path + ": a schema is named, but the store is not in PostgreSQL"};
+  }
   if (is_segmented_path(path)) {
     if (mode == OpenMode::kReadWrite) {
       return open_segmented_read_write(path, role.value_or(StoreRole::kVs), options);

@@ -93,6 +93,18 @@ struct Fleet::State {
     return Status::success();
   }
 
+  // Moves the claim on `identity` to this node if `from` still holds it: of two nodes taking
+  // over at once, one wins.
+  Result<bool> take_over(const crypto::PublicKey& identity, const std::string& from) {
+    auto taken = conn.query("UPDATE " + table("live_session") +
+                                " SET node = $2, claimed_at = now() WHERE gs_identity = $1 AND "
+                                "node = $3 RETURNING 1",
+                            {postgres::Param::of_bytes(identity.view()), postgres::Param::of(node),
+                             postgres::Param::of(from)});
+    if (!taken) return Error{taken.error()};
+    return taken->rows() == 1;
+  }
+
   // Whether `holder` holds its log's writer lock in this database: a node that is alive.
   Result<bool> alive(const std::string& holder) {
     auto held = postgres::single_integer(
@@ -228,16 +240,55 @@ Result<Fleet::Claim> Fleet::claim(const crypto::PublicKey& identity, TakeOver ta
   auto alive = s.alive(holder);
   if (!alive) return failed(alive.error());
   if (*alive) return Claim{false, holder};
-  // Only if the dead node still holds it: of two nodes taking over at once, one wins.
-  auto taken = s.conn.query("UPDATE " + s.table("live_session") +
-                                " SET node = $2, claimed_at = now() WHERE gs_identity = $1 AND "
-                                "node = $3 RETURNING 1",
-                            {id, node, postgres::Param::of(holder)});
+  auto taken = s.take_over(identity, holder);
   if (!taken) return failed(taken.error());
-  if (taken->rows() == 1) return granted();
+  if (*taken) return granted();
   auto now_held = s.conn.query(select_holder, {id});
   if (!now_held) return failed(now_held.error());
   return Claim{false, now_held->rows() == 1 ? now_held->text(0, 0) : holder};
+}
+
+Result<std::optional<Fleet::Node>> Fleet::lock_dead_holder(const crypto::PublicKey& identity) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  const auto failed = [&s](const std::string& what) -> Error {
+    return Error{s.label + ": cannot look up the node that held a GS identity: " + what};
+  };
+  auto row = s.conn.query("SELECT l.node, n.vs_public_key FROM " + s.table("live_session") +
+                              " AS l JOIN " + s.table("node") +
+                              " AS n ON n.log_schema = l.node WHERE l.gs_identity = $1",
+                          {postgres::Param::of_bytes(identity.view())});
+  if (!row) return failed(row.error());
+  if (row->rows() != 1 || row->text(0, 0) == s.node) return std::optional<Node>();
+  Node holder{row->text(0, 0), {}};
+  const ByteView key = row->bytes(0, 1);
+  if (key.size() != crypto::PublicKey::size) {
+    return failed("node " + holder.name + ": its vs_public_key is not 32 bytes");
+  }
+  std::copy(key.begin(), key.end(), holder.vs_key.bytes.begin());
+  auto taken = postgres::single_integer(
+      s.conn, "SELECT pg_try_advisory_lock(" + postgres::writer_lock_key("$1::text") + ")::int",
+      {postgres::Param::of(holder.name)});
+  if (!taken) return failed(taken.error());
+  if (*taken != 1) return std::optional<Node>();
+  return std::optional<Node>(std::move(holder));
+}
+
+Result<bool> Fleet::take_claim_from(const crypto::PublicKey& identity, const std::string& node) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  auto taken = s.take_over(identity, node);
+  if (!taken) return Error{s.label + ": cannot take a claim over: " + taken.error()};
+  if (*taken) ++s.holds[identity];
+  return taken;
+}
+
+void Fleet::unlock_node(const std::string& node) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  // A failure leaves the lock to the connection's end: the node stays out until then.
+  (void)s.conn.query("SELECT pg_advisory_unlock(" + postgres::writer_lock_key("$1::text") + ")",
+                     {postgres::Param::of(node)});
 }
 
 void Fleet::release(const crypto::PublicKey& identity) {

@@ -350,14 +350,22 @@ std::string printable_store(std::string_view path) { return postgres::redacted(p
 Result<std::unique_ptr<Log::Impl>> open_postgres(const std::string& url, OpenMode mode,
                                                  std::optional<StoreRole> role,
                                                  const std::optional<crypto::PublicKey>& vs_key,
-                                                 PgOpenFor purpose) {
+                                                 PgOpenFor purpose, const std::string& schema) {
   auto impl = std::make_unique<Log::Impl>();
-  impl->path = postgres::redacted(url);
+  impl->path = postgres::redacted(url) + (schema.empty() ? "" : " (schema " + schema + ")");
   impl->mode = mode;
+  if (!schema.empty() && mode != OpenMode::kReadOnly) {
+    return Error{impl->label() + ": another schema's log is opened read-only only"};
+  }
   auto conn = postgres::Conn::connect(url);
   if (!conn) return Error{impl->label() + ": " + conn.error()};
   impl->pg = std::make_unique<PgStore>();
   impl->pg->conn = std::move(*conn);
+  if (!schema.empty()) {
+    auto set = impl->pg->conn.query("SELECT set_config('search_path', quote_ident($1), false)",
+                                    {postgres::Param::of(schema)});
+    if (!set) return Error{impl->label() + ": " + set.error()};
+  }
   if (mode == OpenMode::kReadOnly) {
     if (auto status = impl->pg->conn.exec("SET default_transaction_read_only = on"); !status) {
       return Error{impl->label() + ": " + status.error()};

@@ -47,14 +47,16 @@ enum class PgOpenFor : std::uint8_t {
   kWriting,    // the writer's: its lock, the schema created if absent
   kRetention,  // retention's, beside a running writer: its own lock, an existing schema
 };
-// Opens the store at `url` (postgresql://...), in the database's current schema: a read-write
+// Opens the store at `url` (postgresql://...), in the database's current schema (read-only: in
+// `schema` where one is named): a read-write
 // open takes the store's writer lock (an advisory lock held by its connection), creates the
 // schema if absent, and verifies the whole chain held, as for a single SQLite file; where entries
 // were retired, from the seal of the newest range, which `vs_key` checks (required then).
 Result<std::unique_ptr<Log::Impl>> open_postgres(const std::string& url, OpenMode mode,
                                                  std::optional<StoreRole> role,
                                                  const std::optional<crypto::PublicKey>& vs_key,
-                                                 PgOpenFor purpose = PgOpenFor::kWriting);
+                                                 PgOpenFor purpose = PgOpenFor::kWriting,
+                                                 const std::string& schema = {});
 
 // retire_sealed_segments for a PostgreSQL store (docs/STORE.md §11.5; pg_retention.cpp).
 Result<std::vector<RetiredSegment>> retire_postgres_entries(const std::string& url,

@@ -67,6 +67,9 @@ VsdMetrics::VsdMetrics()
       resumes_accepted(registry->counter("vsd_resumes_accepted_total",
                                          "Sessions resumed after a VS restart (ResumeAccept "
                                          "logged).")),
+      sessions_adopted(registry->counter("vsd_sessions_adopted_total",
+                                         "Sessions of a dead node of the fleet taken up here "
+                                         "(SessionAdopted logged).")),
       joins_rejected(*registry, "vsd_joins_rejected_total",
                      "JoinRejects logged, to a JoinRequest or a GsResume, by reason.", "reason",
                      kLastJoinRejectReason, &reason_name),

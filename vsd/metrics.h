@@ -24,6 +24,7 @@ struct VsdMetrics {
   std::shared_ptr<metrics::Registry> registry;
   metrics::Counter& joins_accepted;
   metrics::Counter& resumes_accepted;
+  metrics::Counter& sessions_adopted;  // from a dead node of the fleet (SessionAdopted logged)
   // JoinRejects logged, to a JoinRequest or a GsResume.
   metrics::CounterPerCode<protocol::JoinRejectReason> joins_rejected;
   metrics::CounterPerCode<protocol::RevocationReason> revocations;

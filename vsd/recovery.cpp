@@ -34,6 +34,28 @@ struct Rebuilt {
   std::vector<std::uint64_t> owed_evidence;
 };
 
+// A session's rules from the entry that starts it in this log: its JoinAccept, starting from what
+// it carried (PROTOCOL.md §8.6), or the SessionAdopted that took it up from another node of the
+// fleet with the positions that node left (§8.10).
+Result<std::unique_ptr<rules::SessionRules>> rules_at_start(
+    const storage::Entry& entry, const ServerState::CarriedBySession& carried) {
+  if (entry.header.kind == MessageKind::kSessionAdopted) {
+    auto adopted = decode<SessionAdopted>(entry.message);
+    if (!adopted) return Error{"does not decode: " + adopted.error()};
+    auto rules = rules::SessionRules::adopt(*adopted, entry.header.seq);
+    if (!rules) return Error{rules.error()};
+    return std::make_unique<rules::SessionRules>(std::move(rules).value());
+  }
+  auto accept = decode<JoinAccept>(entry.message);
+  if (!accept) return Error{"does not decode: " + accept.error()};
+  auto rules = std::make_unique<rules::SessionRules>(rules::SessionStart{
+      *accept, entry.header.seq, entry.header.vs_time_ms, chains::message_hash(entry.message)});
+  if (auto positions = carried.find(entry.header.session_id); positions != carried.end()) {
+    rules->carry(positions->second);
+  }
+  return rules;
+}
+
 // Replays every session in `open_sessions` (session -> its JoinAccept's position) through its
 // rules, as vsd judged it, in one pass over the log from the oldest of those JoinAccepts: the
 // log has no index by session, and one scan per session would make a start with thousands of
@@ -63,18 +85,14 @@ Result<std::vector<Rebuilt>> rebuild_all(const storage::Log& log,
     Replaying& r = it->second;
     const std::uint64_t accept_seq = open_sessions.at(entry.header.session_id);
     if (entry.header.seq == accept_seq) {
-      auto accept = decode<JoinAccept>(entry.message);
-      if (!accept) {
-        bad =
-            Error{"session " + std::to_string(entry.header.session_id) + ": JoinAccept at entry " +
-                  std::to_string(accept_seq) + " does not decode: " + accept.error()};
+      auto started = rules_at_start(entry, carried);
+      if (!started) {
+        bad = Error{"session " + std::to_string(entry.header.session_id) + ": " +
+                    std::string(kind_name(entry.header.kind)) + " at entry " +
+                    std::to_string(accept_seq) + ": " + started.error()};
         return false;
       }
-      r.rebuilt.rules = std::make_unique<rules::SessionRules>(rules::SessionStart{
-          *accept, accept_seq, entry.header.vs_time_ms, chains::message_hash(entry.message)});
-      if (auto positions = carried.find(entry.header.session_id); positions != carried.end()) {
-        r.rebuilt.rules->carry(positions->second);
-      }
+      r.rebuilt.rules = std::move(started).value();
       r.replay.emplace(*r.rebuilt.rules);
       return true;
     }
@@ -177,13 +195,16 @@ Status ServerState::recover() {
   std::optional<Error> out_of_range;
   // Only what this VS issued: a GS can send a frame of any kind, which is logged as received
   // evidence and must never open, close or number a session here.
+  // A session starts at its JoinAccept, or at the SessionAdopted that took it up from another
+  // node of a fleet (§8.10).
   auto on_accept = [&](const storage::Entry& entry) {
     if (entry.header.direction != chains::Direction::kIssued) return true;
-    if (auto accept = decode<JoinAccept>(entry.message)) {
+    if (auto accept = session_start_accept(entry.header.kind, entry.message)) {
       if (accept->session_id == 0 || accept->session_id >= kMaxStoredId) {
-        out_of_range = Error{"JoinAccept at entry " + std::to_string(entry.header.seq) +
-                             " has session_id " + std::to_string(accept->session_id) +
-                             ", outside 1.." + std::to_string(kMaxStoredId - 1)};
+        out_of_range = Error{std::string(kind_name(entry.header.kind)) + " at entry " +
+                             std::to_string(entry.header.seq) + " has session_id " +
+                             std::to_string(accept->session_id) + ", outside 1.." +
+                             std::to_string(kMaxStoredId - 1)};
         return false;
       }
       open_sessions[accept->session_id] = entry.header.seq;
@@ -229,6 +250,11 @@ Status ServerState::recover() {
   storage::Filter accepts;
   accepts.kind = MessageKind::kJoinAccept;
   Status scanned = (*reader)->scan(accepts, on_accept);
+  if (scanned && !out_of_range) {
+    storage::Filter adoptions;
+    adoptions.kind = MessageKind::kSessionAdopted;
+    scanned = (*reader)->scan(adoptions, on_accept);
+  }
   if (scanned && !out_of_range) {
     storage::Filter revocations;
     revocations.kind = MessageKind::kRevocation;

@@ -42,11 +42,11 @@ Result<ServerState::CarriedBySession> ServerState::rebuild_continuity(
     if (event.first == Event::kJoined) {
       auto entry = log.get(seq);
       if (!entry)
-        return Error{"the JoinAccept at entry " + std::to_string(seq) +
+        return Error{"the session start at entry " + std::to_string(seq) +
                      " cannot be read: " + entry.error()};
-      auto accept = decode<JoinAccept>(entry->message);
+      auto accept = session_start_accept(entry->header.kind, entry->message);
       if (!accept)
-        return Error{"the JoinAccept at entry " + std::to_string(seq) +
+        return Error{"the session start at entry " + std::to_string(seq) +
                      " does not decode: " + accept.error()};
       replay.joined(*accept, entry->header.vs_time_ms);
       continue;

@@ -85,6 +85,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // The first frame was a GsResume (PROTOCOL.md §8.15, session_resume.cpp).
   net::asio::awaitable<bool> resume(const Bytes& bytes, const Nonce32& challenge,
                                     std::uint64_t received_ms);
+  // Check 4 of a resume in a fleet: a session this node does not know, which a dead node held,
+  // taken up from that node's log (session_adopt.cpp). True once it waits here for this resume.
+  net::asio::awaitable<bool> adopt(const protocol::GsResume& resume);
   // Starts judging a session from `rules` (a join's, or a resumed one's).
   void take_up(std::unique_ptr<rules::SessionRules> rules, std::uint64_t joined_vs_ms);
   net::asio::awaitable<void> reject(const Bytes& request_bytes, protocol::JoinRejectReason reason,

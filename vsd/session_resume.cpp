@@ -51,6 +51,9 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
     known = it != server_->known_sessions.end() && it->second.identity == r.gs_identity &&
             it->second.session_key == r.session_key;
   }
+  // In a fleet, a session of a node that died is taken up here (§8.10), for a GsResume that
+  // proves the key it names: nothing is read for a peer that proved nothing.
+  if (!known && server_->fleet && verify(r, r.session_key)) known = co_await adopt(r);
   if (!known) {
     turn_away(session +
               ": unknown_session (no such session known to this run, or another "

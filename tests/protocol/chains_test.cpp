@@ -266,18 +266,19 @@ TEST(Chains, EachStoreLogsAKindInTheDirectionOfItsRoute) {
     D gs;
   };
   const std::vector<Row> rows = {
-      {K::kVsChallenge, none, none},  {K::kJoinRequest, in, out},
-      {K::kJoinAccept, out, in},      {K::kJoinReject, out, in},
-      {K::kHeartbeat, in, out},       {K::kTranscriptDigest, in, out},
-      {K::kNonceBatch, in, out},      {K::kProtectedReceipt, out, in},
-      {K::kPlayTicket, out, in},      {K::kCheckpoint, out, in},
-      {K::kRevocation, out, in},      {K::kClientHello, none, none},
-      {K::kServerHello, none, none},  {K::kTicketForward, none, none},
-      {K::kClientNonce, none, none},  {K::kClientInput, none, none},
-      {K::kInputReject, none, none},  {K::kClientChallenge, none, none},
-      {K::kGsLeaving, in, out},       {K::kGsResume, in, out},
-      {K::kResumeAccept, out, in},    {K::kVsStart, out, none},
-      {K::kPolicyApplied, out, none}, {K::kPardon, out, none},
+      {K::kVsChallenge, none, none},   {K::kJoinRequest, in, out},
+      {K::kJoinAccept, out, in},       {K::kJoinReject, out, in},
+      {K::kHeartbeat, in, out},        {K::kTranscriptDigest, in, out},
+      {K::kNonceBatch, in, out},       {K::kProtectedReceipt, out, in},
+      {K::kPlayTicket, out, in},       {K::kCheckpoint, out, in},
+      {K::kRevocation, out, in},       {K::kClientHello, none, none},
+      {K::kServerHello, none, none},   {K::kTicketForward, none, none},
+      {K::kClientNonce, none, none},   {K::kClientInput, none, none},
+      {K::kInputReject, none, none},   {K::kClientChallenge, none, none},
+      {K::kGsLeaving, in, out},        {K::kGsResume, in, out},
+      {K::kResumeAccept, out, in},     {K::kVsStart, out, none},
+      {K::kPolicyApplied, out, none},  {K::kPardon, out, none},
+      {K::kSessionAdopted, out, none},
   };
   ASSERT_EQ(rows.size(), std::size_t{protocol::kMaxMessageKind});
   for (const auto& r : rows) {

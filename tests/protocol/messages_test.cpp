@@ -62,7 +62,8 @@ const crypto::SecretKey& signer(std::size_t index) {
   if constexpr (std::is_same_v<M, JoinRequest>) {
     return index == 0 ? k.gs_identity : k.session;
   } else if constexpr (kIsOneOf<M, JoinAccept, JoinReject, ProtectedReceipt, PlayTicket, Checkpoint,
-                                Revocation, ResumeAccept, VsStart, PolicyApplied, Pardon>) {
+                                Revocation, ResumeAccept, VsStart, PolicyApplied, Pardon,
+                                SessionAdopted>) {
     return k.vs;
   } else if constexpr (kIsOneOf<M, Heartbeat, TranscriptDigest, NonceBatch, ServerHello, GsLeaving,
                                 GsResume>) {
@@ -393,6 +394,31 @@ Pardon build(Tag<Pardon>) {
   return m;
 }
 
+SessionAdopted build(Tag<SessionAdopted>) {
+  SessionAdopted m;
+  m.session_id = kSession;
+  m.vs_time_ms = kTime + 12;
+  m.from_vs_key = filled(0x80);
+  m.from_log_size = 4321;
+  m.from_log_head = filled(0x81);
+  m.join_accept = encode(build(Tag<JoinAccept>{}));
+  m.gs_counter = 88;
+  m.receipt_count_seen = 6;
+  m.receipt_count = 7;
+  m.receipt_tips = {filled(0x82), filled(0x83), filled(0x88)};
+  m.ticket_seq = 9;
+  m.ticket_hashes = {filled(0x84), filled(0x85), filled(0x89)};
+  m.pending_nonces = {filled(0x86), filled(0x8a), filled(0x8b)};
+  m.players_in_play = 2;
+  m.liveness_since_ms = kTime + 5;
+  m.digests_since_ms = kTime + 4;
+  m.positions = {AdoptedPosition{filled(0x87), -1500, 2500, kTime + 13, kTime + 14},
+                 AdoptedPosition{filled(0x8c), 701, -301, kTime + 15, kTime + 16},
+                 AdoptedPosition{filled(0x8d), 702, -302, kTime + 17, kTime + 18}};
+  sign_all(m);
+  return m;
+}
+
 template <class M>
 M sample() {
   return build(Tag<M>{});
@@ -659,6 +685,7 @@ const std::vector<RoleCase>& role_cases() {
       {K::kVsStart, S::kVs, R::kVsLog, {Key::kVs}},
       {K::kPolicyApplied, S::kVs, R::kVsLog, {Key::kVs}},
       {K::kPardon, S::kVs, R::kVsLog, {Key::kVs}},
+      {K::kSessionAdopted, S::kVs, R::kVsLog, {Key::kVs}},
   };
   return cases;
 }
@@ -750,13 +777,25 @@ TEST(MessageKinds, VariableFieldsAreWhereTheGenericTestsLookForThem) {
     }
   });
   const std::vector<std::string> expected = {
-      "JoinAccept.spawn_zones/64",      "JoinReject.detail/1024",
-      "TranscriptDigest.players/256",   "NonceBatch.nonces/256",
-      "Revocation.detail/1024",         "Revocation.evidence/64",
-      "ServerHello.join_accept/2048",   "TicketForward.ticket/2048",
-      "TicketForward.proof/64",         "InputReject.detail/1024",
-      "PolicyApplied.allowed_gs/60000", "PolicyApplied.allowed_builds/1024",
-      "PolicyApplied.spawn_zones/64",   "Pardon.reason/512",
+      "JoinAccept.spawn_zones/64",
+      "JoinReject.detail/1024",
+      "TranscriptDigest.players/256",
+      "NonceBatch.nonces/256",
+      "Revocation.detail/1024",
+      "Revocation.evidence/64",
+      "ServerHello.join_accept/2048",
+      "TicketForward.ticket/2048",
+      "TicketForward.proof/64",
+      "InputReject.detail/1024",
+      "PolicyApplied.allowed_gs/60000",
+      "PolicyApplied.allowed_builds/1024",
+      "PolicyApplied.spawn_zones/64",
+      "Pardon.reason/512",
+      "SessionAdopted.join_accept/2048",
+      "SessionAdopted.receipt_tips/1001",
+      "SessionAdopted.ticket_hashes/1001",
+      "SessionAdopted.pending_nonces/1024",
+      "SessionAdopted.positions/60000",
   };
   EXPECT_EQ(found, expected);
 }
@@ -1424,7 +1463,7 @@ TEST(MessageDomainSeparation, TagsAreDistinctAndWellFormed) {
     }
   });
   EXPECT_EQ(tags.size(), count);
-  EXPECT_EQ(count, 20u);  // 19 signed kinds, JoinRequest twice
+  EXPECT_EQ(count, 21u);  // 20 signed kinds, JoinRequest twice
 }
 
 TEST(MessageDomainSeparation, ASignatureDoesNotVerifyUnderAnotherTag) {

@@ -809,5 +809,125 @@ TEST(ReceiptClaimRule, TheFirstFaultInCheckSixOrderDecides) {
   }
 }
 
+// ---- Adoption in a fleet (PROTOCOL.md §8.10, §5.28) --------------------------------------------
+
+constexpr std::uint64_t kAdoptedAt = 99;  // the SessionAdopted's position in the adopting log
+
+// The logged session's state as a SessionAdopted carries it, its JoinAccept encoded.
+protocol::SessionAdopted adoption_of(const SessionRules& rules) {
+  protocol::SessionAdopted adopted;
+  adopted.session_id = kSession;
+  adopted.vs_time_ms = kAcceptMs + 600;
+  adopted.join_accept = protocol::encode(rules.accept());
+  EXPECT_TRUE(rules.adoption_state(adopted).ok());
+  return adopted;
+}
+
+TEST(SessionAdoption, TheAdoptingNodeGoesOnAsTheEarlierNodeWould) {
+  Logged log;
+  const protocol::SessionAdopted adopted = adoption_of(log.rules);
+  auto taken = SessionRules::adopt(adopted, kAdoptedAt);
+  ASSERT_TRUE(taken.ok()) << taken.error();
+  SessionRules& rules = *taken;
+  EXPECT_EQ(rules.last_counter(), log.rules.last_counter());
+  EXPECT_EQ(rules.receipts_issued(), log.rules.receipts_issued());
+  EXPECT_EQ(rules.receipt_tip(), log.rules.receipt_tip());
+  EXPECT_EQ(rules.tickets_issued(), log.rules.tickets_issued());
+  EXPECT_EQ(rules.heartbeat_deadline_ms(), log.rules.heartbeat_deadline_ms());
+  // The chains go on: the next receipt and ticket are the ones the earlier node would issue.
+  const Hash32 digest = filled(0x42);
+  EXPECT_EQ(rules.next_receipt(digest).tip, log.rules.next_receipt(digest).tip);
+  EXPECT_EQ(protocol::encode(rules.next_ticket(kAcceptMs + 700)),
+            protocol::encode(log.rules.next_ticket(kAcceptMs + 700)));
+  // The GS's resume of that state is decided as the earlier node would decide it.
+  const std::uint64_t at = kAcceptMs + 800;
+  EXPECT_EQ(rules.decide_resume(log.resume(), at).accepted(),
+            log.rules.decide_resume(log.resume(), at).accepted());
+  EXPECT_TRUE(rules.decide_resume(log.resume(), at).accepted());
+  // What the earlier node logged is cited at the SessionAdopted.
+  const Judgement late = rules.check_liveness(rules.heartbeat_deadline_ms());
+  EXPECT_EQ(late.verdict, Verdict::kMissedHeartbeats);
+  EXPECT_EQ(late.prior_evidence, std::vector<std::uint64_t>{kAdoptedAt});
+  // Taken up and stated again, the state is the same: nothing is lost in a second adoption.
+  protocol::SessionAdopted again = adopted;
+  ASSERT_TRUE(rules.adoption_state(again).ok());
+  EXPECT_EQ(protocol::encode(again), protocol::encode(adopted));
+}
+
+TEST(SessionAdoption, APlayersNextStepIsCheckedFromItsLastNotarizedPosition) {
+  SessionRules earlier{start()};
+  protocol::TranscriptDigest before;
+  before.session_id = kSession;
+  before.gs_counter = 1;
+  before.gs_time_ms = kAcceptMs + 100;
+  before.players.push_back(protocol::PlayerPosition{player(1), 0, 0, 0});
+  const protocol::AnyMessage first(before);
+  ASSERT_TRUE(earlier.judge(Received{&first, {}, "TranscriptDigest", true, 11, kAcceptMs + 100})
+                  .accepted());
+  auto taken = SessionRules::adopt(adoption_of(earlier), kAdoptedAt);
+  ASSERT_TRUE(taken.ok()) << taken.error();
+  const auto limit_mm = static_cast<std::int32_t>(taken->limits().max_speed_mm_s);  // in 1 s
+  protocol::TranscriptDigest after = before;
+  after.gs_counter = 2;
+  after.gs_time_ms = kAcceptMs + 1100;
+  after.players[0].x_mm = 40 * limit_mm;
+  const protocol::AnyMessage teleported(after);
+  EXPECT_EQ(taken->judge(Received{&teleported, {}, "TranscriptDigest", true, 120, kAcceptMs + 1100})
+                .verdict,
+            Verdict::kSpeedViolation);
+}
+
+struct AdoptionFault {
+  std::string name;
+  std::function<void(protocol::SessionAdopted&)> change;
+  std::string named;  // a piece of the error
+};
+
+class AdoptionFaults : public ::testing::TestWithParam<AdoptionFault> {};
+
+TEST_P(AdoptionFaults, AStateTheRulesCouldNotHaveHeldIsRefused) {
+  Logged log;
+  protocol::SessionAdopted adopted = adoption_of(log.rules);
+  GetParam().change(adopted);
+  auto taken = SessionRules::adopt(adopted, kAdoptedAt);
+  ASSERT_FALSE(taken.ok());
+  EXPECT_NE(taken.error().find(GetParam().named), std::string::npos) << taken.error();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, AdoptionFaults,
+    ::testing::Values(AdoptionFault{"JoinAcceptDoesNotDecode",
+                                    [](auto& a) { a.join_accept.resize(3); }, "does not decode"},
+                      AdoptionFault{"JoinAcceptOfAnotherSession",
+                                    [](auto& a) {
+                                      auto accept =
+                                          protocol::decode<protocol::JoinAccept>(a.join_accept);
+                                      accept->session_id = kSession + 1;
+                                      a.join_accept = protocol::encode(*accept);
+                                    },
+                                    "is of session 8"},
+                      AdoptionFault{"NoReceiptTip", [](auto& a) { a.receipt_tips.clear(); },
+                                    "receipt tips"},
+                      AdoptionFault{"MoreTicketHashesThanTheLagKeeps",
+                                    [](auto& a) { a.ticket_hashes.assign(kLag + 2, filled(1)); },
+                                    "ticket hashes"},
+                      AdoptionFault{"MoreTicketHashesThanTicketsIssued",
+                                    [](auto& a) {
+                                      a.ticket_seq = 0;
+                                      a.ticket_hashes.assign(2, filled(1));
+                                    },
+                                    "ticket hashes"},
+                      AdoptionFault{"ReceiptsSeenAboveThoseIssued",
+                                    [](auto& a) { a.receipt_count_seen = a.receipt_count + 1; },
+                                    "receipt_count_seen"},
+                      AdoptionFault{"MorePlayersThanTheSessionMayName",
+                                    [](auto& a) {
+                                      a.positions.assign(3, protocol::AdoptedPosition{});
+                                      for (std::uint8_t i = 0; i < 3; ++i)
+                                        a.positions[i].player = player(i);
+                                    },
+                                    "max_players_per_session"}),
+    [](const auto& test) { return test.param.name; });
+
 }  // namespace
 }  // namespace gsvs::rules

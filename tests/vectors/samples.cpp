@@ -82,6 +82,7 @@ struct Session {
   VsStart vs_start;
   PolicyApplied policy_applied;
   Pardon pardon;
+  SessionAdopted session_adopted;
 };
 
 Session build_session(const Keys& keys) {
@@ -350,6 +351,33 @@ Session build_session(const Keys& keys) {
   s.pardon.reason = "reviewed the digests: a lag spike, not a speed hack (ticket 4711)";
   sign_and_encode(s.pardon, {&vs});
 
+  // Node b of the fleet takes the session up after the heartbeat, node vs having died: the
+  // state after the three receipts and tickets, both players' last positions (digest 3).
+  s.session_adopted.session_id = kSessionId;
+  s.session_adopted.vs_time_ms = kVsTime + 4000;
+  s.session_adopted.from_vs_key = vs.public_key();
+  s.session_adopted.from_log_size = 12;
+  s.session_adopted.from_log_head = sample_hash("node vs: entry hash of its entry 11");
+  s.session_adopted.join_accept = join_accept_bytes;
+  s.session_adopted.gs_counter = s.heartbeat.gs_counter;
+  s.session_adopted.receipt_count_seen = kChainLength;
+  s.session_adopted.receipt_count = kChainLength;
+  s.session_adopted.receipt_tips.assign(s.receipt_tips.begin(), s.receipt_tips.end());
+  s.session_adopted.ticket_seq = kChainLength;
+  s.session_adopted.ticket_hashes = {Hash32{}};
+  for (const Bytes& ticket : s.ticket_bytes) {
+    s.session_adopted.ticket_hashes.push_back(chains::message_hash(ticket));
+  }
+  s.session_adopted.players_in_play = 2;
+  s.session_adopted.liveness_since_ms = kVsTime + 1650;
+  s.session_adopted.digests_since_ms = kVsTime + 1450;
+  for (const auto& player : s.digests[kChainLength - 1].players) {
+    s.session_adopted.positions.push_back(
+        AdoptedPosition{player.player, player.x_mm, player.y_mm, kVsTime + 1450,
+                        player.player == client.public_key() ? kVsTime + 1250 : std::uint64_t{0}});
+  }
+  sign_and_encode(s.session_adopted, {&keys.vs_node_b()});
+
   s.client_hello.client_key = client.public_key();
   s.client_challenge.challenge = sample_hash("gs client challenge");
   s.client_hello.client_nonce = sample_hash("client hello nonce");
@@ -555,7 +583,8 @@ Json hex_list(std::span<const Hash32> hashes) {
 Hash32 labelled(std::string_view label) { return crypto::sha256(as_bytes(label)); }
 
 Keys::Keys() {
-  for (std::string_view name : {"vs", "gs identity", "gs session", "client", "client 2"}) {
+  for (std::string_view name :
+       {"vs", "gs identity", "gs session", "client", "client 2", "vs node b"}) {
     std::string label = std::string(kKeySeedPrefix) + std::string(name);
     auto key = crypto::SecretKey::from_seed(labelled(label));
     keys_.push_back(NamedKey{std::string(name), std::move(label), std::move(key)});
@@ -640,6 +669,11 @@ std::vector<SampleMessage> sample_messages(const Keys& keys) {
        "citing that revocation's log position",
        s.pardon,
        {vs}});
+  out.push_back(
+      {"VS node b: takes the session up from node vs, which died after the heartbeat: its "
+       "JoinAccept, three receipts and tickets, and both players' last positions",
+       s.session_adopted,
+       {keys.vs_node_b().public_key()}});
   return out;
 }
 

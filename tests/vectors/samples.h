@@ -39,6 +39,8 @@ class Keys {
   [[nodiscard]] const crypto::SecretKey& gs_session() const { return keys_[2].key; }
   [[nodiscard]] const crypto::SecretKey& client() const { return keys_[3].key; }
   [[nodiscard]] const crypto::SecretKey& client2() const { return keys_[4].key; }
+  // A second node of the VS's fleet, which adopts the sample session (PROTOCOL.md §8.10).
+  [[nodiscard]] const crypto::SecretKey& vs_node_b() const { return keys_[5].key; }
   [[nodiscard]] const std::vector<NamedKey>& all() const { return keys_; }
   // The name of the key whose public half is `key`, or "" if none.
   [[nodiscard]] std::string name_of(const crypto::PublicKey& key) const;

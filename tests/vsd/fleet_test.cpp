@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/clock.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/vs_fixture.h"
 
@@ -98,6 +99,70 @@ TEST_F(VsdFleet, AnIdentityHasOneLiveSessionAcrossTheNodes) {
   EXPECT_EQ(revoked->reason, static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
   EXPECT_NE(revoked->detail.find("node node_b of its fleet"), std::string::npos) << revoked->detail;
   ASSERT_EQ(b->stop(), 0) << b->process().output();
+  expect_verifies(*a);
+  expect_verifies(*b);
+}
+
+TEST_F(VsdFleet, AKilledNodesSessionIsAdoptedByAnotherAndGoesOn) {
+  auto a = start("node_a", dir_a_);
+  auto b = start("node_b", dir_b_);
+  const crypto::PublicKey key_a = a->public_key();
+  ScriptedGs gs(a->port(), identity_, build_);
+  const JoinAccept accepted = gs.join();
+  const crypto::PublicKey player = crypto::SecretKey::generate().public_key();
+  gs.send_signed(gs.make_heartbeat());
+  gs.send_signed(gs.make_digest({player_at(player, 0)}, unix_time_ms()));
+  ASSERT_TRUE(gs.expect<ProtectedReceipt>()) << a->process().output();
+  ASSERT_TRUE(gs.expect<PlayTicket>()) << a->process().output();
+
+  // node_a dies. node_b adopts the session once the database has seen node_a's connection go:
+  // until then it turns the resume away unanswered, and the GS tries again.
+  ::kill(a->process().pid(), SIGKILL);
+  ASSERT_EQ(a->process().wait(std::chrono::seconds(5)), 128 + SIGKILL);
+  std::optional<ResumeAccept> resumed;
+  for (int attempt = 0; attempt < 40 && !resumed; ++attempt) {
+    gs.send_unsigned(gs.reconnect_and_make_resume(b->port()));
+    resumed = gs.expect<ResumeAccept>(std::chrono::milliseconds(500));
+  }
+  ASSERT_TRUE(resumed) << b->process().output();
+  EXPECT_TRUE(verify(*resumed, b->public_key()));
+  EXPECT_EQ(resumed->receipt_count, gs.receipt_count);
+
+  // The tickets go on from node_a's chain: any node_a issued that the GS lacks, as node_a signed
+  // them, then node_b's own.
+  Bytes previous = gs.tickets().back();
+  bool signed_by_b = false;
+  for (int i = 0; i < 10 && !signed_by_b; ++i) {
+    auto ticket = gs.expect<PlayTicket>();
+    ASSERT_TRUE(ticket) << b->process().output();
+    EXPECT_EQ(ticket->ticket_seq, decode<PlayTicket>(previous).value().ticket_seq + 1);
+    EXPECT_EQ(ticket->prev_ticket_hash, crypto::sha256(previous));
+    signed_by_b = verify(*ticket, b->public_key());
+    EXPECT_TRUE(signed_by_b || verify(*ticket, key_a));
+    previous = gs.tickets().back();
+  }
+  EXPECT_TRUE(signed_by_b);
+  // Heartbeats and digests go on at node_b, each player's step checked from node_a's last position.
+  gs.send_signed(gs.make_heartbeat());
+  gs.send_signed(gs.make_digest({player_at(player, 100)}, unix_time_ms()));
+  ASSERT_TRUE(gs.expect<ProtectedReceipt>()) << b->process().output();
+
+  // node_a comes back: node_b holds the session now, so node_a's copy is revoked at its start.
+  a = start("node_a", dir_a_);
+  ASSERT_TRUE(a->process().wait_for_output("revoked at start-up", std::chrono::seconds(20)))
+      << a->process().output();
+  ASSERT_EQ(a->stop(), 0) << a->process().output();
+  ASSERT_EQ(b->stop(), 0) << b->process().output();
+  std::optional<SessionAdopted> adopted;
+  for (const auto& e : b->entries()) {
+    if (e.header.kind == MessageKind::kSessionAdopted) {
+      adopted = decode<SessionAdopted>(e.message).value();
+    }
+  }
+  ASSERT_TRUE(adopted) << b->process().output();
+  EXPECT_EQ(adopted->session_id, accepted.session_id);
+  EXPECT_EQ(adopted->from_vs_key, key_a);
+  EXPECT_EQ(adopted->join_accept, gs.join_accept_bytes());
   expect_verifies(*a);
   expect_verifies(*b);
 }

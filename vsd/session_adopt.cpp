@@ -1,0 +1,197 @@
+// Adoption in a fleet (PROTOCOL.md §8.10 "When a node dies"): a GsResume names a session this
+// node does not know, whose GS identity a dead node of the fleet still holds. The session is read
+// from that node's log, rebuilt through the session's rules as recovery rebuilds its own, and
+// taken up here with a signed SessionAdopted; the GsResume is then judged as after a network cut.
+#include <spdlog/spdlog.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "app/log_line.h"
+#include "protocol/chains.h"
+#include "rules/session_replay.h"
+#include "vsd/server_state.h"
+#include "vsd/session.h"
+
+namespace gsvs::vsd {
+
+namespace asio = net::asio;
+using namespace protocol;  // NOLINT(google-build-using-namespace): this file speaks the protocol
+
+namespace {
+
+// What a dead node's log says of the session a GsResume names.
+struct Adoptable {
+  storage::Fleet::Node from;
+  SessionAdopted adopted;  // all but vs_time_ms and the signature
+  rules::SessionRules rules;
+  ReplyBacklog replies;  // the receipts and tickets the dead node issued lately, as it signed them
+};
+
+// Reads session `resume.session_id` from the log of node `from` (whose writer lock this node
+// holds): its JoinAccept, signed by that node for this identity and session key, and every entry
+// of the session after it, replayed through the rules. The session must be neither over nor owed
+// a revocation there, and still within its deadlines at `now_ms`.
+Result<Adoptable> read_session(const Config& config, const storage::Fleet::Node& from,
+                               const GsResume& resume, std::uint64_t now_ms) {
+  const std::string where =
+      "session " + std::to_string(resume.session_id) + " in the log of node " + from.name;
+  storage::OpenOptions options;
+  options.pg_schema = from.name;
+  auto log = storage::Log::open(config.store, storage::OpenMode::kReadOnly, storage::StoreRole::kVs,
+                                options);
+  if (!log) return Error{log.error()};
+  std::optional<storage::Entry> accept_entry;
+  storage::Filter accepts;
+  accepts.session_id = resume.session_id;
+  accepts.kind = MessageKind::kJoinAccept;
+  Status found = (*log)->scan(accepts, [&](const storage::Entry& entry) {
+    if (entry.header.direction != chains::Direction::kIssued) return true;
+    accept_entry = entry;
+    return false;
+  });
+  if (!found) return Error{found.error()};
+  if (!accept_entry) return Error{where + ": no JoinAccept"};
+  auto accept = decode<JoinAccept>(accept_entry->message);
+  if (!accept) return Error{where + ": its JoinAccept does not decode: " + accept.error()};
+  if (!verify(*accept, from.vs_key)) {
+    return Error{where + ": its JoinAccept is not signed by the node's key " +
+                 short_hex(from.vs_key)};
+  }
+  if (accept->gs_identity != resume.gs_identity || accept->session_key != resume.session_key) {
+    return Error{where + ": another identity or session key than the GsResume's"};
+  }
+  const std::uint64_t log_size = (*log)->size();
+  Adoptable out{from,
+                {},
+                rules::SessionRules(rules::SessionStart{
+                    *accept, accept_entry->header.seq, accept_entry->header.vs_time_ms,
+                    chains::message_hash(accept_entry->message)}),
+                ReplyBacklog(accept->max_receipt_lag)};
+  rules::SessionReplay replay(out.rules);
+  storage::Filter traffic;
+  traffic.session_id = resume.session_id;
+  traffic.from_seq = accept_entry->header.seq + 1;
+  traffic.to_seq = log_size;
+  Status replayed = (*log)->scan(traffic, [&](const storage::Entry& entry) {
+    const auto& h = entry.header;
+    replay.add(rules::LoggedEntry{h.kind, h.direction, h.seq, h.vs_time_ms, entry.message});
+    if (h.direction != chains::Direction::kIssued) return true;
+    if (h.kind == MessageKind::kProtectedReceipt) {
+      if (auto receipt = decode<ProtectedReceipt>(entry.message)) {
+        out.replies.receipt_issued(receipt->receipt_index, entry.message);
+      }
+    } else if (h.kind == MessageKind::kPlayTicket) {
+      if (auto ticket = decode<PlayTicket>(entry.message)) {
+        out.replies.ticket_issued(ticket->ticket_seq, entry.message);
+      }
+    }
+    return true;
+  });
+  if (!replayed) return Error{replayed.error()};
+  if (out.rules.ended()) return Error{where + ": revoked there"};
+  if (replay.owed()) {
+    return Error{where + ": owed a revocation there (" + replay.owed()->why + ")"};
+  }
+  if (const rules::Judgement due = out.rules.check_deadlines(now_ms); due.refused()) {
+    return Error{where + ": " + due.why};
+  }
+  SessionAdopted& adopted = out.adopted;
+  adopted.session_id = resume.session_id;
+  adopted.from_vs_key = from.vs_key;
+  adopted.from_log_size = log_size;
+  adopted.from_log_head = (*log)->head_hash();
+  adopted.join_accept = accept_entry->message;
+  if (auto state = out.rules.adoption_state(adopted); !state) return Error{state.error()};
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<bool> Session::adopt(const GsResume& resume) {
+  // On the fleet's thread: the database answers there, one call at a time. The dead node's writer
+  // lock is held from the look-up until the SessionAdopted is durable here, so that it can
+  // neither come back nor append in between.
+  auto read = co_await asio::co_spawn(
+      server_->fleet_thread,
+      [state = server_, resume]() -> asio::awaitable<std::optional<Result<Adoptable>>> {
+        auto dead = state->fleet->lock_dead_holder(resume.gs_identity);
+        if (!dead) co_return Result<Adoptable>(Error{dead.error()});
+        if (!*dead) {
+          co_return Result<Adoptable>(
+              Error{"no dead node of the fleet holds identity " + short_hex(resume.gs_identity)});
+        }
+        auto adoptable = read_session(state->config, **dead, resume, state->clock.now_ms());
+        if (adoptable) {
+          auto taken = state->fleet->take_claim_from(resume.gs_identity, (*dead)->name);
+          if (!taken || !*taken) {
+            adoptable = Error{"node " + (*dead)->name + " no longer holds identity " +
+                              short_hex(resume.gs_identity) +
+                              (taken ? std::string() : ": " + taken.error())};
+          }
+        }
+        if (!adoptable) state->fleet->unlock_node((*dead)->name);
+        co_return std::move(adoptable);
+      },
+      asio::use_awaitable);
+  if (!*read) {
+    spdlog::info("resume of session {} from {}: not adopted: {}", resume.session_id, conn_->peer(),
+                 app::log_text(read->error()));
+    co_return false;
+  }
+  Adoptable& taken = **read;
+  const std::string from = taken.from.name;
+  const PublicKey identity = resume.gs_identity;
+  bool placed = false;
+  std::uint64_t deadline_ms = 0;
+  const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t size, const Hash32&) {
+    std::vector<storage::PendingEntry> entries;
+    const std::uint64_t now = server_->clock.now_ms();
+    std::lock_guard lock(server_->mutex);
+    // The identity's claim is this node's now; another session of it here would be a join that
+    // raced the claim, and wins.
+    if (server_->busy_identities.contains(identity) ||
+        server_->known_sessions.contains(resume.session_id)) {
+      return entries;
+    }
+    taken.adopted.vs_time_ms = now;
+    auto rules = rules::SessionRules::adopt(taken.adopted, size);
+    if (!rules) {
+      spdlog::error("session {}: cannot take up what node {} left: {}", resume.session_id, from,
+                    rules.error());
+      return entries;
+    }
+    const JoinAccept& accept = rules->accept();
+    deadline_ms = rules->heartbeat_deadline_ms();
+    server_->known_sessions[resume.session_id] =
+        KnownSession{identity, accept.session_key, KnownSession::State::kSuspended, accept.sw_hash};
+    server_->busy_identities[identity] = resume.session_id;
+    server_->suspended[resume.session_id] =
+        std::make_unique<rules::SessionRules>(std::move(rules).value());
+    server_->handed_over_replies[resume.session_id] = std::move(taken.replies);
+    placed = true;
+    entries.push_back(pending(MessageKind::kSessionAdopted, chains::Direction::kIssued,
+                              resume.session_id, now, server_->sign_and_encode(taken.adopted)));
+    return entries;
+  };
+  const bool logged = co_await log_at_head(build);
+  asio::post(server_->fleet_thread, [state = server_, from] { state->fleet->unlock_node(from); });
+  if (!placed) {
+    // The claim taken is given back: nothing here holds the session.
+    server_->release_in_fleet(identity);
+    co_return false;
+  }
+  if (!logged) co_return false;
+  server_->metrics.sessions_adopted.inc();
+  spdlog::warn(
+      "session {}: adopted from node {}, which died ({} receipts, ticket {}, gs_counter {} in its "
+      "log of {} entries); its GS resumes it here",
+      resume.session_id, from, taken.adopted.receipt_count, taken.adopted.ticket_seq,
+      taken.adopted.gs_counter, taken.adopted.from_log_size);
+  // Ended as a session cut from its connection is, if the resume does not come.
+  server_->expire_at_heartbeat_deadline(resume.session_id, deadline_ms);
+  co_return true;
+}
+
+}  // namespace gsvs::vsd
