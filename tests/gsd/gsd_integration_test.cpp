@@ -13,6 +13,7 @@
 #include "protocol/chains.h"
 #include "protocol/keyfile.h"
 #include "storage/log.h"
+#include "tests/support/frame_relay.h"
 #include "tests/support/gsd_fixture.h"
 
 namespace gsvs::testing {
@@ -511,6 +512,54 @@ TEST_F(GsdIntegration, LostVsConnectionKeepsTheClientsWhileGsdTriesToResume) {
   EXPECT_FALSE(client->closed()) << diagnostics();
   EXPECT_FALSE(client->revocation().has_value());
   EXPECT_TRUE(gsd_->process().running());
+}
+
+// A fleet's node list (PROTOCOL.md §8.15, OPERATIONS.md "Running a fleet"): a join that fails on
+// one node goes to the next. The first node listed is a port nothing listens on.
+TEST_F(GsdIntegration, AJoinMovesOnToTheNextNodeOfTheList) {
+  vs_ = std::make_unique<VsProcess>(dir_, std::vector<crypto::PublicKey>{identity_.public_key()},
+                                    std::vector<Hash32>{build_});
+  GsdOptions gs;
+  const std::uint16_t dead = free_port();
+  gs.vs_ports = {dead, vs_->port()};
+  gsd_ = std::make_unique<GsdProcess>(dir_, *vs_, key_path_, gs);
+  const std::string live = "127.0.0.1:" + std::to_string(vs_->port());
+  EXPECT_EQ(gsd_->count("VS unreachable at 127.0.0.1:" + std::to_string(dead)), 1u)
+      << diagnostics();
+  EXPECT_EQ(gsd_->count("the next join goes to the VS at " + live), 1u) << diagnostics();
+  EXPECT_EQ(gsd_->count("joined VS as session 1 at " + live), 1u) << diagnostics();
+  auto client = connect();
+  EXPECT_TRUE(client->pump_until([&] { return !client->tickets().empty(); }, seconds(3)));
+}
+
+// The session's node is gone (here the relay it was reached through): the resume tries it first,
+// finds it unreachable and moves on to the next node listed, which takes the session up (the same
+// vsd, reached directly: a network cut, §8.15). The client sees the ticket chain go on.
+TEST_F(GsdIntegration, AResumeMovesOnToTheNextNodeWhenTheSessionsNodeIsGone) {
+  vs_ = std::make_unique<VsProcess>(dir_, std::vector<crypto::PublicKey>{identity_.public_key()},
+                                    std::vector<Hash32>{build_});
+  auto relay = std::make_unique<FrameRelay>(vs_->port());
+  GsdOptions gs;
+  const std::string through_relay = "127.0.0.1:" + std::to_string(relay->port());
+  gs.vs_ports = {relay->port(), vs_->port()};
+  gsd_ = std::make_unique<GsdProcess>(dir_, *vs_, key_path_, gs);
+  auto client = connect();
+  ASSERT_TRUE(client->pump_until([&] { return !client->tickets().empty(); }, seconds(3)));
+  relay.reset();  // closes the session's connection, and nothing listens there any more
+  EXPECT_TRUE(gsd_->wait_for_count("VS connection lost", 1, seconds(3))) << diagnostics();
+  EXPECT_TRUE(gsd_->wait_for_count(
+      "the VS at " + through_relay + " is unreachable; trying the next node", 1, seconds(5)))
+      << diagnostics();
+  EXPECT_TRUE(gsd_->wait_for_count(
+      "resumed with the VS at 127.0.0.1:" + std::to_string(vs_->port()), 1, seconds(5)))
+      << diagnostics();
+  const std::size_t before = client->tickets().size();
+  EXPECT_TRUE(
+      client->pump_until([&] { return client->tickets().size() >= before + 2; }, seconds(5)))
+      << diagnostics();
+  EXPECT_TRUE(client->problems().empty()) << client->problems().front();
+  EXPECT_FALSE(client->closed());
+  EXPECT_EQ(gsd_->count("match stopped"), 0u) << diagnostics();
 }
 
 TEST_F(GsdIntegration, StopClosesClientsAndTheStoreHoldsTheSession) {
