@@ -264,6 +264,12 @@ void Player::Impl::on_ticket(const Bytes& frame, SteadyTime now) {
     spdlog::debug("{}: ticket {} accepted, credit {}, trust deadline in {} ms", gs_text,
                   outcome->ticket_seq, event.credit, event.deadline_in_ms);
   }
+  if (outcome->handed_over_to) {
+    spdlog::info(
+        "{}: the VS node changed: ticket {} is signed by VS key {}, which holds the "
+        "session from here on",
+        gs_text, outcome->ticket_seq, short_hex(*outcome->handed_over_to));
+  }
   if (!outcome->note.empty()) {
     spdlog::warn("{}: ticket {}: {}", gs_text, outcome->ticket_seq, app::log_text(outcome->note));
   }

@@ -145,7 +145,20 @@ Result<TicketOutcome> TicketVerifier::accept_ticket(ByteView frame, SteadyTime n
   auto ticket = decode<PlayTicket>(forward->ticket);
   if (!ticket) return Error{"the forwarded ticket does not decode: " + ticket.error()};
   const std::string name = "ticket " + std::to_string(ticket->ticket_seq);
-  if (!verify(*ticket, vs_key_)) return Error{name + " is not signed by the pinned VS key"};
+  // The key in use, or another of the set: a fleet node that took the session up (a handover).
+  // Either way the ticket must chain on (below), which is what binds it to this session's
+  // history: a node of the set that does not hold the session has no ticket to chain to.
+  const crypto::PublicKey* signer = &vs_key_;
+  if (!verify(*ticket, vs_key_)) {
+    const auto other =
+        std::find_if(vs_keys_.begin(), vs_keys_.end(),
+                     [&](const crypto::PublicKey& key) { return verify(*ticket, key); });
+    if (other == vs_keys_.end()) {
+      return Error{name + " is not signed by the VS key" +
+                   std::string(vs_keys_.size() > 1 ? " in use nor by another key of the set" : "")};
+    }
+    signer = &*other;
+  }
   if (ticket->session_id != session_->session_id) {
     return Error{name + " is for session " + std::to_string(ticket->session_id) +
                  ", not this session " + std::to_string(session_->session_id)};
@@ -223,6 +236,10 @@ Result<TicketOutcome> TicketVerifier::accept_ticket(ByteView frame, SteadyTime n
     }
   }
   out.deadline = deadline_;
+  if (*signer != vs_key_) {
+    out.handed_over_to = *signer;
+    vs_key_ = *signer;
+  }
   last_ticket_seq_ = ticket->ticket_seq;
   last_ticket_hash_ = chains::message_hash(forward->ticket);
   last_ticket_at_ = now;
@@ -233,8 +250,12 @@ Result<Revocation> TicketVerifier::check_revocation(ByteView frame) const {
   auto revocation = decode<Revocation>(frame);
   if (!revocation) return Error{"Revocation does not decode: " + revocation.error()};
   if (!session_) return Error{"a Revocation before the ServerHello"};
-  if (!verify(*revocation, vs_key_)) {
-    return Error{"a Revocation not signed by the pinned VS key (forged notice)"};
+  // Any node of the set: a Revocation is a final word on the session, and the node that holds it
+  // may have changed since the last ticket (it revokes before it issues one).
+  if (std::none_of(vs_keys_.begin(), vs_keys_.end(),
+                   [&](const crypto::PublicKey& key) { return verify(*revocation, key); })) {
+    return Error{"a Revocation not signed by the VS key" +
+                 std::string(vs_keys_.size() > 1 ? " set" : "") + " (forged notice)"};
   }
   if (revocation->session_id != session_->session_id) {
     return Error{"a Revocation for session " + std::to_string(revocation->session_id) +

@@ -62,13 +62,18 @@ struct TicketOutcome {
   Credit credit = Credit::kNone;
   SteadyTime deadline;  // after this ticket
   std::string note;     // why the ticket earned no (or less) credit; empty when all is well
+  // Set when this ticket is signed by another key of the set than the one in use: the session
+  // was handed over to that VS node (PROTOCOL.md §8.12), whose key is in use from here on.
+  std::optional<crypto::PublicKey> handed_over_to;
 };
 
 class TicketVerifier {
  public:
   // `vs_keys` are the VS public keys to trust: one, or a fleet's key set, of which the key that
-  // signed the ServerHello's JoinAccept is pinned for the session; `skew` the allowed wall-clock
-  // skew on tickets; `handshake_deadline` the trust deadline until the first ticket arrives.
+  // signed the ServerHello's JoinAccept is in use for the session until a ticket under another
+  // key of the set hands it over (a fleet node took the session up); `skew` the allowed
+  // wall-clock skew on tickets; `handshake_deadline` the trust deadline until the first ticket
+  // arrives.
   TicketVerifier(std::vector<crypto::PublicKey> vs_keys, milliseconds skew,
                  SteadyTime handshake_deadline);
 
@@ -85,8 +90,8 @@ class TicketVerifier {
   // the state unchanged. On success the ticket is the latest accepted one.
   Result<TicketOutcome> accept_ticket(ByteView frame, SteadyTime now, std::uint64_t wall_now_ms);
 
-  // A Revocation that decodes, verifies under the VS key and names this session; an error is a
-  // protocol violation (exit 7).
+  // A Revocation that decodes, verifies under any key of the VS key set and names this session;
+  // an error is a protocol violation (exit 7).
   [[nodiscard]] Result<protocol::Revocation> check_revocation(ByteView frame) const;
 
   [[nodiscard]] SteadyTime deadline() const { return deadline_; }
@@ -112,7 +117,8 @@ class TicketVerifier {
   [[nodiscard]] const SentNonce* find_nonce(const Nonce32& nonce) const;
 
   std::vector<crypto::PublicKey> vs_keys_;
-  crypto::PublicKey vs_key_;  // pinned by the ServerHello's JoinAccept
+  // In use: the signer of the ServerHello's JoinAccept, then of the latest handover ticket.
+  crypto::PublicKey vs_key_;
   milliseconds skew_;
   SteadyTime deadline_;
   bool starved_ = false;

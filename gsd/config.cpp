@@ -1,7 +1,9 @@
 #include "gsd/config.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <set>
+#include <string_view>
 
 #include "app/config_file.h"
 #include "metrics/http_server.h"
@@ -11,7 +13,10 @@
 namespace gsvs::gsd {
 
 void add_config_options(CLI::App& run, Config& c) {
-  run.add_option("--vs", c.vs, "HOST:PORT of the validation server (vsd's 'listen')")
+  run.add_option("--vs", c.vs,
+                 "HOST:PORT of the validation server (vsd's 'listen'); for a fleet of VS nodes, "
+                 "each node's, separated by commas: a join goes to one node at a time, a resume "
+                 "to the session's node first, then to the others")
       ->capture_default_str();
   run.add_option("--vs_public_key", c.vs_public_key,
                  "HEX|FILE: the VS public key (printed by 'vsd keygen'); everything the VS signs "
@@ -85,6 +90,37 @@ void add_config_options(CLI::App& run, Config& c) {
 
 namespace {
 
+// The `vs` list: HOST:PORT items separated by commas (spaces around an item are ignored), none
+// empty and none twice.
+Result<std::vector<VsNode>> parse_vs_nodes(const std::string& text) {
+  std::vector<VsNode> nodes;
+  std::string_view rest = text;
+  for (std::size_t n = 1;; ++n) {
+    const std::size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    // A single address is named by its value alone, as before lists.
+    const std::string where =
+        text.find(',') == std::string::npos ? "" : "item " + std::to_string(n) + ": ";
+    if (item.empty()) {
+      return Error{where + "empty: give HOST:PORT, or several separated by commas"};
+    }
+    auto address = net::parse_host_port(std::string(item));
+    if (!address) return Error{where + address.error()};
+    VsNode node{std::string(item), address->first, address->second};
+    const auto same = [&node](const VsNode& other) {
+      return other.host == node.host && other.port == node.port;
+    };
+    if (std::any_of(nodes.begin(), nodes.end(), same)) {
+      return Error{where + "'" + node.address + "' is listed twice"};
+    }
+    nodes.push_back(std::move(node));
+    if (comma == std::string_view::npos) return nodes;
+    rest.remove_prefix(comma + 1);
+  }
+}
+
 // Like net::parse_host_port, but a listening port may be 0 (any free port).
 Result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& text) {
   if (text.size() > 2 && text.ends_with(":0")) {
@@ -98,10 +134,9 @@ Result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& te
 }  // namespace
 
 Status validate(Config& c) {
-  auto vs = net::parse_host_port(c.vs);
-  if (!vs) return Error{"config key 'vs': " + vs.error()};
-  c.vs_host = vs->first;
-  c.vs_port = vs->second;
+  auto vs_nodes = parse_vs_nodes(c.vs);
+  if (!vs_nodes) return Error{"config key 'vs': " + vs_nodes.error()};
+  c.vs_nodes = std::move(vs_nodes).value();
   auto listen = parse_listen(c.listen);
   if (!listen) return Error{"config key 'listen': " + listen.error()};
   c.listen_host = listen->first;

@@ -14,10 +14,18 @@
 
 namespace gsvs::gsd {
 
+// One node of the VS a GS joins: one address of the `vs` list.
+struct VsNode {
+  std::string address;  // HOST:PORT as configured, for the log
+  std::string host;
+  std::uint16_t port = 0;
+};
+
 struct Config {
-  std::string vs = "127.0.0.1:7700";  // the validation server
-  std::string vs_public_key;          // HEX|FILE: the pinned VS key (required)
-  std::string key = "gs.key";         // long-term identity secret key file
+  // The validation server: HOST:PORT, or a fleet's nodes as a comma-separated list of them.
+  std::string vs = "127.0.0.1:7700";
+  std::string vs_public_key;   // HEX|FILE: the pinned VS key (required)
+  std::string key = "gs.key";  // long-term identity secret key file
   std::string listen = "127.0.0.1:7800";
   std::string store = "gs.db";
   std::uint32_t tick_rate_hz = 20;
@@ -38,8 +46,7 @@ struct Config {
 
   // Filled by validate().
   std::vector<crypto::PublicKey> vs_keys;  // one, or a fleet's key set
-  std::string vs_host;
-  std::uint16_t vs_port = 0;
+  std::vector<VsNode> vs_nodes;            // in the order listed; at least one
   std::string listen_host;
   std::uint16_t listen_port = 0;  // 0: any free port (the log line names the one bound)
 };

@@ -24,28 +24,28 @@ struct Challenged {
   VsChallenge challenge;
 };
 
-// Connects to the VS and reads its challenge; empty (the reason logged) when that fails or the
-// daemon began stopping meanwhile.
-asio::awaitable<std::optional<Challenged>> connect_for_challenge(SharedState& shared) {
+// Connects to the VS node and reads its challenge; empty (the reason logged) when that fails or
+// the daemon began stopping meanwhile.
+asio::awaitable<std::optional<Challenged>> connect_for_challenge(SharedState& shared,
+                                                                 const VsNode& node) {
   const Config& config = shared.config;
   const milliseconds handshake(config.handshake_timeout_ms);
-  auto socket =
-      co_await net::connect(shared.io.get_executor(), config.vs_host, config.vs_port, handshake);
+  auto socket = co_await net::connect(shared.io.get_executor(), node.host, node.port, handshake);
   if (!socket) {
-    spdlog::warn("VS unreachable: {}", socket.error());
+    spdlog::warn("VS unreachable at {}: {}", node.address, socket.error());
     co_return std::nullopt;
   }
   auto conn = std::make_shared<net::FramedConnection>(std::move(socket).value(), shared.limits());
   conn->start();
   auto first = co_await conn->read_frame(handshake);
   if (!first) {
-    spdlog::warn("VS at {}: no challenge: {}", config.vs, first.error());
+    spdlog::warn("VS at {}: no challenge: {}", node.address, first.error());
     conn->close();
     co_return std::nullopt;
   }
   auto challenge = decode<VsChallenge>(*first);
   if (!challenge) {
-    spdlog::warn("VS at {}: expected a VsChallenge: {}", config.vs,
+    spdlog::warn("VS at {}: expected a VsChallenge: {}", node.address,
                  app::log_text(challenge.error()));
     conn->close();
     co_return std::nullopt;
@@ -69,12 +69,12 @@ Result<JoinReject> check_join_reject(ByteView reply, const std::vector<PublicKey
 
 }  // namespace
 
-asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
+asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared, const VsNode& node,
                                                       const crypto::SecretKey& identity,
                                                       const Hash32& own_sw_hash) {
   const Config& config = shared.config;
   const milliseconds handshake(config.handshake_timeout_ms);
-  auto challenged = co_await connect_for_challenge(shared);
+  auto challenged = co_await connect_for_challenge(shared, node);
   if (!challenged) co_return std::nullopt;
   auto conn = challenged->conn;
   const VsChallenge* challenge = &challenged->challenge;
@@ -106,26 +106,26 @@ asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
     if (!checkpoint ||
         std::none_of(config.vs_keys.begin(), config.vs_keys.end(),
                      [&](const PublicKey& key) { return verify(*checkpoint, key); })) {
-      spdlog::warn("VS at {}: invalid Checkpoint before the JoinAccept", config.vs);
+      spdlog::warn("VS at {}: invalid Checkpoint before the JoinAccept", node.address);
       conn->close();
       co_return std::nullopt;
     }
     shared.record(MessageKind::kCheckpoint, chains::Direction::kReceived, 0, *reply);
   }
   if (!reply) {
-    spdlog::warn("VS at {}: no answer to the JoinRequest: {}", config.vs, reply.error());
+    spdlog::warn("VS at {}: no answer to the JoinRequest: {}", node.address, reply.error());
     conn->close();
     co_return std::nullopt;
   }
   if (kind && *kind == MessageKind::kJoinReject) {
     auto reject = check_join_reject(*reply, config.vs_keys);
     if (!reject) {
-      spdlog::warn("VS at {}: invalid JoinReject: {}", config.vs, app::log_text(reject.error()));
+      spdlog::warn("VS at {}: invalid JoinReject: {}", node.address, app::log_text(reject.error()));
     } else {
       shared.record(MessageKind::kJoinReject, chains::Direction::kReceived, 0, *reply);
-      spdlog::warn("join rejected by the VS: {}: {}",
+      spdlog::warn("join rejected by the VS: {}: {} (VS at {})",
                    rules::reason_text<JoinRejectReason>(reject->reason),
-                   app::log_text(reject->detail));
+                   app::log_text(reject->detail), node.address);
     }
     conn->close();
     co_return std::nullopt;
@@ -141,7 +141,7 @@ asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
     }
   }
   if (!accept) {
-    spdlog::warn("VS at {}: JoinAccept refused: {}", config.vs, app::log_text(accept.error()));
+    spdlog::warn("VS at {}: JoinAccept refused: {}", node.address, app::log_text(accept.error()));
     conn->close();
     co_return std::nullopt;
   }
@@ -154,13 +154,13 @@ asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
                           *accept, std::move(*reply)};
 }
 
-asio::awaitable<ResumeAttempt> resume_vs(SharedState& shared, const crypto::SecretKey& identity,
+asio::awaitable<ResumeAttempt> resume_vs(SharedState& shared, const VsNode& node,
+                                         const crypto::SecretKey& identity,
                                          const crypto::SecretKey& session_key,
-                                         const rules::GsSessionChecks& checks,
-                                         std::uint64_t gs_counter) {
+                                         rules::GsSessionChecks& checks, std::uint64_t gs_counter) {
   const Config& config = shared.config;
   ResumeAttempt attempt;
-  auto challenged = co_await connect_for_challenge(shared);
+  auto challenged = co_await connect_for_challenge(shared, node);
   if (!challenged) co_return attempt;
   auto conn = challenged->conn;
   GsResume resume = checks.resume_state(gs_counter);
@@ -173,37 +173,48 @@ asio::awaitable<ResumeAttempt> resume_vs(SharedState& shared, const crypto::Secr
   shared.record(MessageKind::kGsResume, chains::Direction::kIssued, resume.session_id,
                 resume_bytes);
   conn->send(resume_bytes);
-  attempt.outcome = ResumeAttempt::Outcome::kRefused;
+  attempt.sent = true;
+  attempt.outcome = ResumeAttempt::Outcome::kTurnedAway;
   auto reply = co_await conn->read_frame(milliseconds(config.handshake_timeout_ms));
   if (!reply) {
     // The VS proved nothing and heard nothing it could vouch for (PROTOCOL.md §8.15 checks 1
-    // to 5): it does not know this session any more.
-    spdlog::warn("session {}: the VS turned the resume away unanswered: {}", resume.session_id,
-                 reply.error());
+    // to 5): this node does not hold the session.
+    spdlog::warn("session {}: the VS at {} turned the resume away unanswered: {}",
+                 resume.session_id, node.address, reply.error());
     conn->close();
     co_return attempt;
   }
   auto kind = peek_kind(*reply);
   if (kind && *kind == MessageKind::kJoinReject) {
-    if (auto reject = rules::check_join_reject(*reply, checks.vs_key())) {
+    // Any node of the set may refuse: the session may have moved to it, or ended there.
+    if (auto reject = check_join_reject(*reply, config.vs_keys)) {
       shared.record(MessageKind::kJoinReject, chains::Direction::kReceived, 0, *reply);
-      spdlog::warn("session {}: resume refused by the VS: {}: {}", resume.session_id,
-                   rules::reason_text<JoinRejectReason>(reject->reason),
+      spdlog::warn("session {}: resume refused by the VS at {}: {}: {}", resume.session_id,
+                   node.address, rules::reason_text<JoinRejectReason>(reject->reason),
                    app::log_text(reject->detail));
+      attempt.outcome = ResumeAttempt::Outcome::kRefused;
     } else {
-      spdlog::warn("VS at {}: invalid JoinReject: {}", config.vs, app::log_text(reject.error()));
+      spdlog::warn("VS at {}: invalid JoinReject: {}", node.address, app::log_text(reject.error()));
     }
     conn->close();
     co_return attempt;
   }
+  const PublicKey in_charge = checks.vs_key();
   auto accepted = checks.on_resume_accept(*reply, resume, resume_bytes);
   if (!accepted) {
-    spdlog::warn("VS at {}: ResumeAccept refused: {}", config.vs, app::log_text(accepted.error()));
+    spdlog::warn("VS at {}: ResumeAccept refused: {}", node.address,
+                 app::log_text(accepted.error()));
     conn->close();
     co_return attempt;
   }
   shared.record(MessageKind::kResumeAccept, chains::Direction::kReceived, resume.session_id,
                 *reply);
+  if (checks.vs_key() != in_charge) {
+    spdlog::info(
+        "session {}: handed over to the VS node at {} (key {}): it took the session up from the "
+        "node with key {}",
+        resume.session_id, node.address, short_hex(checks.vs_key()), short_hex(in_charge));
+  }
   if (shared.stopping) {
     conn->close();
     co_return attempt;

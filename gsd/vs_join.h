@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 
+#include "gsd/config.h"
 #include "net/asio.h"
 #include "net/framed_connection.h"
 #include "protocol/messages.h"
@@ -24,27 +25,34 @@ struct JoinedSession {
   Bytes accept_bytes;
 };
 
-// Empty when the join failed (the reason is logged) or the daemon began stopping meanwhile.
-net::asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared,
+// Joins the VS node `node`. Empty when the join failed (the reason is logged) or the daemon began
+// stopping meanwhile.
+net::asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared, const VsNode& node,
                                                            const crypto::SecretKey& identity,
                                                            const Hash32& own_sw_hash);
 
-// Resuming a session on a new connection (PROTOCOL.md §8.15).
+// Resuming a session on a new connection (PROTOCOL.md §8.15), with one VS node.
 struct ResumeAttempt {
   enum class Outcome : std::uint8_t {
     kResumed,      // ResumeAccept checked: `vs` carries the session on
-    kRefused,      // a JoinReject, or the VS answered nothing: the session is over for this GS
-    kUnreachable,  // no connection or no challenge: try again later
+    kRefused,      // a JoinReject signed by a key of the set: the session is over for this GS
+    kTurnedAway,   // closed unanswered, or an answer that fails its checks: the node does not
+                   // hold the session (vs_link.cpp decides what that means)
+    kUnreachable,  // no connection or no challenge
   };
   Outcome outcome = Outcome::kUnreachable;
+  // The GsResume went out: its gs_counter is spent, whatever came back (a VS that logged it and
+  // lost its answer would refuse the same counter again).
+  bool sent = false;
   std::shared_ptr<net::FramedConnection> vs;
 };
-// `checks` gives the state to resume and checks the answer; `gs_counter` is the next value of
+// `checks` gives the state to resume and checks the answer (a ResumeAccept of another node of
+// the set hands the session over to it, rules/gs_checks.h); `gs_counter` is the next value of
 // the session counter, `session_key` the key the JoinAccept binds.
-net::asio::awaitable<ResumeAttempt> resume_vs(SharedState& shared,
+net::asio::awaitable<ResumeAttempt> resume_vs(SharedState& shared, const VsNode& node,
                                               const crypto::SecretKey& identity,
                                               const crypto::SecretKey& session_key,
-                                              const rules::GsSessionChecks& checks,
+                                              rules::GsSessionChecks& checks,
                                               std::uint64_t gs_counter);
 
 }  // namespace gsvs::gsd

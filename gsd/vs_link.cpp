@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <vector>
 
 #include "app/log_line.h"
 #include "gsd/client_session.h"
@@ -112,18 +113,22 @@ std::uint64_t reconnect_delay_ms(std::uint32_t failures, std::uint64_t min_ms, s
 // One VS session: the connection and what the GS keeps of the protocol with the VS, beside the
 // match played under the session.
 struct VsSession {
-  VsSession(const asio::any_io_executor& executor, const PublicKey& vs_key,
-            std::shared_ptr<Match> played, std::shared_ptr<net::FramedConnection> connection,
-            const Hash32& sw_hash)
+  VsSession(const asio::any_io_executor& executor, const std::vector<PublicKey>& vs_keys,
+            const PublicKey& vs_key, std::size_t on_node, std::shared_ptr<Match> played,
+            std::shared_ptr<net::FramedConnection> connection, const Hash32& sw_hash)
       : match(std::move(played)),
         vs(std::move(connection)),
-        checks(vs_key, match->accept, match->accept_bytes),
+        node(on_node),
+        checks(vs_keys, vs_key, match->accept, match->accept_bytes),
         joined_sw_hash(sw_hash),
         heartbeat_timer(executor),
         digest_timer(executor) {}
 
   std::shared_ptr<Match> match;
   std::shared_ptr<net::FramedConnection> vs;
+  std::size_t node;  // the index in Config::vs_nodes of the node the session is on
+  // While the connection is lost: when no node can resume the session any more (lose_vs()).
+  std::chrono::steady_clock::time_point resume_deadline;
   rules::GsSessionChecks checks;
   Hash32 joined_sw_hash;
   std::uint64_t gs_counter = 0;
@@ -222,51 +227,98 @@ asio::awaitable<void> VsLink::join_loop() {
 
 asio::awaitable<bool> VsLink::run_session() {
   const Config& config = shared_->config;
-  auto joined = co_await join_vs(*shared_, identity_, own_sw_hash_);
-  if (!joined) co_return false;
+  // One node per attempt, each after the backoff: a fresh join has no deadline, and the backoff
+  // spreads the GSes of a lost node over the others as it spreads them over a restarted one.
+  const std::size_t node = join_node_;
+  auto joined = co_await join_vs(*shared_, config.vs_nodes[node], identity_, own_sw_hash_);
+  if (!joined) {
+    if (config.vs_nodes.size() > 1) {
+      join_node_ = (node + 1) % config.vs_nodes.size();
+      spdlog::info("the join with the VS at {} failed: the next join goes to the VS at {}",
+                   config.vs_nodes[node].address, config.vs_nodes[join_node_].address);
+    }
+    co_return false;
+  }
   const WorldLimits world = world_limits(config, joined->accept);
   auto m =
       std::make_shared<Match>(shared_->io.get_executor(), joined->accept,
                               std::move(joined->accept_bytes), std::move(joined->session_key),
                               world, std::size_t{config.max_players} * kDistinctPlayersPerSlot);
-  auto s = std::make_shared<VsSession>(shared_->io.get_executor(), joined->vs_key, m, joined->vs,
-                                       joined->sw_hash);
+  auto s = std::make_shared<VsSession>(shared_->io.get_executor(), config.vs_keys, joined->vs_key,
+                                       node, m, joined->vs, joined->sw_hash);
   session_ = s;
   shared_->match = m;
   shared_->metrics.vs_connected.set(1);
   shared_->behaviour->on_joined(m->session_id);
   spdlog::info(
-      "joined VS as session {} (heartbeat every {} ms, tickets every {} ms valid {} ms, speed "
-      "limit {} mm/s, move slack {} ms)",
-      m->session_id, m->accept.heartbeat_interval_ms, m->accept.ticket_period_ms,
-      m->accept.ticket_validity_ms, world.max_speed_mm_s, world.slack_ms);
+      "joined VS as session {} at {} (heartbeat every {} ms, tickets every {} ms valid {} ms, "
+      "speed limit {} mm/s, move slack {} ms)",
+      m->session_id, config.vs_nodes[node].address, m->accept.heartbeat_interval_ms,
+      m->accept.ticket_period_ms, m->accept.ticket_validity_ms, world.max_speed_mm_s,
+      world.slack_ms);
   co_await serve(s);
   co_return true;
 }
 
 asio::awaitable<bool> VsLink::resume_session() {
+  const std::vector<VsNode>& nodes = shared_->config.vs_nodes;
   std::shared_ptr<VsSession> s = session_;
-  ResumeAttempt attempt =
-      co_await resume_vs(*shared_, identity_, s->match->session_key, s->checks, s->gs_counter + 1);
-  if (s->match->ended) co_return false;  // the daemon stopped meanwhile
-  switch (attempt.outcome) {
-    case ResumeAttempt::Outcome::kUnreachable:
-      co_return false;
-    case ResumeAttempt::Outcome::kRefused:
+  // A fleet: no node can resume the session past its heartbeat deadline (lose_vs()); from then
+  // on the GS joins afresh rather than knock on doors that can no longer open.
+  const auto too_late = [&] {
+    if (nodes.size() == 1 || std::chrono::steady_clock::now() < s->resume_deadline) return false;
+    end_match(s,
+              "no VS node resumed the session before its heartbeat deadline (" +
+                  std::to_string(s->match->accept.heartbeat_timeout_ms) +
+                  " ms after the connection was lost)",
+              nullptr);
+    return true;
+  };
+  if (too_late()) co_return false;
+  // The session's node first, then the others in the order listed, all in one round: the
+  // session's heartbeat deadline does not wait for a backoff per node.
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const std::size_t node = (s->node + i) % nodes.size();
+    if (nodes.size() > 1) {
+      spdlog::info("session {}: resuming with the VS at {}", s->match->session_id,
+                   nodes[node].address);
+    }
+    ResumeAttempt attempt = co_await resume_vs(*shared_, nodes[node], identity_,
+                                               s->match->session_key, s->checks, s->gs_counter + 1);
+    if (attempt.sent) s->next_counter();
+    if (s->match->ended || shared_->stopping) co_return false;  // the daemon stopped meanwhile
+    if (attempt.outcome == ResumeAttempt::Outcome::kResumed) {
+      s->node = node;
+      s->vs = attempt.vs;
+      s->connected = true;
+      shared_->metrics.vs_connected.set(1);
+      spdlog::info("session {}: resumed with the VS at {} (gs_counter {}, {} receipts, ticket {})",
+                   s->match->session_id, nodes[node].address, s->gs_counter,
+                   s->checks.receipt_count(), s->checks.last_ticket_seq());
+      co_await serve(s);
+      co_return true;
+    }
+    if (attempt.outcome == ResumeAttempt::Outcome::kRefused) {
       end_match(s, "the VS did not resume the session", nullptr);
       co_return false;
-    case ResumeAttempt::Outcome::kResumed:
-      break;
+    }
+    // A single VS that turns the resume away no longer knows the session (§8.15 check 4). A
+    // fleet node may not hold it yet (its owner's death not yet seen) or at all: the next node
+    // is asked, and the round again after the backoff.
+    if (attempt.outcome == ResumeAttempt::Outcome::kTurnedAway && nodes.size() == 1) {
+      end_match(s, "the VS did not resume the session", nullptr);
+      co_return false;
+    }
+    if (nodes.size() > 1) {
+      spdlog::info("session {}: the VS at {} {}; {}", s->match->session_id, nodes[node].address,
+                   attempt.outcome == ResumeAttempt::Outcome::kUnreachable
+                       ? "is unreachable"
+                       : "does not hold the session",
+                   i + 1 < nodes.size() ? "trying the next node" : "no node took the session up");
+    }
   }
-  s->next_counter();  // the GsResume's
-  s->vs = attempt.vs;
-  s->connected = true;
-  shared_->metrics.vs_connected.set(1);
-  spdlog::info("session {}: resumed with the VS (gs_counter {}, {} receipts, ticket {})",
-               s->match->session_id, s->gs_counter, s->checks.receipt_count(),
-               s->checks.last_ticket_seq());
-  co_await serve(s);
-  co_return true;
+  too_late();
+  co_return false;
 }
 
 asio::awaitable<void> VsLink::serve(std::shared_ptr<VsSession> s) {
@@ -290,6 +342,12 @@ void VsLink::lose_vs(const std::shared_ptr<VsSession>& s, const std::string& why
   // What the lost connection still carried never reached the VS: the NonceBatches among it.
   s->match->nonces.connection_lost();
   s->vs->close();
+  // The VS's deadline runs from the last Heartbeat it received, which left before now: no node
+  // can resume the session after now + heartbeat_timeout_ms (§8.15 check 8; an adopting node
+  // holds the session to the same deadline). Now, not the last frame received, because a
+  // Heartbeat may have got through after that frame.
+  s->resume_deadline =
+      std::chrono::steady_clock::now() + milliseconds(s->match->accept.heartbeat_timeout_ms);
   spdlog::warn(
       "session {}: {}; the match goes on, and the session is resumed once the VS is "
       "back",

@@ -6,6 +6,7 @@
 // GsLeaving. Held by shared_from_this while its coroutines run.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -55,8 +56,10 @@ class VsLink : public std::enable_shared_from_this<VsLink> {
   net::asio::awaitable<void> join_loop();
   // True when the VS admitted this GS (the session then ran until it ended or lost its VS).
   net::asio::awaitable<bool> run_session();
-  // Takes the session whose VS connection was lost up again; true when the VS resumed it (it
-  // then ran until it ended or lost its VS again). A refusal ends the match.
+  // Takes the session whose VS connection was lost up again: its node first, then the others of
+  // a fleet; true when a node resumed it (it then ran until it ended or lost its VS again). A
+  // signed refusal ends the match, and so does, with one VS, a resume turned away unanswered;
+  // with several, the session's heartbeat deadline passing before any node resumed it.
   net::asio::awaitable<bool> resume_session();
   // Runs the session on its connection: the loops that send, and the reads.
   net::asio::awaitable<void> serve(std::shared_ptr<VsSession> s);
@@ -85,6 +88,7 @@ class VsLink : public std::enable_shared_from_this<VsLink> {
   net::asio::steady_timer backoff_timer_;
   net::asio::steady_timer leaving_timer_;  // the bounded wait for the answer to a GsLeaving
   std::shared_ptr<VsSession> session_;     // the latest session; null before the first join
+  std::size_t join_node_ = 0;  // the index in Config::vs_nodes of the node the next join tries
 };
 
 }  // namespace gsvs::gsd

@@ -1,5 +1,7 @@
 #include "rules/gs_checks.h"
 
+#include <algorithm>
+
 #include "protocol/chains.h"
 
 namespace gsvs::rules {
@@ -13,12 +15,24 @@ namespace {
 constexpr std::size_t kMaxUnreceipted = 4096;
 
 template <class M>
-Result<M> decode_signed(ByteView bytes, const crypto::PublicKey& vs_key) {
+Result<M> decoded(ByteView bytes) {
   auto m = decode<M>(bytes);
   if (!m) return Error{std::string(kind_name(M::kKind)) + " does not decode: " + m.error()};
-  if (!verify(*m, vs_key)) {
-    return Error{std::string(kind_name(M::kKind)) + " signature does not verify under the VS key"};
-  }
+  return m;
+}
+
+template <class M>
+Status signed_by(const M& m, const crypto::PublicKey& key, std::string_view whose) {
+  if (verify(m, key)) return Status::success();
+  return Error{std::string(kind_name(M::kKind)) + " signature does not verify under " +
+               std::string(whose) + " " + short_hex(key)};
+}
+
+template <class M>
+Result<M> decode_signed(ByteView bytes, const crypto::PublicKey& vs_key) {
+  auto m = decoded<M>(bytes);
+  if (!m) return m;
+  if (auto ok = signed_by(*m, vs_key, "the VS key"); !ok) return Error{ok.error()};
   return m;
 }
 
@@ -46,15 +60,40 @@ Result<JoinReject> check_join_reject(ByteView bytes, const crypto::PublicKey& vs
   return decode_signed<JoinReject>(bytes, vs_key);
 }
 
-GsSessionChecks::GsSessionChecks(const crypto::PublicKey& vs_key, const JoinAccept& accept,
+GsSessionChecks::GsSessionChecks(std::vector<crypto::PublicKey> vs_keys,
+                                 const crypto::PublicKey& accepted_by, const JoinAccept& accept,
                                  ByteView join_accept_bytes)
-    : vs_key_(vs_key),
+    : vs_keys_(std::move(vs_keys)),
+      vs_key_(accepted_by),
       session_id_(accept.session_id),
       last_ticket_hash_(chains::message_hash(join_accept_bytes)) {}
 
+GsSessionChecks::GsSessionChecks(const crypto::PublicKey& vs_key, const JoinAccept& accept,
+                                 ByteView join_accept_bytes)
+    : GsSessionChecks(std::vector<crypto::PublicKey>{vs_key}, vs_key, accept, join_accept_bytes) {}
+
+const crypto::PublicKey& GsSessionChecks::receipt_signer(std::uint64_t index) const {
+  for (const EarlierNode& node : earlier_) {
+    if (index <= node.last_receipt) return node.key;
+  }
+  return vs_key_;
+}
+
+const crypto::PublicKey& GsSessionChecks::ticket_signer(std::uint64_t seq) const {
+  for (const EarlierNode& node : earlier_) {
+    if (seq <= node.last_ticket) return node.key;
+  }
+  return vs_key_;
+}
+
 Result<PlayTicket> GsSessionChecks::on_ticket(ByteView bytes) {
-  auto ticket = decode_signed<PlayTicket>(bytes, vs_key_);
+  auto ticket = decoded<PlayTicket>(bytes);
   if (!ticket) return ticket;
+  if (auto ok = signed_by(*ticket, ticket_signer(ticket->ticket_seq),
+                          "the key of the VS node that issued it");
+      !ok) {
+    return Error{ok.error()};
+  }
   if (ticket->session_id != session_id_) {
     return Error{"PlayTicket for session " + std::to_string(ticket->session_id)};
   }
@@ -78,8 +117,13 @@ void GsSessionChecks::digest_sent(std::uint64_t gs_counter, const Hash32& digest
 }
 
 Result<ProtectedReceipt> GsSessionChecks::on_receipt(ByteView bytes) {
-  auto receipt = decode_signed<ProtectedReceipt>(bytes, vs_key_);
+  auto receipt = decoded<ProtectedReceipt>(bytes);
   if (!receipt) return receipt;
+  if (auto ok = signed_by(*receipt, receipt_signer(receipt->receipt_index),
+                          "the key of the VS node that issued it");
+      !ok) {
+    return Error{ok.error()};
+  }
   const ProtectedReceipt& r = *receipt;
   if (r.session_id != session_id_) {
     return Error{"ProtectedReceipt for session " + std::to_string(r.session_id)};
@@ -142,9 +186,23 @@ GsResume GsSessionChecks::resume_state(std::uint64_t gs_counter) const {
 }
 
 Result<ResumeAccept> GsSessionChecks::on_resume_accept(ByteView bytes, const GsResume& sent,
-                                                       ByteView sent_bytes) const {
-  auto accept = decode_signed<ResumeAccept>(bytes, vs_key_);
+                                                       ByteView sent_bytes) {
+  auto accept = decoded<ResumeAccept>(bytes);
   if (!accept) return accept;
+  // Any node of the set may take the session up (a fleet's adoption); the node in charge first,
+  // as it nearly always is.
+  const crypto::PublicKey* signer = nullptr;
+  if (verify(*accept, vs_key_)) {
+    signer = &vs_key_;
+  } else {
+    const auto found =
+        std::find_if(vs_keys_.begin(), vs_keys_.end(),
+                     [&](const crypto::PublicKey& key) { return verify(*accept, key); });
+    if (found == vs_keys_.end()) {
+      return Error{"ResumeAccept signature does not verify under any key of the VS key set"};
+    }
+    signer = &*found;
+  }
   if (accept->session_id != session_id_) {
     return Error{"ResumeAccept for session " + std::to_string(accept->session_id)};
   }
@@ -167,6 +225,17 @@ Result<ResumeAccept> GsSessionChecks::on_resume_accept(ByteView bytes, const GsR
       (accept->ticket_seq == sent.ticket_seq && accept->ticket_hash != sent.ticket_hash)) {
     return Error{"ResumeAccept names ticket " + std::to_string(accept->ticket_seq) +
                  ", this GS holds ticket " + std::to_string(sent.ticket_seq)};
+  }
+  if (*signer != vs_key_) {
+    // A handover: what the ResumeAccept states is the previous node's issue, which the new node
+    // sends again in that node's bytes; the new node signs only what comes after it. Nodes
+    // whose issue this GS already holds in full are no longer needed.
+    std::erase_if(earlier_, [&](const EarlierNode& node) {
+      return node.last_receipt <= receipt_count_ && node.last_ticket <= last_ticket_seq_;
+    });
+    earlier_.push_back(EarlierNode{vs_key_, accept->receipt_count, accept->ticket_seq});
+    vs_key_ = *signer;
+    checkpoint_size_ = 0;  // the new node's log, with a size of its own
   }
   return accept;
 }

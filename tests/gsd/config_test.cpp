@@ -41,8 +41,9 @@ TEST(GsdConfig, ReadsEveryKey) {
                       "max_frame_bytes = 4096\nlog_level = \"debug\"\n",
                   c);
   ASSERT_TRUE(s.ok()) << s.error();
-  EXPECT_EQ(c.vs_host, "10.0.0.1");
-  EXPECT_EQ(c.vs_port, 7700);
+  ASSERT_EQ(c.vs_nodes.size(), 1u);
+  EXPECT_EQ(c.vs_nodes[0].host, "10.0.0.1");
+  EXPECT_EQ(c.vs_nodes[0].port, 7700);
   EXPECT_EQ(c.vs_keys, std::vector<crypto::PublicKey>{*fixed_from_hex<32>(kVsKey)});
   EXPECT_EQ(c.listen_host, "0.0.0.0");
   EXPECT_EQ(c.listen_port, 0);
@@ -95,6 +96,47 @@ TEST(GsdConfig, VsPublicKeyMayBeAFleetsKeySet) {
     Status s = load("vs_public_key = \"" + c.value + "\"\n", config);
     ASSERT_FALSE(s.ok()) << c.value;
     EXPECT_NE(s.error().find(c.error), std::string::npos) << s.error();
+  }
+}
+
+// A fleet's nodes (docs/OPERATIONS.md "Running a fleet"): `vs` lists them, in the order a resume
+// tries them after the session's own.
+TEST(GsdConfig, VsMayListAFleetsNodes) {
+  const std::string vs_key = "vs_public_key = \"" + kVsKey + "\"\n";
+  Config c;
+  Status s = load(vs_key + "vs = \"10.0.0.1:7700, vs-b.example:7701,[::1]:7700\"\n", c);
+  ASSERT_TRUE(s.ok()) << s.error();
+  ASSERT_EQ(c.vs_nodes.size(), 3u);
+  const struct {
+    const char* address;
+    const char* host;
+    std::uint16_t port;
+  } expected[] = {
+      {"10.0.0.1:7700", "10.0.0.1", 7700},
+      {"vs-b.example:7701", "vs-b.example", 7701},
+      {"[::1]:7700", "::1", 7700},
+  };
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(c.vs_nodes[i].address, expected[i].address);
+    EXPECT_EQ(c.vs_nodes[i].host, expected[i].host);
+    EXPECT_EQ(c.vs_nodes[i].port, expected[i].port);
+  }
+  const std::pair<std::string, std::string> refused[] = {
+      {"", "config key 'vs': empty"},
+      {"a:1,,b:2", "config key 'vs': item 2: empty"},
+      {"a:1,", "item 2: empty"},
+      {" , a:1", "item 1: empty"},
+      {"a:1,b", "item 2: 'b' is not HOST:PORT"},
+      {"a:1,b:70000", "item 2: 'b:70000': port must be a number"},
+      {"a:1,b:0", "item 2: 'b:0': port must be a number"},
+      {"a:1,b:2,a:1", "item 3: 'a:1' is listed twice"},
+      {"[::1]:7700,::1:7700", "item 2: '::1:7700' is listed twice"},
+  };
+  for (const auto& [list, error] : refused) {
+    Config config;
+    Status bad = load(vs_key + "vs = \"" + list + "\"\n", config);
+    ASSERT_FALSE(bad.ok()) << list;
+    EXPECT_NE(bad.error().find(error), std::string::npos) << list << ": " << bad.error();
   }
 }
 

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +14,8 @@
 #include "protocol/chains.h"
 #include "protocol/keyfile.h"
 #include "storage/log.h"
+#include "tests/support/frame_relay.h"
+#include "tests/support/frame_server.h"
 #include "tests/support/gsd_fixture.h"
 
 namespace gsvs::testing {
@@ -511,6 +514,118 @@ TEST_F(GsdIntegration, LostVsConnectionKeepsTheClientsWhileGsdTriesToResume) {
   EXPECT_FALSE(client->closed()) << diagnostics();
   EXPECT_FALSE(client->revocation().has_value());
   EXPECT_TRUE(gsd_->process().running());
+}
+
+// A fleet's node list (PROTOCOL.md §8.15, OPERATIONS.md "Running a fleet"): a join that fails on
+// one node goes to the next. The first node listed is a port nothing listens on.
+TEST_F(GsdIntegration, AJoinMovesOnToTheNextNodeOfTheList) {
+  vs_ = std::make_unique<VsProcess>(dir_, std::vector<crypto::PublicKey>{identity_.public_key()},
+                                    std::vector<Hash32>{build_});
+  GsdOptions gs;
+  const std::uint16_t dead = free_port();
+  gs.vs_ports = {dead, vs_->port()};
+  gsd_ = std::make_unique<GsdProcess>(dir_, *vs_, key_path_, gs);
+  const std::string live = "127.0.0.1:" + std::to_string(vs_->port());
+  EXPECT_EQ(gsd_->count("VS unreachable at 127.0.0.1:" + std::to_string(dead)), 1u)
+      << diagnostics();
+  EXPECT_EQ(gsd_->count("the next join goes to the VS at " + live), 1u) << diagnostics();
+  EXPECT_EQ(gsd_->count("joined VS as session 1 at " + live), 1u) << diagnostics();
+  auto client = connect();
+  EXPECT_TRUE(client->pump_until([&] { return !client->tickets().empty(); }, seconds(3)));
+}
+
+// A fleet node that does not hold the session: it sends its challenge, reads the GsResume and
+// closes the connection unanswered (PROTOCOL.md §8.15 check 4), as a node does whose database says
+// nothing of the session.
+class StrangerNode {
+ public:
+  StrangerNode()
+      : thread_([this] {
+          while (!stopping_) {
+            auto conn = listener_.accept(milliseconds(100));
+            if (!conn) continue;
+            VsChallenge challenge;
+            challenge.challenge = crypto::random_fixed<32>();
+            conn->send_frame(encode(challenge));
+            if (auto frame = conn->read_frame(seconds(2));
+                frame && peek_kind(*frame).ok() && *peek_kind(*frame) == MessageKind::kGsResume) {
+              ++resumes_;
+            }
+          }
+        }) {}
+  ~StrangerNode() {
+    stopping_ = true;
+    thread_.join();
+  }
+  StrangerNode(const StrangerNode&) = delete;
+  StrangerNode& operator=(const StrangerNode&) = delete;
+  [[nodiscard]] std::uint16_t port() const { return listener_.port(); }
+  [[nodiscard]] int resumes() const { return resumes_; }
+
+ private:
+  FrameListener listener_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> resumes_{0};
+  std::thread thread_;  // last: started once the rest is ready
+};
+
+// The session's node is gone (here the relay it was reached through): the resume tries it first
+// and finds it unreachable, then a node that does not hold the session and turns it away, then
+// the next node listed, which takes the session up (the same vsd, reached directly: a network
+// cut, §8.15). The client sees the ticket chain go on.
+TEST_F(GsdIntegration, AResumeMovesOnToTheNextNodeUntilOneTakesTheSessionUp) {
+  vs_ = std::make_unique<VsProcess>(dir_, std::vector<crypto::PublicKey>{identity_.public_key()},
+                                    std::vector<Hash32>{build_});
+  auto relay = std::make_unique<FrameRelay>(vs_->port());
+  StrangerNode stranger;
+  GsdOptions gs;
+  const auto address = [](std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); };
+  const std::string session_node = address(relay->port());
+  gs.vs_ports = {relay->port(), stranger.port(), vs_->port()};
+  gsd_ = std::make_unique<GsdProcess>(dir_, *vs_, key_path_, gs);
+  auto client = connect();
+  ASSERT_TRUE(client->pump_until([&] { return !client->tickets().empty(); }, seconds(3)));
+  relay.reset();  // closes the session's connection, and nothing listens there any more
+  EXPECT_TRUE(gsd_->wait_for_count("VS connection lost", 1, seconds(3))) << diagnostics();
+  EXPECT_TRUE(gsd_->wait_for_count(
+      "the VS at " + session_node + " is unreachable; trying the next node", 1, seconds(5)))
+      << diagnostics();
+  EXPECT_TRUE(gsd_->wait_for_count(
+      "the VS at " + address(stranger.port()) + " does not hold the session; trying the next node",
+      1, seconds(5)))
+      << diagnostics();
+  EXPECT_TRUE(gsd_->wait_for_count("resumed with the VS at " + address(vs_->port()), 1, seconds(5)))
+      << diagnostics();
+  EXPECT_EQ(stranger.resumes(), 1);
+  const std::size_t before = client->tickets().size();
+  EXPECT_TRUE(
+      client->pump_until([&] { return client->tickets().size() >= before + 2; }, seconds(5)))
+      << diagnostics();
+  EXPECT_TRUE(client->problems().empty()) << client->problems().front();
+  EXPECT_FALSE(client->closed());
+  EXPECT_EQ(gsd_->count("match stopped"), 0u) << diagnostics();
+}
+
+// No node takes the session up: past its heartbeat deadline (the connection's loss plus the
+// JoinAccept's heartbeat_timeout_ms) no node could, and gsd ends the match rather than retry.
+TEST_F(GsdIntegration, AFleetResumeEndsAtTheSessionsHeartbeatDeadline) {
+  VsOptions vs;
+  vs.heartbeat_timeout_ms = 1000;
+  vs.digest_timeout_ms = 2000;
+  vs_ = std::make_unique<VsProcess>(dir_, std::vector<crypto::PublicKey>{identity_.public_key()},
+                                    std::vector<Hash32>{build_}, vs);
+  auto relay = std::make_unique<FrameRelay>(vs_->port());
+  GsdOptions gs;
+  gs.vs_ports = {relay->port(), free_port()};
+  gsd_ = std::make_unique<GsdProcess>(dir_, *vs_, key_path_, gs);
+  auto client = connect();
+  ASSERT_TRUE(client->pump_until([&] { return !client->tickets().empty(); }, seconds(3)));
+  relay.reset();
+  EXPECT_TRUE(gsd_->wait_for_count("no VS node resumed the session before its heartbeat deadline",
+                                   1, seconds(8)))
+      << diagnostics();
+  EXPECT_TRUE(client->socket().wait_closed(seconds(3))) << diagnostics();
+  EXPECT_EQ(gsd_->count("resumed with the VS"), 0u) << diagnostics();
 }
 
 TEST_F(GsdIntegration, StopClosesClientsAndTheStoreHoldsTheSession) {

@@ -32,12 +32,17 @@ Hash32 sha256_of_file(const std::string& path) {
 GsdProcess::GsdProcess(const TempDir& dir, const VsProcess& vs, const std::string& key_path,
                        GsdOptions o, const std::string& name)
     : port_(free_port()), store_(dir.file(name + ".db")), config_(dir.file(name + ".toml")) {
+  if (o.vs_ports.empty()) o.vs_ports.push_back(vs.port());
+  std::string vs_list;
+  for (const std::uint16_t p : o.vs_ports) {
+    vs_list += (vs_list.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(p);
+  }
   write_text(config_,
-             "vs = \"127.0.0.1:" + std::to_string(o.vs_port.value_or(vs.port())) + "\"\n" +
-                 "vs_public_key = \"" + to_hex(vs.public_key()) + "\"\n" + "key = \"" + key_path +
-                 "\"\n" + "listen = \"127.0.0.1:" + std::to_string(port_) + "\"\n" + "store = \"" +
-                 store_ + "\"\n" + "digest_interval_ms = " + std::to_string(o.digest_interval_ms) +
-                 "\n" + "input_grace_ms = " + std::to_string(o.input_grace_ms) + "\n" +
+             "vs = \"" + vs_list + "\"\n" + "vs_public_key = \"" + to_hex(vs.public_key()) +
+                 "\"\n" + "key = \"" + key_path + "\"\n" +
+                 "listen = \"127.0.0.1:" + std::to_string(port_) + "\"\n" + "store = \"" + store_ +
+                 "\"\n" + "digest_interval_ms = " + std::to_string(o.digest_interval_ms) + "\n" +
+                 "input_grace_ms = " + std::to_string(o.input_grace_ms) + "\n" +
                  "max_players = " + std::to_string(o.max_players) + "\n" +
                  "reconnect_backoff_min_ms = " + std::to_string(o.reconnect_backoff_min_ms) + "\n" +
                  "reconnect_backoff_max_ms = " + std::to_string(o.reconnect_backoff_max_ms) + "\n" +

@@ -33,8 +33,9 @@ struct GsdOptions {
   std::uint32_t reconnect_backoff_max_ms = 1000;
   std::string extra;  // more config lines
   bool wait_until_listening = true;
-  // Where the GS reaches the VS, when not the VS's own port (a FrameRelay's).
-  std::optional<std::uint16_t> vs_port;
+  // Where the GS reaches the VS, when not the VS's own port (a FrameRelay's): ports on
+  // 127.0.0.1, several for a fleet's node list (its `vs` key), in order.
+  std::vector<std::uint16_t> vs_ports;
 };
 
 class GsdProcess {

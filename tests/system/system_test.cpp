@@ -173,7 +173,7 @@ class System : public ::testing::Test {
     GsdOptions gs_options;
     gs_options.input_grace_ms = 500;
     gs_options.digest_interval_ms = 200;
-    gs_options.vs_port = relay_->port();
+    gs_options.vs_ports = {relay_->port()};
     gs_ = std::make_unique<GsdProcess>(dir_, *vs_, identity_path_, gs_options);
     start_clients(2, {"--bot", "--speed-m-s", "5", "--duration-s", "6"});
     wait_all_connected();
