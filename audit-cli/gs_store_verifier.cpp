@@ -33,8 +33,8 @@ struct GsSession {
 
 class GsStoreVerifier {
  public:
-  GsStoreVerifier(const KeySource& vs_key, VerifyResult& result, FindingSink& sink)
-      : vs_key_(vs_key.key), result_(result), sink_(sink) {}
+  GsStoreVerifier(std::vector<crypto::PublicKey> vs_keys, VerifyResult& result, FindingSink& sink)
+      : vs_keys_(std::move(vs_keys)), result_(result), sink_(sink) {}
 
   void read(const storage::Entry& entry);
   void unreadable(std::uint64_t seq, const std::string& reason);
@@ -53,11 +53,15 @@ class GsStoreVerifier {
   // Checks signature `index` under `key`; a finding when it fails.
   bool signature(const storage::Entry& entry, std::size_t index, const crypto::PublicKey& key,
                  std::string_view signer);
+  // The VS key (of the set) that made a VS-signed entry's signature; nullptr, with a finding,
+  // when none did. Which node's key a session's entry must carry is then GsSessionChecks' to say
+  // (a handover, PROTOCOL.md §8.8).
+  const crypto::PublicKey* vs_signer(const storage::Entry& entry);
   GsSession* session_of(const storage::Entry& entry, const protocol::AnyMessage& message);
   void add(const storage::Entry& entry, std::string_view check, std::string expected,
            std::string found, std::string detail = {});
 
-  crypto::PublicKey vs_key_;
+  std::vector<crypto::PublicKey> vs_keys_;  // one, or a fleet's set
   VerifyResult& result_;
   FindingSink& sink_;
 
@@ -122,6 +126,19 @@ bool GsStoreVerifier::signature(const storage::Entry& entry, std::size_t index,
   return false;
 }
 
+const crypto::PublicKey* GsStoreVerifier::vs_signer(const storage::Entry& entry) {
+  ++result_.stats.signatures_checked;
+  for (const crypto::PublicKey& key : vs_keys_) {
+    if (verify_stored_signature(entry.header.kind, entry.message, 0, key)) return &key;
+  }
+  add(entry, check::kSignature,
+      vs_keys_.size() == 1 ? "signature 0 valid under the VS key " + short_hex(vs_keys_[0]) + "..."
+                           : "signature 0 valid under a key of the VS key set (" +
+                                 std::to_string(vs_keys_.size()) + " keys)",
+      "a signature that does not verify");
+  return nullptr;
+}
+
 GsSession* GsStoreVerifier::session_of(const storage::Entry& entry,
                                        const protocol::AnyMessage& message) {
   const auto named = named_session(message);
@@ -148,13 +165,14 @@ void GsStoreVerifier::on_join_request(const storage::Entry& entry,
 
 void GsStoreVerifier::on_join_accept(const storage::Entry& entry,
                                      const protocol::JoinAccept& accept) {
-  if (!signature(entry, 0, vs_key_, "the VS key")) return;
+  const crypto::PublicKey* accepted_by = vs_signer(entry);
+  if (accepted_by == nullptr) return;
   if (!pending_join_) {
     add(entry, check::kJoin, "a JoinAccept answering the JoinRequest the GS sent before it",
         "no JoinRequest awaiting an answer");
     return;
   }
-  auto checked = rules::check_join_accept(entry.message, vs_key_, pending_join_->request,
+  auto checked = rules::check_join_accept(entry.message, *accepted_by, pending_join_->request,
                                           pending_join_->bytes);
   pending_join_.reset();
   if (!checked) {
@@ -166,9 +184,9 @@ void GsStoreVerifier::on_join_accept(const storage::Entry& entry,
         "session " + std::to_string(accept.session_id) + " again");
     return;
   }
-  sessions_.emplace(
-      accept.session_id,
-      GsSession{rules::GsSessionChecks(vs_key_, accept, entry.message), accept.session_key});
+  sessions_.emplace(accept.session_id,
+                    GsSession{rules::GsSessionChecks(vs_keys_, *accepted_by, accept, entry.message),
+                              accept.session_key});
   current_ = accept.session_id;
   ++result_.stats.sessions;
 }
@@ -198,7 +216,7 @@ void GsStoreVerifier::on_sent(const storage::Entry& entry, const protocol::AnyMe
 
 void GsStoreVerifier::on_received(const storage::Entry& entry) {
   const MessageKind kind = entry.header.kind;
-  if (!signature(entry, 0, vs_key_, "the VS key")) return;
+  if (vs_signer(entry) == nullptr) return;
   if (kind == MessageKind::kJoinReject) {
     ++result_.stats.rejected_joins;
     if (!pending_join_ && !pending_resume_) {
@@ -255,10 +273,10 @@ void GsStoreVerifier::judge(const storage::Entry& entry, const protocol::AnyMess
   // them.
   GsSession* session = session_of(entry, message);
   if (session == nullptr) {
-    signature(entry, 0, vs_key_, "the VS key");
+    vs_signer(entry);
     return;
   }
-  if (!signature(entry, 0, vs_key_, "the VS key")) return;
+  if (vs_signer(entry) == nullptr) return;
   if (kind == MessageKind::kResumeAccept) {
     if (!pending_resume_) {
       add(entry, check::kJoin, "a ResumeAccept answering the GsResume the GS sent before it",
@@ -328,13 +346,14 @@ void GsStoreVerifier::finish() {
 }  // namespace
 
 Result<VerifyResult> verify_gs_store(const std::string& path, const storage::Log& log,
-                                     const KeySource& vs_key, FindingSink& sink) {
+                                     const std::vector<crypto::PublicKey>& vs_keys,
+                                     const KeySource& shown, FindingSink& sink) {
   const auto started = std::chrono::steady_clock::now();
   VerifyResult result;
   result.store = storage::printable_store(path);
-  result.vs_key = vs_key;
+  result.vs_key = shown;
   result.stats.threads = 1;
-  GsStoreVerifier verifier(vs_key, result, sink);
+  GsStoreVerifier verifier(vs_keys, result, sink);
   Status scanned = scan_all(
       log, 0,
       [&verifier](const storage::Entry& entry) {

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "audit-cli/findings.h"
 #include "audit-cli/verifier.h"
@@ -24,9 +25,11 @@
 
 namespace gsvs::audit {
 
-// Verifies `log`, a GS store read from `path`, with the VS key (required). Fills the result's
-// stats; every problem goes to `sink`. An error only when the store cannot be read.
+// Verifies `log`, a GS store read from `path`, with the VS key or a fleet's key set (required;
+// `shown` is how the result names it). Fills the result's stats; every problem goes to `sink`. An
+// error only when the store cannot be read.
 Result<VerifyResult> verify_gs_store(const std::string& path, const storage::Log& log,
-                                     const KeySource& vs_key, FindingSink& sink);
+                                     const std::vector<crypto::PublicKey>& vs_keys,
+                                     const KeySource& shown, FindingSink& sink);
 
 }  // namespace gsvs::audit

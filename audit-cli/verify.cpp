@@ -12,6 +12,7 @@
 #include "audit-cli/gs_store_verifier.h"
 #include "audit-cli/store_segments.h"
 #include "audit-cli/verifier.h"
+#include "protocol/keyfile.h"
 
 namespace gsvs::audit {
 
@@ -271,10 +272,16 @@ int run_verify_gs(const VerifyCommand& cmd, const storage::Log& log) {
         "--checkpoint describes a VS log; a GS store's own checkpoints are compared with the VS "
         "log by `audit-cli reconcile`");
   }
-  const KeySource key = usable(load_public_key(cmd.vs_pubkey, "--vs-pubkey"));
+  // A GS of a fleet trusts the fleet's key set: its session may be handed over between nodes.
+  auto keys = keyfile::public_keys_from_hex_or_file(cmd.vs_pubkey);
+  if (!keys) throw CommandError("--vs-pubkey: " + keys.error());
+  const KeySource shown{keys->front(), keys->size() == 1
+                                           ? std::string("--vs-pubkey")
+                                           : "--vs-pubkey, the first of a key set of " +
+                                                 std::to_string(keys->size())};
   FindingSink sink(cmd.max_findings);
-  print_result(cmd, usable(verify_gs_store(cmd.store, log, key, sink)), storage::StoreRole::kGs,
-               sink);
+  print_result(cmd, usable(verify_gs_store(cmd.store, log, *keys, shown, sink)),
+               storage::StoreRole::kGs, sink);
   return sink.failures() == 0 ? kExitOk : kExitFailed;
 }
 
@@ -346,7 +353,9 @@ void setup_verify(CLI::App& app, int& exit_code) {
       "columns, the JoinRequest's signatures, its session traffic under the session key and "
       "gs_counter, and every VS message under the VS key with the checks gsd made on it (the "
       "JoinAccept answers the JoinRequest, ticket chain, receipts and their tip chain, "
-      "checkpoint order, revocations); it needs --vs-pubkey.");
+      "checkpoint order, revocations); it needs --vs-pubkey. A GS of a fleet gives the fleet's "
+      "key set, as gsd's vs_public_key does (keys separated by commas, or a file of one a line): "
+      "a session handed over between nodes is checked key by key as gsd checked it.");
   sub->add_option("STORE", cmd->store,
                   "The store (a copy of the VS's vs.db or of its directory of segments, one "
                   "segment file, a GS's store, or a postgresql:// database); opened read-only")

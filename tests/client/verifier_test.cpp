@@ -154,6 +154,21 @@ TEST(VerifierHandshake, AKeySetTakesAnyNodesJoinAccept) {
 
 // ---- Handover: another node of the fleet takes the session up ---------------------------------
 
+// A client that trusts the fleet {`forge`'s VS key, `node_b`}, past the ServerHello of a session
+// `forge`'s VS accepted.
+TicketVerifier verifier_of_fleet(ForgedSession& forge, const crypto::SecretKey& node_b,
+                                 std::chrono::steady_clock::time_point t0) {
+  const crypto::SecretKey client = crypto::SecretKey::generate();
+  const Nonce32 nonce = crypto::random_fixed<32>();
+  TicketVerifier verifier({forge.vs_key().public_key(), node_b.public_key()}, kSkew,
+                          t0 + kHandshake);
+  EXPECT_TRUE(verifier
+                  .accept_server_hello(forge.server_hello(client.public_key(), nonce),
+                                       client.public_key(), nonce)
+                  .ok());
+  return verifier;
+}
+
 // The session's node A issued ticket 1; the second ticket comes from `signer`. A fleet node that
 // adopted the session signs with its own key, and its ticket must chain exactly as A's would.
 TEST(VerifierHandover, Table) {
@@ -180,14 +195,7 @@ TEST(VerifierHandover, Table) {
     SCOPED_TRACE(row.name);
     ForgedSession forge;
     const auto t0 = std::chrono::steady_clock::now();
-    const crypto::SecretKey client = crypto::SecretKey::generate();
-    const Nonce32 nonce = crypto::random_fixed<32>();
-    TicketVerifier verifier({forge.vs_key().public_key(), node_b.public_key()}, kSkew,
-                            t0 + kHandshake);
-    ASSERT_TRUE(verifier
-                    .accept_server_hello(forge.server_hello(client.public_key(), nonce),
-                                         client.public_key(), nonce)
-                    .ok());
+    TicketVerifier verifier = verifier_of_fleet(forge, node_b, t0);
     auto first =
         verifier.accept_ticket(ForgedSession::forward(forge.next_ticket({}, kWall)), t0, kWall);
     ASSERT_TRUE(first.ok()) << first.error();
@@ -221,14 +229,7 @@ TEST(VerifierHandover, ARevocationVerifiesUnderAnyKeyOfTheSet) {
   const crypto::SecretKey node_b = crypto::SecretKey::generate();
   ForgedSession forge;
   const auto t0 = std::chrono::steady_clock::now();
-  const crypto::SecretKey client = crypto::SecretKey::generate();
-  const Nonce32 nonce = crypto::random_fixed<32>();
-  TicketVerifier verifier({forge.vs_key().public_key(), node_b.public_key()}, kSkew,
-                          t0 + kHandshake);
-  ASSERT_TRUE(verifier
-                  .accept_server_hello(forge.server_hello(client.public_key(), nonce),
-                                       client.public_key(), nonce)
-                  .ok());
+  TicketVerifier verifier = verifier_of_fleet(forge, node_b, t0);
   EXPECT_TRUE(verifier.check_revocation(forge.revocation(RevocationReason::kOperator, "x", 1)));
   EXPECT_TRUE(
       verifier.check_revocation(forge.revocation(RevocationReason::kOperator, "x", 1, &node_b)));

@@ -37,11 +37,16 @@ GsdProcess::GsdProcess(const TempDir& dir, const VsProcess& vs, const std::strin
   for (const std::uint16_t p : o.vs_ports) {
     vs_list += (vs_list.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(p);
   }
+  if (o.vs_keys.empty()) o.vs_keys.push_back(vs.public_key());
+  std::string vs_keys;
+  for (const crypto::PublicKey& key : o.vs_keys) {
+    vs_keys += (vs_keys.empty() ? "" : ",") + to_hex(key);
+  }
   write_text(config_,
-             "vs = \"" + vs_list + "\"\n" + "vs_public_key = \"" + to_hex(vs.public_key()) +
-                 "\"\n" + "key = \"" + key_path + "\"\n" +
-                 "listen = \"127.0.0.1:" + std::to_string(port_) + "\"\n" + "store = \"" + store_ +
-                 "\"\n" + "digest_interval_ms = " + std::to_string(o.digest_interval_ms) + "\n" +
+             "vs = \"" + vs_list + "\"\n" + "vs_public_key = \"" + vs_keys + "\"\n" + "key = \"" +
+                 key_path + "\"\n" + "listen = \"127.0.0.1:" + std::to_string(port_) + "\"\n" +
+                 "store = \"" + store_ + "\"\n" +
+                 "digest_interval_ms = " + std::to_string(o.digest_interval_ms) + "\n" +
                  "input_grace_ms = " + std::to_string(o.input_grace_ms) + "\n" +
                  "max_players = " + std::to_string(o.max_players) + "\n" +
                  "reconnect_backoff_min_ms = " + std::to_string(o.reconnect_backoff_min_ms) + "\n" +

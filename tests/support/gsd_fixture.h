@@ -36,6 +36,8 @@ struct GsdOptions {
   // Where the GS reaches the VS, when not the VS's own port (a FrameRelay's): ports on
   // 127.0.0.1, several for a fleet's node list (its `vs` key), in order.
   std::vector<std::uint16_t> vs_ports;
+  // The keys it trusts (its `vs_public_key`): a fleet's key set; empty: the VS's own key.
+  std::vector<crypto::PublicKey> vs_keys;
 };
 
 class GsdProcess {

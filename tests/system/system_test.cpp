@@ -1,6 +1,7 @@
 // The whole system as real processes on 127.0.0.1: vsd, gsd or gsd-rogue, and `client` bots.
 // Each test reads the clients' exit codes and JSON events and the VS store.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "protocol/messages.h"
 #include "tests/support/frame_relay.h"
 #include "tests/support/gsd_fixture.h"
+#include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
 #include "tests/support/vs_fixture.h"
 
@@ -34,8 +36,9 @@ constexpr std::int64_t kSkewMs = 500;  // client default
 // One `client` process with its own key and event file.
 class ClientRun {
  public:
+  // `vs_pubkey`: the client's --vs-pubkey (one key in hex, or a fleet's set).
   ClientRun(const TempDir& dir, const std::string& name, std::uint16_t gs_port,
-            const crypto::PublicKey& vs_key, const std::vector<std::string>& extra,
+            const std::string& vs_pubkey, const std::vector<std::string>& extra,
             const std::string& key_path = "")
       : events_path_(dir.file(name + ".events")),
         key_path_(key_path.empty() ? dir.file(name + ".key") : key_path) {
@@ -47,9 +50,9 @@ class ClientRun {
       public_key_ = keyfile::read_secret_key(key_path_)->public_key();
     }
     std::vector<std::string> argv{
-        program("client"), "run",          "--gs",        "127.0.0.1:" + std::to_string(gs_port),
-        "--vs-pubkey",     to_hex(vs_key), "--key",       key_path_,
-        "--events",        events_path_,   "--log-level", "debug"};
+        program("client"), "run",        "--gs",        "127.0.0.1:" + std::to_string(gs_port),
+        "--vs-pubkey",     vs_pubkey,    "--key",       key_path_,
+        "--events",        events_path_, "--log-level", "debug"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     process_ = std::make_unique<ChildProcess>(argv, dir.file(name + ".out"));
   }
@@ -124,8 +127,7 @@ class System : public ::testing::Test {
   void start_clients(int count, const std::vector<std::string>& extra) {
     for (int i = 0; i < count; ++i) {
       const std::string name = "client" + std::to_string(clients_.size());
-      clients_.push_back(
-          std::make_unique<ClientRun>(dir_, name, gs_->port(), vs_->public_key(), extra));
+      clients_.push_back(std::make_unique<ClientRun>(dir_, name, gs_->port(), vs_pubkey(), extra));
     }
   }
   void wait_all_connected() {
@@ -155,10 +157,27 @@ class System : public ::testing::Test {
     return std::nullopt;
   }
 
+  // Whether vs_'s store holds `count` receipts within 10 s (the players have walked a while).
+  bool wait_for_receipts(std::size_t count) const {
+    auto receipts = [&] {
+      std::size_t n = 0;
+      for (const auto& e : vs_->entries()) n += e.header.kind == MessageKind::kProtectedReceipt;
+      return n;
+    };
+    const auto until = std::chrono::steady_clock::now() + seconds(10);
+    while (receipts() < count && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(milliseconds(50));  // polls the store
+    }
+    return receipts() >= count;
+  }
+  // What the clients and the GS's audit trust: the VS's key, or a fleet's key set.
+  [[nodiscard]] std::string vs_pubkey() const {
+    return fleet_keys_.empty() ? to_hex(vs_->public_key()) : fleet_keys_;
+  }
   // `audit-cli verify --role gs` on the GS's own store (stopped first).
   void expect_gs_store_verifies() {
     ChildProcess gs_audit({program("audit-cli"), "verify", gs_->store_path(), "--role", "gs",
-                           "--vs-pubkey", to_hex(vs_->public_key()), "--no-progress"},
+                           "--vs-pubkey", vs_pubkey(), "--no-progress"},
                           dir_.file("gs-audit.out"));
     EXPECT_EQ(gs_audit.wait(seconds(60)), 0) << gs_audit.output();
   }
@@ -218,6 +237,7 @@ class System : public ::testing::Test {
   std::unique_ptr<GsdProcess> gs_;
   std::vector<std::unique_ptr<ClientRun>> clients_;
   std::unique_ptr<FrameRelay> relay_;  // between gsd and vsd in the network cut tests
+  std::string fleet_keys_;             // a fleet's key set, comma-separated (the fleet test)
 };
 
 TEST_F(System, BotsPlayUntilTheirDurationWithEveryInputAccepted) {
@@ -385,11 +405,11 @@ TEST_F(System, CheatingClientIsCappedByAnHonestGs) {
 
 TEST_F(System, ReturningPlayerContinuesItsInputSequence) {
   start();
-  auto first = std::make_unique<ClientRun>(dir_, "first", gs_->port(), vs_->public_key(),
+  auto first = std::make_unique<ClientRun>(dir_, "first", gs_->port(), vs_pubkey(),
                                            std::vector<std::string>{"--bot", "--duration-s", "1"});
   EXPECT_EQ(first->wait(seconds(10)), 0) << first->output();
   // Same key, same session: the GS remembers its last client_seq.
-  ClientRun again(dir_, "again", gs_->port(), vs_->public_key(), {"--bot", "--duration-s", "1"},
+  ClientRun again(dir_, "again", gs_->port(), vs_pubkey(), {"--bot", "--duration-s", "1"},
                   first->key_path());
   EXPECT_EQ(again.wait(seconds(10)), 0) << again.output();
   EXPECT_EQ(session_of(again), session_of(*first));
@@ -419,16 +439,7 @@ TEST_F(System, AVsRestartMidMatchDropsNoPlayer) {
   wait_all_connected();
   const SessionId session = session_of(*clients_.front());
   // Restart once the players have walked under a few receipts.
-  auto receipts = [&] {
-    std::size_t n = 0;
-    for (const auto& e : vs_->entries()) n += e.header.kind == MessageKind::kProtectedReceipt;
-    return n;
-  };
-  const auto walked_until = std::chrono::steady_clock::now() + seconds(10);
-  while (receipts() < 4 && std::chrono::steady_clock::now() < walked_until) {
-    std::this_thread::sleep_for(milliseconds(50));  // polls the store
-  }
-  ASSERT_GE(receipts(), 4U) << diagnostics();
+  ASSERT_TRUE(wait_for_receipts(4)) << diagnostics();
   vs_options.port = vs_->port();
   ASSERT_EQ(vs_->stop(), 0) << diagnostics();
   vs_ = std::make_unique<VsProcess>(dir_, allowed, builds, vs_options);
@@ -498,6 +509,73 @@ TEST_F(System, ASilentNetworkCutMidMatchDropsNoPlayer) {
   EXPECT_GE(relay_->swallowed_from_target(MessageKind::kPlayTicket), 1U)
       << "the cut was meant to swallow a ticket";
   expect_match_survived_cut(session);
+}
+
+// A fleet (PROTOCOL.md §8.10 "When a node dies"): two vsd nodes on one PostgreSQL database, a
+// gsd that lists both and trusts both keys, and two players. The node the session is on is
+// killed mid-match (kill -9): the other adopts the session from its log, gsd resumes there, and
+// no player notices: both play their whole duration in the one session, nothing is revoked, and
+// both logs and the GS's store verify.
+TEST_F(System, AFleetNodeKilledMidMatchDropsNoPlayer) {
+  PostgresServer postgres;
+  const std::string database = postgres.create_database();
+  postgres.psql(database, "CREATE SCHEMA node_a; CREATE SCHEMA node_b");
+  VsOptions vs_options;
+  vs_options.ticket_period_ms = kPeriodMs;
+  // The players' credit outlasts the failover: gsd's reconnection and the adoption.
+  vs_options.ticket_validity_ms = 8000;
+  vs_options.heartbeat_timeout_ms = 4000;
+  vs_options.digest_timeout_ms = 5000;
+  vs_options.extra = "fleet = \"gsvs_fleet\"\n";
+  const std::vector<Hash32> builds{sha256_of_file(program("gsd"))};
+  const std::vector<crypto::PublicKey> allowed{identity_.public_key()};
+  TempDir dir_b;  // each node has its own key and admin socket
+  auto node = [&](const std::string& schema, const TempDir& dir) {
+    VsOptions options = vs_options;
+    options.store = postgres.url(database) + "?options=-csearch_path%3D" + schema;
+    return std::make_unique<VsProcess>(dir, allowed, builds, options);
+  };
+  vs_ = node("node_a", dir_);
+  auto node_b = node("node_b", dir_b);
+  const crypto::PublicKey key_a = vs_->public_key();
+  fleet_keys_ = to_hex(key_a) + "," + to_hex(node_b->public_key());
+  GsdOptions gs_options;
+  gs_options.input_grace_ms = 500;
+  gs_options.digest_interval_ms = 200;
+  gs_options.vs_ports = {vs_->port(), node_b->port()};
+  gs_options.vs_keys = {key_a, node_b->public_key()};
+  gs_ = std::make_unique<GsdProcess>(dir_, *vs_, identity_path_, gs_options);
+  start_clients(2, {"--bot", "--speed-m-s", "5", "--duration-s", "8"});
+  wait_all_connected();
+  const SessionId session = session_of(*clients_.front());
+  // Killed once the players have walked under a few receipts.
+  ASSERT_TRUE(wait_for_receipts(4)) << diagnostics();
+  ::kill(vs_->process().pid(), SIGKILL);
+  ASSERT_EQ(vs_->process().wait(seconds(5)), 128 + SIGKILL);
+  ASSERT_TRUE(gs_->wait_for_count("resumed with the VS", 1, seconds(15)))
+      << diagnostics() << "--- node b\n"
+      << node_b->process().output();
+  for (auto& c : clients_) {
+    EXPECT_EQ(c->wait(seconds(30)), 0) << diagnostics();
+    EXPECT_EQ(c->disconnected()["reason"], "duration_reached") << c->output();
+    EXPECT_EQ(session_of(*c), session);
+  }
+  ASSERT_EQ(node_b->stop(), 0) << node_b->process().output();
+  std::size_t adopted = 0;
+  std::size_t receipts_after = 0;
+  for (const auto& e : node_b->entries()) {
+    EXPECT_NE(e.header.kind, MessageKind::kRevocation) << "at " << e.header.seq;
+    if (e.header.session_id != session) continue;
+    adopted += e.header.kind == MessageKind::kSessionAdopted ? 1 : 0;
+    receipts_after += e.header.kind == MessageKind::kProtectedReceipt ? 1 : 0;
+  }
+  EXPECT_EQ(adopted, 1U);
+  EXPECT_GE(receipts_after, 3U) << "the players walked on under node b";
+  std::string audit;
+  EXPECT_EQ(vs_->audit_verify(audit), 0) << audit;
+  EXPECT_EQ(node_b->audit_verify(audit), 0) << audit;
+  ASSERT_EQ(gs_->stop(), 0) << diagnostics();
+  expect_gs_store_verifies();
 }
 
 }  // namespace
