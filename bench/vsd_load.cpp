@@ -63,6 +63,8 @@ crypto::SecretKey identity_key(std::size_t index) {
 
 Hash32 bench_build() { return crypto::sha256(as_bytes("vsd_load build")); }
 
+using Address = std::pair<std::string, std::uint16_t>;  // host, port
+
 struct Options {
   std::string vs = "127.0.0.1:7700";
   std::size_t sessions = 100;
@@ -138,9 +140,11 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
         session_key_(crypto::SecretKey::generate()) {}
 
   // Joins, waits for `go` to be cancelled, then sends until the run stops.
-  asio::awaitable<void> run(asio::any_io_executor executor, std::string host, std::uint16_t port,
+  // Joins the first of `nodes` (a VS, or a fleet's nodes: storm resumes move on to the others).
+  asio::awaitable<void> run(asio::any_io_executor executor, const std::vector<Address>& nodes,
                             asio::steady_timer& go) {
-    auto socket = co_await net::connect(executor, host, port, milliseconds(30000));
+    auto socket = co_await net::connect(executor, nodes.front().first, nodes.front().second,
+                                        milliseconds(30000));
     if (!socket) {
       ++stats_.failed;
       co_return;
@@ -163,8 +167,7 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     co_await go.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (stats_.stop) co_return;
     if (options_.mode == "storm") {
-      host_ = host;
-      port_ = port;
+      nodes_ = nodes;
       asio::co_spawn(
           executor, [self = shared_from_this(), executor] { return self->storm_reader(executor); },
           asio::detached);
@@ -357,6 +360,7 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
           receipt_count_ = receipt->receipt_index;
           receipt_tip_ = receipt->receipt_tip;
           ++stats_.receipts_whole_run;
+          if (!options_.acked_out.empty()) acked_receipts_.push_back(receipt->receipt_index);
         }
         if (awaiting_receipt_) record(*std::exchange(awaiting_receipt_, std::nullopt), 2);
       } else if (*kind == MessageKind::kRevocation) {
@@ -382,9 +386,13 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
       boost::system::error_code ec;
       co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       ceiling = std::max(std::min(ceiling * 2, options_.backoff_max_ms), options_.backoff_min_ms);
-      auto socket = co_await net::connect(executor, host_, port_, milliseconds(5000));
+      // The node the session was on first, then the fleet's others in turn (PROTOCOL.md §8.8
+      // "A GS's node list"): one that is down, or turns the resume away, is passed over.
+      const Address& node = nodes_[node_ % nodes_.size()];
+      auto socket = co_await net::connect(executor, node.first, node.second, milliseconds(5000));
       if (!socket) {
         ++stats_.resume_retries;
+        ++node_;
         continue;
       }
       conn_ = std::make_shared<net::FramedConnection>(std::move(*socket),
@@ -438,8 +446,10 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
           co_return false;
         }
       }
-      // Closed unanswered: the VS's pace of joins, or it is not taking sessions yet.
+      // Closed unanswered: the VS's pace of joins, or it is not taking sessions yet; in a fleet,
+      // a node that cannot adopt the session (yet).
       ++stats_.resume_retries;
+      ++node_;
       conn_->close();
     }
     co_return false;
@@ -487,9 +497,10 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
   std::uint64_t step_ms_ = 1;
   std::uint64_t sign_start_ms_ = 0;
   std::vector<std::uint64_t> acked_receipts_;
-  // storm: where the VS is, and what this session holds for its resume.
-  std::string host_;
-  std::uint16_t port_ = 0;
+  // storm: where the VS is (the node of nodes_ it was on last), and what this session holds for
+  // its resume.
+  std::vector<Address> nodes_;
+  std::size_t node_ = 0;
   bool connected_ = true;
   bool ended_ = false;                                 // revoked, or its resume refused
   std::optional<Clock::time_point> awaiting_receipt_;  // the last digest's send time
@@ -663,31 +674,35 @@ bool write_acked(const std::string& path, const std::vector<std::shared_ptr<GsSe
 // session and receipt index among the ProtectedReceipts of the store, rather than comparing
 // counts, which a lost receipt and an extra one would cancel. Prints one JSON line; exit 1 when
 // any is missing, 2 when the store or the list cannot be read.
-int check_store(const std::string& store_path, const std::string& acked_path) {
-  auto log = storage::Log::open(store_path, storage::OpenMode::kReadOnly);
-  if (!log) {
-    std::cerr << "vsd_load: " << store_path << ": " << log.error() << "\n";
-    return 2;
-  }
-  // Receipt indexes stored, by session.
+int check_store(const std::vector<std::string>& store_paths, const std::string& acked_path) {
+  // Receipt indexes stored, by session, in any of the stores.
   std::unordered_map<SessionId, std::unordered_set<std::uint64_t>> stored;
   std::size_t stored_receipts = 0;
   std::uint64_t stored_digests = 0;
   std::uint64_t undecodable = 0;
-  const auto scanned = (*log)->scan({}, [&](const storage::Entry& entry) {
-    if (entry.header.kind == MessageKind::kTranscriptDigest) ++stored_digests;
-    if (entry.header.kind != MessageKind::kProtectedReceipt) return true;
-    if (auto receipt = decode<ProtectedReceipt>(entry.message)) {
-      stored_receipts +=
-          stored[receipt->session_id].insert(receipt->receipt_index).second ? 1U : 0U;
-    } else {
-      ++undecodable;
+  for (const std::string& store_path : store_paths) {
+    auto log = storage::Log::open(store_path, storage::OpenMode::kReadOnly);
+    if (!log) {
+      std::cerr << "vsd_load: " << storage::printable_store(store_path) << ": " << log.error()
+                << "\n";
+      return 2;
     }
-    return true;
-  });
-  if (!scanned.ok()) {
-    std::cerr << "vsd_load: " << store_path << ": " << scanned.error() << "\n";
-    return 2;
+    const auto scanned = (*log)->scan({}, [&](const storage::Entry& entry) {
+      if (entry.header.kind == MessageKind::kTranscriptDigest) ++stored_digests;
+      if (entry.header.kind != MessageKind::kProtectedReceipt) return true;
+      if (auto receipt = decode<ProtectedReceipt>(entry.message)) {
+        stored_receipts +=
+            stored[receipt->session_id].insert(receipt->receipt_index).second ? 1U : 0U;
+      } else {
+        ++undecodable;
+      }
+      return true;
+    });
+    if (!scanned.ok()) {
+      std::cerr << "vsd_load: " << storage::printable_store(store_path) << ": " << scanned.error()
+                << "\n";
+      return 2;
+    }
   }
   std::ifstream in(acked_path);
   if (!in) {
@@ -720,9 +735,18 @@ int check_store(const std::string& store_path, const std::string& acked_path) {
 
 int run(const Options& options) {
   crypto::init();
-  auto address = net::parse_host_port(options.vs);
-  if (!address) {
-    std::cerr << "vsd_load: " << address.error() << "\n";
+  std::vector<Address> nodes;
+  std::stringstream list(options.vs);
+  for (std::string item; std::getline(list, item, ',');) {
+    auto address = net::parse_host_port(item);
+    if (!address) {
+      std::cerr << "vsd_load: --vs: " << address.error() << "\n";
+      return 2;
+    }
+    nodes.push_back(*address);
+  }
+  if (nodes.empty()) {
+    std::cerr << "vsd_load: --vs names no address\n";
     return 2;
   }
   const std::vector<std::size_t> raw_cpus = parse_cpu_list(options.raw_cpus);
@@ -754,9 +778,7 @@ int run(const Options& options) {
           sessions.push_back(session);
           asio::co_spawn(
               *io,
-              [session, &io, &address, &go] {
-                return session->run(io->get_executor(), address->first, address->second, *go);
-              },
+              [session, &io, &nodes, &go] { return session->run(io->get_executor(), nodes, *go); },
               asio::detached);
           timer.expires_after(std::chrono::duration_cast<Clock::duration>(ramp_gap));
           boost::system::error_code ec;
@@ -886,7 +908,11 @@ int main(int argc, char** argv) {
   auto* build = app.add_subcommand("build", "Print the build hash the sessions report");
   Options options;
   auto* run_cmd = app.add_subcommand("run", "Run the load");
-  run_cmd->add_option("--vs", options.vs, "vsd address")->capture_default_str();
+  run_cmd
+      ->add_option("--vs", options.vs,
+                   "vsd address; a fleet's nodes separated by commas (sessions join the first, and "
+                   "a storm's resumes move on to the others)")
+      ->capture_default_str();
   run_cmd->add_option("--sessions", options.sessions)->capture_default_str();
   run_cmd->add_option("--mode", options.mode)
       ->check(CLI::IsMember({"capacity", "scale", "storm"}))
@@ -929,12 +955,15 @@ int main(int argc, char** argv) {
       ->add_option("--backoff-max-ms", options.backoff_max_ms,
                    "storm: the ceiling the wait doubles up to")
       ->capture_default_str();
-  std::string store_path;
+  std::vector<std::string> store_paths;
   std::string acked_path;
   auto* check_cmd = app.add_subcommand(
       "check-store",
       "Look up every acknowledged receipt of a run in the VS store; exit 1 if any is missing");
-  check_cmd->add_option("--store", store_path, "The VS store (file or segment directory)")
+  check_cmd
+      ->add_option("--store", store_paths,
+                   "The VS store (file, segment directory or postgresql:// URI); repeated for a "
+                   "fleet's nodes, whose logs together must hold every receipt")
       ->required();
   check_cmd->add_option("--acked", acked_path, "The --acked-out list of the run")->required();
   CLI11_PARSE(app, argc, argv);
@@ -948,6 +977,6 @@ int main(int argc, char** argv) {
     std::printf("%s\n", gsvs::to_hex(bench_build()).c_str());
     return 0;
   }
-  if (*check_cmd) return check_store(store_path, acked_path);
+  if (*check_cmd) return check_store(store_paths, acked_path);
   return run(options);
 }

@@ -82,22 +82,6 @@ else
 fi
 trap cleanup EXIT
 
-wait_text() {  # FILE TEXT SECONDS
-  for _ in $(seq $(($3 * 20))); do
-    grep -q -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
-wait_each() {  # COUNT FILE-PATTERN (%d: 1..COUNT) TEXT: each file shows TEXT within 30 s
-  local i file
-  for i in $(seq "$1"); do
-    file=$(printf "$2" "$i")
-    wait_text "$file" "$3" 30 || { echo "no '$3' in $file" >&2; tail -5 "$file" >&2; exit 1; }
-  done
-}
-now_ms() { date +%s%3N; }
-
 "$bin/vsd" keygen --out "$work/vs.key" >/dev/null
 for g in $(seq "$game_servers"); do "$bin/gsd" keygen --out "$work/gs$g.key" >/dev/null; done
 for c in $(seq "$clients"); do "$bin/client" keygen --out "$work/c$c.key" >/dev/null; done
