@@ -28,6 +28,7 @@ void setup_commands(CLI::App& app, int& exit_code) {
   setup_reconcile(app, exit_code);
   setup_consistency(app, exit_code);
   setup_verify_consistency(app, exit_code);
+  setup_verify_adoption(app, exit_code);
 }
 
 int run_cli(int argc, char** argv) {

@@ -55,6 +55,7 @@ void setup_verify_report(CLI::App& app, int& exit_code);
 void setup_reconcile(CLI::App& app, int& exit_code);
 void setup_consistency(CLI::App& app, int& exit_code);
 void setup_verify_consistency(CLI::App& app, int& exit_code);
+void setup_verify_adoption(CLI::App& app, int& exit_code);
 // All of the above, in the order --help lists them.
 void setup_commands(CLI::App& app, int& exit_code);
 

@@ -9,8 +9,8 @@
 #include <utility>
 
 #include "app/log_line.h"
+#include "fleet/adoption.h"
 #include "protocol/chains.h"
-#include "rules/session_replay.h"
 #include "vsd/server_state.h"
 #include "vsd/session.h"
 
@@ -25,14 +25,13 @@ namespace {
 struct Adoptable {
   storage::Fleet::Node from;
   SessionAdopted adopted;  // all but vs_time_ms and the signature
-  rules::SessionRules rules;
   ReplyBacklog replies;  // the receipts and tickets the dead node issued lately, as it signed them
 };
 
 // Reads session `resume.session_id` from the log of node `from` (whose writer lock this node
-// holds): its JoinAccept, signed by that node for this identity and session key, and every entry
-// of the session after it, replayed through the rules. The session must be neither over nor owed
-// a revocation there, and still within its deadlines at `now_ms`.
+// holds), as fleet::read_session reads it. The JoinAccept must name the GsResume's identity and
+// session key, and the session must be neither over nor owed a revocation there, and still within
+// its deadlines at `now_ms`.
 Result<Adoptable> read_session(const Config& config, const storage::Fleet::Node& from,
                                const GsResume& resume, std::uint64_t now_ms) {
   const std::string where =
@@ -42,69 +41,36 @@ Result<Adoptable> read_session(const Config& config, const storage::Fleet::Node&
   auto log = storage::Log::open(config.store, storage::OpenMode::kReadOnly, storage::StoreRole::kVs,
                                 options);
   if (!log) return Error{log.error()};
-  std::optional<storage::Entry> accept_entry;
-  storage::Filter accepts;
-  accepts.session_id = resume.session_id;
-  accepts.kind = MessageKind::kJoinAccept;
-  Status found = (*log)->scan(accepts, [&](const storage::Entry& entry) {
-    if (entry.header.direction != chains::Direction::kIssued) return true;
-    accept_entry = entry;
-    return false;
-  });
-  if (!found) return Error{found.error()};
-  if (!accept_entry) return Error{where + ": no JoinAccept"};
-  auto accept = decode<JoinAccept>(accept_entry->message);
-  if (!accept) return Error{where + ": its JoinAccept does not decode: " + accept.error()};
-  if (!verify(*accept, from.vs_key)) {
-    return Error{where + ": its JoinAccept is not signed by the node's key " +
-                 short_hex(from.vs_key)};
-  }
-  if (accept->gs_identity != resume.gs_identity || accept->session_key != resume.session_key) {
+  const std::uint64_t log_size = (*log)->size();
+  // What a resume within the lag may lack, before the JoinAccept says the lag: as many as the
+  // largest max_receipt_lag vsd takes (the GsResume's own lag is judged by the rules).
+  ReplyBacklog replies(protocol::kMaxAdoptedChainHashes - 1);
+  auto in = fleet::read_session(**log, resume.session_id, log_size, from.vs_key,
+                                [&replies](const storage::Entry& entry) {
+                                  if (entry.header.direction != chains::Direction::kIssued) return;
+                                  if (entry.header.kind == MessageKind::kProtectedReceipt) {
+                                    if (auto receipt = decode<ProtectedReceipt>(entry.message)) {
+                                      replies.receipt_issued(receipt->receipt_index, entry.message);
+                                    }
+                                  } else if (entry.header.kind == MessageKind::kPlayTicket) {
+                                    if (auto ticket = decode<PlayTicket>(entry.message)) {
+                                      replies.ticket_issued(ticket->ticket_seq, entry.message);
+                                    }
+                                  }
+                                });
+  if (!in) return Error{"node " + from.name + ": " + in.error()};
+  const JoinAccept& accept = in->rules.accept();
+  if (accept.gs_identity != resume.gs_identity || accept.session_key != resume.session_key) {
     return Error{where + ": another identity or session key than the GsResume's"};
   }
-  const std::uint64_t log_size = (*log)->size();
-  Adoptable out{from,
-                {},
-                rules::SessionRules(rules::SessionStart{
-                    *accept, accept_entry->header.seq, accept_entry->header.vs_time_ms,
-                    chains::message_hash(accept_entry->message)}),
-                ReplyBacklog(accept->max_receipt_lag)};
-  rules::SessionReplay replay(out.rules);
-  storage::Filter traffic;
-  traffic.session_id = resume.session_id;
-  traffic.from_seq = accept_entry->header.seq + 1;
-  traffic.to_seq = log_size;
-  Status replayed = (*log)->scan(traffic, [&](const storage::Entry& entry) {
-    const auto& h = entry.header;
-    replay.add(rules::LoggedEntry{h.kind, h.direction, h.seq, h.vs_time_ms, entry.message});
-    if (h.direction != chains::Direction::kIssued) return true;
-    if (h.kind == MessageKind::kProtectedReceipt) {
-      if (auto receipt = decode<ProtectedReceipt>(entry.message)) {
-        out.replies.receipt_issued(receipt->receipt_index, entry.message);
-      }
-    } else if (h.kind == MessageKind::kPlayTicket) {
-      if (auto ticket = decode<PlayTicket>(entry.message)) {
-        out.replies.ticket_issued(ticket->ticket_seq, entry.message);
-      }
-    }
-    return true;
-  });
-  if (!replayed) return Error{replayed.error()};
-  if (out.rules.ended()) return Error{where + ": revoked there"};
-  if (replay.owed()) {
-    return Error{where + ": owed a revocation there (" + replay.owed()->why + ")"};
-  }
-  if (const rules::Judgement due = out.rules.check_deadlines(now_ms); due.refused()) {
+  if (in->rules.ended()) return Error{where + ": revoked there"};
+  if (in->owed) return Error{where + ": owed a revocation there (" + in->owed->why + ")"};
+  if (const rules::Judgement due = in->rules.check_deadlines(now_ms); due.refused()) {
     return Error{where + ": " + due.why};
   }
-  SessionAdopted& adopted = out.adopted;
-  adopted.session_id = resume.session_id;
-  adopted.from_vs_key = from.vs_key;
-  adopted.from_log_size = log_size;
-  adopted.from_log_head = (*log)->head_hash();
-  adopted.join_accept = accept_entry->message;
-  if (auto state = out.rules.adoption_state(adopted); !state) return Error{state.error()};
-  return out;
+  auto adopted = fleet::adoption_of(*in, from.vs_key, log_size, (*log)->head_hash());
+  if (!adopted) return Error{where + ": " + adopted.error()};
+  return Adoptable{from, std::move(adopted).value(), std::move(replies)};
 }
 
 }  // namespace
@@ -115,7 +81,9 @@ asio::awaitable<bool> Session::adopt(const GsResume& resume) {
   // neither come back nor append in between.
   auto read = co_await asio::co_spawn(
       server_->fleet_thread,
-      [state = server_, resume]() -> asio::awaitable<std::optional<Result<Adoptable>>> {
+      // A plain pointer, as for every call on the fleet's thread: the server joins that thread
+      // before it goes, and a last reference dropped there would destroy the thread from within.
+      [state = server_.get(), resume]() -> asio::awaitable<std::optional<Result<Adoptable>>> {
         auto dead = state->fleet->lock_dead_holder(resume.gs_identity);
         if (!dead) co_return Result<Adoptable>(Error{dead.error()});
         if (!*dead) {
@@ -176,7 +144,8 @@ asio::awaitable<bool> Session::adopt(const GsResume& resume) {
     return entries;
   };
   const bool logged = co_await log_at_head(build);
-  asio::post(server_->fleet_thread, [state = server_, from] { state->fleet->unlock_node(from); });
+  asio::post(server_->fleet_thread,
+             [state = server_.get(), from] { state->fleet->unlock_node(from); });
   if (!placed) {
     // The claim taken is given back: nothing here holds the session.
     server_->release_in_fleet(identity);
