@@ -156,6 +156,14 @@ TEST_F(VsdFleet, AKilledNodesSessionIsAdoptedByAnotherAndGoesOn) {
   gs.send_signed(gs.make_heartbeat());
   gs.send_signed(gs.make_digest({player_at(player, 100)}, unix_time_ms()));
   ASSERT_TRUE(gs.expect<ProtectedReceipt>()) << b->process().output();
+  // node_b restarts: it rebuilds the adopted session from its SessionAdopted, and the GS resumes.
+  ASSERT_EQ(b->stop(), 0) << b->process().output();
+  b = start("node_b", dir_b_);
+  gs.send_unsigned(gs.reconnect_and_make_resume(b->port()));
+  ASSERT_TRUE(gs.expect<ResumeAccept>()) << b->process().output();
+  gs.send_signed(gs.make_heartbeat());
+  gs.send_signed(gs.make_digest({player_at(player, 200)}, unix_time_ms()));
+  ASSERT_TRUE(gs.expect<ProtectedReceipt>()) << b->process().output();
 
   // node_a comes back: node_b holds the session now, so node_a's copy is revoked at its start.
   a = start("node_a", dir_a_);
