@@ -117,6 +117,10 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // Null for a single node. Its calls wait for the database, so sessions make them on
   // `fleet_thread`, in the order they are made.
   std::unique_ptr<storage::Fleet> fleet;
+  // The logs of dead nodes whose sessions this node adopts (session_adopt.cpp), read-only, each
+  // opened once for the adoptions that follow a node's death: every read asks the database (a
+  // size, a scan), so what one holds is never stale. On fleet_thread only.
+  std::map<std::string, std::unique_ptr<storage::Log>> dead_node_logs;
   net::asio::thread_pool fleet_thread{1};
   // Joins the fleet the configuration names, if any (before recover()).
   Status join_fleet();

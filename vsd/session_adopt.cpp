@@ -28,24 +28,19 @@ struct Adoptable {
   ReplyBacklog replies;  // the receipts and tickets the dead node issued lately, as it signed them
 };
 
-// Reads session `resume.session_id` from the log of node `from` (whose writer lock this node
-// holds), as fleet::read_session reads it. The JoinAccept must name the GsResume's identity and
-// session key, and the session must be neither over nor owed a revocation there, and still within
-// its deadlines at `now_ms`.
-Result<Adoptable> read_session(const Config& config, const storage::Fleet::Node& from,
+// Reads session `resume.session_id` from `log`, the log of node `from` (whose writer lock this
+// node holds, so that nothing is appended meanwhile), as fleet::read_session reads it. The
+// JoinAccept must name the GsResume's identity and session key, and the session must be neither
+// over nor owed a revocation there, and still within its deadlines at `now_ms`.
+Result<Adoptable> read_session(const storage::Log& log, const storage::Fleet::Node& from,
                                const GsResume& resume, std::uint64_t now_ms) {
   const std::string where =
       "session " + std::to_string(resume.session_id) + " in the log of node " + from.name;
-  storage::OpenOptions options;
-  options.pg_schema = from.name;
-  auto log = storage::Log::open(config.store, storage::OpenMode::kReadOnly, storage::StoreRole::kVs,
-                                options);
-  if (!log) return Error{log.error()};
-  const std::uint64_t log_size = (*log)->size();
+  const std::uint64_t log_size = log.size();
   // What a resume within the lag may lack, before the JoinAccept says the lag: as many as the
   // largest max_receipt_lag vsd takes (the GsResume's own lag is judged by the rules).
   ReplyBacklog replies(protocol::kMaxAdoptedChainHashes - 1);
-  auto in = fleet::read_session(**log, resume.session_id, log_size, from.vs_key,
+  auto in = fleet::read_session(log, resume.session_id, log_size, from.vs_key,
                                 [&replies](const storage::Entry& entry) {
                                   if (entry.header.direction != chains::Direction::kIssued) return;
                                   if (entry.header.kind == MessageKind::kProtectedReceipt) {
@@ -68,7 +63,7 @@ Result<Adoptable> read_session(const Config& config, const storage::Fleet::Node&
   if (const rules::Judgement due = in->rules.check_deadlines(now_ms); due.refused()) {
     return Error{where + ": " + due.why};
   }
-  auto adopted = fleet::adoption_of(*in, from.vs_key, log_size, (*log)->head_hash());
+  auto adopted = fleet::adoption_of(*in, from.vs_key, log_size, log.head_hash());
   if (!adopted) return Error{where + ": " + adopted.error()};
   return Adoptable{from, std::move(adopted).value(), std::move(replies)};
 }
@@ -90,7 +85,22 @@ asio::awaitable<bool> Session::adopt(const GsResume& resume) {
           co_return Result<Adoptable>(
               Error{"no dead node of the fleet holds identity " + short_hex(resume.gs_identity)});
         }
-        auto adoptable = read_session(state->config, **dead, resume, state->clock.now_ms());
+        const std::string& node = (*dead)->name;
+        auto& log = state->dead_node_logs[node];
+        if (!log) {
+          storage::OpenOptions options;
+          options.pg_schema = node;
+          auto opened = storage::Log::open(state->config.store, storage::OpenMode::kReadOnly,
+                                           storage::StoreRole::kVs, options);
+          if (!opened) {
+            state->fleet->unlock_node(node);
+            co_return Result<Adoptable>(Error{opened.error()});
+          }
+          log = std::move(opened).value();
+        }
+        auto adoptable = read_session(*log, **dead, resume, state->clock.now_ms());
+        // Opened afresh next time: the failure may be the connection's.
+        if (!adoptable) state->dead_node_logs.erase(node);
         if (adoptable) {
           auto taken = state->fleet->take_claim_from(resume.gs_identity, (*dead)->name);
           if (!taken || !*taken) {
@@ -99,7 +109,7 @@ asio::awaitable<bool> Session::adopt(const GsResume& resume) {
                               (taken ? std::string() : ": " + taken.error())};
           }
         }
-        if (!adoptable) state->fleet->unlock_node((*dead)->name);
+        if (!adoptable) state->fleet->unlock_node(node);
         co_return std::move(adoptable);
       },
       asio::use_awaitable);
