@@ -87,3 +87,103 @@ wait_each() {  # COUNT FILE-PATTERN (%d: 1..COUNT) TEXT: each file shows TEXT wi
   done
 }
 now_ms() { date +%s%3N; }
+
+# The options every game-server bench takes: --no-build, --bin-dir DIR, --work-dir DIR, --help
+# (the script's header). Sets build_programs, bin_dir and work. NAME names the script in errors.
+bench_options() {  # NAME ARGS...
+  local name=$1
+  shift
+  build_programs=1
+  bin_dir=
+  work=
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --no-build) build_programs=0 ;;
+      --bin-dir) bin_dir=$2; shift ;;
+      --work-dir) work=$2; shift ;;
+      -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+      *) echo "$name: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+  done
+}
+
+# Builds (Release, in BUILD_DIR, default build-bench) or finds in --bin-dir the programs a bench
+# runs; sets bin. Also raises the descriptor limit for thousands of connections.
+bench_programs() {  # NAME PROGRAM...
+  local name=$1 build program
+  shift
+  if [ "$build_programs" = 1 ]; then
+    build=${BUILD_DIR:-build-bench}
+    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DGSVS_BUILD_TESTS=OFF >/dev/null
+    cmake --build "$build" -j2 --target "$@" >/dev/null
+    bin_dir=${bin_dir:-$build/bin}
+  fi
+  [ -n "$bin_dir" ] || { echo "$name: --no-build needs --bin-dir" >&2; exit 2; }
+  for program in "$@"; do
+    [ -x "$bin_dir/$program" ] || { echo "$name: $bin_dir/$program is missing" >&2; exit 2; }
+  done
+  bin=$(cd "$bin_dir" && pwd)
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+}
+
+# The run's directory: --work-dir emptied, or a new temporary one.
+bench_work_dir() {
+  if [ -n "$work" ]; then
+    rm -rf "$work"
+    mkdir -p "$work"
+    work=$(cd "$work" && pwd)
+  else
+    work=$(mktemp -d)
+  fi
+}
+
+# $game_servers real gsd (keys $work/gsN.key made beforehand) reaching the VS at VS (an address,
+# or a fleet's list) under VS_KEY (a key file, or a fleet's key set), each with room for every
+# client, on the generator's CPUs; waits until each serves clients.
+start_game_servers() {  # VS VS_KEY
+  local g gs_port
+  for g in $(seq "$game_servers"); do
+    gs_port=$(free_port)
+    cat >"$work/gs$g.toml" <<TOML
+vs = "$1"
+vs_public_key = "$2"
+key = "$work/gs$g.key"
+listen = "127.0.0.1:$gs_port"
+store = "$work/gs$g.db"
+max_players = $((clients + 10))
+TOML
+    echo "$gs_port" >"$work/gs$g.port"
+    "${gen_pin[@]}" "$bin/gsd" run --config "$work/gs$g.toml" >"$work/gs$g.log" 2>&1 &
+    pids+=($!)
+  done
+  wait_each "$game_servers" "$work/gs%d.log" "listening for clients on"
+}
+
+# $clients bot clients (keys $work/cN.key made beforehand) spread over the game servers, trusting
+# VS_KEY; waits until each has accepted a ticket. Their PIDs in client_pids.
+start_clients() {  # VS_KEY
+  local c g
+  client_pids=()
+  for c in $(seq "$clients"); do
+    g=$(((c - 1) % game_servers + 1))
+    "${gen_pin[@]}" "$bin/client" run --gs "127.0.0.1:$(cat "$work/gs$g.port")" \
+      --vs-pubkey "$1" --key "$work/c$c.key" --bot --log-level warn \
+      --events "$work/c$c.events" 2>"$work/c$c.log" &
+    client_pids+=($!)
+    pids+=($!)
+  done
+  wait_each "$clients" "$work/c%d.events" '"ticket_accepted"'
+}
+
+# Prints how many players dropped: a client that said so, or is gone, before the run ends.
+players_dropped() {
+  local c dropped=0
+  for c in $(seq "$clients"); do
+    if grep -q '"disconnected"' "$work/c$c.events" ||
+      ! kill -0 "${client_pids[$((c - 1))]}" 2>/dev/null; then
+      dropped=$((dropped + 1))
+    fi
+  done
+  echo "$dropped"
+}

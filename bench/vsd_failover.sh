@@ -19,19 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
-build_programs=1
-bin_dir=
-work=
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --no-build) build_programs=0 ;;
-    --bin-dir) bin_dir=$2; shift ;;
-    --work-dir) work=$2; shift ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "vsd_failover.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
-  esac
-  shift
-done
+bench_options vsd_failover.sh "$@"
 
 sessions=${SESSIONS:-1000}
 game_servers=${GAME_SERVERS:-5}
@@ -47,29 +35,12 @@ heartbeat_timeout=${HEARTBEAT_TIMEOUT_MS:-60000}
 for tool in python3 ss psql; do
   command -v "$tool" >/dev/null || { echo "vsd_failover.sh needs $tool" >&2; exit 2; }
 done
-if [ "$build_programs" = 1 ]; then
-  build=${BUILD_DIR:-build-bench}
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DGSVS_BUILD_TESTS=OFF >/dev/null
-  cmake --build "$build" -j2 --target vsd vsd_load gsd client audit-cli >/dev/null
-  bin_dir=${bin_dir:-$build/bin}
-fi
-[ -n "$bin_dir" ] || { echo "vsd_failover.sh: --no-build needs --bin-dir" >&2; exit 2; }
-for program in vsd vsd_load gsd client audit-cli; do
-  [ -x "$bin_dir/$program" ] || { echo "vsd_failover.sh: $bin_dir/$program is missing" >&2; exit 2; }
-done
-bin=$(cd "$bin_dir" && pwd)
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+bench_programs vsd_failover.sh vsd vsd_load gsd client audit-cli
 
 pin_cpus
 echo "== vsd nodes and PostgreSQL on CPUs ${vsd_cpus:-any} ($threads threads each); generator, gsd and clients on ${gen_cpus:-any}" >&2
 
-if [ -n "$work" ]; then
-  rm -rf "$work"
-  mkdir -p "$work"
-  work=$(cd "$work" && pwd)
-else
-  work=$(mktemp -d)
-fi
+bench_work_dir
 pg_port=
 stop_all() {
   cleanup
@@ -119,31 +90,8 @@ cat "$work/vs_a.key.pub" "$work/vs_b.key.pub" >"$work/fleet.keys"
 nodes="127.0.0.1:${port[a]},127.0.0.1:${port[b]}"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-for g in $(seq "$game_servers"); do
-  gs_port=$(free_port)
-  cat >"$work/gs$g.toml" <<TOML
-vs = "$nodes"
-vs_public_key = "$work/fleet.keys"
-key = "$work/gs$g.key"
-listen = "127.0.0.1:$gs_port"
-store = "$work/gs$g.db"
-max_players = $((clients + 10))
-TOML
-  echo "$gs_port" >"$work/gs$g.port"
-  "${gen_pin[@]}" "$bin/gsd" run --config "$work/gs$g.toml" >"$work/gs$g.log" 2>&1 &
-  pids+=($!)
-done
-wait_each "$game_servers" "$work/gs%d.log" "listening for clients on"
-client_pids=()
-for c in $(seq "$clients"); do
-  g=$(((c - 1) % game_servers + 1))
-  "${gen_pin[@]}" "$bin/client" run --gs "127.0.0.1:$(cat "$work/gs$g.port")" \
-    --vs-pubkey "$work/fleet.keys" --key "$work/c$c.key" --bot --log-level warn \
-    --events "$work/c$c.events" 2>"$work/c$c.log" &
-  client_pids+=($!)
-  pids+=($!)
-done
-wait_each "$clients" "$work/c%d.events" '"ticket_accepted"'
+start_game_servers "$nodes" "$work/fleet.keys"
+start_clients "$work/fleet.keys"
 
 echo "== $sessions simulated sessions, $game_servers gsd, $clients clients on node a; kill -9 ${kill_after} s into the measurement" >&2
 "${gen_pin[@]}" "$bin/vsd_load" run --vs "$nodes" --sessions "$sessions" --mode storm \
@@ -170,13 +118,7 @@ gsd_back_at=$(now_ms)
 
 wait "$load_pid" || true
 tickets_after=$(cat "$work"/c*.events | grep -c '"ticket_accepted"' || true)
-# A player dropped if its client said so, or is gone, before the run ends.
-dropped=0
-for c in $(seq "$clients"); do
-  if grep -q '"disconnected"' "$work/c$c.events" || ! kill -0 "${client_pids[$((c - 1))]}" 2>/dev/null; then
-    dropped=$((dropped + 1))
-  fi
-done
+dropped=$(players_dropped)
 adopted=$(psql -X -q -t -A -d "$database" -c "SELECT count(*) FROM node_b.log_entry WHERE kind = 25")
 revocations=$(psql -X -q -t -A -d "$database" -c "SELECT count(*) FROM node_b.log_entry WHERE kind = 11 AND direction = 2")
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)

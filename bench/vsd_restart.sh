@@ -25,19 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
-build_programs=1
-bin_dir=
-work=
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --no-build) build_programs=0 ;;
-    --bin-dir) bin_dir=$2; shift ;;
-    --work-dir) work=$2; shift ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "vsd_restart.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
-  esac
-  shift
-done
+bench_options vsd_restart.sh "$@"
 
 sessions=${SESSIONS:-20000}
 game_servers=${GAME_SERVERS:-5}
@@ -57,29 +45,12 @@ ramp=${RAMP_PER_S:-2000}
 for tool in python3 ss; do
   command -v "$tool" >/dev/null || { echo "vsd_restart.sh needs $tool" >&2; exit 2; }
 done
-if [ "$build_programs" = 1 ]; then
-  build=${BUILD_DIR:-build-bench}
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DGSVS_BUILD_TESTS=OFF >/dev/null
-  cmake --build "$build" -j2 --target vsd vsd_load gsd client audit-cli >/dev/null
-  bin_dir=${bin_dir:-$build/bin}
-fi
-[ -n "$bin_dir" ] || { echo "vsd_restart.sh: --no-build needs --bin-dir" >&2; exit 2; }
-for program in vsd vsd_load gsd client audit-cli; do
-  [ -x "$bin_dir/$program" ] || { echo "vsd_restart.sh: $bin_dir/$program is missing" >&2; exit 2; }
-done
-bin=$(cd "$bin_dir" && pwd)
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+bench_programs vsd_restart.sh vsd vsd_load gsd client audit-cli
 
 pin_cpus
 echo "== vsd on CPUs ${vsd_cpus:-any} ($threads threads); generator, gsd and clients on ${gen_cpus:-any}" >&2
 
-if [ -n "$work" ]; then
-  rm -rf "$work"
-  mkdir -p "$work"
-  work=$(cd "$work" && pwd)
-else
-  work=$(mktemp -d)
-fi
+bench_work_dir
 trap cleanup EXIT
 
 "$bin/vsd" keygen --out "$work/vs.key" >/dev/null
@@ -126,31 +97,8 @@ start_vsd() {  # LOG
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 start_vsd "$work/vsd-1.log"
 
-for g in $(seq "$game_servers"); do
-  port=$(free_port)
-  cat >"$work/gs$g.toml" <<EOF
-vs = "127.0.0.1:$vs_port"
-vs_public_key = "$work/vs.key.pub"
-key = "$work/gs$g.key"
-listen = "127.0.0.1:$port"
-store = "$work/gs$g.db"
-max_players = $((clients + 10))
-EOF
-  echo "$port" >"$work/gs$g.port"
-  "${gen_pin[@]}" "$bin/gsd" run --config "$work/gs$g.toml" >"$work/gs$g.log" 2>&1 &
-  pids+=($!)
-done
-wait_each "$game_servers" "$work/gs%d.log" "listening for clients on"
-client_pids=()
-for c in $(seq "$clients"); do
-  g=$(((c - 1) % game_servers + 1))
-  "${gen_pin[@]}" "$bin/client" run --gs "127.0.0.1:$(cat "$work/gs$g.port")" \
-    --vs-pubkey "$work/vs.key.pub" --key "$work/c$c.key" --bot --log-level warn \
-    --events "$work/c$c.events" 2>"$work/c$c.log" &
-  client_pids+=($!)
-  pids+=($!)
-done
-wait_each "$clients" "$work/c%d.events" '"ticket_accepted"'
+start_game_servers "127.0.0.1:$vs_port" "$work/vs.key.pub"
+start_clients "$work/vs.key.pub"
 
 echo "== $sessions simulated sessions, $game_servers gsd, $clients clients; reload ${reload_after} s and restart ${restart_after} s into the measurement" >&2
 load_started_at=$(now_ms)
@@ -191,13 +139,7 @@ gsd_back_at=$(now_ms)
 
 wait "$load_pid" || true
 tickets_after=$(cat "$work"/c*.events | grep -c '"ticket_accepted"' || true)
-# A player dropped if its client said so, or is gone, before the run ends.
-dropped=0
-for c in $(seq "$clients"); do
-  if grep -q '"disconnected"' "$work/c$c.events" || ! kill -0 "${client_pids[$((c - 1))]}" 2>/dev/null; then
-    dropped=$((dropped + 1))
-  fi
-done
+dropped=$(players_dropped)
 gsd_refused=$(cat "$work"/gs*.log | grep -c "did not resume the session\|resume refused" || true)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 # From the store (STORE.md §2), read while vsd still runs, before the game servers' own stop
