@@ -1,5 +1,6 @@
-// Every message of protocol version 1, in one place. docs/PROTOCOL.md is the byte-level spec;
-// this header is its executable form.
+// Every message of protocol version 1: those exchanged here, those the VS writes into its own log
+// in vs_log_messages.h, and the coding of all of them. docs/PROTOCOL.md is the byte-level spec;
+// these headers are its executable form.
 //
 // Envelope: version u8 (= kProtocolVersion) || kind u8 || fields in declaration order ||
 // signatures (64 bytes each). Integers are little-endian; texts and blobs are u16 length ||
@@ -19,23 +20,12 @@
 
 #include "protocol/bytes.h"
 #include "protocol/crypto.h"
+#include "protocol/message_basics.h"
 #include "protocol/message_kinds.h"
 #include "protocol/result.h"
+#include "protocol/vs_log_messages.h"
 
 namespace gsvs::protocol {
-
-inline constexpr std::uint8_t kProtocolVersion = 1;
-
-using SessionId = std::uint64_t;
-using crypto::PublicKey;
-using crypto::Signature;
-
-// Player flags in a TranscriptDigest.
-inline constexpr std::uint8_t kPlayerSpawn = 0x01;  // (re)appears here: no speed check this step
-inline constexpr std::uint8_t kPlayerFlagsMask = kPlayerSpawn;
-
-template <std::size_t N>
-using Signatures = std::array<Signature, N>;
 
 // ---- VS -> GS: join --------------------------------------------------------------------------
 
@@ -73,29 +63,6 @@ struct JoinRequest {
     v.field(m.gs_time_ms, "gs_time_ms");
     v.field(m.challenge, "challenge");
   }
-};
-
-// A spawn zone (PROTOCOL.md §8.6 "Spawn zones"): an area, in the movement rule's millimetres,
-// where a player may appear by a spawn without a checked move. 17 bytes on the wire; a shape
-// byte outside SpawnZoneShape, a rectangle whose upper corner lies below its lower one, or a
-// circle with a negative radius or a non-zero y2_mm is non-canonical (§2.6).
-enum class SpawnZoneShape : std::uint8_t { kRectangle = 1, kCircle = 2 };
-struct SpawnZone {
-  std::uint8_t shape = 0;  // SpawnZoneShape
-  std::int32_t x_mm = 0;   // rectangle: lower corner (smallest x and y), inclusive; circle: centre
-  std::int32_t y_mm = 0;
-  std::int32_t x2_mm = 0;  // rectangle: upper corner, inclusive; circle: the radius
-  std::int32_t y2_mm = 0;  // circle: 0
-
-  template <class Self, class V>
-  static void visit(Self& m, V& v) {
-    v.field(m.shape, "shape");
-    v.field(m.x_mm, "x_mm");
-    v.field(m.y_mm, "y_mm");
-    v.field(m.x2_mm, "x2_mm");
-    v.field(m.y2_mm, "y2_mm");
-  }
-  friend bool operator==(const SpawnZone&, const SpawnZone&) = default;
 };
 
 struct JoinAccept {
@@ -564,205 +531,6 @@ struct ResumeAccept {
     v.field(m.ticket_hash, "ticket_hash");
     v.field(m.vs_time_ms, "vs_time_ms");
     v.field(m.heartbeat_deadline_ms, "heartbeat_deadline_ms");
-  }
-};
-
-// Logged by the VS as its first entry of a run, never sent: from here sessions an earlier run
-// left live are suspended until vs_time_ms + resume_window_ms, and heartbeats could not arrive
-// between the earlier run's last entry and this one. log_size is this entry's own seq.
-struct VsStart {
-  static constexpr MessageKind kKind = MessageKind::kVsStart;
-  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/vs_start"};
-  std::uint64_t log_size = 0;
-  std::uint64_t vs_time_ms = 0;
-  std::uint32_t resume_window_ms = 0;  // 0: no session is resumable (all were revoked)
-  Signatures<1> signatures{};
-
-  template <class Self, class V>
-  static void visit(Self& m, V& v) {
-    v.field(m.log_size, "log_size");
-    v.field(m.vs_time_ms, "vs_time_ms");
-    v.field(m.resume_window_ms, "resume_window_ms");
-  }
-};
-
-// ---- The VS's policy (PROTOCOL.md §5.26, §8.17) -------------------------------------------------
-
-// Caps of a policy's allowlists: room for the GS identities of a large region (each GS has its
-// own), and for far more builds than are ever in the field at once.
-inline constexpr std::size_t kMaxPolicyIdentities = 60000;
-inline constexpr std::size_t kMaxPolicyBuilds = 1024;
-
-// What the VS admits and the terms it gives new sessions: the allowlists, each sorted ascending
-// without duplicates (so one policy has one encoding), the timings and the movement limits a
-// JoinAccept announces, and the clock skew a join may show. Its canonical encoding is the
-// fields in order, coded as message fields (encode_policy); policy_hash is its SHA-256.
-struct Policy {
-  std::vector<PublicKey> allowed_gs;
-  std::vector<Hash32> allowed_builds;
-  std::uint32_t heartbeat_interval_ms = 0;
-  std::uint32_t heartbeat_timeout_ms = 0;
-  std::uint32_t ticket_period_ms = 0;
-  std::uint32_t ticket_validity_ms = 0;
-  std::uint32_t max_receipt_lag = 0;
-  std::uint32_t max_clock_skew_ms = 0;
-  std::uint32_t max_speed_mm_s = 0;
-  std::uint32_t speed_tolerance_ppm = 0;
-  std::uint32_t jitter_allowance_ms = 0;
-  std::uint32_t excess_decay_ppm = 0;
-  std::uint32_t max_excess_mm = 0;
-  std::uint32_t spawn_min_interval_ms = 0;
-  std::uint32_t max_players_per_session = 0;
-  // How long a quarantine that begins under this policy lasts (PROTOCOL.md §8.16); 0: until the
-  // operator's Pardon. Not in a JoinAccept: it concerns the identity, not the session.
-  std::uint32_t quarantine_ms = 0;
-  std::uint32_t digest_timeout_ms = 0;
-  std::uint32_t continuity_window_ms = 0;
-  std::vector<SpawnZone> spawn_zones;
-
-  template <class Self, class V>
-  static void visit(Self& m, V& v) {
-    v.list(m.allowed_gs, kMaxPolicyIdentities, "allowed_gs");
-    v.list(m.allowed_builds, kMaxPolicyBuilds, "allowed_builds");
-    v.field(m.heartbeat_interval_ms, "heartbeat_interval_ms");
-    v.field(m.heartbeat_timeout_ms, "heartbeat_timeout_ms");
-    v.field(m.ticket_period_ms, "ticket_period_ms");
-    v.field(m.ticket_validity_ms, "ticket_validity_ms");
-    v.field(m.max_receipt_lag, "max_receipt_lag");
-    v.field(m.max_clock_skew_ms, "max_clock_skew_ms");
-    v.field(m.max_speed_mm_s, "max_speed_mm_s");
-    v.field(m.speed_tolerance_ppm, "speed_tolerance_ppm");
-    v.field(m.jitter_allowance_ms, "jitter_allowance_ms");
-    v.field(m.excess_decay_ppm, "excess_decay_ppm");
-    v.field(m.max_excess_mm, "max_excess_mm");
-    v.field(m.spawn_min_interval_ms, "spawn_min_interval_ms");
-    v.field(m.max_players_per_session, "max_players_per_session");
-    v.field(m.quarantine_ms, "quarantine_ms");
-    v.field(m.digest_timeout_ms, "digest_timeout_ms");
-    v.field(m.continuity_window_ms, "continuity_window_ms");
-    v.list(m.spawn_zones, kMaxSpawnZones, "spawn_zones");
-  }
-  friend bool operator==(const Policy&, const Policy&) = default;
-};
-
-// The canonical encoding of a policy, and its SHA-256 (PolicyApplied's policy_hash).
-Bytes encode_policy(const Policy& policy);
-Hash32 policy_hash(const Policy& policy);
-
-// Logged by the VS, never sent: from this entry on, `policy` is the one the VS judges joins and
-// resumes by (at its start, and at each reload that changed it). policy_seq counts the policies
-// of the log from 1; policy_hash is SHA-256 of the policy's encoding, checked by the decoder.
-struct PolicyApplied {
-  static constexpr MessageKind kKind = MessageKind::kPolicyApplied;
-  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/policy_applied"};
-  std::uint64_t policy_seq = 0;
-  std::uint64_t vs_time_ms = 0;
-  Hash32 policy_hash;
-  Policy policy;
-  Signatures<1> signatures{};
-
-  template <class Self, class V>
-  static void visit(Self& m, V& v) {
-    v.field(m.policy_seq, "policy_seq");
-    v.field(m.vs_time_ms, "vs_time_ms");
-    v.field(m.policy_hash, "policy_hash");
-    Policy::visit(m.policy, v);
-  }
-};
-
-// ---- The operator's pardon (PROTOCOL.md §5.27, §8.16) -------------------------------------------
-
-// Logged by the VS at the operator's word (`vsd pardon`), never sent: the quarantine of
-// gs_identity that the Revocation at log position revocation_position began is lifted from this
-// entry on, for the reason given. The VS logs one only for a quarantine in force at vs_time_ms.
-struct Pardon {
-  static constexpr MessageKind kKind = MessageKind::kPardon;
-  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/pardon"};
-  PublicKey gs_identity;
-  std::uint64_t vs_time_ms = 0;
-  std::uint64_t revocation_position = 0;  // the quarantining Revocation's seq in the log
-  std::string reason;                     // the operator's, at most kMaxPardonReasonBytes
-  Signatures<1> signatures{};
-
-  template <class Self, class V>
-  static void visit(Self& m, V& v) {
-    v.field(m.gs_identity, "gs_identity");
-    v.field(m.vs_time_ms, "vs_time_ms");
-    v.field(m.revocation_position, "revocation_position");
-    v.text(m.reason, kMaxPardonReasonBytes, "reason");
-  }
-};
-
-// ---- A fleet's adoption (PROTOCOL.md §5.28, §8.10) --------------------------------------------
-
-// A player's last notarized position in an adopted session, as the node that held it left it.
-struct AdoptedPosition {
-  PublicKey player;
-  std::int32_t x_mm = 0;
-  std::int32_t y_mm = 0;
-  std::uint64_t vs_time_ms = 0;        // the digest that notarized it, on the earlier node's clock
-  std::uint64_t last_spawn_vs_ms = 0;  // the player's last free spawn; 0: none
-
-  template <class Self, class V>
-  static void visit(Self& m, V& v) {
-    v.field(m.player, "player");
-    v.field(m.x_mm, "x_mm");
-    v.field(m.y_mm, "y_mm");
-    v.field(m.vs_time_ms, "vs_time_ms");
-    v.field(m.last_spawn_vs_ms, "last_spawn_vs_ms");
-  }
-  friend bool operator==(const AdoptedPosition&, const AdoptedPosition&) = default;
-};
-
-// Logged by a node of a fleet, never sent: it takes up session_id, which the node with VS key
-// from_vs_key held until it died. The session's state is as the first from_log_size entries of
-// that node's log leave it (the entry from_log_size - 1 hashes to from_log_head): its
-// JoinAccept, byte for byte as that node signed it, and what the session's rules hold after its
-// last entry there. From this entry the session is this node's, waiting for its GS to resume it
-// as after a network cut: until its heartbeat deadline, liveness_since_ms + heartbeat_timeout_ms.
-struct SessionAdopted {
-  static constexpr MessageKind kKind = MessageKind::kSessionAdopted;
-  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/session_adopted"};
-  SessionId session_id = 0;
-  std::uint64_t vs_time_ms = 0;
-  PublicKey from_vs_key;
-  std::uint64_t from_log_size = 0;
-  Hash32 from_log_head;
-  Bytes join_accept;
-  std::uint64_t gs_counter = 0;          // the last accepted
-  std::uint64_t receipt_count_seen = 0;  // the last accepted Heartbeat's receipt_count
-  std::uint64_t receipt_count = 0;       // receipts issued
-  std::vector<Hash32> receipt_tips;      // after receipts receipt_count - (n - 1) .. receipt_count
-  std::uint64_t ticket_seq = 0;          // tickets issued
-  // The hashes a GsResume names for tickets ticket_seq - (n - 1) .. ticket_seq (zeros: none yet).
-  std::vector<Hash32> ticket_hashes;
-  std::vector<Nonce32> pending_nonces;  // received since the last ticket, to be bound by the next
-  std::uint32_t players_in_play = 0;    // players the last accepted digest named
-  // When liveness and the digest deadline run from (§8.5), on the earlier node's clock.
-  std::uint64_t liveness_since_ms = 0;
-  std::uint64_t digests_since_ms = 0;
-  std::vector<AdoptedPosition> positions;
-  Signatures<1> signatures{};
-
-  template <class Self, class V>
-  static void visit(Self& m, V& v) {
-    v.field(m.session_id, "session_id");
-    v.field(m.vs_time_ms, "vs_time_ms");
-    v.field(m.from_vs_key, "from_vs_key");
-    v.field(m.from_log_size, "from_log_size");
-    v.field(m.from_log_head, "from_log_head");
-    v.blob(m.join_accept, kMaxEmbeddedMessage, "join_accept");
-    v.field(m.gs_counter, "gs_counter");
-    v.field(m.receipt_count_seen, "receipt_count_seen");
-    v.field(m.receipt_count, "receipt_count");
-    v.list(m.receipt_tips, kMaxAdoptedChainHashes, "receipt_tips");
-    v.field(m.ticket_seq, "ticket_seq");
-    v.list(m.ticket_hashes, kMaxAdoptedChainHashes, "ticket_hashes");
-    v.list(m.pending_nonces, kMaxNoncesPerTicket, "pending_nonces");
-    v.field(m.players_in_play, "players_in_play");
-    v.field(m.liveness_since_ms, "liveness_since_ms");
-    v.field(m.digests_since_ms, "digests_since_ms");
-    v.list(m.positions, kMaxAdoptedPositions, "positions");
   }
 };
 
