@@ -23,14 +23,26 @@ void send_to_service_manager(std::string_view state) {
   }
 }
 
-// WATCHDOG=1 now and every `period`. The wait owns the timer: the loop ends when the timer is
-// cancelled or the io_context goes away.
-void feed_watchdog(const std::shared_ptr<net::asio::steady_timer>& timer,
+}  // namespace
+
+// The watchdog's timer and whether the daemon stopped. cancel() alone is not enough: a wait that
+// expired just before stopping() has its handler queued with success, and would arm again.
+struct ServiceNotifier::Watchdog {
+  explicit Watchdog(net::asio::io_context& io) : timer(io) {}
+  net::asio::steady_timer timer;
+  bool stopped = false;
+};
+
+namespace {
+
+// WATCHDOG=1 now and every `period`. The wait owns the watchdog: the loop ends when it is
+// stopped or the io_context goes away.
+void feed_watchdog(const std::shared_ptr<ServiceNotifier::Watchdog>& watchdog,
                    std::chrono::microseconds period) {
   send_to_service_manager("WATCHDOG=1");
-  timer->expires_after(period);
-  timer->async_wait([timer, period](const boost::system::error_code& ec) {
-    if (!ec) feed_watchdog(timer, period);  // cancelled: the daemon is stopping
+  watchdog->timer.expires_after(period);
+  watchdog->timer.async_wait([watchdog, period](const boost::system::error_code& ec) {
+    if (!ec && !watchdog->stopped) feed_watchdog(watchdog, period);
   });
 }
 
@@ -63,9 +75,9 @@ void ServiceNotifier::ready(net::asio::io_context& io, std::string_view text) {
   notify("READY=1\nSTATUS=" + log_text(text));
   ready_sent_ = true;
   if (watchdog_period_) {
-    auto timer = std::make_shared<net::asio::steady_timer>(io);
-    watchdog_timer_ = timer;
-    feed_watchdog(timer, *watchdog_period_);
+    auto watchdog = std::make_shared<Watchdog>(io);
+    watchdog_ = watchdog;
+    feed_watchdog(watchdog, *watchdog_period_);
   }
 }
 
@@ -73,7 +85,10 @@ void ServiceNotifier::stopping(std::string_view text) {
   if (!enabled_ || stopping_sent_) return;
   notify("STOPPING=1\nSTATUS=" + log_text(text));
   stopping_sent_ = true;
-  if (auto timer = watchdog_timer_.lock()) timer->cancel();
+  if (auto watchdog = watchdog_.lock()) {
+    watchdog->stopped = true;
+    watchdog->timer.cancel();
+  }
 }
 
 void ServiceNotifier::notify(std::string_view state) const {

@@ -31,12 +31,15 @@ class ServiceNotifier {
   // may end before or after this object.
   void ready(net::asio::io_context& io, std::string_view text);
   // STOPPING=1 with STATUS=text; the watchdog stops, so nothing of this object keeps `io` busy.
+  // Called from the thread that runs `io`.
   void stopping(std::string_view text);
 
   // The watchdog's feeding period: half of WATCHDOG_USEC; nullopt when systemd set no watchdog.
   [[nodiscard]] std::optional<std::chrono::microseconds> watchdog_period() const {
     return watchdog_period_;
   }
+
+  struct Watchdog;  // public only for the feeding loop in the .cpp
 
  private:
   void notify(std::string_view state) const;
@@ -45,7 +48,7 @@ class ServiceNotifier {
   bool ready_sent_ = false;
   bool stopping_sent_ = false;
   std::optional<std::chrono::microseconds> watchdog_period_;
-  std::weak_ptr<net::asio::steady_timer> watchdog_timer_;
+  std::weak_ptr<Watchdog> watchdog_;
 };
 
 }  // namespace gsvs::app
