@@ -171,6 +171,8 @@ enum class JoinRejectReason : std::uint16_t {
   kQuarantined = 14,
   // Another node of the VS's fleet holds the identity's live session (PROTOCOL.md §8.10).
   kIdentityBusyInFleet = 15,
+  // Another node of the VS's fleet quarantined the identity (PROTOCOL.md §8.16, "In a fleet").
+  kQuarantinedInFleet = 16,
 };
 
 enum class RevocationReason : std::uint16_t {
@@ -209,7 +211,7 @@ enum class InputRejectReason : std::uint16_t {
 };
 
 // The last code of each reason enum: a new code goes after it and becomes the new last one.
-inline constexpr JoinRejectReason kLastJoinRejectReason = JoinRejectReason::kIdentityBusyInFleet;
+inline constexpr JoinRejectReason kLastJoinRejectReason = JoinRejectReason::kQuarantinedInFleet;
 inline constexpr RevocationReason kLastRevocationReason = RevocationReason::kOperatorQuarantine;
 // Codes below the last one that this version does not define yet.
 inline constexpr std::array<std::uint16_t, 1> kUnassignedRevocationReasons{15};

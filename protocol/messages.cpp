@@ -395,6 +395,8 @@ std::string_view reason_name(JoinRejectReason reason) {
       return "quarantined";
     case JoinRejectReason::kIdentityBusyInFleet:
       return "identity_busy_in_fleet";
+    case JoinRejectReason::kQuarantinedInFleet:
+      return "quarantined_in_fleet";
   }
   return "unknown";
 }

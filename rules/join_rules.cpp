@@ -33,6 +33,10 @@ constexpr std::array<JoinCheckRule, kJoinCheckCount> kJoinOrder{{
     // of one node's log leaves it unknown (a fleet's claims are not in any log).
     {JoinCheck::kFreeInFleet, "no other node of the fleet holds gs_identity",
      JoinRejectReason::kIdentityBusyInFleet, std::nullopt, std::nullopt},
+    // After the claim: a node gives back its claim on an identity only once the quarantine its
+    // revocation began is in the fleet's database, so a granted claim finds it (§8.16).
+    {JoinCheck::kNotQuarantinedInFleet, "no other node of the fleet quarantined gs_identity",
+     JoinRejectReason::kQuarantinedInFleet, std::nullopt, std::nullopt},
 }};
 
 // Check numbers in texts count from 1, as in the PROTOCOL.md table.
@@ -81,6 +85,10 @@ std::string failure_detail(const JoinCheckRule& rule, const JoinSubject& subject
              subject.fleet_holder +
              " of this VS's fleet; it ends there by revocation, or is taken over by a join once "
              "that node is down";
+    case JoinCheck::kNotQuarantinedInFleet:
+      return "identity quarantined by " + (subject.fleet_quarantine.empty()
+                                               ? std::string("another node of this VS's fleet")
+                                               : subject.fleet_quarantine);
   }
   return {};
 }

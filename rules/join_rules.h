@@ -27,19 +27,20 @@ namespace gsvs::rules {
 // allowed identity's key can grow the log or obtain a VS signature. Only a fresh signature of an
 // allowed identity is evidence worth a log entry and a signed answer.
 enum class JoinCheck : std::uint8_t {
-  kDecodes,            // the frame decodes as a JoinRequest (§2.6)   -> turned away
-  kIdentityAllowed,    // gs_identity is on allowed_gs                -> turned away
-  kChallenge,          // the challenge this connection got, unused   -> turned away
-  kIdentitySignature,  // signature 0 verifies under gs_identity      -> turned away
-  kBuildAllowed,       // sw_hash is on allowed_builds                -> build_not_allowed
-  kSessionSignature,   // signature 1 verifies under session_key      -> bad_session_signature
-  kClockSkew,          // |gs_time_ms - VS clock| <= max_clock_skew_ms -> clock_skew
-  kVsTakesSessions,    // the VS is not stopping                      -> server_busy
-  kIdentityFree,       // no live session holds gs_identity (§8.10)   -> identity_busy
-  kNotQuarantined,     // gs_identity is not quarantined (§8.16)      -> quarantined
-  kFreeInFleet,        // no other node of the fleet holds it (§8.10) -> identity_busy_in_fleet
+  kDecodes,                // the frame decodes as a JoinRequest (§2.6)   -> turned away
+  kIdentityAllowed,        // gs_identity is on allowed_gs                -> turned away
+  kChallenge,              // the challenge this connection got, unused   -> turned away
+  kIdentitySignature,      // signature 0 verifies under gs_identity      -> turned away
+  kBuildAllowed,           // sw_hash is on allowed_builds                -> build_not_allowed
+  kSessionSignature,       // signature 1 verifies under session_key      -> bad_session_signature
+  kClockSkew,              // |gs_time_ms - VS clock| <= max_clock_skew_ms -> clock_skew
+  kVsTakesSessions,        // the VS is not stopping                      -> server_busy
+  kIdentityFree,           // no live session holds gs_identity (§8.10)   -> identity_busy
+  kNotQuarantined,         // gs_identity is not quarantined (§8.16)      -> quarantined
+  kFreeInFleet,            // no other node of the fleet holds it (§8.10) -> identity_busy_in_fleet
+  kNotQuarantinedInFleet,  // no other node quarantined it (§8.16)     -> quarantined_in_fleet
 };
-inline constexpr std::size_t kJoinCheckCount = 11;
+inline constexpr std::size_t kJoinCheckCount = 12;
 
 struct JoinCheckRule {
   JoinCheck check;
@@ -90,6 +91,9 @@ struct JoinSubject {
   std::uint64_t max_clock_skew_ms = 0;
   std::string quarantine;    // rules::quarantine_detail of the quarantine in force
   std::string fleet_holder;  // the fleet node that holds the identity (check kFreeInFleet)
+  // The quarantine another node of the fleet began (check kNotQuarantinedInFleet): "node N of
+  // this VS's fleet (...)", what it is and where its log holds it.
+  std::string fleet_quarantine;
 };
 
 enum class JoinOutcome : std::uint8_t {

@@ -1,8 +1,10 @@
 // A fleet: several vsd nodes whose logs share one PostgreSQL database, each in a schema of its
 // own, and a fleet schema beside them that they all write (docs/STORE.md §11.6). What the fleet
 // schema holds is what the nodes must agree on: which node holds each GS identity's live session
-// (PROTOCOL.md §8.10, one live session per identity across the fleet) and the session ids, which
-// are unique across the fleet. Each node's log stays its own, append-only and signed by its key.
+// (PROTOCOL.md §8.10, one live session per identity across the fleet), the quarantines each node
+// began (PROTOCOL.md §8.16, "In a fleet"), and the session ids, which are unique across the
+// fleet. Each node's log stays its own, append-only and signed by its key; it is the evidence,
+// and the fleet schema only what the nodes tell each other of it.
 //
 // A node is its log schema. It is alive while it holds its log's writer lock (an advisory lock
 // its connection holds, so a node that dies or loses the database frees it); the claims of a node
@@ -13,7 +15,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "protocol/crypto.h"
 #include "protocol/result.h"
@@ -54,8 +58,34 @@ class Fleet {
   Result<Claim> claim(const crypto::PublicKey& identity, TakeOver take_over);
   // Gives back one hold on `identity`; the last one deletes the claim. A claim the database could
   // not delete now is deleted before the next claim (until then other nodes see it as this
-  // node's).
+  // node's). So is a claim given back while a quarantine of this node is not yet in the database
+  // (quarantined() failed): no other node may take the identity before it can see the quarantine.
   void release(const crypto::PublicKey& identity);
+
+  // A quarantine a node began: its Revocation, in that node's log (PROTOCOL.md §8.16).
+  struct Quarantine {
+    crypto::PublicKey identity;
+    std::uint64_t session_id = 0;     // the revoked session
+    std::uint16_t reason = 0;         // its RevocationReason
+    std::uint64_t since_ms = 0;       // the Revocation's vs_time_ms
+    std::uint64_t position = 0;       // where the node's log holds the Revocation
+    std::uint32_t quarantine_ms = 0;  // its term; 0: until the node pardons it
+    std::string node;                 // the node that began it (its log schema)
+  };
+  // This node began `quarantine` (node is ignored): written for the other nodes before the
+  // Revocation that begins it is committed, replacing this node's earlier one of the identity.
+  // A write that fails is made again before the next claim and before a claim is given back.
+  void quarantined(const Quarantine& quarantine);
+  // This node pardoned `identity`: its quarantine of it is deleted (made again as above if the
+  // database cannot be reached now).
+  void pardoned(const crypto::PublicKey& identity);
+  // At the start: this node's quarantines in force are `in_force` (rebuilt from its log); the
+  // rows an earlier run left are replaced with them.
+  Status publish_quarantines(const std::vector<Quarantine>& in_force);
+  // The quarantine of `identity` that another node began and that holds at VS time `vs_time_ms`
+  // (the newest if several), or nullopt.
+  Result<std::optional<Quarantine>> quarantine_elsewhere(const crypto::PublicKey& identity,
+                                                         std::uint64_t vs_time_ms);
   // Deletes this node's claims on identities nothing here holds: those an earlier run left. At the
   // start, once the sessions kept for a resume have claimed their identities again.
   Status drop_unheld_claims();

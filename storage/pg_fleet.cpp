@@ -13,7 +13,9 @@ namespace gsvs::storage {
 
 namespace {
 
-constexpr std::string_view kFleetVersion = "1";
+// 2: the quarantine table. A fleet of version 1 is brought to 2 by the first node that joins it
+// (kUpgradeFleet).
+constexpr std::string_view kFleetVersion = "2";
 
 // The largest id a node may store (STORE.md §8: integers stay below 2^63).
 constexpr std::uint64_t kMaxSessionId = (std::uint64_t{1} << 63) - 1;
@@ -49,6 +51,23 @@ INSERT INTO %.session_ids (next_id) VALUES (1) ON CONFLICT DO NOTHING;
 INSERT INTO %.fleet_meta (key, value) VALUES ('fleet_version', '1') ON CONFLICT DO NOTHING;
 )";
 
+// Version 1 to 2, under the same lock: the quarantines each node began.
+constexpr std::string_view kUpgradeFleet = R"(
+CREATE TABLE IF NOT EXISTS %.quarantine (
+  gs_identity bytea NOT NULL CHECK (octet_length(gs_identity) = 32),
+  node text NOT NULL REFERENCES %.node (log_schema),
+  session_id bigint NOT NULL,
+  reason integer NOT NULL,
+  since_vs_ms bigint NOT NULL,
+  revocation_position bigint NOT NULL,
+  quarantine_ms bigint NOT NULL,
+  PRIMARY KEY (gs_identity, node));
+UPDATE %.fleet_meta SET value = '2' WHERE key = 'fleet_version' AND value = '1';
+)";
+
+constexpr std::string_view kQuarantineColumns =
+    "node, session_id, reason, since_vs_ms, revocation_position, quarantine_ms";
+
 std::string with_schema(std::string_view sql, const std::string& schema) {
   std::string out;
   for (const char c : sql) {
@@ -59,6 +78,20 @@ std::string with_schema(std::string_view sql, const std::string& schema) {
     }
   }
   return out;
+}
+
+// Runs `sql` (with `%` for the fleet schema) in one transaction under the fleet's advisory lock.
+Status exec_under_fleet_lock(postgres::Conn& c, const std::string& fleet_schema,
+                             std::string_view sql) {
+  postgres::Transaction tx(c);
+  if (auto begun = tx.begin(); !begun) return begun;
+  if (auto locked = c.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                            {postgres::Param::of("gsvs-fleet:" + fleet_schema)});
+      !locked) {
+    return Error{locked.error()};
+  }
+  if (auto done = c.exec(with_schema(sql, fleet_schema)); !done) return done;
+  return tx.commit();
 }
 
 }  // namespace
@@ -74,6 +107,11 @@ struct Fleet::State {
   // A release failed: the database may hold claims of this node that nothing here holds.
   // Deleted before the next claim.
   bool stale_claims = false;
+  // This node's quarantines in force, as its log says; the database's rows follow them.
+  std::map<crypto::PublicKey, Quarantine> quarantines;
+  // A write of them failed: the rows are replaced with `quarantines` before the next claim, and
+  // no claim is deleted until then.
+  bool stale_quarantines = false;
 
   std::string table(std::string_view name) const { return schema + "." + std::string(name); }
 
@@ -90,6 +128,38 @@ struct Fleet::State {
         {postgres::Param::of(node), postgres::Param::of(held)});
     if (!deleted) return Error{deleted.error()};
     stale_claims = false;
+    return Status::success();
+  }
+
+  // Replaces this node's quarantine rows with `quarantines`, in one transaction.
+  Status write_quarantines() {
+    postgres::Transaction tx(conn);
+    if (auto begun = tx.begin(); !begun) return begun;
+    auto deleted = conn.query("DELETE FROM " + table("quarantine") + " WHERE node = $1",
+                              {postgres::Param::of(node)});
+    if (!deleted) return Error{deleted.error()};
+    for (const auto& [identity, q] : quarantines) {
+      if (auto written = upsert_quarantine(q); !written) return written;
+    }
+    if (auto committed = tx.commit(); !committed) return committed;
+    stale_quarantines = false;
+    return Status::success();
+  }
+
+  Status upsert_quarantine(const Quarantine& q) {
+    auto written = conn.query(
+        "INSERT INTO " + table("quarantine") + " (gs_identity, " + std::string(kQuarantineColumns) +
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (gs_identity, node) DO UPDATE SET "
+            "session_id = EXCLUDED.session_id, reason = EXCLUDED.reason, since_vs_ms = "
+            "EXCLUDED.since_vs_ms, revocation_position = EXCLUDED.revocation_position, "
+            "quarantine_ms = EXCLUDED.quarantine_ms",
+        {postgres::Param::of_bytes(q.identity.view()), postgres::Param::of(node),
+         postgres::Param::of(static_cast<std::int64_t>(q.session_id)),
+         postgres::Param::of(std::int64_t{q.reason}),
+         postgres::Param::of(static_cast<std::int64_t>(q.since_ms)),
+         postgres::Param::of(static_cast<std::int64_t>(q.position)),
+         postgres::Param::of(std::int64_t{q.quarantine_ms})});
+    if (!written) return Error{written.error()};
     return Status::success();
   }
 
@@ -161,25 +231,31 @@ Result<std::unique_ptr<Fleet>> Fleet::join(const std::string& store_url,
                                          {postgres::Param::of(state->table("fleet_meta"))});
   if (!exists) return Error{label + ": " + exists.error()};
   if (*exists == 0) {
-    postgres::Transaction tx(c);
-    if (auto begun = tx.begin(); !begun) return Error{label + ": " + begun.error()};
-    if (auto locked = c.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                              {postgres::Param::of("gsvs-fleet:" + fleet_schema)});
-        !locked) {
-      return Error{label + ": " + locked.error()};
-    }
-    if (auto created = c.exec(with_schema(kCreateFleet, fleet_schema)); !created) {
+    if (auto created = exec_under_fleet_lock(
+            c, fleet_schema, std::string(kCreateFleet) + std::string(kUpgradeFleet));
+        !created) {
       return Error{label +
                    ": cannot create the fleet's tables (does this role have CREATE on the "
                    "database, or were they created by an administrator, "
                    "docs/OPERATIONS.md?): " +
                    created.error()};
     }
-    if (auto committed = tx.commit(); !committed) return Error{label + ": " + committed.error()};
   }
-  auto version =
-      c.query("SELECT value FROM " + state->table("fleet_meta") + " WHERE key = 'fleet_version'");
+  const std::string read_version =
+      "SELECT value FROM " + state->table("fleet_meta") + " WHERE key = 'fleet_version'";
+  auto version = c.query(read_version);
   if (!version) return Error{label + ": cannot read fleet_meta: " + version.error()};
+  if (version->rows() == 1 && version->text(0, 0) == "1") {
+    if (auto upgraded = exec_under_fleet_lock(c, fleet_schema, kUpgradeFleet); !upgraded) {
+      return Error{label +
+                   ": cannot bring the fleet's tables from version 1 to 2 (does this role have "
+                   "CREATE on the fleet schema, or may an administrator run the upgrade, "
+                   "docs/STORE.md §11.6?): " +
+                   upgraded.error()};
+    }
+    version = c.query(read_version);
+    if (!version) return Error{label + ": cannot read fleet_meta: " + version.error()};
+  }
   if (version->rows() != 1 || version->text(0, 0) != kFleetVersion) {
     return Error{label + ": fleet_meta.fleet_version is " +
                  (version->rows() == 1 ? "'" + version->text(0, 0) + "'" : std::string("absent")) +
@@ -208,6 +284,11 @@ Result<Fleet::Claim> Fleet::claim(const crypto::PublicKey& identity, TakeOver ta
   const auto failed = [&s](const std::string& what) -> Error {
     return Error{s.label + ": cannot claim a GS identity: " + what};
   };
+  if (s.stale_quarantines) {
+    if (auto written = s.write_quarantines(); !written) {
+      return failed("this node's quarantines are not yet in the database: " + written.error());
+    }
+  }
   if (s.stale_claims) {
     if (auto deleted = s.delete_unheld_claims(identity); !deleted) return failed(deleted.error());
   }
@@ -298,6 +379,11 @@ void Fleet::release(const crypto::PublicKey& identity) {
   if (it == s.holds.end()) return;
   if (--it->second > 0) return;
   s.holds.erase(it);
+  if (s.stale_quarantines && !s.write_quarantines()) {
+    // Kept until the quarantines are in: deleted then, before the next claim.
+    s.stale_claims = true;
+    return;
+  }
   auto deleted = s.conn.query(
       "DELETE FROM " + s.table("live_session") + " WHERE gs_identity = $1 AND node = $2",
       {postgres::Param::of_bytes(identity.view()), postgres::Param::of(s.node)});
@@ -329,6 +415,70 @@ Result<std::uint64_t> Fleet::reserve_session_ids(std::uint64_t floor, std::uint6
        postgres::Param::of(static_cast<std::int64_t>(count))});
   if (!first) return Error{s.label + ": cannot reserve session ids: " + first.error()};
   return static_cast<std::uint64_t>(*first);
+}
+
+void Fleet::quarantined(const Quarantine& quarantine) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  s.quarantines[quarantine.identity] = quarantine;
+  const Status written =
+      s.stale_quarantines ? s.write_quarantines() : s.upsert_quarantine(quarantine);
+  if (!written) s.stale_quarantines = true;
+}
+
+void Fleet::pardoned(const crypto::PublicKey& identity) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  s.quarantines.erase(identity);
+  if (s.stale_quarantines) {
+    (void)s.write_quarantines();
+    return;
+  }
+  auto deleted =
+      s.conn.query("DELETE FROM " + s.table("quarantine") + " WHERE gs_identity = $1 AND node = $2",
+                   {postgres::Param::of_bytes(identity.view()), postgres::Param::of(s.node)});
+  if (!deleted) s.stale_quarantines = true;
+}
+
+Status Fleet::publish_quarantines(const std::vector<Quarantine>& in_force) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  s.quarantines.clear();
+  for (const auto& q : in_force) s.quarantines[q.identity] = q;
+  if (auto written = s.write_quarantines(); !written) {
+    s.stale_quarantines = true;
+    return Error{s.label + ": cannot publish the quarantines of node " + s.node + ": " +
+                 written.error()};
+  }
+  return Status::success();
+}
+
+Result<std::optional<Fleet::Quarantine>> Fleet::quarantine_elsewhere(
+    const crypto::PublicKey& identity, std::uint64_t vs_time_ms) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  auto row = s.conn.query(
+      "SELECT " + std::string(kQuarantineColumns) + " FROM " + s.table("quarantine") +
+          " WHERE gs_identity = $1 AND node <> $2 AND (quarantine_ms = 0 OR since_vs_ms + "
+          "quarantine_ms > $3::int8) ORDER BY since_vs_ms DESC LIMIT 1",
+      {postgres::Param::of_bytes(identity.view()), postgres::Param::of(s.node),
+       postgres::Param::of(static_cast<std::int64_t>(vs_time_ms))});
+  if (!row) {
+    return Error{s.label + ": cannot read the fleet's quarantines: " + row.error()};
+  }
+  if (row->rows() == 0) return std::optional<Quarantine>();
+  Quarantine q;
+  q.identity = identity;
+  q.node = row->text(0, 0);
+  const auto number = [&row](int column) {
+    return static_cast<std::uint64_t>(row->integer(0, column).value_or(0));
+  };
+  q.session_id = number(1);
+  q.reason = static_cast<std::uint16_t>(number(2));
+  q.since_ms = number(3);
+  q.position = number(4);
+  q.quarantine_ms = static_cast<std::uint32_t>(number(5));
+  return std::optional<Quarantine>(std::move(q));
 }
 
 }  // namespace gsvs::storage

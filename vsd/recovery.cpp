@@ -333,7 +333,6 @@ Status ServerState::recover() {
         taken_in_fleet[session.id] = claim->holder;
       }
     }
-    if (auto dropped = fleet->drop_unheld_claims(); !dropped) return dropped;
   }
   // The VsStart first, then the revocations of what is not kept, in one submit at the head: the
   // log shows the start before anything this run decides.
@@ -362,7 +361,7 @@ Status ServerState::recover() {
             withdraw_suspended(session.id, *session.rules,
                                rules::describe_bar(*bar, accept.gs_identity, accept.sw_hash) +
                                    " by policy #" + std::to_string(policy->seq) + " at the start",
-                               start_ms));
+                               start_ms, size + entries.size()));
         continue;
       }
       const auto taken = taken_in_fleet.find(session.id);
@@ -386,13 +385,11 @@ Status ServerState::recover() {
       }
       revocation.revocation_seq = next_revocation_seq++;
       revocation.vs_time_ms = start_ms;
-      mark_ended(session.id, accept.gs_identity);
-      remember_positions(*session.rules, start_ms);
-      metrics.revocations.inc(static_cast<RevocationReason>(revocation.reason));
       // A revocation the log owed (a crash after logging the offending message) quarantines as
       // it would have live.
-      quarantine.revoked(accept.gs_identity, session.id, revocation.reason, start_ms,
-                         size + entries.size());
+      revoked_at_head(revocation, accept.gs_identity, size + entries.size());
+      remember_positions(*session.rules, start_ms);
+      metrics.revocations.inc(static_cast<RevocationReason>(revocation.reason));
       spdlog::warn("session {}: revoked at start-up: {}: {}", session.id,
                    reason_name(static_cast<RevocationReason>(revocation.reason)),
                    app::log_text(revocation.detail));
@@ -405,6 +402,9 @@ Status ServerState::recover() {
   if (!placed) return Error{placed.error()};
   Status flushed = writer->flush();
   if (!flushed) return flushed;
+  // Once the start's revocations are placed: the quarantines they begin are in the fleet's
+  // database before the claims of the sessions they end are deleted (§8.16 "In a fleet").
+  if (Status settled = settle_fleet_at_start(start_ms); !settled) return settled;
   vs_start_position = placed->front().header.seq;
   vs_start_ms = start_ms;
   if (!suspended.empty()) {
@@ -423,7 +423,7 @@ void ServerState::expire_suspended() {
     std::lock_guard lock(mutex);
     if (suspended.empty()) return;
   }
-  const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t, const Hash32&) {
+  const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t size, const Hash32&) {
     std::vector<storage::PendingEntry> entries;
     std::lock_guard lock(mutex);
     const std::uint64_t now = clock.now_ms();
@@ -445,7 +445,7 @@ void ServerState::expire_suspended() {
           "resume it within resume_window_ms (" +
           std::to_string(config.resume_window_ms) + " ms)";
       revocation.evidence = {rules->start().accept_position, vs_start_position};
-      mark_ended(session, rules->accept().gs_identity);
+      revoked_at_head(revocation, rules->accept().gs_identity, size + entries.size());
       remember_positions(*rules, now);
       metrics.revocations.inc(RevocationReason::kVsShutdown);
       spdlog::warn("session {}: revoked: vs_shutdown: not resumed within {} ms of the start",

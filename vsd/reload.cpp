@@ -31,7 +31,8 @@ storage::PendingEntry ServerState::apply_policy_at_head(const Policy& applied,
 storage::PendingEntry ServerState::withdraw_suspended(SessionId session,
                                                       const rules::SessionRules& rules,
                                                       const std::string& why,
-                                                      std::uint64_t vs_time_ms) {
+                                                      std::uint64_t vs_time_ms,
+                                                      std::uint64_t position) {
   Revocation revocation;
   revocation.session_id = session;
   revocation.revocation_seq = next_revocation_seq.fetch_add(1);
@@ -39,7 +40,7 @@ storage::PendingEntry ServerState::withdraw_suspended(SessionId session,
   revocation.reason = static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn);
   revocation.detail = truncate_utf8(why, kMaxDetailBytes);
   revocation.evidence = {rules.start().accept_position, policy->position};
-  mark_ended(session, rules.accept().gs_identity);
+  revoked_at_head(revocation, rules.accept().gs_identity, position);
   remember_positions(rules, vs_time_ms);
   spdlog::warn("session {} (suspended): revoked: policy_withdrawn: {}", session,
                app::log_text(revocation.detail));
@@ -87,9 +88,10 @@ Result<std::string> ServerState::reload(std::string_view trigger) {
     for (auto it = suspended.begin(); it != suspended.end();) {
       const JoinAccept& accept = it->second->accept();
       if (auto bar = rules::session_barred(next, accept.gs_identity, accept.sw_hash)) {
-        entries.push_back(withdraw_suspended(
-            it->first, *it->second,
-            rules::describe_bar(*bar, accept.gs_identity, accept.sw_hash) + by, now));
+        entries.push_back(
+            withdraw_suspended(it->first, *it->second,
+                               rules::describe_bar(*bar, accept.gs_identity, accept.sw_hash) + by,
+                               now, size + entries.size()));
         it = suspended.erase(it);
       } else {
         ++it;

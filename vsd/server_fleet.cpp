@@ -23,16 +23,69 @@ Status ServerState::join_fleet() {
   return Status::success();
 }
 
-asio::awaitable<Result<storage::Fleet::Claim>> ServerState::claim_in_fleet(
-    const protocol::PublicKey& identity) {
+storage::Fleet::Quarantine fleet_quarantine(const protocol::PublicKey& identity,
+                                            const rules::Quarantine& quarantine) {
+  return storage::Fleet::Quarantine{identity,
+                                    quarantine.session_id,
+                                    quarantine.reason,
+                                    quarantine.since_ms,
+                                    quarantine.position,
+                                    quarantine.quarantine_ms,
+                                    {}};
+}
+
+std::string fleet_quarantine_detail(const storage::Fleet::Quarantine& quarantine) {
+  // Short, and without the identity the request names: a JoinReject's detail is cut to the
+  // request's size (§8.3). What an investigator needs is where to look: the node and position.
+  const rules::Quarantine as_logged{quarantine.session_id, quarantine.reason, quarantine.since_ms,
+                                    quarantine.position, quarantine.quarantine_ms};
+  const auto lapses = as_logged.lapses_at_ms();
+  return "node " + quarantine.node + " of this VS's fleet (session " +
+         std::to_string(quarantine.session_id) + " revoked there for " +
+         std::string(
+             protocol::reason_name(static_cast<protocol::RevocationReason>(quarantine.reason))) +
+         " at its log position " + std::to_string(quarantine.position) + ", since " +
+         std::to_string(quarantine.since_ms) + " ms, " +
+         (lapses ? "until " + std::to_string(*lapses) + " ms" : std::string("until pardoned")) +
+         ")";
+}
+
+asio::awaitable<Result<ServerState::FleetJoin>> ServerState::ask_fleet_for_join(
+    const protocol::PublicKey& identity, std::uint64_t vs_time_ms) {
   // In an optional: what co_spawn hands back must be default-constructible.
-  auto claimed = co_await asio::co_spawn(
+  auto answered = co_await asio::co_spawn(
       fleet_thread,
-      [this, identity]() -> asio::awaitable<std::optional<Result<storage::Fleet::Claim>>> {
-        co_return fleet->claim(identity, storage::Fleet::TakeOver::kFromDeadNodes);
+      [this, identity, vs_time_ms]() -> asio::awaitable<std::optional<Result<FleetJoin>>> {
+        auto claim = fleet->claim(identity, storage::Fleet::TakeOver::kFromDeadNodes);
+        if (!claim) co_return Result<FleetJoin>(Error{claim.error()});
+        FleetJoin answer{*claim, std::nullopt};
+        // Asked after the claim is granted: the node that quarantined the identity wrote its
+        // quarantine before it gave its claim back (§8.16 "In a fleet").
+        if (claim->granted) {
+          auto elsewhere = fleet->quarantine_elsewhere(identity, vs_time_ms);
+          if (!elsewhere) {
+            fleet->release(identity);
+            co_return Result<FleetJoin>(Error{elsewhere.error()});
+          }
+          answer.quarantine = std::move(elsewhere).value();
+        }
+        co_return Result<FleetJoin>(std::move(answer));
       },
       asio::use_awaitable);
-  co_return std::move(*claimed);
+  co_return std::move(*answered);
+}
+
+Status ServerState::settle_fleet_at_start(std::uint64_t vs_time_ms) {
+  if (!fleet) return Status::success();
+  std::vector<storage::Fleet::Quarantine> in_force;
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& [identity, q] : quarantine.holding_at(vs_time_ms)) {
+      in_force.push_back(fleet_quarantine(identity, q));
+    }
+  }
+  if (Status published = fleet->publish_quarantines(in_force); !published) return published;
+  return fleet->drop_unheld_claims();
 }
 
 void ServerState::release_in_fleet(const protocol::PublicKey& identity) {

@@ -46,6 +46,9 @@ Result<nlohmann::json> ServerState::pardon_by_operator(const protocol::PublicKey
     std::lock_guard lock(mutex);
     lifted = quarantine.pardoned(identity, now);
     if (!lifted) return entries;  // nothing to lift: nothing is logged
+    // Before the Pardon is committed, as a quarantine is written before its Revocation: a crash
+    // between the two leaves the fleet stricter than the log, and the restart publishes the log's.
+    if (fleet) fleet->pardoned(identity);
     pardon.gs_identity = identity;
     pardon.vs_time_ms = now;
     pardon.revocation_position = lifted->position;
@@ -60,6 +63,15 @@ Result<nlohmann::json> ServerState::pardon_by_operator(const protocol::PublicKey
     return Error{"the store refused the Pardon: " + placed.error()};
   }
   if (!lifted) {
+    if (fleet) {
+      // Another node's quarantine is that node's to lift: its log holds the Revocation.
+      auto elsewhere = fleet->quarantine_elsewhere(identity, clock.now_ms());
+      if (elsewhere && *elsewhere) {
+        return Error{"GS identity " + to_hex(identity) +
+                     " is not quarantined by this node but by " +
+                     fleet_quarantine_detail(**elsewhere) + "; nothing was logged here"};
+      }
+    }
     return Error{"GS identity " + to_hex(identity) +
                  " is not quarantined (never, already pardoned, or lapsed); nothing was logged"};
   }

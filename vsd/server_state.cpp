@@ -53,7 +53,15 @@ ServerState::ServerState(asio::io_context& io_context, std::vector<SessionLoop*>
       checkpoint_timer(checkpoint_strand),
       resume_window_timer(io_context) {}
 
-void ServerState::mark_ended(SessionId session, const PublicKey& identity) {
+void ServerState::revoked_at_head(const protocol::Revocation& revocation, const PublicKey& identity,
+                                  std::uint64_t position) {
+  const SessionId session = revocation.session_id;
+  quarantine.revoked(identity, session, revocation.reason, revocation.vs_time_ms, position);
+  if (fleet && rules::quarantines(revocation.reason)) {
+    if (auto begun = quarantine.quarantine_of(identity, revocation.vs_time_ms)) {
+      fleet->quarantined(fleet_quarantine(identity, *begun));
+    }
+  }
   release_identity(identity, session);
   handed_over_replies.erase(session);  // an ended session is resumed no more
   auto it = known_sessions.find(session);

@@ -61,6 +61,12 @@ struct KnownSession {
   Hash32 sw_hash;  // pinned at join: a reload's policy may withdraw the build (§8.17)
 };
 
+// A quarantine of `identity` this node began, as the fleet's database holds it (§8.16 "In a
+// fleet"); and the text of a refusal for one another node began.
+storage::Fleet::Quarantine fleet_quarantine(const protocol::PublicKey& identity,
+                                            const rules::Quarantine& quarantine);
+std::string fleet_quarantine_detail(const storage::Fleet::Quarantine& quarantine);
+
 struct ServerState : std::enable_shared_from_this<ServerState> {
   ServerState(net::asio::io_context& io_context, std::vector<SessionLoop*> loops, Config cfg,
               crypto::SecretKey secret, std::unique_ptr<storage::Log> log);
@@ -115,7 +121,8 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
 
   // ---- The fleet (docs/STORE.md §11.6, PROTOCOL.md §8.10; server_fleet.cpp) ----
   // Null for a single node. Its calls wait for the database, so sessions make them on
-  // `fleet_thread`, in the order they are made.
+  // `fleet_thread`, in the order they are made (but for the quarantine a revocation begins, see
+  // revoked_at_head).
   std::unique_ptr<storage::Fleet> fleet;
   // The logs of dead nodes whose sessions this node adopts (session_adopt.cpp), read-only, each
   // opened once for the adoptions that follow a node's death: every read asks the database (a
@@ -124,12 +131,21 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   net::asio::thread_pool fleet_thread{1};
   // Joins the fleet the configuration names, if any (before recover()).
   Status join_fleet();
-  // Claims `identity` for a join (check kFreeInFleet of §8.3), from a session's loop. A granted
-  // claim is one hold, given back by release_in_fleet.
-  net::asio::awaitable<Result<storage::Fleet::Claim>> claim_in_fleet(
-      const protocol::PublicKey& identity);
+  // What the fleet answers a join (checks 11 and 12 of §8.3): the claim on its identity and, once
+  // it is granted, the quarantine another node began that holds at the join's VS time.
+  struct FleetJoin {
+    storage::Fleet::Claim claim;
+    std::optional<storage::Fleet::Quarantine> quarantine;
+  };
+  // Asks it from a session's loop. A granted claim is one hold, given back by release_in_fleet.
+  net::asio::awaitable<Result<FleetJoin>> ask_fleet_for_join(const protocol::PublicKey& identity,
+                                                             std::uint64_t vs_time_ms);
   // Gives back one hold on `identity` (nothing for a single node). From any thread.
   void release_in_fleet(const protocol::PublicKey& identity);
+  // At the start, once its entries are durable: replaces this node's quarantines in the fleet's
+  // database with those its log holds in force at `vs_time_ms`, then deletes the claims its
+  // previous run left that no session kept for a resume holds again.
+  Status settle_fleet_at_start(std::uint64_t vs_time_ms);
   // The next session id, at the log head under `mutex`: in a fleet, from a block reserved in the
   // fleet's database (unique across its nodes), reserved again when it runs out.
   Result<protocol::SessionId> take_session_id();
@@ -144,9 +160,13 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // What a session handed over by its connection (a network cut) issued lately, for the
   // connection that resumes it to send again (vsd/reply_backlog.h). Under `mutex`.
   std::map<protocol::SessionId, ReplyBacklog> handed_over_replies;
-  // The session's Revocation is being placed at the log head: its identity is free and a
-  // resume of it is refused as ended. Under `mutex`.
-  void mark_ended(protocol::SessionId session, const protocol::PublicKey& identity);
+  // A Revocation of a session of `identity` is being placed at the log head at `position`: the
+  // quarantine it begins, if any, holds from here (§8.16), its identity is free, and a resume of
+  // it is refused as ended. In a fleet the quarantine is written to the fleet's database before
+  // the claim on the identity is given back, so that no node can take the identity and miss it:
+  // a database round trip, under `mutex`, for a quarantining revocation only. Under `mutex`.
+  void revoked_at_head(const protocol::Revocation& revocation, const protocol::PublicKey& identity,
+                       std::uint64_t position);
   // The quarantines (PROTOCOL.md §8.16), as the log says up to its head: rebuilt from the log by
   // recover(), then told of each Revocation, PolicyApplied and Pardon while it is placed at the
   // log head, so a join is judged against exactly the entries logged before it. Under `mutex`.
@@ -208,10 +228,11 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   storage::PendingEntry apply_policy_at_head(const protocol::Policy& applied,
                                              std::uint64_t position, std::uint64_t vs_time_ms);
   // The revocation, with policy_withdrawn, of a suspended session the policy in force no longer
-  // allows; built at the log head under `mutex`, like expire_suspended's.
+  // allows, to be placed at log position `position`; built at the log head under `mutex`, like
+  // expire_suspended's.
   storage::PendingEntry withdraw_suspended(protocol::SessionId session,
                                            const rules::SessionRules& rules, const std::string& why,
-                                           std::uint64_t vs_time_ms);
+                                           std::uint64_t vs_time_ms, std::uint64_t position);
   // SIGHUP and `vsd reload`: reads the configuration again and applies its policy live, or
   // refuses the whole reload, naming the key or the error, and keeps the policy in force. Live
   // sessions the new policy bars are revoked with policy_withdrawn after its PolicyApplied.

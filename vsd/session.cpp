@@ -411,10 +411,8 @@ asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detai
       // a resume of the session is refused as ended. Quarantined from the same place (§8.16), so
       // a join placed after it is refused: no join can race the revocation to its commit.
       std::lock_guard lock(server_->mutex);
-      server_->mark_ended(session_id_, identity_);
+      server_->revoked_at_head(revocation, identity_, size + entries.size());
       server_->remember_positions(*rules_, revocation.vs_time_ms);
-      server_->quarantine.revoked(identity_, session_id_, revocation.reason, revocation.vs_time_ms,
-                                  size + entries.size());
     }
     entries.push_back(pending(MessageKind::kRevocation, chains::Direction::kIssued, session_id_,
                               revocation.vs_time_ms, bytes));

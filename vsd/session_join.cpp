@@ -52,9 +52,10 @@ asio::awaitable<bool> Session::join() {
   // policy in force there is asked again (a reload may have come in between, §8.17).
   const auto judged_by = server_->current_policy();
   const Policy& policy = judged_by->policy;
-  rules::JoinSubject subject{asked, asked ? std::string_view() : std::string_view(request.error()),
-                             0,     policy.max_clock_skew_ms,
-                             {},    {}};
+  rules::JoinSubject subject;
+  subject.request = asked;
+  subject.decode_error = asked ? std::string_view() : std::string_view(request.error());
+  subject.max_clock_skew_ms = policy.max_clock_skew_ms;
   std::uint64_t vs_time = 0;
   // The checks that need only this connection, in the order of rules/join_rules.h; the last
   // four depend on the other sessions, the log and the fleet, and are decided where the answer is
@@ -84,6 +85,7 @@ asio::awaitable<bool> Session::join() {
       case JoinCheck::kIdentityFree:
       case JoinCheck::kNotQuarantined:
       case JoinCheck::kFreeInFleet:
+      case JoinCheck::kNotQuarantinedInFleet:
         return std::nullopt;
     }
     return std::nullopt;
@@ -107,21 +109,29 @@ asio::awaitable<bool> Session::join() {
     co_return false;
   }
   const JoinRequest& r = *asked;
-  // Check 11 is the fleet's database's to answer (§8.10): asked before the answer is placed, where
-  // it is decided with the others; a claim granted for a join that is not accepted is given back.
+  // Checks 11 and 12 are the fleet's database's to answer (§8.10, §8.16): asked before the answer
+  // is placed, where they are decided with the others; a claim granted for a join that is not
+  // accepted is given back.
   bool claimed_in_fleet = false;
   if (server_->fleet) {
-    auto claim = co_await server_->claim_in_fleet(r.gs_identity);
-    if (!claim) {
+    auto asked_fleet = co_await server_->ask_fleet_for_join(r.gs_identity, vs_time);
+    if (!asked_fleet) {
       spdlog::error("join from {} identity {} closed unanswered: {}; its GS retries", conn_->peer(),
-                    short_hex(r.gs_identity), app::log_text(claim.error()));
+                    short_hex(r.gs_identity), app::log_text(asked_fleet.error()));
       co_return false;
     }
-    claimed_in_fleet = claim->granted;
-    facts.set(rules::JoinCheck::kFreeInFleet, claim->granted);
-    subject.fleet_holder = claim->holder;
+    const storage::Fleet::Claim& claim = asked_fleet->claim;
+    claimed_in_fleet = claim.granted;
+    facts.set(rules::JoinCheck::kFreeInFleet, claim.granted);
+    subject.fleet_holder = claim.holder;
+    if (claim.granted) {
+      const auto& quarantine = asked_fleet->quarantine;
+      facts.set(rules::JoinCheck::kNotQuarantinedInFleet, !quarantine);
+      if (quarantine) subject.fleet_quarantine = fleet_quarantine_detail(*quarantine);
+    }
   } else {
-    facts.set(rules::JoinCheck::kFreeInFleet, true);
+    facts.set(rules::JoinCheck::kFreeInFleet, true)
+        .set(rules::JoinCheck::kNotQuarantinedInFleet, true);
   }
   identity_ = r.gs_identity;
   session_key_ = r.session_key;

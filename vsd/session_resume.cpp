@@ -240,11 +240,10 @@ void ServerState::revoke_suspended(SessionId id, const SuspendedVerdict& verdict
     revocation->vs_time_ms = now;
     revocation->detail = truncate_utf8(revocation->detail, kMaxDetailBytes);
     if (revocation->evidence.size() > kMaxEvidence) revocation->evidence.resize(kMaxEvidence);
-    mark_ended(id, identity);
+    revoked_at_head(*revocation, identity, size);
     // Its players' positions hold the identity's next session as any ended session's do
     // (§8.6): a GS that gets its own resume refused must not shed them by that.
     remember_positions(*it->second, now);
-    quarantine.revoked(identity, id, revocation->reason, now, size);
     suspended.erase(it);
     revoked_for = static_cast<RevocationReason>(revocation->reason);
     spdlog::warn("session {} (between connections): revoked: {}: {}", id, reason_name(*revoked_for),

@@ -36,6 +36,7 @@ TEST(JoinOrder, IsTheDocumentedOrder) {
       {C::kIdentityFree, JoinRejectReason::kIdentityBusy},
       {C::kNotQuarantined, JoinRejectReason::kQuarantined},
       {C::kFreeInFleet, JoinRejectReason::kIdentityBusyInFleet},
+      {C::kNotQuarantinedInFleet, JoinRejectReason::kQuarantinedInFleet},
   };
   ASSERT_EQ(join_order().size(), documented.size());
   for (std::size_t i = 0; i < documented.size(); ++i) {
@@ -62,7 +63,7 @@ TEST_P(Decide, TheFirstFailureDecides) {
   for (C check : c.failing) facts.set(check, false);
   protocol::JoinRequest request;
   request.sw_hash.bytes[0] = 0xab;
-  const JoinSubject subject{&request, {}, 7001, 5000, {}, "node_b"};
+  const JoinSubject subject{&request, {}, 7001, 5000, {}, "node_b", "node node_c"};
   const JoinDecision d = decide_join(facts, subject);
   EXPECT_EQ(d.outcome, c.outcome);
   EXPECT_EQ(d.check, c.decided_by);
@@ -136,11 +137,17 @@ INSTANTIATE_TEST_SUITE_P(
                    JoinRejectReason::kQuarantined,
                    "is quarantined"},
         DecideCase{"BusyInFleet",
-                   {C::kFreeInFleet},
+                   {C::kFreeInFleet, C::kNotQuarantinedInFleet},
                    JoinOutcome::kReject,
                    C::kFreeInFleet,
                    JoinRejectReason::kIdentityBusyInFleet,
-                   "live session on node node_b of this VS's fleet"}),
+                   "live session on node node_b of this VS's fleet"},
+        DecideCase{"QuarantinedInFleet",
+                   {C::kNotQuarantinedInFleet},
+                   JoinOutcome::kReject,
+                   C::kNotQuarantinedInFleet,
+                   JoinRejectReason::kQuarantinedInFleet,
+                   "identity quarantined by node node_c"}),
     [](const ::testing::TestParamInfo<DecideCase>& param) { return param.param.name; });
 
 // vsd asks for each fact in order and stops at the first failure: no signature is verified for
@@ -273,6 +280,11 @@ INSTANTIATE_TEST_SUITE_P(
                    "check 9 (no live session of gs_identity) fails before it"},
         AnswerCase{"BusyInFleetWhileQuarantined", honest({{C::kNotQuarantined, false}}),
                    code(JoinRejectReason::kIdentityBusyInFleet), false, "answers quarantined"},
+        // Another node's quarantine is in the fleet's database too (§8.16 "In a fleet").
+        AnswerCase{"QuarantinedInFleet", honest(), code(JoinRejectReason::kQuarantinedInFleet),
+                   true, ""},
+        AnswerCase{"QuarantinedInFleetWhileQuarantinedHere", honest({{C::kNotQuarantined, false}}),
+                   code(JoinRejectReason::kQuarantinedInFleet), false, "answers quarantined"},
         AnswerCase{"ClockSkew", honest(), code(JoinRejectReason::kClockSkew), true, ""},
         AnswerCase{"ServerBusy", honest(), code(JoinRejectReason::kServerBusy), true, ""},
         // Decidable checks.

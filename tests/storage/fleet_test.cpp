@@ -61,6 +61,19 @@ Fleet::Claim claimed(Fleet& fleet, const crypto::PublicKey& identity, TakeOver t
   return claim.ok() ? *claim : Fleet::Claim{};
 }
 
+Fleet::Quarantine quarantine_of(const crypto::PublicKey& identity, std::uint64_t since_ms,
+                                std::uint32_t quarantine_ms) {
+  return Fleet::Quarantine{identity, 7, 16, since_ms, 42, quarantine_ms, {}};
+}
+
+// Whether `fleet` sees a quarantine of `identity` by another node at `vs_time_ms`, and by which.
+std::string quarantined_by(Fleet& fleet, const crypto::PublicKey& identity,
+                           std::uint64_t vs_time_ms) {
+  auto found = fleet.quarantine_elsewhere(identity, vs_time_ms);
+  EXPECT_TRUE(found.ok()) << (found.ok() ? "" : found.error());
+  return found.ok() && *found ? (*found)->node : std::string();
+}
+
 TEST_F(FleetTest, OneNodeHoldsAnIdentityUntilItsLastHoldIsGivenBack) {
   Node a = start("node_a", key_a_);
   Node b = start("node_b", key_b_);
@@ -107,6 +120,84 @@ TEST_F(FleetTest, AStartDropsTheClaimsAnEarlierRunLeftAndKeepsThoseClaimedAgain)
   EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.live_session WHERE node = 'node_a'"), "1");
 }
 
+// PROTOCOL.md §8.16 "In a fleet": what one node quarantines the others see, until it lapses or
+// that node pardons it; a node's own are its log's to judge, and a start replaces them.
+TEST_F(FleetTest, ANodesQuarantinesHoldForTheOtherNodes) {
+  Node a = start("node_a", key_a_);
+  Node b = start("node_b", key_b_);
+  const crypto::PublicKey other = crypto::SecretKey::generate().public_key();
+  a.fleet->quarantined(quarantine_of(gs_, 5000, 1000));  // [5000, 6000)
+  a.fleet->quarantined(quarantine_of(other, 5000, 0));   // until pardoned
+  EXPECT_EQ(quarantined_by(*b.fleet, gs_, 5999), "node_a");
+  EXPECT_EQ(quarantined_by(*b.fleet, gs_, 6000), "") << "lapsed at the boundary";
+  EXPECT_EQ(quarantined_by(*a.fleet, gs_, 5500), "") << "a node's own are not elsewhere";
+  auto found = b.fleet->quarantine_elsewhere(other, 1'000'000);
+  ASSERT_TRUE(found.ok() && *found);
+  EXPECT_EQ((*found)->session_id, 7U);
+  EXPECT_EQ((*found)->reason, 16U);
+  EXPECT_EQ((*found)->position, 42U);
+  EXPECT_EQ((*found)->since_ms, 5000U);
+  EXPECT_EQ((*found)->quarantine_ms, 0U);
+  // A new revocation renews the identity's quarantine: one row per node and identity.
+  a.fleet->quarantined(quarantine_of(gs_, 8000, 1000));
+  EXPECT_EQ(quarantined_by(*b.fleet, gs_, 8500), "node_a");
+  EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.quarantine WHERE node = 'node_a'"), "2");
+  a.fleet->pardoned(other);
+  EXPECT_EQ(quarantined_by(*b.fleet, other, 1'000'000), "");
+  // A start publishes the quarantines its log holds in force: the others' rows go.
+  ASSERT_TRUE(a.fleet->publish_quarantines({quarantine_of(other, 9000, 0)}));
+  EXPECT_EQ(quarantined_by(*b.fleet, gs_, 8500), "");
+  EXPECT_EQ(quarantined_by(*b.fleet, other, 9000), "node_a");
+}
+
+// Fail closed: while a node cannot write a quarantine, it keeps the claim of the identity and
+// claims nothing, so that no other node can admit the identity without seeing the quarantine.
+TEST_F(FleetTest, AQuarantineNotYetWrittenKeepsItsClaimAndStopsClaims) {
+  start("node_a", key_a_);  // as the owner: the tables
+  const std::string role = "gsvs_vsd_" + database_;
+  psql("CREATE ROLE " + role + " LOGIN; GRANT USAGE ON SCHEMA node_a, gsvs_fleet TO " + role +
+       "; GRANT SELECT, INSERT ON node_a.log_entry, node_a.message_kind TO " + role +
+       "; GRANT SELECT ON node_a.meta, node_a.retired_range, gsvs_fleet.fleet_meta TO " + role +
+       "; GRANT SELECT, INSERT, UPDATE, DELETE ON gsvs_fleet.live_session TO " + role +
+       "; GRANT SELECT, INSERT, UPDATE ON gsvs_fleet.node TO " + role +
+       "; GRANT SELECT, DELETE ON gsvs_fleet.quarantine TO " + role);  // no INSERT yet
+  const std::string url = server_->url(database_, role) + "?options=-csearch_path%3Dnode_a";
+  auto log = open_log(url);
+  ASSERT_NE(log, nullptr);
+  auto fleet = Fleet::join(url, "gsvs_fleet", key_a_);
+  ASSERT_TRUE(fleet.ok()) << fleet.error();
+  ASSERT_TRUE(claimed(**fleet, gs_, TakeOver::kNone).granted);
+  (*fleet)->quarantined(quarantine_of(gs_, 5000, 0));  // refused by the database
+  (*fleet)->release(gs_);
+  EXPECT_EQ(psql("SELECT node FROM gsvs_fleet.live_session"), "node_a") << "the claim is kept";
+  const crypto::PublicKey other = crypto::SecretKey::generate().public_key();
+  auto refused = (*fleet)->claim(other, TakeOver::kFromDeadNodes);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().find("quarantines are not yet in the database"), std::string::npos)
+      << refused.error();
+  // Once the database takes it: the quarantine is written, then the kept claim deleted.
+  psql("GRANT INSERT, UPDATE ON gsvs_fleet.quarantine TO " + role);
+  EXPECT_TRUE(claimed(**fleet, other, TakeOver::kFromDeadNodes).granted);
+  EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.quarantine"), "1");
+  EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.live_session WHERE gs_identity <> decode('" +
+                 to_hex(other.view()) + "', 'hex')"),
+            "0");
+}
+
+// A fleet made by an earlier build (version 1, no quarantine table) is brought to version 2 by
+// the first node that joins it.
+TEST_F(FleetTest, AFleetOfVersionOneIsBroughtToTwo) {
+  start("node_a", key_a_);
+  psql(
+      "DROP TABLE gsvs_fleet.quarantine; UPDATE gsvs_fleet.fleet_meta SET value = '1' WHERE key "
+      "= 'fleet_version'");
+  Node b = start("node_b", key_b_);
+  ASSERT_NE(b.fleet, nullptr);
+  EXPECT_EQ(psql("SELECT value FROM gsvs_fleet.fleet_meta WHERE key = 'fleet_version'"), "2");
+  b.fleet->quarantined(quarantine_of(gs_, 5000, 0));
+  EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.quarantine"), "1");
+}
+
 TEST_F(FleetTest, SessionIdsRiseAndNeverRepeatAcrossTheNodes) {
   Node a = start("node_a", key_a_);
   Node b = start("node_b", key_b_);
@@ -140,6 +231,7 @@ TEST_F(FleetTest, TheDocumentedGrantsAreEnoughForANode) {
        "; GRANT SELECT, INSERT, UPDATE, DELETE ON gsvs_fleet.live_session TO " + role +
        "; GRANT SELECT, INSERT, UPDATE ON gsvs_fleet.node TO " + role +
        "; GRANT SELECT, UPDATE ON gsvs_fleet.session_ids TO " + role +
+       "; GRANT SELECT, INSERT, UPDATE, DELETE ON gsvs_fleet.quarantine TO " + role +
        "; GRANT SELECT ON gsvs_fleet.fleet_meta TO " + role);
   const std::string url = server_->url(database_, role) + "?options=-csearch_path%3Dnode_a";
   auto log = open_log(url);
@@ -153,6 +245,10 @@ TEST_F(FleetTest, TheDocumentedGrantsAreEnoughForANode) {
   EXPECT_TRUE((*fleet)->drop_unheld_claims());
   auto ids = (*fleet)->reserve_session_ids(1, 10);
   ASSERT_TRUE(ids.ok()) << ids.error();
+  (*fleet)->quarantined(quarantine_of(gs_, 1000, 0));
+  (*fleet)->pardoned(gs_);
+  EXPECT_TRUE((*fleet)->publish_quarantines({quarantine_of(gs_, 1000, 0)}));
+  EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.quarantine WHERE node = 'node_a'"), "1");
 }
 
 TEST_F(FleetTest, BadFleetsAreRefusedWithTheirReason) {

@@ -76,6 +76,15 @@ int VsProcess::audit_verify(std::string& output) const {
   return code;
 }
 
+int VsProcess::admin(std::vector<std::string> args, std::string& output) const {
+  args.insert(args.begin(), program("vsd"));
+  args.insert(args.begin() + 2, {"--admin-socket", admin_socket_});
+  ChildProcess command(args, dir_ + "/vsd-admin.out");
+  const int code = command.wait(std::chrono::seconds(10));
+  output = command.output();
+  return code;
+}
+
 std::vector<storage::Entry> read_store(const std::string& path) {
   std::vector<storage::Entry> out;
   auto log = storage::Log::open(path, storage::OpenMode::kReadOnly);

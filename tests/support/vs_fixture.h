@@ -58,6 +58,9 @@ class VsProcess {
   // Runs `audit-cli verify` on the store, pinned to this VS's key; its exit code (0: the log
   // verifies), with its output in `output`.
   int audit_verify(std::string& output) const;
+  // Runs `vsd SUBCOMMAND --admin-socket <this VS's> ARGS...` (args: the subcommand, then its
+  // arguments); its exit code, with its output in `output`.
+  int admin(std::vector<std::string> args, std::string& output) const;
 
  private:
   std::uint16_t port_;

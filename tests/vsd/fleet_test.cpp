@@ -1,7 +1,8 @@
 // Two vsd nodes of one fleet on a real PostgreSQL server (docs/STORE.md §11.6, PROTOCOL.md §8.10),
 // as real processes: a GS identity has one live session across them, session ids never repeat
 // between them, a killed node's identities join on the other, and when it comes back the session
-// it left live is revoked, not resumed; each node's log verifies on its own.
+// it left live is revoked, not resumed; a quarantine holds on every node; each node's log
+// verifies on its own.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -199,6 +200,59 @@ TEST_F(VsdFleet, AKilledNodesSessionIsAdoptedByAnotherAndGoesOn) {
   EXPECT_NE(wrong.output().find("FAILED: 1 adoption(s) from the log given, 1 failed"),
             std::string::npos)
       << wrong.output();
+}
+
+// A quarantine holds on every node (PROTOCOL.md §8.16 "In a fleet"): node_a quarantines an
+// identity; node_b refuses it, after node_a is killed too, and cannot pardon it; node_a, back,
+// can, and the identity then joins node_b. Each log verifies, the fleet's refusal included.
+TEST_F(VsdFleet, AQuarantineOnOneNodeHoldsOnEveryNode) {
+  auto a = start("node_a", dir_a_);
+  auto b = start("node_b", dir_b_);
+  {
+    ScriptedGs rogue(a->port(), identity_, build_);
+    rogue.join();
+    std::string output;
+    ASSERT_EQ(a->admin({"revoke", "--session", std::to_string(rogue.session_id()), "--reason",
+                        "aimbot reports", "--quarantine"},
+                       output),
+              0)
+        << output;
+  }
+  const auto expect_quarantined_by_a = [&] {
+    const auto reject = refused_join(*b, identity_, build_);
+    ASSERT_TRUE(reject) << b->process().output();
+    EXPECT_EQ(reject->reason, static_cast<std::uint16_t>(JoinRejectReason::kQuarantinedInFleet));
+    EXPECT_NE(reject->detail.find("node node_a of this VS's fleet"), std::string::npos)
+        << reject->detail;
+    EXPECT_NE(reject->detail.find("operator_quarantine"), std::string::npos) << reject->detail;
+  };
+  expect_quarantined_by_a();
+
+  // Killed, node_a's quarantine stays in force: it is in the fleet's database, not in node_a.
+  ::kill(a->process().pid(), SIGKILL);
+  ASSERT_EQ(a->process().wait(std::chrono::seconds(5)), 128 + SIGKILL);
+  expect_quarantined_by_a();
+  std::string output;
+  EXPECT_NE(
+      b->admin({"pardon", "--identity", to_hex(identity_.public_key()), "--reason", "r"}, output),
+      0);
+  EXPECT_NE(output.find("not quarantined by this node but by node node_a"), std::string::npos)
+      << output;
+
+  // node_a comes back with its quarantines from its log, and lifts its own.
+  a = start("node_a", dir_a_);
+  expect_quarantined_by_a();
+  ASSERT_EQ(a->admin({"pardon", "--identity", to_hex(identity_.public_key()), "--reason",
+                      "reviewed: a lag spike"},
+                     output),
+            0)
+      << output;
+  ScriptedGs pardoned(b->port(), identity_, build_);
+  pardoned.join();
+  ASSERT_EQ(a->stop(), 0) << a->process().output();
+  ASSERT_EQ(b->stop(), 0) << b->process().output();
+  expect_verifies(*a);
+  expect_verifies(*b);
 }
 
 TEST_F(VsdFleet, AFleetNeedsAPostgresqlStore) {

@@ -54,12 +54,7 @@ class VsdQuarantine : public ::testing::Test {
   }
   // Runs a vsd admin subcommand against the running daemon; its exit code and output.
   int vsd_command(std::vector<std::string> args, std::string& output) {
-    args.insert(args.begin(), program("vsd"));
-    args.insert(args.begin() + 2, {"--admin-socket", vs_->admin_socket()});
-    ChildProcess command(args, out_.file("vsd-command.out"));
-    const int code = command.wait(std::chrono::seconds(10));
-    output = command.output();
-    return code;
+    return vs_->admin(std::move(args), output);
   }
   // Runs audit-cli on the store; its exit code and output.
   int audit_command(std::vector<std::string> args, std::string& output) {
