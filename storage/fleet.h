@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -105,6 +106,14 @@ class Fleet {
   Result<bool> take_claim_from(const crypto::PublicKey& identity, const std::string& node);
   // Gives back the writer lock of `node` that lock_dead_holder() took.
   void unlock_node(const std::string& node);
+  // Records that this node takes up session `session_id` of `node`, whose writer lock it holds,
+  // before it takes the claim: nullopt once recorded; the node that took it up before, if any (a
+  // session is adopted from a log once). Never deleted: `node`'s log still shows the session
+  // live, and the record is what tells its next start, and any other node, that it is not.
+  Result<std::optional<std::string>> record_adoption(const std::string& node,
+                                                     std::uint64_t session_id);
+  // The sessions of this node's log that other nodes took up: the adopting node, by session id.
+  Result<std::map<std::uint64_t, std::string>> adopted_from_here();
   // Reserves `count` session ids, none below `floor` and each above every id reserved before in
   // the fleet; returns the first. Ids increase in each node's log, as the audit checks.
   Result<std::uint64_t> reserve_session_ids(std::uint64_t floor, std::uint64_t count);

@@ -51,7 +51,8 @@ INSERT INTO %.session_ids (next_id) VALUES (1) ON CONFLICT DO NOTHING;
 INSERT INTO %.fleet_meta (key, value) VALUES ('fleet_version', '1') ON CONFLICT DO NOTHING;
 )";
 
-// Version 1 to 2, under the same lock: the quarantines each node began.
+// Version 1 to 2, under the same lock: the quarantines each node began, and the sessions each
+// node took up from another's log.
 constexpr std::string_view kUpgradeFleet = R"(
 CREATE TABLE IF NOT EXISTS %.quarantine (
   gs_identity bytea NOT NULL CHECK (octet_length(gs_identity) = 32),
@@ -62,6 +63,12 @@ CREATE TABLE IF NOT EXISTS %.quarantine (
   revocation_position bigint NOT NULL,
   quarantine_ms bigint NOT NULL,
   PRIMARY KEY (gs_identity, node));
+CREATE TABLE IF NOT EXISTS %.adoption (
+  from_node text NOT NULL REFERENCES %.node (log_schema),
+  session_id bigint NOT NULL,
+  by_node text NOT NULL REFERENCES %.node (log_schema),
+  adopted_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (from_node, session_id));
 UPDATE %.fleet_meta SET value = '2' WHERE key = 'fleet_version' AND value = '1';
 )";
 
@@ -370,6 +377,45 @@ void Fleet::unlock_node(const std::string& node) {
   // A failure leaves the lock to the connection's end: the node stays out until then.
   (void)s.conn.query("SELECT pg_advisory_unlock(" + postgres::writer_lock_key("$1::text") + ")",
                      {postgres::Param::of(node)});
+}
+
+Result<std::optional<std::string>> Fleet::record_adoption(const std::string& node,
+                                                          std::uint64_t session_id) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  const auto failed = [&s](const std::string& what) -> Error {
+    return Error{s.label + ": cannot record an adoption: " + what};
+  };
+  const postgres::Param from = postgres::Param::of(node);
+  const postgres::Param id = postgres::Param::of(static_cast<std::int64_t>(session_id));
+  auto recorded = s.conn.query("INSERT INTO " + s.table("adoption") +
+                                   " (from_node, session_id, by_node) VALUES ($1, $2, $3) ON "
+                                   "CONFLICT DO NOTHING RETURNING 1",
+                               {from, id, postgres::Param::of(s.node)});
+  if (!recorded) return failed(recorded.error());
+  if (recorded->rows() == 1) return std::optional<std::string>();
+  auto before = s.conn.query(
+      "SELECT by_node FROM " + s.table("adoption") + " WHERE from_node = $1 AND session_id = $2",
+      {from, id});
+  if (!before) return failed(before.error());
+  return std::optional<std::string>(before->rows() == 1 ? before->text(0, 0) : "another node");
+}
+
+Result<std::map<std::uint64_t, std::string>> Fleet::adopted_from_here() {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  auto rows = s.conn.query(
+      "SELECT session_id, by_node FROM " + s.table("adoption") + " WHERE from_node = $1",
+      {postgres::Param::of(s.node)});
+  if (!rows) {
+    return Error{s.label + ": cannot read the sessions other nodes took up from node " + s.node +
+                 ": " + rows.error()};
+  }
+  std::map<std::uint64_t, std::string> adopted;
+  for (int row = 0; row < rows->rows(); ++row) {
+    adopted[static_cast<std::uint64_t>(rows->integer(row, 0).value_or(0))] = rows->text(row, 1);
+  }
+  return adopted;
 }
 
 void Fleet::release(const crypto::PublicKey& identity) {

@@ -317,20 +317,28 @@ Status ServerState::recover() {
   }
   std::vector<Rebuilt> left_live = std::move(rebuilt).value();
   const bool keeps_none = config.resume_window_ms == 0;
-  // In a fleet, a session kept for a resume claims its identity again; one whose identity another
-  // node claimed while this one was down is revoked at the start (§8.10).
+  // In a fleet, a session kept for a resume claims its identity again; one that another node took
+  // up, or whose identity another node claimed, while this one was down is revoked at the start
+  // (§8.10), with what happened as its detail.
   std::set<SessionId> claimed;
   std::map<SessionId, std::string> taken_in_fleet;
   if (fleet) {
+    auto adopted = fleet->adopted_from_here();
+    if (!adopted) return Error{adopted.error()};
     for (const auto& session : left_live) {
       if (keeps_none || session.owed) continue;
+      if (auto by = adopted->find(session.id); by != adopted->end()) {
+        taken_in_fleet[session.id] = "node " + by->second + " of its fleet took it up";
+        continue;
+      }
       auto claim =
           fleet->claim(session.rules->accept().gs_identity, storage::Fleet::TakeOver::kNone);
       if (!claim) return Error{claim.error()};
       if (claim->granted) {
         claimed.insert(session.id);
       } else {
-        taken_in_fleet[session.id] = claim->holder;
+        taken_in_fleet[session.id] =
+            "node " + claim->holder + " of its fleet has claimed the GS identity since";
       }
     }
   }
@@ -378,10 +386,8 @@ Status ServerState::recover() {
       }
       Revocation revocation = start_revocation(session, keeps_none);
       if (taken != taken_in_fleet.end()) {
-        revocation.detail =
-            truncate_utf8("the VS stopped while this session was live, and node " + taken->second +
-                              " of its fleet has claimed the GS identity since",
-                          kMaxDetailBytes);
+        revocation.detail = truncate_utf8(
+            "the VS stopped while this session was live, and " + taken->second, kMaxDetailBytes);
       }
       revocation.revocation_seq = next_revocation_seq++;
       revocation.vs_time_ms = start_ms;

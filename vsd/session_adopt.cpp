@@ -102,6 +102,17 @@ asio::awaitable<bool> Session::adopt(const GsResume& resume) {
         // Opened afresh next time: the failure may be the connection's.
         if (!adoptable) state->dead_node_logs.erase(node);
         if (adoptable) {
+          // Once per session and log: the dead node's log shows the session live for good, so
+          // the record is what keeps a node from taking it up again after it ended here.
+          auto before = state->fleet->record_adoption(node, resume.session_id);
+          if (!before) {
+            adoptable = Error{before.error()};
+          } else if (*before) {
+            adoptable = Error{"session " + std::to_string(resume.session_id) + " of node " + node +
+                              " was taken up before, by node " + **before};
+          }
+        }
+        if (adoptable) {
           auto taken = state->fleet->take_claim_from(resume.gs_identity, (*dead)->name);
           if (!taken || !*taken) {
             adoptable = Error{"node " + (*dead)->name + " no longer holds identity " +

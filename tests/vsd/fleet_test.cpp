@@ -44,6 +44,21 @@ class VsdFleet : public ::testing::Test {
     gs.send_join(gs.make_join_request());
     return gs.expect<JoinReject>();
   }
+  // A crash: SIGKILL, and the node is gone.
+  static void kill_node(VsProcess& node) {
+    ::kill(node.process().pid(), SIGKILL);
+    ASSERT_EQ(node.process().wait(std::chrono::seconds(5)), 128 + SIGKILL);
+  }
+  // Resumes `gs` on `node` once `node` adopts the session: until the database has seen the dead
+  // node's connection go, `node` turns the resume away unanswered, and the GS tries again.
+  static std::optional<ResumeAccept> resume_once_adopted(ScriptedGs& gs, const VsProcess& node) {
+    std::optional<ResumeAccept> resumed;
+    for (int attempt = 0; attempt < 40 && !resumed; ++attempt) {
+      gs.send_unsigned(gs.reconnect_and_make_resume(node.port()));
+      resumed = gs.expect<ResumeAccept>(std::chrono::milliseconds(500));
+    }
+    return resumed;
+  }
   static void expect_verifies(VsProcess& vs) {
     std::string output;
     EXPECT_EQ(vs.audit_verify(output), 0) << output;
@@ -79,8 +94,7 @@ TEST_F(VsdFleet, AnIdentityHasOneLiveSessionAcrossTheNodes) {
   EXPECT_NE(other_accepted.session_id, accepted.session_id);
 
   // node_a dies: its claim goes with its writer lock, and the identity joins node_b.
-  ::kill(a->process().pid(), SIGKILL);
-  ASSERT_EQ(a->process().wait(std::chrono::seconds(5)), 128 + SIGKILL);
+  ASSERT_NO_FATAL_FAILURE(kill_node(*a));
   // node_a is dead once the database has seen its connection go; until then node_b refuses the
   // join as busy, and the GS tries again.
   std::unique_ptr<ScriptedGs> on_b;
@@ -126,15 +140,9 @@ TEST_F(VsdFleet, AKilledNodesSessionIsAdoptedByAnotherAndGoesOn) {
   ASSERT_TRUE(gs.expect<ProtectedReceipt>()) << a->process().output();
   ASSERT_TRUE(gs.expect<PlayTicket>()) << a->process().output();
 
-  // node_a dies. node_b adopts the session once the database has seen node_a's connection go:
-  // until then it turns the resume away unanswered, and the GS tries again.
-  ::kill(a->process().pid(), SIGKILL);
-  ASSERT_EQ(a->process().wait(std::chrono::seconds(5)), 128 + SIGKILL);
-  std::optional<ResumeAccept> resumed;
-  for (int attempt = 0; attempt < 40 && !resumed; ++attempt) {
-    gs.send_unsigned(gs.reconnect_and_make_resume(b->port()));
-    resumed = gs.expect<ResumeAccept>(std::chrono::milliseconds(500));
-  }
+  // node_a dies, and node_b adopts the session.
+  ASSERT_NO_FATAL_FAILURE(kill_node(*a));
+  const std::optional<ResumeAccept> resumed = resume_once_adopted(gs, *b);
   ASSERT_TRUE(resumed) << b->process().output();
   EXPECT_TRUE(verify(*resumed, b->public_key()));
   EXPECT_EQ(resumed->receipt_count, gs.receipt_count);
@@ -202,6 +210,45 @@ TEST_F(VsdFleet, AKilledNodesSessionIsAdoptedByAnotherAndGoesOn) {
       << wrong.output();
 }
 
+// A session is taken up from a dead node's log once, and what becomes of it on the adopting node
+// holds: node_b adopts node_a's session and revokes it; node_a, back, finds the adoption recorded
+// and revokes its copy at its start, though nothing claims the identity any more, so the GS
+// cannot resume the ended session there.
+TEST_F(VsdFleet, ASessionEndedWhereItWasAdoptedIsNotResumedWhereItBegan) {
+  auto a = start("node_a", dir_a_);
+  auto b = start("node_b", dir_b_);
+  ScriptedGs gs(a->port(), identity_, build_);
+  const JoinAccept accepted = gs.join();
+  ASSERT_NO_FATAL_FAILURE(kill_node(*a));
+  const std::optional<ResumeAccept> resumed = resume_once_adopted(gs, *b);
+  ASSERT_TRUE(resumed) << b->process().output();
+  std::string output;
+  ASSERT_EQ(b->admin({"revoke", "--session", std::to_string(accepted.session_id), "--reason",
+                      "the match is over"},
+                     output),
+            0)
+      << output;
+
+  a = start("node_a", dir_a_);
+  ASSERT_TRUE(a->process().wait_for_output("revoked at start-up", std::chrono::seconds(20)))
+      << a->process().output();
+  gs.send_unsigned(gs.reconnect_and_make_resume(a->port()));
+  const auto refused = gs.expect<JoinReject>();
+  ASSERT_TRUE(refused) << a->process().output();
+  EXPECT_EQ(refused->reason, static_cast<std::uint16_t>(JoinRejectReason::kSessionEnded));
+  ASSERT_EQ(a->stop(), 0) << a->process().output();
+  ASSERT_EQ(b->stop(), 0) << b->process().output();
+  std::optional<Revocation> revoked;
+  for (const auto& e : a->entries()) {
+    if (e.header.kind == MessageKind::kRevocation) revoked = decode<Revocation>(e.message).value();
+  }
+  ASSERT_TRUE(revoked);
+  EXPECT_NE(revoked->detail.find("node node_b of its fleet took it up"), std::string::npos)
+      << revoked->detail;
+  expect_verifies(*a);
+  expect_verifies(*b);
+}
+
 // A quarantine holds on every node (PROTOCOL.md §8.16 "In a fleet"): node_a quarantines an
 // identity; node_b refuses it, after node_a is killed too, and cannot pardon it; node_a, back,
 // can, and the identity then joins node_b. Each log verifies, the fleet's refusal included.
@@ -229,8 +276,7 @@ TEST_F(VsdFleet, AQuarantineOnOneNodeHoldsOnEveryNode) {
   expect_quarantined_by_a();
 
   // Killed, node_a's quarantine stays in force: it is in the fleet's database, not in node_a.
-  ::kill(a->process().pid(), SIGKILL);
-  ASSERT_EQ(a->process().wait(std::chrono::seconds(5)), 128 + SIGKILL);
+  ASSERT_NO_FATAL_FAILURE(kill_node(*a));
   expect_quarantined_by_a();
   std::string output;
   EXPECT_NE(
