@@ -11,6 +11,7 @@
 #include "app/log_line.h"
 #include "fleet/adoption.h"
 #include "protocol/chains.h"
+#include "rules/policy_rules.h"
 #include "vsd/server_state.h"
 #include "vsd/session.h"
 
@@ -133,6 +134,7 @@ asio::awaitable<bool> Session::adopt(const GsResume& resume) {
   const std::string from = taken.from.name;
   const PublicKey identity = resume.gs_identity;
   bool placed = false;
+  bool barred = false;  // taken up and ended at once: this node's policy bars it
   std::uint64_t deadline_ms = 0;
   const storage::BatchWriter::BuildAtHead build = [&](std::uint64_t size, const Hash32&) {
     std::vector<storage::PendingEntry> entries;
@@ -156,12 +158,26 @@ asio::awaitable<bool> Session::adopt(const GsResume& resume) {
     server_->known_sessions[resume.session_id] =
         KnownSession{identity, accept.session_key, KnownSession::State::kSuspended, accept.sw_hash};
     server_->busy_identities[identity] = resume.session_id;
-    server_->suspended[resume.session_id] =
-        std::make_unique<rules::SessionRules>(std::move(rules).value());
-    server_->handed_over_replies[resume.session_id] = std::move(taken.replies);
     placed = true;
     entries.push_back(pending(MessageKind::kSessionAdopted, chains::Direction::kIssued,
                               resume.session_id, now, server_->sign_and_encode(taken.adopted)));
+    // Taken up under this node's policy, as a start keeps a session under its own (§8.17): one
+    // whose build or identity it does not allow ends at once, and its resume finds it ended. The
+    // dead node's log holds it live, so it is taken up first: ended here, it is ended everywhere.
+    const Policy& in_force = server_->policy->policy;
+    if (auto bar = rules::session_barred(in_force, identity, accept.sw_hash)) {
+      entries.push_back(server_->withdraw_suspended(
+          resume.session_id, *rules,
+          rules::describe_bar(*bar, identity, accept.sw_hash) + " by policy #" +
+              std::to_string(server_->policy->seq) + " of node " + server_->fleet->node() +
+              ", which took the session up",
+          now, size + entries.size()));
+      barred = true;
+      return entries;
+    }
+    server_->suspended[resume.session_id] =
+        std::make_unique<rules::SessionRules>(std::move(rules).value());
+    server_->handed_over_replies[resume.session_id] = std::move(taken.replies);
     return entries;
   };
   const bool logged = co_await log_at_head(build);
@@ -174,6 +190,7 @@ asio::awaitable<bool> Session::adopt(const GsResume& resume) {
   }
   if (!logged) co_return false;
   server_->metrics.sessions_adopted.inc();
+  if (barred) co_return true;  // the resume is answered session_ended
   spdlog::warn(
       "session {}: adopted from node {}, which died ({} receipts, ticket {}, gs_counter {} in its "
       "log of {} entries); its GS resumes it here",

@@ -3,6 +3,7 @@
 // connection had never broken, or a logged JoinReject.
 #include <spdlog/spdlog.h>
 
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -51,16 +52,22 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
     known = it != server_->known_sessions.end() && it->second.identity == r.gs_identity &&
             it->second.session_key == r.session_key;
   }
+  // Whether the GsResume verifies under the session key it names: checked once.
+  std::optional<bool> verified;
+  const auto proves_key = [&] {
+    if (!verified) verified = verify(r, r.session_key);
+    return *verified;
+  };
   // In a fleet, a session of a node that died is taken up here (§8.10), for a GsResume that
   // proves the key it names: nothing is read for a peer that proved nothing.
-  if (!known && server_->fleet && verify(r, r.session_key)) known = co_await adopt(r);
+  if (!known && server_->fleet && proves_key()) known = co_await adopt(r);
   if (!known) {
     turn_away(session +
               ": unknown_session (no such session known to this run, or another "
               "identity or session key)");
     co_return false;
   }
-  if (!verify(r, r.session_key)) {
+  if (!proves_key()) {
     turn_away(session + ": the GsResume does not verify under the session key");
     co_return false;
   }

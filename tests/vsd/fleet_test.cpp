@@ -29,13 +29,14 @@ class VsdFleet : public ::testing::Test {
     server_->psql(database_, "CREATE SCHEMA node_a; CREATE SCHEMA node_b");
   }
   // The node whose log is the schema `node`, with its own directory (key, admin socket).
-  std::unique_ptr<VsProcess> start(const std::string& node, const TempDir& dir) const {
+  std::unique_ptr<VsProcess> start(const std::string& node, const TempDir& dir,
+                                   std::optional<Hash32> build = std::nullopt) const {
     VsOptions options;
     options.store = server_->url(database_) + "?options=-csearch_path%3D" + node;
     options.extra = "fleet = \"gsvs_fleet\"\n";
     return std::make_unique<VsProcess>(
         dir, std::vector<crypto::PublicKey>{identity_.public_key(), other_.public_key()},
-        std::vector<Hash32>{build_}, options);
+        std::vector<Hash32>{build.value_or(build_)}, options);
   }
   static std::optional<JoinReject> refused_join(const VsProcess& vs,
                                                 const crypto::SecretKey& identity,
@@ -246,6 +247,38 @@ TEST_F(VsdFleet, ASessionEndedWhereItWasAdoptedIsNotResumedWhereItBegan) {
   EXPECT_NE(revoked->detail.find("node node_b of its fleet took it up"), std::string::npos)
       << revoked->detail;
   expect_verifies(*a);
+  expect_verifies(*b);
+}
+
+// A node takes a session up under its own policy: node_b does not allow the session's build, so
+// it takes the session up and ends it at once (policy_withdrawn), and the resume finds it ended.
+TEST_F(VsdFleet, ASessionTheAdoptingNodesPolicyBarsIsTakenUpAndEnded) {
+  auto a = start("node_a", dir_a_);
+  auto b = start("node_b", dir_b_, crypto::sha256(as_bytes("another build")));
+  ScriptedGs gs(a->port(), identity_, build_);
+  const JoinAccept accepted = gs.join();
+  ASSERT_NO_FATAL_FAILURE(kill_node(*a));
+  std::optional<JoinReject> refused;
+  for (int attempt = 0; attempt < 40 && !refused; ++attempt) {
+    gs.send_unsigned(gs.reconnect_and_make_resume(b->port()));
+    refused = gs.expect<JoinReject>(std::chrono::milliseconds(500));
+  }
+  ASSERT_TRUE(refused) << b->process().output();
+  EXPECT_EQ(refused->reason, static_cast<std::uint16_t>(JoinRejectReason::kSessionEnded));
+  ASSERT_EQ(b->stop(), 0) << b->process().output();
+  std::vector<MessageKind> kinds;
+  std::optional<Revocation> revoked;
+  for (const auto& e : b->entries()) {
+    if (e.header.session_id != accepted.session_id) continue;
+    kinds.push_back(e.header.kind);
+    if (e.header.kind == MessageKind::kRevocation) revoked = decode<Revocation>(e.message).value();
+  }
+  EXPECT_EQ(kinds,
+            (std::vector<MessageKind>{MessageKind::kSessionAdopted, MessageKind::kRevocation}));
+  ASSERT_TRUE(revoked);
+  EXPECT_EQ(revoked->reason, static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn));
+  EXPECT_NE(revoked->detail.find("of node node_b, which took the session up"), std::string::npos)
+      << revoked->detail;
   expect_verifies(*b);
 }
 
