@@ -101,17 +101,23 @@ class Fleet {
     crypto::PublicKey vs_key;
   };
   Result<std::optional<Node>> lock_dead_holder(const crypto::PublicKey& identity);
-  // Takes the claim on `identity` from `node`, whose writer lock this node holds: granted only if
-  // `node` still holds it (one hold, given back by release()).
-  Result<bool> take_claim_from(const crypto::PublicKey& identity, const std::string& node);
   // Gives back the writer lock of `node` that lock_dead_holder() took.
   void unlock_node(const std::string& node);
-  // Records that this node takes up session `session_id` of `node`, whose writer lock it holds,
-  // before it takes the claim: nullopt once recorded; the node that took it up before, if any (a
-  // session is adopted from a log once). Never deleted: `node`'s log still shows the session
-  // live, and the record is what tells its next start, and any other node, that it is not.
-  Result<std::optional<std::string>> record_adoption(const std::string& node,
-                                                     std::uint64_t session_id);
+  // Takes up session `session_id` of `node`, whose writer lock this node holds: in one
+  // transaction, records the adoption and takes the claim on `identity` from `node` (one hold,
+  // given back by release()). Granted only if no node took the session up before (a session is
+  // adopted from a log once) and `node` still holds the claim; otherwise `refused` says why. The
+  // record stays once the adoption is placed: `node`'s log shows the session live for good, and
+  // the record is what tells its next start, and any other node, that it is not.
+  struct Adoption {
+    bool granted = false;
+    std::string refused;
+  };
+  Result<Adoption> adopt_session(const crypto::PublicKey& identity, const std::string& node,
+                                 std::uint64_t session_id);
+  // An adoption granted but not placed (a join here took the identity first): its record goes.
+  // The claim's hold is given back by release().
+  void forget_adoption(const std::string& node, std::uint64_t session_id);
   // The sessions of this node's log that other nodes took up: the adopting node, by session id.
   Result<std::map<std::uint64_t, std::string>> adopted_from_here();
   // Reserves `count` session ids, none below `floor` and each above every id reserved before in

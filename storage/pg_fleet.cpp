@@ -362,15 +362,6 @@ Result<std::optional<Fleet::Node>> Fleet::lock_dead_holder(const crypto::PublicK
   return std::optional<Node>(std::move(holder));
 }
 
-Result<bool> Fleet::take_claim_from(const crypto::PublicKey& identity, const std::string& node) {
-  State& s = *state_;
-  std::lock_guard lock(s.mutex);
-  auto taken = s.take_over(identity, node);
-  if (!taken) return Error{s.label + ": cannot take a claim over: " + taken.error()};
-  if (*taken) ++s.holds[identity];
-  return taken;
-}
-
 void Fleet::unlock_node(const std::string& node) {
   State& s = *state_;
   std::lock_guard lock(s.mutex);
@@ -379,26 +370,49 @@ void Fleet::unlock_node(const std::string& node) {
                      {postgres::Param::of(node)});
 }
 
-Result<std::optional<std::string>> Fleet::record_adoption(const std::string& node,
-                                                          std::uint64_t session_id) {
+Result<Fleet::Adoption> Fleet::adopt_session(const crypto::PublicKey& identity,
+                                             const std::string& node, std::uint64_t session_id) {
   State& s = *state_;
   std::lock_guard lock(s.mutex);
   const auto failed = [&s](const std::string& what) -> Error {
-    return Error{s.label + ": cannot record an adoption: " + what};
+    return Error{s.label + ": cannot take up a session: " + what};
   };
   const postgres::Param from = postgres::Param::of(node);
   const postgres::Param id = postgres::Param::of(static_cast<std::int64_t>(session_id));
+  postgres::Transaction tx(s.conn);
+  if (auto begun = tx.begin(); !begun) return failed(begun.error());
   auto recorded = s.conn.query("INSERT INTO " + s.table("adoption") +
                                    " (from_node, session_id, by_node) VALUES ($1, $2, $3) ON "
                                    "CONFLICT DO NOTHING RETURNING 1",
                                {from, id, postgres::Param::of(s.node)});
   if (!recorded) return failed(recorded.error());
-  if (recorded->rows() == 1) return std::optional<std::string>();
-  auto before = s.conn.query(
-      "SELECT by_node FROM " + s.table("adoption") + " WHERE from_node = $1 AND session_id = $2",
-      {from, id});
-  if (!before) return failed(before.error());
-  return std::optional<std::string>(before->rows() == 1 ? before->text(0, 0) : "another node");
+  if (recorded->rows() != 1) {
+    auto before = s.conn.query(
+        "SELECT by_node FROM " + s.table("adoption") + " WHERE from_node = $1 AND session_id = $2",
+        {from, id});
+    if (!before) return failed(before.error());
+    return Adoption{false, "session " + std::to_string(session_id) + " of node " + node +
+                               " was taken up before, by node " +
+                               (before->rows() == 1 ? before->text(0, 0) : "another")};
+  }
+  auto taken = s.take_over(identity, node);
+  if (!taken) return failed(taken.error());
+  if (!*taken) return Adoption{false, "node " + node + " no longer holds the identity"};
+  if (auto committed = tx.commit(); !committed) return failed(committed.error());
+  ++s.holds[identity];
+  return Adoption{true, {}};
+}
+
+void Fleet::forget_adoption(const std::string& node, std::uint64_t session_id) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  // A failure leaves the record: the session is then not taken up again, and node's next start
+  // revokes it. Fail closed, at the cost of that one session.
+  (void)s.conn.query(
+      "DELETE FROM " + s.table("adoption") +
+          " WHERE from_node = $1 AND session_id = $2 AND by_node = $3",
+      {postgres::Param::of(node), postgres::Param::of(static_cast<std::int64_t>(session_id)),
+       postgres::Param::of(s.node)});
 }
 
 Result<std::map<std::uint64_t, std::string>> Fleet::adopted_from_here() {

@@ -103,22 +103,13 @@ asio::awaitable<bool> Session::adopt(const GsResume& resume) {
         // Opened afresh next time: the failure may be the connection's.
         if (!adoptable) state->dead_node_logs.erase(node);
         if (adoptable) {
-          // Once per session and log: the dead node's log shows the session live for good, so
-          // the record is what keeps a node from taking it up again after it ended here.
-          auto before = state->fleet->record_adoption(node, resume.session_id);
-          if (!before) {
-            adoptable = Error{before.error()};
-          } else if (*before) {
-            adoptable = Error{"session " + std::to_string(resume.session_id) + " of node " + node +
-                              " was taken up before, by node " + **before};
-          }
-        }
-        if (adoptable) {
-          auto taken = state->fleet->take_claim_from(resume.gs_identity, (*dead)->name);
-          if (!taken || !*taken) {
-            adoptable = Error{"node " + (*dead)->name + " no longer holds identity " +
-                              short_hex(resume.gs_identity) +
-                              (taken ? std::string() : ": " + taken.error())};
+          // Once per session and log, recorded with the claim's move: the dead node's log shows
+          // the session live for good, so the record is what keeps it from being taken up again.
+          auto taken = state->fleet->adopt_session(resume.gs_identity, node, resume.session_id);
+          if (!taken) {
+            adoptable = Error{taken.error()};
+          } else if (!taken->granted) {
+            adoptable = Error{taken->refused};
           }
         }
         if (!adoptable) state->fleet->unlock_node(node);
@@ -181,8 +172,12 @@ asio::awaitable<bool> Session::adopt(const GsResume& resume) {
     return entries;
   };
   const bool logged = co_await log_at_head(build);
-  asio::post(server_->fleet_thread,
-             [state = server_.get(), from] { state->fleet->unlock_node(from); });
+  const SessionId id = resume.session_id;
+  asio::post(server_->fleet_thread, [state = server_.get(), from, id, placed] {
+    // Not placed: its record goes before the dead node can start and read it.
+    if (!placed) state->fleet->forget_adoption(from, id);
+    state->fleet->unlock_node(from);
+  });
   if (!placed) {
     // The claim taken is given back: nothing here holds the session.
     server_->release_in_fleet(identity);

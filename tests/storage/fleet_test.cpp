@@ -198,22 +198,38 @@ TEST_F(FleetTest, AFleetOfVersionOneIsBroughtToTwo) {
   EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.quarantine"), "1");
 }
 
-// PROTOCOL.md §8.10 "When a node dies": a session is taken up from a log once; the node whose
-// log it is learns at its start which of its sessions others took up, and by whom.
-TEST_F(FleetTest, ASessionIsAdoptedFromALogOnce) {
-  Node a = start("node_a", key_a_);
+// PROTOCOL.md §8.10 "When a node dies": a session is taken up from a log once, with its claim;
+// the node whose log it is learns at its start which of its sessions others took up, and by whom.
+TEST_F(FleetTest, ASessionIsAdoptedFromALogOnceWithItsClaim) {
   Node b = start("node_b", key_b_);
-  auto first = b.fleet->record_adoption("node_a", 7);
+  {
+    Node a = start("node_a", key_a_);
+    ASSERT_TRUE(claimed(*a.fleet, gs_, TakeOver::kNone).granted);
+  }
+  // No claim on that identity: nothing is taken, nothing recorded.
+  const crypto::PublicKey other = crypto::SecretKey::generate().public_key();
+  auto unclaimed = b.fleet->adopt_session(other, "node_a", 6);
+  ASSERT_TRUE(unclaimed.ok()) << unclaimed.error();
+  EXPECT_FALSE(unclaimed->granted);
+  EXPECT_NE(unclaimed->refused.find("no longer holds the identity"), std::string::npos);
+  EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.adoption"), "0");
+
+  auto first = b.fleet->adopt_session(gs_, "node_a", 7);
   ASSERT_TRUE(first.ok()) << first.error();
-  EXPECT_FALSE(*first);
-  auto again = a.fleet->record_adoption("node_a", 7);  // by node_a itself, say, after a restart
+  EXPECT_TRUE(first->granted) << first->refused;
+  EXPECT_EQ(psql("SELECT node FROM gsvs_fleet.live_session"), "node_b");
+  auto again = b.fleet->adopt_session(gs_, "node_a", 7);
   ASSERT_TRUE(again.ok()) << again.error();
-  EXPECT_EQ(*again, "node_b");
-  auto other = a.fleet->record_adoption("node_b", 7);  // the same id in another log is another
-  ASSERT_TRUE(other.ok() && !*other);
+  EXPECT_FALSE(again->granted);
+  EXPECT_NE(again->refused.find("taken up before, by node node_b"), std::string::npos)
+      << again->refused;
+  Node a = start("node_a", key_a_);
   auto from_a = a.fleet->adopted_from_here();
   ASSERT_TRUE(from_a.ok()) << from_a.error();
   EXPECT_EQ(*from_a, (std::map<std::uint64_t, std::string>{{7, "node_b"}}));
+  // Not placed after all: the record goes.
+  b.fleet->forget_adoption("node_a", 7);
+  EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.adoption"), "0");
 }
 
 TEST_F(FleetTest, SessionIdsRiseAndNeverRepeatAcrossTheNodes) {
@@ -250,7 +266,7 @@ TEST_F(FleetTest, TheDocumentedGrantsAreEnoughForANode) {
        "; GRANT SELECT, INSERT, UPDATE ON gsvs_fleet.node TO " + role +
        "; GRANT SELECT, UPDATE ON gsvs_fleet.session_ids TO " + role +
        "; GRANT SELECT, INSERT, UPDATE, DELETE ON gsvs_fleet.quarantine TO " + role +
-       "; GRANT SELECT, INSERT ON gsvs_fleet.adoption TO " + role +
+       "; GRANT SELECT, INSERT, DELETE ON gsvs_fleet.adoption TO " + role +
        "; GRANT SELECT ON gsvs_fleet.fleet_meta TO " + role);
   const std::string url = server_->url(database_, role) + "?options=-csearch_path%3Dnode_a";
   auto log = open_log(url);
@@ -268,8 +284,9 @@ TEST_F(FleetTest, TheDocumentedGrantsAreEnoughForANode) {
   (*fleet)->pardoned(gs_);
   EXPECT_TRUE((*fleet)->publish_quarantines({quarantine_of(gs_, 1000, 0)}));
   EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.quarantine WHERE node = 'node_a'"), "1");
-  auto recorded = (*fleet)->record_adoption("node_a", 3);
-  ASSERT_TRUE(recorded.ok()) << recorded.error();
+  auto adoption = (*fleet)->adopt_session(gs_, "node_a", 3);  // its own claim: not taken
+  ASSERT_TRUE(adoption.ok()) << adoption.error();
+  (*fleet)->forget_adoption("node_a", 3);
   auto adopted = (*fleet)->adopted_from_here();
   ASSERT_TRUE(adopted.ok()) << adopted.error();
 }
