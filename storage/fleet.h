@@ -33,11 +33,6 @@ class Fleet {
     // When not granted: the node (its log schema) that holds the identity.
     std::string holder;
   };
-  // Whose claim on an identity a claim may take over.
-  enum class TakeOver : std::uint8_t {
-    kNone,           // a node's own sessions at its start: an identity another node holds stays so
-    kFromDeadNodes,  // a join: the claim of a node that is not alive is taken over
-  };
 
   // Joins the fleet `fleet_schema` (a lowercase SQL identifier) with the node whose log is at
   // `store_url` (its schema is the connection's current schema) and whose VS key is `vs_key`:
@@ -53,10 +48,17 @@ class Fleet {
   // This node's name in the fleet: its log schema.
   [[nodiscard]] const std::string& node() const;
 
-  // Claims `identity` for a session of this node: granted when no node holds it, when this node
-  // does (each grant is one hold, given back by release()), or when `take_over` allows taking it
-  // from its holder; otherwise the holder is named.
-  Result<Claim> claim(const crypto::PublicKey& identity, TakeOver take_over);
+  // Claims `identity` for a session of this node: granted when no node holds it or this node does
+  // (each grant is one hold, given back by release()); otherwise the holder is named, alive or
+  // not: taking a dead node's claim over is lock_dead_holder() and take_claim_from(). A claim
+  // inserted here names `session_id` when the session is known (a start's), else none until
+  // claimed_for().
+  Result<Claim> claim(const crypto::PublicKey& identity,
+                      std::optional<std::uint64_t> session_id = std::nullopt);
+  // The session of this node that holds its claim on `identity`: recorded once its JoinAccept is
+  // placed, so that a node taking the claim over after this one dies can read how the session
+  // ended here (PROTOCOL.md §8.16 "In a fleet").
+  void claimed_for(const crypto::PublicKey& identity, std::uint64_t session_id);
   // Gives back one hold on `identity`; the last one deletes the claim. A claim the database could
   // not delete now is deleted before the next claim (until then other nodes see it as this
   // node's). So is a claim given back while a quarantine of this node is not yet in the database
@@ -80,6 +82,11 @@ class Fleet {
   // This node pardoned `identity`: its quarantine of it is deleted (made again as above if the
   // database cannot be reached now).
   void pardoned(const crypto::PublicKey& identity);
+  // `quarantine.node`, a dead node whose writer lock this node holds, began `quarantine` as its
+  // log shows, and the fleet may not have it (that node died before it wrote it): written for
+  // it, unless that node has a row for the identity already (its own word stands). That node's
+  // next start replaces it with what its log holds.
+  Status quarantined_by_dead_node(const Quarantine& quarantine);
   // At the start: this node's quarantines in force are `in_force` (rebuilt from its log); the
   // rows an earlier run left are replaced with them.
   Status publish_quarantines(const std::vector<Quarantine>& in_force);
@@ -99,8 +106,13 @@ class Fleet {
   struct Node {
     std::string name;  // its log schema
     crypto::PublicKey vs_key;
+    // The session of its log that holds the claim; nullopt if it died before recording it.
+    std::optional<std::uint64_t> session_id;
   };
   Result<std::optional<Node>> lock_dead_holder(const crypto::PublicKey& identity);
+  // Takes the claim on `identity` from `node`, whose writer lock this node holds, for a join:
+  // granted only if `node` still holds it (one hold, given back by release()).
+  Result<bool> take_claim_from(const crypto::PublicKey& identity, const std::string& node);
   // Gives back the writer lock of `node` that lock_dead_holder() took.
   void unlock_node(const std::string& node);
   // Takes up session `session_id` of `node`, whose writer lock this node holds: in one

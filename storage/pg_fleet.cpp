@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS %.quarantine (
   revocation_position bigint NOT NULL,
   quarantine_ms bigint NOT NULL,
   PRIMARY KEY (gs_identity, node));
+ALTER TABLE %.live_session ADD COLUMN IF NOT EXISTS session_id bigint;
 CREATE TABLE IF NOT EXISTS %.adoption (
   from_node text NOT NULL REFERENCES %.node (log_schema),
   session_id bigint NOT NULL,
@@ -102,6 +103,11 @@ Status exec_under_fleet_lock(postgres::Conn& c, const std::string& fleet_schema,
 }
 
 }  // namespace
+
+// A session id for a nullable column, read as NULLIF($n, '')::int8: none is the empty text.
+postgres::Param session_param(std::optional<std::uint64_t> session_id) {
+  return postgres::Param::of(session_id ? std::to_string(*session_id) : std::string());
+}
 
 struct Fleet::State {
   std::mutex mutex;
@@ -153,14 +159,23 @@ struct Fleet::State {
     return Status::success();
   }
 
+  // This node's quarantine `q`, replacing its earlier one of the identity.
   Status upsert_quarantine(const Quarantine& q) {
+    return insert_quarantine(q, node,
+                             "DO UPDATE SET session_id = EXCLUDED.session_id, reason = "
+                             "EXCLUDED.reason, since_vs_ms = EXCLUDED.since_vs_ms, "
+                             "revocation_position = EXCLUDED.revocation_position, quarantine_ms = "
+                             "EXCLUDED.quarantine_ms");
+  }
+
+  // `q` as node `by`'s, with `on_conflict` the action for a row of that node and identity.
+  Status insert_quarantine(const Quarantine& q, const std::string& by,
+                           std::string_view on_conflict) {
     auto written = conn.query(
         "INSERT INTO " + table("quarantine") + " (gs_identity, " + std::string(kQuarantineColumns) +
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (gs_identity, node) DO UPDATE SET "
-            "session_id = EXCLUDED.session_id, reason = EXCLUDED.reason, since_vs_ms = "
-            "EXCLUDED.since_vs_ms, revocation_position = EXCLUDED.revocation_position, "
-            "quarantine_ms = EXCLUDED.quarantine_ms",
-        {postgres::Param::of_bytes(q.identity.view()), postgres::Param::of(node),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (gs_identity, node) " +
+            std::string(on_conflict),
+        {postgres::Param::of_bytes(q.identity.view()), postgres::Param::of(by),
          postgres::Param::of(static_cast<std::int64_t>(q.session_id)),
          postgres::Param::of(std::int64_t{q.reason}),
          postgres::Param::of(static_cast<std::int64_t>(q.since_ms)),
@@ -172,27 +187,17 @@ struct Fleet::State {
 
   // Moves the claim on `identity` to this node if `from` still holds it: of two nodes taking
   // over at once, one wins.
-  Result<bool> take_over(const crypto::PublicKey& identity, const std::string& from) {
+  // `session_id`: the session that takes it up (an adoption), or none yet (a join).
+  Result<bool> take_over(const crypto::PublicKey& identity, const std::string& from,
+                         std::optional<std::uint64_t> session_id) {
     auto taken = conn.query("UPDATE " + table("live_session") +
-                                " SET node = $2, claimed_at = now() WHERE gs_identity = $1 AND "
-                                "node = $3 RETURNING 1",
+                                " SET node = $2, claimed_at = now(), session_id = NULLIF($4, "
+                                "'')::int8 WHERE gs_identity = $1 "
+                                "AND node = $3 RETURNING 1",
                             {postgres::Param::of_bytes(identity.view()), postgres::Param::of(node),
-                             postgres::Param::of(from)});
+                             postgres::Param::of(from), session_param(session_id)});
     if (!taken) return Error{taken.error()};
     return taken->rows() == 1;
-  }
-
-  // Whether `holder` holds its log's writer lock in this database: a node that is alive.
-  Result<bool> alive(const std::string& holder) {
-    auto held = postgres::single_integer(
-        conn,
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
-        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND "
-        "((classid::int8 << 32) | objid::int8) = " +
-            postgres::writer_lock_key("$1::text"),
-        {postgres::Param::of(holder)});
-    if (!held) return Error{held.error()};
-    return *held > 0;
   }
 };
 
@@ -285,7 +290,8 @@ Result<std::unique_ptr<Fleet>> Fleet::join(const std::string& store_url,
   return std::unique_ptr<Fleet>(new Fleet(std::move(state)));
 }
 
-Result<Fleet::Claim> Fleet::claim(const crypto::PublicKey& identity, TakeOver take_over) {
+Result<Fleet::Claim> Fleet::claim(const crypto::PublicKey& identity,
+                                  std::optional<std::uint64_t> session_id) {
   State& s = *state_;
   std::lock_guard lock(s.mutex);
   const auto failed = [&s](const std::string& what) -> Error {
@@ -306,15 +312,16 @@ Result<Fleet::Claim> Fleet::claim(const crypto::PublicKey& identity, TakeOver ta
   const postgres::Param node = postgres::Param::of(s.node);
   const postgres::Param id = postgres::Param::of_bytes(identity.view());
   const std::string insert = "INSERT INTO " + s.table("live_session") +
-                             " (gs_identity, node) VALUES ($1, $2) ON CONFLICT DO NOTHING "
-                             "RETURNING 1";
+                             " (gs_identity, node, session_id) VALUES ($1, $2, NULLIF($3, "
+                             "'')::int8) ON CONFLICT DO NOTHING RETURNING 1";
+  const postgres::Param session = session_param(session_id);
   const std::string select_holder =
       "SELECT node FROM " + s.table("live_session") + " WHERE gs_identity = $1";
   // Inserted, or held already: then who holds it. Twice at most, as the holder may give it back
   // between the two statements.
   std::optional<std::string> held_by;
   for (int attempt = 0; attempt < 2 && !held_by; ++attempt) {
-    auto inserted = s.conn.query(insert, {id, node});
+    auto inserted = s.conn.query(insert, {id, node, session});
     if (!inserted) return failed(inserted.error());
     if (inserted->rows() == 1) return granted();
     auto row = s.conn.query(select_holder, {id});
@@ -324,16 +331,27 @@ Result<Fleet::Claim> Fleet::claim(const crypto::PublicKey& identity, TakeOver ta
   if (!held_by) return failed("the claim changed hands twice while it was read; try again");
   const std::string& holder = *held_by;
   if (holder == s.node) return granted();
-  if (take_over == TakeOver::kNone) return Claim{false, holder};
-  auto alive = s.alive(holder);
-  if (!alive) return failed(alive.error());
-  if (*alive) return Claim{false, holder};
-  auto taken = s.take_over(identity, holder);
-  if (!taken) return failed(taken.error());
-  if (*taken) return granted();
-  auto now_held = s.conn.query(select_holder, {id});
-  if (!now_held) return failed(now_held.error());
-  return Claim{false, now_held->rows() == 1 ? now_held->text(0, 0) : holder};
+  return Claim{false, holder};
+}
+
+void Fleet::claimed_for(const crypto::PublicKey& identity, std::uint64_t session_id) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  // A failure leaves the claim without its session: a node taking it over after this one dies
+  // then refuses to (fail closed) until this node starts again.
+  (void)s.conn.query("UPDATE " + s.table("live_session") +
+                         " SET session_id = $3::int8 WHERE gs_identity = $1 AND node = $2",
+                     {postgres::Param::of_bytes(identity.view()), postgres::Param::of(s.node),
+                      postgres::Param::of(static_cast<std::int64_t>(session_id))});
+}
+
+Result<bool> Fleet::take_claim_from(const crypto::PublicKey& identity, const std::string& node) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  auto taken = s.take_over(identity, node, std::nullopt);
+  if (!taken) return Error{s.label + ": cannot take a claim over: " + taken.error()};
+  if (*taken) ++s.holds[identity];
+  return taken;
 }
 
 Result<std::optional<Fleet::Node>> Fleet::lock_dead_holder(const crypto::PublicKey& identity) {
@@ -342,18 +360,21 @@ Result<std::optional<Fleet::Node>> Fleet::lock_dead_holder(const crypto::PublicK
   const auto failed = [&s](const std::string& what) -> Error {
     return Error{s.label + ": cannot look up the node that held a GS identity: " + what};
   };
-  auto row = s.conn.query("SELECT l.node, n.vs_public_key FROM " + s.table("live_session") +
-                              " AS l JOIN " + s.table("node") +
+  auto row = s.conn.query("SELECT l.node, n.vs_public_key, l.session_id FROM " +
+                              s.table("live_session") + " AS l JOIN " + s.table("node") +
                               " AS n ON n.log_schema = l.node WHERE l.gs_identity = $1",
                           {postgres::Param::of_bytes(identity.view())});
   if (!row) return failed(row.error());
   if (row->rows() != 1 || row->text(0, 0) == s.node) return std::optional<Node>();
-  Node holder{row->text(0, 0), {}};
+  Node holder{row->text(0, 0), {}, std::nullopt};
   const ByteView key = row->bytes(0, 1);
   if (key.size() != crypto::PublicKey::size) {
     return failed("node " + holder.name + ": its vs_public_key is not 32 bytes");
   }
   std::copy(key.begin(), key.end(), holder.vs_key.bytes.begin());
+  if (!row->is_null(0, 2)) {
+    holder.session_id = static_cast<std::uint64_t>(row->integer(0, 2).value_or(0));
+  }
   auto taken = postgres::single_integer(
       s.conn, "SELECT pg_try_advisory_lock(" + postgres::writer_lock_key("$1::text") + ")::int",
       {postgres::Param::of(holder.name)});
@@ -395,7 +416,7 @@ Result<Fleet::Adoption> Fleet::adopt_session(const crypto::PublicKey& identity,
                                " was taken up before, by node " +
                                (before->rows() == 1 ? before->text(0, 0) : "another")};
   }
-  auto taken = s.take_over(identity, node);
+  auto taken = s.take_over(identity, node, session_id);
   if (!taken) return failed(taken.error());
   if (!*taken) return Adoption{false, "node " + node + " no longer holds the identity"};
   if (auto committed = tx.commit(); !committed) return failed(committed.error());
@@ -498,6 +519,16 @@ void Fleet::pardoned(const crypto::PublicKey& identity) {
       s.conn.query("DELETE FROM " + s.table("quarantine") + " WHERE gs_identity = $1 AND node = $2",
                    {postgres::Param::of_bytes(identity.view()), postgres::Param::of(s.node)});
   if (!deleted) s.stale_quarantines = true;
+}
+
+Status Fleet::quarantined_by_dead_node(const Quarantine& quarantine) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  if (auto written = s.insert_quarantine(quarantine, quarantine.node, "DO NOTHING"); !written) {
+    return Error{s.label + ": cannot write the quarantine node " + quarantine.node +
+                 "'s log holds: " + written.error()};
+  }
+  return Status::success();
 }
 
 Status Fleet::publish_quarantines(const std::vector<Quarantine>& in_force) {

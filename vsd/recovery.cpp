@@ -331,8 +331,7 @@ Status ServerState::recover() {
         taken_in_fleet[session.id] = "node " + by->second + " of its fleet took it up";
         continue;
       }
-      auto claim =
-          fleet->claim(session.rules->accept().gs_identity, storage::Fleet::TakeOver::kNone);
+      auto claim = fleet->claim(session.rules->accept().gs_identity, session.id);
       if (!claim) return Error{claim.error()};
       if (claim->granted) {
         claimed.insert(session.id);

@@ -2,6 +2,8 @@
 // the database the fleet shares.
 #include <spdlog/spdlog.h>
 
+#include "app/log_line.h"
+#include "fleet/adoption.h"
 #include "vsd/server_state.h"
 
 namespace gsvs::vsd {
@@ -56,8 +58,19 @@ asio::awaitable<Result<ServerState::FleetJoin>> ServerState::ask_fleet_for_join(
   auto answered = co_await asio::co_spawn(
       fleet_thread,
       [this, identity, vs_time_ms]() -> asio::awaitable<std::optional<Result<FleetJoin>>> {
-        auto claim = fleet->claim(identity, storage::Fleet::TakeOver::kFromDeadNodes);
+        auto claim = fleet->claim(identity);
         if (!claim) co_return Result<FleetJoin>(Error{claim.error()});
+        if (!claim->granted) {
+          auto taken = take_claim_of_dead_node(identity);
+          if (!taken) {
+            // Refused as busy: the claim stays the dead node's until it starts again.
+            spdlog::warn(
+                "identity {}: the claim of node {}, which is not alive, is not taken over: {}",
+                short_hex(identity), claim->holder, app::log_text(taken.error()));
+          } else if (*taken) {
+            claim->granted = true;
+          }
+        }
         FleetJoin answer{*claim, std::nullopt};
         // Asked after the claim is granted: the node that quarantined the identity wrote its
         // quarantine before it gave its claim back (§8.16 "In a fleet").
@@ -73,6 +86,69 @@ asio::awaitable<Result<ServerState::FleetJoin>> ServerState::ask_fleet_for_join(
       },
       asio::use_awaitable);
   co_return std::move(*answered);
+}
+
+Result<storage::Log*> ServerState::dead_node_log(const std::string& node) {
+  auto& log = dead_node_logs[node];
+  if (!log) {
+    storage::OpenOptions options;
+    options.pg_schema = node;
+    auto opened = storage::Log::open(config.store, storage::OpenMode::kReadOnly,
+                                     storage::StoreRole::kVs, options);
+    if (!opened) {
+      dead_node_logs.erase(node);
+      return Error{opened.error()};
+    }
+    log = std::move(opened).value();
+  }
+  return log.get();
+}
+
+Result<bool> ServerState::take_claim_of_dead_node(const protocol::PublicKey& identity) {
+  auto dead = fleet->lock_dead_holder(identity);
+  if (!dead) return Error{dead.error()};
+  if (!*dead) return false;  // alive, or the claim is gone: claimed again next time
+  const storage::Fleet::Node& from = **dead;
+  // The dead node's writer lock is held from here until the claim has moved: it cannot start
+  // again meanwhile and claim the identity for a session it keeps.
+  const auto judged = [&]() -> Result<bool> {
+    if (!from.session_id) {
+      return Error{"it died before it recorded which of its sessions holds the identity"};
+    }
+    auto log = dead_node_log(from.name);
+    if (!log) return Error{log.error()};
+    auto left =
+        fleet::quarantine_left(**log, *from.session_id, (*log)->size(), from.vs_key, identity);
+    if (!left) {
+      dead_node_logs.erase(
+          from.name);  // opened afresh next time: the failure may be the connection's
+      return Error{"node " + from.name + ": " + left.error()};
+    }
+    if (*left) {
+      // The dead node may have died before it told the fleet: its log's word is written for it,
+      // and the join that takes the claim finds it (check 12).
+      const storage::Fleet::Quarantine begun{identity,          *from.session_id,  (*left)->reason,
+                                             (*left)->since_ms, (*left)->position, 0,
+                                             from.name};
+      if (Status written = fleet->quarantined_by_dead_node(begun); !written) {
+        return Error{written.error()};
+      }
+    }
+    return fleet->take_claim_from(identity, from.name);
+  };
+  auto taken = judged();
+  fleet->unlock_node(from.name);
+  if (taken && *taken) {
+    spdlog::info("identity {}: claim taken over from node {}, which is not alive (its session {})",
+                 short_hex(identity), from.name, *from.session_id);
+  }
+  return taken;
+}
+
+void ServerState::claimed_for_in_fleet(const protocol::PublicKey& identity,
+                                       protocol::SessionId session) {
+  if (!fleet) return;
+  asio::post(fleet_thread, [this, identity, session] { fleet->claimed_for(identity, session); });
 }
 
 Status ServerState::settle_fleet_at_start(std::uint64_t vs_time_ms) {

@@ -142,6 +142,16 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
                                                              std::uint64_t vs_time_ms);
   // Gives back one hold on `identity` (nothing for a single node). From any thread.
   void release_in_fleet(const protocol::PublicKey& identity);
+  // Records in the fleet which session holds the claim on `identity` (nothing for a single node),
+  // once its JoinAccept is placed. From any thread.
+  void claimed_for_in_fleet(const protocol::PublicKey& identity, protocol::SessionId session);
+  // On fleet_thread: takes over the claim on `identity` of a node that is not alive, for a join,
+  // once its log shows how the session that held it ended there: a quarantine it began (or owes)
+  // is written for it first (§8.16 "In a fleet"). False when the holder is alive or the claim
+  // gone; an error when the dead node's log cannot say (the join is then refused as busy).
+  Result<bool> take_claim_of_dead_node(const protocol::PublicKey& identity);
+  // On fleet_thread: the log of dead node `node`, read-only, opened once (dead_node_logs).
+  Result<storage::Log*> dead_node_log(const std::string& node);
   // At the start, once its entries are durable: replaces this node's quarantines in the fleet's
   // database with those its log holds in force at `vs_time_ms`, then deletes the claims its
   // previous run left that no session kept for a resume holds again.

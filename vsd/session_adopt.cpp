@@ -87,19 +87,12 @@ asio::awaitable<bool> Session::adopt(const GsResume& resume) {
               Error{"no dead node of the fleet holds identity " + short_hex(resume.gs_identity)});
         }
         const std::string& node = (*dead)->name;
-        auto& log = state->dead_node_logs[node];
+        auto log = state->dead_node_log(node);
         if (!log) {
-          storage::OpenOptions options;
-          options.pg_schema = node;
-          auto opened = storage::Log::open(state->config.store, storage::OpenMode::kReadOnly,
-                                           storage::StoreRole::kVs, options);
-          if (!opened) {
-            state->fleet->unlock_node(node);
-            co_return Result<Adoptable>(Error{opened.error()});
-          }
-          log = std::move(opened).value();
+          state->fleet->unlock_node(node);
+          co_return Result<Adoptable>(Error{log.error()});
         }
-        auto adoptable = read_session(*log, **dead, resume, state->clock.now_ms());
+        auto adoptable = read_session(**log, **dead, resume, state->clock.now_ms());
         // Opened afresh next time: the failure may be the connection's.
         if (!adoptable) state->dead_node_logs.erase(node);
         if (adoptable) {

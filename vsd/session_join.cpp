@@ -212,6 +212,11 @@ asio::awaitable<bool> Session::join() {
   std::vector<storage::Entry> placed;
   const bool logged = co_await log_at_head(build, &placed);
   if (claimed_in_fleet && (withdrawn || refused)) server_->release_in_fleet(r.gs_identity);
+  // Before the GS has its answer: a node that takes the claim over after this one dies reads this
+  // session's end from this log (§8.16 "In a fleet").
+  if (claimed_in_fleet && logged && !withdrawn && !refused && no_session_id.empty()) {
+    server_->claimed_for_in_fleet(r.gs_identity, session_id_);
+  }
   if (!no_session_id.empty()) {
     spdlog::error("join from {} identity {} closed unanswered: no session id: {}; its GS retries",
                   conn_->peer(), short_hex(r.gs_identity), app::log_text(no_session_id));

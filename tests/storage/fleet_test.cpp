@@ -17,7 +17,6 @@ namespace gsvs::storage::testing {
 namespace {
 
 using gsvs::testing::PostgresServer;
-using TakeOver = Fleet::TakeOver;
 
 class FleetTest : public ::testing::Test {
  protected:
@@ -55,8 +54,8 @@ class FleetTest : public ::testing::Test {
 
 std::unique_ptr<PostgresServer> FleetTest::server_;
 
-Fleet::Claim claimed(Fleet& fleet, const crypto::PublicKey& identity, TakeOver take_over) {
-  auto claim = fleet.claim(identity, take_over);
+Fleet::Claim claimed(Fleet& fleet, const crypto::PublicKey& identity) {
+  auto claim = fleet.claim(identity);
   EXPECT_TRUE(claim.ok()) << (claim.ok() ? "" : claim.error());
   return claim.ok() ? *claim : Fleet::Claim{};
 }
@@ -79,29 +78,45 @@ TEST_F(FleetTest, OneNodeHoldsAnIdentityUntilItsLastHoldIsGivenBack) {
   Node b = start("node_b", key_b_);
   ASSERT_TRUE(a.fleet && b.fleet);
   EXPECT_EQ(a.fleet->node(), "node_a");
-  EXPECT_TRUE(claimed(*a.fleet, gs_, TakeOver::kFromDeadNodes).granted);
-  EXPECT_TRUE(claimed(*a.fleet, gs_, TakeOver::kFromDeadNodes).granted);  // a second hold
-  const Fleet::Claim refused = claimed(*b.fleet, gs_, TakeOver::kFromDeadNodes);
+  EXPECT_TRUE(claimed(*a.fleet, gs_).granted);
+  EXPECT_TRUE(claimed(*a.fleet, gs_).granted);  // a second hold
+  const Fleet::Claim refused = claimed(*b.fleet, gs_);
   EXPECT_FALSE(refused.granted);
   EXPECT_EQ(refused.holder, "node_a");
   a.fleet->release(gs_);
-  EXPECT_FALSE(claimed(*b.fleet, gs_, TakeOver::kFromDeadNodes).granted) << "one hold is left";
+  EXPECT_FALSE(claimed(*b.fleet, gs_).granted) << "one hold is left";
   a.fleet->release(gs_);
-  EXPECT_TRUE(claimed(*b.fleet, gs_, TakeOver::kFromDeadNodes).granted);
+  EXPECT_TRUE(claimed(*b.fleet, gs_).granted);
   EXPECT_EQ(psql("SELECT node FROM gsvs_fleet.live_session"), "node_b");
 }
 
-TEST_F(FleetTest, ADeadNodesClaimIsTakenOverByAJoinButNotAtAnotherNodesStart) {
+// A claim is taken over only from a node that is not alive, under its writer lock, and names the
+// session that held it there (PROTOCOL.md §8.16 "In a fleet": the taker reads how it ended).
+TEST_F(FleetTest, ADeadNodesClaimIsTakenOverUnderItsWriterLock) {
   Node a = start("node_a", key_a_);
   Node b = start("node_b", key_b_);
-  ASSERT_TRUE(claimed(*a.fleet, gs_, TakeOver::kFromDeadNodes).granted);
-  EXPECT_FALSE(claimed(*b.fleet, gs_, TakeOver::kNone).granted);
+  ASSERT_TRUE(claimed(*a.fleet, gs_).granted);
+  a.fleet->claimed_for(gs_, 12);
+  EXPECT_FALSE(claimed(*b.fleet, gs_).granted);
+  auto alive = b.fleet->lock_dead_holder(gs_);
+  ASSERT_TRUE(alive.ok()) << alive.error();
+  EXPECT_FALSE(*alive) << "node_a is alive: its writer lock is not free";
   a = Node{};  // node_a's connections close: its writer lock goes with them
-  EXPECT_FALSE(claimed(*b.fleet, gs_, TakeOver::kNone).granted) << "a start takes over nothing";
-  EXPECT_TRUE(claimed(*b.fleet, gs_, TakeOver::kFromDeadNodes).granted);
+  EXPECT_FALSE(claimed(*b.fleet, gs_).granted) << "a claim takes over nothing";
+  auto dead = b.fleet->lock_dead_holder(gs_);
+  ASSERT_TRUE(dead.ok() && *dead) << (dead.ok() ? "alive" : dead.error());
+  EXPECT_EQ((*dead)->name, "node_a");
+  EXPECT_EQ((*dead)->session_id, 12U);
+  // Under the lock node_a cannot start again; the claim moves.
+  auto taken = b.fleet->take_claim_from(gs_, "node_a");
+  ASSERT_TRUE(taken.ok() && *taken);
+  b.fleet->unlock_node("node_a");
+  EXPECT_EQ(psql("SELECT node FROM gsvs_fleet.live_session"), "node_b");
+  EXPECT_EQ(psql("SELECT count(session_id) FROM gsvs_fleet.live_session"), "0")
+      << "the join's session is named once its JoinAccept is placed";
   // node_a comes back: the identity is node_b's now, and node_b is alive.
   Node again = start("node_a", key_a_);
-  const Fleet::Claim at_start = claimed(*again.fleet, gs_, TakeOver::kNone);
+  const Fleet::Claim at_start = claimed(*again.fleet, gs_);
   EXPECT_FALSE(at_start.granted);
   EXPECT_EQ(at_start.holder, "node_b");
 }
@@ -110,11 +125,11 @@ TEST_F(FleetTest, AStartDropsTheClaimsAnEarlierRunLeftAndKeepsThoseClaimedAgain)
   const crypto::PublicKey other = crypto::SecretKey::generate().public_key();
   {
     Node a = start("node_a", key_a_);
-    ASSERT_TRUE(claimed(*a.fleet, gs_, TakeOver::kNone).granted);
-    ASSERT_TRUE(claimed(*a.fleet, other, TakeOver::kNone).granted);
+    ASSERT_TRUE(claimed(*a.fleet, gs_).granted);
+    ASSERT_TRUE(claimed(*a.fleet, other).granted);
   }
   Node a = start("node_a", key_a_);
-  ASSERT_TRUE(claimed(*a.fleet, gs_, TakeOver::kNone).granted);  // a session kept for a resume
+  ASSERT_TRUE(claimed(*a.fleet, gs_).granted);  // a session kept for a resume
   ASSERT_TRUE(a.fleet->drop_unheld_claims());
   EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.live_session"), "1");
   EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.live_session WHERE node = 'node_a'"), "1");
@@ -144,10 +159,19 @@ TEST_F(FleetTest, ANodesQuarantinesHoldForTheOtherNodes) {
   EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.quarantine WHERE node = 'node_a'"), "2");
   a.fleet->pardoned(other);
   EXPECT_EQ(quarantined_by(*b.fleet, other, 1'000'000), "");
+  // Written for a dead node from its log: the node's own row, where there is one, stands.
+  Fleet::Quarantine from_log = quarantine_of(gs_, 8000, 0);
+  from_log.node = "node_a";
+  ASSERT_TRUE(b.fleet->quarantined_by_dead_node(from_log));
+  EXPECT_EQ(quarantined_by(*b.fleet, gs_, 9500), "") << "node_a's own row, lapsed at 9000";
+  from_log.identity = other;
+  ASSERT_TRUE(b.fleet->quarantined_by_dead_node(from_log));
+  EXPECT_EQ(quarantined_by(*b.fleet, other, 1'000'000), "node_a");
   // A start publishes the quarantines its log holds in force: the others' rows go.
   ASSERT_TRUE(a.fleet->publish_quarantines({quarantine_of(other, 9000, 0)}));
   EXPECT_EQ(quarantined_by(*b.fleet, gs_, 8500), "");
   EXPECT_EQ(quarantined_by(*b.fleet, other, 9000), "node_a");
+  EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.quarantine"), "1");
 }
 
 // Fail closed: while a node cannot write a quarantine, it keeps the claim of the identity and
@@ -166,18 +190,18 @@ TEST_F(FleetTest, AQuarantineNotYetWrittenKeepsItsClaimAndStopsClaims) {
   ASSERT_NE(log, nullptr);
   auto fleet = Fleet::join(url, "gsvs_fleet", key_a_);
   ASSERT_TRUE(fleet.ok()) << fleet.error();
-  ASSERT_TRUE(claimed(**fleet, gs_, TakeOver::kNone).granted);
+  ASSERT_TRUE(claimed(**fleet, gs_).granted);
   (*fleet)->quarantined(quarantine_of(gs_, 5000, 0));  // refused by the database
   (*fleet)->release(gs_);
   EXPECT_EQ(psql("SELECT node FROM gsvs_fleet.live_session"), "node_a") << "the claim is kept";
   const crypto::PublicKey other = crypto::SecretKey::generate().public_key();
-  auto refused = (*fleet)->claim(other, TakeOver::kFromDeadNodes);
+  auto refused = (*fleet)->claim(other);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().find("quarantines are not yet in the database"), std::string::npos)
       << refused.error();
   // Once the database takes it: the quarantine is written, then the kept claim deleted.
   psql("GRANT INSERT, UPDATE ON gsvs_fleet.quarantine TO " + role);
-  EXPECT_TRUE(claimed(**fleet, other, TakeOver::kFromDeadNodes).granted);
+  EXPECT_TRUE(claimed(**fleet, other).granted);
   EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.quarantine"), "1");
   EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.live_session WHERE gs_identity <> decode('" +
                  to_hex(other.view()) + "', 'hex')"),
@@ -189,13 +213,16 @@ TEST_F(FleetTest, AQuarantineNotYetWrittenKeepsItsClaimAndStopsClaims) {
 TEST_F(FleetTest, AFleetOfVersionOneIsBroughtToTwo) {
   start("node_a", key_a_);
   psql(
-      "DROP TABLE gsvs_fleet.quarantine; UPDATE gsvs_fleet.fleet_meta SET value = '1' WHERE key "
-      "= 'fleet_version'");
+      "DROP TABLE gsvs_fleet.quarantine, gsvs_fleet.adoption; ALTER TABLE gsvs_fleet.live_session "
+      "DROP COLUMN session_id; UPDATE gsvs_fleet.fleet_meta SET value = '1' WHERE key = "
+      "'fleet_version'");
   Node b = start("node_b", key_b_);
   ASSERT_NE(b.fleet, nullptr);
   EXPECT_EQ(psql("SELECT value FROM gsvs_fleet.fleet_meta WHERE key = 'fleet_version'"), "2");
   b.fleet->quarantined(quarantine_of(gs_, 5000, 0));
   EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.quarantine"), "1");
+  ASSERT_TRUE(b.fleet->claim(gs_, 9).ok());
+  EXPECT_EQ(psql("SELECT session_id FROM gsvs_fleet.live_session"), "9");
 }
 
 // PROTOCOL.md §8.10 "When a node dies": a session is taken up from a log once, with its claim;
@@ -204,7 +231,7 @@ TEST_F(FleetTest, ASessionIsAdoptedFromALogOnceWithItsClaim) {
   Node b = start("node_b", key_b_);
   {
     Node a = start("node_a", key_a_);
-    ASSERT_TRUE(claimed(*a.fleet, gs_, TakeOver::kNone).granted);
+    ASSERT_TRUE(claimed(*a.fleet, gs_).granted);
   }
   // No claim on that identity: nothing is taken, nothing recorded.
   const crypto::PublicKey other = crypto::SecretKey::generate().public_key();
@@ -274,9 +301,9 @@ TEST_F(FleetTest, TheDocumentedGrantsAreEnoughForANode) {
   ASSERT_TRUE(log->append(sample_entries(0, 3)));
   auto fleet = Fleet::join(url, "gsvs_fleet", key_a_);
   ASSERT_TRUE(fleet.ok()) << fleet.error();
-  EXPECT_TRUE(claimed(**fleet, gs_, TakeOver::kNone).granted);
+  EXPECT_TRUE(claimed(**fleet, gs_).granted);
   (*fleet)->release(gs_);
-  EXPECT_TRUE(claimed(**fleet, gs_, TakeOver::kFromDeadNodes).granted);
+  EXPECT_TRUE(claimed(**fleet, gs_).granted);
   EXPECT_TRUE((*fleet)->drop_unheld_claims());
   auto ids = (*fleet)->reserve_session_ids(1, 10);
   ASSERT_TRUE(ids.ok()) << ids.error();

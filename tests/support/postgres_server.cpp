@@ -112,7 +112,11 @@ void PostgresServer::run(std::vector<std::string> argv, const std::string& what)
 void PostgresServer::start() {
   run({bin_ + "/pg_ctl", "-D", dir_.file("data"), "-l", dir_.file("data/server.log"), "-w", "-t",
        "60", "-o",
-       "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " + dir_.file("data"),
+       // fsync off: a test's server is killed as a process, never as a machine, so what it wrote
+       // survives in the page cache, and its commits and checkpoints do not wait for a disk that
+       // CI's builds beside the tests keep busy.
+       "-c listen_addresses=127.0.0.1 -c fsync=off -p " + std::to_string(port_) + " -k " +
+           dir_.file("data"),
        "start"},
       "pg_ctl start");
   running_ = true;

@@ -334,6 +334,53 @@ TEST_F(VsdFleet, AQuarantineOnOneNodeHoldsOnEveryNode) {
   expect_verifies(*b);
 }
 
+// A node that dies before the fleet has its quarantine (its write failed, so it kept the claim)
+// leaves its log's word: the node taking the claim over reads how the session ended there, writes
+// the quarantine for it, and refuses the join (PROTOCOL.md §8.16 "In a fleet").
+TEST_F(VsdFleet, AQuarantineADeadNodeDidNotWriteIsReadFromItsLog) {
+  auto a = start("node_a", dir_a_);
+  auto b = start("node_b", dir_b_);
+  std::uint64_t session = 0;
+  {
+    ScriptedGs rogue(a->port(), identity_, build_);
+    session = rogue.join().session_id;
+    std::string output;
+    ASSERT_EQ(a->admin({"revoke", "--session", std::to_string(session), "--reason", "aimbot",
+                        "--quarantine"},
+                       output),
+              0)
+        << output;
+  }
+  // What a failed write leaves: no row, and the claim kept, naming the session.
+  const std::string identity = "decode('" + to_hex(identity_.public_key()) + "', 'hex')";
+  server_->psql(database_,
+                "DELETE FROM gsvs_fleet.quarantine; INSERT INTO "
+                "gsvs_fleet.live_session (gs_identity, node, session_id) VALUES (" +
+                    identity + ", 'node_a', " + std::to_string(session) + ")");
+  ASSERT_NO_FATAL_FAILURE(kill_node(*a));
+  std::optional<JoinReject> reject;
+  for (int attempt = 0; attempt < 40; ++attempt) {
+    reject = refused_join(*b, identity_, build_);
+    ASSERT_TRUE(reject) << b->process().output();
+    // Busy until the database has seen node_a's connection go.
+    if (reject->reason != static_cast<std::uint16_t>(JoinRejectReason::kIdentityBusyInFleet)) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(reject->reason, static_cast<std::uint16_t>(JoinRejectReason::kQuarantinedInFleet));
+  EXPECT_NE(
+      reject->detail.find("node node_a of this VS's fleet (session " + std::to_string(session) +
+                          " revoked there for "
+                          "operator_quarantine"),
+      std::string::npos)
+      << reject->detail;
+  EXPECT_EQ(server_->psql(database_, "SELECT node FROM gsvs_fleet.quarantine"), "node_a");
+  EXPECT_EQ(server_->psql(database_, "SELECT count(*) FROM gsvs_fleet.live_session"), "0");
+  ASSERT_EQ(b->stop(), 0) << b->process().output();
+  expect_verifies(*b);
+}
+
 TEST_F(VsdFleet, AFleetNeedsAPostgresqlStore) {
   ChildProcess refused(
       {program("vsd"), "run", "--store", dir_a_.file("vs.db"), "--fleet", "gsvs_fleet",
