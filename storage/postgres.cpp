@@ -1,5 +1,6 @@
 #include "storage/postgres.h"
 
+#include <array>
 #include <cstring>
 #include <utility>
 
@@ -109,7 +110,15 @@ Conn& Conn::operator=(Conn&& other) noexcept {
 }
 
 Result<Conn> Conn::connect(const std::string& conninfo) {
-  PGconn* raw = PQconnectdb(conninfo.c_str());
+  // A server or network that vanishes is noticed in seconds, not after the kernel's two hours of
+  // keepalive idle: vsd waits on these connections where it places entries and answers joins, and
+  // a wait without end would hang every session. First, so that the URL's own settings win (the
+  // expanded dbname, last, overrides them).
+  const std::array<const char*, 6> keywords{"keepalives_idle",  "keepalives_interval",
+                                            "keepalives_count", "tcp_user_timeout",
+                                            "dbname",           nullptr};
+  const std::array<const char*, 6> values{"5", "2", "3", "10000", conninfo.c_str(), nullptr};
+  PGconn* raw = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
   if (raw == nullptr) return Error{"cannot connect: out of memory"};
   Conn conn(raw);
   if (PQstatus(raw) != CONNECTION_OK) return Error{"cannot connect: " + conn.last_error()};

@@ -326,11 +326,13 @@ Status ServerState::recover() {
     auto adopted = fleet->adopted_from_here();
     if (!adopted) return Error{adopted.error()};
     for (const auto& session : left_live) {
-      if (keeps_none || session.owed) continue;
+      if (session.owed) continue;
+      // Named even when nothing is kept: the revocation says where the session went on.
       if (auto by = adopted->find(session.id); by != adopted->end()) {
         taken_in_fleet[session.id] = "node " + by->second + " of its fleet took it up";
         continue;
       }
+      if (keeps_none) continue;
       auto claim = fleet->claim(session.rules->accept().gs_identity, session.id);
       if (!claim) return Error{claim.error()};
       if (claim->granted) {
@@ -363,6 +365,8 @@ Status ServerState::recover() {
       // A session the start's policy no longer allows is not kept for a resume.
       if (auto bar = rules::session_barred(start_policy, accept.gs_identity, accept.sw_hash);
           bar && !session.owed) {
+        // Given back before the Revocation is placed: policy_withdrawn begins no quarantine, so
+        // no other node can miss one by taking the identity now.
         if (claimed.contains(session.id)) release_in_fleet(accept.gs_identity);
         entries.push_back(
             withdraw_suspended(session.id, *session.rules,

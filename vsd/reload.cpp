@@ -41,6 +41,7 @@ storage::PendingEntry ServerState::withdraw_suspended(SessionId session,
   revocation.detail = truncate_utf8(why, kMaxDetailBytes);
   revocation.evidence = {rules.start().accept_position, policy->position};
   revoked_at_head(revocation, rules.accept().gs_identity, position);
+  metrics.revocations.inc(RevocationReason::kPolicyWithdrawn);
   remember_positions(rules, vs_time_ms);
   spdlog::warn("session {} (suspended): revoked: policy_withdrawn: {}", session,
                app::log_text(revocation.detail));
