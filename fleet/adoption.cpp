@@ -93,16 +93,23 @@ Result<std::optional<LeftQuarantine>> quarantine_left(const storage::Log& log,
                                                       const crypto::PublicKey& vs_key,
                                                       const crypto::PublicKey& identity) {
   std::optional<LeftQuarantine> revoked;
-  auto in = read_session(log, session, log_size, vs_key, [&revoked](const storage::Entry& entry) {
+  std::optional<std::uint64_t> undecodable;  // a Revocation that does not decode: it may quarantine
+  auto in = read_session(log, session, log_size, vs_key, [&](const storage::Entry& entry) {
     if (entry.header.kind != MessageKind::kRevocation ||
         entry.header.direction != chains::Direction::kIssued) {
       return;
     }
     if (auto revocation = protocol::decode<protocol::Revocation>(entry.message)) {
       revoked = LeftQuarantine{revocation->reason, revocation->vs_time_ms, entry.header.seq, false};
+    } else {
+      undecodable = entry.header.seq;
     }
   });
   if (!in) return Error{in.error()};
+  if (undecodable) {
+    return Error{"session " + std::to_string(session) + ": its Revocation at log position " +
+                 std::to_string(*undecodable) + " does not decode"};
+  }
   if (in->rules.accept().gs_identity != identity) {
     return Error{"session " + std::to_string(session) + " is not a session of identity " +
                  short_hex(identity)};

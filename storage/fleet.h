@@ -30,8 +30,10 @@ class Fleet {
   // What a claim on a GS identity found.
   struct Claim {
     bool granted = false;
-    // When not granted: the node (its log schema) that holds the identity.
+    // When not granted: the node (its log schema) that holds the identity, and the session of
+    // its log that holds the claim, once that node recorded it (claimed_for()).
     std::string holder;
+    std::optional<std::uint64_t> holder_session;
   };
 
   // Joins the fleet `fleet_schema` (a lowercase SQL identifier) with the node whose log is at
@@ -58,7 +60,8 @@ class Fleet {
   // The session of this node that holds its claim on `identity`: recorded once its JoinAccept is
   // placed, so that a node taking the claim over after this one dies can read how the session
   // ended here (PROTOCOL.md §8.16 "In a fleet").
-  void claimed_for(const crypto::PublicKey& identity, std::uint64_t session_id);
+  // A failure leaves the claim naming no session: no other node takes it over (fail closed).
+  Status claimed_for(const crypto::PublicKey& identity, std::uint64_t session_id);
   // Gives back one hold on `identity`; the last one deletes the claim. A claim the database could
   // not delete now is deleted before the next claim (until then other nodes see it as this
   // node's). So is a claim given back while a quarantine of this node is not yet in the database

@@ -223,7 +223,9 @@ Result<std::unique_ptr<Fleet>> Fleet::join(const std::string& store_url,
   state->conn = std::move(*conn);
   postgres::Conn& c = state->conn;
   // CREATE ... IF NOT EXISTS reports what it skips; nothing an operator needs on stderr.
-  if (auto quiet = c.exec("SET client_min_messages = warning"); !quiet) {
+  if (auto quiet = c.exec("SET client_min_messages = warning; SET application_name = '" +
+                          std::string(postgres::kFleetApplication) + "'");
+      !quiet) {
     return Error{label + ": " + quiet.error()};
   }
   auto schema = c.query("SELECT current_schema()");
@@ -307,42 +309,54 @@ Result<Fleet::Claim> Fleet::claim(const crypto::PublicKey& identity,
   }
   const auto granted = [&s, &identity]() -> Result<Claim> {
     ++s.holds[identity];
-    return Claim{true, {}};
+    return Claim{true, {}, std::nullopt};
   };
   const postgres::Param node = postgres::Param::of(s.node);
   const postgres::Param id = postgres::Param::of_bytes(identity.view());
-  const std::string insert = "INSERT INTO " + s.table("live_session") +
-                             " (gs_identity, node, session_id) VALUES ($1, $2, NULLIF($3, "
-                             "'')::int8) ON CONFLICT DO NOTHING RETURNING 1";
+  // Inserted, or this node's already (a start names its session on a row its previous run left).
+  const std::string insert =
+      "INSERT INTO " + s.table("live_session") +
+      " AS l (gs_identity, node, session_id) VALUES ($1, $2, NULLIF($3, '')::int8) ON CONFLICT "
+      "(gs_identity) DO UPDATE SET session_id = coalesce(EXCLUDED.session_id, l.session_id) WHERE "
+      "l.node = EXCLUDED.node RETURNING 1";
   const postgres::Param session = session_param(session_id);
   const std::string select_holder =
-      "SELECT node FROM " + s.table("live_session") + " WHERE gs_identity = $1";
+      "SELECT node, session_id FROM " + s.table("live_session") + " WHERE gs_identity = $1";
   // Inserted, or held already: then who holds it. Twice at most, as the holder may give it back
   // between the two statements.
-  std::optional<std::string> held_by;
+  std::optional<Claim> held_by;
   for (int attempt = 0; attempt < 2 && !held_by; ++attempt) {
     auto inserted = s.conn.query(insert, {id, node, session});
     if (!inserted) return failed(inserted.error());
     if (inserted->rows() == 1) return granted();
     auto row = s.conn.query(select_holder, {id});
     if (!row) return failed(row.error());
-    if (row->rows() == 1) held_by = row->text(0, 0);
+    if (row->rows() == 1) {
+      held_by = Claim{false, row->text(0, 0), std::nullopt};
+      if (!row->is_null(0, 1)) {
+        held_by->holder_session = static_cast<std::uint64_t>(row->integer(0, 1).value_or(0));
+      }
+    }
   }
   if (!held_by) return failed("the claim changed hands twice while it was read; try again");
-  const std::string& holder = *held_by;
-  if (holder == s.node) return granted();
-  return Claim{false, holder};
+  return *held_by;
 }
 
-void Fleet::claimed_for(const crypto::PublicKey& identity, std::uint64_t session_id) {
+Status Fleet::claimed_for(const crypto::PublicKey& identity, std::uint64_t session_id) {
   State& s = *state_;
   std::lock_guard lock(s.mutex);
   // A failure leaves the claim without its session: a node taking it over after this one dies
   // then refuses to (fail closed) until this node starts again.
-  (void)s.conn.query("UPDATE " + s.table("live_session") +
-                         " SET session_id = $3::int8 WHERE gs_identity = $1 AND node = $2",
-                     {postgres::Param::of_bytes(identity.view()), postgres::Param::of(s.node),
-                      postgres::Param::of(static_cast<std::int64_t>(session_id))});
+  auto named =
+      s.conn.query("UPDATE " + s.table("live_session") +
+                       " SET session_id = $3::int8 WHERE gs_identity = $1 AND node = $2",
+                   {postgres::Param::of_bytes(identity.view()), postgres::Param::of(s.node),
+                    postgres::Param::of(static_cast<std::int64_t>(session_id))});
+  if (!named) {
+    return Error{s.label + ": cannot record session " + std::to_string(session_id) +
+                 " with its claim: " + named.error()};
+  }
+  return Status::success();
 }
 
 Result<bool> Fleet::take_claim_from(const crypto::PublicKey& identity, const std::string& node) {
@@ -524,7 +538,15 @@ void Fleet::pardoned(const crypto::PublicKey& identity) {
 Status Fleet::quarantined_by_dead_node(const Quarantine& quarantine) {
   State& s = *state_;
   std::lock_guard lock(s.mutex);
-  if (auto written = s.insert_quarantine(quarantine, quarantine.node, "DO NOTHING"); !written) {
+  // The node's own row stands unless this Revocation is a later one of that log (an older
+  // quarantine of the identity, lapsed, whose row the node kept).
+  if (auto written = s.insert_quarantine(
+          quarantine, quarantine.node,
+          "DO UPDATE SET session_id = EXCLUDED.session_id, reason = EXCLUDED.reason, "
+          "since_vs_ms = EXCLUDED.since_vs_ms, revocation_position = "
+          "EXCLUDED.revocation_position, quarantine_ms = EXCLUDED.quarantine_ms WHERE "
+          "quarantine.revocation_position < EXCLUDED.revocation_position");
+      !written) {
     return Error{s.label + ": cannot write the quarantine node " + quarantine.node +
                  "'s log holds: " + written.error()};
   }

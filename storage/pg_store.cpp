@@ -2,7 +2,9 @@
 #include "storage/pg_store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -242,26 +244,42 @@ Status sync_pg_kind_names(Log::Impl& impl) {
 }
 
 // A session-level advisory lock, held until the connection closes (so a holder that dies
-// releases it with its connection). The error names the backend pid that holds it.
+// releases it with its connection). The error names the backend pid that holds it. A fleet node
+// (its connection's application_name is postgres::kFleetApplication) holds a dead node's writer
+// lock only while it takes up a session or a claim of that node (docs/STORE.md §11.6): the node,
+// starting again, waits for it, up to kFleetHoldWait.
+constexpr auto kFleetHoldWait = std::chrono::seconds(30);
+
 Status take_advisory_lock(const Log::Impl& impl, std::string_view key, std::string_view who,
                           std::string_view lock, std::string_view one_at_a_time) {
   postgres::Conn& conn = impl.pg->conn;
-  auto taken =
-      postgres::single_integer(conn, "SELECT pg_try_advisory_lock(" + std::string(key) + ")::int");
-  if (!taken) {
-    return Error{impl.label() + ": cannot take the " + std::string(lock) + ": " + taken.error()};
+  const auto give_up_at = std::chrono::steady_clock::now() + kFleetHoldWait;
+  for (;;) {
+    auto taken = postgres::single_integer(
+        conn, "SELECT pg_try_advisory_lock(" + std::string(key) + ")::int");
+    if (!taken) {
+      return Error{impl.label() + ": cannot take the " + std::string(lock) + ": " + taken.error()};
+    }
+    if (*taken == 1) return Status::success();
+    auto holder = conn.query(
+        "SELECT l.pid::int8, coalesce(a.application_name, '') FROM pg_locks AS l LEFT JOIN "
+        "pg_stat_activity AS a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND "
+        "l.objsubid = 1 AND ((l.classid::int8 << 32) | l.objid::int8) = " +
+        std::string(key) + " LIMIT 1");
+    const bool known = holder && holder->rows() == 1 && holder->integer(0, 0);
+    const bool fleet_node = known && holder->text(0, 1) == postgres::kFleetApplication;
+    if (fleet_node && std::chrono::steady_clock::now() < give_up_at) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    const std::string pid = known ? std::to_string(*holder->integer(0, 0)) : "unknown";
+    return Error{impl.label() + ": another " + std::string(who) +
+                 (fleet_node ? " (a node of the fleet, for longer than " +
+                                   std::to_string(kFleetHoldWait.count()) + " s)"
+                             : std::string()) +
+                 " holds it (the server process of its connection has pid " + pid + "); " +
+                 std::string(one_at_a_time)};
   }
-  if (*taken == 1) return Status::success();
-  auto holder = conn.query(
-      "SELECT pid::int8 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
-      "AND ((classid::int8 << 32) | objid::int8) = " +
-      std::string(key) + " LIMIT 1");
-  const std::string pid = holder && holder->rows() == 1 && holder->integer(0, 0)
-                              ? std::to_string(*holder->integer(0, 0))
-                              : std::string("unknown");
-  return Error{impl.label() + ": another " + std::string(who) +
-               " holds it (the server process of its connection has pid " + pid + "); " +
-               std::string(one_at_a_time)};
 }
 
 Status take_writer_lock(const Log::Impl& impl) {

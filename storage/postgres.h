@@ -17,6 +17,10 @@
 
 namespace gsvs::storage::postgres {
 
+// The application_name of a fleet node's fleet connection (storage/pg_fleet.cpp): a log's start
+// that finds its writer lock held by one waits for it (docs/STORE.md §11.6).
+inline constexpr std::string_view kFleetApplication = "gsvs fleet";
+
 // Whether `path` is a PostgreSQL connection URI ("postgresql://..." or "postgres://...").
 [[nodiscard]] bool is_url(std::string_view path);
 // The URI with any password replaced by "***", for messages and logs.

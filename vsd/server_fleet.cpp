@@ -60,13 +60,14 @@ asio::awaitable<Result<ServerState::FleetJoin>> ServerState::ask_fleet_for_join(
       [this, identity, vs_time_ms]() -> asio::awaitable<std::optional<Result<FleetJoin>>> {
         auto claim = fleet->claim(identity);
         if (!claim) co_return Result<FleetJoin>(Error{claim.error()});
-        if (!claim->granted) {
+        // A claim that names no session is not taken over: its node may be joining it now, or
+        // died before it could say which session holds it (§8.10 "A fleet").
+        if (!claim->granted && claim->holder_session) {
           auto taken = take_claim_of_dead_node(identity);
           if (!taken) {
-            // Refused as busy: the claim stays the dead node's until it starts again.
-            spdlog::warn(
-                "identity {}: the claim of node {}, which is not alive, is not taken over: {}",
-                short_hex(identity), claim->holder, app::log_text(taken.error()));
+            // Refused as busy: the claim stays that node's until it starts again.
+            spdlog::warn("identity {}: the claim of node {} is not taken over: {}",
+                         short_hex(identity), claim->holder, app::log_text(taken.error()));
           } else if (*taken) {
             claim->granted = true;
           }
@@ -148,7 +149,14 @@ Result<bool> ServerState::take_claim_of_dead_node(const protocol::PublicKey& ide
 void ServerState::claimed_for_in_fleet(const protocol::PublicKey& identity,
                                        protocol::SessionId session) {
   if (!fleet) return;
-  asio::post(fleet_thread, [this, identity, session] { fleet->claimed_for(identity, session); });
+  asio::post(fleet_thread, [this, identity, session] {
+    if (Status named = fleet->claimed_for(identity, session); !named) {
+      spdlog::warn(
+          "session {}: {}; should this node die before it starts again, no other node "
+          "takes identity {} over",
+          session, app::log_text(named.error()), short_hex(identity));
+    }
+  });
 }
 
 Status ServerState::settle_fleet_at_start(std::uint64_t vs_time_ms) {

@@ -212,8 +212,9 @@ asio::awaitable<bool> Session::join() {
   std::vector<storage::Entry> placed;
   const bool logged = co_await log_at_head(build, &placed);
   if (claimed_in_fleet && (withdrawn || refused)) server_->release_in_fleet(r.gs_identity);
-  // Before the GS has its answer: a node that takes the claim over after this one dies reads this
-  // session's end from this log (§8.16 "In a fleet").
+  // So that a node that takes the claim over after this one dies reads this session's end from
+  // this log (§8.16 "In a fleet"). Queued on the fleet thread: a death before it runs leaves the
+  // claim naming no session, which waits for this node's start (fail closed).
   if (claimed_in_fleet && logged && !withdrawn && !refused && no_session_id.empty()) {
     server_->claimed_for_in_fleet(r.gs_identity, session_id_);
   }

@@ -1,10 +1,12 @@
 // A fleet's shared schema (docs/STORE.md §11.6), against a real PostgreSQL server: one node holds
-// a GS identity at a time, a dead node's claims are taken over and a live node's are not, and
-// session ids never repeat across the nodes.
+// a GS identity at a time, a dead node's claims are taken over under its writer lock and a live
+// node's are not, quarantines hold for the other nodes, a session is adopted once, and session
+// ids never repeat across the nodes.
 #include "storage/fleet.h"
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <memory>
 #include <string>
 
@@ -96,8 +98,9 @@ TEST_F(FleetTest, ADeadNodesClaimIsTakenOverUnderItsWriterLock) {
   Node a = start("node_a", key_a_);
   Node b = start("node_b", key_b_);
   ASSERT_TRUE(claimed(*a.fleet, gs_).granted);
-  a.fleet->claimed_for(gs_, 12);
-  EXPECT_FALSE(claimed(*b.fleet, gs_).granted);
+  EXPECT_EQ(claimed(*b.fleet, gs_).holder_session, std::nullopt) << "not named yet";
+  ASSERT_TRUE(a.fleet->claimed_for(gs_, 12));
+  EXPECT_EQ(claimed(*b.fleet, gs_).holder_session, 12U);
   auto alive = b.fleet->lock_dead_holder(gs_);
   ASSERT_TRUE(alive.ok()) << alive.error();
   EXPECT_FALSE(*alive) << "node_a is alive: its writer lock is not free";
@@ -107,10 +110,14 @@ TEST_F(FleetTest, ADeadNodesClaimIsTakenOverUnderItsWriterLock) {
   ASSERT_TRUE(dead.ok() && *dead) << (dead.ok() ? "alive" : dead.error());
   EXPECT_EQ((*dead)->name, "node_a");
   EXPECT_EQ((*dead)->session_id, 12U);
-  // Under the lock node_a cannot start again; the claim moves.
+  // Under the lock node_a's start waits (a fleet node holds it); the claim moves, the lock goes,
+  // and the start goes on.
+  auto starting = std::async(std::launch::async, [this] { return open_log(node_url("node_a")); });
+  EXPECT_EQ(starting.wait_for(std::chrono::milliseconds(500)), std::future_status::timeout);
   auto taken = b.fleet->take_claim_from(gs_, "node_a");
   ASSERT_TRUE(taken.ok() && *taken);
   b.fleet->unlock_node("node_a");
+  EXPECT_NE(starting.get(), nullptr);
   EXPECT_EQ(psql("SELECT node FROM gsvs_fleet.live_session"), "node_b");
   EXPECT_EQ(psql("SELECT count(session_id) FROM gsvs_fleet.live_session"), "0")
       << "the join's session is named once its JoinAccept is placed";
@@ -129,7 +136,9 @@ TEST_F(FleetTest, AStartDropsTheClaimsAnEarlierRunLeftAndKeepsThoseClaimedAgain)
     ASSERT_TRUE(claimed(*a.fleet, other).granted);
   }
   Node a = start("node_a", key_a_);
-  ASSERT_TRUE(claimed(*a.fleet, gs_).granted);  // a session kept for a resume
+  auto kept = a.fleet->claim(gs_, 5);  // a session kept for a resume names itself on its row
+  ASSERT_TRUE(kept.ok() && kept->granted);
+  EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.live_session WHERE session_id = 5"), "1");
   ASSERT_TRUE(a.fleet->drop_unheld_claims());
   EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.live_session"), "1");
   EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.live_session WHERE node = 'node_a'"), "1");
@@ -164,6 +173,9 @@ TEST_F(FleetTest, ANodesQuarantinesHoldForTheOtherNodes) {
   from_log.node = "node_a";
   ASSERT_TRUE(b.fleet->quarantined_by_dead_node(from_log));
   EXPECT_EQ(quarantined_by(*b.fleet, gs_, 9500), "") << "node_a's own row, lapsed at 9000";
+  from_log.position = 43;  // a later Revocation of that log: it replaces the lapsed row
+  ASSERT_TRUE(b.fleet->quarantined_by_dead_node(from_log));
+  EXPECT_EQ(quarantined_by(*b.fleet, gs_, 9500), "node_a");
   from_log.identity = other;
   ASSERT_TRUE(b.fleet->quarantined_by_dead_node(from_log));
   EXPECT_EQ(quarantined_by(*b.fleet, other, 1'000'000), "node_a");

@@ -100,7 +100,7 @@ TEST_F(VsdFleet, AnIdentityHasOneLiveSessionAcrossTheNodes) {
   // join as busy, and the GS tries again.
   std::unique_ptr<ScriptedGs> on_b;
   std::optional<JoinAccept> taken_over;
-  for (int attempt = 0; attempt < 40 && !taken_over; ++attempt) {
+  for (int attempt = 0; attempt < 150 && !taken_over; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     on_b = std::make_unique<ScriptedGs>(b->port(), identity_, build_);
     on_b->send_join(on_b->make_join_request());
@@ -359,7 +359,7 @@ TEST_F(VsdFleet, AQuarantineADeadNodeDidNotWriteIsReadFromItsLog) {
                     identity + ", 'node_a', " + std::to_string(session) + ")");
   ASSERT_NO_FATAL_FAILURE(kill_node(*a));
   std::optional<JoinReject> reject;
-  for (int attempt = 0; attempt < 40; ++attempt) {
+  for (int attempt = 0; attempt < 150; ++attempt) {
     reject = refused_join(*b, identity_, build_);
     ASSERT_TRUE(reject) << b->process().output();
     // Busy until the database has seen node_a's connection go.
