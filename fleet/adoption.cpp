@@ -38,18 +38,22 @@ Result<SessionInLog> read_session(const storage::Log& log, protocol::SessionId s
                                   const std::function<void(const storage::Entry&)>& each) {
   const std::string where = "session " + std::to_string(session);
   std::optional<storage::Entry> start;
-  storage::Filter of_session;
-  of_session.session_id = session;
-  of_session.to_seq = log_size;
-  Status found = log.scan(of_session, [&](const storage::Entry& entry) {
-    const bool starts = entry.header.kind == MessageKind::kJoinAccept ||
-                        entry.header.kind == MessageKind::kSessionAdopted;
-    if (!starts || entry.header.direction != chains::Direction::kIssued) return true;
-    start = entry;
-    return false;
-  });
-  if (!found) return Error{found.error()};
-  if (!start) return Error{where + ": no JoinAccept"};
+  // The JoinAccept first: stores index JoinAccepts by kind, so that is one short read; a session
+  // the log took up from another node (no JoinAccept) is the rare case.
+  for (const MessageKind kind : {MessageKind::kJoinAccept, MessageKind::kSessionAdopted}) {
+    storage::Filter starts;
+    starts.session_id = session;
+    starts.kind = kind;
+    starts.to_seq = log_size;
+    Status found = log.scan(starts, [&](const storage::Entry& entry) {
+      if (entry.header.direction != chains::Direction::kIssued) return true;
+      start = entry;
+      return false;
+    });
+    if (!found) return Error{found.error()};
+    if (start) break;
+  }
+  if (!start) return Error{where + ": no JoinAccept and no SessionAdopted"};
   auto rules = rules_at(*start, vs_key);
   if (!rules) return Error{where + ": " + rules.error()};
   SessionInLog out{*start, start->header.kind == MessageKind::kSessionAdopted,
