@@ -113,16 +113,15 @@ Result<bool> ServerState::take_claim_of_dead_node(const protocol::PublicKey& ide
   // The dead node's writer lock is held from here until the claim has moved: it cannot start
   // again meanwhile and claim the identity for a session it keeps.
   const auto judged = [&]() -> Result<bool> {
-    if (!from.session_id) {
-      return Error{"it died before it recorded which of its sessions holds the identity"};
-    }
+    // Read without the lock: the claim was looked up before the lock was taken.
+    if (!from.session_id) return Error{"its claim names no session of its log"};
     auto log = dead_node_log(from.name);
     if (!log) return Error{log.error()};
     auto left =
         fleet::quarantine_left(**log, *from.session_id, (*log)->size(), from.vs_key, identity);
     if (!left) {
-      dead_node_logs.erase(
-          from.name);  // opened afresh next time: the failure may be the connection's
+      // Opened afresh next time: the failure may be the connection's.
+      dead_node_logs.erase(from.name);
       return Error{"node " + from.name + ": " + left.error()};
     }
     if (*left) {

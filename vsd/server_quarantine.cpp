@@ -66,7 +66,13 @@ Result<nlohmann::json> ServerState::pardon_by_operator(const protocol::PublicKey
     if (fleet) {
       // Another node's quarantine is that node's to lift: its log holds the Revocation.
       auto elsewhere = fleet->quarantine_elsewhere(identity, clock.now_ms());
-      if (elsewhere && *elsewhere) {
+      if (!elsewhere) {
+        return Error{"GS identity " + to_hex(identity) +
+                     " is not quarantined by this node, and the fleet's quarantines cannot be "
+                     "read (" +
+                     elsewhere.error() + "); nothing was logged"};
+      }
+      if (*elsewhere) {
         return Error{"GS identity " + to_hex(identity) +
                      " is not quarantined by this node but by " +
                      fleet_quarantine_detail(**elsewhere) + "; nothing was logged here"};
