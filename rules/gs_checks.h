@@ -24,8 +24,9 @@ Result<protocol::JoinReject> check_join_reject(ByteView bytes, const crypto::Pub
 // "unknown reason N".
 template <class Reason>
 std::string reason_text(std::uint16_t code) {
-  auto name = protocol::reason_name(static_cast<Reason>(code));
-  return name.empty() ? "unknown reason " + std::to_string(code) : std::string(name);
+  const auto reason = static_cast<Reason>(code);
+  return protocol::is_known(reason) ? std::string(protocol::reason_name(reason))
+                                    : "unknown reason " + std::to_string(code);
 }
 
 // The session's checks across a fleet (PROTOCOL.md §8.8 "Handover"): the GS trusts a key set, one

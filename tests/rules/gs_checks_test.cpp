@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "protocol/chains.h"
@@ -364,6 +365,25 @@ TEST_F(Handover, SeveralHandoversEachKeepTheirIssuer) {
   EXPECT_FALSE(fleet.on_receipt(signed_bytes(r3, &node_c)).ok());
   EXPECT_TRUE(fleet.on_receipt(signed_bytes(r3, &node_b)).ok());
   EXPECT_EQ(fleet.vs_key(), node_c.public_key());
+}
+
+// The GS logs the reason a VS sent by name, and a code this version does not define by number
+// (an unassigned code below the last one included), so a log never reads "unknown" alone.
+TEST(ReasonText, NamesKnownCodesAndNumbersTheOthers) {
+  struct Row {
+    std::string text;
+    std::string expected;
+  };
+  const std::vector<Row> rows{
+      {reason_text<RevocationReason>(5), "speed_violation"},
+      {reason_text<RevocationReason>(16), "operator_quarantine"},
+      {reason_text<RevocationReason>(15), "unknown reason 15"},
+      {reason_text<RevocationReason>(0), "unknown reason 0"},
+      {reason_text<RevocationReason>(999), "unknown reason 999"},
+      {reason_text<JoinRejectReason>(16), "quarantined_in_fleet"},
+      {reason_text<JoinRejectReason>(17), "unknown reason 17"},
+  };
+  for (const Row& row : rows) EXPECT_EQ(row.text, row.expected);
 }
 
 }  // namespace
