@@ -86,20 +86,6 @@ std::optional<std::vector<std::uint64_t>> evidence_of(std::string_view message) 
   return positions;
 }
 
-// "2026-12-04T05:01:02.345Z", as the text lines' %Y-%m-%dT%H:%M:%S.%eZ in UTC.
-std::string utc_time_text(std::chrono::system_clock::time_point time) {
-  using std::chrono::milliseconds;
-  const auto since_epoch = std::chrono::floor<milliseconds>(time.time_since_epoch()).count();
-  const std::time_t seconds = static_cast<std::time_t>(since_epoch / 1000);
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  char text[96];  // room for any int the compiler assumes a field may hold
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                static_cast<int>(since_epoch % 1000));
-  return text;
-}
-
 // spdlog's formatter for log_format = "json": one json_log_line per event.
 class JsonLineFormatter final : public spdlog::formatter {
  public:
@@ -124,6 +110,17 @@ class JsonLineFormatter final : public spdlog::formatter {
 
 }  // namespace
 
+std::string utc_time_text(std::uint64_t unix_ms) {
+  const auto seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm utc{};
+  ::gmtime_r(&seconds, &utc);
+  char text[96];  // room for any int the compiler assumes a field may hold
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                static_cast<unsigned>(unix_ms % 1000));
+  return text;
+}
+
 void add_log_format_option(CLI::App& run, LogFormat& format) {
   const std::map<std::string, LogFormat> kFormats{{"text", LogFormat::kText},
                                                   {"json", LogFormat::kJson}};
@@ -145,8 +142,12 @@ void configure_logging(std::string_view program, const std::string& level, LogFo
 
 std::string json_log_line(std::chrono::system_clock::time_point time, std::string_view level,
                           std::string_view program, std::string_view message) {
-  nlohmann::ordered_json event{
-      {"time", utc_time_text(time)}, {"level", level}, {"program", program}, {"message", message}};
+  const auto unix_ms =
+      std::chrono::floor<std::chrono::milliseconds>(time.time_since_epoch()).count();
+  nlohmann::ordered_json event{{"time", utc_time_text(static_cast<std::uint64_t>(unix_ms))},
+                               {"level", level},
+                               {"program", program},
+                               {"message", message}};
   std::string_view after_session = message;
   if (auto session = take_session(after_session)) event["session"] = *session;
   if (auto reason = reason_of(message)) event["reason"] = *reason;

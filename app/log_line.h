@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,10 @@ void configure_logging(std::string_view program, const std::string& level,
 // so it cannot add a field. A field the message does not have is left out.
 std::string json_log_line(std::chrono::system_clock::time_point time, std::string_view level,
                           std::string_view program, std::string_view message);
+
+// "2026-12-04T05:01:02.345Z": the time `unix_ms` milliseconds after the epoch, in UTC, as the
+// text lines' %Y-%m-%dT%H:%M:%S.%eZ write it (the audit writes the log's times the same way).
+std::string utc_time_text(std::uint64_t unix_ms);
 
 // `text` for a log line: printable UTF-8 is kept; \n, \r, \t and \\ are written as such, other
 // control characters and bytes that are not UTF-8 as \xNN, and C1 controls, line and paragraph

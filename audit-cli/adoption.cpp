@@ -5,7 +5,6 @@
 #include "fleet/adoption.h"
 
 #include <iostream>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -25,27 +24,20 @@ struct AdoptionOptions {
   bool json = false;
 };
 
-// What is wrong with `adopted` (at `seq` in the adopting log) against `from`, whose key is
-// `from_key`; empty when it is the state that log leaves.
+// What is wrong with `adopted` against `from`, the log of the node it names; empty when it is the
+// state that log leaves.
 std::vector<std::string> problems_of(const protocol::SessionAdopted& adopted,
-                                     const storage::Log& from, const crypto::PublicKey& from_key) {
-  std::vector<std::string> problems;
-  if (adopted.from_vs_key != from_key) {
-    problems.push_back("it names node key " + short_hex(adopted.from_vs_key) +
-                       ", not the key of the log given");
-    return problems;
-  }
+                                     const storage::Log& from) {
   if (adopted.from_log_size == 0 || adopted.from_log_size > from.size()) {
-    problems.push_back("it read " + std::to_string(adopted.from_log_size) +
-                       " entries of a log that holds " + std::to_string(from.size()));
-    return problems;
+    return {"it read " + std::to_string(adopted.from_log_size) + " entries of a log that holds " +
+            std::to_string(from.size())};
   }
   auto head = from.get(adopted.from_log_size - 1);
   if (!head) {
-    problems.push_back("entry " + std::to_string(adopted.from_log_size - 1) +
-                       " of the earlier log cannot be read: " + head.error());
-    return problems;
+    return {"entry " + std::to_string(adopted.from_log_size - 1) +
+            " of the earlier log cannot be read: " + head.error()};
   }
+  std::vector<std::string> problems;
   if (head->entry_hash != adopted.from_log_head) {
     problems.push_back("from_log_head is not the entry hash of entry " +
                        std::to_string(adopted.from_log_size - 1) + " of the earlier log");
@@ -111,7 +103,7 @@ int run_verify_adoption(const AdoptionOptions& o) {
     } else if (adopted->from_vs_key != from_key.key) {
       return true;  // taken from another node: another log's to check
     } else {
-      problems = problems_of(*adopted, *from, from_key.key);
+      problems = problems_of(*adopted, *from);
     }
     if (!problems.empty()) ++failed;
     sessions.push_back({{"seq", entry.header.seq},
@@ -144,10 +136,10 @@ int run_verify_adoption(const AdoptionOptions& o) {
 }  // namespace
 
 void setup_verify_adoption(CLI::App& app, int& exit_code) {
-  auto o = std::make_shared<AdoptionOptions>();
-  auto* sub = app.add_subcommand(
-      "verify-adoption",
-      "Check a fleet node's adoptions against the log of the node it took the sessions from");
+  auto [sub, o] = add_command(
+      app, exit_code, "verify-adoption",
+      "Check a fleet node's adoptions against the log of the node it took the sessions from",
+      run_verify_adoption);
   sub->add_option("STORE", o->adopting, "The adopting node's log (a copy, or postgresql://)")
       ->required();
   sub->add_option("--from", o->from, "The log of the node the sessions were taken from")
@@ -171,7 +163,6 @@ void setup_verify_adoption(CLI::App& app, int& exit_code) {
        {kExitUsage, "usage error, or a store or key cannot be read"}},
       {"audit-cli verify-adoption node_b.db --vs-pubkey node_b.pub --from node_a.db "
        "--from-pubkey node_a.pub"});
-  set_run(*sub, exit_code, [o] { return run_verify_adoption(*o); });
 }
 
 }  // namespace gsvs::audit

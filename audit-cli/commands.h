@@ -5,6 +5,7 @@
 #include <CLI/App.hpp>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -33,6 +34,16 @@ T usable(Result<T> result, std::string_view context = {}) {
 // Makes `run` the callback of `command`: its exit code goes to `exit_code`, and a CommandError
 // is printed and ends the command with kExitUsage.
 void set_run(CLI::App& command, int& exit_code, std::function<int()> run);
+// Adds the subcommand `name` to `app`, with the Options its options are parsed into; when it
+// runs, `run` gets them (set_run). Returns both, for the setup to add options and help.
+template <class Options>
+std::pair<CLI::App*, Options*> add_command(CLI::App& app, int& exit_code, std::string name,
+                                           std::string description, int (*run)(const Options&)) {
+  auto options = std::make_shared<Options>();
+  CLI::App* command = app.add_subcommand(std::move(name), std::move(description));
+  set_run(*command, exit_code, [options, run] { return run(*options); });
+  return {command, options.get()};
+}
 
 // What one exit code means for one command.
 struct ExitCodeMeaning {

@@ -3,8 +3,8 @@
 #include <array>
 #include <charconv>
 #include <cstdio>
-#include <ctime>
 
+#include "app/log_line.h"
 #include "protocol/keyfile.h"
 
 namespace gsvs::audit {
@@ -66,16 +66,7 @@ Result<KeySource> load_public_key(const std::string& hex_or_file, const std::str
   return KeySource{*key, is_hex ? option : option + " " + hex_or_file};
 }
 
-std::string format_utc(std::uint64_t unix_ms) {
-  const auto seconds = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  std::array<char, 64> text{};
-  std::snprintf(text.data(), text.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<unsigned>(unix_ms % 1000));
-  return text.data();
-}
+std::string format_utc(std::uint64_t unix_ms) { return app::utc_time_text(unix_ms); }
 
 std::string group_digits(std::uint64_t value) {
   std::string digits = std::to_string(value);

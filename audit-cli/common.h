@@ -58,7 +58,7 @@ struct KeySource {
 // HEX|FILE as in docs/PROTOCOL.md §7.
 Result<KeySource> load_public_key(const std::string& hex_or_file, const std::string& option);
 
-// 2024-05-01T12:00:00.123Z
+// 2024-05-01T12:00:00.123Z, as the programs' log lines write times (app::utc_time_text).
 std::string format_utc(std::uint64_t unix_ms);
 // 1234567 -> "1,234,567"
 std::string group_digits(std::uint64_t value);

@@ -2,14 +2,12 @@
 // tree sizes of a VS log, and its check by whoever holds an older signed Checkpoint (a GS, an
 // auditor) against a newer one, with the VS public key only (docs/AUDIT.md §3.8).
 #include <iostream>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
 #include "audit-cli/message_json.h"
-#include "audit-cli/scan.h"
 #include "audit-cli/store_segments.h"
 #include "audit-cli/verifier.h"
 #include "protocol/merkle.h"
@@ -117,11 +115,14 @@ int run_consistency(const ConsistencyOptions& o) {
     expected = tree.size();
   }
   bool gap = false;
-  Status scanned = scan_all(*log, expected, [&](const storage::Entry& entry) {
+  const auto feed = [&](const storage::Entry& entry) {
     if (entry.header.seq != expected++) gap = true;
     plan.add_leaf(entry.entry_hash);
     return !gap && plan.leaves_fed() < plan.leaves_needed();
-  });
+  };
+  // An unreadable row is read past: the gap it leaves is the error.
+  Status scanned = log->scan({.from_seq = expected, .to_seq = {}, .session_id = {}, .kind = {}},
+                             feed, [](std::uint64_t, const std::string&) {});
   if (!scanned) throw CommandError(scanned.error());
   const auto proof = plan.proof(proof_ticket);
   const auto old_hash = plan.root(old_root);
@@ -210,9 +211,9 @@ int run_verify_consistency(const VerifyConsistencyOptions& o) {
 }  // namespace
 
 void setup_consistency(CLI::App& app, int& exit_code) {
-  auto o = std::make_shared<ConsistencyOptions>();
-  auto* sub = app.add_subcommand(
-      "consistency", "Print an RFC 9162 consistency proof between two tree sizes of the log");
+  auto [sub, o] = add_command(
+      app, exit_code, "consistency",
+      "Print an RFC 9162 consistency proof between two tree sizes of the log", run_consistency);
   sub->add_option("STORE", o->store,
                   "The VS store (a file, a directory of segments, or a postgresql:// database)")
       ->required();
@@ -228,14 +229,13 @@ void setup_consistency(CLI::App& app, int& exit_code) {
                     "usage error, sizes out of range (or before the first entry a store with "
                     "retired segments holds), or the store cannot be read"}},
                   {"audit-cli consistency vs.db --from 1000 --to 5000 > proof.json"});
-  set_run(*sub, exit_code, [o] { return run_consistency(*o); });
 }
 
 void setup_verify_consistency(CLI::App& app, int& exit_code) {
-  auto o = std::make_shared<VerifyConsistencyOptions>();
-  auto* sub = app.add_subcommand(
-      "verify-consistency",
-      "Check with the VS key that a newer signed checkpoint extends an older one");
+  auto [sub, o] =
+      add_command(app, exit_code, "verify-consistency",
+                  "Check with the VS key that a newer signed checkpoint extends an older one",
+                  run_verify_consistency);
   sub->add_option("--old", o->old_checkpoint,
                   "The older Checkpoint (hex, raw bytes, or JSON with message_hex)")
       ->required();
@@ -253,7 +253,6 @@ void setup_verify_consistency(CLI::App& app, int& exit_code) {
                    {kExitUsage, "usage error or an unreadable input"}},
                   {"audit-cli verify-consistency --old cp-1000.hex --new cp-5000.hex --proof "
                    "proof.json --vs-pubkey vs.key.pub"});
-  set_run(*sub, exit_code, [o] { return run_verify_consistency(*o); });
 }
 
 }  // namespace gsvs::audit

@@ -5,7 +5,6 @@
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
@@ -198,6 +197,12 @@ struct Explanation {
   bool ok = true;  // nothing contradicts the revocation
 };
 
+// Whether `x`'s session was revoked for `reason`.
+bool revoked_for(const Explanation& x, RevocationReason reason) {
+  return x.facts->revocation &&
+         x.facts->revocation->message.reason == static_cast<std::uint16_t>(reason);
+}
+
 // The quarantine facts of `x`'s session from the log's history (PROTOCOL.md §8.16).
 void add_quarantine_facts(Explanation& x, const QuarantineHistory& history) {
   const SessionFacts& f = *x.facts;
@@ -276,15 +281,14 @@ EvidenceItem examine(const storage::Log& log, const StoreIndex& index, std::uint
   item.entry = *entry;
   const auto& h = entry->header;
   const auto* owner = index.find(h.session_id);
-  const std::optional<crypto::PublicKey> vs =
-      x.vs_key ? std::optional(x.vs_key->key) : std::nullopt;
   if (protocol::gs_session_traffic(h.kind)) {
     item.signer = owner ? "session key " + short_hex(owner->accept.session_key) + "..." : "?";
     item.signature = check(h.kind, entry->message, 0,
                            owner ? std::optional(owner->accept.session_key) : std::nullopt);
   } else if (protocol::vs_signed(h.kind)) {
     item.signer = x.vs_key ? "VS key" : "VS key (not given: pass --vs-pubkey)";
-    item.signature = check(h.kind, entry->message, 0, vs);
+    item.signature =
+        check(h.kind, entry->message, 0, x.vs_key ? std::optional(x.vs_key->key) : std::nullopt);
   } else {
     item.signer = "none (not signed, or does not decode)";
   }
@@ -297,9 +301,8 @@ EvidenceItem examine(const storage::Log& log, const StoreIndex& index, std::uint
     item.note = "accepted by the recomputation";
   }
   // A policy_withdrawn revocation cites the PolicyApplied, logged under session 0 (§8.17).
-  const bool cited_policy = h.kind == MessageKind::kPolicyApplied && x.facts->revocation &&
-                            x.facts->revocation->message.reason ==
-                                static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn);
+  const bool cited_policy =
+      h.kind == MessageKind::kPolicyApplied && revoked_for(x, RevocationReason::kPolicyWithdrawn);
   // A step across sessions cites the earlier session's digest its player was carried from.
   const auto carried = step_carried(x);
   const bool cited_carried = carried && carried->log_seq == seq &&
@@ -330,7 +333,7 @@ Explanation explain(const storage::Log& log, const StoreIndex& index, const Sess
   const auto& rv = facts.revocation->message;
   for (const auto e : rv.evidence) x.evidence.push_back(examine(log, index, e, x));
   const auto& a = x.replay.assessment;
-  if (a && a->step && rv.reason == static_cast<std::uint16_t>(RevocationReason::kSpeedViolation)) {
+  if (a && a->step && revoked_for(x, RevocationReason::kSpeedViolation)) {
     x.recomputed_detail = rules::describe_violation(*a->step, facts.limits);
     x.detail_matches = x.recomputed_detail == rv.detail;
     auto stated = parse_speed(rv.detail);
@@ -339,7 +342,7 @@ Explanation explain(const storage::Log& log, const StoreIndex& index, const Sess
   } else if (a && a->cited) {
     x.recomputed_detail = a->cited->why;
   }
-  if (rv.reason == static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn)) {
+  if (revoked_for(x, RevocationReason::kPolicyWithdrawn)) {
     x.withdrawal = withdrawal_text(x);
     if (x.withdrawal.empty()) x.ok = false;
   }
@@ -366,11 +369,8 @@ std::string verdict_text(const Explanation& x) {
       return "CANNOT BE CONFIRMED from the log: the rule depends on VS configuration the log "
              "does not hold";
     case Support::kNotAGsFault:
-      if (x.facts->revocation && x.facts->revocation->message.reason ==
-                                     static_cast<std::uint16_t>(RevocationReason::kGsLeft)) {
-        return "NO FAULT of the GS: the GS left cleanly";
-      }
-      return "NO FAULT of the GS is claimed";
+      return revoked_for(x, RevocationReason::kGsLeft) ? "NO FAULT of the GS: the GS left cleanly"
+                                                       : "NO FAULT of the GS is claimed";
   }
   return "unknown";
 }
@@ -599,8 +599,8 @@ int run_explain(const ExplainCommand& cmd) {
 }  // namespace
 
 void setup_explain(CLI::App& app, int& exit_code) {
-  auto cmd = std::make_shared<ExplainCommand>();
-  auto* sub = app.add_subcommand("explain", "Explain, with the numbers, why a session ended");
+  auto [sub, cmd] = add_command(app, exit_code, "explain",
+                                "Explain, with the numbers, why a session ended", run_explain);
   sub->description(
       "Tells in plain words why the session ended or was revoked: the rule (with the limits the "
       "session's JoinAccept signed), what the log shows when recomputed (for a speed violation: "
@@ -625,7 +625,6 @@ void setup_explain(CLI::App& app, int& exit_code) {
                     "or a signature fails)"},
                    {kExitUsage, "usage error, unknown session, or the store cannot be read"}},
                   {"audit-cli explain vs.db --session 7 --vs-pubkey vs.key.pub"});
-  set_run(*sub, exit_code, [cmd] { return run_explain(*cmd); });
 }
 
 }  // namespace gsvs::audit

@@ -27,7 +27,6 @@ std::string_view severity_name(Severity severity);
 namespace check {
 inline constexpr std::string_view kRowUnreadable = "row.unreadable";
 inline constexpr std::string_view kSeqGap = "chain.seq_gap";
-inline constexpr std::string_view kSeqOrder = "chain.seq_order";
 inline constexpr std::string_view kEntryHash = "chain.entry_hash";
 inline constexpr std::string_view kRenumbered = "chain.renumbered";
 inline constexpr std::string_view kPrevHash = "chain.prev_hash";

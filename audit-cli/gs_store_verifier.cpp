@@ -7,7 +7,6 @@
 #include <variant>
 
 #include "audit-cli/chain_check.h"
-#include "audit-cli/scan.h"
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
 #include "rules/gs_checks.h"
@@ -237,7 +236,6 @@ void GsStoreVerifier::on_received(const storage::Entry& entry) {
       add(entry, check::kCheckpointSize, "a checkpoint gsd accepts (PROTOCOL.md §8.8)",
           checked.error());
     }
-    return;
   }
 }
 
@@ -289,27 +287,24 @@ void GsStoreVerifier::judge(const storage::Entry& entry, const protocol::AnyMess
     pending_resume_.reset();
     return;
   }
+  // What gsd's check said, as a Status: the value it returns is not needed here.
+  const auto status_of = [](const auto& result) {
+    return result ? Status::success() : Status{Error{result.error()}};
+  };
   Status checked = Status::success();
   std::string_view check = check::kTicket;
   if (kind == MessageKind::kPlayTicket) {
     ++result_.stats.tickets;
-    if (auto ticket = session->checks.on_ticket(entry.message); !ticket) {
-      checked = Error{ticket.error()};
-    }
+    checked = status_of(session->checks.on_ticket(entry.message));
   } else if (kind == MessageKind::kProtectedReceipt) {
     ++result_.stats.receipts;
     check = check::kReceipt;
-    if (auto receipt = session->checks.on_receipt(entry.message); !receipt) {
-      checked = Error{receipt.error()};
-    }
+    checked = status_of(session->checks.on_receipt(entry.message));
   } else {
     ++result_.stats.revocations;
     check = check::kRevocation;
-    if (auto revocation = session->checks.on_revocation(entry.message); !revocation) {
-      checked = Error{revocation.error()};
-    } else if (session->revoked) {
-      checked = Error{"a second Revocation of the session"};
-    }
+    checked = status_of(session->checks.on_revocation(entry.message));
+    if (checked && session->revoked) checked = Error{"a second Revocation of the session"};
     session->revoked = true;
     if (current_ == entry.header.session_id) current_.reset();
   }
@@ -354,8 +349,8 @@ Result<VerifyResult> verify_gs_store(const std::string& path, const storage::Log
   result.vs_key = shown;
   result.stats.threads = 1;
   GsStoreVerifier verifier(vs_keys, result, sink);
-  Status scanned = scan_all(
-      log, 0,
+  Status scanned = log.scan(
+      {},
       [&verifier](const storage::Entry& entry) {
         verifier.read(entry);
         return true;

@@ -63,9 +63,7 @@ nlohmann::json message_fields(const protocol::AnyMessage& message) {
         json out = json::object();
         JsonVisitor visitor(out);
         M::visit(m, visitor);
-        json signatures = json::array();
-        for (const auto& s : m.signatures) signatures.push_back(to_hex(s));
-        out["signatures"] = std::move(signatures);
+        out["signatures"] = hex_list(m.signatures);
         return out;
       },
       message);
@@ -78,12 +76,6 @@ json signed_limits_json(const protocol::JoinAccept& accept) {
           {"excess_decay_ppm", accept.excess_decay_ppm},
           {"max_excess_mm", accept.max_excess_mm},
           {"spawn_min_interval_ms", accept.spawn_min_interval_ms}};
-}
-
-json hex_list(const std::vector<Hash32>& hashes) {
-  json out = json::array();
-  for (const auto& hash : hashes) out.push_back(to_hex(hash));
-  return out;
 }
 
 std::string_view signer_name(Signer signer) {

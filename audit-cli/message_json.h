@@ -13,8 +13,13 @@ namespace gsvs::audit {
 nlohmann::json message_fields(const protocol::AnyMessage& message);
 // The movement limits a JoinAccept signs (PROTOCOL.md §8.7), as the JSON outputs name them.
 nlohmann::json signed_limits_json(const protocol::JoinAccept& accept);
-// Hashes (proofs, frontiers) as a JSON array of lower-case hex.
-nlohmann::json hex_list(const std::vector<Hash32>& hashes);
+// Hashes (proofs, frontiers) or signatures as a JSON array of lower-case hex.
+template <class Range>
+nlohmann::json hex_list(const Range& items) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& item : items) out.push_back(to_hex(item));
+  return out;
+}
 
 // The key that must verify one signature of a message (protocol::kKindRoles says which).
 using Signer = protocol::SigningKey;

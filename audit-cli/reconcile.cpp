@@ -1,6 +1,5 @@
 // audit-cli reconcile: cross-checks a VS store with a GS store by exact bytes and checkpoints.
 #include <iostream>
-#include <memory>
 
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
@@ -44,12 +43,12 @@ int run_reconcile(const ReconcileOptions& o) {
 }  // namespace
 
 void setup_reconcile(CLI::App& app, int& exit_code) {
-  auto o = std::make_shared<ReconcileOptions>();
-  auto* cmd = app.add_subcommand(
-      "reconcile",
+  auto [cmd, o] = add_command(
+      app, exit_code, "reconcile",
       "Cross-check a VS store with a GS's own store: what the GS says it received from the VS "
       "and sent to it, against the VS log, byte for byte; and the checkpoints the GS holds "
-      "against the VS log's Merkle roots (a cut or rewritten VS log shows here).");
+      "against the VS log's Merkle roots (a cut or rewritten VS log shows here).",
+      run_reconcile);
   cmd->add_option("VS_STORE", o->vs_store, "VS store, opened read-only")->required();
   cmd->add_option("GS_STORE", o->gs_store,
                   "GS store (same schema: direction 1 = received from the VS, 2 = sent by the GS; "
@@ -80,7 +79,6 @@ void setup_reconcile(CLI::App& app, int& exit_code) {
        {kExitFailed, "an ERROR finding"},
        {kExitUsage, "usage or I/O error"}},
       {"audit-cli reconcile vs.db gs.db --vs-pubkey vs.key.pub"});
-  set_run(*cmd, exit_code, [o] { return run_reconcile(*o); });
 }
 
 }  // namespace gsvs::audit

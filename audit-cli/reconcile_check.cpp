@@ -1,7 +1,7 @@
 #include "audit-cli/reconcile_check.h"
 
 #include <algorithm>
-#include <cctype>
+#include <array>
 #include <map>
 #include <set>
 #include <sstream>
@@ -24,8 +24,7 @@ using protocol::SessionId;
 struct Key {
   SessionId session = 0;
   MessageKind kind = MessageKind::kVsChallenge;
-  std::uint64_t number =
-      0;  // gs_counter, ticket_seq, receipt_index, log_size; 0 if one per session
+  std::uint64_t number = 0;  // gs_counter, ticket_seq, receipt_index, log_size; 0: one per session
   friend auto operator<=>(const Key&, const Key&) = default;
 };
 
@@ -63,19 +62,14 @@ Decoded decode_item(ByteView bytes) {
   auto m = protocol::decode_any(bytes);
   if (!m) return d;
   d.message = std::move(m).value();
+  d.session = protocol::named_session(*d.message);
   std::visit(
       [&d](const auto& msg) {
         using M = std::decay_t<decltype(msg)>;
-        if constexpr (requires { msg.session_id; }) d.session = msg.session_id;
-        // cppcheck 2.10 reads two requires-expressions as the same condition.
-        // cppcheck-suppress duplicateCondition
-        if constexpr (requires { msg.gs_counter; }) {
-          if constexpr (!std::is_same_v<M, protocol::ProtectedReceipt>) {
-            d.key = Key{msg.session_id, M::kKind, msg.gs_counter};
-          }
-        }
         if constexpr (std::is_same_v<M, protocol::ProtectedReceipt>) {
           d.key = Key{msg.session_id, M::kKind, msg.receipt_index};
+        } else if constexpr (requires { msg.gs_counter; }) {
+          d.key = Key{msg.session_id, M::kKind, msg.gs_counter};
         } else if constexpr (std::is_same_v<M, protocol::PlayTicket>) {
           d.key = Key{msg.session_id, M::kKind, msg.ticket_seq};
         } else if constexpr (std::is_same_v<M, protocol::JoinAccept> ||
@@ -109,7 +103,6 @@ struct ReconcileItem {
   SessionId session = 0;
   Hash32 hash;
   Decoded decoded;
-  Bytes message;
   std::optional<std::uint64_t> vs_seq;  // a GS entry: where the VS log holds the same bytes
   bool matched = false;                 // a VS entry: the GS store holds the same bytes
 };
@@ -155,7 +148,6 @@ class Reconciler {
     std::map<Hash32, SessionId> session_of_request;  // join_request_hash -> session
     Status s = gs_.scan({}, [&](const storage::Entry& e) {
       ReconcileItem item = read_item(e, chains::message_hash(e.message));
-      item.message = e.message;
       if (item.decoded.message) {
         if (const auto* a = std::get_if<protocol::JoinAccept>(&*item.decoded.message)) {
           session_of_request[a->join_request_hash] = a->session_id;
@@ -257,7 +249,6 @@ class Reconciler {
         }
       }
       if (item.decoded.key) vs_by_key_[*item.decoded.key].push_back(vs_items_.size());
-      if (ours) item.message = e.message;
       vs_items_.push_back(std::move(item));
       return true;
     });
@@ -389,17 +380,6 @@ class Reconciler {
     return verifies(*d.message, it->second);
   }
 
-  // The last VS entry of each session that the GS is known to have received.
-  std::map<SessionId, std::uint64_t> last_received_by_gs() const {
-    std::map<SessionId, std::uint64_t> out;
-    for (const auto& item : gs_items_) {
-      if (item.direction != chains::Direction::kReceived || !item.vs_seq) continue;
-      auto& last = out[item.session];
-      last = std::max(last, *item.vs_seq);
-    }
-    return out;
-  }
-
   void check_gs_items() {
     std::map<SessionId, std::uint64_t> highest_vs_counter;  // per session, what the VS logged
     for (const auto& v : vs_items_) {
@@ -501,7 +481,13 @@ class Reconciler {
   }
 
   void check_vs_items() {
-    const auto last_received = last_received_by_gs();
+    // The last VS entry of each session that the GS is known to have received.
+    std::map<SessionId, std::uint64_t> last_received;
+    for (const auto& item : gs_items_) {
+      if (item.direction != chains::Direction::kReceived || !item.vs_seq) continue;
+      auto& last = last_received[item.session];
+      last = std::max(last, *item.vs_seq);
+    }
     for (const auto& v : vs_items_) {
       if (v.matched || v.session == 0) continue;
       // Reported from the GS side already when the GS holds other bytes at that position.
@@ -621,10 +607,9 @@ std::string to_text(const Reconciliation& r) {
   out << "checkpoints held by the GS: " << r.checkpoints.size();
   for (const auto& c : r.checkpoints) out << "\n  log_size " << c.log_size << ": " << c.status;
   out << "\n";
+  constexpr std::array<std::string_view, 3> kTags{"INFO", "WARNING", "ERROR"};  // by Severity
   for (const auto& f : r.findings) {
-    std::string tag(severity_name(f.severity));
-    for (auto& ch : tag) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    out << tag << " " << f.code;
+    out << kTags[static_cast<std::size_t>(f.severity)] << " " << f.code;
     if (f.vs_seq) out << " [VS entry " << *f.vs_seq << "]";
     if (f.gs_seq) out << " [GS entry " << *f.gs_seq << "]";
     out << ": " << f.detail << "\n";

@@ -20,15 +20,9 @@ class Collector : public SessionModel::Observer {
   explicit Collector(SessionReplay& replay) : replay_(replay) {}
   void on_received(const ReceivedRecord& record) override { replay_.received.push_back(record); }
   void on_digest(const DigestRecord& record) override {
-    ReplayedDigest d;
-    d.seq = record.seq;
-    d.vs_time_ms = record.vs_time_ms;
-    d.gs_time_ms = record.digest->gs_time_ms;
-    d.gs_counter = record.digest->gs_counter;
-    d.verdict = record.verdict;
-    d.players = record.digest->players;
-    d.steps = record.steps;
-    replay_.digests.push_back(std::move(d));
+    replay_.digests.push_back(ReplayedDigest{
+        record.seq, record.vs_time_ms, record.digest->gs_time_ms, record.digest->gs_counter,
+        record.verdict, record.digest->players, record.steps, SigState::kUnchecked});
   }
   void on_revocation(const protocol::Revocation& /*revocation*/,
                      const RevocationAssessment& assessment) override {
@@ -60,8 +54,7 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
     if (!rules) return Error{rules.error()};
     model.emplace(std::move(rules).value());
     if (vs_key) {
-      replay.accept_signature =
-          protocol::verify(*facts.adopted, *vs_key) ? SigState::kValid : SigState::kInvalid;
+      replay.accept_signature = sig_state(protocol::verify(*facts.adopted, *vs_key));
     }
   } else {
     model.emplace(facts.join_accept_seq, facts.start_vs_ms, facts.accept,
@@ -72,10 +65,8 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
     model->carry(carried->carried);
     replay.carried = std::move(carried->carried);
     if (vs_key) {
-      replay.accept_signature =
-          verify_stored_signature(MessageKind::kJoinAccept, facts.accept_bytes, 0, *vs_key)
-              ? SigState::kValid
-              : SigState::kInvalid;
+      replay.accept_signature = sig_state(
+          verify_stored_signature(MessageKind::kJoinAccept, facts.accept_bytes, 0, *vs_key));
     }
   }
   Collector collector(replay);
@@ -103,7 +94,9 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
       model->on_vs_start(start.vs_time_ms, start.resume_window_ms, position);
     }
   };
-  Status scanned = scan_session(log, facts.session_id, [&](const storage::Entry& entry) {
+  storage::Filter session_filter;
+  session_filter.session_id = facts.session_id;
+  Status scanned = log.scan(session_filter, [&](const storage::Entry& entry) {
     const auto& h = entry.header;
     if (h.seq <= facts.join_accept_seq) return true;  // the join itself
     starts_before(h.seq);
@@ -121,12 +114,10 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
     if (message) {
       count = signature_tags(h.kind).size();
       if (protocol::gs_session_traffic(h.kind)) {
-        sigs[0] = verify_stored_signature(h.kind, entry.message, 0, facts.accept.session_key)
-                      ? SigState::kValid
-                      : SigState::kInvalid;
+        sigs[0] =
+            sig_state(verify_stored_signature(h.kind, entry.message, 0, facts.accept.session_key));
       } else if (protocol::vs_signed(h.kind) && vs_key) {
-        sigs[0] = verify_stored_signature(h.kind, entry.message, 0, *vs_key) ? SigState::kValid
-                                                                             : SigState::kInvalid;
+        sigs[0] = sig_state(verify_stored_signature(h.kind, entry.message, 0, *vs_key));
       }
     }
     if (h.kind == MessageKind::kRevocation && facts.revocation && facts.revocation->seq == h.seq) {

@@ -62,7 +62,7 @@ int run_report(const ReportOptions& o) {
   summary["output"] = o.output;
   std::ostream& out = to_stdout ? std::cerr : std::cout;
   if (o.json) {
-    out << summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    out << report::serialize(summary);
   } else {
     out << (to_stdout ? std::string() : "wrote " + o.output + "\n")
         << report::summary_text(summary);
@@ -73,11 +73,11 @@ int run_report(const ReportOptions& o) {
 }  // namespace
 
 void setup_report(CLI::App& app, int& exit_code) {
-  auto o = std::make_shared<ReportOptions>();
-  auto* cmd = app.add_subcommand(
-      "report",
+  auto [cmd, o] = add_command(
+      app, exit_code, "report",
       "Write a dispute report for one session: a JSON file that anyone holding only the VS public "
-      "key can re-check offline with `verify-report`, without the store.");
+      "key can re-check offline with `verify-report`, without the store.",
+      run_report);
   cmd->add_option("STORE", o->store,
                   "VS store (SQLite file, a directory of segments: only those the session "
                   "touches are read, or a postgresql:// database), opened read-only")
@@ -107,7 +107,6 @@ void setup_report(CLI::App& app, int& exit_code) {
        {kExitUsage, "usage or I/O error, no such session"}},
       {"audit-cli report vs.db --session 7 --vs-pubkey vs.key.pub -o session7.json",
        "audit-cli verify-report session7.json --vs-pubkey vs.key.pub"});
-  set_run(*cmd, exit_code, [o] { return run_report(*o); });
 }
 
 }  // namespace gsvs::audit

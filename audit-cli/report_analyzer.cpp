@@ -13,7 +13,6 @@ using protocol::RevocationReason;
 
 Analysis Analyzer::run() {
   out_.entries = ev_.entries.size();
-  out_.checkpoints = ev_.checkpoints.size();
   out_.vs_signatures_checked = vs_key_.has_value();
   if (!vs_key_) {
     out_.notes.emplace_back(
@@ -30,11 +29,8 @@ Analysis Analyzer::run() {
   check_end_state();
   std::optional<Verdict> verdict;
   if (revocation_) verdict = compute_verdict();
-  if (verdict) {
-    out_.outcome = verdict->outcome;
-    if (verdict->outcome == Outcome::kRefuted) {
-      problem("verdict", "the evidence does not support the VS's verdict: " + verdict->explanation);
-    }
+  if (verdict && verdict->outcome == Outcome::kRefuted) {
+    problem("verdict", "the evidence does not support the VS's verdict: " + verdict->explanation);
   }
   build_document(verdict);
   return std::move(out_);

@@ -43,7 +43,7 @@ struct CheckpointState {
 };
 
 struct Verdict {
-  Outcome outcome = Outcome::kNotRecomputable;
+  Outcome outcome = Outcome::kRefuted;  // until the evidence bears the verdict out
   std::string explanation;
   nlohmann::json facts = nlohmann::json::object();
 };
@@ -67,11 +67,21 @@ class Analyzer {
     if (it == by_seq_.end()) return std::nullopt;
     return it->second;
   }
+  // The message of type M at i, whichever session's entry it is; nullptr when it is none or does
+  // not decode.
+  template <class M>
+  const M* any_as(std::size_t i) const {
+    return state_[i].message ? std::get_if<M>(&*state_[i].message) : nullptr;
+  }
   // The session's own message of type M at i; nullptr for context entries (context()).
   template <class M>
   const M* as(std::size_t i) const {
-    if (context(i)) return nullptr;
-    return state_[i].message ? std::get_if<M>(&*state_[i].message) : nullptr;
+    return context(i) ? nullptr : any_as<M>(i);
+  }
+  // What the movement rules read of the TranscriptDigest at i: its GS time, and when and where
+  // the VS logged it.
+  rules::DigestSample digest_sample(std::size_t i, const protocol::TranscriptDigest& digest) const {
+    return {digest.gs_time_ms, entry(i).header.vs_time_ms, entry(i).header.seq};
   }
   // An entry logged under another session (or none, as checkpoints are): in a report whose session
   // has no Revocation, the stretch of the log that shows none (check_end_state()); in a speed
@@ -105,14 +115,22 @@ class Analyzer {
   // report_verdicts.cpp
   bool accepted_gs_message(std::size_t i) const;
   std::optional<std::size_t> cited(std::size_t position) const;
-  // The one entry a verdict about a single message rests on; nullopt, with the explanation set,
-  // when the revocation cites none, several, or one the report lacks.
+  // The one entry a verdict about a single message rests on; nullopt, with `needs` as the
+  // explanation, when the revocation cites none, several, or one the report lacks, or when the
+  // verdict also rests on the JoinAccept (`on_accept`) and the report has none.
+  std::optional<std::size_t> sole_cited(Verdict& v, std::string needs,
+                                        bool on_accept = false) const;
+  // The same for a verdict about a message that failed: it must cite that message.
   std::optional<std::size_t> sole_cited(Verdict& v) const;
-  std::vector<std::size_t> receipts_before(std::uint64_t before_seq, const std::string& where);
+  std::vector<std::size_t> receipts_before(std::uint64_t before_seq);
   Verdict compute_verdict();
   Verdict decision_verdict(protocol::RevocationReason reason);
+  // Feeds the session's TranscriptDigests the VS accepted up to entry `through`, in log order, to
+  // `replay(i, digest)` until it returns true (a verdict found); returns the entries fed.
+  template <class Replay>
+  std::vector<std::size_t> replay_digests(std::uint64_t through, Replay replay);
   std::vector<std::size_t> check_replay_complete(const std::vector<std::size_t>& replayed,
-                                                 std::uint64_t cited, const std::string& where);
+                                                 std::uint64_t cited);
   Verdict speed_verdict();
   Verdict player_cap_verdict();
   Verdict bad_signature_verdict();

@@ -7,6 +7,7 @@
 #include "audit-cli/session_continuity.h"
 #include "audit-cli/session_index.h"
 #include "protocol/merkle_plan.h"
+#include "rules/session_rules.h"
 
 namespace gsvs::audit::report {
 
@@ -39,16 +40,11 @@ Result<std::optional<std::uint64_t>> last_accepted_before(const storage::Log& lo
     if (!e) return Error{e.error()};
     auto message = protocol::decode_any(e->message);
     if (!message) continue;
-    const bool ok = std::visit(
-        [&](const auto& m) {
-          if constexpr (requires { m.gs_counter; }) {
-            return m.session_id == accept.session_id && protocol::verify(m, accept.session_key);
-          } else {
-            return false;
-          }
-        },
-        *message);
-    if (ok) return std::optional<std::uint64_t>(light.seq);
+    const auto envelope = rules::envelope_of(&*message);
+    if (envelope && envelope->session_id == accept.session_id &&
+        protocol::verify_signature(*message, accept.session_key)) {
+      return std::optional<std::uint64_t>(light.seq);
+    }
   }
   return std::optional<std::uint64_t>();
 }
@@ -107,7 +103,9 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
   std::uint64_t revocation_seq = 0;
   std::vector<std::pair<std::uint64_t, Hash32>> join_requests;
   std::optional<std::uint64_t> adopted_at;
-  Status scanned = scan_session(log, options.session_id, [&](const storage::Entry& e) {
+  storage::Filter of_session;
+  of_session.session_id = options.session_id;
+  Status scanned = log.scan(of_session, [&](const storage::Entry& e) {
     session.push_back(Light{e.header.seq, e.header.kind, e.header.direction});
     if (e.header.kind == MessageKind::kSessionAdopted && !accept) adopted_at = e.header.seq;
     if (e.header.direction != chains::Direction::kIssued) {

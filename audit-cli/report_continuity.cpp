@@ -20,8 +20,7 @@ void Analyzer::check_earlier_sessions() {
   // 1. Their JoinAccepts: issued by the VS before this session's, for the same identity.
   for (std::size_t i = 0; i < ev_.entries.size(); ++i) {
     if (!context(i) || entry(i).header.kind != protocol::MessageKind::kJoinAccept) continue;
-    const auto* accept =
-        state_[i].message ? std::get_if<protocol::JoinAccept>(&*state_[i].message) : nullptr;
+    const auto* accept = any_as<protocol::JoinAccept>(i);
     // Another identity's, or a later one (a report's end-state stretch may hold any session's
     // entries): not a session the players could have started from; check_end_state() judges it.
     if (accept == nullptr || entry(i).header.direction != chains::Direction::kIssued ||
@@ -45,9 +44,8 @@ void Analyzer::check_earlier_sessions() {
     const protocol::MessageKind kind = entry(i).header.kind;
     if (kind == protocol::MessageKind::kTranscriptDigest) continue;  // read through the receipts
     const bool issued = entry(i).header.direction == chains::Direction::kIssued;
-    const auto* revocation = s.message ? std::get_if<protocol::Revocation>(&*s.message) : nullptr;
-    const auto* receipt =
-        s.message ? std::get_if<protocol::ProtectedReceipt>(&*s.message) : nullptr;
+    const auto* revocation = any_as<protocol::Revocation>(i);
+    const auto* receipt = any_as<protocol::ProtectedReceipt>(i);
     const bool vs_signed_ok = s.message && (!vs_key_ || verify_signature(*s.message, *vs_key_, 0));
     if (!issued || !vs_signed_ok || (revocation == nullptr && receipt == nullptr)) {
       problem(s.where,
@@ -107,9 +105,7 @@ void Analyzer::check_earlier_sessions() {
       }
       tip = receipt.receipt_tip;
       const auto d = index_of(receipt.digest_log_seq);
-      const auto* digest = d && state_[*d].message
-                               ? std::get_if<protocol::TranscriptDigest>(&*state_[*d].message)
-                               : nullptr;
+      const auto* digest = d ? any_as<protocol::TranscriptDigest>(*d) : nullptr;
       if (digest == nullptr || entry(*d).header.session_id != session ||
           entry(*d).header.direction != chains::Direction::kReceived ||
           digest->session_id != session || state_[*d].message_hash != receipt.digest_hash ||
@@ -119,9 +115,7 @@ void Analyzer::check_earlier_sessions() {
                                      ") is not in the report as the session's signed digest");
         break;
       }
-      replay.notarized(session, *digest,
-                       rules::DigestSample{digest->gs_time_ms, entry(*d).header.vs_time_ms,
-                                           entry(*d).header.seq});
+      replay.notarized(session, *digest, digest_sample(*d, *digest));
       ++earlier.digests;
     }
     replay.ended(session);

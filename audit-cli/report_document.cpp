@@ -70,12 +70,9 @@ json Analyzer::entry_json(std::size_t i) const {
     out["decoded"] = message_fields(*s.message);
     out["decode_error"] = nullptr;
     for (std::size_t k = 0; const auto& slot : signature_slots(*s.message, e.message.size())) {
-      std::optional<PublicKey> key;
-      if (slot.signer == Signer::kVs) {
-        key = ev_.vs_public_key;
-      } else {
-        key = key_for(slot.signer, i);
-      }
+      // A VS signature names the key the report was made against.
+      const std::optional<PublicKey> key =
+          slot.signer == Signer::kVs ? ev_.vs_public_key : key_for(slot.signer, i);
       signatures.push_back({{"index", k},
                             {"tag", std::string(slot.tag)},
                             {"signer", std::string(signer_name(slot.signer))},

@@ -36,8 +36,8 @@ namespace gsvs::audit::report {
 
 inline constexpr std::string_view kFormatName = "gsvs-dispute-report";
 inline constexpr std::uint64_t kFormatVersion = 1;
-// Bounds on untrusted input: a proof path longer than a 64-level tree cannot be valid.
-inline constexpr std::size_t kMaxProofHashes = 64;
+// Bounds on untrusted input, besides protocol::kMaxProofHashes for an inclusion proof's path (a
+// path longer than a 64-level tree cannot be valid).
 inline constexpr std::size_t kMaxConsistencyHashes = 128;
 inline constexpr std::size_t kMaxNesting = 16;
 
@@ -88,10 +88,8 @@ struct Analysis {
   nlohmann::json document;         // the whole report, as it must read
   std::vector<Problem> problems;   // every failed check; any problem fails verification
   std::vector<std::string> notes;  // what a reader should know but is not a failure
-  std::optional<Outcome> outcome;  // of the verdict; nullopt without a revocation
   std::size_t entries = 0;
   std::size_t covered = 0;  // entries with an inclusion proof
-  std::size_t checkpoints = 0;
   bool vs_signatures_checked = false;
 };
 
@@ -109,6 +107,10 @@ struct Parsed {
 // Reads the evidence fields of a report. The error names the field ("entries[3].message_hex:
 // missing").
 Result<Parsed> parse(std::string_view text);
+// How a field of the report is named in errors, so that a missing field reads the same whether
+// parse() or verify() finds it: "entries[3]" + "seq" -> "entries[3].seq"; "" + "format" ->
+// "format".
+std::string field_path(const std::string& path, std::string_view key);
 
 enum class CheckStatus { kOk, kFailed, kMalformed };
 struct Verification {

@@ -1,5 +1,3 @@
-#include "audit-cli/report_parse.h"
-
 #include <algorithm>
 
 #include "audit-cli/report_format.h"
@@ -209,7 +207,7 @@ Result<Parsed> parse(std::string_view text) {
         InclusionProof proof;
         proof.checkpoint_log_size = r.u64(*inclusion, ipath, "checkpoint_log_size");
         if (const json* p = r.member(*inclusion, ipath, "path")) {
-          proof.path = r.hashes(*p, ipath + ".path", kMaxProofHashes);
+          proof.path = r.hashes(*p, ipath + ".path", protocol::kMaxProofHashes);
         }
         entry.inclusion = std::move(proof);
       }

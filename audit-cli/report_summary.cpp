@@ -22,12 +22,10 @@ nlohmann::json summary(CheckStatus status, const std::vector<Problem>& problems,
   if (!analysis) return out;
   const json& doc = analysis->document;
   const json& session = doc["session"];
-  out["session_id"] = session["session_id"];
-  out["gs_identity"] = session["gs_identity"];
-  out["sw_hash"] = session["sw_hash"];
-  out["outcome"] = session["outcome"];
-  out["revocation"] = session["revocation"];
-  out["not_revoked_through"] = session["not_revoked_through"];
+  for (const char* key :
+       {"session_id", "gs_identity", "sw_hash", "outcome", "revocation", "not_revoked_through"}) {
+    out[key] = session[key];
+  }
   out["verdict"] = doc["verdict"].is_null() ? json(nullptr)
                                             : json{{"outcome", doc["verdict"]["outcome"]},
                                                    {"explanation", doc["verdict"]["explanation"]}};

@@ -64,17 +64,18 @@ std::optional<std::size_t> Analyzer::cited(std::size_t position) const {
   return index_of(revocation_->evidence[position]);
 }
 
-// Receipts of the session issued before `before_seq` must be exactly 1..R.
-std::vector<std::size_t> Analyzer::receipts_before(std::uint64_t before_seq,
-                                                   const std::string& where) {
+// Receipts of the session issued before `before_seq` must be exactly 1..R; a gap is the
+// Revocation's problem, as its verdict rests on them.
+std::vector<std::size_t> Analyzer::receipts_before(std::uint64_t before_seq) {
   std::vector<std::size_t> out;
   std::uint64_t expected = 1;
   for (const auto& [n, i] : receipts_) {
     if (entry(i).header.seq >= before_seq) continue;
     if (n != expected) {
-      problem(where, "receipt " + std::to_string(expected) +
-                         " is missing from the report; the receipts must run 1.." +
-                         std::to_string(receipts_.size()) + " without a gap");
+      problem(state_[*revocation_index_].where,
+              "receipt " + std::to_string(expected) +
+                  " is missing from the report; the receipts must run 1.." +
+                  std::to_string(receipts_.size()) + " without a gap");
       break;
     }
     out.push_back(i);
@@ -83,14 +84,19 @@ std::vector<std::size_t> Analyzer::receipts_before(std::uint64_t before_seq,
   return out;
 }
 
-std::optional<std::size_t> Analyzer::sole_cited(Verdict& v) const {
+std::optional<std::size_t> Analyzer::sole_cited(Verdict& v, std::string needs,
+                                                bool on_accept) const {
   auto i = cited(0);
-  if (!i || revocation_->evidence.size() != 1) {
-    v.explanation = "a " + revocation_reason_name(revocation_->reason) +
-                    " verdict must cite the one message that failed";
+  if (!i || (on_accept && !accept_) || revocation_->evidence.size() != 1) {
+    v.explanation = std::move(needs);
     return std::nullopt;
   }
   return i;
+}
+
+std::optional<std::size_t> Analyzer::sole_cited(Verdict& v) const {
+  return sole_cited(v, "a " + revocation_reason_name(revocation_->reason) +
+                           " verdict must cite the one message that failed");
 }
 
 Verdict Analyzer::compute_verdict() {
@@ -130,6 +136,7 @@ Verdict Analyzer::compute_verdict() {
       return decision_verdict(reason);
   }
   Verdict v;
+  v.outcome = Outcome::kNotRecomputable;
   v.explanation = "reason code " + std::to_string(revocation_->reason) +
                   " is not one this version knows; nothing to recompute";
   return v;
@@ -162,13 +169,25 @@ Verdict Analyzer::decision_verdict(RevocationReason reason) {
   return v;
 }
 
+template <class Replay>
+std::vector<std::size_t> Analyzer::replay_digests(std::uint64_t through, Replay replay) {
+  std::vector<std::size_t> replayed;
+  for (std::size_t i = 0; i < ev_.entries.size(); ++i) {
+    if (entry(i).header.seq > through) break;
+    const auto* digest = as<protocol::TranscriptDigest>(i);
+    if (!digest || !accepted_gs_message(i)) continue;
+    replayed.push_back(i);
+    if (replay(i, *digest)) break;
+  }
+  return replayed;
+}
+
 // Completeness of a replay up to the cited digest `cited`: every digest the VS accepted got a
 // receipt, numbered 1, 2, ... So receipts 1..R with their digests, and the cited digest after
 // them, are all the digests there were; one left out would show as a gap. Returns the receipts.
 std::vector<std::size_t> Analyzer::check_replay_complete(const std::vector<std::size_t>& replayed,
-                                                         std::uint64_t cited,
-                                                         const std::string& where) {
-  auto receipts = receipts_before(entry(*revocation_index_).header.seq, where);
+                                                         std::uint64_t cited) {
+  auto receipts = receipts_before(entry(*revocation_index_).header.seq);
   std::set<std::uint64_t> receipted;
   for (auto i : receipts) {
     const auto& r = *as<protocol::ProtectedReceipt>(i);
@@ -192,8 +211,6 @@ std::vector<std::size_t> Analyzer::check_replay_complete(const std::vector<std::
 
 Verdict Analyzer::speed_verdict() {
   Verdict v;
-  v.outcome = Outcome::kRefuted;
-  const std::string where = state_[*revocation_index_].where;
   if (revocation_->evidence.size() != 2 || !accept_) {
     v.explanation = "a speed verdict must cite two digests and rest on the JoinAccept's limits";
     return v;
@@ -205,22 +222,15 @@ Verdict Analyzer::speed_verdict() {
   // From where the earlier sessions in the report left the players (report_continuity.cpp).
   checker.carry(carried_);
   std::optional<rules::MovementStep> violation;
-  std::vector<std::size_t> replayed;
   std::vector<rules::MovementStep> history;
-  for (std::size_t i = 0; i < ev_.entries.size() && !violation; ++i) {
-    if (entry(i).header.seq > to) break;
-    const auto* digest = as<protocol::TranscriptDigest>(i);
-    if (!digest || !accepted_gs_message(i)) continue;
-    replayed.push_back(i);
-    auto steps = checker.check(
-        *digest,
-        rules::DigestSample{digest->gs_time_ms, entry(i).header.vs_time_ms, entry(i).header.seq});
-    for (const auto& step : steps) {
+  const auto replayed = replay_digests(to, [&](std::size_t i, const auto& digest) {
+    for (const auto& step : checker.check(digest, digest_sample(i, digest))) {
       history.push_back(step);
       if (step.violation && !violation) violation = step;
     }
-  }
-  const auto receipts = check_replay_complete(replayed, to, where);
+    return violation.has_value();
+  });
+  const auto receipts = check_replay_complete(replayed, to);
   json steps_of_player = json::array();
   if (violation) {
     for (const auto& step : history) {
@@ -274,8 +284,6 @@ Verdict Analyzer::speed_verdict() {
 // the JoinAccept signed; every digest before it is in the report (one receipt each).
 Verdict Analyzer::player_cap_verdict() {
   Verdict v;
-  v.outcome = Outcome::kRefuted;
-  const std::string where = state_[*revocation_index_].where;
   if (revocation_->evidence.size() != 1 || !accept_) {
     v.explanation =
         "a too_many_players verdict must cite the one digest over the cap and rest "
@@ -289,21 +297,16 @@ Verdict Analyzer::player_cap_verdict() {
   checker.carry(carried_);
   std::optional<std::size_t> first_over;  // index of the first digest over the cap
   std::size_t players_after = 0;
-  std::vector<std::size_t> replayed;
-  for (std::size_t i = 0; i < ev_.entries.size() && !first_over; ++i) {
-    if (entry(i).header.seq > at) break;
-    const auto* digest = as<protocol::TranscriptDigest>(i);
-    if (!digest || !accepted_gs_message(i)) continue;
-    replayed.push_back(i);
-    if (checker.over_player_cap(*digest)) {
+  const auto replayed = replay_digests(at, [&](std::size_t i, const auto& digest) {
+    if (checker.over_player_cap(digest)) {
       first_over = i;
-      players_after = checker.players_after(*digest);
-      break;
+      players_after = checker.players_after(digest);
+      return true;
     }
-    (void)checker.check(*digest, rules::DigestSample{digest->gs_time_ms, entry(i).header.vs_time_ms,
-                                                     entry(i).header.seq});
-  }
-  const auto receipts = check_replay_complete(replayed, at, where);
+    (void)checker.check(digest, digest_sample(i, digest));
+    return false;
+  });
+  const auto receipts = check_replay_complete(replayed, at);
   v.facts = {{"max_players_per_session", limits.max_players},
              {"digests_replayed", replayed.size()},
              {"receipts", receipts.size()},
@@ -332,7 +335,6 @@ Verdict Analyzer::player_cap_verdict() {
 
 Verdict Analyzer::bad_signature_verdict() {
   Verdict v;
-  v.outcome = Outcome::kRefuted;
   auto i = sole_cited(v);
   if (!i) return v;
   const Entry& e = entry(*i);
@@ -358,7 +360,6 @@ Verdict Analyzer::bad_signature_verdict() {
 
 Verdict Analyzer::malformed_verdict() {
   Verdict v;
-  v.outcome = Outcome::kRefuted;
   auto i = sole_cited(v);
   if (!i) return v;
   const Entry& e = entry(*i);
@@ -383,7 +384,6 @@ Verdict Analyzer::malformed_verdict() {
 
 Verdict Analyzer::session_mismatch_verdict() {
   Verdict v;
-  v.outcome = Outcome::kRefuted;
   auto i = sole_cited(v);
   if (!i) return v;
   const Entry& e = entry(*i);
@@ -407,7 +407,6 @@ Verdict Analyzer::session_mismatch_verdict() {
 
 Verdict Analyzer::counter_verdict() {
   Verdict v;
-  v.outcome = Outcome::kRefuted;
   auto i = sole_cited(v);
   if (!i) return v;
   const Entry& e = entry(*i);
@@ -445,7 +444,6 @@ Verdict Analyzer::counter_verdict() {
 
 Verdict Analyzer::sw_hash_verdict() {
   Verdict v;
-  v.outcome = Outcome::kRefuted;
   const std::size_t n = revocation_->evidence.size();
   auto i = n == 0 ? std::nullopt : cited(n - 1);
   const auto* hb = i ? as<protocol::Heartbeat>(*i) : nullptr;
@@ -469,7 +467,6 @@ Verdict Analyzer::sw_hash_verdict() {
 
 Verdict Analyzer::receipt_tip_verdict() {
   Verdict v;
-  v.outcome = Outcome::kRefuted;
   auto i = cited(0);
   // The receipt state a Heartbeat or a GsLeaving claims (PROTOCOL.md §8.5 check 6).
   struct Claim {
@@ -491,7 +488,7 @@ Verdict Analyzer::receipt_tip_verdict() {
   }
   const Claim* claimed = &*claim;
   const std::uint64_t seq = entry(*i).header.seq;
-  auto receipts = receipts_before(seq, state_[*revocation_index_].where);
+  auto receipts = receipts_before(seq);
   const std::uint64_t issued = receipts.size();
   std::optional<Hash32> expected_tip;
   if (claimed->receipt_count == 0) expected_tip = Hash32{};
@@ -547,14 +544,11 @@ Verdict Analyzer::receipt_tip_verdict() {
 
 Verdict Analyzer::missed_heartbeats_verdict() {
   Verdict v;
-  v.outcome = Outcome::kRefuted;
-  auto i = cited(0);
-  if (!i || !accept_ || revocation_->evidence.size() != 1) {
-    v.explanation =
-        "a missed_heartbeats verdict must cite the last valid Heartbeat (or the "
-        "JoinAccept)";
-    return v;
-  }
+  auto i = sole_cited(v,
+                      "a missed_heartbeats verdict must cite the last valid Heartbeat (or the "
+                      "JoinAccept)",
+                      /*on_accept=*/true);
+  if (!i) return v;
   const Entry& last = entry(*i);
   const bool is_anchor = (last.header.kind == MessageKind::kHeartbeat && accepted_gs_message(*i)) ||
                          *i == *accept_index_;
@@ -587,14 +581,11 @@ Verdict Analyzer::missed_heartbeats_verdict() {
 
 Verdict Analyzer::digests_stopped_verdict() {
   Verdict v;
-  v.outcome = Outcome::kRefuted;
-  auto i = cited(0);
-  if (!i || !accept_ || revocation_->evidence.size() != 1) {
-    v.explanation =
-        "a digests_stopped verdict must cite the last accepted TranscriptDigest, one that "
-        "named players";
-    return v;
-  }
+  auto i = sole_cited(v,
+                      "a digests_stopped verdict must cite the last accepted TranscriptDigest, "
+                      "one that named players",
+                      /*on_accept=*/true);
+  if (!i) return v;
   const Entry& last = entry(*i);
   const auto* digest = as<protocol::TranscriptDigest>(*i);
   const std::uint64_t revoked_at = entry(*revocation_index_).header.vs_time_ms;

@@ -2,7 +2,6 @@
 #include <algorithm>
 
 #include "audit-cli/report_format.h"
-#include "audit-cli/report_parse.h"
 
 namespace gsvs::audit::report {
 
@@ -83,8 +82,8 @@ class Comparator {
       // Long texts: show where they part.
       const auto& a = actual.get_ref<const std::string&>();
       const auto& e = expected.get_ref<const std::string&>();
-      std::size_t at = 0;
-      while (at < a.size() && at < e.size() && a[at] == e[at]) ++at;
+      const auto at = static_cast<std::size_t>(
+          std::mismatch(a.begin(), a.end(), e.begin(), e.end()).first - a.begin());
       if (at > 40) {
         const std::size_t from = at - 20;
         add(path, "differs from character " + std::to_string(at) + ": the report says \"..." +
@@ -162,12 +161,12 @@ Verification verify(std::string_view text, const crypto::PublicKey& vs_key) {
   if (out.problems.empty()) {
     const std::string canonical = serialize(out.analysis.document);
     if (canonical != text) {
-      std::size_t at = 0;
-      while (at < canonical.size() && at < text.size() && canonical[at] == text[at]) ++at;
-      const auto line =
-          1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+      const auto departs =
+          std::mismatch(text.begin(), text.end(), canonical.begin(), canonical.end()).first;
+      const auto line = 1 + std::count(text.begin(), departs, '\n');
       out.problems.push_back(Problem{
-          "file", "byte " + std::to_string(at) + " (line " + std::to_string(line) +
+          "file", "byte " + std::to_string(departs - text.begin()) + " (line " +
+                      std::to_string(line) +
                       ") departs from the report's fixed layout (2-space indentation, sorted "
                       "keys, no escapes beyond JSON's, one final newline): the file was altered "
                       "after it was written"});

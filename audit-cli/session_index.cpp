@@ -3,8 +3,6 @@
 #include <set>
 #include <string>
 
-#include "audit-cli/scan.h"
-
 namespace gsvs::audit {
 
 using protocol::MessageKind;
@@ -23,10 +21,9 @@ std::string_view outcome_name(Outcome outcome) {
 
 Outcome SessionFacts::outcome() const {
   if (!revocation) return Outcome::kActive;
-  if (revocation->message.reason ==
-          static_cast<std::uint16_t>(protocol::RevocationReason::kVsShutdown) ||
-      revocation->message.reason ==
-          static_cast<std::uint16_t>(protocol::RevocationReason::kGsLeft)) {
+  using protocol::RevocationReason;
+  const auto reason = static_cast<RevocationReason>(revocation->message.reason);
+  if (reason == RevocationReason::kVsShutdown || reason == RevocationReason::kGsLeft) {
     return Outcome::kEnded;
   }
   return Outcome::kRevoked;
@@ -46,7 +43,7 @@ Result<StoreIndex> build_index(const storage::Log& log) {
   // Requests waiting for their JoinAccept, by message hash; cleared as they are answered.
   std::map<Hash32, std::uint64_t> pending_requests;
   std::map<protocol::SessionId, std::set<protocol::PublicKey>> players;
-  Status scanned = scan_all(log, 0, [&](const storage::Entry& entry) {
+  const auto index_entry = [&](const storage::Entry& entry) {
     ++index.entries;
     const auto& h = entry.header;
     // A frame of a VS-only kind that a GS sent is logged as received, in its session, as evidence
@@ -56,7 +53,6 @@ Result<StoreIndex> build_index(const storage::Log& log) {
     switch (forged_vs_kind ? MessageKind{} : h.kind) {
       case MessageKind::kCheckpoint:
         ++index.checkpoints;
-        index.last_checkpoint_seq = h.seq;
         return true;
       case MessageKind::kJoinReject:
         ++index.rejected_joins;
@@ -150,16 +146,11 @@ Result<StoreIndex> build_index(const storage::Log& log) {
     }
     if (received && !protocol::gs_session_traffic(h.kind)) ++s.received_other;
     return true;
-  });
+  };
+  // Rows that cannot be read are read past: `verify` names them.
+  Status scanned = log.scan({}, index_entry, [](std::uint64_t, const std::string&) {});
   if (!scanned) return Error{scanned.error()};
   return index;
-}
-
-Status scan_session(const storage::Log& log, protocol::SessionId session,
-                    const std::function<bool(const storage::Entry&)>& visit) {
-  storage::Filter filter;
-  filter.session_id = session;
-  return log.scan(filter, visit);
 }
 
 }  // namespace gsvs::audit

@@ -73,7 +73,6 @@ struct SessionFacts {
 struct StoreIndex {
   std::uint64_t entries = 0;  // rows read (== one past the last seq in an intact store)
   std::uint64_t checkpoints = 0;
-  std::optional<std::uint64_t> last_checkpoint_seq;
   std::uint64_t rejected_joins = 0;  // JoinReject entries
   std::map<protocol::SessionId, SessionFacts> sessions;
   // Rows the index could not use (unknown session id, undecodable JoinAccept/Revocation): a
@@ -86,9 +85,5 @@ struct StoreIndex {
 // One scan of the store. Fails only when the store cannot be read; damaged rows are skipped and
 // counted in `unindexed` (or left to `verify`, which names them).
 Result<StoreIndex> build_index(const storage::Log& log);
-
-// Scans only the entries of one session (indexed by session id), in log order.
-Status scan_session(const storage::Log& log, protocol::SessionId session,
-                    const std::function<bool(const storage::Entry&)>& visit);
 
 }  // namespace gsvs::audit

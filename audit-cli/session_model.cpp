@@ -40,8 +40,7 @@ EntryLookup entry_lookup(const storage::Log& log) {
     auto entry = log.get(seq);
     if (!entry) return std::nullopt;
     const auto& h = entry->header;
-    return EntryBrief{h.seq, static_cast<std::uint8_t>(h.kind), h.direction, h.session_id,
-                      h.vs_time_ms};
+    return EntryBrief{h.seq, kind_code(h.kind), h.direction, h.session_id, h.vs_time_ms};
   };
 }
 
@@ -91,7 +90,7 @@ void SessionModel::on_received(const ModelInput& input, FindingSink& sink) {
   ReceivedRecord r;
   r.seq = h.seq;
   r.position = input.position;
-  r.kind = static_cast<std::uint8_t>(h.kind);
+  r.kind = kind_code(h.kind);
   r.vs_time_ms = h.vs_time_ms;
   last_received_position_ = input.position;
   if (revoked_at_) {
@@ -152,15 +151,14 @@ void SessionModel::on_receipt(const ModelInput& input, const protocol::Protected
                               FindingSink& sink) {
   const auto& entry = *input.entry;
   if (revoked_at_) {
-    Finding f = finding(entry, check::kAfterRevocation,
-                        "no ProtectedReceipt after the session's revocation at entry " +
-                            std::to_string(*revoked_at_),
-                        "receipt " + std::to_string(receipt.receipt_index) + " for the digest at " +
-                            std::to_string(receipt.digest_log_seq),
-                        "the VS judges a session's messages one at a time and logs a receipt "
-                        "before anything it judges later, so nothing it issues for the session "
-                        "follows the revocation (PROTOCOL.md §8.7)");
-    sink.add(std::move(f));
+    sink.add(finding(entry, check::kAfterRevocation,
+                     "no ProtectedReceipt after the session's revocation at entry " +
+                         std::to_string(*revoked_at_),
+                     "receipt " + std::to_string(receipt.receipt_index) + " for the digest at " +
+                         std::to_string(receipt.digest_log_seq),
+                     "the VS judges a session's messages one at a time and logs a receipt "
+                     "before anything it judges later, so nothing it issues for the session "
+                     "follows the revocation (PROTOCOL.md §8.7)"));
   }
   if (receipt.session_id != accept().session_id) {
     sink.add(finding(entry, check::kSession, "session_id " + std::to_string(accept().session_id),
@@ -247,13 +245,12 @@ void SessionModel::on_ticket(const ModelInput& input, const protocol::PlayTicket
                              FindingSink& sink) {
   const auto& entry = *input.entry;
   if (revoked_at_) {
-    Finding f = finding(
+    sink.add(finding(
         entry, check::kAfterRevocation,
         "no PlayTicket after the session's revocation at entry " + std::to_string(*revoked_at_),
         "ticket " + std::to_string(ticket.ticket_seq),
         "a ticket after the revocation blesses a revoked GS and extends the ripple bound "
-        "(PROTOCOL.md §8.7, §9.4)");
-    sink.add(std::move(f));
+        "(PROTOCOL.md §8.7, §9.4)"));
   }
   if (ticket.session_id != accept().session_id) {
     sink.add(finding(entry, check::kSession, "session_id " + std::to_string(accept().session_id),
@@ -325,29 +322,24 @@ void SessionModel::on_ticket(const ModelInput& input, const protocol::PlayTicket
 
 void SessionModel::finish(FindingSink& sink) {
   for (const auto& o : owed_) {
-    Finding f;
-    f.seq = o.record.seq;
+    Finding f = finding_at(
+        o.record.seq, check::kReaction,
+        "a revocation citing this entry (" +
+            revocation_reason_label(static_cast<std::uint16_t>(*reason_for(o.record.verdict))) +
+            ")",
+        "none: the log ends without revoking the session", o.record.why);
     f.kind = o.record.kind;
     f.session_id = accept().session_id;
-    f.check = std::string(check::kReaction);
-    f.expected =
-        "a revocation citing this entry (" +
-        revocation_reason_label(static_cast<std::uint16_t>(*reason_for(o.record.verdict))) + ")";
-    f.found = "none: the log ends without revoking the session";
-    f.detail = o.record.why;
     sink.add(std::move(f));
   }
   owed_.clear();
   for (const auto& a : awaiting_receipt_) {
-    Finding f;
-    f.seq = a.seq;
+    Finding f = finding_at(
+        a.seq, check::kReceipt, "a ProtectedReceipt for this accepted digest", "none in the log",
+        "the VS may have stopped before issuing it, or the log's tail is missing");
     f.kind = kind_code(MessageKind::kTranscriptDigest);
     f.session_id = accept().session_id;
     f.severity = Severity::kWarning;
-    f.check = std::string(check::kReceipt);
-    f.expected = "a ProtectedReceipt for this accepted digest";
-    f.found = "none in the log";
-    f.detail = "the VS may have stopped before issuing it, or the log's tail is missing";
     sink.add(std::move(f));
   }
   awaiting_receipt_.clear();

@@ -34,6 +34,11 @@ enum class SigState : std::uint8_t {
   kInvalid,
   kUnchecked,  // no key to check it with (VS key unknown), or the bytes do not decode
 };
+// What a signature check found: kValid or kInvalid.
+constexpr SigState sig_state(bool valid) { return valid ? SigState::kValid : SigState::kInvalid; }
+
+// "3, 5, 8": log positions as findings list them.
+std::string positions_text(const std::vector<std::uint64_t>& positions);
 
 // What the VS had to conclude about a received message: the rules' own verdict.
 using rules::reason_for;
@@ -145,7 +150,6 @@ class SessionModel {
                                                                   std::uint16_t reason,
                                                                   std::uint64_t vs_time_ms) const;
 
-  [[nodiscard]] protocol::SessionId session_id() const { return rules_.accept().session_id; }
   [[nodiscard]] const protocol::JoinAccept& accept() const { return rules_.accept(); }
   [[nodiscard]] bool revoked() const { return revoked_at_.has_value(); }
   // When the session's silence calls for a missed_heartbeats revocation (the VS clock).
@@ -156,7 +160,6 @@ class SessionModel {
   [[nodiscard]] std::optional<std::uint64_t> digest_deadline_ms() const {
     return rules_.digest_deadline_ms();
   }
-  [[nodiscard]] std::optional<std::uint64_t> revoked_at() const { return revoked_at_; }
 
  private:
   struct Owed {  // a refusal the VS owes: a revocation citing `cited_position`
@@ -185,6 +188,12 @@ class SessionModel {
   void assess_digests_stopped(const storage::Entry& entry, const protocol::Revocation& revocation,
                               FindingSink& sink, RevocationAssessment& a) const;
   void on_resume(const ModelInput& input, const protocol::GsResume& resume, FindingSink& sink);
+  // Whether `resume` proves the session key: the session's identity and key, signed with it.
+  [[nodiscard]] bool proves_session_key(const protocol::GsResume& resume) const;
+  // What the rules decide of `resume` at `vs_time_ms`; a session the log shows revoked is ended,
+  // whatever the rules' copy was told.
+  [[nodiscard]] rules::ResumeDecision resume_decision(const protocol::GsResume& resume,
+                                                      std::uint64_t vs_time_ms) const;
   void on_resume_accept(const ModelInput& input, const protocol::ResumeAccept& answer,
                         FindingSink& sink);
   std::optional<EntryBrief> brief(std::uint64_t seq, const EntryLookup& lookup) const;

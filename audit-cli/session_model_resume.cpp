@@ -11,20 +11,27 @@ void SessionModel::on_vs_start(std::uint64_t start_ms, std::uint32_t window_ms,
   if (!revoked_at_) rules_.suspend(start_ms, window_ms, position);
 }
 
+bool SessionModel::proves_session_key(const protocol::GsResume& resume) const {
+  return resume.gs_identity == accept().gs_identity && resume.session_key == accept().session_key &&
+         protocol::verify(resume, accept().session_key);
+}
+
+rules::ResumeDecision SessionModel::resume_decision(const protocol::GsResume& resume,
+                                                    std::uint64_t vs_time_ms) const {
+  return revoked_at_ ? rules::ResumeDecision{protocol::JoinRejectReason::kSessionEnded, "revoked"}
+                     : rules_.decide_resume(resume, vs_time_ms);
+}
+
 std::optional<std::string> SessionModel::resume_refusal_problem(const protocol::GsResume& resume,
                                                                 std::uint16_t reason,
                                                                 std::uint64_t vs_time_ms) const {
   using protocol::JoinRejectReason;
-  if (resume.gs_identity != accept().gs_identity || resume.session_key != accept().session_key ||
-      !protocol::verify(resume, accept().session_key)) {
+  if (!proves_session_key(resume)) {
     return std::string("a GsResume that does not prove the session key of session ") +
            std::to_string(accept().session_id) +
            ", answered: the VS must turn it away unanswered and unlogged";
   }
-  // A session the log shows revoked is ended, whatever the rules' copy was told.
-  const rules::ResumeDecision decision =
-      revoked_at_ ? rules::ResumeDecision{JoinRejectReason::kSessionEnded, "revoked"}
-                  : rules_.decide_resume(resume, vs_time_ms);
+  const rules::ResumeDecision decision = resume_decision(resume, vs_time_ms);
   const auto expected = decision.refusal.value_or(JoinRejectReason::kClockSkew);
   if (reason == static_cast<std::uint16_t>(expected)) return std::nullopt;
   return "reason " + rules::reason_text<JoinRejectReason>(reason) + " where the rules give " +
@@ -37,17 +44,14 @@ void SessionModel::on_resume(const ModelInput& input, const protocol::GsResume& 
                              FindingSink& sink) {
   const auto& entry = *input.entry;
   last_received_position_ = input.position;
-  if (resume.gs_identity != accept().gs_identity || resume.session_key != accept().session_key ||
-      !protocol::verify(resume, accept().session_key)) {
+  if (!proves_session_key(resume)) {
     sink.add(finding(
         entry, check::kSignature,
         "a GsResume signed by the session key of session " + std::to_string(accept().session_id),
         "one that does not prove it",
         "the VS resumed a session for a peer that did not prove its key"));
   }
-  const rules::ResumeDecision decision =
-      revoked_at_ ? rules::ResumeDecision{protocol::JoinRejectReason::kSessionEnded, "revoked"}
-                  : rules_.decide_resume(resume, entry.header.vs_time_ms);
+  const rules::ResumeDecision decision = resume_decision(resume, entry.header.vs_time_ms);
   if (!decision.accepted()) {
     sink.add(finding(entry, check::kJoin, "a GsResume the rules accept (PROTOCOL.md §8.15)",
                      "one they refuse: " + std::string(protocol::reason_name(*decision.refusal)),

@@ -12,14 +12,18 @@ namespace gsvs::audit {
 using protocol::MessageKind;
 using protocol::RevocationReason;
 
+std::string positions_text(const std::vector<std::uint64_t>& positions) {
+  std::string out;
+  for (const std::uint64_t position : positions) {
+    out += (out.empty() ? "" : ", ") + std::to_string(position);
+  }
+  return out;
+}
+
 namespace {
 
 std::string evidence_positions_text(const std::vector<std::uint64_t>& seqs) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < seqs.size(); ++i) {
-    out += (i ? ", " : "") + std::to_string(seqs[i]);
-  }
-  return out + "]";
+  return "[" + positions_text(seqs) + "]";
 }
 
 bool evidence_cites(const std::vector<std::uint64_t>& seqs, std::uint64_t seq) {
@@ -27,12 +31,13 @@ bool evidence_cites(const std::vector<std::uint64_t>& seqs, std::uint64_t seq) {
 }
 
 // The kinds a revocation reason can rest on (evidence positions, PROTOCOL.md §8.5 and §8.6).
-bool evidence_kind_fits(std::uint16_t reason, const EntryBrief& brief) {
+bool evidence_kind_fits(RevocationReason reason, const EntryBrief& brief) {
   const bool received = brief.direction == chains::Direction::kReceived;
+  const auto kind = static_cast<MessageKind>(brief.kind);
   // An adopted session's SessionAdopted stands for everything the earlier node logged of it: its
   // JoinAccept, last Heartbeat and last digest (§8.10).
-  if (brief.kind == kind_code(MessageKind::kSessionAdopted)) {
-    switch (static_cast<RevocationReason>(reason)) {
+  if (kind == MessageKind::kSessionAdopted) {
+    switch (reason) {
       case RevocationReason::kSwHashChanged:
       case RevocationReason::kMissedHeartbeats:
       case RevocationReason::kDigestsStopped:
@@ -46,28 +51,25 @@ bool evidence_kind_fits(std::uint16_t reason, const EntryBrief& brief) {
         return false;
     }
   }
-  switch (static_cast<RevocationReason>(reason)) {
+  switch (reason) {
     case RevocationReason::kBadSignature:
     case RevocationReason::kCounterRegression:
     case RevocationReason::kSessionMismatch:
-      return received && protocol::gs_session_traffic(static_cast<MessageKind>(brief.kind));
+      return received && protocol::gs_session_traffic(kind);
     case RevocationReason::kSwHashChanged:
-      return brief.kind == kind_code(MessageKind::kJoinAccept) ||
-             (received && brief.kind == kind_code(MessageKind::kHeartbeat));
+      return kind == MessageKind::kJoinAccept || (received && kind == MessageKind::kHeartbeat);
     case RevocationReason::kMissedHeartbeats:
       // Liveness runs from the JoinAccept, a valid Heartbeat, or a ResumeAccept (§8.15).
-      return brief.kind == kind_code(MessageKind::kJoinAccept) ||
-             brief.kind == kind_code(MessageKind::kResumeAccept) ||
-             (received && brief.kind == kind_code(MessageKind::kHeartbeat));
+      return kind == MessageKind::kJoinAccept || kind == MessageKind::kResumeAccept ||
+             (received && kind == MessageKind::kHeartbeat);
     case RevocationReason::kSpeedViolation:
     case RevocationReason::kTooManyPlayers:
     case RevocationReason::kDigestsStopped:
-      return received && brief.kind == kind_code(MessageKind::kTranscriptDigest);
+      return received && kind == MessageKind::kTranscriptDigest;
     case RevocationReason::kReceiptTipMismatch:
-      return received && (brief.kind == kind_code(MessageKind::kHeartbeat) ||
-                          brief.kind == kind_code(MessageKind::kGsLeaving));
+      return received && (kind == MessageKind::kHeartbeat || kind == MessageKind::kGsLeaving);
     case RevocationReason::kGsLeft:
-      return received && brief.kind == kind_code(MessageKind::kGsLeaving);
+      return received && kind == MessageKind::kGsLeaving;
     case RevocationReason::kMalformedMessage:
       return received;
     case RevocationReason::kOperator:
@@ -75,14 +77,13 @@ bool evidence_kind_fits(std::uint16_t reason, const EntryBrief& brief) {
     case RevocationReason::kVsShutdown:
       return true;
     case RevocationReason::kPolicyWithdrawn:
-      return brief.kind == kind_code(MessageKind::kJoinAccept) ||
-             brief.kind == kind_code(MessageKind::kPolicyApplied);
+      return kind == MessageKind::kJoinAccept || kind == MessageKind::kPolicyApplied;
   }
   return true;
 }
 
-std::string_view evidence_kinds_text(std::uint16_t reason) {
-  switch (static_cast<RevocationReason>(reason)) {
+std::string_view evidence_kinds_text(RevocationReason reason) {
+  switch (reason) {
     case RevocationReason::kBadSignature:
     case RevocationReason::kCounterRegression:
     case RevocationReason::kSessionMismatch:
@@ -113,8 +114,8 @@ std::string_view evidence_kinds_text(std::uint16_t reason) {
   return "entries of the session";
 }
 
-bool is_gs_fault(std::uint16_t reason) {
-  switch (static_cast<RevocationReason>(reason)) {
+bool is_gs_fault(RevocationReason reason) {
+  switch (reason) {
     case RevocationReason::kBadSignature:
     case RevocationReason::kCounterRegression:
     case RevocationReason::kSwHashChanged:
@@ -160,17 +161,17 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
   const auto& entry = *input.entry;
   const std::uint64_t seq = entry.header.seq;
   if (revoked_at_) {
-    Finding f = finding(
+    sink.add(finding(
         entry, check::kRevocation,
         "one revocation per session (the first is at entry " + std::to_string(*revoked_at_) + ")",
-        "another, reason " + revocation_reason_label(revocation.reason));
-    sink.add(std::move(f));
+        "another, reason " + revocation_reason_label(revocation.reason)));
     return;
   }
   revoked_at_ = seq;
   RevocationAssessment a;
   a.seq = seq;
   const std::string reason = revocation_reason_label(revocation.reason);
+  const auto revoked_for = static_cast<RevocationReason>(revocation.reason);
 
   // Every evidence position must exist before the revocation, in this session, of a fitting kind.
   for (const auto e : revocation.evidence) {
@@ -188,18 +189,17 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
     }
     // A session not resumed after a VS start cites that start, the VS's own entry of no
     // session (PROTOCOL.md §8.15).
-    const bool cites_its_suspension =
-        revocation.reason == static_cast<std::uint16_t>(RevocationReason::kVsShutdown) &&
-        b->kind == kind_code(MessageKind::kVsStart) && b->direction == chains::Direction::kIssued &&
-        rules_.suspension_position() == e;
+    const bool cites_its_suspension = revoked_for == RevocationReason::kVsShutdown &&
+                                      b->kind == kind_code(MessageKind::kVsStart) &&
+                                      b->direction == chains::Direction::kIssued &&
+                                      rules_.suspension_position() == e;
     // A policy_withdrawn revocation cites the PolicyApplied, of no session (§8.17).
-    const bool cites_its_policy =
-        revocation.reason == static_cast<std::uint16_t>(RevocationReason::kPolicyWithdrawn) &&
-        b->kind == kind_code(MessageKind::kPolicyApplied) &&
-        b->direction == chains::Direction::kIssued;
+    const bool cites_its_policy = revoked_for == RevocationReason::kPolicyWithdrawn &&
+                                  b->kind == kind_code(MessageKind::kPolicyApplied) &&
+                                  b->direction == chains::Direction::kIssued;
     // A first position checked across sessions cites the earlier session's digest (§8.6).
     const bool cites_its_carried_position =
-        revocation.reason == static_cast<std::uint16_t>(RevocationReason::kSpeedViolation) &&
+        revoked_for == RevocationReason::kSpeedViolation &&
         std::any_of(owed_.begin(), owed_.end(), [&](const Owed& o) {
           return o.step && o.step->from_session == b->session_id && o.step->from_log_seq == e;
         });
@@ -209,12 +209,10 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
                        "evidence from session " + std::to_string(accept().session_id),
                        kind_label(b->kind) + " at " + std::to_string(e) + " of session " +
                            std::to_string(b->session_id)));
-    } else if (known_revocation_reason(revocation.reason) &&
-               !evidence_kind_fits(revocation.reason, *b)) {
-      sink.add(
-          finding(entry, check::kEvidence,
-                  std::string(evidence_kinds_text(revocation.reason)) + " as evidence of " + reason,
-                  kind_label(b->kind) + " at " + std::to_string(e)));
+    } else if (known_revocation_reason(revocation.reason) && !evidence_kind_fits(revoked_for, *b)) {
+      sink.add(finding(entry, check::kEvidence,
+                       std::string(evidence_kinds_text(revoked_for)) + " as evidence of " + reason,
+                       kind_label(b->kind) + " at " + std::to_string(e)));
     }
   }
 
@@ -225,13 +223,13 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
   if (!known_revocation_reason(revocation.reason)) {
     a.support = Support::kUnsupported;
     a.explanation = "the reason code " + std::to_string(revocation.reason) + " is not defined";
-  } else if (is_gs_fault(revocation.reason)) {
+  } else if (is_gs_fault(revoked_for)) {
     if (!cited.empty()) {
       const Owed& o = *cited.front();
       a.cited = o.record;
       a.step = o.step;
       const auto expected = reason_for(o.record.verdict);
-      if (expected && static_cast<std::uint16_t>(*expected) != revocation.reason) {
+      if (expected && *expected != revoked_for) {
         a.support = Support::kUnsupported;
         a.explanation =
             "the message at entry " + std::to_string(o.record.seq) + " is at fault, but for " +
@@ -261,7 +259,7 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
           "evidence " + evidence_positions_text(revocation.evidence) + ", none of them at fault",
           "the VS revoked the session without the cause it states"));
     }
-  } else if (revocation.reason == static_cast<std::uint16_t>(RevocationReason::kGsLeft)) {
+  } else if (revoked_for == RevocationReason::kGsLeft) {
     // A departure, not a fault; it holds only if the GS really said so, last: a GsLeaving that
     // passed every check, cited, and no message of the session after it.
     const bool cited_leaving = accepted_leaving_position_ &&
@@ -284,7 +282,7 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
                   "a valid GsLeaving as the session's last message, cited as evidence of " + reason,
                   "evidence " + evidence_positions_text(revocation.evidence), a.explanation));
     }
-  } else if (revocation.reason == static_cast<std::uint16_t>(RevocationReason::kMissedHeartbeats)) {
+  } else if (revoked_for == RevocationReason::kMissedHeartbeats) {
     const auto heartbeat = rules_.last_heartbeat_position();
     const std::uint64_t last = heartbeat.value_or(rules_.start().accept_position);
     const std::uint64_t last_ms = rules_.liveness_since_ms();
@@ -316,11 +314,10 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
     } else {
       a.support = Support::kSupported;
     }
-  } else if (revocation.reason == static_cast<std::uint16_t>(RevocationReason::kDigestsStopped)) {
+  } else if (revoked_for == RevocationReason::kDigestsStopped) {
     assess_digests_stopped(entry, revocation, sink, a);
   } else {
     a.support = Support::kNotAGsFault;
-    const auto revoked_for = static_cast<RevocationReason>(revocation.reason);
     const bool quarantined = revoked_for == RevocationReason::kOperatorQuarantine;
     if (revoked_for == RevocationReason::kOperator || quarantined) {
       a.explanation = std::string("an operator revoked the session") +

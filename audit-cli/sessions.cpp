@@ -33,8 +33,18 @@ std::string outcome_text(const SessionFacts& s) {
   return "unknown";
 }
 
+nlohmann::json revocation_json(const RevocationFacts& revocation) {
+  const auto& r = revocation.message;
+  return {{"seq", revocation.seq},
+          {"revocation_seq", r.revocation_seq},
+          {"reason", revocation_reason_name(r.reason)},
+          {"reason_code", r.reason},
+          {"detail", r.detail},
+          {"evidence", r.evidence}};
+}
+
 nlohmann::json session_json(const SessionFacts& s) {
-  nlohmann::json out = {
+  return {
       {"session_id", s.session_id},
       {"gs_identity", to_hex(s.accept.gs_identity)},
       {"session_key", to_hex(s.accept.session_key)},
@@ -55,23 +65,10 @@ nlohmann::json session_json(const SessionFacts& s) {
       {"players", s.players},
       {"other_received", s.received_other},
       {"entries", s.entries},
+      {"join_request_seq", s.join_request_seq ? nlohmann::json(*s.join_request_seq) : nullptr},
+      {"quarantined_identity", s.revocation && rules::quarantines(s.revocation->message.reason)},
+      {"revocation", s.revocation ? revocation_json(*s.revocation) : nullptr},
   };
-  out["join_request_seq"] = s.join_request_seq ? nlohmann::json(*s.join_request_seq) : nullptr;
-  out["quarantined_identity"] = s.revocation && rules::quarantines(s.revocation->message.reason);
-  if (s.revocation) {
-    const auto& r = s.revocation->message;
-    out["revocation"] = {
-        {"seq", s.revocation->seq},
-        {"revocation_seq", r.revocation_seq},
-        {"reason", revocation_reason_name(r.reason)},
-        {"reason_code", r.reason},
-        {"detail", r.detail},
-        {"evidence", r.evidence},
-    };
-  } else {
-    out["revocation"] = nullptr;
-  }
-  return out;
 }
 
 // What became of a quarantine (PROTOCOL.md §8.16), as JSON: the same facts as the text.
@@ -186,9 +183,9 @@ int run_sessions(const SessionsCommand& cmd) {
 }  // namespace
 
 void setup_sessions(CLI::App& app, int& exit_code) {
-  auto cmd = std::make_shared<SessionsCommand>();
-  auto* sub =
-      app.add_subcommand("sessions", "List every session: who, which build, when, how it ended");
+  auto [sub, cmd] =
+      add_command(app, exit_code, "sessions",
+                  "List every session: who, which build, when, how it ended", run_sessions);
   sub->description(
       "One row per session the VS accepted: its GS identity and build hash (sw_hash), when it "
       "started and ended (VS clock, UTC), its outcome and how much it sent.\n"
@@ -208,7 +205,6 @@ void setup_sessions(CLI::App& app, int& exit_code) {
   set_help_footer(
       *sub, "", {{kExitOk, "done"}, {kExitUsage, "usage error or the store cannot be read"}},
       {"audit-cli sessions vs.db --json | jq '.sessions[] | select(.outcome==\"revoked\")'"});
-  set_run(*sub, exit_code, [cmd] { return run_sessions(*cmd); });
 }
 
 }  // namespace gsvs::audit

@@ -18,9 +18,11 @@ namespace fs = std::filesystem;
 constexpr std::string_view kSealIndexFile = "seal-index.tsv";
 
 Finding segment_finding(std::string file, std::uint64_t seq, std::string_view check,
-                        std::string expected, std::string found, std::string detail = {}) {
+                        std::string expected, std::string found, std::string detail = {},
+                        std::optional<std::uint64_t> line = std::nullopt) {
   Finding f = finding_at(seq, check, std::move(expected), std::move(found), std::move(detail));
   f.file = std::move(file);
+  f.line = line;
   return f;
 }
 
@@ -186,11 +188,10 @@ Result<SegmentSurvey> survey_segments(const StoreSelection& selection,
     if (index) {
       records = std::move(*index);
     } else {
-      Finding f = segment_finding(std::string(kSealIndexFile), 0, check::kSealIndex,
-                                  "a seal index as `vsd store archive|prune` writes it",
-                                  index.error(), "the index was edited: nothing in it is used");
-      f.line = line_in(index.error());
-      sink.add(std::move(f));
+      sink.add(segment_finding(std::string(kSealIndexFile), 0, check::kSealIndex,
+                               "a seal index as `vsd store archive|prune` writes it", index.error(),
+                               "the index was edited: nothing in it is used",
+                               line_in(index.error())));
     }
   }
   for (std::size_t i = 0; i < records.size(); ++i) {
@@ -215,15 +216,14 @@ Result<SegmentSurvey> survey_segments(const StoreSelection& selection,
     }
     for (const RetiredRange& range : survey.retired) {
       if (range.record.index != index) continue;
-      Finding f = segment_finding(
+      sink.add(segment_finding(
           std::string(kSealIndexFile), range.record.first_seq, check::kSealIndex,
           name + " absent: the index records it as " +
               std::string(storage::disposition_name(range.record.disposition)),
           name + " still in the directory",
           "an interrupted archive or prune, or an index line added: remove the file once it is "
-          "archived, or the line if it was never retired");
-      f.line = range.index_line;
-      sink.add(std::move(f));
+          "archived, or the line if it was never retired",
+          range.index_line));
     }
     read.emplace_back(SegmentSurvey::File{name, index, meta->first_seq}, std::move(*meta));
   }
@@ -269,24 +269,20 @@ Result<SegmentSurvey> survey_segments(const StoreSelection& selection,
   const auto& [first, first_meta] = read.front();
   if (first_meta.seal) {
     const storage::SegmentMeta::Seal& seal = *first_meta.seal;
-    auto tree = recorded_seal_tree(first.name, first_meta, vs_key, sink);
-    if (tree) {
-      tree->append(seal.entry_hash);
-      survey.start = ChainStart{seal.seq + 1, seal.entry_hash, std::move(*tree)};
+    if (auto tree = recorded_seal_tree(first.name, first_meta, vs_key, sink)) {
+      survey.start = storage::chain_after_seal(seal, std::move(*tree));
     }
     if (!selection.range && !records.empty()) {
       const RetiredRange& last = survey.retired.back();
       if (last.record.seal_seq != seal.seq || last.record.seal_entry_hash != seal.entry_hash) {
-        Finding f = segment_finding(std::string(kSealIndexFile), seal.seq, check::kSealIndex,
-                                    "the seal " + first.name + " records: entry " +
-                                        std::to_string(seal.seq) + ", entry hash " +
-                                        to_hex(seal.entry_hash),
-                                    "a record of " + last.file + " ending at entry " +
-                                        std::to_string(last.record.seal_seq) + ", entry hash " +
-                                        to_hex(last.record.seal_entry_hash),
-                                    "the index or the segment was edited");
-        f.line = last.index_line;
-        sink.add(std::move(f));
+        sink.add(segment_finding(std::string(kSealIndexFile), seal.seq, check::kSealIndex,
+                                 "the seal " + first.name + " records: entry " +
+                                     std::to_string(seal.seq) + ", entry hash " +
+                                     to_hex(seal.entry_hash),
+                                 "a record of " + last.file + " ending at entry " +
+                                     std::to_string(last.record.seal_seq) + ", entry hash " +
+                                     to_hex(last.record.seal_entry_hash),
+                                 "the index or the segment was edited", last.index_line));
       }
     }
     check_link(directory, first, seal, sink);
@@ -327,11 +323,8 @@ SegmentSurvey survey_retention(const storage::Log& log,
   }
   if (!retention->first_held) return survey;
   const storage::SegmentMeta& held = *retention->first_held;
-  const storage::SegmentMeta::Seal& seal = *held.seal;
-  auto tree = recorded_seal_tree(table, held, vs_key, sink);
-  if (tree) {
-    tree->append(seal.entry_hash);
-    survey.start = ChainStart{seal.seq + 1, seal.entry_hash, std::move(*tree)};
+  if (auto tree = recorded_seal_tree(table, held, vs_key, sink)) {
+    survey.start = storage::chain_after_seal(*held.seal, std::move(*tree));
   }
   if (!vs_key) {
     survey.not_checked.emplace_back(

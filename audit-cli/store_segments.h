@@ -17,6 +17,7 @@
 #include "protocol/messages.h"
 #include "protocol/result.h"
 #include "storage/log.h"
+#include "storage/segment_files.h"
 
 namespace gsvs::audit {
 
@@ -44,13 +45,8 @@ struct RetiredRange {
   std::uint64_t index_line = 0;  // its line in seal-index.tsv
 };
 
-// Where the verifier starts: entry `next_seq`, whose prev_hash must be `link`, with the tree over
-// the entries before it (from a recorded seal's frontier: its signed root).
-struct ChainStart {
-  std::uint64_t next_seq = 0;
-  Hash32 link;
-  merkle::Accumulator tree;
-};
+// Where the verifier starts: entry 0, or after a recorded seal (its tree from the seal's frontier).
+using storage::ChainStart;
 
 struct SegmentSurvey {
   struct File {

@@ -6,9 +6,9 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
@@ -19,13 +19,8 @@
 
 namespace gsvs::audit {
 
+namespace timeline {
 namespace {
-
-using timeline::outcome_line;
-using timeline::Row;
-using timeline::Timeline;
-using timeline::track_summary;
-using timeline::write_svg;
 
 struct TimelineCommand {
   std::string store;
@@ -142,8 +137,8 @@ void write_json(const Timeline& t, std::ostream& out) {
     for (const auto& r : track.rows) rows.push_back(row_json(r, t));
     players.push_back({{"player", track.hex()},
                        {"max_speed_mm_s", track.max_speed_mm_s()},
-                       {"over_limit", track.over_limit()},
-                       {"violations", track.violations()},
+                       {"over_limit", track.count(&Row::over_limit)},
+                       {"violations", track.count(&Row::violation)},
                        {"violations_after_revocation", track.count(&Row::violation, true)},
                        {"carried", track.carried ? carried_json(*track.carried) : nullptr},
                        {"rows", rows}});
@@ -189,10 +184,11 @@ void write_csv(const Timeline& t, std::ostream& out) {
 }
 
 int run_timeline(const TimelineCommand& cmd) {
-  static const std::set<std::string> kFormats{"table", "json", "csv", "svg"};
-  if (!kFormats.contains(cmd.format)) {
-    throw CommandError("--format must be table, json, csv or svg");
-  }
+  using Writer = void (*)(const Timeline&, std::ostream&);
+  static const std::map<std::string, Writer> kWriters{
+      {"table", write_table}, {"json", write_json}, {"csv", write_csv}, {"svg", write_svg}};
+  const auto writer = kWriters.find(cmd.format);
+  if (writer == kWriters.end()) throw CommandError("--format must be table, json, csv or svg");
   const auto log = usable(open_store(cmd.store));
   const StoreIndex index = usable(build_index(*log));
   const SessionFacts* facts = index.find(cmd.session);
@@ -201,8 +197,7 @@ int run_timeline(const TimelineCommand& cmd) {
                        storage::printable_store(cmd.store) + " (see `audit-cli sessions " +
                        storage::printable_store(cmd.store) + "`)");
   }
-  Timeline timeline =
-      timeline::build(usable(replay_session(*log, *facts, std::nullopt)), cmd.player);
+  Timeline timeline = build(usable(replay_session(*log, *facts, std::nullopt)), cmd.player);
   if (!cmd.player.empty() && timeline.tracks.empty()) {
     throw CommandError("no player of session " + std::to_string(cmd.session) +
                        " has a key starting with '" + cmd.player + "'");
@@ -213,21 +208,19 @@ int run_timeline(const TimelineCommand& cmd) {
     if (!file) throw CommandError("cannot write " + cmd.output);
   }
   std::ostream& out = cmd.output.empty() ? std::cout : file;
-  if (cmd.format == "table") write_table(timeline, out);
-  if (cmd.format == "json") write_json(timeline, out);
-  if (cmd.format == "csv") write_csv(timeline, out);
-  if (cmd.format == "svg") write_svg(timeline, out);
+  writer->second(timeline, out);
   out.flush();
   if (!out) throw CommandError("writing failed");
   return kExitOk;
 }
 
 }  // namespace
+}  // namespace timeline
 
 void setup_timeline(CLI::App& app, int& exit_code) {
-  auto cmd = std::make_shared<TimelineCommand>();
-  auto* sub = app.add_subcommand(
-      "timeline", "Reconstruct each player's movement in a session and judge it again");
+  auto [sub, cmd] = add_command(
+      app, exit_code, "timeline",
+      "Reconstruct each player's movement in a session and judge it again", timeline::run_timeline);
   sub->description(
       "Rebuilds every player's path from the positions the GS notarized (the session's "
       "TranscriptDigests, in log order) and recomputes each step with the VS's own physics code "
@@ -252,7 +245,6 @@ void setup_timeline(CLI::App& app, int& exit_code) {
       {"audit-cli timeline vs.db --session 2",
        "audit-cli timeline vs.db --session 2 --player 1a2b --format csv -o p.csv",
        "audit-cli timeline vs.db --session 2 --format svg -o session2.svg"});
-  set_run(*sub, exit_code, [cmd] { return run_timeline(*cmd); });
 }
 
 }  // namespace gsvs::audit

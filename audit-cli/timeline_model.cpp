@@ -95,8 +95,8 @@ std::string counted(std::size_t n, const std::string& one, const std::string& ma
 std::string track_summary(const Track& track) {
   const std::size_t late = track.count(&Row::violation, true);
   return "top " + fixed(track.max_speed_mm_s() / 1000.0, 2) + " m/s; " +
-         counted(track.over_limit(), "step", "steps") + " over the limit, " +
-         counted(track.violations(), "violation", "violations") +
+         counted(track.count(&Row::over_limit), "step", "steps") + " over the limit, " +
+         counted(track.count(&Row::violation), "violation", "violations") +
          (late ? " (" + std::to_string(late) + " after the revocation)" : std::string());
 }
 

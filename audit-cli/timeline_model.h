@@ -56,8 +56,6 @@ struct Track {
       return r.*flag && (!only_after_revocation || r.after_revocation);
     }));
   }
-  [[nodiscard]] std::size_t violations() const { return count(&Row::violation); }
-  [[nodiscard]] std::size_t over_limit() const { return count(&Row::over_limit); }
 };
 
 struct Timeline {

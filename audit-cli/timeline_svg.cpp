@@ -22,25 +22,26 @@ constexpr double kMarkFontSize = 12;       // the labels beside marked steps (bo
 constexpr const char* kHalo =
     R"(stroke="white" stroke-width="3" stroke-linejoin="round" paint-order="stroke")";
 
+// The texts are our own, escaped all the same so that none can break the markup.
 std::string esc(const std::string& text) {
   std::string out;
   for (char c : text) {
-    if (c == '<') {
-      out += "&lt;";
-    } else if (c == '>') {
-      out += "&gt;";
-    } else if (c == '&') {
-      out += "&amp;";
-    } else if (c == '"') {
-      out += "&quot;";
-    } else {
-      out += c;
-    }
+    out += c == '<'   ? "&lt;"
+           : c == '>' ? "&gt;"
+           : c == '&' ? "&amp;"
+           : c == '"' ? "&quot;"
+                      : std::string(1, c);
   }
   return out;
 }
 
 std::string num(double v) { return fixed(v, 1); }
+
+// The start of a line from (x1, y1) to (x2, y2); its stroke attributes follow.
+std::string segment(double x1, double y1, double x2, double y2) {
+  return "<line x1=\"" + num(x1) + "\" y1=\"" + num(y1) + "\" x2=\"" + num(x2) + "\" y2=\"" +
+         num(y2) + "\" ";
+}
 
 // An axis value: never "-0" for a tick that lands on zero from below.
 std::string tick(double value, int decimals) {
@@ -133,8 +134,8 @@ std::size_t write_marks(std::ostream& s, std::vector<Mark> marks, LabelLayout& l
     const double near_x = std::clamp(m.px, box->x0, box->x1);
     const double near_y = std::clamp(m.py, box->y0, box->y1);
     if (std::hypot(near_x - m.px, near_y - m.py) > 12) {
-      s << "<line x1=\"" << num(m.px) << "\" y1=\"" << num(m.py) << "\" x2=\"" << num(near_x)
-        << "\" y2=\"" << num(near_y) << "\" stroke=\"" << m.color << "\" stroke-width=\"0.8\"/>";
+      s << segment(m.px, m.py, near_x, near_y) << "stroke=\"" << m.color
+        << "\" stroke-width=\"0.8\"/>";
     }
     s << "<text class=\"mark\" x=\"" << num(box->x0) << "\" y=\""
       << num(box->y1 - 0.25 * kMarkFontSize) << "\" font-size=\"" << kMarkFontSize
@@ -164,14 +165,32 @@ int mark_priority(const Row& r) {
   return r.revoked_here ? 1'000'000'000 : static_cast<int>(std::min(r.step.speed_mm_s, 9e8));
 }
 
-// Writes the points gathered so far as one polyline (when there are two or more) and starts over.
-void flush_polyline(std::ostream& s, std::string& points, const char* color,
-                    std::string_view style) {
-  if (points.find(' ') != std::string::npos) {
-    s << "<polyline points=\"" << points << "\" fill=\"none\" stroke=\"" << color << "\" " << style
-      << "/>\n";
+// A track's line, drawn in pieces: flush() writes the points added since the last flush as one
+// polyline (a single point draws nothing); called where the line breaks and at the track's end.
+struct Polyline {
+  std::ostream& s;
+  const char* color;
+  std::string_view style;
+  std::string points = {};
+
+  void add(double x, double y) { points += (points.empty() ? "" : " ") + num(x) + "," + num(y); }
+  void flush() {
+    if (points.find(' ') != std::string::npos) {
+      s << "<polyline points=\"" << points << "\" fill=\"none\" stroke=\"" << color << "\" "
+        << style << "/>\n";
+    }
+    points.clear();
   }
-  points.clear();
+};
+
+// Calls draw(value) for each multiple of `step` from `from` to `to`. Integer counters: at
+// coordinates far from 0, adding `step` to a double may not change it.
+template <class Draw>
+void for_ticks(double from, double to, double step, const Draw& draw) {
+  for (auto i = static_cast<std::int64_t>(std::ceil(from / step));
+       static_cast<double>(i) * step <= to; ++i) {
+    draw(static_cast<double>(i) * step);
+  }
 }
 
 // A "nice" step for axis ticks covering `span` in about `ticks` steps.
@@ -289,57 +308,44 @@ std::size_t write_map(const Timeline& t, std::ostream& s) {
   write_frame(s, kMap);
   const double grid = nice_step(span, 6);
   const int decimals = grid < 1 ? 1 : 0;
-  // Integer counters: at coordinates far from 0, adding 1 to a double may not change it.
-  for (auto i = static_cast<std::int64_t>(std::ceil(x0 / grid));
-       static_cast<double>(i) * grid <= x0 + span; ++i) {
-    const double k = static_cast<double>(i);
-    vertical_grid_line(s, kMap, mx(k * grid), tick(k * grid, decimals));
-  }
-  for (auto i = static_cast<std::int64_t>(std::ceil(y0 / grid));
-       static_cast<double>(i) * grid <= y0 + span; ++i) {
-    const double k = static_cast<double>(i);
-    horizontal_grid_line(s, kMap, my(k * grid), tick(k * grid, decimals));
-  }
+  for_ticks(x0, x0 + span, grid,
+            [&](double x) { vertical_grid_line(s, kMap, mx(x), tick(x, decimals)); });
+  for_ticks(y0, y0 + span, grid,
+            [&](double y) { horizontal_grid_line(s, kMap, my(y), tick(y, decimals)); });
   axis_titles(s, kMap, "x (m)", "y (m)", 38);
   LabelLayout layout(kMap);
   std::vector<Mark> marks;
   for (std::size_t i = 0; i < t.tracks.size(); ++i) {
     const auto& track = t.tracks[i];
     const char* color = kColors[i % kColors.size()];
-    std::string points;
-    auto flush = [&] {
-      flush_polyline(s, points, color, R"(stroke-width="1.6" stroke-linejoin="round")");
-    };
+    Polyline line{s, color, R"(stroke-width="1.6" stroke-linejoin="round")"};
     const Row* previous = nullptr;
     for (const auto& r : track.rows) {
       const double px = mx(r.x_mm / 1000.0), py = my(r.y_mm / 1000.0);
       if (r.event == "first" || r.event == "spawn") {
-        flush();
+        line.flush();
         if (previous != nullptr) {  // a respawn: dashed, not a path
-          s << "<line x1=\"" << num(mx(previous->x_mm / 1000.0)) << "\" y1=\""
-            << num(my(previous->y_mm / 1000.0)) << "\" x2=\"" << num(px) << "\" y2=\"" << num(py)
-            << "\" stroke=\"" << color << "\" stroke-dasharray=\"3 4\" stroke-opacity=\"0.5\"/>\n";
+          s << segment(mx(previous->x_mm / 1000.0), my(previous->y_mm / 1000.0), px, py)
+            << "stroke=\"" << color << "\" stroke-dasharray=\"3 4\" stroke-opacity=\"0.5\"/>\n";
         }
         s << "<circle cx=\"" << num(px) << "\" cy=\"" << num(py) << "\" r=\"4\" fill=\"white\" "
           << "stroke=\"" << color << "\" stroke-width=\"2\"><title>" << r.event << " at entry "
           << r.seq << "</title></circle>\n";
       }
       if (r.over_limit && previous != nullptr) {
-        flush();
-        const char* mark = r.violation ? kRed : kAmber;
-        s << "<line x1=\"" << num(mx(previous->x_mm / 1000.0)) << "\" y1=\""
-          << num(my(previous->y_mm / 1000.0)) << "\" x2=\"" << num(px) << "\" y2=\"" << num(py)
-          << "\" stroke=\"" << mark << "\" stroke-width=\"3\"/>\n";
+        line.flush();
+        s << segment(mx(previous->x_mm / 1000.0), my(previous->y_mm / 1000.0), px, py)
+          << "stroke=\"" << (r.violation ? kRed : kAmber) << "\" stroke-width=\"3\"/>\n";
         if (r.violation) {
           s << "<path d=\"M" << num(px - 6) << ',' << num(py - 6) << " l12,12 M" << num(px - 6)
             << ',' << num(py + 6) << " l12,-12\" stroke=\"" << kRed << "\" stroke-width=\"3\"/>\n";
           layout.reserve({px - 7, py - 7, px + 7, py + 7});
         }
       }
-      points += (points.empty() ? "" : " ") + num(px) + "," + num(py);
+      line.add(px, py);
       previous = &r;
     }
-    flush();
+    line.flush();
     for (const Row* r : labelled_rows(track)) {
       marks.push_back(Mark{
           mx(r->x_mm / 1000.0), my(r->y_mm / 1000.0),
@@ -376,16 +382,13 @@ std::size_t write_speed_chart(const Timeline& t, std::ostream& s) {
     << "\" font-weight=\"bold\">Speed between notarized positions (m/s) over VS time (s)</text>\n";
   write_frame(s, kChart);
   const double ystep = nice_step(top, 6);
-  for (std::int64_t i = 0; static_cast<double>(i) * ystep <= top + 1e-9; ++i) {
-    const double k = static_cast<double>(i);
-    horizontal_grid_line(s, kChart, ty(k * ystep * 1000), tick(k * ystep, ystep < 1 ? 1 : 0));
-  }
+  for_ticks(0, top + 1e-9, ystep, [&](double speed) {
+    horizontal_grid_line(s, kChart, ty(speed * 1000), tick(speed, ystep < 1 ? 1 : 0));
+  });
   const double xstep = nice_step(end_s, 6);
-  for (std::int64_t i = 0; static_cast<double>(i) * xstep <= end_s + 1e-9; ++i) {
-    const double k = static_cast<double>(i);
-    vertical_grid_line(s, kChart, kChart.x0 + k * xstep / end_s * width,
-                       tick(k * xstep, xstep < 1 ? 1 : 0));
-  }
+  for_ticks(0, end_s + 1e-9, xstep, [&](double time) {
+    vertical_grid_line(s, kChart, kChart.x0 + time / end_s * width, tick(time, xstep < 1 ? 1 : 0));
+  });
   axis_titles(s, kChart, "VS time since the join (s)", "speed (m/s)", 30);
   const double base = t.limits.max_speed_mm_s;
   s << "<line x1=\"" << kChart.x0 << "\" y1=\"" << num(ty(base)) << "\" x2=\"" << kChart.x1
@@ -408,17 +411,14 @@ std::size_t write_speed_chart(const Timeline& t, std::ostream& s) {
   for (std::size_t i = 0; i < t.tracks.size(); ++i) {
     const auto& track = t.tracks[i];
     const char* color = kColors[i % kColors.size()];
-    std::string points;
-    auto flush = [&] {
-      flush_polyline(s, points, color, R"(stroke-width="1.2" stroke-opacity="0.85")");
-    };
+    Polyline line{s, color, R"(stroke-width="1.2" stroke-opacity="0.85")"};
     for (const auto& r : track.rows) {
       if (!r.checked) {
-        flush();
+        line.flush();
         continue;
       }
       const double px = tx(r.vs_time_ms), py = ty(r.step.speed_mm_s);
-      points += (points.empty() ? "" : " ") + num(px) + "," + num(py);
+      line.add(px, py);
       if (r.over_limit) {
         s << "<circle cx=\"" << num(px) << "\" cy=\"" << num(py) << "\" r=\""
           << (r.violation ? 6 : 4.5) << "\" fill=\"none\" stroke=\""
@@ -426,7 +426,7 @@ std::size_t write_speed_chart(const Timeline& t, std::ostream& s) {
         layout.reserve({px - 7, py - 7, px + 7, py + 7});
       }
     }
-    flush();
+    line.flush();
     for (const Row* r : labelled_rows(track)) {
       marks.push_back(Mark{tx(r->vs_time_ms), ty(r->step.speed_mm_s),
                            (r->step.speed_mm_s / 1000.0 > top ? "\u2191 " : "") +

@@ -8,7 +8,6 @@
 #include <thread>
 #include <utility>
 
-#include "audit-cli/scan.h"
 #include "audit-cli/verifier_pipeline.h"
 #include "protocol/regular_file.h"
 
@@ -30,22 +29,18 @@ Status Verifier::run() {
   filling_ = std::make_unique<Batch>();
   filling_->items.reserve(options_.batch_entries);
   result_.stats.first_seq = start_seq_;
-  Status scanned = scan_all(
-      log_, start_seq_,
+  Status scanned = log_.scan(
+      {.from_seq = start_seq_, .to_seq = {}, .session_id = {}, .kind = {}},
       [this](const storage::Entry& entry) {
         read(entry);
         return true;
       },
       [this](std::uint64_t seq, const std::string& reason) { unreadable(seq, reason); });
-  if (!scanned) {
-    // Drain what is in flight before reporting the store unreadable.
-    while (!in_flight_.empty()) complete_oldest();
-    return scanned;
-  }
-  if (!filling_->items.empty()) dispatch();
+  // What is in flight is drained even when the store turns out unreadable.
+  if (scanned && !filling_->items.empty()) dispatch();
   while (!in_flight_.empty()) complete_oldest();
-  finish();
-  return Status::success();
+  if (scanned) finish();
+  return scanned;
 }
 
 void Verifier::finish() {
@@ -75,11 +70,12 @@ namespace {
 
 constexpr std::size_t kMaxCheckpointFileBytes = std::size_t{1} << 20;
 
-std::string trim(std::string_view text) {
-  const auto begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) return {};
-  const auto end = text.find_last_not_of(" \t\r\n");
-  return std::string(text.substr(begin, end - begin + 1));
+// A finding about the checkpoint held outside the store.
+Finding checkpoint_finding(std::uint64_t seq, std::string_view check, std::string expected,
+                           std::string found, std::string detail = {}) {
+  Finding f = finding_at(seq, check, std::move(expected), std::move(found), std::move(detail));
+  f.kind = kind_code(MessageKind::kCheckpoint);
+  return f;
 }
 
 Result<Bytes> checkpoint_bytes_from_json(const nlohmann::json& doc) {
@@ -124,21 +120,20 @@ Result<ExternalCheckpoint> load_checkpoint(const std::string& path) {
   auto file = read_regular_file(path, kMaxCheckpointFileBytes);
   if (!file) return Error{"--checkpoint: " + file.error()};
   const std::string& content = file->contents;
-  const std::string text = trim(content);
+  std::string hex;  // the content without whitespace, which JSON and hex both allow
+  for (const char c : content) {
+    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') hex.push_back(c);
+  }
   Bytes bytes;
   std::string format;
-  if (!text.empty() && text.front() == '{') {
-    auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (!hex.empty() && hex.front() == '{') {
+    auto doc = nlohmann::json::parse(content, nullptr, false);
     if (doc.is_discarded()) return Error{"--checkpoint " + path + ": not valid JSON"};
     auto extracted = checkpoint_bytes_from_json(doc);
     if (!extracted) return Error{"--checkpoint " + path + ": " + extracted.error()};
     bytes = std::move(extracted).value();
     format = "JSON";
   } else {
-    std::string hex;
-    for (const char c : text) {
-      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') hex.push_back(c);
-    }
     if (auto decoded = from_hex(hex); decoded && !hex.empty()) {
       bytes = std::move(*decoded);
       format = "hex";
@@ -173,16 +168,15 @@ Result<VerifyResult> verify_store(const std::string& path, const VerifyOptions& 
   // A segmented store: its files, seals, links and seal index; the rows resume after what was
   // retired by policy (or not selected), from the seal the first file read records.
   ChainStart start;
+  const auto vs_key = result.vs_key ? std::optional(result.vs_key->key) : std::nullopt;
   if (selection->segmented()) {
-    auto survey = survey_segments(
-        *selection, result.vs_key ? std::optional(result.vs_key->key) : std::nullopt, sink);
+    auto survey = survey_segments(*selection, vs_key, sink);
     if (!survey) return Error{survey.error()};
     start = survey->start;
     sink.set_file_locator([files = *survey](std::uint64_t seq) { return files.file_of(seq); });
     result.segments = std::move(*survey);
   } else if (storage::is_postgres_store(path)) {
-    SegmentSurvey survey = survey_retention(
-        **log, result.vs_key ? std::optional(result.vs_key->key) : std::nullopt, sink);
+    SegmentSurvey survey = survey_retention(**log, vs_key, sink);
     if (!survey.retired.empty()) {
       start = survey.start;
       result.segments = std::move(survey);
@@ -191,21 +185,17 @@ Result<VerifyResult> verify_store(const std::string& path, const VerifyOptions& 
 
   if (options.checkpoint) {
     const auto& ext = *options.checkpoint;
-    Finding f;
-    f.seq = ext.message.log_size;
-    f.kind = kind_code(MessageKind::kCheckpoint);
-    f.check = std::string(check::kExternalCheckpoint);
-    if (!result.vs_key) {
+    if (!vs_key) {
+      Finding f = checkpoint_finding(ext.message.log_size, check::kExternalCheckpoint,
+                                     "a VS signature on the checkpoint from " + ext.origin,
+                                     "not checked: no VS key");
       f.severity = Severity::kWarning;
-      f.expected = "a VS signature on the checkpoint from " + ext.origin;
-      f.found = "not checked: no VS key";
       sink.add(std::move(f));
-    } else if (!verify_stored_signature(MessageKind::kCheckpoint, ext.bytes, 0,
-                                        result.vs_key->key)) {
-      f.expected = "a valid VS signature on the checkpoint from " + ext.origin;
-      f.found = "a signature that does not verify";
-      f.detail = "this checkpoint proves nothing about the store";
-      sink.add(std::move(f));
+    } else if (!verify_stored_signature(MessageKind::kCheckpoint, ext.bytes, 0, *vs_key)) {
+      sink.add(checkpoint_finding(ext.message.log_size, check::kExternalCheckpoint,
+                                  "a valid VS signature on the checkpoint from " + ext.origin,
+                                  "a signature that does not verify",
+                                  "this checkpoint proves nothing about the store"));
     }
   }
 
@@ -215,28 +205,25 @@ Result<VerifyResult> verify_store(const std::string& path, const VerifyOptions& 
 
   if (options.checkpoint) {
     const auto& ext = options.checkpoint->message;
-    Finding f;
-    f.seq = ext.log_size;
-    f.kind = kind_code(MessageKind::kCheckpoint);
-    f.check = std::string(check::kTruncated);
     const std::uint64_t log_end = result.stats.first_seq + result.stats.entries;
     if (log_end < ext.log_size) {
+      Finding f = checkpoint_finding(log_end, check::kTruncated,
+                                     "at least " + std::to_string(ext.log_size) +
+                                         " entries (signed checkpoint from " +
+                                         options.checkpoint->origin + ")",
+                                     std::to_string(log_end) + " entries",
+                                     "the log's tail was cut: entries " + std::to_string(log_end) +
+                                         ".." + std::to_string(ext.log_size - 1) + " are gone");
       f.last_seq = ext.log_size - 1;
-      f.seq = log_end;
-      f.expected = "at least " + std::to_string(ext.log_size) +
-                   " entries (signed checkpoint from " + options.checkpoint->origin + ")";
-      f.found = std::to_string(log_end) + " entries";
-      f.detail = "the log's tail was cut: entries " + std::to_string(log_end) + ".." +
-                 std::to_string(ext.log_size - 1) + " are gone";
       sink.add(std::move(f));
     } else if (!result.external_checkpoint_matched) {
-      f.check = std::string(check::kExternalCheckpoint);
-      f.expected = "root " + to_hex(ext.root) + " over the first " + std::to_string(ext.log_size) +
-                   " entries (signed checkpoint from " + options.checkpoint->origin + ")";
-      f.found = "a different root over the recomputed entry hashes";
-      f.detail = "the store is not the log the VS signed: entries before " +
-                 std::to_string(ext.log_size) + " were rewritten";
-      sink.add(std::move(f));
+      sink.add(checkpoint_finding(
+          ext.log_size, check::kExternalCheckpoint,
+          "root " + to_hex(ext.root) + " over the first " + std::to_string(ext.log_size) +
+              " entries (signed checkpoint from " + options.checkpoint->origin + ")",
+          "a different root over the recomputed entry hashes",
+          "the store is not the log the VS signed: entries before " + std::to_string(ext.log_size) +
+              " were rewritten"));
     }
   }
   result.stats.seconds =

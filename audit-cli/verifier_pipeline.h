@@ -38,21 +38,9 @@ namespace gsvs::audit::detail {
 
 using protocol::MessageKind;
 
-inline bool known_kind(std::uint8_t kind) {
-  return protocol::is_known(static_cast<MessageKind>(kind));
-}
-
-inline bool vs_signed(std::uint8_t kind) {
-  return protocol::vs_signed(static_cast<MessageKind>(kind));
-}
-
 // The direction in which the VS logs a kind of its own exchange with GSes (nullopt: none).
-inline std::optional<chains::Direction> vs_logged(std::uint8_t kind) {
-  return chains::logged_direction(chains::StoreOwner::kVs, static_cast<MessageKind>(kind));
-}
-
-inline bool session_kind(std::uint8_t kind) {
-  return protocol::gs_session_traffic(static_cast<MessageKind>(kind));
+inline std::optional<chains::Direction> vs_logged(MessageKind kind) {
+  return chains::logged_direction(chains::StoreOwner::kVs, kind);
 }
 
 // ---- One row on its way through the pipeline --------------------------------------------------
@@ -134,9 +122,9 @@ class Verifier {
         result_(result),
         sink_(sink),
         start_seq_(start.next_seq),
-        chain_(start.next_seq, start.link),
-        recomputed_tree_(start.tree) {
-    result_.stats.head_hash = start.link;  // the head until a row is read: the seal, or none
+        chain_(start.next_seq, start.previous),
+        recomputed_tree_(start.accumulator) {
+    result_.stats.head_hash = start.previous;  // the head until a row is read: the seal, or none
   }
 
   Status run();
@@ -179,6 +167,10 @@ class Verifier {
   void on_pardon(const Item& item, const protocol::Pardon& pardon);
   // A session taken up from another node of the fleet (PROTOCOL.md §8.10).
   void on_session_adopted(const Item& item, const protocol::SessionAdopted& adopted);
+  // Registers the session `id` that starts at `item` (a JoinAccept or a SessionAdopted): live, its
+  // deadlines watched; a finding of `check` when its identity already has a live session.
+  SessionModel& start_session(const Item& item, std::string_view check, protocol::SessionId id,
+                              std::unique_ptr<SessionModel> model);
   void check_accept_against_policy(const Item& item, const protocol::JoinAccept& accept);
   void check_policy_withdrawal(const Item& item, const protocol::Revocation& revocation,
                                const protocol::JoinAccept& accept);

@@ -3,7 +3,6 @@
 // Checkpoint's position and root, and the signature jobs of every row.
 #include <string>
 
-#include "audit-cli/scan.h"
 #include "audit-cli/verifier_pipeline.h"
 
 namespace gsvs::audit::detail {
@@ -49,7 +48,6 @@ void Verifier::read(const storage::Entry& entry) {
   } else {
     item.decode_error = decoded.error();
   }
-  const std::uint8_t kind = static_cast<std::uint8_t>(h.kind);
   if (item.message) {
     if (auto other_kind = check_message_kind(item.entry, *item.message)) {
       item.decode_error = "the message is a " + kind_label(protocol::kind_of(*item.message));
@@ -59,16 +57,16 @@ void Verifier::read(const storage::Entry& entry) {
   }
   // What follows holds for the VS's own entries; a received frame of a VS-only kind is the GS's.
   const bool issued = h.direction == chains::Direction::kIssued;
-  if (!item.message && issued && vs_logged(kind) == chains::Direction::kIssued) {
-    item.early.push_back(finding(item, check::kDecode, "a well-formed " + kind_label(kind),
+  if (!item.message && issued && vs_logged(h.kind) == chains::Direction::kIssued) {
+    item.early.push_back(finding(item, check::kDecode, "a well-formed " + kind_label(h.kind),
                                  "bytes that do not decode: " + item.decode_error,
                                  "the VS only logs what it encoded itself"));
   }
-  if (item.message && issued && kind == kind_code(MessageKind::kJoinAccept)) {
+  if (item.message && issued && h.kind == MessageKind::kJoinAccept) {
     const auto& accept = std::get<protocol::JoinAccept>(*item.message);
     session_keys_.try_emplace(accept.session_id, accept.session_key);
   }
-  if (item.message && issued && kind == kind_code(MessageKind::kCheckpoint)) {
+  if (item.message && issued && h.kind == MessageKind::kCheckpoint) {
     check_checkpoint_position(item, recomputed_tree_.root());
   }
   if (options_.checkpoint && recomputed_tree_.size() == options_.checkpoint->message.log_size) {
@@ -83,25 +81,25 @@ void Verifier::read(const storage::Entry& entry) {
 
 void Verifier::check_columns(Item& item) {
   const auto& h = item.entry.header;
-  const auto kind = static_cast<std::uint8_t>(h.kind);
-  if (!known_kind(kind)) {
+  const bool known = protocol::is_known(h.kind);
+  if (!known) {
     item.early.push_back(finding(item, check::kKind,
                                  "kind 1.." + std::to_string(protocol::kMaxMessageKind),
-                                 "kind " + std::to_string(kind)));
+                                 "kind " + std::to_string(kind_code(h.kind))));
   }
   if (h.direction != chains::Direction::kReceived && h.direction != chains::Direction::kIssued) {
     item.early.push_back(
         finding(item, check::kDirection, "direction 1 or 2", direction_label(h.direction)));
-  } else if (known_kind(kind)) {
+  } else if (known) {
     // What the VS does not log of its own can only be a frame it received.
-    const auto expected = vs_logged(kind).value_or(chains::Direction::kReceived);
+    const auto expected = vs_logged(h.kind).value_or(chains::Direction::kReceived);
     // A GS can send a frame of any kind; one of a VS-only kind is logged as received, in its
     // session, as evidence of a malformed_message revocation (PROTOCOL.md §8.5).
     const bool sent_by_gs = h.direction == chains::Direction::kReceived && h.session_id != 0;
     if (h.direction != expected && !sent_by_gs) {
       item.early.push_back(
           finding(item, check::kDirection,
-                  "direction " + direction_label(expected) + " for a " + kind_label(kind),
+                  "direction " + direction_label(expected) + " for a " + kind_label(h.kind),
                   "direction " + direction_label(h.direction)));
     }
   }

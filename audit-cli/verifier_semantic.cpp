@@ -10,30 +10,41 @@
 
 namespace gsvs::audit::detail {
 
+namespace {
+
+// The entry as its session's model sees it.
+ModelInput input_of(const Item& item) {
+  return {.entry = &item.entry,
+          .message = item.message ? &*item.message : nullptr,
+          .decode_error = item.decode_error,
+          .signatures = std::span<const SigState>(item.sigs.data(), item.sig_count),
+          .position = item.position};
+}
+
+}  // namespace
+
 void Verifier::judge(Item& item) {
   for (auto& f : item.early) sink_.add(std::move(f));
   item.early.clear();
   const auto& h = item.entry.header;
-  const auto kind = static_cast<std::uint8_t>(h.kind);
   // A JoinRequest and its answer are logged in one submit, so in consecutive entries (§8.3).
   std::optional<PendingJoin> join = std::exchange(unanswered_join_, std::nullopt);
-  const bool an_answer =
-      item.readable && h.direction == chains::Direction::kIssued &&
-      (kind == kind_code(MessageKind::kJoinAccept) || kind == kind_code(MessageKind::kJoinReject));
+  const bool an_answer = item.readable && h.direction == chains::Direction::kIssued &&
+                         (h.kind == MessageKind::kJoinAccept || h.kind == MessageKind::kJoinReject);
   if (join && !an_answer) {
     unanswered(*join, &item);
     join.reset();
   }
   if (!item.readable) return;
   if (h.direction == chains::Direction::kReceived &&
-      vs_logged(kind) != chains::Direction::kReceived) {
+      vs_logged(h.kind) != chains::Direction::kReceived) {
     // A frame of a kind the GS may not send, sent in its session: not a VS statement; the
     // session owes a malformed_message revocation for it.
     to_session(item);
     return;
   }
 
-  if (vs_signed(kind) && item.message) {
+  if (protocol::vs_signed(h.kind) && item.message) {
     if (item.sigs[0] == SigState::kValid) {
       ++vs_signatures_valid_;
     } else if (item.sigs[0] == SigState::kInvalid) {
@@ -51,7 +62,7 @@ void Verifier::judge(Item& item) {
                         "session_id " + std::to_string(h.session_id)));
     }
   };
-  switch (static_cast<MessageKind>(kind)) {
+  switch (h.kind) {
     case MessageKind::kJoinRequest:
       on_join_request(item);
       return;
@@ -163,7 +174,7 @@ void Verifier::check_silent_sessions(const Item& checkpoint) {
 
 void Verifier::to_session(Item& item) {
   const auto& h = item.entry.header;
-  if (!known_kind(static_cast<std::uint8_t>(h.kind))) return;  // reported with the columns
+  if (!protocol::is_known(h.kind)) return;  // reported with the columns
   auto it = h.session_id == 0 ? sessions_.end() : sessions_.find(h.session_id);
   if (it == sessions_.end()) {
     if (began_before_start(h.session_id)) return;
@@ -173,13 +184,7 @@ void Verifier::to_session(Item& item) {
                                               ", which no earlier JoinAccept created"));
     return;
   }
-  ModelInput input;
-  input.entry = &item.entry;
-  input.message = item.message ? &*item.message : nullptr;
-  input.decode_error = item.decode_error;
-  input.signatures = std::span<const SigState>(item.sigs.data(), item.sig_count);
-  input.position = item.position;
-  it->second->add(input, sink_, lookup_);
+  it->second->add(input_of(item), sink_, lookup_);
 }
 
 bool Verifier::began_before_start(protocol::SessionId id) {
@@ -235,19 +240,17 @@ bool Verifier::answers(const Item& item, const Hash32& join_request_hash,
 }
 
 void Verifier::unanswered(const PendingJoin& join, const Item* next) {
-  Finding f;
-  f.seq = join.seq;
+  Finding f = finding_at(
+      join.seq, check::kReaction,
+      "a JoinAccept or JoinReject carrying this request's hash in the next entry",
+      next == nullptr ? std::string("the end of the log")
+                      : "entry " + std::to_string(next->entry.header.seq) + ": " +
+                            (next->readable ? kind_label(next->entry.header.kind)
+                                            : std::string("an unreadable row")),
+      "the VS answers every JoinRequest it logs, in the same submit (PROTOCOL.md §8.3); a "
+      "replayed copy is answered too");
   f.kind = kind_code(MessageKind::kJoinRequest);
   f.session_id = join.session_column;
-  f.check = std::string(check::kReaction);
-  f.expected = "a JoinAccept or JoinReject carrying this request's hash in the next entry";
-  f.found = next == nullptr ? std::string("the end of the log")
-                            : "entry " + std::to_string(next->entry.header.seq) + ": " +
-                                  (next->readable ? kind_label(kind_code(next->entry.header.kind))
-                                                  : std::string("an unreadable row"));
-  f.detail =
-      "the VS answers every JoinRequest it logs, in the same submit (PROTOCOL.md §8.3); a "
-      "replayed copy is answered too";
   sink_.add(std::move(f));
 }
 
@@ -303,28 +306,19 @@ void Verifier::on_join_accept(Item& item, const protocol::JoinAccept& accept,
   if (!first_accepted_) first_accepted_ = id;
   if (answers(item, accept.join_request_hash, join)) check_accepted_request(item, accept, *join);
   check_accept_against_policy(item, accept);
-  if (auto live = live_identities_.find(accept.gs_identity); live != live_identities_.end()) {
-    sink_.add(finding(item, check::kJoin,
-                      "no live session for identity " + short_hex(accept.gs_identity) +
-                          "... (one session per identity, PROTOCOL.md §8.10)",
-                      "session " + std::to_string(live->second) + " still live"));
-  }
+  SessionModel& model =
+      start_session(item, check::kJoin, id,
+                    std::make_unique<SessionModel>(item.position, h.vs_time_ms, accept,
+                                                   chains::message_hash(item.entry.message)));
   // At the JoinAccept's VS time, the join's: a quarantine that lapsed by then holds no more.
   if (auto quarantine = quarantine_.quarantine_of(accept.gs_identity, h.vs_time_ms)) {
     sink_.add(finding(item, check::kJoin,
                       "no JoinAccept for a quarantined identity (PROTOCOL.md §8.16)",
                       rules::quarantine_detail(accept.gs_identity, *quarantine)));
   }
-  live_identities_[accept.gs_identity] = id;
-  identities_accepted_.insert(accept.gs_identity);
-  ++result_.stats.sessions;
-  const auto added = sessions_.emplace(
-      id, std::make_unique<SessionModel>(item.position, h.vs_time_ms, accept,
-                                         chains::message_hash(item.entry.message)));
-  deadlines_.emplace(added.first->second->heartbeat_deadline_ms(), id);
-  added.first->second->carry(continuity_.carried_into(accept.gs_identity, h.vs_time_ms,
-                                                      accept.continuity_window_ms,
-                                                      accept.max_players_per_session));
+  model.carry(continuity_.carried_into(accept.gs_identity, h.vs_time_ms,
+                                       accept.continuity_window_ms,
+                                       accept.max_players_per_session));
 }
 
 void Verifier::on_session_adopted(const Item& item, const protocol::SessionAdopted& adopted) {
@@ -353,18 +347,24 @@ void Verifier::on_session_adopted(const Item& item, const protocol::SessionAdopt
                       "a JoinAccept signed by from_vs_key " + short_hex(adopted.from_vs_key),
                       "one that does not verify under it", "PROTOCOL.md §8.10"));
   }
-  const protocol::JoinAccept& accept = rules->accept();
-  if (auto live = live_identities_.find(accept.gs_identity); live != live_identities_.end()) {
-    sink_.add(finding(item, check::kSession,
-                      "no live session for identity " + short_hex(accept.gs_identity) +
+  start_session(item, check::kSession, id, std::make_unique<SessionModel>(std::move(*rules)));
+}
+
+SessionModel& Verifier::start_session(const Item& item, std::string_view check,
+                                      protocol::SessionId id, std::unique_ptr<SessionModel> model) {
+  const protocol::PublicKey& identity = model->accept().gs_identity;
+  if (auto live = live_identities_.find(identity); live != live_identities_.end()) {
+    sink_.add(finding(item, check,
+                      "no live session for identity " + short_hex(identity) +
                           "... (one session per identity, PROTOCOL.md §8.10)",
                       "session " + std::to_string(live->second) + " still live"));
   }
-  live_identities_[accept.gs_identity] = id;
-  identities_accepted_.insert(accept.gs_identity);
+  live_identities_[identity] = id;
+  identities_accepted_.insert(identity);
   ++result_.stats.sessions;
-  const auto added = sessions_.emplace(id, std::make_unique<SessionModel>(std::move(*rules)));
-  deadlines_.emplace(added.first->second->heartbeat_deadline_ms(), id);
+  SessionModel& added = *sessions_.emplace(id, std::move(model)).first->second;
+  deadlines_.emplace(added.heartbeat_deadline_ms(), id);
+  return added;
 }
 
 void Verifier::check_accepted_request(const Item& item, const protocol::JoinAccept& accept,
@@ -488,14 +488,9 @@ void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation)
       static_cast<std::uint16_t>(protocol::RevocationReason::kPolicyWithdrawn)) {
     check_policy_withdrawal(item, revocation, it->second->accept());
   }
-  ModelInput input;
-  input.entry = &item.entry;
-  input.message = &*item.message;
-  input.signatures = std::span<const SigState>(item.sigs.data(), item.sig_count);
-  input.position = item.position;
   // The session's last notarized positions, before the revocation ends its rules (§8.6).
   continuity_.record(it->second->accept().gs_identity, it->second->notarized());
-  it->second->add(input, sink_, lookup_);
+  it->second->add(input_of(item), sink_, lookup_);
   const auto& identity = it->second->accept().gs_identity;
   if (auto live = live_identities_.find(identity);
       live != live_identities_.end() && live->second == revocation.session_id) {
@@ -577,16 +572,9 @@ void Verifier::check_policy_withdrawal(const Item& item, const protocol::Revocat
   }
   // A range that starts after the policy cited cannot hold the revocation to it.
   if (start_seq_ != 0) return;
-  sink_.add(finding(
-      item, check::kRevocation,
-      "a PolicyApplied earlier in the log among the evidence of policy_withdrawn",
-      "evidence " + [&] {
-        std::string out;
-        for (auto e : revocation.evidence) {
-          out += (out.empty() ? "" : ", ") + std::to_string(e);
-        }
-        return out;
-      }()));
+  sink_.add(finding(item, check::kRevocation,
+                    "a PolicyApplied earlier in the log among the evidence of policy_withdrawn",
+                    "evidence " + positions_text(revocation.evidence)));
 }
 
 }  // namespace gsvs::audit::detail

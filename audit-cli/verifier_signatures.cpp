@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <string>
 
-#include "audit-cli/scan.h"
 #include "audit-cli/verifier_pipeline.h"
 #include "protocol/keyfile.h"
 
@@ -88,8 +87,7 @@ void Verifier::complete_oldest() {
   VerifyPool::wait(*batch);
   for (std::size_t j = 0; j < batch->jobs.size(); ++j) {
     const Job& job = batch->jobs[j];
-    batch->items[job.item].sigs[job.index] =
-        batch->valid[j] ? SigState::kValid : SigState::kInvalid;
+    batch->items[job.item].sigs[job.index] = sig_state(batch->valid[j] != 0);
   }
   result_.stats.signatures_checked += batch->jobs.size();
   for (auto& item : batch->items) judge(item);
@@ -98,24 +96,24 @@ void Verifier::complete_oldest() {
 
 void Verifier::plan_signatures(Item& item, std::uint32_t index, Batch& batch) {
   if (!item.message) return;
-  const auto kind = static_cast<std::uint8_t>(item.entry.header.kind);
-  const auto tags = signature_tags(item.entry.header.kind);
+  const MessageKind kind = item.entry.header.kind;
+  const auto tags = signature_tags(kind);
   item.sig_count = static_cast<std::uint8_t>(std::min<std::size_t>(tags.size(), 2));
   auto job = [&](std::uint8_t sig, const crypto::PublicKey& key) {
     batch.jobs.push_back(Job{index, sig, key});
   };
-  if (vs_signed(kind)) {
+  if (protocol::vs_signed(kind)) {
     if (item.entry.header.direction != chains::Direction::kIssued) return;  // the GS's frame
     if (result_.vs_key) {
       job(0, result_.vs_key->key);
     } else {
       ++result_.stats.signatures_unchecked;
     }
-  } else if (kind == kind_code(MessageKind::kJoinRequest)) {
+  } else if (kind == MessageKind::kJoinRequest) {
     const auto& request = std::get<protocol::JoinRequest>(*item.message);
     job(0, request.gs_identity);
     job(1, request.session_key);
-  } else if (session_kind(kind)) {
+  } else if (protocol::gs_session_traffic(kind)) {
     auto it = session_keys_.find(item.entry.header.session_id);
     if (it != session_keys_.end()) {
       job(0, it->second);
@@ -135,13 +133,13 @@ struct FirstVsEntry {
 
 std::optional<FirstVsEntry> first_vs_signed(const storage::Log& log) {
   std::optional<FirstVsEntry> found;
-  Status status = scan_all(log, 0, [&](const storage::Entry& entry) {
-    const auto kind = static_cast<std::uint8_t>(entry.header.kind);
-    if (!vs_signed(kind) || !protocol::decode_any(entry.message)) return true;
-    found = FirstVsEntry{entry.header.seq, entry.header.kind, entry.message};
+  const auto until_found = [&](const storage::Entry& e) {
+    if (!protocol::vs_signed(e.header.kind) || !protocol::decode_any(e.message)) return true;
+    found = FirstVsEntry{e.header.seq, e.header.kind, e.message};
     return false;
-  });
-  (void)status;
+  };
+  // Unreadable rows are read past; the verifier's own scan reports a store it cannot read.
+  (void)log.scan({}, until_found, [](std::uint64_t, const std::string&) {});
   return found;
 }
 
@@ -193,13 +191,11 @@ void resolve_vs_key(const storage::Log& log, const std::string& path, const Veri
       "verifies the " +
       kind_label(first->kind) + " at entry " + std::to_string(first->seq) +
       ". The store itself does not hold the VS key.");
-  Finding f;
-  f.seq = first->seq;
-  f.kind = static_cast<std::uint8_t>(first->kind);
-  f.check = std::string(check::kVsKey);
-  f.expected = "a VS public key to check VS-issued entries with (--vs-pubkey HEX|FILE)";
-  f.found = "none";
-  f.detail = "without it, receipts, tickets, checkpoints and revocations are unauthenticated";
+  Finding f =
+      finding_at(first->seq, check::kVsKey,
+                 "a VS public key to check VS-issued entries with (--vs-pubkey HEX|FILE)", "none",
+                 "without it, receipts, tickets, checkpoints and revocations are unauthenticated");
+  f.kind = kind_code(first->kind);
   sink.add(std::move(f));
 }
 

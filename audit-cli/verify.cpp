@@ -320,11 +320,11 @@ int run_verify(const VerifyCommand& cmd) {
 }  // namespace
 
 void setup_verify(CLI::App& app, int& exit_code) {
-  auto cmd = std::make_shared<VerifyCommand>();
-  auto* sub = app.add_subcommand(
-      "verify",
+  auto [sub, cmd] = add_command(
+      app, exit_code, "verify",
       "Check that a store is intact: every entry hash and link, every signature, every session's "
-      "counters, tickets, receipts and revocations, every checkpoint");
+      "counters, tickets, receipts and revocations, every checkpoint",
+      run_verify);
   sub->description(
       "Reads the whole store once, in constant memory, and reports every problem it finds with "
       "the entry position, what was expected and what was found; it never stops at the first.\n"
@@ -399,7 +399,6 @@ void setup_verify(CLI::App& app, int& exit_code) {
        "audit-cli verify /srv/gsvs/vs/ --vs-pubkey vs.key.pub --segments 3..5",
        "audit-cli verify vs.db --vs-pubkey 3b6a27bc... --checkpoint gs-checkpoint.hex --json",
        "audit-cli verify gs.db --vs-pubkey vs.key.pub"});
-  set_run(*sub, exit_code, [cmd] { return run_verify(*cmd); });
 }
 
 }  // namespace gsvs::audit

@@ -1,7 +1,5 @@
 // audit-cli verify-report: re-checks a dispute report offline, with the VS public key only.
 #include <iostream>
-#include <memory>
-#include <sstream>
 
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
@@ -29,7 +27,7 @@ int run_verify_report(const VerifyReportOptions& o) {
   summary["file"] = o.file;
   summary["vs_public_key"] = to_hex(key);
   if (o.json) {
-    std::cout << summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << report::serialize(summary);
   } else if (malformed) {
     std::cerr << "audit-cli verify-report: " << o.file << ": "
               << report::format_problem(v.problems.front()) << "\n";
@@ -37,25 +35,19 @@ int run_verify_report(const VerifyReportOptions& o) {
     std::cout << o.file << ", checked against VS key " << to_hex(key) << "\n"
               << report::summary_text(summary);
   }
-  switch (v.status) {
-    case report::CheckStatus::kOk:
-      return kExitOk;
-    case report::CheckStatus::kFailed:
-      return kExitFailed;
-    case report::CheckStatus::kMalformed:
-      return kExitUsage;
-  }
-  return kExitUsage;
+  return v.status == report::CheckStatus::kOk       ? kExitOk
+         : v.status == report::CheckStatus::kFailed ? kExitFailed
+                                                    : kExitUsage;
 }
 
 }  // namespace
 
 void setup_verify_report(CLI::App& app, int& exit_code) {
-  auto o = std::make_shared<VerifyReportOptions>();
-  auto* cmd = app.add_subcommand(
-      "verify-report",
+  auto [cmd, o] = add_command(
+      app, exit_code, "verify-report",
       "Re-check a dispute report offline, with nothing but the VS public key: no store, and no "
-      "trust in whoever wrote the report.");
+      "trust in whoever wrote the report.",
+      run_verify_report);
   cmd->add_option("FILE", o->file, "report written by `audit-cli report`")->required();
   cmd->add_option("--vs-pubkey", o->vs_pubkey,
                   "VS public key, HEX|FILE: the only thing trusted (get it from the operator, not "
@@ -80,7 +72,6 @@ void setup_verify_report(CLI::App& app, int& exit_code) {
        {kExitUsage,
         "usage error, unreadable file, invalid JSON or a missing or mistyped field (named)"}},
       {"audit-cli verify-report session7.json --vs-pubkey vs.key.pub"});
-  set_run(*cmd, exit_code, [o] { return run_verify_report(*o); });
 }
 
 }  // namespace gsvs::audit

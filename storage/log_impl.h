@@ -49,11 +49,7 @@ struct FrontierRow {
 
 // The chain as far as it is verified: the next seq expected, the entry hash it must link to, and
 // the Merkle tree so far.
-struct ChainState {
-  std::uint64_t next_seq = 0;
-  Hash32 previous;
-  merkle::Accumulator accumulator;
-};
+using ChainState = ChainStart;
 
 // The in-memory head (size, head_hash, accumulator) is what the next append builds on. Log::append
 // moves it forward only after a commit; a BatchWriter moves it at submit time, ahead of its

@@ -5,6 +5,7 @@
 #include "storage/log.h"
 #include "storage/log_impl.h"
 #include "storage/pg_store.h"
+#include "storage/segment_files.h"
 #include "storage/sqlite.h"
 
 namespace gsvs::storage {
@@ -175,8 +176,7 @@ Result<merkle::Accumulator> Log::tree_before_first() const {
                  std::to_string(meta->seal->seq) + " before entry " + std::to_string(first_seq) +
                  " (edited?)"};
   }
-  tree->append(meta->seal->entry_hash);
-  return std::move(*tree);
+  return chain_after_seal(*meta->seal, std::move(*tree)).accumulator;
 }
 
 Result<Log::Retention> Log::retention() const {

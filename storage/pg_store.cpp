@@ -329,8 +329,7 @@ Result<ChainState> held_chain_start(const Log::Impl& impl, const Log::Retention&
     tree = merkle::Accumulator::from_frontier(seal.seq, seal.frontier);
     if (!tree) return Error{where + "seal_frontier does not fit a tree of its seal_seq entries"};
   }
-  tree->append(seal.entry_hash);
-  return ChainState{held.first_seq, seal.entry_hash, std::move(*tree)};
+  return chain_after_seal(seal, std::move(*tree));
 }
 
 // Every row from `state` on (entry 0, or the first after the newest retired range's seal).

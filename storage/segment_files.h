@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "protocol/bytes.h"
@@ -30,6 +31,19 @@ Result<std::map<std::uint64_t, std::string>> list_segment_files(const std::strin
 // Opens one segment file read-only, checks that it is a segment (schema version 2, a gsvs log)
 // and returns its meta. The error names the file and what is wrong.
 Result<SegmentMeta> read_segment_file_meta(const std::string& file);
+
+// Where a chain of rows starts: entry 0 (the default), or the entry after a seal, whose prev_hash
+// must be the seal's entry hash, with the tree over the entries before it.
+struct ChainStart {
+  std::uint64_t next_seq = 0;
+  Hash32 previous;
+  merkle::Accumulator accumulator;
+};
+// The chain start after `seal`, from `before`, the tree over the entries before the seal.
+inline ChainStart chain_after_seal(const SegmentMeta::Seal& seal, merkle::Accumulator before) {
+  before.append(seal.entry_hash);
+  return ChainStart{seal.seq + 1, seal.entry_hash, std::move(before)};
+}
 
 // The checks of a segment's seals and links (docs/STORE.md §10.4), made by a read-write open and
 // by the audit alike. Their errors name the entry and what is wrong, not the store or the file.

@@ -131,7 +131,6 @@ Result<ChainState> check_seal(const Log::Impl& impl, SealedSegment& before,
   if (auto sealed = check_seal_row((*range)->second, *row, seal, after_file); !sealed) {
     return Error{before_label + ": " + sealed.error()};
   }
-  accumulator->append(seal.entry_hash);
   // The first row of the next segment links to the seal.
   auto first = read_entry(after_db, after_meta.first_seq);
   if (!first) {
@@ -143,7 +142,7 @@ Result<ChainState> check_seal(const Log::Impl& impl, SealedSegment& before,
       return Error{after_label + ": " + linked.error()};
     }
   }
-  return ChainState{after_meta.first_seq, seal.entry_hash, std::move(*accumulator)};
+  return chain_after_seal(seal, std::move(*accumulator));
 }
 
 // Opens and checks one segment file's schema and meta, which must name it `index`.
@@ -516,8 +515,7 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
         return Error{impl->file_label(first_file) + ": " + linked.error()};
       }
     }
-    tree->append(seal.entry_hash);
-    state = ChainState{metas.front().first_seq, seal.entry_hash, std::move(*tree)};
+    state = chain_after_seal(seal, std::move(*tree));
   }
   const ChainState first_present = state;
   for (std::size_t i = 0; i < impl->sealed.size(); ++i) {
