@@ -36,8 +36,10 @@
 #include <deque>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -46,6 +48,7 @@
 #include "protocol/chains.h"
 #include "protocol/clock.h"
 #include "protocol/messages.h"
+#include "rules/gs_checks.h"
 #include "storage/log.h"
 
 namespace gsvs::bench {
@@ -91,6 +94,12 @@ struct Options {
 struct Stats {
   std::atomic<std::uint64_t> joined{0};
   std::atomic<std::uint64_t> failed{0};
+  // Why each failed join failed ("connect", "no challenge: ...", "no answer: ...", "rejected
+  // <reason name>"); on io's thread, read once every session has joined or failed.
+  std::map<std::string, std::uint64_t> join_failures;
+  // When the last session joined or failed: the joins' rate is the sessions over the time from
+  // `started` to then. On io's thread, read once every session has joined or failed.
+  Clock::time_point joins_done;
   std::atomic<std::uint64_t> sent{0};
   std::atomic<std::uint64_t> receipts{0};
   std::atomic<std::uint64_t> acked_messages{0};
@@ -146,14 +155,14 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     auto socket = co_await net::connect(executor, nodes.front().first, nodes.front().second,
                                         milliseconds(30000));
     if (!socket) {
-      ++stats_.failed;
+      join_failed("connect");
       co_return;
     }
     conn_ = std::make_shared<net::FramedConnection>(std::move(*socket),
                                                     net::ConnectionLimits{1 << 20, 64 << 20});
     conn_->start();
-    if (!co_await join()) {
-      ++stats_.failed;
+    if (auto refused = co_await join()) {
+      join_failed(*refused);
       conn_->close();
       co_return;
     }
@@ -162,6 +171,7 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     step_ms_ = capacity ? 1 : 1000;
     // Waits for every session to join and for the messages to be signed (off this thread, while
     // the VS is idle), so that neither the ramp nor the signing competes with the VS under load.
+    stats_.joins_done = Clock::now();
     ++stats_.joined;
     boost::system::error_code ec;
     co_await go.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -196,11 +206,19 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
   }
 
  private:
-  asio::awaitable<bool> join() {
+  // Why a join failed, counted by cause; on io's thread.
+  void join_failed(const std::string& cause) {
+    ++stats_.join_failures[cause];
+    stats_.joins_done = Clock::now();
+    ++stats_.failed;
+  }
+
+  // nullopt once joined, else why not.
+  asio::awaitable<std::optional<std::string>> join() {
     auto frame = co_await conn_->read_frame(milliseconds(30000));
-    if (!frame) co_return false;
+    if (!frame) co_return "no challenge: " + frame.error();
     auto challenge = decode<VsChallenge>(*frame);
-    if (!challenge) co_return false;
+    if (!challenge) co_return "no challenge";
     JoinRequest request;
     request.gs_identity = identity_.public_key();
     request.session_key = session_key_.public_key();
@@ -212,12 +230,14 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     conn_->send(encode(request));
     while (true) {
       auto reply = co_await conn_->read_frame(milliseconds(30000));
-      if (!reply) co_return false;
+      if (!reply) co_return "no answer: " + reply.error();
       if (auto accept = decode<JoinAccept>(*reply)) {
         session_id_ = accept->session_id;
-        co_return true;
+        co_return std::nullopt;
       }
-      if (decode<JoinReject>(*reply)) co_return false;
+      if (auto reject = decode<JoinReject>(*reply)) {
+        co_return "rejected " + rules::reason_text<JoinRejectReason>(reject->reason);
+      }
     }
   }
 
@@ -597,6 +617,17 @@ double process_cpu_seconds(int pid) {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// {"cause": count, ...} of the failed joins; the causes are the generator's own words and reason
+// names, nothing that needs escaping.
+std::string join_failures_json(const Stats& stats) {
+  std::string out = "{";
+  for (const auto& [cause, count] : stats.join_failures) {
+    if (out.size() > 1) out += ", ";
+    out += "\"" + cause + "\": " + std::to_string(count);
+  }
+  return out + "}";
+}
+
 double percentile(std::vector<double>& values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
@@ -788,6 +819,7 @@ int run(const Options& options) {
       asio::detached);
 
   double elapsed = 0;
+  double joins_per_s = 0;  // joined or failed, from the first session's start to the last's answer
   double vsd_cores = 0;
   double own_cores = 0;
   std::thread reporter([&] {
@@ -796,6 +828,8 @@ int run(const Options& options) {
     while (stats.joined + stats.failed < options.sessions) {
       std::this_thread::sleep_for(milliseconds(100));
     }
+    joins_per_s = static_cast<double>(options.sessions) /
+                  std::chrono::duration<double>(stats.joins_done - stats.started).count();
     std::fprintf(stderr, "signing %zu pairs for each of %llu sessions...\n", options.presign,
                  static_cast<unsigned long long>(stats.joined.load()));
     std::atomic<std::size_t> next_to_sign{0};
@@ -810,9 +844,11 @@ int run(const Options& options) {
     for (auto& signer : signers) signer.join();
     asio::post(*io, [&go] { go->cancel(); });
     std::this_thread::sleep_for(std::chrono::duration<double>(options.settle_s));
-    std::fprintf(stderr, "%llu sessions joined (%llu failed); measuring for %.0f s\n",
-                 static_cast<unsigned long long>(stats.joined.load()),
-                 static_cast<unsigned long long>(stats.failed.load()), options.duration_s);
+    std::fprintf(stderr,
+                 "%llu sessions joined, %.0f a second (%llu failed%s%s); measuring for %.0f s\n",
+                 static_cast<unsigned long long>(stats.joined.load()), joins_per_s,
+                 static_cast<unsigned long long>(stats.failed.load()), stats.failed > 0 ? ": " : "",
+                 stats.failed > 0 ? join_failures_json(stats).c_str() : "", options.duration_s);
     const double vsd_cpu_start = options.vsd_pid ? process_cpu_seconds(options.vsd_pid) : 0;
     const double own_cpu_start = process_cpu_seconds(getpid());
     stats.measure_started = Clock::now();
@@ -881,7 +917,7 @@ int run(const Options& options) {
       "\"crypto_only_ceiling\": %.3f, \"vsd_cpu_cores\": %.2f, \"generator_cpu_cores\": %.2f, "
       "\"ratio_per_vsd_cpu_second\": %.3f, \"p50_ack_ms\": %.2f, \"p99_ack_ms\": %.2f, "
       "\"acks\": %zu, \"receipts_whole_run\": %llu, \"worst_second_p99_ms\": %.1f, "
-      "\"per_second_p99_ms\": %s}\n",
+      "\"per_second_p99_ms\": %s, \"joins_per_s\": %.0f, \"join_failures\": %s}\n",
       options.mode.c_str(), static_cast<unsigned long long>(stats.joined.load()),
       static_cast<unsigned long long>(stats.failed.load()),
       static_cast<unsigned long long>(stats.revoked.load()), elapsed, sent, acked, digests, raw,
@@ -889,7 +925,7 @@ int run(const Options& options) {
       raw_cpus.empty() || raw <= 0 ? 0.0 : acked / raw, crypto_ceiling, vsd_cores, own_cores,
       per_cpu_second_ratio, percentile(latencies, 0.5), percentile(latencies, 0.99),
       latencies.size(), static_cast<unsigned long long>(stats.receipts_whole_run.load()),
-      worst_second_p99, per_second_p99.c_str());
+      worst_second_p99, per_second_p99.c_str(), joins_per_s, join_failures_json(stats).c_str());
   if (options.mode == "storm") print_storm(stats, options);
   std::fflush(stdout);
   return stats.failed == 0 && stats.revoked == 0 && stats.resume_refused == 0 ? 0 : 1;

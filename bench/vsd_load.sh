@@ -26,6 +26,9 @@
 #        VSD_CPUS GEN_CPUS THREADS (vsd's event-loop threads; default: the number of VSD_CPUS)
 #        WAL_CHECKPOINT="background" (a list: "inline background") CAPACITY=1 (0: scale runs only)
 #        STORES="sqlite" (a list: "sqlite postgresql")
+#        KEEP=1: keep the work folder (vsd's log and configuration, the stores)
+#        RAMP_PER_S=400: scale sessions joined per second before the load starts (the join
+#        storm: e.g. SESSIONS_SCALE=19000 RAMP_PER_S=2000 CAPACITY=0 DURATION_S=5)
 #        PROFILE_S=0: profile vsd with perf for this many of the capacity run's measured seconds
 #        and print where its CPU goes per acknowledged message (bench/cpu_profile.py)
 # e.g. the comparison: CAPACITY=0 DURATION_S=60 WAL_CHECKPOINT="inline background" bench/vsd_load.sh
@@ -46,6 +49,10 @@ wal_modes=${WAL_CHECKPOINT:-background}
 run_capacity=${CAPACITY:-1}
 stores=${STORES:-sqlite}
 profile_s=${PROFILE_S:-0}
+ramp_per_s=${RAMP_PER_S:-400}
+# vsd paces joins at max_joins_per_second and closes those over it (their GSes retry, the
+# generator does not): the scale run lets the ramp through, and a quarter more.
+max_joins_per_s=$(( ramp_per_s * 5 / 4 > 1000 ? ramp_per_s * 5 / 4 : 1000 ))
 if [ "$profile_s" != 0 ] && ! command -v perf >/dev/null; then
   echo "vsd_load.sh: PROFILE_S needs perf (Debian package linux-perf)" >&2
   exit 2
@@ -59,7 +66,8 @@ fi
 work=$(mktemp -d)
 sampler_pid=""
 pg_port=""
-trap 'kill $vsd_pid $sampler_pid 2>/dev/null || true; [ -z "$pg_port" ] || "${pg_stop[@]}" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+# KEEP=1 keeps $work (vsd's configuration and log of the last run, its stores) and says where.
+trap 'kill $vsd_pid $sampler_pid 2>/dev/null || true; [ -z "$pg_port" ] || "${pg_stop[@]}" >/dev/null 2>&1 || true; if [ -n "${KEEP:-}" ]; then echo "kept in $work" >&2; else rm -rf "$work"; fi' EXIT
 case " $stores " in *" postgresql "*) start_postgres ;; esac
 runs=0
 new_store() {  # $1 = sqlite | postgresql: a fresh, empty store for the next run, in $store
@@ -168,6 +176,7 @@ heartbeat_interval_ms = 1000
 ticket_period_ms = 1000
 ticket_validity_ms = 2000
 commit_max_delay_us = 5000
+max_joins_per_second = $max_joins_per_s
 wal_checkpoint = \"$wal_mode\"
 metrics_listen = \"127.0.0.1:$metrics_port\""
   rss_before=$(rss_kib $vsd_pid)
@@ -175,8 +184,8 @@ metrics_listen = \"127.0.0.1:$metrics_port\""
     "$store" "$work/samples.jsonl" &
   sampler_pid=$!
   "${gen_pin[@]}" "$bin/vsd_load" run --vs "$vs_addr" --sessions "$scale_sessions" --mode scale \
-    --duration-s "$duration" --verify-threads "$threads" --raw-cpus "$vsd_cpus" --ramp-per-s 400 \
-    --vsd-pid $vsd_pid --settle-s 5 --acked-out "$work/acked.txt" \
+    --duration-s "$duration" --verify-threads "$threads" --raw-cpus "$vsd_cpus" \
+    --ramp-per-s "$ramp_per_s" --vsd-pid $vsd_pid --settle-s 5 --acked-out "$work/acked.txt" \
     --presign $(( duration + 15 )) >"$work/scale.json" &
   load_pid=$!
   rss_during=$rss_before  # the highest seen while the load runs
