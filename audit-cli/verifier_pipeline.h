@@ -177,7 +177,7 @@ class Verifier {
   // At a Checkpoint: every session silent past its heartbeat deadline by more than
   // heartbeat_timeout_ms is one the VS left unrevoked (PROTOCOL.md §8.5 "Liveness").
   void check_silent_sessions(const Item& checkpoint);
-  void to_session(Item& item);
+  void to_session(const Item& item);
   // Whether `id`, which no JoinAccept read here created, may be a session accepted before the
   // first entry read (the rows read start after retired or unread segments); counts it if so.
   bool began_before_start(protocol::SessionId id);

@@ -172,7 +172,7 @@ void Verifier::check_silent_sessions(const Item& checkpoint) {
   }
 }
 
-void Verifier::to_session(Item& item) {
+void Verifier::to_session(const Item& item) {
   const auto& h = item.entry.header;
   if (!protocol::is_known(h.kind)) return;  // reported with the columns
   auto it = h.session_id == 0 ? sessions_.end() : sessions_.find(h.session_id);
