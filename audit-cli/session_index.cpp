@@ -148,7 +148,7 @@ Result<StoreIndex> build_index(const storage::Log& log) {
     return true;
   };
   // Rows that cannot be read are read past: `verify` names them.
-  Status scanned = log.scan({}, index_entry, [](std::uint64_t, const std::string&) {});
+  Status scanned = log.scan({}, index_entry, storage::Log::read_past_bad_rows);
   if (!scanned) return Error{scanned.error()};
   return index;
 }

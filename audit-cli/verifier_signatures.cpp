@@ -139,7 +139,7 @@ std::optional<FirstVsEntry> first_vs_signed(const storage::Log& log) {
     return false;
   };
   // Unreadable rows are read past; the verifier's own scan reports a store it cannot read.
-  (void)log.scan({}, until_found, [](std::uint64_t, const std::string&) {});
+  (void)log.scan({}, until_found, storage::Log::read_past_bad_rows);
   return found;
 }
 

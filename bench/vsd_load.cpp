@@ -37,6 +37,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -617,15 +618,9 @@ double process_cpu_seconds(int pid) {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-// {"cause": count, ...} of the failed joins; the causes are the generator's own words and reason
-// names, nothing that needs escaping.
+// {"cause": count, ...} of the failed joins (a cause may carry a read's error text).
 std::string join_failures_json(const Stats& stats) {
-  std::string out = "{";
-  for (const auto& [cause, count] : stats.join_failures) {
-    if (out.size() > 1) out += ", ";
-    out += "\"" + cause + "\": " + std::to_string(count);
-  }
-  return out + "}";
+  return nlohmann::json(stats.join_failures).dump();
 }
 
 double percentile(std::vector<double>& values, double p) {
