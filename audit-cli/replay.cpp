@@ -20,9 +20,15 @@ class Collector : public SessionModel::Observer {
   explicit Collector(SessionReplay& replay) : replay_(replay) {}
   void on_received(const ReceivedRecord& record) override { replay_.received.push_back(record); }
   void on_digest(const DigestRecord& record) override {
-    replay_.digests.push_back(ReplayedDigest{
-        record.seq, record.vs_time_ms, record.digest->gs_time_ms, record.digest->gs_counter,
-        record.verdict, record.digest->players, record.steps, SigState::kUnchecked});
+    // Named: four of the fields are times and counters of one type.
+    replay_.digests.push_back(ReplayedDigest{.seq = record.seq,
+                                             .vs_time_ms = record.vs_time_ms,
+                                             .gs_time_ms = record.digest->gs_time_ms,
+                                             .gs_counter = record.digest->gs_counter,
+                                             .verdict = record.verdict,
+                                             .players = record.digest->players,
+                                             .steps = record.steps,
+                                             .signature = SigState::kUnchecked});
   }
   void on_revocation(const protocol::Revocation& /*revocation*/,
                      const RevocationAssessment& assessment) override {
