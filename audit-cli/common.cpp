@@ -41,6 +41,13 @@ std::string revocation_reason_label(std::uint16_t reason) {
 
 bool verify_stored_signature(MessageKind kind, ByteView message, std::size_t index,
                              const crypto::PublicKey& key) {
+  if (kind == MessageKind::kProtectedReceipt && !message.empty() &&
+      message[0] == protocol::kBatchedReceiptVersion) {
+    // Signed in a batch (PROTOCOL.md §5.11.1): the signature is over the batch's root, which
+    // only the decoded receipt and its proof give.
+    auto receipt = protocol::decode<protocol::ProtectedReceipt>(message);
+    return receipt && protocol::verify(*receipt, key, index);
+  }
   const auto tags = signature_tags(kind);
   const std::size_t sig_bytes = tags.size() * crypto::Signature::size;
   if (index >= tags.size() || message.size() < sig_bytes + 2) return false;

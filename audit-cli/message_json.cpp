@@ -63,6 +63,13 @@ nlohmann::json message_fields(const protocol::AnyMessage& message) {
         json out = json::object();
         JsonVisitor visitor(out);
         M::visit(m, visitor);
+        if constexpr (std::is_same_v<M, protocol::ProtectedReceipt>) {
+          if (m.batch) {
+            out["leaf_index"] = m.batch->leaf_index;
+            out["leaf_count"] = m.batch->leaf_count;
+            out["proof"] = hex_list(m.batch->proof);
+          }
+        }
         out["signatures"] = hex_list(m.signatures);
         return out;
       },
@@ -103,7 +110,16 @@ std::vector<SignatureSlot> signature_slots(const protocol::AnyMessage& message,
         for (std::size_t i = 0; i < count; ++i) {
           out.push_back(SignatureSlot{
               M::kSignatureTags[i], protocol::signing_key(protocol::kind_role(M::kKind)->signer, i),
-              m.signatures[i], signed_bytes});
+              m.signatures[i], signed_bytes, std::nullopt});
+        }
+        if constexpr (std::is_same_v<M, protocol::ProtectedReceipt>) {
+          // A decoded batch's proof is a path (the decoder checks its length), so it has a root.
+          if (const auto root = protocol::receipt_batch_root(m)) {
+            out.front().tag = M::kBatchStatementTag;
+            out.front().signed_bytes = M::kFieldBytes;
+            out.front().batch = BatchSlot{M::kBatchLeafTag, m.batch->leaf_index,
+                                          m.batch->leaf_count, m.batch->proof, *root};
+          }
         }
         return out;
       },

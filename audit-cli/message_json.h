@@ -5,6 +5,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
 
 #include "protocol/messages.h"
 
@@ -26,11 +28,21 @@ using Signer = protocol::SigningKey;
 // "vs", "gs_identity", "gs_session", "client": the names the report's JSON uses.
 std::string_view signer_name(Signer signer);
 
+// A receipt signed in a batch (PROTOCOL.md §5.11.1): the leaf input is leaf_tag || 0x00 ||
+// message[0, signed_bytes), and the signing input is tag || 0x00 || root || leaf_count u32le.
+struct BatchSlot {
+  std::string_view leaf_tag;
+  std::uint32_t leaf_index = 0;
+  std::uint32_t leaf_count = 0;
+  std::vector<Hash32> proof;
+  Hash32 root;  // where the proof leads from the leaf
+};
 struct SignatureSlot {
   std::string_view tag;
   Signer signer = Signer::kVs;
   protocol::Signature signature;
   std::size_t signed_bytes = 0;  // signing input = tag || 0x00 || message[0, signed_bytes)
+  std::optional<BatchSlot> batch;
 };
 // Every signature of a message with its tag and signer role (empty for unsigned kinds).
 std::vector<SignatureSlot> signature_slots(const protocol::AnyMessage& message,

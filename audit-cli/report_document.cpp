@@ -73,12 +73,20 @@ json Analyzer::entry_json(std::size_t i) const {
       // A VS signature names the key the report was made against.
       const std::optional<PublicKey> key =
           slot.signer == Signer::kVs ? ev_.vs_public_key : key_for(slot.signer, i);
-      signatures.push_back({{"index", k},
-                            {"tag", std::string(slot.tag)},
-                            {"signer", std::string(signer_name(slot.signer))},
-                            {"public_key", key ? json(to_hex(*key)) : json(nullptr)},
-                            {"signature", to_hex(slot.signature)},
-                            {"signed_bytes", slot.signed_bytes}});
+      json signature = {{"index", k},
+                        {"tag", std::string(slot.tag)},
+                        {"signer", std::string(signer_name(slot.signer))},
+                        {"public_key", key ? json(to_hex(*key)) : json(nullptr)},
+                        {"signature", to_hex(slot.signature)},
+                        {"signed_bytes", slot.signed_bytes}};
+      if (slot.batch) {
+        signature["batch"] = {{"leaf_tag", std::string(slot.batch->leaf_tag)},
+                              {"leaf_index", slot.batch->leaf_index},
+                              {"leaf_count", slot.batch->leaf_count},
+                              {"proof", hex_list(slot.batch->proof)},
+                              {"root", to_hex(slot.batch->root)}};
+      }
+      signatures.push_back(std::move(signature));
       ++k;
     }
   } else {

@@ -31,6 +31,8 @@
 #        storm: e.g. SESSIONS_SCALE=19000 RAMP_PER_S=2000 CAPACITY=0 DURATION_S=5)
 #        PROFILE_S=0: profile vsd with perf for this many of the capacity run's measured seconds
 #        and print where its CPU goes per acknowledged message (bench/cpu_profile.py)
+#        RECEIPT_BATCH_MAX=64: vsd's receipt_batch_max for the capacity run (a list, "1 64",
+#        runs it once per value: receipts signed alone against signed in batches)
 # e.g. the comparison: CAPACITY=0 DURATION_S=60 WAL_CHECKPOINT="inline background" bench/vsd_load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +51,7 @@ wal_modes=${WAL_CHECKPOINT:-background}
 run_capacity=${CAPACITY:-1}
 stores=${STORES:-sqlite}
 profile_s=${PROFILE_S:-0}
+receipt_batches=${RECEIPT_BATCH_MAX:-64}
 ramp_per_s=${RAMP_PER_S:-400}
 # vsd paces joins at max_joins_per_second and closes those over it (their GSes retry, the
 # generator does not): the scale run lets the ramp through, and a quarter more.
@@ -116,13 +119,16 @@ status=0  # 1 once a store misses an acknowledged receipt or fails to verify
 : >"$work/capacity_runs.jsonl"
 if [ "$run_capacity" != 0 ]; then
 for backend in $stores; do
+for receipt_batch in $receipt_batches; do
 new_store "$backend"
-echo "== capacity: $capacity_sessions sessions, digests back to back, $backend store" >&2
+echo "== capacity: $capacity_sessions sessions, digests back to back, $backend store," \
+  "receipt_batch_max = $receipt_batch" >&2
 # Heartbeats are not part of this load: a long timeout keeps the sessions alive without them.
 # digest_timeout_ms must exceed it (PROTOCOL.md §8.5); digests come back to back anyway.
 start_vsd "$capacity_sessions" "heartbeat_timeout_ms = 600000
 digest_timeout_ms = 600001
-heartbeat_interval_ms = 1000"
+heartbeat_interval_ms = 1000
+receipt_batch_max = $receipt_batch"
 "${gen_pin[@]}" "$bin/vsd_load" run --vs "$vs_addr" --sessions "$capacity_sessions" \
   --mode capacity --duration-s "$duration" --presign 6000 --window 8 --verify-threads "$threads" \
   --raw-cpus "$vsd_cpus" --ramp-per-s 200 --vsd-pid $vsd_pid >"$work/capacity.json" \
@@ -139,8 +145,8 @@ fi
 wait $load_pid
 kill -TERM $vsd_pid; wait $vsd_pid || true
 cat "$work/capacity.json"
-python3 -c 'import json, sys; r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); r["store_backend"] = sys.argv[2]; print(json.dumps(r))' \
-  "$work/capacity.json" "$backend" >>"$work/capacity_runs.jsonl"
+python3 -c 'import json, sys; r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); r["store_backend"] = sys.argv[2]; r["receipt_batch_max"] = int(sys.argv[3]); print(json.dumps(r))' \
+  "$work/capacity.json" "$backend" "$receipt_batch" >>"$work/capacity_runs.jsonl"
 if [ "$profile_s" != 0 ]; then
   perf report -i "$work/perf.data" --stdio --no-children --sort dso,sym 2>/dev/null \
     >"$work/perf.txt"
@@ -153,6 +159,7 @@ print(f"== capacity headline: {r['messages_acked_per_s']:.0f} acked messages/s a
       f"{r['raw_verify_per_s']:.0f} raw verifies/s on the same {r['verify_threads']} core(s): "
       f"ratio_per_vsd_core {r['ratio_per_vsd_core']:.3f}")
 PY
+done
 done
 fi
 
@@ -222,7 +229,14 @@ done
 python3 - "$work/scale_runs.jsonl" "$work/capacity_runs.jsonl" <<'PY' >&2
 import json, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
-capacity = {r["store_backend"]: r for r in map(json.loads, open(sys.argv[2]))}
+capacity_runs = [json.loads(line) for line in open(sys.argv[2])]
+capacity = {r["store_backend"]: r for r in capacity_runs}
+if len({r["receipt_batch_max"] for r in capacity_runs}) > 1:
+    for r in capacity_runs:
+        print(f"== capacity, {r['store_backend']} store, receipt_batch_max "
+              f"{r['receipt_batch_max']}: ratio_per_vsd_core {r['ratio_per_vsd_core']:.3f} "
+              f"({r['messages_acked_per_s']:.0f} acked messages/s, {r['raw_verify_per_s']:.0f} "
+              f"raw verifies/s)")
 by_point = {}
 for r in runs:
     s = r["store_sampled"]

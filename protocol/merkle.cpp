@@ -71,14 +71,14 @@ std::vector<Hash32> consistency_proof(std::span<const Hash32> leaf_hashes, std::
 
 // RFC 9162 §2.1.3.2. tree_size is not bound by the proof itself (a proof for one size can fit
 // another size of the same shape): callers take size and root from the same signed checkpoint.
-bool verify_inclusion(const Hash32& leaf_hash, std::uint64_t index, std::uint64_t tree_size,
-                      std::span<const Hash32> proof, const Hash32& expected_root) {
-  if (index >= tree_size) return false;
+std::optional<Hash32> root_from_inclusion(const Hash32& leaf_hash, std::uint64_t index,
+                                          std::uint64_t tree_size, std::span<const Hash32> proof) {
+  if (index >= tree_size) return std::nullopt;
   std::uint64_t fn = index;
   std::uint64_t sn = tree_size - 1;
   Hash32 r = leaf_hash;
   for (const auto& p : proof) {
-    if (sn == 0) return false;  // proof longer than the path
+    if (sn == 0) return std::nullopt;  // proof longer than the path
     if ((fn & 1U) != 0 || fn == sn) {
       r = node_hash(p, r);
       shift_while_even(fn, sn);
@@ -88,7 +88,14 @@ bool verify_inclusion(const Hash32& leaf_hash, std::uint64_t index, std::uint64_
     fn >>= 1U;
     sn >>= 1U;
   }
-  return sn == 0 && r == expected_root;
+  if (sn != 0) return std::nullopt;  // proof shorter than the path
+  return r;
+}
+
+bool verify_inclusion(const Hash32& leaf_hash, std::uint64_t index, std::uint64_t tree_size,
+                      std::span<const Hash32> proof, const Hash32& expected_root) {
+  const auto root = root_from_inclusion(leaf_hash, index, tree_size, proof);
+  return root && *root == expected_root;
 }
 
 // RFC 9162 §2.1.4.2, plus the two cases its algorithm leaves out: equal sizes (the proof is

@@ -31,6 +31,9 @@ std::vector<Hash32> consistency_proof(std::span<const Hash32> leaf_hashes, std::
 // index out of range), never undefined behaviour.
 bool verify_inclusion(const Hash32& leaf_hash, std::uint64_t index, std::uint64_t tree_size,
                       std::span<const Hash32> proof, const Hash32& expected_root);
+// The root that verify_inclusion compares: nullopt where it would fail whatever the root.
+std::optional<Hash32> root_from_inclusion(const Hash32& leaf_hash, std::uint64_t index,
+                                          std::uint64_t tree_size, std::span<const Hash32> proof);
 bool verify_consistency(std::uint64_t old_size, std::uint64_t new_size, const Hash32& old_root,
                         const Hash32& new_root, std::span<const Hash32> proof);
 

@@ -10,6 +10,8 @@
 namespace gsvs::protocol {
 
 inline constexpr std::uint8_t kProtocolVersion = 1;
+// A ProtectedReceipt signed in a batch (PROTOCOL.md §5.11.1): the one message of version 2.
+inline constexpr std::uint8_t kBatchedReceiptVersion = 2;
 
 using SessionId = std::uint64_t;
 using crypto::PublicKey;

@@ -136,6 +136,8 @@ inline constexpr std::size_t kMaxNoncesPerTicket = 1024;  // the most one ticket
 inline constexpr std::size_t kMaxDetailBytes = 1024;
 inline constexpr std::size_t kMaxEvidence = 64;
 inline constexpr std::size_t kMaxProofHashes = 64;
+// Receipts under one batch signature (PROTOCOL.md §5.11.1); a proof of 10 hashes at most.
+inline constexpr std::size_t kMaxReceiptBatch = 1024;
 inline constexpr std::size_t kMaxEmbeddedMessage = 2048;
 // The operator's reason for a Pardon (PROTOCOL.md §5.27): a sentence or two for the record, not
 // a document; the admin socket refuses a longer one rather than cut it.

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "protocol/coding.h"
+#include "protocol/merkle.h"
 #include "protocol/utf8.h"
 
 namespace gsvs::protocol {
@@ -225,12 +226,64 @@ std::string canonical_violation(const PolicyApplied& m) {
   return {};
 }
 
+template <>
+std::string canonical_violation(const ProtectedReceipt& m) {
+  if (!m.batch) return {};
+  const ReceiptBatch& batch = *m.batch;
+  if (batch.leaf_count < 2 || batch.leaf_count > kMaxReceiptBatch) {
+    return "bad batch: leaf_count " + std::to_string(batch.leaf_count) + " is not within 2.." +
+           std::to_string(kMaxReceiptBatch);
+  }
+  if (batch.leaf_index >= batch.leaf_count) {
+    return "bad batch: leaf_index " + std::to_string(batch.leaf_index) +
+           " is not below leaf_count " + std::to_string(batch.leaf_count);
+  }
+  // The path's length follows from the leaf's place alone, so any leaf hash will do here.
+  if (!merkle::root_from_inclusion(Hash32{}, batch.leaf_index, batch.leaf_count, batch.proof)) {
+    return "bad batch: a proof of " + std::to_string(batch.proof.size()) +
+           " hashes is not the path of leaf " + std::to_string(batch.leaf_index) + " of " +
+           std::to_string(batch.leaf_count);
+  }
+  return {};
+}
+
 template <class M>
-void encode_body(const M& message, coding::Writer& out) {
-  out.u8(kProtocolVersion);
+std::uint8_t version_of(const M& message) {
+  if constexpr (std::is_same_v<M, ProtectedReceipt>) {
+    if (message.batch) return kBatchedReceiptVersion;
+  }
+  return kProtocolVersion;
+}
+
+template <class M>
+void encode_fields(const M& message, std::uint8_t version, coding::Writer& out) {
+  out.u8(version);
   out.u8(static_cast<std::uint8_t>(M::kKind));
   EncodeVisitor visitor(out);
   M::visit(message, visitor);
+}
+
+template <class M>
+void encode_body(const M& message, coding::Writer& out) {
+  encode_fields(message, version_of(message), out);
+  if constexpr (std::is_same_v<M, ProtectedReceipt>) {
+    if (message.batch) {
+      out.u32(message.batch->leaf_index);
+      out.u32(message.batch->leaf_count);
+      EncodeVisitor visitor(out);
+      visitor.list(message.batch->proof, kMaxProofHashes, "proof");
+    }
+  }
+}
+
+// What a batch's one signature signs: the root of its receipts' tree and their count.
+Bytes receipt_batch_statement(const Hash32& root, std::uint32_t leaf_count) {
+  coding::Writer out;
+  out.raw(as_bytes(ProtectedReceipt::kBatchStatementTag));
+  out.u8(0);
+  out.fixed(root);
+  out.u32(leaf_count);
+  return out.take();
 }
 
 }  // namespace
@@ -481,9 +534,12 @@ Result<MessageKind> peek_kind(ByteView bytes) {
   std::uint8_t version = in.u8();
   std::uint8_t kind = in.u8();
   if (in.failed()) return Error{in.error()};
-  if (version != kProtocolVersion) {
+  const bool batched_receipt = version == kBatchedReceiptVersion &&
+                               kind == static_cast<std::uint8_t>(MessageKind::kProtectedReceipt);
+  if (version != kProtocolVersion && !batched_receipt) {
     return Error{"unknown version: " + std::to_string(version) + " (this build speaks " +
-                 std::to_string(kProtocolVersion) + ")"};
+                 std::to_string(kProtocolVersion) + ", and " +
+                 std::to_string(kBatchedReceiptVersion) + " for a ProtectedReceipt)"};
   }
   if (kind == 0 || kind > kMaxMessageKind) return Error{"unknown kind: " + std::to_string(kind)};
   return static_cast<MessageKind>(kind);
@@ -501,6 +557,14 @@ Result<M> decode(ByteView bytes) {
   M message;
   DecodeVisitor visitor(in);
   M::visit(message, visitor);
+  if constexpr (std::is_same_v<M, ProtectedReceipt>) {
+    if (bytes[0] == kBatchedReceiptVersion) {
+      ReceiptBatch& batch = message.batch.emplace();
+      batch.leaf_index = in.u32();
+      batch.leaf_count = in.u32();
+      visitor.list(batch.proof, kMaxProofHashes, "proof");
+    }
+  }
   for (auto& sig : message.signatures) sig = in.fixed<64>("signature");
   in.expect_end();
   if (in.failed()) return Error{std::string(kind_name(M::kKind)) + ": " + in.error()};
@@ -558,6 +622,15 @@ bool verify_signature(const AnyMessage& message, const PublicKey& key,
 
 template <class M>
 Bytes signing_input(const M& message, std::size_t signature_index) {
+  if constexpr (std::is_same_v<M, ProtectedReceipt>) {
+    if (message.batch) {
+      const auto root = receipt_batch_root(message);
+      // A proof that is no path (only a message built in memory: decode refuses one) gives an
+      // empty input, which the VS never signs, since every input it signs starts with a tag.
+      if (!root) return {};
+      return receipt_batch_statement(*root, message.batch->leaf_count);
+    }
+  }
   coding::Writer out;
   out.raw(as_bytes(M::kSignatureTags.at(signature_index)));
   out.u8(0);
@@ -575,6 +648,42 @@ bool verify(const M& message, const PublicKey& key, std::size_t signature_index)
   if (signature_index >= message.signatures.size()) return false;
   return crypto::verify(key, signing_input(message, signature_index),
                         message.signatures[signature_index]);
+}
+
+Hash32 receipt_leaf_hash(const ProtectedReceipt& receipt) {
+  coding::Writer out;
+  out.raw(as_bytes(ProtectedReceipt::kBatchLeafTag));
+  out.u8(0);
+  encode_fields(receipt, kBatchedReceiptVersion, out);
+  return merkle::leaf_hash(out.take());
+}
+
+std::optional<Hash32> receipt_batch_root(const ProtectedReceipt& receipt) {
+  if (!receipt.batch) return std::nullopt;
+  return merkle::root_from_inclusion(receipt_leaf_hash(receipt), receipt.batch->leaf_index,
+                                     receipt.batch->leaf_count, receipt.batch->proof);
+}
+
+void sign_receipt_batch(std::span<ProtectedReceipt> receipts, const crypto::SecretKey& key) {
+  if (receipts.size() > kMaxReceiptBatch) {
+    throw std::length_error("sign_receipt_batch: " + std::to_string(receipts.size()) +
+                            " receipts, at most " + std::to_string(kMaxReceiptBatch));
+  }
+  if (receipts.size() == 1) receipts.front().batch.reset();
+  if (receipts.size() <= 1) {
+    for (auto& receipt : receipts) sign(receipt, key);
+    return;
+  }
+  std::vector<Hash32> leaves;
+  leaves.reserve(receipts.size());
+  for (const auto& receipt : receipts) leaves.push_back(receipt_leaf_hash(receipt));
+  const auto count = static_cast<std::uint32_t>(receipts.size());
+  const Signature signature = key.sign(receipt_batch_statement(merkle::root(leaves), count));
+  for (std::uint32_t i = 0; i < count; ++i) {
+    receipts[i].batch = ReceiptBatch{
+        .leaf_index = i, .leaf_count = count, .proof = merkle::inclusion_proof(leaves, i)};
+    receipts[i].signatures[0] = signature;
+  }
 }
 
 Result<JoinAccept> session_start_accept(MessageKind kind, ByteView bytes) {

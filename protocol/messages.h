@@ -250,16 +250,34 @@ struct NonceBatch {
 
 // ---- VS -> GS: what the VS issues ------------------------------------------------------------
 
+// Where a receipt signed in a batch sits (PROTOCOL.md §5.11.1): its leaf among the batch's
+// `leaf_count` receipts, and the RFC 9162 inclusion proof from that leaf to the root that the
+// batch's one signature signs.
+struct ReceiptBatch {
+  std::uint32_t leaf_index = 0;
+  std::uint32_t leaf_count = 0;  // 2 ..= kMaxReceiptBatch
+  std::vector<Hash32> proof;     // bottom-up; exactly as long as the path of leaf_index
+  friend bool operator==(const ReceiptBatch&, const ReceiptBatch&) = default;
+};
+
 struct ProtectedReceipt {
   static constexpr MessageKind kKind = MessageKind::kProtectedReceipt;
+  // Version 1: the receipt's own signature. Version 2 (with `batch`): the signature of the batch
+  // statement, kBatchStatementTag || 0x00 || root || leaf_count, whose root is the Merkle root
+  // over the leaves kBatchLeafTag || 0x00 || the receipt's version-2 encoding without its proof
+  // and signature.
   static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/protected_receipt"};
+  static constexpr std::string_view kBatchLeafTag = "gsvs/v2/protected_receipt";
+  static constexpr std::string_view kBatchStatementTag = "gsvs/v2/receipt_batch";
+  static constexpr std::size_t kFieldBytes = 106;  // version, kind and the fields below
   SessionId session_id = 0;
   std::uint64_t gs_counter = 0;      // of the digest
   Hash32 digest_hash;                // SHA-256 of the digest's bytes
   std::uint64_t digest_log_seq = 0;  // where the VS logged the digest
   std::uint64_t vs_time_ms = 0;
-  std::uint64_t receipt_index = 0;  // 1 for the session's first receipt
-  Hash32 receipt_tip;               // tip after this receipt (chains.h)
+  std::uint64_t receipt_index = 0;    // 1 for the session's first receipt
+  Hash32 receipt_tip;                 // tip after this receipt (chains.h)
+  std::optional<ReceiptBatch> batch;  // set: protocol version 2, signed in a batch
   Signatures<1> signatures{};
 
   template <class Self, class V>
@@ -581,5 +599,15 @@ void sign(M& message, const crypto::SecretKey& key, std::size_t signature_index 
 
 template <class M>
 bool verify(const M& message, const PublicKey& key, std::size_t signature_index = 0);
+
+// A receipt's leaf in a batch's tree (PROTOCOL.md §5.11.1), and for a batched receipt the root
+// its proof leads to (nullopt without a batch, or for a proof that is no path).
+Hash32 receipt_leaf_hash(const ProtectedReceipt& receipt);
+std::optional<Hash32> receipt_batch_root(const ProtectedReceipt& receipt);
+
+// Signs `receipts` with one signature (PROTOCOL.md §5.11.1): each becomes a version-2 receipt
+// carrying its place in the batch and that signature. One receipt alone is signed as version 1,
+// so a batch of one costs nothing more. At most kMaxReceiptBatch receipts.
+void sign_receipt_batch(std::span<ProtectedReceipt> receipts, const crypto::SecretKey& key);
 
 }  // namespace gsvs::protocol

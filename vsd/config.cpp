@@ -8,6 +8,7 @@
 #include "app/config_file.h"
 #include "metrics/http_server.h"
 #include "net/framed_connection.h"
+#include "protocol/message_kinds.h"
 #include "rules/continuity.h"
 #include "rules/policy_rules.h"
 #include "storage/log.h"
@@ -187,6 +188,11 @@ void add_config_options(CLI::App& run, Config& c) {
                  "Group commit: the longest an entry waits for its batch")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000000));
+  run.add_option("--receipt_batch_max", c.receipt_batch_max,
+                 "Receipts signed with one signature (PROTOCOL.md 5.11.1): those a session "
+                 "loop issues together, up to this many; 1 signs each alone (protocol version 1)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, protocol::kMaxReceiptBatch));
   run.add_option("--max_uncommitted_per_session", c.max_uncommitted_per_session,
                  "Replies to one GS (receipts, tickets) waiting for their batch to commit; at "
                  "this many vsd stops reading from that GS until one commits")
@@ -367,6 +373,10 @@ Status validate(Config& c) {
     return Error{"config key 'wal_checkpoint' = '" + c.wal_checkpoint +
                  "': use background or inline"};
   }
+  if (c.receipt_batch_max < 1 || c.receipt_batch_max > protocol::kMaxReceiptBatch) {
+    return Error{"config key 'receipt_batch_max' (" + std::to_string(c.receipt_batch_max) +
+                 ") must be between 1 and " + std::to_string(protocol::kMaxReceiptBatch)};
+  }
   if (c.wal_checkpoint_pages < 1 || c.wal_checkpoint_pages > kMaxWalCheckpointPages) {
     return Error{"config key 'wal_checkpoint_pages' (" + std::to_string(c.wal_checkpoint_pages) +
                  ") must be between 1 and " + std::to_string(kMaxWalCheckpointPages)};
@@ -437,6 +447,7 @@ const FixedKey kFixedKeys[] = {
     {"max_frame_bytes", &same<&Config::max_frame_bytes>},
     {"threads", &same<&Config::threads>},
     {"commit_max_delay_us", &same<&Config::commit_max_delay_us>},
+    {"receipt_batch_max", &same<&Config::receipt_batch_max>},
     {"max_uncommitted_per_session", &same<&Config::max_uncommitted_per_session>},
     {"segment_max_bytes", &same<&Config::segment_max_bytes>},
     {"segment_max_age_s", &same<&Config::segment_max_age_s>},

@@ -75,6 +75,10 @@ struct Config {
   std::uint32_t max_frame_bytes = 16384;
   std::uint32_t threads = 0;  // 0: one per core
   std::uint32_t commit_max_delay_us = 2000;
+  // Receipts under one signature (PROTOCOL.md §5.11.1): those one session loop issues in the
+  // same turn, up to this many; 1 signs each alone (protocol version 1, for GSes that speak no
+  // version 2).
+  std::uint32_t receipt_batch_max = 64;
   std::uint32_t max_uncommitted_per_session = 64;
   // A segmented store starts its next segment once the active one holds this many bytes or is
   // this old (docs/STORE.md §10.2); a single-file store never rotates.

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "app/log_line.h"
 #include "vsd/session.h"
@@ -51,7 +52,19 @@ ServerState::ServerState(asio::io_context& io_context, std::vector<SessionLoop*>
                           }}),
       checkpoint_strand(asio::make_strand(io_context)),
       checkpoint_timer(checkpoint_strand),
-      resume_window_timer(io_context) {}
+      resume_window_timer(io_context) {
+  for (SessionLoop* loop : session_loops) {
+    receipt_batchers.push_back(
+        std::make_unique<ReceiptBatcher>(loop->executor(), key, config.receipt_batch_max));
+  }
+}
+
+ReceiptBatcher& ServerState::receipt_batcher(const SessionLoop& loop) {
+  for (std::size_t i = 0; i < session_loops.size(); ++i) {
+    if (session_loops[i] == &loop) return *receipt_batchers[i];
+  }
+  throw std::logic_error("a session on a loop that is not the server's");
+}
 
 void ServerState::revoked_at_head(const protocol::Revocation& revocation, const PublicKey& identity,
                                   std::uint64_t position) {

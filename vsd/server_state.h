@@ -37,6 +37,7 @@
 #include "vsd/config.h"
 #include "vsd/connection_budget.h"
 #include "vsd/metrics.h"
+#include "vsd/receipt_batcher.h"
 #include "vsd/reply_backlog.h"
 #include "vsd/session_loop.h"
 
@@ -78,6 +79,9 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::size_t next_loop = 0;  // accept_loop only
   Config config;
   crypto::SecretKey key;
+  // One per session loop, in the same order: what signs that loop's receipts.
+  std::vector<std::unique_ptr<ReceiptBatcher>> receipt_batchers;
+  ReceiptBatcher& receipt_batcher(const SessionLoop& loop);
   // Before `writer`, which reports its commits to it and ends first.
   VsdMetrics metrics;
   std::unique_ptr<storage::BatchWriter> writer;

@@ -23,7 +23,8 @@ Session::Session(std::shared_ptr<ServerState> server, tcp::socket socket, Sessio
           std::move(socket), net::ConnectionLimits{config_.max_frame_bytes, 1024 * 1024})),
       ticket_timer_(conn_->executor()),
       watchdog_timer_(conn_->executor()),
-      commit_wait_(conn_->executor()) {
+      commit_wait_(conn_->executor()),
+      receipt_signed_(conn_->executor(), std::chrono::steady_clock::time_point::max()) {
   server_->session_objects.fetch_add(1);
 }
 
@@ -92,6 +93,13 @@ asio::awaitable<void> Session::revoke_with_join_evidence(RevocationReason reason
   }
   std::vector<std::uint64_t> evidence(1, join_accept_seq_);
   co_await revoke(reason, std::move(detail), std::move(evidence));
+}
+
+asio::awaitable<void> Session::until_receipt_signed() {
+  while (signing_receipt_) {
+    boost::system::error_code ec;
+    co_await receipt_signed_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
 }
 
 asio::awaitable<void> Session::run() {
@@ -313,7 +321,16 @@ asio::awaitable<void> Session::act_on(const AnyMessage& message, const rules::Ju
     rules_->receipt_issued(terms);
     receipt.receipt_index = terms.index;
     receipt.receipt_tip = terms.tip;
-    Bytes receipt_bytes = server_->sign_and_encode(receipt);
+    // Signed with the receipts of the other sessions of this loop turn (PROTOCOL.md §5.11.1).
+    // Meanwhile the session is between its digest and the digest's receipt: a revocation or a
+    // hand-over waits (until_receipt_signed), so the receipt follows its digest in the log as
+    // before, and a graceful stop counts it among what it waits to send.
+    signing_receipt_ = true;
+    ++uncommitted_;
+    Bytes receipt_bytes = co_await server_->receipt_batcher(loop_).sign(std::move(receipt));
+    --uncommitted_;
+    signing_receipt_ = false;
+    receipt_signed_.cancel();
     replies_.receipt_issued(terms.index, receipt_bytes);
     std::vector<storage::PendingEntry> receipt_entries{
         pending(MessageKind::kProtectedReceipt, chains::Direction::kIssued, session_id_, vs_time,
@@ -384,6 +401,7 @@ asio::awaitable<void> Session::watchdog_loop() {
 asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detail,
                                       std::vector<std::uint64_t> evidence,
                                       std::optional<storage::PendingEntry> received) {
+  co_await until_receipt_signed();
   if (revoked_ || !joined_) co_return;
   revoked_ = true;
   Revocation revocation;

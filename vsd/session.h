@@ -147,6 +147,11 @@ class Session : public std::enable_shared_from_this<Session> {
   net::asio::steady_timer commit_wait_;  // the read loop waits here while too much is uncommitted
   bool waiting_for_commits_ = false;
   std::size_t uncommitted_ = 0;  // log_then submits with a `then` that has not run yet
+  // A receipt is being signed with its loop's batch (act_on): what would end the session or
+  // move it elsewhere waits for it here first.
+  bool signing_receipt_ = false;
+  net::asio::steady_timer receipt_signed_;
+  net::asio::awaitable<void> until_receipt_signed();
   // The judge of this session's traffic (rules/session_rules.h), from the JoinAccept on.
   std::unique_ptr<rules::SessionRules> rules_;
   // What it issued lately, for its GS to get again after a cut (PROTOCOL.md §8.15); it goes with

@@ -36,6 +36,7 @@ Generated& instance() {
     options.players_per_session = 3;
     options.session_seconds = 8;
     options.checkpoint_every = 200;
+    options.receipt_batch = 5;  // half the receipts signed in batches, at every leaf position
     auto store = generate_store(made->path, options);
     if (!store) throw std::runtime_error("generate_store: " + store.error());
     made->store = std::move(store).value();

@@ -182,6 +182,7 @@ constexpr FieldSection kFieldSections[] = {
     {"/$defs/entry", "### 4.3 `entries[]`", true},
     {"/$defs/entry/properties/decoded", "### 4.3 `entries[]`", false},
     {"/$defs/entry/properties/signatures/items", "### 4.3 `entries[]`", false},
+    {"/$defs/entry/properties/signatures/items/properties/batch", "### 4.3 `entries[]`", false},
     {"/$defs/entry/properties/inclusion", "### 4.3 `entries[]`", false},
     {"/$defs/checkpoint", "### 4.4 `checkpoints[]`", true},
     {"/$defs/verdict", "### 4.5 `verdict`", false},

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "audit-cli/session_model.h"
@@ -93,6 +94,29 @@ TEST_F(Verify, GeneratedStoreIsIntact) {
   // frame none).
   EXPECT_GE(stats.signatures_checked, store.entries - 1);
   EXPECT_GT(stats.checkpoints, 10u);
+}
+
+// The generator signs half its receipts in batches (PROTOCOL.md §5.11.1), so the store above
+// verified both versions; an edit inside a batched receipt's proof breaks its signature alone.
+TEST_F(Verify, ABatchedReceiptWithAnEditedProofIsFoundByItsSignature) {
+  const std::string path = copy();
+  std::optional<std::uint64_t> batched;
+  bool alone = false;
+  {
+    Tamper t(path);
+    for (const auto seq : generated().samples.at(MessageKind::kProtectedReceipt)) {
+      const Bytes message = t.blob(seq, "message");
+      if (message.front() == kProtocolVersion) alone = true;
+      if (message.front() == kBatchedReceiptVersion && !batched) batched = seq;
+    }
+    ASSERT_TRUE(batched.has_value()) << "no batched receipt among the samples";
+    ASSERT_TRUE(alone) << "no receipt signed alone among the samples";
+    Bytes message = t.blob(*batched, "message");
+    message[116] ^= 1;  // the proof's first hash starts after leaf_index, leaf_count, the count
+    t.set_blob(*batched, "message", message);
+    t.rechain(*batched);
+  }
+  EXPECT_TRUE(found(verify(path), *batched, check::kSignature, *batched));
 }
 
 // Everything a run reports but its thread count and duration.

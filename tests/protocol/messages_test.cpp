@@ -761,8 +761,8 @@ TEST(MessageKinds, PeekKind) {
       EXPECT_TRUE(contains(kind.error(), "unknown kind")) << kind.error();
     }
   }
-  const Bytes v2 = {2, 1};
-  auto version = peek_kind(v2);
+  const Bytes v3 = {3, 1};  // version 2 is a batched ProtectedReceipt's (receipt_batch_test.cpp)
+  auto version = peek_kind(v3);
   ASSERT_FALSE(version.ok());
   EXPECT_TRUE(contains(version.error(), "version")) << version.error();
 }
@@ -942,6 +942,8 @@ TYPED_TEST(MessageCoding, WrongVersionIsRejected) {
     changed[0] = static_cast<std::uint8_t>(version);
     auto decoded = decode<M>(changed);
     ASSERT_FALSE(decoded.ok()) << version;
+    // Version 2 is a batched receipt's: a version-1 receipt read as one lacks its batch fields.
+    if (std::is_same_v<M, ProtectedReceipt> && version == kBatchedReceiptVersion) continue;
     EXPECT_TRUE(contains(decoded.error(), "version")) << decoded.error();
     EXPECT_FALSE(decode_any(changed).ok()) << version;
   }

@@ -353,5 +353,48 @@ TEST(Vectors, ClientBindingBatchAndProofs) {
   EXPECT_EQ(batch.nonces, nonces);
 }
 
+// Each step from the spec's words (PROTOCOL.md §5.11.1), not from the code that signs.
+TEST(Vectors, ReceiptBatchLeavesRootAndStatement) {
+  const Json doc = load("chains.json");
+  const crypto::PublicKey vs = keys_by_name(doc).at("vs");
+  auto text = [](std::string_view tag) { return Bytes(tag.begin(), tag.end()); };
+  const auto& c = doc.at("receipt_batch");
+  const auto count = c.at("leaf_count").get<std::uint32_t>();
+  ASSERT_EQ(c.at("receipts").size(), count);
+  std::vector<Hash32> leaves;
+  for (const auto& r : c.at("receipts")) {
+    const Bytes bytes = hex(r.at("receipt_hex"));
+    ASSERT_EQ(bytes.at(0), 2);
+    Bytes leaf_input = text("gsvs/v2/protected_receipt");
+    leaf_input.push_back(0);
+    leaf_input.insert(leaf_input.end(), bytes.begin(), bytes.begin() + 106);
+    EXPECT_EQ(to_hex(leaf_input), r.at("leaf_input_hex"));
+    leaves.push_back(merkle::leaf_hash(leaf_input));
+    EXPECT_EQ(to_hex(leaves.back()), r.at("leaf_hash_hex"));
+  }
+  const Hash32 root = merkle::root(leaves);
+  EXPECT_EQ(to_hex(root), c.at("root_hex"));
+  Bytes statement = text("gsvs/v2/receipt_batch");
+  statement.push_back(0);
+  statement.insert(statement.end(), root.bytes.begin(), root.bytes.end());
+  statement.insert(statement.end(), {static_cast<std::uint8_t>(count), 0, 0, 0});
+  EXPECT_EQ(to_hex(statement), c.at("statement_hex"));
+  const auto signature = fixed<64>(c.at("signature_hex"));
+  EXPECT_TRUE(crypto::verify(vs, statement, signature));
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const auto& r = c.at("receipts")[i];
+    const auto receipt = decode_as<protocol::ProtectedReceipt>(r.at("receipt_hex"));
+    ASSERT_TRUE(receipt.batch.has_value());
+    EXPECT_EQ(receipt.batch->leaf_index, i);
+    EXPECT_EQ(receipt.batch->leaf_count, count);
+    std::vector<Hash32> proof;
+    for (const auto& h : r.at("proof_hex")) proof.push_back(fixed(h));
+    EXPECT_EQ(receipt.batch->proof, proof);
+    EXPECT_EQ(merkle::inclusion_proof(leaves, i), proof);
+    EXPECT_EQ(receipt.signatures[0], signature);
+    EXPECT_TRUE(protocol::verify(receipt, vs));
+  }
+}
+
 }  // namespace
 }  // namespace gsvs::test_samples

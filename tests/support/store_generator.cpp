@@ -510,7 +510,18 @@ void Generator::digest(Sim& s, bool teleport) {
   receipt.receipt_tip =
       chains::next_receipt_tip(s.id, receipt.receipt_index, s.tip, receipt.digest_hash);
   s.tip = receipt.receipt_tip;
-  put(MessageKind::kProtectedReceipt, chains::Direction::kIssued, s.id, vs_signed(receipt),
+  Bytes bytes_signed;
+  if (options_.receipt_batch > 1 && receipt.receipt_index % 2 == 1) {
+    std::vector<ProtectedReceipt> batch(options_.receipt_batch, receipt);
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].session_id = 1'000'000 + i;
+    const std::size_t at = (receipt.receipt_index / 2) % batch.size();
+    batch[at] = receipt;
+    sign_receipt_batch(batch, vs_key_);
+    bytes_signed = encode(batch[at]);
+  } else {
+    bytes_signed = vs_signed(receipt);
+  }
+  put(MessageKind::kProtectedReceipt, chains::Direction::kIssued, s.id, std::move(bytes_signed),
       s.record);
 }
 

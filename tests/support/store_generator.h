@@ -43,6 +43,10 @@ struct StoreGeneratorOptions {
   // holds about this many bytes (BatchWriter::Options::segment_max_bytes; vsd's
   // segment_max_bytes). 0: never, one segment.
   std::uint64_t segment_max_bytes = 0;
+  // Above 1: every receipt with an odd receipt_index is signed in a batch of this many
+  // (PROTOCOL.md §5.11.1), beside receipts of sessions that are not in the log, as a VS signs
+  // those of all its sessions together; the others are signed alone (version 1).
+  std::uint32_t receipt_batch = 1;
 };
 
 struct GeneratedSession {

@@ -838,6 +838,47 @@ Json chains_document(const Keys& keys) {
     c["proofs"] = std::move(proofs);
     doc["client_binding"] = std::move(c);
   }
+  {
+    // The three receipts above, signed as one batch (PROTOCOL.md §5.11.1).
+    std::vector<ProtectedReceipt> batch(s.receipts.begin(), s.receipts.end());
+    sign_receipt_batch(batch, keys.vs());
+    std::vector<Hash32> leaves;
+    Json receipts = Json::array();
+    for (const auto& r : batch) {
+      const Bytes bytes = encode(r);
+      Bytes leaf_input(ProtectedReceipt::kBatchLeafTag.begin(),
+                       ProtectedReceipt::kBatchLeafTag.end());
+      leaf_input.push_back(0);
+      leaf_input.insert(leaf_input.end(), bytes.begin(), bytes.begin() + 106);
+      leaves.push_back(merkle::leaf_hash(leaf_input));
+      receipts.push_back({{"leaf_index", r.batch->leaf_index},
+                          {"leaf_input_hex", to_hex(leaf_input)},
+                          {"leaf_hash_hex", to_hex(leaves.back())},
+                          {"proof_hex", hex_list(r.batch->proof)},
+                          {"receipt_hex", to_hex(bytes)}});
+    }
+    const Hash32 root = merkle::root(leaves);
+    Bytes statement(ProtectedReceipt::kBatchStatementTag.begin(),
+                    ProtectedReceipt::kBatchStatementTag.end());
+    statement.push_back(0);
+    statement.insert(statement.end(), root.bytes.begin(), root.bytes.end());
+    const auto count = static_cast<std::uint32_t>(batch.size());
+    for (int shift = 0; shift < 32; shift += 8) {
+      statement.push_back(static_cast<std::uint8_t>(count >> shift));
+    }
+    Json c = Json::object();
+    c["formula"] =
+        "leaf input = \"gsvs/v2/protected_receipt\" || 0x00 || the version-2 receipt's bytes "
+        "[0, 106); RFC 9162 tree over the leaves in batch order; the one signature signs "
+        "\"gsvs/v2/receipt_batch\" || 0x00 || root || leaf_count u32le; each receipt carries "
+        "leaf_index u32le || leaf_count u32le || proof (u16 count || hashes) before it";
+    c["leaf_count"] = count;
+    c["receipts"] = std::move(receipts);
+    c["root_hex"] = to_hex(root);
+    c["statement_hex"] = to_hex(statement);
+    c["signature_hex"] = to_hex(batch.front().signatures[0]);
+    doc["receipt_batch"] = std::move(c);
+  }
   return doc;
 }
 

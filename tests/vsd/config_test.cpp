@@ -105,6 +105,8 @@ TEST(VsdConfig, BadValuesNameTheKey) {
       {allow + "wal_checkpoint_pages = 20000\n",
        "'wal_max_pages' (16384) must exceed 'wal_checkpoint_pages' (20000)"},
       {allow + "wal_max_pages = 100000000\n", "wal_max_pages"},
+      {allow + "receipt_batch_max = 0\n", "receipt_batch_max"},
+      {allow + "receipt_batch_max = 1025\n", "receipt_batch_max"},
       {allow + "max_unauthenticated = 0\n", "max_unauthenticated"},
       {allow + "max_unauthenticated_per_source = 0\n", "max_unauthenticated_per_source"},
       {allow + "max_joins_per_second = -1\n", "max_joins_per_second"},

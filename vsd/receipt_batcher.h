@@ -1,0 +1,52 @@
+// Receipts signed in batches (PROTOCOL.md §5.11.1): one signature for every receipt that the
+// sessions of one loop issue in the same turn of it. A session that asks waits until the loop
+// has run what was ready with it, so under load one signature serves as many receipts as
+// arrived together, and a lone receipt waits no timer: only for the end of its turn.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "net/asio.h"
+#include "protocol/bytes.h"
+#include "protocol/crypto.h"
+#include "protocol/messages.h"
+
+namespace gsvs::vsd {
+
+class ReceiptBatcher {
+ public:
+  // `key` must outlive this batcher; `max_batch` receipts at most under one signature (1 signs
+  // each alone, as protocol version 1), and the batch is signed at once when it is full.
+  ReceiptBatcher(net::asio::any_io_executor executor, const crypto::SecretKey& key,
+                 std::size_t max_batch);
+  ReceiptBatcher(const ReceiptBatcher&) = delete;
+  ReceiptBatcher& operator=(const ReceiptBatcher&) = delete;
+
+  // Signs `receipt` with the others asked for in this turn of the loop; its encoding. From the
+  // loop's own thread only.
+  net::asio::awaitable<Bytes> sign(protocol::ProtectedReceipt receipt);
+
+ private:
+  // What a session waits on. The batcher holds it weakly: a session destroyed while it waits
+  // (the loop stopping) takes its timer with it, and its receipt is signed for no one.
+  struct Waiter {
+    explicit Waiter(const net::asio::any_io_executor& executor)
+        : wake(executor, std::chrono::steady_clock::time_point::max()) {}
+    net::asio::steady_timer wake;
+    Bytes bytes;  // set once signed
+  };
+  struct Pending {
+    protocol::ProtectedReceipt receipt;
+    std::weak_ptr<Waiter> waiter;
+  };
+  void sign_pending();
+
+  net::asio::any_io_executor executor_;
+  const crypto::SecretKey& key_;
+  std::size_t max_batch_;
+  std::vector<Pending> pending_;
+};
+
+}  // namespace gsvs::vsd
