@@ -158,6 +158,10 @@ r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 print(f"== capacity headline: {r['messages_acked_per_s']:.0f} acked messages/s against "
       f"{r['raw_verify_per_s']:.0f} raw verifies/s on the same {r['verify_threads']} core(s): "
       f"ratio_per_vsd_core {r['ratio_per_vsd_core']:.3f}")
+print(f"== a receipt's signature: {1e6 / r['raw_sign_per_s']:.1f} us alone, "
+      f"{1e6 / r['raw_batched_receipts_per_s']:.1f} us in a batch of 64 (leaf, proof, encoding); "
+      f"crypto-only ceiling {r['crypto_only_ceiling']:.3f} alone, "
+      f"{r['crypto_only_ceiling_batched']:.3f} batched")
 PY
 done
 done

@@ -63,6 +63,21 @@ std::vector<Hash32> inclusion_proof(std::span<const Hash32> leaf_hashes, std::ui
   return one_proof(leaf_hashes, plan, ticket);
 }
 
+std::vector<std::vector<Hash32>> inclusion_proofs(std::span<const Hash32> leaf_hashes) {
+  ProofPlan plan;
+  std::vector<ProofPlan::Ticket> tickets;
+  tickets.reserve(leaf_hashes.size());
+  for (std::uint64_t i = 0; i < leaf_hashes.size(); ++i) {
+    tickets.push_back(plan.want_inclusion(i, leaf_hashes.size()));
+  }
+  for (const auto& leaf : leaf_hashes) plan.add_leaf(leaf);
+  std::vector<std::vector<Hash32>> proofs;
+  proofs.reserve(tickets.size());
+  for (const auto ticket : tickets)
+    proofs.push_back(plan.proof(ticket).value_or(std::vector<Hash32>{}));
+  return proofs;
+}
+
 std::vector<Hash32> consistency_proof(std::span<const Hash32> leaf_hashes, std::uint64_t old_size) {
   ProofPlan plan;
   const auto ticket = plan.want_consistency(old_size, leaf_hashes.size());

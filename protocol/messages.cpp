@@ -679,9 +679,10 @@ void sign_receipt_batch(std::span<ProtectedReceipt> receipts, const crypto::Secr
   for (const auto& receipt : receipts) leaves.push_back(receipt_leaf_hash(receipt));
   const auto count = static_cast<std::uint32_t>(receipts.size());
   const Signature signature = key.sign(receipt_batch_statement(merkle::root(leaves), count));
+  auto proofs = merkle::inclusion_proofs(leaves);
   for (std::uint32_t i = 0; i < count; ++i) {
-    receipts[i].batch = ReceiptBatch{
-        .leaf_index = i, .leaf_count = count, .proof = merkle::inclusion_proof(leaves, i)};
+    receipts[i].batch =
+        ReceiptBatch{.leaf_index = i, .leaf_count = count, .proof = std::move(proofs[i])};
     receipts[i].signatures[0] = signature;
   }
 }

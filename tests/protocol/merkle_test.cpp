@@ -268,6 +268,17 @@ TEST(MerkleInclusion, EveryProofOfSmallTreesMatchesReferenceAndVerifies) {
   }
 }
 
+TEST(MerkleInclusion, EveryLeafsProofInOnePassMatchesReference) {
+  const auto leaves = make_leaves(70);
+  EXPECT_TRUE(inclusion_proofs({}).empty());
+  for (std::size_t n = 1; n <= leaves.size(); ++n) {
+    const auto tree = std::span(leaves).first(n);
+    const auto proofs = inclusion_proofs(tree);
+    ASSERT_EQ(proofs.size(), n);
+    for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(proofs[i], ref_path(i, tree)) << i << "/" << n;
+  }
+}
+
 // Every way of spoiling a valid proof, for a handful of tree shapes.
 TEST(MerkleInclusion, TamperedProofsFail) {
   const auto leaves = make_leaves(100, 1);
