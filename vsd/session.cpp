@@ -323,14 +323,12 @@ asio::awaitable<void> Session::act_on(const AnyMessage& message, const rules::Ju
     receipt.receipt_tip = terms.tip;
     // Signed with the receipts of the other sessions of this loop turn (PROTOCOL.md §5.11.1).
     // Meanwhile the session is between its digest and the digest's receipt: a revocation or a
-    // hand-over waits (until_receipt_signed), so the receipt follows its digest in the log as
-    // before, and a graceful stop counts it among what it waits to send.
+    // hand-over waits (until_receipt_signed), so the receipt follows its digest in the log
+    // before either, and a graceful stop counts it among what it waits to send.
     signing_receipt_ = true;
     ++uncommitted_;
     Bytes receipt_bytes = co_await server_->receipt_batcher(loop_).sign(std::move(receipt));
     --uncommitted_;
-    signing_receipt_ = false;
-    receipt_signed_.cancel();
     replies_.receipt_issued(terms.index, receipt_bytes);
     std::vector<storage::PendingEntry> receipt_entries{
         pending(MessageKind::kProtectedReceipt, chains::Direction::kIssued, session_id_, vs_time,
@@ -340,6 +338,9 @@ asio::awaitable<void> Session::act_on(const AnyMessage& message, const rules::Ju
         log_then(std::move(receipt_entries), [this, receipt_bytes = std::move(receipt_bytes)] {
           if (!ended_) conn_->send(receipt_bytes);
         }));
+    // Placed: whatever waited may go now.
+    signing_receipt_ = false;
+    receipt_signed_.cancel();
   }
 }
 
@@ -401,9 +402,11 @@ asio::awaitable<void> Session::watchdog_loop() {
 asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detail,
                                       std::vector<std::uint64_t> evidence,
                                       std::optional<storage::PendingEntry> received) {
-  co_await until_receipt_signed();
   if (revoked_ || !joined_) co_return;
+  // Claimed before the wait for a receipt being signed: meanwhile nothing more is judged or
+  // issued, and no hand-over takes the session (hand_over_for_resume waits too, then sees this).
   revoked_ = true;
+  co_await until_receipt_signed();
   Revocation revocation;
   revocation.session_id = session_id_;
   revocation.vs_time_ms = server_->clock.now_ms();
