@@ -101,9 +101,9 @@ TEST_F(Verify, GeneratedStoreIsIntact) {
 TEST_F(Verify, ABatchedReceiptWithAnEditedProofIsFoundByItsSignature) {
   const std::string path = copy();
   std::optional<std::uint64_t> batched;
-  bool alone = false;
   {
     Tamper t(path);
+    bool alone = false;
     for (const auto seq : generated().samples.at(MessageKind::kProtectedReceipt)) {
       const Bytes message = t.blob(seq, "message");
       if (message.front() == kProtocolVersion) alone = true;
