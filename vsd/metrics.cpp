@@ -79,6 +79,10 @@ VsdMetrics::VsdMetrics()
                         "Frames received from joined GSes, by message kind.", "kind",
                         static_cast<MessageKind>(kMaxMessageKind), &kind_name),
       tickets_issued(registry->counter("vsd_tickets_issued_total", "PlayTickets issued.")),
+      receipt_batch_receipts(registry->histogram(
+          "vsd_receipt_batch_receipts",
+          "ProtectedReceipts signed with one signature (a batch; 1: signed alone).",
+          kCommitEntriesBounds)),
       commit_seconds(registry->histogram(
           "vsd_store_commit_seconds", "Time of one store commit: writing the batch and its fsync.",
           kCommitSecondsBounds)),

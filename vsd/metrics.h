@@ -31,6 +31,8 @@ struct VsdMetrics {
   // Frames of a joined GS, by kind.
   metrics::CounterPerCode<protocol::MessageKind> messages_received;
   metrics::Counter& tickets_issued;
+  // Receipts under each signature a session loop made (PROTOCOL.md §5.11.1; 1: signed alone).
+  metrics::Histogram& receipt_batch_receipts;
   metrics::Histogram& commit_seconds;
   metrics::Histogram& commit_entries;
   // Checkpoints of the WAL that ran inside a commit (and held its batch's replies), and the WAL's

@@ -9,10 +9,11 @@ namespace gsvs::vsd {
 namespace asio = net::asio;
 
 ReceiptBatcher::ReceiptBatcher(asio::any_io_executor executor, const crypto::SecretKey& key,
-                               std::size_t max_batch)
+                               std::size_t max_batch, std::function<void(std::size_t)> signed_batch)
     : executor_(std::move(executor)),
       key_(key),
-      max_batch_(std::clamp<std::size_t>(max_batch, 1, protocol::kMaxReceiptBatch)) {}
+      max_batch_(std::clamp<std::size_t>(max_batch, 1, protocol::kMaxReceiptBatch)),
+      signed_batch_(std::move(signed_batch)) {}
 
 asio::awaitable<Bytes> ReceiptBatcher::sign(protocol::ProtectedReceipt receipt) {
   auto waiter = std::make_shared<Waiter>(executor_);
@@ -37,6 +38,7 @@ void ReceiptBatcher::sign_pending() {
   receipts.reserve(pending_.size());
   for (auto& p : pending_) receipts.push_back(std::move(p.receipt));
   protocol::sign_receipt_batch(receipts, key_);
+  if (signed_batch_) signed_batch_(receipts.size());
   for (std::size_t i = 0; i < pending_.size(); ++i) {
     if (auto waiter = pending_[i].waiter.lock()) {
       waiter->bytes = protocol::encode(receipts[i]);

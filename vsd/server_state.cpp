@@ -54,8 +54,10 @@ ServerState::ServerState(asio::io_context& io_context, std::vector<SessionLoop*>
       checkpoint_timer(checkpoint_strand),
       resume_window_timer(io_context) {
   for (SessionLoop* loop : session_loops) {
-    receipt_batchers.push_back(
-        std::make_unique<ReceiptBatcher>(loop->executor(), key, config.receipt_batch_max));
+    receipt_batchers.push_back(std::make_unique<ReceiptBatcher>(
+        loop->executor(), key, config.receipt_batch_max, [this](std::size_t receipts) {
+          metrics.receipt_batch_receipts.observe(static_cast<double>(receipts));
+        }));
   }
 }
 

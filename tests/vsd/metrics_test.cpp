@@ -106,6 +106,11 @@ TEST_F(VsdMetricsEndpoint, CountersAgreeWithTheStore) {
   EXPECT_EQ(samples["vsd_resumes_accepted_total"], 0);
   EXPECT_EQ(samples["vsd_tickets_issued_total"],
             count_entries(entries, MessageKind::kPlayTicket, chains::Direction::kIssued));
+  // Every receipt logged was signed in some batch (one alone is a batch of one).
+  EXPECT_EQ(samples["vsd_receipt_batch_receipts_sum"],
+            count_entries(entries, MessageKind::kProtectedReceipt, chains::Direction::kIssued));
+  EXPECT_GE(samples["vsd_receipt_batch_receipts_sum"], 1);
+  EXPECT_LE(samples["vsd_receipt_batch_receipts_count"], samples["vsd_receipt_batch_receipts_sum"]);
   for (std::uint16_t code = 1; code <= static_cast<std::uint16_t>(kLastJoinRejectReason); ++code) {
     const auto reason = static_cast<JoinRejectReason>(code);
     EXPECT_EQ(samples[series("vsd_joins_rejected_total", "reason", reason_name(reason))],
