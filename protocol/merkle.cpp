@@ -63,19 +63,21 @@ std::vector<Hash32> inclusion_proof(std::span<const Hash32> leaf_hashes, std::ui
   return one_proof(leaf_hashes, plan, ticket);
 }
 
-std::vector<std::vector<Hash32>> inclusion_proofs(std::span<const Hash32> leaf_hashes) {
+TreeProofs inclusion_proofs(std::span<const Hash32> leaf_hashes) {
   ProofPlan plan;
+  const auto root_ticket = plan.want_root(leaf_hashes.size());
   std::vector<ProofPlan::Ticket> tickets;
   tickets.reserve(leaf_hashes.size());
   for (std::uint64_t i = 0; i < leaf_hashes.size(); ++i) {
     tickets.push_back(plan.want_inclusion(i, leaf_hashes.size()));
   }
   for (const auto& leaf : leaf_hashes) plan.add_leaf(leaf);
-  std::vector<std::vector<Hash32>> proofs;
-  proofs.reserve(tickets.size());
-  for (const auto ticket : tickets)
-    proofs.push_back(plan.proof(ticket).value_or(std::vector<Hash32>{}));
-  return proofs;
+  TreeProofs out{.root = plan.root(root_ticket).value_or(empty_root()), .proofs = {}};
+  out.proofs.reserve(tickets.size());
+  for (const auto ticket : tickets) {
+    out.proofs.push_back(plan.proof(ticket).value_or(std::vector<Hash32>{}));
+  }
+  return out;
 }
 
 std::vector<Hash32> consistency_proof(std::span<const Hash32> leaf_hashes, std::uint64_t old_size) {

@@ -26,9 +26,13 @@ Hash32 root(std::span<const Hash32> leaf_hashes);
 // index < leaf_hashes.size(); 0 < old_size <= leaf_hashes.size(). Violations give an empty proof.
 std::vector<Hash32> inclusion_proof(std::span<const Hash32> leaf_hashes, std::uint64_t index);
 std::vector<Hash32> consistency_proof(std::span<const Hash32> leaf_hashes, std::uint64_t old_size);
-// PATH(i, D[n]) for every leaf i, in one pass over the leaves: O(n) hashes for all of them, where
-// n calls of inclusion_proof hash O(n) each (a receipt batch, PROTOCOL.md §5.11.1).
-std::vector<std::vector<Hash32>> inclusion_proofs(std::span<const Hash32> leaf_hashes);
+// MTH(D[n]) and PATH(i, D[n]) for every leaf i, in one pass over the leaves: O(n) hashes for all
+// of them, where n calls of inclusion_proof hash O(n) each (a receipt batch, PROTOCOL.md §5.11.1).
+struct TreeProofs {
+  Hash32 root;
+  std::vector<std::vector<Hash32>> proofs;  // proofs[i] is leaf i's
+};
+TreeProofs inclusion_proofs(std::span<const Hash32> leaf_hashes);
 
 // RFC 9162 §2.1.3.2 and §2.1.4.2 verification. False on any malformed proof (wrong length,
 // index out of range), never undefined behaviour.

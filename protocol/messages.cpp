@@ -248,32 +248,11 @@ std::string canonical_violation(const ProtectedReceipt& m) {
 }
 
 template <class M>
-std::uint8_t version_of(const M& message) {
-  if constexpr (std::is_same_v<M, ProtectedReceipt>) {
-    if (message.batch) return kBatchedReceiptVersion;
-  }
-  return kProtocolVersion;
-}
-
-template <class M>
 void encode_fields(const M& message, std::uint8_t version, coding::Writer& out) {
   out.u8(version);
   out.u8(static_cast<std::uint8_t>(M::kKind));
   EncodeVisitor visitor(out);
   M::visit(message, visitor);
-}
-
-template <class M>
-void encode_body(const M& message, coding::Writer& out) {
-  encode_fields(message, version_of(message), out);
-  if constexpr (std::is_same_v<M, ProtectedReceipt>) {
-    if (message.batch) {
-      out.u32(message.batch->leaf_index);
-      out.u32(message.batch->leaf_count);
-      EncodeVisitor visitor(out);
-      visitor.list(message.batch->proof, kMaxProofHashes, "proof");
-    }
-  }
 }
 
 // What a batch's one signature signs: the root of its receipts' tree and their count.
@@ -284,6 +263,53 @@ Bytes receipt_batch_statement(const Hash32& root, std::uint32_t leaf_count) {
   out.fixed(root);
   out.u32(leaf_count);
   return out.take();
+}
+
+// What a message carries past its fields, and what it signs then. Only a receipt signed in a
+// batch (PROTOCOL.md §5.11.1, version 2) has more: its place in the batch, after the fields, and
+// a signature over the batch's root.
+template <class M>
+struct Trailer {
+  static std::uint8_t version(const M& /*message*/) { return kProtocolVersion; }
+  static void encode(const M& /*message*/, coding::Writer& /*out*/) {}
+  static void decode(M& /*message*/, std::uint8_t /*version*/, coding::Reader& /*in*/) {}
+  static std::optional<Bytes> signing_input(const M& /*message*/) { return std::nullopt; }
+};
+
+template <>
+struct Trailer<ProtectedReceipt> {
+  static std::uint8_t version(const ProtectedReceipt& m) {
+    return m.batch ? kBatchedReceiptVersion : kProtocolVersion;
+  }
+  static void encode(const ProtectedReceipt& m, coding::Writer& out) {
+    if (!m.batch) return;
+    out.u32(m.batch->leaf_index);
+    out.u32(m.batch->leaf_count);
+    EncodeVisitor visitor(out);
+    visitor.list(m.batch->proof, kMaxProofHashes, "proof");
+  }
+  static void decode(ProtectedReceipt& m, std::uint8_t version, coding::Reader& in) {
+    if (version != kBatchedReceiptVersion) return;
+    ReceiptBatch& batch = m.batch.emplace();
+    batch.leaf_index = in.u32();
+    batch.leaf_count = in.u32();
+    DecodeVisitor visitor(in);
+    visitor.list(batch.proof, kMaxProofHashes, "proof");
+  }
+  static std::optional<Bytes> signing_input(const ProtectedReceipt& m) {
+    if (!m.batch) return std::nullopt;
+    const auto root = receipt_batch_root(m);
+    // A proof that is no path (only a message built in memory: decode refuses one) gives an
+    // empty input, which the VS never signs, since every input it signs starts with a tag.
+    if (!root) return Bytes{};
+    return receipt_batch_statement(*root, m.batch->leaf_count);
+  }
+};
+
+template <class M>
+void encode_body(const M& message, coding::Writer& out) {
+  encode_fields(message, Trailer<M>::version(message), out);
+  Trailer<M>::encode(message, out);
 }
 
 }  // namespace
@@ -557,14 +583,7 @@ Result<M> decode(ByteView bytes) {
   M message;
   DecodeVisitor visitor(in);
   M::visit(message, visitor);
-  if constexpr (std::is_same_v<M, ProtectedReceipt>) {
-    if (bytes[0] == kBatchedReceiptVersion) {
-      ReceiptBatch& batch = message.batch.emplace();
-      batch.leaf_index = in.u32();
-      batch.leaf_count = in.u32();
-      visitor.list(batch.proof, kMaxProofHashes, "proof");
-    }
-  }
+  Trailer<M>::decode(message, bytes[0], in);
   for (auto& sig : message.signatures) sig = in.fixed<64>("signature");
   in.expect_end();
   if (in.failed()) return Error{std::string(kind_name(M::kKind)) + ": " + in.error()};
@@ -622,15 +641,7 @@ bool verify_signature(const AnyMessage& message, const PublicKey& key,
 
 template <class M>
 Bytes signing_input(const M& message, std::size_t signature_index) {
-  if constexpr (std::is_same_v<M, ProtectedReceipt>) {
-    if (message.batch) {
-      const auto root = receipt_batch_root(message);
-      // A proof that is no path (only a message built in memory: decode refuses one) gives an
-      // empty input, which the VS never signs, since every input it signs starts with a tag.
-      if (!root) return {};
-      return receipt_batch_statement(*root, message.batch->leaf_count);
-    }
-  }
+  if (auto batched = Trailer<M>::signing_input(message)) return std::move(*batched);
   coding::Writer out;
   out.raw(as_bytes(M::kSignatureTags.at(signature_index)));
   out.u8(0);
@@ -669,20 +680,21 @@ void sign_receipt_batch(std::span<ProtectedReceipt> receipts, const crypto::Secr
     throw std::length_error("sign_receipt_batch: " + std::to_string(receipts.size()) +
                             " receipts, at most " + std::to_string(kMaxReceiptBatch));
   }
-  if (receipts.size() == 1) receipts.front().batch.reset();
-  if (receipts.size() <= 1) {
-    for (auto& receipt : receipts) sign(receipt, key);
+  if (receipts.empty()) return;
+  if (receipts.size() == 1) {
+    receipts.front().batch.reset();
+    sign(receipts.front(), key);
     return;
   }
   std::vector<Hash32> leaves;
   leaves.reserve(receipts.size());
   for (const auto& receipt : receipts) leaves.push_back(receipt_leaf_hash(receipt));
+  auto tree = merkle::inclusion_proofs(leaves);
   const auto count = static_cast<std::uint32_t>(receipts.size());
-  const Signature signature = key.sign(receipt_batch_statement(merkle::root(leaves), count));
-  auto proofs = merkle::inclusion_proofs(leaves);
+  const Signature signature = key.sign(receipt_batch_statement(tree.root, count));
   for (std::uint32_t i = 0; i < count; ++i) {
     receipts[i].batch =
-        ReceiptBatch{.leaf_index = i, .leaf_count = count, .proof = std::move(proofs[i])};
+        ReceiptBatch{.leaf_index = i, .leaf_count = count, .proof = std::move(tree.proofs[i])};
     receipts[i].signatures[0] = signature;
   }
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <thread>
 
+#include "audit-cli/common.h"
 #include "audit-cli/session_model.h"
 #include "audit-cli/verifier.h"
 #include "protocol/chains.h"
@@ -117,6 +118,51 @@ TEST_F(Verify, ABatchedReceiptWithAnEditedProofIsFoundByItsSignature) {
     t.rechain(*batched);
   }
   EXPECT_TRUE(found(verify(path), *batched, check::kSignature, *batched));
+}
+
+// verify_stored_signature checks a batch's signature once while its receipts come in a row; what
+// it remembers must never make an edited receipt, a foreign signature or another key pass.
+TEST(VerifyStoredSignature, EachReceiptOfABatchIsJudgedOnItsOwnBytes) {
+  crypto::Seed seed;
+  seed.bytes.fill(0x5A);
+  const auto vs = crypto::SecretKey::from_seed(seed);
+  seed.bytes.fill(0x5B);
+  const auto other = crypto::SecretKey::from_seed(seed);
+  std::vector<ProtectedReceipt> batch(4);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    batch[i].session_id = 10 + i;
+    batch[i].receipt_index = i;
+  }
+  sign_receipt_batch(batch, vs);
+  std::vector<Bytes> bytes;
+  for (const auto& receipt : batch) bytes.push_back(encode(receipt));
+  ASSERT_EQ(bytes[0].front(), kBatchedReceiptVersion);
+  const auto edited = [&](std::size_t i, std::size_t at) {
+    Bytes b = bytes[i];
+    b.at(at) ^= 1;
+    return b;
+  };
+  struct Case {
+    const char* what;
+    Bytes message;
+    const crypto::PublicKey& key;
+    bool valid;
+  };
+  const Case cases[] = {
+      {"receipt 0", bytes[0], vs.public_key(), true},
+      {"receipt 1, after 0 of its batch", bytes[1], vs.public_key(), true},
+      {"receipt 2 with its session_id edited", edited(2, 3), vs.public_key(), false},
+      {"receipt 2 with its signature edited", edited(2, bytes[2].size() - 1), vs.public_key(),
+       false},
+      {"receipt 2 as signed", bytes[2], vs.public_key(), true},
+      {"receipt 3 under another key", bytes[3], other.public_key(), false},
+      {"receipt 3 under the VS key again", bytes[3], vs.public_key(), true},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(audit::verify_stored_signature(MessageKind::kProtectedReceipt, c.message, 0, c.key),
+              c.valid)
+        << c.what;
+  }
 }
 
 // Everything a run reports but its thread count and duration.

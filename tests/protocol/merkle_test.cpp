@@ -268,12 +268,14 @@ TEST(MerkleInclusion, EveryProofOfSmallTreesMatchesReferenceAndVerifies) {
   }
 }
 
-TEST(MerkleInclusion, EveryLeafsProofInOnePassMatchesReference) {
+TEST(MerkleInclusion, EveryLeafsProofAndTheRootInOnePassMatchReference) {
   const auto leaves = make_leaves(70);
-  EXPECT_TRUE(inclusion_proofs({}).empty());
+  EXPECT_TRUE(inclusion_proofs({}).proofs.empty());
+  EXPECT_EQ(inclusion_proofs({}).root, empty_root());
   for (std::size_t n = 1; n <= leaves.size(); ++n) {
     const auto tree = std::span(leaves).first(n);
-    const auto proofs = inclusion_proofs(tree);
+    const auto [tree_root, proofs] = inclusion_proofs(tree);
+    ASSERT_EQ(tree_root, root(tree)) << n;
     ASSERT_EQ(proofs.size(), n);
     for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(proofs[i], ref_path(i, tree)) << i << "/" << n;
   }
