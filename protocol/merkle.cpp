@@ -64,19 +64,31 @@ std::vector<Hash32> inclusion_proof(std::span<const Hash32> leaf_hashes, std::ui
 }
 
 TreeProofs inclusion_proofs(std::span<const Hash32> leaf_hashes) {
-  ProofPlan plan;
-  const auto root_ticket = plan.want_root(leaf_hashes.size());
-  std::vector<ProofPlan::Ticket> tickets;
-  tickets.reserve(leaf_hashes.size());
-  for (std::uint64_t i = 0; i < leaf_hashes.size(); ++i) {
-    tickets.push_back(plan.want_inclusion(i, leaf_hashes.size()));
+  const std::size_t n = leaf_hashes.size();
+  TreeProofs out{.root = empty_root(), .proofs = std::vector<std::vector<Hash32>>(n)};
+  if (n == 0) return out;
+  // The tree built level by level, in memory (a ProofPlan streams and keeps a map of wanted
+  // nodes, which a batch held in memory does not need): nodes pair up from the left and a last
+  // node without a partner moves up unchanged. Splitting at the largest power of two below the
+  // size (RFC 9162 §2.1.1) builds the same tree, and a leaf's PATH is the partner it meets on
+  // each level where it has one, bottom-up.
+  std::vector<Hash32> level(leaf_hashes.begin(), leaf_hashes.end());
+  std::vector<std::size_t> at(n);  // each leaf's ancestor's index on the current level
+  for (std::size_t i = 0; i < n; ++i) at[i] = i;
+  while (level.size() > 1) {
+    for (std::size_t leaf = 0; leaf < n; ++leaf) {
+      const std::size_t partner = at[leaf] ^ 1U;
+      if (partner < level.size()) out.proofs[leaf].push_back(level[partner]);
+      at[leaf] /= 2;
+    }
+    std::vector<Hash32> next((level.size() + 1) / 2);
+    for (std::size_t i = 0; i + 1 < level.size(); i += 2) {
+      next[i / 2] = node_hash(level[i], level[i + 1]);
+    }
+    if (level.size() % 2 == 1) next.back() = level.back();
+    level = std::move(next);
   }
-  for (const auto& leaf : leaf_hashes) plan.add_leaf(leaf);
-  TreeProofs out{.root = plan.root(root_ticket).value_or(empty_root()), .proofs = {}};
-  out.proofs.reserve(tickets.size());
-  for (const auto ticket : tickets) {
-    out.proofs.push_back(plan.proof(ticket).value_or(std::vector<Hash32>{}));
-  }
+  out.root = level.front();
   return out;
 }
 

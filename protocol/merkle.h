@@ -26,8 +26,9 @@ Hash32 root(std::span<const Hash32> leaf_hashes);
 // index < leaf_hashes.size(); 0 < old_size <= leaf_hashes.size(). Violations give an empty proof.
 std::vector<Hash32> inclusion_proof(std::span<const Hash32> leaf_hashes, std::uint64_t index);
 std::vector<Hash32> consistency_proof(std::span<const Hash32> leaf_hashes, std::uint64_t old_size);
-// MTH(D[n]) and PATH(i, D[n]) for every leaf i, in one pass over the leaves: O(n) hashes for all
-// of them, where n calls of inclusion_proof hash O(n) each (a receipt batch, PROTOCOL.md §5.11.1).
+// MTH(D[n]) and PATH(i, D[n]) for every leaf i, from leaves in memory: the tree's n - 1 node
+// hashes in all, where n calls of inclusion_proof hash O(n) each (a receipt batch, PROTOCOL.md
+// §5.11.1).
 struct TreeProofs {
   Hash32 root;
   std::vector<std::vector<Hash32>> proofs;  // proofs[i] is leaf i's

@@ -16,36 +16,38 @@ ReceiptBatcher::ReceiptBatcher(asio::any_io_executor executor, const crypto::Sec
       signed_batch_(std::move(signed_batch)) {}
 
 asio::awaitable<Bytes> ReceiptBatcher::sign(protocol::ProtectedReceipt receipt) {
-  auto waiter = std::make_shared<Waiter>(executor_);
-  pending_.push_back(Pending{std::move(receipt), waiter});
+  std::shared_ptr<Turn> turn = turn_.lock();
+  if (!turn) {
+    turn = std::make_shared<Turn>(executor_);
+    turn_ = turn;
+  }
+  const std::size_t index = pending_.size();
+  pending_.push_back(std::move(receipt));
   if (pending_.size() >= max_batch_) {
     sign_pending();
-  } else if (pending_.size() == 1) {
+  } else if (index == 0) {
     // Posted behind every handler already queued on the loop: the sessions whose reads completed
     // with this one get to add their receipts first.
     asio::post(executor_, [this] { sign_pending(); });
   }
-  while (waiter->bytes.empty()) {
+  while (turn->encoded.empty()) {
     boost::system::error_code ec;
-    co_await waiter->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await turn->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  co_return std::move(waiter->bytes);
+  co_return std::move(turn->encoded[index]);
 }
 
 void ReceiptBatcher::sign_pending() {
   if (pending_.empty()) return;  // signed already, when the batch filled up
-  std::vector<protocol::ProtectedReceipt> receipts;
-  receipts.reserve(pending_.size());
-  for (auto& p : pending_) receipts.push_back(std::move(p.receipt));
-  protocol::sign_receipt_batch(receipts, key_);
-  if (signed_batch_) signed_batch_(receipts.size());
-  for (std::size_t i = 0; i < pending_.size(); ++i) {
-    if (auto waiter = pending_[i].waiter.lock()) {
-      waiter->bytes = protocol::encode(receipts[i]);
-      waiter->wake.cancel();
-    }
+  protocol::sign_receipt_batch(pending_, key_);
+  if (signed_batch_) signed_batch_(pending_.size());
+  if (auto turn = turn_.lock()) {
+    turn->encoded.reserve(pending_.size());
+    for (const auto& receipt : pending_) turn->encoded.push_back(protocol::encode(receipt));
+    turn->wake.cancel();
   }
   pending_.clear();
+  turn_.reset();
 }
 
 }  // namespace gsvs::vsd

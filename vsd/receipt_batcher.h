@@ -31,17 +31,14 @@ class ReceiptBatcher {
   net::asio::awaitable<Bytes> sign(protocol::ProtectedReceipt receipt);
 
  private:
-  // What a session waits on. The batcher holds it weakly: a session destroyed while it waits
-  // (the loop stopping) takes its timer with it, and its receipt is signed for no one.
-  struct Waiter {
-    explicit Waiter(const net::asio::any_io_executor& executor)
+  // One turn's batch, as its sessions wait on it: one timer for all of them, cancelled once
+  // signed. The sessions own it and the batcher holds it weakly: sessions destroyed while they
+  // wait (the loop stopping) take the timer with them, and their receipts are signed for no one.
+  struct Turn {
+    explicit Turn(const net::asio::any_io_executor& executor)
         : wake(executor, std::chrono::steady_clock::time_point::max()) {}
     net::asio::steady_timer wake;
-    Bytes bytes;  // set once signed
-  };
-  struct Pending {
-    protocol::ProtectedReceipt receipt;
-    std::weak_ptr<Waiter> waiter;
+    std::vector<Bytes> encoded;  // pending_'s receipts signed, in order; empty until then
   };
   void sign_pending();
 
@@ -49,7 +46,8 @@ class ReceiptBatcher {
   const crypto::SecretKey& key_;
   std::size_t max_batch_;
   std::function<void(std::size_t)> signed_batch_;
-  std::vector<Pending> pending_;
+  std::vector<protocol::ProtectedReceipt> pending_;
+  std::weak_ptr<Turn> turn_;
 };
 
 }  // namespace gsvs::vsd
