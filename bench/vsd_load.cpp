@@ -24,6 +24,7 @@
 //   latency through the storm.
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sodium.h>
 #include <unistd.h>
 
@@ -86,6 +87,11 @@ struct Options {
   // baseline is measured on the cores vsd is pinned to, while vsd is idle.
   std::string raw_cpus;
   std::string acked_out;  // when set, each acknowledged receipt as "session index" lines
+  // When set (with vsd_pid and raw_cpus): once a second of the measurement vsd is stopped
+  // (SIGSTOP) and the raw verify loop runs this long on its CPUs, then vsd goes on (SIGCONT).
+  // On a machine whose speed drifts within seconds, the baseline then follows the speed vsd ran
+  // at, where one before and one after the load can be a factor of two apart.
+  unsigned interleave_ms = 0;
   // storm
   std::uint64_t period_ms = 5000;
   std::uint64_t backoff_min_ms = 200;
@@ -839,6 +845,9 @@ int run(const Options& options) {
   double joins_per_s = 0;  // joined or failed, from the first session's start to the last's answer
   double vsd_cores = 0;
   double own_cores = 0;
+  const bool interleave = options.interleave_ms > 0 && options.vsd_pid != 0 && !raw_cpus.empty();
+  std::vector<double> interleaved_verify_rates;
+  double paused_s = 0;
   std::thread reporter([&] {
     // Wait for the ramp, sign every session's messages, start them all, let them settle, then
     // measure for the duration.
@@ -871,7 +880,23 @@ int run(const Options& options) {
     stats.measure_started = Clock::now();
     stats.measuring = true;
     const auto start = stats.measure_started;
-    std::this_thread::sleep_for(std::chrono::duration<double>(options.duration_s));
+    const auto end = start + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(options.duration_s));
+    if (interleave) {
+      const auto burst = milliseconds(options.interleave_ms);
+      while (Clock::now() + std::chrono::seconds(1) + burst <= end) {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        const auto paused = Clock::now();
+        kill(options.vsd_pid, SIGSTOP);
+        // The kernel's loopback work for vsd's sockets runs on its CPU a moment longer.
+        std::this_thread::sleep_for(milliseconds(20));
+        interleaved_verify_rates.push_back(raw_verify_rate(
+            options.verify_threads, raw_cpus, std::chrono::duration<double>(burst).count()));
+        kill(options.vsd_pid, SIGCONT);
+        paused_s += std::chrono::duration<double>(Clock::now() - paused).count();
+      }
+    }
+    std::this_thread::sleep_until(end);
     stats.measuring = false;
     elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     vsd_cores =
@@ -918,6 +943,16 @@ int run(const Options& options) {
   // cores; where it is (bench/vsd_load.sh), the ratio itself is the ratio per vsd core.
   const double per_cpu_second_ratio =
       vsd_cores > 0 && raw > 0 ? (acked / vsd_cores) / (raw / options.verify_threads) : 0;
+  // The same against the verify rates taken while vsd was stopped, once a second.
+  double raw_interleaved = 0;
+  for (const double rate : interleaved_verify_rates) raw_interleaved += rate;
+  if (!interleaved_verify_rates.empty()) {
+    raw_interleaved /= static_cast<double>(interleaved_verify_rates.size());
+  }
+  const double interleaved_ratio =
+      vsd_cores > 0 && raw_interleaved > 0
+          ? (acked / vsd_cores) / (raw_interleaved / options.verify_threads)
+          : 0;
   // What the ratio would be if the VS did nothing but its signature work on all the threads:
   // a verify per message and a signature per digest (receipt), tickets left out.
   const double signs_per_message = acked > 0 ? static_cast<double>(stats.receipts.load()) /
@@ -938,7 +973,9 @@ int run(const Options& options) {
       "\"vsd_cpu_cores\": %.2f, \"generator_cpu_cores\": %.2f, "
       "\"ratio_per_vsd_cpu_second\": %.3f, \"p50_ack_ms\": %.2f, \"p99_ack_ms\": %.2f, "
       "\"acks\": %zu, \"receipts_whole_run\": %llu, \"worst_second_p99_ms\": %.1f, "
-      "\"per_second_p99_ms\": %s, \"joins_per_s\": %.0f, \"join_failures\": %s}\n",
+      "\"per_second_p99_ms\": %s, \"joins_per_s\": %.0f, \"join_failures\": %s, "
+      "\"interleaved_bursts\": %zu, \"paused_s\": %.2f, \"raw_verify_interleaved_per_s\": %.0f, "
+      "\"ratio_interleaved\": %.3f}\n",
       options.mode.c_str(), static_cast<unsigned long long>(stats.joined.load()),
       static_cast<unsigned long long>(stats.failed.load()),
       static_cast<unsigned long long>(stats.revoked.load()), elapsed, sent, acked, digests, raw,
@@ -947,7 +984,8 @@ int run(const Options& options) {
       crypto_ceiling_batched, vsd_cores, own_cores, per_cpu_second_ratio,
       percentile(latencies, 0.5), percentile(latencies, 0.99), latencies.size(),
       static_cast<unsigned long long>(stats.receipts_whole_run.load()), worst_second_p99,
-      per_second_p99.c_str(), joins_per_s, join_failures_json(stats).c_str());
+      per_second_p99.c_str(), joins_per_s, join_failures_json(stats).c_str(),
+      interleaved_verify_rates.size(), paused_s, raw_interleaved, interleaved_ratio);
   if (options.mode == "storm") print_storm(stats, options);
   std::fflush(stdout);
   return stats.failed == 0 && stats.revoked == 0 && stats.resume_refused == 0 ? 0 : 1;
@@ -998,6 +1036,11 @@ int main(int argc, char** argv) {
                       "vsd's process id: report the CPU it used while measured");
   run_cmd->add_option("--raw-cpus", options.raw_cpus,
                       "CPUs for the raw baselines, one thread each in turn (e.g. 0-1: vsd's CPUs)");
+  run_cmd
+      ->add_option("--interleave-ms", options.interleave_ms,
+                   "With --vsd-pid and --raw-cpus: once a second, stop vsd and measure raw "
+                   "verifies on its CPUs for this long (ratio_interleaved); 0: off")
+      ->capture_default_str();
   run_cmd->add_option("--acked-out", options.acked_out,
                       "Write each acknowledged receipt as a \"session index\" line (check-store)");
   run_cmd

@@ -31,6 +31,12 @@
 #        storm: e.g. SESSIONS_SCALE=19000 RAMP_PER_S=2000 CAPACITY=0 DURATION_S=5)
 #        PROFILE_S=0: profile vsd with perf for this many of the capacity run's measured seconds
 #        and print where its CPU goes per acknowledged message (bench/cpu_profile.py)
+#        SYSCALLS_S=0: count vsd's system calls, by call, for this many of the capacity run's
+#        measured seconds (perf stat on syscall tracepoints) and print them per acknowledged
+#        message (bench/syscall_counts.py)
+#        INTERLEAVE_MS=0: once a second of the capacity run, stop vsd and measure the raw verify
+#        rate on its CPUs for this long (ratio_interleaved: the baseline follows the machine's
+#        speed while vsd ran; for machines whose speed drifts within seconds; e.g. 200)
 #        RECEIPT_BATCH_MAX=64: vsd's receipt_batch_max for the capacity run (a list, "1 64",
 #        runs it once per value: receipts signed alone against signed in batches)
 # e.g. the comparison: CAPACITY=0 DURATION_S=60 WAL_CHECKPOINT="inline background" bench/vsd_load.sh
@@ -51,13 +57,21 @@ wal_modes=${WAL_CHECKPOINT:-background}
 run_capacity=${CAPACITY:-1}
 stores=${STORES:-sqlite}
 profile_s=${PROFILE_S:-0}
+syscalls_s=${SYSCALLS_S:-0}
+interleave_ms=${INTERLEAVE_MS:-0}
+# The calls counted by name (the rest are "other"): sockets, the event loop, the store's file.
+syscall_events=raw_syscalls:sys_enter
+for call in recvmsg sendmsg recvfrom sendto read write readv writev pread64 pwrite64 fdatasync \
+  fsync epoll_wait epoll_pwait epoll_ctl futex fcntl timerfd_settime lseek newfstatat; do
+  syscall_events+=",syscalls:sys_enter_$call"
+done
 receipt_batches=${RECEIPT_BATCH_MAX:-64}
 ramp_per_s=${RAMP_PER_S:-400}
 # vsd paces joins at max_joins_per_second and closes those over it (their GSes retry, the
 # generator does not): the scale run lets the ramp through, and a quarter more.
 max_joins_per_s=$(( ramp_per_s * 5 / 4 > 1000 ? ramp_per_s * 5 / 4 : 1000 ))
-if [ "$profile_s" != 0 ] && ! command -v perf >/dev/null; then
-  echo "vsd_load.sh: PROFILE_S needs perf (Debian package linux-perf)" >&2
+if [ "$profile_s$syscalls_s" != 00 ] && ! command -v perf >/dev/null; then
+  echo "vsd_load.sh: PROFILE_S and SYSCALLS_S need perf (Debian package linux-perf)" >&2
   exit 2
 fi
 pin_cpus
@@ -129,18 +143,28 @@ start_vsd "$capacity_sessions" "heartbeat_timeout_ms = 600000
 digest_timeout_ms = 600001
 heartbeat_interval_ms = 1000
 receipt_batch_max = $receipt_batch"
+# The previous run's stderr goes first: perf waits for "measuring for" in it, and tee below may
+# not have truncated the file before the wait looks.
+rm -f "$work/capacity.err"
 "${gen_pin[@]}" "$bin/vsd_load" run --vs "$vs_addr" --sessions "$capacity_sessions" \
   --mode capacity --duration-s "$duration" --presign 6000 --window 8 --verify-threads "$threads" \
-  --raw-cpus "$vsd_cpus" --ramp-per-s 200 --vsd-pid $vsd_pid >"$work/capacity.json" \
+  --raw-cpus "$vsd_cpus" --ramp-per-s 200 --vsd-pid $vsd_pid --interleave-ms "$interleave_ms" \
+  >"$work/capacity.json" \
   2> >(tee "$work/capacity.err" >&2) &
 load_pid=$!
-if [ "$profile_s" != 0 ]; then
+if [ "$profile_s$syscalls_s" != 00 ]; then
   # From the start of the measured seconds; perf itself runs on the generator's CPUs.
   until grep -q "measuring for" "$work/capacity.err" 2>/dev/null || ! kill -0 $load_pid 2>/dev/null; do
     sleep 0.1
   done
+fi
+if [ "$profile_s" != 0 ]; then
   "${gen_pin[@]}" perf record -F 997 -p $vsd_pid -o "$work/perf.data" -- sleep "$profile_s" \
     2>/dev/null >&2
+fi
+if [ "$syscalls_s" != 0 ]; then
+  "${gen_pin[@]}" perf stat -x, -e "$syscall_events" -p $vsd_pid -o "$work/syscalls.csv" \
+    -- sleep "$syscalls_s" >&2
 fi
 wait $load_pid
 kill -TERM $vsd_pid; wait $vsd_pid || true
@@ -152,12 +176,19 @@ if [ "$profile_s" != 0 ]; then
     >"$work/perf.txt"
   python3 bench/cpu_profile.py "$work/perf.txt" "$work/capacity.json"
 fi
+if [ "$syscalls_s" != 0 ]; then
+  python3 bench/syscall_counts.py "$work/syscalls.csv" "$syscalls_s" "$work/capacity.json"
+fi
 python3 - "$work/capacity.json" <<'PY' >&2
 import json, sys
 r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 print(f"== capacity headline: {r['messages_acked_per_s']:.0f} acked messages/s against "
       f"{r['raw_verify_per_s']:.0f} raw verifies/s on the same {r['verify_threads']} core(s): "
       f"ratio_per_vsd_core {r['ratio_per_vsd_core']:.3f}")
+if r["interleaved_bursts"]:
+    print(f"== against {r['interleaved_bursts']} raw verify bursts taken while vsd was stopped "
+          f"({r['raw_verify_interleaved_per_s']:.0f} a second on average; vsd "
+          f"{r['vsd_cpu_cores']:.2f} cores): ratio_interleaved {r['ratio_interleaved']:.3f}")
 print(f"== a receipt's signature: {1e6 / r['raw_sign_per_s']:.1f} us alone, "
       f"{1e6 / r['raw_batched_receipts_per_s']:.1f} us in a batch of 64 (leaf, proof, encoding); "
       f"crypto-only ceiling {r['crypto_only_ceiling']:.3f} alone, "
