@@ -51,21 +51,29 @@ bool verify_stored_signature(MessageKind kind, ByteView message, std::size_t ind
     const Bytes statement = protocol::signing_input(*receipt, index);
     if (statement.empty()) return false;  // a proof that is no path
     // The receipts of one batch share the statement and the signature and lie close together in
-    // a log, so a thread remembers the last one it checked: a batch of 64 costs one verify, not
-    // 64. Exact on (key, statement, signature), since a verify depends on nothing else.
-    struct LastBatch {
+    // a log, though the batches of several session loops interleave there: a thread remembers
+    // the last few it checked, so a batch of 64 costs one verify, not 64. Exact on (key,
+    // statement, signature), since a verify depends on nothing else.
+    struct Verified {
       crypto::PublicKey key;
       Bytes statement;
       crypto::Signature signature;
       bool valid = false;
     };
-    thread_local std::optional<LastBatch> last;
+    constexpr std::size_t kRemembered = 8;
+    thread_local std::array<std::optional<Verified>, kRemembered> remembered;
+    thread_local std::size_t next_slot = 0;
     const crypto::Signature& signature = receipt->signatures[index];
-    if (!last || last->key != key || last->signature != signature || last->statement != statement) {
-      const bool valid = crypto::verify(key, statement, signature);
-      last = LastBatch{key, statement, signature, valid};
+    for (const auto& seen : remembered) {
+      if (seen && seen->signature == signature && seen->key == key &&
+          seen->statement == statement) {
+        return seen->valid;
+      }
     }
-    return last->valid;
+    const bool valid = crypto::verify(key, statement, signature);
+    remembered[next_slot] = Verified{key, statement, signature, valid};
+    next_slot = (next_slot + 1) % kRemembered;
+    return valid;
   }
   const auto tags = signature_tags(kind);
   const std::size_t sig_bytes = tags.size() * crypto::Signature::size;

@@ -47,7 +47,7 @@ using protocol::signature_tags;
 // Verifies signature `index` of a stored message of `kind` under `key`, from the stored bytes:
 // the signed input is tag || 0x00 || the bytes before the signatures, and the signatures are the
 // last 64-byte blocks; a batched receipt's is checked against its batch's root, once per batch
-// as long as its receipts come in a row on a thread. Only meaningful for bytes that decode
+// while a thread meets its receipts close together. Only meaningful for bytes that decode
 // (canonical encoding, §2.6).
 [[nodiscard]] bool verify_stored_signature(protocol::MessageKind kind, ByteView message,
                                            std::size_t index, const crypto::PublicKey& key);

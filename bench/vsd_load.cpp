@@ -1039,7 +1039,8 @@ int main(int argc, char** argv) {
   run_cmd
       ->add_option("--interleave-ms", options.interleave_ms,
                    "With --vsd-pid and --raw-cpus: once a second, stop vsd and measure raw "
-                   "verifies on its CPUs for this long (ratio_interleaved); 0: off")
+                   "verifies on its CPUs for this long (ratio_interleaved; the latencies then "
+                   "include the pauses); 0: off")
       ->capture_default_str();
   run_cmd->add_option("--acked-out", options.acked_out,
                       "Write each acknowledged receipt as a \"session index\" line (check-store)");

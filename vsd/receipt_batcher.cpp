@@ -1,6 +1,7 @@
 #include "vsd/receipt_batcher.h"
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/post.hpp>
 #include <utility>
 
@@ -16,6 +17,13 @@ ReceiptBatcher::ReceiptBatcher(asio::any_io_executor executor, const crypto::Sec
       signed_batch_(std::move(signed_batch)) {}
 
 asio::awaitable<Bytes> ReceiptBatcher::sign(protocol::ProtectedReceipt receipt) {
+  if (max_batch_ == 1) {
+    // Signed alone, as protocol version 1: nothing to wait for.
+    std::array<protocol::ProtectedReceipt, 1> alone{std::move(receipt)};
+    protocol::sign_receipt_batch(alone, key_);
+    if (signed_batch_) signed_batch_(1);
+    co_return protocol::encode(alone[0]);
+  }
   std::shared_ptr<Turn> turn = turn_.lock();
   if (!turn) {
     turn = std::make_shared<Turn>(executor_);
@@ -27,8 +35,11 @@ asio::awaitable<Bytes> ReceiptBatcher::sign(protocol::ProtectedReceipt receipt) 
     sign_pending();
   } else if (index == 0) {
     // Posted behind every handler already queued on the loop: the sessions whose reads completed
-    // with this one get to add their receipts first.
-    asio::post(executor_, [this] { sign_pending(); });
+    // with this one get to add their receipts first. A batch that fills up is signed before its
+    // post runs, and that post must not then sign the next batch before its own turn ends.
+    asio::post(executor_, [this, batch = batches_signed_] {
+      if (batch == batches_signed_) sign_pending();
+    });
   }
   while (turn->encoded.empty()) {
     boost::system::error_code ec;
@@ -38,16 +49,19 @@ asio::awaitable<Bytes> ReceiptBatcher::sign(protocol::ProtectedReceipt receipt) 
 }
 
 void ReceiptBatcher::sign_pending() {
-  if (pending_.empty()) return;  // signed already, when the batch filled up
-  protocol::sign_receipt_batch(pending_, key_);
-  if (signed_batch_) signed_batch_(pending_.size());
-  if (auto turn = turn_.lock()) {
-    turn->encoded.reserve(pending_.size());
-    for (const auto& receipt : pending_) turn->encoded.push_back(protocol::encode(receipt));
-    turn->wake.cancel();
-  }
-  pending_.clear();
-  turn_.reset();
+  // Taken out first: whatever throws below (only allocation can) leaves the batcher empty and
+  // ready for the next turn, never half signed.
+  std::vector<protocol::ProtectedReceipt> receipts = std::exchange(pending_, {});
+  const std::shared_ptr<Turn> turn = std::exchange(turn_, {}).lock();
+  ++batches_signed_;
+  protocol::sign_receipt_batch(receipts, key_);
+  if (signed_batch_) signed_batch_(receipts.size());
+  if (!turn) return;  // every session of the batch is gone
+  std::vector<Bytes> encoded;
+  encoded.reserve(receipts.size());
+  for (const auto& receipt : receipts) encoded.push_back(protocol::encode(receipt));
+  turn->encoded = std::move(encoded);
+  turn->wake.cancel();
 }
 
 }  // namespace gsvs::vsd

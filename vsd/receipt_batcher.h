@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -48,6 +49,7 @@ class ReceiptBatcher {
   std::function<void(std::size_t)> signed_batch_;
   std::vector<protocol::ProtectedReceipt> pending_;
   std::weak_ptr<Turn> turn_;
+  std::uint64_t batches_signed_ = 0;  // tells a turn's post whether its batch is signed already
 };
 
 }  // namespace gsvs::vsd

@@ -8,6 +8,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -102,6 +103,33 @@ TEST(ReceiptBatcher, ReceiptsAskedForInLaterTurnsAreLaterBatches) {
       asio::detached);
   loop.run();
   EXPECT_EQ(counts, (std::vector<std::uint32_t>{1, 1, 1}));
+}
+
+// A batch that fills up is signed at once; the post its first receipt made for the end of the
+// turn must then leave the next batch alone until that batch's own turn ends.
+TEST(ReceiptBatcher, AFullBatchsPostDoesNotCutTheNextBatchShort) {
+  asio::io_context loop(1);
+  const crypto::SecretKey key = vs_key();
+  ReceiptBatcher batcher(loop.get_executor(), key, 3);
+  std::map<std::size_t, std::uint32_t> leaf_counts;
+  std::function<void(std::size_t)> session = [&](std::size_t i) {
+    asio::co_spawn(
+        loop,
+        [&, i]() -> asio::awaitable<void> {
+          // Session 1 starts session 4 first: its start is queued after the first batch's post
+          // and before the second batch's, as a read completing late in a turn would be.
+          if (i == 1) session(4);
+          auto r = protocol::decode<protocol::ProtectedReceipt>(
+              co_await batcher.sign(protocol::ProtectedReceipt{}));
+          leaf_counts[i] = r && r->batch ? r->batch->leaf_count : 1;
+        },
+        asio::detached);
+  };
+  for (std::size_t i = 0; i < 4; ++i) session(i);
+  loop.run();
+  // Sessions 0 to 2 fill the first batch; 3 and 4 ask in the turn that follows, together.
+  EXPECT_EQ(leaf_counts,
+            (std::map<std::size_t, std::uint32_t>{{0, 3}, {1, 3}, {2, 3}, {3, 2}, {4, 2}}));
 }
 
 }  // namespace
