@@ -48,8 +48,8 @@ bool verify_stored_signature(MessageKind kind, ByteView message, std::size_t ind
     // only the decoded receipt and its proof give.
     auto receipt = protocol::decode<protocol::ProtectedReceipt>(message);
     if (!receipt || index >= receipt->signatures.size()) return false;
+    // Decoding refused a proof that is no path, so the statement is the batch's.
     const Bytes statement = protocol::signing_input(*receipt, index);
-    if (statement.empty()) return false;  // a proof that is no path
     // The receipts of one batch share the statement and the signature and lie close together in
     // a log, though the batches of several session loops interleave there: a thread remembers
     // the last few it checked, so a batch of 64 costs one verify, not 64. Exact on (key,

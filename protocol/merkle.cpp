@@ -73,13 +73,11 @@ TreeProofs inclusion_proofs(std::span<const Hash32> leaf_hashes) {
   // size (RFC 9162 §2.1.1) builds the same tree, and a leaf's PATH is the partner it meets on
   // each level where it has one, bottom-up.
   std::vector<Hash32> level(leaf_hashes.begin(), leaf_hashes.end());
-  std::vector<std::size_t> at(n);  // each leaf's ancestor's index on the current level
-  for (std::size_t i = 0; i < n; ++i) at[i] = i;
-  while (level.size() > 1) {
+  for (unsigned depth = 0; level.size() > 1; ++depth) {
     for (std::size_t leaf = 0; leaf < n; ++leaf) {
-      const std::size_t partner = at[leaf] ^ 1U;
+      // The leaf's ancestor on this level is leaf >> depth; its partner differs in the last bit.
+      const std::size_t partner = (leaf >> depth) ^ 1U;
       if (partner < level.size()) out.proofs[leaf].push_back(level[partner]);
-      at[leaf] /= 2;
     }
     std::vector<Hash32> next((level.size() + 1) / 2);
     for (std::size_t i = 0; i + 1 < level.size(); i += 2) {
