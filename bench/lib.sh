@@ -50,22 +50,41 @@ wait_port() {  # PORT: until something listens on 127.0.0.1:PORT, at most 30 s
 # $work/pg, as the postgres user when run as root (PostgreSQL refuses root), on 127.0.0.1 with
 # trust authentication and Debian's default settings (fsync and synchronous_commit on: as durable
 # as the SQLite store). It runs on vsd's CPUs: the store is part of what is measured. Sets pg_port
-# and pg_stop (the command that stops it); pg_database NAME creates a database and prints its URI.
+# and pg_dir; stop_postgres stops it; pg_database NAME creates a database and prints its URI.
+# Where the postgres user cannot reach $work (a checkout under a private folder, such as one made
+# by mktemp -d), the cluster goes to a folder of its own under /tmp, which stop_postgres removes.
 start_postgres() {
-  local bin as=()
+  local bin
+  pg_as=()
   bin=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d | sort -V | tail -n 1)
   [ -x "$bin/initdb" ] || { echo "no PostgreSQL server (Debian package postgresql)" >&2; return 1; }
-  mkdir -p "$work/pg"
+  pg_dir=$work/pg
   if [ "$(id -u)" = 0 ]; then
+    pg_as=(runuser -u postgres --)
     chmod 755 "$work"
-    chown postgres "$work/pg"
-    as=(runuser -u postgres --)
+    if ! "${pg_as[@]}" test -x "$work"; then
+      pg_dir=$(mktemp -d /tmp/gsvs-pg.XXXXXX)/pg
+      chmod 755 "${pg_dir%/pg}"
+      "${pg_as[@]}" test -x "${pg_dir%/pg}" || {
+        echo "the postgres user cannot reach $work nor ${pg_dir%/pg}: make a folder above them traversable (chmod o+x)" >&2
+        rm -rf "${pg_dir%/pg}"
+        return 1
+      }
+    fi
   fi
-  "${as[@]}" "$bin/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 >/dev/null
+  mkdir -p "$pg_dir"
+  [ ${#pg_as[@]} = 0 ] || chown postgres "$pg_dir"
+  "${pg_as[@]}" "$bin/initdb" -D "$pg_dir" -U postgres --auth=trust -E UTF8 >/dev/null
   pg_port=$(free_port)
-  "${as[@]}" "${vsd_pin[@]}" "$bin/pg_ctl" -D "$work/pg" -l "$work/pg/server.log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $work/pg" start >/dev/null
-  pg_stop=("${as[@]}" "$bin/pg_ctl" -D "$work/pg" -m fast -w stop)
+  pg_ctl=$bin/pg_ctl
+  "${pg_as[@]}" "${vsd_pin[@]}" "$pg_ctl" -D "$pg_dir" -l "$pg_dir/server.log" -w \
+    -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $pg_dir" start >/dev/null
+}
+stop_postgres() {  # for an EXIT trap: quiet, and a no-op when no server was started
+  [ -n "${pg_dir:-}" ] || return 0
+  "${pg_as[@]}" "$pg_ctl" -D "$pg_dir" -m fast -w stop >/dev/null 2>&1 || true
+  case $pg_dir in "$work"/*) ;; *) rm -rf "${pg_dir%/pg}" ;; esac
+  pg_dir=
 }
 pg_database() {  # NAME: a new database; prints its URI
   psql -X -q -d "postgresql://postgres@127.0.0.1:$pg_port/postgres" -c "CREATE DATABASE $1" >/dev/null

@@ -44,7 +44,7 @@ bench_work_dir
 pg_port=
 stop_all() {
   cleanup
-  [ -z "$pg_port" ] || "${pg_stop[@]}" >/dev/null 2>&1 || true
+  stop_postgres
 }
 trap stop_all EXIT
 start_postgres

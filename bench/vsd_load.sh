@@ -84,7 +84,7 @@ work=$(mktemp -d)
 sampler_pid=""
 pg_port=""
 # KEEP=1 keeps $work (vsd's configuration and log of the last run, its stores) and says where.
-trap 'kill -CONT $vsd_pid 2>/dev/null || true; kill $vsd_pid $sampler_pid 2>/dev/null || true; [ -z "$pg_port" ] || "${pg_stop[@]}" >/dev/null 2>&1 || true; if [ -n "${KEEP:-}" ]; then echo "kept in $work" >&2; else rm -rf "$work"; fi' EXIT
+trap 'kill -CONT $vsd_pid 2>/dev/null || true; kill $vsd_pid $sampler_pid 2>/dev/null || true; stop_postgres; if [ -n "${KEEP:-}" ]; then echo "kept in $work" >&2; else rm -rf "$work"; fi' EXIT
 case " $stores " in *" postgresql "*) start_postgres ;; esac
 runs=0
 new_store() {  # $1 = sqlite | postgresql: a fresh, empty store for the next run, in $store
