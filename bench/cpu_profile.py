@@ -9,7 +9,8 @@ Usage: cpu_profile.py PERF_REPORT CAPACITY_JSON
 Prints one JSON object: each category's share of vsd's samples and its microseconds per message,
 then the 20 hottest symbols. The profile is flat (each sample goes to the function it was in), so
 a category is the sum of its leaf functions. Debian's libsodium is stripped, so its samples are
-one category (Ed25519 verify and sign, SHA-512 inside them); `crypto_expected_us_per_message`
+one category (Ed25519 verify and sign, SHA-512 inside them); SHA-256 is OpenSSL's (libcrypto, its
+own category); `crypto_expected_us_per_message`
 says what one verify and half a signature per message cost at the raw rates measured in the same
 run (before and after the load), to set against it.
 """
@@ -20,6 +21,7 @@ import sys
 # First match wins; (name, dso pattern, symbol pattern).
 CATEGORIES = [
     ("libsodium", r"libsodium", r"."),
+    ("sha256_libcrypto", r"libcrypto", r"."),
     ("sqlite", r"sqlite", r"."),
     ("kernel", r"kernel", r"."),
     ("allocation", r".", r"malloc|_int_free|cfree|operator new|operator delete|tcache|free$"),

@@ -31,8 +31,13 @@ def main():
                 continue
             counts[fields[2]] = int(fields[0])
     total = counts.pop("raw_syscalls:sys_enter", None)
-    if total is None or messages <= 0:
-        sys.exit("syscall_counts.py: no raw_syscalls:sys_enter count, or no message acknowledged")
+    if total is None:
+        sys.exit(f"syscall_counts.py: {stat_path} has no raw_syscalls:sys_enter count: perf "
+                 "could not count the syscall tracepoints (its error is above; they need root or "
+                 "kernel.perf_event_paranoid <= -1, and tracefs mounted)")
+    if messages <= 0:
+        sys.exit(f"syscall_counts.py: {capacity_path} shows no message acknowledged while "
+                 "counting: nothing to divide by (see the capacity run's errors above)")
     named = {event.removeprefix("syscalls:sys_enter_"): n for event, n in counts.items() if n}
     named["other"] = max(total - sum(named.values()), 0)
     per_message = {name: round(n / messages, 3)

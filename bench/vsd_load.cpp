@@ -32,8 +32,10 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <fstream>
 #include <iostream>
@@ -845,7 +847,8 @@ int run(const Options& options) {
   double joins_per_s = 0;  // joined or failed, from the first session's start to the last's answer
   double vsd_cores = 0;
   double own_cores = 0;
-  const bool interleave = options.interleave_ms > 0 && options.vsd_pid != 0 && !raw_cpus.empty();
+  const bool interleave = options.interleave_ms > 0;
+  bool interleave_failed = false;
   std::vector<double> interleaved_verify_rates;
   double paused_s = 0;
   std::thread reporter([&] {
@@ -887,7 +890,13 @@ int run(const Options& options) {
       while (Clock::now() + std::chrono::seconds(1) + burst <= end) {
         std::this_thread::sleep_for(std::chrono::seconds(1));
         const auto paused = Clock::now();
-        kill(options.vsd_pid, SIGSTOP);
+        if (kill(options.vsd_pid, SIGSTOP) != 0) {
+          // vsd is gone: a burst now would measure beside nothing, so none is taken.
+          std::fprintf(stderr, "vsd_load: --interleave-ms: cannot stop vsd (pid %d): %s\n",
+                       options.vsd_pid, std::strerror(errno));
+          interleave_failed = true;
+          break;
+        }
         // The kernel's loopback work for vsd's sockets runs on its CPU a moment longer.
         std::this_thread::sleep_for(milliseconds(20));
         interleaved_verify_rates.push_back(raw_verify_rate(
@@ -907,6 +916,7 @@ int run(const Options& options) {
   });
   io->run();
   reporter.join();
+  if (interleave_failed) return 1;
   // Closes every connection, so the VS goes quiet, and measures the baseline again: the machine's
   // speed drifts, and the higher of the two keeps the ratio conservative. The sessions and the
   // start timer go first: they hold sockets and timers of io.
@@ -941,18 +951,18 @@ int run(const Options& options) {
   // The ratio per CPU-second vsd used: its acknowledged messages per CPU-second, against one
   // verify thread's rate. Where vsd is not pinned it leaves out the generator's share of the
   // cores; where it is (bench/vsd_load.sh), the ratio itself is the ratio per vsd core.
-  const double per_cpu_second_ratio =
-      vsd_cores > 0 && raw > 0 ? (acked / vsd_cores) / (raw / options.verify_threads) : 0;
+  const auto per_cpu_second_ratio_to = [&](double raw_rate) {
+    return vsd_cores > 0 && raw_rate > 0 ? (acked / vsd_cores) / (raw_rate / options.verify_threads)
+                                         : 0;
+  };
+  const double per_cpu_second_ratio = per_cpu_second_ratio_to(raw);
   // The same against the verify rates taken while vsd was stopped, once a second.
   double raw_interleaved = 0;
   for (const double rate : interleaved_verify_rates) raw_interleaved += rate;
   if (!interleaved_verify_rates.empty()) {
     raw_interleaved /= static_cast<double>(interleaved_verify_rates.size());
   }
-  const double interleaved_ratio =
-      vsd_cores > 0 && raw_interleaved > 0
-          ? (acked / vsd_cores) / (raw_interleaved / options.verify_threads)
-          : 0;
+  const double interleaved_ratio = per_cpu_second_ratio_to(raw_interleaved);
   // What the ratio would be if the VS did nothing but its signature work on all the threads:
   // a verify per message and a signature per digest (receipt), tickets left out.
   const double signs_per_message = acked > 0 ? static_cast<double>(stats.receipts.load()) /
@@ -1032,15 +1042,18 @@ int main(int argc, char** argv) {
       ->add_option("--verify-threads", options.verify_threads,
                    "Threads for the raw verify baseline (vsd's thread count)")
       ->capture_default_str();
-  run_cmd->add_option("--vsd-pid", options.vsd_pid,
-                      "vsd's process id: report the CPU it used while measured");
-  run_cmd->add_option("--raw-cpus", options.raw_cpus,
-                      "CPUs for the raw baselines, one thread each in turn (e.g. 0-1: vsd's CPUs)");
+  auto* vsd_pid = run_cmd->add_option("--vsd-pid", options.vsd_pid,
+                                      "vsd's process id: report the CPU it used while measured");
+  auto* raw_cpus = run_cmd->add_option(
+      "--raw-cpus", options.raw_cpus,
+      "CPUs for the raw baselines, one thread each in turn (e.g. 0-1: vsd's CPUs)");
   run_cmd
       ->add_option("--interleave-ms", options.interleave_ms,
                    "With --vsd-pid and --raw-cpus: once a second, stop vsd and measure raw "
                    "verifies on its CPUs for this long (ratio_interleaved; the latencies then "
                    "include the pauses); 0: off")
+      ->needs(vsd_pid)
+      ->needs(raw_cpus)
       ->capture_default_str();
   run_cmd->add_option("--acked-out", options.acked_out,
                       "Write each acknowledged receipt as a \"session index\" line (check-store)");

@@ -1,6 +1,8 @@
 # Every dependency comes from a Debian package (see scripts/install-deps.sh); nothing is fetched.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
+# SHA-256 only (protocol/crypto.cpp): OpenSSL's uses the CPU's SHA extensions, libsodium's does not.
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)
 # sd_notify(3): the daemons' readiness and watchdog under systemd (app/service_notify.h).
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 find_package(SQLite3 REQUIRED)

@@ -1,5 +1,6 @@
 #include "protocol/crypto.h"
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include <mutex>
@@ -14,29 +15,66 @@ void init() {
   });
 }
 
-Hash32 sha256(ByteView data) {
+namespace {
+
+// OpenSSL's SHA-256 rather than libsodium's: libsodium 1.0.18 has only portable C, where
+// OpenSSL uses the CPU's SHA extensions or AVX2, four to six times faster on the inputs the
+// protocol hashes (docs/PROTOCOL.md §3.1). The algorithm is fetched once; contexts are reused.
+const EVP_MD* sha256_algorithm() {
+  static const EVP_MD* const algorithm = [] {
+    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (fetched == nullptr) throw std::runtime_error("OpenSSL has no SHA-256 (EVP_MD_fetch)");
+    return fetched;
+  }();
+  return algorithm;
+}
+
+struct DigestContextFree {
+  void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
+};
+using DigestContext = std::unique_ptr<EVP_MD_CTX, DigestContextFree>;
+
+DigestContext new_sha256_context() {
+  DigestContext context(EVP_MD_CTX_new());
+  if (context == nullptr || EVP_DigestInit_ex2(context.get(), sha256_algorithm(), nullptr) != 1) {
+    throw std::runtime_error("OpenSSL could not start a SHA-256 digest");
+  }
+  return context;
+}
+
+void check_digest(int openssl_result) {
+  if (openssl_result != 1) throw std::runtime_error("OpenSSL's SHA-256 failed");
+}
+
+Hash32 finish_digest(EVP_MD_CTX* context) {
   Hash32 out;
-  crypto_hash_sha256(out.bytes.data(), data.data(), data.size());
+  check_digest(EVP_DigestFinal_ex(context, out.bytes.data(), nullptr));
   return out;
+}
+
+}  // namespace
+
+Hash32 sha256(ByteView data) {
+  // One context per thread, reset for each hash: no allocation per call.
+  thread_local const DigestContext context = new_sha256_context();
+  check_digest(EVP_DigestInit_ex2(context.get(), nullptr, nullptr));
+  check_digest(EVP_DigestUpdate(context.get(), data.data(), data.size()));
+  return finish_digest(context.get());
 }
 
 struct Sha256::State {
-  crypto_hash_sha256_state state;
+  DigestContext context = new_sha256_context();
 };
 
-Sha256::Sha256() : state_(std::make_unique<State>()) { crypto_hash_sha256_init(&state_->state); }
+Sha256::Sha256() : state_(std::make_unique<State>()) {}
 Sha256::~Sha256() = default;
 
 Sha256& Sha256::update(ByteView data) {
-  crypto_hash_sha256_update(&state_->state, data.data(), data.size());
+  check_digest(EVP_DigestUpdate(state_->context.get(), data.data(), data.size()));
   return *this;
 }
 
-Hash32 Sha256::finish() {
-  Hash32 out;
-  crypto_hash_sha256_final(&state_->state, out.bytes.data());
-  return out;
-}
+Hash32 Sha256::finish() { return finish_digest(state_->context.get()); }
 
 void random_bytes(std::span<std::uint8_t> out) {
   init();

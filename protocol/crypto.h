@@ -1,5 +1,6 @@
-// Ed25519 signatures and SHA-256 (libsodium), behind fixed-size types so no other module needs
-// <sodium.h>. SHA-256 is the project's one hash function: see docs/PROTOCOL.md §3.
+// Ed25519 signatures (libsodium) and SHA-256 (OpenSSL), behind fixed-size types so no other
+// module needs <sodium.h> or OpenSSL's headers. SHA-256 is the project's one hash function: see
+// docs/PROTOCOL.md §3.
 #pragma once
 
 #include <memory>

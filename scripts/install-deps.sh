@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git
-  libsodium-dev libsystemd-dev libsqlite3-dev sqlite3 libpq-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libboost-dev
+  libsodium-dev libssl-dev libsystemd-dev libsqlite3-dev sqlite3 libpq-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libboost-dev
   libspdlog-dev libgtest-dev libgmock-dev
   clang libclang-rt-14-dev python3 python3-jsonschema
   clang-format clang-tidy cppcheck
