@@ -35,7 +35,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <deque>
 #include <fstream>
 #include <iostream>
@@ -44,6 +43,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -893,7 +893,8 @@ int run(const Options& options) {
         if (kill(options.vsd_pid, SIGSTOP) != 0) {
           // vsd is gone: a burst now would measure beside nothing, so none is taken.
           std::fprintf(stderr, "vsd_load: --interleave-ms: cannot stop vsd (pid %d): %s\n",
-                       options.vsd_pid, std::strerror(errno));
+                       options.vsd_pid,
+                       std::error_code(errno, std::generic_category()).message().c_str());
           interleave_failed = true;
           break;
         }
