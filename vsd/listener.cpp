@@ -29,32 +29,37 @@ asio::awaitable<void> run_counted(std::shared_ptr<ServerState> server,
 }
 
 // At most one line per kSummaryPeriod for the connections turned away before authenticating.
-asio::awaitable<void> summarise_refusals(std::shared_ptr<ServerState> server) {
+asio::awaitable<void> refusal_summary_loop(std::shared_ptr<ServerState> server) {
   asio::steady_timer timer(server->io);
-  while (!server->stopping) {
+  for (;;) {
     timer.expires_after(kSummaryPeriod);
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (auto line = server->connection_budget->take_summary()) spdlog::warn("GS port: {}", *line);
-    // Authenticated joins closed unanswered, the first of each window logged in full where it
-    // happened (session_join.cpp): a storm of returning GSes must not write a line each either.
-    const Config& config = server->config;
-    if (const auto paced = server->joins_closed_paced.exchange(0); paced >= 2) {
-      spdlog::warn(
-          "GS port: {} joins closed unanswered in the last second: more were waiting than "
-          "max_joins_per_second ({}) decides in half of handshake_timeout_ms; their GSes retry",
-          paced, config.max_joins_per_second);
-    }
-    if (const auto late = server->joins_closed_by_lag.exchange(0); late >= 2) {
-      spdlog::warn(
-          "GS port: {} joins closed unanswered in the last second: the session loops stayed "
-          "over admission_max_lag_ms ({}) for half of handshake_timeout_ms; their GSes retry",
-          late, config.admission_max_lag_ms);
-    }
+    if (server->stopping) co_return;  // begin_stop() reports the last window
+    server->summarise_refusals();
   }
 }
 
 }  // namespace
+
+void ServerState::summarise_refusals() {
+  if (!connection_budget) return;  // stopped before it listened
+  if (auto line = connection_budget->take_summary()) spdlog::warn("GS port: {}", *line);
+  // Authenticated joins closed unanswered, the first of each window logged in full where it
+  // happened (session_join.cpp): a storm of returning GSes must not write a line each either.
+  if (const auto paced = joins_closed_paced.exchange(0); paced >= 2) {
+    spdlog::warn(
+        "GS port: {} joins closed unanswered in the last second: more were waiting than "
+        "max_joins_per_second ({}) decides in half of handshake_timeout_ms; their GSes retry",
+        paced, config.max_joins_per_second);
+  }
+  if (const auto late = joins_closed_by_lag.exchange(0); late >= 2) {
+    spdlog::warn(
+        "GS port: {} joins closed unanswered in the last second: the session loops stayed "
+        "over admission_max_lag_ms ({}) for half of handshake_timeout_ms; their GSes retry",
+        late, config.admission_max_lag_ms);
+  }
+}
 
 Status ServerState::listen() {
   connection_budget = std::make_unique<ConnectionBudget>(ConnectionBudget::Limits{
@@ -66,7 +71,7 @@ Status ServerState::listen() {
 
 asio::awaitable<void> ServerState::accept_loop() {
   auto self = shared_from_this();
-  asio::co_spawn(io, summarise_refusals(self), asio::detached);
+  asio::co_spawn(io, refusal_summary_loop(self), asio::detached);
   net::AcceptBackoff backoff(io.get_executor(), "GS listener");
   net::ConnectionId next_id = 1;
   while (!stopping) {

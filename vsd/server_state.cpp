@@ -233,6 +233,8 @@ void ServerState::begin_stop() {
                        "next start");
     boost::system::error_code ec;
     self->acceptor.close(ec);
+    // The refusals of the last, unfinished second: a short run must not end with them unsaid.
+    self->summarise_refusals();
     self->resume_window_timer.cancel();
     self->checkpoint_timer.cancel();
     asio::co_spawn(self->checkpoint_strand, self->shutdown(), asio::detached);

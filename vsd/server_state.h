@@ -286,6 +286,9 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // Binds the GS port; then accept_loop hands each connection to a Session (listener.cpp).
   Status listen();
   net::asio::awaitable<void> accept_loop();
+  // Logs what was closed before authenticating since the last summary, a few lines at most
+  // (listener.cpp): once a second, and once more when the server stops.
+  void summarise_refusals();
   // The store writer's options: group commit and the rotation of a segmented store, whose seals
   // are checkpoints signed with `key` (built in the constructor, before `writer`).
   storage::BatchWriter::Options writer_options();
