@@ -58,6 +58,7 @@ start_postgres() {
   pg_as=()
   bin=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d | sort -V | tail -n 1)
   [ -x "$bin/initdb" ] || { echo "no PostgreSQL server (Debian package postgresql)" >&2; return 1; }
+  pg_ctl=$bin/pg_ctl  # before pg_dir: stop_postgres needs both
   pg_dir=$work/pg
   if [ "$(id -u)" = 0 ]; then
     pg_as=(runuser -u postgres --)
@@ -76,7 +77,6 @@ start_postgres() {
   [ ${#pg_as[@]} = 0 ] || chown postgres "$pg_dir"
   "${pg_as[@]}" "$bin/initdb" -D "$pg_dir" -U postgres --auth=trust -E UTF8 >/dev/null
   pg_port=$(free_port)
-  pg_ctl=$bin/pg_ctl
   "${pg_as[@]}" "${vsd_pin[@]}" "$pg_ctl" -D "$pg_dir" -l "$pg_dir/server.log" -w \
     -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $pg_dir" start >/dev/null
 }

@@ -36,8 +36,8 @@ def main():
                  "could not count the syscall tracepoints (its error is above; they need root or "
                  "kernel.perf_event_paranoid <= -1, and tracefs mounted)")
     if messages <= 0:
-        sys.exit(f"syscall_counts.py: {capacity_path} shows no message acknowledged while "
-                 "counting: nothing to divide by (see the capacity run's errors above)")
+        sys.exit(f"syscall_counts.py: {capacity_path} shows no message acknowledged in the "
+                 "capacity run: nothing to divide by (see the run's errors above)")
     named = {event.removeprefix("syscalls:sys_enter_"): n for event, n in counts.items() if n}
     named["other"] = max(total - sum(named.values()), 0)
     per_message = {name: round(n / messages, 3)

@@ -41,10 +41,9 @@ pin_cpus
 echo "== vsd nodes and PostgreSQL on CPUs ${vsd_cpus:-any} ($threads threads each); generator, gsd and clients on ${gen_cpus:-any}" >&2
 
 bench_work_dir
-pg_port=
 stop_all() {
+  stop_postgres  # first: cleanup removes $work, where the cluster may be
   cleanup
-  stop_postgres
 }
 trap stop_all EXIT
 start_postgres

@@ -898,15 +898,21 @@ int run(const Options& options) {
           interleave_failed = true;
           break;
         }
-        // The kernel's loopback work for vsd's sockets runs on its CPU a moment longer.
-        std::this_thread::sleep_for(milliseconds(20));
-        interleaved_verify_rates.push_back(raw_verify_rate(
-            options.verify_threads, raw_cpus, std::chrono::duration<double>(burst).count()));
-        kill(options.vsd_pid, SIGCONT);
+        {
+          // vsd goes on however the burst ends, an exception included.
+          const struct ResumeVsd {
+            int pid;
+            ~ResumeVsd() { kill(pid, SIGCONT); }
+          } resume{options.vsd_pid};
+          // The kernel's loopback work for vsd's sockets runs on its CPU a moment longer.
+          std::this_thread::sleep_for(milliseconds(20));
+          interleaved_verify_rates.push_back(raw_verify_rate(
+              options.verify_threads, raw_cpus, std::chrono::duration<double>(burst).count()));
+        }
         paused_s += std::chrono::duration<double>(Clock::now() - paused).count();
       }
     }
-    std::this_thread::sleep_until(end);
+    if (!interleave_failed) std::this_thread::sleep_until(end);
     stats.measuring = false;
     elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     vsd_cores =
@@ -1043,8 +1049,11 @@ int main(int argc, char** argv) {
       ->add_option("--verify-threads", options.verify_threads,
                    "Threads for the raw verify baseline (vsd's thread count)")
       ->capture_default_str();
-  auto* vsd_pid = run_cmd->add_option("--vsd-pid", options.vsd_pid,
-                                      "vsd's process id: report the CPU it used while measured");
+  // Positive: --interleave-ms stops this process, and kill() reads 0 and below as groups.
+  auto* vsd_pid = run_cmd
+                      ->add_option("--vsd-pid", options.vsd_pid,
+                                   "vsd's process id: report the CPU it used while measured")
+                      ->check(CLI::PositiveNumber);
   auto* raw_cpus = run_cmd->add_option(
       "--raw-cpus", options.raw_cpus,
       "CPUs for the raw baselines, one thread each in turn (e.g. 0-1: vsd's CPUs)");

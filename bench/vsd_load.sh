@@ -81,10 +81,10 @@ else
   echo "== one CPU: vsd and the generator share it (nothing pinned)" >&2
 fi
 work=$(mktemp -d)
+vsd_pid=""
 sampler_pid=""
-pg_port=""
 # KEEP=1 keeps $work (vsd's configuration and log of the last run, its stores) and says where.
-trap 'kill -CONT $vsd_pid 2>/dev/null || true; kill $vsd_pid $sampler_pid 2>/dev/null || true; stop_postgres; if [ -n "${KEEP:-}" ]; then echo "kept in $work" >&2; else rm -rf "$work"; fi' EXIT
+trap 'kill -CONT ${vsd_pid:-} 2>/dev/null || true; kill ${vsd_pid:-} ${sampler_pid:-} 2>/dev/null || true; stop_postgres; if [ -n "${KEEP:-}" ]; then echo "kept in $work" >&2; else rm -rf "$work"; fi' EXIT
 case " $stores " in *" postgresql "*) start_postgres ;; esac
 runs=0
 new_store() {  # $1 = sqlite | postgresql: a fresh, empty store for the next run, in $store

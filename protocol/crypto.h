@@ -15,13 +15,16 @@ using PublicKey = FixedBytes<32>;
 using Signature = FixedBytes<64>;
 using Seed = FixedBytes<32>;
 
-// Initialises libsodium once; safe to call from any thread, any number of times. Every function
-// below calls it, so callers need not, but daemons call it at start to fail early.
+// Initialises libsodium once and checks that OpenSSL offers SHA-256; safe to call from any
+// thread, any number of times. Every function below calls it or fails the same way, so callers
+// need not, but programs call it at start to fail early. Throws std::runtime_error, naming the
+// cause, where either is unusable.
 void init();
 
 Hash32 sha256(ByteView data);
 
-// Incremental SHA-256 for hashing several pieces without concatenating them.
+// Incremental SHA-256 for hashing several pieces without concatenating them. One use: finish()
+// once, and nothing after it (either throws std::logic_error).
 class Sha256 {
  public:
   Sha256();

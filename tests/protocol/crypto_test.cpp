@@ -6,7 +6,9 @@
 #include <array>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -127,6 +129,54 @@ TEST(Crypto, Sha256IncrementalEqualsOneShot) {
   Bytes joined = {'a', 'b', 'c'};
   joined.insert(joined.end(), fixed.bytes.begin(), fixed.bytes.end());
   EXPECT_EQ(mixed.finish(), sha256(joined));
+}
+
+// One-shot hashes share a context per thread, and each Sha256 has its own: none disturbs
+// another, on one thread or on several at once.
+TEST(Crypto, Sha256ContextsDoNotInterfere) {
+  const std::string first_text = "the first of two hashes in progress";
+  const std::string second_text = "and the second, longer, which takes two updates and a few more";
+  Sha256 first;
+  Sha256 second;
+  first.update(std::string_view(first_text).substr(0, 10));
+  second.update(std::string_view(second_text).substr(0, 20));
+  const Hash32 between = sha256(as_bytes("abc"));
+  first.update(std::string_view(first_text).substr(10));
+  second.update(std::string_view(second_text).substr(20));
+  EXPECT_EQ(second.finish(), sha256(as_bytes(second_text)));
+  EXPECT_EQ(first.finish(), sha256(as_bytes(first_text)));
+  EXPECT_EQ(to_hex(between), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+
+  // Thread 0 hashes a known answer; the others, inputs of one to four blocks.
+  constexpr std::size_t kThreads = 4;
+  std::vector<Bytes> inputs{Bytes{'a', 'b', 'c'}};
+  std::vector<Hash32> expected{
+      *fixed_from_hex<32>("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")};
+  for (std::size_t t = 1; t < kThreads; ++t) {
+    inputs.emplace_back(64 * t + 31, static_cast<std::uint8_t>(t));
+    expected.push_back(sha256(inputs.back()));
+  }
+  std::vector<int> mismatches(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 2000; ++round) {
+        const bool one_shot = round % 2 == 0;
+        const Hash32 got = one_shot ? sha256(inputs[t]) : Sha256().update(inputs[t]).finish();
+        if (got != expected[t]) ++mismatches[t];
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (std::size_t t = 0; t < kThreads; ++t) EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+}
+
+TEST(Crypto, Sha256IsSpentAfterFinish) {
+  Sha256 h;
+  h.update(std::string_view("abc"));
+  static_cast<void>(h.finish());
+  EXPECT_THROW(h.update(std::string_view("more")), std::logic_error);
+  EXPECT_THROW(static_cast<void>(h.finish()), std::logic_error);
 }
 
 TEST(Bytes, HexRoundTrip) {
