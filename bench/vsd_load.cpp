@@ -892,7 +892,9 @@ int run(const Options& options) {
         const auto paused = Clock::now();
         if (kill(options.vsd_pid, SIGSTOP) != 0) {
           // vsd is gone: a burst now would measure beside nothing, so none is taken.
-          std::fprintf(stderr, "vsd_load: --interleave-ms: cannot stop vsd (pid %d): %s\n",
+          std::fprintf(stderr,
+                       "vsd_load: --interleave-ms: cannot stop vsd (pid %d): %s; has it exited? "
+                       "Its log says why\n",
                        options.vsd_pid,
                        std::error_code(errno, std::generic_category()).message().c_str());
           interleave_failed = true;

@@ -20,9 +20,7 @@ asio::awaitable<Bytes> ReceiptBatcher::sign(protocol::ProtectedReceipt receipt) 
   if (max_batch_ == 1) {
     // Signed alone, as protocol version 1: nothing to wait for.
     std::array<protocol::ProtectedReceipt, 1> alone{std::move(receipt)};
-    protocol::sign_receipt_batch(alone, key_);
-    if (signed_batch_) signed_batch_(1);
-    co_return protocol::encode(alone[0]);
+    co_return std::move(sign_batch(alone).front());
   }
   std::shared_ptr<Turn> turn = turn_.lock();
   if (!turn) {
@@ -54,14 +52,19 @@ void ReceiptBatcher::sign_pending() {
   std::vector<protocol::ProtectedReceipt> receipts = std::exchange(pending_, {});
   const std::shared_ptr<Turn> turn = std::exchange(turn_, {}).lock();
   ++batches_signed_;
+  std::vector<Bytes> encoded = sign_batch(receipts);
+  if (!turn) return;  // every session of the batch is gone
+  turn->encoded = std::move(encoded);
+  turn->wake.cancel();
+}
+
+std::vector<Bytes> ReceiptBatcher::sign_batch(std::span<protocol::ProtectedReceipt> receipts) {
   protocol::sign_receipt_batch(receipts, key_);
   if (signed_batch_) signed_batch_(receipts.size());
-  if (!turn) return;  // every session of the batch is gone
   std::vector<Bytes> encoded;
   encoded.reserve(receipts.size());
   for (const auto& receipt : receipts) encoded.push_back(protocol::encode(receipt));
-  turn->encoded = std::move(encoded);
-  turn->wake.cancel();
+  return encoded;
 }
 
 }  // namespace gsvs::vsd

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "net/asio.h"
@@ -42,6 +43,8 @@ class ReceiptBatcher {
     std::vector<Bytes> encoded;  // pending_'s receipts signed, in order; empty until then
   };
   void sign_pending();
+  // Signs `receipts` under one signature and reports the batch's size; their encodings.
+  std::vector<Bytes> sign_batch(std::span<protocol::ProtectedReceipt> receipts);
 
   net::asio::any_io_executor executor_;
   const crypto::SecretKey& key_;

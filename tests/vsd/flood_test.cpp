@@ -12,11 +12,13 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "protocol/keyfile.h"
+#include "tests/support/frame_socket.h"
 #include "tests/support/gsd_fixture.h"
 #include "tests/support/vs_fixture.h"
 
@@ -150,6 +152,25 @@ TEST(VsdFlood, AGsJoinsWhileStrangersFloodThePort) {
   EXPECT_LE(lines, 2 * static_cast<std::size_t>(seconds + 2)) << out;
   // Authenticated connections count apart: the flood never fills max_connections.
   EXPECT_EQ(count_of(out, "max_connections ("), 0u) << out;
+}
+
+// Refusals in the second before a stop are summarised by the stop, not lost with the timer that
+// would have reported them: vsd stops here well within a second of its start.
+TEST(VsdFlood, TheLastSecondsRefusalsAreSummarisedAtStop) {
+  TempDir dir;
+  VsOptions options;
+  options.extra = "max_unauthenticated_per_source = 2\n";
+  VsProcess vs(dir, {crypto::SecretKey::generate().public_key()}, {Hash32{}}, options);
+  // Each connection is accepted once its challenge arrives; all but the last two are displaced.
+  std::vector<std::unique_ptr<FrameSocket>> connections;
+  for (int i = 0; i < 6; ++i) {
+    connections.push_back(std::make_unique<FrameSocket>(vs.port()));
+    ASSERT_TRUE(connections.back()->read_frame().has_value()) << vs.process().output();
+  }
+  EXPECT_EQ(vs.stop(), 0) << vs.process().output();
+  const std::string out = vs.process().output();
+  EXPECT_EQ(count_of(out, "connections closed before authenticating"), 1u) << out;
+  EXPECT_EQ(count_of(out, "4 displaced by newer ones"), 1u) << out;
 }
 
 // `count` GS identities the VS allows, all of one build.
