@@ -16,6 +16,12 @@ std::string_view project_version();
 // exit code 0 (App::exit).
 void add_version_flag(CLI::App& app, const std::string& program);
 
+// Readies the crypto libraries (crypto::init) before a program does anything else. False, after
+// printing "PROGRAM: WHY" on stderr, where they are unusable (an OPENSSL_CONF whose providers
+// offer no SHA-256): the program then exits with its code for a configuration error, rather than
+// failing mid-command.
+[[nodiscard]] bool crypto_ready(std::string_view program);
+
 // The exit codes of vsd and gsd (the client and audit-cli have their own, richer sets).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;

@@ -32,6 +32,7 @@ void setup_commands(CLI::App& app, int& exit_code) {
 }
 
 int run_cli(int argc, char** argv) {
+  if (!app::crypto_ready("audit-cli")) return kExitUsage;
   CLI::App app{
       "audit-cli: the investigator's tool for validation-server stores. It checks that a store "
       "is intact (hash chain, every signature, counters, ticket chains, receipts, checkpoints), "
@@ -52,7 +53,6 @@ int run_cli(int argc, char** argv) {
   app::add_version_flag(app, "audit-cli");
   int exit_code = kExitUsage;
   setup_commands(app, exit_code);
-  crypto::init();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

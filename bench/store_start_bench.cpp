@@ -184,7 +184,10 @@ int open_and_time(const std::string& dir, const crypto::PublicKey& key) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  crypto::init();
+  if (auto ready = crypto::init(); !ready) {
+    std::cerr << "store_start_bench: " << ready.error() << "\n";
+    return 2;
+  }
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() >= 3 && args[0] == "generate") {
     const std::uint64_t segment_bytes =

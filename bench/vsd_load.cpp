@@ -788,7 +788,6 @@ int check_store(const std::vector<std::string>& store_paths, const std::string& 
 }
 
 int run(const Options& options) {
-  crypto::init();
   std::vector<Address> nodes;
   std::stringstream list(options.vs);
   for (std::string item; std::getline(list, item, ',');) {
@@ -1094,7 +1093,10 @@ int main(int argc, char** argv) {
       ->required();
   check_cmd->add_option("--acked", acked_path, "The --acked-out list of the run")->required();
   CLI11_PARSE(app, argc, argv);
-  gsvs::crypto::init();
+  if (auto ready = gsvs::crypto::init(); !ready) {
+    std::fprintf(stderr, "vsd_load: %s\n", ready.error().c_str());
+    return 2;
+  }
   if (*identities) {
     for (std::size_t i = 0; i < count; ++i)
       std::printf("%s\n", gsvs::to_hex(identity_key(i).public_key()).c_str());

@@ -125,7 +125,6 @@ int run(const RunOptions& o) {
     std::cerr << "client run: --gs: " << address.error() << "\n";
     return kExitUsage;
   }
-  crypto::init();
   auto vs_keys = keyfile::public_keys_from_hex_or_file(o.vs_pubkey);
   if (!vs_keys) {
     std::cerr << "client run: --vs-pubkey: " << vs_keys.error() << "\n";
@@ -173,6 +172,7 @@ int run(const RunOptions& o) {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
+  if (!app::crypto_ready("client")) return kExitUsage;
   CLI::App app{
       "client: a game client that trusts only the validation server (VS). It stays on a game "
       "server (GS) only while the GS shows fresh VS-signed tickets bound to the client's own "

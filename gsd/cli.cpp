@@ -44,7 +44,6 @@ int keygen(const std::string& program, const std::string& path, bool force) {
 }
 
 int version(const std::string& program, bool hash_only) {
-  crypto::init();
   auto hash = own_sw_hash();
   if (!hash) {
     std::cerr << program << " version: " << hash.error() << "\n";
@@ -71,7 +70,6 @@ int run(const std::string& program, Config config, const CliExtension& extension
   app::configure_logging(program, config.log_level, config.log_format);
   app::ignore_hangups_until_handled();
   app::ServiceNotifier service;  // systemd's readiness protocol; nothing without NOTIFY_SOCKET
-  crypto::init();
   // Computed once, at start: the build this process is.
   auto own = own_sw_hash();
   if (!own) {
@@ -147,6 +145,7 @@ constexpr const char* kRunHelp =
 
 int run_cli(int argc, char** argv, const CliExtension& extension) {
   const std::string& program = extension.program;
+  if (!app::crypto_ready(program)) return kExitUsage;
   CLI::App app{extension.description.empty()
                    ? "gsd: the game server. It joins a validation server (VS) that audits it, "
                      "serves players an authoritative 2-D world, and hands them the VS's "

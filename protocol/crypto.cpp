@@ -11,13 +11,19 @@
 
 namespace gsvs::crypto {
 
-void init() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-  });
-  // SHA-256 too, so that an OpenSSL without it stops a program at its start, not mid-run.
-  static_cast<void>(sha256(ByteView{}));
+Status init() {
+  // A static's initialiser runs once, and other threads wait for it.
+  static const Status ready = []() -> Status {
+    if (sodium_init() < 0) return Error{"libsodium failed to initialise"};
+    try {
+      // SHA-256 too, so that an OpenSSL without it stops a program at its start.
+      static_cast<void>(sha256(ByteView{}));
+    } catch (const std::runtime_error& e) {
+      return Error{e.what()};
+    }
+    return {};
+  }();
+  return ready;
 }
 
 namespace {
@@ -71,6 +77,11 @@ Hash32 finish_digest(EVP_MD_CTX* context) {
   return out;
 }
 
+// For the functions that need libsodium initialised; a program has called init() at its start.
+void require_init() {
+  if (auto ready = init(); !ready) throw std::runtime_error(ready.error());
+}
+
 }  // namespace
 
 Hash32 sha256(ByteView data) {
@@ -102,7 +113,7 @@ Hash32 Sha256::finish() {
 }
 
 void random_bytes(std::span<std::uint8_t> out) {
-  init();
+  require_init();
   randombytes_buf(out.data(), out.size());
 }
 
@@ -114,7 +125,7 @@ SecretKey SecretKey::generate() {
 }
 
 SecretKey SecretKey::from_seed(const Seed& seed) {
-  init();
+  require_init();
   SecretKey key;
   crypto_sign_seed_keypair(key.public_.bytes.data(), key.secret_.data(), seed.bytes.data());
   return key;

@@ -15,11 +15,12 @@ using PublicKey = FixedBytes<32>;
 using Signature = FixedBytes<64>;
 using Seed = FixedBytes<32>;
 
-// Initialises libsodium once and checks that OpenSSL offers SHA-256; safe to call from any
-// thread, any number of times. Every function below calls it or fails the same way, so callers
-// need not, but programs call it at start to fail early. Throws std::runtime_error, naming the
-// cause, where either is unusable.
-void init();
+// Initialises libsodium and checks that OpenSSL offers SHA-256, once; safe to call from any
+// thread, any number of times. Programs call it first and stop with its error (an OPENSSL_CONF
+// whose providers offer no SHA-256, say) rather than fail mid-command. The functions below that
+// need libsodium initialised call it too and throw std::runtime_error with its error; the
+// SHA-256 functions throw the same error where OpenSSL offers none.
+[[nodiscard]] Status init();
 
 Hash32 sha256(ByteView data);
 

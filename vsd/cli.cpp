@@ -75,7 +75,6 @@ int run(Config config, const std::vector<std::string>& run_args) {
   app::configure_logging("vsd", config.log_level, config.log_format);
   app::ignore_hangups_until_handled();
   app::ServiceNotifier service;  // systemd's readiness protocol; nothing without NOTIFY_SOCKET
-  crypto::init();
   auto key = keyfile::read_secret_key(config.key);
   if (!key) {
     std::cerr << "vsd run: " << key.error() << "\n";
@@ -303,6 +302,7 @@ constexpr const char* kRunHelp =
     "cleanly: live sessions are revoked and a final checkpoint is written.";
 
 int run_cli(int argc, char** argv) {
+  if (!app::crypto_ready("vsd")) return kExitUsage;
   CLI::App app{
       "vsd: the validation server. It admits allowlisted game servers (GS), checks their "
       "heartbeats and movement digests, issues short-lived play tickets and signed receipts, and "

@@ -72,7 +72,7 @@ RejoinRecording record_rejoin() {
 
 class ContinuityReport : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { crypto::init(); }
+  static void SetUpTestSuite() { ASSERT_TRUE(crypto::init().ok()); }
   // The report of the rogue's session, written and read back.
   json report(const RejoinRecording& r, std::string* output) {
     const std::string file = work_.file("rejoin.json");

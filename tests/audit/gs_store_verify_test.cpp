@@ -31,7 +31,6 @@ struct GsRun {
 // One real vsd and gsd: a client plays a while, then the gsd stops cleanly (GsLeaving, gs_left).
 const GsRun& gs_run() {
   static const GsRun run = [] {
-    crypto::init();
     GsRun out;
     out.dir = std::make_unique<TempDir>();
     const TempDir& dir = *out.dir;

@@ -48,7 +48,7 @@ bool has(const Reconciliation& r, const std::string& code) {
 class ReconcileTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    crypto::init();
+    ASSERT_TRUE(crypto::init().ok());
     session_ = std::make_unique<RecordedSession>(record(Scenario::kSpeedViolation));
     entries_ = std::make_unique<std::vector<storage::Entry>>(read_store(session_->store));
   }
@@ -270,7 +270,7 @@ TEST_F(ReconcileTest, UnreadableStoresAreUsageErrors) {
 // The real gsd's own store against the real vsd's: they agree; a cut VS log shows against the
 // checkpoints the gsd kept.
 TEST(ReconcileWithRealGsd, TheStoresAgreeAndACutShows) {
-  crypto::init();
+  ASSERT_TRUE(crypto::init().ok());
   TempDir dir;
   const auto identity = crypto::SecretKey::generate();
   ASSERT_TRUE(keyfile::write_key_pair(dir.file("gs.key"), identity).ok());

@@ -19,10 +19,7 @@ using nlohmann::json;
 using protocol::MessageKind;
 
 const RecordedSession& recorded() {
-  static const RecordedSession session = [] {
-    crypto::init();
-    return record(Scenario::kOperatorRevocation);
-  }();
+  static const RecordedSession session = [] { return record(Scenario::kOperatorRevocation); }();
   return session;
 }
 

@@ -39,7 +39,7 @@ std::string outcome_for(RevocationReason reason) {
 class ReportSchemaTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    crypto::init();
+    ASSERT_TRUE(crypto::init().ok());
     dir_ = std::make_unique<TempDir>();
     StoreGeneratorOptions options;
     options.seed = 7;

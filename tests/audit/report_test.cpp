@@ -125,7 +125,7 @@ class LazyRecording {
 
 class ReportTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { crypto::init(); }
+  static void SetUpTestSuite() { ASSERT_TRUE(crypto::init().ok()); }
   static void TearDownTestSuite() {
     speed_.reset();
     operator_.reset();

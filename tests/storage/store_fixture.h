@@ -112,7 +112,6 @@ inline Filter make_filter(std::uint64_t from_seq = 0, std::optional<std::uint64_
 // The VS key of segmented-store tests: fixed, so failures reproduce.
 inline const crypto::SecretKey& test_vs_key() {
   static const crypto::SecretKey key = [] {
-    crypto::init();
     crypto::Seed seed;
     for (std::size_t i = 0; i < seed.bytes.size(); ++i)
       seed.bytes[i] = static_cast<std::uint8_t>(i);
