@@ -39,6 +39,8 @@
 #        speed while vsd ran; for machines whose speed drifts within seconds; e.g. 200)
 #        RECEIPT_BATCH_MAX=64: vsd's receipt_batch_max for the capacity run (a list, "1 64",
 #        runs it once per value: receipts signed alone against signed in batches)
+#        VSD_CAPACITY_CONFIG: more lines of vsd's configuration for the capacity run (e.g.
+#        "commit_max_delay_us = 8000"; docs/OPERATIONS.md lists the settings)
 # e.g. the comparison: CAPACITY=0 DURATION_S=60 WAL_CHECKPOINT="inline background" bench/vsd_load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -142,7 +144,8 @@ echo "== capacity: $capacity_sessions sessions, digests back to back, $backend s
 start_vsd "$capacity_sessions" "heartbeat_timeout_ms = 600000
 digest_timeout_ms = 600001
 heartbeat_interval_ms = 1000
-receipt_batch_max = $receipt_batch"
+receipt_batch_max = $receipt_batch
+${VSD_CAPACITY_CONFIG:-}"
 # The previous run's stderr goes first: perf waits for "measuring for" in it, and tee below may
 # not have truncated the file before the wait looks.
 rm -f "$work/capacity.err"
