@@ -11,6 +11,7 @@
 
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
+#include "audit-cli/message_json.h"
 
 namespace gsvs::audit {
 
@@ -114,7 +115,7 @@ int run_verify_adoption(const AdoptionOptions& o) {
   });
   if (!scanned) throw CommandError(o.adopting + ": " + scanned.error());
   if (o.json) {
-    std::cout << nlohmann::json{{"adoptions", sessions}, {"failed", failed}}.dump(2) << "\n";
+    std::cout << json_text({{"adoptions", sessions}, {"failed", failed}}) << "\n";
   } else {
     for (const auto& s : sessions) {
       std::cout << "session " << s["session_id"].get<std::uint64_t>()

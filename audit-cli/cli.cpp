@@ -14,6 +14,11 @@ void set_run(CLI::App& command, int& exit_code, std::function<int()> run) {
     } catch (const CommandError& e) {
       std::cerr << "audit-cli " << command.get_name() << ": " << e.what() << "\n";
       exit_code = kExitUsage;
+    } catch (const std::exception& e) {
+      // What the command could not get from the system (memory, a thread) or did not foresee:
+      // said, not an abort.
+      std::cerr << "audit-cli " << command.get_name() << ": stopped: " << e.what() << "\n";
+      exit_code = kExitUsage;
     }
   });
 }

@@ -140,7 +140,7 @@ int run_consistency(const ConsistencyOptions& o) {
                         {"proof", hex_list(*proof)},
                         {"old_checkpoint", checkpoint_at(*log, o.from)},
                         {"new_checkpoint", checkpoint_at(*log, o.to)}};
-  std::cout << out.dump(2) << "\n";
+  std::cout << json_text(out) << "\n";
   return kExitOk;
 }
 
@@ -196,7 +196,7 @@ int run_verify_consistency(const VerifyConsistencyOptions& o) {
                           {"new_size", b.log_size},     {"old_root", to_hex(a.root)},
                           {"new_root", to_hex(b.root)}, {"vs_public_key", to_hex(key.key)},
                           {"problems", problems}};
-    std::cout << out.dump(2) << "\n";
+    std::cout << json_text(out) << "\n";
   } else if (ok) {
     std::cout << "CONSISTENT: the checkpoint of " << group_digits(b.log_size)
               << " entries extends the one of " << group_digits(a.log_size)

@@ -8,6 +8,7 @@
 
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
+#include "audit-cli/message_json.h"
 #include "audit-cli/quarantine_history.h"
 #include "audit-cli/replay.h"
 #include "audit-cli/session_continuity.h"
@@ -589,7 +590,7 @@ int run_explain(const ExplainCommand& cmd) {
       usable(replay_session(*log, *facts, key ? std::optional(key->key) : std::nullopt)), key);
   add_quarantine_facts(x, usable(build_quarantine_history(*log, index)));
   if (cmd.json) {
-    std::cout << to_json(x).dump(2) << "\n";
+    std::cout << json_text(to_json(x)) << "\n";
   } else {
     print_text(x, std::cout);
   }

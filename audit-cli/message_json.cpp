@@ -85,6 +85,10 @@ json signed_limits_json(const protocol::JoinAccept& accept) {
           {"spawn_min_interval_ms", accept.spawn_min_interval_ms}};
 }
 
+std::string json_text(const nlohmann::json& document) {
+  return document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string_view signer_name(Signer signer) {
   switch (signer) {
     case Signer::kVs:

@@ -2,6 +2,7 @@
 // fields named as in docs/PROTOCOL.md §5, in the wire order's names; integers as JSON numbers;
 // keys, hashes, nonces, signatures and blobs as lower-case hex; texts as strings; lists as
 // arrays (TranscriptDigest players as objects). The signatures are the array "signatures".
+// Also the one way the commands print a JSON document.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,10 @@
 namespace gsvs::audit {
 
 nlohmann::json message_fields(const protocol::AnyMessage& message);
+// `document` indented by two spaces, each byte of a text that is not UTF-8 (a store's path, a
+// name read from a hand-edited store) printed as U+FFFD: JSON holds only UTF-8, and an output
+// must never fail on what it quotes.
+std::string json_text(const nlohmann::json& document);
 // The movement limits a JoinAccept signs (PROTOCOL.md §8.7), as the JSON outputs name them.
 nlohmann::json signed_limits_json(const protocol::JoinAccept& accept);
 // Hashes (proofs, frontiers) or signatures as a JSON array of lower-case hex.

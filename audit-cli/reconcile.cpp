@@ -3,6 +3,7 @@
 
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
+#include "audit-cli/message_json.h"
 #include "audit-cli/reconcile_check.h"
 
 namespace gsvs::audit {
@@ -29,7 +30,7 @@ int run_reconcile(const ReconcileOptions& o) {
     j["vs_store"] = o.vs_store;
     j["gs_store"] = o.gs_store;
     j["vs_signatures_checked"] = options.vs_key.has_value();
-    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << json_text(j) << "\n";
   } else {
     if (!options.vs_key) {
       std::cout << "note: no --vs-pubkey: VS signatures on what the GS holds are not checked, so "

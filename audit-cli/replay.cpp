@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "audit-cli/chain_check.h"
 #include "audit-cli/common.h"
 #include "audit-cli/session_continuity.h"
 #include "protocol/chains.h"
@@ -110,10 +111,14 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
     auto decoded = protocol::decode_any(entry.message);
     std::optional<protocol::AnyMessage> message;
     std::string error;
-    if (decoded) {
-      message = std::move(decoded).value();
-    } else {
+    if (!decoded) {
       error = decoded.error();
+    } else if (check_message_kind(entry, *decoded)) {
+      // The row's kind says one thing and its bytes another (`verify` reports it): nothing in the
+      // row is taken for either.
+      error = "the message is a " + kind_label(protocol::kind_of(*decoded));
+    } else {
+      message = std::move(decoded).value();
     }
     std::array<SigState, 2> sigs{SigState::kUnchecked, SigState::kUnchecked};
     std::size_t count = 0;

@@ -1,6 +1,7 @@
 // verify(): the report file against the document its own evidence gives.
 #include <algorithm>
 
+#include "audit-cli/message_json.h"
 #include "audit-cli/report_format.h"
 
 namespace gsvs::audit::report {
@@ -121,9 +122,7 @@ class Comparator {
 
 }  // namespace
 
-std::string serialize(const nlohmann::json& document) {
-  return document.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
-}
+std::string serialize(const nlohmann::json& document) { return json_text(document) + "\n"; }
 
 Verification verify(std::string_view text, const crypto::PublicKey& vs_key) {
   Verification out;

@@ -6,6 +6,7 @@
 
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
+#include "audit-cli/message_json.h"
 #include "audit-cli/quarantine_history.h"
 #include "audit-cli/session_index.h"
 #include "rules/quarantine.h"
@@ -172,7 +173,7 @@ int run_sessions(const SessionsCommand& cmd) {
                           {"unindexed", index.unindexed},
                           {"sessions", sessions},
                           {"pardons", pardons}};
-    std::cout << out.dump(2) << "\n";
+    std::cout << json_text(out) << "\n";
   } else {
     print_table(index);
     print_quarantines(quarantines);

@@ -156,7 +156,7 @@ void write_json(const Timeline& t, std::ostream& out) {
       {"revocation_seq", f.revocation ? nlohmann::json(f.revocation->seq) : nullptr},
       {"limits", limits},
       {"players", players}};
-  out << doc.dump(2) << "\n";
+  out << json_text(doc) << "\n";
 }
 
 void write_csv(const Timeline& t, std::ostream& out) {

@@ -90,6 +90,7 @@ class VerifyPool {
   static constexpr std::size_t kChunk = 32;
 
   void run();
+  void stop_and_join();
 
   std::mutex mutex_;
   std::condition_variable cv_;

@@ -3,7 +3,9 @@
 // each signature, and finding the VS key beside the store when none is pinned.
 #include <algorithm>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 
 #include "audit-cli/verifier_pipeline.h"
 #include "protocol/keyfile.h"
@@ -11,10 +13,21 @@
 namespace gsvs::audit::detail {
 
 VerifyPool::VerifyPool(unsigned threads) {
-  for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
+  try {
+    for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
+  } catch (const std::system_error& e) {
+    // The system refused a thread (a pids or process limit): the ones started are joined, since
+    // destroying a running std::thread ends the program.
+    stop_and_join();
+    throw std::runtime_error(
+        "cannot start signature-checking thread " + std::to_string(workers_.size() + 1) + " of " +
+        std::to_string(threads) + ": " + e.what() + " (ask for fewer with --threads)");
+  }
 }
 
-VerifyPool::~VerifyPool() {
+VerifyPool::~VerifyPool() { stop_and_join(); }
+
+void VerifyPool::stop_and_join() {
   {
     std::lock_guard lock(mutex_);
     stop_ = true;
@@ -148,12 +161,15 @@ std::vector<std::filesystem::path> key_files_beside(const std::string& store) {
   std::error_code ec;
   auto dir = std::filesystem::path(store).parent_path();
   if (dir.empty()) dir = ".";
-  for (const auto& file : std::filesystem::directory_iterator(dir, ec)) {
-    if (file.path().extension() == ".pub" && file.is_regular_file(ec) &&
-        file.file_size(ec) <= 4096) {
-      out.push_back(file.path());
+  // Stepped with an error code (a range-for's step throws where reading the directory fails);
+  // the search is best effort and ends there.
+  for (std::filesystem::directory_iterator it(dir, ec);
+       !ec && it != std::filesystem::directory_iterator() && out.size() < 64; it.increment(ec)) {
+    std::error_code file_ec;
+    if (it->path().extension() == ".pub" && it->is_regular_file(file_ec) &&
+        it->file_size(file_ec) <= 4096) {
+      out.push_back(it->path());
     }
-    if (out.size() >= 64) break;
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -10,6 +10,7 @@
 #include "audit-cli/common.h"
 #include "audit-cli/findings.h"
 #include "audit-cli/gs_store_verifier.h"
+#include "audit-cli/message_json.h"
 #include "audit-cli/store_segments.h"
 #include "audit-cli/verifier.h"
 #include "protocol/keyfile.h"
@@ -255,7 +256,7 @@ Result<storage::StoreRole> store_role(const VerifyCommand& cmd, const storage::L
 void print_result(const VerifyCommand& cmd, const VerifyResult& result, storage::StoreRole role,
                   const FindingSink& sink) {
   if (cmd.json) {
-    std::cout << result_json(result, role, sink).dump(2) << "\n";
+    std::cout << json_text(result_json(result, role, sink)) << "\n";
   } else {
     print_text(result, role, sink);
   }
@@ -384,7 +385,9 @@ void setup_verify(CLI::App& app, int& exit_code) {
   sub->add_option("--max-findings", cmd->max_findings,
                   "How many problems to list (the rest are counted by check); 0 lists all")
       ->capture_default_str();
-  sub->add_option("--threads", cmd->threads, "Signature-checking threads; 0 uses every core")
+  sub->add_option("--threads", cmd->threads,
+                  "Signature-checking threads, at most 1024; 0 uses every core")
+      ->check(CLI::Range(0U, 1024U))
       ->capture_default_str();
   sub->add_flag("--no-progress", cmd->no_progress,
                 "No progress bar (it is drawn on stderr only when stderr is a terminal)");

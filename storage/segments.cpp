@@ -49,15 +49,19 @@ Result<std::map<std::uint64_t, std::string>> list_segments(const std::string& di
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
   if (ec) return Error{label + ": cannot list the directory: " + ec.message()};
-  for (const fs::directory_entry& entry : it) {
-    const std::string name = entry.path().filename().string();
+  // Stepped with an error code: a range-for's step throws where reading the directory fails
+  // (EIO, a stale NFS handle).
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
     if (remove_unfinished && name.find(std::string(kSegmentSuffix) +
                                        std::string(kCreatingSuffix)) != std::string::npos) {
-      fs::remove(entry.path(), ec);
+      std::error_code removed;
+      fs::remove(it->path(), removed);
       continue;
     }
     if (auto index = segment_index_of(name)) found.emplace(*index, name);
   }
+  if (ec) return Error{label + ": cannot list the directory: " + ec.message()};
   return found;
 }
 

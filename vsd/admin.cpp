@@ -201,7 +201,7 @@ nlohmann::json AdminServer::answer(const std::string& request_line) {
   try {
     // The parser also refuses text that is not UTF-8, so every string below is UTF-8.
     request = nlohmann::json::parse(request_line);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // syntax, or a number no double holds
     return refuse(std::string("request is not JSON in UTF-8: ") + e.what());
   }
   const std::string command =
@@ -311,7 +311,10 @@ Result<nlohmann::json> admin_request(const std::string& socket_path,
   std::string reply;
   std::getline(in, reply);
   auto json = nlohmann::json::parse(reply, nullptr, false);
-  if (json.is_discarded()) return Error{"admin socket sent a reply that is not JSON"};
+  if (json.is_discarded() || !json.is_object()) {
+    return Error{"admin socket sent a reply that is not a JSON object (is " + socket_path +
+                 " a vsd's admin socket?)"};
+  }
   return json;
 }
 

@@ -301,6 +301,19 @@ constexpr const char* kRunHelp =
     "key = value, lists as [\"a\", \"b\"]); the command line wins. SIGINT/SIGTERM stop it "
     "cleanly: live sessions are revoked and a final checkpoint is written.";
 
+// Runs an admin command, whose reply is read in the shape this build's vsd sends: another shape
+// (a vsd of another version, another program on the socket) is said, not an abort.
+template <class Command>
+int reading_reply(const char* command, Command&& run) {
+  try {
+    return run();
+  } catch (const nlohmann::json::exception& e) {
+    std::cerr << "vsd " << command << ": the admin socket's reply is not in the shape this vsd "
+              << "expects (" << e.what() << "); is the daemon a vsd of the same version?\n";
+    return kExitFailed;
+  }
+}
+
 int run_cli(int argc, char** argv) {
   if (!app::crypto_ready("vsd")) return kExitUsage;
   CLI::App app{
@@ -407,13 +420,22 @@ int run_cli(int argc, char** argv) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
   if (*keygen_cmd) return keygen(key_out, force);
-  if (*status_cmd) return status(admin_socket_from(socket, config_path), json);
-  if (*revoke_cmd) {
-    return revoke(admin_socket_from(socket, config_path), session, reason, quarantine);
+  if (*status_cmd) {
+    return reading_reply("status",
+                         [&] { return status(admin_socket_from(socket, config_path), json); });
   }
-  if (*reload_cmd) return reload(admin_socket_from(socket, config_path));
+  if (*revoke_cmd) {
+    return reading_reply("revoke", [&] {
+      return revoke(admin_socket_from(socket, config_path), session, reason, quarantine);
+    });
+  }
+  if (*reload_cmd) {
+    return reading_reply("reload", [&] { return reload(admin_socket_from(socket, config_path)); });
+  }
   if (*pardon_cmd) {
-    return pardon(admin_socket_from(socket, config_path), pardon_identity, pardon_reason);
+    return reading_reply("pardon", [&] {
+      return pardon(admin_socket_from(socket, config_path), pardon_identity, pardon_reason);
+    });
   }
   if (*store_cmds.archive) return run_store_archive(store_options);
   if (*store_cmds.prune) return run_store_prune(store_options);

@@ -20,6 +20,38 @@ TEST(AuditCli, Version) {
   EXPECT_EQ(version.output(), "audit-cli " + std::string(app::project_version()) + "\n");
 }
 
+// A store's path is quoted in the JSON outputs, and a path need not be UTF-8: each command still
+// prints one JSON document, with U+FFFD for the byte JSON cannot hold.
+TEST(AuditCli, JsonOutputsQuoteAPathThatIsNotUtf8) {
+  TempDir dir;
+  const std::string path = dir.file("caf\xE9.db");
+  std::filesystem::copy_file(generated_path(), path);
+  const auto sizes = checkpoint_positions(generated_path());
+  ASSERT_GE(sizes.size(), 2u);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"verify", path, "--json"},
+           {"sessions", path, "--json"},
+           {"explain", path, "--session", "1", "--json"},
+           {"timeline", path, "--session", "1", "--format", "json"},
+           {"consistency", path, "--from", std::to_string(sizes[0]), "--to",
+            std::to_string(sizes[1])}}) {
+    SCOPED_TRACE(args.front());
+    const auto r = run_audit_cli(args);
+    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.exit_code << r.err;
+    const auto doc = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(doc.is_discarded()) << r.out << r.err;
+  }
+  const auto verified = nlohmann::json::parse(run_audit_cli({"verify", path, "--json"}).out);
+  EXPECT_NE(verified.dump().find("caf\xEF\xBF\xBD.db"), std::string::npos) << verified.dump();
+}
+
+// More signature-checking threads than any machine has are refused before a thread starts.
+TEST(AuditCli, VerifyThreadsAreBounded) {
+  const auto r = run_audit_cli({"verify", generated_path(), "--threads", "100000"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--threads"), std::string::npos) << r.err;
+}
+
 // Every file an option names is read by the one bounded reader (protocol/regular_file.h): a
 // FIFO is refused without being waited on, and so are a directory and a file over the option's
 // bound, each with exit code 2 and a message naming the path and what it is.

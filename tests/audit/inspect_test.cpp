@@ -107,6 +107,39 @@ TEST(Sessions, ASessionWithoutRevocationIsActive) {
   EXPECT_NE(explained.out.find("has not ended"), std::string::npos) << explained.out;
 }
 
+// A row whose kind column names another kind than its bytes hold (an insider's edit): sessions,
+// explain and timeline read it as a message that does not decode, and finish; they do not take
+// the bytes for the kind the row claims.
+TEST(Sessions, ARowWhoseKindDisagreesWithItsMessageIsNotTrusted) {
+  TempDir dir;
+  const std::string path = dir.file("relabelled.db");
+  copy_store(generated_path(), path);
+  const auto& s = generated().sessions.front();
+  {
+    Tamper t(path);
+    // The session's issued tickets as ResumeAccepts, its received heartbeats as GsResumes.
+    const std::string session = std::to_string(s.id);
+    t.exec("UPDATE log_entry SET kind = " + std::to_string(int(MessageKind::kResumeAccept)) +
+           " WHERE session_id = " + session +
+           " AND kind = " + std::to_string(int(MessageKind::kPlayTicket)));
+    t.exec("UPDATE log_entry SET kind = " + std::to_string(int(MessageKind::kGsResume)) +
+           " WHERE session_id = " + session +
+           " AND kind = " + std::to_string(int(MessageKind::kHeartbeat)));
+  }
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"sessions", path},
+                                             {"explain", path, "--session", session_arg(s)},
+                                             {"timeline", path, "--session", session_arg(s)}}) {
+    SCOPED_TRACE(args.front());
+    const auto r = run_audit_cli(args);
+    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.exit_code << r.err;
+    EXPECT_EQ(r.err.find("terminate"), std::string::npos) << r.err;
+  }
+  auto verified = run_audit_cli({"verify", path});
+  EXPECT_EQ(verified.exit_code, 1);
+  EXPECT_NE(verified.out.find("the message is a PlayTicket"), std::string::npos) << verified.out;
+}
+
 // ---- timeline ---------------------------------------------------------------------------------
 
 TEST(Timeline, TheSpeedViolationIsTheStepTheRevocationCites) {

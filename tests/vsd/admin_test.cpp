@@ -297,6 +297,8 @@ TEST_F(AdminServerTest, RevokeRequestsThatAreRefused) {
       {R"({"command":"revoke","session_id":1,"reason":"r","quarantine":"yes"})",
        "\"quarantine\" must be true or false"},
       {"not json", "request is not JSON in UTF-8"},
+      {R"({"command":"revoke","session_id":1e999,"reason":"r"})",
+       "request is not JSON in UTF-8"},  // a number no double holds
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.request);

@@ -3,9 +3,16 @@
 #include "vsd/cli.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <array>
 #include <csignal>
+#include <cstring>
 #include <regex>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "app/program.h"
@@ -100,6 +107,74 @@ TEST(VsdCli, SighupWithAnUnchangedFileChangesNothing) {
     policies += e.header.kind == protocol::MessageKind::kPolicyApplied ? 1 : 0;
   }
   EXPECT_EQ(policies, 1U);
+}
+
+// Something on the admin socket that answers each connection with one line: a vsd of another
+// version, or another program.
+class OneLineServer {
+ public:
+  OneLineServer(const std::string& path, std::string reply) : reply_(std::move(reply)) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+        ::listen(fd_, 4) != 0) {
+      throw std::runtime_error("cannot listen on " + path);
+    }
+    thread_ = std::thread([this] {
+      for (int conn; (conn = ::accept(fd_, nullptr, nullptr)) >= 0; ::close(conn)) {
+        std::array<char, 4096> request{};
+        static_cast<void>(::read(conn, request.data(), request.size()));
+        static_cast<void>(::write(conn, reply_.data(), reply_.size()));
+      }
+    });
+  }
+  ~OneLineServer() {
+    ::shutdown(fd_, SHUT_RDWR);  // ends the accept
+    thread_.join();
+    ::close(fd_);
+  }
+  OneLineServer(const OneLineServer&) = delete;
+  OneLineServer& operator=(const OneLineServer&) = delete;
+
+ private:
+  std::string reply_;
+  int fd_ = -1;
+  std::thread thread_;
+};
+
+// The admin commands read a reply of another shape than this build's vsd sends as an error that
+// says so, exit code 1; they never abort on it.
+TEST(VsdCli, AdminRepliesOfAnotherShapeAreAnErrorNotAnAbort) {
+  TempDir dir;
+  const std::vector<std::string> replies = {
+      "[]\n",
+      "{\"ok\":\"yes\"}\n",
+      "{\"ok\":true,\"sessions\":[1,2],\"quarantined\":7}\n",
+      "{\"ok\":true,\"sessions\":[{\"session_id\":\"seven\"}]}\n",
+  };
+  int run = 0;
+  for (const auto& reply : replies) {
+    SCOPED_TRACE(reply);
+    const std::string socket = dir.file("admin" + std::to_string(++run) + ".sock");
+    OneLineServer server(socket, reply);
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"status", "--admin-socket", socket},
+             {"reload", "--admin-socket", socket},
+             {"revoke", "--admin-socket", socket, "--session", "1", "--reason", "test"},
+             {"pardon", "--admin-socket", socket, "--identity", std::string(64, 'a'), "--reason",
+              "test"}}) {
+      SCOPED_TRACE(args.front());
+      auto [code, out] = run_vsd(dir, args);
+      EXPECT_TRUE(code == 0 || code == 1) << code << out;
+      EXPECT_EQ(out.find("terminate"), std::string::npos) << out;
+    }
+  }
+  OneLineServer array_server(dir.file("array.sock"), "[]\n");
+  auto [code, out] = run_vsd(dir, {"status", "--admin-socket", dir.file("array.sock")});
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("not a JSON object"), std::string::npos) << out;
 }
 
 TEST(VsdCli, StoreArchiveAndPruneRefuseWhatIsNotSafeAndSayWhy) {
