@@ -6,9 +6,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <filesystem>
 #include <map>
+#include <system_error>
 #include <utility>
 
 #include "storage/log.h"
@@ -291,21 +293,27 @@ Result<SegmentMeta> read_segment_meta(sqlite::Db& db) {
   return meta;
 }
 
+namespace {
+std::string errno_text() { return std::error_code(errno, std::generic_category()).message(); }
+}  // namespace
+
 Status sync_directory(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Error{"cannot open the directory to sync it"};
+  if (fd < 0) return Error{"cannot open the directory to sync it: " + errno_text()};
   const int synced = ::fsync(fd);
+  const std::string why = synced != 0 ? errno_text() : "";
   ::close(fd);
-  if (synced != 0) return Error{"cannot sync the directory"};
+  if (synced != 0) return Error{"cannot sync the directory: " + why};
   return Status::success();
 }
 
 Status sync_file(const std::string& file) {
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error{file + ": cannot open to sync it"};
+  if (fd < 0) return Error{file + ": cannot open to sync it: " + errno_text()};
   const int synced = ::fsync(fd);
+  const std::string why = synced != 0 ? errno_text() : "";
   ::close(fd);
-  if (synced != 0) return Error{file + ": cannot sync"};
+  if (synced != 0) return Error{file + ": cannot sync: " + why};
   return Status::success();
 }
 

@@ -1,14 +1,29 @@
 #include "storage/sqlite.h"
 
 #include <limits>
+#include <system_error>
 #include <utility>
 
 namespace gsvs::storage::sqlite {
 
 namespace {
+// `text`, then SQLite's name and number of `rc` (an extended code: SQLITE_IOERR_FSYNC is 1034)
+// and, where the file system failed, the system's reason: "disk I/O error" alone does not tell a
+// full disk from a failing one.
+std::string describe(sqlite3* db, int rc, std::string text) {
+  text += std::string(" (") + sqlite3_errstr(rc) + ", code " + std::to_string(rc);
+  const int primary = rc & 0xff;
+  if (db != nullptr &&
+      (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN)) {
+    if (const int os_error = sqlite3_system_errno(db); os_error != 0) {
+      text += ", " + std::error_code(os_error, std::generic_category()).message();
+    }
+  }
+  return text + ")";
+}
+
 std::string describe(sqlite3* db, int rc) {
-  std::string text = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  return text + " (" + sqlite3_errstr(rc) + ", code " + std::to_string(rc) + ")";
+  return describe(db, rc, db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 }  // namespace
 
@@ -43,7 +58,7 @@ Status Db::exec(const std::string& sql) {
   if (rc == SQLITE_OK) return Status::success();
   std::string text = message != nullptr ? message : sqlite3_errstr(rc);
   sqlite3_free(message);
-  return Error{text + " (" + sqlite3_errstr(rc) + ")"};
+  return Error{describe(db_, rc, std::move(text))};
 }
 
 std::string Db::last_error() const { return describe(db_, sqlite3_extended_errcode(db_)); }

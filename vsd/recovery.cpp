@@ -177,8 +177,10 @@ void replay_quarantines(const std::map<std::uint64_t, QuarantineEvent>& events,
 }  // namespace
 
 Status ServerState::recover() {
-  // Sessions live when the VS last stopped are revoked now: their liveness cannot be vouched
-  // for across the gap, so the VS fails closed instead of forgetting who was late.
+  // Sessions live when the VS last stopped are suspended, for their GSes to resume within
+  // resume_window_ms (PROTOCOL.md §8.15), or, where one cannot be, revoked now: their liveness
+  // cannot be vouched for across the gap, so the VS fails closed instead of forgetting who was
+  // late.
   std::map<SessionId, std::uint64_t> open_sessions;  // session -> JoinAccept position
   std::map<SessionId, PublicKey> identity_of;        // every session's GS identity
   // Continuity (§8.6): the sessions that ended within the longest window a VS accepts, whose
@@ -465,8 +467,9 @@ void ServerState::expire_suspended() {
     }
     return entries;
   };
-  auto placed = writer->submit_at_head(build, [](const Status&) {});
-  if (!placed) store_failed("revoking the sessions not resumed", placed.error());
+  const std::string what = "revoking the sessions not resumed";
+  auto placed = writer->submit_at_head(build, stop_if_not_durable(what));
+  if (!placed) store_failed(what, placed.error());
 }
 
 }  // namespace gsvs::vsd

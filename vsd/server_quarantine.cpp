@@ -57,7 +57,7 @@ Result<nlohmann::json> ServerState::pardon_by_operator(const protocol::PublicKey
         pending(MessageKind::kPardon, chains::Direction::kIssued, 0, now, sign_and_encode(pardon)));
     return entries;
   };
-  auto placed = writer->submit_at_head(build, [](const Status&) {});
+  auto placed = writer->submit_at_head(build, stop_if_not_durable("logging a pardon"));
   if (!placed) {
     store_failed("logging a pardon", placed.error());
     return Error{"the store refused the Pardon: " + placed.error()};

@@ -241,12 +241,19 @@ void ServerState::begin_stop() {
   });
 }
 
+storage::BatchWriter::Done ServerState::stop_if_not_durable(std::string what) {
+  return [weak = weak_from_this(), what = std::move(what)](const Status& status) {
+    if (status) return;
+    if (auto self = weak.lock()) self->store_failed(what, status.error());
+  };
+}
+
 void ServerState::store_failed(std::string_view what, const std::string& error) {
   if (store_broken.exchange(true)) return;
   spdlog::critical(
       "{}: store append failed: {}; vsd stops: the store takes no more entries, and nothing may "
-      "be acted on that is not logged (a restart on a healthy store revokes the sessions left "
-      "live)",
+      "be acted on that is not logged (a restart on a healthy store keeps the sessions left live "
+      "resumable for resume_window_ms, and revokes those their GSes do not resume)",
       app::log_text(what), app::log_text(error));
   begin_stop();
 }

@@ -308,9 +308,12 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   }
   // The store refused an append (disk full, I/O error, another writer). The writer takes nothing
   // after a failed commit, so no session can log anything more: the first failure says so once
-  // and stops the server, whose owner exits non-zero; a restart on a healthy store revokes the
-  // sessions left live. From any thread.
+  // and stops the server, whose owner exits non-zero; a restart on a healthy store takes up the
+  // sessions left live (recover()). From any thread.
   void store_failed(std::string_view what, const std::string& error);
+  // The `done` of a submit that nothing waits on: store_failed(what) if its commit fails, so
+  // that the failure stops the server then, not at the next submit.
+  storage::BatchWriter::Done stop_if_not_durable(std::string what);
   // Refuses new connections and revokes live sessions, then stops `io` (see Server::stop).
   void begin_stop();
   std::atomic<bool> store_broken{false};

@@ -260,9 +260,10 @@ void ServerState::revoke_suspended(SessionId id, const SuspendedVerdict& verdict
                               sign_and_encode(*revocation)));
     return entries;
   };
-  auto placed = writer->submit_at_head(build, [](const Status&) {});
+  const std::string what = "revoking session " + std::to_string(id);
+  auto placed = writer->submit_at_head(build, stop_if_not_durable(what));
   if (!placed) {
-    store_failed("revoking session " + std::to_string(id), placed.error());
+    store_failed(what, placed.error());
   } else if (revoked_for) {
     metrics.revocations.inc(*revoked_for);
   }
