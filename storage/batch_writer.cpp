@@ -22,6 +22,10 @@ namespace {
 // (two 32-byte hashes among them), the kind index and the b-tree's own bookkeeping.
 constexpr std::uint64_t kRowOverheadBytes = 160;
 
+// Failed background checkpoints are reported with a commit at most this often: a failing disk
+// fails every pass, and one line in ten seconds says so as well as thousands.
+constexpr std::chrono::seconds kCheckpointFailureReportPeriod{10};
+
 // The file the writer appends to: the single file, or the active segment.
 std::string file_being_written(const Log::Impl& log) {
   return log.segmented ? log.path + "/" + log.active_file : log.path;
@@ -224,8 +228,12 @@ void BatchWriter::Impl::after_commit(CommitStats& stats) {
   if (wal_watch.checkpointed) {
     stats.wal_checkpoint = WalCheckpointInCommit::kInline;
     stats.wal_checkpoint_duration = wal_watch.checkpoint_duration;
+    stats.wal_checkpoint_failure = wal_watch.checkpoint_failure;
   }
   if (!checkpointer) return;
+  if (auto failed = checkpointer->take_failures(Clock::now(), kCheckpointFailureReportPeriod)) {
+    stats.wal_checkpoint_failure = std::move(*failed);
+  }
   if (wal_watch.pages < wal_next_max) {
     checkpointer->committed(wal_watch.pages);
     return;

@@ -322,6 +322,10 @@ struct CommitStats {
   WalCheckpointInCommit wal_checkpoint = WalCheckpointInCommit::kNone;
   std::chrono::steady_clock::duration wal_checkpoint_duration{};  // of that checkpoint
   std::string wal_checkpoint_detail;  // kAtMaxBusy: SQLite's answer, or the pages it left
+  // Checkpoints that failed for another reason than a reader (an I/O error, a full disk): the
+  // background ones since the last report (at most one report per 10 s), or the one in this
+  // commit. Every commit stays in the WAL, which grows until a checkpoint succeeds.
+  std::string wal_checkpoint_failure;
 };
 
 // Group commit. submit() assigns seqs and hashes at once, in submission order, and returns the

@@ -7,10 +7,8 @@
 namespace gsvs::storage::sqlite {
 
 namespace {
-// `text`, then SQLite's name and number of `rc` (an extended code: SQLITE_IOERR_FSYNC is 1034)
-// and, where the file system failed, the system's reason: "disk I/O error" alone does not tell a
-// full disk from a failing one.
-std::string describe(sqlite3* db, int rc, std::string text) {
+// `text` with what describe() adds to SQLite's message.
+std::string annotate(sqlite3* db, int rc, std::string text) {
   text += std::string(" (") + sqlite3_errstr(rc) + ", code " + std::to_string(rc);
   const int primary = rc & 0xff;
   if (db != nullptr &&
@@ -21,11 +19,11 @@ std::string describe(sqlite3* db, int rc, std::string text) {
   }
   return text + ")";
 }
+}  // namespace
 
 std::string describe(sqlite3* db, int rc) {
-  return describe(db, rc, db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  return annotate(db, rc, db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
-}  // namespace
 
 // ---- Db ----
 
@@ -58,7 +56,7 @@ Status Db::exec(const std::string& sql) {
   if (rc == SQLITE_OK) return Status::success();
   std::string text = message != nullptr ? message : sqlite3_errstr(rc);
   sqlite3_free(message);
-  return Error{describe(db_, rc, std::move(text))};
+  return Error{annotate(db_, rc, std::move(text))};
 }
 
 std::string Db::last_error() const { return describe(db_, sqlite3_extended_errcode(db_)); }

@@ -15,6 +15,11 @@
 
 namespace gsvs::storage::sqlite {
 
+// What `rc` (a result of a call on `db`, which may be null) means: SQLite's message, the name and
+// number of the code (extended: SQLITE_IOERR_FSYNC is 1034) and, where the file system failed,
+// the system's reason, which tells a full disk from a failing one.
+std::string describe(sqlite3* db, int rc);
+
 // Owns one connection; closes it on destruction. Statements must be destroyed first.
 class Db {
  public:

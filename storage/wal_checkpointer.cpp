@@ -12,6 +12,13 @@ namespace {
 // it gives up for now: the commit that runs it holds its batch's callbacks meanwhile.
 constexpr int kAtMaxReaderWaitMs = 100;
 
+// A checkpoint's result that is a fault (an I/O error, a full disk, a corrupt file), not a
+// reader or another checkpoint holding it back: its text, else nothing.
+std::string checkpoint_fault(sqlite3* db, int rc) {
+  if (rc == SQLITE_OK || (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) return {};
+  return sqlite::describe(db, rc);
+}
+
 // The WAL hook of the writer connection: runs at the end of every COMMIT, after the write lock
 // is released, with the pages now in the WAL.
 int wal_commit_hook(void* context, sqlite3* db, const char* schema, int pages) {
@@ -19,12 +26,13 @@ int wal_commit_hook(void* context, sqlite3* db, const char* schema, int pages) {
   watch.pages = pages > 0 ? static_cast<std::uint32_t>(pages) : 0;
   watch.checkpointed = false;
   watch.checkpoint_duration = {};
+  watch.checkpoint_failure.clear();
   if (watch.options.mode == WalCheckpointMode::kInline &&
       watch.pages >= watch.options.start_pages) {
     // What SQLite's default hook does (sqlite3WalDefaultHook), timed: its errors are not the
     // commit's, which is durable already.
     const auto started = std::chrono::steady_clock::now();
-    sqlite3_wal_checkpoint(db, schema);
+    watch.checkpoint_failure = checkpoint_fault(db, sqlite3_wal_checkpoint(db, schema));
     watch.checkpoint_duration = std::chrono::steady_clock::now() - started;
     watch.checkpointed = true;
   }
@@ -128,6 +136,18 @@ std::uint64_t WalCheckpointer::complete_passes() const {
   return complete_passes_;
 }
 
+std::optional<std::string> WalCheckpointer::take_failures(
+    std::chrono::steady_clock::time_point now, std::chrono::steady_clock::duration period) {
+  const std::lock_guard lock(mutex_);
+  if (failed_passes_ == 0 || (last_report_ && now - *last_report_ < period)) return std::nullopt;
+  last_report_ = now;
+  std::string report = std::to_string(failed_passes_) + " background checkpoint" +
+                       (failed_passes_ == 1 ? "" : "s") + " failed, the first: " + first_failure_;
+  failed_passes_ = 0;
+  first_failure_.clear();
+  return report;
+}
+
 void WalCheckpointer::run() {
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -142,15 +162,18 @@ void WalCheckpointer::run() {
     int rc = SQLITE_OK;
     int wal_frames = 0;
     int copied = 0;
+    std::string fault;
     {
       const std::lock_guard connection(connection_mutex_);
       if (db_.get() != nullptr) {
         rc = sqlite3_wal_checkpoint_v2(db_.get(), "main", SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
                                        &copied);
+        fault = checkpoint_fault(db_.get(), rc);
       }
     }
     lock.lock();
     ++passes_;
+    if (!fault.empty() && failed_passes_++ == 0) first_failure_ = std::move(fault);
     const bool complete = rc == SQLITE_OK && copied >= wal_frames;
     if (complete) ++complete_passes_;
     // After an error, wait for the WAL to reach start_pages again; if it never empties, the

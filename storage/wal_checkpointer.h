@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -28,9 +29,11 @@ namespace gsvs::storage {
 struct WalCommitWatch {
   WalCheckpointOptions options;
   std::uint32_t pages = 0;  // frames in the WAL after the last commit
-  // kInline mode: the last commit ran SQLite's checkpoint, and how long it took.
+  // kInline mode: the last commit ran SQLite's checkpoint, how long it took, and its error where
+  // it failed for another reason than a reader.
   bool checkpointed = false;
   std::chrono::steady_clock::duration checkpoint_duration{};
+  std::string checkpoint_failure;
 };
 
 // Installs the WAL hook of `db` with `watch`, which must outlive the connection or the next
@@ -72,6 +75,11 @@ class WalCheckpointer {
   // Passes run so far, and how many copied the WAL to its end.
   [[nodiscard]] std::uint64_t passes() const;
   [[nodiscard]] std::uint64_t complete_passes() const;
+  // The passes that failed for another reason than a reader (an I/O error, a full disk) since
+  // the last report: how many and the first one's error, at most once per `period`, since a
+  // failing disk fails every pass. Nothing when none failed or the last report is too recent.
+  std::optional<std::string> take_failures(std::chrono::steady_clock::time_point now,
+                                           std::chrono::steady_clock::duration period);
 
  private:
   void run();
@@ -90,6 +98,9 @@ class WalCheckpointer {
   std::uint32_t wal_pages_ = 0;
   std::uint64_t passes_ = 0;
   std::uint64_t complete_passes_ = 0;
+  std::uint64_t failed_passes_ = 0;  // since the last report
+  std::string first_failure_;        // of those
+  std::optional<std::chrono::steady_clock::time_point> last_report_;
   std::thread thread_;  // last: started when everything above is ready
 };
 

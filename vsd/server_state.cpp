@@ -92,8 +92,14 @@ void ServerState::revoked_at_head(const protocol::Revocation& revocation, const 
 namespace {
 
 // The writer's own checkpoint at wal_max_pages: the background checkpointer fell behind (or a
-// reader of the store holds old pages), and a commit waited for it.
+// reader of the store holds old pages), and a commit waited for it. And checkpoints that failed.
 void log_wal_checkpoint_in_commit(const storage::CommitStats& stats, std::uint32_t max_pages) {
+  if (!stats.wal_checkpoint_failure.empty()) {
+    spdlog::error(
+        "store: WAL checkpoint failed: {}; every commit stays in the WAL, which grows until a "
+        "checkpoint succeeds (now {} pages): check the disk",
+        app::log_text(stats.wal_checkpoint_failure), stats.wal_pages);
+  }
   const auto ms = std::chrono::duration<double, std::milli>(stats.wal_checkpoint_duration).count();
   if (stats.wal_checkpoint == storage::WalCheckpointInCommit::kAtMax) {
     spdlog::warn(

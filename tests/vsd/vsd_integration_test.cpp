@@ -79,6 +79,15 @@ class VsdIntegration : public ::testing::Test {
     gs.send_signed(batch);
     gs.send_signed(gs.make_heartbeat());
   }
+  // Full nonce batches from `gs` until vsd, whose files are at a size limit, stops on the failed
+  // store (exit code 1 expected); its output.
+  std::string fill_until_the_store_fails(ScriptedGs& gs) {
+    for (int i = 0; i < 1000 && vs_->process().running() && !gs.socket().closed(); ++i) {
+      send_full_nonce_batch(gs);
+    }
+    EXPECT_EQ(vs_->process().wait(std::chrono::seconds(20)), 1) << vs_->process().output();
+    return vs_->process().output();
+  }
   // The GS receives the revocation, verifies it under the VS key, and is disconnected.
   Revocation expect_revoked(ScriptedGs& gs, RevocationReason reason) {
     auto revocation = gs.expect<Revocation>(std::chrono::seconds(5));
@@ -508,18 +517,10 @@ TEST_F(VsdIntegration, StoreAppendFailureStopsTheDaemonCleanly) {
   // writer, the other way a log append fails.
   ScriptedGs bystander(vs_->port(), other_identity_, build_);
   const SessionId bystander_session = bystander.join().session_id;
-  SessionId session = 0;
-  {
-    ScriptedGs gs(vs_->port(), identity_, build_);
-    session = gs.join().session_id;
-    // Full nonce batches (8 KB each, logged as received) grow the store's write-ahead log
-    // until a write passes the limit; the heartbeats keep the session from timing out first.
-    for (int i = 0; i < 1000 && vs_->process().running() && !gs.socket().closed(); ++i) {
-      send_full_nonce_batch(gs);
-    }
-    EXPECT_EQ(vs_->process().wait(std::chrono::seconds(20)), 1) << vs_->process().output();
-  }
-  const std::string output = vs_->process().output();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  const SessionId session = gs.join().session_id;
+  // The nonce batches grow the store's write-ahead log until a write passes the limit.
+  const std::string output = fill_until_the_store_fails(gs);
   EXPECT_NE(output.find("store append failed"), std::string::npos) << output;
   EXPECT_NE(output.find("vsd stops"), std::string::npos) << output;
   EXPECT_EQ(output.find("double free"), std::string::npos) << output;
@@ -530,6 +531,22 @@ TEST_F(VsdIntegration, StoreAppendFailureStopsTheDaemonCleanly) {
     EXPECT_EQ(stored_revocation(entries, left_live).reason,
               static_cast<std::uint16_t>(RevocationReason::kVsShutdown));
   }
+}
+
+// The store file at its size limit while its WAL still has room (as a disk that fills while the
+// WAL is short): the background checkpoints fail, vsd says so as an error naming the system's
+// reason, and every commit stays in the WAL until that too reaches the limit and vsd stops.
+TEST_F(VsdIntegration, FailedWalCheckpointsAreReported) {
+  VsOptions limited;
+  limited.max_file_bytes = 512 * 1024;
+  limited.extra = "wal_checkpoint_pages = 8\nwal_max_pages = 100000\n";
+  start(revoking_at_start(limited));
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  const std::string output = fill_until_the_store_fails(gs);
+  EXPECT_NE(output.find("store: WAL checkpoint failed: "), std::string::npos) << output;
+  EXPECT_NE(output.find("File too large"), std::string::npos) << output;
+  EXPECT_NE(output.find("store append failed"), std::string::npos) << output;
 }
 
 // A segmented store under load, vsd killed with SIGKILL at varying moments while it rotates
