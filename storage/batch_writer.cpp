@@ -142,31 +142,33 @@ void BatchWriter::Impl::run() {
 
     lock.unlock();
     const auto commit_started = Clock::now();
-    Status status = log->impl_->write(groups, frontiers);
+    const Status written = log->impl_->write(groups, frontiers);
+    Status rotated = Status::success();
     CommitStats stats;
     stats.entries = count;
-    if (status) after_commit(stats);
-    if (status && batch.back().seal) {
+    if (written) after_commit(stats);
+    if (written && batch.back().seal) {
       // The seal is durable: the next segment starts after it. If it cannot be made, nothing
-      // more is appended (the seal's submit learns why too). The checkpointer lets go of the
-      // sealed segment first, so that the writer's close folds its WAL back into it.
+      // more is appended; this batch is durable all the same, and its submits are told so. The
+      // checkpointer lets go of the sealed segment first, so that the writer's close folds its
+      // WAL back into it.
       if (checkpointer) checkpointer->release();
-      status = log->impl_->rotate(batch.back().entries.back(), batch.back().frontiers.back());
-      if (status) status = watch_wal();
+      rotated = log->impl_->rotate(batch.back().entries.back(), batch.back().frontiers.back());
+      if (rotated) rotated = watch_wal();
     }
-    if (status && options.on_commit) {
+    if (written && options.on_commit) {
       stats.duration = Clock::now() - commit_started;
       options.on_commit(stats);
     }
     lock.lock();
-    if (!status) {
+    if (!written || !rotated) {
       // Final: later submits are refused, and whatever is still queued fails with the same
       // reason on the next turns of the loop.
-      failure = status.error();
-      failed_from = completed;
+      failure = (written ? rotated : written).error();
+      failed_from = written ? completed + batch.size() : completed;
     }
     lock.unlock();
-    run_callbacks(batch, status);
+    run_callbacks(batch, written);
     lock.lock();
     completed += batch.size();
     progress.notify_all();

@@ -443,6 +443,47 @@ TEST(Segments, AnotherVsKeyDoesNotAcceptTheSeals) {
   EXPECT_NE(log.error().find("does not verify with the VS key"), std::string::npos) << log.error();
 }
 
+// A rotation that cannot make the next segment (a directory stands where its file goes, as a
+// full disk or a permission would stop it) stops the writer. The entries committed with the seal
+// are durable all the same, and their submits are told so: only what comes after is refused.
+TEST(Segments, AFailedRotationRefusesWhatFollowsNotWhatIsDurable) {
+  TempDir dir;
+  const std::string store = dir.file("vs");
+  ASSERT_TRUE(open_rw(store + "/").ok());
+  const std::string blocked = store + "/segment-00000001.db.tmp";
+  // Not empty: the writer removes a leftover file or empty directory of that name first.
+  ASSERT_TRUE(fs::create_directory(blocked));
+  { std::ofstream(blocked + "/in-the-way") << "x"; }
+  std::vector<std::uint64_t> placed;
+  std::vector<std::uint64_t> told_durable;
+  std::string refusal;
+  {
+    auto log = open_rw(store);
+    ASSERT_TRUE(log.ok()) << log.error();
+    BatchWriter writer(std::move(*log), rotating_options(kSegmentBytes));
+    for (int i = 0; i < 10000 && refusal.empty(); ++i) {
+      const std::uint64_t seq = writer.size();
+      auto submitted = writer.submit({sample_entry(seq)}, [&told_durable, seq](const Status& s) {
+        if (s) told_durable.push_back(seq);  // the writer thread; read after the writer is gone
+      });
+      if (!submitted) {
+        refusal = submitted.error();
+        break;
+      }
+      placed.push_back(seq);
+      // One commit a submit, so the rotation follows the entry that filled the segment.
+      EXPECT_TRUE(writer.flush().ok());
+    }
+  }
+  ASSERT_FALSE(refusal.empty()) << "the writer never rotated";
+  EXPECT_NE(refusal.find("segment-00000001.db"), std::string::npos) << refusal;
+  EXPECT_EQ(told_durable, placed);
+  ASSERT_EQ(fs::remove_all(blocked), 2U);
+  auto reopened = open_rw(store);
+  ASSERT_TRUE(reopened.ok()) << reopened.error();
+  EXPECT_EQ((*reopened)->size(), placed.back() + 2);  // the last entry, then the seal
+}
+
 TEST(Segments, ARotationCutShortByACrashIsCleanedUp) {
   TempDir dir;
   const std::string store = dir.file("vs");
