@@ -17,6 +17,19 @@ std::uint64_t SteadyWallClock::now_ms() const {
          static_cast<std::uint64_t>(std::chrono::duration_cast<milliseconds>(since).count());
 }
 
+std::int64_t SteadyWallClock::drift_ms() const {
+  return static_cast<std::int64_t>(unix_time_ms()) - static_cast<std::int64_t>(now_ms());
+}
+
+ClockDriftWatch::Change ClockDriftWatch::observe(std::int64_t drift_ms) {
+  const std::uint64_t distance =
+      drift_ms < 0 ? static_cast<std::uint64_t>(-drift_ms) : static_cast<std::uint64_t>(drift_ms);
+  const bool apart = distance > tolerance_ms_;
+  if (apart == apart_) return Change::kNone;
+  apart_ = apart;
+  return apart ? Change::kParted : Change::kRejoined;
+}
+
 std::chrono::steady_clock::time_point SteadyWallClock::steady_at(std::uint64_t ms) const {
   if (ms <= anchor_ms_) return anchor_steady_;
   return anchor_steady_ + milliseconds(ms - anchor_ms_);

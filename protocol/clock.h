@@ -33,11 +33,31 @@ class SteadyWallClock {
   [[nodiscard]] std::chrono::steady_clock::time_point steady_at(std::uint64_t ms) const;
   // Whether the system clock was behind `not_before_ms` at construction.
   [[nodiscard]] bool held_back() const { return held_back_; }
+  // How far the system clock now reads from this clock, in ms (positive: the system clock is
+  // ahead): a step of the system clock since construction, or the hold-back.
+  [[nodiscard]] std::int64_t drift_ms() const;
 
  private:
   std::uint64_t anchor_ms_;
   std::chrono::steady_clock::time_point anchor_steady_;
   bool held_back_;
+};
+
+// Whether the system clock has moved away from a program's SteadyWallClock, which a step of the
+// system clock while it runs does not move (an NTP server that corrects the time late, an
+// operator): the daemons look now and then and say when the two part by more than `tolerance_ms`
+// and when they come back together, once each.
+class ClockDriftWatch {
+ public:
+  enum class Change : std::uint8_t { kNone, kParted, kRejoined };
+  // `apart`: the clocks are already apart at the start (the VS's hold-back, said then).
+  ClockDriftWatch(std::uint64_t tolerance_ms, bool apart)
+      : tolerance_ms_(tolerance_ms), apart_(apart) {}
+  Change observe(std::int64_t drift_ms);
+
+ private:
+  std::uint64_t tolerance_ms_;
+  bool apart_;
 };
 
 }  // namespace gsvs

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "app/log_line.h"
@@ -28,6 +29,37 @@ struct Server::SessionLoops {
 namespace {
 unsigned session_thread_count(const Config& config) {
   return config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+}
+
+// How often vsd compares its clock with the system clock.
+constexpr std::chrono::seconds kClockWatchPeriod{10};
+
+// Says when the system clock steps away from the VS clock while vsd runs, which the VS clock does
+// not follow (PROTOCOL.md §8.13), by more than half of max_clock_skew_ms: honest GSes, whose
+// clocks follow true time, are refused clock_skew from max_clock_skew_ms on.
+asio::awaitable<void> clock_watch_loop(std::shared_ptr<ServerState> state) {
+  const std::uint64_t tolerance_ms = state->config.max_clock_skew_ms / 2;
+  ClockDriftWatch watch(tolerance_ms, state->clock.held_back());
+  asio::steady_timer timer(state->io);
+  while (!state->stopping) {
+    const std::int64_t drift = state->clock.drift_ms();
+    const auto change = watch.observe(drift);
+    if (change == ClockDriftWatch::Change::kParted) {
+      spdlog::warn(
+          "the system clock now reads {} ms {} the VS clock, which it stepped away from since vsd "
+          "started (check the host's time synchronisation); the VS keeps its own clock, and "
+          "joins from GSes whose clocks follow the system's are refused clock_skew past "
+          "max_clock_skew_ms ({} ms); a restart of vsd takes up the system clock's time, no "
+          "earlier than the newest entry of its log",
+          std::abs(drift), drift > 0 ? "ahead of" : "behind", state->config.max_clock_skew_ms);
+    } else if (change == ClockDriftWatch::Change::kRejoined) {
+      spdlog::info("the system clock reads within {} ms of the VS clock again ({} ms apart)",
+                   tolerance_ms, drift);
+    }
+    timer.expires_after(kClockWatchPeriod);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
 }
 }  // namespace
 
@@ -80,6 +112,7 @@ Status Server::start() {
   asio::co_spawn(s.io, s.accept_loop(), asio::detached);
   s.admin.start(state_);
   asio::co_spawn(s.checkpoint_strand, s.checkpoint_loop(), asio::detached);
+  asio::co_spawn(s.io, clock_watch_loop(state_), asio::detached);
   spdlog::info("listening on {}:{}; store {} at {} entries; VS key {}", s.config.listen_host,
                port(), app::log_text(storage::printable_store(s.config.store)), s.writer->size(),
                to_hex(s.key.public_key()));

@@ -623,6 +623,9 @@ TEST_F(VsdIntegration, TheVsClockStartsNoEarlierThanTheNewestEntryInTheStore) {
   EXPECT_GE(starts.back()->header.vs_time_ms, ahead_ms);
   EXPECT_NE(vs_->process().output().find("before the newest entry in the store"), std::string::npos)
       << vs_->process().output();
+  // Said once, at the start: the clock watch knows the clocks began apart.
+  EXPECT_EQ(vs_->process().output().find("the system clock now reads"), std::string::npos)
+      << vs_->process().output();
 }
 
 // A joined GS sends a frame only the VS may issue. The VS revokes it (malformed_message) and
