@@ -10,9 +10,9 @@
 #include <charconv>
 #include <filesystem>
 #include <map>
-#include <system_error>
 #include <utility>
 
+#include "protocol/regular_file.h"
 #include "storage/log.h"
 #include "storage/log_impl.h"
 #include "storage/segment_files.h"
@@ -292,10 +292,6 @@ Result<SegmentMeta> read_segment_meta(sqlite::Db& db) {
   meta.seal = std::move(seal);
   return meta;
 }
-
-namespace {
-std::string errno_text() { return std::error_code(errno, std::generic_category()).message(); }
-}  // namespace
 
 Status sync_directory(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

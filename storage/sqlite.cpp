@@ -1,8 +1,9 @@
 #include "storage/sqlite.h"
 
 #include <limits>
-#include <system_error>
 #include <utility>
+
+#include "protocol/regular_file.h"
 
 namespace gsvs::storage::sqlite {
 
@@ -14,7 +15,7 @@ std::string annotate(sqlite3* db, int rc, std::string text) {
   if (db != nullptr &&
       (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN)) {
     if (const int os_error = sqlite3_system_errno(db); os_error != 0) {
-      text += ", " + std::error_code(os_error, std::generic_category()).message();
+      text += ", " + errno_text(os_error);
     }
   }
   return text + ")";
