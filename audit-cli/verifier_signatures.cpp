@@ -13,6 +13,7 @@
 namespace gsvs::audit::detail {
 
 VerifyPool::VerifyPool(unsigned threads) {
+  workers_.reserve(threads);  // before any starts: a growing vector must not throw past them
   try {
     for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
   } catch (const std::system_error& e) {

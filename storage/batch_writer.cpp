@@ -52,6 +52,8 @@ struct BatchWriter::Impl {
   // The WAL size at which the writer checkpoints itself next (raised while readers keep it from
   // resetting the WAL, so that it does not try at every commit). Writer thread only.
   std::uint32_t wal_next_max = 0;
+  // kInline: the checkpoints inside commits that failed, not yet reported. Writer thread only.
+  CheckpointFailures inline_failures;
 
   mutable std::mutex mutex;
   std::condition_variable wake;      // the writer waits here for work, a full batch or a deadline
@@ -164,7 +166,9 @@ void BatchWriter::Impl::run() {
     if (!written || !rotated) {
       // Final: later submits are refused, and whatever is still queued fails with the same
       // reason on the next turns of the loop.
-      failure = (written ? rotated : written).error();
+      failure =
+          written ? "the next segment could not be started after a durable seal: " + rotated.error()
+                  : written.error();
       failed_from = written ? completed + batch.size() : completed;
     }
     lock.unlock();
@@ -230,12 +234,15 @@ void BatchWriter::Impl::after_commit(CommitStats& stats) {
   if (wal_watch.checkpointed) {
     stats.wal_checkpoint = WalCheckpointInCommit::kInline;
     stats.wal_checkpoint_duration = wal_watch.checkpoint_duration;
-    stats.wal_checkpoint_failure = wal_watch.checkpoint_failure;
+    if (!wal_watch.checkpoint_failure.empty()) {
+      inline_failures.add(file_being_written(*log->impl_) + ": " + wal_watch.checkpoint_failure);
+    }
   }
+  auto failed = checkpointer
+                    ? checkpointer->take_failures(Clock::now(), kCheckpointFailureReportPeriod)
+                    : inline_failures.take(Clock::now(), kCheckpointFailureReportPeriod);
+  if (failed) stats.wal_checkpoint_failure = std::move(*failed);
   if (!checkpointer) return;
-  if (auto failed = checkpointer->take_failures(Clock::now(), kCheckpointFailureReportPeriod)) {
-    stats.wal_checkpoint_failure = std::move(*failed);
-  }
   if (wal_watch.pages < wal_next_max) {
     checkpointer->committed(wal_watch.pages);
     return;
@@ -298,7 +305,7 @@ void BatchWriter::Impl::seal_if_due() {
 }
 
 Status BatchWriter::Impl::check_open() const {
-  if (failure) return Error{"log writer stopped after a failed commit: " + *failure};
+  if (failure) return Error{"log writer stopped after a failure: " + *failure};
   if (stopping) return Error{"log writer is shutting down"};
   return Status::success();
 }

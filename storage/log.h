@@ -322,9 +322,9 @@ struct CommitStats {
   WalCheckpointInCommit wal_checkpoint = WalCheckpointInCommit::kNone;
   std::chrono::steady_clock::duration wal_checkpoint_duration{};  // of that checkpoint
   std::string wal_checkpoint_detail;  // kAtMaxBusy: SQLite's answer, or the pages it left
-  // Checkpoints that failed for another reason than a reader (an I/O error, a full disk): the
-  // background ones since the last report (at most one report per 10 s), or the one in this
-  // commit. Every commit stays in the WAL, which grows until a checkpoint succeeds.
+  // Checkpoints that failed for another reason than a reader (an I/O error, a full disk) since
+  // the last report, which comes at most once in 10 s: how many, and the first one's error with
+  // the file. Every commit stays in the WAL, which grows until a checkpoint succeeds.
   std::string wal_checkpoint_failure;
 };
 

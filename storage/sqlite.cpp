@@ -12,8 +12,8 @@ namespace {
 std::string annotate(sqlite3* db, int rc, std::string text) {
   text += std::string(" (") + sqlite3_errstr(rc) + ", code " + std::to_string(rc);
   const int primary = rc & 0xff;
-  if (db != nullptr &&
-      (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN)) {
+  // Only these refresh the connection's system error: SQLITE_FULL says "disk is full" itself.
+  if (db != nullptr && (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN)) {
     if (const int os_error = sqlite3_system_errno(db); os_error != 0) {
       text += ", " + errno_text(os_error);
     }

@@ -72,6 +72,7 @@ Status WalCheckpointer::follow(const std::string& file, const std::string& label
     db_ = std::move(*db);
   }
   const std::lock_guard lock(mutex_);
+  label_ = file;
   connected_ = true;
   chasing_ = false;
   wal_pages_ = 0;
@@ -139,12 +140,21 @@ std::uint64_t WalCheckpointer::complete_passes() const {
 std::optional<std::string> WalCheckpointer::take_failures(
     std::chrono::steady_clock::time_point now, std::chrono::steady_clock::duration period) {
   const std::lock_guard lock(mutex_);
-  if (failed_passes_ == 0 || (last_report_ && now - *last_report_ < period)) return std::nullopt;
+  return failures_.take(now, period);
+}
+
+void CheckpointFailures::add(std::string error) {
+  if (count_++ == 0) first_ = std::move(error);
+}
+
+std::optional<std::string> CheckpointFailures::take(std::chrono::steady_clock::time_point now,
+                                                    std::chrono::steady_clock::duration period) {
+  if (count_ == 0 || (last_report_ && now - *last_report_ < period)) return std::nullopt;
   last_report_ = now;
-  std::string report = std::to_string(failed_passes_) + " background checkpoint" +
-                       (failed_passes_ == 1 ? "" : "s") + " failed, the first: " + first_failure_;
-  failed_passes_ = 0;
-  first_failure_.clear();
+  std::string report = std::to_string(count_) + " checkpoint" + (count_ == 1 ? "" : "s") +
+                       " failed, the first: " + first_;
+  count_ = 0;
+  first_.clear();
   return report;
 }
 
@@ -173,7 +183,7 @@ void WalCheckpointer::run() {
     }
     lock.lock();
     ++passes_;
-    if (!fault.empty() && failed_passes_++ == 0) first_failure_ = std::move(fault);
+    if (!fault.empty()) failures_.add(label_ + ": " + fault);
     const bool complete = rc == SQLITE_OK && copied >= wal_frames;
     if (complete) ++complete_passes_;
     // After an error, wait for the WAL to reach start_pages again; if it never empties, the

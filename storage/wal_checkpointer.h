@@ -36,6 +36,21 @@ struct WalCommitWatch {
   std::string checkpoint_failure;
 };
 
+// Failed checkpoints, said at most once per period, since a failing disk fails every one: how
+// many since the last report and the first one's error. Not thread-safe: its owner locks.
+class CheckpointFailures {
+ public:
+  void add(std::string error);
+  // The report, if any failed since the last one and that one is at least `period` old.
+  std::optional<std::string> take(std::chrono::steady_clock::time_point now,
+                                  std::chrono::steady_clock::duration period);
+
+ private:
+  std::uint64_t count_ = 0;
+  std::string first_;
+  std::optional<std::chrono::steady_clock::time_point> last_report_;
+};
+
 // Installs the WAL hook of `db` with `watch`, which must outlive the connection or the next
 // install on it. kInline: the hook does what SQLite's default one does (a PASSIVE checkpoint once
 // the WAL holds options.start_pages), timed. kBackground: it counts, and SQLite's automatic
@@ -75,9 +90,8 @@ class WalCheckpointer {
   // Passes run so far, and how many copied the WAL to its end.
   [[nodiscard]] std::uint64_t passes() const;
   [[nodiscard]] std::uint64_t complete_passes() const;
-  // The passes that failed for another reason than a reader (an I/O error, a full disk) since
-  // the last report: how many and the first one's error, at most once per `period`, since a
-  // failing disk fails every pass. Nothing when none failed or the last report is too recent.
+  // The passes that failed for another reason than a reader (an I/O error, a full disk), as
+  // CheckpointFailures::take reports them.
   std::optional<std::string> take_failures(std::chrono::steady_clock::time_point now,
                                            std::chrono::steady_clock::duration period);
 
@@ -98,9 +112,8 @@ class WalCheckpointer {
   std::uint32_t wal_pages_ = 0;
   std::uint64_t passes_ = 0;
   std::uint64_t complete_passes_ = 0;
-  std::uint64_t failed_passes_ = 0;  // since the last report
-  std::string first_failure_;        // of those
-  std::optional<std::chrono::steady_clock::time_point> last_report_;
+  CheckpointFailures failures_;
+  std::string label_;   // the file followed, which the failures' text names
   std::thread thread_;  // last: started when everything above is ready
 };
 

@@ -201,7 +201,9 @@ nlohmann::json AdminServer::answer(const std::string& request_line) {
   try {
     // The parser also refuses text that is not UTF-8, so every string below is UTF-8.
     request = nlohmann::json::parse(request_line);
-  } catch (const nlohmann::json::exception& e) {  // syntax, or a number no double holds
+  } catch (const nlohmann::json::out_of_range& e) {  // a number no double holds
+    return refuse(std::string("request holds a number out of range: ") + e.what());
+  } catch (const nlohmann::json::exception& e) {
     return refuse(std::string("request is not JSON in UTF-8: ") + e.what());
   }
   const std::string command =

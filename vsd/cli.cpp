@@ -304,9 +304,9 @@ constexpr const char* kRunHelp =
 // Runs an admin command, whose reply is read in the shape this build's vsd sends: another shape
 // (a vsd of another version, another program on the socket) is said, not an abort.
 template <class Command>
-int reading_reply(const char* command, Command&& run) {
+int reading_reply(const char* command, Command&& ask_and_print) {
   try {
-    return run();
+    return ask_and_print();
   } catch (const nlohmann::json::exception& e) {
     std::cerr << "vsd " << command << ": the admin socket's reply is not in the shape this vsd "
               << "expects (" << e.what() << "); is the daemon a vsd of the same version?\n";

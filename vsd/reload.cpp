@@ -113,10 +113,6 @@ Result<std::string> ServerState::reload(std::string_view trigger) {
     store_failed("logging a reloaded policy", placed.error());
     return Error{"the store refused the PolicyApplied: " + placed.error()};
   }
-  // The operator is told it is applied once it is: the PolicyApplied is durable.
-  if (Status flushed = writer->flush(); !flushed) {
-    return Error{"the store failed while committing the PolicyApplied: " + flushed.error()};
-  }
   spdlog::info(
       "{}: reload: policy #{} applied at log position {} ({} identities, {} builds); {} "
       "live session(s) withdrawn",

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
@@ -31,15 +32,20 @@ unsigned session_thread_count(const Config& config) {
   return config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
 }
 
-// How often vsd compares its clock with the system clock.
+// How often vsd compares its clock with the system clock, and the least difference it tells of.
 constexpr std::chrono::seconds kClockWatchPeriod{10};
+constexpr std::uint64_t kClockWatchMinToleranceMs = 1000;
 
 // Says when the system clock steps away from the VS clock while vsd runs, which the VS clock does
-// not follow (PROTOCOL.md §8.13), by more than half of max_clock_skew_ms: honest GSes, whose
-// clocks follow true time, are refused clock_skew from max_clock_skew_ms on.
+// not follow (PROTOCOL.md §8.13), by more than half of max_clock_skew_ms (1 s at least): honest
+// GSes, whose clocks follow true time, are refused clock_skew from max_clock_skew_ms on.
 asio::awaitable<void> clock_watch_loop(std::shared_ptr<ServerState> state) {
-  const std::uint64_t tolerance_ms = state->config.max_clock_skew_ms / 2;
-  ClockDriftWatch watch(tolerance_ms, state->clock.held_back());
+  // At least a second: a tolerance of 0 would flap on the milliseconds the two readings round to.
+  const std::uint64_t tolerance_ms =
+      std::max<std::uint64_t>(state->config.max_clock_skew_ms / 2, kClockWatchMinToleranceMs);
+  // Apart already at the start: a hold-back the start has said.
+  ClockDriftWatch watch(
+      tolerance_ms, static_cast<std::uint64_t>(std::abs(state->clock.drift_ms())) > tolerance_ms);
   asio::steady_timer timer(state->io);
   while (!state->stopping) {
     const std::int64_t drift = state->clock.drift_ms();
@@ -54,7 +60,7 @@ asio::awaitable<void> clock_watch_loop(std::shared_ptr<ServerState> state) {
           std::abs(drift), drift > 0 ? "ahead of" : "behind", state->config.max_clock_skew_ms);
     } else if (change == ClockDriftWatch::Change::kRejoined) {
       spdlog::info("the system clock reads within {} ms of the VS clock again ({} ms apart)",
-                   tolerance_ms, drift);
+                   tolerance_ms, std::abs(drift));
     }
     timer.expires_after(kClockWatchPeriod);
     boost::system::error_code ec;

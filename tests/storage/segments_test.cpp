@@ -476,6 +476,9 @@ TEST(Segments, AFailedRotationRefusesWhatFollowsNotWhatIsDurable) {
     }
   }
   ASSERT_FALSE(refusal.empty()) << "the writer never rotated";
+  EXPECT_NE(refusal.find("the next segment could not be started after a durable seal"),
+            std::string::npos)
+      << refusal;
   EXPECT_NE(refusal.find("segment-00000001.db"), std::string::npos) << refusal;
   EXPECT_EQ(told_durable, placed);
   ASSERT_EQ(fs::remove_all(blocked), 2U);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "storage/log.h"
+#include "storage/wal_checkpointer.h"
 #include "tests/storage/store_fixture.h"
 
 namespace gsvs::storage {
@@ -213,6 +214,28 @@ TEST_F(WalCheckpoint, TheCheckpointerFollowsARotationAndEverySealedSegmentIsFold
                             testing::segmented_options(Verify::kFull));
   ASSERT_TRUE(reopened.ok()) << reopened.error();
   EXPECT_EQ((*reopened)->size(), size);
+}
+
+// A failing disk fails every checkpoint: how many and the first one's error, at most once a
+// period, and nothing when none failed since.
+TEST(CheckpointFailures, ReportsHowManyAndTheFirstAtMostOncePerPeriod) {
+  using std::chrono::seconds;
+  CheckpointFailures failures;
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(failures.take(t0, seconds(10)), std::nullopt);
+  failures.add("a.db: disk I/O error");
+  failures.add("a.db: another");
+  EXPECT_EQ(failures.take(t0, seconds(10)),
+            "2 checkpoints failed, the first: a.db: disk I/O error");
+  failures.add("b.db: disk I/O error");
+  EXPECT_EQ(failures.take(t0 + seconds(5), seconds(10)), std::nullopt);  // too soon: kept
+  failures.add("b.db: again");
+  EXPECT_EQ(failures.take(t0 + seconds(10), seconds(10)),
+            "2 checkpoints failed, the first: b.db: disk I/O error");
+  EXPECT_EQ(failures.take(t0 + seconds(30), seconds(10)), std::nullopt);
+  failures.add("c.db: full");
+  EXPECT_EQ(failures.take(t0 + seconds(31), seconds(10)),
+            "1 checkpoint failed, the first: c.db: full");
 }
 
 }  // namespace

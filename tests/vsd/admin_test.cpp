@@ -298,7 +298,7 @@ TEST_F(AdminServerTest, RevokeRequestsThatAreRefused) {
        "\"quarantine\" must be true or false"},
       {"not json", "request is not JSON in UTF-8"},
       {R"({"command":"revoke","session_id":1e999,"reason":"r"})",
-       "request is not JSON in UTF-8"},  // a number no double holds
+       "request holds a number out of range"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.request);

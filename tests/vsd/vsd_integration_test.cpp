@@ -2,6 +2,7 @@
 // rule and every revocation rule, each checked on the wire and in the store.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -534,18 +535,33 @@ TEST_F(VsdIntegration, StoreAppendFailureStopsTheDaemonCleanly) {
 }
 
 // The store file at its size limit while its WAL still has room (as a disk that fills while the
-// WAL is short): the background checkpoints fail, vsd says so as an error naming the system's
-// reason, and every commit stays in the WAL until that too reaches the limit and vsd stops.
+// WAL is short): the background checkpoints fail, vsd says so as an error naming the file and the
+// system's reason, and every commit stays in the WAL until that too reaches the limit and vsd
+// stops.
 TEST_F(VsdIntegration, FailedWalCheckpointsAreReported) {
-  VsOptions limited;
-  limited.max_file_bytes = 512 * 1024;
-  limited.extra = "wal_checkpoint_pages = 8\nwal_max_pages = 100000\n";
-  start(revoking_at_start(limited));
+  VsOptions options = revoking_at_start();
+  options.extra += "wal_checkpoint_pages = 8\nwal_max_pages = 100000\n";
+  start(options);
+  {
+    ScriptedGs gs(vs_->port(), identity_, build_);
+    gs.join();
+    for (int i = 0; i < 48; ++i) send_full_nonce_batch(gs);
+    ASSERT_TRUE(gs.expect<PlayTicket>(std::chrono::seconds(5)).has_value());
+  }
+  stop_and_read();  // a clean stop folds the WAL into the store file
+  // The store file may not grow, and the WAL, starting empty, may grow as large as it is: the
+  // first checkpoint that copies a new page fails, whatever the pace of the passes, long before
+  // the WAL is full.
+  options.max_file_bytes = std::filesystem::file_size(vs_->store_path());
+  start(options);
   ScriptedGs gs(vs_->port(), identity_, build_);
   gs.join();
   const std::string output = fill_until_the_store_fails(gs);
-  EXPECT_NE(output.find("store: WAL checkpoint failed: "), std::string::npos) << output;
-  EXPECT_NE(output.find("File too large"), std::string::npos) << output;
+  const auto line = output.find("store: WAL checkpoint failed: ");
+  ASSERT_NE(line, std::string::npos) << output;
+  const std::string reported = output.substr(line, output.find('\n', line) - line);
+  EXPECT_NE(reported.find(vs_->store_path() + ": "), std::string::npos) << reported;
+  EXPECT_NE(reported.find("File too large"), std::string::npos) << reported;
   EXPECT_NE(output.find("store append failed"), std::string::npos) << output;
 }
 
