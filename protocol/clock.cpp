@@ -21,10 +21,14 @@ std::int64_t SteadyWallClock::drift_ms() const {
   return static_cast<std::int64_t>(unix_time_ms()) - static_cast<std::int64_t>(now_ms());
 }
 
-ClockDriftWatch::Change ClockDriftWatch::observe(std::int64_t drift_ms) {
+bool ClockDriftWatch::parted(std::int64_t drift_ms) const {
   const std::uint64_t distance =
       drift_ms < 0 ? static_cast<std::uint64_t>(-drift_ms) : static_cast<std::uint64_t>(drift_ms);
-  const bool apart = distance > tolerance_ms_;
+  return distance > tolerance_ms_;
+}
+
+ClockDriftWatch::Change ClockDriftWatch::observe(std::int64_t drift_ms) {
+  const bool apart = parted(drift_ms);
   if (apart == apart_) return Change::kNone;
   apart_ = apart;
   return apart ? Change::kParted : Change::kRejoined;

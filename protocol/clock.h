@@ -50,12 +50,14 @@ class SteadyWallClock {
 class ClockDriftWatch {
  public:
   enum class Change : std::uint8_t { kNone, kParted, kRejoined };
-  // `apart`: the clocks are already apart at the start (the VS's hold-back, said then).
-  ClockDriftWatch(std::uint64_t tolerance_ms, bool apart)
-      : tolerance_ms_(tolerance_ms), apart_(apart) {}
+  // `drift_at_start_ms`: clocks already apart then (the VS's hold-back) were said then.
+  ClockDriftWatch(std::uint64_t tolerance_ms, std::int64_t drift_at_start_ms)
+      : tolerance_ms_(tolerance_ms), apart_(parted(drift_at_start_ms)) {}
   Change observe(std::int64_t drift_ms);
 
  private:
+  [[nodiscard]] bool parted(std::int64_t drift_ms) const;
+
   std::uint64_t tolerance_ms_;
   bool apart_;
 };

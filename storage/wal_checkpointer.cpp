@@ -72,7 +72,7 @@ Status WalCheckpointer::follow(const std::string& file, const std::string& label
     db_ = std::move(*db);
   }
   const std::lock_guard lock(mutex_);
-  label_ = file;
+  file_ = file;
   connected_ = true;
   chasing_ = false;
   wal_pages_ = 0;
@@ -183,7 +183,7 @@ void WalCheckpointer::run() {
     }
     lock.lock();
     ++passes_;
-    if (!fault.empty()) failures_.add(label_ + ": " + fault);
+    if (!fault.empty()) failures_.add(file_ + ": " + fault);
     const bool complete = rc == SQLITE_OK && copied >= wal_frames;
     if (complete) ++complete_passes_;
     // After an error, wait for the WAL to reach start_pages again; if it never empties, the

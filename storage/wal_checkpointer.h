@@ -113,7 +113,7 @@ class WalCheckpointer {
   std::uint64_t passes_ = 0;
   std::uint64_t complete_passes_ = 0;
   CheckpointFailures failures_;
-  std::string label_;   // the file followed, which the failures' text names
+  std::string file_;    // the file followed, which the failures' text names
   std::thread thread_;  // last: started when everything above is ready
 };
 

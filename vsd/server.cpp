@@ -43,9 +43,7 @@ asio::awaitable<void> clock_watch_loop(std::shared_ptr<ServerState> state) {
   // At least a second: a tolerance of 0 would flap on the milliseconds the two readings round to.
   const std::uint64_t tolerance_ms =
       std::max<std::uint64_t>(state->config.max_clock_skew_ms / 2, kClockWatchMinToleranceMs);
-  // Apart already at the start: a hold-back the start has said.
-  ClockDriftWatch watch(
-      tolerance_ms, static_cast<std::uint64_t>(std::abs(state->clock.drift_ms())) > tolerance_ms);
+  ClockDriftWatch watch(tolerance_ms, state->clock.drift_ms());
   asio::steady_timer timer(state->io);
   while (!state->stopping) {
     const std::int64_t drift = state->clock.drift_ms();

@@ -48,13 +48,13 @@ TEST(ClockDriftWatch, SaysEachPartingAndRejoiningOnce) {
       {60'000, Change::kNone},   {100, Change::kRejoined},    {-100, Change::kNone},
       {-2'501, Change::kParted}, {-2'500, Change::kRejoined},
   };
-  ClockDriftWatch watch(2'500, false);
+  ClockDriftWatch watch(2'500, 0);
   for (const auto& step : steps) {
     SCOPED_TRACE(step.drift_ms);
     EXPECT_EQ(watch.observe(step.drift_ms), step.expected);
   }
-  // Apart from the start (held back): nothing more to say until they come together.
-  ClockDriftWatch held(2'500, true);
+  // Apart from the start (held back, said then): nothing more to say until they come together.
+  ClockDriftWatch held(2'500, -3'600'000);
   EXPECT_EQ(held.observe(-3'600'000), Change::kNone);
   EXPECT_EQ(held.observe(0), Change::kRejoined);
 }
