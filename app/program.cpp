@@ -1,7 +1,12 @@
 #include "app/program.h"
 
+#include <spdlog/spdlog.h>
+
 #include <CLI/App.hpp>
+#include <CLI/Validators.hpp>
+#include <cstdlib>
 #include <iostream>
+#include <utility>
 
 #include "protocol/crypto.h"
 
@@ -18,6 +23,37 @@ bool crypto_ready(std::string_view program) {
   const Status ready = crypto::init();
   if (!ready) std::cerr << program << ": " << ready.error() << "\n";
   return ready.ok();
+}
+
+int start_failed(std::string_view program, const Error& why) {
+  std::cerr << program << " run: " << why.message << "\n";
+  if (why.retry == Retry::kNo) return kExitUsage;
+  std::cerr << "This may pass without a change: exit code " << kExitFailed
+            << ", which systemd starts again after RestartSec.\n";
+  return kExitFailed;
+}
+
+void add_store_stall_option(CLI::App& run, std::uint32_t& store_stall_ms) {
+  run.add_option("--store_stall_ms", store_stall_ms,
+                 "A commit to the store that has not returned after this long makes the daemon "
+                 "exit with code 1 rather than wait without end (a PostgreSQL server lost, a disk "
+                 "that hangs); 0: wait")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint32_t{0}, std::uint32_t{3600000}));
+}
+
+std::function<void(std::chrono::milliseconds in_flight)> exit_when_store_stalls(std::string program,
+                                                                                std::string store) {
+  return [program = std::move(program), store = std::move(store)](std::chrono::milliseconds ms) {
+    spdlog::critical(
+        "store {}: a commit has not returned for {} ms (store_stall_ms): the store does not "
+        "answer (a PostgreSQL server lost mid-commit or waiting for a synchronous standby that "
+        "is gone, a disk that hangs); {} exits now with code {} rather than wait without end, "
+        "losing what a crash would: the commit under way",
+        store, ms.count(), program, kExitFailed);
+    spdlog::default_logger()->flush();
+    std::_Exit(kExitFailed);
+  };
 }
 
 }  // namespace gsvs::app

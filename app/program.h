@@ -2,10 +2,14 @@
 // daemons, its exit codes.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
 #include "app/cli_fwd.h"
+#include "protocol/result.h"
 
 namespace gsvs::app {
 
@@ -21,6 +25,26 @@ void add_version_flag(CLI::App& app, const std::string& program);
 // offer no SHA-256): the program then exits with its code for a configuration error, rather than
 // failing mid-command.
 [[nodiscard]] bool crypto_ready(std::string_view program);
+
+// The exit code of a daemon whose start failed for `why`: kExitFailed where the same start may
+// pass later with nothing changed (a database server not up yet, a store lock its last holder has
+// yet to let go of: Retry::kLater), which systemd starts again (Restart=on-failure, RestartSec);
+// kExitUsage for any other reason, which it does not (RestartPreventExitStatus=2). Prints
+// "PROGRAM run: WHY" on stderr, and that it may pass where it may.
+int start_failed(std::string_view program, const Error& why);
+
+// What a daemon does when a commit to its store does not return (the writer's on_stall): it
+// logs, as critical, that the store named `store` has not answered for so long, and exits with
+// kExitFailed at once. Waiting on would hold every reply, and a graceful stop would wait on the
+// same commit; an exit loses only what a crash would, and a restart recovers from the store once
+// it answers (docs/OPERATIONS.md, "Store stalls").
+std::function<void(std::chrono::milliseconds in_flight)> exit_when_store_stalls(std::string program,
+                                                                                std::string store);
+
+// The store_stall_ms key of vsd and gsd: how long a commit may run before
+// exit_when_store_stalls; 0 waits without end.
+inline constexpr std::uint32_t kDefaultStoreStallMs = 30000;
+void add_store_stall_option(CLI::App& run, std::uint32_t& store_stall_ms);
 
 // The exit codes of vsd and gsd (the client and audit-cli have their own, richer sets).
 inline constexpr int kExitOk = 0;

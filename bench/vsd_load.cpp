@@ -35,6 +35,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <fstream>
 #include <iostream>
@@ -48,6 +49,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "net/escape.h"
 #include "net/framed_connection.h"
 #include "protocol/chains.h"
 #include "protocol/clock.h"
@@ -71,6 +73,12 @@ crypto::SecretKey identity_key(std::size_t index) {
 Hash32 bench_build() { return crypto::sha256(as_bytes("vsd_load build")); }
 
 using Address = std::pair<std::string, std::uint16_t>;  // host, port
+
+// A generator whose loop died measures nothing: it stops at once, after the EscapeHandler said
+// what ended and why.
+void abort_generator(const std::string& /*fault*/) { std::abort(); }
+
+net::EscapeHandler on_escape(std::string what) { return {std::move(what), abort_generator}; }
 
 struct Options {
   std::string vs = "127.0.0.1:7700";
@@ -169,7 +177,7 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
     }
     conn_ = std::make_shared<net::FramedConnection>(std::move(*socket),
                                                     net::ConnectionLimits{1 << 20, 64 << 20});
-    conn_->start();
+    conn_->start(abort_generator);
     if (auto refused = co_await join()) {
       join_failed(*refused);
       conn_->close();
@@ -189,7 +197,7 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
       nodes_ = nodes;
       asio::co_spawn(
           executor, [self = shared_from_this(), executor] { return self->storm_reader(executor); },
-          asio::detached);
+          on_escape("a storm reader"));
       co_await storm_sender(executor);
     } else if (capacity) {
       co_await capacity_loop();
@@ -426,7 +434,7 @@ class GsSession : public std::enable_shared_from_this<GsSession> {
       }
       conn_ = std::make_shared<net::FramedConnection>(std::move(*socket),
                                                       net::ConnectionLimits{1 << 20, 64 << 20});
-      conn_->start();
+      conn_->start(abort_generator);
       auto frame = co_await conn_->read_frame(milliseconds(10000));
       std::optional<VsChallenge> challenge;
       if (frame) {
@@ -834,13 +842,13 @@ int run(const Options& options) {
           asio::co_spawn(
               *io,
               [session, &io, &nodes, &go] { return session->run(io->get_executor(), nodes, *go); },
-              asio::detached);
+              on_escape("a session"));
           timer.expires_after(std::chrono::duration_cast<Clock::duration>(ramp_gap));
           boost::system::error_code ec;
           co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         }
       },
-      asio::detached);
+      on_escape("the ramp"));
 
   double elapsed = 0;
   double joins_per_s = 0;  // joined or failed, from the first session's start to the last's answer

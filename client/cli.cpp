@@ -45,6 +45,7 @@ struct RunOptions {
 constexpr const char* kExitCodes =
     "Exit codes:\n"
     "  0  ran for --duration-s (or stopped by SIGINT/SIGTERM) and quit\n"
+    "  1  a fault in the client itself (logged; please report it), not the GS's doing\n"
     "  2  usage, configuration or key error\n"
     "  3  revoked: the GS forwarded a VS-signed Revocation for its session\n"
     "  4  ticket starvation: no fresh VS ticket before the trust deadline, whatever the GS said\n"

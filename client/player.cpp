@@ -8,6 +8,7 @@
 #include "app/log_line.h"
 #include "client/input.h"
 #include "client/verifier.h"
+#include "net/escape.h"
 #include "net/framed_connection.h"
 #include "protocol/clock.h"
 #include "protocol/messages.h"
@@ -36,6 +37,8 @@ std::string exit_reason(ExitCode code) {
   switch (code) {
     case ExitCode::kOk:
       return "duration_reached";
+    case ExitCode::kInternalError:
+      return "internal_error";
     case ExitCode::kUsage:
       return "usage";
     case ExitCode::kRevoked:
@@ -103,10 +106,17 @@ struct Player::Impl : std::enable_shared_from_this<Player::Impl> {
   void starve(SteadyTime now);
   void finish(ExitCode code, const std::string& detail, const Revocation* revocation = nullptr,
               const std::string& reason = {});
-  void spawn(asio::awaitable<void> (Impl::*loop)()) {
+  // Ends the session with exit 1 where an exception ends a loop (net/escape.h).
+  net::Failure on_fault() {
+    return [weak = weak_from_this()](const std::string& fault) {
+      if (auto self = weak.lock()) self->finish(ExitCode::kInternalError, fault);
+    };
+  }
+  void spawn(asio::awaitable<void> (Impl::*loop)(), std::string what) {
     auto self = shared_from_this();
     asio::co_spawn(
-        io, [self, loop] { return ((*self).*loop)(); }, asio::detached);
+        io, [self, loop] { return ((*self).*loop)(); },
+        net::EscapeHandler(std::move(what), on_fault()));
   }
 };
 
@@ -114,8 +124,8 @@ asio::awaitable<void> Player::Impl::run() {
   auto self = shared_from_this();
   started = steady_now();
   verifier.emplace(options.vs_keys, options.skew, started + options.handshake_timeout);
-  spawn(&Impl::watchdog_loop);
-  if (options.duration.count() > 0) spawn(&Impl::duration_wait);
+  spawn(&Impl::watchdog_loop, "the watchdog");
+  if (options.duration.count() > 0) spawn(&Impl::duration_wait, "the duration timer");
 
   auto executor = io.get_executor();
   auto socket =
@@ -128,7 +138,7 @@ asio::awaitable<void> Player::Impl::run() {
   net::ConnectionLimits limits;
   limits.max_frame_bytes = options.max_frame_bytes;
   conn = std::make_shared<net::FramedConnection>(std::move(socket).value(), limits);
-  conn->start();
+  conn->start(on_fault());
 
   // The GS speaks first: the hello signs its challenge, so a recorded hello is worth nothing.
   auto challenge_frame = co_await read_handshake_frame("ClientChallenge");
@@ -169,8 +179,8 @@ asio::awaitable<void> Player::Impl::run() {
   connected.ticket_period_ms = static_cast<std::uint32_t>(info->ticket_period.count());
   connected.ticket_validity_ms = static_cast<std::uint32_t>(info->ticket_validity.count());
   events.write(connected);
-  spawn(&Impl::nonce_loop);
-  if (options.bot) spawn(&Impl::input_loop);
+  spawn(&Impl::nonce_loop, "the nonce loop");
+  if (options.bot) spawn(&Impl::input_loop, "the input loop");
   co_await read_loop();
 }
 
@@ -437,7 +447,7 @@ Player::~Player() = default;
 
 void Player::start(std::function<void()> on_finished) {
   impl_->on_finished = std::move(on_finished);
-  impl_->spawn(&Impl::run);
+  impl_->spawn(&Impl::run, "the session");
 }
 
 void Player::stop(const std::string& why) { impl_->finish(ExitCode::kOk, why, nullptr, "stopped"); }

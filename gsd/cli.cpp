@@ -94,11 +94,12 @@ int run(const std::string& program, Config config, const CliExtension& extension
   auto store =
       storage::Log::open(config.store, storage::OpenMode::kReadWrite, storage::StoreRole::kGs);
   if (!store) {
-    std::cerr << where << "config key 'store': " << store.error() << "\n"
-              << "A store that fails its checks is never appended to: keep it for reconciliation "
-                 "and start on a new one. A store in use by another writer opens once that "
-                 "process has stopped.\n";
-    return kExitUsage;
+    const int code = app::start_failed(program, store.failure().within("config key 'store': "));
+    if (code == kExitUsage) {
+      std::cerr << "A store that fails its checks is never appended to: keep it for "
+                   "reconciliation and start on a new one.\n";
+    }
+    return code;
   }
   std::string vs_keys;
   for (const auto& key : config.vs_keys) vs_keys += (vs_keys.empty() ? "" : ",") + to_hex(key);
@@ -112,10 +113,7 @@ int run(const std::string& program, Config config, const CliExtension& extension
   app::DaemonSignals signals(io);  // before start: a stop sent right after it is held, not fatal
   Daemon daemon(io, config, std::move(identity).value(), *own, std::move(store).value(), behaviour);
   Status started = daemon.start();
-  if (!started) {
-    std::cerr << where << started.error() << "\n";
-    return kExitUsage;
-  }
+  if (!started) return app::start_failed(program, started.failure());
   service.ready(io, "client port " + config.listen_host + ":" +
                         std::to_string(daemon.client_port()) + " bound; joining the VS at " +
                         config.vs);
@@ -125,8 +123,8 @@ int run(const std::string& program, Config config, const CliExtension& extension
   });
   Status flushed = daemon.flush();
   if (!flushed || daemon.failed()) {
-    spdlog::critical("stopped with the store failing: {}",
-                     flushed ? "see the error above" : flushed.error());
+    spdlog::critical("stopped after a failure: {}",
+                     flushed ? "see the critical error above" : "the store: " + flushed.error());
     return kExitFailed;
   }
   spdlog::info("stopped: store flushed");

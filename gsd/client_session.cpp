@@ -35,7 +35,8 @@ void ClientSession::close_after_flush() { conn_->close_after_flush(); }
 
 void ClientSession::run() {
   asio::co_spawn(
-      shared_->io, [self = shared_from_this()] { return self->serve(); }, asio::detached);
+      shared_->io, [self = shared_from_this()] { return self->serve(); },
+      shared_->on_escape("client " + std::to_string(id_) + "'s session"));
 }
 
 void ClientSession::forward_ticket(Bytes payload, milliseconds hold) {
@@ -48,7 +49,7 @@ void ClientSession::forward_ticket(Bytes payload, milliseconds hold) {
       [self = shared_from_this(), payload = std::move(payload), hold]() mutable {
         return self->send_later(std::move(payload), hold);
       },
-      asio::detached);
+      shared_->on_escape("a held ticket for client " + std::to_string(id_)));
 }
 
 asio::awaitable<void> ClientSession::send_later(Bytes payload, milliseconds hold) {
@@ -61,7 +62,7 @@ asio::awaitable<void> ClientSession::send_later(Bytes payload, milliseconds hold
 
 asio::awaitable<void> ClientSession::serve() {
   auto self = shared_from_this();
-  conn_->start();
+  conn_->start(shared_->stop_on_fault());
   const std::string why = co_await handshake_and_play();
   conn_->close_after_flush();
   shared_->clients.erase(id_);

@@ -80,6 +80,7 @@ void add_config_options(CLI::App& run, Config& c) {
   run.add_option("--max_frame_bytes", c.max_frame_bytes, "Largest frame accepted from any peer")
       ->capture_default_str()
       ->check(CLI::Range(1024, 16777216));
+  app::add_store_stall_option(run, c.store_stall_ms);
   run.add_option("--log_level", c.log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
   app::add_log_format_option(run, c.log_format);

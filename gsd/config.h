@@ -9,6 +9,7 @@
 
 #include "app/cli_fwd.h"
 #include "app/log_line.h"
+#include "app/program.h"
 #include "protocol/crypto.h"
 #include "protocol/result.h"
 
@@ -39,6 +40,7 @@ struct Config {
   std::uint32_t reconnect_backoff_min_ms = 200;
   std::uint32_t reconnect_backoff_max_ms = 10000;
   std::uint32_t max_frame_bytes = 16384;
+  std::uint32_t store_stall_ms = app::kDefaultStoreStallMs;  // app::exit_when_store_stalls
   std::string log_level = "info";
   app::LogFormat log_format = app::LogFormat::kText;
   // HOST:PORT to serve Prometheus metrics on (GET /metrics); empty: no metrics endpoint.

@@ -92,7 +92,7 @@ void Daemon::stop() { impl_->stop(); }
 
 Status Daemon::flush() { return impl_->shared->writer->flush(); }
 
-bool Daemon::failed() const { return impl_->shared->store_failed; }
+bool Daemon::failed() const { return impl_->shared->store_failed || impl_->shared->faulted; }
 
 std::uint16_t Daemon::client_port() const { return impl_->listener->port(); }
 

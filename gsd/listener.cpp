@@ -25,7 +25,8 @@ Status Listener::open() {
 
 void Listener::run() {
   asio::co_spawn(
-      shared_->io, [self = shared_from_this()] { return self->accept_loop(); }, asio::detached);
+      shared_->io, [self = shared_from_this()] { return self->accept_loop(); },
+      shared_->on_escape("the client listener"));
 }
 
 void Listener::close() {

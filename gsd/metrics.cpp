@@ -47,8 +47,8 @@ Status serve_metrics(const std::shared_ptr<SharedState>& shared) {
         const auto s = weak.lock();
         return s ? static_cast<double>(s->clients.size() - s->pending.size()) : std::nan("");
       });
-  auto served =
-      metrics::serve_metrics_listen(shared->io, m.registry, shared->config.metrics_listen);
+  auto served = metrics::serve_metrics_listen(shared->io, m.registry, shared->config.metrics_listen,
+                                              shared->stop_on_fault());
   if (!served) return Error{served.error()};
   m.http = std::move(served).value();
   return {};

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "app/program.h"
 #include "protocol/clock.h"
 
 namespace gsvs::gsd {
@@ -17,6 +18,13 @@ std::size_t pending_capacity(std::uint32_t max_players) {
   return std::max(kMinPendingConnections, std::size_t{2} * max_players);
 }
 
+storage::BatchWriter::Options gsd_writer_options(const Config& config) {
+  storage::BatchWriter::Options options;
+  options.stall_after = std::chrono::milliseconds(config.store_stall_ms);
+  options.on_stall = app::exit_when_store_stalls("gsd", storage::printable_store(config.store));
+  return options;
+}
+
 }  // namespace
 
 SharedState::SharedState(net::asio::io_context& io_context, Config cfg,
@@ -25,8 +33,7 @@ SharedState::SharedState(net::asio::io_context& io_context, Config cfg,
     : io(io_context),
       config(std::move(cfg)),
       behaviour(std::move(rules)),
-      writer(std::make_unique<storage::BatchWriter>(std::move(store),
-                                                    storage::BatchWriter::Options{})),
+      writer(std::make_unique<storage::BatchWriter>(std::move(store), gsd_writer_options(config))),
       pending(pending_capacity(config.max_players), pending_capacity(config.max_players) / 4),
       stop_(std::move(stop)) {}
 
@@ -36,6 +43,19 @@ net::ConnectionLimits SharedState::limits() const {
 
 std::string SharedState::client_address() const {
   return config.listen_host + ":" + std::to_string(client_port);
+}
+
+net::Failure SharedState::stop_on_fault() {
+  return [weak = weak_from_this()](const std::string&) {
+    auto self = weak.lock();
+    if (!self || self->faulted) return;
+    self->faulted = true;
+    self->stop_();
+  };
+}
+
+net::EscapeHandler SharedState::on_escape(std::string what) {
+  return {std::move(what), stop_on_fault()};
 }
 
 // Entries are submitted in the order messages are sent or received, and the message goes out

@@ -13,6 +13,7 @@
 #include "gsd/config.h"
 #include "gsd/match.h"
 #include "gsd/metrics.h"
+#include "net/escape.h"
 #include "net/framed_connection.h"
 #include "protocol/chains.h"
 #include "protocol/clock.h"
@@ -37,6 +38,7 @@ struct SharedState : std::enable_shared_from_this<SharedState> {
   std::unique_ptr<storage::BatchWriter> writer;
   bool stopping = false;
   bool store_failed = false;
+  bool faulted = false;           // a coroutine ended by an exception
   std::uint16_t client_port = 0;  // while the listener is bound
   std::shared_ptr<Match> match;   // the session being served; null while (re)joining
   // Every client connection, handshaken or not; each session removes itself when it ends.
@@ -46,6 +48,10 @@ struct SharedState : std::enable_shared_from_this<SharedState> {
 
   [[nodiscard]] net::ConnectionLimits limits() const;
   [[nodiscard]] std::string client_address() const;
+  // co_spawn's completion for every coroutine gsd runs (net/escape.h): an exception that ends
+  // one is logged, and gsd stops as after a store failure, with exit code 1.
+  net::EscapeHandler on_escape(std::string what);
+  net::Failure stop_on_fault();  // what on_escape calls
   // Submits a message sent to or received from the VS to the store.
   void record(protocol::MessageKind kind, chains::Direction direction, protocol::SessionId session,
               const Bytes& bytes);

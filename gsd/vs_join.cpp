@@ -36,7 +36,7 @@ asio::awaitable<std::optional<Challenged>> connect_for_challenge(SharedState& sh
     co_return std::nullopt;
   }
   auto conn = std::make_shared<net::FramedConnection>(std::move(socket).value(), shared.limits());
-  conn->start();
+  conn->start(shared.stop_on_fault());
   auto first = co_await conn->read_frame(handshake);
   if (!first) {
     spdlog::warn("VS at {}: no challenge: {}", node.address, first.error());

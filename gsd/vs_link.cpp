@@ -156,7 +156,8 @@ VsLink::~VsLink() = default;
 
 void VsLink::run() {
   asio::co_spawn(
-      shared_->io, [self = shared_from_this()] { return self->join_loop(); }, asio::detached);
+      shared_->io, [self = shared_from_this()] { return self->join_loop(); },
+      shared_->on_escape("the VS link"));
 }
 
 void VsLink::leave(std::function<void()> then) {
@@ -324,11 +325,13 @@ asio::awaitable<bool> VsLink::resume_session() {
 asio::awaitable<void> VsLink::serve(std::shared_ptr<VsSession> s) {
   auto self = shared_from_this();
   asio::co_spawn(
-      shared_->io, [self, s] { return self->heartbeat_loop(s); }, asio::detached);
+      shared_->io, [self, s] { return self->heartbeat_loop(s); },
+      shared_->on_escape("the heartbeat loop"));
   asio::co_spawn(
-      shared_->io, [self, s] { return self->digest_loop(s); }, asio::detached);
+      shared_->io, [self, s] { return self->digest_loop(s); },
+      shared_->on_escape("the digest loop"));
   asio::co_spawn(
-      shared_->io, [self, s] { return self->nonce_loop(s); }, asio::detached);
+      shared_->io, [self, s] { return self->nonce_loop(s); }, shared_->on_escape("the nonce loop"));
   co_await read_loop(s);
 }
 

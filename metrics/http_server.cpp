@@ -36,6 +36,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::shared_ptr<const Registry> registry;
   const HttpLimits limits;
   std::size_t connections = 0;  // being served; the io_context's one thread only
+  net::Failure on_fault;
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(tcp::socket socket);
@@ -98,7 +99,7 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
     asio::co_spawn(
         acceptor.get_executor(),
         [self, s = std::move(socket)]() mutable { return self->serve(std::move(s)); },
-        asio::detached);
+        net::EscapeHandler("a metrics request", on_fault));
   }
 }
 
@@ -142,12 +143,14 @@ HttpServer::HttpServer(asio::io_context& io, std::shared_ptr<const Registry> reg
 
 HttpServer::~HttpServer() { close(); }
 
-Status HttpServer::start(const ListenAddress& address, const std::string& shown_as) {
+Status HttpServer::start(const ListenAddress& address, const std::string& shown_as,
+                         net::Failure on_fault) {
   Status listening = net::bind_and_listen(impl_->acceptor, address.host, address.port, shown_as);
   if (!listening) return listening;
+  impl_->on_fault = std::move(on_fault);
   asio::co_spawn(
       impl_->acceptor.get_executor(), [impl = impl_] { return impl->accept_loop(); },
-      asio::detached);
+      net::EscapeHandler("the metrics listener", impl_->on_fault));
   spdlog::info("metrics: serving GET /metrics on {}:{}", address.host, port());
   return {};
 }
@@ -159,13 +162,14 @@ void HttpServer::close() {
 
 Result<std::unique_ptr<HttpServer>> serve_metrics_listen(asio::io_context& io,
                                                          std::shared_ptr<const Registry> registry,
-                                                         const std::string& metrics_listen) {
+                                                         const std::string& metrics_listen,
+                                                         net::Failure on_fault) {
   const std::string key = "config key 'metrics_listen': ";
   auto address = parse_listen_address(metrics_listen);
   if (!address) return Error{key + address.error()};
   if (!*address) return std::unique_ptr<HttpServer>();
   auto server = std::make_unique<HttpServer>(io, std::move(registry));
-  Status started = server->start(**address, metrics_listen);
+  Status started = server->start(**address, metrics_listen, std::move(on_fault));
   if (!started) return Error{key + started.error()};
   return server;
 }

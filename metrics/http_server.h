@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "net/asio.h"
+#include "net/escape.h"
 #include "protocol/result.h"
 
 namespace gsvs::metrics {
@@ -48,8 +49,9 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Binds the port (the error names `shown_as` and what the system refused) and serves on the
-  // io_context's thread.
-  Status start(const ListenAddress& address, const std::string& shown_as);
+  // io_context's thread. `on_fault` stops the daemon where an exception ends the listener or a
+  // connection (net/escape.h).
+  Status start(const ListenAddress& address, const std::string& shown_as, net::Failure on_fault);
   // Stops accepting; connections being served end at their next request or timeout.
   void close();
   [[nodiscard]] std::uint16_t port() const;
@@ -61,9 +63,11 @@ class HttpServer {
 };
 
 // The daemons' metrics_listen key: null when it is empty, else an HttpServer serving `registry`
-// there. The error names the key and what is wrong (not HOST:PORT, the port in use).
+// there (`on_fault` as for HttpServer::start). The error names the key and what is wrong (not
+// HOST:PORT, the port in use).
 Result<std::unique_ptr<HttpServer>> serve_metrics_listen(net::asio::io_context& io,
                                                          std::shared_ptr<const Registry> registry,
-                                                         const std::string& metrics_listen);
+                                                         const std::string& metrics_listen,
+                                                         net::Failure on_fault);
 
 }  // namespace gsvs::metrics

@@ -63,11 +63,11 @@ FramedConnection::FramedConnection(tcp::socket socket, ConnectionLimits limits)
 
 FramedConnection::~FramedConnection() = default;
 
-void FramedConnection::start() {
+void FramedConnection::start(Failure on_fault) {
   write_signal_.expires_at(std::chrono::steady_clock::time_point::max());
   asio::co_spawn(
       socket_.get_executor(), [self = shared_from_this()] { return self->write_loop(); },
-      asio::detached);
+      EscapeHandler("the writer of the connection with " + peer(), std::move(on_fault)));
 }
 
 asio::awaitable<Result<Bytes>> FramedConnection::read_frame(std::chrono::milliseconds timeout) {

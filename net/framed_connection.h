@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "net/asio.h"
+#include "net/escape.h"
 #include "protocol/bytes.h"
 #include "protocol/framing.h"
 #include "protocol/result.h"
@@ -32,8 +33,9 @@ class FramedConnection : public std::enable_shared_from_this<FramedConnection> {
   FramedConnection(const FramedConnection&) = delete;
   FramedConnection& operator=(const FramedConnection&) = delete;
 
-  // Starts the writer. Call once, after construction, on the connection's executor.
-  void start();
+  // Starts the writer. Call once, after construction, on the connection's executor. `on_fault`
+  // stops the program where an exception ends the writer (net/escape.h).
+  void start(Failure on_fault);
 
   // One frame's payload, or why none came: "closed by peer", "timed out after N ms",
   // a framing error. After an error the connection is unusable.

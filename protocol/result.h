@@ -2,15 +2,29 @@
 // network or from disk; exceptions are kept for start-up and command-line errors.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
 namespace gsvs {
 
+// Whether the same request may succeed later with nothing changed by hand: a database server not
+// up yet, a lock its last holder has yet to let go of. Read where a caller decides to try again
+// (a daemon's exit code, docs/OPERATIONS.md); every other reason is for good, the default.
+enum class Retry : std::uint8_t { kNo, kLater };
+
 struct Error {
   std::string message;
+  Retry retry = Retry::kNo;
+
+  // The same reason, with `context` before its message: Error{"x"}.within("store S: ") reads
+  // "store S: x", and may still be retried if the reason may.
+  [[nodiscard]] Error within(std::string_view context) const {
+    return Error{std::string(context) + message, retry};
+  }
 };
 
 template <class T>
@@ -35,6 +49,7 @@ class [[nodiscard]] Result {
   const T& operator*() const& { return value(); }
 
   [[nodiscard]] const std::string& error() const { return std::get<Error>(state_).message; }
+  [[nodiscard]] const Error& failure() const { return std::get<Error>(state_); }
 
  private:
   std::variant<T, Error> state_;
@@ -47,15 +62,16 @@ class [[nodiscard]] Status {
   // Implicit for `return Error{...};`; by value because the message is moved out of it, which
   // cppcheck does not follow.
   // cppcheck-suppress[noExplicitConstructor,passedByValue]
-  Status(Error error) : error_(std::move(error.message)) {}  // NOLINT(google-explicit-constructor)
+  Status(Error error) : error_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
   static Status success() { return {}; }
 
   [[nodiscard]] bool ok() const { return !error_.has_value(); }
   explicit operator bool() const { return ok(); }
-  [[nodiscard]] const std::string& error() const { return *error_; }
+  [[nodiscard]] const std::string& error() const { return error_->message; }
+  [[nodiscard]] const Error& failure() const { return *error_; }
 
  private:
-  std::optional<std::string> error_;
+  std::optional<Error> error_;
 };
 
 }  // namespace gsvs

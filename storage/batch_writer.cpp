@@ -2,6 +2,7 @@
 // connection is used by the writer thread alone (after construction), so the two never contend.
 // Callbacks run with no lock held. The WAL of the file written is checkpointed by a
 // WalCheckpointer between commits, or inside them as SQLite does by default (docs/STORE.md §7.1).
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -71,6 +72,12 @@ struct BatchWriter::Impl {
   std::uint64_t flush_target = 0;
   std::thread::id writer_id;
   std::thread thread;
+  // The commit under way (options.stall_after): when it began, and commits begun so far.
+  std::optional<Clock::time_point> commit_started_at;
+  std::uint64_t commits_started = 0;
+  bool stall_watch_stopping = false;  // set once the writer thread has ended
+  std::condition_variable stall_wake;
+  std::thread stall_watcher;
   // Rotation (segmented stores with a seal builder): what the active segment holds, estimated,
   // and when it was started. Under `mutex`.
   bool rotates = false;
@@ -78,6 +85,8 @@ struct BatchWriter::Impl {
   std::uint64_t segment_started_ms = 0;
 
   void run();
+  // The stall watcher's thread: tells options.on_stall of a commit in flight for stall_after.
+  void watch_stalls();
   // Sets up the WAL checkpoints of the file being written (at the start, and after a rotation).
   Status watch_wal();
   // After a commit (writer thread, no lock held): wakes the checkpointer, or checkpoints at the
@@ -142,8 +151,10 @@ void BatchWriter::Impl::run() {
       frontiers.insert(frontiers.end(), item.frontiers.begin(), item.frontiers.end());
     }
 
-    lock.unlock();
     const auto commit_started = Clock::now();
+    commit_started_at = commit_started;
+    ++commits_started;
+    lock.unlock();
     const Status written = log->impl_->write(groups, frontiers);
     Status rotated = Status::success();
     CommitStats stats;
@@ -163,6 +174,7 @@ void BatchWriter::Impl::run() {
       options.on_commit(stats);
     }
     lock.lock();
+    commit_started_at.reset();
     if (!written || !rotated) {
       // Final: later submits are refused, and whatever is still queued fails with the same
       // reason on the next turns of the loop.
@@ -176,6 +188,24 @@ void BatchWriter::Impl::run() {
     lock.lock();
     completed += batch.size();
     progress.notify_all();
+  }
+}
+
+void BatchWriter::Impl::watch_stalls() {
+  // Told within a quarter of stall_after (a second at most) of the moment it is due.
+  const auto period = std::clamp<std::chrono::milliseconds>(
+      options.stall_after / 4, std::chrono::milliseconds(10), std::chrono::seconds(1));
+  std::uint64_t told = 0;  // the commit (by number) on_stall was told of; 0: none
+  std::unique_lock lock(mutex);
+  while (!stall_watch_stopping) {
+    stall_wake.wait_for(lock, period, [this] { return stall_watch_stopping; });
+    if (stall_watch_stopping || !commit_started_at || commits_started == told) continue;
+    const auto in_flight = Clock::now() - *commit_started_at;
+    if (in_flight < options.stall_after) continue;
+    told = commits_started;
+    lock.unlock();
+    options.on_stall(std::chrono::duration_cast<std::chrono::milliseconds>(in_flight));
+    lock.lock();
   }
 }
 
@@ -204,6 +234,9 @@ BatchWriter::BatchWriter(std::unique_ptr<Log> log, Options options)
     if (auto status = impl_->watch_wal(); !status) impl_->failure = status.error();
   }
   impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+  if (impl_->options.stall_after.count() > 0 && impl_->options.on_stall) {
+    impl_->stall_watcher = std::thread([impl = impl_.get()] { impl->watch_stalls(); });
+  }
   const std::lock_guard lock(impl_->mutex);
   impl_->writer_id = impl_->thread.get_id();
 }
@@ -215,6 +248,14 @@ BatchWriter::~BatchWriter() {
   }
   impl_->wake.notify_all();
   if (impl_->thread.joinable()) impl_->thread.join();
+  if (impl_->stall_watcher.joinable()) {
+    {
+      const std::lock_guard lock(impl_->mutex);
+      impl_->stall_watch_stopping = true;
+    }
+    impl_->stall_wake.notify_all();
+    impl_->stall_watcher.join();
+  }
   // Its last pass ends; the writer's connection, closed after it, folds the WAL back.
   impl_->checkpointer.reset();
 }
@@ -314,13 +355,13 @@ Status BatchWriter::Impl::check_open() const {
 // cppcheck-suppress passedByValue
 Result<std::vector<Entry>> BatchWriter::submit(std::vector<PendingEntry> entries, Done done) {
   const std::lock_guard lock(impl_->mutex);
-  if (auto status = impl_->check_open(); !status) return Error{status.error()};
+  if (auto status = impl_->check_open(); !status) return status.failure();
   return impl_->submit_locked(entries, std::move(done));
 }
 
 Result<std::vector<Entry>> BatchWriter::submit_at_head(const BuildAtHead& build, Done done) {
   const std::lock_guard lock(impl_->mutex);
-  if (auto status = impl_->check_open(); !status) return Error{status.error()};
+  if (auto status = impl_->check_open(); !status) return status.failure();
   const Log::Impl& head = *impl_->log->impl_;
   const std::vector<PendingEntry> entries = build(head.size, head.accumulator.root());
   return impl_->submit_locked(entries, std::move(done));

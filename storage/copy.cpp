@@ -37,9 +37,9 @@ Result<CopyResult> copy_rows(const Log& source, Log& copy, std::uint64_t first,
     failed = copier.add(entry);
     return failed.ok();
   });
-  if (!scanned) return Error{scanned.error()};
+  if (!scanned) return scanned.failure();
   if (failed) failed = copier.finish();
-  if (!failed) return Error{failed.error()};
+  if (!failed) return failed.failure();
   if (until && expected < *until) {
     return Error{"the source holds " + std::to_string(expected) + " entries, fewer than the " +
                  std::to_string(*until) + " asked for"};
@@ -51,7 +51,7 @@ Result<CopyResult> copy_rows(const Log& source, Log& copy, std::uint64_t first,
 Result<CopyResult> write_file_copy(const Log& source, const std::string& file,
                                    std::optional<std::uint64_t> until) {
   auto copy = Log::open(file, OpenMode::kReadWrite, source.role());
-  if (!copy) return Error{copy.error()};
+  if (!copy) return copy.failure();
   return copy_rows(source, **copy, 0, until);
 }
 
@@ -64,11 +64,11 @@ Result<CopyResult> write_segmented_copy(const Log& source,
                                         std::optional<std::uint64_t> until,
                                         const crypto::PublicKey& vs_key) {
   if (auto status = start_segmented_after(dir, source.role(), before, first); !status) {
-    return Error{status.error()};
+    return status.failure();
   }
   auto copy =
       Log::open(dir + "/", OpenMode::kReadWrite, source.role(), OpenOptions{vs_key, Verify::kFast});
-  if (!copy) return Error{copy.error()};
+  if (!copy) return copy.failure();
   return copy_rows(source, **copy, first.first_seq, until);
 }
 
@@ -87,13 +87,13 @@ Result<std::optional<std::pair<RetiredSegment, SegmentMeta>>> seal_before(
   before.to_seq = from;
   auto seal = newest_seal(
       scan, before, [](const Entry&) { return true; }, key);
-  if (!seal) return Error{seal.error()};
+  if (!seal) return seal.failure();
   if (!*seal) return std::optional<std::pair<RetiredSegment, SegmentMeta>>{};
   const Entry& entry = **seal;
   auto tree = source.tree_before_first();
-  if (!tree) return Error{tree.error()};
+  if (!tree) return tree.failure();
   auto frontier = frontier_before(scan, std::move(*tree), held_from, entry, key);
-  if (!frontier) return Error{frontier.error()};
+  if (!frontier) return frontier.failure();
   const std::uint64_t now = unix_time_ms();
   RetiredSegment left_out;
   left_out.index = index;
@@ -123,7 +123,7 @@ Status CheckedCopier::add(const Entry& entry) {
 Status CheckedCopier::finish() {
   if (batch_.empty()) return Status::success();
   auto appended = copy_.append(batch_);
-  if (!appended) return Error{appended.error()};
+  if (!appended) return appended.failure();
   for (std::size_t i = 0; i < appended->size(); ++i) {
     if ((*appended)[i].entry_hash != stored_[i]) {
       return Error{"source entry " + std::to_string((*appended)[i].header.seq) +

@@ -156,7 +156,7 @@ Status Log::Impl::write(std::span<const std::span<const Entry>> groups,
     Status bound = s.bind_int64(1, static_cast<std::int64_t>(row.seq));
     if (bound) bound = s.bind_blob(2, bytes);
     if (bound) {
-      if (auto step = s.step(); !step) bound = Error{step.error()};
+      if (auto step = s.step(); !step) bound = step.failure();
     }
     s.reset();
     if (!bound) {
@@ -201,7 +201,7 @@ Result<std::vector<Entry>> Log::append(std::span<const PendingEntry> entries) {
     impl_->size = size;
     impl_->head = head;
     impl_->accumulator = accumulator;
-    return Error{status.error()};
+    return status.failure();
   }
   return prepared;
 }

@@ -148,10 +148,10 @@ Result<sqlite::Db> open_file_read_write(const std::string& file, const std::stri
   // No writable_schema or similar tricks through this connection.
   sqlite3_db_config(raw, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
   if (auto status = set_pragma(*db, label, "journal_mode = WAL", "wal"); !status) {
-    return Error{status.error()};
+    return status.failure();
   }
   if (auto status = set_pragma(*db, label, "synchronous = FULL", ""); !status) {
-    return Error{status.error()};
+    return status.failure();
   }
   return db;
 }
@@ -173,11 +173,11 @@ Result<sqlite::Db> open_file_read_only(const std::string& file, const std::strin
   if (!db) return Error{label + ": cannot open read-only: " + db.error()};
   sqlite3_busy_timeout(db->get(), kStoreBusyTimeoutMs);
   if (auto status = set_pragma(*db, label, "query_only = ON", ""); !status) {
-    return Error{status.error()};
+    return status.failure();
   }
   // The file may come from anyone: its views and triggers get no say.
   if (auto status = set_pragma(*db, label, "trusted_schema = OFF", ""); !status) {
-    return Error{status.error()};
+    return status.failure();
   }
   // A store copied with its -wal file also needs its -shm file (or a writable directory): make
   // sure the database can be read now, so the error says so.
@@ -227,16 +227,16 @@ Result<std::unique_ptr<Log::Impl>> open_read_write(const std::string& path, Stor
   impl->role = role;
   // Before SQLite touches the file: a second writer must not even verify or set pragmas.
   auto lock = StoreLock::acquire(path, impl->label());
-  if (!lock) return Error{lock.error()};
+  if (!lock) return lock.failure();
   impl->writer_lock = std::move(*lock);
   auto db = open_file_read_write(path, impl->label());
-  if (!db) return Error{db.error()};
+  if (!db) return db.failure();
   impl->db = std::move(*db);
   if (auto status = check_single_file_schema(*impl, /*create=*/true, role); !status) {
-    return Error{status.error()};
+    return status.failure();
   }
-  if (auto status = verify_chain(*impl); !status) return Error{status.error()};
-  if (auto status = prepare_inserts(*impl); !status) return Error{status.error()};
+  if (auto status = verify_chain(*impl); !status) return status.failure();
+  if (auto status = prepare_inserts(*impl); !status) return status.failure();
   return impl;
 }
 
@@ -246,10 +246,10 @@ Result<std::unique_ptr<Log::Impl>> open_read_only(const std::string& path,
   impl->path = path;
   impl->mode = OpenMode::kReadOnly;
   auto db = open_file_read_only(path, impl->label());
-  if (!db) return Error{db.error()};
+  if (!db) return db.failure();
   impl->db = std::move(*db);
   if (auto status = check_single_file_schema(*impl, /*create=*/false, role); !status) {
-    return Error{status.error()};
+    return status.failure();
   }
   return impl;
 }
@@ -285,7 +285,7 @@ Result<std::unique_ptr<Log>> Log::open(const std::string& path, OpenMode mode, S
 Result<std::unique_ptr<Log>> Log::open(const std::string& path, OpenMode mode, StoreRole role,
                                        const OpenOptions& options) {
   auto impl = open_impl(path, mode, role, options);
-  if (!impl) return Error{impl.error()};
+  if (!impl) return impl.failure();
   return std::unique_ptr<Log>(new Log(std::move(*impl)));
 }
 
@@ -295,13 +295,13 @@ Result<std::unique_ptr<Log>> Log::open(const std::string& path, const SegmentRan
                  ": not a directory of segments (a segment range needs one)"};
   }
   auto impl = open_segmented_read_only(path, std::nullopt, segments);
-  if (!impl) return Error{impl.error()};
+  if (!impl) return impl.failure();
   return std::unique_ptr<Log>(new Log(std::move(*impl)));
 }
 
 Result<std::unique_ptr<Log>> Log::open(const std::string& path, OpenMode mode) {
   auto impl = open_impl(path, mode, std::nullopt, OpenOptions{});
-  if (!impl) return Error{impl.error()};
+  if (!impl) return impl.failure();
   return std::unique_ptr<Log>(new Log(std::move(*impl)));
 }
 

@@ -85,19 +85,19 @@ Result<Hash32> read_hash(const sqlite::Stmt& stmt, int column, std::string_view 
 Result<RowView> read_row(const sqlite::Stmt& stmt) {
   RowView row;
   auto seq = read_unsigned(stmt, kColSeq, "seq", kMaxStoredInteger);
-  if (!seq) return Error{seq.error()};
+  if (!seq) return seq.failure();
   auto kind = read_unsigned(stmt, kColKind, "kind", 255);
-  if (!kind) return Error{kind.error()};
+  if (!kind) return kind.failure();
   auto direction = read_unsigned(stmt, kColDirection, "direction", 255);
-  if (!direction) return Error{direction.error()};
+  if (!direction) return direction.failure();
   auto session = read_unsigned(stmt, kColSession, "session_id", kMaxStoredInteger);
-  if (!session) return Error{session.error()};
+  if (!session) return session.failure();
   auto time = read_unsigned(stmt, kColTime, "vs_time_ms", kMaxStoredInteger);
-  if (!time) return Error{time.error()};
+  if (!time) return time.failure();
   auto prev = read_hash(stmt, kColPrev, "prev_hash");
-  if (!prev) return Error{prev.error()};
+  if (!prev) return prev.failure();
   auto entry_hash = read_hash(stmt, kColEntryHash, "entry_hash");
-  if (!entry_hash) return Error{entry_hash.error()};
+  if (!entry_hash) return entry_hash.failure();
   if (const int type = stmt.column_type(kColMessage); type != SQLITE_BLOB) {
     return Error{"message is " + type_name(type) + ", not a blob"};
   }
@@ -275,7 +275,7 @@ Result<std::optional<Entry>> read_entry(sqlite::Db& db, std::uint64_t seq) {
   if (!step) return Error{"cannot read: " + step.error()};
   if (*step == sqlite::Stmt::Step::kDone) return std::optional<Entry>{};
   auto row = read_row(*stmt);
-  if (!row) return Error{row.error()};
+  if (!row) return row.failure();
   return std::optional<Entry>{to_entry(std::move(*row))};
 }
 
@@ -284,9 +284,9 @@ Result<std::optional<std::pair<std::uint64_t, std::uint64_t>>> seq_range(sqlite:
   // SELECT would scan the whole table (SQLite's min/max shortcut takes a single aggregate).
   auto stmt = sqlite::Stmt::prepare(
       db, "SELECT (SELECT MIN(seq) FROM log_entry), (SELECT MAX(seq) FROM log_entry)");
-  if (!stmt) return Error{stmt.error()};
+  if (!stmt) return stmt.failure();
   auto step = stmt->step();
-  if (!step) return Error{step.error()};
+  if (!step) return step.failure();
   using Range = std::optional<std::pair<std::uint64_t, std::uint64_t>>;
   if (*step != sqlite::Stmt::Step::kRow || stmt->column_type(0) != SQLITE_INTEGER) return Range{};
   const std::int64_t low = stmt->column_int64(0);

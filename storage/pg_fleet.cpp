@@ -96,7 +96,7 @@ Status exec_under_fleet_lock(postgres::Conn& c, const std::string& fleet_schema,
   if (auto locked = c.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
                             {postgres::Param::of("gsvs-fleet:" + fleet_schema)});
       !locked) {
-    return Error{locked.error()};
+    return locked.failure();
   }
   if (auto done = c.exec(with_schema(sql, fleet_schema)); !done) return done;
   return tx.commit();
@@ -139,7 +139,7 @@ struct Fleet::State {
             " WHERE node = $1 AND NOT (gs_identity = ANY (ARRAY(SELECT decode(h, 'hex') FROM "
             "unnest(string_to_array($2, ',')) AS h)))",
         {postgres::Param::of(node), postgres::Param::of(held)});
-    if (!deleted) return Error{deleted.error()};
+    if (!deleted) return deleted.failure();
     stale_claims = false;
     return Status::success();
   }
@@ -150,7 +150,7 @@ struct Fleet::State {
     if (auto begun = tx.begin(); !begun) return begun;
     auto deleted = conn.query("DELETE FROM " + table("quarantine") + " WHERE node = $1",
                               {postgres::Param::of(node)});
-    if (!deleted) return Error{deleted.error()};
+    if (!deleted) return deleted.failure();
     for (const auto& [identity, q] : quarantines) {
       if (auto written = upsert_quarantine(q); !written) return written;
     }
@@ -181,7 +181,7 @@ struct Fleet::State {
          postgres::Param::of(static_cast<std::int64_t>(q.since_ms)),
          postgres::Param::of(static_cast<std::int64_t>(q.position)),
          postgres::Param::of(std::int64_t{q.quarantine_ms})});
-    if (!written) return Error{written.error()};
+    if (!written) return written.failure();
     return Status::success();
   }
 
@@ -196,7 +196,7 @@ struct Fleet::State {
                                 "AND node = $3 RETURNING 1",
                             {postgres::Param::of_bytes(identity.view()), postgres::Param::of(node),
                              postgres::Param::of(from), session_param(session_id)});
-    if (!taken) return Error{taken.error()};
+    if (!taken) return taken.failure();
     return taken->rows() == 1;
   }
 };
@@ -219,7 +219,7 @@ Result<std::unique_ptr<Fleet>> Fleet::join(const std::string& store_url,
                  "starting with a digit; at most 63 characters)"};
   }
   auto conn = postgres::Conn::connect(store_url);
-  if (!conn) return Error{label + ": " + conn.error()};
+  if (!conn) return conn.failure().within(label + ": ");
   state->conn = std::move(*conn);
   postgres::Conn& c = state->conn;
   // CREATE ... IF NOT EXISTS reports what it skips; nothing an operator needs on stderr.

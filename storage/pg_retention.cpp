@@ -93,10 +93,10 @@ Result<std::vector<RetiredSegment>> retire_postgres_entries(const std::string& u
   // retentions of one log apart.
   auto opened = open_postgres(url, OpenMode::kReadWrite, StoreRole::kVs, options.vs_public_key,
                               PgOpenFor::kRetention);
-  if (!opened) return Error{opened.error()};
+  if (!opened) return opened.failure();
   Log::Impl& impl = **opened;
   auto retention = impl.pg->retention(impl);
-  if (!retention) return Error{retention.error()};
+  if (!retention) return retention.failure();
   // The seal: the newest Checkpoint held that was issued before the time asked.
   Filter held;
   held.from_seq = impl.active_first_seq;
@@ -108,7 +108,7 @@ Result<std::vector<RetiredSegment>> retire_postgres_entries(const std::string& u
   if (!*seal) return std::vector<RetiredSegment>{};
   const Entry& seal_entry = **seal;
   auto tree = impl.pg->tree_before_first(impl);
-  if (!tree) return Error{tree.error()};
+  if (!tree) return tree.failure();
   auto frontier = frontier_before(rows_of(impl), std::move(*tree), impl.active_first_seq,
                                   seal_entry, options.vs_public_key);
   if (!frontier) return Error{impl.label() + ": " + frontier.error()};

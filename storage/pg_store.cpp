@@ -118,19 +118,19 @@ Result<Hash32> hash_column(const postgres::Res& res, int row, int column, std::s
 Result<RowView> read_pg_row(const postgres::Res& res, int row) {
   RowView out;
   auto seq = unsigned_column(res, row, 0, "seq");
-  if (!seq) return Error{seq.error()};
+  if (!seq) return seq.failure();
   auto kind = unsigned_column(res, row, 1, "kind");
   if (!kind || *kind > 255) return Error{"kind is not a small integer"};
   auto direction = unsigned_column(res, row, 3, "direction");
   if (!direction || *direction > 255) return Error{"direction is not a small integer"};
   auto session = unsigned_column(res, row, 4, "session_id");
-  if (!session) return Error{session.error()};
+  if (!session) return session.failure();
   auto time = unsigned_column(res, row, 5, "vs_time_ms");
-  if (!time) return Error{time.error()};
+  if (!time) return time.failure();
   auto prev = hash_column(res, row, 6, "prev_hash");
-  if (!prev) return Error{prev.error()};
+  if (!prev) return prev.failure();
   auto hash = hash_column(res, row, 7, "entry_hash");
-  if (!hash) return Error{hash.error()};
+  if (!hash) return hash.failure();
   out.header.seq = *seq;
   out.header.kind = static_cast<protocol::MessageKind>(*kind);
   out.header.direction = static_cast<chains::Direction>(*direction);
@@ -145,7 +145,7 @@ Result<RowView> read_pg_row(const postgres::Res& res, int row) {
 
 Result<std::optional<std::string>> pg_meta_value(postgres::Conn& conn, std::string_view key) {
   auto res = conn.query("SELECT value FROM meta WHERE key = $1", {postgres::Param::of(key)});
-  if (!res) return Error{res.error()};
+  if (!res) return res.failure();
   if (res->rows() == 0) return std::optional<std::string>{};
   return std::optional<std::string>{res->text(0, 0)};
 }
@@ -273,12 +273,14 @@ Status take_advisory_lock(const Log::Impl& impl, std::string_view key, std::stri
       continue;
     }
     const std::string pid = known ? std::to_string(*holder->integer(0, 0)) : "unknown";
-    return Error{impl.label() + ": another " + std::string(who) +
-                 (fleet_node ? " (a node of the fleet, for longer than " +
-                                   std::to_string(kFleetHoldWait.count()) + " s)"
-                             : std::string()) +
-                 " holds it (the server process of its connection has pid " + pid + "); " +
-                 std::string(one_at_a_time)};
+    return Error{
+        impl.label() + ": another " + std::string(who) +
+            (fleet_node ? " (a node of the fleet, for longer than " +
+                              std::to_string(kFleetHoldWait.count()) + " s)"
+                        : std::string()) +
+            " holds it (the server process of its connection has pid " + pid + "); " +
+            std::string(one_at_a_time),
+        Retry::kLater};  // a holder that died goes once the server sees its connection close
   }
 }
 
@@ -375,7 +377,7 @@ Result<std::unique_ptr<Log::Impl>> open_postgres(const std::string& url, OpenMod
     return Error{impl->label() + ": another schema's log is opened read-only only"};
   }
   auto conn = postgres::Conn::connect(url);
-  if (!conn) return Error{impl->label() + ": " + conn.error()};
+  if (!conn) return conn.failure().within(impl->label() + ": ");
   impl->pg = std::make_unique<PgStore>();
   impl->pg->conn = std::move(*conn);
   if (!schema.empty()) {
@@ -388,26 +390,26 @@ Result<std::unique_ptr<Log::Impl>> open_postgres(const std::string& url, OpenMod
       return Error{impl->label() + ": " + status.error()};
     }
     if (auto status = check_or_create_schema(*impl, /*create=*/false, role); !status) {
-      return Error{status.error()};
+      return status.failure();
     }
     auto retention = impl->pg->retention(*impl);
-    if (!retention) return Error{retention.error()};
+    if (!retention) return retention.failure();
     auto start = held_chain_start(*impl, *retention, std::nullopt);
-    if (!start) return Error{start.error()};
+    if (!start) return start.failure();
     impl->active_first_seq = start->next_seq;
     impl->active_link = start->previous;
     return impl;
   }
   const bool writer = purpose == PgOpenFor::kWriting;
   for (const auto step : {check_durable_commits, writer ? take_writer_lock : take_retention_lock}) {
-    if (auto status = step(*impl); !status) return Error{status.error()};
+    if (auto status = step(*impl); !status) return status.failure();
   }
   if (auto status = check_or_create_schema(*impl, /*create=*/writer, role.value_or(StoreRole::kVs));
       !status) {
-    return Error{status.error()};
+    return status.failure();
   }
   auto retention = impl->pg->retention(*impl);
-  if (!retention) return Error{retention.error()};
+  if (!retention) return retention.failure();
   if (retention->first_held && !vs_key) {
     return Error{impl->label() + ": entries 0.." +
                  std::to_string(retention->first_held->first_seq - 1) +
@@ -415,14 +417,14 @@ Result<std::unique_ptr<Log::Impl>> open_postgres(const std::string& url, OpenMod
                  "VS public key"};
   }
   auto start = held_chain_start(*impl, *retention, vs_key);
-  if (!start) return Error{start.error()};
+  if (!start) return start.failure();
   impl->active_first_seq = start->next_seq;
   impl->active_link = start->previous;
   if (auto status = verify_pg_chain(*impl, std::move(*start)); !status) {
-    return Error{status.error()};
+    return status.failure();
   }
   if (writer) {
-    if (auto status = sync_pg_kind_names(*impl); !status) return Error{status.error()};
+    if (auto status = sync_pg_kind_names(*impl); !status) return status.failure();
   }
   return impl;
 }
@@ -523,19 +525,19 @@ Result<std::optional<Entry>> PgStore::read_entry(std::uint64_t seq) {
   if (!res) return Error{"cannot read: " + res.error()};
   if (res->rows() == 0) return std::optional<Entry>{};
   auto row = read_pg_row(*res, 0);
-  if (!row) return Error{row.error()};
+  if (!row) return row.failure();
   return std::optional<Entry>{to_entry(std::move(*row))};
 }
 
 Result<std::uint64_t> PgStore::size(const Log::Impl& impl) {
   auto last = postgres::single_integer(conn, "SELECT COALESCE(MAX(seq) + 1, 0) FROM log_entry");
-  if (!last) return Error{last.error()};
+  if (!last) return last.failure();
   return std::max(static_cast<std::uint64_t>(*last), impl.active_first_seq);
 }
 
 Result<Hash32> PgStore::head_hash(const Log::Impl& impl) {
   auto res = conn.query("SELECT entry_hash FROM log_entry ORDER BY seq DESC LIMIT 1");
-  if (!res) return Error{res.error()};
+  if (!res) return res.failure();
   if (res->rows() == 0) return impl.active_link;
   return hash_column(*res, 0, 0, "entry_hash");
 }
@@ -621,9 +623,9 @@ Result<Log::Retention> PgStore::retention(const Log::Impl& impl) {
 
 Result<merkle::Accumulator> PgStore::tree_before_first(const Log::Impl& impl) {
   auto retention = this->retention(impl);
-  if (!retention) return Error{retention.error()};
+  if (!retention) return retention.failure();
   auto start = held_chain_start(impl, *retention, std::nullopt);
-  if (!start) return Error{start.error()};
+  if (!start) return start.failure();
   return std::move(start->accumulator);
 }
 

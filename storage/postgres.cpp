@@ -119,9 +119,17 @@ Result<Conn> Conn::connect(const std::string& conninfo) {
                                             "dbname",           nullptr};
   const std::array<const char*, 6> values{"5", "2", "3", "10000", conninfo.c_str(), nullptr};
   PGconn* raw = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
-  if (raw == nullptr) return Error{"cannot connect: out of memory"};
+  if (raw == nullptr) return Error{"cannot connect: out of memory", Retry::kLater};
   Conn conn(raw);
-  if (PQstatus(raw) != CONNECTION_OK) return Error{"cannot connect: " + conn.last_error()};
+  if (PQstatus(raw) != CONNECTION_OK) {
+    // A server that does not answer or takes no connections yet (starting, recovering, in a
+    // failover) may later; one that takes connections but refused this one (its password, its
+    // pg_hba.conf entry, a database or role that does not exist) will not, until someone acts.
+    // Asked of the server rather than read from its message, which may be in any language.
+    const PGPing ping = PQpingParams(keywords.data(), values.data(), /*expand_dbname=*/1);
+    const bool later = ping == PQPING_REJECT || ping == PQPING_NO_RESPONSE;
+    return Error{"cannot connect: " + conn.last_error(), later ? Retry::kLater : Retry::kNo};
+  }
   return conn;
 }
 
@@ -168,7 +176,7 @@ int Conn::backend_pid() const { return PQbackendPID(conn_); }
 Result<std::int64_t> single_integer(Conn& conn, const std::string& sql,
                                     const std::vector<Param>& params) {
   auto res = conn.query(sql, params);
-  if (!res) return Error{res.error()};
+  if (!res) return res.failure();
   if (res->rows() != 1 || res->is_null(0, 0) || !res->integer(0, 0)) {
     return Error{"unexpected answer to " + sql};
   }

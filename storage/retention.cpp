@@ -172,7 +172,7 @@ Result<std::optional<Entry>> newest_seal(const RowScan& scan, Filter range,
     }
     return true;
   });
-  if (!scanned) return Error{scanned.error()};
+  if (!scanned) return scanned.failure();
   return seal;
 }
 
@@ -186,7 +186,7 @@ Result<std::vector<Hash32>> frontier_before(const RowScan& scan, merkle::Accumul
     tree.append(entry.entry_hash);
     return true;
   });
-  if (!scanned) return Error{scanned.error()};
+  if (!scanned) return scanned.failure();
   std::vector<Hash32> frontier = tree.frontier();
   if (auto checked = check_checkpoint_frontier(seal, frontier, key); !checked) {
     return Error{"entry " + std::to_string(seal.header.seq) + ": " + checked.error()};
@@ -246,9 +246,9 @@ Result<std::vector<RetiredSegment>> retire_sealed_segments(const std::string& di
   // and never beside a running vsd.
   auto log = Log::open(path, OpenMode::kReadWrite, StoreRole::kVs,
                        OpenOptions{options.vs_public_key, Verify::kFast});
-  if (!log) return Error{log.error()};
+  if (!log) return log.failure();
   auto records = read_seal_index(path);
-  if (!records) return Error{records.error()};
+  if (!records) return records.failure();
   if (options.archive_dir) {
     fs::create_directories(*options.archive_dir, ec);
     if (ec) return Error{*options.archive_dir + ": cannot create: " + ec.message()};
@@ -261,7 +261,7 @@ Result<std::vector<RetiredSegment>> retire_sealed_segments(const std::string& di
     const std::string& next_file = present[i + 1].file;
     const std::string next_label = "store " + path + ": " + next_file;
     auto next_db = open_file_read_only(path + "/" + next_file, next_label);
-    if (!next_db) return Error{next_db.error()};
+    if (!next_db) return next_db.failure();
     auto next_meta = read_segment_meta(*next_db);
     if (!next_meta || !next_meta->seal) {
       return Error{next_label + ": " + (next_meta ? "records no seal" : next_meta.error())};

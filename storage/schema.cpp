@@ -198,14 +198,14 @@ Status add_missing_kind_names(sqlite::Db& db) {
       sqlite::Stmt::prepare(db,
                             "INSERT INTO message_kind (kind, name) SELECT ?1, ?2 "
                             "WHERE NOT EXISTS (SELECT 1 FROM message_kind WHERE kind = ?1)");
-  if (!insert) return Error{insert.error()};
+  if (!insert) return insert.failure();
   for (unsigned value = 1; value <= protocol::kMaxMessageKind; ++value) {
     const auto kind = static_cast<protocol::MessageKind>(value);
     insert->reset();
     Status bound = insert->bind_int64(1, value);
     if (bound) bound = insert->bind_text(2, protocol::kind_name(kind));
     if (!bound) return bound;
-    if (auto step = insert->step(); !step) return Error{step.error()};
+    if (auto step = insert->step(); !step) return step.failure();
   }
   return Status::success();
 }
@@ -221,12 +221,12 @@ std::optional<StoreRole> role_of_format(std::string_view format) {
 Result<std::optional<std::string>> query_text(sqlite::Db& db, std::string_view sql,
                                               std::string_view param) {
   auto stmt = sqlite::Stmt::prepare(db, sql);
-  if (!stmt) return Error{stmt.error()};
+  if (!stmt) return stmt.failure();
   if (!param.empty()) {
-    if (auto status = stmt->bind_text(1, param); !status) return Error{status.error()};
+    if (auto status = stmt->bind_text(1, param); !status) return status.failure();
   }
   auto step = stmt->step();
-  if (!step) return Error{step.error()};
+  if (!step) return step.failure();
   if (*step == sqlite::Stmt::Step::kDone) return std::optional<std::string>{};
   return std::optional<std::string>{stmt->column_text(0)};
 }
@@ -237,7 +237,7 @@ Status create_schema(sqlite::Db& db, StoreRole role, const SegmentCreate* segmen
   if (auto status = tx.begin(); !status) return status;
   // Another process may have created the store between our look and our lock.
   auto count = query_text(db, "SELECT count(*) FROM sqlite_master");
-  if (!count) return Error{count.error()};
+  if (!count) return count.failure();
   if (*count && **count != "0") return tx.commit();
 
   const std::string sql = segment ? schema_sql(layout, segment->first_seq, segment->link, true)
@@ -247,7 +247,7 @@ Status create_schema(sqlite::Db& db, StoreRole role, const SegmentCreate* segmen
     if (auto status = add_missing_kind_names(db); !status) return status;
   }
   auto insert = sqlite::Stmt::prepare(db, "INSERT INTO meta (key, value) VALUES (?1, ?2)");
-  if (!insert) return Error{insert.error()};
+  if (!insert) return insert.failure();
   const auto now = static_cast<std::int64_t>(unix_time_ms());
   std::vector<std::pair<std::string, std::string>> rows = {
       {"format", std::string(store_format(role))},
@@ -263,7 +263,7 @@ Status create_schema(sqlite::Db& db, StoreRole role, const SegmentCreate* segmen
     if (auto status = insert->bind_text(1, key); !status) return status;
     if (auto status = insert->bind_text(2, value); !status) return status;
     auto step = insert->step();
-    if (!step) return Error{step.error()};
+    if (!step) return step.failure();
   }
   if (auto status = db.exec(std::string(kMetaTriggers)); !status) return status;
   if (auto status = db.exec("PRAGMA application_id = " + std::to_string(kApplicationId)); !status) {
@@ -331,7 +331,7 @@ Result<StoreSchema> check_store_schema(sqlite::Db& db, const std::string& label,
   if (!stored) return Error{label + ": cannot read meta: " + stored.error()};
   if (!*stored) return Error{label + ": meta has no schema_version"};
   auto found = file_of_version(db, label, **stored);
-  if (!found) return Error{found.error()};
+  if (!found) return found.failure();
   if (!*found) {
     return Error{label + ": schema version '" + **stored +
                  "' is not supported by this build, which reads versions 1 and 3 (a single file) "
@@ -404,7 +404,7 @@ Status check_single_file_schema(Log::Impl& impl, bool create, std::optional<Stor
     }
   }
   auto schema = check_store_schema(impl.db, impl.label(), StoreFile::kSingle, expected);
-  if (!schema) return Error{schema.error()};
+  if (!schema) return schema.failure();
   impl.role = schema->role;
   return Status::success();
 }

@@ -36,7 +36,7 @@ Result<std::string> meta_value(sqlite::Db& db, std::string_view key) {
 
 Result<std::uint64_t> meta_number(sqlite::Db& db, std::string_view key) {
   auto text = meta_value(db, key);
-  if (!text) return Error{text.error()};
+  if (!text) return text.failure();
   auto number = parse_number(*text);
   if (!number) return Error{"meta." + std::string(key) + ": " + number.error()};
   return *number;
@@ -114,7 +114,7 @@ Result<ChainState> check_seal(const Log::Impl& impl, SealedSegment& before,
   const std::string before_label = impl.file_label(before.file);
   const std::string after_label = impl.file_label(after_file);
   auto accumulator = check_recorded_seal_of(impl, after_file, after_meta);
-  if (!accumulator) return Error{accumulator.error()};
+  if (!accumulator) return accumulator.failure();
   const SegmentMeta::Seal& seal = *after_meta.seal;
   // The sealed segment holds exactly first_seq .. seal.seq, and its last row is that seal.
   auto range = seq_range(before.db);
@@ -157,7 +157,7 @@ Result<SegmentMeta> check_segment_file(const Log::Impl& impl, sqlite::Db& db,
                                        std::optional<StoreRole> role, StoreRole* found_role) {
   const std::string label = impl.file_label(file);
   auto checked = check_store_schema(db, label, StoreFile::kSegment, role);
-  if (!checked) return Error{checked.error()};
+  if (!checked) return checked.failure();
   if (found_role) *found_role = checked->role;
   auto meta = read_segment_meta(db);
   if (!meta) return Error{label + ": " + meta.error()};
@@ -259,33 +259,33 @@ Result<std::uint64_t> parse_number(std::string_view text) {
 Result<SegmentMeta> read_segment_meta(sqlite::Db& db) {
   SegmentMeta meta;
   auto index = meta_number(db, "segment_index");
-  if (!index) return Error{index.error()};
+  if (!index) return index.failure();
   meta.index = *index;
   auto first = meta_number(db, "first_seq");
-  if (!first) return Error{first.error()};
+  if (!first) return first.failure();
   meta.first_seq = *first;
   auto created = meta_number(db, "created_at_ms");
-  if (!created) return Error{created.error()};
+  if (!created) return created.failure();
   meta.created_at_ms = *created;
   if (meta.index == 0) return meta;
 
   SegmentMeta::Seal seal;
   auto seq = meta_number(db, "seal_seq");
-  if (!seq) return Error{seq.error()};
+  if (!seq) return seq.failure();
   seal.seq = *seq;
   auto hash_hex = meta_value(db, "seal_entry_hash");
-  if (!hash_hex) return Error{hash_hex.error()};
+  if (!hash_hex) return hash_hex.failure();
   auto hash = fixed_from_hex<Hash32::size>(*hash_hex);
   if (!hash) return Error{"meta.seal_entry_hash is not 32 bytes of hex"};
   seal.entry_hash = *hash;
   auto frontier_hex = meta_value(db, "seal_frontier");
-  if (!frontier_hex) return Error{frontier_hex.error()};
+  if (!frontier_hex) return frontier_hex.failure();
   auto frontier_raw = from_hex(*frontier_hex);
   auto frontier = frontier_raw ? frontier_from_bytes(*frontier_raw) : std::nullopt;
   if (!frontier) return Error{"meta.seal_frontier is not a sequence of 32-byte hashes in hex"};
   seal.frontier = std::move(*frontier);
   auto message_hex = meta_value(db, "seal_message");
-  if (!message_hex) return Error{message_hex.error()};
+  if (!message_hex) return message_hex.failure();
   auto message = from_hex(*message_hex);
   if (!message) return Error{"meta.seal_message is not hex"};
   seal.message = std::move(*message);
@@ -344,9 +344,9 @@ Result<std::map<std::uint64_t, std::string>> list_segment_files(const std::strin
 Result<SegmentMeta> read_segment_file_meta(const std::string& file) {
   const std::string label = "segment " + file;
   auto db = open_file_read_only(file, label);
-  if (!db) return Error{db.error()};
+  if (!db) return db.failure();
   auto checked = check_store_schema(*db, label, StoreFile::kSegment, std::nullopt);
-  if (!checked) return Error{checked.error()};
+  if (!checked) return checked.failure();
   auto meta = read_segment_meta(*db);
   if (!meta) return Error{label + ": " + meta.error()};
   return meta;
@@ -427,14 +427,14 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
   }
   // Before SQLite touches any segment: a second writer must not even verify.
   auto lock = StoreLock::acquire(impl->path + "/store", impl->label());
-  if (!lock) return Error{lock.error()};
+  if (!lock) return lock.failure();
   impl->writer_lock = std::move(*lock);
 
   auto files = list_segments(impl->path, impl->label(), /*remove_unfinished=*/true);
-  if (!files) return Error{files.error()};
+  if (!files) return files.failure();
   // Segments that retention archived or pruned are absent by policy; any other is missing.
   auto retired = read_seal_index(impl->path);
-  if (!retired) return Error{retired.error()};
+  if (!retired) return retired.failure();
   for (const RetiredSegment& record : *retired) {
     if (files->contains(record.index)) {
       return Error{impl->file_label(segment_file_name(record.index)) +
@@ -445,7 +445,7 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
     }
   }
   if (auto status = check_contiguous(*files, impl->label(), retired->size()); !status) {
-    return Error{status.error()};
+    return status.failure();
   }
   if (files->empty() && !retired->empty()) {
     return Error{impl->label() + ": the seal index records segments up to " +
@@ -456,7 +456,7 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
     SegmentCreate first{0, Hash32{}, segment_meta_rows(0, 0)};
     const std::string name = segment_file_name(0);
     if (auto status = create_segment_file(*impl, name, first); !status)
-      return Error{status.error()};
+      return status.failure();
     files->emplace(0, name);
   }
 
@@ -469,12 +469,12 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
     // fold them back (a read-write open and close), so the file alone is the segment.
     if (fs::exists(impl->path + "/" + name + "-wal", ec)) {
       auto fold = open_file_read_write(impl->path + "/" + name, impl->file_label(name));
-      if (!fold) return Error{fold.error()};
+      if (!fold) return fold.failure();
     }
     auto db = open_file_read_only(impl->path + "/" + name, impl->file_label(name));
-    if (!db) return Error{db.error()};
+    if (!db) return db.failure();
     auto meta = check_segment_file(*impl, *db, name, index, role, nullptr);
-    if (!meta) return Error{meta.error()};
+    if (!meta) return meta.failure();
     impl->sealed.push_back(SealedSegment{name, meta->first_seq, std::move(*db)});
     metas.push_back(std::move(*meta));
   }
@@ -483,11 +483,11 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
   impl->active_index = active_index;
   const std::string active_path = impl->path + "/" + impl->active_file;
   auto db = open_file_read_write(active_path, impl->file_label(impl->active_file));
-  if (!db) return Error{db.error()};
+  if (!db) return db.failure();
   impl->db = std::move(*db);
   auto active_meta =
       check_segment_file(*impl, impl->db, impl->active_file, active_index, role, &impl->role);
-  if (!active_meta) return Error{active_meta.error()};
+  if (!active_meta) return active_meta.failure();
   metas.push_back(*active_meta);
   impl->active_first_seq = active_meta->first_seq;
   impl->active_created_ms = active_meta->created_at_ms;
@@ -505,7 +505,7 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
     // The first segment here records the seal of the last retired one (§10.2): checked against
     // the VS key and against the index, it is where the chain and the tree resume.
     auto tree = check_recorded_seal_of(*impl, first_file, metas.front());
-    if (!tree) return Error{tree.error()};
+    if (!tree) return tree.failure();
     const SegmentMeta::Seal& seal = *metas.front().seal;
     const RetiredSegment& last = retired->back();
     if (seal.seq != last.seal_seq || seal.entry_hash != last.seal_entry_hash) {
@@ -531,7 +531,7 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
     sqlite::Db& next_db = next_is_active ? impl->db : impl->sealed[i + 1].db;
     const std::string& next_file = next_is_active ? impl->active_file : impl->sealed[i + 1].file;
     auto linked = check_seal(*impl, impl->sealed[i], metas[i], next_file, metas[i + 1], next_db);
-    if (!linked) return Error{linked.error()};
+    if (!linked) return linked.failure();
     state = std::move(*linked);
   }
   impl->active_link = state.previous;
@@ -545,7 +545,7 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
 
   if (options.verify == Verify::kFull) {
     ChainState full = first_present;
-    if (auto status = verify_sealed_rows(*impl, full); !status) return Error{status.error()};
+    if (auto status = verify_sealed_rows(*impl, full); !status) return status.failure();
     if (full.next_seq != state.next_seq || full.previous != state.previous ||
         full.accumulator.root() != state.accumulator.root()) {
       return Error{impl->label(state.next_seq) +
@@ -555,19 +555,19 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
     // Only the active segment's rows after its newest checkpoint (verified against its
     // signature) are hashed again; the audit reads everything.
     auto resume = resume_point(*impl);
-    if (!resume) return Error{resume.error()};
+    if (!resume) return resume.failure();
     if (*resume) state = std::move(**resume);
   }
   if (auto status = verify_rows(
           impl->db, impl->file_label(impl->active_file),
           [&impl](std::uint64_t seq) { return impl->label(seq); }, state, impl->active_first_seq);
       !status) {
-    return Error{status.error()};
+    return status.failure();
   }
   impl->size = state.next_seq;
   impl->head = state.previous;
   impl->accumulator = std::move(state.accumulator);
-  if (auto status = prepare_inserts(*impl); !status) return Error{status.error()};
+  if (auto status = prepare_inserts(*impl); !status) return status.failure();
   return impl;
 }
 
@@ -583,7 +583,7 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_only(
     return Error{impl->label() + ": no such directory (a read-only open never creates one)"};
   }
   auto files = list_segments(impl->path, impl->label(), /*remove_unfinished=*/false);
-  if (!files) return Error{files.error()};
+  if (!files) return files.failure();
   if (range) {
     // One segment or a range of them: nothing else in the directory is opened.
     if (range->first > range->last) {
@@ -604,10 +604,10 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_only(
   const std::uint64_t last = files->rbegin()->first;
   for (const auto& [index, name] : *files) {
     auto db = open_file_read_only(impl->path + "/" + name, impl->file_label(name));
-    if (!db) return Error{db.error()};
+    if (!db) return db.failure();
     const std::string label = impl->file_label(name);
     auto checked = check_store_schema(*db, label, StoreFile::kSegment, role);
-    if (!checked) return Error{checked.error()};
+    if (!checked) return checked.failure();
     impl->role = checked->role;
     auto first = meta_number(*db, "first_seq");
     if (!first) return Error{label + ": " + first.error()};
@@ -643,7 +643,7 @@ Status Log::Impl::rotate(const Entry& seal, const FrontierRow& seal_frontier) {
       SegmentMeta::Seal{seal.header.seq, seal.entry_hash, seal_frontier.frontier, seal.message});
   if (auto status = create_segment_file(*this, file, create); !status) return status;
   auto next = open_file_read_write(path + "/" + file, file_label(file));
-  if (!next) return Error{next.error()};
+  if (!next) return next.failure();
 
   // The old segment is closed, which folds its WAL back into it: from now on the file alone is
   // the segment, to copy or archive as it is. It is reopened read-only for reading.
@@ -651,7 +651,7 @@ Status Log::Impl::rotate(const Entry& seal, const FrontierRow& seal_frontier) {
   insert_frontier_stmt = sqlite::Stmt{};
   db = std::move(*next);
   auto reopened = open_file_read_only(path + "/" + active_file, file_label(active_file));
-  if (!reopened) return Error{reopened.error()};
+  if (!reopened) return reopened.failure();
   sealed.push_back(SealedSegment{active_file, active_first_seq, std::move(*reopened)});
   active_file = file;
   active_index = index;

@@ -55,9 +55,11 @@ Result<StoreLock> StoreLock::acquire(const std::string& store_path, const std::s
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int error = errno;
       if (error == EWOULDBLOCK) {
+        // Retried: a holder that is stopping lets go when it exits.
         return Error{label + ": in use by another writer, " + holder_of(fd) + " (it holds " + path +
-                     "); stop that process before starting another on this store, or open the "
-                     "store read-only to read it"};
+                         "); stop that process before starting another on this store, or open the "
+                         "store read-only to read it",
+                     Retry::kLater};
       }
       return Error{where + "cannot lock: " + errno_text(error)};
     }

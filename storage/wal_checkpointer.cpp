@@ -66,7 +66,7 @@ WalCheckpointer::~WalCheckpointer() {
 
 Status WalCheckpointer::follow(const std::string& file, const std::string& label) {
   auto db = open_file_read_write(file, label + " (WAL checkpointer)");
-  if (!db) return Error{db.error()};
+  if (!db) return db.failure();
   {
     const std::lock_guard connection(connection_mutex_);
     db_ = std::move(*db);

@@ -106,8 +106,10 @@ Status AdminServer::open() {
   return {};
 }
 
-void AdminServer::start(std::shared_ptr<void> owner) {
-  asio::co_spawn(io_, accept_loop(std::move(owner)), asio::detached);
+void AdminServer::start(std::shared_ptr<void> owner, net::Failure on_fault) {
+  on_fault_ = std::move(on_fault);
+  asio::co_spawn(io_, accept_loop(std::move(owner)),
+                 net::EscapeHandler("the admin socket's listener", on_fault_));
 }
 
 void AdminServer::close() {
@@ -137,7 +139,8 @@ asio::awaitable<void> AdminServer::accept_loop(std::shared_ptr<void> owner) {
       continue;
     }
     backoff.after_success();
-    asio::co_spawn(io_, serve(std::move(socket), owner), asio::detached);
+    asio::co_spawn(io_, serve(std::move(socket), owner),
+                   net::EscapeHandler("an admin request", on_fault_));
   }
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "net/asio.h"
+#include "net/escape.h"
 #include "protocol/messages.h"
 #include "protocol/result.h"
 
@@ -67,8 +68,9 @@ class AdminServer {
   // is an error that names the path and what is there.
   Status open();
   // Accepts connections until close(). `owner` is held by every pending accept and connection,
-  // so that this server and whatever the operations reach outlive them.
-  void start(std::shared_ptr<void> owner);
+  // so that this server and whatever the operations reach outlive them. `on_fault` stops the
+  // daemon where an exception ends the listener or a request (net/escape.h).
+  void start(std::shared_ptr<void> owner, net::Failure on_fault);
   // Stops accepting and removes the socket file this server created (not one that has since
   // replaced it). Idempotent.
   void close();
@@ -87,6 +89,7 @@ class AdminServer {
   AdminOperations operations_;
   std::chrono::milliseconds connection_timeout_;
   net::asio::local::stream_protocol::acceptor acceptor_;
+  net::Failure on_fault_;
   // The socket file this server bound, to remove at close only if it is still that file.
   bool created_ = false;
   dev_t created_device_ = 0;

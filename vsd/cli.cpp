@@ -85,11 +85,12 @@ int run(Config config, const std::vector<std::string>& run_args) {
   auto log = storage::Log::open(config.store, storage::OpenMode::kReadWrite,
                                 storage::StoreRole::kVs, storage::OpenOptions{key->public_key()});
   if (!log) {
-    std::cerr << "vsd run: " << log.error() << "\n"
-              << "A store that fails its checks is never appended to: hand it to an investigator "
-                 "('audit-cli verify') and start on a new one. A store in use by another writer "
-                 "opens once that process has stopped.\n";
-    return kExitUsage;
+    const int code = app::start_failed("vsd", log.failure());
+    if (code == kExitUsage) {
+      std::cerr << "A store that fails its checks is never appended to: hand it to an "
+                   "investigator ('audit-cli verify') and start on a new one.\n";
+    }
+    return code;
   }
   // One descriptor per GS connection: take the whole hard limit.
   rlimit files{};
@@ -111,16 +112,13 @@ int run(Config config, const std::vector<std::string>& run_args) {
   server.set_config_source([run_args] { return parse_run_options(run_args); });
   running = &server;
   Status started = server.start();
-  if (!started) {
-    std::cerr << "vsd run: " << started.error() << "\n";
-    return kExitUsage;
-  }
+  if (!started) return app::start_failed("vsd", started.failure());
   service.ready(io, "listening on " + config.listen_host + ":" + std::to_string(server.port()));
   signals.run_until_stopped([&server, &service] {
     service.stopping("stopping: revoking live sessions, writing the final checkpoint");
     server.stop();
   });
-  return server.store_failed() ? kExitFailed : kExitOk;
+  return server.failed() ? kExitFailed : kExitOk;
 }
 
 // The admin socket: --admin-socket, else the config file's admin_socket, else the default.

@@ -220,6 +220,7 @@ void add_config_options(CLI::App& run, Config& c) {
                  "waits for it)")
       ->capture_default_str()
       ->check(CLI::Range(std::uint32_t{2}, kMaxWalMaxPages));
+  app::add_store_stall_option(run, c.store_stall_ms);
   run.add_option("--log_level", c.log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
   app::add_log_format_option(run, c.log_format);
@@ -454,6 +455,7 @@ const FixedKey kFixedKeys[] = {
     {"wal_checkpoint", &same<&Config::wal_checkpoint>},
     {"wal_checkpoint_pages", &same<&Config::wal_checkpoint_pages>},
     {"wal_max_pages", &same<&Config::wal_max_pages>},
+    {"store_stall_ms", &same<&Config::store_stall_ms>},
     {"log_level", &same<&Config::log_level>},
     {"log_format", &same<&Config::log_format>},
     {"metrics_listen", &same<&Config::metrics_listen>},

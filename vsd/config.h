@@ -12,6 +12,7 @@
 
 #include "app/cli_fwd.h"
 #include "app/log_line.h"
+#include "app/program.h"
 #include "protocol/bytes.h"
 #include "protocol/crypto.h"
 #include "protocol/messages.h"
@@ -91,6 +92,7 @@ struct Config {
   std::string wal_checkpoint = "background";
   std::uint32_t wal_checkpoint_pages = 1000;
   std::uint32_t wal_max_pages = 16384;
+  std::uint32_t store_stall_ms = app::kDefaultStoreStallMs;  // app::exit_when_store_stalls
   std::string log_level = "info";
   app::LogFormat log_format = app::LogFormat::kText;
   // HOST:PORT to serve Prometheus metrics on (GET /metrics); empty: no metrics endpoint.

@@ -71,7 +71,7 @@ Status ServerState::listen() {
 
 asio::awaitable<void> ServerState::accept_loop() {
   auto self = shared_from_this();
-  asio::co_spawn(io, refusal_summary_loop(self), asio::detached);
+  asio::co_spawn(io, refusal_summary_loop(self), on_escape("the refusal summary"));
   net::AcceptBackoff backoff(io.get_executor(), "GS listener");
   net::ConnectionId next_id = 1;
   while (!stopping) {
@@ -99,7 +99,8 @@ asio::awaitable<void> ServerState::accept_loop() {
     if (admission.close_displaced) admission.close_displaced();
     if (!admission.admitted) continue;  // the session closes its socket as it goes
     connections.fetch_add(1);
-    asio::co_spawn(loop.executor(), run_counted(self, std::move(session), id), asio::detached);
+    asio::co_spawn(loop.executor(), run_counted(self, std::move(session), id),
+                   on_escape("GS connection " + std::to_string(id)));
   }
 }
 

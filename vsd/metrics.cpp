@@ -162,7 +162,8 @@ Status serve_metrics(const std::shared_ptr<ServerState>& state) {
   m.registry->gauge_function(
       "vsd_store_segments", "Files of the store: its segments (1 for a single-file store).",
       read([](const ServerState& s) { return footprint(s.config.store).files; }));
-  auto served = metrics::serve_metrics_listen(state->io, m.registry, config.metrics_listen);
+  auto served = metrics::serve_metrics_listen(state->io, m.registry, config.metrics_listen,
+                                              state->stop_on_fault());
   if (!served) return Error{served.error()};
   m.http = std::move(served).value();
   return {};

@@ -113,10 +113,10 @@ Status Server::start() {
   if (!listening) return listening;
 
   for (auto& loop : loops_->loops) loop->start();
-  asio::co_spawn(s.io, s.accept_loop(), asio::detached);
-  s.admin.start(state_);
-  asio::co_spawn(s.checkpoint_strand, s.checkpoint_loop(), asio::detached);
-  asio::co_spawn(s.io, clock_watch_loop(state_), asio::detached);
+  asio::co_spawn(s.io, s.accept_loop(), s.on_escape("the GS listener"));
+  s.admin.start(state_, s.stop_on_fault());
+  asio::co_spawn(s.checkpoint_strand, s.checkpoint_loop(), s.on_escape("the checkpoint loop"));
+  asio::co_spawn(s.io, clock_watch_loop(state_), s.on_escape("the clock watch"));
   spdlog::info("listening on {}:{}; store {} at {} entries; VS key {}", s.config.listen_host,
                port(), app::log_text(storage::printable_store(s.config.store)), s.writer->size(),
                to_hex(s.key.public_key()));
@@ -133,6 +133,6 @@ void Server::reload(std::string_view trigger) {
   static_cast<void>(state_->reload(trigger));  // logged either way
 }
 
-bool Server::store_failed() const { return state_->store_broken.load(); }
+bool Server::failed() const { return state_->store_broken.load() || state_->faulted.load(); }
 
 }  // namespace gsvs::vsd

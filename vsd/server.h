@@ -44,9 +44,10 @@ class Server {
   void reload(std::string_view trigger);
 
   [[nodiscard]] std::uint16_t port() const;
-  // True once the store refused an append: the server then stops by itself (no entry can be
-  // logged after a failed commit), and its owner should exit with a failure code.
-  [[nodiscard]] bool store_failed() const;
+  // True once the store refused an append (no entry can be logged after a failed commit) or a
+  // coroutine ended by an exception: the server then stops by itself, and its owner should exit
+  // with a failure code.
+  [[nodiscard]] bool failed() const;
 
  private:
   struct SessionLoops;

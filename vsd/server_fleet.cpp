@@ -18,7 +18,7 @@ constexpr protocol::SessionId kSessionIdBlock = 1024;
 Status ServerState::join_fleet() {
   if (config.fleet.empty()) return Status::success();
   auto joined = storage::Fleet::join(config.store, config.fleet, key.public_key());
-  if (!joined) return Error{joined.error()};
+  if (!joined) return joined.failure();
   fleet = std::move(joined).value();
   spdlog::info("node {} of fleet {}: a GS identity has one live session across the fleet's nodes",
                fleet->node(), config.fleet);

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "app/log_line.h"
+#include "app/program.h"
 #include "vsd/session.h"
 
 namespace gsvs::vsd {
@@ -125,6 +126,8 @@ storage::BatchWriter::Options ServerState::writer_options() {
                                                        : storage::WalCheckpointMode::kBackground;
   options.wal.start_pages = config.wal_checkpoint_pages;
   options.wal.max_pages = config.wal_max_pages;
+  options.stall_after = std::chrono::milliseconds(config.store_stall_ms);
+  options.on_stall = app::exit_when_store_stalls("vsd", storage::printable_store(config.store));
   options.on_commit = [this](const storage::CommitStats& stats) {
     metrics.commit(stats);
     log_wal_checkpoint_in_commit(stats, config.wal_max_pages);
@@ -243,7 +246,14 @@ void ServerState::begin_stop() {
     self->summarise_refusals();
     self->resume_window_timer.cancel();
     self->checkpoint_timer.cancel();
-    asio::co_spawn(self->checkpoint_strand, self->shutdown(), asio::detached);
+    // Where the stop itself ends by an exception, nothing is left to wait for.
+    asio::co_spawn(self->checkpoint_strand, self->shutdown(),
+                   net::EscapeHandler("the stop", [weak = self->weak_from_this()](const auto&) {
+                     if (auto stopped = weak.lock()) {
+                       stopped->faulted = true;
+                       stopped->io.stop();
+                     }
+                   }));
   });
 }
 
@@ -252,6 +262,19 @@ storage::BatchWriter::Done ServerState::stop_if_not_durable(std::string what) {
     if (status) return;
     if (auto self = weak.lock()) self->store_failed(what, status.error());
   };
+}
+
+net::Failure ServerState::stop_on_fault() {
+  return [weak = weak_from_this()](const std::string&) {
+    if (auto self = weak.lock()) {
+      self->faulted = true;
+      self->begin_stop();
+    }
+  };
+}
+
+net::EscapeHandler ServerState::on_escape(std::string what) {
+  return {std::move(what), stop_on_fault()};
 }
 
 void ServerState::store_failed(std::string_view what, const std::string& error) {

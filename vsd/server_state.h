@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "net/asio.h"
+#include "net/escape.h"
 #include "protocol/chains.h"
 #include "protocol/clock.h"
 #include "protocol/crypto.h"
@@ -317,6 +318,11 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // Refuses new connections and revokes live sessions, then stops `io` (see Server::stop).
   void begin_stop();
   std::atomic<bool> store_broken{false};
+  // co_spawn's completion for every coroutine vsd runs (net/escape.h): an exception that ends
+  // one is logged, and vsd stops as after a store failure, with exit code 1.
+  net::EscapeHandler on_escape(std::string what);
+  net::Failure stop_on_fault();      // what on_escape calls
+  std::atomic<bool> faulted{false};  // a coroutine ended by an exception
 
   void session_ended(protocol::SessionId id, const protocol::PublicKey& identity) {
     std::lock_guard lock(mutex);

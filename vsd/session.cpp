@@ -36,7 +36,7 @@ void Session::revoke_from_outside(RevocationReason reason, std::string detail) {
       [self = shared_from_this(), reason, detail = std::move(detail)] {
         return self->revoke_with_join_evidence(reason, detail);
       },
-      asio::detached);
+      server_->on_escape("the revocation of session " + std::to_string(session_id_)));
 }
 
 void Session::revoke_for_policy(std::string detail, std::uint64_t policy_position) {
@@ -62,7 +62,7 @@ void Session::revoke_pending_withdrawal() {
       [self = shared_from_this(), detail = std::move(detail), evidence = std::move(evidence)] {
         return self->revoke(RevocationReason::kPolicyWithdrawn, detail, evidence);
       },
-      asio::detached);
+      server_->on_escape("the revocation of session " + std::to_string(session_id_)));
 }
 
 void Session::close_for_restart() {
@@ -103,14 +103,17 @@ asio::awaitable<void> Session::until_receipt_signed() {
 }
 
 asio::awaitable<void> Session::run() {
-  conn_->start();
+  conn_->start(server_->stop_on_fault());
   const bool joined = co_await join();
   if (joined) {
     auto self = shared_from_this();
+    const std::string session = "session " + std::to_string(session_id_);
     asio::co_spawn(
-        conn_->executor(), [self] { return self->ticket_loop(); }, asio::detached);
+        conn_->executor(), [self] { return self->ticket_loop(); },
+        server_->on_escape(session + "'s ticket loop"));
     asio::co_spawn(
-        conn_->executor(), [self] { return self->watchdog_loop(); }, asio::detached);
+        conn_->executor(), [self] { return self->watchdog_loop(); },
+        server_->on_escape(session + "'s watchdog"));
     co_await read_loop();
   } else {
     conn_->close_after_flush();

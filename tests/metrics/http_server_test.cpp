@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "metrics/registry.h"
+#include "tests/support/escape.h"
 #include "tests/support/metrics_scrape.h"
 
 namespace gsvs::metrics {
@@ -24,7 +25,8 @@ class Served {
   explicit Served(HttpLimits limits = {}) : registry_(std::make_shared<Registry>()) {
     registry_->counter("served_total", "Requests.").inc(3);
     server_ = std::make_unique<HttpServer>(io_, registry_, limits);
-    const Status started = server_->start(ListenAddress{"127.0.0.1", 0}, "127.0.0.1:0");
+    const Status started =
+        server_->start(ListenAddress{"127.0.0.1", 0}, "127.0.0.1:0", testing::fail_the_test());
     if (!started) throw std::runtime_error(started.error());
     thread_ = std::thread([this] { io_.run(); });
   }

@@ -12,6 +12,7 @@
 
 #include "net/asio.h"  // first: see net/asio.h
 #include "protocol/framing.h"
+#include "tests/support/escape.h"
 
 namespace gsvs::net {
 namespace {
@@ -29,7 +30,7 @@ class FramedConnectionTest : public ::testing::Test {
     tcp::socket accepted(io_);
     acceptor.accept(accepted);
     conn_ = std::make_shared<FramedConnection>(std::move(accepted), ConnectionLimits{});
-    conn_->start();
+    conn_->start(testing::fail_the_test());
   }
 
   // Runs `body` as a coroutine to completion (with a generous cap so a hang fails, not blocks).
@@ -43,7 +44,7 @@ class FramedConnectionTest : public ::testing::Test {
           done = true;
           io_.stop();  // the connection's writer and timer would keep run_for() busy
         },
-        asio::detached);
+        testing::fail_the_test_on_escape());
     io_.run_for(std::chrono::seconds(20));
     ASSERT_TRUE(done) << "the coroutine did not finish";
   }

@@ -417,6 +417,48 @@ TEST(BatchWriter, AFailedCommitFailsTheQueueAndEveryLaterSubmit) {
   EXPECT_EQ(other.query_int("SELECT count(*) FROM log_entry"), 4);
 }
 
+// A commit that has not returned after stall_after is told to on_stall once, while it still
+// waits (here for another writer's lock, which SQLite waits out for up to 5 s); a commit that
+// returns in time is not told at all.
+TEST(BatchWriter, ACommitThatDoesNotReturnIsToldOnceAsAStall) {
+  TempDir dir;
+  const auto path = dir.file("vs.db");
+  auto log = open_log(path);
+  ASSERT_NE(log, nullptr);
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::chrono::milliseconds> told;
+  BatchWriter::Options options{.max_batch_entries = 1, .max_delay_us = 0};
+  options.stall_after = std::chrono::milliseconds(1000);
+  options.on_stall = [&](std::chrono::milliseconds in_flight) {
+    const std::lock_guard lock(mutex);
+    told.push_back(in_flight);
+    changed.notify_all();
+  };
+  BatchWriter writer(std::move(log), options);
+  Completions completions;
+  ASSERT_TRUE(writer.submit({sample_entry(0)}, completions.done(1)).ok());
+  ASSERT_TRUE(writer.flush().ok());
+
+  RawDb other(path);
+  ASSERT_EQ(other.exec("BEGIN IMMEDIATE"), SQLITE_OK) << other.error();
+  const auto held_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(writer.submit({sample_entry(1)}, completions.done(2)).ok());
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(4), [&] { return !told.empty(); }))
+        << "no stall told while the commit waited";
+    EXPECT_GE(told.front(), options.stall_after);
+  }
+  // Still waiting, and told once only.
+  std::this_thread::sleep_until(held_at + std::chrono::milliseconds(2500));
+  ASSERT_EQ(other.exec("ROLLBACK"), SQLITE_OK) << other.error();
+  ASSERT_TRUE(writer.flush().ok());
+  EXPECT_EQ(completions.ok(), 2U);
+  const std::lock_guard lock(mutex);
+  EXPECT_EQ(told.size(), 1U);
+}
+
 TEST(BatchWriter, WithoutALogEverythingFails) {
   BatchWriter writer(nullptr, {});
   Completions completions;

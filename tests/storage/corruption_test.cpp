@@ -60,6 +60,8 @@ class Corruption : public ::testing::TestWithParam<SchemaLayout> {
     EXPECT_NE(log.error().find("store " + path_ + ": " + where + ": "), std::string::npos)
         << log.error();
     EXPECT_NE(log.error().find(what), std::string::npos) << log.error();
+    // For good: a daemon refused it stops with the exit code that systemd does not restart.
+    EXPECT_EQ(log.failure().retry, Retry::kNo) << log.error();
   }
 
   std::vector<Entry> read_only_scan(Status* status = nullptr, std::uint64_t from = 0) {

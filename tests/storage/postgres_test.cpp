@@ -35,10 +35,13 @@ class PostgresStore : public ::testing::Test {
   // Runs `sql` as the superuser in this test's database; its output.
   std::string psql(const std::string& sql) const { return server_->psql(database_, sql); }
   // The error of a read-write open of `url` that must fail.
-  static std::string open_error(const std::string& url, StoreRole role = StoreRole::kVs) {
+  static Error open_failure(const std::string& url, StoreRole role = StoreRole::kVs) {
     auto log = Log::open(url, OpenMode::kReadWrite, role);
     EXPECT_FALSE(log.ok()) << url << " opened";
-    return log.ok() ? std::string() : log.error();
+    return log.ok() ? Error{} : log.failure();
+  }
+  static std::string open_error(const std::string& url, StoreRole role = StoreRole::kVs) {
+    return open_failure(url, role).message;
   }
   // A store at url_ holding sample entries 0..count-1.
   void fill(std::uint64_t count) const {
@@ -354,8 +357,10 @@ TEST_F(PostgresStore, EachSchemaHoldsALogOfItsOwn) {
 TEST_F(PostgresStore, OneWriterAtATime) {
   auto first = open_log(url_);
   ASSERT_NE(first, nullptr);
-  const std::string second = open_error(url_);
+  const Error refused = open_failure(url_);
+  const std::string& second = refused.message;
   EXPECT_NE(second.find("another writer holds it"), std::string::npos) << second;
+  EXPECT_EQ(refused.retry, Retry::kLater);  // it opens once the holder's connection is gone
   EXPECT_NE(second.find("pid "), std::string::npos) << second;
   EXPECT_NE(open_log(url_, OpenMode::kReadOnly), nullptr);  // readers never wait
   first.reset();
@@ -391,8 +396,18 @@ TEST_F(PostgresStore, ACommitTheServerCouldLoseIsRefused) {
   EXPECT_NE(error.find("synchronous_commit is off"), std::string::npos) << error;
 }
 
+// A server that answers but refuses the connection (here: no such database) refuses it until
+// someone acts; a daemon refused so stops with the exit code systemd does not restart.
+TEST_F(PostgresStore, AConnectionTheServerRefusesIsRefusedForGood) {
+  const Error refused = open_failure(server_->url("no_such_database"));
+  EXPECT_NE(refused.message.find("cannot connect"), std::string::npos) << refused.message;
+  EXPECT_EQ(refused.retry, Retry::kNo) << refused.message;
+}
+
 TEST_F(PostgresStore, ErrorsNameTheStoreWithoutItsPassword) {
-  const std::string error = open_error("postgresql://vsd:secret@127.0.0.1:1/gsvs");
+  const Error refused = open_failure("postgresql://vsd:secret@127.0.0.1:1/gsvs");
+  EXPECT_EQ(refused.retry, Retry::kLater);  // a server not up yet may be up later
+  const std::string& error = refused.message;
   EXPECT_NE(error.find("store postgresql://vsd:***@127.0.0.1:1/gsvs: cannot connect"),
             std::string::npos)
       << error;

@@ -35,6 +35,9 @@ TEST(StoreLock, SecondReadWriteOpenFailsNamingTheStoreAndTheHolder) {
       << second.error();
   EXPECT_TRUE(contains(second.error(), "pid " + std::to_string(::getpid()))) << second.error();
   EXPECT_TRUE(contains(second.error(), path + ".lock")) << second.error();
+  // It opens once the holder has stopped: a daemon refused it exits with the code systemd
+  // restarts.
+  EXPECT_EQ(second.failure().retry, Retry::kLater);
 
   // The refused open changed nothing: the first writer appends on.
   ASSERT_TRUE((*first)->append(sample_entries(0, 3)).ok());

@@ -23,9 +23,10 @@ class VsdOnPostgres : public ::testing::Test {
   static void SetUpTestSuite() { server_ = std::make_unique<PostgresServer>(); }
   static void TearDownTestSuite() { server_.reset(); }
   void SetUp() override { url_ = server_->url(server_->create_database()); }
-  void start() {
+  void start(const std::string& extra = "") {
     VsOptions options;
     options.store = url_;
+    options.extra = extra;
     // Long enough tickets and liveness that a restart fits inside them.
     options.ticket_validity_ms = 3000;
     options.heartbeat_timeout_ms = 3000;
@@ -128,6 +129,29 @@ TEST_F(VsdOnPostgres, TheDatabaseGoingAwayStopsVsdAndEveryReceiptIsLogged) {
   EXPECT_GE(count(MessageKind::kProtectedReceipt), receipts_held);
 }
 
+// A commit that never returns makes vsd say so and exit with code 1 after store_stall_ms, where it
+// would hold every reply without a word: here every COMMIT waits for a synchronous standby that
+// is not there, as when the only one is lost. What vsd acknowledged is in the database.
+TEST_F(VsdOnPostgres, ACommitThatNeverReturnsEndsVsdAfterStoreStallMs) {
+  PostgresServer own_server;  // this test makes its commits wait for a standby
+  url_ = own_server.url(own_server.create_database());
+  start("store_stall_ms = 1000\n");
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  join_and_notarize(gs);
+  const std::uint64_t receipts_held = gs.receipt_count;
+
+  own_server.set_synchronous_standby_names("ghost");
+  gs.send_signed(gs.make_digest({player_at(player_.public_key(), 100)}, unix_time_ms()));
+  EXPECT_FALSE(gs.expect<ProtectedReceipt>(std::chrono::milliseconds(500)));
+  EXPECT_EQ(vs_->process().wait(std::chrono::seconds(20)), 1) << vs_->process().output();
+  const std::string output = vs_->process().output();
+  EXPECT_NE(output.find("a commit has not returned for"), std::string::npos) << output;
+  EXPECT_NE(output.find("vsd exits now with code 1"), std::string::npos) << output;
+
+  own_server.set_synchronous_standby_names("");
+  EXPECT_GE(count(MessageKind::kProtectedReceipt), receipts_held);
+}
+
 // Retention of a PostgreSQL log (docs/STORE.md §11.5) while vsd runs: `vsd store archive` moves
 // the entries up to the newest checkpoint into a segmented SQLite store and the session goes on;
 // audit-cli verifies both, the database's from the seal it records on; vsd starts on what is held.
@@ -222,6 +246,8 @@ TEST_F(VsdOnPostgres, ADatabaseItCannotReachStopsItWithTheReason) {
   const std::string log = read_text(dir.file("vsd.out"));
   EXPECT_NE(log.find("store postgresql://vsd:***@127.0.0.1:"), std::string::npos) << log;
   EXPECT_NE(log.find("cannot connect"), std::string::npos) << log;
+  // The server may be up later: exit code 1, which systemd restarts.
+  EXPECT_NE(log.find("This may pass without a change: exit code 1"), std::string::npos) << log;
   EXPECT_EQ(log.find("secret"), std::string::npos) << log;
 }
 

@@ -5,12 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <functional>
 #include <map>
 #include <vector>
+
+#include "tests/support/escape.h"
 
 namespace gsvs::vsd {
 namespace {
@@ -46,7 +47,7 @@ Signed sign_together(std::size_t sessions, std::size_t max_batch) {
           EXPECT_TRUE(decoded.ok()) << decoded.error();
           if (decoded) out.receipts[i] = *decoded;
         },
-        asio::detached);
+        testing::fail_the_test_on_escape());
   }
   loop.run();
   return out;
@@ -100,7 +101,7 @@ TEST(ReceiptBatcher, ReceiptsAskedForInLaterTurnsAreLaterBatches) {
           counts.push_back(r && r->batch ? r->batch->leaf_count : 1);
         }
       },
-      asio::detached);
+      testing::fail_the_test_on_escape());
   loop.run();
   EXPECT_EQ(counts, (std::vector<std::uint32_t>{1, 1, 1}));
 }
@@ -123,7 +124,7 @@ TEST(ReceiptBatcher, AFullBatchsPostDoesNotCutTheNextBatchShort) {
               co_await batcher.sign(protocol::ProtectedReceipt{}));
           leaf_counts[i] = r && r->batch ? r->batch->leaf_count : 1;
         },
-        asio::detached);
+        testing::fail_the_test_on_escape());
   };
   for (std::size_t i = 0; i < 4; ++i) session(i);
   loop.run();
