@@ -455,8 +455,7 @@ Result<std::unique_ptr<Log::Impl>> open_segmented_read_write(const std::string& 
   if (files->empty()) {
     SegmentCreate first{0, Hash32{}, segment_meta_rows(0, 0)};
     const std::string name = segment_file_name(0);
-    if (auto status = create_segment_file(*impl, name, first); !status)
-      return status.failure();
+    if (auto status = create_segment_file(*impl, name, first); !status) return status.failure();
     files->emplace(0, name);
   }
 
