@@ -4,8 +4,10 @@
 
 #include <CLI/App.hpp>
 #include <CLI/Validators.hpp>
+#include <charconv>
 #include <cstdlib>
 #include <iostream>
+#include <system_error>
 #include <utility>
 
 #include "protocol/crypto.h"
@@ -39,7 +41,15 @@ void add_store_stall_option(CLI::App& run, std::uint32_t& store_stall_ms) {
                  "exit with code 1 rather than wait without end (a PostgreSQL server lost, a disk "
                  "that hangs); 0: wait")
       ->capture_default_str()
-      ->check(CLI::Range(std::uint32_t{0}, std::uint32_t{3600000}));
+      ->check(
+          [](const std::string& text) -> std::string {
+            std::uint32_t ms = 0;
+            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), ms);
+            const bool number = error == std::errc() && end == text.data() + text.size();
+            if (number && (ms == 0 || (ms >= 1000 && ms <= 3600000))) return {};
+            return "Value " + text + " not 0 (wait) or in [1000 - 3600000]";
+          },
+          "0 or [1000 - 3600000]");
 }
 
 std::function<void(std::chrono::milliseconds in_flight)> exit_when_store_stalls(std::string program,

@@ -41,9 +41,12 @@ int start_failed(std::string_view program, const Error& why);
 std::function<void(std::chrono::milliseconds in_flight)> exit_when_store_stalls(std::string program,
                                                                                 std::string store);
 
-// The store_stall_ms key of vsd and gsd: how long a commit may run before
-// exit_when_store_stalls; 0 waits without end.
-inline constexpr std::uint32_t kDefaultStoreStallMs = 30000;
+// The store_stall_ms key of vsd and gsd: how long a commit, with the WAL checkpoint or segment
+// rotation that follows it, may run before exit_when_store_stalls; 0 waits without end, else at
+// least a second (an fsync on a busy disk may take hundreds of milliseconds).
+// 10 s: under systemd, well inside half of WatchdogSec (30 s), so that a stall that also holds the
+// main loop (a stop's flush) is told and ends with code 1, not killed unexplained by the watchdog.
+inline constexpr std::uint32_t kDefaultStoreStallMs = 10000;
 void add_store_stall_option(CLI::App& run, std::uint32_t& store_stall_ms);
 
 // The exit codes of vsd and gsd (the client and audit-cli have their own, richer sets).

@@ -49,7 +49,7 @@ struct SharedState : std::enable_shared_from_this<SharedState> {
   [[nodiscard]] net::ConnectionLimits limits() const;
   [[nodiscard]] std::string client_address() const;
   // co_spawn's completion for every coroutine gsd runs (net/escape.h): an exception that ends
-  // one is logged, and gsd stops as after a store failure, with exit code 1.
+  // one is logged, and gsd stops as at SIGTERM (leaving the VS cleanly), with exit code 1.
   net::EscapeHandler on_escape(std::string what);
   net::Failure stop_on_fault();  // what on_escape calls
   // Submits a message sent to or received from the VS to the store.

@@ -358,7 +358,7 @@ class BatchWriter {
     // metrics: it must be quick and must not call back into this writer).
     std::function<void(const CommitStats&)> on_commit{};
     WalCheckpointOptions wal{};
-    // A commit (or the rotation after it) that has not returned after stall_after is told to
+    // A commit (with the WAL checkpoint or rotation after it) not returned after stall_after is told to
     // on_stall once, with how long it has run, on a thread of the writer's own: the store does
     // not answer (a PostgreSQL server lost mid-commit or waiting for a synchronous standby that
     // is gone, a disk that hangs), and the writer cannot end the wait itself. Watched until the

@@ -30,7 +30,7 @@ asio::awaitable<void> ends(const EscapeCase& c) {
   if (c.throws_other) throw 42;
 }
 
-class EscapeTest : public testing::TestWithParam<EscapeCase> {};
+class EscapeTest : public ::testing::TestWithParam<EscapeCase> {};
 
 TEST_P(EscapeTest, TheFailureHearsWhatEndedAndWhy) {
   const EscapeCase& c = GetParam();
@@ -48,14 +48,14 @@ TEST_P(EscapeTest, TheFailureHearsWhatEndedAndWhy) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, EscapeTest,
-    testing::Values(EscapeCase{"returns", false, false, std::nullopt},
-                    EscapeCase{"std_exception", true, false,
-                               "internal error: the test loop ended by an exception: map::at"},
-                    EscapeCase{
-                        "other_exception", false, true,
-                        "internal error: the test loop ended by an exception: an exception that is "
-                        "not a std::exception"}),
-    [](const testing::TestParamInfo<EscapeCase>& row) { return std::string(row.param.name); });
+    ::testing::Values(
+        EscapeCase{"returns", false, false, std::nullopt},
+        EscapeCase{"std_exception", true, false,
+                   "internal error: the test loop ended by an exception: map::at"},
+        EscapeCase{"other_exception", false, true,
+                   "internal error: the test loop ended by an exception: an exception that is "
+                   "not a std::exception"}),
+    [](const ::testing::TestParamInfo<EscapeCase>& row) { return std::string(row.param.name); });
 
 }  // namespace
 }  // namespace gsvs::net
