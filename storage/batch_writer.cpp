@@ -3,8 +3,10 @@
 // Callbacks run with no lock held. The WAL of the file written is checkpointed by a
 // WalCheckpointer between commits, or inside them as SQLite does by default (docs/STORE.md §7.1).
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -207,6 +209,40 @@ void BatchWriter::Impl::watch_stalls() {
     options.on_stall(std::chrono::duration_cast<std::chrono::milliseconds>(in_flight));
     lock.lock();
   }
+}
+
+std::vector<WalNotice> wal_notices(const CommitStats& stats, std::uint32_t wal_max_pages) {
+  std::vector<WalNotice> notices;
+  const std::string pages = std::to_string(stats.wal_pages);
+  if (!stats.wal_checkpoint_failure.empty()) {
+    notices.push_back({WalNotice::Severity::kError,
+                       "store: WAL checkpoint failed: " + stats.wal_checkpoint_failure +
+                           "; every commit stays in the WAL, which grows until a checkpoint "
+                           "succeeds (now " +
+                           pages + " pages): check the disk"});
+  }
+  if (stats.wal_checkpoint != WalCheckpointInCommit::kAtMax &&
+      stats.wal_checkpoint != WalCheckpointInCommit::kAtMaxBusy) {
+    return notices;
+  }
+  std::array<char, 32> ms{};
+  std::snprintf(ms.data(), ms.size(), "%.1f",
+                std::chrono::duration<double, std::milli>(stats.wal_checkpoint_duration).count());
+  const std::string at_max =
+      "store: the WAL reached " + pages + " pages (wal_max_pages " + std::to_string(wal_max_pages);
+  if (stats.wal_checkpoint == WalCheckpointInCommit::kAtMax) {
+    notices.push_back({WalNotice::Severity::kWarning,
+                       at_max +
+                           ") before the background checkpoints emptied it; the writer "
+                           "checkpointed it itself in " +
+                           ms.data() + " ms"});
+  } else {
+    notices.push_back({WalNotice::Severity::kWarning,
+                       at_max + ") and the writer could not empty it in " + ms.data() +
+                           " ms: " + stats.wal_checkpoint_detail + "; it tries again " +
+                           std::to_string(wal_max_pages) + " pages on"});
+  }
+  return notices;
 }
 
 BatchWriter::BatchWriter(std::unique_ptr<Log> log, Options options)

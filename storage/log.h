@@ -328,6 +328,16 @@ struct CommitStats {
   std::string wal_checkpoint_failure;
 };
 
+// What a commit's stats tell an operator, as log lines for the daemon that owns the writer: the
+// WAL checkpoints that failed (an error) and the writer's own checkpoint at `wal_max_pages` (a
+// warning). None for most commits.
+struct WalNotice {
+  enum class Severity : std::uint8_t { kWarning, kError };
+  Severity severity;
+  std::string text;  // "store: ..."
+};
+std::vector<WalNotice> wal_notices(const CommitStats& stats, std::uint32_t wal_max_pages);
+
 // Group commit. submit() assigns seqs and hashes at once, in submission order, and returns the
 // entries; the callback runs on the writer thread after the batch holding them is durable (or
 // failed). Nothing may be sent or acted upon before that callback. After one failed commit every
@@ -358,11 +368,11 @@ class BatchWriter {
     // metrics: it must be quick and must not call back into this writer).
     std::function<void(const CommitStats&)> on_commit{};
     WalCheckpointOptions wal{};
-    // A commit (with the WAL checkpoint or rotation after it) not returned after stall_after is told to
-    // on_stall once, with how long it has run, on a thread of the writer's own: the store does
-    // not answer (a PostgreSQL server lost mid-commit or waiting for a synchronous standby that
-    // is gone, a disk that hangs), and the writer cannot end the wait itself. Watched until the
-    // writer is destroyed, its last commit included. 0 or no on_stall: not watched.
+    // A commit (with the WAL checkpoint or rotation after it) not returned after stall_after is
+    // told to on_stall once, with how long it has run, on a thread of the writer's own: the store
+    // does not answer (a PostgreSQL server lost mid-commit or waiting for a synchronous standby
+    // that is gone, a disk that hangs), and the writer cannot end the wait itself. Watched until
+    // the writer is destroyed, its last commit included. 0 or no on_stall: not watched.
     std::chrono::milliseconds stall_after{0};
     std::function<void(std::chrono::milliseconds in_flight)> on_stall{};
   };

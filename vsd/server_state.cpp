@@ -94,24 +94,13 @@ namespace {
 
 // The writer's own checkpoint at wal_max_pages: the background checkpointer fell behind (or a
 // reader of the store holds old pages), and a commit waited for it. And checkpoints that failed.
-void log_wal_checkpoint_in_commit(const storage::CommitStats& stats, std::uint32_t max_pages) {
-  if (!stats.wal_checkpoint_failure.empty()) {
-    spdlog::error(
-        "store: WAL checkpoint failed: {}; every commit stays in the WAL, which grows until a "
-        "checkpoint succeeds (now {} pages): check the disk",
-        app::log_text(stats.wal_checkpoint_failure), stats.wal_pages);
-  }
-  const auto ms = std::chrono::duration<double, std::milli>(stats.wal_checkpoint_duration).count();
-  if (stats.wal_checkpoint == storage::WalCheckpointInCommit::kAtMax) {
-    spdlog::warn(
-        "store: the WAL reached {} pages (wal_max_pages {}) before the background checkpoints "
-        "emptied it; the writer checkpointed it itself in {:.1f} ms",
-        stats.wal_pages, max_pages, ms);
-  } else if (stats.wal_checkpoint == storage::WalCheckpointInCommit::kAtMaxBusy) {
-    spdlog::warn(
-        "store: the WAL reached {} pages (wal_max_pages {}) and the writer could not empty it in "
-        "{:.1f} ms: {}; it tries again {} pages on",
-        stats.wal_pages, max_pages, ms, app::log_text(stats.wal_checkpoint_detail), max_pages);
+void log_wal_notices(const storage::CommitStats& stats, std::uint32_t max_pages) {
+  for (const auto& notice : storage::wal_notices(stats, max_pages)) {
+    if (notice.severity == storage::WalNotice::Severity::kError) {
+      spdlog::error("{}", app::log_text(notice.text));
+    } else {
+      spdlog::warn("{}", app::log_text(notice.text));
+    }
   }
 }
 
@@ -130,7 +119,7 @@ storage::BatchWriter::Options ServerState::writer_options() {
   options.on_stall = app::exit_when_store_stalls("vsd", storage::printable_store(config.store));
   options.on_commit = [this](const storage::CommitStats& stats) {
     metrics.commit(stats);
-    log_wal_checkpoint_in_commit(stats, config.wal_max_pages);
+    log_wal_notices(stats, config.wal_max_pages);
   };
   // The seal of a full segment: a checkpoint at the head, like the periodic ones (checkpoints.cpp).
   options.seal = [this](std::uint64_t size, const Hash32& root) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "storage/log.h"
@@ -237,6 +238,71 @@ TEST(CheckpointFailures, ReportsHowManyAndTheFirstAtMostOncePerPeriod) {
   EXPECT_EQ(failures.take(t0 + seconds(31), seconds(10)),
             "1 checkpoint failed, the first: c.db: full");
 }
+
+// What a commit's stats tell the daemon's log: nothing for an ordinary commit; an error for failed
+// checkpoints; a warning for the writer's own checkpoint at wal_max_pages, done or refused.
+struct WalNoticeCase {
+  const char* name;
+  CommitStats stats;
+  std::vector<std::pair<WalNotice::Severity, std::string>> expected;
+};
+
+CommitStats commit_stats(WalCheckpointInCommit checkpoint, std::string failure,
+                         std::string detail = {}) {
+  CommitStats stats;
+  stats.wal_pages = 16400;
+  stats.wal_checkpoint = checkpoint;
+  stats.wal_checkpoint_duration = std::chrono::microseconds(12340);
+  stats.wal_checkpoint_failure = std::move(failure);
+  stats.wal_checkpoint_detail = std::move(detail);
+  return stats;
+}
+
+class WalNotices : public ::testing::TestWithParam<WalNoticeCase> {};
+
+TEST_P(WalNotices, SayWhatTheOperatorShouldHear) {
+  std::vector<std::pair<WalNotice::Severity, std::string>> got;
+  for (const auto& notice : wal_notices(GetParam().stats, 16384)) {
+    got.emplace_back(notice.severity, notice.text);
+  }
+  EXPECT_EQ(got, GetParam().expected);
+}
+
+constexpr auto kError = WalNotice::Severity::kError;
+constexpr auto kWarning = WalNotice::Severity::kWarning;
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, WalNotices,
+    ::testing::Values(
+        WalNoticeCase{"ordinary", commit_stats(WalCheckpointInCommit::kNone, ""), {}},
+        WalNoticeCase{"inline_checkpoint", commit_stats(WalCheckpointInCommit::kInline, ""), {}},
+        WalNoticeCase{
+            "failed",
+            commit_stats(WalCheckpointInCommit::kNone, "2 checkpoints failed, the first: a.db: x"),
+            {{kError,
+              "store: WAL checkpoint failed: 2 checkpoints failed, the first: a.db: x; every "
+              "commit stays in the WAL, which grows until a checkpoint succeeds (now 16400 "
+              "pages): check the disk"}}},
+        WalNoticeCase{"at_max",
+                      commit_stats(WalCheckpointInCommit::kAtMax, ""),
+                      {{kWarning,
+                        "store: the WAL reached 16400 pages (wal_max_pages 16384) before the "
+                        "background checkpoints emptied it; the writer checkpointed it itself in "
+                        "12.3 ms"}}},
+        WalNoticeCase{"at_max_busy_and_failed",
+                      commit_stats(WalCheckpointInCommit::kAtMaxBusy,
+                                   "1 checkpoint failed, the "
+                                   "first: b.db: y",
+                                   "a reader holds 90 pages"),
+                      {{kError,
+                        "store: WAL checkpoint failed: 1 checkpoint failed, the first: b.db: y; "
+                        "every commit stays in the WAL, which grows until a checkpoint succeeds "
+                        "(now 16400 pages): check the disk"},
+                       {kWarning,
+                        "store: the WAL reached 16400 pages (wal_max_pages 16384) and the writer "
+                        "could not empty it in 12.3 ms: a reader holds 90 pages; it tries again "
+                        "16384 pages on"}}}),
+    [](const ::testing::TestParamInfo<WalNoticeCase>& row) { return std::string(row.param.name); });
 
 }  // namespace
 }  // namespace gsvs::storage
