@@ -118,24 +118,17 @@ Result<Conn> Conn::connect(const std::string& conninfo) {
                                             "keepalives_count", "tcp_user_timeout",
                                             "dbname",           nullptr};
   const std::array<const char*, 6> values{"5", "2", "3", "10000", conninfo.c_str(), nullptr};
-  for (int attempt = 1;; ++attempt) {
-    PGconn* raw = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
-    if (raw == nullptr) return Error{"cannot connect: out of memory", Retry::kLater};
-    Conn conn(raw);
-    if (PQstatus(raw) == CONNECTION_OK) return conn;
-    // A server that does not answer or takes no connections yet (starting, recovering, in a
-    // failover) may later. One that takes connections but refused this one (its password, its
-    // pg_hba.conf entry, a database or role that does not exist, too many clients, a standby
-    // where a primary was asked for) needs someone to act. Asked of the server rather than read
-    // from its message, which may be in any language.
-    const PGPing ping = PQpingParams(keywords.data(), values.data(), /*expand_dbname=*/1);
-    if (ping == PQPING_REJECT || ping == PQPING_NO_RESPONSE) {
-      return Error{"cannot connect: " + conn.last_error(), Retry::kLater};
-    }
-    // It answers now, but may have come up between the two (started at boot with the daemon):
-    // what a second attempt gets is its answer.
-    if (attempt == 2) return Error{"cannot connect: " + conn.last_error(), Retry::kNo};
-  }
+  PGconn* raw = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
+  if (raw == nullptr) return Error{"cannot connect: out of memory", Retry::kLater};
+  Conn conn(raw);
+  if (PQstatus(raw) == CONNECTION_OK) return conn;
+  // Refused for its password (wrong, or none to give): that needs someone to act. Any other
+  // failure may pass by itself: a server down, starting, in a failover or still a standby, out
+  // of connection slots (held by a client that died), a database not made yet. Asked of libpq
+  // rather than read from the message, which may be in any language.
+  const bool credentials =
+      PQconnectionNeedsPassword(raw) == 1 || PQconnectionUsedPassword(raw) == 1;
+  return Error{"cannot connect: " + conn.last_error(), credentials ? Retry::kNo : Retry::kLater};
 }
 
 Status Conn::exec(const std::string& sql) {

@@ -52,6 +52,20 @@ TEST(VsdConfig, ReadsEveryKindOfKey) {
   EXPECT_EQ(c.allowed_build_hashes.size(), 2u);
 }
 
+// 0 waits; otherwise a second at least, also where the command line's number would be read as
+// octal by CLI11 ("01000" is 512) and as decimal by a check.
+TEST(VsdConfig, StoreStallIsZeroOrASecondAtLeast) {
+  const std::pair<const char*, bool> cases[] = {{"0", true},    {"1000", true},   {"3600000", true},
+                                                {"999", false}, {"01000", false}, {"-1", false},
+                                                {"1e4", false}, {"", false}};
+  for (const auto& [value, accepted] : cases) {
+    Config c;
+    const Status s =
+        parse({"--store_stall_ms", value, "--allowed_gs", kKey, "--allowed_builds", kKey}, c);
+    EXPECT_EQ(s.ok(), accepted) << value << ": " << (s.ok() ? "accepted" : s.error());
+  }
+}
+
 TEST(VsdConfig, SegmentKeysHaveDefaultsAndAreValidatedInCodeToo) {
   Config c;
   ASSERT_TRUE(load(kAllow + "segment_max_bytes = 65536\nsegment_max_age_s = 0\n", c).ok());
