@@ -61,7 +61,8 @@ std::function<void(std::chrono::milliseconds in_flight)> exit_when_store_stalls(
         "store {}: a commit has not returned for {} ms (store_stall_ms): the store does not "
         "answer (a PostgreSQL server lost mid-commit or waiting for a synchronous standby that "
         "is gone, a disk that hangs); {} exits now with code {} rather than wait without end, "
-        "losing what a crash would: the commit under way",
+        "losing what a crash would: the commit under way. Check the database server and its "
+        "synchronous standby, or the disk; the next start goes on from the store once it answers",
         store, ms.count(), program, kExitFailed);
     spdlog::default_logger()->flush();
     std::_Exit(kExitFailed);
