@@ -39,8 +39,8 @@
 #        speed while vsd ran; for machines whose speed drifts within seconds; e.g. 200)
 #        RECEIPT_BATCH_MAX=64: vsd's receipt_batch_max for the capacity run (a list, "1 64",
 #        runs it once per value: receipts signed alone against signed in batches)
-#        VSD_CAPACITY_CONFIG: more lines of vsd's configuration for the capacity run (e.g.
-#        "commit_max_delay_us = 8000"; docs/OPERATIONS.md lists the settings)
+#        VSD_CONFIG: more lines of vsd's configuration for every run, after the script's own
+#        (e.g. "commit_max_delay_us = 2000"; docs/OPERATIONS.md lists the settings)
 # e.g. the comparison: CAPACITY=0 DURATION_S=60 WAL_CHECKPOINT="inline background" bench/vsd_load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -117,6 +117,7 @@ start_vsd() {  # $1 = number of identities, $2 = extra config
     echo "max_unauthenticated_per_source = $((n + 100))"
     echo "log_level = \"warn\""
     echo "$2"
+    echo "${VSD_CONFIG:-}"
   } >"$work/vsd.toml"
   "${vsd_pin[@]}" "$bin/vsd" run --config "$work/vsd.toml" >"$work/vsd.log" 2>&1 &
   vsd_pid=$!
@@ -144,8 +145,7 @@ echo "== capacity: $capacity_sessions sessions, digests back to back, $backend s
 start_vsd "$capacity_sessions" "heartbeat_timeout_ms = 600000
 digest_timeout_ms = 600001
 heartbeat_interval_ms = 1000
-receipt_batch_max = $receipt_batch
-${VSD_CAPACITY_CONFIG:-}"
+receipt_batch_max = $receipt_batch"
 # The previous run's stderr goes first: perf waits for "measuring for" in it, and tee below may
 # not have truncated the file before the wait looks.
 rm -f "$work/capacity.err"
@@ -214,8 +214,6 @@ for wal_mode in $wal_modes; do
   echo "== scale: $scale_sessions sessions at 1 heartbeat + 1 digest per second," \
     "$backend store, wal_checkpoint = $wal_mode" >&2
   metrics_port=$(free_port)
-  # A longer group-commit delay than the default: at thousands of sessions it halves the
-  # commits (and fsyncs) for 3 ms of latency; docs/OPERATIONS.md explains the trade.
   # The generator joins every session, then signs their messages, then starts them all: the first
   # to join is silent for the whole ramp, hence the long heartbeat timeout (it costs nothing).
   start_vsd "$scale_sessions" "heartbeat_timeout_ms = 60000
@@ -223,7 +221,6 @@ digest_timeout_ms = 60001
 heartbeat_interval_ms = 1000
 ticket_period_ms = 1000
 ticket_validity_ms = 2000
-commit_max_delay_us = 5000
 max_joins_per_second = $max_joins_per_s
 wal_checkpoint = \"$wal_mode\"
 metrics_listen = \"127.0.0.1:$metrics_port\""

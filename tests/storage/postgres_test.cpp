@@ -405,6 +405,21 @@ TEST_F(PostgresStore, AConnectionRefusedForAnotherReasonThanAPasswordMayPass) {
   EXPECT_EQ(refused.retry, Retry::kLater) << refused.message;
 }
 
+TEST_F(PostgresStore, ARefusedPasswordIsForGoodAndNotShown) {
+  server_->add_password_role("guarded", "right-password", database_);
+  // Waiting does not bring a password: a start that lacks it or has a wrong one stays down.
+  for (const std::string password : {"", "wrong-password"}) {
+    const Error refused = open_failure(server_->url(database_, "guarded", password));
+    EXPECT_EQ(refused.retry, Retry::kNo) << refused.message;
+    EXPECT_NE(refused.message.find("cannot connect"), std::string::npos) << refused.message;
+    EXPECT_EQ(refused.message.find("wrong-password"), std::string::npos) << refused.message;
+  }
+  // The refusals were the password's: the right one gets in.
+  auto log = Log::open(server_->url(database_, "guarded", "right-password"), OpenMode::kReadWrite,
+                       StoreRole::kVs);
+  EXPECT_TRUE(log.ok()) << log.error();
+}
+
 TEST_F(PostgresStore, ErrorsNameTheStoreWithoutItsPassword) {
   const Error refused = open_failure("postgresql://vsd:secret@127.0.0.1:1/gsvs");
   EXPECT_EQ(refused.retry, Retry::kLater);  // a server not up yet may be up later

@@ -122,8 +122,10 @@ void PostgresServer::start() {
   running_ = true;
 }
 
-std::string PostgresServer::url(const std::string& database, const std::string& user) const {
-  return "postgresql://" + user + "@127.0.0.1:" + std::to_string(port_) + "/" + database;
+std::string PostgresServer::url(const std::string& database, const std::string& user,
+                                const std::string& password) const {
+  const std::string secret = password.empty() ? "" : ":" + password;
+  return "postgresql://" + user + secret + "@127.0.0.1:" + std::to_string(port_) + "/" + database;
 }
 
 std::string PostgresServer::psql(const std::string& database, const std::string& sql) const {
@@ -143,6 +145,18 @@ std::string PostgresServer::create_database() {
   std::string name = "test_" + std::to_string(++databases_);
   (void)psql("postgres", "CREATE DATABASE " + name);
   return name;
+}
+
+void PostgresServer::add_password_role(const std::string& user, const std::string& password,
+                                       const std::string& database) {
+  (void)psql("postgres", "DO $$ BEGIN CREATE ROLE " + user +
+                             " LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+  (void)psql("postgres", "ALTER ROLE " + user + " PASSWORD '" + password + "'");
+  (void)psql("postgres", "ALTER DATABASE " + database + " OWNER TO " + user);
+  // pg_hba.conf's first matching line decides: this one goes before initdb's trust lines.
+  const std::string hba = dir_.file("data/pg_hba.conf");
+  write_text(hba, "host all " + user + " 127.0.0.1/32 scram-sha-256\n" + read_text(hba));
+  (void)psql("postgres", "SELECT pg_reload_conf()");
 }
 
 void PostgresServer::set_synchronous_standby_names(const std::string& names) {

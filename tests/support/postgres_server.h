@@ -23,14 +23,18 @@ class PostgresServer {
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
 
-  // postgresql://USER@127.0.0.1:PORT/DATABASE; the superuser is "postgres".
-  [[nodiscard]] std::string url(const std::string& database,
-                                const std::string& user = "postgres") const;
+  // postgresql://USER[:PASSWORD]@127.0.0.1:PORT/DATABASE; the superuser is "postgres".
+  [[nodiscard]] std::string url(const std::string& database, const std::string& user = "postgres",
+                                const std::string& password = "") const;
   // Runs `sql` with psql as the superuser in `database`; its output (unaligned, tuples only).
   // Throws with psql's output when a statement fails.
   std::string psql(const std::string& database, const std::string& sql) const;
   // A new, empty database, for one test.
   std::string create_database();
+  // A login role that connects over TCP only with `password` (scram-sha-256; every other role
+  // stays trusted), owning `database`. Again for the same role: its password changes.
+  void add_password_role(const std::string& user, const std::string& password,
+                         const std::string& database);
 
   // Primary: ALTER SYSTEM SET synchronous_standby_names, and a reload.
   void set_synchronous_standby_names(const std::string& names);
