@@ -39,8 +39,12 @@
 #        speed while vsd ran; for machines whose speed drifts within seconds; e.g. 200)
 #        RECEIPT_BATCH_MAX=64: vsd's receipt_batch_max for the capacity run (a list, "1 64",
 #        runs it once per value: receipts signed alone against signed in batches)
-#        VSD_CONFIG: more lines of vsd's configuration for every run, after the script's own
-#        (e.g. "commit_max_delay_us = 2000"; docs/OPERATIONS.md lists the settings)
+#        VSD_CONFIG: more lines of vsd's configuration for every run (e.g.
+#        "commit_max_delay_us = 2000"; docs/OPERATIONS.md lists the settings). Not a key the
+#        script writes itself (listen, store, key, threads, the connection limits, log_level; the
+#        heartbeat, digest, ticket and join settings of each run, receipt_batch_max,
+#        wal_checkpoint, metrics_listen): vsd refuses a key given twice. THREADS,
+#        RECEIPT_BATCH_MAX and WAL_CHECKPOINT set those.
 # e.g. the comparison: CAPACITY=0 DURATION_S=60 WAL_CHECKPOINT="inline background" bench/vsd_load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -123,6 +127,11 @@ start_vsd() {  # $1 = number of identities, $2 = extra config
   vsd_pid=$!
   for _ in $(seq 100); do
     ss -ltn 2>/dev/null | grep -q ":$port " && break
+    if ! kill -0 "$vsd_pid" 2>/dev/null; then
+      echo "vsd_load.sh: vsd did not start:" >&2
+      cat "$work/vsd.log" >&2
+      exit 1
+    fi
     sleep 0.1
   done
   vs_addr="127.0.0.1:$port"

@@ -85,7 +85,6 @@ vs_port=$(free_port)
   echo "digest_timeout_ms = $((${HEARTBEAT_TIMEOUT_MS:-120000} + 60000))"
   echo "ticket_period_ms = $ticket_period"
   echo "ticket_validity_ms = $ticket_validity"
-  echo "commit_max_delay_us = 5000"
   echo "log_level = \"warn\""
 } >"$work/vsd.toml"
 start_vsd() {  # LOG

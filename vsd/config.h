@@ -78,7 +78,8 @@ struct Config {
   // Group commit: the longest an entry waits for its batch. A commit costs vsd CPU of its own
   // (the fsync, SQLite's locks, the pages it writes again), so under load longer batches leave
   // more to the sessions: 5 ms against 2 ms took a 2,000-session load from 0.90 to 0.66 of a
-  // core, for about 3 ms of latency (docs/PERFORMANCE.md, "Group commits of 5 ms").
+  // core; at light load a reply waits up to 3 ms longer (docs/PERFORMANCE.md, "Group commits of
+  // 5 ms").
   std::uint32_t commit_max_delay_us = 5000;
   // Receipts under one signature (PROTOCOL.md §5.11.1): those one session loop issues in the
   // same turn, up to this many; 1 signs each alone (protocol version 1, for GSes that speak no

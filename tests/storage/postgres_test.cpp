@@ -397,8 +397,7 @@ TEST_F(PostgresStore, ACommitTheServerCouldLoseIsRefused) {
 }
 
 // A connection refused for another reason than a password (here: a database not made yet) may
-// pass by itself; a daemon refused so exits with the code systemd restarts. (The test server
-// trusts every connection, so a refused password cannot be shown here.)
+// pass by itself; a daemon refused so exits with the code systemd restarts.
 TEST_F(PostgresStore, AConnectionRefusedForAnotherReasonThanAPasswordMayPass) {
   const Error refused = open_failure(server_->url("no_such_database"));
   EXPECT_NE(refused.message.find("cannot connect"), std::string::npos) << refused.message;
@@ -418,6 +417,10 @@ TEST_F(PostgresStore, ARefusedPasswordIsForGoodAndNotShown) {
   auto log = Log::open(server_->url(database_, "guarded", "right-password"), OpenMode::kReadWrite,
                        StoreRole::kVs);
   EXPECT_TRUE(log.ok()) << log.error();
+  // A refusal after the password was taken is not the password's (libpq says a password was
+  // sent either way): a database not made yet may be made.
+  const Error later = open_failure(server_->url("no_such_database", "guarded", "right-password"));
+  EXPECT_EQ(later.retry, Retry::kLater) << later.message;
 }
 
 TEST_F(PostgresStore, ErrorsNameTheStoreWithoutItsPassword) {

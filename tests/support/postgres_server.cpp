@@ -151,11 +151,15 @@ void PostgresServer::add_password_role(const std::string& user, const std::strin
                                        const std::string& database) {
   (void)psql("postgres", "DO $$ BEGIN CREATE ROLE " + user +
                              " LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
-  (void)psql("postgres", "ALTER ROLE " + user + " PASSWORD '" + password + "'");
+  // Stored as SCRAM whatever the server's default, to match the pg_hba.conf line below.
+  (void)psql("postgres", "SET password_encryption = 'scram-sha-256'; ALTER ROLE " + user +
+                             " PASSWORD '" + password + "'");
   (void)psql("postgres", "ALTER DATABASE " + database + " OWNER TO " + user);
   // pg_hba.conf's first matching line decides: this one goes before initdb's trust lines.
   const std::string hba = dir_.file("data/pg_hba.conf");
-  write_text(hba, "host all " + user + " 127.0.0.1/32 scram-sha-256\n" + read_text(hba));
+  const std::string line = "host all " + user + " 127.0.0.1/32 scram-sha-256\n";
+  const std::string rules = read_text(hba);
+  if (!rules.starts_with(line)) write_text(hba, line + rules);
   (void)psql("postgres", "SELECT pg_reload_conf()");
 }
 

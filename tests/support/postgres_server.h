@@ -32,7 +32,8 @@ class PostgresServer {
   // A new, empty database, for one test.
   std::string create_database();
   // A login role that connects over TCP only with `password` (scram-sha-256; every other role
-  // stays trusted), owning `database`. Again for the same role: its password changes.
+  // stays trusted), owning `database`. Again for the same role: its password changes. The names
+  // and the password go into SQL and the URL as they are: plain identifiers, no quotes.
   void add_password_role(const std::string& user, const std::string& password,
                          const std::string& database);
 
