@@ -38,6 +38,9 @@ std::string result_error(const PGresult* res, PGconn* conn) {
   return one_line(out.c_str());
 }
 
+// The server's SQLSTATE for a password it refuses (a role that does not exist gets it too).
+constexpr std::string_view kInvalidPassword = "28P01";
+
 // libpq settings every connection gets. First, so that the URL's own settings win (the expanded
 // dbname, last, overrides them): a server or network that vanishes is noticed in seconds, not
 // after the kernel's two hours of keepalive idle. vsd waits on these connections where it places
@@ -49,27 +52,11 @@ std::array<const char*, 6> connect_values(const std::string& conninfo) {
   return {"5", "2", "3", "10000", conninfo.c_str(), nullptr};
 }
 
-// The SQLSTATE in an error libpq built at PQERRORS_VERBOSE ("SEVERITY:  SQLSTATE: text"), or ""
-// where there is none (libpq's own failures: a refused TCP connection, no password to give). The
-// severity is in the server's language; the code after it is not.
-std::string sqlstate_in(std::string_view verbose) {
-  const auto code_char = [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'); };
-  for (std::size_t at = verbose.find(":  "); at != std::string_view::npos;
-       at = verbose.find(":  ", at + 1)) {
-    const std::string_view code = verbose.substr(at + 3, 6);
-    if (code.size() == 6 && code[5] == ':' &&
-        std::all_of(code.begin(), code.end() - 1, code_char)) {
-      return std::string(code.substr(0, 5));
-    }
-  }
-  return {};
-}
-
 // Asks the server again why it refuses a connection that sent a password, this time at
 // PQERRORS_VERBOSE, whose message carries the SQLSTATE: libpq says whether a password was sent,
 // not whether the refusal was the password's or came after it (a database that does not exist,
 // the role's connection limit). "" where the second attempt gives no code, connects, or does not
-// end within `limit`.
+// end within `limit` (plus what resolving a host name takes: libpq does that synchronously).
 std::string refusal_sqlstate(const std::string& conninfo, std::chrono::milliseconds limit) {
   const auto values = connect_values(conninfo);
   const std::unique_ptr<PGconn, decltype(&PQfinish)> owner(
@@ -84,16 +71,31 @@ std::string refusal_sqlstate(const std::string& conninfo, std::chrono::milliseco
          polling != PGRES_POLLING_FAILED) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
+    if (PQsocket(raw) < 0) break;
     pollfd socket{PQsocket(raw),
                   static_cast<short>(polling == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
     const int ready = left.count() > 0 ? ::poll(&socket, 1, static_cast<int>(left.count())) : 0;
     if (ready == 0 || (ready < 0 && errno != EINTR)) break;
     if (ready > 0) polling = PQconnectPoll(raw);
   }
-  return PQstatus(raw) == CONNECTION_OK ? "" : sqlstate_in(PQerrorMessage(raw));
+  return PQstatus(raw) == CONNECTION_OK ? "" : last_sqlstate(PQerrorMessage(raw));
 }
 
 }  // namespace
+
+std::string last_sqlstate(std::string_view verbose) {
+  const auto code_char = [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'); };
+  std::string last;
+  for (std::size_t at = verbose.find(":  "); at != std::string_view::npos;
+       at = verbose.find(":  ", at + 1)) {
+    const std::string_view code = verbose.substr(at + 3, 6);
+    if (code.size() == 6 && code[5] == ':' &&
+        std::all_of(code.begin(), code.end() - 1, code_char)) {
+      last = code.substr(0, 5);
+    }
+  }
+  return last;
+}
 
 bool is_url(std::string_view path) {
   return path.starts_with("postgresql://") || path.starts_with("postgres://");
@@ -177,15 +179,16 @@ Result<Conn> Conn::connect(const std::string& conninfo) {
   if (raw == nullptr) return Error{"cannot connect: out of memory", Retry::kLater};
   Conn conn(raw);
   if (PQstatus(raw) == CONNECTION_OK) return conn;
-  // Refused for its password (none to give, or a wrong one: SQLSTATE class 28, invalid
-  // authorization): that needs someone to act. Any other failure may pass by itself: a server
-  // down, starting, in a failover or still a standby, out of connection slots (held by a client
-  // that died), a database not made yet, the role's connection limit. Told by libpq's flags and
-  // the server's code, never by the message, which may be in any language.
+  // Refused for its password (none to give, or a wrong one: SQLSTATE 28P01): that needs someone
+  // to act. Any other failure may pass by itself: a server down, starting, in a failover or still
+  // a standby, out of connection slots (held by a client that died), a database not made yet, the
+  // role's connection limit, an LDAP or RADIUS server behind the password that does not answer
+  // (28000, which a role that may not log in gets too). Told by libpq's flags and the server's
+  // code, never by the message, which may be in any language.
   std::string error = "cannot connect: " + conn.last_error();
   if (PQconnectionNeedsPassword(raw) == 1) return Error{std::move(error), Retry::kNo};
   if (PQconnectionUsedPassword(raw) == 1 &&
-      refusal_sqlstate(conninfo, std::chrono::seconds(5)).starts_with("28")) {
+      refusal_sqlstate(conninfo, std::chrono::seconds(5)) == kInvalidPassword) {
     return Error{std::move(error), Retry::kNo};
   }
   return Error{std::move(error), Retry::kLater};

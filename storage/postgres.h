@@ -25,6 +25,11 @@ inline constexpr std::string_view kFleetApplication = "gsvs fleet";
 [[nodiscard]] bool is_url(std::string_view path);
 // The URI with any password replaced by "***", for messages and logs.
 [[nodiscard]] std::string redacted(std::string_view url);
+// The last SQLSTATE in an error message libpq built at PQERRORS_VERBOSE ("SEVERITY:  SQLSTATE:
+// text" for each attempt: a retry without SSL, or at the next host, adds its own), or "" where it
+// has none (libpq's own failures: a refused TCP connection, no password to give). The severity
+// is in the server's language; the code is not.
+[[nodiscard]] std::string last_sqlstate(std::string_view verbose);
 
 // One query's result; cleared on destruction. Values are read by row and column; binary results
 // (every query here asks for them) carry integers in network byte order.

@@ -3,6 +3,8 @@
 // back the same way, its append-only rules are the database's own, one writer at a time, an
 // edited or removed row is found at the next read-write open, and a server that could lose an
 // acknowledged commit is refused.
+#include "storage/postgres.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -421,6 +424,38 @@ TEST_F(PostgresStore, ARefusedPasswordIsForGoodAndNotShown) {
   // sent either way): a database not made yet may be made.
   const Error later = open_failure(server_->url("no_such_database", "guarded", "right-password"));
   EXPECT_EQ(later.retry, Retry::kLater) << later.message;
+  EXPECT_EQ(later.message.find("right-password"), std::string::npos) << later.message;
+}
+
+// What tells a refused password from the rest: the last attempt's SQLSTATE in libpq's verbose
+// message (libpq tries again without SSL, or at the next host, and keeps every attempt's error).
+TEST(PostgresErrors, TheLastAttemptsSqlstateIsRead) {
+  const struct {
+    std::string_view message;
+    std::string_view sqlstate;
+  } cases[] = {
+      {"connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  28P01: password "
+       "authentication failed for user \"vsd\"\nLOCATION:  auth_failed, auth.c:326\n",
+       "28P01"},
+      {"connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  28000: no pg_hba.conf "
+       "entry for host \"127.0.0.1\", user \"vsd\", database \"gsvs\", SSL encryption\n"
+       "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  3D000: database "
+       "\"gsvs\" does not exist\n",
+       "3D000"},
+      {"connection to server at \"db1\" (10.0.0.1), port 5432 failed: FATAL:  57P03: the "
+       "database system is starting up\nconnection to server at \"db2\" (10.0.0.2), port 5432 "
+       "failed: ВАЖНО:  28P01: пользователь \"vsd\" не прошёл проверку подлинности\n",
+       "28P01"},
+      {"connection to server at \"::1\", port 5432 failed: Connection refused\n\tIs the server "
+       "running on that host and accepting TCP/IP connections?\n",
+       ""},
+      {"connection to server at \"fe80::1%eth0\", port 5432 failed: fe_sendauth: no password "
+       "supplied\n",
+       ""},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(postgres::last_sqlstate(c.message), c.sqlstate) << c.message;
+  }
 }
 
 TEST_F(PostgresStore, ErrorsNameTheStoreWithoutItsPassword) {
