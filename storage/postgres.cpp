@@ -71,9 +71,10 @@ std::string refusal_sqlstate(const std::string& conninfo, std::chrono::milliseco
          polling != PGRES_POLLING_FAILED) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (PQsocket(raw) < 0) break;
-    pollfd socket{PQsocket(raw),
-                  static_cast<short>(polling == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+    // Read again each pass: the socket changes when libpq moves to the next host or retries.
+    const int fd = PQsocket(raw);
+    if (fd < 0) break;
+    pollfd socket{fd, static_cast<short>(polling == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
     const int ready = left.count() > 0 ? ::poll(&socket, 1, static_cast<int>(left.count())) : 0;
     if (ready == 0 || (ready < 0 && errno != EINTR)) break;
     if (ready > 0) polling = PQconnectPoll(raw);

@@ -161,6 +161,19 @@ void PostgresServer::add_password_role(const std::string& user, const std::strin
   const std::string rules = read_text(hba);
   if (!rules.starts_with(line)) write_text(hba, line + rules);
   (void)psql("postgres", "SELECT pg_reload_conf()");
+  // The reload is asynchronous: wait until the server asks the role for its password (psql -w
+  // never prompts, so it fails then).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    ChildProcess probe(
+        {"/usr/bin/psql", "-X", "-w", "-q", "-d", url(database, user), "-c", "SELECT 1"},
+        dir_.file("psql.out"));
+    if (probe.wait(std::chrono::seconds(60)) != 0) return;
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("the server still lets " + user + " in without a password");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 void PostgresServer::set_synchronous_standby_names(const std::string& names) {
