@@ -10,6 +10,7 @@
 #include <system_error>
 #include <utility>
 
+#include "app/log_line.h"
 #include "protocol/crypto.h"
 
 namespace gsvs::app {
@@ -67,6 +68,14 @@ std::function<void(std::chrono::milliseconds in_flight)> exit_when_store_stalls(
     spdlog::default_logger()->flush();
     std::_Exit(kExitFailed);
   };
+}
+
+void log_store_notice(bool is_error, const std::string& text) {
+  if (is_error) {
+    spdlog::error("{}", log_text(text));
+  } else {
+    spdlog::warn("{}", log_text(text));
+  }
 }
 
 }  // namespace gsvs::app

@@ -47,6 +47,9 @@ std::function<void(std::chrono::milliseconds in_flight)> exit_when_store_stalls(
 // 10 s: under systemd, well inside half of WatchdogSec (30 s), so that a stall that also holds the
 // main loop (a stop's flush) is told and ends with code 1, not killed unexplained by the watchdog.
 inline constexpr std::uint32_t kDefaultStoreStallMs = 10000;
+// Logs a line about the store from its writer (storage::BatchWriter::Options::on_notice: a WAL
+// checkpoint that failed, the writer's own at wal_max_pages) as an error or a warning.
+void log_store_notice(bool is_error, const std::string& text);
 void add_store_stall_option(CLI::App& run, std::uint32_t& store_stall_ms);
 
 // The exit codes of vsd and gsd (the client and audit-cli have their own, richer sets).

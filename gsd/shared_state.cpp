@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "app/log_line.h"
 #include "app/program.h"
 #include "protocol/clock.h"
 
@@ -24,15 +23,7 @@ storage::BatchWriter::Options gsd_writer_options(const Config& config) {
   options.stall_after = std::chrono::milliseconds(config.store_stall_ms);
   options.on_stall = app::exit_when_store_stalls("gsd", storage::printable_store(config.store));
   // The WAL's checkpoints that failed, and the writer's own at its maximum (docs/STORE.md §7.1).
-  options.on_commit = [max_pages = options.wal.max_pages](const storage::CommitStats& stats) {
-    for (const auto& notice : storage::wal_notices(stats, max_pages)) {
-      if (notice.severity == storage::WalNotice::Severity::kError) {
-        spdlog::error("{}", app::log_text(notice.text));
-      } else {
-        spdlog::warn("{}", app::log_text(notice.text));
-      }
-    }
-  };
+  options.on_notice = app::log_store_notice;
   return options;
 }
 

@@ -171,9 +171,14 @@ void BatchWriter::Impl::run() {
       rotated = log->impl_->rotate(batch.back().entries.back(), batch.back().frontiers.back());
       if (rotated) rotated = watch_wal();
     }
-    if (written && options.on_commit) {
+    if (written) {
       stats.duration = Clock::now() - commit_started;
-      options.on_commit(stats);
+      if (options.on_commit) options.on_commit(stats);
+      if (options.on_notice) {
+        for (const WalNotice& notice : wal_notices(stats, options.wal.max_pages)) {
+          options.on_notice(notice.severity == WalNotice::Severity::kError, notice.text);
+        }
+      }
     }
     lock.lock();
     commit_started_at.reset();

@@ -328,9 +328,9 @@ struct CommitStats {
   std::string wal_checkpoint_failure;
 };
 
-// What a commit's stats tell an operator, as log lines for the daemon that owns the writer: the
-// WAL checkpoints that failed (an error) and the writer's own checkpoint at `wal_max_pages` (a
-// warning). None for most commits.
+// What a commit's stats tell an operator, as log lines for the daemon that owns the writer
+// (BatchWriter::Options::on_notice): the WAL checkpoints that failed (an error) and the writer's
+// own checkpoint at `wal_max_pages` (a warning). None for most commits.
 struct WalNotice {
   enum class Severity : std::uint8_t { kWarning, kError };
   Severity severity;
@@ -367,6 +367,10 @@ class BatchWriter {
     // Told of every commit that succeeded, on the writer thread, with no lock held (for
     // metrics: it must be quick and must not call back into this writer).
     std::function<void(const CommitStats&)> on_commit{};
+    // Told, after on_commit and in the same way, each line an operator should read about the
+    // commit (wal_notices, with wal.max_pages): an error, or else a warning. The daemons log them
+    // (app::log_store_notice).
+    std::function<void(bool is_error, const std::string& text)> on_notice{};
     WalCheckpointOptions wal{};
     // A commit (with the WAL checkpoint or rotation after it) not returned after stall_after is
     // told to on_stall once, with how long it has run, on a thread of the writer's own: the store

@@ -90,22 +90,6 @@ void ServerState::revoked_at_head(const protocol::Revocation& revocation, const 
   }
 }
 
-namespace {
-
-// The writer's own checkpoint at wal_max_pages: the background checkpointer fell behind (or a
-// reader of the store holds old pages), and a commit waited for it. And checkpoints that failed.
-void log_wal_notices(const storage::CommitStats& stats, std::uint32_t max_pages) {
-  for (const auto& notice : storage::wal_notices(stats, max_pages)) {
-    if (notice.severity == storage::WalNotice::Severity::kError) {
-      spdlog::error("{}", app::log_text(notice.text));
-    } else {
-      spdlog::warn("{}", app::log_text(notice.text));
-    }
-  }
-}
-
-}  // namespace
-
 storage::BatchWriter::Options ServerState::writer_options() {
   storage::BatchWriter::Options options;
   options.max_delay_us = config.commit_max_delay_us;
@@ -117,10 +101,10 @@ storage::BatchWriter::Options ServerState::writer_options() {
   options.wal.max_pages = config.wal_max_pages;
   options.stall_after = std::chrono::milliseconds(config.store_stall_ms);
   options.on_stall = app::exit_when_store_stalls("vsd", storage::printable_store(config.store));
-  options.on_commit = [this](const storage::CommitStats& stats) {
-    metrics.commit(stats);
-    log_wal_notices(stats, config.wal_max_pages);
-  };
+  options.on_commit = [this](const storage::CommitStats& stats) { metrics.commit(stats); };
+  // The writer's own checkpoint at wal_max_pages (the background checkpointer fell behind, or a
+  // reader of the store holds old pages) and the checkpoints that failed.
+  options.on_notice = app::log_store_notice;
   // The seal of a full segment: a checkpoint at the head, like the periodic ones (checkpoints.cpp).
   options.seal = [this](std::uint64_t size, const Hash32& root) {
     return checkpoint_entry(size, root, clock.now_ms());

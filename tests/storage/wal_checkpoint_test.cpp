@@ -24,7 +24,7 @@ using testing::RawDb;
 using testing::sample_entries;
 using testing::TempDir;
 
-// Collects the stats of every commit.
+// Collects the stats of every commit, and the notices for the operator (on_notice).
 class CommitLog {
  public:
   std::function<void(const CommitStats&)> recorder() {
@@ -32,6 +32,16 @@ class CommitLog {
       const std::lock_guard lock(mutex_);
       commits_.push_back(stats);
     };
+  }
+  std::function<void(bool, const std::string&)> notice_recorder() {
+    return [this](bool is_error, const std::string& text) {
+      const std::lock_guard lock(mutex_);
+      notices_.emplace_back(is_error, text);
+    };
+  }
+  std::vector<std::pair<bool, std::string>> notices() {
+    const std::lock_guard lock(mutex_);
+    return notices_;
   }
   std::vector<CommitStats> commits() {
     const std::lock_guard lock(mutex_);
@@ -45,6 +55,7 @@ class CommitLog {
  private:
   std::mutex mutex_;
   std::vector<CommitStats> commits_;
+  std::vector<std::pair<bool, std::string>> notices_;
 };
 
 BatchWriter::Options wal_options(WalCheckpointMode mode, std::uint32_t start_pages,
@@ -53,6 +64,7 @@ BatchWriter::Options wal_options(WalCheckpointMode mode, std::uint32_t start_pag
   options.max_delay_us = 100;
   options.wal = WalCheckpointOptions{mode, start_pages, max_pages};
   options.on_commit = commits.recorder();
+  options.on_notice = commits.notice_recorder();
   return options;
 }
 
@@ -157,6 +169,11 @@ TEST_F(WalCheckpoint, AtMaxPagesTheWriterTruncatesTheWalItself) {
   const CommitStats at_max = commits.last();
   EXPECT_EQ(at_max.wal_checkpoint, WalCheckpointInCommit::kAtMax);
   EXPECT_GE(at_max.wal_pages, 32U);
+  // The operator is told, as a warning (the daemons log it: app::log_store_notice).
+  const auto notices = commits.notices();
+  ASSERT_EQ(notices.size(), 1U);
+  EXPECT_FALSE(notices[0].first);
+  EXPECT_EQ(notices[0].second, wal_notices(at_max, 32).front().text);
   EXPECT_EQ(std::filesystem::file_size(path + "-wal"), 0U) << "TRUNCATE empties the file";
   commit_one(*writer, writer->size());
   EXPECT_LT(commits.last().wal_pages, 32U);
