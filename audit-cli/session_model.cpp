@@ -156,9 +156,9 @@ void SessionModel::on_receipt(const ModelInput& input, const protocol::Protected
                          std::to_string(*revoked_at_),
                      "receipt " + std::to_string(receipt.receipt_index) + " for the digest at " +
                          std::to_string(receipt.digest_log_seq),
-                     "the VS judges a session's messages one at a time and logs a receipt "
-                     "before anything it judges later, so nothing it issues for the session "
-                     "follows the revocation (PROTOCOL.md §8.7)"));
+                     "the VS places the receipt of every digest it accepted before it logs "
+                     "the session's revocation, so nothing it issues for the session follows "
+                     "the revocation (PROTOCOL.md §8.7)"));
   }
   if (receipt.session_id != accept().session_id) {
     sink.add(finding(entry, check::kSession, "session_id " + std::to_string(accept().session_id),

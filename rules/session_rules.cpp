@@ -336,11 +336,12 @@ void SessionRules::take_nonces(const protocol::NonceBatch& batch) {
                          batch.nonces.begin() + static_cast<std::ptrdiff_t>(take));
 }
 
-ReceiptTerms SessionRules::next_receipt(const Hash32& digest_hash) const {
+ReceiptTerms SessionRules::next_receipt(const Hash32& digest_hash,
+                                        const ReceiptTerms& previous) const {
   ReceiptTerms terms;
-  terms.index = receipts_ + 1;
-  terms.tip = chains::next_receipt_tip(start_.accept.session_id, terms.index, recent_tips_.back(),
-                                       digest_hash);
+  terms.index = previous.index + 1;
+  terms.tip =
+      chains::next_receipt_tip(start_.accept.session_id, terms.index, previous.tip, digest_hash);
   return terms;
 }
 

@@ -173,10 +173,18 @@ class SessionRules {
   }
   [[nodiscard]] std::uint64_t digests_since_ms() const { return digests_since_ms_; }
 
-  // Receipts (§6.3): the next receipt for an accepted digest whose bytes hash to `digest_hash`,
-  // and recording one as issued (vsd: what next_receipt gave; an auditor: what the VS logged, so
-  // that one broken receipt is one finding rather than one per later heartbeat).
-  [[nodiscard]] ReceiptTerms next_receipt(const Hash32& digest_hash) const;
+  // Receipts (§6.3): the receipt after `previous` for an accepted digest whose bytes hash to
+  // `digest_hash`; by default after the last one issued. vsd chains a digest's receipt after one
+  // still being signed (PROTOCOL.md §8.7: it is issued once placed in the log).
+  [[nodiscard]] ReceiptTerms next_receipt(const Hash32& digest_hash) const {
+    return next_receipt(digest_hash, last_receipt());
+  }
+  [[nodiscard]] ReceiptTerms next_receipt(const Hash32& digest_hash,
+                                          const ReceiptTerms& previous) const;
+  [[nodiscard]] ReceiptTerms last_receipt() const { return {receipts_, recent_tips_.back()}; }
+  // Records a receipt as issued, that is placed in the log: from here on a claim of it is not
+  // more than issued (check 6). vsd: what next_receipt gave; an auditor: what the VS logged, so
+  // that one broken receipt is one finding rather than one per later heartbeat.
   void receipt_issued(const ReceiptTerms& receipt);
 
   // Tickets (§6.4, §6.7): the next ticket's place in the chain and the nonces it may bind.

@@ -16,22 +16,19 @@ ReceiptBatcher::ReceiptBatcher(asio::any_io_executor executor, const crypto::Sec
       max_batch_(std::clamp<std::size_t>(max_batch, 1, protocol::kMaxReceiptBatch)),
       signed_batch_(std::move(signed_batch)) {}
 
-asio::awaitable<Bytes> ReceiptBatcher::sign(protocol::ProtectedReceipt receipt) {
+void ReceiptBatcher::sign(protocol::ProtectedReceipt receipt, Signed then) {
   if (max_batch_ == 1) {
     // Signed alone, as protocol version 1: nothing to wait for.
     std::array<protocol::ProtectedReceipt, 1> alone{std::move(receipt)};
-    co_return std::move(sign_batch(alone).front());
+    Bytes encoded = std::move(sign_batch(alone).front());
+    then(alone.front(), std::move(encoded));
+    return;
   }
-  std::shared_ptr<Turn> turn = turn_.lock();
-  if (!turn) {
-    turn = std::make_shared<Turn>(executor_);
-    turn_ = turn;
-  }
-  const std::size_t index = pending_.size();
   pending_.push_back(std::move(receipt));
+  waiting_.push_back(std::move(then));
   if (pending_.size() >= max_batch_) {
     sign_pending();
-  } else if (index == 0) {
+  } else if (pending_.size() == 1) {
     // Posted behind every handler already queued on the loop: the sessions whose reads completed
     // with this one get to add their receipts first. A batch that fills up is signed before its
     // post runs, and that post must not then sign the next batch before its own turn ends.
@@ -39,23 +36,16 @@ asio::awaitable<Bytes> ReceiptBatcher::sign(protocol::ProtectedReceipt receipt) 
       if (batch == batches_signed_) sign_pending();
     });
   }
-  while (turn->encoded.empty()) {
-    boost::system::error_code ec;
-    co_await turn->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-  co_return std::move(turn->encoded[index]);
 }
 
 void ReceiptBatcher::sign_pending() {
-  // Taken out first: whatever throws below (only allocation can) leaves the batcher empty and
-  // ready for the next turn, never half signed.
+  // Taken out first: a `then` may ask for the next receipt, which starts the next batch, and
+  // whatever throws below (only allocation can) leaves the batcher ready for the next turn.
   std::vector<protocol::ProtectedReceipt> receipts = std::exchange(pending_, {});
-  const std::shared_ptr<Turn> turn = std::exchange(turn_, {}).lock();
+  std::vector<Signed> waiting = std::exchange(waiting_, {});
   ++batches_signed_;
   std::vector<Bytes> encoded = sign_batch(receipts);
-  if (!turn) return;  // every session of the batch is gone
-  turn->encoded = std::move(encoded);
-  turn->wake.cancel();
+  for (std::size_t i = 0; i < receipts.size(); ++i) waiting[i](receipts[i], std::move(encoded[i]));
 }
 
 std::vector<Bytes> ReceiptBatcher::sign_batch(std::span<protocol::ProtectedReceipt> receipts) {

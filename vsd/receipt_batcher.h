@@ -1,13 +1,13 @@
 // Receipts signed in batches (PROTOCOL.md §5.11.1): one signature for every receipt that the
-// sessions of one loop issue in the same turn of it. A session that asks waits until the loop
-// has run what was ready with it, so under load one signature serves as many receipts as
-// arrived together, and a lone receipt waits no timer: only for the end of its turn.
+// sessions of one loop issue in the same turn of it. A session hands its receipt over and goes
+// on judging what it has read; the receipts come back signed once the loop has run what was
+// ready with them, so under load one signature serves as many receipts as arrived together, and
+// a lone receipt waits no timer: only for the end of its turn.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <span>
 #include <vector>
 
@@ -28,20 +28,18 @@ class ReceiptBatcher {
   ReceiptBatcher(const ReceiptBatcher&) = delete;
   ReceiptBatcher& operator=(const ReceiptBatcher&) = delete;
 
-  // Signs `receipt` with the others asked for in this turn of the loop; its encoding. From the
-  // loop's own thread only.
-  net::asio::awaitable<Bytes> sign(protocol::ProtectedReceipt receipt);
+  // What a session does with its receipt once signed: gets it back with its encoding.
+  using Signed = std::function<void(const protocol::ProtectedReceipt&, Bytes encoded)>;
+
+  // Signs `receipt` with the others asked for in this turn of the loop and hands it to `then`
+  // with its encoding, on the loop's thread: at once when signed alone (max_batch 1) or when it
+  // fills the batch, otherwise once the handlers ready with it have run. The receipts of a batch
+  // come back in the order asked, and batches in the order signed, so a session's receipts come
+  // back in its order. From the loop's own thread only; if the loop stops first, `then` is
+  // destroyed unrun with the batcher.
+  void sign(protocol::ProtectedReceipt receipt, Signed then);
 
  private:
-  // One turn's batch, as its sessions wait on it: one timer for all of them, cancelled once
-  // signed. The sessions own it and the batcher holds it weakly: sessions destroyed while they
-  // wait (the loop stopping) take the timer with them, and their receipts are signed for no one.
-  struct Turn {
-    explicit Turn(const net::asio::any_io_executor& executor)
-        : wake(executor, std::chrono::steady_clock::time_point::max()) {}
-    net::asio::steady_timer wake;
-    std::vector<Bytes> encoded;  // pending_'s receipts signed, in order; empty until then
-  };
   void sign_pending();
   // Signs `receipts` under one signature and reports the batch's size; their encodings.
   std::vector<Bytes> sign_batch(std::span<protocol::ProtectedReceipt> receipts);
@@ -51,7 +49,7 @@ class ReceiptBatcher {
   std::size_t max_batch_;
   std::function<void(std::size_t)> signed_batch_;
   std::vector<protocol::ProtectedReceipt> pending_;
-  std::weak_ptr<Turn> turn_;
+  std::vector<Signed> waiting_;       // pending_'s `then`s, in the same order
   std::uint64_t batches_signed_ = 0;  // tells a turn's post whether its batch is signed already
 };
 

@@ -24,7 +24,7 @@ Session::Session(std::shared_ptr<ServerState> server, tcp::socket socket, Sessio
       ticket_timer_(conn_->executor()),
       watchdog_timer_(conn_->executor()),
       commit_wait_(conn_->executor()),
-      receipt_signed_(conn_->executor(), std::chrono::steady_clock::time_point::max()) {
+      receipts_placed_(conn_->executor(), std::chrono::steady_clock::time_point::max()) {
   server_->session_objects.fetch_add(1);
 }
 
@@ -95,10 +95,10 @@ asio::awaitable<void> Session::revoke_with_join_evidence(RevocationReason reason
   co_await revoke(reason, std::move(detail), std::move(evidence));
 }
 
-asio::awaitable<void> Session::until_receipt_signed() {
-  while (signing_receipt_) {
+asio::awaitable<void> Session::until_receipts_placed() {
+  while (receipts_signing_ > 0) {
     boost::system::error_code ec;
-    co_await receipt_signed_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await receipts_placed_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
 
@@ -320,31 +320,43 @@ asio::awaitable<void> Session::act_on(const AnyMessage& message, const rules::Ju
     receipt.digest_hash = chains::message_hash(bytes);
     receipt.digest_log_seq = seq;
     receipt.vs_time_ms = vs_time;
-    const rules::ReceiptTerms terms = rules_->next_receipt(receipt.digest_hash);
-    rules_->receipt_issued(terms);
+    // Chained after the receipt still being signed, if any: it is issued once placed.
+    const rules::ReceiptTerms terms =
+        receipts_signing_ > 0 ? rules_->next_receipt(receipt.digest_hash, last_receipt_signing_)
+                              : rules_->next_receipt(receipt.digest_hash);
     receipt.receipt_index = terms.index;
     receipt.receipt_tip = terms.tip;
-    // Signed with the receipts of the other sessions of this loop turn (PROTOCOL.md §5.11.1).
-    // Meanwhile the session is between its digest and the digest's receipt: a revocation or a
-    // hand-over waits (until_receipt_signed), so the receipt follows its digest in the log
-    // before either, and a graceful stop counts it among what it waits to send.
-    signing_receipt_ = true;
+    // Signed with the receipts of the other sessions of this loop turn (PROTOCOL.md §5.11.1),
+    // while the session judges on. Meanwhile a revocation or a hand-over waits
+    // (until_receipts_placed), so the receipt is in the log before either, and a graceful stop
+    // counts it among what it waits to send.
+    ++receipts_signing_;
+    last_receipt_signing_ = terms;
     ++uncommitted_;
-    Bytes receipt_bytes = co_await server_->receipt_batcher(loop_).sign(std::move(receipt));
-    --uncommitted_;
-    replies_.receipt_issued(terms.index, receipt_bytes);
-    std::vector<storage::PendingEntry> receipt_entries{
-        pending(MessageKind::kProtectedReceipt, chains::Direction::kIssued, session_id_, vs_time,
-                receipt_bytes)};
-    // A failed submit has already ended the session; there is nothing more to do either way.
-    static_cast<void>(
-        log_then(std::move(receipt_entries), [this, receipt_bytes = std::move(receipt_bytes)] {
-          if (!ended_) conn_->send(receipt_bytes);
-        }));
-    // Placed: whatever waited may go now.
-    signing_receipt_ = false;
-    receipt_signed_.cancel();
+    // Weak: a loop that stops drops the batcher's callbacks unrun, and the session with them.
+    server_->receipt_batcher(loop_).sign(
+        std::move(receipt),
+        [weak = weak_from_this()](const ProtectedReceipt& signed_receipt, Bytes receipt_bytes) {
+          if (auto self = weak.lock())
+            self->place_receipt(signed_receipt, std::move(receipt_bytes));
+        });
   }
+}
+
+void Session::place_receipt(const ProtectedReceipt& receipt, Bytes receipt_bytes) {
+  --uncommitted_;
+  rules_->receipt_issued(rules::ReceiptTerms{receipt.receipt_index, receipt.receipt_tip});
+  replies_.receipt_issued(receipt.receipt_index, receipt_bytes);
+  std::vector<storage::PendingEntry> receipt_entries{
+      pending(MessageKind::kProtectedReceipt, chains::Direction::kIssued, session_id_,
+              receipt.vs_time_ms, receipt_bytes)};
+  // A failed submit has already ended the session; there is nothing more to do either way.
+  static_cast<void>(
+      log_then(std::move(receipt_entries), [this, receipt_bytes = std::move(receipt_bytes)] {
+        if (!ended_) conn_->send(receipt_bytes);
+      }));
+  // Placed: whatever waited may go now.
+  if (--receipts_signing_ == 0) receipts_placed_.cancel();
 }
 
 asio::awaitable<void> Session::ticket_loop() {
@@ -409,7 +421,7 @@ asio::awaitable<void> Session::revoke(RevocationReason reason, std::string detai
   // Claimed before the wait for a receipt being signed: meanwhile nothing more is judged or
   // issued, and no hand-over takes the session (hand_over_for_resume waits too, then sees this).
   revoked_ = true;
-  co_await until_receipt_signed();
+  co_await until_receipts_placed();
   Revocation revocation;
   revocation.session_id = session_id_;
   revocation.vs_time_ms = server_->clock.now_ms();

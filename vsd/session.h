@@ -147,11 +147,15 @@ class Session : public std::enable_shared_from_this<Session> {
   net::asio::steady_timer commit_wait_;  // the read loop waits here while too much is uncommitted
   bool waiting_for_commits_ = false;
   std::size_t uncommitted_ = 0;  // log_then submits with a `then` that has not run yet
-  // A receipt is being signed with its loop's batch (act_on): what would end the session or
-  // move it elsewhere waits for it here first.
-  bool signing_receipt_ = false;
-  net::asio::steady_timer receipt_signed_;
-  net::asio::awaitable<void> until_receipt_signed();
+  // Receipts of judged digests being signed with their loop's batch (act_on) while the session
+  // judges on: what would end the session or move it elsewhere first waits until they are all
+  // placed in the log (until_receipts_placed), so none follows its Revocation.
+  std::size_t receipts_signing_ = 0;
+  rules::ReceiptTerms last_receipt_signing_;  // the newest of them: the next chains after it
+  net::asio::steady_timer receipts_placed_;
+  net::asio::awaitable<void> until_receipts_placed();
+  // A receipt back from the batcher: issued (rules_), logged, and sent once durable.
+  void place_receipt(const protocol::ProtectedReceipt& receipt, Bytes receipt_bytes);
   // The judge of this session's traffic (rules/session_rules.h), from the JoinAccept on.
   std::unique_ptr<rules::SessionRules> rules_;
   // What it issued lately, for its GS to get again after a cut (PROTOCOL.md §8.15); it goes with

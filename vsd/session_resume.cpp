@@ -206,7 +206,7 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
 }
 
 asio::awaitable<bool> Session::hand_over_for_resume() {
-  co_await until_receipt_signed();
+  co_await until_receipts_placed();
   if (!joined_ || revoked_ || ended_) co_return false;
   const std::uint64_t deadline_ms = rules_->heartbeat_deadline_ms();
   {

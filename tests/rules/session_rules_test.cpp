@@ -453,6 +453,30 @@ TEST(SessionRules, ReceiptsFollowTheTipChain) {
   EXPECT_EQ(second.tip, chains::next_receipt_tip(kSession, 2, first.tip, filled(2)));
 }
 
+// vsd judges on while a digest's receipt is signed (PROTOCOL.md §8.7): the next receipt chains
+// after it, and it is issued only once placed, so a GS that computes its tip and claims it first
+// claims more than issued.
+TEST(SessionRules, AReceiptBeingSignedIsNotIssuedAndTheNextChainsAfterIt) {
+  SessionRules rules(start());
+  const ReceiptTerms signing = rules.next_receipt(filled(1));
+  const ReceiptTerms next = rules.next_receipt(filled(2), signing);
+  EXPECT_EQ(next.index, 2u);
+  EXPECT_EQ(next.tip, chains::next_receipt_tip(kSession, 2, signing.tip, filled(2)));
+  auto claim = [&](std::uint64_t counter, const ReceiptTerms& terms) {
+    const AnyMessage m(heartbeat_with(counter, [&](auto& h) {
+                         h.receipt_count = terms.index;
+                         h.receipt_tip = terms.tip;
+                       }).make(rules));
+    return rules.judge(Received{&m, {}, "Heartbeat", true, 10 + counter, kAcceptMs + 100});
+  };
+  EXPECT_EQ(claim(1, signing).verdict, Verdict::kReceiptTipMismatch);
+  SessionRules placed(start());
+  placed.receipt_issued(signing);
+  EXPECT_EQ(placed.last_receipt().index, 1u);
+  EXPECT_EQ(placed.last_receipt().tip, signing.tip);
+  EXPECT_EQ(placed.next_receipt(filled(2)).tip, next.tip) << "the same chain either way";
+}
+
 // ---- Resumption after a VS start (PROTOCOL.md §8.15) ------------------------------------------
 
 constexpr std::uint64_t kStartMs = kAcceptMs + 60'000;  // the VsStart, a minute after the join

@@ -4,14 +4,13 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <functional>
 #include <map>
+#include <memory>
+#include <utility>
 #include <vector>
-
-#include "tests/support/escape.h"
 
 namespace gsvs::vsd {
 namespace {
@@ -29,25 +28,31 @@ struct Signed {
   std::map<std::size_t, protocol::ProtectedReceipt> receipts;
 };
 
-// `sessions` coroutines each ask for one receipt in the same turn of the loop.
+// The receipt a session's `then` got, decoded, and checked against the one it asked for.
+protocol::ProtectedReceipt decoded(const protocol::ProtectedReceipt& asked, const Bytes& bytes) {
+  auto receipt = protocol::decode<protocol::ProtectedReceipt>(bytes);
+  EXPECT_TRUE(receipt.ok()) << receipt.error();
+  if (!receipt) return {};
+  EXPECT_EQ(receipt->session_id, asked.session_id);
+  EXPECT_EQ(receipt->receipt_index, asked.receipt_index);
+  return *receipt;
+}
+
+// `sessions` handlers of the loop each ask for one receipt in the same turn of it.
 Signed sign_together(std::size_t sessions, std::size_t max_batch) {
   asio::io_context loop(1);
   const crypto::SecretKey key = vs_key();
   ReceiptBatcher batcher(loop.get_executor(), key, max_batch);
   Signed out;
   for (std::size_t i = 0; i < sessions; ++i) {
-    asio::co_spawn(
-        loop,
-        [&, i]() -> asio::awaitable<void> {
-          protocol::ProtectedReceipt receipt;
-          receipt.session_id = 10 + i;
-          receipt.receipt_index = 1;
-          const Bytes bytes = co_await batcher.sign(receipt);
-          auto decoded = protocol::decode<protocol::ProtectedReceipt>(bytes);
-          EXPECT_TRUE(decoded.ok()) << decoded.error();
-          if (decoded) out.receipts[i] = *decoded;
-        },
-        testing::fail_the_test_on_escape());
+    asio::post(loop, [&, i] {
+      protocol::ProtectedReceipt receipt;
+      receipt.session_id = 10 + i;
+      receipt.receipt_index = 1;
+      batcher.sign(receipt, [&, i](const protocol::ProtectedReceipt& asked, const Bytes& bytes) {
+        out.receipts[i] = decoded(asked, bytes);
+      });
+    });
   }
   loop.run();
   return out;
@@ -86,24 +91,29 @@ TEST(ReceiptBatcher, ABatchOfOneSignsEachReceiptAlone) {
   }
 }
 
-TEST(ReceiptBatcher, ReceiptsAskedForInLaterTurnsAreLaterBatches) {
+// A session judges on while its receipts are signed: those it asks for in one turn share the
+// turn's batch and come back in its order; one it asks for after they came back is the next.
+TEST(ReceiptBatcher, ASessionsReceiptsComeBackInItsOrder) {
   asio::io_context loop(1);
   const crypto::SecretKey key = vs_key();
   ReceiptBatcher batcher(loop.get_executor(), key, 64);
-  std::vector<std::uint32_t> counts;
-  asio::co_spawn(
-      loop,
-      [&]() -> asio::awaitable<void> {
-        // One session, one receipt after another: each turn has only its own.
-        for (int i = 0; i < 3; ++i) {
-          auto r = protocol::decode<protocol::ProtectedReceipt>(
-              co_await batcher.sign(protocol::ProtectedReceipt{}));
-          counts.push_back(r && r->batch ? r->batch->leaf_count : 1);
-        }
-      },
-      testing::fail_the_test_on_escape());
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> back;  // receipt_index, leaf_count
+  std::function<void(std::uint64_t)> ask = [&](std::uint64_t index) {
+    protocol::ProtectedReceipt receipt;
+    receipt.session_id = 7;
+    receipt.receipt_index = index;
+    batcher.sign(receipt, [&](const protocol::ProtectedReceipt& asked, const Bytes& bytes) {
+      const protocol::ProtectedReceipt r = decoded(asked, bytes);
+      back.emplace_back(r.receipt_index, r.batch ? r.batch->leaf_count : 1);
+      if (r.receipt_index == 3) ask(4);  // asked from a `then`: the next turn's batch
+    });
+  };
+  asio::post(loop, [&] {
+    for (std::uint64_t index = 1; index <= 3; ++index) ask(index);
+  });
   loop.run();
-  EXPECT_EQ(counts, (std::vector<std::uint32_t>{1, 1, 1}));
+  EXPECT_EQ(back,
+            (std::vector<std::pair<std::uint64_t, std::uint32_t>>{{1, 3}, {2, 3}, {3, 3}, {4, 1}}));
 }
 
 // A batch that fills up is signed at once; the post its first receipt made for the end of the
@@ -114,23 +124,43 @@ TEST(ReceiptBatcher, AFullBatchsPostDoesNotCutTheNextBatchShort) {
   ReceiptBatcher batcher(loop.get_executor(), key, 3);
   std::map<std::size_t, std::uint32_t> leaf_counts;
   std::function<void(std::size_t)> session = [&](std::size_t i) {
-    asio::co_spawn(
-        loop,
-        [&, i]() -> asio::awaitable<void> {
-          // Session 1 starts session 4 first: its start is queued after the first batch's post
-          // and before the second batch's, as a read completing late in a turn would be.
-          if (i == 1) session(4);
-          auto r = protocol::decode<protocol::ProtectedReceipt>(
-              co_await batcher.sign(protocol::ProtectedReceipt{}));
-          leaf_counts[i] = r && r->batch ? r->batch->leaf_count : 1;
-        },
-        testing::fail_the_test_on_escape());
+    asio::post(loop, [&, i] {
+      // Session 1 starts session 4 first: its start is queued after the first batch's post
+      // and before the second batch's, as a read completing late in a turn would be.
+      if (i == 1) session(4);
+      protocol::ProtectedReceipt receipt;
+      receipt.session_id = 10 + i;
+      batcher.sign(receipt, [&, i](const protocol::ProtectedReceipt& asked, const Bytes& bytes) {
+        const protocol::ProtectedReceipt r = decoded(asked, bytes);
+        leaf_counts[i] = r.batch ? r.batch->leaf_count : 1;
+      });
+    });
   };
   for (std::size_t i = 0; i < 4; ++i) session(i);
   loop.run();
   // Sessions 0 to 2 fill the first batch; 3 and 4 ask in the turn that follows, together.
   EXPECT_EQ(leaf_counts,
             (std::map<std::size_t, std::uint32_t>{{0, 3}, {1, 3}, {2, 3}, {3, 2}, {4, 2}}));
+}
+
+// A loop that stops before the end of the turn: the receipts asked for are never handed back,
+// and the `then`s (which hold what a session holds) are destroyed with the batcher.
+TEST(ReceiptBatcher, ALoopThatStopsFirstDropsItsThensUnrun) {
+  auto held = std::make_shared<int>(0);
+  bool ran = false;
+  {
+    asio::io_context loop(1);
+    const crypto::SecretKey key = vs_key();
+    ReceiptBatcher batcher(loop.get_executor(), key, 64);
+    asio::post(loop, [&] {
+      batcher.sign(protocol::ProtectedReceipt{},
+                   [&, held](const protocol::ProtectedReceipt&, const Bytes&) { ran = true; });
+      loop.stop();
+    });
+    loop.run();
+  }
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(held.use_count(), 1);
 }
 
 }  // namespace

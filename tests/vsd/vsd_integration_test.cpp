@@ -12,6 +12,7 @@
 
 #include "protocol/chains.h"
 #include "protocol/clock.h"
+#include "protocol/framing.h"
 #include "protocol/merkle.h"
 #include "tests/support/vs_fixture.h"
 
@@ -425,6 +426,85 @@ TEST_F(VsdIntegration, ReceiptTipMismatchRevokes) {
   expect_revoked(gs, RevocationReason::kReceiptTipMismatch);
   auto entries = stop_and_read();
   stored_revocation(entries, gs.session_id());
+}
+
+// Messages signed and framed into one write, which vsd reads in one go.
+struct Burst {
+  const crypto::SecretKey& session_key;
+  Bytes bytes;
+  template <class M>
+  Burst& add(M message) {
+    sign(message, session_key);
+    const Bytes framed = framing::frame(encode(message));
+    bytes.insert(bytes.end(), framed.begin(), framed.end());
+    return *this;
+  }
+};
+
+// vsd judges a session's next messages while the receipt of its last digest is signed with the
+// loop's batch (PROTOCOL.md §8.7): digests that arrive together are all logged before their
+// receipts, which come back in order and chained, and the audit replays the log as vsd judged.
+TEST_F(VsdIntegration, DigestsThatArriveTogetherAreJudgedWhileTheirReceiptsAreSigned) {
+  start();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  const auto player = crypto::SecretKey::generate().public_key();
+  const auto t0 = unix_time_ms();
+  std::vector<TranscriptDigest> digests;
+  Burst burst{gs.session_key(), {}};
+  for (std::int32_t step = 0; step < 3; ++step) {
+    burst.add(gs.make_heartbeat());
+    digests.push_back(gs.make_digest({player_at(player, 100 * step, 0)},
+                                     t0 - 300 + 100 * static_cast<std::uint64_t>(step)));
+    burst.add(digests.back());
+  }
+  gs.socket().send_raw(burst.bytes);
+  for (std::uint64_t index = 1; index <= 3; ++index) {
+    auto receipt = gs.expect<ProtectedReceipt>();
+    ASSERT_TRUE(receipt) << vs_->process().output();
+    EXPECT_TRUE(verify(*receipt, vs_->public_key()));
+    EXPECT_EQ(receipt->receipt_index, index);
+    EXPECT_EQ(receipt->gs_counter, digests[index - 1].gs_counter);
+  }
+  auto entries = stop_and_read();
+  const auto logged_digests = of_kind(entries, MessageKind::kTranscriptDigest);
+  const auto receipts = issued(entries, MessageKind::kProtectedReceipt);
+  ASSERT_EQ(logged_digests.size(), 3u);
+  ASSERT_EQ(receipts.size(), 3u);
+  EXPECT_LT(logged_digests.back()->header.seq, receipts.front()->header.seq)
+      << "the third digest was judged before the first receipt was placed";
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto receipt = decode<ProtectedReceipt>(receipts[i]->message);
+    ASSERT_TRUE(receipt);
+    EXPECT_EQ(receipt->digest_log_seq, logged_digests[i]->header.seq);
+  }
+  EXPECT_EQ(of_kind(entries, MessageKind::kRevocation).size(), 0u);
+  expect_store_verifies();
+}
+
+// A GS can compute the tip of its digest's receipt itself; claiming it while the receipt is still
+// being signed claims more than the VS issued (PROTOCOL.md §8.7), and the audit agrees.
+TEST_F(VsdIntegration, AClaimOfAReceiptStillBeingSignedRevokes) {
+  start();
+  ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  const auto player = crypto::SecretKey::generate().public_key();
+  TranscriptDigest digest = gs.make_digest({player_at(player, 0, 0)}, unix_time_ms());
+  sign(digest, gs.session_key());
+  Heartbeat early = gs.make_heartbeat();
+  early.receipt_count = 1;
+  early.receipt_tip =
+      chains::next_receipt_tip(gs.session_id(), 1, Hash32{}, chains::message_hash(encode(digest)));
+  gs.socket().send_raw(Burst{gs.session_key(), {}}.add(digest).add(early).bytes);
+  auto receipt = gs.expect<ProtectedReceipt>();
+  ASSERT_TRUE(receipt) << "the digest before the claim keeps its receipt";
+  EXPECT_EQ(receipt->receipt_tip, early.receipt_tip) << "the tip the GS computed was right";
+  expect_revoked(gs, RevocationReason::kReceiptTipMismatch);
+  auto entries = stop_and_read();
+  const Revocation revocation = stored_revocation(entries, gs.session_id());
+  ASSERT_EQ(revocation.evidence.size(), 1u);
+  EXPECT_EQ(entries.at(revocation.evidence.front()).header.kind, MessageKind::kHeartbeat);
+  expect_store_verifies();
 }
 
 TEST_F(VsdIntegration, SpeedViolationRevokesWithBothDigestsAsEvidence) {
