@@ -24,6 +24,8 @@ CATEGORIES = [
     ("sha256_libcrypto", r"libcrypto", r"."),
     ("sqlite", r"sqlite", r"."),
     ("kernel", r"kernel", r"."),
+    # glibc's malloc, or vsd's tcmalloc (its whole library: its symbols are its own namespaces).
+    ("allocation", r"tcmalloc", r"."),
     ("allocation", r".", r"malloc|_int_free|cfree|operator new|operator delete|tcache|free$"),
     ("memory_copies", r".", r"mem(cpy|move|set|cmp)|__memcpy|__memmove|__memset"),
     ("locks", r".", r"pthread_mutex|futex|pthread_cond"),

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config git
   libsodium-dev libssl-dev libsystemd-dev libsqlite3-dev sqlite3 libpq-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libboost-dev
   libspdlog-dev libgtest-dev libgmock-dev
+  libgoogle-perftools-dev  # tcmalloc_minimal, vsd's allocator (cmake/Dependencies.cmake)
   clang libclang-rt-14-dev python3 python3-jsonschema
   clang-format clang-tidy cppcheck
   lld  # scripts/test.sh links the sanitizer build with it (README.md, "What CI spends its time on")

@@ -52,6 +52,9 @@ grep -qx "/etc/gsvs/vsd.toml" <(dpkg-deb --info "$deb" conffiles) ||
   fail "$deb does not mark /etc/gsvs/vsd.toml as a conffile"
 grep -q "adduser --system" <(dpkg-deb --info "$deb" postinst) ||
   fail "$deb's postinst does not create the gsvs system user"
+# vsd allocates through tcmalloc (cmake/Dependencies.cmake), so the package depends on it.
+grep -q "libtcmalloc-minimal4" <(dpkg-deb --field "$deb" Depends) ||
+  fail "$deb does not depend on libtcmalloc-minimal4 (is vsd linked with tcmalloc?)"
 
 # Findings print; errors fail. A CPack package has no Debian changelog or copyright file (those
 # come with a debian/ directory), so those tags are not counted.
