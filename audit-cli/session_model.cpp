@@ -16,7 +16,8 @@ using protocol::RevocationReason;
 
 namespace {
 
-// Accepted digests waiting for their receipt, at most (a VS issues each right after its digest).
+// Accepted digests waiting for their receipt, at most (a VS places each at the end of its loop's
+// turn, after at most the session's other digests of that turn).
 constexpr std::size_t kMaxAwaitingReceipts = 1024;
 
 }  // namespace

@@ -73,8 +73,9 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
   }
   if (!co_await admitted(r.gs_identity)) co_return false;
   // A session live on another connection of this run (a network cut: that connection is gone,
-  // or half-open and still looks alive) is taken from it first, on its own loop: from here that
-  // connection acts for the session no more, whatever it still carries.
+  // or half-open and still looks alive) is taken from it first, on its own loop, once the
+  // receipts it is signing are placed: from then on that connection acts for the session no
+  // more, whatever it still carries.
   std::shared_ptr<Session> holder;
   {
     std::lock_guard lock(server_->mutex);

@@ -2,6 +2,7 @@
 // rule and every revocation rule, each checked on the wire and in the store.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <limits>
@@ -444,8 +445,19 @@ struct Burst {
 // vsd judges a session's next messages while the receipt of its last digest is signed with the
 // loop's batch (PROTOCOL.md §8.7): digests that arrive together are all logged before their
 // receipts, which come back in order and chained, and the audit replays the log as vsd judged.
-TEST_F(VsdIntegration, DigestsThatArriveTogetherAreJudgedWhileTheirReceiptsAreSigned) {
-  start();
+// A receipt signed alone (receipt_batch_max = 1) is placed before the next message is judged.
+struct TogetherCase {
+  std::uint32_t receipt_batch_max;
+  std::size_t digests_before_the_first_receipt;
+};
+
+class VsdDigestsTogether : public VsdIntegration,
+                           public ::testing::WithParamInterface<TogetherCase> {};
+
+TEST_P(VsdDigestsTogether, AreJudgedWhileTheirReceiptsAreSigned) {
+  VsOptions options;
+  options.extra = "receipt_batch_max = " + std::to_string(GetParam().receipt_batch_max) + "\n";
+  start(options);
   ScriptedGs gs(vs_->port(), identity_, build_);
   gs.join();
   const auto player = crypto::SecretKey::generate().public_key();
@@ -471,8 +483,10 @@ TEST_F(VsdIntegration, DigestsThatArriveTogetherAreJudgedWhileTheirReceiptsAreSi
   const auto receipts = issued(entries, MessageKind::kProtectedReceipt);
   ASSERT_EQ(logged_digests.size(), 3u);
   ASSERT_EQ(receipts.size(), 3u);
-  EXPECT_LT(logged_digests.back()->header.seq, receipts.front()->header.seq)
-      << "the third digest was judged before the first receipt was placed";
+  const auto before_first = static_cast<std::size_t>(std::count_if(
+      logged_digests.begin(), logged_digests.end(),
+      [&](const auto* digest) { return digest->header.seq < receipts.front()->header.seq; }));
+  EXPECT_EQ(before_first, GetParam().digests_before_the_first_receipt);
   for (std::size_t i = 0; i < 3; ++i) {
     auto receipt = decode<ProtectedReceipt>(receipts[i]->message);
     ASSERT_TRUE(receipt);
@@ -482,28 +496,52 @@ TEST_F(VsdIntegration, DigestsThatArriveTogetherAreJudgedWhileTheirReceiptsAreSi
   expect_store_verifies();
 }
 
-// A GS can compute the tip of its digest's receipt itself; claiming it while the receipt is still
-// being signed claims more than the VS issued (PROTOCOL.md §8.7), and the audit agrees.
-TEST_F(VsdIntegration, AClaimOfAReceiptStillBeingSignedRevokes) {
+INSTANTIATE_TEST_SUITE_P(Batches, VsdDigestsTogether,
+                         ::testing::Values(TogetherCase{64, 3}, TogetherCase{1, 1}),
+                         [](const ::testing::TestParamInfo<TogetherCase>& param) {
+                           return "BatchMax" + std::to_string(param.param.receipt_batch_max);
+                         });
+
+// A GS can compute the tips of its digests' receipts itself; claiming them while the receipts
+// are still being signed claims more than the VS issued (PROTOCOL.md §8.7). The revocation
+// follows both receipts, which the GS still gets, and the audit agrees.
+TEST_F(VsdIntegration, AClaimOfReceiptsStillBeingSignedRevokes) {
   start();
   ScriptedGs gs(vs_->port(), identity_, build_);
   gs.join();
   const auto player = crypto::SecretKey::generate().public_key();
-  TranscriptDigest digest = gs.make_digest({player_at(player, 0, 0)}, unix_time_ms());
-  sign(digest, gs.session_key());
+  const auto t0 = unix_time_ms();
+  Burst burst{gs.session_key(), {}};
+  Hash32 computed_tip;  // the tip after the receipts of the digests sent so far
+  for (std::uint64_t index = 1; index <= 2; ++index) {
+    TranscriptDigest digest = gs.make_digest(
+        {player_at(player, 100 * static_cast<std::int32_t>(index), 0)}, t0 - 300 + 100 * index);
+    sign(digest, gs.session_key());
+    computed_tip = chains::next_receipt_tip(gs.session_id(), index, computed_tip,
+                                            chains::message_hash(encode(digest)));
+    burst.add(digest);
+  }
   Heartbeat early = gs.make_heartbeat();
-  early.receipt_count = 1;
-  early.receipt_tip =
-      chains::next_receipt_tip(gs.session_id(), 1, Hash32{}, chains::message_hash(encode(digest)));
-  gs.socket().send_raw(Burst{gs.session_key(), {}}.add(digest).add(early).bytes);
-  auto receipt = gs.expect<ProtectedReceipt>();
-  ASSERT_TRUE(receipt) << "the digest before the claim keeps its receipt";
-  EXPECT_EQ(receipt->receipt_tip, early.receipt_tip) << "the tip the GS computed was right";
+  early.receipt_count = 2;
+  early.receipt_tip = computed_tip;
+  gs.socket().send_raw(burst.add(early).bytes);
+  for (std::uint64_t index = 1; index <= 2; ++index) {
+    auto receipt = gs.expect<ProtectedReceipt>();
+    ASSERT_TRUE(receipt) << "the digests before the claim keep their receipts";
+    EXPECT_EQ(receipt->receipt_index, index);
+    if (index == 2) {
+      EXPECT_EQ(receipt->receipt_tip, computed_tip) << "the GS computed it right";
+    }
+  }
   expect_revoked(gs, RevocationReason::kReceiptTipMismatch);
   auto entries = stop_and_read();
   const Revocation revocation = stored_revocation(entries, gs.session_id());
   ASSERT_EQ(revocation.evidence.size(), 1u);
   EXPECT_EQ(entries.at(revocation.evidence.front()).header.kind, MessageKind::kHeartbeat);
+  const auto receipts = issued(entries, MessageKind::kProtectedReceipt);
+  ASSERT_EQ(receipts.size(), 2u);
+  EXPECT_LT(revocation.evidence.front(), receipts.front()->header.seq)
+      << "the claim was judged while both receipts were being signed";
   expect_store_verifies();
 }
 
