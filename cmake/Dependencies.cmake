@@ -19,6 +19,10 @@ find_package(Threads REQUIRED)
 # capacity and 9 % at scale against glibc's malloc (docs/PERFORMANCE.md, "tcmalloc for vsd").
 # Not under the sanitizers, whose own allocator must see every allocation.
 if(NOT GSVS_SANITIZE AND NOT GSVS_FUZZ)
-  pkg_check_modules(TCMALLOC REQUIRED IMPORTED_TARGET libtcmalloc_minimal)
+  pkg_check_modules(TCMALLOC IMPORTED_TARGET libtcmalloc_minimal)
+  if(NOT TCMALLOC_FOUND)
+    message(FATAL_ERROR "tcmalloc (pkg-config libtcmalloc_minimal) not found: install the Debian "
+                        "package libgoogle-perftools-dev, or run scripts/install-deps.sh")
+  endif()
 endif()
 find_package(GTest REQUIRED)

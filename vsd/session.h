@@ -146,7 +146,9 @@ class Session : public std::enable_shared_from_this<Session> {
   net::asio::steady_timer watchdog_timer_;
   net::asio::steady_timer commit_wait_;  // the read loop waits here while too much is uncommitted
   bool waiting_for_commits_ = false;
-  std::size_t uncommitted_ = 0;  // log_then submits with a `then` that has not run yet
+  // Replies not yet durable: log_then submits whose `then` has not run, and receipts still being
+  // signed (receipts_signing_ counts those apart, for what must wait until they are placed).
+  std::size_t uncommitted_ = 0;
   // Receipts of judged digests being signed with their loop's batch (act_on) while the session
   // judges on: what would end the session or move it elsewhere first waits until they are all
   // placed in the log (until_receipts_placed), so none follows its Revocation.

@@ -24,7 +24,7 @@ crypto::SecretKey vs_key() {
 }
 
 // Each receipt `sign` gives, as its session (the index asked) decoded it.
-struct Signed {
+struct SignedReceipts {
   std::map<std::size_t, protocol::ProtectedReceipt> receipts;
 };
 
@@ -39,11 +39,11 @@ protocol::ProtectedReceipt decoded(const protocol::ProtectedReceipt& asked, cons
 }
 
 // `sessions` handlers of the loop each ask for one receipt in the same turn of it.
-Signed sign_together(std::size_t sessions, std::size_t max_batch) {
+SignedReceipts sign_together(std::size_t sessions, std::size_t max_batch) {
   asio::io_context loop(1);
   const crypto::SecretKey key = vs_key();
   ReceiptBatcher batcher(loop.get_executor(), key, max_batch);
-  Signed out;
+  SignedReceipts out;
   for (std::size_t i = 0; i < sessions; ++i) {
     asio::post(loop, [&, i] {
       protocol::ProtectedReceipt receipt;
@@ -59,7 +59,7 @@ Signed sign_together(std::size_t sessions, std::size_t max_batch) {
 }
 
 TEST(ReceiptBatcher, TheReceiptsOfOneTurnShareOneSignature) {
-  const Signed got = sign_together(7, 64);
+  const SignedReceipts got = sign_together(7, 64);
   ASSERT_EQ(got.receipts.size(), 7u);
   for (const auto& [i, r] : got.receipts) {
     EXPECT_EQ(r.session_id, 10 + i);
@@ -71,7 +71,7 @@ TEST(ReceiptBatcher, TheReceiptsOfOneTurnShareOneSignature) {
 }
 
 TEST(ReceiptBatcher, AFullBatchIsSignedAtOnceAndTheRestWithTheTurn) {
-  const Signed got = sign_together(7, 3);
+  const SignedReceipts got = sign_together(7, 3);
   ASSERT_EQ(got.receipts.size(), 7u);
   std::vector<std::uint32_t> counts;
   for (const auto& [i, r] : got.receipts) {
@@ -83,7 +83,7 @@ TEST(ReceiptBatcher, AFullBatchIsSignedAtOnceAndTheRestWithTheTurn) {
 }
 
 TEST(ReceiptBatcher, ABatchOfOneSignsEachReceiptAlone) {
-  const Signed got = sign_together(4, 1);
+  const SignedReceipts got = sign_together(4, 1);
   ASSERT_EQ(got.receipts.size(), 4u);
   for (const auto& [i, r] : got.receipts) {
     EXPECT_FALSE(r.batch.has_value()) << i;
