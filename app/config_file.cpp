@@ -133,7 +133,46 @@ std::string without_option_name(std::string message, const CLI::Option& option) 
   return message;
 }
 
+// Digits only (after a '-' where the option is signed), no leading zero but in "0" itself, and
+// within 64 bits: CLI11 takes a 64-bit option's overflow as its largest value (strtoull's
+// saturation); a narrower option's own range CLI11 does check.
+CLI::Validator decimal_integer(bool is_signed) {
+  return CLI::Validator(
+      [is_signed](std::string& input) -> std::string {
+        std::string_view digits = input;
+        if (is_signed && digits.starts_with('-')) digits.remove_prefix(1);
+        const bool plain = !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) {
+          return c >= '0' && c <= '9';
+        }) && (digits.size() == 1 || digits.front() != '0');
+        if (!plain) {
+          return "Value " + input + " is not a plain decimal integer: write digits only" +
+                 (is_signed ? " (a '-' before them where negative)" : "") +
+                 ", with no leading zero (such a value reads as octal or hex: 010 as 8, 0x10 as "
+                 "16)";
+        }
+        const char* end = input.data() + input.size();
+        std::int64_t signed_value = 0;
+        std::uint64_t unsigned_value = 0;
+        const auto read = is_signed ? std::from_chars(input.data(), end, signed_value)
+                                    : std::from_chars(input.data(), end, unsigned_value);
+        if (read.ec != std::errc()) return "Value " + input + " is out of range";
+        return {};
+      },
+      "");  // no description: --help and value_kind read the type name, which stays "UINT"/"INT"
+}
+
 }  // namespace
+
+void decimal_integers(CLI::App& app) {
+  for (CLI::Option* option : app.get_options()) {
+    if (option->get_expected_min() == 0) continue;  // a flag
+    const ValueKind kind = value_kind(*option);
+    if (kind == ValueKind::kUnsigned || kind == ValueKind::kInteger) {
+      option->check(decimal_integer(kind == ValueKind::kInteger));
+    }
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) decimal_integers(*sub);
+}
 
 Status apply_config_file(CLI::App& app, const std::string& path) {
   auto file = read_regular_file(path, kMaxConfigBytes);

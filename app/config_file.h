@@ -22,6 +22,13 @@ CLI::Option* add_config_file_option(CLI::App& app);
 // inf, and a value the option's checks refuse (out of range: the range is named).
 Status apply_config_file(CLI::App& app, const std::string& path);
 
+// Makes every integer option of `app` and of its subcommands take plain decimal numbers only;
+// call it once every option is added. CLI11 reads integers as strtoll does with base 0, so "010"
+// would be 8 and "0x10" 16 (`vsd revoke --session 010` would revoke session 8), and a 64-bit
+// unsigned option would take "-1" as its largest value. Refused with the value and what to
+// write instead. Flags and other types are left as they are.
+void decimal_integers(CLI::App& app);
+
 // A range check for floating-point options that also refuses nan and infinities (CLI::Range
 // lets nan through: every comparison with it is false).
 CLI::Validator finite_range(double min, double max);

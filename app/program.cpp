@@ -46,9 +46,8 @@ void add_store_stall_option(CLI::App& run, std::uint32_t& store_stall_ms) {
           [](const std::string& text) -> std::string {
             std::uint32_t ms = 0;
             const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), ms);
-            // No leading zero: CLI11 reads "0100" as octal, this check would read it as 100.
-            const bool number = error == std::errc() && end == text.data() + text.size() &&
-                                (text.size() == 1 || text.front() != '0');
+            // A leading zero ("0100", octal to CLI11) is refused by app::decimal_integers.
+            const bool number = error == std::errc() && end == text.data() + text.size();
             if (number && (ms == 0 || (ms >= 1000 && ms <= 3600000))) return {};
             return "Value " + text + " not 0 (wait) or in [1000 - 3600000]";
           },

@@ -1,6 +1,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "app/config_file.h"
 #include "app/program.h"
 #include "audit-cli/commands.h"
 #include "protocol/crypto.h"
@@ -58,6 +59,7 @@ int run_cli(int argc, char** argv) {
   app::add_version_flag(app, "audit-cli");
   int exit_code = kExitUsage;
   setup_commands(app, exit_code);
+  app::decimal_integers(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

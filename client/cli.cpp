@@ -204,6 +204,7 @@ int run_cli(int argc, char** argv) {
     RunOptions options;
     app::add_config_file_option(run_app);
     add_run_options(run_app, options);
+    app::decimal_integers(run_app);
     try {
       run_app.parse(argc - 1, argv + 1);
     } catch (const CLI::ParseError& e) {
@@ -212,6 +213,7 @@ int run_cli(int argc, char** argv) {
     return run(options);
   }
 
+  app::decimal_integers(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

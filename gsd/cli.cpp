@@ -189,6 +189,7 @@ int run_cli(int argc, char** argv, const CliExtension& extension) {
     app::add_config_file_option(run_app);
     add_config_options(run_app, config);
     if (extension.add_run_options) extension.add_run_options(run_app);
+    app::decimal_integers(run_app);
     try {
       run_app.parse(argc - 1, argv + 1);
     } catch (const CLI::ParseError& e) {
@@ -197,6 +198,7 @@ int run_cli(int argc, char** argv, const CliExtension& extension) {
     return run(program, config, extension);
   }
 
+  app::decimal_integers(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

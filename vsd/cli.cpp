@@ -53,6 +53,7 @@ Result<Config> parse_run_options(const std::vector<std::string>& args) {
   Config config;
   app::add_config_file_option(run_app);
   add_config_options(run_app, config);
+  app::decimal_integers(run_app);
   std::vector<const char*> argv;
   argv.reserve(args.size());
   for (const auto& arg : args) argv.push_back(arg.c_str());
@@ -350,6 +351,7 @@ int run_cli(int argc, char** argv) {
     Config config;
     app::add_config_file_option(run_app);
     add_config_options(run_app, config);
+    app::decimal_integers(run_app);
     try {
       run_app.parse(argc - 1, argv + 1);
     } catch (const CLI::ParseError& e) {
@@ -412,6 +414,7 @@ int run_cli(int argc, char** argv) {
   StoreCommandOptions store_options;
   const StoreCommands store_cmds = setup_store_commands(app, store_options);
 
+  app::decimal_integers(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -23,6 +23,7 @@ Status parse(std::vector<std::string> args, Config& config) {
   CLI::App app;
   app::add_config_file_option(app);
   add_config_options(app, config);
+  app::decimal_integers(app);
   std::reverse(args.begin(), args.end());  // CLI11 takes them last first
   try {
     app.parse(args);
