@@ -94,9 +94,13 @@ Status Server::start() {
   // here, before its recovery revokes the running daemon's sessions in the shared store.
   Status admin_opened = s.admin.open();
   if (!admin_opened) return admin_opened;
-  // Also before the store is touched: a port in use stops the start with nothing logged.
+  // Also before the store is touched: a port in use stops the start with nothing logged. The GS
+  // port is bound now and accepted on once recovery is done; a GS that connects meanwhile waits
+  // in the listen backlog for its VsChallenge.
   Status metrics_served = serve_metrics(state_);
   if (!metrics_served) return metrics_served;
+  Status listening = s.listen();
+  if (!listening) return listening;
   if (s.clock.held_back()) {
     spdlog::warn(
         "the system clock reads {} ms, before the newest entry in the store; the VS clock starts "
@@ -109,8 +113,6 @@ Status Server::start() {
   if (!joined) return joined;
   Status recovered = s.recover();
   if (!recovered) return recovered;
-  Status listening = s.listen();
-  if (!listening) return listening;
 
   for (auto& loop : loops_->loops) loop->start();
   asio::co_spawn(s.io, s.accept_loop(), s.on_escape("the GS listener"));

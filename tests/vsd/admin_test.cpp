@@ -442,6 +442,26 @@ TEST_F(VsdAdminSocket, SecondVsdOnTheSameConfigurationLeavesTheStoreAlone) {
   }
 }
 
+// A GS port another process holds stops the start before the store is touched, as the admin
+// socket and the metrics port do: no VsStart, and the session live at the last stop is left for
+// the next start to recover. The port was bound after recovery, which had logged already.
+TEST_F(VsdAdminSocket, AGsPortInUseStopsTheStartWithNothingLogged) {
+  start();
+  testing::ScriptedGs gs(vs_->port(), identity_, build_);
+  gs.join();
+  ASSERT_EQ(vs_->stop(), 0);
+  const auto entries = vs_->entries().size();
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor taken(
+      io, {boost::asio::ip::make_address("127.0.0.1"), testing::free_port()});
+  const std::string busy = "127.0.0.1:" + std::to_string(taken.local_endpoint().port());
+  auto [code, output] =
+      run({testing::program("vsd"), "run", "--config", vs_->config_path(), "--listen", busy});
+  EXPECT_EQ(code, 2) << output;
+  EXPECT_TRUE(contains(output, "cannot listen on " + busy + ": Address already in use")) << output;
+  EXPECT_EQ(vs_->entries().size(), entries);
+}
+
 TEST_F(VsdAdminSocket, SecondVsdOnTheSameAdminSocketIsRefused) {
   start();
   auto [code, output] = run_vsd(vs_->admin_socket(), dir_.file("second.db"));
