@@ -20,8 +20,6 @@ namespace gsvs::audit {
 namespace {
 
 constexpr std::size_t kMaxProofFileBytes = std::size_t{1} << 20;
-// A proof over a tree of up to 2^64 leaves has at most 2 * 64 hashes.
-constexpr std::size_t kMaxProofHashes = 128;
 
 struct ConsistencyOptions {
   std::string store;
@@ -152,8 +150,9 @@ Result<std::vector<Hash32>> load_proof(const std::string& path) {
       !doc["proof"].is_array()) {
     return Error{"--proof " + path + ": not a JSON object with a \"proof\" array of hex hashes"};
   }
-  if (doc["proof"].size() > kMaxProofHashes) {
-    return Error{"--proof " + path + ": more than " + std::to_string(kMaxProofHashes) + " hashes"};
+  if (doc["proof"].size() > merkle::kMaxConsistencyProofHashes) {
+    return Error{"--proof " + path + ": more than " +
+                 std::to_string(merkle::kMaxConsistencyProofHashes) + " hashes"};
   }
   std::vector<Hash32> proof;
   for (const auto& item : doc["proof"]) {

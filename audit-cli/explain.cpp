@@ -579,12 +579,7 @@ int run_explain(const ExplainCommand& cmd) {
   if (!cmd.vs_pubkey.empty()) key = usable(load_public_key(cmd.vs_pubkey, "--vs-pubkey"));
   const auto log = usable(open_store(cmd.store));
   const StoreIndex index = usable(build_index(*log));
-  const SessionFacts* facts = index.find(cmd.session);
-  if (facts == nullptr) {
-    const std::string store = storage::printable_store(cmd.store);
-    throw CommandError("no session " + std::to_string(cmd.session) + " in " + store +
-                       " (see `audit-cli sessions " + store + "`)");
-  }
+  const SessionFacts* facts = usable(index.session(cmd.session, cmd.store));
   Explanation x = explain(
       *log, index, *facts,
       usable(replay_session(*log, *facts, key ? std::optional(key->key) : std::nullopt)), key);

@@ -37,8 +37,7 @@ namespace gsvs::audit::report {
 inline constexpr std::string_view kFormatName = "gsvs-dispute-report";
 inline constexpr std::uint64_t kFormatVersion = 1;
 // Bounds on untrusted input, besides protocol::kMaxProofHashes for an inclusion proof's path (a
-// path longer than a 64-level tree cannot be valid).
-inline constexpr std::size_t kMaxConsistencyHashes = 128;
+// path longer than a 64-level tree cannot be valid) and merkle::kMaxConsistencyProofHashes.
 inline constexpr std::size_t kMaxNesting = 16;
 
 // ---- Evidence ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "audit-cli/report_format.h"
+#include "protocol/merkle.h"
 
 namespace gsvs::audit::report {
 
@@ -222,7 +223,7 @@ Result<Parsed> parse(std::string_view text) {
       checkpoint.message = r.hex(c, path, "message_hex");
       if (const json* next = r.member(c, path, "consistency_with_next"); next && !next->is_null()) {
         checkpoint.consistency_with_next =
-            r.hashes(*next, path + ".consistency_with_next", kMaxConsistencyHashes);
+            r.hashes(*next, path + ".consistency_with_next", merkle::kMaxConsistencyProofHashes);
       }
       out.evidence.checkpoints.push_back(std::move(checkpoint));
     }

@@ -38,6 +38,14 @@ const SessionFacts* StoreIndex::find(protocol::SessionId id) const {
   return it == sessions.end() ? nullptr : &it->second;
 }
 
+Result<const SessionFacts*> StoreIndex::session(protocol::SessionId id,
+                                                std::string_view store) const {
+  if (const SessionFacts* facts = find(id)) return facts;
+  const std::string shown = storage::printable_store(store);
+  return Error{"no session " + std::to_string(id) + " in " + shown + " (see `audit-cli sessions " +
+               shown + "`)"};
+}
+
 Result<StoreIndex> build_index(const storage::Log& log) {
   StoreIndex index;
   // Requests waiting for their JoinAccept, by message hash; cleared as they are answered.
@@ -136,7 +144,7 @@ Result<StoreIndex> build_index(const storage::Log& log) {
         if (!revocation) {
           ++index.unindexed;
         } else if (!s.revocation) {
-          s.revocation = RevocationFacts{h.seq, h.vs_time_ms, *revocation, entry.message};
+          s.revocation = RevocationFacts{h.seq, h.vs_time_ms, *revocation};
           players.erase(s.session_id);  // no more digests count once it is over
         }
         break;

@@ -33,7 +33,6 @@ struct RevocationFacts {
   std::uint64_t seq = 0;  // log position of the Revocation entry
   std::uint64_t vs_time_ms = 0;
   protocol::Revocation message;  // decoded
-  Bytes bytes;                   // exactly as stored
 };
 
 struct SessionFacts {
@@ -80,6 +79,9 @@ struct StoreIndex {
   std::uint64_t unindexed = 0;
 
   [[nodiscard]] const SessionFacts* find(protocol::SessionId id) const;
+  // The session `id`, or an error that names `store` and how to list its sessions.
+  [[nodiscard]] Result<const SessionFacts*> session(protocol::SessionId id,
+                                                    std::string_view store) const;
 };
 
 // One scan of the store. Fails only when the store cannot be read; damaged rows are skipped and

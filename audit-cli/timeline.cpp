@@ -191,12 +191,7 @@ int run_timeline(const TimelineCommand& cmd) {
   if (writer == kWriters.end()) throw CommandError("--format must be table, json, csv or svg");
   const auto log = usable(open_store(cmd.store));
   const StoreIndex index = usable(build_index(*log));
-  const SessionFacts* facts = index.find(cmd.session);
-  if (facts == nullptr) {
-    throw CommandError("no session " + std::to_string(cmd.session) + " in " +
-                       storage::printable_store(cmd.store) + " (see `audit-cli sessions " +
-                       storage::printable_store(cmd.store) + "`)");
-  }
+  const SessionFacts* facts = usable(index.session(cmd.session, cmd.store));
   Timeline timeline = build(usable(replay_session(*log, *facts, std::nullopt)), cmd.player);
   if (!cmd.player.empty() && timeline.tracks.empty()) {
     throw CommandError("no player of session " + std::to_string(cmd.session) +

@@ -44,6 +44,9 @@ std::optional<Hash32> root_from_inclusion(const Hash32& leaf_hash, std::uint64_t
                                           std::uint64_t tree_size, std::span<const Hash32> proof);
 bool verify_consistency(std::uint64_t old_size, std::uint64_t new_size, const Hash32& old_root,
                         const Hash32& new_root, std::span<const Hash32> proof);
+// A consistency proof between trees of up to 2^64 leaves has at most 2 * 64 hashes: a bound for
+// proofs read from untrusted input.
+inline constexpr std::size_t kMaxConsistencyProofHashes = 128;
 
 // Appends leaf hashes one at a time and yields the root of everything so far, in O(log n)
 // memory: the VS keeps one over its log to sign checkpoints without re-reading the store.
