@@ -70,10 +70,13 @@ void setup_reconcile(CLI::App& app, int& exit_code) {
       "  vs_missing_received     the GS received a message from the VS that the VS log lacks\n"
       "  vs_missing_sent         the GS sent a message the VS never logged, though it logged "
       "later\n"
-      "                          ones (INFO vs_missing_sent_tail at the tail)\n"
+      "                          ones (INFO vs_missing_sent_tail at the tail,\n"
+      "                          vs_missing_sent_before_resume where the next was a GsResume)\n"
       "  gs_missing_issued       the VS issued a message the GS lacks, though the GS holds later\n"
       "                          ones (INFO gs_missing_issued_tail at the tail / after "
-      "disconnect)\n"
+      "disconnect,\n"
+      "                          gs_missing_issued_before_resume where it got nothing more\n"
+      "                          before the GS resumed the session)\n"
       "  gs_missing_sent         the VS logged as received from the GS what the GS store lacks\n"
       "  vs_chain_broken         the VS log's own hash chain is broken (run `verify`)",
       {{kExitOk, "the stores agree (tail differences only)"},

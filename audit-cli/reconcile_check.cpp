@@ -381,12 +381,13 @@ class Reconciler {
   }
 
   void check_gs_items() {
-    std::map<SessionId, std::uint64_t> highest_vs_counter;  // per session, what the VS logged
+    // Per session, the kind of each gs_counter the VS logged from the GS, its GsResumes included.
+    std::map<SessionId, std::map<std::uint64_t, MessageKind>> vs_counters;
     for (const auto& v : vs_items_) {
       if (v.direction != chains::Direction::kReceived || !v.decoded.key) continue;
-      if (protocol::gs_session_traffic(v.decoded.key->kind)) {
-        auto& h = highest_vs_counter[v.session];
-        h = std::max(h, v.decoded.key->number);
+      const MessageKind k = v.decoded.key->kind;
+      if (protocol::gs_session_traffic(k) || k == MessageKind::kGsResume) {
+        vs_counters[v.session][v.decoded.key->number] = k;
       }
     }
     std::set<Hash32> answered_requests;
@@ -460,15 +461,31 @@ class Reconciler {
         }
         continue;
       }
-      const auto counter =
-          item.decoded.key ? std::optional(item.decoded.key->number) : std::nullopt;
-      auto highest = highest_vs_counter.find(item.session);
-      if (counter && highest != highest_vs_counter.end() && highest->second > *counter) {
+      // The first message the VS logged from the GS after this one, by gs_counter.
+      const auto counters = vs_counters.find(item.session);
+      const std::map<std::uint64_t, MessageKind>* logged =
+          counters == vs_counters.end() ? nullptr : &counters->second;
+      const auto next = logged && item.decoded.key
+                            ? logged->upper_bound(item.decoded.key->number)
+                            : std::map<std::uint64_t, MessageKind>::const_iterator{};
+      if (logged && item.decoded.key && next != logged->end() &&
+          next->second == MessageKind::kGsResume) {
+        // Sent on a connection that went down (or to a VS that stopped) before it was read: the
+        // GS then resumed on a new one, and the session went on without it (PROTOCOL.md §8.15).
+        add(Severity::kInfo, "vs_missing_sent_before_resume",
+            describe(*item.decoded.key) +
+                " sent by the GS was never logged by the VS, and the next message the VS logged "
+                "from it is its GsResume (gs_counter " +
+                std::to_string(next->first) +
+                "): in flight when the connection or the VS went down",
+            item.session, kind, std::nullopt, item.seq);
+      } else if (logged && item.decoded.key && next != logged->end()) {
         add(Severity::kError, "vs_missing_sent",
             describe(*item.decoded.key) +
                 " was sent by the GS, and the VS logged later messages "
                 "of the session (up to gs_counter " +
-                std::to_string(highest->second) + ") but not this one: dropped from the VS log",
+                std::to_string(logged->rbegin()->first) +
+                ") but not this one: dropped from the VS log",
             item.session, kind, std::nullopt, item.seq);
       } else {
         add(Severity::kInfo, "vs_missing_sent_tail",
@@ -481,12 +498,19 @@ class Reconciler {
   }
 
   void check_vs_items() {
-    // The last VS entry of each session that the GS is known to have received.
-    std::map<SessionId, std::uint64_t> last_received;
+    // Per session, the VS entries the GS is known to have received, and where the VS logged a
+    // GsResume.
+    std::map<SessionId, std::set<std::uint64_t>> received;
     for (const auto& item : gs_items_) {
-      if (item.direction != chains::Direction::kReceived || !item.vs_seq) continue;
-      auto& last = last_received[item.session];
-      last = std::max(last, *item.vs_seq);
+      if (item.direction == chains::Direction::kReceived && item.vs_seq) {
+        received[item.session].insert(*item.vs_seq);
+      }
+    }
+    std::map<SessionId, std::set<std::uint64_t>> resumes;
+    for (const auto& v : vs_items_) {
+      if (v.direction == chains::Direction::kReceived && v.kind == MessageKind::kGsResume) {
+        resumes[v.session].insert(v.seq);
+      }
     }
     for (const auto& v : vs_items_) {
       if (v.matched || v.session == 0) continue;
@@ -495,19 +519,31 @@ class Reconciler {
       const std::string kind(protocol::kind_name(v.kind));
       const std::string what = v.decoded.key ? describe(*v.decoded.key) : "a " + kind;
       if (v.direction == chains::Direction::kIssued) {
-        auto it = last_received.find(v.session);
-        if (it == last_received.end() || v.seq > it->second) {
+        const std::set<std::uint64_t>& got = received[v.session];
+        const auto got_later = got.upper_bound(v.seq);
+        const std::set<std::uint64_t>& resumed = resumes[v.session];
+        const auto resume = resumed.upper_bound(v.seq);
+        if (got_later == got.end()) {
           add(Severity::kInfo, "gs_missing_issued_tail",
               what +
                   " issued by the VS after the last message the GS recorded from it (not "
                   "delivered before the GS stopped, or after disconnect)",
+              v.session, kind, v.seq);
+        } else if (resume != resumed.end() && *got_later > *resume) {
+          // Nothing between it and the GsResume reached the GS: the connection, or the VS,
+          // went down before it was delivered, and the session went on on a new one.
+          add(Severity::kInfo, "gs_missing_issued_before_resume",
+              what +
+                  " issued by the VS is missing from the GS store, and the GS recorded nothing "
+                  "after it until it resumed the session (GsResume at VS entry " +
+                  std::to_string(*resume) + "): in flight when the connection or the VS went down",
               v.session, kind, v.seq);
         } else {
           add(Severity::kError, "gs_missing_issued",
               what +
                   " issued by the VS is missing from the GS store, although the GS holds "
                   "later messages of the session (up to VS entry " +
-                  std::to_string(it->second) + ")",
+                  std::to_string(*got.rbegin()) + ")",
               v.session, kind, v.seq);
         }
       } else {

@@ -269,6 +269,91 @@ TEST_F(ReconcileTest, UnreadableStoresAreUsageErrors) {
 
 // The real gsd's own store against the real vsd's: they agree; a cut VS log shows against the
 // checkpoints the gsd kept.
+// A VS that stops while a GS message is on its way, and a message the VS logged but had not yet
+// delivered: the GS resumes on a new connection and the session goes on without either. Neither
+// is an error (PROTOCOL.md §8.15); a gap with later messages on the same connection still is.
+TEST(ReconcileAcrossAResume, WhatWasInFlightWhenTheVsStoppedIsInformation) {
+  ASSERT_TRUE(crypto::init().ok());
+  TempDir dir;
+  const auto identity = crypto::SecretKey::generate();
+  const Hash32 build = crypto::sha256(as_bytes("honest build 1.0"));
+  const auto player = crypto::SecretKey::generate().public_key();
+  auto vs =
+      std::make_unique<VsProcess>(dir, std::vector{identity.public_key()}, std::vector{build});
+  ScriptedGs gs(vs->port(), identity, build);
+  gs.join();
+  gs.send_signed(gs.make_heartbeat());
+  const std::uint64_t receipts_before = gs.receipt_count;
+  const Hash32 tip_before = gs.receipt_tip;
+  gs.send_signed(gs.make_digest({player_at(player, 0)}, unix_time_ms()));
+  ASSERT_TRUE(gs.expect<protocol::ProtectedReceipt>()) << vs->process().output();
+  // Signed and recorded by the GS, never delivered: the VS stops first.
+  protocol::Heartbeat in_flight = gs.make_heartbeat();
+  protocol::sign(in_flight, gs.session_key());
+  ASSERT_EQ(vs->stop(), 0) << vs->process().output();
+  // The last message the VS issued to the session before it stopped: logged, and in this story
+  // never delivered. Where it is the receipt, the GS resumes without it.
+  std::vector<storage::Entry> before = read_store(vs->store_path());
+  const auto undelivered =
+      std::find_if(before.rbegin(), before.rend(), [&](const storage::Entry& e) {
+        return e.header.session_id == gs.session_id() &&
+               e.header.direction == chains::Direction::kIssued;
+      });
+  ASSERT_NE(undelivered, before.rend());
+  const std::uint64_t undelivered_seq = undelivered->header.seq;
+  if (undelivered->header.kind == MessageKind::kProtectedReceipt) {
+    gs.receipt_count = receipts_before;
+    gs.receipt_tip = tip_before;
+  }
+  vs = std::make_unique<VsProcess>(dir, std::vector{identity.public_key()}, std::vector{build});
+  gs.send_unsigned(gs.reconnect_and_make_resume(vs->port()));
+  ASSERT_TRUE(gs.expect<protocol::ResumeAccept>()) << vs->process().output();
+  gs.send_signed(gs.make_heartbeat());
+  gs.send_signed(gs.make_digest({player_at(player, 100)}, unix_time_ms()));
+  ASSERT_TRUE(gs.expect<protocol::ProtectedReceipt>()) << vs->process().output();
+  ASSERT_EQ(vs->stop(), 0) << vs->process().output();
+
+  // The GS store: the lost heartbeat among what the GS sent, before its GsResume; and without
+  // the undelivered message.
+  std::vector<storage::Entry> entries = read_store(vs->store_path());
+  const auto resume = std::find_if(entries.begin(), entries.end(), [](const storage::Entry& e) {
+    return e.header.kind == MessageKind::kGsResume;
+  });
+  ASSERT_NE(resume, entries.end());
+  const std::uint64_t resume_seq = resume->header.seq;
+  storage::Entry lost;
+  lost.header = resume->header;
+  lost.header.kind = MessageKind::kHeartbeat;
+  lost.message = protocol::encode(in_flight);
+  entries.insert(resume, lost);
+  const std::string gs_store = dir.file("gs.db");
+  write_gs_store(entries, gs.session_id(), gs_store,
+                 [&](const storage::Entry& e) { return e.header.seq != undelivered_seq; });
+
+  auto r = run(vs->store_path(), gs_store, vs->public_key());
+  const std::string text = audit::reconcile::to_text(r);
+  EXPECT_TRUE(codes(r, Severity::kError).empty()) << text;
+  EXPECT_TRUE(has(r, "vs_missing_sent_before_resume")) << text;
+  EXPECT_TRUE(has(r, "gs_missing_issued_before_resume")) << text;
+
+  // A gap with later messages on the same connection is an error: here the GS store lacks the
+  // ResumeAccept, though it holds what the VS issued after it.
+  std::optional<std::uint64_t> after_resume;
+  for (const auto& e : entries) {
+    if (e.header.seq > resume_seq && e.header.session_id == gs.session_id() &&
+        e.header.kind == MessageKind::kResumeAccept) {
+      after_resume = e.header.seq;
+    }
+  }
+  ASSERT_TRUE(after_resume);
+  const std::string cut_gs_store = dir.file("gs-cut.db");
+  write_gs_store(entries, gs.session_id(), cut_gs_store,
+                 [&](const storage::Entry& e) { return e.header.seq != *after_resume; });
+  r = run(vs->store_path(), cut_gs_store, vs->public_key());
+  EXPECT_EQ(codes(r, Severity::kError), std::vector<std::string>{"gs_missing_issued"})
+      << audit::reconcile::to_text(r);
+}
+
 TEST(ReconcileWithRealGsd, TheStoresAgreeAndACutShows) {
   ASSERT_TRUE(crypto::init().ok());
   TempDir dir;
