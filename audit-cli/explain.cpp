@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "app/log_line.h"
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
 #include "audit-cli/message_json.h"
@@ -234,7 +235,7 @@ std::string lifted_text(const QuarantineFate& fate) {
          std::to_string(fate.quarantine.session_id) + ") was " +
          (fate.pardon ? "pardoned at " + format_utc(fate.pardon->message.vs_time_ms) +
                             " (Pardon at entry " + std::to_string(fate.pardon->seq) + ": \"" +
-                            fate.pardon->message.reason + "\")"
+                            app::log_text(fate.pardon->message.reason) + "\")"
                       : "lapsed at " + format_utc(*fate.quarantine.lapses_at_ms())) +
          " before it joined";
 }
@@ -400,7 +401,7 @@ void print_text(const Explanation& x, std::ostream& out) {
   out << "  Revocation at entry " << r.seq << " (revocation_seq " << rv.revocation_seq
       << "), VS signature " << sig_name(x.replay.revocation_signature)
       << (x.vs_key ? "" : " (pass --vs-pubkey to check it)") << "\n";
-  out << "  The VS wrote: \"" << rv.detail << "\"\n";
+  out << "  The VS wrote: \"" << app::log_text(rv.detail) << "\"\n";
   if (!x.withdrawal.empty()) out << "  revoked: policy withdrawn (" << x.withdrawal << ")\n";
   if (rules::quarantines(rv.reason)) {
     out << "  QUARANTINED: this revocation quarantines GS identity "

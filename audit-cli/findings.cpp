@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "app/log_line.h"
 #include "audit-cli/common.h"
 
 namespace gsvs::audit {
@@ -113,8 +114,9 @@ std::string to_text(const Finding& finding) {
   if (!finding.file.empty()) where = finding.file + ": " + where;
   std::string out = where + (about.empty() ? "" : " (" + about + ")") + " [" + finding.check + "]";
   if (finding.severity == Severity::kWarning) out += " warning";
-  out += "\n      expected: " + finding.expected + "\n      found:    " + finding.found;
-  if (!finding.detail.empty()) out += "\n      why:      " + finding.detail;
+  out += "\n      expected: " + app::log_text(finding.expected) +
+         "\n      found:    " + app::log_text(finding.found);
+  if (!finding.detail.empty()) out += "\n      why:      " + app::log_text(finding.detail);
   return out;
 }
 

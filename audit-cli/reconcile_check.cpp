@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "app/log_line.h"
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
 #include "protocol/merkle_plan.h"
@@ -648,7 +649,7 @@ std::string to_text(const Reconciliation& r) {
     out << kTags[static_cast<std::size_t>(f.severity)] << " " << f.code;
     if (f.vs_seq) out << " [VS entry " << *f.vs_seq << "]";
     if (f.gs_seq) out << " [GS entry " << *f.gs_seq << "]";
-    out << ": " << f.detail << "\n";
+    out << ": " << app::log_text(f.detail) << "\n";
   }
   const auto errors = r.count(Severity::kError);
   if (errors == 0) {

@@ -1,6 +1,7 @@
 // The one printer of a check's result, for `report` and `verify-report`.
 #include <sstream>
 
+#include "app/log_line.h"
 #include "audit-cli/common.h"
 #include "audit-cli/report_format.h"
 
@@ -42,9 +43,11 @@ nlohmann::json summary(CheckStatus status, const std::vector<Problem>& problems,
 
 std::string summary_text(const nlohmann::json& s) {
   std::ostringstream out;
+  // A report is anyone's file: its strings are escaped (app::log_text) so that none can move the
+  // cursor, overwrite a line or forge one on the reader's terminal.
   auto text = [](const json& v) {
-    return v.is_string() ? v.get<std::string>()
-                         : v.dump(-1, ' ', false, json::error_handler_t::replace);
+    return app::log_text(v.is_string() ? v.get<std::string>()
+                                       : v.dump(-1, ' ', false, json::error_handler_t::replace));
   };
   if (s.contains("session_id")) {
     out << "session " << text(s["session_id"]) << ": GS identity " << text(s["gs_identity"])

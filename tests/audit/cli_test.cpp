@@ -9,6 +9,7 @@
 #include "app/program.h"
 #include "tests/audit/audit_fixture.h"
 #include "tests/support/process.h"
+#include "tests/support/vs_fixture.h"
 
 namespace gsvs::testing {
 namespace {
@@ -46,6 +47,52 @@ TEST(AuditCli, JsonOutputsQuoteAPathThatIsNotUtf8) {
 }
 
 // More signature-checking threads than any machine has are refused before a thread starts.
+// What a store or a report says comes from others: an operator's reason, a VS's detail, a report
+// anyone can write. In text output it is escaped, so that it cannot recolour, overwrite or forge
+// a line of the investigator's terminal (escape sequences, a carriage return, a newline, a
+// right-to-left override); the JSON outputs keep it as it was.
+TEST(AuditCli, TextOutputsEscapeWhatTheStoreSays) {
+  TempDir dir;
+  const auto identity = crypto::SecretKey::generate();
+  const Hash32 build = crypto::sha256(as_bytes("build"));
+  const std::string right_to_left_override{'\xe2', '\x80', '\xae'};  // U+202E, as UTF-8
+  const std::string reason = "evil\x1b[31mRED\x1b[0m\rOVER\nFAKE LINE" + right_to_left_override;
+  std::string store;
+  crypto::PublicKey public_key;
+  {
+    VsProcess vs(dir, {identity.public_key()}, {build});
+    ScriptedGs gs(vs.port(), identity, build);
+    gs.join();
+    std::string output;
+    ASSERT_EQ(vs.admin({"revoke", "--session", std::to_string(gs.session_id()), "--reason", reason},
+                       output),
+              0)
+        << output;
+    ASSERT_TRUE(gs.expect<protocol::Revocation>()) << vs.process().output();
+    ASSERT_EQ(vs.stop(), 0) << vs.process().output();
+    store = vs.store_path();
+    public_key = vs.public_key();
+  }
+  const std::string report = dir.file("report.json");
+  ASSERT_EQ(run_audit_cli({"report", store, "--session", "1", "-o", report}).exit_code, 0);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"explain", store, "--session", "1"},
+           {"verify-report", report, "--vs-pubkey", to_hex(public_key)}}) {
+    SCOPED_TRACE(args.front());
+    const auto r = run_audit_cli(args);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find(R"(evil\x1B[31mRED\x1B[0m\rOVER\nFAKE LINE\u{202E})"), std::string::npos)
+        << r.out;
+    EXPECT_EQ(r.out.find('\x1b'), std::string::npos);
+    EXPECT_EQ(r.out.find('\r'), std::string::npos);
+    EXPECT_EQ(r.out.find("\nFAKE LINE"), std::string::npos);
+    EXPECT_EQ(r.out.find(right_to_left_override), std::string::npos);
+  }
+  const auto json = run_audit_cli({"explain", store, "--session", "1", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(nlohmann::json::parse(json.out)["revocation"]["detail"], "operator: " + reason);
+}
+
 TEST(AuditCli, VerifyThreadsAreBounded) {
   const auto r = run_audit_cli({"verify", generated_path(), "--threads", "100000"});
   EXPECT_EQ(r.exit_code, 2);
