@@ -65,8 +65,10 @@ void add_config_options(CLI::App& run, Config& c) {
       ->capture_default_str()
       ->check(CLI::Range(10, 600000));
   run.add_option("--ticket_validity_ms", c.ticket_validity_ms,
-                 "A ticket's lifetime; also the revocation ripple bound (plus client skew)")
-      ->capture_default_str();
+                 "A ticket's lifetime; also the revocation ripple bound (plus client skew): at most "
+                 "twice the longest ticket_period_ms")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 1200000));
   run.add_option("--heartbeat_interval_ms", c.heartbeat_interval_ms,
                  "How often a GS must heartbeat (told to it in JoinAccept)")
       ->capture_default_str()

@@ -102,6 +102,9 @@ TEST(VsdConfig, BadValuesNameTheKey) {
       {allow + "listen = \"nowhere\"\n", "listen"},
       {allow + "ticket_period_ms = 2\n", "ticket_period_ms"},
       {allow + "ticket_period_ms = 3000\nticket_validity_ms = 1000\n", "ticket_validity_ms"},
+      // The revocation ripple bound: not weeks (4294967295 ms is 49.7 days).
+      {allow + "ticket_validity_ms = 1200001\n", "ticket_validity_ms"},
+      {allow + "ticket_validity_ms = 4294967295\n", "ticket_validity_ms"},
       {allow + "heartbeat_interval_ms = 900\nheartbeat_timeout_ms = 800\n", "heartbeat_timeout_ms"},
       // Digests are required: no off, and a silent GS must miss its heartbeats first.
       {allow + "digest_timeout_ms = 0\n", "digest_timeout_ms"},
