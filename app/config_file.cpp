@@ -63,8 +63,10 @@ std::string type_of(const toml::node& node) {
 // The text CLI11 would have read on the command line for this TOML value.
 Result<std::string> option_text(const toml::node& node, ValueKind kind) {
   const auto wrong_type = [&] {
+    const std::string type = type_of(node);
+    const bool vowel = std::string_view("aeiou").find(type.front()) != std::string_view::npos;
     return Error{"expects " + describe(kind) + ", not " +
-                 (type_of(node) == "array" ? "a list" : "a " + type_of(node))};
+                 (type == "array" ? "a list" : (vowel ? "an " : "a ") + type)};
   };
   switch (kind) {
     case ValueKind::kBoolean:
@@ -73,7 +75,9 @@ Result<std::string> option_text(const toml::node& node, ValueKind kind) {
     case ValueKind::kUnsigned:
     case ValueKind::kInteger:
       if (const auto* i = node.as_integer()) {
-        if (kind == ValueKind::kUnsigned && i->get() < 0) return wrong_type();
+        if (kind == ValueKind::kUnsigned && i->get() < 0) {
+          return Error{"expects " + describe(kind) + ", not " + std::to_string(i->get())};
+        }
         return std::to_string(i->get());
       }
       return wrong_type();
@@ -168,7 +172,8 @@ void decimal_integers(CLI::App& app) {
     if (option->get_expected_min() == 0) continue;  // a flag
     const ValueKind kind = value_kind(*option);
     if (kind == ValueKind::kUnsigned || kind == ValueKind::kInteger) {
-      option->check(decimal_integer(kind == ValueKind::kInteger));
+      // First, before a range check that would read "010" as 8 and name 010 in its message.
+      option->transform(decimal_integer(kind == ValueKind::kInteger));
     }
   }
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) decimal_integers(*sub);

@@ -91,6 +91,24 @@ TEST(DecimalIntegers, TheErrorSaysWhatToWrite) {
   EXPECT_NE(parsed.error.find("no leading zero"), std::string::npos) << parsed.error;
 }
 
+// The check runs before the option's own range check, which would read "010" as 8 and say that
+// 010 is out of a range that holds 10.
+TEST(DecimalIntegers, TheCheckComesBeforeARangeCheck) {
+  for (const char* text : {"010", "1e2"}) {
+    CLI::App app;
+    std::uint32_t period = 0;
+    app.add_option("--period", period)->check(CLI::Range(10, 600000));
+    app::decimal_integers(app);
+    std::string error;
+    try {
+      app.parse(std::vector<std::string>{text, "--period"});
+    } catch (const CLI::ParseError& e) {
+      error = e.what();
+    }
+    EXPECT_NE(error.find("is not a plain decimal integer"), std::string::npos) << error;
+  }
+}
+
 TEST(DecimalIntegers, OtherTypesAndTheHelpAreUnchanged) {
   CLI::App app;
   double speed = 0;
