@@ -61,8 +61,11 @@ inline constexpr int kExitUsage = 2;
 inline constexpr std::string_view kDaemonExitCodes =
     "Exit codes:\n"
     "  0  stopped cleanly (SIGINT/SIGTERM), or the command did what it was asked\n"
-    "  1  failed while running (the store), or an admin request was refused or could not\n"
-    "     reach the daemon (vsd status, vsd revoke), or gsd version could not hash itself\n"
-    "  2  usage, configuration, key or store error at start";
+    "  1  failed while running (the store), or a start that may pass without a change (the\n"
+    "     store's lock still held, its database server unreachable), or an admin request was\n"
+    "     refused or could not reach the daemon (vsd status, reload, revoke, pardon), or a\n"
+    "     vsd store command failed on the way, or gsd version could not hash itself\n"
+    "  2  usage, configuration, key or store error at start (also: a store a vsd store\n"
+    "     command cannot open)";
 
 }  // namespace gsvs::app

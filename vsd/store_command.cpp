@@ -151,15 +151,17 @@ StoreCommands setup_store_commands(CLI::App& app, StoreCommandOptions& options) 
                    "PostgreSQL store whose first entries were retired), a new directory ending in "
                    "'/', which becomes a segmented store recording them")
       ->required();
-  commands.export_log->add_option(
+  auto* export_key = commands.export_log->add_option(
       "--vs-public-key", options.vs_public_key,
       "HEX|FILE: the VS public key, which checks the seal a copy that starts after entry 0 "
       "starts from (needed only then)");
-  commands.export_log->add_option(
-      "--from", options.from,
-      "Start at the checkpoint before this seq that seals the entries before it, so that the "
-      "copy verifies on its own from there: it is then a directory of segments (--to ending in "
-      "'/') whose seal index records the entries left out, and needs --vs-public-key");
+  commands.export_log
+      ->add_option(
+          "--from", options.from,
+          "Start at the checkpoint before this seq that seals the entries before it, so that the "
+          "copy verifies on its own from there: it is then a directory of segments (--to ending in "
+          "'/') whose seal index records the entries left out, and needs --vs-public-key")
+      ->needs(export_key);
   commands.export_log->add_option(
       "--until", options.until,
       "Only the entries before this seq (default: every entry the store holds when the copy "
@@ -184,8 +186,10 @@ int run_store_export(const StoreCommandOptions& options) {
   const std::string source_name = storage::printable_store(options.store);
   auto source = storage::Log::open(options.store, storage::OpenMode::kReadOnly);
   if (!source) {
+    // Not a store, or not one this build reads: as for any store error at start; a database
+    // server that is not up may be later.
     std::cerr << "vsd store export: " << source.error() << "\n";
-    return kExitFailed;
+    return source.failure().retry == Retry::kLater ? kExitFailed : kExitUsage;
   }
   std::optional<crypto::PublicKey> key;
   if (!options.vs_public_key.empty()) {

@@ -216,6 +216,14 @@ TEST(VsdCli, StoreArchiveAndPruneRefuseWhatIsNotSafeAndSayWhy) {
        {"store", "archive", "--store", store, "--vs-public-key", key_hex, "--to", dir.file("a")},
        0,
        "0 sealed segment(s) archived"},
+      {"an export from a seal without the key that checks it",
+       {"store", "export", "--store", store, "--to", dir.file("e") + "/", "--from", "5"},
+       2,
+       "--from requires --vs-public-key"},
+      {"an export of what is not a store",
+       {"store", "export", "--store", dir.file("none.db"), "--to", dir.file("e.db")},
+       2,
+       "none.db"},
   };
   for (const Case& c : cases) {
     auto [code, out] = run_vsd(dir, c.args);
