@@ -279,8 +279,21 @@ namespace {
 Result<std::optional<std::pair<StoreFile, SchemaLayout>>> file_of_version(
     sqlite::Db& db, const std::string& label, std::string_view version) {
   using Found = std::optional<std::pair<StoreFile, SchemaLayout>>;
-  if (version == kSingleFileV1) return Found{{StoreFile::kSingle, SchemaLayout::kKindNameColumn}};
-  if (version == kSegmentV2) return Found{{StoreFile::kSegment, SchemaLayout::kKindNameColumn}};
+  if (version == kSingleFileV1 || version == kSegmentV2) {
+    // Versions 1 and 2 keep each entry's kind name in a column: a store without it says a
+    // version it was not made with (a damaged meta row), which reads would meet as a bare SQL
+    // error.
+    auto column = query_text(db, "SELECT name FROM pragma_table_info('log_entry') WHERE name = ?1",
+                             "kind_name");
+    if (!column) return Error{label + ": cannot read the schema: " + column.error()};
+    if (!*column) {
+      return Error{label + ": meta says schema version " + std::string(version) +
+                   ", but table log_entry has no column 'kind_name', which that version has: "
+                   "the meta row is damaged, or the file was edited"};
+    }
+    return Found{{version == kSingleFileV1 ? StoreFile::kSingle : StoreFile::kSegment,
+                  SchemaLayout::kKindNameColumn}};
+  }
   if (version != kCurrentVersion) return Found{};
   auto type = query_text(db, "SELECT type FROM sqlite_master WHERE name = ?1", "message_kind");
   if (!type) return Error{label + ": cannot read the schema: " + type.error()};

@@ -354,6 +354,26 @@ TEST_P(Corruption, UnknownSchemaVersionIsRefused) {
   }
 }
 
+// meta naming the other known version than the tables have: refused, naming what is missing,
+// where reads would have met a bare SQL error ("no such column: kind_name").
+TEST_P(Corruption, ASchemaVersionTheTablesDoNotHaveIsRefused) {
+  const bool by_kind_table = kind_table();
+  {
+    RawDb raw(path_);
+    ASSERT_EQ(raw.exec(std::string("DROP TRIGGER meta_no_update; UPDATE meta SET value = '") +
+                       (by_kind_table ? "1" : "3") + "' WHERE key = 'schema_version'"),
+              SQLITE_OK)
+        << raw.error();
+  }
+  const std::string expected =
+      by_kind_table ? "table log_entry has no column 'kind_name'" : "(no table 'message_kind')";
+  for (const auto mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
+    auto log = Log::open(path_, mode);
+    ASSERT_FALSE(log.ok());
+    EXPECT_NE(log.error().find(expected), std::string::npos) << log.error();
+  }
+}
+
 TEST_P(Corruption, MissingMetaIsRefused) {
   {
     RawDb raw(path_);
