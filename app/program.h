@@ -65,7 +65,7 @@ inline constexpr std::string_view kDaemonExitCodes =
     "     store's lock still held, its database server unreachable), or an admin request was\n"
     "     refused or could not reach the daemon (vsd status, reload, revoke, pardon), or a\n"
     "     vsd store command failed on the way, or gsd version could not hash itself\n"
-    "  2  usage, configuration, key or store error at start (also: a store a vsd store\n"
-    "     command cannot open)";
+    "  2  usage, configuration, key or store error at start (also: vsd store export given\n"
+    "     what is not a store)";
 
 }  // namespace gsvs::app

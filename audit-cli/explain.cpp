@@ -235,7 +235,7 @@ std::string lifted_text(const QuarantineFate& fate) {
          std::to_string(fate.quarantine.session_id) + ") was " +
          (fate.pardon ? "pardoned at " + format_utc(fate.pardon->message.vs_time_ms) +
                             " (Pardon at entry " + std::to_string(fate.pardon->seq) + ": \"" +
-                            app::log_text(fate.pardon->message.reason) + "\")"
+                            fate.pardon->message.reason + "\")"
                       : "lapsed at " + format_utc(*fate.quarantine.lapses_at_ms())) +
          " before it joined";
 }
@@ -384,7 +384,9 @@ void print_text(const Explanation& x, std::ostream& out) {
   out << "  build         " << to_hex(f.accept.sw_hash) << "\n";
   out << "  joined        " << format_utc(f.start_vs_ms) << " (JoinAccept at entry "
       << f.join_accept_seq << ", VS signature " << sig_name(x.replay.accept_signature) << ")\n";
-  if (x.lifted_before_join) out << "  admitted      " << lifted_text(*x.lifted_before_join) << "\n";
+  if (x.lifted_before_join) {
+    out << "  admitted      " << app::log_text(lifted_text(*x.lifted_before_join)) << "\n";
+  }
   if (!f.revocation) {
     out << "\nThe session has not ended in this log: no Revocation names it. Its last entry is "
         << f.last_seq << " at " << format_utc(f.last_vs_ms)
@@ -408,14 +410,15 @@ void print_text(const Explanation& x, std::ostream& out) {
         << short_hex(f.accept.gs_identity)
         << "...; its later joins are refused (PROTOCOL.md §8.16)\n";
     if (x.quarantine) {
-      out << "  The quarantine: " << describe_fate(*x.quarantine);
+      out << "  The quarantine: " << app::log_text(describe_fate(*x.quarantine));
       if (x.quarantine->pardon) out << "; Pardon VS signature " << sig_name(x.pardon_signature);
       out << "\n";
     }
   }
   out << "\nThe rule\n  " << rule_text(rv.reason, f) << ".\n\n";
   const auto& a = x.replay.assessment;
-  out << "Recomputed from the log\n  " << (a ? a->explanation : std::string("-")) << "\n";
+  out << "Recomputed from the log\n  " << (a ? app::log_text(a->explanation) : std::string("-"))
+      << "\n";
   if (a && a->step) {
     const auto& s = *a->step;
     out << "  The step: entry " << s.from_log_seq << " (" << fixed(s.from_x_mm / 1000.0, 3) << ", "

@@ -2,7 +2,6 @@
 
 #include <string>
 
-#include "app/log_line.h"
 #include "audit-cli/common.h"
 
 namespace gsvs::audit {
@@ -128,8 +127,7 @@ std::string describe_fate(const QuarantineFate& fate) {
   switch (fate.end) {
     case QuarantineEnd::kPardoned:
       return "pardoned at " + format_utc(fate.pardon->message.vs_time_ms) + " (Pardon at entry " +
-             std::to_string(fate.pardon->seq) + "): \"" +
-             app::log_text(fate.pardon->message.reason) + "\"";
+             std::to_string(fate.pardon->seq) + "): \"" + fate.pardon->message.reason + "\"";
     case QuarantineEnd::kLapsed:
       return "lapsed at " + format_utc(*lapses) + " (quarantine_ms " +
              std::to_string(fate.quarantine.quarantine_ms) + " after it began)";

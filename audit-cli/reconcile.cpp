@@ -71,15 +71,16 @@ void setup_reconcile(CLI::App& app, int& exit_code) {
       "  vs_missing_sent         the GS sent a message the VS never logged, though it logged "
       "later\n"
       "                          ones (INFO vs_missing_sent_tail at the tail,\n"
-      "                          vs_missing_sent_before_resume where the next was a GsResume)\n"
+      "                          vs_missing_sent_before_resume where the next was the GS's\n"
+      "                          GsResume, within a heartbeat timeout)\n"
       "  gs_missing_issued       the VS issued a message the GS lacks, though the GS holds later\n"
       "                          ones (INFO gs_missing_issued_tail at the tail / after "
       "disconnect,\n"
-      "                          gs_missing_issued_before_resume where it got nothing more\n"
-      "                          before the GS resumed the session)\n"
+      "                          gs_missing_issued_before_resume: a receipt or ticket lost in a\n"
+      "                          VS restart that the GS's GsResume says it did not hold)\n"
       "  gs_missing_sent         the VS logged as received from the GS what the GS store lacks\n"
       "  vs_chain_broken         the VS log's own hash chain is broken (run `verify`)",
-      {{kExitOk, "the stores agree (tail differences only)"},
+      {{kExitOk, "the stores agree (differences only where a connection or the VS went down)"},
        {kExitFailed, "an ERROR finding"},
        {kExitUsage, "usage or I/O error"}},
       {"audit-cli reconcile vs.db gs.db --vs-pubkey vs.key.pub"});

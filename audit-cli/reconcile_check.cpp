@@ -104,6 +104,7 @@ struct ReconcileItem {
   SessionId session = 0;
   Hash32 hash;
   Decoded decoded;
+  std::uint64_t time_ms = 0;            // the store's vs_time_ms: the GS's clock in a GS store
   std::optional<std::uint64_t> vs_seq;  // a GS entry: where the VS log holds the same bytes
   bool matched = false;                 // a VS entry: the GS store holds the same bytes
 };
@@ -113,6 +114,7 @@ ReconcileItem read_item(const storage::Entry& e, Hash32 hash) {
   item.seq = e.header.seq;
   item.kind = e.header.kind;
   item.direction = e.header.direction;
+  item.time_ms = e.header.vs_time_ms;
   item.hash = hash;
   item.decoded = decode_item(e.message);
   item.session = item.decoded.session.value_or(e.header.session_id);
@@ -239,6 +241,7 @@ class Reconciler {
         if (!item.vs_seq) item.vs_seq = e.header.seq;
         matched = true;
       }
+      if (e.header.kind == MessageKind::kVsStart) vs_starts_.insert(e.header.seq);
       const bool ours = sessions_.contains(e.header.session_id);
       if (!ours && e.header.kind != MessageKind::kCheckpoint) return true;
       ReconcileItem item = read_item(e, hash);
@@ -247,6 +250,7 @@ class Reconciler {
       if (item.decoded.message) {
         if (const auto* a = std::get_if<protocol::JoinAccept>(&*item.decoded.message)) {
           session_keys_.try_emplace(a->session_id, a->session_key);
+          heartbeat_timeout_ms_.try_emplace(a->session_id, a->heartbeat_timeout_ms);
         }
       }
       if (item.decoded.key) vs_by_key_[*item.decoded.key].push_back(vs_items_.size());
@@ -381,14 +385,43 @@ class Reconciler {
     return verifies(*d.message, it->second);
   }
 
+  // A GsResume the VS logged that proves the GS resumed there: the GS store holds the same
+  // bytes, and they verify under the session key.
+  [[nodiscard]] const protocol::GsResume* proven_resume(const ReconcileItem& v) const {
+    if (v.direction != chains::Direction::kReceived || !v.matched || !v.decoded.message) {
+      return nullptr;
+    }
+    const auto* resume = std::get_if<protocol::GsResume>(&*v.decoded.message);
+    if (!resume || !genuine(v.decoded, v.session).value_or(false)) return nullptr;
+    return resume;
+  }
+
+  // Whether the GS message `item`, which the VS never logged, was in flight when the connection
+  // (or the VS) went down rather than dropped: `next`, the next message the VS logged from the
+  // GS, is a proven GsResume, and the GS recorded `item` no more than a heartbeat timeout before
+  // it (a resume after the heartbeat deadline is refused, PROTOCOL.md §8.15: an older message
+  // was there to be read while the connection lived).
+  [[nodiscard]] bool in_flight_at_resume(const ReconcileItem& item,
+                                         const ReconcileItem& next) const {
+    if (!proven_resume(next)) return false;
+    auto [first, last] = gs_by_hash_.equal_range(next.hash);
+    if (first == last) return false;
+    const std::uint64_t resumed_ms = gs_items_[first->second].time_ms;
+    const auto timeout = heartbeat_timeout_ms_.find(item.session);
+    return timeout != heartbeat_timeout_ms_.end() && item.time_ms <= resumed_ms &&
+           resumed_ms - item.time_ms <= timeout->second;
+  }
+
   void check_gs_items() {
-    // Per session, the kind of each gs_counter the VS logged from the GS, its GsResumes included.
-    std::map<SessionId, std::map<std::uint64_t, MessageKind>> vs_counters;
-    for (const auto& v : vs_items_) {
+    // Per session, what the VS logged from the GS by gs_counter (an index into vs_items_), its
+    // GsResumes included.
+    std::map<SessionId, std::map<std::uint64_t, std::size_t>> vs_counters;
+    for (std::size_t i = 0; i < vs_items_.size(); ++i) {
+      const ReconcileItem& v = vs_items_[i];
       if (v.direction != chains::Direction::kReceived || !v.decoded.key) continue;
       const MessageKind k = v.decoded.key->kind;
       if (protocol::gs_session_traffic(k) || k == MessageKind::kGsResume) {
-        vs_counters[v.session][v.decoded.key->number] = k;
+        vs_counters[v.session][v.decoded.key->number] = i;
       }
     }
     std::set<Hash32> answered_requests;
@@ -464,21 +497,22 @@ class Reconciler {
       }
       // The first message the VS logged from the GS after this one, by gs_counter.
       const auto counters = vs_counters.find(item.session);
-      const std::map<std::uint64_t, MessageKind>* logged =
+      const std::map<std::uint64_t, std::size_t>* logged =
           counters == vs_counters.end() ? nullptr : &counters->second;
       const auto next = logged && item.decoded.key
                             ? logged->upper_bound(item.decoded.key->number)
-                            : std::map<std::uint64_t, MessageKind>::const_iterator{};
+                            : std::map<std::uint64_t, std::size_t>::const_iterator{};
       if (logged && item.decoded.key && next != logged->end() &&
-          next->second == MessageKind::kGsResume) {
+          in_flight_at_resume(item, vs_items_[next->second])) {
         // Sent on a connection that went down (or to a VS that stopped) before it was read: the
         // GS then resumed on a new one, and the session went on without it (PROTOCOL.md §8.15).
         add(Severity::kInfo, "vs_missing_sent_before_resume",
             describe(*item.decoded.key) +
-                " sent by the GS was never logged by the VS, and the next message the VS logged "
-                "from it is its GsResume (gs_counter " +
-                std::to_string(next->first) +
-                "): in flight when the connection or the VS went down",
+                " sent by the GS was never logged by the VS; the next message the VS logged from "
+                "it is its GsResume (gs_counter " +
+                std::to_string(next->first) + ", VS entry " +
+                std::to_string(vs_items_[next->second].seq) +
+                "), within a heartbeat timeout: in flight when the connection or the VS went down",
             item.session, kind, std::nullopt, item.seq);
       } else if (logged && item.decoded.key && next != logged->end()) {
         add(Severity::kError, "vs_missing_sent",
@@ -498,6 +532,21 @@ class Reconciler {
     }
   }
 
+  // Whether the receipt or ticket `v`, which the GS store lacks, was lost when the VS went down
+  // before it was sent: a VsStart lies between it and the GS's GsResume at `resume_seq`, and
+  // that GsResume, signed by the GS, says the GS did not hold it. A VS that did not restart sends
+  // what a cut swallowed again after the ResumeAccept (PROTOCOL.md §8.15), so the GS holds it.
+  [[nodiscard]] bool lost_in_restart(const ReconcileItem& v, std::uint64_t resume_seq,
+                                     const protocol::GsResume& resume) const {
+    const auto start = vs_starts_.upper_bound(v.seq);
+    if (start == vs_starts_.end() || *start > resume_seq || !v.decoded.key) return false;
+    if (v.kind == MessageKind::kProtectedReceipt) {
+      return v.decoded.key->number > resume.receipt_count;
+    }
+    if (v.kind == MessageKind::kPlayTicket) return v.decoded.key->number > resume.ticket_seq;
+    return false;
+  }
+
   void check_vs_items() {
     // Per session, the VS entries the GS is known to have received, and where the VS logged a
     // GsResume.
@@ -507,11 +556,9 @@ class Reconciler {
         received[item.session].insert(*item.vs_seq);
       }
     }
-    std::map<SessionId, std::set<std::uint64_t>> resumes;
+    std::map<SessionId, std::map<std::uint64_t, const protocol::GsResume*>> resumes;
     for (const auto& v : vs_items_) {
-      if (v.direction == chains::Direction::kReceived && v.kind == MessageKind::kGsResume) {
-        resumes[v.session].insert(v.seq);
-      }
+      if (const auto* resume = proven_resume(v)) resumes[v.session][v.seq] = resume;
     }
     for (const auto& v : vs_items_) {
       if (v.matched || v.session == 0) continue;
@@ -522,7 +569,7 @@ class Reconciler {
       if (v.direction == chains::Direction::kIssued) {
         const std::set<std::uint64_t>& got = received[v.session];
         const auto got_later = got.upper_bound(v.seq);
-        const std::set<std::uint64_t>& resumed = resumes[v.session];
+        const auto& resumed = resumes[v.session];
         const auto resume = resumed.upper_bound(v.seq);
         if (got_later == got.end()) {
           add(Severity::kInfo, "gs_missing_issued_tail",
@@ -530,14 +577,15 @@ class Reconciler {
                   " issued by the VS after the last message the GS recorded from it (not "
                   "delivered before the GS stopped, or after disconnect)",
               v.session, kind, v.seq);
-        } else if (resume != resumed.end() && *got_later > *resume) {
-          // Nothing between it and the GsResume reached the GS: the connection, or the VS,
-          // went down before it was delivered, and the session went on on a new one.
+        } else if (resume != resumed.end() && *got_later > resume->first &&
+                   lost_in_restart(v, resume->first, *resume->second)) {
           add(Severity::kInfo, "gs_missing_issued_before_resume",
               what +
-                  " issued by the VS is missing from the GS store, and the GS recorded nothing "
-                  "after it until it resumed the session (GsResume at VS entry " +
-                  std::to_string(*resume) + "): in flight when the connection or the VS went down",
+                  " issued by the VS is missing from the GS store; the GS recorded nothing after "
+                  "it until it resumed the session after a VS restart (GsResume at VS entry " +
+                  std::to_string(resume->first) +
+                  ", which says the GS did not hold it): logged, and lost with the VS before it "
+                  "was sent",
               v.session, kind, v.seq);
         } else {
           add(Severity::kError, "gs_missing_issued",
@@ -568,6 +616,8 @@ class Reconciler {
   std::map<Key, std::vector<std::size_t>> gs_by_key_;
   std::set<SessionId> sessions_;
   std::map<SessionId, crypto::PublicKey> session_keys_;
+  std::map<SessionId, std::uint32_t> heartbeat_timeout_ms_;  // from each session's JoinAccept
+  std::set<std::uint64_t> vs_starts_;                        // where the VS log holds a VsStart
   std::vector<ReconcileItem> vs_items_;
   std::map<Key, std::vector<std::size_t>> vs_by_key_;
   merkle::ProofPlan plan_;

@@ -9,7 +9,9 @@ namespace gsvs::audit::report {
 
 using nlohmann::json;
 
-std::string format_problem(const Problem& problem) { return problem.where + ": " + problem.what; }
+std::string format_problem(const Problem& problem) {
+  return app::log_text(problem.where + ": " + problem.what);
+}
 
 nlohmann::json summary(CheckStatus status, const std::vector<Problem>& problems,
                        const Analysis* analysis) {

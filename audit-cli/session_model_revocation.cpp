@@ -4,7 +4,6 @@
 #include <utility>
 #include <variant>
 
-#include "app/log_line.h"
 #include "audit-cli/common.h"
 #include "audit-cli/session_model.h"
 
@@ -323,10 +322,10 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
     if (revoked_for == RevocationReason::kOperator || quarantined) {
       a.explanation = std::string("an operator revoked the session") +
                       (quarantined ? " and quarantined its GS identity" : "") + ": " +
-                      app::log_text(revocation.detail);
+                      revocation.detail;
     } else if (revoked_for == RevocationReason::kPolicyWithdrawn) {
-      a.explanation = "a reloaded policy no longer allows the session (" +
-                      app::log_text(revocation.detail) + "); nothing is held against the GS";
+      a.explanation = "a reloaded policy no longer allows the session (" + revocation.detail +
+                      "); nothing is held against the GS";
     } else {
       a.explanation =
           "the VS stopped or restarted while the session was live; nothing is held against the "

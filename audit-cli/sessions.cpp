@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "app/log_line.h"
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
 #include "audit-cli/message_json.h"
@@ -109,7 +110,7 @@ void print_quarantines(const QuarantineHistory& history) {
     std::cout << "  " << short_hex(fate.identity) << "  session " << fate.quarantine.session_id
               << " revoked for " << revocation_reason_name(fate.quarantine.reason) << " at "
               << format_utc(fate.quarantine.since_ms) << " (entry " << seq
-              << "): " << describe_fate(fate) << "\n";
+              << "): " << app::log_text(describe_fate(fate)) << "\n";
   }
   for (const auto& p : history.pardons) {
     if (p.lifted) continue;

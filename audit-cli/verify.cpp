@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "app/log_line.h"
 #include "audit-cli/commands.h"
 #include "audit-cli/common.h"
 #include "audit-cli/findings.h"
@@ -177,7 +178,7 @@ void print_text(const VerifyResult& r, storage::StoreRole role, const FindingSin
                  "checks need the JoinAccept)\n";
   }
   std::cout << "  VS key        "
-            << (r.vs_key ? to_hex(r.vs_key->key) + " (" + r.vs_key->origin +
+            << (r.vs_key ? to_hex(r.vs_key->key) + " (" + app::log_text(r.vs_key->origin) +
                                (r.vs_key_discovered ? ", NOT PINNED" : "") + ")"
                          : std::string("none: VS signatures not checked"))
             << "\n";
@@ -196,14 +197,14 @@ void print_text(const VerifyResult& r, storage::StoreRole role, const FindingSin
   if (r.external_checkpoint) {
     const auto& cp = r.external_checkpoint->message;
     const bool ok = r.external_checkpoint_matched && s.entries >= cp.log_size;
-    std::cout << "  checkpoint    " << r.external_checkpoint->origin << ": log_size "
+    std::cout << "  checkpoint    " << app::log_text(r.external_checkpoint->origin) << ": log_size "
               << group_digits(cp.log_size) << ", root " << short_hex(cp.root) << "... "
               << (ok ? "matches the store" : "DOES NOT match the store") << "\n";
   }
   const double rate = s.seconds > 0 ? static_cast<double>(s.entries) / s.seconds : 0;
   std::cout << "  time          " << fixed(s.seconds, 2) << " s ("
             << group_digits(static_cast<std::uint64_t>(rate)) << " entries/s)\n";
-  for (const auto& w : r.warnings) std::cout << "\nWARNING: " << w << "\n";
+  for (const auto& w : r.warnings) std::cout << "\nWARNING: " << app::log_text(w) << "\n";
   std::cout << "\n";
   if (sink.failures() == 0) {
     std::cout << "INTACT: every check passed";

@@ -37,12 +37,15 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-wait_port() {  # PORT: until something listens on 127.0.0.1:PORT, at most 30 s
+# VSD ADMIN_SOCKET: until that vsd answers `vsd status`, at most 30 s. It does once started: its
+# store recovered and its GS port accepted on (the port itself is bound before the recovery, so
+# that something listens there says nothing yet).
+wait_vsd_ready() {
   for _ in $(seq 600); do
-    ss -ltn 2>/dev/null | grep -q "127.0.0.1:$1 " && return 0
+    "$1" status --admin-socket "$2" >/dev/null 2>&1 && return 0
     sleep 0.05
   done
-  echo "nothing listens on port $1" >&2
+  echo "vsd does not answer on $2" >&2
   return 1
 }
 

@@ -85,7 +85,7 @@ EOF
   "$bin/vsd" run --config "$dir/vsd.toml" >"$dir/vsd.log" 2>&1 &
   vsd_pid=$!
   pids+=("$vsd_pid")
-  wait_port "$vs_port"
+  wait_vsd_ready "$bin/vsd" "$dir/vsd.sock"
   if [ "$mode" = suppress ]; then
     "$bin/gsd-rogue" run --config "$dir/gsd.toml" --suppress >"$dir/gsd.log" 2>&1 &
   else

@@ -82,7 +82,7 @@ TOML
   "${vsd_pin[@]}" "$bin/vsd" run --config "$work/vsd_$node.toml" >"$work/vsd_$node.log" 2>&1 &
   pid[$node]=$!
   pids+=("${pid[$node]}")
-  wait_port "${port[$node]}"
+  wait_vsd_ready "$bin/vsd" "$work/vsd_$node.sock"
 done
 # The fleet's key set and node list, as an operator gives them (OPERATIONS.md "Running a fleet").
 cat "$work/vs_a.key.pub" "$work/vs_b.key.pub" >"$work/fleet.keys"

@@ -91,7 +91,7 @@ start_vsd() {  # LOG
   "${vsd_pin[@]}" "$bin/vsd" run --config "$work/vsd.toml" >"$1" 2>&1 &
   vsd_pid=$!
   pids+=("$vsd_pid")
-  wait_port "$vs_port"
+  wait_vsd_ready "$bin/vsd" "$work/vsd.sock"
 }
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 start_vsd "$work/vsd-1.log"

@@ -299,7 +299,8 @@ constexpr const char* kRunHelp =
     "Run the daemon. Every option is also a key of the --config file, by the same name (TOML: "
     "key = value, lists as [\"a\", \"b\"]); the command line wins. SIGINT/SIGTERM stop it "
     "cleanly: a final checkpoint is written, and live sessions stay resumable for the next start "
-    "(resume_window_ms), or are revoked with revoke_on_stop = true.";
+    "(for resume_window_ms; with 0 that start revokes them), or are revoked at the stop with "
+    "revoke_on_stop = true.";
 
 // Runs an admin command, whose reply is read in the shape this build's vsd sends: another shape
 // (a vsd of another version, another program on the socket) is said, not an abort.

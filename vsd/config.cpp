@@ -20,6 +20,10 @@ namespace {
 constexpr std::uint64_t kMinSegmentBytes = std::uint64_t{64} << 10;
 constexpr std::uint64_t kMaxSegmentBytes = std::uint64_t{1} << 40;
 constexpr std::uint64_t kMaxSegmentAgeS = std::uint64_t{366} * 86400;
+constexpr std::uint32_t kMaxTicketPeriodMs = 600000;
+// The revocation ripple bound: a revoked GS keeps its players this long at most.
+constexpr std::uint32_t kMaxTicketValidityMs = 2 * kMaxTicketPeriodMs;
+
 // A digest every 100 ms is more than any GS sends; an hour without one is no audit at all.
 constexpr std::uint32_t kMinDigestTimeoutMs = 100;
 constexpr std::uint32_t kMaxDigestTimeoutMs = 3600000;
@@ -63,12 +67,12 @@ void add_config_options(CLI::App& run, Config& c) {
   run.add_option("--allowed_builds", c.allowed_builds, "GS build hashes (sw_hash, hex) allowed");
   run.add_option("--ticket_period_ms", c.ticket_period_ms, "Issue a PlayTicket this often")
       ->capture_default_str()
-      ->check(CLI::Range(10, 600000));
+      ->check(CLI::Range(std::uint32_t{10}, kMaxTicketPeriodMs));
   run.add_option("--ticket_validity_ms", c.ticket_validity_ms,
                  "A ticket's lifetime; also the revocation ripple bound (plus client skew): at most "
                  "twice the longest ticket_period_ms")
       ->capture_default_str()
-      ->check(CLI::Range(10, 1200000));
+      ->check(CLI::Range(std::uint32_t{10}, kMaxTicketValidityMs));
   run.add_option("--heartbeat_interval_ms", c.heartbeat_interval_ms,
                  "How often a GS must heartbeat (told to it in JoinAccept)")
       ->capture_default_str()

@@ -151,17 +151,15 @@ StoreCommands setup_store_commands(CLI::App& app, StoreCommandOptions& options) 
                    "PostgreSQL store whose first entries were retired), a new directory ending in "
                    "'/', which becomes a segmented store recording them")
       ->required();
-  auto* export_key = commands.export_log->add_option(
+  commands.export_log->add_option(
       "--vs-public-key", options.vs_public_key,
       "HEX|FILE: the VS public key, which checks the seal a copy that starts after entry 0 "
       "starts from (needed only then)");
-  commands.export_log
-      ->add_option(
-          "--from", options.from,
-          "Start at the checkpoint before this seq that seals the entries before it, so that the "
-          "copy verifies on its own from there: it is then a directory of segments (--to ending in "
-          "'/') whose seal index records the entries left out, and needs --vs-public-key")
-      ->needs(export_key);
+  commands.export_log->add_option(
+      "--from", options.from,
+      "Start at the checkpoint before this seq that seals the entries before it, so that the "
+      "copy verifies on its own from there: it is then a directory of segments (--to ending in "
+      "'/') whose seal index records the entries left out, and needs --vs-public-key");
   commands.export_log->add_option(
       "--until", options.until,
       "Only the entries before this seq (default: every entry the store holds when the copy "

@@ -46,7 +46,6 @@ TEST(AuditCli, JsonOutputsQuoteAPathThatIsNotUtf8) {
   EXPECT_NE(verified.dump().find("caf\xEF\xBF\xBD.db"), std::string::npos) << verified.dump();
 }
 
-// More signature-checking threads than any machine has are refused before a thread starts.
 // What a store or a report says comes from others: an operator's reason, a VS's detail, a report
 // anyone can write. In text output it is escaped, so that it cannot recolour, overwrite or forge
 // a line of the investigator's terminal (escape sequences, a carriage return, a newline, a
@@ -90,9 +89,13 @@ TEST(AuditCli, TextOutputsEscapeWhatTheStoreSays) {
   }
   const auto json = run_audit_cli({"explain", store, "--session", "1", "--json"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
-  EXPECT_EQ(nlohmann::json::parse(json.out)["revocation"]["detail"], "operator: " + reason);
+  const auto document = nlohmann::json::parse(json.out);
+  EXPECT_EQ(document["revocation"]["detail"], "operator: " + reason);
+  EXPECT_NE(document["explanation"].get<std::string>().find(reason), std::string::npos)
+      << document["explanation"];
 }
 
+// More signature-checking threads than any machine has are refused before a thread starts.
 TEST(AuditCli, VerifyThreadsAreBounded) {
   const auto r = run_audit_cli({"verify", generated_path(), "--threads", "100000"});
   EXPECT_EQ(r.exit_code, 2);

@@ -2,7 +2,10 @@
 // sent (built from the VS store, same schema), then against copies an insider cut or rewrote.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <csignal>
 #include <functional>
+#include <map>
 
 #include "audit-cli/reconcile_check.h"
 #include "protocol/clock.h"
@@ -267,93 +270,113 @@ TEST_F(ReconcileTest, UnreadableStoresAreUsageErrors) {
   EXPECT_NE(output.find("vs_log_cut"), std::string::npos);
 }
 
-// The real gsd's own store against the real vsd's: they agree; a cut VS log shows against the
-// checkpoints the gsd kept.
-// A VS that stops while a GS message is on its way, and a message the VS logged but had not yet
-// delivered: the GS resumes on a new connection and the session goes on without either. Neither
-// is an error (PROTOCOL.md §8.15); a gap with later messages on the same connection still is.
-TEST(ReconcileAcrossAResume, WhatWasInFlightWhenTheVsStoppedIsInformation) {
+// A VS killed while a GS message is on its way, and a receipt it logged but had not sent: the
+// GS resumes after the restart, and the session goes on without either (PROTOCOL.md §8.15).
+// Neither is an error. What the same gaps cannot excuse stays one: a message older than a
+// heartbeat timeout, a gap with more messages on the same connection, and a receipt the GS's
+// own GsResume says it held.
+TEST(ReconcileAcrossAResume, WhatWasInFlightWhenTheVsWasKilledIsInformation) {
   ASSERT_TRUE(crypto::init().ok());
   TempDir dir;
   const auto identity = crypto::SecretKey::generate();
+  const auto honest_identity = crypto::SecretKey::generate();
   const Hash32 build = crypto::sha256(as_bytes("honest build 1.0"));
-  const auto player = crypto::SecretKey::generate().public_key();
-  auto vs =
-      std::make_unique<VsProcess>(dir, std::vector{identity.public_key()}, std::vector{build});
+  const std::vector allowed{identity.public_key(), honest_identity.public_key()};
+  auto vs = std::make_unique<VsProcess>(dir, allowed, std::vector{build});
+  // `gs` loses its receipt and a heartbeat in the kill; `holder` keeps its receipt.
   ScriptedGs gs(vs->port(), identity, build);
+  ScriptedGs holder(vs->port(), honest_identity, build);
   gs.join();
-  gs.send_signed(gs.make_heartbeat());
+  holder.join();
   const std::uint64_t receipts_before = gs.receipt_count;
   const Hash32 tip_before = gs.receipt_tip;
-  gs.send_signed(gs.make_digest({player_at(player, 0)}, unix_time_ms()));
-  ASSERT_TRUE(gs.expect<protocol::ProtectedReceipt>()) << vs->process().output();
-  // Signed and recorded by the GS, never delivered: the VS stops first.
+  const std::map<const ScriptedGs*, crypto::PublicKey> player_of{
+      {&gs, crypto::SecretKey::generate().public_key()},
+      {&holder, crypto::SecretKey::generate().public_key()}};
+  for (ScriptedGs* g : {&gs, &holder}) {
+    g->send_signed(g->make_heartbeat());
+    g->send_signed(g->make_digest({player_at(player_of.at(g), 0)}, unix_time_ms()));
+    ASSERT_TRUE(g->expect<protocol::ProtectedReceipt>()) << vs->process().output();
+  }
+  // The receipt was logged, and in this story lost with the VS: `gs` resumes without it.
+  gs.receipt_count = receipts_before;
+  gs.receipt_tip = tip_before;
+  // Signed and recorded by the GS, never delivered.
   protocol::Heartbeat in_flight = gs.make_heartbeat();
   protocol::sign(in_flight, gs.session_key());
-  ASSERT_EQ(vs->stop(), 0) << vs->process().output();
-  // The last message the VS issued to the session before it stopped: logged, and in this story
-  // never delivered. Where it is the receipt, the GS resumes without it.
-  std::vector<storage::Entry> before = read_store(vs->store_path());
-  const auto undelivered =
-      std::find_if(before.rbegin(), before.rend(), [&](const storage::Entry& e) {
-        return e.header.session_id == gs.session_id() &&
-               e.header.direction == chains::Direction::kIssued;
-      });
-  ASSERT_NE(undelivered, before.rend());
-  const std::uint64_t undelivered_seq = undelivered->header.seq;
-  if (undelivered->header.kind == MessageKind::kProtectedReceipt) {
-    gs.receipt_count = receipts_before;
-    gs.receipt_tip = tip_before;
+  ASSERT_EQ(::kill(vs->process().pid(), SIGKILL), 0);
+  vs->process().wait(std::chrono::seconds(10));
+  vs = std::make_unique<VsProcess>(dir, allowed, std::vector{build});
+  for (ScriptedGs* g : {&gs, &holder}) {
+    g->send_unsigned(g->reconnect_and_make_resume(vs->port()));
+    ASSERT_TRUE(g->expect<protocol::ResumeAccept>()) << vs->process().output();
+    g->send_signed(g->make_heartbeat());
+    g->send_signed(g->make_digest({player_at(player_of.at(g), 100)}, unix_time_ms()));
+    ASSERT_TRUE(g->expect<protocol::ProtectedReceipt>()) << vs->process().output();
   }
-  vs = std::make_unique<VsProcess>(dir, std::vector{identity.public_key()}, std::vector{build});
-  gs.send_unsigned(gs.reconnect_and_make_resume(vs->port()));
-  ASSERT_TRUE(gs.expect<protocol::ResumeAccept>()) << vs->process().output();
-  gs.send_signed(gs.make_heartbeat());
-  gs.send_signed(gs.make_digest({player_at(player, 100)}, unix_time_ms()));
-  ASSERT_TRUE(gs.expect<protocol::ProtectedReceipt>()) << vs->process().output();
   ASSERT_EQ(vs->stop(), 0) << vs->process().output();
 
-  // The GS store: the lost heartbeat among what the GS sent, before its GsResume; and without
-  // the undelivered message.
   std::vector<storage::Entry> entries = read_store(vs->store_path());
-  const auto resume = std::find_if(entries.begin(), entries.end(), [](const storage::Entry& e) {
-    return e.header.kind == MessageKind::kGsResume;
-  });
-  ASSERT_NE(resume, entries.end());
-  const std::uint64_t resume_seq = resume->header.seq;
-  storage::Entry lost;
-  lost.header = resume->header;
-  lost.header.kind = MessageKind::kHeartbeat;
-  lost.message = protocol::encode(in_flight);
-  entries.insert(resume, lost);
-  const std::string gs_store = dir.file("gs.db");
-  write_gs_store(entries, gs.session_id(), gs_store,
-                 [&](const storage::Entry& e) { return e.header.seq != undelivered_seq; });
+  const auto first_of = [&](protocol::SessionId session, MessageKind kind) -> std::uint64_t {
+    for (const auto& e : entries) {
+      if (e.header.session_id == session && e.header.kind == kind) return e.header.seq;
+    }
+    throw std::runtime_error("no such entry");
+  };
+  const std::uint64_t lost_receipt = first_of(gs.session_id(), MessageKind::kProtectedReceipt);
+  const std::uint64_t held_receipt = first_of(holder.session_id(), MessageKind::kProtectedReceipt);
+  const std::uint64_t resume_seq = first_of(gs.session_id(), MessageKind::kGsResume);
+  // The GS store holds the lost heartbeat among what it sent, just before its GsResume, at
+  // `sent_ms` on the GS's clock (the store writer adds 3 ms to the VS's time).
+  const auto gs_store = [&](std::int64_t sent_ms_before_resume,
+                            std::optional<std::uint64_t> also_missing) {
+    std::vector<storage::Entry> with_lost = entries;
+    const auto resume =
+        std::find_if(with_lost.begin(), with_lost.end(),
+                     [&](const storage::Entry& e) { return e.header.seq == resume_seq; });
+    storage::Entry lost;
+    lost.header = resume->header;
+    lost.header.kind = MessageKind::kHeartbeat;
+    lost.header.vs_time_ms =
+        resume->header.vs_time_ms - static_cast<std::uint64_t>(sent_ms_before_resume);
+    lost.message = protocol::encode(in_flight);
+    with_lost.insert(resume, lost);
+    std::string path = dir.file("gs-" + std::to_string(sent_ms_before_resume) + "-" +
+                                std::to_string(also_missing.value_or(0)) + ".db");
+    write_gs_store(with_lost, gs.session_id(), path, [&](const storage::Entry& e) {
+      return e.header.seq != lost_receipt && e.header.seq != also_missing;
+    });
+    return path;
+  };
 
-  auto r = run(vs->store_path(), gs_store, vs->public_key());
-  const std::string text = audit::reconcile::to_text(r);
+  auto r = run(vs->store_path(), gs_store(50, std::nullopt), vs->public_key());
+  std::string text = audit::reconcile::to_text(r);
   EXPECT_TRUE(codes(r, Severity::kError).empty()) << text;
   EXPECT_TRUE(has(r, "vs_missing_sent_before_resume")) << text;
   EXPECT_TRUE(has(r, "gs_missing_issued_before_resume")) << text;
 
-  // A gap with later messages on the same connection is an error: here the GS store lacks the
-  // ResumeAccept, though it holds what the VS issued after it.
-  std::optional<std::uint64_t> after_resume;
-  for (const auto& e : entries) {
-    if (e.header.seq > resume_seq && e.header.session_id == gs.session_id() &&
-        e.header.kind == MessageKind::kResumeAccept) {
-      after_resume = e.header.seq;
-    }
-  }
-  ASSERT_TRUE(after_resume);
-  const std::string cut_gs_store = dir.file("gs-cut.db");
-  write_gs_store(entries, gs.session_id(), cut_gs_store,
-                 [&](const storage::Entry& e) { return e.header.seq != *after_resume; });
-  r = run(vs->store_path(), cut_gs_store, vs->public_key());
+  // Recorded an hour before the resume: not in flight, it was there to be read.
+  r = run(vs->store_path(), gs_store(3'600'000, std::nullopt), vs->public_key());
+  EXPECT_EQ(codes(r, Severity::kError), std::vector<std::string>{"vs_missing_sent"})
+      << audit::reconcile::to_text(r);
+
+  // Without the ResumeAccept, though the GS holds what the VS issued after it.
+  r = run(vs->store_path(), gs_store(50, first_of(gs.session_id(), MessageKind::kResumeAccept)),
+          vs->public_key());
+  EXPECT_EQ(codes(r, Severity::kError), std::vector<std::string>{"gs_missing_issued"})
+      << audit::reconcile::to_text(r);
+
+  // The holder's store without the receipt its GsResume says it held.
+  const std::string holder_store = dir.file("holder.db");
+  write_gs_store(entries, holder.session_id(), holder_store,
+                 [&](const storage::Entry& e) { return e.header.seq != held_receipt; });
+  r = run(vs->store_path(), holder_store, vs->public_key());
   EXPECT_EQ(codes(r, Severity::kError), std::vector<std::string>{"gs_missing_issued"})
       << audit::reconcile::to_text(r);
 }
 
+// The real gsd's own store against the real vsd's: they agree; a cut VS log shows against the
+// checkpoints the gsd kept.
 TEST(ReconcileWithRealGsd, TheStoresAgreeAndACutShows) {
   ASSERT_TRUE(crypto::init().ok());
   TempDir dir;
