@@ -290,8 +290,8 @@ std::string pardon_reason_problem(const std::string& reason) {
   return {};
 }
 
-Result<nlohmann::json> admin_request(const std::string& socket_path,
-                                     const nlohmann::json& request) {
+Result<nlohmann::json> admin_request(const std::string& socket_path, const nlohmann::json& request,
+                                     std::chrono::milliseconds reply_within) {
   Status valid = check_socket_path(socket_path);
   if (!valid) return Error{valid.error()};
   std::string line;
@@ -310,7 +310,25 @@ Result<nlohmann::json> admin_request(const std::string& socket_path,
   }
   asio::write(socket, asio::buffer(line), ec);
   asio::streambuf buffer;
-  if (!ec) asio::read_until(socket, buffer, '\n', ec);
+  if (!ec) {
+    // Read with a deadline: a daemon that is stopped (SIGSTOP) or stuck accepts the connection
+    // (the kernel does) and never answers, and a monitoring job must not wait on it for good.
+    bool replied = false;
+    asio::async_read_until(socket, buffer, '\n',
+                           [&](const boost::system::error_code& read, std::size_t) {
+                             ec = read;
+                             replied = true;
+                           });
+    io.run_for(reply_within);
+    if (!replied) {
+      const auto ms = reply_within.count();
+      return Error{
+          "no reply from vsd on " + socket_path + " within " +
+          (ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms") +
+          ": the daemon accepted the connection but does not answer (stopped, or "
+          "stuck: its log says which)"};
+    }
+  }
   if (ec && ec != asio::error::eof) return Error{"admin socket: " + ec.message()};
   std::istream in(&buffer);
   std::string reply;

@@ -101,8 +101,15 @@ class AdminServer {
 // admin socket and `vsd pardon` ask the same.
 std::string pardon_reason_problem(const std::string& reason);
 
+// How long `vsd status` and the other admin commands wait for the daemon's reply: longer than a
+// pardon's or reload's commit may take before the daemon gives up on its store (store_stall_ms,
+// 10 s by default), so that a reply that can come does.
+inline constexpr std::chrono::milliseconds kAdminReplyTimeout{30000};
+
 // Sends one request line to the admin socket at `socket_path` and returns the JSON reply; the
-// error says what failed (path, connection, a request that is not UTF-8, the reply).
-Result<nlohmann::json> admin_request(const std::string& socket_path, const nlohmann::json& request);
+// error says what failed (path, connection, a request that is not UTF-8, the reply, or no reply
+// within `reply_within`: a daemon that is stopped or stuck).
+Result<nlohmann::json> admin_request(const std::string& socket_path, const nlohmann::json& request,
+                                     std::chrono::milliseconds reply_within = kAdminReplyTimeout);
 
 }  // namespace gsvs::vsd

@@ -19,6 +19,7 @@
 #include "protocol/bytes.h"
 #include "storage/log.h"
 #include "tests/support/vs_fixture.h"
+#include "vsd/admin.h"
 
 namespace gsvs::testing {
 namespace {
@@ -175,6 +176,30 @@ TEST(VsdCli, AdminRepliesOfAnotherShapeAreAnErrorNotAnAbort) {
   auto [code, out] = run_vsd(dir, {"status", "--admin-socket", dir.file("array.sock")});
   EXPECT_EQ(code, 1);
   EXPECT_NE(out.find("not a JSON object"), std::string::npos) << out;
+}
+
+// A daemon that is stopped (SIGSTOP) or stuck still has its connections accepted, by the
+// kernel, and never answers: an admin request gives up after its timeout and says so, where it
+// used to wait for good (a monitoring job's `vsd status` piled up).
+TEST(VsdCli, AnAdminSocketThatNeverAnswersIsGivenUpOn) {
+  TempDir dir;
+  const std::string path = dir.file("silent.sock");
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);  // never accepted: the connection waits in the backlog
+  const auto started = std::chrono::steady_clock::now();
+  auto reply = vsd::admin_request(path, {{"command", "status"}}, std::chrono::milliseconds(300));
+  const auto waited = std::chrono::steady_clock::now() - started;
+  ::close(fd);
+  ASSERT_FALSE(reply.ok());
+  EXPECT_NE(reply.error().find("no reply from vsd on " + path + " within 300 ms"),
+            std::string::npos)
+      << reply.error();
+  EXPECT_LT(waited, std::chrono::seconds(10));
 }
 
 TEST(VsdCli, StoreArchiveAndPruneRefuseWhatIsNotSafeAndSayWhy) {
