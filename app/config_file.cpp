@@ -149,10 +149,11 @@ CLI::Validator decimal_integer(bool is_signed) {
           return c >= '0' && c <= '9';
         }) && (digits.size() == 1 || digits.front() != '0');
         if (!plain) {
+          const bool base_prefix = digits.size() > 1 && digits.front() == '0';
           return "Value " + input + " is not a plain decimal integer: write digits only" +
                  (is_signed ? " (a '-' before them where negative)" : "") +
-                 ", with no leading zero (such a value reads as octal or hex: 010 as 8, 0x10 as "
-                 "16)";
+                 ", with no leading zero" +
+                 (base_prefix ? " (such a value reads as octal or hex: 010 as 8, 0x10 as 16)" : "");
         }
         const char* end = input.data() + input.size();
         std::int64_t signed_value = 0;

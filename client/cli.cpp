@@ -44,7 +44,7 @@ struct RunOptions {
 
 constexpr const char* kExitCodes =
     "Exit codes:\n"
-    "  0  ran for --duration-s (or stopped by SIGINT/SIGTERM) and quit\n"
+    "  0  ran for --duration-s (or stopped by SIGINT, SIGTERM or SIGHUP) and quit\n"
     "  1  a fault in the client itself (logged; please report it), not the GS's doing\n"
     "  2  usage, configuration or key error\n"
     "  3  revoked: the GS forwarded a VS-signed Revocation for its session\n"
@@ -158,7 +158,8 @@ int run(const RunOptions& o) {
 
   asio::io_context io(1);
   Player player(io, options, *key, **events);
-  asio::signal_set signals(io, SIGINT, SIGTERM);
+  // SIGHUP too: closing the player's terminal stops it as cleanly as Ctrl-C does.
+  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   player.start([&signals] {
     boost::system::error_code ignored;
     signals.cancel(ignored);

@@ -149,6 +149,7 @@ asio::awaitable<bool> Session::join() {
   // placed in the log: whether the identity is busy or quarantined is then exactly what the log
   // shows, and a join cannot slip in before a quarantining revocation it races is committed.
   std::optional<JoinReject> refused;
+  std::string refused_why;  // the whole detail for vsd's log; the JoinReject's may be cut (§8.3)
   Bytes reject_bytes;
   std::string no_session_id;  // why no id could be had for an accepted join
   // Where the session's players start from (§8.6 "Continuity across sessions"): read where the
@@ -195,6 +196,7 @@ asio::awaitable<bool> Session::join() {
         return std::vector<storage::PendingEntry>{};
       } else {
         refused = make_reject(bytes, *last.reason, last.detail, vs_time);
+        refused_why = last.detail;
       }
     }
     if (refused) {
@@ -232,7 +234,7 @@ asio::awaitable<bool> Session::join() {
     server_->metrics.joins_rejected.inc(static_cast<JoinRejectReason>(refused->reason));
     spdlog::warn("join from {} rejected: {}: {}", conn_->peer(),
                  reason_name(static_cast<JoinRejectReason>(refused->reason)),
-                 app::log_text(refused->detail));
+                 app::log_text(refused_why));
     if (logged) conn_->send(reject_bytes);
     co_return false;
   }
@@ -394,7 +396,7 @@ asio::awaitable<void> Session::reject(const Bytes& request_bytes, JoinRejectReas
   Bytes reject_bytes = server_->sign_and_encode(reject);
   server_->metrics.joins_rejected.inc(reason);
   spdlog::warn("join from {} rejected: {}: {}", conn_->peer(), reason_name(reason),
-               app::log_text(reject.detail));
+               app::log_text(detail));
   if (co_await log(
           reject_entries(MessageKind::kJoinRequest, request_bytes, reject, reject_bytes))) {
     conn_->send(reject_bytes);

@@ -94,6 +94,7 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
   // Checks 6 to 10 where the answer is placed in the log, so that whether the session was
   // suspended, live or ended is exactly what the log shows at that point.
   std::optional<JoinReject> refused;
+  std::string refused_why;  // the whole detail for vsd's log; the JoinReject's may be cut (§8.3)
   bool still_held = false;  // live on a connection whose join or resume is still being logged
   Bytes answer_bytes;
   std::unique_ptr<rules::SessionRules> taken;
@@ -147,6 +148,7 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
     }
     if (!decision.accepted()) {
       refused = make_reject(bytes, *decision.refusal, decision.why, vs_time);
+      refused_why = decision.why;
       answer_bytes = server_->sign_and_encode(*refused);
       return reject_entries(MessageKind::kGsResume, bytes, *refused, answer_bytes);
     }
@@ -180,7 +182,7 @@ asio::awaitable<bool> Session::resume(const Bytes& bytes, const Nonce32& challen
     server_->metrics.joins_rejected.inc(static_cast<JoinRejectReason>(refused->reason));
     spdlog::warn("resume of {} from {} refused: {}: {}", session, conn_->peer(),
                  reason_name(static_cast<JoinRejectReason>(refused->reason)),
-                 app::log_text(refused->detail));
+                 app::log_text(refused_why));
     if (logged) conn_->send(answer_bytes);
     co_return false;
   }

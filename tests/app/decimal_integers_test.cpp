@@ -89,6 +89,12 @@ TEST(DecimalIntegers, TheErrorSaysWhatToWrite) {
   EXPECT_NE(parsed.error.find("Value 010 is not a plain decimal integer"), std::string::npos)
       << parsed.error;
   EXPECT_NE(parsed.error.find("no leading zero"), std::string::npos) << parsed.error;
+  EXPECT_NE(parsed.error.find("reads as octal"), std::string::npos) << parsed.error;
+  // A value with no leading zero is not told about octal.
+  const Parsed negative = parse({"sub", "--count", "-1"});
+  EXPECT_NE(negative.error.find("Value -1 is not a plain decimal integer"), std::string::npos)
+      << negative.error;
+  EXPECT_EQ(negative.error.find("octal"), std::string::npos) << negative.error;
 }
 
 // The check runs before the option's own range check, which would read "010" as 8 and say that

@@ -1,6 +1,7 @@
 // The `client` program itself: help, key generation, and exit code 2 for every usage error.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -112,6 +113,30 @@ TEST(ClientCli, EventsOnStdoutAreOnlyJson) {
   }
   EXPECT_EQ(count, 1);
   EXPECT_NE(read_text(dir.file("stderr.txt")).find("connection_refused"), std::string::npos);
+}
+
+// Each stopping signal ends the client cleanly, with exit code 0 and a last event that says so;
+// SIGHUP (its terminal closed) used to kill it without one.
+TEST(ClientCli, StoppingSignalsEndItCleanly) {
+  TempDir dir;
+  const std::string key = dir.file("player.key");
+  ASSERT_EQ(run_client(dir, {"keygen", "--out", key}), 0);
+  for (const int signal : {SIGINT, SIGTERM, SIGHUP}) {
+    SCOPED_TRACE(signal);
+    FrameListener listener;  // a GS that accepts and says nothing yet
+    const std::string events = dir.file("events" + std::to_string(signal) + ".jsonl");
+    ChildProcess client(
+        {program("client"), "run", "--gs", "127.0.0.1:" + std::to_string(listener.port()),
+         "--vs-pubkey", to_hex(crypto::SecretKey::generate().public_key()), "--key", key,
+         "--events", events, "--handshake-timeout-ms", "60000"},
+        dir.file("client" + std::to_string(signal) + ".out"));
+    auto gs = listener.accept(std::chrono::seconds(10));  // held open while the signal comes
+    ASSERT_TRUE(gs);
+    ASSERT_EQ(::kill(client.pid(), signal), 0);
+    EXPECT_EQ(client.wait(std::chrono::seconds(10)), 0) << client.output();
+    EXPECT_NE(read_text(events).find("\"reason\":\"stopped\""), std::string::npos)
+        << read_text(events);
+  }
 }
 
 TEST(ClientCli, ImpostorGsIsRefusedWithExit5) {

@@ -349,6 +349,11 @@ TEST_F(VsdIntegration, SecondSessionForALiveIdentityIsRefused) {
   EXPECT_LE(encode(*reject).size(), encode(request).size());
   EXPECT_FALSE(reject->detail.empty());
   stop_and_read();
+  // vsd's own log says it whole: only the wire is bounded.
+  EXPECT_NE(vs_->process().output().find(
+                "it ends by revocation or after heartbeat_timeout_ms without heartbeats"),
+            std::string::npos)
+      << vs_->process().output();
 }
 
 TEST_F(VsdIntegration, BadHeartbeatSignatureRevokes) {
