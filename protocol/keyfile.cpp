@@ -77,6 +77,14 @@ Result<crypto::SecretKey> read_secret_key(const std::string& path) {
   if (!file) return Error{"secret key: " + file.error()};
   std::string* contents = &file->contents;
   const mode_t file_mode = file->mode;
+  // A public key (keygen's FILE.pub, mode 0644) given where the secret one goes: say so, rather
+  // than ask for a chmod that would lead on to "not a key file".
+  if (parse_public_key_hex(*contents)) {
+    return Error{"secret key " + path +
+                 " is not a key file for a secret key: it holds a bare public key (64 hex "
+                 "digits), as keygen's FILE.pub does; keygen writes the secret key to FILE: give "
+                 "that file"};
+  }
   if ((file_mode & (S_IRWXG | S_IRWXO)) != 0) {
     crypto::wipe({reinterpret_cast<std::uint8_t*>(contents->data()), contents->size()});
     char mode[8];

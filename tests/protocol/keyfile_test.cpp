@@ -117,6 +117,17 @@ TEST_F(KeyFile, GeneratedKeyRoundTrips) {
   EXPECT_EQ(loaded->seed(), key.seed());
 }
 
+// The .pub file given where the secret key goes is named for what it is (it is mode 0644, and was
+// met with 'run chmod 600', after which it was "not a key file").
+TEST_F(KeyFile, APublicKeyGivenAsTheSecretOneIsNamed) {
+  const std::string secret = path("pair.key");
+  ASSERT_TRUE(write_key_pair(secret, crypto::SecretKey::generate()).ok());
+  auto loaded = read_secret_key(secret + ".pub");
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_TRUE(contains(loaded.error(), "holds a bare public key")) << loaded.error();
+  EXPECT_FALSE(contains(loaded.error(), "chmod")) << loaded.error();
+}
+
 TEST_F(KeyFile, RefusesToOverwriteAnExistingKey) {
   auto first = crypto::SecretKey::from_seed(seed_of(0x21));
   auto second = crypto::SecretKey::from_seed(seed_of(0x22));
