@@ -68,9 +68,10 @@ void add_config_options(CLI::App& run, Config& c) {
   run.add_option("--ticket_period_ms", c.ticket_period_ms, "Issue a PlayTicket this often")
       ->capture_default_str()
       ->check(CLI::Range(std::uint32_t{10}, kMaxTicketPeriodMs));
-  run.add_option("--ticket_validity_ms", c.ticket_validity_ms,
-                 "A ticket's lifetime; also the revocation ripple bound (plus client skew): at most "
-                 "twice the longest ticket_period_ms")
+  run.add_option(
+         "--ticket_validity_ms", c.ticket_validity_ms,
+         "A ticket's lifetime; also the revocation ripple bound (plus client skew): at most "
+         "twice the longest ticket_period_ms")
       ->capture_default_str()
       ->check(CLI::Range(std::uint32_t{10}, kMaxTicketValidityMs));
   run.add_option("--heartbeat_interval_ms", c.heartbeat_interval_ms,
