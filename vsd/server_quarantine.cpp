@@ -22,10 +22,10 @@ nlohmann::json ServerState::quarantine_json() {
         {"gs_identity", to_hex(identity)},   {"since_vs_ms", q.since_ms},
         {"session_id", q.session_id},        {"reason", protocol::reason_name(reason)},
         {"revocation_position", q.position}, {"quarantine_ms", q.quarantine_ms}};
-    // null: until pardoned.
+    // Both null: until pardoned.
     const auto lapses = q.lapses_at_ms();
     entry["lapses_vs_ms"] = lapses ? nlohmann::json(*lapses) : nlohmann::json(nullptr);
-    if (lapses) entry["lapses_in_ms"] = *lapses - now;
+    entry["lapses_in_ms"] = lapses ? nlohmann::json(*lapses - now) : nlohmann::json(nullptr);
     out.push_back(std::move(entry));
   }
   return out;

@@ -113,6 +113,9 @@ TEST_F(VsdQuarantine, RogueRevokedForSpeedStaysOutAcrossARestart) {
   EXPECT_EQ(listed[0]["gs_identity"], to_hex(rogue_.public_key()));
   EXPECT_EQ(listed[0]["session_id"], rogue_session);
   EXPECT_EQ(listed[0]["reason"], "speed_violation");
+  // Until pardoned: both fields there, both null.
+  EXPECT_TRUE(listed[0].contains("lapses_vs_ms") && listed[0]["lapses_vs_ms"].is_null()) << status;
+  EXPECT_TRUE(listed[0].contains("lapses_in_ms") && listed[0]["lapses_in_ms"].is_null()) << status;
 
   // Derived from the log: a restart on the same store keeps it.
   ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
@@ -290,6 +293,7 @@ TEST_F(VsdQuarantine, AQuarantineLapsesAfterQuarantineMs) {
   ASSERT_EQ(listed.size(), 1U) << output;
   EXPECT_EQ(listed[0]["quarantine_ms"], kQuarantineMs);
   EXPECT_TRUE(listed[0]["lapses_vs_ms"].is_number_unsigned()) << output;
+  EXPECT_TRUE(listed[0]["lapses_in_ms"].is_number_unsigned()) << output;
   ASSERT_EQ(vsd_command({"status"}, output), 0) << output;
   EXPECT_NE(output.find("lapses at"), std::string::npos) << output;
 
