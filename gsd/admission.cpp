@@ -1,8 +1,15 @@
 #include "gsd/admission.h"
 
 #include <algorithm>
+#include <array>
 
 namespace gsvs::gsd {
+
+std::string_view client_refusal_name(ClientRefusal why) {
+  static constexpr std::array<std::string_view, kClientRefusals> kNames{"displaced", "no_hello",
+                                                                        "full", "no_vs_session"};
+  return kNames.at(static_cast<std::size_t>(why));
+}
 
 Roster::Roster(std::size_t capacity, std::uint64_t respawn_after_ms)
     : capacity_(capacity), respawn_after_ms_(respawn_after_ms) {}

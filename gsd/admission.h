@@ -10,10 +10,12 @@
 //   forgotten, once a respawn of it is something the VS accepts (§8.6).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gsd/nonce_book.h"
@@ -24,6 +26,18 @@ namespace gsvs::gsd {
 
 // The pre-handshake budget is the one the VS keeps too (net/pending_budget.h).
 using net::PendingBudget;
+
+// Why a client connection closed before its player joined, in the order the listener's summary
+// lists them.
+enum class ClientRefusal : std::uint8_t {
+  kDisplaced,    // a newer connection took its place among those before their ClientHello
+  kNoHello,      // silence, junk, a replayed or badly signed ClientHello
+  kFull,         // max_players, or the roster of recent players, is full
+  kNoVsSession,  // gsd was (re)joining the VS
+};
+constexpr std::size_t kClientRefusals = 4;
+// The metric's label: displaced, no_hello, full, no_vs_session.
+std::string_view client_refusal_name(ClientRefusal why);
 
 class Roster {
  public:

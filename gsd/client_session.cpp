@@ -9,6 +9,7 @@
 #include "gsd/input_check.h"
 #include "gsd/shared_state.h"
 #include "net/framed_connection.h"
+#include "net/listen.h"
 #include "protocol/chains.h"
 #include "protocol/clock.h"
 #include "protocol/messages.h"
@@ -19,10 +20,21 @@ namespace asio = net::asio;
 using namespace protocol;  // NOLINT(google-build-using-namespace): this file speaks the protocol
 using std::chrono::milliseconds;
 
+namespace {
+
+std::string source_of(const net::tcp::socket& socket) {
+  boost::system::error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  return ec ? std::string() : net::budget_source(peer.address());
+}
+
+}  // namespace
+
 ClientSession::ClientSession(std::shared_ptr<SharedState> shared, ClientId id,
                              net::tcp::socket socket)
     : shared_(std::move(shared)),
       id_(id),
+      source_(source_of(socket)),
       conn_(std::make_shared<net::FramedConnection>(std::move(socket), shared_->limits())) {}
 
 const std::string& ClientSession::peer() const { return conn_->peer(); }
@@ -32,6 +44,11 @@ void ClientSession::send(const Bytes& payload) { conn_->send(payload); }
 void ClientSession::close() { conn_->close(); }
 
 void ClientSession::close_after_flush() { conn_->close_after_flush(); }
+
+void ClientSession::close_displaced() {
+  refusal_ = ClientRefusal::kDisplaced;
+  conn_->close();
+}
 
 void ClientSession::run() {
   asio::co_spawn(
@@ -77,7 +94,9 @@ asio::awaitable<void> ClientSession::serve() {
     spdlog::info("session {}: client {} (player {}) left: {}; {} input(s) accepted, {} rejected",
                  m.session_id, conn_->peer(), short_hex(key_), app::log_text(why), accepted_,
                  rejected_);
-  } else {
+  } else if (shared_->refuse_client(refusal_, source_)) {
+    // The rest until the listener's next summary are counted, not logged one by one: a port scan
+    // or a flood must not fill the journal.
     spdlog::info("client {} refused: {}", conn_->peer(), app::log_text(why));
   }
 }
@@ -97,7 +116,10 @@ asio::awaitable<std::string> ClientSession::handshake_and_play() {
   }
   if (!verify(*hello, hello->client_key)) co_return "ClientHello signature does not verify";
   auto m = shared_->match;
-  if (!m || shared_->stopping) co_return "no VS session at the moment (joining the VS)";
+  if (!m || shared_->stopping) {
+    refusal_ = ClientRefusal::kNoVsSession;
+    co_return "no VS session at the moment (joining the VS)";
+  }
   // The sender holds the key now: a connection still playing under it (one the player left
   // behind, half-open) gives way to it.
   std::shared_ptr<ClientSession> previous;
@@ -108,6 +130,7 @@ asio::awaitable<std::string> ClientSession::handshake_and_play() {
   }
   // Players are counted once their handshake is complete; connections before that have a
   // budget of their own.
+  refusal_ = ClientRefusal::kFull;
   if (!previous && shared_->clients.size() - shared_->pending.size() >= config.max_players) {
     co_return "max_players (" + std::to_string(config.max_players) + ") reached";
   }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "gsd/admission.h"
 #include "gsd/match.h"
 #include "net/asio.h"
 
@@ -30,6 +31,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   [[nodiscard]] ClientId id() const { return id_; }
   [[nodiscard]] const std::string& peer() const;
+  // The peer's address, as the pre-handshake budget counts it (net::budget_source).
+  [[nodiscard]] const std::string& source() const { return source_; }
   // The match the client plays in; null until its handshake succeeded.
   [[nodiscard]] const std::shared_ptr<Match>& match() const { return match_; }
   // ServerHello sent: the client receives every new ticket.
@@ -40,17 +43,21 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void forward_ticket(Bytes payload, std::chrono::milliseconds hold);
   void close();
   void close_after_flush();
+  // Closes a connection still before its ClientHello, to make room for a newer one.
+  void close_displaced();
 
  private:
   net::asio::awaitable<void> serve();
-  // The reason the connection ended, for the log.
+  // The reason the connection ended, for the log; refusal_ says why when no player joined.
   net::asio::awaitable<std::string> handshake_and_play();
   void handle_frame(const Bytes& frame);
   net::asio::awaitable<void> send_later(Bytes payload, std::chrono::milliseconds hold);
 
   std::shared_ptr<SharedState> shared_;
   ClientId id_;
+  std::string source_;
   std::shared_ptr<net::FramedConnection> conn_;
+  ClientRefusal refusal_ = ClientRefusal::kNoHello;
   std::shared_ptr<Match> match_;
   crypto::PublicKey key_;
   bool ready_ = false;

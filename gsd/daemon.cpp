@@ -56,10 +56,14 @@ void Daemon::Impl::finish_stop() {
   for (auto& [id, weak] : shared->clients) {
     if (auto c = weak.lock()) c->close_after_flush();
   }
-  // A moment for the last frames to leave, then stop whatever still waits (a join in progress).
+  // A moment for the last frames to leave, then stop whatever still waits (a join in progress),
+  // with the last refusals logged.
   stop_timer.expires_after(milliseconds(200));
   auto* context = &shared->io;
-  stop_timer.async_wait([context](const boost::system::error_code&) { context->stop(); });
+  stop_timer.async_wait([context, last = listener](const boost::system::error_code&) {
+    last->summarise_refusals();
+    context->stop();
+  });
 }
 
 Daemon::Daemon(asio::io_context& io, Config config, crypto::SecretKey identity, Hash32 own_sw_hash,

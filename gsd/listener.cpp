@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "gsd/client_session.h"
 #include "gsd/shared_state.h"
 #include "net/accept_backoff.h"
@@ -10,6 +12,14 @@
 namespace gsvs::gsd {
 
 namespace asio = net::asio;
+
+namespace {
+
+// The client connections refused before their player joined are logged one line per period at
+// most (the first of each period has a line of its own).
+constexpr std::chrono::seconds kSummaryPeriod{1};
+
+}  // namespace
 
 Listener::Listener(std::shared_ptr<SharedState> shared)
     : shared_(std::move(shared)), acceptor_(shared_->io) {}
@@ -40,8 +50,27 @@ std::uint16_t Listener::port() const {
   return acceptor_.local_endpoint(ec).port();
 }
 
+void Listener::summarise_refusals() {
+  if (auto line = shared_->client_refusals.take_summary("their player joined",
+                                                        std::chrono::steady_clock::now())) {
+    spdlog::info("client port: {}", *line);
+  }
+}
+
+asio::awaitable<void> Listener::summary_loop() {
+  auto self = shared_from_this();
+  asio::steady_timer timer(shared_->io);
+  while (!shared_->stopping) {
+    timer.expires_after(kSummaryPeriod);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    summarise_refusals();
+  }
+}
+
 asio::awaitable<void> Listener::accept_loop() {
   auto self = shared_from_this();
+  asio::co_spawn(shared_->io, summary_loop(), shared_->on_escape("the client refusal summary"));
   net::AcceptBackoff backoff(shared_->io.get_executor(), "client listener");
   while (!shared_->stopping) {
     net::tcp::socket socket(shared_->io);
@@ -59,19 +88,16 @@ asio::awaitable<void> Listener::accept_loop() {
 }
 
 void Listener::admit(net::tcp::socket socket) {
-  boost::system::error_code ec;
-  const auto peer = socket.remote_endpoint(ec);
   auto session = std::make_shared<ClientSession>(shared_, next_client_id_++, std::move(socket));
   shared_->clients.emplace(session->id(), session);
   // Not a player yet: the connection counts against the pre-handshake budget only, and takes
   // the place of the oldest unfinished handshake when that budget is spent.
-  if (auto displaced = shared_->pending.admit(
-          session->id(), ec ? std::string() : net::budget_source(peer.address()))) {
+  if (auto displaced = shared_->pending.admit(session->id(), session->source())) {
     if (auto it = shared_->clients.find(*displaced); it != shared_->clients.end()) {
       if (auto oldest = it->second.lock()) {
         spdlog::debug("client {}: handshake unfinished, making room for a newer connection",
                       oldest->peer());
-        oldest->close();
+        oldest->close_displaced();
       }
     }
   }

@@ -1,6 +1,7 @@
 // The client port: accepts connections, waits out descriptor shortages (net/accept_backoff.h),
 // and hands each connection to a ClientSession within the budget of connections that have not
-// completed their handshake (gsd/admission.h, PendingBudget).
+// completed their handshake (gsd/admission.h, PendingBudget). What it refuses before a player
+// joins is summarised in one log line a second at most.
 #pragma once
 
 #include <memory>
@@ -23,9 +24,12 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void run();
   void close();
   [[nodiscard]] std::uint16_t port() const;
+  // Logs the refusals since the last summary (the last second's, at a stop).
+  void summarise_refusals();
 
  private:
   net::asio::awaitable<void> accept_loop();
+  net::asio::awaitable<void> summary_loop();
   void admit(net::tcp::socket socket);
 
   std::shared_ptr<SharedState> shared_;

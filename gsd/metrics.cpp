@@ -30,7 +30,13 @@ GsdMetrics::GsdMetrics()
                                    "1 while a session is carried on a VS connection, else 0.")),
       vs_reconnects(registry->counter(
           "gsd_vs_reconnects_total",
-          "Attempts to join or resume the VS after the first, each after a backoff wait.")) {}
+          "Attempts to join or resume the VS after the first, each after a backoff wait.")) {
+  for (std::size_t why = 0; why < kClientRefusals; ++why) {
+    clients_refused.at(why) = &registry->counter(
+        "gsd_clients_refused_total", "Client connections closed before their player joined.",
+        {{"reason", std::string(client_refusal_name(static_cast<ClientRefusal>(why)))}});
+  }
+}
 
 void GsdMetrics::ticket_forwarded(std::uint64_t issued_ms, std::uint64_t now_ms) {
   const std::uint64_t age_ms = now_ms > issued_ms ? now_ms - issued_ms : 0;

@@ -2,9 +2,11 @@
 // events happen, on the daemon's one thread; the players connected are read when scraped.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 
+#include "gsd/admission.h"
 #include "metrics/http_server.h"
 #include "metrics/registry.h"
 #include "protocol/messages.h"
@@ -24,6 +26,8 @@ struct GsdMetrics {
   metrics::Histogram& ticket_age_seconds;
   metrics::Gauge& vs_connected;  // 1 while a session is carried on a VS connection
   metrics::Counter& vs_reconnects;
+  // Client connections closed before their player joined, by ClientRefusal.
+  std::array<metrics::Counter*, kClientRefusals> clients_refused{};
 
   // A ticket the VS issued at `issued_ms` goes to the players at `now_ms` (both Unix ms; a VS
   // clock ahead of this one counts as age 0).

@@ -37,7 +37,20 @@ SharedState::SharedState(net::asio::io_context& io_context, Config cfg,
       behaviour(std::move(rules)),
       writer(std::make_unique<storage::BatchWriter>(std::move(store), gsd_writer_options(config))),
       pending(pending_capacity(config.max_players), pending_capacity(config.max_players) / 4),
+      client_refusals(
+          {"displaced by newer ones (" + std::to_string(pending_capacity(config.max_players)) +
+               " before their ClientHello, " +
+               std::to_string(pending_capacity(config.max_players) / 4) + " per address)",
+           "without an acceptable ClientHello",
+           "refused at max_players (" + std::to_string(config.max_players) + ")",
+           "refused while gsd had no VS session"}),
       stop_(std::move(stop)) {}
+
+bool SharedState::refuse_client(ClientRefusal why, const std::string& source) {
+  metrics.clients_refused.at(static_cast<std::size_t>(why))->inc();
+  return client_refusals.count(static_cast<std::size_t>(why), source,
+                               std::chrono::steady_clock::now());
+}
 
 net::ConnectionLimits SharedState::limits() const {
   return net::ConnectionLimits{config.max_frame_bytes, 1024 * 1024};

@@ -15,6 +15,7 @@
 #include "gsd/metrics.h"
 #include "net/escape.h"
 #include "net/framed_connection.h"
+#include "net/refusal_window.h"
 #include "protocol/chains.h"
 #include "protocol/clock.h"
 #include "storage/log.h"
@@ -45,6 +46,8 @@ struct SharedState : std::enable_shared_from_this<SharedState> {
   std::map<ClientId, std::weak_ptr<ClientSession>> clients;
   PendingBudget pending;  // the clients above that have not completed the handshake
   GsdMetrics metrics;
+  // The client connections refused since the listener's last summary line (gsd/listener.h).
+  net::RefusalWindow client_refusals;
 
   [[nodiscard]] net::ConnectionLimits limits() const;
   [[nodiscard]] std::string client_address() const;
@@ -52,6 +55,9 @@ struct SharedState : std::enable_shared_from_this<SharedState> {
   // one is logged, and gsd stops as at SIGTERM (leaving the VS cleanly), with exit code 1.
   net::EscapeHandler on_escape(std::string what);
   net::Failure stop_on_fault();  // what on_escape calls
+  // Counts a client connection from `source` (an address) refused `why`. True when it is the first
+  // since the listener's last summary, and worth a line of its own.
+  bool refuse_client(ClientRefusal why, const std::string& source);
   // Submits a message sent to or received from the VS to the store.
   void record(protocol::MessageKind kind, chains::Direction direction, protocol::SessionId session,
               const Bytes& bytes);

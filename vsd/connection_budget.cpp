@@ -2,21 +2,17 @@
 
 #include <algorithm>
 #include <utility>
-#include <vector>
 
 namespace gsvs::vsd {
 
-namespace {
-
-// Distinct sources remembered per summary window: enough to tell one flooder from many, bounded
-// so that a flood from many addresses cannot grow the set without limit.
-constexpr std::size_t kMaxSourcesCounted = 4096;
-
-}  // namespace
-
 ConnectionBudget::ConnectionBudget(const Limits& limits)
     : limits_(limits),
-      pending_(limits.max_unauthenticated, limits.max_unauthenticated_per_source) {}
+      pending_(limits.max_unauthenticated, limits.max_unauthenticated_per_source),
+      refusals_({"displaced by newer ones (max_unauthenticated " +
+                     std::to_string(limits.max_unauthenticated) + ", per address " +
+                     std::to_string(limits.max_unauthenticated_per_source) + ")",
+                 "refused at max_connections (" + std::to_string(limits.max_authenticated) + ")",
+                 "without an acceptable JoinRequest"}) {}
 
 ConnectionBudget::Admission ConnectionBudget::admit(net::ConnectionId id, const std::string& source,
                                                     std::function<void()> close) {
@@ -71,50 +67,13 @@ void ConnectionBudget::release(net::ConnectionId id) {
 }
 
 bool ConnectionBudget::count(Refusal why, const std::string& source) {
-  std::uint64_t in_window = 0;
-  for (const auto& [kind, n] : window_counts_) in_window += n;
-  if (in_window == 0) window_start_ = std::chrono::steady_clock::now();
-  ++window_counts_[why];
-  ++refused_total_;
-  if (window_sources_.size() < kMaxSourcesCounted) window_sources_.insert(source);
-  return in_window == 0;
+  return refusals_.count(static_cast<std::size_t>(why), source, std::chrono::steady_clock::now());
 }
 
 std::optional<std::string> ConnectionBudget::take_summary() {
   std::lock_guard lock(mutex_);
-  std::uint64_t total = 0;
-  for (const auto& [kind, n] : window_counts_) total += n;
-  std::optional<std::string> line;
-  if (total >= 2) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - window_start_)
-                        .count();
-    const std::size_t sources = window_sources_.size();
-    std::string text = std::to_string(total) + " connections closed before authenticating in " +
-                       std::to_string(ms) + " ms, from " +
-                       (sources >= kMaxSourcesCounted ? "at least " : "") +
-                       std::to_string(sources) + (sources == 1 ? " address" : " addresses") + ":";
-    const std::vector<std::pair<Refusal, std::string>> parts{
-        {Refusal::kDisplaced, "displaced by newer ones (max_unauthenticated " +
-                                  std::to_string(limits_.max_unauthenticated) + ", per address " +
-                                  std::to_string(limits_.max_unauthenticated_per_source) + ")"},
-        {Refusal::kMaxConnections,
-         "refused at max_connections (" + std::to_string(limits_.max_authenticated) + ")"},
-        {Refusal::kTurnedAway, "without an acceptable JoinRequest"},
-    };
-    const char* separator = " ";
-    for (const auto& [kind, what] : parts) {
-      const auto n = window_counts_[kind];
-      if (n == 0) continue;
-      text += separator + std::to_string(n) + " " + what;
-      separator = ", ";
-    }
-    line = text + "; nothing of them is logged to the store";
-  }
-  if (total != 0) {
-    window_counts_.clear();
-    window_sources_.clear();
-  }
+  auto line = refusals_.take_summary("authenticating", std::chrono::steady_clock::now());
+  if (line) *line += "; nothing of them is logged to the store";
   return line;
 }
 
@@ -136,7 +95,7 @@ std::optional<JoinPacer::Clock::duration> JoinPacer::reserve(Clock::time_point n
 
 ConnectionBudget::Counts ConnectionBudget::counts() {
   std::lock_guard lock(mutex_);
-  return Counts{authenticated_.size(), unauthenticated_.size(), refused_total_};
+  return Counts{authenticated_.size(), unauthenticated_.size(), refusals_.total()};
 }
 
 }  // namespace gsvs::vsd

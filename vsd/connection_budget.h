@@ -23,6 +23,7 @@
 #include <string>
 
 #include "net/pending_budget.h"
+#include "net/refusal_window.h"
 
 namespace gsvs::vsd {
 
@@ -35,10 +36,11 @@ class ConnectionBudget {
   };
   explicit ConnectionBudget(const Limits& limits);
 
-  // Why a connection was closed before its peer authenticated.
+  // Why a connection was closed before its peer authenticated, in the order the summary lists
+  // them.
   enum class Refusal : std::uint8_t {
-    kMaxConnections,  // max_connections peers are authenticated
     kDisplaced,       // a newer connection took its place in the budget
+    kMaxConnections,  // max_connections peers are authenticated
     kTurnedAway,      // no acceptable JoinRequest: junk, silence, a replay, an unknown identity
   };
 
@@ -85,11 +87,7 @@ class ConnectionBudget {
   };
   std::map<net::ConnectionId, Unauthenticated> unauthenticated_;
   std::set<net::ConnectionId> authenticated_;
-  // The window since the last summary.
-  std::map<Refusal, std::uint64_t> window_counts_;
-  std::set<std::string> window_sources_;  // at most kMaxSourcesCounted
-  std::chrono::steady_clock::time_point window_start_;
-  std::uint64_t refused_total_ = 0;
+  net::RefusalWindow refusals_;
 };
 
 // The pace of joins (PROTOCOL.md §8.14): authenticated joins go ahead at most `per_second` a

@@ -453,6 +453,15 @@ TEST_F(GsdIntegration, SilentSocketsDoNotLockPlayersOut) {
   // The oldest silent connections made room; none of them lives past the handshake timeout.
   EXPECT_TRUE(silent.front()->wait_closed(seconds(1)));
   EXPECT_TRUE(silent.back()->wait_closed(seconds(4)));
+  // The log has a line for the first refusal of each second and a summary of the rest, not a
+  // line for each of the hundred (a port scan must not fill the journal).
+  EXPECT_TRUE(
+      gsd_->wait_for_count("connections closed before their player joined in ", 1, seconds(3)))
+      << diagnostics();
+  EXPECT_GE(gsd_->count(" displaced by newer ones (64 before their ClientHello, 16 per address)"),
+            1u)
+      << diagnostics();
+  EXPECT_LE(gsd_->count(" refused: "), 8u) << diagnostics();
 }
 
 TEST_F(GsdIntegration, ThrowAwayKeysDoNotExhaustTheDistinctPlayerBudget) {

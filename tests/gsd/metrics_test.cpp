@@ -73,6 +73,8 @@ TEST_F(GsdMetricsEndpoint, CountsPlayersInputsTicketsAndTheVsLink) {
   }
   EXPECT_EQ(samples["gsd_vs_connected"], 1);
   EXPECT_EQ(samples["gsd_vs_reconnects_total"], 0);
+  EXPECT_EQ(samples["gsd_clients_refused_total{reason=\"no_hello\"}"], 0);
+  EXPECT_EQ(samples["gsd_clients_refused_total{reason=\"displaced\"}"], 0);
   // Every ticket the GS recorded was forwarded (and its age observed) before it was scraped; the
   // store, read before the scrape, may trail by the tickets of its last commit.
   const double forwarded = samples["gsd_ticket_age_seconds_count"];
@@ -82,6 +84,15 @@ TEST_F(GsdMetricsEndpoint, CountsPlayersInputsTicketsAndTheVsLink) {
   EXPECT_EQ(http_request(metrics_port_, "/").status, 404);
   // OPERATIONS.md lists exactly what gsd exports.
   EXPECT_EQ(families_of(http_request(metrics_port_, "/metrics").body), documented_metrics("gsd_"));
+
+  // A connection that leaves without a ClientHello is a refusal.
+  FrameSocket(gsd_->port()).close();
+  for (int scrapes = 0; scrapes < 100; ++scrapes) {
+    samples = scrape(metrics_port_);
+    if (samples["gsd_clients_refused_total{reason=\"no_hello\"}"] >= 1) break;
+    client.pump_for(milliseconds(50));
+  }
+  EXPECT_EQ(samples["gsd_clients_refused_total{reason=\"no_hello\"}"], 1) << diagnostics();
 
   // The VS goes away: the link is down, and gsd tries again after its backoff.
   ASSERT_EQ(vs_->stop(), 0) << diagnostics();
