@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include "app/log_line.h"
@@ -57,6 +58,28 @@ asio::awaitable<std::optional<Challenged>> connect_for_challenge(SharedState& sh
   co_return Challenged{conn, *challenge};
 }
 
+// True when `reply` decodes as an M that no key of `keys` (vs_public_key) verifies, which is
+// then logged as the configuration error it most likely is: gsd was given another VS's public
+// key. The alternative, something between the two rewriting the VS's answers, gains nothing
+// either: gsd serves no match on an answer it cannot verify.
+template <class M>
+bool signed_by_a_stranger(ByteView reply, const std::vector<PublicKey>& keys, const VsNode& node) {
+  auto m = decode<M>(reply);
+  if (!m || std::any_of(keys.begin(), keys.end(),
+                        [&](const PublicKey& key) { return verify(*m, key); })) {
+    return false;
+  }
+  std::string pinned;
+  for (const PublicKey& key : keys) pinned += (pinned.empty() ? "" : ", ") + short_hex(key);
+  spdlog::error(
+      "VS at {}: its {} is signed by none of the keys vs_public_key pins ({}): gsd was given "
+      "another VS's public key, or something between rewrites the VS's answers. vsd logs its key "
+      "when it starts ('VS key ...'): check vs_public_key against it. No match is served until "
+      "an answer of the VS verifies",
+      node.address, kind_name(M::kKind), pinned);
+  return true;
+}
+
 // A JoinReject signed by any key of the set: the VS nodes of a fleet each sign with their own.
 Result<JoinReject> check_join_reject(ByteView reply, const std::vector<PublicKey>& keys) {
   Result<JoinReject> reject = Error{"no VS key"};
@@ -106,7 +129,9 @@ asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared, const
     if (!checkpoint ||
         std::none_of(config.vs_keys.begin(), config.vs_keys.end(),
                      [&](const PublicKey& key) { return verify(*checkpoint, key); })) {
-      spdlog::warn("VS at {}: invalid Checkpoint before the JoinAccept", node.address);
+      if (!signed_by_a_stranger<Checkpoint>(*reply, config.vs_keys, node)) {
+        spdlog::warn("VS at {}: invalid Checkpoint before the JoinAccept", node.address);
+      }
       conn->close();
       co_return std::nullopt;
     }
@@ -120,7 +145,10 @@ asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared, const
   if (kind && *kind == MessageKind::kJoinReject) {
     auto reject = check_join_reject(*reply, config.vs_keys);
     if (!reject) {
-      spdlog::warn("VS at {}: invalid JoinReject: {}", node.address, app::log_text(reject.error()));
+      if (!signed_by_a_stranger<JoinReject>(*reply, config.vs_keys, node)) {
+        spdlog::warn("VS at {}: invalid JoinReject: {}", node.address,
+                     app::log_text(reject.error()));
+      }
     } else {
       shared.record(MessageKind::kJoinReject, chains::Direction::kReceived, 0, *reply);
       spdlog::warn("join rejected by the VS: {}: {} (VS at {})",
@@ -141,7 +169,9 @@ asio::awaitable<std::optional<JoinedSession>> join_vs(SharedState& shared, const
     }
   }
   if (!accept) {
-    spdlog::warn("VS at {}: JoinAccept refused: {}", node.address, app::log_text(accept.error()));
+    if (!signed_by_a_stranger<JoinAccept>(*reply, config.vs_keys, node)) {
+      spdlog::warn("VS at {}: JoinAccept refused: {}", node.address, app::log_text(accept.error()));
+    }
     conn->close();
     co_return std::nullopt;
   }
@@ -193,7 +223,7 @@ asio::awaitable<ResumeAttempt> resume_vs(SharedState& shared, const VsNode& node
                    node.address, rules::reason_text<JoinRejectReason>(reject->reason),
                    app::log_text(reject->detail));
       attempt.outcome = ResumeAttempt::Outcome::kRefused;
-    } else {
+    } else if (!signed_by_a_stranger<JoinReject>(*reply, config.vs_keys, node)) {
       spdlog::warn("VS at {}: invalid JoinReject: {}", node.address, app::log_text(reject.error()));
     }
     conn->close();

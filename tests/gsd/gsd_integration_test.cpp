@@ -193,6 +193,23 @@ TEST_F(GsdIntegration, HandshakeVerifiesAndTicketsCarryProofsOfTheClientsNonces)
   EXPECT_FALSE(client->closed());
 }
 
+TEST_F(GsdIntegration, AVsKeyThatIsNotTheVssIsNamedAsTheCauseAndNoMatchIsServed) {
+  GsdOptions options;
+  const auto stranger = crypto::SecretKey::generate().public_key();
+  options.vs_keys = {stranger};
+  options.wait_until_listening = false;
+  start(options);
+  // The VS accepts; gsd cannot verify the JoinAccept, and then the identity_busy JoinReject of
+  // its next try: both say what to check, and no client port opens.
+  const std::string cause = "is signed by none of the keys vs_public_key pins (" +
+                            short_hex(stranger) + "): gsd was given another VS's public key";
+  EXPECT_TRUE(gsd_->wait_for_count(cause, 2, seconds(10))) << diagnostics();
+  EXPECT_GE(gsd_->count("its JoinAccept is signed by none"), 1u) << diagnostics();
+  EXPECT_EQ(gsd_->count("listening for clients"), 0u);
+  EXPECT_EQ(gsd_->count("JoinAccept refused"), 0u);
+  EXPECT_EQ(gsd_->count("invalid JoinReject"), 0u) << diagnostics();
+}
+
 TEST_F(GsdIntegration, ClientHelloWithABadSignatureGetsNoAnswer) {
   start();
   FrameSocket socket(gsd_->port());
