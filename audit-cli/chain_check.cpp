@@ -105,4 +105,23 @@ std::optional<Finding> check_message_kind(const storage::Entry& entry,
                     "a message of kind " + kind_label(actual));
 }
 
+void check_store_files(const storage::Log& log, std::uint64_t at, FindingSink& sink) {
+  constexpr std::size_t kMaxFileProblems = 20;  // the first few say what is damaged
+  auto problems = log.check_files(kMaxFileProblems);
+  if (!problems) {
+    sink.add(finding_at(at, check::kStoreFile, "a file SQLite can check", problems.error()));
+    return;
+  }
+  for (auto& [file, problem] : *problems) {
+    Finding f = finding_at(at, check::kStoreFile, "a whole file (SQLite's integrity check)",
+                           std::move(problem),
+                           "SQLite's own structures are damaged, which the entry hashes do not "
+                           "cover: an index that disagrees with its table makes lookups miss or "
+                           "misplace rows. The entries were verified from the table rows; keep "
+                           "the file as it is and repair a copy (REINDEX rebuilds an index)");
+    f.file = std::move(file);
+    sink.add(std::move(f));
+  }
+}
+
 }  // namespace gsvs::audit

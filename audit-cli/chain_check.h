@@ -1,7 +1,8 @@
 // The checks of a store's hash chain, row by row, that `audit-cli verify` makes of a VS store and
 // of a GS store alike (docs/STORE.md §3): seq contiguous, every entry_hash recomputed from the
 // stored columns (a row hashed at another position is named as renumbered), every prev_hash link,
-// and the kind and kind_name columns. Every problem becomes a Finding; the walk never stops at one.
+// and the kind and kind_name columns; and SQLite's own check of the files, which the hashes cannot
+// see. Every problem becomes a Finding; the walk never stops at one.
 #pragma once
 
 #include <cstdint>
@@ -45,5 +46,9 @@ std::optional<Finding> check_kind_name(const storage::Entry& entry);
 // The kind column against the kind of `message`, the row's message decoded.
 std::optional<Finding> check_message_kind(const storage::Entry& entry,
                                           const protocol::AnyMessage& message);
+
+// The storage engine's own check of the files `log` read (storage::Log::check_files): each
+// problem, or the check that could not run, is a store.file finding at position `at`.
+void check_store_files(const storage::Log& log, std::uint64_t at, FindingSink& sink);
 
 }  // namespace gsvs::audit

@@ -360,6 +360,7 @@ Result<VerifyResult> verify_gs_store(const std::string& path, const storage::Log
       });
   if (!scanned) return Error{scanned.error()};
   verifier.finish();
+  check_store_files(log, 0, sink);
   result.stats.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;

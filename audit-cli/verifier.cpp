@@ -8,6 +8,7 @@
 #include <thread>
 #include <utility>
 
+#include "audit-cli/chain_check.h"
 #include "audit-cli/verifier_pipeline.h"
 #include "protocol/regular_file.h"
 
@@ -40,6 +41,7 @@ Status Verifier::run() {
   if (scanned && !filling_->items.empty()) dispatch();
   while (!in_flight_.empty()) complete_oldest();
   if (scanned) finish();
+  if (scanned) check_store_files(log_, start_seq_, sink_);
   return scanned;
 }
 

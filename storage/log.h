@@ -244,6 +244,17 @@ class Log {
               const BadRowReporter& report_bad_row = {}) const;
   Result<Entry> get(std::uint64_t seq) const;
 
+  // The storage engine's own check of the files read (SQLite's PRAGMA integrity_check: pages,
+  // free lists, every index against its table), which the entries' hashes cannot see: an index
+  // that lies makes a lookup miss rows whose hashes are intact. The problems found, at most
+  // `max_problems`; empty when every file is whole. A PostgreSQL store: always empty (its server
+  // checks its own pages). An error only when the check cannot run.
+  struct FileProblem {
+    std::string file;     // the segment's file name; empty for a single-file store
+    std::string problem;  // as SQLite words it, e.g. "row 5 missing from index meta_key"
+  };
+  [[nodiscard]] Result<std::vector<FileProblem>> check_files(std::size_t max_problems) const;
+
  private:
   friend class BatchWriter;  // appends through the same connection and in-memory head
 

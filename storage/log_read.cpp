@@ -306,4 +306,28 @@ Result<Entry> Log::get(std::uint64_t seq) const {
   return std::move(**entry);
 }
 
+Result<std::vector<Log::FileProblem>> Log::check_files(std::size_t max_problems) const {
+  std::vector<FileProblem> problems;
+  if (impl_->pg || max_problems == 0) return problems;
+  const std::vector<FileView> files = files_of(*impl_);
+  for (std::size_t i = 0; i < files.size() && problems.size() < max_problems; ++i) {
+    std::string file;
+    if (impl_->segmented)
+      file = i < impl_->sealed.size() ? impl_->sealed[i].file : impl_->active_file;
+    const std::string where = file.empty() ? impl_->label() : impl_->file_label(file);
+    auto stmt = sqlite::Stmt::prepare(
+        *files[i].db,
+        "PRAGMA integrity_check(" + std::to_string(max_problems - problems.size()) + ")");
+    if (!stmt) return Error{where + ": cannot check the file: " + stmt.error()};
+    for (;;) {
+      auto step = stmt->step();
+      if (!step) return Error{where + ": cannot check the file: " + step.error()};
+      if (*step == sqlite::Stmt::Step::kDone) break;
+      std::string said = stmt->column_text(0);
+      if (said != "ok") problems.push_back({file, std::move(said)});
+    }
+  }
+  return problems;
+}
+
 }  // namespace gsvs::storage
