@@ -146,15 +146,20 @@ struct RetireOptions {
   std::optional<std::string> archive_dir;  // move there; without it, delete (prune)
   std::uint64_t sealed_before_ms = 0;      // only segments sealed before this time
   std::uint64_t now_ms = 0;                // recorded as at_ms
+  // Called once the store is open and checked: the entry from which everything is kept,
+  // whatever its age (what the VS reads at its start, vsd/log_at_start.h); a segment holding any
+  // of them is not retired. Its error ends the retention, nothing retired. Unset: none kept.
+  std::function<Result<std::uint64_t>()> keep_from_seq;
 };
 // Moves to archive_dir (copy, fsync, compare, then remove) or deletes the sealed segments sealed
-// before options.sealed_before_ms, oldest first, never the active one, recording each in the seal
-// index before removing it. Takes the store's writer lock, so it is refused while vsd runs.
-// Returns the segments retired by this call.
+// before options.sealed_before_ms and ending before options.keep_from_seq(), oldest first, never
+// the active one, recording each in the seal index before removing it. Takes the store's writer
+// lock, so it is refused while vsd runs. Returns the segments retired by this call.
 //
 // A PostgreSQL store (docs/STORE.md §11.5) has no segments: the entries up to its newest
-// checkpoint issued before sealed_before_ms that signs exactly the entries before it (the seal)
-// are retired instead, as one range, recorded in retired_range and deleted in one transaction;
+// checkpoint issued before sealed_before_ms and placed before keep_from_seq() that signs exactly
+// the entries before it (the seal) are retired instead, as one range, recorded in retired_range
+// and deleted in one transaction;
 // archived first by appending them to the segmented SQLite store in archive_dir, which then holds
 // the log from entry 0 to that seal and verifies on its own.
 Result<std::vector<RetiredSegment>> retire_sealed_segments(const std::string& dir,

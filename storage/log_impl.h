@@ -119,6 +119,12 @@ struct Log::Impl {
 
 // ---- shared by the storage sources ----
 
+// Where retention must stop (RetireOptions::keep_from_seq): everything from this entry on stays.
+inline Result<std::uint64_t> kept_from(const RetireOptions& options) {
+  if (!options.keep_from_seq) return std::numeric_limits<std::uint64_t>::max();
+  return options.keep_from_seq();
+}
+
 // How long a store connection waits for a lock another connection holds (SQLite's busy timeout).
 inline constexpr int kStoreBusyTimeoutMs = 5000;
 

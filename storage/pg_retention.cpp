@@ -97,12 +97,16 @@ Result<std::vector<RetiredSegment>> retire_postgres_entries(const std::string& u
   Log::Impl& impl = **opened;
   auto retention = impl.pg->retention(impl);
   if (!retention) return retention.failure();
+  auto keep_from = kept_from(options);
+  if (!keep_from) return keep_from.failure();
   // The seal: the newest Checkpoint held that was issued before the time asked.
   Filter held;
   held.from_seq = impl.active_first_seq;
   auto seal = newest_seal(
       rows_of(impl), held,
-      [&options](const Entry& entry) { return entry.header.vs_time_ms < options.sealed_before_ms; },
+      [&options, keep_from = *keep_from](const Entry& entry) {
+        return entry.header.vs_time_ms < options.sealed_before_ms && entry.header.seq < keep_from;
+      },
       options.vs_public_key);
   if (!seal) return Error{impl.label() + ": " + seal.error()};
   if (!*seal) return std::vector<RetiredSegment>{};

@@ -249,6 +249,8 @@ Result<std::vector<RetiredSegment>> retire_sealed_segments(const std::string& di
   if (!log) return log.failure();
   auto records = read_seal_index(path);
   if (!records) return records.failure();
+  auto keep_from = kept_from(options);
+  if (!keep_from) return keep_from.failure();
   if (options.archive_dir) {
     fs::create_directories(*options.archive_dir, ec);
     if (ec) return Error{*options.archive_dir + ": cannot create: " + ec.message()};
@@ -268,6 +270,7 @@ Result<std::vector<RetiredSegment>> retire_sealed_segments(const std::string& di
     }
     // A segment was sealed when the next one was created.
     if (next_meta->created_at_ms >= options.sealed_before_ms) break;
+    if (next_meta->seal->seq >= *keep_from) break;
     RetiredSegment record;
     record.index = next_meta->index - 1;
     record.first_seq = present[i].first_seq;

@@ -13,6 +13,7 @@
 #include "protocol/chains.h"
 #include "rules/policy_rules.h"
 #include "rules/session_replay.h"
+#include "vsd/log_at_start.h"
 #include "vsd/server_state.h"
 
 namespace gsvs::vsd {
@@ -20,10 +21,6 @@ namespace gsvs::vsd {
 using namespace protocol;  // NOLINT(google-build-using-namespace): this file speaks the protocol
 
 namespace {
-
-// Session ids and revocation numbers stay below 2^63: the store keeps session ids in a signed
-// 64-bit INTEGER (STORE.md §8), and the VS counts both up from what it finds at start-up.
-constexpr std::uint64_t kMaxStoredId = std::uint64_t{1} << 63;
 
 // A session a previous run left live, rebuilt from its entries in the log.
 struct Rebuilt {
@@ -144,36 +141,6 @@ Revocation start_revocation(const Rebuilt& session, bool keeps_none) {
   return revocation;
 }
 
-// What the quarantines of the log rest on (PROTOCOL.md §8.16), one entry each: a Revocation of
-// a session of `identity`, a PolicyApplied (its quarantine_ms) or a Pardon of `identity`.
-struct QuarantineEvent {
-  enum class Kind : std::uint8_t { kRevocation, kPolicy, kPardon };
-  Kind kind;
-  PublicKey identity;
-  SessionId session_id = 0;
-  std::uint16_t reason = 0;
-  std::uint64_t vs_time_ms = 0;
-  std::uint32_t quarantine_ms = 0;
-};
-
-// Feeds `ledger` the events in log order: the quarantines in force at the log's end.
-void replay_quarantines(const std::map<std::uint64_t, QuarantineEvent>& events,
-                        rules::QuarantineLedger& ledger) {
-  for (const auto& [position, event] : events) {
-    switch (event.kind) {
-      case QuarantineEvent::Kind::kRevocation:
-        ledger.revoked(event.identity, event.session_id, event.reason, event.vs_time_ms, position);
-        break;
-      case QuarantineEvent::Kind::kPolicy:
-        ledger.policy_applied(event.quarantine_ms);
-        break;
-      case QuarantineEvent::Kind::kPardon:
-        ledger.pardoned(event.identity, event.vs_time_ms);
-        break;
-    }
-  }
-}
-
 }  // namespace
 
 Status ServerState::recover() {
@@ -181,138 +148,25 @@ Status ServerState::recover() {
   // resume_window_ms (PROTOCOL.md §8.15), or, where one cannot be, revoked now: their liveness
   // cannot be vouched for across the gap, so the VS fails closed instead of forgetting who was
   // late.
-  std::map<SessionId, std::uint64_t> open_sessions;  // session -> JoinAccept position
-  std::map<SessionId, PublicKey> identity_of;        // every session's GS identity
-  // Continuity (§8.6): the sessions that ended within the longest window a VS accepts, whose
-  // players' last notarized positions a join may still start from.
   const std::uint64_t now_ms = clock.now_ms();
-  const std::uint64_t continuity_since =
-      now_ms > rules::kMaxContinuityWindowMs ? now_ms - rules::kMaxContinuityWindowMs : 0;
-  std::map<SessionId, EndedSession> ended_recently;
-  std::uint64_t max_session = 0;
-  std::uint64_t max_revocation = 0;
-  std::map<std::uint64_t, QuarantineEvent> quarantine_events;  // by log position
   auto reader = storage::Log::open(config.store, storage::OpenMode::kReadOnly);
   if (!reader) return Error{reader.error()};
-  std::optional<Error> out_of_range;
-  // Only what this VS issued: a GS can send a frame of any kind, which is logged as received
-  // evidence and must never open, close or number a session here.
-  // A session starts at its JoinAccept, or at the SessionAdopted that took it up from another
-  // node of a fleet (§8.10).
-  auto on_accept = [&](const storage::Entry& entry) {
-    if (entry.header.direction != chains::Direction::kIssued) return true;
-    if (auto accept = session_start_accept(entry.header.kind, entry.message)) {
-      if (accept->session_id == 0 || accept->session_id >= kMaxStoredId) {
-        out_of_range = Error{std::string(kind_name(entry.header.kind)) + " at entry " +
-                             std::to_string(entry.header.seq) + " has session_id " +
-                             std::to_string(accept->session_id) + ", outside 1.." +
-                             std::to_string(kMaxStoredId - 1)};
-        return false;
-      }
-      open_sessions[accept->session_id] = entry.header.seq;
-      identity_of[accept->session_id] = accept->gs_identity;
-      max_session = std::max(max_session, accept->session_id);
-    }
-    return true;
-  };
-  auto on_revocation = [&](const storage::Entry& entry) {
-    if (entry.header.direction != chains::Direction::kIssued) return true;
-    if (auto revocation = decode<Revocation>(entry.message)) {
-      if (revocation->revocation_seq >= kMaxStoredId) {
-        out_of_range = Error{"Revocation at entry " + std::to_string(entry.header.seq) +
-                             " has revocation_seq " + std::to_string(revocation->revocation_seq) +
-                             ", outside 1.." + std::to_string(kMaxStoredId - 1)};
-        return false;
-      }
-      // A plain value and a flag rather than an optional: a Release build of g++ 12 warned that
-      // the optional might be read uninitialised (-Wmaybe-uninitialized), a false alarm.
-      const auto open = open_sessions.find(revocation->session_id);
-      const bool accepted = open != open_sessions.end();
-      const std::uint64_t accept_seq = accepted ? open->second : 0;
-      if (accepted) open_sessions.erase(open);
-      // Quarantine is derived from the log (§8.16): replayed below, in log order.
-      if (auto identity = identity_of.find(revocation->session_id); identity != identity_of.end()) {
-        if (rules::quarantines(revocation->reason)) {
-          quarantine_events.emplace(entry.header.seq,
-                                    QuarantineEvent{QuarantineEvent::Kind::kRevocation,
-                                                    identity->second, revocation->session_id,
-                                                    revocation->reason, revocation->vs_time_ms, 0});
-        }
-        if (revocation->vs_time_ms >= continuity_since && accepted) {
-          ended_recently[revocation->session_id] = EndedSession{accept_seq, entry.header.seq};
-        }
-      }
-      max_revocation = std::max(max_revocation, revocation->revocation_seq);
-    }
-    return true;
-  };
-  // Two scans by kind, each served by the store's (kind, seq) index: the start reads the joins
-  // and revocations, not the whole log (docs/STORE.md §10.4). A session's Revocation always
-  // follows its JoinAccept, so all accepts first, then all revocations, ends in the same state.
-  storage::Filter accepts;
-  accepts.kind = MessageKind::kJoinAccept;
-  Status scanned = (*reader)->scan(accepts, on_accept);
-  if (scanned && !out_of_range) {
-    storage::Filter adoptions;
-    adoptions.kind = MessageKind::kSessionAdopted;
-    scanned = (*reader)->scan(adoptions, on_accept);
-  }
-  if (scanned && !out_of_range) {
-    storage::Filter revocations;
-    revocations.kind = MessageKind::kRevocation;
-    scanned = (*reader)->scan(revocations, on_revocation);
-  }
-  // Policies are numbered on from the log's last PolicyApplied (§8.17). The VS's own statements
-  // (session 0) in one pass: the policies, whose quarantine_ms a quarantine begun under them
-  // keeps, and the operator's Pardons (§8.16).
-  std::uint64_t max_policy = 0;
-  if (scanned && !out_of_range) {
-    storage::Filter own_statements;
-    own_statements.session_id = 0;
-    scanned = (*reader)->scan(own_statements, [&](const storage::Entry& entry) {
-      if (entry.header.direction != chains::Direction::kIssued) return true;
-      if (entry.header.kind == MessageKind::kPolicyApplied) {
-        if (auto applied = decode<PolicyApplied>(entry.message)) {
-          max_policy = std::max(max_policy, applied->policy_seq);
-          quarantine_events.emplace(
-              entry.header.seq,
-              QuarantineEvent{
-                  QuarantineEvent::Kind::kPolicy, {}, 0, 0, 0, applied->policy.quarantine_ms});
-        }
-      } else if (entry.header.kind == MessageKind::kPardon) {
-        if (auto pardon = decode<Pardon>(entry.message)) {
-          quarantine_events.emplace(
-              entry.header.seq, QuarantineEvent{QuarantineEvent::Kind::kPardon, pardon->gs_identity,
-                                                0, 0, pardon->vs_time_ms, 0});
-        }
-      }
-      return true;
-    });
-  }
-  if (!scanned) return scanned;
-  replay_quarantines(quarantine_events, quarantine);
-  if (max_policy >= kMaxStoredId) {
-    return Error{
-        "store " + storage::printable_store(config.store) + ": a PolicyApplied has policy_seq " +
-        std::to_string(max_policy) + ", outside 1.." + std::to_string(kMaxStoredId - 1) +
-        "; hand this store to an investigator ('audit-cli verify') and start on a new one"};
-  }
-  next_policy_seq = max_policy + 1;
-  if (out_of_range) {
-    return Error{"store " + storage::printable_store(config.store) + ": " + out_of_range->message +
-                 "; the VS cannot number what comes next. Hand this store to an investigator "
-                 "('audit-cli verify') and start on a new one"};
-  }
-  auto carried = rebuild_continuity(**reader, ended_recently, open_sessions, continuity_since);
+  auto read = read_log_at_start(**reader, config.store, now_ms);
+  if (!read) return read.failure();
+  LogAtStart& log = *read;
+  replay_quarantines(log, quarantine);
+  next_policy_seq = log.policy.value + 1;
+  auto carried =
+      rebuild_continuity(**reader, log.ended_recently, log.open_sessions, log.continuity_since_ms);
   if (!carried) {
     return Error{"store " + storage::printable_store(config.store) +
                  ": the positions of the sessions that ended within " +
                  std::to_string(rules::kMaxContinuityWindowMs) +
                  " ms cannot be read from the log: " + carried.error()};
   }
-  next_session_id.store(max_session + 1);
-  next_revocation_seq.store(max_revocation + 1);
-  auto rebuilt = rebuild_all(**reader, open_sessions, *carried);
+  next_session_id.store(log.session.value + 1);
+  next_revocation_seq.store(log.revocation.value + 1);
+  auto rebuilt = rebuild_all(**reader, log.open_sessions, *carried);
   if (!rebuilt) {
     return Error{"store " + storage::printable_store(config.store) +
                  ": a session left live cannot be rebuilt from the log: " + rebuilt.error()};

@@ -37,6 +37,7 @@
 #include "vsd/admin.h"
 #include "vsd/config.h"
 #include "vsd/connection_budget.h"
+#include "vsd/log_at_start.h"
 #include "vsd/metrics.h"
 #include "vsd/receipt_batcher.h"
 #include "vsd/reply_backlog.h"
@@ -195,11 +196,6 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // notarized positions go to the ledger, and positions no window reaches any more are forgotten.
   // Call before the rules end(). Under `mutex` (server_continuity.cpp).
   void remember_positions(const rules::SessionRules& rules, std::uint64_t vs_time_ms);
-  // Where a session that ended lies in the log: its JoinAccept and its Revocation.
-  struct EndedSession {
-    std::uint64_t accept_seq = 0;
-    std::uint64_t revocation_seq = 0;
-  };
   // What each session left live by the previous run started from (session -> positions).
   using CarriedBySession = std::map<protocol::SessionId, std::vector<rules::NotarizedPosition>>;
   // recover(): the ledger as the sessions in `ended` (those whose Revocation lies at or after

@@ -3,11 +3,14 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <iostream>
+#include <limits>
+#include <optional>
 
 #include "app/program.h"
 #include "protocol/clock.h"
 #include "protocol/keyfile.h"
 #include "storage/log.h"
+#include "vsd/log_at_start.h"
 
 namespace gsvs::vsd {
 
@@ -16,6 +19,16 @@ namespace {
 using app::kExitFailed;
 using app::kExitOk;
 using app::kExitUsage;
+
+// The oldest entry of the store at `path` that a start of vsd at `now_ms` reads, if any.
+Result<std::optional<OldestRead>> oldest_read_at_start(const std::string& path,
+                                                       std::uint64_t now_ms) {
+  auto log = storage::Log::open(path, storage::OpenMode::kReadOnly);
+  if (!log) return log.failure();
+  auto read = read_log_at_start(**log, path, now_ms);
+  if (!read) return read.failure();
+  return oldest_read_at_start(*read, now_ms);
+}
 
 // Retires what `options` selects and prints one line per segment. `verb` names the command.
 int retire(const StoreCommandOptions& options, std::optional<std::string> archive_dir,
@@ -37,11 +50,26 @@ int retire(const StoreCommandOptions& options, std::optional<std::string> archiv
     const auto age_ms = static_cast<std::uint64_t>(age->count());
     sealed_before = age_ms > now ? 0 : now - age_ms;
   }
-  auto retired = storage::retire_sealed_segments(
-      options.store, storage::RetireOptions{*key, std::move(archive_dir), sealed_before, now});
+  // What a start of vsd reads stays, however old: retiring it would lift quarantines, give
+  // session ids again, or cut a live session from its start (vsd/log_at_start.h). Read once the
+  // store is checked (and, for a segmented store, locked).
+  storage::RetireOptions retire_options{*key, std::move(archive_dir), sealed_before, now, {}};
+  std::optional<OldestRead> kept;
+  retire_options.keep_from_seq = [&]() -> Result<std::uint64_t> {
+    auto oldest = oldest_read_at_start(options.store, now);
+    if (!oldest) return oldest.failure();
+    kept = *oldest;
+    return kept ? kept->seq : std::numeric_limits<std::uint64_t>::max();
+  };
+  auto retired = storage::retire_sealed_segments(options.store, retire_options);
   if (!retired) {
     std::cerr << prefix << retired.error() << "\n";
     return kExitFailed;
+  }
+  if (kept) {
+    std::cout << "kept, whatever their age: the entries from " << kept->seq
+              << " on, which vsd reads at its start (entry " << kept->seq << ": " << kept->why
+              << ")\n";
   }
   if (storage::is_postgres_store(options.store)) {
     // One range, up to the newest checkpoint before the time asked (docs/STORE.md §11.5).
@@ -108,7 +136,9 @@ StoreCommands setup_store_commands(CLI::App& app, StoreCommandOptions& options) 
   commands.store = app.add_subcommand(
       "store",
       "Retention of a segmented store's sealed segments or of a PostgreSQL store's oldest "
-      "entries, and a copy of any store as one file (docs/OPERATIONS.md)");
+      "entries, and a copy of any store as one file (docs/OPERATIONS.md). Retention keeps, "
+      "whatever their age, the entries vsd reads at its start: live sessions' starts, "
+      "quarantines in force, the highest session id and numbers");
   commands.store->require_subcommand(1);
   commands.archive = commands.store->add_subcommand(
       "archive",

@@ -221,7 +221,7 @@ TEST_F(PostgresStore, RetentionArchivesOrPrunesTheEntriesUpToACheckpoint) {
   const std::uint64_t after_second = 1'700'000'000'000 + checkpoint_seqs[1] + 1;
   const std::string archive = dir.file("archive");
 
-  auto none = retire_sealed_segments(url_, RetireOptions{key, archive, 1'700'000'000'000, 7});
+  auto none = retire_sealed_segments(url_, RetireOptions{key, archive, 1'700'000'000'000, 7, {}});
   ASSERT_TRUE(none.ok()) << none.error();
   EXPECT_TRUE(none->empty());
   // One retention at a time: another one holding the log's retention lock refuses this one.
@@ -229,7 +229,7 @@ TEST_F(PostgresStore, RetentionArchivesOrPrunesTheEntriesUpToACheckpoint) {
     auto other =
         open_postgres(url_, OpenMode::kReadWrite, StoreRole::kVs, key, PgOpenFor::kRetention);
     ASSERT_TRUE(other.ok()) << other.error();
-    auto refused = retire_sealed_segments(url_, RetireOptions{key, archive, after_second, 7});
+    auto refused = retire_sealed_segments(url_, RetireOptions{key, archive, after_second, 7, {}});
     ASSERT_FALSE(refused.ok());
     EXPECT_NE(refused.error().find("another retention holds it"), std::string::npos)
         << refused.error();
@@ -237,7 +237,7 @@ TEST_F(PostgresStore, RetentionArchivesOrPrunesTheEntriesUpToACheckpoint) {
   // Beside a writer, which goes on appending.
   auto writer = Log::open(url_, OpenMode::kReadWrite, StoreRole::kVs, segmented_options());
   ASSERT_TRUE(writer.ok()) << writer.error();
-  auto archived = retire_sealed_segments(url_, RetireOptions{key, archive, after_second, 7});
+  auto archived = retire_sealed_segments(url_, RetireOptions{key, archive, after_second, 7, {}});
   ASSERT_TRUE(archived.ok()) << archived.error();
   ASSERT_TRUE((*writer)->append(sample_entries(size, 1)));
   size = (*writer)->size();
@@ -290,7 +290,7 @@ TEST_F(PostgresStore, RetentionArchivesOrPrunesTheEntriesUpToACheckpoint) {
   // Pruning the next range leaves the archive as it is; an archive after a prune is refused, as
   // the archive would no longer hold the log from entry 0.
   const std::uint64_t after_third = 1'700'000'000'000 + checkpoint_seqs[2] + 1;
-  auto pruned = retire_sealed_segments(url_, RetireOptions{key, std::nullopt, after_third, 8});
+  auto pruned = retire_sealed_segments(url_, RetireOptions{key, std::nullopt, after_third, 8, {}});
   ASSERT_TRUE(pruned.ok()) << pruned.error();
   ASSERT_EQ(pruned->size(), 1U);
   EXPECT_EQ(pruned->front().first_seq, checkpoint_seqs[1] + 1);
@@ -304,8 +304,8 @@ TEST_F(PostgresStore, RetentionArchivesOrPrunesTheEntriesUpToACheckpoint) {
     const auto checkpoint = checkpoint_entry(test_vs_key(), (*log)->size(), (*log)->merkle_root());
     ASSERT_TRUE((*log)->append(std::vector<PendingEntry>{checkpoint}));
   }
-  auto refused =
-      retire_sealed_segments(url_, RetireOptions{key, archive, 1'700'000'000'000 + 10 * size, 9});
+  auto refused = retire_sealed_segments(
+      url_, RetireOptions{key, archive, 1'700'000'000'000 + 10 * size, 9, {}});
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().find("were pruned"), std::string::npos) << refused.error();
 

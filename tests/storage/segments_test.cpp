@@ -552,8 +552,8 @@ constexpr std::uint64_t kEverySealed = std::numeric_limits<std::uint64_t>::max()
 
 RetireOptions retire_options(std::optional<std::string> archive_dir = std::nullopt,
                              std::uint64_t sealed_before_ms = kEverySealed) {
-  return RetireOptions{test_vs_key().public_key(), std::move(archive_dir), sealed_before_ms,
-                       1'700'000'000'000};
+  return RetireOptions{
+      test_vs_key().public_key(), std::move(archive_dir), sealed_before_ms, 1'700'000'000'000, {}};
 }
 
 // When a segment was created, which is when the one before it was sealed.
@@ -643,6 +643,37 @@ TEST(Retention, ArchivedSegmentsAreByteForByteCopiesAndOnlyTheOldOnesGo) {
   EXPECT_TRUE(fs::exists(segment_file(store, 2)));
   auto log = open_rw(store, Verify::kFull);
   ASSERT_TRUE(log.ok()) << log.error();
+}
+
+// What the VS reads at its start stays (RetireOptions::keep_from_seq): a segment holding any
+// entry from the bound on is kept, however old, and one whose bound cannot be read keeps all.
+TEST(Retention, NothingFromTheEntryToKeepOnIsRetired) {
+  TempDir dir;
+  const std::string store = dir.file("vs");
+  fill(store + "/", 900);
+  const auto before = segment_files(store);
+  ASSERT_GE(before.size(), 4U);
+  std::uint64_t third_first = 0;
+  {
+    auto log = open_rw(store);
+    ASSERT_TRUE(log.ok()) << log.error();
+    third_first = (*log)->segments()[2].first_seq;
+  }
+  RetireOptions unreadable = retire_options();
+  unreadable.keep_from_seq = []() -> Result<std::uint64_t> { return Error{"cannot read it"}; };
+  auto refused = retire_sealed_segments(store, unreadable);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error(), "cannot read it");
+  EXPECT_EQ(segment_files(store), before);
+
+  // The bound inside segment 1 (its last entry, the seal): only segment 0 goes.
+  RetireOptions keeping = retire_options();
+  keeping.keep_from_seq = [&]() -> Result<std::uint64_t> { return third_first - 1; };
+  auto retired = retire_sealed_segments(store, keeping);
+  ASSERT_TRUE(retired.ok()) << retired.error();
+  ASSERT_EQ(retired->size(), 1U);
+  EXPECT_EQ(retired->front().index, 0U);
+  EXPECT_TRUE(fs::exists(segment_file(store, 1)));
 }
 
 TEST(Retention, IsRefusedWhileTheWriterHoldsTheStore) {

@@ -125,6 +125,36 @@ TEST_F(VsdQuarantine, RogueRevokedForSpeedStaysOutAcrossARestart) {
   expect_store_verifies();
 }
 
+// Retention of a segmented store keeps what a start reads, however old: here a quarantine in
+// force (tests/vsd/log_at_start_test.cpp tables the rest).
+TEST_F(VsdQuarantine, RetentionKeepsAQuarantineInForce) {
+  VsOptions options;
+  options.store = "vs/";
+  options.extra = "segment_max_age_s = 1\n";
+  start(options);
+  {
+    ScriptedGs rogue(vs_->port(), rogue_, build_);
+    EXPECT_EQ(rogue.join().session_id, 1U);
+    revoke_for_speed(rogue);
+  }
+  // Segments sealed after the quarantine, so that age alone would retire the one holding it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  ChildProcess command({program("vsd"), "store", "archive", "--store", vs_->store_path(),
+                        "--vs-public-key", to_hex(vs_->public_key()), "--to", out_.file("archive")},
+                       out_.file("archive.out"));
+  ASSERT_EQ(command.wait(std::chrono::seconds(30)), 0) << command.output();
+  EXPECT_NE(command.output().find("kept, whatever their age: the entries from "), std::string::npos)
+      << command.output();
+  EXPECT_NE(command.output().find("0 sealed segment(s) archived"), std::string::npos)
+      << command.output();
+
+  start(options);
+  EXPECT_EQ(expect_join_refused(rogue_).reason, kQuarantined);
+  ScriptedGs honest(vs_->port(), honest_, build_);
+  EXPECT_EQ(honest.join().session_id, 2U);
+}
+
 // The honest counterpart: a GS whose link broke (missed heartbeats) joins again at once.
 TEST_F(VsdQuarantine, MissedHeartbeatsDoNotQuarantine) {
   VsOptions lapsing;
