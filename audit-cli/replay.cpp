@@ -98,7 +98,7 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
   auto starts_before = [&](std::uint64_t seq) {
     for (; next_start < starts.size() && starts[next_start].first < seq; ++next_start) {
       const auto& [position, start] = starts[next_start];
-      model->on_vs_start(start.vs_time_ms, start.resume_window_ms, position);
+      model->on_vs_start(start.vs_time_ms, start.resume_window_ms, position, sink);
     }
   };
   storage::Filter session_filter;

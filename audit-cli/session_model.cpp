@@ -334,10 +334,13 @@ void SessionModel::finish(FindingSink& sink) {
     sink.add(std::move(f));
   }
   owed_.clear();
+  unreceipted("the VS may have stopped before issuing it, or the log's tail is missing", sink);
+}
+
+void SessionModel::unreceipted(const std::string& why, FindingSink& sink) {
   for (const auto& a : awaiting_receipt_) {
-    Finding f = finding_at(
-        a.seq, check::kReceipt, "a ProtectedReceipt for this accepted digest", "none in the log",
-        "the VS may have stopped before issuing it, or the log's tail is missing");
+    Finding f = finding_at(a.seq, check::kReceipt, "a ProtectedReceipt for this accepted digest",
+                           "none in the log", why);
     f.kind = kind_code(MessageKind::kTranscriptDigest);
     f.session_id = accept().session_id;
     f.severity = Severity::kWarning;

@@ -141,8 +141,11 @@ class SessionModel {
   [[nodiscard]] std::vector<rules::NotarizedPosition> notarized() const {
     return rules_.notarized();
   }
-  // A VsStart at `position` found the session live: it is suspended (PROTOCOL.md §8.15).
-  void on_vs_start(std::uint64_t start_ms, std::uint32_t window_ms, std::uint64_t position);
+  // A VsStart at `position` found the session live: it is suspended (PROTOCOL.md §8.15). The
+  // digests still awaiting a receipt never get one (the stop ended the turn that would have
+  // signed them): each is a warning, as at the log's end, not a receipt skipped.
+  void on_vs_start(std::uint64_t start_ms, std::uint32_t window_ms, std::uint64_t position,
+                   FindingSink& sink);
   // What is wrong with the VS refusing `resume` with `reason` at `vs_time_ms`, if anything: the
   // GsResume must verify under the session key, and the reason must be the rules' (clock_skew,
   // the VS's word, only where the rules would resume).
@@ -176,6 +179,8 @@ class SessionModel {
     Hash32 digest_hash;
   };
 
+  // Each digest still awaiting a receipt as a warning: none will come, for `why`.
+  void unreceipted(const std::string& why, FindingSink& sink);
   void on_received(const ModelInput& input, FindingSink& sink);
   void await_receipt(const ModelInput& input, const protocol::TranscriptDigest& digest,
                      FindingSink& sink);

@@ -7,8 +7,12 @@
 namespace gsvs::audit {
 
 void SessionModel::on_vs_start(std::uint64_t start_ms, std::uint32_t window_ms,
-                               std::uint64_t position) {
-  if (!revoked_at_) rules_.suspend(start_ms, window_ms, position);
+                               std::uint64_t position, FindingSink& sink) {
+  if (revoked_at_) return;
+  rules_.suspend(start_ms, window_ms, position);
+  unreceipted("the VS stopped before issuing it (the VsStart at " + std::to_string(position) +
+                  " follows): a crash between a digest and its receipt",
+              sink);
 }
 
 bool SessionModel::proves_session_key(const protocol::GsResume& resume) const {

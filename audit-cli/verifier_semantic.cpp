@@ -84,7 +84,7 @@ void Verifier::judge(Item& item) {
       if (item.message) {
         const auto& start = std::get<protocol::VsStart>(*item.message);
         for (auto& [id, model] : sessions_) {
-          model->on_vs_start(start.vs_time_ms, start.resume_window_ms, item.position);
+          model->on_vs_start(start.vs_time_ms, start.resume_window_ms, item.position, sink_);
         }
       }
       return;

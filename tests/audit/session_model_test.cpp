@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -101,7 +102,22 @@ class Feeder {
     t.client_binding = client_binding::root({});
     feed(chains::Direction::kIssued, protocol::AnyMessage(t), issued_ms);
   }
+  // The VS's receipt for the digest at `digest_position`, next in the session's receipt chain.
+  void receipt_for(std::uint64_t digest_position) {
+    const auto& [gs_counter, digest_hash] = digests_.at(digest_position);
+    protocol::ProtectedReceipt r;
+    r.session_id = kSession;
+    r.gs_counter = gs_counter;
+    r.digest_hash = digest_hash;
+    r.digest_log_seq = digest_position;
+    r.receipt_index = ++receipts_;
+    r.receipt_tip = tip_ = chains::next_receipt_tip(kSession, r.receipt_index, tip_, digest_hash);
+    feed(chains::Direction::kIssued, protocol::AnyMessage(r));
+  }
+  // A VsStart at the next position, which finds the session live.
+  void vs_start(std::uint64_t at_ms) { model_.on_vs_start(at_ms, 10'000, ++position_, sink_); }
   void finish() { model_.finish(sink_); }
+  [[nodiscard]] std::uint64_t warnings() const { return sink_.warnings(); }
 
   [[nodiscard]] std::uint64_t failures() const { return sink_.failures(); }
   [[nodiscard]] std::string findings() const {
@@ -145,6 +161,9 @@ class Feeder {
     entry.header.session_id = kSession;
     entry.header.vs_time_ms = at_ms.value_or(1000 + 100 * position_);
     entry.message = std::visit([](const auto& m) { return protocol::encode(m); }, message);
+    if (const auto* digest = std::get_if<protocol::TranscriptDigest>(&message)) {
+      digests_[position_] = {digest->gs_counter, chains::message_hash(entry.message)};
+    }
     const SigState valid[] = {SigState::kValid};
     ModelInput input;
     input.entry = &entry;
@@ -161,6 +180,9 @@ class Feeder {
   EntryLookup lookup_;
   std::uint64_t position_ = 0;
   std::uint64_t counter_ = 0;
+  std::map<std::uint64_t, std::pair<std::uint64_t, Hash32>> digests_;  // gs_counter, hash
+  std::uint64_t receipts_ = 0;
+  Hash32 tip_;
 };
 
 // Rows: the digests (first key, count), then which digest a revocation cites (index into the
@@ -391,6 +413,27 @@ TEST(SessionModelDigests, ATicketAtOrAfterTheDigestDeadlineIsAFaultOfTheVs) {
 
 // Nothing the VS issues for a session follows its Revocation (PROTOCOL.md §8.7): a ticket there
 // blesses a revoked GS, and is a fault of the VS, not a race to excuse.
+// PROTOCOL.md §8.7: a stop between a digest and its receipt leaves the digest unreceipted for
+// good; the receipts of the next run go on from the next digest. A warning, not a skipped receipt.
+TEST(SessionModelReceipts, ADigestAStopLeftWithoutAReceiptIsAWarningNotASkip) {
+  Feeder crashed;
+  crashed.receipt_for(crashed.digest(0, 1));
+  crashed.digest(0, 1);  // the VS stops before its receipt
+  crashed.vs_start(2000);
+  crashed.receipt_for(crashed.digest(0, 1));
+  crashed.finish();
+  EXPECT_EQ(crashed.failures(), 0u) << crashed.findings();
+  EXPECT_EQ(crashed.warnings(), 1u) << crashed.findings();
+
+  // Without a stop between them, a receipt that passes over a digest is a failure.
+  Feeder skipped;
+  skipped.receipt_for(skipped.digest(0, 1));
+  skipped.digest(0, 1);
+  skipped.receipt_for(skipped.digest(0, 1));
+  skipped.finish();
+  EXPECT_EQ(skipped.failures(), 1u) << skipped.findings();
+}
+
 TEST(SessionModelAfterRevocation, ATicketAfterTheRevocationIsAFaultOfTheVs) {
   Feeder before;
   before.first_ticket(1100);
