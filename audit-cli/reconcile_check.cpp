@@ -128,6 +128,11 @@ class Reconciler {
 
   Result<Reconciliation> run() {
     if (Status s = read_gs(); !s) return Error{"GS store: " + s.error()};
+    if (sessions_.empty()) {
+      return Error{"GS store: it holds no session (" + std::to_string(out_.gs_entries) +
+                   " entries): nothing to reconcile. A GS that recorded nothing cannot be "
+                   "reconciled (docs/AUDIT.md); is it the store of this GS?"};
+    }
     plan_checkpoints();
     if (Status s = read_vs(); !s) return Error{"VS store: " + s.error()};
     check_checkpoints();
@@ -154,7 +159,12 @@ class Reconciler {
       if (item.decoded.message) {
         if (const auto* a = std::get_if<protocol::JoinAccept>(&*item.decoded.message)) {
           session_of_request[a->join_request_hash] = a->session_id;
-          session_keys_[a->session_id] = a->session_key;
+          // A session key only from a JoinAccept the VS signed (when its key is given): the GS
+          // store is one party's word, and a key it made up would make the VS log's copies
+          // look forged.
+          if (verifies(*item.decoded.message, options_.vs_key).value_or(true)) {
+            session_keys_[a->session_id] = a->session_key;
+          }
           if (e.header.direction == chains::Direction::kReceived) sessions_.insert(a->session_id);
         }
         if (e.header.direction == chains::Direction::kIssued && item.decoded.session &&
@@ -249,7 +259,13 @@ class Reconciler {
       item.matched = matched;
       if (item.decoded.message) {
         if (const auto* a = std::get_if<protocol::JoinAccept>(&*item.decoded.message)) {
-          session_keys_.try_emplace(a->session_id, a->session_key);
+          // The VS log's own JoinAccept names the key where it verifies; unverified (no VS key
+          // given), the GS store's copy goes first.
+          if (const auto signed_by_vs = verifies(*item.decoded.message, options_.vs_key)) {
+            if (*signed_by_vs) session_keys_[a->session_id] = a->session_key;
+          } else {
+            session_keys_.try_emplace(a->session_id, a->session_key);
+          }
           heartbeat_timeout_ms_.try_emplace(a->session_id, a->heartbeat_timeout_ms);
         }
       }
@@ -702,9 +718,17 @@ std::string to_text(const Reconciliation& r) {
     out << ": " << app::log_text(f.detail) << "\n";
   }
   const auto errors = r.count(Severity::kError);
+  const auto warnings = r.count(Severity::kWarning);
   if (errors == 0) {
     out << "OK: the VS log and the GS store agree";
-    if (r.count(Severity::kInfo) > 0) out << " (differences only at the tail, listed as INFO)";
+    if (warnings > 0) {
+      out << " on what both hold; read the " << warnings << " WARNING" << (warnings == 1 ? "" : "s")
+          << " above";
+    }
+    if (r.count(Severity::kInfo) > 0) {
+      out << (warnings > 0 ? ", and" : " (") << " the INFO differences where a connection or the "
+          << "VS went down" << (warnings > 0 ? "" : ")");
+    }
     out << "\n";
   } else {
     out << "FAILED: " << errors << " error" << (errors == 1 ? "" : "s")

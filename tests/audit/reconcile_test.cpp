@@ -262,6 +262,37 @@ TEST_F(ReconcileTest, ForgedGsHeldMessagesProveNothing) {
   EXPECT_NE(audit::reconcile::to_text(unchecked).find("signature not checked"), std::string::npos);
 }
 
+// A GS store whose JoinAccept names another session key (signed by a key that is not the VS's),
+// its heartbeats signed with that key: the VS log's copies, signed with the key the VS logged,
+// must not look forged.
+TEST_F(ReconcileTest, ASessionKeyFromAJoinAcceptTheVsDidNotSignIsNotUsed) {
+  const auto stranger = crypto::SecretKey::generate();
+  const auto other_session_key = crypto::SecretKey::generate();
+  std::vector<storage::Entry> forged = *entries_;
+  for (auto& e : forged) {
+    if (e.header.session_id != session_->session) continue;
+    if (e.header.kind == MessageKind::kJoinAccept) {
+      auto accept = protocol::decode<protocol::JoinAccept>(e.message);
+      ASSERT_TRUE(accept);
+      accept->session_key = other_session_key.public_key();
+      protocol::sign(*accept, stranger);
+      e.message = protocol::encode(*accept);
+    } else if (e.header.kind == MessageKind::kHeartbeat) {
+      auto heartbeat = protocol::decode<protocol::Heartbeat>(e.message);
+      ASSERT_TRUE(heartbeat);
+      protocol::sign(*heartbeat, other_session_key);
+      e.message = protocol::encode(*heartbeat);
+    }
+  }
+  const std::string gs = work_.file("forged-key.db");
+  write_gs_store(forged, session_->session, gs);
+  const auto r = run(session_->store, gs, session_->vs_key);
+  const std::string text = audit::reconcile::to_text(r);
+  EXPECT_TRUE(has(r, "differing_bytes")) << text;
+  EXPECT_EQ(text.find("the VS log was rewritten"), std::string::npos) << text;
+  EXPECT_NE(text.find("the GS store's copy is not genuine"), std::string::npos) << text;
+}
+
 TEST_F(ReconcileTest, UnreadableStoresAreUsageErrors) {
   EXPECT_EQ(audit_cli_status({"reconcile", session_->store, work_.file("missing.db")}), 2);
   EXPECT_EQ(audit_cli_status({"reconcile", session_->store}), 2);
