@@ -296,7 +296,12 @@ TEST_F(ReconcileTest, ASessionKeyFromAJoinAcceptTheVsDidNotSignIsNotUsed) {
 TEST_F(ReconcileTest, UnreadableStoresAreUsageErrors) {
   EXPECT_EQ(audit_cli_status({"reconcile", session_->store, work_.file("missing.db")}), 2);
   EXPECT_EQ(audit_cli_status({"reconcile", session_->store}), 2);
+  // A GS store that recorded nothing proves nothing either way: refused, not "agree".
+  const std::string empty = work_.file("empty-gs.db");
+  ASSERT_TRUE(storage::Log::open(empty, storage::OpenMode::kReadWrite, storage::StoreRole::kGs));
   std::string output;
+  EXPECT_EQ(audit_cli_status({"reconcile", session_->store, empty}, &output), 2);
+  EXPECT_NE(output.find("it holds no session"), std::string::npos) << output;
   EXPECT_EQ(audit_cli_status({"reconcile", "--help"}, &output), 0);
   EXPECT_NE(output.find("vs_log_cut"), std::string::npos);
 }
