@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -40,9 +41,11 @@ class Fleet {
   // `store_url` (its schema is the connection's current schema) and whose VS key is `vs_key`:
   // creates the fleet's tables if absent and registers the node, or checks that the node
   // registered earlier had this key (a node keeps its key; a new key is a new node).
-  static Result<std::unique_ptr<Fleet>> join(const std::string& store_url,
-                                             const std::string& fleet_schema,
-                                             const crypto::PublicKey& vs_key);
+  // A connection lost later (a server restart, an idle timeout, a terminated backend) fails the
+  // call under way; the next call connects again first, and `on_notice` is told of both.
+  static Result<std::unique_ptr<Fleet>> join(
+      const std::string& store_url, const std::string& fleet_schema,
+      const crypto::PublicKey& vs_key, std::function<void(const std::string&)> on_notice = {});
   ~Fleet();
   Fleet(const Fleet&) = delete;
   Fleet& operator=(const Fleet&) = delete;

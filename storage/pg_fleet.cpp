@@ -126,7 +126,36 @@ struct Fleet::State {
   // no claim is deleted until then.
   bool stale_quarantines = false;
 
+  // Told when the connection was lost and connected again (or could not be).
+  std::function<void(const std::string&)> on_notice;
+
   std::string table(std::string_view name) const { return schema + "." + std::string(name); }
+
+  // What a connection of the fleet sets: quiet on what CREATE ... IF NOT EXISTS skips, and named
+  // as a fleet connection (a start tells a dead node's writer lock by it, pg_store.cpp).
+  Status set_up() {
+    return conn.exec("SET client_min_messages = warning; SET application_name = '" +
+                     std::string(postgres::kFleetApplication) + "'");
+  }
+
+  // Locks the state for one call, first connecting again where the connection was lost, so that
+  // a lost connection costs the call under way, not every one after it. Never mid-call: a
+  // statement must not run outside the transaction it belonged to. What a failed write left
+  // (quarantines, released claims) is written again before the next claim.
+  std::unique_lock<std::mutex> begin_call() {
+    std::unique_lock lock(mutex);
+    if (!conn.lost()) return lock;
+    Status again = conn.reset();
+    if (again) again = set_up();
+    if (!again) {
+      if (on_notice) on_notice(label + ": the connection is lost; " + again.error());
+      return lock;
+    }
+    stale_quarantines = true;
+    stale_claims = true;
+    if (on_notice) on_notice(label + ": the connection was lost; connected again");
+    return lock;
+  }
 
   // Deletes this node's claims on identities nothing here holds, except `keep`.
   Status delete_unheld_claims(const std::optional<crypto::PublicKey>& keep) {
@@ -208,9 +237,11 @@ const std::string& Fleet::node() const { return state_->node; }
 
 Result<std::unique_ptr<Fleet>> Fleet::join(const std::string& store_url,
                                            const std::string& fleet_schema,
-                                           const crypto::PublicKey& vs_key) {
+                                           const crypto::PublicKey& vs_key,
+                                           std::function<void(const std::string&)> on_notice) {
   auto state = std::make_unique<State>();
   state->schema = fleet_schema;
+  state->on_notice = std::move(on_notice);
   state->label = "fleet " + fleet_schema + " of " + postgres::redacted(store_url);
   const std::string& label = state->label;
   if (!is_plain_identifier(fleet_schema)) {
@@ -222,12 +253,7 @@ Result<std::unique_ptr<Fleet>> Fleet::join(const std::string& store_url,
   if (!conn) return conn.failure().within(label + ": ");
   state->conn = std::move(*conn);
   postgres::Conn& c = state->conn;
-  // CREATE ... IF NOT EXISTS reports what it skips; nothing an operator needs on stderr.
-  if (auto quiet = c.exec("SET client_min_messages = warning; SET application_name = '" +
-                          std::string(postgres::kFleetApplication) + "'");
-      !quiet) {
-    return Error{label + ": " + quiet.error()};
-  }
+  if (auto set = state->set_up(); !set) return Error{label + ": " + set.error()};
   auto schema = c.query("SELECT current_schema()");
   if (!schema || schema->rows() != 1 || schema->is_null(0, 0)) {
     return Error{label + ": the store's connection has no current schema" +
@@ -295,7 +321,7 @@ Result<std::unique_ptr<Fleet>> Fleet::join(const std::string& store_url,
 Result<Fleet::Claim> Fleet::claim(const crypto::PublicKey& identity,
                                   std::optional<std::uint64_t> session_id) {
   State& s = *state_;
-  std::lock_guard lock(s.mutex);
+  const auto lock = s.begin_call();
   const auto failed = [&s](const std::string& what) -> Error {
     return Error{s.label + ": cannot claim a GS identity: " + what};
   };
@@ -344,7 +370,7 @@ Result<Fleet::Claim> Fleet::claim(const crypto::PublicKey& identity,
 
 Status Fleet::claimed_for(const crypto::PublicKey& identity, std::uint64_t session_id) {
   State& s = *state_;
-  std::lock_guard lock(s.mutex);
+  const auto lock = s.begin_call();
   // A failure leaves the claim without its session: a node taking it over after this one dies
   // then refuses to (fail closed) until this node starts again.
   auto named =
@@ -361,7 +387,7 @@ Status Fleet::claimed_for(const crypto::PublicKey& identity, std::uint64_t sessi
 
 Result<bool> Fleet::take_claim_from(const crypto::PublicKey& identity, const std::string& node) {
   State& s = *state_;
-  std::lock_guard lock(s.mutex);
+  const auto lock = s.begin_call();
   auto taken = s.take_over(identity, node, std::nullopt);
   if (!taken) return Error{s.label + ": cannot take a claim over: " + taken.error()};
   if (*taken) ++s.holds[identity];
@@ -370,7 +396,7 @@ Result<bool> Fleet::take_claim_from(const crypto::PublicKey& identity, const std
 
 Result<std::optional<Fleet::Node>> Fleet::lock_dead_holder(const crypto::PublicKey& identity) {
   State& s = *state_;
-  std::lock_guard lock(s.mutex);
+  const auto lock = s.begin_call();
   const auto failed = [&s](const std::string& what) -> Error {
     return Error{s.label + ": cannot look up the node that held a GS identity: " + what};
   };
@@ -399,7 +425,7 @@ Result<std::optional<Fleet::Node>> Fleet::lock_dead_holder(const crypto::PublicK
 
 void Fleet::unlock_node(const std::string& node) {
   State& s = *state_;
-  std::lock_guard lock(s.mutex);
+  const auto lock = s.begin_call();
   // A failure leaves the lock to the connection's end: the node stays out until then.
   (void)s.conn.query("SELECT pg_advisory_unlock(" + postgres::writer_lock_key("$1::text") + ")",
                      {postgres::Param::of(node)});
@@ -408,7 +434,7 @@ void Fleet::unlock_node(const std::string& node) {
 Result<Fleet::Adoption> Fleet::adopt_session(const crypto::PublicKey& identity,
                                              const std::string& node, std::uint64_t session_id) {
   State& s = *state_;
-  std::lock_guard lock(s.mutex);
+  const auto lock = s.begin_call();
   const auto failed = [&s](const std::string& what) -> Error {
     return Error{s.label + ": cannot take up a session: " + what};
   };
@@ -440,7 +466,7 @@ Result<Fleet::Adoption> Fleet::adopt_session(const crypto::PublicKey& identity,
 
 void Fleet::forget_adoption(const std::string& node, std::uint64_t session_id) {
   State& s = *state_;
-  std::lock_guard lock(s.mutex);
+  const auto lock = s.begin_call();
   // A failure leaves the record: the session is then not taken up again, and node's next start
   // revokes it. Fail closed, at the cost of that one session.
   (void)s.conn.query(
@@ -452,7 +478,7 @@ void Fleet::forget_adoption(const std::string& node, std::uint64_t session_id) {
 
 Result<std::map<std::uint64_t, std::string>> Fleet::adopted_from_here() {
   State& s = *state_;
-  std::lock_guard lock(s.mutex);
+  const auto lock = s.begin_call();
   auto rows = s.conn.query(
       "SELECT session_id, by_node FROM " + s.table("adoption") + " WHERE from_node = $1",
       {postgres::Param::of(s.node)});
@@ -469,7 +495,7 @@ Result<std::map<std::uint64_t, std::string>> Fleet::adopted_from_here() {
 
 void Fleet::release(const crypto::PublicKey& identity) {
   State& s = *state_;
-  std::lock_guard lock(s.mutex);
+  const auto lock = s.begin_call();
   auto it = s.holds.find(identity);
   if (it == s.holds.end()) return;
   if (--it->second > 0) return;
@@ -487,7 +513,7 @@ void Fleet::release(const crypto::PublicKey& identity) {
 
 Status Fleet::drop_unheld_claims() {
   State& s = *state_;
-  std::lock_guard lock(s.mutex);
+  const auto lock = s.begin_call();
   if (auto deleted = s.delete_unheld_claims(std::nullopt); !deleted) {
     return Error{s.label + ": cannot delete the claims an earlier run of node " + s.node +
                  " left: " + deleted.error()};
@@ -497,7 +523,7 @@ Status Fleet::drop_unheld_claims() {
 
 Result<std::uint64_t> Fleet::reserve_session_ids(std::uint64_t floor, std::uint64_t count) {
   State& s = *state_;
-  std::lock_guard lock(s.mutex);
+  const auto lock = s.begin_call();
   if (count == 0 || floor > kMaxSessionId - count) {
     return Error{s.label + ": no " + std::to_string(count) + " session ids above " +
                  std::to_string(floor) + " below 2^63"};
@@ -514,7 +540,7 @@ Result<std::uint64_t> Fleet::reserve_session_ids(std::uint64_t floor, std::uint6
 
 void Fleet::quarantined(const Quarantine& quarantine) {
   State& s = *state_;
-  std::lock_guard lock(s.mutex);
+  const auto lock = s.begin_call();
   s.quarantines[quarantine.identity] = quarantine;
   const Status written =
       s.stale_quarantines ? s.write_quarantines() : s.upsert_quarantine(quarantine);
@@ -523,7 +549,7 @@ void Fleet::quarantined(const Quarantine& quarantine) {
 
 void Fleet::pardoned(const crypto::PublicKey& identity) {
   State& s = *state_;
-  std::lock_guard lock(s.mutex);
+  const auto lock = s.begin_call();
   s.quarantines.erase(identity);
   if (s.stale_quarantines) {
     (void)s.write_quarantines();
@@ -537,7 +563,7 @@ void Fleet::pardoned(const crypto::PublicKey& identity) {
 
 Status Fleet::quarantined_by_dead_node(const Quarantine& quarantine) {
   State& s = *state_;
-  std::lock_guard lock(s.mutex);
+  const auto lock = s.begin_call();
   // The node's own row stands unless this Revocation is a later one of that log (an older
   // quarantine of the identity, lapsed, whose row the node kept).
   if (auto written = s.insert_quarantine(
@@ -555,7 +581,7 @@ Status Fleet::quarantined_by_dead_node(const Quarantine& quarantine) {
 
 Status Fleet::publish_quarantines(const std::vector<Quarantine>& in_force) {
   State& s = *state_;
-  std::lock_guard lock(s.mutex);
+  const auto lock = s.begin_call();
   s.quarantines.clear();
   for (const auto& q : in_force) s.quarantines[q.identity] = q;
   if (auto written = s.write_quarantines(); !written) {
@@ -569,7 +595,7 @@ Status Fleet::publish_quarantines(const std::vector<Quarantine>& in_force) {
 Result<std::optional<Fleet::Quarantine>> Fleet::quarantine_elsewhere(
     const crypto::PublicKey& identity, std::uint64_t vs_time_ms) {
   State& s = *state_;
-  std::lock_guard lock(s.mutex);
+  const auto lock = s.begin_call();
   auto row = s.conn.query(
       "SELECT " + std::string(kQuarantineColumns) + " FROM " + s.table("quarantine") +
           " WHERE gs_identity = $1 AND node <> $2 AND (quarantine_ms = 0 OR since_vs_ms + "

@@ -235,6 +235,15 @@ std::string Conn::last_error() const { return one_line(PQerrorMessage(conn_)); }
 
 int Conn::backend_pid() const { return PQbackendPID(conn_); }
 
+bool Conn::lost() const { return conn_ == nullptr || PQstatus(conn_) == CONNECTION_BAD; }
+
+Status Conn::reset() {
+  if (conn_ == nullptr) return Error{"cannot connect again: never connected"};
+  PQreset(conn_);
+  if (PQstatus(conn_) == CONNECTION_OK) return Status::success();
+  return Error{"cannot connect again: " + last_error(), Retry::kLater};
+}
+
 Result<std::int64_t> single_integer(Conn& conn, const std::string& sql,
                                     const std::vector<Param>& params) {
   auto res = conn.query(sql, params);

@@ -85,6 +85,12 @@ class Conn {
   Result<Res> query(const std::string& sql, const std::vector<Param>& params = {});
   [[nodiscard]] std::string last_error() const;
   [[nodiscard]] int backend_pid() const;
+  // True when the connection to the server is gone (a server restart, an idle timeout, a
+  // terminated backend): every statement on it fails until reset().
+  [[nodiscard]] bool lost() const;
+  // Connects again with the parameters it was made with; what a session set (SET) is gone. The
+  // error is libpq's.
+  Status reset();
 
  private:
   explicit Conn(PGconn* conn) : conn_(conn) {}

@@ -17,7 +17,8 @@ constexpr protocol::SessionId kSessionIdBlock = 1024;
 
 Status ServerState::join_fleet() {
   if (config.fleet.empty()) return Status::success();
-  auto joined = storage::Fleet::join(config.store, config.fleet, key.public_key());
+  auto joined = storage::Fleet::join(config.store, config.fleet, key.public_key(),
+                                     [](const std::string& notice) { spdlog::warn("{}", notice); });
   if (!joined) return joined.failure();
   fleet = std::move(joined).value();
   spdlog::info("node {} of fleet {}: a GS identity has one live session across the fleet's nodes",

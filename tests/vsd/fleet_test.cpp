@@ -129,6 +129,31 @@ TEST_F(VsdFleet, AnIdentityHasOneLiveSessionAcrossTheNodes) {
   expect_verifies(*b);
 }
 
+// The fleet connection lost (a server restart, an idle timeout, an administrator): the call that
+// meets it fails, and the next one connects again first.
+TEST_F(VsdFleet, ALostFleetConnectionIsConnectedAgain) {
+  auto a = start("node_a", dir_a_);
+  {
+    ScriptedGs first(a->port(), identity_, build_);
+    first.join();
+  }
+  server_->psql(database_,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+                "'gsvs fleet'");
+  std::optional<JoinAccept> joined;
+  for (int attempt = 0; attempt < 5 && !joined; ++attempt) {
+    ScriptedGs gs(a->port(), other_, build_);
+    gs.send_join(gs.make_join_request());
+    joined = gs.expect<JoinAccept>();
+  }
+  EXPECT_TRUE(joined) << a->process().output();
+  EXPECT_TRUE(a->process().wait_for_output("the connection was lost; connected again",
+                                           std::chrono::seconds(5)))
+      << a->process().output();
+  ASSERT_EQ(a->stop(), 0) << a->process().output();
+  expect_verifies(*a);
+}
+
 TEST_F(VsdFleet, AKilledNodesSessionIsAdoptedByAnotherAndGoesOn) {
   auto a = start("node_a", dir_a_);
   auto b = start("node_b", dir_b_);
