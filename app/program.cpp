@@ -5,6 +5,7 @@
 #include <CLI/App.hpp>
 #include <CLI/Validators.hpp>
 #include <charconv>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <system_error>
@@ -22,7 +23,8 @@ void add_version_flag(CLI::App& app, const std::string& program) {
                        "Print the program name and version, then exit");
 }
 
-bool crypto_ready(std::string_view program) {
+bool ready_to_run(std::string_view program) {
+  std::signal(SIGPIPE, SIG_IGN);
   const Status ready = crypto::init();
   if (!ready) std::cerr << program << ": " << ready.error() << "\n";
   return ready.ok();

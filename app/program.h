@@ -20,11 +20,13 @@ std::string_view project_version();
 // exit code 0 (App::exit).
 void add_version_flag(CLI::App& app, const std::string& program);
 
-// Readies the crypto libraries (crypto::init) before a program does anything else. False, after
-// printing "PROGRAM: WHY" on stderr, where they are unusable (an OPENSSL_CONF whose providers
-// offer no SHA-256): the program then exits with its code for a configuration error, rather than
-// failing mid-command.
-[[nodiscard]] bool crypto_ready(std::string_view program);
+// Readies the process before a program does anything else. A write to a pipe whose reader left
+// (a log shipper restarting, `| head`) fails with EPIPE, which the writer handles, instead of
+// killing the program with SIGPIPE (no log line, no final checkpoint, no flushed store). And the
+// crypto libraries (crypto::init): false, after printing "PROGRAM: WHY" on stderr, where they
+// are unusable (an OPENSSL_CONF whose providers offer no SHA-256): the program then exits with
+// its code for a configuration error, rather than failing mid-command.
+[[nodiscard]] bool ready_to_run(std::string_view program);
 
 // The exit code of a daemon whose start failed for `why`: kExitFailed where the same start may
 // pass later with nothing changed (a database server not up yet, a store lock its last holder has

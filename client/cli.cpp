@@ -46,7 +46,7 @@ constexpr const char* kExitCodes =
     "Exit codes:\n"
     "  0  ran for --duration-s (or stopped by SIGINT, SIGTERM or SIGHUP) and quit\n"
     "  1  a fault in the client itself (logged; please report it), not the GS's doing\n"
-    "  2  usage, configuration or key error\n"
+    "  2  usage, configuration or key error, or the event log cannot be written\n"
     "  3  revoked: the GS forwarded a VS-signed Revocation for its session\n"
     "  4  ticket starvation: no fresh VS ticket before the trust deadline, whatever the GS said\n"
     "  5  handshake failed: impostor GS, bad join acceptance, or no ServerHello in time\n"
@@ -174,7 +174,7 @@ int run(const RunOptions& o) {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
-  if (!app::crypto_ready("client")) return kExitUsage;
+  if (!app::ready_to_run("client")) return kExitUsage;
   CLI::App app{
       "client: a game client that trusts only the validation server (VS). It stays on a game "
       "server (GS) only while the GS shows fresh VS-signed tickets bound to the client's own "

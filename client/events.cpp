@@ -65,24 +65,29 @@ std::string to_json_line(const Event& event, std::uint64_t t_ms) {
 }
 
 Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& target) {
-  if (target.empty()) return std::unique_ptr<EventLog>(new EventLog(nullptr, false));
-  if (target == "-") return std::unique_ptr<EventLog>(new EventLog(stdout, false));
+  if (target.empty()) return std::unique_ptr<EventLog>(new EventLog(nullptr, false, target));
+  if (target == "-")
+    return std::unique_ptr<EventLog>(new EventLog(stdout, false, "standard output"));
   std::FILE* file = std::fopen(target.c_str(), "a");
   if (file == nullptr) {
     return Error{"cannot open event log '" + target + "': " + errno_text()};
   }
-  return std::unique_ptr<EventLog>(new EventLog(file, true));
+  return std::unique_ptr<EventLog>(new EventLog(file, true, "'" + target + "'"));
 }
 
 EventLog::~EventLog() {
   if (owned_ && file_ != nullptr) std::fclose(file_);
 }
 
-void EventLog::write(const Event& event) {
-  if (file_ == nullptr) return;
+Status EventLog::write(const Event& event) {
+  if (file_ == nullptr) return Status::success();
   const std::string line = to_json_line(event, unix_time_ms()) + "\n";
-  std::fwrite(line.data(), 1, line.size(), file_);
-  std::fflush(file_);
+  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
+    const std::string why = errno_text();
+    std::clearerr(file_);
+    return Error{"cannot write the event log (" + target_ + "): " + why};
+  }
+  return Status::success();
 }
 
 }  // namespace gsvs::client

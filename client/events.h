@@ -83,12 +83,17 @@ class EventLog {
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;
 
-  void write(const Event& event);
+  // Appends the event as one JSON line and flushes it. The error names the target and why (a
+  // full disk, a pipe whose reader left); the caller stops, since a client whose events are lost
+  // plays on unobserved.
+  Status write(const Event& event);
 
  private:
-  EventLog(std::FILE* file, bool owned) : file_(file), owned_(owned) {}
+  EventLog(std::FILE* file, bool owned, std::string target)
+      : file_(file), owned_(owned), target_(std::move(target)) {}
   std::FILE* file_;
   bool owned_;
+  std::string target_;
 };
 
 }  // namespace gsvs::client

@@ -106,6 +106,10 @@ struct Player::Impl : std::enable_shared_from_this<Player::Impl> {
   void starve(SteadyTime now);
   void finish(ExitCode code, const std::string& detail, const Revocation* revocation = nullptr,
               const std::string& reason = {});
+  // Writes an event; one that cannot be written stops the client (exit 2).
+  void record(const Event& event) {
+    if (auto written = events.write(event); !written) finish(ExitCode::kUsage, written.error());
+  }
   // Ends the session with exit 1 where an exception ends a loop (net/escape.h).
   net::Failure on_fault() {
     return [weak = weak_from_this()](const std::string& fault) {
@@ -178,7 +182,7 @@ asio::awaitable<void> Player::Impl::run() {
   connected.sw_hash = info->sw_hash;
   connected.ticket_period_ms = static_cast<std::uint32_t>(info->ticket_period.count());
   connected.ticket_validity_ms = static_cast<std::uint32_t>(info->ticket_validity.count());
-  events.write(connected);
+  record(connected);
   spawn(&Impl::nonce_loop, "the nonce loop");
   if (options.bot) spawn(&Impl::input_loop, "the input loop");
   co_await read_loop();
@@ -266,7 +270,7 @@ void Player::Impl::on_ticket(const Bytes& frame, SteadyTime now) {
   event.credit = std::string(credit_name(outcome->credit));
   event.deadline_in_ms = ms_from(now, outcome->deadline);
   event.note = outcome->note;
-  events.write(event);
+  record(event);
   if (outcome->anchor) {
     spdlog::info("{}: first ticket {} accepted; trust deadline in {} ms", gs_text,
                  outcome->ticket_seq, event.deadline_in_ms);
@@ -313,7 +317,7 @@ void Player::Impl::on_input_reject(const Bytes& frame) {
   event.client_seq = reject->client_seq;
   event.reason = std::string(reason_name(static_cast<InputRejectReason>(reject->reason)));
   event.detail = reject->detail;
-  events.write(event);
+  record(event);
   spdlog::warn("{}: input {} rejected: {}: {}", gs_text, event.client_seq, event.reason,
                app::log_text(event.detail));
 }
@@ -420,7 +424,8 @@ void Player::Impl::finish(ExitCode code, const std::string& detail, const Revoca
     facts.evidence = revocation->evidence;
     event.revocation = facts;
   }
-  events.write(event);
+  // The last event: a failure to write it has nothing left to stop.
+  (void)events.write(event);
   if (code == ExitCode::kOk) {
     spdlog::info("{}: leaving: {}", gs_text, app::log_text(detail));
   } else {

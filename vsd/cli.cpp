@@ -316,7 +316,7 @@ int reading_reply(const char* command, Command&& ask_and_print) {
 }
 
 int run_cli(int argc, char** argv) {
-  if (!app::crypto_ready("vsd")) return kExitUsage;
+  if (!app::ready_to_run("vsd")) return kExitUsage;
   CLI::App app{
       "vsd: the validation server. It admits allowlisted game servers (GS), checks their "
       "heartbeats and movement digests, issues short-lived play tickets and signed receipts, and "

@@ -1,8 +1,11 @@
-// Every program checks its crypto libraries before it does anything else (app::crypto_ready):
-// where OpenSSL offers no SHA-256, here an OPENSSL_CONF that asks for FIPS-approved algorithms
-// without loading a FIPS provider, each stops with exit code 2, OpenSSL's reason and what to
-// check, and writes nothing. Before, they aborted (std::terminate) mid-command.
+// Every program readies itself before it does anything else (app::ready_to_run). It checks its
+// crypto libraries: where OpenSSL offers no SHA-256, here an OPENSSL_CONF that asks for
+// FIPS-approved algorithms without loading a FIPS provider, each stops with exit code 2,
+// OpenSSL's reason and what to check, and writes nothing (before, they aborted mid-command). And
+// a write to a pipe nobody reads fails instead of killing it with SIGPIPE.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -60,6 +63,28 @@ TEST(CryptoReady, EveryProgramStopsAtStartWhereOpenSslOffersNoSha256) {
   ChildProcess control({program("vsd"), "keygen", "--out", key}, dir.file("control.out"));
   EXPECT_EQ(control.wait(std::chrono::seconds(20)), app::kExitOk) << control.output();
   EXPECT_TRUE(std::filesystem::exists(key));
+}
+
+TEST(CryptoReady, AWriteToAPipeNobodyReadsDoesNotKillAProgram) {
+  for (const char* name : {"vsd", "gsd", "client", "audit-cli"}) {
+    SCOPED_TRACE(name);
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    ::close(fds[0]);  // no reader: the first write fails with EPIPE, or raises SIGPIPE
+    const std::string path = program(name);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::execl(path.c_str(), path.c_str(), "--help", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_FALSE(WIFSIGNALED(status)) << "killed by signal " << WTERMSIG(status);
+    EXPECT_TRUE(WIFEXITED(status));
+  }
 }
 
 }  // namespace

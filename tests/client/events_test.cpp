@@ -91,11 +91,21 @@ TEST(Events, FileIsAppendedOneLinePerEvent) {
   for (int run = 0; run < 2; ++run) {
     auto log = EventLog::open(path);
     ASSERT_TRUE(log.ok()) << log.error();
-    (*log)->write(InputRejectedEvent{static_cast<std::uint64_t>(run), "malformed", ""});
+    EXPECT_TRUE(
+        (*log)->write(InputRejectedEvent{static_cast<std::uint64_t>(run), "malformed", ""}));
   }
   const std::string text = testing::read_text(path);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2);
   EXPECT_FALSE(EventLog::open(dir.file("missing/dir/events")).ok());
+}
+
+TEST(Events, AWriteThatFailsIsAnErrorNamingTheTarget) {
+  auto log = EventLog::open("/dev/full");
+  ASSERT_TRUE(log.ok()) << log.error();
+  const Status written = (*log)->write(InputRejectedEvent{1, "malformed", ""});
+  ASSERT_FALSE(written);
+  EXPECT_NE(written.error().find("cannot write the event log ('/dev/full'): "), std::string::npos)
+      << written.error();
 }
 
 }  // namespace

@@ -182,6 +182,17 @@ TEST_F(ScriptedGs, HonestGsKeepsTheClientForItsWholeDuration) {
   EXPECT_EQ(all.back()["exit_code"], 0);
 }
 
+TEST_F(ScriptedGs, AnEventLogThatCannotBeWrittenStopsTheClient) {
+  auto full = EventLog::open("/dev/full");
+  ASSERT_TRUE(full.ok()) << full.error();
+  events_ = std::move(full).value();
+  options_.duration = milliseconds(5000);
+  start_client();
+  handshake();
+  // The first event (connected) cannot be written: the client leaves at once, exit 2.
+  EXPECT_EQ(client_exit(), 2);
+}
+
 TEST_F(ScriptedGs, ImpostorWithoutTheSessionKeyIsRefused) {
   start_client();
   ClientHello hello = accept_hello();
