@@ -50,6 +50,11 @@ void ClientSession::close_displaced() {
   conn_->close();
 }
 
+void ClientSession::close_replaced() {
+  replaced_ = true;
+  conn_->close_after_flush();
+}
+
 void ClientSession::run() {
   asio::co_spawn(
       shared_->io, [self = shared_from_this()] { return self->serve(); },
@@ -80,7 +85,14 @@ asio::awaitable<void> ClientSession::send_later(Bytes payload, milliseconds hold
 asio::awaitable<void> ClientSession::serve() {
   auto self = shared_from_this();
   conn_->start(shared_->stop_on_fault());
-  const std::string why = co_await handshake_and_play();
+  std::string why = co_await handshake_and_play();
+  // Closed from here, not by the peer: the read's "Operation canceled" says nothing.
+  if (replaced_) why = "replaced by a newer connection of the same player";
+  if (!match_ && refusal_ == ClientRefusal::kDisplaced) {
+    why =
+        "displaced by a newer connection: the budget of connections before their ClientHello "
+        "is full";
+  }
   conn_->close_after_flush();
   shared_->clients.erase(id_);
   shared_->pending.release(id_);
@@ -149,7 +161,7 @@ asio::awaitable<std::string> ClientSession::handshake_and_play() {
   if (previous) {
     spdlog::info("session {}: player {} connected again from {}; closing its connection from {}",
                  m->session_id, short_hex(key_), conn_->peer(), previous->peer());
-    previous->close_after_flush();
+    previous->close_replaced();
   }
   m->online[key_] = id_;
   m->world.add_player(key_);

@@ -45,6 +45,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void close_after_flush();
   // Closes a connection still before its ClientHello, to make room for a newer one.
   void close_displaced();
+  // Closes the connection of a player who connected again (a newer handshake with its key).
+  void close_replaced();
 
  private:
   net::asio::awaitable<void> serve();
@@ -58,6 +60,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::string source_;
   std::shared_ptr<net::FramedConnection> conn_;
   ClientRefusal refusal_ = ClientRefusal::kNoHello;
+  bool replaced_ = false;
   std::shared_ptr<Match> match_;
   crypto::PublicKey key_;
   bool ready_ = false;

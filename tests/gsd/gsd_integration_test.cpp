@@ -264,6 +264,11 @@ TEST_F(GsdIntegration, APlayerConnectingAgainReplacesItsOldConnection) {
   EXPECT_TRUE(
       new_connection.pump_until([&] { return !new_connection.tickets().empty(); }, seconds(3)));
   EXPECT_FALSE(new_connection.closed()) << diagnostics();
+  // The old connection's end names its cause, not the read it cut short.
+  EXPECT_TRUE(gsd_->wait_for_count("left: replaced by a newer connection of the same player", 1,
+                                   seconds(3)))
+      << diagnostics();
+  EXPECT_EQ(gsd_->count("Operation canceled"), 0u) << diagnostics();
 }
 
 TEST_F(GsdIntegration, InputsAreAcceptedOrRejectedWithTheRightReason) {
@@ -479,6 +484,7 @@ TEST_F(GsdIntegration, SilentSocketsDoNotLockPlayersOut) {
             1u)
       << diagnostics();
   EXPECT_LE(gsd_->count(" refused: "), 8u) << diagnostics();
+  EXPECT_EQ(gsd_->count("Operation canceled"), 0u) << diagnostics();
 }
 
 TEST_F(GsdIntegration, ThrowAwayKeysDoNotExhaustTheDistinctPlayerBudget) {
