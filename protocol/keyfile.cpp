@@ -35,7 +35,9 @@ Status write_file(const std::string& path, std::string_view contents, mode_t mod
   FileDescriptor fd(::open(path.c_str(), flags, mode));
   if (fd.get() < 0) {
     if (errno == EEXIST) {
-      return Error{path + " already exists; refusing to overwrite a key (move it away first)"};
+      return Error{path +
+                   " already exists; refusing to overwrite a key (move it away first, or give "
+                   "keygen --force to replace it: the old key is lost)"};
     }
     return Error{"cannot create " + path + ": " + errno_text()};
   }

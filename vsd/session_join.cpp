@@ -375,7 +375,12 @@ JoinReject Session::make_reject(const Bytes& request_bytes, JoinRejectReason rea
   const std::size_t fixed_size = encode(reject).size();
   const std::size_t room =
       request_bytes.size() > fixed_size ? request_bytes.size() - fixed_size : 0;
-  reject.detail = truncate_utf8(detail, std::min(room, kMaxDetailBytes));
+  // A cut detail ends in "…", so that nobody reads its last word as whole.
+  constexpr std::string_view kCut = "\xE2\x80\xA6";
+  const std::size_t limit = std::min(room, kMaxDetailBytes);
+  reject.detail = detail.size() <= limit || limit < kCut.size()
+                      ? truncate_utf8(detail, limit)
+                      : truncate_utf8(detail, limit - kCut.size()) + std::string(kCut);
   return reject;
 }
 

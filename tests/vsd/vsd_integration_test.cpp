@@ -348,6 +348,7 @@ TEST_F(VsdIntegration, SecondSessionForALiveIdentityIsRefused) {
   // Its detail (which names the identity) is cut so that the answer is no longer than the request.
   EXPECT_LE(encode(*reject).size(), encode(request).size());
   EXPECT_FALSE(reject->detail.empty());
+  EXPECT_TRUE(reject->detail.ends_with("\xE2\x80\xA6")) << reject->detail;  // "…": cut
   stop_and_read();
   // vsd's own log says it whole: only the wire is bounded.
   EXPECT_NE(vs_->process().output().find(
