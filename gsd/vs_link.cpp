@@ -57,6 +57,14 @@ WorldLimits world_limits(const Config& config, const JoinAccept& accept) {
     spdlog::warn("max_speed_m_s ({}) is above the VS's limit ({} mm/s): using the VS's",
                  config.max_speed_m_s, accept.max_speed_mm_s);
   }
+  if (const auto digest_ms = required_digest_interval_ms(config, accept);
+      digest_ms < config.digest_interval_ms) {
+    spdlog::warn(
+        "digest_interval_ms ({}) leaves the VS's digest_timeout_ms ({}) too little room past its "
+        "heartbeat timeout ({} ms): sending a digest every {} ms",
+        config.digest_interval_ms, accept.digest_timeout_ms, accept.heartbeat_timeout_ms,
+        digest_ms);
+  }
   // Players enter where the VS lets them spawn free: elsewhere every (re)spawn would be judged
   // as a move from the player's last position (PROTOCOL.md §8.6 "Spawn zones").
   world.spawn = spawn_point(accept.spawn_zones, world.width_mm, world.height_mm);

@@ -414,6 +414,18 @@ TEST_F(GsdIntegration, PlayersSpawnInsideTheVsSpawnZones) {
       << diagnostics();
 }
 
+TEST_F(GsdIntegration, ADigestIntervalTheVsTimeoutsDoNotLeaveRoomForIsShortenedAndSaidSo) {
+  GsdOptions options;
+  options.digest_interval_ms = 900;  // the VS: digest timeout 6000 ms, heartbeat timeout 5000 ms
+  start(options);
+  EXPECT_TRUE(
+      gsd_->wait_for_count("digest_interval_ms (900) leaves the VS's digest_timeout_ms "
+                           "(6000) too little room past its heartbeat timeout (5000 ms): "
+                           "sending a digest every 500 ms",
+                           1, seconds(3)))
+      << diagnostics();
+}
+
 TEST_F(GsdIntegration, MaxPlayersIsEnforced) {
   GsdOptions options;
   options.max_players = 1;
