@@ -1,8 +1,10 @@
 // The fleet schema in PostgreSQL (docs/STORE.md §11.6): who holds each GS identity, and the
 // session ids, shared by the nodes of one database.
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string_view>
 
 #include "protocol/bytes.h"
@@ -12,6 +14,9 @@
 namespace gsvs::storage {
 
 namespace {
+
+// The least time between two attempts to connect the fleet connection again (State::begin_call).
+constexpr std::chrono::seconds kReconnectPause{1};
 
 // 2: the quarantine table. A fleet of version 1 is brought to 2 by the first node that joins it
 // (kUpgradeFleet).
@@ -128,8 +133,23 @@ struct Fleet::State {
 
   // Told when the connection was lost and connected again (or could not be).
   std::function<void(const std::string&)> on_notice;
+  // The dead nodes whose writer lock this connection holds (lock_dead_holder to unlock_node). A
+  // lost connection takes them along: what was to be done under one is refused after a reset,
+  // as the node may have started meanwhile.
+  std::set<std::string> node_locks;
+  // While the server cannot be reached, one attempt to connect again a second at most: the
+  // calls between fail at once rather than each waiting on a connect.
+  std::chrono::steady_clock::time_point next_reconnect{};
 
   std::string table(std::string_view name) const { return schema + "." + std::string(name); }
+
+  // Refuses a step that needs `node`'s writer lock where this connection no longer holds it.
+  Status holds_lock_of(const std::string& other) const {
+    if (node_locks.contains(other)) return Status::success();
+    return Error{label + ": node " + other +
+                 "'s writer lock was lost with the connection (it may be alive again): nothing "
+                 "is taken over from it"};
+  }
 
   // What a connection of the fleet sets: quiet on what CREATE ... IF NOT EXISTS skips, and named
   // as a fleet connection (a start tells a dead node's writer lock by it, pg_store.cpp).
@@ -145,6 +165,10 @@ struct Fleet::State {
   std::unique_lock<std::mutex> begin_call() {
     std::unique_lock lock(mutex);
     if (!conn.lost()) return lock;
+    node_locks.clear();
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_reconnect) return lock;
+    next_reconnect = now + kReconnectPause;
     Status again = conn.reset();
     if (again) again = set_up();
     if (!again) {
@@ -388,6 +412,7 @@ Status Fleet::claimed_for(const crypto::PublicKey& identity, std::uint64_t sessi
 Result<bool> Fleet::take_claim_from(const crypto::PublicKey& identity, const std::string& node) {
   State& s = *state_;
   const auto lock = s.begin_call();
+  if (Status held = s.holds_lock_of(node); !held) return held.failure();
   auto taken = s.take_over(identity, node, std::nullopt);
   if (!taken) return Error{s.label + ": cannot take a claim over: " + taken.error()};
   if (*taken) ++s.holds[identity];
@@ -420,12 +445,14 @@ Result<std::optional<Fleet::Node>> Fleet::lock_dead_holder(const crypto::PublicK
       {postgres::Param::of(holder.name)});
   if (!taken) return failed(taken.error());
   if (*taken != 1) return std::optional<Node>();
+  s.node_locks.insert(holder.name);
   return std::optional<Node>(std::move(holder));
 }
 
 void Fleet::unlock_node(const std::string& node) {
   State& s = *state_;
   const auto lock = s.begin_call();
+  s.node_locks.erase(node);
   // A failure leaves the lock to the connection's end: the node stays out until then.
   (void)s.conn.query("SELECT pg_advisory_unlock(" + postgres::writer_lock_key("$1::text") + ")",
                      {postgres::Param::of(node)});
@@ -438,6 +465,7 @@ Result<Fleet::Adoption> Fleet::adopt_session(const crypto::PublicKey& identity,
   const auto failed = [&s](const std::string& what) -> Error {
     return Error{s.label + ": cannot take up a session: " + what};
   };
+  if (Status held = s.holds_lock_of(node); !held) return held.failure();
   const postgres::Param from = postgres::Param::of(node);
   const postgres::Param id = postgres::Param::of(static_cast<std::int64_t>(session_id));
   postgres::Transaction tx(s.conn);

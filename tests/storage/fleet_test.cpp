@@ -69,6 +69,17 @@ Fleet::Quarantine quarantine_of(const crypto::PublicKey& identity, std::uint64_t
   return Fleet::Quarantine{identity, 7, 16, since_ms, 42, quarantine_ms, {}};
 }
 
+// Takes the writer lock of the dead node that holds `identity`, once the server has seen its
+// connection go (a moment after it closed).
+void lock_dead_holder_of(Fleet& fleet, const crypto::PublicKey& identity) {
+  auto dead = fleet.lock_dead_holder(identity);
+  for (int tries = 0; tries < 100 && dead.ok() && !*dead; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    dead = fleet.lock_dead_holder(identity);
+  }
+  ASSERT_TRUE(dead.ok() && *dead) << (dead.ok() ? "alive after 5 s" : dead.error());
+}
+
 // Whether `fleet` sees a quarantine of `identity` by another node at `vs_time_ms`, and by which.
 std::string quarantined_by(Fleet& fleet, const crypto::PublicKey& identity,
                            std::uint64_t vs_time_ms) {
@@ -252,6 +263,7 @@ TEST_F(FleetTest, ASessionIsAdoptedFromALogOnceWithItsClaim) {
     Node a = start("node_a", key_a_);
     ASSERT_TRUE(claimed(*a.fleet, gs_).granted);
   }
+  ASSERT_NO_FATAL_FAILURE(lock_dead_holder_of(*b.fleet, gs_));
   // No claim on that identity: nothing is taken, nothing recorded.
   const crypto::PublicKey other = crypto::SecretKey::generate().public_key();
   auto unclaimed = b.fleet->adopt_session(other, "node_a", 6);
@@ -269,6 +281,7 @@ TEST_F(FleetTest, ASessionIsAdoptedFromALogOnceWithItsClaim) {
   EXPECT_FALSE(again->granted);
   EXPECT_NE(again->refused.find("taken up before, by node node_b"), std::string::npos)
       << again->refused;
+  b.fleet->unlock_node("node_a");
   Node a = start("node_a", key_a_);
   auto from_a = a.fleet->adopted_from_here();
   ASSERT_TRUE(from_a.ok()) << from_a.error();
@@ -330,11 +343,47 @@ TEST_F(FleetTest, TheDocumentedGrantsAreEnoughForANode) {
   (*fleet)->pardoned(gs_);
   EXPECT_TRUE((*fleet)->publish_quarantines({quarantine_of(gs_, 1000, 0)}));
   EXPECT_EQ(psql("SELECT count(*) FROM gsvs_fleet.quarantine WHERE node = 'node_a'"), "1");
-  auto adoption = (*fleet)->adopt_session(gs_, "node_a", 3);  // its own claim: not taken
+  // A dead node_b's session, taken up under node_b's writer lock.
+  const auto other_gs = crypto::SecretKey::generate().public_key();
+  {
+    Node b = start("node_b", key_b_);
+    ASSERT_TRUE(claimed(*b.fleet, other_gs).granted);
+  }
+  ASSERT_NO_FATAL_FAILURE(lock_dead_holder_of(**fleet, other_gs));
+  auto adoption = (*fleet)->adopt_session(other_gs, "node_b", 3);
   ASSERT_TRUE(adoption.ok()) << adoption.error();
-  (*fleet)->forget_adoption("node_a", 3);
+  EXPECT_TRUE(adoption->granted) << adoption->refused;
+  (*fleet)->unlock_node("node_b");
+  (*fleet)->forget_adoption("node_b", 3);
   auto adopted = (*fleet)->adopted_from_here();
   ASSERT_TRUE(adopted.ok()) << adopted.error();
+}
+
+// A dead node's writer lock goes with the connection that took it: after the connection is lost
+// and made again, nothing is taken over from that node, which may have started meanwhile.
+TEST_F(FleetTest, ALockOnADeadNodeLostWithTheConnectionTakesNothingOver) {
+  Node a = start("node_a", key_a_);
+  {
+    Node b = start("node_b", key_b_);
+    ASSERT_TRUE(claimed(*b.fleet, gs_).granted);
+  }
+  ASSERT_NO_FATAL_FAILURE(lock_dead_holder_of(*a.fleet, gs_));
+  psql(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+      "'gsvs fleet'");
+  auto taken = a.fleet->take_claim_from(gs_, "node_b");
+  for (int tries = 0; tries < 30 && !taken.ok() &&
+                      taken.error().find("was lost with the connection") == std::string::npos;
+       ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // past the reconnect pause
+    taken = a.fleet->take_claim_from(gs_, "node_b");
+  }
+  ASSERT_FALSE(taken.ok());
+  EXPECT_NE(taken.error().find("writer lock was lost with the connection"), std::string::npos)
+      << taken.error();
+  auto adopted = a.fleet->adopt_session(gs_, "node_b", 5);
+  ASSERT_FALSE(adopted.ok());
+  EXPECT_EQ(psql("SELECT node FROM gsvs_fleet.live_session"), "node_b");
 }
 
 TEST_F(FleetTest, BadFleetsAreRefusedWithTheirReason) {
