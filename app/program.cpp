@@ -23,8 +23,8 @@ void add_version_flag(CLI::App& app, const std::string& program) {
                        "Print the program name and version, then exit");
 }
 
-bool ready_to_run(std::string_view program) {
-  std::signal(SIGPIPE, SIG_IGN);
+bool ready_to_run(std::string_view program, BrokenPipe broken_pipe) {
+  std::signal(SIGPIPE, broken_pipe == BrokenPipe::kFailsTheWrite ? SIG_IGN : SIG_DFL);
   const Status ready = crypto::init();
   if (!ready) std::cerr << program << ": " << ready.error() << "\n";
   return ready.ok();

@@ -20,13 +20,19 @@ std::string_view project_version();
 // exit code 0 (App::exit).
 void add_version_flag(CLI::App& app, const std::string& program);
 
-// Readies the process before a program does anything else. A write to a pipe whose reader left
-// (a log shipper restarting, `| head`) fails with EPIPE, which the writer handles, instead of
-// killing the program with SIGPIPE (no log line, no final checkpoint, no flushed store). And the
-// crypto libraries (crypto::init): false, after printing "PROGRAM: WHY" on stderr, where they
+// What a write to a pipe whose reader left does to the program.
+enum class BrokenPipe : std::uint8_t {
+  // Fails with EPIPE, which the writer handles: a daemon or a client that lives on (a log shipper
+  // restarting must not kill vsd without a log line, a final checkpoint or a flushed store).
+  kFailsTheWrite,
+  // Ends the program (SIGPIPE), as it ends a filter: `audit-cli verify ... | head -1` stops.
+  kEndsTheProgram,
+};
+// Readies the process before a program does anything else: SIGPIPE as `broken_pipe` says, and
+// the crypto libraries (crypto::init): false, after printing "PROGRAM: WHY" on stderr, where they
 // are unusable (an OPENSSL_CONF whose providers offer no SHA-256): the program then exits with
 // its code for a configuration error, rather than failing mid-command.
-[[nodiscard]] bool ready_to_run(std::string_view program);
+[[nodiscard]] bool ready_to_run(std::string_view program, BrokenPipe broken_pipe);
 
 // The exit code of a daemon whose start failed for `why`: kExitFailed where the same start may
 // pass later with nothing changed (a database server not up yet, a store lock its last holder has

@@ -38,7 +38,7 @@ void setup_commands(CLI::App& app, int& exit_code) {
 }
 
 int run_cli(int argc, char** argv) {
-  if (!app::ready_to_run("audit-cli")) return kExitUsage;
+  if (!app::ready_to_run("audit-cli", app::BrokenPipe::kEndsTheProgram)) return kExitUsage;
   CLI::App app{
       "audit-cli: the investigator's tool for validation-server stores. It checks that a store "
       "is intact (hash chain, every signature, counters, ticket chains, receipts, checkpoints), "

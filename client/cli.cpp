@@ -174,7 +174,7 @@ int run(const RunOptions& o) {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
-  if (!app::ready_to_run("client")) return kExitUsage;
+  if (!app::ready_to_run("client", app::BrokenPipe::kFailsTheWrite)) return kExitUsage;
   CLI::App app{
       "client: a game client that trusts only the validation server (VS). It stays on a game "
       "server (GS) only while the GS shows fresh VS-signed tickets bound to the client's own "

@@ -143,7 +143,7 @@ constexpr const char* kRunHelp =
 
 int run_cli(int argc, char** argv, const CliExtension& extension) {
   const std::string& program = extension.program;
-  if (!app::ready_to_run(program)) return kExitUsage;
+  if (!app::ready_to_run(program, app::BrokenPipe::kFailsTheWrite)) return kExitUsage;
   CLI::App app{extension.description.empty()
                    ? "gsd: the game server. It joins a validation server (VS) that audits it, "
                      "serves players an authoritative 2-D world, and hands them the VS's "

@@ -316,12 +316,13 @@ int reading_reply(const char* command, Command&& ask_and_print) {
 }
 
 int run_cli(int argc, char** argv) {
-  if (!app::ready_to_run("vsd")) return kExitUsage;
+  if (!app::ready_to_run("vsd", app::BrokenPipe::kFailsTheWrite)) return kExitUsage;
   CLI::App app{
       "vsd: the validation server. It admits allowlisted game servers (GS), checks their "
       "heartbeats and movement digests, issues short-lived play tickets and signed receipts, and "
       "revokes a GS that breaks a rule. Everything it receives or issues goes into an "
-      "append-only, hash-chained SQLite log for later audit.",
+      "append-only, hash-chained log for later audit: a SQLite file or directory of segments, or "
+      "a PostgreSQL database.",
       "vsd"};
   app.require_subcommand(1);
   app.footer(
