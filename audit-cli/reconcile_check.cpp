@@ -721,15 +721,16 @@ std::string to_text(const Reconciliation& r) {
   const auto warnings = r.count(Severity::kWarning);
   if (errors == 0) {
     out << "OK: the VS log and the GS store agree";
+    std::vector<std::string> notes;
     if (warnings > 0) {
-      out << " on what both hold; read the " << warnings << " WARNING" << (warnings == 1 ? "" : "s")
-          << " above";
+      notes.push_back("read the " + std::to_string(warnings) + " WARNING" +
+                      (warnings == 1 ? "" : "s") + " above");
     }
     if (r.count(Severity::kInfo) > 0) {
-      out << (warnings > 0 ? ", and" : " (") << " the INFO differences where a connection or the "
-          << "VS went down" << (warnings > 0 ? "" : ")");
+      notes.emplace_back("INFO: differences where a connection or the VS went down");
     }
-    out << "\n";
+    for (std::size_t i = 0; i < notes.size(); ++i) out << (i == 0 ? " (" : "; ") << notes[i];
+    out << (notes.empty() ? "\n" : ")\n");
   } else {
     out << "FAILED: " << errors << " error" << (errors == 1 ? "" : "s")
         << ": the VS log and the GS store disagree\n";

@@ -50,6 +50,9 @@ int generate(const std::string& path, std::uint64_t entries, std::uint64_t seed,
   options.players_per_session = 8;
   options.session_seconds = session_seconds;
   options.checkpoint_every = 1000;
+  // As an operator who reviews each quarantine: retention (bench/long_run.sh) may then retire
+  // the segments that held them.
+  options.pardon_quarantines = true;
   const auto started = std::chrono::steady_clock::now();
   auto store = gsvs::testing::generate_store(path, options);
   if (!store) {

@@ -20,21 +20,11 @@ namespace asio = net::asio;
 using namespace protocol;  // NOLINT(google-build-using-namespace): this file speaks the protocol
 using std::chrono::milliseconds;
 
-namespace {
-
-std::string source_of(const net::tcp::socket& socket) {
-  boost::system::error_code ec;
-  const auto peer = socket.remote_endpoint(ec);
-  return ec ? std::string() : net::budget_source(peer.address());
-}
-
-}  // namespace
-
 ClientSession::ClientSession(std::shared_ptr<SharedState> shared, ClientId id,
                              net::tcp::socket socket)
     : shared_(std::move(shared)),
       id_(id),
-      source_(source_of(socket)),
+      source_(net::budget_source(socket)),
       conn_(std::make_shared<net::FramedConnection>(std::move(socket), shared_->limits())) {}
 
 const std::string& ClientSession::peer() const { return conn_->peer(); }

@@ -22,7 +22,7 @@ constexpr std::chrono::seconds kSummaryPeriod{1};
 }  // namespace
 
 Listener::Listener(std::shared_ptr<SharedState> shared)
-    : shared_(std::move(shared)), acceptor_(shared_->io) {}
+    : shared_(std::move(shared)), acceptor_(shared_->io), summary_timer_(shared_->io) {}
 
 Status Listener::open() {
   const Config& config = shared_->config;
@@ -42,6 +42,7 @@ void Listener::run() {
 void Listener::close() {
   boost::system::error_code ec;
   acceptor_.close(ec);
+  summary_timer_.cancel();
   shared_->client_port = 0;
 }
 
@@ -59,11 +60,11 @@ void Listener::summarise_refusals() {
 
 asio::awaitable<void> Listener::summary_loop() {
   auto self = shared_from_this();
-  asio::steady_timer timer(shared_->io);
   while (!shared_->stopping) {
-    timer.expires_after(kSummaryPeriod);
+    summary_timer_.expires_after(kSummaryPeriod);
     boost::system::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await summary_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted) co_return;  // closed: the stop logs the last
     summarise_refusals();
   }
 }

@@ -34,6 +34,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
   std::shared_ptr<SharedState> shared_;
   net::tcp::acceptor acceptor_;
+  net::asio::steady_timer summary_timer_;  // summary_loop's; close() cancels it
   ClientId next_client_id_ = 1;
 };
 

@@ -27,4 +27,10 @@ std::string budget_source(const asio::ip::address& peer) {
   return asio::ip::address_v6(prefix).to_string() + "/64";
 }
 
+std::string budget_source(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  return ec ? std::string() : budget_source(peer.address());
+}
+
 }  // namespace gsvs::net

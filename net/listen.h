@@ -21,5 +21,7 @@ Status bind_and_listen(tcp::acceptor& acceptor, const std::string& host, std::ui
 // subscriber (RFC 6177, RFC 7421): one host can draw on every address in it, so counting them
 // one by one would give it 2^64 shares.
 std::string budget_source(const asio::ip::address& peer);
+// The budget source of a connected socket's peer; empty where the peer is gone already.
+std::string budget_source(const tcp::socket& socket);
 
 }  // namespace gsvs::net

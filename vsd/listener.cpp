@@ -87,8 +87,7 @@ asio::awaitable<void> ServerState::accept_loop() {
       continue;
     }
     backoff.after_success();
-    const auto peer = socket.remote_endpoint(ec);
-    const std::string source = ec ? std::string() : net::budget_source(peer.address());
+    const std::string source = net::budget_source(socket);
     const net::ConnectionId id = next_id++;
     auto session = std::make_shared<Session>(self, std::move(socket), loop);
     session->set_connection_id(id);

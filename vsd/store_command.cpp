@@ -74,8 +74,9 @@ int retire(const StoreCommandOptions& options, std::optional<std::string> archiv
   if (storage::is_postgres_store(options.store)) {
     // One range, up to the newest checkpoint before the time asked (docs/STORE.md §11.5).
     if (retired->empty()) {
-      std::cout << "nothing " << verb
-                << "d: no checkpoint held was issued before that time, so no range ends there\n";
+      std::cout << "nothing " << verb << "d: no checkpoint held was issued before that time"
+                << (kept ? " and placed before the entries kept" : "")
+                << ", so no range ends there\n";
       return kExitOk;
     }
     const storage::RetiredSegment& range = retired->front();

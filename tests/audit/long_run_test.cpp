@@ -42,6 +42,7 @@ void make_pruned_store(PrunedStore& store) {
   options.min_entries = 2000;
   options.checkpoint_every = 200;
   options.segment_max_bytes = kLongRunSegmentBytes;
+  options.pardon_quarantines = true;  // as bench/long_run.sh's store: retention may retire them
   auto generated = generate_store(store.path + "/", options);
   if (!generated) {
     store.error = generated.error();

@@ -411,8 +411,6 @@ TEST(SessionModelDigests, ATicketAtOrAfterTheDigestDeadlineIsAFaultOfTheVs) {
   }
 }
 
-// Nothing the VS issues for a session follows its Revocation (PROTOCOL.md §8.7): a ticket there
-// blesses a revoked GS, and is a fault of the VS, not a race to excuse.
 // PROTOCOL.md §8.7: a stop between a digest and its receipt leaves the digest unreceipted for
 // good; the receipts of the next run go on from the next digest. A warning, not a skipped receipt.
 TEST(SessionModelReceipts, ADigestAStopLeftWithoutAReceiptIsAWarningNotASkip) {
@@ -434,6 +432,8 @@ TEST(SessionModelReceipts, ADigestAStopLeftWithoutAReceiptIsAWarningNotASkip) {
   EXPECT_EQ(skipped.failures(), 1u) << skipped.findings();
 }
 
+// Nothing the VS issues for a session follows its Revocation (PROTOCOL.md §8.7): a ticket there
+// blesses a revoked GS, and is a fault of the VS, not a race to excuse.
 TEST(SessionModelAfterRevocation, ATicketAfterTheRevocationIsAFaultOfTheVs) {
   Feeder before;
   before.first_ticket(1100);

@@ -583,6 +583,14 @@ void Generator::revoke(std::size_t slot_index, RevocationReason reason, std::str
   // A revocation for a fault quarantines the GS identity (PROTOCOL.md §8.16): the slot's next
   // session is another game server, as the VS would let nothing else in.
   if (rules::quarantines(r.reason)) {
+    if (options_.pardon_quarantines) {
+      Pardon pardon;
+      pardon.gs_identity = slot.identity.public_key();
+      pardon.vs_time_ms = now_;
+      pardon.revocation_position = record.revocation_seq;
+      pardon.reason = "reviewed";
+      put(MessageKind::kPardon, chains::Direction::kIssued, 0, vs_signed(pardon), std::nullopt);
+    }
     slot.identity = derived_key(options_.seed, "replacement identity", replacements_++);
   }
 }

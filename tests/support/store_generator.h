@@ -47,6 +47,9 @@ struct StoreGeneratorOptions {
   // (PROTOCOL.md §5.11.1), beside receipts of sessions that are not in the log, as a VS signs
   // those of all its sessions together; the others are signed alone (version 1).
   std::uint32_t receipt_batch = 1;
+  // Each quarantining revocation is followed by the operator's Pardon of its identity (PROTOCOL.md
+  // §8.16), as a long-lived log whose old segments retention may retire has them.
+  bool pardon_quarantines = false;
 };
 
 struct GeneratedSession {
