@@ -40,8 +40,10 @@ Status Verifier::run() {
   // What is in flight is drained even when the store turns out unreadable.
   if (scanned && !filling_->items.empty()) dispatch();
   while (!in_flight_.empty()) complete_oldest();
-  if (scanned) finish();
-  if (scanned) check_store_files(log_, start_seq_, sink_);
+  if (scanned) {
+    finish();
+    check_store_files(log_, start_seq_, sink_);
+  }
   return scanned;
 }
 
