@@ -75,7 +75,8 @@ std::string failure_detail(const JoinCheckRule& rule, const JoinSubject& subject
     case JoinCheck::kIdentityFree:
       return "identity " + (r ? to_hex(r->gs_identity) : "?") +
              " already has a live session; it ends by revocation or after heartbeat_timeout_ms "
-             "without heartbeats";
+             "without heartbeats (one held for a resume after a VS restart: after "
+             "resume_window_ms)";
     case JoinCheck::kNotQuarantined:
       return subject.quarantine.empty()
                  ? "identity " + (r ? to_hex(r->gs_identity) : "?") + " is quarantined"

@@ -83,8 +83,10 @@ asio::awaitable<bool> Session::adopt(const GsResume& resume) {
         auto dead = state->fleet->lock_dead_holder(resume.gs_identity);
         if (!dead) co_return Result<Adoptable>(Error{dead.error()});
         if (!*dead) {
+          // Not yet, perhaps: the database has not seen the node's connection go.
           co_return Result<Adoptable>(
-              Error{"no dead node of the fleet holds identity " + short_hex(resume.gs_identity)});
+              Error{"no dead node of the fleet holds identity " + short_hex(resume.gs_identity),
+                    Retry::kLater});
         }
         const std::string& node = (*dead)->name;
         auto log = state->dead_node_log(node);
@@ -110,8 +112,12 @@ asio::awaitable<bool> Session::adopt(const GsResume& resume) {
       },
       asio::use_awaitable);
   if (!*read) {
-    spdlog::info("resume of session {} from {}: not adopted: {}", resume.session_id, conn_->peer(),
-                 app::log_text(read->error()));
+    // A dead node found whose session could not be taken up (its log unreadable, a grant
+    // missing, the session ended there) is worth an operator's look; none found yet is routine.
+    const auto level =
+        read->failure().retry == Retry::kLater ? spdlog::level::info : spdlog::level::warn;
+    spdlog::log(level, "resume of session {} from {}: not adopted: {}", resume.session_id,
+                conn_->peer(), app::log_text(read->error()));
     co_return false;
   }
   Adoptable& taken = **read;
