@@ -71,12 +71,23 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
              "elapsed: the GS's clock as the VS credits it, never ahead of the VS's own clock nor "
              "more than " +
              std::to_string(l.jitter_allowance_ms) +
-             " ms jitter allowance behind it); the excess accumulates, decaying x" +
-             fixed(l.decay, 3) + " per digest, and the session is revoked once it passes " +
+             " ms jitter allowance behind it); the excess accumulates, keeping x" +
+             fixed(l.decay, 3) +
+             " of itself per 0.5 s of time used, and the session is revoked "
+             "once it passes " +
              fixed(l.max_excess_mm / 1000.0, 3) +
              " m. A first appearance and a respawn (at most one per " +
              fixed(static_cast<double>(l.spawn_min_interval_ms) / 1000.0, 1) +
              " s) are not checked. These limits are the ones the VS signed in the JoinAccept";
+    case RevocationReason::kDigestsLate:
+      return "the movement rule found a step over its limit on the VS-credited clock, which "
+             "forfeits whatever time a digest arrives more than " +
+             std::to_string(l.jitter_allowance_ms) +
+             " ms (the jitter allowance) behind the GS's clock, but within it on the paced clock, "
+             "which is the GS's own clock never ahead of the VS's and forfeits nothing: the excess "
+             "comes from digests that arrived late (a stalled network, a paused VS, or digests "
+             "held back), not from the movement. The digest is refused as for speed_violation; "
+             "the GS identity is not quarantined (PROTOCOL.md §8.6 \"Late digests\")";
     case RevocationReason::kReceiptTipMismatch:
       return "a Heartbeat's (or GsLeaving's) receipt_count must not exceed the receipts the VS "
              "issued, nor go back, nor lag more than the VS's max_receipt_lag behind; its "
@@ -335,7 +346,9 @@ Explanation explain(const storage::Log& log, const StoreIndex& index, const Sess
   const auto& rv = facts.revocation->message;
   for (const auto e : rv.evidence) x.evidence.push_back(examine(log, index, e, x));
   const auto& a = x.replay.assessment;
-  if (a && a->step && revoked_for(x, RevocationReason::kSpeedViolation)) {
+  if (a && a->step &&
+      (revoked_for(x, RevocationReason::kSpeedViolation) ||
+       revoked_for(x, RevocationReason::kDigestsLate))) {
     x.recomputed_detail = rules::describe_violation(*a->step, facts.limits);
     x.detail_matches = x.recomputed_detail == rv.detail;
     auto stated = parse_speed(rv.detail);
@@ -362,6 +375,11 @@ std::string verdict_text(const Explanation& x) {
   if (!a) return "the log holds no assessment";
   switch (a->support) {
     case Support::kSupported:
+      if (revoked_for(x, RevocationReason::kDigestsLate)) {
+        return "SUPPORTED: recomputed from the log alone, the step the VS cites outran the time "
+               "it could credit to late digests, and the GS's own clock explains it: no fault "
+               "of the GS's movement is claimed";
+      }
       return "SUPPORTED: recomputed from the log alone, the fault the VS names is there, in the "
              "evidence it cites";
     case Support::kUnsupported:
@@ -534,10 +552,13 @@ nlohmann::json to_json(const Explanation& x) {
                    {"elapsed_vs_ms", s.elapsed_vs_ms},
                    {"elapsed_credited_ms", s.elapsed_credited_ms},
                    {"elapsed_used_ms", s.elapsed_used_ms},
+                   {"elapsed_paced_ms", s.elapsed_paced_ms},
                    {"speed_mm_s", s.speed_mm_s},
                    {"allowed_mm", s.allowed_mm},
                    {"excess_mm", s.excess_mm},
                    {"accumulated_excess_mm", s.accumulated_excess_mm},
+                   {"accumulated_paced_excess_mm", s.accumulated_paced_excess_mm},
+                   {"late", s.late},
                    {"limit_mm_s", f.limits.max_speed_mm_s * (1 + f.limits.tolerance)},
                    {"tolerance", f.limits.tolerance},
                    {"jitter_allowance_ms", f.limits.jitter_allowance_ms},

@@ -161,7 +161,7 @@ Result<Built> build(const storage::Log& log, const BuildOptions& options) {
         revocation->evidence.empty()
             ? 0
             : *std::max_element(revocation->evidence.begin(), revocation->evidence.end());
-    if (reason == RevocationReason::kSpeedViolation ||
+    if (reason == RevocationReason::kSpeedViolation || reason == RevocationReason::kDigestsLate ||
         reason == RevocationReason::kTooManyPlayers) {
       // Every digest up to the violation and every receipt: the replay needs the whole history
       // (the positions, or the players named so far) and the receipts show that none is left out.

@@ -40,13 +40,16 @@ json step_json(const rules::MovementStep& s) {
           {"elapsed_vs_ms", s.elapsed_vs_ms},
           {"elapsed_credited_ms", s.elapsed_credited_ms},
           {"elapsed_used_ms", s.elapsed_used_ms},
+          {"elapsed_paced_ms", s.elapsed_paced_ms},
           {"speed_mm_s", number(s.speed_mm_s)},
           {"allowed_mm", number(s.allowed_mm)},
           {"excess_mm", number(s.excess_mm)},
           {"accumulated_excess_mm", number(s.accumulated_excess_mm)},
+          {"accumulated_paced_excess_mm", number(s.accumulated_paced_excess_mm)},
           {"spawn", s.spawn},
           {"from_session", s.from_session ? json(*s.from_session) : json(nullptr)},
-          {"violation", s.violation}};
+          {"violation", s.violation},
+          {"late", s.late}};
 }
 
 }  // namespace
@@ -109,6 +112,7 @@ Verdict Analyzer::compute_verdict() {
   }
   switch (reason) {
     case RevocationReason::kSpeedViolation:
+    case RevocationReason::kDigestsLate:
       return speed_verdict();
     case RevocationReason::kTooManyPlayers:
       return player_cap_verdict();
@@ -262,6 +266,15 @@ Verdict Analyzer::speed_verdict() {
                     std::to_string(violation->from_log_seq) + " and " +
                     std::to_string(violation->to_log_seq) + ", the VS cites " +
                     std::to_string(from) + " and " + std::to_string(to);
+    return v;
+  }
+  // The paced clock names the reason (PROTOCOL.md §8.6 "Late digests").
+  const auto replayed_reason =
+      violation->late ? RevocationReason::kDigestsLate : RevocationReason::kSpeedViolation;
+  if (static_cast<std::uint16_t>(replayed_reason) != revocation_->reason) {
+    v.explanation = "the replay finds the violation the VS cites, but as " +
+                    revocation_reason_name(static_cast<std::uint16_t>(replayed_reason)) + ": " +
+                    recomputed_detail;
     return v;
   }
   v.outcome = Outcome::kConfirmed;

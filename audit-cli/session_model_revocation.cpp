@@ -42,6 +42,7 @@ bool evidence_kind_fits(RevocationReason reason, const EntryBrief& brief) {
       case RevocationReason::kMissedHeartbeats:
       case RevocationReason::kDigestsStopped:
       case RevocationReason::kSpeedViolation:
+      case RevocationReason::kDigestsLate:
       case RevocationReason::kPolicyWithdrawn:
       case RevocationReason::kOperator:
       case RevocationReason::kOperatorQuarantine:
@@ -63,6 +64,7 @@ bool evidence_kind_fits(RevocationReason reason, const EntryBrief& brief) {
       return kind == MessageKind::kJoinAccept || kind == MessageKind::kResumeAccept ||
              (received && kind == MessageKind::kHeartbeat);
     case RevocationReason::kSpeedViolation:
+    case RevocationReason::kDigestsLate:
     case RevocationReason::kTooManyPlayers:
     case RevocationReason::kDigestsStopped:
       return received && kind == MessageKind::kTranscriptDigest;
@@ -93,6 +95,7 @@ std::string_view evidence_kinds_text(RevocationReason reason) {
     case RevocationReason::kMissedHeartbeats:
       return "the last valid Heartbeat (or the JoinAccept, or the ResumeAccept of a resume)";
     case RevocationReason::kSpeedViolation:
+    case RevocationReason::kDigestsLate:
       return "the two received TranscriptDigests of the step";
     case RevocationReason::kTooManyPlayers:
       return "the received TranscriptDigest that named one player too many";
@@ -114,8 +117,11 @@ std::string_view evidence_kinds_text(RevocationReason reason) {
   return "entries of the session";
 }
 
-bool is_gs_fault(RevocationReason reason) {
+// The reasons the judge gives for refusing one message: the GS's faults, and digests_late, which
+// refuses a digest without blaming the GS's physics (PROTOCOL.md §8.6 "Late digests").
+bool rests_on_a_refused_message(RevocationReason reason) {
   switch (reason) {
+    case RevocationReason::kDigestsLate:
     case RevocationReason::kBadSignature:
     case RevocationReason::kCounterRegression:
     case RevocationReason::kSwHashChanged:
@@ -223,7 +229,7 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
   if (!known_revocation_reason(revocation.reason)) {
     a.support = Support::kUnsupported;
     a.explanation = "the reason code " + std::to_string(revocation.reason) + " is not defined";
-  } else if (is_gs_fault(revoked_for)) {
+  } else if (rests_on_a_refused_message(revoked_for)) {
     if (!cited.empty()) {
       const Owed& o = *cited.front();
       a.cited = o.record;

@@ -199,6 +199,10 @@ enum class RevocationReason : std::uint16_t {
   // The operator revoked and asked for the identity's quarantine (`vsd revoke --quarantine`):
   // kOperator, plus the quarantine, which the log must show for an audit to recompute it.
   kOperatorQuarantine = 16,
+  // A step over the excess limit on the credited clock but within it on the paced one (PROTOCOL.md
+  // §8.6 "Late digests"): the GS's digests came later than jitter_allowance_ms covers. The digest
+  // is refused as for speed_violation; the reason accuses the link, not the GS's physics.
+  kDigestsLate = 17,
 };
 
 enum class InputRejectReason : std::uint16_t {
@@ -214,7 +218,7 @@ enum class InputRejectReason : std::uint16_t {
 
 // The last code of each reason enum: a new code goes after it and becomes the new last one.
 inline constexpr JoinRejectReason kLastJoinRejectReason = JoinRejectReason::kQuarantinedInFleet;
-inline constexpr RevocationReason kLastRevocationReason = RevocationReason::kOperatorQuarantine;
+inline constexpr RevocationReason kLastRevocationReason = RevocationReason::kDigestsLate;
 // Codes below the last one that this version does not define yet.
 inline constexpr std::array<std::uint16_t, 1> kUnassignedRevocationReasons{15};
 inline constexpr InputRejectReason kLastInputRejectReason = InputRejectReason::kNoTicket;

@@ -512,6 +512,8 @@ std::string_view reason_name(RevocationReason reason) {
       return "digests_stopped";
     case RevocationReason::kOperatorQuarantine:
       return "operator_quarantine";
+    case RevocationReason::kDigestsLate:
+      return "digests_late";
   }
   return "unknown";
 }

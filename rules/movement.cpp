@@ -104,21 +104,23 @@ std::vector<NotarizedPosition> MovementChecker::notarized(protocol::SessionId se
 }
 
 MovementChecker::CreditedClock MovementChecker::clock_at(const DigestSample& sample) const {
-  // c = clamp(c_prev + e_gs, v - J, v); the first digest starts at v - J, with the whole
-  // allowance ahead of it. v - J stops at 0.
+  // c = clamp(c_prev + e_gs, v - J, v) and p = min(p_prev + e_gs, v); the first digest starts
+  // both at v - J, with the whole allowance ahead of it. v - J stops at 0.
   const std::uint64_t vs_ms = sample.vs_receive_ms;
   const std::uint64_t earliest = elapsed_since(vs_ms, limits_.jitter_allowance_ms);
-  if (!clock_) return {earliest, sample.gs_time_ms};
-  const std::uint64_t previous = clock_->credited_ms;
+  if (!clock_) return {earliest, earliest, sample.gs_time_ms};
   const std::uint64_t gs_elapsed = elapsed_since(sample.gs_time_ms, clock_->gs_time_ms);
   // Tested against the room left below v, so that a GS time near 2^64 cannot wrap the sum.
-  if (previous >= vs_ms || gs_elapsed >= vs_ms - previous) return {vs_ms, sample.gs_time_ms};
-  return {std::max(previous + gs_elapsed, earliest), sample.gs_time_ms};
+  const auto advanced = [&](std::uint64_t previous) {
+    return previous >= vs_ms || gs_elapsed >= vs_ms - previous ? vs_ms : previous + gs_elapsed;
+  };
+  return {std::max(advanced(clock_->credited_ms), earliest), advanced(clock_->paced_ms),
+          sample.gs_time_ms};
 }
 
 void MovementChecker::measure(const PlayerState& from, const protocol::PlayerPosition& to,
                               const DigestSample& sample, Elapsed elapsed,
-                              double accumulated_before, MovementStep& step) const {
+                              MovementStep& step) const {
   const double dx = static_cast<double>(to.x_mm) - from.x_mm;
   const double dy = static_cast<double>(to.y_mm) - from.y_mm;
   step.distance_mm = std::hypot(dx, dy);
@@ -131,24 +133,35 @@ void MovementChecker::measure(const PlayerState& from, const protocol::PlayerPos
     // No floor: a step credited no time (the second of two digests in one instant of the
     // credited clock) allows no distance, or a burst of digests would earn time per digest.
     step.elapsed_used_ms = std::min(step.elapsed_gs_ms, step.elapsed_credited_ms);
+    step.elapsed_paced_ms =
+        std::min(step.elapsed_gs_ms, elapsed_since(checking_.paced_ms, from.paced_ms));
   } else {
     // Two sessions' GS times are two readings the VS cannot hold to one clock (a GS host that
-    // restarted, or whose clock was stepped): only the VS's own gap counts.
+    // restarted, or whose clock was stepped): only the VS's own gap counts, on either clock.
     step.elapsed_gs_ms = 0;
     step.elapsed_credited_ms = 0;
     step.elapsed_used_ms = step.elapsed_vs_ms + limits_.jitter_allowance_ms;
+    step.elapsed_paced_ms = step.elapsed_used_ms;
   }
-  const double seconds = static_cast<double>(step.elapsed_used_ms) / 1000.0;
+  const double limit_mm_s = limits_.max_speed_mm_s * (1.0 + limits_.tolerance);
+  // The excess over `elapsed_ms` of time, accumulated onto `before`. The old excess decays with
+  // the time, not per step: however often a GS steps, the excess it may shed stays the same per
+  // second (§8.6 "The arithmetic").
+  const auto accumulated = [&](double before, std::uint64_t elapsed_ms, double& excess) {
+    const double allowed = limit_mm_s * (static_cast<double>(elapsed_ms) / 1000.0);
+    excess = std::max(0.0, step.distance_mm - allowed);
+    return before * decay_over(limits_.decay, elapsed_ms) + excess;
+  };
   // Reported only; over at least 1 ms, so that a step credited no time still shows a number.
   step.speed_mm_s =
       step.distance_mm /
       (static_cast<double>(std::max<std::uint64_t>(1, step.elapsed_used_ms)) / 1000.0);
-  step.allowed_mm = limits_.max_speed_mm_s * (1.0 + limits_.tolerance) * seconds;
-  step.excess_mm = std::max(0.0, step.distance_mm - step.allowed_mm);
-  // The old excess decays with the credited time, not per step: however often a GS steps, the
-  // excess it may shed stays the same per second (§8.6 "The arithmetic").
+  step.allowed_mm = limit_mm_s * (static_cast<double>(step.elapsed_used_ms) / 1000.0);
   step.accumulated_excess_mm =
-      accumulated_before * decay_over(limits_.decay, step.elapsed_used_ms) + step.excess_mm;
+      accumulated(from.accumulated_excess_mm, step.elapsed_used_ms, step.excess_mm);
+  double paced_excess_mm = 0;
+  step.accumulated_paced_excess_mm =
+      accumulated(from.accumulated_paced_excess_mm, step.elapsed_paced_ms, paced_excess_mm);
 }
 
 bool MovementChecker::free_spawn(const protocol::PlayerPosition& position,
@@ -167,18 +180,17 @@ MovementChecker::PlayerState MovementChecker::first_appearance(
     // Nowhere to be held to: free, and a spawn flag starts the rate limit.
     step.spawn = true;
     const bool wants_spawn = (position.flags & protocol::kPlayerSpawn) != 0;
-    return PlayerState{position.x_mm, position.y_mm, sample, 0.0,
-                       wants_spawn ? sample.vs_receive_ms : 0};
+    return PlayerState{position.x_mm, position.y_mm, sample,
+                       0.0,           0.0,           wants_spawn ? sample.vs_receive_ms : 0};
   }
   const NotarizedPosition& last = carried->second;
   // A new session buys no spawn that the session before would not have given: the rate limit
   // counts from the player's last free spawn under the identity.
   if (free_spawn(position, last.last_spawn_vs_ms, sample)) {
     step.spawn = true;
-    return PlayerState{position.x_mm, position.y_mm, sample, 0.0, sample.vs_receive_ms};
+    return PlayerState{position.x_mm, position.y_mm, sample, 0.0, 0.0, sample.vs_receive_ms};
   }
-  const PlayerState from{last.x_mm, last.y_mm, DigestSample{0, last.vs_time_ms, last.log_seq}, 0.0,
-                         0};
+  const PlayerState from{last.x_mm, last.y_mm, DigestSample{0, last.vs_time_ms, last.log_seq}};
   step.from_session = last.session_id;
   step.from_log_seq = last.log_seq;
   step.to_log_seq = sample.log_seq;
@@ -187,9 +199,9 @@ MovementChecker::PlayerState MovementChecker::first_appearance(
   step.to_x_mm = position.x_mm;
   step.to_y_mm = position.y_mm;
   // The new session's excess starts from none: the step is judged on its own excess.
-  measure(from, position, sample, Elapsed::kVsOnly, 0.0, step);
+  measure(from, position, sample, Elapsed::kVsOnly, step);
   // The carried spawn stays the player's last: a spawn flag that was checked is no spawn.
-  return PlayerState{position.x_mm, position.y_mm, sample, 0.0, last.last_spawn_vs_ms};
+  return PlayerState{position.x_mm, position.y_mm, sample, 0.0, 0.0, last.last_spawn_vs_ms};
 }
 
 std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDigest& digest,
@@ -222,18 +234,22 @@ std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDiges
       step.to_y_mm = position.y_mm;
       if (free_spawn(position, state.last_spawn_vs_ms, sample)) {
         step.spawn = true;
-        staged.emplace_back(&position.player,
-                            PlayerState{position.x_mm, position.y_mm, sample,
-                                        state.accumulated_excess_mm, sample.vs_receive_ms});
+        staged.emplace_back(
+            &position.player,
+            PlayerState{position.x_mm, position.y_mm, sample, state.accumulated_excess_mm,
+                        state.accumulated_paced_excess_mm, sample.vs_receive_ms});
       } else {
-        measure(state, position, sample, Elapsed::kGsAndVs, state.accumulated_excess_mm, step);
-        staged.emplace_back(&position.player,
-                            PlayerState{position.x_mm, position.y_mm, sample,
-                                        step.accumulated_excess_mm, state.last_spawn_vs_ms});
+        measure(state, position, sample, Elapsed::kGsAndVs, step);
+        staged.emplace_back(
+            &position.player,
+            PlayerState{position.x_mm, position.y_mm, sample, step.accumulated_excess_mm,
+                        step.accumulated_paced_excess_mm, state.last_spawn_vs_ms});
       }
     }
     if (!violated && !step.spawn && step.accumulated_excess_mm > limits_.max_excess_mm) {
       step.violation = true;
+      // Only the reason depends on the paced clock, never whether the digest is refused.
+      step.late = step.accumulated_paced_excess_mm <= limits_.max_excess_mm;
       violated = true;
     }
     steps.push_back(step);
@@ -242,6 +258,7 @@ std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDiges
   clock_ = checking_;
   for (auto& [player, state] : staged) {
     state.credited_ms = checking_.credited_ms;  // every staged reference is this digest
+    state.paced_ms = checking_.paced_ms;
     players_[*player] = state;
     carried_.erase(*player);
   }
@@ -260,6 +277,10 @@ std::string describe_player_cap(std::size_t players_after, std::size_t carried,
 }
 
 std::string describe_violation(const MovementStep& step, const MovementLimits& limits) {
+  // Times in s and lengths in m, from ms and mm: each a double divided by 1000.0 (§8.6).
+  const auto s = [](std::uint64_t ms) { return static_cast<double>(ms) / 1000.0; };
+  const auto m = [](double mm) { return mm / 1000.0; };
+  const std::string player = to_hex(step.player).substr(0, 16);
   char text[512];
   if (step.from_session) {
     std::snprintf(text, sizeof text,
@@ -267,26 +288,31 @@ std::string describe_violation(const MovementStep& step, const MovementLimits& l
                   "%" PRIu64
                   " (VS-observed gap %.3f s + %.3f s jitter allowance): %.2f m/s against a "
                   "limit of %.2f m/s x %.2f tolerance; excess %.3f m > %.3f m",
-                  to_hex(step.player).substr(0, 16).c_str(), step.distance_mm / 1000.0,
-                  static_cast<double>(step.elapsed_used_ms) / 1000.0, *step.from_session,
-                  static_cast<double>(step.elapsed_vs_ms) / 1000.0,
-                  static_cast<double>(limits.jitter_allowance_ms) / 1000.0,
-                  step.speed_mm_s / 1000.0, limits.max_speed_mm_s / 1000.0, 1.0 + limits.tolerance,
-                  step.accumulated_excess_mm / 1000.0, limits.max_excess_mm / 1000.0);
-    return text;
+                  player.c_str(), m(step.distance_mm), s(step.elapsed_used_ms), *step.from_session,
+                  s(step.elapsed_vs_ms), s(limits.jitter_allowance_ms), m(step.speed_mm_s),
+                  m(limits.max_speed_mm_s), 1.0 + limits.tolerance, m(step.accumulated_excess_mm),
+                  m(limits.max_excess_mm));
+  } else if (step.late) {
+    std::snprintf(text, sizeof text,
+                  "player %s moved %.3f m in %.3f s by the GS's clock (paced %.3f s, accumulated "
+                  "excess %.3f m), within %.2f m/s x %.2f tolerance, but its digests arrived later "
+                  "than the %.3f s jitter allowance covers: VS-credited %.3f s (VS-observed "
+                  "%.3f s), accumulated excess %.3f m > %.3f m",
+                  player.c_str(), m(step.distance_mm), s(step.elapsed_gs_ms),
+                  s(step.elapsed_paced_ms), m(step.accumulated_paced_excess_mm),
+                  m(limits.max_speed_mm_s), 1.0 + limits.tolerance, s(limits.jitter_allowance_ms),
+                  s(step.elapsed_credited_ms), s(step.elapsed_vs_ms), m(step.accumulated_excess_mm),
+                  m(limits.max_excess_mm));
+  } else {
+    std::snprintf(text, sizeof text,
+                  "player %s moved %.3f m in %.3f s (GS-reported %.3f s, VS-credited %.3f s, "
+                  "VS-observed %.3f s + %.3f s jitter allowance): %.2f m/s against a limit of "
+                  "%.2f m/s x %.2f tolerance; accumulated excess %.3f m > %.3f m",
+                  player.c_str(), m(step.distance_mm), s(step.elapsed_used_ms),
+                  s(step.elapsed_gs_ms), s(step.elapsed_credited_ms), s(step.elapsed_vs_ms),
+                  s(limits.jitter_allowance_ms), m(step.speed_mm_s), m(limits.max_speed_mm_s),
+                  1.0 + limits.tolerance, m(step.accumulated_excess_mm), m(limits.max_excess_mm));
   }
-  std::snprintf(text, sizeof text,
-                "player %s moved %.3f m in %.3f s (GS-reported %.3f s, VS-credited %.3f s, "
-                "VS-observed %.3f s + %.3f s jitter allowance): %.2f m/s against a limit of "
-                "%.2f m/s x %.2f tolerance; accumulated excess %.3f m > %.3f m",
-                to_hex(step.player).substr(0, 16).c_str(), step.distance_mm / 1000.0,
-                static_cast<double>(step.elapsed_used_ms) / 1000.0,
-                static_cast<double>(step.elapsed_gs_ms) / 1000.0,
-                static_cast<double>(step.elapsed_credited_ms) / 1000.0,
-                static_cast<double>(step.elapsed_vs_ms) / 1000.0,
-                static_cast<double>(limits.jitter_allowance_ms) / 1000.0, step.speed_mm_s / 1000.0,
-                limits.max_speed_mm_s / 1000.0, 1.0 + limits.tolerance,
-                step.accumulated_excess_mm / 1000.0, limits.max_excess_mm / 1000.0);
   return text;
 }
 

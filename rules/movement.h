@@ -1,7 +1,9 @@
 // The movement rule (PROTOCOL.md §8.6): per player, speed between consecutive notarized
 // positions, with the elapsed time bounded by the session's credited clock (the GS's clock held
 // within jitter_allowance_ms of the VS's own receive clock), and action only on accumulated
-// excess. Pure logic, no I/O: vsd applies it live and audit-cli replays it.
+// excess; a violation the GS's own clock explains (its digests came late) is told apart by the
+// paced clock (§8.6 "Late digests"). Pure logic, no I/O: vsd applies it live and audit-cli
+// replays it.
 #pragma once
 
 #include <cstdint>
@@ -77,7 +79,11 @@ struct MovementStep {
   // The session's credited clock between the two digests (0 if it went back); 0 for a step from
   // an earlier session, which uses the VS receive-time delta plus the jitter allowance instead.
   std::uint64_t elapsed_credited_ms = 0;
-  std::uint64_t elapsed_used_ms = 0;  // min(gs, credited), at least 1
+  std::uint64_t elapsed_used_ms = 0;  // min(gs, credited)
+  // The same step on the session's paced clock, which forfeits no lateness (§8.6 "Late digests"):
+  // min(gs, paced), and the accumulated excess over it. They decide only a violation's reason.
+  std::uint64_t elapsed_paced_ms = 0;
+  double accumulated_paced_excess_mm = 0;
   double speed_mm_s = 0;
   double allowed_mm = 0;
   double excess_mm = 0;
@@ -87,6 +93,9 @@ struct MovementStep {
   // "Continuity across sessions"): that session; elapsed_gs_ms is then not used (0).
   std::optional<protocol::SessionId> from_session;
   bool violation = false;
+  // A violation that the GS's own clock explains: within the limit on the paced clock, so the
+  // excess comes from time the credited clock forfeited to late digests (digests_late, §8.6).
+  bool late = false;
   std::uint64_t from_log_seq = 0;  // the two digests the step lies between
   std::uint64_t to_log_seq = 0;
   std::int32_t from_x_mm = 0, from_y_mm = 0, to_x_mm = 0, to_y_mm = 0;
@@ -130,6 +139,10 @@ class MovementChecker {
   [[nodiscard]] std::optional<std::uint64_t> credited_ms() const {
     return clock_ ? std::optional(clock_->credited_ms) : std::nullopt;
   }
+  // Its paced clock (§8.6 "Late digests"), likewise.
+  [[nodiscard]] std::optional<std::uint64_t> paced_ms() const {
+    return clock_ ? std::optional(clock_->paced_ms) : std::nullopt;
+  }
 
   // The positions an earlier session of the identity left (ContinuityLedger::carried_into): a
   // player's first appearance here is checked as a step from its own (§8.6), unless it is a
@@ -151,13 +164,18 @@ class MovementChecker {
     std::int32_t y_mm = 0;
     DigestSample at;
     double accumulated_excess_mm = 0;
+    double accumulated_paced_excess_mm = 0;  // over the paced clock (§8.6 "Late digests")
     std::uint64_t last_spawn_vs_ms = 0;
     std::uint64_t credited_ms = 0;  // the session's credited clock at the digest `at`
+    std::uint64_t paced_ms = 0;     // and its paced clock
   };
   // The session's credited clock at one digest: what the GS's clock has earned, in ms of VS
   // time, never ahead of the VS's receive time nor more than jitter_allowance_ms behind it.
+  // Beside it the paced clock: the GS's clock never ahead of the VS's, but never lifted either,
+  // so it keeps the time a late digest forfeits (§8.6 "Late digests").
   struct CreditedClock {
     std::uint64_t credited_ms = 0;
+    std::uint64_t paced_ms = 0;
     std::uint64_t gs_time_ms = 0;  // that digest's, from which the next one's GS delta counts
   };
   // The clock at `sample`, the digest after the last accepted one (§8.6 "The arithmetic").
@@ -166,11 +184,10 @@ class MovementChecker {
   // only the VS's (§8.6).
   enum class Elapsed : std::uint8_t { kGsAndVs, kVsOnly };
   // The one computation of a step (§8.6 "The arithmetic"): distance, elapsed time, speed,
-  // allowed distance and excess, and the accumulated excess from `accumulated_before`. A step
-  // within the session reads the credited clock of the digest being checked (checking_).
+  // allowed distance and excess, and the accumulated excesses from those of `from`. A step within
+  // the session reads the clocks of the digest being checked (checking_).
   void measure(const PlayerState& from, const protocol::PlayerPosition& to,
-               const DigestSample& sample, Elapsed elapsed, double accumulated_before,
-               MovementStep& step) const;
+               const DigestSample& sample, Elapsed elapsed, MovementStep& step) const;
   // Whether a spawn flag at `position` is free (§8.6 "Spawn"): an allowed place, and no free
   // spawn of the player (0: none) within spawn_min_interval_ms before the sample.
   [[nodiscard]] bool free_spawn(const protocol::PlayerPosition& position,
@@ -187,7 +204,8 @@ class MovementChecker {
   CreditedClock checking_;              // at the digest check() is judging
 };
 
-// The revocation detail of a violating step; a step from an earlier session says so.
+// The revocation detail of a violating step; a step from an earlier session says so, and so does
+// a late one (digests_late).
 std::string describe_violation(const MovementStep& step, const MovementLimits& limits);
 // Why a digest breaks the player cap: `players_after` distinct players, `carried` of them carried
 // from the identity's earlier session and not named yet, against the limit.

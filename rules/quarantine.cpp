@@ -22,6 +22,8 @@ bool quarantines(std::uint16_t revocation_reason) {
     case RevocationReason::kMissedHeartbeats:
     case RevocationReason::kVsShutdown:
     case RevocationReason::kGsLeft:
+    // The link held the GS's digests back, or the VS did: an honest GS meets it too (§8.6).
+    case RevocationReason::kDigestsLate:
     // Decided before the signature is checked: anybody on the path could have sent it.
     case RevocationReason::kSessionMismatch:
     // A configuration disagreement (max_players_per_session), not a forged record.

@@ -65,6 +65,8 @@ std::string_view verdict_name(Verdict verdict) {
       return "too_many_players";
     case Verdict::kSpeedViolation:
       return "speed_violation";
+    case Verdict::kDigestsLate:
+      return "digests_late";
     case Verdict::kDigestsStopped:
       return "digests_stopped";
     case Verdict::kAfterRevocation:
@@ -93,6 +95,8 @@ std::optional<RevocationReason> reason_for(Verdict verdict) {
       return RevocationReason::kTooManyPlayers;
     case Verdict::kSpeedViolation:
       return RevocationReason::kSpeedViolation;
+    case Verdict::kDigestsLate:
+      return RevocationReason::kDigestsLate;
     case Verdict::kDigestsStopped:
       return RevocationReason::kDigestsStopped;
     case Verdict::kAccepted:
@@ -310,7 +314,7 @@ Judgement SessionRules::judge_digest(const protocol::TranscriptDigest& digest,
       digest, DigestSample{digest.gs_time_ms, received.vs_time_ms, received.position});
   for (const auto& step : j.steps) {
     if (!step.violation) continue;
-    j.verdict = Verdict::kSpeedViolation;
+    j.verdict = step.late ? Verdict::kDigestsLate : Verdict::kSpeedViolation;
     j.why = describe_violation(step, movement_.limits());
     j.violation = step;
     // The step's two digests: the earlier one, then this one.

@@ -35,6 +35,7 @@ enum class Verdict : std::uint8_t {
   kReceiptTipMismatch,  // receipt_count/receipt_tip wrong or too far behind -> receipt_tip_mismatch
   kTooManyPlayers,      // digest over max_players_per_session           -> too_many_players
   kSpeedViolation,      // digest whose step crosses the excess limit    -> speed_violation
+  kDigestsLate,         // the same, within the limit on the paced clock -> digests_late
   kDigestsStopped,      // arrived after the digest deadline (players)   -> digests_stopped
   kAfterRevocation,
 };
@@ -52,7 +53,7 @@ struct Judgement {
   std::vector<std::uint64_t> prior_evidence;
   bool cites_message = false;
   std::vector<MovementStep> steps;        // a TranscriptDigest's steps, when the movement rule ran
-  std::optional<MovementStep> violation;  // the step that crossed the excess limit
+  std::optional<MovementStep> violation;  // the step that crossed the excess limit (or was late)
   // An accepted GsLeaving: the session ends, not by a fault, with a gs_left revocation citing it.
   bool leaves = false;
 

@@ -594,7 +594,7 @@ void expect_known_codes_end_at(Reason last, std::uint16_t count,
 TEST(MessageKinds, ReasonCodesAreKnownUpToTheLastOneAndNamedOnce) {
   // The counts are those of docs/PROTOCOL.md §5.2.
   expect_known_codes_end_at(kLastJoinRejectReason, 16);
-  expect_known_codes_end_at(kLastRevocationReason, 16, kUnassignedRevocationReasons);
+  expect_known_codes_end_at(kLastRevocationReason, 17, kUnassignedRevocationReasons);
   expect_known_codes_end_at(kLastInputRejectReason, 8);
 }
 

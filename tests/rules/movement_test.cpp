@@ -108,13 +108,15 @@ struct Timed {
 };
 
 // Rows: a session's digests naming one player, in log order, and what the rule must make of
-// them: the first digest whose step is a violation (none: every step accepted), and, where given,
-// the time each step from the second digest on is judged over (elapsed_used_ms).
+// them: the first digest whose step is a violation (none: every step accepted), where given the
+// time each step from the second digest on is judged over (elapsed_used_ms), and whether the
+// violation is late (digests_late: within the limit on the paced clock, §8.6 "Late digests").
 struct ClockRow {
   const char* name;
   std::vector<Timed> digests;
   std::optional<std::size_t> violation_at;
   std::vector<std::uint64_t> used_ms = {};
+  bool late = false;
 };
 
 constexpr std::uint64_t kT0 = 1'000'000;  // far above the jitter allowance, as a VS clock is
@@ -181,9 +183,18 @@ std::vector<ClockRow> clock_rows() {
       // limit for ever. The credited clock grants J once, at the first step.
       {"gs_claims_260_ms_every_10_ms", concatenated({start}, digests_claiming(start, 10, 260, 50)),
        2},
+      // A clock that stood still and then caught up looks to the VS like digests that came
+      // late (below), so both are refused as digests_late: refused all the same.
       {"stall_then_spend_the_bank_in_small_claims",
-       concatenated(stalled, digests_claiming({stall_end.vs_ms, kT0, 0}, 10, 260, 50)), 12},
-      {"stall_then_jump", concatenated(stalled, {{stall_end.vs_ms + 100, kT0 + 1100, 7700}}), 11},
+       concatenated(stalled, digests_claiming({stall_end.vs_ms, kT0, 0}, 10, 260, 50)),
+       12,
+       {},
+       true},
+      {"stall_then_jump",
+       concatenated(stalled, {{stall_end.vs_ms + 100, kT0 + 1100, 7700}}),
+       11,
+       {},
+       true},
       {"alternating_stall_and_claim", alternating, 4},
       // Honest: a digest every 100 ms, one delayed by J and the next arriving in the same
       // millisecond; each step is judged on its own GS time.
@@ -228,6 +239,32 @@ std::vector<ClockRow> clock_rows() {
        {start, {kT0 + 500, kT0 + 500, 3500}, {kT0 + 11'000, kT0 + 71'000, 3500 + 420'000}},
        2,
        {500, 10'750}},
+      // Late digests. gsd's pace, the link stalled for 2 s and the backlog arriving at once: the
+      // second step of the backlog gets the J left, 250 ms, and the rest none; but the GS's own
+      // clock
+      // explains every metre, so the refusal is digests_late, not speed_violation.
+      {"a_stalled_link_then_the_backlog_at_once",
+       walking_with_delays({0, 0, 0, 2000, 1500, 1000, 500, 0, 0}, 500),
+       4,
+       {500, 500, 500, 250},
+       true},
+      // The same backlog with a 5 m jump in it: too far for the GS's own clock too.
+      {"a_backlog_hiding_a_jump",
+       [] {
+         auto digests = walking_with_delays({0, 0, 0, 2000, 1500, 1000, 500, 0, 0}, 500);
+         for (std::size_t i = 4; i < digests.size(); ++i) digests[i].x_mm += 5000;
+         return digests;
+       }(),
+       4,
+       {500, 500, 500, 250}},
+      // Digests sent each 500 ms but delivered 400 ms apart, 2 s behind: once the credited clock
+      // has caught up with the VS's, each step is credited its VS gap, 400 ms; the GS's clock
+      // gives 500.
+      {"a_backlog_delivered_slowly",
+       walking_with_delays({0, 2000, 1900, 1800, 1700, 1600, 1500, 1400, 1300, 1200, 1100}, 500),
+       7,
+       {500, 500, 500, 450, 400, 400, 400},
+       true},
   };
 }
 
@@ -235,18 +272,23 @@ TEST(Physics, CreditedClockTable) {
   for (const auto& row : clock_rows()) {
     MovementChecker checker(limits());
     std::optional<std::size_t> violation_at;
+    bool late = false;
     std::vector<std::uint64_t> used_ms;
     for (std::size_t i = 0; i < row.digests.size() && !violation_at; ++i) {
       const Timed& d = row.digests[i];
       const auto steps = checker.check(digest_at(d.x_mm), sample(d.gs_ms, d.vs_ms, i));
       ASSERT_EQ(steps.size(), 1u) << row.name;
       if (i > 0) used_ms.push_back(steps[0].elapsed_used_ms);
-      if (steps[0].violation) violation_at = i;
+      if (steps[0].violation) {
+        violation_at = i;
+        late = steps[0].late;
+      }
       // Never more generous than the per-step bound of the VS's own clock.
       EXPECT_LE(steps[0].elapsed_credited_ms, steps[0].elapsed_vs_ms + limits().jitter_allowance_ms)
           << row.name << " digest " << i;
     }
     EXPECT_EQ(violation_at, row.violation_at) << row.name;
+    EXPECT_EQ(late, row.late) << row.name;
     if (!row.used_ms.empty()) {
       EXPECT_EQ(used_ms, row.used_ms) << row.name;
     }
@@ -288,6 +330,42 @@ TEST(Physics, OnlyAnAcceptedDigestMovesTheClock) {
     EXPECT_EQ(checker.credited_ms(),
               on_violation == OnViolation::kKeepState ? kT0 - 250 : kT0 + 750);
   }
+}
+
+// The paced clock (§8.6 "Late digests") moves by the GS's clock alone, never ahead of the VS's:
+// a late digest lifts the credited clock and not the paced one, which keeps the time.
+TEST(Physics, ThePacedClockKeepsTheTimeALateDigestForfeits) {
+  MovementChecker checker(limits());
+  EXPECT_FALSE(checker.paced_ms());
+  (void)checker.check(digest_at(0), sample(kT0, kT0));
+  EXPECT_EQ(checker.paced_ms(), kT0 - 250);
+  (void)checker.check(digest_at(3500), sample(kT0 + 500, kT0 + 2500));  // 2 s late
+  EXPECT_EQ(checker.credited_ms(), kT0 + 2250);
+  EXPECT_EQ(checker.paced_ms(), kT0 + 250);
+  (void)checker.check(TranscriptDigest{}, sample(kT0 + 60'000, kT0 + 2600));  // names nobody
+  EXPECT_EQ(checker.credited_ms(), kT0 + 2600);
+  EXPECT_EQ(checker.paced_ms(), kT0 + 2600);
+  // A step from a carried position uses the VS's gap on both clocks: never late.
+  MovementChecker next(limits());
+  next.carry({NotarizedPosition{kPlayer, 0, 0, kT0 - 2000, 3, 1}});
+  const auto steps = next.check(digest_at(50'000), sample(kT0, kT0));
+  ASSERT_TRUE(steps[0].violation);
+  EXPECT_EQ(steps[0].elapsed_paced_ms, steps[0].elapsed_used_ms);
+  EXPECT_FALSE(steps[0].late);
+}
+
+TEST(Physics, TheLateDetailNamesBothClocks) {
+  MovementChecker checker(limits());
+  (void)checker.check(digest_at(0), sample(kT0, kT0));
+  (void)checker.check(digest_at(3500), sample(kT0 + 500, kT0 + 2500));
+  const auto steps = checker.check(digest_at(7000), sample(kT0 + 1000, kT0 + 2500));
+  ASSERT_TRUE(steps[0].violation);
+  ASSERT_TRUE(steps[0].late);
+  EXPECT_EQ(describe_violation(steps[0], limits()),
+            "player 0700000000000000 moved 3.500 m in 0.500 s by the GS's clock (paced 0.500 s, "
+            "accumulated excess 0.000 m), within 7.00 m/s x 1.10 tolerance, but its digests "
+            "arrived later than the 0.250 s jitter allowance covers: VS-credited 0.250 s "
+            "(VS-observed 0.000 s), accumulated excess 1.575 m > 1.000 m");
 }
 
 // A first appearance checked from an earlier session's position uses the VS-observed gap plus

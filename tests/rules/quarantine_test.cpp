@@ -46,6 +46,8 @@ INSTANTIATE_TEST_SUITE_P(
                       ReasonCase{"DigestsStopped", RevocationReason::kDigestsStopped, true},
                       // The honest counterparts: an honest GS meets each of these.
                       ReasonCase{"MissedHeartbeats", RevocationReason::kMissedHeartbeats, false},
+                      // A stalled link, or a paused VS (PROTOCOL.md §8.6 "Late digests").
+                      ReasonCase{"DigestsLate", RevocationReason::kDigestsLate, false},
                       ReasonCase{"VsShutdown", RevocationReason::kVsShutdown, false},
                       ReasonCase{"GsLeft", RevocationReason::kGsLeft, false},
                       ReasonCase{"Operator", RevocationReason::kOperator, false},

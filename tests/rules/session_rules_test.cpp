@@ -255,6 +255,19 @@ INSTANTIATE_TEST_SUITE_P(
             {digest(1, 100, {{1, 0}}), digest(2, 1100, {{1, 50'000}})},
             Verdict::kSpeedViolation,
             {11, 12}},
+        // The link stalled for 2 s and the backlog arrived at once: the fourth of it is credited
+        // no time, but the GS's clock explains the walk (§8.6 "Late digests").
+        Row{"ABacklogAfterAStalledLinkIsLate",
+            {digest(1, 100, {{1, 0}}), digest(2, 600, {{1, 3500}}), hb(3, 1500), hb(4, 3000),
+             digest(5, 3100, {{1, 7000}}, 1100), digest(6, 3100, {{1, 10'500}}, 1600),
+             digest(7, 3100, {{1, 14'000}}, 2100), digest(8, 3100, {{1, 17'500}}, 2600)},
+            Verdict::kDigestsLate,
+            {17, 18}},
+        Row{"ABacklogHidingATeleportIsASpeedViolation",
+            {digest(1, 100, {{1, 0}}), digest(2, 600, {{1, 3500}}), hb(3, 1500), hb(4, 3000),
+             digest(5, 3100, {{1, 50'000}}, 1100)},
+            Verdict::kSpeedViolation,
+            {12, 15}},
         // Digests required (§8.5): heartbeats every 1.5 s keep the session live meanwhile.
         Row{"DigestJustBeforeTheDigestDeadline",
             {digest(1, 100, {{1, 0}}), hb(2, 1500), hb(3, 3000), hb(4, 4500),

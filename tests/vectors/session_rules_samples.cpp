@@ -76,10 +76,13 @@ Json step_json(const rules::MovementStep& s) {
           {"elapsed_vs_ms", s.elapsed_vs_ms},
           {"elapsed_credited_ms", s.elapsed_credited_ms},
           {"elapsed_used_ms", s.elapsed_used_ms},
+          {"elapsed_paced_ms", s.elapsed_paced_ms},
           {"speed_mm_s", s.speed_mm_s},
           {"allowed_mm", s.allowed_mm},
           {"excess_mm", s.excess_mm},
-          {"accumulated_excess_mm", s.accumulated_excess_mm}};
+          {"accumulated_excess_mm", s.accumulated_excess_mm},
+          {"accumulated_paced_excess_mm", s.accumulated_paced_excess_mm},
+          {"late", s.late}};
 }
 
 // Where the session ends: a refusal, or an accepted GsLeaving answered with gs_left.
@@ -136,7 +139,8 @@ Json CaseReplay::receive(const Bytes& frame, std::uint64_t position, std::uint64
                 {"signature_verifies_under_session_key", signature_valid}};
   Json revocation = outcome_json(j, position, event);
   const auto* digest = message ? std::get_if<TranscriptDigest>(&*message) : nullptr;
-  if (digest != nullptr && (j.accepted() || j.verdict == rules::Verdict::kSpeedViolation)) {
+  if (digest != nullptr && (j.accepted() || j.verdict == rules::Verdict::kSpeedViolation ||
+                            j.verdict == rules::Verdict::kDigestsLate)) {
     Json steps = Json::array();
     for (const auto& step : j.steps) steps.push_back(step_json(step));
     event["movement_steps"] = std::move(steps);
@@ -439,6 +443,12 @@ std::vector<Json> movement_cases(const Keys& keys) {
        {1200, 1450, 1400},
        {1300, 1450, 2100},
        {1400, 1500, 2800}}));
+  out.push_back(clocked(
+      "late_digests_after_a_stalled_link", "§8.6 late digests",
+      "a digest every 500 ms of GS time at 7 m/s; the link stalls and the third and fourth arrive "
+      "together at 3 s: the fourth step is credited the 250 ms of allowance left, so its excess "
+      "passes max_excess_mm, but the paced clock gives it its 500 ms: digests_late",
+      {{1000, 1000, 0}, {1500, 1500, 3500}, {2000, 3000, 7000}, {2500, 3000, 10500}}));
   out.push_back(CaseBuilder(keys, "first_appearance_then_spawn", "§8.6 spawn",
                             "a player first seen without the spawn flag may spawn anywhere once",
                             relaxed)

@@ -179,6 +179,42 @@ TEST_F(VsdQuarantine, MissedHeartbeatsDoNotQuarantine) {
   expect_store_verifies();
 }
 
+// A link that stalls for longer than jitter_allowance_ms and then delivers the GS's digests of
+// that time together: the honest GS's steps outrun the credited clock, but its own clock explains
+// them, so the session ends with digests_late and the identity joins again at once; the audit
+// recomputes the reason (PROTOCOL.md §8.6 "Late digests").
+TEST_F(VsdQuarantine, DigestsHeldUpByAStalledLinkDoNotQuarantine) {
+  start();
+  {
+    ScriptedGs gs(vs_->port(), honest_, build_);
+    gs.join();
+    PlayerPosition p;
+    p.player = crypto::SecretKey::generate().public_key();
+    const auto t0 = unix_time_ms();
+    gs.send_signed(gs.make_digest({p}, t0));
+    ASSERT_TRUE(gs.expect<ProtectedReceipt>());
+    // 2.5 s of stall, then five digests 500 ms of the GS's clock apart, the player walking 7 m/s.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    for (std::int32_t i = 1; i <= 5; ++i) {
+      p.x_mm = 3500 * i;
+      gs.send_signed(gs.make_digest({p}, t0 + 500 * static_cast<std::uint64_t>(i)));
+    }
+    expect_revoked(gs, RevocationReason::kDigestsLate);
+  }
+  ScriptedGs again(vs_->port(), honest_, build_);
+  EXPECT_EQ(again.join().session_id, 2U);
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  expect_store_verifies();
+  std::string output;
+  ASSERT_EQ(audit_command({"explain", "--session", "1"}, output), 0) << output;
+  EXPECT_NE(output.find("SUPPORTED: recomputed"), std::string::npos) << output;
+  EXPECT_NE(output.find("arrived later than the 1.000 s jitter allowance"), std::string::npos)
+      << output;
+  const std::string report = out_.file("late.json");
+  ASSERT_EQ(audit_command({"report", "--session", "1", "-o", report}, output), 0) << output;
+  EXPECT_NE(output.find("verdict: confirmed"), std::string::npos) << output;
+}
+
 TEST_F(VsdQuarantine, OperatorRevocationQuarantinesOnlyWhenAsked) {
   start();
   {
