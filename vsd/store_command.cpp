@@ -20,14 +20,27 @@ using app::kExitFailed;
 using app::kExitOk;
 using app::kExitUsage;
 
-// The oldest entry of the store at `path` that a start of vsd at `now_ms` reads, if any.
-Result<std::optional<OldestRead>> oldest_read_at_start(const std::string& path,
-                                                       std::uint64_t now_ms) {
+// The oldest entry of the store at `path` that any later start of vsd reads, if any, and the VS
+// time it is judged at: that of the log's last entry, not this host's clock. A start's clock is
+// never earlier than it (PROTOCOL.md §8.13), and judged earlier more is kept (no quarantine has
+// lapsed yet, more sessions ended within the continuity window), so a clock here that runs ahead
+// of the VS's retires no quarantine before it lapses.
+struct KeptForStart {
+  OldestRead oldest;
+  std::uint64_t judged_at_ms = 0;
+};
+Result<std::optional<KeptForStart>> kept_for_start(const std::string& path) {
   auto log = storage::Log::open(path, storage::OpenMode::kReadOnly);
   if (!log) return log.failure();
-  auto read = read_log_at_start(**log, path, now_ms);
+  if ((*log)->size() == 0) return std::optional<KeptForStart>();
+  auto last = (*log)->get((*log)->size() - 1);
+  if (!last) return last.failure();
+  const std::uint64_t judged_at_ms = last->header.vs_time_ms;
+  auto read = read_log_at_start(**log, path, judged_at_ms);
   if (!read) return read.failure();
-  return oldest_read_at_start(*read, now_ms);
+  auto oldest = oldest_read_at_start(*read, judged_at_ms);
+  if (!oldest) return std::optional<KeptForStart>();
+  return std::optional(KeptForStart{*oldest, judged_at_ms});
 }
 
 // Retires what `options` selects and prints one line per segment. `verb` names the command.
@@ -54,12 +67,12 @@ int retire(const StoreCommandOptions& options, std::optional<std::string> archiv
   // session ids again, or cut a live session from its start (vsd/log_at_start.h). Read once the
   // store is checked (and, for a segmented store, locked).
   storage::RetireOptions retire_options{*key, std::move(archive_dir), sealed_before, now, {}};
-  std::optional<OldestRead> kept;
+  std::optional<KeptForStart> kept;
   retire_options.keep_from_seq = [&]() -> Result<std::uint64_t> {
-    auto oldest = oldest_read_at_start(options.store, now);
-    if (!oldest) return oldest.failure();
-    kept = *oldest;
-    return kept ? kept->seq : std::numeric_limits<std::uint64_t>::max();
+    auto read = kept_for_start(options.store);
+    if (!read) return read.failure();
+    kept = *read;
+    return kept ? kept->oldest.seq : std::numeric_limits<std::uint64_t>::max();
   };
   auto retired = storage::retire_sealed_segments(options.store, retire_options);
   if (!retired) {
@@ -67,9 +80,10 @@ int retire(const StoreCommandOptions& options, std::optional<std::string> archiv
     return kExitFailed;
   }
   if (kept) {
-    std::cout << "kept, whatever their age: the entries from " << kept->seq
-              << " on, which vsd reads at its start (entry " << kept->seq << ": " << kept->why
-              << ")\n";
+    std::cout << "kept, whatever their age: the entries from " << kept->oldest.seq
+              << " on, which vsd reads at its start (entry " << kept->oldest.seq << ": "
+              << kept->oldest.why << "), as of the log's last entry at VS time "
+              << kept->judged_at_ms << "\n";
   }
   if (storage::is_postgres_store(options.store)) {
     // One range, up to the newest checkpoint before the time asked (docs/STORE.md §11.5).

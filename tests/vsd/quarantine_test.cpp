@@ -163,6 +163,46 @@ TEST_F(VsdQuarantine, RetentionKeepsAQuarantineInForce) {
   EXPECT_EQ(honest.join().session_id, 2U);
 }
 
+// Retention judges what a start reads at the VS time of the log's last entry, not by the clock
+// of the host it runs on: a quarantine whose term has run out by this host's clock but not by the
+// log's end is kept (a clock that runs ahead would otherwise retire a quarantine before vsd lets
+// it lapse).
+TEST_F(VsdQuarantine, RetentionJudgesQuarantinesAtTheLogsEnd) {
+  VsOptions options;
+  options.store = "vs/";
+  options.extra = "segment_max_age_s = 1\nquarantine_ms = 8000\n";
+  start(options);
+  {
+    ScriptedGs rogue(vs_->port(), rogue_, build_);
+    EXPECT_EQ(rogue.join().session_id, 1U);
+    revoke_for_speed(rogue);
+  }
+  const auto lapsed = std::chrono::steady_clock::now() + std::chrono::milliseconds(8500);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  // A second run takes up every number the first one held (a later session, a later
+  // revocation_seq, a later policy), so the oldest entry kept is the quarantine's.
+  start(options);
+  {
+    ScriptedGs honest(vs_->port(), honest_, build_);
+    EXPECT_EQ(honest.join().session_id, 2U);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();  // revokes it: vs_shutdown
+  }
+  ASSERT_LT(std::chrono::steady_clock::now(), lapsed) << "the machine is too slow for this test";
+  std::this_thread::sleep_until(lapsed);
+  ChildProcess command({program("vsd"), "store", "archive", "--store", vs_->store_path(),
+                        "--vs-public-key", to_hex(vs_->public_key()), "--to", out_.file("archive")},
+                       out_.file("archive.out"));
+  ASSERT_EQ(command.wait(std::chrono::seconds(30)), 0) << command.output();
+  EXPECT_NE(command.output().find("the quarantine of session 1 (" + short_hex(rogue_.public_key()) +
+                                  "), in force), as of the log's last entry at VS time "),
+            std::string::npos)
+      << command.output();
+  EXPECT_NE(command.output().find("0 sealed segment(s) archived"), std::string::npos)
+      << command.output();
+}
+
 // The honest counterpart: a GS whose link broke (missed heartbeats) joins again at once.
 TEST_F(VsdQuarantine, MissedHeartbeatsDoNotQuarantine) {
   VsOptions lapsing;
