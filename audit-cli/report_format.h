@@ -35,7 +35,10 @@
 namespace gsvs::audit::report {
 
 inline constexpr std::string_view kFormatName = "gsvs-dispute-report";
-inline constexpr std::uint64_t kFormatVersion = 1;
+// Version 2 added the paced clock's numbers to each movement step (PROTOCOL.md §8.6 "Late
+// digests"); verify() still checks a version-1 report, as the evidence gives it without them.
+inline constexpr std::uint64_t kFormatVersion = 2;
+inline constexpr std::uint64_t kOldestFormatVersion = 1;
 // Bounds on untrusted input, besides protocol::kMaxProofHashes for an inclusion proof's path (a
 // path longer than a 64-level tree cannot be valid) and merkle::kMaxConsistencyProofHashes.
 inline constexpr std::size_t kMaxNesting = 16;

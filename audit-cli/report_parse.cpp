@@ -179,8 +179,9 @@ Result<Parsed> parse(std::string_view text) {
     r.fail("format", "'" + format + "' is not " + std::string(kFormatName));
   }
   const auto version = r.u64(doc, "", "format_version");
-  if (!r.failed() && version != kFormatVersion) {
+  if (!r.failed() && (version < kOldestFormatVersion || version > kFormatVersion)) {
     r.fail("format_version", std::to_string(version) + " is not supported (this build reads " +
+                                 std::to_string(kOldestFormatVersion) + " to " +
                                  std::to_string(kFormatVersion) + ")");
   }
   if (const json* key = r.member(doc, "", "vs_public_key"); key && !key->is_null()) {

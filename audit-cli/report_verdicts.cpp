@@ -275,6 +275,11 @@ Verdict Analyzer::speed_verdict() {
     v.explanation = "the replay finds the violation the VS cites, but as " +
                     revocation_reason_name(static_cast<std::uint16_t>(replayed_reason)) + ": " +
                     recomputed_detail;
+    // A VS before digests_late revoked a late step as speed_violation: the same refusal.
+    if (replayed_reason == RevocationReason::kDigestsLate) {
+      v.outcome = Outcome::kConsistent;
+      v.explanation += "; a VS before digests_late revoked such a step as speed_violation";
+    }
     return v;
   }
   v.outcome = Outcome::kConfirmed;

@@ -120,6 +120,25 @@ class Comparator {
   std::vector<Problem> differences_;
 };
 
+// The report `document` as version 1 wrote it: no paced-clock numbers in its movement steps.
+void as_version_1(json& document) {
+  document["format_version"] = 1;
+  const auto verdict = document.find("verdict");
+  if (verdict == document.end() || !verdict->is_object()) return;
+  const auto facts = verdict->find("facts");
+  if (facts == verdict->end() || !facts->is_object()) return;
+  const auto strip = [](json& step) {
+    if (!step.is_object()) return;
+    for (const char* added : {"elapsed_paced_ms", "accumulated_paced_excess_mm", "late"}) {
+      step.erase(added);
+    }
+  };
+  if (auto violation = facts->find("violation"); violation != facts->end()) strip(*violation);
+  if (auto steps = facts->find("player_steps"); steps != facts->end() && steps->is_array()) {
+    for (auto& step : *steps) strip(step);
+  }
+}
+
 }  // namespace
 
 std::string serialize(const nlohmann::json& document) { return json_text(document) + "\n"; }
@@ -143,6 +162,9 @@ Verification verify(std::string_view text, const crypto::PublicKey& vs_key) {
     out.analysis.notes.insert(out.analysis.notes.begin(),
                               "the report names no VS key; its VS signatures were checked "
                               "against the key given");
+  }
+  if (parsed->document.value("format_version", kFormatVersion) == 1) {
+    as_version_1(out.analysis.document);
   }
   Comparator comparator(out.analysis.document);
   comparator.compare(out.analysis.document, parsed->document, "");

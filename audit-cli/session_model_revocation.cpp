@@ -235,7 +235,22 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
       a.cited = o.record;
       a.step = o.step;
       const auto expected = reason_for(o.record.verdict);
-      if (expected && *expected != revoked_for) {
+      // A VS before digests_late revoked a late step as speed_violation (PROTOCOL.md §8.6 "Late
+      // digests"): the same step refused, under the reason it then had; older stores hold them.
+      const bool late_as_speed = expected == RevocationReason::kDigestsLate &&
+                                 revoked_for == RevocationReason::kSpeedViolation;
+      if (late_as_speed) {
+        a.support = Support::kSupported;
+        a.explanation = o.record.why;
+        Finding f = finding(
+            entry, check::kRevocation,
+            "reason digests_late for the late step at entry " + std::to_string(o.record.seq),
+            "reason " + reason,
+            "as a VS before digests_late revoked it; the refusal and the quarantine it "
+            "began stand in the log (PROTOCOL.md §8.6 \"Late digests\")");
+        f.severity = Severity::kWarning;
+        sink.add(std::move(f));
+      } else if (expected && *expected != revoked_for) {
         a.support = Support::kUnsupported;
         a.explanation =
             "the message at entry " + std::to_string(o.record.seq) + " is at fault, but for " +

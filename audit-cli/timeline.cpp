@@ -64,11 +64,13 @@ void write_table(const Timeline& t, std::ostream& out) {
   out << "Outcome: " << outcome_line(f) << "\n";
   out << "Rule (JoinAccept at entry " << f.join_accept_seq << "): " << limits_line(t) << "\n";
   out << "VS time: the VS clock when it received the digest, seconds after the join. GS time: "
-         "the digest's gs_time_ms, same origin.\nused = min(GS elapsed, VS elapsed + jitter "
-         "allowance); speed = distance / used; excess = distance - limit x used; acc = "
-         "accumulated excess (x decay per digest).\nover limit: faster than the limit. VIOLATION: "
-         "over the limit with acc above the revocation threshold; the VS revokes on the first "
-         "one, every one is listed. Digests after the revocation are judged here as the VS would "
+         "the digest's gs_time_ms, same origin.\nused = min(GS elapsed, VS-credited elapsed: the "
+         "GS's clock held within the jitter allowance of the VS's); speed = distance / used; "
+         "excess = distance - limit x used; acc = accumulated excess (keeping x decay per 0.5 s "
+         "used).\nover limit: faster than the limit. VIOLATION: over the limit with acc above "
+         "the revocation threshold; the VS revokes on the first one (digests_late where the GS's "
+         "own clock explains it), every one is listed. Digests after the revocation are judged "
+         "here as the VS would "
          "have (it no longer did).\n";
   if (t.tracks.empty()) out << "\nNo positions in this session's digests.\n";
   for (const auto& track : t.tracks) {

@@ -276,8 +276,8 @@ void write_header(const Timeline& t, std::ostream& s) {
   line(109, 11,
        "Time used = min(GS elapsed, VS-credited: VS elapsed + " +
            std::to_string(l.jitter_allowance_ms) +
-           " ms once); excess above the limit accumulates (x" + fixed(l.decay, 3) +
-           " per digest).");
+           " ms once); excess above the limit accumulates (keeping x" + fixed(l.decay, 3) +
+           " per 0.5 s used).");
   line(124, 11,
        "A step over the limit with more than " + fixed(l.max_excess_mm / 1000.0, 3) +
            " m accumulated is a violation. The VS revokes on the first;");

@@ -29,6 +29,8 @@ MovementLimits limits_from(const protocol::JoinAccept& accept) {
   limits.max_speed_mm_s = accept.max_speed_mm_s;
   limits.tolerance = accept.speed_tolerance_ppm / kPpm;
   limits.jitter_allowance_ms = accept.jitter_allowance_ms;
+  limits.max_lateness_ms =
+      std::uint64_t{accept.heartbeat_timeout_ms} + std::uint64_t{accept.jitter_allowance_ms};
   limits.decay = accept.excess_decay_ppm / kPpm;
   limits.max_excess_mm = accept.max_excess_mm;
   limits.spawn_min_interval_ms = accept.spawn_min_interval_ms;
@@ -104,8 +106,8 @@ std::vector<NotarizedPosition> MovementChecker::notarized(protocol::SessionId se
 }
 
 MovementChecker::CreditedClock MovementChecker::clock_at(const DigestSample& sample) const {
-  // c = clamp(c_prev + e_gs, v - J, v) and p = min(p_prev + e_gs, v); the first digest starts
-  // both at v - J, with the whole allowance ahead of it. v - J stops at 0.
+  // c = clamp(c_prev + e_gs, v - J, v) and p = clamp(p_prev + e_gs, v - L, v); the first digest
+  // starts both at v - J, with the whole allowance ahead of it. v - J and v - L stop at 0.
   const std::uint64_t vs_ms = sample.vs_receive_ms;
   const std::uint64_t earliest = elapsed_since(vs_ms, limits_.jitter_allowance_ms);
   if (!clock_) return {earliest, earliest, sample.gs_time_ms};
@@ -114,7 +116,8 @@ MovementChecker::CreditedClock MovementChecker::clock_at(const DigestSample& sam
   const auto advanced = [&](std::uint64_t previous) {
     return previous >= vs_ms || gs_elapsed >= vs_ms - previous ? vs_ms : previous + gs_elapsed;
   };
-  return {std::max(advanced(clock_->credited_ms), earliest), advanced(clock_->paced_ms),
+  return {std::max(advanced(clock_->credited_ms), earliest),
+          std::max(advanced(clock_->paced_ms), elapsed_since(vs_ms, limits_.max_lateness_ms)),
           sample.gs_time_ms};
 }
 
@@ -294,15 +297,16 @@ std::string describe_violation(const MovementStep& step, const MovementLimits& l
                   m(limits.max_excess_mm));
   } else if (step.late) {
     std::snprintf(text, sizeof text,
-                  "player %s moved %.3f m in %.3f s by the GS's clock (paced %.3f s, accumulated "
-                  "excess %.3f m), within %.2f m/s x %.2f tolerance, but its digests arrived later "
-                  "than the %.3f s jitter allowance covers: VS-credited %.3f s (VS-observed "
-                  "%.3f s), accumulated excess %.3f m > %.3f m",
+                  "player %s moved %.3f m in %.3f s by the GS's clock (paced %.3f s): "
+                  "accumulated excess %.3f m on that clock, within %.3f m at %.2f m/s x %.2f "
+                  "tolerance; but its digests arrived later than the %.3f s jitter allowance "
+                  "covers: VS-credited %.3f s (VS-observed %.3f s), accumulated excess %.3f m > "
+                  "%.3f m",
                   player.c_str(), m(step.distance_mm), s(step.elapsed_gs_ms),
                   s(step.elapsed_paced_ms), m(step.accumulated_paced_excess_mm),
-                  m(limits.max_speed_mm_s), 1.0 + limits.tolerance, s(limits.jitter_allowance_ms),
-                  s(step.elapsed_credited_ms), s(step.elapsed_vs_ms), m(step.accumulated_excess_mm),
-                  m(limits.max_excess_mm));
+                  m(limits.max_excess_mm), m(limits.max_speed_mm_s), 1.0 + limits.tolerance,
+                  s(limits.jitter_allowance_ms), s(step.elapsed_credited_ms), s(step.elapsed_vs_ms),
+                  m(step.accumulated_excess_mm), m(limits.max_excess_mm));
   } else {
     std::snprintf(text, sizeof text,
                   "player %s moved %.3f m in %.3f s (GS-reported %.3f s, VS-credited %.3f s, "

@@ -20,8 +20,12 @@ struct MovementLimits {
   double max_speed_mm_s = 7000.0;
   double tolerance = 0.10;                   // allowed = max_speed * (1 + tolerance)
   std::uint64_t jitter_allowance_ms = 1000;  // how far the credited clock may trail the VS's
-  double decay = 0.9;                        // accumulated excess kept per kDecayPeriodMs
-  double max_excess_mm = 1000.0;             // revoke once accumulated excess exceeds this
+  // How far the paced clock may trail the VS's (§8.6 "Late digests"): the JoinAccept's
+  // heartbeat_timeout_ms plus jitter_allowance_ms. A link silent for longer ends the session with
+  // missed_heartbeats, so no honest digest comes later than that.
+  std::uint64_t max_lateness_ms = 3000;
+  double decay = 0.9;             // accumulated excess kept per kDecayPeriodMs
+  double max_excess_mm = 1000.0;  // revoke once accumulated excess exceeds this
   std::uint64_t spawn_min_interval_ms = 5000;
   // Distinct players one session may name over its life: the checker keeps state per player, so
   // this bounds its memory. A digest naming one more is a fault of the GS (too_many_players).
@@ -171,8 +175,8 @@ class MovementChecker {
   };
   // The session's credited clock at one digest: what the GS's clock has earned, in ms of VS
   // time, never ahead of the VS's receive time nor more than jitter_allowance_ms behind it.
-  // Beside it the paced clock: the GS's clock never ahead of the VS's, but never lifted either,
-  // so it keeps the time a late digest forfeits (§8.6 "Late digests").
+  // Beside it the paced clock: the GS's clock never ahead of the VS's, and lifted only to
+  // max_lateness_ms behind it, so it keeps the time a late digest forfeits (§8.6 "Late digests").
   struct CreditedClock {
     std::uint64_t credited_ms = 0;
     std::uint64_t paced_ms = 0;

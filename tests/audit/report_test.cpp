@@ -137,6 +137,27 @@ class ReportTest : public ::testing::Test {
 LazyRecording ReportTest::speed_{Scenario::kSpeedViolation};
 LazyRecording ReportTest::operator_{Scenario::kOperatorRevocation};
 
+// A report written before digests_late (format_version 1) has no paced-clock numbers in its
+// steps; verify-report checks it as the evidence gives it without them, and only without them.
+TEST_F(ReportTest, AVersion1ReportStillVerifies) {
+  auto doc = nlohmann::json::parse(build_report(speed_->store, speed_->vs_key, speed_->session));
+  ASSERT_TRUE(doc["verdict"]["facts"]["violation"].is_object());
+  doc["format_version"] = 1;
+  auto strip = [](nlohmann::json& step) {
+    for (const char* added : {"elapsed_paced_ms", "accumulated_paced_excess_mm", "late"}) {
+      ASSERT_TRUE(step.contains(added)) << added;
+      step.erase(added);
+    }
+  };
+  strip(doc["verdict"]["facts"]["violation"]);
+  for (auto& step : doc["verdict"]["facts"]["player_steps"]) strip(step);
+  const auto v = audit::report::verify(audit::report::serialize(doc), speed_->vs_key);
+  EXPECT_EQ(v.status, CheckStatus::kOk) << (v.problems.empty() ? "" : v.problems[0].what);
+  doc["verdict"]["facts"]["violation"]["late"] = false;
+  EXPECT_EQ(audit::report::verify(audit::report::serialize(doc), speed_->vs_key).status,
+            CheckStatus::kMalformed);
+}
+
 TEST_F(ReportTest, SpeedViolationReportSurvivesVerifyReport) {
   const std::string file = work_.file("speed.json");
   std::string output;
@@ -432,10 +453,10 @@ TEST_F(ReportTest, MalformedReportsNameTheField) {
   EXPECT_EQ(malformed(doc), "entries[0].decoded.gs_identity: expected a string");
   doc = report;
   doc["verdict"]["remark"] = "trust me";
-  EXPECT_EQ(malformed(doc), "verdict.remark: not a field of gsvs-dispute-report version 1");
+  EXPECT_EQ(malformed(doc), "verdict.remark: not a field of gsvs-dispute-report version 2");
   doc = report;
-  doc["format_version"] = 2;
-  EXPECT_EQ(malformed(doc), "format_version: 2 is not supported (this build reads 1)");
+  doc["format_version"] = 3;
+  EXPECT_EQ(malformed(doc), "format_version: 3 is not supported (this build reads 1 to 2)");
   doc = report;
   doc["entries"][0]["kind"] = 300;
   EXPECT_EQ(malformed(doc), "entries[0].kind: out of range (at most 255)");

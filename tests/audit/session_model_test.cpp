@@ -71,12 +71,14 @@ class Feeder {
     hb.gs_time_ms = at_ms;
     feed(chains::Direction::kReceived, protocol::AnyMessage(hb), at_ms);
   }
-  // A digest naming player 1 at (x_mm, 0), logged at `at_ms`.
-  std::uint64_t digest_at(std::int32_t x_mm, std::uint64_t at_ms) {
+  // A digest naming player 1 at (x_mm, 0), logged at `at_ms`, its GS clock reading `gs_ms` (or
+  // `at_ms`).
+  std::uint64_t digest_at(std::int32_t x_mm, std::uint64_t at_ms,
+                          std::optional<std::uint64_t> gs_ms = std::nullopt) {
     protocol::TranscriptDigest d;
     d.session_id = kSession;
     d.gs_counter = ++counter_;
-    d.gs_time_ms = at_ms;
+    d.gs_time_ms = gs_ms.value_or(at_ms);
     protocol::PlayerPosition p;
     p.player.bytes[0] = 1;
     p.x_mm = x_mm;
@@ -281,6 +283,45 @@ TEST(SessionModelContinuity, ANewSessionsFirstPositionsAreHeldToTheEarlierSessio
     if (c.evidence) feeder.revocation(RevocationReason::kSpeedViolation, *c.evidence, 1200);
     feeder.finish();
     EXPECT_EQ(feeder.support(), c.support) << c.name;
+    EXPECT_EQ(feeder.failures() > 0, c.fails) << c.name << "\n" << feeder.findings();
+  }
+}
+
+// Rows: what a link that stalled 1.8 s delivers at once (the player walking 7 m/s on the GS's
+// clock, or jumping 50 m in its last step), the reason the VS revoked with, and what the audit
+// concludes (PROTOCOL.md §8.6 "Late digests"). A VS before digests_late revoked a late step as
+// speed_violation: supported, with a warning.
+TEST(SessionModelLateDigests, TheReasonIsHeldToThePacedClock) {
+  struct Case {
+    const char* name;
+    std::int32_t jump_mm;
+    RevocationReason reason;
+    Support support;
+    bool warns;
+    bool fails;
+  };
+  const Case cases[] = {
+      {"late, revoked as late", 0, RevocationReason::kDigestsLate, Support::kSupported, false,
+       false},
+      {"late, revoked as an older VS did", 0, RevocationReason::kSpeedViolation,
+       Support::kSupported, true, false},
+      {"a jump, revoked as late", 50'000, RevocationReason::kDigestsLate, Support::kUnsupported,
+       false, true},
+  };
+  for (const auto& c : cases) {
+    Feeder feeder;
+    feeder.receipt_for(feeder.digest_at(0, 1100));
+    feeder.receipt_for(feeder.digest_at(3500, 1600));
+    feeder.heartbeat(2900);
+    feeder.receipt_for(feeder.digest_at(7000, 3400, 2100));
+    feeder.receipt_for(feeder.digest_at(10'500, 3400, 2600));
+    const std::uint64_t from = feeder.digest_at(14'000, 3400, 3100);
+    feeder.receipt_for(from);
+    const std::uint64_t to = feeder.digest_at(17'500 + c.jump_mm, 3400, 3600);
+    feeder.revocation(c.reason, {from, to}, 3400);
+    feeder.finish();
+    EXPECT_EQ(feeder.support(), c.support) << c.name;
+    EXPECT_EQ(feeder.warnings() > 0, c.warns) << c.name << "\n" << feeder.findings();
     EXPECT_EQ(feeder.failures() > 0, c.fails) << c.name << "\n" << feeder.findings();
   }
 }

@@ -39,6 +39,7 @@ MovementLimits limits() {
   l.jitter_allowance_ms = 250;
   l.decay = 0.9;
   l.max_excess_mm = 1000;
+  l.max_lateness_ms = 3000;
   l.spawn_min_interval_ms = 5000;
   return l;
 }
@@ -195,6 +196,16 @@ std::vector<ClockRow> clock_rows() {
        11,
        {},
        true},
+      // A clock frozen for 10 s banks no more than max_lateness_ms on the paced clock: 80 m
+      // claimed over the 10.5 s is too far for it too, and a speed violation.
+      {"a_long_bank_is_no_lateness",
+       [&] {
+         std::vector<Timed> frozen{start};
+         for (std::uint64_t i = 1; i <= 100; ++i) frozen.push_back({kT0 + 100 * i, kT0, 0});
+         frozen.push_back({kT0 + 10'100, kT0 + 10'500, 80'000});
+         return frozen;
+       }(),
+       101},
       {"alternating_stall_and_claim", alternating, 4},
       // Honest: a digest every 100 ms, one delayed by J and the next arriving in the same
       // millisecond; each step is judged on its own GS time.
@@ -345,6 +356,10 @@ TEST(Physics, ThePacedClockKeepsTheTimeALateDigestForfeits) {
   (void)checker.check(TranscriptDigest{}, sample(kT0 + 60'000, kT0 + 2600));  // names nobody
   EXPECT_EQ(checker.credited_ms(), kT0 + 2600);
   EXPECT_EQ(checker.paced_ms(), kT0 + 2600);
+  // Lifted only to max_lateness_ms behind the VS's clock: a frozen GS clock banks no more.
+  (void)checker.check(TranscriptDigest{}, sample(kT0 + 60'000, kT0 + 20'000));
+  EXPECT_EQ(checker.credited_ms(), kT0 + 20'000 - 250);
+  EXPECT_EQ(checker.paced_ms(), kT0 + 20'000 - limits().max_lateness_ms);
   // A step from a carried position uses the VS's gap on both clocks: never late.
   MovementChecker next(limits());
   next.carry({NotarizedPosition{kPlayer, 0, 0, kT0 - 2000, 3, 1}});
@@ -362,10 +377,10 @@ TEST(Physics, TheLateDetailNamesBothClocks) {
   ASSERT_TRUE(steps[0].violation);
   ASSERT_TRUE(steps[0].late);
   EXPECT_EQ(describe_violation(steps[0], limits()),
-            "player 0700000000000000 moved 3.500 m in 0.500 s by the GS's clock (paced 0.500 s, "
-            "accumulated excess 0.000 m), within 7.00 m/s x 1.10 tolerance, but its digests "
-            "arrived later than the 0.250 s jitter allowance covers: VS-credited 0.250 s "
-            "(VS-observed 0.000 s), accumulated excess 1.575 m > 1.000 m");
+            "player 0700000000000000 moved 3.500 m in 0.500 s by the GS's clock (paced 0.500 s): "
+            "accumulated excess 0.000 m on that clock, within 1.000 m at 7.00 m/s x 1.10 "
+            "tolerance; but its digests arrived later than the 0.250 s jitter allowance covers: "
+            "VS-credited 0.250 s (VS-observed 0.000 s), accumulated excess 1.575 m > 1.000 m");
 }
 
 // A first appearance checked from an earlier session's position uses the VS-observed gap plus

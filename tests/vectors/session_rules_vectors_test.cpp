@@ -115,7 +115,8 @@ TEST(SessionRulesVectors, EveryReasonOfTheRulesIsCovered) {
         protocol::RevocationReason::kMissedHeartbeats, protocol::RevocationReason::kSwHashChanged,
         protocol::RevocationReason::kReceiptTipMismatch,
         protocol::RevocationReason::kTooManyPlayers, protocol::RevocationReason::kSpeedViolation,
-        protocol::RevocationReason::kGsLeft, protocol::RevocationReason::kDigestsStopped}) {
+        protocol::RevocationReason::kGsLeft, protocol::RevocationReason::kDigestsStopped,
+        protocol::RevocationReason::kDigestsLate}) {
     EXPECT_TRUE(reasons.contains(std::string(protocol::reason_name(reason))))
         << protocol::reason_name(reason);
   }
