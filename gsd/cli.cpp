@@ -96,8 +96,10 @@ int run(const std::string& program, Config config, const CliExtension& extension
   if (!store) {
     const int code = app::start_failed(program, store.failure().within("config key 'store': "));
     if (code == kExitUsage) {
-      std::cerr << "A store that fails its checks is never appended to: keep it for "
-                   "reconciliation and start on a new one.\n";
+      // As vsd's: the same exit whether the store fails its checks or cannot be opened.
+      std::cerr << "Where the message says the store fails its checks (an entry or file that does "
+                   "not verify), it is never appended to: keep it for reconciliation and start on "
+                   "a new one. Otherwise fix what it names and start again.\n";
     }
     return code;
   }

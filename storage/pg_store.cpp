@@ -285,6 +285,17 @@ Status take_advisory_lock(const Log::Impl& impl, std::string_view key, std::stri
 }
 
 Status take_writer_lock(const Log::Impl& impl) {
+  // The lock is keyed by the schema, which is NULL when none on the search_path exists (a schema
+  // misspelt in the URI, or not created yet): say so rather than what the NULL makes of the lock.
+  auto no_schema =
+      postgres::single_integer(impl.pg->conn, "SELECT (current_schema() IS NULL)::int");
+  if (!no_schema) return Error{impl.label() + ": cannot read the schema: " + no_schema.error()};
+  if (*no_schema == 1) {
+    return Error{impl.label() +
+                 ": no schema on the connection's search_path exists: create the schema the "
+                 "store's URI names (options=-csearch_path=...), or correct the URI "
+                 "(OPERATIONS.md, \"Running on PostgreSQL\")"};
+  }
   // One per schema, so that each log of a database has its own writer.
   return take_advisory_lock(impl, postgres::writer_lock_key("current_schema()"), "writer",
                             "writer lock", "one vsd writes a log at a time");

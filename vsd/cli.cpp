@@ -88,8 +88,12 @@ int run(Config config, const std::vector<std::string>& run_args) {
   if (!log) {
     const int code = app::start_failed("vsd", log.failure());
     if (code == kExitUsage) {
-      std::cerr << "A store that fails its checks is never appended to: hand it to an "
-                   "investigator ('audit-cli verify') and start on a new one.\n";
+      // The same exit for a store that fails its checks and for one that cannot be reached
+      // (a path, a permission, a database's address or credentials): the advice tells them apart.
+      std::cerr << "Where the message says the store fails its checks (an entry, seal or file that "
+                   "does not verify), it is never appended to: hand it to an investigator "
+                   "('audit-cli verify') and start on a new one. Otherwise fix what it names and "
+                   "start again.\n";
     }
     return code;
   }

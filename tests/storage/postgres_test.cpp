@@ -357,6 +357,16 @@ TEST_F(PostgresStore, EachSchemaHoldsALogOfItsOwn) {
   EXPECT_EQ(psql("SELECT count(*) FROM node_b.log_entry"), "2");
 }
 
+// A schema misspelt in the URI (or not created yet) leaves the connection no schema at all: the
+// open says so, for good, rather than what that makes of the writer lock.
+TEST_F(PostgresStore, AMissingSchemaIsNamed) {
+  const Error refused = open_failure(url_ + "?options=-csearch_path%3Dnode_typo");
+  EXPECT_NE(refused.message.find("no schema on the connection's search_path exists"),
+            std::string::npos)
+      << refused.message;
+  EXPECT_EQ(refused.retry, Retry::kNo);
+}
+
 TEST_F(PostgresStore, OneWriterAtATime) {
   auto first = open_log(url_);
   ASSERT_NE(first, nullptr);
