@@ -83,9 +83,12 @@ std::string failure_detail(const JoinCheckRule& rule, const JoinSubject& subject
                  : subject.quarantine;
     case JoinCheck::kFreeInFleet:
       return "identity " + (r ? to_hex(r->gs_identity) : "?") + " has a live session on node " +
-             subject.fleet_holder +
-             " of this VS's fleet; it ends there by revocation, or is taken over by a join once "
-             "that node is down";
+             subject.fleet_holder + " of this VS's fleet; " +
+             (subject.fleet_takeover_failed
+                  ? "this VS found that node down and could not take the session over (its "
+                    "log says why): an operator must act"
+                  : "it ends there by revocation, or is taken over by a join once that node "
+                    "is down");
     case JoinCheck::kNotQuarantinedInFleet:
       return "identity quarantined by " + (subject.fleet_quarantine.empty()
                                                ? std::string("another node of this VS's fleet")

@@ -94,6 +94,9 @@ struct JoinSubject {
   // The quarantine another node of the fleet began (check kNotQuarantinedInFleet): "node N of
   // this VS's fleet (...)", what it is and where its log holds it.
   std::string fleet_quarantine;
+  // The VS found the node of check kFreeInFleet down and could not take its claim over (its log
+  // says why): the identity waits for an operator, not for that node to go down.
+  bool fleet_takeover_failed = false;
 };
 
 enum class JoinOutcome : std::uint8_t {

@@ -63,17 +63,19 @@ asio::awaitable<Result<ServerState::FleetJoin>> ServerState::ask_fleet_for_join(
         if (!claim) co_return Result<FleetJoin>(Error{claim.error()});
         // A claim that names no session is not taken over: its node may be joining it now, or
         // died before it could say which session holds it (§8.10 "A fleet").
+        bool takeover_failed = false;
         if (!claim->granted && claim->holder_session) {
           auto taken = take_claim_of_dead_node(identity);
           if (!taken) {
             // Refused as busy: the claim stays that node's until it starts again.
             spdlog::warn("identity {}: the claim of node {} is not taken over: {}",
                          short_hex(identity), claim->holder, app::log_text(taken.error()));
+            takeover_failed = true;
           } else if (*taken) {
             claim->granted = true;
           }
         }
-        FleetJoin answer{*claim, std::nullopt};
+        FleetJoin answer{*claim, std::nullopt, takeover_failed};
         // Asked after the claim is granted: the node that quarantined the identity wrote its
         // quarantine before it gave its claim back (§8.16 "In a fleet").
         if (claim->granted) {

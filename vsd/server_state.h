@@ -142,6 +142,8 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   struct FleetJoin {
     storage::Fleet::Claim claim;
     std::optional<storage::Fleet::Quarantine> quarantine;
+    // The claim's node was found down and this node could not take the claim over (logged).
+    bool takeover_failed = false;
   };
   // Asks it from a session's loop. A granted claim is one hold, given back by release_in_fleet.
   net::asio::awaitable<Result<FleetJoin>> ask_fleet_for_join(const protocol::PublicKey& identity,

@@ -124,6 +124,7 @@ asio::awaitable<bool> Session::join() {
     claimed_in_fleet = claim.granted;
     facts.set(rules::JoinCheck::kFreeInFleet, claim.granted);
     subject.fleet_holder = claim.holder;
+    subject.fleet_takeover_failed = asked_fleet->takeover_failed;
     if (claim.granted) {
       const auto& quarantine = asked_fleet->quarantine;
       facts.set(rules::JoinCheck::kNotQuarantinedInFleet, !quarantine);

@@ -71,6 +71,23 @@ TEST_P(Decide, TheFirstFailureDecides) {
   EXPECT_NE(d.detail.find(c.detail_has), std::string::npos) << d.detail;
 }
 
+// A claim whose node this VS found down and could not take over waits for an operator: the
+// refusal says so instead of promising a takeover once that node is down.
+TEST(Decide, BusyInFleetSaysWhenTheTakeoverFailed) {
+  JoinFacts facts = all_pass();
+  facts.set(C::kFreeInFleet, false);
+  protocol::JoinRequest request;
+  JoinSubject subject{&request, {}, 0, 0, {}, "node_b", {}};
+  EXPECT_NE(decide_join(facts, subject).detail.find("taken over by a join once that node is down"),
+            std::string::npos);
+  subject.fleet_takeover_failed = true;
+  const std::string detail = decide_join(facts, subject).detail;
+  EXPECT_NE(detail.find("found that node down and could not take the session over"),
+            std::string::npos)
+      << detail;
+  EXPECT_EQ(detail.find("once that node is down"), std::string::npos) << detail;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Cases, Decide,
     ::testing::Values(
