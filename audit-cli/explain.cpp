@@ -84,9 +84,10 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
              "forfeits whatever time a digest arrives more than " +
              std::to_string(l.jitter_allowance_ms) +
              " ms (the jitter allowance) behind the GS's clock, but within it on the paced clock, "
-             "which is the GS's own clock never ahead of the VS's and forfeits nothing: the excess "
-             "comes from digests that arrived late (a stalled network, a paused VS, or digests "
-             "held back), not from the movement. The digest is refused as for speed_violation; "
+             "which is the GS's own clock never ahead of the VS's and forfeits only what is more "
+             "than heartbeat_timeout_ms + the allowance late: the excess comes from digests that "
+             "arrived late (a stalled network, a paused VS, or digests held back), not from the "
+             "movement. The digest is refused as for speed_violation; "
              "the GS identity is not quarantined (PROTOCOL.md §8.6 \"Late digests\")";
     case RevocationReason::kReceiptTipMismatch:
       return "a Heartbeat's (or GsLeaving's) receipt_count must not exceed the receipts the VS "
@@ -375,6 +376,12 @@ std::string verdict_text(const Explanation& x) {
   if (!a) return "the log holds no assessment";
   switch (a->support) {
     case Support::kSupported:
+      if (revoked_for(x, RevocationReason::kSpeedViolation) && a->step && a->step->late) {
+        return "SUPPORTED AS AN OLDER VS'S REASON: recomputed from the log alone, the step the VS "
+               "cites is late, digests_late since PROTOCOL.md §8.6 \"Late digests\"; a VS before "
+               "that revoked such a step as speed_violation (and quarantined), a current one "
+               "would be wrong to";
+      }
       if (revoked_for(x, RevocationReason::kDigestsLate)) {
         return "SUPPORTED: recomputed from the log alone, the step the VS cites outran the time "
                "it could credit to late digests, and the GS's own clock explains it: no fault "

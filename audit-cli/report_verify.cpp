@@ -38,7 +38,7 @@ class Comparator {
       for (const auto& [key, value] : actual.items()) {
         if (!expected.contains(key)) {
           malformed_ = field_path(path, key) + ": not a field of " + std::string(kFormatName) +
-                       " version " + std::to_string(kFormatVersion);
+                       " version " + root_.value("format_version", json(kFormatVersion)).dump();
           return;
         }
       }

@@ -220,7 +220,6 @@ std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDiges
   // notarized, so the positions it names are nobody's last notarized position.
   std::vector<std::pair<const protocol::PublicKey*, PlayerState>> staged;
   staged.reserve(digest.players.size());
-  bool violated = false;
   for (const auto& position : digest.players) {
     MovementStep step;
     step.player = position.player;
@@ -249,13 +248,27 @@ std::vector<MovementStep> MovementChecker::check(const protocol::TranscriptDiges
                         step.accumulated_paced_excess_mm, state.last_spawn_vs_ms});
       }
     }
-    if (!violated && !step.spawn && step.accumulated_excess_mm > limits_.max_excess_mm) {
-      step.violation = true;
-      // Only the reason depends on the paced clock, never whether the digest is refused.
-      step.late = step.accumulated_paced_excess_mm <= limits_.max_excess_mm;
-      violated = true;
-    }
     steps.push_back(step);
+  }
+  // A step over the limit on the credited clock refuses the digest. The violation is the first
+  // such step that is over it on the paced clock too, if any: a jump beside a late step is a
+  // speed violation; otherwise the first such step, late (§8.6 "Late digests"). Only the reason
+  // and the step cited depend on the paced clock, never whether the digest is refused.
+  const auto over = [&](const MovementStep& step, bool paced) {
+    return !step.spawn && step.accumulated_excess_mm > limits_.max_excess_mm &&
+           (!paced || step.accumulated_paced_excess_mm > limits_.max_excess_mm);
+  };
+  auto violation = std::find_if(steps.begin(), steps.end(),
+                                [&](const MovementStep& step) { return over(step, true); });
+  const bool late = violation == steps.end();
+  if (late) {
+    violation = std::find_if(steps.begin(), steps.end(),
+                             [&](const MovementStep& step) { return over(step, false); });
+  }
+  const bool violated = violation != steps.end();
+  if (violated) {
+    violation->violation = true;
+    violation->late = late;
   }
   if (violated && on_violation == OnViolation::kKeepState) return steps;
   clock_ = checking_;

@@ -84,8 +84,9 @@ struct MovementStep {
   // an earlier session, which uses the VS receive-time delta plus the jitter allowance instead.
   std::uint64_t elapsed_credited_ms = 0;
   std::uint64_t elapsed_used_ms = 0;  // min(gs, credited)
-  // The same step on the session's paced clock, which forfeits no lateness (§8.6 "Late digests"):
-  // min(gs, paced), and the accumulated excess over it. They decide only a violation's reason.
+  // The same step on the session's paced clock, which keeps up to max_lateness_ms of the time a
+  // late digest forfeits (§8.6 "Late digests"): min(gs, paced), and the accumulated excess over
+  // it. They decide only a violation's reason and which step it cites.
   std::uint64_t elapsed_paced_ms = 0;
   double accumulated_paced_excess_mm = 0;
   double speed_mm_s = 0;
@@ -97,8 +98,9 @@ struct MovementStep {
   // "Continuity across sessions"): that session; elapsed_gs_ms is then not used (0).
   std::optional<protocol::SessionId> from_session;
   bool violation = false;
-  // A violation that the GS's own clock explains: within the limit on the paced clock, so the
-  // excess comes from time the credited clock forfeited to late digests (digests_late, §8.6).
+  // A violation that the GS's own clock explains: within the limit on the paced clock, as is
+  // every other step of the digest, so the excess comes from time the credited clock forfeited
+  // to late digests (digests_late, §8.6).
   bool late = false;
   std::uint64_t from_log_seq = 0;  // the two digests the step lies between
   std::uint64_t to_log_seq = 0;
@@ -121,7 +123,8 @@ class MovementChecker {
   explicit MovementChecker(const MovementLimits& limits) : limits_(limits) {}
 
   // Checks every player of one digest against its previous position. Returns a step per
-  // player; the first step whose accumulated excess crosses the limit is marked a violation.
+  // player. If any step's accumulated excess crosses the limit, one step is marked the
+  // violation: the first that crosses it on the paced clock too, else the first, late (§8.6).
   // A digest that would raise the players tracked above limits().max_players is refused whole:
   // no state changes and no steps (tell that case apart with players_after() first).
   std::vector<MovementStep> check(const protocol::TranscriptDigest& digest,

@@ -154,8 +154,12 @@ TEST_F(ReportTest, AVersion1ReportStillVerifies) {
   const auto v = audit::report::verify(audit::report::serialize(doc), speed_->vs_key);
   EXPECT_EQ(v.status, CheckStatus::kOk) << (v.problems.empty() ? "" : v.problems[0].what);
   doc["verdict"]["facts"]["violation"]["late"] = false;
-  EXPECT_EQ(audit::report::verify(audit::report::serialize(doc), speed_->vs_key).status,
-            CheckStatus::kMalformed);
+  const auto added = audit::report::verify(audit::report::serialize(doc), speed_->vs_key);
+  EXPECT_EQ(added.status, CheckStatus::kMalformed);
+  ASSERT_FALSE(added.problems.empty());
+  EXPECT_NE(added.problems[0].what.find("not a field of gsvs-dispute-report version 1"),
+            std::string::npos)
+      << added.problems[0].what;
 }
 
 TEST_F(ReportTest, SpeedViolationReportSurvivesVerifyReport) {

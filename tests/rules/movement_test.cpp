@@ -369,6 +369,27 @@ TEST(Physics, ThePacedClockKeepsTheTimeALateDigestForfeits) {
   EXPECT_FALSE(steps[0].late);
 }
 
+// A jump beside a late step is no lateness: the digest's violation is the jump, a speed
+// violation, whichever player comes first in it.
+TEST(Physics, AJumpBesideALateStepIsTheViolation) {
+  protocol::PublicKey jumper = kPlayer;
+  jumper.bytes[1] = 1;
+  const auto both = [&](std::int32_t walker_mm, std::int32_t jumper_mm) {
+    TranscriptDigest d = digest_at(walker_mm);
+    d.players.push_back(PlayerPosition{jumper, jumper_mm, 0, 0});
+    return d;
+  };
+  MovementChecker checker(limits());
+  (void)checker.check(both(0, 0), sample(kT0, kT0));
+  (void)checker.check(both(3500, 0), sample(kT0 + 500, kT0 + 2500));  // 2 s late
+  const auto steps = checker.check(both(7000, 50'000), sample(kT0 + 1000, kT0 + 2500));
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_FALSE(steps[0].violation);  // late, and over the limit on the credited clock only
+  EXPECT_GT(steps[0].accumulated_excess_mm, limits().max_excess_mm);
+  EXPECT_TRUE(steps[1].violation);
+  EXPECT_FALSE(steps[1].late);
+}
+
 TEST(Physics, TheLateDetailNamesBothClocks) {
   MovementChecker checker(limits());
   (void)checker.check(digest_at(0), sample(kT0, kT0));

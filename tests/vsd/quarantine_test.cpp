@@ -76,6 +76,18 @@ class VsdQuarantine : public ::testing::Test {
     gs.send_signed(gs.make_digest({p}, t0 + 300));
     expect_revoked(gs, RevocationReason::kSpeedViolation);
   }
+  // Starts vsd on a segmented store that seals a segment a second (with `extra` config lines),
+  // and has the rogue join as session 1 and be revoked for speed: quarantined. The options used.
+  VsOptions start_segmented_and_quarantine_the_rogue(const std::string& extra) {
+    VsOptions options;
+    options.store = "vs/";
+    options.extra = "segment_max_age_s = 1\n" + extra;
+    start(options);
+    ScriptedGs rogue(vs_->port(), rogue_, build_);
+    EXPECT_EQ(rogue.join().session_id, 1U);
+    revoke_for_speed(rogue);
+    return options;
+  }
   void expect_store_verifies() {
     std::string output;
     EXPECT_EQ(vs_->audit_verify(output), 0) << output;
@@ -128,15 +140,7 @@ TEST_F(VsdQuarantine, RogueRevokedForSpeedStaysOutAcrossARestart) {
 // Retention of a segmented store keeps what a start reads, however old: here a quarantine in
 // force (tests/vsd/log_at_start_test.cpp tables the rest).
 TEST_F(VsdQuarantine, RetentionKeepsAQuarantineInForce) {
-  VsOptions options;
-  options.store = "vs/";
-  options.extra = "segment_max_age_s = 1\n";
-  start(options);
-  {
-    ScriptedGs rogue(vs_->port(), rogue_, build_);
-    EXPECT_EQ(rogue.join().session_id, 1U);
-    revoke_for_speed(rogue);
-  }
+  const VsOptions options = start_segmented_and_quarantine_the_rogue("");
   // Segments sealed after the quarantine, so that age alone would retire the one holding it;
   // and a restart, whose PolicyApplied is then the policy in force: only the quarantine still
   // holds the first entries.
@@ -168,15 +172,7 @@ TEST_F(VsdQuarantine, RetentionKeepsAQuarantineInForce) {
 // log's end is kept (a clock that runs ahead would otherwise retire a quarantine before vsd lets
 // it lapse).
 TEST_F(VsdQuarantine, RetentionJudgesQuarantinesAtTheLogsEnd) {
-  VsOptions options;
-  options.store = "vs/";
-  options.extra = "segment_max_age_s = 1\nquarantine_ms = 8000\n";
-  start(options);
-  {
-    ScriptedGs rogue(vs_->port(), rogue_, build_);
-    EXPECT_EQ(rogue.join().session_id, 1U);
-    revoke_for_speed(rogue);
-  }
+  const VsOptions options = start_segmented_and_quarantine_the_rogue("quarantine_ms = 8000\n");
   const auto lapsed = std::chrono::steady_clock::now() + std::chrono::milliseconds(8500);
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
   ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
