@@ -131,11 +131,14 @@ std::string rule_text(std::uint16_t reason, const SessionFacts& f) {
   return "the reason code is not defined by the protocol";
 }
 
-// The numbers of a speed violation, as rules::describe_violation writes them.
+// The numbers of a speed violation, or of a late step (digests_late), as
+// rules::describe_violation writes them.
 struct SpeedNumbers {
   std::string player;
   double distance_m = 0, used_s = 0, gs_s = 0, credited_s = 0, vs_s = 0, jitter_s = 0, speed = 0,
          limit = 0, tolerance = 0, accumulated_m = 0, max_m = 0;
+  bool late = false;
+  double paced_s = 0, paced_accumulated_m = 0;  // a late step's
 };
 
 std::optional<SpeedNumbers> parse_speed(const std::string& text) {
@@ -144,14 +147,27 @@ std::optional<SpeedNumbers> parse_speed(const std::string& text) {
   // The text is vsd's own describe_violation line and every field must be read; a number out of
   // range would only misstate a figure of the explanation.
   // NOLINTNEXTLINE(cert-err34-c)
-  const int read = std::sscanf(
+  int read = std::sscanf(
       text.c_str(),
       "player %64[0-9a-f] moved %lf m in %lf s (GS-reported %lf s, VS-credited %lf s, "
       "VS-observed %lf s + %lf s jitter allowance): %lf m/s against a limit of %lf m/s x %lf "
       "tolerance; accumulated excess %lf m > %lf m",
       player, &n.distance_m, &n.used_s, &n.gs_s, &n.credited_s, &n.vs_s, &n.jitter_s, &n.speed,
       &n.limit, &n.tolerance, &n.accumulated_m, &n.max_m);
-  if (read != 12) return std::nullopt;
+  if (read != 12) {
+    double within_m = 0;  // max_excess once more
+    // NOLINTNEXTLINE(cert-err34-c)
+    read = std::sscanf(
+        text.c_str(),
+        "player %64[0-9a-f] moved %lf m in %lf s by the GS's clock (paced %lf s): accumulated "
+        "excess %lf m on that clock, within %lf m at %lf m/s x %lf tolerance; but its digests "
+        "arrived later than the %lf s jitter allowance covers: VS-credited %lf s (VS-observed "
+        "%lf s), accumulated excess %lf m > %lf m",
+        player, &n.distance_m, &n.gs_s, &n.paced_s, &n.paced_accumulated_m, &within_m, &n.limit,
+        &n.tolerance, &n.jitter_s, &n.credited_s, &n.vs_s, &n.accumulated_m, &n.max_m);
+    if (read != 13) return std::nullopt;
+    n.late = true;
+  }
   n.player = player;
   return n;
 }
@@ -167,18 +183,25 @@ std::vector<Comparison> compare_speed(const SpeedNumbers& s, const SpeedNumbers&
   auto m = [](double v) { return fixed(v, 3) + " m"; };
   auto sec = [](double v) { return fixed(v, 3) + " s"; };
   auto ms = [](double v) { return fixed(v, 2) + " m/s"; };
-  return {{"player", s.player, r.player},
-          {"distance", m(s.distance_m), m(r.distance_m)},
-          {"time used", sec(s.used_s), sec(r.used_s)},
-          {"GS-reported elapsed", sec(s.gs_s), sec(r.gs_s)},
-          {"VS-credited elapsed", sec(s.credited_s), sec(r.credited_s)},
-          {"VS-observed elapsed", sec(s.vs_s), sec(r.vs_s)},
-          {"jitter allowance", sec(s.jitter_s), sec(r.jitter_s)},
-          {"speed", ms(s.speed), ms(r.speed)},
-          {"limit", ms(s.limit) + " x " + fixed(s.tolerance, 2),
-           ms(r.limit) + " x " + fixed(r.tolerance, 2)},
-          {"accumulated excess", m(s.accumulated_m), m(r.accumulated_m)},
-          {"revocation threshold", m(s.max_m), m(r.max_m)}};
+  std::vector<Comparison> out{{"player", s.player, r.player},
+                              {"distance", m(s.distance_m), m(r.distance_m)}};
+  if (s.late || r.late) {
+    out.push_back({"GS-reported elapsed", sec(s.gs_s), sec(r.gs_s)});
+    out.push_back({"paced elapsed", sec(s.paced_s), sec(r.paced_s)});
+    out.push_back({"paced excess", m(s.paced_accumulated_m), m(r.paced_accumulated_m)});
+  } else {
+    out.push_back({"time used", sec(s.used_s), sec(r.used_s)});
+    out.push_back({"GS-reported elapsed", sec(s.gs_s), sec(r.gs_s)});
+  }
+  out.push_back({"VS-credited elapsed", sec(s.credited_s), sec(r.credited_s)});
+  out.push_back({"VS-observed elapsed", sec(s.vs_s), sec(r.vs_s)});
+  out.push_back({"jitter allowance", sec(s.jitter_s), sec(r.jitter_s)});
+  if (!s.late && !r.late) out.push_back({"speed", ms(s.speed), ms(r.speed)});
+  out.push_back({"limit", ms(s.limit) + " x " + fixed(s.tolerance, 2),
+                 ms(r.limit) + " x " + fixed(r.tolerance, 2)});
+  out.push_back({"accumulated excess", m(s.accumulated_m), m(r.accumulated_m)});
+  out.push_back({"revocation threshold", m(s.max_m), m(r.max_m)});
+  return out;
 }
 
 struct EvidenceItem {

@@ -246,6 +246,8 @@ TEST_F(VsdQuarantine, DigestsHeldUpByAStalledLinkDoNotQuarantine) {
   EXPECT_NE(output.find("SUPPORTED: recomputed"), std::string::npos) << output;
   EXPECT_NE(output.find("arrived later than the 1.000 s jitter allowance"), std::string::npos)
       << output;
+  EXPECT_NE(output.find("paced elapsed"), std::string::npos) << output;  // number by number
+  EXPECT_EQ(output.find("<- differs"), std::string::npos) << output;
   const std::string report = out_.file("late.json");
   ASSERT_EQ(audit_command({"report", "--session", "1", "-o", report}, output), 0) << output;
   EXPECT_NE(output.find("verdict: confirmed"), std::string::npos) << output;
