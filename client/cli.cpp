@@ -44,7 +44,8 @@ struct RunOptions {
 
 constexpr const char* kExitCodes =
     "Exit codes:\n"
-    "  0  ran for --duration-s (or stopped by SIGINT, SIGTERM or SIGHUP) and quit\n"
+    "  0  ran for --duration-s (or stopped by SIGINT, SIGTERM or SIGHUP) and quit, or the GS\n"
+    "     ended its match cleanly (a VS-signed gs_left Revocation)\n"
     "  1  a fault in the client itself (logged; please report it), not the GS's doing\n"
     "  2  usage, configuration or key error, or the event log cannot be written\n"
     "  3  revoked: the GS forwarded a VS-signed Revocation for its session\n"

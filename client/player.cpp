@@ -301,6 +301,15 @@ void Player::Impl::on_revocation(const Bytes& frame) {
     return;
   }
   const std::string reason(reason_name(static_cast<RevocationReason>(revocation->reason)));
+  // A GS that stops cleanly ends its session with gs_left (PROTOCOL.md §8.5): the match is over,
+  // by nobody's fault, and the VS signed as much. No error, and exit 0.
+  if (revocation->reason == static_cast<std::uint16_t>(RevocationReason::kGsLeft)) {
+    finish(ExitCode::kOk,
+           "the GS ended its match cleanly: the VS closed session " +
+               std::to_string(revocation->session_id) + " (gs_left): " + revocation->detail,
+           &*revocation, reason);
+    return;
+  }
   finish(ExitCode::kRevoked,
          "the VS revoked session " + std::to_string(revocation->session_id) + " (" + reason +
              "): " + revocation->detail,

@@ -20,7 +20,7 @@ namespace gsvs::client {
 
 // The client's exit codes (docs/PROTOCOL.md §8.12).
 enum class ExitCode : int {
-  kOk = 0,                 // ran for the requested duration (or was told to stop) and quit
+  kOk = 0,                 // ran its duration (or was told to stop), or the GS left cleanly
   kInternalError = 1,      // a fault in the client itself (logged), not the GS's doing
   kUsage = 2,              // usage, configuration or key error
   kRevoked = 3,            // a VS-signed Revocation for this session

@@ -243,6 +243,21 @@ TEST_F(ScriptedGs, NoTicketAfterTheServerHelloIsStarvation) {
   EXPECT_EQ(last_event()["reason"], "ticket_starvation");
 }
 
+// A GS that stops cleanly forwards the VS's gs_left notice: the match is over by nobody's
+// fault, and the client says so and exits 0.
+TEST_F(ScriptedGs, AGsThatLeftCleanlyIsNoFailure) {
+  start_client();
+  handshake();
+  play_honest(milliseconds(400));
+  gs_->send_frame(forge_.revocation(RevocationReason::kGsLeft, "the GS left", unix_time_ms()));
+  EXPECT_EQ(client_exit(), 0);
+  auto e = last_event();
+  EXPECT_EQ(e["event"], "disconnected");
+  EXPECT_EQ(e["reason"], "gs_left");
+  EXPECT_EQ(e["exit_code"], 0);
+  EXPECT_EQ(e["revocation_reason"], "gs_left");
+}
+
 TEST_F(ScriptedGs, ForwardedRevocationEndsTheSession) {
   start_client();
   handshake();
