@@ -31,6 +31,12 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::string output_pat
       ::dup2(fd, 2);
       ::close(fd);
     }
+    // The program under test starts with stdin, stdout and stderr only, as under a service
+    // manager: descriptors the test runner or this process left open without close-on-exec
+    // would count against its descriptor limit and differ from one machine to the next.
+    if (::close_range(3, ~0U, 0) != 0) {
+      for (int inherited = 3; inherited < 65536; ++inherited) ::close(inherited);
+    }
     ::execv(args[0], args.data());
     std::_Exit(127);
   }
