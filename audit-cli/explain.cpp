@@ -401,9 +401,9 @@ std::string verdict_text(const Explanation& x) {
     case Support::kSupported:
       if (revoked_for(x, RevocationReason::kSpeedViolation) && a->step && a->step->late) {
         return "SUPPORTED AS AN OLDER VS'S REASON: recomputed from the log alone, the step the VS "
-               "cites is late, digests_late since PROTOCOL.md §8.6 \"Late digests\"; a VS before "
-               "that revoked such a step as speed_violation (and quarantined), a current one "
-               "would be wrong to";
+               "cites is late, digests_late since rules version 2 (PROTOCOL.md §8.6 \"Late "
+               "digests\"); a VS of rules version 1 revoked such a step as speed_violation (and "
+               "quarantined), and the log names no later version for this run (§8.18)";
       }
       if (revoked_for(x, RevocationReason::kDigestsLate)) {
         return "SUPPORTED: recomputed from the log alone, the step the VS cites outran the time "

@@ -70,6 +70,7 @@ nlohmann::json message_fields(const protocol::AnyMessage& message) {
             out["proof"] = hex_list(m.batch->proof);
           }
         }
+        if constexpr (std::is_same_v<M, protocol::VsStart>) out["rules_version"] = m.rules_version;
         out["signatures"] = hex_list(m.signatures);
         return out;
       },

@@ -81,24 +81,30 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
   FindingSink sink(200);
   const EntryLookup lookup = entry_lookup(log);
   // The VS starts after the join: each suspends the session if it is live there (PROTOCOL.md
-  // §8.15), as `verify` applies them in log order. Read through the (kind, seq) index.
+  // §8.15), as `verify` applies them in log order. The last one before it names the rules version
+  // the session was first judged by. Read through the (kind, seq) index.
   std::vector<std::pair<std::uint64_t, protocol::VsStart>> starts;
+  std::optional<std::uint32_t> rules_at_join;
   storage::Filter start_filter;
   start_filter.kind = MessageKind::kVsStart;
-  start_filter.from_seq = facts.join_accept_seq;
   Status starts_read = log.scan(start_filter, [&](const storage::Entry& entry) {
     if (entry.header.direction != chains::Direction::kIssued) return true;
     if (auto start = protocol::decode<protocol::VsStart>(entry.message)) {
-      starts.emplace_back(entry.header.seq, *start);
+      if (entry.header.seq < facts.join_accept_seq) {
+        rules_at_join = start->rules_version;
+      } else {
+        starts.emplace_back(entry.header.seq, *start);
+      }
     }
     return true;
   });
   if (!starts_read) return Error{starts_read.error()};
+  model->judged_under(rules_at_join);
   std::size_t next_start = 0;
   auto starts_before = [&](std::uint64_t seq) {
     for (; next_start < starts.size() && starts[next_start].first < seq; ++next_start) {
       const auto& [position, start] = starts[next_start];
-      model->on_vs_start(start.vs_time_ms, start.resume_window_ms, position, sink);
+      model->on_vs_start(start, position, sink);
     }
   };
   storage::Filter session_filter;

@@ -141,11 +141,14 @@ class SessionModel {
   [[nodiscard]] std::vector<rules::NotarizedPosition> notarized() const {
     return rules_.notarized();
   }
-  // A VsStart at `position` found the session live: it is suspended (PROTOCOL.md §8.15). The
-  // digests still awaiting a receipt never get one (the stop ended the turn that would have
-  // signed them): each is a warning, as at the log's end, not a receipt skipped.
-  void on_vs_start(std::uint64_t start_ms, std::uint32_t window_ms, std::uint64_t position,
-                   FindingSink& sink);
+  // The rules version of the run the session's first entry lies in: that of the last VsStart
+  // before it; nullopt where the log read holds none before it (retired, or a part of a log).
+  void judged_under(std::optional<std::uint32_t> rules_version) { rules_version_ = rules_version; }
+  // A VsStart at `position` found the session live: it is suspended (PROTOCOL.md §8.15), and
+  // judged from here by the rules version the start names. The digests still awaiting a receipt
+  // never get one (the stop ended the turn that would have signed them): each is a warning, as at
+  // the log's end, not a receipt skipped.
+  void on_vs_start(const protocol::VsStart& start, std::uint64_t position, FindingSink& sink);
   // What is wrong with the VS refusing `resume` with `reason` at `vs_time_ms`, if anything: the
   // GsResume must verify under the session key, and the reason must be the rules' (clock_skew,
   // the VS's word, only where the rules would resume).
@@ -210,6 +213,8 @@ class SessionModel {
   // What the VS knows about the session, as the log rebuilds it.
   rules::SessionRules rules_;
   bool adopted_ = false;  // started at a SessionAdopted, not a JoinAccept
+  // The rules version of the run judging the session (judged_under, on_vs_start).
+  std::optional<std::uint32_t> rules_version_;
   std::optional<std::uint64_t> last_received_position_;     // of the session's last received entry
   std::optional<std::uint64_t> accepted_leaving_position_;  // of a GsLeaving that passed
   std::deque<AwaitingReceipt> awaiting_receipt_;

@@ -6,10 +6,11 @@
 
 namespace gsvs::audit {
 
-void SessionModel::on_vs_start(std::uint64_t start_ms, std::uint32_t window_ms,
-                               std::uint64_t position, FindingSink& sink) {
+void SessionModel::on_vs_start(const protocol::VsStart& start, std::uint64_t position,
+                               FindingSink& sink) {
   if (revoked_at_) return;
-  rules_.suspend(start_ms, window_ms, position);
+  rules_version_ = start.rules_version;
+  rules_.suspend(start.vs_time_ms, start.resume_window_ms, position);
   unreceipted("the VS stopped before issuing it (the VsStart at " + std::to_string(position) +
                   " follows): a crash between a digest and its receipt",
               sink);

@@ -6,6 +6,7 @@
 
 #include "audit-cli/common.h"
 #include "audit-cli/session_model.h"
+#include "rules/version.h"
 
 namespace gsvs::audit {
 
@@ -235,10 +236,12 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
       a.cited = o.record;
       a.step = o.step;
       const auto expected = reason_for(o.record.verdict);
-      // A VS before digests_late revoked a late step as speed_violation (PROTOCOL.md §8.6 "Late
-      // digests"): the same step refused, under the reason it then had; older stores hold them.
+      // A VS of rules version 1 revoked a late step as speed_violation (PROTOCOL.md §8.6 "Late
+      // digests", §8.18): the same step refused, under the reason it then had. Only where the log
+      // read does not show a run of a later version: older stores hold them.
       const bool late_as_speed = expected == RevocationReason::kDigestsLate &&
-                                 revoked_for == RevocationReason::kSpeedViolation;
+                                 revoked_for == RevocationReason::kSpeedViolation &&
+                                 rules_version_.value_or(1) < rules::kDigestsLateSince;
       if (late_as_speed) {
         a.support = Support::kSupported;
         a.explanation = o.record.why;
@@ -246,20 +249,33 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
             entry, check::kRevocation,
             "reason digests_late for the late step at entry " + std::to_string(o.record.seq),
             "reason " + reason,
-            "as a VS before digests_late revoked it; the refusal and the quarantine it "
-            "began stand in the log (PROTOCOL.md §8.6 \"Late digests\")");
+            rules_version_ ? "as a VS of rules version " + std::to_string(*rules_version_) +
+                                 " revoked it (its VsStart says so); the refusal and the "
+                                 "quarantine it began stand in the log (PROTOCOL.md §8.6 "
+                                 "\"Late digests\")"
+                           : std::string("as a VS before digests_late revoked it (no VsStart read "
+                                         "before the session names the run's rules version); "
+                                         "the refusal and the quarantine it began stand in the "
+                                         "log (PROTOCOL.md §8.6 \"Late digests\")"));
         f.severity = Severity::kWarning;
         sink.add(std::move(f));
       } else if (expected && *expected != revoked_for) {
         a.support = Support::kUnsupported;
-        a.explanation =
-            "the message at entry " + std::to_string(o.record.seq) + " is at fault, but for " +
-            revocation_reason_label(static_cast<std::uint16_t>(*expected)) + ": " + o.record.why;
+        // A late step revoked as speed_violation by a run that names digests_late's rules.
+        const std::string run =
+            expected == RevocationReason::kDigestsLate && rules_version_
+                ? " (the run's VsStart names rules version " + std::to_string(*rules_version_) +
+                      ", which revokes such a step as digests_late and begins no quarantine)"
+                : std::string();
+        a.explanation = "the message at entry " + std::to_string(o.record.seq) +
+                        " is at fault, but for " +
+                        revocation_reason_label(static_cast<std::uint16_t>(*expected)) + ": " +
+                        o.record.why + run;
         sink.add(finding(entry, check::kRevocation,
                          "reason " +
                              revocation_reason_label(static_cast<std::uint16_t>(*expected)) +
                              " for the message at entry " + std::to_string(o.record.seq),
-                         "reason " + reason, o.record.why));
+                         "reason " + reason, o.record.why + run));
       } else {
         a.support = Support::kSupported;
         a.explanation = o.record.why;

@@ -7,6 +7,7 @@
 
 #include "audit-cli/verifier_pipeline.h"
 #include "rules/policy_rules.h"
+#include "rules/version.h"
 
 namespace gsvs::audit::detail {
 
@@ -83,9 +84,8 @@ void Verifier::judge(Item& item) {
       // Every session live here is suspended for the start's resume window.
       if (item.message) {
         const auto& start = std::get<protocol::VsStart>(*item.message);
-        for (auto& [id, model] : sessions_) {
-          model->on_vs_start(start.vs_time_ms, start.resume_window_ms, item.position, sink_);
-        }
+        on_rules_version(item, start.rules_version);
+        for (auto& [id, model] : sessions_) model->on_vs_start(start, item.position, sink_);
       }
       return;
     case MessageKind::kPolicyApplied:
@@ -363,6 +363,7 @@ SessionModel& Verifier::start_session(const Item& item, std::string_view check,
   identities_accepted_.insert(identity);
   ++result_.stats.sessions;
   SessionModel& added = *sessions_.emplace(id, std::move(model)).first->second;
+  added.judged_under(rules_version_);
   deadlines_.emplace(added.heartbeat_deadline_ms(), id);
   return added;
 }
@@ -521,6 +522,19 @@ void Verifier::on_pardon(const Item& item, const protocol::Pardon& pardon) {
                           " (the Revocation that began the quarantine in force)",
                       "revocation_position " + std::to_string(pardon.revocation_position)));
   }
+}
+
+void Verifier::on_rules_version(const Item& item, std::uint32_t rules_version) {
+  rules_version_ = rules_version;
+  if (rules_version <= rules::kRulesVersion) return;
+  Finding f = finding(
+      item, check::kRulesVersion,
+      "rules version " + std::to_string(rules::kRulesVersion) + " or earlier (this audit-cli's)",
+      "rules version " + std::to_string(rules_version),
+      "a newer vsd ran from here: its verdicts are judged by this build's rules "
+      "all the same; verify with an audit-cli as new as that vsd");
+  f.severity = Severity::kWarning;
+  sink_.add(std::move(f));
 }
 
 void Verifier::on_policy_applied(const Item& item, const protocol::PolicyApplied& applied) {

@@ -10,8 +10,10 @@
 namespace gsvs::protocol {
 
 inline constexpr std::uint8_t kProtocolVersion = 1;
-// A ProtectedReceipt signed in a batch (PROTOCOL.md §5.11.1): the one message of version 2.
+// Version 2 carries more than version 1, in two kinds only: a ProtectedReceipt signed in a batch
+// (PROTOCOL.md §5.11.1) and a VsStart that names the rules version of its run (§5.25).
 inline constexpr std::uint8_t kBatchedReceiptVersion = 2;
+inline constexpr std::uint8_t kVsStartRulesVersion = 2;
 
 using SessionId = std::uint64_t;
 using crypto::PublicKey;

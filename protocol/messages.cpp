@@ -265,9 +265,9 @@ Bytes receipt_batch_statement(const Hash32& root, std::uint32_t leaf_count) {
   return out.take();
 }
 
-// What a message carries past its fields, and what it signs then. Only a receipt signed in a
-// batch (PROTOCOL.md §5.11.1, version 2) has more: its place in the batch, after the fields, and
-// a signature over the batch's root.
+// What a message carries past its fields, and what it signs then. Two kinds have more in
+// version 2: a receipt signed in a batch (PROTOCOL.md §5.11.1), its place in the batch and a
+// signature over the batch's root; and a VsStart (§5.25), the rules version of its run.
 template <class M>
 struct Trailer {
   static std::uint8_t version(const M& /*message*/) { return kProtocolVersion; }
@@ -304,6 +304,26 @@ struct Trailer<ProtectedReceipt> {
     if (!root) return Bytes{};
     return receipt_batch_statement(*root, m.batch->leaf_count);
   }
+};
+
+template <>
+struct Trailer<VsStart> {
+  static std::uint8_t version(const VsStart& m) {
+    return m.rules_version == 1 ? kProtocolVersion : kVsStartRulesVersion;
+  }
+  static void encode(const VsStart& m, coding::Writer& out) {
+    if (m.rules_version != 1) out.u32(m.rules_version);
+  }
+  static void decode(VsStart& m, std::uint8_t version, coding::Reader& in) {
+    if (version != kVsStartRulesVersion) return;  // version 1: rules version 1
+    m.rules_version = in.u32();
+    // One encoding per value: version 1 says 1, and no run judges by rules version 0.
+    if (!in.failed() && m.rules_version < 2) {
+      in.fail("non-canonical: a version-2 VsStart names rules_version " +
+              std::to_string(m.rules_version) + " (1 is coded as version 1; 0 is no version)");
+    }
+  }
+  static std::optional<Bytes> signing_input(const VsStart& /*message*/) { return std::nullopt; }
 };
 
 template <class M>
@@ -564,10 +584,11 @@ Result<MessageKind> peek_kind(ByteView bytes) {
   if (in.failed()) return Error{in.error()};
   const bool batched_receipt = version == kBatchedReceiptVersion &&
                                kind == static_cast<std::uint8_t>(MessageKind::kProtectedReceipt);
-  if (version != kProtocolVersion && !batched_receipt) {
+  const bool versioned_start =
+      version == kVsStartRulesVersion && kind == static_cast<std::uint8_t>(MessageKind::kVsStart);
+  if (version != kProtocolVersion && !batched_receipt && !versioned_start) {
     return Error{"unknown version: " + std::to_string(version) + " (this build speaks " +
-                 std::to_string(kProtocolVersion) + ", and " +
-                 std::to_string(kBatchedReceiptVersion) + " for a ProtectedReceipt)"};
+                 std::to_string(kProtocolVersion) + ", and 2 for a ProtectedReceipt or a VsStart)"};
   }
   if (kind == 0 || kind > kMaxMessageKind) return Error{"unknown kind: " + std::to_string(kind)};
   return static_cast<MessageKind>(kind);

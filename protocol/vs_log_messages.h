@@ -24,6 +24,10 @@ struct VsStart {
   std::uint64_t log_size = 0;
   std::uint64_t vs_time_ms = 0;
   std::uint32_t resume_window_ms = 0;  // 0: no session is resumable (all were revoked)
+  // The rules this run judges by (rules/version.h). 1 is coded as version 1, without the field,
+  // as every VS before the field wrote it; above 1, as version 2 with the field after the others
+  // (kVsStartRulesVersion). A version-2 VsStart naming 0 or 1 is non-canonical.
+  std::uint32_t rules_version = 1;
   Signatures<1> signatures{};
 
   template <class Self, class V>

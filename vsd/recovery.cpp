@@ -13,6 +13,7 @@
 #include "protocol/chains.h"
 #include "rules/policy_rules.h"
 #include "rules/session_replay.h"
+#include "rules/version.h"
 #include "vsd/log_at_start.h"
 #include "vsd/server_state.h"
 
@@ -208,6 +209,7 @@ Status ServerState::recover() {
     start.log_size = size;
     start.vs_time_ms = start_ms;
     start.resume_window_ms = config.resume_window_ms;
+    start.rules_version = rules::kRulesVersion;
     entries.push_back(pending(MessageKind::kVsStart, chains::Direction::kIssued, 0, start_ms,
                               sign_and_encode(start)));
     std::lock_guard lock(mutex);

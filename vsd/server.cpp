@@ -8,6 +8,7 @@
 
 #include "app/log_line.h"
 #include "protocol/clock.h"
+#include "rules/version.h"
 #include "vsd/server_state.h"
 #include "vsd/session_loop.h"
 
@@ -119,9 +120,10 @@ Status Server::start() {
   s.admin.start(state_, s.stop_on_fault());
   asio::co_spawn(s.checkpoint_strand, s.checkpoint_loop(), s.on_escape("the checkpoint loop"));
   asio::co_spawn(s.io, clock_watch_loop(state_), s.on_escape("the clock watch"));
-  spdlog::info("listening on {}:{}; store {} at {} entries; VS key {}", s.config.listen_host,
-               port(), app::log_text(storage::printable_store(s.config.store)), s.writer->size(),
-               to_hex(s.key.public_key()));
+  spdlog::info("listening on {}:{}; store {} at {} entries; VS key {}; rules version {}",
+               s.config.listen_host, port(),
+               app::log_text(storage::printable_store(s.config.store)), s.writer->size(),
+               to_hex(s.key.public_key()), rules::kRulesVersion);
   return {};
 }
 

@@ -11,8 +11,8 @@
 
 #include "protocol/keyfile.h"
 #include "tests/audit/report_fixture.h"
-#include "tests/audit/tamper.h"
 #include "tests/support/gsd_fixture.h"
+#include "tests/support/tamper.h"
 
 namespace gsvs::testing {
 namespace {

@@ -7,7 +7,7 @@
 #include "audit-cli/replay.h"
 #include "audit-cli/session_index.h"
 #include "tests/audit/audit_fixture.h"
-#include "tests/audit/tamper.h"
+#include "tests/support/tamper.h"
 
 namespace gsvs::testing {
 namespace {

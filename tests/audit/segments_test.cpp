@@ -18,7 +18,7 @@
 #include "audit-cli/verifier.h"
 #include "storage/log.h"
 #include "tests/audit/audit_fixture.h"
-#include "tests/audit/tamper.h"
+#include "tests/support/tamper.h"
 
 namespace gsvs::testing {
 namespace {

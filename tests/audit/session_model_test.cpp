@@ -116,8 +116,15 @@ class Feeder {
     r.receipt_tip = tip_ = chains::next_receipt_tip(kSession, r.receipt_index, tip_, digest_hash);
     feed(chains::Direction::kIssued, protocol::AnyMessage(r));
   }
+  // The session began in a run whose VsStart (before the JoinAccept) names `version`.
+  void judged_under(std::optional<std::uint32_t> version) { model_.judged_under(version); }
   // A VsStart at the next position, which finds the session live.
-  void vs_start(std::uint64_t at_ms) { model_.on_vs_start(at_ms, 10'000, ++position_, sink_); }
+  void vs_start(std::uint64_t at_ms) {
+    protocol::VsStart start;
+    start.vs_time_ms = at_ms;
+    start.resume_window_ms = 10'000;
+    model_.on_vs_start(start, ++position_, sink_);
+  }
   void finish() { model_.finish(sink_); }
   [[nodiscard]] std::uint64_t warnings() const { return sink_.warnings(); }
 
@@ -288,28 +295,39 @@ TEST(SessionModelContinuity, ANewSessionsFirstPositionsAreHeldToTheEarlierSessio
 }
 
 // Rows: what a link that stalled 1.8 s delivers at once (the player walking 7 m/s on the GS's
-// clock, or jumping 50 m in its last step), the reason the VS revoked with, and what the audit
-// concludes (PROTOCOL.md §8.6 "Late digests"). A VS before digests_late revoked a late step as
-// speed_violation: supported, with a warning.
+// clock, or jumping 50 m in its last step), the rules version the run's VsStart names, the reason
+// the VS revoked with, and what the audit concludes (PROTOCOL.md §8.6 "Late digests", §8.18). A
+// VS of rules version 1 revoked a late step as speed_violation: supported, with a warning, also
+// where no VsStart says which version ran; a VS of version 2 is wrong to.
 TEST(SessionModelLateDigests, TheReasonIsHeldToThePacedClock) {
   struct Case {
     const char* name;
     std::int32_t jump_mm;
+    std::optional<std::uint32_t> rules_version;
     RevocationReason reason;
     Support support;
     bool warns;
     bool fails;
   };
   const Case cases[] = {
-      {"late, revoked as late", 0, RevocationReason::kDigestsLate, Support::kSupported, false,
+      {"late, revoked as late", 0, 2, RevocationReason::kDigestsLate, Support::kSupported, false,
        false},
-      {"late, revoked as an older VS did", 0, RevocationReason::kSpeedViolation,
+      {"late, revoked as rules version 1 did", 0, 1, RevocationReason::kSpeedViolation,
        Support::kSupported, true, false},
-      {"a jump, revoked as late", 50'000, RevocationReason::kDigestsLate, Support::kUnsupported,
+      {"late, revoked as speed, no VsStart read", 0, std::nullopt,
+       RevocationReason::kSpeedViolation, Support::kSupported, true, false},
+      {"late, revoked as speed under rules version 2", 0, 2, RevocationReason::kSpeedViolation,
+       Support::kUnsupported, false, true},
+      {"late, revoked as speed under a newer version", 0, 3, RevocationReason::kSpeedViolation,
+       Support::kUnsupported, false, true},
+      {"a jump, revoked as late", 50'000, 2, RevocationReason::kDigestsLate, Support::kUnsupported,
        false, true},
+      {"a jump, revoked for speed under rules version 1", 50'000, 1,
+       RevocationReason::kSpeedViolation, Support::kSupported, false, false},
   };
   for (const auto& c : cases) {
     Feeder feeder;
+    feeder.judged_under(c.rules_version);
     feeder.receipt_for(feeder.digest_at(0, 1100));
     feeder.receipt_for(feeder.digest_at(3500, 1600));
     feeder.heartbeat(2900);

@@ -10,7 +10,7 @@
 
 #include "storage/log.h"
 #include "tests/audit/audit_fixture.h"
-#include "tests/audit/tamper.h"
+#include "tests/support/tamper.h"
 
 namespace gsvs::testing {
 namespace {

@@ -14,8 +14,8 @@
 #include "protocol/clock.h"
 #include "protocol/keyfile.h"
 #include "tests/audit/audit_fixture.h"
-#include "tests/audit/tamper.h"
 #include "tests/storage/store_fixture.h"
+#include "tests/support/tamper.h"
 #include "tests/support/vs_fixture.h"
 
 namespace gsvs::testing {

@@ -350,7 +350,7 @@ VsStart build(Tag<VsStart>) {
   m.log_size = 77;
   m.vs_time_ms = kTime + 9;
   m.resume_window_ms = 10000;
-  sign_all(m);
+  sign_all(m);  // version 1: the generic tests read the fields' layout (VsStartRulesVersion: 2)
   return m;
 }
 
@@ -937,13 +937,15 @@ TYPED_TEST(MessageCoding, TrailingBytesAreRejected) {
 TYPED_TEST(MessageCoding, WrongVersionIsRejected) {
   using M = TypeParam;
   const Bytes bytes = encode(sample<M>());
-  for (int version : {0, 2, 3, 0x7F, 0x81, 0xFF}) {
+  for (int version : {0, 1, 2, 3, 0x7F, 0x81, 0xFF}) {
+    if (version == bytes[0]) continue;
     Bytes changed = bytes;
     changed[0] = static_cast<std::uint8_t>(version);
     auto decoded = decode<M>(changed);
     ASSERT_FALSE(decoded.ok()) << version;
-    // Version 2 is a batched receipt's: a version-1 receipt read as one lacks its batch fields.
-    if (std::is_same_v<M, ProtectedReceipt> && version == kBatchedReceiptVersion) continue;
+    // The two kinds with a version 2 carry more in it (a batched receipt, a VsStart's rules
+    // version): read as the other version, the bytes are truncated or trailing.
+    if (kIsOneOf<M, ProtectedReceipt, VsStart> && version <= 2) continue;
     EXPECT_TRUE(contains(decoded.error(), "version")) << decoded.error();
     EXPECT_FALSE(decode_any(changed).ok()) << version;
   }
@@ -1176,6 +1178,70 @@ TEST(MessageCanonical, TranscriptDigestNamesEachPlayerOnce) {
                        "players[0] and players[" + std::to_string(base.players.size()) + "]"))
       << decoded.error();
   ASSERT_TRUE(decode<TranscriptDigest>(encode(base)).ok());
+}
+
+// A VsStart names its run's rules version (PROTOCOL.md §5.25): 1 as version 1 without the field,
+// as every VS before it wrote it; any other as version 2, the field after the others.
+TEST(VsStartRulesVersion, OneIsVersionOneAndAnyOtherVersionTwo) {
+  const struct {
+    std::uint32_t rules_version;
+    std::uint8_t version;
+    std::size_t size;
+  } rows[] = {{1, kProtocolVersion, 86}, {2, kVsStartRulesVersion, 90}, {7, 2, 90}};
+  for (const auto& row : rows) {
+    VsStart m = sample<VsStart>();
+    m.rules_version = row.rules_version;
+    sign(m, keys().vs);
+    const Bytes bytes = encode(m);
+    EXPECT_EQ(bytes[0], row.version) << row.rules_version;
+    EXPECT_EQ(bytes.size(), row.size) << row.rules_version;
+    auto decoded = decode<VsStart>(bytes);
+    ASSERT_TRUE(decoded.ok()) << decoded.error();
+    EXPECT_EQ(decoded->rules_version, row.rules_version);
+    EXPECT_TRUE(verify(*decoded, keys().vs.public_key()));
+    // The version byte and the field are signed: the start cannot be passed off as another
+    // version's with the same signature.
+    VsStart other = *decoded;
+    other.rules_version = row.rules_version == 1 ? 2 : 1;
+    EXPECT_FALSE(verify(other, keys().vs.public_key())) << row.rules_version;
+  }
+}
+
+// A VsStart naming rules version 2, signed.
+VsStart versioned_start() {
+  VsStart m = sample<VsStart>();
+  m.rules_version = 2;
+  sign(m, keys().vs);
+  return m;
+}
+
+TEST(VsStartRulesVersion, EveryTruncationAndTrailingByteIsRejected) {
+  const Bytes bytes = encode(versioned_start());
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(decode<VsStart>(ByteView(bytes.data(), n)).ok()) << n;
+  }
+  Bytes longer = bytes;
+  longer.push_back(0);
+  EXPECT_FALSE(decode<VsStart>(longer).ok());
+  // Version 1 with the field appended is trailing bytes, not a rules version.
+  Bytes relabelled = bytes;
+  relabelled[0] = kProtocolVersion;
+  auto decoded = decode<VsStart>(relabelled);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_TRUE(contains(decoded.error(), "trailing")) << decoded.error();
+}
+
+TEST(VsStartRulesVersion, VersionTwoNamingOneOrZeroIsNotCanonical) {
+  const Bytes bytes = encode(versioned_start());
+  ASSERT_EQ(bytes[0], kVsStartRulesVersion);
+  for (const std::uint8_t named : {std::uint8_t{0}, std::uint8_t{1}}) {
+    Bytes changed = bytes;
+    changed[22] = named;  // rules_version, u32 at offset 22
+    changed[23] = changed[24] = changed[25] = 0;
+    auto decoded = decode<VsStart>(changed);
+    ASSERT_FALSE(decoded.ok()) << int{named};
+    EXPECT_TRUE(contains(decoded.error(), "non-canonical")) << decoded.error();
+  }
 }
 
 TEST(MessageCanonical, TicketForwardHasProofIsZeroOrOne) {

@@ -180,11 +180,12 @@ TEST(ReceiptBatch, TheDecoderRefusesABatchThatIsNoTreePath) {
   }
 }
 
-TEST(ReceiptBatch, VersionTwoIsAReceiptsAlone) {
+TEST(ReceiptBatch, VersionTwoIsAReceiptsOrAVsStartsAlone) {
   for (int k = 1; k <= kMaxMessageKind; ++k) {
     const Bytes head = {kBatchedReceiptVersion, static_cast<std::uint8_t>(k)};
     auto kind = peek_kind(head);
-    if (k == static_cast<int>(MessageKind::kProtectedReceipt)) {
+    if (k == static_cast<int>(MessageKind::kProtectedReceipt) ||
+        k == static_cast<int>(MessageKind::kVsStart)) {
       ASSERT_TRUE(kind.ok()) << kind.error();
     } else {
       ASSERT_FALSE(kind.ok()) << k;

@@ -102,8 +102,10 @@ TEST(Vectors, EveryMessageKindOnceInOrder) {
 TEST(Vectors, SamplesRebuildByteForByte) {
   const Json doc = load("messages.json");
   const Keys keys;
-  const auto samples = sample_messages(keys);
-  const auto& messages = doc.at("messages");
+  auto samples = sample_messages(keys);
+  for (auto& earlier : earlier_encodings(keys)) samples.push_back(std::move(earlier));
+  Json messages = doc.at("messages");
+  for (const auto& earlier : doc.at("earlier_encodings")) messages.push_back(earlier);
   ASSERT_EQ(samples.size(), messages.size());
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const auto& sample = samples[i];
@@ -132,7 +134,9 @@ TEST(Vectors, ListedEncodingsDecodeAndVerify) {
   const Json doc = load("messages.json");
   const auto keys = keys_by_name(doc);
   const crypto::PublicKey outsider = keys.at("client 2");  // signs no message
-  for (const auto& listed : doc.at("messages")) {
+  Json listings = doc.at("messages");
+  for (const auto& earlier : doc.at("earlier_encodings")) listings.push_back(earlier);
+  for (const auto& listed : listings) {
     SCOPED_TRACE(listed.at("kind").get<std::string>());
     const Bytes encoding = hex(listed.at("encoding_hex"));
     EXPECT_EQ(to_hex(crypto::sha256(encoding)), listed.at("message_hash_hex"));

@@ -63,6 +63,8 @@ struct SampleMessage {
 // session: the JoinAccept answers the JoinRequest, the PlayTicket is ticket 1 of chains.json,
 // and so on.
 std::vector<SampleMessage> sample_messages(const Keys& keys);
+// Encodings that earlier builds wrote and every build still reads: a VsStart of version 1.
+std::vector<SampleMessage> earlier_encodings(const Keys& keys);
 
 // The JSON documents written to tests/vectors. Both embed the keys section.
 Json messages_document(const Keys& keys);

@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "protocol/clock.h"
+#include "protocol/keyfile.h"
+#include "tests/support/tamper.h"
 #include "tests/support/vs_fixture.h"
 
 namespace gsvs::testing {
@@ -56,10 +58,11 @@ class VsdQuarantine : public ::testing::Test {
   int vsd_command(std::vector<std::string> args, std::string& output) {
     return vs_->admin(std::move(args), output);
   }
-  // Runs audit-cli on the store; its exit code and output.
-  int audit_command(std::vector<std::string> args, std::string& output) {
+  // Runs audit-cli on the store (or on `store`); its exit code and output.
+  int audit_command(std::vector<std::string> args, std::string& output,
+                    std::optional<std::string> store = std::nullopt) {
     args.insert(args.begin(), program("audit-cli"));
-    args.push_back(vs_->store_path());
+    args.push_back(store.value_or(vs_->store_path()));
     ChildProcess command(args, out_.file("audit-command.out"));
     const int code = command.wait(std::chrono::seconds(30));
     output = command.output();
@@ -251,6 +254,68 @@ TEST_F(VsdQuarantine, DigestsHeldUpByAStalledLinkDoNotQuarantine) {
   const std::string report = out_.file("late.json");
   ASSERT_EQ(audit_command({"report", "--session", "1", "-o", report}, output), 0) << output;
   EXPECT_NE(output.find("verdict: confirmed"), std::string::npos) << output;
+
+  // The same log, up to that revocation, as a VS would have written it had it revoked the late
+  // step as speed_violation (and quarantined; the join after it is left out, which that would
+  // have refused): re-signed with the VS key and re-chained. This run's VsStart names rules
+  // version 2, so the audit holds the revocation to digests_late; rewritten to say version 1, as
+  // every VS before digests_late wrote it, the reason stands, with a warning (PROTOCOL.md §8.18).
+  auto vs_key = keyfile::read_secret_key(dir_.file("vs.key"));
+  ASSERT_TRUE(vs_key.ok()) << vs_key.error();
+  std::optional<std::uint64_t> start_seq;
+  std::optional<std::uint64_t> revocation_seq;
+  for (const auto& e : vs_->entries()) {
+    if (e.header.kind == MessageKind::kVsStart && !start_seq) start_seq = e.header.seq;
+    if (e.header.kind == MessageKind::kRevocation && e.header.session_id == 1) {
+      revocation_seq = e.header.seq;
+    }
+  }
+  ASSERT_TRUE(start_seq && revocation_seq);
+  const auto rewrite = [&]<class M>(Tamper& t, std::uint64_t seq, auto edit) {
+    auto message = decode<M>(t.blob(seq, "message"));
+    ASSERT_TRUE(message.ok()) << message.error();
+    edit(*message);
+    sign(*message, *vs_key);
+    t.set_blob(seq, "message", encode(*message));
+    t.rechain(seq);
+    t.resign_checkpoints(seq, *vs_key);
+  };
+  const auto as_speed = [&](const std::string& copy, bool older_vs) {
+    copy_store(vs_->store_path(), copy);
+    Tamper t(copy);
+    t.exec("DELETE FROM log_entry WHERE seq > " + std::to_string(*revocation_seq));
+    if (older_vs) {
+      rewrite.operator()<VsStart>(t, *start_seq, [](VsStart& s) {
+        ASSERT_EQ(s.rules_version, 2U);
+        s.rules_version = 1;
+      });
+    }
+    rewrite.operator()<Revocation>(t, *revocation_seq, [](Revocation& r) {
+      r.reason = static_cast<std::uint16_t>(RevocationReason::kSpeedViolation);
+    });
+  };
+  const std::string current = out_.file("current-vs.db");
+  as_speed(current, false);
+  EXPECT_EQ(audit_command({"verify", "--vs-pubkey", to_hex(vs_->public_key())}, output, current), 1)
+      << output;
+  EXPECT_NE(output.find("reason digests_late (17) for the message at entry"), std::string::npos)
+      << output;
+  EXPECT_NE(output.find("names rules version 2"), std::string::npos) << output;
+  EXPECT_EQ(audit_command({"explain", "--session", "1", "--vs-pubkey", to_hex(vs_->public_key())},
+                          output, current),
+            1)
+      << output;
+  EXPECT_NE(output.find("NOT SUPPORTED"), std::string::npos) << output;
+  const std::string older = out_.file("older-vs.db");
+  as_speed(older, true);
+  EXPECT_EQ(audit_command({"verify", "--vs-pubkey", to_hex(vs_->public_key())}, output, older), 0)
+      << output;
+  EXPECT_NE(output.find("as a VS of rules version 1 revoked it"), std::string::npos) << output;
+  EXPECT_EQ(audit_command({"explain", "--session", "1", "--vs-pubkey", to_hex(vs_->public_key())},
+                          output, older),
+            0)
+      << output;
+  EXPECT_NE(output.find("SUPPORTED AS AN OLDER VS'S REASON"), std::string::npos) << output;
 }
 
 TEST_F(VsdQuarantine, OperatorRevocationQuarantinesOnlyWhenAsked) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "protocol/bytes.h"
+#include "protocol/crypto.h"
 
 namespace gsvs::testing {
 
@@ -34,6 +35,10 @@ class Tamper {
   void swap_rows(std::uint64_t a, std::uint64_t b);
   // Recomputes prev_hash and entry_hash of every row from `from_seq` on, in seq order.
   void rechain(std::uint64_t from_seq);
+  // As the VS key's holder covering a rewrite: gives every Checkpoint from `from_seq` on the root
+  // of the entries before it as they now are, signs it again with `vs_key` and re-chains. Only
+  // a checkpoint held outside the store still shows the rewrite.
+  void resign_checkpoints(std::uint64_t from_seq, const crypto::SecretKey& vs_key);
   [[nodiscard]] std::uint64_t rows();
 
  private:

@@ -1,4 +1,4 @@
-#include "tests/audit/tamper.h"
+#include "tests/support/tamper.h"
 
 #include <gtest/gtest.h>
 
@@ -6,6 +6,8 @@
 #include <stdexcept>
 
 #include "protocol/chains.h"
+#include "protocol/merkle.h"
+#include "protocol/messages.h"
 
 namespace gsvs::testing {
 
@@ -106,6 +108,27 @@ void Tamper::swap_rows(std::uint64_t a, std::uint64_t b) {
   exec("UPDATE log_entry SET seq = " + std::to_string(a) + " WHERE seq = " + std::to_string(b));
   exec("UPDATE log_entry SET seq = " + std::to_string(b) +
        " WHERE seq = " + std::to_string(kParked));
+}
+
+void Tamper::resign_checkpoints(std::uint64_t from_seq, const crypto::SecretKey& vs_key) {
+  merkle::Accumulator tree;
+  const std::uint64_t count = rows();
+  for (std::uint64_t seq = 0; seq < count; ++seq) {
+    if (seq >= from_seq &&
+        integer(seq, "kind") == static_cast<std::int64_t>(protocol::MessageKind::kCheckpoint)) {
+      auto checkpoint = protocol::decode<protocol::Checkpoint>(blob(seq, "message"));
+      if (!checkpoint) throw std::runtime_error("checkpoint " + std::to_string(seq));
+      checkpoint->root = tree.root();  // a Checkpoint at seq covers the seq entries before it
+      protocol::sign(*checkpoint, vs_key);
+      set_blob(seq, "message", protocol::encode(*checkpoint));
+      rechain(seq);
+    }
+    const Bytes hash = blob(seq, "entry_hash");
+    if (hash.size() != 32) throw std::runtime_error("entry_hash " + std::to_string(seq));
+    Hash32 leaf;
+    std::copy(hash.begin(), hash.end(), leaf.bytes.begin());
+    tree.append(leaf);
+  }
 }
 
 std::uint64_t Tamper::rows() {
