@@ -60,7 +60,7 @@ class VsdQuarantine : public ::testing::Test {
   }
   // Runs audit-cli on the store (or on `store`); its exit code and output.
   int audit_command(std::vector<std::string> args, std::string& output,
-                    std::optional<std::string> store = std::nullopt) {
+                    const std::optional<std::string>& store = std::nullopt) {
     args.insert(args.begin(), program("audit-cli"));
     args.push_back(store.value_or(vs_->store_path()));
     ChildProcess command(args, out_.file("audit-command.out"));
