@@ -388,6 +388,7 @@ Explanation explain(const storage::Log& log, const StoreIndex& index, const Sess
   if (a && a->support == Support::kUnsupported) x.ok = false;
   if (x.replay.revocation_signature == SigState::kInvalid) x.ok = false;
   if (x.replay.accept_signature == SigState::kInvalid) x.ok = false;
+  if (x.replay.starts_signature == SigState::kInvalid) x.ok = false;
   for (const auto& e : x.evidence) {
     if (!e.as_expected) x.ok = false;
   }
@@ -515,6 +516,10 @@ void print_text(const Explanation& x, std::ostream& out) {
   if (x.replay.revocation_signature == SigState::kInvalid) {
     out << "  ! The Revocation's VS signature does not verify: it is not what the VS signed.\n";
   }
+  if (x.replay.starts_signature == SigState::kInvalid) {
+    out << "  ! A VsStart of the log does not verify under the VS key (below): the rules version "
+           "it states was not taken.\n";
+  }
   if (x.replay.problem_count > 0) {
     out << "\n"
         << x.replay.problem_count
@@ -531,6 +536,7 @@ nlohmann::json to_json(const Explanation& x) {
                         {"join_accept_seq", f.join_accept_seq},
                         {"start_vs_ms", f.start_vs_ms},
                         {"accept_signature", sig_name(x.replay.accept_signature)},
+                        {"vs_starts_signature", sig_name(x.replay.starts_signature)},
                         {"outcome", outcome_name(f.outcome())},
                         {"consistent", x.ok}};
   if (x.lifted_before_join) out["admitted_after"] = lifted_text(*x.lifted_before_join);

@@ -89,6 +89,23 @@ Result<SessionReplay> replay_session(const storage::Log& log, const SessionFacts
   start_filter.kind = MessageKind::kVsStart;
   Status starts_read = log.scan(start_filter, [&](const storage::Entry& entry) {
     if (entry.header.direction != chains::Direction::kIssued) return true;
+    // A VsStart's word (its rules version above all) counts only when the VS signed it.
+    if (vs_key) {
+      const bool signed_by_vs =
+          verify_stored_signature(MessageKind::kVsStart, entry.message, 0, *vs_key);
+      if (!signed_by_vs) {
+        replay.starts_signature = SigState::kInvalid;
+        sink.add(finding_at(entry.header, check::kSignature,
+                            "a valid VS signature (key " + short_hex(*vs_key) + "...)",
+                            "a VsStart whose signature does not verify",
+                            "not what the VS signed (forged or edited): the run's rules version "
+                            "and resume window it states are not taken"));
+        return true;
+      }
+      if (replay.starts_signature == SigState::kUnchecked) {
+        replay.starts_signature = SigState::kValid;
+      }
+    }
     if (auto start = protocol::decode<protocol::VsStart>(entry.message)) {
       if (entry.header.seq < facts.join_accept_seq) {
         rules_at_join = start->rules_version;

@@ -44,6 +44,9 @@ struct SessionReplay {
   // The session's revocation signature under the VS key (kUnchecked without a key).
   SigState revocation_signature = SigState::kUnchecked;
   SigState accept_signature = SigState::kUnchecked;
+  // The VS signatures of the VsStarts the replay takes (their rules versions and resume windows):
+  // kInvalid when any fails, which is then not taken.
+  SigState starts_signature = SigState::kUnchecked;
   // What the model found wrong inside this session (`verify` checks the whole store).
   std::vector<Finding> problems;
   std::uint64_t problem_count = 0;

@@ -166,7 +166,8 @@ class Verifier {
   // PolicyApplied that bars its session.
   void on_policy_applied(const Item& item, const protocol::PolicyApplied& applied);
   // A VsStart's rules version (PROTOCOL.md §8.18) judges its run; one newer than this build's
-  // rules is a warning, since the run is judged by this build's all the same.
+  // rules is a warning, since the run is judged by this build's all the same, and so is one older
+  // than an earlier run's.
   void on_rules_version(const Item& item, std::uint32_t rules_version);
   // The operator's Pardon (PROTOCOL.md §8.16): it must lift a quarantine that holds at its
   // vs_time_ms, and name the Revocation that began it.
@@ -231,8 +232,10 @@ class Verifier {
   protocol::SessionId max_session_id_ = 0;
   std::optional<protocol::SessionId> first_accepted_;  // the first JoinAccept's session read
   std::uint64_t last_revocation_seq_ = 0;
-  // The rules version the last VsStart read names; nullopt before the first.
+  // The rules version the last VsStart read names; nullopt before the first. The highest one
+  // read, and where: a later run naming less is a downgrade.
   std::optional<std::uint32_t> rules_version_;
+  std::optional<std::pair<std::uint32_t, std::uint64_t>> highest_rules_version_;
   // The PolicyApplied entries read, by log position, and the one in force (the last).
   std::map<std::uint64_t, protocol::PolicyApplied> policies_;
   const protocol::PolicyApplied* policy_in_force_ = nullptr;

@@ -526,15 +526,29 @@ void Verifier::on_pardon(const Item& item, const protocol::Pardon& pardon) {
 
 void Verifier::on_rules_version(const Item& item, std::uint32_t rules_version) {
   rules_version_ = rules_version;
-  if (rules_version <= rules::kRulesVersion) return;
-  Finding f = finding(
-      item, check::kRulesVersion,
-      "rules version " + std::to_string(rules::kRulesVersion) + " or earlier (this audit-cli's)",
-      "rules version " + std::to_string(rules_version),
-      "a newer vsd ran from here: its verdicts are judged by this build's rules "
-      "all the same; verify with an audit-cli as new as that vsd");
-  f.severity = Severity::kWarning;
-  sink_.add(std::move(f));
+  std::optional<Finding> f;
+  if (rules_version > rules::kRulesVersion) {
+    f = finding(
+        item, check::kRulesVersion,
+        "rules version " + std::to_string(rules::kRulesVersion) + " or earlier (this audit-cli's)",
+        "rules version " + std::to_string(rules_version),
+        "a newer vsd ran from here: its verdicts are judged by this build's rules all the "
+        "same; verify with an audit-cli as new as that vsd");
+  } else if (highest_rules_version_ && rules_version < highest_rules_version_->first) {
+    f = finding(item, check::kRulesVersion,
+                "rules version " + std::to_string(highest_rules_version_->first) +
+                    " or later, as the VsStart at entry " +
+                    std::to_string(highest_rules_version_->second) + " named",
+                "rules version " + std::to_string(rules_version),
+                "an older vsd ran again from here (a rollback, or a VS claiming to be older): its "
+                "verdicts are held to that version's rules (PROTOCOL.md §8.18)");
+  }
+  if (!highest_rules_version_ || rules_version > highest_rules_version_->first) {
+    highest_rules_version_ = {rules_version, item.position};
+  }
+  if (!f) return;
+  f->severity = Severity::kWarning;
+  sink_.add(std::move(*f));
 }
 
 void Verifier::on_policy_applied(const Item& item, const protocol::PolicyApplied& applied) {

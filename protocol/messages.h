@@ -1,8 +1,9 @@
-// Every message of protocol version 1: those exchanged here, those the VS writes into its own log
-// in vs_log_messages.h, and the coding of all of them. docs/PROTOCOL.md is the byte-level spec;
+// Every message of the protocol: those exchanged here, those the VS writes into its own log in
+// vs_log_messages.h, and the coding of all of them. docs/PROTOCOL.md is the byte-level spec;
 // these headers are its executable form.
 //
-// Envelope: version u8 (= kProtocolVersion) || kind u8 || fields in declaration order ||
+// Envelope: version u8 (kProtocolVersion; 2 for the two forms of message_basics.h) || kind u8 ||
+// fields in declaration order || (version 2: the fields it adds) ||
 // signatures (64 bytes each). Integers are little-endian; texts and blobs are u16 length ||
 // bytes; lists are u16 count || items. Each variable field has a cap and a decoder rejects more.
 //

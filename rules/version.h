@@ -3,7 +3,8 @@
 // under, and tells a verdict a current VS would be wrong to give from one an older VS gave.
 // The number goes up by one each time a rule changes a verdict that an earlier version gave for
 // the same log; a change that only refuses what no version accepted, or names what no version
-// named, needs none.
+// named, needs none (nor one that logs and judges what an older VS dropped unlogged: its log
+// holds nothing to judge).
 #pragma once
 
 #include <cstdint>

@@ -118,11 +118,12 @@ class Feeder {
   }
   // The session began in a run whose VsStart (before the JoinAccept) names `version`.
   void judged_under(std::optional<std::uint32_t> version) { model_.judged_under(version); }
-  // A VsStart at the next position, which finds the session live.
-  void vs_start(std::uint64_t at_ms) {
+  // A VsStart at the next position, naming `rules_version`, which finds the session live.
+  void vs_start(std::uint64_t at_ms, std::uint32_t rules_version = 1) {
     protocol::VsStart start;
     start.vs_time_ms = at_ms;
     start.resume_window_ms = 10'000;
+    start.rules_version = rules_version;
     model_.on_vs_start(start, ++position_, sink_);
   }
   void finish() { model_.finish(sink_); }
@@ -341,6 +342,33 @@ TEST(SessionModelLateDigests, TheReasonIsHeldToThePacedClock) {
     EXPECT_EQ(feeder.support(), c.support) << c.name;
     EXPECT_EQ(feeder.warnings() > 0, c.warns) << c.name << "\n" << feeder.findings();
     EXPECT_EQ(feeder.failures() > 0, c.fails) << c.name << "\n" << feeder.findings();
+  }
+}
+
+// A session live across a restart is judged from the VsStart on by the version the new run names
+// (PROTOCOL.md §8.18), whichever version judged it before.
+TEST(SessionModelLateDigests, AfterARestartTheNewRunsVersionJudges) {
+  const struct {
+    std::uint32_t before;
+    std::uint32_t after;
+    Support support;
+  } rows[] = {{1, 2, Support::kUnsupported}, {2, 1, Support::kSupported}};
+  for (const auto& row : rows) {
+    Feeder feeder;
+    feeder.judged_under(row.before);
+    feeder.receipt_for(feeder.digest_at(0, 1100));
+    feeder.vs_start(1150, row.after);
+    feeder.receipt_for(feeder.digest_at(3500, 1600));
+    feeder.heartbeat(2900);
+    feeder.receipt_for(feeder.digest_at(7000, 3400, 2100));
+    feeder.receipt_for(feeder.digest_at(10'500, 3400, 2600));
+    const std::uint64_t from = feeder.digest_at(14'000, 3400, 3100);
+    feeder.receipt_for(from);
+    const std::uint64_t to = feeder.digest_at(17'500, 3400, 3600);
+    feeder.revocation(RevocationReason::kSpeedViolation, {from, to}, 3400);
+    feeder.finish();
+    EXPECT_EQ(feeder.support(), row.support) << row.before << " -> " << row.after << "\n"
+                                             << feeder.findings();
   }
 }
 

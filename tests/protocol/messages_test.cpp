@@ -945,7 +945,7 @@ TYPED_TEST(MessageCoding, WrongVersionIsRejected) {
     ASSERT_FALSE(decoded.ok()) << version;
     // The two kinds with a version 2 carry more in it (a batched receipt, a VsStart's rules
     // version): read as the other version, the bytes are truncated or trailing.
-    if (kIsOneOf<M, ProtectedReceipt, VsStart> && version <= 2) continue;
+    if (kIsOneOf<M, ProtectedReceipt, VsStart> && (version == 1 || version == 2)) continue;
     EXPECT_TRUE(contains(decoded.error(), "version")) << decoded.error();
     EXPECT_FALSE(decode_any(changed).ok()) << version;
   }

@@ -91,6 +91,21 @@ class VsdQuarantine : public ::testing::Test {
     revoke_for_speed(rogue);
     return options;
   }
+  // Rewrites the message at `seq` of a copy of the store as the VS key's holder would (re-signed,
+  // the chain and the Checkpoints after it redone); with `resign` false, as one without the key
+  // (the old signature kept).
+  template <class M, class Edit>
+  void rewrite_as_vs(Tamper& t, std::uint64_t seq, Edit edit, bool resign = true) {
+    auto vs_key = keyfile::read_secret_key(dir_.file("vs.key"));
+    ASSERT_TRUE(vs_key.ok()) << vs_key.error();
+    auto message = decode<M>(t.blob(seq, "message"));
+    ASSERT_TRUE(message.ok()) << message.error();
+    edit(*message);
+    if (resign) sign(*message, *vs_key);
+    t.set_blob(seq, "message", encode(*message));
+    t.rechain(seq);
+    t.resign_checkpoints(seq, *vs_key);
+  }
   void expect_store_verifies() {
     std::string output;
     EXPECT_EQ(vs_->audit_verify(output), 0) << output;
@@ -260,8 +275,6 @@ TEST_F(VsdQuarantine, DigestsHeldUpByAStalledLinkDoNotQuarantine) {
   // have refused): re-signed with the VS key and re-chained. This run's VsStart names rules
   // version 2, so the audit holds the revocation to digests_late; rewritten to say version 1, as
   // every VS before digests_late wrote it, the reason stands, with a warning (PROTOCOL.md §8.18).
-  auto vs_key = keyfile::read_secret_key(dir_.file("vs.key"));
-  ASSERT_TRUE(vs_key.ok()) << vs_key.error();
   std::optional<std::uint64_t> start_seq;
   std::optional<std::uint64_t> revocation_seq;
   for (const auto& e : vs_->entries()) {
@@ -271,31 +284,27 @@ TEST_F(VsdQuarantine, DigestsHeldUpByAStalledLinkDoNotQuarantine) {
     }
   }
   ASSERT_TRUE(start_seq && revocation_seq);
-  const auto rewrite = [&]<class M>(Tamper& t, std::uint64_t seq, auto edit) {
-    auto message = decode<M>(t.blob(seq, "message"));
-    ASSERT_TRUE(message.ok()) << message.error();
-    edit(*message);
-    sign(*message, *vs_key);
-    t.set_blob(seq, "message", encode(*message));
-    t.rechain(seq);
-    t.resign_checkpoints(seq, *vs_key);
-  };
-  const auto as_speed = [&](const std::string& copy, bool older_vs) {
+  // `start` says: 2 as written, 1 re-signed by the VS, or 1 without the VS key (a forgery).
+  enum class Start { kAsWritten, kOlderVs, kForgedOlder };
+  const auto as_speed = [&](const std::string& copy, Start start) {
     copy_store(vs_->store_path(), copy);
     Tamper t(copy);
     t.exec("DELETE FROM log_entry WHERE seq > " + std::to_string(*revocation_seq));
-    if (older_vs) {
-      rewrite.operator()<VsStart>(t, *start_seq, [](VsStart& s) {
-        ASSERT_EQ(s.rules_version, 2U);
-        s.rules_version = 1;
-      });
+    if (start != Start::kAsWritten) {
+      rewrite_as_vs<VsStart>(
+          t, *start_seq,
+          [](VsStart& s) {
+            ASSERT_EQ(s.rules_version, 2U);
+            s.rules_version = 1;
+          },
+          start == Start::kOlderVs);
     }
-    rewrite.operator()<Revocation>(t, *revocation_seq, [](Revocation& r) {
+    rewrite_as_vs<Revocation>(t, *revocation_seq, [](Revocation& r) {
       r.reason = static_cast<std::uint16_t>(RevocationReason::kSpeedViolation);
     });
   };
   const std::string current = out_.file("current-vs.db");
-  as_speed(current, false);
+  as_speed(current, Start::kAsWritten);
   EXPECT_EQ(audit_command({"verify", "--vs-pubkey", to_hex(vs_->public_key())}, output, current), 1)
       << output;
   EXPECT_NE(output.find("reason digests_late (17) for the message at entry"), std::string::npos)
@@ -307,7 +316,7 @@ TEST_F(VsdQuarantine, DigestsHeldUpByAStalledLinkDoNotQuarantine) {
       << output;
   EXPECT_NE(output.find("NOT SUPPORTED"), std::string::npos) << output;
   const std::string older = out_.file("older-vs.db");
-  as_speed(older, true);
+  as_speed(older, Start::kOlderVs);
   EXPECT_EQ(audit_command({"verify", "--vs-pubkey", to_hex(vs_->public_key())}, output, older), 0)
       << output;
   EXPECT_NE(output.find("as a VS of rules version 1 revoked it"), std::string::npos) << output;
@@ -316,6 +325,48 @@ TEST_F(VsdQuarantine, DigestsHeldUpByAStalledLinkDoNotQuarantine) {
             0)
       << output;
   EXPECT_NE(output.find("SUPPORTED AS AN OLDER VS'S REASON"), std::string::npos) << output;
+  // Version 1 written over a version-2 start without the VS key: explain does not take it.
+  const std::string forged = out_.file("forged-start.db");
+  as_speed(forged, Start::kForgedOlder);
+  EXPECT_EQ(audit_command({"explain", "--session", "1", "--vs-pubkey", to_hex(vs_->public_key())},
+                          output, forged),
+            1)
+      << output;
+  EXPECT_NE(output.find("A VsStart of the log does not verify"), std::string::npos) << output;
+}
+
+// Each run names its rules version in its VsStart (PROTOCOL.md §8.18): a run naming an older
+// version than an earlier run of the log did (a rollback, or a VS claiming to be older) is a
+// warning where it starts.
+TEST_F(VsdQuarantine, ARunNamingAnOlderRulesVersionThanAnEarlierOneIsAWarning) {
+  start();
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  start();  // the same store and key
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  std::vector<std::uint64_t> starts;
+  for (const auto& e : vs_->entries()) {
+    if (e.header.kind != MessageKind::kVsStart) continue;
+    auto start = decode<VsStart>(e.message);
+    ASSERT_TRUE(start.ok()) << start.error();
+    EXPECT_EQ(start->rules_version, 2U);
+    starts.push_back(e.header.seq);
+  }
+  ASSERT_EQ(starts.size(), 2U);
+  std::string output;
+  ASSERT_EQ(audit_command({"verify", "--vs-pubkey", to_hex(vs_->public_key())}, output), 0)
+      << output;
+  EXPECT_EQ(output.find("rules.version"), std::string::npos) << output;
+  const std::string rolled_back = out_.file("rolled-back.db");
+  copy_store(vs_->store_path(), rolled_back);
+  {
+    Tamper t(rolled_back);
+    rewrite_as_vs<VsStart>(t, starts[1], [](VsStart& s) { s.rules_version = 1; });
+  }
+  ASSERT_EQ(
+      audit_command({"verify", "--vs-pubkey", to_hex(vs_->public_key())}, output, rolled_back), 0)
+      << output;
+  EXPECT_NE(output.find("[rules.version]"), std::string::npos) << output;
+  EXPECT_NE(output.find("an older vsd ran again"), std::string::npos) << output;
 }
 
 TEST_F(VsdQuarantine, OperatorRevocationQuarantinesOnlyWhenAsked) {
