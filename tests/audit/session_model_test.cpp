@@ -295,6 +295,18 @@ TEST(SessionModelContinuity, ANewSessionsFirstPositionsAreHeldToTheEarlierSessio
   }
 }
 
+// What a link that stalled 1.8 s delivers at once, after the digest at 0 m: the player walking
+// 7 m/s on the GS's clock, and `jump_mm` more in the last step. The last step's two digests.
+std::pair<std::uint64_t, std::uint64_t> stalled_walk(Feeder& feeder, std::int32_t jump_mm) {
+  feeder.receipt_for(feeder.digest_at(3500, 1600));
+  feeder.heartbeat(2900);
+  feeder.receipt_for(feeder.digest_at(7000, 3400, 2100));
+  feeder.receipt_for(feeder.digest_at(10'500, 3400, 2600));
+  const std::uint64_t from = feeder.digest_at(14'000, 3400, 3100);
+  feeder.receipt_for(from);
+  return {from, feeder.digest_at(17'500 + jump_mm, 3400, 3600)};
+}
+
 // Rows: what a link that stalled 1.8 s delivers at once (the player walking 7 m/s on the GS's
 // clock, or jumping 50 m in its last step), the rules version the run's VsStart names, the reason
 // the VS revoked with, and what the audit concludes (PROTOCOL.md §8.6 "Late digests", §8.18). A
@@ -330,13 +342,7 @@ TEST(SessionModelLateDigests, TheReasonIsHeldToThePacedClock) {
     Feeder feeder;
     feeder.judged_under(c.rules_version);
     feeder.receipt_for(feeder.digest_at(0, 1100));
-    feeder.receipt_for(feeder.digest_at(3500, 1600));
-    feeder.heartbeat(2900);
-    feeder.receipt_for(feeder.digest_at(7000, 3400, 2100));
-    feeder.receipt_for(feeder.digest_at(10'500, 3400, 2600));
-    const std::uint64_t from = feeder.digest_at(14'000, 3400, 3100);
-    feeder.receipt_for(from);
-    const std::uint64_t to = feeder.digest_at(17'500 + c.jump_mm, 3400, 3600);
+    const auto [from, to] = stalled_walk(feeder, c.jump_mm);
     feeder.revocation(c.reason, {from, to}, 3400);
     feeder.finish();
     EXPECT_EQ(feeder.support(), c.support) << c.name;
@@ -358,13 +364,7 @@ TEST(SessionModelLateDigests, AfterARestartTheNewRunsVersionJudges) {
     feeder.judged_under(row.before);
     feeder.receipt_for(feeder.digest_at(0, 1100));
     feeder.vs_start(1150, row.after);
-    feeder.receipt_for(feeder.digest_at(3500, 1600));
-    feeder.heartbeat(2900);
-    feeder.receipt_for(feeder.digest_at(7000, 3400, 2100));
-    feeder.receipt_for(feeder.digest_at(10'500, 3400, 2600));
-    const std::uint64_t from = feeder.digest_at(14'000, 3400, 3100);
-    feeder.receipt_for(from);
-    const std::uint64_t to = feeder.digest_at(17'500, 3400, 3600);
+    const auto [from, to] = stalled_walk(feeder, 0);
     feeder.revocation(RevocationReason::kSpeedViolation, {from, to}, 3400);
     feeder.finish();
     EXPECT_EQ(feeder.support(), row.support) << row.before << " -> " << row.after << "\n"
