@@ -35,22 +35,6 @@ void ChainCheck::unreadable(std::uint64_t seq, const std::string& reason,
   prev_stored_.reset();
 }
 
-void ChainCheck::damaged(std::uint64_t first, std::uint64_t last, const std::string& reason,
-                         std::vector<Finding>& findings) {
-  gap_before(first, findings);
-  const std::string rows = first == last
-                               ? "entry " + std::to_string(first)
-                               : "entries " + std::to_string(first) + " to " + std::to_string(last);
-  findings.push_back(finding_at(
-      first, check::kRowUnreadable, "rows the storage engine can read",
-      rows + " on damaged pages of the file: " + reason,
-      "these entries cannot be checked, nor the links to them; the entries after them were read "
-      "and checked. The store.file findings say what SQLite finds damaged: keep the file as it "
-      "is, and look for the entries in a copy or archive of the store"));
-  next_seq_ = last + 1;
-  prev_stored_.reset();
-}
-
 ChainCheck::Row ChainCheck::read(const storage::Entry& entry, std::vector<Finding>& findings) {
   const auto& h = entry.header;
   const bool after_gap = h.seq > next_seq_;

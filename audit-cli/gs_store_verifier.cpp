@@ -37,7 +37,6 @@ class GsStoreVerifier {
 
   void read(const storage::Entry& entry);
   void unreadable(std::uint64_t seq, const std::string& reason);
-  void damaged(std::uint64_t first, std::uint64_t last, const std::string& reason);
   void finish();
 
  private:
@@ -87,14 +86,6 @@ void GsStoreVerifier::unreadable(std::uint64_t seq, const std::string& reason) {
   chain_.unreadable(seq, reason, findings);
   for (Finding& f : findings) sink_.add(std::move(f));
   recomputed_tree_.append(Hash32{});
-}
-
-void GsStoreVerifier::damaged(std::uint64_t first, std::uint64_t last, const std::string& reason) {
-  result_.stats.entries += last - first + 1;
-  std::vector<Finding> findings;
-  chain_.damaged(first, last, reason, findings);
-  for (Finding& f : findings) sink_.add(std::move(f));
-  for (std::uint64_t seq = first; seq <= last; ++seq) recomputed_tree_.append(Hash32{});
 }
 
 void GsStoreVerifier::check_chain(const storage::Entry& entry) {
@@ -366,9 +357,6 @@ Result<VerifyResult> verify_gs_store(const std::string& path, const storage::Log
       },
       [&verifier](std::uint64_t seq, const std::string& reason) {
         verifier.unreadable(seq, reason);
-      },
-      [&verifier](std::uint64_t first, std::uint64_t last, const std::string& reason) {
-        verifier.damaged(first, last, reason);
       });
   if (!scanned) return Error{scanned.error()};
   verifier.finish();

@@ -36,10 +36,7 @@ Status Verifier::run() {
         read(entry);
         return true;
       },
-      [this](std::uint64_t seq, const std::string& reason) { unreadable(seq, reason); },
-      [this](std::uint64_t first, std::uint64_t last, const std::string& reason) {
-        damaged(first, last, reason);
-      });
+      [this](std::uint64_t seq, const std::string& reason) { unreadable(seq, reason); });
   // What is in flight is drained even when the store turns out unreadable.
   if (scanned && !filling_->items.empty()) dispatch();
   while (!in_flight_.empty()) complete_oldest();

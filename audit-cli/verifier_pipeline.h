@@ -134,8 +134,6 @@ class Verifier {
   // Read stage (verifying thread, ahead of the workers): chain, columns, decode, jobs.
   void read(const storage::Entry& entry);
   void unreadable(std::uint64_t seq, const std::string& reason);
-  // Rows from `first` to `last` on damaged pages of the file (storage::Log::scan reads on).
-  void damaged(std::uint64_t first, std::uint64_t last, const std::string& reason);
   void check_columns(Item& item);
   void plan_signatures(Item& item, std::uint32_t index, Batch& batch);
   void check_checkpoint_position(Item& item, const Hash32& root_before);

@@ -212,78 +212,8 @@ Hash32 Log::merkle_root() const {
   return accumulator.root();
 }
 
-namespace {
-
-// Whether the last failure on `db` was a damaged file (a page, or the header), not an I/O error.
-bool damaged(const sqlite::Db& db) {
-  const int code = sqlite3_errcode(db.get()) & 0xff;
-  return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
-}
-
-// A lookup of the first row at or after a seq, through the table's b-tree from its root: it reads
-// whenever its path meets no damaged page. `damaged`: it met one; else `seq` is the row found,
-// nullopt when there is none.
-struct Lookup {
-  bool damaged = false;
-  std::optional<std::uint64_t> seq;
-};
-
-Result<Lookup> look_up_from(sqlite::Db& db, std::uint64_t from) {
-  auto stmt =
-      sqlite::Stmt::prepare(db, "SELECT seq FROM log_entry WHERE seq >= ?1 ORDER BY seq LIMIT 1");
-  if (!stmt) return stmt.failure();
-  if (auto bound = stmt->bind_int64(1, static_cast<std::int64_t>(from)); !bound) {
-    return bound.failure();
-  }
-  auto step = stmt->step();
-  if (!step) {
-    if (damaged(db)) return Lookup{true, std::nullopt};
-    return step.failure();
-  }
-  if (*step == sqlite::Stmt::Step::kDone) return Lookup{};
-  return Lookup{false, static_cast<std::uint64_t>(stmt->column_int64(0))};
-}
-
-// Where a scan that met damaged pages at `failed` reads again: the first row after it, below
-// `end`, that a lookup reaches; nullopt when none does. Doubling steps past the damage find a
-// lookup that reads, then halving steps back find the first one that does, so a damaged range of
-// n rows costs about 2 log2(n) lookups. The row at `failed` itself counts as damaged (the scan
-// could not step onto it), so the scan always moves on.
-Result<std::optional<std::uint64_t>> first_readable_after(sqlite::Db& db, std::uint64_t failed,
-                                                          std::uint64_t end) {
-  std::uint64_t bad = failed;  // lookups from here on meet the damage
-  std::uint64_t good = end;    // lookups from here on read (`end`: taken to)
-  std::optional<std::uint64_t> resume;
-  for (std::uint64_t step = 1; bad + step < end; step *= 2) {
-    auto found = look_up_from(db, bad + step);
-    if (!found) return found.failure();
-    if (!found->damaged) {
-      good = bad + step;
-      resume = found->seq;
-      break;
-    }
-    bad += step;
-  }
-  while (good - bad > 1) {
-    const std::uint64_t middle = bad + (good - bad) / 2;
-    auto found = look_up_from(db, middle);
-    if (!found) return found.failure();
-    if (found->damaged) {
-      bad = middle;
-    } else {
-      good = middle;
-      resume = found->seq;
-    }
-  }
-  if (resume && *resume >= end) resume.reset();
-  return resume;
-}
-
-}  // namespace
-
 Status Log::scan(const Filter& filter, const std::function<bool(const Entry&)>& visit,
-                 const BadRowReporter& report_bad_row,
-                 const DamagedRowsReporter& report_damaged_rows) const {
+                 const BadRowReporter& report_bad_row) const {
   if (impl_->pg) return impl_->pg->scan(*impl_, filter, visit, report_bad_row);
   if (filter.from_seq > kMaxStoredInteger) return Status::success();
   if (filter.session_id && *filter.session_id > kMaxStoredInteger) return Status::success();
@@ -308,59 +238,21 @@ Status Log::scan(const Filter& filter, const std::function<bool(const Entry&)>& 
     if (!layout) return Error{where + ": cannot scan: " + layout.error()};
     auto stmt = sqlite::Stmt::prepare(*files[i].db, select_columns(*layout) + where_clause);
     if (!stmt) return Error{where + ": cannot scan: " + stmt.error()};
-    // The next seq this file's rows are read from: the filter's start, then past each row read.
-    std::uint64_t next = std::max(filter.from_seq, files[i].first_seq);
-    const auto read_from = [&](std::uint64_t from) {
-      stmt->reset();
-      Status bound = stmt->bind_int64(1, static_cast<std::int64_t>(from));
-      if (bound && bounded) bound = stmt->bind_int64(2, static_cast<std::int64_t>(*filter.to_seq));
-      if (bound && filter.session_id) {
-        bound = stmt->bind_int64(3, static_cast<std::int64_t>(*filter.session_id));
-      }
-      return bound;
-    };
-    if (Status bound = read_from(filter.from_seq); !bound) {
-      return Error{where + ": cannot scan: " + bound.error()};
+    Status bound = stmt->bind_int64(1, static_cast<std::int64_t>(filter.from_seq));
+    if (bound && bounded) bound = stmt->bind_int64(2, static_cast<std::int64_t>(*filter.to_seq));
+    if (bound && filter.session_id) {
+      bound = stmt->bind_int64(3, static_cast<std::int64_t>(*filter.session_id));
     }
+    if (!bound) return Error{where + ": cannot scan: " + bound.error()};
 
     for (;;) {
       auto step = stmt->step();
-      if (!step) {
-        if (!report_damaged_rows || !damaged(*files[i].db)) {
-          return Error{where + ": scan failed: " + step.error()};
-        }
-        // This file's rows end where the next file's begin; the last file's, at the log's head,
-        // which the damage may hide (its MAX(seq) lookup meeting it): looked for past any seq.
-        const bool last_file = i + 1 == files.size();
-        std::uint64_t end = last_file ? kMaxStoredInteger + 1 : files[i + 1].first_seq;
-        if (bounded) end = std::min(end, *filter.to_seq);
-        auto resume = first_readable_after(*files[i].db, next, end);
-        if (!resume) return Error{where + ": scan failed: " + resume.error()};
-        // Nothing reads again: the range runs to the file's last row, where that can be read.
-        std::string reason = where + ": " + step.error();
-        std::uint64_t last = end - 1;
-        if (*resume) {
-          last = **resume - 1;
-        } else if (last_file) {
-          const std::uint64_t head = size();  // from the file's MAX(seq), which may meet the damage
-          if (head <= next + 1) reason += "; nothing after it reads, nor where the file ends";
-          last = std::max(head, next + 1) - 1;
-        }
-        if (bounded) last = std::min(last, *filter.to_seq - 1);
-        report_damaged_rows(next, std::max(next, last), reason);
-        if (!*resume) break;
-        next = **resume;
-        if (Status bound = read_from(next); !bound) {
-          return Error{where + ": cannot scan: " + bound.error()};
-        }
-        continue;
-      }
+      if (!step) return Error{where + ": scan failed: " + step.error()};
       if (*step == sqlite::Stmt::Step::kDone) break;
       auto row = read_row(*stmt);
-      // seq is the rowid, so always an integer, and at least filter.from_seq, so not negative.
-      next = static_cast<std::uint64_t>(stmt->column_int64(kColSeq)) + 1;
       if (!row) {
-        const std::uint64_t seq = next - 1;
+        // seq is the rowid, so always an integer, and at least filter.from_seq, so not negative.
+        const auto seq = static_cast<std::uint64_t>(stmt->column_int64(kColSeq));
         if (!report_bad_row) return Error{impl_->label(seq) + ": " + row.error()};
         report_bad_row(seq, row.error());
         continue;

@@ -329,29 +329,6 @@ TEST_F(Verify, EveryUnreadableRowIsFoundAndTheWalkReadsOn) {
   EXPECT_EQ(run.result.stats.entries, generated().entries);
 }
 
-// A page of the table that a failing disk overwrote: the rows it held are one finding, named as
-// damaged, and every entry after them is read and checked; SQLite's own check of the file names
-// the damage. (Before, the scan stopped there: exit 2, nothing after it checked.)
-TEST_F(Verify, RowsOnADamagedPageAreOneFindingAndTheWalkReadsOn) {
-  const std::string path = copy();
-  const auto page = damage_leaf_page(path, 0.5);
-  auto run = verify(path);
-  ASSERT_TRUE(run.error.empty()) << run.error;
-  EXPECT_TRUE(run.has(check::kRowUnreadable, page.first_seq)) << run.describe();
-  std::size_t damaged = 0;
-  for (const auto& f : run.failures()) {
-    if (f.check != check::kRowUnreadable) continue;
-    ++damaged;
-    EXPECT_NE(f.found.find("entries " + std::to_string(page.first_seq) + " to " +
-                           std::to_string(page.last_seq) + " on damaged pages of the file"),
-              std::string::npos)
-        << f.found;
-  }
-  EXPECT_EQ(damaged, 1U) << run.describe();
-  EXPECT_TRUE(run.has(check::kStoreFile, 0)) << run.describe();
-  EXPECT_EQ(run.result.stats.entries, generated().entries);
-}
-
 // An index that disagrees with its table leaves every entry hash intact: SQLite's own check of
 // the file finds it.
 TEST_F(Verify, AnIndexThatDisagreesWithItsTableIsFoundByTheFileCheck) {

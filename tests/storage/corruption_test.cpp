@@ -13,7 +13,6 @@
 #include "protocol/merkle.h"
 #include "storage/log.h"
 #include "tests/storage/store_fixture.h"
-#include "tests/support/tamper.h"
 
 namespace gsvs::storage {
 namespace {
@@ -389,72 +388,6 @@ TEST_P(Corruption, MissingMetaIsRefused) {
 INSTANTIATE_TEST_SUITE_P(SchemaVersions, Corruption,
                          ::testing::Values(SchemaLayout::kKindTable, SchemaLayout::kKindNameColumn),
                          testing::layout_test_name);
-
-// A damaged page of the table (a leaf overwritten by a failing disk) ends a scan with SQLite's
-// error, unless the caller takes damaged rows as ranges: then the rows the page held are reported
-// once, between their neighbours, and every row after them is read. Rows: where the damaged leaf
-// lies among the table's leaves; the last holds the log's head, so where the file ends is lost too.
-TEST(DamagedPage, AScanGivenADamagedRowsReporterReadsOnPastIt) {
-  constexpr std::uint64_t kRows = 3000;
-  for (const double where : {0.5, 1.0}) {
-    SCOPED_TRACE(where);
-    TempDir dir;
-    const std::string path = dir.file("vs.db");
-    {
-      auto log = Log::open(path, OpenMode::kReadWrite);
-      ASSERT_TRUE(log.ok()) << log.error();
-      ASSERT_TRUE((*log)->append(sample_entries(0, kRows)).ok());
-    }
-    const auto page = gsvs::testing::damage_leaf_page(path, where);
-    ASSERT_GT(page.first_seq, 0U);
-    ASSERT_LT(page.first_seq, page.last_seq);
-    auto log = Log::open(path, OpenMode::kReadOnly);
-    ASSERT_TRUE(log.ok()) << log.error();
-
-    std::vector<std::string> events;
-    const auto visit = [&](const Entry& e) {
-      events.push_back("row " + std::to_string(e.header.seq));
-      return true;
-    };
-    const Status plain = (*log)->scan({}, visit, Log::read_past_bad_rows);
-    ASSERT_FALSE(plain.ok());
-    EXPECT_NE(plain.error().find("malformed"), std::string::npos) << plain.error();
-
-    events.clear();
-    std::string reason;
-    const Status salvaged = (*log)->scan(
-        {}, visit, Log::read_past_bad_rows,
-        [&](std::uint64_t first, std::uint64_t last, const std::string& why) {
-          events.push_back("damaged " + std::to_string(first) + ".." + std::to_string(last));
-          reason = why;
-        });
-    ASSERT_TRUE(salvaged.ok()) << salvaged.error();
-    std::vector<std::string> expected;
-    for (std::uint64_t seq = 0; seq < page.first_seq; ++seq) {
-      expected.push_back("row " + std::to_string(seq));
-    }
-    if (page.last_seq + 1 < kRows) {
-      expected.push_back("damaged " + std::to_string(page.first_seq) + ".." +
-                         std::to_string(page.last_seq));
-      for (std::uint64_t seq = page.last_seq + 1; seq < kRows; ++seq) {
-        expected.push_back("row " + std::to_string(seq));
-      }
-    } else {
-      expected.push_back("damaged " + std::to_string(page.first_seq) + ".." +
-                         std::to_string(page.first_seq));
-      EXPECT_NE(reason.find("nor where the file ends"), std::string::npos) << reason;
-    }
-    EXPECT_EQ(events, expected);
-    EXPECT_NE(reason.find("store " + path + ": "), std::string::npos) << reason;
-
-    // A scan that starts past the damage meets none.
-    events.clear();
-    if (page.last_seq + 1 < kRows) {
-      ASSERT_TRUE((*log)->scan(testing::make_filter(page.last_seq + 1, kRows), visit).ok());
-      EXPECT_EQ(events.size(), kRows - page.last_seq - 1);
-    }
-  }
-}
 
 }  // namespace
 }  // namespace gsvs::storage

@@ -2,11 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
-#include <vector>
 
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
@@ -36,58 +33,6 @@ void step_done(sqlite3* db, sqlite3_stmt* stmt) {
 
 void copy_store(const std::string& from, const std::string& to) {
   std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
-}
-
-DamagedLeaf damage_leaf_page(const std::string& path, double fraction) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close_v2(db);
-    throw std::runtime_error("cannot open " + path);
-  }
-  std::int64_t page_size = 0;
-  std::vector<std::int64_t> leaves;
-  {
-    Statement size(db, "PRAGMA page_size");
-    if (sqlite3_step(size.stmt) == SQLITE_ROW) page_size = sqlite3_column_int64(size.stmt, 0);
-    // dbstat's path orders a b-tree's pages in key order.
-    Statement pages(db,
-                    "SELECT pageno FROM dbstat WHERE name = 'log_entry' AND pagetype = 'leaf' "
-                    "ORDER BY path");
-    while (sqlite3_step(pages.stmt) == SQLITE_ROW) {
-      leaves.push_back(sqlite3_column_int64(pages.stmt, 0));
-    }
-  }
-  if (leaves.size() < 3 || page_size <= 0) {
-    sqlite3_close_v2(db);
-    throw std::runtime_error(path + ": too few leaf pages to damage one");
-  }
-  const auto index = std::min(
-      leaves.size() - 1, static_cast<std::size_t>(fraction * static_cast<double>(leaves.size())));
-  // The page's rows: the cells of the leaves before it count the seqs before its first (seq is the
-  // rowid and runs from 0 without gaps), and its own cells the rest.
-  DamagedLeaf damaged;
-  {
-    Statement before(db,
-                     "SELECT coalesce(sum(ncell), 0) FROM dbstat WHERE name = 'log_entry' AND "
-                     "pagetype = 'leaf' AND path < (SELECT path FROM dbstat WHERE pageno = ?1)");
-    sqlite3_bind_int64(before.stmt, 1, leaves[index]);
-    if (sqlite3_step(before.stmt) == SQLITE_ROW) {
-      damaged.first_seq = static_cast<std::uint64_t>(sqlite3_column_int64(before.stmt, 0));
-    }
-    Statement cells(db, "SELECT ncell FROM dbstat WHERE pageno = ?1");
-    sqlite3_bind_int64(cells.stmt, 1, leaves[index]);
-    if (sqlite3_step(cells.stmt) == SQLITE_ROW) {
-      damaged.last_seq =
-          damaged.first_seq + static_cast<std::uint64_t>(sqlite3_column_int64(cells.stmt, 0)) - 1;
-    }
-  }
-  sqlite3_close_v2(db);
-  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
-  file.seekp((leaves[index] - 1) * page_size);
-  const std::string noise(static_cast<std::size_t>(page_size), '\xFF');
-  file.write(noise.data(), static_cast<std::streamsize>(noise.size()));
-  if (!file) throw std::runtime_error(path + ": cannot write the damaged page");
-  return damaged;
 }
 
 Tamper::Tamper(const std::string& path) {

@@ -16,16 +16,6 @@ namespace gsvs::testing {
 // Copies a store (a closed one: a single file) to `to`.
 void copy_store(const std::string& from, const std::string& to);
 
-// Overwrites one leaf page of the log_entry table of the closed single-file store at `path` with
-// 0xFF bytes, as a failing disk might leave it: the leaf at `fraction` of the table's leaves in
-// key order (0.5: the middle one; 1.0: the last, which holds the head). The first and last seq the
-// page held, read before the damage.
-struct DamagedLeaf {
-  std::uint64_t first_seq = 0;
-  std::uint64_t last_seq = 0;
-};
-DamagedLeaf damage_leaf_page(const std::string& path, double fraction);
-
 class Tamper {
  public:
   explicit Tamper(const std::string& path);  // opens read-write and drops the triggers
