@@ -35,6 +35,26 @@ void ChainCheck::unreadable(std::uint64_t seq, const std::string& reason,
   prev_stored_.reset();
 }
 
+void ChainCheck::damaged(std::uint64_t first, std::optional<std::uint64_t> last,
+                         const std::string& reason, std::vector<Finding>& findings) {
+  gap_before(first, findings);
+  std::string rows = "entries from " + std::to_string(first) + " to the end of the file";
+  if (last) {
+    rows = first == *last ? "entry " + std::to_string(first)
+                          : "entries " + std::to_string(first) + " to " + std::to_string(*last);
+  }
+  findings.push_back(finding_at(
+      first, check::kRowUnreadable, "rows the storage engine can read",
+      rows + " on damaged pages of the file: " + reason,
+      std::string(last ? "these entries cannot be checked, nor the links to them; the entries "
+                         "after them were read, and their hashes, links and signatures checked"
+                       : "nothing after them can be read, nor where the file ends") +
+          ". The store.file findings say what SQLite finds damaged: keep the file as it is, and "
+          "look for the entries in a copy or an archive of the store"));
+  next_seq_ = last.value_or(first) + 1;
+  prev_stored_.reset();
+}
+
 ChainCheck::Row ChainCheck::read(const storage::Entry& entry, std::vector<Finding>& findings) {
   const auto& h = entry.header;
   const bool after_gap = h.seq > next_seq_;

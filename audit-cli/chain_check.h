@@ -32,6 +32,11 @@ class ChainCheck {
   Row read(const storage::Entry& entry, std::vector<Finding>& findings);
   // A row at `seq` that cannot be read, for `reason`: its neighbours' links cannot be checked.
   void unreadable(std::uint64_t seq, const std::string& reason, std::vector<Finding>& findings);
+  // The rows from `first` to `last` (nullopt: to the file's end, which the damage hides) on
+  // damaged pages of the file, for `reason`: one finding for them all (a damaged interior page
+  // hides thousands).
+  void damaged(std::uint64_t first, std::optional<std::uint64_t> last, const std::string& reason,
+               std::vector<Finding>& findings);
 
  private:
   // The seq gap before `seq`, if the rows skip from next_seq_ to it.

@@ -37,6 +37,7 @@ class GsStoreVerifier {
 
   void read(const storage::Entry& entry);
   void unreadable(std::uint64_t seq, const std::string& reason);
+  void damaged(std::uint64_t first, std::optional<std::uint64_t> last, const std::string& reason);
   void finish();
 
  private:
@@ -86,6 +87,17 @@ void GsStoreVerifier::unreadable(std::uint64_t seq, const std::string& reason) {
   chain_.unreadable(seq, reason, findings);
   for (Finding& f : findings) sink_.add(std::move(f));
   recomputed_tree_.append(Hash32{});
+}
+
+void GsStoreVerifier::damaged(std::uint64_t first, std::optional<std::uint64_t> last,
+                              const std::string& reason) {
+  result_.stats.entries += last.value_or(first) - first + 1;
+  std::vector<Finding> findings;
+  chain_.damaged(first, last, reason, findings);
+  for (Finding& f : findings) sink_.add(std::move(f));
+  for (std::uint64_t seq = first; seq <= last.value_or(first); ++seq) {
+    recomputed_tree_.append(Hash32{});
+  }
 }
 
 void GsStoreVerifier::check_chain(const storage::Entry& entry) {
@@ -357,7 +369,9 @@ Result<VerifyResult> verify_gs_store(const std::string& path, const storage::Log
       },
       [&verifier](std::uint64_t seq, const std::string& reason) {
         verifier.unreadable(seq, reason);
-      });
+      },
+      [&verifier](std::uint64_t first, std::optional<std::uint64_t> last,
+                  const std::string& reason) { verifier.damaged(first, last, reason); });
   if (!scanned) return Error{scanned.error()};
   verifier.finish();
   check_store_files(log, 0, sink);

@@ -36,7 +36,10 @@ Status Verifier::run() {
         read(entry);
         return true;
       },
-      [this](std::uint64_t seq, const std::string& reason) { unreadable(seq, reason); });
+      [this](std::uint64_t seq, const std::string& reason) { unreadable(seq, reason); },
+      [this](std::uint64_t first, std::optional<std::uint64_t> last, const std::string& reason) {
+        damaged(first, last, reason);
+      });
   // What is in flight is drained even when the store turns out unreadable.
   if (scanned && !filling_->items.empty()) dispatch();
   while (!in_flight_.empty()) complete_oldest();
@@ -49,8 +52,9 @@ Status Verifier::run() {
 
 void Verifier::finish() {
   if (unanswered_join_) unanswered(*unanswered_join_, nullptr);
+  // Past a stopped replay the models know nothing of what followed: no end-of-log judgement.
   for (auto& [id, model] : sessions_) {
-    model->finish(sink_);
+    if (!replay_stopped_) model->finish(sink_);
     if (!model->revoked()) ++result_.stats.live_sessions;
   }
   result_.stats.merkle_root = recomputed_tree_.root();

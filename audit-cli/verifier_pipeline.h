@@ -49,6 +49,7 @@ struct Item {
   storage::Entry entry;
   std::uint64_t position = 0;  // where the VS put it: seq, or its old seq if renumbered
   bool readable = true;
+  bool damaged = false;  // the first row of a range on damaged pages: the replay stops there
   std::optional<protocol::AnyMessage> message;
   std::string decode_error;
   std::array<SigState, 2> sigs{SigState::kUnchecked, SigState::kUnchecked};
@@ -134,6 +135,9 @@ class Verifier {
   // Read stage (verifying thread, ahead of the workers): chain, columns, decode, jobs.
   void read(const storage::Entry& entry);
   void unreadable(std::uint64_t seq, const std::string& reason);
+  // Rows from `first` to `last` on damaged pages of the file (storage::Log::scan reads on; `last`
+  // nullopt: to the file's end). The protocol replay stops at the first such range.
+  void damaged(std::uint64_t first, std::optional<std::uint64_t> last, const std::string& reason);
   void check_columns(Item& item);
   void plan_signatures(Item& item, std::uint32_t index, Batch& batch);
   void check_checkpoint_position(Item& item, const Hash32& root_before);
@@ -159,6 +163,10 @@ class Verifier {
   void check_accepted_request(const Item& item, const protocol::JoinAccept& accept,
                               const PendingJoin& join);
   void on_revocation(Item& item, const protocol::Revocation& revocation);
+  // A VS-issued entry's signature: counted, and a finding when it does not verify.
+  void check_vs_signature(const Item& item);
+  // The replay stops at `item`, the first row on damaged pages (replay_stopped_).
+  void stop_replay(const Item& item);
   // The policy (PROTOCOL.md §8.17): a PolicyApplied takes effect; a JoinAccept must be allowed by
   // the policy in force and carry its terms; a policy_withdrawn revocation must cite a
   // PolicyApplied that bars its session.
@@ -230,6 +238,9 @@ class Verifier {
   protocol::SessionId max_session_id_ = 0;
   std::optional<protocol::SessionId> first_accepted_;  // the first JoinAccept's session read
   std::uint64_t last_revocation_seq_ = 0;
+  // Set at the first range of rows on damaged pages: the sessions cannot be followed past rows
+  // that cannot be read, so the protocol replay stops; hashes, links and VS signatures go on.
+  bool replay_stopped_ = false;
   // The rules version the last VsStart read names; nullopt before the first. The highest one
   // read, and where: a later run naming less is a downgrade.
   std::optional<std::uint32_t> rules_version_;

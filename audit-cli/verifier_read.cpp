@@ -32,6 +32,21 @@ void Verifier::unreadable(std::uint64_t seq, const std::string& reason) {
   if (filling_->items.size() >= options_.batch_entries) dispatch();
 }
 
+void Verifier::damaged(std::uint64_t first, std::optional<std::uint64_t> last,
+                       const std::string& reason) {
+  for (std::uint64_t seq = first; seq <= last.value_or(first); ++seq) {
+    Item item;
+    item.readable = false;
+    item.damaged = seq == first;
+    item.entry.header.seq = seq;
+    if (seq == first) chain_.damaged(first, last, reason, item.early);
+    ++result_.stats.entries;
+    recomputed_tree_.append(Hash32{});  // keeps positions aligned; roots after it will differ
+    filling_->items.push_back(std::move(item));
+    if (filling_->items.size() >= options_.batch_entries) dispatch();
+  }
+}
+
 void Verifier::read(const storage::Entry& entry) {
   ++result_.stats.entries;
   filling_->items.emplace_back();

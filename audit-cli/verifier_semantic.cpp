@@ -24,9 +24,37 @@ ModelInput input_of(const Item& item) {
 
 }  // namespace
 
+void Verifier::check_vs_signature(const Item& item) {
+  if (!protocol::vs_signed(item.entry.header.kind) || !item.message) return;
+  if (item.sigs[0] == SigState::kValid) {
+    ++vs_signatures_valid_;
+  } else if (item.sigs[0] == SigState::kInvalid) {
+    ++vs_signatures_invalid_;
+    sink_.add(finding(item, check::kSignature,
+                      "a valid VS signature (key " + short_hex(result_.vs_key->key) + "...)",
+                      "a signature that does not verify",
+                      "the entry is not what the VS signed: forged or edited"));
+  }
+}
+
+void Verifier::stop_replay(const Item& item) {
+  replay_stopped_ = true;
+  unanswered_join_.reset();  // its answer may be among the rows that cannot be read
+  Finding f =
+      finding_at(item.entry.header.seq, check::kRowUnreadable,
+                 "every session followed to the end of the log", "the protocol replay stops here",
+                 "a session cannot be followed past entries that cannot be read: what it "
+                 "would owe or lack there is unknown. Entry hashes, links and VS signatures "
+                 "after them are still checked; verify a copy or an archive that holds the "
+                 "entries for the rest");
+  f.severity = Severity::kWarning;
+  sink_.add(std::move(f));
+}
+
 void Verifier::judge(Item& item) {
   for (auto& f : item.early) sink_.add(std::move(f));
   item.early.clear();
+  if (item.damaged && !replay_stopped_) stop_replay(item);
   const auto& h = item.entry.header;
   // A JoinRequest and its answer are logged in one submit, so in consecutive entries (§8.3).
   std::optional<PendingJoin> join = std::exchange(unanswered_join_, std::nullopt);
@@ -37,6 +65,10 @@ void Verifier::judge(Item& item) {
     join.reset();
   }
   if (!item.readable) return;
+  if (replay_stopped_) {
+    if (h.direction == chains::Direction::kIssued) check_vs_signature(item);
+    return;
+  }
   if (h.direction == chains::Direction::kReceived &&
       vs_logged(h.kind) != chains::Direction::kReceived) {
     // A frame of a kind the GS may not send, sent in its session: not a VS statement; the
@@ -45,17 +77,7 @@ void Verifier::judge(Item& item) {
     return;
   }
 
-  if (protocol::vs_signed(h.kind) && item.message) {
-    if (item.sigs[0] == SigState::kValid) {
-      ++vs_signatures_valid_;
-    } else if (item.sigs[0] == SigState::kInvalid) {
-      ++vs_signatures_invalid_;
-      sink_.add(finding(item, check::kSignature,
-                        "a valid VS signature (key " + short_hex(result_.vs_key->key) + "...)",
-                        "a signature that does not verify",
-                        "the entry is not what the VS signed: forged or edited"));
-    }
-  }
+  check_vs_signature(item);
   // Entries that belong to no session.
   const auto expect_session_zero = [&](std::string_view what) {
     if (h.session_id != 0) {

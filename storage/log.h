@@ -231,6 +231,11 @@ class Log {
   // The reporter of a scan that reads past bad rows without a word, for a caller whose own
   // checks name them (the audit's verify reports every one).
   static void read_past_bad_rows(std::uint64_t /*seq*/, const std::string& /*reason*/) {}
+  // Receives the rows a scan could not read because the file's pages that hold them are damaged:
+  // the seqs from `first` to `last` (some may have no row; `last` nullopt: to the end of the file,
+  // which the damage hides too) and the storage engine's words, which name the file.
+  using DamagedRowsReporter = std::function<void(
+      std::uint64_t first, std::optional<std::uint64_t> last, const std::string& reason)>;
 
   // Streams the rows the filter selects, in seq order, in constant memory.
   // - Each row goes to `visit` exactly as stored: seq, hashes and columns are not checked against
@@ -241,12 +246,19 @@ class Log {
   //   given, and the scan reads on with the next row: every bad row is reported, in seq order,
   //   between the visits of its neighbours. Without a reporter, the first bad row ends the scan
   //   with an error naming the store, its seq and the reason.
+  // - With `report_damaged_rows`, and no session or kind filter, a damaged page of a SQLite file
+  //   does not end the scan: the rows from the first not yet read up to the first that a lookup
+  //   past the damage reads again go to it as one range, in seq order between the visits of their
+  //   neighbours, and the scan reads on from there (to the end of the file when nothing after the
+  //   damage reads). For the investigator, who wants every entry the file still holds checked.
+  //   A PostgreSQL store never calls it: its server checks its own pages.
   // - An error is returned only for the store itself (the query cannot run, I/O error, a
-  //   corrupt database page) or, without a reporter, for a bad row. Rows visited before it stay
-  //   visited.
+  //   corrupt database page without `report_damaged_rows`) or, without a reporter, for a bad
+  //   row. Rows visited before it stay visited.
   // The callbacks run on the calling thread and must not use this Log.
   Status scan(const Filter& filter, const std::function<bool(const Entry&)>& visit,
-              const BadRowReporter& report_bad_row = {}) const;
+              const BadRowReporter& report_bad_row = {},
+              const DamagedRowsReporter& report_damaged_rows = {}) const;
   Result<Entry> get(std::uint64_t seq) const;
 
   // The storage engine's own check of the files read (SQLite's PRAGMA integrity_check: pages,

@@ -212,8 +212,72 @@ Hash32 Log::merkle_root() const {
   return accumulator.root();
 }
 
+namespace {
+
+// Whether the last failure on `db` was a damaged file (a page, or the header), not an I/O error.
+bool damaged(const sqlite::Db& db) {
+  const int code = sqlite3_errcode(db.get()) & 0xff;
+  return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+}
+
+// A lookup of the first row at or after a seq, through the table's b-tree from its root: it reads
+// whenever its path meets no damaged page. `damaged`: it met one; else `seq` is the row found,
+// nullopt when there is none.
+struct Lookup {
+  bool damaged = false;
+  std::optional<std::uint64_t> seq;
+};
+
+Result<Lookup> look_up_from(sqlite::Db& db, std::uint64_t from) {
+  auto stmt =
+      sqlite::Stmt::prepare(db, "SELECT seq FROM log_entry WHERE seq >= ?1 ORDER BY seq LIMIT 1");
+  if (!stmt) return stmt.failure();
+  if (auto bound = stmt->bind_int64(1, static_cast<std::int64_t>(from)); !bound) {
+    return bound.failure();
+  }
+  auto step = stmt->step();
+  if (!step) {
+    if (damaged(db)) return Lookup{true, std::nullopt};
+    return step.failure();
+  }
+  if (*step == sqlite::Stmt::Step::kDone) return Lookup{};
+  return Lookup{false, static_cast<std::uint64_t>(stmt->column_int64(0))};
+}
+
+// Where a scan that met damaged pages at `failed` reads again: the first row after it, below
+// `end`, that a lookup from the root reaches; nullopt when none does. A lookup from a seq reads
+// exactly when the leaf that holds it (and, past that leaf's last row, the next leaf) is whole, so
+// looking each seq up in turn finds the first readable row after damage of any shape, even a whole
+// leaf between two damaged ones. Doubling steps first find a lookup that reads at all, which
+// bounds that walk; none does past a damaged root or head leaf. The row at `failed` counts as
+// damaged (the scan could not step onto it), so the scan always moves on.
+Result<std::optional<std::uint64_t>> first_readable_after(sqlite::Db& db, std::uint64_t failed,
+                                                          std::uint64_t end) {
+  std::optional<std::uint64_t> reads_from;
+  for (std::uint64_t step = 1; failed + step < end; step *= 2) {
+    auto found = look_up_from(db, failed + step);
+    if (!found) return found.failure();
+    if (!found->damaged) {
+      reads_from = failed + step;
+      break;
+    }
+  }
+  if (!reads_from) return std::optional<std::uint64_t>{};
+  for (std::uint64_t at = failed + 1; at <= *reads_from; ++at) {
+    auto found = look_up_from(db, at);
+    if (!found) return found.failure();
+    if (found->damaged) continue;
+    if (found->seq && *found->seq < end) return found->seq;
+    break;  // no row after the damage, below `end`
+  }
+  return std::optional<std::uint64_t>{};
+}
+
+}  // namespace
+
 Status Log::scan(const Filter& filter, const std::function<bool(const Entry&)>& visit,
-                 const BadRowReporter& report_bad_row) const {
+                 const BadRowReporter& report_bad_row,
+                 const DamagedRowsReporter& report_damaged_rows) const {
   if (impl_->pg) return impl_->pg->scan(*impl_, filter, visit, report_bad_row);
   if (filter.from_seq > kMaxStoredInteger) return Status::success();
   if (filter.session_id && *filter.session_id > kMaxStoredInteger) return Status::success();
@@ -238,21 +302,60 @@ Status Log::scan(const Filter& filter, const std::function<bool(const Entry&)>& 
     if (!layout) return Error{where + ": cannot scan: " + layout.error()};
     auto stmt = sqlite::Stmt::prepare(*files[i].db, select_columns(*layout) + where_clause);
     if (!stmt) return Error{where + ": cannot scan: " + stmt.error()};
-    Status bound = stmt->bind_int64(1, static_cast<std::int64_t>(filter.from_seq));
-    if (bound && bounded) bound = stmt->bind_int64(2, static_cast<std::int64_t>(*filter.to_seq));
-    if (bound && filter.session_id) {
-      bound = stmt->bind_int64(3, static_cast<std::int64_t>(*filter.session_id));
+    // The next seq this file's rows are read from: the filter's start, then past each row read.
+    std::uint64_t next = std::max(filter.from_seq, files[i].first_seq);
+    const auto read_from = [&](std::uint64_t from) {
+      stmt->reset();
+      Status bound = stmt->bind_int64(1, static_cast<std::int64_t>(from));
+      if (bound && bounded) bound = stmt->bind_int64(2, static_cast<std::int64_t>(*filter.to_seq));
+      if (bound && filter.session_id) {
+        bound = stmt->bind_int64(3, static_cast<std::int64_t>(*filter.session_id));
+      }
+      return bound;
+    };
+    if (Status bound = read_from(filter.from_seq); !bound) {
+      return Error{where + ": cannot scan: " + bound.error()};
     }
-    if (!bound) return Error{where + ": cannot scan: " + bound.error()};
 
     for (;;) {
       auto step = stmt->step();
-      if (!step) return Error{where + ": scan failed: " + step.error()};
+      if (!step) {
+        // Only a scan of every row reads on: with a session or kind filter the damaged page may
+        // be an index's, which the table's lookups do not see.
+        if (!report_damaged_rows || filter.session_id || filter.kind || !damaged(*files[i].db)) {
+          return Error{where + ": scan failed: " + step.error()};
+        }
+        // This file's rows end where the next file's begin; the last file's, at the log's head,
+        // which the damage may hide (its MAX(seq) lookup meeting it): looked for past any seq.
+        const bool last_file = i + 1 == files.size();
+        std::uint64_t end = last_file ? kMaxStoredInteger + 1 : files[i + 1].first_seq;
+        if (bounded) end = std::min(end, *filter.to_seq);
+        if (next >= end) break;  // nothing left that the scan selects
+        auto resume = first_readable_after(*files[i].db, next, end);
+        if (!resume) return Error{where + ": scan failed: " + resume.error()};
+        // Nothing reads again: the range runs to the file's last row, where that can be read.
+        std::optional<std::uint64_t> last;
+        if (*resume) {
+          last = **resume - 1;
+        } else if (!last_file || bounded) {
+          last = end - 1;
+        } else if (auto rows = seq_range(*files[i].db); rows && *rows) {
+          last = std::max(next, (*rows)->second);
+        }
+        report_damaged_rows(next, last, where + ": " + step.error());
+        if (!*resume) break;
+        next = **resume;
+        if (Status bound = read_from(next); !bound) {
+          return Error{where + ": cannot scan: " + bound.error()};
+        }
+        continue;
+      }
       if (*step == sqlite::Stmt::Step::kDone) break;
       auto row = read_row(*stmt);
+      // seq is the rowid, so always an integer, and at least filter.from_seq, so not negative.
+      next = static_cast<std::uint64_t>(stmt->column_int64(kColSeq)) + 1;
       if (!row) {
-        // seq is the rowid, so always an integer, and at least filter.from_seq, so not negative.
-        const auto seq = static_cast<std::uint64_t>(stmt->column_int64(kColSeq));
+        const std::uint64_t seq = next - 1;
         if (!report_bad_row) return Error{impl_->label(seq) + ": " + row.error()};
         report_bad_row(seq, row.error());
         continue;

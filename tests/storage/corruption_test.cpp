@@ -4,6 +4,7 @@
 // store of schema version 3 (what a VS creates) and of version 1 (what older builds created).
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 #include "protocol/merkle.h"
 #include "storage/log.h"
 #include "tests/storage/store_fixture.h"
+#include "tests/support/tamper.h"
 
 namespace gsvs::storage {
 namespace {
@@ -388,6 +390,86 @@ TEST_P(Corruption, MissingMetaIsRefused) {
 INSTANTIATE_TEST_SUITE_P(SchemaVersions, Corruption,
                          ::testing::Values(SchemaLayout::kKindTable, SchemaLayout::kKindNameColumn),
                          testing::layout_test_name);
+
+// A damaged page of the table (a leaf overwritten by a failing disk) ends a scan with SQLite's
+// error, unless the caller takes damaged rows as ranges: then the rows of each run of damaged
+// leaves are reported once, between their neighbours, and every row of a whole leaf is read, even
+// one between two damaged leaves. Rows: which leaves (by index among the table's leaves in key
+// order) are damaged; the last holds the head, so where the file ends is lost too.
+TEST(DamagedPage, AScanGivenADamagedRowsReporterReadsEveryWholeLeaf) {
+  constexpr std::uint64_t kRows = 3000;
+  const struct {
+    const char* name;
+    std::vector<std::ptrdiff_t> from_middle;  // offsets from the middle leaf; kHead: the last
+  } cases[] = {
+      {"one leaf", {0}},
+      {"two leaves, a whole one between them", {-1, 1}},
+      {"three leaves in a row", {-1, 0, 1}},
+      {"the head's leaf", {PTRDIFF_MAX}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    TempDir dir;
+    const std::string path = dir.file("vs.db");
+    {
+      auto log = Log::open(path, OpenMode::kReadWrite);
+      ASSERT_TRUE(log.ok()) << log.error();
+      ASSERT_TRUE((*log)->append(sample_entries(0, kRows)).ok());
+    }
+    const auto leaves = gsvs::testing::leaf_pages(path);
+    ASSERT_GT(leaves.size(), 10U);
+    std::vector<bool> damaged(leaves.size(), false);
+    for (const std::ptrdiff_t offset : c.from_middle) {
+      const std::size_t index =
+          offset == PTRDIFF_MAX
+              ? leaves.size() - 1
+              : static_cast<std::size_t>(static_cast<std::ptrdiff_t>(leaves.size() / 2) + offset);
+      damaged[index] = true;
+      gsvs::testing::damage_page(path, leaves[index].pageno);
+    }
+    // What a scan must report: each leaf's rows, or each run of damaged leaves as one range (to
+    // the file's end for the head's, which hides MAX(seq) as well).
+    std::vector<std::string> expected;
+    for (std::size_t i = 0; i < leaves.size(); ++i) {
+      if (!damaged[i]) {
+        for (std::uint64_t seq = leaves[i].first_seq; seq <= leaves[i].last_seq; ++seq) {
+          expected.push_back("row " + std::to_string(seq));
+        }
+        continue;
+      }
+      std::size_t j = i;
+      while (j + 1 < leaves.size() && damaged[j + 1]) ++j;
+      expected.push_back(
+          "damaged " + std::to_string(leaves[i].first_seq) + ".." +
+          (j + 1 == leaves.size() ? std::string("end") : std::to_string(leaves[j].last_seq)));
+      i = j;
+    }
+
+    auto log = Log::open(path, OpenMode::kReadOnly);
+    ASSERT_TRUE(log.ok()) << log.error();
+    std::vector<std::string> events;
+    const auto visit = [&](const Entry& e) {
+      events.push_back("row " + std::to_string(e.header.seq));
+      return true;
+    };
+    const Status plain = (*log)->scan({}, visit, Log::read_past_bad_rows);
+    ASSERT_FALSE(plain.ok());
+    EXPECT_NE(plain.error().find("malformed"), std::string::npos) << plain.error();
+
+    events.clear();
+    std::string reason;
+    const Status salvaged = (*log)->scan(
+        {}, visit, Log::read_past_bad_rows,
+        [&](std::uint64_t first, std::optional<std::uint64_t> last, const std::string& why) {
+          events.push_back("damaged " + std::to_string(first) + ".." +
+                           (last ? std::to_string(*last) : std::string("end")));
+          reason = why;
+        });
+    ASSERT_TRUE(salvaged.ok()) << salvaged.error();
+    EXPECT_EQ(events, expected);
+    EXPECT_NE(reason.find("store " + path + ": "), std::string::npos) << reason;
+  }
+}
 
 }  // namespace
 }  // namespace gsvs::storage

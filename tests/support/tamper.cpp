@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
+#include <vector>
 
 #include "protocol/chains.h"
 #include "protocol/merkle.h"
@@ -33,6 +36,54 @@ void step_done(sqlite3* db, sqlite3_stmt* stmt) {
 
 void copy_store(const std::string& from, const std::string& to) {
   std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
+}
+
+namespace {
+std::int64_t page_size_of(sqlite3* db) {
+  Statement size(db, "PRAGMA page_size");
+  return sqlite3_step(size.stmt) == SQLITE_ROW ? sqlite3_column_int64(size.stmt, 0) : 0;
+}
+}  // namespace
+
+std::vector<LeafPage> leaf_pages(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close_v2(db);
+    throw std::runtime_error("cannot open " + path);
+  }
+  std::vector<LeafPage> leaves;
+  {
+    // dbstat's path orders a b-tree's pages in key order; seq is the rowid and runs from 0
+    // without gaps, so the cells of the leaves before a leaf count the seqs before its first.
+    Statement pages(db,
+                    "SELECT pageno, ncell FROM dbstat WHERE name = 'log_entry' AND "
+                    "pagetype = 'leaf' ORDER BY path");
+    std::uint64_t next = 0;
+    while (sqlite3_step(pages.stmt) == SQLITE_ROW) {
+      const auto cells = static_cast<std::uint64_t>(sqlite3_column_int64(pages.stmt, 1));
+      if (cells == 0) continue;
+      leaves.push_back({sqlite3_column_int64(pages.stmt, 0), next, next + cells - 1});
+      next += cells;
+    }
+  }
+  sqlite3_close_v2(db);
+  return leaves;
+}
+
+void damage_page(const std::string& path, std::int64_t pageno) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close_v2(db);
+    throw std::runtime_error("cannot open " + path);
+  }
+  const std::int64_t page_size = page_size_of(db);
+  sqlite3_close_v2(db);
+  if (page_size <= 0 || pageno < 1) throw std::runtime_error(path + ": no page to damage");
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekp((pageno - 1) * page_size);
+  const std::string noise(static_cast<std::size_t>(page_size), '\xFF');
+  file.write(noise.data(), static_cast<std::streamsize>(noise.size()));
+  if (!file) throw std::runtime_error(path + ": cannot write the damaged page");
 }
 
 Tamper::Tamper(const std::string& path) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "protocol/bytes.h"
 #include "protocol/crypto.h"
@@ -15,6 +16,18 @@ namespace gsvs::testing {
 
 // Copies a store (a closed one: a single file) to `to`.
 void copy_store(const std::string& from, const std::string& to);
+
+// The leaf pages of the log_entry table of the closed single-file store at `path`, in key order
+// (the last holds the head): each page's number and the seqs of its rows.
+struct LeafPage {
+  std::int64_t pageno = 0;
+  std::uint64_t first_seq = 0;
+  std::uint64_t last_seq = 0;
+};
+std::vector<LeafPage> leaf_pages(const std::string& path);
+// Overwrites page `pageno` of the closed store file at `path` with 0xFF bytes, as a failing disk
+// might leave it.
+void damage_page(const std::string& path, std::int64_t pageno);
 
 class Tamper {
  public:
