@@ -7,6 +7,7 @@
 #include "audit-cli/session_continuity.h"
 #include "rules/movement.h"
 #include "rules/session_rules.h"
+#include "rules/version.h"
 
 namespace gsvs::audit::report::detail {
 
@@ -268,17 +269,21 @@ Verdict Analyzer::speed_verdict() {
                     std::to_string(from) + " and " + std::to_string(to);
     return v;
   }
-  // The paced clock names the reason (PROTOCOL.md §8.6 "Late digests").
-  const auto replayed_reason =
-      violation->late ? RevocationReason::kDigestsLate : RevocationReason::kSpeedViolation;
+  const auto replayed_verdict = rules::verdict_on_violation(*violation);
+  const auto replayed_reason = *rules::reason_for(replayed_verdict);
   if (static_cast<std::uint16_t>(replayed_reason) != revocation_->reason) {
     v.explanation = "the replay finds the violation the VS cites, but as " +
                     revocation_reason_name(static_cast<std::uint16_t>(replayed_reason)) + ": " +
                     recomputed_detail;
-    // A VS before digests_late revoked a late step as speed_violation: the same refusal.
-    if (replayed_reason == RevocationReason::kDigestsLate) {
+    // The reason a VS of an earlier rules version gave: the same refusal. A report holds no
+    // VsStart naming the run's version, so any version's (PROTOCOL.md §8.18).
+    if (const auto* earlier = rules::earlier_reason(
+            replayed_verdict, static_cast<RevocationReason>(revocation_->reason),
+            rules::kEarliestRulesVersion)) {
       v.outcome = Outcome::kConsistent;
-      v.explanation += "; a VS before digests_late revoked such a step as speed_violation";
+      v.explanation += "; a VS before rules version " + std::to_string(earlier->since) +
+                       " revoked such a step as " + revocation_reason_name(revocation_->reason) +
+                       " (" + std::string(earlier->rule) + ")";
     }
     return v;
   }

@@ -236,36 +236,41 @@ void SessionModel::on_revocation(const ModelInput& input, const protocol::Revoca
       a.cited = o.record;
       a.step = o.step;
       const auto expected = reason_for(o.record.verdict);
-      // A VS of rules version 1 revoked a late step as speed_violation (PROTOCOL.md §8.6 "Late
-      // digests", §8.18): the same step refused, under the reason it then had. Only where the log
-      // read does not show a run of a later version: older stores hold them.
-      const bool late_as_speed = expected == RevocationReason::kDigestsLate &&
-                                 revoked_for == RevocationReason::kSpeedViolation &&
-                                 rules_version_.value_or(1) < rules::kDigestsLateSince;
-      if (late_as_speed) {
+      // A run of an earlier rules version revoked the message under the reason it then had
+      // (PROTOCOL.md §8.18): where the log read names no version, the earliest.
+      const auto* earlier =
+          expected != revoked_for
+              ? rules::earlier_reason(o.record.verdict, revoked_for,
+                                      rules_version_.value_or(rules::kEarliestRulesVersion))
+              : nullptr;
+      if (earlier) {
         a.support = Support::kSupported;
         a.explanation = o.record.why;
         Finding f = finding(
             entry, check::kRevocation,
-            "reason digests_late for the late step at entry " + std::to_string(o.record.seq),
+            "reason " + revocation_reason_label(static_cast<std::uint16_t>(*expected)) +
+                " for the message at entry " + std::to_string(o.record.seq),
             "reason " + reason,
-            rules_version_ ? "as a VS of rules version " + std::to_string(*rules_version_) +
-                                 " revoked it (its VsStart says so); the refusal and the "
-                                 "quarantine it began stand in the log (PROTOCOL.md §8.6 "
-                                 "\"Late digests\")"
-                           : std::string("as a VS before digests_late revoked it (no VsStart read "
-                                         "before the session names the run's rules version); "
-                                         "the refusal and the quarantine it began stand in the "
-                                         "log (PROTOCOL.md §8.6 \"Late digests\")"));
+            (rules_version_
+                 ? "as a VS of rules version " + std::to_string(*rules_version_) +
+                       " revoked it (its VsStart says so)"
+                 : std::string("as a VS before rules version ") + std::to_string(earlier->since) +
+                       " revoked it (no VsStart read before the session names the "
+                       "run's rules version)") +
+                "; the refusal and what it began stand in the log (" + std::string(earlier->rule) +
+                ")");
         f.severity = Severity::kWarning;
         sink.add(std::move(f));
       } else if (expected && *expected != revoked_for) {
         a.support = Support::kUnsupported;
-        // A late step revoked as speed_violation by a run that names digests_late's rules.
+        // A reason an earlier rules version gave, from a run of a later one.
+        const auto* changed =
+            rules::earlier_reason(o.record.verdict, revoked_for, rules::kEarliestRulesVersion);
         const std::string run =
-            expected == RevocationReason::kDigestsLate && rules_version_
+            changed && rules_version_
                 ? " (the run's VsStart names rules version " + std::to_string(*rules_version_) +
-                      ", which revokes such a step as digests_late and begins no quarantine)"
+                      "; " + reason + " was the reason before rules version " +
+                      std::to_string(changed->since) + ": " + std::string(changed->rule) + ")"
                 : std::string();
         a.explanation = "the message at entry " + std::to_string(o.record.seq) +
                         " is at fault, but for " +

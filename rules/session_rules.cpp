@@ -106,6 +106,10 @@ std::optional<RevocationReason> reason_for(Verdict verdict) {
   return std::nullopt;
 }
 
+Verdict verdict_on_violation(const MovementStep& violation) {
+  return violation.late ? Verdict::kDigestsLate : Verdict::kSpeedViolation;
+}
+
 std::vector<std::uint64_t> Judgement::evidence(std::uint64_t message_position) const {
   std::vector<std::uint64_t> out = prior_evidence;
   if (cites_message) out.push_back(message_position);
@@ -314,7 +318,7 @@ Judgement SessionRules::judge_digest(const protocol::TranscriptDigest& digest,
       digest, DigestSample{digest.gs_time_ms, received.vs_time_ms, received.position});
   for (const auto& step : j.steps) {
     if (!step.violation) continue;
-    j.verdict = step.late ? Verdict::kDigestsLate : Verdict::kSpeedViolation;
+    j.verdict = verdict_on_violation(step);
     j.why = describe_violation(step, movement_.limits());
     j.violation = step;
     // The step's two digests: the earlier one, then this one.

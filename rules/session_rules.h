@@ -42,6 +42,9 @@ enum class Verdict : std::uint8_t {
 std::string_view verdict_name(Verdict verdict);
 // The revocation reason a refusal calls for (nullopt for kAccepted and kAfterRevocation).
 std::optional<protocol::RevocationReason> reason_for(Verdict verdict);
+// The verdict on a step that crossed the excess limit: the paced clock names it (PROTOCOL.md §8.6
+// "Late digests").
+Verdict verdict_on_violation(const MovementStep& violation);
 
 // The verdict on one message, with what a revocation for it must cite.
 struct Judgement {
