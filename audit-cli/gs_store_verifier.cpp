@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 #include <variant>
 
@@ -28,6 +29,10 @@ struct GsSession {
   crypto::PublicKey session_key;
   std::uint64_t last_counter = 0;
   bool revoked = false;
+  // False once rows that cannot be read may hold some of its entries: what it received is then
+  // checked for the VS signature only, not against what it sent (a lost digest would make every
+  // later receipt look wrong), and what it sent for the session key and counter.
+  bool followed = true;
 };
 
 class GsStoreVerifier {
@@ -41,6 +46,9 @@ class GsStoreVerifier {
   void finish();
 
  private:
+  // Rows from `first` to `last` cannot be read: the sessions live then are not followed past
+  // them, and an answer or an entry of a session whose start they held is not taken for a fault.
+  void lose_track(std::uint64_t first, std::optional<std::uint64_t> last);
   // The chain and the kind_name column, as for a VS store (chain_check.h).
   void check_chain(const storage::Entry& entry);
   // The kind and direction columns. False when the row is no message a GS keeps.
@@ -48,6 +56,9 @@ class GsStoreVerifier {
   void judge(const storage::Entry& entry, const protocol::AnyMessage& message);
   void on_join_request(const storage::Entry& entry, const protocol::JoinRequest& request);
   void on_join_accept(const storage::Entry& entry, const protocol::JoinAccept& accept);
+  // Follows the session `accept` begins, unless the VS gave its id before.
+  void add_session(const protocol::JoinAccept& accept, const crypto::PublicKey& accepted_by,
+                   const storage::Entry& entry);
   void on_sent(const storage::Entry& entry, const protocol::AnyMessage& message);
   void on_received(const storage::Entry& entry);
   // Checks signature `index` under `key`; a finding when it fails.
@@ -73,6 +84,11 @@ class GsStoreVerifier {
   std::map<protocol::SessionId, GsSession> sessions_;
   // The session whose VS link is open: checkpoints received on it are its (session column 0).
   std::optional<protocol::SessionId> current_;
+  // Rows could not be read: a session first seen after them may have begun among them, and a
+  // join answer right after them may answer a request among them.
+  bool rows_lost_ = false;
+  bool answer_may_be_lost_ = false;
+  std::set<protocol::SessionId> sessions_begun_unread_;  // first seen after such rows
 };
 
 void GsStoreVerifier::add(const storage::Entry& entry, std::string_view check, std::string expected,
@@ -87,6 +103,7 @@ void GsStoreVerifier::unreadable(std::uint64_t seq, const std::string& reason) {
   chain_.unreadable(seq, reason, findings);
   for (Finding& f : findings) sink_.add(std::move(f));
   recomputed_tree_.append(Hash32{});
+  lose_track(seq, seq);
 }
 
 void GsStoreVerifier::damaged(std::uint64_t first, std::optional<std::uint64_t> last,
@@ -98,6 +115,29 @@ void GsStoreVerifier::damaged(std::uint64_t first, std::optional<std::uint64_t> 
   for (std::uint64_t seq = first; seq <= last.value_or(first); ++seq) {
     recomputed_tree_.append(Hash32{});
   }
+  lose_track(first, last);
+}
+
+void GsStoreVerifier::lose_track(std::uint64_t first, std::optional<std::uint64_t> last) {
+  rows_lost_ = true;
+  answer_may_be_lost_ = true;
+  pending_join_.reset();
+  pending_resume_.reset();
+  std::string unfollowed;
+  for (auto& [id, session] : sessions_) {
+    if (session.revoked || !session.followed) continue;
+    session.followed = false;
+    unfollowed += (unfollowed.empty() ? "" : ", ") + std::to_string(id);
+  }
+  if (unfollowed.empty() || !last) return;  // nothing after the rows to check
+  Finding f = finding_at(
+      first, check::kRowUnreadable, "every session followed to the end of the store",
+      "session(s) " + unfollowed + " not followed past entry " + std::to_string(*last),
+      "what the GS sent among the rows that cannot be read is unknown, so what it received after "
+      "them is checked for the VS signature only, and what it sent for the session key and "
+      "counter; sessions that begin after them are checked in full");
+  f.severity = Severity::kWarning;
+  sink_.add(std::move(f));
 }
 
 void GsStoreVerifier::check_chain(const storage::Entry& entry) {
@@ -159,6 +199,19 @@ GsSession* GsStoreVerifier::session_of(const storage::Entry& entry,
   }
   auto found = sessions_.find(entry.header.session_id);
   if (found == sessions_.end()) {
+    if (rows_lost_) {
+      // It may have begun among the rows that cannot be read.
+      if (sessions_begun_unread_.insert(entry.header.session_id).second) {
+        Finding f = finding_at(entry.header, check::kRowUnreadable,
+                               "a session this GS joined (a JoinAccept earlier in the store)",
+                               "session " + std::to_string(entry.header.session_id) +
+                                   ", whose JoinAccept may be among the rows that cannot be read",
+                               "its entries are checked for the VS signature only");
+        f.severity = Severity::kWarning;
+        sink_.add(std::move(f));
+      }
+      return nullptr;
+    }
     add(entry, check::kSession, "a session this GS joined (a JoinAccept earlier in the store)",
         "session " + std::to_string(entry.header.session_id));
     return nullptr;
@@ -171,6 +224,7 @@ void GsStoreVerifier::on_join_request(const storage::Entry& entry,
   signature(entry, 0, request.gs_identity, "the GS identity key");
   signature(entry, 1, request.session_key, "the session key it introduces");
   pending_join_ = SentJoin{request, entry.message};
+  answer_may_be_lost_ = false;
   current_.reset();  // a new VS link: the old session's is gone
 }
 
@@ -178,6 +232,12 @@ void GsStoreVerifier::on_join_accept(const storage::Entry& entry,
                                      const protocol::JoinAccept& accept) {
   const crypto::PublicKey* accepted_by = vs_signer(entry);
   if (accepted_by == nullptr) return;
+  if (!pending_join_ && std::exchange(answer_may_be_lost_, false)) {
+    // Its JoinRequest may be among the rows that cannot be read: the session is followed from
+    // here, without the check of the answer against the request.
+    add_session(accept, *accepted_by, entry);
+    return;
+  }
   if (!pending_join_) {
     add(entry, check::kJoin, "a JoinAccept answering the JoinRequest the GS sent before it",
         "no JoinRequest awaiting an answer");
@@ -190,13 +250,19 @@ void GsStoreVerifier::on_join_accept(const storage::Entry& entry,
     add(entry, check::kJoin, "a JoinAccept gsd accepts (PROTOCOL.md §8.8)", checked.error());
     return;
   }
+  add_session(accept, *accepted_by, entry);
+}
+
+void GsStoreVerifier::add_session(const protocol::JoinAccept& accept,
+                                  const crypto::PublicKey& accepted_by,
+                                  const storage::Entry& entry) {
   if (sessions_.contains(accept.session_id)) {
     add(entry, check::kJoin, "a session id the VS has not given this GS before",
         "session " + std::to_string(accept.session_id) + " again");
     return;
   }
   sessions_.emplace(accept.session_id,
-                    GsSession{rules::GsSessionChecks(vs_keys_, *accepted_by, accept, entry.message),
+                    GsSession{rules::GsSessionChecks(vs_keys_, accepted_by, accept, entry.message),
                               accept.session_key});
   current_ = accept.session_id;
   ++result_.stats.sessions;
@@ -210,7 +276,10 @@ void GsStoreVerifier::on_sent(const storage::Entry& entry, const protocol::AnyMe
   const auto* resume = std::get_if<protocol::GsResume>(&message);
   // A GsResume takes the next value of the session counter too.
   const std::uint64_t counter = envelope ? envelope->gs_counter : resume ? resume->gs_counter : 0;
-  if (resume != nullptr) pending_resume_ = std::make_pair(*resume, entry.message);
+  if (resume != nullptr) {
+    pending_resume_ = std::make_pair(*resume, entry.message);
+    answer_may_be_lost_ = false;
+  }
   if (counter <= session->last_counter) {
     add(entry, check::kCounter, "gs_counter above " + std::to_string(session->last_counter),
         "gs_counter " + std::to_string(counter));
@@ -218,7 +287,9 @@ void GsStoreVerifier::on_sent(const storage::Entry& entry, const protocol::AnyMe
     session->last_counter = counter;
   }
   if (const auto* digest = std::get_if<protocol::TranscriptDigest>(&message)) {
-    session->checks.digest_sent(digest->gs_counter, chains::message_hash(entry.message));
+    if (session->followed) {
+      session->checks.digest_sent(digest->gs_counter, chains::message_hash(entry.message));
+    }
     ++result_.stats.digests;
   } else if (std::holds_alternative<protocol::Heartbeat>(message)) {
     ++result_.stats.heartbeats;
@@ -230,7 +301,7 @@ void GsStoreVerifier::on_received(const storage::Entry& entry) {
   if (vs_signer(entry) == nullptr) return;
   if (kind == MessageKind::kJoinReject) {
     ++result_.stats.rejected_joins;
-    if (!pending_join_ && !pending_resume_) {
+    if (!pending_join_ && !pending_resume_ && !std::exchange(answer_may_be_lost_, false)) {
       add(entry, check::kJoin,
           "a JoinReject answering the JoinRequest or GsResume the GS sent before it",
           "no JoinRequest or GsResume awaiting an answer");
@@ -243,7 +314,7 @@ void GsStoreVerifier::on_received(const storage::Entry& entry) {
     ++result_.stats.checkpoints;
     // Checkpoints before a JoinAccept were checked for their signature only, as gsd does.
     auto session = current_ ? sessions_.find(*current_) : sessions_.end();
-    if (session == sessions_.end()) return;
+    if (session == sessions_.end() || !session->second.followed) return;
     if (auto checked = session->second.checks.on_checkpoint(entry.message); !checked) {
       add(entry, check::kCheckpointSize, "a checkpoint gsd accepts (PROTOCOL.md §8.8)",
           checked.error());
@@ -287,35 +358,41 @@ void GsStoreVerifier::judge(const storage::Entry& entry, const protocol::AnyMess
     return;
   }
   if (vs_signer(entry) == nullptr) return;
-  if (kind == MessageKind::kResumeAccept) {
-    if (!pending_resume_) {
-      add(entry, check::kJoin, "a ResumeAccept answering the GsResume the GS sent before it",
-          "no GsResume awaiting an answer");
-    } else if (auto accepted = session->checks.on_resume_accept(
-                   entry.message, pending_resume_->first, pending_resume_->second);
-               !accepted) {
-      add(entry, check::kJoin, "a ResumeAccept gsd accepts (PROTOCOL.md §8.15)", accepted.error());
-    }
-    pending_resume_.reset();
-    return;
-  }
   // What gsd's check said, as a Status: the value it returns is not needed here.
   const auto status_of = [](const auto& result) {
     return result ? Status::success() : Status{Error{result.error()}};
   };
+  // A session not followed is checked for the VS signature only (lose_track).
+  if (kind == MessageKind::kResumeAccept) {
+    if (!pending_resume_) {
+      if (!std::exchange(answer_may_be_lost_, false)) {
+        add(entry, check::kJoin, "a ResumeAccept answering the GsResume the GS sent before it",
+            "no GsResume awaiting an answer");
+      }
+    } else if (session->followed) {
+      if (const Status accepted = status_of(session->checks.on_resume_accept(
+              entry.message, pending_resume_->first, pending_resume_->second));
+          !accepted) {
+        add(entry, check::kJoin, "a ResumeAccept gsd accepts (PROTOCOL.md §8.15)",
+            accepted.error());
+      }
+    }
+    pending_resume_.reset();
+    return;
+  }
   Status checked = Status::success();
   std::string_view check = check::kTicket;
   if (kind == MessageKind::kPlayTicket) {
     ++result_.stats.tickets;
-    checked = status_of(session->checks.on_ticket(entry.message));
+    if (session->followed) checked = status_of(session->checks.on_ticket(entry.message));
   } else if (kind == MessageKind::kProtectedReceipt) {
     ++result_.stats.receipts;
     check = check::kReceipt;
-    checked = status_of(session->checks.on_receipt(entry.message));
+    if (session->followed) checked = status_of(session->checks.on_receipt(entry.message));
   } else {
     ++result_.stats.revocations;
     check = check::kRevocation;
-    checked = status_of(session->checks.on_revocation(entry.message));
+    if (session->followed) checked = status_of(session->checks.on_revocation(entry.message));
     if (checked && session->revoked) checked = Error{"a second Revocation of the session"};
     session->revoked = true;
     if (current_ == entry.header.session_id) current_.reset();

@@ -198,6 +198,63 @@ TEST(GsStoreVerify, WhatAnInsiderChangesInACopyShows) {
   }
 }
 
+// A page a failing disk overwrote (AUDIT.md §3.1): one finding for the rows on it, SQLite's word
+// on the file, and nothing that follows from rows missing. Rows: which leaf page is damaged, and
+// the warning that says what is not checked past it. In the middle of the session, the checks
+// that rest on what the page held (its digests for the receipts, its tickets for the chain of
+// tickets) are not made past it; on the first page, with the JoinAccept, the session's entries
+// are checked for the VS signature only.
+TEST(GsStoreVerify, RowsOnADamagedPageAreOneFindingAndTheSessionIsNotFollowedPastThem) {
+  const GsRun& run = gs_run();
+  struct DamagedLeaf {
+    std::string name;
+    std::function<std::size_t(std::size_t leaves)> which;
+    std::function<std::string(const LeafPage&)> warning;  // the finding's `found`
+  };
+  const std::vector<DamagedLeaf> cases = {
+      {"in the middle of the session", [](std::size_t leaves) { return leaves / 2; },
+       [](const LeafPage& page) {
+         return "session(s) 1 not followed past entry " + std::to_string(page.last_seq);
+       }},
+      {"the first, with the JoinAccept", [](std::size_t) { return std::size_t{0}; },
+       [](const LeafPage&) {
+         return std::string(
+             "session 1, whose JoinAccept may be among the rows that cannot be read");
+       }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    TempDir dir;
+    const std::string copy = copy_store(run.gs_store, dir, "gs-damaged.db");
+    const auto leaves = leaf_pages(copy);
+    ASSERT_GE(leaves.size(), 4U) << "the run's store is too small to damage a page in its middle";
+    const LeafPage& page = leaves[c.which(leaves.size())];
+    const std::uint64_t accept = first_of(run.entries, MessageKind::kJoinAccept).value_or(0);
+    ASSERT_EQ(accept >= page.first_seq && accept <= page.last_seq, c.which(leaves.size()) == 0);
+    damage_page(copy, page.pageno);
+    const json result = verify_json(copy);
+    ASSERT_TRUE(result.is_object()) << result.dump();
+    std::size_t unreadable = 0;
+    bool warned = false;
+    for (const auto& f : result["findings"]) {
+      const std::string check = f["check"];
+      if (f["severity"] == "warning") {
+        warned = warned || (check == "row.unreadable" && f["found"] == c.warning(page));
+        continue;
+      }
+      EXPECT_TRUE(check == "row.unreadable" || check == "store.file") << f.dump(2);
+      if (check != "row.unreadable") continue;
+      ++unreadable;
+      EXPECT_EQ(f["seq"], page.first_seq) << f.dump(2);
+    }
+    EXPECT_EQ(unreadable, 1U) << result.dump(2);
+    EXPECT_TRUE(warned) << c.warning(page) << "\n" << result.dump(2);
+    EXPECT_EQ(result["entries"], run.entries.size()) << result.dump(2);
+    std::string output;
+    EXPECT_EQ(audit_cli_status({"verify", copy, "--vs-pubkey", run.vs_key}, &output), 1) << output;
+  }
+}
+
 // A GS store from before "gsvs-gs-log": the same rows, meta.format "gsvs-vs-log".
 TEST(GsStoreVerify, AnOlderGsStoreIsToldApartAndReadWithRoleGs) {
   const GsRun& run = gs_run();
