@@ -1,6 +1,7 @@
 #include "vsd/session_loop.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace gsvs::vsd {
 
@@ -47,15 +48,20 @@ void SessionLoop::probe_lag(std::chrono::steady_clock::time_point due) {
     if (ec) return;
     const auto now = std::chrono::steady_clock::now();
     const auto late = std::chrono::duration_cast<std::chrono::microseconds>(now - due).count();
-    // A spike fades at twice the pace of time rather than at the next probe, so that a reader
-    // polling now and then sees it, and joins held by it do not flap on and off probe by probe.
     const auto faded =
-        lag_us_.load(std::memory_order_relaxed) -
-        2 * std::chrono::duration_cast<std::chrono::microseconds>(now - last_probe_).count();
-    lag_us_.store(std::max<std::int64_t>(late, faded), std::memory_order_relaxed);
+        faded_lag(std::chrono::microseconds(lag_us_.load(std::memory_order_relaxed)),
+                  std::chrono::duration_cast<std::chrono::microseconds>(now - last_probe_));
+    lag_us_.store(std::max<std::int64_t>(late, faded.count()), std::memory_order_relaxed);
     last_probe_ = now;
     probe_lag(now + kLagProbePeriod);
   });
+}
+
+std::chrono::microseconds SessionLoop::faded_lag(std::chrono::microseconds previous,
+                                                 std::chrono::microseconds elapsed) {
+  const double periods = std::chrono::duration<double>(elapsed) / kLagProbePeriod;
+  return std::chrono::microseconds(static_cast<std::int64_t>(static_cast<double>(previous.count()) *
+                                                             std::exp2(-std::max(periods, 0.0))));
 }
 
 void SessionLoop::stop() {

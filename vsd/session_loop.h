@@ -59,11 +59,18 @@ class SessionLoop {
 
   // How late this loop runs its lag probe, a timer due every kLagProbePeriod: about how long a
   // frame that arrives now waits before its session reads it and stamps its VS time. A late
-  // probe's figure fades at twice the pace of time. From any thread; zero before the first probe.
+  // probe's figure fades (faded_lag). From any thread; zero before the first probe.
   [[nodiscard]] std::chrono::microseconds lag() const {
     return std::chrono::microseconds(lag_us_.load(std::memory_order_relaxed));
   }
   static constexpr std::chrono::milliseconds kLagProbePeriod{20};
+  // What a lag figure of `previous` reads `elapsed` later: half as much per kLagProbePeriod. A
+  // spike stays in view for a few probes, so joins held by it do not flap on and off probe by
+  // probe; and once the loop runs on time again, a pause of any length is forgotten within
+  // log2(pause / admission_max_lag_ms) probes (fading at a fixed pace held joins and resumes,
+  // players' included, for as long again as the pause had lasted, or half of it).
+  [[nodiscard]] static std::chrono::microseconds faded_lag(std::chrono::microseconds previous,
+                                                           std::chrono::microseconds elapsed);
 
  private:
   void drain();
