@@ -47,7 +47,10 @@ std::string limits_line(const Timeline& t) {
 
 // The event column: the judgement in capitals when the rule is broken, and where it stands.
 std::string event_text(const Row& r) {
-  std::string text = r.violation ? "VIOLATION" : r.over_limit ? "over limit" : r.event;
+  std::string text = r.late         ? "LATE (within the limit on the GS's clock: digests_late)"
+                     : r.violation  ? "VIOLATION"
+                     : r.over_limit ? "over limit"
+                                    : r.event;
   if (r.revoked_here) text += " (the revocation's step)";
   if (r.after_revocation && (r.checked || r.step.spawn)) text += ", after the revocation";
   return text;
@@ -68,8 +71,9 @@ void write_table(const Timeline& t, std::ostream& out) {
          "GS's clock held within the jitter allowance of the VS's); speed = distance / used; "
          "excess = distance - limit x used; acc = accumulated excess (keeping x decay per 0.5 s "
          "used).\nover limit: faster than the limit. VIOLATION: over the limit with acc above "
-         "the revocation threshold; the VS revokes on the first one (digests_late where the GS's "
-         "own clock explains it), every one is listed. Digests after the revocation are judged "
+         "the revocation threshold; the VS revokes on the first one, every one is listed. LATE: "
+         "a violation the GS's own clock explains (its digests arrived late), revoked as "
+         "digests_late. Digests after the revocation are judged "
          "here as the VS would "
          "have (it no longer did).\n";
   if (t.tracks.empty()) out << "\nNo positions in this session's digests.\n";
@@ -114,6 +118,7 @@ nlohmann::json row_json(const Row& r, const Timeline& t) {
                         {"event", r.event},
                         {"over_limit", r.over_limit},
                         {"violation", r.violation},
+                        {"late", r.late},
                         {"revoked_here", r.revoked_here},
                         {"after_revocation", r.after_revocation}};
   if (r.checked) {
@@ -126,6 +131,8 @@ nlohmann::json row_json(const Row& r, const Timeline& t) {
     out["allowed_mm"] = r.step.allowed_mm;
     out["excess_mm"] = r.step.excess_mm;
     out["accumulated_excess_mm"] = r.step.accumulated_excess_mm;
+    out["elapsed_paced_ms"] = r.step.elapsed_paced_ms;
+    out["accumulated_paced_excess_mm"] = r.step.accumulated_paced_excess_mm;
     out["from_seq"] = r.step.from_log_seq;
   }
   return out;
@@ -142,6 +149,7 @@ void write_json(const Timeline& t, std::ostream& out) {
                        {"over_limit", track.count(&Row::over_limit)},
                        {"violations", track.count(&Row::violation)},
                        {"violations_after_revocation", track.count(&Row::violation, true)},
+                       {"late_violations", track.count(&Row::late)},
                        {"carried", track.carried ? carried_json(*track.carried) : nullptr},
                        {"rows", rows}});
   }
@@ -164,7 +172,7 @@ void write_json(const Timeline& t, std::ostream& out) {
 void write_csv(const Timeline& t, std::ostream& out) {
   out << "session_id,player,seq,vs_time_ms,vs_time_utc,gs_time_ms,x_mm,y_mm,event,distance_mm,"
          "elapsed_gs_ms,elapsed_vs_ms,elapsed_used_ms,speed_mm_s,limit_mm_s,allowed_mm,excess_mm,"
-         "accumulated_excess_mm,violation,over_limit,revoked_here,after_revocation\n";
+         "accumulated_excess_mm,violation,over_limit,revoked_here,after_revocation,late\n";
   for (const auto& track : t.tracks) {
     for (const auto& r : track.rows) {
       out << t.replay.facts.session_id << ',' << track.hex() << ',' << r.seq << ',' << r.vs_time_ms
@@ -180,7 +188,7 @@ void write_csv(const Timeline& t, std::ostream& out) {
         out << ",,,,,,,,";
       }
       out << ',' << int{r.violation} << ',' << int{r.over_limit} << ',' << int{r.revoked_here}
-          << ',' << int{r.after_revocation} << '\n';
+          << ',' << int{r.after_revocation} << ',' << int{r.late} << '\n';
     }
   }
 }

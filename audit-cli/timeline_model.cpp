@@ -21,7 +21,15 @@ void judge(Row& row, const rules::MovementLimits& limits) {
   row.over_limit = row.step.excess_mm > 0;
   row.violation =
       row.revoked_here || (row.over_limit && row.step.accumulated_excess_mm > limits.max_excess_mm);
-  row.event = row.violation ? "violation" : row.over_limit ? "over_limit" : "move";
+  // The VS's own check names the revocation's step; any other is late when its paced clock keeps
+  // it within the limit, as the rule would have named it alone in its digest.
+  row.late = row.violation &&
+             (row.revoked_here ? row.step.late
+                               : row.step.accumulated_paced_excess_mm <= limits.max_excess_mm);
+  row.event = row.late         ? "late"
+              : row.violation  ? "violation"
+              : row.over_limit ? "over_limit"
+                               : "move";
 }
 
 }  // namespace
@@ -93,11 +101,14 @@ std::string counted(std::size_t n, const std::string& one, const std::string& ma
 }
 
 std::string track_summary(const Track& track) {
-  const std::size_t late = track.count(&Row::violation, true);
+  const std::size_t after = track.count(&Row::violation, true);
+  const std::size_t late = track.count(&Row::late);
   return "top " + fixed(track.max_speed_mm_s() / 1000.0, 2) + " m/s; " +
          counted(track.count(&Row::over_limit), "step", "steps") + " over the limit, " +
          counted(track.count(&Row::violation), "violation", "violations") +
-         (late ? " (" + std::to_string(late) + " after the revocation)" : std::string());
+         (after ? " (" + std::to_string(after) + " after the revocation)" : std::string()) +
+         (late ? ", " + std::to_string(late) + " of them late (within the limit on the GS's clock)"
+               : std::string());
 }
 
 std::string outcome_line(const SessionFacts& f) {

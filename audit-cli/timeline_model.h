@@ -24,13 +24,18 @@ struct Row {
   std::uint64_t gs_time_ms = 0;
   std::int32_t x_mm = 0;
   std::int32_t y_mm = 0;
-  // first, spawn, move, over_limit, violation, refused (why), after_revocation (why not judged)
+  // first, spawn, move, over_limit, violation, late, refused (why), after_revocation (why not
+  // judged)
   std::string event;
   bool checked = false;     // a move the rule judged (move, over_limit or violation)
   bool over_limit = false;  // faster than the limit (excess above zero)
   // Over the limit with the accumulated excess above max_excess: the rule broken. The VS revokes
   // on the first such step of a digest; every one is flagged here.
   bool violation = false;
+  // A violation the GS's own clock explains: within the limit on the session's paced clock, so
+  // the excess comes from time late digests forfeited (digests_late, PROTOCOL.md §8.6 "Late
+  // digests"), not from the player's speed.
+  bool late = false;
   bool revoked_here = false;      // the step the VS's own check flagged (the revocation's)
   bool after_revocation = false;  // the VS no longer judged it: recomputed here only
   rules::MovementStep step;

@@ -17,7 +17,10 @@ constexpr std::array<const char*, 10> kColors{"#1f77b4", "#2ca02c", "#9467bd", "
                                               "#bcbd22", "#393b79"};
 constexpr const char* kRed = "#d62728";    // a violation
 constexpr const char* kAmber = "#e69f00";  // over the limit, accumulated excess still allowed
-constexpr double kMarkFontSize = 12;       // the labels beside marked steps (bold)
+// A late step (digests_late) is a violation drawn dashed: the same rule broken on the credited
+// clock, which the GS's own clock explains.
+constexpr const char* kLateDash = R"( stroke-dasharray="4 2")";
+constexpr double kMarkFontSize = 12;  // the labels beside marked steps (bold)
 // A white outline under a text, so that it stays legible over lines and points.
 constexpr const char* kHalo =
     R"(stroke="white" stroke-width="3" stroke-linejoin="round" paint-order="stroke")";
@@ -256,7 +259,8 @@ void axis_titles(std::ostream& s, const Box& panel, std::string_view x_title,
 void write_header(const Timeline& t, std::ostream& s) {
   const auto& f = t.replay.facts;
   const auto& l = t.limits;
-  const std::size_t late = t.total(&Row::violation, true);
+  const std::size_t after = t.total(&Row::violation, true);
+  const std::size_t late = t.total(&Row::late);
   auto line = [&](double y, int font_size, const std::string& text) {
     s << "<text x=\"" << kMap.x0 << "\" y=\"" << y << "\" font-size=\"" << font_size << "\""
       << (font_size < 13 ? " fill=\"#444\"" : "") << ">" << esc(text) << "</text>\n";
@@ -265,8 +269,9 @@ void write_header(const Timeline& t, std::ostream& s) {
     << f.session_id << ": movement timeline</text>\n";
   line(56, 13, outcome_line(f));
   line(74, 13,
-       "Recomputed: " + counted(t.total(&Row::violation), "speed violation", "speed violations") +
-           (late ? " (" + std::to_string(late) + " after the revocation)" : std::string()) + ", " +
+       "Recomputed: " + counted(t.total(&Row::violation), "violation", "violations") +
+           (after ? " (" + std::to_string(after) + " after the revocation)" : std::string()) +
+           (late ? ", " + std::to_string(late) + " of them late" : std::string()) + ", " +
            counted(t.total(&Row::over_limit), "step", "steps") + " over the limit");
   line(94, 11,
        "Rule signed in the JoinAccept at entry " + std::to_string(f.join_accept_seq) +
@@ -335,8 +340,9 @@ std::size_t write_map(const Timeline& t, std::ostream& s) {
       if (r.over_limit && previous != nullptr) {
         line.flush();
         s << segment(mx(previous->x_mm / 1000.0), my(previous->y_mm / 1000.0), px, py)
-          << "stroke=\"" << (r.violation ? kRed : kAmber) << "\" stroke-width=\"3\"/>\n";
-        if (r.violation) {
+          << "stroke=\"" << (r.violation ? kRed : kAmber) << "\" stroke-width=\"3\""
+          << (r.late ? kLateDash : "") << "/>\n";
+        if (r.violation && !r.late) {
           s << "<path d=\"M" << num(px - 6) << ',' << num(py - 6) << " l12,12 M" << num(px - 6)
             << ',' << num(py + 6) << " l12,-12\" stroke=\"" << kRed << "\" stroke-width=\"3\"/>\n";
           layout.reserve({px - 7, py - 7, px + 7, py + 7});
@@ -347,10 +353,11 @@ std::size_t write_map(const Timeline& t, std::ostream& s) {
     }
     line.flush();
     for (const Row* r : labelled_rows(track)) {
-      marks.push_back(Mark{
-          mx(r->x_mm / 1000.0), my(r->y_mm / 1000.0),
-          "entry " + std::to_string(r->seq) + ": " + fixed(r->step.speed_mm_s / 1000.0, 1) + " m/s",
-          r->violation ? kRed : kAmber, mark_priority(*r)});
+      marks.push_back(Mark{mx(r->x_mm / 1000.0), my(r->y_mm / 1000.0),
+                           "entry " + std::to_string(r->seq) + ": " +
+                               fixed(r->step.speed_mm_s / 1000.0, 1) + " m/s" +
+                               (r->late ? ", late" : ""),
+                           r->violation ? kRed : kAmber, mark_priority(*r)});
     }
   }
   return write_marks(s, std::move(marks), layout);
@@ -422,7 +429,8 @@ std::size_t write_speed_chart(const Timeline& t, std::ostream& s) {
       if (r.over_limit) {
         s << "<circle cx=\"" << num(px) << "\" cy=\"" << num(py) << "\" r=\""
           << (r.violation ? 6 : 4.5) << "\" fill=\"none\" stroke=\""
-          << (r.violation ? kRed : kAmber) << "\" stroke-width=\"2.5\"/>\n";
+          << (r.violation ? kRed : kAmber) << "\" stroke-width=\"2.5\"" << (r.late ? kLateDash : "")
+          << "/>\n";
         layout.reserve({px - 7, py - 7, px + 7, py + 7});
       }
     }
@@ -431,7 +439,7 @@ std::size_t write_speed_chart(const Timeline& t, std::ostream& s) {
       marks.push_back(Mark{tx(r->vs_time_ms), ty(r->step.speed_mm_s),
                            (r->step.speed_mm_s / 1000.0 > top ? "\u2191 " : "") +
                                fixed(r->step.speed_mm_s / 1000.0, 1) + " m/s, entry " +
-                               std::to_string(r->seq),
+                               std::to_string(r->seq) + (r->late ? ", late" : ""),
                            r->violation ? kRed : kAmber, mark_priority(*r)});
     }
   }
@@ -460,7 +468,7 @@ void write_svg(const Timeline& t, std::ostream& out) {
   const std::size_t shown = std::min(t.tracks.size(), kLegendRows);
   const double legend_y = kChart.y1 + 56;
   const double height =
-      legend_y + 20 + static_cast<double>(shown + (t.tracks.size() > shown ? 1 : 0)) * 18 + 60;
+      legend_y + 20 + static_cast<double>(shown + (t.tracks.size() > shown ? 1 : 0)) * 18 + 74;
   std::ostringstream s;
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kWidth << "\" height=\"" << height
     << "\" viewBox=\"0 0 " << kWidth << ' ' << height
@@ -486,13 +494,14 @@ void write_svg(const Timeline& t, std::ostream& out) {
   }
   const std::string notes[] = {
       "Circles on the map: first appearance or accepted respawn (dashed: the jump, not checked).",
-      "Red: a violation; amber: over the limit, accumulated excess still allowed. speed = "
-      "distance / min(GS elapsed, VS-credited elapsed).",
+      "Red: a violation (dashed: late, within the limit on the GS's clock: digests_late); amber: "
+      "over the limit, accumulated excess still allowed.",
+      "speed = distance / min(GS elapsed, VS-credited elapsed).",
       "Labels: each player's fastest step over the limit and the revocation's step" +
           (left_out ? " (" + std::to_string(left_out) + " left out for room: see --format table)"
                     : std::string()) +
           "."};
-  double note_y = height - 44;
+  double note_y = height - 58;
   for (const auto& note : notes) {
     s << "<text x=\"" << kMap.x0 << "\" y=\"" << note_y << "\" font-size=\"10\" fill=\"#555\">"
       << note << "</text>\n";

@@ -158,7 +158,7 @@ TEST(Timeline, EveryStepOverTheLimitIsFlaggedForEveryPlayerAndAfterTheRevocation
       << table.out;
   auto csv = run_audit_cli({"timeline", store.path, "--session", id, "--format", "csv"});
   ASSERT_EQ(csv.exit_code, 0) << csv.err;
-  EXPECT_NE(csv.out.find("violation,over_limit,revoked_here,after_revocation\n"),
+  EXPECT_NE(csv.out.find("violation,over_limit,revoked_here,after_revocation,late\n"),
             std::string::npos);
   std::size_t violation_rows = 0;
   for (auto at = csv.out.find(",\"violation\","); at != std::string::npos;

@@ -266,6 +266,23 @@ TEST_F(VsdQuarantine, DigestsHeldUpByAStalledLinkDoNotQuarantine) {
       << output;
   EXPECT_NE(output.find("paced elapsed"), std::string::npos) << output;  // number by number
   EXPECT_EQ(output.find("<- differs"), std::string::npos) << output;
+  // The timeline marks the revocation's step late, not a speed violation (AUDIT.md §3.3).
+  ASSERT_EQ(audit_command({"timeline", "--session", "1", "--format", "json"}, output), 0) << output;
+  const auto timeline = nlohmann::json::parse(output.substr(output.find('{')));
+  ASSERT_EQ(timeline["players"].size(), 1U) << output;
+  const auto& player = timeline["players"][0];
+  EXPECT_EQ(player["late_violations"], 1) << output;
+  EXPECT_EQ(player["violations"], 1) << output;
+  bool revoked_step_late = false;
+  for (const auto& row : player["rows"]) {
+    if (row["revoked_here"] == true) revoked_step_late = row["event"] == "late" && row["late"];
+  }
+  EXPECT_TRUE(revoked_step_late) << output;
+  ASSERT_EQ(audit_command({"timeline", "--session", "1"}, output), 0) << output;
+  EXPECT_NE(output.find("LATE (within the limit on the GS's clock: digests_late) (the "
+                        "revocation's step)"),
+            std::string::npos)
+      << output;
   const std::string report = out_.file("late.json");
   ASSERT_EQ(audit_command({"report", "--session", "1", "-o", report}, output), 0) << output;
   EXPECT_NE(output.find("verdict: confirmed"), std::string::npos) << output;
