@@ -43,7 +43,7 @@ void ChainCheck::damaged(std::uint64_t first, std::optional<std::uint64_t> last,
     rows = first == *last ? "entry " + std::to_string(first)
                           : "entries " + std::to_string(first) + " to " + std::to_string(*last);
   }
-  findings.push_back(finding_at(
+  Finding& f = findings.emplace_back(finding_at(
       first, check::kRowUnreadable, "rows the storage engine can read",
       rows + " on damaged pages of the file: " + reason,
       std::string(last ? "these entries cannot be checked, nor the links to them; the entries "
@@ -51,6 +51,11 @@ void ChainCheck::damaged(std::uint64_t first, std::optional<std::uint64_t> last,
                        : "nothing after them can be read, nor where the file ends") +
           ". The store.file findings say what SQLite finds damaged: keep the file as it is, and "
           "look for the entries in a copy or an archive of the store"));
+  // A run of entries, as merged findings are (`last_seq`, `count` in JSON), where its end is known.
+  if (last) {
+    f.last_seq = *last;
+    f.count = *last - first + 1;
+  }
   next_seq_ = last.value_or(first) + 1;
   prev_stored_.reset();
 }

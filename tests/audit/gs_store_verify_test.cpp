@@ -246,6 +246,7 @@ TEST(GsStoreVerify, RowsOnADamagedPageAreOneFindingAndTheSessionIsNotFollowedPas
       if (check != "row.unreadable") continue;
       ++unreadable;
       EXPECT_EQ(f["seq"], page.first_seq) << f.dump(2);
+      EXPECT_EQ(f["last_seq"], page.last_seq) << f.dump(2);
     }
     EXPECT_EQ(unreadable, 1U) << result.dump(2);
     EXPECT_TRUE(warned) << c.warning(page) << "\n" << result.dump(2);

@@ -348,6 +348,8 @@ TEST_F(Verify, RowsOnADamagedPageAreOneFindingAndTheWalkReadsOn) {
         << run.describe();
     if (f.check != check::kRowUnreadable) continue;
     EXPECT_EQ(f.seq, page.first_seq);
+    EXPECT_EQ(f.last_seq, page.last_seq);
+    EXPECT_EQ(f.count, page.last_seq - page.first_seq + 1);
     EXPECT_NE(f.found.find("entries " + std::to_string(page.first_seq) + " to " +
                            std::to_string(page.last_seq) + " on damaged pages of the file"),
               std::string::npos)
