@@ -268,8 +268,11 @@ Bytes receipt_batch_statement(const Hash32& root, std::uint32_t leaf_count) {
 // What a message carries past its fields, and what it signs then. Two kinds have more in
 // version 2: a receipt signed in a batch (PROTOCOL.md §5.11.1), its place in the batch and a
 // signature over the batch's root; and a VsStart (§5.25), the rules version of its run.
+// `kLaterVersion` is the version byte a kind's longer layout has (kProtocolVersion: none), which
+// peek_kind accepts for that kind alone.
 template <class M>
 struct Trailer {
+  static constexpr std::uint8_t kLaterVersion = kProtocolVersion;
   static std::uint8_t version(const M& /*message*/) { return kProtocolVersion; }
   static void encode(const M& /*message*/, coding::Writer& /*out*/) {}
   static void decode(M& /*message*/, std::uint8_t /*version*/, coding::Reader& /*in*/) {}
@@ -278,6 +281,7 @@ struct Trailer {
 
 template <>
 struct Trailer<ProtectedReceipt> {
+  static constexpr std::uint8_t kLaterVersion = kBatchedReceiptVersion;
   static std::uint8_t version(const ProtectedReceipt& m) {
     return m.batch ? kBatchedReceiptVersion : kProtocolVersion;
   }
@@ -308,6 +312,7 @@ struct Trailer<ProtectedReceipt> {
 
 template <>
 struct Trailer<VsStart> {
+  static constexpr std::uint8_t kLaterVersion = kVsStartRulesVersion;
   static std::uint8_t version(const VsStart& m) {
     return m.rules_version == 1 ? kProtocolVersion : kVsStartRulesVersion;
   }
@@ -577,18 +582,51 @@ Bytes encode_policy(const Policy& policy) {
 
 Hash32 policy_hash(const Policy& policy) { return crypto::sha256(encode_policy(policy)); }
 
+namespace {
+
+// Whether a kind has a later layout with version byte `version` (Trailer::kLaterVersion).
+template <std::size_t I = 0>
+bool later_version_of(std::uint8_t kind, std::uint8_t version) {
+  if constexpr (I == std::variant_size_v<AnyMessage>) {
+    return false;
+  } else {
+    using M = std::variant_alternative_t<I, AnyMessage>;
+    constexpr std::uint8_t later = Trailer<M>::kLaterVersion;
+    if (later != kProtocolVersion && static_cast<std::uint8_t>(M::kKind) == kind &&
+        later == version) {
+      return true;
+    }
+    return later_version_of<I + 1>(kind, version);
+  }
+}
+
+// "2 for a ProtectedReceipt, 2 for a VsStart": the later versions this build reads.
+template <std::size_t I = 0>
+std::string later_versions_text() {
+  if constexpr (I == std::variant_size_v<AnyMessage>) {
+    return {};
+  } else {
+    using M = std::variant_alternative_t<I, AnyMessage>;
+    std::string rest = later_versions_text<I + 1>();
+    if constexpr (Trailer<M>::kLaterVersion == kProtocolVersion) {
+      return rest;
+    } else {
+      return std::to_string(Trailer<M>::kLaterVersion) + " for a " +
+             std::string(kind_name(M::kKind)) + (rest.empty() ? "" : ", ") + rest;
+    }
+  }
+}
+
+}  // namespace
+
 Result<MessageKind> peek_kind(ByteView bytes) {
   coding::Reader in(bytes);
   std::uint8_t version = in.u8();
   std::uint8_t kind = in.u8();
   if (in.failed()) return Error{in.error()};
-  const bool batched_receipt = version == kBatchedReceiptVersion &&
-                               kind == static_cast<std::uint8_t>(MessageKind::kProtectedReceipt);
-  const bool versioned_start =
-      version == kVsStartRulesVersion && kind == static_cast<std::uint8_t>(MessageKind::kVsStart);
-  if (version != kProtocolVersion && !batched_receipt && !versioned_start) {
+  if (version != kProtocolVersion && !later_version_of(kind, version)) {
     return Error{"unknown version: " + std::to_string(version) + " (this build speaks " +
-                 std::to_string(kProtocolVersion) + ", and 2 for a ProtectedReceipt or a VsStart)"};
+                 std::to_string(kProtocolVersion) + ", and " + later_versions_text() + ")"};
   }
   if (kind == 0 || kind > kMaxMessageKind) return Error{"unknown kind: " + std::to_string(kind)};
   return static_cast<MessageKind>(kind);
