@@ -84,11 +84,13 @@ class GsStoreVerifier {
   std::map<protocol::SessionId, GsSession> sessions_;
   // The session whose VS link is open: checkpoints received on it are its (session column 0).
   std::optional<protocol::SessionId> current_;
-  // Rows could not be read: a session first seen after them may have begun among them, and a
-  // join answer right after them may answer a request among them.
-  bool rows_lost_ = false;
-  bool answer_may_be_lost_ = false;
+  // Rows could not be read: until the next JoinAccept, a session first seen may have begun among
+  // them; and the entry right after them, a join answer, may answer a request among them.
+  bool start_may_be_lost_ = false;
+  bool rows_just_lost_ = false;
+  bool just_after_loss_ = false;                         // the entry being read
   std::set<protocol::SessionId> sessions_begun_unread_;  // first seen after such rows
+  std::optional<crypto::PublicKey> gs_identity_;         // of the JoinRequests read
 };
 
 void GsStoreVerifier::add(const storage::Entry& entry, std::string_view check, std::string expected,
@@ -119,8 +121,8 @@ void GsStoreVerifier::damaged(std::uint64_t first, std::optional<std::uint64_t> 
 }
 
 void GsStoreVerifier::lose_track(std::uint64_t first, std::optional<std::uint64_t> last) {
-  rows_lost_ = true;
-  answer_may_be_lost_ = true;
+  start_may_be_lost_ = true;
+  rows_just_lost_ = true;
   pending_join_.reset();
   pending_resume_.reset();
   std::string unfollowed;
@@ -199,19 +201,19 @@ GsSession* GsStoreVerifier::session_of(const storage::Entry& entry,
   }
   auto found = sessions_.find(entry.header.session_id);
   if (found == sessions_.end()) {
-    if (rows_lost_) {
-      // It may have begun among the rows that cannot be read.
-      if (sessions_begun_unread_.insert(entry.header.session_id).second) {
-        Finding f = finding_at(entry.header, check::kRowUnreadable,
-                               "a session this GS joined (a JoinAccept earlier in the store)",
-                               "session " + std::to_string(entry.header.session_id) +
-                                   ", whose JoinAccept may be among the rows that cannot be read",
-                               "its entries are checked for the VS signature only");
-        f.severity = Severity::kWarning;
-        sink_.add(std::move(f));
-      }
-      return nullptr;
+    // It may have begun among the rows that cannot be read, before the next JoinAccept.
+    if (start_may_be_lost_ && sessions_begun_unread_.insert(entry.header.session_id).second) {
+      Finding f = finding_at(
+          entry.header, check::kRowUnreadable,
+          "a session this GS joined (a JoinAccept earlier in the store)",
+          "session " + std::to_string(entry.header.session_id) +
+              ", whose JoinAccept may be among the rows that cannot be read",
+          "what the VS signed in it is checked for the VS signature only, and what the GS sent "
+          "in it not at all: the session key is in the JoinAccept");
+      f.severity = Severity::kWarning;
+      sink_.add(std::move(f));
     }
+    if (sessions_begun_unread_.contains(entry.header.session_id)) return nullptr;
     add(entry, check::kSession, "a session this GS joined (a JoinAccept earlier in the store)",
         "session " + std::to_string(entry.header.session_id));
     return nullptr;
@@ -224,7 +226,7 @@ void GsStoreVerifier::on_join_request(const storage::Entry& entry,
   signature(entry, 0, request.gs_identity, "the GS identity key");
   signature(entry, 1, request.session_key, "the session key it introduces");
   pending_join_ = SentJoin{request, entry.message};
-  answer_may_be_lost_ = false;
+  if (!gs_identity_) gs_identity_ = request.gs_identity;
   current_.reset();  // a new VS link: the old session's is gone
 }
 
@@ -232,9 +234,15 @@ void GsStoreVerifier::on_join_accept(const storage::Entry& entry,
                                      const protocol::JoinAccept& accept) {
   const crypto::PublicKey* accepted_by = vs_signer(entry);
   if (accepted_by == nullptr) return;
-  if (!pending_join_ && std::exchange(answer_may_be_lost_, false)) {
-    // Its JoinRequest may be among the rows that cannot be read: the session is followed from
-    // here, without the check of the answer against the request.
+  if (!pending_join_ && just_after_loss_) {
+    // Its JoinRequest may be among the rows that cannot be read, right before it: the session is
+    // followed from here; of the checks against the request, only the identity's can be made.
+    if (gs_identity_ && accept.gs_identity != *gs_identity_) {
+      add(entry, check::kJoin,
+          "a JoinAccept for this GS's identity " + short_hex(*gs_identity_) + "...",
+          "one for " + short_hex(accept.gs_identity) + "...");
+      return;
+    }
     add_session(accept, *accepted_by, entry);
     return;
   }
@@ -265,6 +273,7 @@ void GsStoreVerifier::add_session(const protocol::JoinAccept& accept,
                     GsSession{rules::GsSessionChecks(vs_keys_, accepted_by, accept, entry.message),
                               accept.session_key});
   current_ = accept.session_id;
+  start_may_be_lost_ = false;  // a session that began among lost rows came before this one
   ++result_.stats.sessions;
 }
 
@@ -276,10 +285,7 @@ void GsStoreVerifier::on_sent(const storage::Entry& entry, const protocol::AnyMe
   const auto* resume = std::get_if<protocol::GsResume>(&message);
   // A GsResume takes the next value of the session counter too.
   const std::uint64_t counter = envelope ? envelope->gs_counter : resume ? resume->gs_counter : 0;
-  if (resume != nullptr) {
-    pending_resume_ = std::make_pair(*resume, entry.message);
-    answer_may_be_lost_ = false;
-  }
+  if (resume != nullptr) pending_resume_ = std::make_pair(*resume, entry.message);
   if (counter <= session->last_counter) {
     add(entry, check::kCounter, "gs_counter above " + std::to_string(session->last_counter),
         "gs_counter " + std::to_string(counter));
@@ -301,7 +307,7 @@ void GsStoreVerifier::on_received(const storage::Entry& entry) {
   if (vs_signer(entry) == nullptr) return;
   if (kind == MessageKind::kJoinReject) {
     ++result_.stats.rejected_joins;
-    if (!pending_join_ && !pending_resume_ && !std::exchange(answer_may_be_lost_, false)) {
+    if (!pending_join_ && !pending_resume_ && !just_after_loss_) {
       add(entry, check::kJoin,
           "a JoinReject answering the JoinRequest or GsResume the GS sent before it",
           "no JoinRequest or GsResume awaiting an answer");
@@ -365,7 +371,7 @@ void GsStoreVerifier::judge(const storage::Entry& entry, const protocol::AnyMess
   // A session not followed is checked for the VS signature only (lose_track).
   if (kind == MessageKind::kResumeAccept) {
     if (!pending_resume_) {
-      if (!std::exchange(answer_may_be_lost_, false)) {
+      if (!just_after_loss_) {
         add(entry, check::kJoin, "a ResumeAccept answering the GsResume the GS sent before it",
             "no GsResume awaiting an answer");
       }
@@ -404,6 +410,7 @@ void GsStoreVerifier::judge(const storage::Entry& entry, const protocol::AnyMess
 
 void GsStoreVerifier::read(const storage::Entry& entry) {
   ++result_.stats.entries;
+  just_after_loss_ = std::exchange(rows_just_lost_, false);
   check_chain(entry);
   if (!check_columns(entry)) return;
   auto decoded = protocol::decode_any(entry.message);

@@ -47,7 +47,7 @@ std::string limits_line(const Timeline& t) {
 
 // The event column: the judgement in capitals when the rule is broken, and where it stands.
 std::string event_text(const Row& r) {
-  std::string text = r.late         ? "LATE (within the limit on the GS's clock: digests_late)"
+  std::string text = r.late         ? "LATE (within the limit on the GS's clock)"
                      : r.violation  ? "VIOLATION"
                      : r.over_limit ? "over limit"
                                     : r.event;
@@ -72,8 +72,9 @@ void write_table(const Timeline& t, std::ostream& out) {
          "excess = distance - limit x used; acc = accumulated excess (keeping x decay per 0.5 s "
          "used).\nover limit: faster than the limit. VIOLATION: over the limit with acc above "
          "the revocation threshold; the VS revokes on the first one, every one is listed. LATE: "
-         "a violation the GS's own clock explains (its digests arrived late), revoked as "
-         "digests_late. Digests after the revocation are judged "
+         "a violation the GS's own clock explains (its digests arrived late): digests_late, "
+         "where no step of the digest is a violation on the GS's clock too. Digests after the "
+         "revocation are judged "
          "here as the VS would "
          "have (it no longer did).\n";
   if (t.tracks.empty()) out << "\nNo positions in this session's digests.\n";

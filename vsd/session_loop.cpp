@@ -42,7 +42,20 @@ void SessionLoop::start() {
   thread_ = std::thread([this] { context_.run(); });
 }
 
+namespace {
+std::int64_t steady_us(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+}  // namespace
+
+std::chrono::microseconds SessionLoop::lag() const {
+  const std::int64_t due = probe_due_us_.load(std::memory_order_relaxed);
+  const std::int64_t overdue = due == 0 ? 0 : steady_us(std::chrono::steady_clock::now()) - due;
+  return std::chrono::microseconds(std::max(lag_us_.load(std::memory_order_relaxed), overdue));
+}
+
 void SessionLoop::probe_lag(std::chrono::steady_clock::time_point due) {
+  probe_due_us_.store(steady_us(due), std::memory_order_relaxed);
   lag_probe_.expires_at(due);
   lag_probe_.async_wait([this, due](const boost::system::error_code& ec) {
     if (ec) return;
@@ -59,9 +72,9 @@ void SessionLoop::probe_lag(std::chrono::steady_clock::time_point due) {
 
 std::chrono::microseconds SessionLoop::faded_lag(std::chrono::microseconds previous,
                                                  std::chrono::microseconds elapsed) {
-  const double periods = std::chrono::duration<double>(elapsed) / kLagProbePeriod;
-  return std::chrono::microseconds(static_cast<std::int64_t>(static_cast<double>(previous.count()) *
-                                                             std::exp2(-std::max(periods, 0.0))));
+  const double half_lives = std::chrono::duration<double>(elapsed) / kLagHalfLife;
+  return std::chrono::microseconds(static_cast<std::int64_t>(
+      static_cast<double>(previous.count()) * std::exp2(-std::max(half_lives, 0.0))));
 }
 
 void SessionLoop::stop() {

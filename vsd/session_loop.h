@@ -58,17 +58,19 @@ class SessionLoop {
   void deliver(std::function<void()> fn);
 
   // How late this loop runs its lag probe, a timer due every kLagProbePeriod: about how long a
-  // frame that arrives now waits before its session reads it and stamps its VS time. A late
-  // probe's figure fades (faded_lag). From any thread; zero before the first probe.
-  [[nodiscard]] std::chrono::microseconds lag() const {
-    return std::chrono::microseconds(lag_us_.load(std::memory_order_relaxed));
-  }
+  // frame that arrives now waits before its session reads it and stamps its VS time. The later of
+  // how late the last probe ran, faded (faded_lag), and how overdue the next one is now (a loop
+  // stuck in a handler shows as late while it is stuck, not only once it is free again). From
+  // any thread; zero before the first probe.
+  [[nodiscard]] std::chrono::microseconds lag() const;
   static constexpr std::chrono::milliseconds kLagProbePeriod{20};
-  // What a lag figure of `previous` reads `elapsed` later: half as much per kLagProbePeriod. A
-  // spike stays in view for a few probes, so joins held by it do not flap on and off probe by
-  // probe; and once the loop runs on time again, a pause of any length is forgotten within
-  // log2(pause / admission_max_lag_ms) probes (fading at a fixed pace held joins and resumes,
-  // players' included, for as long again as the pause had lasted, or half of it).
+  static constexpr std::chrono::milliseconds kLagHalfLife{100};
+  // What a lag figure of `previous` reads `elapsed` later: half as much per kLagHalfLife. A spike
+  // stays in view for a while, so joins held by it do not flap on and off probe by probe, nor
+  // between the stalls of a loop that stalls again and again; and once the loop runs on time
+  // again, a pause of any length is forgotten within log2(pause / admission_max_lag_ms) half-lives
+  // (fading at a fixed pace held joins and resumes, players' included, for half as long again as
+  // the pause had lasted).
   [[nodiscard]] static std::chrono::microseconds faded_lag(std::chrono::microseconds previous,
                                                            std::chrono::microseconds elapsed);
 
@@ -80,6 +82,8 @@ class SessionLoop {
   net::asio::executor_work_guard<net::asio::io_context::executor_type> guard_;
   net::asio::steady_timer lag_probe_{context_};
   std::atomic<std::int64_t> lag_us_{0};
+  // When the next probe is due, in microseconds of the steady clock's epoch (0: none yet).
+  std::atomic<std::int64_t> probe_due_us_{0};
   std::chrono::steady_clock::time_point last_probe_;  // the loop's thread only, after start()
   std::thread thread_;
   // Declared after the context, so destroyed before it: callbacks delivered after the loop

@@ -4,12 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 namespace gsvs::rules {
 namespace {
 
 using protocol::RevocationReason;
 
-TEST(RulesVersion, TheCurrentVersionIsTheLatestChange) {
+TEST(RulesVersion, EachChangeIsOfALaterVersionThanTheFirstAndNamesAReasonNoLongerGiven) {
   for (const auto& change : kReasonChanges) {
     EXPECT_GT(change.since, kEarliestRulesVersion);
     EXPECT_LE(change.since, kRulesVersion);

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -28,10 +29,10 @@ TEST(SessionLoopLag, AHandlerThatHoldsTheLoopShowsAsLagUntilTheLoopCatchesUp) {
   // A probe has run once the loop is up; an idle loop runs its probes about on time.
   ASSERT_TRUE(eventually([&] { return loop.lag() < milliseconds(50); }));
 
-  // A handler that keeps the loop for 2 s: the probe due meanwhile runs at least 1980 ms late
-  // (it was due at most one probe period after the handler began), and its figure halves each
-  // probe period, so it reads over 100 ms for at least 80 ms.
-  loop.deliver([] { std::this_thread::sleep_for(milliseconds(2000)); });
+  // A handler that keeps the loop for 400 ms: the probe due meanwhile is overdue from at most
+  // one probe period after the handler began, and runs at least 380 ms late; its figure halves
+  // each 100 ms, so it reads over 100 ms for about 550 ms.
+  loop.deliver([] { std::this_thread::sleep_for(milliseconds(400)); });
   EXPECT_TRUE(eventually([&] { return loop.lag() >= milliseconds(100); }))
       << "lag seen: " << loop.lag().count() << " us";
   // And the next probes run on time again.
@@ -41,7 +42,24 @@ TEST(SessionLoopLag, AHandlerThatHoldsTheLoopShowsAsLagUntilTheLoopCatchesUp) {
 }
 
 // How a late probe's figure fades: rows of the figure, the time since, and what it reads then.
-TEST(SessionLoopLag, ALateFigureHalvesEachProbePeriod) {
+// A loop stuck in a handler shows as late while it is stuck, before its probe runs.
+TEST(SessionLoopLag, ALoopStuckInAHandlerIsLateWhileStuck) {
+  SessionLoop loop;
+  loop.start();
+  ASSERT_TRUE(eventually([&] { return loop.lag() < milliseconds(50); }));
+  std::atomic<bool> release{false};
+  loop.deliver([&release] {
+    while (!release.load()) std::this_thread::sleep_for(milliseconds(1));
+  });
+  // Nothing runs on the loop until it is released: only the overdue probe can show it.
+  const bool seen = eventually([&] { return loop.lag() >= milliseconds(200); });
+  const auto lag = loop.lag();
+  release = true;  // before any assertion: the loop's thread must end
+  EXPECT_TRUE(seen) << "lag seen: " << lag.count() << " us";
+  loop.stop();
+}
+
+TEST(SessionLoopLag, ALateFigureHalvesEachHalfLife) {
   using std::chrono::microseconds;
   struct FadeRow {
     const char* name;
@@ -51,15 +69,17 @@ TEST(SessionLoopLag, ALateFigureHalvesEachProbePeriod) {
   };
   const FadeRow rows[] = {
       {"no time", microseconds(400'000), microseconds(0), microseconds(400'000)},
-      {"one period", microseconds(400'000), SessionLoop::kLagProbePeriod, microseconds(200'000)},
-      {"half a period", microseconds(400'000), SessionLoop::kLagProbePeriod / 2,
+      {"one half-life", microseconds(400'000), SessionLoop::kLagHalfLife, microseconds(200'000)},
+      {"half a half-life", microseconds(400'000), SessionLoop::kLagHalfLife / 2,
        microseconds(282'842)},
-      {"three periods", microseconds(400'000), 3 * SessionLoop::kLagProbePeriod,
+      {"three half-lives", microseconds(400'000), 3 * SessionLoop::kLagHalfLife,
        microseconds(50'000)},
-      // A 10 s pause of the process is under admission_max_lag_ms's default (200 ms) six probes
-      // after the loop runs on time again, not five seconds later.
-      {"a 10 s pause, six periods on", microseconds(10'000'000), 6 * SessionLoop::kLagProbePeriod,
+      // A 10 s pause of the process is under admission_max_lag_ms's default (200 ms) 0.6 s after
+      // the loop runs on time again, not five seconds later.
+      {"a 10 s pause, 0.6 s on", microseconds(10'000'000), 6 * SessionLoop::kLagHalfLife,
        microseconds(156'250)},
+      // A loop stalling 1 s every 150 ms stays over it between the stalls.
+      {"a 1 s stall, 150 ms on", microseconds(1'000'000), milliseconds(150), microseconds(353'553)},
       {"a clock read backwards", microseconds(1'000), microseconds(-5'000), microseconds(1'000)},
       {"nothing to fade", microseconds(0), SessionLoop::kLagProbePeriod, microseconds(0)},
   };
