@@ -11,7 +11,7 @@
 #include <string>
 
 #include "tests/audit/report_fixture.h"
-#include "tests/audit/schema_validation.h"
+#include "tests/support/schema_validation.h"
 
 namespace gsvs::testing {
 namespace {

@@ -9,7 +9,7 @@
 #include "audit-cli/report_builder.h"
 #include "audit-cli/report_format.h"
 #include "tests/audit/report_fixture.h"
-#include "tests/audit/schema_validation.h"
+#include "tests/support/schema_validation.h"
 
 namespace gsvs::testing {
 namespace {

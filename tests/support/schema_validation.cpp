@@ -1,4 +1,4 @@
-#include "tests/audit/schema_validation.h"
+#include "tests/support/schema_validation.h"
 
 #include <chrono>
 #include <cstdlib>
