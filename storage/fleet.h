@@ -46,6 +46,12 @@ class Fleet {
   static Result<std::unique_ptr<Fleet>> join(
       const std::string& store_url, const std::string& fleet_schema,
       const crypto::PublicKey& vs_key, std::function<void(const std::string&)> on_notice = {});
+  // The fleets that list the log at `store_url` (its schema) as a node, among the fleet schemas
+  // the connection's role may read. A node stays in the fleet it joined: run alone or in another
+  // fleet, a GS identity could hold a session on it and on a node of its fleet at once, and
+  // session ids would repeat the fleet's (PROTOCOL.md §8.10).
+  static Result<std::vector<std::string>> fleets_of(const std::string& store_url);
+
   ~Fleet();
   Fleet(const Fleet&) = delete;
   Fleet& operator=(const Fleet&) = delete;

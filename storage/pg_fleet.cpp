@@ -259,6 +259,32 @@ Fleet::~Fleet() = default;
 
 const std::string& Fleet::node() const { return state_->node; }
 
+Result<std::vector<std::string>> Fleet::fleets_of(const std::string& store_url) {
+  const std::string label = "store " + postgres::redacted(store_url);
+  auto conn = postgres::Conn::connect(store_url);
+  if (!conn) return conn.failure().within(label + ": ");
+  // information_schema lists only the tables the role has some privilege on: a fleet's nodes
+  // hold SELECT on its node table (docs/OPERATIONS.md "Running a fleet").
+  auto schemas = conn->query(
+      "SELECT table_schema::text FROM information_schema.tables WHERE table_name = 'node' "
+      "AND table_schema <> current_schema() AND EXISTS (SELECT 1 FROM information_schema.tables "
+      "t WHERE t.table_schema = tables.table_schema AND t.table_name = 'fleet_meta') ORDER BY 1");
+  if (!schemas)
+    return Error{label + ": cannot look for the fleets it is a node of: " + schemas.error()};
+  std::vector<std::string> fleets;
+  for (int row = 0; row < schemas->rows(); ++row) {
+    const std::string schema = schemas->text(row, 0);
+    if (!is_plain_identifier(schema)) continue;  // no fleet is named so (join() refuses it)
+    auto listed = postgres::single_integer(
+        *conn, "SELECT count(*)::int FROM " + schema + ".node WHERE log_schema = current_schema()");
+    if (!listed) {
+      return Error{label + ": cannot read the nodes of fleet " + schema + ": " + listed.error()};
+    }
+    if (*listed > 0) fleets.push_back(schema);
+  }
+  return fleets;
+}
+
 Result<std::unique_ptr<Fleet>> Fleet::join(const std::string& store_url,
                                            const std::string& fleet_schema,
                                            const crypto::PublicKey& vs_key,

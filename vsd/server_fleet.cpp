@@ -16,6 +16,24 @@ constexpr protocol::SessionId kSessionIdBlock = 1024;
 }  // namespace
 
 Status ServerState::join_fleet() {
+  if (!storage::is_postgres_store(config.store)) return Status::success();
+  // A node keeps to the fleet it joined (storage::Fleet::fleets_of): fail closed on a
+  // configuration that lost or changed its `fleet`.
+  auto fleets = storage::Fleet::fleets_of(config.store);
+  if (!fleets) return fleets.failure();
+  for (const std::string& registered : *fleets) {
+    if (registered == config.fleet) continue;
+    return Error{"store " + storage::printable_store(config.store) +
+                 ": its schema is a node of fleet " + registered + " (listed in " + registered +
+                 ".node), but " +
+                 (config.fleet.empty() ? std::string("'fleet' is not set")
+                                       : "'fleet' = '" + config.fleet + "'") +
+                 ": set fleet = \"" + registered +
+                 "\". Run outside its fleet, a GS identity could hold a session on this node and "
+                 "on another at once, and session ids would repeat the fleet's. A node that "
+                 "leaves its fleet for good needs a new schema (docs/OPERATIONS.md \"Running a "
+                 "fleet\")"};
+  }
   if (config.fleet.empty()) return Status::success();
   auto joined = storage::Fleet::join(config.store, config.fleet, key.public_key(),
                                      [](const std::string& notice) { spdlog::warn("{}", notice); });

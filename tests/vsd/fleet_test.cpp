@@ -406,6 +406,55 @@ TEST_F(VsdFleet, AQuarantineADeadNodeDidNotWriteIsReadFromItsLog) {
   expect_verifies(*b);
 }
 
+// A node keeps to its fleet: started without `fleet`, or with another fleet's name, it refuses
+// to start, naming the fleet that lists it (it would let an identity hold a session here and on
+// another node, and repeat the fleet's session ids).
+TEST_F(VsdFleet, ANodeOfAFleetDoesNotStartOutsideIt) {
+  {
+    auto a = start("node_a", dir_a_);
+    ASSERT_EQ(a->stop(), 0) << a->process().output();
+  }
+  const std::string store = server_->url(database_) + "?options=-csearch_path%3Dnode_a";
+  struct Outside {
+    const char* name;
+    std::vector<std::string> fleet;  // the arguments naming a fleet, if any
+    std::string said;                // what the refusal says of the configuration
+  };
+  const std::vector<Outside> cases = {
+      {"no fleet", {}, "but 'fleet' is not set"},
+      {"another fleet", {"--fleet", "other_fleet"}, "but 'fleet' = 'other_fleet'"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::vector<std::string> argv{program("vsd"),
+                                  "run",
+                                  "--store",
+                                  store,
+                                  "--key",
+                                  dir_a_.file("vs.key"),
+                                  "--allowed_gs",
+                                  to_hex(identity_.public_key()),
+                                  "--allowed_builds",
+                                  to_hex(build_)};
+    argv.insert(argv.end(), c.fleet.begin(), c.fleet.end());
+    ChildProcess refused(argv, dir_a_.file("outside.out"));
+    EXPECT_EQ(refused.wait(std::chrono::seconds(20)), 2);  // a configuration error
+    EXPECT_NE(refused.output().find("its schema is a node of fleet gsvs_fleet (listed in "
+                                    "gsvs_fleet.node), " +
+                                    c.said + ": set fleet = \"gsvs_fleet\""),
+              std::string::npos)
+        << refused.output();
+  }
+  // Its own fleet's name starts it again.
+  auto again = start("node_a", dir_a_);
+  ASSERT_EQ(again->stop(), 0) << again->process().output();
+  // A store no fleet lists starts alone.
+  VsOptions alone;
+  alone.store = server_->url(database_) + "?options=-csearch_path%3Dnode_b";
+  VsProcess b(dir_b_, {identity_.public_key()}, {build_}, alone);
+  ASSERT_EQ(b.stop(), 0) << b.process().output();
+}
+
 TEST_F(VsdFleet, AFleetNeedsAPostgresqlStore) {
   ChildProcess refused(
       {program("vsd"), "run", "--store", dir_a_.file("vs.db"), "--fleet", "gsvs_fleet",
