@@ -96,6 +96,9 @@ asio::awaitable<void> ClientSession::serve() {
     spdlog::info("session {}: client {} (player {}) left: {}; {} input(s) accepted, {} rejected",
                  m.session_id, conn_->peer(), short_hex(key_), app::log_text(why), accepted_,
                  rejected_);
+  } else if (shared_->stopping) {
+    // Closed by the stop before its player joined: no refusal of the client's doing.
+    spdlog::debug("client {} closed before its player joined: gsd is stopping", conn_->peer());
   } else if (shared_->refuse_client(refusal_, source_)) {
     // The rest until the listener's next summary are counted, not logged one by one: a port scan
     // or a flood must not fill the journal.

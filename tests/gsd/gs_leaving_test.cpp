@@ -6,6 +6,7 @@
 #include <string>
 
 #include "protocol/keyfile.h"
+#include "tests/support/frame_socket.h"
 #include "tests/support/gsd_fixture.h"
 
 namespace gsvs::testing {
@@ -35,8 +36,13 @@ TEST(GsdLeaving, StopEndsTheSessionAsGsLeftAndTheAuditFindsNoFault) {
   client.handshake();
   ASSERT_TRUE(client.pump_until([&] { return !client.tickets().empty(); }, seconds(3)));
   const SessionId session = client.session_id();
+  // A connection that has not said its ClientHello when gsd stops is closed by the stop: no
+  // refusal of the client's doing (no line, no gsd_clients_refused_total).
+  FrameSocket silent(gsd.port());
+  ASSERT_TRUE(silent.read_frame(seconds(3)).has_value());  // its ClientChallenge: it is served
 
   EXPECT_EQ(gsd.stop(), 0) << gsd.process().output();
+  EXPECT_EQ(gsd.process().output().find("refused"), std::string::npos) << gsd.process().output();
   // The client is told why, with the VS's own signed notice.
   ASSERT_TRUE(client.pump_until([&] { return client.revocation().has_value(); }, seconds(3)))
       << gsd.process().output();
