@@ -232,7 +232,8 @@ void setup_timeline(CLI::App& app, int& exit_code) {
       "TranscriptDigests, in log order) and recomputes each step with the VS's own physics code "
       "(rules::MovementChecker) under the limits the session's JoinAccept announced: distance, "
       "elapsed time (GS-reported, VS-observed, and the one used: min(GS, VS-credited)), speed, "
-      "the limit, excess, accumulated excess and whether it is a violation.\n"
+      "the limit, excess, accumulated excess and whether it is a violation, and a late one (within "
+      "the limit on the GS's own clock: its digests arrived late, digests_late).\n"
       "Digests the VS had to refuse (bad signature, counter regression, ...) are listed but not "
       "judged, as the VS did not judge them. A player's first appearance and accepted respawns "
       "are not checked.");
