@@ -90,7 +90,7 @@ class GsStoreVerifier {
   bool rows_just_lost_ = false;
   bool just_after_loss_ = false;                         // the entry being read
   std::set<protocol::SessionId> sessions_begun_unread_;  // first seen after such rows
-  std::optional<crypto::PublicKey> gs_identity_;         // of the JoinRequests read
+  std::optional<crypto::PublicKey> gs_identity_;         // of the latest JoinRequest read
 };
 
 void GsStoreVerifier::add(const storage::Entry& entry, std::string_view check, std::string expected,
@@ -226,7 +226,7 @@ void GsStoreVerifier::on_join_request(const storage::Entry& entry,
   signature(entry, 0, request.gs_identity, "the GS identity key");
   signature(entry, 1, request.session_key, "the session key it introduces");
   pending_join_ = SentJoin{request, entry.message};
-  if (!gs_identity_) gs_identity_ = request.gs_identity;
+  gs_identity_ = request.gs_identity;
   current_.reset();  // a new VS link: the old session's is gone
 }
 
@@ -236,7 +236,8 @@ void GsStoreVerifier::on_join_accept(const storage::Entry& entry,
   if (accepted_by == nullptr) return;
   if (!pending_join_ && just_after_loss_) {
     // Its JoinRequest may be among the rows that cannot be read, right before it: the session is
-    // followed from here; of the checks against the request, only the identity's can be made.
+    // followed from here; of the checks against the request, only the identity's can be made
+    // (against the GS's latest JoinRequest before them, if any).
     if (gs_identity_ && accept.gs_identity != *gs_identity_) {
       add(entry, check::kJoin,
           "a JoinAccept for this GS's identity " + short_hex(*gs_identity_) + "...",
@@ -278,14 +279,15 @@ void GsStoreVerifier::add_session(const protocol::JoinAccept& accept,
 }
 
 void GsStoreVerifier::on_sent(const storage::Entry& entry, const protocol::AnyMessage& message) {
+  const auto* resume = std::get_if<protocol::GsResume>(&message);
+  // It awaits its answer even in a session not seen (one begun among rows that cannot be read).
+  if (resume != nullptr) pending_resume_ = std::make_pair(*resume, entry.message);
   GsSession* session = session_of(entry, message);
   if (session == nullptr) return;
   signature(entry, 0, session->session_key, "the session key");
   const auto envelope = rules::envelope_of(&message);
-  const auto* resume = std::get_if<protocol::GsResume>(&message);
   // A GsResume takes the next value of the session counter too.
   const std::uint64_t counter = envelope ? envelope->gs_counter : resume ? resume->gs_counter : 0;
-  if (resume != nullptr) pending_resume_ = std::make_pair(*resume, entry.message);
   if (counter <= session->last_counter) {
     add(entry, check::kCounter, "gs_counter above " + std::to_string(session->last_counter),
         "gs_counter " + std::to_string(counter));
@@ -361,6 +363,7 @@ void GsStoreVerifier::judge(const storage::Entry& entry, const protocol::AnyMess
   GsSession* session = session_of(entry, message);
   if (session == nullptr) {
     vs_signer(entry);
+    if (kind == MessageKind::kResumeAccept) pending_resume_.reset();
     return;
   }
   if (vs_signer(entry) == nullptr) return;
@@ -410,7 +413,10 @@ void GsStoreVerifier::judge(const storage::Entry& entry, const protocol::AnyMess
 
 void GsStoreVerifier::read(const storage::Entry& entry) {
   ++result_.stats.entries;
-  just_after_loss_ = std::exchange(rows_just_lost_, false);
+  just_after_loss_ = rows_just_lost_;
+  // Checkpoints the VS sends before it answers a join (gsd/vs_join.cpp records them) leave the
+  // answer still the next entry after the lost rows.
+  if (entry.header.kind != MessageKind::kCheckpoint) rows_just_lost_ = false;
   check_chain(entry);
   if (!check_columns(entry)) return;
   auto decoded = protocol::decode_any(entry.message);

@@ -263,20 +263,31 @@ Result<std::vector<std::string>> Fleet::fleets_of(const std::string& store_url) 
   const std::string label = "store " + postgres::redacted(store_url);
   auto conn = postgres::Conn::connect(store_url);
   if (!conn) return conn.failure().within(label + ": ");
-  // information_schema lists only the tables the role has some privilege on: a fleet's nodes
-  // hold SELECT on its node table (docs/OPERATIONS.md "Running a fleet").
+  // The schemas with a fleet's tables whose node list this role may read: a fleet's nodes hold
+  // USAGE on its schema and SELECT on its node table (docs/OPERATIONS.md "Running a fleet").
+  // information_schema shows what the role has any privilege on; a schema it cannot read, or an
+  // application's tables that happen to share the names, are no fleet of this node.
+  // The privileges are asked of the candidates only (materialized first; CASE keeps the
+  // schema's before the table's, whose name resolves only with USAGE on the schema).
   auto schemas = conn->query(
-      "SELECT table_schema::text FROM information_schema.tables WHERE table_name = 'node' "
-      "AND table_schema <> current_schema() AND EXISTS (SELECT 1 FROM information_schema.tables "
-      "t WHERE t.table_schema = tables.table_schema AND t.table_name = 'fleet_meta') ORDER BY 1");
+      "WITH candidate AS MATERIALIZED ("
+      " SELECT c.table_schema::text AS name FROM information_schema.columns c"
+      " WHERE c.table_name = 'node' AND c.column_name = 'log_schema'"
+      " AND c.table_schema <> current_schema()"
+      " AND EXISTS (SELECT 1 FROM information_schema.tables t"
+      " WHERE t.table_schema = c.table_schema AND t.table_name = 'fleet_meta'))"
+      " SELECT name FROM candidate WHERE CASE WHEN has_schema_privilege(name, 'USAGE')"
+      " THEN has_column_privilege(format('%I.node', name), 'log_schema', 'SELECT')"
+      " ELSE false END ORDER BY 1");
   if (!schemas)
     return Error{label + ": cannot look for the fleets it is a node of: " + schemas.error()};
   std::vector<std::string> fleets;
   for (int row = 0; row < schemas->rows(); ++row) {
     const std::string schema = schemas->text(row, 0);
     if (!is_plain_identifier(schema)) continue;  // no fleet is named so (join() refuses it)
-    auto listed = postgres::single_integer(
-        *conn, "SELECT count(*)::int FROM " + schema + ".node WHERE log_schema = current_schema()");
+    auto listed =
+        postgres::single_integer(*conn, "SELECT count(*)::int FROM \"" + schema +
+                                            "\".node WHERE log_schema = current_schema()");
     if (!listed) {
       return Error{label + ": cannot read the nodes of fleet " + schema + ": " + listed.error()};
     }

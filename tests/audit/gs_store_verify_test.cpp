@@ -256,6 +256,58 @@ TEST(GsStoreVerify, RowsOnADamagedPageAreOneFindingAndTheSessionIsNotFollowedPas
   }
 }
 
+// One row that cannot be read (its entry_hash no longer 32 bytes, as a damaged or edited file
+// could leave it): the same rules as for a damaged page, row by row. Rows: the row made
+// unreadable (the first of its kind), and the warning expected, if any.
+TEST(GsStoreVerify, AnUnreadableRowLeavesTheRestOfTheStoreChecked) {
+  const GsRun& run = gs_run();
+  struct UnreadableRow {
+    std::string name;
+    MessageKind kind;
+    std::string warning;  // a row.unreadable warning's `found`, starting so; empty: none
+  };
+  const std::vector<UnreadableRow> cases = {
+      // The JoinAccept right after it may answer it: followed in full, nothing else to say.
+      {"the JoinRequest", MessageKind::kJoinRequest, ""},
+      // Its receipt then names a digest never seen: the session is not followed past it.
+      {"a digest", MessageKind::kTranscriptDigest, "session(s) 1 not followed past entry "},
+      {"the JoinAccept", MessageKind::kJoinAccept,
+       "session 1, whose JoinAccept may be among the rows that cannot be read"},
+  };
+  TempDir dir;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const auto seq = first_of(run.entries, c.kind);
+    ASSERT_TRUE(seq.has_value());
+    const std::string copy = copy_store(run.gs_store, dir, "gs-unreadable.db");
+    {
+      Tamper t(copy);
+      t.exec(
+          "PRAGMA ignore_check_constraints = ON; UPDATE log_entry SET entry_hash = x'00' "
+          "WHERE seq = " +
+          std::to_string(*seq));
+    }
+    const json result = verify_json(copy);
+    ASSERT_TRUE(result.is_object()) << result.dump();
+    bool warned = false;
+    std::size_t unreadable = 0;
+    for (const auto& f : result["findings"]) {
+      const std::string check = f["check"];
+      if (f["severity"] == "warning") {
+        EXPECT_EQ(check, "row.unreadable") << f.dump(2);
+        warned =
+            warned || (!c.warning.empty() && f["found"].get<std::string>().starts_with(c.warning));
+        continue;
+      }
+      // The row, and the links to it from the row after it.
+      EXPECT_TRUE(check == "row.unreadable" || check.starts_with("chain.")) << f.dump(2);
+      if (check == "row.unreadable") ++unreadable;
+    }
+    EXPECT_EQ(unreadable, 1U) << result.dump(2);
+    EXPECT_EQ(warned, !c.warning.empty()) << result.dump(2);
+  }
+}
+
 // A GS store from before "gsvs-gs-log": the same rows, meta.format "gsvs-vs-log".
 TEST(GsStoreVerify, AnOlderGsStoreIsToldApartAndReadWithRoleGs) {
   const GsRun& run = gs_run();

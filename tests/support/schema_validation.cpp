@@ -12,7 +12,7 @@ namespace gsvs::testing {
 std::string schema_violations(const std::vector<NamedReport>& reports) {
   if (reports.empty()) throw std::invalid_argument("schema_violations: no reports to check");
   TempDir dir;
-  // GSVS_PYTHON3 is the interpreter CMake found (tests/audit/CMakeLists.txt).
+  // GSVS_PYTHON3 is the interpreter CMake found (tests/support/CMakeLists.txt).
   std::vector<std::string> argv{GSVS_PYTHON3, source_file("tests/audit/validate_report.py"),
                                 source_file("docs/report.schema.json")};
   for (const auto& report : reports) {

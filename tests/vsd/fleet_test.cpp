@@ -448,7 +448,11 @@ TEST_F(VsdFleet, ANodeOfAFleetDoesNotStartOutsideIt) {
   // Its own fleet's name starts it again.
   auto again = start("node_a", dir_a_);
   ASSERT_EQ(again->stop(), 0) << again->process().output();
-  // A store no fleet lists starts alone.
+  // A store no fleet lists starts alone, beside an application's tables that share a fleet's
+  // names but are none.
+  server_->psql(database_,
+                "CREATE SCHEMA app; CREATE TABLE app.node (id int); "
+                "CREATE TABLE app.fleet_meta (key text)");
   VsOptions alone;
   alone.store = server_->url(database_) + "?options=-csearch_path%3Dnode_b";
   VsProcess b(dir_b_, {identity_.public_key()}, {build_}, alone);
