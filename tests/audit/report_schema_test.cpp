@@ -10,8 +10,8 @@
 
 #include "audit-cli/report_builder.h"
 #include "audit-cli/report_format.h"
-#include "tests/support/schema_validation.h"
 #include "tests/support/process.h"
+#include "tests/support/schema_validation.h"
 #include "tests/support/store_generator.h"
 
 namespace gsvs::testing {
