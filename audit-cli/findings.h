@@ -26,6 +26,8 @@ std::string_view severity_name(Severity severity);
 // Stable names of the checks, used as Finding::check and in JSON. Grouped by what they cover.
 namespace check {
 inline constexpr std::string_view kRowUnreadable = "row.unreadable";
+// A warning: what verify no longer checks past rows that cannot be read (the replay, a session).
+inline constexpr std::string_view kNotFollowed = "row.unreadable.not_followed";
 // The storage engine's own check of a file (SQLite's integrity check): pages and indexes.
 inline constexpr std::string_view kStoreFile = "store.file";
 inline constexpr std::string_view kSeqGap = "chain.seq_gap";

@@ -133,7 +133,7 @@ void GsStoreVerifier::lose_track(std::uint64_t first, std::optional<std::uint64_
   }
   if (unfollowed.empty() || !last) return;  // nothing after the rows to check
   Finding f = finding_at(
-      first, check::kRowUnreadable, "every session followed to the end of the store",
+      first, check::kNotFollowed, "every session followed to the end of the store",
       "session(s) " + unfollowed + " not followed past entry " + std::to_string(*last),
       "what the GS sent among the rows that cannot be read is unknown, so what it received after "
       "them is checked for the VS signature only, and what it sent for the session key and "
@@ -204,7 +204,7 @@ GsSession* GsStoreVerifier::session_of(const storage::Entry& entry,
     // It may have begun among the rows that cannot be read, before the next JoinAccept.
     if (start_may_be_lost_ && sessions_begun_unread_.insert(entry.header.session_id).second) {
       Finding f = finding_at(
-          entry.header, check::kRowUnreadable,
+          entry.header, check::kNotFollowed,
           "a session this GS joined (a JoinAccept earlier in the store)",
           "session " + std::to_string(entry.header.session_id) +
               ", whose JoinAccept may be among the rows that cannot be read",

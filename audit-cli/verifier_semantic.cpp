@@ -41,7 +41,7 @@ void Verifier::stop_replay(const Item& item) {
   replay_stopped_ = true;
   unanswered_join_.reset();  // its answer may be among the rows that cannot be read
   Finding f =
-      finding_at(item.entry.header.seq, check::kRowUnreadable,
+      finding_at(item.entry.header.seq, check::kNotFollowed,
                  "every session followed to the end of the log", "the protocol replay stops here",
                  "a session cannot be followed past entries that cannot be read: what it "
                  "would owe or lack there is unknown. Entry hashes, links and VS signatures "

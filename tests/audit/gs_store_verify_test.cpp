@@ -212,8 +212,8 @@ TEST(GsStoreVerify, WhatAnInsiderChangesInACopyShows) {
 }
 
 // What verify said of rows that cannot be read: its row.unreadable failures, and the `found` of
-// its row.unreadable warnings. Any other failure must be of a check starting with one of
-// `also_allowed`.
+// its row.unreadable.not_followed warnings. Any other failure must be of a check starting with one
+// of `also_allowed`.
 struct UnreadableFindings {
   std::vector<json> failures;
   std::vector<std::string> warnings;
@@ -224,7 +224,7 @@ UnreadableFindings unreadable_findings(const json& result,
   for (const auto& f : result["findings"]) {
     const std::string check = f["check"];
     if (f["severity"] == "warning") {
-      if (check == "row.unreadable") out.warnings.push_back(f["found"]);
+      if (check == "row.unreadable.not_followed") out.warnings.push_back(f["found"]);
       continue;
     }
     if (check == "row.unreadable") {
@@ -295,7 +295,7 @@ TEST(GsStoreVerify, AnUnreadableRowLeavesTheRestOfTheStoreChecked) {
   struct UnreadableRow {
     std::string name;
     MessageKind kind;
-    std::string warning;  // a row.unreadable warning's `found`, starting so; empty: none
+    std::string warning;  // a not_followed warning's `found`, starting so; empty: none
   };
   const std::vector<UnreadableRow> cases = {
       // The JoinAccept right after it may answer it: followed in full, nothing else to say.

@@ -356,6 +356,9 @@ TEST_F(Verify, RowsOnADamagedPageAreOneFindingAndTheWalkReadsOn) {
         << f.found;
   }
   EXPECT_TRUE(run.has(check::kRowUnreadable, page.first_seq)) << run.describe();
+  // The replay stops there, a warning of its own (not counted as an unreadable row).
+  EXPECT_TRUE(run.has(check::kNotFollowed, page.first_seq)) << run.describe();
+  EXPECT_EQ(run.sink.by_check().at(std::string(check::kNotFollowed)), 1U) << run.describe();
   EXPECT_TRUE(run.has(check::kStoreFile, 0)) << run.describe();
   EXPECT_EQ(run.result.stats.entries, generated().entries);
 }
