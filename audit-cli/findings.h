@@ -54,6 +54,8 @@ inline constexpr std::string_view kRevocation = "revocation";
 inline constexpr std::string_view kEvidence = "revocation.evidence";
 inline constexpr std::string_view kAfterRevocation = "session.after_revocation";
 inline constexpr std::string_view kPardon = "pardon";  // lifts the quarantine in force (§8.16)
+// A StateCarried restates the quarantines, numbers and policy before it (§5.29, §8.16).
+inline constexpr std::string_view kStateCarried = "state_carried";
 // A VsStart's rules version (PROTOCOL.md §8.18) that this build's rules are not.
 inline constexpr std::string_view kRulesVersion = "rules.version";
 // Segmented stores (docs/STORE.md §10): the files, their seals and links, the seal index.

@@ -1,5 +1,6 @@
 #include "audit-cli/quarantine_history.h"
 
+#include <algorithm>
 #include <string>
 
 #include "audit-cli/common.h"
@@ -10,11 +11,12 @@ namespace {
 
 // One entry the quarantines rest on, in log order.
 struct QuarantineStep {
-  enum class Kind : std::uint8_t { kRevocation, kPolicy, kPardon };
+  enum class Kind : std::uint8_t { kRevocation, kPolicy, kPardon, kCarried };
   Kind kind;
-  const SessionFacts* session = nullptr;   // kRevocation
-  std::uint32_t quarantine_ms = 0;         // kPolicy
-  std::optional<protocol::Pardon> pardon;  // kPardon
+  const SessionFacts* session = nullptr;          // kRevocation
+  std::uint32_t quarantine_ms = 0;                // kPolicy, kCarried
+  std::optional<protocol::Pardon> pardon;         // kPardon
+  std::optional<protocol::StateCarried> carried;  // kCarried: one part
 };
 
 }  // namespace
@@ -44,7 +46,8 @@ Result<QuarantineHistory> build_quarantine_history(const storage::Log& log,
   for (const auto& [id, session] : index.sessions) {
     if (session.revocation && rules::quarantines(session.revocation->message.reason)) {
       steps.emplace(session.revocation->seq,
-                    QuarantineStep{QuarantineStep::Kind::kRevocation, &session, 0, std::nullopt});
+                    QuarantineStep{QuarantineStep::Kind::kRevocation, &session, 0, std::nullopt,
+                                   std::nullopt});
     }
   }
   QuarantineHistory history;
@@ -56,12 +59,18 @@ Result<QuarantineHistory> build_quarantine_history(const storage::Log& log,
       if (auto applied = protocol::decode<protocol::PolicyApplied>(entry.message)) {
         steps.emplace(entry.header.seq,
                       QuarantineStep{QuarantineStep::Kind::kPolicy, nullptr,
-                                     applied->policy.quarantine_ms, std::nullopt});
+                                     applied->policy.quarantine_ms, std::nullopt, std::nullopt});
       }
     } else if (entry.header.kind == protocol::MessageKind::kPardon) {
       if (auto pardon = protocol::decode<protocol::Pardon>(entry.message)) {
         steps.emplace(entry.header.seq,
-                      QuarantineStep{QuarantineStep::Kind::kPardon, nullptr, 0, *pardon});
+                      QuarantineStep{QuarantineStep::Kind::kPardon, nullptr, 0, *pardon, {}});
+      }
+    } else if (entry.header.kind == protocol::MessageKind::kStateCarried) {
+      if (auto carried = protocol::decode<protocol::StateCarried>(entry.message)) {
+        steps.emplace(entry.header.seq,
+                      QuarantineStep{QuarantineStep::Kind::kCarried, nullptr,
+                                     carried->policy_quarantine_ms, std::nullopt, *carried});
       }
     }
     return true;
@@ -93,6 +102,24 @@ Result<QuarantineHistory> build_quarantine_history(const storage::Log& log,
           fate.quarantine = *begun;
           history.by_revocation.emplace(seq, std::move(fate));
         }
+        break;
+      }
+      case QuarantineStep::Kind::kCarried: {
+        // A quarantine a carry restates that the rows read do not show began before them (retired
+        // segments, or a later start): known from here on the VS's word (PROTOCOL.md §8.16).
+        const protocol::StateCarried& carried = *step.carried;
+        auto in_force = ledger.carried_at(carried.vs_time_ms);
+        for (const auto& q : carried.quarantines) {
+          if (ledger.quarantine_of(q.gs_identity, carried.vs_time_ms)) continue;
+          in_force.push_back(q);
+          QuarantineFate fate;
+          fate.identity = q.gs_identity;
+          fate.quarantine = rules::as_quarantine(q);
+          history.by_revocation.emplace(q.revocation_position, std::move(fate));
+        }
+        std::sort(in_force.begin(), in_force.end(),
+                  [](const auto& a, const auto& b) { return a.gs_identity < b.gs_identity; });
+        ledger.restate(in_force, step.quarantine_ms);
         break;
       }
       case QuarantineStep::Kind::kPardon: {

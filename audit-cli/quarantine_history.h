@@ -2,7 +2,9 @@
 // the operator's Pardon, lapsed after the quarantine_ms of the policy in force when it began,
 // renewed by a later quarantining Revocation, or still in force where the log ends. Recomputed
 // from the log alone with the one ledger vsd keeps (rules::QuarantineLedger), for `sessions` and
-// `explain`; `verify` holds every Pardon and join to the same ledger as it reads.
+// `explain`; `verify` holds every Pardon and join to the same ledger as it reads. A quarantine
+// begun before the rows read (retired segments) is known from the first StateCarried that
+// restates it, keyed by its Revocation's position all the same.
 //
 // Memory: O(quarantining revocations + pardons + policies), never O(entries).
 #pragma once

@@ -127,6 +127,7 @@ class Verifier {
         chain_(start.next_seq, start.previous),
         recomputed_tree_(start.accumulator) {
     result_.stats.head_hash = start.previous;  // the head until a row is read: the seal, or none
+    quarantines_known_ = start_seq_ == 0;
   }
 
   Status run();
@@ -178,6 +179,12 @@ class Verifier {
   // The operator's Pardon (PROTOCOL.md §8.16): it must lift a quarantine that holds at its
   // vs_time_ms, and name the Revocation that began it.
   void on_pardon(const Item& item, const protocol::Pardon& pardon);
+  // A part of a StateCarried (PROTOCOL.md §5.29): gathered with the parts before it; the last one
+  // holds the whole carry to what this verification has read (judge_carry). `carry_cut` is a
+  // carry whose next part never came, at `item`.
+  void on_state_carried(const Item& item, const protocol::StateCarried& part);
+  void judge_carry(const Item& item, const protocol::StateCarried& carry);
+  void carry_cut(const Item& item);
   // A session taken up from another node of the fleet (PROTOCOL.md §8.10).
   void on_session_adopted(const Item& item, const protocol::SessionAdopted& adopted);
   // Registers the session `id` that starts at `item` (a JoinAccept or a SessionAdopted): live, its
@@ -227,6 +234,17 @@ class Verifier {
   // this verification, or before the first PolicyApplied read from a later start (its term is
   // unknown), is unknown to it (see known_facts).
   rules::QuarantineLedger quarantine_;
+  // Whether quarantine_ holds every quarantine: read from entry 0, or restated by a whole
+  // StateCarried read since (judge_carry). Until then a quarantine begun before the start is
+  // unknown, and its absence proves nothing.
+  bool quarantines_known_ = false;
+  // The parts of a StateCarried read so far: its first part's position and what they say,
+  // their quarantines together (part: the last part read).
+  struct CarryRead {
+    std::uint64_t position = 0;
+    protocol::StateCarried state;
+  };
+  std::optional<CarryRead> carry_;
   // Each identity's players' last notarized positions (PROTOCOL.md §8.6), as the VS must have
   // kept them: fed each session's positions at its revocation, read at each JoinAccept.
   rules::ContinuityLedger continuity_;

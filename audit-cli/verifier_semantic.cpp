@@ -64,6 +64,7 @@ void Verifier::judge(Item& item) {
     unanswered(*join, &item);
     join.reset();
   }
+  if (carry_ && !(item.readable && h.kind == MessageKind::kStateCarried)) carry_cut(item);
   if (!item.readable) return;
   if (replay_stopped_) {
     if (h.direction == chains::Direction::kIssued) check_vs_signature(item);
@@ -113,6 +114,10 @@ void Verifier::judge(Item& item) {
     case MessageKind::kPolicyApplied:
       expect_session_zero("a PolicyApplied");
       if (item.message) on_policy_applied(item, std::get<protocol::PolicyApplied>(*item.message));
+      return;
+    case MessageKind::kStateCarried:
+      expect_session_zero("a StateCarried");
+      if (item.message) on_state_carried(item, std::get<protocol::StateCarried>(*item.message));
       return;
     case MessageKind::kPardon:
       expect_session_zero("a Pardon");
@@ -299,7 +304,7 @@ rules::JoinFacts Verifier::known_facts(const PendingJoin& join, std::uint64_t an
   // Quarantine (§8.16) follows the log too; from a later start only a quarantine seen is known.
   if (quarantine_.quarantine_of(identity, answer_vs_ms)) {
     facts.set(JoinCheck::kNotQuarantined, false);
-  } else if (start_seq_ == 0) {
+  } else if (quarantines_known_) {
     facts.set(JoinCheck::kNotQuarantined, true);
   }
   return facts;
@@ -448,7 +453,7 @@ void Verifier::on_join_reject(const Item& item, const protocol::JoinReject& reje
     // A quarantined identity's resume is refused before checks 6 to 9 (§8.16).
     if (reject.reason == static_cast<std::uint16_t>(protocol::JoinRejectReason::kQuarantined)) {
       if (!quarantine_.quarantine_of(join->resume->gs_identity, item.entry.header.vs_time_ms) &&
-          start_seq_ == 0) {
+          quarantines_known_) {
         sink_.add(finding(item, check::kJoin, "a quarantined identity (PROTOCOL.md §8.16)",
                           "identity " + short_hex(join->resume->gs_identity) +
                               "..., which no quarantining Revocation before it names"));
@@ -519,8 +524,9 @@ void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation)
       live != live_identities_.end() && live->second == revocation.session_id) {
     live_identities_.erase(live);
   }
-  // From a later start, before a PolicyApplied is read, a quarantine's term is unknown.
-  if (start_seq_ == 0 || policy_in_force_ != nullptr) {
+  // From a later start, before a PolicyApplied or StateCarried is read, a quarantine's term is
+  // unknown.
+  if (quarantines_known_ || policy_in_force_ != nullptr) {
     quarantine_.revoked(identity, revocation.session_id, revocation.reason, h.vs_time_ms, h.seq);
   }
 }
@@ -528,8 +534,8 @@ void Verifier::on_revocation(Item& item, const protocol::Revocation& revocation)
 void Verifier::on_pardon(const Item& item, const protocol::Pardon& pardon) {
   const auto lifted = quarantine_.pardoned(pardon.gs_identity, pardon.vs_time_ms);
   if (!lifted) {
-    // From a later start, a quarantine begun before it is unknown here.
-    if (start_seq_ != 0) return;
+    // From a later start, a quarantine begun before it is unknown here until a carry restates it.
+    if (!quarantines_known_) return;
     sink_.add(finding(item, check::kPardon,
                       "a Pardon of a GS identity quarantined at its vs_time_ms (PROTOCOL.md §8.16)",
                       "identity " + short_hex(pardon.gs_identity) +

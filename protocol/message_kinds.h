@@ -36,8 +36,9 @@ enum class MessageKind : std::uint8_t {
   kPolicyApplied = 23,
   kPardon = 24,
   kSessionAdopted = 25,
+  kStateCarried = 26,
 };
-inline constexpr std::uint8_t kMaxMessageKind = 25;
+inline constexpr std::uint8_t kMaxMessageKind = 26;
 
 [[nodiscard]] constexpr bool is_known(MessageKind kind) {
   return static_cast<std::uint8_t>(kind) >= 1 && static_cast<std::uint8_t>(kind) <= kMaxMessageKind;
@@ -60,8 +61,8 @@ enum class Signer : std::uint8_t {
 enum class SigningKey : std::uint8_t { kVs, kGsIdentity, kGsSession, kClient };
 // Who sends a kind in the first place. JoinAccept and PlayTicket travel on embedded, and a
 // Revocation forwarded as-is, from the GS to its clients; that does not make the GS their sender.
-// A VsStart, a PolicyApplied, a Pardon and a SessionAdopted go to nobody: the VS writes them into
-// its own log (kVsLog).
+// A VsStart, a PolicyApplied, a Pardon, a SessionAdopted and a StateCarried go to nobody: the VS
+// writes them into its own log (kVsLog).
 enum class Route : std::uint8_t { kVsToGs, kGsToVs, kGsToClient, kClientToGs, kVsLog };
 
 struct KindRole {
@@ -96,6 +97,7 @@ inline constexpr std::array<KindRole, kMaxMessageKind> kKindRoles{{
     {MessageKind::kPolicyApplied, Signer::kVs, Route::kVsLog},
     {MessageKind::kPardon, Signer::kVs, Route::kVsLog},
     {MessageKind::kSessionAdopted, Signer::kVs, Route::kVsLog},
+    {MessageKind::kStateCarried, Signer::kVs, Route::kVsLog},
 }};
 
 // Row k-1 is kind k, so a lookup is an index.
@@ -150,6 +152,9 @@ inline constexpr std::size_t kMaxSpawnZones = 64;
 // position, as many as a policy has identities (a session tracking more is not adopted).
 inline constexpr std::size_t kMaxAdoptedChainHashes = 1001;
 inline constexpr std::size_t kMaxAdoptedPositions = 60000;
+// The quarantines one StateCarried restates (PROTOCOL.md §5.29): 62 bytes each, so that a part
+// stays small (16,028 bytes at most); more quarantines take more parts.
+inline constexpr std::size_t kMaxCarriedQuarantines = 256;
 
 enum class JoinRejectReason : std::uint16_t {
   kMalformed = 1,

@@ -56,6 +56,8 @@ std::string_view kind_name(MessageKind kind) {
       return "Pardon";
     case MessageKind::kSessionAdopted:
       return "SessionAdopted";
+    case MessageKind::kStateCarried:
+      return "StateCarried";
   }
   return "unknown";
 }

@@ -226,6 +226,25 @@ std::string canonical_violation(const PolicyApplied& m) {
   return {};
 }
 
+// A carry's parts are numbered below their count, and its quarantines listed by identity in
+// ascending order (across parts, too: each part's after the last of the one before), so that one
+// state has one encoding.
+template <>
+std::string canonical_violation(const StateCarried& m) {
+  if (m.parts == 0 || m.part >= m.parts) {
+    return "bad part: part " + std::to_string(m.part) + " of " + std::to_string(m.parts) +
+           " parts (part must be below parts, and parts at least 1)";
+  }
+  for (std::size_t i = 1; i < m.quarantines.size(); ++i) {
+    if (!(m.quarantines[i - 1].gs_identity < m.quarantines[i].gs_identity)) {
+      return "non-canonical: quarantines[" + std::to_string(i) + "] does not follow quarantines[" +
+             std::to_string(i - 1) +
+             "] in ascending order of gs_identity (sorted, one per identity)";
+    }
+  }
+  return {};
+}
+
 template <>
 std::string canonical_violation(const ProtectedReceipt& m) {
   if (!m.batch) return {};
@@ -578,6 +597,7 @@ GSVS_INSTANTIATE(VsStart)
 GSVS_INSTANTIATE(PolicyApplied)
 GSVS_INSTANTIATE(Pardon)
 GSVS_INSTANTIATE(SessionAdopted)
+GSVS_INSTANTIATE(StateCarried)
 
 #undef GSVS_INSTANTIATE
 

@@ -562,7 +562,8 @@ using AnyMessage =
     std::variant<VsChallenge, JoinRequest, JoinAccept, JoinReject, Heartbeat, TranscriptDigest,
                  NonceBatch, ProtectedReceipt, PlayTicket, Checkpoint, Revocation, ClientHello,
                  ServerHello, TicketForward, ClientNonce, ClientInput, InputReject, ClientChallenge,
-                 GsLeaving, GsResume, ResumeAccept, VsStart, PolicyApplied, Pardon, SessionAdopted>;
+                 GsLeaving, GsResume, ResumeAccept, VsStart, PolicyApplied, Pardon, SessionAdopted,
+                 StateCarried>;
 
 // ---- Coding and signatures (defined for every type in AnyMessage) ------------------------------
 

@@ -1,6 +1,7 @@
 // The messages the VS writes into its own log and sends to nobody (Route::kVsLog,
-// docs/PROTOCOL.md §5.25 to §5.28): a run's start, the policy in force, the operator's pardon and a
-// fleet's adoption. Coded and signed as every message (messages.h, which includes this header).
+// docs/PROTOCOL.md §5.25 to §5.29): a run's start, the policy in force, the operator's pardon, a
+// fleet's adoption and the state a start reads, carried forward. Coded and signed as every message
+// (messages.h, which includes this header).
 #pragma once
 
 #include <array>
@@ -215,6 +216,67 @@ struct SessionAdopted {
     v.field(m.liveness_since_ms, "liveness_since_ms");
     v.field(m.digests_since_ms, "digests_since_ms");
     v.list(m.positions, kMaxAdoptedPositions, "positions");
+  }
+};
+
+// ---- What a start reads, carried forward (PROTOCOL.md §5.29, §8.16) ----------------------------
+
+// One quarantine in force, as the Revocation that began it set it (rules::Quarantine).
+struct CarriedQuarantine {
+  PublicKey gs_identity;
+  SessionId session_id = 0;               // the revoked session
+  std::uint16_t reason = 0;               // its RevocationReason
+  std::uint64_t since_vs_ms = 0;          // the Revocation's vs_time_ms
+  std::uint32_t quarantine_ms = 0;        // its term; 0: until pardoned
+  std::uint64_t revocation_position = 0;  // the Revocation's seq in the log
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.gs_identity, "gs_identity");
+    v.field(m.session_id, "session_id");
+    v.field(m.reason, "reason");
+    v.field(m.since_vs_ms, "since_vs_ms");
+    v.field(m.quarantine_ms, "quarantine_ms");
+    v.field(m.revocation_position, "revocation_position");
+  }
+  friend bool operator==(const CarriedQuarantine&, const CarriedQuarantine&) = default;
+};
+
+// Logged by the VS every carry_interval_ms, never sent: what a start of the VS reads of the log
+// before this entry, restated, so that retention may retire the entries it restates. A carry is
+// `parts` consecutive entries (part 0 .. parts - 1), with the same fields but for log_size, part
+// and quarantines; together they list every quarantine in force at vs_time_ms, by identity in
+// ascending order. The numbers are the highest the VS had issued when it built the carry, and
+// the policy is the one in force there. log_size is this entry's own seq.
+struct StateCarried {
+  static constexpr MessageKind kKind = MessageKind::kStateCarried;
+  static constexpr std::array<std::string_view, 1> kSignatureTags{"gsvs/v1/state_carried"};
+  std::uint64_t log_size = 0;
+  std::uint64_t vs_time_ms = 0;
+  std::uint16_t part = 0;
+  std::uint16_t parts = 1;
+  SessionId session_id_high = 0;
+  std::uint64_t revocation_seq_high = 0;
+  std::uint64_t policy_seq = 0;       // 0: no policy logged yet
+  std::uint64_t policy_position = 0;  // the seq of its PolicyApplied
+  Hash32 policy_hash;
+  std::uint32_t policy_quarantine_ms = 0;  // the term a quarantine begun now would have
+  std::vector<CarriedQuarantine> quarantines;
+  Signatures<1> signatures{};
+
+  template <class Self, class V>
+  static void visit(Self& m, V& v) {
+    v.field(m.log_size, "log_size");
+    v.field(m.vs_time_ms, "vs_time_ms");
+    v.field(m.part, "part");
+    v.field(m.parts, "parts");
+    v.field(m.session_id_high, "session_id_high");
+    v.field(m.revocation_seq_high, "revocation_seq_high");
+    v.field(m.policy_seq, "policy_seq");
+    v.field(m.policy_position, "policy_position");
+    v.field(m.policy_hash, "policy_hash");
+    v.field(m.policy_quarantine_ms, "policy_quarantine_ms");
+    v.list(m.quarantines, kMaxCarriedQuarantines, "quarantines");
   }
 };
 

@@ -78,6 +78,37 @@ std::map<protocol::PublicKey, Quarantine> QuarantineLedger::holding_at(
   return out;
 }
 
+std::vector<protocol::CarriedQuarantine> QuarantineLedger::carried_at(
+    std::uint64_t vs_time_ms) const {
+  std::vector<protocol::CarriedQuarantine> out;
+  for (const auto& [identity, quarantine] : begun_) {
+    if (quarantine.holds_at(vs_time_ms)) out.push_back(as_carried(identity, quarantine));
+  }
+  return out;
+}
+
+void QuarantineLedger::restate(const std::vector<protocol::CarriedQuarantine>& carried,
+                               std::uint32_t quarantine_ms) {
+  begun_.clear();
+  for (const auto& quarantine : carried) begun_[quarantine.gs_identity] = as_quarantine(quarantine);
+  quarantine_ms_ = quarantine_ms;
+}
+
+protocol::CarriedQuarantine as_carried(const protocol::PublicKey& identity,
+                                       const Quarantine& quarantine) {
+  return {identity,
+          quarantine.session_id,
+          quarantine.reason,
+          quarantine.since_ms,
+          quarantine.quarantine_ms,
+          quarantine.position};
+}
+
+Quarantine as_quarantine(const protocol::CarriedQuarantine& carried) {
+  return {carried.session_id, carried.reason, carried.since_vs_ms, carried.revocation_position,
+          carried.quarantine_ms};
+}
+
 std::string quarantine_detail(const protocol::PublicKey& identity, const Quarantine& quarantine) {
   const auto reason = static_cast<RevocationReason>(quarantine.reason);
   const auto lapses = quarantine.lapses_at_ms();

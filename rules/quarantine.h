@@ -41,6 +41,7 @@ struct Quarantine {
   // Whether it still holds at VS time `vs_time_ms`: it holds on [since_ms, since_ms +
   // quarantine_ms) and has lapsed from the boundary on.
   [[nodiscard]] bool holds_at(std::uint64_t vs_time_ms) const;
+  friend bool operator==(const Quarantine&, const Quarantine&) = default;
 };
 
 // The quarantines after the entries fed so far, and which of them hold at a given VS time. A
@@ -69,10 +70,24 @@ class QuarantineLedger {
   // Every quarantine begun and not pardoned, lapsed ones included.
   [[nodiscard]] const std::map<protocol::PublicKey, Quarantine>& all() const { return begun_; }
 
+  // Carried forward (PROTOCOL.md §8.16 "Carried forward"): the quarantines that hold at VS time
+  // `vs_time_ms`, as a StateCarried lists them (by identity, ascending), and the term a quarantine
+  // begun now would have. A ledger fed a carry's quarantines and term in place of every entry
+  // before it (restate) answers every question at or after `vs_time_ms` as this one does.
+  [[nodiscard]] std::vector<protocol::CarriedQuarantine> carried_at(std::uint64_t vs_time_ms) const;
+  [[nodiscard]] std::uint32_t term() const { return quarantine_ms_; }
+  void restate(const std::vector<protocol::CarriedQuarantine>& carried,
+               std::uint32_t quarantine_ms);
+
  private:
   std::map<protocol::PublicKey, Quarantine> begun_;
   std::uint32_t quarantine_ms_ = 0;  // of the policy in force
 };
+
+// One quarantine as a StateCarried restates it, and back.
+[[nodiscard]] protocol::CarriedQuarantine as_carried(const protocol::PublicKey& identity,
+                                                     const Quarantine& quarantine);
+[[nodiscard]] Quarantine as_quarantine(const protocol::CarriedQuarantine& carried);
 
 // The text of a refusal for a quarantined identity: since when, for which session and reason,
 // and until when if it lapses.

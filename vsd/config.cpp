@@ -145,6 +145,11 @@ void add_config_options(CLI::App& run, Config& c) {
                  "... or after this long, whichever comes first")
       ->capture_default_str()
       ->check(CLI::Range(10, 86400000));
+  run.add_option("--carry_interval_ms", c.carry_interval_ms,
+                 "Restate what a start reads (the quarantines in force, the numbers, the policy) "
+                 "in a StateCarried this often, so that retention can retire what came before")
+      ->capture_default_str()
+      ->check(CLI::Range(1000, 604800000));
   run.add_option("--max_connections", c.max_connections,
                  "Authenticated GS connections at most (those still joining count apart, "
                  "against max_unauthenticated)")
@@ -444,6 +449,7 @@ const FixedKey kFixedKeys[] = {
     {"admin_socket", &same<&Config::admin_socket>},
     {"checkpoint_every_entries", &same<&Config::checkpoint_every_entries>},
     {"checkpoint_interval_ms", &same<&Config::checkpoint_interval_ms>},
+    {"carry_interval_ms", &same<&Config::carry_interval_ms>},
     {"max_connections", &same<&Config::max_connections>},
     {"max_unauthenticated", &same<&Config::max_unauthenticated>},
     {"max_unauthenticated_per_source", &same<&Config::max_unauthenticated_per_source>},

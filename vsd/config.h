@@ -57,6 +57,9 @@ struct Config {
   std::vector<std::string> spawn_zones;
   std::uint32_t checkpoint_every_entries = 1000;
   std::uint32_t checkpoint_interval_ms = 5000;
+  // A StateCarried restates what a start reads (PROTOCOL.md §8.16 "Carried forward") at most this
+  // often, when the log has grown since the last one; retention keeps nothing it restates.
+  std::uint32_t carry_interval_ms = 3'600'000;
   std::uint32_t max_connections = 10000;
   // Connections whose peer has not authenticated yet (PROTOCOL.md §8.14): a budget of their own,
   // apart from max_connections, in all and per source address.

@@ -23,9 +23,44 @@ Error out_of_range(std::string_view kind, std::uint64_t seq, std::string_view fi
                std::to_string(kMaxStoredId - 1)};
 }
 
+// The highest value, and of the entries holding it the latest (the least a start must keep).
 void raise(LogAtStart::Highest& highest, std::uint64_t value, std::uint64_t position) {
-  if (value >= highest.value) highest = {value, position};
+  if (value > highest.value || (value == highest.value && position > highest.position)) {
+    highest = {value, position};
+  }
 }
+
+// Gathers a carry's parts as the scan of session 0 meets them, in log order: part 0 begins one,
+// each next part must be the next entry with the same vs_time_ms and count of parts, and the last
+// completes it. A carry with a part missing, out of place or not the VS's is no carry.
+class CarryReader {
+ public:
+  void add(std::uint64_t seq, StateCarried part) {
+    const std::uint16_t number = part.part;
+    if (number == 0) {
+      building_ = LogAtStart::Carry{seq, std::move(part)};
+    } else if (building_ && number == parts_read_ && seq == building_->position + number &&
+               part.parts == building_->state.parts &&
+               part.vs_time_ms == building_->state.vs_time_ms) {
+      auto& quarantines = building_->state.quarantines;
+      quarantines.insert(quarantines.end(), part.quarantines.begin(), part.quarantines.end());
+    } else {
+      building_.reset();
+      return;
+    }
+    parts_read_ = number + 1;
+    if (parts_read_ == building_->state.parts) {
+      latest_ = std::move(building_);
+      building_.reset();
+    }
+  }
+  std::optional<LogAtStart::Carry>& latest() { return latest_; }
+
+ private:
+  std::optional<LogAtStart::Carry> building_;
+  unsigned parts_read_ = 0;
+  std::optional<LogAtStart::Carry> latest_;
+};
 
 }  // namespace
 
@@ -96,8 +131,9 @@ Result<LogAtStart> read_log_at_start(const storage::Log& log, const std::string&
     scanned = log.scan(revocations, on_revocation);
   }
   // The VS's own statements (session 0) in one pass: the policies, numbered on from the last
-  // (§8.17), whose quarantine_ms a quarantine begun under them keeps, and the operator's Pardons
-  // (§8.16).
+  // (§8.17), whose quarantine_ms a quarantine begun under them keeps, the operator's Pardons
+  // (§8.16) and the carries that restate them.
+  CarryReader carries;
   if (scanned && !bad_number) {
     storage::Filter own_statements;
     own_statements.session_id = 0;
@@ -116,6 +152,10 @@ Result<LogAtStart> read_log_at_start(const storage::Log& log, const std::string&
               QuarantineEvent{
                   QuarantineEvent::Kind::kPolicy, {}, 0, 0, 0, applied->policy.quarantine_ms});
         }
+      } else if (entry.header.kind == MessageKind::kStateCarried) {
+        if (auto carried = decode<StateCarried>(entry.message)) {
+          carries.add(entry.header.seq, std::move(*carried));
+        }
       } else if (entry.header.kind == MessageKind::kPardon) {
         if (auto pardon = decode<Pardon>(entry.message)) {
           out.quarantine_events.emplace(
@@ -127,6 +167,24 @@ Result<LogAtStart> read_log_at_start(const storage::Log& log, const std::string&
     });
   }
   if (!scanned) return scanned.failure();
+  if (auto& carry = carries.latest(); carry && !bad_number) {
+    const StateCarried& state = carry->state;
+    const std::pair<std::string_view, std::uint64_t> numbers[] = {
+        {"session_id_high", state.session_id_high},
+        {"revocation_seq_high", state.revocation_seq_high},
+        {"policy_seq", state.policy_seq}};
+    for (const auto& [field, value] : numbers) {
+      if (value >= kMaxStoredId)
+        bad_number = out_of_range("StateCarried", carry->position, field, value);
+    }
+    raise(out.session, state.session_id_high, carry->position);
+    raise(out.revocation, state.revocation_seq_high, carry->position);
+    raise(out.policy, state.policy_seq, carry->position);
+    // What the carry restates, it stands for: the quarantine events before it go.
+    out.quarantine_events.erase(out.quarantine_events.begin(),
+                                out.quarantine_events.lower_bound(carry->position));
+    out.carry = std::move(carry);
+  }
   if (bad_number) {
     return Error{"store " + storage::printable_store(path) + ": " + bad_number->message +
                  "; the VS cannot number what comes next. Hand this store to an investigator "
@@ -136,6 +194,9 @@ Result<LogAtStart> read_log_at_start(const storage::Log& log, const std::string&
 }
 
 void replay_quarantines(const LogAtStart& log, rules::QuarantineLedger& ledger) {
+  if (log.carry) {
+    ledger.restate(log.carry->state.quarantines, log.carry->state.policy_quarantine_ms);
+  }
   for (const auto& [position, event] : log.quarantine_events) {
     switch (event.kind) {
       case QuarantineEvent::Kind::kRevocation:
@@ -156,6 +217,12 @@ std::optional<OldestRead> oldest_read_at_start(const LogAtStart& log, std::uint6
   auto read_for = [&](std::uint64_t seq, const std::string& why) {
     if (!oldest || seq < oldest->seq) oldest = OldestRead{seq, why};
   };
+  // The latest carry, which stands for what it restates (named first: the numbers often share
+  // its position).
+  if (log.carry) {
+    read_for(log.carry->position, "the state carried forward (StateCarried at entry " +
+                                      std::to_string(log.carry->position) + ")");
+  }
   // The numbering a start takes up.
   if (log.session.value != 0) {
     read_for(log.session.position,
@@ -177,11 +244,12 @@ std::optional<OldestRead> oldest_read_at_start(const LogAtStart& log, std::uint6
     read_for(ended.accept_seq, "the start of session " + std::to_string(session) +
                                    ", ended within the continuity window");
   }
-  // Each quarantine in force: its Revocation, the start of the session it ended (the identity)
-  // and the PolicyApplied in force there (its term).
+  // Each quarantine in force that began after it: its Revocation, the start of the session it
+  // ended (the identity) and the PolicyApplied in force there (its term).
   rules::QuarantineLedger ledger;
   replay_quarantines(log, ledger);
   for (const auto& [identity, quarantine] : ledger.holding_at(now_ms)) {
+    if (log.carry && quarantine.position < log.carry->position) continue;
     const std::string what = "the quarantine of session " + std::to_string(quarantine.session_id) +
                              " (" + short_hex(identity) + "), in force";
     read_for(quarantine.position, what);

@@ -3,7 +3,8 @@
 // what the quarantines rest on. Retention keeps every entry from the oldest one a start reads
 // (oldest_read_at_start), so that archiving or pruning never changes what a start rebuilds: no
 // quarantine lifted, no session id given twice, no live session cut from its JoinAccept
-// (PROTOCOL.md §8.16, docs/STORE.md §10.6 and §11.5).
+// (PROTOCOL.md §8.16, docs/STORE.md §10.6 and §11.5). What the latest StateCarried restates is
+// read from it, not from the entries it restates.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +54,14 @@ struct LogAtStart {
   Highest session;     // session_id of a JoinAccept or SessionAdopted
   Highest revocation;  // revocation_seq
   Highest policy;      // policy_seq of a PolicyApplied
+  // The latest whole StateCarried (PROTOCOL.md §8.16 "Carried forward"): where its first part
+  // is, and what its parts restate, their quarantines together. It stands for every entry before
+  // it: quarantine_events holds only those after it, and the numbers above count its own.
+  struct Carry {
+    std::uint64_t position = 0;
+    protocol::StateCarried state;
+  };
+  std::optional<Carry> carry;
   std::map<std::uint64_t, QuarantineEvent> quarantine_events;  // by log position
 };
 
@@ -64,7 +73,8 @@ struct LogAtStart {
 Result<LogAtStart> read_log_at_start(const storage::Log& log, const std::string& path,
                                      std::uint64_t now_ms);
 
-// Feeds `ledger` the quarantine events in log order: the quarantines in force at the log's end.
+// Feeds `ledger` the carry, then the quarantine events in log order: the quarantines in force at
+// the log's end.
 void replay_quarantines(const LogAtStart& log, rules::QuarantineLedger& ledger);
 
 // The oldest entry a start at VS time `now_ms` reads, and what it is read for; nullopt when a

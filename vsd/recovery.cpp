@@ -282,6 +282,8 @@ Status ServerState::recover() {
   }
   last_checkpoint_size = 0;
   last_checkpoint_ms = clock.now_ms();
+  last_carry_size = 0;
+  last_carry_ms = last_checkpoint_ms;
   return {};
 }
 

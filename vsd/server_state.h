@@ -253,6 +253,9 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   Result<std::string> reload(std::string_view trigger);
   std::uint64_t last_checkpoint_size = 0;
   std::uint64_t last_checkpoint_ms = 0;
+  // The last StateCarried's (checkpoints.cpp): the log's size after it, and when it was built.
+  std::uint64_t last_carry_size = 0;
+  std::uint64_t last_carry_ms = 0;
   std::uint64_t last_published_ms =
       0;  // vs_time_ms of the last one for the GSes; checkpoint_strand
   std::atomic<std::uint64_t> published_generation{0};
@@ -295,9 +298,14 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // that records it (checkpoints.cpp); built at the log head.
   storage::PendingEntry checkpoint_entry(std::uint64_t size, const Hash32& root,
                                          std::uint64_t vs_time_ms);
+  // The parts of a StateCarried placed at log position `position` (PROTOCOL.md §5.29): the
+  // quarantines, numbers and policy as they stand at the log head. Under `mutex`, at the log head.
+  std::vector<storage::PendingEntry> carry_entries(std::uint64_t position,
+                                                   std::uint64_t vs_time_ms);
   // On checkpoint_strand (checkpoints.cpp).
   net::asio::awaitable<void> checkpoint_loop();
   net::asio::awaitable<void> write_checkpoint();
+  net::asio::awaitable<void> write_carry();
   net::asio::awaitable<void> shutdown();
 
   template <class M>

@@ -278,7 +278,7 @@ TEST(Chains, EachStoreLogsAKindInTheDirectionOfItsRoute) {
       {K::kGsLeaving, in, out},        {K::kGsResume, in, out},
       {K::kResumeAccept, out, in},     {K::kVsStart, out, none},
       {K::kPolicyApplied, out, none},  {K::kPardon, out, none},
-      {K::kSessionAdopted, out, none},
+      {K::kSessionAdopted, out, none}, {K::kStateCarried, out, none},
   };
   ASSERT_EQ(rows.size(), std::size_t{protocol::kMaxMessageKind});
   for (const auto& r : rows) {

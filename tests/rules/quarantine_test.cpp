@@ -209,6 +209,45 @@ TEST(Ledger, ALapsedQuarantineIsKeptButNoLongerHolds) {
   EXPECT_EQ(ledger.holding_at(1499).size(), 1U);
 }
 
+// Carried forward (PROTOCOL.md §8.16): a ledger restated from another's carry answers every
+// question at or after the carry's time as the other does, lapsed quarantines left out.
+TEST(Ledger, ARestatedLedgerAnswersAsTheOneItWasCarriedFrom) {
+  QuarantineLedger original;
+  original.policy_applied(0);
+  original.revoked(identity(3), 3, static_cast<std::uint16_t>(kSpeed), 1000, 30);  // until pardoned
+  original.policy_applied(2000);
+  original.revoked(identity(1), 1, static_cast<std::uint16_t>(kSpeed), 1500, 40);  // to 3500
+  original.revoked(identity(2), 2, static_cast<std::uint16_t>(kSpeed), 500, 20);   // to 2500
+  original.policy_applied(700);
+  const std::uint64_t carried_at = 3000;
+  const auto carried = original.carried_at(carried_at);
+  ASSERT_EQ(carried.size(), 2U);  // identity 2's lapsed at 2500
+  EXPECT_LT(carried[0].gs_identity, carried[1].gs_identity);
+  EXPECT_EQ(carried[0].gs_identity, identity(1));
+  EXPECT_EQ(carried[0].quarantine_ms, 2000U);
+  EXPECT_EQ(carried[0].revocation_position, 40U);
+
+  QuarantineLedger restated;
+  restated.revoked(identity(4), 4, static_cast<std::uint16_t>(kSpeed), 100, 10);  // replaced
+  restated.restate(carried, original.term());
+  EXPECT_EQ(restated.term(), 700U);
+  for (const std::uint64_t at : {carried_at, std::uint64_t{3499}, std::uint64_t{3500}}) {
+    EXPECT_EQ(restated.holding_at(at).size(), original.holding_at(at).size()) << at;
+    for (const int id : {1, 2, 3, 4}) {
+      const auto of = identity(static_cast<std::uint8_t>(id));
+      EXPECT_EQ(restated.quarantine_of(of, at), original.quarantine_of(of, at))
+          << id << " at " << at;
+    }
+  }
+  // Both go on alike: a revocation after the carry takes the term in force.
+  for (QuarantineLedger* ledger : {&original, &restated}) {
+    ledger->revoked(identity(5), 5, static_cast<std::uint16_t>(kSpeed), 3100, 50);
+  }
+  EXPECT_EQ(restated.quarantine_of(identity(5), 3700), original.quarantine_of(identity(5), 3700));
+  EXPECT_FALSE(restated.quarantine_of(identity(5), 3800));
+  EXPECT_EQ(restated.pardoned(identity(3), 4000)->position, 30U);
+}
+
 TEST(Ledger, DetailNamesSessionReasonAndRule) {
   const Quarantine q{7, static_cast<std::uint16_t>(kSpeed), 1000, 70, 0};
   const std::string detail = quarantine_detail(identity(0xab), q);

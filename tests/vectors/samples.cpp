@@ -84,6 +84,7 @@ struct Session {
   PolicyApplied policy_applied;
   Pardon pardon;
   SessionAdopted session_adopted;
+  StateCarried state_carried;
 };
 
 Session build_session(const Keys& keys) {
@@ -352,6 +353,21 @@ Session build_session(const Keys& keys) {
   s.pardon.revocation_position = 31;
   s.pardon.reason = "reviewed the digests: a lag spike, not a speed hack (ticket 4711)";
   sign_and_encode(s.pardon, {&vs});
+
+  // An hour on, before the pardon would come, the VS restates what a start reads: the speed
+  // revocation's quarantine (until pardoned: the policy's quarantine_ms is 0), the numbers and the
+  // policy in force, in one part (PROTOCOL.md §5.29).
+  s.state_carried.log_size = 40;
+  s.state_carried.vs_time_ms = kVsTime + 2000;
+  s.state_carried.session_id_high = kSessionId;
+  s.state_carried.revocation_seq_high = s.revocation.revocation_seq;
+  s.state_carried.policy_seq = s.policy_applied.policy_seq;
+  s.state_carried.policy_position = 33;
+  s.state_carried.policy_hash = s.policy_applied.policy_hash;
+  s.state_carried.policy_quarantine_ms = s.policy_applied.policy.quarantine_ms;
+  s.state_carried.quarantines = {CarriedQuarantine{
+      gs_identity.public_key(), kSessionId, s.revocation.reason, s.revocation.vs_time_ms, 0, 31}};
+  sign_and_encode(s.state_carried, {&vs});
 
   // Node b of the fleet takes the session up after the heartbeat, node vs having died: the
   // state after the three receipts and tickets, both players' last positions (digest 3).
@@ -692,6 +708,11 @@ std::vector<SampleMessage> sample_messages(const Keys& keys) {
        "JoinAccept, three receipts and tickets, and both players' last positions",
        s.session_adopted,
        {keys.vs_node_b().public_key()}});
+  out.push_back(
+      {"VS: what a start reads, carried forward in one part: the quarantine the speed "
+       "revocation began, the highest numbers and the policy in force",
+       s.state_carried,
+       {vs}});
   return out;
 }
 

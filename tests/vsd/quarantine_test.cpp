@@ -107,6 +107,26 @@ class VsdQuarantine : public ::testing::Test {
     t.rechain(seq);
     t.resign_checkpoints(seq, *vs_key);
   }
+  // Waits until vsd has logged a StateCarried that restates the rogue's quarantine; the position
+  // of the Revocation that began it.
+  std::uint64_t wait_for_carry_of_the_rogue() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (const auto& e : vs_->entries()) {
+        if (e.header.kind != MessageKind::kStateCarried) continue;
+        auto carried = decode<StateCarried>(e.message);
+        EXPECT_TRUE(carried.ok()) << carried.error();
+        if (!carried) return 0;
+        EXPECT_TRUE(verify(*carried, vs_->public_key()));
+        for (const auto& q : carried->quarantines) {
+          if (q.gs_identity == rogue_.public_key()) return q.revocation_position;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    ADD_FAILURE() << "no StateCarried restated the rogue's quarantine: " << vs_->process().output();
+    return 0;
+  }
   void expect_store_verifies() {
     std::string output;
     EXPECT_EQ(vs_->audit_verify(output), 0) << output;
@@ -184,6 +204,100 @@ TEST_F(VsdQuarantine, RetentionKeepsAQuarantineInForce) {
   EXPECT_EQ(expect_join_refused(rogue_).reason, kQuarantined);
   ScriptedGs honest(vs_->port(), honest_, build_);
   EXPECT_EQ(honest.join().session_id, 2U);
+}
+
+// Carried forward (PROTOCOL.md §8.16): once a StateCarried restates it, a quarantine until
+// pardoned no longer keeps the entries from its Revocation on. Retention keeps them here only for
+// the continuity window (ten minutes, too long to wait for in a test); a copy that starts at the
+// carry, as retention leaves a store, shows the rest: the quarantine holds after a start on it,
+// a Pardon names the Revocation the copy no longer holds, and the audit of the copy holds the
+// Pardon to the carried quarantine.
+TEST_F(VsdQuarantine, ACarriedQuarantineOutlivesItsRevocation) {
+  start_segmented_and_quarantine_the_rogue("carry_interval_ms = 1000\n");
+  const std::uint64_t revocation_position = wait_for_carry_of_the_rogue();
+  std::uint64_t carry_position = 0;
+  for (const auto& e : vs_->entries()) {
+    if (e.header.kind == MessageKind::kStateCarried && carry_position == 0) {
+      carry_position = e.header.seq;
+    }
+  }
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  ChildProcess archive({program("vsd"), "store", "archive", "--store", vs_->store_path(),
+                        "--vs-public-key", to_hex(vs_->public_key()), "--to", out_.file("archive")},
+                       out_.file("archive.out"));
+  ASSERT_EQ(archive.wait(std::chrono::seconds(30)), 0) << archive.output();
+  EXPECT_EQ(archive.output().find("the quarantine of session 1"), std::string::npos)
+      << archive.output();
+  EXPECT_NE(archive.output().find("the start of session 1, ended within the continuity window"),
+            std::string::npos)
+      << archive.output();
+
+  ChildProcess copy({program("vsd"), "store", "export", "--store", vs_->store_path(), "--from",
+                     std::to_string(carry_position), "--to", dir_.file("copy/"), "--vs-public-key",
+                     to_hex(vs_->public_key())},
+                    out_.file("export.out"));
+  ASSERT_EQ(copy.wait(std::chrono::seconds(30)), 0) << copy.output();
+  VsOptions on_copy;
+  on_copy.store = "copy/";
+  start(on_copy);
+  const auto kept = vs_->entries();
+  ASSERT_FALSE(kept.empty());
+  ASSERT_GT(kept.front().header.seq, revocation_position) << copy.output();
+  const JoinReject refused = expect_join_refused(rogue_);
+  EXPECT_EQ(refused.reason, kQuarantined) << refused.detail;
+  EXPECT_NE(refused.detail.find("speed_violation"), std::string::npos) << refused.detail;
+  std::string output;
+  ASSERT_EQ(vsd_command({"pardon", "--identity", to_hex(rogue_.public_key()), "--reason",
+                         "reviewed in the archive"},
+                        output),
+            0)
+      << output;
+  const auto pardons = logged_pardons();
+  ASSERT_EQ(pardons.size(), 1U);
+  EXPECT_EQ(pardons[0].revocation_position, revocation_position);
+  {
+    ScriptedGs back(vs_->port(), rogue_, build_);
+    back.join();
+  }
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  expect_store_verifies();
+  ASSERT_EQ(audit_command({"sessions"}, output), 0) << output;
+  EXPECT_NE(output.find("(entry " + std::to_string(revocation_position) + "): pardoned at"),
+            std::string::npos)
+      << output;
+  EXPECT_EQ(output.find("lifts nothing"), std::string::npos) << output;
+}
+
+// The audit holds each carry to the log before it (check state_carried): one that drops a
+// quarantine in force, even re-signed by the VS key's holder, is a finding.
+TEST_F(VsdQuarantine, ACarryThatDropsAQuarantineIsAFinding) {
+  VsOptions options;
+  options.extra = "carry_interval_ms = 1000\n";
+  start(options);
+  {
+    ScriptedGs rogue(vs_->port(), rogue_, build_);
+    rogue.join();
+    revoke_for_speed(rogue);
+  }
+  wait_for_carry_of_the_rogue();
+  ASSERT_EQ(vs_->stop(), 0) << vs_->process().output();
+  expect_store_verifies();
+  std::optional<std::uint64_t> carry_seq;
+  for (const auto& e : vs_->entries()) {
+    if (e.header.kind == MessageKind::kStateCarried) carry_seq = e.header.seq;
+  }
+  ASSERT_TRUE(carry_seq);
+  const std::string dropped = out_.file("dropped.db");
+  copy_store(vs_->store_path(), dropped);
+  {
+    Tamper t(dropped);
+    rewrite_as_vs<StateCarried>(t, *carry_seq, [](StateCarried& c) { c.quarantines.clear(); });
+  }
+  std::string output;
+  EXPECT_EQ(audit_command({"verify", "--vs-pubkey", to_hex(vs_->public_key())}, output, dropped), 1)
+      << output;
+  EXPECT_NE(output.find("[state_carried]"), std::string::npos) << output;
+  EXPECT_NE(output.find("no quarantine of that identity restated"), std::string::npos) << output;
 }
 
 // Retention judges what a start reads at the VS time of the log's last entry, not by the clock
