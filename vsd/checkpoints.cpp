@@ -114,12 +114,15 @@ std::vector<storage::PendingEntry> ServerState::carry_entries(std::uint64_t posi
 
 asio::awaitable<void> ServerState::write_carry() {
   std::uint64_t built_at_ms = 0;
+  std::size_t quarantines = 0;
   // Built under the writer's lock and `mutex`, where Revocations, PolicyApplieds and Pardons are
   // placed: the carry states what the log holds before it, no more and no less.
-  auto build = [this, &built_at_ms](std::uint64_t size, const Hash32&) {
+  auto build = [this, &built_at_ms, &quarantines](std::uint64_t size, const Hash32&) {
     built_at_ms = clock.now_ms();
     std::lock_guard lock(mutex);
-    return carry_entries(size, built_at_ms);
+    auto entries = carry_entries(size, built_at_ms);
+    if (!entries.empty()) quarantines = quarantine.carried_at(built_at_ms).size();
+    return entries;
   };
   auto durability = std::make_shared<Durability>(checkpoint_strand);
   auto placed = writer->submit_at_head(build, notify(durability));
@@ -131,10 +134,11 @@ asio::awaitable<void> ServerState::write_carry() {
     co_return;
   }
   last_carry_size = placed->back().header.seq + 1;
+  metrics.carry_written(built_at_ms, quarantines);
   spdlog::info(
-      "state carried forward at position {} ({} part(s)): retention may retire what "
-      "lies before it",
-      placed->front().header.seq, placed->size());
+      "state carried forward at position {} ({} quarantine(s) in force, {} part(s)): retention "
+      "may retire what lies before it",
+      placed->front().header.seq, quarantines, placed->size());
 }
 
 asio::awaitable<void> ServerState::checkpoint_loop() {

@@ -101,7 +101,14 @@ VsdMetrics::VsdMetrics()
       last_checkpoint_log_size(registry->gauge(
           "vsd_last_checkpoint_log_size",
           "Log entries up to and including the last checkpoint written (0: none yet in this "
-          "run).")) {}
+          "run).")),
+      last_carry_seconds(registry->gauge(
+          "vsd_last_carry_timestamp_seconds",
+          "Unix time of the last StateCarried written, from which retention may retire what came "
+          "before (0: none yet in this run).")),
+      quarantines_carried(registry->gauge(
+          "vsd_quarantines_carried", "Quarantines in force that the last StateCarried restated.")) {
+}
 
 void VsdMetrics::commit(const storage::CommitStats& stats) {
   commit_seconds.observe(std::chrono::duration<double>(stats.duration).count());
@@ -116,6 +123,11 @@ void VsdMetrics::commit(const storage::CommitStats& stats) {
 void VsdMetrics::checkpoint_written(std::uint64_t log_size, std::uint64_t vs_time_ms) {
   last_checkpoint_seconds.set(static_cast<double>(vs_time_ms) / 1000.0);
   last_checkpoint_log_size.set(static_cast<double>(log_size));
+}
+
+void VsdMetrics::carry_written(std::uint64_t vs_time_ms, std::size_t quarantines) {
+  last_carry_seconds.set(static_cast<double>(vs_time_ms) / 1000.0);
+  quarantines_carried.set(static_cast<double>(quarantines));
 }
 
 Status serve_metrics(const std::shared_ptr<ServerState>& state) {

@@ -41,10 +41,13 @@ struct VsdMetrics {
   metrics::Gauge& wal_pages;
   metrics::Gauge& last_checkpoint_seconds;   // Unix time, from the checkpoint's vs_time_ms
   metrics::Gauge& last_checkpoint_log_size;  // entries up to and including it
+  metrics::Gauge& last_carry_seconds;        // Unix time, from the StateCarried's vs_time_ms
+  metrics::Gauge& quarantines_carried;       // quarantines the last StateCarried restated
 
   // From the store's writer thread (storage::BatchWriter::Options::on_commit).
   void commit(const storage::CommitStats& stats);
   void checkpoint_written(std::uint64_t log_size, std::uint64_t vs_time_ms);
+  void carry_written(std::uint64_t vs_time_ms, std::size_t quarantines);
 
   // Serves GET /metrics on config.metrics_listen, if set (made by serve_metrics()).
   std::unique_ptr<metrics::HttpServer> http;
