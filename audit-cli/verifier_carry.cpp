@@ -23,38 +23,39 @@ std::string describe(const protocol::CarriedQuarantine& q) {
          ")";
 }
 
-// The fields every part of one carry repeats.
-bool same_carry(const protocol::StateCarried& a, const protocol::StateCarried& b) {
-  return a.vs_time_ms == b.vs_time_ms && a.parts == b.parts &&
-         a.session_id_high == b.session_id_high && a.revocation_seq_high == b.revocation_seq_high &&
-         a.policy_seq == b.policy_seq && a.policy_position == b.policy_position &&
-         a.policy_hash == b.policy_hash && a.policy_quarantine_ms == b.policy_quarantine_ms;
-}
-
 }  // namespace
 
-void Verifier::carry_cut(const Item& item) {
-  sink_.add(finding(item, check::kStateCarried,
-                    "part " + std::to_string(carry_->state.part + 1) +
-                        " of the StateCarried at entry " + std::to_string(carry_->position) + " (" +
-                        std::to_string(carry_->state.parts) + " parts, one after the other)",
-                    "entry " + std::to_string(item.position) + " in its place",
-                    "a carry cut short restates only some of the quarantines in force: none of it "
-                    "is taken"));
+void Verifier::carry_cut(const chains::LogEntryHeader& at, const std::string& found) {
+  sink_.add(finding_at(at, check::kStateCarried,
+                       "part " + std::to_string(carry_->state.part + 1) +
+                           " of the StateCarried at entry " + std::to_string(carry_->position) +
+                           " (" + std::to_string(carry_->state.parts) +
+                           " parts, one after the other)",
+                       found,
+                       "a carry cut short restates only some of the quarantines in force: none "
+                       "of it is taken"));
   carry_.reset();
 }
 
 void Verifier::on_state_carried(const Item& item, const protocol::StateCarried& part) {
+  if (part.vs_time_ms != item.entry.header.vs_time_ms) {
+    sink_.add(
+        finding(item, check::kStateCarried,
+                "vs_time_ms " + std::to_string(item.entry.header.vs_time_ms) + ", the entry's own",
+                "vs_time_ms " + std::to_string(part.vs_time_ms)));
+  }
   if (part.log_size != item.position) {
     sink_.add(finding(item, check::kStateCarried, "log_size equal to its own position",
                       "log_size " + std::to_string(part.log_size) + " at position " +
                           std::to_string(item.position)));
   }
+  const std::string in_its_place = "entry " + std::to_string(item.position) + " in its place";
   if (part.part == 0) {
-    if (carry_) carry_cut(item);
-    carry_ = CarryRead{item.position, part};
-  } else if (!carry_ || part.part != carry_->state.part + 1 || !same_carry(part, carry_->state)) {
-    if (carry_) carry_cut(item);
+    if (carry_) carry_cut(item.entry.header, in_its_place);
+    carry_ = CarryRead{item.position, part, item.entry.header};
+  } else if (!carry_ || part.part != carry_->state.part + 1 ||
+             !protocol::same_carry(part, carry_->state)) {
+    if (carry_) carry_cut(item.entry.header, in_its_place);
     sink_.add(finding(item, check::kStateCarried,
                       "part 0 of a carry, or the next part of the one before it with the same "
                       "fields",
@@ -71,6 +72,7 @@ void Verifier::on_state_carried(const Item& item, const protocol::StateCarried& 
     }
     quarantines.insert(quarantines.end(), part.quarantines.begin(), part.quarantines.end());
     carry_->state.part = part.part;
+    carry_->last = item.entry.header;
   }
   if (carry_->state.part + 1 < carry_->state.parts) return;
   const CarryRead whole = std::move(*carry_);
@@ -107,6 +109,19 @@ void Verifier::judge_carry(const Item& item, const protocol::StateCarried& carry
                    std::to_string(carry.policy_position) + ", quarantine_ms " +
                    std::to_string(carry.policy_quarantine_ms) + " (or another hash)");
     }
+  } else if (last_carry_) {
+    // No PolicyApplied since the carry before: the same policy.
+    if (carry.policy_seq != last_carry_->policy_seq ||
+        carry.policy_position != last_carry_->policy_position ||
+        carry.policy_hash != last_carry_->policy_hash ||
+        carry.policy_quarantine_ms != last_carry_->policy_quarantine_ms) {
+      mismatch("policy #" + std::to_string(last_carry_->policy_seq) + " at entry " +
+                   std::to_string(last_carry_->policy_position) +
+                   ", as the carry before (no PolicyApplied since)",
+               "policy #" + std::to_string(carry.policy_seq) + " at entry " +
+                   std::to_string(carry.policy_position) + ", quarantine_ms " +
+                   std::to_string(carry.policy_quarantine_ms) + " (or another hash)");
+    }
   } else if (start_seq_ == 0 && (carry.policy_seq != 0 || carry.policy_quarantine_ms != 0)) {
     mismatch("policy_seq 0 and quarantine_ms 0 (no PolicyApplied before it)",
              "policy #" + std::to_string(carry.policy_seq) + ", quarantine_ms " +
@@ -137,7 +152,11 @@ void Verifier::judge_carry(const Item& item, const protocol::StateCarried& carry
   if (!quarantines_known_) {
     quarantine_.restate(carry.quarantines, carry.policy_quarantine_ms);
     quarantines_known_ = true;
+    quarantines_known_from_ms_ =
+        carry.vs_time_ms > rules::kCarryLookbackMs ? carry.vs_time_ms - rules::kCarryLookbackMs : 0;
   }
+  last_carry_ = carry;
+  carry_time_to_pass_ = carry.vs_time_ms;
 }
 
 }  // namespace gsvs::audit::detail

@@ -184,7 +184,12 @@ class Verifier {
   // carry whose next part never came, at `item`.
   void on_state_carried(const Item& item, const protocol::StateCarried& part);
   void judge_carry(const Item& item, const protocol::StateCarried& carry);
-  void carry_cut(const Item& item);
+  // The carry being read ends without its next part: at `at` (found there: `found`).
+  void carry_cut(const chains::LogEntryHeader& at, const std::string& found);
+  // Whether quarantine_ knows every quarantine a question at VS time `vs_time_ms` depends on.
+  [[nodiscard]] bool quarantines_known_at(std::uint64_t vs_time_ms) const {
+    return quarantines_known_ && vs_time_ms >= quarantines_known_from_ms_;
+  }
   // A session taken up from another node of the fleet (PROTOCOL.md §8.10).
   void on_session_adopted(const Item& item, const protocol::SessionAdopted& adopted);
   // Registers the session `id` that starts at `item` (a JoinAccept or a SessionAdopted): live, its
@@ -238,13 +243,20 @@ class Verifier {
   // StateCarried read since (judge_carry). Until then a quarantine begun before the start is
   // unknown, and its absence proves nothing.
   bool quarantines_known_ = false;
+  // From a carry restated: questions before its reach (kCarryLookbackMs) stay unknown.
+  std::uint64_t quarantines_known_from_ms_ = 0;
   // The parts of a StateCarried read so far: its first part's position and what they say,
-  // their quarantines together (part: the last part read).
+  // their quarantines together (part: the last part read), and the last part's header.
   struct CarryRead {
     std::uint64_t position = 0;
     protocol::StateCarried state;
+    chains::LogEntryHeader last;
   };
   std::optional<CarryRead> carry_;
+  // The last whole carry read: the next carry's policy is held to it when no PolicyApplied was
+  // read, and the next Checkpoint (signed at the log head, later) may not be older than it.
+  std::optional<protocol::StateCarried> last_carry_;
+  std::optional<std::uint64_t> carry_time_to_pass_;
   // Each identity's players' last notarized positions (PROTOCOL.md §8.6), as the VS must have
   // kept them: fed each session's positions at its revocation, read at each JoinAccept.
   rules::ContinuityLedger continuity_;

@@ -64,7 +64,9 @@ void Verifier::judge(Item& item) {
     unanswered(*join, &item);
     join.reset();
   }
-  if (carry_ && !(item.readable && h.kind == MessageKind::kStateCarried)) carry_cut(item);
+  if (carry_ && !(item.readable && h.kind == MessageKind::kStateCarried)) {
+    carry_cut(h, "entry " + std::to_string(item.position) + " in its place");
+  }
   if (!item.readable) return;
   if (replay_stopped_) {
     if (h.direction == chains::Direction::kIssued) check_vs_signature(item);
@@ -136,6 +138,18 @@ void Verifier::judge(Item& item) {
       return;
     case MessageKind::kCheckpoint:
       expect_session_zero("a Checkpoint");
+      if (carry_time_to_pass_) {
+        // Both are signed at the log head, by one clock that never goes back (§8.13).
+        if (h.vs_time_ms < *carry_time_to_pass_) {
+          sink_.add(finding(item, check::kStateCarried,
+                            "a Checkpoint at or after the StateCarried before it, at " +
+                                std::to_string(*carry_time_to_pass_) + " ms",
+                            "vs_time_ms " + std::to_string(h.vs_time_ms),
+                            "a carry dated ahead of its place could leave out quarantines that "
+                            "still hold"));
+        }
+        carry_time_to_pass_.reset();
+      }
       check_silent_sessions(item);
       return;
     case MessageKind::kVsChallenge:
@@ -304,7 +318,7 @@ rules::JoinFacts Verifier::known_facts(const PendingJoin& join, std::uint64_t an
   // Quarantine (§8.16) follows the log too; from a later start only a quarantine seen is known.
   if (quarantine_.quarantine_of(identity, answer_vs_ms)) {
     facts.set(JoinCheck::kNotQuarantined, false);
-  } else if (quarantines_known_) {
+  } else if (quarantines_known_at(answer_vs_ms)) {
     facts.set(JoinCheck::kNotQuarantined, true);
   }
   return facts;
@@ -453,7 +467,7 @@ void Verifier::on_join_reject(const Item& item, const protocol::JoinReject& reje
     // A quarantined identity's resume is refused before checks 6 to 9 (§8.16).
     if (reject.reason == static_cast<std::uint16_t>(protocol::JoinRejectReason::kQuarantined)) {
       if (!quarantine_.quarantine_of(join->resume->gs_identity, item.entry.header.vs_time_ms) &&
-          quarantines_known_) {
+          quarantines_known_at(item.entry.header.vs_time_ms)) {
         sink_.add(finding(item, check::kJoin, "a quarantined identity (PROTOCOL.md §8.16)",
                           "identity " + short_hex(join->resume->gs_identity) +
                               "..., which no quarantining Revocation before it names"));
@@ -535,7 +549,7 @@ void Verifier::on_pardon(const Item& item, const protocol::Pardon& pardon) {
   const auto lifted = quarantine_.pardoned(pardon.gs_identity, pardon.vs_time_ms);
   if (!lifted) {
     // From a later start, a quarantine begun before it is unknown here until a carry restates it.
-    if (!quarantines_known_) return;
+    if (!quarantines_known_at(pardon.vs_time_ms)) return;
     sink_.add(finding(item, check::kPardon,
                       "a Pardon of a GS identity quarantined at its vs_time_ms (PROTOCOL.md §8.16)",
                       "identity " + short_hex(pardon.gs_identity) +

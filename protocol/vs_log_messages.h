@@ -280,4 +280,13 @@ struct StateCarried {
   }
 };
 
+// Whether `a` and `b` can be parts of one carry: the same fields but for log_size, part and
+// quarantines.
+[[nodiscard]] inline bool same_carry(const StateCarried& a, const StateCarried& b) {
+  return a.vs_time_ms == b.vs_time_ms && a.parts == b.parts &&
+         a.session_id_high == b.session_id_high && a.revocation_seq_high == b.revocation_seq_high &&
+         a.policy_seq == b.policy_seq && a.policy_position == b.policy_position &&
+         a.policy_hash == b.policy_hash && a.policy_quarantine_ms == b.policy_quarantine_ms;
+}
+
 }  // namespace gsvs::protocol

@@ -70,10 +70,14 @@ class QuarantineLedger {
   // Every quarantine begun and not pardoned, lapsed ones included.
   [[nodiscard]] const std::map<protocol::PublicKey, Quarantine>& all() const { return begun_; }
 
-  // Carried forward (PROTOCOL.md §8.16 "Carried forward"): the quarantines that hold at VS time
-  // `vs_time_ms`, as a StateCarried lists them (by identity, ascending), and the term a quarantine
-  // begun now would have. A ledger fed a carry's quarantines and term in place of every entry
-  // before it (restate) answers every question at or after `vs_time_ms` as this one does.
+  // Carried forward (PROTOCOL.md §8.16 "Carried forward"): what a StateCarried built at VS time
+  // `vs_time_ms` restates, by identity, ascending: every quarantine begun and not pardoned that
+  // still holds kCarryLookbackMs before it (a lapsed one changes no answer, so restating it is
+  // safe; one lapsed long ago is left out), and the term a quarantine begun now would have. A
+  // ledger fed a carry's quarantines and term in place of every entry before it (restate)
+  // answers every question at or after vs_time_ms - kCarryLookbackMs as this one does: the
+  // lookback covers a message stamped on arrival and placed after the carry, and a start whose
+  // clock begins at the newest entry's time.
   [[nodiscard]] std::vector<protocol::CarriedQuarantine> carried_at(std::uint64_t vs_time_ms) const;
   [[nodiscard]] std::uint32_t term() const { return quarantine_ms_; }
   void restate(const std::vector<protocol::CarriedQuarantine>& carried,
@@ -83,6 +87,10 @@ class QuarantineLedger {
   std::map<protocol::PublicKey, Quarantine> begun_;
   std::uint32_t quarantine_ms_ = 0;  // of the policy in force
 };
+
+// How long before its own time a carry still restates a quarantine (carried_at): longer than a
+// received message waits to be placed (a commit that stalls longer ends vsd, store_stall_ms).
+inline constexpr std::uint64_t kCarryLookbackMs = 600'000;
 
 // One quarantine as a StateCarried restates it, and back.
 [[nodiscard]] protocol::CarriedQuarantine as_carried(const protocol::PublicKey& identity,

@@ -57,6 +57,7 @@ asio::awaitable<void> ServerState::write_checkpoint() {
   }
   const std::uint64_t position = placed->front().header.seq;
   last_checkpoint_size = position + 1;
+  ++own_entries_since_carry;
   last_checkpoint_ms = clock.now_ms();
   metrics.checkpoint_written(last_checkpoint_size, signed_at_ms);
   spdlog::debug("checkpoint at position {} over {} entries", position, position);
@@ -77,7 +78,7 @@ std::vector<storage::PendingEntry> ServerState::carry_entries(std::uint64_t posi
   head.vs_time_ms = vs_time_ms;
   // Every id and number handed out so far, placed before this entry or not yet: the numbering a
   // start takes up must pass both.
-  head.session_id_high = next_session_id.load() - 1;
+  head.session_id_high = std::max(next_session_id.load() - 1, highest_session_logged);
   head.revocation_seq_high = next_revocation_seq.load() - 1;
   if (policy) {
     head.policy_seq = policy->seq;
@@ -134,6 +135,7 @@ asio::awaitable<void> ServerState::write_carry() {
     co_return;
   }
   last_carry_size = placed->back().header.seq + 1;
+  own_entries_since_carry = 0;
   metrics.carry_written(built_at_ms, quarantines);
   spdlog::info(
       "state carried forward at position {} ({} quarantine(s) in force, {} part(s)): retention "
@@ -155,7 +157,7 @@ asio::awaitable<void> ServerState::checkpoint_loop() {
     const bool by_time = clock.now_ms() >= last_checkpoint_ms + config.checkpoint_interval_ms;
     if (grown && (by_count || by_time)) co_await write_checkpoint();
     if (stopping) co_return;
-    if (writer->size() > last_carry_size &&
+    if (writer->size() > last_carry_size + own_entries_since_carry &&
         clock.now_ms() >= last_carry_ms + config.carry_interval_ms) {
       co_await write_carry();
     }

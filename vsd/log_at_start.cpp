@@ -31,7 +31,7 @@ void raise(LogAtStart::Highest& highest, std::uint64_t value, std::uint64_t posi
 }
 
 // Gathers a carry's parts as the scan of session 0 meets them, in log order: part 0 begins one,
-// each next part must be the next entry with the same vs_time_ms and count of parts, and the last
+// each next part must be the next entry with the same fields (same_carry), and the last
 // completes it. A carry with a part missing, out of place or not the VS's is no carry.
 class CarryReader {
  public:
@@ -40,8 +40,7 @@ class CarryReader {
     if (number == 0) {
       building_ = LogAtStart::Carry{seq, std::move(part)};
     } else if (building_ && number == parts_read_ && seq == building_->position + number &&
-               part.parts == building_->state.parts &&
-               part.vs_time_ms == building_->state.vs_time_ms) {
+               same_carry(part, building_->state)) {
       auto& quarantines = building_->state.quarantines;
       quarantines.insert(quarantines.end(), part.quarantines.begin(), part.quarantines.end());
     } else {

@@ -166,6 +166,7 @@ Status ServerState::recover() {
                  " ms cannot be read from the log: " + carried.error()};
   }
   next_session_id.store(log.session.value + 1);
+  highest_session_logged = log.session.value;
   next_revocation_seq.store(log.revocation.value + 1);
   auto rebuilt = rebuild_all(**reader, log.open_sessions, *carried);
   if (!rebuilt) {

@@ -216,6 +216,9 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // Taken only while building entries at the log head (BatchWriter::submit_at_head), so the
   // numbers rise in log order, as an auditor checks.
   std::atomic<protocol::SessionId> next_session_id{1};
+  // The highest session id the log holds, adopted ones included (an adoption takes another node's
+  // id, not one of next_session_id's): what a carry's session_id_high must reach. Under `mutex`.
+  protocol::SessionId highest_session_logged = 0;
   std::atomic<std::uint64_t> next_revocation_seq{1};
 
   // ---- The policy (PROTOCOL.md §8.17; reload.cpp) ----
@@ -256,6 +259,9 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // The last StateCarried's (checkpoints.cpp): the log's size after it, and when it was built.
   std::uint64_t last_carry_size = 0;
   std::uint64_t last_carry_ms = 0;
+  // Entries the checkpoint loop wrote itself since the last carry: an idle log, which grows only
+  // by them, gets no new carry (checkpoint_strand).
+  std::uint64_t own_entries_since_carry = 0;
   std::uint64_t last_published_ms =
       0;  // vs_time_ms of the last one for the GSes; checkpoint_strand
   std::atomic<std::uint64_t> published_generation{0};

@@ -4,6 +4,7 @@
 // taken up here with a signed SessionAdopted; the GsResume is then judged as after a network cut.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -148,6 +149,7 @@ asio::awaitable<bool> Session::adopt(const GsResume& resume) {
     server_->known_sessions[resume.session_id] =
         KnownSession{identity, accept.session_key, KnownSession::State::kSuspended, accept.sw_hash};
     server_->busy_identities[identity] = resume.session_id;
+    server_->highest_session_logged = std::max(server_->highest_session_logged, resume.session_id);
     placed = true;
     entries.push_back(pending(MessageKind::kSessionAdopted, chains::Direction::kIssued,
                               resume.session_id, now, server_->sign_and_encode(taken.adopted)));

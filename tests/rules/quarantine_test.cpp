@@ -219,8 +219,9 @@ TEST(Ledger, ARestatedLedgerAnswersAsTheOneItWasCarriedFrom) {
   original.revoked(identity(1), 1, static_cast<std::uint16_t>(kSpeed), 1500, 40);  // to 3500
   original.revoked(identity(2), 2, static_cast<std::uint16_t>(kSpeed), 500, 20);   // to 2500
   original.policy_applied(700);
-  const std::uint64_t carried_at = 3000;
-  const auto carried = original.carried_at(carried_at);
+  // A carry restates what holds kCarryLookbackMs before it: from 3000 ms on.
+  const std::uint64_t from_ms = 3000;
+  const auto carried = original.carried_at(from_ms + kCarryLookbackMs);
   ASSERT_EQ(carried.size(), 2U);  // identity 2's lapsed at 2500
   EXPECT_LT(carried[0].gs_identity, carried[1].gs_identity);
   EXPECT_EQ(carried[0].gs_identity, identity(1));
@@ -231,7 +232,7 @@ TEST(Ledger, ARestatedLedgerAnswersAsTheOneItWasCarriedFrom) {
   restated.revoked(identity(4), 4, static_cast<std::uint16_t>(kSpeed), 100, 10);  // replaced
   restated.restate(carried, original.term());
   EXPECT_EQ(restated.term(), 700U);
-  for (const std::uint64_t at : {carried_at, std::uint64_t{3499}, std::uint64_t{3500}}) {
+  for (const std::uint64_t at : {from_ms, std::uint64_t{3499}, std::uint64_t{3500}}) {
     EXPECT_EQ(restated.holding_at(at).size(), original.holding_at(at).size()) << at;
     for (const int id : {1, 2, 3, 4}) {
       const auto of = identity(static_cast<std::uint8_t>(id));

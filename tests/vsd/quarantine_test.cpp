@@ -269,8 +269,9 @@ TEST_F(VsdQuarantine, ACarriedQuarantineOutlivesItsRevocation) {
 }
 
 // The audit holds each carry to the log before it (check state_carried): one that drops a
-// quarantine in force, even re-signed by the VS key's holder, is a finding.
-TEST_F(VsdQuarantine, ACarryThatDropsAQuarantineIsAFinding) {
+// quarantine in force or shortens its term, is dated ahead of its place or forgets the numbers,
+// even re-signed by the VS key's holder, is a finding.
+TEST_F(VsdQuarantine, ACarryThatMisstatesTheLogIsAFinding) {
   VsOptions options;
   options.extra = "carry_interval_ms = 1000\n";
   start(options);
@@ -287,17 +288,35 @@ TEST_F(VsdQuarantine, ACarryThatDropsAQuarantineIsAFinding) {
     if (e.header.kind == MessageKind::kStateCarried) carry_seq = e.header.seq;
   }
   ASSERT_TRUE(carry_seq);
-  const std::string dropped = out_.file("dropped.db");
-  copy_store(vs_->store_path(), dropped);
-  {
-    Tamper t(dropped);
-    rewrite_as_vs<StateCarried>(t, *carry_seq, [](StateCarried& c) { c.quarantines.clear(); });
+  struct Row {
+    const char* name;
+    void (*edit)(StateCarried&);
+    const char* finding;
+  };
+  const Row rows[] = {
+      {"quarantine dropped", [](StateCarried& c) { c.quarantines.clear(); },
+       "no quarantine of that identity restated"},
+      {"term shortened", [](StateCarried& c) { c.quarantines.at(0).quarantine_ms = 1; },
+       "term until pardoned"},
+      {"dated an hour ahead", [](StateCarried& c) { c.vs_time_ms += 3'600'000; },
+       ", the entry's own"},
+      {"session ids forgotten", [](StateCarried& c) { c.session_id_high = 0; },
+       "session_id_high 1 or more"},
+  };
+  for (const Row& row : rows) {
+    const std::string edited = out_.file(std::string("carry-") + row.name + ".db");
+    copy_store(vs_->store_path(), edited);
+    {
+      Tamper t(edited);
+      rewrite_as_vs<StateCarried>(t, *carry_seq, row.edit);
+    }
+    std::string output;
+    EXPECT_EQ(audit_command({"verify", "--vs-pubkey", to_hex(vs_->public_key())}, output, edited),
+              1)
+        << row.name << ": " << output;
+    EXPECT_NE(output.find("[state_carried]"), std::string::npos) << row.name << ": " << output;
+    EXPECT_NE(output.find(row.finding), std::string::npos) << row.name << ": " << output;
   }
-  std::string output;
-  EXPECT_EQ(audit_command({"verify", "--vs-pubkey", to_hex(vs_->public_key())}, output, dropped), 1)
-      << output;
-  EXPECT_NE(output.find("[state_carried]"), std::string::npos) << output;
-  EXPECT_NE(output.find("no quarantine of that identity restated"), std::string::npos) << output;
 }
 
 // Retention judges what a start reads at the VS time of the log's last entry, not by the clock
