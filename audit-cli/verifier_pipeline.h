@@ -254,7 +254,8 @@ class Verifier {
   };
   std::optional<CarryRead> carry_;
   // The last whole carry read: the next carry's policy is held to it when no PolicyApplied was
-  // read, and the next Checkpoint (signed at the log head, later) may not be older than it.
+  // read, and the next Checkpoint of the same run (signed at the log head, later) may not be
+  // older than it.
   std::optional<protocol::StateCarried> last_carry_;
   std::optional<std::uint64_t> carry_time_to_pass_;
   // Each identity's players' last notarized positions (PROTOCOL.md §8.6), as the VS must have

@@ -106,6 +106,9 @@ void Verifier::judge(Item& item) {
       return;
     case MessageKind::kVsStart:
       expect_session_zero("a VsStart");
+      // A new run's clock starts at the newest entry's time, which may be a received message's,
+      // stamped before the carry: its Checkpoints are not held to the carry's time.
+      carry_time_to_pass_.reset();
       // Every session live here is suspended for the start's resume window.
       if (item.message) {
         const auto& start = std::get<protocol::VsStart>(*item.message);
