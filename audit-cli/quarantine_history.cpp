@@ -109,8 +109,11 @@ Result<QuarantineHistory> build_quarantine_history(const storage::Log& log,
         // segments, or a later start): known from here on the VS's word (PROTOCOL.md §8.16).
         const protocol::StateCarried& carried = *step.carried;
         auto in_force = ledger.carried_at(carried.vs_time_ms);
+        const std::uint64_t reach = carried.vs_time_ms > rules::kCarryLookbackMs
+                                        ? carried.vs_time_ms - rules::kCarryLookbackMs
+                                        : 0;
         for (const auto& q : carried.quarantines) {
-          if (ledger.quarantine_of(q.gs_identity, carried.vs_time_ms)) continue;
+          if (ledger.quarantine_of(q.gs_identity, reach)) continue;
           in_force.push_back(q);
           QuarantineFate fate;
           fate.identity = q.gs_identity;

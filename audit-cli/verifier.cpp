@@ -52,7 +52,8 @@ Status Verifier::run() {
 
 void Verifier::finish() {
   if (unanswered_join_) unanswered(*unanswered_join_, nullptr);
-  if (carry_) carry_cut(carry_->last, "the log ends");
+  // Past a stopped replay, the damaged rows already account for a part that is missing.
+  if (carry_ && !replay_stopped_) carry_cut(carry_->last, "the log ends");
   // Past a stopped replay the models know nothing of what followed: no end-of-log judgement.
   for (auto& [id, model] : sessions_) {
     if (!replay_stopped_) model->finish(sink_);

@@ -76,8 +76,7 @@ class QuarantineLedger {
   // safe; one lapsed long ago is left out), and the term a quarantine begun now would have. A
   // ledger fed a carry's quarantines and term in place of every entry before it (restate)
   // answers every question at or after vs_time_ms - kCarryLookbackMs as this one does: the
-  // lookback covers a message stamped on arrival and placed after the carry, and a start whose
-  // clock begins at the newest entry's time.
+  // lookback covers a join stamped on arrival and answered after the carry.
   [[nodiscard]] std::vector<protocol::CarriedQuarantine> carried_at(std::uint64_t vs_time_ms) const;
   [[nodiscard]] std::uint32_t term() const { return quarantine_ms_; }
   void restate(const std::vector<protocol::CarriedQuarantine>& carried,
@@ -88,8 +87,9 @@ class QuarantineLedger {
   std::uint32_t quarantine_ms_ = 0;  // of the policy in force
 };
 
-// How long before its own time a carry still restates a quarantine (carried_at): longer than a
-// received message waits to be placed (a commit that stalls longer ends vsd, store_stall_ms).
+// How long before its own time a carry still restates a quarantine (carried_at): twice the
+// longest a join may wait for its answer, which is stamped with its arrival time (vsd turns away a
+// join that waited longer than half of it); every other question is asked at the log head's time.
 inline constexpr std::uint64_t kCarryLookbackMs = 600'000;
 
 // One quarantine as a StateCarried restates it, and back.

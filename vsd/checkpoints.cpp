@@ -138,7 +138,7 @@ asio::awaitable<void> ServerState::write_carry() {
   own_entries_since_carry = 0;
   metrics.carry_written(built_at_ms, quarantines);
   spdlog::info(
-      "state carried forward at position {} ({} quarantine(s) in force, {} part(s)): retention "
+      "state carried forward at position {} ({} quarantine(s) restated, {} part(s)): retention "
       "may retire what lies before it",
       placed->front().header.seq, quarantines, placed->size());
 }

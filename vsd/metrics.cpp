@@ -106,9 +106,9 @@ VsdMetrics::VsdMetrics()
           "vsd_last_carry_timestamp_seconds",
           "Unix time of the last StateCarried written, from which retention may retire what came "
           "before (0: none yet in this run).")),
-      quarantines_carried(registry->gauge(
-          "vsd_quarantines_carried", "Quarantines in force that the last StateCarried restated.")) {
-}
+      quarantines_carried(registry->gauge("vsd_quarantines_carried",
+                                          "Quarantines the last StateCarried restated (in force, "
+                                          "or lapsed within the ten minutes before it).")) {}
 
 void VsdMetrics::commit(const storage::CommitStats& stats) {
   commit_seconds.observe(std::chrono::duration<double>(stats.duration).count());

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -17,12 +18,27 @@ using namespace protocol;  // NOLINT(google-build-using-namespace): this file sp
 using std::chrono::milliseconds;
 
 namespace {
-// The newest vs_time_ms in the store, before which this run's clock does not start (PROTOCOL.md
-// §8.13).
+// The time before which this run's clock does not start (PROTOCOL.md §8.13): the newest
+// vs_time_ms of the entries from the last Checkpoint or StateCarried on. Those two are signed at
+// the log head by a clock that starts here each run, so they hold the highest time the VS has
+// signed at the head; an entry after them may be a received message stamped before them (on its
+// arrival), and the last entry alone could start the clock below a carry. A Checkpoint comes every
+// checkpoint_every_entries at most; the walk stops after a million entries all the same.
 std::uint64_t newest_logged_ms(const storage::Log& log) {
-  if (log.size() == 0) return 0;
-  auto last = log.get(log.size() - 1);
-  return last ? last->header.vs_time_ms : 0;
+  constexpr std::uint64_t kMostRead = 1'000'000;
+  std::uint64_t newest = 0;
+  const std::uint64_t stop = log.size() > kMostRead ? log.size() - kMostRead : 0;
+  for (std::uint64_t seq = log.size(); seq > stop; --seq) {
+    auto entry = log.get(seq - 1);
+    if (!entry) break;
+    newest = std::max(newest, entry->header.vs_time_ms);
+    if (entry->header.direction == chains::Direction::kIssued &&
+        (entry->header.kind == MessageKind::kCheckpoint ||
+         entry->header.kind == MessageKind::kStateCarried)) {
+      break;
+    }
+  }
+  return newest;
 }
 }  // namespace
 

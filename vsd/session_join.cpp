@@ -146,6 +146,7 @@ asio::awaitable<bool> Session::join() {
   accept.vs_time_ms = vs_time;
   Bytes accept_bytes;
   bool withdrawn = false;  // a reload barred the identity before the answer was placed
+  bool stale = false;      // it waited longer than a carry looks back (below)
   // The last three checks depend on the other sessions, so they are decided where the answer is
   // placed in the log: whether the identity is busy or quarantined is then exactly what the log
   // shows, and a join cannot slip in before a quarantining revocation it races is committed.
@@ -167,6 +168,13 @@ asio::awaitable<bool> Session::join() {
             .set(rules::JoinCheck::kIdentityAllowed,
                  rules::allows_identity(in_force, r.gs_identity))
             .set(rules::JoinCheck::kBuildAllowed, rules::allows_build(in_force, r.sw_hash));
+      }
+      // A join that waited longer than half of what a carry looks back (a fleet database that
+      // hung) is turned away, and its GS retries: its answer, at its arrival time, could ask of
+      // quarantines before the reach of the latest StateCarried (PROTOCOL.md §8.16).
+      if (server_->clock.now_ms() - vs_time > rules::kCarryLookbackMs / 2) {
+        withdrawn = stale = true;
+        return std::vector<storage::PendingEntry>{};
       }
       facts.set(rules::JoinCheck::kVsTakesSessions, !server_->stopping)
           .set(rules::JoinCheck::kIdentityFree, !server_->busy_identities.contains(r.gs_identity));
@@ -227,8 +235,10 @@ asio::awaitable<bool> Session::join() {
     co_return false;
   }
   if (withdrawn) {
-    turn_away("identity " + short_hex(r.gs_identity) +
-              " removed by a reload while its join was checked");
+    turn_away(stale ? "its join waited more than " + std::to_string(rules::kCarryLookbackMs / 2) +
+                          " ms to be answered"
+                    : "identity " + short_hex(r.gs_identity) +
+                          " removed by a reload while its join was checked");
     co_return false;
   }
   if (refused) {
