@@ -127,17 +127,22 @@ void Verifier::judge_carry(const Item& item, const protocol::StateCarried& carry
              "policy #" + std::to_string(carry.policy_seq) + ", quarantine_ms " +
                  std::to_string(carry.policy_quarantine_ms));
   }
-  // The quarantines: each one the log read so far holds at the carry's time must be restated as
-  // it began; one restated that the log read does not hold is a finding only where the log read
-  // holds every quarantine (from entry 0, or since an earlier carry).
+  // The quarantines: each one the log read so far holds at the carry's reach (kCarryLookbackMs
+  // before it) must be restated as it began; one restated that the log read does not hold is a
+  // finding only where the log read holds every quarantine (from entry 0, or since an earlier
+  // carry).
+  const std::string reach = std::to_string(carry.vs_time_ms > rules::kCarryLookbackMs
+                                               ? carry.vs_time_ms - rules::kCarryLookbackMs
+                                               : 0) +
+                            " ms (ten minutes before the carry)";
   std::map<protocol::PublicKey, protocol::CarriedQuarantine> held;
   for (auto& q : quarantine_.carried_at(carry.vs_time_ms)) held.emplace(q.gs_identity, q);
   for (const auto& restated : carry.quarantines) {
     auto it = held.find(restated.gs_identity);
     if (it == held.end()) {
       if (quarantines_known_) {
-        mismatch("only the quarantines in force at " + std::to_string(carry.vs_time_ms) + " ms",
-                 describe(restated), "no quarantine of that identity holds there");
+        mismatch("only the quarantines that still hold at " + reach, describe(restated),
+                 "no quarantine of that identity holds there");
       }
       continue;
     }
@@ -145,7 +150,7 @@ void Verifier::judge_carry(const Item& item, const protocol::StateCarried& carry
     held.erase(it);
   }
   for (const auto& [identity, missing] : held) {
-    mismatch(describe(missing) + ", in force at " + std::to_string(carry.vs_time_ms) + " ms",
+    mismatch(describe(missing) + ", which still holds at " + reach,
              "no quarantine of that identity restated",
              "a start from this carry would let the identity in");
   }
