@@ -73,7 +73,8 @@ asio::awaitable<void> ServerState::write_checkpoint() {
 }
 
 std::vector<storage::PendingEntry> ServerState::carry_entries(std::uint64_t position,
-                                                              std::uint64_t vs_time_ms) {
+                                                              std::uint64_t vs_time_ms,
+                                                              std::size_t& restated) {
   StateCarried head;
   head.vs_time_ms = vs_time_ms;
   // Every id and number handed out so far, placed before this entry or not yet: the numbering a
@@ -99,6 +100,7 @@ std::vector<storage::PendingEntry> ServerState::carry_entries(std::uint64_t posi
     return entries;
   }
   head.parts = static_cast<std::uint16_t>(parts);
+  restated = in_force.size();
   for (std::size_t part = 0; part < head.parts; ++part) {
     StateCarried carried = head;
     carried.log_size = position + part;
@@ -121,9 +123,7 @@ asio::awaitable<void> ServerState::write_carry() {
   auto build = [this, &built_at_ms, &quarantines](std::uint64_t size, const Hash32&) {
     built_at_ms = clock.now_ms();
     std::lock_guard lock(mutex);
-    auto entries = carry_entries(size, built_at_ms);
-    if (!entries.empty()) quarantines = quarantine.carried_at(built_at_ms).size();
-    return entries;
+    return carry_entries(size, built_at_ms, quarantines);
   };
   auto durability = std::make_shared<Durability>(checkpoint_strand);
   auto placed = writer->submit_at_head(build, notify(durability));

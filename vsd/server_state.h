@@ -305,9 +305,10 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   storage::PendingEntry checkpoint_entry(std::uint64_t size, const Hash32& root,
                                          std::uint64_t vs_time_ms);
   // The parts of a StateCarried placed at log position `position` (PROTOCOL.md §5.29): the
-  // quarantines, numbers and policy as they stand at the log head. Under `mutex`, at the log head.
-  std::vector<storage::PendingEntry> carry_entries(std::uint64_t position,
-                                                   std::uint64_t vs_time_ms);
+  // quarantines, numbers and policy as they stand at the log head; `restated` is set to the
+  // quarantines it restates. Under `mutex`, at the log head.
+  std::vector<storage::PendingEntry> carry_entries(std::uint64_t position, std::uint64_t vs_time_ms,
+                                                   std::size_t& restated);
   // On checkpoint_strand (checkpoints.cpp).
   net::asio::awaitable<void> checkpoint_loop();
   net::asio::awaitable<void> write_checkpoint();

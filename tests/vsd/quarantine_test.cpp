@@ -268,6 +268,26 @@ TEST_F(VsdQuarantine, ACarriedQuarantineOutlivesItsRevocation) {
   EXPECT_EQ(output.find("lifts nothing"), std::string::npos) << output;
 }
 
+// A carry is written while the log grows, not while it holds only the VS's own checkpoints and
+// carries: an idle VS writes one and then none.
+TEST_F(VsdQuarantine, AnIdleLogGetsNoNewCarry) {
+  VsOptions options;
+  options.extra = "carry_interval_ms = 1000\n";
+  start(options);
+  const auto carries = [&] {
+    std::size_t count = 0;
+    for (const auto& e : vs_->entries()) count += e.header.kind == MessageKind::kStateCarried;
+    return count;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (carries() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(carries(), 1U) << vs_->process().output();
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));  // three intervals, idle
+  EXPECT_EQ(carries(), 1U) << vs_->process().output();
+}
+
 // The audit holds each carry to the log before it (check state_carried): one that drops a
 // quarantine in force or shortens its term, is dated ahead of its place or forgets the numbers,
 // even re-signed by the VS key's holder, is a finding.
