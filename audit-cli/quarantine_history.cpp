@@ -109,9 +109,7 @@ Result<QuarantineHistory> build_quarantine_history(const storage::Log& log,
         // segments, or a later start): known from here on the VS's word (PROTOCOL.md §8.16).
         const protocol::StateCarried& carried = *step.carried;
         auto in_force = ledger.carried_at(carried.vs_time_ms);
-        const std::uint64_t reach = carried.vs_time_ms > rules::kCarryLookbackMs
-                                        ? carried.vs_time_ms - rules::kCarryLookbackMs
-                                        : 0;
+        const std::uint64_t reach = rules::carry_reach_ms(carried.vs_time_ms);
         for (const auto& q : carried.quarantines) {
           if (ledger.quarantine_of(q.gs_identity, reach)) continue;
           in_force.push_back(q);

@@ -131,9 +131,7 @@ void Verifier::judge_carry(const Item& item, const protocol::StateCarried& carry
   // before it) must be restated as it began; one restated that the log read does not hold is a
   // finding only where the log read holds every quarantine (from entry 0, or since an earlier
   // carry).
-  const std::string reach = std::to_string(carry.vs_time_ms > rules::kCarryLookbackMs
-                                               ? carry.vs_time_ms - rules::kCarryLookbackMs
-                                               : 0) +
+  const std::string reach = std::to_string(rules::carry_reach_ms(carry.vs_time_ms)) +
                             " ms (ten minutes before the carry)";
   std::map<protocol::PublicKey, protocol::CarriedQuarantine> held;
   for (auto& q : quarantine_.carried_at(carry.vs_time_ms)) held.emplace(q.gs_identity, q);
@@ -157,8 +155,7 @@ void Verifier::judge_carry(const Item& item, const protocol::StateCarried& carry
   if (!quarantines_known_) {
     quarantine_.restate(carry.quarantines, carry.policy_quarantine_ms);
     quarantines_known_ = true;
-    quarantines_known_from_ms_ =
-        carry.vs_time_ms > rules::kCarryLookbackMs ? carry.vs_time_ms - rules::kCarryLookbackMs : 0;
+    quarantines_known_from_ms_ = rules::carry_reach_ms(carry.vs_time_ms);
   }
   last_carry_ = carry;
   carry_time_to_pass_ = carry.vs_time_ms;

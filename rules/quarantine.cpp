@@ -80,7 +80,7 @@ std::map<protocol::PublicKey, Quarantine> QuarantineLedger::holding_at(
 
 std::vector<protocol::CarriedQuarantine> QuarantineLedger::carried_at(
     std::uint64_t vs_time_ms) const {
-  const std::uint64_t from_ms = vs_time_ms > kCarryLookbackMs ? vs_time_ms - kCarryLookbackMs : 0;
+  const std::uint64_t from_ms = carry_reach_ms(vs_time_ms);
   std::vector<protocol::CarriedQuarantine> out;
   for (const auto& [identity, quarantine] : begun_) {
     if (quarantine.holds_at(from_ms)) out.push_back(as_carried(identity, quarantine));

@@ -91,6 +91,10 @@ class QuarantineLedger {
 // longest a join may wait for its answer, which is stamped with its arrival time (vsd turns away a
 // join that waited longer than half of it); every other question is asked at the log head's time.
 inline constexpr std::uint64_t kCarryLookbackMs = 600'000;
+// The earliest VS time a carry built at `vs_time_ms` answers for: kCarryLookbackMs before it.
+[[nodiscard]] constexpr std::uint64_t carry_reach_ms(std::uint64_t vs_time_ms) {
+  return vs_time_ms > kCarryLookbackMs ? vs_time_ms - kCarryLookbackMs : 0;
+}
 
 // One quarantine as a StateCarried restates it, and back.
 [[nodiscard]] protocol::CarriedQuarantine as_carried(const protocol::PublicKey& identity,
